@@ -1,0 +1,1 @@
+"""flowcrm engine: a generic BPM/records platform driven by configuration."""

@@ -1,0 +1,1 @@
+"""Process definitions and their runtime (SpiffWorkflow behind one adapter)."""

@@ -1,0 +1,1 @@
+"""flowcrm engine: store."""
