@@ -1,0 +1,48 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= .
+PORT ?= 5000
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run test bench lint check browser-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Starts the web app (http://127.0.0.1:$(PORT)) and the timer worker on SQLite with the demo configuration and data.
+run: install
+	$(BIN)/flowcrm init-db
+	$(BIN)/flowcrm deploy $(CONFIG)
+	$(BIN)/flowcrm seed-demo $(CONFIG)
+	@bash -c '$(BIN)/flowcrm worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT; \
+	  $(BIN)/flowcrm run --demo --port $(PORT)'
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "warning: chromium is not installed; browser tests will be skipped"
+
+test: install browser-deps
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+check: install
+	$(BIN)/flowcrm check $(CONFIG)
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

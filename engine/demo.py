@@ -1,0 +1,61 @@
+"""Demo seeding from a bundle's demo/seed.yaml: users and records, created once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import ConfigError, Problem
+from engine.services.records import create_record
+from engine.services.users import create_user, get_actor
+from engine.store.uow import UnitOfWork
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError([Problem(str(path), None, None, "no demo seed file")]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError([Problem(str(path), mark.line + 1 if mark else None, None, str(exc))]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(str(path), 1, None, "expected a mapping with users: and records:")])
+    return data
+
+
+def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> dict[str, int]:
+    """Create the seed's users (skipping existing ones) and, on first run only, its records."""
+    data = _load(path)
+    created = {"users": 0, "records": 0}
+    ids: dict[str, int] = {}
+    for i, user in enumerate(data.get("users") or [], start=1):
+        with make_uow() as uow:
+            existing = uow.users.by_username(user["username"])
+            if existing is not None:
+                ids[existing.username] = existing.id
+                continue
+        try:
+            view = create_user(make_uow(), user["username"], user["password"], user["roles"], now,
+                               team=user.get("team"), display_name=user.get("name"), locale=user.get("locale", "en"))
+        except KeyError as exc:
+            raise ConfigError([Problem(str(path), None, f"users[{i}]", f"missing key {exc}")]) from exc
+        ids[view.username] = view.id
+        created["users"] += 1
+    with make_uow() as uow:
+        already = uow.records.list_any()
+    if already:
+        return created
+    for i, record in enumerate(data.get("records") or [], start=1):
+        creator = record.get("created_by")
+        if creator not in ids:
+            raise ConfigError([Problem(str(path), None, f"records[{i}]", f"created_by {creator!r} is not a seed user")])
+        owner = record.get("owner")
+        create_record(make_uow(), get_actor(make_uow(), ids[creator]), record["entity"], record["data"], now,
+                      owner_id=ids.get(owner) if owner else None)
+        created["records"] += 1
+    return created

@@ -1,0 +1,165 @@
+"""What the engine reads from BPMN XML beside SpiffWorkflow: Camunda task attributes, lanes, flowcrm properties."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.errors import Problem
+from engine.processes import sandbox
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+_EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*\}$")
+_FLOW_NODES = {
+    "userTask", "task", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
+    "callActivity", "subProcess", "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+    "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+}
+PROCESS_PROPERTIES = {"flowcrm.entity", "flowcrm.startOn"}
+START_ON = {"create"}
+
+
+@dataclass(frozen=True)
+class ElementMeta:
+    """A flow node as the engine sees it."""
+
+    id: str
+    kind: str
+    name: str | None
+    line: int | None
+    form_key: str | None = None
+    candidate_groups: tuple[str, ...] = ()
+    candidate_users: tuple[str, ...] = ()
+    assignee: str | None = None
+    due_date: str | None = None
+    lane: str | None = None
+    decision_ref: str | None = None
+    set_fields: dict[str, str] = field(default_factory=dict)
+    scripts: tuple[tuple[int | None, str, str], ...] = ()  # (line, source, "eval" | "exec")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored with the process version."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ElementMeta:
+        """Inverse of to_dict."""
+        data = dict(data)
+        for key in ("candidate_groups", "candidate_users"):
+            data[key] = tuple(data.get(key) or ())
+        data["scripts"] = tuple(tuple(s) for s in data.get("scripts") or ())
+        return cls(**data)
+
+
+def split_names(value: str | None) -> tuple[str, ...]:
+    """Split a Camunda comma list."""
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def resolve(value: str, data: dict[str, Any]) -> str | None:
+    """Resolve `${name}` or `${record.field}` against task data; other text is returned as is."""
+    match = _EXPRESSION.match(value.strip())
+    if not match:
+        return value
+    current: Any = data
+    for part in match.group(1).split("."):
+        current = current.get(part) if isinstance(current, dict) else None
+    return None if current is None else str(current)
+
+
+def _local(tag: Any) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def _properties(node: Any) -> list[tuple[str, str, int | None]]:
+    props = node.findall("./bpmn:extensionElements/camunda:properties/camunda:property", NS)
+    return [(p.get("name") or "", p.get("value") or "", p.sourceline) for p in props]
+
+
+def _check_expression(source: str, mode: str, path: str, line: int | None, element: str,
+                      problems: list[Problem]) -> None:
+    for message in sandbox.check(source, mode):
+        problems.append(Problem(path, line, element, f"script refused: {message}"))
+
+
+def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem]) -> ElementMeta:
+    kind = _local(node.tag)
+    element_id = node.get("id") or ""
+    attr = lambda name: node.get(f"{{{CAMUNDA_NS}}}{name}")  # noqa: E731
+    set_fields: dict[str, str] = {}
+    scripts: list[tuple[int | None, str, str]] = []
+    for name, value, line in _properties(node):
+        if name.startswith("set."):
+            fieldname = name[4:]
+            if not fieldname:
+                problems.append(Problem(path, line, element_id, "property 'set.' names no field"))
+            set_fields[fieldname] = value
+            scripts.append((line, value, "eval"))
+    for script in node.findall("./bpmn:script", NS):
+        scripts.append((script.sourceline, script.text or "", "exec"))
+    for timer in node.findall("./bpmn:timerEventDefinition/*", NS):
+        scripts.append((timer.sourceline, (timer.text or "").strip(), "eval"))
+    due_date = attr("dueDate")
+    if due_date and not _EXPRESSION.match(due_date):
+        from engine.processes.spiff import parse_duration  # late: spiff imports this module
+
+        try:
+            parse_duration(due_date, datetime.now(UTC))
+        except ValueError as exc:
+            problems.append(Problem(path, node.sourceline, element_id, f"camunda:dueDate: {exc}"))
+    return ElementMeta(
+        id=element_id, kind=kind, name=node.get("name"), line=node.sourceline,
+        form_key=attr("formKey"), candidate_groups=split_names(attr("candidateGroups")),
+        candidate_users=split_names(attr("candidateUsers")), assignee=attr("assignee"), due_date=due_date,
+        lane=lanes.get(element_id), decision_ref=attr("decisionRef"), set_fields=set_fields,
+        scripts=tuple(scripts),
+    )
+
+
+def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    """Read every process of one BPMN document; problems are appended, never raised."""
+    result: dict[str, dict[str, Any]] = {}
+    for process in tree.findall("./bpmn:process", NS):
+        process_id = process.get("id") or ""
+        props = {}
+        for name, value, line in _properties(process):
+            if name.startswith("flowcrm.") and name not in PROCESS_PROPERTIES:
+                known = ", ".join(sorted(PROCESS_PROPERTIES))
+                problems.append(Problem(path, line, process_id, f"unknown property {name!r} (known: {known})"))
+            props[name] = value
+        start_on = props.get("flowcrm.startOn") or None
+        if start_on and start_on not in START_ON:
+            problems.append(Problem(path, process.sourceline, process_id,
+                                    f"flowcrm.startOn {start_on!r} is not one of: {', '.join(sorted(START_ON))}"))
+        if start_on and not props.get("flowcrm.entity"):
+            problems.append(Problem(path, process.sourceline, process_id, "flowcrm.startOn needs flowcrm.entity"))
+        lanes = {ref.text.strip(): lane.get("name") or lane.get("id")
+                 for lane in process.iter(f"{{{BPMN_NS}}}lane")
+                 for ref in lane.findall("./bpmn:flowNodeRef", NS) if ref.text}
+        elements: dict[str, ElementMeta] = {}
+        for node in process.iter():
+            if not isinstance(node.tag, str):
+                continue
+            kind = _local(node.tag)
+            if kind in _FLOW_NODES and node.get("id"):
+                elements[node.get("id")] = _element(node, path, lanes, problems)
+            elif kind == "sequenceFlow":
+                for cond in node.findall("./bpmn:conditionExpression", NS):
+                    _check_expression((cond.text or "").strip(), "eval", path, cond.sourceline,
+                                      node.get("id") or "", problems)
+        for meta in elements.values():
+            for line, source, mode in meta.scripts:
+                _check_expression(source, mode, path, line, meta.id, problems)
+        result[process_id] = {
+            "executable": process.get("isExecutable", "true") == "true",
+            "name": process.get("name") or process_id,
+            "line": process.sourceline,
+            "entity": props.get("flowcrm.entity") or None,
+            "start_on": start_on,
+            "elements": elements,
+        }
+    return result

@@ -1,0 +1,369 @@
+"""The only module that imports SpiffWorkflow: parsing, the sandboxed script engine, runtime, serialization."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import ConflictError, FlowError, NotFound, Problem, SandboxError
+from engine.processes import sandbox
+from engine.processes.definitions import ElementMeta, read_process_meta
+
+_REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
+_SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+SERIALIZER_VERSION: str = _SERIALIZER.VERSION
+_VALIDATOR: BpmnValidator | None = None
+_VALIDATOR_LOCK = threading.Lock()
+
+
+class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
+    """Routes every script, condition, timer expression and DMN cell through the restricted sandbox."""
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        names = dict(context)
+        names.update(external_context or {})
+        return sandbox.evaluate(expression, names)
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        names = dict(context)
+        names.update(external_context or {})
+        before = set(names)
+        sandbox.execute(script, names)
+        for key in before - set(names):
+            context.pop(key, None)
+        context.update({k: v for k, v in names.items() if k not in (external_context or {})})
+        return True
+
+
+SCRIPT_ENGINE = PythonScriptEngine(environment=SandboxEnvironment())
+
+
+def _validator() -> BpmnValidator:
+    global _VALIDATOR
+    with _VALIDATOR_LOCK:
+        if _VALIDATOR is None:
+            _VALIDATOR = BpmnValidator()
+        return _VALIDATOR
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    """A parsed, executable process and what the engine reads beside SpiffWorkflow."""
+
+    process_id: str
+    name: str
+    file: str
+    line: int | None
+    entity: str | None
+    start_on: str | None
+    elements: dict[str, ElementMeta]
+    blob: str  # JSON: serialized spec, subprocess specs and element metadata
+
+    def user_tasks(self) -> list[ElementMeta]:
+        """Metadata of the user tasks, in document order."""
+        return [e for e in self.elements.values() if e.kind == "userTask"]
+
+
+def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str) -> Problem:
+    line = getattr(exc, "line_number", None)
+    element = getattr(exc, "id", None) or None
+    message = str(exc).split(". Error is:")[0]
+    return Problem(getattr(exc, "file_name", None) or file, int(line) if line else None, element, message)
+
+
+def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, ProcessDefinition]:
+    """Parse BPMN and DMN texts into executable definitions; every problem becomes a ConfigError entry."""
+    from lxml import etree
+
+    from engine.errors import ConfigError
+
+    problems: list[Problem] = []
+    parser = CamundaParser(validator=_validator())
+    metas: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path, text in sorted(dmn.items()):
+        try:
+            parser.add_dmn_xml(etree.fromstring(text.encode()), filename=path)
+        except etree.XMLSyntaxError as exc:
+            problems.append(Problem(path, exc.lineno, None, f"not well-formed XML: {exc.msg}"))
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_problem_from(exc, path))
+        except Exception as exc:  # SpiffWorkflow reports some DMN mistakes as AttributeError
+            problems.append(Problem(path, None, None, f"cannot read the decision table: {exc}"))
+    for path, text in sorted(bpmn.items()):
+        try:
+            tree = etree.fromstring(text.encode())
+        except etree.XMLSyntaxError as exc:
+            problems.append(Problem(path, exc.lineno, None, f"not well-formed XML: {exc.msg}"))
+            continue
+        try:
+            parser.add_bpmn_xml(tree, filename=path)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_problem_from(exc, path))
+            continue
+        for process_id, meta in read_process_meta(tree, path, problems).items():
+            metas[process_id] = (path, meta)
+    definitions: dict[str, ProcessDefinition] = {}
+    if not problems:
+        for process_id, (path, meta) in metas.items():
+            if not meta["executable"]:
+                continue
+            try:
+                spec = parser.get_spec(process_id)
+                subs = parser.get_subprocess_specs(process_id)
+            except (ValidationException, SpiffWorkflowException) as exc:
+                problems.append(_problem_from(exc, path))
+                continue
+            blob = json.dumps({
+                "spec": _REGISTRY.convert(spec),
+                "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in subs.items()},
+                "elements": {k: v.to_dict() for k, v in meta["elements"].items()},
+            }, sort_keys=True)
+            definitions[process_id] = ProcessDefinition(
+                process_id=process_id, name=meta["name"], file=path, line=meta["line"],
+                entity=meta["entity"], start_on=meta["start_on"], elements=meta["elements"], blob=blob)
+    if problems:
+        raise ConfigError(problems)
+    return definitions
+
+
+class _SpecCache:
+    """Parsed spec blobs by version id: a blob is immutable once deployed."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: int, blob: str) -> dict[str, Any]:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value: dict[str, Any] = json.loads(blob)
+        value["elements"] = {k: ElementMeta.from_dict(v) for k, v in value["elements"].items()}
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+_SPECS = _SpecCache()
+
+
+@dataclass
+class Step:
+    """One flow node an instance completed."""
+
+    task_id: str
+    element_id: str
+    element_name: str | None
+    element_type: str
+    manual: bool
+    data: dict[str, Any]
+
+
+@dataclass
+class ReadyTask:
+    """A user task waiting for a person."""
+
+    task_id: str
+    element_id: str
+    title: str
+    lane: str | None
+    data: dict[str, Any]
+    meta: ElementMeta | None
+
+
+@dataclass
+class PendingTimer:
+    """A timer catch event an instance waits on."""
+
+    task_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass
+class Runtime:
+    """One live workflow; not thread safe: the caller holds the instance row for the transaction."""
+
+    workflow: Any
+    elements: dict[str, ElementMeta]
+    _completed: set[UUID] = field(default_factory=set)
+
+    @classmethod
+    def start(cls, version_id: int, blob: str, data: dict[str, Any]) -> tuple[Runtime, list[Step]]:
+        """Create an instance, put `data` on its start task and run it to its first wait state."""
+        parts = _SPECS.get(version_id, blob)
+        spec = _REGISTRY.restore(json.loads(json.dumps(parts["spec"])))
+        subs = {k: _REGISTRY.restore(json.loads(json.dumps(v))) for k, v in parts["subprocess_specs"].items()}
+        workflow = BpmnWorkflow(spec, subs, script_engine=SCRIPT_ENGINE)
+        runtime = cls(workflow, parts["elements"])
+        start = workflow.get_tasks(state=TaskState.READY)[0]
+        start.data.update(data)
+        return runtime, runtime.run_engine()
+
+    @classmethod
+    def load(cls, version_id: int, blob: str, state_json: str) -> Runtime:
+        """Restore an instance saved by `dump`."""
+        parts = _SPECS.get(version_id, blob)
+        dct = json.loads(state_json)
+        dct["spec"] = json.loads(json.dumps(parts["spec"]))
+        dct["subprocess_specs"] = json.loads(json.dumps(parts["subprocess_specs"]))
+        _SERIALIZER.migrate(dct)
+        workflow = _SERIALIZER.from_dict(dct)
+        workflow.script_engine = SCRIPT_ENGINE
+        for sub in workflow.subprocesses.values():
+            sub.script_engine = SCRIPT_ENGINE
+        runtime = cls(workflow, parts["elements"])
+        runtime._completed = {t.id for t in runtime._all_tasks() if t.state == TaskState.COMPLETED}
+        return runtime
+
+    def dump(self) -> str:
+        """Serialize the instance state without its spec (stored once per version)."""
+        _REGISTRY._encoder_mode = True
+        try:
+            dct = _SERIALIZER.to_dict(self.workflow)
+        finally:
+            _REGISTRY._encoder_mode = False
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        dct[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
+        return json.dumps(dct, cls=_SERIALIZER._encoder_cls)
+
+    def _all_tasks(self) -> list[Any]:
+        tasks = list(self.workflow.tasks.values())
+        for sub in self.workflow.subprocesses.values():
+            tasks.extend(sub.tasks.values())
+        return tasks
+
+    def run_engine(self) -> list[Step]:
+        """Run automatic steps until the instance waits; return the steps completed since the last call."""
+        try:
+            self.workflow.do_engine_steps()
+        except SandboxError:
+            raise
+        except WorkflowException as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, SandboxError):
+                raise SandboxError(f"{exc.task_spec.bpmn_id if exc.task_spec else ''}: {cause}") from exc
+            raise FlowError(f"the process failed: {exc}") from exc
+        return self._new_steps()
+
+    def _new_steps(self) -> list[Step]:
+        done = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED and t.id not in self._completed]
+        done.sort(key=lambda t: t.last_state_change)
+        steps: list[Step] = []
+        for task in done:
+            self._completed.add(task.id)
+            spec = task.task_spec
+            bpmn_id = getattr(spec, "bpmn_id", None)
+            if bpmn_id is None:  # Start/End/EndJoin bookkeeping specs
+                continue
+            steps.append(Step(str(task.id), bpmn_id, getattr(spec, "bpmn_name", None),
+                              type(spec).__name__, bool(spec.manual), dict(task.data)))
+        return steps
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        """User tasks waiting for a person."""
+        ready = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            meta = self.elements.get(spec.bpmn_id)
+            ready.append(ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
+                                   spec.lane, dict(task.data), meta))
+        return ready
+
+    def set_task_data(self, task_id: str, data: dict[str, Any]) -> None:
+        """Merge values into a ready task's data (e.g. the freshest record)."""
+        self._ready_task(task_id).data.update(data)
+
+    def complete(self, task_id: str, data: dict[str, Any]) -> list[Step]:
+        """Complete a ready user task with submitted data and run on."""
+        task = self._ready_task(task_id)
+        task.data.update(data)
+        try:
+            task.run()
+        except WorkflowException as exc:
+            raise FlowError(f"the task failed: {exc}") from exc
+        return self.run_engine()
+
+    def _ready_task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, KeyError) as exc:
+            raise NotFound(f"task {task_id} not found in this instance") from exc
+        if task is None:
+            raise NotFound(f"task {task_id} not found in this instance")
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise ConflictError(f"task {task_id} is no longer waiting (state {TaskState.get_name(task.state)})")
+        return task
+
+    def pending_timers(self) -> list[PendingTimer]:
+        """Timer events the instance waits on, with their due times."""
+        timers = []
+        for task in self._all_tasks():
+            if task.state != TaskState.WAITING:
+                continue
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                value = value.get("next")
+            if not value:
+                continue
+            due = TimerEventDefinition.get_datetime(value)
+            due = due if due.tzinfo else due.replace(tzinfo=UTC)
+            timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id, due.astimezone(UTC)))
+        return timers
+
+    def fire_timers(self) -> list[Step]:
+        """Wake timers that are due by the wall clock and run on."""
+        self.workflow.refresh_timers()
+        return self.run_engine()
+
+    def is_completed(self) -> bool:
+        """True when the instance reached its end."""
+        return bool(self.workflow.is_completed())
+
+    def data(self) -> dict[str, Any]:
+        """The instance's data at its end (or last completed task)."""
+        return dict(self.workflow.data)
+
+
+def parse_duration(text: str, start: datetime) -> datetime:
+    """Resolve an ISO 8601 duration (`PT4H`) from `start`, or an ISO datetime with offset, to a UTC datetime."""
+    text = text.strip()
+    try:
+        if text.startswith("P"):
+            parsed = TimerEventDefinition.parse_iso_duration(text)
+            return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+        moment = datetime.fromisoformat(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{text!r} is neither an ISO 8601 duration nor a datetime") from exc
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return moment.astimezone(UTC)
+
+
+__all__ = ["SERIALIZER_VERSION", "PendingTimer", "ProcessDefinition", "ReadyTask", "Runtime", "Step",
+           "parse_definitions", "parse_duration"]

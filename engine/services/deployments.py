@@ -1,0 +1,153 @@
+"""Check and deploy configuration bundles; process versions; the active configuration."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime
+
+from engine.config.loader import load_bundle
+from engine.config.model import Bundle
+from engine.errors import ConfigError, NotFound, Problem
+from engine.processes.spiff import ProcessDefinition, parse_definitions
+from engine.services.access import DEFINITION_READERS, DEPLOYERS, require
+from engine.services.views import Actor, DeployReport, ProcessVersionView
+from engine.store.models import ConfigVersionRow, ProcessVersionRow
+from engine.store.uow import UnitOfWork
+
+_ACTIVE: dict[int, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _cross_check(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> list[Problem]:
+    problems = []
+    for d in definitions.values():
+        if d.entity and d.entity not in bundle.entities:
+            problems.append(Problem(d.file, d.line, d.process_id, f"flowcrm.entity {d.entity!r} is not an entity "
+                                    f"of this bundle (known: {', '.join(sorted(bundle.entities)) or 'none'})"))
+        for task in d.user_tasks():
+            if not task.form_key:
+                continue
+            form = bundle.forms.get(task.form_key)
+            if form is None:
+                problems.append(Problem(d.file, task.line, task.id, f"camunda:formKey {task.form_key!r} has no "
+                                        f"form: expected forms/{task.form_key}.json"))
+            elif form.entity and d.entity and form.entity != d.entity:
+                problems.append(Problem(d.file, task.line, task.id, f"form {task.form_key!r} edits {form.entity} "
+                                        f"but the process runs on {d.entity}"))
+            elif form.entity and not d.entity:
+                problems.append(Problem(d.file, task.line, task.id, f"form {task.form_key!r} edits {form.entity} "
+                                        "but the process declares no flowcrm.entity"))
+        for element in d.elements.values():
+            if element.set_fields and not d.entity:
+                problems.append(Problem(d.file, element.line, element.id,
+                                        "set.<field> properties need flowcrm.entity on the process"))
+            entity = bundle.entities.get(d.entity or "")
+            for name in element.set_fields:
+                if entity is not None and name not in entity.fields:
+                    problems.append(Problem(d.file, element.line, element.id,
+                                            f"set.{name}: {entity.name} has no field {name!r}"))
+    return problems
+
+
+def analyse(files: dict[str, str]) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+    """Load, parse and cross-check a bundle; ConfigError lists every problem."""
+    problems: list[Problem] = []
+    bundle: Bundle | None = None
+    try:
+        bundle = load_bundle(files)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    bpmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".bpmn")}
+    dmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".dmn")}
+    definitions: dict[str, ProcessDefinition] = {}
+    try:
+        definitions = parse_definitions(bpmn, dmn)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if bundle is not None:
+        problems.extend(_cross_check(bundle, definitions))
+    if problems or bundle is None:
+        raise ConfigError(problems)
+    return bundle, definitions
+
+
+def check_bundle(files: dict[str, str]) -> list[Problem]:
+    """Every problem of a bundle; empty when it can be deployed."""
+    try:
+        analyse(files)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def _version_view(row: ProcessVersionRow, running: int = 0) -> ProcessVersionView:
+    return ProcessVersionView(row.id, row.process_id, row.name, row.version, row.file, row.entity, row.start_on,
+                              row.deployed_at, row.deployed_by, running)
+
+
+def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: datetime) -> DeployReport:
+    """Check a bundle and make it the active configuration; changed processes get a new version."""
+    require(actor, *DEPLOYERS, action="deploy configuration")
+    bundle, definitions = analyse(files)
+    with uow:
+        config = uow.config.latest()
+        changed = config is None or config.content_hash != bundle.content_hash
+        if config is None or changed:
+            config = ConfigVersionRow(content_hash=bundle.content_hash, files=dict(files), deployed_at=now,
+                                      deployed_by=actor.username)
+            uow.config.add(config)
+            uow.config.flush()
+        report = DeployReport(config_version_id=config.id, config_changed=changed)
+        for process_id, definition in sorted(definitions.items()):
+            digest = hashlib.sha256(definition.blob.encode()).hexdigest()
+            if uow.config.process_by_hash(process_id, digest):
+                report.unchanged.append(process_id)
+                continue
+            latest = uow.config.latest_process(process_id)
+            row = ProcessVersionRow(
+                process_id=process_id, name=definition.name, version=(latest.version + 1) if latest else 1,
+                content_hash=digest, file=definition.file, bpmn_xml=files[definition.file],
+                spec_json=definition.blob, entity=definition.entity, start_on=definition.start_on,
+                config_version_id=config.id, deployed_at=now, deployed_by=actor.username)
+            uow.config.add(row)
+            uow.config.flush()
+            report.new_versions.append(_version_view(row))
+        uow.commit()
+        return report
+
+
+def active_bundle(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+    """The deployed configuration, parsed once per configuration version and process."""
+    with uow:
+        config_id = uow.config.latest_id()
+        if config_id is None:
+            raise NotFound("no configuration is deployed yet: run `flowcrm deploy DIR`")
+        with _ACTIVE_LOCK:
+            cached = _ACTIVE.get(config_id)
+        if cached is not None:
+            return cached
+        row = uow.config.get_config(config_id)
+        assert row is not None  # noqa: S101 - the id was just read in this transaction
+        result = analyse(dict(row.files))
+        with _ACTIVE_LOCK:
+            _ACTIVE.clear()
+            _ACTIVE[config_id] = result
+        return result
+
+
+def list_process_versions(uow: UnitOfWork, actor: Actor) -> list[ProcessVersionView]:
+    """Every deployed process version with its running-instance count."""
+    require(actor, *DEFINITION_READERS, action="read process definitions")
+    with uow:
+        return [_version_view(row, n) for row, n in uow.config.all_process_versions()]
+
+
+def get_process_version(uow: UnitOfWork, actor: Actor, version_id: int) -> tuple[ProcessVersionView, str]:
+    """One process version and its BPMN XML."""
+    require(actor, *DEFINITION_READERS, action="read process definitions")
+    with uow:
+        row = uow.config.process_version(version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id} not found")
+        return _version_view(row), row.bpmn_xml

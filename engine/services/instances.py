@@ -1,0 +1,238 @@
+"""Process instances: start, advance (tasks, history, record fields, timers), read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.errors import ConflictError, FlowError, NotFound, ValidationError
+from engine.processes import sandbox
+from engine.processes.definitions import ElementMeta, resolve
+from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
+from engine.records.schema import validate_record
+from engine.services.access import DEFINITION_READERS, reads_everything, require
+from engine.services.deployments import active_bundle
+from engine.services.records import can_see, entity_of, write_fields
+from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
+from engine.store.models import (
+    InstanceEventRow,
+    InstanceRow,
+    ProcessVersionRow,
+    RecordRow,
+    TaskRow,
+    TimerRow,
+)
+from engine.store.uow import UnitOfWork
+
+
+def process_data(record: RecordRow | None) -> dict[str, Any]:
+    """What every step of an instance sees of its record."""
+    if record is None:
+        return {}
+    return {"record": dict(record.data), "record_id": record.id}
+
+
+def _event(uow: UnitOfWork, instance: InstanceRow, now: datetime, actor: str, kind: str,
+           step: Step | None = None, data: dict[str, Any] | None = None) -> None:
+    uow.history.add(InstanceEventRow(
+        instance_id=instance.id, at=now, actor=actor, kind=kind,
+        task_id=step.task_id if step else None, element_id=step.element_id if step else None,
+        element_name=step.element_name if step else None, element_type=step.element_type if step else None,
+        data=data))
+
+
+def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, record: RecordRow | None,
+                      step: Step, meta: ElementMeta, now: datetime) -> None:
+    if not meta.set_fields:
+        return
+    if record is None:
+        raise FlowError(f"{meta.id}: set.* needs a record, and instance {instance.id} has none")
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, record.entity)
+    names = dict(step.data)
+    values = {name: sandbox.evaluate(expr, names) for name, expr in meta.set_fields.items()}
+    try:
+        clean = validate_record(entity, bundle, values, partial=True)
+    except ValidationError as exc:
+        raise FlowError(f"{version.file} [{meta.id}]: set.* produced invalid values: {exc}") from exc
+    write_fields(uow, record, clean, actor="process", now=now, entity=entity,
+                 source=f"process {version.process_id} v{version.version} / {meta.id}")
+
+
+def _resolve_user_id(uow: UnitOfWork, name: str | None) -> int | None:
+    if not name:
+        return None
+    user = uow.users.by_username(name)
+    return user.id if user else None
+
+
+def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record: RecordRow | None,
+                now: datetime) -> None:
+    open_rows = {t.id: t for t in uow.tasks.open_for_instance(instance.id) if t.state == "open"}
+    ready = {t.task_id: t for t in runtime.ready_user_tasks()}
+    for task_id, row in open_rows.items():
+        if task_id not in ready:  # interrupted by a boundary event or the instance ended
+            row.state = "cancelled"
+            row.completed_at = now
+            uow.tasks.set_pooled(task_id, False)
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        meta = task.meta or ElementMeta(id=task.element_id, kind="userTask", name=task.title, line=None)
+        data = task.data
+        groups = [g for g in (resolve(x, data) for x in meta.candidate_groups) if g]
+        if not groups and not meta.candidate_users and not meta.assignee and task.lane:
+            groups = [task.lane]
+        users = [u for u in (resolve(x, data) for x in meta.candidate_users) if u]
+        assignee_id = _resolve_user_id(uow, resolve(meta.assignee, data) if meta.assignee else None)
+        due_at = None
+        if meta.due_date:
+            due_text = resolve(meta.due_date, data)
+            if due_text:
+                try:
+                    due_at = parse_duration(due_text, now)
+                except ValueError as exc:
+                    raise FlowError(f"{meta.id}: camunda:dueDate: {exc}") from exc
+        row = TaskRow(id=task_id, instance_id=instance.id, record_id=record.id if record else None,
+                      spec_name=task.element_id, title=task.title, form_key=meta.form_key, lane=task.lane,
+                      candidate_groups=",".join(groups), candidate_users=",".join(users), assignee_id=assignee_id,
+                      state="open", due_at=due_at, created_at=now)
+        uow.tasks.add(row)
+        uow.tasks.flush()
+        uow.tasks.add_candidates(row, groups, users)
+
+
+def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
+    existing = {t.task_id: t for t in uow.timers.pending_for_instance(instance.id)}
+    pending = {t.task_id: t for t in runtime.pending_timers()}
+    for task_id, row in existing.items():
+        if task_id not in pending:
+            uow.timers.delete(row)
+        elif row.due_at != pending[task_id].due_at:  # a cycle moved on
+            row.due_at = pending[task_id].due_at
+    for task_id, timer in pending.items():
+        if task_id not in existing:
+            uow.timers.add(TimerRow(instance_id=instance.id, task_id=task_id, element_id=timer.element_id,
+                                    due_at=timer.due_at))
+
+
+def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
+            steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None) -> None:
+    """Record what the instance just did and bring tasks, timers, record and status in line."""
+    record = uow.records.get(instance.record_id) if instance.record_id else None
+    for step in steps:
+        data = submitted if step.manual else None
+        _event(uow, instance, now, actor if step.manual else "process",
+               "task_completed" if step.manual else "step", step, data)
+        meta = runtime.elements.get(step.element_id)
+        if meta is not None:
+            _apply_set_fields(uow, instance, version, record, step, meta, now)
+    if record is not None:
+        for task in runtime.ready_user_tasks():
+            runtime.set_task_data(task.task_id, process_data(record))
+    _sync_tasks(uow, instance, runtime, record, now)
+    _sync_timers(uow, instance, runtime)
+    if runtime.is_completed() and instance.status == "running":
+        instance.status = "completed"
+        instance.ended_at = now
+        _event(uow, instance, now, "process", "instance_completed")
+    instance.state_json = runtime.dump()
+    instance.serializer_version = SERIALIZER_VERSION
+
+
+def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
+                  now: datetime) -> InstanceRow:
+    """Start one instance of a process version inside the caller's transaction."""
+    runtime, steps = Runtime.start(version.id, version.spec_json, process_data(record))
+    instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
+                           status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
+                           started_at=now, started_by=actor.username)
+    uow.instances.add(instance)
+    uow.instances.flush()
+    _event(uow, instance, now, actor.username, "instance_started",
+           data={"process_id": version.process_id, "version": version.version})
+    advance(uow, instance, version, runtime, steps, actor.username, now)
+    return instance
+
+
+def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: datetime) -> list[int]:
+    """Start every process whose newest version says flowcrm.startOn=create for this entity."""
+    started = []
+    for version in uow.config.latest_processes():
+        if version.entity == record.entity and version.start_on == "create":
+            started.append(start_version(uow, actor, version, record, now).id)
+    return started
+
+
+def start_process(uow: UnitOfWork, actor: Actor, process_id: str, record_id: int | None,
+                  now: datetime) -> InstanceView:
+    """Start the newest version of a process, optionally on a record."""
+    require(actor, "sales", "head_of_sales", "admin", action="start processes")
+    with uow:
+        version = uow.config.latest_process(process_id)
+        if version is None:
+            raise NotFound(f"process {process_id!r} is not deployed")
+        record = None
+        if record_id is not None:
+            record = uow.records.get(record_id)
+            if record is None or not can_see(uow, actor, record):
+                raise NotFound(f"record {record_id} not found")
+            if version.entity and record.entity != version.entity:
+                raise ValidationError({"record_id": [f"{process_id} runs on {version.entity}, "
+                                                     f"not on {record.entity}"]})
+        elif version.entity:
+            raise ValidationError({"record_id": [f"{process_id} runs on a {version.entity} record: give one"]})
+        instance = start_version(uow, actor, version, record, now)
+        uow.commit()
+        return instance_view(instance, version)
+
+
+def load_runtime(uow: UnitOfWork, instance_id: int) -> tuple[InstanceRow, ProcessVersionRow, Runtime]:
+    """An instance row, its version and its restored workflow."""
+    instance = uow.instances.get(instance_id)
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    if instance.status != "running":
+        raise ConflictError(f"process instance {instance_id} is {instance.status}")
+    version = uow.config.process_version(instance.process_version_id)
+    assert version is not None  # noqa: S101 - foreign key
+    return instance, version, Runtime.load(version.id, version.spec_json, instance.state_json)
+
+
+def instance_view(row: InstanceRow, version: ProcessVersionRow) -> InstanceView:
+    """An instance row as a view."""
+    return InstanceView(row.id, version.process_id, version.name, version.version, row.record_id, row.status,
+                        row.started_at, row.started_by, row.ended_at)
+
+
+def get_instance(uow: UnitOfWork, actor: Actor, instance_id: int) -> InstanceDetail:
+    """An instance with every step it took, who took it, when, and with what data."""
+    from engine.services.tasks import task_views
+
+    with uow:
+        row = uow.instances.get(instance_id)
+        if row is None:
+            raise NotFound(f"process instance {instance_id} not found")
+        if not (reads_everything(actor) or actor.has(*DEFINITION_READERS)):
+            record = uow.records.get(row.record_id) if row.record_id else None
+            if record is None or not can_see(uow, actor, record):
+                raise NotFound(f"process instance {instance_id} not found")
+        version = uow.config.process_version(row.process_version_id)
+        assert version is not None  # noqa: S101 - foreign key
+        steps = [StepView(e.at, e.actor, e.kind, e.element_id, e.element_name, e.element_type, e.data)
+                 for e in uow.history.events(row.id)]
+        return InstanceDetail(instance_view(row, version), steps, task_views(uow, uow.tasks.for_instance(row.id)))
+
+
+def instances_for_record(uow: UnitOfWork, actor: Actor, record_id: int) -> list[InstanceView]:
+    """The processes a record is (or was) in."""
+    with uow:
+        record = uow.records.get(record_id)
+        if record is None or not can_see(uow, actor, record):
+            raise NotFound(f"record {record_id} not found")
+        views = []
+        for row in uow.instances.for_record(record_id):
+            version = uow.config.process_version(row.process_version_id)
+            assert version is not None  # noqa: S101 - foreign key
+            views.append(instance_view(row, version))
+        return views

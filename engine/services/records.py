@@ -1,0 +1,160 @@
+"""Records of configured entities: create, update, read, field history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.config.model import Bundle, Entity
+from engine.errors import Forbidden, NotFound, ValidationError
+from engine.records.schema import validate_record
+from engine.services.access import RECORD_WRITERS, reads_everything, require
+from engine.services.deployments import active_bundle
+from engine.services.views import Actor, FieldChangeView, RecordView
+from engine.store.models import FieldChangeRow, RecordRow
+from engine.store.uow import UnitOfWork
+
+
+def entity_of(bundle: Bundle, name: str) -> Entity:
+    """The entity schema by name, or NotFound."""
+    entity = bundle.entities.get(name)
+    if entity is None:
+        raise NotFound(f"unknown entity {name!r} (known: {', '.join(sorted(bundle.entities))})")
+    return entity
+
+
+def title_of(entity: Entity, data: dict[str, Any], record_id: int | None = None) -> str:
+    """The record's display title from its entity's title field."""
+    value = data.get(entity.title_field) if entity.title_field else None
+    return str(value)[:300] if value not in (None, "") else f"{entity.name} #{record_id or 'new'}"
+
+
+def record_view(uow: UnitOfWork, row: RecordRow) -> RecordView:
+    """A record row as a view, with its owner's login name."""
+    owner = uow.users.get(row.owner_id) if row.owner_id else None
+    return RecordView(row.id, row.entity, row.title, dict(row.data), owner.username if owner else None,
+                      row.created_at, row.updated_at, row.revision)
+
+
+def visible_owner_ids(uow: UnitOfWork, actor: Actor) -> tuple[list[int] | None, bool, list[int]]:
+    """(owner ids the actor sees or None for all, whether unowned records are visible, extra record ids)."""
+    if reads_everything(actor):
+        return None, True, []
+    extra = uow.tasks.record_ids_visible_to(actor.id or 0, actor.groups, actor.username) if actor.id else []
+    if actor.has("head_of_sales"):
+        team = uow.users.team_member_ids(actor.team) if actor.team else []
+        return sorted({*team, actor.id or 0}), True, extra
+    if actor.has("sales"):
+        return [actor.id or 0], False, extra
+    return [], False, []
+
+
+def can_see(uow: UnitOfWork, actor: Actor, row: RecordRow) -> bool:
+    """Whether the actor may read this record."""
+    owners, unowned, extra = visible_owner_ids(uow, actor)
+    if owners is None:
+        return True
+    return (row.owner_id in owners) or (unowned and row.owner_id is None) or row.id in extra
+
+
+def load_visible(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordRow:
+    """A record the actor may see; NotFound otherwise (existence is not leaked)."""
+    row = uow.records.get(record_id)
+    if row is None or not can_see(uow, actor, row):
+        raise NotFound(f"record {record_id} not found")
+    return row
+
+
+def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, actor: str, source: str,
+                 now: datetime, entity: Entity) -> dict[str, tuple[Any, Any]]:
+    """Apply validated values to a record and append one history row per changed field."""
+    changed: dict[str, tuple[Any, Any]] = {}
+    data = dict(row.data)
+    for name, new in values.items():
+        old = data.get(name)
+        if old == new:
+            continue
+        changed[name] = (old, new)
+        if new is None:
+            data.pop(name, None)
+        else:
+            data[name] = new
+        uow.records.add(FieldChangeRow(record_id=row.id, at=now, actor=actor, source=source, field=name,
+                                       old_value=old, new_value=new))
+    if changed:
+        row.data = data
+        row.title = title_of(entity, data, row.id)
+        row.updated_at = now
+    return changed
+
+
+def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[str, Any], now: datetime,
+                  *, owner_id: int | None = None, start_processes: bool = True) -> RecordView:
+    """Validate and store a new record, write its history, and start processes configured to start on create."""
+    require(actor, *RECORD_WRITERS, action="create records")
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)
+    clean = validate_record(entity, bundle, data)
+    with uow:
+        row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
+                        created_by=actor.username, updated_at=now)
+        uow.records.add(row)
+        uow.records.flush()
+        write_fields(uow, row, clean, actor=actor.username, source="create", now=now, entity=entity)
+        row.title = title_of(entity, row.data, row.id)
+        if start_processes:
+            from engine.services.instances import start_for_new_record
+
+            start_for_new_record(uow, actor, row, now)
+        uow.commit()
+        return record_view(uow, row)
+
+
+def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
+                  *, expected_revision: int | None = None) -> RecordView:
+    """Change some fields; a stale expected_revision is a ConflictError; history per changed field."""
+    require(actor, *RECORD_WRITERS, action="change records")
+    bundle, _ = active_bundle(uow)
+    with uow:
+        row = load_visible(uow, actor, record_id)
+        if expected_revision is not None and expected_revision != row.revision:
+            from engine.errors import ConflictError
+
+            raise ConflictError(f"record {record_id} was changed by someone else (revision {row.revision}, "
+                                f"you edited {expected_revision}); reload it")
+        entity = entity_of(bundle, row.entity)
+        clean = validate_record(entity, bundle, changes, partial=True)
+        missing = [n for n, f in entity.fields.items() if f.required and n in changes and clean.get(n) is None]
+        if missing:
+            raise ValidationError({n: ["is required"] for n in missing})
+        write_fields(uow, row, clean, actor=actor.username, source="edit", now=now, entity=entity)
+        uow.commit()
+        return record_view(uow, row)
+
+
+def get_record(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordView:
+    """One record the actor may see."""
+    with uow:
+        return record_view(uow, load_visible(uow, actor, record_id))
+
+
+def list_records(uow: UnitOfWork, actor: Actor, entity_name: str, *, limit: int = 50,
+                 offset: int = 0) -> list[RecordView]:
+    """Records of an entity the actor may see, newest first."""
+    if not (reads_everything(actor) or actor.has("sales", "head_of_sales")):
+        raise Forbidden(f"{actor.username} may not read records")
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)
+    with uow:
+        owners, unowned, extra = visible_owner_ids(uow, actor)
+        rows = uow.records.list(entity.name, owner_ids=owners, extra_ids=extra, include_unowned=unowned,
+                                limit=min(max(limit, 1), 500), offset=max(offset, 0))
+        return [record_view(uow, r) for r in rows]
+
+
+def record_history(uow: UnitOfWork, actor: Actor, record_id: int) -> list[FieldChangeView]:
+    """Field-level history of a record, oldest first."""
+    with uow:
+        load_visible(uow, actor, record_id)
+        return [FieldChangeView(c.at, c.actor, c.source, c.field, c.old_value, c.new_value)
+                for c in uow.records.changes(record_id)]

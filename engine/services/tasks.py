@@ -1,0 +1,193 @@
+"""The task inbox: my tasks, the pool, claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
+from engine.records.schema import resolve_form_schema, split_form_data, validate_form
+from engine.services.access import WORKERS, reads_everything, require
+from engine.services.deployments import active_bundle
+from engine.services.instances import advance, load_runtime, process_data
+from engine.services.records import can_see, entity_of, write_fields
+from engine.services.views import Actor, TaskDetail, TaskView
+from engine.store.models import InstanceEventRow, TaskRow
+from engine.store.uow import UnitOfWork
+
+SCOPES = ("mine", "pool", "team", "all")
+
+
+def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
+    """Task rows as views, with assignee names and record titles."""
+    users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id)
+    titles: dict[int, str] = {}
+    for r in rows:
+        if r.record_id and r.record_id not in titles:
+            record = uow.records.get(r.record_id)
+            titles[r.record_id] = record.title if record else ""
+    return [
+        TaskView(r.id, r.instance_id, r.record_id, titles.get(r.record_id) if r.record_id else None, r.spec_name,
+                 r.title, r.form_key, tuple(x for x in r.candidate_groups.split(",") if x),
+                 tuple(x for x in r.candidate_users.split(",") if x),
+                 users[r.assignee_id].username if r.assignee_id in users else None, r.state, r.due_at,
+                 r.created_at, r.completed_at, r.completed_by)
+        for r in rows
+    ]
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int = 50,
+               offset: int = 0) -> list[TaskView]:
+    """Open tasks: assigned to me, claimable by me, of my team (head of sales) or all (read-all roles)."""
+    if scope not in SCOPES:
+        raise ValidationError({"scope": [f"must be one of: {', '.join(SCOPES)}"]})
+    limit, offset = min(max(limit, 1), 500), max(offset, 0)
+    with uow:
+        if scope == "mine":
+            rows = uow.tasks.assigned([actor.id], limit, offset) if actor.id else []
+        elif scope == "pool":
+            rows = uow.tasks.pool(actor.groups, actor.username, limit, offset)
+        elif scope == "team":
+            require(actor, "head_of_sales", "admin", "auditor", action="see the team's tasks")
+            members = uow.users.team_member_ids(actor.team) if actor.team else []
+            rows = uow.tasks.assigned(sorted({*members, actor.id or 0}), limit, offset)
+        else:
+            if not reads_everything(actor):
+                raise Forbidden(f"{actor.username} may not see every task")
+            rows = uow.tasks.all_open(limit, offset)
+        return task_views(uow, rows)
+
+
+def _permissions(uow: UnitOfWork, actor: Actor, row: TaskRow) -> tuple[bool, bool, bool]:
+    """(can claim, can unclaim, can complete) for an open task."""
+    if row.state != "open" or not actor.has(*WORKERS):
+        return False, False, False
+    candidate = bool(set(row.candidate_groups.split(",")) & actor.groups) or \
+        actor.username in row.candidate_users.split(",")
+    head = actor.has("head_of_sales")
+    mine = row.assignee_id == actor.id
+    team_task = False
+    if head and row.assignee_id and actor.team:
+        team_task = row.assignee_id in uow.users.team_member_ids(actor.team)
+    can_claim = row.assignee_id is None and (candidate or head)
+    can_unclaim = row.assignee_id is not None and (mine or team_task)
+    can_complete = mine or team_task or can_claim
+    return can_claim, can_unclaim, can_complete
+
+
+def _load_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskRow:
+    row = uow.tasks.get(task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    if reads_everything(actor) or row.assignee_id == actor.id:
+        return row
+    record = uow.records.get(row.record_id) if row.record_id else None
+    claim, unclaim, complete = _permissions(uow, actor, row)
+    if claim or unclaim or complete or (record is not None and can_see(uow, actor, record)):
+        return row
+    raise NotFound(f"task {task_id} not found")
+
+
+def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
+    """A task with its resolved form schema and the values to pre-fill."""
+    bundle, _ = active_bundle(uow)
+    with uow:
+        row = _load_task(uow, actor, task_id)
+        version_name = ""
+        instance = uow.instances.get(row.instance_id)
+        if instance is not None:
+            version = uow.config.process_version(instance.process_version_id)
+            version_name = version.name if version else ""
+        schema, ui, values = None, {}, {}
+        form = bundle.forms.get(row.form_key or "")
+        if form is not None:
+            schema, ui = resolve_form_schema(form, bundle), dict(form.ui)
+            record = uow.records.get(row.record_id) if row.record_id else None
+            if record is not None:
+                values = {k: v for k, v in record.data.items() if k in schema.get("properties", {})}
+        claim, unclaim, complete = _permissions(uow, actor, row)
+        return TaskDetail(task_views(uow, [row])[0], schema, ui, values, version_name, claim, unclaim, complete)
+
+
+def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
+    """Take a pooled task; exactly one of two racing claimers wins, the other gets ConflictError."""
+    with uow:
+        row = _load_task(uow, actor, task_id)
+        if row.state != "open":
+            raise ConflictError(f"task {task_id} is already {row.state}")
+        if row.assignee_id is not None:
+            raise ConflictError(f"task {task_id} was already claimed")
+        can_claim, _, _ = _permissions(uow, actor, row)
+        if not can_claim or actor.id is None:
+            raise Forbidden(f"{actor.username} may not claim task {task_id}")
+        if not uow.tasks.try_claim(task_id, actor.id):
+            raise ConflictError(f"task {task_id} was claimed by someone else a moment ago")
+        uow.tasks.set_pooled(task_id, False)
+        uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username, kind="claimed",
+                                         task_id=row.id, element_id=row.spec_name, element_name=row.title))
+        record = uow.records.get(row.record_id) if row.record_id else None
+        if record is not None and record.owner_id is None:  # whoever takes the first task owns the record
+            old = None
+            record.owner_id = actor.id
+            record.updated_at = now
+            from engine.store.models import FieldChangeRow
+
+            uow.records.add(FieldChangeRow(record_id=record.id, at=now, actor=actor.username, source="claim",
+                                           field="owner", old_value=old, new_value=actor.username))
+        uow.commit()
+        uow.session.refresh(row)
+        return task_views(uow, [row])[0]
+
+
+def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
+    """Give a claimed task back to its pool."""
+    with uow:
+        row = _load_task(uow, actor, task_id)
+        _, can_unclaim, _ = _permissions(uow, actor, row)
+        if row.state != "open" or row.assignee_id is None:
+            raise ConflictError(f"task {task_id} is not claimed")
+        if not can_unclaim:
+            raise Forbidden(f"{actor.username} may not give back task {task_id}")
+        row.assignee_id = None
+        uow.tasks.set_pooled(task_id, bool(row.candidate_groups or row.candidate_users))
+        uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username,
+                                         kind="unclaimed", task_id=row.id, element_id=row.spec_name,
+                                         element_name=row.title))
+        uow.commit()
+        return task_views(uow, [row])[0]
+
+
+def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:
+    """Validate a form submission, write record fields, run the process on; one of two racers wins."""
+    bundle, _ = active_bundle(uow)
+    with uow:
+        row = _load_task(uow, actor, task_id)
+        if row.state != "open":
+            raise ConflictError(f"task {task_id} is already {row.state}")
+        _, _, can_complete = _permissions(uow, actor, row)
+        if not can_complete:
+            raise Forbidden(f"{actor.username} may not complete task {task_id}")
+        form = bundle.forms.get(row.form_key or "")
+        if row.form_key and form is None:
+            raise NotFound(f"form {row.form_key!r} is not in the deployed configuration")
+        clean = validate_form(form, bundle, data) if form is not None else {}
+        record_values, variables = split_form_data(form, bundle, clean) if form is not None else ({}, {})
+        instance, version, runtime = load_runtime(uow, row.instance_id)
+        record = uow.records.get(instance.record_id) if instance.record_id else None
+        if record is not None and record_values:
+            write_fields(uow, record, record_values, actor=actor.username, now=now,
+                         entity=entity_of(bundle, record.entity),
+                         source=f"process {version.process_id} v{version.version} / {row.spec_name}")
+        if row.assignee_id is None and actor.id is not None:
+            if not uow.tasks.try_claim(task_id, actor.id):
+                raise ConflictError(f"task {task_id} was claimed by someone else a moment ago")
+            uow.tasks.set_pooled(task_id, False)
+        step_data = {**variables, **record_values, **process_data(record),
+                     f"{row.spec_name}_completed_by": actor.username, "last_completed_by": actor.username}
+        steps = runtime.complete(task_id, step_data)
+        row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+        uow.tasks.set_pooled(task_id, False)
+        advance(uow, instance, version, runtime, steps, actor.username, now, submitted=clean)
+        uow.commit()
+        return task_views(uow, [row])[0]

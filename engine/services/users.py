@@ -1,0 +1,143 @@
+"""Users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime
+
+from engine.errors import ConflictError, NotFound, ValidationError
+from engine.services.access import require
+from engine.services.views import ROLES, Actor, UserView
+from engine.store.models import ApiTokenRow, UserRow
+from engine.store.uow import UnitOfWork
+
+_USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+LOCALES = ("en", "ru")
+
+
+def hash_password(password: str) -> str:
+    """Salted scrypt hash, self-describing."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time check of a password against hash_password output."""
+    try:
+        scheme, n, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=8, p=1)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def _actor(row: UserRow) -> Actor:
+    return Actor(id=row.id, username=row.username, display_name=row.display_name,
+                 roles=frozenset(r for r in row.roles.split(",") if r), team=row.team, locale=row.locale)
+
+
+def _view(row: UserRow) -> UserView:
+    return UserView(row.id, row.username, row.display_name, tuple(r for r in row.roles.split(",") if r),
+                    row.team, row.locale, row.active)
+
+
+def create_user(uow: UnitOfWork, username: str, password: str, roles: list[str] | tuple[str, ...],
+                now: datetime, *, team: str | None = None, display_name: str | None = None,
+                locale: str = "en", actor: Actor | None = None) -> UserView:
+    """Create a user; `actor` (an admin) is required except from the CLI."""
+    if actor is not None:
+        require(actor, "admin", action="create users")
+    errors: dict[str, list[str]] = {}
+    if not _USERNAME.match(username):
+        errors["username"] = ["2-80 characters: lower-case letters, digits, '_', '.', '-'"]
+    if len(password) < 8:
+        errors["password"] = ["must have at least 8 characters"]
+    unknown = sorted(set(roles) - set(ROLES))
+    if not roles or unknown:
+        errors["roles"] = [f"choose from: {', '.join(ROLES)}" + (f" (unknown: {', '.join(unknown)})" if unknown else "")]
+    if locale not in LOCALES:
+        errors["locale"] = [f"must be one of: {', '.join(LOCALES)}"]
+    if errors:
+        raise ValidationError(errors)
+    with uow:
+        if uow.users.by_username(username):
+            raise ConflictError(f"user {username!r} already exists")
+        row = UserRow(username=username, display_name=display_name or username, password_hash=hash_password(password),
+                      roles=",".join(sorted(set(roles))), team=team or None, locale=locale, active=True,
+                      created_at=now)
+        uow.users.add(row)
+        uow.commit()
+        return _view(row)
+
+
+def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
+    """The actor for a login; one vague error for unknown user and wrong password."""
+    with uow:
+        row = uow.users.by_username(username.strip().lower())
+        if row is None or not row.active or not verify_password(password, row.password_hash):
+            raise ValidationError({"": ["unknown user or wrong password"]})
+        return _actor(row)
+
+
+def get_actor(uow: UnitOfWork, user_id: int) -> Actor:
+    """The actor for a session's user id."""
+    with uow:
+        row = uow.users.get(user_id)
+        if row is None or not row.active:
+            raise NotFound(f"user {user_id} not found")
+        return _actor(row)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(uow: UnitOfWork, actor: Actor, now: datetime) -> str:
+    """A new API token for the actor; only its hash is stored, so it is shown once."""
+    if actor.id is None:
+        raise ValidationError({"": ["the system user has no tokens"]})
+    token = "fcrm_" + secrets.token_urlsafe(32)
+    with uow:
+        uow.users.add(ApiTokenRow(user_id=actor.id, token_hash=_token_hash(token), created_at=now))
+        uow.commit()
+    return token
+
+
+def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
+    """The actor holding an API token; NotFound when unknown or revoked."""
+    with uow:
+        row = uow.users.token(_token_hash(token))
+        if row is None or row.revoked_at is not None:
+            raise NotFound("unknown or revoked API token")
+        user = uow.users.get(row.user_id)
+        if user is None or not user.active:
+            raise NotFound("unknown or revoked API token")
+        return _actor(user)
+
+
+def list_users(uow: UnitOfWork, actor: Actor) -> list[UserView]:
+    """All users (admins only)."""
+    require(actor, "admin", action="list users")
+    with uow:
+        return [_view(r) for r in uow.users.all()]
+
+
+def set_password(uow: UnitOfWork, actor: Actor, user_id: int, password: str) -> None:
+    """Admins reset anyone's password; a user their own."""
+    if actor.id != user_id:
+        require(actor, "admin", action="change another user's password")
+    if len(password) < 8:
+        raise ValidationError({"password": ["must have at least 8 characters"]})
+    with uow:
+        row = uow.users.get(user_id)
+        if row is None:
+            raise NotFound(f"user {user_id} not found")
+        row.password_hash = hash_password(password)
+        uow.commit()

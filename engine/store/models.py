@@ -1,0 +1,229 @@
+"""ORM rows: the engine's tables. Timestamps are UTC and named *_at."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every row."""
+
+
+class UserRow(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[str] = mapped_column(String(300))  # comma-separated role names
+    team: Mapped[str | None] = mapped_column(String(80), index=True)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ConfigVersionRow(Base):
+    """A deployed configuration bundle, stored whole so a deploy needs no restart."""
+
+    __tablename__ = "config_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    files: Mapped[dict[str, str]] = mapped_column(JsonType)
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deployed_by: Mapped[str] = mapped_column(String(80))
+
+
+class ProcessVersionRow(Base):
+    """One version of one BPMN process; running instances stay on theirs."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version"),
+        UniqueConstraint("process_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(String(300))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    entity: Mapped[str | None] = mapped_column(String(100))
+    start_on: Mapped[str | None] = mapped_column(String(40))
+    config_version_id: Mapped[int] = mapped_column(ForeignKey("config_version.id"))
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deployed_by: Mapped[str] = mapped_column(String(80))
+
+
+class RecordRow(Base):
+    """A record of any configured entity; fields live in `data` so a new field needs no migration."""
+
+    __tablename__ = "record"
+    __table_args__ = (Index("ix_record_entity_owner", "entity", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revision: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class FieldChangeRow(Base):
+    """Field-level history of a record: append only."""
+
+    __tablename__ = "field_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(100))
+    old_value: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JsonType, nullable=True)
+
+
+class InstanceRow(Base):
+    """A running or finished process instance with its serialized SpiffWorkflow state."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running | completed | error
+    state_json: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_by: Mapped[str] = mapped_column(String(80))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revision: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class TaskRow(Base):
+    """Denormalized user task, so inbox queries never deserialize a workflow."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_assignee_state_due", "assignee_id", "state", "due_at"),
+        Index("ix_task_instance_state", "instance_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    form_key: Mapped[str | None] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    candidate_groups: Mapped[str] = mapped_column(String(500), default="")
+    candidate_users: Mapped[str] = mapped_column(String(500), default="")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    state: Mapped[str] = mapped_column(String(20))  # open | completed | cancelled
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class TaskCandidateRow(Base):
+    """Who may claim a pooled task: one row per candidate group or user, indexed for the pool query."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_pool", "kind", "name", "pooled", "sort_at"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pooled: Mapped[bool] = mapped_column(Boolean)  # open and unassigned
+    sort_at: Mapped[datetime] = mapped_column(UtcDateTime())  # due date, else creation time
+
+
+class InstanceEventRow(Base):
+    """Every step an instance takes, who took it and what they submitted: append only."""
+
+    __tablename__ = "instance_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    element_name: Mapped[str | None] = mapped_column(String(300))
+    element_type: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+
+
+class TimerRow(Base):
+    """A waiting BPMN timer, indexed by due time so a worker finds due ones without deserializing."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_due", "fired_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,303 @@
+"""Repositories: every query the services need, so nothing above the store imports SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine.store.models import (
+    ApiTokenRow,
+    ConfigVersionRow,
+    FieldChangeRow,
+    InstanceEventRow,
+    InstanceRow,
+    ProcessVersionRow,
+    RecordRow,
+    TaskCandidateRow,
+    TaskRow,
+    TimerRow,
+    UserRow,
+)
+
+
+class _Repository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: object) -> None:
+        """Stage a new row in this unit of work."""
+        self.session.add(row)
+
+    def flush(self) -> None:
+        """Assign ids to staged rows."""
+        self.session.flush()
+
+
+class UserRepository(_Repository):
+    def get(self, user_id: int) -> UserRow | None:
+        """A user by id."""
+        return self.session.get(UserRow, user_id)
+
+    def by_username(self, username: str) -> UserRow | None:
+        """A user by login name."""
+        return self.session.scalar(select(UserRow).where(UserRow.username == username))
+
+    def all(self) -> Sequence[UserRow]:
+        """Every user, by login name."""
+        return self.session.scalars(select(UserRow).order_by(UserRow.username)).all()
+
+    def by_ids(self, ids: Iterable[int]) -> dict[int, UserRow]:
+        """Users by id, for labelling lists."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        rows = self.session.scalars(select(UserRow).where(UserRow.id.in_(wanted))).all()
+        return {r.id: r for r in rows}
+
+    def team_member_ids(self, team: str) -> list[int]:
+        """Ids of the active users of a team."""
+        return list(self.session.scalars(select(UserRow.id).where(UserRow.team == team)).all())
+
+    def token(self, token_hash: str) -> ApiTokenRow | None:
+        """An API token by its hash."""
+        return self.session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
+
+
+class ConfigRepository(_Repository):
+    def latest(self) -> ConfigVersionRow | None:
+        """The active (most recently deployed) configuration."""
+        return self.session.scalar(select(ConfigVersionRow).order_by(ConfigVersionRow.id.desc()).limit(1))
+
+    def latest_id(self) -> int | None:
+        """Id of the active configuration, cheap enough to ask on every request."""
+        return self.session.scalar(select(func.max(ConfigVersionRow.id)))
+
+    def get_config(self, config_id: int) -> ConfigVersionRow | None:
+        """A deployed configuration by id."""
+        return self.session.get(ConfigVersionRow, config_id)
+
+    def process_version(self, version_id: int) -> ProcessVersionRow | None:
+        """A process version by id."""
+        return self.session.get(ProcessVersionRow, version_id)
+
+    def latest_process(self, process_id: str) -> ProcessVersionRow | None:
+        """The newest version of a process."""
+        return self.session.scalar(
+            select(ProcessVersionRow)
+            .where(ProcessVersionRow.process_id == process_id)
+            .order_by(ProcessVersionRow.version.desc())
+            .limit(1)
+        )
+
+    def process_by_hash(self, process_id: str, content_hash: str) -> ProcessVersionRow | None:
+        """The version of a process with this content, if deployed before."""
+        return self.session.scalar(
+            select(ProcessVersionRow).where(
+                ProcessVersionRow.process_id == process_id, ProcessVersionRow.content_hash == content_hash
+            )
+        )
+
+    def latest_processes(self) -> list[ProcessVersionRow]:
+        """The newest version of every process."""
+        newest = (
+            select(ProcessVersionRow.process_id, func.max(ProcessVersionRow.version).label("v"))
+            .group_by(ProcessVersionRow.process_id)
+            .subquery()
+        )
+        stmt = select(ProcessVersionRow).join(
+            newest,
+            and_(ProcessVersionRow.process_id == newest.c.process_id, ProcessVersionRow.version == newest.c.v),
+        )
+        return list(self.session.scalars(stmt.order_by(ProcessVersionRow.process_id)).all())
+
+    def all_process_versions(self) -> list[tuple[ProcessVersionRow, int]]:
+        """Every process version with its count of running instances."""
+        running = (
+            select(InstanceRow.process_version_id, func.count().label("n"))
+            .where(InstanceRow.status == "running")
+            .group_by(InstanceRow.process_version_id)
+            .subquery()
+        )
+        stmt = (
+            select(ProcessVersionRow, func.coalesce(running.c.n, 0))
+            .outerjoin(running, running.c.process_version_id == ProcessVersionRow.id)
+            .order_by(ProcessVersionRow.process_id, ProcessVersionRow.version.desc())
+        )
+        return [(row, int(n)) for row, n in self.session.execute(stmt).all()]
+
+
+class RecordRepository(_Repository):
+    def get(self, record_id: int) -> RecordRow | None:
+        """A record by id."""
+        return self.session.get(RecordRow, record_id)
+
+    def list(
+        self, entity: str, *, owner_ids: list[int] | None, extra_ids: Sequence[int] = (),
+        include_unowned: bool = False, limit: int = 50, offset: int = 0,
+    ) -> list[RecordRow]:
+        """Records of an entity, newest first; `owner_ids=None` means no ownership filter."""
+        stmt = select(RecordRow).where(RecordRow.entity == entity)
+        if owner_ids is not None:
+            visible = [RecordRow.owner_id.in_(owner_ids)]
+            if include_unowned:
+                visible.append(RecordRow.owner_id.is_(None))
+            if extra_ids:
+                visible.append(RecordRow.id.in_(list(extra_ids)))
+            stmt = stmt.where(or_(*visible))
+        stmt = stmt.order_by(RecordRow.id.desc()).limit(limit).offset(offset)
+        return list(self.session.scalars(stmt).all())
+
+    def list_any(self) -> bool:
+        """True if any record exists."""
+        return self.session.scalar(select(RecordRow.id).limit(1)) is not None
+
+    def changes(self, record_id: int) -> list[FieldChangeRow]:
+        """Field history of a record, oldest first."""
+        stmt = select(FieldChangeRow).where(FieldChangeRow.record_id == record_id).order_by(FieldChangeRow.id)
+        return list(self.session.scalars(stmt).all())
+
+
+class InstanceRepository(_Repository):
+    def get(self, instance_id: int) -> InstanceRow | None:
+        """An instance by id."""
+        return self.session.get(InstanceRow, instance_id)
+
+    def for_record(self, record_id: int) -> list[InstanceRow]:
+        """Instances running or run on a record."""
+        stmt = select(InstanceRow).where(InstanceRow.record_id == record_id).order_by(InstanceRow.id)
+        return list(self.session.scalars(stmt).all())
+
+
+class TaskRepository(_Repository):
+    def get(self, task_id: str) -> TaskRow | None:
+        """A task by its id."""
+        return self.session.get(TaskRow, task_id)
+
+    def add_candidates(self, task: TaskRow, groups: Iterable[str], users: Iterable[str]) -> None:
+        """Index who may claim a task."""
+        sort_at = task.due_at or task.created_at
+        pooled = task.assignee_id is None and task.state == "open"
+        for kind, names in (("group", groups), ("user", users)):
+            for name in sorted(set(names)):
+                self.session.add(TaskCandidateRow(task_id=task.id, kind=kind, name=name, pooled=pooled,
+                                                  sort_at=sort_at))
+
+    def set_pooled(self, task_id: str, pooled: bool) -> None:
+        """Take a task out of (or put it back in) the claimable pool."""
+        self.session.execute(
+            update(TaskCandidateRow).where(TaskCandidateRow.task_id == task_id).values(pooled=pooled)
+        )
+
+    def try_claim(self, task_id: str, user_id: int) -> bool:
+        """Atomically assign an open, unassigned task; False if someone was first."""
+        result = self.session.execute(
+            update(TaskRow)
+            .where(TaskRow.id == task_id, TaskRow.state == "open", TaskRow.assignee_id.is_(None))
+            .values(assignee_id=user_id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def open_for_instance(self, instance_id: int) -> list[TaskRow]:
+        """Open tasks of an instance."""
+        stmt = select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")
+        return list(self.session.scalars(stmt).all())
+
+    def for_instance(self, instance_id: int) -> list[TaskRow]:
+        """All tasks of an instance, oldest first."""
+        stmt = select(TaskRow).where(TaskRow.instance_id == instance_id).order_by(TaskRow.created_at)
+        return list(self.session.scalars(stmt).all())
+
+    def for_record(self, record_id: int) -> list[TaskRow]:
+        """All tasks on a record, newest first."""
+        stmt = select(TaskRow).where(TaskRow.record_id == record_id).order_by(TaskRow.created_at.desc())
+        return list(self.session.scalars(stmt).all())
+
+    def assigned(self, user_ids: list[int], limit: int, offset: int) -> list[TaskRow]:
+        """Open tasks assigned to these users, soonest due first."""
+        stmt = (
+            select(TaskRow)
+            .where(TaskRow.assignee_id.in_(user_ids), TaskRow.state == "open")
+            .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def pool(self, groups: Iterable[str], username: str, limit: int, offset: int) -> list[TaskRow]:
+        """Open unassigned tasks these groups (or this user by name) may claim, soonest due first."""
+        candidates = or_(
+            and_(TaskCandidateRow.kind == "group", TaskCandidateRow.name.in_(sorted(set(groups)))),
+            and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == username),
+        )
+        ids = (
+            select(TaskCandidateRow.task_id, func.min(TaskCandidateRow.sort_at).label("sort_at"))
+            .where(TaskCandidateRow.pooled.is_(True), candidates)
+            .group_by(TaskCandidateRow.task_id)
+            .order_by(func.min(TaskCandidateRow.sort_at), TaskCandidateRow.task_id)
+            .limit(limit)
+            .offset(offset)
+            .subquery()
+        )
+        stmt = select(TaskRow).join(ids, ids.c.task_id == TaskRow.id).order_by(ids.c.sort_at, TaskRow.id)
+        return list(self.session.scalars(stmt).all())
+
+    def all_open(self, limit: int, offset: int) -> list[TaskRow]:
+        """Every open task, soonest due first."""
+        stmt = (
+            select(TaskRow)
+            .where(TaskRow.state == "open")
+            .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def record_ids_visible_to(self, user_id: int, groups: Iterable[str], username: str) -> list[int]:
+        """Records that have an open task in this user's inbox or claimable pool."""
+        pooled = (
+            select(TaskRow.record_id)
+            .join(TaskCandidateRow, TaskCandidateRow.task_id == TaskRow.id)
+            .where(
+                TaskCandidateRow.pooled.is_(True),
+                or_(
+                    and_(TaskCandidateRow.kind == "group", TaskCandidateRow.name.in_(sorted(set(groups)))),
+                    and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == username),
+                ),
+            )
+        )
+        mine = select(TaskRow.record_id).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
+        ids = self.session.scalars(pooled.union(mine)).all()
+        return [i for i in ids if i is not None]
+
+
+class HistoryRepository(_Repository):
+    def events(self, instance_id: int) -> list[InstanceEventRow]:
+        """Every step of an instance, in order."""
+        stmt = select(InstanceEventRow).where(InstanceEventRow.instance_id == instance_id)
+        return list(self.session.scalars(stmt.order_by(InstanceEventRow.id)).all())
+
+
+class TimerRepository(_Repository):
+    def pending_for_instance(self, instance_id: int) -> list[TimerRow]:
+        """Timers of an instance that have not fired."""
+        stmt = select(TimerRow).where(TimerRow.instance_id == instance_id, TimerRow.fired_at.is_(None))
+        return list(self.session.scalars(stmt).all())
+
+    def due(self, now: datetime, limit: int) -> list[TimerRow]:
+        """Due, unfired timers, locked for this transaction; rows other workers hold are skipped."""
+        stmt = (
+            select(TimerRow)
+            .where(TimerRow.fired_at.is_(None), TimerRow.due_at <= now)
+            .order_by(TimerRow.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def delete(self, row: TimerRow) -> None:
+        """Forget a timer whose task went away."""
+        self.session.delete(row)

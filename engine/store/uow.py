@@ -1,0 +1,89 @@
+"""Unit of work: one session and one transaction per request or job."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import ConflictError
+from engine.store.repositories import (
+    ConfigRepository,
+    HistoryRepository,
+    InstanceRepository,
+    RecordRepository,
+    TaskRepository,
+    TimerRepository,
+    UserRepository,
+)
+
+
+class UnitOfWork:
+    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without commit rolls back."""
+
+    session: Session
+    users: UserRepository
+    config: ConfigRepository
+    records: RecordRepository
+    instances: InstanceRepository
+    tasks: TaskRepository
+    history: HistoryRepository
+    timers: TimerRepository
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+        self._depth = 0
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            self.session = self._factory()
+            self.users = UserRepository(self.session)
+            self.config = ConfigRepository(self.session)
+            self.records = RecordRepository(self.session)
+            self.instances = InstanceRepository(self.session)
+            self.tasks = TaskRepository(self.session)
+            self.history = HistoryRepository(self.session)
+            self.timers = TimerRepository(self.session)
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            try:
+                self.session.rollback()
+            finally:
+                self.session.close()
+        if isinstance(exc, StaleDataError):  # an autoflush lost an optimistic-lock race
+            raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
+
+    def flush(self) -> None:
+        """Send pending writes now; a lost optimistic-lock race becomes ConflictError."""
+        try:
+            self.session.flush()
+        except StaleDataError as exc:
+            self.session.rollback()
+            raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
+
+    def commit(self) -> None:
+        """Commit; a lost race (stale revision, duplicate key, lock timeout) becomes ConflictError."""
+        try:
+            self.session.commit()
+        except StaleDataError as exc:
+            self.session.rollback()
+            raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise ConflictError(f"the change conflicts with existing data: {exc.orig}") from exc
+        except OperationalError as exc:
+            self.session.rollback()
+            if "locked" in str(exc.orig).lower():
+                raise ConflictError("the database is busy with a concurrent change; try again") from exc
+            raise

@@ -1,0 +1,84 @@
+"""Flask web UI and REST API over engine.services."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from engine.bootstrap import uow_factory
+from engine.errors import ConfigError, ConflictError, FlowError, Forbidden, NotFound, SandboxError, ValidationError
+from engine.store.uow import UnitOfWork
+
+csrf = CSRFProtect()
+
+STATUS = {ValidationError: 422, ConfigError: 422, SandboxError: 422, ConflictError: 409, NotFound: 404,
+          Forbidden: 403}
+
+
+def create_app(settings: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `settings` overrides DATABASE_URL, SECRET_KEY, DEMO, TESTING, WTF_CSRF_ENABLED."""
+    app = Flask(__name__, instance_relative_config=True)
+    from engine.settings import Settings
+
+    defaults = Settings()
+    app.config.update(
+        DATABASE_URL=defaults.database_url,
+        SECRET_KEY=defaults.secret_key or os.environ.get("FLOWCRM_SECRET_KEY") or secrets.token_hex(32),
+        DEMO=defaults.demo,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(settings or {})
+    make_uow = app.config.get("UOW_FACTORY") or uow_factory(app.config["DATABASE_URL"])
+    app.extensions["flowcrm.uow"] = make_uow
+    csrf.init_app(app)
+
+    from web import i18n
+    from web.auth import load_actor
+    from web.blueprints import register_blueprints
+
+    i18n.init_app(app)
+    app.before_request(load_actor)
+    register_blueprints(app)
+
+    @app.errorhandler(FlowError)
+    def _flow_error(exc: FlowError) -> Any:
+        code = next((c for cls, c in STATUS.items() if isinstance(exc, cls)), 400)
+        if request.path.startswith("/api/"):
+            body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+            if isinstance(exc, ValidationError):
+                body["fields"] = exc.errors
+            if isinstance(exc, ConfigError):
+                body["problems"] = [vars(p) for p in exc.problems]
+            return jsonify(body), code
+        return render_template("error.html", code=code, message=str(exc)), code
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify({"error": exc.name, "message": exc.description}), exc.code
+        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+    return app
+
+
+def uow() -> UnitOfWork:
+    """A fresh unit of work for this request."""
+    from flask import current_app
+
+    return current_app.extensions["flowcrm.uow"]()  # type: ignore[no-any-return]
+
+
+def now() -> datetime:
+    """The request's clock (UTC)."""
+    return datetime.now(UTC)
+
+
+__all__ = ["create_app", "g", "now", "session", "uow"]
