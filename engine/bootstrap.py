@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from engine.store.db import make_engine, make_session_factory, upgrade
@@ -16,7 +15,21 @@ def prepare_database(url: str) -> None:
     upgrade(url)
 
 
-def uow_factory(url: str) -> Callable[[], UnitOfWork]:
+class UowFactory:
+    """Makes a fresh UnitOfWork per call on one shared connection pool."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self._sessions = make_session_factory(self.engine)
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def uow_factory(url: str) -> UowFactory:
     """A callable that makes a fresh UnitOfWork on a shared engine."""
-    factory = make_session_factory(make_engine(url))
-    return lambda: UnitOfWork(factory)
+    return UowFactory(url)

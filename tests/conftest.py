@@ -74,9 +74,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 
 @pytest.fixture
-def make_uow(db_url: str) -> Callable[[], UnitOfWork]:
+def make_uow(db_url: str) -> Iterator[Callable[[], UnitOfWork]]:
     """A unit-of-work factory on the test database."""
-    return uow_factory(db_url)
+    factory = uow_factory(db_url)
+    yield factory
+    factory.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from engine.services.deployments import active_bundle
 from engine.services.instances import advance, load_runtime, process_data
 from engine.services.records import can_see, entity_of, write_fields
 from engine.services.views import Actor, TaskDetail, TaskView
-from engine.store.models import InstanceEventRow, TaskRow
+from engine.store.models import FieldChangeRow, InstanceEventRow, TaskRow
 from engine.store.uow import UnitOfWork
 
 SCOPES = ("mine", "pool", "team", "all")
@@ -59,12 +59,16 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
         return task_views(uow, rows)
 
 
+def _is_candidate(actor: Actor, row: TaskRow) -> bool:
+    return bool(set(row.candidate_groups.split(",")) & actor.groups) or \
+        actor.username in row.candidate_users.split(",")
+
+
 def _permissions(uow: UnitOfWork, actor: Actor, row: TaskRow) -> tuple[bool, bool, bool]:
     """(can claim, can unclaim, can complete) for an open task."""
     if row.state != "open" or not actor.has(*WORKERS):
         return False, False, False
-    candidate = bool(set(row.candidate_groups.split(",")) & actor.groups) or \
-        actor.username in row.candidate_users.split(",")
+    candidate = _is_candidate(actor, row)
     head = actor.has("head_of_sales")
     mine = row.assignee_id == actor.id
     team_task = False
@@ -80,8 +84,8 @@ def _load_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskRow:
     row = uow.tasks.get(task_id)
     if row is None:
         raise NotFound(f"task {task_id} not found")
-    if reads_everything(actor) or row.assignee_id == actor.id:
-        return row
+    if reads_everything(actor) or row.assignee_id == actor.id or (actor.has(*WORKERS) and _is_candidate(actor, row)):
+        return row  # candidates see the task even once taken, so a lost race reads as a conflict
     record = uow.records.get(row.record_id) if row.record_id else None
     claim, unclaim, complete = _permissions(uow, actor, row)
     if claim or unclaim or complete or (record is not None and can_see(uow, actor, record)):
@@ -110,6 +114,21 @@ def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
         return TaskDetail(task_views(uow, [row])[0], schema, ui, values, version_name, claim, unclaim, complete)
 
 
+def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
+    """Assign a pooled task race-safely; whoever takes the first task on an unowned record owns it."""
+    if actor.id is None or not uow.tasks.try_claim(row.id, actor.id):
+        raise ConflictError(f"task {row.id} was claimed by someone else a moment ago")
+    uow.tasks.set_pooled(row.id, False)
+    uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username, kind="claimed",
+                                     task_id=row.id, element_id=row.spec_name, element_name=row.title))
+    record = uow.records.get(row.record_id) if row.record_id else None
+    if record is not None and record.owner_id is None:
+        record.owner_id = actor.id
+        record.updated_at = now
+        uow.records.add(FieldChangeRow(record_id=record.id, at=now, actor=actor.username, source="claim",
+                                       field="owner", old_value=None, new_value=actor.username))
+
+
 def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
     """Take a pooled task; exactly one of two racing claimers wins, the other gets ConflictError."""
     with uow:
@@ -121,20 +140,7 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> Ta
         can_claim, _, _ = _permissions(uow, actor, row)
         if not can_claim or actor.id is None:
             raise Forbidden(f"{actor.username} may not claim task {task_id}")
-        if not uow.tasks.try_claim(task_id, actor.id):
-            raise ConflictError(f"task {task_id} was claimed by someone else a moment ago")
-        uow.tasks.set_pooled(task_id, False)
-        uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username, kind="claimed",
-                                         task_id=row.id, element_id=row.spec_name, element_name=row.title))
-        record = uow.records.get(row.record_id) if row.record_id else None
-        if record is not None and record.owner_id is None:  # whoever takes the first task owns the record
-            old = None
-            record.owner_id = actor.id
-            record.updated_at = now
-            from engine.store.models import FieldChangeRow
-
-            uow.records.add(FieldChangeRow(record_id=record.id, at=now, actor=actor.username, source="claim",
-                                           field="owner", old_value=old, new_value=actor.username))
+        _take(uow, actor, row, now)
         uow.commit()
         uow.session.refresh(row)
         return task_views(uow, [row])[0]
@@ -179,10 +185,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
             write_fields(uow, record, record_values, actor=actor.username, now=now,
                          entity=entity_of(bundle, record.entity),
                          source=f"process {version.process_id} v{version.version} / {row.spec_name}")
-        if row.assignee_id is None and actor.id is not None:
-            if not uow.tasks.try_claim(task_id, actor.id):
-                raise ConflictError(f"task {task_id} was claimed by someone else a moment ago")
-            uow.tasks.set_pooled(task_id, False)
+        if row.assignee_id is None:
+            _take(uow, actor, row, now)
         step_data = {**variables, **record_values, **process_data(record),
                      f"{row.spec_name}_completed_by": actor.username, "last_completed_by": actor.username}
         steps = runtime.complete(task_id, step_data)

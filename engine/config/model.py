@@ -1,0 +1,173 @@
+"""Typed, immutable view of a loaded configuration bundle."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+Label = Mapping[str, str]
+
+FIELD_TYPES: tuple[str, ...] = (
+    "string",
+    "text",
+    "integer",
+    "decimal",
+    "money",
+    "date",
+    "datetime",
+    "boolean",
+    "email",
+    "phone",
+    "url",
+    "enum",
+    "multi_enum",
+    "reference",
+)
+
+FIELD_OPTIONS: tuple[str, ...] = (
+    "type",
+    "label",
+    "required",
+    "default",
+    "max_length",
+    "min",
+    "max",
+    "catalog",
+    "entity",
+)
+_NUMERIC_TYPES = ("integer", "decimal", "money")
+# Options other than type/label/required/default apply only to some field types.
+OPTION_TYPES: Mapping[str, tuple[str, ...]] = {
+    "max_length": ("string", "text"),
+    "min": _NUMERIC_TYPES,
+    "max": _NUMERIC_TYPES,
+    "catalog": ("enum", "multi_enum"),
+    "entity": ("reference",),
+}
+
+
+def label_text(label: Label, locale: str, fallback: str = "") -> str:
+    """The label in `locale`, else in English, else `fallback`."""
+    return label.get(locale) or label.get("en") or fallback
+
+
+@dataclass(frozen=True)
+class CatalogValue:
+    """One code of a catalog and its label per locale."""
+
+    code: str
+    label: Label
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A named list of codes (a reference list such as relationship types)."""
+
+    name: str
+    label: Label
+    values: tuple[CatalogValue, ...]
+    file: str = ""
+    line: int | None = None
+
+    def codes(self) -> tuple[str, ...]:
+        """The codes in their configured order."""
+        return tuple(value.code for value in self.values)
+
+    def label_of(self, code: str, locale: str) -> str:
+        """The label of `code` in `locale` (the code itself when unknown)."""
+        for value in self.values:
+            if value.code == code:
+                return label_text(value.label, locale, code)
+        return code
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an entity."""
+
+    name: str
+    type: str
+    label: Label = field(default_factory=dict)
+    required: bool = False
+    default: Any = None
+    catalog: str | None = None
+    entity: str | None = None
+    max_length: int | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A record type: its fields and the field shown as a record's title."""
+
+    name: str
+    label: Label
+    title_field: str
+    fields: Mapping[str, Field]
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A user task form: a JSON Schema plus optional UI hints."""
+
+    key: str
+    schema: dict[str, Any]
+    ui: dict[str, Any]
+    entity: str | None
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Bundle-wide settings from crm_model/settings.yaml."""
+
+    default_region: str = "RU"
+    default_locale: str = "en"
+    currency: str = "RUB"
+    locales: tuple[str, ...] = ("en", "ru")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A checked configuration bundle: every file's text plus the parsed model."""
+
+    files: Mapping[str, str]
+    entities: Mapping[str, Entity] = field(default_factory=dict)
+    catalogs: Mapping[str, Catalog] = field(default_factory=dict)
+    forms: Mapping[str, Form] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+
+    def _files_ending(self, suffix: str) -> dict[str, str]:
+        return {
+            path: text
+            for path, text in sorted(self.files.items())
+            if path.startswith("processes/") and path.endswith(suffix)
+        }
+
+    def bpmn_files(self) -> dict[str, str]:
+        """BPMN files under processes/, by relative path."""
+        return self._files_ending(".bpmn")
+
+    def dmn_files(self) -> dict[str, str]:
+        """DMN files under processes/, by relative path."""
+        return self._files_ending(".dmn")
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 over every file's path and text, independent of dict order."""
+        digest = hashlib.sha256()
+        for path in sorted(self.files):
+            for part in (path, self.files[path]):
+                data = part.encode("utf-8")
+                digest.update(len(data).to_bytes(8, "big"))
+                digest.update(data)
+        return digest.hexdigest()

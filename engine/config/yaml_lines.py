@@ -1,0 +1,140 @@
+"""Safe YAML loading that remembers the 1-based source line of every mapping, key and list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from engine.errors import ConfigError, Problem
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class LineMap(dict[str, Any]):
+    """A YAML mapping with the line it starts on and the line of each key."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.key_lines: dict[str, int] = {}
+
+    def line_of(self, key: str) -> int:
+        """Line of `key` if present, else the line of the mapping itself."""
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list[Any]):
+    """A YAML sequence with the line it starts on."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader building LineMap/LineList and collecting duplicate keys as problems."""
+
+    def __init__(self, text: str, file: str) -> None:
+        super().__init__(text)
+        self.file = file
+        self.problems: list[Problem] = []
+
+
+# Dates stay strings ("2024-05-01"), as they would in JSON; the field type decides what they mean.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
+    own_keys = {id(key_node) for key_node, _ in node.value}
+    loader.flatten_mapping(node)
+    result = LineMap(node.start_mark.line + 1)
+    key_nodes: dict[str, yaml.Node] = {}
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            loader.problems.append(
+                Problem(loader.file, line, None, f"key {key!r} must be text; put it in quotes")
+            )
+            key = str(key)
+        earlier = key_nodes.get(key)
+        if earlier is not None and id(earlier) in own_keys and id(key_node) in own_keys:
+            loader.problems.append(
+                Problem(
+                    loader.file,
+                    line,
+                    key,
+                    f"duplicate key '{key}' (first defined on line {earlier.start_mark.line + 1})",
+                )
+            )
+        key_nodes[key] = key_node
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(node.start_mark.line + 1)
+    result.extend(loader.construct_object(child, deep=True) for child in node.value)
+    return result
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        parts = [part for part in (error.context, error.problem) if part]
+        message = "YAML syntax error: " + ("; ".join(parts) or str(error))
+        return Problem(file, mark.line + 1 if mark else None, None, message)
+    return Problem(file, None, None, f"YAML error: {error}")
+
+
+def load_yaml(text: str, file: str) -> Any:
+    """Parse one YAML document into LineMap/LineList/scalars; raise ConfigError on any problem."""
+    loader = _LineLoader(text, file)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as error:
+        raise ConfigError([_syntax_problem(file, error)]) from error
+    finally:
+        loader.dispose()
+    if loader.problems:
+        raise ConfigError(loader.problems)
+    return data
+
+
+def load_mapping(text: str, file: str, expected: tuple[str, ...]) -> tuple[LineMap | None, list[Problem]]:
+    """Parse a YAML file whose top level must be a mapping with only `expected` keys."""
+    try:
+        data = load_yaml(text, file)
+    except ConfigError as error:
+        return None, error.problems
+    if not isinstance(data, LineMap):
+        return None, [Problem(file, 1, None, f"expected a mapping with keys: {', '.join(expected)}")]
+    problems = [
+        Problem(file, data.line_of(key), key, f"unknown key '{key}'; expected: {', '.join(expected)}")
+        for key in data
+        if key not in expected
+    ]
+    return data, problems
+
+
+def plain(value: Any) -> Any:
+    """Copy of a loaded value with LineMap/LineList replaced by plain dicts and lists."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def line_of(value: Any, default: int | None = None) -> int | None:
+    """Source line of a loaded mapping or list, `default` for scalars."""
+    return value.line if isinstance(value, LineMap | LineList) else default

@@ -1,0 +1,381 @@
+"""Entity fields as JSON Schema, and validation of record and form data with human-readable messages."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaViolation
+
+from engine.config.model import Bundle, Catalog, Entity, Field, Form, Label, Settings
+from engine.errors import ValidationError
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_DECIMAL = r"^-?\d+(\.\d+)?$"
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+_URL = r"^https?://[^\s/?#]+\S*$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+_DATE_MESSAGE = "must be a date YYYY-MM-DD"
+_DATETIME_MESSAGE = "must be a date and time with offset, like 2024-05-01T10:00:00+03:00"
+_DECIMAL_MESSAGE = "must be a number like 1200.50"
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "empty",
+}
+_TRUE_WORDS = {"on", "true", "1", "yes"}
+_FALSE_WORDS = {"off", "false", "0", "no"}
+
+
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _title_keywords(label: Label, fallback: str) -> dict[str, Any]:
+    others = {locale: text for locale, text in label.items() if locale != "en"}
+    return {"title": label.get("en", fallback), "x-title": others}
+
+
+def field_schema(field: Field, catalogs: Mapping[str, Catalog]) -> dict[str, Any]:
+    """JSON Schema (2020-12) of one field's non-empty value, with title and catalog labels."""
+    catalog = catalogs.get(field.catalog) if field.catalog else None
+    codes = list(catalog.codes()) if catalog else []
+    schema: dict[str, Any]
+    match field.type:
+        case "email":
+            schema = {"type": "string", "format": "email", "pattern": _EMAIL}
+            schema["x-message"] = "must be an email address like name@example.com"
+        case "url":
+            schema = {"type": "string", "format": "uri", "pattern": _URL}
+            schema["x-message"] = "must be a web address starting with http:// or https://"
+        case "integer":
+            schema = {"type": "integer"}
+        case "decimal" | "money":
+            schema = {"type": ["number", "string"], "pattern": _DECIMAL, "x-message": _DECIMAL_MESSAGE}
+        case "date":
+            schema = {"type": "string", "format": "date", "pattern": _DATE, "x-message": _DATE_MESSAGE}
+        case "datetime":
+            schema = {"type": "string", "format": "date-time", "pattern": _DATETIME}
+            schema["x-message"] = _DATETIME_MESSAGE
+        case "boolean":
+            schema = {"type": "boolean"}
+        case "enum":
+            schema = {"type": "string", "enum": codes}
+        case "multi_enum":
+            schema = {"type": "array", "items": {"type": "string", "enum": codes}, "uniqueItems": True}
+        case "reference":
+            schema = {"type": "integer", "minimum": 1, "x-entity": field.entity}
+            schema["x-message"] = f"must be the id of a {field.entity} record"
+        case _:  # string, text, phone
+            schema = {"type": "string"}
+    if field.type == "integer" and field.min is not None:
+        schema["minimum"] = _json_number(field.min)
+    if field.type == "integer" and field.max is not None:
+        schema["maximum"] = _json_number(field.max)
+    if field.max_length is not None:
+        schema["maxLength"] = field.max_length
+    schema["x-field-type"] = field.type  # lets a renderer pick a widget (textarea, phone, money)
+    if catalog is not None:
+        schema["x-enum-labels"] = {value.code: dict(value.label) for value in catalog.values}
+    return {**_title_keywords(field.label, field.name), **schema}
+
+
+def entity_json_schema(entity: Entity, bundle: Bundle) -> dict[str, Any]:
+    """JSON Schema (2020-12) of a record of `entity`."""
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        **_title_keywords(entity.label, entity.name),
+        "x-entity": entity.name,
+        "type": "object",
+        "properties": {name: field_schema(f, bundle.catalogs) for name, f in entity.fields.items()},
+        "required": [name for name, f in entity.fields.items() if f.required],
+        "additionalProperties": False,
+    }
+
+
+def _message(error: SchemaViolation) -> str:
+    expected: Any = error.validator_value
+    match error.validator:
+        case "type":
+            names = [expected] if isinstance(expected, str) else list(expected)
+            return "must be " + " or ".join(_TYPE_WORDS.get(name, name) for name in names)
+        case "enum":
+            return "must be one of: " + ", ".join(str(value) for value in expected)
+        case "const":
+            return f"must be {expected}"
+        case "maxLength":
+            return f"must be at most {expected} characters"
+        case "minLength":
+            return "must not be empty" if expected == 1 else f"must be at least {expected} characters"
+        case "minimum":
+            return f"must be at least {expected}"
+        case "maximum":
+            return f"must be at most {expected}"
+        case "exclusiveMinimum":
+            return f"must be greater than {expected}"
+        case "exclusiveMaximum":
+            return f"must be less than {expected}"
+        case "uniqueItems":
+            return "must not repeat a value"
+        case "minItems":
+            return f"must have at least {expected} value" + ("" if expected == 1 else "s")
+        case "maxItems":
+            return f"must have at most {expected} value" + ("" if expected == 1 else "s")
+        case "pattern":
+            return f"must match the pattern {expected}"
+        case _:
+            return str(error.message)
+
+
+def _describe(error: SchemaViolation) -> list[tuple[str, str]]:
+    path = [str(part) for part in error.absolute_path]
+    key = path[0] if path else ""
+    names: Any = error.validator_value
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [str(name) for name in names if name not in error.instance]
+        return [(name, "is required") for name in missing] if not path else [(key, f"needs {missing}")]
+    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    return [(key, str(custom) if custom else _message(error))]
+
+
+def _add(errors: dict[str, list[str]], key: str, messages: list[str]) -> None:
+    known = errors.setdefault(key, [])
+    known.extend(message for message in messages if message not in known)
+
+
+def _schema_errors(schema: Mapping[str, Any], instance: Any) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in Draft202012Validator(schema).iter_errors(instance):
+        for key, message in _describe(error):
+            _add(errors, key, [message])
+    return errors
+
+
+def _extra_errors(field: Field, value: Any, settings: Settings) -> list[str]:
+    """Checks JSON Schema cannot express; `value` already matches the field's schema."""
+    if field.type == "phone":
+        try:
+            phone = phonenumbers.parse(str(value), settings.default_region)
+        except phonenumbers.NumberParseException:
+            return ["is not a valid phone number"]
+        return [] if phonenumbers.is_valid_number(phone) else ["is not a valid phone number"]
+    if field.type in ("date", "datetime"):
+        parse = date.fromisoformat if field.type == "date" else datetime.fromisoformat
+        try:
+            parse(value)
+        except (TypeError, ValueError):
+            return [_DATE_MESSAGE if field.type == "date" else _DATETIME_MESSAGE]
+        return []
+    if field.type in ("decimal", "money"):
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return [_DECIMAL_MESSAGE]
+        if not number.is_finite():
+            return [_DECIMAL_MESSAGE]
+        if field.min is not None and number < field.min:
+            return [f"must be at least {field.min}"]
+        if field.max is not None and number > field.max:
+            return [f"must be at most {field.max}"]
+    return []
+
+
+def check_field_values(
+    fields: Mapping[str, Field],
+    values: Mapping[str, Any],
+    catalogs: Mapping[str, Catalog],
+    settings: Settings,
+) -> dict[str, list[str]]:
+    """Messages per field for non-empty `values` of known `fields` (empty dict when all are valid)."""
+    schema = {
+        "type": "object",
+        "properties": {name: field_schema(fields[name], catalogs) for name in values if name in fields},
+    }
+    errors = _schema_errors(schema, dict(values))
+    for name, value in values.items():
+        if name in fields and name not in errors:
+            extra = _extra_errors(fields[name], value, settings)
+            if extra:
+                errors[name] = extra
+    return errors
+
+
+def _canonical_decimal(value: Any) -> str:
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    return format(number, "f")
+
+
+def normalize_value(field: Field, value: Any) -> Any:
+    """The stored form of a valid value: decimals as canonical strings, whole numbers as int."""
+    if value is None:
+        return None
+    if field.type in ("decimal", "money"):
+        return _canonical_decimal(value)
+    if field.type in ("integer", "reference"):
+        return int(value)
+    if field.type == "multi_enum":
+        return list(value)
+    return value
+
+
+def is_empty(value: Any) -> bool:
+    """True for None, blank text and an empty list: the field has no value."""
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def validate_record(
+    entity: Entity, bundle: Bundle, data: Mapping[str, Any], *, partial: bool = False
+) -> dict[str, Any]:
+    """Checked, normalized record data; defaults fill missing fields unless `partial` (an update).
+
+    Empty optional values are dropped on create; on a partial update they come back as None (clear the field).
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError({"": ["must be an object"]})
+    errors = {str(name): [f"is not a field of {entity.name}"] for name in data if name not in entity.fields}
+    values: dict[str, Any] = {}
+    for name, field in entity.fields.items():
+        if partial and name not in data:
+            continue
+        value = data.get(name)
+        if is_empty(value) and not partial and field.default is not None:
+            value = copy.deepcopy(field.default)
+        if not is_empty(value):
+            values[name] = value
+        elif field.required:
+            errors[name] = ["is required"]
+        elif partial:
+            values[name] = None
+    present = {name: value for name, value in values.items() if value is not None}
+    for name, messages in check_field_values(
+        entity.fields, present, bundle.catalogs, bundle.settings
+    ).items():
+        _add(errors, name, messages)
+    if errors:
+        raise ValidationError(errors)
+    return {name: normalize_value(entity.fields[name], value) for name, value in values.items()}
+
+
+def form_record_fields(form: Form, bundle: Bundle) -> dict[str, Field]:
+    """The form's properties that are fields of its entity (not marked x-variable), by name."""
+    entity = bundle.entities.get(form.entity) if form.entity else None
+    properties = form.schema.get("properties", {})
+    if entity is None or not isinstance(properties, dict):
+        return {}
+    return {
+        name: entity.fields[name]
+        for name, prop in properties.items()
+        if name in entity.fields and not (isinstance(prop, dict) and prop.get("x-variable") is True)
+    }
+
+
+def _fill_catalog(prop: dict[str, Any], catalog: Catalog) -> None:
+    codes = list(catalog.codes())
+    if prop.get("type") == "array":
+        items = prop.setdefault("items", {})
+        items.setdefault("type", "string")
+        items.setdefault("enum", codes)
+    else:
+        prop.setdefault("type", "string")
+        prop.setdefault("enum", codes)
+    prop.setdefault("x-enum-labels", {value.code: dict(value.label) for value in catalog.values})
+
+
+def resolve_form_schema(form: Form, bundle: Bundle) -> dict[str, Any]:
+    """The form's schema with record fields completed from the entity and x-catalog expanded."""
+    schema = copy.deepcopy(form.schema)
+    schema.setdefault("$schema", JSON_SCHEMA_DIALECT)
+    fields = form_record_fields(form, bundle)
+    for name, prop in schema.get("properties", {}).items():
+        if not isinstance(prop, dict):
+            continue
+        catalog = bundle.catalogs.get(str(prop.get("x-catalog")))
+        if catalog is not None:
+            _fill_catalog(prop, catalog)
+        field = fields.get(name)
+        if field is None:
+            continue
+        completed = field_schema(field, bundle.catalogs)
+        if "title" in prop:  # the form's own title has its own translations
+            completed.pop("x-title")
+        for key, value in completed.items():
+            prop.setdefault(key, value)
+    return schema
+
+
+def _types_of(prop: Mapping[str, Any]) -> list[str]:
+    declared = prop.get("type", [])
+    return [declared] if isinstance(declared, str) else list(declared)
+
+
+def _coerce(raw: Any, prop: Mapping[str, Any]) -> Any:
+    """Turn what an HTML form posts (strings, lists of strings) into JSON values."""
+    types = _types_of(prop)
+    if isinstance(raw, list) and "array" not in types:
+        raw = raw[0] if len(raw) == 1 else (raw or None)
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if "array" in types:
+        return [raw] if text else []
+    if not text:
+        return None
+    if "boolean" in types and text.lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return text.lower() in _TRUE_WORDS
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if "number" in types:
+        candidate = re.sub(r"[\s\u00a0]", "", text).replace(",", ".")
+        if re.fullmatch(_DECIMAL, candidate):
+            if "string" in types:
+                return candidate
+            number = Decimal(candidate)
+            return _json_number(number)
+    return raw
+
+
+def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Checked, normalized form data (record fields and process variables) or ValidationError."""
+    schema = resolve_form_schema(form, bundle)
+    properties: dict[str, Any] = schema.get("properties", {})
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    for name, raw in data.items():
+        prop = properties.get(name)
+        if not isinstance(prop, dict):
+            errors[str(name)] = ["is not a field of this form"]
+            continue
+        value = _coerce(raw, prop)
+        if not is_empty(value):
+            values[name] = value
+    for key, messages in _schema_errors(schema, values).items():
+        _add(errors, key, messages)
+    fields = form_record_fields(form, bundle)
+    for name, value in values.items():
+        if name in fields and name not in errors:
+            _add(errors, name, _extra_errors(fields[name], value, bundle.settings))
+    errors = {key: messages for key, messages in errors.items() if messages}
+    if errors:
+        raise ValidationError(errors)
+    return {name: normalize_value(fields[name], v) if name in fields else v for name, v in values.items()}
+
+
+def split_form_data(
+    form: Form, bundle: Bundle, data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split validated form data into (record field values, process variables)."""
+    fields = form_record_fields(form, bundle)
+    record = {name: value for name, value in data.items() if name in fields}
+    variables = {name: value for name, value in data.items() if name not in fields}
+    return record, variables
