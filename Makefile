@@ -32,7 +32,7 @@ browser-deps:
 	  echo "warning: chromium is not installed; browser tests will be skipped"
 
 test: install browser-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -q -rs
 
 lint: install
 	$(BIN)/ruff check .

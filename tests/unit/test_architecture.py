@@ -1,0 +1,51 @@
+"""The dependency rules of docs/architecture.md, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE = sorted((ROOT / "engine").rglob("*.py"))
+CRM_WORDS = re.compile(r"\b(lead|leads|deal|deals|contact|contacts|crm|salesperson)\b", re.IGNORECASE)
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+@pytest.mark.parametrize("path", ENGINE, ids=rel)
+def test_engine_never_imports_the_web_layer(path: Path) -> None:
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in {"web", "flask", "flask_wtf", "werkzeug"}}
+    assert not bad, f"{rel(path)} imports {bad}"
+
+
+def test_only_the_adapter_imports_spiffworkflow() -> None:
+    users = {rel(p) for p in ENGINE if any(m.startswith("SpiffWorkflow") for m in imported_modules(p))}
+    assert users == {"engine/processes/spiff.py"}
+
+
+def test_only_the_store_imports_sqlalchemy() -> None:
+    users = {rel(p) for p in ENGINE if any(m.split(".")[0] in {"sqlalchemy", "alembic"} for m in imported_modules(p))}
+    outside = {u for u in users if not u.startswith("engine/store/")}
+    assert not outside, f"SQLAlchemy used outside engine/store: {outside}"
+
+
+@pytest.mark.parametrize("path", ENGINE, ids=rel)
+def test_engine_code_knows_no_crm_word(path: Path) -> None:
+    words = {m.group(0).lower() for m in CRM_WORDS.finditer(path.read_text(encoding="utf-8"))}
+    assert not words, f"{rel(path)} mentions {words}: the engine is generic, the CRM is configuration"
