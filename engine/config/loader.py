@@ -167,7 +167,8 @@ class _BundleChecker:
         for item in items:
             code = item.get("code") if isinstance(item, LineMap) else None
             if not isinstance(item, LineMap) or not isinstance(code, str) or not _CODE.fullmatch(code):
-                say(getattr(item, "line", items.line), "a value needs a code: {code: client, label: {...}}")
+                hint = "; put it in quotes" if code is not None else ""
+                say(getattr(item, "line", items.line), f"a value needs a text code like client{hint}")
                 continue
             say_value = self.sayer(path, f"{name}.{code}")
             for key in (key for key in item if key not in ("code", "label")):

@@ -133,8 +133,3 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
-
-
-def line_of(value: Any, default: int | None = None) -> int | None:
-    """Source line of a loaded mapping or list, `default` for scalars."""
-    return value.line if isinstance(value, LineMap | LineList) else default

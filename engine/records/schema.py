@@ -237,10 +237,7 @@ def is_empty(value: Any) -> bool:
 def validate_record(
     entity: Entity, bundle: Bundle, data: Mapping[str, Any], *, partial: bool = False
 ) -> dict[str, Any]:
-    """Checked, normalized record data; defaults fill missing fields unless `partial` (an update).
-
-    Empty optional values are dropped on create; on a partial update they come back as None (clear the field).
-    """
+    """Checked, normalized data: defaults fill a new record; a partial update turns empties into None."""
     if not isinstance(data, Mapping):
         raise ValidationError({"": ["must be an object"]})
     errors = {str(name): [f"is not a field of {entity.name}"] for name in data if name not in entity.fields}
@@ -347,6 +344,8 @@ def _coerce(raw: Any, prop: Mapping[str, Any]) -> Any:
 
 def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[str, Any]:
     """Checked, normalized form data (record fields and process variables) or ValidationError."""
+    if not isinstance(data, Mapping):
+        raise ValidationError({"": ["must be an object"]})
     schema = resolve_form_schema(form, bundle)
     properties: dict[str, Any] = schema.get("properties", {})
     errors: dict[str, list[str]] = {}
