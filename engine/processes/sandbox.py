@@ -1,10 +1,9 @@
 """Restricted evaluation of BPMN scripts, gateway conditions, timer expressions and DMN cells.
 
-They come from uploaded files, so RestrictedPython compiles them under a stricter policy and they run with a
-short list of builtins and guarded helpers. Time is bounded by a per-thread trace function (Flask serves
-requests in threads, so signals cannot be used); size is bounded by guards on the operators, builtins and
-methods that build a huge value from small inputs. RestrictedPython is not a boundary against a hostile author
-with time to spare: deploy rights stay with trusted roles.
+They come from uploaded files: RestrictedPython compiles them under a stricter policy, with few builtins and guards
+on what builds huge values. A deadline check compiled into every loop turn, comprehension step and call bounds time
+in any thread (unlike signals) and survives a bare `except:` (unlike sys.settrace: CPython drops a tracer that
+raises). Not a boundary against a hostile author with time to spare: keep deploy rights with trusted roles.
 """
 
 from __future__ import annotations
@@ -14,13 +13,14 @@ import decimal
 import functools
 import operator
 import re
-import sys
 import textwrap
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from types import CodeType, FrameType
+from types import CodeType, FunctionType, SimpleNamespace
 from typing import Any, Final
 
 from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
@@ -35,48 +35,31 @@ MAX_EXPONENT: Final = 10_000
 MAX_INT_BITS: Final = 100_000  # about 30,000 decimal digits
 MAX_DECIMAL_EXPONENT: Final = 10_000
 _FILENAME: Final = "<sandbox>"
+_NEVER: Final = float("inf")
 
 _safer_getattr: Callable[..., Any] = safer_getattr
-_write_guard: Callable[[Any], Any] = full_write_guard
 _unpack: Callable[..., list[Any]] = guarded_unpack_sequence
 
-_REFUSED_NODES: Final[dict[type[ast.AST], str]] = {
-    ast.Import: "imports are not allowed",
-    ast.ImportFrom: "imports are not allowed",
-    ast.ClassDef: "class definitions are not allowed",
-    ast.Yield: "generators (yield) are not allowed",
-    ast.YieldFrom: "generators (yield) are not allowed",
-    ast.Global: "global statements are not allowed",
-    ast.With: "with statements are not allowed",
-}
-# Refused when compiled, so `flowcrm check` reports them at deploy. Other dangerous builtins (open, type,
-# object, help...) are simply not provided: they fail with a NameError when run.
+_REFUSED_NODES: Final[tuple[tuple[type[ast.AST] | tuple[type[ast.AST], ...], str], ...]] = (
+    ((ast.Import, ast.ImportFrom), "imports are not allowed"),
+    (ast.ClassDef, "class definitions are not allowed"),
+    ((ast.Yield, ast.YieldFrom), "generators (yield) are not allowed"),
+    ((ast.Global, ast.With), "{} statements are not allowed"),
+)
+# Refused when compiled, so `flowcrm check` reports them. Other builtins (open, type...) are just not provided.
 _DENIED_NAMES: Final = frozenset(
-    {
-        "exec",
-        "eval",
-        "compile",
-        "globals",
-        "locals",
-        "vars",
-        "getattr",
-        "setattr",
-        "delattr",
-        "hasattr",
-        "breakpoint",
-        "memoryview",
-        "super",
-    }
+    {"exec", "eval", "compile", "globals", "locals", "vars", "getattr", "setattr", "delattr", "hasattr"}
+    | {"breakpoint", "memoryview", "super", "printed"}
 )
 # `format` reaches attributes through "{0.__class__}"; `mro` reaches `object`.
 _DENIED_ATTRIBUTES: Final = frozenset({"format", "format_map", "mro"})
-_GUARDED_OPERATORS: Final[dict[type[ast.operator], str]] = {
-    ast.Add: "+",
-    ast.Mult: "*",
-    ast.Pow: "**",
-    ast.LShift: "<<",
-    ast.Mod: "%",
-    ast.BitOr: "|",
+_GUARDED_OPERATORS: Final = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%", ast.BitOr: "|"}
+_OPERATOR_NAMES: Final = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod", "**": "pow"}
+_OPERATOR_NAMES.update({"<<": "lshift", ">>": "rshift", "|": "or", "^": "xor", "&": "and", "@": "matmul"})
+_OPERATORS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    symbol + suffix: getattr(operator, f"__{prefix}{name}__")
+    for symbol, name in _OPERATOR_NAMES.items()
+    for suffix, prefix in (("", ""), ("=", "i"))  # `x += y` arrives as _inplacevar_("+=", x, y)
 }
 _HUGE_WIDTH = re.compile(r"\d{7,}")
 _HUGE_PERCENT = re.compile(r"%[^a-zA-Z%]*?(\*|\d{7,})")
@@ -91,16 +74,19 @@ class _TimeUp(BaseException):
 
 
 def _refusal(node: ast.AST) -> str | None:
-    if type(node) in _REFUSED_NODES:
-        return _REFUSED_NODES[type(node)]
+    for kinds, message in _REFUSED_NODES:
+        if isinstance(node, kinds):
+            return message.format(type(node).__name__.lower())
     if isinstance(node, ast.Name) and node.id in _DENIED_NAMES:
         return f'"{node.id}" is not allowed'
     if isinstance(node, ast.Attribute) and node.attr in _DENIED_ATTRIBUTES:
-        return f'"{node.attr}" is not allowed; use an f-string'
+        return f'"{node.attr}" is not allowed' + ("; use an f-string" if node.attr != "mro" else "")
     if isinstance(node, ast.Starred) and isinstance(node.ctx, ast.Load):
         return "* unpacking is only allowed on the left of an assignment"
     if isinstance(node, ast.keyword) and node.arg is None:
         return "** unpacking of arguments is not allowed"
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):
+        return "slice assignment is not allowed"
     if isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr):
         parts = node.format_spec.values
         if not all(isinstance(part, ast.Constant) for part in parts):
@@ -111,7 +97,7 @@ def _refusal(node: ast.AST) -> str | None:
 
 
 class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython's policy made stricter; routes growing operators and f-strings through guards."""
+    """RestrictedPython's policy made stricter; routes growing operators and f-string values through guards."""
 
     def visit(self, node: ast.AST) -> Any:
         refusal = _refusal(node)
@@ -119,14 +105,22 @@ class _Policy(RestrictingNodeTransformer):
             self.error(node, refusal)
             return node
         if isinstance(node, ast.FormattedValue):
-            node.value = self.visit(node.value)  # its spec holds constants only (checked above)
+            node.value = self._guard_call("_shown_", [self.visit(node.value)], node)  # spec: constants only
             return node
         result = super().visit(node)
-        if isinstance(node, ast.JoinedStr):
-            return self._guard_call("_fstring_", [result], node)
         if isinstance(result, ast.BinOp) and type(result.op) in _GUARDED_OPERATORS:
             symbol = ast.Constant(_GUARDED_OPERATORS[type(result.op)])
             return self._guard_call("_binop_", [symbol, result.left, result.right], node)
+        if isinstance(result, ast.While | ast.For | ast.FunctionDef):
+            # First in the body, outside any `try` in it: a bare `except:` inside cannot keep the loop going.
+            tick = ast.Expr(self._guard_call("_tick_", [], result))
+            copy_locations(tick, result)
+            result.body.insert(0, tick)
+        elif isinstance(result, ast.comprehension):
+            result.ifs.insert(0, self._guard_call("_tick_", [], result.iter))
+        elif isinstance(result, ast.Lambda):
+            result.body = ast.BoolOp(ast.And(), [self._guard_call("_tick_", [], result), result.body])
+            copy_locations(result.body, result)
         return result
 
     def _guard_call(self, guard: str, args: list[ast.expr], node: Any) -> ast.Call:
@@ -137,12 +131,8 @@ class _Policy(RestrictingNodeTransformer):
 
 @functools.lru_cache(maxsize=2048)
 def _compile(source: str, mode: str) -> tuple[CodeType | None, tuple[str, ...]]:
-    if mode == "eval":
-        compiler, source = compile_restricted_eval, source.strip()
-    elif mode == "exec":
-        compiler, source = compile_restricted_exec, textwrap.dedent(source)  # bodies come indented in XML
-    else:
-        raise ValueError(f"mode must be 'exec' or 'eval', not {mode!r}")
+    compiler = {"eval": compile_restricted_eval, "exec": compile_restricted_exec}[mode]
+    source = source.strip() if mode == "eval" else textwrap.dedent(source)  # script bodies come indented in XML
     try:
         result = compiler(source, filename=_FILENAME, policy=_Policy)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -184,34 +174,35 @@ def _check_operation(symbol: str, left: Any, right: Any) -> None:
         text = left.decode("latin-1") if isinstance(left, bytes) else left
         if _HUGE_PERCENT.search(text):
             raise _RefusedError("'%' format widths must be literal and below 1,000,000")
-        values = list(right.values()) if isinstance(right, dict) else [right]
-        values = list(right) if isinstance(right, tuple) else values
+        values = list(right.values()) if isinstance(right, dict) else list(right) if type(right) is tuple else [right]
         for value in values:
             _check_number(value)
-        _limit("the formatted length", len(text) + text.count("%") * max(map(_size, values), default=0))
+        _limit("the formatted length", len(text) + text.count("%") * max(map(_text_size, values), default=0))
 
 
-_OPERATORS: Final[dict[str, Callable[[Any, Any], Any]]] = {
-    "+": operator.add,
-    "*": operator.mul,
-    "**": operator.pow,
-    "<<": operator.lshift,
-    "%": operator.mod,
-    "|": operator.or_,
-    "+=": operator.iadd,
-    "-=": operator.isub,
-    "*=": operator.imul,
-    "/=": operator.itruediv,
-    "%=": operator.imod,
-    "**=": operator.ipow,
-    "<<=": operator.ilshift,
-    ">>=": operator.irshift,
-    "|=": operator.ior,
-    "^=": operator.ixor,
-    "&=": operator.iand,
-    "//=": operator.ifloordiv,
-    "@=": operator.imatmul,
-}
+def _text_size(value: Any, budget: int = MAX_ITEMS) -> int:
+    """About how long str(value) is, counted up to the budget: a list may hold a long string a million times."""
+    total, stack = 0, [value]
+    while stack and total <= budget:  # a stack, not recursion: nesting may be deep or circular
+        item = stack.pop()
+        if isinstance(item, list | tuple | set | frozenset | dict):
+            total += 2 * len(item)
+            stack.extend((item.items() if isinstance(item, dict) else item) if total <= budget else ())
+        else:
+            total += len(item) if isinstance(item, str | bytes) else 24
+    return total
+
+
+def _shown(value: Any) -> Any:
+    _limit("the text length", _text_size(value))
+    return value
+
+
+class _Str(str):
+    """`str`, whose constructor refuses to render a value that would be huge."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        return str(*(_shown(arg) for arg in args), **kwargs)
 
 
 def _binop(symbol: str, left: Any, right: Any) -> Any:
@@ -219,9 +210,14 @@ def _binop(symbol: str, left: Any, right: Any) -> Any:
     return _OPERATORS[symbol](left, right)
 
 
-def _fstring(text: str) -> str:
-    _limit("the formatted length", len(text))
-    return text
+_deadline = threading.local()  # per thread: Flask serves requests in threads
+
+
+def _tick() -> bool:
+    """Runs at each loop turn, comprehension step and call of sandboxed code; raises _TimeUp past the deadline."""
+    if time.monotonic() > getattr(_deadline, "at", _NEVER):
+        raise _TimeUp
+    return True
 
 
 class _HugeRange:
@@ -235,23 +231,10 @@ class _HugeRange:
     def __iter__(self) -> Iterator[int]:
         raise _RefusedError(f"{self._values} is too long to collect; loop over it instead")
 
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._values
-
-    def walk(self) -> Iterator[int]:
-        """The real iterator, handed only to `for` loops and comprehensions."""
-        return iter(self._values)
-
 
 def _range(*args: int) -> range | _HugeRange:
     values = range(*args)
-    try:
-        return values if len(values) <= MAX_ITEMS else _HugeRange(values)
-    except OverflowError:
-        return _HugeRange(values)
+    return _HugeRange(values) if values[MAX_ITEMS:] else values
 
 
 def _counted(values: Iterable[Any]) -> Iterator[Any]:
@@ -264,72 +247,36 @@ def _bounded(value: Any) -> Any:
     """An iterable, refused when longer than MAX_ITEMS; an unsized one is counted as it is consumed."""
     try:
         _limit("the number of items", len(value))
-    except OverflowError:
-        _limit("the number of items", sys.maxsize)
     except TypeError:
         return _counted(value) if isinstance(value, Iterable) else value
     return value
 
 
-def _collecting(function: Callable[..., Any]) -> Callable[..., Any]:
+def _checking(function: Callable[..., Any], check: Callable[[Any], Any]) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
-        return function(*map(_bounded, args), **kwargs)
+        return check(function(*map(check, args), **kwargs))
 
-    call.__name__ = function.__name__
     return call
 
 
 def _getiter(value: Any) -> Iterator[Any]:
-    return value.walk() if isinstance(value, _HugeRange) else iter(value)
+    return iter(value._values) if isinstance(value, _HugeRange) else iter(value)  # only loops walk a _HugeRange
 
 
-def _bounded_iter(value: Any) -> Iterator[Any]:
-    return iter(_bounded(value))
-
-
-def _unpack_sequence(value: Any, spec: dict[str, Any], _getiter_: Any) -> list[Any]:
-    return _unpack(value, spec, _bounded_iter)
-
-
-def _iter_unpack_sequence(value: Any, spec: dict[str, Any], _getiter_: Any) -> Iterator[list[Any]]:
-    for item in _getiter(value):
-        yield _unpack(item, spec, _bounded_iter)
-
-
-def _getitem(container: Any, key: Any) -> Any:
-    return container[key]
-
-
-_CONTAINERS: Final = (str, bytes, list, dict, set, frozenset)
-_PADDING: Final = frozenset({"ljust", "rjust", "center", "zfill"})
-_BULK_METHODS: Final = frozenset(
-    {
-        "join",
-        "replace",
-        "expandtabs",
-        "extend",
-        "update",
-        "fromkeys",
-        "sort",
-        "union",
-        "intersection",
-        "difference",
-        "symmetric_difference",
-        "intersection_update",
-        "difference_update",
-        "symmetric_difference_update",
-        "issubset",
-        "issuperset",
-        "isdisjoint",
-        *_PADDING,
-    }
+_GUARDED_TYPES: Final = (str, bytes, list, dict, set, frozenset, int)
+_WIDTH_METHODS: Final = frozenset({"ljust", "rjust", "center", "zfill", "to_bytes"})
+_BULK_METHODS: Final = (
+    _WIDTH_METHODS
+    | {"join", "replace", "expandtabs", "extend", "update", "fromkeys", "sort", "union", "intersection", "difference"}
+    | {"symmetric_difference", "intersection_update", "difference_update", "symmetric_difference_update"}
+    | {"issubset", "issuperset", "isdisjoint", "translate"}
 )
 
 
 def _growth(name: str, owner: Any, args: tuple[Any, ...]) -> int:
     """The size a bulk method call would produce, estimated before running it."""
     size = _size(owner)
-    if name in _PADDING and args and isinstance(args[0], int):
+    if name in _WIDTH_METHODS and args and isinstance(args[0], int):
         return max(size, args[0])
     if name == "expandtabs" and isinstance(owner, str):
         return size + owner.count("\t") * (args[0] if args and isinstance(args[0], int) else 8)
@@ -338,6 +285,8 @@ def _growth(name: str, owner: Any, args: tuple[Any, ...]) -> int:
         if len(args) > 2 and args[2] >= 0:
             hits = min(hits, args[2])
         return size + hits * max(len(args[1]) - len(args[0]), 0)
+    if name == "translate" and args and isinstance(args[0], dict):
+        return size * max(1, *map(_size, args[0].values()))
     if name == "join" and args:
         return sum(map(_size, args[0])) + size * max(len(args[0]) - 1, 0)
     return size + sum(map(_size, args))
@@ -346,8 +295,7 @@ def _growth(name: str, owner: Any, args: tuple[Any, ...]) -> int:
 def _materialized(arg: Any) -> Any:
     if isinstance(arg, str | bytes) or not isinstance(arg, Iterable):
         return arg
-    bounded = _bounded(arg)
-    return bounded if hasattr(arg, "__len__") else list(bounded)
+    return _bounded(arg) if hasattr(arg, "__len__") else list(_counted(arg))
 
 
 def _guarded_method(name: str, owner: Any, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -364,142 +312,56 @@ def _getattr(owner: Any, name: str) -> Any:
         raise _RefusedError(f'"{name}" is not allowed')
     value = _safer_getattr(owner, name, raise_)
     if name in _BULK_METHODS:
-        if isinstance(owner, _CONTAINERS) or name == "fromkeys":
+        if isinstance(owner, _GUARDED_TYPES):
             return _guarded_method(name, owner, value)
-        if isinstance(owner, type) and issubclass(owner, _CONTAINERS):
+        if isinstance(owner, type) and issubclass(owner, _GUARDED_TYPES):
             raise _RefusedError(f"call .{name}() on a value, not on the type")
     return value
 
 
-class _ListWriter:
-    """Item assignment into a list, refusing slice assignments that would grow it past MAX_ITEMS."""
-
-    __slots__ = ("_target",)
-
-    def __init__(self, target: list[Any]) -> None:
-        self._target = target
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if isinstance(key, slice):
-            value = list(_bounded(value))
-            _limit("the list length", len(self._target) + len(value))
-        self._target[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        del self._target[key]
+def _round(value: Any, ndigits: int | None = None) -> Any:
+    _limit("the digits to round to", abs(ndigits or 0), MAX_EXPONENT)  # round(5, -10**9) computes 10**10**9
+    return round(_check_number(value), ndigits)
 
 
-def _write(target: Any) -> Any:
-    return _ListWriter(target) if type(target) is list else _write_guard(target)
+def _sum(values: Iterable[Any], start: Any = 0) -> Any:
+    if not isinstance(start, int | float | Decimal | timedelta):  # sum(lists, []) would build a huge list in C
+        raise _RefusedError("sum() adds numbers (or timedeltas) only")
+    return sum(values, start)
 
 
-class _NoPrint:
-    """`print` does nothing in the sandbox and `printed` is empty: scripts have no console."""
-
-    def __init__(self, _getattr_: Any = None) -> None:
-        pass
-
-    def __call__(self) -> str:
-        return ""
-
-    def _call_print(self, *objects: Any, **kwargs: Any) -> None:
-        pass
-
-
-def _int(value: Any = 0, *args: Any) -> int:
-    return int(_check_number(value), *args)
-
-
-def _round(value: Any, *args: Any) -> Any:
-    return round(_check_number(value), *args)
-
-
-def _decimal(value: Any = "0", *args: Any) -> Decimal:
-    result: Decimal = _check_number(Decimal(value, *args))
-    return result
-
-
+_NO_PRINT: Final = SimpleNamespace(_call_print=lambda *objects, **kwargs: None)  # scripts have no console
 _BUILTINS: Final[dict[str, Any]] = {
-    "None": None,
-    "True": True,
-    "False": False,
-    "len": len,
-    "abs": abs,
-    "round": _round,
-    "int": _int,
-    "float": float,
-    "str": str,
-    "bool": bool,
-    "range": _range,
-    "enumerate": enumerate,
-    "zip": zip,
-    **{f.__name__: _collecting(f) for f in (min, max, sum, any, all, sorted, list, tuple, set, dict)},
-    "Decimal": _decimal,
-    "datetime": datetime,
-    "date": date,
-    "timedelta": timedelta,
-    **{
-        e.__name__: e
-        for e in (
-            Exception,
-            ArithmeticError,
-            AssertionError,
-            AttributeError,
-            IndexError,
-            KeyError,
-            LookupError,
-            NameError,
-            OverflowError,
-            TypeError,
-            ValueError,
-            ZeroDivisionError,
-        )
-    },
+    **{f.__name__: f for f in (len, abs, float, bool, enumerate, zip, datetime, date, timedelta)},
+    **{f.__name__: _checking(f, _bounded) for f in (min, max, any, all, sorted, list, tuple, set, dict)},
+    **{"int": _checking(int, _check_number), "Decimal": _checking(Decimal, _check_number), "str": _Str},
+    **{"sum": _checking(_sum, _bounded), "round": _round, "range": _range},
+    **{e.__name__: e for e in (Exception, ArithmeticError, AssertionError, AttributeError, IndexError, KeyError)},
+    **{e.__name__: e for e in (LookupError, NameError, OverflowError, TypeError, ValueError, ZeroDivisionError)},
 }
 _GUARDS: Final[dict[str, Any]] = {
-    "__builtins__": _BUILTINS,
-    "_getattr_": _getattr,
-    "_getitem_": _getitem,
-    "_getiter_": _getiter,
-    "_write_": _write,
-    "_iter_unpack_sequence_": _iter_unpack_sequence,
-    "_unpack_sequence_": _unpack_sequence,
-    "_inplacevar_": _binop,
-    "_binop_": _binop,
-    "_fstring_": _fstring,
-    "_print_": _NoPrint,
+    **{"__builtins__": _BUILTINS, "_getattr_": _getattr, "_getitem_": operator.getitem, "_getiter_": _getiter},
+    "_unpack_sequence_": lambda value, spec, _getiter_: _unpack(value, spec, iter),
+    "_iter_unpack_sequence_": lambda value, spec, _getiter_: (_unpack(v, spec, iter) for v in _getiter(value)),
+    **{"_write_": full_write_guard, "_inplacevar_": _binop, "_binop_": _binop, "_tick_": _tick},
+    **{"_print_": lambda _getattr_: _NO_PRINT, "_shown_": _shown},
 }
 
 
 def _failure(exc: BaseException) -> SandboxError:
-    line, trace = None, exc.__traceback__
-    while trace is not None:
-        if trace.tb_frame.f_code.co_filename == _FILENAME:
-            line = trace.tb_lineno
-        trace = trace.tb_next
-    where = "" if line is None else f" at line {line}"
-    if isinstance(exc, _RefusedError):
-        return SandboxError(f"refused{where}: {exc}")
-    return SandboxError(f"{type(exc).__name__}{where}: {exc}")
+    lines = [line for frame, line in traceback.walk_tb(exc.__traceback__) if frame.f_code.co_filename == _FILENAME]
+    where = f" at line {lines[-1]}" if lines else ""
+    text = str(exc) if _text_size(exc.args) <= MAX_ITEMS else "(message too long to show)"
+    kind = "refused" if isinstance(exc, _RefusedError) else type(exc).__name__
+    return SandboxError(f"{kind}{where}: {text}")
 
 
 def _run(source: str, mode: str, env: dict[str, Any], time_limit: float) -> Any:
     code, errors = _compile(source, mode)
     if code is None:
         raise SandboxError("refused: " + "; ".join(errors))
-    deadline = time.monotonic() + time_limit
-
-    def on_line(frame: FrameType, event: str, arg: Any) -> Any:
-        if time.monotonic() > deadline:
-            frame.f_trace_opcodes = True  # from now on every opcode raises: a bare `except:` cannot hold on
-            raise _TimeUp
-        return on_line
-
-    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
-        return on_line if frame.f_code.co_filename == _FILENAME else None
-
-    previous = sys.gettrace()
-    sys.settrace(on_call)
+    outer = getattr(_deadline, "at", _NEVER)
+    _deadline.at = time.monotonic() + time_limit
     try:
         with decimal.localcontext() as context:
             context.Emax, context.Emin = MAX_DECIMAL_EXPONENT, -MAX_DECIMAL_EXPONENT
@@ -510,7 +372,7 @@ def _run(source: str, mode: str, env: dict[str, Any], time_limit: float) -> Any:
     except Exception as exc:
         raise _failure(exc) from None
     finally:
-        sys.settrace(previous)
+        _deadline.at = outer
 
 
 def evaluate(expression: str, names: dict[str, Any], *, time_limit: float = DEFAULT_TIME_LIMIT) -> Any:
@@ -522,9 +384,13 @@ def execute(script: str, names: dict[str, Any], *, time_limit: float = DEFAULT_T
     """Runs a script over `names`, then writes its assignments and deletions back into `names`."""
     env = {**names, **_GUARDS}
     _run(script, "exec", env, time_limit)
+    # Like SpiffWorkflow, functions the script defined stay behind: task data must stay serializable.
+    results = {k: v for k, v in env.items() if not k.startswith("_") and not isinstance(v, FunctionType)}
+    if _text_size([v for k, v in results.items() if names.get(k) is not v]) > MAX_ITEMS:
+        raise SandboxError("refused: the variables the script set would be too large to store")
     for key in [key for key in names if key not in env and not key.startswith("_")]:
         del names[key]
-    names.update((key, value) for key, value in env.items() if not key.startswith("_"))
+    names.update(results)
 
 
 def check(source: str, mode: str = "exec") -> list[str]:
