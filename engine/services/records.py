@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,25 +37,34 @@ def record_view(uow: UnitOfWork, row: RecordRow) -> RecordView:
                       row.created_at, row.updated_at, row.revision)
 
 
-def visible_owner_ids(uow: UnitOfWork, actor: Actor) -> tuple[list[int] | None, bool, list[int]]:
-    """(owner ids the actor sees or None for all, whether unowned records are visible, extra record ids)."""
+@dataclass(frozen=True)
+class Visibility:
+    """Which records an actor may read: owners (None = all), unowned ones, and those in the actor's inbox."""
+
+    owner_ids: list[int] | None
+    include_unowned: bool
+    inbox_of: tuple[int, frozenset[str], str] | None
+
+
+def visibility(uow: UnitOfWork, actor: Actor) -> Visibility:
+    """The actor's record visibility under the role policy of docs/architecture.md."""
     if reads_everything(actor):
-        return None, True, []
-    extra = uow.tasks.record_ids_visible_to(actor.id or 0, actor.groups, actor.username) if actor.id else []
+        return Visibility(None, True, None)
+    inbox = (actor.id, actor.groups, actor.username) if actor.id else None
     if actor.has("head_of_sales"):
         team = uow.users.team_member_ids(actor.team) if actor.team else []
-        return sorted({*team, actor.id or 0}), True, extra
+        return Visibility(sorted({*team, actor.id or 0}), True, inbox)
     if actor.has("sales"):
-        return [actor.id or 0], False, extra
-    return [], False, []
+        return Visibility([actor.id or 0], False, inbox)
+    return Visibility([], False, None)
 
 
 def can_see(uow: UnitOfWork, actor: Actor, row: RecordRow) -> bool:
     """Whether the actor may read this record."""
-    owners, unowned, extra = visible_owner_ids(uow, actor)
-    if owners is None:
+    seen = visibility(uow, actor)
+    if seen.owner_ids is None or row.owner_id in seen.owner_ids or (seen.include_unowned and row.owner_id is None):
         return True
-    return (row.owner_id in owners) or (unowned and row.owner_id is None) or row.id in extra
+    return seen.inbox_of is not None and uow.records.in_inbox_of(row.id, *seen.inbox_of)
 
 
 def load_visible(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordRow:
@@ -146,8 +156,9 @@ def list_records(uow: UnitOfWork, actor: Actor, entity_name: str, *, limit: int 
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
     with uow:
-        owners, unowned, extra = visible_owner_ids(uow, actor)
-        rows = uow.records.list(entity.name, owner_ids=owners, extra_ids=extra, include_unowned=unowned,
+        seen = visibility(uow, actor)
+        rows = uow.records.page(entity.name, owner_ids=seen.owner_ids, include_unowned=seen.include_unowned,
+                                inbox_of=seen.inbox_of,
                                 limit=min(max(limit, 1), 500), offset=max(offset, 0))
         return [record_view(uow, r) for r in rows]
 

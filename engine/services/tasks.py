@@ -22,11 +22,7 @@ SCOPES = ("mine", "pool", "team", "all")
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
     """Task rows as views, with assignee names and record titles."""
     users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id)
-    titles: dict[int, str] = {}
-    for r in rows:
-        if r.record_id and r.record_id not in titles:
-            record = uow.records.get(r.record_id)
-            titles[r.record_id] = record.title if record else ""
+    titles = uow.records.titles(r.record_id for r in rows if r.record_id)
     return [
         TaskView(r.id, r.instance_id, r.record_id, titles.get(r.record_id) if r.record_id else None, r.spec_name,
                  r.title, r.form_key, tuple(x for x in r.candidate_groups.split(",") if x),

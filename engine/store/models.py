@@ -189,7 +189,7 @@ class TaskCandidateRow(Base):
     """Who may claim a pooled task: one row per candidate group or user, indexed for the pool query."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_pool", "kind", "name", "pooled", "sort_at"),)
+    __table_args__ = (Index("ix_task_candidate_pool", "kind", "name", "pooled", "sort_at", "task_id"),)
 
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import (
@@ -21,6 +22,25 @@ from engine.store.models import (
     TimerRow,
     UserRow,
 )
+
+
+def _candidate(groups: Iterable[str], username: str) -> Any:
+    """Candidate rows naming one of these groups or this user."""
+    return or_(
+        and_(TaskCandidateRow.kind == "group", TaskCandidateRow.name.in_(sorted(set(groups)))),
+        and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == username),
+    )
+
+
+def _inbox_record_ids(user_id: int, groups: Iterable[str], username: str) -> Any:
+    """Select of record ids with an open task assigned to, or claimable by, a user."""
+    pooled = (
+        select(TaskRow.record_id)
+        .join(TaskCandidateRow, TaskCandidateRow.task_id == TaskRow.id)
+        .where(TaskCandidateRow.pooled == true(), _candidate(groups, username))
+    )
+    mine = select(TaskRow.record_id).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
+    return union_all(pooled, mine)
 
 
 class _Repository:
@@ -134,25 +154,44 @@ class RecordRepository(_Repository):
         """A record by id."""
         return self.session.get(RecordRow, record_id)
 
-    def list(
-        self, entity: str, *, owner_ids: list[int] | None, extra_ids: Sequence[int] = (),
-        include_unowned: bool = False, limit: int = 50, offset: int = 0,
+    def page(
+        self, entity: str, *, owner_ids: list[int] | None, include_unowned: bool = False,
+        inbox_of: tuple[int, Iterable[str], str] | None = None, limit: int = 50, offset: int = 0,
     ) -> list[RecordRow]:
-        """Records of an entity, newest first; `owner_ids=None` means no ownership filter."""
+        """Records of an entity, newest first. `owner_ids=None` means no ownership filter; `inbox_of`
+        (user id, groups, username) also admits records with an open task in that user's inbox or pool."""
         stmt = select(RecordRow).where(RecordRow.entity == entity)
         if owner_ids is not None:
             visible = [RecordRow.owner_id.in_(owner_ids)]
             if include_unowned:
                 visible.append(RecordRow.owner_id.is_(None))
-            if extra_ids:
-                visible.append(RecordRow.id.in_(list(extra_ids)))
+            if inbox_of is not None:
+                visible.append(RecordRow.id.in_(_inbox_record_ids(*inbox_of)))
             stmt = stmt.where(or_(*visible))
         stmt = stmt.order_by(RecordRow.id.desc()).limit(limit).offset(offset)
         return list(self.session.scalars(stmt).all())
 
+    def in_inbox_of(self, record_id: int, user_id: int, groups: Iterable[str], username: str) -> bool:
+        """True if the record has an open task assigned to, or claimable by, this user."""
+        pooled = (
+            select(TaskRow.id)
+            .join(TaskCandidateRow, TaskCandidateRow.task_id == TaskRow.id)
+            .where(TaskRow.record_id == record_id, TaskCandidateRow.pooled == true(), _candidate(groups, username))
+        )
+        mine = select(TaskRow.id).where(TaskRow.record_id == record_id, TaskRow.assignee_id == user_id,
+                                        TaskRow.state == "open")
+        return bool(self.session.scalar(select(exists(pooled) | exists(mine))))
+
     def list_any(self) -> bool:
         """True if any record exists."""
         return self.session.scalar(select(RecordRow.id).limit(1)) is not None
+
+    def titles(self, ids: Iterable[int]) -> dict[int, str]:
+        """Record titles by id, in one query."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        return dict(self.session.execute(select(RecordRow.id, RecordRow.title).where(RecordRow.id.in_(wanted))).all())
 
     def changes(self, record_id: int) -> list[FieldChangeRow]:
         """Field history of a record, oldest first."""
@@ -228,21 +267,34 @@ class TaskRepository(_Repository):
         return list(self.session.scalars(stmt).all())
 
     def pool(self, groups: Iterable[str], username: str, limit: int, offset: int) -> list[TaskRow]:
-        """Open unassigned tasks these groups (or this user by name) may claim, soonest due first."""
-        candidates = or_(
-            and_(TaskCandidateRow.kind == "group", TaskCandidateRow.name.in_(sorted(set(groups)))),
-            and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == username),
-        )
-        ids = (
-            select(TaskCandidateRow.task_id, func.min(TaskCandidateRow.sort_at).label("sort_at"))
-            .where(TaskCandidateRow.pooled.is_(True), candidates)
-            .group_by(TaskCandidateRow.task_id)
-            .order_by(func.min(TaskCandidateRow.sort_at), TaskCandidateRow.task_id)
+        """Open unassigned tasks these groups (or this user by name) may claim, soonest due first.
+
+        One index range scan per candidate name, each stopped after offset+limit rows, then merged: a task's
+        rank is its earliest candidate row, and that row has fewer than offset+limit rows ahead of it in its
+        own name's list, so the page is exact without grouping every pooled row."""
+        wanted = [("group", g) for g in sorted(set(groups))] + [("user", username)]
+        heads = []
+        for kind, name in wanted:
+            head = (
+                select(TaskCandidateRow.task_id, TaskCandidateRow.sort_at)
+                .where(TaskCandidateRow.kind == kind, TaskCandidateRow.name == name,
+                       TaskCandidateRow.pooled == true())
+                .order_by(TaskCandidateRow.sort_at, TaskCandidateRow.task_id)
+                .limit(limit + offset)
+                .subquery()
+            )
+            heads.append(select(head.c.task_id, head.c.sort_at))
+        merged = union_all(*heads).subquery()
+        first = func.min(merged.c.sort_at)
+        page = (
+            select(merged.c.task_id, first.label("sort_at"))
+            .group_by(merged.c.task_id)
+            .order_by(first, merged.c.task_id)
             .limit(limit)
             .offset(offset)
             .subquery()
         )
-        stmt = select(TaskRow).join(ids, ids.c.task_id == TaskRow.id).order_by(ids.c.sort_at, TaskRow.id)
+        stmt = select(TaskRow).join(page, page.c.task_id == TaskRow.id).order_by(page.c.sort_at, TaskRow.id)
         return list(self.session.scalars(stmt).all())
 
     def all_open(self, limit: int, offset: int) -> list[TaskRow]:
@@ -255,23 +307,6 @@ class TaskRepository(_Repository):
             .offset(offset)
         )
         return list(self.session.scalars(stmt).all())
-
-    def record_ids_visible_to(self, user_id: int, groups: Iterable[str], username: str) -> list[int]:
-        """Records that have an open task in this user's inbox or claimable pool."""
-        pooled = (
-            select(TaskRow.record_id)
-            .join(TaskCandidateRow, TaskCandidateRow.task_id == TaskRow.id)
-            .where(
-                TaskCandidateRow.pooled.is_(True),
-                or_(
-                    and_(TaskCandidateRow.kind == "group", TaskCandidateRow.name.in_(sorted(set(groups)))),
-                    and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == username),
-                ),
-            )
-        )
-        mine = select(TaskRow.record_id).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
-        ids = self.session.scalars(pooled.union(mine)).all()
-        return [i for i in ids if i is not None]
 
 
 class HistoryRepository(_Repository):

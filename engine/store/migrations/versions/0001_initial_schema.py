@@ -198,7 +198,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('task_id', 'kind', 'name')
     )
     with op.batch_alter_table('task_candidate', schema=None) as batch_op:
-        batch_op.create_index('ix_task_candidate_pool', ['kind', 'name', 'pooled', 'sort_at'], unique=False)
+        batch_op.create_index('ix_task_candidate_pool', ['kind', 'name', 'pooled', 'sort_at', 'task_id'], unique=False)
 
     # ### end Alembic commands ###
 

@@ -1,0 +1,1 @@
+"""Benchmarks and data generators: `make bench` runs `python -m bench.run`."""

@@ -1,0 +1,91 @@
+"""Shared bench helpers: the repository root, a fixed clock, timing statistics, SQL statement counting."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from engine.bootstrap import UowFactory, prepare_database, uow_factory
+from engine.config.loader import read_bundle_dir
+from engine.services.deployments import deploy_bundle
+from engine.services.views import Actor
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DEPLOYER = Actor(id=None, username="bench", display_name="bench", roles=frozenset({"designer"}))
+
+
+def fresh_sqlite(path: Path) -> str:
+    """A migrated, empty SQLite file at `path` (removed first if it exists); returns its URL."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    prepare_database(url)
+    return url
+
+
+def deployed_factory(url: str) -> UowFactory:
+    """A unit-of-work factory on `url` with the repository's bundle deployed."""
+    factory = uow_factory(url)
+    deploy_bundle(factory(), DEPLOYER, read_bundle_dir(ROOT), NOW)
+    return factory
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    """Median, p95, mean and max of durations in seconds, as milliseconds."""
+    ms = [s * 1000 for s in seconds]
+    return {
+        "median_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(percentile(ms, 95), 3),
+        "mean_ms": round(statistics.fmean(ms), 3),
+        "max_ms": round(max(ms), 3),
+        "n": len(ms),
+    }
+
+
+class StatementLog:
+    """Counts (and optionally keeps) the SQL statements an Engine sends."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        self.keep = False
+        self.kept: list[tuple[str, Any]] = []
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+    ) -> None:
+        self.count += 1
+        if self.keep:
+            self.kept.append((statement, parameters))
+
+    @contextmanager
+    def capture(self) -> Iterator[list[tuple[str, Any]]]:
+        """Keep the statements sent inside the block."""
+        self.kept, self.keep = [], True
+        try:
+            yield self.kept
+        finally:
+            self.keep = False
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """Call `fn`; return its result and the wall time it took."""
+    from time import perf_counter
+
+    start = perf_counter()
+    result = fn()
+    return result, perf_counter() - start

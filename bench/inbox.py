@@ -1,0 +1,285 @@
+"""Inbox query time over many open tasks: synthetic rows bulk-inserted with SQLAlchemy core, then
+`engine.services.tasks.list_tasks` timed for "mine" and "pool", with the query plans."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from sqlalchemy import Connection, insert, make_url, select, text
+
+from bench.common import NOW, StatementLog, deployed_factory, fresh_sqlite, summary_ms
+from engine.bootstrap import UowFactory, prepare_database
+from engine.services.tasks import list_tasks
+from engine.services.users import get_actor
+from engine.services.views import Actor
+from engine.store.db import make_engine, normalize_url
+from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskCandidateRow, TaskRow, UserRow
+
+TEAMS = ("north", "south", "east", "key_accounts")
+GROUP_WEIGHTS = {"sales": 0.4, **dict.fromkeys(TEAMS, 0.15)}  # five candidate groups
+USERS = 50
+TASKS_PER_INSTANCE = 100
+ASSIGNED = 0.20
+SECOND_GROUP = 0.10
+CANDIDATE_USER = 0.05
+NO_DUE_DATE = 0.10
+DUE_SPREAD_DAYS = 60
+CHUNK = 5000
+PAGE = 50
+BARE_EVERY = 4  # time the repository query alone on every 4th user: enough to attribute the cost
+
+
+def _users(conn: Connection) -> list[tuple[int, str]]:
+    rows = []
+    for n in range(USERS):
+        team = TEAMS[n % len(TEAMS)]
+        roles = "head_of_sales" if n < len(TEAMS) else "sales"
+        rows.append(
+            {
+                "username": f"user{n:02d}",
+                "display_name": f"User {n:02d}",
+                "password_hash": "!",
+                "roles": roles,
+                "team": team,
+                "locale": "en",
+                "active": True,
+                "created_at": NOW,
+            }
+        )
+    conn.execute(insert(UserRow), rows)
+    return [(r.id, r.username) for r in conn.execute(select(UserRow.id, UserRow.username).order_by(UserRow.id))]
+
+
+def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def populate(factory: UowFactory, count: int, seed: int = 7) -> dict[str, Any]:
+    """Insert `count` open tasks (with records, candidates and one instance per hundred tasks); row counts."""
+    rng = random.Random(seed)
+    start = perf_counter()
+    with factory.engine.begin() as conn:
+        version_id = conn.scalar(
+            select(ProcessVersionRow.id).where(ProcessVersionRow.process_id == "lead_qualification")
+        )
+        users = _users(conn)
+        instances = (count + TASKS_PER_INSTANCE - 1) // TASKS_PER_INSTANCE
+        conn.execute(
+            insert(InstanceRow),
+            [
+                {
+                    "id": n + 1,
+                    "process_version_id": version_id,
+                    "record_id": None,
+                    "status": "running",
+                    "state_json": "{}",
+                    "serializer_version": "bench",
+                    "started_at": NOW - timedelta(days=30),
+                    "started_by": "bench",
+                    "ended_at": None,
+                    "revision": 1,
+                }
+                for n in range(instances)
+            ],
+        )
+        tasks: list[dict[str, Any]] = []
+        for n in range(count):
+            assignee = rng.choice(users) if rng.random() < ASSIGNED else None
+            groups = rng.choices(list(GROUP_WEIGHTS), weights=list(GROUP_WEIGHTS.values()))
+            if rng.random() < SECOND_GROUP:
+                groups = sorted({*groups, rng.choice(list(GROUP_WEIGHTS))})
+            cand_users = [rng.choice(users)[1]] if rng.random() < CANDIDATE_USER else []
+            created = NOW - timedelta(seconds=rng.uniform(0, 30 * 86400))
+            due = (
+                None
+                if rng.random() < NO_DUE_DATE
+                else NOW + timedelta(seconds=rng.uniform(-10 * 86400, (DUE_SPREAD_DAYS - 10) * 86400))
+            )
+            arrange = assignee is not None and rng.random() < 0.5
+            tasks.append(
+                {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "instance_id": n // TASKS_PER_INSTANCE + 1,
+                    "record_id": n + 1,
+                    "spec_name": "arrange_meeting" if arrange else "qualify_lead",
+                    "title": "Arrange first meeting" if arrange else "Qualify lead",
+                    "form_key": "arrange_meeting" if arrange else "qualify_lead",
+                    "lane": None,
+                    "candidate_groups": ",".join(groups),
+                    "candidate_users": ",".join(cand_users),
+                    "assignee_id": assignee[0] if assignee else None,
+                    "state": "open",
+                    "due_at": due,
+                    "created_at": created,
+                    "completed_at": None,
+                    "completed_by": None,
+                }
+            )
+        for chunk in _chunks(
+            {
+                "id": t["record_id"],
+                "entity": "Lead",
+                "title": f"Lead {t['record_id']}",
+                "data": {"title": f"Lead {t['record_id']}", "status": "new"},
+                "owner_id": t["assignee_id"],
+                "created_at": t["created_at"],
+                "created_by": "bench",
+                "updated_at": t["created_at"],
+                "revision": 1,
+            }
+            for t in tasks
+        ):
+            conn.execute(insert(RecordRow), chunk)
+        for chunk in _chunks(iter(tasks)):
+            conn.execute(insert(TaskRow), chunk)
+        candidates = 0
+        for chunk in _chunks(_candidates(tasks)):
+            conn.execute(insert(TaskCandidateRow), chunk)
+            candidates += len(chunk)
+    return {
+        "open_tasks": count,
+        "users": len(users),
+        "instances": instances,
+        "records": count,
+        "task_candidates": candidates,
+        "insert_seconds": round(perf_counter() - start, 2),
+    }
+
+
+def _candidates(tasks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for t in tasks:
+        pooled, sort_at = t["assignee_id"] is None, t["due_at"] or t["created_at"]
+        for kind, names in (("group", t["candidate_groups"]), ("user", t["candidate_users"])):
+            for name in filter(None, names.split(",")):
+                yield {"task_id": t["id"], "kind": kind, "name": name, "pooled": pooled, "sort_at": sort_at}
+
+
+def actors(factory: UowFactory) -> list[Actor]:
+    """Every bench user as the services see them."""
+    with factory.engine.connect() as conn:
+        ids = conn.scalars(select(UserRow.id).order_by(UserRow.id)).all()
+    return [get_actor(factory(), i) for i in ids]
+
+
+def _query_only(factory: UowFactory, actor: Actor, scope: str) -> tuple[list[str], float]:
+    with factory() as uow:
+        start = perf_counter()
+        if scope == "mine":
+            rows = uow.tasks.assigned([actor.id or 0], PAGE, 0)
+        else:
+            rows = uow.tasks.pool(actor.groups, actor.username, PAGE, 0)
+        return [r.id for r in rows], perf_counter() - start
+
+
+def measure(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 11) -> dict[str, Any]:
+    """`list_tasks` (first page of 50) for random users, mine and pool alternating; on every BARE_EVERY-th user
+    also the repository query alone."""
+    rng = random.Random(seed)
+    log = StatementLog(factory.engine)
+    service: dict[str, list[float]] = {"mine": [], "pool": []}
+    bare: dict[str, list[float]] = {"mine": [], "pool": []}
+    rows: dict[str, list[int]] = {"mine": [], "pool": []}
+    statements = dict.fromkeys(service, 0)
+    for scope in service:  # warm the connection pool and statement caches
+        list_tasks(factory(), people[0], scope)
+    for n in range(repeats):
+        actor = rng.choice(people)
+        for scope in service:
+            before, start = log.count, perf_counter()
+            views = list_tasks(factory(), actor, scope)
+            service[scope].append(perf_counter() - start)
+            statements[scope] += log.count - before
+            rows[scope].append(len(views))
+        if n % BARE_EVERY == 0:
+            bare["mine"].append(_query_only(factory, actor, "mine")[1])
+            bare["pool"].append(_query_only(factory, actor, "pool")[1])
+    result: dict[str, Any] = {
+        scope: {
+            "list_tasks": summary_ms(service[scope]),
+            "repository_query_only": summary_ms(bare[scope]),
+            "sql_statements_per_call": round(statements[scope] / repeats, 1),
+            "mean_rows_returned": round(sum(rows[scope]) / repeats, 1),
+        }
+        for scope in service
+    }
+    sales = next(a for a in people if a.has("sales"))
+    result["plans"] = {
+        "mine": explain(factory, log, sales, lambda: list_tasks(factory(), sales, "mine")),
+        "pool": explain(factory, log, sales, lambda: list_tasks(factory(), sales, "pool")),
+    }
+    return result
+
+
+def explain(factory: UowFactory, log: StatementLog, actor: Actor, call: Callable[[], object]) -> dict[str, Any]:
+    """The first statement on the task tables that `call` sends, and the database's plan for it."""
+    with log.capture() as sent:
+        call()
+    statement, params = next((s, p) for s, p in sent if "FROM task" in s)
+    with factory.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+            depth: dict[int, int] = {0: -1}
+            plan = []
+            for node, parent, _unused, detail in rows:
+                depth[node] = depth.get(parent, -1) + 1
+                plan.append("  " * depth[node] + detail)
+        else:
+            plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params).all()]
+    return {"user": actor.username, "groups": sorted(actor.groups), "sql": " ".join(statement.split()), "plan": plan}
+
+
+def run_sqlite(workdir: Path, count: int, repeats: int) -> dict[str, Any]:
+    """The inbox benchmark on a SQLite file."""
+    path = workdir / "inbox.sqlite"
+    factory = deployed_factory(fresh_sqlite(path))
+    try:
+        data = populate(factory, count)
+        data["database_mb"] = round(sum(p.stat().st_size for p in workdir.glob("inbox.sqlite*")) / 2**20, 1)
+        return {"backend": "sqlite", "data": data, **measure(factory, actors(factory), repeats)}
+    finally:
+        factory.dispose()
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A throw-away schema on the PostgreSQL server at `url`: yields a URL whose search_path is that schema."""
+    schema = f"flowcrm_bench_{os.getpid()}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = make_url(normalize_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def run_postgres(url: str, count: int, repeats: int) -> dict[str, Any]:
+    """The inbox benchmark on PostgreSQL, in a schema of its own that is dropped afterwards."""
+    with postgres_schema(url) as scoped:
+        prepare_database(scoped)
+        factory = deployed_factory(scoped)
+        try:
+            data = populate(factory, count)
+            with factory.engine.begin() as conn:  # what autovacuum would have done by the time anyone looks
+                conn.execute(text("ANALYZE"))
+            return {"backend": "postgresql", "data": data, **measure(factory, actors(factory), repeats)}
+        finally:
+            factory.dispose()

@@ -1,0 +1,355 @@
+"""End-to-end throughput of the lead process: SpiffWorkflow alone, with serialization, the engine adapter, and
+the full services on a SQLite file — in one run so the ratios compare like with like."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+# SpiffWorkflow is imported here only for the baselines: they measure the library without the engine around it.
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+
+from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite, summary_ms
+from engine.bootstrap import UowFactory
+from engine.processes.spiff import Runtime, parse_definitions
+from engine.services import records, tasks
+from engine.services.users import create_user, get_actor
+from engine.services.views import Actor
+from engine.store.models import InstanceRow, RecordRow
+
+PROCESS = "lead_qualification"
+BPMN = "processes/lead_qualification.bpmn"
+LEAD = {
+    "contact_name": "Ivan Petrov",
+    "company": "Romashka LLC",
+    "phone": "+7 912 345-67-89",
+    "email": "ivan.petrov@example.com",
+    "channel": "website",
+}
+QUALIFY = {"outcome": "convert", "budget": "5000"}
+ARRANGE = {"next_contact_on": "2026-03-10", "meeting_notes": "Demo of the 20-laptop offer"}
+STEPS = (
+    "create_record (starts the process)",
+    "find qualify_lead in pool",
+    "claim_task",
+    "complete qualify_lead",
+    "find arrange_meeting in mine",
+    "complete arrange_meeting",
+)
+LOOKUPS = {STEPS[1], STEPS[4]}
+VERSION_ID = -1  # the engine adapter caches parsed specs by version id; no real version backs the no-DB tier
+
+
+def _record_data(i: int) -> dict[str, Any]:
+    """What the process sees of the lead, as the services would pass it (normalized record + id)."""
+    record = {**LEAD, "title": f"Lead {i}", "phone": "+79123456789", "status": "new"}
+    return {"record": record, "record_id": i}
+
+
+def _step_data(i: int, worker: str) -> list[tuple[str, dict[str, Any]]]:
+    """Per user task: the data the services put on it when completing (form values, record, completer)."""
+    qualified = {**_record_data(i)["record"], "budget": "5000", "status": "qualified"}
+    return [
+        (
+            "qualify_lead",
+            {
+                **QUALIFY,
+                "record": qualified,
+                "record_id": i,
+                "qualify_lead_completed_by": worker,
+                "last_completed_by": worker,
+            },
+        ),
+        (
+            "arrange_meeting",
+            {
+                **ARRANGE,
+                "record": {**qualified, "next_contact_on": ARRANGE["next_contact_on"]},
+                "record_id": i,
+                "arrange_meeting_completed_by": worker,
+                "last_completed_by": worker,
+            },
+        ),
+    ]
+
+
+def _rate(count: int, seconds: float) -> dict[str, float]:
+    return {
+        "instances": count,
+        "seconds": round(seconds, 4),
+        "instances_per_s": round(count / seconds, 1),
+        "ms_per_instance": round(seconds * 1000 / count, 3),
+    }
+
+
+def _interleaved(
+    tiers: dict[str, Callable[[int], None]], warmup: int, count: int, rounds: int
+) -> dict[str, dict[str, float]]:
+    """Time every tier on `count` instances, in `rounds` alternating chunks so background load on a shared
+    machine falls on all tiers alike."""
+    for one in tiers.values():
+        for i in range(warmup):
+            one(-1 - i)
+    spent = dict.fromkeys(tiers, 0.0)
+    done = 0
+    for r in range(rounds):
+        chunk = count * (r + 1) // rounds - done
+        for name, one in tiers.items():
+            start = perf_counter()
+            for i in range(done, done + chunk):
+                one(i)
+            spent[name] += perf_counter() - start
+        done += chunk
+    return {name: _rate(count, seconds) for name, seconds in spent.items()}
+
+
+class SpiffBaseline:
+    """The BPMN run by SpiffWorkflow alone: CamundaParser + BpmnWorkflow, its default script engine."""
+
+    def __init__(self, serialize_each_wait: bool) -> None:
+        parser = CamundaParser()
+        parser.add_bpmn_file(str(ROOT / BPMN))
+        self.spec, self.subs = parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS)
+        self.serializer = (
+            BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)) if serialize_each_wait else None
+        )
+
+    def instance(self, i: int) -> None:
+        """Start, reach the first wait state, complete both user tasks (round-tripping JSON at each wait)."""
+        workflow = BpmnWorkflow(self.spec, self.subs)
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(_record_data(i))
+        workflow.do_engine_steps()
+        for element, data in _step_data(i, "sam"):
+            if self.serializer is not None:
+                workflow = self.serializer.deserialize_json(self.serializer.serialize_json(workflow))
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            assert task.task_spec.bpmn_id == element
+            task.data.update(data)
+            task.run()
+            workflow.do_engine_steps()
+        if self.serializer is not None:
+            self.serializer.serialize_json(workflow)
+        assert workflow.is_completed()
+
+
+class RuntimeBaseline:
+    """The engine's SpiffWorkflow adapter (sandboxed scripts, spec-less state) doing what `advance` asks of it,
+    with no database: dump at each wait state, load before each completion."""
+
+    def __init__(self) -> None:
+        definition = parse_definitions({BPMN: (ROOT / BPMN).read_text()}, {})[PROCESS]
+        self.blob = definition.blob
+
+    def _wait(self, runtime: Runtime) -> str:
+        runtime.ready_user_tasks()
+        runtime.pending_timers()
+        runtime.is_completed()
+        return runtime.dump()
+
+    def instance(self, i: int) -> None:
+        """Start, then load/complete/dump for each user task."""
+        runtime, _ = Runtime.start(VERSION_ID, self.blob, _record_data(i))
+        state = self._wait(runtime)
+        for element, data in _step_data(i, "sam"):
+            runtime = Runtime.load(VERSION_ID, self.blob, state)
+            task = next(t for t in runtime.ready_user_tasks() if t.element_id == element)
+            runtime.complete(task.task_id, data)
+            state = self._wait(runtime)
+        assert runtime.is_completed()
+
+
+class PersistedFlow:
+    """The lead process through the engine services on a SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.factory: UowFactory = deployed_factory(fresh_sqlite(path))
+        self.log = StatementLog(self.factory.engine)
+        self.creator = self._user("hank", ["head_of_sales"])
+        self.workers = [self._user(name, ["sales"]) for name in ("sam", "sue", "sid", "sal")]
+        self.times: dict[str, list[float]] = {name: [] for name in STEPS}
+        self.statements = dict.fromkeys(STEPS, 0)
+        self.recording = False
+        self.trace: dict[str, list[str]] | None = None
+        self.started = 0
+
+    def _user(self, name: str, roles: list[str]) -> Actor:
+        view = create_user(self.factory(), name, "bench-password", roles, NOW, team="north")
+        return get_actor(self.factory(), view.id)
+
+    def instance(self, i: int) -> None:
+        """One lead from creation to the end of its process; each service call timed once recording."""
+        self.started += 1
+        mk, worker = self.factory, self.workers[self.started % len(self.workers)]
+        rec_id = task_id = ""
+
+        def create() -> None:
+            nonlocal rec_id
+            rec_id = str(records.create_record(mk(), self.creator, "Lead", {**LEAD, "title": f"Lead {i}"}, NOW).id)
+
+        def find(scope: str, element: str) -> Callable[[], None]:
+            def run() -> None:
+                nonlocal task_id
+                views = tasks.list_tasks(mk(), worker, scope)
+                task_id = next(t.id for t in views if str(t.record_id) == rec_id and t.element_id == element)
+
+            return run
+
+        calls: list[Callable[[], object]] = [
+            create,
+            find("pool", "qualify_lead"),
+            lambda: tasks.claim_task(mk(), worker, task_id, NOW),
+            lambda: tasks.complete_task(mk(), worker, task_id, QUALIFY, NOW),
+            find("mine", "arrange_meeting"),
+            lambda: tasks.complete_task(mk(), worker, task_id, ARRANGE, NOW),
+        ]
+        for name, call in zip(STEPS, calls, strict=True):
+            before, kept, start = self.log.count, len(self.log.kept), perf_counter()
+            call()
+            if self.recording:
+                self.times[name].append(perf_counter() - start)
+                self.statements[name] += self.log.count - before
+            if self.trace is not None:
+                self.trace[name] = [" ".join(sql.split())[:160] for sql, _ in self.log.kept[kept:]]
+
+    def verify(self) -> int:
+        """Every lead started so far finished its process qualified with a meeting date; their count."""
+        with self.factory() as uow:
+            done = uow.session.scalar(select(func.count()).where(InstanceRow.status == "completed")) or 0
+            leads = uow.session.scalars(select(RecordRow.data)).all()
+        qualified = sum(1 for d in leads if d.get("status") == "qualified" and d.get("next_contact_on"))
+        if done != self.started or qualified != self.started:
+            raise AssertionError(
+                f"expected {self.started} completed instances and qualified leads, got {done} and {qualified}"
+            )
+        return int(done)
+
+    def details(self, count: int) -> dict[str, Any]:
+        """Per-step times and SQL statement counts of the recorded instances."""
+        without = sum(sum(v) for k, v in self.times.items() if k not in LOOKUPS)
+        return {
+            "instances_per_s_without_inbox_lookups": round(count / without, 1),
+            "sql_statements_per_instance": round(sum(self.statements.values()) / count, 1),
+            "verified_completed_instances": self.verify(),
+            "steps": {
+                name: {**summary_ms(self.times[name]), "sql_statements": round(self.statements[name] / count, 1)}
+                for name in STEPS
+            },
+        }
+
+    def statement_trace(self) -> dict[str, list[str]]:
+        """The SQL statements (shortened) each service call sends, for one more lead."""
+        self.recording, self.trace = False, {}
+        with self.log.capture():
+            self.instance(2 * 10**6)
+        trace, self.trace = self.trace, None
+        return trace
+
+    def profile(self, count: int, top: int = 10) -> dict[str, Any]:
+        """cProfile `count` more leads; the hotspots per instance."""
+        self.recording = False
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(count):
+            self.instance(10**6 + i)
+        profiler.disable()
+        return hotspots(pstats.Stats(profiler), count, top)
+
+
+class _Recording:
+    """Turns on step recording after the warm-up (the first call with a non-negative index)."""
+
+    def __init__(self, flow: PersistedFlow) -> None:
+        self.flow = flow
+
+    def __call__(self, i: int) -> None:
+        self.flow.recording = i >= 0
+        self.flow.instance(i)
+
+
+_SITE = sysconfig.get_paths()["purelib"] + "/"
+_STDLIB = sysconfig.get_paths()["stdlib"] + "/"
+_BENCH = str(ROOT / "bench") + "/"
+_SKIP = ("<method 'disable' of '_lsprof.Profiler' objects>", "<built-in method builtins.exec>")
+
+
+def _label(file: str, line: int, name: str) -> str | None:
+    if file.startswith(_BENCH) or name in _SKIP:
+        return None
+    if file == "~":
+        return name
+    for prefix, shown in ((_SITE, ""), (_STDLIB, "stdlib/"), (str(ROOT) + "/", "")):
+        if file.startswith(prefix):
+            file = shown + file[len(prefix) :]
+            break
+    return f"{file}:{line}({name})"
+
+
+def hotspots(stats: pstats.Stats, count: int, top: int) -> dict[str, Any]:
+    """Top functions by cumulative time, by own time, and engine functions by cumulative time."""
+    rows = []
+    total = stats.total_tt  # type: ignore[attr-defined]
+    for (file, line, name), (_cc, calls, own, cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        label = _label(file, line, name)
+        if label is not None:
+            rows.append(
+                {
+                    "function": label,
+                    "calls_per_instance": round(calls / count, 1),
+                    "cum_ms_per_instance": round(cum * 1000 / count, 3),
+                    "own_ms_per_instance": round(own * 1000 / count, 3),
+                    "cum_share": round(cum / total, 3),
+                }
+            )
+    by_cum = sorted(rows, key=lambda r: -r["cum_ms_per_instance"])
+    return {
+        "profiled_instances": count,
+        "profiled_ms_per_instance": round(total * 1000 / count, 2),
+        "top_cumulative": by_cum[:top],
+        "top_cumulative_engine": [r for r in by_cum if r["function"].startswith("engine/")][:top],
+        "top_own_time": sorted(rows, key=lambda r: -r["own_ms_per_instance"])[:top],
+    }
+
+
+def run(workdir: Path, leads: int, warmup: int, profile_leads: int, rounds: int = 5) -> dict[str, Any]:
+    """Every tier of the lead benchmark, interleaved in this process."""
+    flow = PersistedFlow(workdir / "lead_flow.sqlite")
+    tiers = _interleaved(
+        {
+            "spiff_in_memory": SpiffBaseline(serialize_each_wait=False).instance,
+            "spiff_serialize_each_wait": SpiffBaseline(serialize_each_wait=True).instance,
+            "engine_runtime_no_db": RuntimeBaseline().instance,
+            "persisted_sqlite_file": _Recording(flow),
+        },
+        warmup,
+        leads,
+        min(rounds, leads),
+    )
+    details = flow.details(leads)
+    steps = details.pop("steps")
+    tiers["persisted_sqlite_file"].update(details)
+    base = tiers["spiff_in_memory"]["ms_per_instance"]
+    ratios = {name: round(t["ms_per_instance"] / base, 2) for name, t in tiers.items()}
+    profile = flow.profile(profile_leads) if profile_leads else None
+    trace = flow.statement_trace()
+    flow.factory.dispose()
+    return {
+        "leads": leads,
+        "warmup": warmup,
+        "rounds": min(rounds, leads),
+        "tiers": tiers,
+        "ratio_to_in_memory": ratios,
+        "target_ratio": 3.0,
+        "persisted_steps": steps,
+        "profile": profile,
+        "sql_of_one_instance": trace,
+    }

@@ -1,0 +1,151 @@
+"""`make bench`: lead-process throughput (persisted vs SpiffWorkflow alone) and inbox query times, as a table and
+as JSON (bench/results/<date>.json). `--quick` is the small smoke run a test uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from bench import inbox, lead_flow
+from bench.common import ROOT
+from bench.report import render
+
+FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repeats": 200}
+QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options; sizes default to the full run, or the quick one with --quick."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small smoke run (20 leads, 2,000 tasks)")
+    parser.add_argument("--leads", type=int, help="lead instances per tier (default 300; quick 20)")
+    parser.add_argument("--warmup", type=int, help="untimed instances per tier first (default 5; quick 2)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over the tiers (default 5)")
+    parser.add_argument("--profile-leads", type=int, help="leads run under cProfile (default 50; quick 10; 0: off)")
+    parser.add_argument("--tasks", type=int, help="open tasks in the inbox database (default 100,000; quick 2,000)")
+    parser.add_argument("--repeats", type=int, help="list_tasks calls per scope (default 200; quick 20)")
+    parser.add_argument("--only", choices=("flow", "inbox"), help="run one part only")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="also run the inbox part on this PostgreSQL (default: $TEST_DATABASE_URL)",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="ignore --postgres and $TEST_DATABASE_URL")
+    parser.add_argument("--workdir", type=Path, help="keep the SQLite files here (default: a temporary folder)")
+    parser.add_argument("--out", type=Path, help="JSON results (default bench/results/<date>[-quick].json)")
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.leads < 1 or args.tasks < 1 or args.repeats < 1:
+        parser.error("--leads, --tasks and --repeats must be at least 1")
+    return args
+
+
+def _git() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+uncommitted changes" if dirty else "")
+
+
+def environment() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {
+        "python": platform.python_version(),
+        "spiffworkflow": version("SpiffWorkflow"),
+        "sqlalchemy": version("SQLAlchemy"),
+        "sqlite": sqlite3.sqlite_version,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "git": _git(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def headline(results: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers to compare between runs."""
+    head: dict[str, Any] = {}
+    flow = results.get("lead_flow")
+    if flow:
+        tiers = flow["tiers"]
+        ratio = flow["ratio_to_in_memory"]["persisted_sqlite_file"]
+        head.update(
+            {
+                "persisted_instances_per_s": tiers["persisted_sqlite_file"]["instances_per_s"],
+                "in_memory_instances_per_s": tiers["spiff_in_memory"]["instances_per_s"],
+                "serialized_instances_per_s": tiers["spiff_serialize_each_wait"]["instances_per_s"],
+                "persisted_to_in_memory_ratio": ratio,
+                "meets_3x_target": ratio <= flow["target_ratio"],
+            }
+        )
+    for run in results.get("inbox", []):
+        for scope in ("mine", "pool"):
+            head[f"inbox_{run['backend']}_{scope}_median_ms"] = run[scope]["list_tasks"]["median_ms"]
+            head[f"inbox_{run['backend']}_{scope}_p95_ms"] = run[scope]["list_tasks"]["p95_ms"]
+    return head
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Every requested part, in this process."""
+    started = perf_counter()
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "environment": environment(),
+    }
+    if args.only in (None, "flow"):
+        results["lead_flow"] = lead_flow.run(workdir, args.leads, args.warmup, args.profile_leads, args.rounds)
+    if args.only in (None, "inbox"):
+        results["inbox"] = [inbox.run_sqlite(workdir, args.tasks, args.repeats)]
+        if args.postgres and not args.no_postgres:
+            results["inbox"].append(inbox.run_postgres(args.postgres, args.tasks, args.repeats))
+    results["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["duration_s"] = round(perf_counter() - started, 1)
+    results["headline"] = headline(results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run, print the table, write the JSON; returns the results."""
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="flowcrm-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        results = run(args, workdir)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    out = args.out or ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    print(f"\nresults written to {out}")
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

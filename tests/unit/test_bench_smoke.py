@@ -1,0 +1,49 @@
+"""`make bench` keeps working: a tiny run of every part on SQLite files in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.run import main
+
+
+def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    results = main(
+        [
+            "--quick",
+            "--leads",
+            "3",
+            "--warmup",
+            "1",
+            "--rounds",
+            "2",
+            "--profile-leads",
+            "2",
+            "--tasks",
+            "300",
+            "--repeats",
+            "4",
+            "--no-postgres",
+            "--workdir",
+            str(tmp_path / "db"),
+            "--out",
+            str(out),
+        ]
+    )
+
+    assert json.loads(out.read_text())["headline"] == results["headline"]
+    flow = results["lead_flow"]
+    assert set(flow["tiers"]) == {
+        "spiff_in_memory",
+        "spiff_serialize_each_wait",
+        "engine_runtime_no_db",
+        "persisted_sqlite_file",
+    }
+    assert flow["tiers"]["persisted_sqlite_file"]["verified_completed_instances"] == 3 + 1
+    assert len(flow["profile"]["top_cumulative"]) == 10
+    sqlite = results["inbox"][0]
+    assert sqlite["data"]["open_tasks"] == 300
+    assert "ix_task_assignee_state_due" in "\n".join(sqlite["plans"]["mine"]["plan"])
+    assert sqlite["mine"]["list_tasks"]["n"] == sqlite["pool"]["list_tasks"]["n"] == 4
