@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from engine.bootstrap import prepare_database, uow_factory
+from engine.bootstrap import UowFactory, prepare_database, uow_factory
 from engine.errors import ConfigError, FlowError, ValidationError
 from engine.services.views import Actor
 from engine.settings import Settings
@@ -44,6 +44,13 @@ def _fail_cleanly(func: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _uow_factory(ctx: click.Context) -> UowFactory:
+    """The command's unit-of-work factory; its pooled connections close when the command ends."""
+    factory = uow_factory(ctx.obj["url"])
+    ctx.call_on_close(factory.dispose)
+    return factory
 
 
 @click.group()
@@ -88,7 +95,7 @@ def deploy(ctx: click.Context, directory: Path) -> None:
 
     prepare_database(ctx.obj["url"])
     deployer = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"designer"}))
-    report = deploy_bundle(uow_factory(ctx.obj["url"])(), deployer, read_bundle_dir(directory), _now())
+    report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now())
     click.echo(f"configuration {report.config_version_id} " + ("deployed" if report.config_changed else "unchanged"))
     for v in report.new_versions:
         click.echo(f"  {v.process_id}: new version {v.version}")
@@ -110,7 +117,7 @@ def create_user_cmd(ctx: click.Context, username: str, roles: tuple[str, ...], t
     """Create a user (asks for the password)."""
     from engine.services.users import create_user
 
-    user = create_user(uow_factory(ctx.obj["url"])(), username, password, list(roles), _now(), team=team,
+    user = create_user(_uow_factory(ctx)(), username, password, list(roles), _now(), team=team,
                        display_name=display_name, locale=locale)
     click.echo(f"user {user.username} created with roles {', '.join(user.roles)}")
 
@@ -124,7 +131,7 @@ def create_token(ctx: click.Context, username: str) -> None:
     from engine.errors import NotFound
     from engine.services.users import get_actor, issue_api_token
 
-    uow = uow_factory(ctx.obj["url"])
+    uow = _uow_factory(ctx)
     with uow() as u:
         row = u.users.by_username(username)
         if row is None:
@@ -141,7 +148,7 @@ def seed_demo(ctx: click.Context, directory: Path) -> None:
     """Create the demo users and records of a bundle's demo/seed.yaml (idempotent)."""
     from engine.demo import seed
 
-    created = seed(uow_factory(ctx.obj["url"]), directory / "demo" / "seed.yaml", _now())
+    created = seed(_uow_factory(ctx), directory / "demo" / "seed.yaml", _now())
     click.echo(f"demo: {created['users']} users, {created['records']} records created")
 
 
@@ -170,7 +177,7 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
     from engine.scheduler import run_worker
     from engine.services.timers import fire_due
 
-    make_uow = uow_factory(ctx.obj["url"])
+    make_uow = _uow_factory(ctx)
     if once:
         click.echo(f"{fire_due(make_uow(), _now())} timer(s) fired")
         return

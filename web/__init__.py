@@ -34,6 +34,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # uploads of configuration bundles stay well below this
     )
     app.config.update(settings or {})
     make_uow = app.config.get("UOW_FACTORY") or uow_factory(app.config["DATABASE_URL"])

@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.config.automation import Pipeline, Rule, Template
 
 Label = Mapping[str, str]
 
@@ -145,6 +148,9 @@ class Bundle:
     catalogs: Mapping[str, Catalog] = field(default_factory=dict)
     forms: Mapping[str, Form] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
+    rules: Mapping[str, Rule] = field(default_factory=dict)
+    pipelines: Mapping[str, Pipeline] = field(default_factory=dict)
+    templates: Mapping[str, Template] = field(default_factory=dict)
 
     def _files_ending(self, suffix: str) -> dict[str, str]:
         return {

@@ -15,7 +15,7 @@ from engine.services.views import Actor, DeployReport, ProcessVersionView
 from engine.store.models import ConfigVersionRow, ProcessVersionRow
 from engine.store.uow import UnitOfWork
 
-_ACTIVE: dict[int, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
+_ACTIVE: dict[str, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
 _ACTIVE_LOCK = threading.Lock()
 
 
@@ -114,25 +114,34 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
             uow.config.flush()
             report.new_versions.append(_version_view(row))
         uow.commit()
-        return report
+    return report
+
+
+def active_files(uow: UnitOfWork) -> dict[str, str]:
+    """The files of the active configuration (path -> text); empty before the first deployment."""
+    with uow:
+        row = uow.config.latest()
+        return dict(row.files) if row is not None else {}
 
 
 def active_bundle(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]]:
-    """The deployed configuration, parsed once per configuration version and process."""
+    """The deployed configuration, parsed once per content (keyed by hash: ids repeat across databases)."""
     with uow:
-        config_id = uow.config.latest_id()
-        if config_id is None:
+        key = uow.config.latest_key()
+        if key is None:
             raise NotFound("no configuration is deployed yet: run `flowcrm deploy DIR`")
+        config_id, content_hash = key
         with _ACTIVE_LOCK:
-            cached = _ACTIVE.get(config_id)
+            cached = _ACTIVE.get(content_hash)
         if cached is not None:
             return cached
         row = uow.config.get_config(config_id)
         assert row is not None  # noqa: S101 - the id was just read in this transaction
         result = analyse(dict(row.files))
         with _ACTIVE_LOCK:
-            _ACTIVE.clear()
-            _ACTIVE[config_id] = result
+            if len(_ACTIVE) >= 8:
+                _ACTIVE.clear()
+            _ACTIVE[content_hash] = result
         return result
 
 

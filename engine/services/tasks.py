@@ -71,7 +71,8 @@ def _permissions(uow: UnitOfWork, actor: Actor, row: TaskRow) -> tuple[bool, boo
     if head and row.assignee_id and actor.team:
         team_task = row.assignee_id in uow.users.team_member_ids(actor.team)
     can_claim = row.assignee_id is None and (candidate or head)
-    can_unclaim = row.assignee_id is not None and (mine or team_task)
+    pooled = bool(row.candidate_groups or row.candidate_users)
+    can_unclaim = row.assignee_id is not None and (mine or team_task) and pooled
     can_complete = mine or team_task or can_claim
     return can_claim, can_unclaim, can_complete
 
@@ -127,6 +128,7 @@ def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
 
 def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
     """Take a pooled task; exactly one of two racing claimers wins, the other gets ConflictError."""
+    require(actor, *WORKERS, action="claim tasks")
     with uow:
         row = _load_task(uow, actor, task_id)
         if row.state != "open":
@@ -144,15 +146,18 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> Ta
 
 def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
     """Give a claimed task back to its pool."""
+    require(actor, *WORKERS, action="give tasks back")
     with uow:
         row = _load_task(uow, actor, task_id)
         _, can_unclaim, _ = _permissions(uow, actor, row)
         if row.state != "open" or row.assignee_id is None:
             raise ConflictError(f"task {task_id} is not claimed")
+        if not (row.candidate_groups or row.candidate_users):
+            raise ConflictError(f"task {task_id} has no pool to go back to (it was assigned, not claimed)")
         if not can_unclaim:
             raise Forbidden(f"{actor.username} may not give back task {task_id}")
         row.assignee_id = None
-        uow.tasks.set_pooled(task_id, bool(row.candidate_groups or row.candidate_users))
+        uow.tasks.set_pooled(task_id, True)
         uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username,
                                          kind="unclaimed", task_id=row.id, element_id=row.spec_name,
                                          element_name=row.title))
@@ -162,6 +167,7 @@ def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> 
 
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:
     """Validate a form submission, write record fields, run the process on; one of two racers wins."""
+    require(actor, *WORKERS, action="complete tasks")
     bundle, _ = active_bundle(uow)
     with uow:
         row = _load_task(uow, actor, task_id)

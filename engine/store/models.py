@@ -168,8 +168,8 @@ class TaskRow(Base):
         Index("ix_task_instance_state", "instance_id", "state"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID, or a new UUID
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))  # None: standalone task
     record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
     spec_name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
@@ -227,3 +227,53 @@ class TimerRow(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RecordLinkRow(Base):
+    """A link between two records: kept for every reference field (kind "reference") and made by hand."""
+
+    __tablename__ = "record_link"
+    __table_args__ = (
+        Index("ix_record_link_from", "from_record_id", "kind", "field"),
+        Index("ix_record_link_to", "to_record_id", "kind", "field"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_record_id: Mapped[int] = mapped_column(ForeignKey("record.id"))
+    to_record_id: Mapped[int] = mapped_column(ForeignKey("record.id"))
+    kind: Mapped[str] = mapped_column(String(100))
+    field: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(80))
+
+
+class OutboxRow(Base):
+    """An e-mail waiting to be sent, sent, or failed; retried by the worker, never lost."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
+    template: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(8))
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RuleScheduleRow(Base):
+    """When a scheduled rule last ran and is next due (one row per rule name)."""
+
+    __tablename__ = "rule_schedule"
+
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

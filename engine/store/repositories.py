@@ -92,8 +92,15 @@ class ConfigRepository(_Repository):
         return self.session.scalar(select(ConfigVersionRow).order_by(ConfigVersionRow.id.desc()).limit(1))
 
     def latest_id(self) -> int | None:
-        """Id of the active configuration, cheap enough to ask on every request."""
+        """Id of the active configuration."""
         return self.session.scalar(select(func.max(ConfigVersionRow.id)))
+
+    def latest_key(self) -> tuple[int, str] | None:
+        """(id, content hash) of the active configuration, cheap enough to ask on every request."""
+        row = self.session.execute(
+            select(ConfigVersionRow.id, ConfigVersionRow.content_hash).order_by(ConfigVersionRow.id.desc()).limit(1)
+        ).first()
+        return (row[0], row[1]) if row else None
 
     def get_config(self, config_id: int) -> ConfigVersionRow | None:
         """A deployed configuration by id."""

@@ -1,0 +1,144 @@
+"""The OpenAPI document: valid 3.1, one entry per API route, and the responses the API really sends."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from engine.services.views import Actor
+from engine.store.uow import UnitOfWork
+from tests.web.api_client import (
+    API,
+    ApiUser,
+    api_users,
+    app_uow,
+    close_databases,
+    make_app,
+    open_task,
+)
+from web.openapi import openapi_document
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture
+def api_app(db_url: str, deployed: Callable[[], UnitOfWork]) -> Iterator[Flask]:
+    app = make_app(db_url)
+    yield app
+    close_databases(app_uow(app), deployed)
+
+
+@pytest.fixture
+def api(api_app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> dict[str, ApiUser]:
+    return api_users(api_app, deployed, actors)
+
+
+def app_routes(app: Flask) -> set[tuple[str, str]]:
+    """(OpenAPI path template, method) of every route of the api blueprint."""
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        assert rule.rule.startswith(API), rule.rule
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule.removeprefix(API))
+        routes |= {(path, m.lower()) for m in rule.methods or () if m not in IGNORED_METHODS}
+    return routes
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    document = openapi_document()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_api_route_is_documented_and_every_documented_route_exists(tmp_path: Any) -> None:
+    app = make_app(f"sqlite:///{tmp_path}/routes.sqlite")
+    documented = {(path, method) for path, item in openapi_document()["paths"].items() for method in item}
+    assert app_routes(app) == documented
+
+
+def test_every_documented_operation_names_its_path_parameters() -> None:
+    document = openapi_document()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            names = {p["$ref"].rsplit("/", 1)[1] if "$ref" in p else p["name"] for p in operation.get("parameters", [])}
+            assert set(re.findall(r"{(\w+)}", path)) <= names, (method, path)
+            assert operation.get("security") == [] or "401" in operation["responses"], (method, path)
+
+
+def test_served_document_needs_no_token(api_app: Flask) -> None:
+    response = api_app.test_client().get(API + "/openapi.json")
+    assert response.status_code == 200
+    assert response.get_json() == openapi_document()
+
+
+class Conformance:
+    """Checks each response against the schema the document declares for its route and status."""
+
+    def __init__(self) -> None:
+        self.document = openapi_document()
+        self.checked: set[tuple[str, str, str]] = set()
+
+    def schema(self, path: str, method: str, status: int) -> dict[str, Any]:
+        response = self.document["paths"][path][method]["responses"][str(status)]
+        if "$ref" in response:
+            response = self.document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+        schema: dict[str, Any] = response["content"]["application/json"]["schema"]
+        return schema
+
+    def check(self, user: ApiUser, method: str, path: str, status: int, body: Any = None,
+              **values: Any) -> dict[str, Any]:
+        """Send a request to a documented path template and validate the answer against the document."""
+        url = path.format(**values)
+        response = user.send(method, url, body)
+        assert response.status_code == status, (method, url, response.get_json())
+        root = {"$ref": "#/$defs/target", "$defs": {"target": self.schema(path, method, status)},
+                "components": self.document["components"]}
+        errors = sorted(Draft202012Validator(root).iter_errors(response.get_json()), key=str)
+        assert not errors, (method, url, [e.message for e in errors])
+        self.checked.add((path, method, str(status)))
+        answer: dict[str, Any] = response.get_json()
+        return answer
+
+
+def test_responses_match_the_documented_schemas(api: dict[str, ApiUser], bundle_files: dict[str, str]) -> None:
+    c = Conformance()
+    sam, admin, otto = api["sales"], api["admin"], api["auditor"]
+    c.check(sam, "get", "/me", 200)
+    c.check(sam, "get", "/process-versions", 403)
+    c.check(admin, "get", "/process-versions", 200)
+    lead = c.check(sam, "post", "/records/{entity}", 201, {"title": "Acme", "budget": "10"}, entity="Lead")
+    c.check(sam, "post", "/records/{entity}", 422, {"budget": "x"}, entity="Lead")
+    c.check(otto, "post", "/records/{entity}", 403, {"title": "x"}, entity="Lead")
+    c.check(sam, "get", "/records/{entity}", 200, entity="Lead")
+    c.check(sam, "get", "/records/{record_id}", 200, record_id=lead["id"])
+    c.check(sam, "get", "/records/{record_id}", 404, record_id=999999)
+    c.check(sam, "get", "/tasks", 200)
+    task = open_task(sam, lead["id"])
+    c.check(sam, "get", "/tasks/{task_id}", 200, task_id=task["id"])
+    c.check(sam, "post", "/tasks/{task_id}/claim", 200, task_id=task["id"])
+    c.check(sam, "post", "/tasks/{task_id}/unclaim", 200, task_id=task["id"])
+    c.check(sam, "post", "/tasks/{task_id}/complete", 422, {"outcome": "x"}, task_id=task["id"])
+    c.check(sam, "post", "/tasks/{task_id}/complete", 200, {"outcome": "convert"}, task_id=task["id"])
+    c.check(sam, "post", "/tasks/{task_id}/complete", 409, {"outcome": "convert"}, task_id=task["id"])
+    c.check(sam, "patch", "/records/{record_id}", 200, {"changes": {"company": "Acme Ltd"}}, record_id=lead["id"])
+    c.check(sam, "patch", "/records/{record_id}", 400, {"company": "x"}, record_id=lead["id"])
+    c.check(sam, "get", "/records/{record_id}/history", 200, record_id=lead["id"])
+    instances = c.check(sam, "get", "/records/{record_id}/instances", 200, record_id=lead["id"])["items"]
+    c.check(sam, "get", "/instances/{instance_id}", 200, instance_id=instances[0]["id"])
+    c.check(sam, "post", "/instances", 201, {"process_id": "lead_qualification", "record_id": lead["id"]})
+    bpmn = "processes/lead_qualification.bpmn"
+    broken = bundle_files[bpmn].replace('formKey="qualify_lead"', 'formKey="nope"')
+    c.check(api["designer"], "post", "/deployments", 422, {"files": {bpmn: broken}})
+    c.check(api["designer"], "post", "/deployments", 200, {"files": {bpmn: bundle_files[bpmn]}})
+    anonymous = ApiUser(sam.app, "fcrm_unknown", "nobody")
+    c.check(anonymous, "get", "/me", 401)
+    documented = {p for p, item in c.document["paths"].items() for _ in item} - {"/openapi.json"}
+    assert documented <= {p for p, _, _ in c.checked}
+

@@ -1,0 +1,42 @@
+"""API: the task inbox — list, read with form schema, claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from engine.services import tasks
+from web import now, uow
+from web.blueprints.api.base import actor, bp, json_body, page, reply
+
+
+@bp.get("/tasks")
+def list_tasks() -> Response:
+    """Open tasks of a scope: mine (default), pool, team, all."""
+    limit, offset = page()
+    scope = request.args.get("scope", "mine")
+    items = tasks.list_tasks(uow(), actor(), scope, limit=limit, offset=offset)
+    return reply({"items": items, "scope": scope, "limit": limit, "offset": offset})
+
+
+@bp.get("/tasks/<task_id>")
+def get_task(task_id: str) -> Response:
+    """One task with its resolved form JSON Schema, UI hints and pre-filled values."""
+    return reply(tasks.get_task(uow(), actor(), task_id))
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim_task(task_id: str) -> Response:
+    """Take a task from the pool; a lost race is 409."""
+    return reply(tasks.claim_task(uow(), actor(), task_id, now()))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+def unclaim_task(task_id: str) -> Response:
+    """Give a claimed task back to its pool."""
+    return reply(tasks.unclaim_task(uow(), actor(), task_id, now()))
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete_task(task_id: str) -> Response:
+    """Submit the task's form (the JSON body) and move the process on."""
+    return reply(tasks.complete_task(uow(), actor(), task_id, json_body(), now()))

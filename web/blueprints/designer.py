@@ -1,0 +1,66 @@
+"""Process designer's page: deployed process versions, and deploying uploaded configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from engine.errors import ConfigError, NotFound, Problem
+from engine.services.access import DEPLOYERS, require
+from engine.services.deployments import active_bundle, deploy_bundle, list_process_versions
+from web import now, uow
+from web.auth import actor, login_required
+from web.bundle_upload import uploaded_files
+from web.i18n import t
+
+bp = Blueprint("designer", __name__, url_prefix="/designer")
+
+
+def _active_files() -> dict[str, str]:
+    try:
+        return dict(active_bundle(uow())[0].files)
+    except NotFound:  # nothing deployed yet: the upload is the whole bundle
+        return {}
+
+
+def render_designer(problems: list[Problem] | None = None, status: int = 200) -> tuple[str, int]:
+    """Versions with running counts; the upload form for those who may deploy; the last deploy's problems."""
+    who = actor()
+    versions = list_process_versions(uow(), who)
+    return render_template("designer/index.html", versions=versions, problems=problems or [],
+                           can_deploy=who.has(*DEPLOYERS), files=sorted(_active_files())), status
+
+
+@bp.get("")
+@login_required
+def index() -> tuple[str, int]:
+    """The deployed process versions."""
+    return render_designer()
+
+
+@bp.post("")
+@login_required
+def deploy() -> Any:
+    """Merge the uploads onto the active configuration (or replace it) and deploy; list every problem."""
+    who = actor()
+    require(who, *DEPLOYERS, action="deploy configuration")
+    uploads = [f for f in request.files.getlist("files") if f.filename]
+    if not uploads:
+        return render_designer([Problem("", None, None, t("designer.no_files"))], status=422)
+    files, problems = uploaded_files(uploads)
+    if problems:
+        return render_designer(problems, status=422)
+    merged = files if request.form.get("replace") else {**_active_files(), **files}
+    try:
+        report = deploy_bundle(uow(), who, merged, now())
+    except ConfigError as exc:
+        return render_designer(exc.problems, status=422)
+    if report.new_versions:
+        names = ", ".join(f"{v.name} v{v.version}" for v in report.new_versions)
+        flash(t("designer.deployed", versions=names), "success")
+    elif report.config_changed:
+        flash(t("designer.deployed_config"), "success")
+    else:
+        flash(t("designer.unchanged"), "info")
+    return redirect(url_for("designer.index"))

@@ -1,0 +1,147 @@
+"""The task inbox: my tasks, the pool, the team; one task with its form; claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from engine.errors import ConflictError, FlowError, ValidationError
+from engine.services.access import DEPLOYERS, WORKERS, reads_everything
+from engine.services.instances import get_instance
+from engine.services.records import get_record
+from engine.services.tasks import claim_task, complete_task, get_task, list_tasks, unclaim_task
+from engine.services.views import Actor, TaskDetail
+from web import now, uow
+from web.auth import actor, login_required, safe_next
+from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
+from web.i18n import get_locale, t
+from web.present import bundle_of
+
+bp = Blueprint("inbox", __name__)
+PAGE = 50
+
+
+def tabs_for(who: Actor) -> list[str]:
+    """The inbox tabs a role can use."""
+    tabs = ["mine", "pool"] if who.has(*WORKERS) else []
+    if who.has("head_of_sales"):
+        tabs.append("team")
+    if reads_everything(who):
+        tabs.append("all")
+    return tabs or ["mine"]
+
+
+@bp.get("/")
+@login_required
+def home() -> Response:
+    """Everyone starts at the inbox, except designers who have no tasks."""
+    who = actor()
+    if who.has(*DEPLOYERS) and not who.has(*WORKERS) and not reads_everything(who):
+        return redirect(url_for("designer.index"))
+    return redirect(url_for("inbox.tasks"))
+
+
+def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
+    """The inbox page on one tab (also re-rendered, with a flash, after a lost claim race)."""
+    who = actor()
+    tabs = tabs_for(who)
+    tab = tab if tab in tabs else tabs[0]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = list_tasks(uow(), who, tab, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=rows[:PAGE], page=page,
+                           has_next=len(rows) > PAGE, now=now()), status
+
+
+@bp.get("/tasks")
+@login_required
+def tasks() -> tuple[str, int]:
+    """My tasks, the pool, the team's tasks."""
+    return render_inbox(request.args.get("tab"))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str) -> Any:
+    """Take a task from the pool; losing a race shows who was faster rather than an error page."""
+    try:
+        claimed = claim_task(uow(), actor(), task_id, now())
+    except ConflictError:
+        flash(t("inbox.already_claimed"), "error")
+        return render_inbox(request.form.get("tab") or "pool", status=409)
+    flash(t("inbox.claimed", title=claimed.title), "success")
+    return redirect(safe_next(request.form.get("next") or url_for("inbox.tasks", tab="mine")))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str) -> Any:
+    """Give a task back to its pool."""
+    try:
+        task = unclaim_task(uow(), actor(), task_id, now())
+    except ConflictError:
+        flash(t("inbox.not_claimed"), "error")
+        return render_inbox(request.form.get("tab") or "mine", status=409)
+    flash(t("inbox.unclaimed", title=task.title), "success")
+    return redirect(safe_next(request.form.get("next") or url_for("inbox.tasks", tab="mine")))
+
+
+def render_task(detail: TaskDetail, values: dict[str, Any] | None = None,
+                errors: dict[str, list[str]] | None = None, status: int = 200) -> tuple[str, int]:
+    """The task page: process, record summary, the form (with what was posted and its errors)."""
+    who, locale = actor(), get_locale()
+    record = entity = None
+    bundle = bundle_of(uow())
+    if detail.task.record_id is not None:
+        try:
+            record = get_record(uow(), who, detail.task.record_id)
+            entity = bundle.entities.get(record.entity)
+        except FlowError:
+            record = None
+    widgets, form_errors, form_title = [], list((errors or {}).get("", [])), ""
+    if detail.form_schema is not None:
+        widgets = build_widgets(detail.form_schema, detail.form_ui, values if values is not None else detail.values,
+                                errors or {}, locale=locale, currency=bundle.settings.currency)
+        form_errors = unplaced_errors(errors or {}, widgets, locale)
+        form_title = localized(detail.form_schema, locale)
+    return render_template("inbox/task.html", detail=detail, task=detail.task, record=record, entity=entity,
+                           bundle=bundle, widgets=widgets, form_errors=form_errors, form_title=form_title,
+                           now=now()), status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def task(task_id: str) -> tuple[str, int]:
+    """One task with its form."""
+    return render_task(get_task(uow(), actor(), task_id))
+
+
+def _next_steps(instance_id: int) -> list[str]:
+    try:
+        detail = get_instance(uow(), actor(), instance_id)
+    except FlowError:
+        return []
+    return [f"{x.title} ({x.assignee})" if x.assignee else x.title for x in detail.tasks if x.state == "open"]
+
+
+@bp.post("/tasks/<task_id>/complete")
+@login_required
+def complete(task_id: str) -> Any:
+    """Submit the task's form; bad input comes back with messages next to the fields (422)."""
+    who = actor()
+    detail = get_task(uow(), who, task_id)
+    schema = detail.form_schema or {}
+    values = submitted_values(schema, detail.form_ui, request.form)
+    try:
+        done = complete_task(uow(), who, task_id, values, now())
+    except ValidationError as exc:
+        return render_task(detail, values, exc.errors, status=422)
+    except ConflictError as exc:
+        return render_task(get_task(uow(), who, task_id), values, {"": [str(exc)]}, status=409)
+    upcoming = _next_steps(done.instance_id)
+    if upcoming:
+        flash(t("inbox.completed_next", title=done.title, next=", ".join(upcoming)), "success")
+    else:
+        flash(t("inbox.completed", title=done.title), "success")
+    return redirect(url_for("inbox.tasks", tab="mine"))

@@ -1,0 +1,31 @@
+"""A process instance: every step it took (who, when, which element, what was submitted) and its tasks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from engine.errors import FlowError
+from engine.services.instances import get_instance
+from engine.services.records import get_record
+from web import uow
+from web.auth import actor, login_required
+from web.present import bundle_of
+
+bp = Blueprint("instances", __name__, url_prefix="/instances")
+
+
+@bp.get("/<int:instance_id>")
+@login_required
+def detail(instance_id: int) -> str:
+    """The instance's history, newest last."""
+    found = get_instance(uow(), actor(), instance_id)
+    bundle = bundle_of(uow())
+    record = entity = None
+    if found.instance.record_id is not None:
+        try:
+            record = get_record(uow(), actor(), found.instance.record_id)
+            entity = bundle.entities.get(record.entity)
+        except FlowError:  # e.g. a designer reads the instance but not the record
+            record = None
+    return render_template("instances/detail.html", detail=found, instance=found.instance, record=record,
+                           entity=entity, bundle=bundle)

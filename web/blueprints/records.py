@@ -1,0 +1,178 @@
+"""Records of the configured entities: list, create, the record card with edit form and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from engine.config.model import Bundle, Entity
+from engine.errors import ConflictError, FlowError, Forbidden, NotFound, ValidationError
+from engine.records.schema import entity_json_schema
+from engine.services.access import RECORD_WRITERS, require
+from engine.services.instances import get_instance, instances_for_record
+from engine.services.records import create_record, get_record, list_records, record_history, update_record
+from engine.services.views import RecordView, TaskView
+from web import now, uow
+from web.auth import actor, login_required
+from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
+from web.i18n import get_locale, t
+from web.present import bundle_of
+
+bp = Blueprint("records", __name__, url_prefix="/records")
+PAGE = 25
+LIST_COLUMNS = 5
+_SHORT_TYPES = ("string", "enum", "money", "decimal", "integer", "date", "phone", "email", "boolean")
+
+
+def _entity(bundle: Bundle, name: str) -> Entity:
+    entity = bundle.entities.get(name)
+    if entity is None:
+        raise NotFound(f"unknown entity {name!r}")
+    return entity
+
+
+def list_columns(entity: Entity) -> list[str]:
+    """Columns of the list: fields with a default (states like status) first, then short fields in order."""
+    names = [n for n, f in entity.fields.items() if n != entity.title_field and f.type in _SHORT_TYPES]
+    names.sort(key=lambda n: entity.fields[n].default is None)
+    return names[:LIST_COLUMNS]
+
+
+def _references(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, list[tuple[int, str]]]:
+    """Records the actor may pick for each reference field's entity (falls back to an id box if forbidden)."""
+    choices: dict[str, list[tuple[int, str]]] = {}
+    for prop in schema["properties"].values():
+        target = prop.get("x-entity")
+        if prop.get("x-field-type") != "reference" or not target or target in choices:
+            continue
+        try:
+            choices[target] = [(r.id, r.title) for r in list_records(uow(), actor(), target, limit=200)]
+        except Forbidden:
+            continue
+    for name, value in values.items():  # keep a current value the actor cannot list
+        prop = schema["properties"].get(name) or {}
+        target = prop.get("x-entity")
+        if target in choices and isinstance(value, int) and value not in {i for i, _ in choices[target]}:
+            choices[target].append((value, f"#{value}"))
+    return choices
+
+
+def _widgets(bundle: Bundle, entity: Entity, values: dict[str, Any],
+             errors: dict[str, list[str]]) -> tuple[list[Widget], list[str]]:
+    schema = entity_json_schema(entity, bundle)
+    widgets = build_widgets(schema, {}, values, errors, locale=get_locale(), currency=bundle.settings.currency,
+                            references=_references(schema, values))
+    return widgets, unplaced_errors(errors, widgets, get_locale())
+
+
+def _posted(bundle: Bundle, entity: Entity) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what was posted, as strings, for re-display; the same as record JSON values)."""
+    schema = entity_json_schema(entity, bundle)
+    raw = submitted_values(schema, {}, request.form)
+    return raw, record_values(schema, raw)
+
+
+@bp.get("/<entity>")
+@login_required
+def index(entity: str) -> str:
+    """One page of an entity's records the actor may see."""
+    bundle = bundle_of(uow())
+    found = _entity(bundle, entity)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = list_records(uow(), actor(), found.name, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    return render_template("records/list.html", entity=found, bundle=bundle, records=rows[:PAGE], page=page,
+                           has_next=len(rows) > PAGE, columns=list_columns(found),
+                           can_create=actor().has(*RECORD_WRITERS))
+
+
+@bp.route("/<entity>/new", methods=["GET", "POST"])
+@login_required
+def new(entity: str) -> Any:
+    """The create form of an entity; bad input comes back with per-field messages (422)."""
+    require(actor(), *RECORD_WRITERS, action="create records")
+    bundle = bundle_of(uow())
+    found = _entity(bundle, entity)
+    values: dict[str, Any] = {n: f.default for n, f in found.fields.items() if f.default is not None}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        raw, data = _posted(bundle, found)
+        try:
+            created = create_record(uow(), actor(), found.name, {k: v for k, v in data.items()
+                                                                 if v not in (None, [])}, now())
+        except ValidationError as exc:
+            values, errors, status = raw, exc.errors, 422
+        else:
+            flash(t("records.created", title=created.title), "success")
+            return redirect(url_for("records.card", record_id=created.id))
+    widgets, form_errors = _widgets(bundle, found, values, errors)
+    return render_template("records/new.html", entity=found, widgets=widgets, form_errors=form_errors), status
+
+
+def _tasks_of(instance_ids: list[int]) -> list[TaskView]:
+    result: list[TaskView] = []
+    for instance_id in instance_ids:
+        try:
+            result.extend(get_instance(uow(), actor(), instance_id).tasks)
+        except FlowError:
+            continue
+    return sorted(result, key=lambda x: (x.state != "open", x.created_at))
+
+
+def render_card(record: RecordView, values: dict[str, Any] | None = None,
+                errors: dict[str, list[str]] | None = None, status: int = 200) -> tuple[str, int]:
+    """The record card: fields, edit form, field history, its processes and tasks."""
+    who = actor()
+    bundle = bundle_of(uow())
+    entity = _entity(bundle, record.entity)
+    can_edit = who.has(*RECORD_WRITERS)
+    widgets, form_errors = _widgets(bundle, entity, values if values is not None else record.data, errors or {}) \
+        if can_edit else ([], [])
+    instances = instances_for_record(uow(), who, record.id)
+    history = sorted(record_history(uow(), who, record.id), key=lambda c: c.at, reverse=True)
+    return render_template("records/card.html", record=record, entity=entity, bundle=bundle, widgets=widgets,
+                           form_errors=form_errors, can_edit=can_edit, history=history, instances=instances,
+                           tasks=_tasks_of([i.id for i in instances]), open_edit=bool(errors)), status
+
+
+def changed_fields(posted: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The posted values that differ from the record (an empty box or unticked checkbox equals no value)."""
+    def blank(value: Any) -> bool:
+        return value is None or value == [] or value is False
+
+    return {k: v for k, v in posted.items()
+            if v != current.get(k) and not (blank(v) and current.get(k) is None)}
+
+
+@bp.get("/<int:record_id>")
+@login_required
+def card(record_id: int) -> tuple[str, int]:
+    """One record."""
+    return render_card(get_record(uow(), actor(), record_id))
+
+
+@bp.post("/<int:record_id>")
+@login_required
+def edit(record_id: int) -> Any:
+    """Save the edit form; a stale revision (someone saved meanwhile) is a 409 with the fresh record."""
+    who = actor()
+    require(who, *RECORD_WRITERS, action="change records")
+    record = get_record(uow(), who, record_id)
+    bundle = bundle_of(uow())
+    raw, data = _posted(bundle, _entity(bundle, record.entity))
+    changes = changed_fields(data, record.data)
+    revision = request.form.get("expected_revision", type=int)
+    if not changes:
+        flash(t("records.unchanged"), "info")
+        return redirect(url_for("records.card", record_id=record_id))
+    try:
+        saved = update_record(uow(), who, record_id, changes, now(), expected_revision=revision)
+    except ValidationError as exc:
+        return render_card(record, raw, exc.errors, status=422)
+    except ConflictError:
+        flash(t("records.stale"), "error")
+        return render_card(get_record(uow(), who, record_id), status=409)
+    flash(t("records.saved", title=saved.title), "success")
+    return redirect(url_for("records.card", record_id=record_id))
+

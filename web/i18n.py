@@ -1,0 +1,110 @@
+"""UI language: message catalogs (web/translations/*.yaml), the request's locale, `_()` in templates."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import yaml
+from flask import Flask, g, request, session
+
+from engine.config.model import Label, label_text
+
+LOCALES = ("en", "ru")
+DEFAULT_LOCALE = "en"
+TRANSLATIONS = Path(__file__).parent / "translations"
+ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language, `{x}` marks a variable part
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    """The UI messages of a locale by dotted key."""
+    data = yaml.safe_load((TRANSLATIONS / f"{locale}.yaml").read_text(encoding="utf-8")) or {}
+    data.pop(ENGINE_MESSAGES, None)
+    return _flatten(data)
+
+
+@cache
+def engine_messages(locale: str) -> list[tuple[re.Pattern[str], str]]:
+    """Patterns matching the engine's English messages, with their translation templates."""
+    data = yaml.safe_load((TRANSLATIONS / f"{locale}.yaml").read_text(encoding="utf-8")) or {}
+    result = []
+    for english, translated in (data.get(ENGINE_MESSAGES) or {}).items():
+        pattern = re.escape(english).replace(re.escape("{x}"), "(?P<x>.+?)")
+        result.append((re.compile(f"^{pattern}$"), str(translated)))
+    return result
+
+
+def _best_accepted() -> str | None:
+    best = request.accept_languages.best_match(LOCALES)
+    return best if best in LOCALES else None
+
+
+def get_locale() -> str:
+    """?lang= (remembered in the session), else the user's locale, else Accept-Language, else English."""
+    if "locale" in g:
+        return str(g.locale)
+    chosen = session.get("lang")
+    actor = g.get("actor")
+    if chosen in LOCALES:
+        locale = str(chosen)
+    elif actor is not None and actor.locale in LOCALES:
+        locale = actor.locale
+    else:
+        locale = _best_accepted() or DEFAULT_LOCALE
+    g.locale = locale
+    return locale
+
+
+def t(key: str, **values: Any) -> str:
+    """The UI message `key` in the request's locale (English, then the key itself, as fallbacks)."""
+    text = catalog(get_locale()).get(key) or catalog(DEFAULT_LOCALE).get(key) or key
+    return text.format(**values) if values else text
+
+
+def engine_message(message: str, locale: str | None = None) -> str:
+    """An engine validation message ("is required") in `locale` (default: the request's) when it is translated."""
+    for pattern, translated in engine_messages(locale or get_locale()):
+        found = pattern.match(message)
+        if found:
+            return translated.replace("{x}", found.groupdict().get("x") or "")
+    return message
+
+
+def label(value: Label | None, fallback: str = "") -> str:
+    """A configuration label ({en, ru}) in the request's locale."""
+    return label_text(value or {}, get_locale(), fallback)
+
+
+def lang_url(locale: str) -> str:
+    """The current page in another language."""
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    args["lang"] = locale
+    return f"{request.path}?{urlencode(args)}"
+
+
+def _remember_lang() -> None:
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["lang"] = chosen
+
+
+def init_app(app: Flask) -> None:
+    """Remember ?lang= and give templates `_`, `t`, `locale`, `label`, `lang_url`."""
+    app.before_request(_remember_lang)
+    app.jinja_env.globals.update(_=t, t=t, get_locale=get_locale, label=label, lang_url=lang_url, LOCALES=LOCALES,
+                                 engine_message=engine_message)

@@ -1,0 +1,266 @@
+"""The OpenAPI 3.1 document of the JSON API (/api/v1), kept as data next to the routes it describes."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(type_: str, **extra: Any) -> Schema:
+    return {"type": [type_, "null"], **extra}
+
+
+def _object(properties: dict[str, Schema], *, required: list[str] | None = None, closed: bool = True) -> Schema:
+    """An object schema; by default every property is required and no other is allowed (responses)."""
+    schema: Schema = {"type": "object", "properties": properties,
+                      "required": list(properties) if required is None else required}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _json(schema: Schema) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _ok(description: str, schema: Schema, status: str = "200", location: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": _json(schema)}
+    if location:
+        response["headers"] = {"Location": {"description": "URL of the created resource",
+                                            "schema": {"type": "string"}}}
+    return {status: response}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
+             422: "Unprocessable"}
+    return {str(c): {"$ref": f"#/components/responses/{names[c]}"} for c in (401, *codes)}
+
+
+def _list_of(name: str, paged: bool = False) -> Schema:
+    properties: dict[str, Schema] = {"items": {"type": "array", "items": _ref(name)}}
+    if paged:
+        properties |= {"limit": {"type": "integer"}, "offset": {"type": "integer"}}
+    return _object(properties)
+
+
+def _body(schema: Schema, description: str) -> dict[str, Any]:
+    return {"required": True, "description": description, "content": _json(schema)}
+
+
+def _param(name: str, where: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": where, "required": where == "path", "description": description, "schema": schema}
+
+
+_TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = _nullable("string", format="date-time")
+_ANY: Schema = {}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _object({"error": {"type": "string"}, "message": {"type": "string"}}),
+    "ValidationErrorBody": _object({
+        "error": {"const": "ValidationError"}, "message": {"type": "string"},
+        "fields": {"type": "object", "description": "field name ('' = the whole object) -> messages",
+                   "additionalProperties": {"type": "array", "items": {"type": "string"}}}}, required=["fields"],
+        closed=False),
+    "Problem": _object({"file": {"type": "string"}, "line": _nullable("integer"), "element": _nullable("string"),
+                        "message": {"type": "string"}}),
+    "ConfigErrorBody": _object({"error": {"const": "ConfigError"}, "message": {"type": "string"},
+                                "problems": {"type": "array", "items": _ref("Problem")}}),
+    "Me": _object({"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
+                   "roles": {"type": "array", "items": {"enum": ["sales", "head_of_sales", "designer", "admin",
+                                                                 "auditor"]}},
+                   "team": _nullable("string"), "locale": {"type": "string"}}),
+    "Task": _object({
+        "id": {"type": "string"}, "instance_id": {"type": "integer"}, "record_id": _nullable("integer"),
+        "record_title": _nullable("string"), "element_id": {"type": "string", "description": "BPMN element id"},
+        "title": {"type": "string"}, "form_key": _nullable("string"),
+        "candidate_groups": {"type": "array", "items": {"type": "string"}},
+        "candidate_users": {"type": "array", "items": {"type": "string"}},
+        "assignee": _nullable("string", description="login name"),
+        "state": {"enum": ["open", "completed", "cancelled"]}, "due_at": _TIME_OR_NULL, "created_at": _TIME,
+        "completed_at": _TIME_OR_NULL, "completed_by": _nullable("string")}),
+    "TaskDetail": _object({
+        "task": _ref("Task"),
+        "form_schema": _nullable("object", description="the form's JSON Schema (draft 2020-12) with entity "
+                                                        "field types, titles and enums filled in"),
+        "form_ui": {"type": "object", "description": "UI hints (field order, widgets)"},
+        "values": {"type": "object", "description": "current record values of the form's record fields"},
+        "process_name": {"type": "string"}, "can_claim": {"type": "boolean"}, "can_unclaim": {"type": "boolean"},
+        "can_complete": {"type": "boolean"}}),
+    "TaskList": _object({"items": {"type": "array", "items": _ref("Task")},
+                         "scope": {"enum": ["mine", "pool", "team", "all"]}, "limit": {"type": "integer"},
+                         "offset": {"type": "integer"}}),
+    "Record": _object({
+        "id": {"type": "integer"}, "entity": {"type": "string"}, "title": {"type": "string"},
+        "data": {"type": "object", "description": "field name -> value, as the entity YAML defines them"},
+        "owner": _nullable("string"), "created_at": _TIME, "updated_at": _TIME,
+        "revision": {"type": "integer", "description": "send back as expected_revision when changing it"}}),
+    "RecordFields": {"type": "object", "description": "field name -> value (decimal/money as strings like "
+                     "\"1200.50\", date YYYY-MM-DD, reference = record id, multi_enum = list of codes)"},
+    "RecordChanges": _object({
+        "changes": {"$ref": "#/components/schemas/RecordFields"},
+        "expected_revision": _nullable("integer", description="the revision you read; 409 if it moved on. "
+                                                              "null or absent = last write wins")},
+        required=["changes"]),
+    "FieldChange": _object({"at": _TIME, "actor": {"type": "string"},
+                            "source": {"type": "string", "description": "create, edit, claim or the process step"},
+                            "field": {"type": "string"}, "old_value": _ANY, "new_value": _ANY}),
+    "Instance": _object({
+        "id": {"type": "integer"}, "process_id": {"type": "string"}, "process_name": {"type": "string"},
+        "version": {"type": "integer"}, "record_id": _nullable("integer"), "status": {"type": "string"},
+        "started_at": _TIME, "started_by": {"type": "string"}, "ended_at": _TIME_OR_NULL}),
+    "Step": _object({
+        "at": _TIME, "actor": {"type": "string"},
+        "kind": {"type": "string", "description": "instance_started, step, task_completed, claimed, unclaimed, "
+                                                  "instance_completed, ..."},
+        "element_id": _nullable("string"), "element_name": _nullable("string"), "element_type": _nullable("string"),
+        "data": _nullable("object", description="the submitted form of a task_completed step")}),
+    "InstanceDetail": _object({"instance": _ref("Instance"), "steps": {"type": "array", "items": _ref("Step")},
+                               "tasks": {"type": "array", "items": _ref("Task")}}),
+    "StartInstance": _object({"process_id": {"type": "string", "minLength": 1},
+                              "record_id": _nullable("integer")}, required=["process_id"]),
+    "ProcessVersion": _object({
+        "id": {"type": "integer"}, "process_id": {"type": "string"}, "name": {"type": "string"},
+        "version": {"type": "integer"}, "file": {"type": "string"}, "entity": _nullable("string"),
+        "start_on": _nullable("string"), "deployed_at": _TIME, "deployed_by": {"type": "string"},
+        "running": {"type": "integer", "description": "running instances of this version"}}),
+    "Deployment": _object({"files": {
+        "type": "object", "minProperties": 1,
+        "description": "bundle path (e.g. processes/x.bpmn, forms/x.json, crm_model/entities/x.yaml) -> text; "
+                       "merged over the active configuration's files; null deletes a file",
+        "additionalProperties": _nullable("string")}}),
+    "DeployReport": _object({
+        "config_version_id": {"type": "integer"},
+        "config_changed": {"type": "boolean"},
+        "new_versions": {"type": "array", "items": _ref("ProcessVersion")},
+        "unchanged": {"type": "array", "items": {"type": "string"}, "description": "process ids"}}),
+}
+
+RESPONSES = {
+    "BadRequest": {"description": "Malformed request: not JSON, not an object, unknown keys, bad query parameter",
+                   "content": _json(_ref("Error"))},
+    "Unauthorized": {"description": "Missing, unknown or revoked bearer token",
+                     "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                     "content": _json(_ref("Error"))},
+    "Forbidden": {"description": "The token holder's roles do not allow this", "content": _json(_ref("Error"))},
+    "NotFound": {"description": "Unknown id, or not visible to the token holder", "content": _json(_ref("Error"))},
+    "Conflict": {"description": "A concurrent change won (already claimed or completed, stale revision)",
+                 "content": _json(_ref("Error"))},
+    "Unprocessable": {"description": "Invalid data, with messages per field", "content": _json(
+        {"oneOf": [_ref("ValidationErrorBody"), _ref("Error")]})},
+}
+
+PARAMETERS = {
+    "limit": _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                    "page size"),
+    "offset": _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "items to skip"),
+    "task_id": _param("task_id", "path", {"type": "string"}, "task id"),
+    "record_id": _param("record_id", "path", {"type": "integer"}, "record id"),
+    "instance_id": _param("instance_id", "path", {"type": "integer"}, "process instance id"),
+    "entity": _param("entity", "path", {"type": "string"}, "entity name as in the configuration, e.g. Lead"),
+}
+
+
+def _p(*names: str) -> list[Schema]:
+    return [{"$ref": f"#/components/parameters/{n}"} for n in names]
+
+
+def _op(summary: str, operation_id: str, tag: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "operationId": operation_id, "tags": [tag], "responses": responses, **extra}
+
+
+_SCOPE = _param("scope", "query", {"enum": ["mine", "pool", "team", "all"], "default": "mine"},
+                "mine = assigned to me; pool = claimable by my groups; team = assigned to my team (head of sales, "
+                "admin, auditor); all = every open task (admin, auditor)")
+
+PATHS: dict[str, Any] = {
+    "/openapi.json": {"get": _op("This document", "getOpenapi", "meta", {"200": {
+        "description": "OpenAPI 3.1 document", "content": _json({"type": "object"})}}, security=[])},
+    "/me": {"get": _op("The token holder", "getMe", "meta", {**_ok("The user", _ref("Me")), **_errors()})},
+    "/tasks": {"get": _op("Open tasks of a scope", "listTasks", "tasks",
+                          {**_ok("Tasks, soonest due first", _ref("TaskList")), **_errors(400, 403, 422)},
+                          parameters=[_SCOPE, *_p("limit", "offset")])},
+    "/tasks/{task_id}": {"get": _op("A task with its form schema", "getTask", "tasks",
+                                    {**_ok("The task", _ref("TaskDetail")), **_errors(404)},
+                                    parameters=_p("task_id"))},
+    "/tasks/{task_id}/claim": {"post": _op(
+        "Claim a pooled task", "claimTask", "tasks",
+        {**_ok("The claimed task", _ref("Task")), **_errors(403, 404, 409)}, parameters=_p("task_id"),
+        description="Of two racing claimers exactly one wins; the other gets 409.")},
+    "/tasks/{task_id}/unclaim": {"post": _op(
+        "Give a claimed task back to its pool", "unclaimTask", "tasks",
+        {**_ok("The task", _ref("Task")), **_errors(403, 404, 409)}, parameters=_p("task_id"))},
+    "/tasks/{task_id}/complete": {"post": _op(
+        "Complete a task with its form data", "completeTask", "tasks",
+        {**_ok("The completed task", _ref("Task")), **_errors(400, 403, 404, 409, 422)}, parameters=_p("task_id"),
+        requestBody=_body({"type": "object"}, "the form values, validated against TaskDetail.form_schema"),
+        description="Record fields of the form are written to the record (with history); the process moves on. "
+                    "An unclaimed task is claimed by the completer. Of two racing completions exactly one wins; "
+                    "the other gets 409.")},
+    "/records/{entity}": {
+        "get": _op("Records of an entity", "listRecords", "records",
+                   {**_ok("Records, newest first", _list_of("Record", paged=True)), **_errors(400, 403, 404)},
+                   parameters=_p("entity", "limit", "offset")),
+        "post": _op("Create a record", "createRecord", "records",
+                    {**_ok("The created record", _ref("Record"), "201", location=True),
+                     **_errors(400, 403, 404, 422)},
+                    parameters=_p("entity"), requestBody=_body(_ref("RecordFields"), "the record's fields"),
+                    description="Processes whose flowcrm.startOn is create start on the new record.")},
+    "/records/{record_id}": {
+        "get": _op("A record", "getRecord", "records", {**_ok("The record", _ref("Record")), **_errors(404)},
+                   parameters=_p("record_id")),
+        "patch": _op("Change some fields of a record", "updateRecord", "records",
+                     {**_ok("The changed record", _ref("Record")), **_errors(400, 403, 404, 409, 422)},
+                     parameters=_p("record_id"),
+                     requestBody=_body(_ref("RecordChanges"), "the changed fields and the revision you read"))},
+    "/records/{record_id}/history": {"get": _op(
+        "Field history of a record", "recordHistory", "records",
+        {**_ok("Changes, oldest first", _list_of("FieldChange")), **_errors(404)}, parameters=_p("record_id"))},
+    "/records/{record_id}/instances": {"get": _op(
+        "Process instances of a record", "recordInstances", "records",
+        {**_ok("Instances", _list_of("Instance")), **_errors(404)}, parameters=_p("record_id"))},
+    "/instances": {"post": _op(
+        "Start a process", "startInstance", "instances",
+        {**_ok("The started instance", _ref("Instance"), "201", location=True), **_errors(400, 403, 404, 422)},
+        requestBody=_body(_ref("StartInstance"), "the process id and, for processes on an entity, the record"))},
+    "/instances/{instance_id}": {"get": _op(
+        "An instance with its steps and tasks", "getInstance", "instances",
+        {**_ok("The instance", _ref("InstanceDetail")), **_errors(404)}, parameters=_p("instance_id"))},
+    "/process-versions": {"get": _op(
+        "Deployed process versions", "listProcessVersions", "definitions",
+        {**_ok("Versions, newest first per process", _list_of("ProcessVersion")), **_errors(403)})},
+    "/deployments": {"post": _op(
+        "Deploy configuration files", "deploy", "definitions",
+        {**_ok("What changed", _ref("DeployReport")), **_errors(400, 403),
+         "422": {"description": "The resulting bundle is broken; nothing was deployed",
+                 "content": _json(_ref("ConfigErrorBody"))}},
+        requestBody=_body(_ref("Deployment"), "changed files"),
+        description="Designers and admins. Changed processes get a new version; running instances keep theirs.")},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "flowcrm API", "version": "1.0.0",
+             "description": "Tasks, records, process instances and deployments of a flowcrm server. Every route "
+                            "but this document needs `Authorization: Bearer <token>`; issue tokens with "
+                            "`flowcrm create-token USERNAME`. Errors are JSON objects with `error` and `message`."},
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}],
+    "tags": [{"name": n} for n in ("meta", "tasks", "records", "instances", "definitions")],
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS, "responses": RESPONSES, "parameters": PARAMETERS,
+                   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                  "description": "a token from `flowcrm create-token`"}}},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """A copy of the OpenAPI document (callers may change it freely)."""
+    return copy.deepcopy(DOCUMENT)

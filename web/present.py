@@ -1,0 +1,114 @@
+"""Showing configured data to people: entity and field labels, catalog values, dates, money."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import Flask, url_for
+from markupsafe import Markup, escape
+
+from engine.config.model import Bundle, Entity
+from engine.services.deployments import active_bundle
+from engine.store.uow import UnitOfWork
+from web.i18n import get_locale, label, t
+
+EMPTY = "—"
+
+
+def bundle_of(uow: UnitOfWork) -> Bundle:
+    """The deployed configuration."""
+    return active_bundle(uow)[0]
+
+
+def entity_label(entity: Entity) -> str:
+    """The entity's name in the request's language."""
+    return label(entity.label, entity.name)
+
+
+def field_label(entity: Entity | None, name: str) -> str:
+    """A field's label in the request's language (its name when the entity has no such field)."""
+    field = entity.fields.get(name) if entity is not None else None
+    return label(field.label, name) if field is not None else name
+
+
+def format_datetime(value: datetime | str | None) -> str:
+    """A timestamp as `2026-03-02 09:00 UTC`."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.utcoffset() is not None else "")
+
+
+def format_number(value: Any) -> str:
+    """A decimal with thin grouping spaces: 15 000.50."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    text = f"{number:,f}".replace(",", "\u202f")
+    return text.replace(".", ",") if get_locale() == "ru" else text
+
+
+def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) -> Markup:
+    """A stored field value as safe HTML: catalog labels, yes/no, money with currency, links to references."""
+    if value is None or value == "" or value == []:
+        return escape(EMPTY)
+    field = entity.fields.get(name) if entity is not None else None
+    if field is None:
+        return escape(_plain(value))
+    catalog = bundle.catalogs.get(field.catalog or "")
+    if field.type == "enum" and catalog is not None:
+        return escape(catalog.label_of(str(value), get_locale()))
+    if field.type == "multi_enum" and catalog is not None and isinstance(value, list):
+        return escape(", ".join(catalog.label_of(str(v), get_locale()) for v in value))
+    if field.type == "boolean":
+        return escape(t("common.yes") if value else t("common.no"))
+    if field.type == "money":
+        return escape(f"{format_number(value)} {bundle.settings.currency}")
+    if field.type == "decimal":
+        return escape(format_number(value))
+    if field.type == "datetime":
+        return escape(format_datetime(value))
+    if field.type == "reference" and isinstance(value, int):
+        return Markup('<a href="{}">{} #{}</a>').format(url_for("records.card", record_id=value),
+                                                        _entity_name(bundle, field.entity), value)
+    if field.type == "url" and isinstance(value, str) and value.startswith(("http://", "https://")):
+        return Markup('<a href="{0}" rel="noopener noreferrer">{0}</a>').format(value)
+    if field.type == "email":
+        return Markup('<a href="mailto:{0}">{0}</a>').format(value)
+    return escape(_plain(value))
+
+
+def _entity_name(bundle: Bundle, name: str | None) -> str:
+    entity = bundle.entities.get(name or "")
+    return entity_label(entity) if entity is not None else (name or "")
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return t("common.yes") if value else t("common.no")
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def role_label(role: str) -> str:
+    """A role or candidate group in the request's language (groups without a translation stay as they are)."""
+    text = t(f"roles.{role}")
+    return role if text == f"roles.{role}" else text
+
+
+def init_app(app: Flask) -> None:
+    """Template filters for dates and roles."""
+    app.jinja_env.filters.update(dt=format_datetime, role=role_label)
+    app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label)
