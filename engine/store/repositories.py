@@ -15,8 +15,11 @@ from engine.store.models import (
     FieldChangeRow,
     InstanceEventRow,
     InstanceRow,
+    OutboxRow,
     ProcessVersionRow,
+    RecordLinkRow,
     RecordRow,
+    RuleScheduleRow,
     TaskCandidateRow,
     TaskRow,
     TimerRow,
@@ -343,3 +346,33 @@ class TimerRepository(_Repository):
     def delete(self, row: TimerRow) -> None:
         """Forget a timer whose task went away."""
         self.session.delete(row)
+
+
+class LinkRepository(_Repository):
+    """Links between records (reference fields and hand-made links)."""
+
+    def outgoing(self, record_id: int) -> list[RecordLinkRow]:
+        """Links from a record, oldest first."""
+        stmt = select(RecordLinkRow).where(RecordLinkRow.from_record_id == record_id).order_by(RecordLinkRow.id)
+        return list(self.session.scalars(stmt).all())
+
+    def incoming(self, record_id: int) -> list[RecordLinkRow]:
+        """Links to a record, oldest first."""
+        stmt = select(RecordLinkRow).where(RecordLinkRow.to_record_id == record_id).order_by(RecordLinkRow.id)
+        return list(self.session.scalars(stmt).all())
+
+
+class OutboxRepository(_Repository):
+    """E-mails waiting to be sent."""
+
+    def get(self, message_id: int) -> OutboxRow | None:
+        """A message by id."""
+        return self.session.get(OutboxRow, message_id)
+
+
+class RuleScheduleRepository(_Repository):
+    """When scheduled rules are next due."""
+
+    def get(self, rule: str) -> RuleScheduleRow | None:
+        """The schedule row of a rule."""
+        return self.session.get(RuleScheduleRow, rule)

@@ -13,7 +13,10 @@ from engine.store.repositories import (
     ConfigRepository,
     HistoryRepository,
     InstanceRepository,
+    LinkRepository,
+    OutboxRepository,
     RecordRepository,
+    RuleScheduleRepository,
     TaskRepository,
     TimerRepository,
     UserRepository,
@@ -31,6 +34,9 @@ class UnitOfWork:
     tasks: TaskRepository
     history: HistoryRepository
     timers: TimerRepository
+    links: LinkRepository
+    outbox: OutboxRepository
+    schedules: RuleScheduleRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -46,6 +52,9 @@ class UnitOfWork:
             self.tasks = TaskRepository(self.session)
             self.history = HistoryRepository(self.session)
             self.timers = TimerRepository(self.session)
+            self.links = LinkRepository(self.session)
+            self.outbox = OutboxRepository(self.session)
+            self.schedules = RuleScheduleRepository(self.session)
         self._depth += 1
         return self
 
