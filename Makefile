@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= .
 PORT ?= 5000
+# one SQLite file per configuration bundle, so `make run CONFIG=examples/real_estate` starts clean beside the CRM
+DB_NAME := $(if $(filter .,$(CONFIG)),flowcrm,$(notdir $(abspath $(CONFIG))))
+export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/$(DB_NAME).sqlite
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: install run test bench lint check browser-deps clean
