@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.errors import Problem
+from engine.errors import Problem, SandboxError
 from engine.processes import sandbox
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -19,6 +20,9 @@ _FLOW_NODES = {
     "callActivity", "subProcess", "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
     "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
 }
+# Camunda Modeler writes timer values bare (PT5M); ours are Python expressions, so they must be quoted.
+_BARE_ISO = re.compile(r"(?:R\d*/)?(?:P\d|PT\d|\d{4}-\d{2})")
+_SANDBOX_LINE = re.compile(r"^Line (\d+): ")
 PROCESS_PROPERTIES = {"flowcrm.entity", "flowcrm.startOn"}
 START_ON = {"create"}
 
@@ -83,13 +87,45 @@ def _properties(node: Any) -> list[tuple[str, str, int | None]]:
 def _check_expression(source: str, mode: str, path: str, line: int | None, element: str,
                       problems: list[Problem]) -> None:
     for message in sandbox.check(source, mode):
-        problems.append(Problem(path, line, element, f"script refused: {message}"))
+        where, at = _SANDBOX_LINE.match(message), line
+        if where and line is not None:  # the source starts on the element's line
+            at, message = line + int(where.group(1)) - 1, message[where.end():]
+        problems.append(Problem(path, at, element, f"script refused: {message}"))
+
+
+def _check_timer(kind: str, source: str, path: str, line: int | None, element: str,
+                 problems: list[Problem]) -> bool:
+    """Report a timer value that cannot be scheduled; False if it is a bare ISO value (not Python at all)."""
+    from engine.processes.spiff import timer_value_problem  # late: spiff imports this module
+
+    if _BARE_ISO.match(source):
+        problems.append(Problem(path, line, element, f"bpmn:{kind} {source} is not quoted: timer expressions "
+                                                     f"are Python, write \"{source}\""))
+        return False
+    if sandbox.check(source, "eval"):
+        return True  # reported with the other scripts
+    if any(isinstance(node, ast.Name) for node in ast.walk(ast.parse(source, mode="eval"))):
+        return True  # it reads task data: only the running timer can tell
+    try:
+        problem = timer_value_problem(kind, sandbox.evaluate(source, {}))
+    except SandboxError as exc:
+        problem = str(exc)
+    if problem:
+        problems.append(Problem(path, line, element, f"bpmn:{kind}: {problem}"))
+    return True
 
 
 def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem]) -> ElementMeta:
     kind = _local(node.tag)
     element_id = node.get("id") or ""
-    attr = lambda name: node.get(f"{{{CAMUNDA_NS}}}{name}")  # noqa: E731
+
+    def attr(name: str) -> str | None:
+        value: str | None = node.get(f"{{{CAMUNDA_NS}}}{name}")
+        return value
+
+    if kind == "serviceTask":  # SpiffWorkflow's Camunda serializer cannot store one; nothing here could run it
+        problems.append(Problem(path, node.sourceline, element_id, "bpmn:serviceTask is not supported (no Java "
+                                "delegates or external workers here): use a scriptTask"))
     set_fields: dict[str, str] = {}
     scripts: list[tuple[int | None, str, str]] = []
     for name, value, line in _properties(node):
@@ -102,7 +138,9 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
     for script in node.findall("./bpmn:script", NS):
         scripts.append((script.sourceline, script.text or "", "exec"))
     for timer in node.findall("./bpmn:timerEventDefinition/*", NS):
-        scripts.append((timer.sourceline, (timer.text or "").strip(), "eval"))
+        source = (timer.text or "").strip()
+        if _check_timer(_local(timer.tag), source, path, timer.sourceline, element_id, problems):
+            scripts.append((timer.sourceline, source, "eval"))
     due_date = attr("dueDate")
     if due_date and not _EXPRESSION.match(due_date):
         from engine.processes.spiff import parse_duration  # late: spiff imports this module
@@ -163,3 +201,64 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
             "elements": elements,
         }
     return result
+
+
+def _repeats_input(expression: str, cell: str) -> bool:
+    """True if a cell is a whole comparison that contains the input expression again (`amount > 1000`)."""
+    try:
+        wanted = ast.dump(ast.parse(expression, mode="eval").body)
+        cell_tree = ast.parse(cell, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False  # `> 1000`, `? > 1000`: the forms SpiffWorkflow expects
+    return isinstance(cell_tree, ast.Compare | ast.BoolOp) and \
+        any(ast.dump(node) == wanted for node in ast.walk(cell_tree))
+
+
+def _cell_refusals(cell: str, test: bool) -> list[str]:
+    """Why the sandbox would refuse a cell: a value (`"manager"`), or for an input entry a test (`> 1000`)."""
+    if not test or "?" in cell:  # `1000 < ? <= 5000` runs as written, with ? as the input
+        return [_SANDBOX_LINE.sub("", r) for r in sandbox.check(cell.replace("?", "v"), "eval")]
+    refusals = sandbox.check(cell, "eval")  # a value, compared with ==: `"vip"`, `5`
+    if refusals and sandbox.check(f"v {cell}", "eval"):  # nor a test: `> 1000`, `in ("a", "b")`
+        return [_SANDBOX_LINE.sub("", r) for r in refusals]
+    return []
+
+
+def _table_problems(table: Any, path: str) -> list[Problem]:
+    problems = []
+    inputs = [(i.findtext("{*}inputExpression/{*}text") or "").strip() for i in table.findall("{*}input")]
+    for rule in table.findall("{*}rule"):
+        entries = [(e, True) for e in rule.findall("{*}inputEntry")] + \
+            [(e, False) for e in rule.findall("{*}outputEntry")]
+        for index, (entry, test) in enumerate(entries):
+            node = entry.find("{*}text")
+            cell = (node.text or "").strip() if node is not None else ""
+            line = node.sourceline if node is not None else entry.sourceline
+            if cell in ("", "-"):
+                continue
+            for refusal in _cell_refusals(cell, test):
+                problems.append(Problem(path, line, rule.get("id"), f"cell {cell!r} is not Python (cells are Python, "
+                                        f"not FEEL: write `1000 <= ? <= 5000`, `> 1000`, `\"vip\"`): {refusal}"))
+            expression = inputs[index] if test and index < len(inputs) else ""
+            if expression and _repeats_input(expression, cell):
+                problems.append(Problem(path, line, rule.get("id"), f"input entry {cell!r} repeats the input "
+                                        f"expression {expression!r}, but the input is compared to the whole cell: "
+                                        f"({expression}) == ({cell}); write the test alone, e.g. '> 1000'"))
+    return problems
+
+
+def read_decision_problems(tree: Any, path: str) -> list[Problem]:
+    """What SpiffWorkflow would misread in a DMN document: it runs the first table of the first decision only,
+    evaluates cells as Python and compares the input to a whole cell (`(amount) == (amount > 1000)`)."""
+    decisions = tree.findall("{*}decision")
+    if len(decisions) != 1:
+        extra = decisions[1] if decisions else tree
+        ids = ", ".join(d.get("id") or "?" for d in decisions) or "none"
+        return [Problem(path, extra.sourceline, extra.get("id"), f"a .dmn file must hold exactly one decision, "
+                        f"found {len(decisions)} ({ids}): put each decision in its own file")]
+    decision = decisions[0]
+    tables = decision.findall("{*}decisionTable")
+    if len(tables) != 1:
+        return [Problem(path, decision.sourceline, decision.get("id"),
+                        f"a decision must hold exactly one decision table, found {len(tables)}")]
+    return _table_problems(tables[0], path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, Problem, SandboxError
 from engine.processes import sandbox
-from engine.processes.definitions import ElementMeta, read_process_meta
+from engine.processes.definitions import ElementMeta, read_decision_problems, read_process_meta
 
 _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
@@ -81,11 +82,45 @@ class ProcessDefinition:
         return [e for e in self.elements.values() if e.kind == "userTask"]
 
 
-def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str) -> Problem:
+_NAMESPACE = re.compile(r"\{https?://www\.omg\.org/spec/(BPMN|DMN)/[^}]*\}")
+
+
+def _locate(tree: Any, line: int | None, element: str | None) -> tuple[int | None, str | None]:
+    """Fill in the line of an element id, or the id of the element a line is in (its nearest with an id)."""
+    if tree is None or (line and element) or not (line or element):
+        return line, element
+    if element:
+        found = next((n for n in tree.iter() if n.get("id") == element), None)
+        return (found.sourceline if found is not None else None), element
+    node = None
+    for candidate in tree.iter():
+        if (candidate.sourceline or 0) > (line or 0):
+            break
+        node = candidate
+    while node is not None and not node.get("id"):
+        node = node.getparent()
+    return line, None if node is None else node.get("id")
+
+
+def _syntax_problem(path: str, text: str, exc: Any) -> Problem:
+    """A not well-formed file, with the element the error is in when a forgiving parse can tell."""
+    from lxml import etree
+
+    try:
+        recovered = etree.fromstring(text.encode(), etree.XMLParser(recover=True))
+    except etree.XMLSyntaxError:
+        recovered = None
+    _, element = _locate(recovered, exc.lineno, None)
+    return Problem(path, exc.lineno, element, f"not well-formed XML: {exc.msg}")
+
+
+def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str, tree: Any = None) -> Problem:
     line = getattr(exc, "line_number", None)
     element = getattr(exc, "id", None) or None
-    message = str(exc).split(". Error is:")[0]
-    return Problem(getattr(exc, "file_name", None) or file, int(line) if line else None, element, message)
+    message = "; ".join([str(exc.args[0] if exc.args else type(exc).__name__), *getattr(exc, "notes", [])])
+    message = _NAMESPACE.sub(lambda m: m.group(1).lower() + ":", message.split(". Error is:")[0])
+    line, element = _locate(tree, int(line) if line else None, element)
+    return Problem(getattr(exc, "file_name", None) or file, line, element, message)
 
 
 def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, ProcessDefinition]:
@@ -97,25 +132,40 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
     problems: list[Problem] = []
     parser = CamundaParser(validator=_validator())
     metas: dict[str, tuple[str, dict[str, Any]]] = {}
+    trees: dict[str, Any] = {}
     for path, text in sorted(dmn.items()):
         try:
-            parser.add_dmn_xml(etree.fromstring(text.encode()), filename=path)
+            tree = trees[path] = etree.fromstring(text.encode())
         except etree.XMLSyntaxError as exc:
-            problems.append(Problem(path, exc.lineno, None, f"not well-formed XML: {exc.msg}"))
+            problems.append(_syntax_problem(path, text, exc))
+            continue
+        found = read_decision_problems(tree, path)
+        problems.extend(found)
+        decision = tree.find("{*}decision")
+        if found or decision is None:
+            continue
+        if decision.get("id") in parser.dmn_parsers:
+            other = parser.dmn_parsers[decision.get("id")].filename
+            problems.append(Problem(path, decision.sourceline, decision.get("id"), f"decision id already in {other}"))
+            continue
+        try:
+            parser.add_dmn_xml(tree, filename=path)
+            parser.dmn_parsers[decision.get("id")].parse()  # now, not when a process first uses it
         except (ValidationException, SpiffWorkflowException) as exc:
-            problems.append(_problem_from(exc, path))
-        except Exception as exc:  # SpiffWorkflow reports some DMN mistakes as AttributeError
-            problems.append(Problem(path, None, None, f"cannot read the decision table: {exc}"))
+            problems.append(_problem_from(exc, path, tree))
+        except Exception as exc:  # SpiffWorkflow reports some DMN mistakes as AttributeError or KeyError
+            problems.append(Problem(path, decision.sourceline, decision.get("id"),
+                                    f"cannot read the decision table: {exc!r}"))
     for path, text in sorted(bpmn.items()):
         try:
-            tree = etree.fromstring(text.encode())
+            tree = trees[path] = etree.fromstring(text.encode())
         except etree.XMLSyntaxError as exc:
-            problems.append(Problem(path, exc.lineno, None, f"not well-formed XML: {exc.msg}"))
+            problems.append(_syntax_problem(path, text, exc))
             continue
         try:
             parser.add_bpmn_xml(tree, filename=path)
         except (ValidationException, SpiffWorkflowException) as exc:
-            problems.append(_problem_from(exc, path))
+            problems.append(_problem_from(exc, path, tree))
             continue
         for process_id, meta in read_process_meta(tree, path, problems).items():
             metas[process_id] = (path, meta)
@@ -127,14 +177,17 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
             try:
                 spec = parser.get_spec(process_id)
                 subs = parser.get_subprocess_specs(process_id)
+                blob = json.dumps({
+                    "spec": _REGISTRY.convert(spec),
+                    "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in subs.items()},
+                    "elements": {k: v.to_dict() for k, v in meta["elements"].items()},
+                }, sort_keys=True)
             except (ValidationException, SpiffWorkflowException) as exc:
-                problems.append(_problem_from(exc, path))
+                problems.append(_problem_from(exc, path, trees.get(getattr(exc, "file_name", None) or path)))
                 continue
-            blob = json.dumps({
-                "spec": _REGISTRY.convert(spec),
-                "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in subs.items()},
-                "elements": {k: v.to_dict() for k, v in meta["elements"].items()},
-            }, sort_keys=True)
+            except Exception as exc:  # a library bug must read as a problem of this process, not a traceback
+                problems.append(Problem(path, meta["line"], process_id, f"cannot build the process: {exc!r}"))
+                continue
             definitions[process_id] = ProcessDefinition(
                 process_id=process_id, name=meta["name"], file=path, line=meta["line"],
                 entity=meta["entity"], start_on=meta["start_on"], elements=meta["elements"], blob=blob)
@@ -147,11 +200,12 @@ class _SpecCache:
     """Parsed spec blobs by version id: a blob is immutable once deployed."""
 
     def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: int, blob: str) -> dict[str, Any]:
+    def get(self, version_id: int, blob: str) -> dict[str, Any]:
+        key = (version_id, hash(blob))  # one process may use several databases whose version ids overlap
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -350,13 +404,33 @@ class Runtime:
         return dict(self.workflow.data)
 
 
+def timer_value_problem(kind: str, value: Any) -> str | None:
+    """Why SpiffWorkflow could not schedule a timer (timeDuration, timeDate, timeCycle) with this value."""
+    if not isinstance(value, str):
+        return f"must be ISO 8601 text, not {type(value).__name__} {value!r}"
+    try:
+        if kind == "timeDuration":
+            if not value.startswith("P") or not TimerEventDefinition.parse_iso_duration(value):
+                raise ValueError(value)
+        elif kind == "timeDate":
+            if datetime.fromisoformat(value).tzinfo is None:
+                return f"{value!r} has no UTC offset: it would be read in the server's local time"
+        elif kind == "timeCycle":
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # SpiffWorkflow's parsers raise bare Exception, ValueError, AttributeError...
+        what = {"timeDuration": "duration (PT4H)", "timeDate": "datetime with offset", "timeCycle": "cycle (R3/PT1H)"}
+        return f"{value!r} is not an ISO 8601 {what.get(kind, 'time')}"
+    return None
+
+
 def parse_duration(text: str, start: datetime) -> datetime:
     """Resolve an ISO 8601 duration (`PT4H`) from `start`, or an ISO datetime with offset, to a UTC datetime."""
     text = text.strip()
     try:
         if text.startswith("P"):
             parsed = TimerEventDefinition.parse_iso_duration(text)
-            return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+            due: datetime = start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+            return due
         moment = datetime.fromisoformat(text)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{text!r} is neither an ISO 8601 duration nor a datetime") from exc
@@ -366,4 +440,4 @@ def parse_duration(text: str, start: datetime) -> datetime:
 
 
 __all__ = ["SERIALIZER_VERSION", "PendingTimer", "ProcessDefinition", "ReadyTask", "Runtime", "Step",
-           "parse_definitions", "parse_duration"]
+           "parse_definitions", "parse_duration", "timer_value_problem"]

@@ -228,3 +228,13 @@ def test_a_broken_deploy_changes_nothing(deployed: MakeUow, actors: dict, bundle
 
 def test_repository_bundle_has_no_problems() -> None:
     assert deployments.check_bundle(read_bundle_dir(ROOT)) == []
+
+
+def test_an_assigned_task_cannot_be_given_back_to_a_pool_it_never_had(deployed: MakeUow, actors: dict) -> None:
+    sam = actors["sales"]
+    task_id = pooled_task(deployed, sam, new_lead(deployed, actors["head"]))
+    tasks.complete_task(deployed(), sam, task_id, {"outcome": "convert"}, NOW)
+    meeting = tasks.list_tasks(deployed(), sam, "mine")[0]
+    assert tasks.get_task(deployed(), sam, meeting.id).can_unclaim is False
+    with pytest.raises(ConflictError):
+        tasks.unclaim_task(deployed(), sam, meeting.id, NOW)
