@@ -47,7 +47,7 @@ class UserView:
 @dataclass(frozen=True)
 class TaskView:
     id: str
-    instance_id: int
+    instance_id: int | None
     record_id: int | None
     record_title: str | None
     element_id: str

@@ -201,7 +201,8 @@ class RecordRepository(_Repository):
         wanted = set(ids)
         if not wanted:
             return {}
-        return dict(self.session.execute(select(RecordRow.id, RecordRow.title).where(RecordRow.id.in_(wanted))).all())
+        rows = self.session.execute(select(RecordRow.id, RecordRow.title).where(RecordRow.id.in_(wanted))).all()
+        return {record_id: title for record_id, title in rows}
 
     def changes(self, record_id: int) -> list[FieldChangeRow]:
         """Field history of a record, oldest first."""
@@ -368,6 +369,22 @@ class OutboxRepository(_Repository):
     def get(self, message_id: int) -> OutboxRow | None:
         """A message by id."""
         return self.session.get(OutboxRow, message_id)
+
+    def due(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """Pending messages whose next attempt is due, oldest first, locked; rows other workers hold are skipped."""
+        stmt = (
+            select(OutboxRow)
+            .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def for_record(self, record_id: int, limit: int = 50) -> list[OutboxRow]:
+        """Messages about a record, newest first."""
+        stmt = select(OutboxRow).where(OutboxRow.record_id == record_id).order_by(OutboxRow.id.desc()).limit(limit)
+        return list(self.session.scalars(stmt).all())
 
 
 class RuleScheduleRepository(_Repository):
