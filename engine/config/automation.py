@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config.model import Label
+
+if TYPE_CHECKING:
+    from engine.config.model import Bundle
 
 ACTION_KINDS: tuple[str, ...] = (
     "set", "compute", "start_process", "create_task", "send_email", "join_territory", "leave_territory",
@@ -14,6 +17,7 @@ ACTION_KINDS: tuple[str, ...] = (
 )
 TRIGGER_KINDS: tuple[str, ...] = ("created", "changed", "linked_changed", "linked_created", "schedule")
 AGGREGATES: tuple[str, ...] = ("count", "sum", "min", "max")
+TERRITORY_ENTITY = "Territory"  # join_territory/leave_territory need this entity, with fields code and manager
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ class Rule:
     file: str = ""
     line: int | None = None
 
+    def all_actions(self) -> tuple[Action, ...]:
+        """Every action of the rule: `actions` then `else`."""
+        return (*self.actions, *self.otherwise)
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -111,6 +119,12 @@ class Pipeline:
         """The final action with this code."""
         return next((a for a in self.final_actions if a.code == code), None)
 
+    def all_actions(self) -> tuple[Action, ...]:
+        """Every action of the pipeline: stages' on_enter, then final actions', in document order."""
+        staged = (action for stage in self.stages for action in stage.on_enter)
+        closing = (action for final in self.final_actions for action in final.actions)
+        return (*staged, *closing)
+
     def next_choices(self, current: str | None) -> tuple[str, ...]:
         """Codes offered from `current`: later non-final stages, then every final action."""
         codes = [s.code for s in self.stages]
@@ -125,3 +139,17 @@ class Template:
 
     name: str
     bodies: Mapping[str, str] = field(default_factory=dict)  # locale -> Jinja2 source (whole file)
+
+
+def automation_references(bundle: Bundle) -> list[tuple[str, str, int | None, str]]:
+    """(kind, file, line, value) of each process id ("process") and territory code ("territory") actions name."""
+    # The deploy step checks these against BPMN process ids and Territory records, which the loader cannot see.
+    actions = [action for rule in bundle.rules.values() for action in rule.all_actions()]
+    actions += [action for pipeline in bundle.pipelines.values() for action in pipeline.all_actions()]
+    references: list[tuple[str, str, int | None, str]] = []
+    for action in actions:
+        if action.kind == "start_process" and isinstance(action.args, str):
+            references.append(("process", action.file, action.line, action.args))
+        if action.kind in ("join_territory", "leave_territory") and isinstance(action.args, str):
+            references.append(("territory", action.file, action.line, action.args))
+    return references

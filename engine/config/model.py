@@ -29,6 +29,7 @@ FIELD_TYPES: tuple[str, ...] = (
     "enum",
     "multi_enum",
     "reference",
+    "user",
 )
 
 FIELD_OPTIONS: tuple[str, ...] = (
@@ -41,6 +42,7 @@ FIELD_OPTIONS: tuple[str, ...] = (
     "max",
     "catalog",
     "entity",
+    "leaf_only",
 )
 _NUMERIC_TYPES = ("integer", "decimal", "money")
 # Options other than type/label/required/default apply only to some field types.
@@ -50,7 +52,10 @@ OPTION_TYPES: Mapping[str, tuple[str, ...]] = {
     "max": _NUMERIC_TYPES,
     "catalog": ("enum", "multi_enum"),
     "entity": ("reference",),
+    "leaf_only": ("enum", "multi_enum"),
 }
+PATH_SEPARATOR = " › "
+FALLBACK_LINK_KIND = "related"  # the kind of manual links when settings.link_catalog names no catalog
 
 
 def label_text(label: Label, locale: str, fallback: str = "") -> str:
@@ -60,10 +65,11 @@ def label_text(label: Label, locale: str, fallback: str = "") -> str:
 
 @dataclass(frozen=True)
 class CatalogValue:
-    """One code of a catalog and its label per locale."""
+    """One code of a catalog, its label per locale and the code of its parent value (None at the top)."""
 
     code: str
     label: Label
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,15 +83,45 @@ class Catalog:
     line: int | None = None
 
     def codes(self) -> tuple[str, ...]:
-        """The codes in their configured order."""
+        """The codes of the whole tree in document order."""
         return tuple(value.code for value in self.values)
+
+    def value(self, code: str) -> CatalogValue | None:
+        """The value with this code, at any depth."""
+        return next((value for value in self.values if value.code == code), None)
 
     def label_of(self, code: str, locale: str) -> str:
         """The label of `code` in `locale` (the code itself when unknown)."""
-        for value in self.values:
-            if value.code == code:
-                return label_text(value.label, locale, code)
-        return code
+        value = self.value(code)
+        return label_text(value.label, locale, code) if value else code
+
+    def children(self, code: str | None = None) -> tuple[CatalogValue, ...]:
+        """The direct children of `code` in document order; the top-level values when `code` is None."""
+        return tuple(value for value in self.values if value.parent == code)
+
+    def ancestors(self, code: str) -> tuple[CatalogValue, ...]:
+        """The values above `code`, from the top of the tree down to its parent (empty for a top value)."""
+        chain: list[CatalogValue] = []
+        value = self.value(code)
+        while value is not None and value.parent is not None and len(chain) < len(self.values):
+            value = self.value(value.parent)
+            if value is not None:
+                chain.append(value)
+        return tuple(reversed(chain))
+
+    def is_leaf(self, code: str) -> bool:
+        """True when `code` is a value of the catalog without children."""
+        return self.value(code) is not None and not self.children(code)
+
+    def leaves(self) -> tuple[str, ...]:
+        """The codes without children, in document order."""
+        parents = {value.parent for value in self.values}
+        return tuple(value.code for value in self.values if value.code not in parents)
+
+    def path_label(self, code: str, locale: str) -> str:
+        """Labels from the top of the tree down to `code` joined by " › " ("Active › Periodic")."""
+        chain = (*self.ancestors(code), self.value(code))
+        return PATH_SEPARATOR.join(label_text(v.label, locale, v.code) for v in chain if v) or code
 
 
 @dataclass(frozen=True)
@@ -104,6 +140,7 @@ class Field:
     max: Decimal | None = None
     file: str = ""
     line: int | None = None
+    leaf_only: bool = False  # enum/multi_enum: only codes without children are valid
 
 
 @dataclass(frozen=True)
@@ -137,6 +174,7 @@ class Settings:
     default_locale: str = "en"
     currency: str = "RUB"
     locales: tuple[str, ...] = ("en", "ru")
+    link_catalog: str = "link_type"  # catalog of manual link kinds; without it links get kind "related"
 
 
 @dataclass(frozen=True)

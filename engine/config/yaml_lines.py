@@ -9,6 +9,7 @@ import yaml
 from engine.errors import ConfigError, Problem
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
 class LineMap(dict[str, Any]):
@@ -25,11 +26,16 @@ class LineMap(dict[str, Any]):
 
 
 class LineList(list[Any]):
-    """A YAML sequence with the line it starts on."""
+    """A YAML sequence with the line it starts on and the line of each item."""
 
     def __init__(self, line: int) -> None:
         super().__init__()
         self.line = line
+        self.item_lines: list[int] = []
+
+    def line_at(self, index: int) -> int:
+        """Line of the item at `index` if known, else the line of the sequence itself."""
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -48,6 +54,13 @@ _LineLoader.yaml_implicit_resolvers = {
 }
 
 
+def _key(loader: _LineLoader, node: yaml.Node) -> Any:
+    # YAML 1.1 reads a bare `on:`/`yes:` key as a boolean; as a key it is always meant as the word.
+    if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL_TAG and node.style is None:
+        return node.value
+    return loader.construct_object(node, deep=True)
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
     own_keys = {id(key_node) for key_node, _ in node.value}
     loader.flatten_mapping(node)
@@ -55,7 +68,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
     key_nodes: dict[str, yaml.Node] = {}
     for key_node, value_node in node.value:
         line = key_node.start_mark.line + 1
-        key = loader.construct_object(key_node, deep=True)
+        key = _key(loader, key_node)
         if not isinstance(key, str):
             loader.problems.append(
                 Problem(loader.file, line, None, f"key {key!r} must be text; put it in quotes")
@@ -80,6 +93,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
     result = LineList(node.start_mark.line + 1)
     result.extend(loader.construct_object(child, deep=True) for child in node.value)
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 

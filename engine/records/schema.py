@@ -20,6 +20,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DECIMAL = r"^-?\d+(\.\d+)?$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 _URL = r"^https?://[^\s/?#]+\S*$"
+_USERNAME = r"^[a-z0-9_.-]{2,80}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
 _DATE_MESSAGE = "must be a date YYYY-MM-DD"
@@ -51,6 +52,11 @@ def field_schema(field: Field, catalogs: Mapping[str, Catalog]) -> dict[str, Any
     """JSON Schema (2020-12) of one field's non-empty value, with title and catalog labels."""
     catalog = catalogs.get(field.catalog) if field.catalog else None
     codes = list(catalog.codes()) if catalog else []
+    choice: dict[str, Any] = {"type": "string", "enum": codes}
+    if catalog is not None and field.leaf_only:
+        codes = list(catalog.leaves())
+        message = f"must be a leaf value of {catalog.name}: {', '.join(codes)}"
+        choice = {"type": "string", "enum": codes, "x-message": message}
     schema: dict[str, Any]
     match field.type:
         case "email":
@@ -71,12 +77,14 @@ def field_schema(field: Field, catalogs: Mapping[str, Catalog]) -> dict[str, Any
         case "boolean":
             schema = {"type": "boolean"}
         case "enum":
-            schema = {"type": "string", "enum": codes}
+            schema = choice
         case "multi_enum":
-            schema = {"type": "array", "items": {"type": "string", "enum": codes}, "uniqueItems": True}
+            schema = {"type": "array", "items": choice, "uniqueItems": True}
         case "reference":
             schema = {"type": "integer", "minimum": 1, "x-entity": field.entity}
             schema["x-message"] = f"must be the id of a {field.entity} record"
+        case "user":  # whether the user exists is checked when the record is written
+            schema = {"type": "string", "pattern": _USERNAME, "x-message": "must be a username like j.smith"}
         case _:  # string, text, phone
             schema = {"type": "string"}
     if field.type == "integer" and field.min is not None:

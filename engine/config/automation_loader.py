@@ -1,0 +1,332 @@
+"""Check e-mail templates, pipelines and rules (docs/rules.md) into typed objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import jinja2
+
+from engine.config.action_loader import ActionScope, load_actions
+from engine.config.automation import (
+    AGGREGATES,
+    TRIGGER_KINDS,
+    Aggregate,
+    FinalAction,
+    Pipeline,
+    Rule,
+    Stage,
+    Template,
+    Trigger,
+)
+from engine.config.checking import CODE, SNAKE_NAME, Checker, Say, stem
+from engine.config.expressions import (
+    COMMON_NAMES,
+    FUNCTION_NAMES,
+    LINKED_NAME,
+    duration_problem,
+    expression_problems,
+)
+from engine.config.model import Catalog, Entity, Field
+from engine.config.yaml_lines import LineList, LineMap
+
+OWNER = "owner"  # not a field: the record's owner, which join_territory may set and `changed` may watch
+_PIPELINE_KEYS = ("pipeline", "label", "entity", "type_field", "stage_field", "stages", "final_actions")
+_STAGE_KEYS = ("code", "label", "final", "on_enter")
+_FINAL_KEYS = ("code", "label", "requires", "actions")
+_RULE_KEYS = ("rule", "label", "entity", "on", "let", "when", "actions", "else")
+_LINKED_KEYS = {"linked_changed": ("entity", "via", "fields"), "linked_created": ("entity", "via")}
+_TRIGGER_HINT = (
+    "created, changed: [fields], linked_changed: {entity, via, fields}, linked_created: {entity, via}, schedule: P1D"
+)
+_AGGREGATED_TYPES = {
+    "sum": ("integer", "decimal", "money"),
+    "min": ("integer", "decimal", "money", "date", "datetime"),
+    "max": ("integer", "decimal", "money", "date", "datetime"),
+}
+_SUBJECT = "Subject:"
+
+
+def load_templates(checker: Checker, paths: list[str]) -> None:
+    """Check templates/<name>.<locale>.txt files (subject line, Jinja2 syntax) into `checker.templates`."""
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 -- plain text
+    bodies: dict[str, dict[str, str]] = {}
+    for path in paths:
+        name, _, locale = stem(path, ".txt").rpartition(".")
+        say = checker.sayer(path, name or None)
+        if not SNAKE_NAME.fullmatch(name) or not locale:
+            say(None, "a template file is templates/<name>.<locale>.txt, like templates/offer.en.txt")
+            continue
+        if locale not in checker.settings.locales:
+            say(None, f"locale {locale!r} is not one of the locales: {', '.join(checker.settings.locales)}")
+        text = checker.files[path]
+        if not text.startswith(_SUBJECT) or not text.split("\n", 1)[0].removeprefix(_SUBJECT).strip():
+            say(1, "the first line must be the subject: Subject: ...")
+        try:
+            environment.parse(text)
+        except jinja2.TemplateSyntaxError as error:
+            say(error.lineno, f"Jinja2 syntax error: {error.message}")
+        bodies.setdefault(name, {})[locale] = text
+    checker.templates = {name: Template(name, texts) for name, texts in sorted(bodies.items())}
+
+
+def _entity(checker: Checker, say: Say, line: int, name: Any) -> Entity | None:
+    entity = checker.entities.get(name) if isinstance(name, str) else None
+    if entity is None and not (isinstance(name, str) and name in checker.unreadable):
+        say(line, f"unknown entity {name!r}; known entities: {', '.join(sorted(checker.entities)) or 'none'}")
+    return entity
+
+
+def _coded(
+    checker: Checker, file: str, owner: str, items: LineList, keys: tuple[str, ...], what: str, taken: set[str]
+) -> Iterator[tuple[str, LineMap, int, str]]:
+    """(code, item, line, element) of each list item with a valid code not in `taken` (which grows)."""
+    for index, item in enumerate(items):
+        at = items.line_at(index)
+        code = item.get("code") if isinstance(item, LineMap) else None
+        if not isinstance(item, LineMap) or not isinstance(code, str) or not CODE.fullmatch(code):
+            checker.sayer(file, owner)(at, f"a {what} needs a text code")
+            continue
+        element = f"{owner}.{code}"
+        say = checker.sayer(file, element)
+        for key in (key for key in item if key not in keys):
+            say(item.line_of(key), f"unknown key '{key}'; expected: {', '.join(keys)}")
+        if code in taken:
+            say(at, f"duplicate code '{code}': stage and final action codes are unique in a pipeline")
+            continue
+        taken.add(code)
+        yield code, item, at, element
+
+
+def _pipeline_field(say: Say, data: LineMap, entity: Entity, key: str, types: tuple[str, ...]) -> Field | None:
+    name = data.get(key)
+    field = entity.fields.get(name) if isinstance(name, str) else None
+    if field is None or field.type not in types:
+        say(data.line_of(key), f"{key} {name!r} must be a field of {entity.name} of type {' or '.join(types)}")
+        return None
+    return field
+
+
+def load_pipeline(checker: Checker, path: str) -> None:
+    """Check crm_model/pipelines/<code>.yaml into `checker.pipelines`."""
+    data = checker.mapping(path, _PIPELINE_KEYS)
+    code = data.get("pipeline") if data is not None else None
+    if data is None or not isinstance(code, str) or not CODE.fullmatch(code):
+        if data is not None:
+            checker.sayer(path, None)(data.line_of("pipeline"), "pipeline: <code> is required")
+        return
+    say, line = checker.sayer(path, code), data.line_of("pipeline")
+    if code != stem(path, ".yaml") or code in checker.pipelines:
+        say(line, f"pipeline '{code}' must be in crm_model/pipelines/{code}.yaml")
+    label = checker.label(say, data.line_of("label"), data.get("label"))
+    entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
+    if entity is None:
+        return
+    type_field = _pipeline_field(say, data, entity, "type_field", ("enum",))
+    stage_field = _pipeline_field(say, data, entity, "stage_field", ("string", "enum"))
+    types = checker.catalogs.get(type_field.catalog or "") if type_field else None
+    if types is not None and code not in types.codes():
+        say(line, f"pipeline '{code}' must be a code of catalog {types.name}, the catalog of the type_field")
+    stage_catalog = checker.catalogs.get(stage_field.catalog or "") if stage_field else None
+    scope = ActionScope(path, code, entity, frozenset({*entity.fields, *COMMON_NAMES}))
+    taken: set[str] = set()  # stage and final action codes share one namespace
+    stages = _stages(checker, scope, data, stage_catalog, taken)
+    finals = _final_actions(checker, scope, data, taken)
+    type_name, stage_name = str(data.get("type_field")), str(data.get("stage_field"))
+    pipeline = Pipeline(code, label, entity.name, type_name, stage_name, stages, finals, path, data.line)
+    codes = [stage.code for stage in stages]
+    for action in pipeline.all_actions():
+        value = action.args.get(stage_name) if action.kind == "set" and isinstance(action.args, dict) else None
+        if stage_field is not None and value is not None and value not in codes:
+            say(action.line, f"set: {value!r} is not a stage of pipeline {code}; stages: {', '.join(codes)}")
+    checker.pipelines[code] = pipeline
+
+
+def _stages(
+    checker: Checker, scope: ActionScope, data: LineMap, catalog: Catalog | None, taken: set[str]
+) -> tuple[Stage, ...]:
+    items = data.get("stages")
+    if not isinstance(items, LineList) or not items:
+        message = "stages must be a non-empty list of {code, label, final?, on_enter?}"
+        checker.sayer(scope.file, scope.element)(data.line_of("stages"), message)
+        return ()
+    stages: list[Stage] = []
+    for code, item, at, element in _coded(checker, scope.file, scope.element, items, _STAGE_KEYS, "stage", taken):
+        say = checker.sayer(scope.file, element)
+        if catalog is not None and code not in catalog.codes():
+            say(at, f"stage '{code}' is not a code of catalog {catalog.name}")
+        final = item.get("final", False)
+        if not isinstance(final, bool):
+            say(item.line_of("final"), "final must be true or false")
+        on_enter = load_actions(
+            checker, replace(scope, element=element), item.get("on_enter"), item.line_of("on_enter"), "on_enter"
+        )
+        stages.append(Stage(code, checker.label(say, at, item.get("label")), final is True, on_enter, at))
+    if stages and not any(stage.final for stage in stages):
+        checker.sayer(scope.file, scope.element)(data.line_of("stages"), "at least one stage must be final: true")
+    return tuple(stages)
+
+
+def _final_actions(checker: Checker, scope: ActionScope, data: LineMap, taken: set[str]) -> tuple[FinalAction, ...]:
+    items = data.get("final_actions", LineList(data.line))
+    if not isinstance(items, LineList):
+        checker.sayer(scope.file, scope.element)(data.line_of("final_actions"), "final_actions must be a list")
+        return ()
+    finals: list[FinalAction] = []
+    for code, item, at, element in _coded(
+        checker, scope.file, scope.element, items, _FINAL_KEYS, "final action", taken
+    ):
+        say = checker.sayer(scope.file, element)
+        requires = _field_list(
+            say, item.line_of("requires"), item.get("requires", []), scope.entity, "requires", allow_empty=True
+        )
+        if not item.get("actions"):
+            say(item.line_of("actions"), "a final action needs actions: [...]")
+        actions = load_actions(
+            checker, replace(scope, element=element), item.get("actions"), item.line_of("actions"), "actions"
+        )
+        finals.append(FinalAction(code, checker.label(say, at, item.get("label")), requires, actions, at))
+    return tuple(finals)
+
+
+def _field_list(
+    say: Say, line: int, value: Any, entity: Entity, what: str, *, allow_empty: bool = False, owner: bool = False
+) -> tuple[str, ...]:
+    if not isinstance(value, list) or not (value or allow_empty):
+        say(line, f"{what} needs a list of fields of {entity.name}, like [{next(iter(entity.fields), 'field')}]")
+        return ()
+    known = {*entity.fields, *([OWNER] if owner else [])}
+    for name in (name for name in value if name not in known):
+        say(line, f"{what}: {name!r} is not a field of {entity.name}")
+    return tuple(str(name) for name in value)
+
+
+def _linked(checker: Checker, say: Say, spec: LineMap, key: str, target: Entity) -> Entity | None:
+    """The entity named by spec[key] whose reference field spec["via"] points at `target`."""
+    linked = _entity(checker, say, spec.line_of(key), spec.get(key))
+    if linked is None:
+        return None
+    via = spec.get("via")
+    field = linked.fields.get(via) if isinstance(via, str) else None
+    if field is None or field.type != "reference" or field.entity != target.name:
+        pointing = [f.name for f in linked.fields.values() if f.type == "reference" and f.entity == target.name]
+        say(
+            spec.line_of("via"),
+            f"via {via!r} must be a reference field of {linked.name} pointing at "
+            f"{target.name}; such fields: {', '.join(pointing) or 'none'}",
+        )
+        return None
+    return linked
+
+
+def _trigger(checker: Checker, say: Say, item: Any, line: int, entity: Entity) -> Trigger | None:
+    if item == "created":
+        return Trigger("created", line=line)
+    kind = next(iter(item)) if isinstance(item, LineMap) and len(item) == 1 else None
+    if kind not in TRIGGER_KINDS or kind == "created" or not isinstance(item, LineMap):
+        say(line, f"unknown trigger {item!r}; triggers: {_TRIGGER_HINT}")
+        return None
+    value = item[kind]
+    if kind == "changed":
+        return Trigger(kind, _field_list(say, line, value, entity, "changed", owner=True), line=line)
+    if kind == "schedule":
+        if problem := duration_problem(value):
+            say(line, f"schedule: {problem}")
+        return Trigger(kind, every=str(value), line=line)
+    keys = _LINKED_KEYS[kind]
+    if not isinstance(value, LineMap):
+        say(line, f"{kind} needs a mapping with keys: {', '.join(keys)}")
+        return None
+    for key in (key for key in value if key not in keys):
+        say(value.line_of(key), f"{kind}: unknown key '{key}'; expected: {', '.join(keys)}")
+    linked = _linked(checker, say, value, "entity", entity)
+    fields: tuple[str, ...] = ()
+    if kind == "linked_changed" and linked is not None:
+        fields = _field_list(say, value.line_of("fields"), value.get("fields"), linked, kind, owner=True)
+    return Trigger(kind, fields, str(value.get("entity")), str(value.get("via")), line=line)
+
+
+def _triggers(checker: Checker, say: Say, data: LineMap, entity: Entity) -> tuple[Trigger, ...]:
+    items = data.get("on")
+    if isinstance(items, str | LineMap):
+        single = LineList(data.line_of("on"))
+        single.append(items)
+        items = single
+    if not isinstance(items, LineList) or not items:
+        say(data.line_of("on"), f"on: needs a list of triggers: {_TRIGGER_HINT}")
+        return ()
+    found = (_trigger(checker, say, item, items.line_at(i), entity) for i, item in enumerate(items))
+    return tuple(trigger for trigger in found if trigger is not None)
+
+
+def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: Entity) -> tuple[Aggregate, ...]:
+    specs = data.get("let", LineMap(data.line))
+    if not isinstance(specs, LineMap):
+        checker.sayer(file, rule)(data.line_of("let"), "let must map names to {count: Entity, via: field, ...}")
+        return ()
+    aggregates: list[Aggregate] = []
+    reserved = {*entity.fields, *COMMON_NAMES, LINKED_NAME, *FUNCTION_NAMES}
+    for name, spec in specs.items():
+        at, say = specs.line_of(name), checker.sayer(file, f"{rule}.{name}")
+        if not SNAKE_NAME.fullmatch(name) or name in reserved:
+            say(at, f"let name '{name}' must be snake_case and not a field of {entity.name} or a built-in name")
+        functions = [key for key in spec if key in AGGREGATES] if isinstance(spec, LineMap) else []
+        if not isinstance(spec, LineMap) or len(functions) != 1:
+            say(at, f"'{name}' needs exactly one of {', '.join(AGGREGATES)}, like {{count: Entity, via: field}}")
+            continue
+        function = functions[0]
+        keys = (function, "via", "where") if function == "count" else (function, "of", "via", "where")
+        for key in (key for key in spec if key not in keys):
+            say(spec.line_of(key), f"unknown key '{key}'; expected: {', '.join(keys)}")
+        linked = _linked(checker, say, spec, "count" if function == "count" else "of", entity)
+        field = None if function == "count" else spec.get(function)
+        target = linked.fields.get(field) if linked is not None and isinstance(field, str) else None
+        if (
+            linked is not None
+            and function != "count"
+            and (target is None or target.type not in _AGGREGATED_TYPES[function])
+        ):
+            allowed = ", ".join(_AGGREGATED_TYPES[function])
+            say(spec.line_of(function), f"{function}: {field!r} must be a field of {linked.name} of type {allowed}")
+        where = spec.get("where")
+        if where is not None and linked is not None:
+            for problem in expression_problems(where, {*linked.fields, *COMMON_NAMES}):
+                say(spec.line_of("where"), f"where {where!r}: {problem}")
+        of = spec.get("count" if function == "count" else "of")
+        aggregates.append(Aggregate(name, function, str(of), str(spec.get("via")), field, where, at))
+    return tuple(aggregates)
+
+
+def load_rule(checker: Checker, path: str) -> None:
+    """Check crm_model/rules/<name>.yaml into `checker.rules`."""
+    data = checker.mapping(path, _RULE_KEYS)
+    name = data.get("rule") if data is not None else None
+    if data is None or not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
+        if data is not None:
+            checker.sayer(path, None)(data.line_of("rule"), "rule: <name> is required, in snake_case")
+        return
+    say, line = checker.sayer(path, name), data.line_of("rule")
+    if name != stem(path, ".yaml") or name in checker.rules:
+        say(line, f"rule '{name}' must be in crm_model/rules/{name}.yaml")
+    label = checker.label(say, data.line_of("label"), data.get("label"))
+    entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
+    if entity is None:
+        return
+    triggers = _triggers(checker, say, data, entity)
+    let = _aggregates(checker, path, name, data, entity)
+    let_names = [str(key) for key in data.get("let", {})] if isinstance(data.get("let"), dict) else []
+    linked = [LINKED_NAME] if any(t.kind.startswith("linked_") for t in triggers) else []
+    names = frozenset({*entity.fields, *let_names, *COMMON_NAMES, *linked})  # a broken let is reported once
+    when = data.get("when")
+    if when is not None:
+        for problem in expression_problems(when, names):
+            say(data.line_of("when"), f"when {when!r}: {problem}")
+    if not data.get("actions") and not data.get("else"):
+        say(data.line_of("actions"), "a rule needs actions: [...] (or else: [...])")
+    scope = ActionScope(path, name, entity, names)
+    actions = load_actions(checker, scope, data.get("actions"), data.line_of("actions"), "actions")
+    otherwise = load_actions(checker, scope, data.get("else"), data.line_of("else"), "else")
+    checker.rules[name] = Rule(
+        name, label, entity.name, triggers, let, when if isinstance(when, str) else None, actions, otherwise, path, line
+    )

@@ -1,0 +1,89 @@
+"""State shared by the checks of one bundle: the files, the model built so far and the problems found."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import PurePosixPath
+from typing import Any
+
+from engine.config.automation import Pipeline, Rule, Template
+from engine.config.model import Bundle, Catalog, Entity, Form, Label, Settings
+from engine.config.yaml_lines import LineMap, load_mapping
+from engine.errors import Problem
+
+SNAKE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+Say = Callable[[int | None, str], None]
+
+
+def stem(path: str, suffix: str) -> str:
+    """The file name of `path` without `suffix`."""
+    return PurePosixPath(path).name.removesuffix(suffix)
+
+
+def folder(path: str) -> str:
+    """The folder of `path` as a POSIX path."""
+    return PurePosixPath(path).parent.as_posix()
+
+
+def text_or_none(value: Any) -> str | None:
+    """`value` when it is text, else None."""
+    return value if isinstance(value, str) else None
+
+
+def paths_in(files: dict[str, str], directory: str, suffix: str) -> list[str]:
+    """Sorted paths of the files directly in `directory` whose names end with `suffix`."""
+    return sorted(path for path in files if folder(path) == directory and path.endswith(suffix))
+
+
+class Checker:
+    """Collects every problem of a bundle while its model is built, part by part."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+        self.problems: list[Problem] = []
+        self.settings = Settings()
+        self.catalogs: dict[str, Catalog] = {}
+        self.entities: dict[str, Entity] = {}
+        self.forms: dict[str, Form] = {}
+        self.templates: dict[str, Template] = {}
+        self.pipelines: dict[str, Pipeline] = {}
+        self.rules: dict[str, Rule] = {}
+        self.unreadable: set[str] = set()  # names of broken files, not reported again where referenced
+
+    def sayer(self, file: str, element: str | None) -> Say:
+        """A reporter of problems about one element of one file."""
+        return lambda line, message: self.problems.append(Problem(file, line, element, message))
+
+    def mapping(self, path: str, expected: tuple[str, ...]) -> LineMap | None:
+        """The top-level mapping of a YAML file, reporting syntax errors and unknown keys."""
+        data, problems = load_mapping(self.files[path], path, expected)
+        self.problems.extend(problems)
+        return data
+
+    def label(self, say: Say, line: int | None, value: Any) -> Label:
+        """A {locale: text} label; every configured locale is required."""
+        if not isinstance(value, dict):
+            say(line, f"label must be a mapping like {{{': ..., '.join(self.settings.locales)}: ...}}")
+            return {}
+        missing = [locale for locale in self.settings.locales if not value.get(locale)]
+        if missing:
+            say(line, f"label is missing {', '.join(missing)}")
+        if any(not isinstance(text, str) for text in value.values()):
+            say(line, "label texts must be text")
+        return {str(locale): str(text) for locale, text in value.items()}
+
+    def bundle(self) -> Bundle:
+        """The model built so far (files included once every check has run)."""
+        return Bundle(
+            dict(sorted(self.files.items())),
+            self.entities,
+            self.catalogs,
+            self.forms,
+            self.settings,
+            self.rules,
+            self.pipelines,
+            self.templates,
+        )

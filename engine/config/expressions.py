@@ -1,0 +1,114 @@
+"""Static checks of rule expressions (simpleeval syntax, known names) and ISO 8601 durations."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Collection
+from datetime import timedelta
+from typing import Any
+
+from simpleeval import EvalWithCompoundTypes  # type: ignore[import-untyped,unused-ignore]
+
+FUNCTION_NAMES: tuple[str, ...] = ("len", "min", "max", "abs", "round", "lower", "upper", "days_since")
+# `today` and `owner` are seen by every expression; `linked` only by rules with a linked_* trigger.
+COMMON_NAMES: tuple[str, ...] = ("today", "owner")
+LINKED_NAME = "linked"
+
+_INTERPRETER = EvalWithCompoundTypes()
+# What the documented expression language uses; simpleeval must also support each node (checked below).
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.BoolOp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Call,
+    ast.keyword,
+    ast.Constant,
+    ast.Name,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.GeneratorExp,
+    ast.DictComp,
+    ast.JoinedStr,
+    ast.FormattedValue,
+)
+_SUPPORTED_NODES = tuple(node for node in _ALLOWED_NODES if node in _INTERPRETER.nodes)
+_OPERATORS = (ast.operator, ast.unaryop, ast.cmpop)
+_SUPPORTED_OPERATORS = tuple(_INTERPRETER.operators)
+# Parts of other nodes; `arguments` only occurs inside a lambda, which is refused itself.
+_PLUMBING = (ast.Expression, ast.expr_context, ast.boolop, ast.comprehension, ast.arguments, ast.arg)
+
+_DURATION = re.compile(
+    r"P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)"
+)
+DURATION_HINT = "an ISO 8601 duration like P1D, PT4H, P2W or P1DT12H"
+
+
+def parse_duration(text: Any) -> timedelta | None:
+    """The length of an ISO 8601 duration (PnW or PnDTnHnMnS; no months or years); None if not one."""
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if match is None or text == "P":
+        return None
+    parts = {key: float(value) for key, value in match.groupdict().items() if value is not None}
+    return timedelta(**parts)
+
+
+def duration_problem(text: Any) -> str | None:
+    """Why `text` is not a usable (positive) duration, or None."""
+    length = parse_duration(text)
+    if length is None:
+        return f"{text!r} is not {DURATION_HINT}"
+    return None if length > timedelta(0) else f"{text!r} must be longer than zero"
+
+
+def _node_problem(node: ast.AST) -> str | None:
+    if isinstance(node, _OPERATORS):
+        ok = isinstance(node, _SUPPORTED_OPERATORS)
+        return None if ok else f"the operator {type(node).__name__} is not allowed"
+    if isinstance(node, (*_PLUMBING, *_SUPPORTED_NODES)):
+        return None
+    if isinstance(node, ast.Attribute):
+        return f"'.{node.attr}' is not allowed: call a function such as lower(x) instead"
+    return f"{type(node).__name__} is not allowed in an expression"
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names bound by comprehensions (`t` in `[t for t in tags]`)."""
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+
+
+def expression_problems(expression: Any, names: Collection[str]) -> list[str]:
+    """Why `expression` cannot run: it does not parse, uses what simpleeval refuses or reads an unknown name."""
+    if not isinstance(expression, str) or not expression.strip():
+        return ['must be an expression in quotes, like "amount > 1000"']
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError as error:
+        return [f"does not parse: {error.msg}"]
+    problems = [problem for node in ast.walk(tree) if (problem := _node_problem(node))]
+    if problems:  # names inside a refused construct would only repeat the problem
+        return list(dict.fromkeys(problems))
+    known = {*names, *_bound_names(tree)}
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    for call in calls:
+        if not (isinstance(call.func, ast.Name) and call.func.id in FUNCTION_NAMES):
+            what = call.func.id if isinstance(call.func, ast.Name) else ast.unparse(call.func)
+            problems.append(f"'{what}' is not a function; functions: {', '.join(FUNCTION_NAMES)}")
+    functions = {id(call.func) for call in calls}
+    unknown = sorted(
+        {
+            node.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and id(node) not in functions and node.id not in known
+        }
+    )
+    problems.extend(f"unknown name '{name}'; known names: {', '.join(sorted(names))}" for name in unknown)
+    return list(dict.fromkeys(problems))

@@ -1,0 +1,117 @@
+"""Check form files: forms/<key>.json (JSON Schema with x- extensions) and forms/<key>.ui.yaml (UI hints)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from engine.config.checking import Checker, stem, text_or_none
+from engine.config.model import Entity, Form
+from engine.config.yaml_lines import LineMap, plain
+from engine.records.schema import field_schema
+
+UI_WIDGETS = ("text", "textarea", "select", "radio", "checkboxes", "date", "hidden")
+_VARIABLE_HINT = 'mark it "x-variable": true if it is a process variable'
+
+Note = Callable[[str], None]
+
+
+def json_key_line(text: str, key: str) -> int | None:
+    """The line of the first `"key":` in a JSON text."""
+    match = re.search('"' + re.escape(key) + r'"\s*:', text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def load_form(checker: Checker, path: str) -> None:
+    """Check one form file and add it to `checker.forms`."""
+    text = checker.files[path]
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as error:
+        checker.sayer(path, None)(error.lineno, f"invalid JSON: {error.msg}")
+        return
+    if not isinstance(schema, dict):
+        checker.sayer(path, None)(1, "a form must be a JSON object (a JSON Schema of type object)")
+        return
+    for violation in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
+        where = [str(part) for part in violation.absolute_path]
+        prop = where[where.index("properties") + 1] if "properties" in where[:-1] else None
+        line = json_key_line(text, prop or where[-1]) if where else 1
+        message = f"not a valid JSON Schema at /{'/'.join(where)}: {violation.message}"
+        checker.sayer(path, prop)(line, message)
+    entity_name = schema.get("x-entity")
+    entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
+    if entity_name is not None and entity is None and entity_name not in checker.unreadable:
+        known = ", ".join(sorted(checker.entities)) or "none"
+        say = checker.sayer(path, "x-entity")
+        say(json_key_line(text, "x-entity"), f"unknown entity {entity_name!r}; known entities: {known}")
+    properties = schema.get("properties", {})
+    if schema.get("type", "object") != "object" or not isinstance(properties, dict):
+        checker.sayer(path, None)(1, 'a form must be "type": "object" with "properties"')
+        return
+    for name, prop in properties.items():
+        note = partial(checker.sayer(path, name), json_key_line(text, name))
+        _check_property(checker, note, name, prop, entity, entity_name is not None)
+    for part in (schema, schema.get("then"), schema.get("else")):
+        required = part.get("required", []) if isinstance(part, dict) else []
+        for name in (name for name in required if name not in properties):
+            say = checker.sayer(path, str(name))
+            say(json_key_line(text, "required"), f"required field '{name}' is not in properties")
+    key = stem(path, ".json")
+    checker.forms[key] = Form(key, schema, {}, entity.name if entity else None, path)
+
+
+def _check_property(checker: Checker, note: Note, name: str, prop: Any, entity: Entity | None, skip: bool) -> None:
+    if not isinstance(prop, dict):
+        note("a form field must be a JSON object")
+        return
+    marker = prop.get("x-variable")
+    if marker is not None and not isinstance(marker, bool):
+        note('"x-variable" must be true or false')
+    catalog = prop.get("x-catalog")
+    if catalog is not None and text_or_none(catalog) not in checker.catalogs:
+        note(f"unknown catalog {catalog!r} in x-catalog")
+    if marker is True or (skip and entity is None):  # an unknown x-entity is reported once
+        return
+    if entity is not None and name in entity.fields:
+        expected = field_schema(entity.fields[name], checker.catalogs)["type"]
+        if prop.get("type", expected) != expected:
+            note(f"record field '{name}' takes its type from {entity.name}; remove \"type\"")
+        return
+    owner = f"entity {entity.name}" if entity else "an entity (the form has no x-entity)"
+    note(f"form field '{name}' is not a field of {owner}; {_VARIABLE_HINT}")
+
+
+def load_ui(checker: Checker, path: str) -> None:
+    """Check one UI hints file and attach the hints to its form."""
+    key = stem(path, ".ui.yaml")
+    if f"forms/{key}.json" not in checker.files:
+        checker.sayer(path, key)(1, f"UI hints for a missing form: forms/{key}.json does not exist")
+        return
+    data, form = checker.mapping(path, ("order", "fields")), checker.forms.get(key)
+    if data is None or form is None:
+        return
+    properties = form.schema.get("properties", {})
+    order = data.get("order", [])
+    if not isinstance(order, list):
+        checker.sayer(path, "order")(data.line_of("order"), "order must be a list of form field names")
+        order = []
+    for name in (name for name in order if name not in properties):
+        checker.sayer(path, str(name))(data.line_of("order"), f"'{name}' is not a field of the form")
+    hints = data.get("fields", LineMap(data.line))
+    if not isinstance(hints, LineMap):
+        checker.sayer(path, "fields")(data.line_of("fields"), "fields must map names to {widget: ...}")
+        hints = LineMap(data.line)
+    for name, hint in hints.items():
+        say = checker.sayer(path, name)
+        if name not in properties:
+            say(hints.line_of(name), f"'{name}' is not a field of the form")
+        if not isinstance(hint, dict) or hint.get("widget", "text") not in UI_WIDGETS:
+            say(hints.line_of(name), f"hints must be a mapping; widget one of: {', '.join(UI_WIDGETS)}")
+    checker.forms[key] = replace(form, ui=plain(data))
