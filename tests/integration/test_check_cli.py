@@ -58,7 +58,7 @@ class Defect:
 
 
 def copy_bundle(target: Path) -> Path:
-    for part in ("crm_model", "forms", "processes"):
+    for part in ("crm_model", "forms", "processes", "templates"):
         shutil.copytree(ROOT / part, target / part)
     return target
 
