@@ -42,9 +42,9 @@ def _event(uow: UnitOfWork, instance: InstanceRow, now: datetime, actor: str, ki
 
 
 def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, record: RecordRow | None,
-                      step: Step, meta: ElementMeta, now: datetime) -> None:
+                      step: Step, meta: ElementMeta, now: datetime) -> dict[str, tuple[Any, Any]]:
     if not meta.set_fields:
-        return
+        return {}
     if record is None:
         raise FlowError(f"{meta.id}: set.* needs a record, and instance {instance.id} has none")
     bundle, _ = active_bundle(uow)
@@ -55,8 +55,8 @@ def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVe
         clean = validate_record(entity, bundle, values, partial=True)
     except ValidationError as exc:
         raise FlowError(f"{version.file} [{meta.id}]: set.* produced invalid values: {exc}") from exc
-    write_fields(uow, record, clean, actor="process", now=now, entity=entity,
-                 source=f"process {version.process_id} v{version.version} / {meta.id}")
+    return write_fields(uow, record, clean, actor="process", now=now, entity=entity,
+                        source=f"process {version.process_id} v{version.version} / {meta.id}")
 
 
 def _resolve_user_id(uow: UnitOfWork, name: str | None) -> int | None:
@@ -117,8 +117,14 @@ def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> No
 
 
 def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
-            steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None) -> None:
-    """Record what the instance just did and bring tasks, timers, record and status in line."""
+            steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None, *,
+            depth: int = 0, chain: tuple[str, ...] = ()) -> None:
+    """Record what the instance just did and bring tasks, timers, record and status in line.
+
+    Rules triggered by set.* writes run at once, inside the caller's transaction (`depth`/`chain`: the rule
+    cascade this happens in, when a rule started the process)."""
+    from engine.rules.dispatch import on_record_written
+
     record = uow.records.get(instance.record_id) if instance.record_id else None
     for step in steps:
         data = submitted if step.manual else None
@@ -126,7 +132,9 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
                "task_completed" if step.manual else "step", step, data)
         meta = runtime.elements.get(step.element_id)
         if meta is not None:
-            _apply_set_fields(uow, instance, version, record, step, meta, now)
+            changed = _apply_set_fields(uow, instance, version, record, step, meta, now)
+            if record is not None and changed:
+                on_record_written(uow, record, changed, False, now, depth, chain=chain)
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(record))
@@ -141,7 +149,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
 
 
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
-                  now: datetime) -> InstanceRow:
+                  now: datetime, *, depth: int = 0, chain: tuple[str, ...] = ()) -> InstanceRow:
     """Start one instance of a process version inside the caller's transaction."""
     runtime, steps = Runtime.start(version.id, version.spec_json, process_data(record))
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
@@ -151,16 +159,17 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
     uow.instances.flush()
     _event(uow, instance, now, actor.username, "instance_started",
            data={"process_id": version.process_id, "version": version.version})
-    advance(uow, instance, version, runtime, steps, actor.username, now)
+    advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain)
     return instance
 
 
-def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: datetime) -> list[int]:
+def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: datetime, *, depth: int = 0,
+                         chain: tuple[str, ...] = ()) -> list[int]:
     """Start every process whose newest version says flowcrm.startOn=create for this entity."""
     started = []
     for version in uow.config.latest_processes():
         if version.entity == record.entity and version.start_on == "create":
-            started.append(start_version(uow, actor, version, record, now).id)
+            started.append(start_version(uow, actor, version, record, now, depth=depth, chain=chain).id)
     return started
 
 

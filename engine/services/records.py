@@ -75,9 +75,31 @@ def load_visible(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordRow:
     return row
 
 
+def check_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> None:
+    """Reference fields must name an existing record of the declared entity, user fields an active user."""
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        field = entity.fields.get(name)
+        if field is None or value is None:
+            continue
+        if field.type == "reference":
+            target = uow.records.get(value)
+            if target is None or target.entity != field.entity:
+                errors[name] = [f"no {field.entity} record with id {value}"]
+        elif field.type == "user":
+            user = uow.users.by_username(value)
+            if user is None or not user.active:
+                errors[name] = ["no such user"]
+    if errors:
+        raise ValidationError(errors)
+
+
 def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, actor: str, source: str,
                  now: datetime, entity: Entity) -> dict[str, tuple[Any, Any]]:
-    """Apply validated values to a record and append one history row per changed field."""
+    """Apply validated values to a record, append one history row per changed field, keep reference links.
+
+    Returns {field: (old, new)} of the fields that changed; rules are dispatched by the caller."""
+    check_targets(uow, entity, values)
     changed: dict[str, tuple[Any, Any]] = {}
     data = dict(row.data)
     for name, new in values.items():
@@ -91,6 +113,9 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
             data[name] = new
         uow.records.add(FieldChangeRow(record_id=row.id, at=now, actor=actor, source=source, field=name,
                                        old_value=old, new_value=new))
+        field = entity.fields.get(name)
+        if field is not None and field.type == "reference":
+            uow.links.set_reference(row.id, name, new, now, actor)
     if changed:
         row.data = data
         row.title = title_of(entity, data, row.id)
@@ -98,24 +123,36 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
     return changed
 
 
+def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str, Any], now: datetime, *,
+                  owner_id: int | None = None, source: str = "create", start_processes: bool = True,
+                  depth: int = 0, chain: tuple[str, ...] = ()) -> RecordRow:
+    """Store a new record from validated data inside the caller's transaction: history, reference links,
+    rules triggered by its creation, then processes that start on create."""
+    from engine.rules.dispatch import on_record_written
+
+    row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
+                    created_by=actor.username[:80], updated_at=now)
+    uow.records.add(row)
+    uow.records.flush()
+    changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
+    row.title = title_of(entity, row.data, row.id)
+    on_record_written(uow, row, changed, True, now, depth, chain=chain)
+    if start_processes:
+        from engine.services.instances import start_for_new_record
+
+        start_for_new_record(uow, actor, row, now, depth=depth, chain=chain)
+    return row
+
+
 def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[str, Any], now: datetime,
                   *, owner_id: int | None = None, start_processes: bool = True) -> RecordView:
-    """Validate and store a new record, write its history, and start processes configured to start on create."""
+    """Validate and store a new record, write its history, run its rules, start processes that start on create."""
     require(actor, *RECORD_WRITERS, action="create records")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
     clean = validate_record(entity, bundle, data)
     with uow:
-        row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
-                        created_by=actor.username, updated_at=now)
-        uow.records.add(row)
-        uow.records.flush()
-        write_fields(uow, row, clean, actor=actor.username, source="create", now=now, entity=entity)
-        row.title = title_of(entity, row.data, row.id)
-        if start_processes:
-            from engine.services.instances import start_for_new_record
-
-            start_for_new_record(uow, actor, row, now)
+        row = insert_record(uow, actor, entity, clean, now, owner_id=owner_id, start_processes=start_processes)
         uow.commit()
         return record_view(uow, row)
 
@@ -123,6 +160,8 @@ def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[st
 def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
                   *, expected_revision: int | None = None) -> RecordView:
     """Change some fields; a stale expected_revision is a ConflictError; history per changed field."""
+    from engine.rules.dispatch import on_record_written
+
     require(actor, *RECORD_WRITERS, action="change records")
     bundle, _ = active_bundle(uow)
     with uow:
@@ -137,7 +176,8 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
         missing = [n for n, f in entity.fields.items() if f.required and n in changes and clean.get(n) is None]
         if missing:
             raise ValidationError({n: ["is required"] for n in missing})
-        write_fields(uow, row, clean, actor=actor.username, source="edit", now=now, entity=entity)
+        changed = write_fields(uow, row, clean, actor=actor.username, source="edit", now=now, entity=entity)
+        on_record_written(uow, row, changed, False, now)
         uow.commit()
         return record_view(uow, row)
 

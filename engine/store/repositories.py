@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, true, union_all, update
+from sqlalchemy import and_, delete, exists, func, or_, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import (
@@ -209,6 +209,36 @@ class RecordRepository(_Repository):
         stmt = select(FieldChangeRow).where(FieldChangeRow.record_id == record_id).order_by(FieldChangeRow.id)
         return list(self.session.scalars(stmt).all())
 
+    def by_ids(self, ids: Iterable[int]) -> dict[int, RecordRow]:
+        """Records by id, in one query."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        return {r.id: r for r in self.session.scalars(select(RecordRow).where(RecordRow.id.in_(wanted))).all()}
+
+    def referencing(self, record_id: int, entity: str, via: str) -> list[RecordRow]:
+        """Records of `entity` whose reference field `via` points at a record (through record_link), oldest first."""
+        stmt = (
+            select(RecordRow)
+            .join(RecordLinkRow, RecordLinkRow.from_record_id == RecordRow.id)
+            .where(RecordLinkRow.to_record_id == record_id, RecordLinkRow.kind == "reference",
+                   RecordLinkRow.field == via, RecordRow.entity == entity)
+            .order_by(RecordRow.id)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def by_field(self, entity: str, field: str, value: str) -> RecordRow | None:
+        """The first record of an entity whose text field `field` equals `value`."""
+        stmt = (select(RecordRow).where(RecordRow.entity == entity, RecordRow.data[field].as_string() == value)
+                .order_by(RecordRow.id).limit(1))
+        return self.session.scalar(stmt)
+
+    def batch(self, entity: str, after_id: int, limit: int) -> list[RecordRow]:
+        """The next `limit` records of an entity with ids above `after_id` (keyset paging for batch jobs)."""
+        stmt = (select(RecordRow).where(RecordRow.entity == entity, RecordRow.id > after_id)
+                .order_by(RecordRow.id).limit(limit))
+        return list(self.session.scalars(stmt).all())
+
 
 class InstanceRepository(_Repository):
     def get(self, instance_id: int) -> InstanceRow | None:
@@ -362,6 +392,35 @@ class LinkRepository(_Repository):
         stmt = select(RecordLinkRow).where(RecordLinkRow.to_record_id == record_id).order_by(RecordLinkRow.id)
         return list(self.session.scalars(stmt).all())
 
+    def get(self, link_id: int) -> RecordLinkRow | None:
+        """A link by id."""
+        return self.session.get(RecordLinkRow, link_id)
+
+    def find(self, from_id: int, to_id: int, kind: str) -> RecordLinkRow | None:
+        """The link of this kind between two records (not a reference-field link), if any."""
+        stmt = select(RecordLinkRow).where(
+            RecordLinkRow.from_record_id == from_id, RecordLinkRow.to_record_id == to_id, RecordLinkRow.kind == kind,
+            RecordLinkRow.field.is_(None)).limit(1)
+        return self.session.scalar(stmt)
+
+    def reference_target(self, from_id: int, field: str) -> int | None:
+        """The id the reference field `field` of a record points at, per record_link."""
+        return self.session.scalar(select(RecordLinkRow.to_record_id).where(
+            RecordLinkRow.from_record_id == from_id, RecordLinkRow.kind == "reference", RecordLinkRow.field == field
+        ).limit(1))
+
+    def set_reference(self, from_id: int, field: str, to_id: int | None, now: datetime, by: str) -> None:
+        """Replace the (record, field) reference row: one row while the field holds an id, none when empty."""
+        self.session.execute(delete(RecordLinkRow).where(
+            RecordLinkRow.from_record_id == from_id, RecordLinkRow.kind == "reference", RecordLinkRow.field == field))
+        if to_id is not None:
+            self.session.add(RecordLinkRow(from_record_id=from_id, to_record_id=to_id, kind="reference", field=field,
+                                           created_at=now, created_by=by[:80]))
+
+    def delete(self, row: RecordLinkRow) -> None:
+        """Remove a link."""
+        self.session.delete(row)
+
 
 class OutboxRepository(_Repository):
     """E-mails waiting to be sent."""
@@ -393,3 +452,33 @@ class RuleScheduleRepository(_Repository):
     def get(self, rule: str) -> RuleScheduleRow | None:
         """The schedule row of a rule."""
         return self.session.get(RuleScheduleRow, rule)
+
+    def due_names(self, rules: Iterable[str], now: datetime) -> set[str]:
+        """Which of these rules have no schedule row yet or are due by `now` (a plain read, no lock)."""
+        wanted = set(rules)
+        rows = self.session.execute(select(RuleScheduleRow.rule, RuleScheduleRow.next_run_at)
+                                    .where(RuleScheduleRow.rule.in_(wanted))).all()
+        known = {name: at for name, at in rows}
+        return {name for name in wanted if name not in known or known[name] <= now}
+
+    def ensure(self, rule: str, now: datetime) -> None:
+        """Create a rule's schedule row, due at `now`, unless it exists."""
+        if self.session.get(RuleScheduleRow, rule) is None:
+            self.session.add(RuleScheduleRow(rule=rule, next_run_at=now, last_run_at=None))
+
+    def claim(self, rule: str, now: datetime, next_run_at: datetime) -> bool:
+        """Take a due run of a rule: lock its row (rows other workers hold are skipped), move it to `next_run_at`.
+
+        False when the row is locked elsewhere, missing, or not due. The conditional UPDATE keeps the claim
+        exclusive on backends without row locks as well."""
+        locked = self.session.scalar(select(RuleScheduleRow.rule).where(RuleScheduleRow.rule == rule)
+                                     .with_for_update(skip_locked=True))
+        if locked is None:
+            return False
+        result = self.session.execute(
+            update(RuleScheduleRow)
+            .where(RuleScheduleRow.rule == rule, RuleScheduleRow.next_run_at <= now)
+            .values(next_run_at=next_run_at, last_run_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,242 @@
+"""What rules and pipeline stages do: set and compute fields, start processes, make tasks, queue e-mail,
+join and leave territories, create records. Everything runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.config.automation import TERRITORY_ENTITY, Action
+from engine.config.expressions import parse_duration
+from engine.config.model import Bundle, Entity, label_text
+from engine.errors import ValidationError
+from engine.records.schema import validate_record
+from engine.rules.aggregates import OWNER, record_names
+from engine.rules.expressions import RuleError, evaluate, field_names, to_json
+from engine.services.deployments import active_bundle
+from engine.services.links import add_link, remove_link
+from engine.services.records import entity_of, insert_record, write_fields
+from engine.services.views import Actor
+from engine.store.models import FieldChangeRow, RecordRow, TaskRow
+from engine.store.uow import UnitOfWork
+
+TERRITORY_LINK = "territory"
+TERRITORY_MANAGER = "manager"  # the territory's `user` field whose user owns unowned members
+
+
+@dataclass
+class _Run:
+    """One run of a list of actions on one record."""
+
+    uow: UnitOfWork
+    bundle: Bundle
+    record: RecordRow
+    entity: Entity
+    names: dict[str, Any]
+    source: str
+    actor: Actor
+    now: datetime
+    depth: int
+    chain: tuple[str, ...]
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def rule(self) -> str:
+        return self.source.removeprefix("rule ")
+
+    def fail(self, message: str, expression: str | None = None) -> RuleError:
+        return RuleError(self.rule, message, expression, label=self.source)
+
+    def evaluate(self, expression: Any) -> Any:
+        if not isinstance(expression, str):
+            raise self.fail(f"expected an expression in quotes, got {expression!r}")
+        try:
+            return evaluate(expression, self.names, rule=self.rule, today=self.now.date())
+        except RuleError as exc:  # say where: a pipeline stage is not a rule
+            raise self.fail(exc.message, expression) from exc
+
+
+def _mapping(run: _Run, kind: str, args: Any) -> Mapping[str, Any]:
+    if not isinstance(args, Mapping):
+        raise run.fail(f"{kind}: expected a mapping, got {args!r}")
+    return args
+
+
+def _text(run: _Run, kind: str, args: Any) -> str:
+    if not isinstance(args, str) or not args:
+        raise run.fail(f"{kind}: expected a name, got {args!r}")
+    return args
+
+
+def _computed(run: _Run, entity: Entity, expressions: Mapping[str, Any]) -> dict[str, Any]:
+    values = {}
+    for name, expression in expressions.items():
+        field_def = entity.fields.get(name)
+        values[name] = to_json(run.evaluate(expression), field_def.type if field_def else "")
+    return values
+
+
+def _write(run: _Run, kind: str, values: Mapping[str, Any]) -> None:
+    """Validate values against the record's entity and write them with history under the run's source."""
+    try:
+        clean = validate_record(run.entity, run.bundle, dict(values), partial=True)
+        emptied = [n for n, f in run.entity.fields.items() if f.required and n in clean and clean[n] is None]
+        if emptied:
+            raise ValidationError({n: ["is required"] for n in emptied})
+        changed = write_fields(run.uow, run.record, clean, actor=run.actor.username, source=run.source,
+                               now=run.now, entity=run.entity)
+    except ValidationError as exc:
+        raise run.fail(f"{kind} gave {run.entity.name} invalid values: {exc}") from exc
+    for name, (old, new) in changed.items():
+        first_old = run.changed[name][0] if name in run.changed else old
+        run.changed[name] = (first_old, new)
+    run.names.update(field_names(run.entity, run.record.data))
+
+
+def _set(run: _Run, args: Any) -> None:
+    _write(run, "set", _mapping(run, "set", args))
+
+
+def _compute(run: _Run, args: Any) -> None:
+    _write(run, "compute", _computed(run, run.entity, _mapping(run, "compute", args)))
+
+
+def _start_process(run: _Run, args: Any) -> None:
+    from engine.services.instances import start_version  # late: instances dispatches rules itself
+
+    process_id = _text(run, "start_process", args)
+    version = run.uow.config.latest_process(process_id)
+    if version is None:
+        raise run.fail(f"start_process: process {process_id!r} is not deployed")
+    if version.entity and version.entity != run.record.entity:
+        raise run.fail(f"start_process: {process_id} runs on {version.entity}, not on {run.record.entity}")
+    start_version(run.uow, run.actor, version, run.record, run.now, depth=run.depth + 1, chain=run.chain)
+
+
+def _user_id(run: _Run, kind: str, username: str) -> int:
+    user = run.uow.users.by_username(username)
+    if user is None or not user.active:
+        raise run.fail(f"{kind}: no such user {username!r}")
+    return user.id
+
+
+def _create_task(run: _Run, args: Any) -> None:
+    spec = _mapping(run, "create_task", args)
+    raw_title = spec.get("title") or "Task"
+    title = label_text(raw_title, run.bundle.settings.default_locale, "Task") if isinstance(raw_title, Mapping) \
+        else str(raw_title)
+    existing = run.uow.tasks.for_record(run.record.id)
+    if any(t.instance_id is None and t.state == "open" and t.spec_name == run.source[:200] and t.title == title
+           for t in existing):
+        return  # the same rule's task is still open: a robot does not pile up duplicates
+    assignee = spec.get("assignee")
+    assignee_id = run.record.owner_id if assignee == "owner" else (
+        _user_id(run, "create_task", str(assignee)) if assignee else None)
+    groups = [str(g) for g in spec.get("candidate_groups") or ()]
+    due_at = None
+    if spec.get("due"):
+        length = parse_duration(spec["due"])
+        if length is None:
+            raise run.fail(f"create_task: due {spec['due']!r} is not an ISO 8601 duration like P2D")
+        due_at = run.now + length
+    row = TaskRow(id=str(uuid.uuid4()), instance_id=None, record_id=run.record.id, spec_name=run.source[:200],
+                  title=title[:300], form_key=None, lane=None, candidate_groups=",".join(groups), candidate_users="",
+                  assignee_id=assignee_id, state="open", due_at=due_at, created_at=run.now)
+    run.uow.tasks.add(row)
+    run.uow.tasks.flush()
+    run.uow.tasks.add_candidates(row, groups, [])
+
+
+def _send_email(run: _Run, args: Any) -> None:
+    from engine.services.mail import queue_email  # late: mail reads records through the services
+
+    spec = _mapping(run, "send_email", args)
+    template, to_field = str(spec.get("template") or ""), str(spec.get("to") or "")
+    if template not in run.bundle.templates:
+        raise run.fail(f"send_email: no template {template!r}")
+    address = run.record.data.get(to_field)
+    try:
+        queue_email(run.uow, run.record, template, address, run.bundle.settings.default_locale, run.source,
+                    run.now)
+    except ValidationError as exc:
+        raise run.fail(f"send_email to the field {to_field!r}: {exc}") from exc
+
+
+def _territory(run: _Run, kind: str, args: Any) -> RecordRow | None:
+    return run.uow.records.by_field(TERRITORY_ENTITY, "code", _text(run, kind, args))
+
+
+def _join_territory(run: _Run, args: Any) -> None:
+    territory = _territory(run, "join_territory", args)
+    if territory is None:
+        raise run.fail(f"join_territory: no {TERRITORY_ENTITY} record with code {args!r}")
+    if run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) is None:
+        add_link(run.uow, run.record, territory, TERRITORY_LINK, actor=run.actor.username, source=run.source,
+                 now=run.now)
+    manager = territory.data.get(TERRITORY_MANAGER)
+    if run.record.owner_id is None and manager:
+        run.record.owner_id = _user_id(run, "join_territory", str(manager))
+        run.record.updated_at = run.now
+        run.uow.records.add(FieldChangeRow(record_id=run.record.id, at=run.now, actor=run.actor.username,
+                                           source=run.source[:200], field="owner", old_value=None,
+                                           new_value=manager))
+        run.names[OWNER] = manager
+        run.changed.setdefault(OWNER, (None, manager))
+
+
+def _leave_territory(run: _Run, args: Any) -> None:
+    territory = _territory(run, "leave_territory", args)
+    link = run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) if territory is not None else None
+    if link is not None:  # not a member (or no such territory): nothing to leave
+        remove_link(run.uow, link, actor=run.actor.username, source=run.source, now=run.now)
+
+
+def _create_record(run: _Run, args: Any) -> None:
+    spec = _mapping(run, "create_record", args)
+    entity = run.bundle.entities.get(str(spec.get("entity")))
+    if entity is None:
+        raise run.fail(f"create_record: unknown entity {spec.get('entity')!r}")
+    values = {**_mapping(run, "create_record set", spec.get("set") or {}),
+              **_computed(run, entity, _mapping(run, "create_record compute", spec.get("compute") or {}))}
+    try:
+        clean = validate_record(entity, run.bundle, values)
+        created = insert_record(run.uow, run.actor, entity, clean, run.now, owner_id=run.record.owner_id,
+                                source=run.source, depth=run.depth + 1, chain=run.chain)
+    except ValidationError as exc:
+        raise run.fail(f"create_record: invalid {entity.name}: {exc}") from exc
+    if spec.get("link"):
+        add_link(run.uow, created, run.record, str(spec["link"]), actor=run.actor.username, source=run.source,
+                 now=run.now)
+
+
+_HANDLERS: dict[str, Callable[[_Run, Any], None]] = {
+    "set": _set, "compute": _compute, "start_process": _start_process, "create_task": _create_task,
+    "send_email": _send_email, "join_territory": _join_territory, "leave_territory": _leave_territory,
+    "create_record": _create_record,
+}
+
+
+def run_actions(uow: UnitOfWork, record: RecordRow, actions: Sequence[Action], *, names: Mapping[str, Any] | None,
+                source: str, actor: Actor, now: datetime, depth: int, chain: tuple[str, ...] = ()) -> None:
+    """Run actions in order on a record; then the rules its changed fields trigger (one level deeper).
+
+    `names` are the expression names (a record's fields, `let` values, `linked`); None builds them from the
+    record. `source` goes into field history ("rule <name>", "pipeline <code> / stage <code>"); `chain` is the
+    cascade of rules leading here (for the depth error). A failure raises RuleError and writes nothing durable:
+    the caller's transaction is not committed."""
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, record.entity)
+    scope = dict(names) if names is not None else record_names(uow, entity, record)
+    run = _Run(uow, bundle, record, entity, scope, source, actor, now, depth, chain or (source,))
+    for action in actions:
+        handler = _HANDLERS.get(action.kind)
+        if handler is None:
+            raise run.fail(f"unknown action {action.kind!r}")
+        handler(run, action.args)
+    if run.changed:
+        from engine.rules.dispatch import on_record_written  # late: dispatch runs actions
+
+        on_record_written(uow, record, run.changed, False, now, depth + 1, chain=run.chain)

@@ -1,0 +1,108 @@
+"""Which rules a record change triggers, and evaluating them: `let` aggregates, `when`, then actions or `else`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.config.automation import Rule, Trigger
+from engine.config.model import Bundle
+from engine.rules.actions import run_actions
+from engine.rules.aggregates import compute_aggregates, record_names
+from engine.rules.expressions import RuleError, field_names, is_true
+from engine.services.deployments import active_bundle
+from engine.services.records import entity_of
+from engine.services.views import Actor
+from engine.store.models import RecordRow
+from engine.store.uow import UnitOfWork
+
+MAX_DEPTH = 8  # a cascade of more rules than this is stopped (`flowcrm check` rejects cycles; this is the backstop)
+RULE_ACTOR = Actor(id=None, username="rule", display_name="Rule", roles=frozenset({"system"}))
+
+Changes = Mapping[str, tuple[Any, Any] | None]  # field -> (old, new) when known
+
+
+def _changes(changed_fields: Iterable[str] | Mapping[str, tuple[Any, Any]]) -> Changes:
+    if isinstance(changed_fields, Mapping):
+        return {str(k): (v if isinstance(v, tuple) and len(v) == 2 else None) for k, v in changed_fields.items()}
+    return dict.fromkeys(changed_fields)
+
+
+def _linked_target_ids(uow: UnitOfWork, trigger: Trigger, record: RecordRow, changes: Changes,
+                       created: bool) -> list[int]:
+    """Ids of the records a linked_* trigger's `via` field of `record` points at (before and after a change)."""
+    via = trigger.via or ""
+    current = uow.links.reference_target(record.id, via)
+    if trigger.kind == "linked_created":
+        return [current] if created and current is not None else []
+    if created:
+        return []
+    ids = [current] if current is not None and set(trigger.fields) & changes.keys() else []
+    moved = changes.get(via)
+    if via in changes:  # the link itself moved: both the record it left and the one it joined are affected
+        old = moved[0] if moved is not None else None
+        ids += [i for i in (old, current) if isinstance(i, int)]
+    return list(dict.fromkeys(ids))
+
+
+def triggered(uow: UnitOfWork, bundle: Bundle, record: RecordRow, changes: Changes,
+              created: bool) -> list[tuple[Rule, RecordRow, RecordRow | None]]:
+    """(rule, record it runs on, linked record or None) for every rule this write triggers, each pair once."""
+    hits: list[tuple[Rule, RecordRow, RecordRow | None]] = []
+    seen: set[tuple[str, int]] = set()
+
+    def hit(rule: Rule, target: RecordRow, linked: RecordRow | None) -> None:
+        if target.entity == rule.entity and (rule.name, target.id) not in seen:
+            seen.add((rule.name, target.id))
+            hits.append((rule, target, linked))
+
+    for rule in bundle.rules.values():
+        for trigger in rule.triggers:
+            own = created if trigger.kind == "created" else (
+                trigger.kind == "changed" and not created and bool(set(trigger.fields) & changes.keys()))
+            if own:
+                hit(rule, record, None)
+            elif trigger.kind in ("linked_changed", "linked_created") and trigger.entity == record.entity:
+                ids = _linked_target_ids(uow, trigger, record, changes, created)
+                targets = uow.records.by_ids(ids)
+                for target_id in ids:
+                    if target_id in targets:
+                        hit(rule, targets[target_id], record)
+    return hits
+
+
+def evaluate_rule(uow: UnitOfWork, bundle: Bundle, rule: Rule, record: RecordRow, now: datetime, *,
+                  depth: int = 0, chain: tuple[str, ...] = (), linked: RecordRow | None = None) -> bool:
+    """Evaluate one rule on one record: its `let` names, `when`, then `actions` or `else`. Returns `when`."""
+    entity = entity_of(bundle, rule.entity)
+    names = record_names(uow, entity, record)
+    names.update(compute_aggregates(uow, bundle, record, rule.let, rule=rule.name, today=now.date()))
+    linked_entity = bundle.entities.get(linked.entity) if linked is not None else None
+    names["linked"] = field_names(linked_entity, linked.data) if linked is not None and linked_entity else None
+    holds = is_true(rule.when, names, rule=rule.name, today=now.date())
+    actions = rule.actions if holds else rule.otherwise
+    if actions:
+        trail = (*chain, f"rule {rule.name}")
+        if depth >= MAX_DEPTH:
+            raise RuleError(rule.name, f"stopped a cascade of more than {MAX_DEPTH} rules: {' → '.join(trail)}")
+        run_actions(uow, record, actions, names=names, source=f"rule {rule.name}", actor=RULE_ACTOR, now=now,
+                    depth=depth, chain=trail)
+    return holds
+
+
+def on_record_written(uow: UnitOfWork, record: RecordRow, changed_fields: Iterable[str] | Mapping[str, Any],
+                      created: bool, now: datetime, depth: int = 0, *, chain: tuple[str, ...] = ()) -> None:
+    """Run the rules a record's creation or field changes trigger, inside the caller's transaction.
+
+    `changed_fields`: names, or write_fields' {field: (old, new)} (old values let a moved reference reach the
+    record it left). `depth`/`chain`: the cascade so far; the rules' own writes come back here one level deeper.
+    Raises RuleError (the caller does not commit, so nothing is half-written)."""
+    changes = _changes(changed_fields)
+    if not created and not changes:
+        return
+    bundle, _ = active_bundle(uow)
+    if not bundle.rules:
+        return
+    for rule, target, linked in triggered(uow, bundle, record, changes, created):
+        evaluate_rule(uow, bundle, rule, target, now, depth=depth, chain=chain, linked=linked)

@@ -1,0 +1,138 @@
+"""Rule expressions: simpleeval (an AST whitelist interpreter, never Python eval) over a record's fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from simpleeval import EvalWithCompoundTypes  # type: ignore[import-untyped,unused-ignore]
+
+from engine.config.model import Entity
+from engine.errors import FlowError
+
+_NUMBER_TYPES = ("decimal", "money")
+
+
+class RuleError(FlowError):
+    """A rule (or a pipeline action) failed at run time: a bad expression, a refused action, a cascade too deep.
+
+    `rule` is the rule's name; `label` says where it happened when that is not a rule ("pipeline x / stage y")."""
+
+    def __init__(self, rule: str, message: str, expression: str | None = None, *, label: str | None = None) -> None:
+        self.rule = rule
+        self.expression = expression
+        self.message = message
+        where = f" in {expression!r}" if expression is not None else ""
+        super().__init__(f"{label or f'rule {rule}'}{where}: {message}")
+
+
+class Amount(Decimal):
+    """A decimal that also mixes with floats (`budget * 1.2`): money sums stay exact, yet read like numbers."""
+
+    __slots__ = ()
+
+
+def _as_decimal(value: Any) -> Any:
+    return Decimal(repr(value)) if isinstance(value, float) else value
+
+
+def _arithmetic(name: str) -> Callable[..., Any]:
+    def operate(self: Amount, *other: Any) -> Any:
+        result = getattr(Decimal, name)(self, *(_as_decimal(x) for x in other))
+        return Amount(result) if isinstance(result, Decimal) else result
+
+    operate.__name__ = name
+    return operate
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__neg__",
+              "__pos__", "__abs__"):
+    setattr(Amount, _name, _arithmetic(_name))
+
+
+def _round(value: Any, digits: int | None = None) -> Any:
+    result = round(value, digits)
+    return Amount(result) if isinstance(result, Decimal) else result
+
+
+def amount(value: Any) -> Amount | None:
+    """A stored decimal/money value as an Amount (None when empty or not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return Amount(number) if number.is_finite() else None
+
+
+def field_names(entity: Entity, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's fields as expression names: every field present (None when empty), decimals as Amount."""
+    names: dict[str, Any] = {}
+    for name, field in entity.fields.items():
+        value = data.get(name)
+        names[name] = amount(value) if field.type in _NUMBER_TYPES else value
+    return names
+
+
+def _days_since(today: date) -> Callable[[Any], int | None]:
+    def days_since(value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        text = str(value)
+        moment = datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
+        return (today - moment).days
+
+    return days_since
+
+
+def _text_function(method: str) -> Callable[[Any], Any]:
+    def apply(value: Any) -> Any:
+        return getattr(value, method)() if isinstance(value, str) else value
+
+    apply.__name__ = method
+    return apply
+
+
+def functions(today: date) -> dict[str, Callable[..., Any]]:
+    """The functions an expression may call."""
+    return {"len": len, "min": min, "max": max, "abs": abs, "round": _round, "lower": _text_function("lower"),
+            "upper": _text_function("upper"), "days_since": _days_since(today)}
+
+
+def evaluate(expression: str, names: Mapping[str, Any], *, rule: str, today: date) -> Any:
+    """The value of `expression` over `names`; RuleError naming the rule and the expression on any failure."""
+    interpreter = EvalWithCompoundTypes(names={**names, "today": today.isoformat()}, functions=functions(today))
+    try:
+        return interpreter.eval(expression)
+    except RuleError:
+        raise
+    except Exception as exc:  # simpleeval's refusals, and whatever the expression's own operations raise
+        raise RuleError(rule, f"{type(exc).__name__}: {exc}", expression) from exc
+
+
+def is_true(expression: str | None, names: Mapping[str, Any], *, rule: str, today: date) -> bool:
+    """A condition's truth; no condition counts as true."""
+    if expression is None or not expression.strip():
+        return True
+    return bool(evaluate(expression, names, rule=rule, today=today))
+
+
+def to_json(value: Any, field_type: str) -> Any:
+    """An expression result in the stored JSON form of a field of `field_type` (Decimals never reach JSON)."""
+    if isinstance(value, Decimal):
+        if field_type == "integer" and value == value.to_integral_value():
+            return int(value)
+        if field_type in _NUMBER_TYPES:
+            return format(value, "f")
+        return float(value) if field_type == "integer" else format(value, "f")
+    if isinstance(value, float) and field_type in _NUMBER_TYPES:
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, float) and field_type == "integer" and value.is_integer():
+        return int(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value

@@ -1,0 +1,125 @@
+"""Links between records: hand-made ones, and reading both directions of every link of a record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.config.model import FALLBACK_LINK_KIND, Bundle
+from engine.errors import ConflictError, NotFound, ValidationError
+from engine.services.access import RECORD_WRITERS, require
+from engine.services.deployments import active_bundle
+from engine.services.records import can_see, load_visible
+from engine.services.views import Actor
+from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow
+from engine.store.uow import UnitOfWork
+
+REFERENCE = "reference"  # kept by the engine for every reference field; changed by writing the field
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """One link as seen from a record: the record at the other end, and what links them."""
+
+    id: int
+    record_id: int
+    entity: str
+    title: str
+    kind: str
+    field: str | None
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class LinksView:
+    """A record's links: those it makes (outgoing) and those made to it (incoming)."""
+
+    outgoing: list[LinkView]
+    incoming: list[LinkView]
+
+
+def _log(uow: UnitOfWork, record_id: int, kind: str, old: int | None, new: int | None, *, actor: str, source: str,
+         now: datetime) -> None:
+    uow.records.add(FieldChangeRow(record_id=record_id, at=now, actor=actor[:80], source=source[:200],
+                                   field=f"link:{kind}", old_value=old, new_value=new))
+
+
+def add_link(uow: UnitOfWork, origin: RecordRow, target: RecordRow, kind: str, *, actor: str, source: str,
+             now: datetime) -> RecordLinkRow:
+    """Link two records (no access check) and note it in both records' history as field `link:<kind>`."""
+    row = RecordLinkRow(from_record_id=origin.id, to_record_id=target.id, kind=kind, field=None, created_at=now,
+                        created_by=actor[:80])
+    uow.links.add(row)
+    uow.links.flush()
+    _log(uow, origin.id, kind, None, target.id, actor=actor, source=source, now=now)
+    _log(uow, target.id, kind, None, origin.id, actor=actor, source=source, now=now)
+    return row
+
+
+def remove_link(uow: UnitOfWork, link: RecordLinkRow, *, actor: str, source: str, now: datetime) -> None:
+    """Remove a link (no access check) and note it in both records' history."""
+    _log(uow, link.from_record_id, link.kind, link.to_record_id, None, actor=actor, source=source, now=now)
+    _log(uow, link.to_record_id, link.kind, link.from_record_id, None, actor=actor, source=source, now=now)
+    uow.links.delete(link)
+
+
+def link_kinds(bundle: Bundle) -> tuple[str, ...]:
+    """Kinds a hand-made link may have: the codes of settings.link_catalog, or the fallback kind."""
+    catalog = bundle.catalogs.get(bundle.settings.link_catalog)
+    codes = catalog.codes() if catalog is not None else (FALLBACK_LINK_KIND,)
+    return tuple(code for code in codes if code != REFERENCE)
+
+
+def _view(link: RecordLinkRow, other: RecordRow) -> LinkView:
+    return LinkView(link.id, other.id, other.entity, other.title, link.kind, link.field, link.created_at,
+                    link.created_by)
+
+
+def link_records(uow: UnitOfWork, actor: Actor, from_id: int, to_id: int, kind: str, now: datetime) -> LinkView:
+    """Link two records the actor can see; `kind` is a code of the link catalog. Returns the outgoing link."""
+    require(actor, *RECORD_WRITERS, action="link records")
+    bundle, _ = active_bundle(uow)
+    kinds = link_kinds(bundle)
+    if kind not in kinds:
+        raise ValidationError({"kind": [f"must be one of: {', '.join(kinds)}"]})
+    if from_id == to_id:
+        raise ValidationError({"to_id": ["a record cannot be linked to itself"]})
+    with uow:
+        origin = load_visible(uow, actor, from_id)
+        target = load_visible(uow, actor, to_id)
+        if uow.links.find(from_id, to_id, kind) is not None:
+            raise ConflictError(f"record {from_id} is already linked to record {to_id} as {kind}")
+        link = add_link(uow, origin, target, kind, actor=actor.username, source="link", now=now)
+        uow.commit()
+        return _view(link, target)
+
+
+def unlink_records(uow: UnitOfWork, actor: Actor, link_id: int, now: datetime) -> None:
+    """Remove a link between two records the actor can see (reference links go by clearing the field)."""
+    require(actor, *RECORD_WRITERS, action="unlink records")
+    with uow:
+        link = uow.links.get(link_id)
+        if link is None:
+            raise NotFound(f"link {link_id} not found")
+        load_visible(uow, actor, link.from_record_id)
+        load_visible(uow, actor, link.to_record_id)
+        if link.kind == REFERENCE:
+            raise ValidationError({"": [f"link {link_id} is the reference field {link.field!r}: clear the field "
+                                        "to remove it"]})
+        remove_link(uow, link, actor=actor.username, source="unlink", now=now)
+        uow.commit()
+
+
+def record_links(uow: UnitOfWork, actor: Actor, record_id: int) -> LinksView:
+    """Both directions of a record's links, oldest first; links to records the actor cannot see are left out."""
+    with uow:
+        load_visible(uow, actor, record_id)
+        outgoing, incoming = uow.links.outgoing(record_id), uow.links.incoming(record_id)
+        others = uow.records.by_ids([link.to_record_id for link in outgoing] +
+                                    [link.from_record_id for link in incoming])
+        visible = {rid: row for rid, row in others.items() if can_see(uow, actor, row)}
+        return LinksView(
+            outgoing=[_view(link, visible[link.to_record_id]) for link in outgoing if link.to_record_id in visible],
+            incoming=[_view(link, visible[link.from_record_id]) for link in incoming
+                      if link.from_record_id in visible])
