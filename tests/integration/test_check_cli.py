@@ -106,8 +106,8 @@ def set_missing_field(bundle: Path) -> Defect:
 
 
 def unknown_entity(bundle: Path) -> Defect:
-    edit(bundle, BPMN, 'name="flowcrm.entity" value="Lead"', 'name="flowcrm.entity" value="Deal"')
-    return Defect(BPMN, 'id="lead_qualification"', "lead_qualification", "flowcrm.entity 'Deal' is not an entity")
+    edit(bundle, BPMN, 'name="flowcrm.entity" value="Lead"', 'name="flowcrm.entity" value="Invoice"')
+    return Defect(BPMN, 'id="lead_qualification"', "lead_qualification", "flowcrm.entity 'Invoice' is not an entity")
 
 
 def script_imports_os(bundle: Path) -> Defect:

@@ -88,7 +88,7 @@ def test_convert_goes_through_the_meeting_to_the_end(blob: str) -> None:
     steps = runtime.complete(meeting.task_id, {"next_contact_on": "2026-03-05"})
     runtime = round_trip(runtime, blob)
 
-    assert ids(steps) == ["arrange_meeting", "lead_converted"]
+    assert ids(steps) == ["arrange_meeting", "pipeline_check", "lead_converted"]
     assert runtime.ready_user_tasks() == []
     assert runtime.pending_timers() == []
     assert runtime.is_completed()
