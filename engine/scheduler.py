@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from engine.services.mail import SmtpSettings, deliver_outbox
+from engine.services.rules import run_scheduled_rules
 from engine.services.timers import fire_due
 from engine.store.uow import UnitOfWork
 
@@ -15,7 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def tick(make_uow: Callable[[], UnitOfWork]) -> int:
-    """Fire everything due now, in batches, until nothing is due."""
+    """Run due scheduled rules, fire everything due now, in batches, until nothing is due; send due e-mail when
+    SMTP is configured."""
+    ran = run_scheduled_rules(make_uow, datetime.now(UTC))
+    if ran:
+        log.info("ran %d scheduled rule(s)", ran)
+    if os.environ.get("FLOWCRM_SMTP_HOST"):
+        send_mail(make_uow)
     total = 0
     while True:
         fired = fire_due(make_uow(), datetime.now(UTC), limit=100)
@@ -24,6 +33,17 @@ def tick(make_uow: Callable[[], UnitOfWork]) -> int:
             if total:
                 log.info("fired %d timer(s)", total)
             return total
+
+
+def send_mail(make_uow: Callable[[], UnitOfWork]) -> None:
+    """Deliver due e-mail; a mail problem is logged and never keeps timers from firing."""
+    try:
+        sent, failed = deliver_outbox(make_uow, datetime.now(UTC), SmtpSettings.from_env())
+    except Exception:
+        log.exception("e-mail delivery failed; the outbox is retried on the next tick")
+        return
+    if sent or failed:
+        log.info("sent %d e-mail(s), %d attempt(s) failed", sent, failed)
 
 
 def run_worker(make_uow: Callable[[], UnitOfWork], interval: float) -> None:

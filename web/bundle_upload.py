@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import PurePosixPath
 
@@ -11,7 +12,10 @@ from werkzeug.datastructures import FileStorage
 
 from engine.errors import Problem
 
-FOLDERS = ("crm_model", "forms", "processes")
+FOLDERS = ("crm_model", "forms", "processes", "templates")
+# a single .yaml goes by its naming key; pipelines and rules also name an `entity`, so they are tried first
+YAML_KINDS = {"pipeline": "pipelines", "rule": "rules", "catalog": "catalogs", "entity": "entities"}
+_TEMPLATE = re.compile(r"^[\w-]+\.[a-z]{2}\.txt$")  # an e-mail template: <name>.<locale>.txt
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024  # an uploaded zip may not unpack to more than this
 
 
@@ -39,10 +43,10 @@ def place_file(name: str, text: str) -> str | None:
         except yaml.YAMLError:
             return None
         stem = base.rsplit(".", 1)[0]
-        if isinstance(data, dict) and "entity" in data:
-            return f"crm_model/entities/{stem}.yaml"
-        if isinstance(data, dict) and "catalog" in data:
-            return f"crm_model/catalogs/{stem}.yaml"
+        kind = next((key for key in YAML_KINDS if isinstance(data, dict) and key in data), None)
+        return f"crm_model/{YAML_KINDS[kind]}/{stem}.yaml" if kind else None
+    if _TEMPLATE.match(base):
+        return f"templates/{base}"
     return None
 
 
@@ -89,7 +93,8 @@ def uploaded_files(uploads: list[FileStorage]) -> tuple[dict[str, str], list[Pro
         path = place_file(name, text)
         if path is None:
             problems.append(Problem(name, None, None, "cannot tell where this file belongs: expected .zip, .bpmn, "
-                                    ".dmn, forms .json/.ui.yaml, or an entity/catalog/settings .yaml"))
+                                    ".dmn, forms .json/.ui.yaml, an entity/catalog/pipeline/rule/settings .yaml "
+                                    "or an e-mail template .txt"))
         else:
             files[path] = text
     return files, problems

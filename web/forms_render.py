@@ -43,6 +43,7 @@ class Widget:
     errors: list[str] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
     suffix: str = ""
+    help: str = ""
 
 
 def localized(node: Mapping[str, Any], locale: str, fallback: str = "") -> str:
@@ -133,7 +134,8 @@ def build_widgets(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapp
         value = values.get(name)
         chosen = [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
         widget = Widget(name, localized(prop, locale, name), kind, _text(value), required=name in required,
-                        errors=[engine_message(m, locale) for m in errors.get(name, [])])
+                        errors=[engine_message(m, locale) for m in errors.get(name, [])],
+                        help=engine_message(str(prop["description"]), locale) if prop.get("description") else "")
         if kind in ("select", "radio", "checkboxes"):
             widget.options = _options(prop, locale, chosen)
             widget.attrs["multiple"] = "array" in _types(prop)

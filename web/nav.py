@@ -28,6 +28,7 @@ def navigation() -> dict[str, Any]:
         items += [(url_for("records.index", entity=e.name), entity_label(e)) for e in entities]
     if actor.has(*DEFINITION_READERS):
         items.append((url_for("designer.index"), t("nav.processes")))
+        items.append((url_for("schema.index"), t("nav.schema")))
     if actor.has("admin"):
         items.append((url_for("admin.users"), t("nav.users")))
     path = request.path

@@ -78,7 +78,9 @@ SCHEMAS: dict[str, Schema] = {
                                                                  "auditor"]}},
                    "team": _nullable("string"), "locale": {"type": "string"}}),
     "Task": _object({
-        "id": {"type": "string"}, "instance_id": {"type": "integer"}, "record_id": _nullable("integer"),
+        "id": {"type": "string"},
+        "instance_id": _nullable("integer", description="null for a standalone task (made by a rule, no process)"),
+        "record_id": _nullable("integer"),
         "record_title": _nullable("string"), "element_id": {"type": "string", "description": "BPMN element id"},
         "title": {"type": "string"}, "form_key": _nullable("string"),
         "candidate_groups": {"type": "array", "items": {"type": "string"}},
@@ -112,6 +114,18 @@ SCHEMAS: dict[str, Schema] = {
     "FieldChange": _object({"at": _TIME, "actor": {"type": "string"},
                             "source": {"type": "string", "description": "create, edit, claim or the process step"},
                             "field": {"type": "string"}, "old_value": _ANY, "new_value": _ANY}),
+    "Link": _object({
+        "id": {"type": "integer"},
+        "record_id": {"type": "integer", "description": "the record at the other end"},
+        "entity": {"type": "string"}, "title": {"type": "string"},
+        "kind": {"type": "string", "description": "reference (kept for a reference field) or a code of the link "
+                                                  "catalog (settings.link_catalog)"},
+        "field": _nullable("string", description="the reference field, for kind reference"),
+        "created_at": _TIME, "created_by": {"type": "string"}}),
+    "Links": _object({"outgoing": {"type": "array", "items": _ref("Link")},
+                      "incoming": {"type": "array", "items": _ref("Link")}}),
+    "NewLink": _object({"to_record_id": {"type": "integer"},
+                        "kind": {"type": "string", "description": "a code of the link catalog"}}),
     "Instance": _object({
         "id": {"type": "integer"}, "process_id": {"type": "string"}, "process_name": {"type": "string"},
         "version": {"type": "integer"}, "record_id": _nullable("integer"), "status": {"type": "string"},
@@ -164,6 +178,7 @@ PARAMETERS = {
     "task_id": _param("task_id", "path", {"type": "string"}, "task id"),
     "record_id": _param("record_id", "path", {"type": "integer"}, "record id"),
     "instance_id": _param("instance_id", "path", {"type": "integer"}, "process instance id"),
+    "link_id": _param("link_id", "path", {"type": "integer"}, "link id (Link.id)"),
     "entity": _param("entity", "path", {"type": "string"}, "entity name as in the configuration, e.g. Lead"),
 }
 
@@ -226,6 +241,19 @@ PATHS: dict[str, Any] = {
     "/records/{record_id}/instances": {"get": _op(
         "Process instances of a record", "recordInstances", "records",
         {**_ok("Instances", _list_of("Instance")), **_errors(404)}, parameters=_p("record_id"))},
+    "/records/{record_id}/links": {
+        "get": _op("Links of a record, both directions", "recordLinks", "records",
+                   {**_ok("Outgoing and incoming links, oldest first", _ref("Links")), **_errors(404)},
+                   parameters=_p("record_id"),
+                   description="Links to records the token holder cannot see are left out."),
+        "post": _op("Link a record to another one", "linkRecords", "records",
+                    {**_ok("The new outgoing link", _ref("Link"), "201"), **_errors(400, 403, 404, 409, 422)},
+                    parameters=_p("record_id"), requestBody=_body(_ref("NewLink"), "the other record and the kind"),
+                    description="Both records note the link in their field history as `link:<kind>`.")},
+    "/links/{link_id}": {"delete": _op(
+        "Remove a hand-made link", "unlinkRecords", "records",
+        {"204": {"description": "Removed"}, **_errors(403, 404, 422)}, parameters=_p("link_id"),
+        description="Reference links (kind reference) go away by clearing their field: 422.")},
     "/instances": {"post": _op(
         "Start a process", "startInstance", "instances",
         {**_ok("The started instance", _ref("Instance"), "201", location=True), **_errors(400, 403, 404, 422)},

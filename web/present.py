@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup, escape
 
-from engine.config.model import Bundle, Entity
+from engine.config.model import Bundle, Catalog, Entity
 from engine.services.deployments import active_bundle
 from engine.store.uow import UnitOfWork
 from web.i18n import get_locale, label, t
@@ -64,9 +64,9 @@ def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) 
         return escape(_plain(value))
     catalog = bundle.catalogs.get(field.catalog or "")
     if field.type == "enum" and catalog is not None:
-        return escape(catalog.label_of(str(value), get_locale()))
+        return escape(catalog_value_label(catalog, str(value)))
     if field.type == "multi_enum" and catalog is not None and isinstance(value, list):
-        return escape(", ".join(catalog.label_of(str(v), get_locale()) for v in value))
+        return escape(", ".join(catalog_value_label(catalog, str(v)) for v in value))
     if field.type == "boolean":
         return escape(t("common.yes") if value else t("common.no"))
     if field.type == "money":
@@ -83,6 +83,17 @@ def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) 
     if field.type == "email":
         return Markup('<a href="mailto:{0}">{0}</a>').format(value)
     return escape(_plain(value))
+
+
+def catalog_value_label(catalog: Catalog, code: str) -> str:
+    """A catalog value's label; in a tree, its path from the top ("Active › Periodic")."""
+    return catalog.path_label(code, get_locale())
+
+
+def link_kind_label(bundle: Bundle, kind: str) -> str:
+    """A link kind in the request's language (its label in the link catalog, else the code)."""
+    catalog = bundle.catalogs.get(bundle.settings.link_catalog)
+    return catalog.label_of(kind, get_locale()) if catalog is not None else kind
 
 
 def _entity_name(bundle: Bundle, name: str | None) -> str:
@@ -111,4 +122,5 @@ def role_label(role: str) -> str:
 def init_app(app: Flask) -> None:
     """Template filters for dates and roles."""
     app.jinja_env.filters.update(dt=format_datetime, role=role_label)
-    app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label)
+    app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
+                                 link_kind_label=link_kind_label)

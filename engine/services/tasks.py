@@ -6,17 +6,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from engine.config.model import Bundle, Form
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
 from engine.records.schema import resolve_form_schema, split_form_data, validate_form
 from engine.services.access import WORKERS, reads_everything, require
 from engine.services.deployments import active_bundle
 from engine.services.instances import advance, load_runtime, process_data
-from engine.services.records import can_see, entity_of, write_fields
+from engine.services.pipelines import (
+    ADVANCE,
+    ADVANCE_PROPERTY,
+    apply_choice,
+    element_property,
+    form_with_choices,
+    pipeline_property,
+)
+from engine.services.records import can_see, entity_of, load_visible, write_fields
 from engine.services.views import Actor, TaskDetail, TaskView
-from engine.store.models import FieldChangeRow, InstanceEventRow, TaskRow
+from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 
 SCOPES = ("mine", "pool", "team", "all")
+NO_PROCESS = "—"  # the process name shown for a standalone task (made by a rule, outside any process)
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
@@ -90,25 +100,49 @@ def _load_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskRow:
     raise NotFound(f"task {task_id} not found")
 
 
+def _form_of(bundle: Bundle, row: TaskRow, record: RecordRow | None) -> Form | None:
+    """The task's form with run-time choices (the record's pipeline) filled in; None for a task without one."""
+    form = bundle.forms.get(row.form_key or "")
+    if row.form_key and form is None:
+        raise NotFound(f"form {row.form_key!r} is not in the deployed configuration")
+    return form_with_choices(form, bundle, record) if form is not None else None
+
+
 def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
     """A task with its resolved form schema and the values to pre-fill."""
     bundle, _ = active_bundle(uow)
     with uow:
         row = _load_task(uow, actor, task_id)
-        version_name = ""
-        instance = uow.instances.get(row.instance_id)
+        version_name = NO_PROCESS
+        instance = uow.instances.get(row.instance_id) if row.instance_id is not None else None
         if instance is not None:
             version = uow.config.process_version(instance.process_version_id)
             version_name = version.name if version else ""
         schema, ui, values = None, {}, {}
+        record = uow.records.get(row.record_id) if row.record_id else None
         form = bundle.forms.get(row.form_key or "")
         if form is not None:
+            form = form_with_choices(form, bundle, record)
             schema, ui = resolve_form_schema(form, bundle), dict(form.ui)
-            record = uow.records.get(row.record_id) if row.record_id else None
             if record is not None:
                 values = {k: v for k, v in record.data.items() if k in schema.get("properties", {})}
         claim, unclaim, complete = _permissions(uow, actor, row)
         return TaskDetail(task_views(uow, [row])[0], schema, ui, values, version_name, claim, unclaim, complete)
+
+
+def record_tasks(uow: UnitOfWork, actor: Actor, record_id: int) -> list[TaskView]:
+    """Every task on a record, of its processes and standalone ones: open first, then newest first."""
+    with uow:
+        load_visible(uow, actor, record_id)
+        rows = uow.tasks.for_record(record_id)
+        return sorted(task_views(uow, rows), key=lambda x: x.state != "open")
+
+
+def _task_event(uow: UnitOfWork, row: TaskRow, now: datetime, actor: str, kind: str) -> None:
+    """A claim or give-back in the instance's history (standalone tasks have no instance history)."""
+    if row.instance_id is not None:
+        uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor, kind=kind,
+                                         task_id=row.id, element_id=row.spec_name, element_name=row.title))
 
 
 def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
@@ -116,8 +150,7 @@ def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
     if actor.id is None or not uow.tasks.try_claim(row.id, actor.id):
         raise ConflictError(f"task {row.id} was claimed by someone else a moment ago")
     uow.tasks.set_pooled(row.id, False)
-    uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username, kind="claimed",
-                                     task_id=row.id, element_id=row.spec_name, element_name=row.title))
+    _task_event(uow, row, now, actor.username, "claimed")
     record = uow.records.get(row.record_id) if row.record_id else None
     if record is not None and record.owner_id is None:
         record.owner_id = actor.id
@@ -158,15 +191,31 @@ def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> 
             raise Forbidden(f"{actor.username} may not give back task {task_id}")
         row.assignee_id = None
         uow.tasks.set_pooled(task_id, True)
-        uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username,
-                                         kind="unclaimed", task_id=row.id, element_id=row.spec_name,
-                                         element_name=row.title))
+        _task_event(uow, row, now, actor.username, "unclaimed")
         uow.commit()
         return task_views(uow, [row])[0]
 
 
+def _record_written(uow: UnitOfWork, record: RecordRow, changed: dict[str, tuple[Any, Any]],
+                    now: datetime) -> None:
+    """Let the rules react to fields a task changed."""
+    if not changed:
+        return
+    from engine.rules import dispatch  # late: the rules package builds on the services
+
+    dispatch.on_record_written(uow, record, changed, created=False, now=now)
+
+
+def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
+    if row.assignee_id is None:
+        _take(uow, actor, row, now)
+    row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+    uow.tasks.set_pooled(row.id, False)
+
+
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:
-    """Validate a form submission, write record fields, run the process on; one of two racers wins."""
+    """Validate a form submission, write record fields, apply a pipeline choice, run the process on (a standalone
+    task just completes); one of two racers wins."""
     require(actor, *WORKERS, action="complete tasks")
     bundle, _ = active_bundle(uow)
     with uow:
@@ -176,24 +225,51 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
         _, _, can_complete = _permissions(uow, actor, row)
         if not can_complete:
             raise Forbidden(f"{actor.username} may not complete task {task_id}")
-        form = bundle.forms.get(row.form_key or "")
-        if row.form_key and form is None:
-            raise NotFound(f"form {row.form_key!r} is not in the deployed configuration")
+        record = uow.records.get(row.record_id) if row.record_id else None
+        form = _form_of(bundle, row, record)
         clean = validate_form(form, bundle, data) if form is not None else {}
         record_values, variables = split_form_data(form, bundle, clean) if form is not None else ({}, {})
-        instance, version, runtime = load_runtime(uow, row.instance_id)
-        record = uow.records.get(instance.record_id) if instance.record_id else None
-        if record is not None and record_values:
-            write_fields(uow, record, record_values, actor=actor.username, now=now,
-                         entity=entity_of(bundle, record.entity),
-                         source=f"process {version.process_id} v{version.version} / {row.spec_name}")
-        if row.assignee_id is None:
-            _take(uow, actor, row, now)
-        step_data = {**variables, **record_values, **process_data(record),
-                     f"{row.spec_name}_completed_by": actor.username, "last_completed_by": actor.username}
-        steps = runtime.complete(task_id, step_data)
-        row.state, row.completed_at, row.completed_by = "completed", now, actor.username
-        uow.tasks.set_pooled(task_id, False)
-        advance(uow, instance, version, runtime, steps, actor.username, now, submitted=clean)
+        if row.instance_id is None:
+            _complete_standalone(uow, actor, row, record, record_values, now, bundle)
+        else:
+            _complete_in_process(uow, actor, row, form, clean, (record_values, variables), now, bundle)
         uow.commit()
         return task_views(uow, [row])[0]
+
+
+def _complete_standalone(uow: UnitOfWork, actor: Actor, row: TaskRow, record: RecordRow | None,
+                         record_values: dict[str, Any], now: datetime, bundle: Bundle) -> None:
+    if record is not None and record_values:
+        changed = write_fields(uow, record, record_values, actor=actor.username, now=now,
+                               entity=entity_of(bundle, record.entity), source=f"task {row.title}")
+        _record_written(uow, record, changed, now)
+    _finish(uow, actor, row, now)
+
+
+def _complete_in_process(uow: UnitOfWork, actor: Actor, row: TaskRow, form: Form | None, clean: dict[str, Any],
+                         split: tuple[dict[str, Any], dict[str, Any]], now: datetime, bundle: Bundle) -> None:
+    record_values, variables = split
+    assert row.instance_id is not None  # noqa: S101 - the caller checked
+    instance, version, runtime = load_runtime(uow, row.instance_id)
+    record = uow.records.get(instance.record_id) if instance.record_id else None
+    changed: dict[str, tuple[Any, Any]] = {}
+    if record is not None and record_values:
+        changed = write_fields(uow, record, record_values, actor=actor.username, now=now,
+                               entity=entity_of(bundle, record.entity),
+                               source=f"process {version.process_id} v{version.version} / {row.spec_name}")
+    pipeline_data: dict[str, Any] = {}
+    if element_property(version, runtime.elements.get(row.spec_name), row.spec_name, ADVANCE_PROPERTY) == ADVANCE:
+        field = pipeline_property(form.schema) if form is not None else None
+        chosen = clean.get(field) if field else None
+        final = False
+        if record is not None and field and isinstance(chosen, str):
+            final, moved = apply_choice(uow, bundle, record, chosen, field=field, actor=actor, now=now)
+            changed.update(moved)
+        pipeline_data["pipeline_final"] = final
+    if record is not None:
+        _record_written(uow, record, changed, now)
+    step_data = {**variables, **record_values, **process_data(record), **pipeline_data,
+                 f"{row.spec_name}_completed_by": actor.username, "last_completed_by": actor.username}
+    steps = runtime.complete(row.id, step_data)
+    _finish(uow, actor, row, now)
+    advance(uow, instance, version, runtime, steps, actor.username, now, submitted=clean)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine.errors import ConflictError, FlowError, ValidationError
+from engine.errors import ConflictError, FlowError, Forbidden, NotFound, ValidationError
 from engine.services.access import DEPLOYERS, WORKERS, reads_everything
 from engine.services.instances import get_instance
 from engine.services.records import get_record
@@ -139,7 +139,11 @@ def complete(task_id: str) -> Any:
         return render_task(detail, values, exc.errors, status=422)
     except ConflictError as exc:
         return render_task(get_task(uow(), who, task_id), values, {"": [str(exc)]}, status=409)
-    upcoming = _next_steps(done.instance_id)
+    except (NotFound, Forbidden):
+        raise
+    except FlowError as exc:  # a rule or script the completion set off refused: keep what was typed
+        return render_task(detail, values, {"": [str(exc)]}, status=422)
+    upcoming = _next_steps(done.instance_id) if done.instance_id is not None else []
     if upcoming:
         flash(t("inbox.completed_next", title=done.title, next=", ".join(upcoming)), "success")
     else:

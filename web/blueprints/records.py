@@ -7,17 +7,20 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.config.model import Bundle, Entity
-from engine.errors import ConflictError, FlowError, Forbidden, NotFound, ValidationError
+from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
 from engine.records.schema import entity_json_schema
 from engine.services.access import RECORD_WRITERS, require
-from engine.services.instances import get_instance, instances_for_record
+from engine.services.instances import instances_for_record
+from engine.services.links import link_kinds, link_records, record_links, unlink_records
+from engine.services.mail import record_emails
 from engine.services.records import create_record, get_record, list_records, record_history, update_record
-from engine.services.views import RecordView, TaskView
+from engine.services.tasks import record_tasks
+from engine.services.views import RecordView
 from web import now, uow
 from web.auth import actor, login_required
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
-from web.i18n import get_locale, t
-from web.present import bundle_of
+from web.i18n import engine_message, get_locale, t
+from web.present import bundle_of, catalog_value_label
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 PAGE = 25
@@ -63,6 +66,11 @@ def _widgets(bundle: Bundle, entity: Entity, values: dict[str, Any],
     schema = entity_json_schema(entity, bundle)
     widgets = build_widgets(schema, {}, values, errors, locale=get_locale(), currency=bundle.settings.currency,
                             references=_references(schema, values))
+    for widget in widgets:  # values of a catalog tree read as paths: "Active › Periodic"
+        catalog = bundle.catalogs.get(entity.fields[widget.name].catalog or "")
+        if catalog is not None and any(v.parent for v in catalog.values):
+            for option in widget.options:
+                option.label = catalog_value_label(catalog, option.value)
     return widgets, unplaced_errors(errors, widgets, get_locale())
 
 
@@ -110,30 +118,24 @@ def new(entity: str) -> Any:
     return render_template("records/new.html", entity=found, widgets=widgets, form_errors=form_errors), status
 
 
-def _tasks_of(instance_ids: list[int]) -> list[TaskView]:
-    result: list[TaskView] = []
-    for instance_id in instance_ids:
-        try:
-            result.extend(get_instance(uow(), actor(), instance_id).tasks)
-        except FlowError:
-            continue
-    return sorted(result, key=lambda x: (x.state != "open", x.created_at))
-
-
 def render_card(record: RecordView, values: dict[str, Any] | None = None,
-                errors: dict[str, list[str]] | None = None, status: int = 200) -> tuple[str, int]:
-    """The record card: fields, edit form, field history, its processes and tasks."""
+                errors: dict[str, list[str]] | None = None, status: int = 200,
+                link_errors: list[str] | None = None, link_form: dict[str, str] | None = None) -> tuple[str, int]:
+    """The record card: fields, edit form, links, e-mails, field history, its processes and tasks."""
     who = actor()
     bundle = bundle_of(uow())
     entity = _entity(bundle, record.entity)
     can_edit = who.has(*RECORD_WRITERS)
     widgets, form_errors = _widgets(bundle, entity, values if values is not None else record.data, errors or {}) \
         if can_edit else ([], [])
-    instances = instances_for_record(uow(), who, record.id)
     history = sorted(record_history(uow(), who, record.id), key=lambda c: c.at, reverse=True)
     return render_template("records/card.html", record=record, entity=entity, bundle=bundle, widgets=widgets,
-                           form_errors=form_errors, can_edit=can_edit, history=history, instances=instances,
-                           tasks=_tasks_of([i.id for i in instances]), open_edit=bool(errors)), status
+                           form_errors=form_errors, can_edit=can_edit, history=history,
+                           instances=instances_for_record(uow(), who, record.id),
+                           tasks=record_tasks(uow(), who, record.id), open_edit=bool(errors),
+                           links=record_links(uow(), who, record.id), link_kinds=link_kinds(bundle),
+                           link_errors=link_errors or [], link_form=link_form or {},
+                           emails=record_emails(uow(), who, record.id)), status
 
 
 def changed_fields(posted: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -176,3 +178,37 @@ def edit(record_id: int) -> Any:
     flash(t("records.saved", title=saved.title), "success")
     return redirect(url_for("records.card", record_id=record_id))
 
+
+
+@bp.post("/<int:record_id>/links")
+@login_required
+def add_link(record_id: int) -> Any:
+    """Link this record to another one by its number; mistakes come back next to the link form."""
+    who = actor()
+    record = get_record(uow(), who, record_id)
+    form = {"to_record_id": request.form.get("to_record_id", "").strip().lstrip("#"),
+            "kind": request.form.get("kind", "")}
+    if not form["to_record_id"].isdigit():
+        require(who, *RECORD_WRITERS, action="link records")
+        return render_card(record, link_errors=[t("links.bad_number")], link_form=form, status=422)
+    target = int(form["to_record_id"])
+    try:
+        link_records(uow(), who, record_id, target, form["kind"], now())
+    except ValidationError as exc:
+        messages = [engine_message(m) for ms in exc.errors.values() for m in ms]
+        return render_card(record, link_errors=messages, link_form=form, status=422)
+    except NotFound:
+        return render_card(record, link_errors=[t("links.no_record", id=target)], link_form=form, status=422)
+    except ConflictError:
+        return render_card(record, link_errors=[t("links.exists")], link_form=form, status=409)
+    flash(t("links.added"), "success")
+    return redirect(url_for("records.card", record_id=record_id) + "#links")
+
+
+@bp.post("/<int:record_id>/links/<int:link_id>/delete")
+@login_required
+def remove_link(record_id: int, link_id: int) -> Any:
+    """Remove a hand-made link shown on this record's card."""
+    unlink_records(uow(), actor(), link_id, now())
+    flash(t("links.removed"), "success")
+    return redirect(url_for("records.card", record_id=record_id) + "#links")

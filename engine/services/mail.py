@@ -1,0 +1,218 @@
+"""E-mail: templates rendered into the outbox inside the caller's transaction, delivered later by the worker.
+
+Delivery is at least once. A message is marked sent in the same transaction that holds its row lock, after the
+SMTP server accepted it; a crash (or a failed commit) between the server's "250 OK" and that commit leaves the
+row pending, and the next run sends it again. Each message carries a Message-ID derived from its outbox id, so a
+receiving system can recognise the duplicate. Nothing is lost: a row leaves `pending` only as `sent`, or as
+`failed` after MAX_ATTEMPTS failed attempts, and failed rows are kept (listed on the record's card).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.config.model import Bundle
+from engine.errors import ValidationError
+from engine.services.deployments import active_bundle
+from engine.services.records import load_visible
+from engine.services.views import Actor
+from engine.store.models import OutboxRow, RecordRow
+from engine.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+                timedelta(hours=12))
+MAX_ATTEMPTS = 5  # the fifth failed attempt marks the message failed (so the 12 h step is the longest wait)
+_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:.]+$")
+_SUBJECT = re.compile(r"^Subject:[ \t]*(.*)$")
+_TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how the worker sends mail."""
+
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    from_address: str = "flowcrm@localhost"
+    timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        """FLOWCRM_SMTP_HOST, _PORT, _USER, _PASSWORD, _STARTTLS (1/true/yes) and _FROM."""
+        env = os.environ if environ is None else environ
+        host = env.get("FLOWCRM_SMTP_HOST", "").strip()
+        if not host:
+            raise ValueError("FLOWCRM_SMTP_HOST is not set")
+        starttls = env.get("FLOWCRM_SMTP_STARTTLS", "").strip().lower() in ("1", "true", "yes", "on")
+        port = env.get("FLOWCRM_SMTP_PORT", "").strip()
+        return cls(host=host, port=int(port) if port else (587 if starttls else 25),
+                   user=env.get("FLOWCRM_SMTP_USER") or None, password=env.get("FLOWCRM_SMTP_PASSWORD") or None,
+                   starttls=starttls, from_address=env.get("FLOWCRM_SMTP_FROM") or f"flowcrm@{host}")
+
+
+@dataclass(frozen=True)
+class EmailView:
+    id: int
+    record_id: int | None
+    template: str
+    to_address: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+
+
+def valid_address(address: Any) -> bool:
+    """A single plain address (no display name, no header tricks)."""
+    return isinstance(address, str) and len(address) <= 320 and bool(_ADDRESS.match(address.strip()))
+
+
+def render_template(bundle: Bundle, name: str, locale: str, context: Mapping[str, Any]) -> tuple[str, str]:
+    """(subject, body) of a bundle template in `locale`, else in the bundle's default locale."""
+    template = bundle.templates.get(name)
+    if template is None:
+        raise ValidationError({"template": [f"unknown template {name!r}"]})
+    source = template.bodies.get(locale) or template.bodies.get(bundle.settings.default_locale)
+    if source is None:
+        raise ValidationError({"template": [f"template {name!r} has no text in {locale} or "
+                                            f"{bundle.settings.default_locale}"]})
+    try:
+        text = _TEMPLATES.from_string(source).render(**context)
+    except TemplateError as exc:
+        raise ValidationError({"template": [f"template {name!r} cannot be rendered: {exc}"]}) from exc
+    first, _, body = text.partition("\n")
+    found = _SUBJECT.match(first.rstrip("\r"))
+    if found is None:
+        raise ValidationError({"template": [f"template {name!r} must start with a line 'Subject: ...'"]})
+    return found.group(1).strip()[:500], body.lstrip("\r\n")
+
+
+def template_context(bundle: Bundle, record: RecordRow, now: datetime) -> dict[str, Any]:
+    """What a template sees: every field of the record by name and as `record` (None when empty, so
+    `{% if phone %}` works under StrictUndefined), `record_id` and `today` (ISO date)."""
+    entity = bundle.entities.get(record.entity)
+    fields: dict[str, Any] = {name: None for name in (entity.fields if entity else {})}
+    fields.update(record.data)
+    return {**fields, "record": fields, "record_id": record.id, "today": now.date().isoformat()}
+
+
+def queue_email(uow: UnitOfWork, record: RecordRow, template_name: str, to_address: str | None, locale: str,
+                created_by: str, now: datetime) -> int:
+    """Render a template for a record into the outbox (same transaction as the caller); the message id."""
+    if not valid_address(to_address):
+        raise ValidationError({"to": [f"{to_address or 'an empty value'} is not an e-mail address"]})
+    assert to_address is not None  # noqa: S101 - checked above
+    bundle, _ = active_bundle(uow)
+    subject, body = render_template(bundle, template_name, locale, template_context(bundle, record, now))
+    used = locale if locale in bundle.templates[template_name].bodies else bundle.settings.default_locale
+    with uow:
+        row = OutboxRow(record_id=record.id, template=template_name, locale=used, to_address=to_address.strip(),
+                        subject=subject, body=body, status="pending", attempts=0, created_at=now,
+                        created_by=created_by[:200], next_attempt_at=now)
+        uow.outbox.add(row)
+        uow.outbox.flush()
+        return row.id
+
+
+def record_emails(uow: UnitOfWork, actor: Actor, record_id: int) -> list[EmailView]:
+    """The messages queued for a record, newest first (pending, sent and failed)."""
+    with uow:
+        load_visible(uow, actor, record_id)
+        return [EmailView(r.id, r.record_id, r.template, r.to_address, r.subject, r.status, r.attempts, r.last_error,
+                          r.created_at, r.next_attempt_at, r.sent_at) for r in uow.outbox.for_record(record_id)]
+
+
+def _message(row: OutboxRow, smtp: SmtpSettings) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr(parseaddr(smtp.from_address))
+    message["To"] = row.to_address
+    message["Subject"] = " ".join(row.subject.split())  # no header injection through a rendered subject
+    message["Date"] = format_datetime(row.created_at)
+    domain = smtp.from_address.rpartition("@")[2] or "flowcrm"
+    message["Message-ID"] = f"<outbox-{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+    message.set_content(row.body)
+    return message
+
+
+def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    try:
+        if smtp.starttls:
+            client.starttls()
+        if smtp.user:
+            client.login(smtp.user, smtp.password or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _failed(row: OutboxRow, now: datetime, error: Exception) -> None:
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+        log.error("giving up on message %s to %s after %s attempts: %s", row.id, row.to_address, row.attempts,
+                  row.last_error)
+    else:
+        row.next_attempt_at = now + RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1]
+        log.warning("message %s to %s failed (attempt %s), retrying at %s: %s", row.id, row.to_address,
+                    row.attempts, row.next_attempt_at.isoformat(), row.last_error)
+
+
+def deliver_outbox(uow_factory: Callable[[], UnitOfWork], now: datetime, smtp: SmtpSettings, *,
+                   limit: int = 100) -> tuple[int, int]:
+    """Send due pending messages, one transaction each; (sent, failed attempts). Stops at a connection error,
+    leaving the messages not yet tried for the next run."""
+    sent = failed = 0
+    client: smtplib.SMTP | None = None
+    try:
+        for _ in range(limit):
+            uow = uow_factory()
+            with uow:
+                due = uow.outbox.due(now, 1)
+                if not due:
+                    break
+                row = due[0]
+                try:
+                    client = client or _connect(smtp)
+                    client.send_message(_message(row, smtp))
+                except (smtplib.SMTPException, OSError) as exc:
+                    _failed(row, now, exc)
+                    failed += 1
+                    uow.commit()
+                    if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError |
+                                      smtplib.SMTPSenderRefused):
+                        break  # the server is unreachable or broke the session: try again on the next run
+                    continue
+                row.status, row.sent_at = "sent", now
+                uow.commit()  # a crash before this line resends the message: at least once, never lost
+                sent += 1
+    finally:
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+    return sent, failed
+
