@@ -51,7 +51,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(FlowError)
     def _flow_error(exc: FlowError) -> Any:
-        code = next((c for cls, c in STATUS.items() if isinstance(exc, cls)), 400)
+        code = next((c for cls, c in STATUS.items() if isinstance(exc, cls)), 422)  # rules, processes: unprocessable
         if request.path.startswith("/api/"):
             body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
             if isinstance(exc, ValidationError):

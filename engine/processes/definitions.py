@@ -43,6 +43,7 @@ class ElementMeta:
     lane: str | None = None
     decision_ref: str | None = None
     set_fields: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)  # every camunda:property, by name
     scripts: tuple[tuple[int | None, str, str], ...] = ()  # (line, source, "eval" | "exec")
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,8 +128,10 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         problems.append(Problem(path, node.sourceline, element_id, "bpmn:serviceTask is not supported (no Java "
                                 "delegates or external workers here): use a scriptTask"))
     set_fields: dict[str, str] = {}
+    properties: dict[str, str] = {}
     scripts: list[tuple[int | None, str, str]] = []
     for name, value, line in _properties(node):
+        properties[name] = value
         if name.startswith("set."):
             fieldname = name[4:]
             if not fieldname:
@@ -154,6 +157,7 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         form_key=attr("formKey"), candidate_groups=split_names(attr("candidateGroups")),
         candidate_users=split_names(attr("candidateUsers")), assignee=attr("assignee"), due_date=due_date,
         lane=lanes.get(element_id), decision_ref=attr("decisionRef"), set_fields=set_fields,
+        properties=properties,
         scripts=tuple(scripts),
     )
 

@@ -7,17 +7,16 @@ import copy
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Protocol
 
 from engine.config.automation import Action, Pipeline
 from engine.config.model import Bundle, Form, Label, label_text
 from engine.errors import ValidationError
-from engine.processes.definitions import NS, ElementMeta
+from engine.processes.definitions import ElementMeta
 from engine.records.schema import is_empty, validate_record
 from engine.services.records import entity_of, write_fields
 from engine.services.views import Actor
-from engine.store.models import ProcessVersionRow, RecordRow
+from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
 OPTION_KEY = "x-options"
@@ -101,31 +100,9 @@ def form_with_choices(form: Form, bundle: Bundle, record: RecordLike | None) -> 
     return dataclasses.replace(form, schema=schema)
 
 
-@lru_cache(maxsize=64)
-def _bpmn_properties(bpmn_xml: str) -> dict[str, dict[str, str]]:
-    """camunda:properties of every element of a BPMN document, by element id."""
-    from lxml import etree
-
-    tree = etree.fromstring(bpmn_xml.encode())
-    result: dict[str, dict[str, str]] = {}
-    for node in tree.iter():
-        element_id = node.get("id") if isinstance(node.tag, str) else None
-        if not element_id:
-            continue
-        props = node.findall("./bpmn:extensionElements/camunda:properties/camunda:property", NS)
-        if props:
-            result[element_id] = {p.get("name") or "": p.get("value") or "" for p in props}
-    return result
-
-
-def element_property(version: ProcessVersionRow, meta: ElementMeta | None, element_id: str, name: str) -> str | None:
-    """A Camunda property of a BPMN element of a deployed version."""
-    # ElementMeta carries only set.* properties today; prefer a generic `properties` dict once it has one.
-    known = getattr(meta, "properties", None)
-    if isinstance(known, Mapping):
-        value = known.get(name)
-        return None if value is None else str(value)
-    return _bpmn_properties(version.bpmn_xml).get(element_id, {}).get(name)
+def element_property(meta: ElementMeta | None, name: str) -> str | None:
+    """A Camunda property of a BPMN element, as read at deploy time."""
+    return None if meta is None else meta.properties.get(name)
 
 
 def _run_actions(uow: UnitOfWork, record: RecordRow, actions: tuple[Action, ...], source: str, actor: Actor,

@@ -258,7 +258,7 @@ def _complete_in_process(uow: UnitOfWork, actor: Actor, row: TaskRow, form: Form
                                entity=entity_of(bundle, record.entity),
                                source=f"process {version.process_id} v{version.version} / {row.spec_name}")
     pipeline_data: dict[str, Any] = {}
-    if element_property(version, runtime.elements.get(row.spec_name), row.spec_name, ADVANCE_PROPERTY) == ADVANCE:
+    if element_property(runtime.elements.get(row.spec_name), ADVANCE_PROPERTY) == ADVANCE:
         field = pipeline_property(form.schema) if form is not None else None
         chosen = clean.get(field) if field else None
         final = False

@@ -61,7 +61,8 @@ def create_user(uow: UnitOfWork, username: str, password: str, roles: list[str] 
         errors["password"] = ["must have at least 8 characters"]
     unknown = sorted(set(roles) - set(ROLES))
     if not roles or unknown:
-        errors["roles"] = [f"choose from: {', '.join(ROLES)}" + (f" (unknown: {', '.join(unknown)})" if unknown else "")]
+        hint = f" (unknown: {', '.join(unknown)})" if unknown else ""
+        errors["roles"] = [f"choose from: {', '.join(ROLES)}{hint}"]
     if locale not in LOCALES:
         errors["locale"] = [f"must be one of: {', '.join(LOCALES)}"]
     if errors:

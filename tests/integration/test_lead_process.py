@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -138,10 +139,8 @@ def test_claim_race_has_one_winner(deployed: MakeUow, actors: dict) -> None:
 
     def claim(actor: Actor) -> None:
         barrier.wait()
-        try:
+        with contextlib.suppress(ConflictError):
             winners.append(tasks.claim_task(deployed(), actor, task_id, NOW).assignee or "")
-        except ConflictError:
-            pass
 
     threads = [threading.Thread(target=claim, args=(a,)) for a in (sam, sue)]
     for t in threads:
@@ -196,7 +195,8 @@ def test_redeploying_a_changed_process_makes_a_version_and_running_instances_sta
     sam, designer = actors["sales"], actors["designer"]
     old_lead = new_lead(deployed, actors["head"], "old")
     same = deployments.deploy_bundle(deployed(), designer, bundle_files, NOW)
-    assert same.new_versions == [] and same.unchanged == ["lead_qualification"]
+    assert same.new_versions == []
+    assert same.unchanged == ["lead_qualification"]
 
     changed = dict(bundle_files)
     changed["processes/lead_qualification.bpmn"] = changed["processes/lead_qualification.bpmn"].replace(

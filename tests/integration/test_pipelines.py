@@ -7,15 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from engine.config.automation import Action, FinalAction, Pipeline, Stage
 from engine.config.model import Bundle, Form
-from engine.errors import ValidationError
+from engine.errors import Problem, ValidationError
+from engine.processes.definitions import read_process_meta
 from engine.rules import dispatch
 from engine.services import instances, links, pipelines, records, tasks
 from engine.services.mail import record_emails
 from engine.services.views import Actor, RecordView
-from engine.store.models import ProcessVersionRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 
@@ -212,6 +213,8 @@ def test_the_advance_property_is_read_from_the_deployed_bpmn() -> None:
       <bpmn:userTask id="move"><bpmn:extensionElements><camunda:properties>
         <camunda:property name="flowcrm.pipeline" value="advance" /></camunda:properties></bpmn:extensionElements>
       </bpmn:userTask><bpmn:userTask id="other" /></bpmn:process></bpmn:definitions>"""
-    version = ProcessVersionRow(bpmn_xml=xml)
-    assert pipelines.element_property(version, None, "move", "flowcrm.pipeline") == "advance"
-    assert pipelines.element_property(version, None, "other", "flowcrm.pipeline") is None
+    problems: list[Problem] = []
+    elements = read_process_meta(etree.fromstring(xml.encode()), "p.bpmn", problems)["p"]["elements"]
+    assert problems == []
+    assert pipelines.element_property(elements["move"], "flowcrm.pipeline") == "advance"
+    assert pipelines.element_property(elements["other"], "flowcrm.pipeline") is None
