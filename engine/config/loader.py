@@ -41,7 +41,7 @@ _PATTERNS = (
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules")
 _MODEL_FILES = "{settings,entities/*,catalogs/*,pipelines/*,rules/*}.yaml"
 _ENTITY_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
-_SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog")
+_SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams")
 _VALUE_KEYS = ("code", "label", "children")
 
 
@@ -101,7 +101,13 @@ class _BundleChecker(Checker):
             say = self.sayer(SETTINGS_FILE, "link_catalog")
             say(data.line_of("link_catalog"), f"link_catalog {link_catalog!r} must be a catalog name in snake_case")
             link_catalog = base.link_catalog
-        self.settings = Settings(str(region), str(locale), str(currency), tuple(locales), str(link_catalog))
+        teams = data.get("teams", [])
+        if not isinstance(teams, list) or not all(isinstance(x, str) and SNAKE_NAME.fullmatch(x) for x in teams):
+            say = self.sayer(SETTINGS_FILE, "teams")
+            say(data.line_of("teams"), "teams must be a list of snake_case team names like [north, call_center]")
+            teams = []
+        self.settings = Settings(str(region), str(locale), str(currency), tuple(locales), str(link_catalog),
+                                 tuple(teams))
 
     def load_catalog(self, path: str) -> None:
         data = self.mapping(path, ("catalog", "label", "values"))

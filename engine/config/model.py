@@ -175,6 +175,7 @@ class Settings:
     currency: str = "RUB"
     locales: tuple[str, ...] = ("en", "ru")
     link_catalog: str = "link_type"  # catalog of manual link kinds; without it links get kind "related"
+    teams: tuple[str, ...] = ()  # teams that BPMN candidate groups and lanes may name, besides the roles
 
 
 @dataclass(frozen=True)

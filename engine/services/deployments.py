@@ -9,6 +9,7 @@ from datetime import datetime
 from engine.config.loader import load_bundle
 from engine.config.model import Bundle
 from engine.errors import ConfigError, NotFound, Problem
+from engine.processes.crosscheck import cross_check
 from engine.processes.spiff import ProcessDefinition, parse_definitions
 from engine.services.access import DEFINITION_READERS, DEPLOYERS, require
 from engine.services.views import Actor, DeployReport, ProcessVersionView
@@ -17,37 +18,6 @@ from engine.store.uow import UnitOfWork
 
 _ACTIVE: dict[str, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
 _ACTIVE_LOCK = threading.Lock()
-
-
-def _cross_check(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> list[Problem]:
-    problems = []
-    for d in definitions.values():
-        if d.entity and d.entity not in bundle.entities:
-            problems.append(Problem(d.file, d.line, d.process_id, f"flowcrm.entity {d.entity!r} is not an entity "
-                                    f"of this bundle (known: {', '.join(sorted(bundle.entities)) or 'none'})"))
-        for task in d.user_tasks():
-            if not task.form_key:
-                continue
-            form = bundle.forms.get(task.form_key)
-            if form is None:
-                problems.append(Problem(d.file, task.line, task.id, f"camunda:formKey {task.form_key!r} has no "
-                                        f"form: expected forms/{task.form_key}.json"))
-            elif form.entity and d.entity and form.entity != d.entity:
-                problems.append(Problem(d.file, task.line, task.id, f"form {task.form_key!r} edits {form.entity} "
-                                        f"but the process runs on {d.entity}"))
-            elif form.entity and not d.entity:
-                problems.append(Problem(d.file, task.line, task.id, f"form {task.form_key!r} edits {form.entity} "
-                                        "but the process declares no flowcrm.entity"))
-        for element in d.elements.values():
-            if element.set_fields and not d.entity:
-                problems.append(Problem(d.file, element.line, element.id,
-                                        "set.<field> properties need flowcrm.entity on the process"))
-            entity = bundle.entities.get(d.entity or "")
-            for name in element.set_fields:
-                if entity is not None and name not in entity.fields:
-                    problems.append(Problem(d.file, element.line, element.id,
-                                            f"set.{name}: {entity.name} has no field {name!r}"))
-    return problems
 
 
 def analyse(files: dict[str, str]) -> tuple[Bundle, dict[str, ProcessDefinition]]:
@@ -66,7 +36,7 @@ def analyse(files: dict[str, str]) -> tuple[Bundle, dict[str, ProcessDefinition]
     except ConfigError as exc:
         problems.extend(exc.problems)
     if bundle is not None:
-        problems.extend(_cross_check(bundle, definitions))
+        problems.extend(cross_check(bundle, definitions))
     if problems or bundle is None:
         raise ConfigError(problems)
     return bundle, definitions

@@ -25,11 +25,12 @@ from engine.store.models import (
 from engine.store.uow import UnitOfWork
 
 
-def process_data(record: RecordRow | None) -> dict[str, Any]:
-    """What every step of an instance sees of its record."""
+def process_data(uow: UnitOfWork, record: RecordRow | None) -> dict[str, Any]:
+    """What every step of an instance sees of its record (and its owner's username, for assignee expressions)."""
     if record is None:
         return {}
-    return {"record": dict(record.data), "record_id": record.id}
+    owner = uow.users.get(record.owner_id) if record.owner_id else None
+    return {"record": dict(record.data), "record_id": record.id, "record_owner": owner.username if owner else None}
 
 
 def _event(uow: UnitOfWork, instance: InstanceRow, now: datetime, actor: str, kind: str,
@@ -137,7 +138,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
                 on_record_written(uow, record, changed, False, now, depth, chain=chain)
     if record is not None:
         for task in runtime.ready_user_tasks():
-            runtime.set_task_data(task.task_id, process_data(record))
+            runtime.set_task_data(task.task_id, process_data(uow, record))
     _sync_tasks(uow, instance, runtime, record, now)
     _sync_timers(uow, instance, runtime)
     if runtime.is_completed() and instance.status == "running":
@@ -151,7 +152,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
                   now: datetime, *, depth: int = 0, chain: tuple[str, ...] = ()) -> InstanceRow:
     """Start one instance of a process version inside the caller's transaction."""
-    runtime, steps = Runtime.start(version.id, version.spec_json, process_data(record))
+    runtime, steps = Runtime.start(version.id, version.spec_json, process_data(uow, record))
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)

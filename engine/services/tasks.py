@@ -268,7 +268,7 @@ def _complete_in_process(uow: UnitOfWork, actor: Actor, row: TaskRow, form: Form
         pipeline_data["pipeline_final"] = final
     if record is not None:
         _record_written(uow, record, changed, now)
-    step_data = {**variables, **record_values, **process_data(record), **pipeline_data,
+    step_data = {**variables, **record_values, **process_data(uow, record), **pipeline_data,
                  f"{row.spec_name}_completed_by": actor.username, "last_completed_by": actor.username}
     steps = runtime.complete(row.id, step_data)
     _finish(uow, actor, row, now)

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-ROLES = ("sales", "head_of_sales", "designer", "admin", "auditor")
+from engine.roles import ROLES
+
+__all__ = ["ROLES"]
 
 
 @dataclass(frozen=True)

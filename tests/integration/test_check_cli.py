@@ -159,9 +159,21 @@ def form_field_of_no_entity(bundle: Path) -> Defect:
     return Defect("forms/qualify_lead.json", '"urgency"', "urgency", "'urgency' is not a field of entity Lead")
 
 
+def candidate_group_of_no_role_or_team(bundle: Path) -> Defect:
+    edit(bundle, BPMN, 'camunda:candidateGroups="sales" camunda:dueDate="PT4H"',
+         'camunda:candidateGroups="salez" camunda:dueDate="PT4H"')
+    return Defect(BPMN, 'id="qualify_lead"', "qualify_lead", "'salez' is neither a role")
+
+
+def rule_starting_a_missing_process(bundle: Path) -> Defect:
+    edit(bundle, "crm_model/rules/territory_moscow.yaml", "start_process: contact_plan", "start_process: no_plan")
+    return Defect("crm_model/rules/territory_moscow.yaml", "start_process:", "no_plan", "no such process")
+
+
 DEFECTS = [malformed_xml, schema_violation, form_key_without_form, set_missing_field, unknown_entity,
            script_imports_os, unquoted_timer, dmn_with_two_decisions, broken_yaml, form_field_of_no_entity,
-           dmn_feel_range, dmn_cell_repeating_the_input, service_task]
+           dmn_feel_range, dmn_cell_repeating_the_input, service_task,
+           candidate_group_of_no_role_or_team, rule_starting_a_missing_process]
 
 
 def run(*args: str) -> Result:
@@ -223,9 +235,10 @@ def test_deploying_a_broken_bundle_changes_nothing(tmp_path: Path, db_url: str) 
     assert count_versions(db_url) == (0, 0)
 
     assert run("--database-url", db_url, "deploy", str(good)).exit_code == 0
-    assert count_versions(db_url) == (1, 1)
+    deployed = count_versions(db_url)
+    assert deployed == (1, len(list((good / "processes").glob("*.bpmn"))))
 
     result = run("--database-url", db_url, "deploy", str(broken))
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    assert count_versions(db_url) == (1, 1)
+    assert count_versions(db_url) == deployed

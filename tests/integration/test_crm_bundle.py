@@ -3,6 +3,8 @@ process (stages, final actions, the offer e-mail), territories, the data-quality
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from collections.abc import Callable
 from typing import Any
 
@@ -269,6 +271,8 @@ def test_organizations_join_and_leave_territories_by_region_and_industry(deploye
     org = create(deployed, head, "Organization", name="ООО «Ромашка»", region="moscow", industry="retail")
     assert territory_codes(deployed, actors, org) == {"MSK"}
     assert records.get_record(deployed(), head, org).owner == "sam"  # the territory's manager
+    plan = [t for t in tasks.list_tasks(deployed(), actors["sales"], "mine") if t.record_id == org]
+    assert [(t.element_id, t.assignee, t.due_at) for t in plan] == [("intro_call", "sam", NOW + timedelta(days=1))]
 
     update(deployed, head, org, region="saint_petersburg")
     assert territory_codes(deployed, actors, org) == {"NW"}
