@@ -277,3 +277,58 @@ class RuleScheduleRow(Base):
     rule: Mapped[str] = mapped_column(String(200), primary_key=True)
     next_run_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AssignmentCursorRow(Base):
+    """Round-robin position per team: the user who got the last task."""
+
+    __tablename__ = "assignment_cursor"
+
+    team: Mapped[str] = mapped_column(String(80), primary_key=True)
+    last_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReminderRow(Base):
+    """A reminder a user set on a record; the worker turns a due one into a task for that user."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("ix_reminder_due", "fired_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    task_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class InboundEventRow(Base):
+    """Every inbound event (webhook) as received, with what the engine did with it: append only."""
+
+    __tablename__ = "inbound_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    source: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    payload: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(40))  # correlated | started | rejected
+    detail: Mapped[str | None] = mapped_column(Text)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+
+
+class MessageWaitRow(Base):
+    """An instance waiting for a BPMN message, indexed by name and business key for correlation."""
+
+    __tablename__ = "message_wait"
+    __table_args__ = (Index("ix_message_wait_lookup", "message", "business_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    message: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))

@@ -11,14 +11,17 @@ from sqlalchemy.orm import Session
 
 from engine.store.models import (
     ApiTokenRow,
+    AssignmentCursorRow,
     ConfigVersionRow,
     FieldChangeRow,
     InstanceEventRow,
     InstanceRow,
+    MessageWaitRow,
     OutboxRow,
     ProcessVersionRow,
     RecordLinkRow,
     RecordRow,
+    ReminderRow,
     RuleScheduleRow,
     TaskCandidateRow,
     TaskRow,
@@ -482,3 +485,30 @@ class RuleScheduleRepository(_Repository):
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class AssignmentRepository(_Repository):
+    """Round-robin cursors per team."""
+
+    def cursor(self, team: str) -> AssignmentCursorRow | None:
+        """The team's cursor row, locked for this transaction."""
+        stmt = select(AssignmentCursorRow).where(AssignmentCursorRow.team == team).with_for_update()
+        return self.session.scalar(stmt)
+
+
+class ReminderRepository(_Repository):
+    """Reminders users set on records."""
+
+    def get(self, reminder_id: int) -> ReminderRow | None:
+        """A reminder by id."""
+        return self.session.get(ReminderRow, reminder_id)
+
+
+class EventRepository(_Repository):
+    """Inbound events and the message waits they correlate to."""
+
+    def waits(self, message: str, business_key: str | None) -> list[MessageWaitRow]:
+        """Instances waiting for this message (and business key)."""
+        stmt = select(MessageWaitRow).where(MessageWaitRow.message == message,
+                                            MessageWaitRow.business_key == business_key)
+        return list(self.session.scalars(stmt.order_by(MessageWaitRow.id)).all())

@@ -10,12 +10,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.store.repositories import (
+    AssignmentRepository,
     ConfigRepository,
+    EventRepository,
     HistoryRepository,
     InstanceRepository,
     LinkRepository,
     OutboxRepository,
     RecordRepository,
+    ReminderRepository,
     RuleScheduleRepository,
     TaskRepository,
     TimerRepository,
@@ -37,6 +40,9 @@ class UnitOfWork:
     links: LinkRepository
     outbox: OutboxRepository
     schedules: RuleScheduleRepository
+    assignment: AssignmentRepository
+    reminders: ReminderRepository
+    events: EventRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -55,6 +61,9 @@ class UnitOfWork:
             self.links = LinkRepository(self.session)
             self.outbox = OutboxRepository(self.session)
             self.schedules = RuleScheduleRepository(self.session)
+            self.assignment = AssignmentRepository(self.session)
+            self.reminders = ReminderRepository(self.session)
+            self.events = EventRepository(self.session)
         self._depth += 1
         return self
 

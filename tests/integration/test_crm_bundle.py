@@ -3,9 +3,8 @@ process (stages, final actions, the offer e-mail), territories, the data-quality
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest

@@ -196,7 +196,7 @@ def test_redeploying_a_changed_process_makes_a_version_and_running_instances_sta
     old_lead = new_lead(deployed, actors["head"], "old")
     same = deployments.deploy_bundle(deployed(), designer, bundle_files, NOW)
     assert same.new_versions == []
-    assert same.unchanged == ["lead_qualification"]
+    assert "lead_qualification" in same.unchanged
 
     changed = dict(bundle_files)
     changed["processes/lead_qualification.bpmn"] = changed["processes/lead_qualification.bpmn"].replace(
