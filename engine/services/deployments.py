@@ -9,6 +9,7 @@ from datetime import datetime
 from engine.config.loader import load_bundle
 from engine.config.model import Bundle
 from engine.errors import ConfigError, NotFound, Problem
+from engine.processes.calendar import use_calendar
 from engine.processes.crosscheck import cross_check
 from engine.processes.spiff import ProcessDefinition, parse_definitions
 from engine.services.access import DEFINITION_READERS, DEPLOYERS, require
@@ -96,6 +97,15 @@ def active_files(uow: UnitOfWork) -> dict[str, str]:
 
 def active_bundle(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]]:
     """The deployed configuration, parsed once per content (keyed by hash: ids repeat across databases)."""
+    memo = uow.memo.get("active_bundle")
+    if memo is not None:
+        return memo  # type: ignore[return-value]
+    result = _load_active(uow)
+    uow.memo["active_bundle"] = result
+    return result
+
+
+def _load_active(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]]:
     with uow:
         key = uow.config.latest_key()
         if key is None:
@@ -104,6 +114,7 @@ def active_bundle(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]
         with _ACTIVE_LOCK:
             cached = _ACTIVE.get(content_hash)
         if cached is not None:
+            use_calendar(cached[0].settings.working_hours)  # timer expressions count in the deployed calendar
             return cached
         row = uow.config.get_config(config_id)
         assert row is not None  # noqa: S101 - the id was just read in this transaction
@@ -112,6 +123,7 @@ def active_bundle(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]
             if len(_ACTIVE) >= 8:
                 _ACTIVE.clear()
             _ACTIVE[content_hash] = result
+        use_calendar(result[0].settings.working_hours)
         return result
 
 

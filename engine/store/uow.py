@@ -47,6 +47,7 @@ class UnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
         self._depth = 0
+        self.memo: dict[str, object] = {}  # per unit of work (one request or job): values safe to reuse in it
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
