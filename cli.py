@@ -174,12 +174,11 @@ def run(ctx: click.Context, host: str, port: int, demo: bool | None) -> None:
 @_fail_cleanly
 def worker(ctx: click.Context, interval: float, once: bool) -> None:
     """Fire due BPMN timers (APScheduler); safe to run several on PostgreSQL."""
-    from engine.scheduler import run_worker
-    from engine.services.timers import fire_due
+    from engine.scheduler import run_worker, tick
 
     make_uow = _uow_factory(ctx)
     if once:
-        click.echo(f"{fire_due(make_uow(), _now())} timer(s) fired")
+        click.echo(f"{tick(make_uow)} timer(s) fired")
         return
     run_worker(make_uow, interval)
 

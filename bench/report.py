@@ -125,6 +125,46 @@ def _inbox(run: dict[str, Any]) -> list[str]:
     return out
 
 
+def _timers(run: dict[str, Any]) -> list[str]:
+    made, lat, rate = run["creation"], run["latency"], run["throughput"]
+    out = [
+        f"Timers on {run['backend']}: {made['instances']:,} instances waiting on a timer, created in "
+        f"{made['total_s']} s ({made['real_path']} by the real start path at {made['real_path_per_s']}/s, median "
+        f"{made['real_path_ms']['median_ms']} ms; {made['bulk_cloned']:,} cloned from one in {made['bulk_s']} s)",
+        f"  (a) one worker loop, tick every {lat['worker_interval_s']} s: {lat['came_due']:,} timers came due over "
+        f"{lat['window_s']} s among {lat['pending_timers']:,} pending; {lat['fired']:,} fired, "
+        f"{lat['not_fired']} not fired",
+    ]
+    if made.get("warning"):
+        out.append(f"  warning: {made['warning']}")
+    rows = [[label, s["median_ms"], s["p95_ms"], s["max_ms"], s["n"]]
+            for label, s in (("due -> history event time", lat["history_time_minus_due"]),
+                             ("due -> end of the tick that fired it", lat["tick_end_minus_due"]))
+            if s]
+    out += _table(["latency", "median ms", "p95 ms", "max ms", "timers"], rows)
+    out.append(f"  (b) one worker, backlog of {rate['backlog']:,} due timers "
+               f"({rate['pending_not_due']:,} more pending, not due): {rate['fired']:,} fired in {rate['seconds']} s "
+               f"= {rate['timers_per_s']} timers/s "
+               f"({rate['ms_per_timer']} ms each)")
+    w = run.get("workers")
+    if w:
+        killed = "NO worker killed"
+        if w["killed_when_fired"] is not None:
+            killed = (f"worker pid {w['killed_worker_pid']} SIGKILLed after {w['killed_after_s']} s "
+                      f"with {w['killed_when_fired']:,} fired")
+        out += [
+            f"  (c) {w['workers']} `flowcrm worker --interval {w['worker_interval_s']}` processes, backlog of "
+            f"{w['backlog']:,} due timers; {killed}; drained {w['drained_s']} s after start "
+            f"(first fire at {w['first_fired_s']} s; {w['timers_per_s_all_workers']} timers/s together); "
+            f"fired per surviving worker log: {w['fired_per_worker_log']}; exit codes {w['worker_exit_codes']}",
+            f"      instances with exactly one timer event: {w['instances_with_one_timer_event']:,} of "
+            f"{w['backlog']:,}; DUPLICATED effects: {w['duplicated_effects']}; LOST effects: {w['lost_effects']}; "
+            f"due timer rows left: {w['due_timer_rows_left']}; instances not completed: "
+            f"{w['instances_not_completed']}; timer_failed events: {w['timer_failed_events']}",
+        ]
+    return out
+
+
 def render(results: dict[str, Any]) -> str:
     """Everything a reader needs from one run, as text."""
     env = results["environment"]
@@ -139,4 +179,6 @@ def render(results: dict[str, Any]) -> str:
         out += [*_flow(results["lead_flow"]), ""]
     for run in results.get("inbox", []):
         out += [*_inbox(run), ""]
+    for run in results.get("timers", []):
+        out += [*_timers(run), ""]
     return "\n".join(out).rstrip()

@@ -1,5 +1,6 @@
-"""`make bench`: lead-process throughput (persisted vs SpiffWorkflow alone) and inbox query times, as a table and
-as JSON (bench/results/<date>.json). `--quick` is the small smoke run a test uses."""
+"""`make bench`: lead-process throughput (persisted vs SpiffWorkflow alone), inbox query times and timer worker
+figures (latency, rate, three workers with one SIGKILLed), as a table and as JSON (bench/results/<date>.json).
+`--quick` is the small smoke run a test uses."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench import inbox, lead_flow
+from bench import inbox, lead_flow, timers
 from bench.common import ROOT
 from bench.report import render
 
@@ -36,12 +37,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile-leads", type=int, help="leads run under cProfile (default 50; quick 10; 0: off)")
     parser.add_argument("--tasks", type=int, help="open tasks in the inbox database (default 100,000; quick 2,000)")
     parser.add_argument("--repeats", type=int, help="list_tasks calls per scope (default 200; quick 20)")
-    parser.add_argument("--only", choices=("flow", "inbox"), help="run one part only")
+    parser.add_argument("--only", choices=("flow", "inbox", "timers"), help="run one part only")
     parser.add_argument(
         "--postgres",
         metavar="URL",
         default=os.environ.get("TEST_DATABASE_URL"),
-        help="also run the inbox part on this PostgreSQL (default: $TEST_DATABASE_URL)",
+        help="also run the inbox and timers parts on this PostgreSQL, each in a schema of its own "
+        "(default: $TEST_DATABASE_URL)",
     )
     parser.add_argument("--no-postgres", action="store_true", help="ignore --postgres and $TEST_DATABASE_URL")
     parser.add_argument("--workdir", type=Path, help="keep the SQLite files here (default: a temporary folder)")
@@ -106,6 +108,14 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         for scope in ("mine", "pool"):
             head[f"inbox_{run['backend']}_{scope}_median_ms"] = run[scope]["list_tasks"]["median_ms"]
             head[f"inbox_{run['backend']}_{scope}_p95_ms"] = run[scope]["list_tasks"]["p95_ms"]
+    for run in results.get("timers", []):
+        latency = run["latency"]["tick_end_minus_due"] or {}
+        head[f"timers_{run['backend']}_latency_median_ms"] = latency.get("median_ms")
+        head[f"timers_{run['backend']}_latency_p95_ms"] = latency.get("p95_ms")
+        head[f"timers_{run['backend']}_fired_per_s"] = run["throughput"]["timers_per_s"]
+        if "workers" in run:
+            head["timers_kill_duplicated"] = run["workers"]["duplicated_effects"]
+            head["timers_kill_lost"] = run["workers"]["lost_effects"]
     return head
 
 
@@ -123,6 +133,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         results["inbox"] = [inbox.run_sqlite(workdir, args.tasks, args.repeats)]
         if args.postgres and not args.no_postgres:
             results["inbox"].append(inbox.run_postgres(args.postgres, args.tasks, args.repeats))
+    if args.only in (None, "timers"):
+        results["timers"] = [timers.run_sqlite(workdir, args.quick)]
+        if args.postgres and not args.no_postgres:
+            results["timers"].append(timers.run_postgres(args.postgres, workdir, args.quick))
     results["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(perf_counter() - started, 1)
     results["headline"] = headline(results)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.services.mail import SmtpSettings, deliver_outbox
+from engine.services.reminders import fire_due_reminders
 from engine.services.rules import run_scheduled_rules
 from engine.services.timers import fire_due
 from engine.store.uow import UnitOfWork
@@ -25,6 +26,9 @@ def tick(make_uow: Callable[[], UnitOfWork]) -> int:
         log.info("ran %d scheduled rule(s)", ran)
     if os.environ.get("FLOWCRM_SMTP_HOST"):
         send_mail(make_uow)
+    reminded = fire_due_reminders(make_uow, datetime.now(UTC))
+    if reminded:
+        log.info("fired %d reminder(s)", reminded)
     total = 0
     while True:
         fired = fire_due(make_uow(), datetime.now(UTC), limit=100)

@@ -69,10 +69,27 @@ SCHEMAS: dict[str, Schema] = {
         "fields": {"type": "object", "description": "field name ('' = the whole object) -> messages",
                    "additionalProperties": {"type": "array", "items": {"type": "string"}}}}, required=["fields"],
         closed=False),
+    "Reminder": _object({
+        "id": {"type": "integer"}, "record_id": {"type": "integer"}, "record_title": _nullable("string"),
+        "due_at": _TIME, "note": {"type": "string"}, "created_at": _TIME, "fired_at": _TIME_OR_NULL,
+        "task_id": _nullable("string", description="the task the reminder became when it fired")}),
+    "NewReminder": _object({"due_at": {**_TIME, "description": "when to remind, with a UTC offset; in the future"},
+                            "note": {"type": "string", "maxLength": 1000, "default": ""}}, required=["due_at"]),
     "Problem": _object({"file": {"type": "string"}, "line": _nullable("integer"), "element": _nullable("string"),
                         "message": {"type": "string"}}),
     "ConfigErrorBody": _object({"error": {"const": "ConfigError"}, "message": {"type": "string"},
                                 "problems": {"type": "array", "items": _ref("Problem")}}),
+    "NewEvent": _object({
+        "business_key": _nullable("string", description="correlate events: the record id or the value of the "
+                                                        "record field events.yaml names (a number is read as text)"),
+        "data": {"type": "object", "description": "the payload: merged into the waiting task's data, or mapped "
+                                                  "to record fields (data.<key>)"}}, required=[]),
+    "EventResult": _object({
+        "id": {"type": "integer", "description": "the inbound_event row"}, "name": {"type": "string"},
+        "outcome": {"enum": ["correlated", "started"]}, "detail": {"type": "string"}, "received_at": _TIME,
+        "record_id": _nullable("integer", description="the created record, or the one the event correlated to"),
+        "instance_ids": {"type": "array", "items": {"type": "integer"},
+                         "description": "instances started, or that received the message"}}),
     "Me": _object({"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
                    "roles": {"type": "array", "items": {"enum": ["sales", "head_of_sales", "designer", "admin",
                                                                  "auditor"]}},
@@ -155,6 +172,18 @@ SCHEMAS: dict[str, Schema] = {
         "config_changed": {"type": "boolean"},
         "new_versions": {"type": "array", "items": _ref("ProcessVersion")},
         "unchanged": {"type": "array", "items": {"type": "string"}, "description": "process ids"}}),
+    "TaskReassignment": _object({"task_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                                              "maxItems": 500},
+                                 "to": {"type": "string", "description": "login name of the new assignee"}}),
+    "RecordReassignment": _object({"record_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1,
+                                                  "maxItems": 500},
+                                   "to": {"type": "string", "description": "login name of the new owner"}}),
+    "Redistribution": _object({"strategy": {"enum": ["round_robin", "fewest_open"], "default": "round_robin"}},
+                              required=[]),
+    "Reassigned": _object({
+        "to": {"type": "array", "items": {"type": "string"}, "description": "who received work"},
+        "task_ids": {"type": "array", "items": {"type": "string"}},
+        "record_ids": {"type": "array", "items": {"type": "integer"}}}),
 }
 
 RESPONSES = {
@@ -179,6 +208,7 @@ PARAMETERS = {
     "record_id": _param("record_id", "path", {"type": "integer"}, "record id"),
     "instance_id": _param("instance_id", "path", {"type": "integer"}, "process instance id"),
     "link_id": _param("link_id", "path", {"type": "integer"}, "link id (Link.id)"),
+    "reminder_id": _param("reminder_id", "path", {"type": "integer"}, "reminder id (Reminder.id)"),
     "entity": _param("entity", "path", {"type": "string"}, "entity name as in the configuration, e.g. Lead"),
 }
 
@@ -254,6 +284,40 @@ PATHS: dict[str, Any] = {
         "Remove a hand-made link", "unlinkRecords", "records",
         {"204": {"description": "Removed"}, **_errors(403, 404, 422)}, parameters=_p("link_id"),
         description="Reference links (kind reference) go away by clearing their field: 422.")},
+    "/records/{record_id}/reminders": {
+        "get": _op("My pending reminders on a record", "recordReminders", "records",
+                   {**_ok("Reminders, soonest first", _list_of("Reminder")), **_errors(404)},
+                   parameters=_p("record_id")),
+        "post": _op("Remind me about a record", "setReminder", "records",
+                    {**_ok("The new reminder", _ref("Reminder"), "201"), **_errors(400, 404, 422)},
+                    parameters=_p("record_id"), requestBody=_body(_ref("NewReminder"), "when, and a note"),
+                    description="When due, the worker turns it into a task assigned to the token holder.")},
+    "/reminders/{reminder_id}": {"delete": _op(
+        "Cancel one of my reminders", "cancelReminder", "records",
+        {"204": {"description": "Cancelled"}, **_errors(404, 409)}, parameters=_p("reminder_id"),
+        description="Others' reminders answer 404; one that already fired answers 409.")},
+    "/tasks/reassign": {"post": _op(
+        "Reassign open tasks to one person", "reassignTasks", "tasks",
+        {**_ok("What moved", _ref("Reassigned")), **_errors(400, 403, 422)},
+        requestBody=_body(_ref("TaskReassignment"), "up to 500 task ids and the new assignee"),
+        description="Head of sales (tasks of their team, to a member of it) or admin. One transaction: if any id "
+                    "is unknown, not open or not theirs, nothing moves and 422 lists the ids. Each task's "
+                    "instance history gets a `reassigned` step with from/to.")},
+    "/records/reassign": {"post": _op(
+        "Give records to a new owner", "reassignRecords", "records",
+        {**_ok("What moved", _ref("Reassigned")), **_errors(400, 403, 422)},
+        requestBody=_body(_ref("RecordReassignment"), "up to 500 record ids and the new owner"),
+        description="Head of sales (records of their team or unowned) or admin; all or nothing; the owner change "
+                    "is written to each record's field history.")},
+    "/users/{username}/redistribute": {"post": _op(
+        "A user leaves: deactivate them and spread their work", "redistributeUser", "tasks",
+        {**_ok("What moved and to whom", _ref("Reassigned")), **_errors(400, 403, 404, 409, 422)},
+        parameters=[_param("username", "path", {"type": "string"}, "login name")],
+        requestBody={"required": False, "description": "optional balance strategy",
+                     "content": _json(_ref("Redistribution"))},
+        description="Admin, or the head of sales of the user's team. Open tasks and owned records go round-robin "
+                    "(or to the least loaded) over the remaining active members of the team; 409 when no one is "
+                    "left.")},
     "/instances": {"post": _op(
         "Start a process", "startInstance", "instances",
         {**_ok("The started instance", _ref("Instance"), "201", location=True), **_errors(400, 403, 404, 422)},
@@ -264,6 +328,15 @@ PATHS: dict[str, Any] = {
     "/process-versions": {"get": _op(
         "Deployed process versions", "listProcessVersions", "definitions",
         {**_ok("Versions, newest first per process", _list_of("ProcessVersion")), **_errors(403)})},
+    "/events/{name}": {"post": _op(
+        "Post an inbound event (webhook)", "postEvent", "events",
+        {**_ok("What the event did", _ref("EventResult"), "201"), **_errors(400, 403, 404, 409, 422)},
+        parameters=[_param("name", "path", {"type": "string"}, "an event name of crm_model/events.yaml")],
+        requestBody=_body(_ref("NewEvent"), "the business key and the payload"),
+        description="Admins, designers (integration users), sales and heads of sales. `correlate` events deliver "
+                    "their BPMN message to every instance waiting for it on a matching record (409 when none "
+                    "waits); `start` events create a record from the payload and start its processes (422 with "
+                    "messages per payload path). Every event, accepted or refused, is kept in inbound_event.")},
     "/deployments": {"post": _op(
         "Deploy configuration files", "deploy", "definitions",
         {**_ok("What changed", _ref("DeployReport")), **_errors(400, 403),
@@ -281,7 +354,7 @@ DOCUMENT: dict[str, Any] = {
                             "`flowcrm create-token USERNAME`. Errors are JSON objects with `error` and `message`."},
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}],
-    "tags": [{"name": n} for n in ("meta", "tasks", "records", "instances", "definitions")],
+    "tags": [{"name": n} for n in ("meta", "tasks", "records", "instances", "definitions", "events")],
     "paths": PATHS,
     "components": {"schemas": SCHEMAS, "responses": RESPONSES, "parameters": PARAMETERS,
                    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

@@ -7,12 +7,14 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
 from engine.config.automation_loader import load_pipeline, load_rule, load_templates
 from engine.config.checking import CODE, SNAKE_NAME, Checker, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
+from engine.config.events_loader import EVENTS_FILE, load_events
 from engine.config.form_loader import load_form, load_ui
 from engine.config.model import (
     FIELD_OPTIONS,
@@ -24,6 +26,7 @@ from engine.config.model import (
     Entity,
     Field,
     Settings,
+    WorkingHours,
 )
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ConfigError, Problem
@@ -39,9 +42,10 @@ _PATTERNS = (
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules")
-_MODEL_FILES = "{settings,entities/*,catalogs/*,pipelines/*,rules/*}.yaml"
+_MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*}.yaml"
 _ENTITY_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
-_SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams")
+_SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _VALUE_KEYS = ("code", "label", "children")
 
 
@@ -107,7 +111,39 @@ class _BundleChecker(Checker):
             say(data.line_of("teams"), "teams must be a list of snake_case team names like [north, call_center]")
             teams = []
         self.settings = Settings(str(region), str(locale), str(currency), tuple(locales), str(link_catalog),
-                                 tuple(teams))
+                                 tuple(teams), self.working_hours(data.get("working_hours"), data))
+
+    def working_hours(self, value: Any, data: LineMap) -> WorkingHours | None:
+        """The business calendar, or None (24/7) when the settings name none."""
+        if value is None:
+            return None
+        say = self.sayer(SETTINGS_FILE, "working_hours")
+        if not isinstance(value, LineMap) or set(value) - {"timezone", "days", "start", "end"}:
+            say(data.line_of("working_hours"), "working_hours must be a mapping of timezone, days, start, end")
+            return None
+        count = len(self.problems)
+        zone = value.get("timezone", "UTC")
+        try:
+            ZoneInfo(str(zone))
+        except (ValueError, ZoneInfoNotFoundError):
+            say(value.line_of("timezone"), f"unknown time zone {zone!r}; use an IANA name such as Europe/Moscow")
+        days = value.get("days", list(_DAYS[:5]))
+        if not isinstance(days, list) or not days or not all(d in _DAYS for d in days):
+            say(value.line_of("days"), f"days must be a list of {', '.join(_DAYS)}")
+            days = []
+        minutes = []
+        for key, default in (("start", "09:00"), ("end", "18:00")):
+            raw = value.get(key, default)  # YAML 1.1 reads an unquoted 18:00 as the sexagesimal 1080
+            text = f"{raw // 60:02d}:{raw % 60:02d}" if isinstance(raw, int) and not isinstance(raw, bool) else str(raw)
+            match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
+            if match is None:
+                say(value.line_of(key), f"{key} {text!r} must be a time like 09:00")
+            minutes.append(int(match[1]) * 60 + int(match[2]) if match else 0)
+        if len(self.problems) == count and minutes[0] >= minutes[1]:
+            say(value.line_of("end"), "end must be later than start")
+        if len(self.problems) > count:
+            return None
+        return WorkingHours(str(zone), tuple(_DAYS.index(d) for d in days), minutes[0], minutes[1])
 
     def load_catalog(self, path: str) -> None:
         data = self.mapping(path, ("catalog", "label", "values"))
@@ -258,7 +294,7 @@ class _BundleChecker(Checker):
         for path in self.files:
             say, top, directory = self.sayer(path, None), path.split("/")[0], folder(path)
             model_file = directory in _MODEL_FOLDERS and path.endswith(".yaml")
-            if top == "crm_model" and not (model_file or path == SETTINGS_FILE):
+            if top == "crm_model" and not (model_file or path in (SETTINGS_FILE, EVENTS_FILE)):
                 say(None, f"unexpected file; expected crm_model/{_MODEL_FILES}")
             if top == "forms" and (directory != "forms" or not path.endswith((".json", ".ui.yaml"))):
                 say(None, "unexpected file; expected forms/<key>.json or forms/<key>.ui.yaml")
@@ -287,6 +323,7 @@ def load_bundle(files: dict[str, str]) -> Bundle:
     for path in paths_in(files, "crm_model/rules", ".yaml"):
         load_rule(checker, path)
     checker.problems.extend(cycle_problems(checker.rules))
+    events = load_events(checker) if EVENTS_FILE in files else {}
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.file, p.line or 0)))
-    return checker.bundle()
+    return replace(checker.bundle(), events=events)

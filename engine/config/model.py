@@ -167,6 +167,16 @@ class Form:
 
 
 @dataclass(frozen=True)
+class WorkingHours:
+    """A business calendar: working days and hours in one time zone (settings `working_hours`)."""
+
+    timezone: str = "UTC"
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # weekday numbers, Monday = 0
+    start_minute: int = 9 * 60  # minutes after midnight, local time
+    end_minute: int = 18 * 60
+
+
+@dataclass(frozen=True)
 class Settings:
     """Bundle-wide settings from crm_model/settings.yaml."""
 
@@ -176,6 +186,22 @@ class Settings:
     locales: tuple[str, ...] = ("en", "ru")
     link_catalog: str = "link_type"  # catalog of manual link kinds; without it links get kind "related"
     teams: tuple[str, ...] = ()  # teams that BPMN candidate groups and lanes may name, besides the roles
+    working_hours: WorkingHours | None = None  # None: the clock runs 24/7
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """An event the API accepts (crm_model/events.yaml): correlate to a waiting message, or start a record."""
+
+    name: str
+    kind: str  # "correlate" | "start"
+    message: str | None = None  # correlate: the BPMN message name
+    business_key: str | None = None  # correlate: a record field, or "record_id"
+    entity: str | None = None  # start: the entity of the new record
+    fields: Mapping[str, str] = field(default_factory=dict)  # start: record field -> payload path ("data.x")
+    process: str | None = None  # start: process to start; None = the entity's startOn=create processes
+    file: str = ""
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +216,7 @@ class Bundle:
     rules: Mapping[str, Rule] = field(default_factory=dict)
     pipelines: Mapping[str, Pipeline] = field(default_factory=dict)
     templates: Mapping[str, Template] = field(default_factory=dict)
+    events: Mapping[str, InboundEvent] = field(default_factory=dict)
 
     def _files_ending(self, suffix: str) -> dict[str, str]:
         return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ class ElementMeta:
     set_fields: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)  # every camunda:property, by name
     scripts: tuple[tuple[int | None, str, str], ...] = ()  # (line, source, "eval" | "exec")
+    message: str | None = None  # the BPMN message a catch event or receive task waits for
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored with the process version."""
@@ -193,6 +194,8 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
                 for cond in node.findall("./bpmn:conditionExpression", NS):
                     _check_expression((cond.text or "").strip(), "eval", path, cond.sourceline,
                                       node.get("id") or "", problems)
+        waits = message_waits(process, tree)
+        elements = {k: replace(v, message=waits[k]) if k in waits else v for k, v in elements.items()}
         for meta in elements.values():
             for line, source, mode in meta.scripts:
                 _check_expression(source, mode, path, line, meta.id, problems)
@@ -205,6 +208,21 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
             "elements": elements,
         }
     return result
+
+
+def message_waits(scope: Any, tree: Any) -> dict[str, str]:
+    """Element id -> message name of each message catch event and receive task under `scope`."""
+    names = {m.get("id"): m.get("name") or m.get("id") for m in tree.iter(f"{{{BPMN_NS}}}message")}
+    found: dict[str, str] = {}
+    for node in scope.iter(f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}boundaryEvent",
+                           f"{{{BPMN_NS}}}receiveTask"):
+        ref = node.get("messageRef")
+        if ref is None:
+            definition = node.find("./bpmn:messageEventDefinition", NS)
+            ref = definition.get("messageRef") if definition is not None else None
+        if ref in names and node.get("id"):
+            found[node.get("id")] = names[ref]
+    return found
 
 
 def _repeats_input(expression: str, cell: str) -> bool:

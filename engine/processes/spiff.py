@@ -8,23 +8,30 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, Problem, SandboxError
 from engine.processes import sandbox
+from engine.processes.calendar import working_hours
 from engine.processes.definitions import ElementMeta, read_decision_problems, read_process_meta
 
 _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
@@ -34,12 +41,16 @@ _VALIDATOR: BpmnValidator | None = None
 _VALIDATOR_LOCK = threading.Lock()
 
 
+EXPRESSION_GLOBALS: dict[str, Any] = {"working_hours": working_hours}  # timer and condition expressions
+
+
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     """Routes every script, condition, timer expression and DMN cell through the restricted sandbox."""
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         names = dict(context)
         names.update(external_context or {})
+        names.update(EXPRESSION_GLOBALS)  # last: a task-data key cannot shadow a helper
         return sandbox.evaluate(expression, names)
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
@@ -54,6 +65,18 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
 
 
 SCRIPT_ENGINE = PythonScriptEngine(environment=SandboxEnvironment())
+
+
+class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):  # type: ignore[misc]
+    """A receive task with Camunda's message definition, the one the Camunda serializer can store."""
+
+
+class _Parser(CamundaParser):  # type: ignore[misc]
+    """The Camunda parser, with receive tasks parsed like its message catch events."""
+
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, Any]] = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
+                                                         full_tag("receiveTask"): (_CamundaReceiveTaskParser,
+                                                                                   ReceiveTask)}
 
 
 def _validator() -> BpmnValidator:
@@ -130,7 +153,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
     from engine.errors import ConfigError
 
     problems: list[Problem] = []
-    parser = CamundaParser(validator=_validator())
+    parser = _Parser(validator=_validator())
     metas: dict[str, tuple[str, dict[str, Any]]] = {}
     trees: dict[str, Any] = {}
     for path, text in sorted(dmn.items()):
@@ -180,7 +203,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
                 blob = json.dumps({
                     "spec": _REGISTRY.convert(spec),
                     "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in subs.items()},
-                    "elements": {k: v.to_dict() for k, v in meta["elements"].items()},
+                    "elements": {k: v.to_dict() for k, v in _with_called(meta, subs, metas).items()},
                 }, sort_keys=True)
             except (ValidationException, SpiffWorkflowException) as exc:
                 problems.append(_problem_from(exc, path, trees.get(getattr(exc, "file_name", None) or path)))
@@ -194,6 +217,18 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
     if problems:
         raise ConfigError(problems)
     return definitions
+
+
+def _with_called(meta: dict[str, Any], subs: dict[str, Any], metas: dict[str, tuple[str, dict[str, Any]]],
+                 ) -> dict[str, ElementMeta]:
+    """A process's elements plus those of the processes its call activities run (their user tasks need their
+    form keys, candidate groups and set.* properties too); the caller's own elements win a clash of ids."""
+    elements: dict[str, ElementMeta] = {}
+    for called in subs:
+        if called in metas:
+            elements.update(metas[called][1]["elements"])
+    elements.update(meta["elements"])
+    return elements
 
 
 class _SpecCache:
@@ -256,6 +291,15 @@ class PendingTimer:
 
 
 @dataclass
+class PendingMessage:
+    """A message catch event or receive task an instance waits on."""
+
+    task_id: str
+    element_id: str
+    message: str
+
+
+@dataclass
 class Runtime:
     """One live workflow; not thread safe: the caller holds the instance row for the transaction."""
 
@@ -284,9 +328,7 @@ class Runtime:
         dct["subprocess_specs"] = json.loads(json.dumps(parts["subprocess_specs"]))
         _SERIALIZER.migrate(dct)
         workflow = _SERIALIZER.from_dict(dct)
-        workflow.script_engine = SCRIPT_ENGINE
-        for sub in workflow.subprocesses.values():
-            sub.script_engine = SCRIPT_ENGINE
+        workflow.script_engine = SCRIPT_ENGINE  # subprocesses (call activities) read the top workflow's
         runtime = cls(workflow, parts["elements"])
         runtime._completed = {t.id for t in runtime._all_tasks() if t.state == TaskState.COMPLETED}
         return runtime
@@ -390,9 +432,43 @@ class Runtime:
             timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id, due.astimezone(UTC)))
         return timers
 
+    def active_elements(self) -> list[str]:
+        """Elements of the top process the instance is at: waiting user tasks and events, and call activities
+        whose called process runs (the diagram shows the call activity, not the called process's tasks)."""
+        active = {TaskState.READY, TaskState.STARTED, TaskState.WAITING}
+        return sorted({t.task_spec.bpmn_id for t in self.workflow.tasks.values()
+                       if t.state in active and getattr(t.task_spec, "bpmn_id", None)})
+
     def fire_timers(self) -> list[Step]:
         """Wake timers that are due by the wall clock and run on."""
         self.workflow.refresh_timers()
+        return self.run_engine()
+
+    def pending_messages(self) -> list[PendingMessage]:
+        """Message catch events and receive tasks the instance waits on."""
+        waits = []
+        for task in self._all_tasks():
+            definition = getattr(task.task_spec, "event_definition", None)
+            if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
+                waits.append(PendingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
+        return waits
+
+    def deliver_message(self, task_id: str, payload: dict[str, Any]) -> list[Step]:
+        """Deliver a message to the waiting task `task_id`, merge `payload` into its data and run on."""
+        task = next((t for t in self._all_tasks() if str(t.id) == task_id), None)
+        definition = getattr(task.task_spec, "event_definition", None) if task is not None else None
+        if task is None or task.state != TaskState.WAITING or not isinstance(definition, MessageEventDefinition):
+            raise ConflictError(f"task {task_id} no longer waits for a message")
+        # definitions compare by exact class: build the one the parser produced (Camunda's wraps its payload)
+        event_definition = type(definition)(definition.name)
+        body: dict[str, Any] = dict(payload)
+        if hasattr(definition, "result_var"):
+            body = {"payload": dict(payload), "result_var": "message"}
+        try:
+            self.workflow.send_event(BpmnEvent(event_definition, payload=body))
+        except WorkflowException as exc:
+            raise ConflictError(f"the instance refused message {definition.name!r}: {exc}") from exc
+        task.data.update(payload)
         return self.run_engine()
 
     def is_completed(self) -> bool:
@@ -439,5 +515,38 @@ def parse_duration(text: str, start: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-__all__ = ["SERIALIZER_VERSION", "PendingTimer", "ProcessDefinition", "ReadyTask", "Runtime", "Step",
-           "parse_definitions", "parse_duration", "timer_value_problem"]
+_DECISIONS: OrderedDict[tuple[int, str], Any] = OrderedDict()
+
+
+def evaluate_decision(dmn_text: str, decision_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Run one DMN decision table of a `.dmn` file over `data` (cells in the sandbox); {} when no rule matches.
+
+    Decision specs are stored in a process blob only when a businessRuleTask refers to them, so callers pass the
+    DMN text of the deployed configuration; its parsed table is cached by content."""
+    from types import SimpleNamespace
+
+    from lxml import etree
+
+    key = (hash(dmn_text), decision_id)
+    with _VALIDATOR_LOCK:
+        engine = _DECISIONS.get(key)
+    if engine is None:
+        try:
+            parser = CamundaParser()
+            parser.add_dmn_xml(etree.fromstring(dmn_text.encode()), filename=decision_id)
+            engine = parser.get_engine(decision_id, None)
+        except Exception as exc:  # a broken or missing table is a configuration mistake of this decision
+            raise FlowError(f"decision {decision_id!r} cannot be read: {exc}") from exc
+        with _VALIDATOR_LOCK:
+            _DECISIONS[key] = engine
+            if len(_DECISIONS) > 64:
+                _DECISIONS.popitem(last=False)
+    task = SimpleNamespace(data=dict(data), workflow=SimpleNamespace(script_engine=SCRIPT_ENGINE))
+    try:
+        return dict(engine.result(task))
+    except Exception as exc:  # SpiffWorkflow wraps sandbox refusals and bad cells in its own exceptions
+        raise FlowError(f"decision {decision_id!r} failed: {exc}") from exc
+
+
+__all__ = ["SERIALIZER_VERSION", "PendingMessage", "PendingTimer", "ProcessDefinition", "ReadyTask", "Runtime", "Step",
+           "evaluate_decision", "parse_definitions", "parse_duration", "timer_value_problem"]

@@ -142,12 +142,19 @@ def _create_task(run: _Run, args: Any) -> None:
         if length is None:
             raise run.fail(f"create_task: due {spec['due']!r} is not an ISO 8601 duration like P2D")
         due_at = run.now + length
-    row = TaskRow(id=str(uuid.uuid4()), instance_id=None, record_id=run.record.id, spec_name=run.source[:200],
+    add_standalone_task(run.uow, run.record.id, run.source, title, assignee_id, groups, due_at, run.now)
+
+
+def add_standalone_task(uow: UnitOfWork, record_id: int, source: str, title: str, assignee_id: int | None,
+                        groups: Sequence[str], due_at: datetime | None, now: datetime) -> TaskRow:
+    """Create an open task outside any process (by a rule, a reminder...), indexed for the inbox and the pool."""
+    row = TaskRow(id=str(uuid.uuid4()), instance_id=None, record_id=record_id, spec_name=source[:200],
                   title=title[:300], form_key=None, lane=None, candidate_groups=",".join(groups), candidate_users="",
-                  assignee_id=assignee_id, state="open", due_at=due_at, created_at=run.now)
-    run.uow.tasks.add(row)
-    run.uow.tasks.flush()
-    run.uow.tasks.add_candidates(row, groups, [])
+                  assignee_id=assignee_id, state="open", due_at=due_at, created_at=now)
+    uow.tasks.add(row)
+    uow.tasks.flush()
+    uow.tasks.add_candidates(row, groups, [])
+    return row
 
 
 def _send_email(run: _Run, args: Any) -> None:

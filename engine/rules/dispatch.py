@@ -10,7 +10,7 @@ from engine.config.automation import Rule, Trigger
 from engine.config.model import Bundle
 from engine.rules.actions import run_actions
 from engine.rules.aggregates import compute_aggregates, record_names
-from engine.rules.expressions import RuleError, field_names, is_true
+from engine.rules.expressions import RuleError, is_true
 from engine.services.deployments import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
@@ -79,7 +79,7 @@ def evaluate_rule(uow: UnitOfWork, bundle: Bundle, rule: Rule, record: RecordRow
     names = record_names(uow, entity, record)
     names.update(compute_aggregates(uow, bundle, record, rule.let, rule=rule.name, today=now.date()))
     linked_entity = bundle.entities.get(linked.entity) if linked is not None else None
-    names["linked"] = field_names(linked_entity, linked.data) if linked is not None and linked_entity else None
+    names["linked"] = record_names(uow, linked_entity, linked) if linked is not None and linked_entity else None
     holds = is_true(rule.when, names, rule=rule.name, today=now.date())
     actions = rule.actions if holds else rule.otherwise
     if actions:

@@ -11,12 +11,14 @@ from engine.processes.definitions import ElementMeta, resolve
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
 from engine.records.schema import validate_record
 from engine.services.access import DEFINITION_READERS, reads_everything, require
+from engine.services.assignment import route_task
 from engine.services.deployments import active_bundle
 from engine.services.records import can_see, entity_of, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
 from engine.store.models import (
     InstanceEventRow,
     InstanceRow,
+    MessageWaitRow,
     ProcessVersionRow,
     RecordRow,
     TaskRow,
@@ -86,6 +88,7 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
             groups = [task.lane]
         users = [u for u in (resolve(x, data) for x in meta.candidate_users) if u]
         assignee_id = _resolve_user_id(uow, resolve(meta.assignee, data) if meta.assignee else None)
+        groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id)
         due_at = None
         if meta.due_date:
             due_text = resolve(meta.due_date, data)
@@ -117,6 +120,21 @@ def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> No
                                     due_at=timer.due_at))
 
 
+def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
+    """One message_wait row per waiting message catch; its business key is the record id (events.yaml may
+    correlate by another record field: that is read from the record when an event arrives)."""
+    existing = {t.task_id: t for t in uow.events.waits_for_instance(instance.id)}
+    pending = {t.task_id: t for t in runtime.pending_messages()}
+    for task_id, row in existing.items():
+        if task_id not in pending:
+            uow.events.delete(row)
+    key = str(instance.record_id) if instance.record_id is not None else None
+    for task_id, wait in pending.items():
+        if task_id not in existing:
+            uow.events.add(MessageWaitRow(instance_id=instance.id, task_id=task_id, message=wait.message,
+                                          business_key=key))
+
+
 def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
             steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None, *,
             depth: int = 0, chain: tuple[str, ...] = ()) -> None:
@@ -141,6 +159,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
             runtime.set_task_data(task.task_id, process_data(uow, record))
     _sync_tasks(uow, instance, runtime, record, now)
     _sync_timers(uow, instance, runtime)
+    _sync_messages(uow, instance, runtime)
     if runtime.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from engine.errors import FlowError
+from engine.errors import ConflictError, FlowError
 from engine.services.instances import advance, load_runtime
 from engine.store.models import InstanceEventRow
 from engine.store.uow import UnitOfWork
@@ -42,7 +42,11 @@ def fire_due(uow: UnitOfWork, now: datetime, *, limit: int = 100) -> int:
                 if not steps and any(t.task_id == task_id and t.due_at <= now for t in runtime.pending_timers()):
                     return fired  # the workflow's clock is behind `now`; try on the next tick
                 advance(uow, instance, version, runtime, steps, "timer", now)
-                uow.commit()
+                try:
+                    uow.commit()
+                except ConflictError as exc:  # lost a race with another writer of the instance: not a broken timer
+                    log.info("timer %s of instance %s: %s; retried on the next tick", timer_id, timer.instance_id, exc)
+                    return fired  # rolled back: the row is still due and fires on the fresh state next tick
             except FlowError as exc:
                 log.warning("timer %s of instance %s failed: %s", timer_id, timer.instance_id, exc)
                 failure = exc

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, true, union_all, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.store.models import (
@@ -14,6 +15,7 @@ from engine.store.models import (
     AssignmentCursorRow,
     ConfigVersionRow,
     FieldChangeRow,
+    InboundEventRow,
     InstanceEventRow,
     InstanceRow,
     MessageWaitRow,
@@ -85,7 +87,8 @@ class UserRepository(_Repository):
 
     def team_member_ids(self, team: str) -> list[int]:
         """Ids of the active users of a team."""
-        return list(self.session.scalars(select(UserRow.id).where(UserRow.team == team)).all())
+        stmt = select(UserRow.id).where(UserRow.team == team, UserRow.active.is_(True))
+        return list(self.session.scalars(stmt).all())
 
     def token(self, token_hash: str) -> ApiTokenRow | None:
         """An API token by its hash."""
@@ -495,6 +498,58 @@ class AssignmentRepository(_Repository):
         stmt = select(AssignmentCursorRow).where(AssignmentCursorRow.team == team).with_for_update()
         return self.session.scalar(stmt)
 
+    def lock_cursor(self, team: str, now: datetime) -> AssignmentCursorRow:
+        """The team's cursor, created if missing and write-locked until commit: assignments in one team queue up.
+
+        The UPDATE comes first so SQLite takes its write lock before the read (no lost update there either);
+        a racing first insert loses on the primary key inside a savepoint and then waits on the winner's row."""
+        touched = self.session.execute(
+            update(AssignmentCursorRow).where(AssignmentCursorRow.team == team).values(updated_at=now)
+            .execution_options(synchronize_session=False))
+        if not touched.rowcount:  # type: ignore[attr-defined]
+            try:
+                with self.session.begin_nested():
+                    self.session.add(AssignmentCursorRow(team=team, last_user_id=None, updated_at=now))
+            except IntegrityError:
+                pass
+        row = self.cursor(team)
+        assert row is not None  # noqa: S101 - created above
+        self.session.refresh(row)
+        return row
+
+    def team_members(self, team: str, roles: Iterable[str]) -> list[UserRow]:
+        """Active users of a team with one of these roles, by id."""
+        stmt = select(UserRow).where(UserRow.team == team, UserRow.active == true()).order_by(UserRow.id)
+        wanted = set(roles)
+        return [u for u in self.session.scalars(stmt).all() if wanted & set(u.roles.split(","))]
+
+    def open_counts(self, user_ids: Iterable[int]) -> dict[int, int]:
+        """Open tasks per user (users without any are left out)."""
+        stmt = (select(TaskRow.assignee_id, func.count()).where(TaskRow.assignee_id.in_(set(user_ids)),
+                                                                 TaskRow.state == "open")
+                .group_by(TaskRow.assignee_id))
+        return {int(uid): int(n) for uid, n in self.session.execute(stmt).all()}
+
+    def tasks(self, task_ids: Iterable[str]) -> dict[str, TaskRow]:
+        """Tasks by id, locked for this transaction."""
+        stmt = select(TaskRow).where(TaskRow.id.in_(set(task_ids))).with_for_update()
+        return {r.id: r for r in self.session.scalars(stmt).all()}
+
+    def records(self, record_ids: Iterable[int]) -> dict[int, RecordRow]:
+        """Records by id, locked for this transaction."""
+        stmt = select(RecordRow).where(RecordRow.id.in_(set(record_ids))).with_for_update()
+        return {r.id: r for r in self.session.scalars(stmt).all()}
+
+    def open_tasks_of(self, user_id: int) -> list[TaskRow]:
+        """Open tasks assigned to a user, oldest first."""
+        stmt = select(TaskRow).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
+        return list(self.session.scalars(stmt.order_by(TaskRow.created_at, TaskRow.id)).all())
+
+    def records_of(self, user_id: int) -> list[RecordRow]:
+        """Records a user owns, oldest first."""
+        stmt = select(RecordRow).where(RecordRow.owner_id == user_id).order_by(RecordRow.id)
+        return list(self.session.scalars(stmt).all())
+
 
 class ReminderRepository(_Repository):
     """Reminders users set on records."""
@@ -502,6 +557,38 @@ class ReminderRepository(_Repository):
     def get(self, reminder_id: int) -> ReminderRow | None:
         """A reminder by id."""
         return self.session.get(ReminderRow, reminder_id)
+
+    def pending(self, user_id: int, record_id: int | None) -> list[ReminderRow]:
+        """A user's reminders that have not fired, on one record or on all, soonest first."""
+        stmt = select(ReminderRow).where(ReminderRow.user_id == user_id, ReminderRow.fired_at.is_(None))
+        if record_id is not None:
+            stmt = stmt.where(ReminderRow.record_id == record_id)
+        return list(self.session.scalars(stmt.order_by(ReminderRow.due_at, ReminderRow.id)).all())
+
+    def due(self, now: datetime, limit: int) -> list[ReminderRow]:
+        """Due, unfired reminders, locked for this transaction; rows other workers hold are skipped."""
+        stmt = (
+            select(ReminderRow)
+            .where(ReminderRow.fired_at.is_(None), ReminderRow.due_at <= now)
+            .order_by(ReminderRow.due_at, ReminderRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def claim(self, reminder_id: int, now: datetime) -> bool:
+        """Mark a reminder fired unless another transaction did first (backends without SKIP LOCKED too)."""
+        result = self.session.execute(
+            update(ReminderRow)
+            .where(ReminderRow.id == reminder_id, ReminderRow.fired_at.is_(None))
+            .values(fired_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def delete(self, row: ReminderRow) -> None:
+        """Forget a reminder."""
+        self.session.delete(row)
 
 
 class EventRepository(_Repository):
@@ -512,3 +599,22 @@ class EventRepository(_Repository):
         stmt = select(MessageWaitRow).where(MessageWaitRow.message == message,
                                             MessageWaitRow.business_key == business_key)
         return list(self.session.scalars(stmt.order_by(MessageWaitRow.id)).all())
+
+    def waiting_for(self, message: str) -> list[MessageWaitRow]:
+        """Every wait for this message, whatever its business key, oldest first."""
+        stmt = select(MessageWaitRow).where(MessageWaitRow.message == message).order_by(MessageWaitRow.id)
+        return list(self.session.scalars(stmt).all())
+
+    def waits_for_instance(self, instance_id: int) -> list[MessageWaitRow]:
+        """The messages one instance waits for."""
+        stmt = select(MessageWaitRow).where(MessageWaitRow.instance_id == instance_id)
+        return list(self.session.scalars(stmt).all())
+
+    def delete(self, row: MessageWaitRow) -> None:
+        """Forget a wait (the message came, or the catch was interrupted)."""
+        self.session.delete(row)
+
+    def recent(self, limit: int = 50) -> list[InboundEventRow]:
+        """The latest inbound events, newest first."""
+        stmt = select(InboundEventRow).order_by(InboundEventRow.id.desc()).limit(limit)
+        return list(self.session.scalars(stmt).all())

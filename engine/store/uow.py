@@ -82,6 +82,8 @@ class UnitOfWork:
                 self.session.close()
         if isinstance(exc, StaleDataError):  # an autoflush lost an optimistic-lock race
             raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
+        if isinstance(exc, IntegrityError):  # an autoflush met a row a concurrent transaction just wrote
+            raise ConflictError(f"the change conflicts with a concurrent one: {exc.orig}") from exc
 
     def flush(self) -> None:
         """Send pending writes now; a lost optimistic-lock race becomes ConflictError."""

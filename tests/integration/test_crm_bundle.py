@@ -309,7 +309,7 @@ def test_contact_nobody_can_reach_gets_a_task_for_its_owner(deployed: MakeUow, a
 
 def test_demo_seed_builds_territories_statuses_and_requests(deployed: MakeUow, actors: dict) -> None:
     created = seed(deployed, ROOT / "demo" / "seed.yaml", NOW)
-    assert (created["users"], created["records"]) == (6, 22)
+    assert (created["users"], created["records"]) == (6, 23)
     admin = actors["admin"]
     by_title = {r.title: r for entity in ("Contact", "Organization", "Lead", "Deal")
                 for r in records.list_records(deployed(), admin, entity, limit=500)}

@@ -53,12 +53,20 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/records/<int:record_id>"): row(LOGIN, 409, 409, 403, 409, 403),  # stale revision
     ("POST", "/records/<int:record_id>/links"): row(LOGIN, 422, 422, 404, 422, 403),  # no record number
     ("POST", "/records/<int:record_id>/links/<int:link_id>/delete"): row(LOGIN, 404, 404, 403, 404, 403),  # no link
+    ("POST", "/records/<int:record_id>/reminders"): row(LOGIN, 422, 422, 404, 422, 422),  # no time given
+    ("POST", "/records/<int:record_id>/reminders/<int:reminder_id>/delete"): row(LOGIN, 404, 404, 404, 404, 404),
     ("GET", "/instances/<int:instance_id>"): row(LOGIN, 200, 200, 200, 200, 200),
+    ("GET", "/instances/<int:instance_id>/diagram.json"): row(LOGIN, 200, 200, 200, 200, 200),
     ("GET", "/designer"): row(LOGIN, 403, 200, 200, 200, 200),
     ("POST", "/designer"): row(LOGIN, 403, 403, 422, 422, 403),  # no files
+    ("GET", "/designer/versions/<int:version_id>"): row(LOGIN, 403, 200, 200, 200, 200),
+    ("GET", "/designer/versions/<int:version_id>.bpmn"): row(LOGIN, 403, 200, 200, 200, 200),
     ("GET", "/admin/users"): row(LOGIN, 403, 403, 403, 200, 403),
     ("GET", "/admin/schema"): row(LOGIN, 403, 200, 200, 200, 200),
     ("POST", "/admin/users"): row(LOGIN, 403, 403, 403, 422, 403),  # empty form
+    ("POST", "/tasks/reassign"): row(LOGIN, 403, 422, 403, 422, 403),  # no task ticked
+    ("GET", "/admin/users/<username>/redistribute"): row(LOGIN, 403, 200, 403, 200, 403),  # sue, hank's team
+    ("POST", "/admin/users/<username>/redistribute"): row(LOGIN, 403, 422, 403, 422, 403),  # not confirmed
 }
 
 
@@ -85,7 +93,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
     (t2,) = [t for t in list_tasks(make_uow(), actors["sales"], "pool") if t.id != t1.id]
     claim_task(make_uow(), actors["sales2"], t2.id, NOW)
     values = {"task_id": t1.id, "claimed_task_id": t2.id, "entity": "Lead", "record_id": lead1.id,
-              "instance_id": t1.instance_id, "link_id": 999999}
+              "instance_id": t1.instance_id, "link_id": 999999, "reminder_id": 999999, "version_id": 1,
+              "username": "sue"}
     yield World(create_app(settings(url, UOW_FACTORY=make_uow)), {k: a.id for k, a in actors.items() if a.id},
                 values)
     make_uow.dispose()

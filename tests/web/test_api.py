@@ -280,5 +280,6 @@ def test_start_instance_by_api(api: dict[str, ApiUser]) -> None:
 
 def test_process_versions_are_for_definition_readers(api: dict[str, ApiUser]) -> None:
     versions = api["designer"].get("/process-versions").get_json()["items"]
-    assert [(v["process_id"], v["version"]) for v in versions] == [("lead_qualification", 1)]
+    assert ("lead_qualification", 1) in [(v["process_id"], v["version"]) for v in versions]
+    assert {v["version"] for v in versions} == {1}  # one version of each shipped process
     assert api["sales"].get("/process-versions").status_code == 403

@@ -88,7 +88,8 @@ def test_changed_bpmn_is_a_new_version_and_running_instances_keep_theirs(api: di
     report = response.get_json()
     assert report["config_changed"] is True
     assert [(v["process_id"], v["version"]) for v in report["new_versions"]] == [("lead_qualification", 2)]
-    versions = {v["version"]: v for v in dina.get("/process-versions").get_json()["items"]}
+    versions = {v["version"]: v for v in dina.get("/process-versions").get_json()["items"]
+                if v["process_id"] == "lead_qualification"}  # the shipped bundle has other processes too
     assert (versions[1]["running"], versions[2]["running"]) == (1, 0)
 
     old_instance = sam.get(f"/instances/{old_task['instance_id']}").get_json()["instance"]
@@ -103,7 +104,8 @@ def test_changed_bpmn_is_a_new_version_and_running_instances_keep_theirs(api: di
     assert sam.get(f"/instances/{new_task['instance_id']}").get_json()["instance"]["version"] == 2
 
     again = dina.post("/deployments", {"files": {BPMN: changed}}).get_json()
-    assert (again["new_versions"], again["unchanged"]) == ([], ["lead_qualification"])
+    assert again["new_versions"] == []
+    assert "lead_qualification" in again["unchanged"]
 
 
 @pytest.mark.parametrize("body", [{}, {"files": {}}, {"files": []}, {"files": {BPMN: 7}},

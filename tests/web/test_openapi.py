@@ -172,6 +172,16 @@ def test_responses_match_the_documented_schemas(api_app: Flask, api: dict[str, A
     c.check(otto, "delete", "/links/{link_id}", 403, link_id=link["id"])
     c.check(sam, "delete", "/links/{link_id}", 204, link_id=link["id"])
     c.check(sam, "delete", "/links/{link_id}", 404, link_id=link["id"])
+    due = {"due_at": "2099-03-02T09:00:00+03:00", "note": "call back"}
+    reminder = c.check(sam, "post", "/records/{record_id}/reminders", 201, due, record_id=lead["id"])
+    c.check(sam, "post", "/records/{record_id}/reminders", 400, {"due_at": "tomorrow"}, record_id=lead["id"])
+    c.check(sam, "post", "/records/{record_id}/reminders", 422, {"due_at": "2000-01-01T00:00:00+00:00"},
+            record_id=lead["id"])
+    c.check(sam, "post", "/records/{record_id}/reminders", 404, due, record_id=999999)
+    assert c.check(sam, "get", "/records/{record_id}/reminders", 200, record_id=lead["id"])["items"] == [reminder]
+    c.check(sam, "get", "/records/{record_id}/reminders", 404, record_id=999999)
+    c.check(otto, "delete", "/reminders/{reminder_id}", 404, reminder_id=reminder["id"])
+    c.check(sam, "delete", "/reminders/{reminder_id}", 204, reminder_id=reminder["id"])
     standalone = rule_made_task(api_app, other["id"])
     assert c.check(sam, "get", "/tasks/{task_id}", 200, task_id=standalone)["task"]["instance_id"] is None
     c.check(sam, "post", "/tasks/{task_id}/complete", 200, {}, task_id=standalone)
@@ -179,6 +189,12 @@ def test_responses_match_the_documented_schemas(api_app: Flask, api: dict[str, A
     broken = bundle_files[bpmn].replace('formKey="qualify_lead"', 'formKey="nope"')
     c.check(api["designer"], "post", "/deployments", 422, {"files": {bpmn: broken}})
     c.check(api["designer"], "post", "/deployments", 200, {"files": {bpmn: bundle_files[bpmn]}})
+    c.check(api["admin"], "post", "/events/{name}", 201, {"data": {"subject": "From the site"}},
+            name="web_form_submitted")
+    c.check(api["admin"], "post", "/events/{name}", 404, {"data": {}}, name="no_such_event")
+    c.check(api["head"], "post", "/tasks/reassign", 422, {"task_ids": ["nope"], "to": "sue"})
+    c.check(api["head"], "post", "/records/reassign", 422, {"record_ids": [999999], "to": "sue"})
+    c.check(api["admin"], "post", "/users/{username}/redistribute", 404, username="nobody")
     anonymous = ApiUser(sam.app, "fcrm_unknown", "nobody")
     c.check(anonymous, "get", "/me", 401)
     documented = {p for p, item in c.document["paths"].items() for _ in item} - {"/openapi.json"}

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import ConflictError, ValidationError
+from engine.services.assignment import redistribute_user, redistribution_preview
 from engine.services.users import LOCALES, create_user, list_users
 from engine.services.views import ROLES
 from web import now, uow
@@ -49,4 +50,32 @@ def create() -> Any:
     except ConflictError as exc:
         return render_users({**values, "password": ""}, {"username": [str(exc)]}, status=409)
     flash(t("admin.created", username=view.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+def render_redistribute(username: str, error: str | None = None, status: int = 200) -> tuple[str, int]:
+    """The confirmation page: what the user holds and who takes it over."""
+    preview = redistribution_preview(uow(), actor(), username)
+    return render_template("admin/redistribute.html", preview=preview, error=error), status
+
+
+@bp.get("/users/<username>/redistribute")
+@login_required
+def confirm_redistribute(username: str) -> tuple[str, int]:
+    """Ask before deactivating a user and handing their work to their team."""
+    return render_redistribute(username)
+
+
+@bp.post("/users/<username>/redistribute")
+@login_required
+def redistribute(username: str) -> Any:
+    """Deactivate the user and spread their open tasks and records over their team (after confirmation)."""
+    if request.form.get("confirm") != username:
+        return render_redistribute(username, t("assignment.confirm_needed"), status=422)
+    try:
+        done = redistribute_user(uow(), actor(), username, now())
+    except ConflictError as exc:
+        return render_redistribute(username, engine_message(str(exc)), status=409)
+    flash(t("assignment.redistributed", username=username, tasks=len(done.task_ids), records=len(done.record_ids),
+            to=", ".join(done.to) or "—"), "success")
     return redirect(url_for("admin.users"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from engine.errors import ConfigError, NotFound, Problem
 from engine.services.access import DEPLOYERS, require
-from engine.services.deployments import active_bundle, deploy_bundle, list_process_versions
+from engine.services.deployments import active_bundle, deploy_bundle, get_process_version, list_process_versions
 from web import now, uow
 from web.auth import actor, login_required
 from web.bundle_upload import uploaded_files
@@ -64,3 +64,22 @@ def deploy() -> Any:
     else:
         flash(t("designer.unchanged"), "info")
     return redirect(url_for("designer.index"))
+
+
+@bp.get("/versions/<int:version_id>")
+@login_required
+def version(version_id: int) -> str:
+    """One process version drawn as a diagram (bpmn-js reads the XML route below)."""
+    view, _ = get_process_version(uow(), actor(), version_id)
+    view = next((v for v in list_process_versions(uow(), actor()) if v.id == version_id), view)  # with its count
+    return render_template("designer/version.html", version=view)
+
+
+@bp.get("/versions/<int:version_id>.bpmn")
+@login_required
+def version_xml(version_id: int) -> Response:
+    """The BPMN XML of one process version, as deployed."""
+    view, xml = get_process_version(uow(), actor(), version_id)
+    response = Response(xml, mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'inline; filename="{view.process_id}-v{view.version}.bpmn"'
+    return response

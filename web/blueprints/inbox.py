@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from engine.errors import ConflictError, FlowError, Forbidden, NotFound, ValidationError
 from engine.services.access import DEPLOYERS, WORKERS, reads_everything
+from engine.services.assignment import assignable_users, reassign_tasks
 from engine.services.instances import get_instance
 from engine.services.records import get_record
 from engine.services.tasks import claim_task, complete_task, get_task, list_tasks, unclaim_task
@@ -16,7 +17,7 @@ from engine.services.views import Actor, TaskDetail
 from web import now, uow
 from web.auth import actor, login_required, safe_next
 from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
-from web.i18n import get_locale, t
+from web.i18n import engine_message, get_locale, t
 from web.present import bundle_of
 
 bp = Blueprint("inbox", __name__)
@@ -50,8 +51,9 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     tab = tab if tab in tabs else tabs[0]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows = list_tasks(uow(), who, tab, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    reassign_to = assignable_users(uow(), who) if tab == "team" and who.has("head_of_sales") else []
     return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=rows[:PAGE], page=page,
-                           has_next=len(rows) > PAGE, now=now()), status
+                           has_next=len(rows) > PAGE, now=now(), reassign_to=reassign_to), status
 
 
 @bp.get("/tasks")
@@ -59,6 +61,21 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
 def tasks() -> tuple[str, int]:
     """My tasks, the pool, the team's tasks."""
     return render_inbox(request.args.get("tab"))
+
+
+@bp.post("/tasks/reassign")
+@login_required
+def reassign() -> Any:
+    """Give the tasks ticked on the Team tab to one member; nothing moves if any of them cannot."""
+    try:
+        done = reassign_tasks(uow(), actor(), request.form.getlist("task_ids"), request.form.get("to", ""), now())
+    except ValidationError as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(engine_message(message), "error")
+        return render_inbox("team", status=422)
+    flash(t("assignment.reassigned", count=len(done.task_ids), to=", ".join(done.to)), "success")
+    return redirect(url_for("inbox.tasks", tab="team"))
 
 
 @bp.post("/tasks/<task_id>/claim")

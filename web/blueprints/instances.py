@@ -1,10 +1,12 @@
-"""A process instance: every step it took (who, when, which element, what was submitted) and its tasks."""
+"""A process instance: every step it took (who, when, which element, what was submitted), its tasks, and its
+diagram with the passed and current steps marked."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, jsonify, render_template
 
 from engine.errors import FlowError
+from engine.services.diagrams import instance_diagram
 from engine.services.instances import get_instance
 from engine.services.records import get_record
 from web import uow
@@ -17,8 +19,9 @@ bp = Blueprint("instances", __name__, url_prefix="/instances")
 @bp.get("/<int:instance_id>")
 @login_required
 def detail(instance_id: int) -> str:
-    """The instance's history, newest last."""
+    """The instance's history, newest last, under its diagram."""
     found = get_instance(uow(), actor(), instance_id)
+    diagram = instance_diagram(uow(), actor(), instance_id)
     bundle = bundle_of(uow())
     record = entity = None
     if found.instance.record_id is not None:
@@ -28,4 +31,13 @@ def detail(instance_id: int) -> str:
         except FlowError:  # e.g. a designer reads the instance but not the record
             record = None
     return render_template("instances/detail.html", detail=found, instance=found.instance, record=record,
-                           entity=entity, bundle=bundle)
+                           entity=entity, bundle=bundle, diagram=diagram)
+
+
+@bp.get("/<int:instance_id>/diagram.json")
+@login_required
+def diagram(instance_id: int) -> Response:
+    """The instance's BPMN XML with the element ids to mark: `completed` (passed) and `current` (waiting)."""
+    found = instance_diagram(uow(), actor(), instance_id)
+    return jsonify({"instance_id": found.instance_id, "process_id": found.process_id, "version": found.version,
+                    "xml": found.xml, "completed": found.completed, "current": found.current})

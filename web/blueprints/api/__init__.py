@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from web.blueprints.api import links, processes, records, tasks
+from web.blueprints.api import assignment, events, links, processes, records, reminders, tasks
 from web.blueprints.api.base import actor, bp, reply
 from web.openapi import openapi_document
 
@@ -21,4 +21,4 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
-__all__ = ["bp", "links", "processes", "records", "tasks"]
+__all__ = ["assignment", "bp", "events", "links", "processes", "records", "reminders", "tasks"]

@@ -1,0 +1,80 @@
+"""Business calendar: adding working hours to a moment, and the calendar timer expressions read."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from engine.config.model import WorkingHours
+
+_MAX_DAYS = 3660  # ten years of calendar days: a calendar with no working day must not loop forever
+
+
+def add_working_hours(start: datetime, hours: float, calendar: WorkingHours | None) -> datetime:
+    """The UTC moment `hours` working hours after `start` (UTC); without a calendar every hour is working."""
+    if start.tzinfo is None:
+        raise ValueError("start must carry a UTC offset")
+    if hours < 0:
+        raise ValueError("hours must not be negative")
+    if calendar is None:
+        return (start + timedelta(hours=hours)).astimezone(UTC)
+    zone = ZoneInfo(calendar.timezone)
+    left = timedelta(hours=hours)
+    now = start.astimezone(UTC)  # arithmetic in UTC: elapsed time, right across DST changes
+    day = start.astimezone(zone).date()
+    for _ in range(_MAX_DAYS):
+        if day.weekday() in calendar.days:
+            opens = _at(day, calendar.start_minute, zone)
+            closes = _at(day, calendar.end_minute, zone)
+            begin = max(opens, now)
+            if begin < closes:
+                if begin + left <= closes:
+                    return begin + left
+                left -= closes - begin
+        day += timedelta(days=1)
+    raise ValueError(f"no working hours within {_MAX_DAYS} days: check working_hours.days")
+
+
+def _at(day: date, minute: int, zone: ZoneInfo) -> datetime:
+    """A local wall-clock time on a day, in UTC."""
+    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone).astimezone(UTC)
+
+
+class _Active:
+    """The calendar of the deployed configuration, for timer expressions (`working_hours(4)`).
+
+    Process-wide rather than per call: SpiffWorkflow evaluates timer expressions deep inside its own code with
+    only task data at hand, and one process serves one deployed configuration at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calendar: WorkingHours | None = None
+
+    def set(self, calendar: WorkingHours | None) -> None:
+        with self._lock:
+            self._calendar = calendar
+
+    def get(self) -> WorkingHours | None:
+        with self._lock:
+            return self._calendar
+
+
+_ACTIVE = _Active()
+
+
+def use_calendar(calendar: WorkingHours | None) -> None:
+    """Make this the calendar `working_hours(...)` counts in (called whenever the deployed bundle is read)."""
+    _ACTIVE.set(calendar)
+
+
+def active_calendar() -> WorkingHours | None:
+    """The calendar `working_hours(...)` counts in; None means 24/7."""
+    return _ACTIVE.get()
+
+
+def working_hours(hours: float) -> str:
+    """ISO datetime with offset `hours` working hours from now: the value of a timer expression."""
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= 10_000:
+        raise ValueError(f"working_hours() takes a number of hours between 0 and 10000, not {hours!r}")
+    return add_working_hours(datetime.now(UTC), float(hours), active_calendar()).isoformat()

@@ -1,0 +1,100 @@
+"""The deal's instance page in a real browser: bpmn-js (vendored, no CDN) draws the diagram, the passed task and
+the current one carry their markers."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from engine.bootstrap import UowFactory, uow_factory
+from engine.config.loader import read_bundle_dir
+from engine.services import instances, records, tasks
+from engine.services.deployments import deploy_bundle
+from engine.services.users import create_user, get_actor
+from engine.services.views import Actor
+from tests.browser.test_lead_flow import page  # noqa: F401 - the Chromium page fixture
+from tests.conftest import NOW, PASSWORD, ROOT
+from web import create_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+Server = tuple[str, int, UowFactory]
+SCREENSHOTS = Path("/tmp/flowcrm-diagram")  # kept after the run, to look at
+
+
+@pytest.fixture
+def deal_server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
+    """The app on a free port with the shipped bundle and a deal whose offer sam prepared (approval running)."""
+    from werkzeug.serving import make_server
+
+    path = tmp_path / "diagram.sqlite"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    make_uow = uow_factory(url)
+    deploy_bundle(make_uow(), Actor(None, "setup", "setup", frozenset({"designer"})), read_bundle_dir(ROOT), NOW)
+    sam = get_actor(make_uow(), create_user(make_uow(), "sam", PASSWORD, ["sales"], NOW, team="north").id)
+    create_user(make_uow(), "dina", PASSWORD, ["designer"], NOW)
+    deal = records.create_record(make_uow(), sam, "Deal", {"title": "CRM licences"}, NOW, owner_id=sam.id)
+    [offer] = tasks.list_tasks(make_uow(), sam, "mine")
+    tasks.complete_task(make_uow(), sam, offer.id, {"amount": "1000"}, NOW)
+    [instance] = instances.instances_for_record(make_uow(), sam, deal.id)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "UOW_FACTORY": make_uow})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", instance.id, make_uow
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        make_uow.dispose()
+
+
+def test_instance_diagram_marks_the_passed_and_the_current_steps(deal_server: Server, page: Page) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    base, instance_id, _ = deal_server
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base) else None)
+    page.goto(f"{base}/login")
+    page.fill("#username", "sam")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/instances/{instance_id}")
+
+    diagram = page.locator("#bpmn-diagram")
+    expect(diagram).to_have_attribute("data-rendered", "true", timeout=15000)
+    expect(diagram.locator("svg g.djs-element[data-element-id=negotiate]")).to_have_count(1)
+    expect(diagram.locator("svg g[data-element-id=confirm_payment] text")).to_contain_text("Confirm the payment")
+    expect(diagram.locator("[data-element-id=prepare_offer]")).to_have_class("djs-element djs-shape flow-completed")
+    expect(diagram.locator("[data-element-id=approve_offer]")).to_have_class("djs-element djs-shape flow-current")
+    expect(diagram.locator("[data-element-id=negotiate]")).to_have_class("djs-element djs-shape")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "instance.png"), full_page=True)
+    assert outside == []  # the viewer is served by the app: no CDN
+
+
+def test_designer_opens_a_version_as_a_diagram(deal_server: Server, page: Page) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    base, _, _ = deal_server
+    page.goto(f"{base}/login")
+    page.fill("#username", "dina")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/designer")
+    page.locator("a", has_text="Document approval").click()
+    expect(page.locator("h1")).to_contain_text("Document approval")
+    diagram = page.locator("#bpmn-diagram")
+    expect(diagram).to_have_attribute("data-rendered", "true", timeout=15000)
+    expect(diagram.locator("g.djs-shape:not([data-element-id$=_label])")).to_have_count(5)
+    expect(diagram.locator(".flow-completed, .flow-current")).to_have_count(0)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "version.png"), full_page=True)
