@@ -1,0 +1,22 @@
+"""The only package that imports SpiffWorkflow: parsing, the sandboxed script engine, runtime, serialization."""
+
+from engine.processes.spiff.engine import SCRIPT_ENGINE, SERIALIZER_VERSION, SandboxEnvironment
+from engine.processes.spiff.parsing import ProcessDefinition, parse_definitions
+from engine.processes.spiff.runtime import PendingMessage, PendingTimer, ReadyTask, Runtime, Step
+from engine.processes.spiff.values import evaluate_decision, parse_duration, timer_value_problem
+
+__all__ = [
+    "SCRIPT_ENGINE",
+    "SERIALIZER_VERSION",
+    "PendingMessage",
+    "PendingTimer",
+    "ProcessDefinition",
+    "ReadyTask",
+    "Runtime",
+    "SandboxEnvironment",
+    "Step",
+    "evaluate_decision",
+    "parse_definitions",
+    "parse_duration",
+    "timer_value_problem",
+]

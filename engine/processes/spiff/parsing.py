@@ -1,0 +1,159 @@
+"""Parsing BPMN/DMN into executable definitions; problems with file, line and element."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.errors import Problem
+from engine.processes.definitions import ElementMeta, read_decision_problems, read_process_meta
+from engine.processes.spiff.engine import _REGISTRY, _Parser, _validator
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    """A parsed, executable process and what the engine reads beside SpiffWorkflow."""
+
+    process_id: str
+    name: str
+    file: str
+    line: int | None
+    entity: str | None
+    start_on: str | None
+    elements: dict[str, ElementMeta]
+    blob: str  # JSON: serialized spec, subprocess specs and element metadata
+
+    def user_tasks(self) -> list[ElementMeta]:
+        """Metadata of the user tasks, in document order."""
+        return [e for e in self.elements.values() if e.kind == "userTask"]
+
+
+_NAMESPACE = re.compile(r"\{https?://www\.omg\.org/spec/(BPMN|DMN)/[^}]*\}")
+
+
+def _locate(tree: Any, line: int | None, element: str | None) -> tuple[int | None, str | None]:
+    """Fill in the line of an element id, or the id of the element a line is in (its nearest with an id)."""
+    if tree is None or (line and element) or not (line or element):
+        return line, element
+    if element:
+        found = next((n for n in tree.iter() if n.get("id") == element), None)
+        return (found.sourceline if found is not None else None), element
+    node = None
+    for candidate in tree.iter():
+        if (candidate.sourceline or 0) > (line or 0):
+            break
+        node = candidate
+    while node is not None and not node.get("id"):
+        node = node.getparent()
+    return line, None if node is None else node.get("id")
+
+
+def _syntax_problem(path: str, text: str, exc: Any) -> Problem:
+    """A not well-formed file, with the element the error is in when a forgiving parse can tell."""
+    from lxml import etree
+
+    try:
+        recovered = etree.fromstring(text.encode(), etree.XMLParser(recover=True))
+    except etree.XMLSyntaxError:
+        recovered = None
+    _, element = _locate(recovered, exc.lineno, None)
+    return Problem(path, exc.lineno, element, f"not well-formed XML: {exc.msg}")
+
+
+def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str, tree: Any = None) -> Problem:
+    line = getattr(exc, "line_number", None)
+    element = getattr(exc, "id", None) or None
+    message = "; ".join([str(exc.args[0] if exc.args else type(exc).__name__), *getattr(exc, "notes", [])])
+    message = _NAMESPACE.sub(lambda m: m.group(1).lower() + ":", message.split(". Error is:")[0])
+    line, element = _locate(tree, int(line) if line else None, element)
+    return Problem(getattr(exc, "file_name", None) or file, line, element, message)
+
+
+def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, ProcessDefinition]:
+    """Parse BPMN and DMN texts into executable definitions; every problem becomes a ConfigError entry."""
+    from lxml import etree
+
+    from engine.errors import ConfigError
+
+    problems: list[Problem] = []
+    parser = _Parser(validator=_validator())
+    metas: dict[str, tuple[str, dict[str, Any]]] = {}
+    trees: dict[str, Any] = {}
+    for path, text in sorted(dmn.items()):
+        try:
+            tree = trees[path] = etree.fromstring(text.encode())
+        except etree.XMLSyntaxError as exc:
+            problems.append(_syntax_problem(path, text, exc))
+            continue
+        found = read_decision_problems(tree, path)
+        problems.extend(found)
+        decision = tree.find("{*}decision")
+        if found or decision is None:
+            continue
+        if decision.get("id") in parser.dmn_parsers:
+            other = parser.dmn_parsers[decision.get("id")].filename
+            problems.append(Problem(path, decision.sourceline, decision.get("id"), f"decision id already in {other}"))
+            continue
+        try:
+            parser.add_dmn_xml(tree, filename=path)
+            parser.dmn_parsers[decision.get("id")].parse()  # now, not when a process first uses it
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_problem_from(exc, path, tree))
+        except Exception as exc:  # SpiffWorkflow reports some DMN mistakes as AttributeError or KeyError
+            problems.append(Problem(path, decision.sourceline, decision.get("id"),
+                                    f"cannot read the decision table: {exc!r}"))
+    for path, text in sorted(bpmn.items()):
+        try:
+            tree = trees[path] = etree.fromstring(text.encode())
+        except etree.XMLSyntaxError as exc:
+            problems.append(_syntax_problem(path, text, exc))
+            continue
+        try:
+            parser.add_bpmn_xml(tree, filename=path)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_problem_from(exc, path, tree))
+            continue
+        for process_id, meta in read_process_meta(tree, path, problems).items():
+            metas[process_id] = (path, meta)
+    definitions: dict[str, ProcessDefinition] = {}
+    if not problems:
+        for process_id, (path, meta) in metas.items():
+            if not meta["executable"]:
+                continue
+            try:
+                spec = parser.get_spec(process_id)
+                subs = parser.get_subprocess_specs(process_id)
+                blob = json.dumps({
+                    "spec": _REGISTRY.convert(spec),
+                    "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in subs.items()},
+                    "elements": {k: v.to_dict() for k, v in _with_called(meta, subs, metas).items()},
+                }, sort_keys=True)
+            except (ValidationException, SpiffWorkflowException) as exc:
+                problems.append(_problem_from(exc, path, trees.get(getattr(exc, "file_name", None) or path)))
+                continue
+            except Exception as exc:  # a library bug must read as a problem of this process, not a traceback
+                problems.append(Problem(path, meta["line"], process_id, f"cannot build the process: {exc!r}"))
+                continue
+            definitions[process_id] = ProcessDefinition(
+                process_id=process_id, name=meta["name"], file=path, line=meta["line"],
+                entity=meta["entity"], start_on=meta["start_on"], elements=meta["elements"], blob=blob)
+    if problems:
+        raise ConfigError(problems)
+    return definitions
+
+
+def _with_called(meta: dict[str, Any], subs: dict[str, Any], metas: dict[str, tuple[str, dict[str, Any]]],
+                 ) -> dict[str, ElementMeta]:
+    """A process's elements plus those of the processes its call activities run (their user tasks need their
+    form keys, candidate groups and set.* properties too); the caller's own elements win a clash of ids."""
+    elements: dict[str, ElementMeta] = {}
+    for called in subs:
+        if called in metas:
+            elements.update(metas[called][1]["elements"])
+    elements.update(meta["elements"])
+    return elements

@@ -1,0 +1,271 @@
+"""One live workflow: start, load, dump, complete, timers, messages."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import ConflictError, FlowError, NotFound, SandboxError
+from engine.processes.definitions import ElementMeta
+from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION
+
+
+class _SpecCache:
+    """Parsed spec blobs by version id: a blob is immutable once deployed."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, version_id: int, blob: str) -> dict[str, Any]:
+        key = (version_id, hash(blob))  # one process may use several databases whose version ids overlap
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value: dict[str, Any] = json.loads(blob)
+        value["elements"] = {k: ElementMeta.from_dict(v) for k, v in value["elements"].items()}
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+_SPECS = _SpecCache()
+
+
+@dataclass
+class Step:
+    """One flow node an instance completed."""
+
+    task_id: str
+    element_id: str
+    element_name: str | None
+    element_type: str
+    manual: bool
+    data: dict[str, Any]
+
+
+@dataclass
+class ReadyTask:
+    """A user task waiting for a person."""
+
+    task_id: str
+    element_id: str
+    title: str
+    lane: str | None
+    data: dict[str, Any]
+    meta: ElementMeta | None
+
+
+@dataclass
+class PendingTimer:
+    """A timer catch event an instance waits on."""
+
+    task_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass
+class PendingMessage:
+    """A message catch event or receive task an instance waits on."""
+
+    task_id: str
+    element_id: str
+    message: str
+
+
+@dataclass
+class Runtime:
+    """One live workflow; not thread safe: the caller holds the instance row for the transaction."""
+
+    workflow: Any
+    elements: dict[str, ElementMeta]
+    _completed: set[UUID] = field(default_factory=set)
+
+    @classmethod
+    def start(cls, version_id: int, blob: str, data: dict[str, Any]) -> tuple[Runtime, list[Step]]:
+        """Create an instance, put `data` on its start task and run it to its first wait state."""
+        parts = _SPECS.get(version_id, blob)
+        spec = _REGISTRY.restore(json.loads(json.dumps(parts["spec"])))
+        subs = {k: _REGISTRY.restore(json.loads(json.dumps(v))) for k, v in parts["subprocess_specs"].items()}
+        workflow = BpmnWorkflow(spec, subs, script_engine=SCRIPT_ENGINE)
+        runtime = cls(workflow, parts["elements"])
+        start = workflow.get_tasks(state=TaskState.READY)[0]
+        start.data.update(data)
+        return runtime, runtime.run_engine()
+
+    @classmethod
+    def load(cls, version_id: int, blob: str, state_json: str) -> Runtime:
+        """Restore an instance saved by `dump`."""
+        parts = _SPECS.get(version_id, blob)
+        dct = json.loads(state_json)
+        dct["spec"] = json.loads(json.dumps(parts["spec"]))
+        dct["subprocess_specs"] = json.loads(json.dumps(parts["subprocess_specs"]))
+        _SERIALIZER.migrate(dct)
+        workflow = _SERIALIZER.from_dict(dct)
+        workflow.script_engine = SCRIPT_ENGINE  # subprocesses (call activities) read the top workflow's
+        runtime = cls(workflow, parts["elements"])
+        runtime._completed = {t.id for t in runtime._all_tasks() if t.state == TaskState.COMPLETED}
+        return runtime
+
+    def dump(self) -> str:
+        """Serialize the instance state without its spec (stored once per version)."""
+        _REGISTRY._encoder_mode = True
+        try:
+            dct = _SERIALIZER.to_dict(self.workflow)
+        finally:
+            _REGISTRY._encoder_mode = False
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        dct[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
+        return json.dumps(dct, cls=_SERIALIZER._encoder_cls)
+
+    def _all_tasks(self) -> list[Any]:
+        tasks = list(self.workflow.tasks.values())
+        for sub in self.workflow.subprocesses.values():
+            tasks.extend(sub.tasks.values())
+        return tasks
+
+    def run_engine(self) -> list[Step]:
+        """Run automatic steps until the instance waits; return the steps completed since the last call."""
+        try:
+            self.workflow.do_engine_steps()
+        except SandboxError:
+            raise
+        except WorkflowException as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, SandboxError):
+                raise SandboxError(f"{exc.task_spec.bpmn_id if exc.task_spec else ''}: {cause}") from exc
+            raise FlowError(f"the process failed: {exc}") from exc
+        return self._new_steps()
+
+    def _new_steps(self) -> list[Step]:
+        done = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED and t.id not in self._completed]
+        done.sort(key=lambda t: t.last_state_change)
+        steps: list[Step] = []
+        for task in done:
+            self._completed.add(task.id)
+            spec = task.task_spec
+            bpmn_id = getattr(spec, "bpmn_id", None)
+            if bpmn_id is None:  # Start/End/EndJoin bookkeeping specs
+                continue
+            steps.append(Step(str(task.id), bpmn_id, getattr(spec, "bpmn_name", None),
+                              type(spec).__name__, bool(spec.manual), dict(task.data)))
+        return steps
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        """User tasks waiting for a person."""
+        ready = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            meta = self.elements.get(spec.bpmn_id)
+            ready.append(ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
+                                   spec.lane, dict(task.data), meta))
+        return ready
+
+    def set_task_data(self, task_id: str, data: dict[str, Any]) -> None:
+        """Merge values into a ready task's data (e.g. the freshest record)."""
+        self._ready_task(task_id).data.update(data)
+
+    def complete(self, task_id: str, data: dict[str, Any]) -> list[Step]:
+        """Complete a ready user task with submitted data and run on."""
+        task = self._ready_task(task_id)
+        task.data.update(data)
+        try:
+            task.run()
+        except WorkflowException as exc:
+            raise FlowError(f"the task failed: {exc}") from exc
+        return self.run_engine()
+
+    def _ready_task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, KeyError) as exc:
+            raise NotFound(f"task {task_id} not found in this instance") from exc
+        if task is None:
+            raise NotFound(f"task {task_id} not found in this instance")
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise ConflictError(f"task {task_id} is no longer waiting (state {TaskState.get_name(task.state)})")
+        return task
+
+    def pending_timers(self) -> list[PendingTimer]:
+        """Timer events the instance waits on, with their due times."""
+        timers = []
+        for task in self._all_tasks():
+            if task.state != TaskState.WAITING:
+                continue
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                value = value.get("next")
+            if not value:
+                continue
+            due = TimerEventDefinition.get_datetime(value)
+            due = due if due.tzinfo else due.replace(tzinfo=UTC)
+            timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id, due.astimezone(UTC)))
+        return timers
+
+    def active_elements(self) -> list[str]:
+        """Elements of the top process the instance is at: waiting user tasks and events, and call activities
+        whose called process runs (the diagram shows the call activity, not the called process's tasks)."""
+        active = {TaskState.READY, TaskState.STARTED, TaskState.WAITING}
+        return sorted({t.task_spec.bpmn_id for t in self.workflow.tasks.values()
+                       if t.state in active and getattr(t.task_spec, "bpmn_id", None)})
+
+    def fire_timers(self) -> list[Step]:
+        """Wake timers that are due by the wall clock and run on."""
+        self.workflow.refresh_timers()
+        return self.run_engine()
+
+    def pending_messages(self) -> list[PendingMessage]:
+        """Message catch events and receive tasks the instance waits on."""
+        waits = []
+        for task in self._all_tasks():
+            definition = getattr(task.task_spec, "event_definition", None)
+            if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
+                waits.append(PendingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
+        return waits
+
+    def deliver_message(self, task_id: str, payload: dict[str, Any]) -> list[Step]:
+        """Deliver a message to the waiting task `task_id`, merge `payload` into its data and run on."""
+        task = next((t for t in self._all_tasks() if str(t.id) == task_id), None)
+        definition = getattr(task.task_spec, "event_definition", None) if task is not None else None
+        if task is None or task.state != TaskState.WAITING or not isinstance(definition, MessageEventDefinition):
+            raise ConflictError(f"task {task_id} no longer waits for a message")
+        # definitions compare by exact class: build the one the parser produced (Camunda's wraps its payload)
+        event_definition = type(definition)(definition.name)
+        body: dict[str, Any] = dict(payload)
+        if hasattr(definition, "result_var"):
+            body = {"payload": dict(payload), "result_var": "message"}
+        try:
+            self.workflow.send_event(BpmnEvent(event_definition, payload=body))
+        except WorkflowException as exc:
+            raise ConflictError(f"the instance refused message {definition.name!r}: {exc}") from exc
+        task.data.update(payload)
+        return self.run_engine()
+
+    def is_completed(self) -> bool:
+        """True when the instance reached its end."""
+        return bool(self.workflow.is_completed())
+
+    def data(self) -> dict[str, Any]:
+        """The instance's data at its end (or last completed task)."""
+        return dict(self.workflow.data)
