@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -64,3 +64,21 @@ def pool_task(deployed: Callable[[], UnitOfWork], who: Actor) -> TaskView:
 def text(response: Any) -> str:
     """A response's HTML with tags stripped and whitespace collapsed, for readable assertions."""
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+
+
+@pytest.fixture
+def api_app(db_url: str, deployed: Callable[[], UnitOfWork]) -> Iterator[Flask]:
+    """The app for REST API tests; its pooled connections are closed afterwards."""
+    from tests.web.api_client import app_uow, close_databases, make_app
+
+    app = make_app(db_url)
+    yield app
+    close_databases(app_uow(app), deployed)
+
+
+@pytest.fixture
+def api(api_app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> dict[str, Any]:
+    """A JSON client with a token per role key of tests.conftest.ROLE_USERS."""
+    from tests.web.api_client import api_users
+
+    return api_users(api_app, deployed, actors)

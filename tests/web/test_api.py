@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 
-from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.web.api_client import (
     API,
     ApiUser,
-    api_users,
-    app_uow,
-    close_databases,
     create_lead,
-    make_app,
     open_task,
     snapshot,
 )
-
-
-@pytest.fixture
-def api_app(db_url: str, deployed: Callable[[], UnitOfWork]) -> Iterator[Flask]:
-    app = make_app(db_url)
-    yield app
-    close_databases(app_uow(app), deployed)
-
-
-@pytest.fixture
-def api(api_app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> dict[str, ApiUser]:
-    return api_users(api_app, deployed, actors)
 
 
 @pytest.mark.parametrize(("method", "path"), [("get", "/me"), ("get", "/tasks"), ("post", "/records/Lead"),

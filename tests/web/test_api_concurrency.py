@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from werkzeug.test import TestResponse
 
-from engine.services.views import Actor
-from engine.store.uow import UnitOfWork
 from tests.web.api_client import (
     ApiUser,
-    api_users,
-    app_uow,
-    close_databases,
     create_lead,
-    make_app,
     open_task,
     task_completions,
 )
 
 ROUNDS = 5  # a race that happens not to overlap proves little: run a few
-
-
-@pytest.fixture
-def api_app(db_url: str, deployed: Callable[[], UnitOfWork]) -> Iterator[Flask]:
-    app = make_app(db_url)
-    yield app
-    close_databases(app_uow(app), deployed)
-
-
-@pytest.fixture
-def api(api_app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> dict[str, ApiUser]:
-    return api_users(api_app, deployed, actors)
 
 
 def race(posts: list[tuple[ApiUser, str, Any]]) -> list[TestResponse]:

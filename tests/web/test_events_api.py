@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,14 +13,7 @@ from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 from tests.integration.test_events import EVENTS_YAML, FOLLOWUP_BPMN, FORM, SETUP
-from tests.web.api_client import ApiUser, api_users, app_uow, close_databases, create_lead, make_app
-
-
-@pytest.fixture
-def api_app(db_url: str, deployed: Callable[[], UnitOfWork]) -> Iterator[Flask]:
-    app = make_app(db_url)
-    yield app
-    close_databases(app_uow(app), deployed)
+from tests.web.api_client import ApiUser, api_users, app_uow, create_lead
 
 
 @pytest.fixture

@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from engine.config.automation import Action
 from engine.rules.actions import run_actions
-from engine.services.views import SYSTEM, Actor
-from engine.store.uow import UnitOfWork
+from engine.services.views import SYSTEM
 from tests.conftest import NOW
 from tests.web.api_client import (
     API,
     ApiUser,
-    api_users,
     app_uow,
-    close_databases,
     make_app,
     open_task,
 )
 from web.openapi import openapi_document
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
-
-
-@pytest.fixture
-def api_app(db_url: str, deployed: Callable[[], UnitOfWork]) -> Iterator[Flask]:
-    app = make_app(db_url)
-    yield app
-    close_databases(app_uow(app), deployed)
-
-
-@pytest.fixture
-def api(api_app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> dict[str, ApiUser]:
-    return api_users(api_app, deployed, actors)
 
 
 def app_routes(app: Flask) -> set[tuple[str, str]]:
