@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,12 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
 
 from engine.bootstrap import UowFactory, prepare_database, uow_factory
 from engine.config.loader import read_bundle_dir
 from engine.services.deployments import deploy_bundle
 from engine.services.views import Actor
+from engine.store.db import make_engine, normalize_url
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -89,3 +92,19 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     start = perf_counter()
     result = fn()
     return result, perf_counter() - start
+
+
+@contextmanager
+def postgres_schema(url: str, prefix: str) -> Iterator[str]:
+    """A throw-away schema on the PostgreSQL server at `url`: yields a URL whose search_path is that schema."""
+    schema = f"{prefix}_{os.getpid()}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = make_url(normalize_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -3,24 +3,21 @@
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import Connection, insert, make_url, select, text
+from sqlalchemy import Connection, insert, select, text
 
-from bench.common import NOW, StatementLog, deployed_factory, fresh_sqlite, summary_ms
+from bench.common import NOW, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from engine.bootstrap import UowFactory, prepare_database
 from engine.services.tasks import list_tasks
 from engine.services.users import get_actor
 from engine.services.views import Actor
-from engine.store.db import make_engine, normalize_url
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskCandidateRow, TaskRow, UserRow
 
 TEAMS = ("north", "south", "east", "key_accounts")
@@ -255,25 +252,9 @@ def run_sqlite(workdir: Path, count: int, repeats: int) -> dict[str, Any]:
         factory.dispose()
 
 
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A throw-away schema on the PostgreSQL server at `url`: yields a URL whose search_path is that schema."""
-    schema = f"flowcrm_bench_{os.getpid()}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        scoped = make_url(normalize_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield scoped.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def run_postgres(url: str, count: int, repeats: int) -> dict[str, Any]:
     """The inbox benchmark on PostgreSQL, in a schema of its own that is dropped afterwards."""
-    with postgres_schema(url) as scoped:
+    with postgres_schema(url, "flowcrm_bench") as scoped:
         prepare_database(scoped)
         factory = deployed_factory(scoped)
         try:

@@ -4,7 +4,6 @@ and three worker processes on PostgreSQL with one killed by SIGKILL mid-run (dup
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import signal
@@ -12,23 +11,20 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 import yaml
-from sqlalchemy import func, insert, make_url, select, text
+from sqlalchemy import func, insert, select
 
-from bench.common import ROOT, fresh_sqlite, summary_ms
+from bench.common import ROOT, fresh_sqlite, postgres_schema, summary_ms
 from engine.bootstrap import UowFactory, prepare_database, uow_factory
 from engine.scheduler import tick
 from engine.services.deployments import deploy_bundle
 from engine.services.records import create_record
 from engine.services.views import Actor
-from engine.store.db import make_engine, normalize_url
 from engine.store.models import InstanceEventRow, InstanceRow, TimerRow
 
 DEPLOYER = Actor(id=None, username="bench", display_name="bench", roles=frozenset({"designer"}))
@@ -341,22 +337,6 @@ def kill_one_worker(url: str, factory: UowFactory, cloner: Cloner, backlog: int,
     }
 
 
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A throw-away schema on the PostgreSQL server at `url`: yields a URL whose search_path is that schema."""
-    schema = f"flowcrm_bench_timers_{os.getpid()}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        scoped = make_url(normalize_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield scoped.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def run_sqlite(workdir: Path, quick: bool) -> dict[str, Any]:
     """Latency and one-worker rate on a SQLite file."""
     factory = uow_factory(fresh_sqlite(workdir / "timers.sqlite"))
@@ -371,7 +351,7 @@ def run_sqlite(workdir: Path, quick: bool) -> dict[str, Any]:
 def run_postgres(url: str, workdir: Path, quick: bool) -> dict[str, Any]:
     """Latency, one-worker rate and the three-worker kill run on PostgreSQL, in a schema dropped afterwards."""
     sizes = QUICK if quick else FULL
-    with postgres_schema(url) as scoped:
+    with postgres_schema(url, "flowcrm_bench_timers") as scoped:
         prepare_database(scoped)
         factory = uow_factory(scoped)
         try:
