@@ -12,6 +12,7 @@ import pytest
 from engine.demo import seed
 from engine.errors import FlowError, ValidationError
 from engine.services import instances, records, tasks
+from engine.services.assignment import reassign_records, reassign_tasks
 from engine.services.links import record_links
 from engine.services.mail import record_emails
 from engine.services.views import Actor, TaskView
@@ -49,10 +50,20 @@ def pooled(make_uow: MakeUow, actor: Actor, record_id: int) -> list[TaskView]:
 
 
 def lead_in_pipeline(make_uow: MakeUow, actors: dict[str, Actor], **data: Any) -> tuple[int, TaskView]:
-    """A lead qualified (convert) and met by sam: it waits on "Advance the request"."""
+    """A lead qualified (convert) and met by sam: it waits on "Advance the request".
+
+    processes/lead_routing.dmn puts a partner referral in the moscow team's pool, which sam (north) does not
+    see: there an admin hands the lead and its qualify task to sam first (as sam's claim would have)."""
     sam = actors["sales"]
     lead_id = create(make_uow, actors["head"], "Lead", **{"title": "40 laptops for a new office", **data})
-    [qualify] = pooled(make_uow, sam, lead_id)
+    if data.get("request_type") == "partner_referral":
+        [routed] = [t for t in tasks.list_tasks(make_uow(), actors["admin"], "all") if t.record_id == lead_id]
+        assert routed.candidate_groups == ("moscow",)
+        reassign_tasks(make_uow(), actors["admin"], [routed.id], sam.username, NOW)
+        reassign_records(make_uow(), actors["admin"], [lead_id], sam.username, NOW)
+        qualify = my_task(make_uow, sam, lead_id)
+    else:
+        [qualify] = pooled(make_uow, sam, lead_id)
     tasks.complete_task(make_uow(), sam, qualify.id, {"outcome": "convert"}, NOW)
     meeting = my_task(make_uow, sam, lead_id)
     assert meeting.element_id == "arrange_meeting"

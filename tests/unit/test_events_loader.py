@@ -25,7 +25,9 @@ def test_shipped_events_load() -> None:
     assert events["web_form_submitted"].kind == "start"
     assert events["web_form_submitted"].entity == "Lead"
     assert events["web_form_submitted"].fields["title"] == "data.subject"
-    assert (events["client_replied"].kind, events["client_replied"].message) == ("correlate", "client_reply")
+    assert (events["invoice_paid"].kind, events["invoice_paid"].message) == ("correlate", "invoice_paid")
+    assert events["invoice_paid"].business_key == "record_id"
+    assert "client_replied" not in events  # no shipped process waits for client_reply
 
 
 def test_a_bundle_without_events_yaml_has_no_events() -> None:
