@@ -9,7 +9,7 @@ import pytest
 from engine.config.automation import automation_references
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.yaml_lines import load_yaml
-from engine.errors import ConfigError, Problem
+from tests.unit.bundle_helpers import changed, only_problem, problems_of
 
 ROOT = Path(__file__).parents[2]
 PIPELINE_FILE = "crm_model/pipelines/web.yaml"
@@ -104,7 +104,7 @@ HELLO_RU = "Subject: Здравствуйте, {{ name }}\nУважаемый {{
 
 def files_with(changes: dict[str, str | None] | None = None) -> dict[str, str]:
     """A small valid bundle with pipelines, rules and templates; some files replaced, added or (None) removed."""
-    files = {
+    return changed({
         "crm_model/catalogs/kind.yaml": KIND,
         "crm_model/entities/item.yaml": ITEM,
         "crm_model/entities/part.yaml": PART,
@@ -113,25 +113,7 @@ def files_with(changes: dict[str, str | None] | None = None) -> dict[str, str]:
         RULE_FILE: RULE,
         "templates/hello.en.txt": HELLO_EN,
         "templates/hello.ru.txt": HELLO_RU,
-    }
-    for path, text in (changes or {}).items():
-        if text is None:
-            files.pop(path, None)
-        else:
-            files[path] = text
-    return files
-
-
-def problems_of(files: dict[str, str]) -> list[Problem]:
-    with pytest.raises(ConfigError) as caught:
-        load_bundle(files)
-    return caught.value.problems
-
-
-def only_problem(files: dict[str, str]) -> Problem:
-    problems = problems_of(files)
-    assert len(problems) == 1, problems
-    return problems[0]
+    }, changes)
 
 
 # --- the valid bundle -------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import pytest
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.model import FIELD_TYPES, Bundle
 from engine.config.yaml_lines import LineList, LineMap, load_yaml
-from engine.errors import ConfigError, Problem
+from engine.errors import ConfigError
+from tests.unit.bundle_helpers import changed, only_problem, problems_of
 
 ROOT = Path(__file__).parents[2]
 
@@ -42,29 +43,11 @@ FORM = """\
 
 def files_with(changes: dict[str, str | None] | None = None) -> dict[str, str]:
     """A small valid bundle with some files replaced, added or (None) removed."""
-    files = {
+    return changed({
         "crm_model/catalogs/color.yaml": CATALOG,
         "crm_model/entities/item.yaml": ENTITY,
         "forms/pick.json": FORM,
-    }
-    for path, text in (changes or {}).items():
-        if text is None:
-            files.pop(path, None)
-        else:
-            files[path] = text
-    return files
-
-
-def problems_of(files: dict[str, str]) -> list[Problem]:
-    with pytest.raises(ConfigError) as caught:
-        load_bundle(files)
-    return caught.value.problems
-
-
-def only_problem(files: dict[str, str]) -> Problem:
-    problems = problems_of(files)
-    assert len(problems) == 1, problems
-    return problems[0]
+    }, changes)
 
 
 def test_shipped_bundle_loads_without_problems() -> None:
