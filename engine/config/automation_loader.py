@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -108,21 +109,31 @@ def _pipeline_field(say: Say, data: LineMap, entity: Entity, key: str, types: tu
     return field
 
 
-def load_pipeline(checker: Checker, path: str) -> None:
-    """Check crm_model/pipelines/<code>.yaml into `checker.pipelines`."""
-    data = checker.mapping(path, _PIPELINE_KEYS)
-    code = data.get("pipeline") if data is not None else None
-    if data is None or not isinstance(code, str) or not CODE.fullmatch(code):
+def _head(checker: Checker, path: str, keys: tuple[str, ...], kind: str, pattern: re.Pattern[str], missing: str,
+          seen: Mapping[str, object]) -> tuple[Any, str, Any, int | None, Any, Entity] | None:
+    """The common head of a pipeline or rule file: its name (= file stem), label and entity; None if unusable."""
+    data = checker.mapping(path, keys)
+    name = data.get(kind) if data is not None else None
+    if data is None or not isinstance(name, str) or not pattern.fullmatch(name):
         if data is not None:
-            checker.sayer(path, None)(data.line_of("pipeline"), "pipeline: <code> is required")
-        return
-    say, line = checker.sayer(path, code), data.line_of("pipeline")
-    if code != stem(path, ".yaml") or code in checker.pipelines:
-        say(line, f"pipeline '{code}' must be in crm_model/pipelines/{code}.yaml")
+            checker.sayer(path, None)(data.line_of(kind), missing)
+        return None
+    say, line = checker.sayer(path, name), data.line_of(kind)
+    if name != stem(path, ".yaml") or name in seen:
+        say(line, f"{kind} '{name}' must be in crm_model/{kind}s/{name}.yaml")
     label = checker.label(say, data.line_of("label"), data.get("label"))
     entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
     if entity is None:
+        return None
+    return data, name, say, line, label, entity
+
+
+def load_pipeline(checker: Checker, path: str) -> None:
+    """Check crm_model/pipelines/<code>.yaml into `checker.pipelines`."""
+    head = _head(checker, path, _PIPELINE_KEYS, "pipeline", CODE, "pipeline: <code> is required", checker.pipelines)
+    if head is None:
         return
+    data, code, say, line, label, entity = head
     type_field = _pipeline_field(say, data, entity, "type_field", ("enum",))
     stage_field = _pipeline_field(say, data, entity, "stage_field", ("string", "enum"))
     types = checker.catalogs.get(type_field.catalog or "") if type_field else None
@@ -300,19 +311,11 @@ def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: E
 
 def load_rule(checker: Checker, path: str) -> None:
     """Check crm_model/rules/<name>.yaml into `checker.rules`."""
-    data = checker.mapping(path, _RULE_KEYS)
-    name = data.get("rule") if data is not None else None
-    if data is None or not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
-        if data is not None:
-            checker.sayer(path, None)(data.line_of("rule"), "rule: <name> is required, in snake_case")
+    head = _head(checker, path, _RULE_KEYS, "rule", SNAKE_NAME, "rule: <name> is required, in snake_case",
+                 checker.rules)
+    if head is None:
         return
-    say, line = checker.sayer(path, name), data.line_of("rule")
-    if name != stem(path, ".yaml") or name in checker.rules:
-        say(line, f"rule '{name}' must be in crm_model/rules/{name}.yaml")
-    label = checker.label(say, data.line_of("label"), data.get("label"))
-    entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
-    if entity is None:
-        return
+    data, name, say, line, label, entity = head
     triggers = _triggers(checker, say, data, entity)
     let = _aggregates(checker, path, name, data, entity)
     let_names = [str(key) for key in data.get("let", {})] if isinstance(data.get("let"), dict) else []
