@@ -183,6 +183,18 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
     run_worker(make_uow, interval)
 
 
+# --- import commands (data quality) ---
+
+
+# --- duplicate commands (data quality) ---
+
+
+# --- find / segment / report commands ---
+
+
+# --- audit commands ---
+
+
 if __name__ == "__main__":
     main()
 

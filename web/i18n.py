@@ -31,19 +31,33 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 @cache
+def _sources(locale: str) -> list[tuple[Path, dict[str, Any]]]:
+    """The locale's main catalog `<locale>.yaml`, then one file per feature area under `<locale>/`."""
+    paths = [TRANSLATIONS / f"{locale}.yaml", *sorted((TRANSLATIONS / locale).glob("*.yaml"))]
+    return [(path, yaml.safe_load(path.read_text(encoding="utf-8")) or {}) for path in paths]
+
+
+@cache
 def catalog(locale: str) -> dict[str, str]:
-    """The UI messages of a locale by dotted key."""
-    data = yaml.safe_load((TRANSLATIONS / f"{locale}.yaml").read_text(encoding="utf-8")) or {}
-    data.pop(ENGINE_MESSAGES, None)
-    return _flatten(data)
+    """The UI messages of a locale by dotted key; a key defined in two files is an error."""
+    merged: dict[str, str] = {}
+    for path, data in _sources(locale):
+        flat = _flatten({k: v for k, v in data.items() if k != ENGINE_MESSAGES})
+        twice = sorted(set(flat) & set(merged))
+        if twice:
+            raise ValueError(f"{path}: message keys defined twice: {', '.join(twice)}")
+        merged |= flat
+    return merged
 
 
 @cache
 def engine_messages(locale: str) -> list[tuple[re.Pattern[str], str]]:
     """Patterns matching the engine's English messages, with their translation templates."""
-    data = yaml.safe_load((TRANSLATIONS / f"{locale}.yaml").read_text(encoding="utf-8")) or {}
+    messages: dict[str, str] = {}
+    for _, data in _sources(locale):
+        messages |= data.get(ENGINE_MESSAGES) or {}
     result = []
-    for english, translated in (data.get(ENGINE_MESSAGES) or {}).items():
+    for english, translated in messages.items():
         pattern = re.escape(english).replace(re.escape("{x}"), "(?P<x>.+?)")
         result.append((re.compile(f"^{pattern}$"), str(translated)))
     return result

@@ -12,6 +12,14 @@ from web import uow
 from web.i18n import t
 from web.present import bundle_of, entity_label
 
+FEATURES: list[tuple[str, str, tuple[str, ...]]] = []  # (endpoint, message key, roles that see it)
+
+
+def add(endpoint: str, label_key: str, *roles: str) -> None:
+    """A feature area's header entry, shown to actors with one of `roles` (called when its blueprint loads)."""
+    if all(endpoint != e for e, _, _ in FEATURES):
+        FEATURES.append((endpoint, label_key, roles))
+
 
 def navigation() -> dict[str, Any]:
     """Template context: `nav` as (url, label, active) triples for the logged-in actor."""
@@ -26,6 +34,7 @@ def navigation() -> dict[str, Any]:
         except FlowError:  # nothing deployed yet
             entities = []
         items += [(url_for("records.index", entity=e.name), entity_label(e)) for e in entities]
+    items += [(url_for(endpoint), t(key)) for endpoint, key, roles in FEATURES if actor.has(*roles)]
     if actor.has(*DEFINITION_READERS):
         items.append((url_for("designer.index"), t("nav.processes")))
         items.append((url_for("schema.index"), t("nav.schema")))

@@ -362,6 +362,22 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
+PART_MODULES: tuple[str, ...] = ()  # feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
+
+
 def openapi_document() -> dict[str, Any]:
-    """A copy of the OpenAPI document (callers may change it freely)."""
-    return copy.deepcopy(DOCUMENT)
+    """A copy of the OpenAPI document with every feature part merged in (callers may change it freely)."""
+    import importlib
+
+    document = copy.deepcopy(DOCUMENT)
+    for name in PART_MODULES:
+        part = importlib.import_module(f"web.apidoc.{name}")
+        for section, target in (("PATHS", document["paths"]), ("SCHEMAS", document["components"]["schemas"]),
+                                ("PARAMETERS", document["components"]["parameters"])):
+            extra = copy.deepcopy(getattr(part, section, {}))
+            clash = set(extra) & set(target)
+            if clash:
+                raise ValueError(f"web/apidoc/{name}.py redefines {section} {sorted(clash)}")
+            target.update(extra)
+        document["tags"] += [{"name": tag} for tag in getattr(part, "TAGS", ())]
+    return document

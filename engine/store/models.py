@@ -121,6 +121,7 @@ class RecordRow(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revision: Mapped[int] = mapped_column(Integer)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)  # set by a merge
 
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
@@ -332,3 +333,8 @@ class MessageWaitRow(Base):
     task_id: Mapped[str] = mapped_column(String(36))
     message: Mapped[str] = mapped_column(String(200))
     business_key: Mapped[str | None] = mapped_column(String(200))
+
+
+
+# --- data quality (issue 5) and finding (issue 6): their rows live in engine/store/quality_models.py ---
+from engine.store import quality_models as _quality_models  # noqa: E402,F401  (registers them on Base)

@@ -176,7 +176,7 @@ class RecordRepository(_Repository):
     ) -> list[RecordRow]:
         """Records of an entity, newest first. `owner_ids=None` means no ownership filter; `inbox_of`
         (user id, groups, username) also admits records with an open task in that user's inbox or pool."""
-        stmt = select(RecordRow).where(RecordRow.entity == entity)
+        stmt = select(RecordRow).where(RecordRow.entity == entity, RecordRow.merged_into_id.is_(None))
         if owner_ids is not None:
             visible = [RecordRow.owner_id.in_(owner_ids)]
             if include_unowned:

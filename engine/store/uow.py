@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
+from engine.store.quality_repos import ImportRepository, QualityRepository, SegmentRepository
 from engine.store.repositories import (
     AssignmentRepository,
     ConfigRepository,
@@ -43,6 +44,9 @@ class UnitOfWork:
     assignment: AssignmentRepository
     reminders: ReminderRepository
     events: EventRepository
+    quality: QualityRepository
+    imports: ImportRepository
+    segments: SegmentRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -65,6 +69,9 @@ class UnitOfWork:
             self.assignment = AssignmentRepository(self.session)
             self.reminders = ReminderRepository(self.session)
             self.events = EventRepository(self.session)
+            self.quality = QualityRepository(self.session)
+            self.imports = ImportRepository(self.session)
+            self.segments = SegmentRepository(self.session)
         self._depth += 1
         return self
 

@@ -6,6 +6,8 @@ stale revision, empty forms), which lets one database serve the whole module.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +71,14 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/admin/users/<username>/redistribute"): row(LOGIN, 403, 422, 403, 422, 403),  # not confirmed
 }
 
+# Feature areas classify their routes in tests/web/matrix_parts/<name>.py: ROWS (as MATRIX), optional FORMS,
+# and optional prepare(make_uow, actors) -> {placeholder: value} run once on the module's database.
+PARTS = [importlib.import_module(f"tests.web.matrix_parts.{m.name}")
+         for m in pkgutil.iter_modules([str(Path(__file__).parent / "matrix_parts")])]
+for _part in PARTS:
+    assert not set(_part.ROWS) & set(MATRIX), f"{_part.__name__} classifies a route twice"
+    MATRIX.update(_part.ROWS)
+
 
 @dataclass
 class World:
@@ -95,6 +105,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
     values = {"task_id": t1.id, "claimed_task_id": t2.id, "entity": "Lead", "record_id": lead1.id,
               "instance_id": t1.instance_id, "link_id": 999999, "reminder_id": 999999, "version_id": 1,
               "username": "sue"}
+    for part in PARTS:
+        if hasattr(part, "prepare"):
+            values |= part.prepare(make_uow, actors)
     yield World(create_app(settings(url, UOW_FACTORY=make_uow)), {k: a.id for k, a in actors.items() if a.id},
                 values)
     make_uow.dispose()
@@ -125,6 +138,8 @@ def url_for_rule(rule: str, world: World) -> str:
 FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/records/<int:record_id>"): {"expected_revision": "0", "title": "changed"},
 }
+for _part in PARTS:
+    FORMS.update(getattr(_part, "FORMS", {}))
 
 
 @pytest.mark.parametrize("role", ROLES)

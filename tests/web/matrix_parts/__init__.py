@@ -1,0 +1,1 @@
+"""Route × role classifications of feature areas, merged into tests/web/test_access_matrix.py."""
