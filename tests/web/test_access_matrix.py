@@ -26,16 +26,8 @@ from engine.services.users import create_user, get_actor
 from engine.services.views import Actor
 from tests.conftest import NOW, PASSWORD, ROLE_USERS, ROOT
 from tests.web.conftest import settings
+from tests.web.matrix_parts import LOGIN, ROLES, row
 from web import create_app
-
-LOGIN = "login"  # a 302 to the login page
-ROLES = ("anonymous", "sales", "head", "designer", "admin", "auditor")
-
-
-def row(anonymous: int | str, sales: int | str, head: int | str, designer: int | str, admin: int | str,
-        auditor: int | str) -> dict[str, int | str]:
-    return dict(zip(ROLES, (anonymous, sales, head, designer, admin, auditor), strict=True))
-
 
 # (method, rule) → expected status per role. T1 is a pooled task of lead L1; T2 is claimed by sue (lead L2).
 MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
