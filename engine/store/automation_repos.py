@@ -1,0 +1,257 @@
+"""Repositories of automation: links, outbox, rule schedules, assignment cursors, reminders, message waits."""
+
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, true, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.store.models import (
+    AssignmentCursorRow,
+    InboundEventRow,
+    MessageWaitRow,
+    OutboxRow,
+    RecordLinkRow,
+    RecordRow,
+    ReminderRow,
+    RuleScheduleRow,
+    TaskRow,
+    UserRow,
+)
+from engine.store.repo_base import _Repository
+
+
+class LinkRepository(_Repository):
+    """Links between records (reference fields and hand-made links)."""
+
+    def outgoing(self, record_id: int) -> list[RecordLinkRow]:
+        """Links from a record, oldest first."""
+        stmt = select(RecordLinkRow).where(RecordLinkRow.from_record_id == record_id).order_by(RecordLinkRow.id)
+        return list(self.session.scalars(stmt).all())
+
+    def incoming(self, record_id: int) -> list[RecordLinkRow]:
+        """Links to a record, oldest first."""
+        stmt = select(RecordLinkRow).where(RecordLinkRow.to_record_id == record_id).order_by(RecordLinkRow.id)
+        return list(self.session.scalars(stmt).all())
+
+    def get(self, link_id: int) -> RecordLinkRow | None:
+        """A link by id."""
+        return self.session.get(RecordLinkRow, link_id)
+
+    def find(self, from_id: int, to_id: int, kind: str) -> RecordLinkRow | None:
+        """The link of this kind between two records (not a reference-field link), if any."""
+        stmt = select(RecordLinkRow).where(
+            RecordLinkRow.from_record_id == from_id, RecordLinkRow.to_record_id == to_id, RecordLinkRow.kind == kind,
+            RecordLinkRow.field.is_(None)).limit(1)
+        return self.session.scalar(stmt)
+
+    def reference_target(self, from_id: int, field: str) -> int | None:
+        """The id the reference field `field` of a record points at, per record_link."""
+        return self.session.scalar(select(RecordLinkRow.to_record_id).where(
+            RecordLinkRow.from_record_id == from_id, RecordLinkRow.kind == "reference", RecordLinkRow.field == field
+        ).limit(1))
+
+    def set_reference(self, from_id: int, field: str, to_id: int | None, now: datetime, by: str) -> None:
+        """Replace the (record, field) reference row: one row while the field holds an id, none when empty."""
+        self.session.execute(delete(RecordLinkRow).where(
+            RecordLinkRow.from_record_id == from_id, RecordLinkRow.kind == "reference", RecordLinkRow.field == field))
+        if to_id is not None:
+            self.session.add(RecordLinkRow(from_record_id=from_id, to_record_id=to_id, kind="reference", field=field,
+                                           created_at=now, created_by=by[:80]))
+
+    def delete(self, row: RecordLinkRow) -> None:
+        """Remove a link."""
+        self.session.delete(row)
+
+
+class OutboxRepository(_Repository):
+    """E-mails waiting to be sent."""
+
+    def get(self, message_id: int) -> OutboxRow | None:
+        """A message by id."""
+        return self.session.get(OutboxRow, message_id)
+
+    def due(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """Pending messages whose next attempt is due, oldest first, locked; rows other workers hold are skipped."""
+        stmt = (
+            select(OutboxRow)
+            .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def for_record(self, record_id: int, limit: int = 50) -> list[OutboxRow]:
+        """Messages about a record, newest first."""
+        stmt = select(OutboxRow).where(OutboxRow.record_id == record_id).order_by(OutboxRow.id.desc()).limit(limit)
+        return list(self.session.scalars(stmt).all())
+
+
+class RuleScheduleRepository(_Repository):
+    """When scheduled rules are next due."""
+
+    def get(self, rule: str) -> RuleScheduleRow | None:
+        """The schedule row of a rule."""
+        return self.session.get(RuleScheduleRow, rule)
+
+    def due_names(self, rules: Iterable[str], now: datetime) -> set[str]:
+        """Which of these rules have no schedule row yet or are due by `now` (a plain read, no lock)."""
+        wanted = set(rules)
+        rows = self.session.execute(select(RuleScheduleRow.rule, RuleScheduleRow.next_run_at)
+                                    .where(RuleScheduleRow.rule.in_(wanted))).all()
+        known = {name: at for name, at in rows}
+        return {name for name in wanted if name not in known or known[name] <= now}
+
+    def ensure(self, rule: str, now: datetime) -> None:
+        """Create a rule's schedule row, due at `now`, unless it exists."""
+        if self.session.get(RuleScheduleRow, rule) is None:
+            self.session.add(RuleScheduleRow(rule=rule, next_run_at=now, last_run_at=None))
+
+    def claim(self, rule: str, now: datetime, next_run_at: datetime) -> bool:
+        """Take a due run of a rule: lock its row (rows other workers hold are skipped), move it to `next_run_at`.
+
+        False when the row is locked elsewhere, missing, or not due. The conditional UPDATE keeps the claim
+        exclusive on backends without row locks as well."""
+        locked = self.session.scalar(select(RuleScheduleRow.rule).where(RuleScheduleRow.rule == rule)
+                                     .with_for_update(skip_locked=True))
+        if locked is None:
+            return False
+        result = self.session.execute(
+            update(RuleScheduleRow)
+            .where(RuleScheduleRow.rule == rule, RuleScheduleRow.next_run_at <= now)
+            .values(next_run_at=next_run_at, last_run_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class AssignmentRepository(_Repository):
+    """Round-robin cursors per team."""
+
+    def cursor(self, team: str) -> AssignmentCursorRow | None:
+        """The team's cursor row, locked for this transaction."""
+        stmt = select(AssignmentCursorRow).where(AssignmentCursorRow.team == team).with_for_update()
+        return self.session.scalar(stmt)
+
+    def lock_cursor(self, team: str, now: datetime) -> AssignmentCursorRow:
+        """The team's cursor, created if missing and write-locked until commit: assignments in one team queue up.
+
+        The UPDATE comes first so SQLite takes its write lock before the read (no lost update there either);
+        a racing first insert loses on the primary key inside a savepoint and then waits on the winner's row."""
+        touched = self.session.execute(
+            update(AssignmentCursorRow).where(AssignmentCursorRow.team == team).values(updated_at=now)
+            .execution_options(synchronize_session=False))
+        if not touched.rowcount:  # type: ignore[attr-defined]
+            try:
+                with self.session.begin_nested():
+                    self.session.add(AssignmentCursorRow(team=team, last_user_id=None, updated_at=now))
+            except IntegrityError:
+                pass
+        row = self.cursor(team)
+        assert row is not None  # noqa: S101 - created above
+        self.session.refresh(row)
+        return row
+
+    def team_members(self, team: str, roles: Iterable[str]) -> list[UserRow]:
+        """Active users of a team with one of these roles, by id."""
+        stmt = select(UserRow).where(UserRow.team == team, UserRow.active == true()).order_by(UserRow.id)
+        wanted = set(roles)
+        return [u for u in self.session.scalars(stmt).all() if wanted & set(u.roles.split(","))]
+
+    def open_counts(self, user_ids: Iterable[int]) -> dict[int, int]:
+        """Open tasks per user (users without any are left out)."""
+        stmt = (select(TaskRow.assignee_id, func.count()).where(TaskRow.assignee_id.in_(set(user_ids)),
+                                                                 TaskRow.state == "open")
+                .group_by(TaskRow.assignee_id))
+        return {int(uid): int(n) for uid, n in self.session.execute(stmt).all()}
+
+    def tasks(self, task_ids: Iterable[str]) -> dict[str, TaskRow]:
+        """Tasks by id, locked for this transaction."""
+        stmt = select(TaskRow).where(TaskRow.id.in_(set(task_ids))).with_for_update()
+        return {r.id: r for r in self.session.scalars(stmt).all()}
+
+    def records(self, record_ids: Iterable[int]) -> dict[int, RecordRow]:
+        """Records by id, locked for this transaction."""
+        stmt = select(RecordRow).where(RecordRow.id.in_(set(record_ids))).with_for_update()
+        return {r.id: r for r in self.session.scalars(stmt).all()}
+
+    def open_tasks_of(self, user_id: int) -> list[TaskRow]:
+        """Open tasks assigned to a user, oldest first."""
+        stmt = select(TaskRow).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
+        return list(self.session.scalars(stmt.order_by(TaskRow.created_at, TaskRow.id)).all())
+
+    def records_of(self, user_id: int) -> list[RecordRow]:
+        """Records a user owns, oldest first."""
+        stmt = select(RecordRow).where(RecordRow.owner_id == user_id).order_by(RecordRow.id)
+        return list(self.session.scalars(stmt).all())
+
+
+class ReminderRepository(_Repository):
+    """Reminders users set on records."""
+
+    def get(self, reminder_id: int) -> ReminderRow | None:
+        """A reminder by id."""
+        return self.session.get(ReminderRow, reminder_id)
+
+    def pending(self, user_id: int, record_id: int | None) -> list[ReminderRow]:
+        """A user's reminders that have not fired, on one record or on all, soonest first."""
+        stmt = select(ReminderRow).where(ReminderRow.user_id == user_id, ReminderRow.fired_at.is_(None))
+        if record_id is not None:
+            stmt = stmt.where(ReminderRow.record_id == record_id)
+        return list(self.session.scalars(stmt.order_by(ReminderRow.due_at, ReminderRow.id)).all())
+
+    def due(self, now: datetime, limit: int) -> list[ReminderRow]:
+        """Due, unfired reminders, locked for this transaction; rows other workers hold are skipped."""
+        stmt = (
+            select(ReminderRow)
+            .where(ReminderRow.fired_at.is_(None), ReminderRow.due_at <= now)
+            .order_by(ReminderRow.due_at, ReminderRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(stmt).all())
+
+    def claim(self, reminder_id: int, now: datetime) -> bool:
+        """Mark a reminder fired unless another transaction did first (backends without SKIP LOCKED too)."""
+        result = self.session.execute(
+            update(ReminderRow)
+            .where(ReminderRow.id == reminder_id, ReminderRow.fired_at.is_(None))
+            .values(fired_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def delete(self, row: ReminderRow) -> None:
+        """Forget a reminder."""
+        self.session.delete(row)
+
+
+class EventRepository(_Repository):
+    """Inbound events and the message waits they correlate to."""
+
+    def waits(self, message: str, business_key: str | None) -> list[MessageWaitRow]:
+        """Instances waiting for this message (and business key)."""
+        stmt = select(MessageWaitRow).where(MessageWaitRow.message == message,
+                                            MessageWaitRow.business_key == business_key)
+        return list(self.session.scalars(stmt.order_by(MessageWaitRow.id)).all())
+
+    def waiting_for(self, message: str) -> list[MessageWaitRow]:
+        """Every wait for this message, whatever its business key, oldest first."""
+        stmt = select(MessageWaitRow).where(MessageWaitRow.message == message).order_by(MessageWaitRow.id)
+        return list(self.session.scalars(stmt).all())
+
+    def waits_for_instance(self, instance_id: int) -> list[MessageWaitRow]:
+        """The messages one instance waits for."""
+        stmt = select(MessageWaitRow).where(MessageWaitRow.instance_id == instance_id)
+        return list(self.session.scalars(stmt).all())
+
+    def delete(self, row: MessageWaitRow) -> None:
+        """Forget a wait (the message came, or the catch was interrupted)."""
+        self.session.delete(row)
+
+    def recent(self, limit: int = 50) -> list[InboundEventRow]:
+        """The latest inbound events, newest first."""
+        stmt = select(InboundEventRow).order_by(InboundEventRow.id.desc()).limit(limit)
+        return list(self.session.scalars(stmt).all())

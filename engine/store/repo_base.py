@@ -1,0 +1,45 @@
+"""Repository base and the task-candidate predicates several repositories share."""
+
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import and_, or_, select, true, union_all
+from sqlalchemy.orm import Session
+
+from engine.store.models import (
+    TaskCandidateRow,
+    TaskRow,
+)
+
+
+def _candidate(groups: Iterable[str], username: str) -> Any:
+    """Candidate rows naming one of these groups or this user."""
+    return or_(
+        and_(TaskCandidateRow.kind == "group", TaskCandidateRow.name.in_(sorted(set(groups)))),
+        and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == username),
+    )
+
+
+def _inbox_record_ids(user_id: int, groups: Iterable[str], username: str) -> Any:
+    """Select of record ids with an open task assigned to, or claimable by, a user."""
+    pooled = (
+        select(TaskRow.record_id)
+        .join(TaskCandidateRow, TaskCandidateRow.task_id == TaskRow.id)
+        .where(TaskCandidateRow.pooled == true(), _candidate(groups, username))
+    )
+    mine = select(TaskRow.record_id).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
+    return union_all(pooled, mine)
+
+
+class _Repository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: object) -> None:
+        """Stage a new row in this unit of work."""
+        self.session.add(row)
+
+    def flush(self) -> None:
+        """Assign ids to staged rows."""
+        self.session.flush()
