@@ -9,6 +9,7 @@ from datetime import datetime
 from engine.config.loader import load_bundle
 from engine.config.model import Bundle
 from engine.errors import ConfigError, NotFound, Problem
+from engine.filters.model import searchable_fields
 from engine.processes.calendar import use_calendar
 from engine.processes.crosscheck import cross_check
 from engine.processes.spiff import ProcessDefinition, parse_definitions
@@ -84,6 +85,7 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
             uow.config.add(row)
             uow.config.flush()
             report.new_versions.append(_version_view(row))
+        uow.find.ensure_field_indexes(searchable_fields(bundle))  # docs/filters.md: searchable fields
         uow.commit()
     return report
 

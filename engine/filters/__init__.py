@@ -1,0 +1,1 @@
+"""Filters over records: a JSON filter model validated against the deployed bundle (docs/filters.md)."""

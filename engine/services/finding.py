@@ -1,0 +1,91 @@
+"""Find records by a filter (docs/filters.md): pages, counts, id batches for mass actions, and the SQL behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.config.model import Bundle
+from engine.errors import Forbidden
+from engine.filters.model import Filter
+from engine.filters.model import parse_filter as _parse
+from engine.services.access import reads_everything
+from engine.services.deployments import active_bundle
+from engine.services.records import record_view, visibility
+from engine.services.views import Actor, RecordView
+from engine.store.filter_sql import FindScope
+from engine.store.uow import UnitOfWork
+
+MAX_LIMIT = 500
+MAX_BATCH = 10000
+_EXPLAIN_NOW = datetime(2000, 1, 1, tzinfo=UTC)  # only parameter values depend on it, and explain shows names
+
+
+@dataclass(frozen=True)
+class FoundPage:
+    """One page of found records and how many match in all."""
+
+    items: list[RecordView]
+    total: int
+
+
+def parse_filter(bundle: Bundle, data: Any) -> Filter:
+    """A validated Filter from its JSON form; ValidationError keyed by JSON path ("where.all[1].value")."""
+    return _parse(bundle, data)
+
+
+def _prepare(uow: UnitOfWork, actor: Actor, data: dict[str, Any] | Filter) -> tuple[Filter, FindScope]:
+    if not (reads_everything(actor) or actor.has("sales", "head_of_sales")):
+        raise Forbidden(f"{actor.username} may not read records")
+    flt = data if isinstance(data, Filter) else parse_filter(active_bundle(uow)[0], data)
+    with uow:
+        seen = visibility(uow, actor)
+    return flt, FindScope(seen.owner_ids, seen.include_unowned, seen.inbox_of)
+
+
+def find_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter, now: datetime, *,
+                 limit: int = 50, offset: int = 0) -> FoundPage:
+    """The records matching a filter that the actor may see, one page in the filter's order, plus the total."""
+    flt, scope = _prepare(uow, actor, filter)
+    with uow:
+        ids = uow.find.ids(flt, now, scope, limit=min(max(limit, 1), MAX_LIMIT), offset=max(offset, 0))
+        total = uow.find.count(flt, now, scope)
+        return FoundPage([record_view(uow, row) for row in uow.find.rows(ids)], total)
+
+
+def count_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,
+                  now: datetime) -> int:
+    """How many records matching a filter the actor may see."""
+    flt, scope = _prepare(uow, actor, filter)
+    with uow:
+        return uow.find.count(flt, now, scope)
+
+
+def iter_record_ids(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,
+                    now: datetime, batch: int = 1000) -> Iterator[list[int]]:
+    """Ids of every matching record the actor may see, ascending, in batches (one short transaction each)."""
+    flt, scope = _prepare(uow, actor, filter)
+    size = min(max(batch, 1), MAX_BATCH)
+    after = 0
+    while True:
+        with uow:
+            ids = uow.find.id_batch(flt, now, scope, after_id=after, limit=size)
+        if not ids:
+            return
+        yield ids
+        if len(ids) < size:
+            return
+        after = ids[-1]
+
+
+def explain(uow: UnitOfWork, filter: dict[str, Any] | Filter, *, actor: Actor | None = None,
+            now: datetime | None = None, limit: int | None = 50) -> str:
+    """The SQL of a filter's page query with named parameters, for reading (never executed from here)."""
+    flt = filter if isinstance(filter, Filter) else parse_filter(active_bundle(uow)[0], filter)
+    scope = FindScope()
+    if actor is not None:
+        flt, scope = _prepare(uow, actor, flt)
+    with uow:
+        return uow.find.sql(flt, now or _EXPLAIN_NOW, scope, limit=limit)
