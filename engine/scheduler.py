@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from engine.quality.scan import run_scheduled_scans
 from engine.services.mail import SmtpSettings, deliver_outbox
 from engine.services.reminders import fire_due_reminders
 from engine.services.rules import run_scheduled_rules
@@ -24,6 +25,7 @@ def tick(make_uow: Callable[[], UnitOfWork]) -> int:
     ran = run_scheduled_rules(make_uow, datetime.now(UTC))
     if ran:
         log.info("ran %d scheduled rule(s)", ran)
+    run_scheduled_scans(make_uow, datetime.now(UTC))  # duplicate scans with `scan: {every: ...}`, logged there
     if os.environ.get("FLOWCRM_SMTP_HOST"):
         send_mail(make_uow)
     reminded = fire_due_reminders(make_uow, datetime.now(UTC))

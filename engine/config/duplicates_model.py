@@ -1,0 +1,95 @@
+"""Typed duplicate-detection settings of one entity (crm_model/duplicates/<entity>.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+
+ON_CREATE = ("warn", "link", "block")  # what a create/update that matches another record does
+SUGGESTIONS = ("merge", "related")
+SCORERS = ("ratio", "partial_ratio", "token_sort_ratio", "token_set_ratio", "jaro_winkler", "token_match", "exact")
+COMPARE_AS = ("name", "company", "text")
+# Key kinds (`normalize:`), implemented by engine.quality.normalize.NORMALIZERS
+NORMALIZERS = ("phone", "email", "name", "name_tokens", "company", "digits", "text", "name_prefix", "name_sound",
+               "name_initials", "name_pairs", "name_sounds")  # how a fuzzy field's values are folded before scoring
+
+
+@dataclass(frozen=True)
+class MatchKey:
+    """A named, normalized key of one field (stored as match_key rows): exact rules compare it, fuzzy rules
+    block on it."""
+
+    name: str
+    field: str
+    normalize: str  # a kind of engine.quality.normalize.NORMALIZERS
+    max_block: int | None = None  # overrides the entity's max_block for this key
+
+
+@dataclass(frozen=True)
+class FuzzyField:
+    """One field a fuzzy rule scores, with its scorer and weight."""
+
+    field: str
+    scorer: str = "token_sort_ratio"
+    weight: float = 1.0
+    compare_as: str = "name"
+    required: bool = False  # both records need a value, else the rule does not apply to the pair
+    kind: str = "string"  # the entity field's type
+
+    @property
+    def cheap(self) -> bool:
+        """Compared by equality (or by normalized key): fast, so scored before the text fields."""
+        return self.kind not in ("string", "text", "url") or self.scorer == "exact"
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """One way two records may be the same (or related): an exact key, or a weighted fuzzy score over blocks."""
+
+    name: str
+    match: str  # exact | fuzzy
+    score: float = 100.0  # exact: the pair's score; fuzzy: the most a pair scores (the weighted mean, capped)
+    key: str | None = None  # exact: the key compared
+    block: tuple[str, ...] = ()  # fuzzy: keys of which one must be shared for a pair to be compared
+    fields: tuple[FuzzyField, ...] = ()  # fuzzy: scored fields
+    threshold: float = 0.0  # fuzzy: the least weighted score that matches
+    unless_fuzzy: FuzzyField | None = None  # exact: applies only when this field scores below `below`
+    below: float = 0.0
+    suggest: str = "merge"  # merge | related
+    on_create: str | None = None  # overrides the entity's on_create for this rule
+    line: int | None = None
+
+    @cached_property
+    def cheap_first(self) -> tuple[FuzzyField, ...]:
+        """The fuzzy fields, those compared by equality first: they may end a comparison early."""
+        return tuple(sorted(self.fields, key=lambda spec: not spec.cheap))
+
+
+@dataclass(frozen=True)
+class DuplicateRules:
+    """How duplicates of one entity are found and what a matching create/update does."""
+
+    entity: str
+    on_create: str
+    keys: dict[str, MatchKey]
+    rules: tuple[MatchRule, ...]
+    scan_every: timedelta | None = None
+    max_block: int = 200  # a shared block key with more records than this is too common to compare on
+    region: str = "RU"  # settings.default_region: how phone numbers without a country code are read
+    file: str = ""
+    line: int | None = None
+
+    def block_limit(self, key: str) -> int:
+        """The most records sharing one value of `key` that a scan still compares."""
+        spec = self.keys.get(key)
+        return spec.max_block if spec is not None and spec.max_block is not None else self.max_block
+
+    def fields(self) -> set[str]:
+        """Every record field the keys and rules read: writing another field needs no new check."""
+        used = {key.field for key in self.keys.values()}
+        for rule in self.rules:
+            used.update(f.field for f in rule.fields)
+            if rule.unless_fuzzy is not None:
+                used.add(rule.unless_fuzzy.field)
+        return used

@@ -1,0 +1,1 @@
+"""Data quality: normalized match keys, duplicate detection and scans (configured per entity in YAML)."""

@@ -1,0 +1,164 @@
+"""Batch duplicate detection over all records of an entity, its schedule, and rebuilding match keys."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.config.duplicates_model import DuplicateRules
+from engine.config.model import Bundle
+from engine.errors import ConflictError, NotFound
+from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
+from engine.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000  # records per keyset page (and per transaction when rebuilding keys); new pairs per bulk insert
+SCHEDULE_PREFIX = "duplicates:"  # schedule row names: duplicates:<Entity>
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What one scan of an entity did."""
+
+    entity: str
+    records: int  # unmerged records of the entity
+    compared: int  # pairs of records sharing a key that were scored
+    found: int  # pairs matching a rule
+    new: int  # of those, pairs not known before
+    seconds: float
+
+
+def rebuild_keys(uow: UnitOfWork, bundle: Bundle, entity: str) -> int:
+    """Recompute the match keys of every record of an entity (records written before the rules existed),
+    BATCH records per transaction; how many records were keyed."""
+    config = rules_of(bundle, entity)
+    with uow:
+        uow.quality.delete_entity_keys(entity)
+        uow.commit()
+    if config is None:
+        return 0
+    region, after, total = bundle.settings.default_region, 0, 0
+    while True:
+        with uow:
+            batch = uow.quality.record_batch(entity, after, BATCH)
+            if not batch:
+                return total
+            rows = [(record_id, entity, name, value)
+                    for record_id, merged_into, data in batch if merged_into is None
+                    for name, values in record_keys(config, data, region).items() for value in sorted(values)]
+            uow.quality.add_keys(rows)
+            uow.commit()
+        after, total = batch[-1][0], total + sum(1 for _, merged, _ in batch if merged is None)
+
+
+def _shared_keys(uow: UnitOfWork, config: DuplicateRules) -> dict[tuple[int, int], set[str]]:
+    """Pairs of records (low id first) sharing a key some rule reads, with the names of the keys they share."""
+    names = {rule.key for rule in config.rules if rule.key} | {b for rule in config.rules for b in rule.block}
+    pairs: dict[tuple[int, int], set[str]] = {}
+    groups = (group for name in sorted(names)
+              for group in uow.quality.shared_keys(config.entity, [name], config.block_limit(name)))
+    for key, _, ids in groups:
+        for index, low in enumerate(ids):
+            for high in ids[index + 1:]:
+                shared = pairs.get((low, high))
+                if shared is None:
+                    pairs[(low, high)] = {key}
+                else:
+                    shared.add(key)
+    return pairs
+
+
+def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) -> dict[int, dict[str, Any]]:
+    """The values the rules read of the wanted unmerged records, read by keyset pages over the entity."""
+    fields, found, after, last = config.fields(), {}, 0, max(wanted, default=0)
+    while wanted:
+        batch = uow.quality.record_batch(config.entity, after, BATCH)
+        if not batch:
+            break
+        for record_id, merged_into, data in batch:
+            if record_id in wanted and merged_into is None:
+                found[record_id] = {name: data[name] for name in fields if name in data}
+        after = batch[-1][0]
+        if after >= last:
+            break
+    return found
+
+
+def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanReport:
+    """Compare the records of an entity that share a key or block (blocks larger than max_block are skipped)
+    and keep an open pair for each match; pairs already decided (merged, dismissed, related) are not reopened."""
+    started = time.perf_counter()
+    config = rules_of(bundle, entity)
+    if config is None:
+        raise NotFound(f"no duplicate rules for {entity!r} (crm_model/duplicates/<entity>.yaml)")
+    compared = found = new = 0
+    inserts: list[dict[str, Any]] = []
+    with uow:
+        records = uow.quality.count_records(entity)
+        pairs = _shared_keys(uow, config)
+        values = _record_values(uow, config, {record_id for pair in pairs for record_id in pair})
+        known = uow.quality.pair_statuses(entity)
+        cache: KeyCache = {}
+        for (low, high), shared in sorted(pairs.items()):
+            a, b = values.get(low), values.get(high)
+            if a is None or b is None:
+                continue
+            compared += 1
+            candidate = match_pair(config, shared, a, b, high, cache=cache)
+            if candidate is None:
+                continue
+            found += 1
+            status = known.get((low, high))
+            if status is None:
+                new += 1
+                inserts.append({"entity": entity, "record_a_id": low, "record_b_id": high, "score": candidate.score,
+                                "rule": candidate.rule[:100], "reasons": candidate.reasons, "status": "open",
+                                "found_by": "scan", "found_at": now, "decided_at": None, "decided_by": None})
+            elif status == "open":
+                uow.quality.upsert_pair(entity, low, high, score=candidate.score, rule=candidate.rule,
+                                        reasons=candidate.reasons, found_by="scan", now=now)
+            if len(inserts) >= BATCH:
+                uow.quality.add_pairs(inserts)
+                inserts = []
+        uow.quality.add_pairs(inserts)
+        uow.commit()
+    return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3))
+
+
+def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> list[ScanReport]:
+    """Scan every entity whose duplicate rules say `scan: {every: ...}` and are due by `now`; each period runs on
+    one worker only (claimed like scheduled rules, as `duplicates:<Entity>`)."""
+    from engine.services.deployments import active_bundle
+    from engine.services.rules import _claim
+
+    uow = make_uow()
+    try:
+        bundle, _ = active_bundle(uow)
+    except NotFound:
+        return []
+    every = {SCHEDULE_PREFIX + name: config for name, config in bundle.duplicates.items()
+             if config.scan_every is not None}
+    if not every:
+        return []
+    with uow:
+        due = uow.schedules.due_names(every, now)
+    reports = []
+    for name in sorted(due):
+        config = every[name]
+        assert config.scan_every is not None  # noqa: S101 - filtered above
+        if not _claim(uow, name, now, now + config.scan_every):
+            continue
+        try:
+            report = scan(uow, bundle, config.entity, now)
+        except ConflictError as exc:  # a create wrote one of the same pairs meanwhile: the next period catches up
+            log.warning("duplicate scan of %s gave way to a concurrent change: %s", config.entity, exc)
+            continue
+        log.info("duplicate scan of %s: %d record(s), %d pair(s) found, %d new in %.1f s", report.entity,
+                 report.records, report.found, report.new, report.seconds)
+        reports.append(report)
+    return reports

@@ -1,0 +1,205 @@
+"""Queries of duplicate detection: match keys, candidate lookups, shared blocks and duplicate pairs.
+
+QualityRepository (uow.quality) inherits them. Records merged into another (merged_into_id set) are left out of
+every lookup, block and queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy.orm import aliased
+
+from engine.store.models import RecordRow
+from engine.store.quality_models import DuplicatePairRow, MatchKeyRow
+from engine.store.repositories import _Repository
+
+CHUNK = 500  # ids per IN (...) list: well below SQLite's parameter limit
+_KEYS = cast(Table, MatchKeyRow.__table__)  # Core inserts of many rows skip the ORM's per-row bookkeeping
+_PAIRS = cast(Table, DuplicatePairRow.__table__)
+OPEN = "open"
+
+
+def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _key_filter(keys: Iterable[tuple[str, str]]) -> Any:
+    """match_key rows having one of these (key, value) pairs, grouped per key name."""
+    by_key: dict[str, set[str]] = {}
+    for key, value in keys:
+        by_key.setdefault(key, set()).add(value)
+    return or_(*(and_(MatchKeyRow.key == key, MatchKeyRow.value.in_(sorted(values)))
+                 for key, values in sorted(by_key.items())))
+
+
+class DuplicateQueries(_Repository):
+    """Match keys and duplicate pairs (mixed into QualityRepository)."""
+
+    def replace_keys(self, record_id: int, entity: str, keys: list[tuple[str, str]]) -> None:
+        """Replace a record's match keys with `keys` [(key name, value)]."""
+        self.session.execute(delete(MatchKeyRow).where(MatchKeyRow.record_id == record_id))
+        if keys:
+            self.session.execute(insert(_KEYS), [
+                {"record_id": record_id, "entity": entity, "key": key, "value": value[:300]} for key, value in keys
+            ])
+
+    def delete_entity_keys(self, entity: str) -> None:
+        """Remove the match keys of every record of an entity (before a rebuild)."""
+        self.session.execute(delete(MatchKeyRow).where(MatchKeyRow.entity == entity))
+
+    def add_keys(self, rows: list[tuple[int, str, str, str]]) -> None:
+        """Insert match keys in bulk: (record id, entity, key name, value)."""
+        if rows:
+            self.session.execute(insert(_KEYS), [
+                {"record_id": r, "entity": e, "key": k, "value": v[:300]} for r, e, k, v in rows
+            ])
+
+    def keys_of(self, record_id: int) -> list[tuple[str, str]]:
+        """A record's match keys (key name, value), sorted."""
+        stmt = (select(MatchKeyRow.key, MatchKeyRow.value).where(MatchKeyRow.record_id == record_id)
+                .order_by(MatchKeyRow.key, MatchKeyRow.value))
+        return [(k, v) for k, v in self.session.execute(stmt).all()]
+
+    def key_matches(self, entity: str, keys: list[tuple[str, str]],
+                    exclude_ids: Iterable[int] = ()) -> list[tuple[int, str, str]]:
+        """(record id, key, value) of unmerged records of an entity having one of these keys, in one query."""
+        if not keys:
+            return []
+        stmt = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
+                .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+                .where(MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)))
+        excluded = sorted(set(exclude_ids))
+        if excluded:
+            stmt = stmt.where(MatchKeyRow.record_id.not_in(excluded))
+        return [(r, k, v) for r, k, v in self.session.execute(stmt).all()]
+
+    def block_matches(self, entity: str, keys: list[tuple[str, str]], exclude_ids: Iterable[int],
+                      limit: int) -> list[tuple[int, str, str]]:
+        """(record id, key, value) for the `limit` unmerged records sharing the most of these block keys."""
+        if not keys:
+            return []
+        where = [MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)]
+        excluded = sorted(set(exclude_ids))
+        if excluded:
+            where.append(MatchKeyRow.record_id.not_in(excluded))
+        shared = func.count().label("shared")
+        top = (select(MatchKeyRow.record_id, shared).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+               .where(*where).group_by(MatchKeyRow.record_id)
+               .order_by(shared.desc(), MatchKeyRow.record_id.desc()).limit(limit).subquery())
+        stmt = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
+                .join(top, top.c.record_id == MatchKeyRow.record_id)
+                .where(MatchKeyRow.entity == entity, _key_filter(keys)))
+        return [(r, k, v) for r, k, v in self.session.execute(stmt).all()]
+
+    def record_data(self, ids: Iterable[int]) -> dict[int, tuple[str, dict[str, Any]]]:
+        """(title, data) of unmerged records by id, a chunk of ids per query."""
+        found: dict[int, tuple[str, dict[str, Any]]] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            stmt = select(RecordRow.id, RecordRow.title, RecordRow.data).where(
+                RecordRow.id.in_(chunk), RecordRow.merged_into_id.is_(None))
+            found.update({r: (t, dict(d)) for r, t, d in self.session.execute(stmt).all()})
+        return found
+
+    def record_batch(self, entity: str, after_id: int, limit: int) -> list[tuple[int, int | None, dict[str, Any]]]:
+        """(id, merged_into_id, data) of the next `limit` records of an entity above `after_id` (keyset paging)."""
+        stmt = (select(RecordRow.id, RecordRow.merged_into_id, RecordRow.data)
+                .where(RecordRow.entity == entity, RecordRow.id > after_id).order_by(RecordRow.id).limit(limit))
+        return [(r, m, dict(d)) for r, m, d in self.session.execute(stmt).all()]
+
+    def count_records(self, entity: str) -> int:
+        """How many unmerged records an entity has."""
+        stmt = select(func.count()).select_from(RecordRow).where(RecordRow.entity == entity,
+                                                                 RecordRow.merged_into_id.is_(None))
+        return int(self.session.scalar(stmt) or 0)
+
+    def shared_keys(self, entity: str, keys: Iterable[str], max_size: int) -> Iterator[tuple[str, str, list[int]]]:
+        """(key, value, record ids) of every key value shared by 2..max_size unmerged records of an entity,
+        read in index order (entity, key, value) and grouped as it streams."""
+        names = sorted(set(keys))
+        if not names:
+            return
+        merged = set(self.session.scalars(select(RecordRow.id).where(RecordRow.entity == entity,
+                                                                    RecordRow.merged_into_id.is_not(None))))
+        stmt = (select(MatchKeyRow.key, MatchKeyRow.value, MatchKeyRow.record_id)
+                .where(MatchKeyRow.entity == entity, MatchKeyRow.key.in_(names))
+                .order_by(MatchKeyRow.key, MatchKeyRow.value))
+        current: tuple[str, str] | None = None
+        ids: set[int] = set()
+        for key, value, record_id in self.session.execute(stmt.execution_options(yield_per=10_000)):
+            if (key, value) != current:
+                if current is not None and 1 < len(ids) <= max_size:
+                    yield current[0], current[1], sorted(ids)
+                current, ids = (key, value), set()
+            if record_id not in merged:
+                ids.add(record_id)
+        if current is not None and 1 < len(ids) <= max_size:
+            yield current[0], current[1], sorted(ids)
+
+    def pair_between(self, a_id: int, b_id: int) -> DuplicatePairRow | None:
+        """The pair of two records, whichever order they are given in."""
+        low, high = min(a_id, b_id), max(a_id, b_id)
+        return self.session.scalar(select(DuplicatePairRow).where(DuplicatePairRow.record_a_id == low,
+                                                                  DuplicatePairRow.record_b_id == high))
+
+    def pair_statuses(self, entity: str) -> dict[tuple[int, int], str]:
+        """Status of every known pair of an entity by (low id, high id), in one query."""
+        stmt = select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status).where(
+            DuplicatePairRow.entity == entity)
+        return {(a, b): status for a, b, status in self.session.execute(stmt)}
+
+    def upsert_pair(self, entity: str, a_id: int, b_id: int, *, score: float, rule: str,
+                    reasons: list[dict[str, Any]], found_by: str, now: datetime) -> tuple[DuplicatePairRow, bool]:
+        """Record an open pair of two records (stored low id first); an open pair gets the new score and reasons,
+        a decided one (merged, dismissed, related) is left alone. Returns (pair, created)."""
+        low, high = min(a_id, b_id), max(a_id, b_id)
+        row = self.pair_between(low, high)
+        if row is None:
+            row = DuplicatePairRow(entity=entity, record_a_id=low, record_b_id=high, score=score, rule=rule[:100],
+                                   reasons=reasons, status=OPEN, found_by=found_by[:20], found_at=now)
+            self.session.add(row)
+            self.session.flush()
+            return row, True
+        if row.status == OPEN and (row.score, row.rule, row.reasons) != (score, rule, reasons):
+            row.score, row.rule, row.reasons = score, rule[:100], reasons
+        return row, False
+
+    def add_pairs(self, rows: list[dict[str, Any]]) -> None:
+        """Insert new open pairs in bulk (column values; the caller checked that none exists yet)."""
+        if rows:
+            self.session.execute(insert(_PAIRS), rows)
+
+    def _queue(self, entity: str | None, status: str | None) -> Any:
+        a, b = aliased(RecordRow), aliased(RecordRow)
+        stmt = (select(DuplicatePairRow).join(a, a.id == DuplicatePairRow.record_a_id)
+                .join(b, b.id == DuplicatePairRow.record_b_id))
+        if status != "merged":  # a merged pair names a merged record by nature
+            stmt = stmt.where(a.merged_into_id.is_(None), b.merged_into_id.is_(None))
+        if entity is not None:
+            stmt = stmt.where(DuplicatePairRow.entity == entity)
+        if status is not None:
+            stmt = stmt.where(DuplicatePairRow.status == status)
+        return stmt
+
+    def queue(self, entity: str | None = None, status: str | None = OPEN, *, limit: int = 50,
+              offset: int = 0) -> list[DuplicatePairRow]:
+        """Pairs for a reviewer, best score first (then newest): of one entity and status when given; pairs
+        naming a merged record are left out unless the status asked for is `merged`."""
+        stmt = self._queue(entity, status).order_by(DuplicatePairRow.score.desc(), DuplicatePairRow.id.desc())
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def queue_count(self, entity: str | None = None, status: str | None = OPEN) -> int:
+        """How many pairs `queue` would list over all pages."""
+        inner = self._queue(entity, status).with_only_columns(DuplicatePairRow.id).subquery()
+        return int(self.session.scalar(select(func.count()).select_from(inner)) or 0)
+
+    def pairs_of(self, record_id: int, status: str | None = OPEN) -> list[DuplicatePairRow]:
+        """Pairs naming a record (of one status when given), best score first."""
+        stmt = select(DuplicatePairRow).where(or_(DuplicatePairRow.record_a_id == record_id,
+                                                  DuplicatePairRow.record_b_id == record_id))
+        if status is not None:
+            stmt = stmt.where(DuplicatePairRow.status == status)
+        return list(self.session.scalars(stmt.order_by(DuplicatePairRow.score.desc(), DuplicatePairRow.id)))
