@@ -183,6 +183,17 @@ class Runtime:
         """Merge values into a ready task's data (e.g. the freshest record)."""
         self._ready_task(task_id).data.update(data)
 
+    def set_live_data(self, data: dict[str, Any]) -> int:
+        """Merge values into the data of every ready, started or waiting task (the instance moved to another
+        record); completed tasks keep what they saw. Returns how many tasks changed."""
+        live = {TaskState.READY, TaskState.STARTED, TaskState.WAITING}
+        changed = 0
+        for task in self._all_tasks():
+            if task.state in live and any(task.data.get(k) != v for k, v in data.items()):
+                task.data.update(data)
+                changed += 1
+        return changed
+
     def complete(self, task_id: str, data: dict[str, Any]) -> list[Step]:
         """Complete a ready user task with submitted data and run on."""
         task = self._ready_task(task_id)
