@@ -1,0 +1,65 @@
+"""Which existing record a row is by the entity's exact duplicate rules (crm_model/duplicates/<entity>.yaml):
+one match-key query per batch of rows, and the records this import wrote remembered in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from engine.config.model import Bundle, Entity
+from engine.store.uow import UnitOfWork
+
+Key = tuple[str, str]  # (key name, normalized value)
+
+
+class ExactDuplicates:
+    """Finds the record a row's values are by exact rules; fuzzy similarity is left to the duplicate review."""
+
+    def __init__(self, bundle: Bundle, entity: Entity) -> None:
+        from engine.quality.matching import rules_of
+
+        self.bundle, self.entity = bundle, entity
+        self.config = rules_of(bundle, entity.name)
+        rules = self.config.rules if self.config is not None else ()
+        self.exact = {rule.name: str(rule.key) for rule in rules if rule.match == "exact" and rule.key}
+        self.stored: dict[Key, set[int]] = {}  # keys of records in the database, for the current batch
+        self.written: dict[Key, set[int]] = {}  # keys of records this import created or changed
+
+    def keys(self, data: dict[str, Any]) -> list[Key]:
+        """The exact-rule keys of a row's values."""
+        from engine.quality.matching import record_keys
+
+        if self.config is None or not self.exact:
+            return []
+        mine = record_keys(self.config, data, self.bundle.settings.default_region)
+        names = set(self.exact.values())
+        return sorted((name, value) for name, values in mine.items() if name in names for value in values)
+
+    def prefetch(self, uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
+        """Look up the keys of a batch of rows in one query."""
+        wanted = sorted({key for data in rows for key in self.keys(data)})
+        self.stored = {}
+        for record_id, name, value in uow.quality.key_matches(self.entity.name, wanted) if wanted else ():
+            self.stored.setdefault((name, value), set()).add(record_id)
+
+    def remember(self, record_id: int, data: dict[str, Any]) -> None:
+        """Note the keys of a record this import wrote (later rows of the file may be the same one)."""
+        for key in self.keys(data):
+            self.written.setdefault(key, set()).add(record_id)
+
+    def __call__(self, uow: UnitOfWork, data: dict[str, Any]) -> int | None:
+        """The record `data` is by an exact rule suggesting a merge, best score first; None when none."""
+        from engine.quality.matching import match_pair
+
+        if self.config is None:
+            return None
+        hits: dict[int, set[str]] = {}  # record id -> names of the keys it shares with the row
+        for key in self.keys(data):
+            for record_id in self.stored.get(key, set()) | self.written.get(key, set()):
+                hits.setdefault(record_id, set()).add(key[0])
+        best: tuple[float, int] | None = None
+        for record_id, (title, other) in (uow.quality.record_data(hits) if hits else {}).items():
+            found = match_pair(self.config, hits[record_id], data, other, record_id, title)
+            if found is not None and found.suggest == "merge" and found.rule in self.exact:
+                best = min(best or (-found.score, record_id), (-found.score, record_id))
+        return best[1] if best is not None else None

@@ -1,0 +1,286 @@
+"""One row of an import: convert, find the record it is, validate, then create, update, fold in or skip it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.config.import_loader import ImportSettings
+from engine.config.model import Bundle, Entity
+from engine.errors import FlowError, ValidationError
+from engine.imports.convert import BadValue, Converter, is_blank, plain_text
+from engine.imports.duplicates import ExactDuplicates
+from engine.imports.mapping import SKIP
+from engine.records.schema import is_empty, validate_record
+from engine.services.records import can_see, insert_record, write_fields
+from engine.services.views import Actor
+from engine.store.models import RecordRow
+from engine.store.quality_models import ImportRowKeyRow
+from engine.store.uow import UnitOfWork
+
+OUTCOMES = ("created", "updated", "merged", "skipped", "rejected")
+Problems = list[dict[str, str]]  # [{column, reason}]
+
+
+class RowRejected(Exception):
+    """A row that cannot be imported, with every reason found."""
+
+    def __init__(self, problems: Problems) -> None:
+        super().__init__("; ".join(f"{p['column']}: {p['reason']}" for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class Reject:
+    """A refused row: its number in the file, its cells as text, and the reasons per column."""
+
+    row_number: int
+    values: dict[str, str]
+    errors: Problems
+
+
+class CachedLookup:
+    """Answers Converter's questions from the database, each question once per import."""
+
+    def __init__(self) -> None:
+        self.uow: UnitOfWork | None = None
+        self._entities: dict[int, str | None] = {}
+        self._titles: dict[tuple[str, str], list[int]] = {}
+        self._users: dict[str, bool] = {}
+
+    def _open(self) -> UnitOfWork:
+        assert self.uow is not None  # noqa: S101 - the importer binds a unit of work before converting
+        return self.uow
+
+    def record_entity(self, record_id: int) -> str | None:
+        """The entity of a record (None when there is none)."""
+        if record_id not in self._entities:
+            self._entities[record_id] = self._open().imports.record_entity(record_id)
+        return self._entities[record_id]
+
+    def ids_by_title(self, entity: str, title: str) -> list[int]:
+        """Ids of the records of `entity` with this title."""
+        key = (entity, title)
+        if key not in self._titles:
+            self._titles[key] = self._open().imports.ids_by_title(entity, title)
+        return self._titles[key]
+
+    def user_active(self, username: str) -> bool:
+        """Whether an active user has this login name."""
+        if username not in self._users:
+            user = self._open().users.by_username(username)
+            self._users[username] = user is not None and user.active
+        return self._users[username]
+
+
+def match_key(field_type: str, value: Any, region: str) -> str | None:
+    """The normalized value two records must share to be one by a match_on field."""
+    from engine.quality.normalize import email_key, phone_key, text_key
+
+    if field_type == "email":
+        return email_key(value)
+    if field_type == "phone":
+        return phone_key(value, region)
+    return text_key(value)
+
+
+def row_hash(entity: str, data: dict[str, Any]) -> str:
+    """A content hash of a row's converted values: the same row imported again has the same hash."""
+    text = json.dumps([entity, sorted(data.items())], ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _contains(record: dict[str, Any], data: dict[str, Any]) -> bool:
+    return all(record.get(name) == value for name, value in data.items())
+
+
+@dataclass
+class Importer:
+    """The state of one import run: mapping, match index, what this run created and the counts."""
+
+    bundle: Bundle
+    entity: Entity
+    settings: ImportSettings
+    headers: Sequence[str]
+    mapping: dict[str, str]
+    actor: Actor
+    job_id: int
+    now: datetime
+    finder: ExactDuplicates | None = None  # the entity's exact duplicate rules, when they are asked
+    lookup: CachedLookup = field(default_factory=CachedLookup)
+    index: dict[str, dict[str, int]] = field(default_factory=dict)  # match field -> key -> record id
+    touched: set[int] = field(default_factory=set)  # records this run created or changed
+    hashes: dict[str, int] = field(default_factory=dict)  # row hashes of this run -> record id
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    rejects: list[Reject] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.converter = Converter(self.bundle, self.entity, self.lookup)
+        self.columns = [(i, h, self.mapping.get(h, SKIP)) for i, h in enumerate(self.headers)]
+        self.header_of = {f: h for _, h, f in self.columns if f != SKIP}
+
+    @property
+    def source(self) -> str:
+        """The field history source of this run's writes."""
+        return f"import #{self.job_id}"
+
+    def load_index(self, uow: UnitOfWork) -> None:
+        """Index the match_on keys of the entity's existing records (one read per import)."""
+        region = self.bundle.settings.default_region
+        self.index = {name: {} for name in self.settings.match_on}
+        if not self.index:
+            return
+        types = {name: self.entity.fields[name].type for name in self.index}
+        for record_id, data in uow.imports.record_data(self.entity.name):
+            for name, keys in self.index.items():
+                key = match_key(types[name], data.get(name), region)
+                if key is not None:
+                    keys.setdefault(key, record_id)
+
+    def _remember(self, record_id: int, data: dict[str, Any]) -> None:
+        region = self.bundle.settings.default_region
+        for name, keys in self.index.items():
+            key = match_key(self.entity.fields[name].type, data.get(name), region)
+            if key is not None:
+                keys.setdefault(key, record_id)
+
+    def column(self, name: str) -> str:
+        """The file column of a field (the field name when no column maps to it)."""
+        return self.header_of.get(name, name)
+
+    def convert(self, uow: UnitOfWork, cells: Sequence[Any]) -> tuple[dict[str, Any], Problems]:
+        """Field values of a row's non-blank mapped cells, and a problem per cell that could not be read."""
+        self.lookup.uow = uow
+        data: dict[str, Any] = {}
+        problems: Problems = []
+        for index, header, name in self.columns:
+            cell = cells[index] if index < len(cells) else None
+            if name == SKIP or is_blank(cell):
+                continue
+            try:
+                data[name] = self.converter.value(self.entity.fields[name], cell)
+            except BadValue as exc:
+                problems.append({"column": header, "reason": str(exc)})
+        return data, problems
+
+    def find(self, uow: UnitOfWork, data: dict[str, Any]) -> int | None:
+        """The record a row is: by match_on keys (existing records and earlier rows), else by duplicate rules."""
+        region = self.bundle.settings.default_region
+        for name, keys in self.index.items():
+            key = match_key(self.entity.fields[name].type, data.get(name), region)
+            if key is not None and key in keys:
+                return keys[key]
+        if self.finder is not None:
+            return self.finder(uow, data)
+        return None
+
+    def validate(self, data: dict[str, Any], problems: Problems, *, partial: bool) -> dict[str, Any]:
+        """Checked values of a row; RowRejected with `problems` plus every validation message per column."""
+        failed = {p["column"] for p in problems}
+        try:
+            clean = validate_record(self.entity, self.bundle, data, partial=partial)
+        except ValidationError as exc:
+            for name, messages in exc.errors.items():
+                column = self.column(name)
+                if column in failed and messages == ["is required"]:
+                    continue  # the cell was there but unreadable: its own reason says so
+                problems.extend({"column": column, "reason": message} for message in messages)
+            raise RowRejected(problems) from exc
+        if problems:
+            raise RowRejected(problems)
+        return clean
+
+    def process(self, uow: UnitOfWork, number: int, cells: Sequence[Any], width: int | None,
+                known: dict[str, ImportRowKeyRow], converted: tuple[dict[str, Any], Problems]) -> str:
+        """Import one row inside the caller's transaction (`converted`: its convert() result); returns its
+        outcome (rejects are collected)."""
+        values = {h: plain_text(cells[i]) if i < len(cells) and not is_blank(cells[i]) else ""
+                  for i, h, _ in self.columns}
+        savepoint = uow.imports.savepoint()
+        try:
+            outcome = self._process(uow, converted, width, known)
+        except RowRejected as exc:
+            savepoint.rollback()
+            order = {header: index for index, header in enumerate(self.headers)}
+            problems = sorted(exc.problems, key=lambda p: order.get(p["column"], len(order)))
+            self.rejects.append(Reject(number, values, problems))
+            outcome = "rejected"
+        except FlowError as exc:  # a rule, an action or a concurrent change refused the write
+            savepoint.rollback()
+            self.rejects.append(Reject(number, values, [{"column": "", "reason": str(exc)}]))
+            outcome = "rejected"
+        else:
+            savepoint.commit()
+        self.counts[outcome] += 1
+        return outcome
+
+    def _process(self, uow: UnitOfWork, converted: tuple[dict[str, Any], Problems], width: int | None,
+                 known: dict[str, ImportRowKeyRow]) -> str:
+        data, problems = converted[0], list(converted[1])
+        if width is not None:
+            problems.append({"column": "", "reason": f"the row has {width} values but the header names "
+                                                     f"{len(self.headers)} columns"})
+        digest = row_hash(self.entity.name, data)
+        if digest in self.hashes and not problems:  # the same row twice in one file: one record
+            return "merged" if self.hashes[digest] in self.touched else "skipped"
+        key = known.get(digest)
+        if key is not None and not problems:
+            earlier = uow.records.get(key.record_id)
+            if earlier is not None and earlier.merged_into_id is None and _contains(earlier.data, data):
+                self.hashes[digest] = earlier.id
+                return "skipped"
+        record_id = self.find(uow, data)
+        if record_id is None:
+            outcome, row = self._create(uow, data, problems)
+        else:
+            outcome, row = self._update(uow, record_id, data, problems)
+        self._remember(row.id, row.data)
+        if self.finder is not None:
+            self.finder.remember(row.id, row.data)
+        self.hashes[digest] = row.id
+        if key is not None:
+            key.record_id, key.job_id = row.id, self.job_id
+        else:
+            uow.imports.add(ImportRowKeyRow(entity=self.entity.name, row_hash=digest, record_id=row.id,
+                                            job_id=self.job_id))
+        return outcome
+
+    def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems) -> tuple[str, RecordRow]:
+        from engine.rules.actions import run_actions
+
+        clean = self.validate(data, problems, partial=False)
+        owner = self.actor.id if self.settings.owner == "importer" else None
+        row = insert_record(uow, self.actor, self.entity, clean, self.now, owner_id=owner, source=self.source,
+                            start_processes=self.settings.start_processes)
+        if self.settings.actions:
+            run_actions(uow, row, self.settings.actions, names=None, source=self.source, actor=self.actor,
+                        now=self.now, depth=0)
+        self.touched.add(row.id)
+        return "created", row
+
+    def _update(self, uow: UnitOfWork, record_id: int, data: dict[str, Any],
+                problems: Problems) -> tuple[str, RecordRow]:
+        from engine.rules.dispatch import on_record_written
+
+        row = uow.records.get(record_id)
+        if row is None or not can_see(uow, self.actor, row):
+            raise RowRejected([{"column": "", "reason": f"matches record #{record_id}, which you may not change"}])
+        folded = record_id in self.touched
+        policy = self.settings.on_match
+        if policy == "skip":
+            return ("merged" if folded else "skipped"), row
+        wanted = {name: value for name, value in data.items()
+                  if policy == "overwrite" or is_empty(row.data.get(name))}
+        clean = self.validate(wanted, problems, partial=True)
+        changed = write_fields(uow, row, clean, actor=self.actor.username, source=self.source, now=self.now,
+                               entity=self.entity)
+        if changed:
+            on_record_written(uow, row, changed, False, self.now)
+            self.touched.add(row.id)
+        if folded:
+            return "merged", row
+        return ("updated" if changed else "skipped"), row

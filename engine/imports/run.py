@@ -1,0 +1,225 @@
+"""Running an import job: batches of rows in transactions, progress, the outcome and the rejected rows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.config.import_loader import ImportSettings
+from engine.config.model import Bundle, Entity
+from engine.errors import FlowError, NotFound, ValidationError
+from engine.imports.duplicates import ExactDuplicates
+from engine.imports.reading import Table, read_table
+from engine.imports.rows import OUTCOMES, Importer
+from engine.services.deployments import active_bundle
+from engine.services.records import entity_of
+from engine.services.views import Actor
+from engine.store.quality_models import ImportJobRow, ImportRejectRow
+from engine.store.uow import UnitOfWork
+
+BATCH_SIZE = 500
+UowMaker = Callable[[], UnitOfWork]
+Clock = Callable[[], datetime]
+
+_LIVE: dict[int, int] = {}  # job id -> rows processed so far, while a run of this process is busy
+_LIVE_LOCK = threading.Lock()
+
+
+def live_progress(job_id: int) -> int | None:
+    """Rows processed so far by a run of this process (None when none runs): fresher than the job row while a
+    single-transaction run (all or nothing, dry run) cannot commit its progress."""
+    with _LIVE_LOCK:
+        return _LIVE.get(job_id)
+
+
+def _set_live(job_id: int, processed: int | None) -> None:
+    with _LIVE_LOCK:
+        if processed is None:
+            _LIVE.pop(job_id, None)
+        else:
+            _LIVE[job_id] = processed
+
+
+def settings_for(bundle: Bundle, entity: str) -> ImportSettings:
+    """The entity's import settings (crm_model/imports.yaml), or the defaults."""
+    return bundle.imports.get(entity) or ImportSettings(entity)
+
+
+def load_table(job: ImportJobRow) -> Table:
+    """The job's file read with the job's options; ValidationError naming the file when it cannot be."""
+    options = job.options
+    path = Path(str(options.get("path", "")))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError({"file": [f"{job.filename}: cannot be read ({exc.strerror or exc})"]}) from exc
+    return read_table(job.filename, data, encoding=options.get("encoding"), delimiter=options.get("delimiter"),
+                      sheet=options.get("sheet"))
+
+
+def _batches(rows: Sequence[tuple[int, list[Any]]], size: int) -> Iterator[Sequence[tuple[int, list[Any]]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tuple[int, list[Any]]]) -> None:
+    from engine.imports.rows import row_hash
+
+    converted = [importer.convert(uow, cells) for _, cells in batch]
+    if importer.finder is not None:
+        importer.finder.prefetch(uow, (data for data, _ in converted))
+    known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
+    uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them in memory
+    for (number, cells), row in zip(batch, converted, strict=True):  # one query above for earlier row keys
+        importer.process(uow, number, cells, table.widths.get(number), known, row)
+
+
+def _open_writes(uow: UnitOfWork, job_id: int, processed: int) -> None:
+    """Write first, then take row savepoints: SQLite's driver opens its transaction at the first write, and a
+    savepoint taken before it would commit on release."""
+    uow.imports.set_progress(job_id, processed)
+
+
+def _store_rejects(uow: UnitOfWork, job_id: int, importer: Importer, start: int) -> None:
+    for reject in importer.rejects[start:]:
+        uow.imports.add(ImportRejectRow(job_id=job_id, row_number=reject.row_number, values=reject.values,
+                                        errors=reject.errors))
+
+
+def _finish(job: ImportJobRow, status: str, counts: dict[str, int], processed: int, message: str | None,
+            now: datetime) -> None:
+    job.status, job.counts, job.processed_rows, job.message, job.finished_at = status, counts, processed, \
+        message, now
+
+
+def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, table: Table, clock: Clock,
+                        batch_size: int) -> None:
+    """All or nothing, and dry runs: every row in one transaction, committed only when nothing was rejected."""
+    job_row = None
+    processed = 0
+    uow = factory()
+    with uow:
+        side_writes = uow.imports.side_writes_allowed()
+        if not side_writes:  # elsewhere the job row stays unlocked for the progress written beside this transaction
+            _open_writes(uow, job_id, 0)
+        importer.load_index(uow)
+        for batch in _batches(table.rows, batch_size):
+            _rows(importer, uow, table, batch)
+            processed += len(batch)
+            _set_live(job_id, processed)
+            if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
+                with factory() as side:
+                    side.imports.set_progress(job_id, processed)
+                    side.commit()
+        job_row = uow.imports.job(job_id)
+        if job_row is None:
+            raise NotFound(f"import {job_id} not found")
+        rejected = importer.counts["rejected"]
+        if not job_row.dry_run and not rejected:
+            _finish(job_row, "done", dict(importer.counts), processed, None, clock())
+            uow.commit()
+            return
+    with uow:  # rolled back: the report and the rejected rows are kept in a transaction of their own
+        job = uow.imports.job(job_id)
+        assert job is not None  # noqa: S101 - it was there a moment ago and jobs are never deleted
+        if job.dry_run:
+            _finish(job, "done", dict(importer.counts), processed, "dry run: nothing was written", clock())
+        else:
+            counts = {**dict.fromkeys(OUTCOMES, 0), "rejected": rejected}
+            _finish(job, "rejected", counts, processed,
+                    f"{rejected} row(s) rejected: nothing was written (all or nothing)", clock())
+        _store_rejects(uow, job_id, importer, 0)
+        uow.commit()
+
+
+def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table, clock: Clock,
+                batch_size: int) -> None:
+    """Valid rows only: each batch of rows commits with its rejects and the job's progress."""
+    with factory() as uow:
+        importer.load_index(uow)
+    processed = 0
+    for batch in _batches(table.rows, batch_size):
+        before = len(importer.rejects)
+        uow = factory()
+        with uow:
+            _open_writes(uow, job_id, processed)
+            _rows(importer, uow, table, batch)
+            _store_rejects(uow, job_id, importer, before)
+            processed += len(batch)
+            job = uow.imports.job(job_id)
+            if job is None:
+                raise NotFound(f"import {job_id} not found")
+            job.processed_rows, job.counts = processed, dict(importer.counts)
+            uow.commit()
+        _set_live(job_id, processed)
+    with factory() as uow:
+        job = uow.imports.job(job_id)
+        assert job is not None  # noqa: S101 - jobs are never deleted
+        rejected = importer.counts["rejected"]
+        _finish(job, "done", dict(importer.counts), processed,
+                f"{rejected} row(s) rejected, the others were imported" if rejected else None, clock())
+        uow.commit()
+
+
+def _start(factory: UowMaker, job_id: int) -> tuple[ImportJobRow, Actor, Bundle, Entity]:
+    from engine.services.users import get_actor
+
+    uow = factory()
+    with uow:
+        job = uow.imports.job(job_id)
+        if job is None:
+            raise NotFound(f"import {job_id} not found")
+        user = uow.users.by_username(job.created_by)
+        if user is None:
+            raise NotFound(f"user {job.created_by!r} of import {job_id} not found")
+        if not uow.imports.claim_run(job_id):
+            raise ValidationError({"": [f"import {job_id} is running or has already run ({job.status})"]})
+        uow.imports.clear_rejects(job_id)
+        job.status, job.processed_rows, job.message, job.finished_at = "running", 0, None, None
+        job.counts = dict.fromkeys(OUTCOMES, 0)
+        uow.commit()
+    bundle, _ = active_bundle(factory())
+    return job, get_actor(factory(), user.id), bundle, entity_of(bundle, job.entity)
+
+
+def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int = BATCH_SIZE) -> None:
+    """Run a prepared import job to its end (the caller's thread): status, counts and rejects land on the job.
+
+    `factory` makes a unit of work per transaction (valid_only: one per batch of `batch_size` rows; all or
+    nothing and dry runs: one for the whole file). An unreadable file or a broken mapping fails the job with
+    the reason in its message."""
+    job, actor, bundle, entity = _start(factory, job_id)
+    _set_live(job_id, 0)
+    try:
+        table = load_table(job)
+        with factory() as uow:
+            uow.imports.set_progress(job_id, 0)
+            found = uow.imports.job(job_id)
+            if found is not None:
+                found.total_rows = len(table.rows)
+            uow.commit()
+        importer = Importer(bundle, entity, settings_for(bundle, entity.name), table.headers,
+                            dict(job.options.get("mapping") or {}), actor, job_id, clock(),
+                            finder=ExactDuplicates(bundle, entity))
+        if job.dry_run or job.mode == "all_or_nothing":
+            _single_transaction(factory, job_id, importer, table, clock, batch_size)
+        else:
+            _in_batches(factory, job_id, importer, table, clock, batch_size)
+    except FlowError as exc:
+        _fail(factory, job_id, str(exc), clock())
+    except Exception as exc:
+        _fail(factory, job_id, f"the import stopped: {type(exc).__name__}: {exc}", clock())
+        raise
+    finally:
+        _set_live(job_id, None)
+
+
+def _fail(factory: UowMaker, job_id: int, message: str, now: datetime) -> None:
+    with factory() as uow:
+        job = uow.imports.job(job_id)
+        if job is not None:
+            job.status, job.message, job.finished_at = "failed", message[:2000], now
+            uow.commit()

@@ -1,0 +1,293 @@
+"""Imports of records from files: prepare a job, choose its mapping, run it, read its report and rejects;
+named mapping profiles."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Forbidden, NotFound, ValidationError
+from engine.imports.mapping import SKIP, check_mapping, merge_mapping
+from engine.imports.reading import Table, read_table
+from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
+from engine.imports.run import live_progress, load_table, settings_for
+from engine.services.access import require
+from engine.services.deployments import active_bundle
+from engine.services.records import entity_of
+from engine.services.views import Actor
+from engine.store.quality_models import ImportJobRow, MappingProfileRow
+from engine.store.uow import UnitOfWork
+
+IMPORTERS = ("sales", "head_of_sales", "admin")
+IMPORT_READERS = (*IMPORTERS, "auditor")
+MODES = ("all_or_nothing", "valid_only")
+PREVIEW_ROWS = 10
+
+
+@dataclass(frozen=True)
+class ImportJobView:
+    """An import job: what, how, how far, and what came of it."""
+
+    id: int
+    entity: str
+    filename: str
+    status: str  # pending | running | done | failed | rejected
+    dry_run: bool
+    mode: str
+    total_rows: int
+    processed_rows: int
+    counts: dict[str, int]
+    message: str | None
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    headers: list[str]
+    mapping: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RejectView:
+    """A rejected row: its number in the file, its cells and the reasons per column."""
+
+    row_number: int
+    values: dict[str, str]
+    errors: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """A row converted as the import would: field values, or the reasons it would be refused."""
+
+    row_number: int
+    values: dict[str, Any]
+    errors: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class MappingProfileView:
+    """A saved column mapping of an entity."""
+
+    id: int
+    entity: str
+    name: str
+    columns: dict[str, str]
+    created_by: str
+    updated_at: datetime
+
+
+def _view(job: ImportJobRow) -> ImportJobView:
+    live = live_progress(job.id) if job.status == "running" else None
+    return ImportJobView(job.id, job.entity, job.filename, job.status, job.dry_run, job.mode, job.total_rows,
+                         live if live is not None else job.processed_rows,
+                         {k: int(job.counts.get(k, 0)) for k in OUTCOMES}, job.message, job.created_by,
+                         job.created_at, job.finished_at, list(job.options.get("headers") or []),
+                         dict(job.options.get("mapping") or {}))
+
+
+def _readable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
+    require(actor, *IMPORT_READERS, action="see imports")
+    job = uow.imports.job(job_id)
+    if job is None or (actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
+                       and job.created_by != actor.username):
+        raise NotFound(f"import {job_id} not found")
+    return job
+
+
+def _changeable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
+    job = _readable(uow, actor, job_id)
+    require(actor, *IMPORTERS, action="import records")
+    if job.created_by != actor.username and not actor.has("admin"):
+        raise Forbidden(f"{actor.username} may not change import {job_id} of {job.created_by}")
+    if job.status == "running" or (job.status == "done" and not job.dry_run):
+        raise ValidationError({"": [f"import {job_id} is running or has already run ({job.status})"]})
+    return job
+
+
+def can_change_job(uow: UnitOfWork, actor: Actor, job_id: int) -> bool:
+    """Whether the actor may still set this job's mapping and run it (NotFound when they cannot see it)."""
+    with uow:
+        try:
+            _changeable(uow, actor, job_id)
+        except (Forbidden, ValidationError):
+            return False
+        return True
+
+
+def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, path: Path, now: datetime, *,
+               encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
+               profile: str | None = None, mapping: dict[str, str] | None = None, mode: str = "all_or_nothing",
+               dry_run: bool = False) -> ImportJobView:
+    """A pending import of a stored file: read (so an unreadable file is refused now), mapping guessed from
+    its headers, then a saved profile and explicit choices applied over the guess."""
+    require(actor, *IMPORTERS, action="import records")
+    if mode not in MODES:
+        raise ValidationError({"mode": [f"must be one of {', '.join(MODES)}"]})
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError({"file": [f"{filename}: cannot be read ({exc.strerror or exc})"]}) from exc
+    table = read_table(filename, data, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    with uow:
+        layers = [_profile_columns(uow, entity.name, profile)] if profile else []
+        chosen = merge_mapping(entity, settings_for(bundle, entity.name), table.headers, *layers, mapping or {})
+        options = {"path": str(path), "encoding": table.encoding,
+                   "delimiter": table.delimiter, "sheet": table.sheet, "kind": table.kind,
+                   "headers": table.headers, "mapping": chosen, "profile": profile}
+        job = ImportJobRow(entity=entity.name, filename=filename[:500], file_hash=hashlib.sha256(data).hexdigest(),
+                           status="pending", dry_run=dry_run, mode=mode, options=options, total_rows=len(table.rows),
+                           processed_rows=0, counts=dict.fromkeys(OUTCOMES, 0), created_by=actor.username,
+                           created_at=now)
+        uow.imports.add(job)
+        uow.commit()
+        return _view(job)
+
+
+def configure_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, str], mode: str,
+                  dry_run: bool) -> ImportJobView:
+    """Set a pending (or dry-run) job's mapping, mode and whether the next run is a dry run."""
+    if mode not in MODES:
+        raise ValidationError({"mode": [f"must be one of {', '.join(MODES)}"]})
+    bundle, _ = active_bundle(uow)
+    with uow:
+        job = _changeable(uow, actor, job_id)
+        headers = list(job.options.get("headers") or [])
+        unknown = sorted(set(mapping) - set(headers))
+        if unknown:
+            raise ValidationError({"mapping": [f"the file has no column {', '.join(map(repr, unknown))}"]})
+        chosen = {h: mapping.get(h) or SKIP for h in headers}
+        check_mapping(entity_of(bundle, job.entity), chosen)
+        job.options = {**job.options, "mapping": chosen}
+        job.mode, job.dry_run, job.status = mode, dry_run, "pending"
+        uow.commit()
+        return _view(job)
+
+
+def get_job(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobView:
+    """One import job the actor may see, with its live progress while it runs."""
+    with uow:
+        return _view(_readable(uow, actor, job_id))
+
+
+def list_jobs(uow: UnitOfWork, actor: Actor, limit: int = 50) -> list[ImportJobView]:
+    """Import jobs the actor may see, newest first (salespeople see their own)."""
+    require(actor, *IMPORT_READERS, action="see imports")
+    own = actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
+    with uow:
+        return [_view(job) for job in uow.imports.jobs(actor.username if own else None, min(max(limit, 1), 500))]
+
+
+def job_rejects(uow: UnitOfWork, actor: Actor, job_id: int, limit: int | None = None) -> list[RejectView]:
+    """The rejected rows of a job in file order."""
+    with uow:
+        _readable(uow, actor, job_id)
+        return [RejectView(r.row_number, dict(r.values), list(r.errors)) for r in uow.imports.rejects(job_id, limit)]
+
+
+def _reason_text(errors: list[dict[str, str]]) -> str:
+    return "; ".join(f"{e['column']}: {e['reason']}" if e.get("column") else e["reason"] for e in errors)
+
+
+def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int) -> tuple[bytes, str]:
+    """(file bytes, file name) of a job's rejected rows with an extra "errors" column, in the source file's
+    delimiter and encoding (UTF-8 with BOM for workbooks, so spreadsheet programs read it)."""
+    with uow:
+        job = _readable(uow, actor, job_id)
+        headers = list(job.options.get("headers") or [])
+        delimiter = str(job.options.get("delimiter") or ",")
+        encoding = str(job.options.get("encoding") or "utf-8-sig")
+        name = Path(job.filename).stem
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+        writer.writerow([*headers, "errors"])
+        for row in uow.imports.rejects(job_id):
+            writer.writerow([*(row.values.get(h, "") for h in headers), _reason_text(row.errors)])
+    return out.getvalue().encode(encoding, errors="replace"), f"{name}-rejects.csv"
+
+
+def preview_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, str] | None = None,
+                limit: int = PREVIEW_ROWS) -> list[PreviewRow]:
+    """The first rows of a job's file converted with its mapping (or `mapping`), and what is wrong in each."""
+    from engine.services.users import get_actor
+
+    bundle, _ = active_bundle(uow)
+    with uow:
+        job = _readable(uow, actor, job_id)
+        entity = entity_of(bundle, job.entity)
+        table: Table = load_table(job)
+        chosen = {h: (mapping or job.options.get("mapping") or {}).get(h) or SKIP for h in table.headers}
+        check_mapping(entity, chosen)
+        owner = uow.users.by_username(job.created_by)
+        who = get_actor(uow, owner.id) if owner is not None else actor
+        importer = Importer(bundle, entity, settings_for(bundle, entity.name), table.headers, chosen, who, job.id,
+                            job.created_at, lookup=CachedLookup())
+        rows: list[PreviewRow] = []
+        order = {header: index for index, header in enumerate(table.headers)}
+        for number, cells in table.rows[:limit]:
+            data, problems = importer.convert(uow, cells)
+            try:
+                importer.validate(data, list(problems), partial=False)
+            except RowRejected as exc:
+                problems = sorted(exc.problems, key=lambda p: order.get(p["column"], len(order)))
+            rows.append(PreviewRow(number, data, problems))
+        return rows
+
+
+def _profile_columns(uow: UnitOfWork, entity: str, name: str) -> dict[str, str]:
+    row = uow.imports.profile(entity, name)
+    if row is None:
+        known = ", ".join(p.name for p in uow.imports.profiles(entity)) or "none"
+        raise NotFound(f"no mapping profile {name!r} for {entity} (saved: {known})")
+    return {str(k): str(v) for k, v in (row.mapping.get("columns") or {}).items()}
+
+
+def _profile_view(row: MappingProfileRow) -> MappingProfileView:
+    return MappingProfileView(row.id, row.entity, row.name, dict(row.mapping.get("columns") or {}), row.created_by,
+                              row.updated_at)
+
+
+def save_profile(uow: UnitOfWork, actor: Actor, entity_name: str, name: str, columns: dict[str, str],
+                 now: datetime) -> MappingProfileView:
+    """Create or replace the mapping profile `name` of an entity."""
+    require(actor, *IMPORTERS, action="save mapping profiles")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError({"name": ["a profile needs a name of 1 to 200 characters"]})
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)
+    check_mapping(entity, columns)
+    with uow:
+        row = uow.imports.profile(entity.name, name)
+        if row is None:
+            row = MappingProfileRow(entity=entity.name, name=name, mapping={}, created_by=actor.username,
+                                    updated_at=now)
+            uow.imports.add(row)
+        row.mapping, row.updated_at = {"columns": dict(columns)}, now
+        uow.commit()
+        return _profile_view(row)
+
+
+def list_profiles(uow: UnitOfWork, actor: Actor, entity: str | None = None) -> list[MappingProfileView]:
+    """Saved mapping profiles (of one entity when given)."""
+    require(actor, *IMPORT_READERS, action="see mapping profiles")
+    with uow:
+        return [_profile_view(row) for row in uow.imports.profiles(entity)]
+
+
+def delete_profile(uow: UnitOfWork, actor: Actor, entity: str, name: str) -> None:
+    """Remove a mapping profile (its author or an admin)."""
+    require(actor, *IMPORTERS, action="delete mapping profiles")
+    with uow:
+        row = uow.imports.profile(entity, name)
+        if row is None:
+            raise NotFound(f"no mapping profile {name!r} for {entity}")
+        if row.created_by != actor.username and not actor.has("admin"):
+            raise Forbidden(f"{actor.username} may not delete the profile {name!r} of {row.created_by}")
+        uow.imports.delete_profile(row)
+        uow.commit()

@@ -1,0 +1,71 @@
+"""`flowcrm import` and `flowcrm import-mappings` on a deployed database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+import cli
+from engine.services.imports import list_jobs
+from engine.services.records import list_records
+from engine.services.views import Actor
+from engine.store.uow import UnitOfWork
+from tests.conftest import ROOT
+
+MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
+
+
+def flowcrm(db_url: str, *args: str) -> Result:
+    return CliRunner().invoke(cli.main, ["--database-url", db_url, *args])
+
+
+def test_all_or_nothing_import_with_a_bad_row_exits_1_and_lists_it(db_url: str, deployed: Callable[[], UnitOfWork],
+                                                                   actors: dict[str, Actor]) -> None:
+    result = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam")
+    assert result.exit_code == 1, result.output
+    assert "rejected: 0 created, 0 updated, 0 merged, 0 skipped, 1 rejected" in result.output
+    assert 'row 4, column "Телефон": is not a valid phone number' in result.output
+    assert list_records(deployed(), actors["sales"], "Contact") == []
+    checked = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam", "--dry-run")
+    assert checked.exit_code == 1, checked.output
+    assert "done (dry run): 3 created, 0 updated, 1 merged, 0 skipped, 1 rejected" in checked.output
+
+
+def test_valid_only_import_saves_the_mapping_and_writes_rejects(db_url: str, deployed: Callable[[], UnitOfWork],
+                                                                actors: dict[str, Actor], tmp_path: Path) -> None:
+    out = tmp_path / "rejects.csv"
+    result = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam", "--mode", "valid-only",
+                     "--map", "Метки=skip", "--save-mapping", "fair", "--rejects", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Метки -> skip" in result.output
+    assert "done: 3 created, 0 updated, 1 merged, 0 skipped, 1 rejected" in result.output
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "ФИО,Телефон,Email,Метки,errors"
+    listed = flowcrm(db_url, "import-mappings", "--entity", "Contact", "--as", "sam")
+    assert listed.exit_code == 0, listed.output
+    assert "Contact / fair (by sam" in listed.output
+    assert "Метки=skip" in listed.output
+    again = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam", "--mapping", "fair",
+                    "--mode", "valid-only", "--dry-run")
+    assert again.exit_code == 0, again.output
+    assert "done (dry run): 0 created, 0 updated, 0 merged, 4 skipped, 1 rejected" in again.output
+    assert len(list_jobs(deployed(), actors["sales"])) == 2
+    refused = flowcrm(db_url, "import-mappings", "--entity", "Contact", "--delete", "fair", "--as", "sue")
+    assert refused.exit_code == 1
+    assert "sue may not delete the profile 'fair' of sam" in refused.output
+    deleted = flowcrm(db_url, "import-mappings", "--entity", "Contact", "--delete", "fair", "--as", "sam")
+    assert deleted.exit_code == 0, deleted.output
+    assert flowcrm(db_url, "import-mappings", "--as", "sam").output.strip() == "no mapping profiles"
+
+
+def test_unknown_profile_and_unreadable_file_are_clean_errors(db_url: str, deployed: Callable[[], UnitOfWork],
+                                                              actors: dict[str, Actor], tmp_path: Path) -> None:
+    missing = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam", "--mapping", "nope")
+    assert missing.exit_code == 1
+    assert "no mapping profile 'nope' for Contact" in missing.output
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04junk")
+    result = flowcrm(db_url, "import", str(broken), "--entity", "Contact", "--as", "sam")
+    assert result.exit_code == 1
+    assert "broken.xlsx: not a readable XLSX workbook" in result.output

@@ -1,0 +1,92 @@
+"""The imports REST API: upload (multipart) and run in the background, poll the job, read rejects; documented."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from engine.services.records import list_records
+from engine.services.views import Actor
+from engine.store.uow import UnitOfWork
+from tests.conftest import ROOT
+from tests.web.api_client import API, ApiUser
+from tests.web.conformance import Conformance
+from web.apidoc.imports import PATHS
+from web.blueprints.imports import THREADS
+
+MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
+
+
+class Uploader(ApiUser):
+    """Sends POST bodies as multipart/form-data (a dict whose bytes values become files)."""
+
+    def send(self, method: str, path: str, body: Any = None) -> TestResponse:
+        data = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v for k, v in (body or {}).items()}
+        return self.client.open(API + path, method=method.upper(), headers=self.headers, data=data,
+                                content_type="multipart/form-data")
+
+
+@pytest.fixture
+def uploads(api_app: Flask, tmp_path: Path) -> Path:
+    api_app.config["IMPORT_UPLOADS"] = str(tmp_path)
+    return tmp_path
+
+
+def finish(app: Flask, job_id: int) -> None:
+    thread = app.extensions[THREADS][job_id]
+    thread.join(60)
+    assert not thread.is_alive()
+
+
+def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads: Path,
+                                deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> None:
+    c = Conformance()
+    sam = api["sales"]
+    uploader = Uploader(api_app, sam.token, sam.username)
+    job = c.check(uploader, "post", "/imports", 202,
+                  {"file": (MIXED.read_bytes(), "contacts.csv"), "entity": "Contact", "mode": "valid_only",
+                   "columns": '{"Метки": "skip"}'})
+    assert job["mapping"] == {"ФИО": "full_name", "Телефон": "phone", "Email": "email", "Метки": "skip"}
+    finish(api_app, job["id"])
+    done = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
+    assert done["status"] == "done"
+    assert done["counts"] == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1}
+    rejects = c.check(sam, "get", "/imports/{job_id}/rejects", 200, job_id=job["id"])
+    (row,) = rejects["items"]
+    assert row["row_number"] == 4
+    assert {"column": "Телефон", "reason": "is not a valid phone number"} in row["errors"]
+    assert len(list_records(deployed(), actors["sales"], "Contact")) == 3
+
+    c.check(api["sales2"], "get", "/imports/{job_id}", 404, job_id=job["id"])  # another salesperson's job
+    c.check(api["designer"], "get", "/imports/{job_id}/rejects", 403, job_id=job["id"])
+    auditor = Uploader(api_app, api["auditor"].token, "otto")
+    c.check(auditor, "post", "/imports", 403, {"file": (b"a\n1\n", "a.csv"), "entity": "Contact"})
+    c.check(uploader, "post", "/imports", 400, {"entity": "Contact"})
+    c.check(uploader, "post", "/imports", 404, {"file": (b"a\n1\n", "a.csv"), "entity": "Nope"})
+    broken = c.check(uploader, "post", "/imports", 422, {"file": (b"PK\x03\x04junk", "x.xlsx"), "entity": "Contact"})
+    assert "x.xlsx: not a readable XLSX workbook" in broken["fields"]["file"][0]
+    assert list(uploads.iterdir()) != []  # the accepted upload is kept for its job
+    assert {p for p, _, _ in c.checked} >= set(PATHS)
+
+
+def test_dry_run_through_the_api_writes_no_record(api_app: Flask, api: dict[str, ApiUser], uploads: Path,
+                                                   deployed: Callable[[], UnitOfWork],
+                                                   actors: dict[str, Actor]) -> None:
+    hank = api["head"]
+    uploader = Uploader(api_app, hank.token, hank.username)
+    response = uploader.send("post", "/imports", {"file": (MIXED.read_bytes(), "c.csv"), "entity": "Contact",
+                                                  "dry_run": "true", "mode": "all_or_nothing"})
+    assert response.status_code == 202, response.get_json()
+    assert response.headers["Location"].endswith(f"/imports/{response.get_json()['id']}")
+    finish(api_app, response.get_json()["id"])
+    job = hank.get(f"/imports/{response.get_json()['id']}").get_json()
+    assert (job["status"], job["dry_run"], job["counts"]["created"]) == ("done", True, 3)
+    assert list_records(deployed(), actors["head"], "Contact") == []
+    bad = uploader.send("post", "/imports", {"file": (b"a\n", "a.csv"), "entity": "Contact", "dry_run": "maybe"})
+    assert bad.status_code == 400

@@ -1,0 +1,74 @@
+"""API: upload a file to import (run in the background), poll the job, read its rejected rows."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import Response, request, url_for
+from werkzeug.exceptions import BadRequest
+from werkzeug.utils import secure_filename
+
+from engine.services.imports import MODES, create_job, get_job, job_rejects
+from web import now, uow
+from web.blueprints.api.base import actor, bp, reply
+from web.blueprints.imports import start_run, upload_dir
+
+_FIELDS = {"entity", "mapping", "columns", "mode", "dry_run", "encoding", "delimiter", "sheet"}
+
+
+def _columns(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"'columns' must be a JSON object of column -> field: {exc}") from exc
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise BadRequest("'columns' must be a JSON object of column name -> field name (or \"skip\")")
+    return value
+
+
+@bp.post("/imports")
+def start_import() -> Response:
+    """Upload a file (multipart/form-data) and start importing it in the background: 202 with the job."""
+    unknown = sorted(set(request.form) - _FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; expected: file, {', '.join(sorted(_FIELDS))}")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadRequest("send the file to import as the multipart field 'file'")
+    entity = request.form.get("entity", "")
+    if not entity:
+        raise BadRequest("'entity' names the entity of the records, e.g. Contact")
+    mode = request.form.get("mode", "all_or_nothing")
+    if mode not in MODES:
+        raise BadRequest(f"'mode' must be one of {', '.join(MODES)}")
+    dry_run = request.form.get("dry_run", "false").lower()
+    if dry_run not in ("true", "false"):
+        raise BadRequest("'dry_run' must be true or false")
+    path = upload_dir() / f"{uuid.uuid4().hex}-{secure_filename(upload.filename) or 'upload'}"
+    upload.save(path)
+    try:
+        job = create_job(uow(), actor(), entity, upload.filename, path, now(),
+                         encoding=request.form.get("encoding") or None,
+                         delimiter=request.form.get("delimiter") or None, sheet=request.form.get("sheet") or None,
+                         profile=request.form.get("mapping") or None, mapping=_columns(request.form.get("columns")),
+                         mode=mode, dry_run=dry_run == "true")
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    start_run(job.id)
+    return reply(job, 202, location=url_for("api.import_status", job_id=job.id))
+
+
+@bp.get("/imports/<int:job_id>")
+def import_status(job_id: int) -> Response:
+    """An import job: status, progress and outcome counts."""
+    return reply(get_job(uow(), actor(), job_id))
+
+
+@bp.get("/imports/<int:job_id>/rejects")
+def import_rejects(job_id: int) -> Response:
+    """The rejected rows of an import job, in file order."""
+    return reply({"items": job_rejects(uow(), actor(), job_id)})
