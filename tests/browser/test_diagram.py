@@ -3,64 +3,40 @@ the current one carry their markers."""
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.bootstrap import UowFactory, uow_factory
-from engine.config.loader import read_bundle_dir
+from engine.bootstrap import UowFactory
 from engine.services import instances, records, tasks
-from engine.services.deployments import deploy_bundle
 from engine.services.users import create_user, get_actor
-from engine.services.views import Actor
-from tests.browser.test_lead_flow import page  # noqa: F401 - the Chromium page fixture
-from tests.conftest import NOW, PASSWORD, ROOT
-from web import create_app
+from tests.conftest import NOW, PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
-Server = tuple[str, int, UowFactory]
 SCREENSHOTS = Path("/tmp/flowcrm-diagram")  # kept after the run, to look at
 
 
 @pytest.fixture
-def deal_server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
-    """The app on a free port with the shipped bundle and a deal whose offer sam prepared (approval running)."""
-    from werkzeug.serving import make_server
-
-    path = tmp_path / "diagram.sqlite"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
-    make_uow = uow_factory(url)
-    deploy_bundle(make_uow(), Actor(None, "setup", "setup", frozenset({"designer"})), read_bundle_dir(ROOT), NOW)
+def seed(browser_db: UowFactory) -> str:
+    """sam, dina (designer) and a deal whose offer sam prepared (approval running); the instance id."""
+    make_uow = browser_db
     sam = get_actor(make_uow(), create_user(make_uow(), "sam", PASSWORD, ["sales"], NOW, team="north").id)
     create_user(make_uow(), "dina", PASSWORD, ["designer"], NOW)
     deal = records.create_record(make_uow(), sam, "Deal", {"title": "CRM licences"}, NOW, owner_id=sam.id)
     [offer] = tasks.list_tasks(make_uow(), sam, "mine")
     tasks.complete_task(make_uow(), sam, offer.id, {"amount": "1000"}, NOW)
     [instance] = instances.instances_for_record(make_uow(), sam, deal.id)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "UOW_FACTORY": make_uow})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", instance.id, make_uow
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        make_uow.dispose()
+    return instance.id
 
 
-def test_instance_diagram_marks_the_passed_and_the_current_steps(deal_server: Server, page: Page) -> None:  # noqa: F811
+def test_instance_diagram_marks_the_passed_and_the_current_steps(live_server: str, seed: str, page: Page) -> None:
     from playwright.sync_api import expect
 
-    base, instance_id, _ = deal_server
+    base, instance_id = live_server, seed
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base) else None)
     page.goto(f"{base}/login")
@@ -81,10 +57,10 @@ def test_instance_diagram_marks_the_passed_and_the_current_steps(deal_server: Se
     assert outside == []  # the viewer is served by the app: no CDN
 
 
-def test_designer_opens_a_version_as_a_diagram(deal_server: Server, page: Page) -> None:  # noqa: F811
+def test_designer_opens_a_version_as_a_diagram(live_server: str, page: Page) -> None:
     from playwright.sync_api import expect
 
-    base, _, _ = deal_server
+    base = live_server
     page.goto(f"{base}/login")
     page.fill("#username", "dina")
     page.fill("#password", PASSWORD)

@@ -2,73 +2,32 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from engine.bootstrap import UowFactory, uow_factory
-from engine.config.loader import read_bundle_dir
-from engine.services.deployments import deploy_bundle
+from engine.bootstrap import UowFactory
 from engine.services.records import create_record, get_record
 from engine.services.users import create_user, get_actor
 from engine.services.views import Actor
-from tests.conftest import NOW, PASSWORD, ROOT
-from web import create_app
+from tests.conftest import NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, int, UowFactory]]:
-    """The app on a free port over a SQLite file with the shipped bundle, sam, hank and one lead."""
-    from werkzeug.serving import make_server
-
-    path = tmp_path / "browser.sqlite"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
-    make_uow = uow_factory(url)
-    deploy_bundle(make_uow(), Actor(None, "setup", "setup", frozenset({"designer"})), read_bundle_dir(ROOT), NOW)
+def seed(browser_db: UowFactory) -> str:
+    """sam and hank in team north and one lead hank created; the lead's id."""
+    make_uow = browser_db
     create_user(make_uow(), "sam", PASSWORD, ["sales"], NOW, team="north", display_name="Sam Sales")
     hank = create_user(make_uow(), "hank", PASSWORD, ["head_of_sales"], NOW, team="north")
     lead = create_record(make_uow(), get_actor(make_uow(), hank.id), "Lead",
                          {"title": "Website inquiry: 20 laptops", "company": "OOO Romashka"}, NOW)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "UOW_FACTORY": make_uow})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", lead.id, make_uow
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        make_uow.dispose()
+    return lead.id
 
 
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
-    """A Chromium page (Debian's Chromium; Playwright cannot download its own here)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
-            yield context.new_page()
-        finally:
-            browser.close()
-
-
-def test_salesperson_qualifies_a_lead_and_gets_the_meeting_task(live_server, page, tmp_path):
+def test_salesperson_qualifies_a_lead_and_gets_the_meeting_task(live_server, seed, browser_db, page, tmp_path):
     from playwright.sync_api import expect
 
-    base, lead_id, make_uow = live_server
+    base, lead_id, make_uow = live_server, seed, browser_db
     page.goto(f"{base}/tasks")
     expect(page).to_have_url(f"{base}/login?next=/tasks")
     page.fill("#username", "sam")

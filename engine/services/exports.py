@@ -1,0 +1,220 @@
+"""Exports of the records a filter (or a segment) finds: typed rows in id batches, written as CSV or XLSX.
+
+Rows are produced batch by batch (keyset over record ids), so an export of 100,000 records never holds them all:
+CSV is yielded in chunks, XLSX goes through openpyxl's write-only mode into a file object."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from engine.config.model import Bundle, Entity, label_text
+from engine.errors import ValidationError
+from engine.services.access import require
+from engine.services.finding import iter_record_ids
+from engine.services.segments import SEGMENT_READERS, filter_target, get_segment
+from engine.services.views import Actor
+from engine.store.models import RecordRow
+from engine.store.uow import UnitOfWork
+
+BATCH = 1000
+FORMATS = ("csv", "xlsx")
+BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Cyrillic intact) only with it
+SYSTEM_COLUMNS: dict[str, dict[str, str]] = {
+    "id": {"en": "ID", "ru": "ID"},
+    "title": {"en": "Title", "ru": "Название"},
+    "owner": {"en": "Owner", "ru": "Ответственный"},
+    "created_at": {"en": "Created", "ru": "Создано"},
+    "updated_at": {"en": "Updated", "ru": "Изменено"},
+}
+_YES_NO = {"en": ("yes", "no"), "ru": ("да", "нет")}
+_NUMBER_FORMATS = {"money": "#,##0.00", "decimal": "0.########", "integer": "0"}
+_DATE_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "created_at": "yyyy-mm-dd hh:mm",
+                 "updated_at": "yyyy-mm-dd hh:mm"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an export: a record field or a system column (id, title, owner, created_at, updated_at)."""
+
+    key: str
+    label: str
+    type: str  # the field type, or the system column's name
+
+
+def default_columns(entity: Entity) -> list[str]:
+    """id, title, every field but the title field, owner, created and updated time."""
+    fields = [n for n in entity.fields if n != entity.title_field]
+    return ["id", "title", *fields, "owner", "created_at", "updated_at"]
+
+
+def export_columns(entity: Entity, chosen: Iterable[str] | None, locale: str) -> list[Column]:
+    """The columns to write, labelled in `locale`; unknown names are a ValidationError on `columns`."""
+    names = [c for c in (chosen or []) if c] or default_columns(entity)
+    unknown = [n for n in names if n not in SYSTEM_COLUMNS and n not in entity.fields]
+    if unknown:
+        raise ValidationError({"columns": [f"not a field of {entity.name}: {', '.join(unknown)}"]})
+    columns = []
+    for name in dict.fromkeys(names):
+        field = entity.fields.get(name)
+        if name == "title":  # the record's title: labelled as the field it comes from
+            source = entity.fields.get(entity.title_field)
+            columns.append(Column(name, label_text(source.label if source else SYSTEM_COLUMNS[name], locale, name),
+                                  name))
+        elif name in SYSTEM_COLUMNS and field is None:
+            columns.append(Column(name, label_text(SYSTEM_COLUMNS[name], locale, name), name))
+        elif field is not None:
+            columns.append(Column(name, label_text(field.label, locale, name), field.type))
+    return columns
+
+
+def _decimal(value: Any) -> Decimal | Any:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return value
+
+
+def _parsed(kind: str, value: Any) -> Any:
+    """A stored JSON value as the Python value of its type."""
+    if kind in ("money", "decimal"):
+        return _decimal(value)
+    if kind == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    if kind == "datetime" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+class _Renderer:
+    """Turns a batch of record rows into typed cells: labels for catalog codes, titles for references."""
+
+    def __init__(self, uow: UnitOfWork, bundle: Bundle, entity: Entity, columns: list[Column], locale: str):
+        self.uow, self.bundle, self.entity, self.columns, self.locale = uow, bundle, entity, columns, locale
+
+    def rows(self, records: list[RecordRow]) -> list[list[Any]]:
+        refs = {r.data.get(c.key) for r in records for c in self.columns if c.type == "reference"}
+        titles = self.uow.records.titles(i for i in refs if isinstance(i, int))
+        owners = {u.id: u.username for u in self.uow.users.by_ids(r.owner_id for r in records if r.owner_id).values()}
+        return [[self.cell(record, column, titles, owners) for column in self.columns] for record in records]
+
+    def cell(self, record: RecordRow, column: Column, titles: dict[int, str], owners: dict[int, str]) -> Any:
+        if column.type == "id":
+            return record.id
+        if column.type == "title":
+            return record.title
+        if column.type == "owner":
+            return owners.get(record.owner_id) if record.owner_id else None
+        if column.type in ("created_at", "updated_at"):
+            return getattr(record, column.type)
+        value = record.data.get(column.key)
+        if value is None or value == []:
+            return None
+        field = self.entity.fields[column.key]
+        catalog = self.bundle.catalogs.get(field.catalog or "")
+        if catalog is not None and field.type == "enum":
+            return catalog.path_label(str(value), self.locale)
+        if catalog is not None and field.type == "multi_enum" and isinstance(value, list):
+            return ", ".join(catalog.path_label(str(v), self.locale) for v in value)
+        if field.type == "reference":
+            return titles.get(value, f"#{value}") if isinstance(value, int) else str(value)
+        return _parsed(field.type, value)
+
+
+def export_rows(uow: UnitOfWork, actor: Actor, filter: Any, now: datetime, *, columns: Iterable[str] | None = None,
+                locale: str = "en", batch: int = BATCH) -> tuple[list[Column], Iterator[list[list[Any]]]]:
+    """The columns and, lazily, batches of typed rows of the records the filter finds for the actor (id order)."""
+    require(actor, *SEGMENT_READERS, action="export records")
+    bundle, entity, clean = filter_target(uow, filter)
+    chosen = export_columns(entity, columns, locale)
+
+    def batches() -> Iterator[list[list[Any]]]:
+        renderer = _Renderer(uow, bundle, entity, chosen, locale)
+        for ids in iter_record_ids(uow, actor, clean, now, batch=batch):
+            with uow:
+                rows = renderer.rows(uow.segments.records_in_order(ids))
+            yield rows  # unmodified rows are weakly held by the session: each batch is freed after it is written
+
+    return chosen, batches()
+
+
+def segment_rows(uow: UnitOfWork, actor: Actor, segment_id: int, now: datetime, *,
+                 columns: Iterable[str] | None = None, locale: str = "en",
+                 batch: int = BATCH) -> tuple[list[Column], Iterator[list[list[Any]]]]:
+    """export_rows over a segment's filter."""
+    segment = get_segment(uow, actor, segment_id)
+    return export_rows(uow, actor, segment.filter, now, columns=columns, locale=locale, batch=batch)
+
+
+def _csv_text(value: Any, locale: str) -> Any:
+    if isinstance(value, bool):
+        yes, no = _YES_NO.get(locale, _YES_NO["en"])
+        return yes if value else no
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def csv_chunks(columns: list[Column], batches: Iterable[list[list[Any]]], *, locale: str = "en",
+               delimiter: str = ",") -> Iterator[str]:
+    """CSV text in chunks (one per batch): a BOM and the header first, then the rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([c.label for c in columns])
+    yield BOM + buffer.getvalue()
+    for rows in batches:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([[_csv_text(v, locale) for v in row] for row in rows])
+        yield buffer.getvalue()
+
+
+def _xlsx_value(value: Any, locale: str) -> Any:
+    if isinstance(value, datetime):  # Excel has no time zones: UTC wall time
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def write_xlsx(columns: list[Column], batches: Iterable[list[list[Any]]], target: IO[bytes], *,
+               locale: str = "en", sheet: str = "Export") -> None:
+    """An XLSX workbook with typed cells (numbers, dates) written row by row (openpyxl write-only mode)."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(title=sheet[:31] or "Export")
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(ws, value=column.label)
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    formats = [_NUMBER_FORMATS.get(c.type) or _DATE_FORMATS.get(c.type) for c in columns]
+    for rows in batches:
+        for row in rows:
+            cells = []
+            for value, number_format in zip(row, formats, strict=True):
+                cell = WriteOnlyCell(ws, value=_xlsx_value(value, locale))
+                if number_format and value is not None and not isinstance(value, str):
+                    cell.number_format = number_format
+                cells.append(cell)
+            ws.append(cells)
+    book.save(target)

@@ -1,0 +1,75 @@
+"""Browser-test fixtures: a SQLite file with the shipped bundle, the app served on a free port, a Chromium page.
+
+A test module creates its data by overriding the `seed` fixture (it gets `browser_db`); the server starts after it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.bootstrap import UowFactory, uow_factory
+from engine.config.loader import read_bundle_dir
+from engine.services.deployments import deploy_bundle
+from engine.services.views import Actor
+from tests.conftest import NOW, ROOT
+from web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def browser_db(tmp_path: Path, sqlite_template: Path) -> Iterator[UowFactory]:
+    """A migrated SQLite file with the shipped bundle deployed; its unit-of-work factory (disposed after)."""
+    path = tmp_path / "browser.sqlite"
+    shutil.copy(sqlite_template, path)
+    make_uow = uow_factory(f"sqlite:///{path}")
+    try:
+        deploy_bundle(make_uow(), Actor(None, "setup", "setup", frozenset({"designer"})), read_bundle_dir(ROOT), NOW)
+        yield make_uow
+    finally:
+        make_uow.dispose()
+
+
+@pytest.fixture
+def seed(browser_db: UowFactory) -> object:
+    """The module's data, made before the server starts; modules override this fixture."""
+    return None
+
+
+@pytest.fixture
+def live_server(browser_db: UowFactory, seed: object) -> Iterator[str]:
+    """The app on a free port over `browser_db`, after `seed`; its base URL."""
+    from werkzeug.serving import make_server
+
+    url = browser_db.engine.url.render_as_string(hide_password=False)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "UOW_FACTORY": browser_db})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    """A Chromium page (Debian's Chromium; Playwright cannot download its own here)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+            yield context.new_page()
+        finally:
+            browser.close()
