@@ -13,8 +13,9 @@ from werkzeug.datastructures import FileStorage
 from engine.errors import Problem
 
 FOLDERS = ("crm_model", "forms", "processes", "templates")
-# a single .yaml goes by its naming key; pipelines and rules also name an `entity`, so they are tried first
-YAML_KINDS = {"pipeline": "pipelines", "rule": "rules", "catalog": "catalogs", "entity": "entities"}
+# a single .yaml goes by its naming key; pipelines, rules and reports also name an `entity`, so they are tried first
+YAML_KINDS = {"pipeline": "pipelines", "rule": "rules", "report": "reports", "catalog": "catalogs",
+              "entity": "entities"}
 _TEMPLATE = re.compile(r"^[\w-]+\.[a-z]{2}\.txt$")  # an e-mail template: <name>.<locale>.txt
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024  # an uploaded zip may not unpack to more than this
 

@@ -1,0 +1,1 @@
+"""Reports: configured aggregations over records, tasks and field history (docs/reports.md)."""

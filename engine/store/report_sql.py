@@ -1,0 +1,281 @@
+"""SQL aggregation for reports (docs/reports.md): one GROUP BY query per measure, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, String, and_, cast, false, func, not_, or_, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow, TaskRow, UserRow
+from engine.store.report_spec import NUMERIC_TYPES, Condition, Dimension, FieldPath, Measure
+
+Key = tuple[Any, ...]
+
+
+class _MonthKey(FunctionElement[int]):
+    """year * 100 + month of a UTC timestamp column, as an integer."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_MonthKey)
+def _month_key_sqlite(element: _MonthKey, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%Y%m', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(_MonthKey, "postgresql")
+def _month_key_postgresql(element: _MonthKey, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYYMM') AS INTEGER)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which records of an entity a query covers: visibility, the from/to period and a where condition."""
+
+    entity: str
+    owner_ids: tuple[int, ...] | None = None  # None: every record
+    period: FieldPath | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    where: Condition | None = None
+
+
+def _value(row: Any, field: str, kind: str) -> Any:
+    """A field's value as an SQL expression: system columns directly, JSON fields cast by type."""
+    system = {"id": row.id, "created_at": row.created_at, "updated_at": row.updated_at,
+              "created_by": row.created_by}
+    if field in system:
+        return system[field]
+    if field == "owner":
+        return select(UserRow.username).where(UserRow.id == row.owner_id).scalar_subquery()
+    item = row.data[field]
+    if kind in NUMERIC_TYPES:
+        return item.as_float()
+    if kind == "reference":
+        return item.as_integer()
+    if kind == "boolean":
+        return item.as_boolean()
+    return item.as_string()
+
+
+def _literal(value: Any, kind: str) -> Any:
+    if kind in NUMERIC_TYPES:
+        return float(value)
+    if kind == "reference":
+        return int(value)
+    return value if kind == "boolean" else str(value)
+
+
+def _condition(row: Any, cond: Condition) -> ColumnElement[bool]:
+    """The condition as SQL over `row` (bound parameters only)."""
+    if cond.kind in ("all", "any"):
+        parts = [_condition(row, part) for part in cond.parts]
+        return and_(true(), *parts) if cond.kind == "all" else or_(false(), *parts)
+    if cond.kind == "not":
+        return not_(_condition(row, cond.parts[0]))
+    expr = _value(row, cond.field or "", cond.type)
+    if cond.op == "is_empty":
+        return or_(expr.is_(None), cast(expr, String) == "")
+    if cond.op == "is_not_empty":
+        return and_(expr.is_not(None), cast(expr, String) != "")
+    if cond.op in ("in", "not_in"):
+        values = [_literal(v, cond.type) for v in cond.value] if isinstance(cond.value, list) else []
+        inside = expr.in_(values)
+        return inside if cond.op == "in" else or_(expr.is_(None), not_(inside))
+    value = _literal(cond.value, cond.type)
+    if cond.op == "ne":
+        return or_(expr.is_(None), expr != value)
+    compare = {"eq": expr.__eq__, "gt": expr.__gt__, "gte": expr.__ge__, "lt": expr.__lt__, "lte": expr.__le__}
+    result: ColumnElement[bool] = compare[cond.op](value)
+    return result
+
+
+def _period_filters(row: Any, scope: Scope) -> list[ColumnElement[bool]]:
+    """from/to (inclusive days, UTC) on the scope's period field."""
+    if scope.period is None or (scope.date_from is None and scope.date_to is None):
+        return []
+    field = scope.period.field
+    filters: list[ColumnElement[bool]] = []
+    if field in ("created_at", "updated_at"):
+        column = getattr(row, field)
+        if scope.date_from is not None:
+            filters.append(column >= datetime.combine(scope.date_from, time(), UTC))
+        if scope.date_to is not None:
+            filters.append(column < datetime.combine(scope.date_to + timedelta(days=1), time(), UTC))
+        return filters
+    day = func.substr(row.data[field].as_string(), 1, 10)
+    if scope.date_from is not None:
+        filters.append(day >= scope.date_from.isoformat())
+    if scope.date_to is not None:
+        filters.append(day <= scope.date_to.isoformat())
+    return filters
+
+
+def scope_filters(row: Any, scope: Scope) -> list[ColumnElement[bool]]:
+    """Entity, not merged away, visible to the reader, in the period, matching the where condition."""
+    filters = [row.entity == scope.entity, row.merged_into_id.is_(None), *_period_filters(row, scope)]
+    if scope.owner_ids is not None:
+        filters.append(row.owner_id.in_(scope.owner_ids))
+    if scope.where is not None:
+        filters.append(_condition(row, scope.where))
+    return filters
+
+
+def month_key(row: Any, field: str) -> Any:
+    """year * 100 + month of a date/datetime field (system or JSON ISO text)."""
+    if field in ("created_at", "updated_at"):
+        return _MonthKey(getattr(row, field))
+    text = row.data[field].as_string()
+    return cast(func.substr(text, 1, 4), Integer) * 100 + cast(func.substr(text, 6, 2), Integer)
+
+
+def bucket_key(row: Any, field: str, bucket: str) -> Any:
+    """The period bucket as an integer: 202603 (month), 20261 (quarter) or 2026 (year)."""
+    key = month_key(row, field)
+    if bucket == "year":
+        return key // 100
+    if bucket == "quarter":
+        return (key // 100) * 10 + ((key % 100) + 2) // 3
+    return key
+
+
+class _Grouping:
+    """The select columns and joins of the report's group_by over one base row alias."""
+
+    def __init__(self, base: Any, dimensions: Sequence[Dimension], bucket: str) -> None:
+        self.base, self.columns, self.joins = base, [], []
+        for dim in dimensions:
+            row = base
+            if dim.path.via is not None:
+                row = aliased(RecordRow)
+                self.joins.append((row, row.id == base.data[dim.path.via].as_integer()))
+            path = dim.path
+            if dim.bucket:
+                self.columns.append(bucket_key(row, path.field, bucket))
+            elif path.field == "id":
+                self.columns += [row.id, row.title]
+            elif path.type == "reference":
+                target = aliased(RecordRow)
+                self.joins.append((target, target.id == row.data[path.field].as_integer()))
+                self.columns += [target.id, target.title]
+            else:
+                self.columns.append(_value(row, path.field, path.type))
+
+    def select(self, *aggregates: Any) -> Any:
+        """SELECT group columns + aggregates FROM the base with the dimension joins."""
+        query = select(*self.columns, *aggregates).select_from(self.base)
+        for row, on in self.joins:
+            query = query.outerjoin(row, on)
+        return query.group_by(*self.columns) if self.columns else query
+
+
+def _aggregate(measure: Measure, row: Any) -> Any:
+    if measure.function == "count":
+        return func.count(row.id)
+    expr = _value(row, measure.field or "", measure.field_type)
+    if measure.function == "count_distinct":
+        return func.count(func.distinct(expr))
+    return func.sum(expr) if measure.function == "sum" else func.avg(expr)
+
+
+def group_keys(session: Session, scope: Scope, dimensions: Sequence[Dimension], bucket: str) -> list[Key]:
+    """The groups of the report's records (their group_by column values)."""
+    base = aliased(RecordRow)
+    grouping = _Grouping(base, dimensions, bucket)
+    query = grouping.select(func.count(base.id)).where(*scope_filters(base, scope))
+    return [tuple(row)[:-1] for row in session.execute(query)]
+
+
+def measure_values(session: Session, scope: Scope, dimensions: Sequence[Dimension], bucket: str,
+                   measure: Measure, linked_owner_ids: tuple[int, ...] | None) -> dict[Key, Any]:
+    """One aggregate measure per group: over the report's records, or over records linked to them."""
+    base = aliased(RecordRow)
+    grouping = _Grouping(base, dimensions, bucket)
+    filters = scope_filters(base, scope)
+    counted: Any = base
+    if measure.linked is not None:
+        counted, link = aliased(RecordRow), aliased(RecordLinkRow)
+        linked = Scope(measure.linked.entity, linked_owner_ids, where=measure.where)
+        query = grouping.select(_aggregate(measure, counted)).join(
+            link, and_(link.to_record_id == base.id, link.kind == "reference", link.field == measure.linked.via)
+        ).join(counted, counted.id == link.from_record_id)
+        filters += scope_filters(counted, linked)
+    else:
+        query = grouping.select(_aggregate(measure, counted))
+        if measure.where is not None:
+            filters.append(_condition(base, measure.where))
+    return {tuple(row)[:-1]: tuple(row)[-1] for row in session.execute(query.where(*filters))}
+
+
+def stage_history(session: Session, scope: Scope, stage_field: str,
+                  split_field: str | None) -> list[tuple[int, str | None, datetime, Any]]:
+    """(record id, split value, at, new stage) of every change of the stage field, in order per record."""
+    row = aliased(RecordRow)
+    split = row.data[split_field].as_string() if split_field else cast(None, String)
+    query = (select(FieldChangeRow.record_id, split, FieldChangeRow.at, FieldChangeRow.new_value)
+             .join(row, row.id == FieldChangeRow.record_id)
+             .where(FieldChangeRow.field == stage_field, *scope_filters(row, scope))
+             .order_by(FieldChangeRow.record_id, FieldChangeRow.at, FieldChangeRow.id))
+    return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
+
+
+def report_users(session: Session) -> list[tuple[int, str, str, str | None, str]]:
+    """(id, username, display name, team, roles) of every active user."""
+    query = select(UserRow.id, UserRow.username, UserRow.display_name, UserRow.team, UserRow.roles).where(
+        UserRow.active.is_(True)).order_by(UserRow.username)
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in session.execute(query)]
+
+
+def records_per_user(session: Session, scope: Scope, by: str) -> dict[str, int]:
+    """Count of records per username of their owner or creator."""
+    row = aliased(RecordRow)
+    if by == "owner":
+        key: Any = UserRow.username
+        query = select(key, func.count(row.id)).select_from(row).join(UserRow, UserRow.id == row.owner_id)
+    else:
+        key = row.created_by
+        query = select(key, func.count(row.id)).select_from(row)
+    query = query.where(*scope_filters(row, scope)).group_by(key)
+    return {r[0]: int(r[1]) for r in session.execute(query)}
+
+
+def claims_per_user(session: Session, scope: Scope) -> dict[str, int]:
+    """Records taken by claiming a pooled task, per claimer (owner history rows written by a claim)."""
+    row = aliased(RecordRow)
+    at_scope = [FieldChangeRow.at >= datetime.combine(scope.date_from, time(), UTC)] if scope.date_from else []
+    if scope.date_to is not None:
+        at_scope.append(FieldChangeRow.at < datetime.combine(scope.date_to + timedelta(days=1), time(), UTC))
+    unbounded = Scope(scope.entity, scope.owner_ids, where=scope.where)
+    query = (select(FieldChangeRow.actor, func.count(func.distinct(FieldChangeRow.record_id)))
+             .join(row, row.id == FieldChangeRow.record_id)
+             .where(FieldChangeRow.field == "owner", FieldChangeRow.source == "claim", *at_scope,
+                    *scope_filters(row, unbounded))
+             .group_by(FieldChangeRow.actor))
+    return {r[0]: int(r[1]) for r in session.execute(query)}
+
+
+def tasks_done_per_user(session: Session, date_from: date | None, date_to: date | None) -> dict[str, int]:
+    """Completed tasks per username of who completed them, completed within the period."""
+    filters = [TaskRow.state == "completed", TaskRow.completed_by.is_not(None)]
+    if date_from is not None:
+        filters.append(TaskRow.completed_at >= datetime.combine(date_from, time(), UTC))
+    if date_to is not None:
+        filters.append(TaskRow.completed_at < datetime.combine(date_to + timedelta(days=1), time(), UTC))
+    query = select(TaskRow.completed_by, func.count(TaskRow.id)).where(*filters).group_by(TaskRow.completed_by)
+    return {r[0]: int(r[1]) for r in session.execute(query)}
+
+
+def tasks_overdue_per_user(session: Session, now: datetime) -> dict[str, int]:
+    """Open tasks past their due time at `now`, per username of the assignee."""
+    query = (select(UserRow.username, func.count(TaskRow.id)).join(UserRow, UserRow.id == TaskRow.assignee_id)
+             .where(TaskRow.state == "open", TaskRow.due_at < now).group_by(UserRow.username))
+    return {r[0]: int(r[1]) for r in session.execute(query)}

@@ -1,0 +1,121 @@
+"""crm_model/reports/*.yaml: the shipped reports load, and every mistake is reported with its file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.config.loader import load_bundle, read_bundle_dir
+from engine.store.report_spec import Condition
+from tests.unit.bundle_helpers import changed, only_problem, problems_of
+
+ROOT = Path(__file__).resolve().parents[2]
+PATH = "crm_model/reports/probe.yaml"
+HEAD = "report: probe\nlabel: {en: Probe, ru: Проба}\n"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, str]:
+    return read_bundle_dir(ROOT)
+
+
+def with_report(shipped: dict[str, str], body: str) -> dict[str, str]:
+    return changed(shipped, {PATH: HEAD + body})
+
+
+def test_shipped_reports_load_with_their_parts(shipped: dict[str, str]) -> None:
+    reports = load_bundle(shipped).reports
+    assert {"lead_conversion_by_campaign", "lead_conversion_by_channel", "lead_conversion_by_period",
+            "campaign_economics", "request_funnel", "seller_activity", "demand_by_category"} <= set(reports)
+    conversion = reports["lead_conversion_by_campaign"]
+    assert conversion.kind == "grouped"
+    assert conversion.dimensions[0].path.type == "reference"
+    assert conversion.measures[1].where == Condition("field", field="request_stage", type="enum", op="eq",
+                                                     value="won")
+    assert reports["demand_by_category"].dimensions[1].path.via == "product"
+    economics = {m.name: m for m in reports["campaign_economics"].measures}
+    assert economics["won_amount"].linked is not None
+    assert economics["won_amount"].linked.via == "campaign"
+    assert economics["roi"].operands == ("profit", "budget")
+    funnel = reports["request_funnel"].funnel
+    assert funnel is not None
+    assert (funnel.stage_field, funnel.split_by, funnel.exclude) == ("request_stage", "request_type", ("lost",))
+    assert [m.source for m in reports["seller_activity"].activity][-2:] == ["tasks_done", "tasks_overdue"]
+
+
+def test_a_good_probe_loads(shipped: dict[str, str]) -> None:
+    files = with_report(shipped, "kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n"
+                                 "  deals: {label: {en: Deals, ru: Сделки}, count: true}\n")
+    assert load_bundle(files).reports["probe"].measures[0].function == "count"
+
+
+@pytest.mark.parametrize(("body", "line", "words"), [
+    ("kind: grouped\nentity: Nope\ngroup_by: [x]\nmeasures: {}\n", 4, "unknown entity 'Nope'"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [colour]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n",
+     5, "Deal has no field 'colour'"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n"
+     "  r: {label: {en: R, ru: R}, ratio: [n, missing]}\n", 8, "ratio needs two measures defined above it"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  s: {label: {en: S, ru: S}, sum: title}\n",
+     7, "sum needs a number field; title is string"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true,\n"
+     "      where: {field: stage, op: eq, value: victory}}\n", 8, "'victory' is not a code of catalog deal_stage"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [{field: stage, bucket: true}]\nmeasures:\n"
+     "  n: {label: {en: N, ru: N}, count: true}\n", 5, "bucket needs a date or datetime field"),
+    ("kind: grouped\nentity: Campaign\ngroup_by: [id]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true,\n"
+     "      linked: {entity: Deal, via: product}}\n", 8, "via 'product' must be a reference field of Deal "
+                                                       "pointing at Campaign"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n"
+     "chart: {type: bar, measures: [x]}\n", 8, "chart measures must be a list of: n"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n"
+     "chart: {type: pie}\n", 8, "unknown chart type 'pie'"),
+    ("kind: activity\nmeasures:\n  t: {label: {en: T, ru: T}, tasks: late}\n", 5, "tasks must be done or overdue"),
+    ("kind: activity\nmeasures:\n  c: {label: {en: C, ru: C}, records: Deal, by: manager}\n", 5,
+     "by must be owner or created_by"),
+    ("kind: funnel\nentity: Deal\nstage_field: stage\n", 1, "give stages: [...], or split_by the type field"),
+    ("kind: funnel\nentity: Deal\nstage_field: amount\nstages: [new]\n", 5, "stage_field must be an enum or string"),
+    ("kind: grouped\nentity: Deal\nstage_field: stage\ngroup_by: [stage]\nmeasures:\n"
+     "  n: {label: {en: N, ru: N}, count: true}\n", 5, "'stage_field' does not apply to a grouped report"),
+    ("kind: pivot\n", 3, "kind must be one of: grouped, funnel, activity"),
+    ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N}, count: true}\n", 7,
+     "label is missing ru"),
+    ("kind: grouped\nentity: Deal\nwhere: {field: amount, op: contains, value: 1}\ngroup_by: [stage]\nmeasures:\n"
+     "  n: {label: {en: N, ru: N}, count: true}\n", 5, "unknown op 'contains'"),
+])
+def test_mistakes_are_reported_at_their_line(shipped: dict[str, str], body: str, line: int, words: str) -> None:
+    problem = only_problem(with_report(shipped, body))
+    assert problem.file == PATH
+    assert problem.line == line
+    assert words in problem.message
+
+
+def test_report_name_must_match_its_file(shipped: dict[str, str]) -> None:
+    files = changed(shipped, {"crm_model/reports/other.yaml": HEAD + "kind: activity\nmeasures:\n"
+                              "  t: {label: {en: T, ru: T}, tasks: done}\n"})
+    problem = only_problem(files)
+    assert (problem.file, problem.line) == ("crm_model/reports/other.yaml", 1)
+    assert "must be in crm_model/reports/probe.yaml" in problem.message
+
+
+def test_several_problems_of_one_report_are_all_reported(shipped: dict[str, str]) -> None:
+    body = ("kind: grouped\nentity: Deal\ngroup_by: [colour]\nmeasures:\n  s: {label: {en: S, ru: S}, avg: stage}\n"
+            "  r: {label: {en: R, ru: R}, difference: [s]}\n")
+    messages = [p.message for p in problems_of(with_report(shipped, body))]
+    assert len(messages) == 3
+    assert any("no field 'colour'" in m for m in messages)
+
+
+def test_flowcrm_check_prints_report_problems_with_file_and_line(tmp_path: Path) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    import cli
+
+    for part in ("crm_model", "forms", "processes", "templates"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    (tmp_path / PATH).write_text(HEAD + "kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n"
+                                 "  r: {label: {en: R, ru: R}, ratio: [won, deals]}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.main, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{PATH}:7: [probe.measures.r] ratio needs two measures defined above it" in result.output
