@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template
 
 from engine.errors import FlowError
+from engine.services.audit import instance_waits
 from engine.services.diagrams import instance_diagram
 from engine.services.instances import get_instance
 from engine.services.records import get_record
@@ -31,7 +32,8 @@ def detail(instance_id: int) -> str:
         except FlowError:  # e.g. a designer reads the instance but not the record
             record = None
     return render_template("instances/detail.html", detail=found, instance=found.instance, record=record,
-                           entity=entity, bundle=bundle, diagram=diagram)
+                           entity=entity, bundle=bundle, diagram=diagram,
+                           waits=instance_waits(uow(), actor(), instance_id))
 
 
 @bp.get("/<int:instance_id>/diagram.json")
