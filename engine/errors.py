@@ -45,6 +45,14 @@ class ConflictError(FlowError):
     """A concurrent change won: a stale task, a lost race, an already claimed task."""
 
 
+class MergedRecord(ConflictError):
+    """A write to a record that was merged into another one: it is read-only, the survivor takes the changes."""
+
+    def __init__(self, record_id: int, merged_into_id: int) -> None:
+        self.record_id, self.merged_into_id = record_id, merged_into_id
+        super().__init__(f"record #{record_id} was merged into #{merged_into_id}; open #{merged_into_id}")
+
+
 class NotFound(FlowError):
     """An unknown id or name."""
 

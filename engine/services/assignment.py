@@ -13,6 +13,7 @@ from engine.processes.definitions import ElementMeta
 from engine.processes.spiff import ReadyTask, evaluate_decision
 from engine.services.access import WORKERS, require
 from engine.services.deployments import active_files
+from engine.services.records import refuse_merged
 from engine.services.views import Actor
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow, UserRow
 from engine.store.uow import UnitOfWork
@@ -229,6 +230,8 @@ def reassign_records(uow: UnitOfWork, actor: Actor, record_ids: Sequence[int], t
                or not (actor.has("admin") or rows[i].owner_id is None or rows[i].owner_id in team)]
         if bad:
             raise ValidationError({"record_ids": [f"not found or not yours to reassign: {', '.join(bad)}"]})
+        for record_id in ids:
+            refuse_merged(rows[record_id])
         for record_id in ids:
             _give_record(uow, rows[record_id], to, users, actor.username, now, "reassign")
         uow.commit()

@@ -13,7 +13,7 @@ from engine.records.schema import validate_record
 from engine.services.access import DEFINITION_READERS, reads_everything, require
 from engine.services.assignment import route_task
 from engine.services.deployments import active_bundle
-from engine.services.records import can_see, entity_of, write_fields
+from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
 from engine.store.models import (
     InstanceEventRow,
@@ -206,6 +206,7 @@ def start_process(uow: UnitOfWork, actor: Actor, process_id: str, record_id: int
             record = uow.records.get(record_id)
             if record is None or not can_see(uow, actor, record):
                 raise NotFound(f"record {record_id} not found")
+            refuse_merged(record)
             if version.entity and record.entity != version.entity:
                 raise ValidationError({"record_id": [f"{process_id} runs on {version.entity}, "
                                                      f"not on {record.entity}"]})

@@ -9,7 +9,7 @@ from engine.config.model import FALLBACK_LINK_KIND, Bundle
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.services.access import RECORD_WRITERS, require
 from engine.services.deployments import active_bundle
-from engine.services.records import can_see, load_visible
+from engine.services.records import can_see, load_visible, load_writable, refuse_merged
 from engine.services.views import Actor
 from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow
 from engine.store.uow import UnitOfWork
@@ -86,8 +86,8 @@ def link_records(uow: UnitOfWork, actor: Actor, from_id: int, to_id: int, kind: 
     if from_id == to_id:
         raise ValidationError({"to_id": ["a record cannot be linked to itself"]})
     with uow:
-        origin = load_visible(uow, actor, from_id)
-        target = load_visible(uow, actor, to_id)
+        origin = load_writable(uow, actor, from_id)
+        target = load_writable(uow, actor, to_id)
         if uow.links.find(from_id, to_id, kind) is not None:
             raise ConflictError(f"record {from_id} is already linked to record {to_id} as {kind}")
         link = add_link(uow, origin, target, kind, actor=actor.username, source="link", now=now)
@@ -102,8 +102,8 @@ def unlink_records(uow: UnitOfWork, actor: Actor, link_id: int, now: datetime) -
         link = uow.links.get(link_id)
         if link is None:
             raise NotFound(f"link {link_id} not found")
-        load_visible(uow, actor, link.from_record_id)
-        load_visible(uow, actor, link.to_record_id)
+        for end in (load_visible(uow, actor, link.from_record_id), load_visible(uow, actor, link.to_record_id)):
+            refuse_merged(end)
         if link.kind == REFERENCE:
             raise ValidationError({"": [f"link {link_id} is the reference field {link.field!r}: clear the field "
                                         "to remove it"]})

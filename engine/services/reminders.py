@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.rules.actions import add_standalone_task
-from engine.services.records import load_visible
+from engine.services.records import load_visible, load_writable
 from engine.services.views import Actor
 from engine.store.models import ReminderRow
 from engine.store.uow import UnitOfWork
@@ -57,7 +57,7 @@ def set_reminder(uow: UnitOfWork, actor: Actor, record_id: int, due_at: datetime
     if errors:
         raise ValidationError(errors)
     with uow:
-        load_visible(uow, actor, record_id)
+        load_writable(uow, actor, record_id)
         row = ReminderRow(record_id=record_id, user_id=user_id, due_at=due_at.astimezone(UTC), note=note,
                           created_at=now)
         uow.reminders.add(row)

@@ -64,6 +64,23 @@ class LinkRepository(_Repository):
         """Remove a link."""
         self.session.delete(row)
 
+    def references_from(self, record_ids: Iterable[int]) -> list[RecordLinkRow]:
+        """The reference-field links made by these records, by id (for the reference-link backfill)."""
+        wanted = set(record_ids)
+        if not wanted:
+            return []
+        stmt = select(RecordLinkRow).where(RecordLinkRow.from_record_id.in_(wanted),
+                                           RecordLinkRow.kind == "reference").order_by(RecordLinkRow.id)
+        return list(self.session.scalars(stmt).all())
+
+    def entities_of(self, record_ids: Iterable[int]) -> dict[int, str]:
+        """The entity of each of these records that exists, by id (a reference may only point at one)."""
+        wanted = set(record_ids)
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(RecordRow.id, RecordRow.entity).where(RecordRow.id.in_(wanted))).all()
+        return {record_id: entity for record_id, entity in rows}
+
 
 class OutboxRepository(_Repository):
     """E-mails waiting to be sent."""

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.config.model import Bundle, Entity
-from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
+from engine.errors import ConflictError, Forbidden, MergedRecord, NotFound, ValidationError
 from engine.records.schema import entity_json_schema
 from engine.services.access import RECORD_WRITERS, require
 from engine.services.instances import instances_for_record
@@ -125,7 +125,7 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
     who = actor()
     bundle = bundle_of(uow())
     entity = _entity(bundle, record.entity)
-    can_edit = who.has(*RECORD_WRITERS)
+    can_edit = who.has(*RECORD_WRITERS) and record.merged_into_id is None  # a merged record is read-only
     widgets, form_errors = _widgets(bundle, entity, values if values is not None else record.data, errors or {}) \
         if can_edit else ([], [])
     history = sorted(record_history(uow(), who, record.id), key=lambda c: c.at, reverse=True)
@@ -136,6 +136,11 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
                            links=record_links(uow(), who, record.id), link_kinds=link_kinds(bundle),
                            link_errors=link_errors or [], link_form=link_form or {},
                            emails=record_emails(uow(), who, record.id)), status
+
+
+def merged_message(exc: MergedRecord) -> str:
+    """The refusal to change a merged record, in the user's language."""
+    return t("records.merged_readonly", id=exc.record_id, survivor=exc.merged_into_id)
 
 
 def changed_fields(posted: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +177,9 @@ def edit(record_id: int) -> Any:
         saved = update_record(uow(), who, record_id, changes, now(), expected_revision=revision)
     except ValidationError as exc:
         return render_card(record, raw, exc.errors, status=422)
+    except MergedRecord as exc:
+        flash(merged_message(exc), "error")
+        return render_card(record, status=409)
     except ConflictError:
         flash(t("records.stale"), "error")
         return render_card(get_record(uow(), who, record_id), status=409)
@@ -199,6 +207,10 @@ def add_link(record_id: int) -> Any:
         return render_card(record, link_errors=messages, link_form=form, status=422)
     except NotFound:
         return render_card(record, link_errors=[t("links.no_record", id=target)], link_form=form, status=422)
+    except MergedRecord as exc:
+        if exc.record_id == record_id:  # this card has no link form to show the message next to
+            flash(merged_message(exc), "error")
+        return render_card(record, link_errors=[merged_message(exc)], link_form=form, status=409)
     except ConflictError:
         return render_card(record, link_errors=[t("links.exists")], link_form=form, status=409)
     flash(t("links.added"), "success")

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, request, url_for
 
-from engine.errors import ValidationError
+from engine.errors import MergedRecord, ValidationError
 from engine.services.records import get_record
 from engine.services.reminders import ReminderView, cancel_reminder, list_reminders, set_reminder
 from web import now, uow
 from web.auth import actor, login_required
-from web.blueprints.records import render_card
+from web.blueprints.records import merged_message, render_card
 from web.i18n import engine_message, t
 from web.present import bundle_of
 
@@ -65,6 +65,9 @@ def add_reminder(record_id: int) -> Any:
             for message in messages:
                 flash(engine_message(message), "error")
         return render_card(record, status=422)
+    except MergedRecord as exc:
+        flash(merged_message(exc), "error")
+        return render_card(record, status=409)
     flash(t("reminders.added"), "success")
     return redirect(url_for("records.card", record_id=record_id) + "#reminders")
 
