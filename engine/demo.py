@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from engine.errors import ConfigError, Problem
-from engine.services.records import create_record
+from engine.services.records import create_record, update_record
 from engine.services.users import create_user, get_actor
 from engine.store.uow import UnitOfWork
 
@@ -46,6 +46,9 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> dict[
             raise ConfigError([Problem(str(path), None, f"users[{i}]", f"missing key {exc}")]) from exc
         ids[view.username] = view.id
         created["users"] += 1
+    from engine.demo_segments import seed_segments
+
+    created["segments"] = seed_segments(make_uow, path.parent / "segments.yaml", ids, now)
     with make_uow() as uow:
         already = uow.records.list_any()
     if already:
@@ -55,7 +58,30 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> dict[
         if creator not in ids:
             raise ConfigError([Problem(str(path), None, f"records[{i}]", f"created_by {creator!r} is not a seed user")])
         owner = record.get("owner")
-        create_record(make_uow(), get_actor(make_uow(), ids[creator]), record["entity"], record["data"], now,
-                      owner_id=ids.get(owner) if owner else None)
+        actor = get_actor(make_uow(), ids[creator])
+        made = create_record(make_uow(), actor, record["entity"], record["data"], _moment(path, i, record, now),
+                             owner_id=ids.get(owner) if owner else None,
+                             start_processes=record.get("processes", True) is not False)
+        for step in record.get("changes") or []:
+            # a past edit with its own time, so field history (stage durations, reports) has something to show
+            by = step.get("by", creator)
+            if by not in ids:
+                raise ConfigError([Problem(str(path), None, f"records[{i}]", f"changes by {by!r}: not a seed user")])
+            update_record(make_uow(), get_actor(make_uow(), ids[by]), made.id, step["set"],
+                          _moment(path, i, step, now))
         created["records"] += 1
     return created
+
+
+def _moment(path: Path, index: int, item: dict[str, Any], now: datetime) -> datetime:
+    """The item's `at` (ISO 8601 with offset) when given, else `now`."""
+    raw = item.get("at")
+    if raw is None:
+        return now
+    try:
+        moment = datetime.fromisoformat(str(raw))
+    except ValueError as exc:
+        raise ConfigError([Problem(str(path), None, f"records[{index}]", f"at {raw!r} is not ISO 8601")]) from exc
+    if moment.tzinfo is None:
+        raise ConfigError([Problem(str(path), None, f"records[{index}]", f"at {raw!r} needs a UTC offset")])
+    return moment

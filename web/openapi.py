@@ -120,7 +120,8 @@ SCHEMAS: dict[str, Schema] = {
         "id": {"type": "integer"}, "entity": {"type": "string"}, "title": {"type": "string"},
         "data": {"type": "object", "description": "field name -> value, as the entity YAML defines them"},
         "owner": _nullable("string"), "created_at": _TIME, "updated_at": _TIME,
-        "revision": {"type": "integer", "description": "send back as expected_revision when changing it"}}),
+        "revision": {"type": "integer", "description": "send back as expected_revision when changing it"},
+        "merged_into_id": _nullable("integer", description="set when merged into that record: read-only (409)")}),
     "RecordFields": {"type": "object", "description": "field name -> value (decimal/money as strings like "
                      "\"1200.50\", date YYYY-MM-DD, reference = record id, multi_enum = list of codes)"},
     "RecordChanges": _object({
@@ -130,7 +131,9 @@ SCHEMAS: dict[str, Schema] = {
         required=["changes"]),
     "FieldChange": _object({"at": _TIME, "actor": {"type": "string"},
                             "source": {"type": "string", "description": "create, edit, claim or the process step"},
-                            "field": {"type": "string"}, "old_value": _ANY, "new_value": _ANY}),
+                            "field": {"type": "string"}, "old_value": _ANY, "new_value": _ANY,
+                            "origin_id": _nullable("integer", description="set when the change was made on a "
+                                                   "record since merged into this one: that record's id")}),
     "Link": _object({
         "id": {"type": "integer"},
         "record_id": {"type": "integer", "description": "the record at the other end"},
@@ -282,14 +285,14 @@ PATHS: dict[str, Any] = {
                     description="Both records note the link in their field history as `link:<kind>`.")},
     "/links/{link_id}": {"delete": _op(
         "Remove a hand-made link", "unlinkRecords", "records",
-        {"204": {"description": "Removed"}, **_errors(403, 404, 422)}, parameters=_p("link_id"),
+        {"204": {"description": "Removed"}, **_errors(403, 404, 409, 422)}, parameters=_p("link_id"),
         description="Reference links (kind reference) go away by clearing their field: 422.")},
     "/records/{record_id}/reminders": {
         "get": _op("My pending reminders on a record", "recordReminders", "records",
                    {**_ok("Reminders, soonest first", _list_of("Reminder")), **_errors(404)},
                    parameters=_p("record_id")),
         "post": _op("Remind me about a record", "setReminder", "records",
-                    {**_ok("The new reminder", _ref("Reminder"), "201"), **_errors(400, 404, 422)},
+                    {**_ok("The new reminder", _ref("Reminder"), "201"), **_errors(400, 404, 409, 422)},
                     parameters=_p("record_id"), requestBody=_body(_ref("NewReminder"), "when, and a note"),
                     description="When due, the worker turns it into a task assigned to the token holder.")},
     "/reminders/{reminder_id}": {"delete": _op(
@@ -305,7 +308,7 @@ PATHS: dict[str, Any] = {
                     "instance history gets a `reassigned` step with from/to.")},
     "/records/reassign": {"post": _op(
         "Give records to a new owner", "reassignRecords", "records",
-        {**_ok("What moved", _ref("Reassigned")), **_errors(400, 403, 422)},
+        {**_ok("What moved", _ref("Reassigned")), **_errors(400, 403, 409, 422)},
         requestBody=_body(_ref("RecordReassignment"), "up to 500 record ids and the new owner"),
         description="Head of sales (records of their team or unowned) or admin; all or nothing; the owner change "
                     "is written to each record's field history.")},
@@ -320,7 +323,8 @@ PATHS: dict[str, Any] = {
                     "left.")},
     "/instances": {"post": _op(
         "Start a process", "startInstance", "instances",
-        {**_ok("The started instance", _ref("Instance"), "201", location=True), **_errors(400, 403, 404, 422)},
+        {**_ok("The started instance", _ref("Instance"), "201", location=True),
+         **_errors(400, 403, 404, 409, 422)},
         requestBody=_body(_ref("StartInstance"), "the process id and, for processes on an entity, the record"))},
     "/instances/{instance_id}": {"get": _op(
         "An instance with its steps and tasks", "getInstance", "instances",
@@ -362,7 +366,8 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-PART_MODULES: tuple[str, ...] = ()  # feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
+# feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
+PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments")
 
 
 def openapi_document() -> dict[str, Any]:

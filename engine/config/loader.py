@@ -14,8 +14,10 @@ import phonenumbers
 from engine.config.automation_loader import load_pipeline, load_rule, load_templates
 from engine.config.checking import CODE, SNAKE_NAME, Checker, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
+from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates
 from engine.config.events_loader import EVENTS_FILE, load_events
 from engine.config.form_loader import load_form, load_ui
+from engine.config.import_loader import IMPORTS_FILE, load_imports
 from engine.config.model import (
     FIELD_OPTIONS,
     FIELD_TYPES,
@@ -28,9 +30,11 @@ from engine.config.model import (
     Settings,
     WorkingHours,
 )
+from engine.config.report_loader import REPORTS_FOLDER, load_report
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ConfigError, Problem
 from engine.records.schema import check_field_values, normalize_value
+from engine.store.report_spec import Report
 
 SETTINGS_FILE = "crm_model/settings.yaml"
 _PATTERNS = (
@@ -41,8 +45,9 @@ _PATTERNS = (
     "processes/*.dmn",
     "templates/*.txt",
 )
-_MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules")
-_MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*}.yaml"
+_MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",
+                  REPORTS_FOLDER, DUPLICATES_FOLDER)
+_MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*,reports/*,duplicates/*}.yaml"
 _ENTITY_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
 _SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -280,7 +285,10 @@ class _BundleChecker(Checker):
             say("leaf_only", "leaf_only must be true or false")
         label = self.label(say_at, spec.line_of("label"), spec.get("label"))
         built = Field(name, kind, label, required is True, None, catalog, target, max_length, low, high)
-        built = replace(built, file=path, line=line, leaf_only=leaf_only is True)
+        searchable = spec.get("searchable", False)
+        if not isinstance(searchable, bool):
+            say("searchable", "searchable must be true or false")
+        built = replace(built, file=path, line=line, leaf_only=leaf_only is True, searchable=searchable is True)
         default = plain(spec.get("default"))
         if default is None or (kind in OPTION_TYPES["catalog"] and catalog not in self.catalogs):
             return built
@@ -294,7 +302,7 @@ class _BundleChecker(Checker):
         for path in self.files:
             say, top, directory = self.sayer(path, None), path.split("/")[0], folder(path)
             model_file = directory in _MODEL_FOLDERS and path.endswith(".yaml")
-            if top == "crm_model" and not (model_file or path in (SETTINGS_FILE, EVENTS_FILE)):
+            if top == "crm_model" and not (model_file or path in (SETTINGS_FILE, EVENTS_FILE, IMPORTS_FILE)):
                 say(None, f"unexpected file; expected crm_model/{_MODEL_FILES}")
             if top == "forms" and (directory != "forms" or not path.endswith((".json", ".ui.yaml"))):
                 say(None, "unexpected file; expected forms/<key>.json or forms/<key>.ui.yaml")
@@ -324,6 +332,11 @@ def load_bundle(files: dict[str, str]) -> Bundle:
         load_rule(checker, path)
     checker.problems.extend(cycle_problems(checker.rules))
     events = load_events(checker) if EVENTS_FILE in files else {}
+    duplicates = load_duplicates(checker)
+    imports = load_imports(checker) if IMPORTS_FILE in files else {}
+    reports: dict[str, Report] = {}
+    for path in paths_in(files, REPORTS_FOLDER, ".yaml"):
+        load_report(checker, path, reports)
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.file, p.line or 0)))
-    return replace(checker.bundle(), events=events)
+    return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates)

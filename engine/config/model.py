@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.config.automation import Pipeline, Rule, Template
+    from engine.config.duplicates_model import DuplicateRules
+    from engine.config.import_loader import ImportSettings
+    from engine.store.report_spec import Report
 
 Label = Mapping[str, str]
 
@@ -43,6 +46,7 @@ FIELD_OPTIONS: tuple[str, ...] = (
     "catalog",
     "entity",
     "leaf_only",
+    "searchable",
 )
 _NUMERIC_TYPES = ("integer", "decimal", "money")
 # Options other than type/label/required/default apply only to some field types.
@@ -53,6 +57,9 @@ OPTION_TYPES: Mapping[str, tuple[str, ...]] = {
     "catalog": ("enum", "multi_enum"),
     "entity": ("reference",),
     "leaf_only": ("enum", "multi_enum"),
+    # searchable: an expression index per field at deploy (long text and lists have no useful btree index)
+    "searchable": ("string", "email", "phone", "url", "user", "integer", "decimal", "money", "date", "datetime",
+                   "boolean", "enum", "reference"),
 }
 PATH_SEPARATOR = " › "
 FALLBACK_LINK_KIND = "related"  # the kind of manual links when settings.link_catalog names no catalog
@@ -141,6 +148,7 @@ class Field:
     file: str = ""
     line: int | None = None
     leaf_only: bool = False  # enum/multi_enum: only codes without children are valid
+    searchable: bool = False  # deploy creates an expression index on this field (docs/filters.md)
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,9 @@ class Bundle:
     pipelines: Mapping[str, Pipeline] = field(default_factory=dict)
     templates: Mapping[str, Template] = field(default_factory=dict)
     events: Mapping[str, InboundEvent] = field(default_factory=dict)
+    duplicates: Mapping[str, DuplicateRules] = field(default_factory=dict)  # crm_model/duplicates/*.yaml, by entity
+    imports: Mapping[str, ImportSettings] = field(default_factory=dict)  # crm_model/imports.yaml, by entity
+    reports: Mapping[str, Report] = field(default_factory=dict)  # crm_model/reports/*.yaml, by name
 
     def _files_ending(self, suffix: str) -> dict[str, str]:
         return {

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.config.model import Bundle, Entity
-from engine.errors import Forbidden, NotFound, ValidationError
+from engine.errors import Forbidden, MergedRecord, NotFound, ValidationError
 from engine.records.schema import validate_record
 from engine.services.access import RECORD_WRITERS, reads_everything, require
 from engine.services.deployments import active_bundle
@@ -34,7 +34,7 @@ def record_view(uow: UnitOfWork, row: RecordRow) -> RecordView:
     """A record row as a view, with its owner's login name."""
     owner = uow.users.get(row.owner_id) if row.owner_id else None
     return RecordView(row.id, row.entity, row.title, dict(row.data), owner.username if owner else None,
-                      row.created_at, row.updated_at, row.revision)
+                      row.created_at, row.updated_at, row.revision, row.merged_into_id)
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,19 @@ def load_visible(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordRow:
     return row
 
 
+def refuse_merged(row: RecordRow) -> None:
+    """A merged record is read-only: ConflictError pointing at the record it was merged into."""
+    if row.merged_into_id is not None:
+        raise MergedRecord(row.id, row.merged_into_id)
+
+
+def load_writable(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordRow:
+    """A record the actor may see and that was not merged into another (ConflictError then)."""
+    row = load_visible(uow, actor, record_id)
+    refuse_merged(row)
+    return row
+
+
 def check_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> None:
     """Reference fields must name an existing record of the declared entity, user fields an active user."""
     errors: dict[str, list[str]] = {}
@@ -90,6 +103,18 @@ def check_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> No
             user = uow.users.by_username(value)
             if user is None or not user.active:
                 errors[name] = ["no such user"]
+    if errors:
+        raise ValidationError(errors)
+
+
+def refuse_merged_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> None:
+    """A reference field a user writes may not point at a merged record: its survivor is the one to name."""
+    wanted = {name: value for name, value in values.items() if isinstance(value, int)
+              and (field := entity.fields.get(name)) is not None and field.type == "reference"}
+    found = uow.records.by_ids(wanted.values())
+    errors = {name: [f"record #{value} was merged into #{found[value].merged_into_id}; use #"
+                     f"{found[value].merged_into_id}"]
+              for name, value in wanted.items() if value in found and found[value].merged_into_id is not None}
     if errors:
         raise ValidationError(errors)
 
@@ -120,6 +145,9 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
         row.data = data
         row.title = title_of(entity, data, row.id)
         row.updated_at = now
+        from engine.quality.checks import on_fields_written  # match keys, then the duplicate policy
+
+        on_fields_written(uow, row, changed, source=source, actor=actor, now=now)
     return changed
 
 
@@ -132,6 +160,7 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
 
     row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
                     created_by=actor.username[:80], updated_at=now)
+    refuse_merged_targets(uow, entity, clean)
     uow.records.add(row)
     uow.records.flush()
     changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
@@ -165,7 +194,7 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
     require(actor, *RECORD_WRITERS, action="change records")
     bundle, _ = active_bundle(uow)
     with uow:
-        row = load_visible(uow, actor, record_id)
+        row = load_writable(uow, actor, record_id)
         if expected_revision is not None and expected_revision != row.revision:
             from engine.errors import ConflictError
 
@@ -176,6 +205,7 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
         missing = [n for n, f in entity.fields.items() if f.required and n in changes and clean.get(n) is None]
         if missing:
             raise ValidationError({n: ["is required"] for n in missing})
+        refuse_merged_targets(uow, entity, clean)
         changed = write_fields(uow, row, clean, actor=actor.username, source="edit", now=now, entity=entity)
         on_record_written(uow, row, changed, False, now)
         uow.commit()
@@ -204,8 +234,10 @@ def list_records(uow: UnitOfWork, actor: Actor, entity_name: str, *, limit: int 
 
 
 def record_history(uow: UnitOfWork, actor: Actor, record_id: int) -> list[FieldChangeView]:
-    """Field-level history of a record, oldest first."""
+    """Field-level history of a record, oldest first, with that of records merged into it (marked by origin_id)."""
     with uow:
         load_visible(uow, actor, record_id)
-        return [FieldChangeView(c.at, c.actor, c.source, c.field, c.old_value, c.new_value)
-                for c in uow.records.changes(record_id)]
+        absorbed = uow.merges.absorbed(record_id)
+        changes = uow.merges.changes_of([record_id, *absorbed]) if absorbed else uow.records.changes(record_id)
+        return [FieldChangeView(c.at, c.actor, c.source, c.field, c.old_value, c.new_value,
+                                c.record_id if c.record_id != record_id else None) for c in changes]

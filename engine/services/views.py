@@ -91,6 +91,7 @@ class RecordView:
     created_at: datetime
     updated_at: datetime
     revision: int
+    merged_into_id: int | None = None  # set when merged into that record: read-only, hidden from lists
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class FieldChangeView:
     field: str
     old_value: Any
     new_value: Any
+    origin_id: int | None = None  # the record it was written on, when that record was merged into this one
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,11 @@ class FieldChangeRow(Base):
     """Field-level history of a record: append only."""
 
     __tablename__ = "field_change"
+    __table_args__ = (  # the audit log pages newest first by time, optionally per actor or record
+        Index("ix_field_change_at", "at", "id"),
+        Index("ix_field_change_actor_at", "actor", "at", "id"),
+        Index("ix_field_change_record_at", "record_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
@@ -203,6 +208,10 @@ class InstanceEventRow(Base):
     """Every step an instance takes, who took it and what they submitted: append only."""
 
     __tablename__ = "instance_event"
+    __table_args__ = (
+        Index("ix_instance_event_at", "at", "id"),
+        Index("ix_instance_event_actor_at", "actor", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -235,8 +244,9 @@ class RecordLinkRow(Base):
 
     __tablename__ = "record_link"
     __table_args__ = (
-        Index("ix_record_link_from", "from_record_id", "kind", "field"),
-        Index("ix_record_link_to", "to_record_id", "kind", "field"),
+        # covering both ends: linked-record filters read the other end from the index alone (migration 0005)
+        Index("ix_record_link_from", "from_record_id", "kind", "field", "to_record_id"),
+        Index("ix_record_link_to", "to_record_id", "kind", "field", "from_record_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -310,6 +320,7 @@ class InboundEventRow(Base):
     """Every inbound event (webhook) as received, with what the engine did with it: append only."""
 
     __tablename__ = "inbound_event"
+    __table_args__ = (Index("ix_inbound_event_source_at", "source", "received_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -52,6 +52,7 @@ class MergeLogRow(Base):
     """One merge: what survived, what moved, and enough to undo it. Append only (undo sets undone_at)."""
 
     __tablename__ = "merge_log"
+    __table_args__ = (Index("ix_merge_log_at", "at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity: Mapped[str] = mapped_column(String(100))

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
+from engine.store.audit_repos import AuditRepository
+from engine.store.filter_sql import FindRepository
+from engine.store.merge_repos import MergeRepository
 from engine.store.quality_repos import ImportRepository, QualityRepository, SegmentRepository
 from engine.store.repositories import (
     AssignmentRepository,
@@ -47,6 +50,9 @@ class UnitOfWork:
     quality: QualityRepository
     imports: ImportRepository
     segments: SegmentRepository
+    merges: MergeRepository
+    audit: AuditRepository
+    find: FindRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -69,9 +75,12 @@ class UnitOfWork:
             self.assignment = AssignmentRepository(self.session)
             self.reminders = ReminderRepository(self.session)
             self.events = EventRepository(self.session)
+            self.find = FindRepository(self.session)
             self.quality = QualityRepository(self.session)
             self.imports = ImportRepository(self.session)
             self.segments = SegmentRepository(self.session)
+            self.merges = MergeRepository(self.session)
+            self.audit = AuditRepository(self.session)
         self._depth += 1
         return self
 

@@ -11,6 +11,7 @@ import pytest
 
 from engine.demo import seed
 from engine.errors import FlowError, ValidationError
+from engine.quality.review import list_pairs
 from engine.services import instances, records, tasks
 from engine.services.assignment import reassign_records, reassign_tasks
 from engine.services.links import record_links
@@ -320,7 +321,7 @@ def test_contact_nobody_can_reach_gets_a_task_for_its_owner(deployed: MakeUow, a
 
 def test_demo_seed_builds_territories_statuses_and_requests(deployed: MakeUow, actors: dict) -> None:
     created = seed(deployed, ROOT / "demo" / "seed.yaml", NOW)
-    assert (created["users"], created["records"]) == (6, 23)
+    assert (created["users"], created["records"]) == (7, 119)  # 23 showcase records + report history + 2 duplicates
     admin = actors["admin"]
     by_title = {r.title: r for entity in ("Contact", "Organization", "Lead", "Deal")
                 for r in records.list_records(deployed(), admin, entity, limit=500)}
@@ -333,5 +334,12 @@ def test_demo_seed_builds_territories_statuses_and_requests(deployed: MakeUow, a
     assert territory_codes(deployed, actors, by_title["Vega Soft LLC"].id) == {"NW", "IT"}
     assert [t.title for t in tasks.list_tasks(deployed(), admin, "all", limit=500)
             if t.record_id == by_title["Светлана Кузьмина"].id] == ["Add a phone or e-mail"]
-    lead_types = sorted(r.data["request_type"] for r in records.list_records(deployed(), admin, "Lead"))
-    assert lead_types == ["partner_referral", "phone_call", "web_inquiry"]
+    lead_types = {r.data["request_type"] for r in records.list_records(deployed(), admin, "Lead", limit=500)}
+    assert lead_types == {"partner_referral", "phone_call", "web_inquiry"}
+
+
+def test_demo_seed_fills_the_duplicate_queue(deployed: MakeUow, actors: dict) -> None:
+    seed(deployed, ROOT / "demo" / "seed.yaml", NOW)
+    pairs = list_pairs(deployed(), actors["admin"], entity="Contact", status="open")
+    rules = sorted(p.rule for p in pairs)
+    assert rules == ["household", "household", "same_email"]  # Ivan twice; his wife on his phone: related

@@ -7,10 +7,25 @@ from typing import Any
 from flask import Flask
 
 from web import auth, nav, present
-from web.blueprints import admin, api, designer, inbox, instances, records, reminders, schema
+from web.blueprints import (
+    admin,
+    api,
+    audit,
+    designer,
+    duplicates,
+    find,
+    imports,
+    inbox,
+    instances,
+    records,
+    reminders,
+    reports,
+    schema,
+    segments,
+)
 
-# feature areas: one import per line, each registers its blueprint below
-HTML_AREAS: list[Any] = [auth, inbox, records, instances, designer, admin, schema, reminders]
+HTML_AREAS: list[Any] = [auth, inbox, records, instances, designer, admin, schema, reminders, audit, find, segments,
+                         reports, duplicates, imports]
 
 
 def register_blueprints(app: Flask) -> None:

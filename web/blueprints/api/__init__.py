@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from web.blueprints.api import assignment, events, links, processes, records, reminders, tasks
+from web.blueprints.api import (
+    assignment,
+    audit,
+    duplicates,
+    events,
+    find,
+    imports,
+    links,
+    processes,
+    records,
+    reminders,
+    reports,
+    segments,
+    tasks,
+)
 from web.blueprints.api.base import actor, bp, reply
 from web.openapi import openapi_document
 
@@ -21,4 +35,5 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
-__all__ = ["assignment", "bp", "events", "links", "processes", "records", "reminders", "tasks"]
+__all__ = ["assignment", "audit", "bp", "duplicates", "events", "find", "imports", "links", "processes", "records",
+           "reminders", "reports", "segments", "tasks"]

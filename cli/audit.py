@@ -1,0 +1,95 @@
+"""Maintenance and audit: reference-link backfill, the audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.base import _fail_cleanly, _now, _uow_factory, main
+from engine.errors import ValidationError
+from engine.services.views import Actor
+
+
+@main.command("backfill-links")
+@click.option("--entity", "entities", multiple=True, help="only this entity (repeatable; default all)")
+@click.option("--batch", default=1000, type=int, help="records per transaction")
+@click.pass_context
+@_fail_cleanly
+def backfill_links(ctx: click.Context, entities: tuple[str, ...], batch: int) -> None:
+    """Make the links of reference fields match record data (after an upgrade; safe to run again)."""
+    from engine.services.deployments import active_bundle
+    from engine.services.maintenance import backfill_reference_links
+
+    make_uow = _uow_factory(ctx)
+    bundle, _ = active_bundle(make_uow())
+    counts = backfill_reference_links(make_uow(), bundle, _now(), batch=batch, entities=list(entities) or None)
+    click.echo(f"{counts.records} record(s) in {counts.batches} batch(es): {counts.created} link(s) created, "
+               f"{counts.removed} stale link(s) removed, {counts.kept} already right")
+
+
+
+
+@main.command("audit")
+@click.option("--user", default=None, help="only what this login name did")
+@click.option("--entity", default=None, help="only entries about records of this entity")
+@click.option("--record", "record_id", type=int, default=None, help="only entries about this record id")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["field", "step", "event", "merge"]),
+              help="field, step, event or merge (repeatable; default all)")
+@click.option("--from", "since", default=None, help="from this date (YYYY-MM-DD) or ISO date-time, UTC")
+@click.option("--to", "until", default=None, help="up to this date (inclusive) or ISO date-time (exclusive)")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
+@click.option("--limit", type=int, default=50, help="table only: newest entries to show")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write to this file (needed for xlsx)")
+@click.pass_context
+@_fail_cleanly
+def audit_cmd(ctx: click.Context, user: str | None, entity: str | None, record_id: int | None,
+              kinds: tuple[str, ...], since: str | None, until: str | None, fmt: str, limit: int,
+              output: Path | None) -> None:
+    """The audit log (field changes, process steps, inbound events, merges), newest first."""
+    from engine.services.audit import AuditQuery, audit_log, iter_audit, parse_moment
+    from engine.services.audit_export import csv_chunks, write_xlsx
+
+    reader = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"auditor"}))
+    query = AuditQuery(user=user, entity=entity, record_id=record_id, kinds=kinds,
+                       since=parse_moment(since, "--from"), until=parse_moment(until, "--to", end_of_day=True))
+    factory = _uow_factory(ctx)
+    audit_log(factory(), reader, query, limit=1)  # a bad filter fails before any file is written
+    if fmt == "xlsx":
+        if output is None:
+            raise ValidationError({"--output": ["an XLSX file needs -o FILE"]})
+        with output.open("wb") as target:
+            count = write_xlsx(iter_audit(factory(), reader, query), target)
+        click.echo(f"{count} entries written to {output}")
+        return
+    if fmt == "csv":
+        chunks = csv_chunks(iter_audit(factory(), reader, query))
+        if output is None:
+            for chunk in chunks:
+                click.echo(chunk, nl=False)
+            return
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            handle.writelines(chunks)
+        click.echo(f"written to {output}")
+        return
+    page = audit_log(factory(), reader, query, limit=limit)
+    text = "\n".join(_audit_line(e) for e in page.items) or "no entries"
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"{len(page.items)} entries written to {output}")
+    else:
+        click.echo(text)
+    if page.next_cursor:
+        click.echo(f"(the newest {len(page.items)} shown; raise --limit or export with --format csv)", err=True)
+
+
+def _audit_line(entry: Any) -> str:
+    """One audit entry as a line of the table format."""
+    from engine.services.audit_export import cell
+
+    record = (entry.entity or "-") + (f" #{entry.record_id}" if entry.record_id else "")
+    change = f"{cell(entry.old_value)} -> {cell(entry.new_value)}" if entry.kind in ("field", "merge") else ""
+    return (f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.kind:<5}  {entry.actor:<12}  {record:<18}  {entry.subject}"
+            f"{': ' + change if change else ''}  [{entry.source}]")

@@ -1,0 +1,82 @@
+"""The `flowcrm` command group and what every command shares: clock, error printing, unit-of-work factory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from engine.bootstrap import UowFactory, uow_factory
+from engine.errors import ConfigError, FlowError, ValidationError
+from engine.services.views import Actor
+from engine.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fail_cleanly(func: F) -> F:
+    """Print engine errors as messages, exit 1, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(exc.problems)} problem(s) found", err=True)
+            sys.exit(1)
+        except ValidationError as exc:
+            for name, messages in exc.errors.items():
+                click.echo(f"{name or 'error'}: {'; '.join(messages)}", err=True)
+            sys.exit(1)
+        except FlowError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _uow_factory(ctx: click.Context) -> UowFactory:
+    """The command's unit-of-work factory; its pooled connections close when the command ends."""
+    factory = uow_factory(ctx.obj["url"])
+    ctx.call_on_close(factory.dispose)
+    return factory
+
+
+def _actor_as(factory: UowFactory, username: str | None, *, default_admin: bool = False) -> Actor:
+    """The actor of `--as USERNAME`; without it the system (sees everything), or the first active admin."""
+    from engine.services.users import get_actor
+    from engine.services.views import SYSTEM
+
+    if username is None and not default_admin:
+        return SYSTEM
+    with factory() as uow:
+        if username is not None:
+            user = uow.users.by_username(username)
+        else:
+            user = next((u for u in uow.users.all() if u.active and "admin" in u.roles.split(",")), None)
+        user_id = user.id if user is not None and user.active else None
+    if user_id is None:
+        raise ValidationError({"--as": [f"no active user {username!r}" if user is not None else
+                                        f"no user {username!r}" if username is not None else
+                                        "no active admin: name the acting user with --as USERNAME"]})
+    return get_actor(factory(), user_id)
+
+
+@click.group()
+@click.option("--database-url", envvar="DATABASE_URL", default=None, help="SQLAlchemy URL (default: SQLite file)")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """flowcrm: a configurable BPM engine on which a CRM is configuration."""
+    settings = Settings()
+    ctx.obj = {"url": database_url or settings.database_url, "settings": settings}
+

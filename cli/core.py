@@ -1,0 +1,132 @@
+"""Set-up and running: database, configuration check and deploy, users, tokens, demo data, web app, worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.base import _fail_cleanly, _now, _uow_factory, main
+from engine.bootstrap import prepare_database
+from engine.services.views import Actor
+
+
+@main.command("init-db")
+@click.pass_context
+@_fail_cleanly
+def init_db(ctx: click.Context) -> None:
+    """Create or upgrade the database schema."""
+    prepare_database(ctx.obj["url"])
+    click.echo("database ready")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_fail_cleanly
+def check(directory: Path) -> None:
+    """Validate a configuration bundle; print every problem with file and line."""
+    from engine.config.loader import read_bundle_dir
+    from engine.services.deployments import analyse
+
+    bundle, definitions = analyse(read_bundle_dir(directory))
+    click.echo(f"{directory}: OK — {len(bundle.entities)} entities, {len(bundle.catalogs)} catalogs, "
+               f"{len(bundle.forms)} forms, {len(definitions)} processes")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_context
+@_fail_cleanly
+def deploy(ctx: click.Context, directory: Path) -> None:
+    """Check a bundle and make it the running configuration (no restart needed)."""
+    from engine.config.loader import read_bundle_dir
+    from engine.services.deployments import deploy_bundle
+
+    prepare_database(ctx.obj["url"])
+    deployer = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"designer"}))
+    report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now())
+    click.echo(f"configuration {report.config_version_id} " + ("deployed" if report.config_changed else "unchanged"))
+    for v in report.new_versions:
+        click.echo(f"  {v.process_id}: new version {v.version}")
+    for name in report.unchanged:
+        click.echo(f"  {name}: unchanged")
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="sales, head_of_sales, designer, admin, auditor")
+@click.option("--team", default=None)
+@click.option("--name", "display_name", default=None)
+@click.option("--locale", default="en", type=click.Choice(["en", "ru"]))
+@click.password_option()
+@click.pass_context
+@_fail_cleanly
+def create_user_cmd(ctx: click.Context, username: str, roles: tuple[str, ...], team: str | None,
+                    display_name: str | None, locale: str, password: str) -> None:
+    """Create a user (asks for the password)."""
+    from engine.services.users import create_user
+
+    user = create_user(_uow_factory(ctx)(), username, password, list(roles), _now(), team=team,
+                       display_name=display_name, locale=locale)
+    click.echo(f"user {user.username} created with roles {', '.join(user.roles)}")
+
+
+@main.command("create-token")
+@click.argument("username")
+@click.pass_context
+@_fail_cleanly
+def create_token(ctx: click.Context, username: str) -> None:
+    """Issue an API token for a user (printed once)."""
+    from engine.errors import NotFound
+    from engine.services.users import get_actor, issue_api_token
+
+    uow = _uow_factory(ctx)
+    with uow() as u:
+        row = u.users.by_username(username)
+        if row is None:
+            raise NotFound(f"user {username!r} not found")
+        user_id = row.id
+    click.echo(issue_api_token(uow(), get_actor(uow(), user_id), _now()))
+
+
+@main.command("seed-demo")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
+@click.pass_context
+@_fail_cleanly
+def seed_demo(ctx: click.Context, directory: Path) -> None:
+    """Create the demo users and records of a bundle's demo/seed.yaml (idempotent)."""
+    from engine.demo import seed
+
+    created = seed(_uow_factory(ctx), directory / "demo" / "seed.yaml", _now())
+    click.echo(f"demo: {created['users']} users, {created['records']} records created")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--demo/--no-demo", default=None, help="show demo logins on the login page")
+@click.pass_context
+@_fail_cleanly
+def run(ctx: click.Context, host: str, port: int, demo: bool | None) -> None:
+    """Serve the web app and REST API."""
+    from web import create_app
+
+    settings = ctx.obj["settings"]
+    app = create_app({"DATABASE_URL": ctx.obj["url"], "DEMO": settings.demo if demo is None else demo})
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.option("--interval", default=5.0, type=float, help="seconds between scans for due timers")
+@click.option("--once", is_flag=True, help="fire what is due now and exit")
+@click.pass_context
+@_fail_cleanly
+def worker(ctx: click.Context, interval: float, once: bool) -> None:
+    """Fire due BPMN timers (APScheduler); safe to run several on PostgreSQL."""
+    from engine.scheduler import run_worker, tick
+
+    make_uow = _uow_factory(ctx)
+    if once:
+        click.echo(f"{tick(make_uow)} timer(s) fired")
+        return
+    run_worker(make_uow, interval)

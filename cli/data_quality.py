@@ -1,0 +1,163 @@
+"""Data quality: file imports and their mapping profiles, duplicate scans and match keys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.base import _actor_as, _fail_cleanly, _now, _uow_factory, main
+from engine.bootstrap import UowFactory
+from engine.errors import ValidationError
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--entity", required=True, help="entity of the records, e.g. Contact")
+@click.option("--mapping", "profile", default=None, help="a saved mapping profile of the entity")
+@click.option("--map", "pairs", multiple=True, help="column=field or column=skip (repeatable)")
+@click.option("--save-mapping", default=None, help="save the mapping used as this profile")
+@click.option("--encoding", default=None, help="utf-8, utf-8-sig, cp1251... (default: detected)")
+@click.option("--delimiter", default=None, help="CSV delimiter (default: detected; \\t for tab)")
+@click.option("--sheet", default=None, help="XLSX sheet (default: the first)")
+@click.option("--dry-run", is_flag=True, help="run everything, write nothing, print the report")
+@click.option("--mode", type=click.Choice(["all-or-nothing", "valid-only"]), default="all-or-nothing",
+              show_default=True)
+@click.option("--rejects", "rejects_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the rejected rows (with an errors column) to this CSV file")
+@click.option("--as", "username", default=None, help="importing user (default: the first admin)")
+@click.pass_context
+@_fail_cleanly
+def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None, pairs: tuple[str, ...],
+               save_mapping: str | None, encoding: str | None, delimiter: str | None, sheet: str | None,
+               dry_run: bool, mode: str, rejects_out: Path | None, username: str | None) -> None:
+    """Import records of an entity from a CSV or XLSX file."""
+    import threading
+
+    from engine.imports.mapping import parse_pairs
+    from engine.imports.run import live_progress, run_import
+    from engine.services.imports import create_job, get_job, job_rejects, rejects_csv, save_profile
+
+    factory = _uow_factory(ctx)
+    who = _actor_as(factory, username, default_admin=True)
+    job = create_job(factory(), who, entity, file.name, file.resolve(), _now(), encoding=encoding,
+                     delimiter=delimiter, sheet=sheet, profile=profile, mapping=parse_pairs(pairs),
+                     mode=mode.replace("-", "_"), dry_run=dry_run)
+    if save_mapping:
+        save_profile(factory(), who, job.entity, save_mapping, job.mapping, _now())
+        click.echo(f"mapping saved as {save_mapping!r}")
+    for header, field in job.mapping.items():
+        click.echo(f"  {header} -> {field}")
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run_import(factory, job.id, _now)
+        except BaseException as exc:  # shown after the progress bar closes
+            failure.append(exc)
+
+    runner = threading.Thread(target=work, name=f"import-{job.id}")
+    runner.start()
+    with click.progressbar(length=max(job.total_rows, 1), label=f"import #{job.id}", file=sys.stderr) as bar:
+        done = 0
+        while runner.is_alive():
+            runner.join(0.2)
+            now_done = live_progress(job.id) or done
+            bar.update(now_done - done)
+            done = now_done
+        bar.update(max(job.total_rows, 1) - done)
+    if failure:
+        raise failure[0]
+    result = get_job(factory(), who, job.id)
+    counts = ", ".join(f"{n} {name}" for name, n in result.counts.items())
+    click.echo(f"import #{result.id} {result.status}{' (dry run)' if result.dry_run else ''}: {counts}")
+    if result.message:
+        click.echo(result.message)
+    for reject in job_rejects(factory(), who, job.id, limit=20):
+        for error in reject.errors:
+            where = f', column "{error["column"]}"' if error.get("column") else ""
+            click.echo(f"row {reject.row_number}{where}: {error['reason']}")
+    if result.counts["rejected"] > 20:
+        click.echo(f"... and {result.counts['rejected'] - 20} more rejected row(s)")
+    if rejects_out is not None and result.counts["rejected"]:
+        data, _ = rejects_csv(factory(), who, job.id)
+        rejects_out.write_bytes(data)
+        click.echo(f"rejected rows written to {rejects_out}")
+    if result.status == "failed" or (result.mode == "all_or_nothing" and result.counts["rejected"]):
+        sys.exit(1)  # a dry run of an all-or-nothing import that would be refused fails too (scripts check files)
+
+
+@main.command("import-mappings")
+@click.option("--entity", default=None, help="only this entity's profiles")
+@click.option("--delete", "delete", default=None, metavar="NAME", help="delete this profile of --entity")
+@click.option("--as", "username", default=None, help="acting user (default: the first admin)")
+@click.pass_context
+@_fail_cleanly
+def import_mappings(ctx: click.Context, entity: str | None, delete: str | None, username: str | None) -> None:
+    """List saved import mapping profiles (or delete one)."""
+    from engine.services.imports import delete_profile, list_profiles
+
+    factory = _uow_factory(ctx)
+    who = _actor_as(factory, username, default_admin=True)
+    if delete is not None:
+        if entity is None:
+            raise ValidationError({"entity": ["--delete needs --entity"]})
+        delete_profile(factory(), who, entity, delete)
+        click.echo(f"mapping profile {entity} / {delete} deleted")
+        return
+    profiles = list_profiles(factory(), who, entity)
+    if not profiles:
+        click.echo("no mapping profiles")
+    for profile in profiles:
+        columns = ", ".join(f"{h}={f}" for h, f in profile.columns.items())
+        click.echo(f"{profile.entity} / {profile.name} (by {profile.created_by}, {profile.updated_at:%Y-%m-%d}): "
+                   f"{columns}")
+
+
+@main.group()
+def duplicates() -> None:
+    """Find duplicate records by the rules of crm_model/duplicates/."""
+
+
+def _duplicate_entities(make_uow: UowFactory, entity: str | None) -> tuple[Any, list[str]]:
+    """The deployed bundle and the entities to work on (all with duplicate rules, or the one named)."""
+    from engine.errors import NotFound
+    from engine.services.deployments import active_bundle
+
+    bundle, _ = active_bundle(make_uow())
+    if entity is not None and entity not in bundle.duplicates:
+        known = ", ".join(sorted(bundle.duplicates)) or "none"
+        raise NotFound(f"no duplicate rules for {entity!r} (entities with rules: {known})")
+    return bundle, [entity] if entity else sorted(bundle.duplicates)
+
+
+@duplicates.command("scan")
+@click.option("--entity", default=None, help="one entity (default: every entity with duplicate rules)")
+@click.pass_context
+@_fail_cleanly
+def duplicates_scan(ctx: click.Context, entity: str | None) -> None:
+    """Compare records sharing a key or block and queue the pairs that match a rule."""
+    from engine.quality.scan import scan
+
+    make_uow = _uow_factory(ctx)
+    bundle, entities = _duplicate_entities(make_uow, entity)
+    for name in entities:
+        report = scan(make_uow(), bundle, name, _now())
+        click.echo(f"{name}: {report.records} record(s), {report.compared} pair(s) compared, {report.found} "
+                   f"found, {report.new} new, {report.seconds:.1f} s")
+
+
+@duplicates.command("rebuild-keys")
+@click.option("--entity", default=None, help="one entity (default: every entity with duplicate rules)")
+@click.pass_context
+@_fail_cleanly
+def duplicates_rebuild_keys(ctx: click.Context, entity: str | None) -> None:
+    """Recompute the match keys of every record (records written before the rules existed or changed)."""
+    from engine.quality.scan import rebuild_keys
+
+    make_uow = _uow_factory(ctx)
+    bundle, entities = _duplicate_entities(make_uow, entity)
+    for name in entities:
+        click.echo(f"{name}: keys of {rebuild_keys(make_uow(), bundle, name)} record(s) rebuilt")
