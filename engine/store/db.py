@@ -21,6 +21,15 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def _fold(method: Any) -> Any:
+    """A SQL function applying a str method to text and passing other values (NULL, numbers) through."""
+
+    def fold(value: Any) -> Any:
+        return method(value) if isinstance(value, str) else value
+
+    return fold
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an Engine; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalize_url(url)
@@ -35,6 +44,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # SQLite's lower()/upper() fold ASCII only; Python's fold every script (Cyrillic searches)
+            dbapi_conn.create_function("lower", 1, _fold(str.lower), deterministic=True)
+            dbapi_conn.create_function("upper", 1, _fold(str.upper), deterministic=True)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
