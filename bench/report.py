@@ -181,4 +181,10 @@ def render(results: dict[str, Any]) -> str:
         out += [*_inbox(run), ""]
     for run in results.get("timers", []):
         out += [*_timers(run), ""]
+    from bench import report_quality  # it borrows _table from here
+
+    for key, render_part in (("dedup", report_quality.dedup), ("import", report_quality.imports),
+                             ("filters", report_quality.filters)):
+        for run in results.get(key, []):
+            out += [*render_part(run), ""]
     return "\n".join(out).rstrip()

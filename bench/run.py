@@ -1,5 +1,6 @@
 """`make bench`: lead-process throughput (persisted vs SpiffWorkflow alone), inbox query times and timer worker
-figures (latency, rate, three workers with one SIGKILLed), as a table and as JSON (bench/results/<date>.json).
+figures (latency, rate, three workers with one SIGKILLed), duplicate detection quality and speed, CSV import rate
+and filter query times (engine vs hand-written SQL), as a table and as JSON (bench/results/<date>.json).
 `--quick` is the small smoke run a test uses."""
 
 from __future__ import annotations
@@ -19,30 +20,55 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench import inbox, lead_flow, timers
+from bench import dedup, filters, import_rate, inbox, lead_flow, timers
 from bench.common import ROOT
 from bench.report import render
 
-FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repeats": 200}
-QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20}
+FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repeats": 200,
+        "dedup_sizes": [10_000, 100_000], "import_rows": 100_000, "filters_rows": 100_000,
+        "filters_pg_rows": 1_000_000, "filters_warmup": 5, "filters_runs": 30, "filters_budget": 120.0,
+        "dedup_max_pairs": 3_000_000}
+QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20,
+         "dedup_sizes": [2_000], "import_rows": 300, "filters_rows": 5_000,
+         "filters_pg_rows": 5_000, "filters_warmup": 1, "filters_runs": 3, "filters_budget": 5.0,
+         "dedup_max_pairs": 3_000_000}
+PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options; sizes default to the full run, or the quick one with --quick."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small smoke run (20 leads, 2,000 tasks)")
+    parser.add_argument("--quick", action="store_true", help="small smoke run (20 leads, 2,000 tasks, "
+                        "2,000 contacts)")
     parser.add_argument("--leads", type=int, help="lead instances per tier (default 300; quick 20)")
     parser.add_argument("--warmup", type=int, help="untimed instances per tier first (default 5; quick 2)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over the tiers (default 5)")
     parser.add_argument("--profile-leads", type=int, help="leads run under cProfile (default 50; quick 10; 0: off)")
     parser.add_argument("--tasks", type=int, help="open tasks in the inbox database (default 100,000; quick 2,000)")
     parser.add_argument("--repeats", type=int, help="list_tasks calls per scope (default 200; quick 20)")
-    parser.add_argument("--only", choices=("flow", "inbox", "timers"), help="run one part only")
+    parser.add_argument("--dedup-sizes", type=int, nargs="+", help="contacts per dedup run (default 10,000 and "
+                        "100,000; quick 2,000)")
+    parser.add_argument("--dedup-max-pairs", type=int, help="skip a scan whose candidate-pair bound exceeds this "
+                        "and report the bound with a time estimate (default 3,000,000; 0: never skip)")
+    parser.add_argument("--import-rows", type=int, help="CSV rows imported (default 100,000; quick 300)")
+    parser.add_argument("--filters-rows", type=int, help="contacts of the SQLite filter database, with three deals "
+                        "each (default 100,000; quick 5,000)")
+    parser.add_argument("--filters-pg-rows", type=int, help="contacts of the PostgreSQL filter database, with three "
+                        "deals each (default 1,000,000; quick 5,000)")
+    parser.add_argument("--filters-warmup", type=int, help="untimed runs per filter and variant (default 5; quick 1)")
+    parser.add_argument("--filters-runs", type=int, help="timed runs per filter and variant (default 30; quick 3)")
+    parser.add_argument("--filters-budget", type=float, help="seconds of timed runs per filter and variant after "
+                        "which a slow filter stops early, with at least 3 runs (default 120; quick 5)")
+    parser.add_argument("--keep-filters-data", action="store_true", help="keep the PostgreSQL filter schema "
+                        "(flowcrm_bench_filters_<contacts>_<deals>) and reuse it on the next run")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic contact base (default 1)")
+    parser.add_argument("--only", choices=PARTS, help="run one part only")
     parser.add_argument(
         "--postgres",
         metavar="URL",
         default=os.environ.get("TEST_DATABASE_URL"),
-        help="also run the inbox and timers parts on this PostgreSQL, each in a schema of its own "
+        help="also run the inbox, timers, dedup, import and filters parts on this PostgreSQL, each in a schema "
+        "of its own "
         "(default: $TEST_DATABASE_URL)",
     )
     parser.add_argument("--no-postgres", action="store_true", help="ignore --postgres and $TEST_DATABASE_URL")
@@ -54,6 +80,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             setattr(args, name, value)
     if args.leads < 1 or args.tasks < 1 or args.repeats < 1:
         parser.error("--leads, --tasks and --repeats must be at least 1")
+    if min(args.dedup_sizes) < 10 or args.import_rows < 1 or min(args.filters_rows, args.filters_pg_rows) < 10:
+        parser.error("--dedup-sizes and --filters-rows must be at least 10, --import-rows at least 1")
+    if args.filters_runs < 1 or args.filters_warmup < 0:
+        parser.error("--filters-runs must be at least 1 and --filters-warmup not negative")
     return args
 
 
@@ -116,6 +146,25 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         if "workers" in run:
             head["timers_kill_duplicated"] = run["workers"]["duplicated_effects"]
             head["timers_kill_lost"] = run["workers"]["lost_effects"]
+    head.update(_quality_headline(results))
+    return head
+
+
+def _quality_headline(results: dict[str, Any]) -> dict[str, Any]:
+    head: dict[str, Any] = {}
+    for part in results.get("dedup", []):
+        for one in part["runs"]:
+            prefix = f"dedup_{part['backend']}_{one['records']}"
+            head.update({f"{prefix}_{k}": one.get(k) for k in ("precision", "recall", "f1", "scan_s")})
+    for part in results.get("import", []):
+        for name, variant in part["variants"].items():
+            head[f"import_{part['backend']}_{name}_rows_per_s"] = variant["rows_per_s"]
+    for part in results.get("filters", []):
+        for case in part["cases"]:
+            prefix = f"filters_{part['backend']}_{case['name']}"
+            head[f"{prefix}_compiled_median_ms"] = case["compiled"]["median_ms"]
+            head[f"{prefix}_ratio_to_hand"] = case["ratio_compiled_to_hand_median"]
+            head[f"{prefix}_same_ids"] = case["same_ids"]
     return head
 
 
@@ -137,6 +186,22 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         results["timers"] = [timers.run_sqlite(workdir, args.quick)]
         if args.postgres and not args.no_postgres:
             results["timers"].append(timers.run_postgres(args.postgres, workdir, args.quick))
+    postgres = args.postgres if args.postgres and not args.no_postgres else None
+    if args.only in (None, "dedup"):
+        most = args.dedup_max_pairs or None
+        results["dedup"] = [dedup.run_sqlite(workdir, args.dedup_sizes, args.seed, most)]
+        if postgres:
+            results["dedup"].append(dedup.run_postgres(postgres, args.dedup_sizes, args.seed, most))
+    if args.only in (None, "import"):
+        results["import"] = [import_rate.run_sqlite(workdir, args.import_rows, args.seed)]
+        if postgres:
+            results["import"].append(import_rate.run_postgres(postgres, workdir, args.import_rows, args.seed))
+    if args.only in (None, "filters"):
+        timing = (args.filters_warmup, args.filters_runs, args.filters_budget)
+        results["filters"] = [filters.run_sqlite(workdir, args.filters_rows, 3 * args.filters_rows, *timing)]
+        if postgres:
+            results["filters"].append(filters.run_postgres(postgres, args.filters_pg_rows, 3 * args.filters_pg_rows,
+                                                           *timing, keep=args.keep_filters_data))
     results["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(perf_counter() - started, 1)
     results["headline"] = headline(results)

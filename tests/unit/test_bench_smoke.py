@@ -25,6 +25,16 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
             "300",
             "--repeats",
             "4",
+            "--dedup-sizes",
+            "300",
+            "--import-rows",
+            "60",
+            "--filters-rows",
+            "600",
+            "--filters-warmup",
+            "1",
+            "--filters-runs",
+            "2",
             "--no-postgres",
             "--workdir",
             str(tmp_path / "db"),
@@ -47,3 +57,16 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     assert sqlite["data"]["open_tasks"] == 300
     assert "ix_task_assignee_state_due" in "\n".join(sqlite["plans"]["mine"]["plan"])
     assert sqlite["mine"]["list_tasks"]["n"] == sqlite["pool"]["list_tasks"]["n"] == 4
+    dedup = results["dedup"][0]["runs"][0]
+    assert dedup["records"] == 300
+    assert dedup["true_duplicate_pairs"] > 0
+    assert dedup["precision"] is not None
+    assert dedup["recall"] is not None
+    imported = results["import"][0]["variants"]
+    assert set(imported) == {"plain_executemany", "import_dedup_off", "import_dedup_on"}
+    assert imported["plain_executemany"]["records_after"] == 60
+    assert imported["import_dedup_on"]["records_after"] <= imported["import_dedup_off"]["records_after"]
+    cases = results["filters"][0]["cases"]
+    assert len(cases) == 5
+    assert all(case["same_ids"] for case in cases), [(c["name"], c["only_engine"], c["only_hand"]) for c in cases]
+    assert results["filters"][0]["data"]["rows"]["Deal"] == 1800

@@ -1,0 +1,146 @@
+"""CSV import rate: a file of synthetic contacts (bench/synthetic.py, duplicates included) imported by the engine's
+import job with duplicate matching on (the shipped configuration: match_on email/phone plus the duplicate rules)
+and off (the same bundle without Contact's match_on and duplicate rules), against a plain SQLAlchemy executemany
+of the same rows; each in a fresh database, in the same run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import yaml
+from sqlalchemy import func, insert, select
+
+from bench.bundle import shipped_files
+from bench.common import DEPLOYER, NOW, fresh_sqlite, postgres_schema
+from bench.synthetic import contact_base, record_rows, write_csv
+from engine.bootstrap import UowFactory, prepare_database
+from engine.services.deployments import deploy_bundle
+from engine.services.imports import create_job, get_job
+from engine.services.records import create_record
+from engine.services.users import create_user, get_actor
+from engine.store.models import RecordRow
+
+ENTITY = "Contact"
+DUPLICATES_FILE = "crm_model/duplicates/contact.yaml"
+IMPORTS_FILE = "crm_model/imports.yaml"
+TERRITORIES = (("MSK", "moscow"), ("NW", "northwest"), ("IT", None))
+MODE = "valid_only"  # batches of rows, each committed with its progress: how a large file is imported
+
+
+def bundle_files(dedup: bool) -> dict[str, str]:
+    """The shipped bundle; without dedup, Contact has no duplicate rules and no match_on."""
+    files = shipped_files()
+    if dedup:
+        return files
+    files.pop(DUPLICATES_FILE, None)
+    if IMPORTS_FILE in files:
+        spec = yaml.safe_load(files[IMPORTS_FILE])
+        spec.get("entities", {}).get(ENTITY, {}).pop("match_on", None)
+        files[IMPORTS_FILE] = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+    return files
+
+
+def _engine_import(factory: UowFactory, csv_path: Path, dedup: bool) -> dict[str, Any]:
+    from engine.imports.run import run_import
+
+    deploy_bundle(factory(), DEPLOYER, bundle_files(dedup), NOW)
+    user = create_user(factory(), "importer", "bench-password-1", ["admin"], NOW)
+    actor = get_actor(factory(), user.id)
+    for code, region in TERRITORIES:  # the shipped territory rules join contacts to these (demo/seed.yaml)
+        create_record(factory(), actor, "Territory", {"code": code, "name": code, "region": region,
+                                                     "manager": "importer"}, NOW)
+    start = perf_counter()
+    job = create_job(factory(), actor, ENTITY, csv_path.name, csv_path, NOW, mode=MODE)
+    prepared = perf_counter() - start
+    run_import(factory, job.id, lambda: NOW)
+    seconds = perf_counter() - start
+    done = get_job(factory(), actor, job.id)
+    if done.status != "done":
+        raise RuntimeError(f"import job {job.id} ended {done.status}: {done.message}")
+    return {"seconds": round(seconds, 2), "prepare_s": round(prepared, 2), "status": done.status,
+            "counts": dict(done.counts)}
+
+
+def _executemany(factory: UowFactory, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    start = perf_counter()
+    with factory.session_scope() as session:
+        session.execute(insert(RecordRow), rows)
+        session.commit()
+    return {"seconds": round(perf_counter() - start, 2), "counts": {"created": len(rows)}}
+
+
+def _records(factory: UowFactory) -> int:
+    with factory.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(RecordRow).where(RecordRow.entity == ENTITY)) or 0)
+
+
+def measure(databases: Callable[[str], Any], workdir: Path, rows: int, seed: int) -> dict[str, Any]:
+    """Write the CSV, then time each variant in a database of its own (`databases(name)` is a context manager
+    yielding a migrated, empty database's URL)."""
+    base = contact_base(rows, seed)
+    csv_path = workdir / f"contacts-{rows}.csv"
+    write_csv(base.rows, csv_path)
+    plain_rows = list(record_rows(base.rows, entity=ENTITY, now=NOW))
+    variants: dict[str, Any] = {}
+    for name in ("plain_executemany", "import_dedup_off", "import_dedup_on"):
+        with databases(name) as url:
+            factory = _Factory(url)
+            try:
+                if name == "plain_executemany":
+                    deploy_bundle(factory(), DEPLOYER, bundle_files(True), NOW)
+                    result = _executemany(factory, plain_rows)
+                else:
+                    result = _engine_import(factory, csv_path, dedup=name == "import_dedup_on")
+                result["records_after"] = _records(factory)
+            finally:
+                factory.dispose()
+        result["rows_per_s"] = round(rows / result["seconds"], 1) if result["seconds"] else None
+        variants[name] = result
+    floor = variants["plain_executemany"]["seconds"]
+    for result in variants.values():
+        result["times_plain"] = round(result["seconds"] / floor, 1) if floor else None
+    off, on = variants["import_dedup_off"]["seconds"], variants["import_dedup_on"]["seconds"]
+    truth = base.pairs_by_entity()
+    return {"rows": rows, "people": len({r.entity_id for r in base.rows}), "duplicate_pairs": len(truth["duplicate"]),
+            "csv_mb": round(csv_path.stat().st_size / 2**20, 1), "mode": MODE, "variants": variants,
+            "dedup_on_to_off": round(on / off, 2) if off else None}
+
+
+class _Factory(UowFactory):
+    """A unit-of-work factory that also hands out a plain session (for the executemany floor)."""
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Any]:
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def run_sqlite(workdir: Path, rows: int, seed: int) -> dict[str, Any]:
+    """The import benchmark on fresh SQLite files."""
+
+    @contextmanager
+    def databases(name: str) -> Iterator[str]:
+        yield fresh_sqlite(workdir / f"import-{name}.sqlite")
+
+    return {"backend": "sqlite", **measure(databases, workdir, rows, seed)}
+
+
+def run_postgres(url: str, workdir: Path, rows: int, seed: int) -> dict[str, Any]:
+    """The import benchmark on PostgreSQL, a throw-away schema per variant."""
+
+    @contextmanager
+    def databases(name: str) -> Iterator[str]:
+        with postgres_schema(url, f"flowcrm_bench_import_{name}") as scoped:
+            prepare_database(scoped)
+            yield scoped
+
+    return {"backend": "postgresql", **measure(databases, workdir, rows, seed)}
+
+
