@@ -200,8 +200,9 @@ class AssignmentRepository(_Repository):
         return list(self.session.scalars(stmt.order_by(TaskRow.created_at, TaskRow.id)).all())
 
     def records_of(self, user_id: int) -> list[RecordRow]:
-        """Records a user owns, oldest first."""
-        stmt = select(RecordRow).where(RecordRow.owner_id == user_id).order_by(RecordRow.id)
+        """Records a user owns, oldest first (merged ones stay as they were: they are read-only)."""
+        stmt = (select(RecordRow).where(RecordRow.owner_id == user_id, RecordRow.merged_into_id.is_(None))
+                .order_by(RecordRow.id))
         return list(self.session.scalars(stmt).all())
 
 

@@ -211,3 +211,10 @@ def test_the_api_shows_merged_into_id_and_refuses_writes_with_409(
         assert answer == {"error": "MergedRecord", "message": world.refusal}, (method, path)
     assert snapshot(deployed) == before
     assert head.get(f"/records/{world.merged}/history").status_code == 200
+
+
+def test_redistributing_a_leaver_leaves_merged_records_alone(deployed: MakeUow, actors: dict[str, Actor],
+                                                             world: Merged) -> None:
+    assignment.redistribute_user(deployed(), actors["head"], actors["sales"].username, LATER)
+    assert records.get_record(deployed(), actors["admin"], world.merged).owner == actors["sales"].username
+    assert records.get_record(deployed(), actors["admin"], world.survivor).owner != actors["sales"].username
