@@ -2,6 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TEST_WORKERS ?= 2  # pytest-xdist workers; 0 runs the suite in one process
 CONFIG ?= .
 PORT ?= 5000
 # one SQLite file per configuration bundle, so `make run CONFIG=examples/real_estate` starts clean beside the CRM
@@ -35,7 +36,7 @@ browser-deps:
 	  echo "warning: chromium is not installed; browser tests will be skipped"
 
 test: install browser-deps
-	$(BIN)/pytest -q -rs
+	$(BIN)/pytest -q -rs -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -15,7 +15,7 @@ from engine.config.loader import read_bundle_dir
 from engine.services.deployments import deploy_bundle
 from engine.services.users import create_user, get_actor
 from engine.services.views import Actor
-from engine.store.db import make_engine, upgrade
+from engine.store.db import make_engine, normalize_url, upgrade
 from engine.store.models import Base
 from engine.store.uow import UnitOfWork
 
@@ -31,6 +31,26 @@ ROLE_USERS = {
     "auditor": ("otto", ["auditor"], None),
 }
 BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (`<name>_gw0`, ...), made on demand,
+    and TEST_DATABASE_URL points at it for everything the worker runs (subprocesses included)."""
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("TEST_DATABASE_URL")
+    if not (worker and url):
+        return
+    from sqlalchemy import make_url, text
+
+    base = make_url(normalize_url(url))
+    name = f"{base.database}_{worker}"
+    engine = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    os.environ["TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
