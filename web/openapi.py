@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Any
 
 Schema = dict[str, Any]
@@ -372,6 +373,12 @@ PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "f
 
 def openapi_document() -> dict[str, Any]:
     """A copy of the OpenAPI document with every feature part merged in (callers may change it freely)."""
+    return copy.deepcopy(_merged_document())
+
+
+@cache
+def _merged_document() -> dict[str, Any]:
+    """The document with the parts merged, built once per process."""
     import importlib
 
     document = copy.deepcopy(DOCUMENT)

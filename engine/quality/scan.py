@@ -134,7 +134,7 @@ def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> li
     """Scan every entity whose duplicate rules say `scan: {every: ...}` and are due by `now`; each period runs on
     one worker only (claimed like scheduled rules, as `duplicates:<Entity>`)."""
     from engine.services.deployments import active_bundle
-    from engine.services.rules import _claim
+    from engine.services.rules import claim_period
 
     uow = make_uow()
     try:
@@ -151,7 +151,7 @@ def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> li
     for name in sorted(due):
         config = every[name]
         assert config.scan_every is not None  # noqa: S101 - filtered above
-        if not _claim(uow, name, now, now + config.scan_every):
+        if not claim_period(uow, name, now, now + config.scan_every):
             continue
         try:
             report = scan(uow, bundle, config.entity, now)

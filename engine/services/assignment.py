@@ -153,7 +153,8 @@ def redistribution_preview(uow: UnitOfWork, actor: Actor, username: str) -> Redi
                                      len(uow.assignment.records_of(leaver.id)), tuple(members))
 
 
-def _target(uow: UnitOfWork, actor: Actor, username: str) -> UserRow:
+def assignee_target(uow: UnitOfWork, actor: Actor, username: str) -> UserRow:
+    """The active working user `username` the actor may hand work to (own team unless admin)."""
     user = uow.users.by_username(username) if isinstance(username, str) else None
     if user is None or not user.active or not set(WORKERS) & set(user.roles.split(",")):
         raise ValidationError({"to": [f"{username!r} is not an active user who works tasks"]})
@@ -180,8 +181,9 @@ def _reassign_task(uow: UnitOfWork, row: TaskRow, to: UserRow, users: dict[int, 
     _event(uow, row, row.instance_id, now, actor, "reassigned", data)
 
 
-def _give_record(uow: UnitOfWork, record: RecordRow, to: UserRow, users: dict[int, UserRow], actor: str,
-                 now: datetime, source: str) -> None:
+def give_record(uow: UnitOfWork, record: RecordRow, to: UserRow, users: dict[int, UserRow], actor: str,
+                now: datetime, source: str) -> None:
+    """Make `to` the record's owner, with a history row naming `source` (inside the caller's transaction)."""
     old = users[record.owner_id].username if record.owner_id in users else None
     record.owner_id, record.updated_at = to.id, now
     uow.records.add(FieldChangeRow(record_id=record.id, at=now, actor=actor, source=source, field="owner",
@@ -195,7 +197,7 @@ def reassign_tasks(uow: UnitOfWork, actor: Actor, task_ids: Sequence[str], to_us
     ids = list(dict.fromkeys(task_ids))
     _check_batch(ids, "task_ids")
     with uow:
-        to = _target(uow, actor, to_username)
+        to = assignee_target(uow, actor, to_username)
         rows = uow.assignment.tasks(ids)
         users = uow.users.by_ids(r.assignee_id for r in rows.values() if r.assignee_id)
         team = set(uow.users.team_member_ids(actor.team)) if actor.team else set()
@@ -222,7 +224,7 @@ def reassign_records(uow: UnitOfWork, actor: Actor, record_ids: Sequence[int], t
     ids = list(dict.fromkeys(record_ids))
     _check_batch(ids, "record_ids")
     with uow:
-        to = _target(uow, actor, to_username)
+        to = assignee_target(uow, actor, to_username)
         rows = uow.assignment.records(ids)
         users = uow.users.by_ids(r.owner_id for r in rows.values() if r.owner_id)
         team = set(uow.users.team_member_ids(actor.team)) if actor.team else set()
@@ -233,7 +235,7 @@ def reassign_records(uow: UnitOfWork, actor: Actor, record_ids: Sequence[int], t
         for record_id in ids:
             refuse_merged(rows[record_id])
         for record_id in ids:
-            _give_record(uow, rows[record_id], to, users, actor.username, now, "reassign")
+            give_record(uow, rows[record_id], to, users, actor.username, now, "reassign")
         uow.commit()
         return ReassignView((to.username,), (), tuple(ids))
 
@@ -276,6 +278,6 @@ def redistribute_user(uow: UnitOfWork, actor: Actor, username: str, now: datetim
         for n, record in enumerate(records):
             chosen = members[n % len(members)]
             given.add(chosen.username)
-            _give_record(uow, record, chosen, users, actor.username, now, f"redistribute: {reason}")
+            give_record(uow, record, chosen, users, actor.username, now, f"redistribute: {reason}")
         uow.commit()
         return ReassignView(tuple(sorted(given)), tuple(r.id for r in tasks), tuple(r.id for r in records))

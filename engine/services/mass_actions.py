@@ -12,7 +12,7 @@ from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
 from engine.records.schema import validate_record
 from engine.services.access import RECORD_WRITERS, require
-from engine.services.assignment import _give_record, _target  # the owner change reassign_records makes
+from engine.services.assignment import assignee_target, give_record
 from engine.services.finding import count_records, iter_record_ids
 from engine.services.instances import start_version
 from engine.services.records import write_fields
@@ -118,7 +118,7 @@ def _applier(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, acti
     """The per-record step of an action, after the checks that do not depend on the record."""
     write = _field_writer(uow, actor, bundle, entity, now, source)
     if action.kind == "assign":
-        to = _target(uow, actor, str(action.value))
+        to = assignee_target(uow, actor, str(action.value))
         team = set(uow.users.team_member_ids(actor.team)) if actor.team else set()
 
         def assign(row: RecordRow) -> bool:
@@ -126,7 +126,7 @@ def _applier(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, acti
                 return False
             if not (actor.has("admin") or "system" in actor.roles or row.owner_id is None or row.owner_id in team):
                 raise FlowError("not yours to reassign (owned outside your team)")
-            _give_record(uow, row, to, uow.users.by_ids([row.owner_id] if row.owner_id else []), actor.username,
+            give_record(uow, row, to, uow.users.by_ids([row.owner_id] if row.owner_id else []), actor.username,
                          now, source)
             return True
 

@@ -30,7 +30,7 @@ def scheduled_rules(bundle: Bundle) -> dict[str, tuple[Rule, timedelta]]:
     return found
 
 
-def _claim(uow: UnitOfWork, rule: str, now: datetime, next_run_at: datetime) -> bool:
+def claim_period(uow: UnitOfWork, rule: str, now: datetime, next_run_at: datetime) -> bool:
     """Take this period's run of a rule; exactly one of several workers gets True."""
     try:
         with uow:
@@ -100,7 +100,7 @@ def run_scheduled_rules(uow_or_factory: UnitOfWork | Callable[[], UnitOfWork], n
     ran = 0
     for name in sorted(due):
         rule, every = rules[name]
-        if not _claim(uow, name, now, now + every):
+        if not claim_period(uow, name, now, now + every):
             continue
         count = evaluate_for_all(uow, bundle, rule, now)
         log.info("scheduled rule %s evaluated %d record(s)", name, count)
