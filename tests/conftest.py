@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -107,19 +109,105 @@ def bundle_files() -> dict[str, str]:
     return read_bundle_dir(ROOT)
 
 
+class DeployedSnapshots:
+    """Databases with a bundle deployed (and the role users created), built once per test session and bundle and
+    restored for each test: deploying and hashing six passwords per test was most of the suite's time.
+
+    SQLite restores by copying a template file; PostgreSQL by truncating and re-inserting the snapshot's rows."""
+
+    def __init__(self, folder: Path, sqlite_template: Path) -> None:
+        self._folder = folder
+        self._empty = sqlite_template
+        self._files: dict[tuple[str, bool], Path] = {}
+        self._rows: dict[tuple[str, bool], dict[str, list[dict[str, object]]]] = {}
+        self.user_ids: dict[tuple[str, bool], dict[str, int]] = {}
+
+    @staticmethod
+    def key(files: dict[str, str], with_actors: bool) -> tuple[str, bool]:
+        digest = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
+        return digest, with_actors
+
+    def _build(self, url: str, files: dict[str, str], key: tuple[str, bool]) -> None:
+        factory = uow_factory(url)
+        try:
+            designer = Actor(id=None, username="setup", display_name="setup", roles=frozenset({"designer"}))
+            deploy_bundle(factory(), designer, files, NOW)
+            ids = {}
+            if key[1]:
+                for name, (username, roles, team) in ROLE_USERS.items():
+                    ids[name] = create_user(factory(), username, PASSWORD, roles, NOW, team=team).id
+            self.user_ids[key] = ids
+        finally:
+            factory.dispose()
+
+    def restore_sqlite(self, path: Path, files: dict[str, str], with_actors: bool) -> None:
+        key = self.key(files, with_actors)
+        if key not in self._files:
+            template = self._folder / f"deployed-{key[0][:16]}-{int(with_actors)}.sqlite"
+            shutil.copy(self._empty, template)
+            self._build(f"sqlite:///{template}", files, key)
+            self._files[key] = template
+        shutil.copy(self._files[key], path)
+
+    def restore_postgres(self, url: str, files: dict[str, str], with_actors: bool) -> None:
+        from sqlalchemy import insert, select, text
+
+        key = self.key(files, with_actors)
+        tables = Base.metadata.sorted_tables
+        if key not in self._rows:
+            self._build(url, files, key)
+            engine = make_engine(url)
+            with engine.connect() as conn:
+                self._rows[key] = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables}
+            engine.dispose()
+            return  # the database already holds exactly this state
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                names = ", ".join(quoted(t.name) for t in tables)
+                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+                for table in tables:
+                    rows = self._rows[key][table.name]
+                    if not rows:
+                        continue
+                    conn.execute(insert(table), rows)
+                    for column in table.primary_key.columns:
+                        if isinstance(rows[0][column.name], int):  # move the id sequence past the restored rows
+                            top = max(int(r[column.name]) for r in rows)  # type: ignore[call-overload]
+                            conn.execute(text("SELECT setval(pg_get_serial_sequence(:t, :c), :v)"),
+                                         {"t": table.name, "c": column.name, "v": top})
+        finally:
+            engine.dispose()
+
+
+def quoted(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@pytest.fixture(scope="session")
+def deployed_snapshots(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> DeployedSnapshots:
+    """Deployed databases, built once per session and bundle."""
+    return DeployedSnapshots(tmp_path_factory.mktemp("deployed"), sqlite_template)
+
+
 @pytest.fixture
-def deployed(make_uow: Callable[[], UnitOfWork], bundle_files: dict[str, str]) -> Callable[[], UnitOfWork]:
-    """The test database with the shipped configuration deployed."""
-    designer = Actor(id=None, username="setup", display_name="setup", roles=frozenset({"designer"}))
-    deploy_bundle(make_uow(), designer, bundle_files, NOW)
+def deployed(request: pytest.FixtureRequest, db_url: str, make_uow: Callable[[], UnitOfWork],
+             bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots) -> Callable[[], UnitOfWork]:
+    """The test database with the bundle of `bundle_files` deployed (and the role users, when the test asks for
+    `actors`)."""
+    with_actors = "actors" in request.fixturenames
+    if db_url.startswith("sqlite:///"):
+        getattr(make_uow, "dispose", lambda: None)()
+        deployed_snapshots.restore_sqlite(Path(db_url.removeprefix("sqlite:///")), bundle_files, with_actors)
+    else:
+        deployed_snapshots.restore_postgres(db_url, bundle_files, with_actors)
     return make_uow
 
 
 @pytest.fixture
-def actors(deployed: Callable[[], UnitOfWork]) -> dict[str, Actor]:
+def actors(deployed: Callable[[], UnitOfWork], bundle_files: dict[str, str],
+           deployed_snapshots: DeployedSnapshots) -> dict[str, Actor]:
     """One user per role (plus a second salesperson), as actors, by key of ROLE_USERS."""
-    result = {}
-    for key, (username, roles, team) in ROLE_USERS.items():
-        view = create_user(deployed(), username, PASSWORD, roles, NOW, team=team)
-        result[key] = get_actor(deployed(), view.id)
-    return result
+    ids = deployed_snapshots.user_ids[DeployedSnapshots.key(bundle_files, with_actors=True)]
+    return {key: get_actor(deployed(), user_id) for key, user_id in ids.items()}
