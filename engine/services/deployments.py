@@ -22,8 +22,10 @@ _ACTIVE: dict[str, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
 _ACTIVE_LOCK = threading.Lock()
 
 
-def analyse(files: dict[str, str]) -> tuple[Bundle, dict[str, ProcessDefinition]]:
-    """Load, parse and cross-check a bundle; ConfigError lists every problem."""
+def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
+            ) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+    """Load, parse and cross-check a bundle; ConfigError lists every problem. What the engine will not execute
+    (listeners, priorities, ...) is appended to `warnings`."""
     problems: list[Problem] = []
     bundle: Bundle | None = None
     try:
@@ -32,9 +34,11 @@ def analyse(files: dict[str, str]) -> tuple[Bundle, dict[str, ProcessDefinition]
         problems.extend(exc.problems)
     bpmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".bpmn")}
     dmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".dmn")}
+    calendar = bundle.settings.working_hours if bundle is not None else None
     definitions: dict[str, ProcessDefinition] = {}
     try:
-        definitions = parse_definitions(bpmn, dmn)
+        definitions = parse_definitions(bpmn, dmn, timezone=calendar.timezone if calendar else "UTC",
+                                        resources=files, warnings=warnings)
     except ConfigError as exc:
         problems.extend(exc.problems)
     if bundle is not None:

@@ -18,6 +18,8 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from engine.processes import sandbox
 from engine.processes.calendar import working_hours
+from engine.processes.camunda_timers import cron_cycle, timer_text
+from engine.processes.juel_values import HELPERS
 
 _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
@@ -26,7 +28,9 @@ _VALIDATOR: BpmnValidator | None = None
 _VALIDATOR_LOCK = threading.Lock()
 
 
-EXPRESSION_GLOBALS: dict[str, Any] = {"working_hours": working_hours}  # timer and condition expressions
+# timer and condition expressions; compiled JUEL calls the juel_* operators
+EXPRESSION_GLOBALS: dict[str, Any] = {"working_hours": working_hours, "cron_cycle": cron_cycle,
+                                      "timer_text": timer_text, **HELPERS}
 
 
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
