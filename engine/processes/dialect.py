@@ -42,7 +42,7 @@ _IGNORED_EXTENSIONS = {
     "executionListener": "execution listener",
     "taskListener": "task listener",
     "inputOutput": "input/output mapping",
-    "formData": "generated form fields (camunda:formData)",
+    "formData": "generated form (flowcrm forms are forms/<formKey>.json)",
     "in": "call activity variable mapping (camunda:in)",
     "out": "call activity variable mapping (camunda:out)",
     "failedJobRetryTimeCycle": "job retries",
@@ -101,6 +101,7 @@ class Dialect:
                     node,
                     "bpmn:standardLoopCharacteristics without a loopCondition is not executed: the activity runs once",
                 )
+                node.getparent().remove(node)  # as Camunda 7, which has no standard loops
             elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
                 self._implementation(node, kind)
             elif kind == "scriptTask":
@@ -110,7 +111,7 @@ class Dialect:
             if node.tag.startswith(f"{{{CAMUNDA_NS}}}") and kind in _IGNORED_EXTENSIONS:
                 self._ignored_extension(node, kind)
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _IGNORED_ELEMENTS:
-                self.warn(node, f"bpmn:{kind}: a {_IGNORED_ELEMENTS[kind]} is not executed (ignored)")
+                self.warn(node, f"bpmn:{kind} is ignored: a {_IGNORED_ELEMENTS[kind]} is not executed here")
             self._ignored_attributes(node, kind)
 
     def _flow_ids(self, tree: Any) -> None:
@@ -255,7 +256,7 @@ class Dialect:
     def _ignored_extension(self, node: Any, kind: str) -> None:
         what = _IGNORED_EXTENSIONS[kind]
         event = f" on {node.get('event')!r}" if node.get("event") else ""
-        self.warn(node, f"camunda:{kind}: the {what}{event} is not executed (ignored)")
+        self.warn(node, f"camunda:{kind}{event} is ignored: the {what} is not executed here")
         if kind == "formData":  # SpiffWorkflow's form reader fails on some of it; flowcrm forms are JSON files
             node.getparent().remove(node)
 
@@ -263,4 +264,4 @@ class Dialect:
         for name, what in _IGNORED_ATTRIBUTES.items():
             value = node.get(f"{{{CAMUNDA_NS}}}{name}")
             if value and not (name.startswith("async") and value == "false"):
-                self.warn(node, f"camunda:{name}={value!r} on bpmn:{kind}: {what} is not executed (ignored)")
+                self.warn(node, f"camunda:{name}={value!r} on bpmn:{kind} is ignored: {what} is not executed here")
