@@ -151,6 +151,15 @@ SCENARIOS = {
     "not_executed_warned": Scenario(
         "not_executed_warned", {}, [complete("check"), complete("repeat")], "end", passes={"repeat": 1}
     ),
+    "juel_assignment": Scenario(
+        "juel_assignment",
+        {},
+        [
+            complete("triage", due="2026-03-05T12:00:00", triage_completed_by="sam"),
+            complete("handle", handle_completed_by="sam"),
+        ],
+        "end_same",
+    ),
     "juel_task_attributes": Scenario(
         "juel_task_attributes",
         {"owner": "sam", "team": "sales", "backup": "sue", "dueDate": "2026-03-05T12:00:00"},

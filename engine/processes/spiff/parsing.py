@@ -150,7 +150,8 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
                     "elements": {k: v.to_dict() for k, v in _with_called(meta, subs, metas).items()},
                 }, sort_keys=True)
             except (ValidationException, SpiffWorkflowException) as exc:
-                problems.append(_problem_from(exc, path, trees.get(getattr(exc, "file_name", None) or path)))
+                problem = _problem_from(exc, path, trees.get(getattr(exc, "file_name", None) or path))
+                problems.append(_missing_call(problem, trees[path]) if problem.line is None else problem)
                 continue
             except Exception as exc:  # a library bug must read as a problem of this process, not a traceback
                 problems.append(Problem(path, meta["line"], process_id, f"cannot build the process: {exc!r}"))
@@ -161,6 +162,18 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
     if problems:
         raise ConfigError(problems)
     return definitions
+
+
+_NOT_FOUND = re.compile(r"The process '([^']*)' was not found")
+
+
+def _missing_call(problem: Problem, tree: Any) -> Problem:
+    """Point "process X was not found" at the call activity that names X."""
+    missing = _NOT_FOUND.search(problem.message)
+    calls = [n for n in tree.iter("{*}callActivity") if missing and n.get("calledElement") == missing.group(1)]
+    if not calls:
+        return problem
+    return Problem(problem.file, calls[0].sourceline, calls[0].get("id"), f"calledElement: {problem.message}")
 
 
 def _with_called(meta: dict[str, Any], subs: dict[str, Any], metas: dict[str, tuple[str, dict[str, Any]]],
