@@ -88,8 +88,16 @@ class Dialect:
             if not isinstance(node.tag, str):
                 continue
             kind = _local(node.tag)
-            if node.tag == f"{{{BPMN_NS}}}conditionExpression":
+            if node.tag == f"{{{BPMN_NS}}}conditionExpression" or (
+                node.tag == f"{{{BPMN_NS}}}condition" and _local(node.getparent().tag) == "conditionalEventDefinition"
+            ):
                 self._condition(node)
+            elif kind == "callActivity" and is_juel(node.get("calledElement") or ""):
+                self.error(
+                    node,
+                    f"calledElement {node.get('calledElement')!r} must name a process id: "
+                    "an expression cannot choose the process here",
+                )
             elif kind in ("timeDuration", "timeDate", "timeCycle"):
                 self._timer(node, kind)
             elif kind in ("loopCardinality", "completionCondition"):
@@ -195,15 +203,22 @@ class Dialect:
         if connector is not None:
             connector_id = connector.findtext("./camunda:connectorId", "", NS).strip()
             found.append(("connector", connector_id or "?"))
+        decision = node.get(f"{{{CAMUNDA_NS}}}decisionRef") or ""
         if kind == "businessRuleTask" and not found:
-            if not node.get(f"{{{CAMUNDA_NS}}}decisionRef"):
+            if not decision:
                 self.error(
                     node,
                     "bpmn:businessRuleTask has no camunda:decisionRef: name the id of a DMN decision in processes/",
                 )
+            elif is_juel(decision):
+                self.error(
+                    node,
+                    f"camunda:decisionRef {decision!r} must name a decision id: an expression cannot "
+                    "choose the decision here",
+                )
             return
-        if kind == "businessRuleTask" and node.get(f"{{{CAMUNDA_NS}}}decisionRef"):
-            return
+        if not found and kind == "sendTask":
+            return  # a message it throws, as SpiffWorkflow runs it
         if not found:
             self.error(node, f"bpmn:{kind} has no implementation the engine can run: {LATER}")
             return

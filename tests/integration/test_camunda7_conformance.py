@@ -148,6 +148,14 @@ REFUSALS = {
         '<bpmn:userTask id="assign" camunda:assignee="${owner.name()}" />',
         "[assign] camunda:assignee '${owner.name()}' cannot run: method call name(...) is not supported",
     ),
+    "decision_chosen_by_expression": (
+        '<bpmn:businessRuleTask id="decide" camunda:decisionRef="${tableName}" />',
+        "[decide] camunda:decisionRef '${tableName}' must name a decision id",
+    ),
+    "process_chosen_by_expression": (
+        '<bpmn:callActivity id="call" calledElement="${subProcess}" />',
+        "[call] calledElement '${subProcess}' must name a process id",
+    ),
     "computed_collection": (
         '<bpmn:userTask id="each"><bpmn:multiInstanceLoopCharacteristics camunda:collection="${a.b}" />'
         "</bpmn:userTask>",
