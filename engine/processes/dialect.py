@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
+from engine.processes.io_mapping import script_mapping
 from engine.processes.juel import JuelError, compile_condition, compile_juel, is_juel
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -116,6 +117,8 @@ class Dialect:
                 self._script(node)
             elif kind == "userTask":
                 self._user_task(node)
+            if node.getparent() is None and node is not tree:
+                continue  # removed above (mapped input/output, form data)
             if node.tag.startswith(f"{{{CAMUNDA_NS}}}") and kind in _IGNORED_EXTENSIONS:
                 self._ignored_extension(node, kind)
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _IGNORED_ELEMENTS:
@@ -236,8 +239,19 @@ class Dialect:
             self.error(node, f'scriptFormat {language!r} cannot run: scripts are Python (scriptFormat="python")')
             return
         resource = node.get(f"{{{CAMUNDA_NS}}}resource")
-        if not resource:
+        if resource:
+            self._script_resource(node, resource)
+        io_node = node.find("./bpmn:extensionElements/camunda:inputOutput", NS)
+        script = node.find("./bpmn:script", NS)
+        if io_node is None or script is None:
             return
+        before, after, refused = script_mapping(io_node)
+        for param, reason in refused:
+            self.warn(param, f"camunda:{_local(param.tag)} {param.get('name')!r} is ignored: {reason}")
+        script.text = "\n".join(part for part in (before, script.text or "", after) if part)
+        io_node.getparent().remove(io_node)  # mapped: not listed as ignored
+
+    def _script_resource(self, node: Any, resource: str) -> None:
         name = resource.split("://", 1)[-1].lstrip("/")
         folder = self.path.rsplit("/", 1)[0] if "/" in self.path else ""
         text = self.resources.get(f"{folder}/{name}" if folder else name, self.resources.get(name))

@@ -38,6 +38,7 @@ class Scenario:
     end: str  # the end event reached
     expect: dict[str, Any] = field(default_factory=dict)  # values in the data at the end
     passes: dict[str, int] = field(default_factory=dict)  # element -> times completed
+    absent: tuple[str, ...] = ()  # variables not left in the data at the end
 
 
 def complete(element: str, **data: Any) -> tuple[Any, ...]:
@@ -160,6 +161,14 @@ SCENARIOS = {
         ],
         "end_same",
     ),
+    "script_input_output": Scenario(
+        "script_input_output",
+        {"amount": 1000},
+        [],
+        "end_ok",
+        expect={"tax": 200.0, "taxText": "VAT: 200.0"},
+        absent=("net", "rates", "label"),  # input parameters are local to the task
+    ),
     "juel_task_attributes": Scenario(
         "juel_task_attributes",
         {"owner": "sam", "team": "sales", "backup": "sue", "dueDate": "2026-03-05T12:00:00"},
@@ -209,6 +218,7 @@ def test_the_modeler_file_runs_to_its_end(name: str) -> None:
     assert runtime.is_completed(), path
     assert scenario.end in path
     assert {k: data.get(k) for k in scenario.expect} == scenario.expect
+    assert not set(scenario.absent) & set(data)
     for element, times in scenario.passes.items():
         assert path.count(element) == times, path
 
@@ -243,6 +253,7 @@ def test_what_the_engine_does_not_execute_is_listed_as_warnings_naming_the_eleme
         ("not_executed_warned.bpmn", 11, "check", "camunda:taskListener on 'create'"),
         ("not_executed_warned.bpmn", 12, "check", "camunda:inputOutput"),
         ("not_executed_warned.bpmn", 15, "check", "camunda:formData"),
+        ("script_input_output.bpmn", 18, "tax", "camunda:inputParameter 'audit'"),
     }
     messages = {w.element: w.message for w in WARNINGS}
     assert "without a loopCondition is not executed: the activity runs once" in messages["repeat"]

@@ -45,11 +45,13 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         names = dict(context)
         names.update(external_context or {})
+        names.update(EXPRESSION_GLOBALS)  # compiled JUEL of input/output parameters calls the juel_* operators
         before = set(names)
         sandbox.execute(script, names)
         for key in before - set(names):
             context.pop(key, None)
-        context.update({k: v for k, v in names.items() if k not in (external_context or {})})
+        context.update({k: v for k, v in names.items()
+                        if k not in (external_context or {}) and EXPRESSION_GLOBALS.get(k) is not v})
         return True
 
 
