@@ -56,7 +56,12 @@ def deploy(ctx: click.Context, directory: Path) -> None:
 
     prepare_database(ctx.obj["url"])
     deployer = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"designer"}))
-    report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now())
+    warnings: list[Problem] = []
+    try:
+        report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now(), warnings=warnings)
+    finally:
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
     click.echo(f"configuration {report.config_version_id} " + ("deployed" if report.config_changed else "unchanged"))
     for v in report.new_versions:
         click.echo(f"  {v.process_id}: new version {v.version}")

@@ -62,10 +62,12 @@ def _version_view(row: ProcessVersionRow, running: int = 0) -> ProcessVersionVie
                               row.deployed_at, row.deployed_by, running)
 
 
-def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: datetime) -> DeployReport:
-    """Check a bundle and make it the active configuration; changed processes get a new version."""
+def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: datetime, *,
+                  warnings: list[Problem] | None = None) -> DeployReport:
+    """Check a bundle and make it the active configuration; changed processes get a new version. What the
+    engine will not execute is appended to `warnings`."""
     require(actor, *DEPLOYERS, action="deploy configuration")
-    bundle, definitions = analyse(files)
+    bundle, definitions = analyse(files, warnings)
     with uow:
         config = uow.config.latest()
         changed = config is None or config.content_hash != bundle.content_hash

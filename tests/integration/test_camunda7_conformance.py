@@ -83,6 +83,14 @@ def test_check_strict_fails_on_warnings() -> None:
     assert "--strict: 12 warning(s) fail the check" in result.output
 
 
+def test_deploy_lists_the_warnings_and_deploys(db_url: str) -> None:
+    result = run("--database-url", db_url, "deploy", str(CORPUS))
+
+    assert result.exit_code == 0, result.output
+    assert "juel_assignment: new version 1" in result.output
+    assert "warning: processes/flow_without_id.bpmn:11: [Flow_start_first_step]" in result.output
+
+
 TASK = '<bpmn:userTask id="first_step" name="First step">'
 REFUSALS = {
     "business_rule_task_without_decision_ref": (
