@@ -8,6 +8,7 @@ nothing here executes is refused (an error) or listed (a warning), each naming t
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from engine.errors import Problem
@@ -48,6 +49,7 @@ _IGNORED_EXTENSIONS = {
     "out": "call activity variable mapping (camunda:out)",
     "failedJobRetryTimeCycle": "job retries",
 }
+_MI_VARIABLES = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")
 _IGNORED_ELEMENTS = {"dataStoreReference": "data store", "dataStore": "data store"}
 
 
@@ -102,7 +104,7 @@ class Dialect:
             elif kind in ("timeDuration", "timeDate", "timeCycle"):
                 self._timer(node, kind)
             elif kind in ("loopCardinality", "completionCondition"):
-                self._juel_text(node, f"bpmn:{kind}")
+                self._loop_expression(node, kind)
             elif kind == "multiInstanceLoopCharacteristics":
                 self._collection(node)
             elif kind == "standardLoopCharacteristics" and node.find("./bpmn:loopCondition", NS) is None:
@@ -169,6 +171,23 @@ class Dialect:
                 node.text = compile_juel(source)
             except JuelError as exc:
                 self._juel_refused(node, what, source, exc)
+
+    def _loop_expression(self, node: Any, kind: str) -> None:
+        source = (node.text or "").strip()
+        found = _MI_VARIABLES.search(source) if is_juel(source) else None
+        if found:
+            self.error(
+                node,
+                f"bpmn:{kind} {source!r} reads {found.group()}, a Camunda multi-instance variable "
+                "this engine does not provide: write it over task data (e.g. ${approved})",
+            )
+        elif kind == "completionCondition" and is_juel(source):
+            try:
+                node.text = compile_condition(source)
+            except JuelError as exc:
+                self._juel_refused(node, f"bpmn:{kind}", source, exc)
+        else:
+            self._juel_text(node, f"bpmn:{kind}")
 
     def _timer(self, node: Any, kind: str) -> None:
         source = (node.text or "").strip()

@@ -69,7 +69,7 @@ def test_check_lists_warnings_with_file_line_and_element_and_passes() -> None:
     result = run("check", str(CORPUS))
 
     assert result.exit_code == 0, result.output
-    assert "31 processes, 12 warning(s)" in result.output
+    assert "32 processes, 12 warning(s)" in result.output
     assert (
         "warning: processes/not_executed_warned.bpmn:11: [check] camunda:taskListener on 'create' is ignored"
         in result.output
@@ -163,6 +163,13 @@ REFUSALS = {
     "process_chosen_by_expression": (
         '<bpmn:callActivity id="call" calledElement="${subProcess}" />',
         "[call] calledElement '${subProcess}' must name a process id",
+    ),
+    "camunda_multi_instance_variable": (
+        '<bpmn:userTask id="each"><bpmn:multiInstanceLoopCharacteristics><bpmn:completionCondition>'
+        "${nrOfCompletedInstances &gt;= 2}</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics>"
+        "</bpmn:userTask>",
+        "[each] bpmn:completionCondition '${nrOfCompletedInstances >= 2}' reads nrOfCompletedInstances, a Camunda "
+        "multi-instance variable this engine does not provide",
     ),
     "computed_collection": (
         '<bpmn:userTask id="each"><bpmn:multiInstanceLoopCharacteristics camunda:collection="${a.b}" />'

@@ -146,6 +146,13 @@ SCENARIOS = {
         "end",
         passes={"sign": 4, "greet": 3},  # each instance, then the multi-instance activity itself
     ),
+    "multi_instance_completion": Scenario(
+        "multi_instance_completion",
+        {"voters": 3},
+        [complete("vote", approved=False), complete("vote", approved=True)],
+        "end",
+        passes={"vote": 3},  # two of three votes, then the activity: the completion condition ended it
+    ),
     "script_resource": Scenario(
         "script_resource", {"budget": 200000, "urgent": False}, [], "end_hot", expect={"score": 60}
     ),

@@ -24,6 +24,7 @@ from engine.processes.camunda_timers import CronSchedule, TimerValueError, cron_
         ("2026-07-01T10:00:00+02:00", "'2026-07-01T10:00:00+02:00'"),
         ("R3/2026-03-01T10:00:00/PT10M", "'R3/2026-03-01T10:00:00+03:00/PT10M'"),
         ("${dueDate}", "timer_text(dueDate)"),
+        ("P${days}D", "timer_text('P' + juel_text(days) + 'D')"),
         ("0 0 9 * * ?", "cron_cycle('0 0 9 * * ?')"),
         ('"PT5M"', '"PT5M"'),  # quoted Python stays as it is
         ("working_hours(4)", "working_hours(4)"),
