@@ -39,6 +39,10 @@ _IGNORED_ATTRIBUTES = {
     "followUpDate": "the follow-up date",
     "resultVariable": "the result variable",
     "failedJobRetryTimeCycle": "job retries",
+    "candidateStarterGroups": "who may start the process",
+    "candidateStarterUsers": "who may start the process",
+    "errorCodeVariable": "the error code variable",
+    "errorMessageVariable": "the error message variable",
 }
 _IGNORED_EXTENSIONS = {
     "executionListener": "execution listener",

@@ -68,6 +68,11 @@ def test_form_data_is_warned_and_removed_so_the_task_still_parses() -> None:
         ('<bpmn:userTask id="t" camunda:jobPriority="5" />', "t", "camunda:jobPriority='5' on bpmn:userTask"),
         ('<bpmn:userTask id="t" camunda:asyncAfter="true" />', "t", "camunda:asyncAfter='true' on bpmn:userTask"),
         (
+            '<bpmn:startEvent id="s"><bpmn:errorEventDefinition camunda:errorCodeVariable="code" /></bpmn:startEvent>',
+            "s",
+            "camunda:errorCodeVariable='code' on bpmn:errorEventDefinition",
+        ),
+        (
             '<bpmn:scriptTask id="s" camunda:resultVariable="r"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>',
             "s",
             "camunda:resultVariable='r' on bpmn:scriptTask",
@@ -136,3 +141,17 @@ def test_candidates_from_juel_may_be_a_name_a_comma_list_or_a_list() -> None:
 def test_a_missing_variable_in_an_assignee_names_the_attribute_and_the_variable() -> None:
     with pytest.raises(FlowError, match=r"task: camunda:assignee '\$\{owner\}': .*'owner' is not defined"):
         resolve("${owner}", {}, "task: camunda:assignee ")
+
+
+def test_who_may_start_the_process_is_warned_not_enforced() -> None:
+    tree = etree.fromstring(
+        (
+            HEAD.replace('isExecutable="true"', 'isExecutable="true" camunda:candidateStarterGroups="sales"') + TAIL
+        ).encode()
+    )
+    warnings: list[Problem] = []
+    Dialect("processes/p.bpmn", "UTC", {}, [], warnings).prepare(tree)
+
+    assert [(w.element, w.message.split(" is ignored")[0]) for w in warnings] == [
+        ("p", "camunda:candidateStarterGroups='sales' on bpmn:process")
+    ]
