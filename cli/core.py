@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from cli.base import _fail_cleanly, _now, _uow_factory, main
 from engine.bootstrap import prepare_database
+from engine.errors import Problem
 from engine.services.views import Actor
 
 
@@ -22,15 +24,25 @@ def init_db(ctx: click.Context) -> None:
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="Fail on warnings too (what the engine would not execute).")
 @_fail_cleanly
-def check(directory: Path) -> None:
-    """Validate a configuration bundle; print every problem with file and line."""
+def check(directory: Path, strict: bool) -> None:
+    """Validate a configuration bundle; print every problem with file and line, then every warning."""
     from engine.config.loader import read_bundle_dir
     from engine.services.deployments import analyse
 
-    bundle, definitions = analyse(read_bundle_dir(directory))
+    warnings: list[Problem] = []
+    try:
+        bundle, definitions = analyse(read_bundle_dir(directory), warnings)
+    finally:
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
     click.echo(f"{directory}: OK — {len(bundle.entities)} entities, {len(bundle.catalogs)} catalogs, "
-               f"{len(bundle.forms)} forms, {len(definitions)} processes")
+               f"{len(bundle.forms)} forms, {len(definitions)} processes"
+               + (f", {len(warnings)} warning(s)" if warnings else ""))
+    if strict and warnings:
+        click.echo(f"--strict: {len(warnings)} warning(s) fail the check", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -44,7 +56,12 @@ def deploy(ctx: click.Context, directory: Path) -> None:
 
     prepare_database(ctx.obj["url"])
     deployer = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"designer"}))
-    report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now())
+    warnings: list[Problem] = []
+    try:
+        report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now(), warnings=warnings)
+    finally:
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
     click.echo(f"configuration {report.config_version_id} " + ("deployed" if report.config_changed else "unchanged"))
     for v in report.new_versions:
         click.echo(f"  {v.process_id}: new version {v.version}")

@@ -43,6 +43,7 @@ _PATTERNS = (
     "forms/*.yaml",
     "processes/*.bpmn",
     "processes/*.dmn",
+    "processes/**/*.py",  # scripts a BPMN loads with camunda:resource
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",

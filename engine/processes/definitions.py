@@ -8,20 +8,19 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.errors import Problem, SandboxError
+from engine.errors import FlowError, Problem, SandboxError
 from engine.processes import sandbox
+from engine.processes.juel import JuelError, compile_juel, is_juel
+from engine.processes.juel_values import HELPERS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
-_EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*\}$")
 _FLOW_NODES = {
     "userTask", "task", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
     "callActivity", "subProcess", "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
     "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
 }
-# Camunda Modeler writes timer values bare (PT5M); ours are Python expressions, so they must be quoted.
-_BARE_ISO = re.compile(r"(?:R\d*/)?(?:P\d|PT\d|\d{4}-\d{2})")
 _SANDBOX_LINE = re.compile(r"^Line (\d+): ")
 PROCESS_PROPERTIES = {"flowcrm.entity", "flowcrm.startOn"}
 START_ON = {"create"}
@@ -66,15 +65,27 @@ def split_names(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
-def resolve(value: str, data: dict[str, Any]) -> str | None:
-    """Resolve `${name}` or `${record.field}` against task data; other text is returned as is."""
-    match = _EXPRESSION.match(value.strip())
-    if not match:
+def resolve(value: str, data: dict[str, Any], where: str = "") -> Any:
+    """The value of a Camunda attribute for one task: JUEL (`${owner}`, `Hi ${name}`) is evaluated over task
+    data in the sandbox, other text is returned as is. A missing variable is an error, as in Camunda."""
+    if not is_juel(value):
         return value
-    current: Any = data
-    for part in match.group(1).split("."):
-        current = current.get(part) if isinstance(current, dict) else None
-    return None if current is None else str(current)
+    try:
+        return sandbox.evaluate(compile_juel(value), {**data, **HELPERS})
+    except (JuelError, SandboxError) as exc:
+        raise FlowError(f"{where}{value!r}: {exc}") from exc
+
+
+def resolve_names(values: tuple[str, ...], data: dict[str, Any], where: str = "") -> list[str]:
+    """Candidate users or groups: each entry may be JUEL giving a name, a comma list or a list of names."""
+    names: list[str] = []
+    for value in values:
+        result = resolve(value, data, where)
+        if isinstance(result, list | tuple | set):
+            names.extend(str(v) for v in result if v is not None and str(v))
+        elif result is not None:
+            names.extend(split_names(str(result)))
+    return names
 
 
 def _local(tag: Any) -> str:
@@ -96,25 +107,20 @@ def _check_expression(source: str, mode: str, path: str, line: int | None, eleme
 
 
 def _check_timer(kind: str, source: str, path: str, line: int | None, element: str,
-                 problems: list[Problem]) -> bool:
-    """Report a timer value that cannot be scheduled; False if it is a bare ISO value (not Python at all)."""
+                 problems: list[Problem]) -> None:
+    """Report a constant timer value that cannot be scheduled (values read from task data are checked when run)."""
     from engine.processes.spiff import timer_value_problem  # late: spiff imports this module
 
-    if _BARE_ISO.match(source):
-        problems.append(Problem(path, line, element, f"bpmn:{kind} {source} is not quoted: timer expressions "
-                                                     f"are Python, write \"{source}\""))
-        return False
     if sandbox.check(source, "eval"):
-        return True  # reported with the other scripts
+        return  # reported with the other scripts
     if any(isinstance(node, ast.Name) for node in ast.walk(ast.parse(source, mode="eval"))):
-        return True  # it reads task data: only the running timer can tell
+        return  # it reads task data or calls a helper: only the running timer can tell
     try:
         problem = timer_value_problem(kind, sandbox.evaluate(source, {}))
     except SandboxError as exc:
         problem = str(exc)
     if problem:
         problems.append(Problem(path, line, element, f"bpmn:{kind}: {problem}"))
-    return True
 
 
 def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem]) -> ElementMeta:
@@ -125,9 +131,6 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         value: str | None = node.get(f"{{{CAMUNDA_NS}}}{name}")
         return value
 
-    if kind == "serviceTask":  # SpiffWorkflow's Camunda serializer cannot store one; nothing here could run it
-        problems.append(Problem(path, node.sourceline, element_id, "bpmn:serviceTask is not supported (no Java "
-                                "delegates or external workers here): use a scriptTask"))
     set_fields: dict[str, str] = {}
     properties: dict[str, str] = {}
     scripts: list[tuple[int | None, str, str]] = []
@@ -143,10 +146,10 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         scripts.append((script.sourceline, script.text or "", "exec"))
     for timer in node.findall("./bpmn:timerEventDefinition/*", NS):
         source = (timer.text or "").strip()
-        if _check_timer(_local(timer.tag), source, path, timer.sourceline, element_id, problems):
-            scripts.append((timer.sourceline, source, "eval"))
+        _check_timer(_local(timer.tag), source, path, timer.sourceline, element_id, problems)
+        scripts.append((timer.sourceline, source, "eval"))
     due_date = attr("dueDate")
-    if due_date and not _EXPRESSION.match(due_date):
+    if due_date and not is_juel(due_date):
         from engine.processes.spiff import parse_duration  # late: spiff imports this module
 
         try:

@@ -22,8 +22,10 @@ _ACTIVE: dict[str, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
 _ACTIVE_LOCK = threading.Lock()
 
 
-def analyse(files: dict[str, str]) -> tuple[Bundle, dict[str, ProcessDefinition]]:
-    """Load, parse and cross-check a bundle; ConfigError lists every problem."""
+def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
+            ) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+    """Load, parse and cross-check a bundle; ConfigError lists every problem. What the engine will not execute
+    (listeners, priorities, ...) is appended to `warnings`."""
     problems: list[Problem] = []
     bundle: Bundle | None = None
     try:
@@ -32,9 +34,11 @@ def analyse(files: dict[str, str]) -> tuple[Bundle, dict[str, ProcessDefinition]
         problems.extend(exc.problems)
     bpmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".bpmn")}
     dmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".dmn")}
+    calendar = bundle.settings.working_hours if bundle is not None else None
     definitions: dict[str, ProcessDefinition] = {}
     try:
-        definitions = parse_definitions(bpmn, dmn)
+        definitions = parse_definitions(bpmn, dmn, timezone=calendar.timezone if calendar else "UTC",
+                                        resources=files, warnings=warnings)
     except ConfigError as exc:
         problems.extend(exc.problems)
     if bundle is not None:
@@ -58,10 +62,12 @@ def _version_view(row: ProcessVersionRow, running: int = 0) -> ProcessVersionVie
                               row.deployed_at, row.deployed_by, running)
 
 
-def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: datetime) -> DeployReport:
-    """Check a bundle and make it the active configuration; changed processes get a new version."""
+def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: datetime, *,
+                  warnings: list[Problem] | None = None) -> DeployReport:
+    """Check a bundle and make it the active configuration; changed processes get a new version. What the
+    engine will not execute is appended to `warnings`."""
     require(actor, *DEPLOYERS, action="deploy configuration")
-    bundle, definitions = analyse(files)
+    bundle, definitions = analyse(files, warnings)
     with uow:
         config = uow.config.latest()
         changed = config is None or config.content_hash != bundle.content_hash

@@ -7,7 +7,8 @@ from typing import Any
 
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes import sandbox
-from engine.processes.definitions import ElementMeta, resolve
+from engine.processes.camunda_timers import timer_text
+from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
 from engine.records.schema import validate_record
 from engine.services.access import DEFINITION_READERS, reads_everything, require
@@ -83,15 +84,18 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
             continue
         meta = task.meta or ElementMeta(id=task.element_id, kind="userTask", name=task.title, line=None)
         data = task.data
-        groups = [g for g in (resolve(x, data) for x in meta.candidate_groups) if g]
+        where = f"{meta.id}: camunda:"
+        groups = resolve_names(meta.candidate_groups, data, where + "candidateGroups ")
         if not groups and not meta.candidate_users and not meta.assignee and task.lane:
             groups = [task.lane]
-        users = [u for u in (resolve(x, data) for x in meta.candidate_users) if u]
-        assignee_id = _resolve_user_id(uow, resolve(meta.assignee, data) if meta.assignee else None)
+        users = resolve_names(meta.candidate_users, data, where + "candidateUsers ")
+        assignee = resolve(meta.assignee, data, where + "assignee ") if meta.assignee else None
+        assignee_id = _resolve_user_id(uow, None if assignee is None else str(assignee))
         groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id)
         due_at = None
         if meta.due_date:
-            due_text = resolve(meta.due_date, data)
+            due_value = resolve(meta.due_date, data, where + "dueDate ")
+            due_text = "" if due_value is None else str(timer_text(due_value))  # a date without offset: bundle zone
             if due_text:
                 try:
                     due_at = parse_duration(due_text, now)

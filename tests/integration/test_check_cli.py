@@ -120,9 +120,9 @@ def script_imports_os(bundle: Path) -> Defect:
     return Defect(BPMN, "import os", "tidy_up", "script refused: imports are not allowed")
 
 
-def unquoted_timer(bundle: Path) -> Defect:
-    edit(bundle, BPMN, '>"P30D"</bpmn:timeDuration>', ">PT5M</bpmn:timeDuration>")
-    return Defect(BPMN, "PT5M", "nurture_wait", 'is not quoted: timer expressions are Python, write "PT5M"')
+def bad_bare_timer(bundle: Path) -> Defect:
+    edit(bundle, BPMN, '>"P30D"</bpmn:timeDuration>', ">PT5Q</bpmn:timeDuration>")
+    return Defect(BPMN, "PT5Q", "nurture_wait", "bpmn:timeDuration: 'PT5Q' is not an ISO 8601 duration")
 
 
 def dmn_with_two_decisions(bundle: Path) -> Defect:
@@ -146,7 +146,8 @@ def service_task(bundle: Path) -> Defect:
     edit(bundle, BPMN, '<bpmn:endEvent id="lead_disqualified"',
          '<bpmn:serviceTask id="notify_crm" name="Notify" camunda:class="com.example.Notify" />\n'
          '    <bpmn:endEvent id="lead_disqualified"')
-    return Defect(BPMN, 'id="notify_crm"', "notify_crm", "bpmn:serviceTask is not supported")
+    return Defect(BPMN, 'id="notify_crm"', "notify_crm", "bpmn:serviceTask is not supported: "
+                  "camunda:class='com.example.Notify' (a Java class) cannot run here; binding Camunda")
 
 
 def broken_yaml(bundle: Path) -> Defect:
@@ -171,7 +172,7 @@ def rule_starting_a_missing_process(bundle: Path) -> Defect:
 
 
 DEFECTS = [malformed_xml, schema_violation, form_key_without_form, set_missing_field, unknown_entity,
-           script_imports_os, unquoted_timer, dmn_with_two_decisions, broken_yaml, form_field_of_no_entity,
+           script_imports_os, bad_bare_timer, dmn_with_two_decisions, broken_yaml, form_field_of_no_entity,
            dmn_feel_range, dmn_cell_repeating_the_input, service_task,
            candidate_group_of_no_role_or_team, rule_starting_a_missing_process]
 
@@ -226,7 +227,7 @@ def count_versions(db_url: str) -> tuple[int, int]:
 def test_deploying_a_broken_bundle_changes_nothing(tmp_path: Path, db_url: str) -> None:
     good, broken = copy_bundle(tmp_path / "good"), copy_bundle(tmp_path / "broken")
     edit(broken, "crm_model/entities/lead.yaml", "{en: Lead, ru: Лид}", "{en: Leads, ru: Лиды}")  # a new hash...
-    unquoted_timer(broken)  # ...and one defect
+    bad_bare_timer(broken)  # ...and one defect
 
     result = run("--database-url", db_url, "deploy", str(broken))
     assert result.exit_code == 1, result.output

@@ -105,3 +105,16 @@ def test_bad_user_is_shown_again_with_messages(app, deployed, actors):
                                                                "roles": ["sales"]})
     assert duplicate.status_code == 409
     assert "already exists" in text(duplicate)
+
+
+def test_deploying_lists_what_the_engine_does_not_execute_as_warnings(app, deployed, actors, bundle_files):
+    listened = bundle_files[BPMN].replace(
+        'name="Lead qualification"', 'name="Lead qualification" camunda:jobPriority="10"', 1
+    )
+    dina = as_user(app, "dina")
+    response = dina.post("/designer", data={"files": [upload("lead_qualification.bpmn", listened)]},
+                         content_type="multipart/form-data")
+    assert response.status_code == 302
+    page = text(dina.get("/designer"))
+    assert "1 warning(s): these parts of the files are not executed" in page
+    assert "[lead_qualification] camunda:jobPriority='10' on bpmn:process is ignored" in page

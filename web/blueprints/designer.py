@@ -52,10 +52,15 @@ def deploy() -> Any:
     if problems:
         return render_designer(problems, status=422)
     merged = files if request.form.get("replace") else {**_active_files(), **files}
+    warnings: list[Problem] = []
     try:
-        report = deploy_bundle(uow(), who, merged, now())
+        report = deploy_bundle(uow(), who, merged, now(), warnings=warnings)
     except ConfigError as exc:
         return render_designer(exc.problems, status=422)
+    if warnings:
+        flash(t("camunda.warnings", n=len(warnings)), "warning")
+        for warning in warnings:
+            flash(str(warning), "warning")
     if report.new_versions:
         names = ", ".join(f"{v.name} v{v.version}" for v in report.new_versions)
         flash(t("designer.deployed", versions=names), "success")

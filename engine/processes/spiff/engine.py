@@ -18,6 +18,8 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from engine.processes import sandbox
 from engine.processes.calendar import working_hours
+from engine.processes.camunda_timers import cron_cycle, timer_text
+from engine.processes.juel_values import HELPERS
 
 _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
@@ -26,7 +28,9 @@ _VALIDATOR: BpmnValidator | None = None
 _VALIDATOR_LOCK = threading.Lock()
 
 
-EXPRESSION_GLOBALS: dict[str, Any] = {"working_hours": working_hours}  # timer and condition expressions
+# timer and condition expressions; compiled JUEL calls the juel_* operators
+EXPRESSION_GLOBALS: dict[str, Any] = {"working_hours": working_hours, "cron_cycle": cron_cycle,
+                                      "timer_text": timer_text, **HELPERS}
 
 
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
@@ -41,11 +45,13 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         names = dict(context)
         names.update(external_context or {})
+        names.update(EXPRESSION_GLOBALS)  # compiled JUEL of input/output parameters calls the juel_* operators
         before = set(names)
         sandbox.execute(script, names)
         for key in before - set(names):
             context.pop(key, None)
-        context.update({k: v for k, v in names.items() if k not in (external_context or {})})
+        context.update({k: v for k, v in names.items()
+                        if k not in (external_context or {}) and EXPRESSION_GLOBALS.get(k) is not v})
         return True
 
 

@@ -12,6 +12,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
 from engine.processes.definitions import ElementMeta, read_decision_problems, read_process_meta
+from engine.processes.dialect import Dialect, alias_activiti
 from engine.processes.spiff.engine import _REGISTRY, _Parser, _validator
 
 
@@ -74,12 +75,19 @@ def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str, 
     return Problem(getattr(exc, "file_name", None) or file, line, element, message)
 
 
-def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, ProcessDefinition]:
-    """Parse BPMN and DMN texts into executable definitions; every problem becomes a ConfigError entry."""
+def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: str = "UTC",
+                      resources: dict[str, str] | None = None, warnings: list[Problem] | None = None,
+                      ) -> dict[str, ProcessDefinition]:
+    """Parse BPMN and DMN texts into executable definitions; every problem becomes a ConfigError entry.
+
+    Camunda's dialect is prepared first (engine.processes.dialect): dates without an offset are read in
+    `timezone`, `camunda:resource` scripts come from `resources` (bundle path -> text), and what the engine
+    does not execute is appended to `warnings`."""
     from lxml import etree
 
     from engine.errors import ConfigError
 
+    warnings = [] if warnings is None else warnings
     problems: list[Problem] = []
     parser = _Parser(validator=_validator())
     metas: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -108,15 +116,23 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
             problems.append(Problem(path, decision.sourceline, decision.get("id"),
                                     f"cannot read the decision table: {exc!r}"))
     for path, text in sorted(bpmn.items()):
+        text = alias_activiti(text)
         try:
             tree = trees[path] = etree.fromstring(text.encode())
         except etree.XMLSyntaxError as exc:
             problems.append(_syntax_problem(path, text, exc))
             continue
+        before = len(problems)
+        Dialect(path, timezone, resources or {}, problems, warnings).prepare(tree)
+        if len(problems) > before:
+            continue  # SpiffWorkflow would trip over what was just refused
         try:
             parser.add_bpmn_xml(tree, filename=path)
         except (ValidationException, SpiffWorkflowException) as exc:
             problems.append(_problem_from(exc, path, tree))
+            continue
+        except Exception as exc:  # SpiffWorkflow reports some BPMN mistakes as KeyError or TypeError
+            problems.append(Problem(path, tree.sourceline, None, f"cannot read the BPMN: {exc!r}"))
             continue
         for process_id, meta in read_process_meta(tree, path, problems).items():
             metas[process_id] = (path, meta)
@@ -134,7 +150,8 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
                     "elements": {k: v.to_dict() for k, v in _with_called(meta, subs, metas).items()},
                 }, sort_keys=True)
             except (ValidationException, SpiffWorkflowException) as exc:
-                problems.append(_problem_from(exc, path, trees.get(getattr(exc, "file_name", None) or path)))
+                problem = _problem_from(exc, path, trees.get(getattr(exc, "file_name", None) or path))
+                problems.append(_missing_call(problem, trees[path]) if problem.line is None else problem)
                 continue
             except Exception as exc:  # a library bug must read as a problem of this process, not a traceback
                 problems.append(Problem(path, meta["line"], process_id, f"cannot build the process: {exc!r}"))
@@ -145,6 +162,18 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str]) -> dict[str, Pr
     if problems:
         raise ConfigError(problems)
     return definitions
+
+
+_NOT_FOUND = re.compile(r"The process '([^']*)' was not found")
+
+
+def _missing_call(problem: Problem, tree: Any) -> Problem:
+    """Point "process X was not found" at the call activity that names X."""
+    missing = _NOT_FOUND.search(problem.message)
+    calls = [n for n in tree.iter("{*}callActivity") if missing and n.get("calledElement") == missing.group(1)]
+    if not calls:
+        return problem
+    return Problem(problem.file, calls[0].sourceline, calls[0].get("id"), f"calledElement: {problem.message}")
 
 
 def _with_called(meta: dict[str, Any], subs: dict[str, Any], metas: dict[str, tuple[str, dict[str, Any]]],

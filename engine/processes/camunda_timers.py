@@ -1,0 +1,191 @@
+"""Timer values as Camunda Modeler saves them, turned into the Python timer expressions the engine runs.
+
+Bare ISO 8601 (`PT5M`, `R3/PT10M`, `2026-03-01T10:00:00`), dates without an offset (read in the bundle's time
+zone, `working_hours.timezone`), JUEL (`${dueDate}`) and Quartz cron cycles (`0 0 9 * * ?`). Quoted Python stays
+as it is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.processes.calendar import active_calendar
+from engine.processes.juel import compile_juel, is_juel
+
+_BARE_ISO = re.compile(r"^(?:R\d*/)?(?:P[\dT.]|\d{4}-)\S*$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-LW#]+$")
+_FIELDS = (
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 1, 7),
+    ("year", 1970, 2199),
+)
+_MONTHS = {
+    m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)
+}
+_DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}  # Quartz: 1 = Sunday
+_SAMPLES = 48  # fire times compared to find a cron's constant interval
+
+
+class TimerValueError(ValueError):
+    """A timer value that is neither ISO 8601, cron, JUEL nor a Python expression the engine can schedule."""
+
+
+def looks_like_cron(text: str) -> bool:
+    """Six or seven space-separated Quartz cron fields (`0 0 9 * * ?`)."""
+    fields = text.split()
+    return len(fields) in (6, 7) and all(_CRON_FIELD.match(f) for f in fields)
+
+
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _active_zone() -> str:
+    calendar = active_calendar()
+    return calendar.timezone if calendar is not None else "UTC"
+
+
+def with_offset(moment: str, zone: str) -> str:
+    """An ISO datetime with its offset; one without is read as wall-clock time in `zone`."""
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_zone(zone))
+    return parsed.isoformat()
+
+
+def _iso_with_offsets(text: str, zone: str) -> str:
+    """Every datetime part of an ISO duration, date or cycle given an offset."""
+    parts = text.split("/")
+    for index, part in enumerate(parts):
+        if re.match(r"^\d{4}-", part):
+            try:
+                parts[index] = with_offset(part, zone)
+            except ValueError as exc:
+                raise TimerValueError(f"{part!r} is not an ISO 8601 date and time") from exc
+    return "/".join(parts)
+
+
+def timer_expression(text: str, zone: str) -> str:
+    """The Python expression to run for a timer value as Camunda writes it (unchanged if it is Python)."""
+    if is_juel(text):
+        return f"timer_text({compile_juel(text)})"
+    if looks_like_cron(text):
+        check_cron(text)  # refused here, at check, not when the timer is first scheduled
+        return f"cron_cycle({text!r})"
+    if _BARE_ISO.match(text):
+        return repr(_iso_with_offsets(text, zone))
+    return text
+
+
+def timer_text(value: Any) -> Any:
+    """A JUEL timer value as SpiffWorkflow reads it: a datetime becomes ISO text; a date without an offset is
+    read in the bundle's time zone."""
+    zone = _active_zone()
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    if isinstance(value, str) and _BARE_ISO.match(value):
+        return _iso_with_offsets(value, zone)
+    return value
+
+
+class CronSchedule:
+    """A Quartz cron expression (seconds minutes hours day-of-month month day-of-week [year])."""
+
+    def __init__(self, text: str) -> None:
+        fields = text.split()
+        if len(fields) not in (6, 7):
+            raise TimerValueError(f"cron {text!r} needs 6 or 7 fields (sec min hour day month weekday [year])")
+        if len(fields) == 6:
+            fields.append("*")
+        self.text = text
+        self.sets = [self._field(value, *spec) for value, spec in zip(fields, _FIELDS, strict=True)]
+        day, weekday = fields[3], fields[5]
+        if (day == "?") == (weekday == "?"):
+            raise TimerValueError(f"cron {text!r}: exactly one of day-of-month and day-of-week must be '?'")
+        self.any_day, self.any_weekday = day in ("?", "*"), weekday in ("?", "*")
+
+    def _field(self, value: str, name: str, low: int, high: int) -> set[int]:
+        if any(c in value for c in "LW#"):
+            raise TimerValueError(f"cron {self.text!r}: {name} {value!r} uses L, W or #, which are not supported")
+        names = _MONTHS if name == "month" else _DAYS if name == "day of week" else {}
+        found: set[int] = set()
+        for part in value.split(","):
+            base, _, step_text = part.partition("/")
+            if base in ("*", "?"):
+                start, end = low, high
+            else:
+                first, _, last = base.partition("-")
+                start = self._number(first, names, name)
+                end = self._number(last, names, name) if last else (high if step_text else start)
+            step = self._number(step_text, {}, name) if step_text else 1
+            if not (low <= start <= high and low <= end <= high) or step < 1 or start > end:
+                raise TimerValueError(f"cron {self.text!r}: {name} {part!r} is outside {low}-{high}")
+            found.update(range(start, end + 1, step))
+        return found
+
+    def _number(self, text: str, names: dict[str, int], field: str) -> int:
+        if text.upper() in names:
+            return names[text.upper()]
+        if not text.isdigit():
+            raise TimerValueError(f"cron {self.text!r}: {field} {text!r} is not a number")
+        return int(text)
+
+    def _day_matches(self, moment: datetime) -> bool:
+        weekday = (moment.isoweekday() % 7) + 1  # Quartz numbering: Sunday 1 ... Saturday 7
+        day_ok, weekday_ok = moment.day in self.sets[3], weekday in self.sets[5]
+        return day_ok and weekday_ok if self.any_day or self.any_weekday else day_ok or weekday_ok
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first wall-clock time strictly after `moment` (naive, local) that the expression matches."""
+        at = moment.replace(microsecond=0) + timedelta(seconds=1)
+        for _ in range(200_000):
+            if at.year not in self.sets[6] or at.month not in self.sets[4] or not self._day_matches(at):
+                at = (at + timedelta(days=1)).replace(hour=0, minute=0, second=0)
+                continue
+            if at.hour not in self.sets[2]:
+                at = (at + timedelta(hours=1)).replace(minute=0, second=0)
+                continue
+            if at.minute not in self.sets[1]:
+                at = (at + timedelta(minutes=1)).replace(second=0)
+                continue
+            if at.second not in self.sets[0]:
+                at += timedelta(seconds=1)
+                continue
+            return at
+        raise TimerValueError(f"cron {self.text!r} never fires")
+
+    def interval(self, start: datetime) -> timedelta:
+        """The constant time between fires; TimerValueError if the fires are irregular (weekdays only, ...)."""
+        times = [self.next_after(start)]
+        for _ in range(_SAMPLES):
+            times.append(self.next_after(times[-1]))
+        gaps = {b - a for a, b in itertools.pairwise(times)}
+        if len(gaps) != 1:
+            raise TimerValueError(
+                f"cron {self.text!r} fires at irregular intervals; only a cron that fires at a "
+                "constant interval runs here (e.g. 0 0 9 * * ?): use R/<start>/<period>"
+            )
+        return gaps.pop()
+
+
+def check_cron(text: str) -> None:
+    """Refuse a cron cycle this engine cannot run (TimerValueError)."""
+    CronSchedule(text).interval(datetime(2026, 1, 1))
+
+
+def cron_cycle(text: str) -> str:
+    """The ISO repeating interval (`R/<next fire>/PT<seconds>S`) a constant-interval cron cycle stands for."""
+    zone = _zone(_active_zone())
+    now = datetime.now(UTC).astimezone(zone).replace(tzinfo=None)
+    schedule = CronSchedule(text)
+    period = schedule.interval(now)
+    first = schedule.next_after(now).replace(tzinfo=zone)
+    return f"R/{first.isoformat()}/PT{int(period.total_seconds())}S"

@@ -1,0 +1,319 @@
+"""The Camunda 7 (and Activiti) dialect of a BPMN document, prepared before SpiffWorkflow parses it.
+
+JUEL in conditions, multi-instance settings and timers is compiled to Python text the sandbox runs; timers as the
+Modeler saves them are quoted; flows without an id get one; script resources are loaded from the bundle. What
+nothing here executes is refused (an error) or listed (a warning), each naming the element and its line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+from engine.errors import Problem
+from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
+from engine.processes.io_mapping import script_mapping
+from engine.processes.juel import JuelError, compile_condition, compile_juel, is_juel
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ACTIVITI_NS = "http://activiti.org/bpmn"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+PYTHON_SCRIPTS = {"python", "py", "text/x-python", "python3"}
+EXPRESSION_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate")
+LATER = "binding Camunda implementations to built-in actions is a later step: use a scriptTask for now"
+_IMPLEMENTATIONS = {
+    "class": "a Java class",
+    "delegateExpression": "a delegate expression",
+    "expression": "an expression",
+    "type": "an implementation type",
+}
+_IGNORED_ATTRIBUTES = {
+    "priority": "the task priority",
+    "taskPriority": "the task priority",
+    "jobPriority": "the job priority",
+    "initiator": "the initiator variable",
+    "asyncBefore": "asynchronous continuation",
+    "asyncAfter": "asynchronous continuation",
+    "followUpDate": "the follow-up date",
+    "resultVariable": "the result variable",
+    "failedJobRetryTimeCycle": "job retries",
+    "candidateStarterGroups": "who may start the process",
+    "candidateStarterUsers": "who may start the process",
+    "errorCodeVariable": "the error code variable",
+    "errorMessageVariable": "the error message variable",
+}
+_IGNORED_EXTENSIONS = {
+    "executionListener": "execution listener",
+    "taskListener": "task listener",
+    "inputOutput": "input/output mapping",
+    "formData": "generated form (flowcrm forms are forms/<formKey>.json)",
+    "in": "call activity variable mapping (camunda:in)",
+    "out": "call activity variable mapping (camunda:out)",
+    "failedJobRetryTimeCycle": "job retries",
+}
+_MI_VARIABLES = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")
+_IGNORED_ELEMENTS = {"dataStoreReference": "data store", "dataStore": "data store"}
+
+
+def alias_activiti(text: str) -> str:
+    """Read the older `activiti` extension namespace as Camunda's (same attributes: assignee, formKey, ...)."""
+    return text.replace(f'"{ACTIVITI_NS}"', f'"{CAMUNDA_NS}"').replace(f"'{ACTIVITI_NS}'", f"'{CAMUNDA_NS}'")
+
+
+def _local(tag: Any) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def _owner(node: Any) -> str:
+    """The id of the element a node belongs to (itself or its nearest ancestor with an id)."""
+    while node is not None and not node.get("id"):
+        node = node.getparent()
+    return "" if node is None else str(node.get("id"))
+
+
+class Dialect:
+    """Prepares one BPMN tree in place; errors and warnings are appended to the given lists."""
+
+    def __init__(
+        self, path: str, zone: str, resources: dict[str, str], problems: list[Problem], warnings: list[Problem]
+    ) -> None:
+        self.path, self.zone, self.resources = path, zone, resources
+        self.problems, self.warnings = problems, warnings
+
+    def error(self, node: Any, message: str) -> None:
+        self.problems.append(Problem(self.path, node.sourceline, _owner(node), message))
+
+    def warn(self, node: Any, message: str) -> None:
+        self.warnings.append(Problem(self.path, node.sourceline, _owner(node), message))
+
+    def prepare(self, tree: Any) -> None:
+        """Rewrite the Camunda dialect into what the engine runs; report what it cannot run."""
+        self._flow_ids(tree)
+        for node in list(tree.iter()):
+            if not isinstance(node.tag, str):
+                continue
+            kind = _local(node.tag)
+            if node.tag == f"{{{BPMN_NS}}}conditionExpression" or (
+                node.tag == f"{{{BPMN_NS}}}condition" and _local(node.getparent().tag) == "conditionalEventDefinition"
+            ):
+                self._condition(node)
+            elif kind == "callActivity" and is_juel(node.get("calledElement") or ""):
+                self.error(
+                    node,
+                    f"calledElement {node.get('calledElement')!r} must name a process id: "
+                    "an expression cannot choose the process here",
+                )
+            elif kind in ("timeDuration", "timeDate", "timeCycle"):
+                self._timer(node, kind)
+            elif kind in ("loopCardinality", "completionCondition"):
+                self._loop_expression(node, kind)
+            elif kind == "multiInstanceLoopCharacteristics":
+                self._collection(node)
+            elif kind == "standardLoopCharacteristics" and node.find("./bpmn:loopCondition", NS) is None:
+                self.warn(
+                    node,
+                    "bpmn:standardLoopCharacteristics without a loopCondition is not executed: the activity runs once",
+                )
+                node.getparent().remove(node)  # as Camunda 7, which has no standard loops
+            elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
+                self._implementation(node, kind)
+            elif kind == "scriptTask":
+                self._script(node)
+            elif kind == "userTask":
+                self._user_task(node)
+            if node.getparent() is None and node is not tree:
+                continue  # removed above (mapped input/output, form data)
+            if node.tag.startswith(f"{{{CAMUNDA_NS}}}") and kind in _IGNORED_EXTENSIONS:
+                self._ignored_extension(node, kind)
+            elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _IGNORED_ELEMENTS:
+                self.warn(node, f"bpmn:{kind} is ignored: a {_IGNORED_ELEMENTS[kind]} is not executed here")
+            self._ignored_attributes(node, kind)
+
+    def _flow_ids(self, tree: Any) -> None:
+        """Give every sequence flow an id: SpiffWorkflow drops flows without one, ending the instance early."""
+        taken = {n.get("id") for n in tree.iter() if isinstance(n.tag, str) and n.get("id")}
+        for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+            if flow.get("id"):
+                continue
+            base = f"Flow_{flow.get('sourceRef') or 'x'}_{flow.get('targetRef') or 'x'}"
+            name, number = base, 1
+            while name in taken:
+                number += 1
+                name = f"{base}_{number}"
+            taken.add(name)
+            flow.set("id", name)
+            self.warn(
+                flow,
+                f"bpmn:sequenceFlow from {flow.get('sourceRef')!r} to {flow.get('targetRef')!r} has "
+                f"no id: it is named {name!r}",
+            )
+
+    def _juel_refused(self, node: Any, what: str, source: str, exc: JuelError) -> None:
+        self.error(node, f"{what} {source!r} cannot run: {exc}")
+
+    def _condition(self, node: Any) -> None:
+        source = (node.text or "").strip()
+        language = node.get("language")
+        if language and language.lower() not in PYTHON_SCRIPTS:
+            self.error(node, f"a condition in {language!r} cannot run: conditions are JUEL ${{...}} or Python")
+            return
+        if node.get(f"{{{CAMUNDA_NS}}}resource"):
+            self.error(node, "a condition loaded from camunda:resource is not supported: write it inline")
+            return
+        if is_juel(source):
+            try:
+                node.text = compile_condition(source)
+            except JuelError as exc:
+                self._juel_refused(node, "condition", source, exc)
+
+    def _juel_text(self, node: Any, what: str) -> None:
+        source = (node.text or "").strip()
+        if is_juel(source):
+            try:
+                node.text = compile_juel(source)
+            except JuelError as exc:
+                self._juel_refused(node, what, source, exc)
+
+    def _loop_expression(self, node: Any, kind: str) -> None:
+        source = (node.text or "").strip()
+        found = _MI_VARIABLES.search(source) if is_juel(source) else None
+        if found:
+            self.error(
+                node,
+                f"bpmn:{kind} {source!r} reads {found.group()}, a Camunda multi-instance variable "
+                "this engine does not provide: write it over task data (e.g. ${approved})",
+            )
+        elif kind == "completionCondition" and is_juel(source):
+            try:
+                node.text = compile_condition(source)
+            except JuelError as exc:
+                self._juel_refused(node, f"bpmn:{kind}", source, exc)
+        else:
+            self._juel_text(node, f"bpmn:{kind}")
+
+    def _timer(self, node: Any, kind: str) -> None:
+        source = (node.text or "").strip()
+        try:
+            node.text = timer_expression(source, self.zone)
+        except JuelError as exc:
+            self._juel_refused(node, f"bpmn:{kind}", source, exc)
+        except TimerValueError as exc:
+            self.error(node, f"bpmn:{kind}: {exc}")
+
+    def _collection(self, node: Any) -> None:
+        """camunda:collection names the list variable; `${items}` is the same name."""
+        attribute = f"{{{CAMUNDA_NS}}}collection"
+        value = (node.get(attribute) or "").strip()
+        if not is_juel(value):
+            return
+        try:
+            compiled = compile_juel(value)
+        except JuelError as exc:
+            self._juel_refused(node, "camunda:collection", value, exc)
+            return
+        if not compiled.isidentifier():
+            self.error(
+                node,
+                f"camunda:collection {value!r} must name a variable holding the list (${{items}}): "
+                "compute the list into a variable first",
+            )
+            return
+        node.set(attribute, compiled)
+
+    def _implementation(self, node: Any, kind: str) -> None:
+        found = [(name, node.get(f"{{{CAMUNDA_NS}}}{name}")) for name in _IMPLEMENTATIONS]
+        found = [(name, value) for name, value in found if value]
+        connector = node.find("./bpmn:extensionElements/camunda:connector", NS)
+        if connector is not None:
+            connector_id = connector.findtext("./camunda:connectorId", "", NS).strip()
+            found.append(("connector", connector_id or "?"))
+        decision = node.get(f"{{{CAMUNDA_NS}}}decisionRef") or ""
+        if kind == "businessRuleTask" and not found:
+            if not decision:
+                self.error(
+                    node,
+                    "bpmn:businessRuleTask has no camunda:decisionRef: name the id of a DMN decision in processes/",
+                )
+            elif is_juel(decision):
+                self.error(
+                    node,
+                    f"camunda:decisionRef {decision!r} must name a decision id: an expression cannot "
+                    "choose the decision here",
+                )
+            return
+        if not found and kind == "sendTask":
+            return  # a message it throws, as SpiffWorkflow runs it
+        if not found:
+            self.error(node, f"bpmn:{kind} has no implementation the engine can run: {LATER}")
+            return
+        name, value = found[0]
+        what = "connector" if name == "connector" else f"camunda:{name}"
+        self.error(
+            node,
+            f"bpmn:{kind} is not supported: {what}={value!r} ({_IMPLEMENTATIONS.get(name, 'a connector')}"
+            f") cannot run here; {LATER}",
+        )
+
+    def _script(self, node: Any) -> None:
+        language = node.get("scriptFormat") or "python"
+        if language.lower() not in PYTHON_SCRIPTS:
+            self.error(node, f'scriptFormat {language!r} cannot run: scripts are Python (scriptFormat="python")')
+            return
+        resource = node.get(f"{{{CAMUNDA_NS}}}resource")
+        if resource:
+            self._script_resource(node, resource)
+        io_node = node.find("./bpmn:extensionElements/camunda:inputOutput", NS)
+        script = node.find("./bpmn:script", NS)
+        if io_node is None or script is None:
+            return
+        before, after, refused = script_mapping(io_node)
+        for param, reason in refused:
+            self.warn(param, f"camunda:{_local(param.tag)} {param.get('name')!r} is ignored: {reason}")
+        script.text = "\n".join(part for part in (before, script.text or "", after) if part)
+        io_node.getparent().remove(io_node)  # mapped: not listed as ignored
+
+    def _script_resource(self, node: Any, resource: str) -> None:
+        name = resource.split("://", 1)[-1].lstrip("/")
+        folder = self.path.rsplit("/", 1)[0] if "/" in self.path else ""
+        text = self.resources.get(f"{folder}/{name}" if folder else name, self.resources.get(name))
+        if text is None:
+            self.error(
+                node,
+                f"camunda:resource {resource!r}: no such file in the bundle (looked for "
+                f"{folder + '/' if folder else ''}{name} and {name})",
+            )
+            return
+        script = node.find("./bpmn:script", NS)
+        if script is None:
+            script = node.makeelement(f"{{{BPMN_NS}}}script", {})
+            node.append(script)
+        script.text = text
+
+    def _user_task(self, node: Any) -> None:
+        for name in EXPRESSION_ATTRIBUTES:
+            value = node.get(f"{{{CAMUNDA_NS}}}{name}")
+            if not value:
+                continue
+            if is_juel(value):
+                try:
+                    compile_juel(value)
+                except JuelError as exc:
+                    self._juel_refused(node, f"camunda:{name}", value, exc)
+            elif name in ("dueDate", "followUpDate") and value[:4].isdigit() and "T" in value:
+                with contextlib.suppress(ValueError):  # reported with the element's other dueDate problems
+                    node.set(f"{{{CAMUNDA_NS}}}{name}", with_offset(value, self.zone))
+
+    def _ignored_extension(self, node: Any, kind: str) -> None:
+        what = _IGNORED_EXTENSIONS[kind]
+        event = f" on {node.get('event')!r}" if node.get("event") else ""
+        self.warn(node, f"camunda:{kind}{event} is ignored: the {what} is not executed here")
+        if kind == "formData":  # SpiffWorkflow's form reader fails on some of it; flowcrm forms are JSON files
+            node.getparent().remove(node)
+
+    def _ignored_attributes(self, node: Any, kind: str) -> None:
+        for name, what in _IGNORED_ATTRIBUTES.items():
+            value = node.get(f"{{{CAMUNDA_NS}}}{name}")
+            if value and not (name.startswith("async") and value == "false"):
+                self.warn(node, f"camunda:{name}={value!r} on bpmn:{kind} is ignored: {what} is not executed here")

@@ -1,0 +1,89 @@
+"""Timer values as Camunda Modeler saves them become timer expressions the engine can schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from engine.config.model import WorkingHours
+from engine.processes.calendar import use_calendar
+from engine.processes.camunda_timers import CronSchedule, TimerValueError, cron_cycle, timer_expression, timer_text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PT5M", "'PT5M'"),
+        ("P7D", "'P7D'"),
+        ("R3/PT10M", "'R3/PT10M'"),
+        ("R/PT1H", "'R/PT1H'"),
+        ("2026-03-01T10:00:00", "'2026-03-01T10:00:00+03:00'"),  # no offset: the bundle's zone
+        ("2026-03-01T10:00:00Z", "'2026-03-01T10:00:00+00:00'"),
+        ("2026-07-01T10:00:00+02:00", "'2026-07-01T10:00:00+02:00'"),
+        ("R3/2026-03-01T10:00:00/PT10M", "'R3/2026-03-01T10:00:00+03:00/PT10M'"),
+        ("${dueDate}", "timer_text(dueDate)"),
+        ("P${days}D", "timer_text('P' + juel_text(days) + 'D')"),
+        ("0 0 9 * * ?", "cron_cycle('0 0 9 * * ?')"),
+        ('"PT5M"', '"PT5M"'),  # quoted Python stays as it is
+        ("working_hours(4)", "working_hours(4)"),
+    ],
+)
+def test_modeler_timer_values_become_timer_expressions(text: str, expected: str) -> None:
+    assert timer_expression(text, "Europe/Moscow") == expected
+
+
+def test_a_date_without_offset_takes_the_zone_offset_of_that_date() -> None:
+    assert timer_expression("2026-07-01T10:00:00", "Europe/Berlin") == "'2026-07-01T10:00:00+02:00'"  # summer
+    assert timer_expression("2026-01-01T10:00:00", "Europe/Berlin") == "'2026-01-01T10:00:00+01:00'"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0 0 9 ? * MON-FRI", "fires at irregular intervals"),
+        ("0 0 25 * * ?", "hour '25' is outside 0-23"),
+        ("0 0 9 L * ?", "uses L, W or #, which are not supported"),
+        ("0 0 9 * * *", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("0 0 9 x * ?", "day of month 'x' is not a number"),
+        ("2026-13-01T10:00:00", "'2026-13-01T10:00:00' is not an ISO 8601 date and time"),
+    ],
+)
+def test_bad_timer_values_are_refused(text: str, message: str) -> None:
+    with pytest.raises(TimerValueError, match=message):
+        timer_expression(text, "UTC")
+
+
+def test_cron_fields_follow_quartz() -> None:
+    schedule = CronSchedule("0 0/15 8-9 ? JAN-MAR SUN")  # Quartz day-of-week 1 = Sunday
+    first = schedule.next_after(datetime(2026, 1, 1, 0, 0))
+    assert first == datetime(2026, 1, 4, 8, 0)  # 4 January 2026 is a Sunday
+    assert schedule.next_after(first) == datetime(2026, 1, 4, 8, 15)
+    assert schedule.next_after(datetime(2026, 1, 4, 9, 45)) == datetime(2026, 1, 11, 8, 0)
+
+
+@time_machine.travel(datetime(2026, 3, 2, 7, 30, tzinfo=UTC), tick=False)
+def test_a_daily_cron_becomes_an_endless_cycle_from_its_next_fire_in_the_bundle_zone() -> None:
+    use_calendar(WorkingHours(timezone="Europe/Moscow"))
+    try:
+        # 10:30 in Moscow: today's 09:00 has passed
+        assert cron_cycle("0 0 9 * * ?") == "R/2026-03-03T09:00:00+03:00/PT86400S"
+    finally:
+        use_calendar(None)
+
+
+@time_machine.travel(datetime(2026, 3, 2, 7, 30, tzinfo=UTC), tick=False)
+def test_a_cron_every_ten_minutes_repeats_every_600_seconds() -> None:
+    assert cron_cycle("0 0/10 * * * ?") == "R/2026-03-02T07:40:00+00:00/PT600S"
+
+
+def test_a_juel_timer_value_gets_an_offset_when_it_has_none() -> None:
+    use_calendar(WorkingHours(timezone="Europe/Moscow"))
+    try:
+        assert timer_text(datetime(2026, 3, 1, 10, 0)) == "2026-03-01T10:00:00+03:00"
+        assert timer_text("2026-03-01T10:00:00") == "2026-03-01T10:00:00+03:00"
+        assert timer_text(datetime(2026, 3, 1, 10, 0, tzinfo=UTC)) == "2026-03-01T10:00:00+00:00"
+        assert timer_text("PT5M") == "PT5M"
+    finally:
+        use_calendar(None)

@@ -1,0 +1,157 @@
+"""The Camunda dialect prepared before SpiffWorkflow parses a document."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from engine.errors import FlowError, Problem
+from engine.processes.definitions import resolve, resolve_names
+from engine.processes.dialect import CAMUNDA_NS, Dialect, alias_activiti
+
+HEAD = (
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:activiti="http://activiti.org/bpmn">'
+    '<bpmn:process id="p" isExecutable="true">'
+)
+TAIL = "</bpmn:process></bpmn:definitions>"
+
+
+def prepare(body: str) -> tuple[etree._Element, list[Problem], list[Problem]]:
+    tree = etree.fromstring(alias_activiti(HEAD + body + TAIL).encode())
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    Dialect("processes/p.bpmn", "Europe/Moscow", {}, problems, warnings).prepare(tree)
+    return tree, problems, warnings
+
+
+def test_a_conditional_event_condition_in_juel_is_compiled() -> None:
+    tree, problems, _ = prepare(
+        '<bpmn:intermediateCatchEvent id="wait"><bpmn:conditionalEventDefinition>'
+        "<bpmn:condition>${stock &lt; 10}</bpmn:condition></bpmn:conditionalEventDefinition>"
+        "</bpmn:intermediateCatchEvent>"
+    )
+
+    assert problems == []
+    assert tree.findtext(".//{*}condition") == "juel_condition(juel_lt(stock, 10))"
+
+
+def test_a_send_task_without_a_java_implementation_is_left_to_run_as_before() -> None:
+    _, problems, _ = prepare('<bpmn:sendTask id="notify" />')
+
+    assert problems == []
+
+
+def test_activiti_attributes_read_as_camunda_ones() -> None:
+    tree, _, _ = prepare('<bpmn:userTask id="t" activiti:assignee="${owner}" activiti:dueDate="2026-03-01T10:00:00" />')
+
+    task = tree.find(".//{*}userTask")
+    assert task.get(f"{{{CAMUNDA_NS}}}assignee") == "${owner}"
+    assert task.get(f"{{{CAMUNDA_NS}}}dueDate") == "2026-03-01T10:00:00+03:00"  # no offset: the bundle's zone
+
+
+def test_form_data_is_warned_and_removed_so_the_task_still_parses() -> None:
+    tree, problems, warnings = prepare(
+        '<bpmn:userTask id="t"><bpmn:extensionElements><camunda:formData>'
+        '<camunda:formField id="ok" type="boolean" /></camunda:formData></bpmn:extensionElements></bpmn:userTask>'
+    )
+
+    assert problems == []
+    assert [(w.element, w.message.split(" is ignored")[0]) for w in warnings] == [("t", "camunda:formData")]
+    assert tree.find(".//{*}formData") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "element", "start"),
+    [
+        ('<bpmn:userTask id="t" camunda:taskPriority="5" />', "t", "camunda:taskPriority='5' on bpmn:userTask"),
+        ('<bpmn:userTask id="t" camunda:jobPriority="5" />', "t", "camunda:jobPriority='5' on bpmn:userTask"),
+        ('<bpmn:userTask id="t" camunda:asyncAfter="true" />', "t", "camunda:asyncAfter='true' on bpmn:userTask"),
+        (
+            '<bpmn:startEvent id="s"><bpmn:errorEventDefinition camunda:errorCodeVariable="code" /></bpmn:startEvent>',
+            "s",
+            "camunda:errorCodeVariable='code' on bpmn:errorEventDefinition",
+        ),
+        (
+            '<bpmn:scriptTask id="s" camunda:resultVariable="r"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>',
+            "s",
+            "camunda:resultVariable='r' on bpmn:scriptTask",
+        ),
+        (
+            '<bpmn:callActivity id="c" calledElement="p"><bpmn:extensionElements><camunda:in variables="all" />'
+            '<camunda:out source="a" target="b" /></bpmn:extensionElements></bpmn:callActivity>',
+            "c",
+            "camunda:in",
+        ),
+        (
+            '<bpmn:userTask id="t"><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT5M'
+            "</camunda:failedJobRetryTimeCycle></bpmn:extensionElements></bpmn:userTask>",
+            "t",
+            "camunda:failedJobRetryTimeCycle",
+        ),
+        (
+            '<bpmn:userTask id="t"><bpmn:extensionElements><camunda:inputOutput>'
+            '<camunda:inputParameter name="a">1</camunda:inputParameter></camunda:inputOutput>'
+            "</bpmn:extensionElements></bpmn:userTask>",
+            "t",
+            "camunda:inputOutput",
+        ),
+    ],
+)
+def test_what_is_not_executed_is_warned_naming_the_element(body: str, element: str, start: str) -> None:
+    _, problems, warnings = prepare(body)
+
+    assert problems == []
+    assert (element, start) in [(w.element, w.message.split(" is ignored")[0]) for w in warnings]
+
+
+def test_async_false_is_not_warned() -> None:
+    _, _, warnings = prepare('<bpmn:userTask id="t" camunda:asyncBefore="false" />')
+
+    assert warnings == []
+
+
+def test_a_service_task_without_an_implementation_is_refused() -> None:
+    _, problems, _ = prepare('<bpmn:serviceTask id="svc" />')
+
+    assert [(p.element, p.message) for p in problems] == [
+        (
+            "svc",
+            "bpmn:serviceTask has no implementation the engine can run: binding Camunda implementations to "
+            "built-in actions is a later step: use a scriptTask for now",
+        )
+    ]
+
+
+def test_a_script_resource_path_without_scheme_is_read_from_the_processes_folder() -> None:
+    tree = etree.fromstring((HEAD + '<bpmn:scriptTask id="s" camunda:resource="scripts/a.py" />' + TAIL).encode())
+    problems: list[Problem] = []
+    Dialect("processes/p.bpmn", "UTC", {"processes/scripts/a.py": "a = 1"}, problems, []).prepare(tree)
+
+    assert problems == []
+    assert tree.findtext(".//{*}script") == "a = 1"
+
+
+def test_candidates_from_juel_may_be_a_name_a_comma_list_or_a_list() -> None:
+    data = {"one": "sam", "some": "sue, hank", "many": ["ann", None, "bob"]}
+
+    assert resolve_names(("${one}", "${some}", "${many}", "otto"), data) == ["sam", "sue", "hank", "ann", "bob", "otto"]
+
+
+def test_a_missing_variable_in_an_assignee_names_the_attribute_and_the_variable() -> None:
+    with pytest.raises(FlowError, match=r"task: camunda:assignee '\$\{owner\}': .*'owner' is not defined"):
+        resolve("${owner}", {}, "task: camunda:assignee ")
+
+
+def test_who_may_start_the_process_is_warned_not_enforced() -> None:
+    tree = etree.fromstring(
+        (
+            HEAD.replace('isExecutable="true"', 'isExecutable="true" camunda:candidateStarterGroups="sales"') + TAIL
+        ).encode()
+    )
+    warnings: list[Problem] = []
+    Dialect("processes/p.bpmn", "UTC", {}, [], warnings).prepare(tree)
+
+    assert [(w.element, w.message.split(" is ignored")[0]) for w in warnings] == [
+        ("p", "camunda:candidateStarterGroups='sales' on bpmn:process")
+    ]
