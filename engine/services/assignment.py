@@ -10,7 +10,8 @@ from typing import Any
 
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes.definitions import ElementMeta
-from engine.processes.spiff import ReadyTask, evaluate_decision
+from engine.processes.dmn import evaluate_decision
+from engine.processes.spiff import ReadyTask
 from engine.services.access import WORKERS, require
 from engine.services.deployments import active_files
 from engine.services.records import refuse_merged
