@@ -28,8 +28,14 @@ def decisions_in(path: str, text: str) -> dict[str, Decision]:
     return decisions
 
 
-def decide(path: str, text: str, decision_id: str, data: dict[str, Any], result_variable: str | None = None,
-           mapping: str | None = None) -> dict[str, Any]:
+def decide(
+    path: str,
+    text: str,
+    decision_id: str,
+    data: dict[str, Any],
+    result_variable: str | None = None,
+    mapping: str | None = None,
+) -> dict[str, Any]:
     """The variables a businessRuleTask sets: `{result_variable: mapped result}` (Camunda), or without one the
     outputs themselves (one value per output; a list per output for multi-hit tables)."""
     decisions = decisions_in(path, text)

@@ -21,10 +21,39 @@ INPUT = "cellInput"  # Camunda's name for the input value inside an input entry;
 _JUEL = re.compile(r"^[$#]\{(.*)\}$", re.DOTALL)
 _QUESTION = re.compile(r"\?(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)")  # a `?` outside quotes
 _SANDBOX_LINE = re.compile(r"^Line \d+: ")
-_BUILTINS = {"len", "abs", "float", "bool", "int", "str", "min", "max", "any", "all", "sorted", "list", "tuple",
-             "set", "dict", "sum", "round", "range", "enumerate", "zip", "datetime", "date", "timedelta", "Decimal"}
-_FEEL = {"feel", "https://www.omg.org/spec/dmn/20191111/feel/", "http://www.omg.org/spec/feel/20140401",
-         "https://www.omg.org/spec/feel/20140401", "http://www.omg.org/spec/dmn/20180521/feel/"}
+_BUILTINS = {
+    "len",
+    "abs",
+    "float",
+    "bool",
+    "int",
+    "str",
+    "min",
+    "max",
+    "any",
+    "all",
+    "sorted",
+    "list",
+    "tuple",
+    "set",
+    "dict",
+    "sum",
+    "round",
+    "range",
+    "enumerate",
+    "zip",
+    "datetime",
+    "date",
+    "timedelta",
+    "Decimal",
+}
+_FEEL = {
+    "feel",
+    "https://www.omg.org/spec/dmn/20191111/feel/",
+    "http://www.omg.org/spec/feel/20140401",
+    "https://www.omg.org/spec/feel/20140401",
+    "http://www.omg.org/spec/dmn/20180521/feel/",
+}
 
 
 class CellRefused(ValueError):
@@ -56,10 +85,15 @@ def _refusals(source: str) -> list[str]:
     refusals = [_SANDBOX_LINE.sub("", r) for r in sandbox.check(source, "eval")]
     if refusals:
         return refusals
-    calls = {node.func.id for node in ast.walk(ast.parse(source.strip(), mode="eval"))
-             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    return [f"{name}() is neither a FEEL function this engine reads nor a Python builtin"
-            for name in sorted(calls - _BUILTINS)]
+    calls = {
+        node.func.id
+        for node in ast.walk(ast.parse(source.strip(), mode="eval"))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    return [
+        f"{name}() is neither a FEEL function this engine reads nor a Python builtin"
+        for name in sorted(calls - _BUILTINS)
+    ]
 
 
 def _juel(text: str) -> Value:
@@ -69,8 +103,10 @@ def _juel(text: str) -> Value:
     try:
         return simple_value(match.group(1).strip())
     except FeelSyntaxError as exc:
-        raise CellRefused(f"JUEL {text!r} is more than a variable or a dotted path; write a variable, a FEEL "
-                          f"literal or a Python expression") from exc
+        raise CellRefused(
+            f"JUEL {text!r} is more than a variable or a dotted path; write a variable, a FEEL "
+            f"literal or a Python expression"
+        ) from exc
 
 
 def _feel(compile_feel: Callable[[str], _T], text: str, lang: str | None, what: str) -> _T | FeelSyntaxError:
@@ -106,8 +142,9 @@ def _repeats_input(expression: str, cell: str) -> bool:
         cell_tree = ast.parse(cell, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return isinstance(cell_tree, ast.Compare | ast.BoolOp) and \
-        any(ast.dump(node) == wanted for node in ast.walk(cell_tree))
+    return isinstance(cell_tree, ast.Compare | ast.BoolOp) and any(
+        ast.dump(node) == wanted for node in ast.walk(cell_tree)
+    )
 
 
 def _python_test(source: str) -> Test:
@@ -128,12 +165,13 @@ def test(text: str, lang: str | None, input_text: str) -> Test:
         if not isinstance(feel_error, FeelSyntaxError):
             return feel_error
     if lang == "juel":
-        raise CellRefused("JUEL input entries are not supported: write FEEL unary tests (`< 10`, `\"a\",\"b\"`)")
+        raise CellRefused('JUEL input entries are not supported: write FEEL unary tests (`< 10`, `"a","b"`)')
     if input_text and _repeats_input(input_text, text):
-        raise CellRefused(f"it repeats the input expression {input_text!r}, but an input entry tests the input "
-                          f"value: write the test alone, e.g. '> 1000'")
-    candidates = [_QUESTION.sub(INPUT, text)] if _QUESTION.search(text) else \
-        [f"{INPUT} == ({text})", f"{INPUT} {text}"]
+        raise CellRefused(
+            f"it repeats the input expression {input_text!r}, but an input entry tests the input "
+            f"value: write the test alone, e.g. '> 1000'"
+        )
+    candidates = [_QUESTION.sub(INPUT, text)] if _QUESTION.search(text) else [f"{INPUT} == ({text})", f"{INPUT} {text}"]
     for source in candidates:
         if not _refusals(source):
             return _python_test(source)

@@ -21,8 +21,9 @@ def evaluate(decisions: Mapping[str, Decision], decision_id: str, variables: Map
     return _evaluate(decisions, decisions[decision_id], variables, {})
 
 
-def _evaluate(decisions: Mapping[str, Decision], decision: Decision, variables: Mapping[str, Any],
-              done: dict[str, Result]) -> Result:
+def _evaluate(
+    decisions: Mapping[str, Decision], decision: Decision, variables: Mapping[str, Any], done: dict[str, Result]
+) -> Result:
     context = dict(variables)
     for required in decision.required:
         if required not in done:
@@ -66,8 +67,9 @@ def _matches(table: Table, context: dict[str, Any]) -> list[Rule]:
                 if not test(given, context):
                     break
             except FlowError as exc:
-                raise DecisionFailure(f"{_where(rule)}, input {number} {table.inputs[number - 1].label!r}: "
-                                      f"{exc}") from exc
+                raise DecisionFailure(
+                    f"{_where(rule)}, input {number} {table.inputs[number - 1].label!r}: {exc}"
+                ) from exc
         else:
             matched.append(rule)
             if table.hit_policy == "FIRST":
@@ -138,17 +140,23 @@ def map_result(result: Result, mapping: str, decision_id: str) -> Any:
     if mapping == "collectEntries":
         names = {name for r in result for name in r}
         if len(names) > 1:
-            raise DecisionFailure(f"decision {decision_id!r}: mapDecisionResult collectEntries needs results with "
-                                  f"one output, they have {', '.join(sorted(names))}")
+            raise DecisionFailure(
+                f"decision {decision_id!r}: mapDecisionResult collectEntries needs results with "
+                f"one output, they have {', '.join(sorted(names))}"
+            )
         return [value for r in result for value in r.values()]
     if len(result) > 1:
-        raise DecisionFailure(f"decision {decision_id!r}: mapDecisionResult {mapping} needs at most one result, "
-                              f"the decision gave {len(result)}")
+        raise DecisionFailure(
+            f"decision {decision_id!r}: mapDecisionResult {mapping} needs at most one result, "
+            f"the decision gave {len(result)}"
+        )
     if mapping == "singleResult":
         return dict(result[0]) if result else None
     if result and len(result[0]) > 1:
-        raise DecisionFailure(f"decision {decision_id!r}: mapDecisionResult singleEntry needs one output, the "
-                              f"result has {', '.join(result[0])}")
+        raise DecisionFailure(
+            f"decision {decision_id!r}: mapDecisionResult singleEntry needs one output, the "
+            f"result has {', '.join(result[0])}"
+        )
     return next(iter(result[0].values()), None) if result else None
 
 

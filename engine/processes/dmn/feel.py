@@ -18,16 +18,22 @@ Variables = Mapping[str, Any]
 Value = Callable[[Variables], Any]
 Test = Callable[[Any, Variables], bool]
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<string>"(?:[^"\\]|\\.)*")
     | (?P<number>\d+(?:\.\d+)?|\.\d+)
     | (?P<op><=|>=|!=|\.\.|[<>=()\[\],.\-])
     | (?P<name>[^\W\d][\w]*)
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 _TEMPORAL = {"date": date, "time": time, "date and time": datetime, "duration": timedelta}
 _COMPARISONS: dict[str, Callable[[int], bool]] = {
-    "<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0,
+    "<": lambda c: c < 0,
+    "<=": lambda c: c <= 0,
+    ">": lambda c: c > 0,
+    ">=": lambda c: c >= 0,
 }
 
 
@@ -137,8 +143,9 @@ class _Reader:
             parts.append(self.token.text)
             self.index += 1
         if self.token.text == "(":
-            raise FeelSyntaxError(f"function {'.'.join(parts)}() is not supported (only date, time, "
-                                  f"date and time, duration)")
+            raise FeelSyntaxError(
+                f"function {'.'.join(parts)}() is not supported (only date, time, date and time, duration)"
+            )
         return _path(tuple(parts))
 
     def _temporal(self, function: str) -> Any:

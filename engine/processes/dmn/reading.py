@@ -57,22 +57,28 @@ class _Reader:
         logic = [child for child in self.node if isinstance(child.tag, str) and _local(child) in _LOGIC]
         if len(logic) != 1 or _local(logic[0]) not in ("decisionTable", "literalExpression"):
             kinds = ", ".join(_local(n) for n in logic) or "none"
-            self.refuse(self.node, f"decision {self.id!r} must hold one decision table or one literal expression, "
-                                   f"found: {kinds}")
+            self.refuse(
+                self.node,
+                f"decision {self.id!r} must hold one decision table or one literal expression, found: {kinds}",
+            )
             return None
         body = self.table(logic[0]) if _local(logic[0]) == "decisionTable" else self.literal(logic[0])
         required = []
         for requirement in self.node.findall("{*}informationRequirement/{*}requiredDecision"):
             href = requirement.get("href") or ""
             if not href.startswith("#") or len(href) < 2:
-                self.refuse(requirement, f"requiredDecision href {href!r}: only a decision of the same file "
-                                         f"('#decision_id') can be required")
+                self.refuse(
+                    requirement,
+                    f"requiredDecision href {href!r}: only a decision of the same file "
+                    f"('#decision_id') can be required",
+                )
                 continue
             required.append(href[1:])
         if body is None or self.problems:
             return None
-        return Decision(self.id, self.node.get("name") or self.id, self.path, self.node.sourceline, body,
-                        tuple(required))
+        return Decision(
+            self.id, self.node.get("name") or self.id, self.path, self.node.sourceline, body, tuple(required)
+        )
 
     def literal(self, node: Any) -> Literal | None:
         variable = self.node.find("{*}variable")
@@ -95,8 +101,9 @@ class _Reader:
         if hit_policy not in HIT_POLICIES:
             self.refuse(node, f"hitPolicy {hit_policy!r} is not one of {', '.join(HIT_POLICIES)}")
         if aggregation and (hit_policy != "COLLECT" or aggregation not in AGGREGATIONS):
-            self.refuse(node, f"aggregation {aggregation!r} needs hitPolicy COLLECT and one of "
-                              f"{', '.join(AGGREGATIONS)}")
+            self.refuse(
+                node, f"aggregation {aggregation!r} needs hitPolicy COLLECT and one of {', '.join(AGGREGATIONS)}"
+            )
         inputs = tuple(self.input_clause(n, i) for i, n in enumerate(node.findall("{*}input"), 1))
         outputs = tuple(self.output_clause(n, i) for i, n in enumerate(node.findall("{*}output"), 1))
         if not outputs:
@@ -104,8 +111,11 @@ class _Reader:
         if aggregation and len(outputs) > 1:
             self.refuse(node, f"aggregation {aggregation} works on one output, the table has {len(outputs)}")
         if hit_policy in ("PRIORITY", "OUTPUT ORDER") and not any(o and o.priorities for o in outputs):
-            self.refuse(node, f"hitPolicy {hit_policy} ranks rules by the outputs' output values: give at least "
-                              f"one output a list of output values")
+            self.refuse(
+                node,
+                f"hitPolicy {hit_policy} ranks rules by the outputs' output values: give at least "
+                f"one output a list of output values",
+            )
         rules = tuple(self.rule(n, i, inputs, outputs) for i, n in enumerate(node.findall("{*}rule"), 1))
         if any(part is None for part in (*inputs, *outputs, *rules)):
             return None
@@ -139,14 +149,18 @@ class _Reader:
                 return None
         return OutputClause(name, self.type_ref(node, f"output {index} {name!r}"), priorities)
 
-    def rule(self, node: Any, index: int, inputs: tuple[InputClause | None, ...],
-             outputs: tuple[OutputClause | None, ...]) -> Rule | None:
+    def rule(
+        self, node: Any, index: int, inputs: tuple[InputClause | None, ...], outputs: tuple[OutputClause | None, ...]
+    ) -> Rule | None:
         rule_id = node.get("id") or ""
         where = f"rule {index}" + (f" ({rule_id})" if rule_id else "")
         entries, results = node.findall("{*}inputEntry"), node.findall("{*}outputEntry")
         if len(entries) != len(inputs) or len(results) != len(outputs):
-            self.refuse(node, f"{where} has {len(entries)} input and {len(results)} output entries, the table "
-                              f"{len(inputs)} inputs and {len(outputs)} outputs")
+            self.refuse(
+                node,
+                f"{where} has {len(entries)} input and {len(results)} output entries, the table "
+                f"{len(inputs)} inputs and {len(outputs)} outputs",
+            )
             return None
         tests: list[Test] = []
         values: list[Value | None] = []
@@ -157,8 +171,7 @@ class _Reader:
             try:
                 tests.append(cells.test(text or "-", self.language(entry), clause.text if clause else ""))
             except cells.CellRefused as exc:
-                self.refuse(line_node, f"{where}, input {number} {label!r}: cell {text!r} cannot be evaluated: "
-                                       f"{exc}")
+                self.refuse(line_node, f"{where}, input {number} {label!r}: cell {text!r} cannot be evaluated: {exc}")
                 ok = False
         for number, (entry, out) in enumerate(zip(results, outputs, strict=True), 1):
             text, line_node = self._text(entry)
@@ -169,8 +182,7 @@ class _Reader:
             try:
                 values.append(cells.value(text, self.language(entry)))
             except cells.CellRefused as exc:
-                self.refuse(line_node, f"{where}, output {number} {name!r}: cell {text!r} cannot be evaluated: "
-                                       f"{exc}")
+                self.refuse(line_node, f"{where}, output {number} {name!r}: cell {text!r} cannot be evaluated: {exc}")
                 ok = False
         return Rule(index, rule_id, tuple(tests), tuple(values)) if ok else None
 
@@ -206,8 +218,14 @@ def read_decisions(tree: Any, path: str) -> tuple[dict[str, Decision], list[Prob
         for requirement in node.findall("{*}informationRequirement/{*}requiredDecision"):
             href = (requirement.get("href") or "").lstrip("#")
             if href and href not in known:
-                problems.append(Problem(path, requirement.sourceline, node.get("id"), f"required decision "
-                                        f"{href!r} is not in this file (known: {', '.join(sorted(known))})"))
+                problems.append(
+                    Problem(
+                        path,
+                        requirement.sourceline,
+                        node.get("id"),
+                        f"required decision {href!r} is not in this file (known: {', '.join(sorted(known))})",
+                    )
+                )
     problems.extend(_cycles(decisions, path))
     return decisions, problems
 
@@ -222,8 +240,14 @@ def _cycles(decisions: dict[str, Decision], path: str) -> list[Problem]:
             current, trail = stack.pop()
             for required in decisions[current].required if current in decisions else ():
                 if required == start.id:
-                    problems.append(Problem(path, start.line, start.id, f"required decisions form a cycle: "
-                                            f"{' -> '.join((*trail, required))}"))
+                    problems.append(
+                        Problem(
+                            path,
+                            start.line,
+                            start.id,
+                            f"required decisions form a cycle: {' -> '.join((*trail, required))}",
+                        )
+                    )
                     stack = []
                     break
                 if required not in seen:

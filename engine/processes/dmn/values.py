@@ -9,8 +9,19 @@ from typing import Any
 
 from engine.errors import FlowError
 
-TYPE_REFS = ("string", "integer", "long", "double", "number", "boolean", "date", "dateTime", "date and time",
-             "time", "duration")
+TYPE_REFS = (
+    "string",
+    "integer",
+    "long",
+    "double",
+    "number",
+    "boolean",
+    "date",
+    "dateTime",
+    "date and time",
+    "time",
+    "duration",
+)
 _DURATION = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _LONG = 2**63
 
@@ -44,8 +55,9 @@ def parse_duration(text: str) -> timedelta:
     if match is None or text.strip() in ("P", "-P") or text.strip().endswith("T"):
         raise ValueError(f"{text!r} is not a day-time duration such as P2D or PT4H (years and months are refused)")
     sign, days, hours, minutes, seconds = match.groups()
-    value = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0),
-                      seconds=float(seconds or 0))
+    value = timedelta(
+        days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0)
+    )
     return -value if sign else value
 
 
@@ -68,15 +80,20 @@ def _comparable(given: Any, other: Any) -> tuple[Any, Any] | None:
         return (Decimal(str(given)), Decimal(str(other)))
     if isinstance(other, date | time | timedelta) and isinstance(given, str):
         try:
-            given = parse_duration(given) if isinstance(other, timedelta) else \
-                parse_temporal(datetime if isinstance(other, datetime) else type(other), given)
+            given = (
+                parse_duration(given)
+                if isinstance(other, timedelta)
+                else parse_temporal(datetime if isinstance(other, datetime) or "T" in given else type(other), given)
+            )
         except ValueError:
             return None
-    if isinstance(given, datetime) != isinstance(other, datetime) and isinstance(given, date) \
-            and isinstance(other, date):  # a date against a date and time: the date at midnight
+    if (
+        isinstance(given, datetime) != isinstance(other, datetime)
+        and isinstance(given, date)
+        and isinstance(other, date)
+    ):  # a date against a date and time: the date at midnight
         given, other = (v if isinstance(v, datetime) else datetime.combine(v, time()) for v in (given, other))
-    if isinstance(given, datetime) and isinstance(other, datetime) and \
-            (given.tzinfo is None) != (other.tzinfo is None):
+    if isinstance(given, datetime) and isinstance(other, datetime) and (given.tzinfo is None) != (other.tzinfo is None):
         return None
     for kind in (str, datetime, date, time, timedelta):
         if isinstance(given, kind) and isinstance(other, kind):
@@ -176,8 +193,16 @@ def _duration(value: Any) -> timedelta:
 
 
 _CONVERTERS = {
-    "string": _string, "integer": _long, "long": _long, "double": _double, "number": _number,
-    "boolean": _boolean, "date": _date, "dateTime": _date_time, "date and time": _date_time, "time": _time,
+    "string": _string,
+    "integer": _long,
+    "long": _long,
+    "double": _double,
+    "number": _number,
+    "boolean": _boolean,
+    "date": _date,
+    "dateTime": _date_time,
+    "date and time": _date_time,
+    "time": _time,
     "duration": _duration,
 }
 

@@ -22,9 +22,17 @@ _ATTRIBUTES = ("decision_ref", "dmn_file", "dmn_text", "result_variable", "map_d
 class DecisionTask(BpmnSpecMixin):  # type: ignore[misc]
     """A businessRuleTask evaluating `decision_ref` of its DMN file and setting the variables it gives."""
 
-    def __init__(self, wf_spec: Any, bpmn_id: str, decision_ref: str, dmn_file: str, dmn_text: str,
-                 result_variable: str | None = None, map_decision_result: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        wf_spec: Any,
+        bpmn_id: str,
+        decision_ref: str,
+        dmn_file: str,
+        dmn_text: str,
+        result_variable: str | None = None,
+        map_decision_result: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.decision_ref = decision_ref
         self.dmn_file = dmn_file
@@ -34,8 +42,14 @@ class DecisionTask(BpmnSpecMixin):  # type: ignore[misc]
 
     def _run_hook(self, my_task: Any) -> bool:
         try:
-            values = decide(self.dmn_file, self.dmn_text, self.decision_ref, dict(my_task.data),
-                            self.result_variable, self.map_decision_result)
+            values = decide(
+                self.dmn_file,
+                self.dmn_text,
+                self.decision_ref,
+                dict(my_task.data),
+                self.result_variable,
+                self.map_decision_result,
+            )
         except FlowError as exc:
             raise WorkflowTaskException(f"{self.bpmn_id}: {exc}", task=my_task) from exc
         my_task.data.update(values)
@@ -68,26 +82,40 @@ class DecisionTaskParser(CamundaTaskParser):  # type: ignore[misc]
         ref = self.get_decision_ref(self.node)
         documents: dict[str, tuple[str, str]] = getattr(self.process_parser.parser, "decision_documents", {})
         if not ref:
-            self.raise_validation_exception("bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision "
-                                            "in processes/*.dmn")
+            self.raise_validation_exception(
+                "bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in processes/*.dmn"
+            )
         if ref.startswith(("${", "#{")):
-            self.raise_validation_exception(f"camunda:decisionRef {ref!r}: an expression cannot be resolved before "
-                                            f"the process runs; name the decision id")
+            self.raise_validation_exception(
+                f"camunda:decisionRef {ref!r}: an expression cannot be resolved before "
+                f"the process runs; name the decision id"
+            )
         if ref not in documents:
             known = ", ".join(sorted(documents)) or "none"
-            self.raise_validation_exception(f"camunda:decisionRef {ref!r}: no such decision in processes/*.dmn "
-                                            f"(known: {known})")
+            self.raise_validation_exception(
+                f"camunda:decisionRef {ref!r}: no such decision in processes/*.dmn (known: {known})"
+            )
         result_variable = _camunda(self.node, "resultVariable") or None
         mapping = _camunda(self.node, "mapDecisionResult") or None
         if mapping and mapping not in MAPPINGS:
-            self.raise_validation_exception(f"camunda:mapDecisionResult {mapping!r} is not one of "
-                                            f"{', '.join(MAPPINGS)}")
+            self.raise_validation_exception(
+                f"camunda:mapDecisionResult {mapping!r} is not one of {', '.join(MAPPINGS)}"
+            )
         if mapping and not result_variable:
-            self.raise_validation_exception(f"camunda:mapDecisionResult {mapping!r} needs camunda:resultVariable "
-                                            f"to store the result in")
+            self.raise_validation_exception(
+                f"camunda:mapDecisionResult {mapping!r} needs camunda:resultVariable to store the result in"
+            )
         path, text = documents[ref]
-        return DecisionTask(self.spec, self.bpmn_id, decision_ref=ref, dmn_file=path, dmn_text=text,
-                            result_variable=result_variable, map_decision_result=mapping, **self.bpmn_attributes)
+        return DecisionTask(
+            self.spec,
+            self.bpmn_id,
+            decision_ref=ref,
+            dmn_file=path,
+            dmn_text=text,
+            result_variable=result_variable,
+            map_decision_result=mapping,
+            **self.bpmn_attributes,
+        )
 
     @staticmethod
     def get_decision_ref(node: Any) -> str:
