@@ -144,6 +144,7 @@ CORPUS_RUNS = [
     ("shipping_quotes.dmn", "dearest_quote", "singleEntry", {"parcel": {"weight": 3, "express": False}}, 22.5),
     ("shipping_quotes.dmn", "quote_count", "singleEntry", {"parcel": {"weight": 3, "express": False}}, 3),
     ("shipping_quotes.dmn", "quote_count", "singleEntry", {"parcel": {"weight": 1, "express": True}}, 2),
+    ("shipping_quotes.dmn", "quote_count", "singleEntry", {"parcel": {"weight": None, "express": None}}, 0),
     (
         "risk_priority.dmn",
         "risk_priority",

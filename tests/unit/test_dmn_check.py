@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.errors import ConfigError, Problem
-from engine.processes.spiff import parse_definitions
+from engine.processes.spiff import Runtime, parse_definitions
 from tests.unit.test_camunda7_dmn import CORPUS, business_rule_process
 
 DMN = "processes/check.dmn"
@@ -102,6 +103,11 @@ def line_of(dmn: str, marker: str) -> int:
             "values: give at least one output a list of output values",
         ),
         (
+            {"cell": "${cellInput &gt; 5}", "entry_language": ' expressionLanguage="juel"'},
+            "${cellInput",
+            "JUEL input entries are not supported: write FEEL unary tests",
+        ),
+        (
             {"policy": "RULE ORDER", "aggregation": ' aggregation="SUM"'},
             'id="DecisionTable_score"',
             "aggregation 'SUM' needs hitPolicy COLLECT",
@@ -127,6 +133,41 @@ def test_cell_or_table_the_engine_cannot_evaluate_is_refused_at_check(
 
     assert [(p.file, p.line, p.element) for p in found] == [(DMN, line_of(dmn, marker), "score")], found
     assert message in found[0].message
+
+
+def test_required_decision_of_another_file_is_refused() -> None:
+    dmn = table().replace(
+        '<decision id="score" name="Score">',
+        '<decision id="score" name="Score">\n'
+        '    <informationRequirement id="Requirement_x">'
+        '<requiredDecision href="other.dmn#grade" /></informationRequirement>',
+    )
+
+    [problem] = problems(dmn)
+
+    assert (problem.line, problem.element) == (line_of(dmn, "other.dmn#grade"), "score")
+    assert "requiredDecision href 'other.dmn#grade': only a decision of the same file" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("cell", "output", "amount", "expected"),
+    [
+        ("1000 &lt; ? &lt;= 5000", '"mid"', 5000, {"grade": "mid"}),
+        ("1000 &lt; ? &lt;= 5000", '"mid"', 1000, {}),
+        ("in (1, 2, 3)", "amount * 10", 2, {"grade": "20"}),  # the output's typeRef is string
+        ("? % 2 == 0", "str(amount)", 4, {"grade": "4"}),
+        ("cellInput &gt; limit", '"over"', 11, {"grade": "over"}),
+    ],
+)
+def test_python_cells_of_older_bundles_still_run(cell: str, output: str, amount: int, expected: dict[str, Any]) -> None:
+    dmn = HEAD + table(cell=cell, output=output, type_ref="integer") + "</definitions>\n"
+    bpmn = business_rule_process("run", "score", None, None)
+    blob = parse_definitions({"processes/run.bpmn": bpmn}, {DMN: dmn})["run"].blob
+
+    runtime, _ = Runtime.start(1, blob, {"amount": amount, "limit": 10})
+
+    assert runtime.is_completed()
+    assert {k: v for k, v in runtime.data().items() if k == "grade"} == expected
 
 
 def test_required_decisions_in_a_cycle_are_refused() -> None:

@@ -48,6 +48,7 @@ UNARY_TESTS = [
     ('> date("2026-01-01")', "2026-01-01T00:00:01", True),  # a date against a date and time: midnight
     ('> duration("P1D")', timedelta(hours=25), True),
     ('[duration("PT1H")..duration("PT2H")]', "PT90M", True),
+    ('< time("10:00:00")', "09:30:00", True),
     ("< limit", 5, True),
     ("< customer.limit", 50, False),
 ]

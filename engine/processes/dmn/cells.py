@@ -171,7 +171,10 @@ def test(text: str, lang: str | None, input_text: str) -> Test:
             f"it repeats the input expression {input_text!r}, but an input entry tests the input "
             f"value: write the test alone, e.g. '> 1000'"
         )
-    candidates = [_QUESTION.sub(INPUT, text)] if _QUESTION.search(text) else [f"{INPUT} == ({text})", f"{INPUT} {text}"]
+    if _QUESTION.search(text) or re.search(rf"\b{INPUT}\b", text):  # the cell names the input itself
+        candidates = [_QUESTION.sub(INPUT, text)]
+    else:  # a value compared with ==, or a test missing its left side (`> 1000`, `in ("a", "b")`)
+        candidates = [f"{INPUT} == ({text})", f"{INPUT} {text}"]
     for source in candidates:
         if not _refusals(source):
             return _python_test(source)

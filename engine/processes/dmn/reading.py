@@ -216,8 +216,9 @@ def read_decisions(tree: Any, path: str) -> tuple[dict[str, Decision], list[Prob
     known = {node.get("id") for node in nodes}
     for node in nodes:
         for requirement in node.findall("{*}informationRequirement/{*}requiredDecision"):
-            href = (requirement.get("href") or "").lstrip("#")
-            if href and href not in known:
+            href = requirement.get("href") or ""
+            if href.startswith("#") and href[1:] not in known:
+                href = href[1:]
                 problems.append(
                     Problem(
                         path,
