@@ -45,11 +45,6 @@ def decide(
     return merged(decisions[decision_id], result)
 
 
-def evaluate_decision(dmn_text: str, decision_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Run one decision of a `.dmn` file's text over `data`; {} when no rule matches (routing uses it)."""
-    return decide("(deployed DMN)", dmn_text, decision_id, data)
-
-
 __all__ = [
     "MAPPINGS",
     "Decision",
@@ -58,7 +53,6 @@ __all__ = [
     "decide",
     "decisions_in",
     "evaluate",
-    "evaluate_decision",
     "map_result",
     "read_decisions",
 ]
