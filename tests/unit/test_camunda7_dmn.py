@@ -344,3 +344,17 @@ def test_single_mappings_refuse_several_results(mapping: str, message: str) -> N
 def test_single_entry_refuses_a_result_with_two_outputs() -> None:
     with pytest.raises(FlowError, match="singleEntry needs one output, the result has risk, reason"):
         decide("risk_priority.dmn", "risk_priority", "singleEntry", payment={"amount": 1, "country": "DE"})
+
+
+def test_version_deployed_before_this_evaluator_still_runs_its_decision() -> None:
+    # The blob flowcrm stored for tests/fixtures/camunda_bundle before the engine had its own DMN evaluator: its
+    # businessRuleTask is SpiffWorkflow's, which keeps running such versions.
+    blob = (CORPUS.parent / "legacy" / "deal_approval_blob.json").read_text(encoding="utf-8")
+    runtime, _ = Runtime.start(1, blob, {"record": {"title": "Pumps", "amount": "1500"}})
+    [review] = runtime.ready_user_tasks()
+
+    runtime.complete(review.task_id, {})
+    runtime = Runtime.load(1, blob, runtime.dump())
+
+    [approval] = runtime.ready_user_tasks()
+    assert (approval.element_id, approval.data["approval"]) == ("manager_approval", "manager")
