@@ -123,14 +123,14 @@ def value(text: str, lang: str | None) -> Value:
     """An input expression, output entry or literal expression."""
     if lang in (None, "juel") and _JUEL.match(text):
         return _juel(text)
-    feel_error: Value | FeelSyntaxError = FeelSyntaxError()
+    feel: Value | FeelSyntaxError = FeelSyntaxError()  # the compiled cell, or why FEEL refused it
     if lang in (None, "feel", "juel"):
-        feel_error = _feel(simple_value, text, lang, f"a {(lang or 'feel').upper()} value")
-        if not isinstance(feel_error, FeelSyntaxError):
-            return feel_error
+        feel = _feel(simple_value, text, lang, f"a {(lang or 'feel').upper()} value")
+        if not isinstance(feel, FeelSyntaxError):
+            return feel
     refusals = _refusals(text)
     if refusals:
-        hint = f"not FEEL ({feel_error}) nor Python ({'; '.join(refusals)})" if lang is None else "; ".join(refusals)
+        hint = f"not FEEL ({feel}) nor Python ({'; '.join(refusals)})" if lang is None else "; ".join(refusals)
         raise CellRefused(hint)
     return _python(text)
 
@@ -159,11 +159,11 @@ def _python_test(source: str) -> Test:
 
 def test(text: str, lang: str | None, input_text: str) -> Test:
     """An input entry: FEEL unary tests, or a Python test of the input (`? > 5`, `in (...)`, `"a"`)."""
-    feel_error: Test | FeelSyntaxError = FeelSyntaxError()
+    feel: Test | FeelSyntaxError = FeelSyntaxError()  # the compiled cell, or why FEEL refused it
     if lang in (None, "feel"):
-        feel_error = _feel(unary_tests, text, lang, "FEEL unary tests")
-        if not isinstance(feel_error, FeelSyntaxError):
-            return feel_error
+        feel = _feel(unary_tests, text, lang, "FEEL unary tests")
+        if not isinstance(feel, FeelSyntaxError):
+            return feel
     if lang == "juel":
         raise CellRefused('JUEL input entries are not supported: write FEEL unary tests (`< 10`, `"a","b"`)')
     if input_text and _repeats_input(input_text, text):
@@ -180,5 +180,5 @@ def test(text: str, lang: str | None, input_text: str) -> Test:
             return _python_test(source)
     why = "; ".join(_refusals(candidates[0]))
     if lang is None:
-        raise CellRefused(f"not FEEL ({feel_error}) nor a Python test ({why})")
+        raise CellRefused(f"not FEEL ({feel}) nor a Python test ({why})")
     raise CellRefused(why)
