@@ -24,6 +24,7 @@ TYPE_REFS = (
 )
 _DURATION = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _LONG = 2**63
+_SAME_KIND = frozenset({str, int, float, bool, Decimal, date, datetime, time, timedelta})
 
 
 class DecisionFailure(FlowError):
@@ -74,8 +75,17 @@ def parse_temporal(kind: type, text: str) -> Any:
 
 def _comparable(given: Any, other: Any) -> tuple[Any, Any] | None:
     """The two values in one comparable kind, or None when FEEL cannot compare them."""
+    kind = type(given)
+    if (
+        kind is type(other)
+        and kind in _SAME_KIND
+        and (kind is not datetime or (given.tzinfo is None) == (other.tzinfo is None))
+    ):
+        return given, other  # the common case: text against text, a number against a number of its type
     if isinstance(given, bool) or isinstance(other, bool):
         return (given, other) if isinstance(given, bool) and isinstance(other, bool) else None
+    if isinstance(given, int | float) and isinstance(other, int | float):
+        return given, other  # Python compares ints and floats exactly
     if isinstance(given, int | float | Decimal) and isinstance(other, int | float | Decimal):
         return (Decimal(str(given)), Decimal(str(other)))
     if isinstance(other, date | time | timedelta) and isinstance(given, str):
