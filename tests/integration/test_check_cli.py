@@ -197,6 +197,18 @@ def test_camunda_modeler_bundle_passes_check() -> None:
     assert "1 entities, 1 catalogs, 3 forms, 1 processes" in result.output
 
 
+def test_camunda7_dmn_corpus_passes_check(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "camunda_bundle", bundle)
+    for path in (ROOT / "tests" / "fixtures" / "camunda7" / "dmn").iterdir():
+        shutil.copy(path, bundle / "processes" / path.name)
+
+    result = run("check", str(bundle))
+
+    assert result.exit_code == 0, result.output
+    assert "1 entities, 1 catalogs, 3 forms, 2 processes" in result.output
+
+
 @pytest.mark.parametrize("make_defect", DEFECTS, ids=lambda f: f.__name__)
 def test_check_reports_the_defect_with_file_line_and_element(
         tmp_path: Path, make_defect: Callable[[Path], Defect]) -> None:

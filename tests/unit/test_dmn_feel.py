@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.processes.dmn.feel import FeelSyntaxError, literal_list, simple_value, unary_tests
-from engine.processes.dmn.values import DecisionFailure
+from engine.processes.dmn.values import DecisionFailure, convert, stored
 
 UNARY_TESTS = [
     ("-", "anything", True),
@@ -111,3 +111,41 @@ def test_output_values_list_only_literals() -> None:
     assert literal_list('"high","medium", "low"') == ["high", "medium", "low"]
     with pytest.raises(FeelSyntaxError, match="only literals may be listed"):
         literal_list('"high", level')
+
+
+@pytest.mark.parametrize(
+    ("type_ref", "given", "expected"),
+    [
+        ("integer", "8", 8),
+        ("integer", 8.0, 8),
+        ("long", " 12 ", 12),
+        ("double", "1.5", 1.5),
+        ("number", "20000", 20000),
+        ("boolean", "TRUE", True),
+        ("boolean", False, False),
+        ("string", True, "true"),
+        ("string", 42, "42"),
+        ("date", "2026-01-01", date(2026, 1, 1)),
+        ("duration", "PT4H", timedelta(hours=4)),
+        ("integer", None, None),
+    ],
+)
+def test_type_ref_converts_as_camunda_does(type_ref: str, given: Any, expected: Any) -> None:
+    assert convert(type_ref, given) == expected
+    assert type(convert(type_ref, given)) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("type_ref", "given"),
+    [("integer", "8.5"), ("integer", True), ("boolean", "yes"), ("double", "1,5"), ("date", "01.01.2026")],
+)
+def test_type_ref_refuses_a_value_it_cannot_convert_naming_it(type_ref: str, given: Any) -> None:
+    with pytest.raises(DecisionFailure, match=f"is not a valid {type_ref}"):
+        convert(type_ref, given)
+
+
+def test_dates_and_durations_leave_a_decision_as_iso_text() -> None:
+    assert stored(date(2026, 3, 31)) == "2026-03-31"
+    assert stored(timedelta(days=2, hours=3, minutes=30)) == "P2DT3H30M"
+    assert stored(timedelta(0)) == "P0D"
+    assert stored(-timedelta(hours=1)) == "-PT1H"
