@@ -135,6 +135,27 @@ def test_cell_or_table_the_engine_cannot_evaluate_is_refused_at_check(
     assert message in found[0].message
 
 
+def test_a_literal_that_can_never_match_the_inputs_type_is_refused() -> None:
+    dmn = table(cell='"1000", 2000')
+
+    [problem] = problems(dmn)
+
+    assert (problem.line, problem.element) == (line_of(dmn, '"1000", 2000'), "score")
+    assert problem.message == (
+        "rule 1 (Rule_big), input 1 'Amount': cell '\"1000\", 2000' compares with '1000' (text), but the input's "
+        "typeRef is double: the rule could never match"
+    )
+
+
+def test_a_literal_output_its_type_ref_refuses_is_refused() -> None:
+    dmn = table(output='"A+"').replace('name="grade" typeRef="string"', 'name="grade" typeRef="integer"')
+
+    [problem] = problems(dmn)
+
+    assert (problem.line, problem.element) == (line_of(dmn, '"A+"'), "score")
+    assert problem.message == "rule 1 (Rule_big), output 1 'grade': cell '\"A+\"': 'A+' (text) is not a valid integer"
+
+
 def test_required_decision_of_another_file_is_refused() -> None:
     dmn = table().replace(
         '<decision id="score" name="Score">',

@@ -63,8 +63,18 @@ def _tokens(text: str) -> list[_Token]:
     return found
 
 
+class Constant:
+    """A literal cell: its value is known before anything runs, so check can look at it."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, _variables: Variables) -> Any:
+        return self.value
+
+
 def _constant(value: Any) -> Value:
-    return lambda _variables: value
+    return Constant(value)
 
 
 def _path(parts: tuple[str, ...]) -> Value:
@@ -86,6 +96,11 @@ class _Reader:
         self.text = text
         self.tokens = _tokens(text)
         self.index = 0
+        self.constants: list[Any] = []  # every literal read, so check can compare them with the input's type
+
+    def constant(self, value: Any) -> Value:
+        self.constants.append(value)
+        return _constant(value)
 
     @property
     def token(self) -> _Token:
@@ -116,26 +131,26 @@ class _Reader:
         token = self.token
         if token.kind == "string":
             self.index += 1
-            return _constant(_unquote(token.text))
+            return self.constant(_unquote(token.text))
         if token.kind == "number" or (token.text == "-" and self.tokens[self.index + 1].kind == "number"):
             sign = -1 if self.take("-") else 1
             number = self.token.text
             self.index += 1
-            return _constant(sign * (float(number) if "." in number else int(number)))
+            return self.constant(sign * (float(number) if "." in number else int(number)))
         if token.kind != "name":
             raise self.error("a value (text in quotes, a number, true, false, null, date(...) or a variable)")
         self.index += 1
         if token.text in ("true", "false"):
-            return _constant(token.text == "true")
+            return self.constant(token.text == "true")
         if token.text == "null":
-            return _constant(None)
+            return self.constant(None)
         function = token.text
         if function == "date" and self.token.text == "and":  # `date and time("...")`
             self.expect("and")
             if self.expect("time"):
                 function = "date and time"
         if function in _TEMPORAL and self.token.text == "(":
-            return _constant(self._temporal(function))
+            return self.constant(self._temporal(function))
         parts = [token.text]
         while self.take("."):
             if self.token.kind != "name":
@@ -237,6 +252,13 @@ def unary_tests(text: str) -> Test:
     return _Reader(text).unary_tests()
 
 
+def literals_in(text: str) -> list[Any]:
+    """The literal values an input entry compares the input with (none for `-`), in order."""
+    reader = _Reader(text)
+    reader.unary_tests()
+    return reader.constants
+
+
 def simple_value(text: str) -> Value:
     """Compile an output entry or input expression: a literal, a temporal literal or a (dotted) variable."""
     reader = _Reader(text)
@@ -258,4 +280,14 @@ def literal_list(text: str) -> list[Any]:
         raise FeelSyntaxError(f"only literals may be listed: {exc}") from exc
 
 
-__all__ = ["FeelSyntaxError", "Test", "Value", "literal_list", "shown", "simple_value", "unary_tests"]
+__all__ = [
+    "Constant",
+    "FeelSyntaxError",
+    "Test",
+    "Value",
+    "literal_list",
+    "literals_in",
+    "shown",
+    "simple_value",
+    "unary_tests",
+]

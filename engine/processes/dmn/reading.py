@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, time, timedelta
 from typing import Any
 
 from engine.errors import Problem
 from engine.processes.dmn import cells
-from engine.processes.dmn.feel import FeelSyntaxError, Test, Value, literal_list
+from engine.processes.dmn.feel import Constant, FeelSyntaxError, Test, Value, literal_list, literals_in
 from engine.processes.dmn.model import (
     AGGREGATIONS,
     HIT_POLICIES,
@@ -17,7 +18,7 @@ from engine.processes.dmn.model import (
     Rule,
     Table,
 )
-from engine.processes.dmn.values import TYPE_REFS
+from engine.processes.dmn.values import TYPE_REFS, DecisionFailure, convert, shown
 
 _LOGIC = ("decisionTable", "literalExpression", "context", "invocation", "relation", "list", "functionDefinition")
 
@@ -168,10 +169,20 @@ class _Reader:
         for number, (entry, clause) in enumerate(zip(entries, inputs, strict=True), 1):
             text, line_node = self._text(entry)
             label = clause.label if clause else f"input {number}"
+            lang = self.language(entry)
             try:
-                tests.append(cells.test(text or "-", self.language(entry), clause.text if clause else ""))
+                tests.append(cells.test(text or "-", lang, clause.text if clause else ""))
             except cells.CellRefused as exc:
                 self.refuse(line_node, f"{where}, input {number} {label!r}: cell {text!r} cannot be evaluated: {exc}")
+                ok = False
+                continue
+            odd = _odd_literal(text, lang, clause.type_ref if clause else None)
+            if odd:
+                self.refuse(
+                    line_node,
+                    f"{where}, input {number} {label!r}: cell {text!r} compares with {odd}, but "
+                    f"the input's typeRef is {clause.type_ref if clause else ''}: the rule could never match",
+                )
                 ok = False
         for number, (entry, out) in enumerate(zip(results, outputs, strict=True), 1):
             text, line_node = self._text(entry)
@@ -180,9 +191,15 @@ class _Reader:
                 values.append(None)
                 continue
             try:
-                values.append(cells.value(text, self.language(entry)))
+                value = cells.value(text, self.language(entry))
+                if isinstance(value, Constant) and out is not None:
+                    convert(out.type_ref, value.value)  # a constant the output's typeRef refuses fails every run
+                values.append(value)
             except cells.CellRefused as exc:
                 self.refuse(line_node, f"{where}, output {number} {name!r}: cell {text!r} cannot be evaluated: {exc}")
+                ok = False
+            except DecisionFailure as exc:
+                self.refuse(line_node, f"{where}, output {number} {name!r}: cell {text!r}: {exc}")
                 ok = False
         return Rule(index, rule_id, tuple(tests), tuple(values)) if ok else None
 
@@ -190,6 +207,31 @@ class _Reader:
     def _text(entry: Any) -> tuple[str, Any]:
         node = entry.find("{*}text")
         return ((node.text or "").strip(), node) if node is not None else ("", entry)
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("integer", "long", "double", "number"), (int, float)),
+    **dict.fromkeys(("date", "dateTime", "date and time"), (date,)),
+    "string": (str,),
+    "boolean": (bool,),
+    "time": (time,),
+    "duration": (timedelta,),
+}
+
+
+def _odd_literal(text: str, lang: str | None, type_ref: str | None) -> str | None:
+    """A literal of an input entry that can never equal or compare with a value of the input's typeRef."""
+    kinds = _KINDS.get(type_ref or "")
+    if not kinds or lang not in (None, "feel"):
+        return None
+    try:
+        literals = literals_in(text or "-")
+    except FeelSyntaxError:
+        return None  # a Python cell
+    for literal in literals:
+        if literal is not None and (isinstance(literal, bool) != (bool in kinds) or not isinstance(literal, kinds)):
+            return shown(literal)
+    return None
 
 
 def read_decisions(tree: Any, path: str) -> tuple[dict[str, Decision], list[Problem]]:
