@@ -229,19 +229,7 @@ class Dialect:
         if connector is not None:
             connector_id = connector.findtext("./camunda:connectorId", "", NS).strip()
             found.append(("connector", connector_id or "?"))
-        decision = node.get(f"{{{CAMUNDA_NS}}}decisionRef") or ""
-        if kind == "businessRuleTask" and not found:
-            if not decision:
-                self.error(
-                    node,
-                    "bpmn:businessRuleTask has no camunda:decisionRef: name the id of a DMN decision in processes/",
-                )
-            elif is_juel(decision):
-                self.error(
-                    node,
-                    f"camunda:decisionRef {decision!r} must name a decision id: an expression cannot "
-                    "choose the decision here",
-                )
+        if kind == "businessRuleTask" and not found:  # decisionRef is checked with the decisions (spiff/decisions)
             return
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it

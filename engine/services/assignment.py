@@ -10,7 +10,8 @@ from typing import Any
 
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes.definitions import ElementMeta
-from engine.processes.spiff import ReadyTask, evaluate_decision
+from engine.processes.dmn import decide
+from engine.processes.spiff import ReadyTask
 from engine.services.access import WORKERS, require
 from engine.services.deployments import active_files
 from engine.services.records import refuse_merged
@@ -33,11 +34,11 @@ class ReassignView:
     record_ids: tuple[int, ...]
 
 
-def _decision_text(uow: UnitOfWork, decision_id: str) -> str:
+def _decision_file(uow: UnitOfWork, decision_id: str) -> tuple[str, str]:
     marker = f'id="{decision_id}"'
     for path, text in sorted(active_files(uow).items()):
         if path.startswith("processes/") and path.endswith(".dmn") and marker in text:
-            return text
+            return path, text
     raise FlowError(f"{ROUTING}: decision {decision_id!r} is not in the deployed configuration")
 
 
@@ -95,7 +96,8 @@ def route_task(uow: UnitOfWork, instance_id: int, task: ReadyTask, meta: Element
         raise FlowError(f"{meta.id}: {BALANCE} must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     record = task.data.get("record")
     names = {**task.data, **(record if isinstance(record, dict) else {})}
-    result = evaluate_decision(_decision_text(uow, decision_id), decision_id, names)
+    path, text = _decision_file(uow, decision_id)
+    result = decide(path, text, decision_id, names)
     team = result.get("team")
     if not isinstance(team, str) or not team:
         return groups, assignee_id

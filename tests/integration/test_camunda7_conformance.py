@@ -95,7 +95,7 @@ TASK = '<bpmn:userTask id="first_step" name="First step">'
 REFUSALS = {
     "business_rule_task_without_decision_ref": (
         '<bpmn:businessRuleTask id="decide" name="Decide" />',
-        "[decide] bpmn:businessRuleTask has no camunda:decisionRef: name the id of a DMN decision",
+        "[decide] bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in processes/*.dmn",
     ),
     "java_class": (
         '<bpmn:serviceTask id="notify" camunda:class="com.example.Notify" />',

@@ -36,6 +36,7 @@ DMN_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
              namespace="http://camunda.org/schema/1.0/dmn">"""
 TWO_DECISIONS = DMN_HEAD + LEAD_SCORE.format(cell="&gt; 100000") + """
   <decision id="lead_owner" name="Lead owner">
+    <informationRequirement id="Requirement_rank"><requiredDecision href="#lead_rank" /></informationRequirement>
     <decisionTable id="DecisionTable_owner">
       <input id="Input_channel" label="Channel">
         <inputExpression id="InputExpression_channel" typeRef="string"><text>channel</text></inputExpression>
@@ -125,21 +126,23 @@ def bad_bare_timer(bundle: Path) -> Defect:
     return Defect(BPMN, "PT5Q", "nurture_wait", "bpmn:timeDuration: 'PT5Q' is not an ISO 8601 duration")
 
 
-def dmn_with_two_decisions(bundle: Path) -> Defect:
+def dmn_requiring_a_missing_decision(bundle: Path) -> Defect:
     (bundle / DMN).write_text(TWO_DECISIONS, encoding="utf-8")
-    return Defect(DMN, '<decision id="lead_owner"', "lead_owner",
-                  "must hold exactly one decision, found 2 (lead_score, lead_owner)")
+    return Defect(DMN, '<requiredDecision href="#lead_rank"', "lead_owner",
+                  "required decision 'lead_rank' is not in this file (known: lead_owner, lead_score)")
 
 
-def dmn_feel_range(bundle: Path) -> Defect:
-    write_decision(bundle, "[1000..5000]")
-    return Defect(DMN, "[1000..5000]", "Rule_hot", "cell '[1000..5000]' is not Python")
+def dmn_feel_function(bundle: Path) -> Defect:
+    write_decision(bundle, 'contains("VIP")')
+    return Defect(DMN, 'contains("VIP")', "lead_score", "rule 1 (Rule_hot), input 1 'Budget': cell "
+                  "'contains(\"VIP\")' cannot be evaluated: not FEEL (function contains() is not supported")
 
 
 def dmn_cell_repeating_the_input(bundle: Path) -> Defect:
     # Would run as (budget) == (budget > 100000): no rule ever matches.
     write_decision(bundle, "budget &gt; 100000")
-    return Defect(DMN, "budget &gt; 100000", "Rule_hot", "repeats the input expression 'budget'")
+    return Defect(DMN, "budget &gt; 100000", "lead_score", "rule 1 (Rule_hot), input 1 'Budget': cell "
+                  "'budget > 100000' cannot be evaluated: it repeats the input expression 'budget'")
 
 
 def service_task(bundle: Path) -> Defect:
@@ -172,8 +175,8 @@ def rule_starting_a_missing_process(bundle: Path) -> Defect:
 
 
 DEFECTS = [malformed_xml, schema_violation, form_key_without_form, set_missing_field, unknown_entity,
-           script_imports_os, bad_bare_timer, dmn_with_two_decisions, broken_yaml, form_field_of_no_entity,
-           dmn_feel_range, dmn_cell_repeating_the_input, service_task,
+           script_imports_os, bad_bare_timer, dmn_requiring_a_missing_decision, broken_yaml,
+           form_field_of_no_entity, dmn_feel_function, dmn_cell_repeating_the_input, service_task,
            candidate_group_of_no_role_or_team, rule_starting_a_missing_process]
 
 
@@ -193,6 +196,18 @@ def test_camunda_modeler_bundle_passes_check() -> None:
 
     assert result.exit_code == 0, result.output
     assert "1 entities, 1 catalogs, 3 forms, 1 processes" in result.output
+
+
+def test_camunda7_dmn_corpus_passes_check(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "camunda_bundle", bundle)
+    for path in (ROOT / "tests" / "fixtures" / "camunda7" / "dmn").iterdir():
+        shutil.copy(path, bundle / "processes" / path.name)
+
+    result = run("check", str(bundle))
+
+    assert result.exit_code == 0, result.output
+    assert "1 entities, 1 catalogs, 3 forms, 2 processes" in result.output
 
 
 @pytest.mark.parametrize("make_defect", DEFECTS, ids=lambda f: f.__name__)

@@ -3,7 +3,7 @@
 from engine.processes.spiff.engine import SCRIPT_ENGINE, SERIALIZER_VERSION, SandboxEnvironment
 from engine.processes.spiff.parsing import ProcessDefinition, parse_definitions
 from engine.processes.spiff.runtime import PendingMessage, PendingTimer, ReadyTask, Runtime, Step
-from engine.processes.spiff.values import evaluate_decision, parse_duration, timer_value_problem
+from engine.processes.spiff.values import parse_duration, timer_value_problem
 
 __all__ = [
     "SCRIPT_ENGINE",
@@ -15,7 +15,6 @@ __all__ = [
     "Runtime",
     "SandboxEnvironment",
     "Step",
-    "evaluate_decision",
     "parse_definitions",
     "parse_duration",
     "timer_value_problem",

@@ -15,13 +15,16 @@ from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 
 from engine.processes import sandbox
 from engine.processes.calendar import working_hours
 from engine.processes.camunda_timers import cron_cycle, timer_text
 from engine.processes.juel_values import HELPERS
+from engine.processes.spiff.decisions import DecisionTask, DecisionTaskConverter, DecisionTaskParser
 
 _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
+DecisionTaskConverter(DecisionTask, _REGISTRY)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 SERIALIZER_VERSION: str = _SERIALIZER.VERSION
 _VALIDATOR: BpmnValidator | None = None
@@ -63,11 +66,32 @@ class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser)
 
 
 class _Parser(CamundaParser):  # type: ignore[misc]
-    """The Camunda parser, with receive tasks parsed like its message catch events."""
+    """The Camunda parser, with receive tasks parsed like its message catch events and business rule tasks run by
+    the engine's DMN evaluator (`decision_documents`: decision id -> (DMN path, DMN text))."""
 
     OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, Any]] = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                                          full_tag("receiveTask"): (_CamundaReceiveTaskParser,
-                                                                                   ReceiveTask)}
+                                                                                   ReceiveTask),
+                                                         full_tag("businessRuleTask"): (DecisionTaskParser,
+                                                                                        DecisionTask)}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.decision_documents: dict[str, tuple[str, str]] = {}
+
+
+_DMN_VALIDATORS: dict[str, BpmnValidator] = {}
+
+
+def dmn_validator(namespace: str) -> BpmnValidator | None:
+    """The XML schema validator of a DMN version (1.1, 1.2, 1.3) by its namespace; None for another."""
+    schema = DMN_SCHEMAS.get(namespace)
+    if schema is None:
+        return None
+    with _VALIDATOR_LOCK:
+        if namespace not in _DMN_VALIDATORS:
+            _DMN_VALIDATORS[namespace] = BpmnValidator(schema)
+        return _DMN_VALIDATORS[namespace]
 
 
 def _validator() -> BpmnValidator:

@@ -11,9 +11,10 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
-from engine.processes.definitions import ElementMeta, read_decision_problems, read_process_meta
+from engine.processes.definitions import ElementMeta, read_process_meta
 from engine.processes.dialect import Dialect, alias_activiti
-from engine.processes.spiff.engine import _REGISTRY, _Parser, _validator
+from engine.processes.dmn import read_decisions
+from engine.processes.spiff.engine import _REGISTRY, _Parser, _validator, dmn_validator
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,18 @@ def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str, 
     return Problem(getattr(exc, "file_name", None) or file, line, element, message)
 
 
+def _dmn_schema_problems(tree: Any, path: str) -> list[Problem]:
+    """A DMN 1.1-1.3 document that breaks its XML schema (a DMN of an unknown version is read as is)."""
+    validator = dmn_validator(str(tree.tag)[1:].split("}", 1)[0] if str(tree.tag).startswith("{") else "")
+    if validator is None:
+        return []
+    try:
+        validator.validate(tree, path)
+    except ValidationException as exc:
+        return [_problem_from(exc, path, tree)]
+    return []
+
+
 def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: str = "UTC",
                       resources: dict[str, str] | None = None, warnings: list[Problem] | None = None,
                       ) -> dict[str, ProcessDefinition]:
@@ -98,23 +111,16 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
         except etree.XMLSyntaxError as exc:
             problems.append(_syntax_problem(path, text, exc))
             continue
-        found = read_decision_problems(tree, path)
-        problems.extend(found)
-        decision = tree.find("{*}decision")
-        if found or decision is None:
-            continue
-        if decision.get("id") in parser.dmn_parsers:
-            other = parser.dmn_parsers[decision.get("id")].filename
-            problems.append(Problem(path, decision.sourceline, decision.get("id"), f"decision id already in {other}"))
-            continue
-        try:
-            parser.add_dmn_xml(tree, filename=path)
-            parser.dmn_parsers[decision.get("id")].parse()  # now, not when a process first uses it
-        except (ValidationException, SpiffWorkflowException) as exc:
-            problems.append(_problem_from(exc, path, tree))
-        except Exception as exc:  # SpiffWorkflow reports some DMN mistakes as AttributeError or KeyError
-            problems.append(Problem(path, decision.sourceline, decision.get("id"),
-                                    f"cannot read the decision table: {exc!r}"))
+        found = _dmn_schema_problems(tree, path)
+        decisions, more = ({}, []) if found else read_decisions(tree, path)
+        problems.extend(found + more)
+        for decision_id in decisions:
+            if decision_id in parser.decision_documents:
+                other = parser.decision_documents[decision_id][0]
+                problems.append(Problem(path, decisions[decision_id].line, decision_id,
+                                        f"decision id already in {other}"))
+            else:
+                parser.decision_documents[decision_id] = (path, text)
     for path, text in sorted(bpmn.items()):
         text = alias_activiti(text)
         try:
