@@ -12,6 +12,8 @@ constants (`amount > 1000 and region in ("EU", "US")`, `"PT4H"`). Such an expres
   whose stored size is bounded (scripts cannot store more than sandbox MAX_ITEMS, counted with repetition).
   Comparing, hashing or testing membership of two values walks them at most once: the work of the whole
   expression is at most (number of nodes) x (size of the data), and memory does not grow beyond a display.
+- The one call allowed is of a helper the caller names (engine code such as `working_hours(4)`, bounded by its
+  own contract and documented there), with plain arguments of the kinds above: no keywords, no unpacking.
 - Membership of a text in a text uses CPython's adaptive search (two-way when the plain one works too hard),
   linear in the text. Unary minus/plus/invert on a number is linear in its digits; on anything else it
   raises at once. Comparison nesting deeper than the interpreter's recursion limit raises RecursionError.
@@ -46,8 +48,9 @@ _ALLOWED: Final = (
 
 
 @functools.lru_cache(maxsize=4096)
-def is_bounded(source: str) -> bool:
-    """True if evaluating `source` provably ends in time linear in its data (see the module docstring)."""
+def is_bounded(source: str, helpers: frozenset[str] = frozenset()) -> bool:
+    """True if evaluating `source` provably ends in time linear in its data (see the module docstring);
+    `helpers` are the names of bounded functions it may call."""
     if len(source) > MAX_SOURCE:
         return False
     try:
@@ -55,6 +58,10 @@ def is_bounded(source: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in helpers) or node.keywords:
+                return False
+            continue  # its arguments are walked like the rest; a starred one is refused (not in _ALLOWED)
         if not isinstance(node, _ALLOWED):
             return False
         if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Name | ast.Constant | ast.UnaryOp):

@@ -16,6 +16,7 @@ from engine.errors import SandboxError
 from engine.processes import sandbox_policy
 
 limits.preload(sandbox_policy.__name__)
+BUILTIN_NAMES = frozenset(sandbox_policy.BUILTINS)  # names an expression may use without reading any data
 
 
 def _time_limit(source: str, mode: str, time_limit: float | None) -> float:
@@ -25,10 +26,15 @@ def _time_limit(source: str, mode: str, time_limit: float | None) -> float:
     return time_limit or limits.current_limits().cpu_seconds
 
 
-def evaluate(expression: str, names: dict[str, Any], *, time_limit: float | None = None) -> Any:
-    """Evaluates an expression over `names`; SandboxError if it is refused, fails or exceeds a limit."""
+def evaluate(
+    expression: str, names: dict[str, Any], *, time_limit: float | None = None, helpers: frozenset[str] = frozenset()
+) -> Any:
+    """Evaluates an expression over `names`; SandboxError if it is refused, fails or exceeds a limit.
+
+    `helpers` names functions among `names` that are bounded by their own contract (engine code, not user code):
+    an expression that only compares and calls them runs in this process."""
     limit = _time_limit(expression, "eval", time_limit)
-    if limits.is_bounded(expression):
+    if limits.is_bounded(expression, helpers):
         return sandbox_policy.evaluate_here(expression, names, limit)
     return limits.run(sandbox_policy.evaluate_here, expression, dict(names), limit, cpu_seconds=limit)
 

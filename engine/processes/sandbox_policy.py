@@ -1,10 +1,8 @@
-"""The sandbox policy: RestrictedPython compilation of BPMN scripts, conditions, timer expressions and DMN cells.
-
-They come from uploaded files: RestrictedPython compiles them under a stricter policy, with few builtins and guards
-on what builds huge values. A deadline check compiled into every loop turn, comprehension step and call bounds time
-in any thread (unlike signals) and survives a bare `except:` (unlike sys.settrace: CPython drops a tracer that
-raises). What one built-in operation does in C (`max()` over a huge list) no check here can stop: `sandbox` runs
-such code in a worker process whose CPU time and memory the OS limits (engine.limits).
+"""The sandbox policy: RestrictedPython compilation of BPMN scripts, conditions, timer expressions and DMN cells,
+with few builtins and guards on what builds huge values. A deadline check compiled into every loop turn,
+comprehension step and call bounds time in any thread (unlike signals) and survives a bare `except:` (unlike
+sys.settrace). What one built-in operation does in C (`max()` over a huge list) no check here can stop:
+`sandbox` runs such code in a worker process whose CPU time and memory the OS limits (engine.limits).
 """
 
 from __future__ import annotations
@@ -331,7 +329,7 @@ def _sum(values: Iterable[Any], start: Any = 0) -> Any:
 
 
 _NO_PRINT: Final = SimpleNamespace(_call_print=lambda *objects, **kwargs: None)  # scripts have no console
-_BUILTINS: Final[dict[str, Any]] = {
+BUILTINS: Final[dict[str, Any]] = {
     **{f.__name__: f for f in (len, abs, float, bool, enumerate, zip, datetime, date, timedelta)},
     **{f.__name__: _checking(f, _bounded) for f in (min, max, any, all, sorted, list, tuple, set, dict)},
     **{"int": _checking(int, _check_number), "Decimal": _checking(Decimal, _check_number), "str": _Str},
@@ -340,7 +338,7 @@ _BUILTINS: Final[dict[str, Any]] = {
     **{e.__name__: e for e in (LookupError, NameError, OverflowError, TypeError, ValueError, ZeroDivisionError)},
 }
 _GUARDS: Final[dict[str, Any]] = {
-    **{"__builtins__": _BUILTINS, "_getattr_": _getattr, "_getitem_": operator.getitem, "_getiter_": _getiter},
+    **{"__builtins__": BUILTINS, "_getattr_": _getattr, "_getitem_": operator.getitem, "_getiter_": _getiter},
     "_unpack_sequence_": lambda value, spec, _getiter_: _unpack(value, spec, iter),
     "_iter_unpack_sequence_": lambda value, spec, _getiter_: (_unpack(v, spec, iter) for v in _getiter(value)),
     **{"_write_": full_write_guard, "_inplacevar_": _binop, "_binop_": _binop, "_tick_": _tick},
@@ -365,10 +363,12 @@ def _run(source: str, mode: str, env: dict[str, Any], time_limit: float) -> Any:
     try:
         with decimal.localcontext() as context:
             context.Emax, context.Emin = MAX_DECIMAL_EXPONENT, -MAX_DECIMAL_EXPONENT
-            # Safe: compiled by RestrictedPython under _Policy; only _BUILTINS and _GUARDS are reachable.
+            # Safe: compiled by RestrictedPython under _Policy; only BUILTINS and _GUARDS are reachable.
             return eval(code, env)  # noqa: S307
     except _TimeUp:
         raise SandboxError(f"ran longer than {time_limit} s") from None
+    except MemoryError:
+        raise  # the worker reports its memory limit and is replaced
     except Exception as exc:
         raise _failure(exc) from None
     finally:

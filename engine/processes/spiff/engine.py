@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -17,7 +18,7 @@ from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionPar
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from engine.processes import sandbox
-from engine.processes.calendar import working_hours
+from engine.processes.calendar import WorkingHoursFrom, active_calendar
 
 _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
@@ -26,7 +27,9 @@ _VALIDATOR: BpmnValidator | None = None
 _VALIDATOR_LOCK = threading.Lock()
 
 
-EXPRESSION_GLOBALS: dict[str, Any] = {"working_hours": working_hours}  # timer and condition expressions
+def expression_helpers() -> dict[str, Any]:
+    """The functions timer and condition expressions may call, fixed to this moment and the deployed calendar."""
+    return {"working_hours": WorkingHoursFrom(datetime.now(UTC), active_calendar())}
 
 
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
@@ -35,8 +38,9 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         names = dict(context)
         names.update(external_context or {})
-        names.update(EXPRESSION_GLOBALS)  # last: a task-data key cannot shadow a helper
-        return sandbox.evaluate(expression, names)
+        helpers = expression_helpers()
+        names.update(helpers)  # last: a task-data key cannot shadow a helper
+        return sandbox.evaluate(expression, names, helpers=frozenset(helpers))
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         names = dict(context)
