@@ -12,44 +12,31 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from bench.timers import BPMN, DEPLOYER, PROCESS_ID, TIMER_ELEMENT
 from engine import limits
 from engine.limits import Limits, settings
 from engine.services import timers
 from engine.services.deployments import deploy_bundle
 from engine.store.models import InstanceEventRow
 from engine.store.uow import UnitOfWork
-from tests.integration.test_worker import DEPLOYER, bundle, ping, statuses
+from tests.integration.test_worker import bundle, ping, statuses
 
 MakeUow = Callable[[], UnitOfWork]
 CPU = 0.5
 MARGIN = 8.0  # seconds: the machine is shared and loaded
 HOSTILE = "x = max([[0]*999999]*999999)"
-TRAP_BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs3" targetNamespace="http://example.com/flowcrm">
-  <bpmn:process id="trap" name="Trap" isExecutable="true">
-    <bpmn:extensionElements>
-      <camunda:properties>
-        <camunda:property name="flowcrm.entity" value="Trap" />
-        <camunda:property name="flowcrm.startOn" value="create" />
-      </camunda:properties>
-    </bpmn:extensionElements>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:intermediateCatchEvent id="wait" name="Wait">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:timerEventDefinition><bpmn:timeDate>record["due"]</bpmn:timeDate></bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:scriptTask id="boom" name="Boom" scriptFormat="python">
-      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
-      <bpmn:script>{HOSTILE}</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="boom" />
-    <bpmn:sequenceFlow id="f3" sourceRef="boom" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+TRAP_BPMN = (  # the bench's timer process, with a hostile script task between its timer and its end
+    BPMN.replace(f'id="{PROCESS_ID}" name="Timer bench"', 'id="trap" name="Trap"')
+    .replace('value="Ping"', 'value="Trap"')
+    .replace(
+        '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>',
+        '<bpmn:scriptTask id="boom" name="Boom" scriptFormat="python"><bpmn:incoming>f2</bpmn:incoming>'
+        f"<bpmn:outgoing>f3</bpmn:outgoing><bpmn:script>{HOSTILE}</bpmn:script></bpmn:scriptTask>"
+        '<bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="boom" targetRef="end" />',
+    )
+    .replace(f'sourceRef="{TIMER_ELEMENT}" targetRef="end"', f'sourceRef="{TIMER_ELEMENT}" targetRef="boom"')
+)
 
 
 @pytest.fixture
