@@ -187,4 +187,8 @@ def render(results: dict[str, Any]) -> str:
                              ("filters", report_quality.filters)):
         for run in results.get(key, []):
             out += [*render_part(run), ""]
+    if "sandbox" in results:
+        from bench import sandbox
+
+        out += [*sandbox.render(results["sandbox"]), ""]
     return "\n".join(out).rstrip()

@@ -1,6 +1,7 @@
 """`make bench`: lead-process throughput (persisted vs SpiffWorkflow alone), inbox query times and timer worker
-figures (latency, rate, three workers with one SIGKILLed), duplicate detection quality and speed, CSV import rate
-and filter query times (engine vs hand-written SQL), as a table and as JSON (bench/results/<date>.json).
+figures (latency, rate, three workers with one SIGKILLed), duplicate detection quality and speed, CSV import rate,
+filter query times (engine vs hand-written SQL) and the sandbox's cost per evaluation, as a table and as JSON
+(bench/results/<date>.json).
 `--quick` is the small smoke run a test uses."""
 
 from __future__ import annotations
@@ -20,19 +21,19 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench import dedup, filters, import_rate, inbox, lead_flow, timers
+from bench import dedup, filters, import_rate, inbox, lead_flow, sandbox, timers
 from bench.common import ROOT
 from bench.report import render
 
 FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repeats": 200,
         "dedup_sizes": [10_000, 100_000], "import_rows": 100_000, "filters_rows": 100_000,
         "filters_pg_rows": 1_000_000, "filters_warmup": 5, "filters_runs": 30, "filters_budget": 120.0,
-        "dedup_max_pairs": 3_000_000}
+        "dedup_max_pairs": 3_000_000, "sandbox_calls": 2000}
 QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20,
          "dedup_sizes": [2_000], "import_rows": 300, "filters_rows": 5_000,
          "filters_pg_rows": 5_000, "filters_warmup": 1, "filters_runs": 3, "filters_budget": 5.0,
-         "dedup_max_pairs": 3_000_000}
-PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters")
+         "dedup_max_pairs": 3_000_000, "sandbox_calls": 100}
+PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,6 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-filters-data", action="store_true", help="keep the PostgreSQL filter schema "
                         "(flowcrm_bench_filters_<contacts>_<deals>) and reuse it on the next run")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic contact base (default 1)")
+    parser.add_argument("--sandbox-calls", type=int, help="evaluations per timed batch of the sandbox part "
+                        "(default 2,000; quick 100)")
     parser.add_argument("--only", choices=PARTS, help="run one part only")
     parser.add_argument(
         "--postgres",
@@ -146,6 +149,8 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         if "workers" in run:
             head["timers_kill_duplicated"] = run["workers"]["duplicated_effects"]
             head["timers_kill_lost"] = run["workers"]["lost_effects"]
+    for case in results.get("sandbox", {}).get("cases", []):
+        head[f"sandbox_{case['case']}_us"] = case["now_us"]
     head.update(_quality_headline(results))
     return head
 
@@ -202,6 +207,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if postgres:
             results["filters"].append(filters.run_postgres(postgres, args.filters_pg_rows, 3 * args.filters_pg_rows,
                                                            *timing, keep=args.keep_filters_data))
+    if args.only in (None, "sandbox"):
+        results["sandbox"] = sandbox.run(args.sandbox_calls)
     results["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(perf_counter() - started, 1)
     results["headline"] = headline(results)

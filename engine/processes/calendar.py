@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -73,8 +74,22 @@ def active_calendar() -> WorkingHours | None:
     return _ACTIVE.get()
 
 
+@dataclass(frozen=True)
+class WorkingHoursFrom:
+    """`working_hours(hours)` of timer expressions, fixed to a moment and a calendar: it can be sent to a sandbox
+    worker, which has neither the deployed calendar nor the caller's clock. Bounded: at most 10,000 hours, and
+    add_working_hours walks at most _MAX_DAYS days."""
+
+    start: datetime
+    calendar: WorkingHours | None
+
+    def __call__(self, hours: float) -> str:
+        """ISO datetime with offset `hours` working hours after `start`."""
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= 10_000:
+            raise ValueError(f"working_hours() takes a number of hours between 0 and 10000, not {hours!r}")
+        return add_working_hours(self.start, float(hours), self.calendar).isoformat()
+
+
 def working_hours(hours: float) -> str:
     """ISO datetime with offset `hours` working hours from now: the value of a timer expression."""
-    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= 10_000:
-        raise ValueError(f"working_hours() takes a number of hours between 0 and 10000, not {hours!r}")
-    return add_working_hours(datetime.now(UTC), float(hours), active_calendar()).isoformat()
+    return WorkingHoursFrom(datetime.now(UTC), active_calendar())(hours)

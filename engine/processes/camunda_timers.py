@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +49,8 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _active_zone() -> str:
+def active_zone() -> str:
+    """The deployed bundle's time zone (`working_hours.timezone`), UTC when it names none."""
     calendar = active_calendar()
     return calendar.timezone if calendar is not None else "UTC"
 
@@ -85,15 +87,25 @@ def timer_expression(text: str, zone: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class TimerTextIn:
+    """`timer_text(value)` fixed to a time zone: it can be sent to a sandbox worker, which has no deployed calendar."""
+
+    zone: str
+
+    def __call__(self, value: Any) -> Any:
+        """A JUEL timer value as SpiffWorkflow reads it: a datetime becomes ISO text; a date without an offset is
+        read in the zone."""
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        if isinstance(value, str) and _BARE_ISO.match(value):
+            return _iso_with_offsets(value, self.zone)
+        return value
+
+
 def timer_text(value: Any) -> Any:
-    """A JUEL timer value as SpiffWorkflow reads it: a datetime becomes ISO text; a date without an offset is
-    read in the bundle's time zone."""
-    zone = _active_zone()
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    if isinstance(value, str) and _BARE_ISO.match(value):
-        return _iso_with_offsets(value, zone)
-    return value
+    """A JUEL timer value as SpiffWorkflow reads it, in the deployed bundle's time zone."""
+    return TimerTextIn(active_zone())(value)
 
 
 class CronSchedule:
@@ -181,11 +193,24 @@ def check_cron(text: str) -> None:
     CronSchedule(text).interval(datetime(2026, 1, 1))
 
 
+@dataclass(frozen=True)
+class CronCycleFrom:
+    """`cron_cycle(text)` fixed to a moment and a time zone: it can be sent to a sandbox worker, which has neither
+    the caller's clock nor the deployed calendar."""
+
+    start: datetime
+    zone: str
+
+    def __call__(self, text: str) -> str:
+        """The ISO repeating interval (`R/<next fire>/PT<seconds>S`) a constant-interval cron cycle stands for."""
+        zone = _zone(self.zone)
+        now = self.start.astimezone(zone).replace(tzinfo=None)
+        schedule = CronSchedule(text)
+        period = schedule.interval(now)
+        first = schedule.next_after(now).replace(tzinfo=zone)
+        return f"R/{first.isoformat()}/PT{int(period.total_seconds())}S"
+
+
 def cron_cycle(text: str) -> str:
-    """The ISO repeating interval (`R/<next fire>/PT<seconds>S`) a constant-interval cron cycle stands for."""
-    zone = _zone(_active_zone())
-    now = datetime.now(UTC).astimezone(zone).replace(tzinfo=None)
-    schedule = CronSchedule(text)
-    period = schedule.interval(now)
-    first = schedule.next_after(now).replace(tzinfo=zone)
-    return f"R/{first.isoformat()}/PT{int(period.total_seconds())}S"
+    """The ISO repeating interval a constant-interval cron cycle stands for, from now in the bundle's time zone."""
+    return CronCycleFrom(datetime.now(UTC), active_zone())(text)

@@ -1,4 +1,8 @@
-"""Rule expressions: simpleeval (an AST whitelist interpreter, never Python eval) over a record's fields."""
+"""Rule expressions: simpleeval (an AST whitelist interpreter, never Python eval) over a record's fields.
+
+simpleeval has no time limit of its own, and one operation (`round(1, -10**9)`, `'%999999999d' % 1`) can run for
+minutes in C: an expression runs in a sandbox worker with OS limits (engine.limits), unless engine.limits.is_bounded
+proves it cheap (comparisons of fields and constants), when it runs here."""
 
 from __future__ import annotations
 
@@ -9,10 +13,12 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes  # type: ignore[import-untyped,unused-ignore]
 
+from engine import limits
 from engine.config.model import Entity
-from engine.errors import FlowError
+from engine.errors import FlowError, SandboxError
 
 _NUMBER_TYPES = ("decimal", "money")
+limits.preload(__name__)
 
 
 class RuleError(FlowError):
@@ -103,13 +109,23 @@ def functions(today: date) -> dict[str, Callable[..., Any]]:
             "upper": _text_function("upper"), "days_since": _days_since(today)}
 
 
-def evaluate(expression: str, names: Mapping[str, Any], *, rule: str, today: date) -> Any:
-    """The value of `expression` over `names`; RuleError naming the rule and the expression on any failure."""
+def evaluate_here(expression: str, names: Mapping[str, Any], today: date) -> Any:
+    """The value of `expression` over `names`, in this process; raises what simpleeval or the expression raises."""
     interpreter = EvalWithCompoundTypes(names={**names, "today": today.isoformat()}, functions=functions(today))
+    return interpreter.eval(expression)
+
+
+def evaluate(expression: str, names: Mapping[str, Any], *, rule: str, today: date) -> Any:
+    """The value of `expression` over `names`; RuleError naming the rule and the expression on any failure,
+    a breached CPU, memory or time limit included."""
     try:
-        return interpreter.eval(expression)
+        if limits.is_bounded(expression):
+            return evaluate_here(expression, names, today)
+        return limits.run(evaluate_here, expression, dict(names), today)
     except RuleError:
         raise
+    except SandboxError as exc:  # the worker's report: a breached limit, or the expression's error as text
+        raise RuleError(rule, str(exc), expression) from exc
     except Exception as exc:  # simpleeval's refusals, and whatever the expression's own operations raise
         raise RuleError(rule, f"{type(exc).__name__}: {exc}", expression) from exc
 

@@ -35,6 +35,8 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
             "1",
             "--filters-runs",
             "2",
+            "--sandbox-calls",
+            "20",
             "--no-postgres",
             "--workdir",
             str(tmp_path / "db"),
@@ -70,3 +72,10 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     assert len(cases) == 5
     assert all(case["same_ids"] for case in cases), [(c["name"], c["only_engine"], c["only_hand"]) for c in cases]
     assert results["filters"][0]["data"]["rows"]["Deal"] == 1800
+    sandbox = results["sandbox"]
+    assert [case["case"] for case in sandbox["cases"]][:2] == [
+        "condition (fast path)",
+        "expression with arithmetic (worker)",
+    ]
+    assert all(case["now_us"] > 0 for case in sandbox["cases"])
+    assert 0 < sandbox["hog_stopped_and_replaced_s"] < 30

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.errors import SandboxError
-from engine.processes import sandbox
+from engine.processes import sandbox, sandbox_policy
 
 NAMES: dict[str, Any] = {
     "amount": Decimal("1500.00"),
@@ -288,6 +288,6 @@ def test_check_reports_refusals_at_deploy_time() -> None:
 def test_compiled_code_is_cached() -> None:
     source = "cached_probe_value + 1"
     sandbox.evaluate(source, {"cached_probe_value": 1})
-    hits = sandbox._compile.cache_info().hits
+    hits = sandbox_policy.compile_source.cache_info().hits
     sandbox.evaluate(source, {"cached_probe_value": 2})
-    assert sandbox._compile.cache_info().hits == hits + 1
+    assert sandbox_policy.compile_source.cache_info().hits == hits + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -18,8 +19,8 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 
 from engine.processes import sandbox
-from engine.processes.calendar import working_hours
-from engine.processes.camunda_timers import cron_cycle, timer_text
+from engine.processes.calendar import WorkingHoursFrom, active_calendar
+from engine.processes.camunda_timers import CronCycleFrom, TimerTextIn, active_zone
 from engine.processes.juel_values import HELPERS
 from engine.processes.spiff.decisions import DecisionTask, DecisionTaskConverter, DecisionTaskParser
 
@@ -31,9 +32,16 @@ _VALIDATOR: BpmnValidator | None = None
 _VALIDATOR_LOCK = threading.Lock()
 
 
-# timer and condition expressions; compiled JUEL calls the juel_* operators
-EXPRESSION_GLOBALS: dict[str, Any] = {"working_hours": working_hours, "cron_cycle": cron_cycle,
-                                      "timer_text": timer_text, **HELPERS}
+# The juel_* operators of compiled JUEL: module-level, so they reach the sandbox workers by reference.
+_FUNCTIONS: dict[str, Any] = dict(HELPERS)
+
+
+def expression_helpers() -> dict[str, Any]:
+    """The functions timer and condition expressions may call, fixed to this moment and the deployed calendar (a
+    sandbox worker has neither); only working_hours is known bounded, so only it runs in this process."""
+    now, zone = datetime.now(UTC), active_zone()
+    return {**_FUNCTIONS, "working_hours": WorkingHoursFrom(now, active_calendar()),
+            "cron_cycle": CronCycleFrom(now, zone), "timer_text": TimerTextIn(zone)}
 
 
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
@@ -42,19 +50,19 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         names = dict(context)
         names.update(external_context or {})
-        names.update(EXPRESSION_GLOBALS)  # last: a task-data key cannot shadow a helper
-        return sandbox.evaluate(expression, names)
+        names.update(expression_helpers())  # last: a task-data key cannot shadow a helper
+        return sandbox.evaluate(expression, names, helpers=frozenset({"working_hours"}))
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         names = dict(context)
         names.update(external_context or {})
-        names.update(EXPRESSION_GLOBALS)  # compiled JUEL of input/output parameters calls the juel_* operators
+        names.update(_FUNCTIONS)  # compiled JUEL of input/output parameters calls the juel_* operators
         before = set(names)
         sandbox.execute(script, names)
         for key in before - set(names):
             context.pop(key, None)
         context.update({k: v for k, v in names.items()
-                        if k not in (external_context or {}) and EXPRESSION_GLOBALS.get(k) is not v})
+                        if k not in (external_context or {}) and _FUNCTIONS.get(k) is not v})
         return True
 
 

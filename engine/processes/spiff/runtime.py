@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -90,6 +91,14 @@ class PendingMessage:
     message: str
 
 
+def _element(spec: Any) -> str:
+    """`script task Activity_1` from a task spec: the kind in words and the BPMN id, for error messages."""
+    if spec is None:
+        return "the process"
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", type(spec).__name__).lower()
+    return f"{kind} {getattr(spec, 'bpmn_id', None) or spec.name}"
+
+
 @dataclass
 class Runtime:
     """One live workflow; not thread safe: the caller holds the instance row for the transaction."""
@@ -151,7 +160,7 @@ class Runtime:
         except WorkflowException as exc:
             cause = exc.__cause__ or exc.__context__
             if isinstance(cause, SandboxError):
-                raise SandboxError(f"{exc.task_spec.bpmn_id if exc.task_spec else ''}: {cause}") from exc
+                raise SandboxError(f"{_element(exc.task_spec)}: {cause}") from exc
             raise FlowError(f"the process failed: {exc}") from exc
         return self._new_steps()
 

@@ -1,0 +1,53 @@
+"""`flowcrm check` and deploy evaluate constant timer expressions under the sandbox's limits: a hostile one is
+reported with its file, line and element within the limit, instead of hanging the command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_check_cli import BPMN, copy_bundle, edit, lines_of, run
+
+MARGIN = 10.0  # seconds above the 5 s wall-clock limit: the machine is shared and loaded
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"P" + str(len(set(range(0, 999999*(2**61-1), 2**61-1)))) + "D"', "exceeded the 1.0 s CPU limit"),
+        ('"P" + str(max([[0]*999999]*999999)) + "D"', "exceeded the 1.0 s CPU limit"),
+        ("f'" + "{1:&gt;999999}" * 6000 + "'", "exceeded the 256 MB memory limit"),
+    ],
+    ids=["range-set", "max-of-lists", "wide-fstring"],
+)
+def test_check_stops_a_hostile_constant_timer_at_its_limit_and_names_it(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    bundle = copy_bundle(tmp_path)
+    edit(bundle, BPMN, '>"P30D"</bpmn:timeDuration>', f">{value}</bpmn:timeDuration>")
+
+    started = time.monotonic()
+    result = run("check", str(bundle))
+
+    assert time.monotonic() - started < 5.0 + MARGIN
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    [reported] = [line for line in result.output.splitlines() if message in line]
+    marker = value[:20]
+    assert any(
+        reported.startswith(f"{BPMN}:{n}: [nurture_wait] bpmn:timeDuration: ") for n in lines_of(bundle, BPMN, marker)
+    ), result.output
+
+
+def test_deploy_refuses_a_hostile_constant_timer_within_its_limit(tmp_path: Path, db_url: str) -> None:
+    bundle = copy_bundle(tmp_path)
+    edit(bundle, BPMN, '>"P30D"</bpmn:timeDuration>', ">str(max([[0]*999999]*999999))</bpmn:timeDuration>")
+
+    started = time.monotonic()
+    result = run("--database-url", db_url, "deploy", str(bundle))
+
+    assert time.monotonic() - started < 5.0 + MARGIN
+    assert result.exit_code == 1, result.output
+    assert "[nurture_wait] bpmn:timeDuration: exceeded the 1.0 s CPU limit" in result.output

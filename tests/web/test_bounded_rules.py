@@ -1,0 +1,47 @@
+"""A rule condition that would run for minutes in C stops at its limit: the request gets a 422 naming the rule
+and the limit, never a hung request or a 500, and nothing is written."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from engine import limits
+from engine.limits import Limits, settings
+from tests.integration.rules_bundle import MakeUow, deploy, make_people, rule
+from tests.web.conftest import as_user, text
+from tests.web.conftest import settings as app_settings
+from web import create_app
+
+CPU = 0.5
+MARGIN = 8.0  # seconds above the 5 s wall-clock limit: the machine is shared and loaded
+
+
+@pytest.fixture
+def hostile_app(make_uow: MakeUow, db_url: str) -> Iterator[Flask]:
+    deploy(
+        make_uow,
+        rule("hot_contact", "Contact", ["created"], [{"set": {"status": "hot"}}], when="round(1, -10**9) == 0"),
+    )
+    make_people(make_uow)
+    saved = list(settings._CURRENT)
+    settings._CURRENT[:] = [Limits(cpu_seconds=CPU, memory_mb=256, wall_seconds=5.0, workers=2)]
+    limits.stop_workers()
+    yield create_app(app_settings(db_url, UOW_FACTORY=make_uow))
+    settings._CURRENT[:] = saved
+    limits.stop_workers()
+
+
+def test_a_hostile_rule_condition_answers_422_naming_the_rule_and_the_limit(hostile_app: Flask) -> None:
+    sam = as_user(hostile_app, "sam")
+
+    started = time.monotonic()
+    response = sam.post("/records/Contact/new", data={"full_name": "Maria"})
+
+    assert time.monotonic() - started < 5.0 + MARGIN
+    assert response.status_code == 422
+    assert f"rule hot_contact in 'round(1, -10**9) == 0': exceeded the {CPU} s CPU limit" in text(response)
+    assert "Maria" not in text(sam.get("/records/Contact"))
