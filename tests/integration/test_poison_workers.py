@@ -5,9 +5,7 @@ times (never twice at once) and ends as exactly one incident."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.timers import DEPLOYER, Cloner, timer_events
+from bench.timers import DEPLOYER, Cloner, stop_workers, timer_events, worker_command
 from engine.bootstrap import UowFactory
 from engine.services.deployments import deploy_bundle
 from engine.store.incident_models import IncidentRow
@@ -30,25 +28,12 @@ RETRIES = 2
 BOUND_S = 60.0  # generous on a loaded 2-core machine; a run takes a few seconds
 
 
-def flowcrm() -> str:
-    exe = ROOT / ".venv" / "bin" / "flowcrm"
-    return str(exe if exe.exists() else Path(sys.executable).with_name("flowcrm"))
-
-
 @pytest.fixture
-def workers(db_url: str, tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Three worker processes (started by the test), stopped with SIGINT (then killed) afterwards."""
+def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The worker processes the test starts, stopped with SIGINT (then killed) afterwards."""
     procs: list[subprocess.Popen[bytes]] = []
     yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_workers(procs)
 
 
 def counts(factory: UowFactory, poison: int) -> tuple[int, int, int]:
@@ -88,7 +73,7 @@ def test_three_workers_fire_every_good_timer_once_and_park_the_poison_one_as_one
         with (tmp_path / f"worker{n}.log").open("wb") as log:  # the worker keeps its own copy of the handle
             workers.append(
                 subprocess.Popen(
-                    [flowcrm(), "--database-url", db_url, "worker", "--interval", "0.2"],
+                    [worker_command(), "--database-url", db_url, "worker", "--interval", "0.2"],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=ROOT,
@@ -120,7 +105,9 @@ def test_three_workers_fire_every_good_timer_once_and_park_the_poison_one_as_one
     assert {statuses[i] for i in good} == {"completed"}
     assert left == 0
     assert statuses[poison] == "running"
-    assert parked.attempts == RETRIES + 1 and parked.parked_at is not None and parked.last_error == POISON_ERROR
+    assert parked.attempts == RETRIES + 1
+    assert parked.parked_at is not None
+    assert parked.last_error == POISON_ERROR
     assert [tuple(i) for i in incidents] == [("timer", poison, POISON_ERROR, RETRIES + 1)]
     assert counts(make_uow, poison)[2] == RETRIES + 1  # each attempt recorded once: never run twice at once
     fired_late = [(events[i][0] - d).total_seconds() for i, d in zip(sorted(good), due, strict=True)]
