@@ -209,8 +209,8 @@ class MailJob(RowJob[OutboxRow]):
         row.status, row.attempts, row.next_attempt_at = "pending", 0, now
 
     def stop_after(self, error: Exception) -> bool:
-        if isinstance(error, _SERVER_REFUSED_ONE):
-            return False  # the server refused this message only
+        if isinstance(error, _SERVER_REFUSED_ONE) or not isinstance(error, smtplib.SMTPException | OSError):
+            return False  # the server refused this message only, or this message is broken
         self.close()
         return True  # the server is unreachable or broke the session: try again on the next run
 
