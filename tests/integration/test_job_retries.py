@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from cli import main
 from engine.errors import ValidationError
+from engine.quality import scan as scan_module
 from engine.services import incidents, mail, reminders, rules
 from engine.services.jobs import RetryPolicy, describe
 from engine.services.views import Actor
@@ -159,3 +160,24 @@ def test_a_scheduled_rule_failing_on_a_record_keeps_the_others_retries_then_park
     assert rules.run_scheduled_rules(make_uow, NOW + timedelta(days=2)) == 0  # parked: not run by itself
     incidents.retry_incident(make_uow(), ada, incident.id, NOW + timedelta(days=2))
     assert rules.run_scheduled_rules(make_uow, NOW + timedelta(days=2)) == 1
+
+
+def test_a_failing_duplicate_scan_is_retried_then_parked_while_the_other_entities_are_scanned(
+    deployed: MakeUow, policy: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = scan_module.scan_in
+
+    def scan_in(uow: Any, bundle: Any, entity: str, now: Any) -> Any:
+        if entity == "Contact":
+            raise MemoryError("scan of Contact ran out of memory")
+        return real(uow, bundle, entity, now)
+
+    monkeypatch.setattr(scan_module, "scan_in", scan_in)
+    assert sorted(r.entity for r in scan_module.run_scheduled_scans(deployed, NOW)) == ["Lead", "Organization"]
+    schedules = {r.rule: r for r in rows(deployed, RuleScheduleRow)}
+    assert schedules["duplicates:Contact"].attempts == 1
+    assert schedules["duplicates:Contact"].last_error == "MemoryError: scan of Contact ran out of memory"
+    assert schedules["duplicates:Lead"].attempts == 0
+    assert scan_module.run_scheduled_scans(deployed, NOW + timedelta(minutes=2)) == []  # the retry fails too
+    [incident] = rows(deployed, IncidentRow)
+    assert (incident.kind, incident.job_key, incident.attempts) == ("scan", "duplicates:Contact", 2)

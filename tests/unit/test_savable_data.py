@@ -80,3 +80,32 @@ def test_a_self_containing_value_stops_at_a_depth_limit() -> None:
     loop: list[object] = []
     loop.append(loop)
     assert unsavable_variable({"loop": loop}) is not None
+
+
+MESSAGE_WAIT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:message id="paid_message" name="paid" />
+  <bpmn:process id="pay" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait_paid" name="Paid">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="paid_message" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_paid" />
+    <bpmn:sequenceFlow id="f2" sourceRef="wait_paid" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_message_payload_that_cannot_be_saved_is_refused_naming_the_field() -> None:
+    spec = parse_definitions({"processes/pay.bpmn": MESSAGE_WAIT}, {})["pay"].blob
+    runtime, _ = Runtime.start(1, spec, {})
+    [wait] = runtime.pending_messages()
+    with pytest.raises(ValidationError) as caught:
+        runtime.deliver_message(wait.task_id, {"amount": 10, "receipt": b"%PDF"})
+    assert caught.value.errors == {
+        "receipt": ["message 'paid' payload field 'receipt' holds a bytes, which cannot be saved"]
+    }
+    assert runtime.pending_messages() == [wait]  # nothing was delivered

@@ -75,6 +75,7 @@ def test_the_instance_page_shows_the_incident_and_retry_makes_the_timer_due_agai
     with deployed() as uow:
         [event] = uow.session.scalars(select(InstanceEventRow).where(InstanceEventRow.kind == "incident_retried"))
         assert (event.actor, event.instance_id, event.data["incident"]) == ("dina", instance_id, incident_id)
+    assert "Incident retried" in text(as_user(app, "ada").get("/audit"))  # who and when, in the audit log
     again = dina.post(f"/admin/incidents/{incident_id}/retry", data={"next": "//evil.example/"})
     assert again.headers["Location"] == "/admin/incidents"  # only same-site paths
     assert "already resolved by dina" in text(dina.get("/admin/incidents"))
