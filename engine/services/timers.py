@@ -23,6 +23,10 @@ class TimerJob(RowJob[TimerRow]):
         return Concerns(instance_id=row.instance_id, task_id=row.task_id)
 
     def run(self, uow: UnitOfWork, row: TimerRow, now: datetime) -> bool:
+        current = uow.instances.get(row.instance_id)
+        if current is None or current.status != "running":
+            uow.timers.delete(row)  # the instance ended or failed meanwhile: nothing left to wake
+            return True
         instance, version, runtime = load_runtime(uow, row.instance_id)
         steps = runtime.fire_timers()
         if not steps and any(t.task_id == row.task_id and t.due_at <= now for t in runtime.pending_timers()):

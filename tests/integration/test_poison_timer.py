@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bench.timers import DEPLOYER
 from engine.scheduler import tick
@@ -92,3 +92,15 @@ def test_a_poison_timer_is_retried_with_backoff_then_parked_while_the_other_time
     assert len(incidents(ready)) == 1
     assert status(ready, poison) == "running"
     assert [(f["attempt"], "parked" in f) for f in failures(ready, poison)] == [(1, False), (2, False), (3, True)]
+
+
+def test_a_timer_left_on_an_instance_that_no_longer_runs_is_dropped_not_failed(ready: MakeUow) -> None:
+    now = datetime.now(UTC)
+    instance_id = start(ready, "Ping", now + timedelta(hours=1))
+    with ready.engine.begin() as conn:  # e.g. an operator ended the instance by hand
+        conn.execute(update(InstanceRow).where(InstanceRow.id == instance_id).values(status="error"))
+    with time_machine.travel(now + timedelta(hours=2), tick=True):
+        tick(ready)
+    assert timer_row(ready, instance_id) is None
+    assert incidents(ready) == []
+    assert failures(ready, instance_id) == []
