@@ -205,20 +205,22 @@ def run_due(job: Job[Any], uow: UnitOfWork, now: datetime, *, limit: int | None 
             if result is False:
                 skip.add(key)
                 continue
+            parked = False
             if isinstance(result, PartlyFailed):
                 parked = _record_failure(uow, job, row, key, result.error, now, policy)
-                outcome.failed, outcome.parked = outcome.failed + 1, outcome.parked + parked
-                outcome.errors.append(error or FlowError(result.error))
-            else:
-                if not uow.gone(row):
-                    job.succeeded(row, now)
-                outcome.done += 1
+            elif not uow.gone(row):
+                job.succeeded(row, now)
             try:
                 uow.commit()
             except FlowError as exc:  # the commit lost a race: nothing of this item stuck, it stays due
                 log.info("%s %s gave way to a concurrent change at commit: %s", job.kind, key, exc)
                 skip.add(key)
                 continue
+            if isinstance(result, PartlyFailed):
+                outcome.failed, outcome.parked = outcome.failed + 1, outcome.parked + parked
+                outcome.errors.append(error or FlowError(result.error))
+            else:
+                outcome.done += 1
         if error is not None and job.stop_after(error):
             break
     return outcome
