@@ -260,6 +260,25 @@ def _worker_log_counts(path: Path) -> int:
     return sum(int(m) for m in re.findall(r"fired (\d+) timer\(s\)", text))
 
 
+def worker_command() -> str:
+    """The `flowcrm` executable of this checkout's venv (else the one beside this Python)."""
+    exe = ROOT / ".venv" / "bin" / "flowcrm"
+    return str(exe if exe.exists() else Path(sys.executable).with_name("flowcrm"))
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop worker processes with SIGINT, killing those that do not end within 10 s."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def kill_one_worker(url: str, factory: UowFactory, cloner: Cloner, backlog: int, workdir: Path) -> dict[str, Any]:
     """(c) WORKERS `flowcrm worker` processes over a backlog of due timers; one is SIGKILLed mid-run; then every
     backlog instance must have exactly one timer-step event and no due timer may be left."""
@@ -272,9 +291,7 @@ def kill_one_worker(url: str, factory: UowFactory, cloner: Cloner, backlog: int,
         ids = set(conn.scalars(select(InstanceRow.id).where(InstanceRow.id >= first_new)))
     before = timer_events(factory)
     fired_before = sum(len(v) for k, v in before.items() if k in ids)
-    exe = str(ROOT / ".venv" / "bin" / "flowcrm")
-    if not Path(exe).exists():
-        exe = str(Path(sys.executable).with_name("flowcrm"))
+    exe = worker_command()
     procs, logs = [], []
     started = perf_counter()
     for n in range(WORKERS):
@@ -303,15 +320,7 @@ def kill_one_worker(url: str, factory: UowFactory, cloner: Cloner, backlog: int,
         if killed_at_fired is not None and _pending_due(factory) == 0:
             break
     drained = perf_counter() - started
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_workers(procs)
     events = timer_events(factory)
     counts = {iid: len(events.get(iid, [])) for iid in ids}
     with factory.engine.connect() as conn:

@@ -139,9 +139,13 @@ def run(ctx: click.Context, host: str, port: int, demo: bool | None) -> None:
 @click.pass_context
 @_fail_cleanly
 def worker(ctx: click.Context, interval: float, once: bool) -> None:
-    """Fire due BPMN timers (APScheduler); safe to run several on PostgreSQL."""
+    """Fire due BPMN timers, reminders, scheduled rules and scans, and send e-mail (APScheduler); safe to run
+    several on PostgreSQL. A failing job is retried FLOWCRM_JOB_RETRIES times (default 3), the first time after
+    FLOWCRM_JOB_BACKOFF_SECONDS (default 60, doubling), then parked as an incident (/admin/incidents)."""
     from engine.scheduler import run_worker, tick
+    from engine.services.jobs import RetryPolicy
 
+    RetryPolicy.from_env()  # a mistyped setting stops the worker at start, naming the variable
     make_uow = _uow_factory(ctx)
     if once:
         click.echo(f"{tick(make_uow)} timer(s) fired")

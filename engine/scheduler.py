@@ -13,15 +13,16 @@ from engine.quality.scan import run_scheduled_scans
 from engine.services.mail import SmtpSettings, deliver_outbox
 from engine.services.reminders import fire_due_reminders
 from engine.services.rules import run_scheduled_rules
-from engine.services.timers import fire_due
+from engine.services.timers import fire_timers
 from engine.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 def tick(make_uow: Callable[[], UnitOfWork]) -> int:
-    """Run due scheduled rules, fire everything due now, in batches, until nothing is due; send due e-mail when
-    SMTP is configured."""
+    """Run due scheduled rules and scans, send due e-mail when SMTP is configured, fire due reminders, then fire
+    every timer due now; returns how many timers fired. Each job item runs in its own transaction: one that
+    fails is retried with backoff and then parked as an incident, and never keeps the others from running."""
     ran = run_scheduled_rules(make_uow, datetime.now(UTC))
     if ran:
         log.info("ran %d scheduled rule(s)", ran)
@@ -31,14 +32,12 @@ def tick(make_uow: Callable[[], UnitOfWork]) -> int:
     reminded = fire_due_reminders(make_uow, datetime.now(UTC))
     if reminded:
         log.info("fired %d reminder(s)", reminded)
-    total = 0
-    while True:
-        fired = fire_due(make_uow(), datetime.now(UTC), limit=100)
-        total += fired
-        if fired < 100:
-            if total:
-                log.info("fired %d timer(s)", total)
-            return total
+    timers = fire_timers(make_uow(), datetime.now(UTC))
+    if timers.done:
+        log.info("fired %d timer(s)", timers.done)
+    if timers.failed:
+        log.warning("%d timer(s) failed, %d of them parked as incidents", timers.failed, timers.parked)
+    return timers.done
 
 
 def send_mail(make_uow: Callable[[], UnitOfWork]) -> None:

@@ -368,7 +368,7 @@ DOCUMENT: dict[str, Any] = {
 
 
 # feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
-PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments")
+PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments", "incidents")
 
 
 def openapi_document() -> dict[str, Any]:

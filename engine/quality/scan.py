@@ -11,8 +11,9 @@ from typing import Any
 
 from engine.config.duplicates_model import DuplicateRules
 from engine.config.model import Bundle
-from engine.errors import ConflictError, NotFound
+from engine.errors import NotFound
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
+from engine.services.rules import ScheduleJob
 from engine.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,14 @@ def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) ->
 def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanReport:
     """Compare the records of an entity that share a key or block (blocks larger than max_block are skipped)
     and keep an open pair for each match; pairs already decided (merged, dismissed, related) are not reopened."""
+    with uow:
+        report = scan_in(uow, bundle, entity, now)
+        uow.commit()
+        return report
+
+
+def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanReport:
+    """`scan`, inside the caller's transaction (which commits it)."""
     started = time.perf_counter()
     config = rules_of(bundle, entity)
     if config is None:
@@ -126,39 +135,40 @@ def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanRep
                 uow.quality.add_pairs(inserts)
                 inserts = []
         uow.quality.add_pairs(inserts)
-        uow.commit()
     return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3))
 
 
 def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> list[ScanReport]:
     """Scan every entity whose duplicate rules say `scan: {every: ...}` and are due by `now`; each period runs on
-    one worker only (claimed like scheduled rules, as `duplicates:<Entity>`)."""
+    one worker only (a schedule row `duplicates:<Entity>`, like scheduled rules); a failing scan is retried with
+    backoff and then parked as an incident."""
     from engine.services.deployments import active_bundle
-    from engine.services.rules import claim_period
 
     uow = make_uow()
     try:
         bundle, _ = active_bundle(uow)
     except NotFound:
         return []
-    every = {SCHEDULE_PREFIX + name: config for name, config in bundle.duplicates.items()
-             if config.scan_every is not None}
-    if not every:
-        return []
-    with uow:
-        due = uow.schedules.due_names(every, now)
-    reports = []
-    for name in sorted(due):
-        config = every[name]
-        assert config.scan_every is not None  # noqa: S101 - filtered above
-        if not claim_period(uow, name, now, now + config.scan_every):
-            continue
-        try:
-            report = scan(uow, bundle, config.entity, now)
-        except ConflictError as exc:  # a create wrote one of the same pairs meanwhile: the next period catches up
-            log.warning("duplicate scan of %s gave way to a concurrent change: %s", config.entity, exc)
-            continue
+    job = ScanJob(bundle)
+    if job.periods:
+        job.run_all(uow, now)
+    return job.reports
+
+
+class ScanJob(ScheduleJob):
+    """Scheduled duplicate scans: one schedule row `duplicates:<Entity>` per entity with `scan: {every: ...}`."""
+
+    kind = "scan"
+
+    def __init__(self, bundle: Bundle) -> None:
+        configs = {SCHEDULE_PREFIX + name: config for name, config in bundle.duplicates.items()
+                   if config.scan_every is not None}
+        super().__init__({name: config.scan_every for name, config in configs.items()
+                          if config.scan_every is not None})
+        self.bundle, self.configs, self.reports = bundle, configs, list[ScanReport]()
+
+    def work(self, uow: UnitOfWork, name: str, now: datetime) -> None:
+        report = scan_in(uow, self.bundle, self.configs[name].entity, now)
         log.info("duplicate scan of %s: %d record(s), %d pair(s) found, %d new in %.1f s", report.entity,
                  report.records, report.found, report.new, report.seconds)
-        reports.append(report)
-    return reports
+        self.reports.append(report)

@@ -10,6 +10,8 @@ WORKERS = ("sales", "head_of_sales")
 RECORD_WRITERS = ("sales", "head_of_sales", "admin")
 DEPLOYERS = ("designer", "admin")
 DEFINITION_READERS = ("designer", "admin", "auditor", "head_of_sales")
+INCIDENT_READERS = ("admin", "designer", "auditor")
+INCIDENT_RESOLVERS = ("admin", "designer")
 
 
 def require(actor: Actor, *roles: str, action: str) -> None:

@@ -26,6 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.config.model import Bundle
 from engine.errors import ValidationError
 from engine.services.deployments import active_bundle
+from engine.services.jobs import Concerns, RetryPolicy, RowJob, run_due
 from engine.services.records import load_visible
 from engine.services.views import Actor
 from engine.store.models import OutboxRow, RecordRow
@@ -167,52 +168,70 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
     return client
 
 
-def _failed(row: OutboxRow, now: datetime, error: Exception) -> None:
-    row.attempts += 1
-    row.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if row.attempts >= MAX_ATTEMPTS:
-        row.status = "failed"
-        log.error("giving up on message %s to %s after %s attempts: %s", row.id, row.to_address, row.attempts,
-                  row.last_error)
-    else:
-        row.next_attempt_at = now + RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1]
-        log.warning("message %s to %s failed (attempt %s), retrying at %s: %s", row.id, row.to_address,
-                    row.attempts, row.next_attempt_at.isoformat(), row.last_error)
+_SERVER_REFUSED_ONE = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
+MAIL_POLICY = RetryPolicy(retries=MAX_ATTEMPTS - 1, delays=RETRY_DELAYS)
 
 
-def deliver_outbox(uow_factory: Callable[[], UnitOfWork], now: datetime, smtp: SmtpSettings, *,
-                   limit: int = 100) -> tuple[int, int]:
-    """Send due pending messages, one transaction each; (sent, failed attempts). Stops at a connection error,
-    leaving the messages not yet tried for the next run."""
-    sent = failed = 0
-    client: smtplib.SMTP | None = None
-    try:
-        for _ in range(limit):
-            uow = uow_factory()
-            with uow:
-                due = uow.outbox.due(now, 1)
-                if not due:
-                    break
-                row = due[0]
-                try:
-                    client = client or _connect(smtp)
-                    client.send_message(_message(row, smtp))
-                except (smtplib.SMTPException, OSError) as exc:
-                    _failed(row, now, exc)
-                    failed += 1
-                    uow.commit()
-                    if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError |
-                                      smtplib.SMTPSenderRefused):
-                        break  # the server is unreachable or broke the session: try again on the next run
-                    continue
-                row.status, row.sent_at = "sent", now
-                uow.commit()  # a crash before this line resends the message: at least once, never lost
-                sent += 1
-    finally:
+class MailJob(RowJob[OutboxRow]):
+    """A pending message whose attempt is due: send it over one SMTP session kept for the whole run."""
+
+    kind = "outbox"
+    policy = MAIL_POLICY
+
+    def __init__(self, smtp: SmtpSettings | None = None) -> None:
+        self.smtp = smtp or SmtpSettings(host="")  # none given: the job only finds and unparks rows
+        self.client: smtplib.SMTP | None = None
+
+    def repository(self, uow: UnitOfWork) -> Any:
+        return uow.outbox
+
+    def concerns(self, row: OutboxRow) -> Concerns:
+        return Concerns(record_id=row.record_id)
+
+    def run(self, uow: UnitOfWork, row: OutboxRow, now: datetime) -> bool:
+        self.client = self.client or _connect(self.smtp)
+        self.client.send_message(_message(row, self.smtp))
+        row.status, row.sent_at = "sent", now  # a crash before the commit resends it: at least once, never lost
+        return True
+
+    def succeeded(self, row: OutboxRow, now: datetime) -> None:
+        row.last_error = None
+
+    def failed(self, uow: UnitOfWork, row: OutboxRow, error: str, now: datetime, retry_at: datetime | None) -> None:
+        row.attempts += 1
+        row.last_error = error
+        if retry_at is None:
+            row.status = "failed"  # kept, listed on the record's card, and an incident to retry from
+        else:
+            row.next_attempt_at = retry_at
+
+    def unpark(self, uow: UnitOfWork, row: OutboxRow, now: datetime) -> None:
+        row.status, row.attempts, row.next_attempt_at = "pending", 0, now
+
+    def stop_after(self, error: Exception) -> bool:
+        if isinstance(error, _SERVER_REFUSED_ONE) or not isinstance(error, smtplib.SMTPException | OSError):
+            return False  # the server refused this message only, or this message is broken
+        self.close()
+        return True  # the server is unreachable or broke the session: try again on the next run
+
+    def close(self) -> None:
+        """End the SMTP session, if one is open."""
+        client, self.client = self.client, None
         if client is not None:
             try:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
-    return sent, failed
 
+
+def deliver_outbox(uow_factory: Callable[[], UnitOfWork], now: datetime, smtp: SmtpSettings, *,
+                   limit: int = 100) -> tuple[int, int]:
+    """Send due pending messages, one transaction each; (sent, failed attempts). Stops at a connection error,
+    leaving the messages not yet tried for the next run; a message that fails MAX_ATTEMPTS times is marked
+    failed and becomes an incident."""
+    job = MailJob(smtp)
+    try:
+        outcome = run_due(job, uow_factory(), now, limit=limit)
+    finally:
+        job.close()
+    return outcome.done, outcome.failed

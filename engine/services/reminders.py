@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.rules.actions import add_standalone_task
+from engine.services.jobs import Concerns, RowJob, run_due
 from engine.services.records import load_visible, load_writable
 from engine.services.views import Actor
 from engine.store.models import ReminderRow
@@ -89,24 +91,33 @@ def cancel_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int) -> None:
         uow.commit()
 
 
+class ReminderJob(RowJob[ReminderRow]):
+    """A due reminder: it becomes a task assigned to its user."""
+
+    kind = "reminder"
+
+    def repository(self, uow: UnitOfWork) -> Any:
+        return uow.reminders
+
+    def concerns(self, row: ReminderRow) -> Concerns:
+        return Concerns(record_id=row.record_id)
+
+    def run(self, uow: UnitOfWork, row: ReminderRow, now: datetime) -> bool:
+        if not uow.reminders.claim(row.id, now):
+            return False  # another worker fired it between our read and our write
+        title = f"{TITLE}: {row.note}" if row.note else TITLE
+        task = add_standalone_task(uow, row.record_id, SOURCE, title, row.user_id, [], row.due_at, now)
+        row.task_id = task.id
+        return True
+
+
+REMINDERS = ReminderJob()
+
+
 def fire_due_reminders(uow_factory: Callable[[], UnitOfWork], now: datetime, *, limit: int = 500) -> int:
     """Turn reminders due by `now` into tasks assigned to their users, one transaction each; returns how many.
 
     Each row is locked with SKIP LOCKED (where the database has it) and claimed by a conditional update in the
-    transaction that creates its task, so several workers never fire one reminder twice and a crash loses none."""
-    fired = 0
-    while fired < limit:
-        uow = uow_factory()
-        with uow:
-            due = uow.reminders.due(now, 1)
-            if not due:
-                return fired
-            row = due[0]
-            if not uow.reminders.claim(row.id, now):
-                continue  # another worker fired it between our read and our write
-            title = f"{TITLE}: {row.note}" if row.note else TITLE
-            task = add_standalone_task(uow, row.record_id, SOURCE, title, row.user_id, [], row.due_at, now)
-            row.task_id = task.id
-            uow.commit()
-        fired += 1
-    return fired
+    transaction that creates its task, so several workers never fire one reminder twice and a crash loses none;
+    a reminder that fails is retried later and then parked as an incident (engine.services.jobs)."""
+    return run_due(REMINDERS, uow_factory(), now, limit=limit).done

@@ -4,9 +4,10 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
     AssignmentCursorRow,
     InboundEventRow,
@@ -89,11 +90,17 @@ class OutboxRepository(_Repository):
         """A message by id."""
         return self.session.get(OutboxRow, message_id)
 
-    def due(self, now: datetime, limit: int) -> list[OutboxRow]:
-        """Pending messages whose next attempt is due, oldest first, locked; rows other workers hold are skipped."""
+    @staticmethod
+    def due_condition(now: datetime) -> ColumnElement[bool]:
+        """Pending and its next attempt due by `now`."""
+        return and_(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+
+    def due(self, now: datetime, limit: int, skip: Iterable[int] = ()) -> list[OutboxRow]:
+        """Pending messages whose next attempt is due (but those in `skip`), oldest first, locked; rows other
+        workers hold are skipped."""
         stmt = (
             select(OutboxRow)
-            .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+            .where(self.due_condition(now), not_in(OutboxRow.id, skip))
             .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -113,35 +120,31 @@ class RuleScheduleRepository(_Repository):
         """The schedule row of a rule."""
         return self.session.get(RuleScheduleRow, rule)
 
-    def due_names(self, rules: Iterable[str], now: datetime) -> set[str]:
-        """Which of these rules have no schedule row yet or are due by `now` (a plain read, no lock)."""
-        wanted = set(rules)
-        rows = self.session.execute(select(RuleScheduleRow.rule, RuleScheduleRow.next_run_at)
-                                    .where(RuleScheduleRow.rule.in_(wanted))).all()
-        known = {name: at for name, at in rows}
-        return {name for name in wanted if name not in known or known[name] <= now}
+    def missing(self, names: Iterable[str]) -> set[str]:
+        """Which of these schedule names have no row yet."""
+        wanted = set(names)
+        known = set(self.session.scalars(select(RuleScheduleRow.rule).where(RuleScheduleRow.rule.in_(wanted))))
+        return wanted - known
 
     def ensure(self, rule: str, now: datetime) -> None:
         """Create a rule's schedule row, due at `now`, unless it exists."""
         if self.session.get(RuleScheduleRow, rule) is None:
             self.session.add(RuleScheduleRow(rule=rule, next_run_at=now, last_run_at=None))
 
-    def claim(self, rule: str, now: datetime, next_run_at: datetime) -> bool:
-        """Take a due run of a rule: lock its row (rows other workers hold are skipped), move it to `next_run_at`.
+    @staticmethod
+    def due_condition(now: datetime) -> ColumnElement[bool]:
+        """Its period (or the retry of a failed run) is due by `now`, and it is not parked."""
+        return and_(RuleScheduleRow.parked_at.is_(None),
+                    func.coalesce(RuleScheduleRow.next_attempt_at, RuleScheduleRow.next_run_at) <= now)
 
-        False when the row is locked elsewhere, missing, or not due. The conditional UPDATE keeps the claim
-        exclusive on backends without row locks as well."""
-        locked = self.session.scalar(select(RuleScheduleRow.rule).where(RuleScheduleRow.rule == rule)
-                                     .with_for_update(skip_locked=True))
-        if locked is None:
-            return False
-        result = self.session.execute(
-            update(RuleScheduleRow)
-            .where(RuleScheduleRow.rule == rule, RuleScheduleRow.next_run_at <= now)
-            .values(next_run_at=next_run_at, last_run_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    def next_due(self, names: Iterable[str], now: datetime, skip: Iterable[str] = ()) -> RuleScheduleRow | None:
+        """The due schedule row among `names` (but those in `skip`), locked; rows other workers hold are
+        skipped."""
+        stmt = (select(RuleScheduleRow)
+                .where(RuleScheduleRow.rule.in_(sorted(set(names))), self.due_condition(now),
+                       not_in(RuleScheduleRow.rule, skip))
+                .order_by(RuleScheduleRow.rule).limit(1).with_for_update(skip_locked=True))
+        return self.session.scalar(stmt)
 
 
 class AssignmentRepository(_Repository):
@@ -220,11 +223,17 @@ class ReminderRepository(_Repository):
             stmt = stmt.where(ReminderRow.record_id == record_id)
         return list(self.session.scalars(stmt.order_by(ReminderRow.due_at, ReminderRow.id)).all())
 
-    def due(self, now: datetime, limit: int) -> list[ReminderRow]:
-        """Due, unfired reminders, locked for this transaction; rows other workers hold are skipped."""
+    @staticmethod
+    def due_condition(now: datetime) -> ColumnElement[bool]:
+        """Unfired, due by `now`, not parked, not waiting for a later retry."""
+        return and_(ReminderRow.fired_at.is_(None), ReminderRow.due_at <= now, retry_due(ReminderRow, now))
+
+    def due(self, now: datetime, limit: int, skip: Iterable[int] = ()) -> list[ReminderRow]:
+        """Due reminders (but those in `skip`), locked for this transaction; rows other workers hold are
+        skipped."""
         stmt = (
             select(ReminderRow)
-            .where(ReminderRow.fired_at.is_(None), ReminderRow.due_at <= now)
+            .where(self.due_condition(now), not_in(ReminderRow.id, skip))
             .order_by(ReminderRow.due_at, ReminderRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

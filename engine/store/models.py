@@ -46,6 +46,16 @@ class Base(DeclarativeBase):
     """Declarative base of every row."""
 
 
+class JobState:
+    """Retry bookkeeping of a background job row (engine/services/jobs.py): failed attempts so far, when the
+    next one is due (None: at the row's own due time), the last error, and when it was parked as an incident."""
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    parked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class UserRow(Base):
     __tablename__ = "user_account"
 
@@ -225,7 +235,7 @@ class InstanceEventRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
 
 
-class TimerRow(Base):
+class TimerRow(JobState, Base):
     """A waiting BPMN timer, indexed by due time so a worker finds due ones without deserializing."""
 
     __tablename__ = "timer"
@@ -280,7 +290,7 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class RuleScheduleRow(Base):
+class RuleScheduleRow(JobState, Base):
     """When a scheduled rule last ran and is next due (one row per rule name)."""
 
     __tablename__ = "rule_schedule"
@@ -300,7 +310,7 @@ class AssignmentCursorRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class ReminderRow(Base):
+class ReminderRow(JobState, Base):
     """A reminder a user set on a record; the worker turns a due one into a task for that user."""
 
     __tablename__ = "reminder"
@@ -348,4 +358,5 @@ class MessageWaitRow(Base):
 
 
 # --- data quality (issue 5) and finding (issue 6): their rows live in engine/store/quality_models.py ---
+from engine.store import incident_models as _incident_models  # noqa: E402,F401  (issue 10: job incidents)
 from engine.store import quality_models as _quality_models  # noqa: E402,F401  (registers them on Base)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -11,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.errors import ConflictError
 from engine.store.audit_repos import AuditRepository
 from engine.store.filter_sql import FindRepository
+from engine.store.job_repos import IncidentRepository, JobRepository
 from engine.store.merge_repos import MergeRepository
 from engine.store.quality_repos import ImportRepository, QualityRepository, SegmentRepository
 from engine.store.repositories import (
@@ -53,6 +58,8 @@ class UnitOfWork:
     merges: MergeRepository
     audit: AuditRepository
     find: FindRepository
+    jobs: JobRepository
+    incidents: IncidentRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -81,6 +88,8 @@ class UnitOfWork:
             self.segments = SegmentRepository(self.session)
             self.merges = MergeRepository(self.session)
             self.audit = AuditRepository(self.session)
+            self.jobs = JobRepository(self.session)
+            self.incidents = IncidentRepository(self.session)
         self._depth += 1
         return self
 
@@ -124,3 +133,31 @@ class UnitOfWork:
             if "locked" in str(exc.orig).lower():
                 raise ConflictError("the database is busy with a concurrent change; try again") from exc
             raise
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block in a savepoint, flushed at its end: an exception rolls back the block only, and the
+        transaction (with its row locks) goes on."""
+        with self.session.begin_nested():
+            yield
+            self.session.flush()
+
+    def gone(self, row: object) -> bool:
+        """True when a row was deleted in this transaction."""
+        state: Any = inspect(row)
+        return bool(state.deleted or state.was_deleted)
+
+    @staticmethod
+    def lost_race(exc: BaseException) -> bool:
+        """True when an error (or what caused it) is a lost race with a concurrent writer: a stale revision, a
+        duplicate key, a busy SQLite database. Such a job item is retried as it is, not counted as failed."""
+        seen: BaseException | None = exc
+        for _ in range(10):  # a cause chain is short; a cycle must not hang the worker
+            if seen is None:
+                break
+            if isinstance(seen, StaleDataError | IntegrityError):
+                return True
+            if isinstance(seen, OperationalError) and "locked" in str(seen.orig).lower():
+                return True
+            seen = seen.__cause__
+        return False

@@ -4,8 +4,9 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, true, union_all, update
+from sqlalchemy import ColumnElement, and_, func, select, true, union_all, update
 
+from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
     InstanceEventRow,
     InstanceRow,
@@ -139,12 +140,22 @@ class TimerRepository(_Repository):
         stmt = select(TimerRow).where(TimerRow.instance_id == instance_id, TimerRow.fired_at.is_(None))
         return list(self.session.scalars(stmt).all())
 
-    def due(self, now: datetime, limit: int) -> list[TimerRow]:
-        """Due, unfired timers, locked for this transaction; rows other workers hold are skipped."""
+    def get(self, timer_id: int) -> TimerRow | None:
+        """A timer by id."""
+        return self.session.get(TimerRow, timer_id)
+
+    @staticmethod
+    def due_condition(now: datetime) -> ColumnElement[bool]:
+        """Unfired, due by `now`, not parked, not waiting for a later retry."""
+        return and_(TimerRow.fired_at.is_(None), TimerRow.due_at <= now, retry_due(TimerRow, now))
+
+    def due(self, now: datetime, limit: int, skip: Iterable[int] = ()) -> list[TimerRow]:
+        """Due timers (but those in `skip`), oldest first, locked for this transaction; rows other workers hold
+        are skipped."""
         stmt = (
             select(TimerRow)
-            .where(TimerRow.fired_at.is_(None), TimerRow.due_at <= now)
-            .order_by(TimerRow.due_at)
+            .where(self.due_condition(now), not_in(TimerRow.id, skip))
+            .order_by(TimerRow.due_at, TimerRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )

@@ -16,6 +16,7 @@ from web.blueprints import (
     find,
     imports,
     inbox,
+    incidents,
     instances,
     records,
     reminders,
@@ -25,7 +26,7 @@ from web.blueprints import (
 )
 
 HTML_AREAS: list[Any] = [auth, inbox, records, instances, designer, admin, schema, reminders, audit, find, segments,
-                         reports, duplicates, imports]
+                         reports, duplicates, imports, incidents]
 
 
 def register_blueprints(app: Flask) -> None:

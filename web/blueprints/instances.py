@@ -6,8 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template
 
 from engine.errors import FlowError
+from engine.services.access import INCIDENT_RESOLVERS
 from engine.services.audit import instance_waits
 from engine.services.diagrams import instance_diagram
+from engine.services.incidents import instance_incidents
 from engine.services.instances import get_instance
 from engine.services.records import get_record
 from web import uow
@@ -20,7 +22,7 @@ bp = Blueprint("instances", __name__, url_prefix="/instances")
 @bp.get("/<int:instance_id>")
 @login_required
 def detail(instance_id: int) -> str:
-    """The instance's history, newest last, under its diagram."""
+    """The instance's history, newest last, under its diagram; its incidents (with Retry) above."""
     found = get_instance(uow(), actor(), instance_id)
     diagram = instance_diagram(uow(), actor(), instance_id)
     bundle = bundle_of(uow())
@@ -33,7 +35,9 @@ def detail(instance_id: int) -> str:
             record = None
     return render_template("instances/detail.html", detail=found, instance=found.instance, record=record,
                            entity=entity, bundle=bundle, diagram=diagram,
-                           waits=instance_waits(uow(), actor(), instance_id))
+                           waits=instance_waits(uow(), actor(), instance_id),
+                           incidents=instance_incidents(uow(), instance_id),
+                           can_retry=actor().has(*INCIDENT_RESOLVERS))
 
 
 @bp.get("/<int:instance_id>/diagram.json")

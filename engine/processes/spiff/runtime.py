@@ -18,9 +18,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import ConflictError, FlowError, NotFound, SandboxError
+from engine.errors import ConflictError, FlowError, NotFound, SandboxError, ValidationError
 from engine.processes.definitions import ElementMeta
 from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION
+from engine.processes.spiff.savable import element_kind, unsavable, unsavable_variable
 
 
 class _SpecCache:
@@ -47,6 +48,19 @@ class _SpecCache:
 
 
 _SPECS = _SpecCache()
+
+
+def refuse_unsavable(data: dict[str, Any], what: str) -> None:
+    """ValidationError naming each field of submitted data (a form, a message payload) that cannot be stored."""
+    errors = {}
+    for name, value in data.items():
+        found = unsavable(value, str(name))
+        if found is not None:
+            where, type_name = found
+            at = "" if where == name else f" at {where}"
+            errors[str(name)] = [f"{what} field {name!r} holds a {type_name}{at}, which cannot be saved"]
+    if errors:
+        raise ValidationError(errors)
 
 
 @dataclass
@@ -162,7 +176,26 @@ class Runtime:
             if isinstance(cause, SandboxError):
                 raise SandboxError(f"{_element(exc.task_spec)}: {cause}") from exc
             raise FlowError(f"the process failed: {exc}") from exc
-        return self._new_steps()
+        steps = self._new_steps()
+        self._check_savable(steps)
+        return steps
+
+    def _check_savable(self, steps: list[Step]) -> None:
+        """Refuse data the serializer cannot store (an exception object a script kept, a date...) at the step
+        that produced it, naming the variable, instead of a TypeError when the instance is saved."""
+        for step in steps:
+            problem = unsavable_variable(step.data)
+            if problem:
+                raise FlowError(f'{element_kind(step.element_type)} "{step.element_name or step.element_id}" '
+                                f"({step.element_id}) left {problem}, which cannot be saved")
+        live = {TaskState.READY, TaskState.STARTED, TaskState.WAITING}
+        for task in self._all_tasks():
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            problem = unsavable_variable(task.data) if task.state in live and bpmn_id else None
+            if problem:
+                name = getattr(task.task_spec, "bpmn_name", None) or bpmn_id
+                raise FlowError(f'{element_kind(type(task.task_spec).__name__)} "{name}" ({bpmn_id}) holds '
+                                f"{problem}, which cannot be saved")
 
     def _new_steps(self) -> list[Step]:
         done = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED and t.id not in self._completed]
@@ -206,6 +239,7 @@ class Runtime:
     def complete(self, task_id: str, data: dict[str, Any]) -> list[Step]:
         """Complete a ready user task with submitted data and run on."""
         task = self._ready_task(task_id)
+        refuse_unsavable(data, "form")
         task.data.update(data)
         try:
             task.run()
@@ -270,6 +304,7 @@ class Runtime:
         definition = getattr(task.task_spec, "event_definition", None) if task is not None else None
         if task is None or task.state != TaskState.WAITING or not isinstance(definition, MessageEventDefinition):
             raise ConflictError(f"task {task_id} no longer waits for a message")
+        refuse_unsavable(payload, f"message {definition.name!r} payload")
         # definitions compare by exact class: build the one the parser produced (Camunda's wraps its payload)
         event_definition = type(definition)(definition.name)
         body: dict[str, Any] = dict(payload)

@@ -11,6 +11,7 @@ from web.blueprints.api import (
     events,
     find,
     imports,
+    incidents,
     links,
     processes,
     records,
@@ -35,5 +36,5 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
-__all__ = ["assignment", "audit", "bp", "duplicates", "events", "find", "imports", "links", "processes", "records",
-           "reminders", "reports", "segments", "tasks"]
+__all__ = ["assignment", "audit", "bp", "duplicates", "events", "find", "imports", "incidents", "links", "processes",
+           "records", "reminders", "reports", "segments", "tasks"]
