@@ -22,7 +22,7 @@ SCRIPTS: list[str] = [
     "x = str([[0]*999]*999) * 0 + str(len(str([[0]*999]*999)))",
     "x = tuple([[0]*999999]*999999) < tuple([list([0]*999999)]*999999)",
     "x = dict.fromkeys(range(999999)) == dict.fromkeys(range(999999)) and max([[0]*999999]*999999)",
-    "x = sum(len(a) for a in [[0]*999999]*999999)",
+    "x = sum(len(a) for a in [[0]*999999]*999999 for b in a)",  # 10**12 steps: never ends in time
     "x = all([[0]*999999]*999999) and max([[1]*999999]*999999)",
     WIDE_FSTRING,
     "x = " + WIDE_FSTRING,
