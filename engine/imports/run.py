@@ -12,7 +12,7 @@ from engine.config.import_loader import ImportSettings
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, NotFound, ValidationError
 from engine.imports.duplicates import ExactDuplicates
-from engine.imports.reading import Table, read_table
+from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, Importer
 from engine.services.deployments import active_bundle
 from engine.services.records import entity_of
@@ -48,16 +48,12 @@ def settings_for(bundle: Bundle, entity: str) -> ImportSettings:
     return bundle.imports.get(entity) or ImportSettings(entity)
 
 
-def load_table(job: ImportJobRow) -> Table:
-    """The job's file read with the job's options; ValidationError naming the file when it cannot be."""
+def load_table(job: ImportJobRow, keep: int | None = None) -> Table:
+    """The job's file read with the job's options (only its first `keep` rows kept when given); ValidationError
+    naming the file when it cannot be."""
     options = job.options
-    path = Path(str(options.get("path", "")))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError({"file": [f"{job.filename}: cannot be read ({exc.strerror or exc})"]}) from exc
-    return read_table(job.filename, data, encoding=options.get("encoding"), delimiter=options.get("delimiter"),
-                      sheet=options.get("sheet"))
+    return read_path(job.filename, Path(str(options.get("path", ""))), keep=keep, encoding=options.get("encoding"),
+                     delimiter=options.get("delimiter"), sheet=options.get("sheet"))
 
 
 def _batches(rows: Sequence[tuple[int, list[Any]]], size: int) -> Iterator[Sequence[tuple[int, list[Any]]]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.errors import Forbidden, NotFound, ValidationError
 from engine.imports.mapping import SKIP, check_mapping, merge_mapping
-from engine.imports.reading import Table, read_table
+from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
 from engine.imports.run import live_progress, load_table, settings_for
 from engine.services.access import require
@@ -129,19 +129,17 @@ def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, p
         raise ValidationError({"mode": [f"must be one of {', '.join(MODES)}"]})
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError({"file": [f"{filename}: cannot be read ({exc.strerror or exc})"]}) from exc
-    table = read_table(filename, data, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    table = read_path(filename, path, keep=0, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    with path.open("rb") as stored:
+        digest = hashlib.file_digest(stored, "sha256").hexdigest()
     with uow:
         layers = [_profile_columns(uow, entity.name, profile)] if profile else []
         chosen = merge_mapping(entity, settings_for(bundle, entity.name), table.headers, *layers, mapping or {})
         options = {"path": str(path), "encoding": table.encoding,
                    "delimiter": table.delimiter, "sheet": table.sheet, "kind": table.kind,
                    "headers": table.headers, "mapping": chosen, "profile": profile}
-        job = ImportJobRow(entity=entity.name, filename=filename[:500], file_hash=hashlib.sha256(data).hexdigest(),
-                           status="pending", dry_run=dry_run, mode=mode, options=options, total_rows=len(table.rows),
+        job = ImportJobRow(entity=entity.name, filename=filename[:500], file_hash=digest,
+                           status="pending", dry_run=dry_run, mode=mode, options=options, total_rows=table.count,
                            processed_rows=0, counts=dict.fromkeys(OUTCOMES, 0), created_by=actor.username,
                            created_at=now)
         uow.imports.add(job)
@@ -220,7 +218,7 @@ def preview_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, s
     with uow:
         job = _readable(uow, actor, job_id)
         entity = entity_of(bundle, job.entity)
-        table: Table = load_table(job)
+        table: Table = load_table(job, keep=limit)
         chosen = {h: (mapping or job.options.get("mapping") or {}).get(h) or SKIP for h in table.headers}
         check_mapping(entity, chosen)
         owner = uow.users.by_username(job.created_by)
