@@ -7,11 +7,13 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Forbidden, NotFound, ValidationError
+from engine.imports.limits import WorkerLimits
+from engine.imports.liveness import death_of
 from engine.imports.mapping import SKIP, check_mapping, merge_mapping
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
@@ -89,13 +91,22 @@ def _view(job: ImportJobRow) -> ImportJobView:
                          dict(job.options.get("mapping") or {}))
 
 
+def _checked_alive(uow: UnitOfWork, job: ImportJobRow) -> ImportJobRow:
+    """A job marked running whose process died is marked failed with the reason, when it is looked at."""
+    reason = death_of(job, datetime.now(UTC), WorkerLimits.from_env().stale_seconds)
+    if reason is not None:
+        job.status, job.message, job.finished_at = "failed", reason, job.heartbeat_at or datetime.now(UTC)
+        uow.commit()
+    return job
+
+
 def _readable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
     require(actor, *IMPORT_READERS, action="see imports")
     job = uow.imports.job(job_id)
     if job is None or (actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
                        and job.created_by != actor.username):
         raise NotFound(f"import {job_id} not found")
-    return job
+    return _checked_alive(uow, job)
 
 
 def _changeable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
@@ -167,6 +178,16 @@ def configure_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str,
         return _view(job)
 
 
+def restart_job(uow: UnitOfWork, actor: Actor, job_id: int, *, resume: bool) -> ImportJobView:
+    """Check that a job may run again before a worker is started for it: `resume` (a failed job; valid_only
+    jobs keep the rows their dead run committed) or a rerun of every row (rows imported before are skipped)."""
+    with uow:
+        job = _changeable(uow, actor, job_id)
+        if resume and job.status != "failed":
+            raise ValidationError({"": [f"import {job_id} did not fail ({job.status}): only a failed import resumes"]})
+        return _view(job)
+
+
 def get_job(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobView:
     """One import job the actor may see, with its live progress while it runs."""
     with uow:
@@ -178,7 +199,8 @@ def list_jobs(uow: UnitOfWork, actor: Actor, limit: int = 50) -> list[ImportJobV
     require(actor, *IMPORT_READERS, action="see imports")
     own = actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
     with uow:
-        return [_view(job) for job in uow.imports.jobs(actor.username if own else None, min(max(limit, 1), 500))]
+        jobs = uow.imports.jobs(actor.username if own else None, min(max(limit, 1), 500))
+        return [_view(_checked_alive(uow, job)) for job in jobs]
 
 
 def job_rejects(uow: UnitOfWork, actor: Actor, job_id: int, limit: int | None = None) -> list[RejectView]:

@@ -17,8 +17,8 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import ROOT
 from tests.web.api_client import API, ApiUser
 from tests.web.conformance import Conformance
+from tests.web.test_imports_ui import finish
 from web.apidoc.imports import PATHS
-from web.blueprints.imports import THREADS
 
 MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
 
@@ -36,12 +36,6 @@ class Uploader(ApiUser):
 def uploads(api_app: Flask, tmp_path: Path) -> Path:
     api_app.config["IMPORT_UPLOADS"] = str(tmp_path)
     return tmp_path
-
-
-def finish(app: Flask, job_id: int) -> None:
-    thread = app.extensions[THREADS][job_id]
-    thread.join(60)
-    assert not thread.is_alive()
 
 
 def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads: Path,
@@ -64,6 +58,10 @@ def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads
     assert len(list_records(deployed(), actors["sales"], "Contact")) == 3
 
     c.check(api["sales2"], "get", "/imports/{job_id}", 404, job_id=job["id"])  # another salesperson's job
+    refused = c.check(sam, "post", "/imports/{job_id}/resume", 422, job_id=job["id"])
+    assert f"import {job['id']} is running or has already run (done)" in str(refused)
+    c.check(sam, "post", "/imports/{job_id}/rerun", 422, job_id=job["id"])
+    c.check(api["sales2"], "post", "/imports/{job_id}/rerun", 404, job_id=job["id"])
     c.check(api["designer"], "get", "/imports/{job_id}/rejects", 403, job_id=job["id"])
     auditor = Uploader(api_app, api["auditor"].token, "otto")
     c.check(auditor, "post", "/imports", 403, {"file": (b"a\n1\n", "a.csv"), "entity": "Contact"})

@@ -18,7 +18,7 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import ROOT
 from tests.web.api_client import snapshot
 from tests.web.conftest import as_user, text
-from web.blueprints.imports import THREADS
+from web.blueprints.imports import WORKERS
 
 MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
 
@@ -30,10 +30,8 @@ def importing_app(app: Flask, tmp_path: Path) -> Flask:
 
 
 def finish(app: Flask, job_id: int) -> None:
-    """Wait for the job's background thread."""
-    thread = app.extensions[THREADS][job_id]
-    thread.join(60)
-    assert not thread.is_alive()
+    """Wait for the job's worker process to end."""
+    assert app.extensions[WORKERS][job_id].wait(120) == 0
 
 
 def upload(browser: FlaskClient, data: bytes, name: str = "contacts.csv", entity: str = "Contact") -> int:
