@@ -132,7 +132,7 @@ def wide_csv(columns: int = 5000) -> tuple[str, bytes]:
     return "wide.csv", (",".join(f"c{i}" for i in range(columns)) + "\r\n").encode()
 
 
-def long_line_csv(megabytes: int = 20) -> tuple[str, bytes]:
+def long_line_csv(megabytes: int = 12) -> tuple[str, bytes]:
     """A CSV whose second line is `megabytes` MB long (no newline in it)."""
     return "long-line.csv", b"name,email\r\n" + b"x" * (megabytes * MB) + b",x@example.com\r\n"
 
