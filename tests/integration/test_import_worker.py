@@ -10,7 +10,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.imports.worker import fail_dead_jobs, spawn
+import pytest
+
+from engine.imports import run
+from engine.imports.limits import WorkerLimits
+from engine.imports.worker import CpuLimitExceeded, fail_dead_jobs, spawn, work
 from engine.services.imports import ImportJobView, create_job, get_job, list_jobs
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
@@ -117,3 +121,21 @@ def test_next_worker_fails_jobs_whose_process_died(deployed: Callable[[], UnitOf
         assert row is not None
         assert (row.status, row.finished_at) == ("failed", NOW)
         assert f"pid {dead.pid}" in (row.message or "")
+
+
+@pytest.mark.parametrize(("failure", "message"), [
+    (MemoryError(), "the import ran out of memory: its worker may use 512 MB (FLOWCRM_IMPORT_WORKER_MEMORY_MB)"),
+    (CpuLimitExceeded("over its CPU limit of 60 s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)"),
+     "the import stopped: over its CPU limit of 60 s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)")])
+def test_worker_over_its_memory_or_cpu_limit_fails_the_job_naming_the_limit(
+        failure: Exception, message: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    job = create_job(deployed(), actors["sales"], "Contact", "many.csv", contacts(tmp_path, 3), NOW)
+
+    def exhausted(*args: object, **kwargs: object) -> None:  # what RLIMIT_AS / SIGXCPU raise mid-run
+        raise failure
+
+    monkeypatch.setattr(run, "run_import", exhausted)
+    assert work(deployed, job.id, WorkerLimits(memory_mb=512, cpu_seconds=60), clock=lambda: NOW) == 1
+    failed = get_job(deployed(), actors["sales"], job.id)
+    assert (failed.status, failed.message) == ("failed", message)
