@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,21 @@ def test_worker_over_its_memory_or_cpu_limit_fails_the_job_naming_the_limit(
     assert work(deployed, job.id, WorkerLimits(memory_mb=512, cpu_seconds=60), clock=lambda: NOW) == 1
     failed = get_job(deployed(), actors["sales"], job.id)
     assert (failed.status, failed.message) == ("failed", message)
+
+
+def test_a_running_import_beats_its_heartbeat_where_the_database_allows_it(
+        deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    job = create_job(deployed(), actors["sales"], "Contact", "many.csv", contacts(tmp_path, 300), NOW)
+    ticks = iter(range(10**6))
+
+    def clock() -> datetime:
+        return NOW + timedelta(seconds=next(ticks))
+
+    run.run_import(deployed, job.id, clock, heartbeat_seconds=0.01)  # all or nothing: one long transaction
+    with deployed() as uow:
+        found = uow.imports.job(job.id)
+        assert found is not None
+        assert found.status == "done"
+        beats = uow.imports.side_writes_allowed()  # PostgreSQL; on SQLite the worker's pid tells instead
+        assert found.heartbeat_at is not None
+        assert (found.heartbeat_at > NOW) == beats  # the claim wrote tick 0, the heartbeat thread later ones
