@@ -20,8 +20,15 @@ from web import create_app
 
 def main(how: str, url: str, uploads: str, path: str) -> None:
     """Upload `path` as a Contact import the way `how` says, print the answer."""
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "probe",
-                      "IMPORT_UPLOADS": uploads})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "probe",
+            "IMPORT_UPLOADS": uploads,
+        }
+    )
     client = app.test_client()
     upload = {"entity": "Contact", "file": (io.BytesIO(Path(path).read_bytes()), Path(path).name)}
     if how == "web":
@@ -35,8 +42,12 @@ def main(how: str, url: str, uploads: str, path: str) -> None:
             user_id = user.id
         token = issue_api_token(factory(), get_actor(factory(), user_id), datetime.now(UTC))
         factory.dispose()
-        response = client.post("/api/v1/imports", headers={"Authorization": f"Bearer {token}"}, data=upload,
-                               content_type="multipart/form-data")
+        response = client.post(
+            "/api/v1/imports",
+            headers={"Authorization": f"Bearer {token}"},
+            data=upload,
+            content_type="multipart/form-data",
+        )
     print(json.dumps({"status": response.status_code, "body": response.get_data(as_text=True)}))
     app.extensions["flowcrm.uow"].dispose()
 

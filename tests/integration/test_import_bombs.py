@@ -52,10 +52,25 @@ def run_measured(command: list[str], database_url: str) -> tuple[int, str, int]:
 def send(interface: str, file: Path, db_url: str, uploads: Path) -> tuple[int, str, int]:
     """(HTTP status or CLI exit code, the message shown, peak MB) of importing `file` as sam."""
     if interface == "cli":
-        return run_measured([sys.executable, "-m", "cli", "--database-url", db_url, "import", str(file),
-                             "--entity", "Contact", "--as", "sam"], db_url)
-    code, output, peak = run_measured([sys.executable, "-m", "tests.bomb_probe", interface, db_url, str(uploads),
-                                       str(file)], db_url)
+        return run_measured(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "--database-url",
+                db_url,
+                "import",
+                str(file),
+                "--entity",
+                "Contact",
+                "--as",
+                "sam",
+            ],
+            db_url,
+        )
+    code, output, peak = run_measured(
+        [sys.executable, "-m", "tests.bomb_probe", interface, db_url, str(uploads), str(file)], db_url
+    )
     assert code == 0, output
     answer = json.loads(output.strip().splitlines()[-1])
     body = answer["body"]
@@ -66,8 +81,13 @@ def send(interface: str, file: Path, db_url: str, uploads: Path) -> tuple[int, s
 
 @pytest.mark.parametrize("interface", INTERFACES)
 def test_every_bomb_file_is_refused_naming_its_limit_writes_nothing_and_stays_below_the_memory_bound(
-        interface: str, corpus: dict[str, Path], db_url: str, deployed: Callable[[], UnitOfWork],
-        actors: dict[str, Actor], tmp_path: Path) -> None:
+    interface: str,
+    corpus: dict[str, Path],
+    db_url: str,
+    deployed: Callable[[], UnitOfWork],
+    actors: dict[str, Actor],
+    tmp_path: Path,
+) -> None:
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     peaks = {}

@@ -50,7 +50,8 @@ def contact_count(deployed: Callable[[], UnitOfWork]) -> int:
 
 
 def test_killed_worker_marks_the_import_failed_and_resume_completes_it_without_duplicates(
-        db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path
+) -> None:
     sam = actors["sales"]
     job = create_job(deployed(), sam, "Contact", "many.csv", contacts(tmp_path), NOW, mode="valid_only")
     worker = spawn(db_url, job.id)
@@ -66,8 +67,10 @@ def test_killed_worker_marks_the_import_failed_and_resume_completes_it_without_d
 
     failed = get_job(deployed(), sam, job.id)
     assert failed.status == "failed"
-    assert failed.message == (f"the import's worker process (pid {worker.pid}) died: killed, out of memory or over "
-                              "its CPU limit; resume it (rows already imported are kept) or run it again")
+    assert failed.message == (
+        f"the import's worker process (pid {worker.pid}) died: killed, out of memory or over "
+        "its CPU limit; resume it (rows already imported are kept) or run it again"
+    )
     committed = failed.processed_rows
     assert 500 <= committed < ROWS
     assert contact_count(deployed) == committed == failed.counts["created"]
@@ -81,7 +84,8 @@ def test_killed_worker_marks_the_import_failed_and_resume_completes_it_without_d
 
 
 def test_killed_all_or_nothing_import_wrote_nothing_and_runs_again_to_completion(
-        db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path
+) -> None:
     sam = actors["sales"]
     job = create_job(deployed(), sam, "Contact", "many.csv", contacts(tmp_path), NOW)
     worker = spawn(db_url, job.id)
@@ -105,8 +109,9 @@ def test_killed_all_or_nothing_import_wrote_nothing_and_runs_again_to_completion
     assert contact_count(deployed) == ROWS
 
 
-def test_next_worker_fails_jobs_whose_process_died(deployed: Callable[[], UnitOfWork], actors: dict[str, Actor],
-                                                    tmp_path: Path) -> None:
+def test_next_worker_fails_jobs_whose_process_died(
+    deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path
+) -> None:
     job = create_job(deployed(), actors["sales"], "Contact", "many.csv", contacts(tmp_path, 3), NOW)
     dead = subprocess.Popen(["true"])  # a process surely gone once waited for
     dead.wait()
@@ -124,13 +129,24 @@ def test_next_worker_fails_jobs_whose_process_died(deployed: Callable[[], UnitOf
         assert f"pid {dead.pid}" in (row.message or "")
 
 
-@pytest.mark.parametrize(("failure", "message"), [
-    (MemoryError(), "the import ran out of memory: its worker may use 512 MB (FLOWCRM_IMPORT_WORKER_MEMORY_MB)"),
-    (CpuLimitExceeded("over its CPU limit of 60 s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)"),
-     "the import stopped: over its CPU limit of 60 s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)")])
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (MemoryError(), "the import ran out of memory: its worker may use 512 MB (FLOWCRM_IMPORT_WORKER_MEMORY_MB)"),
+        (
+            CpuLimitExceeded("over its CPU limit of 60 s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)"),
+            "the import stopped: over its CPU limit of 60 s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)",
+        ),
+    ],
+)
 def test_worker_over_its_memory_or_cpu_limit_fails_the_job_naming_the_limit(
-        failure: Exception, message: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor],
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    failure: Exception,
+    message: str,
+    deployed: Callable[[], UnitOfWork],
+    actors: dict[str, Actor],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     job = create_job(deployed(), actors["sales"], "Contact", "many.csv", contacts(tmp_path, 3), NOW)
 
     def exhausted(*args: object, **kwargs: object) -> None:  # what RLIMIT_AS / SIGXCPU raise mid-run
@@ -143,7 +159,8 @@ def test_worker_over_its_memory_or_cpu_limit_fails_the_job_naming_the_limit(
 
 
 def test_a_running_import_beats_its_heartbeat_where_the_database_allows_it(
-        deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path
+) -> None:
     job = create_job(deployed(), actors["sales"], "Contact", "many.csv", contacts(tmp_path, 300), NOW)
     ticks = iter(range(10**6))
 

@@ -17,10 +17,13 @@ from tests.conftest import NOW, ROOT
 
 def limited(code: str, **limits: int) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter after limit_resources(WorkerLimits(**limits))."""
-    prelude = ("from engine.imports.limits import WorkerLimits\nfrom engine.imports.worker import limit_resources\n"
-               f"limit_resources(WorkerLimits(**{limits!r}))\n")
-    return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, check=False)
+    prelude = (
+        "from engine.imports.limits import WorkerLimits\nfrom engine.imports.worker import limit_resources\n"
+        f"limit_resources(WorkerLimits(**{limits!r}))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_memory_beyond_the_worker_limit_raises_memory_error() -> None:
@@ -66,15 +69,17 @@ def test_an_unreaped_worker_counts_as_dead() -> None:
 
 @pytest.mark.parametrize(("age", "dead"), [(30, False), (121, True)])
 def test_a_job_on_another_host_is_dead_once_its_heartbeat_is_stale(age: int, dead: bool) -> None:
-    found = death_of(job(worker_pid=42, worker_host="elsewhere", heartbeat_at=NOW - timedelta(seconds=age)), NOW,
-                     120)
+    found = death_of(job(worker_pid=42, worker_host="elsewhere", heartbeat_at=NOW - timedelta(seconds=age)), NOW, 120)
     assert (found is not None) == dead
     if found:
-        assert found.startswith("the import's worker process (pid 42 on elsewhere) gave no sign of life since "
-                                "2026-03-02 08:57:59 UTC (more than 120 s)")
+        assert found.startswith(
+            "the import's worker process (pid 42 on elsewhere) gave no sign of life since "
+            "2026-03-02 08:57:59 UTC (more than 120 s)"
+        )
 
 
 def test_a_job_left_running_without_a_worker_is_dead() -> None:
     assert death_of(job(worker_pid=None), NOW, 120) == (
         "the import was left running by a process that is gone; resume it (rows already imported are kept) or run "
-        "it again")
+        "it again"
+    )

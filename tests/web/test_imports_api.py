@@ -17,7 +17,7 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import ROOT
 from tests.web.api_client import API, ApiUser
 from tests.web.conformance import Conformance
-from tests.web.test_imports_ui import finish
+from tests.web.test_imports_ui import die_while_running, finish
 from web.apidoc.imports import PATHS
 
 MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
@@ -62,6 +62,21 @@ def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads
     assert f"import {job['id']} is running or has already run (done)" in str(refused)
     c.check(sam, "post", "/imports/{job_id}/rerun", 422, job_id=job["id"])
     c.check(api["sales2"], "post", "/imports/{job_id}/rerun", 404, job_id=job["id"])
+    die_while_running(deployed, job["id"])
+    failed = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
+    assert failed["status"] == "failed"
+    assert "died: killed, out of memory or over its CPU limit" in failed["message"]
+    resumed = c.check(sam, "post", "/imports/{job_id}/resume", 202, job_id=job["id"])
+    assert resumed["status"] == "failed"  # as it was when the worker was started; poll for the rest
+    finish(api_app, job["id"])
+    again = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
+    assert (again["status"], again["counts"]["created"], again["counts"]["rejected"]) == ("done", 3, 1)
+    die_while_running(deployed, job["id"])
+    c.check(sam, "post", "/imports/{job_id}/rerun", 202, job_id=job["id"])
+    finish(api_app, job["id"])
+    rerun = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
+    assert (rerun["status"], rerun["counts"]["skipped"], rerun["counts"]["rejected"]) == ("done", 4, 1)
+    assert len(list_records(deployed(), actors["sales"], "Contact")) == 3  # nothing written twice
     c.check(api["designer"], "get", "/imports/{job_id}/rejects", 403, job_id=job["id"])
     auditor = Uploader(api_app, api["auditor"].token, "otto")
     c.check(auditor, "post", "/imports", 403, {"file": (b"a\n1\n", "a.csv"), "entity": "Contact"})
