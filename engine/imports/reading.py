@@ -241,7 +241,6 @@ def _table(filename: str, raw_rows: Iterable[Sequence[Any]], table: Table, limit
 def _read_csv(filename: str, data: bytes, encoding: str | None, delimiter: str | None, limits: ReadLimits,
               keep: int | None) -> Table:
     text, used = _decode(filename, data, encoding)
-    del data  # the text replaces the bytes: keep one copy of a big file in memory
     _check_lines(filename, text, limits)
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(delimiter, delimiter)
