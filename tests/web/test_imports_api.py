@@ -82,6 +82,12 @@ def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads
     c.check(auditor, "post", "/imports", 403, {"file": (b"a\n1\n", "a.csv"), "entity": "Contact"})
     c.check(uploader, "post", "/imports", 400, {"entity": "Contact"})
     c.check(uploader, "post", "/imports", 404, {"file": (b"a\n1\n", "a.csv"), "entity": "Nope"})
+    api_app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # bodies below 500 KB: the test client keeps them in memory
+    big = c.check(uploader, "post", "/imports", 413, {"file": (b"a\n" + b"1\n" * 150_000, "big.csv"),
+                                                      "entity": "Contact"})
+    assert big["message"] == ("The upload is larger than the limit of 0.25 MB per request (MAX_CONTENT_LENGTH): import "
+                              "bigger files with flowcrm import.")
+    api_app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     broken = c.check(uploader, "post", "/imports", 422, {"file": (b"PK\x03\x04junk", "x.xlsx"), "entity": "Contact"})
     assert "x.xlsx: not a readable XLSX workbook" in broken["fields"]["file"][0]
     assert list(uploads.iterdir()) != []  # the accepted upload is kept for its job

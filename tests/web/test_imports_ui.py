@@ -186,3 +186,14 @@ def test_import_whose_worker_died_shows_failed_and_resumes_or_reruns_from_the_wi
     finish(importing_app, job_id)
     assert "Импорт запущен заново в отдельном рабочем процессе." in text(ru.get(f"/imports/{job_id}"))
     assert list_records(deployed(), actors["sales"], "Contact") == []
+
+
+def test_upload_beyond_the_request_limit_is_refused_naming_it(importing_app: Flask) -> None:
+    importing_app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # bodies below 500 KB: the test client keeps them in memory
+    sam = as_user(importing_app, "sam")
+    sam.get("/tasks?lang=ru")
+    response = sam.post("/imports/new", data={"entity": "Contact",
+                                              "file": (io.BytesIO(b"a\n" + b"1\n" * 150_000), "big.csv")})
+    assert response.status_code == 413
+    assert ("Файл больше предела в 0.25 МБ на запрос (MAX_CONTENT_LENGTH): большие файлы импортируйте командой "
+            "flowcrm import.") in text(response)

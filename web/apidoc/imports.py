@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi import Schema, _errors, _nullable, _object, _ok, _op, _param, _ref
+from web.openapi import Schema, _errors, _json, _nullable, _object, _ok, _op, _param, _ref
 
 TAGS = ("imports",)
 
@@ -61,7 +61,10 @@ PATHS: dict[str, Any] = {
     "/imports": {"post": _op(
         "Import records from a file", "startImport", "imports",
         {**_ok("The job, started in a worker process; poll it", _ref("ImportJob"), "202", location=True),
-         **_errors(400, 403, 404, 422)},
+         **_errors(400, 403, 404, 422),
+         "413": {"description": "The upload is larger than a request may be (MAX_CONTENT_LENGTH, 16 MB by default; "
+                                "the message names it): import bigger files with `flowcrm import`",
+                 "content": _json(_ref("Error"))}},
         requestBody={"required": True, "description": "the file and how to import it",
                      "content": {"multipart/form-data": {"schema": _ref("NewImport")}}},
         description="Salespeople (their own jobs), heads of sales and admins. Columns are mapped by their names "

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 from engine.errors import FlowError, NotFound, ValidationError
@@ -58,6 +59,16 @@ def start_run(job_id: int, *, resume: bool = False) -> None:
     threading.Thread(target=worker.wait, name=f"import-{job_id}-reaper", daemon=True).start()
 
 
+def parse_upload() -> None:
+    """Parse the request's form and files now, so that an upload beyond the request size limit answers 413
+    naming that limit (MAX_CONTENT_LENGTH) and the way around it."""
+    try:
+        request.files  # noqa: B018 - reading it parses the body
+    except RequestEntityTooLarge as exc:
+        limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
+        raise RequestEntityTooLarge(t("imports.too_large", mb=f"{limit:g}")) from exc
+
+
 def _messages(exc: ValidationError) -> list[str]:
     return [f"{key}: {engine_message(m)}" if key and key not in ("file", "") else engine_message(m)
             for key, messages in exc.errors.items() for m in messages]
@@ -79,6 +90,8 @@ def new() -> Any:
     who = actor()
     require(who, *IMPORTERS, action="import records")
     bundle = bundle_of(uow())
+    if request.method == "POST":
+        parse_upload()
     form = {k: request.form.get(k, "") for k in ("entity", "encoding", "delimiter", "sheet", "profile")}
     errors: list[str] = []
     if request.method == "POST":

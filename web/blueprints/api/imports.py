@@ -13,7 +13,7 @@ from werkzeug.utils import secure_filename
 from engine.services.imports import MODES, create_job, get_job, job_rejects, restart_job
 from web import now, uow
 from web.blueprints.api.base import actor, bp, reply
-from web.blueprints.imports import start_run, upload_dir
+from web.blueprints.imports import parse_upload, start_run, upload_dir
 
 _FIELDS = {"entity", "mapping", "columns", "mode", "dry_run", "encoding", "delimiter", "sheet"}
 
@@ -32,7 +32,8 @@ def _columns(raw: str | None) -> dict[str, str]:
 
 @bp.post("/imports")
 def start_import() -> Response:
-    """Upload a file (multipart/form-data) and start importing it in the background: 202 with the job."""
+    """Upload a file (multipart/form-data) and start importing it in a worker process: 202 with the job."""
+    parse_upload()
     unknown = sorted(set(request.form) - _FIELDS)
     if unknown:
         raise BadRequest(f"unknown field(s) {', '.join(unknown)}; expected: file, {', '.join(sorted(_FIELDS))}")
