@@ -15,6 +15,7 @@ _RATIO_FLOOR = MB  # members smaller than this may compress as well as they like
 _DTD_MARKS = (b"<!DOCTYPE", b"<!ENTITY")
 _TAG_SLACK = 1024  # bytes of markup that may sit between two '<' besides a cell's text
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
+_CELL_MEMBERS = ("xl/sharedStrings.xml", "xl/worksheets/")
 
 
 def refuse(filename: str, reason: str) -> ValidationError:
@@ -70,9 +71,11 @@ def _longest_text(chunk: bytes, run: int) -> tuple[int, int]:
 
 
 def scan_xml(filename: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ReadLimits) -> None:
-    """Stream one XML member: refuse a DTD (DOCTYPE/ENTITY), UTF-16/32 or NUL bytes, and a text between two tags
-    longer than a cell may be (its bytes, 4 per character at most, plus the markup of its tag)."""
+    """Stream one XML member: refuse a DTD (DOCTYPE/ENTITY), UTF-16/32 or NUL bytes, and in the members holding
+    cells a text between two tags longer than a cell may be (its bytes, 4 per character at most, plus the markup
+    of its tag)."""
     where = f"member {info.filename}"
+    holds_cells = info.filename.startswith(_CELL_MEMBERS)  # elsewhere long texts are data (customXml base64, ...)
     longest_allowed = limits.max_cell_chars * 4 + _TAG_SLACK
     tail, run, start = b"", 0, True
     with archive.open(info) as stream:
@@ -90,7 +93,7 @@ def scan_xml(filename: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, lim
                     "are refused, none was resolved)",
                 )
             longest, run = _longest_text(chunk, run)
-            if longest > longest_allowed:
+            if holds_cells and longest > longest_allowed:
                 raise refuse(
                     filename,
                     f"{where} holds a text of more than {limits.max_cell_chars} characters, "

@@ -294,6 +294,12 @@ def test_xlsx_cell_longer_than_the_cell_limit_is_refused_before_the_workbook_is_
         read_table("cell.xlsx", bombs._zip(members))
 
 
+def test_long_texts_outside_the_cells_are_data_not_cells() -> None:
+    members = bombs._members(bombs.workbook([["name"], ["Ann"]]))
+    members["customXml/item1.xml"] = b"<DataMashup>" + b"QUJD" * 100_000 + b"</DataMashup>"  # Power Query
+    assert read_table("query.xlsx", bombs._zip(members)).rows == [(2, ["Ann"])]
+
+
 def test_xlsx_with_utf16_xml_is_refused_plainly() -> None:
     members = bombs._members(bombs.workbook([["name"], ["Ann"]]))
     members["xl/sharedStrings.xml"] = '<?xml version="1.0" encoding="UTF-16"?><sst/>'.encode("utf-16")
