@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -12,7 +13,9 @@ from engine.config.import_loader import ImportSettings
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, NotFound, ValidationError
 from engine.imports.duplicates import ExactDuplicates
-from engine.imports.reading import Table, read_table
+from engine.imports.limits import WorkerLimits
+from engine.imports.liveness import this_host
+from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, Importer
 from engine.services.deployments import active_bundle
 from engine.services.records import entity_of
@@ -48,16 +51,12 @@ def settings_for(bundle: Bundle, entity: str) -> ImportSettings:
     return bundle.imports.get(entity) or ImportSettings(entity)
 
 
-def load_table(job: ImportJobRow) -> Table:
-    """The job's file read with the job's options; ValidationError naming the file when it cannot be."""
+def load_table(job: ImportJobRow, keep: int | None = None) -> Table:
+    """The job's file read with the job's options (only its first `keep` rows kept when given); ValidationError
+    naming the file when it cannot be."""
     options = job.options
-    path = Path(str(options.get("path", "")))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError({"file": [f"{job.filename}: cannot be read ({exc.strerror or exc})"]}) from exc
-    return read_table(job.filename, data, encoding=options.get("encoding"), delimiter=options.get("delimiter"),
-                      sheet=options.get("sheet"))
+    return read_path(job.filename, Path(str(options.get("path", ""))), keep=keep, encoding=options.get("encoding"),
+                     delimiter=options.get("delimiter"), sheet=options.get("sheet"))
 
 
 def _batches(rows: Sequence[tuple[int, list[Any]]], size: int) -> Iterator[Sequence[tuple[int, list[Any]]]]:
@@ -136,12 +135,13 @@ def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, tabl
 
 
 def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table, clock: Clock,
-                batch_size: int) -> None:
-    """Valid rows only: each batch of rows commits with its rejects and the job's progress."""
+                batch_size: int, done: int) -> None:
+    """Valid rows only: each batch of rows commits with its rejects and the job's progress (and a sign of life);
+    the first `done` rows were committed by an earlier run that died (a resumed job)."""
     with factory() as uow:
         importer.load_index(uow)
-    processed = 0
-    for batch in _batches(table.rows, batch_size):
+    processed = done
+    for batch in _batches(table.rows[done:], batch_size):
         before = len(importer.rejects)
         uow = factory()
         with uow:
@@ -152,7 +152,7 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
             job = uow.imports.job(job_id)
             if job is None:
                 raise NotFound(f"import {job_id} not found")
-            job.processed_rows, job.counts = processed, dict(importer.counts)
+            job.processed_rows, job.counts, job.heartbeat_at = processed, dict(importer.counts), clock()
             uow.commit()
         _set_live(job_id, processed)
     with factory() as uow:
@@ -164,7 +164,10 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
         uow.commit()
 
 
-def _start(factory: UowMaker, job_id: int) -> tuple[ImportJobRow, Actor, Bundle, Entity]:
+def _start(factory: UowMaker, job_id: int, clock: Clock, resume: bool) -> tuple[ImportJobRow, Actor, Bundle, Entity,
+                                                                              int]:
+    """Claim the job for this process; a resumed job (failed, valid rows only) keeps what its dead run
+    committed: (job, actor, bundle, entity, rows already done)."""
     from engine.services.users import get_actor
 
     uow = factory()
@@ -175,28 +178,60 @@ def _start(factory: UowMaker, job_id: int) -> tuple[ImportJobRow, Actor, Bundle,
         user = uow.users.by_username(job.created_by)
         if user is None:
             raise NotFound(f"user {job.created_by!r} of import {job_id} not found")
+        resume = resume and job.status == "failed" and job.mode == "valid_only" and not job.dry_run
         if not uow.imports.claim_run(job_id):
             raise ValidationError({"": [f"import {job_id} is running or has already run ({job.status})"]})
-        uow.imports.clear_rejects(job_id)
-        job.status, job.processed_rows, job.message, job.finished_at = "running", 0, None, None
-        job.counts = dict.fromkeys(OUTCOMES, 0)
+        if not resume:
+            uow.imports.clear_rejects(job_id)
+            job.processed_rows, job.counts = 0, dict.fromkeys(OUTCOMES, 0)
+        job.status, job.message, job.finished_at = "running", None, None
+        job.worker_pid, job.worker_host, job.heartbeat_at = os.getpid(), this_host(), clock()
         uow.commit()
     bundle, _ = active_bundle(factory())
-    return job, get_actor(factory(), user.id), bundle, entity_of(bundle, job.entity)
+    return job, get_actor(factory(), user.id), bundle, entity_of(bundle, job.entity), job.processed_rows
 
 
-def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int = BATCH_SIZE) -> None:
+class _Heartbeat:
+    """A thread writing the job's heartbeat_at every `every` seconds in short transactions of its own, where the
+    database lets another connection write beside a running import (not SQLite: there the worker's pid tells)."""
+
+    def __init__(self, factory: UowMaker, job_id: int, clock: Clock, every: float) -> None:
+        self.factory, self.job_id, self.clock, self.every = factory, job_id, clock, every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"import-{job_id}-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            with self.factory() as uow:
+                if not uow.imports.side_writes_allowed():
+                    return
+                uow.imports.beat(self.job_id, self.clock())
+                uow.commit()
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int = BATCH_SIZE,
+               resume: bool = False, heartbeat_seconds: float | None = None) -> None:
     """Run a prepared import job to its end (the caller's thread): status, counts and rejects land on the job.
 
     `factory` makes a unit of work per transaction (valid_only: one per batch of `batch_size` rows; all or
     nothing and dry runs: one for the whole file). An unreadable file or a broken mapping fails the job with
-    the reason in its message."""
-    job, actor, bundle, entity = _start(factory, job_id)
-    _set_live(job_id, 0)
+    the reason in its message. `resume` continues a failed valid_only job after the rows its dead run
+    committed; otherwise every row runs again (rows imported before are skipped by their content hash)."""
+    job, actor, bundle, entity, done = _start(factory, job_id, clock, resume)
+    _set_live(job_id, done)
+    beat_every = heartbeat_seconds or WorkerLimits.from_env().stale_seconds / 4
     try:
         table = load_table(job)
         with factory() as uow:
-            uow.imports.set_progress(job_id, 0)
+            uow.imports.set_progress(job_id, done)
             found = uow.imports.job(job_id)
             if found is not None:
                 found.total_rows = len(table.rows)
@@ -204,20 +239,23 @@ def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int 
         importer = Importer(bundle, entity, settings_for(bundle, entity.name), table.headers,
                             dict(job.options.get("mapping") or {}), actor, job_id, clock(),
                             finder=ExactDuplicates(bundle, entity))
-        if job.dry_run or job.mode == "all_or_nothing":
-            _single_transaction(factory, job_id, importer, table, clock, batch_size)
-        else:
-            _in_batches(factory, job_id, importer, table, clock, batch_size)
+        importer.counts.update(job.counts if done else {})
+        with _Heartbeat(factory, job_id, clock, beat_every):
+            if job.dry_run or job.mode == "all_or_nothing":
+                _single_transaction(factory, job_id, importer, table, clock, batch_size)
+            else:
+                _in_batches(factory, job_id, importer, table, clock, batch_size, done)
     except FlowError as exc:
-        _fail(factory, job_id, str(exc), clock())
+        fail_job(factory, job_id, str(exc), clock())
     except Exception as exc:
-        _fail(factory, job_id, f"the import stopped: {type(exc).__name__}: {exc}", clock())
+        fail_job(factory, job_id, f"the import stopped: {type(exc).__name__}: {exc}", clock())
         raise
     finally:
         _set_live(job_id, None)
 
 
-def _fail(factory: UowMaker, job_id: int, message: str, now: datetime) -> None:
+def fail_job(factory: UowMaker, job_id: int, message: str, now: datetime) -> None:
+    """Mark a job failed with the reason (in a transaction of its own)."""
     with factory() as uow:
         job = uow.imports.job(job_id)
         if job is not None:

@@ -7,13 +7,15 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Forbidden, NotFound, ValidationError
+from engine.imports.limits import WorkerLimits
+from engine.imports.liveness import death_of
 from engine.imports.mapping import SKIP, check_mapping, merge_mapping
-from engine.imports.reading import Table, read_table
+from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
 from engine.imports.run import live_progress, load_table, settings_for
 from engine.services.access import require
@@ -89,13 +91,22 @@ def _view(job: ImportJobRow) -> ImportJobView:
                          dict(job.options.get("mapping") or {}))
 
 
+def _checked_alive(uow: UnitOfWork, job: ImportJobRow) -> ImportJobRow:
+    """A job marked running whose process died is marked failed with the reason, when it is looked at."""
+    reason = death_of(job, datetime.now(UTC), WorkerLimits.from_env().stale_seconds)
+    if reason is not None:
+        job.status, job.message, job.finished_at = "failed", reason, job.heartbeat_at or datetime.now(UTC)
+        uow.commit()
+    return job
+
+
 def _readable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
     require(actor, *IMPORT_READERS, action="see imports")
     job = uow.imports.job(job_id)
     if job is None or (actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
                        and job.created_by != actor.username):
         raise NotFound(f"import {job_id} not found")
-    return job
+    return _checked_alive(uow, job)
 
 
 def _changeable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
@@ -129,19 +140,17 @@ def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, p
         raise ValidationError({"mode": [f"must be one of {', '.join(MODES)}"]})
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError({"file": [f"{filename}: cannot be read ({exc.strerror or exc})"]}) from exc
-    table = read_table(filename, data, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    table = read_path(filename, path, keep=0, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    with path.open("rb") as stored:
+        digest = hashlib.file_digest(stored, "sha256").hexdigest()
     with uow:
         layers = [_profile_columns(uow, entity.name, profile)] if profile else []
         chosen = merge_mapping(entity, settings_for(bundle, entity.name), table.headers, *layers, mapping or {})
         options = {"path": str(path), "encoding": table.encoding,
                    "delimiter": table.delimiter, "sheet": table.sheet, "kind": table.kind,
                    "headers": table.headers, "mapping": chosen, "profile": profile}
-        job = ImportJobRow(entity=entity.name, filename=filename[:500], file_hash=hashlib.sha256(data).hexdigest(),
-                           status="pending", dry_run=dry_run, mode=mode, options=options, total_rows=len(table.rows),
+        job = ImportJobRow(entity=entity.name, filename=filename[:500], file_hash=digest,
+                           status="pending", dry_run=dry_run, mode=mode, options=options, total_rows=table.count,
                            processed_rows=0, counts=dict.fromkeys(OUTCOMES, 0), created_by=actor.username,
                            created_at=now)
         uow.imports.add(job)
@@ -169,6 +178,16 @@ def configure_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str,
         return _view(job)
 
 
+def restart_job(uow: UnitOfWork, actor: Actor, job_id: int, *, resume: bool) -> ImportJobView:
+    """Check that a job may run again before a worker is started for it: `resume` (a failed job; valid_only
+    jobs keep the rows their dead run committed) or a rerun of every row (rows imported before are skipped)."""
+    with uow:
+        job = _changeable(uow, actor, job_id)
+        if resume and job.status != "failed":
+            raise ValidationError({"": [f"import {job_id} did not fail ({job.status}): only a failed import resumes"]})
+        return _view(job)
+
+
 def get_job(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobView:
     """One import job the actor may see, with its live progress while it runs."""
     with uow:
@@ -180,7 +199,8 @@ def list_jobs(uow: UnitOfWork, actor: Actor, limit: int = 50) -> list[ImportJobV
     require(actor, *IMPORT_READERS, action="see imports")
     own = actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
     with uow:
-        return [_view(job) for job in uow.imports.jobs(actor.username if own else None, min(max(limit, 1), 500))]
+        jobs = uow.imports.jobs(actor.username if own else None, min(max(limit, 1), 500))
+        return [_view(_checked_alive(uow, job)) for job in jobs]
 
 
 def job_rejects(uow: UnitOfWork, actor: Actor, job_id: int, limit: int | None = None) -> list[RejectView]:
@@ -220,7 +240,7 @@ def preview_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, s
     with uow:
         job = _readable(uow, actor, job_id)
         entity = entity_of(bundle, job.entity)
-        table: Table = load_table(job)
+        table: Table = load_table(job, keep=limit)
         chosen = {h: (mapping or job.options.get("mapping") or {}).get(h) or SKIP for h in table.headers}
         check_mapping(entity, chosen)
         owner = uow.users.by_username(job.created_by)

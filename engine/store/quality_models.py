@@ -101,6 +101,9 @@ class ImportJobRow(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    worker_pid: Mapped[int | None] = mapped_column(Integer)  # the process running the job, while it runs
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # its last sign of life
 
 
 class ImportRejectRow(Base):

@@ -6,6 +6,7 @@ uow.segments."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
@@ -66,6 +67,14 @@ class ImportRepository(_Repository):
         if created_by is not None:
             stmt = stmt.where(ImportJobRow.created_by == created_by)
         return list(self.session.scalars(stmt))
+
+    def running_jobs(self) -> list[ImportJobRow]:
+        """Jobs marked running (to find those whose process died)."""
+        return list(self.session.scalars(select(ImportJobRow).where(ImportJobRow.status == "running")))
+
+    def beat(self, job_id: int, at: datetime) -> None:
+        """Record a sign of life of the job's worker (in the caller's short transaction)."""
+        self.session.execute(update(ImportJobRow).where(ImportJobRow.id == job_id).values(heartbeat_at=at))
 
     def set_progress(self, job_id: int, processed_rows: int) -> None:
         """Record how many rows of a job are done (in the caller's short transaction)."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import tracemalloc
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,10 @@ from engine.imports.convert import (
     to_integer,
     to_phone,
 )
+from engine.imports.limits import ReadLimits, WorkerLimits
 from engine.imports.mapping import SKIP, guess_mapping, merge_mapping, parse_pairs
-from engine.imports.reading import detect_encoding, read_table
+from engine.imports.reading import detect_encoding, read_path, read_table
+from tests import bombs
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "imports"
@@ -229,3 +234,148 @@ def test_imports_yaml_problems_name_file_and_line(tmp_path: Path) -> None:
     assert ("crm_model/imports.yaml", 7, "start_process: unknown process 'no_such_process' (known: "
             "account_management") in found
     assert ("crm_model/imports.yaml", 8, "unknown entity 'Ghost'") in found
+
+
+# Limits and hostile files (tests/bombs.py makes them; nothing big is committed)
+
+
+@pytest.mark.parametrize("kind", sorted(bombs.CORPUS))
+def test_every_bomb_file_is_refused_naming_the_file_and_the_limit_without_memory_growth(kind: str) -> None:
+    name, data = bombs.CORPUS[kind]()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValidationError) as caught:
+            read_table(name, data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (message,) = caught.value.errors["file"]
+    assert message.startswith(f"{name}: ")
+    assert bombs.EXPECTED[kind] in message
+    assert peak < 2 * len(data) + 20 * bombs.MB  # nothing unpacked beyond a chunk: the file and its text at most
+
+
+def test_zip_bomb_is_refused_from_the_directory_before_any_member_is_unpacked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    name, data = bombs.zip_bomb(1)
+
+    def no_unpacking(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a member was opened")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_unpacking)
+    with pytest.raises(ValidationError, match=r"sheet1.xml unpacks to 1024.0 MB, above the limit of 100 MB"):
+        read_table(name, data)
+
+
+def test_member_compressed_beyond_the_ratio_is_refused() -> None:
+    members = bombs._members(bombs.workbook([["name"]]))
+    members["xl/media/blank.bin"] = bombs._deflate([(b" " * bombs.MB, 50)])
+    with pytest.raises(ValidationError, match=r"blank.bin unpacks \d+ times its packed size, above the limit of "
+                                              r"100 \(FLOWCRM_IMPORT_MAX_RATIO\)"):
+        read_table("ratio.xlsx", bombs._zip(members))
+
+
+def test_workbook_above_the_total_unpacked_size_is_refused() -> None:
+    members = bombs._members(bombs.workbook([["name"]]))
+    for index in range(3):
+        members[f"xl/media/part{index}.bin"] = os.urandom(bombs.MB - 1)
+    with pytest.raises(ValidationError, match=r"unpacks to 3.0 MB, above the limit of 2 MB "
+                                              r"\(FLOWCRM_IMPORT_MAX_UNZIPPED_MB\)"):
+        read_table("parts.xlsx", bombs._zip(members), limits=ReadLimits(max_unzipped_mb=2))
+
+
+def test_xlsx_cell_longer_than_the_cell_limit_is_refused_before_the_workbook_is_opened() -> None:
+    members = bombs._members(bombs.workbook([["name"], ["Ann"]]))
+    members["xl/sharedStrings.xml"] = (
+        b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+        b'main" count="2" uniqueCount="2"><si><t>name</t></si><si><t>' + b"A" * 200_000 + b"</t></si></sst>")
+    with pytest.raises(ValidationError, match=r"member xl/sharedStrings.xml holds a text of more than 32767 "
+                                              r"characters, above the limit per cell"):
+        read_table("cell.xlsx", bombs._zip(members))
+
+
+def test_long_texts_outside_the_cells_are_data_not_cells() -> None:
+    members = bombs._members(bombs.workbook([["name"], ["Ann"]]))
+    members["customXml/item1.xml"] = b"<DataMashup>" + b"QUJD" * 100_000 + b"</DataMashup>"  # Power Query
+    assert read_table("query.xlsx", bombs._zip(members)).rows == [(2, ["Ann"])]
+
+
+def test_xlsx_with_utf16_xml_is_refused_plainly() -> None:
+    members = bombs._members(bombs.workbook([["name"], ["Ann"]]))
+    members["xl/sharedStrings.xml"] = '<?xml version="1.0" encoding="UTF-16"?><sst/>'.encode("utf-16")
+    with pytest.raises(ValidationError, match=r"sharedStrings.xml is XML in UTF-16 or UTF-32"):
+        read_table("u16.xlsx", bombs._zip(members))
+
+
+def test_csv_limits_name_the_row_and_column() -> None:
+    limits = ReadLimits(max_rows=2, max_columns=3, max_cell_chars=5, max_line_chars=30)
+    read_table("ok.csv", b"a,b,c\n1,2,3\n4,5,6\n", limits=limits)
+    with pytest.raises(ValidationError, match=r"more than 2 data rows \(row 4\)"):
+        read_table("rows.csv", b"a,b,c\n1,2,3\n4,5,6\n7,8,9\n", limits=limits)
+    with pytest.raises(ValidationError, match=r"row 2 has 4 columns, above the limit of 3"):
+        read_table("cols.csv", b"a,b,c\n1,2,3,4\n", limits=limits)
+    with pytest.raises(ValidationError, match=r"row 3, column 2 has 6 characters, above the limit of 5 per cell"):
+        read_table("cell.csv", b"a,b,c\n1,2,3\n4,567890,6\n", limits=limits)
+    with pytest.raises(ValidationError, match=r"row 2 has 31 characters, above the limit of 30 per line"):
+        read_table("line.csv", b"a,b,c\n" + b"1" * 31 + b"\n", limits=limits)
+
+
+def test_xlsx_limits_name_the_row_and_column() -> None:
+    limits = ReadLimits(max_rows=1, max_columns=2, max_cell_chars=3)
+    with pytest.raises(ValidationError, match=r"more than 1 data rows \(row 3\)"):
+        read_table("rows.xlsx", xlsx([["a"], ["1"], ["2"]]), limits=limits)
+    with pytest.raises(ValidationError, match=r"row 1 has 3 columns, above the limit of 2"):
+        read_table("cols.xlsx", xlsx([["a", "b", "c"]]), limits=limits)
+    with pytest.raises(ValidationError, match=r"row 2, column 1 has 4 characters"):
+        read_table("cell.xlsx", xlsx([["a"], ["abcd"]]), limits=limits)
+
+
+def test_file_above_the_size_limit_is_refused_before_it_is_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a\n" + b"1\n" * bombs.MB)
+    with pytest.raises(ValidationError, match=r"big.csv: the file has 2.0 MB, above the limit of 1 MB "
+                                              r"\(FLOWCRM_IMPORT_MAX_FILE_MB\)"):
+        read_path("big.csv", path, limits=ReadLimits(max_file_mb=1))
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                                ("utf-16-le", b""), ("utf-16-be", b""),
+                                                ("utf-32-le", b"\xff\xfe\x00\x00"), ("utf-32-be", b""),
+                                                ("utf-32-le", b"")])
+def test_utf16_and_utf32_with_or_without_bom_are_read(encoding: str, bom: bytes) -> None:
+    data = bom + "name;email\r\nАнна Петрова;anna@example.com\r\n".encode(encoding)
+    table = read_table("wide.csv", data)
+    assert table.headers == ["name", "email"]
+    assert table.rows == [(2, ["Анна Петрова", "anna@example.com"])]
+
+
+def test_undecodable_bytes_name_the_row_and_byte_offset() -> None:
+    data = "a,b\n1,2\nФ,3\n".encode("cp1251")
+    with pytest.raises(ValidationError, match=r"x.csv: not utf-8 text: undecodable bytes at row 3, byte offset 8"):
+        read_table("x.csv", data, encoding="utf-8")
+    lone = b"\xff\xfe" + "a,b\n1,".encode("utf-16-le") + b"\x00\xd8" + "\n".encode("utf-16-le")
+    with pytest.raises(ValidationError, match=r"not utf-16 text: undecodable bytes at row 2, byte offset 14 "
+                                              r"\(illegal UTF-16 surrogate\)"):
+        read_table("s.csv", lone)
+
+
+def test_nul_bytes_name_the_row() -> None:
+    with pytest.raises(ValidationError, match=r"x.csv: a NUL character at row 2, column 2 \(read as utf-8\)"):
+        read_table("x.csv", b"a,b\n1\x00,2\n")
+
+
+def test_only_the_kept_rows_are_held_but_all_are_checked_and_counted() -> None:
+    table = read_table("x.csv", b"a\n1\n2\n3\n", keep=1)
+    assert (table.rows, table.count) == ([(2, ["1"])], 3)
+    with pytest.raises(ValidationError, match="row 4, column 1"):
+        read_table("x.csv", b"a\n1\n2\n" + b"3" * 40_000 + b"\n", keep=0)
+
+
+def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWCRM_IMPORT_MAX_ROWS", "7")
+    monkeypatch.setenv("FLOWCRM_IMPORT_WORKER_MEMORY_MB", "300")
+    assert ReadLimits.from_env().max_rows == 7
+    assert WorkerLimits.from_env().memory_mb == 300
+    monkeypatch.setenv("FLOWCRM_IMPORT_MAX_ROWS", "many")
+    with pytest.raises(ValueError, match="FLOWCRM_IMPORT_MAX_ROWS must be a whole number, not 'many'"):
+        ReadLimits.from_env()

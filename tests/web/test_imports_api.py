@@ -17,8 +17,8 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import ROOT
 from tests.web.api_client import API, ApiUser
 from tests.web.conformance import Conformance
+from tests.web.test_imports_ui import die_while_running, finish
 from web.apidoc.imports import PATHS
-from web.blueprints.imports import THREADS
 
 MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
 
@@ -36,12 +36,6 @@ class Uploader(ApiUser):
 def uploads(api_app: Flask, tmp_path: Path) -> Path:
     api_app.config["IMPORT_UPLOADS"] = str(tmp_path)
     return tmp_path
-
-
-def finish(app: Flask, job_id: int) -> None:
-    thread = app.extensions[THREADS][job_id]
-    thread.join(60)
-    assert not thread.is_alive()
 
 
 def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads: Path,
@@ -64,11 +58,36 @@ def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads
     assert len(list_records(deployed(), actors["sales"], "Contact")) == 3
 
     c.check(api["sales2"], "get", "/imports/{job_id}", 404, job_id=job["id"])  # another salesperson's job
+    refused = c.check(sam, "post", "/imports/{job_id}/resume", 422, job_id=job["id"])
+    assert f"import {job['id']} is running or has already run (done)" in str(refused)
+    c.check(sam, "post", "/imports/{job_id}/rerun", 422, job_id=job["id"])
+    c.check(api["sales2"], "post", "/imports/{job_id}/rerun", 404, job_id=job["id"])
+    die_while_running(deployed, job["id"])
+    failed = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
+    assert failed["status"] == "failed"
+    assert "died: killed, out of memory or over its CPU limit" in failed["message"]
+    resumed = c.check(sam, "post", "/imports/{job_id}/resume", 202, job_id=job["id"])
+    assert resumed["status"] == "failed"  # as it was when the worker was started; poll for the rest
+    finish(api_app, job["id"])
+    again = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
+    assert (again["status"], again["counts"]["created"], again["counts"]["rejected"]) == ("done", 3, 1)
+    die_while_running(deployed, job["id"])
+    c.check(sam, "post", "/imports/{job_id}/rerun", 202, job_id=job["id"])
+    finish(api_app, job["id"])
+    rerun = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
+    assert (rerun["status"], rerun["counts"]["skipped"], rerun["counts"]["rejected"]) == ("done", 4, 1)
+    assert len(list_records(deployed(), actors["sales"], "Contact")) == 3  # nothing written twice
     c.check(api["designer"], "get", "/imports/{job_id}/rejects", 403, job_id=job["id"])
     auditor = Uploader(api_app, api["auditor"].token, "otto")
     c.check(auditor, "post", "/imports", 403, {"file": (b"a\n1\n", "a.csv"), "entity": "Contact"})
     c.check(uploader, "post", "/imports", 400, {"entity": "Contact"})
     c.check(uploader, "post", "/imports", 404, {"file": (b"a\n1\n", "a.csv"), "entity": "Nope"})
+    api_app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # bodies below 500 KB: the test client keeps them in memory
+    big = c.check(uploader, "post", "/imports", 413, {"file": (b"a\n" + b"1\n" * 150_000, "big.csv"),
+                                                      "entity": "Contact"})
+    assert big["message"] == ("The upload is larger than the limit of 0.25 MB per request (MAX_CONTENT_LENGTH): import "
+                              "bigger files with flowcrm import.")
+    api_app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     broken = c.check(uploader, "post", "/imports", 422, {"file": (b"PK\x03\x04junk", "x.xlsx"), "entity": "Contact"})
     assert "x.xlsx: not a readable XLSX workbook" in broken["fields"]["file"][0]
     assert list(uploads.iterdir()) != []  # the accepted upload is kept for its job

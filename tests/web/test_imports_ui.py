@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.imports.liveness import this_host
 from engine.services.imports import list_profiles
 from engine.services.records import list_records
 from engine.services.views import Actor
@@ -18,7 +20,7 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import ROOT
 from tests.web.api_client import snapshot
 from tests.web.conftest import as_user, text
-from web.blueprints.imports import THREADS
+from web.blueprints.imports import WORKERS
 
 MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
 
@@ -30,10 +32,8 @@ def importing_app(app: Flask, tmp_path: Path) -> Flask:
 
 
 def finish(app: Flask, job_id: int) -> None:
-    """Wait for the job's background thread."""
-    thread = app.extensions[THREADS][job_id]
-    thread.join(60)
-    assert not thread.is_alive()
+    """Wait for the job's worker process to end."""
+    assert app.extensions[WORKERS][job_id].wait(120) == 0
 
 
 def upload(browser: FlaskClient, data: bytes, name: str = "contacts.csv", entity: str = "Contact") -> int:
@@ -145,3 +145,55 @@ def test_all_or_nothing_run_shows_the_refused_rows_and_writes_nothing(importing_
     assert hank.get(f"/imports/{job_id}/progress.json").get_json()["counts"]["created"] == 2
     assert hank.get(f"/imports/{job_id}/rejects.csv").get_data().decode("cp1251").splitlines() == [
         "ФИО;Телефон;errors"]
+
+
+def die_while_running(deployed: Callable[[], UnitOfWork], job_id: int) -> int:
+    """Leave the job as a worker that was killed mid-run leaves it: running, with the pid of a dead process."""
+    dead = subprocess.Popen(["true"])  # a process surely gone once waited for
+    dead.wait()
+    with deployed() as uow:
+        job = uow.imports.job(job_id)
+        assert job is not None
+        job.status, job.worker_pid, job.worker_host = "running", dead.pid, this_host()
+        uow.commit()
+    return dead.pid
+
+
+def test_import_whose_worker_died_shows_failed_and_resumes_or_reruns_from_the_wizard(
+        importing_app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> None:
+    sam = as_user(importing_app, "sam")
+    job_id = upload(sam, MIXED.read_bytes())
+    pid = die_while_running(deployed, job_id)
+    page = text(sam.get(f"/imports/{job_id}"))
+    assert f"the import's worker process (pid {pid}) died: killed, out of memory or over its CPU limit" in page
+    assert "Resume" in page
+    assert "Run again" in page
+
+    resumed = sam.post(f"/imports/{job_id}/resume")
+    assert resumed.headers["Location"] == f"/imports/{job_id}"
+    finish(importing_app, job_id)
+    report = text(sam.get(f"/imports/{job_id}"))
+    assert "The import resumes in a worker process." in report
+    assert "rejected, nothing written" in report  # all or nothing: row 4 is refused, as in a first run
+    assert "Resume" not in report
+
+    again = text(sam.post(f"/imports/{job_id}/resume", follow_redirects=True))
+    assert f"import {job_id} did not fail (rejected): only a failed import resumes" in again
+    ru = as_user(importing_app, "sam")
+    ru.get("/tasks?lang=ru")
+    rerun = ru.post(f"/imports/{job_id}/rerun")
+    assert rerun.status_code == 302
+    finish(importing_app, job_id)
+    assert "Импорт запущен заново в отдельном рабочем процессе." in text(ru.get(f"/imports/{job_id}"))
+    assert list_records(deployed(), actors["sales"], "Contact") == []
+
+
+def test_upload_beyond_the_request_limit_is_refused_naming_it(importing_app: Flask) -> None:
+    importing_app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # bodies below 500 KB: the test client keeps them in memory
+    sam = as_user(importing_app, "sam")
+    sam.get("/tasks?lang=ru")
+    response = sam.post("/imports/new", data={"entity": "Contact",
+                                              "file": (io.BytesIO(b"a\n" + b"1\n" * 150_000), "big.csv")})
+    assert response.status_code == 413
+    assert ("Файл больше предела в 0.25 МБ на запрос (MAX_CONTENT_LENGTH): большие файлы импортируйте командой "
+            "flowcrm import.") in text(response)

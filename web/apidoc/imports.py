@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi import Schema, _errors, _nullable, _object, _ok, _op, _param, _ref
+from web.openapi import Schema, _errors, _json, _nullable, _object, _ok, _op, _param, _ref
 
 TAGS = ("imports",)
 
@@ -15,7 +15,9 @@ SCHEMAS: dict[str, Schema] = {
     "ImportJob": _object({
         "id": {"type": "integer"}, "entity": {"type": "string"}, "filename": {"type": "string"},
         "status": {"enum": ["pending", "running", "done", "failed", "rejected"],
-                   "description": "rejected = all or nothing and a row was refused: nothing was written"},
+                   "description": "rejected = all or nothing and a row was refused: nothing was written; failed = "
+                                  "the file or mapping was refused, or the worker process died (killed, out of "
+                                  "memory or CPU time: the message says which) — resume or rerun it"},
         "dry_run": {"type": "boolean"}, "mode": {"enum": ["all_or_nothing", "valid_only"]},
         "total_rows": _COUNT, "processed_rows": _COUNT,
         "counts": _object({"created": _COUNT, "updated": _COUNT, "merged": _COUNT, "skipped": _COUNT,
@@ -32,7 +34,9 @@ SCHEMAS: dict[str, Schema] = {
     "ImportRejectList": _object({"items": {"type": "array", "items": _ref("ImportReject")}}),
     "NewImport": _object({
         "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                 "description": "CSV (any of , ; tab |; UTF-8, UTF-8 with BOM or cp1251) or XLSX"},
+                 "description": "CSV (any of , ; tab |; UTF-8, UTF-8 with BOM, UTF-16/UTF-32, cp1251) or XLSX, "
+                                "within the limits of docs/imports.md (size, rows, columns, cell and line length; "
+                                "XLSX: unpacked size, compression ratio, no DOCTYPE/ENTITY)"},
         "entity": {"type": "string", "description": "entity of the records, e.g. Contact"},
         "mapping": {"type": "string", "description": "a saved mapping profile of the entity"},
         "columns": {"type": "string", "description": "JSON object column -> field (or skip) over the guess"},
@@ -44,20 +48,43 @@ SCHEMAS: dict[str, Schema] = {
 
 _JOB_ID = [_param("job_id", "path", {"type": "integer"}, "import job id (ImportJob.id)")]
 
+
+
+def _restart(summary: str, operation: str, description: str) -> dict[str, Any]:
+    return _op(summary, operation, "imports",
+               {**_ok("The job, started in a new worker process; poll it", _ref("ImportJob"), "202", location=True),
+                **_errors(403, 404, 422)},
+               parameters=_JOB_ID, description=f"{description} The job's author or an admin.")
+
+
 PATHS: dict[str, Any] = {
     "/imports": {"post": _op(
         "Import records from a file", "startImport", "imports",
-        {**_ok("The job, started in the background; poll it", _ref("ImportJob"), "202", location=True),
-         **_errors(400, 403, 404, 422)},
+        {**_ok("The job, started in a worker process; poll it", _ref("ImportJob"), "202", location=True),
+         **_errors(400, 403, 404, 422),
+         "413": {"description": "The upload is larger than a request may be (MAX_CONTENT_LENGTH, 16 MB by default; "
+                                "the message names it): import bigger files with `flowcrm import`",
+                 "content": _json(_ref("Error"))}},
         requestBody={"required": True, "description": "the file and how to import it",
                      "content": {"multipart/form-data": {"schema": _ref("NewImport")}}},
         description="Salespeople (their own jobs), heads of sales and admins. Columns are mapped by their names "
                     "(field names, en/ru labels, aliases of crm_model/imports.yaml), then the profile, then "
-                    "`columns`. An unreadable file or an unknown field answers 422 before anything runs.")},
+                    "`columns`. An unreadable file, a file beyond a limit (the message names the file, the row or "
+                    "member and the limit's setting) or an unknown field answers 422 before anything runs. The "
+                    "import runs in a worker process of its own with a memory and CPU limit.")},
     "/imports/{job_id}": {"get": _op(
         "An import job", "getImport", "imports",
         {**_ok("Status, progress and counts", _ref("ImportJob")), **_errors(403, 404)},
         parameters=_JOB_ID)},
+    "/imports/{job_id}/resume": {"post": _restart(
+        "Resume a failed import", "resumeImport",
+        "Only a failed job (its worker died, or its file or mapping was refused) resumes. valid_only: the rows "
+        "its dead run committed are kept and the run continues after them (counts and rejects carried over); "
+        "all_or_nothing and dry runs committed nothing and run every row again. 422 when the job did not fail.")},
+    "/imports/{job_id}/rerun": {"post": _restart(
+        "Run an import again", "rerunImport",
+        "Every row runs again with fresh counts and rejects; rows imported before are skipped by their content "
+        "hash, so nothing is written twice. 422 while the job runs or once it has run for real.")},
     "/imports/{job_id}/rejects": {"get": _op(
         "Rejected rows of an import", "listImportRejects", "imports",
         {**_ok("Rows in file order with the reasons per column", _ref("ImportRejectList")), **_errors(403, 404)},

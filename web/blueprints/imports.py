@@ -1,21 +1,21 @@
-"""The import wizard: upload a file, map its columns, preview, run (in a background thread), report, rejects."""
+"""The import wizard: upload a file, map its columns, preview, run (in a worker process), report, rejects;
+resume or rerun an import whose worker died."""
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 from engine.errors import FlowError, NotFound, ValidationError
 from engine.imports.mapping import SKIP
-from engine.imports.run import run_import
+from engine.imports.worker import spawn
 from engine.services.access import require
 from engine.services.imports import (
     IMPORT_READERS,
@@ -30,9 +30,9 @@ from engine.services.imports import (
     list_profiles,
     preview_job,
     rejects_csv,
+    restart_job,
     save_profile,
 )
-from engine.store.uow import UnitOfWork
 from web import nav, now, uow
 from web.auth import actor, login_required
 from web.i18n import engine_message, t
@@ -41,8 +41,7 @@ from web.present import bundle_of
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 nav.add("imports.index", "imports.nav", *IMPORT_READERS)
 REPORT_REJECTS = 200
-THREADS = "flowcrm.import_threads"
-LOG = logging.getLogger(__name__)
+WORKERS = "flowcrm.import_workers"
 
 
 def upload_dir() -> Path:
@@ -52,20 +51,22 @@ def upload_dir() -> Path:
     return folder
 
 
-def _run_in_background(factory: Callable[[], UnitOfWork], job_id: int) -> None:
+def start_run(job_id: int, *, resume: bool = False) -> None:
+    """Run a configured job in a worker process of its own (limited memory and CPU time): this process only
+    starts it, and a thread reaps it when it ends (the process is kept for tests to wait on)."""
+    worker = spawn(current_app.config["DATABASE_URL"], job_id, resume=resume)
+    current_app.extensions.setdefault(WORKERS, {})[job_id] = worker
+    threading.Thread(target=worker.wait, name=f"import-{job_id}-reaper", daemon=True).start()
+
+
+def parse_upload() -> None:
+    """Parse the request's form and files now, so that an upload beyond the request size limit answers 413
+    naming that limit (MAX_CONTENT_LENGTH) and the way around it."""
     try:
-        run_import(factory, job_id, now)
-    except FlowError as exc:  # another run claimed the job first: it reports on the job itself
-        LOG.warning("import %s not started: %s", job_id, exc)
-
-
-def start_run(job_id: int) -> None:
-    """Run a configured job in a background thread of this process (its thread is kept for tests to join)."""
-    factory = current_app.extensions["flowcrm.uow"]
-    thread = threading.Thread(target=_run_in_background, args=(factory, job_id), name=f"import-{job_id}",
-                              daemon=True)
-    current_app.extensions.setdefault(THREADS, {})[job_id] = thread
-    thread.start()
+        request.files  # noqa: B018 - reading it parses the body
+    except RequestEntityTooLarge as exc:
+        limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
+        raise RequestEntityTooLarge(t("imports.too_large", mb=f"{limit:g}")) from exc
 
 
 def _messages(exc: ValidationError) -> list[str]:
@@ -89,6 +90,8 @@ def new() -> Any:
     who = actor()
     require(who, *IMPORTERS, action="import records")
     bundle = bundle_of(uow())
+    if request.method == "POST":
+        parse_upload()
     form = {k: request.form.get(k, "") for k in ("entity", "encoding", "delimiter", "sheet", "profile")}
     errors: list[str] = []
     if request.method == "POST":
@@ -165,6 +168,32 @@ def job(job_id: int) -> Any:
     return render_template("imports/job.html", job=found, rejects=rejects, limit=REPORT_REJECTS,
                            can_change=can_change_job(uow(), who, job_id),
                            entity=bundle_of(uow()).entities.get(found.entity))
+
+
+@bp.post("/<int:job_id>/resume")
+@login_required
+def resume(job_id: int) -> Any:
+    """Resume a failed import (valid rows only: after the rows its dead run committed)."""
+    return _restart(job_id, resume=True)
+
+
+@bp.post("/<int:job_id>/rerun")
+@login_required
+def rerun(job_id: int) -> Any:
+    """Run an import again over every row (rows imported before are skipped)."""
+    return _restart(job_id, resume=False)
+
+
+def _restart(job_id: int, *, resume: bool) -> Any:
+    try:
+        restart_job(uow(), actor(), job_id, resume=resume)
+    except ValidationError as exc:
+        for message in _messages(exc):
+            flash(message, "error")
+    else:
+        start_run(job_id, resume=resume)
+        flash(t("imports.resumed" if resume else "imports.rerun_started"), "success")
+    return redirect(url_for("imports.job", job_id=job_id))
 
 
 @bp.get("/<int:job_id>/progress.json")

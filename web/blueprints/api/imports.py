@@ -1,4 +1,5 @@
-"""API: upload a file to import (run in the background), poll the job, read its rejected rows."""
+"""API: upload a file to import (run in a worker process), poll the job, read its rejected rows; resume or rerun
+an import whose worker died."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from flask import Response, request, url_for
 from werkzeug.exceptions import BadRequest
 from werkzeug.utils import secure_filename
 
-from engine.services.imports import MODES, create_job, get_job, job_rejects
+from engine.services.imports import MODES, create_job, get_job, job_rejects, restart_job
 from web import now, uow
 from web.blueprints.api.base import actor, bp, reply
-from web.blueprints.imports import start_run, upload_dir
+from web.blueprints.imports import parse_upload, start_run, upload_dir
 
 _FIELDS = {"entity", "mapping", "columns", "mode", "dry_run", "encoding", "delimiter", "sheet"}
 
@@ -31,7 +32,8 @@ def _columns(raw: str | None) -> dict[str, str]:
 
 @bp.post("/imports")
 def start_import() -> Response:
-    """Upload a file (multipart/form-data) and start importing it in the background: 202 with the job."""
+    """Upload a file (multipart/form-data) and start importing it in a worker process: 202 with the job."""
+    parse_upload()
     unknown = sorted(set(request.form) - _FIELDS)
     if unknown:
         raise BadRequest(f"unknown field(s) {', '.join(unknown)}; expected: file, {', '.join(sorted(_FIELDS))}")
@@ -72,3 +74,19 @@ def import_status(job_id: int) -> Response:
 def import_rejects(job_id: int) -> Response:
     """The rejected rows of an import job, in file order."""
     return reply({"items": job_rejects(uow(), actor(), job_id)})
+
+
+@bp.post("/imports/<int:job_id>/resume")
+def resume_import(job_id: int) -> Response:
+    """Resume a failed import in a new worker (valid_only: after the rows its dead run committed): 202."""
+    job = restart_job(uow(), actor(), job_id, resume=True)
+    start_run(job_id, resume=True)
+    return reply(job, 202, location=url_for("api.import_status", job_id=job_id))
+
+
+@bp.post("/imports/<int:job_id>/rerun")
+def rerun_import(job_id: int) -> Response:
+    """Run an import again over every row in a new worker (rows imported before are skipped): 202."""
+    job = restart_job(uow(), actor(), job_id, resume=False)
+    start_run(job_id)
+    return reply(job, 202, location=url_for("api.import_status", job_id=job_id))

@@ -1,0 +1,104 @@
+"""The bomb-file corpus (tests/bombs.py) through `flowcrm import`, the web wizard and the REST API: each file is
+refused with a clear message naming the limit, nothing is written, and the peak memory of the process doing
+the work (a child process, measured with os.wait4) stays below MEMORY_BOUND."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine.services.records import list_records
+from engine.services.views import Actor
+from engine.store.uow import UnitOfWork
+from tests import bombs
+from tests.conftest import ROOT
+
+MEMORY_BOUND_MB = 300
+INTERFACES = ("cli", "web", "api")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each bomb written once to a file, by kind."""
+    folder = tmp_path_factory.mktemp("bombs")
+    files = {}
+    for kind, make in bombs.CORPUS.items():
+        name, data = make()
+        files[kind] = folder / name
+        files[kind].write_bytes(data)
+    return files
+
+
+def run_measured(command: list[str], database_url: str) -> tuple[int, str, int]:
+    """(exit status, output, peak resident memory in MB) of a child process."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert child.stdout is not None
+    with child.stdout:
+        output = child.stdout.read().decode()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, output, usage.ru_maxrss // 1024  # ru_maxrss is in KB on Linux
+
+
+def send(interface: str, file: Path, db_url: str, uploads: Path) -> tuple[int, str, int]:
+    """(HTTP status or CLI exit code, the message shown, peak MB) of importing `file` as sam."""
+    if interface == "cli":
+        return run_measured(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "--database-url",
+                db_url,
+                "import",
+                str(file),
+                "--entity",
+                "Contact",
+                "--as",
+                "sam",
+            ],
+            db_url,
+        )
+    code, output, peak = run_measured(
+        [sys.executable, "-m", "tests.bomb_probe", interface, db_url, str(uploads), str(file)], db_url
+    )
+    assert code == 0, output
+    answer = json.loads(output.strip().splitlines()[-1])
+    body = answer["body"]
+    if interface == "web":
+        body = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
+    return answer["status"], body, peak
+
+
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_every_bomb_file_is_refused_naming_its_limit_writes_nothing_and_stays_below_the_memory_bound(
+    interface: str,
+    corpus: dict[str, Path],
+    db_url: str,
+    deployed: Callable[[], UnitOfWork],
+    actors: dict[str, Actor],
+    tmp_path: Path,
+) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    peaks = {}
+    for kind, file in corpus.items():
+        status, message, peaks[kind] = send(interface, file, db_url, uploads)
+        assert status == {"cli": 1, "web": 422, "api": 422}[interface], (kind, message)
+        assert f"{file.name}: " in message, (kind, message)
+        assert bombs.EXPECTED[kind] in message, (kind, message)
+        assert "Traceback" not in message
+    with deployed() as uow:
+        assert uow.imports.jobs(None, 10) == []  # refused before a job was made
+    assert list_records(deployed(), actors["admin"], "Contact") == []
+    assert list(uploads.iterdir()) == []  # refused uploads are not kept
+    assert max(peaks.values()) < MEMORY_BOUND_MB, peaks
