@@ -1,7 +1,7 @@
 """import job process: the worker's pid and host and its last sign of life, to tell a dead run from a slow one
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06 05:20:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import engine.store.models
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
