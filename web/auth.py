@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import yaml
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -68,9 +69,13 @@ def actor() -> Actor:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths: an attacker's ?next=https://evil must not become a redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only same-site paths: an attacker's ?next=https://evil, //evil, /\\evil or /%09/evil (browsers drop the tab,
+    leaving //evil) must not become a redirect; anything else goes to the home page."""
+    if target and target.startswith("/") and "\\" not in target and target.isprintable() \
+            and not any(c.isspace() for c in target):
+        parts = urlsplit(target)
+        if not target.startswith("//") and not parts.scheme and not parts.netloc:
+            return target
     return url_for("inbox.home")
 
 
