@@ -28,6 +28,7 @@ from engine.store.repositories import (
     TimerRepository,
     UserRepository,
 )
+from engine.store.security_repos import LoginRepository
 
 
 class UnitOfWork:
@@ -53,6 +54,7 @@ class UnitOfWork:
     merges: MergeRepository
     audit: AuditRepository
     find: FindRepository
+    logins: LoginRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -81,6 +83,7 @@ class UnitOfWork:
             self.segments = SegmentRepository(self.session)
             self.merges = MergeRepository(self.session)
             self.audit = AuditRepository(self.session)
+            self.logins = LoginRepository(self.session)
         self._depth += 1
         return self
 
