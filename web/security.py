@@ -9,7 +9,7 @@ from flask import Flask, g, request
 from werkzeug.wrappers import Response
 
 from engine.errors import Forbidden
-from engine.services.access import changes_nothing
+from engine.services.access import can, changes_nothing
 from web.i18n import t
 
 # Every script and style comes from /static: no inline code, no eval, nothing framed, forms post only here.
@@ -66,7 +66,14 @@ def refuse_read_only_writes() -> None:
         raise Forbidden(t("security.read_only", user=who.username, method=request.method, path=request.path))
 
 
+def may(permission: str) -> bool:
+    """Templates: whether the signed-in user holds a named permission (engine/services/access.py PERMISSIONS)."""
+    who = g.get("actor")
+    return who is not None and can(who, permission)
+
+
 def init_app(app: Flask) -> None:
-    """Register the headers and the read-only rule (after web.auth.load_actor)."""
+    """Register the headers, the read-only rule (after web.auth.load_actor) and `may()` for templates."""
     app.before_request(refuse_read_only_writes)
     app.after_request(add_security_headers)
+    app.add_template_global(may)
