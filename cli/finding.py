@@ -46,6 +46,7 @@ def find_cmd(ctx: click.Context, filter_text: str, limit: int, offset: int, coun
     import io
     import json
 
+    from engine.cells import csv_safe
     from engine.services.finding import count_records, explain, find_records
 
     flt = _filter_json(filter_text)
@@ -71,12 +72,13 @@ def find_cmd(ctx: click.Context, filter_text: str, limit: int, offset: int, coun
         fields = sorted({name for row in rows for name in row["data"]} - set(columns))
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow([*columns, *fields])
+        writer.writerow([csv_safe(name) for name in [*columns, *fields]])
         for row in rows:
             values = [row["data"].get(name) for name in fields]
-            writer.writerow([row["id"], row["title"], row["owner"] or "", row["created_at"], row["updated_at"],
-                             *("" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
-                               for v in values)])
+            writer.writerow([csv_safe(v) for v in [
+                row["id"], row["title"], row["owner"] or "", row["created_at"], row["updated_at"],
+                *("" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
+                  for v in values)]])
         click.echo(out.getvalue(), nl=False)
         return
     width = max([len(str(row["id"])) for row in rows] + [2])

@@ -22,7 +22,8 @@ STATUS = {ValidationError: 422, ConfigError: 422, SandboxError: 422, ConflictErr
 
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
-    """Build the app; `settings` overrides DATABASE_URL, SECRET_KEY, DEMO, TESTING, WTF_CSRF_ENABLED."""
+    """Build the app; `settings` overrides DATABASE_URL, SECRET_KEY, DEMO, TESTING, WTF_CSRF_ENABLED,
+    SESSION_COOKIE_SECURE (else FLOWCRM_COOKIE_SECURE, on by default outside demo mode)."""
     app = Flask(__name__, instance_relative_config=True)
     from engine.settings import Settings
 
@@ -37,16 +38,21 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # uploads of configuration bundles stay well below this
     )
     app.config.update(settings or {})
+    if "SESSION_COOKIE_SECURE" not in (settings or {}):
+        from web.security import cookie_secure
+
+        app.config["SESSION_COOKIE_SECURE"] = cookie_secure(bool(app.config["DEMO"]))
     make_uow = app.config.get("UOW_FACTORY") or uow_factory(app.config["DATABASE_URL"])
     app.extensions["flowcrm.uow"] = make_uow
     csrf.init_app(app)
 
-    from web import i18n
+    from web import i18n, security
     from web.auth import load_actor
     from web.blueprints import register_blueprints
 
     i18n.init_app(app)
     app.before_request(load_actor)
+    security.init_app(app)
     register_blueprints(app)
 
     @app.errorhandler(FlowError)

@@ -6,16 +6,18 @@ from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import yaml
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FlowError, ValidationError
-from engine.services.users import actor_for_token, authenticate, get_actor
+from engine.services.sign_in import SignInLocked, sign_in
+from engine.services.users import actor_for_token, get_actor
 from engine.services.views import Actor
 from engine.settings import ROOT
-from web import uow
+from web import now, uow
 from web.i18n import t
 
 bp = Blueprint("auth", __name__)
@@ -68,9 +70,13 @@ def actor() -> Actor:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths: an attacker's ?next=https://evil must not become a redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only same-site paths: an attacker's ?next=https://evil, //evil, /\\evil or /%09/evil (browsers drop the tab,
+    leaving //evil) must not become a redirect; anything else goes to the home page."""
+    if target and target.startswith("/") and "\\" not in target and target.isprintable() \
+            and not any(c.isspace() for c in target):
+        parts = urlsplit(target)
+        if not target.startswith("//") and not parts.scheme and not parts.netloc:
+            return target
     return url_for("inbox.home")
 
 
@@ -92,12 +98,18 @@ def login() -> Any:
     """The login form; on success the session is renewed (no fixation) and the user goes where they wanted."""
     errors: list[str] = []
     username = ""
+    status, headers = 200, {}
     if request.method == "POST":
         username = request.form.get("username", "")
         try:
-            found = authenticate(uow(), username, request.form.get("password", ""))
+            found = sign_in(uow(), username, request.form.get("password", ""),
+                            address=request.remote_addr or "unknown", now=now())
         except ValidationError:
             errors.append(t("auth.bad_login"))
+        except SignInLocked as locked:
+            errors.append(t(f"security.locked_{locked.by}", user=locked.who, address=locked.who,
+                            minutes=locked.minutes))
+            status, headers = 429, {"Retry-After": str(locked.minutes * 60)}
         else:
             lang = session.get("lang")
             session.clear()
@@ -106,7 +118,7 @@ def login() -> Any:
                 session["lang"] = lang
             return redirect(safe_next(request.form.get("next") or request.args.get("next")))
     return render_template("auth/login.html", errors=errors, username=username, demo=demo_logins(),
-                           next=request.args.get("next", ""))
+                           next=request.args.get("next", "")), status, headers
 
 
 @bp.post("/logout")

@@ -293,13 +293,14 @@ PATHS: dict[str, Any] = {
                    {**_ok("Reminders, soonest first", _list_of("Reminder")), **_errors(404)},
                    parameters=_p("record_id")),
         "post": _op("Remind me about a record", "setReminder", "records",
-                    {**_ok("The new reminder", _ref("Reminder"), "201"), **_errors(400, 404, 409, 422)},
+                    {**_ok("The new reminder", _ref("Reminder"), "201"), **_errors(400, 403, 404, 409, 422)},
                     parameters=_p("record_id"), requestBody=_body(_ref("NewReminder"), "when, and a note"),
-                    description="When due, the worker turns it into a task assigned to the token holder.")},
+                    description="When due, the worker turns it into a task assigned to the token holder. "
+                                "Auditors change nothing: 403.")},
     "/reminders/{reminder_id}": {"delete": _op(
         "Cancel one of my reminders", "cancelReminder", "records",
-        {"204": {"description": "Cancelled"}, **_errors(404, 409)}, parameters=_p("reminder_id"),
-        description="Others' reminders answer 404; one that already fired answers 409.")},
+        {"204": {"description": "Cancelled"}, **_errors(403, 404, 409)}, parameters=_p("reminder_id"),
+        description="Others' reminders answer 404; one that already fired answers 409; auditors get 403.")},
     "/tasks/reassign": {"post": _op(
         "Reassign open tasks to one person", "reassignTasks", "tasks",
         {**_ok("What moved", _ref("Reassigned")), **_errors(400, 403, 422)},

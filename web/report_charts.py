@@ -16,8 +16,7 @@ YOf = Callable[[float], float]  # a value to its y coordinate in the plot
 COLOURS = ("#3b6fd8", "#f08c2e", "#3aa76d", "#c0457a", "#7b61c9", "#2aa3b5", "#b58b2a", "#6b7280")
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 72, 16, 16, 90
-_STYLE = (".tick{font:11px sans-serif;fill:#475467}.legend{font:12px sans-serif;fill:#1d2433}"
-          ".grid{stroke:#e3e7ee;stroke-width:1}")
+# The chart's text and grid styles are in static/app.css (.report-chart …): the CSP allows no inline <style>.
 
 
 @dataclass(frozen=True)
@@ -212,4 +211,4 @@ def chart_svg(result: ReportResult, title: str) -> Markup:
     body = "".join(parts)  # every text in it went through escape(); numbers are formatted here
     return Markup(f'<svg class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '  # noqa: S704
                   f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-                  f'<style>{_STYLE}</style>{body}</svg>')
+                  f'{body}</svg>')

@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
+from engine.cells import csv_safe, xlsx_cell
 from engine.reports.views import ReportResult
-
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def _cell(value: Any) -> Any:
-    """A text value that a spreadsheet would read as a formula gets a leading apostrophe (CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def csv_text(result: ReportResult) -> str:
     """The report as CSV with a header row of column labels (UTF-8 BOM so spreadsheets read Cyrillic)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([column.label for column in result.columns])
+    writer.writerow([csv_safe(column.label) for column in result.columns])
     for row in result.rows:
-        writer.writerow(["" if value is None else _cell(value) for value in row])
+        writer.writerow(["" if value is None else csv_safe(value) for value in row])
     return "\ufeff" + out.getvalue()
 
 
@@ -38,11 +29,11 @@ def xlsx_bytes(result: ReportResult) -> bytes:
     if sheet is None:
         sheet = book.create_sheet()
     sheet.title = result.info.name[:31]
-    sheet.append([column.label for column in result.columns])
+    sheet.append([xlsx_cell(sheet, column.label) for column in result.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in result.rows:
-        sheet.append([_cell(value) for value in row])
+        sheet.append([xlsx_cell(sheet, value) for value in row])
     for index, column in enumerate(result.columns, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = max(12, min(40, len(column.label) + 2))

@@ -12,12 +12,40 @@ DEPLOYERS = ("designer", "admin")
 DEFINITION_READERS = ("designer", "admin", "auditor", "head_of_sales")
 INCIDENT_READERS = ("admin", "designer", "auditor")
 INCIDENT_RESOLVERS = ("admin", "designer")
+READ_ONLY = ("auditor",)  # roles that change nothing, whatever the route
+CHANGERS = ("sales", "head_of_sales", "designer", "admin")
+
+# Named permissions: the roles that hold each one (record-level visibility is checked on top, in the services).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "record.write": RECORD_WRITERS,
+    "reminder.write": CHANGERS,
+    "definition.read": DEFINITION_READERS,
+    "definition.deploy": DEPLOYERS,
+    "task.work": WORKERS,
+    "incident.read": INCIDENT_READERS,
+    "incident.retry": INCIDENT_RESOLVERS,
+}
 
 
 def require(actor: Actor, *roles: str, action: str) -> None:
     """Raise Forbidden unless the actor has one of the roles."""
     if not actor.has(*roles) and "system" not in actor.roles:
         raise Forbidden(f"{actor.username} may not {action} (needs one of: {', '.join(roles)})")
+
+
+def can(actor: Actor, permission: str) -> bool:
+    """Whether the actor's roles hold a named permission of PERMISSIONS (KeyError for an unknown name)."""
+    return actor.has(*PERMISSIONS[permission]) or "system" in actor.roles
+
+
+def require_permission(actor: Actor, permission: str, *, action: str) -> None:
+    """Raise Forbidden unless the actor holds the named permission."""
+    require(actor, *PERMISSIONS[permission], action=action)
+
+
+def changes_nothing(actor: Actor) -> bool:
+    """Auditors (and anyone holding only read-only roles) may not change anything."""
+    return bool(actor.roles) and actor.roles <= set(READ_ONLY)
 
 
 def reads_everything(actor: Actor) -> bool:

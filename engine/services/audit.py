@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from engine.errors import Forbidden, NotFound, ValidationError
-from engine.services.access import DEFINITION_READERS, reads_everything
+from engine.services.access import reads_everything
 from engine.services.deployments import active_bundle
-from engine.services.records import can_see, load_visible, visibility
+from engine.services.instances import load_readable
+from engine.services.records import load_visible, visibility
 from engine.services.views import Actor
 from engine.store.audit_repos import KINDS, AuditFilter, AuditKey, AuditRows
 from engine.store.models import FieldChangeRow
@@ -262,12 +263,7 @@ def record_as_of(uow: UnitOfWork, actor: Actor, record_id: int, at: datetime) ->
 def instance_waits(uow: UnitOfWork, actor: Actor, instance_id: int) -> list[WaitView]:
     """The timers (soonest first) and messages a process instance waits for, to the readers of the instance."""
     with uow:
-        row = uow.instances.get(instance_id)
-        record = uow.records.get(row.record_id) if row is not None and row.record_id else None
-        readable = reads_everything(actor) or actor.has(*DEFINITION_READERS) or (
-            record is not None and can_see(uow, actor, record))
-        if row is None or not readable:
-            raise NotFound(f"process instance {instance_id} not found")
+        load_readable(uow, actor, instance_id)
         timers = sorted(uow.timers.pending_for_instance(instance_id), key=lambda t: (t.due_at, t.id))
         waits = [WaitView("timer", t.element_id, t.due_at, None, None) for t in timers]
         waits += [WaitView("message", None, None, w.message, w.business_key)

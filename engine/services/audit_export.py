@@ -12,13 +12,13 @@ from typing import IO, Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
+from engine.cells import csv_safe, xlsx_cell
 from engine.services.audit import AuditEntry
 
 COLUMNS = ("at", "kind", "actor", "entity", "record_id", "record_title", "instance_id", "subject", "old_value",
            "new_value", "source", "data")
 BOM = "\ufeff"
 _CHUNK_ROWS = 500
-_XLSX_CELL_LIMIT = 32767  # characters a spreadsheet cell holds
 
 
 def cell(value: Any) -> str | int | None:
@@ -43,7 +43,7 @@ def csv_chunks(entries: Iterable[AuditEntry]) -> Iterator[str]:
     yield BOM + _drain(buffer)
     pending = 0
     for entry in entries:
-        writer.writerow(export_row(entry))
+        writer.writerow([csv_safe(value) for value in export_row(entry)])
         pending += 1
         if pending >= _CHUNK_ROWS:
             yield _drain(buffer)
@@ -66,7 +66,7 @@ def write_xlsx(entries: Iterable[AuditEntry], target: IO[bytes]) -> int:
     sheet.append(list(COLUMNS))
     count = 0
     for entry in entries:
-        sheet.append([v[:_XLSX_CELL_LIMIT] if isinstance(v, str) else v for v in export_row(entry)])
+        sheet.append([xlsx_cell(sheet, value) for value in export_row(entry)])
         count += 1
     book.save(target)
     return count

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
+from engine.cells import csv_safe, xlsx_cell
 from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
 from engine.services.access import require
@@ -174,12 +175,12 @@ def csv_chunks(columns: list[Column], batches: Iterable[list[list[Any]]], *, loc
     """CSV text in chunks (one per batch): a BOM and the header first, then the rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([c.label for c in columns])
+    writer.writerow([csv_safe(c.label) for c in columns])
     yield BOM + buffer.getvalue()
     for rows in batches:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([[_csv_text(v, locale) for v in row] for row in rows])
+        writer.writerows([[csv_safe(_csv_text(v, locale)) for v in row] for row in rows])
         yield buffer.getvalue()
 
 
@@ -195,7 +196,6 @@ def write_xlsx(columns: list[Column], batches: Iterable[list[list[Any]]], target
                locale: str = "en", sheet: str = "Export") -> None:
     """An XLSX workbook with typed cells (numbers, dates) written row by row (openpyxl write-only mode)."""
     from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
     from openpyxl.styles import Font  # type: ignore[import-untyped]
 
     book = Workbook(write_only=True)
@@ -203,18 +203,13 @@ def write_xlsx(columns: list[Column], batches: Iterable[list[list[Any]]], target
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(ws, value=column.label)
+        cell = xlsx_cell(ws, column.label)
         cell.font = bold
         header.append(cell)
     ws.append(header)
     formats = [_NUMBER_FORMATS.get(c.type) or _DATE_FORMATS.get(c.type) for c in columns]
     for rows in batches:
         for row in rows:
-            cells = []
-            for value, number_format in zip(row, formats, strict=True):
-                cell = WriteOnlyCell(ws, value=_xlsx_value(value, locale))
-                if number_format and value is not None and not isinstance(value, str):
-                    cell.number_format = number_format
-                cells.append(cell)
-            ws.append(cells)
+            ws.append([xlsx_cell(ws, _xlsx_value(value, locale), number_format)
+                       for value, number_format in zip(row, formats, strict=True)])
     book.save(target)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.cells import csv_safe
 from engine.errors import Forbidden, NotFound, ValidationError
 from engine.imports.limits import WorkerLimits
 from engine.imports.liveness import death_of
@@ -225,9 +226,10 @@ def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int) -> tuple[bytes, str]
         name = Path(job.filename).stem
         out = io.StringIO()
         writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow([*headers, "errors"])
+        writer.writerow([csv_safe(h) for h in [*headers, "errors"]])
         for row in uow.imports.rejects(job_id):
-            writer.writerow([*(row.values.get(h, "") for h in headers), _reason_text(row.errors)])
+            writer.writerow([csv_safe(v) for v in [*(row.values.get(h, "") for h in headers),
+                                                   _reason_text(row.errors)]])
     return out.getvalue().encode(encoding, errors="replace"), f"{name}-rejects.csv"
 
 

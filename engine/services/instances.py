@@ -11,7 +11,7 @@ from engine.processes.camunda_timers import timer_text
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
 from engine.records.schema import validate_record
-from engine.services.access import DEFINITION_READERS, reads_everything, require
+from engine.services.access import reads_everything, require
 from engine.services.assignment import route_task
 from engine.services.deployments import active_bundle
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
@@ -239,18 +239,33 @@ def instance_view(row: InstanceRow, version: ProcessVersionRow) -> InstanceView:
                         row.started_at, row.started_by, row.ended_at)
 
 
+def load_readable(uow: UnitOfWork, actor: Actor, instance_id: int) -> InstanceRow:
+    """An instance the actor may read, inside the caller's transaction; NotFound otherwise (existence is not
+    leaked). An instance on a record is read by the readers of that record; a standalone one by its starter and
+    the readers of any of its tasks. Definition readers (designers) see the diagrams, not the instances' data."""
+    from engine.services.tasks import task_readable
+
+    row = uow.instances.get(instance_id)
+    if row is not None and not reads_everything(actor):
+        record = uow.records.get(row.record_id) if row.record_id else None
+        if record is not None:
+            readable = can_see(uow, actor, record)
+        else:
+            readable = row.record_id is None and (row.started_by == actor.username or any(
+                task_readable(uow, actor, task) for task in uow.tasks.for_instance(row.id)))
+        if not readable:
+            row = None
+    if row is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    return row
+
+
 def get_instance(uow: UnitOfWork, actor: Actor, instance_id: int) -> InstanceDetail:
     """An instance with every step it took, who took it, when, and with what data."""
     from engine.services.tasks import task_views
 
     with uow:
-        row = uow.instances.get(instance_id)
-        if row is None:
-            raise NotFound(f"process instance {instance_id} not found")
-        if not (reads_everything(actor) or actor.has(*DEFINITION_READERS)):
-            record = uow.records.get(row.record_id) if row.record_id else None
-            if record is None or not can_see(uow, actor, record):
-                raise NotFound(f"process instance {instance_id} not found")
+        row = load_readable(uow, actor, instance_id)
         version = uow.config.process_version(row.process_version_id)
         assert version is not None  # noqa: S101 - foreign key
         steps = [StepView(e.at, e.actor, e.kind, e.element_id, e.element_name, e.element_type, e.data)

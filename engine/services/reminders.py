@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.rules.actions import add_standalone_task
+from engine.services.access import require_permission
 from engine.services.jobs import Concerns, RowJob, run_due
 from engine.services.records import load_visible, load_writable
 from engine.services.views import Actor
@@ -47,6 +48,7 @@ def _user_id(actor: Actor) -> int:
 def set_reminder(uow: UnitOfWork, actor: Actor, record_id: int, due_at: datetime, note: str,
                  now: datetime) -> ReminderView:
     """Remind the actor about a record they can see at `due_at` (aware, in the future)."""
+    require_permission(actor, "reminder.write", action="set reminders")
     user_id = _user_id(actor)
     errors: dict[str, list[str]] = {}
     if due_at.tzinfo is None:
@@ -81,6 +83,7 @@ def list_reminders(uow: UnitOfWork, actor: Actor, record_id: int | None) -> list
 
 def cancel_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int) -> None:
     """Cancel one of the actor's own reminders before it fires (others' reminders read as not found)."""
+    require_permission(actor, "reminder.write", action="cancel reminders")
     with uow:
         row = uow.reminders.get(reminder_id)
         if row is None or row.user_id != actor.id:

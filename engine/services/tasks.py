@@ -87,17 +87,20 @@ def _permissions(uow: UnitOfWork, actor: Actor, row: TaskRow) -> tuple[bool, boo
     return can_claim, can_unclaim, can_complete
 
 
+def task_readable(uow: UnitOfWork, actor: Actor, row: TaskRow) -> bool:
+    """Whether the actor may read a task: read-all roles, its assignee and candidates, whoever may work on it,
+    and the readers of its record."""
+    if reads_everything(actor) or row.assignee_id == actor.id or (actor.has(*WORKERS) and _is_candidate(actor, row)):
+        return True  # candidates see the task even once taken, so a lost race reads as a conflict
+    record = uow.records.get(row.record_id) if row.record_id else None
+    return any(_permissions(uow, actor, row)) or (record is not None and can_see(uow, actor, record))
+
+
 def _load_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskRow:
     row = uow.tasks.get(task_id)
-    if row is None:
+    if row is None or not task_readable(uow, actor, row):
         raise NotFound(f"task {task_id} not found")
-    if reads_everything(actor) or row.assignee_id == actor.id or (actor.has(*WORKERS) and _is_candidate(actor, row)):
-        return row  # candidates see the task even once taken, so a lost race reads as a conflict
-    record = uow.records.get(row.record_id) if row.record_id else None
-    claim, unclaim, complete = _permissions(uow, actor, row)
-    if claim or unclaim or complete or (record is not None and can_see(uow, actor, record)):
-        return row
-    raise NotFound(f"task {task_id} not found")
+    return row
 
 
 def _form_of(bundle: Bundle, row: TaskRow, record: RecordRow | None) -> Form | None:

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from datetime import datetime
 
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.services.access import require
+from engine.services.passwords import decoy_hash, hash_password, needs_rehash, verify_password
 from engine.services.views import ROLES, Actor, UserView
 from engine.store.models import ApiTokenRow, UserRow
 from engine.store.uow import UnitOfWork
 
 _USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 LOCALES = ("en", "ru")
-
-
-def hash_password(password: str) -> str:
-    """Salted scrypt hash, self-describing."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of a password against hash_password output."""
-    try:
-        scheme, n, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=8, p=1)
-    return hmac.compare_digest(candidate.hex(), digest)
 
 
 def _actor(row: UserRow) -> Actor:
@@ -79,11 +59,18 @@ def create_user(uow: UnitOfWork, username: str, password: str, roles: list[str] 
 
 
 def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
-    """The actor for a login; one vague error for unknown user and wrong password."""
+    """The actor for a login; one vague error for unknown user and wrong password, and the same hash work for
+    both (an unknown or inactive user is checked against a decoy hash). A hash of an older format or weaker
+    parameters is replaced by a new one."""
     with uow:
         row = uow.users.by_username(username.strip().lower())
-        if row is None or not row.active or not verify_password(password, row.password_hash):
+        known = row is not None and row.active
+        matches = verify_password(password, row.password_hash if row is not None and known else decoy_hash())
+        if row is None or not known or not matches:
             raise ValidationError({"": ["unknown user or wrong password"]})
+        if needs_rehash(row.password_hash):
+            row.password_hash = hash_password(password)
+            uow.commit()
         return _actor(row)
 
 

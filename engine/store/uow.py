@@ -33,6 +33,7 @@ from engine.store.repositories import (
     TimerRepository,
     UserRepository,
 )
+from engine.store.security_repos import LoginRepository
 
 
 class UnitOfWork:
@@ -60,6 +61,7 @@ class UnitOfWork:
     find: FindRepository
     jobs: JobRepository
     incidents: IncidentRepository
+    logins: LoginRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -90,6 +92,7 @@ class UnitOfWork:
             self.audit = AuditRepository(self.session)
             self.jobs = JobRepository(self.session)
             self.incidents = IncidentRepository(self.session)
+            self.logins = LoginRepository(self.session)
         self._depth += 1
         return self
 

@@ -2,13 +2,16 @@
 
 The requests are chosen so that none changes the database (a claim of an already claimed task, an edit with a
 stale revision, empty forms), which lets one database serve the whole module.
+
+Beside the classified statuses: every route naming a record, an instance or a task is asked again about another
+team's lead (tests/web/visibility.py) by each role that may not see it, every page is searched for that lead's
+data, and auditors must get 403 on every write route.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +20,12 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from engine.bootstrap import uow_factory
-from engine.config.loader import read_bundle_dir
-from engine.services.deployments import deploy_bundle
 from engine.services.records import create_record
 from engine.services.tasks import claim_task, list_tasks
-from engine.services.users import create_user, get_actor
-from engine.services.views import Actor
-from tests.conftest import NOW, PASSWORD, ROLE_USERS, ROOT
+from tests.conftest import NOW
 from tests.web.conftest import settings
 from tests.web.matrix_parts import LOGIN, ROLES, row
+from tests.web.visibility import BLIND, MARKER, READERS, hide_south_lead, is_record_bound, readable_text, role_database
 from web import create_app
 
 # (method, rule) → expected status per role. T1 is a pooled task of lead L1; T2 is claimed by sue (lead L2).
@@ -47,10 +46,10 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/records/<int:record_id>"): row(LOGIN, 409, 409, 403, 409, 403),  # stale revision
     ("POST", "/records/<int:record_id>/links"): row(LOGIN, 422, 422, 404, 422, 403),  # no record number
     ("POST", "/records/<int:record_id>/links/<int:link_id>/delete"): row(LOGIN, 404, 404, 403, 404, 403),  # no link
-    ("POST", "/records/<int:record_id>/reminders"): row(LOGIN, 422, 422, 404, 422, 422),  # no time given
-    ("POST", "/records/<int:record_id>/reminders/<int:reminder_id>/delete"): row(LOGIN, 404, 404, 404, 404, 404),
-    ("GET", "/instances/<int:instance_id>"): row(LOGIN, 200, 200, 200, 200, 200),
-    ("GET", "/instances/<int:instance_id>/diagram.json"): row(LOGIN, 200, 200, 200, 200, 200),
+    ("POST", "/records/<int:record_id>/reminders"): row(LOGIN, 422, 422, 404, 422, 403),  # no time given
+    ("POST", "/records/<int:record_id>/reminders/<int:reminder_id>/delete"): row(LOGIN, 404, 404, 404, 404, 403),
+    ("GET", "/instances/<int:instance_id>"): row(LOGIN, 200, 200, 404, 200, 200),  # designers: not the record's data
+    ("GET", "/instances/<int:instance_id>/diagram.json"): row(LOGIN, 200, 200, 404, 200, 200),
     ("GET", "/designer"): row(LOGIN, 403, 200, 200, 200, 200),
     ("POST", "/designer"): row(LOGIN, 403, 403, 422, 422, 403),  # no files
     ("GET", "/designer/versions/<int:version_id>"): row(LOGIN, 403, 200, 200, 200, 200),
@@ -77,18 +76,13 @@ class World:
     app: Flask
     user_ids: dict[str, int]
     values: dict[str, Any]
+    hidden: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[World]:
     """One database for the module: the shipped bundle, a user per role, lead L1 (pooled) and L2 (claimed)."""
-    path = tmp_path_factory.mktemp("matrix") / "matrix.sqlite"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
-    make_uow = uow_factory(url)
-    deploy_bundle(make_uow(), Actor(None, "setup", "setup", frozenset({"designer"})), read_bundle_dir(ROOT), NOW)
-    actors = {key: get_actor(make_uow(), create_user(make_uow(), name, PASSWORD, roles, NOW, team=team).id)
-              for key, (name, roles, team) in ROLE_USERS.items()}
+    url, make_uow, actors = role_database(tmp_path_factory.mktemp("matrix") / "matrix.sqlite", sqlite_template)
     lead1 = create_record(make_uow(), actors["head"], "Lead", {"title": "L1"}, NOW)
     (t1,) = list_tasks(make_uow(), actors["sales"], "pool")
     create_record(make_uow(), actors["head"], "Lead", {"title": "L2"}, NOW)
@@ -100,8 +94,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
     for part in PARTS:
         if hasattr(part, "prepare"):
             values |= part.prepare(make_uow, actors)
+    hidden = hide_south_lead(make_uow, actors)
     yield World(create_app(settings(url, UOW_FACTORY=make_uow)), {k: a.id for k, a in actors.items() if a.id},
-                values)
+                values, hidden)
     make_uow.dispose()
 
 
@@ -117,10 +112,11 @@ def test_every_html_route_is_in_the_matrix(world: World) -> None:
     assert set(MATRIX) - html_rules(world.app) == set(), "MATRIX lists a route that no longer exists"
 
 
-def url_for_rule(rule: str, world: World) -> str:
-    """The rule with the world's ids filled in (the claim goes to T2, which sue already holds)."""
-    values = {**world.values, "task_id": world.values["claimed_task_id"]} if rule.endswith("/claim") \
-        else world.values
+def url_for_rule(rule: str, world: World, *, hidden: bool = False) -> str:
+    """The rule with the world's ids filled in (the claim goes to T2, which sue already holds); `hidden`: the ids
+    of another team's lead, its instance and its task instead."""
+    values = {**world.values, **world.hidden} if hidden else world.values
+    values = {**values, "task_id": values["claimed_task_id"]} if rule.endswith("/claim") else values
     path = rule
     for name, value in values.items():
         path = path.replace(f"<{name}>", str(value)).replace(f"<int:{name}>", str(value))
@@ -134,15 +130,19 @@ for _part in PARTS:
     FORMS.update(getattr(_part, "FORMS", {}))
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "rule"), sorted(MATRIX))
-def test_route_answers_each_role_as_classified(world: World, method: str, rule: str, role: str) -> None:
+def ask(world: World, role: str, method: str, rule: str, *, hidden: bool = False) -> Any:
+    """The response to one role's request of a route (with its classified form data)."""
     browser = world.app.test_client()
     if role != "anonymous":
         with browser.session_transaction() as session:
             session["user_id"] = world.user_ids[role]
-    response = browser.open(url_for_rule(rule, world), method=method,
-                            data=FORMS.get((method, rule), {}))
+    return browser.open(url_for_rule(rule, world, hidden=hidden), method=method, data=FORMS.get((method, rule), {}))
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "rule"), sorted(MATRIX))
+def test_route_answers_each_role_as_classified(world: World, method: str, rule: str, role: str) -> None:
+    response = ask(world, role, method, rule)
     expected = MATRIX[(method, rule)][role]
     if expected == LOGIN:
         assert response.status_code == 302
@@ -151,3 +151,37 @@ def test_route_answers_each_role_as_classified(world: World, method: str, rule: 
         assert response.status_code == expected, response.get_data(as_text=True)[:2000]
         if expected == 302:
             assert not response.headers["Location"].startswith("/login")
+
+
+READ_ONLY_WRITES = {("POST", "/login"), ("POST", "/logout")}  # write methods that change no data
+
+
+def test_auditors_are_refused_every_write_route() -> None:
+    writes = {key: statuses["auditor"] for key, statuses in MATRIX.items() if key[0] != "GET"}
+    assert {key: status for key, status in writes.items() if key not in READ_ONLY_WRITES and status != 403} == {}
+
+
+@pytest.mark.parametrize("role", BLIND)
+@pytest.mark.parametrize(("method", "rule"), sorted(key for key in MATRIX if is_record_bound(key[1])))
+def test_route_about_another_teams_record_answers_not_found_without_its_data(world: World, method: str, rule: str,
+                                                                            role: str) -> None:
+    response = ask(world, role, method, rule, hidden=True)
+    assert response.status_code in (403, 404), response.get_data(as_text=True)[:2000]
+    assert MARKER not in readable_text(response.get_data())
+
+
+@pytest.mark.parametrize("role", BLIND)
+@pytest.mark.parametrize("rule", sorted(rule for method, rule in MATRIX if method == "GET"))
+def test_page_shows_no_data_of_records_the_role_may_not_see(world: World, rule: str, role: str) -> None:
+    for hidden in (False, True) if is_record_bound(rule) else (False,):
+        assert MARKER not in readable_text(ask(world, role, "GET", rule, hidden=hidden).get_data())
+
+
+@pytest.mark.parametrize("role", READERS)
+@pytest.mark.parametrize("rule", ["/instances/<int:instance_id>", "/records/<int:record_id>",
+                                  "/tasks/<task_id>", "/audit/export.xlsx"])
+def test_readers_of_everything_see_the_other_teams_data(world: World, rule: str, role: str) -> None:
+    """The marker is really there: the visibility tests above would pass vacuously otherwise."""
+    response = ask(world, role, "GET", rule, hidden=True)
+    assert response.status_code == 200
+    assert MARKER in readable_text(response.get_data())

@@ -126,7 +126,8 @@ def test_responses_match_the_documented_schemas(api_app: Flask, api: dict[str, A
     c.check(sam, "post", "/records/{record_id}/reminders", 404, due, record_id=999999)
     assert c.check(sam, "get", "/records/{record_id}/reminders", 200, record_id=lead["id"])["items"] == [reminder]
     c.check(sam, "get", "/records/{record_id}/reminders", 404, record_id=999999)
-    c.check(otto, "delete", "/reminders/{reminder_id}", 404, reminder_id=reminder["id"])
+    c.check(otto, "delete", "/reminders/{reminder_id}", 403, reminder_id=reminder["id"])  # auditors change nothing
+    c.check(otto, "post", "/records/{record_id}/reminders", 403, due, record_id=lead["id"])
     c.check(sam, "delete", "/reminders/{reminder_id}", 204, reminder_id=reminder["id"])
     standalone = rule_made_task(api_app, other["id"])
     assert c.check(sam, "get", "/tasks/{task_id}", 200, task_id=standalone)["task"]["instance_id"] is None

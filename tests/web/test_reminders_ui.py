@@ -61,3 +61,17 @@ def test_the_reminder_form_needs_the_csrf_token(db_url: str, deployed, actors) -
     card = hank.get(f"/records/{lead.id}").get_data(as_text=True)
     token = re.search(r'id="reminders".*?name="csrf_token" value="([^"]+)"', card, re.S).group(1)
     assert hank.post(f"/records/{lead.id}/reminders", data={**data, "csrf_token": token}).status_code == 302
+
+
+def test_an_auditor_sees_no_reminder_form_and_is_refused_a_reminder(app: Flask, deployed, actors) -> None:
+    lead = new_lead(deployed, actors)
+    otto = as_user(app, "otto")
+    card = otto.get(f"/records/{lead.id}")
+    assert card.status_code == 200
+    assert f'action="/records/{lead.id}/reminders"' not in card.get_data(as_text=True)
+    refused = otto.post(f"/records/{lead.id}/reminders", data={"due_at": "2099-03-02T12:30", "note": "x"})
+    assert refused.status_code == 403
+    assert "otto is an auditor and changes nothing" in text(refused)
+    assert list_reminders(deployed(), actors["auditor"], lead.id) == []
+    assert f'action="/records/{lead.id}/reminders"' in as_user(app, "hank").get(f"/records/{lead.id}").get_data(
+        as_text=True)

@@ -1,6 +1,7 @@
 """Imports: sales (their own jobs), heads of sales and admins import; auditors read; designers may not.
 The placeholder job is sam's pending import of a fixture file. POSTs are empty forms (422 changes nothing); a
-user who may read the job but not change it is sent from the mapping page to the report (302)."""
+user who may read the job but not change it is sent from the mapping page to the report (302); an auditor's POST
+is refused (403)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ ROWS = {
     ("GET", "/imports/new"): row(LOGIN, 200, 200, 403, 200, 403),
     ("POST", "/imports/new"): row(LOGIN, 422, 422, 403, 422, 403),  # no file
     ("GET", "/imports/<int:job_id>/mapping"): row(LOGIN, 200, 302, 403, 200, 302),
-    ("POST", "/imports/<int:job_id>/mapping"): row(LOGIN, 422, 302, 403, 422, 302),  # no mode chosen
+    ("POST", "/imports/<int:job_id>/mapping"): row(LOGIN, 422, 302, 403, 422, 403),  # no mode chosen
     ("GET", "/imports/<int:job_id>"): row(LOGIN, 200, 200, 403, 200, 200),
     ("GET", "/imports/<int:job_id>/progress.json"): row(LOGIN, 200, 200, 403, 200, 200),
     ("GET", "/imports/<int:job_id>/rejects.csv"): row(LOGIN, 200, 200, 403, 200, 200),
