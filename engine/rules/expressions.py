@@ -6,6 +6,7 @@ proves it cheap (comparisons of fields and constants), when it runs here."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -128,6 +129,23 @@ def evaluate(expression: str, names: Mapping[str, Any], *, rule: str, today: dat
         raise RuleError(rule, str(exc), expression) from exc
     except Exception as exc:  # simpleeval's refusals, and whatever the expression's own operations raise
         raise RuleError(rule, f"{type(exc).__name__}: {exc}", expression) from exc
+
+
+def constant_problem(expression: str, *, rule: str, today: date) -> str | None:
+    """Why a condition that reads no field cannot be evaluated (it breaches a limit or fails), evaluated now under
+    the same limits as at run time; None when it reads fields (only a record can tell) or evaluates fine."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # reported by the loader's syntax check
+    known = {*functions(today), "today"}
+    if any(isinstance(node, ast.Name) and node.id not in known for node in ast.walk(tree)):
+        return None
+    try:
+        evaluate(expression, {}, rule=rule, today=today)
+    except RuleError as exc:
+        return exc.message
+    return None
 
 
 def is_true(expression: str | None, names: Mapping[str, Any], *, rule: str, today: date) -> bool:

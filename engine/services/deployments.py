@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
 from engine.config.loader import load_bundle
 from engine.config.model import Bundle
@@ -13,6 +13,7 @@ from engine.filters.model import searchable_fields
 from engine.processes.calendar import use_calendar
 from engine.processes.crosscheck import cross_check
 from engine.processes.spiff import ProcessDefinition, parse_definitions
+from engine.rules.expressions import constant_problem
 from engine.services.access import DEFINITION_READERS, DEPLOYERS, require
 from engine.services.views import Actor, DeployReport, ProcessVersionView
 from engine.store.models import ConfigVersionRow, ProcessVersionRow
@@ -43,9 +44,22 @@ def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
         problems.extend(exc.problems)
     if bundle is not None:
         problems.extend(cross_check(bundle, definitions))
+        problems.extend(_constant_rule_problems(bundle))
     if problems or bundle is None:
         raise ConfigError(problems)
     return bundle, definitions
+
+
+def _constant_rule_problems(bundle: Bundle) -> list[Problem]:
+    """Rule conditions that read no field are evaluated at check, under the run-time limits: one that cannot end
+    (`round(1, -10**9) == 0`) is refused here instead of failing every record write."""
+    today = datetime.now(UTC).date()
+    found = []
+    for rule in bundle.rules.values():
+        message = rule.when and constant_problem(rule.when, rule=rule.name, today=today)
+        if message:
+            found.append(Problem(rule.file, rule.line, rule.name, f"when {rule.when!r}: {message}"))
+    return found
 
 
 def check_bundle(files: dict[str, str]) -> list[Problem]:

@@ -51,3 +51,41 @@ def test_deploy_refuses_a_hostile_constant_timer_within_its_limit(tmp_path: Path
     assert time.monotonic() - started < 5.0 + MARGIN
     assert result.exit_code == 1, result.output
     assert "[nurture_wait] bpmn:timeDuration: exceeded the 1.0 s CPU limit" in result.output
+
+
+RULE = "crm_model/rules/repeat_sale.yaml"
+RULE_WHEN = 'when: "last_purchase is not None and days_since(last_purchase) > 180 and repeat_sale_for != last_purchase"'
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("round(1, -10**9) == 0", "exceeded the 1.0 s CPU limit"),
+        ("len('%999999999d' % 1) > 0", "limit"),
+    ],
+    ids=["round", "percent-width"],
+)
+def test_check_stops_a_hostile_constant_rule_condition_at_its_limit_and_names_the_rule(
+    tmp_path: Path, condition: str, message: str
+) -> None:
+    bundle = copy_bundle(tmp_path)
+    edit(bundle, RULE, RULE_WHEN, f'when: "{condition}"')
+
+    started = time.monotonic()
+    result = run("check", str(bundle))
+
+    assert time.monotonic() - started < 5.0 + MARGIN
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    [reported] = [line for line in result.output.splitlines() if "[repeat_sale]" in line]
+    assert reported.startswith(f"{RULE}:"), reported
+    assert message in reported, reported
+
+
+def test_check_leaves_a_rule_condition_that_reads_fields_to_run_time(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path)
+    edit(bundle, RULE, RULE_WHEN, 'when: "round(1, -10**9) == repeat_sale_for"')
+
+    result = run("check", str(bundle))
+
+    assert result.exit_code == 0, result.output
