@@ -229,7 +229,14 @@ class Dialect:
         if connector is not None:
             connector_id = connector.findtext("./camunda:connectorId", "", NS).strip()
             found.append(("connector", connector_id or "?"))
-        if kind == "businessRuleTask" and not found:  # decisionRef is checked with the decisions (spiff/decisions)
+        decision = node.get(f"{{{CAMUNDA_NS}}}decisionRef") or ""
+        if kind == "businessRuleTask" and not found:  # here for every element, reachable from a start or not
+            if not decision:
+                self.error(node, "bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in "
+                                 "processes/*.dmn")
+            elif is_juel(decision):
+                self.error(node, f"camunda:decisionRef {decision!r}: an expression cannot be resolved before "
+                                 "the process runs; name the decision id")
             return
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it
