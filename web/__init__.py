@@ -41,10 +41,11 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.extensions["flowcrm.uow"] = make_uow
     csrf.init_app(app)
 
-    from web import i18n
+    from web import edge, i18n
     from web.auth import load_actor
     from web.blueprints import register_blueprints
 
+    edge.init_app(app)
     i18n.init_app(app)
     app.before_request(load_actor)
     register_blueprints(app)
