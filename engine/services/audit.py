@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from engine.errors import Forbidden, NotFound, ValidationError
+from engine.limits import integer_problem
 from engine.services.access import DEFINITION_READERS, reads_everything
 from engine.services.deployments import active_bundle
 from engine.services.records import can_see, load_visible, visibility
@@ -138,9 +139,15 @@ def encode_cursor(key: AuditKey) -> str:
 def decode_cursor(text: str) -> AuditKey:
     """The log position of a cursor; ValidationError (field `after`) when it is not one."""
     parts = text.split(".")
+    refused = ValidationError({"after": [f"{text!r} is not a cursor of this log"]})
     if len(parts) != 3 or not all(p.lstrip("-").isdigit() for p in parts) or not 1 <= int(parts[1]) <= len(KINDS):
-        raise ValidationError({"after": [f"{text!r} is not a cursor of this log"]})
-    return AuditKey(_EPOCH + int(parts[0]) * _MICRO, int(parts[1]), int(parts[2]))
+        raise refused
+    if integer_problem(int(parts[2])):  # an id no database holds (SQLite cannot even compare it)
+        raise refused
+    try:
+        return AuditKey(_EPOCH + int(parts[0]) * _MICRO, int(parts[1]), int(parts[2]))
+    except OverflowError as exc:  # a moment beyond year 9999
+        raise refused from exc
 
 
 def require_audit_reader(actor: Actor) -> None:

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from engine.errors import NotFound
+from engine.services.segments import find_segment
+from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.web.api_client import ApiUser, create_lead, snapshot
 from tests.web.conftest import as_user
@@ -165,3 +168,17 @@ def test_deployed_yaml_with_control_characters_or_deep_nesting_is_422_naming_fil
     assert any(
         p["file"] == "crm_model/entities/lead.yaml" and p["line"] == line and message in p["message"] for p in problems
     ), problems
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999.1.1", "1.1.99999999999999999999"])
+def test_audit_cursor_beyond_any_moment_or_id_is_400_naming_after(api: dict[str, ApiUser], cursor: str) -> None:
+    response = api["admin"].get("/audit", after=cursor)
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["message"] == f"bad query parameter: after: {cursor!r} is not a cursor of this log"
+
+
+def test_segment_named_by_digits_beyond_any_id_is_not_found(
+    deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    with pytest.raises(NotFound, match="no segment named '99999999999999999999'"):
+        find_segment(deployed(), actors["admin"], "99999999999999999999")
