@@ -125,10 +125,12 @@ def parse_moment(text: str | None, name: str, *, end_of_day: bool = False) -> da
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return moment + timedelta(days=1) if end_of_day else moment
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise ValidationError({name: [f"{raw!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM, "
                                       "optionally with an offset)"]}) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 in UTC, the day after 9999-12-31
+        raise ValidationError({name: [f"{raw!r} is outside the years 1 to 9999 in UTC"]}) from None
 
 
 def encode_cursor(key: AuditKey) -> str:

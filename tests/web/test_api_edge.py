@@ -182,3 +182,13 @@ def test_segment_named_by_digits_beyond_any_id_is_not_found(
 ) -> None:
     with pytest.raises(NotFound, match="no segment named '99999999999999999999'"):
         find_segment(deployed(), actors["admin"], "99999999999999999999")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:01+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_moment_outside_the_years_1_to_9999_in_utc_is_400_naming_it(api: dict[str, ApiUser], moment: str) -> None:
+    lead = create_lead(api["admin"], "Edge lead")
+    response = api["admin"].get(f"/records/{lead['id']}/as-of", at=moment)
+    assert response.status_code == 400, response.get_json()
+    assert (
+        response.get_json()["message"] == f"bad query parameter: at: {moment!r} is outside the years 1 to 9999 in UTC"
+    )
