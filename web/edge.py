@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from engine.errors import ValidationError
 from engine.limits import MAX_ID, MAX_JSON_DEPTH, json_depth, json_problems, text_problem
 
+MAX_PAGE = 1_000_000  # pages of an HTML list: far beyond any list, and its offset fits in 64 bits
 MAX_JSON_BYTES = 2 * 1024 * 1024  # a task form, a filter or a deployment of changed files: far below this
 
 
@@ -82,6 +83,20 @@ def json_body_of_request() -> Any:
             )
         g.json_body = parse_json(request.get_data(cache=True))
     return g.json_body
+
+
+def page_number() -> int:
+    """`?page=` of an HTML list: 1 when absent or not a number; 400 beyond MAX_PAGE (its offset would not fit)."""
+    page = request.args.get("page", 1, type=int) or 1
+    if page > MAX_PAGE:
+        raise BadRequest(f"query parameter 'page' must be at most {MAX_PAGE}, got {page}")
+    return max(page, 1)
+
+
+def id_arg(name: str) -> int | None:
+    """An id in the query string (`?segment=3`): None when absent, not a number or beyond the id columns."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 1 <= value <= MAX_ID else None
 
 
 def init_app(app: Flask) -> None:

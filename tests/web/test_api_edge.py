@@ -192,3 +192,13 @@ def test_a_moment_outside_the_years_1_to_9999_in_utc_is_400_naming_it(api: dict[
     assert (
         response.get_json()["message"] == f"bad query parameter: at: {moment!r} is outside the years 1 to 9999 in UTC"
     )
+
+
+def test_html_pages_beyond_any_offset_are_400_and_a_huge_segment_id_is_ignored(app: Flask) -> None:
+    browser = as_user(app, "ada")
+    for path in ["/records/Lead", "/tasks", "/duplicates", "/find/Lead"]:
+        response = browser.get(f"{path}?page=99999999999999999999")
+        assert response.status_code == 400, path
+        assert "query parameter &#39;page&#39; must be at most 1000000" in response.get_data(as_text=True), path
+        assert browser.get(f"{path}?page=2").status_code == 200, path
+    assert browser.get("/find/Lead?segment=99999999999999999999").status_code == 200
