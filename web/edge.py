@@ -20,13 +20,18 @@ MAX_JSON_BYTES = 2 * 1024 * 1024  # a task form, a filter or a deployment of cha
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in a route: digits beyond what an id column holds are an unknown id (404), not a database
-    error, and not another route (`/records/<entity>` would answer 405)."""
+    """`<int:...>` in a route: a number that is no id (negative, or beyond what an id column holds) is an unknown
+    id (404), not a database error, and not another route (`/records/-5` would list the records of an entity
+    named "-5", and a PATCH there answer 405)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("signed", True)
+        super().__init__(map, *args, **kwargs)
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > MAX_ID:
-            raise NotFound(f"no such id: {value} is beyond the largest id {MAX_ID}")
+        if not 0 <= number <= MAX_ID:
+            raise NotFound(f"no such id: {value} (ids are whole numbers from 1 to {MAX_ID})")
         return number
 
 

@@ -236,11 +236,11 @@ def get_record(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordView:
 
 def list_records(uow: UnitOfWork, actor: Actor, entity_name: str, *, limit: int = 50,
                  offset: int = 0) -> list[RecordView]:
-    """Records of an entity the actor may see, newest first."""
+    """Records of an entity the actor may see, newest first; an unknown entity is NotFound for everyone."""
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)  # first: /records/<not a number> is no entity, whoever asks
     if not (reads_everything(actor) or actor.has("sales", "head_of_sales")):
         raise Forbidden(f"{actor.username} may not read records")
-    bundle, _ = active_bundle(uow)
-    entity = entity_of(bundle, entity_name)
     with uow:
         seen = visibility(uow, actor)
         rows = uow.records.page(entity.name, owner_ids=seen.owner_ids, include_unowned=seen.include_unowned,

@@ -35,6 +35,10 @@ def test_ids_beyond_the_id_columns_in_paths_are_404(api: dict[str, ApiUser]) -> 
             assert response.get_json()["error"] == "Not Found"
     response = api["admin"].send("PATCH", f"/records/{2**63}", {"changes": {"title": "t"}})
     assert response.status_code == 404  # an id, only too large: not another route's 405
+    assert api["admin"].send("PATCH", "/records/-5", {"changes": {"title": "t"}}).status_code == 404
+    assert api["designer"].send("GET", "/records/-5").status_code == 404  # not the list of an entity "-5" (403)
+    assert api["designer"].send("GET", "/records/null").status_code == 404  # no such entity, whoever asks
+    assert api["designer"].send("GET", "/records/Lead").status_code == 403
 
 
 def test_ids_beyond_the_id_columns_in_html_paths_are_404(app: Flask) -> None:
