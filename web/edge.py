@@ -70,13 +70,14 @@ def check_request() -> None:
     """before_request: refuse what no route can use before any view or service sees it."""
     if text_problem(request.path):
         raise NotFound("no such address: the path contains a NUL character or a lone surrogate")
-    for name, messages in _text_problems(request.args).items():
+    bad_args = _text_problems(request.args)
+    if bad_args:
+        name, messages = next(iter(bad_args.items()))
         raise BadRequest(f"query parameter {name!r} {messages[0]}")
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         problems = _text_problems(request.form)
         if problems:
             raise ValidationError(problems)
-    g.pop("json_body", None)
 
 
 def json_body_of_request() -> Any:
