@@ -46,10 +46,11 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.extensions["flowcrm.uow"] = make_uow
     csrf.init_app(app)
 
-    from web import i18n, security
+    from web import edge, i18n, security
     from web.auth import load_actor
     from web.blueprints import register_blueprints
 
+    edge.init_app(app)
     i18n.init_app(app)
     app.before_request(load_actor)
     security.init_app(app)

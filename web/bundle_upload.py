@@ -7,10 +7,10 @@ import re
 import zipfile
 from pathlib import PurePosixPath
 
-import yaml
 from werkzeug.datastructures import FileStorage
 
-from engine.errors import Problem
+from engine.config.yaml_lines import load_yaml
+from engine.errors import ConfigError, Problem
 
 FOLDERS = ("crm_model", "forms", "processes", "templates")
 # a single .yaml goes by its naming key; pipelines, rules and reports also name an `entity`, so they are tried first
@@ -40,8 +40,8 @@ def place_file(name: str, text: str) -> str | None:
         return "crm_model/settings.yaml"
     if lower.endswith((".yaml", ".yml")):
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
+            data = load_yaml(text, name)  # bounded: a deep or alias-bomb upload is refused, not a crash
+        except ConfigError:
             return None
         stem = base.rsplit(".", 1)[0]
         kind = next((key for key in YAML_KINDS if isinstance(data, dict) and key in data), None)

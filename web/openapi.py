@@ -39,9 +39,11 @@ def _ok(description: str, schema: Schema, status: str = "200", location: bool = 
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-             422: "Unprocessable"}
-    return {str(c): {"$ref": f"#/components/responses/{names[c]}"} for c in (401, *codes)}
+    return {str(c): {"$ref": f"#/components/responses/{ERROR_RESPONSES[c]}"} for c in (401, *codes)}
+
+
+ERROR_RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                   405: "MethodNotAllowed", 409: "Conflict", 413: "TooLarge", 422: "Unprocessable"}
 
 
 def _list_of(name: str, paged: bool = False) -> Schema:
@@ -198,7 +200,11 @@ RESPONSES = {
                      "content": _json(_ref("Error"))},
     "Forbidden": {"description": "The token holder's roles do not allow this", "content": _json(_ref("Error"))},
     "NotFound": {"description": "Unknown id, or not visible to the token holder", "content": _json(_ref("Error"))},
+    "MethodNotAllowed": {"description": "The path is not an id: /records/<not a number> names an entity's records, "
+                                        "which take GET and POST only", "content": _json(_ref("Error"))},
     "Conflict": {"description": "A concurrent change won (already claimed or completed, stale revision)",
+                 "content": _json(_ref("Error"))},
+    "TooLarge": {"description": "The request body is larger than the server accepts (JSON: 2 MiB)",
                  "content": _json(_ref("Error"))},
     "Unprocessable": {"description": "Invalid data, with messages per field", "content": _json(
         {"oneOf": [_ref("ValidationErrorBody"), _ref("Error")]})},
@@ -266,9 +272,12 @@ PATHS: dict[str, Any] = {
         "get": _op("A record", "getRecord", "records", {**_ok("The record", _ref("Record")), **_errors(404)},
                    parameters=_p("record_id")),
         "patch": _op("Change some fields of a record", "updateRecord", "records",
-                     {**_ok("The changed record", _ref("Record")), **_errors(400, 403, 404, 409, 422)},
+                     {**_ok("The changed record", _ref("Record")), **_errors(400, 403, 404, 405, 409, 422)},
                      parameters=_p("record_id"),
-                     requestBody=_body(_ref("RecordChanges"), "the changed fields and the revision you read"))},
+                     requestBody=_body(_ref("RecordChanges"), "the changed fields and the revision you read"),
+                     description="Without expected_revision the last write wins: a write that lost a race with "
+                                 "another one is retried over it, so concurrent changes all answer 200. With it, "
+                                 "a revision that moved on answers 409 and nothing changes.")},
     "/records/{record_id}/history": {"get": _op(
         "Field history of a record", "recordHistory", "records",
         {**_ok("Changes, oldest first", _list_of("FieldChange")), **_errors(404)}, parameters=_p("record_id"))},
@@ -346,8 +355,9 @@ PATHS: dict[str, Any] = {
     "/deployments": {"post": _op(
         "Deploy configuration files", "deploy", "definitions",
         {**_ok("What changed", _ref("DeployReport")), **_errors(400, 403),
-         "422": {"description": "The resulting bundle is broken; nothing was deployed",
-                 "content": _json(_ref("ConfigErrorBody"))}},
+         "422": {"description": "The resulting bundle is broken (problems per file and line), or a file text "
+                                "contains what no file may (messages per field); nothing was deployed",
+                 "content": _json({"oneOf": [_ref("ConfigErrorBody"), _ref("ValidationErrorBody")]})}},
         requestBody=_body(_ref("Deployment"), "changed files"),
         description="Designers and admins. Changed processes get a new version; running instances keep theirs.")},
 }
@@ -393,4 +403,28 @@ def _merged_document() -> dict[str, Any]:
                 raise ValueError(f"web/apidoc/{name}.py redefines {section} {sorted(clash)}")
             target.update(extra)
         document["tags"] += [{"name": tag} for tag in getattr(part, "TAGS", ())]
+    _add_edge_responses(document)
     return document
+
+
+def _add_edge_responses(document: dict[str, Any]) -> None:
+    """The answers web.edge gives before any route runs, on every operation they can happen to: 400 for a bad
+    query parameter or a malformed or too deeply nested JSON body, 413 for a body too large, 422 for a text or
+    number a body holds that cannot be stored, 404 for an id beyond the id columns."""
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            if operation.get("security") == []:
+                continue
+            shared = document["components"]["parameters"]
+            wheres = {shared[p["$ref"].rsplit("/", 1)[1]]["in"] if "$ref" in p else p["in"]
+                      for p in operation.get("parameters", [])}
+            codes = set()
+            if "query" in wheres:
+                codes.add(400)
+            if "{" in path:
+                codes.add(404)
+            if "requestBody" in operation:
+                codes |= {400, 413, 422}
+            for code in sorted(codes):
+                operation["responses"].setdefault(
+                    str(code), {"$ref": f"#/components/responses/{ERROR_RESPONSES[code]}"})

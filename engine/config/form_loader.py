@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from engine.config.checking import Checker, stem, text_or_none
 from engine.config.model import Entity, Form
 from engine.config.yaml_lines import LineMap, plain
+from engine.input_limits import MAX_JSON_DEPTH, json_depth
 from engine.records.schema import field_schema
 
 UI_WIDGETS = ("text", "textarea", "select", "radio", "checkboxes", "date", "hidden")
@@ -31,6 +32,9 @@ def json_key_line(text: str, key: str) -> int | None:
 def load_form(checker: Checker, path: str) -> None:
     """Check one form file and add it to `checker.forms`."""
     text = checker.files[path]
+    if json_depth(text) > MAX_JSON_DEPTH:
+        checker.sayer(path, None)(1, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        return
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as error:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from engine.errors import ConfigError, Problem
+from engine.input_limits import MAX_YAML_CHARS, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+# what PyYAML's reader refuses (it raises before any line is known): everything but tab, line breaks, printable
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class LineMap(dict[str, Any]):
@@ -38,13 +42,52 @@ class LineList(list[Any]):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
+class _TooLarge(yaml.MarkedYAMLError):
+    """A file nested too deeply or expanding through aliases past the limits."""
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader building LineMap/LineList and collecting duplicate keys as problems."""
+    """SafeLoader building LineMap/LineList, collecting duplicate keys as problems, and refusing documents nested
+    deeper than MAX_YAML_DEPTH (the composer recurses) or larger than MAX_YAML_NODES once aliases are expanded."""
 
     def __init__(self, text: str, file: str) -> None:
         super().__init__(text)
         self.file = file
         self.problems: list[Problem] = []
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise _TooLarge(problem=f"nested deeper than {MAX_YAML_DEPTH} levels",
+                                problem_mark=self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            _expanded_size(node, {})
+        return node
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes under `node` counting every alias as a copy; each shared node is weighed once (memo by id)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes) for child in node.value)
+    if size > MAX_YAML_NODES:
+        raise _TooLarge(problem=f"expands to more than {MAX_YAML_NODES} values (aliases count as copies)",
+                        problem_mark=node.start_mark)
+    sizes[id(node)] = size
+    return size
 
 
 # Dates stay strings ("2024-05-01"), as they would in JSON; the field type decides what they mean.
@@ -105,13 +148,33 @@ def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         parts = [part for part in (error.context, error.problem) if part]
-        message = "YAML syntax error: " + ("; ".join(parts) or str(error))
+        prefix = "YAML value too large: " if isinstance(error, _TooLarge) else "YAML syntax error: "
+        message = prefix + ("; ".join(parts) or str(error))
         return Problem(file, mark.line + 1 if mark else None, None, message)
     return Problem(file, None, None, f"YAML error: {error}")
 
 
+def _text_problems(text: str, file: str) -> list[Problem]:
+    """A file too large, or holding characters YAML refuses (control characters, lone surrogates), by line."""
+    if len(text) > MAX_YAML_CHARS:
+        return [Problem(file, None, None, f"the file is {len(text)} characters; at most {MAX_YAML_CHARS} are read")]
+    problems = []
+    for found in _NOT_PRINTABLE.finditer(text):
+        line = text.count("\n", 0, found.start()) + 1
+        column = found.start() - text.rfind("\n", 0, found.start())
+        problems.append(Problem(file, line, None, f"control character U+{ord(found.group()):04X} at column "
+                                                  f"{column}: YAML files may hold only printable text"))
+        if len(problems) == 10:
+            break
+    return problems
+
+
 def load_yaml(text: str, file: str) -> Any:
-    """Parse one YAML document into LineMap/LineList/scalars; raise ConfigError on any problem."""
+    """Parse one YAML document into LineMap/LineList/scalars; raise ConfigError on any problem (size, depth,
+    alias expansion and control characters bounded, each named by line)."""
+    problems = _text_problems(text, file)
+    if problems:
+        raise ConfigError(problems)
     loader = _LineLoader(text, file)
     try:
         data = loader.get_single_data()

@@ -15,6 +15,7 @@ from jsonschema import ValidationError as SchemaViolation
 
 from engine.config.model import Bundle, Catalog, Entity, Field, Form, Label, Settings
 from engine.errors import ValidationError
+from engine.input_limits import MAX_ID, MAX_INT, MIN_INT, decimal_problem, json_problems, text_problem
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DECIMAL = r"^-?\d+(\.\d+)?$"
@@ -87,10 +88,11 @@ def field_schema(field: Field, catalogs: Mapping[str, Catalog]) -> dict[str, Any
             schema = {"type": "string", "pattern": _USERNAME, "x-message": "must be a username like j.smith"}
         case _:  # string, text, phone
             schema = {"type": "string"}
-    if field.type == "integer" and field.min is not None:
-        schema["minimum"] = _json_number(field.min)
-    if field.type == "integer" and field.max is not None:
-        schema["maximum"] = _json_number(field.max)
+    if field.type == "integer":  # within 64 bits whatever the YAML says: both databases must store it
+        schema["minimum"] = max(MIN_INT, _json_number(field.min)) if field.min is not None else MIN_INT
+        schema["maximum"] = min(MAX_INT, _json_number(field.max)) if field.max is not None else MAX_INT
+    if field.type == "reference":
+        schema["maximum"] = MAX_ID
     if field.max_length is not None:
         schema["maxLength"] = field.max_length
     schema["x-field-type"] = field.type  # lets a renderer pick a widget (textarea, phone, money)
@@ -172,6 +174,10 @@ def _schema_errors(schema: Mapping[str, Any], instance: Any) -> dict[str, list[s
 
 def _extra_errors(field: Field, value: Any, settings: Settings) -> list[str]:
     """Checks JSON Schema cannot express; `value` already matches the field's schema."""
+    texts = value if isinstance(value, list) else [value]
+    bad_text = next((problem for text in texts if isinstance(text, str) and (problem := text_problem(text))), None)
+    if bad_text:
+        return [bad_text]
     if field.type == "phone":
         try:
             phone = phonenumbers.parse(str(value), settings.default_region)
@@ -192,6 +198,9 @@ def _extra_errors(field: Field, value: Any, settings: Settings) -> list[str]:
             return [_DECIMAL_MESSAGE]
         if not number.is_finite():
             return [_DECIMAL_MESSAGE]
+        too_long = decimal_problem(number)
+        if too_long:
+            return [too_long]
         if field.min is not None and number < field.min:
             return [f"must be at least {field.min}"]
         if field.max is not None and number > field.max:
@@ -372,6 +381,9 @@ def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[s
     for name, value in values.items():
         if name in fields and name not in errors:
             _add(errors, name, _extra_errors(fields[name], value, bundle.settings))
+        elif name not in fields:  # a process variable: stored in the instance's JSON, so stored alike
+            for path, message in json_problems(value, str(name)):
+                _add(errors, path, [message])
     errors = {key: messages for key, messages in errors.items() if messages}
     if errors:
         raise ValidationError(errors)

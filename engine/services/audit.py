@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from engine.errors import Forbidden, NotFound, ValidationError
+from engine.input_limits import integer_problem
 from engine.services.access import reads_everything
 from engine.services.deployments import active_bundle
 from engine.services.instances import load_readable
@@ -125,10 +126,12 @@ def parse_moment(text: str | None, name: str, *, end_of_day: bool = False) -> da
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return moment + timedelta(days=1) if end_of_day else moment
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise ValidationError({name: [f"{raw!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM, "
                                       "optionally with an offset)"]}) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 in UTC, the day after 9999-12-31
+        raise ValidationError({name: [f"{raw!r} is outside the years 1 to 9999 in UTC"]}) from None
 
 
 def encode_cursor(key: AuditKey) -> str:
@@ -139,9 +142,15 @@ def encode_cursor(key: AuditKey) -> str:
 def decode_cursor(text: str) -> AuditKey:
     """The log position of a cursor; ValidationError (field `after`) when it is not one."""
     parts = text.split(".")
+    refused = ValidationError({"after": [f"{text!r} is not a cursor of this log"]})
     if len(parts) != 3 or not all(p.lstrip("-").isdigit() for p in parts) or not 1 <= int(parts[1]) <= len(KINDS):
-        raise ValidationError({"after": [f"{text!r} is not a cursor of this log"]})
-    return AuditKey(_EPOCH + int(parts[0]) * _MICRO, int(parts[1]), int(parts[2]))
+        raise refused
+    if integer_problem(int(parts[2])):  # an id no database holds (SQLite cannot even compare it)
+        raise refused
+    try:
+        return AuditKey(_EPOCH + int(parts[0]) * _MICRO, int(parts[1]), int(parts[2]))
+    except OverflowError as exc:  # a moment beyond year 9999
+        raise refused from exc
 
 
 def require_audit_reader(actor: Actor) -> None:

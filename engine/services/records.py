@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.config.model import Bundle, Entity
-from engine.errors import Forbidden, MergedRecord, NotFound, ValidationError
+from engine.errors import ConflictError, Forbidden, MergedRecord, NotFound, ValidationError
 from engine.records.schema import validate_record
 from engine.services.access import RECORD_WRITERS, reads_everything, require
 from engine.services.deployments import active_bundle
@@ -186,9 +186,27 @@ def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[st
         return record_view(uow, row)
 
 
+LAST_WRITE_ATTEMPTS = 5  # without expected_revision the last write wins: a lost race is retried, not reported
+
+
 def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
                   *, expected_revision: int | None = None) -> RecordView:
-    """Change some fields; a stale expected_revision is a ConflictError; history per changed field."""
+    """Change some fields; history per changed field. With `expected_revision` a stale revision is a
+    ConflictError; without it the last write wins: a concurrent write that got in first is retried over."""
+    attempts_left = 1 if expected_revision is not None else LAST_WRITE_ATTEMPTS
+    while True:
+        attempts_left -= 1
+        try:
+            return _update_record_once(uow, actor, record_id, changes, now, expected_revision)
+        except MergedRecord:
+            raise
+        except ConflictError:
+            if attempts_left == 0:
+                raise
+
+
+def _update_record_once(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
+                        expected_revision: int | None) -> RecordView:
     from engine.rules.dispatch import on_record_written
 
     require(actor, *RECORD_WRITERS, action="change records")
@@ -196,8 +214,6 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
     with uow:
         row = load_writable(uow, actor, record_id)
         if expected_revision is not None and expected_revision != row.revision:
-            from engine.errors import ConflictError
-
             raise ConflictError(f"record {record_id} was changed by someone else (revision {row.revision}, "
                                 f"you edited {expected_revision}); reload it")
         entity = entity_of(bundle, row.entity)
@@ -220,11 +236,11 @@ def get_record(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordView:
 
 def list_records(uow: UnitOfWork, actor: Actor, entity_name: str, *, limit: int = 50,
                  offset: int = 0) -> list[RecordView]:
-    """Records of an entity the actor may see, newest first."""
+    """Records of an entity the actor may see, newest first; an unknown entity is NotFound for everyone."""
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)  # first: /records/<not a number> is no entity, whoever asks
     if not (reads_everything(actor) or actor.has("sales", "head_of_sales")):
         raise Forbidden(f"{actor.username} may not read records")
-    bundle, _ = active_bundle(uow)
-    entity = entity_of(bundle, entity_name)
     with uow:
         seen = visibility(uow, actor)
         rows = uow.records.page(entity.name, owner_ids=seen.owner_ids, include_unowned=seen.include_unowned,

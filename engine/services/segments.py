@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.config.model import Bundle, Entity
 from engine.errors import Forbidden, NotFound, ValidationError
+from engine.input_limits import MAX_ID
 from engine.services.access import require
 from engine.services.deployments import active_bundle
 from engine.services.finding import find_records, parse_filter
@@ -129,7 +130,7 @@ def find_segment(uow: UnitOfWork, actor: Actor, ref: str, entity: str | None = N
     """A segment by id or by name (a name two entities share needs `entity`)."""
     _require_read(actor)
     with uow:
-        if ref.isdigit() and uow.segments.get(int(ref)) is not None:
+        if ref.isdigit() and int(ref) <= MAX_ID and uow.segments.get(int(ref)) is not None:
             return segment_view(_load(uow, int(ref)))
         rows = [r for r in uow.segments.named(ref) if entity is None or r.entity == entity]
         if not rows:

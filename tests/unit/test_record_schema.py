@@ -295,3 +295,32 @@ def test_arrange_meeting_needs_a_date_and_keeps_notes_as_a_variable(bundle: Bund
         {"next_contact_on": "2026-03-10"},
         {"meeting_notes": "office"},
     )
+
+
+@pytest.mark.parametrize(("text", "where"), [("Acme\x00Ltd", "a NUL character at position 5"),
+                                             ("Acme \ud83d", "a lone surrogate U+D83D at position 6")])
+def test_text_with_nul_or_a_lone_surrogate_is_refused_naming_the_field(bundle: Bundle, text: str, where: str) -> None:
+    assert lead_errors(bundle, {"title": "t", "company": text}) == {"company": [f"contains {where}"]}
+    assert lead_errors(bundle, {"company": text}, partial=True) == {"company": [f"contains {where}"]}
+
+
+def test_numbers_are_refused_beyond_what_both_databases_store(bundle: Bundle) -> None:
+    huge = Field("huge", "integer")
+    wide = Entity("Wide", {"en": "Wide"}, "huge", {"huge": huge, "ratio": Field("ratio", "decimal")})
+    wide_bundle = Bundle({}, {"Wide": wide}, {})
+    assert validate_record(wide, wide_bundle, {"huge": 2**63 - 1}) == {"huge": 2**63 - 1}
+    assert errors_of(validate_record, wide, wide_bundle, {"huge": 2**63}) == {
+        "huge": [f"must be at most {2**63 - 1}"]}
+    assert errors_of(validate_record, wide, wide_bundle, {"huge": -(2**63) - 1}) == {
+        "huge": [f"must be at least {-(2**63)}"]}
+    assert errors_of(validate_record, wide, wide_bundle, {"ratio": "1" * 39}) == {
+        "ratio": ["must have at most 38 digits"]}
+    assert errors_of(validate_record, wide, wide_bundle, {"ratio": "0." + "1" * 39}) == {
+        "ratio": ["must have at most 38 digits"]}
+    assert lead_errors(bundle, {"title": "t", "contact": 2**31}) == {"contact": ["must be the id of a Contact record"]}
+
+
+def test_form_variables_with_unstorable_text_are_refused_naming_the_variable(bundle: Bundle) -> None:
+    form = bundle.forms["qualify_lead"]
+    errors = errors_of(validate_form, form, bundle, {"outcome": "convert", "comment": "call\x00back"})
+    assert errors == {"comment": ["contains a NUL character at position 5"]}

@@ -18,8 +18,8 @@ from tests.web.api_client import (
 ROUNDS = 5  # a race that happens not to overlap proves little: run a few
 
 
-def race(posts: list[tuple[ApiUser, str, Any]]) -> list[TestResponse]:
-    """POST (user, path, body) each from its own thread and client, released together; exceptions fail the test."""
+def race(posts: list[tuple[ApiUser, str, Any]], method: str = "POST") -> list[TestResponse]:
+    """Send (user, path, body) each from its own thread and client, released together; exceptions fail the test."""
     barrier = threading.Barrier(len(posts))
     results: list[Any] = [None] * len(posts)
 
@@ -28,7 +28,7 @@ def race(posts: list[tuple[ApiUser, str, Any]]) -> list[TestResponse]:
         client = user.fork()
         try:
             barrier.wait(timeout=10)
-            results[i] = client.post(path, body)
+            results[i] = client.send(method, path, body)
         except BaseException as exc:  # reported below, not lost in the thread
             results[i] = exc
 
@@ -86,3 +86,33 @@ def test_concurrent_claims_of_one_task_have_exactly_one_winner(api: dict[str, Ap
         owner_changes = [h for h in api["admin"].get(f"/records/{lead['id']}/history").get_json()["items"]
                          if h["field"] == "owner"]
         assert [h["new_value"] for h in owner_changes] == [winner]
+
+
+def test_concurrent_patches_without_expected_revision_all_win_and_the_last_one_stays(api: dict[str, ApiUser]) -> None:
+    racers = ["sales", "head", "admin", "sales"]
+    for n in range(ROUNDS):
+        lead = create_lead(api["sales"], f"Patch race {n}")
+        path = f"/records/{lead['id']}"
+        titles = [f"title {n}.{i}" for i in range(len(racers))]
+        responses = race([(api[who], path, {"changes": {"title": title}}) for who, title in zip(racers, titles,
+                                                                                                 strict=True)],
+                         method="PATCH")
+
+        assert [r.status_code for r in responses] == [200] * len(racers), [r.get_json() for r in responses]
+        final = api["admin"].get(path).get_json()
+        assert final["revision"] == lead["revision"] + len(racers)
+        last = max((r.get_json() for r in responses), key=lambda body: body["revision"])
+        assert final["data"]["title"] == last["data"]["title"]
+        history = api["admin"].get(f"{path}/history").get_json()["items"]
+        assert sorted(h["new_value"] for h in history if h["field"] == "title" and h["source"] == "edit") == titles
+
+
+def test_concurrent_patches_with_the_same_expected_revision_have_exactly_one_winner(api: dict[str, ApiUser]) -> None:
+    for n in range(ROUNDS):
+        lead = create_lead(api["sales"], f"Guarded patch race {n}")
+        path = f"/records/{lead['id']}"
+        bodies = [{"changes": {"title": f"guarded {n}.{i}"}, "expected_revision": lead["revision"]} for i in (1, 2)]
+        responses = race([(api["sales"], path, bodies[0]), (api["head"], path, bodies[1])], method="PATCH")
+
+        assert sorted(r.status_code for r in responses) == [200, 409], [r.get_json() for r in responses]
+        assert api["admin"].get(path).get_json()["revision"] == lead["revision"] + 1

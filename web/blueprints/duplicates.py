@@ -24,6 +24,7 @@ from engine.quality.review import (
 from engine.services.links import link_kinds
 from web import nav, now, uow
 from web.auth import actor, login_required
+from web.edge import page_number
 from web.i18n import engine_message, t
 from web.present import bundle_of
 
@@ -60,7 +61,7 @@ def queue() -> str:
     entity = request.args.get("entity", "")
     if entity and entity not in bundle.entities:
         raise NotFound(f"unknown entity {entity!r}")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     rows = list_pairs(uow(), actor(), entity=entity or None, status=tab, limit=PAGE + 1,
                       offset=(page - 1) * PAGE)
     return render_template("duplicates/queue.html", bundle=bundle, pairs=rows[:PAGE], page=page,

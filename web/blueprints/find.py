@@ -19,6 +19,7 @@ from engine.services.views import RecordView
 from web import now, uow
 from web.auth import actor, login_required
 from web.blueprints.records import list_columns
+from web.edge import id_arg, page_number
 from web.exports_http import export_response
 from web.i18n import engine_message, label, t
 from web.present import bundle_of, catalog_value_label
@@ -115,7 +116,7 @@ def builder(entity: str) -> Any:
     bundle = bundle_of(uow())
     found = entity_or_404(bundle, entity)
     text = request.args.get("filter", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     errors: dict[str, list[str]] = {}
     records: list[RecordView] = []
     total = 0
@@ -127,7 +128,7 @@ def builder(entity: str) -> Any:
     except ValidationError as exc:
         errors = localized_errors({k.lstrip("."): v for k, v in exc.errors.items()})
     shown = text if text.strip() else json.dumps(data, ensure_ascii=False)
-    segment_id = request.args.get("segment", type=int)
+    segment_id = id_arg("segment")
     segment = get_segment(uow(), actor(), segment_id) if segment_id else None
     if segment is not None and (segment.entity != found.name or not can_change(actor(), segment)):
         segment = None

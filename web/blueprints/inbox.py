@@ -16,6 +16,7 @@ from engine.services.tasks import claim_task, complete_task, get_task, list_task
 from engine.services.views import Actor, TaskDetail
 from web import now, uow
 from web.auth import actor, login_required, safe_next
+from web.edge import page_number
 from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
 from web.present import bundle_of
@@ -49,7 +50,7 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     who = actor()
     tabs = tabs_for(who)
     tab = tab if tab in tabs else tabs[0]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     rows = list_tasks(uow(), who, tab, limit=PAGE + 1, offset=(page - 1) * PAGE)
     reassign_to = assignable_users(uow(), who) if tab == "team" and who.has("head_of_sales") else []
     return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=rows[:PAGE], page=page,

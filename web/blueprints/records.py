@@ -18,6 +18,7 @@ from engine.services.tasks import record_tasks
 from engine.services.views import RecordView
 from web import now, uow
 from web.auth import actor, login_required
+from web.edge import page_number
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
 from web.present import bundle_of, catalog_value_label
@@ -87,7 +88,7 @@ def index(entity: str) -> str:
     """One page of an entity's records the actor may see."""
     bundle = bundle_of(uow())
     found = _entity(bundle, entity)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     rows = list_records(uow(), actor(), found.name, limit=PAGE + 1, offset=(page - 1) * PAGE)
     return render_template("records/list.html", entity=found, bundle=bundle, records=rows[:PAGE], page=page,
                            has_next=len(rows) > PAGE, columns=list_columns(found),

@@ -29,6 +29,7 @@ from web import nav, now, uow
 from web.auth import actor, login_required
 from web.blueprints.find import PAGE, export_choices, localized_errors, read_filter
 from web.blueprints.records import list_columns
+from web.edge import page_number
 from web.exports_http import export_response
 from web.forms_render import record_values
 from web.i18n import t
@@ -51,7 +52,7 @@ def render_segment(segment_id: int, *, errors: dict[str, list[str]] | None = Non
                    action_errors: dict[str, list[str]] | None = None, status: int = 200) -> tuple[str, int]:
     """The segment page: its records (paged, with the total), the edit form, mass actions, exports."""
     who = actor()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     segment = get_segment(uow(), who, segment_id)
     records: list[RecordView] = []
     total = 0

@@ -13,11 +13,18 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 
+from engine.errors import FlowError
 from engine.processes import sandbox
 from engine.processes.calendar import WorkingHoursFrom, active_calendar
 from engine.processes.camunda_timers import CronCycleFrom, TimerTextIn, active_zone
@@ -66,7 +73,46 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         return True
 
 
-SCRIPT_ENGINE = PythonScriptEngine(environment=SandboxEnvironment())
+_TIMER_KINDS = {TimeDateEventDefinition: "timeDate", DurationTimerEventDefinition: "timeDuration",
+                CycleTimerEventDefinition: "timeCycle"}
+
+
+def timer_value_problem(kind: str, value: Any) -> str | None:
+    """Why SpiffWorkflow could not schedule a timer (timeDuration, timeDate, timeCycle) with this value."""
+    if not isinstance(value, str):
+        return f"must be ISO 8601 text, not {type(value).__name__} {value!r}"
+    try:
+        if kind == "timeDuration":
+            if not value.startswith("P") or not TimerEventDefinition.parse_iso_duration(value):
+                raise ValueError(value)
+        elif kind == "timeDate":
+            if datetime.fromisoformat(value).tzinfo is None:
+                return f"{value!r} has no UTC offset: it would be read in the server's local time"
+        elif kind == "timeCycle":
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # SpiffWorkflow's parsers raise bare Exception, ValueError, AttributeError...
+        what = {"timeDuration": "duration (PT4H)", "timeDate": "datetime with offset", "timeCycle": "cycle (R3/PT1H)"}
+        return f"{value!r} is not an ISO 8601 {what.get(kind, 'time')}"
+    return None
+
+
+class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """The script engine; a timer expression's value is checked before SpiffWorkflow parses it (it would fail with
+    an AttributeError on an int, or read a datetime without offset in the server's local time)."""
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        value = super().evaluate(task, expression, external_context)
+        definition = getattr(getattr(task, "task_spec", None), "event_definition", None)  # DMN passes no task
+        kind = _TIMER_KINDS.get(type(definition))
+        if kind is not None and expression == getattr(definition, "expression", None):
+            problem = timer_value_problem(kind, value)
+            if problem:
+                element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+                raise FlowError(f"timer {element}: the value of bpmn:{kind} {expression!r} {problem}")
+        return value
+
+
+SCRIPT_ENGINE = _ScriptEngine(environment=SandboxEnvironment())
 
 
 class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):  # type: ignore[misc]

@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadRequest
 
 from engine.services import assignment
 from web import now, uow
-from web.blueprints.api.base import actor, bp, json_body, only_keys, reply
+from web.blueprints.api.base import actor, bp, id_value, json_body, only_keys, reply
 
 
 def _ids(body: dict[str, Any], key: str, kind: type) -> list[Any]:
@@ -39,7 +39,8 @@ def reassign_records() -> Response:
     """Make one person the owner of records: `{"record_ids": [...], "to": "username"}`; all or nothing."""
     body = json_body()
     only_keys(body, {"record_ids", "to"})
-    return reply(assignment.reassign_records(uow(), actor(), _ids(body, "record_ids", int), _to(body), now()))
+    record_ids = [id_value(i, f"record_ids[{n}]") for n, i in enumerate(_ids(body, "record_ids", int))]
+    return reply(assignment.reassign_records(uow(), actor(), record_ids, _to(body), now()))
 
 
 @bp.post("/users/<username>/redistribute")

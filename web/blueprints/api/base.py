@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,9 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
+from engine.errors import ValidationError
+from engine.input_limits import MAX_ID, MAX_INT
 from engine.services.views import Actor
 from web import csrf
 from web.auth import current_actor_from_token
+from web.edge import json_body_of_request
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies, authenticate the API: there is no cross-site request to forge
@@ -78,13 +80,11 @@ def reply(value: Any, status: int = 200, location: str | None = None) -> Respons
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; 400 with the reason when it is missing, not JSON or not an object."""
+    """The request's JSON object; 400 with the reason when it is missing, not JSON, too deep or not an object
+    (web.edge bounds its size and refuses texts and numbers the stores cannot keep)."""
     if not request.is_json:
         raise BadRequest("send a JSON object with 'Content-Type: application/json'")
-    try:
-        body = json.loads(request.get_data(cache=True) or b"")
-    except ValueError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    body = json_body_of_request()
     if not isinstance(body, dict):
         raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
     return body
@@ -97,6 +97,15 @@ def only_keys(body: dict[str, Any], allowed: set[str]) -> None:
         raise BadRequest(f"unknown key(s) {', '.join(unknown)}; expected: {', '.join(sorted(allowed))}")
 
 
+def id_value(value: Any, name: str, what: str = "the integer id of a record") -> int:
+    """An id from a JSON body: 400 when not an integer, 422 naming it when beyond what an id column holds."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadRequest(f"{name!r} must be {what}")
+    if not 1 <= value <= MAX_ID:
+        raise ValidationError({name: [f"must be an id between 1 and {MAX_ID}"]})
+    return value
+
+
 def int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
     """An integer query parameter within bounds; 400 otherwise."""
     raw = request.args.get(name)
@@ -106,9 +115,9 @@ def int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -
         value = int(raw)
     except ValueError as exc:
         raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from exc
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise BadRequest(f"query parameter {name!r} must be {bounds}, got {value}")
+    maximum = MAX_INT if maximum is None else maximum  # what an SQL LIMIT/OFFSET takes on both databases
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"query parameter {name!r} must be between {minimum} and {maximum}, got {value}")
     return value
 
 

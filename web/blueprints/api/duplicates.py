@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Response, request
 from werkzeug.exceptions import BadRequest
 
+from engine.input_limits import MAX_ID
 from engine.quality import merge as merging
 from engine.quality import review
 from web import now, uow
-from web.blueprints.api.base import actor, bp, json_body, only_keys, page, reply
+from web.blueprints.api.base import actor, bp, id_value, json_body, only_keys, page, reply
 
 
 def _int(value: object, name: str) -> int:
@@ -37,12 +38,12 @@ def merge_pair(pair_id: int) -> Response:
     """Merge the pair: `{"survivor_id": n, "choices": {field: "survivor"|"merged"}, "expected_revisions": {...}}`."""
     body = json_body()
     only_keys(body, {"survivor_id", "choices", "expected_revisions"})
-    survivor_id = _int(body.get("survivor_id"), "survivor_id")
+    survivor_id = id_value(body.get("survivor_id"), "survivor_id", "an integer")
     choices = body.get("choices") or {}
     if not isinstance(choices, dict):
         raise BadRequest("'choices' must be an object of field → 'survivor' or 'merged'")
     revisions = body.get("expected_revisions") or {}
-    if not isinstance(revisions, dict) or not all(k.isdigit() for k in revisions):
+    if not isinstance(revisions, dict) or not all(k.isdigit() and int(k) <= MAX_ID for k in revisions):
         raise BadRequest("'expected_revisions' must be an object of record id → revision")
     detail = review.get_pair(uow(), actor(), pair_id)
     ids = (detail.a.id, detail.b.id)

@@ -7,7 +7,7 @@ from werkzeug.exceptions import BadRequest
 
 from engine.services import links
 from web import now, uow
-from web.blueprints.api.base import actor, bp, json_body, only_keys, reply
+from web.blueprints.api.base import actor, bp, id_value, json_body, only_keys, reply
 
 
 @bp.get("/records/<int:record_id>/links")
@@ -22,8 +22,7 @@ def link_records(record_id: int) -> Response:
     body = json_body()
     only_keys(body, {"to_record_id", "kind"})
     target, kind = body.get("to_record_id"), body.get("kind")
-    if not isinstance(target, int) or isinstance(target, bool):
-        raise BadRequest("'to_record_id' must be the integer id of a record")
+    target = id_value(target, "to_record_id")
     if not isinstance(kind, str) or not kind:
         raise BadRequest("'kind' must be a non-empty string (a code of the link catalog)")
     return reply(links.link_records(uow(), actor(), record_id, target, kind, now()), 201)

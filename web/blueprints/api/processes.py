@@ -7,7 +7,7 @@ from werkzeug.exceptions import BadRequest
 
 from engine.services import deployments, instances
 from web import now, uow
-from web.blueprints.api.base import actor, bp, json_body, only_keys, reply
+from web.blueprints.api.base import actor, bp, id_value, json_body, only_keys, reply
 
 
 @bp.post("/instances")
@@ -18,8 +18,8 @@ def start_instance() -> Response:
     process_id, record_id = body.get("process_id"), body.get("record_id")
     if not isinstance(process_id, str) or not process_id:
         raise BadRequest("'process_id' must be a non-empty string")
-    if record_id is not None and (not isinstance(record_id, int) or isinstance(record_id, bool)):
-        raise BadRequest("'record_id' must be an integer or null")
+    if record_id is not None:
+        record_id = id_value(record_id, "record_id", "an integer or null")
     instance = instances.start_process(uow(), actor(), process_id, record_id, now())
     return reply(instance, 201, url_for("api.get_instance", instance_id=instance.id))
 
