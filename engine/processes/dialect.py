@@ -23,6 +23,7 @@ NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 PYTHON_SCRIPTS = {"python", "py", "text/x-python", "python3"}
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate")
 LATER = "binding Camunda implementations to built-in actions is a later step: use a scriptTask for now"
+THROW_EVENTS = ("intermediateThrowEvent", "endEvent")
 _IMPLEMENTATIONS = {
     "class": "a Java class",
     "delegateExpression": "a delegate expression",
@@ -49,9 +50,21 @@ _IGNORED_EXTENSIONS = {
     "taskListener": "task listener",
     "inputOutput": "input/output mapping",
     "formData": "generated form (flowcrm forms are forms/<formKey>.json)",
-    "in": "call activity variable mapping (camunda:in)",
-    "out": "call activity variable mapping (camunda:out)",
+    "in": "",  # call activity variable mappings: _call_mapping
+    "out": "",
     "failedJobRetryTimeCycle": "job retries",
+}
+EVENT_SUBPROCESS = (
+    'bpmn:subProcess triggeredByEvent="true" (an event subprocess) cannot run here: SpiffWorkflow 3.2 starts '
+    "it beside the process (a timer start) or on its own (a message, signal or error start) and never interrupts "
+    "the process; draw the activities it watches inside a bpmn:subProcess and attach a boundary event with the "
+    'same trigger to it instead (cancelActivity="false" for a non-interrupting one)'
+)
+_REFUSED = {
+    "linkEventDefinition": "a link event cannot run here: SpiffWorkflow 3.2 does not join link throw and catch "
+    "events; draw a sequence flow from where the link is thrown to where it is caught",
+    "compensateEventDefinition": "compensation cannot run here: SpiffWorkflow 3.2 has no compensation; model the "
+    "undo step explicitly (an error boundary event or a gateway leading to the compensating task)",
 }
 _MI_VARIABLES = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")
 _IGNORED_ELEMENTS = {"dataStoreReference": "data store", "dataStore": "data store"}
@@ -99,6 +112,10 @@ class Dialect:
                 node.tag == f"{{{BPMN_NS}}}condition" and _local(node.getparent().tag) == "conditionalEventDefinition"
             ):
                 self._condition(node)
+            elif kind in ("subProcess", "transaction") and node.get("triggeredByEvent") == "true":
+                self.error(node, EVENT_SUBPROCESS)
+            elif node.tag.startswith(f"{{{BPMN_NS}}}") and node.get("isForCompensation") == "true":
+                self.error(node, f"isForCompensation on bpmn:{kind}: {_REFUSED['compensateEventDefinition']}")
             elif kind == "callActivity" and is_juel(node.get("calledElement") or ""):
                 self.error(
                     node,
@@ -119,6 +136,10 @@ class Dialect:
                 node.getparent().remove(node)  # as Camunda 7, which has no standard loops
             elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
                 self._implementation(node, kind)
+            elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _REFUSED:
+                self._refused(node, kind)
+            elif kind == "messageEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
+                self._message_throw(node)
             elif kind == "scriptTask":
                 self._script(node)
             elif kind == "userTask":
@@ -244,6 +265,25 @@ class Dialect:
             f") cannot run here; {LATER}",
         )
 
+    def _refused(self, node: Any, kind: str) -> None:
+        self.error(node.getparent(), f"bpmn:{kind} on bpmn:{_local(node.getparent().tag)}: {_REFUSED[kind]}")
+
+    def _message_throw(self, node: Any) -> None:
+        """A message throw event runs like a service task in Camunda 7; without an implementation it does
+        nothing (a none event), so the definition goes rather than SpiffWorkflow sending an empty message."""
+        event = node.getparent()
+        found = [(name, node.get(f"{{{CAMUNDA_NS}}}{name}")) for name in _IMPLEMENTATIONS]
+        found = [(name, value) for name, value in found if value]
+        if found:
+            name, value = found[0]
+            self.error(
+                event,
+                f"bpmn:{_local(event.tag)} sending a message is not supported: camunda:{name}={value!r} "
+                f"({_IMPLEMENTATIONS[name]}) cannot run here; {LATER}",
+            )
+            return
+        event.remove(node)
+
     def _script(self, node: Any) -> None:
         language = node.get("scriptFormat") or "python"
         if language.lower() not in PYTHON_SCRIPTS:
@@ -294,11 +334,26 @@ class Dialect:
                     node.set(f"{{{CAMUNDA_NS}}}{name}", with_offset(value, self.zone))
 
     def _ignored_extension(self, node: Any, kind: str) -> None:
+        if kind in ("in", "out"):
+            self._call_mapping(node, kind)
+            return
         what = _IGNORED_EXTENSIONS[kind]
         event = f" on {node.get('event')!r}" if node.get("event") else ""
         self.warn(node, f"camunda:{kind}{event} is ignored: the {what} is not executed here")
         if kind == "formData":  # SpiffWorkflow's form reader fails on some of it; flowcrm forms are JSON files
             node.getparent().remove(node)
+
+    def _call_mapping(self, node: Any, kind: str) -> None:
+        """A call activity passes every variable in and every variable back (SpiffWorkflow copies the data):
+        `variables="all"` says just that; a mapping of single variables is not applied."""
+        if node.get("variables") == "all" and not node.get("local"):
+            return
+        shown = " ".join(f"{name}={value!r}" for name, value in node.attrib.items())
+        direction = "receives every variable of the caller" if kind == "in" else "returns every variable it holds"
+        self.warn(
+            node,
+            f'camunda:{kind} {shown} is ignored: the called process {direction} (as camunda:{kind} variables="all")',
+        )
 
     def _ignored_attributes(self, node: Any, kind: str) -> None:
         for name, what in _IGNORED_ATTRIBUTES.items():

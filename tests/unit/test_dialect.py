@@ -81,7 +81,7 @@ def test_form_data_is_warned_and_removed_so_the_task_still_parses() -> None:
             '<bpmn:callActivity id="c" calledElement="p"><bpmn:extensionElements><camunda:in variables="all" />'
             '<camunda:out source="a" target="b" /></bpmn:extensionElements></bpmn:callActivity>',
             "c",
-            "camunda:in",
+            "camunda:out source='a' target='b'",
         ),
         (
             '<bpmn:userTask id="t"><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT5M'
@@ -103,6 +103,45 @@ def test_what_is_not_executed_is_warned_naming_the_element(body: str, element: s
 
     assert problems == []
     assert (element, start) in [(w.element, w.message.split(" is ignored")[0]) for w in warnings]
+
+
+def test_call_activity_variables_all_is_what_runs_and_a_single_mapping_says_what_happens_instead() -> None:
+    _, _, warnings = prepare(
+        '<bpmn:callActivity id="c" calledElement="p"><bpmn:extensionElements><camunda:in variables="all" />'
+        '<camunda:out variables="all" /><camunda:in source="a" target="b" /></bpmn:extensionElements>'
+        "</bpmn:callActivity>"
+    )
+
+    assert [(w.element, w.message) for w in warnings] == [
+        (
+            "c",
+            "camunda:in source='a' target='b' is ignored: the called process receives every variable of the "
+            'caller (as camunda:in variables="all")',
+        )
+    ]
+
+
+def test_a_message_throw_event_without_an_implementation_passes_as_in_camunda() -> None:
+    tree, problems, warnings = prepare(
+        '<bpmn:intermediateThrowEvent id="e"><bpmn:messageEventDefinition id="m" /></bpmn:intermediateThrowEvent>'
+    )
+
+    assert (problems, warnings) == ([], [])
+    assert tree.find(".//{*}messageEventDefinition") is None
+
+
+def test_a_message_throw_event_with_a_java_class_is_refused_naming_it() -> None:
+    _, problems, _ = prepare(
+        '<bpmn:endEvent id="e"><bpmn:messageEventDefinition id="m" camunda:class="com.example.Send" /></bpmn:endEvent>'
+    )
+
+    assert [(p.element, p.message.split(";")[0]) for p in problems] == [
+        (
+            "e",
+            "bpmn:endEvent sending a message is not supported: camunda:class='com.example.Send' (a Java class) "
+            "cannot run here",
+        )
+    ]
 
 
 def test_async_false_is_not_warned() -> None:
