@@ -112,6 +112,8 @@ class Dialect:
                 node.tag == f"{{{BPMN_NS}}}condition" and _local(node.getparent().tag) == "conditionalEventDefinition"
             ):
                 self._condition(node)
+            elif kind == "eventBasedGateway":
+                self._gateway_timers(node)
             elif kind in ("subProcess", "transaction") and node.get("triggeredByEvent") == "true":
                 self.error(node, EVENT_SUBPROCESS)
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and node.get("isForCompensation") == "true":
@@ -264,6 +266,26 @@ class Dialect:
             f"bpmn:{kind} is not supported: {what}={value!r} ({_IMPLEMENTATIONS.get(name, 'a connector')}"
             f") cannot run here; {LATER}",
         )
+
+    def _gateway_timers(self, node: Any) -> None:
+        """SpiffWorkflow keeps one due time per event-based gateway: a second timer after it would fire at the
+        first one's time."""
+        targets = {
+            f.get("targetRef")
+            for f in node.getparent().iterfind("bpmn:sequenceFlow", NS)
+            if f.get("sourceRef") == node.get("id")
+        }
+        timers = sorted(
+            str(e.get("id"))
+            for e in node.getparent().iterfind("bpmn:intermediateCatchEvent", NS)
+            if e.get("id") in targets and e.find("bpmn:timerEventDefinition", NS) is not None
+        )
+        if len(timers) > 1:
+            self.error(
+                node,
+                f"bpmn:eventBasedGateway is followed by {len(timers)} timer events ({', '.join(timers)}): only one "
+                "timer can follow an event-based gateway here; keep the earliest and move the others after it",
+            )
 
     def _refused(self, node: Any, kind: str) -> None:
         self.error(node.getparent(), f"bpmn:{kind} on bpmn:{_local(node.getparent().tag)}: {_REFUSED[kind]}")

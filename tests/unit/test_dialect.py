@@ -144,6 +144,22 @@ def test_a_message_throw_event_with_a_java_class_is_refused_naming_it() -> None:
     ]
 
 
+def test_an_event_based_gateway_followed_by_two_timers_is_refused_naming_them() -> None:
+    timer = "<bpmn:timerEventDefinition><bpmn:timeDuration>P{}D</bpmn:timeDuration></bpmn:timerEventDefinition>"
+    _, problems, _ = prepare(
+        '<bpmn:eventBasedGateway id="g" /><bpmn:intermediateCatchEvent id="t1">'
+        + timer.format(1)
+        + '</bpmn:intermediateCatchEvent><bpmn:intermediateCatchEvent id="t3">'
+        + timer.format(3)
+        + '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f1" sourceRef="g" targetRef="t1" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="t3" />'
+    )
+
+    assert [(p.element, p.message.split(": only")[0]) for p in problems] == [
+        ("g", "bpmn:eventBasedGateway is followed by 2 timer events (t1, t3)")
+    ]
+
+
 def test_async_false_is_not_warned() -> None:
     _, _, warnings = prepare('<bpmn:userTask id="t" camunda:asyncBefore="false" />')
 
