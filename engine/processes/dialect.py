@@ -140,6 +140,12 @@ class Dialect:
                 self._implementation(node, kind)
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _REFUSED:
                 self._refused(node, kind)
+            elif kind == "signalEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
+                self.warn(
+                    node.getparent(),
+                    f"bpmn:signalEventDefinition on bpmn:{_local(node.getparent().tag)} reaches only the catch "
+                    "events of its own instance: other instances do not receive the signal (Camunda sends it to all)",
+                )
             elif kind == "messageEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
                 self._message_throw(node)
             elif kind == "scriptTask":

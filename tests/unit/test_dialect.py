@@ -160,6 +160,16 @@ def test_an_event_based_gateway_followed_by_two_timers_is_refused_naming_them() 
     ]
 
 
+def test_a_signal_throw_event_warns_that_other_instances_do_not_receive_it() -> None:
+    _, problems, warnings = prepare(
+        '<bpmn:intermediateThrowEvent id="e"><bpmn:signalEventDefinition id="s" /></bpmn:intermediateThrowEvent>'
+    )
+
+    assert problems == []
+    assert [(w.element, w.message.split(":")[0]) for w in warnings] == [("e", "bpmn")]
+    assert "reaches only the catch events of its own instance" in warnings[0].message
+
+
 def test_async_false_is_not_warned() -> None:
     _, _, warnings = prepare('<bpmn:userTask id="t" camunda:asyncBefore="false" />')
 
