@@ -166,8 +166,9 @@ def test_a_signal_throw_event_warns_that_other_instances_do_not_receive_it() -> 
     )
 
     assert problems == []
-    assert [(w.element, w.message.split(":")[0]) for w in warnings] == [("e", "bpmn")]
-    assert "reaches only the catch events of its own instance" in warnings[0].message
+    assert [(w.element, w.message.split(":")[1]) for w in warnings] == [
+        ("e", "signalEventDefinition on bpmn:intermediateThrowEvent reaches only the catch events of its own instance")
+    ]
 
 
 def test_async_false_is_not_warned() -> None:
