@@ -140,6 +140,12 @@ class Dialect:
                 self._implementation(node, kind)
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _REFUSED:
                 self._refused(node, kind)
+            elif kind == "timerEventDefinition" and _local(node.getparent().tag) == "startEvent":
+                self.warn(
+                    node.getparent(),
+                    "a timer start event does not start instances by itself here: an instance started by a user, "
+                    "a rule or an event waits at it until the timer fires (Camunda starts a new instance then)",
+                )
             elif kind == "signalEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
                 self.warn(
                     node.getparent(),

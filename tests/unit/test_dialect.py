@@ -175,6 +175,18 @@ def test_a_signal_throw_event_warns_that_other_instances_do_not_receive_it() -> 
     ]
 
 
+def test_a_timer_start_event_warns_that_it_starts_no_instance_by_itself() -> None:
+    _, problems, warnings = prepare(
+        '<bpmn:startEvent id="s"><bpmn:timerEventDefinition><bpmn:timeDate>2026-03-01T10:00:00</bpmn:timeDate>'
+        "</bpmn:timerEventDefinition></bpmn:startEvent>"
+    )
+
+    assert problems == []
+    assert [(w.element, w.message.split(":")[0]) for w in warnings] == [
+        ("s", "a timer start event does not start instances by itself here")
+    ]
+
+
 def test_async_false_is_not_warned() -> None:
     _, _, warnings = prepare('<bpmn:userTask id="t" camunda:asyncBefore="false" />')
 
