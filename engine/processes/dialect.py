@@ -13,6 +13,8 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
+from engine.processes.event_subprocess import REFUSED as EVENT_SUBPROCESS_REFUSED
+from engine.processes.event_subprocess import fold_event_subprocesses
 from engine.processes.io_mapping import script_mapping
 from engine.processes.juel import JuelError, compile_condition, compile_juel, is_juel
 
@@ -54,12 +56,6 @@ _IGNORED_EXTENSIONS = {
     "out": "",
     "failedJobRetryTimeCycle": "job retries",
 }
-EVENT_SUBPROCESS = (
-    'bpmn:subProcess triggeredByEvent="true" (an event subprocess) cannot run here: SpiffWorkflow 3.2 starts '
-    "it beside the process (a timer start) or on its own (a message, signal or error start) and never interrupts "
-    "the process; draw the activities it watches inside a bpmn:subProcess and attach a boundary event with the "
-    'same trigger to it instead (cancelActivity="false" for a non-interrupting one)'
-)
 _REFUSED = {
     "linkEventDefinition": "a link event cannot run here: SpiffWorkflow 3.2 does not join link throw and catch "
     "events; draw a sequence flow from where the link is thrown to where it is caught",
@@ -104,6 +100,8 @@ class Dialect:
     def prepare(self, tree: Any) -> None:
         """Rewrite the Camunda dialect into what the engine runs; report what it cannot run."""
         self._flow_ids(tree)
+        for process in tree.iterfind("bpmn:process", NS):
+            fold_event_subprocesses(process, self.error, self.warn)
         for node in list(tree.iter()):
             if not isinstance(node.tag, str):
                 continue
@@ -115,7 +113,8 @@ class Dialect:
             elif kind == "eventBasedGateway":
                 self._gateway_timers(node)
             elif kind in ("subProcess", "transaction") and node.get("triggeredByEvent") == "true":
-                self.error(node, EVENT_SUBPROCESS)
+                if _local(node.getparent().tag) != "process":  # those of a process were folded or refused
+                    self.error(node, EVENT_SUBPROCESS_REFUSED.format(why="inside a subprocess"))
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and node.get("isForCompensation") == "true":
                 self.error(node, f"isForCompensation on bpmn:{kind}: {_REFUSED['compensateEventDefinition']}")
             elif kind == "callActivity" and is_juel(node.get("calledElement") or ""):

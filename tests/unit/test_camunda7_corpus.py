@@ -285,6 +285,37 @@ SCENARIOS = {
     "conditional_event": Scenario(
         "conditional_event", {"stock": 5}, [complete("enter_order", quantity=3)], "end", passes={"stock_available": 1}
     ),
+    "error_event_subprocess": Scenario(
+        "error_event_subprocess",
+        {},
+        [complete("reserve_stock", available=False), complete("order_from_supplier")],
+        "end_ordered",
+        passes={"end_reserved": 0, "end_address": 0, "stock_error": 1},
+    ),
+    "error_event_subprocess-in_stock": Scenario(
+        "error_event_subprocess",
+        {},
+        [complete("reserve_stock", available=True)],
+        "end_reserved",
+        passes={"order_from_supplier": 0, "stock_error": 0},
+    ),
+    "event_subprocess_timer": Scenario(
+        "event_subprocess_timer",
+        {},
+        [timer(T0 + timedelta(days=14)), complete("close_case")],
+        "end_closed",
+        passes={"collect_documents": 0},
+    ),
+    "event_subprocess_timer-in_time": Scenario(
+        "event_subprocess_timer", {}, [complete("collect_documents")], "end_collected", passes={"close_case": 0}
+    ),
+    "event_subprocess_message": Scenario(
+        "event_subprocess_message",
+        {},
+        [message("StatusRequested"), complete("answer_status"), complete("repair_device")],
+        "end_repaired",
+        passes={"end_answered": 1, "repair_device": 1},
+    ),
 }
 
 

@@ -10,13 +10,9 @@ from engine.processes.spiff import parse_definitions
 from tests.conftest import ROOT
 
 REFUSED = ROOT / "tests" / "fixtures" / "camunda7" / "refused"
-EVENT_SUBPROCESS = 'bpmn:subProcess triggeredByEvent="true" (an event subprocess) cannot run here'
 
 # file -> (line, element, start of the message) of each problem
 EXPECTED = {
-    "event_subprocess_timer": [(16, "deadline", EVENT_SUBPROCESS)],
-    "event_subprocess_message": [(17, "status_request", EVENT_SUBPROCESS)],
-    "error_event_subprocess": [(33, "handle_address", EVENT_SUBPROCESS), (43, "handle_stock", EVENT_SUBPROCESS)],
     "link_event": [
         (11, "to_shipping", "bpmn:linkEventDefinition on bpmn:intermediateThrowEvent: a link event cannot run here"),
         (15, "from_order", "bpmn:linkEventDefinition on bpmn:intermediateCatchEvent: a link event cannot run here"),
