@@ -200,6 +200,22 @@ def test_an_event_based_gateway_waits_for_each_of_its_messages_and_its_timer_and
         assert uow.timers.pending_for_instance(waiting) == []
 
 
+def test_a_reply_starts_an_interrupting_event_subprocess_and_cancels_the_open_task(
+    make_uow: MakeUow, people: dict[str, Actor]
+) -> None:
+    sam = people["sales"]
+    lead = new_lead(make_uow, sam)
+    waiting = start(make_uow, sam, "call_until_reply", lead)
+    assert waits(make_uow, waiting) == ["client_reply"]
+
+    events.receive_event(make_uow(), sam, "client_replied", str(lead), {"reply": "call me later"}, NOW)
+
+    detail = instances.get_instance(make_uow(), people["admin"], waiting)
+    assert [(t.title, t.state) for t in detail.tasks] == [("Call the client", "cancelled"), ("Read the reply", "open")]
+    assert ready_data(make_uow, waiting)["reply"] == "call me later"
+    assert waits(make_uow, waiting) == []
+
+
 def test_nothing_waiting_is_a_conflict_and_logged(make_uow: MakeUow, people: dict[str, Actor]) -> None:
     lead = new_lead(make_uow, people["sales"])
     start(make_uow, people["sales"], "client_followup", lead)
