@@ -66,6 +66,18 @@ _MI_VARIABLES = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveI
 _IGNORED_ELEMENTS = {"dataStoreReference": "data store", "dataStore": "data store"}
 
 
+def decision_ref_problem(ref: str) -> str | None:
+    """What is wrong with a businessRuleTask's camunda:decisionRef before the decisions are known, or None."""
+    if not ref:
+        return "bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in processes/*.dmn"
+    if ref.startswith(("${", "#{")):
+        return (
+            f"camunda:decisionRef {ref!r}: an expression cannot be resolved before the process runs; "
+            "name the decision id"
+        )
+    return None
+
+
 def alias_activiti(text: str) -> str:
     """Read the older `activiti` extension namespace as Camunda's (same attributes: assignee, formKey, ...)."""
     return text.replace(f'"{ACTIVITI_NS}"', f'"{CAMUNDA_NS}"').replace(f"'{ACTIVITI_NS}'", f"'{CAMUNDA_NS}'")
@@ -263,7 +275,10 @@ class Dialect:
         if connector is not None:
             connector_id = connector.findtext("./camunda:connectorId", "", NS).strip()
             found.append(("connector", connector_id or "?"))
-        if kind == "businessRuleTask" and not found:  # decisionRef is checked with the decisions (spiff/decisions)
+        if kind == "businessRuleTask" and not found:  # whether the decision exists: spiff/decisions
+            problem = decision_ref_problem((node.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip())
+            if problem:  # also on a task no flow reaches, which SpiffWorkflow does not parse
+                self.error(node, problem)
             return
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it

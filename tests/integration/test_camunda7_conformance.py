@@ -158,7 +158,8 @@ REFUSALS = {
     ),
     "decision_chosen_by_expression": (
         '<bpmn:businessRuleTask id="decide" camunda:decisionRef="${tableName}" />',
-        "[decide] camunda:decisionRef '${tableName}' must name a decision id",
+        "[decide] camunda:decisionRef '${tableName}': an expression cannot be resolved before the process runs; "
+        "name the decision id",
     ),
     "process_chosen_by_expression": (
         '<bpmn:callActivity id="call" calledElement="${subProcess}" />',
