@@ -122,6 +122,10 @@ class Dialect:
                 node.tag == f"{{{BPMN_NS}}}condition" and _local(node.getparent().tag) == "conditionalEventDefinition"
             ):
                 self._condition(node)
+            elif kind in ("message", "signal", "error", "escalation") and not node.get("id"):
+                self.error(
+                    node, f"bpmn:{kind} {node.get('name')!r} has no id: give it one (events name it in {kind}Ref)"
+                )
             elif kind == "eventBasedGateway":
                 self._gateway_timers(node)
             elif kind in ("subProcess", "transaction") and node.get("triggeredByEvent") == "true":

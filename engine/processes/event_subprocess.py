@@ -41,14 +41,17 @@ def _local(node: Any) -> str:
     return str(node.tag).rsplit("}", 1)[-1]
 
 
-def _bpmn(parent: Any, kind: str, **attributes: str) -> Any:
+def _bpmn(parent: Any, kind: str, line: int | None = None, **attributes: str) -> Any:
+    """A new BPMN element under `parent`, reported at `line` (the element it stands for) in problems."""
     node = parent.makeelement(f"{{{BPMN_NS}}}{kind}", attributes)
+    if line is not None:
+        node.sourceline = line
     parent.append(node)
     return node
 
 
 def _flow(process: Any, flow_id: str, source: str, target: str) -> None:
-    _bpmn(process, "sequenceFlow", id=flow_id, sourceRef=source, targetRef=target)
+    _bpmn(process, "sequenceFlow", process.sourceline, id=flow_id, sourceRef=source, targetRef=target)
 
 
 def _problem(process: Any, events: list[Any]) -> str | None:
@@ -60,6 +63,8 @@ def _problem(process: Any, events: list[Any]) -> str | None:
             return f"beside the start event {start.get('id')!r} that waits for an event (use a none start event)"
     for event in events:
         starts = event.findall(f"{{{BPMN_NS}}}startEvent")
+        if not event.get("id") or any(not start.get("id") for start in starts):
+            return "without an id on it or its start event (give both an id)"
         if len(starts) != 1:
             return f"with {len(starts)} start events (give it exactly one)"
         kinds = [_local(c)[: -len("EventDefinition")] for c in starts[0] if _local(c).endswith("EventDefinition")]
@@ -83,13 +88,12 @@ def fold_event_subprocesses(process: Any, error: Report, warn: Report) -> None:
             error(event, REFUSED.format(why=why))
         return
     pid = process.get("id") or "process"
-    body = process.makeelement(f"{{{BPMN_NS}}}subProcess", {"id": f"{pid}_body", "name": process.get("name") or pid})
+    body = _bpmn(process, "subProcess", process.sourceline, id=f"{pid}_body", name=process.get("name") or pid)
     for node in list(process):
-        if isinstance(node.tag, str) and node not in events and _local(node) not in _STAY:
+        if isinstance(node.tag, str) and node is not body and node not in events and _local(node) not in _STAY:
             body.append(node)  # moves it
-    process.append(body)
-    _bpmn(process, "startEvent", id=f"{pid}_start")
-    _bpmn(process, "endEvent", id=f"{pid}_end")
+    _bpmn(process, "startEvent", process.sourceline, id=f"{pid}_start")
+    _bpmn(process, "endEvent", process.sourceline, id=f"{pid}_end")
     _flow(process, f"{pid}_flow_in", f"{pid}_start", body.get("id"))
     _flow(process, f"{pid}_flow_out", body.get("id"), f"{pid}_end")
     for event in events:
@@ -117,6 +121,7 @@ def _fold(process: Any, body_id: str, event: Any, warn: Report) -> None:
     boundary = _bpmn(
         process,
         "boundaryEvent",
+        start.sourceline,
         id=trigger_id,
         attachedToRef=body_id,
         cancelActivity="true" if interrupting else "false",
@@ -125,6 +130,6 @@ def _fold(process: Any, body_id: str, event: Any, warn: Report) -> None:
         boundary.set("name", start.get("name"))
     boundary.append(definition)  # moves it: the inner start becomes a none start event
     del event.attrib["triggeredByEvent"]
-    _bpmn(process, "endEvent", id=f"{event_id}_end")
+    _bpmn(process, "endEvent", event.sourceline, id=f"{event_id}_end")
     _flow(process, f"{event_id}_flow_in", trigger_id, event_id)
     _flow(process, f"{event_id}_flow_out", event_id, f"{event_id}_end")

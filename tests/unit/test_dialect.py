@@ -187,6 +187,24 @@ def test_a_timer_start_event_warns_that_it_starts_no_instance_by_itself() -> Non
     ]
 
 
+def test_an_error_without_an_id_is_refused_at_its_line() -> None:
+    tree = etree.fromstring(
+        (
+            HEAD.replace(
+                '<bpmn:process id="p" isExecutable="true">',
+                '<bpmn:error name="Late" errorCode="LATE" /><bpmn:process id="p" isExecutable="true">',
+            )
+            + TAIL
+        ).encode()
+    )
+    problems: list[Problem] = []
+    Dialect("processes/p.bpmn", "UTC", {}, problems, []).prepare(tree)
+
+    assert [(p.line, p.message) for p in problems] == [
+        (1, "bpmn:error 'Late' has no id: give it one (events name it in errorRef)")
+    ]
+
+
 def test_async_false_is_not_warned() -> None:
     _, _, warnings = prepare('<bpmn:userTask id="t" camunda:asyncBefore="false" />')
 
