@@ -13,6 +13,8 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
+from engine.processes.event_subprocess import REFUSED as EVENT_SUBPROCESS_REFUSED
+from engine.processes.event_subprocess import fold_event_subprocesses
 from engine.processes.io_mapping import script_mapping
 from engine.processes.juel import JuelError, compile_condition, compile_juel, is_juel
 
@@ -23,6 +25,7 @@ NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 PYTHON_SCRIPTS = {"python", "py", "text/x-python", "python3"}
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate")
 LATER = "binding Camunda implementations to built-in actions is a later step: use a scriptTask for now"
+THROW_EVENTS = ("intermediateThrowEvent", "endEvent")
 _IMPLEMENTATIONS = {
     "class": "a Java class",
     "delegateExpression": "a delegate expression",
@@ -49,12 +52,30 @@ _IGNORED_EXTENSIONS = {
     "taskListener": "task listener",
     "inputOutput": "input/output mapping",
     "formData": "generated form (flowcrm forms are forms/<formKey>.json)",
-    "in": "call activity variable mapping (camunda:in)",
-    "out": "call activity variable mapping (camunda:out)",
+    "in": "",  # call activity variable mappings: _call_mapping
+    "out": "",
     "failedJobRetryTimeCycle": "job retries",
+}
+_REFUSED = {
+    "linkEventDefinition": "a link event cannot run here: SpiffWorkflow 3.2 does not join link throw and catch "
+    "events; draw a sequence flow from where the link is thrown to where it is caught",
+    "compensateEventDefinition": "compensation cannot run here: SpiffWorkflow 3.2 has no compensation; model the "
+    "undo step explicitly (an error boundary event or a gateway leading to the compensating task)",
 }
 _MI_VARIABLES = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")
 _IGNORED_ELEMENTS = {"dataStoreReference": "data store", "dataStore": "data store"}
+
+
+def decision_ref_problem(ref: str) -> str | None:
+    """What is wrong with a businessRuleTask's camunda:decisionRef before the decisions are known, or None."""
+    if not ref:
+        return "bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in processes/*.dmn"
+    if ref.startswith(("${", "#{")):
+        return (
+            f"camunda:decisionRef {ref!r}: an expression cannot be resolved before the process runs; "
+            "name the decision id"
+        )
+    return None
 
 
 def alias_activiti(text: str) -> str:
@@ -91,6 +112,8 @@ class Dialect:
     def prepare(self, tree: Any) -> None:
         """Rewrite the Camunda dialect into what the engine runs; report what it cannot run."""
         self._flow_ids(tree)
+        for process in tree.iterfind("bpmn:process", NS):
+            fold_event_subprocesses(process, self.error, self.warn)
         for node in list(tree.iter()):
             if not isinstance(node.tag, str):
                 continue
@@ -99,6 +122,17 @@ class Dialect:
                 node.tag == f"{{{BPMN_NS}}}condition" and _local(node.getparent().tag) == "conditionalEventDefinition"
             ):
                 self._condition(node)
+            elif kind in ("message", "signal", "error", "escalation") and not node.get("id"):
+                self.error(
+                    node, f"bpmn:{kind} {node.get('name')!r} has no id: give it one (events name it in {kind}Ref)"
+                )
+            elif kind == "eventBasedGateway":
+                self._gateway_timers(node)
+            elif kind in ("subProcess", "transaction") and node.get("triggeredByEvent") == "true":
+                if _local(node.getparent().tag) != "process":  # those of a process were folded or refused
+                    self.error(node, EVENT_SUBPROCESS_REFUSED.format(why="inside a subprocess"))
+            elif node.tag.startswith(f"{{{BPMN_NS}}}") and node.get("isForCompensation") == "true":
+                self.error(node, f"isForCompensation on bpmn:{kind}: {_REFUSED['compensateEventDefinition']}")
             elif kind == "callActivity" and is_juel(node.get("calledElement") or ""):
                 self.error(
                     node,
@@ -119,6 +153,22 @@ class Dialect:
                 node.getparent().remove(node)  # as Camunda 7, which has no standard loops
             elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
                 self._implementation(node, kind)
+            elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _REFUSED:
+                self._refused(node, kind)
+            elif kind == "timerEventDefinition" and _local(node.getparent().tag) == "startEvent":
+                self.warn(
+                    node.getparent(),
+                    "a timer start event does not start instances by itself here: an instance started by a user, "
+                    "a rule or an event waits at it until the timer fires (Camunda starts a new instance then)",
+                )
+            elif kind == "signalEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
+                self.warn(
+                    node.getparent(),
+                    f"bpmn:signalEventDefinition on bpmn:{_local(node.getparent().tag)} reaches only the catch "
+                    "events of its own instance: other instances do not receive the signal (Camunda sends it to all)",
+                )
+            elif kind == "messageEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
+                self._message_throw(node)
             elif kind == "scriptTask":
                 self._script(node)
             elif kind == "userTask":
@@ -229,14 +279,10 @@ class Dialect:
         if connector is not None:
             connector_id = connector.findtext("./camunda:connectorId", "", NS).strip()
             found.append(("connector", connector_id or "?"))
-        decision = node.get(f"{{{CAMUNDA_NS}}}decisionRef") or ""
-        if kind == "businessRuleTask" and not found:  # here for every element, reachable from a start or not
-            if not decision:
-                self.error(node, "bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in "
-                                 "processes/*.dmn")
-            elif is_juel(decision):
-                self.error(node, f"camunda:decisionRef {decision!r}: an expression cannot be resolved before "
-                                 "the process runs; name the decision id")
+        if kind == "businessRuleTask" and not found:  # whether the decision exists: spiff/decisions
+            problem = decision_ref_problem((node.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip())
+            if problem:  # also on a task no flow reaches, which SpiffWorkflow does not parse
+                self.error(node, problem)
             return
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it
@@ -250,6 +296,45 @@ class Dialect:
             f"bpmn:{kind} is not supported: {what}={value!r} ({_IMPLEMENTATIONS.get(name, 'a connector')}"
             f") cannot run here; {LATER}",
         )
+
+    def _gateway_timers(self, node: Any) -> None:
+        """SpiffWorkflow keeps one due time per event-based gateway: a second timer after it would fire at the
+        first one's time."""
+        targets = {
+            f.get("targetRef")
+            for f in node.getparent().iterfind("bpmn:sequenceFlow", NS)
+            if f.get("sourceRef") == node.get("id")
+        }
+        timers = sorted(
+            str(e.get("id"))
+            for e in node.getparent().iterfind("bpmn:intermediateCatchEvent", NS)
+            if e.get("id") in targets and e.find("bpmn:timerEventDefinition", NS) is not None
+        )
+        if len(timers) > 1:
+            self.error(
+                node,
+                f"bpmn:eventBasedGateway is followed by {len(timers)} timer events ({', '.join(timers)}): only one "
+                "timer can follow an event-based gateway here; keep the earliest and move the others after it",
+            )
+
+    def _refused(self, node: Any, kind: str) -> None:
+        self.error(node.getparent(), f"bpmn:{kind} on bpmn:{_local(node.getparent().tag)}: {_REFUSED[kind]}")
+
+    def _message_throw(self, node: Any) -> None:
+        """A message throw event runs like a service task in Camunda 7; without an implementation it does
+        nothing (a none event), so the definition goes rather than SpiffWorkflow sending an empty message."""
+        event = node.getparent()
+        found = [(name, node.get(f"{{{CAMUNDA_NS}}}{name}")) for name in _IMPLEMENTATIONS]
+        found = [(name, value) for name, value in found if value]
+        if found:
+            name, value = found[0]
+            self.error(
+                event,
+                f"bpmn:{_local(event.tag)} sending a message is not supported: camunda:{name}={value!r} "
+                f"({_IMPLEMENTATIONS[name]}) cannot run here; {LATER}",
+            )
+            return
+        event.remove(node)
 
     def _script(self, node: Any) -> None:
         language = node.get("scriptFormat") or "python"
@@ -301,11 +386,26 @@ class Dialect:
                     node.set(f"{{{CAMUNDA_NS}}}{name}", with_offset(value, self.zone))
 
     def _ignored_extension(self, node: Any, kind: str) -> None:
+        if kind in ("in", "out"):
+            self._call_mapping(node, kind)
+            return
         what = _IGNORED_EXTENSIONS[kind]
         event = f" on {node.get('event')!r}" if node.get("event") else ""
         self.warn(node, f"camunda:{kind}{event} is ignored: the {what} is not executed here")
         if kind == "formData":  # SpiffWorkflow's form reader fails on some of it; flowcrm forms are JSON files
             node.getparent().remove(node)
+
+    def _call_mapping(self, node: Any, kind: str) -> None:
+        """A call activity passes every variable in and every variable back (SpiffWorkflow copies the data):
+        `variables="all"` says just that; a mapping of single variables is not applied."""
+        if node.get("variables") == "all" and not node.get("local"):
+            return
+        shown = " ".join(f"{name}={value!r}" for name, value in node.attrib.items())
+        direction = "receives every variable of the caller" if kind == "in" else "returns every variable it holds"
+        self.warn(
+            node,
+            f'camunda:{kind} {shown} is ignored: the called process {direction} (as camunda:{kind} variables="all")',
+        )
 
     def _ignored_attributes(self, node: Any, kind: str) -> None:
         for name, what in _IGNORED_ATTRIBUTES.items():

@@ -134,7 +134,7 @@ def _correlate(
     record_ids: set[int] = set()
     for wait in waits:
         instance, version, runtime = load_runtime(uow, wait.instance_id)
-        steps = runtime.deliver_message(wait.task_id, data)
+        steps = runtime.deliver_message(wait.task_id, data, wait.message)
         uow.history.add(
             InstanceEventRow(
                 instance_id=instance.id,

@@ -127,15 +127,16 @@ def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> No
 def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
     """One message_wait row per waiting message catch; its business key is the record id (events.yaml may
     correlate by another record field: that is read from the record when an event arrives)."""
-    existing = {t.task_id: t for t in uow.events.waits_for_instance(instance.id)}
-    pending = {t.task_id: t for t in runtime.pending_messages()}
-    for task_id, row in existing.items():
-        if task_id not in pending:
+    # keyed by task and message: an event-based gateway is one task waiting for several messages
+    existing = {(t.task_id, t.message): t for t in uow.events.waits_for_instance(instance.id)}
+    pending = {(t.task_id, t.message): t for t in runtime.pending_messages()}
+    for wanted, row in existing.items():
+        if wanted not in pending:
             uow.events.delete(row)
     key = str(instance.record_id) if instance.record_id is not None else None
-    for task_id, wait in pending.items():
-        if task_id not in existing:
-            uow.events.add(MessageWaitRow(instance_id=instance.id, task_id=task_id, message=wait.message,
+    for (task_id, message), _wait in pending.items():
+        if (task_id, message) not in existing:
+            uow.events.add(MessageWaitRow(instance_id=instance.id, task_id=task_id, message=message,
                                           business_key=key))
 
 

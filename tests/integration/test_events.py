@@ -178,6 +178,44 @@ def test_a_reply_interrupts_a_task_with_a_message_boundary_event(make_uow: MakeU
     assert waits(make_uow, waiting) == []
 
 
+def test_an_event_based_gateway_waits_for_each_of_its_messages_and_its_timer_and_the_first_wins(
+    make_uow: MakeUow, people: dict[str, Actor]
+) -> None:
+    sam = people["sales"]
+    lead = new_lead(make_uow, sam)
+    waiting = start(make_uow, sam, "reply_or_count", lead)
+    assert sorted(waits(make_uow, waiting)) == ["client_reply", "reply_count"]
+    uow = make_uow()
+    with uow:
+        assert [t.element_id for t in uow.timers.pending_for_instance(waiting)] == ["g_late"]
+
+    events.receive_event(make_uow(), sam, "client_replied", str(lead), {"reply": "yes"}, NOW)
+
+    detail = instances.get_instance(make_uow(), people["admin"], waiting)
+    assert detail.instance.status == "completed"
+    assert "g_end_reply" in [s.element_id for s in detail.steps]
+    assert waits(make_uow, waiting) == []
+    uow = make_uow()
+    with uow:
+        assert uow.timers.pending_for_instance(waiting) == []
+
+
+def test_a_reply_starts_an_interrupting_event_subprocess_and_cancels_the_open_task(
+    make_uow: MakeUow, people: dict[str, Actor]
+) -> None:
+    sam = people["sales"]
+    lead = new_lead(make_uow, sam)
+    waiting = start(make_uow, sam, "call_until_reply", lead)
+    assert waits(make_uow, waiting) == ["client_reply"]
+
+    events.receive_event(make_uow(), sam, "client_replied", str(lead), {"reply": "call me later"}, NOW)
+
+    detail = instances.get_instance(make_uow(), people["admin"], waiting)
+    assert [(t.title, t.state) for t in detail.tasks] == [("Call the client", "cancelled"), ("Read the reply", "open")]
+    assert ready_data(make_uow, waiting)["reply"] == "call me later"
+    assert waits(make_uow, waiting) == []
+
+
 def test_nothing_waiting_is_a_conflict_and_logged(make_uow: MakeUow, people: dict[str, Actor]) -> None:
     lead = new_lead(make_uow, people["sales"])
     start(make_uow, people["sales"], "client_followup", lead)

@@ -49,6 +49,10 @@ def timer(due: datetime | None = None) -> tuple[Any, ...]:
     return ("timer", due)
 
 
+def message(name: str, **data: Any) -> tuple[Any, ...]:
+    return ("message", name, data)
+
+
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
@@ -182,6 +186,136 @@ SCENARIOS = {
         [complete("follow_up"), complete("report")],
         "end",
     ),
+    "event_based_gateway-message": Scenario(
+        "event_based_gateway",
+        {},
+        [complete("send_offer"), message("OfferAccepted", price=100)],
+        "end_accepted",
+        expect={"price": 100},
+        passes={"expired": 0},
+    ),
+    "event_based_gateway-timer": Scenario(
+        "event_based_gateway",
+        {},
+        [complete("send_offer"), timer(T0 + timedelta(days=3))],
+        "end_expired",
+        passes={"accepted": 0},
+    ),
+    "message_receive_task": Scenario(
+        "message_receive_task",
+        {},
+        [message("PaymentReceived", amount=10), message("OrderShipped", tracking="X1")],
+        "end",
+        expect={"amount": 10, "tracking": "X1"},
+        passes={"notify": 1},
+    ),
+    "message_boundary": Scenario(
+        "message_boundary", {}, [message("OrderCancelled")], "end_cancelled", passes={"pack_order": 0}
+    ),
+    "message_boundary-packed": Scenario(
+        "message_boundary", {}, [complete("pack_order")], "end_packed", passes={"cancelled": 0}
+    ),
+    "message_start": Scenario(
+        "message_start",
+        {},
+        [message("OrderReceived", order="A-1"), complete("confirm_order")],
+        "end",
+        expect={"order": "A-1"},
+    ),
+    "timer_start_event": Scenario(
+        "timer_start_event",
+        {},
+        [timer(utc(2026, 3, 1, 7, 0)), complete("plan_day")],
+        "end",  # 10:00 in Moscow
+    ),
+    "timer_boundary_non_interrupting": Scenario(
+        "timer_boundary_non_interrupting",
+        {},
+        [timer(T0 + timedelta(hours=1)), complete("remind_reviewer"), complete("review_contract")],
+        "end_reviewed",
+        passes={"end_reminded": 1, "review_contract": 1},
+    ),
+    "signal_throw_catch": Scenario(
+        "signal_throw_catch", {}, [complete("prepare_goods"), complete("ship_goods")], "end", passes={"wait_goods": 1}
+    ),
+    "signal_boundary": Scenario(
+        "signal_boundary",
+        {},
+        [complete("inspect_product")],
+        "end_recalled",
+        passes={"sell_product": 0, "end_inspected": 1},
+    ),
+    "error_boundary_subprocess": Scenario(
+        "error_boundary_subprocess",
+        {},
+        [complete("rate_customer", rating=1)],
+        "end_denied",
+        passes={"credit_denied": 1, "end_granted": 0, "end_fraud": 0},  # caught by its error code only
+    ),
+    "error_boundary_subprocess-passed": Scenario(
+        "error_boundary_subprocess", {}, [complete("rate_customer", rating=4)], "end_granted", passes={"denied": 0}
+    ),
+    "escalation-vip": Scenario(
+        "escalation",
+        {"vip": True},
+        [complete("answer_complaint"), complete("inform_logistics")],
+        "end_vip",
+        passes={"end_answered": 0, "end_logistics": 1},
+    ),
+    "escalation": Scenario(
+        "escalation",
+        {"vip": False},
+        [complete("inform_logistics"), complete("answer_complaint")],
+        "end_answered",
+        passes={"end_vip": 0, "end_logistics": 1},
+    ),
+    "call_activity_mapping": Scenario(
+        "call_activity_mapping", {"income": 75000}, [], "end_ok", expect={"score": 75, "income": 75000}
+    ),
+    "multi_instance_sequential": Scenario(
+        "multi_instance_sequential",
+        {"references": ["Ann", "Bob", "Cid"], "caller": "sam"},
+        [complete("call_reference", confirmed=False), complete("call_reference", confirmed=True)],
+        "end",
+        passes={"call_reference": 3},  # two of three calls, then the activity: the completion condition ended it
+    ),
+    "terminate_end_event": Scenario(
+        "terminate_end_event", {}, [complete("check_budget")], "end_no_budget", passes={"write_quote": 0}
+    ),
+    "conditional_event": Scenario(
+        "conditional_event", {"stock": 5}, [complete("enter_order", quantity=3)], "end", passes={"stock_available": 1}
+    ),
+    "error_event_subprocess": Scenario(
+        "error_event_subprocess",
+        {},
+        [complete("reserve_stock", available=False), complete("order_from_supplier")],
+        "end_ordered",
+        passes={"end_reserved": 0, "end_address": 0, "stock_error": 1},
+    ),
+    "error_event_subprocess-in_stock": Scenario(
+        "error_event_subprocess",
+        {},
+        [complete("reserve_stock", available=True)],
+        "end_reserved",
+        passes={"order_from_supplier": 0, "stock_error": 0},
+    ),
+    "event_subprocess_timer": Scenario(
+        "event_subprocess_timer",
+        {},
+        [timer(T0 + timedelta(days=14)), complete("close_case")],
+        "end_closed",
+        passes={"collect_documents": 0},
+    ),
+    "event_subprocess_timer-in_time": Scenario(
+        "event_subprocess_timer", {}, [complete("collect_documents")], "end_collected", passes={"close_case": 0}
+    ),
+    "event_subprocess_message": Scenario(
+        "event_subprocess_message",
+        {},
+        [message("StatusRequested"), complete("answer_status"), complete("repair_device")],
+        "end_repaired",
+        passes={"end_answered": 1, "repair_device": 1},
+    ),
 }
 
 
@@ -210,9 +344,9 @@ def run(scenario: Scenario) -> tuple[Runtime, list[str], dict[str, Any]]:
     return runtime, path, last
 
 
-def test_the_corpus_holds_twenty_files_or_more_and_each_has_a_scenario() -> None:
+def test_the_corpus_holds_forty_running_files_or_more_and_each_has_a_scenario() -> None:
     files = sorted(p.stem for p in (CORPUS / "processes").glob("*.bpmn"))
-    assert len(files) >= 20
+    assert len(files) >= 40
     assert sorted({s.process for s in SCENARIOS.values()}) == files
 
 

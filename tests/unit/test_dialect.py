@@ -81,7 +81,7 @@ def test_form_data_is_warned_and_removed_so_the_task_still_parses() -> None:
             '<bpmn:callActivity id="c" calledElement="p"><bpmn:extensionElements><camunda:in variables="all" />'
             '<camunda:out source="a" target="b" /></bpmn:extensionElements></bpmn:callActivity>',
             "c",
-            "camunda:in",
+            "camunda:out source='a' target='b'",
         ),
         (
             '<bpmn:userTask id="t"><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT5M'
@@ -103,6 +103,106 @@ def test_what_is_not_executed_is_warned_naming_the_element(body: str, element: s
 
     assert problems == []
     assert (element, start) in [(w.element, w.message.split(" is ignored")[0]) for w in warnings]
+
+
+def test_call_activity_variables_all_is_what_runs_and_a_single_mapping_says_what_happens_instead() -> None:
+    _, _, warnings = prepare(
+        '<bpmn:callActivity id="c" calledElement="p"><bpmn:extensionElements><camunda:in variables="all" />'
+        '<camunda:out variables="all" /><camunda:in source="a" target="b" /></bpmn:extensionElements>'
+        "</bpmn:callActivity>"
+    )
+
+    assert [(w.element, w.message) for w in warnings] == [
+        (
+            "c",
+            "camunda:in source='a' target='b' is ignored: the called process receives every variable of the "
+            'caller (as camunda:in variables="all")',
+        )
+    ]
+
+
+def test_a_message_throw_event_without_an_implementation_passes_as_in_camunda() -> None:
+    tree, problems, warnings = prepare(
+        '<bpmn:intermediateThrowEvent id="e"><bpmn:messageEventDefinition id="m" /></bpmn:intermediateThrowEvent>'
+    )
+
+    assert (problems, warnings) == ([], [])
+    assert tree.find(".//{*}messageEventDefinition") is None
+
+
+def test_a_message_throw_event_with_a_java_class_is_refused_naming_it() -> None:
+    _, problems, _ = prepare(
+        '<bpmn:endEvent id="e"><bpmn:messageEventDefinition id="m" camunda:class="com.example.Send" /></bpmn:endEvent>'
+    )
+
+    assert [(p.element, p.message.split(";")[0]) for p in problems] == [
+        (
+            "e",
+            "bpmn:endEvent sending a message is not supported: camunda:class='com.example.Send' (a Java class) "
+            "cannot run here",
+        )
+    ]
+
+
+def test_an_event_based_gateway_followed_by_two_timers_is_refused_naming_them() -> None:
+    timer = "<bpmn:timerEventDefinition><bpmn:timeDuration>P{}D</bpmn:timeDuration></bpmn:timerEventDefinition>"
+    _, problems, _ = prepare(
+        '<bpmn:eventBasedGateway id="g" /><bpmn:intermediateCatchEvent id="t1">'
+        + timer.format(1)
+        + '</bpmn:intermediateCatchEvent><bpmn:intermediateCatchEvent id="t3">'
+        + timer.format(3)
+        + '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f1" sourceRef="g" targetRef="t1" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="t3" />'
+    )
+
+    assert [(p.element, p.message.split(": only")[0]) for p in problems] == [
+        ("g", "bpmn:eventBasedGateway is followed by 2 timer events (t1, t3)")
+    ]
+
+
+def test_a_signal_throw_event_warns_that_other_instances_do_not_receive_it() -> None:
+    _, problems, warnings = prepare(
+        '<bpmn:intermediateThrowEvent id="e"><bpmn:signalEventDefinition id="s" /></bpmn:intermediateThrowEvent>'
+    )
+
+    assert problems == []
+    assert [(w.element, w.message.split(": other")[0]) for w in warnings] == [
+        (
+            "e",
+            "bpmn:signalEventDefinition on bpmn:intermediateThrowEvent reaches only the catch events of its own "
+            "instance",
+        )
+    ]
+
+
+def test_a_timer_start_event_warns_that_it_starts_no_instance_by_itself() -> None:
+    _, problems, warnings = prepare(
+        '<bpmn:startEvent id="s"><bpmn:timerEventDefinition><bpmn:timeDate>2026-03-01T10:00:00</bpmn:timeDate>'
+        "</bpmn:timerEventDefinition></bpmn:startEvent>"
+    )
+
+    assert problems == []
+    assert [(w.element, w.message.split(":")[0]) for w in warnings] == [
+        ("s", "a timer start event does not start instances by itself here")
+    ]
+
+
+def test_an_error_without_an_id_is_refused_at_its_line() -> None:
+    tree = etree.fromstring(
+        (
+            HEAD.replace(
+                '<bpmn:process id="p" isExecutable="true">',
+                '<bpmn:error name="Late" errorCode="LATE" /><bpmn:process id="p" isExecutable="true">',
+            )
+            + TAIL
+        ).encode()
+    )
+    problems: list[Problem] = []
+    Dialect("processes/p.bpmn", "UTC", {}, problems, []).prepare(tree)
+
+    assert [(p.line, p.message) for p in problems] == [
+        (1, "bpmn:error 'Late' has no id: give it one (events name it in errorRef)")
+    ]
 
 
 def test_async_false_is_not_warned() -> None:

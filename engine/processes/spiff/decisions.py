@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 
 from engine.errors import FlowError
+from engine.processes.dialect import decision_ref_problem
 from engine.processes.dmn import MAPPINGS, decide
 
 _ATTRIBUTES = ("decision_ref", "dmn_file", "dmn_text", "result_variable", "map_decision_result")
@@ -81,15 +82,9 @@ class DecisionTaskParser(CamundaTaskParser):  # type: ignore[misc]
     def create_task(self) -> DecisionTask:
         ref = self.get_decision_ref(self.node)
         documents: dict[str, tuple[str, str]] = getattr(self.process_parser.parser, "decision_documents", {})
-        if not ref:
-            self.raise_validation_exception(
-                "bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in processes/*.dmn"
-            )
-        if ref.startswith(("${", "#{")):
-            self.raise_validation_exception(
-                f"camunda:decisionRef {ref!r}: an expression cannot be resolved before "
-                f"the process runs; name the decision id"
-            )
+        problem = decision_ref_problem(ref)
+        if problem:
+            self.raise_validation_exception(problem)
         if ref not in documents:
             known = ", ".join(sorted(documents)) or "none"
             self.raise_validation_exception(

@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -22,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask, SequentialMultiInstanceTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 
 from engine.errors import FlowError
@@ -132,6 +134,19 @@ class _Parser(CamundaParser):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.decision_documents: dict[str, tuple[str, str]] = {}
+
+
+def fix_loop_settings(spec: Any) -> None:
+    """Store on a multi-instance spec what SpiffWorkflow's Camunda tasks only set on the live spec when they
+    start (collection as input, element variable as input item): a spec restored from JSON lacks them, and a
+    sequential loop over `camunda:collection` then ended after its first item."""
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, SequentialMultiInstanceTask | ParallelMultiInstanceTask):
+            continue
+        if task_spec.output_item is not None:
+            task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
+        if task_spec.cardinality is None and task_spec.data_output is not None:
+            task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
 
 
 _DMN_VALIDATORS: dict[str, BpmnValidator] = {}

@@ -14,7 +14,7 @@ from engine.errors import Problem
 from engine.processes.definitions import ElementMeta, read_process_meta
 from engine.processes.dialect import Dialect, alias_activiti
 from engine.processes.dmn import read_decisions
-from engine.processes.spiff.engine import _REGISTRY, _Parser, _validator, dmn_validator
+from engine.processes.spiff.engine import _REGISTRY, _Parser, _validator, dmn_validator, fix_loop_settings
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,8 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
             try:
                 spec = parser.get_spec(process_id)
                 subs = parser.get_subprocess_specs(process_id)
+                for each in (spec, *subs.values()):
+                    fix_loop_settings(each)
                 blob = json.dumps({
                     "spec": _REGISTRY.convert(spec),
                     "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in subs.items()},

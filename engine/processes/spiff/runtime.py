@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -103,6 +104,18 @@ class PendingMessage:
     task_id: str
     element_id: str
     message: str
+
+
+def _waits(task: Any) -> list[tuple[str, Any]]:
+    """(element id, event definition) pairs a waiting task catches. An event-based gateway holds the definitions
+    of the events after it (SpiffWorkflow moves them onto the gateway): each is named by its own catch event."""
+    if task.state != TaskState.WAITING:
+        return []
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition) and task.task_spec.outputs:
+        pairs = zip(task.task_spec.outputs, definition.event_definitions, strict=False)
+        return [(getattr(child, "bpmn_id", None) or child.name, each) for child, each in pairs]
+    return [(task.task_spec.bpmn_id, definition)] if definition is not None else []
 
 
 def _element(spec: Any) -> str:
@@ -262,19 +275,17 @@ class Runtime:
         """Timer events the instance waits on, with their due times."""
         timers = []
         for task in self._all_tasks():
-            if task.state != TaskState.WAITING:
-                continue
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            value = task._get_internal_data("event_value")
-            if isinstance(value, dict):
-                value = value.get("next")
-            if not value:
-                continue
-            due = TimerEventDefinition.get_datetime(value)
-            due = due if due.tzinfo else due.replace(tzinfo=UTC)
-            timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id, due.astimezone(UTC)))
+            for element_id, definition in _waits(task):
+                if not isinstance(definition, TimerEventDefinition):
+                    continue
+                value = task._get_internal_data("event_value")
+                if isinstance(value, dict):
+                    value = value.get("next")
+                if not value:
+                    continue
+                due = TimerEventDefinition.get_datetime(value)
+                due = due if due.tzinfo else due.replace(tzinfo=UTC)
+                timers.append(PendingTimer(str(task.id), element_id, due.astimezone(UTC)))
         return timers
 
     def active_elements(self) -> list[str]:
@@ -291,18 +302,17 @@ class Runtime:
 
     def pending_messages(self) -> list[PendingMessage]:
         """Message catch events and receive tasks the instance waits on."""
-        waits = []
-        for task in self._all_tasks():
-            definition = getattr(task.task_spec, "event_definition", None)
-            if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
-                waits.append(PendingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
-        return waits
+        return [PendingMessage(str(task.id), element_id, definition.name)
+                for task in self._all_tasks() for element_id, definition in _waits(task)
+                if isinstance(definition, MessageEventDefinition)]
 
-    def deliver_message(self, task_id: str, payload: dict[str, Any]) -> list[Step]:
-        """Deliver a message to the waiting task `task_id`, merge `payload` into its data and run on."""
+    def deliver_message(self, task_id: str, payload: dict[str, Any], message: str | None = None) -> list[Step]:
+        """Deliver a message to the waiting task `task_id` (`message` names which one, for an event-based gateway
+        waiting on several), merge `payload` into its data and run on."""
         task = next((t for t in self._all_tasks() if str(t.id) == task_id), None)
-        definition = getattr(task.task_spec, "event_definition", None) if task is not None else None
-        if task is None or task.state != TaskState.WAITING or not isinstance(definition, MessageEventDefinition):
+        definition = next((d for _, d in _waits(task) if isinstance(d, MessageEventDefinition)
+                           and message in (None, d.name)), None) if task is not None else None
+        if task is None or definition is None:
             raise ConflictError(f"task {task_id} no longer waits for a message")
         refuse_unsavable(payload, f"message {definition.name!r} payload")
         # definitions compare by exact class: build the one the parser produced (Camunda's wraps its payload)
