@@ -231,6 +231,9 @@ class Dialect:
             found.append(("connector", connector_id or "?"))
         if kind == "businessRuleTask" and not found:  # decisionRef is checked with the decisions (spiff/decisions)
             return
+        if found and found[0] == ("type", "external") and len(found) == 1:
+            self._external(node, kind)
+            return
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it
         if not found:
@@ -243,6 +246,23 @@ class Dialect:
             f"bpmn:{kind} is not supported: {what}={value!r} ({_IMPLEMENTATIONS.get(name, 'a connector')}"
             f") cannot run here; {LATER}",
         )
+
+    def _external(self, node: Any, kind: str) -> None:
+        """An external task (docs/external-tasks.md): a worker fetches it by topic over /engine-rest."""
+        if kind != "serviceTask":
+            self.error(
+                node,
+                f'camunda:type="external" on bpmn:{kind} is not supported: external tasks run on bpmn:serviceTask '
+                "only (draw a service task with the same topic)",
+            )
+        elif not (node.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
+            self.error(node, 'camunda:type="external" needs camunda:topic: the topic workers fetch this task by')
+        elif is_juel(node.get(f"{{{CAMUNDA_NS}}}topic") or ""):
+            self.error(node, f"camunda:topic {node.get(f'{{{CAMUNDA_NS}}}topic')!r} must be a plain name, "
+                             "not an expression")
+        priority = (node.get(f"{{{CAMUNDA_NS}}}taskPriority") or "").strip()
+        if priority and not priority.lstrip("-").isdigit():
+            self.error(node, f"camunda:taskPriority {priority!r} must be a whole number for an external task")
 
     def _script(self, node: Any) -> None:
         language = node.get("scriptFormat") or "python"
@@ -301,7 +321,10 @@ class Dialect:
             node.getparent().remove(node)
 
     def _ignored_attributes(self, node: Any, kind: str) -> None:
+        external = node.get(f"{{{CAMUNDA_NS}}}type") == "external"
         for name, what in _IGNORED_ATTRIBUTES.items():
+            if external and name == "taskPriority":
+                continue  # the external task's priority (fetchAndLock usePriority)
             value = node.get(f"{{{CAMUNDA_NS}}}{name}")
             if value and not (name.startswith("async") and value == "false"):
                 self.warn(node, f"camunda:{name}={value!r} on bpmn:{kind} is ignored: {what} is not executed here")
