@@ -73,9 +73,22 @@ class ExternalTaskView:
 
 def _view(row: ExternalTaskRow, variables: tuple[str, ...] | None = ()) -> ExternalTaskView:
     wanted = row.variables if variables is None else {k: v for k, v in row.variables.items() if k in variables}
-    return ExternalTaskView(row.id, row.topic, row.instance_id, row.process_id, row.activity_id, row.business_key,
-                            row.priority, row.worker_id, row.lock_expires_at, row.retries, row.error_message,
-                            row.error_details, row.created_at, dict(wanted))
+    return ExternalTaskView(
+        row.id,
+        row.topic,
+        row.instance_id,
+        row.process_id,
+        row.activity_id,
+        row.business_key,
+        row.priority,
+        row.worker_id,
+        row.lock_expires_at,
+        row.retries,
+        row.error_message,
+        row.error_details,
+        row.created_at,
+        dict(wanted),
+    )
 
 
 def fetch_and_lock(uow: UnitOfWork, actor: Actor, request: FetchRequest, now: datetime) -> list[ExternalTaskView]:
@@ -94,9 +107,13 @@ def fetch_and_lock(uow: UnitOfWork, actor: Actor, request: FetchRequest, now: da
         return views
 
 
-def fetch_and_lock_waiting(uow: UnitOfWork, actor: Actor, request: FetchRequest,
-                           clock: Callable[[], datetime], sleep: Callable[[float], None] = time.sleep,
-                           ) -> list[ExternalTaskView]:
+def fetch_and_lock_waiting(
+    uow: UnitOfWork,
+    actor: Actor,
+    request: FetchRequest,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[ExternalTaskView]:
     """fetchAndLock with long polling: when nothing is free, look again every POLL_SECONDS until a task appears
     or asyncResponseTimeout (at most MAX_WAIT_MS) passes; each look is its own short transaction."""
     start = clock()
@@ -116,8 +133,14 @@ def fetch_and_lock_waiting(uow: UnitOfWork, actor: Actor, request: FetchRequest,
                     break
 
 
-def _held(uow: UnitOfWork, task_id: str, worker_id: str | None, now: datetime, *, must_be_locked: bool = False,
-          ) -> ExternalTaskRow:
+def _held(
+    uow: UnitOfWork,
+    task_id: str,
+    worker_id: str | None,
+    now: datetime,
+    *,
+    must_be_locked: bool = False,
+) -> ExternalTaskRow:
     """The task, write-locked, after checking the worker holds its most recent lock."""
     row = uow.external_tasks.get(task_id, lock=True)
     if row is None:
@@ -126,13 +149,21 @@ def _held(uow: UnitOfWork, task_id: str, worker_id: str | None, now: datetime, *
         holder = f"locked by worker '{row.worker_id}'" if row.worker_id else "not locked by any worker"
         raise LockError(f"External task {task_id} cannot be changed by worker '{worker_id}': it is {holder}")
     if must_be_locked and (row.lock_expires_at is None or row.lock_expires_at <= now):
-        raise LockError(f"External task {task_id} is not locked (its lock expired or was released): "
-                        "fetch and lock it again")
+        raise LockError(
+            f"External task {task_id} is not locked (its lock expired or was released): fetch and lock it again"
+        )
     return row
 
 
-def complete(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str, variables: dict[str, Any],
-             local_variables: dict[str, Any], now: datetime) -> None:
+def complete(
+    uow: UnitOfWork,
+    actor: Actor,
+    task_id: str,
+    worker_id: str,
+    variables: dict[str, Any],
+    local_variables: dict[str, Any],
+    now: datetime,
+) -> None:
     """Complete a task the worker holds: its variables go into the process, which runs on. Local variables stay
     on the task (kept in the instance history), as in Camunda where they end with the task's scope."""
     require_permission(actor, PERMISSION, action="complete external tasks")
@@ -145,8 +176,17 @@ def complete(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str, variab
         uow.commit()
 
 
-def report_failure(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str, message: str | None,
-                   details: str | None, retries: int, retry_timeout_ms: int, now: datetime) -> None:
+def report_failure(
+    uow: UnitOfWork,
+    actor: Actor,
+    task_id: str,
+    worker_id: str,
+    message: str | None,
+    details: str | None,
+    retries: int,
+    retry_timeout_ms: int,
+    now: datetime,
+) -> None:
     """Note a worker's failure: the task is fetchable again after retryTimeout while retries are left; with
     retries 0 it becomes an incident (retried from /admin/incidents or POST /api/v1/incidents/<id>/retry)."""
     require_permission(actor, PERMISSION, action="report external task failures")
@@ -157,15 +197,24 @@ def report_failure(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str, 
         row.retries = retries
         row.lock_expires_at = None
         row.available_at = now + timedelta(milliseconds=retry_timeout_ms) if retry_timeout_ms else None
-        _note(uow, row, actor, now, "external_task_failed",
-              {"worker_id": worker_id, "error": message, "retries": retries})
+        _note(
+            uow, row, actor, now, "external_task_failed", {"worker_id": worker_id, "error": message, "retries": retries}
+        )
         if retries == 0:
             _open_incident(uow, row, message or f"external task {row.activity_id} failed without a message", now)
         uow.commit()
 
 
-def throw_bpmn_error(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str, code: str, message: str | None,
-                     variables: dict[str, Any], now: datetime) -> None:
+def throw_bpmn_error(
+    uow: UnitOfWork,
+    actor: Actor,
+    task_id: str,
+    worker_id: str,
+    code: str,
+    message: str | None,
+    variables: dict[str, Any],
+    now: datetime,
+) -> None:
     """Throw a BPMN error from the task: an error boundary event on it catches it and the process runs on from
     there. When none catches it the task stays, with retries 0, as an incident naming the error code (Camunda
     would end the execution silently; here nothing is lost without a word)."""
@@ -176,8 +225,10 @@ def throw_bpmn_error(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str
         steps = runtime.throw_error(task_id, code, variables)
         data = {"worker_id": worker_id, "error_code": code, "error": message, "variables": variables}
         if steps is None:
-            error = (f"BPMN error {code!r} ({message or 'no message'}) thrown by worker {worker_id!r} is caught by "
-                     f"no error boundary event on activity {row.activity_id!r}")
+            error = (
+                f"BPMN error {code!r} ({message or 'no message'}) thrown by worker {worker_id!r} is caught by "
+                f"no error boundary event on activity {row.activity_id!r}"
+            )
             row.retries, row.lock_expires_at, row.error_message = 0, None, error[:ERROR_LENGTH]
             _note(uow, row, actor, now, "external_task_error_uncaught", data)
             _open_incident(uow, row, error, now)
@@ -187,8 +238,7 @@ def throw_bpmn_error(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str
         uow.commit()
 
 
-def extend_lock(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str, duration_ms: int,
-                now: datetime) -> None:
+def extend_lock(uow: UnitOfWork, actor: Actor, task_id: str, worker_id: str, duration_ms: int, now: datetime) -> None:
     """Set the lock of a task the worker holds to end `duration_ms` from now."""
     require_permission(actor, PERMISSION, action="extend external task locks")
     if duration_ms < 0:
@@ -218,8 +268,9 @@ def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> ExternalTaskView:
         return _view(row)
 
 
-def list_tasks(uow: UnitOfWork, actor: Actor, filters: dict[str, Any], now: datetime, limit: int | None,
-               offset: int) -> tuple[list[ExternalTaskView], int]:
+def list_tasks(
+    uow: UnitOfWork, actor: Actor, filters: dict[str, Any], now: datetime, limit: int | None, offset: int
+) -> tuple[list[ExternalTaskView], int]:
     """Tasks matching Camunda's query parameters, oldest first; and how many match in all."""
     require_permission(actor, PERMISSION, action="read external tasks")
     with uow:
@@ -227,11 +278,19 @@ def list_tasks(uow: UnitOfWork, actor: Actor, filters: dict[str, Any], now: date
         return [_view(r) for r in rows], total
 
 
-def _note(uow: UnitOfWork, row: ExternalTaskRow, actor: Actor, now: datetime, kind: str,
-          data: dict[str, Any]) -> None:
-    uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor.username, kind=kind,
-                                     task_id=row.id, element_id=row.activity_id, element_type="ExternalTask",
-                                     data=data))
+def _note(uow: UnitOfWork, row: ExternalTaskRow, actor: Actor, now: datetime, kind: str, data: dict[str, Any]) -> None:
+    uow.history.add(
+        InstanceEventRow(
+            instance_id=row.instance_id,
+            at=now,
+            actor=actor.username,
+            kind=kind,
+            task_id=row.id,
+            element_id=row.activity_id,
+            element_type="ExternalTask",
+            data=data,
+        )
+    )
 
 
 def _open_incident(uow: UnitOfWork, row: ExternalTaskRow, error: str, now: datetime) -> None:
@@ -241,9 +300,18 @@ def _open_incident(uow: UnitOfWork, row: ExternalTaskRow, error: str, now: datet
         incident.error, incident.attempts = error[:ERROR_LENGTH], incident.attempts + 1
         return
     instance = uow.instances.get(row.instance_id)
-    uow.incidents.add(IncidentRow(kind=EXTERNAL.kind, job_key=row.id, instance_id=row.instance_id, task_id=row.id,
-                                  record_id=instance.record_id if instance else None, error=error[:ERROR_LENGTH],
-                                  attempts=1, created_at=now))
+    uow.incidents.add(
+        IncidentRow(
+            kind=EXTERNAL.kind,
+            job_key=row.id,
+            instance_id=row.instance_id,
+            task_id=row.id,
+            record_id=instance.record_id if instance else None,
+            error=error[:ERROR_LENGTH],
+            attempts=1,
+            created_at=now,
+        )
+    )
 
 
 class ExternalTaskJob(Job[ExternalTaskRow]):

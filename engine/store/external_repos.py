@@ -38,8 +38,9 @@ class ExternalTaskRepository(_Repository):
         """The tasks of one instance."""
         return list(self.session.scalars(select(T).where(T.instance_id == instance_id)).all())
 
-    def fetchable(self, topics: Iterable[tuple[str, dict[str, Any]]], now: datetime, limit: int,
-                  use_priority: bool) -> list[ExternalTaskRow]:
+    def fetchable(
+        self, topics: Iterable[tuple[str, dict[str, Any]]], now: datetime, limit: int, use_priority: bool
+    ) -> list[ExternalTaskRow]:
         """Up to `limit` tasks a worker may lock now, of the given topics (each with its business key / process
         filters), highest priority first when asked, oldest first; write-locked, skipping rows others hold."""
         alternatives = []
@@ -64,14 +65,25 @@ class ExternalTaskRepository(_Repository):
         stmt = select(T.id).where(_fetchable(now), T.topic.in_(names)).limit(1)
         return self.session.scalar(stmt) is not None
 
-    def search(self, filters: dict[str, Any], now: datetime, limit: int | None, offset: int,
-               ) -> tuple[list[ExternalTaskRow], int]:
+    def search(
+        self,
+        filters: dict[str, Any],
+        now: datetime,
+        limit: int | None,
+        offset: int,
+    ) -> tuple[list[ExternalTaskRow], int]:
         """Tasks matching Camunda's list filters (topicName, workerId, locked, notLocked, withRetriesLeft,
         noRetriesLeft, processInstanceId, activityId, businessKey...), oldest first; and how many match."""
         conditions: list[ColumnElement[bool]] = []
-        simple = {"topic": T.topic, "worker_id": T.worker_id, "activity_id": T.activity_id,
-                  "business_key": T.business_key, "process_id": T.process_id, "instance_id": T.instance_id,
-                  "id": T.id}
+        simple = {
+            "topic": T.topic,
+            "worker_id": T.worker_id,
+            "activity_id": T.activity_id,
+            "business_key": T.business_key,
+            "process_id": T.process_id,
+            "instance_id": T.instance_id,
+            "id": T.id,
+        }
         for key, column in simple.items():
             if filters.get(key) is not None:
                 conditions.append(column == filters[key])

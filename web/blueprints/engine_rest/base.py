@@ -46,8 +46,11 @@ def _authenticate() -> Response | None:
     """Every route needs `Authorization: Bearer <token>` (a token of a user with the worker or admin role)."""
     found = current_actor_from_token()  # never the browser session: a cookie must not drive the protocol
     if found is None:
-        response = camunda_error(401, "AuthenticationException",
-                                 "send an API token as 'Authorization: Bearer <token>' (see `flowcrm create-token`)")
+        response = camunda_error(
+            401,
+            "AuthenticationException",
+            "send an API token as 'Authorization: Bearer <token>' (see `flowcrm create-token`)",
+        )
         response.headers["WWW-Authenticate"] = 'Bearer realm="flowcrm"'
         return response
     g.actor = found
@@ -89,8 +92,9 @@ def body() -> dict[str, Any]:
     return value
 
 
-def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False,
-          default: Any = None) -> Any:
+def field(
+    data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False, default: Any = None
+) -> Any:
     """A body field of the given JSON type; 400 naming the field when it is missing or of another type."""
     value = data.get(name)
     if value is None:

@@ -69,8 +69,13 @@ def _topic(item: Any, index: int) -> TopicRequest:
         raise BadRequest(f"{where}.variables must list variable names")
     keys = field(item, "processDefinitionKeyIn", list) or []
     key = field(item, "processDefinitionKey", str)
-    return TopicRequest(name, lock, None if variables is None else tuple(variables), field(item, "businessKey", str),
-                        tuple(str(k) for k in keys) + ((key,) if key else ()))
+    return TopicRequest(
+        name,
+        lock,
+        None if variables is None else tuple(variables),
+        field(item, "businessKey", str),
+        tuple(str(k) for k in keys) + ((key,) if key else ()),
+    )
 
 
 def _fetch_request(data: dict[str, Any]) -> FetchRequest:
@@ -82,8 +87,13 @@ def _fetch_request(data: dict[str, Any]) -> FetchRequest:
     if wait < 0:
         raise BadRequest(f"asyncResponseTimeout must not be negative, got {wait}")
     topics = field(data, "topics", list, default=[])
-    return FetchRequest(worker, max_tasks, tuple(_topic(t, i) for i, t in enumerate(topics)),
-                        bool(field(data, "usePriority", bool, default=False)), wait)
+    return FetchRequest(
+        worker,
+        max_tasks,
+        tuple(_topic(t, i) for i, t in enumerate(topics)),
+        bool(field(data, "usePriority", bool, default=False)),
+        wait,
+    )
 
 
 @bp.post("/external-task/fetchAndLock")
@@ -100,9 +110,15 @@ def fetch_and_lock() -> Response:
 def complete(task_id: str) -> Response:
     """Complete a locked task with variables (into the process) and localVariables (kept on the task)."""
     data = body()
-    service.complete(uow(), actor(), task_id, field(data, "workerId", str, required=True),
-                     plain_all("variables", data.get("variables")),
-                     plain_all("localVariables", data.get("localVariables")), now())
+    service.complete(
+        uow(),
+        actor(),
+        task_id,
+        field(data, "workerId", str, required=True),
+        plain_all("variables", data.get("variables")),
+        plain_all("localVariables", data.get("localVariables")),
+        now(),
+    )
     return no_content()
 
 
@@ -116,8 +132,17 @@ def failure(task_id: str) -> Response:
         raise BadRequest(f"retries must not be negative, got {retries}")
     if timeout < 0:
         raise BadRequest(f"retryTimeout must not be negative, got {timeout}")
-    service.report_failure(uow(), actor(), task_id, field(data, "workerId", str, required=True),
-                           field(data, "errorMessage", str), field(data, "errorDetails", str), retries, timeout, now())
+    service.report_failure(
+        uow(),
+        actor(),
+        task_id,
+        field(data, "workerId", str, required=True),
+        field(data, "errorMessage", str),
+        field(data, "errorDetails", str),
+        retries,
+        timeout,
+        now(),
+    )
     return no_content()
 
 
@@ -125,9 +150,16 @@ def failure(task_id: str) -> Response:
 def bpmn_error(task_id: str) -> Response:
     """Throw a BPMN error from the task to the error boundary event attached to it."""
     data = body()
-    service.throw_bpmn_error(uow(), actor(), task_id, field(data, "workerId", str, required=True),
-                             field(data, "errorCode", str, required=True), field(data, "errorMessage", str),
-                             plain_all("variables", data.get("variables")), now())
+    service.throw_bpmn_error(
+        uow(),
+        actor(),
+        task_id,
+        field(data, "workerId", str, required=True),
+        field(data, "errorCode", str, required=True),
+        field(data, "errorMessage", str),
+        plain_all("variables", data.get("variables")),
+        now(),
+    )
     return no_content()
 
 
@@ -135,8 +167,14 @@ def bpmn_error(task_id: str) -> Response:
 def extend_lock(task_id: str) -> Response:
     """Move the end of the worker's lock to newDuration milliseconds from now."""
     data = body()
-    service.extend_lock(uow(), actor(), task_id, field(data, "workerId", str, required=True),
-                        field(data, "newDuration", int, required=True), now())
+    service.extend_lock(
+        uow(),
+        actor(),
+        task_id,
+        field(data, "workerId", str, required=True),
+        field(data, "newDuration", int, required=True),
+        now(),
+    )
     return no_content()
 
 
@@ -147,10 +185,20 @@ def unlock(task_id: str) -> Response:
     return no_content()
 
 
-_FLAGS = {"locked": "locked", "notLocked": "not_locked", "withRetriesLeft": "with_retries_left",
-          "noRetriesLeft": "no_retries_left"}
-_EQUALS = {"topicName": "topic", "workerId": "worker_id", "activityId": "activity_id", "businessKey": "business_key",
-           "processDefinitionKey": "process_id", "externalTaskId": "id"}
+_FLAGS = {
+    "locked": "locked",
+    "notLocked": "not_locked",
+    "withRetriesLeft": "with_retries_left",
+    "noRetriesLeft": "no_retries_left",
+}
+_EQUALS = {
+    "topicName": "topic",
+    "workerId": "worker_id",
+    "activityId": "activity_id",
+    "businessKey": "business_key",
+    "processDefinitionKey": "process_id",
+    "externalTaskId": "id",
+}
 
 
 def _filters() -> dict[str, Any]:
@@ -180,8 +228,9 @@ def _int_arg(name: str) -> int | None:
 @bp.get("/external-task")
 def list_tasks() -> Response:
     """External tasks by Camunda's query parameters, with firstResult / maxResults paging."""
-    tasks, _ = service.list_tasks(uow(), actor(), _filters(), now(), _int_arg("maxResults"),
-                                  _int_arg("firstResult") or 0)
+    tasks, _ = service.list_tasks(
+        uow(), actor(), _filters(), now(), _int_arg("maxResults"), _int_arg("firstResult") or 0
+    )
     return jsonify([task_json(t) for t in tasks])
 
 
