@@ -67,6 +67,8 @@ def _topic(item: Any, index: int) -> TopicRequest:
     variables = field(item, "variables", list)
     if variables is not None and not all(isinstance(v, str) for v in variables):
         raise BadRequest(f"{where}.variables must list variable names")
+    if item.get("processVariables"):  # Camunda filters by variable values; refused rather than ignored
+        raise BadRequest(f"{where}.processVariables: filtering by variable values is not supported here")
     keys = field(item, "processDefinitionKeyIn", list) or []
     key = field(item, "processDefinitionKey", str)
     return TopicRequest(
