@@ -369,7 +369,8 @@ DOCUMENT: dict[str, Any] = {
 
 
 # feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
-PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments", "incidents")
+PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments", "incidents",
+                                 "engine_rest")
 
 
 def openapi_document() -> dict[str, Any]:

@@ -19,7 +19,7 @@ from engine.store.incident_models import IncidentRow
 from engine.store.models import InstanceEventRow
 from engine.store.uow import UnitOfWork
 
-PERMISSION = "external_task.work"
+PERMISSION = "engine_rest.call"
 MAX_TASKS = 100
 MAX_WAIT_MS = 60_000  # a long poll holds a server thread: at most a minute (Camunda allows 30 min)
 POLL_SECONDS = 0.25  # how often a long poll looks for new tasks

@@ -108,14 +108,14 @@ def fetch_and_lock() -> Response:
     return jsonify([task_json(t, locked=True) for t in found])
 
 
-@bp.post("/external-task/<task_id>/complete")
-def complete(task_id: str) -> Response:
+@bp.post("/external-task/<id>/complete")
+def complete(id: str) -> Response:
     """Complete a locked task with variables (into the process) and localVariables (kept on the task)."""
     data = body()
     service.complete(
         uow(),
         actor(),
-        task_id,
+        id,
         field(data, "workerId", str, required=True),
         plain_all("variables", data.get("variables")),
         plain_all("localVariables", data.get("localVariables")),
@@ -124,8 +124,8 @@ def complete(task_id: str) -> Response:
     return no_content()
 
 
-@bp.post("/external-task/<task_id>/failure")
-def failure(task_id: str) -> Response:
+@bp.post("/external-task/<id>/failure")
+def failure(id: str) -> Response:
     """Report a failure: retries left (fetchable again after retryTimeout) or 0 (an incident)."""
     data = body()
     retries = field(data, "retries", int, required=True)
@@ -137,7 +137,7 @@ def failure(task_id: str) -> Response:
     service.report_failure(
         uow(),
         actor(),
-        task_id,
+        id,
         field(data, "workerId", str, required=True),
         field(data, "errorMessage", str),
         field(data, "errorDetails", str),
@@ -148,14 +148,14 @@ def failure(task_id: str) -> Response:
     return no_content()
 
 
-@bp.post("/external-task/<task_id>/bpmnError")
-def bpmn_error(task_id: str) -> Response:
+@bp.post("/external-task/<id>/bpmnError")
+def bpmn_error(id: str) -> Response:
     """Throw a BPMN error from the task to the error boundary event attached to it."""
     data = body()
     service.throw_bpmn_error(
         uow(),
         actor(),
-        task_id,
+        id,
         field(data, "workerId", str, required=True),
         field(data, "errorCode", str, required=True),
         field(data, "errorMessage", str),
@@ -165,14 +165,14 @@ def bpmn_error(task_id: str) -> Response:
     return no_content()
 
 
-@bp.post("/external-task/<task_id>/extendLock")
-def extend_lock(task_id: str) -> Response:
+@bp.post("/external-task/<id>/extendLock")
+def extend_lock(id: str) -> Response:
     """Move the end of the worker's lock to newDuration milliseconds from now."""
     data = body()
     service.extend_lock(
         uow(),
         actor(),
-        task_id,
+        id,
         field(data, "workerId", str, required=True),
         field(data, "newDuration", int, required=True),
         now(),
@@ -180,10 +180,10 @@ def extend_lock(task_id: str) -> Response:
     return no_content()
 
 
-@bp.post("/external-task/<task_id>/unlock")
-def unlock(task_id: str) -> Response:
+@bp.post("/external-task/<id>/unlock")
+def unlock(id: str) -> Response:
     """Release the task's lock."""
-    service.unlock(uow(), actor(), task_id, now())
+    service.unlock(uow(), actor(), id, now())
     return no_content()
 
 
@@ -243,7 +243,7 @@ def count_tasks() -> Response:
     return jsonify({"count": total})
 
 
-@bp.get("/external-task/<task_id>")
-def get_task(task_id: str) -> Response:
+@bp.get("/external-task/<id>")
+def get_task(id: str) -> Response:
     """One external task."""
-    return jsonify(task_json(service.get_task(uow(), actor(), task_id)))
+    return jsonify(task_json(service.get_task(uow(), actor(), id)))
