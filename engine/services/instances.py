@@ -193,9 +193,11 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
 
 
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
-                  now: datetime, *, depth: int = 0, chain: tuple[str, ...] = ()) -> InstanceRow:
-    """Start one instance of a process version inside the caller's transaction."""
-    runtime, steps = Runtime.start(version.id, version.spec_json, process_data(uow, record))
+                  now: datetime, *, depth: int = 0, chain: tuple[str, ...] = (),
+                  variables: dict[str, Any] | None = None) -> InstanceRow:
+    """Start one instance of a process version inside the caller's transaction (`variables`: its start data,
+    beside what it sees of its record)."""
+    runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)})
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)

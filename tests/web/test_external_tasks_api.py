@@ -357,3 +357,42 @@ def test_only_worker_tokens_may_call_and_a_session_cookie_is_not_enough(
     assert sales.status_code == 403
     assert sales.get_json()["type"] == "AuthorizationException"
     assert "needs one of: worker, admin" in sales.get_json()["message"]
+
+
+def test_start_by_key_with_typed_variables_reaches_the_external_task(worker: Worker) -> None:
+    response = worker.post(
+        "/process-definition/key/external_charge/start",
+        {"variables": {"amount": {"value": 30, "type": "Long"}, "vip": {"value": True}}, "withVariablesInReturn": True},
+    )
+
+    assert response.status_code == 200, response.get_json()
+    started = response.get_json()
+    assert started["definitionId"] == "external_charge:1"
+    assert started["ended"] is False
+    assert started["businessKey"] is None
+    assert started["variables"]["amount"] == {"value": 30, "type": "Integer", "valueInfo": {}}
+    (task,) = worker.fetch("w1", topic_filters={"variables": ["amount", "vip"]})
+    assert task["processInstanceId"] == started["id"]
+    assert task["variables"] == {
+        "amount": {"value": 30, "type": "Integer", "valueInfo": {}},
+        "vip": {"value": True, "type": "Boolean", "valueInfo": {}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "status", "message"),
+    [
+        ("nope", {}, 404, "No matching process definition with key: nope"),
+        ("external_charge", {"businessKey": "7"}, 400, "businessKey: process external_charge runs on no record"),
+        ("lead_qualification", {}, 400, "businessKey: process lead_qualification runs on a Lead record"),
+        ("lead_qualification", {"businessKey": "999999"}, 400, "businessKey: no Lead record 999999"),
+        ("external_charge", {"variables": {"n": {"value": "x", "type": "Double"}}}, 400, 'variables.n: "x" is not'),
+    ],
+)
+def test_start_by_key_refusals_name_the_field(
+    worker: Worker, key: str, body: dict[str, Any], status: int, message: str
+) -> None:
+    response = worker.post(f"/process-definition/key/{key}/start", body)
+
+    assert response.status_code == status
+    assert message in response.get_json()["message"]

@@ -261,3 +261,40 @@ PATHS: dict[str, Any] = {
         ),
     },
 }
+
+SCHEMAS["StartProcessByKey"] = _object(
+    {
+        "variables": _VARIABLES,
+        "businessKey": {"type": "string", "description": "the id of the record the process runs on (flowcrm.entity)"},
+        "withVariablesInReturn": {"type": "boolean", "description": "echo the start variables, typed"},
+    },
+    required=[],
+    closed=False,
+)
+SCHEMAS["ProcessInstanceWithVariables"] = _object(
+    {
+        "links": {"type": "array", "items": {"type": "object"}},
+        "id": {"type": "string", "description": "the process instance id"},
+        "definitionId": {"type": "string", "description": "process id:version"},
+        "businessKey": _nullable("string"),
+        "caseInstanceId": {"type": "null"},
+        "ended": {"type": "boolean"},
+        "suspended": {"type": "boolean"},
+        "tenantId": {"type": "null"},
+        "variables": _VARIABLES,
+    },
+    required=["id", "definitionId", "businessKey", "ended", "suspended"],
+)
+PATHS["/process-definition/key/{key}/start"] = {
+    "servers": _SERVERS,
+    "post": _op(
+        "Start a process by its id",
+        "startProcessByKey",
+        "engine-rest",
+        {**_ok("The started instance", _ref("ProcessInstanceWithVariables")), **_error(400, 404)},
+        parameters=[_param("key", "path", {"type": "string"}, "the BPMN process id")],
+        requestBody=_body(_ref("StartProcessByKey"), "start variables (Camunda-typed) and the business key"),
+        description=_WHO + "Starts the newest deployed version with the variables as its start data. The business "
+        "key is the record id for a process on an entity (required there, refused for a process without one).",
+    ),
+}
