@@ -219,11 +219,12 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
 
 
 def message_waits(scope: Any, tree: Any) -> dict[str, str]:
-    """Element id -> message name of each message catch event and receive task under `scope`."""
+    """Element id -> message name of each message catch event, receive task and message start event under
+    `scope`."""
     names = {m.get("id"): m.get("name") or m.get("id") for m in tree.iter(f"{{{BPMN_NS}}}message")}
     found: dict[str, str] = {}
     for node in scope.iter(f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}boundaryEvent",
-                           f"{{{BPMN_NS}}}receiveTask"):
+                           f"{{{BPMN_NS}}}receiveTask", f"{{{BPMN_NS}}}startEvent"):
         ref = node.get("messageRef")
         if ref is None:
             definition = node.find("./bpmn:messageEventDefinition", NS)

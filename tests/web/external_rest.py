@@ -84,3 +84,30 @@ def worker_token(make_uow: Callable[[], UnitOfWork], username: str = "robot") ->
 def start(make_uow: Callable[[], UnitOfWork], who: Actor, process_id: str = "external_charge") -> int:
     """Start a process without a record; its instance id."""
     return start_process(make_uow(), who, process_id, None, NOW).id
+
+
+MESSAGE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs_msg" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:message id="Msg_paid" name="payment_received" />
+  <bpmn:message id="Msg_order" name="order_placed" />
+  <bpmn:process id="await_payment" name="Await payment" isExecutable="true">
+    <bpmn:startEvent id="await_start" />
+    <bpmn:sequenceFlow id="a1" sourceRef="await_start" targetRef="wait_paid" />
+    <bpmn:intermediateCatchEvent id="wait_paid">
+      <bpmn:messageEventDefinition messageRef="Msg_paid" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="a2" sourceRef="wait_paid" targetRef="await_end" />
+    <bpmn:endEvent id="await_end" />
+  </bpmn:process>
+  <bpmn:process id="order_by_message" name="Order by message" isExecutable="true">
+    <bpmn:startEvent id="order_start">
+      <bpmn:messageEventDefinition messageRef="Msg_order" />
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="o1" sourceRef="order_start" targetRef="ship_order" />
+    <bpmn:serviceTask id="ship_order" name="Ship order" camunda:type="external" camunda:topic="ship_order" />
+    <bpmn:sequenceFlow id="o2" sourceRef="ship_order" targetRef="order_end" />
+    <bpmn:endEvent id="order_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""

@@ -298,3 +298,38 @@ PATHS["/process-definition/key/{key}/start"] = {
         "key is the record id for a process on an entity (required there, refused for a process without one).",
     ),
 }
+
+SCHEMAS["CorrelationMessage"] = _object(
+    {
+        "messageName": {"type": "string"},
+        "businessKey": {"type": "string", "description": "the record id the waiting instance runs on"},
+        "processInstanceId": {"type": "string"},
+        "correlationKeys": {**_VARIABLES, "description": "variables the waiting task must hold with these values"},
+        "processVariables": {**_VARIABLES, "description": "set on the instance with the message"},
+        "all": {"type": "boolean", "description": "reach every matching instance, not exactly one"},
+        "resultEnabled": {"type": "boolean", "description": "answer 200 with the results instead of 204"},
+    },
+    required=["messageName"],
+    closed=False,
+)
+PATHS["/message"] = {
+    "servers": _SERVERS,
+    "post": _op(
+        "Correlate a message",
+        "correlateMessage",
+        "engine-rest",
+        {
+            "200": {
+                "description": "With resultEnabled: one result per instance reached or started",
+                "content": _json({"type": "array", "items": {"type": "object"}}),
+            },
+            "204": {"description": "Delivered"},
+            **_error(400),
+        },
+        requestBody=_body(_ref("CorrelationMessage"), "the message and how to find its instance"),
+        description=_WHO + "Delivers the message to the instance waiting for it (matched by businessKey, "
+        "processInstanceId, correlationKeys); more than one match needs `all`. When none waits, the processes "
+        "whose start event catches the message are started (a process on an entity needs its record id as "
+        "businessKey). 400 MismatchingMessageCorrelationException when nothing or too much matches.",
+    ),
+}

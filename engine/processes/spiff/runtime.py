@@ -345,6 +345,11 @@ class Runtime:
                 waits.append(PendingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
         return waits
 
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """The data a task of this instance holds (a waiting message catch: what correlation keys compare)."""
+        task = next((t for t in self._all_tasks() if str(t.id) == task_id), None)
+        return {} if task is None else dict(task.data)
+
     def deliver_message(self, task_id: str, payload: dict[str, Any]) -> list[Step]:
         """Deliver a message to the waiting task `task_id`, merge `payload` into its data and run on."""
         task = next((t for t in self._all_tasks() if str(t.id) == task_id), None)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import ConflictError, FlowError, Forbidden, NotFound, ValidationError
 from engine.services.external_tasks import LockError
+from engine.services.rest_messages import MismatchingCorrelation
 from engine.services.views import Actor
 from web import csrf
 from web.auth import current_actor_from_token
@@ -21,6 +22,7 @@ csrf.exempt(bp)  # bearer tokens, not cookies, authenticate: there is no cross-s
 # Camunda's exception type names and statuses (docs.camunda.org, REST API reference, "Introduction")
 _TYPES: list[tuple[type[FlowError], int, str]] = [
     (LockError, 400, "BadUserRequestException"),
+    (MismatchingCorrelation, 400, "MismatchingMessageCorrelationException"),
     (ValidationError, 400, "InvalidRequestException"),
     (NotFound, 404, "InvalidRequestException"),
     (Forbidden, 403, "AuthorizationException"),
