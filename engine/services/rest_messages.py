@@ -12,9 +12,10 @@ from typing import Any
 from engine.errors import ValidationError
 from engine.processes.spiff.runtime import refuse_unsavable
 from engine.services.access import require_permission
-from engine.services.instances import advance, load_runtime, start_version
+from engine.services.events import deliver_message
+from engine.services.instances import load_runtime, start_version
 from engine.services.views import Actor
-from engine.store.models import InstanceEventRow, MessageWaitRow, ProcessVersionRow
+from engine.store.models import MessageWaitRow, ProcessVersionRow
 from engine.store.uow import UnitOfWork
 
 
@@ -76,18 +77,10 @@ def _starters(uow: UnitOfWork, name: str) -> list[ProcessVersionRow]:
 
 
 def _deliver(uow: UnitOfWork, actor: Actor, wait: MessageWaitRow, request: Correlation, now: datetime) -> Delivery:
-    instance, version, runtime = load_runtime(uow, wait.instance_id)
-    steps = runtime.deliver_message(wait.task_id, request.variables)
-    uow.history.add(
-        InstanceEventRow(
-            instance_id=instance.id,
-            at=now,
-            actor=actor.username,
-            kind="message_received",
-            data={"message": request.name, "data": request.variables},
-        )
-    )
-    advance(uow, instance, version, runtime, steps, actor.username, now)
+    noted = {"message": request.name, "data": request.variables}
+    instance = deliver_message(uow, actor, wait, request.variables, noted, now)
+    version = uow.config.process_version(instance.process_version_id)
+    assert version is not None  # noqa: S101 - foreign key
     return Delivery("Execution", instance.id, version.process_id, version.version, instance.status != "running")
 
 
