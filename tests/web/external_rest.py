@@ -91,6 +91,16 @@ MESSAGE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
   xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs_msg" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:message id="Msg_paid" name="payment_received" />
   <bpmn:message id="Msg_order" name="order_placed" />
+  <bpmn:signal id="Sig_close" name="close_all" />
+  <bpmn:process id="await_signal" name="Await signal" isExecutable="true">
+    <bpmn:startEvent id="signal_start" />
+    <bpmn:sequenceFlow id="g1" sourceRef="signal_start" targetRef="wait_close" />
+    <bpmn:intermediateCatchEvent id="wait_close">
+      <bpmn:signalEventDefinition signalRef="Sig_close" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="g2" sourceRef="wait_close" targetRef="signal_end" />
+    <bpmn:endEvent id="signal_end" />
+  </bpmn:process>
   <bpmn:process id="await_payment" name="Await payment" isExecutable="true">
     <bpmn:startEvent id="await_start" />
     <bpmn:sequenceFlow id="a1" sourceRef="await_start" targetRef="wait_paid" />

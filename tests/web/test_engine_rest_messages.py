@@ -95,3 +95,20 @@ def test_a_message_nothing_matches_is_refused_as_camunda_does(worker: Worker) ->
         "message": "messageName: Cannot correlate message 'nobody_listens': No process definition or execution "
         "matches the parameters",
     }
+
+
+def test_a_signal_reaches_every_waiting_instance_with_its_variables(
+    worker: Worker, deployed: Callable[[], UnitOfWork]
+) -> None:
+    ids = [worker.post("/process-definition/key/await_signal/start", {}).get_json()["id"] for _ in range(2)]
+
+    nobody = worker.post("/signal", {"name": "nobody_listens"})
+    response = worker.post("/signal", {"name": "close_all", "variables": {"closed_by": {"value": "ops"}}})
+
+    assert nobody.status_code == 204
+    assert response.status_code == 204, response.get_json()
+    assert [status(deployed, i) for i in ids] == ["completed", "completed"]
+    uow = deployed()
+    with uow:
+        received = [e.data for i in ids for e in uow.history.events(int(i)) if e.kind == "signal_received"]
+    assert received == [{"signal": "close_all", "data": {"closed_by": "ops"}}] * 2

@@ -333,3 +333,21 @@ PATHS["/message"] = {
         "businessKey). 400 MismatchingMessageCorrelationException when nothing or too much matches.",
     ),
 }
+
+SCHEMAS["Signal"] = _object(
+    {"name": {"type": "string"}, "variables": _VARIABLES},
+    required=["name"],
+    closed=False,
+)
+PATHS["/signal"] = {
+    "servers": _SERVERS,
+    "post": _op(
+        "Broadcast a signal",
+        "throwSignal",
+        "engine-rest",
+        {"204": {"description": "Delivered to every waiting instance (possibly none)"}, **_error(400)},
+        requestBody=_body(_ref("Signal"), "the signal name and variables"),
+        description=_WHO + "Every running instance with a signal catch event (intermediate or boundary) waiting "
+        "for the signal gets the variables and goes on. Signal start events are not started by it.",
+    ),
+}

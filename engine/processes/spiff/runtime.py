@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -367,6 +367,24 @@ class Runtime:
         except WorkflowException as exc:
             raise ConflictError(f"the instance refused message {definition.name!r}: {exc}") from exc
         task.data.update(payload)
+        return self.run_engine()
+
+    def send_signal(self, name: str, data: dict[str, Any]) -> list[Step] | None:
+        """Throw signal `name` at this instance: every catch waiting for it takes `data` and fires; None when
+        nothing here waits for it."""
+        waiting = [t for t in self._all_tasks() if t.state == TaskState.WAITING
+                   and isinstance(getattr(t.task_spec, "event_definition", None), SignalEventDefinition)
+                   and t.task_spec.event_definition.name == name]
+        if not waiting:
+            return None
+        refuse_unsavable(data, f"signal {name!r} variables")
+        for task in waiting:
+            task.data.update(data)
+        definition = type(waiting[0].task_spec.event_definition)(name)  # the parser's class: events compare by it
+        try:
+            self.workflow.send_event(BpmnEvent(definition, payload=dict(data)))
+        except WorkflowException as exc:
+            raise ConflictError(f"the instance refused signal {name!r}: {exc}") from exc
         return self.run_engine()
 
     def is_completed(self) -> bool:

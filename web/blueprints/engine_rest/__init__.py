@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.blueprints.engine_rest import external_tasks, messages, starts
+from web.blueprints.engine_rest import external_tasks, messages, signals, starts
 from web.blueprints.engine_rest.base import bp
 
-__all__ = ["bp", "external_tasks", "messages", "starts"]
+__all__ = ["bp", "external_tasks", "messages", "signals", "starts"]
