@@ -396,3 +396,23 @@ def test_start_by_key_refusals_name_the_field(
 
     assert response.status_code == status
     assert message in response.get_json()["message"]
+
+
+def test_the_incident_of_a_failed_external_task_shows_on_the_instance_page_and_the_incident_list(
+    worker: Worker, app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    from tests.web.conftest import as_user, text
+
+    instance_id = start(deployed, actors["sales"])
+    (task,) = worker.fetch("w1")
+    failure = {"workerId": "w1", "errorMessage": "gateway down", "retries": 0}
+    assert worker.post(f"/external-task/{task['id']}/failure", failure).status_code == 204
+    admin = as_user(app, "ada")
+
+    instance_page = text(admin.get(f"/instances/{instance_id}"))
+    incident_list = text(admin.get("/admin/incidents?kind=external"))
+
+    assert "gateway down" in instance_page
+    assert "External task failed" in instance_page  # the history step, in the UI's words
+    assert "External task" in incident_list
+    assert "gateway down" in incident_list
