@@ -101,8 +101,8 @@ def fetch_and_lock(uow: UnitOfWork, actor: Actor, request: FetchRequest, now: da
         views = []
         for row in rows:
             topic = by_topic[row.topic]
-            row.worker_id, row.lock_expires_at = request.worker_id, now + timedelta(milliseconds=topic.lock_ms)
-            views.append(_view(row, topic.variables))
+            if uow.external_tasks.take(row, request.worker_id, now + timedelta(milliseconds=topic.lock_ms), now):
+                views.append(_view(row, topic.variables))
         uow.commit()
         return views
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from engine.store.external_models import ExternalTaskRow
 from engine.store.repo_base import _Repository
@@ -58,6 +58,20 @@ class ExternalTaskRepository(_Repository):
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.session.scalars(stmt).all())
+
+    def take(self, row: ExternalTaskRow, worker_id: str, until: datetime, now: datetime) -> bool:
+        """Lock a task picked as fetchable for a worker, if it still is: a conditional UPDATE, so two workers
+        racing on a backend without SKIP LOCKED (SQLite) never both get it. False: someone else took it."""
+        stmt = (
+            update(T)
+            .where(T.id == row.id, _fetchable(now))
+            .values(worker_id=worker_id, lock_expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        taken = bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+        if taken:
+            self.session.refresh(row)
+        return taken
 
     def any_fetchable(self, topics: Iterable[str], now: datetime) -> bool:
         """Whether some task of these topics could be locked now (the long poll's cheap check)."""
