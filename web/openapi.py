@@ -379,7 +379,8 @@ DOCUMENT: dict[str, Any] = {
 
 
 # feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
-PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments", "incidents")
+PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments", "incidents",
+                                 "engine_rest")
 
 
 def openapi_document() -> dict[str, Any]:
@@ -407,13 +408,16 @@ def _merged_document() -> dict[str, Any]:
     return document
 
 
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+
 def _add_edge_responses(document: dict[str, Any]) -> None:
     """The answers web.edge gives before any route runs, on every operation they can happen to: 400 for a bad
     query parameter or a malformed or too deeply nested JSON body, 413 for a body too large, 422 for a text or
     number a body holds that cannot be stored, 404 for an id beyond the id columns."""
     for path, item in document["paths"].items():
-        for operation in item.values():
-            if operation.get("security") == []:
+        for method, operation in item.items():
+            if method not in _METHODS or operation.get("security") == []:
                 continue
             shared = document["components"]["parameters"]
             wheres = {shared[p["$ref"].rsplit("/", 1)[1]]["in"] if "$ref" in p else p["in"]

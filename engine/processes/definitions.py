@@ -45,6 +45,8 @@ class ElementMeta:
     properties: dict[str, str] = field(default_factory=dict)  # every camunda:property, by name
     scripts: tuple[tuple[int | None, str, str], ...] = ()  # (line, source, "eval" | "exec")
     message: str | None = None  # the BPMN message a catch event or receive task waits for
+    topic: str | None = None  # camunda:topic of an external service task (camunda:type="external")
+    priority: int = 0  # camunda:taskPriority of an external task (a whole number; fetchAndLock usePriority)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored with the process version."""
@@ -164,6 +166,8 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         lane=lanes.get(element_id), decision_ref=attr("decisionRef"), set_fields=set_fields,
         properties=properties,
         scripts=tuple(scripts),
+        topic=attr("topic") if attr("type") == "external" else None,
+        priority=int(priority) if (priority := (attr("taskPriority") or "").strip()).lstrip("-").isdigit() else 0,
     )
 
 
@@ -215,11 +219,12 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
 
 
 def message_waits(scope: Any, tree: Any) -> dict[str, str]:
-    """Element id -> message name of each message catch event and receive task under `scope`."""
+    """Element id -> message name of each message catch event, receive task and message start event under
+    `scope`."""
     names = {m.get("id"): m.get("name") or m.get("id") for m in tree.iter(f"{{{BPMN_NS}}}message")}
     found: dict[str, str] = {}
     for node in scope.iter(f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}boundaryEvent",
-                           f"{{{BPMN_NS}}}receiveTask"):
+                           f"{{{BPMN_NS}}}receiveTask", f"{{{BPMN_NS}}}startEvent"):
         ref = node.get("messageRef")
         if ref is None:
             definition = node.find("./bpmn:messageEventDefinition", NS)

@@ -284,6 +284,9 @@ class Dialect:
             if problem:  # also on a task no flow reaches, which SpiffWorkflow does not parse
                 self.error(node, problem)
             return
+        if found and found[0] == ("type", "external") and len(found) == 1:
+            self._external(node, kind)
+            return
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it
         if not found:
@@ -335,6 +338,23 @@ class Dialect:
             )
             return
         event.remove(node)
+
+    def _external(self, node: Any, kind: str) -> None:
+        """An external task (docs/external-tasks.md): a worker fetches it by topic over /engine-rest."""
+        if kind != "serviceTask":
+            self.error(
+                node,
+                f'camunda:type="external" on bpmn:{kind} is not supported: external tasks run on bpmn:serviceTask '
+                "only (draw a service task with the same topic)",
+            )
+        elif not (node.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
+            self.error(node, 'camunda:type="external" needs camunda:topic: the topic workers fetch this task by')
+        elif is_juel(node.get(f"{{{CAMUNDA_NS}}}topic") or ""):
+            self.error(node, f"camunda:topic {node.get(f'{{{CAMUNDA_NS}}}topic')!r} must be a plain name, "
+                             "not an expression")
+        priority = (node.get(f"{{{CAMUNDA_NS}}}taskPriority") or "").strip()
+        if priority and not priority.lstrip("-").isdigit():
+            self.error(node, f"camunda:taskPriority {priority!r} must be a whole number for an external task")
 
     def _script(self, node: Any) -> None:
         language = node.get("scriptFormat") or "python"
@@ -408,7 +428,10 @@ class Dialect:
         )
 
     def _ignored_attributes(self, node: Any, kind: str) -> None:
+        external = node.get(f"{{{CAMUNDA_NS}}}type") == "external"
         for name, what in _IGNORED_ATTRIBUTES.items():
+            if external and name == "taskPriority":
+                continue  # the external task's priority (fetchAndLock usePriority)
             value = node.get(f"{{{CAMUNDA_NS}}}{name}")
             if value and not (name.startswith("async") and value == "false"):
                 self.warn(node, f"camunda:{name}={value!r} on bpmn:{kind} is ignored: {what} is not executed here")

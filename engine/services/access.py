@@ -14,6 +14,7 @@ INCIDENT_READERS = ("admin", "designer", "auditor")
 INCIDENT_RESOLVERS = ("admin", "designer")
 READ_ONLY = ("auditor",)  # roles that change nothing, whatever the route
 CHANGERS = ("sales", "head_of_sales", "designer", "admin")
+EXTERNAL_WORKERS = ("worker", "admin")  # /engine-rest: a service account of role "worker" (external task workers)
 
 # Named permissions: the roles that hold each one (record-level visibility is checked on top, in the services).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -24,6 +25,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "task.work": WORKERS,
     "incident.read": INCIDENT_READERS,
     "incident.retry": INCIDENT_RESOLVERS,
+    "engine_rest.call": EXTERNAL_WORKERS,
 }
 
 

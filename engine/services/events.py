@@ -16,7 +16,7 @@ from engine.services.deployments import active_bundle
 from engine.services.instances import advance, load_runtime, start_version
 from engine.services.records import entity_of, insert_record
 from engine.services.views import Actor
-from engine.store.models import InboundEventRow, InstanceEventRow, MessageWaitRow
+from engine.store.models import InboundEventRow, InstanceEventRow, InstanceRow, MessageWaitRow
 from engine.store.uow import UnitOfWork
 
 # Integrations post with a token of a technical user; admins and designers set those up and try events out,
@@ -121,6 +121,22 @@ def _matching_waits(uow: UnitOfWork, event: InboundEvent, business_key: str) -> 
     return list(first.values())
 
 
+def deliver_message(
+    uow: UnitOfWork, actor: Actor, wait: MessageWaitRow, data: dict[str, Any], noted: dict[str, Any], now: datetime
+) -> InstanceRow:
+    """Deliver a message with `data` to one waiting catch, note it in the instance's history (`noted`) and run
+    the instance on, inside the caller's transaction."""
+    instance, version, runtime = load_runtime(uow, wait.instance_id)
+    steps = runtime.deliver_message(wait.task_id, data, wait.message)
+    uow.history.add(
+        InstanceEventRow(
+            instance_id=instance.id, at=now, actor=actor.username, kind="message_received", element_id=None, data=noted
+        )
+    )
+    advance(uow, instance, version, runtime, steps, actor.username, now)
+    return instance
+
+
 def _correlate(
     uow: UnitOfWork, actor: Actor, event: InboundEvent, business_key: str | None, data: dict[str, Any], now: datetime
 ) -> tuple[str, int | None, list[int]]:
@@ -133,19 +149,9 @@ def _correlate(
         raise ConflictError(f"nothing waits for message {event.message!r} with {event.business_key} {business_key!r}")
     record_ids: set[int] = set()
     for wait in waits:
-        instance, version, runtime = load_runtime(uow, wait.instance_id)
-        steps = runtime.deliver_message(wait.task_id, data, wait.message)
-        uow.history.add(
-            InstanceEventRow(
-                instance_id=instance.id,
-                at=now,
-                actor=actor.username,
-                kind="message_received",
-                element_id=None,
-                data={"event": event.name, "message": event.message, "data": data},
-            )
+        instance = deliver_message(
+            uow, actor, wait, data, {"event": event.name, "message": event.message, "data": data}, now
         )
-        advance(uow, instance, version, runtime, steps, actor.username, now)
         if instance.record_id is not None:
             record_ids.add(instance.record_id)
     instances = [w.instance_id for w in waits]

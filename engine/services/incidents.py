@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.services.access import INCIDENT_READERS, INCIDENT_RESOLVERS, require
+from engine.services.external_tasks import EXTERNAL
 from engine.services.jobs import Job
 from engine.services.mail import MailJob
 from engine.services.reminders import REMINDERS
@@ -18,7 +19,7 @@ from engine.store.incident_models import IncidentRow
 from engine.store.models import InstanceEventRow
 from engine.store.uow import UnitOfWork
 
-KINDS = ("timer", "reminder", "outbox", "rule", "scan")
+KINDS = ("timer", "reminder", "outbox", "rule", "scan", "external")
 STATES = ("open", "resolved")
 _JOBS: dict[str, Job[Any]] = {
     "timer": TIMERS,
@@ -26,6 +27,7 @@ _JOBS: dict[str, Job[Any]] = {
     "outbox": MailJob(),
     "rule": ScheduleJob({}),
     "scan": ScheduleJob({}),
+    "external": EXTERNAL,
 }
 
 

@@ -16,6 +16,7 @@ from engine.services.assignment import route_task
 from engine.services.deployments import active_bundle
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
+from engine.store.external_models import ExternalTaskRow
 from engine.store.models import (
     InstanceEventRow,
     InstanceRow,
@@ -140,6 +141,24 @@ def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> 
                                           business_key=key))
 
 
+def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
+                         now: datetime) -> None:
+    """One external_task row per external service task waiting for a worker (engine.services.external_tasks);
+    its business key is the record id, as for message correlation."""
+    existing = {t.id: t for t in uow.external_tasks.for_instance(instance.id)}
+    ready = {t.task_id: t for t in runtime.ready_external_tasks()}
+    for task_id, row in existing.items():
+        if task_id not in ready:  # completed, or interrupted by a boundary event
+            uow.external_tasks.delete(row)
+    key = str(instance.record_id) if instance.record_id is not None else None
+    for task_id, task in ready.items():
+        if task_id not in existing:
+            uow.external_tasks.add(ExternalTaskRow(
+                id=task_id, topic=task.topic, instance_id=instance.id, process_id=version.process_id,
+                activity_id=task.element_id, business_key=key, priority=task.priority, variables=task.data,
+                created_at=now))
+
+
 def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
             steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None, *,
             depth: int = 0, chain: tuple[str, ...] = ()) -> None:
@@ -165,6 +184,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     _sync_tasks(uow, instance, runtime, record, now)
     _sync_timers(uow, instance, runtime)
     _sync_messages(uow, instance, runtime)
+    _sync_external_tasks(uow, instance, version, runtime, now)
     if runtime.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now
@@ -174,9 +194,11 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
 
 
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
-                  now: datetime, *, depth: int = 0, chain: tuple[str, ...] = ()) -> InstanceRow:
-    """Start one instance of a process version inside the caller's transaction."""
-    runtime, steps = Runtime.start(version.id, version.spec_json, process_data(uow, record))
+                  now: datetime, *, depth: int = 0, chain: tuple[str, ...] = (),
+                  variables: dict[str, Any] | None = None) -> InstanceRow:
+    """Start one instance of a process version inside the caller's transaction (`variables`: its start data,
+    beside what it sees of its record)."""
+    runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)})
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.store.audit_repos import AuditRepository
+from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
 from engine.store.job_repos import IncidentRepository, JobRepository
 from engine.store.merge_repos import MergeRepository
@@ -62,6 +63,7 @@ class UnitOfWork:
     jobs: JobRepository
     incidents: IncidentRepository
     logins: LoginRepository
+    external_tasks: ExternalTaskRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -93,6 +95,7 @@ class UnitOfWork:
             self.jobs = JobRepository(self.session)
             self.incidents = IncidentRepository(self.session)
             self.logins = LoginRepository(self.session)
+            self.external_tasks = ExternalTaskRepository(self.session)
         self._depth += 1
         return self
 

@@ -22,6 +22,15 @@ class InstanceRepository(_Repository):
         """An instance by id."""
         return self.session.get(InstanceRow, instance_id)
 
+    def running_of_versions(self, version_ids: Iterable[int]) -> list[InstanceRow]:
+        """Running instances of these process versions, oldest first."""
+        wanted = sorted(set(version_ids))
+        if not wanted:
+            return []
+        stmt = (select(InstanceRow).where(InstanceRow.process_version_id.in_(wanted), InstanceRow.status == "running")
+                .order_by(InstanceRow.id))
+        return list(self.session.scalars(stmt).all())
+
     def for_record(self, record_id: int) -> list[InstanceRow]:
         """Instances running or run on a record."""
         stmt = select(InstanceRow).where(InstanceRow.record_id == record_id).order_by(InstanceRow.id)

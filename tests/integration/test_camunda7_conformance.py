@@ -110,9 +110,14 @@ REFUSALS = {
         '<bpmn:sendTask id="notify" camunda:expression="${mailer.send(order)}" />',
         "[notify] bpmn:sendTask is not supported: camunda:expression='${mailer.send(order)}'",
     ),
-    "external_topic": (
-        '<bpmn:serviceTask id="notify" camunda:type="external" camunda:topic="mail" />',
-        "[notify] bpmn:serviceTask is not supported: camunda:type='external'",
+    "external_without_topic": (
+        '<bpmn:serviceTask id="notify" camunda:type="external" />',
+        '[notify] camunda:type="external" needs camunda:topic: the topic workers fetch this task by',
+    ),
+    "external_send_task": (
+        '<bpmn:sendTask id="notify" camunda:type="external" camunda:topic="mail" />',
+        '[notify] camunda:type="external" on bpmn:sendTask is not supported: external tasks run on '
+        "bpmn:serviceTask only",
     ),
     "mail_connector": (
         '<bpmn:serviceTask id="notify"><bpmn:extensionElements><camunda:connector>'

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.web.api_client import API, ApiUser, create_lead
+from web.openapi import openapi_document
 
 CHECKS = [
     not_a_server_error,
@@ -34,11 +35,15 @@ CHECKS = [
 # per operation and generation mode: 8 keeps the run within a minute per database on a shared 2-core machine
 EXAMPLES = int(os.environ.get("FLOWCRM_SCHEMATHESIS_EXAMPLES", "8"))
 Failures = dict[tuple[str, str], list[str]]
+SERVED_ELSEWHERE = {path: item["servers"][0]["url"] for path, item in openapi_document()["paths"].items()
+                    if "servers" in item}
 
 
 def run_operation(app: Flask, operation: Any, mode: GenerationMode, token: str, failures: Failures) -> int:
     """Send EXAMPLES generated requests to one operation; collect every failed check instead of stopping."""
     calls = 0
+    # a path item's own `servers` (the Camunda-compatible /engine-rest): schemathesis reads only the document's
+    base_url = "http://localhost" + SERVED_ELSEWHERE.get(operation.path, API)
 
     @settings(
         max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
@@ -50,7 +55,7 @@ def run_operation(app: Flask, operation: Any, mode: GenerationMode, token: str, 
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
         sent = f"{case.method} {case.formatted_path} {case.query} {str(case.body)[:200]}"
         try:
-            response = case.call(app=app)  # schemathesis re-raises what the app raised (a 500)
+            response = case.call(app=app, base_url=base_url)  # schemathesis re-raises what the app raised (a 500)
         except Exception as exc:  # every server error is reported, none stops the run
             failures.setdefault((operation.label, "ServerError"), []).append(f"{exc!r}"[:300] + f" <- {sent}")
             return

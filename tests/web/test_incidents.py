@@ -59,26 +59,26 @@ def test_the_instance_page_shows_the_incident_and_retry_makes_the_timer_due_agai
 ) -> None:
     instance_id, incident_id = parked_lead(deployed, actors)
     assert timer_state(deployed, instance_id) == (1, True)
-    dina = as_user(app, "dina")  # designer
-    page = dina.get(f"/instances/{instance_id}")
+    admin = as_user(app, "ada")  # admin: a designer sees no instance of a record it cannot read
+    page = admin.get(f"/instances/{instance_id}")
     assert f"Incidents # Kind Concerns Error Attempts Parked at State {incident_id} Timer" in text(page)
     assert ERROR in text(page)
     assert f'action="/admin/incidents/{incident_id}/retry"' in page.get_data(as_text=True)
 
-    response = dina.post(f"/admin/incidents/{incident_id}/retry", data={"next": f"/instances/{instance_id}"})
+    response = admin.post(f"/admin/incidents/{incident_id}/retry", data={"next": f"/instances/{instance_id}"})
     assert response.status_code == 302
     assert response.headers["Location"] == f"/instances/{instance_id}"
     assert timer_state(deployed, instance_id) == (0, False)
-    after = text(dina.get(f"/instances/{instance_id}"))
-    assert "Retried by dina" in after
+    after = text(admin.get(f"/instances/{instance_id}"))
+    assert "Retried by ada" in after
     assert "Incident retried" in after
     with deployed() as uow:
         [event] = uow.session.scalars(select(InstanceEventRow).where(InstanceEventRow.kind == "incident_retried"))
-        assert (event.actor, event.instance_id, event.data["incident"]) == ("dina", instance_id, incident_id)
+        assert (event.actor, event.instance_id, event.data["incident"]) == ("ada", instance_id, incident_id)
     assert "Incident retried" in text(as_user(app, "ada").get("/audit"))  # who and when, in the audit log
-    again = dina.post(f"/admin/incidents/{incident_id}/retry", data={"next": "//evil.example/"})
+    again = admin.post(f"/admin/incidents/{incident_id}/retry", data={"next": "//evil.example/"})
     assert again.headers["Location"] == "/admin/incidents"  # only same-site paths
-    assert "already resolved by dina" in text(dina.get("/admin/incidents"))
+    assert "already resolved by ada" in text(admin.get("/admin/incidents"))
 
 
 def test_the_admin_list_filters_by_kind_and_state_and_only_resolvers_see_retry(

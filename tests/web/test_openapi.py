@@ -25,16 +25,25 @@ from web.openapi import PATHS, openapi_document
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
+BASES = {"api.": API, "engine_rest.": "/engine-rest"}  # blueprint -> its server URL in the document
+
+
 def app_routes(app: Flask) -> set[tuple[str, str]]:
-    """(OpenAPI path template, method) of every route of the api blueprint."""
+    """(OpenAPI path template, method) of every route of the api and engine_rest blueprints."""
     routes = set()
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("api."):
+        base = next((b for prefix, b in BASES.items() if rule.endpoint.startswith(prefix)), None)
+        if base is None:
             continue
-        assert rule.rule.startswith(API), rule.rule
-        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule.removeprefix(API))
+        assert rule.rule.startswith(base), rule.rule
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule.removeprefix(base))
         routes |= {(path, m.lower()) for m in rule.methods or () if m not in IGNORED_METHODS}
     return routes
+
+
+def operations(item: dict[str, Any]) -> dict[str, Any]:
+    """The operations of a path item (not its `servers`)."""
+    return {method: operation for method, operation in item.items() if method != "servers"}
 
 
 def test_document_is_valid_openapi_3_1() -> None:
@@ -45,14 +54,14 @@ def test_document_is_valid_openapi_3_1() -> None:
 
 def test_every_api_route_is_documented_and_every_documented_route_exists(tmp_path: Any) -> None:
     app = make_app(f"sqlite:///{tmp_path}/routes.sqlite")
-    documented = {(path, method) for path, item in openapi_document()["paths"].items() for method in item}
+    documented = {(path, method) for path, item in openapi_document()["paths"].items() for method in operations(item)}
     assert app_routes(app) == documented
 
 
 def test_every_documented_operation_names_its_path_parameters() -> None:
     document = openapi_document()
     for path, item in document["paths"].items():
-        for method, operation in item.items():
+        for method, operation in operations(item).items():
             names = {p["$ref"].rsplit("/", 1)[1] if "$ref" in p else p["name"] for p in operation.get("parameters", [])}
             assert set(re.findall(r"{(\w+)}", path)) <= names, (method, path)
             assert operation.get("security") == [] or "401" in operation["responses"], (method, path)

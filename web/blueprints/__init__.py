@@ -13,6 +13,7 @@ from web.blueprints import (
     audit,
     designer,
     duplicates,
+    engine_rest,
     find,
     imports,
     inbox,
@@ -36,3 +37,4 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.context_processor(nav.navigation)
     app.register_blueprint(api.bp)
+    app.register_blueprint(engine_rest.bp)

@@ -2,7 +2,14 @@
 
 from engine.processes.spiff.engine import SCRIPT_ENGINE, SERIALIZER_VERSION, SandboxEnvironment
 from engine.processes.spiff.parsing import ProcessDefinition, parse_definitions
-from engine.processes.spiff.runtime import PendingMessage, PendingTimer, ReadyTask, Runtime, Step
+from engine.processes.spiff.runtime import (
+    PendingMessage,
+    PendingTimer,
+    ReadyExternalTask,
+    ReadyTask,
+    Runtime,
+    Step,
+)
 from engine.processes.spiff.values import parse_duration, timer_value_problem
 
 __all__ = [
@@ -11,6 +18,7 @@ __all__ = [
     "PendingMessage",
     "PendingTimer",
     "ProcessDefinition",
+    "ReadyExternalTask",
     "ReadyTask",
     "Runtime",
     "SandboxEnvironment",

@@ -8,12 +8,14 @@ from typing import Any, ClassVar
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
+from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -30,6 +32,7 @@ from engine.errors import FlowError
 from engine.processes import sandbox
 from engine.processes.calendar import WorkingHoursFrom, active_calendar
 from engine.processes.camunda_timers import CronCycleFrom, TimerTextIn, active_zone
+from engine.processes.dialect import CAMUNDA_NS
 from engine.processes.juel_values import HELPERS
 from engine.processes.spiff.decisions import DecisionTask, DecisionTaskConverter, DecisionTaskParser
 
@@ -121,6 +124,26 @@ class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser)
     """A receive task with Camunda's message definition, the one the Camunda serializer can store."""
 
 
+class ExternalTask(ServiceTask):  # type: ignore[misc]
+    """An external service task (camunda:type="external"): it waits READY, like a user task, until a worker
+    completes it over /engine-rest (engine.services.external_tasks); then it just completes."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        return True
+
+
+class _ServiceTaskParser(TaskParser):  # type: ignore[misc]
+    """Service tasks: the dialect lets only external ones through (engine.processes.dialect)."""
+
+    def create_task(self) -> Any:
+        spec = super().create_task()
+        spec.manual = self.node.get(f"{{{CAMUNDA_NS}}}type") == "external"
+        return spec
+
+
+BpmnTaskSpecConverter(ExternalTask, _REGISTRY)
+
+
 class _Parser(CamundaParser):  # type: ignore[misc]
     """The Camunda parser, with receive tasks parsed like its message catch events and business rule tasks run by
     the engine's DMN evaluator (`decision_documents`: decision id -> (DMN path, DMN text))."""
@@ -129,7 +152,8 @@ class _Parser(CamundaParser):  # type: ignore[misc]
                                                          full_tag("receiveTask"): (_CamundaReceiveTaskParser,
                                                                                    ReceiveTask),
                                                          full_tag("businessRuleTask"): (DecisionTaskParser,
-                                                                                        DecisionTask)}
+                                                                                        DecisionTask),
+                                                         full_tag("serviceTask"): (_ServiceTaskParser, ExternalTask)}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

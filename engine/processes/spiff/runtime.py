@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -21,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, SandboxError, ValidationError
 from engine.processes.definitions import ElementMeta
-from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION
+from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION, ExternalTask
 from engine.processes.spiff.savable import element_kind, unsavable, unsavable_variable
 
 
@@ -86,6 +87,17 @@ class ReadyTask:
     lane: str | None
     data: dict[str, Any]
     meta: ElementMeta | None
+
+
+@dataclass
+class ReadyExternalTask:
+    """An external service task waiting for a worker (camunda:type="external")."""
+
+    task_id: str
+    element_id: str
+    topic: str
+    priority: int
+    data: dict[str, Any]
 
 
 @dataclass
@@ -229,10 +241,45 @@ class Runtime:
         ready = []
         for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
+            if isinstance(spec, ExternalTask):  # an external task: a worker takes it, not a person
+                continue
             meta = self.elements.get(spec.bpmn_id)
             ready.append(ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
                                    spec.lane, dict(task.data), meta))
         return ready
+
+    def ready_external_tasks(self) -> list[ReadyExternalTask]:
+        """External service tasks waiting for a worker, with their topics."""
+        ready = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            meta = self.elements.get(spec.bpmn_id)
+            if isinstance(spec, ExternalTask) and meta is not None and meta.topic:
+                ready.append(ReadyExternalTask(str(task.id), spec.bpmn_id, meta.topic, meta.priority,
+                                               dict(task.data)))
+        return ready
+
+    def complete_external(self, task_id: str, data: dict[str, Any]) -> list[Step]:
+        """Complete a waiting external task with the worker's variables and run on."""
+        return self.complete(task_id, data, what="variables")
+
+    def throw_error(self, task_id: str, code: str, data: dict[str, Any]) -> list[Step] | None:
+        """Throw a BPMN error with `code` from a waiting external task to the error boundary event attached to it
+        (one naming that code, or one catching every error) and run on; None when no boundary event catches it."""
+        task = self._ready_task(task_id)
+        refuse_unsavable(data, "variables")
+        event = BpmnEvent(ErrorEventDefinition(code, code=code), payload=dict(data))
+        catchers = [t for t in task.parent.children if t is not task and t.state == TaskState.WAITING
+                    and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)]
+        named = [t for t in catchers if t.task_spec.event_definition.code == code]
+        catcher = (named or [t for t in catchers if t.task_spec.event_definition.code is None] or [None])[0]
+        if catcher is None:
+            return None
+        task.data.update(data)
+        catcher.task_spec.catch(catcher, event)
+        catcher.data.update(data)
+        catcher.task_spec._update(catcher)
+        return self.run_engine()
 
     def set_task_data(self, task_id: str, data: dict[str, Any]) -> None:
         """Merge values into a ready task's data (e.g. the freshest record)."""
@@ -249,10 +296,10 @@ class Runtime:
                 changed += 1
         return changed
 
-    def complete(self, task_id: str, data: dict[str, Any]) -> list[Step]:
-        """Complete a ready user task with submitted data and run on."""
+    def complete(self, task_id: str, data: dict[str, Any], *, what: str = "form") -> list[Step]:
+        """Complete a ready user (or external) task with submitted data and run on."""
         task = self._ready_task(task_id)
-        refuse_unsavable(data, "form")
+        refuse_unsavable(data, what)
         task.data.update(data)
         try:
             task.run()
@@ -306,6 +353,11 @@ class Runtime:
                 for task in self._all_tasks() for element_id, definition in _waits(task)
                 if isinstance(definition, MessageEventDefinition)]
 
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """The data a task of this instance holds (a waiting message catch: what correlation keys compare)."""
+        task = next((t for t in self._all_tasks() if str(t.id) == task_id), None)
+        return {} if task is None else dict(task.data)
+
     def deliver_message(self, task_id: str, payload: dict[str, Any], message: str | None = None) -> list[Step]:
         """Deliver a message to the waiting task `task_id` (`message` names which one, for an event-based gateway
         waiting on several), merge `payload` into its data and run on."""
@@ -325,6 +377,24 @@ class Runtime:
         except WorkflowException as exc:
             raise ConflictError(f"the instance refused message {definition.name!r}: {exc}") from exc
         task.data.update(payload)
+        return self.run_engine()
+
+    def send_signal(self, name: str, data: dict[str, Any]) -> list[Step] | None:
+        """Throw signal `name` at this instance: every catch waiting for it takes `data` and fires; None when
+        nothing here waits for it."""
+        waiting = [t for t in self._all_tasks() if t.state == TaskState.WAITING
+                   and isinstance(getattr(t.task_spec, "event_definition", None), SignalEventDefinition)
+                   and t.task_spec.event_definition.name == name]
+        if not waiting:
+            return None
+        refuse_unsavable(data, f"signal {name!r} variables")
+        for task in waiting:
+            task.data.update(data)
+        definition = type(waiting[0].task_spec.event_definition)(name)  # the parser's class: events compare by it
+        try:
+            self.workflow.send_event(BpmnEvent(definition, payload=dict(data)))
+        except WorkflowException as exc:
+            raise ConflictError(f"the instance refused signal {name!r}: {exc}") from exc
         return self.run_engine()
 
     def is_completed(self) -> bool:
