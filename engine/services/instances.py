@@ -168,8 +168,14 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
         instance.status = "completed"
         instance.ended_at = now
         _event(uow, instance, now, "process", "instance_completed")
-    instance.state_json = runtime.dump()
+    state = instance.state_json = runtime.dump()
     instance.serializer_version = SERIALIZER_VERSION
+
+    def keep_hot() -> None:
+        if instance.state_json is state and instance.status == "running":  # not saved again since
+            runtime.keep(instance.id, instance.revision, state)
+
+    uow.after_commit(keep_hot)
 
 
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
@@ -230,7 +236,8 @@ def load_runtime(uow: UnitOfWork, instance_id: int) -> tuple[InstanceRow, Proces
         raise ConflictError(f"process instance {instance_id} is {instance.status}")
     version = uow.config.process_version(instance.process_version_id)
     assert version is not None  # noqa: S101 - foreign key
-    return instance, version, Runtime.load(version.id, version.spec_json, instance.state_json)
+    runtime = Runtime.load_saved(instance.id, instance.revision, version.id, version.spec_json, instance.state_json)
+    return instance, version, runtime
 
 
 def instance_view(row: InstanceRow, version: ProcessVersionRow) -> InstanceView:
