@@ -4,7 +4,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true, union_all
+from sqlalchemy import and_, inspect, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from engine.store.models import (
@@ -35,6 +35,19 @@ def _inbox_record_ids(user_id: int, groups: Iterable[str], username: str) -> Any
 class _Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _loaded(self, cls: type[Any], ids: Iterable[Any]) -> tuple[dict[Any, Any], set[Any]]:
+        """Rows of `cls` this unit of work already holds (as `session.get` would return them without a query),
+        and the ids it must still read."""
+        found: dict[Any, Any] = {}
+        missing: set[Any] = set()
+        for key in set(ids):
+            row = self.session.identity_map.get(self.session.identity_key(cls, key))
+            if row is not None and not inspect(row).expired_attributes:
+                found[key] = row
+            else:
+                missing.add(key)
+        return found, missing
 
     def add(self, row: object) -> None:
         """Stage a new row in this unit of work."""

@@ -109,6 +109,10 @@ class Runtime:
     workflow: Any
     elements: dict[str, ElementMeta]
     _completed: set[UUID] = field(default_factory=set)
+    # what the stored rows mirror: the user tasks that were ready and whether messages were awaited when this
+    # workflow was last saved (nothing, for a new instance)
+    saved_ready: frozenset[str] = frozenset()
+    saved_waits_messages: bool = False
 
     @classmethod
     def start(cls, version_id: int, blob: str, data: dict[str, Any]) -> tuple[Runtime, list[Step]]:
@@ -136,7 +140,13 @@ class Runtime:
         workflow.script_engine = SCRIPT_ENGINE  # subprocesses (call activities) read the top workflow's
         runtime = cls(workflow, parsed.elements)
         runtime._completed = {t.id for t in runtime._all_tasks() if t.state == TaskState.COMPLETED}
+        runtime.mark_saved()
         return runtime
+
+    def mark_saved(self) -> None:
+        """Note the ready user tasks and message waits as the ones the stored rows now mirror."""
+        self.saved_ready = frozenset(t.task_id for t in self.ready_user_tasks())
+        self.saved_waits_messages = bool(self.pending_messages())
 
     @classmethod
     def load_saved(cls, instance_id: int, revision: int, version_id: int, blob: str, state_json: str) -> Runtime:
