@@ -113,8 +113,11 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
 
 
 def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
-    existing = {t.task_id: t for t in uow.timers.pending_for_instance(instance.id)}
     pending = {t.task_id: t for t in runtime.pending_timers()}
+    if not pending and not runtime.saved_waits_timers:
+        return  # none awaited before or now: no rows to read or write
+    saved = uow.timers.pending_for_instance(instance.id) if runtime.saved_waits_timers else []
+    existing = {t.task_id: t for t in saved}
     for task_id, row in existing.items():
         if task_id not in pending:
             uow.timers.delete(row)
@@ -173,9 +176,9 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
         instance.status = "completed"
         instance.ended_at = now
         events.append(_event(instance, now, "process", "instance_completed"))
-    uow.history.add_many(events)
     state = instance.state_json = runtime.dump()
     runtime.mark_saved()
+    uow.history.add_many(events)  # after the instance's last change: its row is written in one UPDATE
     instance.serializer_version = SERIALIZER_VERSION
 
     def keep_hot() -> None:

@@ -36,6 +36,13 @@ class _Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _staged_first(self, *kinds: type[Any]) -> dict[str, Any]:
+        """Execution options of a multi-row history INSERT: other staged writes wait for the next flush (so a row
+        changed twice is updated once) unless rows of `kinds` are staged (they come first: a foreign key target,
+        or history that must keep its order); render_nulls: one batch whatever each row leaves empty."""
+        staged = any(isinstance(row, kinds) for row in self.session.new)
+        return {"autoflush": staged, "render_nulls": True}
+
     def _loaded(self, cls: type[Any], ids: Iterable[Any]) -> tuple[dict[Any, Any], set[Any]]:
         """Rows of `cls` this unit of work already holds (as `session.get` would return them without a query),
         and the ids it must still read."""

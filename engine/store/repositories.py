@@ -4,8 +4,9 @@ Users, configuration and records live here; process execution in work_repos, aut
 
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, exists, func, inspect, or_, select, true
+from sqlalchemy import and_, exists, func, insert, inspect, or_, select, true
 
 from engine.store.automation_repos import (
     AssignmentRepository,
@@ -139,6 +140,13 @@ class ConfigRepository(_Repository):
 
 
 class RecordRepository(_Repository):
+    def add_changes(self, rows: list[dict[str, Any]]) -> None:
+        """Append field history rows (column values) in one statement (executemany)."""
+        if rows:
+            self.session.execute(
+                insert(FieldChangeRow), rows, execution_options=self._staged_first(RecordRow, FieldChangeRow)
+            )
+
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""
         return self.session.get(RecordRow, record_id)

@@ -109,9 +109,10 @@ class Runtime:
     workflow: Any
     elements: dict[str, ElementMeta]
     _completed: set[UUID] = field(default_factory=set)
-    # what the stored rows mirror: the user tasks that were ready and whether messages were awaited when this
-    # workflow was last saved (nothing, for a new instance)
+    # what the stored rows mirror: the user tasks that were ready and whether timers and messages were awaited
+    # when this workflow was last saved (nothing, for a new instance)
     saved_ready: frozenset[str] = frozenset()
+    saved_waits_timers: bool = False
     saved_waits_messages: bool = False
 
     @classmethod
@@ -144,8 +145,9 @@ class Runtime:
         return runtime
 
     def mark_saved(self) -> None:
-        """Note the ready user tasks and message waits as the ones the stored rows now mirror."""
+        """Note the ready user tasks, timers and message waits as the ones the stored rows now mirror."""
         self.saved_ready = frozenset(t.task_id for t in self.ready_user_tasks())
+        self.saved_waits_timers = bool(self.pending_timers())
         self.saved_waits_messages = bool(self.pending_messages())
 
     @classmethod
