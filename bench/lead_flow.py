@@ -1,5 +1,6 @@
 """End-to-end throughput of the lead process: SpiffWorkflow alone, with serialization, the engine adapter, and
-the full services on a SQLite file — in one run so the ratios compare like with like."""
+the full services on a SQLite file and (given a server) on PostgreSQL — in one run so the ratios compare like
+with like. Every lead is a different person and company, so no lead is a duplicate of the ones before it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import cProfile
 import pstats
 import sysconfig
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -21,8 +23,9 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite, summary_ms
-from engine.bootstrap import UowFactory
+from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
+from bench.names import EN_LAST, RU_LAST, RU_MALE
+from engine.bootstrap import UowFactory, prepare_database
 from engine.processes.calendar import working_hours
 from engine.processes.spiff import Runtime, parse_definitions
 from engine.services import records, tasks
@@ -32,13 +35,7 @@ from engine.store.models import InstanceRow, RecordRow
 
 PROCESS = "lead_qualification"
 BPMN = "processes/lead_qualification.bpmn"
-LEAD = {
-    "contact_name": "Ivan Petrov",
-    "company": "Romashka LLC",
-    "phone": "+7 912 345-67-89",
-    "email": "ivan.petrov@example.com",
-    "channel": "website",
-}
+CHANNEL = "website"
 QUALIFY = {"outcome": "convert", "budget": "5000"}
 ARRANGE = {"next_contact_on": "2026-03-10", "meeting_notes": "Demo of the 20-laptop offer"}
 STEPS = (
@@ -53,9 +50,24 @@ LOOKUPS = {STEPS[1], STEPS[4]}
 VERSION_ID = -1  # the engine adapter caches parsed specs by version id; no real version backs the no-DB tier
 
 
+def lead(i: int) -> dict[str, Any]:
+    """Lead number `i`: a person, company, phone and e-mail no other lead of the run shares (negative `i` are the
+    warm-up leads)."""
+    n = abs(i) * 2 + (i < 0)
+    first, last = RU_MALE[n % len(RU_MALE)], RU_LAST[(n // len(RU_MALE)) % len(RU_LAST)]
+    return {
+        "title": f"Lead {i}",
+        "contact_name": f"{first} {last} {n}",
+        "company": f"{EN_LAST[n % len(EN_LAST)]} Trading {n}",
+        "phone": f"+7 9{n // 10**7 % 100:02d} {n // 10**4 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}",
+        "email": f"lead{n}@example{n % 97}.com",
+        "channel": CHANNEL,
+    }
+
+
 def _record_data(i: int) -> dict[str, Any]:
     """What the process sees of the lead, as the services would pass it (normalized record + id)."""
-    record = {**LEAD, "title": f"Lead {i}", "phone": "+79123456789", "status": "new"}
+    record = {**lead(i), "phone": "+79123456789", "status": "new"}
     return {"record": record, "record_id": i}
 
 
@@ -176,10 +188,10 @@ class RuntimeBaseline:
 
 
 class PersistedFlow:
-    """The lead process through the engine services on a SQLite file."""
+    """The lead process through the engine services on a database (a SQLite file, a PostgreSQL schema)."""
 
-    def __init__(self, path: Path) -> None:
-        self.factory: UowFactory = deployed_factory(fresh_sqlite(path))
+    def __init__(self, url: str) -> None:
+        self.factory: UowFactory = deployed_factory(url)
         self.log = StatementLog(self.factory.engine)
         self.creator = self._user("hank", ["head_of_sales"])
         self.workers = [self._user(name, ["sales"]) for name in ("sam", "sue", "sid", "sal")]
@@ -201,7 +213,7 @@ class PersistedFlow:
 
         def create() -> None:
             nonlocal rec_id
-            rec_id = str(records.create_record(mk(), self.creator, "Lead", {**LEAD, "title": f"Lead {i}"}, NOW).id)
+            rec_id = str(records.create_record(mk(), self.creator, "Lead", lead(i), NOW).id)
 
         def find(scope: str, element: str) -> Callable[[], None]:
             def run() -> None:
@@ -327,36 +339,57 @@ def hotspots(stats: pstats.Stats, count: int, top: int) -> dict[str, Any]:
     }
 
 
-def run(workdir: Path, leads: int, warmup: int, profile_leads: int, rounds: int = 5) -> dict[str, Any]:
-    """Every tier of the lead benchmark, interleaved in this process."""
-    flow = PersistedFlow(workdir / "lead_flow.sqlite")
+def _postgres_url(stack: ExitStack, url: str) -> str:
+    """A migrated, empty schema on the PostgreSQL server at `url`, dropped when `stack` closes."""
+    scoped = stack.enter_context(postgres_schema(url, "bench_lead_flow"))
+    prepare_database(scoped)
+    return scoped
+
+
+def run(
+    workdir: Path, leads: int, warmup: int, profile_leads: int, rounds: int = 5, postgres: str | None = None
+) -> dict[str, Any]:
+    """Every tier of the lead benchmark, interleaved in this process (PostgreSQL beside SQLite when given)."""
+    with ExitStack() as stack:
+        flows = {"persisted_sqlite_file": PersistedFlow(fresh_sqlite(workdir / "lead_flow.sqlite"))}
+        if postgres:
+            flows["persisted_postgres"] = PersistedFlow(_postgres_url(stack, postgres))
+        try:
+            return _run(flows, leads, warmup, profile_leads, rounds)
+        finally:
+            for flow in flows.values():
+                flow.factory.dispose()
+
+
+def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads: int, rounds: int) -> dict[str, Any]:
     tiers = _interleaved(
         {
             "spiff_in_memory": SpiffBaseline(serialize_each_wait=False).instance,
             "spiff_serialize_each_wait": SpiffBaseline(serialize_each_wait=True).instance,
             "engine_runtime_no_db": RuntimeBaseline().instance,
-            "persisted_sqlite_file": _Recording(flow),
+            **{name: _Recording(flow) for name, flow in flows.items()},
         },
         warmup,
         leads,
         min(rounds, leads),
     )
-    details = flow.details(leads)
-    steps = details.pop("steps")
-    tiers["persisted_sqlite_file"].update(details)
+    steps = {}
+    for name, flow in flows.items():
+        details = flow.details(leads)
+        steps[name] = details.pop("steps")
+        tiers[name].update(details)
     base = tiers["spiff_in_memory"]["ms_per_instance"]
     ratios = {name: round(t["ms_per_instance"] / base, 2) for name, t in tiers.items()}
-    profile = flow.profile(profile_leads) if profile_leads else None
-    trace = flow.statement_trace()
-    flow.factory.dispose()
+    sqlite = flows["persisted_sqlite_file"]
+    profile = sqlite.profile(profile_leads) if profile_leads else None
     return {
         "leads": leads,
         "warmup": warmup,
         "rounds": min(rounds, leads),
         "tiers": tiers,
         "ratio_to_in_memory": ratios,
-        "target_ratio": 3.0,
+        "target_ratio": {"persisted_sqlite_file": 3.0, "persisted_postgres": 4.0},
         "persisted_steps": steps,
         "profile": profile,
-        "sql_of_one_instance": trace,
+        "sql_of_one_instance": {name: flow.statement_trace() for name, flow in flows.items()},
     }

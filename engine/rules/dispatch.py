@@ -33,12 +33,14 @@ def _linked_target_ids(uow: UnitOfWork, trigger: Trigger, record: RecordRow, cha
                        created: bool) -> list[int]:
     """Ids of the records a linked_* trigger's `via` field of `record` points at (before and after a change)."""
     via = trigger.via or ""
-    current = uow.links.reference_target(record.id, via)
     if trigger.kind == "linked_created":
-        return [current] if created and current is not None else []
-    if created:
-        return []
-    ids = [current] if current is not None and set(trigger.fields) & changes.keys() else []
+        current = uow.links.reference_target(record.id, via) if created else None
+        return [current] if current is not None else []
+    touched = bool(set(trigger.fields) & changes.keys())
+    if created or not (touched or via in changes):
+        return []  # nothing the trigger watches changed: no need to read where the link points
+    current = uow.links.reference_target(record.id, via)
+    ids = [current] if current is not None and touched else []
     moved = changes.get(via)
     if via in changes:  # the link itself moved: both the record it left and the one it joined are affected
         old = moved[0] if moved is not None else None

@@ -18,7 +18,6 @@ from engine.services.records import can_see, entity_of, refuse_merged, write_fie
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
 from engine.store.external_models import ExternalTaskRow
 from engine.store.models import (
-    InstanceEventRow,
     InstanceRow,
     MessageWaitRow,
     ProcessVersionRow,
@@ -37,13 +36,13 @@ def process_data(uow: UnitOfWork, record: RecordRow | None) -> dict[str, Any]:
     return {"record": dict(record.data), "record_id": record.id, "record_owner": owner.username if owner else None}
 
 
-def _event(uow: UnitOfWork, instance: InstanceRow, now: datetime, actor: str, kind: str,
-           step: Step | None = None, data: dict[str, Any] | None = None) -> None:
-    uow.history.add(InstanceEventRow(
-        instance_id=instance.id, at=now, actor=actor, kind=kind,
-        task_id=step.task_id if step else None, element_id=step.element_id if step else None,
-        element_name=step.element_name if step else None, element_type=step.element_type if step else None,
-        data=data))
+def _event(instance: InstanceRow, now: datetime, actor: str, kind: str, step: Step | None = None,
+           data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An instance_event row's values (written in one statement with the others of the step)."""
+    return {"instance_id": instance.id, "at": now, "actor": actor, "kind": kind,
+            "task_id": step.task_id if step else None, "element_id": step.element_id if step else None,
+            "element_name": step.element_name if step else None,
+            "element_type": step.element_type if step else None, "data": data}
 
 
 def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, record: RecordRow | None,
@@ -73,7 +72,10 @@ def _resolve_user_id(uow: UnitOfWork, name: str | None) -> int | None:
 
 def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record: RecordRow | None,
                 now: datetime) -> None:
-    open_rows = {t.id: t for t in uow.tasks.open_for_instance(instance.id) if t.state == "open"}
+    # the rows of the tasks that were ready when the workflow was saved (by id: the one being completed is in
+    # this unit of work already, so usually nothing is read)
+    known = (uow.tasks.get(task_id) for task_id in runtime.saved_ready)
+    open_rows = {t.id: t for t in known if t is not None and t.state == "open"}
     ready = {t.task_id: t for t in runtime.ready_user_tasks()}
     for task_id, row in open_rows.items():
         if task_id not in ready:  # interrupted by a boundary event or the instance ended
@@ -112,8 +114,11 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
 
 
 def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
-    existing = {t.task_id: t for t in uow.timers.pending_for_instance(instance.id)}
     pending = {t.task_id: t for t in runtime.pending_timers()}
+    if not pending and not runtime.saved_waits_timers:
+        return  # none awaited before or now: no rows to read or write
+    saved = uow.timers.pending_for_instance(instance.id) if runtime.saved_waits_timers else []
+    existing = {t.task_id: t for t in saved}
     for task_id, row in existing.items():
         if task_id not in pending:
             uow.timers.delete(row)
@@ -129,8 +134,10 @@ def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> 
     """One message_wait row per waiting message catch; its business key is the record id (events.yaml may
     correlate by another record field: that is read from the record when an event arrives)."""
     # keyed by task and message: an event-based gateway is one task waiting for several messages
-    existing = {(t.task_id, t.message): t for t in uow.events.waits_for_instance(instance.id)}
     pending = {(t.task_id, t.message): t for t in runtime.pending_messages()}
+    if not pending and not runtime.saved_waits_messages:
+        return  # none awaited before or now: no rows to read or write
+    existing = {(t.task_id, t.message): t for t in uow.events.waits_for_instance(instance.id)}
     for wanted, row in existing.items():
         if wanted not in pending:
             uow.events.delete(row)
@@ -145,8 +152,10 @@ def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: Proces
                          now: datetime) -> None:
     """One external_task row per external service task waiting for a worker (engine.services.external_tasks);
     its business key is the record id, as for message correlation."""
-    existing = {t.id: t for t in uow.external_tasks.for_instance(instance.id)}
     ready = {t.task_id: t for t in runtime.ready_external_tasks()}
+    if not ready and not runtime.saved_external_tasks:
+        return  # none awaited before or now: no rows to read or write
+    existing = {t.id: t for t in uow.external_tasks.for_instance(instance.id)}
     for task_id, row in existing.items():
         if task_id not in ready:  # completed, or interrupted by a boundary event
             uow.external_tasks.delete(row)
@@ -169,10 +178,11 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     from engine.rules.dispatch import on_record_written
 
     record = uow.records.get(instance.record_id) if instance.record_id else None
+    events = []
     for step in steps:
         data = submitted if step.manual else None
-        _event(uow, instance, now, actor if step.manual else "process",
-               "task_completed" if step.manual else "step", step, data)
+        events.append(_event(instance, now, actor if step.manual else "process",
+                             "task_completed" if step.manual else "step", step, data))
         meta = runtime.elements.get(step.element_id)
         if meta is not None:
             changed = _apply_set_fields(uow, instance, version, record, step, meta, now)
@@ -188,9 +198,17 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     if runtime.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now
-        _event(uow, instance, now, "process", "instance_completed")
-    instance.state_json = runtime.dump()
+        events.append(_event(instance, now, "process", "instance_completed"))
+    state = instance.state_json = runtime.dump()
+    runtime.mark_saved()
+    uow.history.add_many(events)  # after the instance's last change: its row is written in one UPDATE
     instance.serializer_version = SERIALIZER_VERSION
+
+    def keep_hot() -> None:
+        if instance.state_json is state and instance.status == "running":  # not saved again since
+            runtime.keep(instance.id, instance.revision, state)
+
+    uow.after_commit(keep_hot)
 
 
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
@@ -204,8 +222,8 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
                            started_at=now, started_by=actor.username)
     uow.instances.add(instance)
     uow.instances.flush()
-    _event(uow, instance, now, actor.username, "instance_started",
-           data={"process_id": version.process_id, "version": version.version})
+    uow.history.add_many([_event(instance, now, actor.username, "instance_started",
+                                 data={"process_id": version.process_id, "version": version.version})])
     advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain)
     return instance
 
@@ -253,7 +271,8 @@ def load_runtime(uow: UnitOfWork, instance_id: int) -> tuple[InstanceRow, Proces
         raise ConflictError(f"process instance {instance_id} is {instance.status}")
     version = uow.config.process_version(instance.process_version_id)
     assert version is not None  # noqa: S101 - foreign key
-    return instance, version, Runtime.load(version.id, version.spec_json, instance.state_json)
+    runtime = Runtime.load_saved(instance.id, instance.revision, version.id, version.spec_json, instance.state_json)
+    return instance, version, runtime
 
 
 def instance_view(row: InstanceRow, version: ProcessVersionRow) -> InstanceView:

@@ -12,7 +12,7 @@ from engine.records.schema import validate_record
 from engine.services.access import RECORD_WRITERS, reads_everything, require
 from engine.services.deployments import active_bundle
 from engine.services.views import Actor, FieldChangeView, RecordView
-from engine.store.models import FieldChangeRow, RecordRow
+from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
 
@@ -126,6 +126,7 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
     Returns {field: (old, new)} of the fields that changed; rules are dispatched by the caller."""
     check_targets(uow, entity, values)
     changed: dict[str, tuple[Any, Any]] = {}
+    history: list[dict[str, Any]] = []
     data = dict(row.data)
     for name, new in values.items():
         old = data.get(name)
@@ -136,11 +137,12 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
             data.pop(name, None)
         else:
             data[name] = new
-        uow.records.add(FieldChangeRow(record_id=row.id, at=now, actor=actor, source=source, field=name,
-                                       old_value=old, new_value=new))
+        history.append({"record_id": row.id, "at": now, "actor": actor, "source": source, "field": name,
+                        "old_value": old, "new_value": new})
         field = entity.fields.get(name)
         if field is not None and field.type == "reference":
             uow.links.set_reference(row.id, name, new, now, actor)
+    uow.records.add_changes(history)
     if changed:
         row.data = data
         row.title = title_of(entity, data, row.id)

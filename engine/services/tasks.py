@@ -222,6 +222,9 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
     require(actor, *WORKERS, action="complete tasks")
     bundle, _ = active_bundle(uow)
     with uow:
+        # one read for the task, its instance, version, record and owner; held, as the session keeps rows only
+        # while something refers to them. The permission checks come next, on these rows.
+        context = uow.tasks.load_with_context(task_id)  # noqa: F841
         row = _load_task(uow, actor, task_id)
         if row.state != "open":
             raise ConflictError(f"task {task_id} is already {row.state}")

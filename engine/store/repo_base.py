@@ -4,7 +4,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true, union_all
+from sqlalchemy import and_, inspect, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from engine.store.models import (
@@ -35,6 +35,26 @@ def _inbox_record_ids(user_id: int, groups: Iterable[str], username: str) -> Any
 class _Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _staged_first(self, *kinds: type[Any]) -> dict[str, Any]:
+        """Execution options of a multi-row history INSERT: other staged writes wait for the next flush (so a row
+        changed twice is updated once) unless rows of `kinds` are staged (they come first: a foreign key target,
+        or history that must keep its order); render_nulls: one batch whatever each row leaves empty."""
+        staged = any(isinstance(row, kinds) for row in self.session.new)
+        return {"autoflush": staged, "render_nulls": True}
+
+    def _loaded(self, cls: type[Any], ids: Iterable[Any]) -> tuple[dict[Any, Any], set[Any]]:
+        """Rows of `cls` this unit of work already holds (as `session.get` would return them without a query),
+        and the ids it must still read."""
+        found: dict[Any, Any] = {}
+        missing: set[Any] = set()
+        for key in set(ids):
+            row = self.session.identity_map.get(self.session.identity_key(cls, key))
+            if row is not None and not inspect(row).expired_attributes:
+                found[key] = row
+            else:
+                missing.add(key)
+        return found, missing
 
     def add(self, row: object) -> None:
         """Stage a new row in this unit of work."""

@@ -4,8 +4,9 @@ Users, configuration and records live here; process execution in work_repos, aut
 
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import and_, exists, func, insert, inspect, or_, select, true
 
 from engine.store.automation_repos import (
     AssignmentRepository,
@@ -41,7 +42,10 @@ class UserRepository(_Repository):
         return self.session.get(UserRow, user_id)
 
     def by_username(self, username: str) -> UserRow | None:
-        """A user by login name."""
+        """A user by login name (one this unit of work holds already is not read again)."""
+        for row in self.session.identity_map.values():
+            if isinstance(row, UserRow) and not inspect(row).expired_attributes and row.username == username:
+                return row
         return self.session.scalar(select(UserRow).where(UserRow.username == username))
 
     def all(self) -> Sequence[UserRow]:
@@ -50,11 +54,10 @@ class UserRepository(_Repository):
 
     def by_ids(self, ids: Iterable[int]) -> dict[int, UserRow]:
         """Users by id, for labelling lists."""
-        wanted = set(ids)
-        if not wanted:
-            return {}
-        rows = self.session.scalars(select(UserRow).where(UserRow.id.in_(wanted))).all()
-        return {r.id: r for r in rows}
+        found, wanted = self._loaded(UserRow, ids)
+        if wanted:
+            found.update({r.id: r for r in self.session.scalars(select(UserRow).where(UserRow.id.in_(wanted)))})
+        return found
 
     def team_member_ids(self, team: str) -> list[int]:
         """Ids of the active users of a team."""
@@ -137,6 +140,13 @@ class ConfigRepository(_Repository):
 
 
 class RecordRepository(_Repository):
+    def add_changes(self, rows: list[dict[str, Any]]) -> None:
+        """Append field history rows (column values) in one statement (executemany)."""
+        if rows:
+            self.session.execute(
+                insert(FieldChangeRow), rows, execution_options=self._staged_first(RecordRow, FieldChangeRow)
+            )
+
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""
         return self.session.get(RecordRow, record_id)
@@ -174,12 +184,13 @@ class RecordRepository(_Repository):
         return self.session.scalar(select(RecordRow.id).limit(1)) is not None
 
     def titles(self, ids: Iterable[int]) -> dict[int, str]:
-        """Record titles by id, in one query."""
-        wanted = set(ids)
-        if not wanted:
-            return {}
-        rows = self.session.execute(select(RecordRow.id, RecordRow.title).where(RecordRow.id.in_(wanted))).all()
-        return {record_id: title for record_id, title in rows}
+        """Record titles by id, in one query (none for records this unit of work holds)."""
+        loaded, wanted = self._loaded(RecordRow, ids)
+        titles = {record_id: row.title for record_id, row in loaded.items()}
+        if wanted:
+            rows = self.session.execute(select(RecordRow.id, RecordRow.title).where(RecordRow.id.in_(wanted))).all()
+            titles.update({record_id: title for record_id, title in rows})
+        return titles
 
     def changes(self, record_id: int) -> list[FieldChangeRow]:
         """Field history of a record, oldest first."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -69,6 +69,7 @@ class UnitOfWork:
         self._factory = session_factory
         self._depth = 0
         self.memo: dict[str, object] = {}  # per unit of work (one request or job): values safe to reuse in it
+        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
@@ -107,6 +108,7 @@ class UnitOfWork:
     ) -> None:
         self._depth -= 1
         if self._depth == 0:
+            self._after_commit.clear()
             try:
                 self.session.rollback()
             finally:
@@ -115,6 +117,10 @@ class UnitOfWork:
             raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
         if isinstance(exc, IntegrityError):  # an autoflush met a row a concurrent transaction just wrote
             raise ConflictError(f"the change conflicts with a concurrent one: {exc.orig}") from exc
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Call `hook` once the transaction's writes are durable (dropped if it rolls back)."""
+        self._after_commit.append(hook)
 
     def flush(self) -> None:
         """Send pending writes now; a lost optimistic-lock race becomes ConflictError."""
@@ -139,14 +145,23 @@ class UnitOfWork:
             if "locked" in str(exc.orig).lower():
                 raise ConflictError("the database is busy with a concurrent change; try again") from exc
             raise
+        finally:
+            hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:  # reached only when the commit succeeded
+            hook()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Run a block in a savepoint, flushed at its end: an exception rolls back the block only, and the
         transaction (with its row locks) goes on."""
-        with self.session.begin_nested():
-            yield
-            self.session.flush()
+        hooks = len(self._after_commit)
+        try:
+            with self.session.begin_nested():
+                yield
+                self.session.flush()
+        except BaseException:
+            del self._after_commit[hooks:]  # what the block did is undone: so are its promises
+            raise
 
     def gone(self, row: object) -> bool:
         """True when a row was deleted in this transaction."""

@@ -3,16 +3,21 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, true, union_all, update
+from sqlalchemy import ColumnElement, and_, func, insert, select, true, union_all, update
+from sqlalchemy.orm import aliased
 
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
     InstanceEventRow,
     InstanceRow,
+    ProcessVersionRow,
+    RecordRow,
     TaskCandidateRow,
     TaskRow,
     TimerRow,
+    UserRow,
 )
 from engine.store.repo_base import _Repository
 
@@ -52,10 +57,29 @@ class TaskRepository(_Repository):
                                                   sort_at=sort_at))
 
     def set_pooled(self, task_id: str, pooled: bool) -> None:
-        """Take a task out of (or put it back in) the claimable pool."""
+        """Take a task out of (or put it back in) the claimable pool. Staged writes to other tables wait for the
+        next flush (batched with their like), unless candidate rows are staged: this statement must see them."""
+        staged = any(isinstance(row, TaskCandidateRow) for row in self.session.new)
         self.session.execute(
-            update(TaskCandidateRow).where(TaskCandidateRow.task_id == task_id).values(pooled=pooled)
+            update(TaskCandidateRow).where(TaskCandidateRow.task_id == task_id).values(pooled=pooled),
+            execution_options={"autoflush": staged},
         )
+
+    def load_with_context(self, task_id: str) -> tuple[object, ...]:
+        """A task with its instance, process version, record and record owner, in one query: while the caller
+        holds the result, `get`s of them in this unit of work are answered without reading again."""
+        assignee = aliased(UserRow)
+        stmt = (
+            select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, assignee)
+            .outerjoin(assignee, assignee.id == TaskRow.assignee_id)
+            .outerjoin(InstanceRow, InstanceRow.id == TaskRow.instance_id)
+            .outerjoin(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
+            .outerjoin(RecordRow, RecordRow.id == TaskRow.record_id)
+            .outerjoin(UserRow, UserRow.id == RecordRow.owner_id)
+            .where(TaskRow.id == task_id)
+        )
+        found = self.session.execute(stmt).first()
+        return tuple(found) if found is not None else ()
 
     def try_claim(self, task_id: str, user_id: int) -> bool:
         """Atomically assign an open, unassigned task; False if someone was first."""
@@ -137,6 +161,13 @@ class TaskRepository(_Repository):
 
 
 class HistoryRepository(_Repository):
+    def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """Append instance events (column values) in one statement (executemany)."""
+        if rows:  # render_nulls: one batch whatever each row leaves empty
+            self.session.execute(
+                insert(InstanceEventRow), rows, execution_options=self._staged_first(InstanceRow, InstanceEventRow)
+            )
+
     def events(self, instance_id: int) -> list[InstanceEventRow]:
         """Every step of an instance, in order."""
         stmt = select(InstanceEventRow).where(InstanceEventRow.instance_id == instance_id)

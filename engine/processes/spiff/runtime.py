@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,34 +20,25 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, SandboxError, ValidationError
 from engine.processes.definitions import ElementMeta
+from engine.processes.spiff.cache import ParsedVersion, SpecCache, WorkflowCache
 from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION, ExternalTask
 from engine.processes.spiff.savable import element_kind, unsavable, unsavable_variable
 
-
-class _SpecCache:
-    """Parsed spec blobs by version id: a blob is immutable once deployed."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, version_id: int, blob: str) -> dict[str, Any]:
-        key = (version_id, hash(blob))  # one process may use several databases whose version ids overlap
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value: dict[str, Any] = json.loads(blob)
-        value["elements"] = {k: ElementMeta.from_dict(v) for k, v in value["elements"].items()}
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
+_SPECS = SpecCache()
+_WORKFLOWS: WorkflowCache[Runtime] = WorkflowCache()
+_WORKFLOW_CONVERTER: Any = _REGISTRY.convert_from_dict[_REGISTRY.typenames[BpmnWorkflow]].args[0].__self__
 
 
-_SPECS = _SpecCache()
+def _restore(dct: dict[str, Any], parsed: ParsedVersion) -> Any:
+    """BpmnWorkflowConverter.from_dict (SpiffWorkflow 3.2) on the version's already restored specs, instead of
+    restoring the spec again for every load."""
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, deserializing=True)
+    workflow.tasks = _WORKFLOW_CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+    workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+    _WORKFLOW_CONVERTER.set_default_attributes(workflow, dct)
+    _WORKFLOW_CONVERTER.subprocesses_from_dict(dct["subprocesses"], workflow)
+    workflow.bpmn_events = _REGISTRY.restore(dct.pop("bpmn_events", []))
+    return workflow
 
 
 def refuse_unsavable(data: dict[str, Any], what: str) -> None:
@@ -145,15 +134,19 @@ class Runtime:
     workflow: Any
     elements: dict[str, ElementMeta]
     _completed: set[UUID] = field(default_factory=set)
+    # what the stored rows mirror: the user tasks that were ready and whether timers, messages and external tasks
+    # were awaited when this workflow was last saved (nothing, for a new instance)
+    saved_ready: frozenset[str] = frozenset()
+    saved_waits_timers: bool = False
+    saved_waits_messages: bool = False
+    saved_external_tasks: bool = False
 
     @classmethod
     def start(cls, version_id: int, blob: str, data: dict[str, Any]) -> tuple[Runtime, list[Step]]:
         """Create an instance, put `data` on its start task and run it to its first wait state."""
-        parts = _SPECS.get(version_id, blob)
-        spec = _REGISTRY.restore(json.loads(json.dumps(parts["spec"])))
-        subs = {k: _REGISTRY.restore(json.loads(json.dumps(v))) for k, v in parts["subprocess_specs"].items()}
-        workflow = BpmnWorkflow(spec, subs, script_engine=SCRIPT_ENGINE)
-        runtime = cls(workflow, parts["elements"])
+        parsed = _SPECS.get(version_id, blob)
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
+        runtime = cls(workflow, parsed.elements)
         start = workflow.get_tasks(state=TaskState.READY)[0]
         start.data.update(data)
         return runtime, runtime.run_engine()
@@ -161,16 +154,40 @@ class Runtime:
     @classmethod
     def load(cls, version_id: int, blob: str, state_json: str) -> Runtime:
         """Restore an instance saved by `dump`."""
-        parts = _SPECS.get(version_id, blob)
+        parsed = _SPECS.get(version_id, blob)
         dct = json.loads(state_json)
-        dct["spec"] = json.loads(json.dumps(parts["spec"]))
-        dct["subprocess_specs"] = json.loads(json.dumps(parts["subprocess_specs"]))
-        _SERIALIZER.migrate(dct)
-        workflow = _SERIALIZER.from_dict(dct)
+        if dct.get(_SERIALIZER.VERSION_KEY) == SERIALIZER_VERSION:
+            dct.pop(_SERIALIZER.VERSION_KEY)
+            workflow = _restore(dct, parsed)
+        else:  # an older format: let SpiffWorkflow migrate it, with the spec it expects inline
+            dct["spec"] = _REGISTRY.convert(parsed.spec)
+            dct["subprocess_specs"] = {k: _REGISTRY.convert(v) for k, v in parsed.subprocess_specs.items()}
+            _SERIALIZER.migrate(dct)
+            workflow = _SERIALIZER.from_dict(dct)
         workflow.script_engine = SCRIPT_ENGINE  # subprocesses (call activities) read the top workflow's
-        runtime = cls(workflow, parts["elements"])
+        runtime = cls(workflow, parsed.elements)
         runtime._completed = {t.id for t in runtime._all_tasks() if t.state == TaskState.COMPLETED}
+        runtime.mark_saved()
         return runtime
+
+    def mark_saved(self) -> None:
+        """Note the ready user tasks, timers, message waits and external tasks as what the stored rows mirror."""
+        self.saved_ready = frozenset(t.task_id for t in self.ready_user_tasks())
+        self.saved_waits_timers = bool(self.pending_timers())
+        self.saved_waits_messages = bool(self.pending_messages())
+        self.saved_external_tasks = bool(self.ready_external_tasks())
+
+    @classmethod
+    def load_saved(cls, instance_id: int, revision: int, version_id: int, blob: str, state_json: str) -> Runtime:
+        """The workflow of an instance as saved at `revision`: the cached live copy when this process saved exactly
+        that state (the caller then owns it), otherwise restored from `state_json`."""
+        hot = _WORKFLOWS.take(instance_id, revision, state_json)
+        return hot if hot is not None else cls.load(version_id, blob, state_json)
+
+    def keep(self, instance_id: int, revision: int, state_json: str) -> None:
+        """Offer this workflow for the instance's next step, once `state_json` (its `dump`) is committed as
+        `revision`; the caller must not use it afterwards."""
+        _WORKFLOWS.keep(instance_id, revision, state_json, self)
 
     def dump(self) -> str:
         """Serialize the instance state without its spec (stored once per version)."""
