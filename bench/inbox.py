@@ -1,5 +1,6 @@
 """Inbox query time over many open tasks: synthetic rows bulk-inserted with SQLAlchemy core, then
-`engine.services.tasks.list_tasks` timed for "mine" and "pool", with the query plans."""
+`engine.services.tasks.list_tasks` timed for "mine" and "pool", with the query plans, and the inbox page over
+HTTP (Flask test client) with its SQL statements per request."""
 
 from __future__ import annotations
 
@@ -222,6 +223,51 @@ def measure(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 
     return result
 
 
+def inbox_app(factory: UowFactory) -> Any:
+    """The web app on the bench database (Flask test client: routing, session, the request's unit of work, the
+    template; no network)."""
+    from web import create_app
+
+    return create_app({"DATABASE_URL": "unused", "UOW_FACTORY": factory, "SECRET_KEY": "bench", "TESTING": True,
+                       "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+
+
+def signed_in(app: Any, actor: Actor) -> Any:
+    """A test client with `actor`'s session (bench users have no password)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = actor.id
+    return client
+
+
+def measure_http(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 13) -> dict[str, Any]:
+    """GET /tasks?tab=mine and ?tab=pool over HTTP for random users: latency and SQL statements per request."""
+    rng = random.Random(seed)
+    app = inbox_app(factory)
+    log = StatementLog(factory.engine)
+    clients = {a.id: signed_in(app, a) for a in people}
+    times: dict[str, list[float]] = {"mine": [], "pool": []}
+    statements = dict.fromkeys(times, 0)
+    for scope in times:  # warm the pool, the template cache and the bundle cache
+        assert clients[people[0].id].get(f"/tasks?tab={scope}").status_code == 200
+    for _ in range(repeats):
+        client = clients[rng.choice(people).id]
+        for scope in times:
+            before, start = log.count, perf_counter()
+            response = client.get(f"/tasks?tab={scope}")
+            times[scope].append(perf_counter() - start)
+            statements[scope] += log.count - before
+            if response.status_code != 200:
+                raise RuntimeError(f"GET /tasks?tab={scope} answered {response.status_code}")
+    out: dict[str, Any] = {scope: {"http_get": summary_ms(times[scope]),
+                                   "sql_statements_per_request": round(statements[scope] / repeats, 1)}
+                           for scope in times}
+    with log.capture() as sent:
+        clients[people[-1].id].get("/tasks?tab=pool")
+    out["statements_of_one_pool_request"] = [" ".join(stmt.split())[:160] for stmt, _ in sent]
+    return out
+
+
 def explain(factory: UowFactory, log: StatementLog, actor: Actor, call: Callable[[], object]) -> dict[str, Any]:
     """The first statement on the task tables that `call` sends, and the database's plan for it."""
     with log.capture() as sent:
@@ -247,7 +293,9 @@ def run_sqlite(workdir: Path, count: int, repeats: int) -> dict[str, Any]:
     try:
         data = populate(factory, count)
         data["database_mb"] = round(sum(p.stat().st_size for p in workdir.glob("inbox.sqlite*")) / 2**20, 1)
-        return {"backend": "sqlite", "data": data, **measure(factory, actors(factory), repeats)}
+        people = actors(factory)
+        return {"backend": "sqlite", "data": data, **measure(factory, people, repeats),
+                "http": measure_http(factory, people, repeats)}
     finally:
         factory.dispose()
 
@@ -261,6 +309,8 @@ def run_postgres(url: str, count: int, repeats: int) -> dict[str, Any]:
             data = populate(factory, count)
             with factory.engine.begin() as conn:  # what autovacuum would have done by the time anyone looks
                 conn.execute(text("ANALYZE"))
-            return {"backend": "postgresql", "data": data, **measure(factory, actors(factory), repeats)}
+            people = actors(factory)
+            return {"backend": "postgresql", "data": data, **measure(factory, people, repeats),
+                    "http": measure_http(factory, people, repeats)}
         finally:
             factory.dispose()
