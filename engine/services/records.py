@@ -254,9 +254,10 @@ class HistoryPage:
 
 
 def record_history_page(uow: UnitOfWork, actor: Actor, record_id: int, *, before: int | None = None,
-                        limit: int = HISTORY_PAGE) -> HistoryPage:
+                        limit: int | None = None) -> HistoryPage:
     """A page of a record's field history (with that of records merged into it), newest first; `before` is the
     `older` of the previous page. However long the history, one page reads `limit` + 1 changes."""
+    limit = HISTORY_PAGE if limit is None else limit
     with uow:
         load_visible(uow, actor, record_id)
         ids = [record_id, *uow.merges.absorbed(record_id)]
