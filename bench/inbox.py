@@ -228,8 +228,16 @@ def inbox_app(factory: UowFactory) -> Any:
     template; no network)."""
     from web import create_app
 
-    return create_app({"DATABASE_URL": "unused", "UOW_FACTORY": factory, "SECRET_KEY": "bench", "TESTING": True,
-                       "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    return create_app(
+        {
+            "DATABASE_URL": "unused",
+            "UOW_FACTORY": factory,
+            "SECRET_KEY": "bench",
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
 
 
 def signed_in(app: Any, actor: Actor) -> Any:
@@ -259,9 +267,13 @@ def measure_http(factory: UowFactory, people: list[Actor], repeats: int, seed: i
             statements[scope] += log.count - before
             if response.status_code != 200:
                 raise RuntimeError(f"GET /tasks?tab={scope} answered {response.status_code}")
-    out: dict[str, Any] = {scope: {"http_get": summary_ms(times[scope]),
-                                   "sql_statements_per_request": round(statements[scope] / repeats, 1)}
-                           for scope in times}
+    out: dict[str, Any] = {
+        scope: {
+            "http_get": summary_ms(times[scope]),
+            "sql_statements_per_request": round(statements[scope] / repeats, 1),
+        }
+        for scope in times
+    }
     with log.capture() as sent:
         clients[people[-1].id].get("/tasks?tab=pool")
     out["statements_of_one_pool_request"] = [" ".join(stmt.split())[:160] for stmt, _ in sent]
@@ -294,8 +306,12 @@ def run_sqlite(workdir: Path, count: int, repeats: int) -> dict[str, Any]:
         data = populate(factory, count)
         data["database_mb"] = round(sum(p.stat().st_size for p in workdir.glob("inbox.sqlite*")) / 2**20, 1)
         people = actors(factory)
-        return {"backend": "sqlite", "data": data, **measure(factory, people, repeats),
-                "http": measure_http(factory, people, repeats)}
+        return {
+            "backend": "sqlite",
+            "data": data,
+            **measure(factory, people, repeats),
+            "http": measure_http(factory, people, repeats),
+        }
     finally:
         factory.dispose()
 
@@ -310,7 +326,11 @@ def run_postgres(url: str, count: int, repeats: int) -> dict[str, Any]:
             with factory.engine.begin() as conn:  # what autovacuum would have done by the time anyone looks
                 conn.execute(text("ANALYZE"))
             people = actors(factory)
-            return {"backend": "postgresql", "data": data, **measure(factory, people, repeats),
-                    "http": measure_http(factory, people, repeats)}
+            return {
+                "backend": "postgresql",
+                "data": data,
+                **measure(factory, people, repeats),
+                "http": measure_http(factory, people, repeats),
+            }
         finally:
             factory.dispose()

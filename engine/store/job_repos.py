@@ -53,7 +53,6 @@ class JobRepository(_Repository):
             raise
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-
     def next_due_at(self, after: datetime, *, mail: bool) -> datetime | None:
         """The soonest time after `after` at which a job item falls due: a timer, a reminder, a scheduled rule
         or scan period, an e-mail (when `mail`), or a retry of any of them; None when none waits. Items due at
@@ -61,13 +60,17 @@ class JobRepository(_Repository):
         candidates = []
         for model, due in ((TimerRow, TimerRow.due_at), (ReminderRow, ReminderRow.due_at)):
             when = func.coalesce(model.next_attempt_at, due)
-            candidates.append(select(func.min(when)).where(model.fired_at.is_(None), model.parked_at.is_(None),
-                                                            when > after))
+            candidates.append(
+                select(func.min(when)).where(model.fired_at.is_(None), model.parked_at.is_(None), when > after)
+            )
         when = func.coalesce(RuleScheduleRow.next_attempt_at, RuleScheduleRow.next_run_at)
         candidates.append(select(func.min(when)).where(RuleScheduleRow.parked_at.is_(None), when > after))
         if mail:
-            candidates.append(select(func.min(OutboxRow.next_attempt_at)).where(
-                OutboxRow.status == "pending", OutboxRow.next_attempt_at > after))
+            candidates.append(
+                select(func.min(OutboxRow.next_attempt_at)).where(
+                    OutboxRow.status == "pending", OutboxRow.next_attempt_at > after
+                )
+            )
         found = self.session.scalars(union_all(*candidates)).all()  # one round trip: the worker asks often
         times = [_utc(t) for t in found if t is not None]
         return min(times, default=None)
