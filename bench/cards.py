@@ -9,11 +9,10 @@ import json
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-from time import perf_counter
 from typing import Any
 
-from bench.common import NOW, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
-from bench.inbox import inbox_app, signed_in
+from bench.common import NOW, deployed_factory, fresh_sqlite, postgres_schema
+from bench.inbox import HttpTimer, inbox_app, signed_in
 from engine.bootstrap import UowFactory, prepare_database
 from engine.services import records
 from engine.services.users import create_user, get_actor
@@ -43,9 +42,7 @@ def measure(factory: UowFactory, repeats: int) -> dict[str, Any]:
         )
         uow.commit()
     client = signed_in(inbox_app(factory), admin)
-    log = StatementLog(factory.engine)
-    times: dict[str, list[float]] = {mode: [] for mode in MODES}
-    statements = dict.fromkeys(MODES, 0)
+    timer = HttpTimer(factory)
     try:
         for size in MODES.values():  # warm-up
             records.HISTORY_PAGE = size
@@ -53,18 +50,10 @@ def measure(factory: UowFactory, repeats: int) -> dict[str, Any]:
         for _ in range(repeats):
             for mode, size in MODES.items():
                 records.HISTORY_PAGE = size
-                before, start = log.count, perf_counter()
-                response = client.get(f"/records/{lead.id}")
-                times[mode].append(perf_counter() - start)
-                statements[mode] += log.count - before
-                if response.status_code != 200:
-                    raise RuntimeError(f"GET /records/{lead.id} answered {response.status_code}")
+                timer.get(client, mode, f"/records/{lead.id}")
     finally:
         records.HISTORY_PAGE = MODES["page_of_50"]
-    return {
-        mode: {"http_get": summary_ms(times[mode]), "sql_statements_per_request": statements[mode] / repeats}
-        for mode in MODES
-    }
+    return timer.summary()
 
 
 def main() -> None:

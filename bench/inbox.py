@@ -248,33 +248,49 @@ def signed_in(app: Any, actor: Actor) -> Any:
     return client
 
 
+class HttpTimer:
+    """Timed GETs through a test client, with the SQL statements each sends, by label."""
+
+    def __init__(self, factory: UowFactory) -> None:
+        self.log = StatementLog(factory.engine)
+        self.times: dict[str, list[float]] = {}
+        self.statements: dict[str, int] = {}
+
+    def get(self, client: Any, label: str, path: str) -> None:
+        """GET `path`, timed under `label`; anything but 200 stops the bench."""
+        before, start = self.log.count, perf_counter()
+        response = client.get(path)
+        self.times.setdefault(label, []).append(perf_counter() - start)
+        self.statements[label] = self.statements.get(label, 0) + self.log.count - before
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+
+    def summary(self) -> dict[str, Any]:
+        """Latency and statements per request of each label."""
+        return {
+            label: {
+                "http_get": summary_ms(times),
+                "sql_statements_per_request": round(self.statements[label] / len(times), 1),
+            }
+            for label, times in self.times.items()
+        }
+
+
 def measure_http(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 13) -> dict[str, Any]:
     """GET /tasks?tab=mine and ?tab=pool over HTTP for random users: latency and SQL statements per request."""
     rng = random.Random(seed)
     app = inbox_app(factory)
-    log = StatementLog(factory.engine)
     clients = {a.id: signed_in(app, a) for a in people}
-    times: dict[str, list[float]] = {"mine": [], "pool": []}
-    statements = dict.fromkeys(times, 0)
-    for scope in times:  # warm the pool, the template cache and the bundle cache
+    scopes = ("mine", "pool")
+    for scope in scopes:  # warm the pool, the template cache and the bundle cache
         assert clients[people[0].id].get(f"/tasks?tab={scope}").status_code == 200
+    timer = HttpTimer(factory)
     for _ in range(repeats):
         client = clients[rng.choice(people).id]
-        for scope in times:
-            before, start = log.count, perf_counter()
-            response = client.get(f"/tasks?tab={scope}")
-            times[scope].append(perf_counter() - start)
-            statements[scope] += log.count - before
-            if response.status_code != 200:
-                raise RuntimeError(f"GET /tasks?tab={scope} answered {response.status_code}")
-    out: dict[str, Any] = {
-        scope: {
-            "http_get": summary_ms(times[scope]),
-            "sql_statements_per_request": round(statements[scope] / repeats, 1),
-        }
-        for scope in times
-    }
-    with log.capture() as sent:
+        for scope in scopes:
+            timer.get(client, scope, f"/tasks?tab={scope}")
+    out = timer.summary()
+    with timer.log.capture() as sent:
         clients[people[-1].id].get("/tasks?tab=pool")
     out["statements_of_one_pool_request"] = [" ".join(stmt.split())[:160] for stmt, _ in sent]
     return out
