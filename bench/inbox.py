@@ -1,5 +1,6 @@
 """Inbox query time over many open tasks: synthetic rows bulk-inserted with SQLAlchemy core, then
-`engine.services.tasks.list_tasks` timed for "mine" and "pool", with the query plans."""
+`engine.services.tasks.list_tasks` timed for "mine" and "pool", with the query plans, and the inbox page over
+HTTP (Flask test client) with its SQL statements per request."""
 
 from __future__ import annotations
 
@@ -222,6 +223,79 @@ def measure(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 
     return result
 
 
+def inbox_app(factory: UowFactory) -> Any:
+    """The web app on the bench database (Flask test client: routing, session, the request's unit of work, the
+    template; no network)."""
+    from web import create_app
+
+    return create_app(
+        {
+            "DATABASE_URL": "unused",
+            "UOW_FACTORY": factory,
+            "SECRET_KEY": "bench",
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+
+
+def signed_in(app: Any, actor: Actor) -> Any:
+    """A test client with `actor`'s session (bench users have no password)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = actor.id
+    return client
+
+
+class HttpTimer:
+    """Timed GETs through a test client, with the SQL statements each sends, by label."""
+
+    def __init__(self, factory: UowFactory) -> None:
+        self.log = StatementLog(factory.engine)
+        self.times: dict[str, list[float]] = {}
+        self.statements: dict[str, int] = {}
+
+    def get(self, client: Any, label: str, path: str) -> None:
+        """GET `path`, timed under `label`; anything but 200 stops the bench."""
+        before, start = self.log.count, perf_counter()
+        response = client.get(path)
+        self.times.setdefault(label, []).append(perf_counter() - start)
+        self.statements[label] = self.statements.get(label, 0) + self.log.count - before
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+
+    def summary(self) -> dict[str, Any]:
+        """Latency and statements per request of each label."""
+        return {
+            label: {
+                "http_get": summary_ms(times),
+                "sql_statements_per_request": round(self.statements[label] / len(times), 1),
+            }
+            for label, times in self.times.items()
+        }
+
+
+def measure_http(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 13) -> dict[str, Any]:
+    """GET /tasks?tab=mine and ?tab=pool over HTTP for random users: latency and SQL statements per request."""
+    rng = random.Random(seed)
+    app = inbox_app(factory)
+    clients = {a.id: signed_in(app, a) for a in people}
+    scopes = ("mine", "pool")
+    for scope in scopes:  # warm the pool, the template cache and the bundle cache
+        assert clients[people[0].id].get(f"/tasks?tab={scope}").status_code == 200
+    timer = HttpTimer(factory)
+    for _ in range(repeats):
+        client = clients[rng.choice(people).id]
+        for scope in scopes:
+            timer.get(client, scope, f"/tasks?tab={scope}")
+    out = timer.summary()
+    with timer.log.capture() as sent:
+        clients[people[-1].id].get("/tasks?tab=pool")
+    out["statements_of_one_pool_request"] = [" ".join(stmt.split())[:160] for stmt, _ in sent]
+    return out
+
+
 def explain(factory: UowFactory, log: StatementLog, actor: Actor, call: Callable[[], object]) -> dict[str, Any]:
     """The first statement on the task tables that `call` sends, and the database's plan for it."""
     with log.capture() as sent:
@@ -247,7 +321,13 @@ def run_sqlite(workdir: Path, count: int, repeats: int) -> dict[str, Any]:
     try:
         data = populate(factory, count)
         data["database_mb"] = round(sum(p.stat().st_size for p in workdir.glob("inbox.sqlite*")) / 2**20, 1)
-        return {"backend": "sqlite", "data": data, **measure(factory, actors(factory), repeats)}
+        people = actors(factory)
+        return {
+            "backend": "sqlite",
+            "data": data,
+            **measure(factory, people, repeats),
+            "http": measure_http(factory, people, repeats),
+        }
     finally:
         factory.dispose()
 
@@ -261,6 +341,12 @@ def run_postgres(url: str, count: int, repeats: int) -> dict[str, Any]:
             data = populate(factory, count)
             with factory.engine.begin() as conn:  # what autovacuum would have done by the time anyone looks
                 conn.execute(text("ANALYZE"))
-            return {"backend": "postgresql", "data": data, **measure(factory, actors(factory), repeats)}
+            people = actors(factory)
+            return {
+                "backend": "postgresql",
+                "data": data,
+                **measure(factory, people, repeats),
+                "http": measure_http(factory, people, repeats),
+            }
         finally:
             factory.dispose()

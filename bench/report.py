@@ -130,22 +130,27 @@ def _inbox(run: dict[str, Any]) -> list[str]:
 
 
 def _timers(run: dict[str, Any]) -> list[str]:
-    made, lat, rate = run["creation"], run["latency"], run["throughput"]
+    made, rate = run["creation"], run["throughput"]
     out = [
         f"Timers on {run['backend']}: {made['instances']:,} instances waiting on a timer, created in "
         f"{made['total_s']} s ({made['real_path']} by the real start path at {made['real_path_per_s']}/s, median "
         f"{made['real_path_ms']['median_ms']} ms; {made['bulk_cloned']:,} cloned from one in {made['bulk_s']} s)",
-        f"  (a) one worker loop, tick every {lat['worker_interval_s']} s: {lat['came_due']:,} timers came due over "
-        f"{lat['window_s']} s among {lat['pending_timers']:,} pending; {lat['fired']:,} fired, "
-        f"{lat['not_fired']} not fired",
     ]
     if made.get("warning"):
         out.append(f"  warning: {made['warning']}")
-    rows = [[label, s["median_ms"], s["p95_ms"], s["max_ms"], s["n"]]
-            for label, s in (("due -> history event time", lat["history_time_minus_due"]),
-                             ("due -> end of the tick that fired it", lat["tick_end_minus_due"]))
-            if s]
-    out += _table(["latency", "median ms", "p95 ms", "max ms", "timers"], rows)
+    for label, lat in (("(a) before", run.get("latency_before")), ("(a) now", run["latency"])):
+        if not lat:
+            continue
+        out.append(f"  {label}: one worker, {lat['worker']}: {lat['came_due']:,} timers came due over "
+                   f"{lat['window_s']} s among {lat['pending_timers']:,} pending; {lat['fired']:,} fired, "
+                   f"{lat['not_fired']} not fired, {lat['ticks']} ticks")
+        if lat.get("warning"):
+            out.append(f"  warning: {lat['warning']}")
+        rows = [[name, s["median_ms"], s["p95_ms"], s["max_ms"], s["n"]]
+                for name, s in (("due -> history event time", lat["history_time_minus_due"]),
+                                ("due -> end of the tick that fired it", lat["tick_end_minus_due"]))
+                if s]
+        out += _table(["latency", "median ms", "p95 ms", "max ms", "timers"], rows)
     out.append(f"  (b) one worker, backlog of {rate['backlog']:,} due timers "
                f"({rate['pending_not_due']:,} more pending, not due): {rate['fired']:,} fired in {rate['seconds']} s "
                f"= {rate['timers_per_s']} timers/s "

@@ -154,6 +154,8 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         latency = run["latency"]["tick_end_minus_due"] or {}
         head[f"timers_{run['backend']}_latency_median_ms"] = latency.get("median_ms")
         head[f"timers_{run['backend']}_latency_p95_ms"] = latency.get("p95_ms")
+        before = (run.get("latency_before") or {}).get("tick_end_minus_due") or {}
+        head[f"timers_{run['backend']}_latency_p95_ms_old_5s_tick"] = before.get("p95_ms")
         head[f"timers_{run['backend']}_fired_per_s"] = run["throughput"]["timers_per_s"]
         if "workers" in run:
             head["timers_kill_duplicated"] = run["workers"]["duplicated_effects"]

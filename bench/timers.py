@@ -21,11 +21,12 @@ from sqlalchemy import func, insert, select
 
 from bench.common import ROOT, fresh_sqlite, postgres_schema, summary_ms
 from engine.bootstrap import UowFactory, prepare_database, uow_factory
-from engine.scheduler import tick
+from engine.scheduler import Worker, tick
 from engine.services.deployments import deploy_bundle
 from engine.services.records import create_record
 from engine.services.views import Actor
 from engine.store.models import InstanceEventRow, InstanceRow, TimerRow
+from engine.store.wakeup import waiter_for
 
 DEPLOYER = Actor(id=None, username="bench", display_name="bench", roles=frozenset({"designer"}))
 CREATOR = Actor(id=None, username="bench", display_name="bench", roles=frozenset({"admin"}))
@@ -74,8 +75,9 @@ def bundle_files() -> dict[str, str]:
     }
 
 
-FULL = {"pending": 10_000, "sample": 200, "window_timers": 600, "window_s": 15.0, "interval_s": 1.0,
-        "backlog": 1_000, "workers_backlog": 3_000}
+OLD_DEFAULT_INTERVAL_S = 5.0  # `flowcrm worker --interval` before the worker slept until the next due time
+FULL = {"pending": 10_000, "sample": 200, "window_timers": 600, "window_s": 15.0,
+        "interval_s": OLD_DEFAULT_INTERVAL_S, "backlog": 1_000, "workers_backlog": 3_000}
 QUICK = {"pending": 300, "sample": 20, "window_timers": 40, "window_s": 2.0, "interval_s": 0.3,
          "backlog": 100, "workers_backlog": 300}
 WORKERS = 3
@@ -174,46 +176,49 @@ def _spread(start: datetime, span_s: float, count: int) -> list[datetime]:
     return [start + timedelta(seconds=span_s * (n + 0.5) / count) for n in range(count)]
 
 
-def latency_and_throughput(factory: UowFactory, sizes: dict[str, Any]) -> tuple[dict[str, Any], Cloner]:
-    """(a) due -> fired latency under one worker loop with `pending` timers in the table; (b) a backlog's rate.
-    Returns the figures and the cloner, for more instances like these."""
-    out: dict[str, Any] = {}
-    # population: the real start path makes a sample due days ahead; clones of it make the rest, among them the
-    # window timers, which come due while the worker runs (t0 is set after the slow part, so none is due early)
-    sample = sizes["sample"]
-    rng = random.Random(3)
-    creation_started = perf_counter()
-    sample_times = start_sample(factory, [_now() + timedelta(days=1 + 29 * rng.random()) for _ in range(sample)])
-    cloner = Cloner(factory)
-    lead_s = 1.5 + sizes["pending"] / 2000  # time to insert the clones before the first timer falls due
+def interval_loop(interval: float) -> Any:
+    """The worker as it was: a tick every `interval` seconds (APScheduler's interval job, first tick at once)."""
+
+    def loop(factory: UowFactory, run: Any, stop: Any) -> None:
+        while not stop():
+            started = time.time()
+            run(factory)
+            if not stop():
+                time.sleep(max(0.0, interval - (time.time() - started)))
+
+    return loop
+
+
+def default_worker(factory: UowFactory, run: Any, stop: Any) -> None:
+    """The shipped worker with its defaults (`flowcrm worker` without options)."""
+    waiter = waiter_for(factory.engine, None)
+    try:
+        Worker(factory, waiter, run=run).serve(stop)
+    finally:
+        waiter.close()
+
+
+def window_latency(factory: UowFactory, cloner: Cloner, sizes: dict[str, Any], loop: Any) -> dict[str, Any]:
+    """Due -> fired latency under one worker `loop`, for `window_timers` clones that fall due over `window_s`
+    while it runs, among the pending ones (t0 is set after the inserts, so none is due early)."""
+    lead_s = 1.5 + sizes["window_timers"] / 500
     t0 = _now() + timedelta(seconds=lead_s)
-    window = _spread(t0, sizes["window_s"], sizes["window_timers"])
-    far = [_now() + timedelta(days=1 + 29 * rng.random()) for _ in range(sizes["pending"] - sample - len(window))]
-    clones = window + far
-    rng.shuffle(clones)
-    bulk_started = perf_counter()
-    cloner.insert(factory, clones)
-    bulk_s = perf_counter() - bulk_started
-    out["creation"] = {
-        "instances": sizes["pending"], "real_path": sample, "real_path_ms": summary_ms(sample_times),
-        "real_path_per_s": round(sample / sum(sample_times), 1), "bulk_cloned": len(clones),
-        "bulk_s": round(bulk_s, 2), "bulk_per_s": round(len(clones) / bulk_s, 1),
-        "total_s": round(perf_counter() - creation_started, 2),
-    }
+    cloner.insert(factory, _spread(t0, sizes["window_s"], sizes["window_timers"]))
     window_due = {iid: d for iid, d in due_by_instance(factory).items() if d < t0 + timedelta(days=0.5)}
-    if _now() >= t0:
-        out["creation"]["warning"] = "creation outlasted the lead time: the first timers were already due"
-    # (a) one worker loop, real clock: tick, sleep the rest of the interval
-    interval = sizes["interval_s"]
+    late = _now() >= t0
     ticks: list[tuple[float, float, int]] = []  # (start, end, fired) as epoch seconds
-    stop_at = t0 + timedelta(seconds=sizes["window_s"] + 10 * interval + 30)
-    while True:
+    stop_at = t0 + timedelta(seconds=sizes["window_s"] + 60)
+
+    def run(make_uow: UowFactory) -> int:
         started = time.time()
-        fired = tick(factory)
+        fired = tick(make_uow)
         ticks.append((started, time.time(), fired))
-        if sum(f for _, _, f in ticks) >= len(window_due) or _now() > stop_at:
-            break
-        time.sleep(max(0.0, interval - (time.time() - started)))
+        return fired
+
+    def stop() -> bool:
+        return sum(f for _, _, f in ticks) >= len(window_due) or _now() > stop_at
+
+    loop(factory, run, stop)
     events = timer_events(factory)
     by_history, committed_by = [], []
     for iid, due in window_due.items():
@@ -225,14 +230,43 @@ def latency_and_throughput(factory: UowFactory, sizes: dict[str, Any]) -> tuple[
         if end is not None:
             committed_by.append(end - due.timestamp())
     busy = [e - s for s, e, f in ticks if f]
-    out["latency"] = {
+    return {
         "pending_timers": sizes["pending"], "came_due": len(window_due), "window_s": sizes["window_s"],
-        "worker_interval_s": interval, "fired": len(by_history),
-        "not_fired": len(window_due) - len(by_history),
+        "fired": len(by_history), "not_fired": len(window_due) - len(by_history),
         "history_time_minus_due": summary_ms(by_history) if by_history else None,
         "tick_end_minus_due": summary_ms(committed_by) if committed_by else None,
         "ticks": len(ticks), "busy_tick_ms": summary_ms(busy) if busy else None,
+        **({"warning": "the inserts outlasted the lead time: the first timers were already due"} if late else {}),
     }
+
+
+def latency_and_throughput(factory: UowFactory, sizes: dict[str, Any]) -> tuple[dict[str, Any], Cloner]:
+    """(a) due -> fired latency with `pending` timers in the table, under the old 5 s tick and under the shipped
+    worker's defaults, in one run; (b) a backlog's rate. Returns the figures and the cloner, for more instances."""
+    out: dict[str, Any] = {}
+    # population: the real start path makes a sample due days ahead; clones of it make the rest
+    sample = sizes["sample"]
+    rng = random.Random(3)
+    creation_started = perf_counter()
+    sample_times = start_sample(factory, [_now() + timedelta(days=1 + 29 * rng.random()) for _ in range(sample)])
+    cloner = Cloner(factory)
+    far = [_now() + timedelta(days=1 + 29 * rng.random())
+           for _ in range(sizes["pending"] - sample - 2 * sizes["window_timers"])]
+    bulk_started = perf_counter()
+    cloner.insert(factory, far)
+    bulk_s = perf_counter() - bulk_started
+    out["creation"] = {
+        "instances": sizes["pending"], "real_path": sample, "real_path_ms": summary_ms(sample_times),
+        "real_path_per_s": round(sample / sum(sample_times), 1), "bulk_cloned": len(far),
+        "bulk_s": round(bulk_s, 2), "bulk_per_s": round(len(far) / bulk_s, 1),
+        "total_s": round(perf_counter() - creation_started, 2),
+    }
+    before = sizes["interval_s"]
+    old = " (the old default)" if before == OLD_DEFAULT_INTERVAL_S else ""
+    out["latency_before"] = {"worker": f"a tick every {before} s{old}", "worker_interval_s": before,
+                             **window_latency(factory, cloner, sizes, interval_loop(before))}
+    out["latency"] = {"worker": "the shipped worker's defaults", "worker_interval_s": None,
+                      **window_latency(factory, cloner, sizes, default_worker)}
     # (b) a backlog of already-due timers, fired by one worker (tick until nothing is due)
     backlog = sizes["backlog"]
     now = _now()
@@ -251,7 +285,7 @@ def latency_and_throughput(factory: UowFactory, sizes: dict[str, Any]) -> tuple[
     out["throughput"] = {"backlog": backlog, "fired": fired, "instances_with_timer_event": after - before,
                          "seconds": round(elapsed, 2), "timers_per_s": round(fired / elapsed, 1),
                          "ms_per_timer": round(1000 * elapsed / max(fired, 1), 2),
-                         "pending_not_due": sizes["pending"] - len(window_due)}
+                         "pending_not_due": sizes["pending"] - 2 * sizes["window_timers"]}
     return out, cloner
 
 

@@ -134,14 +134,16 @@ def run(ctx: click.Context, host: str, port: int, demo: bool | None) -> None:
 
 
 @main.command()
-@click.option("--interval", default=5.0, type=float, help="seconds between scans for due timers")
+@click.option("--interval", default=None, type=float,
+              help="seconds between looks for new jobs (default 0.5 on SQLite; PostgreSQL wakes the worker by NOTIFY)")
 @click.option("--once", is_flag=True, help="fire what is due now and exit")
 @click.pass_context
 @_fail_cleanly
-def worker(ctx: click.Context, interval: float, once: bool) -> None:
-    """Fire due BPMN timers, reminders, scheduled rules and scans, and send e-mail (APScheduler); safe to run
-    several on PostgreSQL. A failing job is retried FLOWCRM_JOB_RETRIES times (default 3), the first time after
-    FLOWCRM_JOB_BACKOFF_SECONDS (default 60, doubling), then parked as an incident (/admin/incidents)."""
+def worker(ctx: click.Context, interval: float | None, once: bool) -> None:
+    """Fire due BPMN timers, reminders, scheduled rules and scans, and send e-mail, each when it falls due (the
+    worker sleeps until then, or until a write wakes it); safe to run several on PostgreSQL. A failing job is
+    retried FLOWCRM_JOB_RETRIES times (default 3), the first time after FLOWCRM_JOB_BACKOFF_SECONDS (default 60,
+    doubling), then parked as an incident (/admin/incidents)."""
     from engine.scheduler import run_worker, tick
     from engine.services.jobs import RetryPolicy
 

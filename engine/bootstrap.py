@@ -6,6 +6,7 @@ from pathlib import Path
 
 from engine.store.db import make_engine, make_session_factory, upgrade
 from engine.store.uow import UnitOfWork
+from engine.store.wakeup import notify_job_writes
 
 
 def prepare_database(url: str) -> None:
@@ -21,6 +22,7 @@ class UowFactory:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self._sessions = make_session_factory(self.engine)
+        notify_job_writes(self.engine, self._sessions)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

@@ -279,8 +279,19 @@ PATHS: dict[str, Any] = {
                                  "another one is retried over it, so concurrent changes all answer 200. With it, "
                                  "a revision that moved on answers 409 and nothing changes.")},
     "/records/{record_id}/history": {"get": _op(
-        "Field history of a record", "recordHistory", "records",
-        {**_ok("Changes, oldest first", _list_of("FieldChange")), **_errors(404)}, parameters=_p("record_id"))},
+        "Field history of a record, newest first, a page at a time", "recordHistory", "records",
+        {**_ok("One page of changes, newest first", _object({
+            "items": {"type": "array", "items": _ref("FieldChange")}, "limit": {"type": "integer"},
+            "older": _nullable("integer", description="pass as `before` for the next, older page; null on the "
+                               "oldest page")})),
+         **_errors(400, 404)},
+        parameters=[*_p("record_id"),
+                    _param("before", "query", {"type": "integer"}, "`older` of the previous page"),
+                    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                           "changes per page")],
+        description="Keyset paging: a page reads `limit` changes however long the history. Changes of records "
+                    "merged into this one are included, with `origin_id`. A `before` that is not a change of "
+                    "this record's history is a 400 naming it.")},
     "/records/{record_id}/instances": {"get": _op(
         "Process instances of a record", "recordInstances", "records",
         {**_ok("Instances", _list_of("Instance")), **_errors(404)}, parameters=_p("record_id"))},

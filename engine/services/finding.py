@@ -20,6 +20,7 @@ from engine.store.uow import UnitOfWork
 
 MAX_LIMIT = 500
 MAX_BATCH = 10000
+COUNT_CAP = 10_000  # totals shown with a page: exact up to this, estimated beyond it on PostgreSQL
 _EXPLAIN_NOW = datetime(2000, 1, 1, tzinfo=UTC)  # only parameter values depend on it, and explain shows names
 
 
@@ -29,6 +30,7 @@ class FoundPage:
 
     items: list[RecordView]
     total: int
+    exact: bool = True  # False: `total` is the database's estimate (more than COUNT_CAP match)
 
 
 def parse_filter(bundle: Bundle, data: Any) -> Filter:
@@ -51,8 +53,8 @@ def find_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,
     flt, scope = _prepare(uow, actor, filter)
     with uow:
         ids = uow.find.ids(flt, now, scope, limit=min(max(limit, 1), MAX_LIMIT), offset=max(offset, 0))
-        total = uow.find.count(flt, now, scope)
-        return FoundPage([record_view(uow, row) for row in uow.find.rows(ids)], total)
+        total, exact = uow.find.count_upto(flt, now, scope, COUNT_CAP)
+        return FoundPage([record_view(uow, row) for row in uow.find.rows(ids)], total, exact)
 
 
 def count_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,
@@ -61,6 +63,15 @@ def count_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter
     flt, scope = _prepare(uow, actor, filter)
     with uow:
         return uow.find.count(flt, now, scope)
+
+
+def estimate_count(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter, now: datetime, *,
+                   cap: int | None = None) -> tuple[int, bool]:
+    """How many records matching a filter the actor may see, exact up to `cap` (on PostgreSQL an estimate
+    beyond it), and whether it is exact."""
+    flt, scope = _prepare(uow, actor, filter)
+    with uow:
+        return uow.find.count_upto(flt, now, scope, COUNT_CAP if cap is None else cap)
 
 
 def iter_record_ids(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,

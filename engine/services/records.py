@@ -257,5 +257,39 @@ def record_history(uow: UnitOfWork, actor: Actor, record_id: int) -> list[FieldC
         load_visible(uow, actor, record_id)
         absorbed = uow.merges.absorbed(record_id)
         changes = uow.merges.changes_of([record_id, *absorbed]) if absorbed else uow.records.changes(record_id)
-        return [FieldChangeView(c.at, c.actor, c.source, c.field, c.old_value, c.new_value,
-                                c.record_id if c.record_id != record_id else None) for c in changes]
+        return [_change_view(c, record_id) for c in changes]
+
+
+HISTORY_PAGE = 50  # changes per page of a record's history (card and API)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a record's field history, newest first."""
+
+    items: list[FieldChangeView]
+    older: int | None  # pass as `before` for the next, older page; None on the oldest page
+
+
+def record_history_page(uow: UnitOfWork, actor: Actor, record_id: int, *, before: int | None = None,
+                        limit: int | None = None) -> HistoryPage:
+    """A page of a record's field history (with that of records merged into it), newest first; `before` is the
+    `older` of the previous page. However long the history, one page reads `limit` + 1 changes."""
+    limit = HISTORY_PAGE if limit is None else limit
+    with uow:
+        load_visible(uow, actor, record_id)
+        ids = [record_id, *uow.merges.absorbed(record_id)]
+        start = None
+        if before is not None:
+            start = uow.records.change(before)
+            if start is None or start.record_id not in ids:
+                raise ValidationError({"before": [f"{before} is not a change in the history of record #{record_id}"]})
+        rows = uow.records.changes_page(ids, start, limit + 1)
+        return HistoryPage([_change_view(c, record_id) for c in rows[:limit]],
+                           rows[limit - 1].id if len(rows) > limit else None)
+
+
+def _change_view(change: FieldChangeRow, record_id: int) -> FieldChangeView:
+    """A change as the card shows it; `origin_id` names the merged record it was written on."""
+    return FieldChangeView(change.at, change.actor, change.source, change.field, change.old_value,
+                           change.new_value, change.record_id if change.record_id != record_id else None)

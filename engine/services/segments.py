@@ -43,6 +43,7 @@ class SegmentResults:
     segment: SegmentView
     items: list[RecordView]
     total: int
+    exact: bool = True  # False: `total` is an estimate (more than finding.COUNT_CAP match, on PostgreSQL)
 
 
 def segment_view(row: SegmentRow) -> SegmentView:
@@ -208,4 +209,4 @@ def run_segment(uow: UnitOfWork, actor: Actor, segment_id: int, now: datetime, l
     segment = get_segment(uow, actor, segment_id)
     found = find_records(uow, actor, segment.filter, now, limit=min(max(limit, 1), MAX_PAGE),
                          offset=max(offset, 0))
-    return SegmentResults(segment, list(found.items), found.total)
+    return SegmentResults(segment, list(found.items), found.total, found.exact)

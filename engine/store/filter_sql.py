@@ -372,6 +372,22 @@ class FindRepository(_Repository):
         inner = self.statement(flt, now, scope).subquery()
         return int(self.session.scalar(select(func.count()).select_from(inner)) or 0)
 
+    def count_upto(self, flt: Filter, now: datetime, scope: FindScope, cap: int) -> tuple[int, bool]:
+        """How many records match, and whether that is exact. PostgreSQL counts up to `cap` and, beyond it,
+        gives the planner's estimate (at least `cap` + 1) instead of scanning every match; others count all."""
+        stmt = self.statement(flt, now, scope)
+        bind = self.session.get_bind()
+        if bind.dialect.name != "postgresql":
+            return self.count(flt, now, scope), True
+        found = int(self.session.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0)
+        if found <= cap:
+            return found, True
+        compiled = stmt.compile(dialect=bind.dialect, compile_kwargs={"render_postcompile": True})
+        plan = self.session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + compiled.string,
+                                                          compiled.params).scalar()
+        estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+        return max(estimate, cap + 1), False
+
     def id_batch(self, flt: Filter, now: datetime, scope: FindScope, *, after_id: int, limit: int) -> list[int]:
         """The next `limit` matching ids above `after_id`, ascending (keyset paging for mass actions)."""
         stmt = self.statement(flt, now, scope).where(RecordRow.id > after_id).order_by(RecordRow.id.asc())

@@ -1,19 +1,26 @@
 """Queries every background job kind shares (due, held rows) and the incident table."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, inspect, or_, select, union_all, update
 from sqlalchemy.exc import OperationalError
 
 from engine.store.incident_models import IncidentRow
+from engine.store.models import OutboxRow, ReminderRow, RuleScheduleRow, TimerRow
 from engine.store.repo_base import _Repository
 
 
 def retry_due(model: Any, now: datetime) -> ColumnElement[bool]:
     """Not parked as an incident, and not waiting for a retry later than `now`."""
     return and_(model.parked_at.is_(None), or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now))
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A timestamp read from an aggregate (SQLite returns its text) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def not_in(column: Any, keys: Iterable[Any]) -> ColumnElement[bool]:
@@ -45,6 +52,28 @@ class JobRepository(_Repository):
                 return False
             raise
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def next_due_at(self, after: datetime, *, mail: bool) -> datetime | None:
+        """The soonest time after `after` at which a job item falls due: a timer, a reminder, a scheduled rule
+        or scan period, an e-mail (when `mail`), or a retry of any of them; None when none waits. Items due at
+        or before `after` are left out: the worker's last run (begun at `after`) has seen them."""
+        candidates = []
+        for model, due in ((TimerRow, TimerRow.due_at), (ReminderRow, ReminderRow.due_at)):
+            when = func.coalesce(model.next_attempt_at, due)
+            candidates.append(
+                select(func.min(when)).where(model.fired_at.is_(None), model.parked_at.is_(None), when > after)
+            )
+        when = func.coalesce(RuleScheduleRow.next_attempt_at, RuleScheduleRow.next_run_at)
+        candidates.append(select(func.min(when)).where(RuleScheduleRow.parked_at.is_(None), when > after))
+        if mail:
+            candidates.append(
+                select(func.min(OutboxRow.next_attempt_at)).where(
+                    OutboxRow.status == "pending", OutboxRow.next_attempt_at > after
+                )
+            )
+        found = self.session.scalars(union_all(*candidates)).all()  # one round trip: the worker asks often
+        times = [_utc(t) for t in found if t is not None]
+        return min(times, default=None)
 
 
 class IncidentRepository(_Repository):

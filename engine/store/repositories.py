@@ -197,6 +197,21 @@ class RecordRepository(_Repository):
         stmt = select(FieldChangeRow).where(FieldChangeRow.record_id == record_id).order_by(FieldChangeRow.id)
         return list(self.session.scalars(stmt).all())
 
+    def change(self, change_id: int) -> FieldChangeRow | None:
+        """One field change by id."""
+        return self.session.get(FieldChangeRow, change_id)
+
+    def changes_page(self, record_ids: Iterable[int], before: FieldChangeRow | None, limit: int
+                     ) -> list[FieldChangeRow]:
+        """Field history of records, newest first: `limit` changes written before `before` (keyset on time and
+        id, read from the index ix_field_change_record_at however long the history)."""
+        stmt = select(FieldChangeRow).where(FieldChangeRow.record_id.in_(sorted(set(record_ids))))
+        if before is not None:
+            stmt = stmt.where(or_(FieldChangeRow.at < before.at,
+                                  and_(FieldChangeRow.at == before.at, FieldChangeRow.id < before.id)))
+        stmt = stmt.order_by(FieldChangeRow.at.desc(), FieldChangeRow.id.desc()).limit(limit)
+        return list(self.session.scalars(stmt).all())
+
     def by_ids(self, ids: Iterable[int]) -> dict[int, RecordRow]:
         """Records by id, in one query."""
         wanted = set(ids)

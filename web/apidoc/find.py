@@ -12,6 +12,10 @@ _CONDITION = {"type": "object", "description": (
     "one of {all: [...]}, {any: [...]}, {not: {...}}, {field, op, value, descendants?} or "
     "{linked: {entity?, via | link_kind, where?, aggregate, field?, order_by?, op?, value?}} (docs/filters.md)")}
 
+_EXACT: Schema = {"type": "boolean", "description": (
+    "false: the count is PostgreSQL's planner estimate, given when more than 10,000 records match (counting them "
+    "exactly would read every one); SQLite always counts exactly")}
+
 SCHEMAS: dict[str, Schema] = {
     "Filter": _object({
         "entity": {"type": "string", "description": "the entity whose records are found"},
@@ -27,9 +31,12 @@ SCHEMAS: dict[str, Schema] = {
     "CountRequest": _object({"filter": _ref("Filter")}, required=["filter"]),
     "FoundRecords": _object({
         "items": {"type": "array", "items": _ref("Record")},
-        "total": {"type": "integer", "description": "how many records match in all"},
+        "total": {"type": "integer", "description": "how many records match in all (see `exact`)"},
+        "exact": _EXACT,
         "limit": {"type": "integer"}, "offset": {"type": "integer"}}),
-    "RecordCount": _object({"total": {"type": "integer"}}),
+    "RecordCount": _object({"count": {"type": "integer", "description": "how many match (see `exact`)"},
+                            "exact": _EXACT,
+                            "total": {"type": "integer", "description": "the same as `count` (older clients)"}}),
 }
 
 _WHO = ("Only records the token holder may see (salespeople: their own and those in their inbox; heads of sales: "

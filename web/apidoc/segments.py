@@ -24,6 +24,8 @@ SCHEMAS: dict[str, Schema] = {
         "name": {"type": "string", "maxLength": 200}, "filter": _FILTER,
         "description": {"type": "string", "maxLength": 2000, "default": ""}}, required=["name", "filter"]),
     "SegmentRecords": _object({"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"},
+                               "exact": {"type": "boolean", "description": "false: `total` is an estimate (as in "
+                                                                           "FoundRecords)"},
                                "limit": {"type": "integer"}, "offset": {"type": "integer"}}),
     "MassAction": {
         "description": "assign = new owner (head of sales, admin); tag / untag = add / remove a code of a "

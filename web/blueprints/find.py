@@ -101,10 +101,10 @@ def localized_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return {path: [engine_message(m) for m in messages] for path, messages in errors.items()}
 
 
-def results_page(data: dict[str, Any], page: int) -> tuple[list[RecordView], int]:
-    """One page of the records the filter finds for the actor, and their total."""
+def results_page(data: dict[str, Any], page: int) -> tuple[list[RecordView], int, bool]:
+    """One page of the records the filter finds for the actor, their total and whether it is exact."""
     found = find_records(uow(), actor(), data, now(), limit=PAGE, offset=(page - 1) * PAGE)
-    return list(found.items), found.total
+    return list(found.items), found.total, found.exact
 
 
 @bp.get("/<entity>")
@@ -119,12 +119,12 @@ def builder(entity: str) -> Any:
     page = page_number()
     errors: dict[str, list[str]] = {}
     records: list[RecordView] = []
-    total = 0
+    total, exact = 0, True
     data: dict[str, Any] = {"entity": found.name}
     try:
         data = read_filter(text, found.name)
         data = checked_filter(bundle, found.name, data, prefix="")
-        records, total = results_page(data, page)
+        records, total, exact = results_page(data, page)
     except ValidationError as exc:
         errors = localized_errors({k.lstrip("."): v for k, v in exc.errors.items()})
     shown = text if text.strip() else json.dumps(data, ensure_ascii=False)
@@ -134,7 +134,7 @@ def builder(entity: str) -> Any:
         segment = None
     return render_template(
         "find/builder.html", entity=found, bundle=bundle, schema=builder_schema(bundle, found), filter_text=shown,
-        errors=errors, records=records, total=total, page=page, has_next=page * PAGE < total,
+        errors=errors, records=records, total=total, total_exact=exact, page=page, has_next=page * PAGE < total,
         columns=list_columns(found), can_save=actor().has(*SEGMENT_WRITERS), segment=segment,
         export_columns=export_choices(found),
         searched=not errors), 422 if errors else 200

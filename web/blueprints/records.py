@@ -13,7 +13,7 @@ from engine.services.access import RECORD_WRITERS, require
 from engine.services.instances import instances_for_record
 from engine.services.links import link_kinds, link_records, record_links, unlink_records
 from engine.services.mail import record_emails
-from engine.services.records import create_record, get_record, list_records, record_history, update_record
+from engine.services.records import create_record, get_record, list_records, record_history_page, update_record
 from engine.services.tasks import record_tasks
 from engine.services.views import RecordView
 from web import now, uow
@@ -129,14 +129,28 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
     can_edit = who.has(*RECORD_WRITERS) and record.merged_into_id is None  # a merged record is read-only
     widgets, form_errors = _widgets(bundle, entity, values if values is not None else record.data, errors or {}) \
         if can_edit else ([], [])
-    history = sorted(record_history(uow(), who, record.id), key=lambda c: c.at, reverse=True)
+    try:
+        history = record_history_page(uow(), who, record.id, before=_history_before())
+    except ValidationError as exc:  # the service names its argument `before`; the card's link names it so
+        raise ValidationError({"history_before": exc.errors.get("before", [])}) from exc
     return render_template("records/card.html", record=record, entity=entity, bundle=bundle, widgets=widgets,
-                           form_errors=form_errors, can_edit=can_edit, history=history,
+                           form_errors=form_errors, can_edit=can_edit, history=history.items,
+                           history_older=history.older, history_paged=request.args.get("history_before") is not None,
                            instances=instances_for_record(uow(), who, record.id),
                            tasks=record_tasks(uow(), who, record.id), open_edit=bool(errors),
                            links=record_links(uow(), who, record.id), link_kinds=link_kinds(bundle),
                            link_errors=link_errors or [], link_form=link_form or {},
                            emails=record_emails(uow(), who, record.id)), status
+
+
+def _history_before() -> int | None:
+    """The `history_before` query parameter: the last change of the history page seen before."""
+    raw = request.args.get("history_before", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError({"history_before": [f"must be the number of a change, not {raw!r}"]})
+    return int(raw)
 
 
 def merged_message(exc: MergedRecord) -> str:

@@ -55,10 +55,10 @@ def render_segment(segment_id: int, *, errors: dict[str, list[str]] | None = Non
     page = page_number()
     segment = get_segment(uow(), who, segment_id)
     records: list[RecordView] = []
-    total = 0
+    total, exact = 0, True
     try:
         results = run_segment(uow(), who, segment_id, now(), limit=PAGE, offset=(page - 1) * PAGE)
-        records, total = results.items, results.total
+        records, total, exact = results.items, results.total, results.exact
     except ValidationError as exc:  # the configuration moved on under the saved filter: show why, let it be fixed
         errors = {**{f"filter.{k}" if k else "filter": v for k, v in localized_errors(exc.errors).items()},
                   **(errors or {})}
@@ -72,7 +72,7 @@ def render_segment(segment_id: int, *, errors: dict[str, list[str]] | None = Non
     processes = startable_processes(uow(), segment.entity)
     return render_template(
         "segments/detail.html", segment=segment, entity=entity, bundle=bundle, records=records,
-        total=total, page=page, has_next=page * PAGE < total,
+        total=total, total_exact=exact, page=page, has_next=page * PAGE < total,
         columns=list_columns(entity) if entity else [], can_change=can_change(who, segment),
         export_columns=export_choices(entity) if entity else [],
         can_act=who.has(*RECORD_WRITERS), can_assign=who.has("head_of_sales", "admin"), users=users,

@@ -36,12 +36,14 @@ def find_records() -> Response:
     flt = _filter(body)
     limit, offset = _bounded(body, "limit", 50, 1, MAX_LIMIT), _bounded(body, "offset", 0, 0, None)
     page = finding.find_records(uow(), actor(), flt, now(), limit=limit, offset=offset)
-    return reply({"items": page.items, "total": page.total, "limit": limit, "offset": offset})
+    return reply({"items": page.items, "total": page.total, "exact": page.exact, "limit": limit, "offset": offset})
 
 
 @bp.post("/find/count")
 def count_records() -> Response:
-    """How many records match `{"filter": {...}}` among those the token holder may see."""
+    """How many records match `{"filter": {...}}` among those the token holder may see: exact up to 10,000, an
+    estimate beyond (`exact` false) on PostgreSQL."""
     body = json_body()
     only_keys(body, {"filter"})
-    return reply({"total": finding.count_records(uow(), actor(), _filter(body), now())})
+    count, exact = finding.estimate_count(uow(), actor(), _filter(body), now())
+    return reply({"count": count, "exact": exact, "total": count})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 from werkzeug.exceptions import BadRequest
 
+from engine.errors import ValidationError
 from engine.services import instances, records
 from web import now, uow
-from web.blueprints.api.base import actor, bp, json_body, only_keys, page, reply
+from web.blueprints.api.base import MAX_LIMIT, actor, bp, int_arg, json_body, only_keys, page, reply
 
 
 @bp.get("/records/<entity>")
@@ -46,8 +47,14 @@ def update_record(record_id: int) -> Response:
 
 @bp.get("/records/<int:record_id>/history")
 def record_history(record_id: int) -> Response:
-    """Field-level history of a record, oldest first."""
-    return reply({"items": records.record_history(uow(), actor(), record_id)})
+    """Field-level history of a record, newest first, a page at a time (`before`: the previous page's `older`)."""
+    limit = int_arg("limit", records.HISTORY_PAGE, 1, MAX_LIMIT)
+    before = int_arg("before", 0, 1) if request.args.get("before") else None
+    try:
+        page = records.record_history_page(uow(), actor(), record_id, before=before, limit=limit)
+    except ValidationError as exc:
+        raise BadRequest(f"bad query parameter: {exc}") from exc
+    return reply({"items": page.items, "limit": limit, "older": page.older})
 
 
 @bp.get("/records/<int:record_id>/instances")

@@ -74,7 +74,8 @@ def segment_records(segment_id: int) -> Response:
     """One page of the segment's records the token holder may see, with the total."""
     limit, offset = page()
     found = segments.run_segment(uow(), actor(), segment_id, now(), limit=limit, offset=offset)
-    return reply({"items": found.items, "total": found.total, "limit": limit, "offset": offset})
+    return reply({"items": found.items, "total": found.total, "exact": found.exact, "limit": limit,
+                  "offset": offset})
 
 
 @bp.post("/segments/<int:segment_id>/actions")
