@@ -12,7 +12,7 @@ from engine.records.schema import validate_record
 from engine.services.access import RECORD_WRITERS, reads_everything, require
 from engine.services.deployments import active_bundle
 from engine.services.views import Actor, FieldChangeView, RecordView
-from engine.store.models import RecordRow
+from engine.store.models import FieldChangeRow, RecordRow
 from engine.store.uow import UnitOfWork
 
 
