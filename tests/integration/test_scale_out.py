@@ -17,13 +17,13 @@ import requests
 from sqlalchemy import func, select
 
 from bench.live import live_server
-from bench.timers import PROCESS_ID, _worker_log_counts, stop_workers, timer_events, worker_command
+from bench.timers import PROCESS_ID, _worker_log_counts, start_worker, stop_workers, timer_events
 from bench.timers import bundle_files as timer_bundle
 from engine.bootstrap import UowFactory
 from engine.services.users import issue_api_token
 from engine.services.views import Actor
 from engine.store.models import InstanceRow, ProcessVersionRow
-from tests.conftest import NOW, ROOT
+from tests.conftest import NOW
 
 LEAD_BPMN = "processes/lead_qualification.bpmn"
 PINGS = 24
@@ -75,16 +75,6 @@ def test_a_deploy_through_one_server_is_served_by_the_other_and_three_workers_fi
     with ExitStack() as servers:
         base_a = servers.enter_context(live_server(db_url, tmp_path / "a.log", "--workers", "2", "--threads", "2"))
         base_b = servers.enter_context(live_server(db_url, tmp_path / "b.log", "--workers", "2", "--threads", "2"))
-        for n in range(3):
-            with (tmp_path / f"worker{n}.log").open("wb") as log:  # the worker keeps its own copy of the handle
-                workers.append(
-                    subprocess.Popen(
-                        [worker_command(), "--database-url", db_url, "worker", "--interval", "0.2"],
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        cwd=ROOT,
-                    )
-                )
         head_b, sales_b, admin_b = (Api(base_b, tokens[key]) for key in ("head", "sales", "admin"))
         for n in range(4):  # both of B's worker processes have loaded and cached the running configuration
             before = head_b.post("/records/Lead", {"title": f"before the deploy {n}"})
@@ -100,13 +90,15 @@ def test_a_deploy_through_one_server_is_served_by_the_other_and_three_workers_fi
 
         after = head_b.post("/records/Lead", {"title": "after the deploy"})  # B's next request: the new version
         assert qualify_task(sales_b, after["id"])["title"] == "Qualify the lead"
-        due = datetime.now(UTC) + timedelta(seconds=2)
+        due = datetime.now(UTC) + timedelta(seconds=6)  # not due while B creates them: no request fires one
         for n in range(PINGS):  # an entity and a process B had never heard of before the deploy
             admin_b.post(
                 "/records/Ping", {"name": f"ping {n}", "due": (due + timedelta(milliseconds=20 * n)).isoformat()}
             )
         pings = ping_instances(deployed)
         assert len(pings) == PINGS
+        assert completed(deployed, pings) == 0, "the pings were due before the workers started: raise `due`"
+        workers.extend(start_worker(db_url, tmp_path / f"worker{n}.log", 0.2) for n in range(3))
 
         deadline = time.monotonic() + BOUND_S
         while completed(deployed, pings) < PINGS and time.monotonic() < deadline:

@@ -1,0 +1,111 @@
+"""Locust users for `bench/load.py` (run by the `locust` command, never imported by the bench itself: Locust
+monkey-patches the standard library with gevent on import).
+
+Sellers sign in once, then browse the shared lead pool, claim a lead's qualification task, open it, complete it
+(outcome: convert), open the lead's card and their own inbox. Heads of sales sign in once and browse reports,
+the team inbox and the lead list. Accounts come from the environment (see bench/load.py)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import re
+
+from locust import HttpUser, between, task
+
+from bench.live import csrf_token, sign_in
+
+PASSWORD = os.environ.get("FLOWCRM_LOAD_PASSWORD", "")
+SELLERS = int(os.environ.get("FLOWCRM_LOAD_SELLERS", "1"))
+HEADS = int(os.environ.get("FLOWCRM_LOAD_HEADS", "1"))
+TASK_LINK = re.compile(r'href="/tasks/([0-9a-f-]{36})"')
+RECORD_LINK = re.compile(r'href="/records/(\d+)"')
+REPORT_LINK = re.compile(r'href="/reports/([a-z0-9_]+)"')
+_next_seller = itertools.count()
+_next_head = itertools.count()
+
+
+class Seller(HttpUser):
+    """A salesperson working the pool."""
+
+    weight = 9
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self) -> None:
+        sign_in(self.client, f"seller{next(_next_seller) % SELLERS}", PASSWORD)
+        self.csrf = csrf_token(self.client.get("/tasks?tab=pool", name="/tasks?tab=pool").text)
+
+    @task(4)
+    def qualify_a_lead(self) -> None:
+        pool = self.client.get("/tasks?tab=pool", name="/tasks?tab=pool").text
+        ids = TASK_LINK.findall(pool)
+        if not ids:
+            return
+        task_id = random.choice(ids)
+        with self.client.post(
+            f"/tasks/{task_id}/claim",
+            data={"tab": "pool", "csrf_token": self.csrf},
+            name="/tasks/[id]/claim",
+            allow_redirects=False,
+            catch_response=True,
+        ) as claim:
+            if claim.status_code == 409:  # another seller claimed it first: the answer the UI gives, not an error
+                claim.success()
+                return
+            if claim.status_code != 302:
+                claim.failure(f"claim answered {claim.status_code}")
+                return
+        page = self.client.get(f"/tasks/{task_id}", name="/tasks/[id]").text
+        with self.client.post(
+            f"/tasks/{task_id}/complete",
+            name="/tasks/[id]/complete",
+            allow_redirects=False,
+            catch_response=True,
+            data={
+                "outcome": "convert",
+                "budget": str(random.randint(1, 900) * 1000),
+                "channel": "website",
+                "csrf_token": self.csrf,
+            },
+        ) as done:
+            if done.status_code != 302:
+                done.failure(f"complete answered {done.status_code}")
+        records = RECORD_LINK.findall(page)
+        if records:
+            self.client.get(f"/records/{records[0]}", name="/records/[id]")
+
+    @task(2)
+    def read_my_inbox(self) -> None:
+        mine = self.client.get("/tasks?tab=mine", name="/tasks?tab=mine").text
+        records = RECORD_LINK.findall(mine)
+        if records:
+            self.client.get(f"/records/{random.choice(records)}", name="/records/[id]")
+
+
+class HeadOfSales(HttpUser):
+    """A head of sales reading reports and the team's work."""
+
+    weight = 1
+    wait_time = between(1.0, 3.0)
+
+    def on_start(self) -> None:
+        sign_in(self.client, f"head{next(_next_head) % HEADS}", PASSWORD)
+        self.reports = REPORT_LINK.findall(self.client.get("/reports", name="/reports").text) or [""]
+
+    @task(2)
+    def read_a_report(self) -> None:
+        name = random.choice(self.reports)
+        if name:
+            self.client.get(f"/reports/{name}", name="/reports/[name]")
+
+    @task(1)
+    def read_the_team_inbox(self) -> None:
+        self.client.get("/tasks?tab=team", name="/tasks?tab=team")
+
+    @task(1)
+    def browse_leads(self) -> None:
+        page = self.client.get("/records/Lead", name="/records/Lead").text
+        records = RECORD_LINK.findall(page)
+        if records:
+            self.client.get(f"/records/{random.choice(records)}", name="/records/[id]")
