@@ -26,6 +26,13 @@ _next_seller = itertools.count()
 _next_head = itertools.count()
 
 
+def open_a_card(user: HttpUser, page: str) -> None:
+    """Open the card of one of the records a page links to."""
+    records = RECORD_LINK.findall(page)
+    if records:
+        user.client.get(f"/records/{random.choice(records)}", name="/records/[id]")
+
+
 class Seller(HttpUser):
     """A salesperson working the pool."""
 
@@ -77,10 +84,7 @@ class Seller(HttpUser):
 
     @task(2)
     def read_my_inbox(self) -> None:
-        mine = self.client.get("/tasks?tab=mine", name="/tasks?tab=mine").text
-        records = RECORD_LINK.findall(mine)
-        if records:
-            self.client.get(f"/records/{random.choice(records)}", name="/records/[id]")
+        open_a_card(self, self.client.get("/tasks?tab=mine", name="/tasks?tab=mine").text)
 
 
 class HeadOfSales(HttpUser):
@@ -105,7 +109,4 @@ class HeadOfSales(HttpUser):
 
     @task(1)
     def browse_leads(self) -> None:
-        page = self.client.get("/records/Lead", name="/records/Lead").text
-        records = RECORD_LINK.findall(page)
-        if records:
-            self.client.get(f"/records/{random.choice(records)}", name="/records/[id]")
+        open_a_card(self, self.client.get("/records/Lead", name="/records/Lead").text)

@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
+from flask import request
 
 from bench.live import live_server, sign_in
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import PASSWORD
 from web import create_app
-from web.serving import ServeOptions, default_workers, forget_parent_connections
+from web.serving import ServeOptions, behind_proxies, default_workers, forget_parent_connections
 
 
 def test_run_serves_through_gunicorn_workers_that_all_read_the_session_signed_by_one(
@@ -65,3 +67,15 @@ def test_default_workers_are_two_per_core_plus_one_and_gunicorn_gets_the_options
     )
     assert settings["worker_class"] == "gthread"
     assert settings["preload_app"] is True
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1 http"), (1, "203.0.113.7 https")])
+def test_proxy_hops_make_the_app_see_the_client_behind_the_proxy(hops: int, seen: str, tmp_path: Path) -> None:
+    app = behind_proxies(create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}", "TESTING": True}), hops)
+    app.add_url_rule("/who", "who", lambda: f"{request.remote_addr} {request.scheme}")
+    answer = app.test_client().get(
+        "/who",
+        headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert answer.get_data(as_text=True) == seen  # the sign-in throttle counts request.remote_addr
