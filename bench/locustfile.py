@@ -1,6 +1,9 @@
 """Locust users for `bench/load.py` (run by the `locust` command, never imported by the bench itself: Locust
 monkey-patches the standard library with gevent on import).
 
+Figures are taken only once every simulated user has signed in (and so every server process has served pages),
+for FLOWCRM_LOAD_SECONDS; then the run stops itself and writes them to FLOWCRM_LOAD_OUT (JSON).
+
 Sellers sign in once, then browse the shared lead pool, claim a lead's qualification task, open it, complete it
 (outcome: convert), open the lead's card and their own inbox. Heads of sales sign in once and browse reports,
 the team inbox and the lead list. Accounts come from the environment (see bench/load.py)."""
@@ -8,11 +11,15 @@ the team inbox and the lead list. Accounts come from the environment (see bench/
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import re
+import time
+from typing import Any
 
-from locust import HttpUser, between, task
+import gevent
+from locust import HttpUser, between, events, task
 
 from bench.live import csrf_token, sign_in
 
@@ -22,8 +29,41 @@ HEADS = int(os.environ.get("FLOWCRM_LOAD_HEADS", "1"))
 TASK_LINK = re.compile(r'href="/tasks/([0-9a-f-]{36})"')
 RECORD_LINK = re.compile(r'href="/records/(\d+)"')
 REPORT_LINK = re.compile(r'href="/reports/([a-z0-9_]+)"')
+USERS = int(os.environ.get("FLOWCRM_LOAD_USERS", "1"))
+SECONDS = float(os.environ.get("FLOWCRM_LOAD_SECONDS", "30"))
+OUT = os.environ.get("FLOWCRM_LOAD_OUT", "")
 _next_seller = itertools.count()
 _next_head = itertools.count()
+_signed_in = itertools.count(1)
+_window: dict[str, Any] = {"started": None, "ended": None, "times_ms": [], "errors": []}
+
+
+def signed_in(user: HttpUser) -> None:
+    """Counts a user ready; the last one opens the measured window, which stops the run when it closes."""
+    if next(_signed_in) == USERS:
+        _window["started"] = time.monotonic()
+        gevent.spawn_later(SECONDS, _close_window, user.environment)
+
+
+def _close_window(environment: Any) -> None:
+    _window["ended"] = time.monotonic()
+    environment.runner.quit()
+
+
+@events.request.add_listener
+def _measure(request_type: str, name: str, response_time: float, exception: Any, **_kwargs: Any) -> None:
+    if _window["started"] is None or _window["ended"] is not None:
+        return
+    _window["times_ms"].append(response_time)
+    if exception is not None:
+        _window["errors"].append(f"{request_type} {name}: {exception}")
+
+
+@events.quitting.add_listener
+def _write(**_kwargs: Any) -> None:
+    if OUT:
+        with open(OUT, "w") as out:
+            json.dump({**_window, "window_s": (_window["ended"] or time.monotonic()) - (_window["started"] or 0)}, out)
 
 
 def open_a_card(user: HttpUser, page: str) -> None:
@@ -42,6 +82,7 @@ class Seller(HttpUser):
     def on_start(self) -> None:
         sign_in(self.client, f"seller{next(_next_seller) % SELLERS}", PASSWORD)
         self.csrf = csrf_token(self.client.get("/tasks?tab=pool", name="/tasks?tab=pool").text)
+        signed_in(self)
 
     @task(4)
     def qualify_a_lead(self) -> None:
@@ -96,6 +137,7 @@ class HeadOfSales(HttpUser):
     def on_start(self) -> None:
         sign_in(self.client, f"head{next(_next_head) % HEADS}", PASSWORD)
         self.reports = REPORT_LINK.findall(self.client.get("/reports", name="/reports").text) or [""]
+        signed_in(self)
 
     @task(2)
     def read_a_report(self) -> None:

@@ -29,7 +29,7 @@ FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repea
         "dedup_sizes": [10_000, 100_000], "import_rows": 100_000, "filters_rows": 100_000,
         "filters_pg_rows": 1_000_000, "filters_warmup": 5, "filters_runs": 30, "filters_budget": 120.0,
         "dedup_max_pairs": 3_000_000, "sandbox_calls": 2000, "load_users": [20, 100], "load_seconds": 30,
-        "load_leads": 1000}
+        "load_leads": 600}
 QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20,
          "dedup_sizes": [2_000], "import_rows": 300, "filters_rows": 5_000,
          "filters_pg_rows": 5_000, "filters_warmup": 1, "filters_runs": 3, "filters_budget": 5.0,
@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--load-seconds", type=int, help="measured seconds per load run, after every user signed in "
                         "(default 30; quick 4)")
     parser.add_argument("--load-leads", type=int, help="distinct leads waiting in the pool before the load runs "
-                        "(default 1,000; quick 20)")
+                        "(default 600; quick 20)")
     parser.add_argument("--only", choices=PARTS, help="run one part only")
     parser.add_argument(
         "--postgres",

@@ -3,7 +3,7 @@ development server for `flowcrm run --debug` only.
 
 The app is built once in gunicorn's master before it forks its workers (`preload_app`), so every worker shares
 one SECRET_KEY (a random one when FLOWCRM_SECRET_KEY is unset: a session signed by one worker is read by
-another) and a configuration mistake stops the start with one message instead of a loop of failing workers.
+another) and a mistake found while building the app stops the start at once instead of a loop of failing workers.
 What must not cross a fork is recreated in each worker: the database pool is dropped after the fork (a
 connection shared by two processes interleaves their statements), and the sandbox pool (engine/limits) starts
 its worker processes lazily in the process that first evaluates code."""
@@ -23,6 +23,10 @@ from engine.bootstrap import UowFactory
 # 30 s default would kill the worker mid-request.
 TIMEOUT_S = 120
 THREADS = 4
+# Longer than a load balancer's idle timeout (60 s on common ones) and than a user's pause between clicks: a
+# server closing an idle connection the instant a client reuses it makes that request fail
+# (gunicorn's 2 s default did so for ~5% of the load test's requests).
+KEEPALIVE_S = 75
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -49,6 +53,7 @@ class ServeOptions:
             "threads": self.threads,
             "worker_class": "gthread",
             "timeout": self.timeout,
+            "keepalive": KEEPALIVE_S,
             "graceful_timeout": 30,
             "preload_app": True,
             "accesslog": None,
