@@ -141,6 +141,7 @@ def measure(
 ) -> dict[str, Any]:
     """Seed `url`, start `flowcrm run` on it and run Locust at each user count."""
     accounts = seed(url, max(users), leads)
+    load_before = round(os.getloadavg()[0], 2)  # the machine may be shared: say how busy it was
     out = workdir / f"load-{backend}"
     out.mkdir(parents=True, exist_ok=True)
     with live_server(url, out / "server.log", *server_args) as base:
@@ -153,6 +154,7 @@ def measure(
         "server_workers": server_log.count("Booting worker with pid"),
         "server_errors_logged": server_log.count("Traceback"),
         "runs": runs,
+        "load_average": [load_before, round(os.getloadavg()[0], 2)],
     }
 
 
