@@ -111,7 +111,8 @@ def run_locust(base: str, users: int, seconds: int, accounts: dict[str, int], ou
     if window["started"] is None:
         raise RuntimeError(f"not all {users} users signed in within {SIGN_IN_BUDGET_S} s: {finished.stderr[-2000:]}")
     times = window["times_ms"]
-    rows = list(csv.DictReader((prefix.parent / f"{prefix.name}_stats.csv").open()))
+    with (prefix.parent / f"{prefix.name}_stats.csv").open() as stats:
+        rows = list(csv.DictReader(stats))
     return {
         "users": users,
         "seconds": round(window["window_s"], 1),
