@@ -73,9 +73,9 @@ def live_server(url: str, log: Path, *args: str, ready_s: float = 90.0) -> Itera
             if proc.poll() is not None:
                 raise RuntimeError(f"flowcrm run exited with {proc.returncode}: {log.read_text(errors='replace')}")
             try:
-                if requests.get(f"{base}/login", timeout=5).status_code == 200:
+                if requests.get(f"{base}/login", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"flowcrm run did not answer within {ready_s} s: {log.read_text(errors='replace')}")

@@ -11,9 +11,11 @@ import requests
 from flask import request
 
 from bench.live import live_server, sign_in
+from engine.services.records import create_record
+from engine.services.users import issue_api_token
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
-from tests.conftest import PASSWORD
+from tests.conftest import NOW, PASSWORD
 from web import create_app
 from web.serving import ServeOptions, behind_proxies, default_workers, forget_parent_connections
 
@@ -29,6 +31,44 @@ def test_run_serves_through_gunicorn_workers_that_all_read_the_session_signed_by
     assert {a.status_code for a in answers} == {200}
     assert {a.headers["Server"] for a in answers} == {"gunicorn"}
     assert log.read_text().count("Booting worker with pid") == 3
+
+
+def test_a_gunicorn_worker_runs_script_tasks_in_sandbox_processes_of_its_own(
+    db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    token = issue_api_token(deployed(), actors["sales"], NOW)
+    lead = create_record(
+        deployed(), actors["head"], "Lead", {"title": "20 laptops", "request_type": "web_inquiry"}, NOW
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    with live_server(db_url, tmp_path / "run.log", "--workers", "2") as base:
+        api = f"{base}/api/v1"
+        (qualify,) = [
+            t
+            for t in requests.get(f"{api}/tasks", params={"scope": "pool"}, headers=headers, timeout=30).json()["items"]
+            if t["record_id"] == lead.id
+        ]
+        assert requests.post(f"{api}/tasks/{qualify['id']}/claim", headers=headers, timeout=30).status_code == 200
+        done = requests.post(
+            f"{api}/tasks/{qualify['id']}/complete", json={"outcome": "convert"}, headers=headers, timeout=60
+        )
+        assert done.status_code == 200, done.text
+        (meeting,) = [
+            t
+            for t in requests.get(f"{api}/tasks", params={"scope": "mine"}, headers=headers, timeout=30).json()["items"]
+            if t["record_id"] == lead.id
+        ]
+        # completing it runs the script task open_pipeline: a sandbox worker process started by this gunicorn worker
+        done = requests.post(
+            f"{api}/tasks/{meeting['id']}/complete", json={"next_contact_on": "2026-03-10"}, headers=headers, timeout=60
+        )
+        assert done.status_code == 200, done.text
+        (advance,) = [
+            t
+            for t in requests.get(f"{api}/tasks", params={"scope": "mine"}, headers=headers, timeout=30).json()["items"]
+            if t["record_id"] == lead.id
+        ]
+    assert advance["title"] == "Advance the request"
 
 
 def test_debug_serves_through_werkzeug(db_url: str, deployed: Callable[[], UnitOfWork], tmp_path: Path) -> None:
