@@ -10,10 +10,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from bench.live import live_server
@@ -24,6 +22,7 @@ from engine.services.users import issue_api_token
 from engine.services.views import Actor
 from engine.store.models import InstanceRow, ProcessVersionRow
 from tests.conftest import NOW
+from tests.integration.http_api import Api, open_task
 
 LEAD_BPMN = "processes/lead_qualification.bpmn"
 PINGS = 24
@@ -36,29 +35,6 @@ def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
     yield procs
     stop_workers(procs)
-
-
-class Api:
-    """JSON over HTTP to one live server with one user's bearer token."""
-
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.headers = f"{base}/api/v1", {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **params: Any) -> Any:
-        answer = requests.get(self.base + path, headers=self.headers, params=params, timeout=30)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def post(self, path: str, body: Any) -> Any:
-        answer = requests.post(self.base + path, headers=self.headers, json=body, timeout=60)
-        assert answer.status_code in (200, 201), answer.text
-        return answer.json()
-
-
-def qualify_task(api: Api, record_id: int) -> dict[str, Any]:
-    """The pool task of a lead, as the API lists it."""
-    (task,) = [t for t in api.get("/tasks", scope="pool")["items"] if t["record_id"] == record_id]
-    return task  # type: ignore[no-any-return]
 
 
 @pytest.mark.postgres
@@ -78,7 +54,7 @@ def test_a_deploy_through_one_server_is_served_by_the_other_and_three_workers_fi
         head_b, sales_b, admin_b = (Api(base_b, tokens[key]) for key in ("head", "sales", "admin"))
         for n in range(4):  # both of B's worker processes have loaded and cached the running configuration
             before = head_b.post("/records/Lead", {"title": f"before the deploy {n}"})
-        assert qualify_task(sales_b, before["id"])["title"] == "Qualify lead"
+        assert open_task(sales_b, before["id"])["title"] == "Qualify lead"
 
         files = {path: text for path, text in timer_bundle().items() if path != "crm_model/settings.yaml"}
         files[LEAD_BPMN] = bundle_files[LEAD_BPMN].replace('name="Qualify lead"', 'name="Qualify the lead"')
@@ -89,7 +65,7 @@ def test_a_deploy_through_one_server_is_served_by_the_other_and_three_workers_fi
         ]
 
         after = head_b.post("/records/Lead", {"title": "after the deploy"})  # B's next request: the new version
-        assert qualify_task(sales_b, after["id"])["title"] == "Qualify the lead"
+        assert open_task(sales_b, after["id"])["title"] == "Qualify the lead"
         due = datetime.now(UTC) + timedelta(seconds=6)  # not due while B creates them: no request fires one
         for n in range(PINGS):  # an entity and a process B had never heard of before the deploy
             admin_b.post(

@@ -16,6 +16,7 @@ from engine.services.users import issue_api_token
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW, PASSWORD
+from tests.integration.http_api import Api, open_task
 from web import create_app
 from web.serving import ServeOptions, behind_proxies, default_workers, forget_parent_connections
 
@@ -40,34 +41,13 @@ def test_a_gunicorn_worker_runs_script_tasks_in_sandbox_processes_of_its_own(
     lead = create_record(
         deployed(), actors["head"], "Lead", {"title": "20 laptops", "request_type": "web_inquiry"}, NOW
     )
-    headers = {"Authorization": f"Bearer {token}"}
     with live_server(db_url, tmp_path / "run.log", "--workers", "2") as base:
-        api = f"{base}/api/v1"
-        (qualify,) = [
-            t
-            for t in requests.get(f"{api}/tasks", params={"scope": "pool"}, headers=headers, timeout=30).json()["items"]
-            if t["record_id"] == lead.id
-        ]
-        assert requests.post(f"{api}/tasks/{qualify['id']}/claim", headers=headers, timeout=30).status_code == 200
-        done = requests.post(
-            f"{api}/tasks/{qualify['id']}/complete", json={"outcome": "convert"}, headers=headers, timeout=60
-        )
-        assert done.status_code == 200, done.text
-        (meeting,) = [
-            t
-            for t in requests.get(f"{api}/tasks", params={"scope": "mine"}, headers=headers, timeout=30).json()["items"]
-            if t["record_id"] == lead.id
-        ]
+        sam = Api(base, token)
+        sam.post(f"/tasks/{open_task(sam, lead.id)['id']}/claim")
+        sam.post(f"/tasks/{open_task(sam, lead.id, 'mine')['id']}/complete", {"outcome": "convert"})
         # completing it runs the script task open_pipeline: a sandbox worker process started by this gunicorn worker
-        done = requests.post(
-            f"{api}/tasks/{meeting['id']}/complete", json={"next_contact_on": "2026-03-10"}, headers=headers, timeout=60
-        )
-        assert done.status_code == 200, done.text
-        (advance,) = [
-            t
-            for t in requests.get(f"{api}/tasks", params={"scope": "mine"}, headers=headers, timeout=30).json()["items"]
-            if t["record_id"] == lead.id
-        ]
+        sam.post(f"/tasks/{open_task(sam, lead.id, 'mine')['id']}/complete", {"next_contact_on": "2026-03-10"})
+        advance = open_task(sam, lead.id, "mine")
     assert advance["title"] == "Advance the request"
 
 
