@@ -200,4 +200,8 @@ def render(results: dict[str, Any]) -> str:
         from bench import sandbox
 
         out += [*sandbox.render(results["sandbox"]), ""]
+    for run in results.get("load", []):
+        from bench import load
+
+        out += [*load.render(run), ""]
     return "\n".join(out).rstrip()

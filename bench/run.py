@@ -1,7 +1,7 @@
 """`make bench`: lead-process throughput (persisted vs SpiffWorkflow alone), inbox query times and timer worker
 figures (latency, rate, three workers with one SIGKILLed), duplicate detection quality and speed, CSV import rate,
-filter query times (engine vs hand-written SQL) and the sandbox's cost per evaluation, as a table and as JSON
-(bench/results/<date>.json).
+filter query times (engine vs hand-written SQL), the sandbox's cost per evaluation and an HTTP load test (Locust
+against a live `flowcrm run`), as a table and as JSON (bench/results/<date>.json).
 `--quick` is the small smoke run a test uses."""
 
 from __future__ import annotations
@@ -21,19 +21,20 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench import dedup, filters, import_rate, inbox, lead_flow, sandbox, timers
+from bench import dedup, filters, import_rate, inbox, lead_flow, load, sandbox, timers
 from bench.common import ROOT
 from bench.report import render
 
 FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repeats": 200,
         "dedup_sizes": [10_000, 100_000], "import_rows": 100_000, "filters_rows": 100_000,
         "filters_pg_rows": 1_000_000, "filters_warmup": 5, "filters_runs": 30, "filters_budget": 120.0,
-        "dedup_max_pairs": 3_000_000, "sandbox_calls": 2000}
+        "dedup_max_pairs": 3_000_000, "sandbox_calls": 2000, "load_users": [20, 100], "load_seconds": 30,
+        "load_leads": 600}
 QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20,
          "dedup_sizes": [2_000], "import_rows": 300, "filters_rows": 5_000,
          "filters_pg_rows": 5_000, "filters_warmup": 1, "filters_runs": 3, "filters_budget": 5.0,
-         "dedup_max_pairs": 3_000_000, "sandbox_calls": 100}
-PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox")
+         "dedup_max_pairs": 3_000_000, "sandbox_calls": 100, "load_users": [3], "load_seconds": 4, "load_leads": 20}
+PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox", "load")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic contact base (default 1)")
     parser.add_argument("--sandbox-calls", type=int, help="evaluations per timed batch of the sandbox part "
                         "(default 2,000; quick 100)")
+    parser.add_argument("--load-users", type=int, nargs="+", help="concurrent Locust users per HTTP load run "
+                        "(default 20 and 100; quick 3)")
+    parser.add_argument("--load-seconds", type=int, help="measured seconds per load run, after every user signed in "
+                        "(default 30; quick 4)")
+    parser.add_argument("--load-leads", type=int, help="distinct leads waiting in the pool before the load runs "
+                        "(default 600; quick 20)")
     parser.add_argument("--only", choices=PARTS, help="run one part only")
     parser.add_argument(
         "--postgres",
@@ -162,6 +169,10 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
             head["timers_kill_lost"] = run["workers"]["lost_effects"]
     for case in results.get("sandbox", {}).get("cases", []):
         head[f"sandbox_{case['case']}_us"] = case["now_us"]
+    for part in results.get("load", []):
+        for one in part["runs"]:
+            prefix = f"load_{part['backend']}_{one['users']}_users"
+            head.update({f"{prefix}_{k}": one[k] for k in ("requests_per_s", "p50_ms", "p95_ms", "errors")})
     head.update(_quality_headline(results))
     return head
 
@@ -223,6 +234,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                                                            *timing, keep=args.keep_filters_data))
     if args.only in (None, "sandbox"):
         results["sandbox"] = sandbox.run(args.sandbox_calls)
+    if args.only in (None, "load"):
+        sizes = (args.load_users, args.load_seconds, args.load_leads)
+        results["load"] = [load.run_sqlite(workdir, *sizes)]
+        if postgres:
+            results["load"].append(load.run_postgres(postgres, workdir, *sizes))
     results["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(perf_counter() - started, 1)
     results["headline"] = headline(results)

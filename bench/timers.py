@@ -300,6 +300,14 @@ def worker_command() -> str:
     return str(exe if exe.exists() else Path(sys.executable).with_name("flowcrm"))
 
 
+def start_worker(url: str, log_path: Path, interval: float,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """A `flowcrm worker` process on `url` scanning every `interval` seconds, its output in `log_path`."""
+    with log_path.open("wb") as log_file:  # the worker keeps its own copy of the handle
+        return subprocess.Popen([worker_command(), "--database-url", url, "worker", "--interval", str(interval)],
+                                stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+
+
 def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
     """Stop worker processes with SIGINT, killing those that do not end within 10 s."""
     for proc in procs:
@@ -325,16 +333,11 @@ def kill_one_worker(url: str, factory: UowFactory, cloner: Cloner, backlog: int,
         ids = set(conn.scalars(select(InstanceRow.id).where(InstanceRow.id >= first_new)))
     before = timer_events(factory)
     fired_before = sum(len(v) for k, v in before.items() if k in ids)
-    exe = worker_command()
     procs, logs = [], []
     started = perf_counter()
     for n in range(WORKERS):
-        log_path = workdir / f"worker{n}.log"
-        logs.append(log_path)
-        with log_path.open("w") as log_file:
-            procs.append(subprocess.Popen(
-                [exe, "--database-url", url, "worker", "--interval", str(WORKER_INTERVAL_S)],
-                stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT))
+        logs.append(workdir / f"worker{n}.log")
+        procs.append(start_worker(url, logs[-1], WORKER_INTERVAL_S))
     victim = procs[1]
     killed_at_fired = first_fired = None
     deadline = perf_counter() + 120

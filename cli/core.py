@@ -119,18 +119,39 @@ def seed_demo(ctx: click.Context, directory: Path) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+@click.option("--port", default=5000, type=int, help="port to listen on (default 5000)")
+@click.option("--bind", multiple=True, metavar="HOST:PORT",
+              help="listen here instead of --host/--port; repeatable (gunicorn: unix:PATH too)")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="gunicorn worker processes (default: 2 x CPUs + 1)")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="threads per worker process (default 4)")
+@click.option("--timeout", type=click.IntRange(min=1), default=None,
+              help="seconds a request may take before its worker is restarted (default 120)")
+@click.option("--proxy-hops", type=click.IntRange(min=0), default=0, envvar="FLOWCRM_PROXY_HOPS",
+              show_default=True, help="reverse proxies in front whose X-Forwarded-* headers to trust")
+@click.option("--debug", is_flag=True, help="Werkzeug's development server with reloader and debugger instead "
+              "of gunicorn (never in production)")
 @click.option("--demo/--no-demo", default=None, help="show demo logins on the login page")
 @click.pass_context
 @_fail_cleanly
-def run(ctx: click.Context, host: str, port: int, demo: bool | None) -> None:
-    """Serve the web app and REST API."""
+def run(ctx: click.Context, host: str, port: int, bind: tuple[str, ...], workers: int | None, threads: int | None,
+        timeout: int | None, proxy_hops: int, debug: bool, demo: bool | None) -> None:
+    """Serve the web app and REST API through gunicorn (several worker processes), or with --debug through
+    Werkzeug's development server."""
     from web import create_app
+    from web.serving import THREADS, TIMEOUT_S, ServeOptions, behind_proxies, serve
 
     settings = ctx.obj["settings"]
-    app = create_app({"DATABASE_URL": ctx.obj["url"], "DEMO": settings.demo if demo is None else demo})
-    app.run(host=host, port=port, threaded=True)
+    app = behind_proxies(
+        create_app({"DATABASE_URL": ctx.obj["url"], "DEMO": settings.demo if demo is None else demo}), proxy_hops)
+    if debug:
+        app.run(host=host, port=port, threaded=True, debug=True)
+        return
+    if not settings.secret_key:
+        click.echo("warning: FLOWCRM_SECRET_KEY is not set: sessions end when the server restarts", err=True)
+    serve(app, ServeOptions(bind=bind or (f"{host}:{port}",), workers=workers or 0, threads=threads or THREADS,
+                            timeout=timeout or TIMEOUT_S))
 
 
 @main.command()

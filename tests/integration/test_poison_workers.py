@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.timers import DEPLOYER, Cloner, stop_workers, timer_events, worker_command
+from bench.timers import DEPLOYER, Cloner, start_worker, stop_workers, timer_events
 from engine.bootstrap import UowFactory
 from engine.services.deployments import deploy_bundle
 from engine.store.incident_models import IncidentRow
 from engine.store.models import InstanceEventRow, InstanceRow, TimerRow
-from tests.conftest import ROOT
 from tests.integration.poison import POISON_ERROR, bundle, start
 
 GOOD = 60
@@ -69,17 +68,7 @@ def test_three_workers_fire_every_good_timer_once_and_park_the_poison_one_as_one
 
     env = {**os.environ, "FLOWCRM_JOB_RETRIES": str(RETRIES), "FLOWCRM_JOB_BACKOFF_SECONDS": "0.3"}
     started = time.monotonic()
-    for n in range(WORKERS):
-        with (tmp_path / f"worker{n}.log").open("wb") as log:  # the worker keeps its own copy of the handle
-            workers.append(
-                subprocess.Popen(
-                    [worker_command(), "--database-url", db_url, "worker", "--interval", "0.2"],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=ROOT,
-                    env=env,
-                )
-            )
+    workers.extend(start_worker(db_url, tmp_path / f"worker{n}.log", 0.2, env) for n in range(WORKERS))
     while time.monotonic() - started < BOUND_S:
         done, incidents, _ = counts(make_uow, poison)
         if done >= GOOD and incidents:

@@ -79,3 +79,7 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     ]
     assert all(case["now_us"] > 0 for case in sandbox["cases"])
     assert 0 < sandbox["hog_stopped_and_replaced_s"] < 30
+    (load,) = results["load"][0]["runs"]
+    assert load["requests"] > 0
+    assert load["errors"] == 0, load["failures"]
+    assert results["load"][0]["server_errors_logged"] == 0
