@@ -201,6 +201,12 @@ def _leave_territory(run: _Run, args: Any) -> None:
         remove_link(run.uow, link, actor=run.actor.username, source=run.source, now=run.now)
 
 
+def only_leaving(actions: Sequence[Action], link_kinds: set[str]) -> bool:
+    """Whether running `actions` on a record making links of `link_kinds` would change nothing: they only leave
+    territories and the record is in none."""
+    return TERRITORY_LINK not in link_kinds and all(action.kind == "leave_territory" for action in actions)
+
+
 def _create_record(run: _Run, args: Any) -> None:
     spec = _mapping(run, "create_record", args)
     entity = run.bundle.entities.get(str(spec.get("entity")))

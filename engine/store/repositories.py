@@ -4,8 +4,9 @@ Users, configuration and records live here; process execution in work_repos, aut
 
 
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import Table, and_, exists, func, insert, or_, select, true
 
 from engine.store.automation_repos import (
     AssignmentRepository,
@@ -185,6 +186,18 @@ class RecordRepository(_Repository):
         """Field history of a record, oldest first."""
         stmt = select(FieldChangeRow).where(FieldChangeRow.record_id == record_id).order_by(FieldChangeRow.id)
         return list(self.session.scalars(stmt).all())
+
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert record rows (column values, `revision` included) in multi-row statements; their ids in order."""
+        if not rows:
+            return []
+        stmt = insert(cast(Table, RecordRow.__table__)).returning(RecordRow.id, sort_by_parameter_order=True)
+        return [int(record_id) for record_id in self.session.scalars(stmt, list(rows))]
+
+    def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append field history rows (column values) in multi-row statements."""
+        if rows:
+            self.session.execute(insert(cast(Table, FieldChangeRow.__table__)), list(rows))
 
     def by_ids(self, ids: Iterable[int]) -> dict[int, RecordRow]:
         """Records by id, in one query."""
