@@ -16,6 +16,7 @@ from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
 from engine.records.schema import is_empty, validate_record
+from engine.rules.actions import BatchLookups
 from engine.services.bulk_records import bulk_ready, insert_records
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
@@ -131,6 +132,7 @@ class Importer:
     hashes: dict[str, int] = field(default_factory=dict)  # row hashes of this run -> record id
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rejects: list[Reject] = field(default_factory=list)
+    lookups: BatchLookups = field(default_factory=BatchLookups)
 
     def __post_init__(self) -> None:
         self.converter = Converter(self.bundle, self.entity, self.lookup)
@@ -216,6 +218,7 @@ class Importer:
         record sharing no key with the others is written together; any other row (an update, a merge, a
         reject, a repeat) first writes the run before it, then goes through process() alone."""
         run: list[_New] = []
+        self.lookups = BatchLookups()  # territories and owners the rules' actions read: once per batch
         for (number, cells), row in zip(batch, converted, strict=True):
             width = widths.get(number)
             new = self._new(uow, number, cells, width, known, row, run)

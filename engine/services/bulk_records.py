@@ -14,6 +14,7 @@ from typing import Any
 from engine.config.model import Bundle, Entity
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
+from engine.rules.actions import BatchLookups
 from engine.services.deployments import active_bundle
 from engine.services.records import check_targets, refuse_merged_targets, title_of
 from engine.services.views import Actor
@@ -77,10 +78,12 @@ def insert_records(
     owner_id: int | None = None,
     source: str = "create",
     start_processes: bool = True,
+    lookups: BatchLookups | None = None,
 ) -> list[RecordRow]:
     """Store new records from validated data inside the caller's transaction, as insert_record would one by one:
     history, reference links, match keys (and the duplicate policy), rules triggered by their creation, then
-    processes that start on create. Check bulk_ready first."""
+    processes that start on create (`lookups`: what the rules' actions look up, shared across batches of one
+    transaction). Check bulk_ready first."""
     from engine.rules.dispatch import on_records_created
     from engine.services.instances import start_for_new_record
 
@@ -144,7 +147,7 @@ def insert_records(
         for row in _keyed(bundle, rows):
             refresh_keys(uow, bundle, row)
             apply_on_create(uow, bundle, row, now, found_by="create", actor=by)
-    on_records_created(uow, bundle, rows, now)
+    on_records_created(uow, bundle, rows, now, lookups)
     if start_processes:
         for row in rows:
             start_for_new_record(uow, actor, row, now)
