@@ -115,3 +115,50 @@ def test_batch_path_writes_what_the_row_by_row_path_writes(
         assert (first["created"] > 100, first["merged"] > 0, first["rejected"]) == (True, True, 2)
         assert (len(expected["match_key"]) > 300, len(expected["record_link"]) > 10) == (True, True)
         assert any("Add a phone or e-mail" in str(row) for row in expected["task"])
+
+
+def distinct_contacts(path: Path, rows: int) -> Path:
+    """`rows` different people (no shared phone, e-mail or name), none in a territory's region."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for n in range(rows):
+            writer.writerow(
+                [
+                    f"Person{n:04d} Sample{n:04d}",
+                    "",
+                    "",
+                    f"+7 912 {n // 100:03d}-{n % 100:02d}-00",
+                    f"person{n}@example.com",
+                    "siberia",
+                ]
+            )
+    return path
+
+
+def test_new_records_of_a_batch_are_written_in_a_bounded_number_of_statements(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    from sqlalchemy import event
+
+    path = distinct_contacts(tmp_path / "people.csv", 300)
+    admin = actors["admin"]
+    job = create_job(deployed(), admin, "Contact", path.name, path, NOW, mode="valid_only")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = deployed.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run_import(deployed, job.id, lambda: NOW, batch_size=300)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    done = get_job(deployed(), admin, job.id)
+    assert done.counts["created"] == 300
+    writes = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(writes) <= 12, sorted(
+        {(w[:30], w.count("?"), writes.count(w)) for w in writes}
+    )  # row by row: several per record (record, history, keys, row key)
+    assert len(statements) <= 60, len(statements)
