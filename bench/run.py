@@ -29,11 +29,12 @@ FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repea
         "dedup_sizes": [10_000, 100_000], "import_rows": 100_000, "filters_rows": 100_000,
         "filters_pg_rows": 1_000_000, "filters_warmup": 5, "filters_runs": 30, "filters_budget": 120.0,
         "dedup_max_pairs": 3_000_000, "sandbox_calls": 2000, "load_users": [20, 100], "load_seconds": 30,
-        "load_leads": 600}
+        "load_leads": 600, "import_repeats": 3, "import_row_by_row_rows": 5_000}
 QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20,
          "dedup_sizes": [2_000], "import_rows": 300, "filters_rows": 5_000,
          "filters_pg_rows": 5_000, "filters_warmup": 1, "filters_runs": 3, "filters_budget": 5.0,
-         "dedup_max_pairs": 3_000_000, "sandbox_calls": 100, "load_users": [3], "load_seconds": 4, "load_leads": 20}
+         "dedup_max_pairs": 3_000_000, "sandbox_calls": 100, "load_users": [3], "load_seconds": 4, "load_leads": 20,
+         "import_repeats": 1, "import_row_by_row_rows": 300}
 PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox", "load")
 
 
@@ -53,6 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dedup-max-pairs", type=int, help="skip a scan whose candidate-pair bound exceeds this "
                         "and report the bound with a time estimate (default 3,000,000; 0: never skip)")
     parser.add_argument("--import-rows", type=int, help="CSV rows imported (default 100,000; quick 300)")
+    parser.add_argument("--import-repeats", type=int, help="timed runs per import variant after an untimed "
+                        "warm-up, median reported (default 3; quick 1)")
+    parser.add_argument("--import-row-by-row-rows", type=int, help="rows of the dedup import with the batch "
+                        "path off (default 5,000; quick 300)")
     parser.add_argument("--filters-rows", type=int, help="contacts of the SQLite filter database, with three deals "
                         "each (default 100,000; quick 5,000)")
     parser.add_argument("--filters-pg-rows", type=int, help="contacts of the PostgreSQL filter database, with three "
@@ -223,9 +228,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if postgres:
             results["dedup"].append(dedup.run_postgres(postgres, args.dedup_sizes, args.seed, most))
     if args.only in (None, "import"):
-        results["import"] = [import_rate.run_sqlite(workdir, args.import_rows, args.seed)]
+        sizes = {"repeats": args.import_repeats, "row_by_row_rows": args.import_row_by_row_rows}
+        results["import"] = [import_rate.run_sqlite(workdir, args.import_rows, args.seed, **sizes)]
         if postgres:
-            results["import"].append(import_rate.run_postgres(postgres, workdir, args.import_rows, args.seed))
+            results["import"].append(import_rate.run_postgres(postgres, workdir, args.import_rows, args.seed,
+                                                              **sizes))
     if args.only in (None, "filters"):
         timing = (args.filters_warmup, args.filters_runs, args.filters_budget)
         results["filters"] = [filters.run_sqlite(workdir, args.filters_rows, 3 * args.filters_rows, *timing)]

@@ -24,20 +24,28 @@ class ExactDuplicates:
         self.exact = {rule.name: str(rule.key) for rule in rules if rule.match == "exact" and rule.key}
         self.stored: dict[Key, set[int]] = {}  # keys of records in the database, for the current batch
         self.written: dict[Key, set[int]] = {}  # keys of records this import created or changed
+        self.memo: dict[int, tuple[dict[str, Any], list[Key]]] = {}  # id(row values) -> (values, keys), per batch
 
     def keys(self, data: dict[str, Any]) -> list[Key]:
-        """The exact-rule keys of a row's values."""
+        """The exact-rule keys of a row's values (those of the batch's file rows are computed once, by
+        prefetch)."""
         from engine.quality.matching import record_keys
 
         if self.config is None or not self.exact:
             return []
+        known = self.memo.get(id(data))
+        if known is not None and known[0] is data:
+            return known[1]
         mine = record_keys(self.config, data, self.bundle.settings.default_region)
         names = set(self.exact.values())
         return sorted((name, value) for name, values in mine.items() if name in names for value in values)
 
     def prefetch(self, uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
         """Look up the keys of a batch of rows in one query."""
-        wanted = sorted({key for data in rows for key in self.keys(data)})
+        self.memo = {}  # the batch's converted rows stay unchanged (and alive) while it runs
+        for data in rows:
+            self.memo[id(data)] = (data, self.keys(data))
+        wanted = sorted({key for _, keys in self.memo.values() for key in keys})
         self.stored = {}
         for record_id, name, value in uow.quality.key_matches(self.entity.name, wanted) if wanted else ():
             self.stored.setdefault((name, value), set()).add(record_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,8 @@ from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
 from engine.records.schema import is_empty, validate_record
+from engine.rules.actions import BatchLookups
+from engine.services.bulk_records import bulk_ready, insert_records
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
 from engine.store.models import RecordRow
@@ -41,6 +43,18 @@ class Reject:
     row_number: int
     values: dict[str, str]
     errors: Problems
+
+
+@dataclass
+class _New:
+    """A row that creates a record, waiting to be written with the rows of its run."""
+
+    number: int
+    cells: Sequence[Any]
+    converted: tuple[dict[str, Any], Problems]
+    digest: str
+    keys: set[tuple[str, str]]  # its row hash, match_on keys and exact duplicate keys: a run shares none
+    clean: dict[str, Any]
 
 
 class CachedLookup:
@@ -111,17 +125,20 @@ class Importer:
     job_id: int
     now: datetime
     finder: ExactDuplicates | None = None  # the entity's exact duplicate rules, when they are asked
+    bulk: bool = True  # new records of a batch written together (engine/services/bulk_records.py)
     lookup: CachedLookup = field(default_factory=CachedLookup)
     index: dict[str, dict[str, int]] = field(default_factory=dict)  # match field -> key -> record id
     touched: set[int] = field(default_factory=set)  # records this run created or changed
     hashes: dict[str, int] = field(default_factory=dict)  # row hashes of this run -> record id
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rejects: list[Reject] = field(default_factory=list)
+    lookups: BatchLookups = field(default_factory=BatchLookups)
 
     def __post_init__(self) -> None:
         self.converter = Converter(self.bundle, self.entity, self.lookup)
         self.columns = [(i, h, self.mapping.get(h, SKIP)) for i, h in enumerate(self.headers)]
         self.header_of = {f: h for _, h, f in self.columns if f != SKIP}
+        self.bulk = self.bulk and bulk_ready(self.bundle, self.entity)
 
     @property
     def source(self) -> str:
@@ -194,6 +211,82 @@ class Importer:
             raise RowRejected(problems)
         return clean
 
+    def process_batch(self, uow: UnitOfWork, batch: Sequence[tuple[int, Sequence[Any]]],
+                      widths: Mapping[int, int], known: dict[str, ImportRowKeyRow],
+                      converted: Sequence[tuple[dict[str, Any], Problems]]) -> None:
+        """Import a batch of rows in the caller's transaction, in file order: a run of rows that each create a
+        record sharing no key with the others is written together; any other row (an update, a merge, a
+        reject, a repeat) first writes the run before it, then goes through process() alone."""
+        run: list[_New] = []
+        self.lookups = BatchLookups()  # territories and owners the rules' actions read: once per batch
+        for (number, cells), row in zip(batch, converted, strict=True):
+            width = widths.get(number)
+            new = self._new(uow, number, cells, width, known, row, run)
+            if new is None:
+                self._write(uow, run, known)
+                run = []
+                self.process(uow, number, cells, width, known, row)
+            else:
+                run.append(new)
+        self._write(uow, run, known)
+
+    def _new(self, uow: UnitOfWork, number: int, cells: Sequence[Any], width: int | None,
+             known: dict[str, ImportRowKeyRow], converted: tuple[dict[str, Any], Problems],
+             run: list[_New]) -> _New | None:
+        """The row as a new record for the run, or None when it must go alone."""
+        data, problems = converted
+        if not self.bulk or width is not None or problems:
+            return None
+        digest = row_hash(self.entity.name, data)
+        region = self.bundle.settings.default_region
+        keys = {("#", digest), *((name, key) for name in self.index
+                                 if (key := match_key(self.entity.fields[name].type, data.get(name), region)))}
+        keys.update(self.finder.keys(data) if self.finder is not None else ())
+        if digest in self.hashes or digest in known or any(keys & other.keys for other in run):
+            return None
+        if self.find(uow, data) is not None:
+            return None
+        try:
+            clean = self.validate(data, [], partial=False)
+        except RowRejected:
+            return None
+        return _New(number, cells, converted, digest, keys, clean)
+
+    def _write(self, uow: UnitOfWork, run: list[_New], known: dict[str, ImportRowKeyRow]) -> None:
+        """Create the run's records together; when anything refuses, the rows go one by one (per-row errors)."""
+        if not run:
+            return
+        owner = self.actor.id if self.settings.owner == "importer" else None
+        savepoint = uow.imports.savepoint()
+        try:
+            rows = insert_records(uow, self.actor, self.entity, [new.clean for new in run], self.now,
+                                  owner_id=owner, source=self.source, start_processes=self.settings.start_processes)
+            if self.settings.actions:
+                for row in rows:
+                    self._actions(uow, row)
+        except FlowError:
+            savepoint.rollback()
+            for new in run:
+                self.process(uow, new.number, new.cells, None, known, new.converted)
+            return
+        savepoint.commit()
+        for new, row in zip(run, rows, strict=True):
+            self._remember(row.id, row.data)
+            if self.finder is not None:
+                self.finder.remember(row.id, row.data)
+            self.touched.add(row.id)
+            self.hashes[new.digest] = row.id
+        uow.imports.add_row_keys(self.entity.name, self.job_id, [(new.digest, row.id)
+                                                                 for new, row in zip(run, rows, strict=True)])
+        self.counts["created"] += len(run)
+
+    def _actions(self, uow: UnitOfWork, row: RecordRow) -> None:
+        """The import's own `actions` on a record it created."""
+        from engine.rules.actions import run_actions
+
+        run_actions(uow, row, self.settings.actions, names=None, source=self.source, actor=self.actor,
+                    now=self.now, depth=0)
+
     def process(self, uow: UnitOfWork, number: int, cells: Sequence[Any], width: int | None,
                 known: dict[str, ImportRowKeyRow], converted: tuple[dict[str, Any], Problems]) -> str:
         """Import one row inside the caller's transaction (`converted`: its convert() result); returns its
@@ -250,15 +343,12 @@ class Importer:
         return outcome
 
     def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems) -> tuple[str, RecordRow]:
-        from engine.rules.actions import run_actions
-
         clean = self.validate(data, problems, partial=False)
         owner = self.actor.id if self.settings.owner == "importer" else None
         row = insert_record(uow, self.actor, self.entity, clean, self.now, owner_id=owner, source=self.source,
                             start_processes=self.settings.start_processes)
         if self.settings.actions:
-            run_actions(uow, row, self.settings.actions, names=None, source=self.source, actor=self.actor,
-                        now=self.now, depth=0)
+            self._actions(uow, row)
         self.touched.add(row.id)
         return "created", row
 

@@ -72,8 +72,7 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
         importer.finder.prefetch(uow, (data for data, _ in converted))
     known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
     uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them in memory
-    for (number, cells), row in zip(batch, converted, strict=True):  # one query above for earlier row keys
-        importer.process(uow, number, cells, table.widths.get(number), known, row)
+    importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
 
 
 def _open_writes(uow: UnitOfWork, job_id: int, processed: int) -> None:
@@ -218,13 +217,14 @@ class _Heartbeat:
 
 
 def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int = BATCH_SIZE,
-               resume: bool = False, heartbeat_seconds: float | None = None) -> None:
+               resume: bool = False, heartbeat_seconds: float | None = None, bulk: bool = True) -> None:
     """Run a prepared import job to its end (the caller's thread): status, counts and rejects land on the job.
 
     `factory` makes a unit of work per transaction (valid_only: one per batch of `batch_size` rows; all or
     nothing and dry runs: one for the whole file). An unreadable file or a broken mapping fails the job with
     the reason in its message. `resume` continues a failed valid_only job after the rows its dead run
-    committed; otherwise every row runs again (rows imported before are skipped by their content hash)."""
+    committed; otherwise every row runs again (rows imported before are skipped by their content hash).
+    `bulk=False` writes every row alone (the path the batch path is checked against)."""
     job, actor, bundle, entity, done = _start(factory, job_id, clock, resume)
     _set_live(job_id, done)
     beat_every = heartbeat_seconds or WorkerLimits.from_env().stale_seconds / 4
@@ -238,7 +238,7 @@ def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int 
             uow.commit()
         importer = Importer(bundle, entity, settings_for(bundle, entity.name), table.headers,
                             dict(job.options.get("mapping") or {}), actor, job_id, clock(),
-                            finder=ExactDuplicates(bundle, entity))
+                            finder=ExactDuplicates(bundle, entity), bulk=bulk)
         importer.counts.update(job.counts if done else {})
         with _Heartbeat(factory, job_id, clock, beat_every):
             if job.dry_run or job.mode == "all_or_nothing":

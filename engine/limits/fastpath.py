@@ -48,6 +48,7 @@ _ALLOWED: Final = (
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)  # a pure function of its arguments, asked once per evaluation of the same condition
 def is_bounded(source: str, helpers: frozenset[str] = frozenset()) -> bool:
     """True if evaluating `source` provably ends in time linear in its data (see the module docstring);
     `helpers` are the names of bounded functions it may call."""

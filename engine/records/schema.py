@@ -164,9 +164,29 @@ def _add(errors: dict[str, list[str]], key: str, messages: list[str]) -> None:
     known.extend(message for message in messages if message not in known)
 
 
-def _schema_errors(schema: Mapping[str, Any], instance: Any) -> dict[str, list[str]]:
+_VALIDATORS: dict[tuple[int, int, tuple[str, ...]], tuple[object, object, Draft202012Validator]] = {}
+
+
+def _validator(fields: Mapping[str, Field], catalogs: Mapping[str, Catalog],
+               names: tuple[str, ...]) -> Draft202012Validator:
+    """The validator of these fields' values, built once per set of fields of a loaded bundle (an import checks
+    the same fields on every row)."""
+    key = (id(fields), id(catalogs), names)
+    found = _VALIDATORS.get(key)
+    if found is not None and found[0] is fields and found[1] is catalogs:  # not a new mapping at a reused id
+        return found[2]
+    if len(_VALIDATORS) > 256:
+        _VALIDATORS.clear()
+    schema = {"type": "object", "properties": {name: field_schema(fields[name], catalogs) for name in names}}
+    validator = Draft202012Validator(schema)
+    _VALIDATORS[key] = (fields, catalogs, validator)
+    return validator
+
+
+def _schema_errors(schema: Mapping[str, Any] | Draft202012Validator, instance: Any) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    for error in Draft202012Validator(schema).iter_errors(instance):
+    validator = schema if isinstance(schema, Draft202012Validator) else Draft202012Validator(schema)
+    for error in validator.iter_errors(instance):
         for key, message in _describe(error):
             _add(errors, key, [message])
     return errors
@@ -215,11 +235,8 @@ def check_field_values(
     settings: Settings,
 ) -> dict[str, list[str]]:
     """Messages per field for non-empty `values` of known `fields` (empty dict when all are valid)."""
-    schema = {
-        "type": "object",
-        "properties": {name: field_schema(fields[name], catalogs) for name in values if name in fields},
-    }
-    errors = _schema_errors(schema, dict(values))
+    errors = _schema_errors(_validator(fields, catalogs, tuple(name for name in values if name in fields)),
+                            dict(values))
     for name, value in values.items():
         if name in fields and name not in errors:
             extra = _extra_errors(fields[name], value, settings)

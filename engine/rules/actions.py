@@ -28,6 +28,15 @@ TERRITORY_MANAGER = "manager"  # the territory's `user` field whose user owns un
 
 
 @dataclass
+class BatchLookups:
+    """What the actions of one batch of records (an import's transaction) look up once: territories by code,
+    owners' login names by user id."""
+
+    territories: dict[str, RecordRow | None] = field(default_factory=dict)
+    owners: dict[int, str | None] = field(default_factory=dict)
+
+
+@dataclass
 class _Run:
     """One run of a list of actions on one record."""
 
@@ -42,6 +51,7 @@ class _Run:
     depth: int
     chain: tuple[str, ...]
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    lookups: BatchLookups | None = None
 
     @property
     def rule(self) -> str:
@@ -173,7 +183,12 @@ def _send_email(run: _Run, args: Any) -> None:
 
 
 def _territory(run: _Run, kind: str, args: Any) -> RecordRow | None:
-    return run.uow.records.by_field(TERRITORY_ENTITY, "code", _text(run, kind, args))
+    code = _text(run, kind, args)
+    if run.lookups is None:
+        return run.uow.records.by_field(TERRITORY_ENTITY, "code", code)
+    if code not in run.lookups.territories:  # a scan of the records' JSON: once per batch, not once per record
+        run.lookups.territories[code] = run.uow.records.by_field(TERRITORY_ENTITY, "code", code)
+    return run.lookups.territories[code]
 
 
 def _join_territory(run: _Run, args: Any) -> None:
@@ -199,6 +214,12 @@ def _leave_territory(run: _Run, args: Any) -> None:
     link = run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) if territory is not None else None
     if link is not None:  # not a member (or no such territory): nothing to leave
         remove_link(run.uow, link, actor=run.actor.username, source=run.source, now=run.now)
+
+
+def only_leaving(actions: Sequence[Action], link_kinds: set[str]) -> bool:
+    """Whether running `actions` on a record making links of `link_kinds` would change nothing: they only leave
+    territories and the record is in none."""
+    return TERRITORY_LINK not in link_kinds and all(action.kind == "leave_territory" for action in actions)
 
 
 def _create_record(run: _Run, args: Any) -> None:
@@ -227,17 +248,18 @@ _HANDLERS: dict[str, Callable[[_Run, Any], None]] = {
 
 
 def run_actions(uow: UnitOfWork, record: RecordRow, actions: Sequence[Action], *, names: Mapping[str, Any] | None,
-                source: str, actor: Actor, now: datetime, depth: int, chain: tuple[str, ...] = ()) -> None:
+                source: str, actor: Actor, now: datetime, depth: int, chain: tuple[str, ...] = (),
+                lookups: BatchLookups | None = None) -> None:
     """Run actions in order on a record; then the rules its changed fields trigger (one level deeper).
 
     `names` are the expression names (a record's fields, `let` values, `linked`); None builds them from the
     record. `source` goes into field history ("rule <name>", "pipeline <code> / stage <code>"); `chain` is the
-    cascade of rules leading here (for the depth error). A failure raises RuleError and writes nothing durable:
-    the caller's transaction is not committed."""
+    cascade of rules leading here (for the depth error); `lookups` is shared by the records of a batch. A failure
+    raises RuleError and writes nothing durable: the caller's transaction is not committed."""
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, record.entity)
     scope = dict(names) if names is not None else record_names(uow, entity, record)
-    run = _Run(uow, bundle, record, entity, scope, source, actor, now, depth, chain or (source,))
+    run = _Run(uow, bundle, record, entity, scope, source, actor, now, depth, chain or (source,), lookups=lookups)
     for action in actions:
         handler = _HANDLERS.get(action.kind)
         if handler is None:

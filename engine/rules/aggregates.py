@@ -16,10 +16,19 @@ from engine.store.uow import UnitOfWork
 OWNER = "owner"  # not a field, yet every expression may read it: the record owner's username or None
 
 
-def record_names(uow: UnitOfWork, entity: Entity, record: RecordRow) -> dict[str, Any]:
-    """What an expression about a record sees: its fields (None when empty) and `owner`."""
-    owner = uow.users.get(record.owner_id) if record.owner_id else None
-    return {**field_names(entity, record.data), OWNER: owner.username if owner else None}
+def record_names(uow: UnitOfWork, entity: Entity, record: RecordRow,
+                 owners: dict[int, str | None] | None = None) -> dict[str, Any]:
+    """What an expression about a record sees: its fields (None when empty) and `owner` (`owners`: login names
+    by user id, filled as they are read, for a batch of records)."""
+    name = None
+    if record.owner_id and owners is not None and record.owner_id in owners:
+        name = owners[record.owner_id]
+    elif record.owner_id:
+        owner = uow.users.get(record.owner_id)
+        name = owner.username if owner else None
+        if owners is not None:
+            owners[record.owner_id] = name
+    return {**field_names(entity, record.data), OWNER: name}
 
 
 def _entity(bundle: Bundle, name: str, rule: str) -> Entity:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from engine.config.automation import Rule, Trigger
 from engine.config.model import Bundle
-from engine.rules.actions import run_actions
+from engine.rules.actions import BatchLookups, only_leaving, run_actions
 from engine.rules.aggregates import compute_aggregates, record_names
 from engine.rules.expressions import RuleError, is_true
 from engine.services.deployments import active_bundle
@@ -108,3 +108,44 @@ def on_record_written(uow: UnitOfWork, record: RecordRow, changed_fields: Iterab
         return
     for rule, target, linked in triggered(uow, bundle, record, changes, created):
         evaluate_rule(uow, bundle, rule, target, now, depth=depth, chain=chain, linked=linked)
+
+
+def created_rules(bundle: Bundle, entity: str) -> list[Rule]:
+    """Rules of `entity` that run when one of its records is created, in bundle order."""
+    return [rule for rule in bundle.rules.values()
+            if rule.entity == entity and any(trigger.kind == "created" for trigger in rule.triggers)]
+
+
+def linked_created_rules(bundle: Bundle, entity: str) -> list[Rule]:
+    """Rules that run on the record a new record of `entity` links to."""
+    return [rule for rule in bundle.rules.values()
+            if any(t.kind == "linked_created" and t.entity == entity for t in rule.triggers)]
+
+
+def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[RecordRow], now: datetime,
+                       lookups: BatchLookups | None = None) -> None:
+    """The rules the creation of these records (one entity, none linked to by a `linked_created` rule) trigger,
+    as on_record_written would run them record by record: conditions are evaluated for every record, and only
+    the actions that can change something run (leaving a territory the new record never joined does not)."""
+    if not records:
+        return
+    rules = created_rules(bundle, records[0].entity)
+    if not rules:
+        return
+    entity = entity_of(bundle, records[0].entity)
+    links = uow.links.kinds_from(record.id for record in records)  # one query: which links the records make
+    acted: set[int] = set()  # records an action ran on: their links may have changed since
+    lookups = lookups or BatchLookups()
+    for record in records:
+        for rule in rules:
+            if rule.let:
+                acted.add(record.id)
+                evaluate_rule(uow, bundle, rule, record, now)
+                continue
+            names = record_names(uow, entity, record, lookups.owners)
+            names["linked"] = None
+            actions = rule.actions if is_true(rule.when, names, rule=rule.name, today=now.date()) else rule.otherwise
+            if actions and (record.id in acted or not only_leaving(actions, links.get(record.id, set()))):
+                acted.add(record.id)
+                run_actions(uow, record, actions, names=names, source=f"rule {rule.name}", actor=RULE_ACTOR,
+                            now=now, depth=0, chain=(f"rule {rule.name}",), lookups=lookups)

@@ -10,6 +10,7 @@ import ast
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from simpleeval import EvalWithCompoundTypes  # type: ignore[import-untyped,unused-ignore]
@@ -110,10 +111,17 @@ def functions(today: date) -> dict[str, Callable[..., Any]]:
             "upper": _text_function("upper"), "days_since": _days_since(today)}
 
 
+@lru_cache(maxsize=1024)
+def _parsed(expression: str) -> Any:
+    """simpleeval's tree of an expression: a rule's condition is parsed once, not once per record (a refused
+    one raises every time: exceptions are not cached)."""
+    return EvalWithCompoundTypes.parse(expression)
+
+
 def evaluate_here(expression: str, names: Mapping[str, Any], today: date) -> Any:
     """The value of `expression` over `names`, in this process; raises what simpleeval or the expression raises."""
     interpreter = EvalWithCompoundTypes(names={**names, "today": today.isoformat()}, functions=functions(today))
-    return interpreter.eval(expression)
+    return interpreter.eval(expression, previously_parsed=_parsed(expression))
 
 
 def evaluate(expression: str, names: Mapping[str, Any], *, rule: str, today: date) -> Any:

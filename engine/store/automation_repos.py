@@ -1,10 +1,11 @@
 """Repositories of automation: links, outbox, rule schedules, assignment cursors, reminders, message waits."""
 
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, true, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.store.job_repos import not_in, retry_due
@@ -46,6 +47,25 @@ class LinkRepository(_Repository):
             RecordLinkRow.from_record_id == from_id, RecordLinkRow.to_record_id == to_id, RecordLinkRow.kind == kind,
             RecordLinkRow.field.is_(None)).limit(1)
         return self.session.scalar(stmt)
+
+    def add_references(self, rows: Sequence[tuple[int, str, int]], now: datetime, by: str) -> None:
+        """Reference rows (record id, field, target id) of new records, which have none yet, in multi-row
+        statements."""
+        if rows:
+            self.session.execute(insert(cast(Table, RecordLinkRow.__table__)), [
+                {"from_record_id": f, "to_record_id": t, "kind": "reference", "field": name, "created_at": now,
+                 "created_by": by[:80]} for f, name, t in rows])
+
+    def kinds_from(self, record_ids: Iterable[int]) -> dict[int, set[str]]:
+        """The kinds of the links each of these records makes, by record id (those without links left out)."""
+        wanted = sorted(set(record_ids))
+        found: dict[int, set[str]] = {}
+        for start in range(0, len(wanted), 500):
+            stmt = select(RecordLinkRow.from_record_id, RecordLinkRow.kind).where(
+                RecordLinkRow.from_record_id.in_(wanted[start:start + 500]))
+            for record_id, kind in self.session.execute(stmt):
+                found.setdefault(record_id, set()).add(kind)
+        return found
 
     def reference_target(self, from_id: int, field: str) -> int | None:
         """The id the reference field `field` of a record points at, per record_link."""

@@ -5,11 +5,11 @@ uow.segments."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Table, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import SessionTransaction
 
 from engine.store.duplicate_repos import DuplicateQueries
@@ -97,6 +97,13 @@ class ImportRepository(_Repository):
             return {}
         stmt = select(ImportRowKeyRow).where(ImportRowKeyRow.entity == entity, ImportRowKeyRow.row_hash.in_(wanted))
         return {row.row_hash: row for row in self.session.scalars(stmt)}
+
+    def add_row_keys(self, entity: str, job_id: int, keys: Sequence[tuple[str, int]]) -> None:
+        """Row keys (row hash, record id) of new rows of an import, in multi-row statements."""
+        if keys:
+            self.session.execute(insert(cast(Table, ImportRowKeyRow.__table__)), [
+                {"entity": entity, "row_hash": digest, "record_id": record_id, "job_id": job_id}
+                for digest, record_id in keys])
 
     def record_data(self, entity: str) -> list[tuple[int, dict[str, Any]]]:
         """(id, data) of every record of an entity that was not merged away."""

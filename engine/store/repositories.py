@@ -3,10 +3,11 @@
 Users, configuration and records live here; process execution in work_repos, automation in automation_repos."""
 
 
+import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, insert, inspect, or_, select, true
+from sqlalchemy import Table, and_, exists, func, insert, inspect, or_, select, true
 
 from engine.store.automation_repos import (
     AssignmentRepository,
@@ -139,12 +140,16 @@ class ConfigRepository(_Repository):
         return [(row, int(n)) for row, n in self.session.execute(stmt).all()]
 
 
+def _data_key(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+
+
 class RecordRepository(_Repository):
-    def add_changes(self, rows: list[dict[str, Any]]) -> None:
+    def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append field history rows (column values) in one statement (executemany)."""
         if rows:
             self.session.execute(
-                insert(FieldChangeRow), rows, execution_options=self._staged_first(RecordRow, FieldChangeRow)
+                insert(FieldChangeRow), list(rows), execution_options=self._staged_first(RecordRow, FieldChangeRow)
             )
 
     def get(self, record_id: int) -> RecordRow | None:
@@ -211,6 +216,25 @@ class RecordRepository(_Repository):
                                   and_(FieldChangeRow.at == before.at, FieldChangeRow.id < before.id)))
         stmt = stmt.order_by(FieldChangeRow.at.desc(), FieldChangeRow.id.desc()).limit(limit)
         return list(self.session.scalars(stmt).all())
+
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert record rows (column values, `revision` included) in multi-row statements; their ids in order.
+
+        RETURNING in parameter order would make SQLite insert one row per statement; the ids are matched back
+        by the rows' data instead (rows with equal data are equal in every column, so either id fits)."""
+        if not rows:
+            return []
+        stmt = insert(cast(Table, RecordRow.__table__)).returning(RecordRow.id, RecordRow.data)
+        found: dict[str, list[int]] = {}
+        for record_id, data in sorted(self.session.execute(stmt, list(rows)).all(), key=lambda r: int(r[0])):
+            found.setdefault(_data_key(data), []).append(int(record_id))
+        ids = []
+        for row in rows:
+            same = found.get(_data_key(row["data"]))
+            if not same:
+                raise RuntimeError(f"a record inserted with {row['data']!r} came back with other data")
+            ids.append(same.pop(0))
+        return ids
 
     def by_ids(self, ids: Iterable[int]) -> dict[int, RecordRow]:
         """Records by id, in one query."""

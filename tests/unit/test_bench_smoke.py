@@ -65,7 +65,7 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     assert dedup["precision"] is not None
     assert dedup["recall"] is not None
     imported = results["import"][0]["variants"]
-    assert set(imported) == {"plain_executemany", "import_dedup_off", "import_dedup_on"}
+    assert set(imported) == {"plain_executemany", "import_dedup_off", "import_dedup_on", "import_dedup_on_row_by_row"}
     assert imported["plain_executemany"]["records_after"] == 60
     assert imported["import_dedup_on"]["records_after"] <= imported["import_dedup_off"]["records_after"]
     cases = results["filters"][0]["cases"]

@@ -1,0 +1,154 @@
+"""Many new records at once: the state insert_record leaves one record at a time, written with multi-row inserts.
+
+Records, field history, reference links and match keys go in one multi-row statement each; the rules triggered by
+creation run once per batch (engine.rules.dispatch.on_records_created). An error raised here is one insert_record
+would raise for one of the records: the caller rolls the batch back and writes its records one by one to find out
+which (that is how an import keeps its per-row errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from engine.config.model import Bundle, Entity
+from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
+from engine.quality.matching import record_keys, refresh_keys, rules_of
+from engine.rules.actions import BatchLookups
+from engine.services.deployments import active_bundle
+from engine.services.records import check_targets, refuse_merged_targets, title_of
+from engine.services.views import Actor
+from engine.store.models import RecordRow
+from engine.store.uow import UnitOfWork
+
+
+def bulk_ready(bundle: Bundle, entity: Entity) -> bool:
+    """Whether creating records of `entity` can take the batch path: the rules their creation triggers read
+    only the record itself (no `let` aggregates, no rule on a record they link to)."""
+    from engine.rules.dispatch import created_rules, linked_created_rules
+
+    return not linked_created_rules(bundle, entity.name) and not any(
+        rule.let for rule in created_rules(bundle, entity.name)
+    )
+
+
+def _check(uow: UnitOfWork, entity: Entity, cleans: Sequence[dict[str, Any]]) -> None:
+    references = [
+        value
+        for clean in cleans
+        for name, value in clean.items()
+        if isinstance(value, int) and (field := entity.fields.get(name)) is not None and field.type == "reference"
+    ]
+    uow.records.by_ids(references)  # one query: the checks below find the targets in the session
+    for clean in cleans:
+        refuse_merged_targets(uow, entity, clean)
+        check_targets(uow, entity, clean)
+
+
+def _keyed(bundle: Bundle, rows: Sequence[RecordRow]) -> list[RecordRow]:
+    """The new records having a field their entity's duplicate rules read."""
+    config = rules_of(bundle, rows[0].entity)
+    wanted = config.fields() if config is not None else set()
+    return [row for row in rows if set(row.data) & wanted]
+
+
+def _keys(uow: UnitOfWork, bundle: Bundle, rows: Sequence[RecordRow]) -> None:
+    """Match keys of new records, in one statement."""
+    config = rules_of(bundle, rows[0].entity)
+    if config is None:
+        return
+    region = bundle.settings.default_region
+    uow.quality.add_keys(
+        [
+            (row.id, row.entity, name, value)
+            for row in _keyed(bundle, rows)
+            for name, values in record_keys(config, row.data, region).items()
+            for value in sorted(values)
+        ]
+    )
+
+
+def insert_records(
+    uow: UnitOfWork,
+    actor: Actor,
+    entity: Entity,
+    cleans: Sequence[dict[str, Any]],
+    now: datetime,
+    *,
+    owner_id: int | None = None,
+    source: str = "create",
+    start_processes: bool = True,
+    lookups: BatchLookups | None = None,
+) -> list[RecordRow]:
+    """Store new records from validated data inside the caller's transaction, as insert_record would one by one:
+    history, reference links, match keys (and the duplicate policy), rules triggered by their creation, then
+    processes that start on create (`lookups`: what the rules' actions look up, shared across batches of one
+    transaction). Check bulk_ready first."""
+    from engine.rules.dispatch import on_records_created
+    from engine.services.instances import start_for_new_record
+
+    if not cleans:
+        return []
+    bundle, _ = active_bundle(uow)
+    _check(uow, entity, cleans)
+    datas = [{name: value for name, value in clean.items() if value is not None} for clean in cleans]
+    by = actor.username
+    titled = [bool(entity.title_field) and data.get(entity.title_field or "") not in (None, "") for data in datas]
+    # insert_record inserts and then updates its record (revision 2); an untitled one is updated below instead
+    ids = uow.records.insert_many(
+        [
+            {
+                "entity": entity.name,
+                "title": title_of(entity, data) if has_title else "",
+                "data": data,
+                "owner_id": owner_id,
+                "created_at": now,
+                "created_by": by[:80],
+                "updated_at": now,
+                "revision": 2 if has_title else 1,
+                "merged_into_id": None,
+            }
+            for data, has_title in zip(datas, titled, strict=True)
+        ]
+    )
+    found = uow.records.by_ids(ids)
+    rows = [found[record_id] for record_id in ids]
+    for row, has_title in zip(rows, titled, strict=True):
+        if not has_title:
+            row.title = title_of(entity, row.data, row.id)
+    uow.records.add_changes(
+        [
+            {
+                "record_id": row.id,
+                "at": now,
+                "actor": by,
+                "source": source,
+                "field": name,
+                "old_value": None,
+                "new_value": value,
+            }
+            for row in rows
+            for name, value in row.data.items()
+        ]
+    )
+    uow.links.add_references(
+        [
+            (row.id, name, value)
+            for row in rows
+            for name, value in row.data.items()
+            if (field := entity.fields.get(name)) is not None and field.type == "reference"
+        ],
+        now,
+        by,
+    )
+    if source.startswith(SELF_CHECKING_SOURCES):
+        _keys(uow, bundle, rows)
+    else:  # each record is checked against those before it only, as one by one: keys written in turn
+        for row in _keyed(bundle, rows):
+            refresh_keys(uow, bundle, row)
+            apply_on_create(uow, bundle, row, now, found_by="create", actor=by)
+    on_records_created(uow, bundle, rows, now, lookups)
+    if start_processes:
+        for row in rows:
+            start_for_new_record(uow, actor, row, now)
+    return rows
