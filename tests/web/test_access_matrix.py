@@ -101,9 +101,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
 
 
 def html_rules(app: Flask) -> set[tuple[str, str]]:
-    """(method, rule) of every route except static files and the REST API."""
+    """(method, rule) of every route except static files and the token APIs (/api and the Camunda-compatible
+    /engine-rest, where a browser session never counts: tests/web/test_api_access.py, test_external_tasks_api.py)."""
     return {(method, rule.rule) for rule in app.url_map.iter_rules()
-            if rule.endpoint != "static" and not rule.rule.startswith("/api")
+            if rule.endpoint != "static" and not rule.rule.startswith(("/api", "/engine-rest"))
             for method in sorted(rule.methods or ()) if method not in ("HEAD", "OPTIONS")}
 
 

@@ -17,6 +17,8 @@ from tests.web.conftest import settings as app_settings
 from web import create_app
 
 CPU = 0.5
+# it reads a field, so `flowcrm check` cannot evaluate it ahead (a constant one is refused at deploy)
+HOSTILE = "round(1, -10**9) == 0 or full_name == ''"
 MARGIN = 8.0  # seconds above the 5 s wall-clock limit: the machine is shared and loaded
 
 
@@ -24,7 +26,7 @@ MARGIN = 8.0  # seconds above the 5 s wall-clock limit: the machine is shared an
 def hostile_app(make_uow: MakeUow, db_url: str) -> Iterator[Flask]:
     deploy(
         make_uow,
-        rule("hot_contact", "Contact", ["created"], [{"set": {"status": "hot"}}], when="round(1, -10**9) == 0"),
+        rule("hot_contact", "Contact", ["created"], [{"set": {"status": "hot"}}], when=HOSTILE),
     )
     make_people(make_uow)
     saved = list(settings._CURRENT)
@@ -43,5 +45,5 @@ def test_a_hostile_rule_condition_answers_422_naming_the_rule_and_the_limit(host
 
     assert time.monotonic() - started < 5.0 + MARGIN
     assert response.status_code == 422
-    assert f"rule hot_contact in 'round(1, -10**9) == 0': exceeded the {CPU} s CPU limit" in text(response)
+    assert f"rule hot_contact in {HOSTILE!r}: exceeded the {CPU} s CPU limit" in text(response)
     assert "Maria" not in text(sam.get("/records/Contact"))

@@ -20,6 +20,9 @@ ROWS = {
     ("GET", "/imports/<int:job_id>"): row(LOGIN, 200, 200, 403, 200, 200),
     ("GET", "/imports/<int:job_id>/progress.json"): row(LOGIN, 200, 200, 403, 200, 200),
     ("GET", "/imports/<int:job_id>/rejects.csv"): row(LOGIN, 200, 200, 403, 200, 200),
+    # the job is pending, not failed: its owner and admins are sent back to it with the reason; a head may not
+    ("POST", "/imports/<int:job_id>/resume"): row(LOGIN, 302, 403, 403, 302, 403),
+    ("POST", "/imports/<int:job_id>/rerun"): row(LOGIN, 302, 403, 403, 302, 403),
 }
 
 
