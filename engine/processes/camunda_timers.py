@@ -7,10 +7,9 @@ as it is.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +31,6 @@ _MONTHS = {
     m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)
 }
 _DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}  # Quartz: 1 = Sunday
-_SAMPLES = 48  # fire times compared to find a cron's constant interval
 
 
 class TimerValueError(ValueError):
@@ -81,7 +79,7 @@ def timer_expression(text: str, zone: str) -> str:
         return f"timer_text({compile_juel(text)})"
     if looks_like_cron(text):
         check_cron(text)  # refused here, at check, not when the timer is first scheduled
-        return f"cron_cycle({text!r})"
+        return f"cron_cycle({text!r}, {zone!r})"  # the zone is fixed at deploy, as for a date without offset
     if _BARE_ISO.match(text):
         return repr(_iso_with_offsets(text, zone))
     return text
@@ -174,43 +172,15 @@ class CronSchedule:
             return at
         raise TimerValueError(f"cron {self.text!r} never fires")
 
-    def interval(self, start: datetime) -> timedelta:
-        """The constant time between fires; TimerValueError if the fires are irregular (weekdays only, ...)."""
-        times = [self.next_after(start)]
-        for _ in range(_SAMPLES):
-            times.append(self.next_after(times[-1]))
-        gaps = {b - a for a, b in itertools.pairwise(times)}
-        if len(gaps) != 1:
-            raise TimerValueError(
-                f"cron {self.text!r} fires at irregular intervals; only a cron that fires at a "
-                "constant interval runs here (e.g. 0 0 9 * * ?): use R/<start>/<period>"
-            )
-        return gaps.pop()
-
 
 def check_cron(text: str) -> None:
-    """Refuse a cron cycle this engine cannot run (TimerValueError)."""
-    CronSchedule(text).interval(datetime(2026, 1, 1))
+    """Refuse a cron cycle this engine cannot run (TimerValueError): bad fields, or one that never fires."""
+    CronSchedule(text).next_after(datetime(2026, 1, 1))
 
 
-@dataclass(frozen=True)
-class CronCycleFrom:
-    """`cron_cycle(text)` fixed to a moment and a time zone: it can be sent to a sandbox worker, which has neither
-    the caller's clock nor the deployed calendar."""
-
-    start: datetime
-    zone: str
-
-    def __call__(self, text: str) -> str:
-        """The ISO repeating interval (`R/<next fire>/PT<seconds>S`) a constant-interval cron cycle stands for."""
-        zone = _zone(self.zone)
-        now = self.start.astimezone(zone).replace(tzinfo=None)
-        schedule = CronSchedule(text)
-        period = schedule.interval(now)
-        first = schedule.next_after(now).replace(tzinfo=zone)
-        return f"R/{first.isoformat()}/PT{int(period.total_seconds())}S"
-
-
-def cron_cycle(text: str) -> str:
-    """The ISO repeating interval a constant-interval cron cycle stands for, from now in the bundle's time zone."""
-    return CronCycleFrom(datetime.now(UTC), active_zone())(text)
+def next_cron_fire(text: str, after: datetime, zone: str) -> datetime:
+    """The first time strictly after `after` (aware) at which the cron fires, read on the wall clock of `zone`: a
+    daily 09:00 stays 09:00 local across a daylight-saving change."""
+    tz = _zone(zone)
+    local = after.astimezone(tz).replace(tzinfo=None)
+    return CronSchedule(text).next_after(local).replace(tzinfo=tz)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from engine.config.model import WorkingHours
 from engine.processes.calendar import use_calendar
-from engine.processes.camunda_timers import CronSchedule, TimerValueError, cron_cycle, timer_expression, timer_text
+from engine.processes.camunda_timers import CronSchedule, TimerValueError, next_cron_fire, timer_expression, timer_text
 
 
 @pytest.mark.parametrize(
@@ -25,7 +24,7 @@ from engine.processes.camunda_timers import CronSchedule, TimerValueError, cron_
         ("R3/2026-03-01T10:00:00/PT10M", "'R3/2026-03-01T10:00:00+03:00/PT10M'"),
         ("${dueDate}", "timer_text(dueDate)"),
         ("P${days}D", "timer_text('P' + juel_text(days) + 'D')"),
-        ("0 0 9 * * ?", "cron_cycle('0 0 9 * * ?')"),
+        ("0 0 9 * * ?", "cron_cycle('0 0 9 * * ?', 'Europe/Moscow')"),
         ('"PT5M"', '"PT5M"'),  # quoted Python stays as it is
         ("working_hours(4)", "working_hours(4)"),
     ],
@@ -42,7 +41,6 @@ def test_a_date_without_offset_takes_the_zone_offset_of_that_date() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("0 0 9 ? * MON-FRI", "fires at irregular intervals"),
         ("0 0 25 * * ?", "hour '25' is outside 0-23"),
         ("0 0 9 L * ?", "uses L, W or #, which are not supported"),
         ("0 0 9 * * *", "exactly one of day-of-month and day-of-week must be '?'"),
@@ -63,19 +61,34 @@ def test_cron_fields_follow_quartz() -> None:
     assert schedule.next_after(datetime(2026, 1, 4, 9, 45)) == datetime(2026, 1, 11, 8, 0)
 
 
-@time_machine.travel(datetime(2026, 3, 2, 7, 30, tzinfo=UTC), tick=False)
-def test_a_daily_cron_becomes_an_endless_cycle_from_its_next_fire_in_the_bundle_zone() -> None:
-    use_calendar(WorkingHours(timezone="Europe/Moscow"))
-    try:
-        # 10:30 in Moscow: today's 09:00 has passed
-        assert cron_cycle("0 0 9 * * ?") == "R/2026-03-03T09:00:00+03:00/PT86400S"
-    finally:
-        use_calendar(None)
+def test_a_daily_cron_stays_at_nine_local_across_a_daylight_saving_change() -> None:
+    # Berlin moves from +01:00 to +02:00 on 29 March 2026: the fire moves from 08:00 to 07:00 UTC
+    fire = next_cron_fire("0 0 9 * * ?", datetime(2026, 3, 27, 12, 0, tzinfo=UTC), "Europe/Berlin")
+    assert fire.isoformat() == "2026-03-28T09:00:00+01:00"
+    fire = next_cron_fire("0 0 9 * * ?", fire, "Europe/Berlin")
+    assert fire.isoformat() == "2026-03-29T09:00:00+02:00"
+    assert fire.astimezone(UTC) == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
 
 
-@time_machine.travel(datetime(2026, 3, 2, 7, 30, tzinfo=UTC), tick=False)
-def test_a_cron_every_ten_minutes_repeats_every_600_seconds() -> None:
-    assert cron_cycle("0 0/10 * * * ?") == "R/2026-03-02T07:40:00+00:00/PT600S"
+@pytest.mark.parametrize(
+    ("cron", "after", "fires"),
+    [  # after a Friday 10:00 in Moscow (07:00 UTC), 2026-02-27
+        (
+            "0 0 9 ? * MON-FRI",
+            "2026-02-27T07:00:00+00:00",
+            ["2026-03-02T09:00", "2026-03-03T09:00", "2026-03-04T09:00"],
+        ),
+        ("0 30 8 1 * ?", "2026-02-27T07:00:00+00:00", ["2026-03-01T08:30", "2026-04-01T08:30", "2026-05-01T08:30"]),
+        ("0 0 16-17 * * ?", "2026-02-27T07:00:00+00:00", ["2026-02-27T16:00", "2026-02-27T17:00", "2026-02-28T16:00"]),
+    ],
+)
+def test_a_cron_at_irregular_intervals_fires_at_each_of_its_times(cron: str, after: str, fires: list[str]) -> None:
+    moment = datetime.fromisoformat(after)
+    seen = []
+    for _ in fires:
+        moment = next_cron_fire(cron, moment, "Europe/Moscow")
+        seen.append(moment.replace(tzinfo=None).isoformat(timespec="minutes"))
+    assert seen == fires
 
 
 def test_a_juel_timer_value_gets_an_offset_when_it_has_none() -> None:
@@ -87,3 +100,11 @@ def test_a_juel_timer_value_gets_an_offset_when_it_has_none() -> None:
         assert timer_text("PT5M") == "PT5M"
     finally:
         use_calendar(None)
+
+
+def test_a_cron_time_in_the_skipped_spring_hour_takes_the_offset_before_the_change() -> None:
+    # Berlin skips 02:00-03:00 on 29 March 2026; the next day the cron is back at 02:30 local
+    fire = next_cron_fire("0 30 2 * * ?", datetime(2026, 3, 28, 12, 0, tzinfo=UTC), "Europe/Berlin")
+    assert fire.astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    fire = next_cron_fire("0 30 2 * * ?", fire, "Europe/Berlin")
+    assert fire.isoformat() == "2026-03-30T02:30:00+02:00"
