@@ -69,7 +69,7 @@ def test_check_lists_warnings_with_file_line_and_element_and_passes() -> None:
     result = run("check", str(CORPUS))
 
     assert result.exit_code == 0, result.output
-    assert "53 processes, 16 warning(s)" in result.output
+    assert "54 processes, 16 warning(s)" in result.output
     assert (
         "warning: processes/not_executed_warned.bpmn:11: [check] camunda:taskListener on 'create' is ignored"
         in result.output

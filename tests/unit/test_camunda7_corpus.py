@@ -162,6 +162,13 @@ SCENARIOS = {
         "end_handled",
         passes={"count_reminder": 6},
     ),
+    "timer_cron_last_friday": Scenario(  # 6L: the last Friday of the month, 17:00 in Moscow
+        "timer_cron_last_friday",
+        {},
+        [timer(utc(2026, 2, 27, 14, 0)), timer(utc(2026, 3, 27, 14, 0)), complete("handle_ticket")],
+        "end_handled",
+        passes={"count_reminder": 2},
+    ),
     "activiti_user_task": Scenario(
         "activiti_user_task", {"owner": "sam"}, [complete("approve", approved=True)], "end_yes"
     ),

@@ -42,7 +42,9 @@ def test_a_date_without_offset_takes_the_zone_offset_of_that_date() -> None:
     ("text", "message"),
     [
         ("0 0 25 * * ?", "hour '25' is outside 0-23"),
-        ("0 0 9 L * ?", "uses L, W or #, which are not supported"),
+        ("0 0 9 L,15 * ?", r"day of month 'L,15': L, W and # are supported only alone in their day field"),
+        ("0 0 9 ? * 6#6", r"day of week '6#6': L, W and # are supported only alone"),
+        ("0 0 9 L-40 * ?", "day of month 'L-40' is outside L-0..L-30"),
         ("0 0 9 * * *", "exactly one of day-of-month and day-of-week must be '?'"),
         ("0 0 9 x * ?", "day of month 'x' is not a number"),
         ("2026-13-01T10:00:00", "'2026-13-01T10:00:00' is not an ISO 8601 date and time"),
@@ -108,3 +110,24 @@ def test_a_cron_time_in_the_skipped_spring_hour_takes_the_offset_before_the_chan
     assert fire.astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     fire = next_cron_fire("0 30 2 * * ?", fire, "Europe/Berlin")
     assert fire.isoformat() == "2026-03-30T02:30:00+02:00"
+
+
+@pytest.mark.parametrize(
+    ("cron", "after", "fire"),
+    [
+        ("0 0 9 L * ?", "2026-02-01", "2026-02-28"),  # last day of the month
+        ("0 0 9 L-2 * ?", "2026-02-01", "2026-02-26"),
+        ("0 0 9 LW * ?", "2026-02-01", "2026-02-27"),  # 28 February 2026 is a Saturday
+        ("0 0 9 15W * ?", "2026-03-01", "2026-03-16"),  # 15 March 2026 is a Sunday
+        ("0 0 9 1W * ?", "2026-02-28", "2026-03-02"),  # 1 March is a Sunday: not back into February
+        ("0 0 9 31W * ?", "2026-05-02", "2026-05-29"),  # 31 May is a Sunday: not on into June
+        ("0 0 9 ? * 6L", "2026-03-01", "2026-03-27"),  # the last Friday of March
+        ("0 0 9 ? * FRIL", "2026-03-01", "2026-03-27"),
+        ("0 0 9 ? * 6#3", "2026-03-01", "2026-03-20"),  # the third Friday
+        ("0 0 9 ? * MON#1", "2026-03-01", "2026-03-02"),
+        ("0 0 9 ? * L", "2026-03-01", "2026-03-07"),  # L alone in day of week: Saturday
+    ],
+)
+def test_quartz_l_w_and_hash_days_fire_on_their_day(cron: str, after: str, fire: str) -> None:
+    moment = datetime.fromisoformat(f"{after}T00:00:00+00:00")
+    assert next_cron_fire(cron, moment, "UTC") == datetime.fromisoformat(f"{fire}T09:00:00+00:00")
