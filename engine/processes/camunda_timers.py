@@ -245,3 +245,18 @@ def next_cron_fire(text: str, after: datetime, zone: str) -> datetime:
     tz = _zone(zone)
     local = after.astimezone(tz).replace(tzinfo=None)
     return CronSchedule(text).next_after(local).replace(tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class LegacyCronCycleFrom:
+    """`cron_cycle(text)` as versions deployed before cron timers were computed per fire call it (their specs
+    hold a plain cycle timer): the ISO cycle `R/<next fire>/PT<seconds>S`. Those versions passed a check that let
+    only constant-interval crons through, so one period is faithful. A dataclass: it goes to a sandbox worker."""
+
+    start: datetime
+    zone: str
+
+    def __call__(self, text: str) -> str:
+        first = next_cron_fire(text, self.start, self.zone)
+        period = next_cron_fire(text, first, self.zone) - first
+        return f"R/{first.isoformat()}/PT{int(period.total_seconds())}S"

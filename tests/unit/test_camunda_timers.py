@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from engine.config.model import WorkingHours
 from engine.processes.calendar import use_calendar
-from engine.processes.camunda_timers import CronSchedule, TimerValueError, next_cron_fire, timer_expression, timer_text
+from engine.processes.camunda_timers import (
+    CronSchedule,
+    LegacyCronCycleFrom,
+    TimerValueError,
+    next_cron_fire,
+    timer_expression,
+    timer_text,
+)
+from engine.processes.spiff import Runtime, parse_definitions
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -131,3 +141,22 @@ def test_a_cron_time_in_the_skipped_spring_hour_takes_the_offset_before_the_chan
 def test_quartz_l_w_and_hash_days_fire_on_their_day(cron: str, after: str, fire: str) -> None:
     moment = datetime.fromisoformat(f"{after}T00:00:00+00:00")
     assert next_cron_fire(cron, moment, "UTC") == datetime.fromisoformat(f"{fire}T09:00:00+00:00")
+
+
+def test_a_version_deployed_before_per_fire_crons_still_gets_its_constant_cycle() -> None:
+    legacy = LegacyCronCycleFrom(datetime(2026, 3, 2, 7, 30, tzinfo=UTC), "Europe/Moscow")
+    assert legacy("0 0 9 * * ?") == "R/2026-03-03T09:00:00+03:00/PT86400S"
+    assert legacy("0 0/10 * * * ?") == "R/2026-03-02T10:40:00+03:00/PT600S"
+
+
+def test_a_python_cron_cycle_call_as_older_versions_hold_it_still_runs_every_period() -> None:
+    # a timeCycle holding the Python call, as specs deployed before per-fire crons hold it
+    source = (ROOT / "tests/fixtures/camunda7/processes/timer_cron_cycle.bpmn").read_text()
+    bpmn = source.replace(">0 0/10 * * * ?<", ">cron_cycle('0 0/10 * * * ?')<")
+    definition = parse_definitions({"processes/legacy.bpmn": bpmn}, {}, timezone="UTC")["timer_cron_cycle"]
+    with time_machine.travel(datetime(2026, 3, 2, 7, 33, tzinfo=UTC), tick=False) as clock:
+        runtime, _ = Runtime.start(1, definition.blob, {})
+        assert [t.due_at for t in runtime.pending_timers()] == [datetime(2026, 3, 2, 7, 40, tzinfo=UTC)]
+        clock.move_to(datetime(2026, 3, 2, 7, 40, 1, tzinfo=UTC))
+        runtime.fire_timers()
+        assert [t.due_at for t in runtime.pending_timers()] == [datetime(2026, 3, 2, 7, 50, tzinfo=UTC)]

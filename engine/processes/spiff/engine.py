@@ -31,7 +31,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from engine.errors import FlowError
 from engine.processes import sandbox
 from engine.processes.calendar import WorkingHoursFrom, active_calendar
-from engine.processes.camunda_timers import TimerTextIn, active_zone
+from engine.processes.camunda_timers import LegacyCronCycleFrom, TimerTextIn, active_zone
 from engine.processes.dialect import CAMUNDA_NS
 from engine.processes.juel_values import HELPERS
 from engine.processes.spiff.cron import CRON_PARSER_CLASSES, register_cron_converter
@@ -55,7 +55,7 @@ def expression_helpers() -> dict[str, Any]:
     sandbox worker has neither); only working_hours is known bounded, so only it runs in this process."""
     now, zone = datetime.now(UTC), active_zone()
     return {**_FUNCTIONS, "working_hours": WorkingHoursFrom(now, active_calendar()),
-            "timer_text": TimerTextIn(zone)}
+            "cron_cycle": LegacyCronCycleFrom(now, zone), "timer_text": TimerTextIn(zone)}
 
 
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
