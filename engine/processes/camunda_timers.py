@@ -7,10 +7,11 @@ as it is.
 
 from __future__ import annotations
 
-import itertools
+import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,6 @@ _MONTHS = {
     m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)
 }
 _DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}  # Quartz: 1 = Sunday
-_SAMPLES = 48  # fire times compared to find a cron's constant interval
 
 
 class TimerValueError(ValueError):
@@ -81,7 +81,7 @@ def timer_expression(text: str, zone: str) -> str:
         return f"timer_text({compile_juel(text)})"
     if looks_like_cron(text):
         check_cron(text)  # refused here, at check, not when the timer is first scheduled
-        return f"cron_cycle({text!r})"
+        return f"cron_cycle({text!r}, {zone!r})"  # the zone is fixed at deploy, as for a date without offset
     if _BARE_ISO.match(text):
         return repr(_iso_with_offsets(text, zone))
     return text
@@ -108,6 +108,24 @@ def timer_text(value: Any) -> Any:
     return TimerTextIn(active_zone())(value)
 
 
+def _quartz_weekday(moment: datetime) -> int:
+    return (moment.isoweekday() % 7) + 1  # Quartz numbering: Sunday 1 ... Saturday 7
+
+
+def _last_day(moment: datetime) -> int:
+    return calendar.monthrange(moment.year, moment.month)[1]
+
+
+def _nearest_weekday(moment: datetime, day: int) -> int:
+    """The day of `moment`'s month that is the Monday-Friday nearest `day`, never in another month (Quartz W)."""
+    weekday, last = moment.replace(day=day).weekday(), _last_day(moment)
+    if weekday == 5:  # Saturday: the Friday before, or the Monday after on the 1st
+        return day - 1 if day > 1 else day + 2
+    if weekday == 6:  # Sunday: the Monday after, or the Friday before on the last day
+        return day + 1 if day < last else day - 2
+    return day
+
+
 class CronSchedule:
     """A Quartz cron expression (seconds minutes hours day-of-month month day-of-week [year])."""
 
@@ -118,15 +136,54 @@ class CronSchedule:
         if len(fields) == 6:
             fields.append("*")
         self.text = text
-        self.sets = [self._field(value, *spec) for value, spec in zip(fields, _FIELDS, strict=True)]
         day, weekday = fields[3], fields[5]
+        self.day_rule, self.weekday_rule = self._day_rule(day), self._weekday_rule(weekday)
+        if self.day_rule is not None:
+            fields[3] = "*"
+        if self.weekday_rule is not None:
+            fields[5] = "*"
+        self.sets = [self._field(value, *spec) for value, spec in zip(fields, _FIELDS, strict=True)]
         if (day == "?") == (weekday == "?"):
             raise TimerValueError(f"cron {text!r}: exactly one of day-of-month and day-of-week must be '?'")
         self.any_day, self.any_weekday = day in ("?", "*"), weekday in ("?", "*")
 
+    def _day_rule(self, value: str) -> Callable[[datetime], bool] | None:
+        """Quartz's day-of-month forms `L` (last day), `L-3` (third before it), `LW` (last weekday), `15W` (the
+        weekday nearest the 15th, within the month)."""
+        if (found := re.fullmatch(r"L(?:-(\d+))?", value)) is not None:
+            before = int(found.group(1) or 0)
+            if before > 30:
+                raise TimerValueError(f"cron {self.text!r}: day of month {value!r} is outside L-0..L-30")
+            return lambda at: at.day == _last_day(at) - before
+        if value == "LW":
+            return lambda at: at.day == _nearest_weekday(at, _last_day(at))
+        if (found := re.fullmatch(r"(\d+)W", value)) is not None:
+            day = int(found.group(1))
+            if not 1 <= day <= 31:
+                raise TimerValueError(f"cron {self.text!r}: day of month {value!r} is outside 1-31")
+            return lambda at: at.day == _nearest_weekday(at, min(day, _last_day(at)))
+        return None
+
+    def _weekday_rule(self, value: str) -> Callable[[datetime], bool] | None:
+        """Quartz's day-of-week forms `6L` / `FRIL` (the last Friday of the month) and `6#3` / `FRI#3` (the third)."""
+        if (found := re.fullmatch(r"(\w+?)(L|#([1-5]))", value)) is None or value == "L":
+            return None
+        weekday = self._number(found.group(1), _DAYS, "day of week")
+        if not 1 <= weekday <= 7:
+            raise TimerValueError(f"cron {self.text!r}: day of week {value!r} is outside 1-7")
+        nth = found.group(3)
+        if nth is None:
+            return lambda at: _quartz_weekday(at) == weekday and at.day + 7 > _last_day(at)
+        return lambda at: _quartz_weekday(at) == weekday and (at.day - 1) // 7 + 1 == int(nth)
+
     def _field(self, value: str, name: str, low: int, high: int) -> set[int]:
+        if value == "L" and name == "day of week":
+            value = "7"  # Quartz: L alone in day of week is Saturday
         if any(c in value for c in "LW#"):
-            raise TimerValueError(f"cron {self.text!r}: {name} {value!r} uses L, W or #, which are not supported")
+            raise TimerValueError(
+                f"cron {self.text!r}: {name} {value!r}: L, W and # are supported only alone in their day field "
+                "(L, L-3, LW, 15W in day of month; 6L, 6#3 in day of week)"
+            )
         names = _MONTHS if name == "month" else _DAYS if name == "day of week" else {}
         found: set[int] = set()
         for part in value.split(","):
@@ -151,8 +208,10 @@ class CronSchedule:
         return int(text)
 
     def _day_matches(self, moment: datetime) -> bool:
-        weekday = (moment.isoweekday() % 7) + 1  # Quartz numbering: Sunday 1 ... Saturday 7
-        day_ok, weekday_ok = moment.day in self.sets[3], weekday in self.sets[5]
+        day_ok = self.day_rule(moment) if self.day_rule is not None else moment.day in self.sets[3]
+        weekday_ok = (
+            self.weekday_rule(moment) if self.weekday_rule is not None else _quartz_weekday(moment) in self.sets[5]
+        )
         return day_ok and weekday_ok if self.any_day or self.any_weekday else day_ok or weekday_ok
 
     def next_after(self, moment: datetime) -> datetime:
@@ -174,43 +233,30 @@ class CronSchedule:
             return at
         raise TimerValueError(f"cron {self.text!r} never fires")
 
-    def interval(self, start: datetime) -> timedelta:
-        """The constant time between fires; TimerValueError if the fires are irregular (weekdays only, ...)."""
-        times = [self.next_after(start)]
-        for _ in range(_SAMPLES):
-            times.append(self.next_after(times[-1]))
-        gaps = {b - a for a, b in itertools.pairwise(times)}
-        if len(gaps) != 1:
-            raise TimerValueError(
-                f"cron {self.text!r} fires at irregular intervals; only a cron that fires at a "
-                "constant interval runs here (e.g. 0 0 9 * * ?): use R/<start>/<period>"
-            )
-        return gaps.pop()
-
 
 def check_cron(text: str) -> None:
-    """Refuse a cron cycle this engine cannot run (TimerValueError)."""
-    CronSchedule(text).interval(datetime(2026, 1, 1))
+    """Refuse a cron cycle this engine cannot run (TimerValueError): bad fields, or one that never fires."""
+    CronSchedule(text).next_after(datetime(2026, 1, 1))
+
+
+def next_cron_fire(text: str, after: datetime, zone: str) -> datetime:
+    """The first time strictly after `after` (aware) at which the cron fires, read on the wall clock of `zone`: a
+    daily 09:00 stays 09:00 local across a daylight-saving change."""
+    tz = _zone(zone)
+    local = after.astimezone(tz).replace(tzinfo=None)
+    return CronSchedule(text).next_after(local).replace(tzinfo=tz)
 
 
 @dataclass(frozen=True)
-class CronCycleFrom:
-    """`cron_cycle(text)` fixed to a moment and a time zone: it can be sent to a sandbox worker, which has neither
-    the caller's clock nor the deployed calendar."""
+class LegacyCronCycleFrom:
+    """`cron_cycle(text)` as versions deployed before cron timers were computed per fire call it (their specs
+    hold a plain cycle timer): the ISO cycle `R/<next fire>/PT<seconds>S`. Those versions passed a check that let
+    only constant-interval crons through, so one period is faithful. A dataclass: it goes to a sandbox worker."""
 
     start: datetime
     zone: str
 
     def __call__(self, text: str) -> str:
-        """The ISO repeating interval (`R/<next fire>/PT<seconds>S`) a constant-interval cron cycle stands for."""
-        zone = _zone(self.zone)
-        now = self.start.astimezone(zone).replace(tzinfo=None)
-        schedule = CronSchedule(text)
-        period = schedule.interval(now)
-        first = schedule.next_after(now).replace(tzinfo=zone)
+        first = next_cron_fire(text, self.start, self.zone)
+        period = next_cron_fire(text, first, self.zone) - first
         return f"R/{first.isoformat()}/PT{int(period.total_seconds())}S"
-
-
-def cron_cycle(text: str) -> str:
-    """The ISO repeating interval a constant-interval cron cycle stands for, from now in the bundle's time zone."""
-    return CronCycleFrom(datetime.now(UTC), active_zone())(text)

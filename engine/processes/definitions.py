@@ -45,6 +45,7 @@ class ElementMeta:
     properties: dict[str, str] = field(default_factory=dict)  # every camunda:property, by name
     scripts: tuple[tuple[int | None, str, str], ...] = ()  # (line, source, "eval" | "exec")
     message: str | None = None  # the BPMN message a catch event or receive task waits for
+    signal: str | None = None  # the BPMN signal a process's own start event catches (a signal starts the process)
     topic: str | None = None  # camunda:topic of an external service task (camunda:type="external")
     priority: int = 0  # camunda:taskPriority of an external task (a whole number; fetchAndLock usePriority)
 
@@ -202,8 +203,9 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
                 for cond in node.findall("./bpmn:conditionExpression", NS):
                     _check_expression((cond.text or "").strip(), "eval", path, cond.sourceline,
                                       node.get("id") or "", problems)
-        waits = message_waits(process, tree)
+        waits, starts = message_waits(process, tree), signal_starts(process, tree)
         elements = {k: replace(v, message=waits[k]) if k in waits else v for k, v in elements.items()}
+        elements = {k: replace(v, signal=starts[k]) if k in starts else v for k, v in elements.items()}
         for meta in elements.values():
             for line, source, mode in meta.scripts:
                 _check_expression(source, mode, path, line, meta.id, problems)
@@ -218,10 +220,27 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
     return result
 
 
+def _declared(tree: Any, kind: str) -> dict[str, str]:
+    """Id -> name of each `bpmn:message` / `bpmn:signal` of a document (its id when it has no name)."""
+    return {m.get("id"): m.get("name") or m.get("id") for m in tree.iter(f"{{{BPMN_NS}}}{kind}")}
+
+
+def signal_starts(process: Any, tree: Any) -> dict[str, str]:
+    """Element id -> signal name of each start event of `process` itself (not of its event subprocesses) that
+    catches a signal: such a signal starts the process."""
+    names = _declared(tree, "signal")
+    found: dict[str, str] = {}
+    for node in process.findall("./bpmn:startEvent", NS):
+        definition = node.find("./bpmn:signalEventDefinition", NS)
+        if definition is not None and definition.get("signalRef") in names and node.get("id"):
+            found[node.get("id")] = names[definition.get("signalRef")]
+    return found
+
+
 def message_waits(scope: Any, tree: Any) -> dict[str, str]:
     """Element id -> message name of each message catch event, receive task and message start event under
     `scope`."""
-    names = {m.get("id"): m.get("name") or m.get("id") for m in tree.iter(f"{{{BPMN_NS}}}message")}
+    names = _declared(tree, "message")
     found: dict[str, str] = {}
     for node in scope.iter(f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}boundaryEvent",
                            f"{{{BPMN_NS}}}receiveTask", f"{{{BPMN_NS}}}startEvent"):

@@ -66,12 +66,12 @@ def _matching(uow: UnitOfWork, request: Correlation) -> list[MessageWaitRow]:
     return matching
 
 
-def _starters(uow: UnitOfWork, name: str) -> list[ProcessVersionRow]:
-    """The newest versions whose start event catches the message."""
+def starters(uow: UnitOfWork, name: str, event: str = "message") -> list[ProcessVersionRow]:
+    """The newest versions whose start event catches the message (or, with event="signal", the signal)."""
     found = []
     for version in uow.config.latest_processes():
         elements = json.loads(version.spec_json)["elements"]
-        if any(e["kind"] == "startEvent" and e.get("message") == name for e in elements.values()):
+        if any(e["kind"] == "startEvent" and e.get(event) == name for e in elements.values()):
             found.append(version)
     return found
 
@@ -103,7 +103,7 @@ def correlate_message(uow: UnitOfWork, actor: Actor, request: Correlation, now: 
             )
         deliveries = [_deliver(uow, actor, wait, request, now) for wait in waits]
         if not deliveries and request.instance_id is None and not request.keys:
-            for version in _starters(uow, request.name):
+            for version in starters(uow, request.name):
                 record = None
                 if version.entity:
                     if request.business_key is None or not request.business_key.isdigit():

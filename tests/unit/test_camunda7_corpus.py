@@ -139,6 +139,36 @@ SCENARIOS = {
         "end_handled",
         passes={"count_reminder": 2},
     ),
+    "timer_cron_weekdays": Scenario(  # T0 is a Friday: the weekend is skipped, 09:00 in Moscow is 06:00 UTC
+        "timer_cron_weekdays",
+        {},
+        [timer(utc(2026, 3, 2, 6, 0)), timer(utc(2026, 3, 3, 6, 0)), complete("handle_ticket")],
+        "end_handled",
+        passes={"count_reminder": 2},
+    ),
+    "timer_cron_monthly": Scenario(
+        "timer_cron_monthly",
+        {},
+        [timer(utc(2026, 3, 1, 5, 30)), timer(utc(2026, 4, 1, 5, 30)), complete("handle_ticket")],
+        "end_handled",
+        passes={"count_reminder": 2},
+    ),
+    "timer_cron_office_hours": Scenario(  # T0 is 12:03 in Moscow; after 17:00 the next fire is 09:00 next day
+        "timer_cron_office_hours",
+        {},
+        [timer(utc(2026, 2, 27, 10, 0))]
+        + [timer() for _ in range(4)]
+        + [timer(utc(2026, 2, 28, 6, 0)), complete("handle_ticket")],
+        "end_handled",
+        passes={"count_reminder": 6},
+    ),
+    "timer_cron_last_friday": Scenario(  # 6L: the last Friday of the month, 17:00 in Moscow
+        "timer_cron_last_friday",
+        {},
+        [timer(utc(2026, 2, 27, 14, 0)), timer(utc(2026, 3, 27, 14, 0)), complete("handle_ticket")],
+        "end_handled",
+        passes={"count_reminder": 2},
+    ),
     "activiti_user_task": Scenario(
         "activiti_user_task", {"owner": "sam"}, [complete("approve", approved=True)], "end_yes"
     ),

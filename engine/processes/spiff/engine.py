@@ -31,13 +31,15 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from engine.errors import FlowError
 from engine.processes import sandbox
 from engine.processes.calendar import WorkingHoursFrom, active_calendar
-from engine.processes.camunda_timers import CronCycleFrom, TimerTextIn, active_zone
+from engine.processes.camunda_timers import LegacyCronCycleFrom, TimerTextIn, active_zone
 from engine.processes.dialect import CAMUNDA_NS
 from engine.processes.juel_values import HELPERS
+from engine.processes.spiff.cron import CRON_PARSER_CLASSES, register_cron_converter
 from engine.processes.spiff.decisions import DecisionTask, DecisionTaskConverter, DecisionTaskParser
 
 _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
 DecisionTaskConverter(DecisionTask, _REGISTRY)
+register_cron_converter(_REGISTRY)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 SERIALIZER_VERSION: str = _SERIALIZER.VERSION
 _VALIDATOR: BpmnValidator | None = None
@@ -53,7 +55,7 @@ def expression_helpers() -> dict[str, Any]:
     sandbox worker has neither); only working_hours is known bounded, so only it runs in this process."""
     now, zone = datetime.now(UTC), active_zone()
     return {**_FUNCTIONS, "working_hours": WorkingHoursFrom(now, active_calendar()),
-            "cron_cycle": CronCycleFrom(now, zone), "timer_text": TimerTextIn(zone)}
+            "cron_cycle": LegacyCronCycleFrom(now, zone), "timer_text": TimerTextIn(zone)}
 
 
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
@@ -149,6 +151,7 @@ class _Parser(CamundaParser):  # type: ignore[misc]
     the engine's DMN evaluator (`decision_documents`: decision id -> (DMN path, DMN text))."""
 
     OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, Any]] = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
+                                                         **CRON_PARSER_CLASSES,
                                                          full_tag("receiveTask"): (_CamundaReceiveTaskParser,
                                                                                    ReceiveTask),
                                                          full_tag("businessRuleTask"): (DecisionTaskParser,
