@@ -217,8 +217,8 @@ def test_a_service_task_without_an_implementation_is_refused() -> None:
     assert [(p.element, p.message) for p in problems] == [
         (
             "svc",
-            "bpmn:serviceTask has no implementation the engine can run: binding Camunda implementations to "
-            "built-in actions is a later step: use a scriptTask for now",
+            'bpmn:serviceTask has no implementation the engine can run: give it camunda:type="external" and a '
+            "camunda:topic, or a camunda:class bound in processes/bindings.yaml, or draw a scriptTask",
         )
     ]
 
