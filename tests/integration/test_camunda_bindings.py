@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, FlowError
 from engine.services import records
 from engine.services.deployments import analyse
 from engine.services.instances import start_process
@@ -133,3 +133,19 @@ def test_a_binding_with_neither_a_topic_nor_an_action_is_refused_at_its_line(bun
         "processes/bindings.yaml:4: `topic` cannot be combined with actions: a worker or the engine runs the "
         "task, not both"
     ) in messages
+
+
+def test_a_bound_email_to_an_empty_address_fails_the_step_naming_the_task_and_writes_nothing(
+    deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    lead = records.create_record(deployed(), actors["sales"], "Lead", {"title": "20 laptops"}, NOW)
+
+    with pytest.raises(FlowError) as caught:
+        start_process(deployed(), actors["sales"], "bound_actions", lead.id, NOW)
+
+    assert str(caught.value).startswith("processes/bound_actions.bpmn [notify]: send_email to the field 'email': ")
+    with deployed() as uow:
+        record = uow.records.get(lead.id)
+        assert record is not None
+        assert "description" not in record.data
+        assert uow.session.scalars(select(OutboxRow).where(OutboxRow.record_id == lead.id)).all() == []
