@@ -44,6 +44,7 @@ _PATTERNS = (
     "processes/*.bpmn",
     "processes/*.dmn",
     "processes/**/*.py",  # scripts a BPMN loads with camunda:resource
+    "processes/bindings.yaml",  # Camunda service implementations bound to topics or actions
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",

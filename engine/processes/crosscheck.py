@@ -8,6 +8,7 @@ from typing import Any
 from engine.config.automation import automation_references
 from engine.config.model import Bundle
 from engine.errors import Problem
+from engine.processes.bindings import BINDINGS_FILE, BOUND_LINE, EMAIL_TEMPLATE, EMAIL_TO
 from engine.processes.spiff import ProcessDefinition
 from engine.roles import ROLES
 
@@ -36,13 +37,21 @@ def _set_fields(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
     problems = []
     entity = bundle.entities.get(d.entity or "")
     for element in d.elements.values():
-        if element.set_fields and not d.entity:
-            problems.append(Problem(d.file, element.line, element.id,
-                                    "set.<field> properties need flowcrm.entity on the process"))
-        for name in element.set_fields:
+        bound = element.properties.get(BOUND_LINE)
+        # a task bound in processes/bindings.yaml: the problem is at the binding, named with the task using it
+        file, line, prefix = (BINDINGS_FILE, int(bound), f"{d.file} [{element.id}]: ") if bound else (
+            d.file, element.line, "")
+        fields = [*element.set_fields] + ([element.properties[EMAIL_TO]] if EMAIL_TO in element.properties else [])
+        if fields and not d.entity:
+            problems.append(Problem(file, line, element.id,
+                                    f"{prefix}set.<field> and send_email need flowcrm.entity on the process"))
+        for name in fields:
             if entity is not None and name not in entity.fields:
-                problems.append(Problem(d.file, element.line, element.id,
-                                        f"set.{name}: {entity.name} has no field {name!r}"))
+                problems.append(Problem(file, line, element.id, f"{prefix}{entity.name} has no field {name!r}"))
+        template = element.properties.get(EMAIL_TEMPLATE)
+        if template is not None and template not in bundle.templates:
+            problems.append(Problem(file, line, element.id, f"{prefix}send_email: no template {template!r} "
+                                    f"(expected templates/{template}.<locale>.txt)"))
     return problems
 
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from engine.errors import Problem
+from engine.processes.bindings import BINDINGS_FILE, BOUND_LINE, EMAIL_TEMPLATE, EMAIL_TO, Binding, example
 from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
 from engine.processes.event_subprocess import REFUSED as EVENT_SUBPROCESS_REFUSED
 from engine.processes.event_subprocess import fold_event_subprocesses
@@ -24,7 +25,9 @@ ACTIVITI_NS = "http://activiti.org/bpmn"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 PYTHON_SCRIPTS = {"python", "py", "text/x-python", "python3"}
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate")
-LATER = "binding Camunda implementations to built-in actions is a later step: use a scriptTask for now"
+UNIMPLEMENTED = (f'give it camunda:type="external" and a camunda:topic, or a camunda:class bound in {BINDINGS_FILE}, '
+                 "or draw a scriptTask")
+THROW_BOUND = "draw a bpmn:serviceTask with that implementation (it can be bound in processes/bindings.yaml) before it"
 THROW_EVENTS = ("intermediateThrowEvent", "endEvent")
 _IMPLEMENTATIONS = {
     "class": "a Java class",
@@ -87,6 +90,24 @@ def _local(tag: Any) -> str:
     return str(tag).rsplit("}", 1)[-1]
 
 
+def _add_properties(node: Any, values: dict[str, str]) -> None:
+    """Append camunda:property entries to an element (creating its extensionElements/camunda:properties)."""
+    extensions = node.find("./bpmn:extensionElements", NS)
+    if extensions is None:
+        extensions = node.makeelement(f"{{{BPMN_NS}}}extensionElements")
+        node.insert(0, extensions)
+    holder = extensions.find("./camunda:properties", NS)
+    if holder is None:
+        holder = extensions.makeelement(f"{{{CAMUNDA_NS}}}properties")
+        extensions.append(holder)
+    for name, value in values.items():
+        entry = holder.makeelement(f"{{{CAMUNDA_NS}}}property")
+        entry.set("name", name)
+        entry.set("value", value)
+        entry.sourceline = node.sourceline
+        holder.append(entry)
+
+
 def _owner(node: Any) -> str:
     """The id of the element a node belongs to (itself or its nearest ancestor with an id)."""
     while node is not None and not node.get("id"):
@@ -98,10 +119,12 @@ class Dialect:
     """Prepares one BPMN tree in place; errors and warnings are appended to the given lists."""
 
     def __init__(
-        self, path: str, zone: str, resources: dict[str, str], problems: list[Problem], warnings: list[Problem]
+        self, path: str, zone: str, resources: dict[str, str], problems: list[Problem], warnings: list[Problem],
+        bindings: dict[str, Binding] | None = None,
     ) -> None:
         self.path, self.zone, self.resources = path, zone, resources
         self.problems, self.warnings = problems, warnings
+        self.bindings = bindings or {}
 
     def error(self, node: Any, message: str) -> None:
         self.problems.append(Problem(self.path, node.sourceline, _owner(node), message))
@@ -290,15 +313,41 @@ class Dialect:
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it
         if not found:
-            self.error(node, f"bpmn:{kind} has no implementation the engine can run: {LATER}")
+            self.error(node, f"bpmn:{kind} has no implementation the engine can run: {UNIMPLEMENTED}")
             return
         name, value = found[0]
+        if value in self.bindings and len(found) == 1:
+            self._bind(node, kind, name, self.bindings[value])
+            return
         what = "connector" if name == "connector" else f"camunda:{name}"
         self.error(
             node,
             f"bpmn:{kind} is not supported: {what}={value!r} ({_IMPLEMENTATIONS.get(name, 'a connector')}"
-            f") cannot run here; {LATER}",
+            f") cannot run here; {example(value)}",
         )
+
+    def _bind(self, node: Any, kind: str, name: str, binding: Binding) -> None:
+        """Rewrite a bound implementation (processes/bindings.yaml): an external task with the binding's topic,
+        or a task the engine completes at once after running the bound actions (engine.services.instances)."""
+        if kind != "serviceTask":
+            self.error(node, f"bpmn:{kind}: the binding of {binding.name!r} ({BINDINGS_FILE}:{binding.line}) "
+                             "applies to bpmn:serviceTask only: draw a service task")
+            return
+        if name == "connector":
+            extensions = node.find("./bpmn:extensionElements", NS)
+            extensions.remove(extensions.find("./camunda:connector", NS))
+        else:
+            del node.attrib[f"{{{CAMUNDA_NS}}}{name}"]
+        if binding.topic is not None:
+            node.set(f"{{{CAMUNDA_NS}}}type", "external")
+            node.set(f"{{{CAMUNDA_NS}}}topic", binding.topic)
+            self._external(node, kind)
+            return
+        properties = {BOUND_LINE: str(binding.line)}
+        properties.update({f"set.{field}": expression for field, expression in binding.set_fields.items()})
+        if binding.email is not None:
+            properties[EMAIL_TEMPLATE], properties[EMAIL_TO] = binding.email
+        _add_properties(node, properties)
 
     def _gateway_timers(self, node: Any) -> None:
         """SpiffWorkflow keeps one due time per event-based gateway: a second timer after it would fire at the
@@ -334,7 +383,7 @@ class Dialect:
             self.error(
                 event,
                 f"bpmn:{_local(event.tag)} sending a message is not supported: camunda:{name}={value!r} "
-                f"({_IMPLEMENTATIONS[name]}) cannot run here; {LATER}",
+                f"({_IMPLEMENTATIONS[name]}) cannot run here; {THROW_BOUND}",
             )
             return
         event.remove(node)

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes import sandbox
+from engine.processes.bindings import EMAIL_TEMPLATE, EMAIL_TO
 from engine.processes.camunda_timers import timer_text
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
@@ -14,6 +15,7 @@ from engine.records.schema import validate_record
 from engine.services.access import reads_everything, require
 from engine.services.assignment import route_task
 from engine.services.deployments import active_bundle
+from engine.services.mail import queue_email
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
 from engine.store.external_models import ExternalTaskRow
@@ -61,6 +63,24 @@ def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVe
         raise FlowError(f"{version.file} [{meta.id}]: set.* produced invalid values: {exc}") from exc
     return write_fields(uow, record, clean, actor="process", now=now, entity=entity,
                         source=f"process {version.process_id} v{version.version} / {meta.id}")
+
+
+def _send_bound_email(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, record: RecordRow | None,
+                      meta: ElementMeta, now: datetime) -> None:
+    """A service task bound to send_email (processes/bindings.yaml): queue the e-mail in the step's transaction."""
+    template = meta.properties.get(EMAIL_TEMPLATE)
+    if template is None:
+        return
+    where = f"{version.file} [{meta.id}]"
+    if record is None:
+        raise FlowError(f"{where}: send_email needs a record, and instance {instance.id} has none")
+    bundle, _ = active_bundle(uow)
+    to_field = meta.properties[EMAIL_TO]
+    try:
+        queue_email(uow, record, template, record.data.get(to_field), bundle.settings.default_locale,
+                    f"process {version.process_id} v{version.version} / {meta.id}", now)
+    except ValidationError as exc:
+        raise FlowError(f"{where}: send_email to the field {to_field!r}: {exc}") from exc
 
 
 def _resolve_user_id(uow: UnitOfWork, name: str | None) -> int | None:
@@ -186,6 +206,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
         meta = runtime.elements.get(step.element_id)
         if meta is not None:
             changed = _apply_set_fields(uow, instance, version, record, step, meta, now)
+            _send_bound_email(uow, instance, version, record, meta, now)
             if record is not None and changed:
                 on_record_written(uow, record, changed, False, now, depth, chain=chain)
     if record is not None:

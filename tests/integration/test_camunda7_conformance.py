@@ -100,7 +100,7 @@ REFUSALS = {
     "java_class": (
         '<bpmn:serviceTask id="notify" camunda:class="com.example.Notify" />',
         "[notify] bpmn:serviceTask is not supported: camunda:class='com.example.Notify' (a Java class) cannot run "
-        "here; binding Camunda implementations to built-in actions is a later step",
+        "here; add to processes/bindings.yaml under `bindings:` the entry \"com.example.Notify\": {topic: <topic>}",
     ),
     "delegate_expression": (
         '<bpmn:serviceTask id="notify" camunda:delegateExpression="${notifier}" />',

@@ -6,6 +6,7 @@ import pytest
 from lxml import etree
 
 from engine.errors import FlowError, Problem
+from engine.processes.bindings import Binding
 from engine.processes.definitions import resolve, resolve_names
 from engine.processes.dialect import CAMUNDA_NS, Dialect, alias_activiti
 
@@ -217,8 +218,8 @@ def test_a_service_task_without_an_implementation_is_refused() -> None:
     assert [(p.element, p.message) for p in problems] == [
         (
             "svc",
-            "bpmn:serviceTask has no implementation the engine can run: binding Camunda implementations to "
-            "built-in actions is a later step: use a scriptTask for now",
+            'bpmn:serviceTask has no implementation the engine can run: give it camunda:type="external" and a '
+            "camunda:topic, or a camunda:class bound in processes/bindings.yaml, or draw a scriptTask",
         )
     ]
 
@@ -255,3 +256,35 @@ def test_who_may_start_the_process_is_warned_not_enforced() -> None:
     assert [(w.element, w.message.split(" is ignored")[0]) for w in warnings] == [
         ("p", "camunda:candidateStarterGroups='sales' on bpmn:process")
     ]
+
+
+def test_a_binding_applies_to_service_tasks_only() -> None:
+    tree = etree.fromstring((HEAD + '<bpmn:sendTask id="s" camunda:class="com.example.Send" />' + TAIL).encode())
+    problems: list[Problem] = []
+    bindings = {"com.example.Send": Binding("com.example.Send", 3, topic="send")}
+    Dialect("processes/p.bpmn", "UTC", {}, problems, [], bindings).prepare(tree)
+
+    assert [(p.element, p.message) for p in problems] == [
+        (
+            "s",
+            "bpmn:sendTask: the binding of 'com.example.Send' (processes/bindings.yaml:3) applies to "
+            "bpmn:serviceTask only: draw a service task",
+        )
+    ]
+
+
+def test_a_service_task_bound_to_actions_carries_them_as_properties_without_its_class() -> None:
+    tree = etree.fromstring((HEAD + '<bpmn:serviceTask id="s" camunda:class="com.example.Mail" />' + TAIL).encode())
+    bindings = {"com.example.Mail": Binding("com.example.Mail", 7, email=("welcome", "email"), set_fields={"a": "1"})}
+    problems: list[Problem] = []
+    Dialect("processes/p.bpmn", "UTC", {}, problems, [], bindings).prepare(tree)
+
+    task = tree.find(".//{http://www.omg.org/spec/BPMN/20100524/MODEL}serviceTask")
+    assert problems == []
+    assert task.get(f"{{{CAMUNDA_NS}}}class") is None
+    assert {p.get("name"): p.get("value") for p in task.iter(f"{{{CAMUNDA_NS}}}property")} == {
+        "flowcrm.binding": "7",
+        "set.a": "1",
+        "send_email.template": "welcome",
+        "send_email.to": "email",
+    }

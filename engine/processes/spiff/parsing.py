@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
+from engine.processes.bindings import load_bindings
 from engine.processes.definitions import ElementMeta, read_process_meta
 from engine.processes.dialect import Dialect, alias_activiti
 from engine.processes.dmn import read_decisions
@@ -121,6 +122,8 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
                                         f"decision id already in {other}"))
             else:
                 parser.decision_documents[decision_id] = (path, text)
+    bindings, found = load_bindings(resources or {})
+    problems.extend(found)
     for path, text in sorted(bpmn.items()):
         text = alias_activiti(text)
         try:
@@ -129,7 +132,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
             problems.append(_syntax_problem(path, text, exc))
             continue
         before = len(problems)
-        Dialect(path, timezone, resources or {}, problems, warnings).prepare(tree)
+        Dialect(path, timezone, resources or {}, problems, warnings, bindings).prepare(tree)
         if len(problems) > before:
             continue  # SpiffWorkflow would trip over what was just refused
         try:
