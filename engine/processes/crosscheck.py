@@ -41,13 +41,17 @@ def _set_fields(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
         # a task bound in processes/bindings.yaml: the problem is at the binding, named with the task using it
         file, line, prefix = (BINDINGS_FILE, int(bound), f"{d.file} [{element.id}]: ") if bound else (
             d.file, element.line, "")
-        fields = [*element.set_fields] + ([element.properties[EMAIL_TO]] if EMAIL_TO in element.properties else [])
+        # (field, the setting that names it): a set.<field> property, or the address field of a bound e-mail
+        fields = [(name, f"set.{name}") for name in element.set_fields]
+        if EMAIL_TO in element.properties:
+            fields.append((element.properties[EMAIL_TO], "send_email to"))
         if fields and not d.entity:
             problems.append(Problem(file, line, element.id,
                                     f"{prefix}set.<field> and send_email need flowcrm.entity on the process"))
-        for name in fields:
+        for name, setting in fields:
             if entity is not None and name not in entity.fields:
-                problems.append(Problem(file, line, element.id, f"{prefix}{entity.name} has no field {name!r}"))
+                problems.append(Problem(file, line, element.id,
+                                        f"{prefix}{setting}: {entity.name} has no field {name!r}"))
         template = element.properties.get(EMAIL_TEMPLATE)
         if template is not None and template not in bundle.templates:
             problems.append(Problem(file, line, element.id, f"{prefix}send_email: no template {template!r} "

@@ -107,7 +107,8 @@ def test_a_binding_to_an_unknown_template_or_field_is_refused_at_its_line(bundle
     messages = problems_of(files)
 
     assert sorted(messages) == [
-        "processes/bindings.yaml:2: processes/bound_actions.bpmn [qualify]: Lead has no field 'no_such_field'",
+        "processes/bindings.yaml:2: processes/bound_actions.bpmn [qualify]: set.no_such_field: Lead has no field "
+        "'no_such_field'",
         "processes/bindings.yaml:4: processes/bound_actions.bpmn [notify]: send_email: no template 'welcome' "
         "(expected templates/welcome.<locale>.txt)",
     ]

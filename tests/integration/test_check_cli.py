@@ -150,7 +150,7 @@ def service_task(bundle: Path) -> Defect:
          '<bpmn:serviceTask id="notify_crm" name="Notify" camunda:class="com.example.Notify" />\n'
          '    <bpmn:endEvent id="lead_disqualified"')
     return Defect(BPMN, 'id="notify_crm"', "notify_crm", "bpmn:serviceTask is not supported: "
-                  "camunda:class='com.example.Notify' (a Java class) cannot run here; binding Camunda")
+                  "camunda:class='com.example.Notify' (a Java class) cannot run here; add to processes/bindings.yaml")
 
 
 def broken_yaml(bundle: Path) -> Defect:
