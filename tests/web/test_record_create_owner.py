@@ -1,0 +1,26 @@
+"""A salesperson who creates a record owns it and lands on its card (they see only records they own); records a
+head of sales creates stay unowned, for the pool and assignment rules."""
+
+from __future__ import annotations
+
+from engine.services.records import create_record, get_record
+from tests.conftest import NOW
+from tests.web.conftest import as_user, text
+
+
+def test_a_seller_creating_a_contact_owns_it_and_lands_on_its_card(app, deployed, actors):
+    sam = as_user(app, "sam")
+    response = sam.post("/records/Contact/new", data={"full_name": "Петров Пётр", "phone": "+7 916 123-45-67"})
+    assert response.status_code == 302
+    card = sam.get(response.headers["Location"])
+    assert card.status_code == 200
+    assert "Петров Пётр" in text(card)
+    record_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert get_record(deployed(), actors["sales"], record_id).owner == "sam"
+
+
+def test_a_record_created_through_the_service_by_a_seller_is_theirs(deployed, actors):
+    made = create_record(deployed(), actors["sales"], "Contact", {"full_name": "Сидорова Анна"}, NOW)
+    assert made.owner == "sam"
+    assert get_record(deployed(), actors["sales"], made.id).id == made.id
+    assert create_record(deployed(), actors["head"], "Contact", {"full_name": "Pool contact"}, NOW).owner is None
