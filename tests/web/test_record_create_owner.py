@@ -24,3 +24,33 @@ def test_a_record_created_through_the_service_by_a_seller_is_theirs(deployed, ac
     assert made.owner == "sam"
     assert get_record(deployed(), actors["sales"], made.id).id == made.id
     assert create_record(deployed(), actors["head"], "Contact", {"full_name": "Pool contact"}, NOW).owner is None
+
+
+def test_an_owner_a_rule_assigns_wins_over_the_creating_seller(deployed, actors):
+    create_record(
+        deployed(),
+        actors["head"],
+        "Territory",
+        {"code": "MSK", "name": "Москва", "region": "moscow", "manager": "sue"},
+        NOW,
+    )
+    made = create_record(deployed(), actors["sales"], "Contact", {"full_name": "Орлова Ольга", "region": "moscow"}, NOW)
+    assert made.owner == "sue"
+
+
+def test_a_seller_whose_new_contact_a_rule_gives_away_lands_on_the_list_told_who_has_it(app, deployed, actors):
+    create_record(
+        deployed(),
+        actors["head"],
+        "Territory",
+        {"code": "MSK", "name": "Москва", "region": "moscow", "manager": "sue"},
+        NOW,
+    )
+    sam = as_user(app, "sam")
+    response = sam.post(
+        "/records/Contact/new?lang=ru",
+        data={"full_name": "Орлова Ольга", "region": "moscow", "phone": "+7 916 555-44-33"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/records/Contact")
+    assert "«Орлова Ольга» создана; по правилу она передана sue." in text(sam.get(response.headers["Location"]))
