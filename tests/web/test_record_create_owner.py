@@ -7,6 +7,8 @@ from engine.services.records import create_record, get_record
 from tests.conftest import NOW
 from tests.web.conftest import as_user, text
 
+MSK = {"code": "MSK", "name": "Москва", "region": "moscow", "manager": "sue"}
+
 
 def test_a_seller_creating_a_contact_owns_it_and_lands_on_its_card(app, deployed, actors):
     sam = as_user(app, "sam")
@@ -26,26 +28,19 @@ def test_a_record_created_through_the_service_by_a_seller_is_theirs(deployed, ac
     assert create_record(deployed(), actors["head"], "Contact", {"full_name": "Pool contact"}, NOW).owner is None
 
 
+def moscow_goes_to_sue(deployed, actors):
+    """The territory MSK managed by sue: the territory rule gives her unowned Moscow contacts."""
+    create_record(deployed(), actors["head"], "Territory", MSK, NOW)
+
+
 def test_an_owner_a_rule_assigns_wins_over_the_creating_seller(deployed, actors):
-    create_record(
-        deployed(),
-        actors["head"],
-        "Territory",
-        {"code": "MSK", "name": "Москва", "region": "moscow", "manager": "sue"},
-        NOW,
-    )
+    moscow_goes_to_sue(deployed, actors)
     made = create_record(deployed(), actors["sales"], "Contact", {"full_name": "Орлова Ольга", "region": "moscow"}, NOW)
     assert made.owner == "sue"
 
 
 def test_a_seller_whose_new_contact_a_rule_gives_away_lands_on_the_list_told_who_has_it(app, deployed, actors):
-    create_record(
-        deployed(),
-        actors["head"],
-        "Territory",
-        {"code": "MSK", "name": "Москва", "region": "moscow", "manager": "sue"},
-        NOW,
-    )
+    moscow_goes_to_sue(deployed, actors)
     sam = as_user(app, "sam")
     response = sam.post(
         "/records/Contact/new?lang=ru",
