@@ -170,8 +170,11 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
     changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
     row.title = title_of(entity, row.data, row.id)
     on_record_written(uow, row, changed, True, now, depth, chain=chain)
-    if creator_owns and row.owner_id is None and actor.id is not None and not visibility(uow, actor).include_unowned:
-        row.owner_id = actor.id  # else a salesperson would create a record they cannot open
+    creator = uow.users.get(actor.id) if creator_owns and row.owner_id is None and actor.id is not None else None
+    if creator is not None and not visibility(uow, actor).include_unowned:
+        from engine.services.assignment import give_record
+
+        give_record(uow, row, creator, {}, actor.username, now, source)  # else they could not open what they made
     if start_processes:
         from engine.services.instances import start_for_new_record
 

@@ -49,3 +49,14 @@ def test_a_seller_whose_new_contact_a_rule_gives_away_lands_on_the_list_told_who
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/records/Contact")
     assert "«Орлова Ольга» создана; по правилу она передана sue." in text(sam.get(response.headers["Location"]))
+
+
+def test_a_seller_creating_a_contact_through_the_api_owns_it(api):
+    created = api["sales"].post("/records/Contact", {"full_name": "Котов Кирилл", "phone": "+7 916 222-33-44"})
+    assert created.status_code == 201
+    assert created.get_json()["owner"] == "sam"
+    assert api["sales"].get(f"/records/{created.get_json()['id']}").status_code == 200
+    history = api["sales"].get(f"/records/{created.get_json()['id']}/history").get_json()["items"]
+    assert {(h["field"], h["old_value"], h["new_value"], h["actor"]) for h in history} >= {
+        ("owner", None, "sam", "sam")
+    }
