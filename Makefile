@@ -27,7 +27,7 @@ run: install
 	$(BIN)/flowcrm deploy $(CONFIG)
 	$(BIN)/flowcrm seed-demo $(CONFIG)
 	@bash -c '$(BIN)/flowcrm worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT; \
-	  $(BIN)/flowcrm run --demo --port $(PORT)'
+	  FLOWCRM_CONFIG=$(abspath $(CONFIG)) $(BIN)/flowcrm run --demo --port $(PORT)'
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
 browser-deps:

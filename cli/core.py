@@ -144,7 +144,8 @@ def run(ctx: click.Context, host: str, port: int, bind: tuple[str, ...], workers
 
     settings = ctx.obj["settings"]
     app = behind_proxies(
-        create_app({"DATABASE_URL": ctx.obj["url"], "DEMO": settings.demo if demo is None else demo}), proxy_hops)
+        create_app({"DATABASE_URL": ctx.obj["url"], "DEMO": settings.demo if demo is None else demo,
+                    "DEMO_SEED": settings.config_dir / "demo" / "seed.yaml"}), proxy_hops)
     if debug:
         app.run(host=host, port=port, threaded=True, debug=True)
         return

@@ -82,8 +82,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
     if result.counts["rejected"] > 20:
         click.echo(f"... and {result.counts['rejected'] - 20} more rejected row(s)")
     if rejects_out is not None and result.counts["rejected"]:
-        data, _ = rejects_csv(factory(), who, job.id)
-        rejects_out.write_bytes(data)
+        rejects_out.write_bytes(rejects_csv(factory(), who, job.id).data)
         click.echo(f"rejected rows written to {rejects_out}")
     if result.status == "failed" or (result.mode == "all_or_nothing" and result.counts["rejected"]):
         sys.exit(1)  # a dry run of an all-or-nothing import that would be refused fails too (scripts check files)

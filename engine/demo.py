@@ -61,7 +61,8 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> dict[
         actor = get_actor(make_uow(), ids[creator])
         made = create_record(make_uow(), actor, record["entity"], record["data"], _moment(path, i, record, now),
                              owner_id=ids.get(owner) if owner else None,
-                             start_processes=record.get("processes", True) is not False)
+                             start_processes=record.get("processes", True) is not False,
+                             creator_owns=False)  # a seed record without `owner` is meant unowned (the pool)
         for step in record.get("changes") or []:
             # a past edit with its own time, so field history (stage durations, reports) has something to show
             by = step.get("by", creator)

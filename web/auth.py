@@ -80,10 +80,12 @@ def safe_next(target: str | None) -> str:
     return url_for("inbox.home")
 
 
-def demo_logins(path: Path = DEMO_SEED) -> list[dict[str, Any]]:
-    """Username, password and roles of the demo users (demo mode only)."""
+def demo_logins(path: Path | None = None) -> list[dict[str, Any]]:
+    """Username, password and roles of the demo users (demo mode only) of the served bundle's demo/seed.yaml
+    (app config DEMO_SEED, set by `flowcrm run` from FLOWCRM_CONFIG; the shipped CRM's otherwise)."""
     if not current_app.config.get("DEMO"):
         return []
+    path = path or Path(current_app.config.get("DEMO_SEED") or DEMO_SEED)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):

@@ -15,6 +15,7 @@ from web.auth import actor
 from web.i18n import get_locale
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"  # a Content-Type, not a mimetype: Werkzeug would add a second charset
 CHUNK = 64 * 1024
 SPOOL = 8 * 1024 * 1024  # an XLSX larger than this goes to a temporary file, not memory
 
@@ -35,9 +36,8 @@ def export_response(fmt: str, data: Any, basename: str) -> Response:
     if fmt == "csv":
         delimiter = ";" if request.args.get("sep") == "semicolon" else ","
         body = csv_chunks(columns, batches, locale=locale, delimiter=delimiter)
-        return Response(stream_with_context(chunk.encode("utf-8") for chunk in body),
-                        mimetype="text/csv", headers={"Content-Disposition": disposition,
-                                                      "Content-Type": "text/csv; charset=utf-8"})
+        return Response(stream_with_context(chunk.encode("utf-8") for chunk in body), content_type=CSV_TYPE,
+                        headers={"Content-Disposition": disposition})
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - closed by the generator below
     try:
         write_xlsx(columns, batches, spool, locale=locale)

@@ -72,7 +72,7 @@ class PairDetail:
     b: RecordView
     attached_a: dict[str, int]
     attached_b: dict[str, int]
-    defaults: dict[str, str]  # field -> "a" | "b": the non-empty value, else the more recently written one
+    defaults: dict[str, str]  # field -> "a" | "b": the survivor a's non-empty value, else b's filling the blank
     merges: list[MergeView]
     can_decide: bool
     can_merge: bool
@@ -140,21 +140,12 @@ def _visible_pair(uow: UnitOfWork, actor: Actor, pair_id: int) -> DuplicatePairR
     return pair
 
 
-def _defaults(uow: UnitOfWork, a: RecordView, b: RecordView) -> dict[str, str]:
-    written: dict[tuple[int, str], int] = {}
-    for record in (a, b):
-        for change in uow.records.changes(record.id):
-            written[(record.id, change.field)] = change.id
-    defaults = {}
-    for name in sorted(set(a.data) | set(b.data)):
-        value_a, value_b = a.data.get(name), b.data.get(name)
-        if value_a in (None, "", []) or value_a == value_b:
-            defaults[name] = "b" if value_a in (None, "", []) and value_b not in (None, "", []) else "a"
-        elif value_b in (None, "", []):
-            defaults[name] = "a"
-        else:
-            defaults[name] = "b" if written.get((b.id, name), 0) > written.get((a.id, name), 0) else "a"
-    return defaults
+def _defaults(a: RecordView, b: RecordView) -> dict[str, str]:
+    """Default picks with `a` (the older record) as survivor: its non-empty values stay, `b` only fills its blanks,
+    so merging with the defaults never overwrites a curated value."""
+    blank: tuple[object, ...] = (None, "", [])
+    return {name: "b" if a.data.get(name) in blank and b.data.get(name) not in blank else "a"
+            for name in sorted(set(a.data) | set(b.data))}
 
 
 def get_pair(uow: UnitOfWork, actor: Actor, pair_id: int) -> PairDetail:
@@ -167,7 +158,7 @@ def get_pair(uow: UnitOfWork, actor: Actor, pair_id: int) -> PairDetail:
         merges = [merge_view(uow, log) for log in uow.merges.merges_into(a.id) + uow.merges.merges_into(b.id)
                   if log.pair_id == pair.id]
         return PairDetail(_pair_view(uow, pair), a, b, uow.merges.attached_counts(a.id),
-                          uow.merges.attached_counts(b.id), _defaults(uow, a, b),
+                          uow.merges.attached_counts(b.id), _defaults(a, b),
                           sorted(merges, key=lambda m: m.id, reverse=True),
                           pair.status == "open" and _may_decide(uow, actor, pair),
                           pair.status == "open" and actor.has(*MERGERS))

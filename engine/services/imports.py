@@ -3,9 +3,11 @@ named mapping profiles."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +53,15 @@ class ImportJobView:
     finished_at: datetime | None
     headers: list[str]
     mapping: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RejectsFile:
+    """The rejected rows of a job as a CSV file: its bytes, name, and the charset they are encoded in."""
+
+    data: bytes
+    name: str
+    charset: str  # the IANA name to label a download with: utf-8, windows-1251, ...
 
 
 @dataclass(frozen=True)
@@ -211,13 +222,24 @@ def job_rejects(uow: UnitOfWork, actor: Actor, job_id: int, limit: int | None = 
         return [RejectView(r.row_number, dict(r.values), list(r.errors)) for r in uow.imports.rejects(job_id, limit)]
 
 
-def _reason_text(errors: list[dict[str, str]]) -> str:
-    return "; ".join(f"{e['column']}: {e['reason']}" if e.get("column") else e["reason"] for e in errors)
+def _reason_text(errors: list[dict[str, str]], reason: Callable[[str], str]) -> str:
+    return "; ".join(f"{e['column']}: {reason(e['reason'])}" if e.get("column") else reason(e["reason"])
+                     for e in errors)
 
 
-def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int) -> tuple[bytes, str]:
-    """(file bytes, file name) of a job's rejected rows with an extra "errors" column, in the source file's
-    delimiter and encoding (UTF-8 with BOM for workbooks, so spreadsheet programs read it)."""
+def charset_name(encoding: str) -> str:
+    """The IANA charset name of a Python codec, for a Content-Type: utf-8-sig is utf-8 (the BOM is data)."""
+    name = codecs.lookup(encoding).name
+    if name in ("utf-8-sig", "utf-8"):
+        return "utf-8"
+    return f"windows-{name[2:]}" if name.startswith("cp") and name[2:].isdigit() and name != "cp866" else name
+
+
+def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int, *, errors_header: str = "errors",
+                reason: Callable[[str], str] = str) -> RejectsFile:
+    """A job's rejected rows with an extra `errors_header` column (each reason passed through `reason`, for the
+    reader's language), in the source file's delimiter and encoding (UTF-8 with BOM for workbooks, so
+    spreadsheet programs read it)."""
     with uow:
         job = _readable(uow, actor, job_id)
         headers = list(job.options.get("headers") or [])
@@ -226,11 +248,12 @@ def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int) -> tuple[bytes, str]
         name = Path(job.filename).stem
         out = io.StringIO()
         writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow([csv_safe(h) for h in [*headers, "errors"]])
+        writer.writerow([csv_safe(h) for h in [*headers, errors_header]])
         for row in uow.imports.rejects(job_id):
             writer.writerow([csv_safe(v) for v in [*(row.values.get(h, "") for h in headers),
-                                                   _reason_text(row.errors)]])
-    return out.getvalue().encode(encoding, errors="replace"), f"{name}-rejects.csv"
+                                                   _reason_text(row.errors, reason)]])
+    return RejectsFile(out.getvalue().encode(encoding, errors="replace"), f"{name}-rejects.csv",
+                       charset_name(encoding))
 
 
 def preview_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, str] | None = None,

@@ -155,9 +155,11 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
 
 def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str, Any], now: datetime, *,
                   owner_id: int | None = None, source: str = "create", start_processes: bool = True,
-                  depth: int = 0, chain: tuple[str, ...] = ()) -> RecordRow:
+                  depth: int = 0, chain: tuple[str, ...] = (), creator_owns: bool = False) -> RecordRow:
     """Store a new record from validated data inside the caller's transaction: history, reference links,
-    rules triggered by its creation, then processes that start on create."""
+    rules triggered by its creation, then processes that start on create. With `creator_owns` a record that
+    neither `owner_id` nor a rule gave an owner is the acting user's when they see only records they own (sales);
+    heads and admins see unowned records, so theirs stay unowned for the pool and assignment rules."""
     from engine.rules.dispatch import on_record_written
 
     row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
@@ -168,6 +170,11 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
     changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
     row.title = title_of(entity, row.data, row.id)
     on_record_written(uow, row, changed, True, now, depth, chain=chain)
+    creator = uow.users.get(actor.id) if creator_owns and row.owner_id is None and actor.id is not None else None
+    if creator is not None and not visibility(uow, actor).include_unowned:
+        from engine.services.assignment import give_record
+
+        give_record(uow, row, creator, {}, actor.username, now, source)  # else they could not open what they made
     if start_processes:
         from engine.services.instances import start_for_new_record
 
@@ -176,14 +183,17 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
 
 
 def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[str, Any], now: datetime,
-                  *, owner_id: int | None = None, start_processes: bool = True) -> RecordView:
-    """Validate and store a new record, write its history, run its rules, start processes that start on create."""
+                  *, owner_id: int | None = None, start_processes: bool = True,
+                  creator_owns: bool = True) -> RecordView:
+    """Validate and store a new record, write its history, run its rules, start processes that start on create.
+    Unless `owner_id` or a rule names an owner, a salesperson creating it owns it (they see only their own)."""
     require(actor, *RECORD_WRITERS, action="create records")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
     clean = validate_record(entity, bundle, data)
     with uow:
-        row = insert_record(uow, actor, entity, clean, now, owner_id=owner_id, start_processes=start_processes)
+        row = insert_record(uow, actor, entity, clean, now, owner_id=owner_id, start_processes=start_processes,
+                            creator_owns=creator_owns)
         uow.commit()
         return record_view(uow, row)
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,10 +47,17 @@ def seed(browser_db: UowFactory) -> object:
 @pytest.fixture
 def live_server(browser_db: UowFactory, seed: object) -> Iterator[str]:
     """The app on a free port over `browser_db`, after `seed`; its base URL."""
+    with served(browser_db) as base:
+        yield base
+
+
+@contextmanager
+def served(browser_db: UowFactory, **settings: Any) -> Iterator[str]:
+    """The app (with extra `settings`) on a free port over `browser_db` while the block runs; its base URL."""
     from werkzeug.serving import make_server
 
     url = browser_db.engine.url.render_as_string(hide_password=False)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "UOW_FACTORY": browser_db})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "UOW_FACTORY": browser_db, **settings})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -80,6 +80,6 @@ def test_import_rejects_csv_neutralizes_formulas(deployed: MakeUow, actors: dict
     path = tmp_path / "bad.csv"
     path.write_text(f'ФИО;Телефон\n"{PAYLOAD}";@1\n', encoding="utf-8")
     job = run(deployed, actors["sales"], path, mode="valid_only")
-    data, _ = rejects_csv(deployed(), actors["sales"], job.id)
+    data = rejects_csv(deployed(), actors["sales"], job.id).data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[1][:2] == ["'" + PAYLOAD, "'@1"]

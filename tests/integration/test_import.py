@@ -80,9 +80,9 @@ def test_valid_only_imports_the_rest_and_rejects_download_as_csv(deployed: Facto
     assert set(found) == {"Иванов Иван", "Петрова Анна", "Кузнецова Мария"}
     assert found["Иванов Иван"]["tags"] == ["vip"]
     assert found["Петрова Анна"]["tags"] == ["wholesale"]
-    data, name = rejects_csv(deployed(), sam, job.id)
-    assert name == "contacts_mixed-rejects.csv"
-    lines = data.decode("utf-8").splitlines()
+    rejected = rejects_csv(deployed(), sam, job.id)
+    assert (rejected.name, rejected.charset) == ("contacts_mixed-rejects.csv", "utf-8")
+    lines = rejected.data.decode("utf-8").splitlines()
     assert lines[0] == "ФИО,Телефон,Email,Метки,errors"
     assert lines[1].startswith("Сидоров Олег,12,oleg@,nope,\"Телефон: is not a valid phone number; Email: must be")
     assert len(lines) == 2
@@ -93,8 +93,9 @@ def test_rejects_csv_keeps_the_source_delimiter_and_encoding(deployed: Factory, 
     path = tmp_path / "ru.csv"
     path.write_bytes("ФИО;Телефон\nИванов;1\n".encode("cp1251"))
     job = run(deployed, actors["sales"], path, mode="valid_only")
-    data, _ = rejects_csv(deployed(), actors["sales"], job.id)
-    assert data.decode("cp1251").splitlines() == ["ФИО;Телефон;errors",
+    rejected = rejects_csv(deployed(), actors["sales"], job.id)
+    assert rejected.charset == "windows-1251"
+    assert rejected.data.decode("cp1251").splitlines() == ["ФИО;Телефон;errors",
                                                   "Иванов;1;Телефон: is not a valid phone number"]
 
 

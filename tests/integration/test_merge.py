@@ -280,14 +280,14 @@ def test_a_pair_marked_related_links_the_records_and_leaves_the_open_queue(deplo
     assert list_pairs(deployed(), head) == []
 
 
-def test_compare_defaults_pick_the_filled_and_the_newer_value(deployed: MakeUow, actors) -> None:
+def test_compare_defaults_keep_the_survivors_values_and_fill_its_blanks(deployed: MakeUow, actors) -> None:
     world = build(deployed, actors)
     detail = get_pair(deployed(), actors["head"], world.pair)
     assert (detail.a.id, detail.b.id) == (world.old, world.new)
-    assert detail.defaults["email"] == "b"  # only the newer lead has one
-    assert detail.defaults["budget"] == "b"  # both have one; the newer lead's was written later
-    assert detail.defaults["title"] == "b"
-    assert detail.defaults["phone"] == "b"
+    assert detail.defaults["email"] == "b"  # only the newer lead has one: it fills the survivor's blank
+    assert detail.defaults["budget"] == "a"  # both have one: the survivor's stays, however recent the other's
+    assert detail.defaults["title"] == "a"
+    assert detail.defaults["phone"] == "a"
     assert detail.attached_b["process_instance"] == 1
     assert detail.attached_b["reminder"] == 1
     assert detail.attached_b["record_link"] >= 4

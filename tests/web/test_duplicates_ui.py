@@ -18,13 +18,13 @@ def lead(deployed, actors, title, **data):
                          owner_id=actors["sales"].id).id
 
 
-def pair_of(deployed, first, second, score=93.0):
+def pair_of(deployed, first, second, score=93.0, entity="Lead"):
     """The pair of two records: detection's if it found one, else one stored as a scan would."""
     low, high = sorted((first, second))
     with deployed() as uow:
         row = uow.merges.pair_between(low, high)
         if row is None:
-            row = DuplicatePairRow(entity="Lead", record_a_id=low, record_b_id=high, found_by="scan", found_at=NOW)
+            row = DuplicatePairRow(entity=entity, record_a_id=low, record_b_id=high, found_by="scan", found_at=NOW)
             uow.session.add(row)
         row.score, row.rule, row.status = score, "same_phone", "open"
         row.reasons = [{"field": "phone", "how": "exact", "a": "+79160000001", "b": "+79160000001", "score": 95}]

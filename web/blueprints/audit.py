@@ -23,6 +23,7 @@ from engine.services.records import get_record
 from engine.store.audit_repos import KINDS
 from web import nav, now, uow
 from web.auth import actor, login_required
+from web.exports_http import CSV_TYPE
 from web.i18n import engine_message
 from web.present import bundle_of
 
@@ -84,8 +85,8 @@ def _entries() -> Iterator[Any]:
     return iter_audit(uow(), actor(), query)
 
 
-def _download(body: Iterator[Any], mimetype: str, extension: str) -> Response:
-    response = Response(stream_with_context(body), mimetype=mimetype)
+def _download(body: Iterator[Any], content_type: str, extension: str) -> Response:
+    response = Response(stream_with_context(body), content_type=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="audit-{now():%Y%m%d-%H%M%S}.{extension}"'
     return response
 
@@ -95,7 +96,7 @@ def _download(body: Iterator[Any], mimetype: str, extension: str) -> Response:
 def export_csv() -> Response:
     """The filtered audit log as CSV (UTF-8 with BOM), streamed in batches."""
     entries = _entries()
-    return _download((chunk.encode("utf-8") for chunk in csv_chunks(entries)), "text/csv; charset=utf-8", "csv")
+    return _download((chunk.encode("utf-8") for chunk in csv_chunks(entries)), CSV_TYPE, "csv")
 
 
 @bp.get("/audit/export.xlsx")

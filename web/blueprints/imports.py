@@ -208,7 +208,10 @@ def progress(job_id: int) -> Response:
 @bp.get("/<int:job_id>/rejects.csv")
 @login_required
 def rejects(job_id: int) -> Response:
-    """The rejected rows with an "errors" column, in the source file's delimiter and encoding."""
-    data, name = rejects_csv(uow(), actor(), job_id)
-    return Response(data, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=\"{secure_filename(name)}\""})
+    """The rejected rows with an errors column in the user's language, in the source file's delimiter and
+    encoding, labelled with that encoding."""
+    found = rejects_csv(uow(), actor(), job_id, errors_header=t("imports.errors_column"), reason=engine_message)
+    response = Response(found.data, headers={"Content-Disposition":
+                                             f"attachment; filename=\"{secure_filename(found.name)}\""})
+    response.headers["Content-Type"] = f"text/csv; charset={found.charset}"
+    return response

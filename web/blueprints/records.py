@@ -113,6 +113,11 @@ def new(entity: str) -> Any:
         except ValidationError as exc:
             values, errors, status = raw, exc.errors, 422
         else:
+            try:
+                get_record(uow(), actor(), created.id)
+            except NotFound:  # a rule gave it to someone whose records this user does not see
+                flash(t("records.created_for", title=created.title, owner=created.owner or "—"), "success")
+                return redirect(url_for("records.index", entity=found.name))
             flash(t("records.created", title=created.title), "success")
             return redirect(url_for("records.card", record_id=created.id))
     widgets, form_errors = _widgets(bundle, found, values, errors)

@@ -15,6 +15,7 @@ from engine.reports.views import PER, ReportParams, ReportResult
 from engine.store.report_spec import BUCKETS
 from web import nav, now, uow
 from web.auth import actor, login_required
+from web.exports_http import CSV_TYPE
 from web.i18n import engine_message, get_locale
 from web.report_charts import chart_svg
 
@@ -73,8 +74,8 @@ def show(report: str) -> tuple[str, int]:
                            teams=report_teams(uow(), actor())), 422 if errors else 200
 
 
-def _download(body: bytes, mimetype: str, name: str, extension: str) -> Response:
-    response = Response(body, mimetype=mimetype)
+def _download(body: bytes, content_type: str, name: str, extension: str) -> Response:
+    response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{now():%Y%m%d}.{extension}"'
     return response
 
@@ -83,7 +84,7 @@ def _download(body: bytes, mimetype: str, name: str, extension: str) -> Response
 @login_required
 def export_csv(report: str) -> Response:
     """The report as CSV."""
-    return _download(csv_text(evaluate(report)).encode("utf-8"), "text/csv; charset=utf-8", report, "csv")
+    return _download(csv_text(evaluate(report)).encode("utf-8"), CSV_TYPE, report, "csv")
 
 
 @bp.get("/<report>.xlsx")
