@@ -186,7 +186,7 @@ def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[st
                   *, owner_id: int | None = None, start_processes: bool = True,
                   creator_owns: bool = True) -> RecordView:
     """Validate and store a new record, write its history, run its rules, start processes that start on create.
-    Unless `owner_id` or a rule names an owner, a salesperson creating it owns it (they see only their own)."""
+    Unless `owner_id` or a rule names an owner, a creator who sees only their own records owns it."""
     require(actor, *RECORD_WRITERS, action="create records")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)

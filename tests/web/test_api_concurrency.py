@@ -71,7 +71,7 @@ def test_concurrent_completions_of_one_task_have_exactly_one_winner(api: dict[st
 
 def test_concurrent_claims_of_one_task_have_exactly_one_winner(api: dict[str, ApiUser]) -> None:
     for n in range(ROUNDS):
-        lead = create_lead(api["sales"], f"Claim race {n}")
+        lead = create_lead(api["head"], f"Claim race {n}")  # unowned, as a lead for the pool
         task = open_task(api["sales"], lead["id"])
         path = f"/tasks/{task['id']}/claim"
         responses = race([(api["sales"], path, None), (api["sales2"], path, None)])
