@@ -4,6 +4,7 @@ the search-as-you-type choices of a reference field."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from engine.errors import Forbidden
 from engine.services.access import reads_everything
@@ -50,3 +51,12 @@ def reference_choices(uow: UnitOfWork, actor: Actor, entity_name: str, text: str
         return CardRepository(uow.session).choices(
             entity.name, text.strip()[:MAX_QUERY], owner_ids=seen.owner_ids, include_unowned=seen.include_unowned,
             inbox_of=seen.inbox_of, limit=min(max(limit, 1), 100))
+
+
+def records_made_with(uow: UnitOfWork, actor: Actor, record_id: int, at: datetime) -> list[tuple[int, str, str]]:
+    """(id, entity, title) of the records a step completed at `at` created from the record and linked to it (a
+    conversion's new record), those the actor may see."""
+    with uow:
+        rows = CardRepository(uow.session).made_with(record_id, at)
+        titles = visible_titles(uow, actor, [r.id for r in rows])
+        return [(r.id, r.entity, titles[r.id]) for r in rows if r.id in titles]

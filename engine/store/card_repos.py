@@ -151,3 +151,15 @@ class CardRepository:
         starts = func.lower(RecordRow.title).like(pattern[1:], escape="\\")
         stmt = stmt.order_by(starts.desc(), RecordRow.title, RecordRow.id).limit(limit)
         return [(int(i), str(t)) for i, t in self.session.execute(stmt).all()]
+
+    def made_with(self, record_id: int, at: datetime) -> list[RecordRow]:
+        """Records created at the instant `at` and linked with the record at that instant (either direction):
+        what a step run at `at` made from it, like a record a final action created and linked to its origin."""
+        linked = select(RecordLinkRow.from_record_id).where(RecordLinkRow.to_record_id == record_id,
+                                                            RecordLinkRow.created_at == at)
+        linking = select(RecordLinkRow.to_record_id).where(RecordLinkRow.from_record_id == record_id,
+                                                           RecordLinkRow.created_at == at)
+        stmt = (select(RecordRow).where(or_(RecordRow.id.in_(linked), RecordRow.id.in_(linking)),
+                                        RecordRow.created_at == at, RecordRow.id != record_id)
+                .order_by(RecordRow.id))
+        return list(self.session.scalars(stmt).all())
