@@ -28,7 +28,7 @@ def _field(say: Say, line: int | None, fields: Mapping[str, Field], key: str, va
         say(line, f"{key} {value!r} must name a field of the entity ({', '.join(fields)})")
         return None
     if types is not None and field.type not in types:
-        say(line, f"{key} {value!r} must be a {' or '.join(types)} field, not {field.type}")
+        say(line, f"{key} {value!r} must be a field of type {' or '.join(types)}, not {field.type}")
         return None
     return field.name
 
