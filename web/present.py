@@ -100,6 +100,13 @@ def remember_titles(ids: Iterable[Any]) -> dict[int, str]:
     return {i: t for i, t in known.items() if t is not None}
 
 
+def names_records(bundle: Bundle, entity_name: str | None, field_name: str) -> bool:
+    """Whether a field change's values are record ids: a reference field, or a link (`link:<kind>`)."""
+    entity = bundle.entities.get(entity_name or "")
+    field = entity.fields.get(field_name) if entity is not None else None
+    return field_name.startswith("link:") or (field is not None and field.type == "reference")
+
+
 def record_link(record_id: Any, entity_name: str = "") -> Markup:
     """A link to a record by its title; a record the user may not see (or that is gone) reads as "#12"."""
     if not isinstance(record_id, int) or isinstance(record_id, bool):
