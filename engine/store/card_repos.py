@@ -28,6 +28,7 @@ from engine.store.repositories import _inbox_record_ids
 # the sources of a timeline; the rank orders entries of one instant (higher first)
 SOURCES: tuple[str, ...] = ("field", "step", "task", "email", "record")
 RANK = {source: rank for rank, source in enumerate(SOURCES, start=1)}
+REFERENCE = "reference"  # the link kind a reference field's value keeps (LinkRepository.set_reference)
 TASK_COMPLETED = "task_completed"  # the step a user task's completion writes: shown as the task done instead
 
 
@@ -125,7 +126,7 @@ class CardRepository:
                 condition = and_(condition, raw_value(dialect, RecordRow.data, source.kind_field).in_(source.codes))
             wanted.append(condition)
         linking = select(RecordLinkRow.from_record_id).where(
-            RecordLinkRow.to_record_id == record_id, RecordLinkRow.field.is_not(None))
+            RecordLinkRow.to_record_id == record_id, RecordLinkRow.kind == REFERENCE, RecordLinkRow.field.is_not(None))
         stmt = select(RecordRow).where(RecordRow.id.in_(linking), RecordRow.merged_into_id.is_(None), or_(*wanted))
         return list(self.session.scalars(_page(stmt, RecordRow.created_at, RecordRow.id, "record", after,
                                                limit)).all())
