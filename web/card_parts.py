@@ -60,7 +60,6 @@ def timeline_part(bundle: Bundle, record: RecordView) -> dict[str, Any]:
         raise ValidationError({KIND_PARAM if k == "kind" else AFTER_PARAM: v for k, v in exc.errors.items()}) \
             from exc
     remember_titles(page.titles)
-    remember_titles([e.record_id for e in page.items])
     return {"timeline": page, "timeline_kinds": timeline_kinds(bundle), "timeline_kind": chosen,
             "timeline_paged": bool(request.args.get(AFTER_PARAM))}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -86,13 +86,16 @@ def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) 
     return escape(_plain(value))
 
 
-def remember_titles(ids: Iterable[Any]) -> dict[int, str]:
-    """Look up, in one query, the titles of the records a page names that the user may see; later
-    `record_link`/`display_value` calls in the same request read them from here."""
+def remember_titles(ids: Iterable[Any] | Mapping[int, str]) -> dict[int, str]:
+    """Look up, in one query, the titles of the records a page names that the user may see (or take a mapping of
+    titles already looked up); later `record_link`/`display_value` calls in the same request read them here."""
     from web import uow  # late: web imports this module while it is being built
     from web.auth import actor
 
     known: dict[int, str | None] = g.setdefault("record_titles", {})
+    if isinstance(ids, Mapping):  # titles a service already looked up with the same visibility
+        known.update(ids)
+        return {i: t for i, t in known.items() if t is not None}
     wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and i not in known}
     if wanted and g.get("actor") is not None:
         found = visible_titles(uow(), actor(), wanted)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from engine.services.records import create_record
+from engine.services.records import create_record, update_record
 from engine.services.tasks import list_tasks
 from tests.conftest import NOW
 from tests.web.conftest import as_user, text
@@ -91,3 +91,17 @@ def test_after_a_conversion_the_flash_links_the_new_deal_by_its_title(app, deplo
     found = re.search(r'Создана запись «Сделка»: <a href="/records/(\d+)">20 laptops</a>', html)
     assert found is not None, html
     assert sam.get(f"/records/{found.group(1)}").status_code == 200
+
+
+def test_references_read_as_titles_on_the_timeline_unless_the_user_may_not_see_them(app, deployed, actors):
+    sam, sue = actors["sales"], actors["sales2"]
+    mine = create_record(deployed(), sam, "Organization", {"name": "ООО Ромашка"}, NOW)
+    hers = create_record(deployed(), sue, "Organization", {"name": "АО Тайна"}, NOW)
+    contact = create_record(deployed(), sam, "Contact", {"full_name": "Иван", "email": "i@example.com",
+                                                         "organization": hers.id}, NOW)
+    update_record(deployed(), sam, contact.id, {"organization": mine.id}, NOW + timedelta(minutes=1))
+    html = as_user(app, "sam").get(f"/records/{contact.id}").get_data(as_text=True)
+    timeline = html.split('id="timeline"', 1)[1].split("</section>", 1)[0]
+    assert f'<a href="/records/{mine.id}">ООО Ромашка</a>' in timeline
+    assert f'<a href="/records/{hers.id}">Organization #{hers.id}</a>' in timeline  # not sam's to read
+    assert "АО Тайна" not in html
