@@ -105,3 +105,12 @@ def test_references_read_as_titles_on_the_timeline_unless_the_user_may_not_see_t
     assert f'<a href="/records/{mine.id}">ООО Ромашка</a>' in timeline
     assert f'<a href="/records/{hers.id}">Organization #{hers.id}</a>' in timeline  # not sam's to read
     assert "АО Тайна" not in html
+
+
+def test_a_refused_create_form_keeps_the_picked_reference_by_its_title(app, deployed, actors):
+    org = create_record(deployed(), actors["sales"], "Organization", {"name": "ООО Ромашка"}, NOW)
+    refused = as_user(app, "sam").post("/records/Contact/new", data={"full_name": "", "organization": str(org.id)})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert f'name="organization" value="{org.id}"' in html
+    assert 'value="ООО Ромашка"' in html

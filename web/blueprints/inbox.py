@@ -123,8 +123,8 @@ def render_task(detail: TaskDetail, values: dict[str, Any] | None = None,
     if detail.form_schema is not None:
         shown = values if values is not None else detail.values
         props = detail.form_schema.get("properties") or {}
-        referenced = [v for n, v in shown.items() if isinstance(v, int) and isinstance(props.get(n), dict)
-                      and props[n].get("x-field-type") == "reference"]
+        referenced = [int(v) for n, v in shown.items() if (isinstance(v, int) or str(v).isdigit())
+                      and isinstance(props.get(n), dict) and props[n].get("x-field-type") == "reference"]
         widgets = build_widgets(detail.form_schema, detail.form_ui, shown, errors or {}, locale=locale,
                                 currency=bundle.settings.currency, titles=remember_titles(referenced))
         form_errors = unplaced_errors(errors or {}, widgets, locale)

@@ -48,8 +48,8 @@ def list_columns(entity: Entity) -> list[str]:
 
 def _reference_values(entity: Entity, values: dict[str, Any]) -> list[int]:
     """The record ids the reference fields of `values` name (to look their titles up in one query)."""
-    return [v for n, v in values.items() if isinstance(v, int) and (f := entity.fields.get(n)) is not None
-            and f.type == "reference"]
+    return [int(v) for n, v in values.items() if (isinstance(v, int) or (isinstance(v, str) and v.isdigit()))
+            and (f := entity.fields.get(n)) is not None and f.type == "reference"]
 
 
 def _widgets(bundle: Bundle, entity: Entity, values: dict[str, Any],
