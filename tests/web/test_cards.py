@@ -114,3 +114,11 @@ def test_a_refused_create_form_keeps_the_picked_reference_by_its_title(app, depl
     html = refused.get_data(as_text=True)
     assert f'name="organization" value="{org.id}"' in html
     assert 'value="ООО Ромашка"' in html
+
+
+def test_a_task_form_picks_a_reference_by_search_and_names_it_by_title(app, deployed, actors):
+    lead, task = advance_task(deployed, actors)
+    html = as_user(app, "sam").get(f"/tasks/{task.id}?lang=ru").get_data(as_text=True)
+    assert 'data-source="/records/Lead/choices"' in html  # duplicate_of: a picker, not a list of every lead
+    assert 'name="duplicate_of"' in html
+    assert f'<option value="{lead.id}"' not in html
