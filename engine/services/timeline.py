@@ -78,7 +78,9 @@ def parse_cursor(text: str | None) -> TimelineKey | None:
     try:
         at = datetime.fromisoformat(parts[0])
         rank = int(parts[1])
-        if len(parts) != 3 or rank not in RANK.values() or not parts[2] or at.tzinfo is None:
+        numeric = rank != RANK["task"]  # task ids are UUIDs, every other source's ids are numbers
+        if len(parts) != 3 or rank not in RANK.values() or not parts[2] or at.tzinfo is None \
+                or (numeric and not parts[2].isdigit()):
             raise ValueError(text)
     except (ValueError, IndexError) as exc:
         raise ValidationError({"after": [f"{text!r} is not a timeline cursor; pass a page's next_cursor"]}) from exc
