@@ -20,6 +20,7 @@ from engine.store.uow import UnitOfWork
 FIXED_KINDS: tuple[str, ...] = ("field", "step", "task", "email")  # the kinds every record's timeline has
 TIMELINE_PAGE = 30
 MAX_PAGE = 200
+MAX_ID = 2_147_483_647  # id columns are 32-bit
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def parse_cursor(text: str | None) -> TimelineKey | None:
         rank = int(parts[1])
         numeric = rank != RANK["task"]  # task ids are UUIDs, every other source's ids are numbers
         if len(parts) != 3 or rank not in RANK.values() or not parts[2] or at.tzinfo is None \
-                or (numeric and not parts[2].isdigit()):
+                or (numeric and not (parts[2].isdigit() and int(parts[2]) <= MAX_ID)) or len(parts[2]) > 36:
             raise ValueError(text)
     except (ValueError, IndexError) as exc:
         raise ValidationError({"after": [f"{text!r} is not a timeline cursor; pass a page's next_cursor"]}) from exc

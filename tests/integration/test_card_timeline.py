@@ -101,7 +101,8 @@ def test_timeline_pages_by_cursor_without_gaps_or_repeats(deployed: MakeUow, act
     assert [e.text for e in comments] == [f"note {m}" for m in reversed(range(5))]
     with pytest.raises(ValidationError):
         record_timeline(deployed(), sam, contact_id, kinds=["gossip"])
-    for bad in ("yesterday", "2026-03-02T09:00:00+00:00|1|abc", "2026-03-02T09:00:00|1|5", "x|9|5"):
+    for bad in ("yesterday", "2026-03-02T09:00:00+00:00|1|abc", "2026-03-02T09:00:00|1|5", "x|9|5",
+                "2026-03-02T09:00:00+00:00|1|99999999999999999999999"):
         with pytest.raises(ValidationError):
             record_timeline(deployed(), sam, contact_id, after=bad)
 
