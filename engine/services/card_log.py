@@ -51,9 +51,11 @@ def log_fields(log: LogForm) -> tuple[str, ...]:
 
 def _due_at(bundle: Bundle, value: Any) -> datetime:
     """A due date as a moment: the start of the working day where the bundle has working hours, else 00:00 UTC."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    day = date.fromisoformat(str(value)[:10])
+    text = str(value)
+    if "T" in text:  # a datetime field: the moment itself
+        moment = datetime.fromisoformat(text)
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    day = date.fromisoformat(text[:10])
     hours = bundle.settings.working_hours
     if hours is None:
         return datetime.combine(day, time(0), UTC)
