@@ -121,8 +121,9 @@ def ordered_names(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]
 
 def build_widgets(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str, Any],
                   errors: Mapping[str, list[str]], *, locale: str, currency: str = "",
-                  references: Mapping[str, list[tuple[int, str]]] | None = None) -> list[Widget]:
-    """The inputs of a form, pre-filled with `values` (stored JSON values or what was just posted)."""
+                  titles: Mapping[int, str] | None = None) -> list[Widget]:
+    """The inputs of a form, pre-filled with `values` (stored JSON values or what was just posted). A reference
+    field is a search-as-you-type picker of its entity's records; `titles` names its current value."""
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     hints: Mapping[str, Any] = ui.get("fields") or {}
@@ -140,12 +141,10 @@ def build_widgets(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapp
             widget.options = _options(prop, locale, chosen)
             widget.attrs["multiple"] = "array" in _types(prop)
         elif kind == "reference":
-            choices = (references or {}).get(str(prop.get("x-entity") or ""))
-            if choices is None:
-                widget.kind = "integer"
-            else:
-                widget.kind = "select"
-                widget.options = [Option(str(i), f"{title} (#{i})", str(i) in chosen) for i, title in choices]
+            widget.attrs["entity"] = str(prop.get("x-entity") or "")
+            number = widget.value.strip().lstrip("#")
+            known = (titles or {}).get(int(number)) if number.isdigit() else None
+            widget.attrs["title"] = known or (f"#{number}" if number else "")
         elif kind == "datetime":
             widget.value = _local_datetime(value) if value not in (None, "") else ""
         elif kind == "decimal":

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
 from engine.config.model import Bundle, Catalog, Entity
 from engine.services.deployments import active_bundle
+from engine.services.titles import visible_titles
 from engine.store.uow import UnitOfWork
 from web.i18n import get_locale, label, t
 
@@ -76,13 +78,45 @@ def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) 
     if field.type == "datetime":
         return escape(format_datetime(value))
     if field.type == "reference" and isinstance(value, int):
-        return Markup('<a href="{}">{} #{}</a>').format(url_for("records.card", record_id=value),
-                                                        _entity_name(bundle, field.entity), value)
+        return record_link(value, _entity_name(bundle, field.entity))
     if field.type == "url" and isinstance(value, str) and value.startswith(("http://", "https://")):
         return Markup('<a href="{0}" rel="noopener noreferrer">{0}</a>').format(value)
     if field.type == "email":
         return Markup('<a href="mailto:{0}">{0}</a>').format(value)
     return escape(_plain(value))
+
+
+def remember_titles(ids: Iterable[Any] | Mapping[int, str]) -> dict[int, str]:
+    """Look up, in one query, the titles of the records a page names that the user may see (or take a mapping of
+    titles already looked up); later `record_link`/`display_value` calls in the same request read them here."""
+    from web import uow  # late: web imports this module while it is being built
+    from web.auth import actor
+
+    known: dict[int, str | None] = g.setdefault("record_titles", {})
+    if isinstance(ids, Mapping):  # titles a service already looked up with the same visibility
+        known.update(ids)
+        return {i: t for i, t in known.items() if t is not None}
+    wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and i not in known}
+    if wanted and g.get("actor") is not None:
+        found = visible_titles(uow(), actor(), wanted)
+        known.update({i: found.get(i) for i in wanted})
+    return {i: t for i, t in known.items() if t is not None}
+
+
+def names_records(bundle: Bundle, entity_name: str | None, field_name: str) -> bool:
+    """Whether a field change's values are record ids: a reference field, or a link (`link:<kind>`)."""
+    entity = bundle.entities.get(entity_name or "")
+    field = entity.fields.get(field_name) if entity is not None else None
+    return field_name.startswith("link:") or (field is not None and field.type == "reference")
+
+
+def record_link(record_id: Any, entity_name: str = "") -> Markup:
+    """A link to a record by its title; a record the user may not see (or that is gone) reads as "#12"."""
+    if not isinstance(record_id, int) or isinstance(record_id, bool):
+        return escape(_plain(record_id)) if record_id not in (None, "") else escape(EMPTY)
+    title = remember_titles([record_id]).get(record_id)
+    text = title if title is not None else " ".join(x for x in (entity_name, f"#{record_id}") if x)
+    return Markup('<a href="{}">{}</a>').format(url_for("records.card", record_id=record_id), text)
 
 
 def catalog_value_label(catalog: Catalog, code: str) -> str:
@@ -123,4 +157,4 @@ def init_app(app: Flask) -> None:
     """Template filters for dates and roles."""
     app.jinja_env.filters.update(dt=format_datetime, role=role_label)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
-                                 link_kind_label=link_kind_label)
+                                 link_kind_label=link_kind_label, record_link=record_link)

@@ -31,6 +31,7 @@ from engine.config.model import (
     WorkingHours,
 )
 from engine.config.report_loader import REPORTS_FOLDER, load_report
+from engine.config.timeline_loader import load_timeline
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ConfigError, Problem
 from engine.records.schema import check_field_values, normalize_value
@@ -205,7 +206,7 @@ class _BundleChecker(Checker):
         heads: list[tuple[str, str, LineMap]] = []
         seen: dict[str, str] = {}
         for path in paths:
-            data = self.mapping(path, ("entity", "label", "title_field", "fields"))
+            data = self.mapping(path, ("entity", "label", "title_field", "fields", "timeline"))
             name = data.get("entity") if data is not None else None
             if data is None or not isinstance(name, str) or not _ENTITY_NAME.fullmatch(name):
                 self.unreadable.add(stem(path, ".yaml").replace("_", " ").title().replace(" ", ""))
@@ -238,7 +239,8 @@ class _BundleChecker(Checker):
         title_field = data.get("title_field")
         if text_or_none(title_field) not in specs:
             say(data.line_of("title_field"), f"title_field {title_field!r} must name a field of {name}")
-        self.entities[name] = Entity(name, label, str(title_field), fields, path, data.line)
+        timeline = load_timeline(self, path, name, data.get("timeline"), fields)
+        self.entities[name] = Entity(name, label, str(title_field), fields, path, data.line, timeline)
 
     def field(self, path: str, entity: str, name: str, spec: Any, line: int, names: set[str]) -> Field | None:
         element = f"{entity}.{name}"

@@ -152,6 +152,29 @@ class Field:
 
 
 @dataclass(frozen=True)
+class LogForm:
+    """A one-step form on the card of a record this entity references: it stores a record of this entity
+    (preset values + the asked fields) and a follow-up task for the user, due on a date (entity `timeline.log`)."""
+
+    label: Label  # the card's button and form heading
+    title: Label  # the new record's title: "<title>: <card's title>"
+    preset: Mapping[str, Any]  # values every logged record gets
+    fields: tuple[str, ...]  # fields the form asks, each required
+    task_title: str  # field holding the follow-up task's title (required)
+    task_due: str  # date or datetime field: when the follow-up task is due (required)
+
+
+@dataclass(frozen=True)
+class TimelineSource:
+    """Records of an entity shown on the timeline of each record they reference (entity `timeline`)."""
+
+    kind_field: str | None = None  # enum field naming the entry's kind; None: the kind is the entity's name
+    at: str | None = None  # date/datetime field of when it happened; None: when it was stored
+    text: str | None = None  # field shown under the entry's title
+    log: LogForm | None = None
+
+
+@dataclass(frozen=True)
 class Entity:
     """A record type: its fields and the field shown as a record's title."""
 
@@ -161,6 +184,7 @@ class Entity:
     fields: Mapping[str, Field]
     file: str = ""
     line: int | None = None
+    timeline: TimelineSource | None = None
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,14 @@ def widgets(**kwargs):
     options = {"values": {}, "errors": {}, "locale": "en", **kwargs}
     return {w.name: w for w in build_widgets(SCHEMA, kwargs.pop("ui", {}), options["values"], options["errors"],
                                              locale=options["locale"], currency="RUB",
-                                             references=kwargs.get("references"))}
+                                             titles=kwargs.get("titles"))}
 
 
 def test_each_type_gets_its_widget():
     kinds = {name: w.kind for name, w in widgets().items()}
     assert kinds == {"outcome": "select", "when": "datetime", "budget": "decimal", "seats": "integer",
                      "vip": "checkbox", "tags": "checkboxes", "notes": "textarea", "email": "email", "phone": "tel",
-                     "site": "url", "day": "date", "contact": "integer"}
+                     "site": "url", "day": "date", "contact": "reference"}
 
 
 def test_ui_hints_pick_the_widget_and_the_order():
@@ -58,7 +58,7 @@ def test_required_values_errors_and_references():
     found = widgets(values={"outcome": "lost", "tags": ["b"], "vip": True, "when": "2026-03-02T12:00:00+03:00",
                             "contact": 7},
                     errors={"seats": ["must be at least 1"], "": ["whole form"], "ghost": ["hidden field"]},
-                    references={"Contact": [(7, "Ivan")]})
+                    titles={7: "Ivan"})
     assert found["outcome"].required
     assert not found["budget"].required
     assert [o.value for o in found["outcome"].options if o.selected] == ["lost"]
@@ -67,8 +67,10 @@ def test_required_values_errors_and_references():
     assert found["when"].value == "2026-03-02T09:00"  # shown in UTC
     assert found["seats"].errors == ["must be at least 1"]
     assert found["budget"].suffix == "RUB"
-    assert found["contact"].kind == "select"
-    assert found["contact"].options[0].selected
+    assert found["contact"].kind == "reference"  # a search-as-you-type picker, never a list of every record
+    assert (found["contact"].value, found["contact"].attrs["title"], found["contact"].attrs["entity"]) == (
+        "7", "Ivan", "Contact")
+    assert widgets(values={"contact": 8}, titles={7: "Ivan"})["contact"].attrs["title"] == "#8"  # not visible
     assert unplaced_errors({"": ["whole form"], "ghost": ["hidden field"], "seats": ["x"]},
                            list(found.values()), "en") == ["whole form", "ghost: hidden field"]
 

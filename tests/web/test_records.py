@@ -114,13 +114,17 @@ def test_unknown_page_and_forbidden_page_use_the_error_page(app):
     assert "Задачи" in text(forbidden)  # the navigation is still there
 
 
-def test_contact_with_tags_and_a_reference_picked_from_a_list(app, deployed, actors):
+def test_contact_with_tags_and_a_reference_picked_by_search(app, deployed, actors):
     hank = as_user(app, "hank")
     org = hank.post("/records/Organization/new", data={"name": "Vega LLC", "website": "https://vega.example"})
     assert org.status_code == 302
     org_id = int(org.headers["Location"].rsplit("/", 1)[1])
     form = hank.get("/records/Contact/new").get_data(as_text=True)
-    assert f'<option value="{org_id}">Vega LLC (#{org_id})</option>' in form
+    assert 'data-source="/records/Organization/choices"' in form  # a search-as-you-type picker
+    assert 'role="combobox"' in form
+    assert f'<option value="{org_id}"' not in form  # not a drop-down of every record
+    assert hank.get("/records/Organization/choices?q=vEgA").get_json() == {"items": [{"id": org_id,
+                                                                                     "title": "Vega LLC"}]}
     assert 'type="checkbox" name="tags" value="wholesale"' in form
     created = hank.post("/records/Contact/new", data={"full_name": "Maria Lebedeva", "organization": str(org_id),
                                                       "tags": ["vip", "wholesale"], "phone": "+7 903 111-22-33"})
@@ -128,7 +132,11 @@ def test_contact_with_tags_and_a_reference_picked_from_a_list(app, deployed, act
     card = hank.get(created.headers["Location"])
     page = text(card)
     assert "VIP, Wholesale" in page
-    assert f'href="/records/{org_id}"' in card.get_data(as_text=True)
+    assert f'<a href="/records/{org_id}">Vega LLC</a>' in card.get_data(as_text=True)  # by its title
+    assert f">Organization #{org_id}</a>" not in card.get_data(as_text=True)
+    edit_form = card.get_data(as_text=True).split('class="edit"', 1)[1]
+    assert f'name="organization" value="{org_id}"' in edit_form
+    assert 'value="Vega LLC"' in edit_form  # the picker shows the current reference by its title
     assert "Potential client" in page  # the relationship default
     russian = text(hank.get(created.headers["Location"] + "?lang=ru"))
     assert "VIP, Опт" in russian

@@ -25,7 +25,7 @@ from web import nav, now, uow
 from web.auth import actor, login_required
 from web.exports_http import CSV_TYPE
 from web.i18n import engine_message
-from web.present import bundle_of
+from web.present import bundle_of, names_records, remember_titles
 
 bp = Blueprint("audit", __name__)
 nav.add("audit.index", "audit.nav", *AUDIT_READERS)
@@ -71,6 +71,9 @@ def index() -> tuple[str, int]:
     except ValidationError as exc:
         errors = [f"{name}: {engine_message(m)}" for name, ms in exc.errors.items() for m in ms]
     bundle = bundle_of(uow())
+    if page is not None:  # the records the entries name, by title, in one query
+        remember_titles(v for e in page.items if e.kind == "merge" or (e.kind == "field" and names_records(
+            bundle, e.entity, e.subject)) for v in (e.old_value, e.new_value))
     return render_template("audit/index.html", page=page, errors=errors, kinds=KINDS, bundle=bundle,
                            entities=sorted(bundle.entities.values(), key=lambda e: e.name),
                            args=request.args, chosen_kinds=request.args.getlist("kind"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from engine.errors import ConflictError, FlowError, Forbidden, NotFound, ValidationError
@@ -13,13 +14,14 @@ from engine.services.assignment import assignable_users, reassign_tasks
 from engine.services.instances import get_instance
 from engine.services.records import get_record
 from engine.services.tasks import claim_task, complete_task, get_task, list_tasks, unclaim_task
+from engine.services.titles import records_made_with
 from engine.services.views import Actor, TaskDetail
 from web import now, uow
 from web.auth import actor, login_required, safe_next
 from web.edge import page_number
 from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
-from web.present import bundle_of
+from web.present import bundle_of, entity_label, remember_titles
 
 bp = Blueprint("inbox", __name__)
 PAGE = 50
@@ -119,8 +121,12 @@ def render_task(detail: TaskDetail, values: dict[str, Any] | None = None,
             record = None
     widgets, form_errors, form_title = [], list((errors or {}).get("", [])), ""
     if detail.form_schema is not None:
-        widgets = build_widgets(detail.form_schema, detail.form_ui, values if values is not None else detail.values,
-                                errors or {}, locale=locale, currency=bundle.settings.currency)
+        shown = values if values is not None else detail.values
+        props = detail.form_schema.get("properties") or {}
+        referenced = [int(v) for n, v in shown.items() if (isinstance(v, int) or str(v).isdigit())
+                      and isinstance(props.get(n), dict) and props[n].get("x-field-type") == "reference"]
+        widgets = build_widgets(detail.form_schema, detail.form_ui, shown, errors or {}, locale=locale,
+                                currency=bundle.settings.currency, titles=remember_titles(referenced))
         form_errors = unplaced_errors(errors or {}, widgets, locale)
         form_title = localized(detail.form_schema, locale)
     return render_template("inbox/task.html", detail=detail, task=detail.task, record=record, entity=entity,
@@ -152,7 +158,8 @@ def complete(task_id: str) -> Any:
     schema = detail.form_schema or {}
     values = submitted_values(schema, detail.form_ui, request.form)
     try:
-        done = complete_task(uow(), who, task_id, values, now())
+        done_at = now()
+        done = complete_task(uow(), who, task_id, values, done_at)
     except ValidationError as exc:
         return render_task(detail, values, exc.errors, status=422)
     except ConflictError as exc:
@@ -161,6 +168,12 @@ def complete(task_id: str) -> Any:
         raise
     except FlowError as exc:  # a rule or script the completion set off refused: keep what was typed
         return render_task(detail, values, {"": [str(exc)]}, status=422)
+    if done.record_id is not None:
+        for record_id, entity, title in records_made_with(uow(), who, done.record_id, done_at):
+            flash(Markup(t("inbox.record_made")).format(  # noqa: S704 - the catalog text is ours; values escaped
+                entity=entity_label(bundle_of(uow()).entities[entity]),
+                link=Markup('<a href="{}">{}</a>').format(url_for("records.card", record_id=record_id), title)),
+                "success")
     upcoming = _next_steps(done.instance_id) if done.instance_id is not None else []
     if upcoming:
         flash(t("inbox.completed_next", title=done.title, next=", ".join(upcoming)), "success")

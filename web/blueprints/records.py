@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from engine.config.model import Bundle, Entity
-from engine.errors import ConflictError, Forbidden, MergedRecord, NotFound, ValidationError
+from engine.errors import ConflictError, MergedRecord, NotFound, ValidationError
 from engine.records.schema import entity_json_schema
 from engine.services.access import RECORD_WRITERS, require
+from engine.services.card_log import log_on_record
 from engine.services.instances import instances_for_record
 from engine.services.links import link_kinds, link_records, record_links, unlink_records
 from engine.services.mail import record_emails
 from engine.services.records import create_record, get_record, list_records, record_history_page, update_record
 from engine.services.tasks import record_tasks
+from engine.services.titles import reference_choices
 from engine.services.views import RecordView
 from web import now, uow
 from web.auth import actor, login_required
+from web.card_parts import kind_label, log_panels, log_schema, timeline_part
 from web.edge import page_number
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
-from web.present import bundle_of, catalog_value_label
+from web.present import bundle_of, catalog_value_label, remember_titles
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 PAGE = 25
@@ -43,30 +46,17 @@ def list_columns(entity: Entity) -> list[str]:
     return names[:LIST_COLUMNS]
 
 
-def _references(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, list[tuple[int, str]]]:
-    """Records the actor may pick for each reference field's entity (falls back to an id box if forbidden)."""
-    choices: dict[str, list[tuple[int, str]]] = {}
-    for prop in schema["properties"].values():
-        target = prop.get("x-entity")
-        if prop.get("x-field-type") != "reference" or not target or target in choices:
-            continue
-        try:
-            choices[target] = [(r.id, r.title) for r in list_records(uow(), actor(), target, limit=200)]
-        except Forbidden:
-            continue
-    for name, value in values.items():  # keep a current value the actor cannot list
-        prop = schema["properties"].get(name) or {}
-        target = prop.get("x-entity")
-        if target in choices and isinstance(value, int) and value not in {i for i, _ in choices[target]}:
-            choices[target].append((value, f"#{value}"))
-    return choices
+def _reference_values(entity: Entity, values: dict[str, Any]) -> list[int]:
+    """The record ids the reference fields of `values` name (to look their titles up in one query)."""
+    return [int(v) for n, v in values.items() if (isinstance(v, int) or (isinstance(v, str) and v.isdigit()))
+            and (f := entity.fields.get(n)) is not None and f.type == "reference"]
 
 
 def _widgets(bundle: Bundle, entity: Entity, values: dict[str, Any],
              errors: dict[str, list[str]]) -> tuple[list[Widget], list[str]]:
     schema = entity_json_schema(entity, bundle)
     widgets = build_widgets(schema, {}, values, errors, locale=get_locale(), currency=bundle.settings.currency,
-                            references=_references(schema, values))
+                            titles=remember_titles(_reference_values(entity, values)))
     for widget in widgets:  # values of a catalog tree read as paths: "Active › Periodic"
         catalog = bundle.catalogs.get(entity.fields[widget.name].catalog or "")
         if catalog is not None and any(v.parent for v in catalog.values):
@@ -126,11 +116,13 @@ def new(entity: str) -> Any:
 
 def render_card(record: RecordView, values: dict[str, Any] | None = None,
                 errors: dict[str, list[str]] | None = None, status: int = 200,
-                link_errors: list[str] | None = None, link_form: dict[str, str] | None = None) -> tuple[str, int]:
-    """The record card: fields, edit form, links, e-mails, field history, its processes and tasks."""
+                link_errors: list[str] | None = None, link_form: dict[str, str] | None = None,
+                refused_log: tuple[str, dict[str, Any], dict[str, list[str]]] | None = None) -> tuple[str, int]:
+    """The record card: fields, edit form, log forms, timeline, links, e-mails, field history, processes, tasks."""
     who = actor()
     bundle = bundle_of(uow())
     entity = _entity(bundle, record.entity)
+    remember_titles(_reference_values(entity, record.data))
     can_edit = who.has(*RECORD_WRITERS) and record.merged_into_id is None  # a merged record is read-only
     widgets, form_errors = _widgets(bundle, entity, values if values is not None else record.data, errors or {}) \
         if can_edit else ([], [])
@@ -138,7 +130,12 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
         history = record_history_page(uow(), who, record.id, before=_history_before())
     except ValidationError as exc:  # the service names its argument `before`; the card's link names it so
         raise ValidationError({"history_before": exc.errors.get("before", [])}) from exc
+    remember_titles([i for c in history.items if c.field.startswith("link:") for i in (c.old_value, c.new_value)]
+                    + [c.origin_id for c in history.items])
+    can_log = who.has(*RECORD_WRITERS) and record.merged_into_id is None
     return render_template("records/card.html", record=record, entity=entity, bundle=bundle, widgets=widgets,
+                           log_panels=log_panels(bundle, record, refused_log) if can_log else [],
+                           **timeline_part(bundle, record), timeline_kind_label=kind_label,
                            form_errors=form_errors, can_edit=can_edit, history=history.items,
                            history_older=history.older, history_paged=request.args.get("history_before") is not None,
                            instances=instances_for_record(uow(), who, record.id),
@@ -244,3 +241,30 @@ def remove_link(record_id: int, link_id: int) -> Any:
     unlink_records(uow(), actor(), link_id, now())
     flash(t("links.removed"), "success")
     return redirect(url_for("records.card", record_id=record_id) + "#links")
+
+
+@bp.get("/<entity>/choices")
+@login_required
+def choices(entity: str) -> Response:
+    """JSON for a reference picker: the records of `entity` the user may see whose title contains `q`."""
+    found = reference_choices(uow(), actor(), entity, request.args.get("q", ""))
+    return jsonify({"items": [{"id": i, "title": title} for i, title in found]})
+
+
+@bp.post("/<int:record_id>/log/<entity>")
+@login_required
+def log(record_id: int, entity: str) -> Any:
+    """Submit a log form of the card (log a call): the record and its next task, or the form again with messages."""
+    who = actor()
+    require(who, *RECORD_WRITERS, action="log on records")
+    record = get_record(uow(), who, record_id)
+    bundle = bundle_of(uow())
+    schema = log_schema(bundle, _entity(bundle, entity))
+    raw = submitted_values(schema, {}, request.form)
+    try:
+        logged = log_on_record(uow(), who, record_id, entity, record_values(schema, raw), now(), get_locale())
+    except ValidationError as exc:
+        return render_card(record, refused_log=(entity, raw, exc.errors), status=422)
+    flash(t("timeline.logged", title=logged.record.title, task=logged.task_title,
+            due=logged.task_due_at.strftime("%Y-%m-%d")), "success")
+    return redirect(url_for("records.card", record_id=record_id) + "#timeline")
