@@ -107,6 +107,7 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
             report.new_versions.append(_version_view(row))
         uow.find.ensure_field_indexes(searchable_fields(bundle))  # docs/filters.md: searchable fields
         uow.commit()
+        uow.memo.pop("active_bundle", None)  # the rest of the request (or command) sees the new configuration
     return report
 
 
