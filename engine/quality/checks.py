@@ -1,7 +1,7 @@
 """What a write does with its duplicate candidates: keep match keys current, then warn, link or block.
 
-`on_fields_written` is called by engine.services.records.write_fields, which every path writing record fields
-goes through (forms, edits, processes, rules, events, imports)."""
+`on_fields_changed` handles the FieldsChanged event engine.services.records.write_fields publishes, which every path
+writing record fields goes through (forms, edits, processes, rules, events, imports)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from engine.config.model import Bundle
 from engine.errors import NotFound, ValidationError
 from engine.quality.matching import Candidate, find_candidates, refresh_keys, rule_named, rules_of
+from engine.store.events import FieldsChanged
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
@@ -76,6 +77,11 @@ def _link(uow: UnitOfWork, row: RecordRow, other_id: int, *, actor: str, now: da
                                                                                           DUPLICATE_LINK):
         return
     add_link(uow, row, other, DUPLICATE_LINK, actor=actor, source="duplicates", now=now)
+
+
+def on_fields_changed(uow: UnitOfWork, event: FieldsChanged) -> None:
+    """Handler: keep the changed record's match keys current and apply the duplicate policy."""
+    on_fields_written(uow, event.record, event.changes, source=event.source, actor=event.actor, now=event.now)
 
 
 def on_fields_written(uow: UnitOfWork, row: RecordRow, changed: Mapping[str, Any], *, source: str, actor: str,

@@ -20,6 +20,7 @@ from engine.services.deployments import active_bundle
 from engine.services.links import add_link, remove_link
 from engine.services.records import entity_of, insert_record, write_fields
 from engine.services.views import Actor
+from engine.store.events import RecordChanged
 from engine.store.models import FieldChangeRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 
@@ -265,7 +266,5 @@ def run_actions(uow: UnitOfWork, record: RecordRow, actions: Sequence[Action], *
         if handler is None:
             raise run.fail(f"unknown action {action.kind!r}")
         handler(run, action.args)
-    if run.changed:
-        from engine.rules.dispatch import on_record_written  # late: dispatch runs actions
-
-        on_record_written(uow, record, run.changed, False, now, depth + 1, chain=run.chain)
+    if run.changed:  # the rules these changes trigger run one cascade level deeper
+        uow.publish(RecordChanged(record, run.changed, now, depth + 1, run.chain))

@@ -18,6 +18,7 @@ from engine.services.deployments import active_bundle
 from engine.services.mail import queue_email
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
+from engine.store.events import InstanceMoved
 from engine.store.external_models import ExternalTaskRow
 from engine.store.models import (
     InstanceRow,
@@ -195,8 +196,6 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
 
     Rules triggered by set.* writes run at once, inside the caller's transaction (`depth`/`chain`: the rule
     cascade this happens in, when a rule started the process)."""
-    from engine.rules.dispatch import on_record_written
-
     record = uow.records.get(instance.record_id) if instance.record_id else None
     events = []
     for step in steps:
@@ -208,7 +207,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
             changed = _apply_set_fields(uow, instance, version, record, step, meta, now)
             _send_bound_email(uow, instance, version, record, meta, now)
             if record is not None and changed:
-                on_record_written(uow, record, changed, False, now, depth, chain=chain)
+                uow.publish(InstanceMoved(instance, record, changed, now, depth, chain))
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(uow, record))

@@ -18,6 +18,7 @@ from engine.services.instances import start_version
 from engine.services.records import write_fields
 from engine.services.segments import filter_target, get_segment
 from engine.services.views import Actor
+from engine.store.events import RecordChanged
 from engine.store.models import ProcessVersionRow, RecordRow
 from engine.store.uow import UnitOfWork
 
@@ -102,12 +103,10 @@ def _tag_field(entity: Entity, action: MassAction) -> str:
 
 def _field_writer(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, now: datetime,
                   source: str) -> Callable[[RecordRow, dict[str, Any]], bool]:
-    from engine.rules.dispatch import on_record_written
-
     def write(row: RecordRow, values: dict[str, Any]) -> bool:
         clean = validate_record(entity, bundle, values, partial=True)
         changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
-        on_record_written(uow, row, changed, False, now)
+        uow.publish(RecordChanged(row, changed, now))
         return bool(changed)
 
     return write

@@ -12,6 +12,7 @@ from engine.records.schema import validate_record
 from engine.services.access import RECORD_WRITERS, reads_everything, require
 from engine.services.deployments import active_bundle
 from engine.services.views import Actor, FieldChangeView, RecordView
+from engine.store.events import FieldsChanged, RecordChanged, RecordCreated
 from engine.store.models import FieldChangeRow, RecordRow
 from engine.store.uow import UnitOfWork
 
@@ -123,7 +124,8 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
                  now: datetime, entity: Entity) -> dict[str, tuple[Any, Any]]:
     """Apply validated values to a record, append one history row per changed field, keep reference links.
 
-    Returns {field: (old, new)} of the fields that changed; rules are dispatched by the caller."""
+    Returns {field: (old, new)} of the fields that changed, and publishes them as FieldsChanged (match keys and
+    the duplicate policy); the caller publishes the logical change the rules react to."""
     check_targets(uow, entity, values)
     changed: dict[str, tuple[Any, Any]] = {}
     history: list[dict[str, Any]] = []
@@ -147,9 +149,7 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
         row.data = data
         row.title = title_of(entity, data, row.id)
         row.updated_at = now
-        from engine.quality.checks import on_fields_written  # match keys, then the duplicate policy
-
-        on_fields_written(uow, row, changed, source=source, actor=actor, now=now)
+        uow.publish(FieldsChanged(row, changed, source, actor, now))
     return changed
 
 
@@ -160,8 +160,6 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
     rules triggered by its creation, then processes that start on create. With `creator_owns` a record that
     neither `owner_id` nor a rule gave an owner is the acting user's when they see only records they own (sales);
     heads and admins see unowned records, so theirs stay unowned for the pool and assignment rules."""
-    from engine.rules.dispatch import on_record_written
-
     row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
                     created_by=actor.username[:80], updated_at=now)
     refuse_merged_targets(uow, entity, clean)
@@ -169,7 +167,7 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
     uow.records.flush()
     changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
     row.title = title_of(entity, row.data, row.id)
-    on_record_written(uow, row, changed, True, now, depth, chain=chain)
+    uow.publish(RecordCreated(row, changed, now, depth, chain))
     creator = uow.users.get(actor.id) if creator_owns and row.owner_id is None and actor.id is not None else None
     if creator is not None and not visibility(uow, actor).include_unowned:
         from engine.services.assignment import give_record
@@ -219,8 +217,6 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
 
 def _update_record_once(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
                         expected_revision: int | None) -> RecordView:
-    from engine.rules.dispatch import on_record_written
-
     require(actor, *RECORD_WRITERS, action="change records")
     bundle, _ = active_bundle(uow)
     with uow:
@@ -235,7 +231,7 @@ def _update_record_once(uow: UnitOfWork, actor: Actor, record_id: int, changes: 
             raise ValidationError({n: ["is required"] for n in missing})
         refuse_merged_targets(uow, entity, clean)
         changed = write_fields(uow, row, clean, actor=actor.username, source="edit", now=now, entity=entity)
-        on_record_written(uow, row, changed, False, now)
+        uow.publish(RecordChanged(row, changed, now))
         uow.commit()
         return record_view(uow, row)
 

@@ -22,6 +22,7 @@ from engine.services.pipelines import (
 )
 from engine.services.records import can_see, entity_of, load_visible, write_fields
 from engine.services.views import Actor, TaskDetail, TaskView
+from engine.store.events import TaskCompleted
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 
@@ -199,14 +200,11 @@ def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> 
         return task_views(uow, [row])[0]
 
 
-def _record_written(uow: UnitOfWork, record: RecordRow, changed: dict[str, tuple[Any, Any]],
+def _record_written(uow: UnitOfWork, task: TaskRow, record: RecordRow, changed: dict[str, tuple[Any, Any]],
                     now: datetime) -> None:
     """Let the rules react to fields a task changed."""
-    if not changed:
-        return
-    from engine.rules import dispatch  # late: the rules package builds on the services
-
-    dispatch.on_record_written(uow, record, changed, created=False, now=now)
+    if changed:
+        uow.publish(TaskCompleted(task, record, changed, now))
 
 
 def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
@@ -248,7 +246,7 @@ def _complete_standalone(uow: UnitOfWork, actor: Actor, row: TaskRow, record: Re
     if record is not None and record_values:
         changed = write_fields(uow, record, record_values, actor=actor.username, now=now,
                                entity=entity_of(bundle, record.entity), source=f"task {row.title}")
-        _record_written(uow, record, changed, now)
+        _record_written(uow, row, record, changed, now)
     _finish(uow, actor, row, now)
 
 
@@ -273,7 +271,7 @@ def _complete_in_process(uow: UnitOfWork, actor: Actor, row: TaskRow, form: Form
             changed.update(moved)
         pipeline_data["pipeline_final"] = final
     if record is not None:
-        _record_written(uow, record, changed, now)
+        _record_written(uow, row, record, changed, now)
     step_data = {**variables, **record_values, **process_data(uow, record), **pipeline_data,
                  f"{row.spec_name}_completed_by": actor.username, "last_completed_by": actor.username}
     steps = runtime.complete(row.id, step_data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.store.audit_repos import AuditRepository
+from engine.store.events import Event
 from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
 from engine.store.job_repos import IncidentRepository, JobRepository
@@ -36,6 +37,7 @@ from engine.store.repositories import (
 )
 from engine.store.security_repos import LoginRepository
 
+Handlers = Mapping[type, Sequence[Callable[["UnitOfWork", Any], None]]]  # event class -> its handlers, in order
 WROTE = "flowcrm.wrote"  # Session.info key: the session's transaction holds writes not yet committed
 
 
@@ -84,8 +86,9 @@ class UnitOfWork:
     logins: LoginRepository
     external_tasks: ExternalTaskRepository
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None) -> None:
         self._factory = session_factory
+        self._handlers: Handlers = handlers or {}
         self._depth = 0
         self._base = 0  # 1 while an edge holds the unit open: the depth the services' blocks return to
         self.memo: dict[str, object] = {}  # per unit of work (one request or job): values safe to reuse in it
@@ -175,6 +178,16 @@ class UnitOfWork:
             self._rollback()
         finally:
             self.session.close()
+
+    def publish(self, event: Event) -> None:
+        """Hand a domain event to its handlers now, in this transaction: a handler's own writes publish more
+        events, handled before it returns (a cascade runs depth first, as the writes happened)."""
+        handlers = self._handlers.get(type(event))
+        if handlers is None:  # an event nobody handles would be a write whose consequences silently never ran
+            raise LookupError(f"no handlers are registered for {type(event).__name__}; the unit of work was made "
+                              "without the handler table (engine.bootstrap wires it)")
+        for handler in handlers:
+            handler(self, event)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Call `hook` once the transaction's writes are durable (dropped if it rolls back)."""

@@ -17,6 +17,13 @@ def _user(name: str) -> UserRow:
     return UserRow(username=name, display_name=name, password_hash="x", roles="sales", created_at=NOW)
 
 
+def _write_then_fail(uow: UnitOfWork) -> None:
+    with uow:
+        uow.session.add(_user("failed"))
+        uow.flush()
+        raise ValidationError({"title": ["is required"]})
+
+
 def _usernames(make_uow: Callable[[], UnitOfWork]) -> set[str]:
     with make_uow() as fresh:
         return {u.username for u in fresh.users.all()}
@@ -27,10 +34,8 @@ def test_a_block_that_fails_or_does_not_commit_rolls_back_and_a_later_commit_kee
 ) -> None:
     edge = make_uow().open_edge()
     try:
-        with pytest.raises(ValidationError), edge:
-            edge.session.add(_user("failed"))
-            edge.flush()
-            raise ValidationError({"title": ["is required"]})
+        with pytest.raises(ValidationError):
+            _write_then_fail(edge)
         with edge:  # a dry run: wrote, reported, never committed
             edge.session.add(_user("dry"))
             edge.flush()
