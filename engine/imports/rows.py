@@ -16,7 +16,7 @@ from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
 from engine.records.schema import is_empty, validate_record
-from engine.rules.actions import BatchLookups
+from engine.rules.actions import BatchLookups, run_actions
 from engine.services.bulk_records import bulk_ready, insert_records
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
@@ -283,8 +283,6 @@ class Importer:
 
     def _actions(self, uow: UnitOfWork, row: RecordRow) -> None:
         """The import's own `actions` on a record it created."""
-        from engine.rules.actions import run_actions
-
         run_actions(uow, row, self.settings.actions, names=None, source=self.source, actor=self.actor,
                     now=self.now, depth=0)
 

@@ -6,14 +6,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from engine.actors import Actor
 from engine.config.automation import Rule, Trigger
 from engine.config.model import Bundle
+from engine.records.writing import entity_of
 from engine.rules.actions import BatchLookups, only_leaving, run_actions
 from engine.rules.aggregates import compute_aggregates, record_names
 from engine.rules.expressions import RuleError, is_true
 from engine.services.deployments import active_bundle
-from engine.services.records import entity_of
-from engine.services.views import Actor
 from engine.store.events import InstanceMoved, RecordChanged, RecordCreated, TaskCompleted
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork

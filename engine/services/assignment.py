@@ -12,9 +12,9 @@ from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes.definitions import ElementMeta
 from engine.processes.dmn import decide
 from engine.processes.spiff import ReadyTask
+from engine.records.writing import refuse_merged
 from engine.services.access import WORKERS, require
 from engine.services.deployments import active_files
-from engine.services.records import refuse_merged
 from engine.services.views import Actor
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow, UserRow
 from engine.store.uow import UnitOfWork

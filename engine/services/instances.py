@@ -18,7 +18,7 @@ from engine.services.deployments import active_bundle
 from engine.services.mail import queue_email
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
-from engine.store.events import InstanceMoved
+from engine.store.events import InstanceMoved, RecordCreated
 from engine.store.external_models import ExternalTaskRow
 from engine.store.models import (
     InstanceRow,
@@ -246,6 +246,13 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
                                  data={"process_id": version.process_id, "version": version.version})])
     advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain)
     return instance
+
+
+def start_on_create(uow: UnitOfWork, event: RecordCreated) -> None:
+    """Handler: start the processes that start when a record of this entity is created (unless its writer
+    starts them itself)."""
+    if event.start_processes and event.actor is not None:
+        start_for_new_record(uow, event.actor, event.record, event.now, depth=event.depth, chain=event.chain)
 
 
 def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: datetime, *, depth: int = 0,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.actors import Actor
 from engine.store.models import InstanceRow, RecordRow, TaskRow
 
 Changes = Mapping[str, tuple[Any, Any]]  # field -> (old, new)
@@ -29,13 +30,19 @@ class FieldsChanged:
 
 @dataclass(frozen=True)
 class RecordCreated:
-    """A record was stored with these field values."""
+    """A record was stored with these field values by `actor`; `start_processes`: start the processes that start
+    on its creation; `creator_owns`: a creator who sees only their own records gets it when nothing gave it an
+    owner."""
 
     record: RecordRow
     changes: Changes
     now: datetime
     depth: int = 0
     chain: tuple[str, ...] = ()
+    actor: Actor | None = None
+    source: str = "create"
+    start_processes: bool = False
+    creator_owns: bool = False
 
 
 @dataclass(frozen=True)
