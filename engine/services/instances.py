@@ -12,7 +12,7 @@ from engine.processes.camunda_timers import timer_text
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
 from engine.records.schema import validate_record
-from engine.services.access import reads_everything, require
+from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import route_task
 from engine.services.deployments import active_bundle
 from engine.services.mail import queue_email
@@ -268,7 +268,7 @@ def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: 
 def start_process(uow: UnitOfWork, actor: Actor, process_id: str, record_id: int | None,
                   now: datetime) -> InstanceView:
     """Start the newest version of a process, optionally on a record."""
-    require(actor, "sales", "head_of_sales", "admin", action="start processes")
+    require_permission(actor, "process.start", action="start processes")
     with uow:
         version = uow.config.latest_process(process_id)
         if version is None:

@@ -17,7 +17,7 @@ from engine.records.writing import (
     title_of,
     write_fields,
 )
-from engine.services.access import RECORD_WRITERS, reads_everything, require
+from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import give_record
 from engine.services.deployments import active_bundle
 from engine.services.views import Actor, FieldChangeView, RecordView
@@ -83,7 +83,7 @@ def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[st
                   creator_owns: bool = True) -> RecordView:
     """Validate and store a new record, write its history, run its rules, start processes that start on create.
     Unless `owner_id` or a rule names an owner, a creator who sees only their own records owns it."""
-    require(actor, *RECORD_WRITERS, action="create records")
+    require_permission(actor, "record.write", action="create records")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
     clean = validate_record(entity, bundle, data)
@@ -115,7 +115,7 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
 
 def _update_record_once(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
                         expected_revision: int | None) -> RecordView:
-    require(actor, *RECORD_WRITERS, action="change records")
+    require_permission(actor, "record.write", action="change records")
     bundle, _ = active_bundle(uow)
     with uow:
         row = load_writable(uow, actor, record_id)

@@ -79,3 +79,16 @@ def test_services_and_rules_import_each_other_only_at_module_level() -> None:
         or (rel(path).startswith(("engine/rules/", "engine/quality/")) and module.startswith("engine.services"))
     }
     assert not hidden, f"late imports hiding a services<->rules cycle: {sorted(hidden)}"
+
+
+PERMISSION_CALL = re.compile(r"\b(?:require_permission|can)\(\s*[\w().]+,\s*\"([\w.]+)\"")
+
+
+def test_services_ask_named_permissions_of_the_one_policy_module() -> None:
+    from engine.services.access import PERMISSIONS
+
+    role_gates = {rel(p) for p in ENGINE if re.search(r"\brequire\(", p.read_text(encoding="utf-8"))}
+    assert role_gates <= {"engine/services/access.py"}, f"role tuples checked outside the policy: {role_gates}"
+    asked = {name for p in ENGINE for name in PERMISSION_CALL.findall(p.read_text(encoding="utf-8"))}
+    assert asked, "the services ask named permissions"
+    assert asked <= PERMISSIONS.keys(), f"unknown permissions: {asked - PERMISSIONS.keys()}"
