@@ -41,6 +41,7 @@ test: install browser-deps
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 check: install
 	$(BIN)/flowcrm check $(CONFIG)

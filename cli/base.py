@@ -14,6 +14,7 @@ from engine.bootstrap import UowFactory, uow_factory
 from engine.errors import ConfigError, FlowError, ValidationError
 from engine.services.views import Actor
 from engine.settings import Settings
+from engine.store.uow import UnitOfWork
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,14 +46,38 @@ def _fail_cleanly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _uow_factory(ctx: click.Context) -> UowFactory:
-    """The command's unit-of-work factory; its pooled connections close when the command ends."""
-    factory = uow_factory(ctx.obj["url"])
-    ctx.call_on_close(factory.dispose)
-    return factory
+class CommandUnits:
+    """The command's one unit of work: every call returns it, opened at the first; the command's end closes it
+    (rolling back what was not committed) and the pooled connections. `fresh` makes units for what needs one per
+    item (the worker's jobs, an import's batches and heartbeat thread)."""
+
+    def __init__(self, fresh: UowFactory) -> None:
+        self.fresh = fresh
+        self.engine = fresh.engine
+        self._unit: UnitOfWork | None = None
+
+    def __call__(self) -> UnitOfWork:
+        if self._unit is None:
+            self._unit = self.fresh().open_edge()
+        return self._unit
+
+    def close(self) -> None:
+        """End the command's unit of work and close every pooled connection."""
+        try:
+            if self._unit is not None:
+                self._unit.close_edge()
+        finally:
+            self.fresh.dispose()
 
 
-def _actor_as(factory: UowFactory, username: str | None, *, default_admin: bool = False) -> Actor:
+def _uow_factory(ctx: click.Context) -> CommandUnits:
+    """The command's unit of work (one per command); it and the pooled connections close when the command ends."""
+    units = CommandUnits(uow_factory(ctx.obj["url"]))
+    ctx.call_on_close(units.close)
+    return units
+
+
+def _actor_as(factory: CommandUnits, username: str | None, *, default_admin: bool = False) -> Actor:
     """The actor of `--as USERNAME`; without it the system (sees everything), or the first active admin."""
     from engine.services.users import get_actor
     from engine.services.views import SYSTEM

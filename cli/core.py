@@ -172,6 +172,6 @@ def worker(ctx: click.Context, interval: float | None, once: bool) -> None:
     RetryPolicy.from_env()  # a mistyped setting stops the worker at start, naming the variable
     make_uow = _uow_factory(ctx)
     if once:
-        click.echo(f"{tick(make_uow)} timer(s) fired")
+        click.echo(f"{tick(make_uow.fresh)} timer(s) fired")
         return
-    run_worker(make_uow, interval)
+    run_worker(make_uow.fresh, interval)

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from cli.base import _actor_as, _fail_cleanly, _now, _uow_factory, main
-from engine.bootstrap import UowFactory
+from cli.base import CommandUnits, _actor_as, _fail_cleanly, _now, _uow_factory, main
 from engine.errors import ValidationError
 
 
@@ -54,7 +53,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
 
     def work() -> None:
         try:
-            run_import(factory, job.id, _now)
+            run_import(factory.fresh, job.id, _now)
         except BaseException as exc:  # shown after the progress bar closes
             failure.append(exc)
 
@@ -70,6 +69,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
         bar.update(max(job.total_rows, 1) - done)
     if failure:
         raise failure[0]
+    factory().forget_loaded()  # the import's own units wrote the job's status and counts
     result = get_job(factory(), who, job.id)
     counts = ", ".join(f"{n} {name}" for name, n in result.counts.items())
     click.echo(f"import #{result.id} {result.status}{' (dry run)' if result.dry_run else ''}: {counts}")
@@ -120,7 +120,7 @@ def duplicates() -> None:
     """Find duplicate records by the rules of crm_model/duplicates/."""
 
 
-def _duplicate_entities(make_uow: UowFactory, entity: str | None) -> tuple[Any, list[str]]:
+def _duplicate_entities(make_uow: CommandUnits, entity: str | None) -> tuple[Any, list[str]]:
     """The deployed bundle and the entities to work on (all with duplicate rules, or the one named)."""
     from engine.errors import NotFound
     from engine.services.deployments import active_bundle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.services.handlers import HANDLERS
 from engine.store.db import make_engine, make_session_factory, upgrade
 from engine.store.uow import UnitOfWork
 from engine.store.wakeup import notify_job_writes
@@ -25,7 +26,7 @@ class UowFactory:
         notify_job_writes(self.engine, self._sessions)
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions)
+        return UnitOfWork(self._sessions, HANDLERS)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -44,6 +44,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = cookie_secure(bool(app.config["DEMO"]))
     make_uow = app.config.get("UOW_FACTORY") or uow_factory(app.config["DATABASE_URL"])
     app.extensions["flowcrm.uow"] = make_uow
+    app.teardown_appcontext(close_uow)
     csrf.init_app(app)
 
     from web import edge, i18n, security
@@ -78,10 +79,22 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
 
 def uow() -> UnitOfWork:
-    """A fresh unit of work for this request."""
-    from flask import current_app
+    """The request's one unit of work: opened on first use, shared by every service the request calls (its reads
+    and its write run in one transaction), closed when the request ends."""
+    unit: UnitOfWork | None = g.get("uow")
+    if unit is None:
+        from flask import current_app
 
-    return current_app.extensions["flowcrm.uow"]()  # type: ignore[no-any-return]
+        unit = current_app.extensions["flowcrm.uow"]().open_edge()
+        g.uow = unit
+    return unit
+
+
+def close_uow(_exc: BaseException | None = None) -> None:
+    """teardown: what the request did not commit rolls back; its session goes back to the pool."""
+    unit: UnitOfWork | None = g.pop("uow", None)
+    if unit is not None:
+        unit.close_edge()
 
 
 def now() -> datetime:

@@ -16,10 +16,11 @@ from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
 from engine.records.schema import is_empty, validate_record
-from engine.rules.actions import BatchLookups
+from engine.rules.actions import BatchLookups, run_actions
 from engine.services.bulk_records import bulk_ready, insert_records
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
+from engine.store.events import RecordChanged
 from engine.store.models import RecordRow
 from engine.store.quality_models import ImportRowKeyRow
 from engine.store.uow import UnitOfWork
@@ -282,8 +283,6 @@ class Importer:
 
     def _actions(self, uow: UnitOfWork, row: RecordRow) -> None:
         """The import's own `actions` on a record it created."""
-        from engine.rules.actions import run_actions
-
         run_actions(uow, row, self.settings.actions, names=None, source=self.source, actor=self.actor,
                     now=self.now, depth=0)
 
@@ -354,8 +353,6 @@ class Importer:
 
     def _update(self, uow: UnitOfWork, record_id: int, data: dict[str, Any],
                 problems: Problems) -> tuple[str, RecordRow]:
-        from engine.rules.dispatch import on_record_written
-
         row = uow.records.get(record_id)
         if row is None or not can_see(uow, self.actor, row):
             raise RowRejected([{"column": "", "reason": f"matches record #{record_id}, which you may not change"}])
@@ -369,7 +366,7 @@ class Importer:
         changed = write_fields(uow, row, clean, actor=self.actor.username, source=self.source, now=self.now,
                                entity=self.entity)
         if changed:
-            on_record_written(uow, row, changed, False, self.now)
+            uow.publish(RecordChanged(row, changed, self.now))
             self.touched.add(row.id)
         if folded:
             return "merged", row

@@ -1,7 +1,7 @@
 """What a write does with its duplicate candidates: keep match keys current, then warn, link or block.
 
-`on_fields_written` is called by engine.services.records.write_fields, which every path writing record fields
-goes through (forms, edits, processes, rules, events, imports)."""
+`on_fields_changed` handles the FieldsChanged event engine.services.records.write_fields publishes, which every path
+writing record fields goes through (forms, edits, processes, rules, events, imports)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from typing import Any
 from engine.config.model import Bundle
 from engine.errors import NotFound, ValidationError
 from engine.quality.matching import Candidate, find_candidates, refresh_keys, rule_named, rules_of
+from engine.services.deployments import active_bundle
+from engine.services.links import add_link
+from engine.store.events import FieldsChanged
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
@@ -69,13 +72,16 @@ def apply_on_create(uow: UnitOfWork, bundle: Bundle, row: RecordRow, now: dateti
 
 
 def _link(uow: UnitOfWork, row: RecordRow, other_id: int, *, actor: str, now: datetime) -> None:
-    from engine.services.links import add_link
-
     other = uow.records.get(other_id)
     if other is None or uow.links.find(row.id, other_id, DUPLICATE_LINK) or uow.links.find(other_id, row.id,
                                                                                           DUPLICATE_LINK):
         return
     add_link(uow, row, other, DUPLICATE_LINK, actor=actor, source="duplicates", now=now)
+
+
+def on_fields_changed(uow: UnitOfWork, event: FieldsChanged) -> None:
+    """Handler: keep the changed record's match keys current and apply the duplicate policy."""
+    on_fields_written(uow, event.record, event.changes, source=event.source, actor=event.actor, now=event.now)
 
 
 def on_fields_written(uow: UnitOfWork, row: RecordRow, changed: Mapping[str, Any], *, source: str, actor: str,
@@ -84,8 +90,6 @@ def on_fields_written(uow: UnitOfWork, row: RecordRow, changed: Mapping[str, Any
     on_create (found_by create for a record created at `now`, else update) unless the writer checks itself."""
     if not changed:
         return []
-    from engine.services.deployments import active_bundle
-
     try:
         bundle, _ = active_bundle(uow)
     except NotFound:

@@ -21,7 +21,8 @@ from engine.config.model import Entity
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.processes.spiff import Runtime
 from engine.quality.merge_keys import drop_keys, key_memo, refresh_survivor_keys, restore_keys
-from engine.services.access import require
+from engine.services.access import MERGERS as MERGERS  # web names it from here
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.instances import process_data
 from engine.services.records import entity_of, load_visible, write_fields
@@ -31,7 +32,6 @@ from engine.store.models import InstanceRow, RecordLinkRow, RecordRow
 from engine.store.quality_models import MergeLogRow
 from engine.store.uow import UnitOfWork
 
-MERGERS = ("head_of_sales", "admin")
 SURVIVOR, MERGED = "survivor", "merged"
 REFERENCE = "reference"
 
@@ -195,7 +195,7 @@ def merge_records(uow: UnitOfWork, actor: Actor, survivor_id: int, merged_id: in
                   now: datetime, pair_id: int | None = None,
                   expected_revisions: dict[int, int] | None = None) -> int:
     """Merge `merged_id` into `survivor_id` in one transaction and log how to undo it; returns the merge id."""
-    require(actor, *MERGERS, action="merge records")
+    require_permission(actor, "record.merge", action="merge records")
     bundle, _ = active_bundle(uow)
     with uow:
         survivor, merged = _load_pair_of_records(uow, actor, survivor_id, merged_id)
@@ -262,7 +262,7 @@ def _restore_instances(uow: UnitOfWork, merged: RecordRow, survivor: RecordRow, 
 
 def undo_merge(uow: UnitOfWork, actor: Actor, merge_id: int, now: datetime) -> None:
     """Put both records back as they were before merge `merge_id` (values the survivor got since are kept)."""
-    require(actor, *MERGERS, action="undo merges")
+    require_permission(actor, "record.merge", action="undo merges")
     bundle, _ = active_bundle(uow)
     with uow:
         log = uow.merges.merge(merge_id)

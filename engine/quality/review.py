@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
 from engine.quality.merge import MERGERS
-from engine.services.access import require
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.links import add_link, link_kinds
 from engine.services.records import load_visible, record_view, visibility
@@ -21,7 +21,6 @@ from engine.services.views import Actor, RecordView
 from engine.store.quality_models import DuplicatePairRow, MergeLogRow
 from engine.store.uow import UnitOfWork
 
-QUEUE_READERS = ("sales", "head_of_sales", "admin", "auditor")
 STATUSES = ("open", "decided", "merged", "dismissed", "related")
 RELATED_KIND = "related"
 
@@ -107,7 +106,7 @@ def list_pairs(uow: UnitOfWork, actor: Actor, *, entity: str | None = None, stat
                limit: int = 50, offset: int = 0) -> list[PairView]:
     """One page of the queue the actor may see: open pairs by score, or decided ones (all, or of one status),
     latest first."""
-    require(actor, *QUEUE_READERS, action="read the duplicate queue")
+    require_permission(actor, "duplicate.read", action="read the duplicate queue")
     if status not in STATUSES:
         raise ValidationError({"status": [f"must be one of: {', '.join(STATUSES)}"]})
     if entity:
@@ -150,7 +149,7 @@ def _defaults(a: RecordView, b: RecordView) -> dict[str, str]:
 
 def get_pair(uow: UnitOfWork, actor: Actor, pair_id: int) -> PairDetail:
     """A pair with both records, the counts of what would move, default picks and the pair's merges."""
-    require(actor, *QUEUE_READERS, action="read the duplicate queue")
+    require_permission(actor, "duplicate.read", action="read the duplicate queue")
     with uow:
         pair = _visible_pair(uow, actor, pair_id)
         rows = uow.records.by_ids([pair.record_a_id, pair.record_b_id])
@@ -186,7 +185,7 @@ def _decide(uow: UnitOfWork, actor: Actor, pair_id: int, status: str, now: datet
 def mark_related(uow: UnitOfWork, actor: Actor, pair_id: int, relationship: str | None,
                  now: datetime) -> PairView:
     """Not one record but two related ones: link them (kind `relationship` of the link catalog, default related)."""
-    require(actor, "sales", *MERGERS, action="decide duplicate pairs")
+    require_permission(actor, "duplicate.decide", action="decide duplicate pairs")
     bundle, _ = active_bundle(uow)
     kind = relationship or RELATED_KIND
     kinds = link_kinds(bundle)
@@ -197,7 +196,7 @@ def mark_related(uow: UnitOfWork, actor: Actor, pair_id: int, relationship: str 
 
 def dismiss_pair(uow: UnitOfWork, actor: Actor, pair_id: int, now: datetime) -> PairView:
     """Not a duplicate: the pair leaves the open queue (status dismissed)."""
-    require(actor, "sales", *MERGERS, action="decide duplicate pairs")
+    require_permission(actor, "duplicate.decide", action="decide duplicate pairs")
     return _decide(uow, actor, pair_id, "dismissed", now)
 
 

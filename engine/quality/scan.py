@@ -13,6 +13,7 @@ from engine.config.duplicates_model import DuplicateRules
 from engine.config.model import Bundle
 from engine.errors import NotFound
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
+from engine.services.deployments import active_bundle
 from engine.services.rules import ScheduleJob
 from engine.store.uow import UnitOfWork
 
@@ -142,8 +143,6 @@ def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> li
     """Scan every entity whose duplicate rules say `scan: {every: ...}` and are due by `now`; each period runs on
     one worker only (a schedule row `duplicates:<Entity>`, like scheduled rules); a failing scan is retried with
     backoff and then parked as an incident."""
-    from engine.services.deployments import active_bundle
-
     uow = make_uow()
     try:
         bundle, _ = active_bundle(uow)

@@ -11,7 +11,7 @@ from engine.reports.activity import evaluate_activity
 from engine.reports.funnel import evaluate_funnel
 from engine.reports.grouped import evaluate_grouped
 from engine.reports.views import ChartView, Column, ReportInfo, ReportParams, ReportResult
-from engine.services.access import require
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.views import Actor
 from engine.store import report_sql
@@ -19,7 +19,6 @@ from engine.store.report_spec import Report
 from engine.store.uow import UnitOfWork
 
 # head_of_sales, admin and auditor see reports over every record; sales over the records they own.
-REPORT_READERS = ("sales", "head_of_sales", "admin", "auditor")
 ALL_RECORDS = ("head_of_sales", "admin", "auditor")
 
 
@@ -32,7 +31,7 @@ def _info(report: Report, locale: str) -> ReportInfo:
 
 
 def _bundle(uow: UnitOfWork, actor: Actor) -> Bundle:
-    require(actor, *REPORT_READERS, action="read reports")
+    require_permission(actor, "report.read", action="read reports")
     bundle, _ = active_bundle(uow)
     return bundle
 
@@ -89,6 +88,6 @@ def run_report(uow: UnitOfWork, actor: Actor, name: str, params: ReportParams, n
 
 def report_teams(uow: UnitOfWork, actor: Actor) -> list[str]:
     """The teams of active users, for the team parameter."""
-    require(actor, *REPORT_READERS, action="read reports")
+    require_permission(actor, "report.read", action="read reports")
     with uow:
         return sorted({team for _, _, _, team, _ in report_sql.report_users(uow.session) if team})

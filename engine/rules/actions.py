@@ -9,17 +9,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.actors import Actor
 from engine.config.automation import TERRITORY_ENTITY, Action
 from engine.config.expressions import parse_duration
 from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
 from engine.records.schema import validate_record
+from engine.records.writing import entity_of, insert_record, write_fields
 from engine.rules.aggregates import OWNER, record_names
 from engine.rules.expressions import RuleError, evaluate, field_names, to_json
 from engine.services.deployments import active_bundle
+from engine.services.instances import start_version
 from engine.services.links import add_link, remove_link
-from engine.services.records import entity_of, insert_record, write_fields
-from engine.services.views import Actor
+from engine.services.mail import queue_email
+from engine.store.events import RecordChanged
 from engine.store.models import FieldChangeRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 
@@ -115,8 +118,6 @@ def _compute(run: _Run, args: Any) -> None:
 
 
 def _start_process(run: _Run, args: Any) -> None:
-    from engine.services.instances import start_version  # late: instances dispatches rules itself
-
     process_id = _text(run, "start_process", args)
     version = run.uow.config.latest_process(process_id)
     if version is None:
@@ -168,8 +169,6 @@ def add_standalone_task(uow: UnitOfWork, record_id: int, source: str, title: str
 
 
 def _send_email(run: _Run, args: Any) -> None:
-    from engine.services.mail import queue_email  # late: mail reads records through the services
-
     spec = _mapping(run, "send_email", args)
     template, to_field = str(spec.get("template") or ""), str(spec.get("to") or "")
     if template not in run.bundle.templates:
@@ -265,7 +264,5 @@ def run_actions(uow: UnitOfWork, record: RecordRow, actions: Sequence[Action], *
         if handler is None:
             raise run.fail(f"unknown action {action.kind!r}")
         handler(run, action.args)
-    if run.changed:
-        from engine.rules.dispatch import on_record_written  # late: dispatch runs actions
-
-        on_record_written(uow, record, run.changed, False, now, depth + 1, chain=run.chain)
+    if run.changed:  # the rules these changes trigger run one cascade level deeper
+        uow.publish(RecordChanged(record, run.changed, now, depth + 1, run.chain))

@@ -6,14 +6,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from engine.actors import Actor
 from engine.config.automation import Rule, Trigger
 from engine.config.model import Bundle
+from engine.records.writing import entity_of
 from engine.rules.actions import BatchLookups, only_leaving, run_actions
 from engine.rules.aggregates import compute_aggregates, record_names
 from engine.rules.expressions import RuleError, is_true
 from engine.services.deployments import active_bundle
-from engine.services.records import entity_of
-from engine.services.views import Actor
+from engine.store.events import InstanceMoved, RecordChanged, RecordCreated, TaskCompleted
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
@@ -149,3 +150,18 @@ def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[Record
                 acted.add(record.id)
                 run_actions(uow, record, actions, names=names, source=f"rule {rule.name}", actor=RULE_ACTOR,
                             now=now, depth=0, chain=(f"rule {rule.name}",), lookups=lookups)
+
+
+def on_record_created(uow: UnitOfWork, event: RecordCreated) -> None:
+    """Handler: the rules a new record triggers (created, linked_created)."""
+    on_record_written(uow, event.record, event.changes, True, event.now, event.depth, chain=event.chain)
+
+
+def on_record_changed(uow: UnitOfWork, event: RecordChanged | InstanceMoved) -> None:
+    """Handler: the rules the fields of one change (an edit, a rule's actions, a process step) trigger."""
+    on_record_written(uow, event.record, event.changes, False, event.now, event.depth, chain=event.chain)
+
+
+def on_task_completed(uow: UnitOfWork, event: TaskCompleted) -> None:
+    """Handler: the rules the fields a completed task's form wrote trigger."""
+    on_record_written(uow, event.record, event.changes, False, event.now)

@@ -15,10 +15,35 @@ INCIDENT_RESOLVERS = ("admin", "designer")
 READ_ONLY = ("auditor",)  # roles that change nothing, whatever the route
 CHANGERS = ("sales", "head_of_sales", "designer", "admin")
 EXTERNAL_WORKERS = ("worker", "admin")  # /engine-rest: a service account of role "worker" (external task workers)
+ASSIGNERS = ("head_of_sales", "admin")  # who hands records and tasks to others
+MERGERS = ("head_of_sales", "admin")
+QUEUE_READERS = ("sales", "head_of_sales", "admin", "auditor")  # the duplicate queue
+SEGMENT_READERS = ("sales", "head_of_sales", "admin", "auditor")  # whoever reads records
+SEGMENT_WRITERS = ("sales", "head_of_sales", "admin")
+IMPORTERS = ("sales", "head_of_sales", "admin")
+IMPORT_READERS = (*IMPORTERS, "auditor")
+POSTERS = ("admin", "designer", "head_of_sales", "sales")  # inbound events posted by hand
+REPORT_READERS = ("sales", "head_of_sales", "admin", "auditor")
+AUDIT_READERS = ("auditor", "admin", "head_of_sales")  # the head of sales: records visible to them only
 
 # Named permissions: the roles that hold each one (record-level visibility is checked on top, in the services).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "record.write": RECORD_WRITERS,
+    "record.assign": ASSIGNERS,
+    "record.merge": MERGERS,
+    "duplicate.read": QUEUE_READERS,
+    "duplicate.decide": ("sales", *MERGERS),
+    "process.start": ("sales", "head_of_sales", "admin"),
+    "task.read_team": ("head_of_sales", "admin", "auditor"),
+    "work.redistribute": ("admin", "head_of_sales"),
+    "user.manage": ("admin",),
+    "segment.read": SEGMENT_READERS,
+    "segment.write": SEGMENT_WRITERS,
+    "import.run": IMPORTERS,
+    "import.read": IMPORT_READERS,
+    "event.post": POSTERS,
+    "report.read": REPORT_READERS,
+    "audit.read": AUDIT_READERS,
     "reminder.write": CHANGERS,
     "definition.read": DEFINITION_READERS,
     "definition.deploy": DEPLOYERS,

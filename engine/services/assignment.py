@@ -12,9 +12,9 @@ from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes.definitions import ElementMeta
 from engine.processes.dmn import decide
 from engine.processes.spiff import ReadyTask
-from engine.services.access import WORKERS, require
+from engine.records.writing import refuse_merged
+from engine.services.access import WORKERS, require_permission
 from engine.services.deployments import active_files
-from engine.services.records import refuse_merged
 from engine.services.views import Actor
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow, UserRow
 from engine.store.uow import UnitOfWork
@@ -125,7 +125,7 @@ class RedistributionPreview:
 
 def assignable_users(uow: UnitOfWork, actor: Actor) -> list[str]:
     """Whom the actor may reassign work to: their team's active task workers (a head of sales) or everyone's (admin)."""
-    require(actor, "head_of_sales", "admin", action="reassign work")
+    require_permission(actor, "record.assign", action="reassign work")
     with uow:
         if actor.has("admin"):
             teams = sorted({u.team for u in uow.users.all() if u.team})
@@ -145,7 +145,7 @@ def _leaver(uow: UnitOfWork, actor: Actor, username: str) -> UserRow:
 
 def redistribution_preview(uow: UnitOfWork, actor: Actor, username: str) -> RedistributionPreview:
     """How many open tasks and records a user holds, and who in their team would take them over."""
-    require(actor, "admin", "head_of_sales", action="redistribute a user's work")
+    require_permission(actor, "work.redistribute", action="redistribute a user's work")
     with uow:
         leaver = _leaver(uow, actor, username)
         members = [m.username for m in _members(uow, leaver.team) if m.id != leaver.id] \
@@ -195,7 +195,7 @@ def give_record(uow: UnitOfWork, record: RecordRow, to: UserRow, users: dict[int
 def reassign_tasks(uow: UnitOfWork, actor: Actor, task_ids: Sequence[str], to_username: str,
                    now: datetime) -> ReassignView:
     """Give open tasks to one person in one transaction: all of them or, with the bad ids listed, none."""
-    require(actor, "head_of_sales", "admin", action="reassign tasks")
+    require_permission(actor, "record.assign", action="reassign tasks")
     ids = list(dict.fromkeys(task_ids))
     _check_batch(ids, "task_ids")
     with uow:
@@ -222,7 +222,7 @@ def reassign_tasks(uow: UnitOfWork, actor: Actor, task_ids: Sequence[str], to_us
 def reassign_records(uow: UnitOfWork, actor: Actor, record_ids: Sequence[int], to_username: str,
                      now: datetime) -> ReassignView:
     """Make one person the owner of these records (field history `owner`); all or nothing."""
-    require(actor, "head_of_sales", "admin", action="reassign records")
+    require_permission(actor, "record.assign", action="reassign records")
     ids = list(dict.fromkeys(record_ids))
     _check_batch(ids, "record_ids")
     with uow:
@@ -245,7 +245,7 @@ def reassign_records(uow: UnitOfWork, actor: Actor, record_ids: Sequence[int], t
 def redistribute_user(uow: UnitOfWork, actor: Actor, username: str, now: datetime,
                       strategy: str = "round_robin") -> ReassignView:
     """A manager leaves: deactivate them and spread their open tasks and owned records over their team."""
-    require(actor, "admin", "head_of_sales", action="redistribute a user's work")
+    require_permission(actor, "work.redistribute", action="redistribute a user's work")
     if strategy not in ("round_robin", "fewest_open"):
         raise ValidationError({"strategy": ["must be round_robin or fewest_open"]})
     with uow:

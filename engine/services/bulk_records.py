@@ -15,7 +15,9 @@ from engine.config.model import Bundle, Entity
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
 from engine.rules.actions import BatchLookups
+from engine.rules.dispatch import created_rules, linked_created_rules, on_records_created
 from engine.services.deployments import active_bundle
+from engine.services.instances import start_for_new_record
 from engine.services.records import check_targets, refuse_merged_targets, title_of
 from engine.services.views import Actor
 from engine.store.models import RecordRow
@@ -25,8 +27,6 @@ from engine.store.uow import UnitOfWork
 def bulk_ready(bundle: Bundle, entity: Entity) -> bool:
     """Whether creating records of `entity` can take the batch path: the rules their creation triggers read
     only the record itself (no `let` aggregates, no rule on a record they link to)."""
-    from engine.rules.dispatch import created_rules, linked_created_rules
-
     return not linked_created_rules(bundle, entity.name) and not any(
         rule.let for rule in created_rules(bundle, entity.name)
     )
@@ -84,9 +84,6 @@ def insert_records(
     history, reference links, match keys (and the duplicate policy), rules triggered by their creation, then
     processes that start on create (`lookups`: what the rules' actions look up, shared across batches of one
     transaction). Check bulk_ready first."""
-    from engine.rules.dispatch import on_records_created
-    from engine.services.instances import start_for_new_record
-
     if not cleans:
         return []
     bundle, _ = active_bundle(uow)

@@ -14,7 +14,7 @@ from engine.processes.calendar import use_calendar
 from engine.processes.crosscheck import cross_check
 from engine.processes.spiff import ProcessDefinition, parse_definitions
 from engine.rules.expressions import constant_problem
-from engine.services.access import DEFINITION_READERS, DEPLOYERS, require
+from engine.services.access import require_permission
 from engine.services.views import Actor, DeployReport, ProcessVersionView
 from engine.store.models import ConfigVersionRow, ProcessVersionRow
 from engine.store.uow import UnitOfWork
@@ -80,7 +80,7 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
                   warnings: list[Problem] | None = None) -> DeployReport:
     """Check a bundle and make it the active configuration; changed processes get a new version. What the
     engine will not execute is appended to `warnings`."""
-    require(actor, *DEPLOYERS, action="deploy configuration")
+    require_permission(actor, "definition.deploy", action="deploy configuration")
     bundle, definitions = analyse(files, warnings)
     with uow:
         config = uow.config.latest()
@@ -107,6 +107,7 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
             report.new_versions.append(_version_view(row))
         uow.find.ensure_field_indexes(searchable_fields(bundle))  # docs/filters.md: searchable fields
         uow.commit()
+        uow.memo.pop("active_bundle", None)  # the rest of the request (or command) sees the new configuration
     return report
 
 
@@ -151,14 +152,14 @@ def _load_active(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]]
 
 def list_process_versions(uow: UnitOfWork, actor: Actor) -> list[ProcessVersionView]:
     """Every deployed process version with its running-instance count."""
-    require(actor, *DEFINITION_READERS, action="read process definitions")
+    require_permission(actor, "definition.read", action="read process definitions")
     with uow:
         return [_version_view(row, n) for row, n in uow.config.all_process_versions()]
 
 
 def get_process_version(uow: UnitOfWork, actor: Actor, version_id: int) -> tuple[ProcessVersionView, str]:
     """One process version and its BPMN XML."""
-    require(actor, *DEFINITION_READERS, action="read process definitions")
+    require_permission(actor, "definition.read", action="read process definitions")
     with uow:
         row = uow.config.process_version(version_id)
         if row is None:

@@ -11,7 +11,7 @@ from engine.config.events_loader import BUSINESS_KEY, RECORD_ID
 from engine.config.model import Bundle, InboundEvent
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.records.schema import validate_record
-from engine.services.access import require
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.instances import advance, load_runtime, start_version
 from engine.services.records import entity_of, insert_record
@@ -21,7 +21,6 @@ from engine.store.uow import UnitOfWork
 
 # Integrations post with a token of a technical user; admins and designers set those up and try events out,
 # sellers and their heads may replay one by hand. Auditors change nothing.
-POSTERS = ("admin", "designer", "head_of_sales", "sales")
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ def receive_event(
 ) -> EventView:
     """Act on an inbound event as crm_model/events.yaml says; a refused one is kept and its error raised."""
     try:
-        require(actor, *POSTERS, action="post events")
+        require_permission(actor, "event.post", action="post events")
         bundle, _ = active_bundle(uow)
         event = bundle.events.get(name)
         if event is None:

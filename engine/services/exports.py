@@ -16,9 +16,9 @@ from typing import IO, Any
 from engine.cells import csv_safe, xlsx_cell
 from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
-from engine.services.access import require
+from engine.services.access import require_permission
 from engine.services.finding import iter_record_ids
-from engine.services.segments import SEGMENT_READERS, filter_target, get_segment
+from engine.services.segments import filter_target, get_segment
 from engine.services.views import Actor
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
@@ -136,7 +136,7 @@ class _Renderer:
 def export_rows(uow: UnitOfWork, actor: Actor, filter: Any, now: datetime, *, columns: Iterable[str] | None = None,
                 locale: str = "en", batch: int = BATCH) -> tuple[list[Column], Iterator[list[list[Any]]]]:
     """The columns and, lazily, batches of typed rows of the records the filter finds for the actor (id order)."""
-    require(actor, *SEGMENT_READERS, action="export records")
+    require_permission(actor, "segment.read", action="export records")
     bundle, entity, clean = filter_target(uow, filter)
     chosen = export_columns(entity, columns, locale)
 

@@ -21,15 +21,15 @@ from engine.imports.mapping import SKIP, check_mapping, merge_mapping
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
 from engine.imports.run import live_progress, load_table, settings_for
-from engine.services.access import require
+from engine.services.access import IMPORT_READERS as IMPORT_READERS  # web names them from here
+from engine.services.access import IMPORTERS as IMPORTERS
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
 from engine.store.quality_models import ImportJobRow, MappingProfileRow
 from engine.store.uow import UnitOfWork
 
-IMPORTERS = ("sales", "head_of_sales", "admin")
-IMPORT_READERS = (*IMPORTERS, "auditor")
 MODES = ("all_or_nothing", "valid_only")
 PREVIEW_ROWS = 10
 
@@ -113,7 +113,7 @@ def _checked_alive(uow: UnitOfWork, job: ImportJobRow) -> ImportJobRow:
 
 
 def _readable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
-    require(actor, *IMPORT_READERS, action="see imports")
+    require_permission(actor, "import.read", action="see imports")
     job = uow.imports.job(job_id)
     if job is None or (actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
                        and job.created_by != actor.username):
@@ -123,7 +123,7 @@ def _readable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
 
 def _changeable(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobRow:
     job = _readable(uow, actor, job_id)
-    require(actor, *IMPORTERS, action="import records")
+    require_permission(actor, "import.run", action="import records")
     if job.created_by != actor.username and not actor.has("admin"):
         raise Forbidden(f"{actor.username} may not change import {job_id} of {job.created_by}")
     if job.status == "running" or (job.status == "done" and not job.dry_run):
@@ -147,7 +147,7 @@ def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, p
                dry_run: bool = False) -> ImportJobView:
     """A pending import of a stored file: read (so an unreadable file is refused now), mapping guessed from
     its headers, then a saved profile and explicit choices applied over the guess."""
-    require(actor, *IMPORTERS, action="import records")
+    require_permission(actor, "import.run", action="import records")
     if mode not in MODES:
         raise ValidationError({"mode": [f"must be one of {', '.join(MODES)}"]})
     bundle, _ = active_bundle(uow)
@@ -208,7 +208,7 @@ def get_job(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobView:
 
 def list_jobs(uow: UnitOfWork, actor: Actor, limit: int = 50) -> list[ImportJobView]:
     """Import jobs the actor may see, newest first (salespeople see their own)."""
-    require(actor, *IMPORT_READERS, action="see imports")
+    require_permission(actor, "import.read", action="see imports")
     own = actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
     with uow:
         jobs = uow.imports.jobs(actor.username if own else None, min(max(limit, 1), 500))
@@ -300,7 +300,7 @@ def _profile_view(row: MappingProfileRow) -> MappingProfileView:
 def save_profile(uow: UnitOfWork, actor: Actor, entity_name: str, name: str, columns: dict[str, str],
                  now: datetime) -> MappingProfileView:
     """Create or replace the mapping profile `name` of an entity."""
-    require(actor, *IMPORTERS, action="save mapping profiles")
+    require_permission(actor, "import.run", action="save mapping profiles")
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationError({"name": ["a profile needs a name of 1 to 200 characters"]})
@@ -320,14 +320,14 @@ def save_profile(uow: UnitOfWork, actor: Actor, entity_name: str, name: str, col
 
 def list_profiles(uow: UnitOfWork, actor: Actor, entity: str | None = None) -> list[MappingProfileView]:
     """Saved mapping profiles (of one entity when given)."""
-    require(actor, *IMPORT_READERS, action="see mapping profiles")
+    require_permission(actor, "import.read", action="see mapping profiles")
     with uow:
         return [_profile_view(row) for row in uow.imports.profiles(entity)]
 
 
 def delete_profile(uow: UnitOfWork, actor: Actor, entity: str, name: str) -> None:
     """Remove a mapping profile (its author or an admin)."""
-    require(actor, *IMPORTERS, action="delete mapping profiles")
+    require_permission(actor, "import.run", action="delete mapping profiles")
     with uow:
         row = uow.imports.profile(entity, name)
         if row is None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import ConflictError, NotFound, ValidationError
-from engine.services.access import INCIDENT_READERS, INCIDENT_RESOLVERS, require
+from engine.services.access import require_permission
 from engine.services.external_tasks import EXTERNAL
 from engine.services.jobs import Job
 from engine.services.mail import MailJob
@@ -82,7 +82,7 @@ def list_incidents(
 ) -> IncidentPage:
     """Incidents, newest first, filtered by kind, state (open | resolved) and instance (admins, designers,
     auditors)."""
-    require(actor, *INCIDENT_READERS, action="read incidents")
+    require_permission(actor, "incident.read", action="read incidents")
     errors = {}
     if kind and kind not in KINDS:
         errors["kind"] = [f"must be one of {', '.join(KINDS)}, not {kind!r}"]
@@ -105,7 +105,7 @@ def instance_incidents(uow: UnitOfWork, instance_id: int) -> list[IncidentView]:
 def retry_incident(uow: UnitOfWork, actor: Actor, incident_id: int, now: datetime) -> IncidentView:
     """Resolve an open incident by making its job item due now with its attempts counted afresh (admins,
     designers); the instance's history notes who did it and when."""
-    require(actor, *INCIDENT_RESOLVERS, action="retry incidents")
+    require_permission(actor, "incident.retry", action="retry incidents")
     with uow:
         incident = uow.incidents.get(incident_id, lock=True)
         if incident is None:

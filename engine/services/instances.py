@@ -12,12 +12,13 @@ from engine.processes.camunda_timers import timer_text
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
 from engine.records.schema import validate_record
-from engine.services.access import reads_everything, require
+from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import route_task
 from engine.services.deployments import active_bundle
 from engine.services.mail import queue_email
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
+from engine.store.events import InstanceMoved, RecordCreated
 from engine.store.external_models import ExternalTaskRow
 from engine.store.models import (
     InstanceRow,
@@ -195,8 +196,6 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
 
     Rules triggered by set.* writes run at once, inside the caller's transaction (`depth`/`chain`: the rule
     cascade this happens in, when a rule started the process)."""
-    from engine.rules.dispatch import on_record_written
-
     record = uow.records.get(instance.record_id) if instance.record_id else None
     events = []
     for step in steps:
@@ -208,7 +207,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
             changed = _apply_set_fields(uow, instance, version, record, step, meta, now)
             _send_bound_email(uow, instance, version, record, meta, now)
             if record is not None and changed:
-                on_record_written(uow, record, changed, False, now, depth, chain=chain)
+                uow.publish(InstanceMoved(instance, record, changed, now, depth, chain))
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(uow, record))
@@ -249,6 +248,13 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
     return instance
 
 
+def start_on_create(uow: UnitOfWork, event: RecordCreated) -> None:
+    """Handler: start the processes that start when a record of this entity is created (unless its writer
+    starts them itself)."""
+    if event.start_processes and event.actor is not None:
+        start_for_new_record(uow, event.actor, event.record, event.now, depth=event.depth, chain=event.chain)
+
+
 def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: datetime, *, depth: int = 0,
                          chain: tuple[str, ...] = ()) -> list[int]:
     """Start every process whose newest version says flowcrm.startOn=create for this entity."""
@@ -262,7 +268,7 @@ def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: 
 def start_process(uow: UnitOfWork, actor: Actor, process_id: str, record_id: int | None,
                   now: datetime) -> InstanceView:
     """Start the newest version of a process, optionally on a record."""
-    require(actor, "sales", "head_of_sales", "admin", action="start processes")
+    require_permission(actor, "process.start", action="start processes")
     with uow:
         version = uow.config.latest_process(process_id)
         if version is None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from engine.config.model import FALLBACK_LINK_KIND, Bundle
 from engine.errors import ConflictError, NotFound, ValidationError
-from engine.services.access import RECORD_WRITERS, require
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.records import can_see, load_visible, load_writable, refuse_merged
 from engine.services.views import Actor
@@ -78,7 +78,7 @@ def _view(link: RecordLinkRow, other: RecordRow) -> LinkView:
 
 def link_records(uow: UnitOfWork, actor: Actor, from_id: int, to_id: int, kind: str, now: datetime) -> LinkView:
     """Link two records the actor can see; `kind` is a code of the link catalog. Returns the outgoing link."""
-    require(actor, *RECORD_WRITERS, action="link records")
+    require_permission(actor, "record.write", action="link records")
     bundle, _ = active_bundle(uow)
     kinds = link_kinds(bundle)
     if kind not in kinds:
@@ -97,7 +97,7 @@ def link_records(uow: UnitOfWork, actor: Actor, from_id: int, to_id: int, kind: 
 
 def unlink_records(uow: UnitOfWork, actor: Actor, link_id: int, now: datetime) -> None:
     """Remove a link between two records the actor can see (reference links go by clearing the field)."""
-    require(actor, *RECORD_WRITERS, action="unlink records")
+    require_permission(actor, "record.write", action="unlink records")
     with uow:
         link = uow.links.get(link_id)
         if link is None:

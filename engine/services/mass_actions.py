@@ -11,13 +11,14 @@ from typing import Any
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
 from engine.records.schema import validate_record
-from engine.services.access import RECORD_WRITERS, require
+from engine.services.access import require_permission
 from engine.services.assignment import assignee_target, give_record
 from engine.services.finding import count_records, iter_record_ids
 from engine.services.instances import start_version
 from engine.services.records import write_fields
 from engine.services.segments import filter_target, get_segment
 from engine.services.views import Actor
+from engine.store.events import RecordChanged
 from engine.store.models import ProcessVersionRow, RecordRow
 from engine.store.uow import UnitOfWork
 
@@ -102,12 +103,10 @@ def _tag_field(entity: Entity, action: MassAction) -> str:
 
 def _field_writer(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, now: datetime,
                   source: str) -> Callable[[RecordRow, dict[str, Any]], bool]:
-    from engine.rules.dispatch import on_record_written
-
     def write(row: RecordRow, values: dict[str, Any]) -> bool:
         clean = validate_record(entity, bundle, values, partial=True)
         changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
-        on_record_written(uow, row, changed, False, now)
+        uow.publish(RecordChanged(row, changed, now))
         return bool(changed)
 
     return write
@@ -192,9 +191,9 @@ def run_action(uow: UnitOfWork, actor: Actor, filter: Any, action: MassAction, n
     """Apply an action to every record the filter finds for the actor, in one transaction: any problem on any
     record leaves every record as it was (ValidationError listing the records). `dry_run` reports and rolls back."""
     if action.kind == "assign":
-        require(actor, "head_of_sales", "admin", action="assign owners")
+        require_permission(actor, "record.assign", action="assign owners")
     else:
-        require(actor, *RECORD_WRITERS, action="change records")
+        require_permission(actor, "record.write", action="change records")
     bundle, entity, clean = filter_target(uow, filter)
     with uow:
         total = count_records(uow, actor, clean, now)

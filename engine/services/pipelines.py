@@ -14,6 +14,7 @@ from engine.config.model import Bundle, Form, Label, label_text
 from engine.errors import ValidationError
 from engine.processes.definitions import ElementMeta
 from engine.records.schema import is_empty, validate_record
+from engine.rules import actions as rule_actions
 from engine.services.records import entity_of, write_fields
 from engine.services.views import Actor
 from engine.store.models import RecordRow
@@ -109,8 +110,6 @@ def _run_actions(uow: UnitOfWork, record: RecordRow, actions: tuple[Action, ...]
                  now: datetime) -> None:
     if not actions:
         return
-    from engine.rules import actions as rule_actions  # late: the rules package builds on the services
-
     rule_actions.run_actions(uow, record, actions, names=None, source=source, actor=actor, now=now, depth=0)
 
 

@@ -6,28 +6,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.config.model import Bundle, Entity
 from engine.errors import ConflictError, Forbidden, MergedRecord, NotFound, ValidationError
 from engine.records.schema import validate_record
-from engine.services.access import RECORD_WRITERS, reads_everything, require
+from engine.records.writing import (
+    check_targets,
+    entity_of,
+    insert_record,
+    refuse_merged,
+    refuse_merged_targets,
+    title_of,
+    write_fields,
+)
+from engine.services.access import reads_everything, require_permission
+from engine.services.assignment import give_record
 from engine.services.deployments import active_bundle
 from engine.services.views import Actor, FieldChangeView, RecordView
+from engine.store.events import RecordChanged, RecordCreated
 from engine.store.models import FieldChangeRow, RecordRow
 from engine.store.uow import UnitOfWork
-
-
-def entity_of(bundle: Bundle, name: str) -> Entity:
-    """The entity schema by name, or NotFound."""
-    entity = bundle.entities.get(name)
-    if entity is None:
-        raise NotFound(f"unknown entity {name!r} (known: {', '.join(sorted(bundle.entities))})")
-    return entity
-
-
-def title_of(entity: Entity, data: dict[str, Any], record_id: int | None = None) -> str:
-    """The record's display title from its entity's title field."""
-    value = data.get(entity.title_field) if entity.title_field else None
-    return str(value)[:300] if value not in (None, "") else f"{entity.name} #{record_id or 'new'}"
 
 
 def record_view(uow: UnitOfWork, row: RecordRow) -> RecordView:
@@ -75,110 +71,10 @@ def load_visible(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordRow:
     return row
 
 
-def refuse_merged(row: RecordRow) -> None:
-    """A merged record is read-only: ConflictError pointing at the record it was merged into."""
-    if row.merged_into_id is not None:
-        raise MergedRecord(row.id, row.merged_into_id)
-
-
 def load_writable(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordRow:
     """A record the actor may see and that was not merged into another (ConflictError then)."""
     row = load_visible(uow, actor, record_id)
     refuse_merged(row)
-    return row
-
-
-def check_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> None:
-    """Reference fields must name an existing record of the declared entity, user fields an active user."""
-    errors: dict[str, list[str]] = {}
-    for name, value in values.items():
-        field = entity.fields.get(name)
-        if field is None or value is None:
-            continue
-        if field.type == "reference":
-            target = uow.records.get(value)
-            if target is None or target.entity != field.entity:
-                errors[name] = [f"no {field.entity} record with id {value}"]
-        elif field.type == "user":
-            user = uow.users.by_username(value)
-            if user is None or not user.active:
-                errors[name] = ["no such user"]
-    if errors:
-        raise ValidationError(errors)
-
-
-def refuse_merged_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> None:
-    """A reference field a user writes may not point at a merged record: its survivor is the one to name."""
-    wanted = {name: value for name, value in values.items() if isinstance(value, int)
-              and (field := entity.fields.get(name)) is not None and field.type == "reference"}
-    found = uow.records.by_ids(wanted.values())
-    errors = {name: [f"record #{value} was merged into #{found[value].merged_into_id}; use #"
-                     f"{found[value].merged_into_id}"]
-              for name, value in wanted.items() if value in found and found[value].merged_into_id is not None}
-    if errors:
-        raise ValidationError(errors)
-
-
-def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, actor: str, source: str,
-                 now: datetime, entity: Entity) -> dict[str, tuple[Any, Any]]:
-    """Apply validated values to a record, append one history row per changed field, keep reference links.
-
-    Returns {field: (old, new)} of the fields that changed; rules are dispatched by the caller."""
-    check_targets(uow, entity, values)
-    changed: dict[str, tuple[Any, Any]] = {}
-    history: list[dict[str, Any]] = []
-    data = dict(row.data)
-    for name, new in values.items():
-        old = data.get(name)
-        if old == new:
-            continue
-        changed[name] = (old, new)
-        if new is None:
-            data.pop(name, None)
-        else:
-            data[name] = new
-        history.append({"record_id": row.id, "at": now, "actor": actor, "source": source, "field": name,
-                        "old_value": old, "new_value": new})
-        field = entity.fields.get(name)
-        if field is not None and field.type == "reference":
-            uow.links.set_reference(row.id, name, new, now, actor)
-    uow.records.add_changes(history)
-    if changed:
-        row.data = data
-        row.title = title_of(entity, data, row.id)
-        row.updated_at = now
-        from engine.quality.checks import on_fields_written  # match keys, then the duplicate policy
-
-        on_fields_written(uow, row, changed, source=source, actor=actor, now=now)
-    return changed
-
-
-def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str, Any], now: datetime, *,
-                  owner_id: int | None = None, source: str = "create", start_processes: bool = True,
-                  depth: int = 0, chain: tuple[str, ...] = (), creator_owns: bool = False) -> RecordRow:
-    """Store a new record from validated data inside the caller's transaction: history, reference links,
-    rules triggered by its creation, then processes that start on create. With `creator_owns` a record that
-    neither `owner_id` nor a rule gave an owner is the acting user's when they see only records they own (sales);
-    heads and admins see unowned records, so theirs stay unowned for the pool and assignment rules."""
-    from engine.rules.dispatch import on_record_written
-
-    row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
-                    created_by=actor.username[:80], updated_at=now)
-    refuse_merged_targets(uow, entity, clean)
-    uow.records.add(row)
-    uow.records.flush()
-    changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
-    row.title = title_of(entity, row.data, row.id)
-    on_record_written(uow, row, changed, True, now, depth, chain=chain)
-    creator = uow.users.get(actor.id) if creator_owns and row.owner_id is None and actor.id is not None else None
-    if creator is not None and not visibility(uow, actor).include_unowned:
-        from engine.services.assignment import give_record
-
-        give_record(uow, row, creator, {}, actor.username, now, source)  # else they could not open what they made
-    if start_processes:
-        from engine.services.instances import start_for_new_record
-
-        start_for_new_record(uow, actor, row, now, depth=depth, chain=chain)
     return row
 
 
@@ -187,7 +83,7 @@ def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[st
                   creator_owns: bool = True) -> RecordView:
     """Validate and store a new record, write its history, run its rules, start processes that start on create.
     Unless `owner_id` or a rule names an owner, a creator who sees only their own records owns it."""
-    require(actor, *RECORD_WRITERS, action="create records")
+    require_permission(actor, "record.write", action="create records")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
     clean = validate_record(entity, bundle, data)
@@ -219,9 +115,7 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
 
 def _update_record_once(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
                         expected_revision: int | None) -> RecordView:
-    from engine.rules.dispatch import on_record_written
-
-    require(actor, *RECORD_WRITERS, action="change records")
+    require_permission(actor, "record.write", action="change records")
     bundle, _ = active_bundle(uow)
     with uow:
         row = load_writable(uow, actor, record_id)
@@ -235,7 +129,7 @@ def _update_record_once(uow: UnitOfWork, actor: Actor, record_id: int, changes: 
             raise ValidationError({n: ["is required"] for n in missing})
         refuse_merged_targets(uow, entity, clean)
         changed = write_fields(uow, row, clean, actor=actor.username, source="edit", now=now, entity=entity)
-        on_record_written(uow, row, changed, False, now)
+        uow.publish(RecordChanged(row, changed, now))
         uow.commit()
         return record_view(uow, row)
 
@@ -303,3 +197,19 @@ def _change_view(change: FieldChangeRow, record_id: int) -> FieldChangeView:
     """A change as the card shows it; `origin_id` names the merged record it was written on."""
     return FieldChangeView(change.at, change.actor, change.source, change.field, change.old_value,
                            change.new_value, change.record_id if change.record_id != record_id else None)
+
+
+def give_to_creator(uow: UnitOfWork, event: RecordCreated) -> None:
+    """Handler: a new record that neither its writer nor a rule gave an owner is its creator's when the creator
+    sees only records they own (sales): else they could not open what they made. Heads and admins see unowned
+    records, so theirs stay unowned for the pool and assignment rules."""
+    actor, row = event.actor, event.record
+    if not event.creator_owns or actor is None or actor.id is None or row.owner_id is not None:
+        return
+    creator = uow.users.get(actor.id)
+    if creator is not None and not visibility(uow, actor).include_unowned:
+        give_record(uow, row, creator, {}, actor.username, event.now, event.source)
+
+
+__all__ = ["check_targets", "entity_of", "insert_record", "refuse_merged", "refuse_merged_targets", "title_of",
+           "write_fields"]  # the record-writing core (engine.records.writing), named here for the services' callers

@@ -9,7 +9,9 @@ from typing import Any
 from engine.config.model import Bundle, Entity
 from engine.errors import Forbidden, NotFound, ValidationError
 from engine.input_limits import MAX_ID
-from engine.services.access import require
+from engine.services.access import SEGMENT_READERS as SEGMENT_READERS  # web names them from here
+from engine.services.access import SEGMENT_WRITERS as SEGMENT_WRITERS
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.finding import find_records, parse_filter
 from engine.services.records import entity_of
@@ -17,8 +19,6 @@ from engine.services.views import Actor, RecordView
 from engine.store.quality_models import SegmentRow
 from engine.store.uow import UnitOfWork
 
-SEGMENT_READERS = ("sales", "head_of_sales", "admin", "auditor")  # whoever reads records
-SEGMENT_WRITERS = ("sales", "head_of_sales", "admin")
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
 MAX_PAGE = 500
@@ -104,11 +104,11 @@ def _load(uow: UnitOfWork, segment_id: int) -> SegmentRow:
 
 
 def _require_read(actor: Actor) -> None:
-    require(actor, *SEGMENT_READERS, action="read segments")
+    require_permission(actor, "segment.read", action="read segments")
 
 
 def _require_change(actor: Actor, row: SegmentRow) -> None:
-    require(actor, *SEGMENT_WRITERS, action="change segments")
+    require_permission(actor, "segment.write", action="change segments")
     if not can_change(actor, row):
         raise Forbidden(f"{actor.username} may not change segment {row.name!r} of {row.created_by}")
 
@@ -145,7 +145,7 @@ def find_segment(uow: UnitOfWork, actor: Actor, ref: str, entity: str | None = N
 def create_segment(uow: UnitOfWork, actor: Actor, entity: str, name: str, filter: Any, now: datetime,
                    description: str = "") -> SegmentView:
     """Save a filter as a named segment of an entity (names are unique per entity)."""
-    require(actor, *SEGMENT_WRITERS, action="save segments")
+    require_permission(actor, "segment.write", action="save segments")
     bundle, _ = active_bundle(uow)
     found = entity_of(bundle, entity)
     errors: dict[str, list[str]] = {}

@@ -9,7 +9,7 @@ from typing import Any
 from engine.config.model import Bundle, Form
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
 from engine.records.schema import resolve_form_schema, split_form_data, validate_form
-from engine.services.access import WORKERS, reads_everything, require
+from engine.services.access import WORKERS, reads_everything, require_permission
 from engine.services.deployments import active_bundle
 from engine.services.instances import advance, load_runtime, process_data
 from engine.services.pipelines import (
@@ -22,6 +22,7 @@ from engine.services.pipelines import (
 )
 from engine.services.records import can_see, entity_of, load_visible, write_fields
 from engine.services.views import Actor, TaskDetail, TaskView
+from engine.store.events import TaskCompleted
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 
@@ -55,7 +56,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
         elif scope == "pool":
             rows = uow.tasks.pool(actor.groups, actor.username, limit, offset)
         elif scope == "team":
-            require(actor, "head_of_sales", "admin", "auditor", action="see the team's tasks")
+            require_permission(actor, "task.read_team", action="see the team's tasks")
             members = uow.users.team_member_ids(actor.team) if actor.team else []
             rows = uow.tasks.assigned(sorted({*members, actor.id or 0}), limit, offset)
         else:
@@ -164,7 +165,7 @@ def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
 
 def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
     """Take a pooled task; exactly one of two racing claimers wins, the other gets ConflictError."""
-    require(actor, *WORKERS, action="claim tasks")
+    require_permission(actor, "task.work", action="claim tasks")
     with uow:
         row = _load_task(uow, actor, task_id)
         if row.state != "open":
@@ -182,7 +183,7 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> Ta
 
 def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
     """Give a claimed task back to its pool."""
-    require(actor, *WORKERS, action="give tasks back")
+    require_permission(actor, "task.work", action="give tasks back")
     with uow:
         row = _load_task(uow, actor, task_id)
         _, can_unclaim, _ = _permissions(uow, actor, row)
@@ -199,14 +200,11 @@ def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> 
         return task_views(uow, [row])[0]
 
 
-def _record_written(uow: UnitOfWork, record: RecordRow, changed: dict[str, tuple[Any, Any]],
+def _record_written(uow: UnitOfWork, task: TaskRow, record: RecordRow, changed: dict[str, tuple[Any, Any]],
                     now: datetime) -> None:
     """Let the rules react to fields a task changed."""
-    if not changed:
-        return
-    from engine.rules import dispatch  # late: the rules package builds on the services
-
-    dispatch.on_record_written(uow, record, changed, created=False, now=now)
+    if changed:
+        uow.publish(TaskCompleted(task, record, changed, now))
 
 
 def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
@@ -219,7 +217,7 @@ def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:
     """Validate a form submission, write record fields, apply a pipeline choice, run the process on (a standalone
     task just completes); one of two racers wins."""
-    require(actor, *WORKERS, action="complete tasks")
+    require_permission(actor, "task.work", action="complete tasks")
     bundle, _ = active_bundle(uow)
     with uow:
         # one read for the task, its instance, version, record and owner; held, as the session keeps rows only
@@ -248,7 +246,7 @@ def _complete_standalone(uow: UnitOfWork, actor: Actor, row: TaskRow, record: Re
     if record is not None and record_values:
         changed = write_fields(uow, record, record_values, actor=actor.username, now=now,
                                entity=entity_of(bundle, record.entity), source=f"task {row.title}")
-        _record_written(uow, record, changed, now)
+        _record_written(uow, row, record, changed, now)
     _finish(uow, actor, row, now)
 
 
@@ -273,7 +271,7 @@ def _complete_in_process(uow: UnitOfWork, actor: Actor, row: TaskRow, form: Form
             changed.update(moved)
         pipeline_data["pipeline_final"] = final
     if record is not None:
-        _record_written(uow, record, changed, now)
+        _record_written(uow, row, record, changed, now)
     step_data = {**variables, **record_values, **process_data(uow, record), **pipeline_data,
                  f"{row.spec_name}_completed_by": actor.username, "last_completed_by": actor.username}
     steps = runtime.complete(row.id, step_data)

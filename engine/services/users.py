@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime
 
 from engine.errors import ConflictError, NotFound, ValidationError
-from engine.services.access import require
+from engine.services.access import require_permission
 from engine.services.passwords import decoy_hash, hash_password, needs_rehash, verify_password
 from engine.services.views import ROLES, Actor, UserView
 from engine.store.models import ApiTokenRow, UserRow
@@ -33,7 +33,7 @@ def create_user(uow: UnitOfWork, username: str, password: str, roles: list[str] 
                 locale: str = "en", actor: Actor | None = None) -> UserView:
     """Create a user; `actor` (an admin) is required except from the CLI."""
     if actor is not None:
-        require(actor, "admin", action="create users")
+        require_permission(actor, "user.manage", action="create users")
     errors: dict[str, list[str]] = {}
     if not _USERNAME.match(username):
         errors["username"] = ["2-80 characters: lower-case letters, digits, '_', '.', '-'"]
@@ -112,7 +112,7 @@ def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
 
 def list_users(uow: UnitOfWork, actor: Actor) -> list[UserView]:
     """All users (admins only)."""
-    require(actor, "admin", action="list users")
+    require_permission(actor, "user.manage", action="list users")
     with uow:
         return [_view(r) for r in uow.users.all()]
 
@@ -120,7 +120,7 @@ def list_users(uow: UnitOfWork, actor: Actor) -> list[UserView]:
 def set_password(uow: UnitOfWork, actor: Actor, user_id: int, password: str) -> None:
     """Admins reset anyone's password; a user their own."""
     if actor.id != user_id:
-        require(actor, "admin", action="change another user's password")
+        require_permission(actor, "user.manage", action="change another user's password")
     if len(password) < 8:
         raise ValidationError({"password": ["must have at least 8 characters"]})
     with uow:

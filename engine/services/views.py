@@ -6,33 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.actors import SYSTEM, Actor
 from engine.roles import ROLES
 
-__all__ = ["ROLES"]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a logged-in user, a token holder, or the system."""
-
-    id: int | None
-    username: str
-    display_name: str
-    roles: frozenset[str]
-    team: str | None = None
-    locale: str = "en"
-
-    @property
-    def groups(self) -> frozenset[str]:
-        """Candidate groups this actor belongs to: its roles and its team."""
-        return self.roles | ({self.team} if self.team else frozenset())
-
-    def has(self, *roles: str) -> bool:
-        """True if the actor has any of these roles."""
-        return bool(self.roles.intersection(roles))
-
-
-SYSTEM = Actor(id=None, username="system", display_name="System", roles=frozenset({"system"}))
+__all__ = ["ROLES", "SYSTEM", "Actor"]  # Actor lives in engine.actors; the services name it here too
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.store.audit_repos import AuditRepository
+from engine.store.events import Event
 from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
 from engine.store.job_repos import IncidentRepository, JobRepository
@@ -36,9 +37,29 @@ from engine.store.repositories import (
 )
 from engine.store.security_repos import LoginRepository
 
+Handlers = Mapping[type, Sequence[Callable[["UnitOfWork", Any], None]]]  # event class -> its handlers, in order
+WROTE = "flowcrm.wrote"  # Session.info key: the session's transaction holds writes not yet committed
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _flush: UOWTransaction) -> None:
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
 
 class UnitOfWork:
-    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without commit rolls back."""
+    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without commit rolls back.
+
+    An edge (a web request, a CLI command) opens one unit with `open_edge()` and passes it down: the services'
+    own `with uow:` blocks then nest in it and share its session, so the reads and the write of one request run
+    in one transaction. A service block that ends in an error, or without committing what it wrote (a dry run),
+    still rolls back as it did on a unit of its own; one that only read leaves the transaction open for the next.
+    """
 
     session: Session
     users: UserRepository
@@ -65,9 +86,11 @@ class UnitOfWork:
     logins: LoginRepository
     external_tasks: ExternalTaskRepository
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None) -> None:
         self._factory = session_factory
+        self._handlers: Handlers = handlers or {}
         self._depth = 0
+        self._base = 0  # 1 while an edge holds the unit open: the depth the services' blocks return to
         self.memo: dict[str, object] = {}  # per unit of work (one request or job): values safe to reuse in it
         self._after_commit: list[Callable[[], None]] = []
 
@@ -108,15 +131,63 @@ class UnitOfWork:
     ) -> None:
         self._depth -= 1
         if self._depth == 0:
-            self._after_commit.clear()
-            try:
-                self.session.rollback()
-            finally:
-                self.session.close()
+            self._close()
+        elif self._depth == self._base and (exc is not None or self._uncommitted()):
+            self._rollback()  # as leaving a unit of its own would: nothing of the failed or dry block stays
         if isinstance(exc, StaleDataError):  # an autoflush lost an optimistic-lock race
             raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
         if isinstance(exc, IntegrityError):  # an autoflush met a row a concurrent transaction just wrote
             raise ConflictError(f"the change conflicts with a concurrent one: {exc.orig}") from exc
+
+    def open_edge(self) -> UnitOfWork:
+        """Open the unit for an edge (web request, CLI command): the services called in it share its session
+        until `close_edge`."""
+        if self._depth:
+            raise RuntimeError("the unit of work is already open")
+        self.__enter__()
+        self._base = 1
+        return self
+
+    def close_edge(self) -> None:
+        """End the edge's unit: what was not committed rolls back, the session closes."""
+        if self._depth:
+            self._base = self._depth = 0
+            self._close()
+
+    @property
+    def is_open(self) -> bool:
+        """True inside `with uow:` or between `open_edge` and `close_edge`."""
+        return self._depth > 0
+
+    def forget_loaded(self) -> None:
+        """Let the next reads load rows afresh: another unit of work (a thread, a worker) has written since."""
+        if self._depth:
+            self.session.expire_all()
+
+    def _uncommitted(self) -> bool:
+        session = self.session
+        return bool(session.info.get(WROTE) or session.new or session.deleted or session.dirty)
+
+    def _rollback(self) -> None:
+        self._after_commit.clear()
+        self.session.info.pop(WROTE, None)
+        self.session.rollback()
+
+    def _close(self) -> None:
+        try:
+            self._rollback()
+        finally:
+            self.session.close()
+
+    def publish(self, event: Event) -> None:
+        """Hand a domain event to its handlers now, in this transaction: a handler's own writes publish more
+        events, handled before it returns (a cascade runs depth first, as the writes happened)."""
+        handlers = self._handlers.get(type(event))
+        if handlers is None:  # an event nobody handles would be a write whose consequences silently never ran
+            raise LookupError(f"no handlers are registered for {type(event).__name__}; the unit of work was made "
+                              "without the handler table (engine.bootstrap wires it)")
+        for handler in handlers:
+            handler(self, event)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Call `hook` once the transaction's writes are durable (dropped if it rolls back)."""
@@ -127,21 +198,22 @@ class UnitOfWork:
         try:
             self.session.flush()
         except StaleDataError as exc:
-            self.session.rollback()
+            self._rollback()
             raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
 
     def commit(self) -> None:
         """Commit; a lost race (stale revision, duplicate key, lock timeout) becomes ConflictError."""
         try:
             self.session.commit()
+            self.session.info.pop(WROTE, None)
         except StaleDataError as exc:
-            self.session.rollback()
+            self._rollback()
             raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
         except IntegrityError as exc:
-            self.session.rollback()
+            self._rollback()
             raise ConflictError(f"the change conflicts with existing data: {exc.orig}") from exc
         except OperationalError as exc:
-            self.session.rollback()
+            self._rollback()
             if "locked" in str(exc.orig).lower():
                 raise ConflictError("the database is busy with a concurrent change; try again") from exc
             raise

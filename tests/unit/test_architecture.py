@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,42 @@ def test_only_the_store_imports_sqlalchemy() -> None:
 def test_engine_code_knows_no_crm_word(path: Path) -> None:
     words = {m.group(0).lower() for m in CRM_WORDS.finditer(path.read_text(encoding="utf-8"))}
     assert not words, f"{rel(path)} mentions {words}: the engine is generic, the CRM is configuration"
+
+
+def test_the_layer_contracts_of_pyproject_hold() -> None:
+    linter = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(linter), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _late_imports(path: Path) -> set[str]:
+    """Modules imported inside a function body (a late import can hide an import cycle)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.update(n.module for n in ast.walk(node) if isinstance(n, ast.ImportFrom) and n.module)
+    return found
+
+
+def test_services_and_rules_import_each_other_only_at_module_level() -> None:
+    hidden = {
+        f"{rel(path)} -> {module}"
+        for path in ENGINE
+        for module in _late_imports(path)
+        if (rel(path).startswith(("engine/services/", "engine/records/")) and module.startswith("engine.rules"))
+        or (rel(path).startswith(("engine/rules/", "engine/quality/")) and module.startswith("engine.services"))
+    }
+    assert not hidden, f"late imports hiding a services<->rules cycle: {sorted(hidden)}"
+
+
+PERMISSION_CALL = re.compile(r"\b(?:require_permission|can)\(\s*[\w().]+,\s*\"([\w.]+)\"")
+
+
+def test_services_ask_named_permissions_of_the_one_policy_module() -> None:
+    from engine.services.access import PERMISSIONS
+
+    role_gates = {rel(p) for p in ENGINE if re.search(r"\brequire\(", p.read_text(encoding="utf-8"))}
+    assert role_gates <= {"engine/services/access.py"}, f"role tuples checked outside the policy: {role_gates}"
+    asked = {name for p in ENGINE for name in PERMISSION_CALL.findall(p.read_text(encoding="utf-8"))}
+    assert asked, "the services ask named permissions"
+    assert asked <= PERMISSIONS.keys(), f"unknown permissions: {asked - PERMISSIONS.keys()}"
