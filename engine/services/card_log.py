@@ -12,7 +12,7 @@ from engine.config.model import Bundle, Entity, LogForm, label_text
 from engine.errors import NotFound, ValidationError
 from engine.records.schema import validate_record
 from engine.rules.actions import add_standalone_task
-from engine.services.access import RECORD_WRITERS, require
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.records import entity_of, insert_record, load_writable, record_view
 from engine.services.views import Actor, RecordView
@@ -68,7 +68,7 @@ def log_on_record(uow: UnitOfWork, actor: Actor, record_id: int, entity_name: st
     """Store a record of `entity_name` about the record (its log form's preset values and the asked fields) and
     a task for the actor named by the next-task fields, due on their date. Every asked field is required;
     a field the form does not ask is refused, not dropped. Nothing is stored unless all of it is."""
-    require(actor, *RECORD_WRITERS, action="log on records")
+    require_permission(actor, "record.write", action="log on records")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
     if actor.id is None:
