@@ -360,6 +360,9 @@ class MessageWaitRow(Base):
 # --- data quality (issue 5) and finding (issue 6): their rows live in engine/store/quality_models.py ---
 from engine.store import external_models as _external_models  # noqa: E402,F401  (issue 11: external tasks)
 from engine.store import incident_models as _incident_models  # noqa: E402,F401  (issue 10: job incidents)
+
+# --- per-user list settings (issue 13, lists): engine/store/preference_models.py ---
+from engine.store import preference_models as _preference_models  # noqa: E402,F401  (registers them on Base)
 from engine.store import quality_models as _quality_models  # noqa: E402,F401  (registers them on Base)
 
 # --- sign-in protection (issue 10): engine/store/security_models.py ---
