@@ -25,7 +25,7 @@ from engine.services.views import Actor, TaskDetail, TaskView
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 
-SCOPES = ("mine", "pool", "team", "all")
+SCOPES = ("mine", "pool", "overdue", "team", "all")
 NO_PROCESS = "—"  # the process name shown for a standalone task (made by a rule, outside any process)
 
 
@@ -44,16 +44,22 @@ def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int = 50,
-               offset: int = 0) -> list[TaskView]:
-    """Open tasks: assigned to me, claimable by me, of my team (head of sales) or all (read-all roles)."""
+               offset: int = 0, now: datetime | None = None) -> list[TaskView]:
+    """Open tasks: assigned to me, claimable by me, of my team (head of sales), all (read-all roles), or mine and
+    claimable ones past their due time (`overdue`, which needs `now`)."""
     if scope not in SCOPES:
         raise ValidationError({"scope": [f"must be one of: {', '.join(SCOPES)}"]})
+    if scope == "overdue" and now is None:
+        raise ValidationError({"now": ["the overdue tasks need the current time"]})
     limit, offset = min(max(limit, 1), 500), max(offset, 0)
     with uow:
         if scope == "mine":
             rows = uow.tasks.assigned([actor.id], limit, offset) if actor.id else []
         elif scope == "pool":
             rows = uow.tasks.pool(actor.groups, actor.username, limit, offset)
+        elif scope == "overdue":
+            assert now is not None  # noqa: S101 - checked above
+            rows = uow.tasks.overdue(actor.id or 0, actor.groups, actor.username, now, limit, offset)
         elif scope == "team":
             require(actor, "head_of_sales", "admin", "auditor", action="see the team's tasks")
             members = uow.users.team_member_ids(actor.team) if actor.team else []
@@ -63,6 +69,16 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
                 raise Forbidden(f"{actor.username} may not see every task")
             rows = uow.tasks.all_open(limit, offset)
         return task_views(uow, rows)
+
+
+COUNT_CAP = 999  # tab counts are exact up to this; beyond it the tab says "more than 999"
+
+
+def inbox_counts(uow: UnitOfWork, actor: Actor, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many tasks the actor has on the mine, pool and overdue tabs, each exact up to `cap` (a value above
+    `cap` means "more than cap"), read by one statement."""
+    with uow:
+        return uow.tasks.inbox_counts(actor.id or 0, actor.groups, actor.username, now, cap)
 
 
 def _is_candidate(actor: Actor, row: TaskRow) -> bool:

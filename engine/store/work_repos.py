@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, true, union_all, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, select, true, union_all, update
 from sqlalchemy.orm import aliased
 
 from engine.store.job_repos import not_in, retry_due
@@ -123,6 +123,52 @@ class TaskRepository(_Repository):
         One index range scan per candidate name, each stopped after offset+limit rows, then merged: a task's
         rank is its earliest candidate row, and that row has fewer than offset+limit rows ahead of it in its
         own name's list, so the page is exact without grouping every pooled row."""
+        return self._merged_page(self._pool_heads(groups, username, limit + offset), limit, offset)
+
+    def overdue(self, user_id: int, groups: Iterable[str], username: str, now: datetime, limit: int,
+                offset: int) -> list[TaskRow]:
+        """Open tasks past their due time that are assigned to the user or that they may claim, most overdue
+        first (the same bounded index scans as `pool`, stopped at `now`)."""
+        heads = [self._assigned_overdue_head(user_id, now, limit + offset),
+                 *self._pool_heads(groups, username, limit + offset, due_before=now)]
+        return self._merged_page(heads, limit, offset)
+
+    def inbox_counts(self, user_id: int, groups: Iterable[str], username: str, now: datetime,
+                     cap: int) -> dict[str, int]:
+        """How many tasks are mine, in my pool and overdue, each counted up to `cap` + 1 (more reads as "more
+        than cap"), in one statement of bounded index scans."""
+        def distinct_count(heads: list[Select[Any]]) -> Any:
+            merged = union_all(*heads).subquery()
+            ids = select(merged.c.task_id).group_by(merged.c.task_id).limit(cap + 1).subquery()
+            return select(func.count()).select_from(ids).scalar_subquery()
+
+        mine = (select(TaskRow.id).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
+                .limit(cap + 1).subquery())
+        stmt = select(
+            select(func.count()).select_from(mine).scalar_subquery().label("mine"),
+            distinct_count(self._pool_heads(groups, username, cap + 1)).label("pool"),
+            distinct_count([self._assigned_overdue_head(user_id, now, cap + 1),
+                            *self._pool_heads(groups, username, cap + 1, due_before=now)]).label("overdue"),
+        )
+        row = self.session.execute(stmt).one()
+        return {"mine": int(row.mine), "pool": int(row.pool), "overdue": int(row.overdue)}
+
+    @staticmethod
+    def _assigned_overdue_head(user_id: int, now: datetime, limit: int) -> Select[Any]:
+        head = (
+            select(TaskRow.id.label("task_id"), TaskRow.due_at.label("sort_at"))
+            .where(TaskRow.assignee_id == user_id, TaskRow.state == "open", TaskRow.due_at < now)
+            .order_by(TaskRow.due_at, TaskRow.id)
+            .limit(limit)
+            .subquery()
+        )
+        return select(head.c.task_id, head.c.sort_at)
+
+    @staticmethod
+    def _pool_heads(groups: Iterable[str], username: str, limit: int,
+                    due_before: datetime | None = None) -> list[Select[Any]]:
+        """Per candidate name: the first `limit` pooled task ids by sort time (due, else created). With
+        `due_before`, only tasks due before it (sort_at is their due time; tasks without one are left out)."""
         wanted = [("group", g) for g in sorted(set(groups))] + [("user", username)]
         heads = []
         for kind, name in wanted:
@@ -130,11 +176,17 @@ class TaskRepository(_Repository):
                 select(TaskCandidateRow.task_id, TaskCandidateRow.sort_at)
                 .where(TaskCandidateRow.kind == kind, TaskCandidateRow.name == name,
                        TaskCandidateRow.pooled == true())
-                .order_by(TaskCandidateRow.sort_at, TaskCandidateRow.task_id)
-                .limit(limit + offset)
-                .subquery()
             )
-            heads.append(select(head.c.task_id, head.c.sort_at))
+            if due_before is not None:
+                head = head.where(TaskCandidateRow.sort_at < due_before,
+                                  select(TaskRow.id).where(TaskRow.id == TaskCandidateRow.task_id,
+                                                           TaskRow.due_at.is_not(None)).exists())
+            sub = head.order_by(TaskCandidateRow.sort_at, TaskCandidateRow.task_id).limit(limit).subquery()
+            heads.append(select(sub.c.task_id, sub.c.sort_at))
+        return heads
+
+    def _merged_page(self, heads: list[Select[Any]], limit: int, offset: int) -> list[TaskRow]:
+        """Merge per-name heads of (task_id, sort_at): each task ranked by its earliest row, one page of tasks."""
         merged = union_all(*heads).subquery()
         first = func.min(merged.c.sort_at)
         page = (

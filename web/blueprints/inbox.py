@@ -12,7 +12,15 @@ from engine.services.access import DEPLOYERS, WORKERS, reads_everything
 from engine.services.assignment import assignable_users, reassign_tasks
 from engine.services.instances import get_instance
 from engine.services.records import get_record
-from engine.services.tasks import claim_task, complete_task, get_task, list_tasks, unclaim_task
+from engine.services.tasks import (
+    COUNT_CAP,
+    claim_task,
+    complete_task,
+    get_task,
+    inbox_counts,
+    list_tasks,
+    unclaim_task,
+)
 from engine.services.views import Actor, TaskDetail
 from web import now, uow
 from web.auth import actor, login_required, safe_next
@@ -27,7 +35,7 @@ PAGE = 50
 
 def tabs_for(who: Actor) -> list[str]:
     """The inbox tabs a role can use."""
-    tabs = ["mine", "pool"] if who.has(*WORKERS) else []
+    tabs = ["mine", "pool", "overdue"] if who.has(*WORKERS) else []
     if who.has("head_of_sales"):
         tabs.append("team")
     if reads_everything(who):
@@ -51,10 +59,13 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     tabs = tabs_for(who)
     tab = tab if tab in tabs else tabs[0]
     page = page_number()
-    rows = list_tasks(uow(), who, tab, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    moment = now()
+    rows = list_tasks(uow(), who, tab, limit=PAGE + 1, offset=(page - 1) * PAGE, now=moment)
+    counts = inbox_counts(uow(), who, moment) if who.has(*WORKERS) else {}
     reassign_to = assignable_users(uow(), who) if tab == "team" and who.has("head_of_sales") else []
     return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=rows[:PAGE], page=page,
-                           has_next=len(rows) > PAGE, now=now(), reassign_to=reassign_to), status
+                           has_next=len(rows) > PAGE, now=moment, reassign_to=reassign_to, counts=counts,
+                           count_cap=COUNT_CAP), status
 
 
 @bp.get("/tasks")

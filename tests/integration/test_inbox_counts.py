@@ -1,0 +1,46 @@
+"""Inbox tabs: the overdue tab (mine and claimable tasks past due, most overdue first) and the tab counts,
+exact up to a cap, on every backend."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.errors import ValidationError
+from engine.services import records, tasks
+from tests.conftest import NOW
+
+
+def _lead(deployed, actors, title, created):
+    lead = records.create_record(deployed(), actors["head"], "Lead", {"title": title}, created)
+    (task,) = [t for t in tasks.list_tasks(deployed(), actors["sales"], "pool", limit=500) if t.record_id == lead.id]
+    return task
+
+
+def test_overdue_tab_and_counts(deployed, actors):
+    sam, sam2 = actors["sales"], actors["sales2"]
+    oldest = _lead(deployed, actors, "oldest", NOW - timedelta(days=5))  # qualify_lead is due a day after
+    old = _lead(deployed, actors, "old", NOW - timedelta(days=3))
+    fresh = _lead(deployed, actors, "fresh", NOW)
+    claimed = _lead(deployed, actors, "claimed late", NOW - timedelta(days=4))
+    tasks.claim_task(deployed(), sam, claimed.id, NOW)
+    others = _lead(deployed, actors, "someone else's", NOW - timedelta(days=6))
+    tasks.claim_task(deployed(), sam2, others.id, NOW)
+
+    overdue = tasks.list_tasks(deployed(), sam, "overdue", now=NOW)
+    assert [t.id for t in overdue] == [oldest.id, claimed.id, old.id]  # most overdue first; not fresh, not sam2's
+    assert tasks.inbox_counts(deployed(), sam, NOW) == {"mine": 1, "pool": 3, "overdue": 3}
+    assert tasks.inbox_counts(deployed(), sam2, NOW) == {"mine": 1, "pool": 3, "overdue": 3}
+    assert [t.id for t in tasks.list_tasks(deployed(), sam, "overdue", now=NOW, limit=1, offset=1)] == [claimed.id]
+    assert fresh.id not in {t.id for t in overdue}
+    # beyond the cap the count stops at cap + 1 ("more than cap") instead of counting every row
+    assert tasks.inbox_counts(deployed(), sam, NOW, cap=2) == {"mine": 1, "pool": 3, "overdue": 3}
+    assert tasks.inbox_counts(deployed(), sam, NOW, cap=1) == {"mine": 1, "pool": 2, "overdue": 2}
+    # a week later every open task is overdue
+    assert tasks.inbox_counts(deployed(), sam, NOW + timedelta(days=7))["overdue"] == 4
+
+
+def test_overdue_scope_needs_the_time(deployed, actors):
+    with pytest.raises(ValidationError, match="current time"):
+        tasks.list_tasks(deployed(), actors["sales"], "overdue")
