@@ -71,7 +71,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
         return task_views(uow, rows)
 
 
-COUNT_CAP = 999  # tab counts are exact up to this; beyond it the tab says "more than 999"
+COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
 
 
 def inbox_counts(uow: UnitOfWork, actor: Actor, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:

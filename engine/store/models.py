@@ -205,13 +205,16 @@ class TaskCandidateRow(Base):
     """Who may claim a pooled task: one row per candidate group or user, indexed for the pool query."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_pool", "kind", "name", "pooled", "sort_at", "task_id"),)
+    __table_args__ = (Index("ix_task_candidate_pool", "kind", "name", "pooled", "sort_at", "task_id"),
+                      Index("ix_task_candidate_overdue", "kind", "name", "pooled", "due_at", "task_id"))
 
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     pooled: Mapped[bool] = mapped_column(Boolean)  # open and unassigned
     sort_at: Mapped[datetime] = mapped_column(UtcDateTime())  # due date, else creation time
+    # the task's due time (None: none): the overdue tab and its count range-scan it, skipping undated tasks
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class InstanceEventRow(Base):

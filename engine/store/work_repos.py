@@ -54,7 +54,7 @@ class TaskRepository(_Repository):
         for kind, names in (("group", groups), ("user", users)):
             for name in sorted(set(names)):
                 self.session.add(TaskCandidateRow(task_id=task.id, kind=kind, name=name, pooled=pooled,
-                                                  sort_at=sort_at))
+                                                  sort_at=sort_at, due_at=task.due_at))
 
     def set_pooled(self, task_id: str, pooled: bool) -> None:
         """Take a task out of (or put it back in) the claimable pool. Staged writes to other tables wait for the
@@ -168,20 +168,19 @@ class TaskRepository(_Repository):
     def _pool_heads(groups: Iterable[str], username: str, limit: int,
                     due_before: datetime | None = None) -> list[Select[Any]]:
         """Per candidate name: the first `limit` pooled task ids by sort time (due, else created). With
-        `due_before`, only tasks due before it (sort_at is their due time; tasks without one are left out)."""
+        `due_before`: the tasks due before it, by due time (an index range that holds no undated task)."""
         wanted = [("group", g) for g in sorted(set(groups))] + [("user", username)]
+        at = TaskCandidateRow.sort_at if due_before is None else TaskCandidateRow.due_at
         heads = []
         for kind, name in wanted:
             head = (
-                select(TaskCandidateRow.task_id, TaskCandidateRow.sort_at)
+                select(TaskCandidateRow.task_id, at.label("sort_at"))
                 .where(TaskCandidateRow.kind == kind, TaskCandidateRow.name == name,
                        TaskCandidateRow.pooled == true())
             )
             if due_before is not None:
-                head = head.where(TaskCandidateRow.sort_at < due_before,
-                                  select(TaskRow.id).where(TaskRow.id == TaskCandidateRow.task_id,
-                                                           TaskRow.due_at.is_not(None)).exists())
-            sub = head.order_by(TaskCandidateRow.sort_at, TaskCandidateRow.task_id).limit(limit).subquery()
+                head = head.where(TaskCandidateRow.due_at < due_before)
+            sub = head.order_by(at, TaskCandidateRow.task_id).limit(limit).subquery()
             heads.append(select(sub.c.task_id, sub.c.sort_at))
         return heads
 

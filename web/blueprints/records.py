@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from engine.config.model import Bundle, Entity
 from engine.errors import ConflictError, Forbidden, MergedRecord, NotFound, ValidationError
 from engine.records.schema import entity_json_schema
-from engine.services.access import RECORD_WRITERS, require
+from engine.services.access import RECORD_WRITERS, WORKERS, reads_everything, require
 from engine.services.finding import find_after
 from engine.services.instances import instances_for_record
 from engine.services.links import link_kinds, link_records, record_links, unlink_records
@@ -118,11 +118,15 @@ def list_key(entity: Entity) -> str:
 @bp.post("/<entity>/columns")
 @login_required
 def save_columns(entity: str) -> Any:
-    """Save the columns the user ticked for this entity's list (none ticked: back to the default columns)."""
+    """Save the columns the user ticked for this entity's list (none ticked: back to the default columns); a view
+    setting of the user's own, so whoever may read the list may choose (auditors too)."""
+    who = actor()
+    if not (reads_everything(who) or who.has(*WORKERS)):
+        raise Forbidden(f"{who.username} may not read records")
     bundle = bundle_of(uow())
     found = _entity(bundle, entity)
     try:
-        choose_columns(uow(), actor(), list_key(found), request.form.getlist("columns"),
+        choose_columns(uow(), who, list_key(found), request.form.getlist("columns"),
                        offered_columns(found), now())
     except ValidationError as exc:
         for messages in exc.errors.values():
