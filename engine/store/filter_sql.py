@@ -239,9 +239,40 @@ class FilterCompiler:
             stmt = stmt.where(self.condition(other, cond.where))
         return stmt.correlate(record)
 
+    def linked_ids(self, record: Record, cond: LinkedCondition) -> Expr:
+        """`record` is linked to a match, driven from the linked side: the matching linked records are found once
+        (by their own conditions and indexes) and their link ends compared with `record` — `record.id IN (SELECT
+        link end ...)` for incoming references, `record.data.<via> IN (SELECT id ...)` for outgoing ones. Both
+        databases run that uncorrelated subquery once (SQLite materializes it, PostgreSQL hashes or loops over
+        it), instead of probing the linked records once per row of `record`."""
+        other = aliased(RecordRow)
+        found = select(other.id).where(other.entity == literal_name(cond.entity), self.unmerged(other))
+        if cond.direction == "outgoing":
+            target = self.typed(record, FieldRef(cond.via or "", "reference"))
+            stmt = found
+        else:
+            link = aliased(RecordLinkRow)
+            target = record.id
+            stmt = (select(link.to_record_id).select_from(link).join(other, other.id == link.from_record_id)
+                    .where(link.kind == "reference", link.field == literal_name(cond.via or ""),
+                           other.entity == literal_name(cond.entity), self.unmerged(other)))
+        if cond.where is not None:
+            stmt = stmt.where(self.condition(other, cond.where))
+        return target.in_(stmt.correlate_except(other, *([] if cond.direction == "outgoing" else [link])))
+
     def linked(self, record: Record, cond: LinkedCondition) -> Expr:
         other = aliased(RecordRow)
         if cond.aggregate in ("exists", "none"):
+            if cond.direction != "manual" and cond.where is not None:
+                # The cheaper side to start from: a condition on the linked records narrows them (usually to far
+                # fewer than the records filtered here), so start from those; with no condition every linked
+                # record qualifies and a per-row probe of the link index is the cheaper way.
+                inside = self.linked_ids(record, cond)
+                if cond.aggregate == "exists":
+                    return inside
+                if cond.direction == "outgoing":  # no reference at all links to nothing: NULL NOT IN is unknown
+                    return or_(self.typed(record, FieldRef(cond.via or "", "reference")).is_(None), not_(inside))
+                return not_(inside)
             if cond.direction == "manual":
                 found = or_(*(exists(self.linked_select(record, cond, other, [other.id], way))
                               for way in ("manual_out", "manual_in")))
