@@ -21,6 +21,9 @@ from engine.store.models import (
 )
 from engine.store.repo_base import _Repository
 
+TaskSelect = Select[tuple[TaskRow]]  # a page of tasks, before it is run (services pass it back to `named`)
+COUNTED = ("mine", "pool", "overdue")  # the inbox tabs `TaskRepository.inbox_counts` counts, in column order
+
 
 class InstanceRepository(_Repository):
     def get(self, instance_id: int) -> InstanceRow | None:
@@ -108,14 +111,18 @@ class TaskRepository(_Repository):
 
     def assigned(self, user_ids: list[int], limit: int, offset: int) -> list[TaskRow]:
         """Open tasks assigned to these users, soonest due first."""
-        stmt = (
+        return list(self.session.scalars(self.assigned_stmt(user_ids, limit, offset)).all())
+
+    @staticmethod
+    def assigned_stmt(user_ids: list[int], limit: int, offset: int) -> Select[tuple[TaskRow]]:
+        """The select of `assigned`."""
+        return (
             select(TaskRow)
             .where(TaskRow.assignee_id.in_(user_ids), TaskRow.state == "open")
             .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
             .limit(limit)
             .offset(offset)
         )
-        return list(self.session.scalars(stmt).all())
 
     def pool(self, groups: Iterable[str], username: str, limit: int, offset: int) -> list[TaskRow]:
         """Open unassigned tasks these groups (or this user by name) may claim, soonest due first.
@@ -123,12 +130,21 @@ class TaskRepository(_Repository):
         One index range scan per candidate name, each stopped after offset+limit rows, then merged: a task's
         rank is its earliest candidate row, and that row has fewer than offset+limit rows ahead of it in its
         own name's list, so the page is exact without grouping every pooled row."""
+        return list(self.session.scalars(self.pool_stmt(groups, username, limit, offset)).all())
+
+    def pool_stmt(self, groups: Iterable[str], username: str, limit: int, offset: int) -> Select[tuple[TaskRow]]:
+        """The select of `pool`."""
         return self._merged_page(self._pool_heads(groups, username, limit + offset), limit, offset)
 
     def overdue(self, user_id: int, groups: Iterable[str], username: str, now: datetime, limit: int,
                 offset: int) -> list[TaskRow]:
         """Open tasks past their due time that are assigned to the user or that they may claim, most overdue
         first (the same bounded index scans as `pool`, stopped at `now`)."""
+        return list(self.session.scalars(self.overdue_stmt(user_id, groups, username, now, limit, offset)).all())
+
+    def overdue_stmt(self, user_id: int, groups: Iterable[str], username: str, now: datetime, limit: int,
+                     offset: int) -> Select[tuple[TaskRow]]:
+        """The select of `overdue`."""
         heads = [self._assigned_overdue_head(user_id, now, limit + offset),
                  *self._pool_heads(groups, username, limit + offset, due_before=now)]
         return self._merged_page(heads, limit, offset)
@@ -137,6 +153,13 @@ class TaskRepository(_Repository):
                      cap: int) -> dict[str, int]:
         """How many tasks are mine, in my pool and overdue, each counted up to `cap` + 1 (more reads as "more
         than cap"), in one statement of bounded index scans."""
+        row = self.session.execute(select(*self.count_columns(user_id, groups, username, now, cap))).one()
+        return {name: int(row[n]) for n, name in enumerate(COUNTED)}
+
+    def count_columns(self, user_id: int, groups: Iterable[str], username: str, now: datetime,
+                      cap: int) -> list[Any]:
+        """The counts of `inbox_counts` as uncorrelated scalar subqueries (computed once per statement), so they
+        can ride along with a page query."""
         def distinct_count(heads: list[Select[Any]]) -> Any:
             merged = union_all(*heads).subquery()
             ids = select(merged.c.task_id).group_by(merged.c.task_id).limit(cap + 1).subquery()
@@ -144,14 +167,27 @@ class TaskRepository(_Repository):
 
         mine = (select(TaskRow.id).where(TaskRow.assignee_id == user_id, TaskRow.state == "open")
                 .limit(cap + 1).subquery())
-        stmt = select(
-            select(func.count()).select_from(mine).scalar_subquery().label("mine"),
-            distinct_count(self._pool_heads(groups, username, cap + 1)).label("pool"),
+        return [
+            select(func.count()).select_from(mine).scalar_subquery().label("count_mine"),
+            distinct_count(self._pool_heads(groups, username, cap + 1)).label("count_pool"),
             distinct_count([self._assigned_overdue_head(user_id, now, cap + 1),
-                            *self._pool_heads(groups, username, cap + 1, due_before=now)]).label("overdue"),
-        )
-        row = self.session.execute(stmt).one()
-        return {"mine": int(row.mine), "pool": int(row.pool), "overdue": int(row.overdue)}
+                            *self._pool_heads(groups, username, cap + 1, due_before=now)]).label("count_overdue"),
+        ]
+
+    def named(self, stmt: Select[tuple[TaskRow]],
+              counts: list[Any] | None = None) -> tuple[list[tuple[TaskRow, str | None, str | None]], list[int]]:
+        """A page of tasks (a select of TaskRow) with each task's record title and assignee's username, and the
+        `counts` columns, in one statement; the counts are read alone when the page is empty."""
+        extra = counts or []
+        named = (stmt.add_columns(RecordRow.title, UserRow.username, *extra)
+                 .outerjoin(RecordRow, RecordRow.id == TaskRow.record_id)
+                 .outerjoin(UserRow, UserRow.id == TaskRow.assignee_id))
+        rows = self.session.execute(named).all()
+        if not extra:
+            return [(r[0], r[1], r[2]) for r in rows], []
+        if rows:
+            return [(r[0], r[1], r[2]) for r in rows], [int(v) for v in rows[0][3:]]
+        return [], [int(v) for v in self.session.execute(select(*extra)).one()]
 
     @staticmethod
     def _assigned_overdue_head(user_id: int, now: datetime, limit: int) -> Select[Any]:
@@ -184,7 +220,8 @@ class TaskRepository(_Repository):
             heads.append(select(sub.c.task_id, sub.c.sort_at))
         return heads
 
-    def _merged_page(self, heads: list[Select[Any]], limit: int, offset: int) -> list[TaskRow]:
+    @staticmethod
+    def _merged_page(heads: list[Select[Any]], limit: int, offset: int) -> Select[tuple[TaskRow]]:
         """Merge per-name heads of (task_id, sort_at): each task ranked by its earliest row, one page of tasks."""
         merged = union_all(*heads).subquery()
         first = func.min(merged.c.sort_at)
@@ -196,19 +233,22 @@ class TaskRepository(_Repository):
             .offset(offset)
             .subquery()
         )
-        stmt = select(TaskRow).join(page, page.c.task_id == TaskRow.id).order_by(page.c.sort_at, TaskRow.id)
-        return list(self.session.scalars(stmt).all())
+        return select(TaskRow).join(page, page.c.task_id == TaskRow.id).order_by(page.c.sort_at, TaskRow.id)
 
     def all_open(self, limit: int, offset: int) -> list[TaskRow]:
         """Every open task, soonest due first."""
-        stmt = (
+        return list(self.session.scalars(self.all_open_stmt(limit, offset)).all())
+
+    @staticmethod
+    def all_open_stmt(limit: int, offset: int) -> Select[tuple[TaskRow]]:
+        """The select of `all_open`."""
+        return (
             select(TaskRow)
             .where(TaskRow.state == "open")
             .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
             .limit(limit)
             .offset(offset)
         )
-        return list(self.session.scalars(stmt).all())
 
 
 class HistoryRepository(_Repository):

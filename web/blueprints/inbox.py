@@ -17,8 +17,7 @@ from engine.services.tasks import (
     claim_task,
     complete_task,
     get_task,
-    inbox_counts,
-    list_tasks,
+    inbox_page,
     unclaim_task,
 )
 from engine.services.views import Actor, TaskDetail
@@ -60,10 +59,11 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     tab = tab if tab in tabs else tabs[0]
     page = page_number()
     moment = now()
-    with uow() as work:  # the page's reads share one transaction (one connection checkout, not three)
-        rows = list_tasks(work, who, tab, limit=PAGE + 1, offset=(page - 1) * PAGE, now=moment)
-        counts = inbox_counts(work, who, moment) if who.has(*WORKERS) else {}
+    with uow() as work:  # the page's reads share one transaction (one connection checkout, not two)
+        # the tasks with their record titles and assignees, and the tab counts: one statement
+        listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, offset=(page - 1) * PAGE)
         reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
+    rows, counts = listed.tasks, listed.counts
     return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=rows[:PAGE], page=page,
                            has_next=len(rows) > PAGE, now=moment, reassign_to=reassign_to, counts=counts,
                            count_cap=COUNT_CAP), status
