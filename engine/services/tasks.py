@@ -25,7 +25,7 @@ from engine.services.records import can_see, entity_of, load_visible, write_fiel
 from engine.services.views import Actor, TaskDetail, TaskView
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
-from engine.store.work_repos import COUNTED, TaskSelect
+from engine.store.work_repos import COUNTED, TaskQuery
 
 SCOPES = ("mine", "pool", "overdue", "team", "all")
 NO_PROCESS = "—"  # the process name shown for a standalone task (made by a rule, outside any process)
@@ -48,7 +48,7 @@ def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
 
 
 def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int,
-                  now: datetime | None) -> TaskSelect | None:
+                  now: datetime | None) -> TaskQuery | None:
     """The select of a scope's page of open tasks (None: nothing to list), after the scope's permission check."""
     if scope not in SCOPES:
         raise ValidationError({"scope": [f"must be one of: {', '.join(SCOPES)}"]})
@@ -56,19 +56,19 @@ def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset:
         raise ValidationError({"now": ["the overdue tasks need the current time"]})
     limit, offset = min(max(limit, 1), 500), max(offset, 0)
     if scope == "mine":
-        return uow.tasks.assigned_stmt([actor.id], limit, offset) if actor.id else None
+        return uow.tasks.assigned_query([actor.id], limit, offset) if actor.id else None
     if scope == "pool":
-        return uow.tasks.pool_stmt(actor.groups, actor.username, limit, offset)
+        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset)
     if scope == "overdue":
         assert now is not None  # noqa: S101 - checked above
-        return uow.tasks.overdue_stmt(actor.id or 0, actor.groups, actor.username, now, limit, offset)
+        return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset)
     if scope == "team":
         require(actor, "head_of_sales", "admin", "auditor", action="see the team's tasks")
         members = uow.users.team_member_ids(actor.team) if actor.team else []
-        return uow.tasks.assigned_stmt(sorted({*members, actor.id or 0}), limit, offset)
+        return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset)
     if not reads_everything(actor):
         raise Forbidden(f"{actor.username} may not see every task")
-    return uow.tasks.all_open_stmt(limit, offset)
+    return uow.tasks.all_open_query(limit, offset)
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int = 50,
@@ -76,10 +76,8 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
     """Open tasks: assigned to me, claimable by me, of my team (head of sales), all (read-all roles), or mine and
     claimable ones past their due time (`overdue`, which needs `now`)."""
     with uow:
-        stmt = _scope_select(uow, actor, scope, limit, offset, now)
-        if stmt is None:
-            return []
-        return task_views(uow, list(uow.session.scalars(stmt).all()))
+        query = _scope_select(uow, actor, scope, limit, offset, now)
+        return [] if query is None else task_views(uow, uow.tasks.run(query))
 
 
 COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
@@ -105,13 +103,13 @@ def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limi
     """`list_tasks` of a scope and, for workers, `inbox_counts` — read together in one statement (the page with
     each task's record title and assignee, the counts as columns alongside)."""
     with uow:
-        stmt = _scope_select(uow, actor, scope, limit, offset, now)
+        query = _scope_select(uow, actor, scope, limit, offset, now)
         counted = actor.has(*WORKERS)
-        columns = uow.tasks.count_columns(actor.id or 0, actor.groups, actor.username, now, cap) if counted else []
-        if stmt is None:
+        if query is None:
             values = uow.tasks.inbox_counts(actor.id or 0, actor.groups, actor.username, now, cap) if counted else {}
             return InboxPage([], values)
-        rows, counts = uow.tasks.named(stmt, columns)
+        columns = uow.tasks.count_columns(actor.id or 0, actor.groups, actor.username, now, cap) if counted else None
+        rows, counts = uow.tasks.named(query, columns)
         return InboxPage([task_view(*row) for row in rows], dict(zip(COUNTED, counts, strict=True)) if counted else {})
 
 
