@@ -117,7 +117,7 @@ SCHEMAS: dict[str, Schema] = {
         "process_name": {"type": "string"}, "can_claim": {"type": "boolean"}, "can_unclaim": {"type": "boolean"},
         "can_complete": {"type": "boolean"}}),
     "TaskList": _object({"items": {"type": "array", "items": _ref("Task")},
-                         "scope": {"enum": ["mine", "pool", "team", "all"]}, "limit": {"type": "integer"},
+                         "scope": {"enum": ["mine", "pool", "overdue", "team", "all"]}, "limit": {"type": "integer"},
                          "offset": {"type": "integer"}}),
     "Record": _object({
         "id": {"type": "integer"}, "entity": {"type": "string"}, "title": {"type": "string"},
@@ -231,8 +231,9 @@ def _op(summary: str, operation_id: str, tag: str, responses: dict[str, Any], **
     return {"summary": summary, "operationId": operation_id, "tags": [tag], "responses": responses, **extra}
 
 
-_SCOPE = _param("scope", "query", {"enum": ["mine", "pool", "team", "all"], "default": "mine"},
-                "mine = assigned to me; pool = claimable by my groups; team = assigned to my team (head of sales, "
+_SCOPE = _param("scope", "query", {"enum": ["mine", "pool", "overdue", "team", "all"], "default": "mine"},
+                "mine = assigned to me; pool = claimable by my groups; overdue = mine or claimable by me and past "
+                "the due time; team = assigned to my team (head of sales, "
                 "admin, auditor); all = every open task (admin, auditor)")
 
 PATHS: dict[str, Any] = {

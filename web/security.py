@@ -34,8 +34,10 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Write-method endpoints that change no data: signing in and out, and the API's filter queries (a JSON body).
-READ_ONLY_ENDPOINTS = frozenset({"auth.login", "auth.logout", "api.find_records", "api.count_records"})
+# Write-method endpoints that change no data: signing in and out, the API's filter queries (a JSON body), and
+# choosing one's own list columns (a view setting of the user, no business data).
+READ_ONLY_ENDPOINTS = frozenset({"auth.login", "auth.logout", "api.find_records", "api.count_records",
+                                 "records.save_columns"})
 # Writes whose service refuses auditors itself: an inbound event keeps even its refusal in the audit trail.
 REFUSED_BY_SERVICE = frozenset({"api.post_event"})
 TRUE = ("1", "true", "yes", "on")

@@ -57,6 +57,30 @@ def find_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,
         return FoundPage([record_view(uow, row) for row in uow.find.rows(ids)], total, exact)
 
 
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of found records in the filter's order, the total, and the id to continue after."""
+
+    items: list[RecordView]
+    total: int
+    exact: bool
+    next_after: int | None  # None: this is the last page
+
+
+def find_after(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter, now: datetime, *,
+               after: int | None = None, limit: int = 50) -> KeysetPage:
+    """A page of the records matching a filter that the actor may see, continuing after record `after` in the
+    filter's order (keyset paging: deep pages cost what the first does), with the total (estimated beyond
+    COUNT_CAP on PostgreSQL)."""
+    flt, scope = _prepare(uow, actor, filter)
+    size = min(max(limit, 1), MAX_LIMIT)
+    with uow:
+        ids = uow.find.ids_after(flt, now, scope, after_id=after, limit=size + 1)
+        total, exact = uow.find.count_upto(flt, now, scope, COUNT_CAP)
+        items = [record_view(uow, row) for row in uow.find.rows(ids[:size])]
+        return KeysetPage(items, total, exact, ids[size - 1] if len(ids) > size else None)
+
+
 def count_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,
                   now: datetime) -> int:
     """How many records matching a filter the actor may see."""

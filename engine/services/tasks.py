@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,45 +26,92 @@ from engine.services.views import Actor, TaskDetail, TaskView
 from engine.store.events import TaskCompleted
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
+from engine.store.work_repos import COUNTED, TaskQuery
 
-SCOPES = ("mine", "pool", "team", "all")
+SCOPES = ("mine", "pool", "overdue", "team", "all")
 NO_PROCESS = "—"  # the process name shown for a standalone task (made by a rule, outside any process)
+
+
+def task_view(r: TaskRow, record_title: str | None, assignee: str | None) -> TaskView:
+    """One task row as a view, given its record's title and its assignee's username."""
+    return TaskView(r.id, r.instance_id, r.record_id, record_title, r.spec_name, r.title, r.form_key,
+                    tuple(x for x in r.candidate_groups.split(",") if x),
+                    tuple(x for x in r.candidate_users.split(",") if x), assignee, r.state, r.due_at,
+                    r.created_at, r.completed_at, r.completed_by)
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
     """Task rows as views, with assignee names and record titles."""
     users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id)
     titles = uow.records.titles(r.record_id for r in rows if r.record_id)
-    return [
-        TaskView(r.id, r.instance_id, r.record_id, titles.get(r.record_id) if r.record_id else None, r.spec_name,
-                 r.title, r.form_key, tuple(x for x in r.candidate_groups.split(",") if x),
-                 tuple(x for x in r.candidate_users.split(",") if x),
-                 users[r.assignee_id].username if r.assignee_id in users else None, r.state, r.due_at,
-                 r.created_at, r.completed_at, r.completed_by)
-        for r in rows
-    ]
+    return [task_view(r, titles.get(r.record_id) if r.record_id else None,
+                      users[r.assignee_id].username if r.assignee_id in users else None) for r in rows]
+
+
+def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int,
+                  now: datetime | None) -> TaskQuery | None:
+    """The select of a scope's page of open tasks (None: nothing to list), after the scope's permission check."""
+    if scope not in SCOPES:
+        raise ValidationError({"scope": [f"must be one of: {', '.join(SCOPES)}"]})
+    if scope == "overdue" and now is None:
+        raise ValidationError({"now": ["the overdue tasks need the current time"]})
+    limit, offset = min(max(limit, 1), 500), max(offset, 0)
+    if scope == "mine":
+        return uow.tasks.assigned_query([actor.id], limit, offset) if actor.id else None
+    if scope == "pool":
+        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset)
+    if scope == "overdue":
+        assert now is not None  # noqa: S101 - checked above
+        return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset)
+    if scope == "team":
+        require_permission(actor, "task.read_team", action="see the team's tasks")
+        members = uow.users.team_member_ids(actor.team) if actor.team else []
+        return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset)
+    if not reads_everything(actor):
+        raise Forbidden(f"{actor.username} may not see every task")
+    return uow.tasks.all_open_query(limit, offset)
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int = 50,
-               offset: int = 0) -> list[TaskView]:
-    """Open tasks: assigned to me, claimable by me, of my team (head of sales) or all (read-all roles)."""
-    if scope not in SCOPES:
-        raise ValidationError({"scope": [f"must be one of: {', '.join(SCOPES)}"]})
-    limit, offset = min(max(limit, 1), 500), max(offset, 0)
+               offset: int = 0, now: datetime | None = None) -> list[TaskView]:
+    """Open tasks: assigned to me, claimable by me, of my team (head of sales), all (read-all roles), or mine and
+    claimable ones past their due time (`overdue`, which needs `now`)."""
     with uow:
-        if scope == "mine":
-            rows = uow.tasks.assigned([actor.id], limit, offset) if actor.id else []
-        elif scope == "pool":
-            rows = uow.tasks.pool(actor.groups, actor.username, limit, offset)
-        elif scope == "team":
-            require_permission(actor, "task.read_team", action="see the team's tasks")
-            members = uow.users.team_member_ids(actor.team) if actor.team else []
-            rows = uow.tasks.assigned(sorted({*members, actor.id or 0}), limit, offset)
-        else:
-            if not reads_everything(actor):
-                raise Forbidden(f"{actor.username} may not see every task")
-            rows = uow.tasks.all_open(limit, offset)
-        return task_views(uow, rows)
+        query = _scope_select(uow, actor, scope, limit, offset, now)
+        return [] if query is None else task_views(uow, uow.tasks.run(query))
+
+
+COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
+
+
+def inbox_counts(uow: UnitOfWork, actor: Actor, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many tasks the actor has on the mine, pool and overdue tabs, each exact up to `cap` (a value above
+    `cap` means "more than cap"), read by one statement."""
+    with uow:
+        return uow.tasks.inbox_counts(actor.id or 0, actor.groups, actor.username, now, cap)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of an inbox tab and the tab counts (empty for roles without mine/pool tabs)."""
+
+    tasks: list[TaskView]
+    counts: dict[str, int]
+
+
+def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limit: int = 50, offset: int = 0,
+               cap: int = COUNT_CAP) -> InboxPage:
+    """`list_tasks` of a scope and, for workers, `inbox_counts` — read together in one statement (the page with
+    each task's record title and assignee, the counts as columns alongside)."""
+    with uow:
+        query = _scope_select(uow, actor, scope, limit, offset, now)
+        counted = actor.has(*WORKERS)
+        if query is None:
+            values = uow.tasks.inbox_counts(actor.id or 0, actor.groups, actor.username, now, cap) if counted else {}
+            return InboxPage([], values)
+        columns = uow.tasks.count_columns(actor.id or 0, actor.groups, actor.username, now, cap) if counted else None
+        rows, counts = uow.tasks.named(query, columns)
+        return InboxPage([task_view(*row) for row in rows], dict(zip(COUNTED, counts, strict=True)) if counted else {})
 
 
 def _is_candidate(actor: Actor, row: TaskRow) -> bool:

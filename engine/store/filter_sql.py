@@ -239,9 +239,40 @@ class FilterCompiler:
             stmt = stmt.where(self.condition(other, cond.where))
         return stmt.correlate(record)
 
+    def linked_ids(self, record: Record, cond: LinkedCondition) -> Expr:
+        """`record` is linked to a match, driven from the linked side: the matching linked records are found once
+        (by their own conditions and indexes) and their link ends compared with `record` — `record.id IN (SELECT
+        link end ...)` for incoming references, `record.data.<via> IN (SELECT id ...)` for outgoing ones. Both
+        databases run that uncorrelated subquery once (SQLite materializes it, PostgreSQL hashes or loops over
+        it), instead of probing the linked records once per row of `record`."""
+        other = aliased(RecordRow)
+        found = select(other.id).where(other.entity == literal_name(cond.entity), self.unmerged(other))
+        if cond.direction == "outgoing":
+            target = self.typed(record, FieldRef(cond.via or "", "reference"))
+            stmt = found
+        else:
+            link = aliased(RecordLinkRow)
+            target = record.id
+            stmt = (select(link.to_record_id).select_from(link).join(other, other.id == link.from_record_id)
+                    .where(link.kind == "reference", link.field == literal_name(cond.via or ""),
+                           other.entity == literal_name(cond.entity), self.unmerged(other)))
+        if cond.where is not None:
+            stmt = stmt.where(self.condition(other, cond.where))
+        return target.in_(stmt.correlate_except(other, *([] if cond.direction == "outgoing" else [link])))
+
     def linked(self, record: Record, cond: LinkedCondition) -> Expr:
         other = aliased(RecordRow)
         if cond.aggregate in ("exists", "none"):
+            if cond.direction != "manual" and cond.where is not None:
+                # The cheaper side to start from: a condition on the linked records narrows them (usually to far
+                # fewer than the records filtered here), so start from those; with no condition every linked
+                # record qualifies and a per-row probe of the link index is the cheaper way.
+                inside = self.linked_ids(record, cond)
+                if cond.aggregate == "exists":
+                    return inside
+                if cond.direction == "outgoing":  # no reference at all links to nothing: NULL NOT IN is unknown
+                    return or_(self.typed(record, FieldRef(cond.via or "", "reference")).is_(None), not_(inside))
+                return not_(inside)
             if cond.direction == "manual":
                 found = or_(*(exists(self.linked_select(record, cond, other, [other.id], way))
                               for way in ("manual_out", "manual_in")))
@@ -297,17 +328,40 @@ class FilterCompiler:
             parts.append(self.condition(RecordRow, flt.where))
         return parts
 
+    def sort_value(self, record: Record, ref: FieldRef) -> Any:
+        """What a sort key orders by: the typed field, or for the owner their username."""
+        if ref.type == "owner":
+            return select(UserRow.username).where(UserRow.id == record.owner_id).scalar_subquery()
+        return self.typed(record, ref)
+
     def order(self, flt: Filter) -> list[Any]:
         """ORDER BY of the filter: its keys (empties last; owner by username), then id; default newest first."""
         keys: list[Any] = []
         for key in flt.sort:
-            expr: Any = self.typed(RecordRow, key.field)
-            if key.field.type == "owner":  # by the owner's username
-                expr = select(UserRow.username).where(UserRow.id == RecordRow.owner_id).scalar_subquery()
+            expr = self.sort_value(RecordRow, key.field)
             keys.append((expr.desc() if key.descending else expr.asc()).nulls_last())
         descending = flt.sort[0].descending if flt.sort else True
         keys.append(RecordRow.id.desc() if descending else RecordRow.id.asc())
         return keys
+
+    def after(self, flt: Filter, after_id: int) -> Expr:
+        """Records that come after record `after_id` in the filter's order (keyset paging).
+
+        The cursor is only the last id seen: its sort values are read by uncorrelated subqueries (computed once
+        per query), so a page link carries no typed values. Empty values sort last, as in `order`."""
+        cursor = aliased(RecordRow)
+        descending = flt.sort[0].descending if flt.sort else True
+        last_id = bindparam(None, after_id, type_=Integer)
+        tie: Expr = RecordRow.id < last_id if descending else RecordRow.id > last_id
+        for key in reversed(flt.sort):  # (k1, k2, id) > (v1, v2, last): k1 after v1, or k1 = v1 and the rest after
+            mine = self.sort_value(RecordRow, key.field)
+            theirs = (select(self.sort_value(cursor, key.field)).where(cursor.id == last_id)
+                      .scalar_subquery())
+            beyond = mine < theirs if key.descending else mine > theirs
+            later = and_(theirs.is_not(None), or_(beyond, mine.is_(None)))
+            same = or_(mine == theirs, and_(mine.is_(None), theirs.is_(None)))
+            tie = or_(later, and_(same, tie))
+        return tie
 
 
 def negate(condition: Expr) -> Expr:
@@ -366,6 +420,15 @@ class FindRepository(_Repository):
         """One page of matching ids in the filter's order."""
         stmt = self.statement(flt, now, scope).order_by(*self.compiler(now).order(flt))
         return list(self.session.scalars(stmt.limit(limit).offset(offset)).all())
+
+    def ids_after(self, flt: Filter, now: datetime, scope: FindScope, *, after_id: int | None,
+                  limit: int) -> list[int]:
+        """The next `limit` matching ids in the filter's order after record `after_id` (None: from the start)."""
+        compiler = self.compiler(now)
+        stmt = self.statement(flt, now, scope)
+        if after_id is not None:
+            stmt = stmt.where(compiler.after(flt, after_id))
+        return list(self.session.scalars(stmt.order_by(*compiler.order(flt)).limit(limit)).all())
 
     def count(self, flt: Filter, now: datetime, scope: FindScope) -> int:
         """How many records match."""

@@ -205,13 +205,16 @@ class TaskCandidateRow(Base):
     """Who may claim a pooled task: one row per candidate group or user, indexed for the pool query."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_pool", "kind", "name", "pooled", "sort_at", "task_id"),)
+    __table_args__ = (Index("ix_task_candidate_pool", "kind", "name", "pooled", "sort_at", "task_id"),
+                      Index("ix_task_candidate_overdue", "kind", "name", "pooled", "due_at", "task_id"))
 
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     pooled: Mapped[bool] = mapped_column(Boolean)  # open and unassigned
     sort_at: Mapped[datetime] = mapped_column(UtcDateTime())  # due date, else creation time
+    # the task's due time (None: none): the overdue tab and its count range-scan it, skipping undated tasks
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class InstanceEventRow(Base):
@@ -360,6 +363,9 @@ class MessageWaitRow(Base):
 # --- data quality (issue 5) and finding (issue 6): their rows live in engine/store/quality_models.py ---
 from engine.store import external_models as _external_models  # noqa: E402,F401  (issue 11: external tasks)
 from engine.store import incident_models as _incident_models  # noqa: E402,F401  (issue 10: job incidents)
+
+# --- per-user list settings (issue 13, lists): engine/store/preference_models.py ---
+from engine.store import preference_models as _preference_models  # noqa: E402,F401  (registers them on Base)
 from engine.store import quality_models as _quality_models  # noqa: E402,F401  (registers them on Base)
 
 # --- sign-in protection (issue 10): engine/store/security_models.py ---

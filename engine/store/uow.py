@@ -19,6 +19,7 @@ from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
 from engine.store.job_repos import IncidentRepository, JobRepository
 from engine.store.merge_repos import MergeRepository
+from engine.store.preference_repos import ListSettingRepository
 from engine.store.quality_repos import ImportRepository, QualityRepository, SegmentRepository
 from engine.store.repositories import (
     AssignmentRepository,
@@ -85,6 +86,7 @@ class UnitOfWork:
     incidents: IncidentRepository
     logins: LoginRepository
     external_tasks: ExternalTaskRepository
+    list_settings: ListSettingRepository
 
     def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None) -> None:
         self._factory = session_factory
@@ -120,6 +122,7 @@ class UnitOfWork:
             self.incidents = IncidentRepository(self.session)
             self.logins = LoginRepository(self.session)
             self.external_tasks = ExternalTaskRepository(self.session)
+            self.list_settings = ListSettingRepository(self.session)
         self._depth += 1
         return self
 

@@ -255,3 +255,40 @@ def test_explain_shows_parameter_names_not_values(deployed: Uows, actors: dict[s
     assert "'Contact'" in sql  # entity names and JSON keys are checked identifiers, inlined for the indexes
     scoped = explain(deployed(), PHONE_BUYERS, actor=actors["sales"], now=NOW)
     assert "owner_id IN" in scoped
+
+
+def test_linked_none_from_the_linked_side_counts_a_missing_reference_as_no_link(
+        deployed: Uows, actors: dict[str, Actor], data: dict[str, int]) -> None:
+    admin = actors["admin"]
+    computers = {"field": "category", "op": "eq", "value": "computers"}
+    update_record(deployed(), admin, data["d_bob"], {"product": None}, NOW)
+    flt = where("Deal", {"linked": {"via": "product", "aggregate": "none", "where": computers}})
+    assert set(found(deployed, admin, flt, data)) == {"d_alice", "d_bob", "d_carol", "d_dan", "d_erin"}
+    negated = where("Deal", {"not": {"linked": {"via": "product", "aggregate": "exists", "where": computers}}})
+    assert set(found(deployed, admin, negated, data)) == {"d_alice", "d_bob", "d_carol", "d_dan", "d_erin"}
+    no_won = where("Contact", {"linked": {"entity": "Deal", "via": "client", "aggregate": "none",
+                                          "where": {"field": "stage", "op": "eq", "value": "won"}}})
+    assert set(found(deployed, admin, no_won, data)) == {"carol", "dan"}
+
+
+def test_keyset_pages_follow_every_sort_to_the_end(deployed: Uows, actors: dict[str, Actor],
+                                                  data: dict[str, int]) -> None:
+    from engine.services.finding import find_after
+
+    admin = actors["admin"]
+    for flt in (where("Deal", sort=[{"field": "amount", "dir": "desc"}]),
+                where("Contact", sort=[{"field": "owner"}, {"field": "title", "dir": "desc"}]),
+                where("Contact", sort=[{"field": "owner", "dir": "desc"}]),
+                where("Activity", {"field": "contact", "op": "is_not_empty"}, sort=[{"field": "happened_at"}]),
+                where("Contact")):
+        whole = [item.id for item in find_records(deployed(), admin, flt, NOW, limit=500).items]
+        paged: list[int] = []
+        after = None
+        while True:
+            page = find_after(deployed(), admin, flt, NOW, after=after, limit=2)
+            paged += [item.id for item in page.items]
+            assert page.total == len(whole)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert paged == whole, flt

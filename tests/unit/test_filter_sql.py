@@ -54,3 +54,22 @@ def test_indexes_made_at_deploy_stay_out_of_alembic_comparisons() -> None:
     assert not declared_in_model("ix_record_data_gin", "index", {})
     assert declared_in_model("ix_record_link_to", "index", {})
     assert declared_in_model("ix_rf_deal_amount", "table", {})
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(paramstyle="named"), postgresql.dialect(paramstyle="named")])
+def test_a_narrowed_linked_condition_starts_from_the_linked_records(dialect: object) -> None:
+    bundle = load_bundle(read_bundle_dir(ROOT))
+    name = getattr(dialect, "name", "")
+
+    def sql(where: dict[str, object]) -> str:
+        flt = parse_filter(bundle, {"entity": "Contact", "where": where})
+        compiled = id_select(FilterCompiler(name, NOW), flt, None).compile(dialect=dialect)  # type: ignore[arg-type]
+        return " ".join(str(compiled).split())
+
+    narrowed = sql(PHONE_BUYERS["where"])
+    # the matching deals (and, inside, the matching products) are found once, uncorrelated, then joined back
+    assert "record.id IN (SELECT record_link_1.to_record_id FROM record_link AS record_link_1 JOIN record" in narrowed
+    assert "IN (SELECT record_2.id FROM record AS record_2 WHERE record_2.entity = " in narrowed
+    assert "EXISTS" not in narrowed
+    # no condition on the linked records: probing the link index per contact is the cheaper side
+    assert "EXISTS (SELECT" in sql({"linked": {"entity": "Deal", "via": "client", "aggregate": "exists"}})

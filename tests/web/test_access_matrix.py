@@ -40,6 +40,7 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/tasks/<task_id>/unclaim"): row(LOGIN, 409, 409, 403, 403, 403),  # T1, claimed by nobody
     ("POST", "/tasks/<task_id>/complete"): row(LOGIN, 422, 422, 404, 403, 403),  # T1, empty form
     ("GET", "/records/<entity>"): row(LOGIN, 200, 200, 403, 200, 200),
+    ("POST", "/records/<entity>/columns"): row(LOGIN, 302, 302, 403, 302, 302),  # a view setting: auditors too
     ("GET", "/records/<entity>/new"): row(LOGIN, 200, 200, 403, 200, 403),
     ("POST", "/records/<entity>/new"): row(LOGIN, 422, 422, 403, 422, 403),  # empty form
     ("GET", "/records/<int:record_id>"): row(LOGIN, 200, 200, 404, 200, 200),
@@ -154,7 +155,8 @@ def test_route_answers_each_role_as_classified(world: World, method: str, rule: 
             assert not response.headers["Location"].startswith("/login")
 
 
-READ_ONLY_WRITES = {("POST", "/login"), ("POST", "/logout")}  # write methods that change no data
+# write methods that change no data (choosing one's list columns is a view setting of the user's own)
+READ_ONLY_WRITES = {("POST", "/login"), ("POST", "/logout"), ("POST", "/records/<entity>/columns")}
 
 
 def test_auditors_are_refused_every_write_route() -> None:

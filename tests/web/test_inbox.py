@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from engine.services.records import create_record, get_record, record_history
@@ -120,3 +121,16 @@ def test_auditor_reads_a_task_but_gets_no_form(app, deployed, actors):
     assert page.status_code == 200
     assert "You can read this task but not complete it" in text(page)
     assert "/complete" not in page.get_data(as_text=True)
+
+
+def test_tabs_show_counts_and_the_overdue_tab_lists_late_tasks(app, deployed, actors):
+    create_record(deployed(), actors["head"], "Lead", {"title": "Old lead"}, datetime.now(UTC) - timedelta(days=3))
+    create_record(deployed(), actors["head"], "Lead", {"title": "Fresh lead"}, datetime.now(UTC))
+    sam = as_user(app, "sam")
+    page = sam.get("/tasks?tab=overdue").get_data(as_text=True)
+    counts = dict(re.findall(r'data-tab="(\w+)"[^>]*>[^<]*<span class="count[^"]*" data-count="(\d+)"', page))
+    assert counts == {"mine": "0", "pool": "2", "overdue": "1"}
+    assert "Old lead" in page
+    assert "Fresh lead" not in page
+    assert 'class="overdue"' in page
+    assert "Claim" in text(sam.get("/tasks?tab=overdue"))  # a claimable late task can be taken from here

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from engine.services.records import get_record, list_records, update_record
 from tests.conftest import NOW
 from tests.web.conftest import as_user, new_lead, text
@@ -20,13 +22,17 @@ def test_list_pages_through_records(app, deployed, actors):
     for n in range(27):
         new_lead(deployed, actors, f"Lead {n:02d}")
     hank = as_user(app, "hank")
-    first = text(hank.get("/records/Lead"))
-    assert "Page 1" in first
+    first = hank.get("/records/Lead").get_data(as_text=True)
+    assert "27 record(s) found" in first
     assert "Lead 26" in first  # newest first
     assert "Lead 00" not in first
-    second = text(hank.get("/records/Lead?page=2"))
+    after = re.search(r'rel="next" href="[^"]*after=(\d+)', first)
+    assert after is not None  # keyset paging: the next page continues after the last record shown
+    second = hank.get(f"/records/Lead?after={after.group(1)}").get_data(as_text=True)
     assert "Lead 00" in second
-    assert "Next" not in second
+    assert "Lead 02" not in second
+    assert 'rel="next"' not in second
+    assert "First page" in second
 
 
 def test_create_form_shows_field_errors_keeps_values_and_stores_nothing(app, deployed, actors):

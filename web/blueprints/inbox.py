@@ -13,7 +13,14 @@ from engine.services.access import DEPLOYERS, WORKERS, reads_everything
 from engine.services.assignment import assignable_users, reassign_tasks
 from engine.services.instances import get_instance
 from engine.services.records import get_record
-from engine.services.tasks import claim_task, complete_task, get_task, list_tasks, unclaim_task
+from engine.services.tasks import (
+    COUNT_CAP,
+    claim_task,
+    complete_task,
+    get_task,
+    inbox_page,
+    unclaim_task,
+)
 from engine.services.titles import records_made_with
 from engine.services.views import Actor, TaskDetail
 from web import now, uow
@@ -29,7 +36,7 @@ PAGE = 50
 
 def tabs_for(who: Actor) -> list[str]:
     """The inbox tabs a role can use."""
-    tabs = ["mine", "pool"] if who.has(*WORKERS) else []
+    tabs = ["mine", "pool", "overdue"] if who.has(*WORKERS) else []
     if who.has("head_of_sales"):
         tabs.append("team")
     if reads_everything(who):
@@ -53,10 +60,15 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     tabs = tabs_for(who)
     tab = tab if tab in tabs else tabs[0]
     page = page_number()
-    rows = list_tasks(uow(), who, tab, limit=PAGE + 1, offset=(page - 1) * PAGE)
-    reassign_to = assignable_users(uow(), who) if tab == "team" and who.has("head_of_sales") else []
+    moment = now()
+    with uow() as work:  # the page's reads share one transaction (one connection checkout, not two)
+        # the tasks with their record titles and assignees, and the tab counts: one statement
+        listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, offset=(page - 1) * PAGE)
+        reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
+    rows, counts = listed.tasks, listed.counts
     return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=rows[:PAGE], page=page,
-                           has_next=len(rows) > PAGE, now=now(), reassign_to=reassign_to), status
+                           has_next=len(rows) > PAGE, now=moment, reassign_to=reassign_to, counts=counts,
+                           count_cap=COUNT_CAP), status
 
 
 @bp.get("/tasks")

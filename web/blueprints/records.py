@@ -7,29 +7,30 @@ from typing import Any
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from engine.config.model import Bundle, Entity
-from engine.errors import ConflictError, MergedRecord, NotFound, ValidationError
+from engine.errors import ConflictError, Forbidden, MergedRecord, NotFound, ValidationError
 from engine.records.schema import entity_json_schema
-from engine.services.access import RECORD_WRITERS, require
+from engine.services.access import RECORD_WRITERS, WORKERS, reads_everything, require
 from engine.services.card_log import log_on_record
+from engine.services.finding import find_after
 from engine.services.instances import instances_for_record
 from engine.services.links import link_kinds, link_records, record_links, unlink_records
+from engine.services.list_settings import choose_columns, chosen_columns
 from engine.services.mail import record_emails
-from engine.services.records import create_record, get_record, list_records, record_history_page, update_record
+from engine.services.records import create_record, get_record, record_history_page, update_record
 from engine.services.tasks import record_tasks
 from engine.services.titles import reference_choices
 from engine.services.views import RecordView
 from web import now, uow
 from web.auth import actor, login_required
 from web.card_parts import kind_label, log_panels, log_schema, timeline_part
-from web.edge import page_number
+from web.edge import id_arg
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
-from web.present import bundle_of, catalog_value_label, remember_titles
+from web.lists import build_columns, default_columns, offered_columns, place_errors, read_query
+from web.present import bundle_of, catalog_value_label, field_label, remember_titles
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 PAGE = 25
-LIST_COLUMNS = 5
-_SHORT_TYPES = ("string", "enum", "money", "decimal", "integer", "date", "phone", "email", "boolean")
 
 
 def _entity(bundle: Bundle, name: str) -> Entity:
@@ -40,10 +41,8 @@ def _entity(bundle: Bundle, name: str) -> Entity:
 
 
 def list_columns(entity: Entity) -> list[str]:
-    """Columns of the list: fields with a default (states like status) first, then short fields in order."""
-    names = [n for n, f in entity.fields.items() if n != entity.title_field and f.type in _SHORT_TYPES]
-    names.sort(key=lambda n: entity.fields[n].default is None)
-    return names[:LIST_COLUMNS]
+    """Columns of filter results and of a list whose user has not chosen (see web/lists.py)."""
+    return default_columns(entity)
 
 
 def _reference_values(entity: Entity, values: dict[str, Any]) -> list[int]:
@@ -74,15 +73,58 @@ def _posted(bundle: Bundle, entity: Entity) -> tuple[dict[str, Any], dict[str, A
 
 @bp.get("/<entity>")
 @login_required
-def index(entity: str) -> str:
-    """One page of an entity's records the actor may see."""
+def index(entity: str) -> tuple[str, int]:
+    """One page of an entity's records the actor may see: sorted by a column, filtered by column boxes, with the
+    columns the user chose, keyset pages (?after=<last id>) and the total (estimated beyond a cap)."""
+    who = actor()
     bundle = bundle_of(uow())
     found = _entity(bundle, entity)
-    page = page_number()
-    rows = list_records(uow(), actor(), found.name, limit=PAGE + 1, offset=(page - 1) * PAGE)
-    return render_template("records/list.html", entity=found, bundle=bundle, records=rows[:PAGE], page=page,
-                           has_next=len(rows) > PAGE, columns=list_columns(found),
-                           can_create=actor().has(*RECORD_WRITERS))
+    offered = offered_columns(found)
+    chosen = chosen_columns(uow(), who, list_key(found), offered)
+    columns = build_columns(bundle, found, chosen if chosen is not None else default_columns(found))
+    query = read_query(found, columns, request.args)
+    after = id_arg("after")
+    errors: list[str] = list(query.problems)
+    records: list[RecordView] = []
+    total, exact, next_after = 0, True, None
+    try:
+        page = find_after(uow(), who, query.document, now(), after=after, limit=PAGE)
+        records, total, exact, next_after = page.items, page.total, page.exact, page.next_after
+    except ValidationError as exc:
+        errors += [engine_message(m) for m in place_errors(query, exc.errors)]
+    shown = {c.name for c in columns}
+    return render_template("records/list.html", entity=found, bundle=bundle, records=records, columns=columns,
+                           query=query, total=total, total_exact=exact, after=after, next_after=next_after,
+                           errors=errors, offered=[(n, field_label(found, n), n in shown) for n in offered],
+                           can_create=who.has(*RECORD_WRITERS)), 422 if errors or any(
+                               c.errors for c in columns) else 200
+
+
+def list_key(entity: Entity) -> str:
+    """The name under which a user's columns of this entity's list are saved."""
+    return f"records:{entity.name}"
+
+
+@bp.post("/<entity>/columns")
+@login_required
+def save_columns(entity: str) -> Any:
+    """Save the columns the user ticked for this entity's list (none ticked: back to the default columns); a view
+    setting of the user's own, so whoever may read the list may choose (auditors too)."""
+    who = actor()
+    if not (reads_everything(who) or who.has(*WORKERS)):
+        raise Forbidden(f"{who.username} may not read records")
+    bundle = bundle_of(uow())
+    found = _entity(bundle, entity)
+    try:
+        choose_columns(uow(), who, list_key(found), request.form.getlist("columns"),
+                       offered_columns(found), now())
+    except ValidationError as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(engine_message(message), "error")
+    else:
+        flash(t("lists.columns_saved"), "success")
+    return redirect(url_for("records.index", entity=found.name))
 
 
 @bp.route("/<entity>/new", methods=["GET", "POST"])

@@ -11,10 +11,10 @@ from web.blueprints.api.base import actor, bp, json_body, page, reply
 
 @bp.get("/tasks")
 def list_tasks() -> Response:
-    """Open tasks of a scope: mine (default), pool, team, all."""
+    """Open tasks of a scope: mine (default), pool, overdue, team, all."""
     limit, offset = page()
     scope = request.args.get("scope", "mine")
-    items = tasks.list_tasks(uow(), actor(), scope, limit=limit, offset=offset)
+    items = tasks.list_tasks(uow(), actor(), scope, limit=limit, offset=offset, now=now())
     return reply({"items": items, "scope": scope, "limit": limit, "offset": offset})
 
 
