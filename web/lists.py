@@ -110,6 +110,8 @@ def read_query(entity: Entity, columns: list[Column], args: MultiDict[str, str])
     by_name = {c.name: c for c in columns}
     unknown = [key[2:] for key in args if key.startswith("f.") and key[2:] not in by_name and args.get(key)]
     problems = [t("lists.not_a_column", column=name) for name in unknown]
+    if args.get("page") and not args.get("after"):  # a link from before keyset paging: say where it lands
+        problems.append(t("lists.page_replaced", page=args.get("page")))
     sort = args.get("sort") or None
     descending = args.get("dir", "asc") == "desc"
     if sort is not None and (sort not in by_name or not by_name[sort].sortable):

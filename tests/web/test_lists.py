@@ -95,3 +95,10 @@ def test_chosen_columns_are_saved_per_user(app, deployed, actors):
     assert "unknown column(s) 'salary'" in text(refused)
     hank.post("/records/Contact/columns", data={})  # nothing ticked: back to the defaults
     assert 'data-column="relationship"' in hank.get("/records/Contact").get_data(as_text=True)
+
+
+def test_an_old_numbered_page_link_says_where_it_lands(app: Flask) -> None:
+    browser = as_user(app, "sam")
+    page = browser.get("/records/Contact?page=3")
+    assert page.status_code == 422  # like every list parameter it did not apply: the list, with the notice
+    assert "Page 3 of the old numbered paging is not shown" in text(page)
