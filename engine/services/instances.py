@@ -190,15 +190,16 @@ def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: Proces
 
 def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
             steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None, *,
-            depth: int = 0, chain: tuple[str, ...] = ()) -> None:
+            depth: int = 0, chain: tuple[str, ...] = (), opening: list[dict[str, Any]] | None = None) -> None:
     """Record what the instance just did and bring tasks, timers, record and status in line.
 
     Rules triggered by set.* writes run at once, inside the caller's transaction (`depth`/`chain`: the rule
-    cascade this happens in, when a rule started the process)."""
+    cascade this happens in, when a rule started the process; `opening`: instance events written first, in the
+    same statement as the step's)."""
     from engine.rules.dispatch import on_record_written
 
     record = uow.records.get(instance.record_id) if instance.record_id else None
-    events = []
+    events = list(opening or ())
     for step in steps:
         data = submitted if step.manual else None
         events.append(_event(instance, now, actor if step.manual else "process",
@@ -209,6 +210,12 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
             _send_bound_email(uow, instance, version, record, meta, now)
             if record is not None and changed:
                 on_record_written(uow, record, changed, False, now, depth, chain=chain)
+    completed = runtime.is_completed() and instance.status == "running"
+    if completed:
+        events.append(_event(instance, now, "process", "instance_completed"))
+    # every event of the step in one statement, ahead of the task rows (and their routing events) it leads to;
+    # it flushes nothing else, so the instance row is still written in one UPDATE at the end
+    uow.history.add_many(events)
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(uow, record))
@@ -216,13 +223,11 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     _sync_timers(uow, instance, runtime)
     _sync_messages(uow, instance, runtime)
     _sync_external_tasks(uow, instance, version, runtime, now)
-    if runtime.is_completed() and instance.status == "running":
+    if completed:
         instance.status = "completed"
         instance.ended_at = now
-        events.append(_event(instance, now, "process", "instance_completed"))
     state = instance.state_json = runtime.dump()
     runtime.mark_saved()
-    uow.history.add_many(events)  # after the instance's last change: its row is written in one UPDATE
     instance.serializer_version = SERIALIZER_VERSION
 
     def keep_hot() -> None:
@@ -243,9 +248,9 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
                            started_at=now, started_by=actor.username)
     uow.instances.add(instance)
     uow.instances.flush()
-    uow.history.add_many([_event(instance, now, actor.username, "instance_started",
-                                 data={"process_id": version.process_id, "version": version.version})])
-    advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain)
+    started = _event(instance, now, actor.username, "instance_started",
+                     data={"process_id": version.process_id, "version": version.version})
+    advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain, opening=[started])
     return instance
 
 

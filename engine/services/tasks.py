@@ -29,15 +29,17 @@ SCOPES = ("mine", "pool", "team", "all")
 NO_PROCESS = "—"  # the process name shown for a standalone task (made by a rule, outside any process)
 
 
-def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
-    """Task rows as views, with assignee names and record titles."""
-    users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id)
+def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:
+    """Task rows as views, with assignee names and record titles (`known`: a user whose name needs no read)."""
+    names = {known.id: known.username} if known is not None and known.id is not None else {}
+    users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id and r.assignee_id not in names)
+    names.update({user_id: user.username for user_id, user in users.items()})
     titles = uow.records.titles(r.record_id for r in rows if r.record_id)
     return [
         TaskView(r.id, r.instance_id, r.record_id, titles.get(r.record_id) if r.record_id else None, r.spec_name,
                  r.title, r.form_key, tuple(x for x in r.candidate_groups.split(",") if x),
                  tuple(x for x in r.candidate_users.split(",") if x),
-                 users[r.assignee_id].username if r.assignee_id in users else None, r.state, r.due_at,
+                 names.get(r.assignee_id) if r.assignee_id else None, r.state, r.due_at,
                  r.created_at, r.completed_at, r.completed_by)
         for r in rows
     ]
@@ -113,8 +115,8 @@ def _form_of(bundle: Bundle, row: TaskRow, record: RecordRow | None) -> Form | N
 
 def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
     """A task with its resolved form schema and the values to pre-fill."""
-    bundle, _ = active_bundle(uow)
     with uow:
+        bundle, _ = active_bundle(uow)
         row = _load_task(uow, actor, task_id)
         version_name = NO_PROCESS
         instance = uow.instances.get(row.instance_id) if row.instance_id is not None else None
@@ -166,6 +168,7 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> Ta
     """Take a pooled task; exactly one of two racing claimers wins, the other gets ConflictError."""
     require(actor, *WORKERS, action="claim tasks")
     with uow:
+        context = uow.tasks.load_with_context(task_id)  # noqa: F841 - held: the record is read with the task
         row = _load_task(uow, actor, task_id)
         if row.state != "open":
             raise ConflictError(f"task {task_id} is already {row.state}")
@@ -175,9 +178,9 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> Ta
         if not can_claim or actor.id is None:
             raise Forbidden(f"{actor.username} may not claim task {task_id}")
         _take(uow, actor, row, now)
+        view = task_views(uow, [row], known=actor)[0]  # before the commit: in this transaction
         uow.commit()
-        uow.session.refresh(row)
-        return task_views(uow, [row])[0]
+        return view
 
 
 def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
@@ -220,8 +223,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
     """Validate a form submission, write record fields, apply a pipeline choice, run the process on (a standalone
     task just completes); one of two racers wins."""
     require(actor, *WORKERS, action="complete tasks")
-    bundle, _ = active_bundle(uow)
     with uow:
+        bundle, _ = active_bundle(uow)  # in the step's transaction: one transaction (and round trip) fewer
         # one read for the task, its instance, version, record and owner; held, as the session keeps rows only
         # while something refers to them. The permission checks come next, on these rows.
         context = uow.tasks.load_with_context(task_id)  # noqa: F841
@@ -239,8 +242,9 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
             _complete_standalone(uow, actor, row, record, record_values, now, bundle)
         else:
             _complete_in_process(uow, actor, row, form, clean, (record_values, variables), now, bundle)
+        view = task_views(uow, [row], known=actor)[0]
         uow.commit()
-        return task_views(uow, [row])[0]
+        return view
 
 
 def _complete_standalone(uow: UnitOfWork, actor: Actor, row: TaskRow, record: RecordRow | None,
