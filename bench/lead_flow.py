@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from bench.names import EN_LAST, RU_LAST, RU_MALE
@@ -193,13 +193,19 @@ class PersistedFlow:
     def __init__(self, url: str) -> None:
         self.factory: UowFactory = deployed_factory(url)
         self.log = StatementLog(self.factory.engine)
+        self.begun = 0  # database transactions: each a pool checkout, BEGIN and COMMIT/ROLLBACK on the server
+        event.listen(self.factory.engine, "begin", self._begun)
         self.creator = self._user("hank", ["head_of_sales"])
         self.workers = [self._user(name, ["sales"]) for name in ("sam", "sue", "sid", "sal")]
         self.times: dict[str, list[float]] = {name: [] for name in STEPS}
         self.statements = dict.fromkeys(STEPS, 0)
+        self.transactions = dict.fromkeys(STEPS, 0)
         self.recording = False
         self.trace: dict[str, list[str]] | None = None
         self.started = 0
+
+    def _begun(self, _conn: object) -> None:
+        self.begun += 1
 
     def _user(self, name: str, roles: list[str]) -> Actor:
         view = create_user(self.factory(), name, "bench-password", roles, NOW, team="north")
@@ -232,11 +238,12 @@ class PersistedFlow:
             lambda: tasks.complete_task(mk(), worker, task_id, ARRANGE, NOW),
         ]
         for name, call in zip(STEPS, calls, strict=True):
-            before, kept, start = self.log.count, len(self.log.kept), perf_counter()
+            before, begun, kept, start = self.log.count, self.begun, len(self.log.kept), perf_counter()
             call()
             if self.recording:
                 self.times[name].append(perf_counter() - start)
                 self.statements[name] += self.log.count - before
+                self.transactions[name] += self.begun - begun
             if self.trace is not None:
                 self.trace[name] = [" ".join(sql.split())[:160] for sql, _ in self.log.kept[kept:]]
 
@@ -258,9 +265,14 @@ class PersistedFlow:
         return {
             "instances_per_s_without_inbox_lookups": round(count / without, 1),
             "sql_statements_per_instance": round(sum(self.statements.values()) / count, 1),
+            "transactions_per_instance": round(sum(self.transactions.values()) / count, 1),
             "verified_completed_instances": self.verify(),
             "steps": {
-                name: {**summary_ms(self.times[name]), "sql_statements": round(self.statements[name] / count, 1)}
+                name: {
+                    **summary_ms(self.times[name]),
+                    "sql_statements": round(self.statements[name] / count, 1),
+                    "transactions": round(self.transactions[name] / count, 1),
+                }
                 for name in STEPS
             },
         }
@@ -313,8 +325,43 @@ def _label(file: str, line: int, name: str) -> str | None:
     return f"{file}:{line}({name})"
 
 
+# own time by where it is spent: the driver's part includes waiting for the database server
+_PARTS = (
+    ("database driver and server (execute, commit, waiting)", ("psycopg", "sqlite3")),
+    ("SQLAlchemy (ORM unit of work, loading, statement building)", ("sqlalchemy/",)),
+    ("SpiffWorkflow (running the process)", ("SpiffWorkflow/",)),
+    # the sandbox worker is reached over a pipe (multiprocessing.connection): poll, read, write, pickle
+    (
+        "sandbox round trips (worker process)",
+        ("engine/limits/", "multiprocessing/", "pickle", "select.poll", "posix.write", "posix.read"),
+    ),
+    ("JSON", ("json/", "_json")),
+    ("engine code", ("engine/",)),
+)
+
+
+def _part(file: str, name: str) -> str:
+    where = f"{file}:{name}" if file != "~" else name
+    for part, markers in _PARTS:
+        if any(marker in where for marker in markers):
+            return part
+    return "Python standard library and other packages"
+
+
+def _by_part(stats: pstats.Stats) -> dict[str, float]:
+    """Share of the profiled own time per part (driver, ORM, SpiffWorkflow, ...), largest first."""
+    total = stats.total_tt  # type: ignore[attr-defined]
+    parts: dict[str, float] = {}
+    for (file, _line, name), (_cc, _calls, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if file.startswith(_BENCH) or name in _SKIP:
+            continue
+        part = _part(file, name)
+        parts[part] = parts.get(part, 0.0) + own
+    return {part: round(own / total, 3) for part, own in sorted(parts.items(), key=lambda kv: -kv[1])}
+
+
 def hotspots(stats: pstats.Stats, count: int, top: int) -> dict[str, Any]:
-    """Top functions by cumulative time, by own time, and engine functions by cumulative time."""
+    """Top functions by cumulative time, by own time, and engine functions by cumulative time; own time by part."""
     rows = []
     total = stats.total_tt  # type: ignore[attr-defined]
     for (file, line, name), (_cc, calls, own, cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
@@ -336,6 +383,7 @@ def hotspots(stats: pstats.Stats, count: int, top: int) -> dict[str, Any]:
         "top_cumulative": by_cum[:top],
         "top_cumulative_engine": [r for r in by_cum if r["function"].startswith("engine/")][:top],
         "top_own_time": sorted(rows, key=lambda r: -r["own_ms_per_instance"])[:top],
+        "own_time_by_part": _by_part(stats),
     }
 
 
@@ -380,8 +428,7 @@ def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads
         tiers[name].update(details)
     base = tiers["spiff_in_memory"]["ms_per_instance"]
     ratios = {name: round(t["ms_per_instance"] / base, 2) for name, t in tiers.items()}
-    sqlite = flows["persisted_sqlite_file"]
-    profile = sqlite.profile(profile_leads) if profile_leads else None
+    profiles = {name: flow.profile(profile_leads) for name, flow in flows.items()} if profile_leads else {}
     return {
         "leads": leads,
         "warmup": warmup,
@@ -390,6 +437,7 @@ def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads
         "ratio_to_in_memory": ratios,
         "target_ratio": {"persisted_sqlite_file": 3.0, "persisted_postgres": 4.0},
         "persisted_steps": steps,
-        "profile": profile,
+        "profile": profiles.get("persisted_sqlite_file"),
+        "profile_postgres": profiles.get("persisted_postgres"),
         "sql_of_one_instance": {name: flow.statement_trace() for name, flow in flows.items()},
     }
