@@ -23,6 +23,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, func, select
 
+from bench import floor
 from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from bench.names import EN_LAST, RU_LAST, RU_MALE
 from engine.bootstrap import UowFactory, prepare_database
@@ -285,6 +286,17 @@ class PersistedFlow:
         trace, self.trace = self.trace, None
         return trace
 
+    def leads(self, first: int, count: int) -> Callable[[], int]:
+        """Run `count` more leads numbered from `first`, untimed per call; returns a callable giving the count."""
+
+        def run() -> int:
+            self.recording = False
+            for i in range(first, first + count):
+                self.instance(i)
+            return count
+
+        return run
+
     def profile(self, count: int, top: int = 10) -> dict[str, Any]:
         """cProfile `count` more leads; the hotspots per instance."""
         self.recording = False
@@ -387,9 +399,9 @@ def hotspots(stats: pstats.Stats, count: int, top: int) -> dict[str, Any]:
     }
 
 
-def _postgres_url(stack: ExitStack, url: str) -> str:
+def _postgres_url(stack: ExitStack, url: str, prefix: str = "bench_lead_flow") -> str:
     """A migrated, empty schema on the PostgreSQL server at `url`, dropped when `stack` closes."""
-    scoped = stack.enter_context(postgres_schema(url, "bench_lead_flow"))
+    scoped = stack.enter_context(postgres_schema(url, prefix))
     prepare_database(scoped)
     return scoped
 
@@ -400,16 +412,56 @@ def run(
     """Every tier of the lead benchmark, interleaved in this process (PostgreSQL beside SQLite when given)."""
     with ExitStack() as stack:
         flows = {"persisted_sqlite_file": PersistedFlow(fresh_sqlite(workdir / "lead_flow.sqlite"))}
+        replica = None
         if postgres:
             flows["persisted_postgres"] = PersistedFlow(_postgres_url(stack, postgres))
+
+            def replica(url: str = postgres) -> tuple[PersistedFlow, PersistedFlow]:
+                """Two schemas set up alike, so rows get the same ids in both."""
+                recorded, replayed = (PersistedFlow(_postgres_url(stack, url, f"bench_floor_{n}")) for n in "ab")
+                return recorded, replayed
+
         try:
-            return _run(flows, leads, warmup, profile_leads, rounds)
+            return _run(flows, leads, warmup, profile_leads, rounds, replica)
         finally:
             for flow in flows.values():
                 flow.factory.dispose()
 
 
-def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads: int, rounds: int) -> dict[str, Any]:
+def _floors(
+    flows: dict[str, PersistedFlow],
+    tiers: dict[str, dict[str, float]],
+    count: int,
+    base: float,
+    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow]] | None,
+) -> dict[str, Any]:
+    """What the database alone costs per lead (bench/floor.py) beside what the services cost, as ratios to
+    SpiffWorkflow in memory of this run."""
+    sqlite = flows["persisted_sqlite_file"]
+    found = {"persisted_sqlite_file": floor.sqlite_floor(sqlite.factory.engine, sqlite.leads(3 * 10**6, count))}
+    if postgres_replica is not None:
+        recorded, replica = postgres_replica()
+        try:
+            found["persisted_postgres"] = floor.replay_floor(
+                recorded.factory.engine, recorded.leads(3 * 10**6, count), replica.factory.engine
+            )
+        finally:
+            recorded.factory.dispose()
+            replica.factory.dispose()
+    for tier, measured in found.items():
+        measured["floor_ratio_to_in_memory"] = round(measured["ms_per_instance"] / base, 2)
+        measured["services_ratio_to_in_memory"] = round(tiers[tier]["ms_per_instance"] / base, 2)
+    return found
+
+
+def _run(
+    flows: dict[str, PersistedFlow],
+    leads: int,
+    warmup: int,
+    profile_leads: int,
+    rounds: int,
+    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow]] | None = None,
+) -> dict[str, Any]:
     tiers = _interleaved(
         {
             "spiff_in_memory": SpiffBaseline(serialize_each_wait=False).instance,
@@ -429,6 +481,7 @@ def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads
     base = tiers["spiff_in_memory"]["ms_per_instance"]
     ratios = {name: round(t["ms_per_instance"] / base, 2) for name, t in tiers.items()}
     profiles = {name: flow.profile(profile_leads) for name, flow in flows.items()} if profile_leads else {}
+    floors = _floors(flows, tiers, min(leads, 20), base, postgres_replica)
     return {
         "leads": leads,
         "warmup": warmup,
@@ -437,6 +490,7 @@ def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads
         "ratio_to_in_memory": ratios,
         "target_ratio": {"persisted_sqlite_file": 3.0, "persisted_postgres": 4.0},
         "persisted_steps": steps,
+        "database_floor": floors,
         "profile": profiles.get("persisted_sqlite_file"),
         "profile_postgres": profiles.get("persisted_postgres"),
         "sql_of_one_instance": {name: flow.statement_trace() for name, flow in flows.items()},

@@ -213,7 +213,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     completed = runtime.is_completed() and instance.status == "running"
     if completed:
         events.append(_event(instance, now, "process", "instance_completed"))
-    # every event of the step in one statement, ahead of the task rows (and their routing events) it leads to;
+    # every event of the step in one statement, ahead of the task rows (and their routing events) it opens;
     # it flushes nothing else, so the instance row is still written in one UPDATE at the end
     uow.history.add_many(events)
     if record is not None:
