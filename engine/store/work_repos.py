@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, true, union_all, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, select, true, union_all, update
 from sqlalchemy.orm import aliased
 
 from engine.store.job_repos import not_in, retry_due
@@ -42,6 +42,20 @@ class InstanceRepository(_Repository):
         return list(self.session.scalars(stmt).all())
 
 
+_ASSIGNEE = aliased(UserRow)
+# built once: an alias and a six-way join cost more to construct (and to key for the statement cache) than the
+# database takes to answer them
+_TASK_WITH_CONTEXT = (
+    select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, _ASSIGNEE)
+    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == TaskRow.assignee_id)
+    .outerjoin(InstanceRow, InstanceRow.id == TaskRow.instance_id)
+    .outerjoin(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
+    .outerjoin(RecordRow, RecordRow.id == TaskRow.record_id)
+    .outerjoin(UserRow, UserRow.id == RecordRow.owner_id)
+    .where(TaskRow.id == bindparam("task_id"))
+)
+
+
 class TaskRepository(_Repository):
     def get(self, task_id: str) -> TaskRow | None:
         """A task by its id."""
@@ -68,17 +82,7 @@ class TaskRepository(_Repository):
     def load_with_context(self, task_id: str) -> tuple[object, ...]:
         """A task with its instance, process version, record and record owner, in one query: while the caller
         holds the result, `get`s of them in this unit of work are answered without reading again."""
-        assignee = aliased(UserRow)
-        stmt = (
-            select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, assignee)
-            .outerjoin(assignee, assignee.id == TaskRow.assignee_id)
-            .outerjoin(InstanceRow, InstanceRow.id == TaskRow.instance_id)
-            .outerjoin(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
-            .outerjoin(RecordRow, RecordRow.id == TaskRow.record_id)
-            .outerjoin(UserRow, UserRow.id == RecordRow.owner_id)
-            .where(TaskRow.id == task_id)
-        )
-        found = self.session.execute(stmt).first()
+        found = self.session.execute(_TASK_WITH_CONTEXT, {"task_id": task_id}).first()
         return tuple(found) if found is not None else ()
 
     def try_claim(self, task_id: str, user_id: int) -> bool:
