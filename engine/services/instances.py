@@ -134,20 +134,21 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
 
 
 def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
+    """Timer rows mirror the timers the workflow waits on. What they held is what the saved workflow waited on
+    (`Runtime.saved_timers`), so the step writes the difference without reading them first."""
     pending = {t.task_id: t for t in runtime.pending_timers()}
-    if not pending and not runtime.saved_waits_timers:
+    saved = runtime.saved_timers
+    if not pending and not saved:
         return  # none awaited before or now: no rows to read or write
-    saved = uow.timers.pending_for_instance(instance.id) if runtime.saved_waits_timers else []
-    existing = {t.task_id: t for t in saved}
-    for task_id, row in existing.items():
-        if task_id not in pending:
-            uow.timers.delete(row)
-        elif row.due_at != pending[task_id].due_at:  # a cycle moved on
-            row.due_at = pending[task_id].due_at
+    gone = sorted(task_id for task_id in saved if task_id not in pending)
+    if gone:
+        uow.timers.forget(instance.id, gone)
     for task_id, timer in pending.items():
-        if task_id not in existing:
+        if task_id not in saved:
             uow.timers.add(TimerRow(instance_id=instance.id, task_id=task_id, element_id=timer.element_id,
                                     due_at=timer.due_at))
+        elif saved[task_id] != timer.due_at:  # a cycle moved on
+            uow.timers.move(instance.id, task_id, timer.due_at)
 
 
 def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:

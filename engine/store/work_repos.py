@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, select, true, union_all, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, true, union_all, update
 from sqlalchemy.orm import aliased
 
 from engine.store.job_repos import not_in, retry_due
@@ -183,6 +183,24 @@ class TimerRepository(_Repository):
         """Timers of an instance that have not fired."""
         stmt = select(TimerRow).where(TimerRow.instance_id == instance_id, TimerRow.fired_at.is_(None))
         return list(self.session.scalars(stmt).all())
+
+    def forget(self, instance_id: int, task_ids: list[str]) -> None:
+        """Delete the unfired timers of these tasks of an instance, in one statement; rows of them this unit of
+        work holds count as deleted."""
+        self.session.execute(
+            delete(TimerRow)
+            .where(TimerRow.instance_id == instance_id, TimerRow.task_id.in_(task_ids), TimerRow.fired_at.is_(None))
+            .execution_options(synchronize_session="fetch")
+        )
+
+    def move(self, instance_id: int, task_id: str, due_at: datetime) -> None:
+        """Give the unfired timer of a task a new due time (a cycle's next one)."""
+        self.session.execute(
+            update(TimerRow)
+            .where(TimerRow.instance_id == instance_id, TimerRow.task_id == task_id, TimerRow.fired_at.is_(None))
+            .values(due_at=due_at)
+            .execution_options(synchronize_session="fetch")
+        )
 
     def get(self, timer_id: int) -> TimerRow | None:
         """A timer by id."""

@@ -145,10 +145,11 @@ class Runtime:
     workflow: Any
     elements: dict[str, ElementMeta]
     _completed: set[UUID] = field(default_factory=set)
-    # what the stored rows mirror: the user tasks that were ready and whether timers, messages and external tasks
-    # were awaited when this workflow was last saved (nothing, for a new instance)
+    # what the stored rows mirror: the user tasks that were ready, the timers awaited (task id -> due time) and
+    # whether messages and external tasks were awaited when this workflow was last saved (nothing, for a new
+    # instance)
     saved_ready: frozenset[str] = frozenset()
-    saved_waits_timers: bool = False
+    saved_timers: dict[str, datetime] = field(default_factory=dict)
     saved_waits_messages: bool = False
     saved_external_tasks: bool = False
 
@@ -184,7 +185,7 @@ class Runtime:
     def mark_saved(self) -> None:
         """Note the ready user tasks, timers, message waits and external tasks as what the stored rows mirror."""
         self.saved_ready = frozenset(t.task_id for t in self.ready_user_tasks())
-        self.saved_waits_timers = bool(self.pending_timers())
+        self.saved_timers = {t.task_id: t.due_at for t in self.pending_timers()}
         self.saved_waits_messages = bool(self.pending_messages())
         self.saved_external_tasks = bool(self.ready_external_tasks())
 
