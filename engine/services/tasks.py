@@ -117,6 +117,7 @@ def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
     """A task with its resolved form schema and the values to pre-fill."""
     with uow:
         bundle, _ = active_bundle(uow)
+        context = uow.tasks.load_with_context(task_id)  # noqa: F841 - held: one read for the rows below
         row = _load_task(uow, actor, task_id)
         version_name = NO_PROCESS
         instance = uow.instances.get(row.instance_id) if row.instance_id is not None else None
