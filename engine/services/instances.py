@@ -259,9 +259,8 @@ def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: 
                          chain: tuple[str, ...] = ()) -> list[int]:
     """Start every process whose newest version says flowcrm.startOn=create for this entity."""
     started = []
-    for version in uow.config.latest_processes():
-        if version.entity == record.entity and version.start_on == "create":
-            started.append(start_version(uow, actor, version, record, now, depth=depth, chain=chain).id)
+    for version in uow.config.latest_starting_on(record.entity, "create"):
+        started.append(start_version(uow, actor, version, record, now, depth=depth, chain=chain).id)
     return started
 
 
