@@ -38,10 +38,20 @@ def _flow(flow: dict[str, Any]) -> list[str]:
         "  create_record -> claim qualify_lead -> complete (convert) -> complete arrange_meeting -> completed",
     ]
     rows = [
-        [TIER_NAMES[name], t["instances_per_s"], t["ms_per_instance"], f"{flow['ratio_to_in_memory'][name]:.2f}x"]
+        [
+            TIER_NAMES[name],
+            t["instances_per_s"],
+            t["ms_per_instance"],
+            f"{flow['ratio_to_in_memory'][name]:.2f}x",
+            t["cpu_ms_per_instance"],
+            f"{flow['cpu_ratio_to_in_memory'][name]:.2f}x",
+        ]
         for name, t in flow["tiers"].items()
     ]
-    out += _table(["tier", "instances/s", "ms/instance", "vs in memory"], rows)
+    out += _table(["tier", "instances/s", "ms/instance", "vs in memory", "CPU ms", "CPU vs in memory"], rows)
+    out.append(
+        "  (CPU: this process's CPU time; SQLite runs in it, the PostgreSQL server and the sandbox worker do not)"
+    )
     for tier in (t for t in PERSISTED if t in flow["tiers"]):
         persisted, target = flow["tiers"][tier], flow["target_ratio"][tier]
         ratio = flow["ratio_to_in_memory"][tier]
@@ -72,6 +82,13 @@ def _flow(flow: dict[str, Any]) -> list[str]:
             ],
         )
     out.append("  (the statements each call sends are listed under lead_flow.sql_of_one_instance in the JSON)")
+    for tier, floor in flow.get("database_floor", {}).items():
+        out.append(
+            f"  database floor, {TIER_NAMES[tier]}: the statements of {floor['leads']} leads replayed by the raw "
+            f"driver take {floor['ms_per_instance']} ms/instance ({floor['floor_ratio_to_in_memory']:.2f}x in "
+            f"memory; commits {floor['of_which_commit_ms_per_instance']} ms) against "
+            f"{floor['services_same_leads_ms_per_instance']} ms through the services"
+        )
     for key, tier in (("profile", "persisted_sqlite_file"), ("profile_postgres", "persisted_postgres")):
         if flow.get(key):
             out += _profile(flow[key], TIER_NAMES[tier])
