@@ -10,7 +10,7 @@ import sysconfig
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 # SpiffWorkflow is imported here only for the baselines: they measure the library without the engine around it.
@@ -21,8 +21,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from bench import floor
 from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from bench.names import EN_LAST, RU_LAST, RU_MALE
 from engine.bootstrap import UowFactory, prepare_database
@@ -98,12 +99,14 @@ def _step_data(i: int, worker: str) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _rate(count: int, seconds: float) -> dict[str, float]:
+def _rate(count: int, seconds: float, cpu: float) -> dict[str, float]:
     return {
         "instances": count,
         "seconds": round(seconds, 4),
         "instances_per_s": round(count / seconds, 1),
         "ms_per_instance": round(seconds * 1000 / count, 3),
+        # CPU time of this process: SQLite works inside it, the PostgreSQL server and the sandbox worker do not
+        "cpu_ms_per_instance": round(cpu * 1000 / count, 3),
     }
 
 
@@ -116,16 +119,18 @@ def _interleaved(
         for i in range(warmup):
             one(-1 - i)
     spent = dict.fromkeys(tiers, 0.0)
+    cpu = dict.fromkeys(tiers, 0.0)
     done = 0
     for r in range(rounds):
         chunk = count * (r + 1) // rounds - done
         for name, one in tiers.items():
-            start = perf_counter()
+            start, start_cpu = perf_counter(), process_time()
             for i in range(done, done + chunk):
                 one(i)
             spent[name] += perf_counter() - start
+            cpu[name] += process_time() - start_cpu
         done += chunk
-    return {name: _rate(count, seconds) for name, seconds in spent.items()}
+    return {name: _rate(count, seconds, cpu[name]) for name, seconds in spent.items()}
 
 
 # The default engine, plus the one helper the process's timers call (the escalation's working_hours(4)).
@@ -193,13 +198,19 @@ class PersistedFlow:
     def __init__(self, url: str) -> None:
         self.factory: UowFactory = deployed_factory(url)
         self.log = StatementLog(self.factory.engine)
+        self.begun = 0  # database transactions: each a pool checkout, BEGIN and COMMIT/ROLLBACK on the server
+        event.listen(self.factory.engine, "begin", self._begun)
         self.creator = self._user("hank", ["head_of_sales"])
         self.workers = [self._user(name, ["sales"]) for name in ("sam", "sue", "sid", "sal")]
         self.times: dict[str, list[float]] = {name: [] for name in STEPS}
         self.statements = dict.fromkeys(STEPS, 0)
+        self.transactions = dict.fromkeys(STEPS, 0)
         self.recording = False
         self.trace: dict[str, list[str]] | None = None
         self.started = 0
+
+    def _begun(self, _conn: object) -> None:
+        self.begun += 1
 
     def _user(self, name: str, roles: list[str]) -> Actor:
         view = create_user(self.factory(), name, "bench-password", roles, NOW, team="north")
@@ -232,11 +243,12 @@ class PersistedFlow:
             lambda: tasks.complete_task(mk(), worker, task_id, ARRANGE, NOW),
         ]
         for name, call in zip(STEPS, calls, strict=True):
-            before, kept, start = self.log.count, len(self.log.kept), perf_counter()
+            before, begun, kept, start = self.log.count, self.begun, len(self.log.kept), perf_counter()
             call()
             if self.recording:
                 self.times[name].append(perf_counter() - start)
                 self.statements[name] += self.log.count - before
+                self.transactions[name] += self.begun - begun
             if self.trace is not None:
                 self.trace[name] = [" ".join(sql.split())[:160] for sql, _ in self.log.kept[kept:]]
 
@@ -258,9 +270,14 @@ class PersistedFlow:
         return {
             "instances_per_s_without_inbox_lookups": round(count / without, 1),
             "sql_statements_per_instance": round(sum(self.statements.values()) / count, 1),
+            "transactions_per_instance": round(sum(self.transactions.values()) / count, 1),
             "verified_completed_instances": self.verify(),
             "steps": {
-                name: {**summary_ms(self.times[name]), "sql_statements": round(self.statements[name] / count, 1)}
+                name: {
+                    **summary_ms(self.times[name]),
+                    "sql_statements": round(self.statements[name] / count, 1),
+                    "transactions": round(self.transactions[name] / count, 1),
+                }
                 for name in STEPS
             },
         }
@@ -272,6 +289,17 @@ class PersistedFlow:
             self.instance(2 * 10**6)
         trace, self.trace = self.trace, None
         return trace
+
+    def leads(self, first: int, count: int) -> Callable[[], int]:
+        """Run `count` more leads numbered from `first`, untimed per call; returns a callable giving the count."""
+
+        def run() -> int:
+            self.recording = False
+            for i in range(first, first + count):
+                self.instance(i)
+            return count
+
+        return run
 
     def profile(self, count: int, top: int = 10) -> dict[str, Any]:
         """cProfile `count` more leads; the hotspots per instance."""
@@ -313,8 +341,43 @@ def _label(file: str, line: int, name: str) -> str | None:
     return f"{file}:{line}({name})"
 
 
+# own time by where it is spent: the driver's part includes waiting for the database server
+_PARTS = (
+    ("database driver and server (execute, commit, waiting)", ("psycopg", "sqlite3")),
+    ("SQLAlchemy (ORM unit of work, loading, statement building)", ("sqlalchemy/",)),
+    ("SpiffWorkflow (running the process)", ("SpiffWorkflow/",)),
+    # the sandbox worker is reached over a pipe (multiprocessing.connection): poll, read, write, pickle
+    (
+        "sandbox round trips (worker process)",
+        ("engine/limits/", "multiprocessing/", "pickle", "select.poll", "posix.write", "posix.read"),
+    ),
+    ("JSON", ("json/", "_json")),
+    ("engine code", ("engine/",)),
+)
+
+
+def _part(file: str, name: str) -> str:
+    where = f"{file}:{name}" if file != "~" else name
+    for part, markers in _PARTS:
+        if any(marker in where for marker in markers):
+            return part
+    return "Python standard library and other packages"
+
+
+def _by_part(stats: pstats.Stats) -> dict[str, float]:
+    """Share of the profiled own time per part (driver, ORM, SpiffWorkflow, ...), largest first."""
+    total = stats.total_tt  # type: ignore[attr-defined]
+    parts: dict[str, float] = {}
+    for (file, _line, name), (_cc, _calls, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if file.startswith(_BENCH) or name in _SKIP:
+            continue
+        part = _part(file, name)
+        parts[part] = parts.get(part, 0.0) + own
+    return {part: round(own / total, 3) for part, own in sorted(parts.items(), key=lambda kv: -kv[1])}
+
+
 def hotspots(stats: pstats.Stats, count: int, top: int) -> dict[str, Any]:
-    """Top functions by cumulative time, by own time, and engine functions by cumulative time."""
+    """Top functions by cumulative time, by own time, and engine functions by cumulative time; own time by part."""
     rows = []
     total = stats.total_tt  # type: ignore[attr-defined]
     for (file, line, name), (_cc, calls, own, cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
@@ -336,12 +399,13 @@ def hotspots(stats: pstats.Stats, count: int, top: int) -> dict[str, Any]:
         "top_cumulative": by_cum[:top],
         "top_cumulative_engine": [r for r in by_cum if r["function"].startswith("engine/")][:top],
         "top_own_time": sorted(rows, key=lambda r: -r["own_ms_per_instance"])[:top],
+        "own_time_by_part": _by_part(stats),
     }
 
 
-def _postgres_url(stack: ExitStack, url: str) -> str:
+def _postgres_url(stack: ExitStack, url: str, prefix: str = "bench_lead_flow") -> str:
     """A migrated, empty schema on the PostgreSQL server at `url`, dropped when `stack` closes."""
-    scoped = stack.enter_context(postgres_schema(url, "bench_lead_flow"))
+    scoped = stack.enter_context(postgres_schema(url, prefix))
     prepare_database(scoped)
     return scoped
 
@@ -352,16 +416,56 @@ def run(
     """Every tier of the lead benchmark, interleaved in this process (PostgreSQL beside SQLite when given)."""
     with ExitStack() as stack:
         flows = {"persisted_sqlite_file": PersistedFlow(fresh_sqlite(workdir / "lead_flow.sqlite"))}
+        replica = None
         if postgres:
             flows["persisted_postgres"] = PersistedFlow(_postgres_url(stack, postgres))
+
+            def replica(url: str = postgres) -> tuple[PersistedFlow, PersistedFlow]:
+                """Two schemas set up alike, so rows get the same ids in both."""
+                recorded, replayed = (PersistedFlow(_postgres_url(stack, url, f"bench_floor_{n}")) for n in "ab")
+                return recorded, replayed
+
         try:
-            return _run(flows, leads, warmup, profile_leads, rounds)
+            return _run(flows, leads, warmup, profile_leads, rounds, replica)
         finally:
             for flow in flows.values():
                 flow.factory.dispose()
 
 
-def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads: int, rounds: int) -> dict[str, Any]:
+def _floors(
+    flows: dict[str, PersistedFlow],
+    tiers: dict[str, dict[str, float]],
+    count: int,
+    base: float,
+    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow]] | None,
+) -> dict[str, Any]:
+    """What the database alone costs per lead (bench/floor.py) beside what the services cost, as ratios to
+    SpiffWorkflow in memory of this run."""
+    sqlite = flows["persisted_sqlite_file"]
+    found = {"persisted_sqlite_file": floor.sqlite_floor(sqlite.factory.engine, sqlite.leads(3 * 10**6, count))}
+    if postgres_replica is not None:
+        recorded, replica = postgres_replica()
+        try:
+            found["persisted_postgres"] = floor.replay_floor(
+                recorded.factory.engine, recorded.leads(3 * 10**6, count), replica.factory.engine
+            )
+        finally:
+            recorded.factory.dispose()
+            replica.factory.dispose()
+    for tier, measured in found.items():
+        measured["floor_ratio_to_in_memory"] = round(measured["ms_per_instance"] / base, 2)
+        measured["services_ratio_to_in_memory"] = round(tiers[tier]["ms_per_instance"] / base, 2)
+    return found
+
+
+def _run(
+    flows: dict[str, PersistedFlow],
+    leads: int,
+    warmup: int,
+    profile_leads: int,
+    rounds: int,
+    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow]] | None = None,
+) -> dict[str, Any]:
     tiers = _interleaved(
         {
             "spiff_in_memory": SpiffBaseline(serialize_each_wait=False).instance,
@@ -380,16 +484,22 @@ def _run(flows: dict[str, PersistedFlow], leads: int, warmup: int, profile_leads
         tiers[name].update(details)
     base = tiers["spiff_in_memory"]["ms_per_instance"]
     ratios = {name: round(t["ms_per_instance"] / base, 2) for name, t in tiers.items()}
-    sqlite = flows["persisted_sqlite_file"]
-    profile = sqlite.profile(profile_leads) if profile_leads else None
+    base_cpu = tiers["spiff_in_memory"]["cpu_ms_per_instance"]
+    cpu_ratios = {name: round(t["cpu_ms_per_instance"] / base_cpu, 2) for name, t in tiers.items()}
+    profiles = {name: flow.profile(profile_leads) for name, flow in flows.items()} if profile_leads else {}
+    floors = _floors(flows, tiers, min(leads, 20), base, postgres_replica)
     return {
         "leads": leads,
         "warmup": warmup,
         "rounds": min(rounds, leads),
         "tiers": tiers,
         "ratio_to_in_memory": ratios,
+        # less moved by other work on a shared machine than wall time; for PostgreSQL the client's part only
+        "cpu_ratio_to_in_memory": cpu_ratios,
         "target_ratio": {"persisted_sqlite_file": 3.0, "persisted_postgres": 4.0},
         "persisted_steps": steps,
-        "profile": profile,
+        "database_floor": floors,
+        "profile": profiles.get("persisted_sqlite_file"),
+        "profile_postgres": profiles.get("persisted_postgres"),
         "sql_of_one_instance": {name: flow.statement_trace() for name, flow in flows.items()},
     }

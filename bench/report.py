@@ -38,10 +38,20 @@ def _flow(flow: dict[str, Any]) -> list[str]:
         "  create_record -> claim qualify_lead -> complete (convert) -> complete arrange_meeting -> completed",
     ]
     rows = [
-        [TIER_NAMES[name], t["instances_per_s"], t["ms_per_instance"], f"{flow['ratio_to_in_memory'][name]:.2f}x"]
+        [
+            TIER_NAMES[name],
+            t["instances_per_s"],
+            t["ms_per_instance"],
+            f"{flow['ratio_to_in_memory'][name]:.2f}x",
+            t["cpu_ms_per_instance"],
+            f"{flow['cpu_ratio_to_in_memory'][name]:.2f}x",
+        ]
         for name, t in flow["tiers"].items()
     ]
-    out += _table(["tier", "instances/s", "ms/instance", "vs in memory"], rows)
+    out += _table(["tier", "instances/s", "ms/instance", "vs in memory", "CPU ms", "CPU vs in memory"], rows)
+    out.append(
+        "  (CPU: this process's CPU time; SQLite runs in it, the PostgreSQL server and the sandbox worker do not)"
+    )
     for tier in (t for t in PERSISTED if t in flow["tiers"]):
         persisted, target = flow["tiers"][tier], flow["target_ratio"][tier]
         ratio = flow["ratio_to_in_memory"][tier]
@@ -51,45 +61,68 @@ def _flow(flow: dict[str, Any]) -> list[str]:
         )
         out.append(
             f"    without the two inbox lookups: {persisted['instances_per_s_without_inbox_lookups']} "
-            f"instances/s; {persisted['sql_statements_per_instance']} SQL statements per instance; "
+            f"instances/s; {persisted['sql_statements_per_instance']} SQL statements and "
+            f"{persisted['transactions_per_instance']} transactions per instance; "
             f"{persisted['verified_completed_instances']} instances verified completed"
         )
     for tier, steps in flow["persisted_steps"].items():
         out += ["", f"Persisted path ({TIER_NAMES[tier]}), per service call"]
         out += _table(
-            ["call", "median ms", "p95 ms", "mean ms", "SQL stmts"],
+            ["call", "median ms", "p95 ms", "mean ms", "SQL stmts", "txns"],
             [
-                [name, s["median_ms"], s["p95_ms"], s["mean_ms"], f"{s['sql_statements']:.1f}"]
+                [
+                    name,
+                    s["median_ms"],
+                    s["p95_ms"],
+                    s["mean_ms"],
+                    f"{s['sql_statements']:.1f}",
+                    f"{s['transactions']:.1f}",
+                ]
                 for name, s in steps.items()
             ],
         )
     out.append("  (the statements each call sends are listed under lead_flow.sql_of_one_instance in the JSON)")
-    profile = flow.get("profile")
-    if profile:
-        out += [
-            "",
-            f"Hotspots: cProfile over {profile['profiled_instances']} more leads "
-            f"({profile['profiled_ms_per_instance']} ms/instance under the profiler); ms per instance",
-        ]
-        for key, title in (
-            ("top_cumulative", "top 10 by cumulative time"),
-            ("top_cumulative_engine", "engine functions by cumulative time"),
-            ("top_own_time", "top 10 by own time"),
-        ):
-            out += ["", f"  {title}"]
-            out += _table(
-                ["function", "cum ms", "own ms", "calls", "share"],
+    for tier, floor in flow.get("database_floor", {}).items():
+        out.append(
+            f"  database floor, {TIER_NAMES[tier]}: the statements of {floor['leads']} leads replayed by the raw "
+            f"driver take {floor['ms_per_instance']} ms/instance ({floor['floor_ratio_to_in_memory']:.2f}x in "
+            f"memory; commits {floor['of_which_commit_ms_per_instance']} ms) against "
+            f"{floor['services_same_leads_ms_per_instance']} ms through the services"
+        )
+    for key, tier in (("profile", "persisted_sqlite_file"), ("profile_postgres", "persisted_postgres")):
+        if flow.get(key):
+            out += _profile(flow[key], TIER_NAMES[tier])
+    return out
+
+
+def _profile(profile: dict[str, Any], tier: str) -> list[str]:
+    out = [
+        "",
+        f"Hotspots ({tier}): cProfile over {profile['profiled_instances']} more leads "
+        f"({profile['profiled_ms_per_instance']} ms/instance under the profiler); ms per instance",
+        "",
+        "  own time by part",
+    ]
+    out += _table(["part", "share"], [[part, f"{share:.0%}"] for part, share in profile["own_time_by_part"].items()])
+    for key, title in (
+        ("top_cumulative", "top 10 by cumulative time"),
+        ("top_cumulative_engine", "engine functions by cumulative time"),
+        ("top_own_time", "top 10 by own time"),
+    ):
+        out += ["", f"  {title}"]
+        out += _table(
+            ["function", "cum ms", "own ms", "calls", "share"],
+            [
                 [
-                    [
-                        r["function"],
-                        r["cum_ms_per_instance"],
-                        r["own_ms_per_instance"],
-                        f"{r['calls_per_instance']:,.1f}",
-                        f"{r['cum_share']:.0%}",
-                    ]
-                    for r in profile[key]
-                ],
-            )
+                    r["function"],
+                    r["cum_ms_per_instance"],
+                    r["own_ms_per_instance"],
+                    f"{r['calls_per_instance']:,.1f}",
+                    f"{r['cum_share']:.0%}",
+                ]
+                for r in profile[key]
+            ],
+        )
     return out
 
 

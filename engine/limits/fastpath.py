@@ -4,7 +4,8 @@ Gateway conditions, DMN cells, constant timer values and most rule conditions ar
 constants (`amount > 1000 and region in ("EU", "US")`, `"PT4H"`). Such an expression cannot run unbounded:
 
 - Its syntax tree holds only names, constants, subscripts by one index, tuple/list/set displays, unary operators,
-  comparisons and `and`/`or`/`not`, and its text is at most MAX_SOURCE characters. There are no calls, binary
+  comparisons, `and`/`or`/`not` and conditional expressions (`a if test else b`: the test and one branch, each
+  of these kinds), and its text is at most MAX_SOURCE characters. There are no calls, binary
   operators (`*`, `**`, `%`, `<<`...), f-strings, slices, attributes, comprehensions, lambdas or assignments.
 - So nothing loops but the built-in comparison, hashing and indexing of the values involved, and nothing builds
   a value larger than the expression itself: a display has at most as many items as the source has characters.
@@ -44,6 +45,7 @@ _ALLOWED: Final = (
     ast.cmpop,
     ast.BoolOp,
     ast.boolop,
+    ast.IfExp,
 )
 
 

@@ -14,7 +14,7 @@ from engine.processes.dmn import decide
 from engine.processes.spiff import ReadyTask
 from engine.records.writing import refuse_merged
 from engine.services.access import WORKERS, require_permission
-from engine.services.deployments import active_files
+from engine.services.deployments import active_bundle
 from engine.services.views import Actor
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow, UserRow
 from engine.store.uow import UnitOfWork
@@ -36,8 +36,11 @@ class ReassignView:
 
 def _decision_file(uow: UnitOfWork, decision_id: str) -> tuple[str, str]:
     marker = f'id="{decision_id}"'
-    for path, text in sorted(active_files(uow).items()):
-        if path.startswith("processes/") and path.endswith(".dmn") and marker in text:
+    # the parsed active bundle holds every file's text and is read once per unit of work (by content hash):
+    # a routed task does not read the whole configuration row again
+    bundle, _ = active_bundle(uow)
+    for path, text in bundle.dmn_files().items():
+        if marker in text:
             return path, text
     raise FlowError(f"{ROUTING}: decision {decision_id!r} is not in the deployed configuration")
 

@@ -135,20 +135,21 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
 
 
 def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
+    """Timer rows mirror the timers the workflow waits on. What they held is what the saved workflow waited on
+    (`Runtime.saved_timers`), so the step writes the difference without reading them first."""
     pending = {t.task_id: t for t in runtime.pending_timers()}
-    if not pending and not runtime.saved_waits_timers:
+    saved = runtime.saved_timers
+    if not pending and not saved:
         return  # none awaited before or now: no rows to read or write
-    saved = uow.timers.pending_for_instance(instance.id) if runtime.saved_waits_timers else []
-    existing = {t.task_id: t for t in saved}
-    for task_id, row in existing.items():
-        if task_id not in pending:
-            uow.timers.delete(row)
-        elif row.due_at != pending[task_id].due_at:  # a cycle moved on
-            row.due_at = pending[task_id].due_at
+    gone = sorted(task_id for task_id in saved if task_id not in pending)
+    if gone:
+        uow.timers.forget(instance.id, gone)
     for task_id, timer in pending.items():
-        if task_id not in existing:
+        if task_id not in saved:
             uow.timers.add(TimerRow(instance_id=instance.id, task_id=task_id, element_id=timer.element_id,
                                     due_at=timer.due_at))
+        elif saved[task_id] != timer.due_at:  # a cycle moved on
+            uow.timers.move(instance.id, task_id, timer.due_at)
 
 
 def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
@@ -191,13 +192,14 @@ def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: Proces
 
 def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
             steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None, *,
-            depth: int = 0, chain: tuple[str, ...] = ()) -> None:
+            depth: int = 0, chain: tuple[str, ...] = (), opening: list[dict[str, Any]] | None = None) -> None:
     """Record what the instance just did and bring tasks, timers, record and status in line.
 
     Rules triggered by set.* writes run at once, inside the caller's transaction (`depth`/`chain`: the rule
-    cascade this happens in, when a rule started the process)."""
+    cascade this happens in, when a rule started the process; `opening`: instance events written first, in the
+    same statement as the step's)."""
     record = uow.records.get(instance.record_id) if instance.record_id else None
-    events = []
+    events = list(opening or ())
     for step in steps:
         data = submitted if step.manual else None
         events.append(_event(instance, now, actor if step.manual else "process",
@@ -208,6 +210,12 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
             _send_bound_email(uow, instance, version, record, meta, now)
             if record is not None and changed:
                 uow.publish(InstanceMoved(instance, record, changed, now, depth, chain))
+    completed = runtime.is_completed() and instance.status == "running"
+    if completed:
+        events.append(_event(instance, now, "process", "instance_completed"))
+    # every event of the step in one statement, ahead of the task rows (and their routing events) it opens;
+    # it flushes nothing else, so the instance row is still written in one UPDATE at the end
+    uow.history.add_many(events)
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(uow, record))
@@ -215,13 +223,11 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     _sync_timers(uow, instance, runtime)
     _sync_messages(uow, instance, runtime)
     _sync_external_tasks(uow, instance, version, runtime, now)
-    if runtime.is_completed() and instance.status == "running":
+    if completed:
         instance.status = "completed"
         instance.ended_at = now
-        events.append(_event(instance, now, "process", "instance_completed"))
     state = instance.state_json = runtime.dump()
     runtime.mark_saved()
-    uow.history.add_many(events)  # after the instance's last change: its row is written in one UPDATE
     instance.serializer_version = SERIALIZER_VERSION
 
     def keep_hot() -> None:
@@ -242,9 +248,9 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
                            started_at=now, started_by=actor.username)
     uow.instances.add(instance)
     uow.instances.flush()
-    uow.history.add_many([_event(instance, now, actor.username, "instance_started",
-                                 data={"process_id": version.process_id, "version": version.version})])
-    advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain)
+    started = _event(instance, now, actor.username, "instance_started",
+                     data={"process_id": version.process_id, "version": version.version})
+    advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain, opening=[started])
     return instance
 
 
@@ -259,9 +265,8 @@ def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: 
                          chain: tuple[str, ...] = ()) -> list[int]:
     """Start every process whose newest version says flowcrm.startOn=create for this entity."""
     started = []
-    for version in uow.config.latest_processes():
-        if version.entity == record.entity and version.start_on == "create":
-            started.append(start_version(uow, actor, version, record, now, depth=depth, chain=chain).id)
+    for version in uow.config.latest_starting_on(record.entity, "create"):
+        started.append(start_version(uow, actor, version, record, now, depth=depth, chain=chain).id)
     return started
 
 

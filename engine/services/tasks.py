@@ -40,12 +40,14 @@ def task_view(r: TaskRow, record_title: str | None, assignee: str | None) -> Tas
                     r.created_at, r.completed_at, r.completed_by)
 
 
-def task_views(uow: UnitOfWork, rows: Sequence[TaskRow]) -> list[TaskView]:
-    """Task rows as views, with assignee names and record titles."""
-    users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id)
+def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:
+    """Task rows as views, with assignee names and record titles (`known`: a user whose name needs no read)."""
+    names = {known.id: known.username} if known is not None and known.id is not None else {}
+    users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id and r.assignee_id not in names)
+    names.update({user_id: user.username for user_id, user in users.items()})
     titles = uow.records.titles(r.record_id for r in rows if r.record_id)
     return [task_view(r, titles.get(r.record_id) if r.record_id else None,
-                      users[r.assignee_id].username if r.assignee_id in users else None) for r in rows]
+                      names.get(r.assignee_id) if r.assignee_id else None) for r in rows]
 
 
 def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int,
@@ -162,8 +164,9 @@ def _form_of(bundle: Bundle, row: TaskRow, record: RecordRow | None) -> Form | N
 
 def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
     """A task with its resolved form schema and the values to pre-fill."""
-    bundle, _ = active_bundle(uow)
     with uow:
+        bundle, _ = active_bundle(uow)
+        context = uow.tasks.load_with_context(task_id)  # noqa: F841 - held: one read for the rows below
         row = _load_task(uow, actor, task_id)
         version_name = NO_PROCESS
         instance = uow.instances.get(row.instance_id) if row.instance_id is not None else None
@@ -215,6 +218,7 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> Ta
     """Take a pooled task; exactly one of two racing claimers wins, the other gets ConflictError."""
     require_permission(actor, "task.work", action="claim tasks")
     with uow:
+        context = uow.tasks.load_with_context(task_id)  # noqa: F841 - held: the record is read with the task
         row = _load_task(uow, actor, task_id)
         if row.state != "open":
             raise ConflictError(f"task {task_id} is already {row.state}")
@@ -224,9 +228,9 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> Ta
         if not can_claim or actor.id is None:
             raise Forbidden(f"{actor.username} may not claim task {task_id}")
         _take(uow, actor, row, now)
+        view = task_views(uow, [row], known=actor)[0]  # before the commit: in this transaction
         uow.commit()
-        uow.session.refresh(row)
-        return task_views(uow, [row])[0]
+        return view
 
 
 def unclaim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
@@ -266,8 +270,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
     """Validate a form submission, write record fields, apply a pipeline choice, run the process on (a standalone
     task just completes); one of two racers wins."""
     require_permission(actor, "task.work", action="complete tasks")
-    bundle, _ = active_bundle(uow)
     with uow:
+        bundle, _ = active_bundle(uow)  # in the step's transaction: one transaction (and round trip) fewer
         # one read for the task, its instance, version, record and owner; held, as the session keeps rows only
         # while something refers to them. The permission checks come next, on these rows.
         context = uow.tasks.load_with_context(task_id)  # noqa: F841
@@ -285,8 +289,9 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
             _complete_standalone(uow, actor, row, record, record_values, now, bundle)
         else:
             _complete_in_process(uow, actor, row, form, clean, (record_values, variables), now, bundle)
+        view = task_views(uow, [row], known=actor)[0]
         uow.commit()
-        return task_views(uow, [row])[0]
+        return view
 
 
 def _complete_standalone(uow: UnitOfWork, actor: Actor, row: TaskRow, record: RecordRow | None,

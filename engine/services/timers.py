@@ -32,6 +32,8 @@ class TimerJob(RowJob[TimerRow]):
         if not steps and any(t.task_id == row.task_id and t.due_at <= now for t in runtime.pending_timers()):
             return False  # the workflow's clock is behind `now`; try on the next tick
         advance(uow, instance, version, runtime, steps, "timer", now)
+        if not uow.gone(row) and all(t.task_id != row.task_id for t in runtime.pending_timers()):
+            uow.timers.delete(row)  # a row its saved workflow did not wait on: nothing will ever wake it
         return True
 
     def failed(self, uow: UnitOfWork, row: TimerRow, error: str, now: datetime, retry_at: datetime | None) -> None:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, func, insert, inspect, or_, select, true
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
 
 from engine.store.automation_repos import (
     AssignmentRepository,
@@ -70,6 +70,32 @@ class UserRepository(_Repository):
         return self.session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
 
 
+# built once: both are asked on every record creation and task completion, and building a statement (a subquery
+# above all) costs more than SQLite takes to answer it
+_LATEST_CONFIG_KEY = (
+    select(ConfigVersionRow.id, ConfigVersionRow.content_hash).order_by(ConfigVersionRow.id.desc()).limit(1)
+)
+_NEWEST_VERSIONS = (
+    select(ProcessVersionRow.process_id, func.max(ProcessVersionRow.version).label("v"))
+    .group_by(ProcessVersionRow.process_id)
+    .subquery()
+)
+_LATEST_PROCESSES = (
+    select(ProcessVersionRow)
+    .join(
+        _NEWEST_VERSIONS,
+        and_(
+            ProcessVersionRow.process_id == _NEWEST_VERSIONS.c.process_id,
+            ProcessVersionRow.version == _NEWEST_VERSIONS.c.v,
+        ),
+    )
+    .order_by(ProcessVersionRow.process_id)
+)
+_LATEST_STARTING_ON = _LATEST_PROCESSES.where(
+    ProcessVersionRow.entity == bindparam("entity"), ProcessVersionRow.start_on == bindparam("start_on")
+)
+
+
 class ConfigRepository(_Repository):
     def latest(self) -> ConfigVersionRow | None:
         """The active (most recently deployed) configuration."""
@@ -81,9 +107,7 @@ class ConfigRepository(_Repository):
 
     def latest_key(self) -> tuple[int, str] | None:
         """(id, content hash) of the active configuration, cheap enough to ask on every request."""
-        row = self.session.execute(
-            select(ConfigVersionRow.id, ConfigVersionRow.content_hash).order_by(ConfigVersionRow.id.desc()).limit(1)
-        ).first()
+        row = self.session.execute(_LATEST_CONFIG_KEY).first()
         return (row[0], row[1]) if row else None
 
     def get_config(self, config_id: int) -> ConfigVersionRow | None:
@@ -113,16 +137,12 @@ class ConfigRepository(_Repository):
 
     def latest_processes(self) -> list[ProcessVersionRow]:
         """The newest version of every process."""
-        newest = (
-            select(ProcessVersionRow.process_id, func.max(ProcessVersionRow.version).label("v"))
-            .group_by(ProcessVersionRow.process_id)
-            .subquery()
-        )
-        stmt = select(ProcessVersionRow).join(
-            newest,
-            and_(ProcessVersionRow.process_id == newest.c.process_id, ProcessVersionRow.version == newest.c.v),
-        )
-        return list(self.session.scalars(stmt.order_by(ProcessVersionRow.process_id)).all())
+        return list(self.session.scalars(_LATEST_PROCESSES).all())
+
+    def latest_starting_on(self, entity: str, start_on: str) -> list[ProcessVersionRow]:
+        """The newest versions that start on `start_on` for records of `entity` (only those rows are read: every
+        version row carries its BPMN and spec)."""
+        return list(self.session.scalars(_LATEST_STARTING_ON, {"entity": entity, "start_on": start_on}).all())
 
     def all_process_versions(self) -> list[tuple[ProcessVersionRow, int]]:
         """Every process version with its count of running instances."""

@@ -3,9 +3,23 @@
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, insert, select, true, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from engine.store.job_repos import not_in, retry_due
@@ -46,6 +60,20 @@ class InstanceRepository(_Repository):
         return list(self.session.scalars(stmt).all())
 
 
+_ASSIGNEE = aliased(UserRow)
+# built once: an alias and a six-way join cost more to construct (and to key for the statement cache) than the
+# database takes to answer them
+_TASK_WITH_CONTEXT = (
+    select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, _ASSIGNEE)
+    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == TaskRow.assignee_id)
+    .outerjoin(InstanceRow, InstanceRow.id == TaskRow.instance_id)
+    .outerjoin(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
+    .outerjoin(RecordRow, RecordRow.id == TaskRow.record_id)
+    .outerjoin(UserRow, UserRow.id == RecordRow.owner_id)
+    .where(TaskRow.id == bindparam("task_id"))
+)
+
+
 class TaskRepository(_Repository):
     def get(self, task_id: str) -> TaskRow | None:
         """A task by its id."""
@@ -72,17 +100,7 @@ class TaskRepository(_Repository):
     def load_with_context(self, task_id: str) -> tuple[object, ...]:
         """A task with its instance, process version, record and record owner, in one query: while the caller
         holds the result, `get`s of them in this unit of work are answered without reading again."""
-        assignee = aliased(UserRow)
-        stmt = (
-            select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, assignee)
-            .outerjoin(assignee, assignee.id == TaskRow.assignee_id)
-            .outerjoin(InstanceRow, InstanceRow.id == TaskRow.instance_id)
-            .outerjoin(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
-            .outerjoin(RecordRow, RecordRow.id == TaskRow.record_id)
-            .outerjoin(UserRow, UserRow.id == RecordRow.owner_id)
-            .where(TaskRow.id == task_id)
-        )
-        found = self.session.execute(stmt).first()
+        found = self.session.execute(_TASK_WITH_CONTEXT, {"task_id": task_id}).first()
         return tuple(found) if found is not None else ()
 
     def try_claim(self, task_id: str, user_id: int) -> bool:
@@ -310,13 +328,19 @@ def _count_columns(groups: int) -> list[Any]:
     ]
 
 
+_EVENTS_INSERT = insert(cast(Table, InstanceEventRow.__table__))
+
+
 class HistoryRepository(_Repository):
     def add_many(self, rows: list[dict[str, Any]]) -> None:
-        """Append instance events (column values) in one statement (executemany)."""
-        if rows:  # render_nulls: one batch whatever each row leaves empty
-            self.session.execute(
-                insert(InstanceEventRow), rows, execution_options=self._staged_first(InstanceRow, InstanceEventRow)
-            )
+        """Append instance events (column values, every column in each) in one statement (executemany)."""
+        if not rows:
+            return
+        if self._staged_first(InstanceRow, InstanceEventRow)["autoflush"]:
+            self.session.flush()
+        # a Core insert of the table: the ORM's bulk path costs as much again as the statement itself, for nothing
+        # it adds here (no defaults to fetch, no objects to keep)
+        self.session.execute(_EVENTS_INSERT, rows)
 
     def events(self, instance_id: int) -> list[InstanceEventRow]:
         """Every step of an instance, in order."""
@@ -329,6 +353,24 @@ class TimerRepository(_Repository):
         """Timers of an instance that have not fired."""
         stmt = select(TimerRow).where(TimerRow.instance_id == instance_id, TimerRow.fired_at.is_(None))
         return list(self.session.scalars(stmt).all())
+
+    def forget(self, instance_id: int, task_ids: list[str]) -> None:
+        """Delete the unfired timers of these tasks of an instance, in one statement; rows of them this unit of
+        work holds count as deleted."""
+        self.session.execute(
+            delete(TimerRow)
+            .where(TimerRow.instance_id == instance_id, TimerRow.task_id.in_(task_ids), TimerRow.fired_at.is_(None))
+            .execution_options(synchronize_session="fetch")
+        )
+
+    def move(self, instance_id: int, task_id: str, due_at: datetime) -> None:
+        """Give the unfired timer of a task a new due time (a cycle's next one)."""
+        self.session.execute(
+            update(TimerRow)
+            .where(TimerRow.instance_id == instance_id, TimerRow.task_id == task_id, TimerRow.fired_at.is_(None))
+            .values(due_at=due_at)
+            .execution_options(synchronize_session="fetch")
+        )
 
     def get(self, timer_id: int) -> TimerRow | None:
         """A timer by id."""

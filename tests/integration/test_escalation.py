@@ -11,6 +11,7 @@ import time_machine
 from engine.services import deployments, instances, records, tasks
 from engine.services.timers import fire_due
 from engine.services.views import Actor
+from engine.store.models import TimerRow
 from engine.store.uow import UnitOfWork
 
 MakeUow = Callable[[], UnitOfWork]
@@ -157,3 +158,17 @@ def test_durations_cycles_and_dates_on_boundary_timers(deployed: MakeUow, actors
     assert mine() == ["call_back", "nudge", "nudge"]
     steps = instances.get_instance(deployed(), admin, instance.id).steps
     assert "expired" in [s.element_id for s in steps]
+
+
+def test_a_timer_row_its_workflow_does_not_wait_on_is_dropped_when_it_comes_due(deployed: MakeUow,
+                                                                                 actors: dict) -> None:
+    lead_id = new_lead(deployed, actors["head"], MONDAY)
+    with deployed() as uow:  # written by hand (or by an older engine): no waiting task of the workflow matches it
+        (instance,) = uow.instances.for_record(lead_id)
+        uow.timers.add(TimerRow(instance_id=instance.id, task_id="no-such-task", element_id="ghost",
+                                due_at=MONDAY + timedelta(minutes=5)))
+        uow.commit()
+    assert fire(deployed, MONDAY + timedelta(minutes=6)) == 1
+    with deployed() as uow:
+        assert [t.element_id for t in uow.timers.pending_for_instance(instance.id)] == ["lead_untouched"]
+    assert fire(deployed, MONDAY + timedelta(minutes=7)) == 0  # gone, not woken again on every tick

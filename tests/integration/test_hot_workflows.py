@@ -9,7 +9,7 @@ import pytest
 
 from engine.processes.spiff import Runtime
 from engine.processes.spiff.cache import WorkflowCache
-from engine.services import records, tasks
+from engine.services import instances, records, tasks
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
@@ -61,6 +61,32 @@ def test_a_revision_saved_elsewhere_is_restored_from_the_database(
         uow.commit()
     tasks.complete_task(deployed(), actors["sales"], task_id, {"outcome": "convert", "budget": "5000"}, NOW)
     assert len(restores) == 1
+
+
+def test_a_step_that_rolls_back_leaves_no_advanced_workflow_behind(
+    deployed: MakeUow, actors: dict, restores: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead_id, task_id = _claimed_task(deployed, actors["head"], actors["sales"])
+
+    def failing(*_args: Any) -> None:
+        raise RuntimeError("the database went away mid-step")
+
+    # the workflow has run the completion in memory when this fails, before anything is committed
+    sync_timers = instances._sync_timers
+    monkeypatch.setattr(instances, "_sync_timers", failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        tasks.complete_task(deployed(), actors["sales"], task_id, {"outcome": "convert", "budget": "5000"}, NOW)
+    monkeypatch.setattr(instances, "_sync_timers", sync_timers)
+    assert restores == []
+    view = tasks.complete_task(deployed(), actors["sales"], task_id, {"outcome": "convert", "budget": "900"}, NOW)
+    assert view.state == "completed"
+    assert len(restores) == 1  # the retry restored the committed state: the advanced copy was thrown away
+    with deployed() as uow:
+        (instance,) = uow.instances.for_record(lead_id)
+        kinds = [e.kind for e in uow.history.events(instance.id)]
+    assert kinds.count("task_completed") == 1
+    assert [t.element_id for t in tasks.list_tasks(deployed(), actors["sales"], "mine")
+            if t.record_id == lead_id] == ["arrange_meeting"]
 
 
 def test_a_cached_workflow_is_handed_to_one_caller_only() -> None:

@@ -90,6 +90,7 @@ def test_no_hostile_payload_takes_the_in_process_path() -> None:
         "record['due']",
         "status != 'lost' and -score < 0",
         "v >= 50",
+        "'qualified' if outcome == 'convert' else ('nurturing' if outcome == 'nurture' else 'lost')",
     ],
 )
 def test_conditions_and_constant_timer_values_take_the_in_process_path(expression: str) -> None:
@@ -98,7 +99,14 @@ def test_conditions_and_constant_timer_values_take_the_in_process_path(expressio
 
 @pytest.mark.parametrize(
     "expression",
-    ["big == twin", "big < twin", "big in [twin, big]", "needle in haystack", "(big, twin) == (twin, big)"],
+    [
+        "big == twin",
+        "big < twin",
+        "big in [twin, big]",
+        "needle in haystack",
+        "(big, twin) == (twin, big)",
+        "(needle in haystack) if big == twin else (big < twin)",
+    ],
 )
 def test_in_process_expressions_over_the_largest_storable_data_stay_within_the_limit(expression: str) -> None:
     data = {

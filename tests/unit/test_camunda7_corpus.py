@@ -3,6 +3,7 @@ parsed like a deployment and run to its end, with a serializer round-trip before
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,8 @@ import time_machine
 
 from engine.config.loader import read_bundle_dir
 from engine.errors import Problem, SandboxError
-from engine.processes.spiff import ProcessDefinition, Runtime, parse_definitions
+from engine.processes.spiff import SERIALIZER_VERSION, ProcessDefinition, Runtime, parse_definitions
+from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "fixtures" / "camunda7"
@@ -349,6 +351,26 @@ SCENARIOS = {
 }
 
 
+def spiff_state(runtime: Runtime) -> str:
+    """What SpiffWorkflow's own serializer writes for the instance, with the specs (stored once per version)
+    dropped: `Runtime.dump` builds the same text without converting the specs first."""
+    _REGISTRY._encoder_mode = True
+    try:
+        dct = _SERIALIZER.to_dict(runtime.workflow)
+    finally:
+        _REGISTRY._encoder_mode = False
+    del dct["spec"], dct["subprocess_specs"]
+    dct[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
+    return json.dumps(dct, cls=_SERIALIZER._encoder_cls)
+
+
+def saved(runtime: Runtime) -> str:
+    """The instance's saved state, checked against SpiffWorkflow's serializer."""
+    state = runtime.dump()
+    assert state == spiff_state(runtime)
+    return state
+
+
 def run(scenario: Scenario) -> tuple[Runtime, list[str], dict[str, Any]]:
     """Start the process at T0 and play the actions, restoring the instance from JSON before each."""
     definition = DEFINITIONS[scenario.process]
@@ -356,7 +378,7 @@ def run(scenario: Scenario) -> tuple[Runtime, list[str], dict[str, Any]]:
         runtime, steps = Runtime.start(1, definition.blob, dict(scenario.data))
         path = [s.element_id for s in steps]
         for action in scenario.actions:
-            runtime = Runtime.load(1, definition.blob, runtime.dump())
+            runtime = Runtime.load(1, definition.blob, saved(runtime))
             if action[0] == "complete":
                 [task] = [t for t in runtime.ready_user_tasks() if t.element_id == action[1]][:1]
                 steps = runtime.complete(task.task_id, action[2])
@@ -369,7 +391,7 @@ def run(scenario: Scenario) -> tuple[Runtime, list[str], dict[str, Any]]:
                 [wait] = [m for m in runtime.pending_messages() if m.message == action[1]]
                 steps = runtime.deliver_message(wait.task_id, action[2])
             path += [s.element_id for s in steps]
-        runtime = Runtime.load(1, definition.blob, runtime.dump())
+        runtime = Runtime.load(1, definition.blob, saved(runtime))
         last = steps[-1].data if steps else {}
     return runtime, path, last
 

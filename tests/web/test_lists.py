@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from flask import Flask
+
 from engine.services.records import create_record
 from tests.conftest import NOW
 from tests.web.conftest import as_user, text

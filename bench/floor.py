@@ -1,0 +1,121 @@
+"""The database's share of the lead benchmark, measured: the exact statements the services sent for some leads,
+replayed through the raw driver (no ORM, no engine, no SpiffWorkflow) on a database as it was before those leads: a
+copy of the SQLite file, a PostgreSQL schema set up the same way. What the services spend beyond that is the Python
+above the driver (and, on PostgreSQL, the pool's pre-ping per transaction, which the replay does not send)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from engine.store.db import make_engine
+
+
+class Recorder:
+    """What an Engine sends to its driver, in order: statements with their parameters, commits and rollbacks."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.ops: list[tuple[str, str, Any]] = []
+        self.on = False
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._end("commit"))
+        event.listen(engine, "rollback", self._end("rollback"))
+
+    def _statement(self, _conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
+        if self.on:
+            self.ops.append(("many" if many else "one", sql, params))
+
+    def _end(self, kind: str) -> Callable[[Any], None]:
+        def seen(_conn: Any) -> None:
+            if self.on:
+                self.ops.append((kind, "", None))
+
+        return seen
+
+    @contextmanager
+    def recording(self) -> Iterator[list[tuple[str, str, Any]]]:
+        """Record what is sent inside the block."""
+        self.ops, self.on = [], True
+        try:
+            yield self.ops
+        finally:
+            self.on = False
+
+    def counts(self) -> tuple[int, int]:
+        """(statements, transactions) recorded."""
+        statements = sum(1 for kind, _, _ in self.ops if kind in ("one", "many"))
+        return statements, sum(1 for kind, _, _ in self.ops if kind in ("commit", "rollback"))
+
+
+def _replay(conn: Any, ops: list[tuple[str, str, Any]]) -> tuple[float, float]:
+    """Send the recorded operations through a raw DBAPI connection; (seconds in all, seconds in commits and
+    rollbacks)."""
+    cursor = conn.cursor()
+    ending = 0.0
+    start = perf_counter()
+    for kind, sql, params in ops:
+        if kind == "one":
+            cursor.execute(sql, params)
+            if cursor.description is not None:  # rows are fetched, as the services fetch them
+                cursor.fetchall()
+        elif kind == "many":
+            cursor.executemany(sql, params)
+        else:
+            began = perf_counter()
+            if kind == "commit":
+                conn.commit()
+            else:
+                conn.rollback()
+            ending += perf_counter() - began
+    seconds = perf_counter() - start
+    cursor.close()
+    return seconds, ending
+
+
+def replay_floor(engine: Engine, run_leads: Callable[[], int], replica: Engine) -> dict[str, Any]:
+    """Run `run_leads` (it returns how many leads it ran) on `engine` while recording, then replay the recording
+    with the raw driver on `replica`, a database in the state `engine`'s was in before those leads (same ids)."""
+    recorder = Recorder(engine)
+    start = perf_counter()
+    with recorder.recording() as ops:
+        leads = run_leads()
+    services = perf_counter() - start
+    raw = replica.raw_connection()
+    try:
+        seconds, ending = _replay(raw.driver_connection, ops)
+    finally:
+        raw.close()
+    statements, transactions = recorder.counts()
+    return {
+        "leads": leads,
+        "statements_per_instance": round(statements / leads, 1),
+        "transactions_per_instance": round(transactions / leads, 1),
+        "ms_per_instance": round(seconds * 1000 / leads, 3),
+        "of_which_commit_ms_per_instance": round(ending * 1000 / leads, 3),
+        "services_same_leads_ms_per_instance": round(services * 1000 / leads, 3),
+    }
+
+
+def sqlite_floor(engine: Engine, run_leads: Callable[[], int]) -> dict[str, Any]:
+    """`replay_floor` on a copy of the SQLite file taken before the leads (same pragmas and functions)."""
+    path = Path(str(engine.url.database))
+    copy = path.with_name(path.stem + "-floor.sqlite")
+    copy.unlink(missing_ok=True)
+    source, target = sqlite3.connect(path), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    replica = make_engine(f"sqlite:///{copy}")
+    try:
+        return replay_floor(engine, run_leads, replica)
+    finally:
+        replica.dispose()
+        copy.unlink(missing_ok=True)
