@@ -13,6 +13,7 @@ from engine.config.model import Bundle, Catalog, Entity
 from engine.services.deployments import active_bundle
 from engine.store.uow import UnitOfWork
 from web.i18n import get_locale, label, t
+from web.zones import local
 
 EMPTY = "—"
 
@@ -34,7 +35,7 @@ def field_label(entity: Entity | None, name: str) -> str:
 
 
 def format_datetime(value: datetime | str | None) -> str:
-    """A timestamp as `2026-03-02 09:00 UTC`."""
+    """A stored (UTC) timestamp in the user's time zone: `2026-03-02 12:00 MSK`."""
     if value is None or value == "":
         return EMPTY
     if isinstance(value, str):
@@ -42,7 +43,8 @@ def format_datetime(value: datetime | str | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return str(value)
-    return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.utcoffset() is not None else "")
+    moment = local(value)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
 def format_number(value: Any) -> str:

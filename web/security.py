@@ -34,8 +34,10 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Write-method endpoints that change no data: signing in and out, and the API's filter queries (a JSON body).
-READ_ONLY_ENDPOINTS = frozenset({"auth.login", "auth.logout", "api.find_records", "api.count_records"})
+# Write-method endpoints that change no data: signing in and out, the API's filter queries (a JSON body), and
+# one's own display settings (language, time zone) on the profile page, which an auditor needs as much as anyone.
+READ_ONLY_ENDPOINTS = frozenset({"auth.login", "auth.logout", "auth.profile", "api.find_records",
+                                 "api.count_records"})
 # Writes whose service refuses auditors itself: an inbound event keeps even its refusal in the audit trail.
 REFUSED_BY_SERVICE = frozenset({"api.post_event"})
 TRUE = ("1", "true", "yes", "on")

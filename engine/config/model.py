@@ -195,6 +195,7 @@ class Settings:
     link_catalog: str = "link_type"  # catalog of manual link kinds; without it links get kind "related"
     teams: tuple[str, ...] = ()  # teams that BPMN candidate groups and lanes may name, besides the roles
     working_hours: WorkingHours | None = None  # None: the clock runs 24/7
+    timezone: str = "UTC"  # the zone dates are shown and entered in, unless a user chose their own
 
 
 @dataclass(frozen=True)

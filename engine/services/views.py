@@ -21,6 +21,7 @@ class Actor:
     roles: frozenset[str]
     team: str | None = None
     locale: str = "en"
+    timezone: str | None = None  # IANA name; None: the bundle's default time zone
 
     @property
     def groups(self) -> frozenset[str]:
@@ -44,6 +45,7 @@ class UserView:
     team: str | None
     locale: str
     active: bool
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
