@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -9,9 +10,13 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup, escape
 
-from engine.config.model import Bundle, Catalog, Entity
+from engine.config.model import Bundle, Catalog, Entity, ProcessLabels
+from engine.config.process_labels import label_in
+from engine.errors import FlowError
 from engine.services.deployments import active_bundle
+from engine.services.views import TaskView
 from engine.store.uow import UnitOfWork
+from web import uow
 from web.i18n import get_locale, label, t
 from web.zones import local
 
@@ -115,6 +120,48 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _process_labels() -> Mapping[str, ProcessLabels]:
+    try:
+        return bundle_of(uow()).process_labels
+    except FlowError:  # nothing deployed
+        return {}
+
+
+def process_label(process_id: str, fallback: str) -> str:
+    """A process's name in the request's language (processes/labels.yaml), else `fallback` (its BPMN name)."""
+    return label_in(_process_labels(), process_id, None, get_locale(), fallback)
+
+
+def step_label(process_id: str, element_id: str | None, fallback: str | None) -> str:
+    """A process element's name in the request's language, else `fallback` (its BPMN name), else its id."""
+    if not element_id:
+        return fallback or ""
+    return label_in(_process_labels(), process_id, element_id, get_locale(), fallback or element_id)
+
+
+def _task_process(task: TaskView) -> str | None:
+    """The process a task's element belongs to, by its id (the one whose label matches the stored BPMN name
+    when two processes use the same id); None for a standalone task."""
+    if task.instance_id is None:
+        return None
+    owners = [pid for pid, labels in _process_labels().items() if task.element_id in labels.elements]
+    named = [pid for pid in owners if task.title in _process_labels()[pid].elements[task.element_id].values()]
+    found = named or owners
+    return found[0] if found else None
+
+
+def task_title(task: TaskView) -> str:
+    """A task's name in the request's language (a standalone task keeps the title its rule gave it)."""
+    process_id = _task_process(task)
+    return task.title if process_id is None else step_label(process_id, task.element_id, task.title)
+
+
+def task_process_label(task: TaskView, fallback: str) -> str:
+    """The name of the process a task belongs to, in the request's language."""
+    process_id = _task_process(task)
+    return fallback if process_id is None else process_label(process_id, fallback)
+
+
 def role_label(role: str) -> str:
     """A role or candidate group in the request's language (groups without a translation stay as they are)."""
     text = t(f"roles.{role}")
@@ -123,6 +170,7 @@ def role_label(role: str) -> str:
 
 def init_app(app: Flask) -> None:
     """Template filters for dates and roles."""
-    app.jinja_env.filters.update(dt=format_datetime, role=role_label)
+    app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
-                                 link_kind_label=link_kind_label)
+                                 link_kind_label=link_kind_label, process_label=process_label, step_label=step_label,
+                                 task_process_label=task_process_label)

@@ -30,6 +30,7 @@ from engine.config.model import (
     Settings,
     WorkingHours,
 )
+from engine.config.process_labels import load_process_labels
 from engine.config.report_loader import REPORTS_FOLDER, load_report
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ConfigError, Problem
@@ -45,6 +46,7 @@ _PATTERNS = (
     "processes/*.dmn",
     "processes/**/*.py",  # scripts a BPMN loads with camunda:resource
     "processes/bindings.yaml",  # Camunda service implementations bound to topics or actions
+    "processes/labels.yaml",  # the names of processes and their elements in each locale
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",
@@ -352,6 +354,9 @@ def load_bundle(files: dict[str, str]) -> Bundle:
     reports: dict[str, Report] = {}
     for path in paths_in(files, REPORTS_FOLDER, ".yaml"):
         load_report(checker, path, reports)
+    process_labels, label_problems = load_process_labels(files, checker.settings.locales)
+    checker.problems.extend(label_problems)
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.file, p.line or 0)))
-    return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates)
+    return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates,
+                   process_labels=process_labels)

@@ -214,6 +214,16 @@ class InboundEvent:
 
 
 @dataclass(frozen=True)
+class ProcessLabels:
+    """One process's names in each locale (processes/labels.yaml), with the lines they are on."""
+
+    label: Label = field(default_factory=dict)
+    elements: Mapping[str, Label] = field(default_factory=dict)  # element id -> label
+    line: int | None = None
+    element_lines: Mapping[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A checked configuration bundle: every file's text plus the parsed model."""
 
@@ -229,6 +239,7 @@ class Bundle:
     duplicates: Mapping[str, DuplicateRules] = field(default_factory=dict)  # crm_model/duplicates/*.yaml, by entity
     imports: Mapping[str, ImportSettings] = field(default_factory=dict)  # crm_model/imports.yaml, by entity
     reports: Mapping[str, Report] = field(default_factory=dict)  # crm_model/reports/*.yaml, by name
+    process_labels: Mapping[str, ProcessLabels] = field(default_factory=dict)  # processes/labels.yaml, by process
 
     def _files_ending(self, suffix: str) -> dict[str, str]:
         return {

@@ -1,0 +1,74 @@
+"""processes/labels.yaml: process and step names per locale, checked against the BPMN by `flowcrm check`."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config.process_labels import LABELS_FILE, label_in
+from engine.errors import ConfigError, Problem
+from engine.services.deployments import analyse
+
+LEAD = "processes/lead_qualification.bpmn"
+
+
+def label_warnings(files: dict[str, str]) -> list[Problem]:
+    warnings: list[Problem] = []
+    analyse(files, warnings)
+    return [w for w in warnings if LABELS_FILE in w.message]
+
+
+def problems(files: dict[str, str]) -> list[Problem]:
+    with pytest.raises(ConfigError) as caught:
+        analyse(files)
+    return caught.value.problems
+
+
+def test_every_shipped_process_and_step_has_an_en_and_a_ru_label(bundle_files: dict[str, str]) -> None:
+    assert label_warnings(bundle_files) == []
+    bundle, _ = analyse(bundle_files)
+    assert label_in(bundle.process_labels, "lead_qualification", "qualify_lead", "ru", "?") == "Квалифицировать лид"
+    assert label_in(bundle.process_labels, "lead_qualification", None, "ru", "?") == "Квалификация лида"
+    assert label_in(bundle.process_labels, "lead_qualification", "no_such_step", "ru", "Fallback") == "Fallback"
+
+
+def test_a_step_missing_a_translation_is_a_warning_naming_the_element_file_and_line(
+        bundle_files: dict[str, str]) -> None:
+    labels = bundle_files[LABELS_FILE].replace(
+        "    qualify_lead: {en: Qualify lead, ru: Квалифицировать лид}\n", "    qualify_lead: {en: Qualify lead}\n")
+    [warning] = label_warnings({**bundle_files, LABELS_FILE: labels})
+    line = analyse(bundle_files)[1]["lead_qualification"].elements["qualify_lead"].line  # its start tag
+    assert line is not None
+    assert 'id="qualify_lead"' in "".join(bundle_files[LEAD].splitlines()[line - 2:line])
+    assert (warning.file, warning.line, warning.element) == (LEAD, line, "qualify_lead")
+    assert warning.message == f"userTask 'Qualify lead' has no ru label (add it to {LABELS_FILE})"
+
+
+def test_without_a_labels_file_every_process_and_named_step_is_reported(bundle_files: dict[str, str]) -> None:
+    files = {k: v for k, v in bundle_files.items() if k != LABELS_FILE}
+    found = {(w.file, w.element) for w in label_warnings(files)}
+    assert (LEAD, "lead_qualification") in found
+    assert (LEAD, "qualify_lead") in found
+    assert not any(element.endswith("gateway") or element.startswith("gw_") for _, element in found)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("    qualify_leed: {en: Qualify lead, ru: Квалифицировать лид}\n",
+     "process 'lead_qualification' has no element 'qualify_leed' (processes/lead_qualification.bpmn)"),
+    ("    qualify_lead: {en: Qualify lead, de: Lead qualifizieren}\n",
+     "unknown locale(s) de; the bundle's locales are en, ru"),
+    ("    qualify_lead: Qualify lead\n", "a label must map locales to texts, like {en: ..., ru: ...}"),
+])
+def test_a_wrong_label_is_an_error_naming_the_labels_file_and_line(bundle_files: dict[str, str], entry: str,
+                                                                   message: str) -> None:
+    original = "    qualify_lead: {en: Qualify lead, ru: Квалифицировать лид}\n"
+    labels = bundle_files[LABELS_FILE].replace(original, entry)
+    line = bundle_files[LABELS_FILE].splitlines().index(original.rstrip("\n")) + 1
+    [problem] = problems({**bundle_files, LABELS_FILE: labels})
+    assert (problem.file, problem.line, problem.message) == (LABELS_FILE, line, message)
+
+
+def test_labels_of_a_process_the_bundle_does_not_have_are_an_error(bundle_files: dict[str, str]) -> None:
+    labels = bundle_files[LABELS_FILE] + "no_such_process:\n  label: {en: Nothing, ru: Ничего}\n"
+    [problem] = problems({**bundle_files, LABELS_FILE: labels})
+    assert problem.file == LABELS_FILE
+    assert problem.message.startswith("no process 'no_such_process' in processes/*.bpmn (known: account_management")

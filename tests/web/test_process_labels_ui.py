@@ -1,0 +1,30 @@
+"""Process, task and step names in the user's language (processes/labels.yaml), everywhere they are shown."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tests.web.conftest import as_user, new_lead, pool_task, text
+
+
+def test_a_russian_seller_sees_process_task_and_step_names_in_russian(app: Flask, deployed, actors) -> None:
+    lead = new_lead(deployed, actors)
+    task = pool_task(deployed, actors["sales"])
+    sam = as_user(app, "sam")
+    sam.get("/tasks?lang=ru")
+
+    pool = text(sam.get("/tasks?tab=pool"))
+    assert "Квалифицировать лид" in pool
+    assert "Qualify lead" not in pool
+    page = text(sam.get(f"/tasks/{task.id}"))
+    assert "Квалифицировать лид" in page
+    assert "Квалификация лида" in page  # the process it belongs to
+    card = text(sam.get(f"/records/{lead.id}"))
+    assert "Квалификация лида v1" in card
+    instance = text(sam.get(f"/instances/{task.instance_id}"))
+    assert "Лид получен" in instance  # the start event, a step of the history
+    assert "4 рабочих часа без движения" in instance  # the timer it waits for
+
+    sam.get("/tasks?lang=en")
+    assert "Qualify lead" in text(sam.get("/tasks?tab=pool"))
+    assert "Lead qualification" in text(sam.get(f"/instances/{task.instance_id}"))
