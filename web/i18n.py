@@ -17,6 +17,8 @@ LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
 TRANSLATIONS = Path(__file__).parent / "translations"
 ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language, `{x}` marks a variable part
+AUDIT_SOURCES = "audit_sources"  # where a change came from ("rule {x}") → this language, `{x}` as above
+PATTERN_SECTIONS = (ENGINE_MESSAGES, AUDIT_SOURCES)
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -42,7 +44,7 @@ def catalog(locale: str) -> dict[str, str]:
     """The UI messages of a locale by dotted key; a key defined in two files is an error."""
     merged: dict[str, str] = {}
     for path, data in _sources(locale):
-        flat = _flatten({k: v for k, v in data.items() if k != ENGINE_MESSAGES})
+        flat = _flatten({k: v for k, v in data.items() if k not in PATTERN_SECTIONS})
         twice = sorted(set(flat) & set(merged))
         if twice:
             raise ValueError(f"{path}: message keys defined twice: {', '.join(twice)}")
@@ -51,11 +53,11 @@ def catalog(locale: str) -> dict[str, str]:
 
 
 @cache
-def engine_messages(locale: str) -> list[tuple[re.Pattern[str], str]]:
-    """Patterns matching the engine's English messages, with their translation templates."""
+def engine_messages(locale: str, section: str = ENGINE_MESSAGES) -> list[tuple[re.Pattern[str], str]]:
+    """Patterns matching the engine's English texts of a section, with their translation templates."""
     messages: dict[str, str] = {}
     for _, data in _sources(locale):
-        messages |= data.get(ENGINE_MESSAGES) or {}
+        messages |= data.get(section) or {}
     result = []
     for english, translated in messages.items():
         pattern = re.escape(english).replace(re.escape("{x}"), "(?P<x>.+?)")
@@ -90,9 +92,9 @@ def t(key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def engine_message(message: str, locale: str | None = None) -> str:
+def engine_message(message: str, locale: str | None = None, section: str = ENGINE_MESSAGES) -> str:
     """An engine validation message ("is required") in `locale` (default: the request's) when it is translated."""
-    for pattern, translated in engine_messages(locale or get_locale()):
+    for pattern, translated in engine_messages(locale or get_locale(), section):
         found = pattern.match(message)
         if found:
             return translated.replace("{x}", found.groupdict().get("x") or "")

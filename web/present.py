@@ -120,7 +120,8 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _process_labels() -> Mapping[str, ProcessLabels]:
+def process_labels() -> Mapping[str, ProcessLabels]:
+    """The deployed bundle's process and step names per locale (empty before a deploy)."""
     try:
         return bundle_of(uow()).process_labels
     except FlowError:  # nothing deployed
@@ -129,14 +130,14 @@ def _process_labels() -> Mapping[str, ProcessLabels]:
 
 def process_label(process_id: str, fallback: str) -> str:
     """A process's name in the request's language (processes/labels.yaml), else `fallback` (its BPMN name)."""
-    return label_in(_process_labels(), process_id, None, get_locale(), fallback)
+    return label_in(process_labels(), process_id, None, get_locale(), fallback)
 
 
 def step_label(process_id: str, element_id: str | None, fallback: str | None) -> str:
     """A process element's name in the request's language, else `fallback` (its BPMN name), else its id."""
     if not element_id:
         return fallback or ""
-    return label_in(_process_labels(), process_id, element_id, get_locale(), fallback or element_id)
+    return label_in(process_labels(), process_id, element_id, get_locale(), fallback or element_id)
 
 
 def _task_process(task: TaskView) -> str | None:
@@ -144,8 +145,8 @@ def _task_process(task: TaskView) -> str | None:
     when two processes use the same id); None for a standalone task."""
     if task.instance_id is None:
         return None
-    owners = [pid for pid, labels in _process_labels().items() if task.element_id in labels.elements]
-    named = [pid for pid in owners if task.title in _process_labels()[pid].elements[task.element_id].values()]
+    owners = [pid for pid, labels in process_labels().items() if task.element_id in labels.elements]
+    named = [pid for pid in owners if task.title in process_labels()[pid].elements[task.element_id].values()]
     found = named or owners
     return found[0] if found else None
 
@@ -162,6 +163,28 @@ def task_process_label(task: TaskView, fallback: str) -> str:
     return fallback if process_id is None else process_label(process_id, fallback)
 
 
+def data_key_label(bundle: Bundle, entity: Entity | None, process_id: str, key: str) -> str:
+    """A process data key in the request's language: a field of the record's entity, a titled property of one of
+    the bundle's forms, a key the engine writes, `<step>_completed_by`; else the key itself."""
+    if entity is not None and key in entity.fields:
+        return field_label(entity, key)
+    for form in bundle.forms.values():
+        prop = (form.schema.get("properties") or {}).get(key)
+        if isinstance(prop, Mapping) and prop.get("title"):
+            titles = prop.get("x-title") or {}
+            return str(titles.get(get_locale()) if isinstance(titles, Mapping) and titles.get(get_locale())
+                       else prop["title"])
+    engine_key = t(f"instances.data_key.{key}")  # what the engine itself writes into steps (process_id, team, ...)
+    if engine_key != f"instances.data_key.{key}":
+        return engine_key
+    if key == "last_completed_by":
+        return t("instances.last_completed_by")
+    if key.endswith("_completed_by"):
+        step = key.removesuffix("_completed_by")
+        return t("instances.step_completed_by", step=step_label(process_id, step, step))
+    return key
+
+
 def role_label(role: str) -> str:
     """A role or candidate group in the request's language (groups without a translation stay as they are)."""
     text = t(f"roles.{role}")
@@ -173,4 +196,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
                                  link_kind_label=link_kind_label, process_label=process_label, step_label=step_label,
-                                 task_process_label=task_process_label)
+                                 task_process_label=task_process_label, data_key_label=data_key_label)

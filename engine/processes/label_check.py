@@ -1,5 +1,5 @@
 """Cross-check processes/labels.yaml against the BPMN: labels of unknown processes or elements are problems; a
-user-facing process or element without a label in one of the bundle's locales is a warning naming it."""
+process or named element without a label in one of the bundle's locales is a warning naming it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from engine.config.model import Bundle
 from engine.config.process_labels import LABELS_FILE
 from engine.errors import Problem
 from engine.processes.spiff import ProcessDefinition
-
-UNLABELLED_KINDS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"})
 
 
 def label_problems(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> list[Problem]:
@@ -29,8 +27,8 @@ def label_problems(bundle: Bundle, definitions: dict[str, ProcessDefinition]) ->
 
 
 def label_warnings(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> list[Problem]:
-    """Each process, and each named element people see (every flow node but gateways), lacking a label in one of
-    the bundle's locales: named by its BPMN file, line and id."""
+    """Each process, and each named flow node (people see them in an instance's steps), lacking a label in one
+    of the bundle's locales: named by its BPMN file, line and id."""
     warnings = []
     locales = bundle.settings.locales
     for process_id, definition in sorted(definitions.items()):
@@ -41,7 +39,7 @@ def label_warnings(bundle: Bundle, definitions: dict[str, ProcessDefinition]) ->
                                     f"process {definition.name!r} has no {', '.join(missing)} label "
                                     f"(add it to {LABELS_FILE})"))
         for element in definition.elements.values():
-            if not element.name or element.kind in UNLABELLED_KINDS:
+            if not element.name:  # every named flow node, gateways too, shows in an instance's steps
                 continue
             label = labels.elements.get(element.id, {}) if labels is not None else {}
             missing = [x for x in locales if not label.get(x)]

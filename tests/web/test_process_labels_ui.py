@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from engine.services.tasks import complete_task
+from tests.conftest import NOW
 from tests.web.conftest import as_user, new_lead, pool_task, text
 
 
@@ -28,3 +30,23 @@ def test_a_russian_seller_sees_process_task_and_step_names_in_russian(app: Flask
     sam.get("/tasks?lang=en")
     assert "Qualify lead" in text(sam.get("/tasks?tab=pool"))
     assert "Lead qualification" in text(sam.get(f"/instances/{task.instance_id}"))
+
+
+def test_change_sources_and_step_data_keys_are_shown_in_russian(app, deployed, actors) -> None:
+    lead = new_lead(deployed, actors)
+    task = pool_task(deployed, actors["sales"])
+    complete_task(deployed(), actors["sales"], task.id, {"outcome": "convert", "budget": "100"}, NOW)
+    hank = as_user(app, "hank")
+    hank.get("/tasks?lang=ru")
+
+    history = text(hank.get(f"/records/{lead.id}")).split("История изменений")[-1]
+    assert "Квалификация лида v1 / Квалифицировать лид" in history  # stored: process lead_qualification v1 / ...
+    assert "process lead_qualification" not in history
+    audit = text(hank.get(f"/audit?record_id={lead.id}"))
+    assert "Квалификация лида v1 / Квалифицировать лид" in audit
+    steps = text(hank.get(f"/instances/{task.instance_id}"))
+    assert "Процесс lead_qualification Версия 1" in steps  # the keys the engine writes into a step's data
+    assert "Способ назначения pool" in steps
+    assert "process_id" not in steps
+    assert "Итог convert Бюджет 100 RUB" in steps  # the record's fields, by their labels
+    assert "Шаг Решение?" in steps  # a gateway's name

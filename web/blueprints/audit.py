@@ -26,9 +26,11 @@ from web.auth import actor, login_required
 from web.exports_http import CSV_TYPE
 from web.i18n import engine_message
 from web.present import bundle_of
+from web.sources import source_text
 from web.zones import input_value, user_zone
 
 bp = Blueprint("audit", __name__)
+bp.add_app_template_filter(source_text, "source")
 nav.add("audit.index", "audit.nav", *AUDIT_READERS, menu="admin")
 PAGE = 50
 FILTERS = ("user", "entity", "record_id", "kind", "from", "to")
