@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, url_for
+from lxml import etree
 from markupsafe import Markup, escape
 
 from engine.config.model import Bundle, Catalog, Entity, ProcessLabels
@@ -183,6 +184,28 @@ def data_key_label(bundle: Bundle, entity: Entity | None, process_id: str, key: 
         step = key.removesuffix("_completed_by")
         return t("instances.step_completed_by", step=step_label(process_id, step, step))
     return key
+
+
+def labelled_diagram(xml: str, process_id: str) -> str:
+    """A process's BPMN XML for drawing, its process and element names in the request's language (the stored XML
+    is untouched; XML that cannot be read is drawn as it is)."""
+    labels = process_labels().get(process_id)
+    if labels is None:
+        return xml
+    try:
+        tree = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return xml
+    locale = get_locale()
+    for node in tree.iter():
+        element_id = node.get("id") if isinstance(node.tag, str) else None
+        if element_id is None or node.get("name") is None:
+            continue
+        label = labels.label if element_id == process_id else labels.elements.get(element_id, {})
+        if label.get(locale):
+            node.set("name", label[locale])
+    declared = xml.lstrip().startswith("<?xml")
+    return bytes(etree.tostring(tree, encoding="UTF-8", xml_declaration=declared)).decode()
 
 
 def role_label(role: str) -> str:

@@ -50,3 +50,15 @@ def test_change_sources_and_step_data_keys_are_shown_in_russian(app, deployed, a
     assert "process_id" not in steps
     assert "Итог convert Бюджет 100 RUB" in steps  # the record's fields, by their labels
     assert "Шаг Решение?" in steps  # a gateway's name
+
+
+def test_the_instance_diagram_is_drawn_with_names_in_the_users_language(app, deployed, actors) -> None:
+    new_lead(deployed, actors)
+    task = pool_task(deployed, actors["sales"])
+    sam = as_user(app, "sam")
+    russian = sam.get(f"/instances/{task.instance_id}/diagram.json?lang=ru").get_json()
+    assert 'name="Квалифицировать лид"' in russian["xml"]
+    assert 'name="Квалификация лида"' in russian["xml"]
+    assert "qualify_lead" in russian["current"]  # the marks still name elements by id
+    english = sam.get(f"/instances/{task.instance_id}/diagram.json?lang=en").get_json()
+    assert 'name="Qualify lead"' in english["xml"]
