@@ -16,9 +16,10 @@ from engine.config.model import Label, label_text
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
 TRANSLATIONS = Path(__file__).parent / "translations"
-ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language, `{x}` marks a variable part
+ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language; {x}, {y}, {z} mark variable parts
 AUDIT_SOURCES = "audit_sources"  # where a change came from ("rule {x}") → this language, `{x}` as above
 PATTERN_SECTIONS = (ENGINE_MESSAGES, AUDIT_SOURCES)
+_SLOTS = ("x", "y", "z")
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -60,7 +61,9 @@ def engine_messages(locale: str, section: str = ENGINE_MESSAGES) -> list[tuple[r
         messages |= data.get(section) or {}
     result = []
     for english, translated in messages.items():
-        pattern = re.escape(english).replace(re.escape("{x}"), "(?P<x>.+?)")
+        pattern = re.escape(english)
+        for name in _SLOTS:
+            pattern = pattern.replace(re.escape(f"{{{name}}}"), f"(?P<{name}>.+?)", 1)
         result.append((re.compile(f"^{pattern}$"), str(translated)))
     return result
 
@@ -92,12 +95,16 @@ def t(key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def _fill(template: str, slots: dict[str, str | None]) -> str:
+    return re.sub(r"\{([xyz])\}", lambda slot: slots.get(slot[1]) or "", template)
+
+
 def engine_message(message: str, locale: str | None = None, section: str = ENGINE_MESSAGES) -> str:
     """An engine validation message ("is required") in `locale` (default: the request's) when it is translated."""
     for pattern, translated in engine_messages(locale or get_locale(), section):
         found = pattern.match(message)
         if found:
-            return translated.replace("{x}", found.groupdict().get("x") or "")
+            return _fill(translated, found.groupdict())
     return message
 
 
