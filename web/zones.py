@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 
 from engine.errors import FlowError
 from engine.services.deployments import active_bundle
 from web import uow
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what a datetime-local box shows and posts
+API_PATHS = ("/api/", "/engine-rest/")
 
 
 def default_zone_name() -> str:
@@ -24,8 +25,9 @@ def default_zone_name() -> str:
 
 
 def user_zone() -> ZoneInfo:
-    """The zone of the request's user: their own choice, else the bundle's; UTC outside a request."""
-    if not has_request_context():
+    """The zone of the request's user: their own choice, else the bundle's; UTC outside a request and for the
+    APIs (programs get UTC, whoever holds the token)."""
+    if not has_request_context() or request.path.startswith(API_PATHS):
         return ZoneInfo("UTC")
     if "zone" not in g:
         actor = g.get("actor")
