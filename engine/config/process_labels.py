@@ -1,9 +1,9 @@
 """processes/labels.yaml: the names people see of each process and its elements, in every locale of the bundle.
 
-    lead_qualification:                       # a process id
-      label: {en: Lead qualification, ru: Квалификация лида}
+    order_approval:                           # a process id
+      label: {en: Order approval, ru: Согласование заказа}
       elements:                               # element id -> label
-        qualify_lead: {en: Qualify lead, ru: Квалифицировать лид}
+        check_order: {en: Check the order, ru: Проверить заказ}
 
 The BPMN `name` stays the fallback. Labels live beside the BPMN, not in it, so a translation fixed later shows on
 every version of a process, running instances included, and deploying one makes no new process version.
