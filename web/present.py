@@ -19,7 +19,7 @@ from engine.services.views import TaskView
 from engine.store.uow import UnitOfWork
 from web import uow
 from web.i18n import get_locale, label, t
-from web.zones import local
+from web.zones import local, user_zone
 
 EMPTY = "—"
 
@@ -219,4 +219,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
                                  link_kind_label=link_kind_label, process_label=process_label, step_label=step_label,
-                                 task_process_label=task_process_label, data_key_label=data_key_label)
+                                 task_process_label=task_process_label, data_key_label=data_key_label,
+                                 user_zone_name=lambda: user_zone().key)

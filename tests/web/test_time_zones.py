@@ -43,6 +43,8 @@ def test_a_datetime_field_is_entered_in_the_users_zone_and_stored_in_utc(app: Fl
     page = sam.get(f"/records/{record_id}").get_data(as_text=True)
     assert "2026-03-02 08:15 EST" in page
     assert 'value="2026-03-02T08:15"' in page  # the edit form shows it back as entered
+    assert '<span class="suffix">America/New_York</span>' in page  # and says in which zone
+    assert "View the record as of (America/New_York)" in text(sam.get(f"/records/{record_id}"))
 
 
 def test_an_unknown_time_zone_is_refused_naming_it_in_the_users_language(app: Flask, actors) -> None:
