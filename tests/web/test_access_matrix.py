@@ -56,6 +56,7 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/designer"): row(LOGIN, 403, 403, 422, 422, 403),  # no files
     ("GET", "/designer/versions/<int:version_id>"): row(LOGIN, 403, 200, 200, 200, 200),
     ("GET", "/designer/versions/<int:version_id>.bpmn"): row(LOGIN, 403, 200, 200, 200, 200),
+    ("GET", "/designer/versions/<int:version_id>/diagram.json"): row(LOGIN, 403, 200, 200, 200, 200),
     ("GET", "/admin/users"): row(LOGIN, 403, 403, 403, 200, 403),
     ("GET", "/admin/schema"): row(LOGIN, 403, 200, 200, 200, 200),
     ("POST", "/admin/users"): row(LOGIN, 403, 403, 403, 422, 403),  # empty form
