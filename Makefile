@@ -10,7 +10,7 @@ DB_NAME := $(if $(filter .,$(CONFIG)),flowcrm,$(notdir $(abspath $(CONFIG))))
 export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/$(DB_NAME).sqlite
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test bench lint check browser-deps clean
+.PHONY: install run test bench lint check browser-deps screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ browser-deps:
 
 test: install browser-deps
 	$(BIN)/pytest -q -rs -n $(TEST_WORKERS)
+
+# PNG screenshots of the main pages at 1280 and 375 px, with an index page: docs/screenshots/README.md.
+screenshots: install browser-deps
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ class Actor:
     roles: frozenset[str]
     team: str | None = None
     locale: str = "en"
+    timezone: str | None = None  # IANA name; None: the bundle's default time zone
 
     @property
     def groups(self) -> frozenset[str]:

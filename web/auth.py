@@ -7,6 +7,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 import yaml
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -14,11 +15,12 @@ from werkzeug.wrappers import Response
 
 from engine.errors import FlowError, ValidationError
 from engine.services.sign_in import SignInLocked, sign_in
-from engine.services.users import actor_for_token, get_actor
+from engine.services.users import actor_for_token, get_actor, set_preferences
 from engine.services.views import Actor
 from engine.settings import ROOT
 from web import now, uow
-from web.i18n import t
+from web.i18n import LOCALES, t
+from web.zones import default_zone_name
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,3 +134,27 @@ def logout() -> Response:
         session["lang"] = lang
     flash(t("auth.logged_out"), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> Any:
+    """The signed-in user's own settings: the language and the time zone dates are shown and entered in."""
+    who = actor()
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        locale = request.form.get("locale", "")
+        zone = request.form.get("timezone", "").strip() or None
+        try:
+            updated = set_preferences(uow(), who, locale=locale, timezone=zone)
+        except ValidationError as exc:
+            errors, status = exc.errors, 422
+        else:
+            session["lang"] = updated.locale  # the chosen language wins over an earlier ?lang= at once
+            g.pop("locale", None)
+            g.actor = updated
+            flash(t("profile.saved"), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", errors=errors, zones=sorted(available_timezones()),
+                           default_zone=default_zone_name(), locales=LOCALES), status

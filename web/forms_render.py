@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
 from web.i18n import engine_message
+from web.zones import input_value, read_input
 
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -91,14 +92,8 @@ def _text(value: Any) -> str:
 
 
 def _local_datetime(value: Any) -> str:
-    """A stored ISO datetime with offset as the UTC `YYYY-MM-DDTHH:MM` a datetime-local input shows."""
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return _text(value)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M")
+    """A stored ISO datetime as the `YYYY-MM-DDTHH:MM` in the user's zone that a datetime-local input shows."""
+    return input_value(value if isinstance(value, datetime) else _text(value))
 
 
 def _options(prop: Mapping[str, Any], locale: str, chosen: list[str]) -> list[Option]:
@@ -183,8 +178,9 @@ def submitted_values(schema: Mapping[str, Any], ui: Mapping[str, Any], form: Mul
                 values[name] = "true" if any(v.lower() in _TRUE for v in posted) else "false"
         elif posted:
             text = posted[-1]
-            if kind == "datetime" and _LOCAL_DATETIME.match(text.strip()):
-                text = text.strip() + ("" if text.count(":") == 2 else ":00") + "+00:00"
+            moment = read_input(text) if kind == "datetime" and _LOCAL_DATETIME.match(text.strip()) else None
+            if moment is not None:  # entered in the user's zone, stored in UTC
+                text = moment.isoformat()
             values[name] = text
     return values
 

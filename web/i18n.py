@@ -16,7 +16,10 @@ from engine.config.model import Label, label_text
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
 TRANSLATIONS = Path(__file__).parent / "translations"
-ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language, `{x}` marks a variable part
+ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language; {x}, {y}, {z} mark variable parts
+AUDIT_SOURCES = "audit_sources"  # where a change came from ("rule {x}") → this language, `{x}` as above
+PATTERN_SECTIONS = (ENGINE_MESSAGES, AUDIT_SOURCES)
+_SLOTS = ("x", "y", "z")
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -42,7 +45,7 @@ def catalog(locale: str) -> dict[str, str]:
     """The UI messages of a locale by dotted key; a key defined in two files is an error."""
     merged: dict[str, str] = {}
     for path, data in _sources(locale):
-        flat = _flatten({k: v for k, v in data.items() if k != ENGINE_MESSAGES})
+        flat = _flatten({k: v for k, v in data.items() if k not in PATTERN_SECTIONS})
         twice = sorted(set(flat) & set(merged))
         if twice:
             raise ValueError(f"{path}: message keys defined twice: {', '.join(twice)}")
@@ -51,14 +54,16 @@ def catalog(locale: str) -> dict[str, str]:
 
 
 @cache
-def engine_messages(locale: str) -> list[tuple[re.Pattern[str], str]]:
-    """Patterns matching the engine's English messages, with their translation templates."""
+def engine_messages(locale: str, section: str = ENGINE_MESSAGES) -> list[tuple[re.Pattern[str], str]]:
+    """Patterns matching the engine's English texts of a section, with their translation templates."""
     messages: dict[str, str] = {}
     for _, data in _sources(locale):
-        messages |= data.get(ENGINE_MESSAGES) or {}
+        messages |= data.get(section) or {}
     result = []
     for english, translated in messages.items():
-        pattern = re.escape(english).replace(re.escape("{x}"), "(?P<x>.+?)")
+        pattern = re.escape(english)
+        for name in _SLOTS:
+            pattern = pattern.replace(re.escape(f"{{{name}}}"), f"(?P<{name}>.+?)", 1)
         result.append((re.compile(f"^{pattern}$"), str(translated)))
     return result
 
@@ -90,12 +95,16 @@ def t(key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def engine_message(message: str, locale: str | None = None) -> str:
+def _fill(template: str, slots: dict[str, str | None]) -> str:
+    return re.sub(r"\{([xyz])\}", lambda slot: slots.get(slot[1]) or "", template)
+
+
+def engine_message(message: str, locale: str | None = None, section: str = ENGINE_MESSAGES) -> str:
     """An engine validation message ("is required") in `locale` (default: the request's) when it is translated."""
-    for pattern, translated in engine_messages(locale or get_locale()):
+    for pattern, translated in engine_messages(locale or get_locale(), section):
         found = pattern.match(message)
         if found:
-            return translated.replace("{x}", found.groupdict().get("x") or "")
+            return _fill(translated, found.groupdict())
     return message
 
 

@@ -96,7 +96,9 @@ SCHEMAS: dict[str, Schema] = {
     "Me": _object({"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
                    "roles": {"type": "array", "items": {"enum": ["sales", "head_of_sales", "designer", "admin",
                                                                  "auditor"]}},
-                   "team": _nullable("string"), "locale": {"type": "string"}}),
+                   "team": _nullable("string"), "locale": {"type": "string"},
+                   "timezone": {**_nullable("string"), "description": "IANA zone the user chose on the profile page "
+                                "(null: the bundle's `timezone` setting); the API itself speaks UTC"}}),
     "Task": _object({
         "id": {"type": "string"},
         "instance_id": _nullable("integer", description="null for a standalone task (made by a rule, no process)"),

@@ -8,13 +8,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, g, url_for
+from lxml import etree
 from markupsafe import Markup, escape
 
-from engine.config.model import Bundle, Catalog, Entity
+from engine.config.model import Bundle, Catalog, Entity, ProcessLabels
+from engine.config.process_labels import label_in
+from engine.errors import FlowError
 from engine.services.deployments import active_bundle
 from engine.services.titles import visible_titles
+from engine.services.views import TaskView
 from engine.store.uow import UnitOfWork
+from web import uow
 from web.i18n import get_locale, label, t
+from web.zones import local, user_zone
 
 EMPTY = "—"
 
@@ -36,7 +42,7 @@ def field_label(entity: Entity | None, name: str) -> str:
 
 
 def format_datetime(value: datetime | str | None) -> str:
-    """A timestamp as `2026-03-02 09:00 UTC`."""
+    """A stored (UTC) timestamp in the user's time zone: `2026-03-02 12:00 MSK`."""
     if value is None or value == "":
         return EMPTY
     if isinstance(value, str):
@@ -44,7 +50,8 @@ def format_datetime(value: datetime | str | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return str(value)
-    return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.utcoffset() is not None else "")
+    moment = local(value)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
 def format_number(value: Any) -> str:
@@ -147,6 +154,93 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def process_labels() -> Mapping[str, ProcessLabels]:
+    """The deployed bundle's process and step names per locale (empty before a deploy)."""
+    try:
+        return bundle_of(uow()).process_labels
+    except FlowError:  # nothing deployed
+        return {}
+
+
+def process_label(process_id: str, fallback: str) -> str:
+    """A process's name in the request's language (processes/labels.yaml), else `fallback` (its BPMN name)."""
+    return label_in(process_labels(), process_id, None, get_locale(), fallback)
+
+
+def step_label(process_id: str, element_id: str | None, fallback: str | None) -> str:
+    """A process element's name in the request's language, else `fallback` (its BPMN name), else its id."""
+    if not element_id:
+        return fallback or ""
+    return label_in(process_labels(), process_id, element_id, get_locale(), fallback or element_id)
+
+
+def _task_process(task: TaskView) -> str | None:
+    """The process a task's element belongs to, by its id (the one whose label matches the stored BPMN name
+    when two processes use the same id); None for a standalone task."""
+    if task.instance_id is None:
+        return None
+    owners = [pid for pid, labels in process_labels().items() if task.element_id in labels.elements]
+    named = [pid for pid in owners if task.title in process_labels()[pid].elements[task.element_id].values()]
+    found = named or owners
+    return found[0] if found else None
+
+
+def task_title(task: TaskView) -> str:
+    """A task's name in the request's language (a standalone task keeps the title its rule gave it)."""
+    process_id = _task_process(task)
+    return task.title if process_id is None else step_label(process_id, task.element_id, task.title)
+
+
+def task_process_label(task: TaskView, fallback: str) -> str:
+    """The name of the process a task belongs to, in the request's language."""
+    process_id = _task_process(task)
+    return fallback if process_id is None else process_label(process_id, fallback)
+
+
+def data_key_label(bundle: Bundle, entity: Entity | None, process_id: str, key: str) -> str:
+    """A process data key in the request's language: a field of the record's entity, a titled property of one of
+    the bundle's forms, a key the engine writes, `<step>_completed_by`; else the key itself."""
+    if entity is not None and key in entity.fields:
+        return field_label(entity, key)
+    for form in bundle.forms.values():
+        prop = (form.schema.get("properties") or {}).get(key)
+        if isinstance(prop, Mapping) and prop.get("title"):
+            titles = prop.get("x-title") or {}
+            return str(titles.get(get_locale()) if isinstance(titles, Mapping) and titles.get(get_locale())
+                       else prop["title"])
+    engine_key = t(f"instances.data_key.{key}")  # what the engine itself writes into steps (process_id, team, ...)
+    if engine_key != f"instances.data_key.{key}":
+        return engine_key
+    if key == "last_completed_by":
+        return t("instances.last_completed_by")
+    if key.endswith("_completed_by"):
+        step = key.removesuffix("_completed_by")
+        return t("instances.step_completed_by", step=step_label(process_id, step, step))
+    return key
+
+
+def labelled_diagram(xml: str, process_id: str) -> str:
+    """A process's BPMN XML for drawing, its process and element names in the request's language (the stored XML
+    is untouched; XML that cannot be read is drawn as it is)."""
+    labels = process_labels().get(process_id)
+    if labels is None:
+        return xml
+    try:
+        tree = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return xml
+    locale = get_locale()
+    for node in tree.iter():
+        element_id = node.get("id") if isinstance(node.tag, str) else None
+        if element_id is None or node.get("name") is None:
+            continue
+        label = labels.label if element_id == process_id else labels.elements.get(element_id, {})
+        if label.get(locale):
+            node.set("name", label[locale])
+    declared = xml.lstrip().startswith("<?xml")
+    return bytes(etree.tostring(tree, encoding="UTF-8", xml_declaration=declared)).decode()
+
+
 def role_label(role: str) -> str:
     """A role or candidate group in the request's language (groups without a translation stay as they are)."""
     text = t(f"roles.{role}")
@@ -155,6 +249,9 @@ def role_label(role: str) -> str:
 
 def init_app(app: Flask) -> None:
     """Template filters for dates and roles."""
-    app.jinja_env.filters.update(dt=format_datetime, role=role_label)
+    app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
-                                 link_kind_label=link_kind_label, record_link=record_link)
+                                 link_kind_label=link_kind_label, record_link=record_link,
+                                 process_label=process_label, step_label=step_label,
+                                 task_process_label=task_process_label, data_key_label=data_key_label,
+                                 user_zone_name=lambda: user_zone().key)

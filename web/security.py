@@ -35,8 +35,9 @@ HEADERS = {
 }
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Write-method endpoints that change no data: signing in and out, the API's filter queries (a JSON body), and
-# choosing one's own list columns (a view setting of the user, no business data).
-READ_ONLY_ENDPOINTS = frozenset({"auth.login", "auth.logout", "api.find_records", "api.count_records",
+# choosing one's own list columns (a view setting of the user, no business data), and one's own display settings
+# (language, time zone) on the profile page, which an auditor needs as much as anyone.
+READ_ONLY_ENDPOINTS = frozenset({"auth.login", "auth.logout", "auth.profile", "api.find_records", "api.count_records",
                                  "records.save_columns"})
 # Writes whose service refuses auditors itself: an inbound event keeps even its refusal in the audit trail.
 REFUSED_BY_SERVICE = frozenset({"api.post_event"})

@@ -30,6 +30,7 @@ from engine.config.model import (
     Settings,
     WorkingHours,
 )
+from engine.config.process_labels import load_process_labels
 from engine.config.report_loader import REPORTS_FOLDER, load_report
 from engine.config.timeline_loader import load_timeline
 from engine.config.yaml_lines import LineList, LineMap, plain
@@ -46,13 +47,15 @@ _PATTERNS = (
     "processes/*.dmn",
     "processes/**/*.py",  # scripts a BPMN loads with camunda:resource
     "processes/bindings.yaml",  # Camunda service implementations bound to topics or actions
+    "processes/labels.yaml",  # the names of processes and their elements in each locale
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",
                   REPORTS_FOLDER, DUPLICATES_FOLDER)
 _MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*,reports/*,duplicates/*}.yaml"
 _ENTITY_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
-_SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours")
+_SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours",
+                  "timezone")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _VALUE_KEYS = ("code", "label", "children")
 
@@ -118,8 +121,20 @@ class _BundleChecker(Checker):
             say = self.sayer(SETTINGS_FILE, "teams")
             say(data.line_of("teams"), "teams must be a list of snake_case team names like [north, call_center]")
             teams = []
+        hours = self.working_hours(data.get("working_hours"), data)
         self.settings = Settings(str(region), str(locale), str(currency), tuple(locales), str(link_catalog),
-                                 tuple(teams), self.working_hours(data.get("working_hours"), data))
+                                 tuple(teams), hours, self.time_zone(data, hours))
+
+    def time_zone(self, data: LineMap, hours: WorkingHours | None) -> str:
+        """The zone people see dates in: `timezone`, else the business calendar's, else UTC."""
+        zone = data.get("timezone", hours.timezone if hours else "UTC")
+        try:
+            ZoneInfo(str(zone))
+        except (ValueError, ZoneInfoNotFoundError):
+            say = self.sayer(SETTINGS_FILE, "timezone")
+            say(data.line_of("timezone"), f"unknown time zone {zone!r}; use an IANA name such as Europe/Moscow")
+            return "UTC"
+        return str(zone)
 
     def working_hours(self, value: Any, data: LineMap) -> WorkingHours | None:
         """The business calendar, or None (24/7) when the settings name none."""
@@ -341,6 +356,9 @@ def load_bundle(files: dict[str, str]) -> Bundle:
     reports: dict[str, Report] = {}
     for path in paths_in(files, REPORTS_FOLDER, ".yaml"):
         load_report(checker, path, reports)
+    process_labels, label_problems = load_process_labels(files, checker.settings.locales)
+    checker.problems.extend(label_problems)
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.file, p.line or 0)))
-    return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates)
+    return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates,
+                   process_labels=process_labels)

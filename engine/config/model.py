@@ -219,6 +219,7 @@ class Settings:
     link_catalog: str = "link_type"  # catalog of manual link kinds; without it links get kind "related"
     teams: tuple[str, ...] = ()  # teams that BPMN candidate groups and lanes may name, besides the roles
     working_hours: WorkingHours | None = None  # None: the clock runs 24/7
+    timezone: str = "UTC"  # the zone dates are shown and entered in, unless a user chose their own
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,16 @@ class InboundEvent:
 
 
 @dataclass(frozen=True)
+class ProcessLabels:
+    """One process's names in each locale (processes/labels.yaml), with the lines they are on."""
+
+    label: Label = field(default_factory=dict)
+    elements: Mapping[str, Label] = field(default_factory=dict)  # element id -> label
+    line: int | None = None
+    element_lines: Mapping[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A checked configuration bundle: every file's text plus the parsed model."""
 
@@ -252,6 +263,7 @@ class Bundle:
     duplicates: Mapping[str, DuplicateRules] = field(default_factory=dict)  # crm_model/duplicates/*.yaml, by entity
     imports: Mapping[str, ImportSettings] = field(default_factory=dict)  # crm_model/imports.yaml, by entity
     reports: Mapping[str, Report] = field(default_factory=dict)  # crm_model/reports/*.yaml, by name
+    process_labels: Mapping[str, ProcessLabels] = field(default_factory=dict)  # processes/labels.yaml, by process
 
     def _files_ending(self, suffix: str) -> dict[str, str]:
         return {

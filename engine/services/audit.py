@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from engine.errors import NotFound, ValidationError
@@ -114,8 +114,8 @@ class RecordNotYetCreated(NotFound):
                          f"{created_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
-def parse_moment(text: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:
-    """`YYYY-MM-DD` or an ISO 8601 date-time (UTC when it has no offset) as aware UTC; a bare date with
+def parse_moment(text: str | None, name: str, *, end_of_day: bool = False, zone: tzinfo = UTC) -> datetime | None:
+    """`YYYY-MM-DD` or an ISO 8601 date-time (in `zone` when it has no offset) as aware UTC; a bare date with
     `end_of_day` means the start of the next day (an exclusive upper bound). ValidationError names `name`."""
     raw = (text or "").strip()
     if not raw:
@@ -123,10 +123,11 @@ def parse_moment(text: str | None, name: str, *, end_of_day: bool = False) -> da
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
+            start = datetime(day.year, day.month, day.day)
+            start = start + timedelta(days=1) if end_of_day else start
+            return start.replace(tzinfo=zone).astimezone(UTC)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).astimezone(UTC)
     except ValueError:
         raise ValidationError({name: [f"{raw!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM, "
                                       "optionally with an offset)"]}) from None

@@ -12,6 +12,7 @@ from engine.errors import ConfigError, NotFound, Problem
 from engine.filters.model import searchable_fields
 from engine.processes.calendar import use_calendar
 from engine.processes.crosscheck import cross_check
+from engine.processes.label_check import label_warnings
 from engine.processes.spiff import ProcessDefinition, parse_definitions
 from engine.rules.expressions import constant_problem
 from engine.services.access import require_permission
@@ -45,6 +46,8 @@ def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
     if bundle is not None:
         problems.extend(cross_check(bundle, definitions))
         problems.extend(_constant_rule_problems(bundle))
+        if warnings is not None and not problems:
+            warnings.extend(label_warnings(bundle, definitions))
     if problems or bundle is None:
         raise ConfigError(problems)
     return bundle, definitions

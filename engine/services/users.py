@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.services.access import require_permission
@@ -20,12 +21,13 @@ LOCALES = ("en", "ru")
 
 def _actor(row: UserRow) -> Actor:
     return Actor(id=row.id, username=row.username, display_name=row.display_name,
-                 roles=frozenset(r for r in row.roles.split(",") if r), team=row.team, locale=row.locale)
+                 roles=frozenset(r for r in row.roles.split(",") if r), team=row.team, locale=row.locale,
+                 timezone=row.timezone)
 
 
 def _view(row: UserRow) -> UserView:
     return UserView(row.id, row.username, row.display_name, tuple(r for r in row.roles.split(",") if r),
-                    row.team, row.locale, row.active)
+                    row.team, row.locale, row.active, row.timezone)
 
 
 def create_user(uow: UnitOfWork, username: str, password: str, roles: list[str] | tuple[str, ...],
@@ -129,3 +131,35 @@ def set_password(uow: UnitOfWork, actor: Actor, user_id: int, password: str) -> 
             raise NotFound(f"user {user_id} not found")
         row.password_hash = hash_password(password)
         uow.commit()
+
+
+def is_time_zone(name: str) -> bool:
+    """True for an IANA time zone name such as Europe/Moscow."""
+    if not name or name not in available_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
+
+
+def set_preferences(uow: UnitOfWork, actor: Actor, *, locale: str, timezone: str | None) -> Actor:
+    """A user's own language and time zone (None: the bundle's default zone); the updated actor."""
+    if actor.id is None:
+        raise ValidationError({"": ["the system user has no preferences"]})
+    errors: dict[str, list[str]] = {}
+    if locale not in LOCALES:
+        errors["locale"] = [f"must be one of: {', '.join(LOCALES)}"]
+    if timezone is not None and not is_time_zone(timezone):
+        errors["timezone"] = [f"unknown time zone {timezone!r}; use an IANA name such as Europe/Moscow"]
+    if errors:
+        raise ValidationError(errors)
+    with uow:
+        row = uow.users.get(actor.id)
+        if row is None or not row.active:
+            raise NotFound(f"user {actor.id} not found")
+        row.locale = locale
+        row.timezone = timezone
+        uow.commit()
+        return _actor(row)

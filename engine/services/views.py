@@ -21,6 +21,7 @@ class UserView:
     team: str | None
     locale: str
     active: bool
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class UserRow(Base):
     roles: Mapped[str] = mapped_column(String(300))  # comma-separated role names
     team: Mapped[str | None] = mapped_column(String(80), index=True)
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; NULL: the bundle's default
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -49,10 +49,12 @@ def test_build_a_two_condition_filter_see_results_and_save_it(live_server, brows
     first.locator("input.cond-value").fill("Ver")
 
     page.click("#add-condition")
-    second = page.locator("#builder .cond").nth(1)
-    second.locator("select.cond-field").select_option("tags")
-    second.locator("select.cond-op").select_option("has_any")
-    second.locator("select.cond-value").select_option(["vip"])
+    second = page.get_by_role("group", name="Condition 2")  # the controls have accessible names, as a reader hears
+    second.get_by_role("combobox", name="Field").select_option("tags")
+    second.get_by_role("combobox", name="Operator").select_option("has_any")
+    second.get_by_role("listbox", name="Value").select_option(["vip"])
+    expect(second.get_by_role("button", name="Remove: Condition 2")).to_be_visible()
+    expect(page.get_by_role("combobox", name="All or any of the conditions")).to_have_value("all")
     built = json.loads(page.locator("#filter-json").input_value())
     assert built == {"entity": "Contact", "where": {"all": [
         {"field": "full_name", "op": "contains", "value": "Ver"},

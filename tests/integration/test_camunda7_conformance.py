@@ -69,7 +69,8 @@ def test_check_lists_warnings_with_file_line_and_element_and_passes() -> None:
     result = run("check", str(CORPUS))
 
     assert result.exit_code == 0, result.output
-    assert "54 processes, 16 warning(s)" in result.output
+    assert "54 processes, 17 warning(s)" in result.output  # 16 Camunda features, and no processes/labels.yaml
+    assert "warning: processes/labels.yaml: missing: the names of 54 process(es)" in result.output
     assert (
         "warning: processes/not_executed_warned.bpmn:11: [check] camunda:taskListener on 'create' is ignored"
         in result.output
@@ -80,7 +81,7 @@ def test_check_strict_fails_on_warnings() -> None:
     result = run("check", "--strict", str(CORPUS))
 
     assert result.exit_code == 1
-    assert "--strict: 16 warning(s) fail the check" in result.output
+    assert "--strict: 17 warning(s) fail the check" in result.output
 
 
 def test_deploy_lists_the_warnings_and_deploys(db_url: str) -> None:

@@ -103,3 +103,19 @@ def test_bad_working_hours_are_reported_with_file_and_line(block: str, line: int
     [problem] = err.value.problems
     assert (problem.file, problem.line, problem.element) == (SETTINGS, line, "working_hours")
     assert message in problem.message
+
+
+def test_the_shown_time_zone_is_the_setting_else_the_business_calendars_else_utc() -> None:
+    hours = "working_hours:\n  timezone: Europe/Moscow\n"
+    assert load_bundle({SETTINGS: "default_locale: en\ntimezone: Asia/Tokyo\n" + hours}).settings.timezone \
+        == "Asia/Tokyo"
+    assert load_bundle({SETTINGS: "default_locale: en\n" + hours}).settings.timezone == "Europe/Moscow"
+    assert load_bundle({SETTINGS: "default_locale: en\n"}).settings.timezone == "UTC"
+
+
+def test_an_unknown_shown_time_zone_is_reported_with_file_and_line() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_bundle({SETTINGS: "default_locale: en\ntimezone: Mars/Olympus\n"})
+    [problem] = err.value.problems
+    assert (problem.file, problem.line, problem.element) == (SETTINGS, 2, "timezone")
+    assert "unknown time zone 'Mars/Olympus'" in problem.message

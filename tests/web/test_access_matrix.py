@@ -34,6 +34,8 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/login"): row(200, 200, 200, 200, 200, 200),
     ("POST", "/login"): row(200, 200, 200, 200, 200, 200),  # empty form: "unknown user" message
     ("POST", "/logout"): row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    ("GET", "/profile"): row(LOGIN, 200, 200, 200, 200, 200),
+    ("POST", "/profile"): row(LOGIN, 422, 422, 422, 422, 422),  # empty form: no language chosen
     ("GET", "/tasks"): row(LOGIN, 200, 200, 200, 200, 200),
     ("GET", "/tasks/<task_id>"): row(LOGIN, 200, 200, 404, 200, 200),
     ("POST", "/tasks/<task_id>/claim"): row(LOGIN, 409, 409, 403, 403, 403),  # T2, already claimed by sue
@@ -55,6 +57,7 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/designer"): row(LOGIN, 403, 403, 422, 422, 403),  # no files
     ("GET", "/designer/versions/<int:version_id>"): row(LOGIN, 403, 200, 200, 200, 200),
     ("GET", "/designer/versions/<int:version_id>.bpmn"): row(LOGIN, 403, 200, 200, 200, 200),
+    ("GET", "/designer/versions/<int:version_id>/diagram.json"): row(LOGIN, 403, 200, 200, 200, 200),
     ("GET", "/admin/users"): row(LOGIN, 403, 403, 403, 200, 403),
     ("GET", "/admin/schema"): row(LOGIN, 403, 200, 200, 200, 200),
     ("POST", "/admin/users"): row(LOGIN, 403, 403, 403, 422, 403),  # empty form
@@ -155,8 +158,10 @@ def test_route_answers_each_role_as_classified(world: World, method: str, rule: 
             assert not response.headers["Location"].startswith("/login")
 
 
-# write methods that change no data (choosing one's list columns is a view setting of the user's own)
-READ_ONLY_WRITES = {("POST", "/login"), ("POST", "/logout"), ("POST", "/records/<entity>/columns")}
+# write methods that change no data (choosing one's list columns is a view setting of the user's own; the
+# profile holds only the user's own language and time zone)
+READ_ONLY_WRITES = {("POST", "/login"), ("POST", "/logout"), ("POST", "/records/<entity>/columns"),
+                    ("POST", "/profile")}
 
 
 def test_auditors_are_refused_every_write_route() -> None:

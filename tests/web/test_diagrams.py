@@ -62,7 +62,11 @@ def test_designer_links_each_version_to_its_diagram_page(app: Flask, deployed: M
     index = browser.get("/designer").get_data(as_text=True)
     assert f'href="/designer/versions/{vid}"' in index
     page = browser.get(f"/designer/versions/{vid}").get_data(as_text=True)
-    assert f'data-bpmn-url="/designer/versions/{vid}.bpmn"' in page
+    assert f'data-bpmn-url="/designer/versions/{vid}/diagram.json"' in page  # drawn with labels; .bpmn downloads
+    assert f'href="/designer/versions/{vid}.bpmn"' in page
+    drawn = browser.get(f"/designer/versions/{vid}/diagram.json?lang=ru").get_json()
+    assert 'name="Рассмотреть документ"' in drawn["xml"]
+    assert 'name="Review the document"' in browser.get(f"/designer/versions/{vid}.bpmn").get_data(as_text=True)
     assert "/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" in page
     assert "<script>" not in page  # no inline script: the data rides on attributes
     for asset in ("vendor/bpmn-js/bpmn-navigated-viewer.production.min.js", "vendor/bpmn-js/bpmn-js.css",

@@ -45,7 +45,8 @@ def test_queue_lists_open_pairs_with_score_and_why(app, deployed, actors):
     body = text(page)
     assert "Duplicate review" in body
     assert "93" in body
-    assert "phone exact 95" in body
+    assert "Phone same 95" in body  # the field's label and how it matched, in the user's language
+    assert "Телефон совпадает 95" in text(as_user(app, "hank").get("/duplicates?lang=ru"))
     assert f'href="/duplicates/{pair}"' in page.get_data(as_text=True)
     assert 'href="/duplicates"' in as_user(app, "hank").get("/tasks").get_data(as_text=True)  # in the header
     assert 'href="/duplicates"' not in as_user(app, "sam").get("/tasks").get_data(as_text=True)

@@ -81,3 +81,16 @@ def test_accept_language_is_used_before_anyone_chooses(client):
 def test_the_header_offers_the_other_language(client):
     html = client.get("/login?next=/tasks").get_data(as_text=True)
     assert 'href="/login?next=%2Ftasks&amp;lang=ru"' in html
+
+
+def test_error_pages_speak_the_users_language_with_every_variable_part_kept(app, deployed, actors):
+    sam = as_user(app, "sam")
+    missing = sam.get("/records/987654?lang=ru")
+    assert missing.status_code == 404
+    assert "запись 987654 не найдена" in text(missing)
+    assert "record 987654 not found" in text(sam.get("/records/987654?lang=en"))
+    with app.test_request_context("/?lang=ru"):
+        message = "record 7 was changed by someone else (revision 3, you edited 2); reload it"
+        assert i18n.engine_message(message, "ru") == \
+            "запись 7 уже изменил кто-то другой (версия 3, вы правили 2); обновите страницу"
+        assert i18n.engine_message("sam may not claim task 1-2", "ru") == "пользователь sam не может взять задачу 1-2"

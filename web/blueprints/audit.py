@@ -26,9 +26,12 @@ from web.auth import actor, login_required
 from web.exports_http import CSV_TYPE
 from web.i18n import engine_message
 from web.present import bundle_of, names_records, remember_titles
+from web.sources import source_text
+from web.zones import input_value, user_zone
 
 bp = Blueprint("audit", __name__)
-nav.add("audit.index", "audit.nav", *AUDIT_READERS)
+bp.add_app_template_filter(source_text, "source")
+nav.add("audit.index", "audit.nav", *AUDIT_READERS, menu="admin")
 PAGE = 50
 FILTERS = ("user", "entity", "record_id", "kind", "from", "to")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,8 +46,8 @@ def audit_query(args: Mapping[str, Any], kinds: list[str]) -> AuditQuery:
     return AuditQuery(user=str(args.get("user") or "").strip() or None,
                       entity=str(args.get("entity") or "").strip() or None,
                       record_id=int(record) if record else None, kinds=tuple(wanted),
-                      since=parse_moment(args.get("from"), "from"),
-                      until=parse_moment(args.get("to"), "to", end_of_day=True))
+                      since=parse_moment(args.get("from"), "from", zone=user_zone()),
+                      until=parse_moment(args.get("to"), "to", end_of_day=True, zone=user_zone()))
 
 
 def _request_query() -> AuditQuery:
@@ -112,7 +115,8 @@ def export_xlsx() -> Response:
 @bp.get("/records/<int:record_id>/as-of")
 @login_required
 def record_as_of_page(record_id: int) -> tuple[str, int]:
-    """A record as it was at `?at=` (a date or date-time in UTC; default now), with what changed since."""
+    """A record as it was at `?at=` (a date or date-time in the user's zone; default now), with what changed
+    since."""
     who = actor()
     record = get_record(uow(), who, record_id)
     bundle = bundle_of(uow())
@@ -120,12 +124,12 @@ def record_as_of_page(record_id: int) -> tuple[str, int]:
     raw = request.args.get("at", "").strip()
     message, status, snapshot = "", 200, None
     try:
-        at = parse_moment(raw, "at") or now()
+        at = parse_moment(raw, "at", zone=user_zone()) or now()
         snapshot = record_as_of(uow(), who, record_id, at)
     except RecordNotYetCreated as exc:
         message, status = str(exc), 404
     except ValidationError as exc:
         message, status = "; ".join(engine_message(m) for ms in exc.errors.values() for m in ms), 422
     return render_template("audit/as_of.html", record=record, entity=entity, bundle=bundle, snapshot=snapshot,
-                           message=message, at_value=raw or f"{now():%Y-%m-%dT%H:%M}",
+                           message=message, at_value=raw or input_value(now()),
                            card_url=url_for("records.card", record_id=record_id)), status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from engine.errors import ConfigError, NotFound, Problem
 from engine.services.access import DEPLOYERS, require
@@ -13,6 +13,7 @@ from web import now, uow
 from web.auth import actor, login_required
 from web.bundle_upload import uploaded_files
 from web.i18n import t
+from web.present import labelled_diagram
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -78,6 +79,15 @@ def version(version_id: int) -> str:
     view, _ = get_process_version(uow(), actor(), version_id)
     view = next((v for v in list_process_versions(uow(), actor()) if v.id == version_id), view)  # with its count
     return render_template("designer/version.html", version=view)
+
+
+@bp.get("/versions/<int:version_id>/diagram.json")
+@login_required
+def version_diagram(version_id: int) -> Response:
+    """The version's BPMN XML to draw, its names in the user's language (the .bpmn download stays as deployed)."""
+    view, xml = get_process_version(uow(), actor(), version_id)
+    return jsonify({"process_id": view.process_id, "version": view.version,
+                    "xml": labelled_diagram(xml, view.process_id)})
 
 
 @bp.get("/versions/<int:version_id>.bpmn")

@@ -26,7 +26,7 @@ from web import nav, now, uow
 from web.auth import actor, login_required
 from web.edge import page_number
 from web.i18n import engine_message, t
-from web.present import bundle_of
+from web.present import bundle_of, field_label
 
 bp = Blueprint("duplicates", __name__)
 PAGE = 25
@@ -34,13 +34,21 @@ TABS = ("open", "decided")
 nav.add("duplicates.queue", "duplicates.nav", "head_of_sales", "admin", "auditor")
 
 
+def how_label(how: str) -> str:
+    """How two values matched (exact, fuzzy) in the request's language."""
+    text = t(f"duplicates.how_{how}")
+    return how if text == f"duplicates.how_{how}" else text
+
+
 def why(pair: PairView) -> str:
-    """The reasons of a pair in one line: `phone exact 100 · contact_name fuzzy 91`."""
+    """The reasons of a pair in one line, in the user's language: `Phone same 100 · Contact name similar 91`."""
+    entity = bundle_of(uow()).entities.get(pair.entity)
     parts = []
     for reason in pair.reasons:
         score = reason.get("score")
         shown = f" {float(score):.0f}" if isinstance(score, int | float) else ""
-        parts.append(f"{reason.get('field', '?')} {reason.get('how', '')}{shown}".strip())
+        name = field_label(entity, str(reason.get("field", "?")))
+        parts.append(f"{name} {how_label(str(reason.get('how', '')))}{shown}".strip())
     return " · ".join(parts) or pair.rule
 
 
@@ -74,7 +82,7 @@ def _compare(detail: PairDetail, bundle: Bundle, errors: list[str] | None = None
     names = list(entity.fields) if entity else sorted(set(detail.a.data) | set(detail.b.data))
     return render_template("duplicates/compare.html", bundle=bundle, entity=entity, detail=detail, names=names,
                            picks=picks or detail.defaults, survivor=survivor, errors=errors or [],
-                           link_kinds=link_kinds(bundle), why=why(detail.pair),
+                           link_kinds=link_kinds(bundle), why=why(detail.pair), how_label=how_label,
                            can_undo=actor().has(*MERGERS)), status
 
 

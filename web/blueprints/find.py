@@ -66,7 +66,8 @@ def builder_schema(bundle: Bundle, entity: Entity) -> dict[str, Any]:
                                "fields": _fields(bundle, other)})
     words = {key: t(f"find.ui.{key}") for key in (
         "all", "any", "add", "add_linked", "remove", "match_before", "match", "field", "op", "value", "linked",
-        "where", "aggregate", "order_by", "and", "values_hint", "json_only", "no_conditions", "days")}
+        "where", "aggregate", "order_by", "and", "values_hint", "json_only", "no_conditions", "days", "mode", "link",
+        "condition", "value_from", "value_to", "value_days")}
     return {"entity": entity.name, "fields": _fields(bundle, entity), "linked": linked, "words": words,
             "ops": {op: t(f"find.op.{op}") for op in OPS},
             "aggregates": {a: t(f"find.aggregate.{a}") for a in AGGREGATES}}

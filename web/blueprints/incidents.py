@@ -16,7 +16,7 @@ from web.auth import actor, login_required
 from web.i18n import engine_message, t
 
 bp = Blueprint("incidents", __name__, url_prefix="/admin/incidents")
-nav.add("incidents.index", "incidents.nav", *INCIDENT_READERS)
+nav.add("incidents.index", "incidents.nav", *INCIDENT_READERS, menu="admin")
 PAGE = 50
 
 

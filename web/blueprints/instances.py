@@ -14,7 +14,7 @@ from engine.services.instances import get_instance
 from engine.services.records import get_record
 from web import uow
 from web.auth import actor, login_required
-from web.present import bundle_of
+from web.present import bundle_of, labelled_diagram
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
@@ -46,4 +46,5 @@ def diagram(instance_id: int) -> Response:
     """The instance's BPMN XML with the element ids to mark: `completed` (passed) and `current` (waiting)."""
     found = instance_diagram(uow(), actor(), instance_id)
     return jsonify({"instance_id": found.instance_id, "process_id": found.process_id, "version": found.version,
-                    "xml": found.xml, "completed": found.completed, "current": found.current})
+                    "xml": labelled_diagram(found.xml, found.process_id), "completed": found.completed,
+                    "current": found.current})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, request, url_for
 
@@ -15,15 +13,9 @@ from web import now, uow
 from web.auth import actor, login_required
 from web.blueprints.records import merged_message, render_card
 from web.i18n import engine_message, t
-from web.present import bundle_of
+from web.zones import read_input, user_zone
 
 bp = Blueprint("reminders", __name__, url_prefix="/records")
-
-
-def form_zone() -> ZoneInfo:
-    """The zone a datetime-local box is read in: the business calendar's, else UTC."""
-    hours = bundle_of(uow()).settings.working_hours
-    return ZoneInfo(hours.timezone if hours else "UTC")
 
 
 @bp.app_template_global()
@@ -34,19 +26,8 @@ def record_reminders(record_id: int) -> list[ReminderView]:
 
 @bp.app_template_global()
 def reminder_zone() -> str:
-    """The time zone name shown next to the reminder form."""
-    return form_zone().key
-
-
-def read_due(text: str) -> datetime | None:
-    """A datetime-local value (`2026-03-02T09:30`) read in the form's zone, in UTC; None when not one."""
-    try:
-        local = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if local.tzinfo is not None:
-        return None
-    return local.replace(tzinfo=form_zone()).astimezone(UTC)
+    """The time zone name shown next to the reminder form: the user's."""
+    return user_zone().key
 
 
 @bp.post("/<int:record_id>/reminders")
@@ -55,7 +36,7 @@ def add_reminder(record_id: int) -> Any:
     """Set a reminder on this record; mistakes come back on the card."""
     who = actor()
     record = get_record(uow(), who, record_id)  # a record the user cannot see answers 404 before any check
-    due_at = read_due(request.form.get("due_at", ""))
+    due_at = read_input(request.form.get("due_at", ""))
     try:
         if due_at is None:
             raise ValidationError({"due_at": [t("reminders.bad_time")]})

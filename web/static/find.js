@@ -28,8 +28,12 @@
     return node;
   }
 
+  // Every control has an accessible name in the page's language; a row is a group named "Condition 2".
+  var NAMES = {"cond-field": W.field, "cond-op": W.op, "cond-value": W.value, "cond-mode": W.mode,
+    "cond-link": W.link, "cond-aggregate": W.aggregate, "cond-agg-field": W.field, "cond-order": W.order_by};
+
   function select(cls, options, chosen, onChange, multiple) {
-    var node = el("select", {"class": cls, multiple: multiple ? "multiple" : null, "aria-label": cls});
+    var node = el("select", {"class": cls, multiple: multiple ? "multiple" : null, "aria-label": NAMES[cls] || cls});
     options.forEach(function (o) {
       var selected = multiple ? (chosen || []).indexOf(o[0]) >= 0 : o[0] === chosen;
       node.appendChild(el("option", {value: o[0], selected: selected ? "selected" : null, text: o[1]}));
@@ -186,7 +190,8 @@
   function valueInput(type, op, field, value, onChange) {
     if (NO_VALUE.indexOf(op) >= 0) { return null; }
     if (DAYS.indexOf(op) >= 0) {
-      return el("span", {"class": "cond-days"}, [input("number", value, onChange), el("span", {text: W.days})]);
+      return el("span", {"class": "cond-days"}, [input("number", value, onChange, W.value_days),
+        el("span", {text: W.days, "aria-hidden": "true"})]);
     }
     var options = (field && field.options) || [];
     if (options.length) {
@@ -205,35 +210,40 @@
     if (op === "between") {
       var pair = Array.isArray(value) ? value.slice() : [value || "", ""];
       return el("span", {"class": "cond-between"}, [
-        input(kind, pair[0], function (v) { pair[0] = v; onChange(pair.slice()); }),
+        input(kind, pair[0], function (v) { pair[0] = v; onChange(pair.slice()); }, W.value_from),
         el("span", {text: W.and}),
-        input(kind, pair[1], function (v) { pair[1] = v; onChange(pair.slice()); })]);
+        input(kind, pair[1], function (v) { pair[1] = v; onChange(pair.slice()); }, W.value_to)]);
     }
     var box = input(kind, Array.isArray(value) ? value.join(", ") : value, onChange);
     if (LIST_OPS.indexOf(op) >= 0) { box.setAttribute("placeholder", W.values_hint); }
     return box;
   }
 
-  function input(kind, value, onChange) {
-    var node = el("input", {type: kind, "class": "cond-value", value: value || "", "aria-label": W.value,
+  function input(kind, value, onChange, name) {
+    var node = el("input", {type: kind, "class": "cond-value", value: value || "", "aria-label": name || W.value,
       step: kind === "number" ? "1" : null});
     node.addEventListener("change", function () { onChange(node.value); });
     node.addEventListener("input", function () { onChange(node.value); });
     return node;
   }
 
+  function conditionName(path) {  // "where.all[1]" -> "Condition 2"; "where.all[0].linked.where.any[2]" -> "… 1.3"
+    var numbers = (path.match(/\[(\d+)\]/g) || []).map(function (n) { return parseInt(n.slice(1, -1), 10) + 1; });
+    return W.condition + " " + numbers.join(".");
+  }
+
   function fieldRowNode(fields, row, path, onRemove) {
     var field = fieldOf(fields, row.field) || fields[0];
     var ops = field.ops.map(function (op) { return [op, schema.ops[op] || op]; });
     if (field.ops.indexOf(row.op) < 0) { row.op = field.ops[0]; }
-    return el("div", {"class": "cond", "data-path": path}, [
+    return el("div", {"class": "cond", "data-path": path, role: "group", "aria-label": conditionName(path)}, [
       select("cond-field", fields.map(function (f) { return [f.name, f.label]; }), row.field, function (v) {
         row.field = v; row.value = ""; changed();
       }),
       select("cond-op", ops, row.op, function (v) { row.op = v; row.value = ""; changed(); }),
       valueInput(field.type, row.op, field, row.value, function (v) { row.value = v; sync(); }),
       el("button", {type: "button", "class": "small remove", title: W.remove, text: "×",
-        on: {click: function () { onRemove(); changed(); }}}),
+        "aria-label": W.remove + ": " + conditionName(path), on: {click: function () { onRemove(); changed(); }}}),
       errorList(path)]);
   }
 
@@ -277,7 +287,7 @@
       parts.push(valueInput(type, row.op, compared, row.value, function (v) { row.value = v; sync(); }));
     }
     parts.push(el("button", {type: "button", "class": "small remove", title: W.remove, text: "×",
-      on: {click: function () { onRemove(); changed(); }}}));
+      "aria-label": W.remove + ": " + conditionName(path), on: {click: function () { onRemove(); changed(); }}}));
     var innerPath = path + ".linked.where";
     var inner = el("div", {"class": "cond-group nested"}, [
       el("div", {"class": "cond-head"}, [el("span", {text: W.where}), modeSelect(row), el("span", {text: W.match})])]);
@@ -289,7 +299,7 @@
     inner.appendChild(el("button", {type: "button", "class": "small add-inner", text: "+ " + W.add, on: {click: function () {
       row.rows.push({kind: "field", field: link.fields[0].name, op: link.fields[0].ops[0], value: ""}); changed();
     }}}));
-    return el("div", {"class": "cond linked", "data-path": path}, [
+    return el("div", {"class": "cond linked", "data-path": path, role: "group", "aria-label": conditionName(path)}, [
       el("div", {"class": "cond-line"}, parts), inner, errorList(path, innerPath + ".")]);
   }
 

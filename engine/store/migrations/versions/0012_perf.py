@@ -1,7 +1,7 @@
 """list settings (the columns each user chose per list page); task candidates carry the task's due time for
 the overdue tab and its count
 
-Revision ID: 0012_perf
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06 08:10:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 from engine.store.models import UtcDateTime
 
-revision = '0012_perf'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None

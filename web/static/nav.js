@@ -1,0 +1,20 @@
+// Header menus (<details>): one open at a time; Escape or a click elsewhere closes them.
+(function () {
+  "use strict";
+  var menus = Array.prototype.slice.call(document.querySelectorAll("details.menu"));
+  function closeAll(except) {
+    menus.forEach(function (menu) { if (menu !== except) { menu.open = false; } });
+  }
+  menus.forEach(function (menu) {
+    menu.addEventListener("toggle", function () { if (menu.open) { closeAll(menu); } });
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("details.menu")) { closeAll(null); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var open = menus.filter(function (menu) { return menu.open; });
+    closeAll(null);
+    if (open.length) { open[0].querySelector("summary").focus(); }
+  });
+}());
