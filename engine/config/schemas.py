@@ -110,7 +110,8 @@ def _words(words: tuple[str, ...], description: str, message: str | None = None)
 
 LABEL: dict[str, Any] = {
     "type": "object",
-    "description": "A text per locale of the bundle, e.g. {en: Order, ru: Заказ}; every locale in settings is required.",
+    "description": "A text per locale of the bundle, e.g. {en: Order, ru: Заказ}; every locale in settings is "
+                   "required.",
     "additionalProperties": {"type": "string"},
     "x-message": "label must be a mapping like {en: ..., ru: ...}",
 }
@@ -188,7 +189,7 @@ def catalog_schema() -> dict[str, Any]:
     schema["x-required"] = {"catalog": "catalog: <name> is required, in snake_case",
                             "values": "values must be a non-empty list of {code, label}"}
     schema["$defs"] = {"values": {**_list_of(value, "The values, each {code, label, children}.", minItems=1),
-                                  "x-message": "{key} must be a non-empty list of {{code, label}}"}}
+                                  "x-message": "{key} must be a non-empty list of {code, label}"}}
     return schema
 
 
@@ -458,6 +459,13 @@ def _line(data: Any, path: list[Any]) -> int | None:
     return line
 
 
+def _fill(template: str, **values: Any) -> str:
+    """`template` with {name} and {name!r} replaced; other braces (like {code, label}) stay as written."""
+    for name, value in values.items():
+        template = template.replace(f"{{{name}!r}}", repr(value)).replace(f"{{{name}}}", str(value))
+    return template
+
+
 def _message(error: ValidationError, key: Any = None) -> str:
     """The loader's wording of an error: x-message of the failing subschema, else a plain sentence."""
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -471,7 +479,7 @@ def _message(error: ValidationError, key: Any = None) -> str:
     if template:
         value = error.instance
         quote = "; put it in quotes" if value is not None and not isinstance(value, str | dict | list) else ""
-        return str(template).format(value=value, key=key, quote=quote)
+        return _fill(str(template), value=value, key=key, quote=quote)
     where = ".".join(str(step) for step in error.absolute_path)
     return f"{where}: {error.message}" if where else error.message
 
@@ -486,9 +494,10 @@ def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any]
             known = list(own.get("properties", {}))
             template = str(own.get("x-unknown", "unknown key '{key}'; expected: {expected}"))
             for extra in (key for key in error.instance if key not in known):
-                at_key = isinstance(error.instance, LineMap) and own.get("x-unknown-at") != "mapping"
-                line = error.instance.line_of(extra) if at_key else _line(data, path)
-                found.append((line, [*path, extra], template.format(key=extra, expected=", ".join(known))))
+                instance = error.instance
+                at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
+                line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else _line(data, path)
+                found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
             continue
         if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
             error = max(error.context, key=lambda e: len(e.absolute_path))  # the branch that got furthest
@@ -501,3 +510,80 @@ def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any]
             continue
         found.append((_line(data, path), path, _message(error)))
     return sorted(found, key=lambda item: (item[0] or 0, [str(step) for step in item[1]]))
+
+
+# --- publishing ------------------------------------------------------------------------------------------------------
+
+HEADER = "# yaml-language-server: $schema="
+
+
+def header_for(path: str, schemas_dir: str) -> str | None:
+    """The first line that points an editor at the schema of a bundle file (`schemas_dir` relative to the bundle
+    root), or None for a file no schema describes."""
+    kind = kind_of(path)
+    if kind is None:
+        return None
+    up = "../" * path.count("/")
+    return f"{HEADER}{up}{schemas_dir.rstrip('/')}/{kind}.schema.json"
+
+
+def with_header(text: str, header: str) -> str:
+    """`text` whose first line is `header`, replacing an earlier schema line."""
+    lines = text.split("\n")
+    if lines and lines[0].startswith(HEADER):
+        lines = lines[1:]
+    return "\n".join([header, *lines])
+
+
+def _kind_of_value(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return " \\| ".join(f"`{word}`" for word in schema["enum"])
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " or ".join(kind)
+    if kind == "array":
+        return f"list of {_kind_of_value(schema.get('items', {}))}"
+    if "$ref" in schema:
+        return "list (see below)"
+    return str(kind or "any")
+
+
+def _rows(schema: dict[str, Any], prefix: str, defs: dict[str, Any], depth: int = 0) -> list[str]:
+    rows: list[str] = []
+    if "$ref" in schema:
+        schema = {**defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), **{k: v for k, v in schema.items() if k != "$ref"}}
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict) and depth < 4:
+        return _rows(schema["items"], f"{prefix}[]", defs, depth + 1)
+    required = set(schema.get("required", []))
+    for key, sub in schema.get("properties", {}).items():
+        sub = sub if isinstance(sub, dict) else {}
+        shown = {**defs.get(sub["$ref"].rsplit("/", 1)[-1], {}), **sub} if "$ref" in sub else sub
+        name = f"{prefix}{key}"
+        mark = " (required)" if key in required else ""
+        text = str(shown.get("description", "")).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{name}`{mark} | {_kind_of_value(shown)} | {text} |")
+        if depth < 4 and key != "label" and (shown.get("properties") or shown.get("type") == "array"
+                                               or isinstance(shown.get("additionalProperties"), dict)):
+            rows.extend(_rows(shown, f"{name}.", defs, depth + 1))
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict) and extra.get("properties") and depth < 4:
+        rows.extend(_rows(extra, f"{prefix}<name>.", defs, depth + 1))
+    return rows
+
+
+def reference_markdown() -> str:
+    """The configuration reference (docs/configuration-reference.md), generated from the schemas."""
+    out = ["# Configuration reference", "",
+           "Generated from the JSON Schemas of the bundle's YAML files by `flowcrm schema export DIR --docs FILE`;",
+           "do not edit by hand (a test compares it with the schemas). The schemas themselves are in `schemas/`;",
+           "each shipped YAML file names its schema on its first line, so an editor with the YAML language server",
+           "completes keys and flags mistakes as you type. The loader checks the same structure and then what a",
+           "schema cannot say (names that must exist, expressions, cycles) — see docs/rules.md, docs/reports.md,",
+           "docs/duplicates.md, docs/imports.md.", ""]
+    for pattern, kind in KINDS:
+        schema = schema_of(kind)
+        out += [f"## {kind}: `{pattern}`", "", str(schema.get("description", "")), "",
+                "| key | value | meaning |", "|---|---|---|", *_rows(schema, "", schema.get("$defs", {})), ""]
+    return "\n".join(out)
