@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.base import main
+from cli.base import _fail_cleanly, _uow_factory, main
 
 
 @main.group()
@@ -56,3 +56,31 @@ def link(bundle: Path, schemas_dir: Path) -> None:
             file.write_text(new, encoding="utf-8")
             changed += 1
     click.echo(f"{changed} file(s) now name their schema")
+
+
+@main.command("export-config")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--version", "version_id", type=int, default=None, help="A configuration version (default: the active).")
+@click.pass_context
+@_fail_cleanly
+def export_config(ctx: click.Context, directory: Path, version_id: int | None) -> None:
+    """Write the deployed configuration's files into DIRECTORY (a bundle folder, e.g. a git checkout), so changes
+    made in the browser live beside changes made in files. Files of DIRECTORY the configuration does not hold are
+    listed, not deleted."""
+    from engine.config.loader import read_bundle_dir
+    from engine.services.config_changes import version_files
+    from engine.services.views import SYSTEM
+
+    number, files = version_files(_uow_factory(ctx)(), SYSTEM, version_id)
+    existing = read_bundle_dir(directory) if directory.is_dir() else {}
+    written = 0
+    for path, text in files.items():
+        if existing.get(path) == text:
+            continue
+        target = directory / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written += 1
+    click.echo(f"configuration {number}: {written} file(s) written, {len(files) - written} unchanged, in {directory}")
+    for path in sorted(set(existing) - set(files)):
+        click.echo(f"not in configuration {number} (left as it is): {path}", err=True)

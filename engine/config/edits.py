@@ -153,8 +153,8 @@ def put_value(text: str, file: str, code: str, label: dict[str, str], parent: st
     if found is None or plain(found.get("label")) != label:
         raise EditError("code", f"the value could not be written into {file} safely; edit the file")
     owner = _find(again, parent) if parent is not None and item is None else None
-    if owner is not None and not any(isinstance(child, dict) and child.get("code") == code
-                                     for child in owner.get("children", [])):
+    if parent is not None and item is None and (owner is None or not any(
+            isinstance(child, dict) and child.get("code") == code for child in owner.get("children", []))):
         raise EditError("parent", f"the value could not be put under {parent} in {file}; edit the file")
     return new
 

@@ -3,11 +3,16 @@ who and when, a rollback that is a version of its own, and no deploy over a chan
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+import cli
+from engine.config.loader import read_bundle_dir
 from engine.errors import ConfigError, ConflictError, Forbidden, ValidationError
 from engine.services.config_changes import (
     apply_change,
@@ -22,7 +27,7 @@ from engine.services.deployments import active_bundle, deploy_bundle
 from engine.services.records import create_record, get_record
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
-from tests.conftest import NOW
+from tests.conftest import NOW, ROOT
 
 LABEL = {"en": "Shoe size", "ru": "Размер обуви"}
 
@@ -112,3 +117,28 @@ def test_a_process_deployed_again_in_an_older_text_becomes_the_newest_version(
     assert [v.process_id for v in first.new_versions] == ["lead_qualification"]
     again = deploy_bundle(deployed(), actors["designer"], bundle_files, NOW)
     assert [(v.process_id, v.version) for v in again.new_versions] == [("lead_qualification", 3)]
+
+
+def test_export_config_writes_what_the_browser_deployed_beside_the_files(
+        db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    admin = actors["admin"]
+    apply_change(deployed(), admin, propose_value(deployed(), admin, "tag", {
+        "code": "from_browser", "label": {"en": "From the browser", "ru": "Из браузера"}}), NOW)
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "crm_model", checkout / "crm_model")
+    (checkout / "crm_model/catalogs/stale.yaml").write_text("catalog: stale\n", encoding="utf-8")
+    done = CliRunner().invoke(cli.main, ["--database-url", db_url, "export-config", str(checkout)])
+    assert done.exit_code == 0, done.output
+    assert "not in configuration" in done.output
+    assert "(left as it is): crm_model/catalogs/stale.yaml" in done.output
+    tag = (checkout / "crm_model/catalogs/tag.yaml").read_text(encoding="utf-8")
+    assert "- {code: from_browser, label: {en: From the browser, ru: Из браузера}}" in tag
+    assert (checkout / "crm_model/catalogs/stale.yaml").exists()
+    assert read_bundle_dir(checkout)["crm_model/entities/contact.yaml"] == (ROOT / "crm_model/entities/contact.yaml"
+                                                                           ).read_text(encoding="utf-8")
+    again = CliRunner().invoke(cli.main, ["--database-url", db_url, "export-config", str(checkout)])
+    assert again.output.startswith(f"configuration {config_versions(deployed(), admin)[0].id}: 0 file(s) written")
+    missing = CliRunner().invoke(cli.main, ["--database-url", db_url, "export-config", str(checkout), "--version",
+                                            "999999"])
+    assert missing.exit_code != 0
+    assert "configuration version 999999 not found" in missing.output
