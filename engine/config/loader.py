@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from engine.config.automation_loader import load_pipeline, load_rule, load_templates
+from engine.config.automation_loader import (
+    SHARED_FINALS_FOLDER,
+    load_pipeline,
+    load_rule,
+    load_shared_final_action,
+    load_templates,
+)
 from engine.config.checking import CODE, Checker, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
 from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates
@@ -49,8 +55,9 @@ _PATTERNS = (
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",
-                  REPORTS_FOLDER, DUPLICATES_FOLDER)
-_MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*,reports/*,duplicates/*}.yaml"
+                  REPORTS_FOLDER, DUPLICATES_FOLDER, SHARED_FINALS_FOLDER)
+_MODEL_FILES = ("{settings,events,entities/*,catalogs/*,pipelines/*,final_actions/*,rules/*,reports/*,duplicates/*}"
+                ".yaml")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -330,6 +337,8 @@ def load_bundle(files: dict[str, str]) -> Bundle:
     for path in paths_in(files, "forms", ".ui.yaml"):
         load_ui(checker, path)
     load_templates(checker, paths_in(files, "templates", ".txt"))
+    for path in paths_in(files, SHARED_FINALS_FOLDER, ".yaml"):
+        load_shared_final_action(checker, path)
     for path in paths_in(files, "crm_model/pipelines", ".yaml"):
         load_pipeline(checker, path)
     for path in paths_in(files, "crm_model/rules", ".yaml"):

@@ -20,7 +20,14 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine.config.automation import ACTION_KINDS, AGGREGATES, TRIGGER_KINDS
-from engine.config.automation_loader import _FINAL_KEYS, _LINKED_KEYS, _PIPELINE_KEYS, _RULE_KEYS, _STAGE_KEYS
+from engine.config.automation_loader import (
+    _FINAL_KEYS,
+    _LINKED_KEYS,
+    _PIPELINE_KEYS,
+    _RULE_KEYS,
+    _STAGE_KEYS,
+    SHARED_FINAL_KEYS,
+)
 from engine.config.duplicates_loader import _FIELD, _KEY, _RULE, _TOP, _UNLESS
 from engine.config.duplicates_model import COMPARE_AS, NORMALIZERS, ON_CREATE, SCORERS, SUGGESTIONS
 from engine.config.events_loader import _CORRELATE_KEYS, _START_KEYS
@@ -50,6 +57,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("crm_model/catalogs/*.yaml", "catalog"),
     ("crm_model/entities/*.yaml", "entity"),
     ("crm_model/pipelines/*.yaml", "pipeline"),
+    ("crm_model/final_actions/*.yaml", "final_action"),
     ("crm_model/rules/*.yaml", "rule"),
     ("crm_model/reports/*.yaml", "report"),
     ("crm_model/duplicates/*.yaml", "duplicates"),
@@ -242,6 +250,7 @@ def pipeline_schema() -> dict[str, Any]:
     final = _obj({"code": _text("The final action's code.", pattern=CODE), "label": LABEL,
                   "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
                   "actions": _actions("What the final action does.")}, _FINAL_KEYS, required=("code",))
+    shared = _text("The code of a shared final action: crm_model/final_actions/<code>.yaml.", pattern=CODE)
     return _obj({
         "pipeline": _text("The pipeline's code, the file's name.", pattern=CODE),
         "label": LABEL,
@@ -249,8 +258,21 @@ def pipeline_schema() -> dict[str, Any]:
         "type_field": _text("The enum field whose value picks this pipeline (a request type)."),
         "stage_field": _text("The enum field holding the stage."),
         "stages": _list_of(stage, "The stages in order.", minItems=1),
-        "final_actions": _list_of(final, "Ways to end the pipeline, such as conversion or disqualification."),
+        "final_actions": _list_of({"anyOf": [shared, final]}, "Ways to end the pipeline, such as conversion or "
+                                  "disqualification: written here, or the code of a shared one."),
     }, _PIPELINE_KEYS, required=("pipeline", "entity"), description="A pipeline: crm_model/pipelines/<code>.yaml.")
+
+
+def final_action_schema() -> dict[str, Any]:
+    return _obj({
+        "final_action": _text("The final action's code, the file's name; pipelines list it by this code.",
+                              pattern=CODE),
+        "label": LABEL,
+        "entity": _text("The entity of the pipelines that may use it.", pattern=PASCAL),
+        "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
+        "actions": _actions("What the final action does."),
+    }, SHARED_FINAL_KEYS, required=("final_action", "entity", "actions"),
+        description="A final action shared by pipelines: crm_model/final_actions/<code>.yaml.")
 
 
 def rule_schema() -> dict[str, Any]:
@@ -401,6 +423,7 @@ def form_hints_schema() -> dict[str, Any]:
 
 _BUILDERS = {
     "settings": settings_schema, "catalog": catalog_schema, "entity": entity_schema, "pipeline": pipeline_schema,
+    "final_action": final_action_schema,
     "rule": rule_schema, "report": report_schema, "duplicates": duplicates_schema, "imports": imports_schema,
     "events": events_schema, "form_hints": form_hints_schema,
 }
