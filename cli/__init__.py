@@ -3,7 +3,7 @@ find, report and audit. `flowcrm = "cli:main"`; each area's commands live in a m
 
 from __future__ import annotations
 
-from cli import audit, core, data_quality, finding  # noqa: F401  (they register their commands on main)
+from cli import audit, config_files, core, data_quality, finding  # noqa: F401  (they register their commands on main)
 from cli.base import main
 
 __all__ = ["main"]

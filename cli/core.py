@@ -58,7 +58,8 @@ def deploy(ctx: click.Context, directory: Path) -> None:
     deployer = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"designer"}))
     warnings: list[Problem] = []
     try:
-        report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now(), warnings=warnings)
+        report = deploy_bundle(_uow_factory(ctx)(), deployer, read_bundle_dir(directory), _now(), warnings=warnings,
+                               note=f"files: flowcrm deploy {directory}")
     finally:
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)

@@ -95,6 +95,7 @@ class FinalAction:
     requires: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()
     line: int | None = None
+    file: str | None = None  # crm_model/final_actions/<code>.yaml when it is shared by pipelines
 
 
 @dataclass(frozen=True)

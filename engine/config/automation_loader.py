@@ -36,6 +36,8 @@ OWNER = "owner"  # not a field: the record's owner, which join_territory may set
 _PIPELINE_KEYS = ("pipeline", "label", "entity", "type_field", "stage_field", "stages", "final_actions")
 _STAGE_KEYS = ("code", "label", "final", "on_enter")
 _FINAL_KEYS = ("code", "label", "requires", "actions")
+SHARED_FINALS_FOLDER = "crm_model/final_actions"
+SHARED_FINAL_KEYS = ("final_action", "label", "entity", "requires", "actions")
 _RULE_KEYS = ("rule", "label", "entity", "on", "let", "when", "actions", "else")
 _LINKED_KEYS = {"linked_changed": ("entity", "via", "fields"), "linked_created": ("entity", "via")}
 _TRIGGER_HINT = (
@@ -179,25 +181,60 @@ def _stages(
     return tuple(stages)
 
 
+def _final_action(checker: Checker, scope: ActionScope, item: LineMap, code: str, at: int) -> FinalAction:
+    """One final action's requires and actions, checked in `scope` (its pipeline, or its shared file)."""
+    say = checker.sayer(scope.file, scope.element)
+    requires = _field_list(
+        say, item.line_of("requires"), item.get("requires", []), scope.entity, "requires", allow_empty=True
+    )
+    if not item.get("actions"):
+        say(item.line_of("actions"), "a final action needs actions: [...]")
+    actions = load_actions(checker, scope, item.get("actions"), item.line_of("actions"), "actions")
+    return FinalAction(code, checker.label(say, at, item.get("label")), requires, actions, at)
+
+
+def load_shared_final_action(checker: Checker, path: str) -> None:
+    """Check crm_model/final_actions/<code>.yaml, a final action pipelines of its entity name by its code."""
+    head = _head(checker, path, SHARED_FINAL_KEYS, "final_action", CODE, "final_action: <code> is required",
+                 checker.final_actions)
+    if head is None:
+        return
+    data, code, _, line, _, entity = head
+    scope = ActionScope(path, code, entity, frozenset({*entity.fields, *COMMON_NAMES}))
+    shared = _final_action(checker, scope, data, code, line or data.line)
+    checker.final_actions[code] = (entity.name, replace(shared, file=path))
+
+
 def _final_actions(checker: Checker, scope: ActionScope, data: LineMap, taken: set[str]) -> tuple[FinalAction, ...]:
+    """The pipeline's final actions: mappings written in the pipeline, and codes naming shared final actions."""
     items = data.get("final_actions", LineList(data.line))
     if not isinstance(items, LineList):
         checker.sayer(scope.file, scope.element)(data.line_of("final_actions"), "final_actions must be a list")
         return ()
+    say = checker.sayer(scope.file, scope.element)
     finals: list[FinalAction] = []
-    for code, item, at, element in _coded(
-        checker, scope.file, scope.element, items, _FINAL_KEYS, "final action", taken
-    ):
-        say = checker.sayer(scope.file, element)
-        requires = _field_list(
-            say, item.line_of("requires"), item.get("requires", []), scope.entity, "requires", allow_empty=True
-        )
-        if not item.get("actions"):
-            say(item.line_of("actions"), "a final action needs actions: [...]")
-        actions = load_actions(
-            checker, replace(scope, element=element), item.get("actions"), item.line_of("actions"), "actions"
-        )
-        finals.append(FinalAction(code, checker.label(say, at, item.get("label")), requires, actions, at))
+    for index, item in enumerate(items):
+        at = items.line_at(index)
+        if not isinstance(item, str):
+            one = LineList(at)
+            one.append(item)
+            one.item_lines.append(at)
+            for code, spec, line, element in _coded(checker, scope.file, scope.element, one, _FINAL_KEYS,
+                                                    "final action", taken):
+                finals.append(_final_action(checker, replace(scope, element=element), spec, code, line))
+            continue
+        shared = checker.final_actions.get(item)
+        if shared is None:
+            if item not in checker.unreadable:
+                known = ", ".join(sorted(checker.final_actions)) or "none"
+                say(at, f"unknown final action {item!r}: no {SHARED_FINALS_FOLDER}/{item}.yaml (shared: {known})")
+        elif shared[0] != scope.entity.name:
+            say(at, f"final action {item!r} is for {shared[0]}, not {scope.entity.name}")
+        elif item in taken:
+            say(at, f"duplicate code '{item}': stage and final action codes are unique in a pipeline")
+        else:
+            taken.add(item)
+            finals.append(shared[1])
     return tuple(finals)
 
 

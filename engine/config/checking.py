@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine.config.automation import Pipeline, Rule, Template
+from engine.config.automation import FinalAction, Pipeline, Rule, Template
 from engine.config.model import Bundle, Catalog, Entity, Form, Label, Settings
 from engine.config.yaml_lines import LineMap, load_mapping
 from engine.errors import Problem
@@ -51,6 +51,7 @@ class Checker:
         self.templates: dict[str, Template] = {}
         self.pipelines: dict[str, Pipeline] = {}
         self.rules: dict[str, Rule] = {}
+        self.final_actions: dict[str, tuple[str, FinalAction]] = {}  # shared ones: code -> (entity, action)
         self.unreadable: set[str] = set()  # names of broken files, not reported again where referenced
 
     def sayer(self, file: str, element: str | None) -> Say:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -11,15 +12,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from engine.config.automation_loader import load_pipeline, load_rule, load_templates
-from engine.config.checking import CODE, SNAKE_NAME, Checker, folder, paths_in, stem, text_or_none
+from engine.config.automation_loader import (
+    SHARED_FINALS_FOLDER,
+    load_pipeline,
+    load_rule,
+    load_shared_final_action,
+    load_templates,
+)
+from engine.config.checking import CODE, Checker, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
 from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates
 from engine.config.events_loader import EVENTS_FILE, load_events
 from engine.config.form_loader import load_form, load_ui
 from engine.config.import_loader import IMPORTS_FILE, load_imports
 from engine.config.model import (
-    FIELD_OPTIONS,
     FIELD_TYPES,
     OPTION_TYPES,
     Bundle,
@@ -32,8 +38,9 @@ from engine.config.model import (
 )
 from engine.config.process_labels import load_process_labels
 from engine.config.report_loader import REPORTS_FOLDER, load_report
+from engine.config.schemas import kind_of, schema_of, structure_problems
 from engine.config.timeline_loader import load_timeline
-from engine.config.yaml_lines import LineList, LineMap, plain
+from engine.config.yaml_lines import LineList, LineMap, load_yaml, plain
 from engine.errors import ConfigError, Problem
 from engine.records.schema import check_field_values, normalize_value
 from engine.store.report_spec import Report
@@ -51,13 +58,10 @@ _PATTERNS = (
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",
-                  REPORTS_FOLDER, DUPLICATES_FOLDER)
-_MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*,reports/*,duplicates/*}.yaml"
-_ENTITY_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
-_SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours",
-                  "timezone")
+                  REPORTS_FOLDER, DUPLICATES_FOLDER, SHARED_FINALS_FOLDER)
+_MODEL_FILES = ("{settings,events,entities/*,catalogs/*,pipelines/*,final_actions/*,rules/*,reports/*,duplicates/*}"
+                ".yaml")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_VALUE_KEYS = ("code", "label", "children")
 
 
 def read_bundle_dir(root: Path) -> dict[str, str]:
@@ -86,19 +90,72 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+Path_ = tuple[Any, ...]  # a path into a loaded YAML document: keys and list indexes
+Element = Callable[[LineMap, list[Any]], str | None]  # names the element a structure problem is about
+
+
+def _catalog_element(data: Any, where: list[Any]) -> str | None:
+    """The element a catalog problem names: None for the name; the catalog for a value without a usable code and
+    for the catalog's own keys; catalog.code for anything else inside a value."""
+    name = data.get("catalog") if isinstance(data, dict) else None
+    if not where or where[0] == "catalog" or not isinstance(name, str):
+        return None
+    if isinstance(where[-1], int) or (len(where) > 1 and where[-1] == "code" and isinstance(where[-2], int)):
+        return name
+    element, node = name, data
+    for step in where:
+        node = node.get(step) if isinstance(node, dict) else node[step] if isinstance(node, list) else None
+        code = node.get("code") if isinstance(node, dict) and isinstance(step, int) else None
+        if isinstance(code, str) and CODE.fullmatch(code):
+            element = f"{name}.{code}"
+    return element
+
+
+def _entity_element(data: Any, where: list[Any]) -> str | None:
+    """The element an entity problem names: None for the name, Entity.field for a field, else the entity."""
+    name = data.get("entity") if isinstance(data, dict) else None
+    if not where or where[0] == "entity" or not isinstance(name, str):
+        return None
+    return f"{name}.{where[1]}" if where[0] == "fields" and len(where) > 1 else name
+
+
 class _BundleChecker(Checker):
     """Checks settings, catalogs, entities and file paths; other modules check the rest."""
 
+    def document(self, path: str, element: Element) -> tuple[LineMap | None, set[Path_]]:
+        """A file's top-level mapping with its structure checked against its kind's JSON Schema
+        (engine/config/schemas.py): each problem is reported at its line, named by `element(path)`. The paths found
+        bad come back too, so the checks of meaning that follow skip what was already reported."""
+        kind = kind_of(path)
+        if kind is None:
+            raise ValueError(f"no schema describes {path}")
+        try:
+            data = load_yaml(self.files[path], path)
+        except ConfigError as error:
+            self.problems.extend(error.problems)
+            return None, set()
+        if not isinstance(data, LineMap):
+            keys = ", ".join(schema_of(kind)["properties"])
+            self.problems.append(Problem(path, 1, None, f"expected a mapping with keys: {keys}"))
+            return None, set()
+        bad: set[Path_] = set()
+        known = schema_of(kind)["properties"]
+        for line, where, message in structure_problems(kind, data):
+            unknown_key = len(where) == 1 and where[0] not in known  # named by itself, as load_mapping did
+            self.problems.append(Problem(path, line, str(where[0]) if unknown_key else element(data, where), message))
+            bad.add(tuple(where))
+        return data, bad
+
     def load_settings(self) -> None:
-        data = self.mapping(SETTINGS_FILE, _SETTINGS_KEYS)
+        data, bad = self.document(SETTINGS_FILE, lambda _, where: str(where[0]) if where else None)
         if data is None:
             return
         base = Settings()
-        locales = data.get("locales", list(base.locales))
-        if not isinstance(locales, list) or not locales or not all(isinstance(x, str) and x for x in locales):
-            say = self.sayer(SETTINGS_FILE, "locales")
-            say(data.line_of("locales"), "locales must be a list like [en, ru]")
-            locales = list(base.locales)
+
+        def good(key: str, default: Any) -> Any:
+            return default if any(where[:1] == (key,) for where in bad) else data.get(key, default)
+
+        locales = good("locales", list(base.locales))
         region = data.get("default_region", base.default_region)
         if text_or_none(region) not in phonenumbers.SUPPORTED_REGIONS:
             say = self.sayer(SETTINGS_FILE, "default_region")
@@ -107,23 +164,11 @@ class _BundleChecker(Checker):
         if locale not in locales:
             say = self.sayer(SETTINGS_FILE, "default_locale")
             say(data.line_of("default_locale"), f"{locale!r} is not one of the locales: {', '.join(locales)}")
-        currency = data.get("currency", base.currency)
-        if not re.fullmatch(r"[A-Z]{3}", text_or_none(currency) or ""):
-            say = self.sayer(SETTINGS_FILE, "currency")
-            say(data.line_of("currency"), f"currency {currency!r} must be an ISO 4217 code such as RUB")
-        link_catalog = data.get("link_catalog", base.link_catalog)
-        if not SNAKE_NAME.fullmatch(text_or_none(link_catalog) or ""):
-            say = self.sayer(SETTINGS_FILE, "link_catalog")
-            say(data.line_of("link_catalog"), f"link_catalog {link_catalog!r} must be a catalog name in snake_case")
-            link_catalog = base.link_catalog
-        teams = data.get("teams", [])
-        if not isinstance(teams, list) or not all(isinstance(x, str) and SNAKE_NAME.fullmatch(x) for x in teams):
-            say = self.sayer(SETTINGS_FILE, "teams")
-            say(data.line_of("teams"), "teams must be a list of snake_case team names like [north, call_center]")
-            teams = []
-        hours = self.working_hours(data.get("working_hours"), data)
-        self.settings = Settings(str(region), str(locale), str(currency), tuple(locales), str(link_catalog),
-                                 tuple(teams), hours, self.time_zone(data, hours))
+        hours = self.working_hours(None if any(where[:1] == ("working_hours",) for where in bad)
+                                   else data.get("working_hours"))
+        self.settings = Settings(str(region), str(locale), str(data.get("currency", base.currency)), tuple(locales),
+                                 str(good("link_catalog", base.link_catalog)), tuple(good("teams", [])),
+                                 hours, self.time_zone(data, hours))
 
     def time_zone(self, data: LineMap, hours: WorkingHours | None) -> str:
         """The zone people see dates in: `timezone`, else the business calendar's, else UTC."""
@@ -136,14 +181,11 @@ class _BundleChecker(Checker):
             return "UTC"
         return str(zone)
 
-    def working_hours(self, value: Any, data: LineMap) -> WorkingHours | None:
-        """The business calendar, or None (24/7) when the settings name none."""
+    def working_hours(self, value: LineMap | None) -> WorkingHours | None:
+        """The business calendar, or None (24/7) when the settings name none; its structure is checked already."""
         if value is None:
             return None
         say = self.sayer(SETTINGS_FILE, "working_hours")
-        if not isinstance(value, LineMap) or set(value) - {"timezone", "days", "start", "end"}:
-            say(data.line_of("working_hours"), "working_hours must be a mapping of timezone, days, start, end")
-            return None
         count = len(self.problems)
         zone = value.get("timezone", "UTC")
         try:
@@ -151,9 +193,6 @@ class _BundleChecker(Checker):
         except (ValueError, ZoneInfoNotFoundError):
             say(value.line_of("timezone"), f"unknown time zone {zone!r}; use an IANA name such as Europe/Moscow")
         days = value.get("days", list(_DAYS[:5]))
-        if not isinstance(days, list) or not days or not all(d in _DAYS for d in days):
-            say(value.line_of("days"), f"days must be a list of {', '.join(_DAYS)}")
-            days = []
         minutes = []
         for key, default in (("start", "09:00"), ("end", "18:00")):
             raw = value.get(key, default)  # YAML 1.1 reads an unquoted 18:00 as the sexagesimal 1080
@@ -169,64 +208,50 @@ class _BundleChecker(Checker):
         return WorkingHours(str(zone), tuple(_DAYS.index(d) for d in days), minutes[0], minutes[1])
 
     def load_catalog(self, path: str) -> None:
-        data = self.mapping(path, ("catalog", "label", "values"))
-        if data is None:
+        data, bad = self.document(path, _catalog_element)
+        name = data.get("catalog") if data is not None else None
+        if data is None or ("catalog",) in bad or not isinstance(name, str):
             self.unreadable.add(stem(path, ".yaml"))
             return
-        name, line = data.get("catalog"), data.line_of("catalog")
-        if not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
-            self.sayer(path, None)(line, "catalog: <name> is required, in snake_case")
-            return
-        say = self.sayer(path, name)
+        say, line = self.sayer(path, name), data.line_of("catalog")
         if name != stem(path, ".yaml"):
             say(line, f"catalog '{name}' must be in crm_model/catalogs/{name}.yaml")
         if name in self.catalogs:
             say(line, f"catalog '{name}' is already defined in {self.catalogs[name].file}")
             return
         label = self.label(say, data.line_of("label"), data.get("label"))
-        items = data.get("values")
-        if not isinstance(items, LineList) or not items:
-            say(data.line_of("values"), "values must be a non-empty list of {code, label}")
-            items = LineList(data.line)
         values: list[CatalogValue] = []
-        self.catalog_values(path, name, items, None, values)
+        items = data.get("values")
+        self.catalog_values(path, name, items if isinstance(items, LineList) else LineList(data.line), None, values)
         self.catalogs[name] = Catalog(name, label, tuple(values), path, data.line)
 
     def catalog_values(
         self, path: str, name: str, items: LineList, parent: str | None, values: list[CatalogValue]
     ) -> None:
-        """Append the values of `items` and of their children (depth first) to `values`."""
+        """Append the values of `items` and of their children (depth first) to `values`; values without a usable
+        code were reported by the schema and are left out."""
         for item in items:
             code = item.get("code") if isinstance(item, LineMap) else None
-            if not isinstance(item, LineMap) or not isinstance(code, str) or not CODE.fullmatch(code):
-                hint = "; put it in quotes" if code is not None else ""
-                line = getattr(item, "line", items.line)
-                self.sayer(path, name)(line, f"a value needs a text code like client{hint}")
+            if not isinstance(code, str) or not CODE.fullmatch(code):
                 continue
             say = self.sayer(path, f"{name}.{code}")
-            for key in (key for key in item if key not in _VALUE_KEYS):
-                say(item.line_of(key), f"unknown key '{key}'; expected: {', '.join(_VALUE_KEYS)}")
             if code in {value.code for value in values}:
                 say(item.line, f"duplicate code '{code}' in catalog {name} (codes are unique in the whole tree)")
                 continue
             values.append(CatalogValue(code, self.label(say, item.line, item.get("label")), parent))
             children = item.get("children")
-            if children is not None and (not isinstance(children, LineList) or not children):
-                say(item.line_of("children"), "children must be a non-empty list of {code, label}")
-            elif children is not None:
+            if isinstance(children, LineList):
                 self.catalog_values(path, name, children, code, values)
 
-    def entity_heads(self, paths: list[str]) -> list[tuple[str, str, LineMap]]:
-        """(name, path, data) of each entity file with a usable, unique name."""
-        heads: list[tuple[str, str, LineMap]] = []
+    def entity_heads(self, paths: list[str]) -> list[tuple[str, str, LineMap, set[Path_]]]:
+        """(name, path, data, bad paths) of each entity file with a usable, unique name."""
+        heads: list[tuple[str, str, LineMap, set[Path_]]] = []
         seen: dict[str, str] = {}
         for path in paths:
-            data = self.mapping(path, ("entity", "label", "title_field", "fields", "timeline"))
+            data, bad = self.document(path, _entity_element)
             name = data.get("entity") if data is not None else None
-            if data is None or not isinstance(name, str) or not _ENTITY_NAME.fullmatch(name):
+            if data is None or ("entity",) in bad or not isinstance(name, str):
                 self.unreadable.add(stem(path, ".yaml").replace("_", " ").title().replace(" ", ""))
-                if data is not None:
-                    self.sayer(path, None)(data.line_of("entity"), "entity: <Name> is required (PascalCase)")
                 continue
             say, file_stem, line = self.sayer(path, name), stem(path, ".yaml"), data.line_of("entity")
             if file_stem.replace("_", "") != name.lower():
@@ -236,19 +261,19 @@ class _BundleChecker(Checker):
                 say(line, f"entity {name} is already defined in {seen[name]}")
                 continue
             seen[name] = path
-            heads.append((name, path, data))
+            heads.append((name, path, data, bad))
         return heads
 
-    def load_entity(self, name: str, path: str, data: LineMap, entity_names: set[str]) -> None:
+    def load_entity(self, name: str, path: str, data: LineMap, bad: set[Path_], entity_names: set[str]) -> None:
         say = self.sayer(path, name)
         label = self.label(say, data.line_of("label"), data.get("label"))
         specs = data.get("fields")
         fields: dict[str, Field] = {}
-        if not isinstance(specs, LineMap) or not specs:
-            say(data.line_of("fields"), "fields must be a non-empty mapping of name: {type, label, ...}")
+        if not isinstance(specs, LineMap):
             specs = LineMap(data.line)
         for field_name, spec in specs.items():
-            built = self.field(path, name, field_name, spec, specs.line_of(field_name), entity_names)
+            built = self.field(path, name, field_name, spec, specs.line_of(field_name), entity_names,
+                               {where[2:] for where in bad if where[:2] == ("fields", field_name)})
             if built is not None:
                 fields[field_name] = built
         title_field = data.get("title_field")
@@ -257,35 +282,24 @@ class _BundleChecker(Checker):
         timeline = load_timeline(self, path, name, data.get("timeline"), fields)
         self.entities[name] = Entity(name, label, str(title_field), fields, path, data.line, timeline)
 
-    def field(self, path: str, entity: str, name: str, spec: Any, line: int, names: set[str]) -> Field | None:
-        element = f"{entity}.{name}"
-        say_at = self.sayer(path, element)
-        if not SNAKE_NAME.fullmatch(name):
-            say_at(line, "field names must be snake_case")
-        if not isinstance(spec, LineMap):
-            say_at(line, "a field must be a mapping like {type: string, label: {...}}")
+    def field(self, path: str, entity: str, name: str, spec: Any, line: int, names: set[str],
+              bad: set[Path_]) -> Field | None:
+        """One field; its structure (options, type, flags) was checked by the schema, whose bad paths are `bad`."""
+        say_at = self.sayer(path, f"{entity}.{name}")
+        kind = spec.get("type") if isinstance(spec, LineMap) else None
+        if not isinstance(spec, LineMap) or kind not in FIELD_TYPES:
             return None
 
         def say(key: str, message: str) -> None:
             say_at(spec.line_of(key), message)
 
-        for key in (key for key in spec if key not in FIELD_OPTIONS):
-            say(key, f"unknown option '{key}'; valid options: {', '.join(FIELD_OPTIONS)}")
-        kind = spec.get("type")
-        if kind not in FIELD_TYPES:
-            what = "type is required" if kind is None else f"unknown field type {kind!r}"
-            say("type", f"{what}; valid types: {', '.join(FIELD_TYPES)}")
-            return None
+        def flag(key: str) -> bool:
+            return spec.get(key) is True and (key,) not in bad
+
         for option, types in OPTION_TYPES.items():
             if option in spec and kind not in types:
                 say(option, f"option '{option}' applies only to {', '.join(types)} fields")
-        required = spec.get("required", False)
-        if not isinstance(required, bool):
-            say("required", "required must be true or false")
-        max_length = spec.get("max_length")
-        if max_length is not None and (type(max_length) is not int or max_length < 1):
-            say("max_length", "max_length must be a positive whole number")
-            max_length = None
+        max_length = None if ("max_length",) in bad else spec.get("max_length")
         low, high = _decimal(spec.get("min")), _decimal(spec.get("max"))
         for option, bound in (("min", low), ("max", high)):
             if option in spec and bound is None:
@@ -299,15 +313,9 @@ class _BundleChecker(Checker):
         if kind == "reference" and target not in names and target not in self.unreadable:
             what = f"unknown entity {target!r}" if target else "a reference field needs entity: <Name>"
             say("entity", f"{what}; known entities: {', '.join(sorted(names))}")
-        leaf_only = spec.get("leaf_only", False)
-        if not isinstance(leaf_only, bool):
-            say("leaf_only", "leaf_only must be true or false")
         label = self.label(say_at, spec.line_of("label"), spec.get("label"))
-        built = Field(name, kind, label, required is True, None, catalog, target, max_length, low, high)
-        searchable = spec.get("searchable", False)
-        if not isinstance(searchable, bool):
-            say("searchable", "searchable must be true or false")
-        built = replace(built, file=path, line=line, leaf_only=leaf_only is True, searchable=searchable is True)
+        built = Field(name, kind, label, flag("required"), None, catalog, target, max_length, low, high)
+        built = replace(built, file=path, line=line, leaf_only=flag("leaf_only"), searchable=flag("searchable"))
         default = plain(spec.get("default"))
         if default is None or (kind in OPTION_TYPES["catalog"] and catalog not in self.catalogs):
             return built
@@ -338,13 +346,15 @@ def load_bundle(files: dict[str, str]) -> Bundle:
     for path in paths_in(files, "crm_model/catalogs", ".yaml"):
         checker.load_catalog(path)
     heads = checker.entity_heads(paths_in(files, "crm_model/entities", ".yaml"))
-    for name, path, data in heads:
-        checker.load_entity(name, path, data, {head[0] for head in heads})
+    for name, path, data, bad in heads:
+        checker.load_entity(name, path, data, bad, {head[0] for head in heads})
     for path in paths_in(files, "forms", ".json"):
         load_form(checker, path)
     for path in paths_in(files, "forms", ".ui.yaml"):
         load_ui(checker, path)
     load_templates(checker, paths_in(files, "templates", ".txt"))
+    for path in paths_in(files, SHARED_FINALS_FOLDER, ".yaml"):
+        load_shared_final_action(checker, path)
     for path in paths_in(files, "crm_model/pipelines", ".yaml"):
         load_pipeline(checker, path)
     for path in paths_in(files, "crm_model/rules", ".yaml"):

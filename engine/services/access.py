@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "reminder.write": CHANGERS,
     "definition.read": DEFINITION_READERS,
     "definition.deploy": DEPLOYERS,
+    "config.edit": ("admin",),  # fields and catalog values changed in the browser
     "task.work": WORKERS,
     "incident.read": INCIDENT_READERS,
     "incident.retry": INCIDENT_RESOLVERS,

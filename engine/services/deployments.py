@@ -80,9 +80,10 @@ def _version_view(row: ProcessVersionRow, running: int = 0) -> ProcessVersionVie
 
 
 def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: datetime, *,
-                  warnings: list[Problem] | None = None) -> DeployReport:
-    """Check a bundle and make it the active configuration; changed processes get a new version. What the
-    engine will not execute is appended to `warnings`."""
+                  warnings: list[Problem] | None = None, note: str | None = None) -> DeployReport:
+    """Check a bundle and make it the active configuration; a process whose BPMN differs from its newest version
+    gets a new version (deploying an older text again, as a rollback does, makes it the newest). What the engine will
+    not execute is appended to `warnings`; `note` says what made this configuration version."""
     require_permission(actor, "definition.deploy", action="deploy configuration")
     bundle, definitions = analyse(files, warnings)
     with uow:
@@ -90,16 +91,16 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
         changed = config is None or config.content_hash != bundle.content_hash
         if config is None or changed:
             config = ConfigVersionRow(content_hash=bundle.content_hash, files=dict(files), deployed_at=now,
-                                      deployed_by=actor.username)
+                                      deployed_by=actor.username, note=note)
             uow.config.add(config)
             uow.config.flush()
         report = DeployReport(config_version_id=config.id, config_changed=changed)
         for process_id, definition in sorted(definitions.items()):
             digest = hashlib.sha256(definition.blob.encode()).hexdigest()
-            if uow.config.process_by_hash(process_id, digest):
+            latest = uow.config.latest_process(process_id)
+            if latest is not None and latest.content_hash == digest:
                 report.unchanged.append(process_id)
                 continue
-            latest = uow.config.latest_process(process_id)
             row = ProcessVersionRow(
                 process_id=process_id, name=definition.name, version=(latest.version + 1) if latest else 1,
                 content_hash=digest, file=definition.file, bpmn_xml=files[definition.file],

@@ -91,6 +91,7 @@ class ConfigVersionRow(Base):
     files: Mapped[dict[str, str]] = mapped_column(JsonType)
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deployed_by: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(String(300))  # what made it: files, a browser edit, a rollback
 
 
 class ProcessVersionRow(Base):
@@ -98,8 +99,7 @@ class ProcessVersionRow(Base):
 
     __tablename__ = "process_version"
     __table_args__ = (
-        UniqueConstraint("process_id", "version"),
-        UniqueConstraint("process_id", "content_hash"),
+        UniqueConstraint("process_id", "version"),  # the same text may come back as a newer version (a rollback)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

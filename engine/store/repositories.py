@@ -5,6 +5,7 @@ Users, configuration and records live here; process execution in work_repos, aut
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
@@ -127,13 +128,18 @@ class ConfigRepository(_Repository):
             .limit(1)
         )
 
-    def process_by_hash(self, process_id: str, content_hash: str) -> ProcessVersionRow | None:
-        """The version of a process with this content, if deployed before."""
-        return self.session.scalar(
-            select(ProcessVersionRow).where(
-                ProcessVersionRow.process_id == process_id, ProcessVersionRow.content_hash == content_hash
-            )
-        )
+    def config_versions(self, limit: int) -> list[tuple[int, datetime, str, str | None, str]]:
+        """(id, deployed_at, deployed_by, note, content hash) of the newest configuration versions, files not read."""
+        rows = self.session.execute(
+            select(ConfigVersionRow.id, ConfigVersionRow.deployed_at, ConfigVersionRow.deployed_by,
+                   ConfigVersionRow.note, ConfigVersionRow.content_hash)
+            .order_by(ConfigVersionRow.id.desc()).limit(limit))
+        return [(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    def previous_config(self, config_id: int) -> ConfigVersionRow | None:
+        """The configuration deployed before `config_id`."""
+        return self.session.scalar(select(ConfigVersionRow).where(ConfigVersionRow.id < config_id)
+                                   .order_by(ConfigVersionRow.id.desc()).limit(1))
 
     def latest_processes(self) -> list[ProcessVersionRow]:
         """The newest version of every process."""

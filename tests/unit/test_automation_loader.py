@@ -9,6 +9,7 @@ import pytest
 from engine.config.automation import automation_references
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.yaml_lines import load_yaml
+from engine.errors import ConfigError
 from tests.unit.bundle_helpers import changed, only_problem, problems_of
 
 ROOT = Path(__file__).parents[2]
@@ -275,3 +276,53 @@ def test_template_problem_is_located(path: str, text: str, line: int | None, ele
     problem = only_problem(files_with({path: text}))
     assert (problem.file, problem.line, problem.element) == (path, line, element)
     assert words in problem.message
+
+
+# --- shared final actions ---------------------------------------------------------------------------------------
+
+SHARED = """\
+final_action: drop
+label: {en: Drop, ru: Отказ}
+entity: Item
+requires: [status]
+actions:
+  - set: {stage: lost}
+"""
+SHARED_FILE = "crm_model/final_actions/drop.yaml"
+
+
+def test_a_shared_final_action_is_defined_once_and_listed_by_code() -> None:
+    with_shared = PIPELINE.replace("final_actions:\n", "final_actions:\n  - drop\n")
+    pipeline = load_bundle(files_with({SHARED_FILE: SHARED, PIPELINE_FILE: with_shared})).pipelines["web"]
+    assert [final.code for final in pipeline.final_actions] == ["drop", "convert"]
+    drop = pipeline.final_action("drop")
+    assert drop is not None
+    assert (drop.requires, drop.file, drop.actions[0].file, drop.actions[0].line) == (
+        ("status",), SHARED_FILE, SHARED_FILE, 6)
+    assert pipeline.next_choices("new") == ("offered", "drop", "convert")
+
+
+@pytest.mark.parametrize(("pipeline", "shared", "file", "line", "words"), [
+    ("final_actions:\n  - dropp\n", SHARED, PIPELINE_FILE, 16,
+     "unknown final action 'dropp': no crm_model/final_actions/dropp.yaml (shared: drop)"),
+    ("final_actions:\n  - drop\n  - drop\n", SHARED, PIPELINE_FILE, 17, "duplicate code 'drop'"),
+    ("final_actions:\n  - drop\n", SHARED.replace("entity: Item", "entity: Part"), PIPELINE_FILE, 16,
+     "final action 'drop' is for Part, not Item"),
+    ("final_actions:\n  - drop\n", SHARED.replace("stage: lost", "colour: lost"), SHARED_FILE, 6,
+     "set: colour is not a field of Item"),
+])
+def test_shared_final_action_problems_are_located(pipeline: str, shared: str, file: str, line: int,
+                                                  words: str) -> None:
+    files = files_with({SHARED_FILE: shared, PIPELINE_FILE: PIPELINE.replace("final_actions:\n", pipeline)})
+    with pytest.raises(ConfigError) as caught:
+        load_bundle(files)
+    assert any(p.file == file and p.line == line and words in p.message for p in caught.value.problems), \
+        caught.value.problems
+
+
+def test_every_shipped_request_pipeline_converts_with_the_campaign() -> None:
+    bundle = load_bundle(read_bundle_dir(ROOT))
+    converts = [pipeline.final_action("convert_to_deal") for pipeline in bundle.pipelines.values()]
+    assert len(converts) == 3
+    assert all(c is not None and c.file == "crm_model/final_actions/convert_to_deal.yaml" for c in converts)
+    assert all(c.actions[0].args["compute"]["campaign"] == "campaign" for c in converts if c is not None)

@@ -1,0 +1,630 @@
+"""JSON Schemas of the bundle's YAML files: published for editors (`flowcrm schema export DIR`), used by the loader
+to check structure, and the source of the configuration reference (docs/configuration-reference.md).
+
+A schema says what a file may hold: keys, types, patterns, closed lists of words. What a schema cannot say — that a
+field names a catalog that exists, that an expression parses, that rules do not cycle — stays in the loaders.
+Keys the loaders know are taken from their constants, so a key added to a loader cannot be missing here.
+
+Two extension keywords carry the loader's wording, so a schema error reads as the hand-written check did:
+`x-message` on a subschema (with `{value}`), and `x-unknown` on an object (with `{key}` and `{expected}`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from engine.config.automation import ACTION_KINDS, AGGREGATES, TRIGGER_KINDS
+from engine.config.automation_loader import (
+    _FINAL_KEYS,
+    _LINKED_KEYS,
+    _PIPELINE_KEYS,
+    _RULE_KEYS,
+    _STAGE_KEYS,
+    SHARED_FINAL_KEYS,
+)
+from engine.config.duplicates_loader import _FIELD, _KEY, _RULE, _TOP, _UNLESS
+from engine.config.duplicates_model import COMPARE_AS, NORMALIZERS, ON_CREATE, SCORERS, SUGGESTIONS
+from engine.config.events_loader import _CORRELATE_KEYS, _START_KEYS
+from engine.config.form_loader import UI_WIDGETS
+from engine.config.import_loader import _KEYS as _IMPORT_KEYS
+from engine.config.model import FIELD_OPTIONS, FIELD_TYPES, OPTION_TYPES
+from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
+from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
+from engine.config.report_loader import _KEYS as _REPORT_KEYS
+from engine.config.yaml_lines import LineList, LineMap
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+BASE_ID = "https://flowcrm.example/schemas/"  # an identifier only; nothing is fetched from it
+SNAKE = "^[a-z][a-z0-9_]*$"
+CODE = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+PASCAL = "^[A-Z][A-Za-z0-9]*$"
+SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours",
+                 "timezone")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CATALOG_KEYS = ("catalog", "label", "values")
+VALUE_KEYS = ("code", "label", "children")
+ENTITY_KEYS = ("entity", "label", "title_field", "fields", "timeline")
+
+# bundle path pattern -> kind; the first match wins
+KINDS: tuple[tuple[str, str], ...] = (
+    ("crm_model/settings.yaml", "settings"),
+    ("crm_model/events.yaml", "events"),
+    ("crm_model/imports.yaml", "imports"),
+    ("crm_model/catalogs/*.yaml", "catalog"),
+    ("crm_model/entities/*.yaml", "entity"),
+    ("crm_model/pipelines/*.yaml", "pipeline"),
+    ("crm_model/final_actions/*.yaml", "final_action"),
+    ("crm_model/rules/*.yaml", "rule"),
+    ("crm_model/reports/*.yaml", "report"),
+    ("crm_model/duplicates/*.yaml", "duplicates"),
+    ("forms/*.ui.yaml", "form_hints"),
+    ("processes/labels.yaml", "process_labels"),
+)
+
+
+def kind_of(path: str) -> str | None:
+    """The kind of a bundle file by its relative POSIX path, or None for a file no schema describes."""
+    pure = PurePosixPath(path)
+    return next((kind for pattern, kind in KINDS if pure.match(pattern) and len(pure.parts) == pattern.count("/") + 1),
+                None)
+
+
+# --- building blocks ---------------------------------------------------------------------------------------------
+
+def _obj(properties: dict[str, Any], keys: tuple[str, ...] | None = None, *, required: tuple[str, ...] = (),
+         description: str = "", unknown: str = "unknown key '{key}'; expected: {expected}") -> dict[str, Any]:
+    """A closed mapping: `keys` (default: the properties) in the loader's order, any other key refused."""
+    order = keys or tuple(properties)
+    missing = [key for key in properties if key not in order]
+    if missing:
+        raise ValueError(f"schema properties not known to the loader: {missing}")
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {key: properties.get(key, {"description": "(see the loader)"}) for key in order},
+        "additionalProperties": False,
+        "x-unknown": unknown,
+    }
+    if required:
+        schema["required"] = list(required)
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _text(description: str, **more: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **more}
+
+
+def _flag(description: str) -> dict[str, Any]:
+    return {"type": "boolean", "description": description}
+
+
+def _list_of(item: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
+    """A list; an x-message of the list is also the message of a bad item unless the item has its own."""
+    if "x-message" in more and "x-message" not in item:
+        item = {**item, "x-message": more["x-message"]}
+    return {"type": "array", "items": item, "description": description, **more}
+
+
+def _words(words: tuple[str, ...], description: str, message: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"enum": list(words), "description": description}
+    if message:
+        schema["x-message"] = message
+    return schema
+
+
+LABEL: dict[str, Any] = {
+    "type": "object",
+    "description": "A text per locale of the bundle, e.g. {en: Order, ru: Заказ}; every locale in settings is "
+                   "required.",
+    "additionalProperties": {"type": "string"},
+    "x-message": "label must be a mapping like {en: ..., ru: ...}",
+}
+EXPRESSION = _text("An expression over the record's fields (docs/rules.md, \"Expressions\").")
+DURATION = _text("An ISO 8601 duration such as P1D or PT4H.")
+
+
+def _condition() -> dict[str, Any]:
+    return {
+        "description": "A filter condition: {field, op, value}, {all: [...]}, {any: [...]} or {not: {...}} "
+                       "(docs/filters.md).",
+        "type": "object",
+    }
+
+
+def _actions(description: str) -> dict[str, Any]:
+    one_of_each = {kind: {"type": "object", "required": [kind], "properties": {kind: {}},
+                          "additionalProperties": False} for kind in ACTION_KINDS}
+    return _list_of(
+        {"type": "object", "minProperties": 1, "maxProperties": 1,
+         "propertyNames": {"enum": list(ACTION_KINDS)},
+         "anyOf": list(one_of_each.values()),
+         "description": f"One action, a mapping with one key: {', '.join(ACTION_KINDS)} (docs/rules.md, \"Actions\").",
+         "x-message": f"an action is a mapping with one key; actions: {', '.join(ACTION_KINDS)}"},
+        description,
+    )
+
+
+# --- the kinds ---------------------------------------------------------------------------------------------------
+
+def settings_schema() -> dict[str, Any]:
+    return _obj({
+        "default_region": _text("Country code for phone numbers typed without one (ISO 3166, e.g. RU)."),
+        "default_locale": _text("The locale of new users and of texts with no choice (one of locales)."),
+        "currency": _text("ISO 4217 code of money fields, e.g. RUB.", pattern="^[A-Z]{3}$",
+                          **{"x-message": "currency {value!r} must be an ISO 4217 code such as RUB"}),
+        "locales": _list_of({"type": "string", "minLength": 1}, "The locales every label must have, e.g. [en, ru].",
+                            minItems=1, **{"x-message": "locales must be a list like [en, ru]"}),
+        "link_catalog": _text("The catalog whose values name the types of links between records.", pattern=SNAKE,
+                              **{"x-message": "link_catalog {value!r} must be a catalog name in snake_case"}),
+        "teams": _list_of({"type": "string", "pattern": SNAKE}, "Team names BPMN candidate groups and lanes may "
+                          "name besides the roles.", **{"x-message": "teams must be a list of snake_case team names "
+                                                         "like [north, call_center]"}),
+        "working_hours": {
+            **_obj({
+                "timezone": _text("IANA time zone of the business calendar, e.g. Europe/Moscow (default UTC)."),
+                "days": _list_of({"enum": list(DAYS)}, "Working days (default mon–fri).", minItems=1,
+                                 **{"x-message": f"days must be a list of {', '.join(DAYS)}"}),
+                "start": {"type": ["string", "integer"], "description": "Start of the working day, \"09:00\"."},
+                "end": {"type": ["string", "integer"], "description": "End of the working day, \"18:00\"."},
+            }, unknown="working_hours must be a mapping of timezone, days, start, end"),
+            "x-unknown-at": "mapping",
+            "description": "The business calendar BPMN timers count in with working_hours(N).",
+            "x-message": "working_hours must be a mapping of timezone, days, start, end",
+        },
+        "timezone": _text("IANA time zone dates are shown and entered in for users who chose none (default: the "
+                          "working hours' zone, else UTC)."),
+    }, SETTINGS_KEYS, description="Bundle-wide settings: crm_model/settings.yaml.")
+
+
+def catalog_schema() -> dict[str, Any]:
+    value: dict[str, Any] = _obj({
+        "code": _text("The stored code, unique in the whole tree.", pattern=CODE,
+                      **{"x-message": "a value needs a text code like client{quote}"}),
+        "label": LABEL,
+        "children": {"$ref": "#/$defs/values", "description": "Values under this one (a tree)."},
+    }, VALUE_KEYS, required=("code",))
+    value["description"] = "One value of the catalog."
+    value["x-message"] = "a value needs a text code like client"
+    value["x-required"] = {"code": "a value needs a text code like client"}
+    schema = _obj({
+        "catalog": _text("The catalog's name, the file's name: crm_model/catalogs/<catalog>.yaml.", pattern=SNAKE,
+                         **{"x-message": "catalog: <name> is required, in snake_case"}),
+        "label": LABEL,
+        "values": {"$ref": "#/$defs/values"},
+    }, CATALOG_KEYS, required=("catalog", "values"), description="A catalog: crm_model/catalogs/<name>.yaml.")
+    schema["x-required"] = {"catalog": "catalog: <name> is required, in snake_case",
+                            "values": "values must be a non-empty list of {code, label}"}
+    schema["$defs"] = {"values": {**_list_of(value, "The values, each {code, label, children}.", minItems=1),
+                                  "x-message": "{key} must be a non-empty list of {code, label}"}}
+    return schema
+
+
+def entity_schema() -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "type": _words(FIELD_TYPES, "The field's type.", "unknown field type {value!r}; valid types: "
+                       + ", ".join(FIELD_TYPES)),
+        "label": LABEL,
+        "required": {**_flag("A value is required on every write."), "x-message": "required must be true or false"},
+        "default": {"description": "The value of a new record when none is given (checked against the type)."},
+        "max_length": {"type": "integer", "minimum": 1, "description": "Longest text accepted (string, text).",
+                       "x-message": "max_length must be a positive whole number"},
+        "min": {"type": ["number", "string"], "description": "Smallest number accepted (a number or a numeral)."},
+        "max": {"type": ["number", "string"], "description": "Largest number accepted (a number or a numeral)."},
+        "catalog": _text("The catalog of an enum or multi_enum field."),
+        "entity": _text("The entity a reference field points to.", pattern=PASCAL),
+        "leaf_only": {**_flag("Only leaves of a tree catalog may be chosen."),
+                      "x-message": "leaf_only must be true or false"},
+        "searchable": {**_flag("Build an index so filters on this field stay fast."),
+                       "x-message": "searchable must be true or false"},
+    }
+    for option, types in OPTION_TYPES.items():
+        if option in options:
+            options[option]["description"] += f" Applies to: {', '.join(types)}."
+    field = _obj(options, FIELD_OPTIONS, required=("type",),
+                 unknown="unknown option '{key}'; valid options: {expected}")
+    field["description"] = "One field of the card."
+    field["x-message"] = "a field must be a mapping like {type: string, label: {...}}"
+    field["x-required"] = {"type": "type is required; valid types: " + ", ".join(FIELD_TYPES)}
+    schema = _obj({
+        "entity": _text("The entity's name in PascalCase; the file is crm_model/entities/<snake_name>.yaml.",
+                        pattern=PASCAL, **{"x-message": "entity: <Name> is required (PascalCase)"}),
+        "label": LABEL,
+        "title_field": _text("The field whose value titles a record (lists, links, search)."),
+        "fields": {"type": "object", "minProperties": 1,
+                   "propertyNames": {"pattern": SNAKE, "x-message": "field names must be snake_case"},
+                   "additionalProperties": field, "description": "The card's fields by snake_case name.",
+                   "x-message": "fields must be a non-empty mapping of name: {type, label, ...}"},
+        "timeline": {"type": "object", "description": "How this entity's records appear on the timeline of the records "
+                     "they reference, and the one-step log form on those cards (docs/cards.md)."},
+    }, ENTITY_KEYS, required=("entity", "fields"), description="An entity: crm_model/entities/<name>.yaml.")
+    schema["x-required"] = {"entity": "entity: <Name> is required (PascalCase)",
+                            "fields": "fields must be a non-empty mapping of name: {type, label, ...}"}
+    return schema
+
+
+def pipeline_schema() -> dict[str, Any]:
+    stage = _obj({"code": _text("The stage's code (a value of the stage field's catalog).", pattern=CODE),
+                  "label": LABEL, "final": _flag("The pipeline ends here."),
+                  "on_enter": _actions("Actions run when a record enters the stage.")},
+                 _STAGE_KEYS, required=("code",))
+    final = _obj({"code": _text("The final action's code.", pattern=CODE), "label": LABEL,
+                  "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
+                  "actions": _actions("What the final action does.")}, _FINAL_KEYS, required=("code",))
+    shared = _text("The code of a shared final action: crm_model/final_actions/<code>.yaml.", pattern=CODE)
+    return _obj({
+        "pipeline": _text("The pipeline's code, the file's name.", pattern=CODE),
+        "label": LABEL,
+        "entity": _text("The entity the pipeline moves.", pattern=PASCAL),
+        "type_field": _text("The enum field whose value picks this pipeline (a request type)."),
+        "stage_field": _text("The enum field holding the stage."),
+        "stages": _list_of(stage, "The stages in order.", minItems=1),
+        "final_actions": _list_of({"anyOf": [shared, final]}, "Ways to end the pipeline, such as conversion or "
+                                  "disqualification: written here, or the code of a shared one."),
+    }, _PIPELINE_KEYS, required=("pipeline", "entity"), description="A pipeline: crm_model/pipelines/<code>.yaml.")
+
+
+def final_action_schema() -> dict[str, Any]:
+    return _obj({
+        "final_action": _text("The final action's code, the file's name; pipelines list it by this code.",
+                              pattern=CODE),
+        "label": LABEL,
+        "entity": _text("The entity of the pipelines that may use it.", pattern=PASCAL),
+        "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
+        "actions": _actions("What the final action does."),
+    }, SHARED_FINAL_KEYS, required=("final_action", "entity", "actions"),
+        description="A final action shared by pipelines: crm_model/final_actions/<code>.yaml.")
+
+
+def rule_schema() -> dict[str, Any]:
+    parts = {"entity": _text("The linked entity.", pattern=PASCAL),
+             "via": _text("Its reference field pointing here."),
+             "fields": _list_of({"type": "string"}, "Only changes of these fields count.")}
+    linked = {kind: _obj({key: parts[key] for key in keys}, keys, unknown=f"{kind}: unknown key '{{key}}'; "
+                         "expected: {expected}") for kind, keys in _LINKED_KEYS.items()}
+    forms = [{"const": "created"},
+             {"type": "object", "required": ["changed"], "additionalProperties": False,
+              "properties": {"changed": _list_of({"type": "string"}, "Fields (or owner) whose change counts.")}},
+             {"type": "object", "required": ["schedule"], "additionalProperties": False,
+              "properties": {"schedule": DURATION}},
+             *({"type": "object", "required": [kind], "additionalProperties": False, "properties": {kind: spec}}
+               for kind, spec in linked.items())]
+    trigger = {"description": f"A trigger: {', '.join(TRIGGER_KINDS)} (created is a word, the others a mapping "
+                              "with one key).", "anyOf": forms}
+    aggregate = {"type": "object", "description": f"One of {', '.join(AGGREGATES)} over linked records, "
+                 "e.g. {count: Order, via: customer, where: \"state == 'paid'\"}.",
+                 "properties": {**{name: {"type": "string"} for name in AGGREGATES}, "of": {"type": "string"},
+                                "via": {"type": "string"}, "where": EXPRESSION}, "additionalProperties": False}
+    schema = _obj({
+        "rule": _text("The rule's name, the file's name.", pattern=SNAKE),
+        "label": LABEL,
+        "entity": _text("The entity whose records the rule watches.", pattern=PASCAL),
+        "on": {"description": "When the rule runs: one trigger or a list.",
+               "anyOf": [trigger, _list_of(trigger, "Triggers.", minItems=1)]},
+        "let": {"type": "object", "additionalProperties": aggregate, "propertyNames": {"pattern": SNAKE},
+                "description": "Named aggregates of linked records the condition and actions may use."},
+        "when": EXPRESSION,
+        "actions": _actions("Actions when the condition holds."),
+        "else": _actions("Actions when it does not."),
+    }, _RULE_KEYS, required=("rule", "entity", "on"), description="A rule: crm_model/rules/<name>.yaml.")
+    return schema
+
+
+def report_schema() -> dict[str, Any]:
+    keys = tuple(dict.fromkeys(key for kind in _REPORT_KEYS.values() for key in kind))
+    parts = {"label": LABEL, "where": _condition()}
+    measure = {"type": "object", "description": "A measure: one aggregate or arithmetic of other measures.",
+               "properties": {key: parts.get(key, {}) for key in _MEASURE_KEYS}, "additionalProperties": False}
+    activity = {"type": "object", "description": "An activity measure (kind: activity).",
+                "properties": {key: parts.get(key, {}) for key in _ACTIVITY_KEYS}, "additionalProperties": False}
+    properties: dict[str, Any] = {
+        "report": _text("The report's name, the file's name.", pattern=SNAKE),
+        "label": LABEL,
+        "description": LABEL,
+        "kind": _words(tuple(_REPORT_KEYS), "grouped (measures by groups), funnel (stages reached) or activity "
+                       "(what people did)."),
+        "chart": {"type": "object", "description": "{type: bar|line|pie, measures: [...]}."},
+        "entity": _text("The entity counted.", pattern=PASCAL),
+        "period": _text("The date field the period filter applies to."),
+        "where": _condition(),
+        "group_by": {"description": "Fields (or reference.field) to group by, with optional date buckets."},
+        "measures": {"type": "object", "additionalProperties": {"anyOf": [measure, activity]}},
+        "stage_field": _text("The stage field a funnel follows."),
+        "split_by": _text("One funnel per value of this field."),
+        "stages": _list_of({"type": "string"}, "The stages shown, in order (default: the catalog's)."),
+        "exclude": _list_of({"type": "string"}, "Stages left out of the funnel."),
+    }
+    schema = _obj(properties, keys, required=("report", "kind"),
+                  description="A report: crm_model/reports/<name>.yaml (docs/reports.md).")
+    schema["allOf"] = [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                        "then": {"propertyNames": {"enum": list(allowed)}}} for kind, allowed in _REPORT_KEYS.items()]
+    return schema
+
+
+def duplicates_schema() -> dict[str, Any]:
+    key = _obj({"field": _text("The field the key is built from."),
+                "normalize": _words(NORMALIZERS, "How the value is normalized into the key."),
+                "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."}},
+               _KEY, required=("field",))
+    field = _obj({"field": _text("The field compared."), "scorer": _words(SCORERS, "How two values are scored."),
+                  "weight": {"type": "number", "minimum": 0, "maximum": 1, "description": "Share of the score."},
+                  "compare_as": _words(COMPARE_AS, "Normalize both values like this first."),
+                  "required": _flag("A pair with this field empty on either side does not match.")}, _FIELD,
+                 required=("field",))
+    unless = _obj({"field": _text("The field compared."), "scorer": _words(SCORERS, "How the values are scored."),
+                   "compare_as": _words(COMPARE_AS, "Normalize both values like this first."),
+                   "below": {"type": "number", "description": "The rule does not apply when the score is below."}},
+                  _UNLESS)
+    rule = _obj({
+        "name": _text("The rule's name.", pattern=SNAKE),
+        "match": _words(("exact", "fuzzy"), "exact: equal keys; fuzzy: field scores over a threshold."),
+        "key": _text("exact: the key that must be equal."),
+        "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "The pair's score (exact) or "
+                  "cap (fuzzy)."},
+        "block": _list_of({"type": "string"}, "fuzzy: keys that put candidates in one block."),
+        "fields": _list_of(field, "fuzzy: the fields compared and their weights."),
+        "threshold": {"type": "number", "minimum": 0, "maximum": 100, "description": "fuzzy: the lowest score "
+                      "that makes a pair."},
+        "unless_fuzzy": unless,
+        "suggest": _words(SUGGESTIONS, "What the review queue suggests for the pair."),
+        "on_create": _words(ON_CREATE, "This rule's policy when a record is created or changed."),
+    }, _RULE, required=("name", "match"))
+    return _obj({
+        "entity": _text("The entity whose duplicates are found.", pattern=PASCAL),
+        "on_create": _words(ON_CREATE, "What a matching create or update does."),
+        "keys": {"type": "object", "additionalProperties": key, "propertyNames": {"pattern": SNAKE},
+                 "description": "Match keys by name."},
+        "rules": _list_of(rule, "The rules, exact and fuzzy."),
+        "scan": {"type": "object", "description": "{every: 1d}: how often the worker re-checks every record."},
+        "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."},
+    }, _TOP, required=("entity",), description="Duplicate rules: crm_model/duplicates/<entity>.yaml "
+                                               "(docs/duplicates.md).")
+
+
+def imports_schema() -> dict[str, Any]:
+    spec = _obj({
+        "aliases": {"type": "object", "additionalProperties": _list_of({"type": ["string", "number"]}, "Words."),
+                    "description": "Extra header words that mean a field."},
+        "match_on": _list_of({"type": "string"}, "Fields whose equal value makes a row an existing record."),
+        "on_match": _text("What a row matching an existing record does (docs/imports.md)."),
+        "actions": _actions("Rule actions run on every created record."),
+        "start_processes": _flag("Start the entity's start-on-create processes for created records."),
+        "owner": _text("importer (the importing user owns created records) or none."),
+    }, _IMPORT_KEYS)
+    spec["description"] = "How files of one entity are imported."
+    return _obj({"entities": {"type": "object", "additionalProperties": spec, "propertyNames": {"pattern": PASCAL},
+                              "description": "Import settings per entity."}},
+                description="How files are imported: crm_model/imports.yaml (docs/imports.md).")
+
+
+def events_schema() -> dict[str, Any]:
+    start = _obj({"entity": _text("The entity created.", pattern=PASCAL),
+                  "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "Field: path in the event's data, e.g. data.email."},
+                  "process": _text("A process to start on the new record.")}, _START_KEYS)
+    correlate = _obj({"message": _text("The BPMN message delivered."),
+                      "business_key": _text("The path in the event whose value names the instance.")},
+                     _CORRELATE_KEYS)
+    event = {"type": "object", "description": "One inbound event: start (create a record) or correlate "
+             "(deliver a BPMN message).", "properties": {"start": start, "correlate": correlate},
+             "additionalProperties": False, "minProperties": 1, "maxProperties": 1}
+    return _obj({"events": {"type": "object", "additionalProperties": event, "propertyNames": {"pattern": SNAKE},
+                            "description": "Events accepted at POST /api/v1/events/<name>."}},
+                description="Inbound events: crm_model/events.yaml.")
+
+
+def form_hints_schema() -> dict[str, Any]:
+    hint = {"type": "object", "description": "How one form field is shown.",
+            "properties": {"widget": _words(UI_WIDGETS, "The input shown."),
+                           "rows": {"type": "integer", "minimum": 1, "description": "Rows of a textarea."}}}
+    return _obj({"order": _list_of({"type": "string"}, "Form fields in the order shown."),
+                 "fields": {"type": "object", "additionalProperties": hint, "description": "Hints by field."}},
+                description="Field order and widgets of a task form: forms/<key>.ui.yaml beside forms/<key>.json.")
+
+
+def process_labels_schema() -> dict[str, Any]:
+    process = _obj({"label": LABEL,
+                    "elements": {"type": "object", "additionalProperties": LABEL,
+                                 "description": "The name of each step (flow node) by its BPMN id, per locale."}},
+                   PROCESS_LABEL_KEYS)
+    process["description"] = "One process: its name and its steps' names."
+    return {"type": "object", "additionalProperties": process,
+            "description": "The names people see of each process (by BPMN process id) and its steps, in every "
+                           "locale: processes/labels.yaml (docs/i18n.md)."}
+
+
+_BUILDERS = {
+    "settings": settings_schema, "catalog": catalog_schema, "entity": entity_schema, "pipeline": pipeline_schema,
+    "final_action": final_action_schema,
+    "rule": rule_schema, "report": report_schema, "duplicates": duplicates_schema, "imports": imports_schema,
+    "events": events_schema, "form_hints": form_hints_schema, "process_labels": process_labels_schema,
+}
+
+
+def schema_of(kind: str) -> dict[str, Any]:
+    """The full JSON Schema document of one kind of bundle file."""
+    body = _BUILDERS[kind]()
+    pattern = next(pattern for pattern, name in KINDS if name == kind)
+    return {"$schema": DIALECT, "$id": f"{BASE_ID}{kind}.schema.json", "title": f"flowcrm {kind} ({pattern})",
+            **body}
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    """Every kind's schema by kind."""
+    return {kind: schema_of(kind) for _, kind in KINDS}
+
+
+def schema_text(kind: str) -> str:
+    """The schema as the JSON text `flowcrm schema export` writes."""
+    return json.dumps(schema_of(kind), ensure_ascii=False, indent=2) + "\n"
+
+
+# --- checking a loaded file ----------------------------------------------------------------------------------------
+
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def _validator(kind: str) -> Draft202012Validator:
+    if kind not in _VALIDATORS:
+        _VALIDATORS[kind] = Draft202012Validator(schema_of(kind))
+    return _VALIDATORS[kind]
+
+
+def _node(data: Any, path: list[Any]) -> Any:
+    """The loaded value at `path` (None when the path leaves the document)."""
+    node = data
+    for step in path:
+        inside = step in node if isinstance(node, dict) else isinstance(step, int) and step < len(node)
+        if not isinstance(node, dict | list) or not inside:
+            return None
+        node = node[step]
+    return node
+
+
+def _line(data: Any, path: list[Any]) -> int | None:
+    """The line of the value at `path`: a mapping member's key line, a list item's line."""
+    node, line = data, getattr(data, "line", None)
+    for step in path:
+        if isinstance(node, LineMap) and step in node:
+            line, node = node.line_of(step), node[step]
+        elif isinstance(node, LineList) and isinstance(step, int) and step < len(node):
+            line, node = node.line_at(step), node[step]
+        else:
+            break
+    return line
+
+
+def _fill(template: str, **values: Any) -> str:
+    """`template` with {name} and {name!r} replaced; other braces (like {code, label}) stay as written."""
+    for name, value in values.items():
+        template = template.replace(f"{{{name}!r}}", repr(value)).replace(f"{{{name}}}", str(value))
+    return template
+
+
+def _message(error: ValidationError, key: Any = None) -> str:
+    """The loader's wording of an error: x-message of the failing subschema, else a plain sentence."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if key is None:
+        key = error.absolute_path[-1] if error.absolute_path else ""
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else ""
+        return str(schema.get("x-required", {}).get(name) or f"{name} is required")
+    template = schema.get("x-message")
+    if template:
+        value = error.instance
+        quote = "; put it in quotes" if value is not None and not isinstance(value, str | dict | list) else ""
+        return _fill(str(template), value=value, key=key, quote=quote)
+    where = ".".join(str(step) for step in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any], str]]:
+    """(line, path, message) of every structural problem of a loaded file, in document order."""
+    found: list[tuple[int | None, list[Any], str]] = []
+    for error in _validator(kind).iter_errors(data):
+        path = list(error.absolute_path)
+        own = error.schema if isinstance(error.schema, dict) else {}
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = list(own.get("properties", {}))
+            template = str(own.get("x-unknown", "unknown key '{key}'; expected: {expected}"))
+            for extra in (key for key in error.instance if key not in known):
+                instance = error.instance
+                at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
+                line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else _line(data, path)
+                found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
+            continue
+        if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
+            error = max(error.context, key=lambda e: len(e.absolute_path))  # the branch that got furthest
+            path = list(error.absolute_path)
+        schema_path = list(error.absolute_schema_path)
+        if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+            container = _node(data, path)
+            line = container.line_of(error.instance) if isinstance(container, LineMap) else _line(data, path)
+            found.append((line, [*path, error.instance], _message(error, error.instance)))
+            continue
+        found.append((_line(data, path), path, _message(error)))
+    return sorted(found, key=lambda item: (item[0] or 0, [str(step) for step in item[1]]))
+
+
+# --- publishing ------------------------------------------------------------------------------------------------------
+
+HEADER = "# yaml-language-server: $schema="
+
+
+def header_for(path: str, schemas_dir: str) -> str | None:
+    """The first line that points an editor at the schema of a bundle file (`schemas_dir` relative to the bundle
+    root), or None for a file no schema describes."""
+    kind = kind_of(path)
+    if kind is None:
+        return None
+    up = "../" * path.count("/")
+    return f"{HEADER}{up}{schemas_dir.rstrip('/')}/{kind}.schema.json"
+
+
+def with_header(text: str, header: str) -> str:
+    """`text` whose first line is `header`, replacing an earlier schema line."""
+    lines = text.split("\n")
+    if lines and lines[0].startswith(HEADER):
+        lines = lines[1:]
+    return "\n".join([header, *lines])
+
+
+def _kind_of_value(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return " \\| ".join(f"`{word}`" for word in schema["enum"])
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " or ".join(kind)
+    if kind == "array":
+        return f"list of {_kind_of_value(schema.get('items', {}))}"
+    if "$ref" in schema:
+        return "list (see below)"
+    return str(kind or "any")
+
+
+def _rows(schema: dict[str, Any], prefix: str, defs: dict[str, Any], depth: int = 0) -> list[str]:
+    rows: list[str] = []
+    if "$ref" in schema:
+        schema = {**defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), **{k: v for k, v in schema.items() if k != "$ref"}}
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict) and depth < 4:
+        return _rows(schema["items"], f"{prefix}[]", defs, depth + 1)
+    required = set(schema.get("required", []))
+    for key, sub in schema.get("properties", {}).items():
+        sub = sub if isinstance(sub, dict) else {}
+        shown = {**defs.get(sub["$ref"].rsplit("/", 1)[-1], {}), **sub} if "$ref" in sub else sub
+        name = f"{prefix}{key}"
+        mark = " (required)" if key in required else ""
+        text = str(shown.get("description", "")).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{name}`{mark} | {_kind_of_value(shown)} | {text} |")
+        if depth < 4 and key != "label" and (shown.get("properties") or shown.get("type") == "array"
+                                               or isinstance(shown.get("additionalProperties"), dict)):
+            rows.extend(_rows(shown, f"{name}.", defs, depth + 1))
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict) and extra.get("properties") and depth < 4:
+        rows.extend(_rows(extra, f"{prefix}<name>.", defs, depth + 1))
+    return rows
+
+
+def reference_markdown() -> str:
+    """The configuration reference (docs/configuration-reference.md), generated from the schemas."""
+    out = ["# Configuration reference", "",
+           "Generated from the JSON Schemas of the bundle's YAML files by `flowcrm schema export DIR --docs FILE`;",
+           "do not edit by hand (a test compares it with the schemas). The schemas themselves are in `schemas/`;",
+           "each shipped YAML file names its schema on its first line, so an editor with the YAML language server",
+           "completes keys and flags mistakes as you type. The loader checks the same structure and then what a",
+           "schema cannot say (names that must exist, expressions, cycles) — see docs/rules.md, docs/reports.md,",
+           "docs/duplicates.md, docs/imports.md.", ""]
+    for pattern, kind in KINDS:
+        schema = schema_of(kind)
+        out += [f"## {kind}: `{pattern}`", "", str(schema.get("description", "")), "",
+                "| key | value | meaning |", "|---|---|---|", *_rows(schema, "", schema.get("$defs", {})), ""]
+    return "\n".join(out)

@@ -1,0 +1,160 @@
+"""JSON Schemas of the bundle's YAML files: every shipped file names and passes its published schema, the published
+copies and the reference page match the code, and a structurally bad file is reported as the hand-written checks
+reported it (same file, line, element and words)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from jsonschema import Draft202012Validator
+
+from cli import main
+from engine.config.loader import load_bundle, read_bundle_dir
+from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text
+from engine.config.yaml_lines import load_yaml, plain
+from engine.errors import ConfigError
+
+ROOT = Path(__file__).parents[2]
+BUNDLES = [ROOT, *sorted(path for path in (ROOT / "examples").iterdir() if (path / "crm_model").is_dir())]
+SCHEMAS = ROOT / "schemas"
+
+ENTITY = """\
+entity: Item
+label: {en: Item, ru: Предмет}
+title_field: name
+fields:
+  name: {type: string, required: true, label: {en: Name, ru: Название}}
+  color: {type: enum, catalog: color, default: red, label: {en: Color, ru: Цвет}}
+"""
+CATALOG = """\
+catalog: color
+label: {en: Color, ru: Цвет}
+values:
+  - {code: red, label: {en: Red, ru: Красный}}
+  - {code: blue, label: {en: Blue, ru: Синий}}
+"""
+E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
+TYPES = "string, text, integer, decimal, money, date, datetime, boolean, email, phone, url, enum, multi_enum, " \
+        "reference, user"
+OPTIONS = "type, label, required, default, max_length, min, max, catalog, entity, leaf_only, searchable"
+SETTINGS_KEYS = "default_region, default_locale, currency, locales, link_catalog, teams, working_hours"
+HOURS = "working_hours must be a mapping of timezone, days, start, end"
+
+
+def shipped_yaml() -> list[tuple[Path, str]]:
+    """(bundle root, relative path) of every YAML file of the shipped bundle and the examples a schema describes."""
+    found = []
+    for root in BUNDLES:
+        found += [(root, path) for path in read_bundle_dir(root) if path.endswith(".yaml") and kind_of(path)]
+    return found
+
+
+@pytest.mark.parametrize(("root", "path"), shipped_yaml(), ids=lambda item: str(item))
+def test_every_shipped_file_names_and_passes_its_published_schema(root: Path, path: str) -> None:
+    text = (root / path).read_text(encoding="utf-8")
+    first = text.split("\n", 1)[0]
+    assert first.startswith(HEADER), f"{path} does not name its schema on its first line"
+    target = (root / path).parent / first.removeprefix(HEADER)
+    assert target.resolve() == (SCHEMAS / f"{kind_of(path)}.schema.json").resolve()
+    schema = json.loads(target.read_text(encoding="utf-8"))
+    errors = sorted(Draft202012Validator(schema).iter_errors(plain(load_yaml(text, path))), key=str)
+    assert not errors, [f"{list(error.absolute_path)}: {error.message}" for error in errors]
+
+
+def test_published_schemas_and_the_reference_page_match_the_code(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["schema", "export", str(tmp_path), "--docs", str(tmp_path / "ref.md")])
+    assert result.exit_code == 0, result.output
+    for _, kind in KINDS:
+        exported = (tmp_path / f"{kind}.schema.json").read_text(encoding="utf-8")
+        assert exported == schema_text(kind)
+        assert (SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8") == exported, (
+            f"schemas/{kind}.schema.json is stale: run flowcrm schema export schemas "
+            "--docs docs/configuration-reference.md")
+        Draft202012Validator.check_schema(json.loads(exported))
+    assert (ROOT / "docs/configuration-reference.md").read_text(encoding="utf-8") == reference_markdown()
+    assert "| `fields.<name>.type` (required) |" in reference_markdown()
+
+
+def test_link_points_a_copied_bundle_at_the_schemas_once(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "examples/real_estate", bundle)
+    settings = bundle / "crm_model/settings.yaml"
+    settings.write_text("\n".join(settings.read_text(encoding="utf-8").split("\n")[1:]), encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["schema", "link", str(bundle), "--schemas", str(SCHEMAS)])
+    assert result.exit_code == 0, result.output
+    described = [path for path in read_bundle_dir(bundle) if kind_of(path)]
+    assert result.output.startswith(f"{len(described)} file(s)")  # every file: the schemas are elsewhere from here
+    first = settings.read_text(encoding="utf-8").split("\n", 1)[0]
+    assert (settings.parent / first.removeprefix(HEADER)).resolve() == (SCHEMAS / "settings.schema.json").resolve()
+    again = runner.invoke(main, ["schema", "link", str(bundle), "--schemas", str(SCHEMAS)])
+    assert again.output.startswith("0 file(s)")
+    load_bundle(read_bundle_dir(bundle))  # the first line is a comment: the bundle still loads
+
+
+def test_files_no_schema_describes() -> None:
+    assert kind_of("processes/lead.bpmn") is None
+    assert kind_of("crm_model/entities/sub/x.yaml") is None
+    assert kind_of("forms/qualify_lead.json") is None
+    assert kind_of("forms/qualify_lead.ui.yaml") == "form_hints"
+
+
+# The structure problems the hand-written checks reported before the schemas checked structure, as they were
+# reported then. Two differences are deliberate: a code like 'bl ue' (text already) no longer gets the hint "put it
+# in quotes", and an unusable catalog name no longer makes every field using the catalog report it as unknown.
+CASES = [
+    (E, ENTITY.replace("required: true", "required: yes please"), 5, "Item.name", "required must be true or false"),
+    (E, ENTITY.replace("type: string,", "type: strin,"), 5, "Item.name",
+     f"unknown field type 'strin'; valid types: {TYPES}"),
+    (E, ENTITY.replace("type: string,", ""), 5, "Item.name", f"type is required; valid types: {TYPES}"),
+    (E, ENTITY.replace("required: true", "required: true, maxlen: 3"), 5, "Item.name",
+     f"unknown option 'maxlen'; valid options: {OPTIONS}"),
+    (E, ENTITY.replace("required: true", "max_length: 0"), 5, "Item.name",
+     "max_length must be a positive whole number"),
+    (E, ENTITY.replace("  name: {", "  Name: {").replace("title_field: name", "title_field: Name"), 5, "Item.Name",
+     "field names must be snake_case"),
+    (E, ENTITY.replace("{type: enum, catalog: color, default: red, label: {en: Color, ru: Цвет}}", "red"), 6,
+     "Item.color", "a field must be a mapping like {type: string, label: {...}}"),
+    (E, ENTITY.replace("entity: Item", "entity: item"), 1, None, "entity: <Name> is required (PascalCase)"),
+    (E, ENTITY + "colour: red\n", 7, "colour", "unknown key 'colour'; expected: entity, label, title_field, fields"),
+    (E, ENTITY.split("fields:")[0] + "fields: []\n", 4, "Item",
+     "fields must be a non-empty mapping of name: {type, label, ...}"),
+    (E, ENTITY.replace("required: true", "required: true, searchable: 2"), 5, "Item.name",
+     "searchable must be true or false"),
+    (C, CATALOG.replace("{code: blue,", "{code: blue, colour: navy,"), 5, "color.blue",
+     "unknown key 'colour'; expected: code, label, children"),
+    (C, CATALOG.replace("{code: blue,", "{code: 'bl ue',"), 5, "color", "a value needs a text code like client"),
+    (C, CATALOG.replace("{code: blue,", "{code: 12,"), 5, "color",
+     "a value needs a text code like client; put it in quotes"),
+    (C, CATALOG.replace("{code: blue,", "{"), 5, "color", "a value needs a text code like client"),
+    (C, CATALOG.split("values:")[0] + "values: []\n", 3, "color", "values must be a non-empty list of {code, label}"),
+    (C, CATALOG.replace("catalog: color", "catalog: Color"), 1, None, "catalog: <name> is required, in snake_case"),
+    (C, CATALOG.replace("  - {code: blue, label: {en: Blue, ru: Синий}}",
+                        "  - code: blue\n    label: {en: Blue, ru: Синий}\n    children: {}"), 7, "color.blue",
+     "children must be a non-empty list of {code, label}"),
+    (S, "currency: rub\n", 1, "currency", "currency 'rub' must be an ISO 4217 code such as RUB"),
+    (S, "locales: en\n", 1, "locales", "locales must be a list like [en, ru]"),
+    (S, "teams: [North]\n", 1, "teams", "teams must be a list of snake_case team names like [north, call_center]"),
+    (S, "link_catalog: Bad Name\n", 1, "link_catalog", "link_catalog 'Bad Name' must be a catalog name in snake_case"),
+    (S, "colour: red\n", 1, "colour", f"unknown key 'colour'; expected: {SETTINGS_KEYS}"),
+    (S, "default_locale: en\nworking_hours:\n  days: [mon, funday]\n", 3, "working_hours",
+     "days must be a list of mon, tue, wed, thu, fri, sat, sun"),
+    (S, "default_locale: en\nworking_hours: 8\n", 2, "working_hours", HOURS),
+    (S, "default_locale: en\nworking_hours:\n  hours: 8\n", 2, "working_hours", HOURS),
+    (S, "- a\n- b\n", 1, None, f"expected a mapping with keys: {SETTINGS_KEYS}"),
+]
+
+
+@pytest.mark.parametrize(("path", "text", "line", "element", "message"), CASES)
+def test_a_structure_problem_reads_as_before(path: str, text: str, line: int, element: str | None,
+                                             message: str) -> None:
+    files = {C: CATALOG, E: ENTITY, path: text}
+    with pytest.raises(ConfigError) as caught:
+        load_bundle(files)
+    found = [(p.file, p.line, p.element, p.message) for p in caught.value.problems if p.file == path]
+    assert (path, line, element, message) in found, found
+    assert str(caught.value).count(message) == 1  # reported once: no second message from a hand-written check
