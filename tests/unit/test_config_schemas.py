@@ -41,7 +41,7 @@ E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_
 TYPES = "string, text, integer, decimal, money, date, datetime, boolean, email, phone, url, enum, multi_enum, " \
         "reference, user"
 OPTIONS = "type, label, required, default, max_length, min, max, catalog, entity, leaf_only, searchable"
-SETTINGS_KEYS = "default_region, default_locale, currency, locales, link_catalog, teams, working_hours"
+SETTINGS_KEYS = "default_region, default_locale, currency, locales, link_catalog, teams, working_hours, timezone"
 HOURS = "working_hours must be a mapping of timezone, days, start, end"
 
 
@@ -120,7 +120,8 @@ CASES = [
     (E, ENTITY.replace("{type: enum, catalog: color, default: red, label: {en: Color, ru: Цвет}}", "red"), 6,
      "Item.color", "a field must be a mapping like {type: string, label: {...}}"),
     (E, ENTITY.replace("entity: Item", "entity: item"), 1, None, "entity: <Name> is required (PascalCase)"),
-    (E, ENTITY + "colour: red\n", 7, "colour", "unknown key 'colour'; expected: entity, label, title_field, fields"),
+    (E, ENTITY + "colour: red\n", 7, "colour",
+     "unknown key 'colour'; expected: entity, label, title_field, fields, timeline"),
     (E, ENTITY.split("fields:")[0] + "fields: []\n", 4, "Item",
      "fields must be a non-empty mapping of name: {type, label, ...}"),
     (E, ENTITY.replace("required: true", "required: true, searchable: 2"), 5, "Item.name",
