@@ -50,7 +50,7 @@ def test_admin_adds_a_field_uses_it_on_a_card_and_rolls_back(live_server: str, s
     expect(page.locator("#versions tbody tr").first).to_contain_text("browser: field Contact.shoe_size added by ada")
 
     page.goto(f"{live_server}/records/{seed}")
-    page.locator("details.edit summary").click()
+    page.locator("details.edit summary", has_text="Изменить").click()
     page.get_by_label("Размер обуви").fill("38")
     page.get_by_role("button", name="Сохранить").click()
     expect(page.locator("dl")).to_contain_text("Размер обуви")

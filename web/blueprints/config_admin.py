@@ -27,7 +27,7 @@ from web.i18n import engine_message, t
 from web.present import bundle_of
 
 bp = Blueprint("config_admin", __name__, url_prefix="/admin/config")
-nav.add("config_admin.index", "config.nav", *DEFINITION_READERS)
+nav.add("config_admin.index", "config.nav", *DEFINITION_READERS, menu="admin")
 _FLAGS = ("required", "searchable")
 
 
