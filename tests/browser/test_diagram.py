@@ -74,3 +74,10 @@ def test_designer_opens_a_version_as_a_diagram(live_server: str, page: Page) -> 
     expect(diagram.locator(".flow-completed, .flow-current")).to_have_count(0)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "version.png"), full_page=True)
+    # bpmn:documentation: the process's text under the diagram, each documented step as a tooltip and a list entry
+    docs = page.locator(".bpmn-docs")
+    expect(docs.locator("p")).to_contain_text("Approval of a document (an offer, a contract)")
+    expect(docs.locator("dt[data-element=review_document]")).to_have_text("Review the document")
+    expect(docs.locator("dd").first).to_contain_text("approves the document or sends it back")
+    expect(diagram.locator("g[data-element-id=review_document] > title")).to_have_text(
+        "A head of sales approves the document or sends it back with comments.")
