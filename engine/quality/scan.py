@@ -32,6 +32,8 @@ class ScanReport:
     found: int  # pairs matching a rule
     new: int  # of those, pairs not known before
     seconds: float
+    closed: int = 0  # open pairs this scan no longer found (rules or records changed)
+    trained: tuple[str, ...] = ()  # probabilistic rules (re)trained before scoring
 
 
 def rebuild_keys(uow: UnitOfWork, bundle: Bundle, entity: str) -> int:
@@ -90,17 +92,29 @@ def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) ->
     return found
 
 
-def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanReport:
+def candidate_pairs(uow: UnitOfWork, config: DuplicateRules) -> tuple[dict[tuple[int, int], set[str]],
+                                                                         dict[int, dict[str, Any]]]:
+    """The pairs of records sharing a key some rule reads (with the keys they share) and the values the rules
+    read of those records."""
+    pairs = _shared_keys(uow, config)
+    return pairs, _record_values(uow, config, {record_id for pair in pairs for record_id in pair})
+
+
+def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
     """Compare the records of an entity that share a key or block (blocks larger than max_block are skipped)
-    and keep an open pair for each match; pairs already decided (merged, dismissed, related) are not reopened."""
+    and keep an open pair for each match; pairs already decided (merged, dismissed, related) are not reopened,
+    open pairs no longer found are closed. Probabilistic rules are trained first when they have no model yet,
+    when reviewers decided pairs since, or with `train`."""
     with uow:
-        report = scan_in(uow, bundle, entity, now)
+        report = scan_in(uow, bundle, entity, now, train=train)
         uow.commit()
         return report
 
 
-def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanReport:
+def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
     """`scan`, inside the caller's transaction (which commits it)."""
+    from engine.quality.learning import fresh_models
+
     started = time.perf_counter()
     config = rules_of(bundle, entity)
     if config is None:
@@ -109,33 +123,37 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> Scan
     inserts: list[dict[str, Any]] = []
     with uow:
         records = uow.quality.count_records(entity)
-        pairs = _shared_keys(uow, config)
-        values = _record_values(uow, config, {record_id for pair in pairs for record_id in pair})
+        pairs, values = candidate_pairs(uow, config)
+        models, trained = fresh_models(uow, config, pairs, values, now, force=train)
         known = uow.quality.pair_statuses(entity)
         cache: KeyCache = {}
+        matched: set[tuple[int, int]] = set()
         for (low, high), shared in sorted(pairs.items()):
             a, b = values.get(low), values.get(high)
             if a is None or b is None:
                 continue
             compared += 1
-            candidate = match_pair(config, shared, a, b, high, cache=cache)
+            candidate = match_pair(config, shared, a, b, high, cache=cache, models=models)
             if candidate is None:
                 continue
             found += 1
+            matched.add((low, high))
             status = known.get((low, high))
             if status is None:
                 new += 1
                 inserts.append({"entity": entity, "record_a_id": low, "record_b_id": high, "score": candidate.score,
                                 "rule": candidate.rule[:100], "reasons": candidate.reasons, "status": "open",
                                 "found_by": "scan", "found_at": now, "decided_at": None, "decided_by": None})
-            elif status == "open":
+            elif status in ("open", "closed"):
                 uow.quality.upsert_pair(entity, low, high, score=candidate.score, rule=candidate.rule,
                                         reasons=candidate.reasons, found_by="scan", now=now)
             if len(inserts) >= BATCH:
                 uow.quality.add_pairs(inserts)
                 inserts = []
         uow.quality.add_pairs(inserts)
-    return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3))
+        closed = uow.quality.close_pairs(entity, matched, now)
+    return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3), closed,
+                      tuple(trained))
 
 
 def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> list[ScanReport]:

@@ -1,0 +1,189 @@
+"""Comparison levels of a probabilistic rule: how alike two values of a field are, as one of a few named levels.
+
+Level 0 is always `null` (either value missing: no evidence, weight 0); the others run from the strongest
+agreement to `other` (disagreement). A level is what a Fellegi-Sunter model learns m and u probabilities for
+(engine/quality/fellegi_sunter.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from engine.config.duplicates_model import Comparison
+from engine.quality.normalize import comparable_forms, email_key, phone_key
+
+NULL = 0
+# The levels of each kind of comparison, strongest agreement first after null; the last is disagreement.
+LEVELS: dict[str, tuple[str, ...]] = {
+    "exact": ("null", "exact", "other"),
+    "name": ("null", "exact", "swapped", "close", "similar", "weak", "other"),
+    "text": ("null", "exact", "close", "similar", "other"),
+    "id": ("null", "exact", "one_edit", "two_edits", "other"),
+    "date": ("null", "exact", "day_month_swapped", "year_typo", "near", "other"),
+    "number": ("null", "exact", "within_1pct", "within_10pct", "other"),
+    "phone": ("null", "exact", "one_digit", "other"),
+    "email": ("null", "exact", "same_user", "one_edit", "other"),
+}
+# Jaro-Winkler bands of the name and text levels: close >= 0.94, similar >= 0.88, weak (names) >= 0.75
+CLOSE, SIMILAR, WEAK = 0.94, 0.88, 0.75
+_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+def value_of(comparison: Comparison, data: Mapping[str, Any]) -> Any:
+    """The value compared: the field's, or the fields' joined by spaces (given name + surname)."""
+    if not comparison.also:
+        return data.get(comparison.field)
+    parts = [str(data[name]) for name in (comparison.field, *comparison.also) if data.get(name) not in (None, "")]
+    return " ".join(parts) or None
+
+
+def compare(comparison: Comparison, a: Any, b: Any) -> int:
+    """The level (an index into LEVELS[comparison.compare]) two values of the field meet."""
+    if a in (None, "", []) or b in (None, "", []):
+        return NULL
+    return _COMPARERS[comparison.compare](comparison, a, b)
+
+
+def _exact(_: Comparison, a: Any, b: Any) -> int:
+    folded_a, folded_b = (v.strip().casefold() if isinstance(v, str) else v for v in (a, b))
+    return 1 if folded_a == folded_b else 2
+
+
+@lru_cache(maxsize=131072)
+def _name_words(value: str) -> tuple[tuple[str, ...], ...]:
+    """Each comparable form (folded, Latin, spelling-folded) of a name as its words."""
+    return tuple(tuple(form.split()) for form in comparable_forms(value, "name"))
+
+
+def aligned_similarity(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> float:
+    """Jaro-Winkler of the words of two names paired best first, weighted by length; a word more on one side
+    (a middle name) is not held against the pair. 0..1."""
+    short, long = (words_a, words_b) if len(words_a) <= len(words_b) else (words_b, words_a)
+    if not short:
+        return 0.0
+    free = list(long)
+    total = weight = 0.0
+    for word in sorted(short, key=len, reverse=True):
+        best, at = 0.0, 0
+        for index, other in enumerate(free):
+            score = 1.0 if word == other else JaroWinkler.normalized_similarity(word, other)
+            if len(word) == 1 and other.startswith(word):  # an initial meets the word it starts
+                score = 0.9
+            if score > best:
+                best, at = score, index
+        free.pop(at)
+        total, weight = total + best * len(word), weight + len(word)
+    return total / weight
+
+
+def _name(_: Comparison, a: Any, b: Any) -> int:
+    forms_a, forms_b = _name_words(str(a)), _name_words(str(b))
+    if not forms_a or not forms_b:
+        return NULL
+    best = 0.0
+    for words_a, words_b in zip(forms_a, forms_b, strict=True):
+        if words_a == words_b:
+            return 1
+        if sorted(words_a) == sorted(words_b):
+            return 2  # the same words in another order: given name and surname swapped
+        best = max(best, aligned_similarity(words_a, words_b))
+    return 3 if best >= CLOSE else 4 if best >= SIMILAR else 5 if best >= WEAK else 6
+
+
+def _text(_: Comparison, a: Any, b: Any) -> int:
+    forms_a, forms_b = comparable_forms(str(a), "text"), comparable_forms(str(b), "text")
+    if not forms_a or not forms_b:
+        return NULL
+    if forms_a[0] == forms_b[0]:
+        return 1
+    best = JaroWinkler.normalized_similarity(forms_a[0], forms_b[0])
+    return 2 if best >= CLOSE else 3 if best >= SIMILAR else 4
+
+
+def _id(_: Comparison, a: Any, b: Any) -> int:
+    key_a, key_b = _id_key(str(a)), _id_key(str(b))
+    if not key_a or not key_b:
+        return NULL
+    if key_a == key_b:
+        return 1
+    edits = Levenshtein.distance(key_a, key_b, score_cutoff=2)
+    if edits <= 2 and len(key_a) == len(key_b) and sorted(key_a) == sorted(key_b):
+        edits = 1  # two neighbouring digits transposed is one slip of the hand
+    return 2 if edits == 1 else 3 if edits == 2 else 4
+
+
+@lru_cache(maxsize=131072)
+def _id_key(value: str) -> str:
+    return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
+def as_date(value: Any) -> date | None:
+    """A date from a date, a datetime or text like 2024-03-01 or 20240301; None otherwise."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    found = _DATE.fullmatch(str(value).strip()[:10]) if isinstance(value, str) else None
+    if found is None:
+        return None
+    try:
+        return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        return None
+
+
+def _date(comparison: Comparison, a: Any, b: Any) -> int:
+    day_a, day_b = as_date(a), as_date(b)
+    if day_a is None or day_b is None:
+        return NULL
+    if day_a == day_b:
+        return 1
+    if (day_a.year, day_a.month, day_a.day) == (day_b.year, day_b.day, day_b.month):
+        return 2
+    if (day_a.month, day_a.day) == (day_b.month, day_b.day) and _one_digit(f"{day_a.year:04d}", f"{day_b.year:04d}"):
+        return 3
+    return 4 if abs((day_a - day_b).days) <= comparison.days else 5
+
+
+def _one_digit(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def _number(_: Comparison, a: Any, b: Any) -> int:
+    try:
+        x, y = float(a), float(b)
+    except (TypeError, ValueError):
+        return NULL
+    if x == y:
+        return 1
+    gap = abs(x - y) / max(abs(x), abs(y))
+    return 2 if gap <= 0.01 else 3 if gap <= 0.1 else 4
+
+
+def _phone(comparison: Comparison, a: Any, b: Any) -> int:
+    key_a, key_b = phone_key(a, comparison.region), phone_key(b, comparison.region)
+    if key_a is None or key_b is None:
+        return NULL
+    if key_a == key_b:
+        return 1
+    return 2 if Levenshtein.distance(key_a, key_b, score_cutoff=1) <= 1 else 3
+
+
+def _email(_: Comparison, a: Any, b: Any) -> int:
+    key_a, key_b = email_key(a), email_key(b)
+    if key_a is None or key_b is None:
+        return NULL
+    if key_a == key_b:
+        return 1
+    if key_a.split("@")[0] == key_b.split("@")[0]:
+        return 2
+    return 3 if Levenshtein.distance(key_a, key_b, score_cutoff=1) <= 1 else 4
+
+
+_COMPARERS = {"exact": _exact, "name": _name, "text": _text, "id": _id, "date": _date, "number": _number,
+              "phone": _phone, "email": _email}
