@@ -7,12 +7,12 @@ agreement to `other` (disagreement). A level is what a Fellegi-Sunter model lear
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from engine.config.duplicates_model import Comparison
 from engine.quality.normalize import comparable_forms, email_key, phone_key
@@ -44,20 +44,36 @@ def value_of(comparison: Comparison, data: Mapping[str, Any]) -> Any:
 
 def compare(comparison: Comparison, a: Any, b: Any) -> int:
     """The level (an index into LEVELS[comparison.compare]) two values of the field meet."""
-    if a in (None, "", []) or b in (None, "", []):
+    return compare_prepared(comparison, prepare(comparison, a), prepare(comparison, b))
+
+
+def prepare(comparison: Comparison, value: Any) -> Any:
+    """A value folded once for all its comparisons (a scan compares each record with several others): None
+    when it is missing or unreadable."""
+    if value in (None, "", []):
+        return None
+    return _PREPARERS[comparison.compare](comparison, value)
+
+
+def compare_prepared(comparison: Comparison, a: Any, b: Any) -> int:
+    """The level two prepared values meet."""
+    if a is None or b is None:
         return NULL
     return _COMPARERS[comparison.compare](comparison, a, b)
 
 
+def _casefold(_: Comparison, value: Any) -> Any:
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
 def _exact(_: Comparison, a: Any, b: Any) -> int:
-    folded_a, folded_b = (v.strip().casefold() if isinstance(v, str) else v for v in (a, b))
-    return 1 if folded_a == folded_b else 2
+    return 1 if a == b else 2
 
 
 @lru_cache(maxsize=131072)
-def _name_words(value: str) -> tuple[tuple[str, ...], ...]:
+def _name_words(value: str) -> tuple[tuple[str, ...], ...] | None:
     """Each comparable form (folded, Latin, spelling-folded) of a name as its words."""
-    return tuple(tuple(form.split()) for form in comparable_forms(value, "name"))
+    return tuple(tuple(form.split()) for form in comparable_forms(value, "name")) or None
 
 
 def aligned_similarity(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> float:
@@ -81,45 +97,44 @@ def aligned_similarity(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> fl
     return total / weight
 
 
+def _name_prepared(_: Comparison, value: Any) -> Any:
+    words = _name_words(str(value))
+    return None if words is None else (words, tuple(tuple(sorted(form)) for form in words))
+
+
 def _name(_: Comparison, a: Any, b: Any) -> int:
-    forms_a, forms_b = _name_words(str(a)), _name_words(str(b))
-    if not forms_a or not forms_b:
-        return NULL
+    (forms_a, sorted_a), (forms_b, sorted_b) = a, b
     best = 0.0
-    for words_a, words_b in zip(forms_a, forms_b, strict=True):
+    for words_a, words_b, set_a, set_b in zip(forms_a, forms_b, sorted_a, sorted_b, strict=True):
         if words_a == words_b:
             return 1
-        if sorted(words_a) == sorted(words_b):
+        if set_a == set_b:
             return 2  # the same words in another order: given name and surname swapped
         best = max(best, aligned_similarity(words_a, words_b))
     return 3 if best >= CLOSE else 4 if best >= SIMILAR else 5 if best >= WEAK else 6
 
 
+def _text_prepared(_: Comparison, value: Any) -> Any:
+    forms = comparable_forms(str(value), "text")
+    return forms[0] if forms else None
+
+
 def _text(_: Comparison, a: Any, b: Any) -> int:
-    forms_a, forms_b = comparable_forms(str(a), "text"), comparable_forms(str(b), "text")
-    if not forms_a or not forms_b:
-        return NULL
-    if forms_a[0] == forms_b[0]:
+    if a == b:
         return 1
-    best = JaroWinkler.normalized_similarity(forms_a[0], forms_b[0])
+    best = JaroWinkler.normalized_similarity(a, b)
     return 2 if best >= CLOSE else 3 if best >= SIMILAR else 4
 
 
+def _id_prepared(_: Comparison, value: Any) -> Any:
+    return "".join(ch for ch in str(value).upper() if ch.isalnum()) or None
+
+
 def _id(_: Comparison, a: Any, b: Any) -> int:
-    key_a, key_b = _id_key(str(a)), _id_key(str(b))
-    if not key_a or not key_b:
-        return NULL
-    if key_a == key_b:
+    if a == b:
         return 1
-    edits = Levenshtein.distance(key_a, key_b, score_cutoff=2)
-    if edits <= 2 and len(key_a) == len(key_b) and sorted(key_a) == sorted(key_b):
-        edits = 1  # two neighbouring digits transposed is one slip of the hand
+    edits = OSA.distance(a, b, score_cutoff=2)  # two neighbouring digits transposed is one slip of the hand
     return 2 if edits == 1 else 3 if edits == 2 else 4
-
-
-@lru_cache(maxsize=131072)
-def _id_key(value: str) -> str:
-    return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
 def as_date(value: Any) -> date | None:
@@ -137,10 +152,11 @@ def as_date(value: Any) -> date | None:
         return None
 
 
-def _date(comparison: Comparison, a: Any, b: Any) -> int:
-    day_a, day_b = as_date(a), as_date(b)
-    if day_a is None or day_b is None:
-        return NULL
+def _date_prepared(_: Comparison, value: Any) -> Any:
+    return as_date(value)
+
+
+def _date(comparison: Comparison, day_a: date, day_b: date) -> int:
     if day_a == day_b:
         return 1
     if (day_a.year, day_a.month, day_a.day) == (day_b.year, day_b.day, day_b.month):
@@ -154,36 +170,45 @@ def _one_digit(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
-def _number(_: Comparison, a: Any, b: Any) -> int:
+def _number_prepared(_: Comparison, value: Any) -> Any:
     try:
-        x, y = float(a), float(b)
+        return float(value)
     except (TypeError, ValueError):
-        return NULL
+        return None
+
+
+def _number(_: Comparison, x: float, y: float) -> int:
     if x == y:
         return 1
     gap = abs(x - y) / max(abs(x), abs(y))
     return 2 if gap <= 0.01 else 3 if gap <= 0.1 else 4
 
 
-def _phone(comparison: Comparison, a: Any, b: Any) -> int:
-    key_a, key_b = phone_key(a, comparison.region), phone_key(b, comparison.region)
-    if key_a is None or key_b is None:
-        return NULL
-    if key_a == key_b:
-        return 1
-    return 2 if Levenshtein.distance(key_a, key_b, score_cutoff=1) <= 1 else 3
+def _phone_prepared(comparison: Comparison, value: Any) -> Any:
+    return phone_key(value, comparison.region)
 
 
-def _email(_: Comparison, a: Any, b: Any) -> int:
-    key_a, key_b = email_key(a), email_key(b)
-    if key_a is None or key_b is None:
-        return NULL
-    if key_a == key_b:
+def _phone(_: Comparison, a: str, b: str) -> int:
+    if a == b:
         return 1
-    if key_a.split("@")[0] == key_b.split("@")[0]:
+    return 2 if Levenshtein.distance(a, b, score_cutoff=1) <= 1 else 3
+
+
+def _email_prepared(_: Comparison, value: Any) -> Any:
+    return email_key(value)
+
+
+def _email(_: Comparison, a: str, b: str) -> int:
+    if a == b:
+        return 1
+    if a.split("@")[0] == b.split("@")[0]:
         return 2
-    return 3 if Levenshtein.distance(key_a, key_b, score_cutoff=1) <= 1 else 4
+    return 3 if Levenshtein.distance(a, b, score_cutoff=1) <= 1 else 4
 
 
-_COMPARERS = {"exact": _exact, "name": _name, "text": _text, "id": _id, "date": _date, "number": _number,
+_PREPARERS: dict[str, Callable[[Comparison, Any], Any]] = {
+    "exact": _casefold, "name": _name_prepared, "text": _text_prepared, "id": _id_prepared,
+    "date": _date_prepared, "number": _number_prepared, "phone": _phone_prepared, "email": _email_prepared}
+_COMPARERS: dict[str, Callable[[Comparison, Any, Any], int]] = {
+    "exact": _exact, "name": _name, "text": _text, "id": _id, "date": _date, "number": _number,
               "phone": _phone, "email": _email}

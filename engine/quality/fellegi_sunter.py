@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -65,9 +66,19 @@ class MatchModel:
 
     def weights(self) -> list[list[float]]:
         """Match weights log2(m/u) per comparison and level; the null level weighs 0."""
-        return [[0.0 if level == NULL else math.log2(max(m, FLOOR) / max(u, FLOOR))
-                 for level, (m, u) in enumerate(zip(ms, us, strict=True))]
-                for ms, us in zip(self.m, self.u, strict=True)]
+        return [list(levels) for levels in self.weight_table]
+
+    @cached_property
+    def weight_table(self) -> tuple[tuple[float, ...], ...]:
+        """`weights`, computed once per model: a scan reads them for every pair."""
+        return tuple(tuple(0.0 if level == NULL else math.log2(max(m, FLOOR) / max(u, FLOOR))
+                 for level, (m, u) in enumerate(zip(ms, us, strict=True)))
+                     for ms, us in zip(self.m, self.u, strict=True))
+
+    def total_weight(self, levels: Sequence[int]) -> float:
+        """The prior's weight plus the weights of the levels met."""
+        table = self.weight_table
+        return self.prior_weight() + sum(table[k][level] for k, level in enumerate(levels))
 
     def prior_weight(self) -> float:
         """log2 of the prior odds of a match."""
@@ -111,7 +122,7 @@ class Explanation:
 
 def explain(model: MatchModel, levels: Sequence[int]) -> Explanation:
     """The match weight of each comparison's level, their total with the prior, and the match probability."""
-    table = model.weights()
+    table = model.weight_table
     weights = tuple(table[k][level] for k, level in enumerate(levels))
     total = model.prior_weight() + sum(weights)
     return Explanation(model.prior_weight(), tuple(levels), weights, total, probability(total))

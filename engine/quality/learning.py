@@ -12,6 +12,7 @@ import numpy as np
 from engine.config.duplicates_model import DuplicateRules, MatchRule
 from engine.config.model import Bundle
 from engine.errors import NotFound
+from engine.quality.comparisons import compare_prepared, prepare, value_of
 from engine.quality.fellegi_sunter import MatchModel, train
 from engine.quality.matching import comparison_levels, load_models, rules_of
 from engine.store.uow import UnitOfWork
@@ -20,12 +21,34 @@ Pairs = Mapping[tuple[int, int], set[str]]  # (low id, high id) -> the keys the 
 Values = Mapping[int, Mapping[str, Any]]  # record id -> the values the rules read
 
 
-def rule_vectors(rule: MatchRule, pairs: Pairs, values: Values) -> np.ndarray:
-    """The level vector of every pair the rule's blocks put together (pairs × comparisons)."""
-    blocks = set(rule.block)
-    rows = [comparison_levels(rule, values[low], values[high]) for (low, high), shared in pairs.items()
-            if not blocks.isdisjoint(shared) and low in values and high in values]
-    return np.asarray(rows, dtype=np.int8).reshape(len(rows), len(rule.comparisons))
+Levels = dict[tuple[int, int], tuple[int, ...]]  # (low id, high id) -> the level of each comparison
+
+
+def pair_levels(rule: MatchRule, pairs: Pairs, values: Values) -> Levels:
+    """The comparison levels of every pair the rule's blocks put together; each record's values are prepared
+    (folded, parsed) once."""
+    blocks, comparisons = set(rule.block), rule.comparisons
+    prepared: dict[int, tuple[Any, ...]] = {}
+
+    def of(record_id: int) -> tuple[Any, ...]:
+        found = prepared.get(record_id)
+        if found is None:
+            data = values[record_id]
+            found = prepared[record_id] = tuple(prepare(c, value_of(c, data)) for c in comparisons)
+        return found
+
+    levels: Levels = {}
+    for (low, high), shared in pairs.items():
+        if blocks.isdisjoint(shared) or low not in values or high not in values:
+            continue
+        a, b = of(low), of(high)
+        levels[(low, high)] = tuple(compare_prepared(c, x, y) for c, x, y in zip(comparisons, a, b, strict=True))
+    return levels
+
+
+def as_matrix(rule: MatchRule, levels: Levels) -> np.ndarray:
+    """Level vectors as a (pairs × comparisons) matrix."""
+    return np.asarray(list(levels.values()), dtype=np.int8).reshape(len(levels), len(rule.comparisons))
 
 
 def labelled_vectors(uow: UnitOfWork, rule: MatchRule, entity: str) -> tuple[np.ndarray, np.ndarray]:
@@ -37,11 +60,11 @@ def labelled_vectors(uow: UnitOfWork, rule: MatchRule, entity: str) -> tuple[np.
             np.asarray(labels, dtype=float))
 
 
-def fresh_models(uow: UnitOfWork, config: DuplicateRules, pairs: Pairs, values: Values, now: datetime, *,
+def fresh_models(uow: UnitOfWork, config: DuplicateRules, levels: Mapping[str, Levels], now: datetime, *,
                  force: bool = False) -> tuple[dict[str, MatchModel], list[str]]:
     """The models of the entity's probabilistic rules for a scan: a rule without a stored model that fits it,
-    or whose reviewed pairs changed since it was trained (or every rule with `force`), is trained on these pairs
-    and stored. Returns the models and the names of the rules trained."""
+    or whose reviewed pairs changed since it was trained (or every rule with `force`), is trained on the levels of
+    the pairs its blocks compare and stored. Returns the models and the names of the rules trained."""
     models = load_models(uow, config)
     trained: list[str] = []
     for rule in config.rules:
@@ -51,7 +74,7 @@ def fresh_models(uow: UnitOfWork, config: DuplicateRules, pairs: Pairs, values: 
         current = models.get(rule.name)
         if current is not None and not force and current.labels == len(labels):
             continue
-        model = train(rule, rule_vectors(rule, pairs, values), labelled, labels)
+        model = train(rule, as_matrix(rule, levels.get(rule.name, {})), labelled, labels)
         uow.quality.save_model(config.entity, rule.name, model.as_json(), now)
         models[rule.name] = model
         trained.append(rule.name)
@@ -68,6 +91,8 @@ def train_models(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) ->
         raise NotFound(f"no duplicate rules for {entity!r} (crm_model/duplicates/<entity>.yaml)")
     with uow:
         pairs, values = candidate_pairs(uow, config)
-        models, _ = fresh_models(uow, config, pairs, values, now, force=True)
+        levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
+                  if rule.match == "probabilistic"}
+        models, _ = fresh_models(uow, config, levels, now, force=True)
         uow.commit()
     return models

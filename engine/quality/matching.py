@@ -16,7 +16,7 @@ from rapidfuzz.distance import JaroWinkler
 from engine.config.duplicates_model import DuplicateRules, FuzzyField, MatchKey, MatchRule
 from engine.config.model import Bundle
 from engine.quality.comparisons import LEVELS, aligned_similarity, compare, value_of
-from engine.quality.fellegi_sunter import MatchModel, default_model, explain
+from engine.quality.fellegi_sunter import MatchModel, default_model, explain, probability
 from engine.quality.normalize import comparable_forms, keys_of
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
@@ -215,11 +215,13 @@ def probabilistic_reasons(rule: MatchRule, model: MatchModel, a: Mapping[str, An
 
 
 def match_pair(config: DuplicateRules, shared: Shared, a: Mapping[str, Any], b: Mapping[str, Any], record_id: int,
-               title: str = "", cache: KeyCache | None = None, models: Models | None = None) -> Candidate | None:
+               title: str = "", cache: KeyCache | None = None, models: Models | None = None,
+               levels: Mapping[str, tuple[int, ...]] | None = None) -> Candidate | None:
     """The best rule matching two records' data, given the keys they share. A matching `suggest: related` rule
     (same phone, clearly another person) is the exception to the merge rules on its key: it outranks them, but
     not a merge rule on other evidence (the same e-mail too, a similar name). `cache` keeps phone and e-mail keys
-    across calls (a scan); `models` are the learned models of probabilistic rules (defaults when absent)."""
+    across calls (a scan); `models` are the learned models of probabilistic rules (defaults when absent),
+    `levels` their comparison levels for this pair when already computed (a scan), by rule name."""
     matched: list[tuple[MatchRule, Candidate]] = []
     memo: dict[tuple[str, str, str], float | None] = {}
     for rule in config.rules:
@@ -227,9 +229,10 @@ def match_pair(config: DuplicateRules, shared: Shared, a: Mapping[str, Any], b: 
             if not any(block in shared for block in rule.block):
                 continue
             model = (models or {}).get(rule.name) or default_model(rule)
-            score, reasons = probabilistic_reasons(rule, model, a, b)
-            if score < rule.threshold * 100:
+            met = (levels or {}).get(rule.name) or comparison_levels(rule, a, b)
+            if probability(model.total_weight(met)) < rule.threshold:
                 continue
+            score, reasons = probabilistic_reasons(rule, model, a, b, met)
         elif rule.match == "exact":
             exact = _exact(rule, config, shared, a, b)
             if exact is None:

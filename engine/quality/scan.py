@@ -113,7 +113,7 @@ def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: 
 
 def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
     """`scan`, inside the caller's transaction (which commits it)."""
-    from engine.quality.learning import fresh_models
+    from engine.quality.learning import fresh_models, pair_levels
 
     started = time.perf_counter()
     config = rules_of(bundle, entity)
@@ -124,7 +124,9 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
     with uow:
         records = uow.quality.count_records(entity)
         pairs, values = candidate_pairs(uow, config)
-        models, trained = fresh_models(uow, config, pairs, values, now, force=train)
+        levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
+                  if rule.match == "probabilistic"}
+        models, trained = fresh_models(uow, config, levels, now, force=train)
         known = uow.quality.pair_statuses(entity)
         cache: KeyCache = {}
         matched: set[tuple[int, int]] = set()
@@ -133,7 +135,9 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
             if a is None or b is None:
                 continue
             compared += 1
-            candidate = match_pair(config, shared, a, b, high, cache=cache, models=models)
+            met = {name: found_levels[(low, high)] for name, found_levels in levels.items()
+                   if (low, high) in found_levels}
+            candidate = match_pair(config, shared, a, b, high, cache=cache, models=models, levels=met)
             if candidate is None:
                 continue
             found += 1

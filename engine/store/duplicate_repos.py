@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from engine.store.models import RecordRow
@@ -243,11 +243,11 @@ class DuplicateQueries(_Repository):
 
     def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime) -> int:
         """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many."""
-        stmt = select(DuplicatePairRow).where(DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN)
-        closed = 0
-        for row in self.session.scalars(stmt):
-            if (row.record_a_id, row.record_b_id) not in keep:
-                row.status, row.decided_at, row.decided_by = CLOSED, now, "scan"
-                closed += 1
-        self.session.flush()
-        return closed
+        stmt = select(DuplicatePairRow.id, DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id).where(
+            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN)
+        gone = [pair_id for pair_id, a, b in self.session.execute(stmt) if (a, b) not in keep]
+        for chunk in _chunks(gone):
+            self.session.execute(update(DuplicatePairRow).where(DuplicatePairRow.id.in_(chunk))
+                                 .values(status=CLOSED, decided_at=now, decided_by="scan")
+                                 .execution_options(synchronize_session=False))
+        return len(gone)
