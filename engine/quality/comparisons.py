@@ -167,7 +167,8 @@ def _date(comparison: Comparison, day_a: date, day_b: date) -> int:
 
 
 def _one_digit(a: str, b: str) -> bool:
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    """One digit of the year mistyped or two neighbouring ones swapped (1956 / 1959 / 1965)."""
+    return OSA.distance(a, b, score_cutoff=1) == 1
 
 
 def _number_prepared(_: Comparison, value: Any) -> Any:
