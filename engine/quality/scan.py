@@ -12,6 +12,8 @@ from typing import Any
 from engine.config.duplicates_model import DuplicateRules
 from engine.config.model import Bundle
 from engine.errors import NotFound
+from engine.quality.fellegi_sunter import MatchModel, default_model, probabilities
+from engine.quality.learning import Levels, as_matrix, fresh_models, pair_levels
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
 from engine.services.rules import ScheduleJob
 from engine.store.uow import UnitOfWork
@@ -113,8 +115,6 @@ def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: 
 
 def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
     """`scan`, inside the caller's transaction (which commits it)."""
-    from engine.quality.learning import fresh_models, pair_levels
-
     started = time.perf_counter()
     config = rules_of(bundle, entity)
     if config is None:
@@ -127,6 +127,7 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
         levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
                   if rule.match == "probabilistic"}
         models, trained = fresh_models(uow, config, levels, now, force=train)
+        hopeful = _hopeful(config, levels, models)
         known = uow.quality.pair_statuses(entity)
         cache: KeyCache = {}
         matched: set[tuple[int, int]] = set()
@@ -135,6 +136,8 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
             if a is None or b is None:
                 continue
             compared += 1
+            if hopeful is not None and (low, high) not in hopeful:
+                continue
             met = {name: found_levels[(low, high)] for name, found_levels in levels.items()
                    if (low, high) in found_levels}
             candidate = match_pair(config, shared, a, b, high, cache=cache, models=models, levels=met)
@@ -158,6 +161,23 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
         closed = uow.quality.close_pairs(entity, matched, now)
     return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3), closed,
                       tuple(trained))
+
+
+def _hopeful(config: DuplicateRules, levels: dict[str, Levels],
+             models: dict[str, MatchModel]) -> set[tuple[int, int]] | None:
+    """When every rule is probabilistic: the pairs some rule's probability reaches its threshold for, computed
+    for all pairs at once (numpy), so that only those are scored one by one. None when other rules need every
+    pair."""
+    if any(rule.match != "probabilistic" for rule in config.rules):
+        return None
+    found: set[tuple[int, int]] = set()
+    for rule in config.rules:
+        by_pair = levels.get(rule.name, {})
+        if not by_pair:
+            continue
+        chances = probabilities(models.get(rule.name) or default_model(rule), as_matrix(rule, by_pair))
+        found.update(pair for pair, chance in zip(by_pair, chances >= rule.threshold - 1e-9, strict=True) if chance)
+    return found
 
 
 def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> list[ScanReport]:
