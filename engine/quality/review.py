@@ -22,7 +22,7 @@ from engine.store.quality_models import DuplicatePairRow, MergeLogRow
 from engine.store.uow import UnitOfWork
 
 QUEUE_READERS = ("sales", "head_of_sales", "admin", "auditor")
-STATUSES = ("open", "decided", "merged", "dismissed", "related")
+STATUSES = ("open", "decided", "merged", "dismissed", "related", "closed")  # closed: a rescan no longer found it
 RELATED_KIND = "related"
 
 
