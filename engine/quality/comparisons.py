@@ -116,13 +116,15 @@ def _name(_: Comparison, a: Any, b: Any) -> int:
 
 def _text_prepared(_: Comparison, value: Any) -> Any:
     forms = comparable_forms(str(value), "text")
-    return forms[0] if forms else None
+    return (forms[0], tuple(forms[0].split())) if forms else None
 
 
-def _text(_: Comparison, a: Any, b: Any) -> int:
-    if a == b:
+def _text(_: Comparison, a: tuple[str, tuple[str, ...]], b: tuple[str, tuple[str, ...]]) -> int:
+    if a[0] == b[0]:
         return 1
-    best = JaroWinkler.normalized_similarity(a, b)
+    # the whole texts, or word by word: a part missing on one side (a street number, a suburb of joined fields)
+    # is not a disagreement
+    best = max(JaroWinkler.normalized_similarity(a[0], b[0]), aligned_similarity(a[1], b[1]))
     return 2 if best >= CLOSE else 3 if best >= SIMILAR else 4
 
 
