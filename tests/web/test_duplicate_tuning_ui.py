@@ -49,10 +49,10 @@ def test_tuning_page_shows_the_distribution_quality_and_a_dry_run(app: Flask, de
     compared = int(re.search(r"Scores of the compared pairs \((\d+)\)", text(page))[1])
     assert sum(counts) == compared > 0
     assert "Pairs that would open: 0, close: 0" in text(page)  # the deployed threshold, just scanned
-    tried = hank.get("/duplicates/tuning?entity=Person&threshold.same_person=0.02")
-    opening = int(re.search(r"Pairs that would open: (\d+)", text(tried))[1])
-    assert opening > 0
-    assert 'value="0.02"' in tried.get_data(as_text=True)
+    tried = hank.get("/duplicates/tuning?entity=Person&threshold.same_person=0.9999999")
+    closing = int(re.search(r"Pairs that would open: 0, close: (\d+)", text(tried))[1])
+    assert closing > 0
+    assert 'value="0.9999999"' in tried.get_data(as_text=True)
     wrong = hank.get("/duplicates/tuning?entity=Person&threshold.same_person=3")
     assert "a probabilistic threshold is a match probability between 0 and 1, not 3.0" in text(wrong)
     assert 'href="/duplicates/tuning' in hank.get("/duplicates").get_data(as_text=True)
