@@ -62,6 +62,11 @@ def compare_prepared(comparison: Comparison, a: Any, b: Any) -> int:
     return _COMPARERS[comparison.compare](comparison, a, b)
 
 
+def comparer(comparison: Comparison) -> Callable[[Comparison, Any, Any], int]:
+    """The function `compare_prepared` calls for this comparison (values both present): a scan binds it once."""
+    return _COMPARERS[comparison.compare]
+
+
 def _casefold(_: Comparison, value: Any) -> Any:
     return value.strip().casefold() if isinstance(value, str) else value
 
@@ -76,18 +81,33 @@ def _name_words(value: str) -> tuple[tuple[str, ...], ...] | None:
     return tuple(tuple(form.split()) for form in comparable_forms(value, "name")) or None
 
 
+def _longest_first(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(words, key=len, reverse=True))
+
+
 def aligned_similarity(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> float:
     """Jaro-Winkler of the words of two names paired best first, weighted by length; a word more on one side
     (a middle name) is not held against the pair. 0..1."""
+    return _aligned(_longest_first(words_a), _longest_first(words_b))
+
+
+def _aligned(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> float:
+    """`aligned_similarity` of words already sorted longest first (prepared once per value)."""
     short, long = (words_a, words_b) if len(words_a) <= len(words_b) else (words_b, words_a)
     if not short:
         return 0.0
+    similarity = JaroWinkler.normalized_similarity
+    if len(short) == 1:
+        word = short[0]
+        if len(word) == 1:
+            return 0.9 if any(other.startswith(word) for other in long) else 0.0
+        return max(1.0 if word == other else similarity(word, other) for other in long)
     free = list(long)
     total = weight = 0.0
-    for word in sorted(short, key=len, reverse=True):
+    for word in short:
         best, at = 0.0, 0
         for index, other in enumerate(free):
-            score = 1.0 if word == other else JaroWinkler.normalized_similarity(word, other)
+            score = 1.0 if word == other else similarity(word, other)
             if len(word) == 1 and other.startswith(word):  # an initial meets the word it starts
                 score = 0.9
             if score > best:
@@ -99,24 +119,30 @@ def aligned_similarity(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> fl
 
 def _name_prepared(_: Comparison, value: Any) -> Any:
     words = _name_words(str(value))
-    return None if words is None else (words, tuple(tuple(sorted(form)) for form in words))
+    if words is None:
+        return None
+    return tuple(zip(words, (tuple(sorted(form)) for form in words), (_longest_first(form) for form in words),
+                     strict=True))
 
 
 def _name(_: Comparison, a: Any, b: Any) -> int:
-    (forms_a, sorted_a), (forms_b, sorted_b) = a, b
     best = 0.0
-    for words_a, words_b, set_a, set_b in zip(forms_a, forms_b, sorted_a, sorted_b, strict=True):
+    seen: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    for (words_a, set_a, long_a), (words_b, set_b, long_b) in zip(a, b, strict=True):
         if words_a == words_b:
             return 1
         if set_a == set_b:
             return 2  # the same words in another order: given name and surname swapped
-        best = max(best, aligned_similarity(words_a, words_b))
+        if (set_a, set_b) == seen:  # this form is the previous one (Latin text transliterates to itself)
+            continue
+        seen = set_a, set_b
+        best = max(best, _aligned(long_a, long_b))
     return 3 if best >= CLOSE else 4 if best >= SIMILAR else 5 if best >= WEAK else 6
 
 
 def _text_prepared(_: Comparison, value: Any) -> Any:
     forms = comparable_forms(str(value), "text")
-    return (forms[0], tuple(forms[0].split())) if forms else None
+    return (forms[0], _longest_first(tuple(forms[0].split()))) if forms else None
 
 
 def _text(_: Comparison, a: tuple[str, tuple[str, ...]], b: tuple[str, tuple[str, ...]]) -> int:
@@ -124,7 +150,9 @@ def _text(_: Comparison, a: tuple[str, tuple[str, ...]], b: tuple[str, tuple[str
         return 1
     # the whole texts, or word by word: a part missing on one side (a street number, a suburb of joined fields)
     # is not a disagreement
-    best = max(JaroWinkler.normalized_similarity(a[0], b[0]), aligned_similarity(a[1], b[1]))
+    best = JaroWinkler.normalized_similarity(a[0], b[0])
+    if best < CLOSE:
+        best = max(best, _aligned(a[1], b[1]))
     return 2 if best >= CLOSE else 3 if best >= SIMILAR else 4
 
 

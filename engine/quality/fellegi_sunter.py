@@ -155,7 +155,7 @@ def train(rule: MatchRule, vectors: np.ndarray, labelled: np.ndarray | None = No
         labelled, labels = np.zeros((0, len(sizes)), dtype=np.int8), np.zeros(0)
     if not len(vectors) and not len(labelled):
         return begin
-    patterns, counts = np.unique(vectors.reshape(-1, len(sizes)), axis=0, return_counts=True)
+    patterns, counts = _patterns(vectors.reshape(-1, len(sizes)), sizes)
     fixed, fixed_counts = labelled.reshape(-1, len(sizes)), np.ones(len(labelled))
     every = np.concatenate([patterns, fixed]).astype(np.int64)
     weight = np.concatenate([counts.astype(float), fixed_counts])
@@ -196,3 +196,14 @@ def train(rule: MatchRule, vectors: np.ndarray, labelled: np.ndarray | None = No
             break
     return MatchModel(prior, tuple(tuple(float(v) for v in x) for x in m), tuple(tuple(float(v) for v in x) for x in u),
                       int(counts.sum()) + len(fixed), len(fixed), iterations)
+
+
+def _patterns(vectors: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct level vectors and how often each occurs: rows packed into one integer each (mixed radix),
+    since a 1-D unique is far faster than a row-wise one over a million pairs."""
+    if not len(vectors):
+        return vectors.astype(np.int64), np.zeros(0, dtype=np.int64)
+    radix = np.cumprod([1, *sizes[:-1]], dtype=np.int64)
+    codes, counts = np.unique(vectors.astype(np.int64) @ radix, return_counts=True)
+    rows = (codes[:, None] // radix[None, :]) % np.asarray(sizes, dtype=np.int64)[None, :]
+    return rows, counts

@@ -12,7 +12,7 @@ import numpy as np
 from engine.config.duplicates_model import DuplicateRules, MatchRule
 from engine.config.model import Bundle
 from engine.errors import NotFound
-from engine.quality.comparisons import compare_prepared, prepare, value_of
+from engine.quality.comparisons import NULL, comparer, prepare, value_of
 from engine.quality.fellegi_sunter import MatchModel, train
 from engine.quality.matching import comparison_levels, load_models, rules_of
 from engine.store.uow import UnitOfWork
@@ -38,11 +38,13 @@ def pair_levels(rule: MatchRule, pairs: Pairs, values: Values) -> Levels:
         return found
 
     levels: Levels = {}
+    comparers = [(comparer(c), c) for c in comparisons]
     for (low, high), shared in pairs.items():
         if blocks.isdisjoint(shared) or low not in values or high not in values:
             continue
         a, b = of(low), of(high)
-        levels[(low, high)] = tuple(compare_prepared(c, x, y) for c, x, y in zip(comparisons, a, b, strict=True))
+        levels[(low, high)] = tuple(NULL if x is None or y is None else fn(c, x, y)
+                                    for (fn, c), x, y in zip(comparers, a, b, strict=True))
     return levels
 
 

@@ -131,12 +131,10 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
         known = uow.quality.pair_statuses(entity)
         cache: KeyCache = {}
         matched: set[tuple[int, int]] = set()
-        for (low, high), shared in sorted(pairs.items()):
-            a, b = values.get(low), values.get(high)
+        compared = sum(1 for low, high in pairs if low in values and high in values)
+        for low, high in sorted(hopeful if hopeful is not None else pairs):
+            a, b, shared = values.get(low), values.get(high), pairs[(low, high)]
             if a is None or b is None:
-                continue
-            compared += 1
-            if hopeful is not None and (low, high) not in hopeful:
                 continue
             met = {name: found_levels[(low, high)] for name, found_levels in levels.items()
                    if (low, high) in found_levels}
