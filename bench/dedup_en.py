@@ -6,9 +6,10 @@ the scored data."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -86,14 +87,16 @@ def measure(factory: UowFactory, records: int, seed: int) -> dict[str, Any]:
     start = perf_counter()
     rebuild_keys(factory(), bundle, ENTITY)
     keys_s = perf_counter() - start
-    start = perf_counter()
+    start, cpu = perf_counter(), process_time()
     report = scan(factory(), bundle, ENTITY, NOW)
-    scan_s = perf_counter() - start
+    scan_s, scan_cpu_s = perf_counter() - start, process_time() - cpu
     with factory.engine.connect() as conn:
         found = {(a, b) for a, b in conn.execute(select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id)
                                                  .where(DuplicatePairRow.entity == ENTITY))}
     return {"records": records, "seed": seed, "insert_s": round(insert_s, 2), "keys_s": round(keys_s, 2),
-            "scan_s": round(scan_s, 2), "compared_pairs": report.compared, "trained": list(report.trained),
+            "scan_s": round(scan_s, 2), "scan_cpu_s": round(scan_cpu_s, 2),
+            "load_average": [round(x, 1) for x in os.getloadavg()], "compared_pairs": report.compared,
+            "trained": list(report.trained),
             **score(base, found)}
 
 

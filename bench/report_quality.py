@@ -17,9 +17,9 @@ def dedup_en(part: dict[str, Any]) -> list[str]:
            "linkage benchmarks (bench/synthetic_en.py), Person rules of bench/person_model/ with default settings, "
            "one scan that trains the model first (EM, no labels)"]
     out += _table(
-        ["records", "true pairs", "found", "precision", "recall", "F1", "keys s", "scan s", "compared"],
+        ["records", "true pairs", "found", "precision", "recall", "F1", "keys s", "scan s", "scan CPU s", "compared"],
         [[r["records"], r["true_pairs"], r["found"], _pct(r["precision"]), _pct(r["recall"]), _pct(r["f1"]),
-          r["keys_s"], r["scan_s"], r["compared_pairs"]] for r in part["runs"]],
+          r["keys_s"], r["scan_s"], r["scan_cpu_s"], r["compared_pairs"]] for r in part["runs"]],
     )
     for r in part["runs"]:
         out.append(f"  {r['records']:,}: recall by corruption: " + ", ".join(

@@ -102,6 +102,11 @@ def _aligned(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> float:
         if len(word) == 1:
             return 0.9 if any(other.startswith(word) for other in long) else 0.0
         return max(1.0 if word == other else similarity(word, other) for other in long)
+    if len(short) == 2 and len(long) == 2 and min(map(len, short)) > 1:  # most names: two words each
+        (first, second), (one, other) = short, long
+        straight, crossed = similarity(first, one), similarity(first, other)
+        rest = similarity(second, other) if straight >= crossed else similarity(second, one)
+        return (max(straight, crossed) * len(first) + rest * len(second)) / (len(first) + len(second))
     free = list(long)
     total = weight = 0.0
     for word in short:
