@@ -209,6 +209,7 @@ class ScanJob(ScheduleJob):
 
     def work(self, uow: UnitOfWork, name: str, now: datetime) -> None:
         report = scan_in(uow, self.bundle, self.configs[name].entity, now)
-        log.info("duplicate scan of %s: %d record(s), %d pair(s) found, %d new in %.1f s", report.entity,
-                 report.records, report.found, report.new, report.seconds)
+        log.info("duplicate scan of %s: %d record(s), %d pair(s) found, %d new, %d closed, trained %s in %.1f s",
+                 report.entity, report.records, report.found, report.new, report.closed,
+                 ", ".join(report.trained) or "none", report.seconds)
         self.reports.append(report)
