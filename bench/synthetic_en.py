@@ -97,7 +97,7 @@ def _typo(word: str, rng: random.Random) -> str:
 
 def _digit_error(digits: str, rng: random.Random) -> str:
     at = rng.randrange(len(digits) - 1)
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and digits[at] != digits[at + 1]:  # swapping two equal digits would change nothing
         return digits[:at] + digits[at + 1] + digits[at] + digits[at + 2:]
     other = rng.choice([d for d in "0123456789" if d != digits[at]])
     return digits[:at] + other + digits[at + 1:]
