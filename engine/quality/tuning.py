@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from engine.config.duplicates_model import DuplicateRules, MatchRule
 from engine.config.model import Bundle
 from engine.errors import NotFound, ValidationError
+from engine.quality.comparisons import LEVELS
+from engine.quality.fellegi_sunter import MatchModel, default_model
 from engine.quality.learning import pair_levels
 from engine.quality.matching import KeyCache, Models, load_models, match_pair, record_keys, rules_of
 from engine.store.uow import UnitOfWork
@@ -33,6 +35,19 @@ class Quality:
 
 
 @dataclass(frozen=True)
+class RuleWeights:
+    """What a probabilistic rule has learned (or its defaults, untrained): the prior share of matches and, per
+    comparison and level, m, u and the match weight log2(m/u)."""
+
+    rule: str
+    trained: bool
+    pairs: int
+    labels: int
+    prior: float
+    levels: list[tuple[str, str, float, float, float]]  # (comparison, level, m, u, weight); null left out
+
+
+@dataclass(frozen=True)
 class TuningReport:
     """What the (proposed) rules would do to an entity's records."""
 
@@ -47,6 +62,7 @@ class TuningReport:
     reviewed: int  # decided pairs (labels)
     duplicates: int  # of those, merged
     quality: list[Quality]  # at the rules' own thresholds (cutoff 0) and at CUTOFFS
+    weights: list[RuleWeights]  # of each probabilistic rule
 
 
 def with_thresholds(config: DuplicateRules, thresholds: Mapping[str, float]) -> DuplicateRules:
@@ -128,5 +144,15 @@ def tune(uow: UnitOfWork, bundle: Bundle, entity: str, proposed: DuplicateRules 
                                                  for n, count in enumerate(histogram)],
                         len(found), len(opening), len(closing), opening[:SHOWN], closing[:SHOWN], len(reviewed),
                         sum(1 for _, is_duplicate in strict if is_duplicate),
-                        [_quality(strict, 0.0)] + [_quality(labelled, cutoff) for cutoff in CUTOFFS])
+                        [_quality(strict, 0.0)] + [_quality(labelled, cutoff) for cutoff in CUTOFFS],
+                        [_weights(rule, models.get(rule.name) or default_model(rule)) for rule in config.rules
+                         if rule.match == "probabilistic"])
+
+
+def _weights(rule: MatchRule, model: MatchModel) -> RuleWeights:
+    table = model.weights()
+    levels = [(comparison.name, LEVELS[comparison.compare][level], model.m[k][level], model.u[k][level],
+               table[k][level])
+              for k, comparison in enumerate(rule.comparisons) for level in range(1, len(table[k]))]
+    return RuleWeights(rule.name, model.trained, model.pairs, model.labels, model.prior, levels)
 

@@ -49,6 +49,11 @@ def test_tuning_page_shows_the_distribution_quality_and_a_dry_run(app: Flask, de
     compared = int(re.search(r"Scores of the compared pairs \((\d+)\)", text(page))[1])
     assert sum(counts) == compared > 0
     assert "Pairs that would open: 0, close: 0" in text(page)  # the deployed threshold, just scanned
+    learned = re.search(r'<section class="card" id="weights-same_person">(.*?)</section>', html, re.S)
+    assert learned is not None
+    assert "Learned weights of rule same_person" in learned[1]
+    assert re.search(r"trained on \d+ pairs, 0 of them reviewed", learned[1])
+    assert learned[1].count("<tr>") == 1 + 6 + 5 + 4 + 4 + 4  # header, then the levels of the five comparisons
     tried = hank.get("/duplicates/tuning?entity=Person&threshold.same_person=0.9999999")
     closing = int(re.search(r"Pairs that would open: 0, close: (\d+)", text(tried))[1])
     assert closing > 0
