@@ -237,6 +237,12 @@ def duplicates_tune(ctx: click.Context, entity: str, thresholds: tuple[str, ...]
         where = "at the rules' thresholds" if quality.cutoff == 0 else f"at score >= {quality.cutoff:g}"
         click.echo(f"  {where}: {quality.predicted} suggested, precision {_ratio(quality.precision)}, "
                    f"recall {_ratio(quality.recall)}")
+    for learned in report.weights:
+        state = (f"trained on {learned.pairs} pair(s), {learned.labels} reviewed" if learned.trained
+                 else "not trained yet: the defaults")
+        click.echo(f"rule {learned.rule}: {state}; prior share of matches {learned.prior:.4f}")
+        for name, level, m, u, weight in learned.levels:
+            click.echo(f"  {name:30} {level:18} m {m:.4f}  u {u:.4f}  weight {weight:+.2f}")
     click.echo(f"dry run: {report.would_open} pair(s) would open, {report.would_close} would close")
     for low, high, score, rule in report.opening[:show]:
         click.echo(f"  open  #{low} #{high} {score:.1f} {rule}")

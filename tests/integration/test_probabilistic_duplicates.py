@@ -5,6 +5,7 @@ tuning report and CLI show distribution, precision/recall and a dry run. The Per
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
@@ -208,6 +209,8 @@ def test_train_and_tune_commands(db_url: str, deployed: Factory, actors: dict[st
     assert "pair(s) compared" in tuned.output
     assert " 90-100 " in tuned.output
     assert "dry run: " in tuned.output
+    assert "rule same_person: trained on " in tuned.output
+    assert re.search(r"  date_of_birth +day_month_swapped +m [\d.]+  u [\d.]+  weight [+-][\d.]+", tuned.output)
     bad = runner.invoke(cli.main, ["--database-url", db_url, "duplicates", "tune", "--entity", "Person",
                                    "--threshold", "same_person=7"])
     assert bad.exit_code == 1
