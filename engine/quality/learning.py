@@ -3,11 +3,7 @@ reviewed pairs as labels (merged = match; dismissed, related = not), EM, the mod
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -28,47 +24,10 @@ Values = Mapping[int, Mapping[str, Any]]  # record id -> the values the rules re
 Levels = dict[tuple[int, int], tuple[int, ...]]  # (low id, high id) -> the level of each comparison
 
 
-PARALLEL_FROM = 100_000  # compared pairs from which the levels are computed by two processes
-_WORK: tuple[MatchRule, Values] | None = None  # what a forked helper computes levels from
-
-
 def pair_levels(rule: MatchRule, pairs: Pairs, values: Values) -> Levels:
     """The comparison levels of every pair the rule's blocks put together; each record's values are prepared
-    (folded, parsed) once. From PARALLEL_FROM pairs on, a forked process computes half of them (a scan of 100,000
-    records compares about a million pairs; the CPU-bound half runs on the second core)."""
-    blocks = set(rule.block)
-    wanted = [pair for pair, shared in pairs.items()
-              if not blocks.isdisjoint(shared) and pair[0] in values and pair[1] in values]
-    if len(wanted) < PARALLEL_FROM or not _may_fork():
-        return dict(zip(wanted, _levels(rule, values, wanted), strict=True))
-    global _WORK  # read by the forked helper, which inherits it
-    _WORK = (rule, values)
-    try:
-        half = len(wanted) // 2
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            helper = pool.submit(_forked_levels, wanted[half:])
-            mine = _levels(rule, values, wanted[:half])
-            theirs = helper.result()
-    finally:
-        _WORK = None
-    return dict(zip(wanted, mine + theirs, strict=True))
-
-
-def _may_fork() -> bool:
-    """Forking is safe only from a single-threaded process (the CLI, a benchmark), on a system that forks, with
-    a second core to use."""
-    return ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-            and (os.cpu_count() or 1) > 1)
-
-
-def _forked_levels(wanted: list[tuple[int, int]]) -> list[tuple[int, ...]]:
-    if _WORK is None:
-        raise RuntimeError("no levels to compute: the helper process was not forked from pair_levels")
-    return _levels(*_WORK, wanted)
-
-
-def _levels(rule: MatchRule, values: Values, wanted: list[tuple[int, int]]) -> list[tuple[int, ...]]:
-    comparisons = rule.comparisons
+    (folded, parsed) once."""
+    blocks, comparisons = set(rule.block), rule.comparisons
     prepared: dict[int, tuple[Any, ...]] = {}
 
     def of(record_id: int) -> tuple[Any, ...]:
@@ -78,13 +37,15 @@ def _levels(rule: MatchRule, values: Values, wanted: list[tuple[int, int]]) -> l
             found = prepared[record_id] = tuple(prepare(c, value_of(c, data)) for c in comparisons)
         return found
 
+    levels: Levels = {}
     comparers = [(comparer(c), c) for c in comparisons]
-    found: list[tuple[int, ...]] = []
-    for low, high in wanted:
+    for (low, high), shared in pairs.items():
+        if blocks.isdisjoint(shared) or low not in values or high not in values:
+            continue
         a, b = of(low), of(high)
-        found.append(tuple(NULL if x is None or y is None else fn(c, x, y)
-                           for (fn, c), x, y in zip(comparers, a, b, strict=True)))
-    return found
+        levels[(low, high)] = tuple(NULL if x is None or y is None else fn(c, x, y)
+                                    for (fn, c), x, y in zip(comparers, a, b, strict=True))
+    return levels
 
 
 def as_matrix(rule: MatchRule, levels: Levels) -> np.ndarray:

@@ -215,22 +215,3 @@ def test_train_and_tune_commands(db_url: str, deployed: Factory, actors: dict[st
                                    "--threshold", "same_person=7"])
     assert bad.exit_code == 1
     assert "a probabilistic threshold is a match probability between 0 and 1, not 7.0" in bad.output
-
-
-def test_levels_computed_by_two_processes_are_the_serial_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    """From PARALLEL_FROM pairs on, a forked helper computes half of the levels: the same as one process."""
-    import engine.quality.learning as learning
-    from engine.config.loader import load_bundle
-
-    config = load_bundle(person_files()).duplicates["Person"]
-    rule = config.rules[0]
-    base = person_base(300, seed=3)
-    values = {n + 1: row.data for n, row in enumerate(base.rows)}
-    pairs = {(a, b): {"ssn"} for a in range(1, 60) for b in range(a + 1, 60)}
-    if not learning._may_fork():
-        pytest.skip("this process has threads (pytest-xdist) or no fork: pair_levels stays serial here")
-    serial = learning.pair_levels(rule, pairs, values)
-    monkeypatch.setattr(learning, "PARALLEL_FROM", 10)
-    forked = learning.pair_levels(rule, pairs, values)
-    assert len(serial) == len(pairs)
-    assert forked == serial
