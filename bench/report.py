@@ -225,7 +225,8 @@ def render(results: dict[str, Any]) -> str:
         out += [*_timers(run), ""]
     from bench import report_quality  # it borrows _table from here
 
-    for key, render_part in (("dedup", report_quality.dedup), ("import", report_quality.imports),
+    for key, render_part in (("dedup", report_quality.dedup), ("dedup_en", report_quality.dedup_en),
+                             ("import", report_quality.imports),
                              ("filters", report_quality.filters)):
         for run in results.get(key, []):
             out += [*render_part(run), ""]

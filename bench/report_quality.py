@@ -11,6 +11,22 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def dedup_en(part: dict[str, Any]) -> list[str]:
+    """The English benchmark-style person base: P/R/F1 with default settings and the scan time per size."""
+    out = [f"Probabilistic duplicate detection on {part['backend']}: English person base in the style of record-"
+           "linkage benchmarks (bench/synthetic_en.py), Person rules of bench/person_model/ with default settings, "
+           "one scan that trains the model first (EM, no labels)"]
+    out += _table(
+        ["records", "true pairs", "found", "precision", "recall", "F1", "keys s", "scan s", "scan CPU s", "compared"],
+        [[r["records"], r["true_pairs"], r["found"], _pct(r["precision"]), _pct(r["recall"]), _pct(r["f1"]),
+          r["keys_s"], r["scan_s"], r["scan_cpu_s"], r["compared_pairs"]] for r in part["runs"]],
+    )
+    for r in part["runs"]:
+        out.append(f"  {r['records']:,}: recall by corruption: " + ", ".join(
+            f"{k} {_pct(v)}" for k, v in r["recall_by_corruption"].items()))
+    return out
+
+
 def dedup(part: dict[str, Any]) -> list[str]:
     """Precision, recall, F1 and times per size; related suggestions; recall per variation."""
     out = [f"Duplicate detection on {part['backend']}: labelled synthetic contacts (bench/synthetic.py), bulk "

@@ -21,7 +21,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench import dedup, filters, import_rate, inbox, lead_flow, load, sandbox, timers
+from bench import dedup, dedup_en, filters, import_rate, inbox, lead_flow, load, sandbox, timers
 from bench.common import ROOT
 from bench.report import render
 
@@ -184,10 +184,11 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
 
 def _quality_headline(results: dict[str, Any]) -> dict[str, Any]:
     head: dict[str, Any] = {}
-    for part in results.get("dedup", []):
-        for one in part["runs"]:
-            prefix = f"dedup_{part['backend']}_{one['records']}"
-            head.update({f"{prefix}_{k}": one.get(k) for k in ("precision", "recall", "f1", "scan_s")})
+    for name in ("dedup", "dedup_en"):
+        for part in results.get(name, []):
+            for one in part["runs"]:
+                prefix = f"{name}_{part['backend']}_{one['records']}"
+                head.update({f"{prefix}_{k}": one.get(k) for k in ("precision", "recall", "f1", "scan_s")})
     for part in results.get("import", []):
         for name, variant in part["variants"].items():
             head[f"import_{part['backend']}_{name}_rows_per_s"] = variant["rows_per_s"]
@@ -227,6 +228,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         results["dedup"] = [dedup.run_sqlite(workdir, args.dedup_sizes, args.seed, most)]
         if postgres:
             results["dedup"].append(dedup.run_postgres(postgres, args.dedup_sizes, args.seed, most))
+        results["dedup_en"] = [dedup_en.run_sqlite(workdir, args.dedup_sizes, args.seed)]
+        if postgres:
+            results["dedup_en"].append(dedup_en.run_postgres(postgres, args.dedup_sizes, args.seed))
     if args.only in (None, "import"):
         sizes = {"repeats": args.import_repeats, "row_by_row_rows": args.import_row_by_row_rows}
         results["import"] = [import_rate.run_sqlite(workdir, args.import_rows, args.seed, **sizes)]

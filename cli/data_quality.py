@@ -134,18 +134,22 @@ def _duplicate_entities(make_uow: CommandUnits, entity: str | None) -> tuple[Any
 
 @duplicates.command("scan")
 @click.option("--entity", default=None, help="one entity (default: every entity with duplicate rules)")
+@click.option("--train", is_flag=True, help="retrain the probabilistic rules first (otherwise only untrained ones, "
+                                            "or those with new reviewed pairs)")
 @click.pass_context
 @_fail_cleanly
-def duplicates_scan(ctx: click.Context, entity: str | None) -> None:
-    """Compare records sharing a key or block and queue the pairs that match a rule."""
+def duplicates_scan(ctx: click.Context, entity: str | None, train: bool) -> None:
+    """Compare records sharing a key or block, queue the pairs that match a rule and close open pairs that no
+    longer do."""
     from engine.quality.scan import scan
 
     make_uow = _uow_factory(ctx)
     bundle, entities = _duplicate_entities(make_uow, entity)
     for name in entities:
-        report = scan(make_uow(), bundle, name, _now())
+        report = scan(make_uow(), bundle, name, _now(), train=train)
+        trained = f", trained {', '.join(report.trained)}" if report.trained else ""
         click.echo(f"{name}: {report.records} record(s), {report.compared} pair(s) compared, {report.found} "
-                   f"found, {report.new} new, {report.seconds:.1f} s")
+                   f"found, {report.new} new, {report.closed} closed{trained}, {report.seconds:.1f} s")
 
 
 @duplicates.command("rebuild-keys")
@@ -160,3 +164,87 @@ def duplicates_rebuild_keys(ctx: click.Context, entity: str | None) -> None:
     bundle, entities = _duplicate_entities(make_uow, entity)
     for name in entities:
         click.echo(f"{name}: keys of {rebuild_keys(make_uow(), bundle, name)} record(s) rebuilt")
+
+
+@duplicates.command("train")
+@click.option("--entity", default=None, help="one entity (default: every entity with probabilistic rules)")
+@click.pass_context
+@_fail_cleanly
+def duplicates_train(ctx: click.Context, entity: str | None) -> None:
+    """Learn the match weights of the probabilistic rules (EM over the pairs their blocks compare; reviewed pairs
+    are labels) and store them."""
+    from engine.quality.learning import train_models
+
+    make_uow = _uow_factory(ctx)
+    bundle, entities = _duplicate_entities(make_uow, entity)
+    for name in entities:
+        if not any(rule.match == "probabilistic" for rule in bundle.duplicates[name].rules):
+            if entity is not None:
+                click.echo(f"{name}: no probabilistic rule to train")
+            continue
+        for rule, model in train_models(make_uow(), bundle, name, _now()).items():
+            click.echo(f"{name}.{rule}: trained on {model.pairs} pair(s) ({model.labels} reviewed) in "
+                       f"{model.iterations} iteration(s); prior match share {model.prior:.4f}")
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _thresholds(pairs: tuple[str, ...]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            found[name.strip()] = float(value)
+        except ValueError:
+            raise ValidationError({"--threshold": [f"{pair!r} must be RULE=NUMBER, like same_person=0.9"]}) from None
+    return found
+
+
+@duplicates.command("tune")
+@click.option("--entity", required=True, help="the entity whose rules are tuned")
+@click.option("--threshold", "thresholds", multiple=True, metavar="RULE=VALUE",
+              help="try another threshold (probability 0..1 for probabilistic rules, 0..100 for fuzzy; repeatable)")
+@click.option("--config", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="try the duplicate rules of this configuration directory instead of the deployed ones")
+@click.option("--show", default=10, show_default=True, help="pairs listed per side of the dry run")
+@click.pass_context
+@_fail_cleanly
+def duplicates_tune(ctx: click.Context, entity: str, thresholds: tuple[str, ...], directory: Path | None,
+                    show: int) -> None:
+    """Score distribution, precision/recall against reviewed pairs, and a dry run of a rule or threshold change:
+    which pairs would open and which open ones would close. Writes nothing."""
+    from engine.config.loader import load_bundle, read_bundle_dir
+    from engine.errors import NotFound
+    from engine.quality.tuning import tune, with_thresholds
+
+    make_uow = _uow_factory(ctx)
+    bundle, _ = _duplicate_entities(make_uow, entity)
+    config = bundle.duplicates[entity]
+    if directory is not None:
+        proposed = load_bundle(read_bundle_dir(directory)).duplicates.get(entity)
+        if proposed is None:
+            raise NotFound(f"{directory} has no duplicate rules for {entity!r}")
+        config = proposed
+    report = tune(make_uow(), bundle, entity, with_thresholds(config, _thresholds(thresholds)))
+    click.echo(f"{entity}: {report.compared} pair(s) compared, {report.found} would match")
+    widest = max((count for _, _, count in report.histogram), default=0) or 1
+    for low, high, count in report.histogram:
+        click.echo(f"  {low:3d}-{high:<3d} {count:8d} {'#' * round(40 * count / widest)}")
+    click.echo(f"reviewed pairs: {report.reviewed} ({report.duplicates} merged)")
+    for quality in report.quality:
+        where = "at the rules' thresholds" if quality.cutoff == 0 else f"at score >= {quality.cutoff:g}"
+        click.echo(f"  {where}: {quality.predicted} suggested, precision {_ratio(quality.precision)}, "
+                   f"recall {_ratio(quality.recall)}")
+    for learned in report.weights:
+        state = (f"trained on {learned.pairs} pair(s), {learned.labels} reviewed" if learned.trained
+                 else "not trained yet: the defaults")
+        click.echo(f"rule {learned.rule}: {state}; prior share of matches {learned.prior:.4f}")
+        for name, level, m, u, weight in learned.levels:
+            click.echo(f"  {name:30} {level:18} m {m:.4f}  u {u:.4f}  weight {weight:+.2f}")
+    click.echo(f"dry run: {report.would_open} pair(s) would open, {report.would_close} would close")
+    for low, high, score, rule in report.opening[:show]:
+        click.echo(f"  open  #{low} #{high} {score:.1f} {rule}")
+    for low, high, _, _ in report.closing[:show]:
+        click.echo(f"  close #{low} #{high}")

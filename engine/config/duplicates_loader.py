@@ -9,10 +9,15 @@ from typing import Any
 from engine.config.checking import SNAKE_NAME, Checker, Say, paths_in, stem
 from engine.config.duplicates_model import (
     COMPARE_AS,
+    COMPARISONS,
+    DEFAULT_PROBABILITY,
+    DEFAULT_SCORER,
+    MATCH_KINDS,
     NORMALIZERS,
     ON_CREATE,
     SCORERS,
     SUGGESTIONS,
+    Comparison,
     DuplicateRules,
     FuzzyField,
     MatchKey,
@@ -25,9 +30,11 @@ from engine.config.yaml_lines import LineList, LineMap
 DUPLICATES_FOLDER = "crm_model/duplicates"
 _TOP = ("entity", "on_create", "keys", "rules", "scan", "max_block")
 _KEY = ("field", "normalize", "max_block")
-_RULE = ("name", "match", "key", "score", "block", "fields", "threshold", "unless_fuzzy", "suggest", "on_create")
-_EXACT_ONLY = ("key", "unless_fuzzy")
-_FUZZY_ONLY = ("block", "fields", "threshold")
+_RULE = ("name", "match", "key", "score", "block", "fields", "threshold", "unless_fuzzy", "suggest", "on_create",
+         "compare")
+_ONLY = {"exact": ("key", "unless_fuzzy"), "fuzzy": ("block", "fields", "threshold", "score"),
+         "probabilistic": ("block", "compare", "threshold")}
+_COMPARE = ("field", "as", "days")
 _FIELD = ("field", "scorer", "weight", "compare_as", "required")
 _UNLESS = ("field", "scorer", "compare_as", "below")
 _SHORT = re.compile(r"(\d+)\s*([dhm])")
@@ -66,6 +73,17 @@ class _DuplicatesFile:
             return None
         return name
 
+    def joined_fields(self, say: Say, line: int, names: Any) -> tuple[str, ...] | None:
+        """`field:` naming one field, or a list of fields whose values are joined (given name + surname)."""
+        if isinstance(names, LineList):
+            if not names or not all(isinstance(n, str) for n in names):
+                say(line, "field must name a field or be a non-empty list of fields, like [first_name, last_name]")
+                return None
+            checked = [self.field(say, line, n) for n in names]
+            return tuple(n for n in checked if n) if None not in checked else None
+        one = self.field(say, line, names)
+        return (one,) if one else None
+
     def keys(self) -> dict[str, MatchKey]:
         specs = self.data.get("keys")
         if not isinstance(specs, LineMap) or not specs:
@@ -82,24 +100,24 @@ class _DuplicatesFile:
                 say(line, "a key must be a mapping like {field: phone, normalize: phone}")
                 continue
             _unknown(say, spec, _KEY)
-            field = self.field(say, spec.line_of("field"), spec.get("field"))
+            fields = self.joined_fields(say, spec.line_of("field"), spec.get("field"))
             normalize, limit = spec.get("normalize"), spec.get("max_block")
             if limit is not None and (type(limit) is not int or limit < 2):
                 say(spec.line_of("max_block"), "max_block must be a whole number of at least 2")
                 limit = None
             if normalize not in NORMALIZERS:
                 say(spec.line_of("normalize"), f"unknown normalize {normalize!r}; use one of: {', '.join(NORMALIZERS)}")
-            elif field is not None:
-                keys[name] = MatchKey(name, field, str(normalize), limit)
+            elif fields is not None:
+                keys[name] = MatchKey(name, fields[0], str(normalize), limit, fields[1:])
         return keys
 
     def fuzzy_field(self, say: Say, spec: Any, line: int, allowed: tuple[str, ...]) -> FuzzyField | None:
         if not isinstance(spec, LineMap):
-            say(line, "a fuzzy field must be a mapping like {field: full_name, scorer: token_sort_ratio}")
+            say(line, f"a fuzzy field must be a mapping like {{field: full_name, scorer: {DEFAULT_SCORER}}}")
             return None
         _unknown(say, spec, allowed)
         field = self.field(say, spec.line_of("field"), spec.get("field"))
-        scorer, compare_as = spec.get("scorer", "token_sort_ratio"), spec.get("compare_as", "name")
+        scorer, compare_as = spec.get("scorer", DEFAULT_SCORER), spec.get("compare_as", "name")
         weight, required = _number(spec.get("weight", 1.0), 0.0, 1000.0), spec.get("required", False)
         ok = field is not None
         if scorer not in SCORERS:
@@ -132,15 +150,20 @@ class _DuplicatesFile:
             say(spec.line_of("suggest"), f"suggest {suggest!r} must be one of: {', '.join(SUGGESTIONS)}")
         if on_create is not None and on_create not in ON_CREATE:
             say(spec.line_of("on_create"), f"on_create {on_create!r} must be one of: {', '.join(ON_CREATE)}")
-        if match not in ("exact", "fuzzy"):
-            say(spec.line_of("match"), f"match {match!r} must be exact or fuzzy")
+        if match not in MATCH_KINDS:
+            say(spec.line_of("match"), f"match {match!r} must be one of: {', '.join(MATCH_KINDS)}")
             return None
-        wrong = _FUZZY_ONLY if match == "exact" else _EXACT_ONLY
-        for key in (key for key in wrong if key in spec):
-            say(spec.line_of(key), f"'{key}' does not apply to {'an exact' if match == 'exact' else 'a fuzzy'} rule")
+        mine = _ONLY[str(match)] + ("score",) * (match == "exact")
+        others = {key for other in _ONLY.values() for key in other}
+        for key in (key for key in spec if key in others and key not in mine):
+            say(spec.line_of(key), f"'{key}' does not apply to {'an' if match == 'exact' else 'a'} {match} rule")
         base = MatchRule(name, str(match), suggest=str(suggest), on_create=on_create, line=line)
-        built = self.exact(say, spec, base, keys, known_keys) if match == "exact" else self.fuzzy(say, spec, base,
-                                                                                                 known_keys)
+        if match == "exact":
+            built = self.exact(say, spec, base, keys, known_keys)
+        elif match == "fuzzy":
+            built = self.fuzzy(say, spec, base, known_keys)
+        else:
+            built = self.probabilistic(say, spec, base, known_keys)
         return built if len(self.checker.problems) == count else None
 
     def exact(self, say: Say, spec: LineMap, base: MatchRule, keys: dict[str, MatchKey],
@@ -162,17 +185,60 @@ class _DuplicatesFile:
         return MatchRule(base.name, "exact", score, str(key), unless_fuzzy=checked, below=below or 0.0,
                          suggest=base.suggest, on_create=base.on_create, line=base.line)
 
-    def fuzzy(self, say: Say, spec: LineMap, base: MatchRule, known_keys: set[str]) -> MatchRule | None:
-        block, fields, threshold = spec.get("block"), spec.get("fields"), _number(spec.get("threshold"), 0, 100)
-        cap = _number(spec.get("score", 100), 0, 100)
-        if cap is None:
-            say(spec.line_of("score"), "score (the most a pair of this rule scores) must be a number from 0 to 100")
+    def blocks(self, say: Say, spec: LineMap, known_keys: set[str]) -> LineList:
+        block = spec.get("block")
         if not isinstance(block, LineList) or not block or not all(isinstance(b, str) for b in block):
             say(spec.line_of("block"), "block must be a non-empty list of key names, like [name_initials]")
             block = LineList(spec.line)
         for index, name in enumerate(block):
             if name not in known_keys:
                 say(block.line_at(index), f"block key {name!r} is not one of the keys: {', '.join(sorted(known_keys))}")
+        return block
+
+    def probabilistic(self, say: Say, spec: LineMap, base: MatchRule, known_keys: set[str]) -> MatchRule | None:
+        block, specs = self.blocks(say, spec, known_keys), spec.get("compare")
+        threshold = _number(spec.get("threshold", DEFAULT_PROBABILITY), 0, 1)
+        if threshold is None or threshold in (0.0, 1.0):
+            say(spec.line_of("threshold"), "threshold of a probabilistic rule is a match probability between 0 and "
+                                           f"1 (exclusive), like {DEFAULT_PROBABILITY}")
+        if not isinstance(specs, LineList) or not specs:
+            say(spec.line_of("compare"), "compare must be a non-empty list of {field, as}, like "
+                                         "{field: full_name, as: name}")
+            specs = LineList(spec.line)
+        compared = [self.comparison(say, item, specs.line_at(i)) for i, item in enumerate(specs)]
+        if threshold is None or None in compared:
+            return None
+        return MatchRule(base.name, "probabilistic", 100.0, block=tuple(block), threshold=threshold,
+                         comparisons=tuple(c for c in compared if c), suggest=base.suggest,
+                         on_create=base.on_create, line=base.line)
+
+    def comparison(self, say: Say, spec: Any, line: int) -> Comparison | None:
+        if not isinstance(spec, LineMap):
+            say(line, "a comparison must be a mapping like {field: birth_date, as: date}")
+            return None
+        _unknown(say, spec, _COMPARE)
+        fields = self.joined_fields(say, spec.line_of("field"), spec.get("field"))
+        how, days = spec.get("as"), spec.get("days", 30)
+        ok = fields is not None
+        if how not in COMPARISONS:
+            say(spec.line_of("as"), f"as {how!r} must be one of: {', '.join(COMPARISONS)}")
+            ok = False
+        if "days" in spec and how != "date":
+            say(spec.line_of("days"), "days applies to a date comparison only")
+            ok = False
+        if type(days) is not int or days < 1:
+            say(spec.line_of("days"), "days must be a whole number of at least 1")
+            ok = False
+        if not ok or fields is None:
+            return None
+        return Comparison(fields[0], str(how), fields[1:], int(days), self.checker.settings.default_region)
+
+    def fuzzy(self, say: Say, spec: LineMap, base: MatchRule, known_keys: set[str]) -> MatchRule | None:
+        fields, threshold = spec.get("fields"), _number(spec.get("threshold"), 0, 100)
+        cap = _number(spec.get("score", 100), 0, 100)
+        if cap is None:
+            say(spec.line_of("score"), "score (the most a pair of this rule scores) must be a number from 0 to 100")
+        block = self.blocks(say, spec, known_keys)
         if threshold is None:
             say(spec.line_of("threshold"), "threshold must be a number from 0 to 100")
         if not isinstance(fields, LineList) or not fields:

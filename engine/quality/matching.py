@@ -13,8 +13,10 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
-from engine.config.duplicates_model import DuplicateRules, FuzzyField, MatchRule
+from engine.config.duplicates_model import DuplicateRules, FuzzyField, MatchKey, MatchRule
 from engine.config.model import Bundle
+from engine.quality.comparisons import LEVELS, aligned_similarity, compare, value_of
+from engine.quality.fellegi_sunter import MatchModel, default_model, explain, probability
 from engine.quality.normalize import comparable_forms, keys_of
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
@@ -53,6 +55,12 @@ def token_match(a: str, b: str) -> float:
                    for other in long) for word in short)
 
 
+def token_align(a: str, b: str) -> float:
+    """Word by word in the best pairing (Jaro-Winkler, weighted by word length), 0..100: "walker xrescent" and
+    "walker crescent" score 95 where token_sort_ratio, which sorts the words first, gives 47."""
+    return aligned_similarity(tuple(a.split()), tuple(b.split())) * 100
+
+
 _SCORERS: dict[str, Callable[[str, str], float]] = {
     "ratio": fuzz.ratio,
     "partial_ratio": fuzz.partial_ratio,
@@ -60,6 +68,7 @@ _SCORERS: dict[str, Callable[[str, str], float]] = {
     "token_set_ratio": fuzz.token_set_ratio,
     "jaro_winkler": lambda a, b: JaroWinkler.normalized_similarity(a, b) * 100,
     "token_match": token_match,
+    "token_align": token_align,
     "exact": lambda a, b: 100.0 if a == b else 0.0,
 }
 
@@ -73,10 +82,18 @@ def record_keys(config: DuplicateRules, data: Mapping[str, Any], region: str) ->
     """The normalized keys of a record's values by key name (empty keys left out)."""
     found: Keys = {}
     for key in config.keys.values():
-        values = set(keys_of(key.normalize, data.get(key.field), region))
+        values = set(keys_of(key.normalize, key_value(key, data), region))
         if values:
             found[key.name] = values
     return found
+
+
+def key_value(key: MatchKey, data: Mapping[str, Any]) -> Any:
+    """The value a key normalizes: its field's, or its fields' joined by spaces."""
+    if not key.also:
+        return data.get(key.field)
+    parts = [str(data[name]) for name in key.fields if data.get(name) not in (None, "")]
+    return " ".join(parts) or None
 
 
 def refresh_keys(uow: UnitOfWork, bundle: Bundle, row: RecordRow) -> None:
@@ -153,34 +170,81 @@ def _fuzzy(rule: MatchRule, a: Mapping[str, Any], b: Mapping[str, Any], region: 
         total, weights, lost = total + score * spec.weight, weights + spec.weight, lost + (100 - score) * spec.weight
         if most and round((100 * most - lost) / most, 1) < rule.threshold:
             return None  # even perfect scores on the other fields would stay below the threshold
-        reasons.append({"field": spec.field, "how": "fuzzy", "a": a.get(spec.field), "b": b.get(spec.field),
-                        "score": score})
+        reasons.append({"field": spec.field, "how": "exact" if spec.scorer == "exact" else "fuzzy",
+                        "a": a.get(spec.field), "b": b.get(spec.field), "score": score})
     if not weights:
         return None
     score = round(total / weights, 1)
     return (min(score, rule.score), reasons) if score >= rule.threshold else None
 
 
+Models = Mapping[str, MatchModel]  # rule name -> the learned model of a probabilistic rule
+
+
+def load_models(uow: UnitOfWork, config: DuplicateRules) -> dict[str, MatchModel]:
+    """The stored models of an entity's probabilistic rules that still fit the rule (same comparisons); a rule
+    without one scores by the default model until trained."""
+    stored = uow.quality.model_params(config.entity)
+    found: dict[str, MatchModel] = {}
+    for rule in config.rules:
+        if rule.match == "probabilistic" and rule.name in stored:
+            model = MatchModel.from_json(stored[rule.name])
+            if model.fits(rule):
+                found[rule.name] = model
+    return found
+
+
+def comparison_levels(rule: MatchRule, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[int, ...]:
+    """The level each comparison of a probabilistic rule meets for two records' values."""
+    return tuple(compare(c, value_of(c, a), value_of(c, b)) for c in rule.comparisons)
+
+
+def probabilistic_reasons(rule: MatchRule, model: MatchModel, a: Mapping[str, Any], b: Mapping[str, Any],
+                          levels: tuple[int, ...] | None = None) -> tuple[float, list[dict[str, Any]]]:
+    """A pair's match probability (0..100) under a probabilistic rule, and its reasons: the prior's weight, then
+    per comparison the level met and its match weight (log2 Bayes factor), last the total."""
+    found = explain(model, levels if levels is not None else comparison_levels(rule, a, b))
+    reasons: list[dict[str, Any]] = [{"field": "", "how": "prior", "weight": round(found.prior_weight, 2)}]
+    for comparison, level, weight in zip(rule.comparisons, found.levels, found.weights, strict=True):
+        reasons.append({"field": comparison.name, "how": comparison.compare,
+                        "level": LEVELS[comparison.compare][level], "weight": round(weight, 2),
+                        "a": value_of(comparison, a), "b": value_of(comparison, b)})
+    reasons.append({"field": "", "how": "total", "weight": round(found.total, 2),
+                    "score": round(found.probability * 100, 2)})
+    return round(found.probability * 100, 2), reasons
+
+
 def match_pair(config: DuplicateRules, shared: Shared, a: Mapping[str, Any], b: Mapping[str, Any], record_id: int,
-               title: str = "", cache: KeyCache | None = None) -> Candidate | None:
+               title: str = "", cache: KeyCache | None = None, models: Models | None = None,
+               levels: Mapping[str, tuple[int, ...]] | None = None) -> Candidate | None:
     """The best rule matching two records' data, given the keys they share. A matching `suggest: related` rule
     (same phone, clearly another person) is the exception to the merge rules on its key: it outranks them, but
     not a merge rule on other evidence (the same e-mail too, a similar name). `cache` keeps phone and e-mail keys
-    across calls (a scan)."""
+    across calls (a scan); `models` are the learned models of probabilistic rules (defaults when absent),
+    `levels` their comparison levels for this pair when already computed (a scan), by rule name."""
     matched: list[tuple[MatchRule, Candidate]] = []
     memo: dict[tuple[str, str, str], float | None] = {}
     for rule in config.rules:
-        if rule.match == "exact":
-            reasons = _exact(rule, config, shared, a, b)
-            if reasons is None:
+        if rule.match == "probabilistic":
+            if not any(block in shared for block in rule.block):
                 continue
-            score = rule.score
+            model = (models or {}).get(rule.name) or default_model(rule)
+            met = (levels or {}).get(rule.name) or comparison_levels(rule, a, b)
+            if probability(model.total_weight(met)) < rule.threshold:
+                continue
+            score, reasons = probabilistic_reasons(rule, model, a, b, met)
+        elif rule.match == "exact":
+            exact = _exact(rule, config, shared, a, b)
+            if exact is None:
+                continue
+            score, reasons = rule.score, exact
             if rule.unless_fuzzy is not None:
                 other = score_field(rule.unless_fuzzy, a.get(rule.unless_fuzzy.field),
                                     b.get(rule.unless_fuzzy.field), config.region, cache)
                 if other is None or other >= rule.below:
                     continue
-                reasons.append({"field": rule.unless_fuzzy.field, "how": "fuzzy",
+                reasons.append({"field": rule.unless_fuzzy.field,
+                                "how": "exact" if rule.unless_fuzzy.scorer == "exact" else "fuzzy",
                                 "a": a.get(rule.unless_fuzzy.field), "b": b.get(rule.unless_fuzzy.field),
                                 "score": other})
         else:
@@ -207,7 +271,7 @@ def _shared(mine: Keys, theirs: Iterable[tuple[str, str]]) -> set[str]:
 
 
 def find_candidates(uow: UnitOfWork, bundle: Bundle, entity: str, data: Mapping[str, Any],
-                    exclude_ids: Iterable[int] = ()) -> list[Candidate]:
+                    exclude_ids: Iterable[int] = (), models: Models | None = None) -> list[Candidate]:
     """Records of `entity` (merged ones ignored) that may duplicate `data`, an unsaved or saved record's values,
     best first: one indexed lookup of the exact keys, one of the block keys, one load of the records found."""
     config = rules_of(bundle, entity)
@@ -218,7 +282,7 @@ def find_candidates(uow: UnitOfWork, bundle: Bundle, entity: str, data: Mapping[
         return []
     excluded = set(exclude_ids)
     exact_names = {rule.key for rule in config.rules if rule.match == "exact" and rule.key}
-    block_names = {block for rule in config.rules if rule.match == "fuzzy" for block in rule.block} - exact_names
+    block_names = {block for rule in config.rules if rule.match != "exact" for block in rule.block} - exact_names
     hits: dict[int, list[tuple[str, str]]] = {}
     exact = [(name, value) for name in exact_names for value in sorted(mine.get(name, ()))]
     for record_id, key, value in uow.quality.key_matches(entity, exact, excluded):
@@ -229,8 +293,11 @@ def find_candidates(uow: UnitOfWork, bundle: Bundle, entity: str, data: Mapping[
     if not hits:
         return []
     found: list[Candidate] = []
+    if models is None and any(rule.match == "probabilistic" for rule in config.rules):
+        models = load_models(uow, config)
     for record_id, (title, other) in uow.quality.record_data(hits).items():
-        candidate = match_pair(config, _shared(mine, hits[record_id]), data, other, record_id, title)
+        candidate = match_pair(config, _shared(mine, hits[record_id]), data, other, record_id, title,
+                               models=models)
         if candidate is not None:
             found.append(candidate)
     return sorted(found, key=lambda c: (-c.score, c.record_id))

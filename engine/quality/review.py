@@ -21,7 +21,7 @@ from engine.services.views import Actor, RecordView
 from engine.store.quality_models import DuplicatePairRow, MergeLogRow
 from engine.store.uow import UnitOfWork
 
-STATUSES = ("open", "decided", "merged", "dismissed", "related")
+STATUSES = ("open", "decided", "merged", "dismissed", "related", "closed")  # closed: a rescan no longer found it
 RELATED_KIND = "related"
 
 

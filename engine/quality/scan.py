@@ -12,6 +12,8 @@ from typing import Any
 from engine.config.duplicates_model import DuplicateRules
 from engine.config.model import Bundle
 from engine.errors import NotFound
+from engine.quality.fellegi_sunter import MatchModel, default_model, probabilities
+from engine.quality.learning import Levels, as_matrix, fresh_models, pair_levels
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
 from engine.services.deployments import active_bundle
 from engine.services.rules import ScheduleJob
@@ -33,6 +35,8 @@ class ScanReport:
     found: int  # pairs matching a rule
     new: int  # of those, pairs not known before
     seconds: float
+    closed: int = 0  # open pairs this scan no longer found (rules or records changed)
+    trained: tuple[str, ...] = ()  # probabilistic rules (re)trained before scoring
 
 
 def rebuild_keys(uow: UnitOfWork, bundle: Bundle, entity: str) -> int:
@@ -91,16 +95,26 @@ def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) ->
     return found
 
 
-def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanReport:
+def candidate_pairs(uow: UnitOfWork, config: DuplicateRules) -> tuple[dict[tuple[int, int], set[str]],
+                                                                         dict[int, dict[str, Any]]]:
+    """The pairs of records sharing a key some rule reads (with the keys they share) and the values the rules
+    read of those records."""
+    pairs = _shared_keys(uow, config)
+    return pairs, _record_values(uow, config, {record_id for pair in pairs for record_id in pair})
+
+
+def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
     """Compare the records of an entity that share a key or block (blocks larger than max_block are skipped)
-    and keep an open pair for each match; pairs already decided (merged, dismissed, related) are not reopened."""
+    and keep an open pair for each match; pairs already decided (merged, dismissed, related) are not reopened,
+    open pairs no longer found are closed. Probabilistic rules are trained first when they have no model yet,
+    when reviewers decided pairs since, or with `train`."""
     with uow:
-        report = scan_in(uow, bundle, entity, now)
+        report = scan_in(uow, bundle, entity, now, train=train)
         uow.commit()
         return report
 
 
-def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> ScanReport:
+def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
     """`scan`, inside the caller's transaction (which commits it)."""
     started = time.perf_counter()
     config = rules_of(bundle, entity)
@@ -110,33 +124,59 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> Scan
     inserts: list[dict[str, Any]] = []
     with uow:
         records = uow.quality.count_records(entity)
-        pairs = _shared_keys(uow, config)
-        values = _record_values(uow, config, {record_id for pair in pairs for record_id in pair})
+        pairs, values = candidate_pairs(uow, config)
+        levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
+                  if rule.match == "probabilistic"}
+        models, trained = fresh_models(uow, config, levels, now, force=train)
+        hopeful = _hopeful(config, levels, models)
         known = uow.quality.pair_statuses(entity)
         cache: KeyCache = {}
-        for (low, high), shared in sorted(pairs.items()):
-            a, b = values.get(low), values.get(high)
+        matched: set[tuple[int, int]] = set()
+        compared = sum(1 for low, high in pairs if low in values and high in values)
+        for low, high in sorted(hopeful if hopeful is not None else pairs):
+            a, b, shared = values.get(low), values.get(high), pairs[(low, high)]
             if a is None or b is None:
                 continue
-            compared += 1
-            candidate = match_pair(config, shared, a, b, high, cache=cache)
+            met = {name: found_levels[(low, high)] for name, found_levels in levels.items()
+                   if (low, high) in found_levels}
+            candidate = match_pair(config, shared, a, b, high, cache=cache, models=models, levels=met)
             if candidate is None:
                 continue
             found += 1
+            matched.add((low, high))
             status = known.get((low, high))
             if status is None:
                 new += 1
                 inserts.append({"entity": entity, "record_a_id": low, "record_b_id": high, "score": candidate.score,
                                 "rule": candidate.rule[:100], "reasons": candidate.reasons, "status": "open",
                                 "found_by": "scan", "found_at": now, "decided_at": None, "decided_by": None})
-            elif status == "open":
+            elif status in ("open", "closed"):
                 uow.quality.upsert_pair(entity, low, high, score=candidate.score, rule=candidate.rule,
                                         reasons=candidate.reasons, found_by="scan", now=now)
             if len(inserts) >= BATCH:
                 uow.quality.add_pairs(inserts)
                 inserts = []
         uow.quality.add_pairs(inserts)
-    return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3))
+        closed = uow.quality.close_pairs(entity, matched, now)
+    return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3), closed,
+                      tuple(trained))
+
+
+def _hopeful(config: DuplicateRules, levels: dict[str, Levels],
+             models: dict[str, MatchModel]) -> set[tuple[int, int]] | None:
+    """When every rule is probabilistic: the pairs some rule's probability reaches its threshold for, computed
+    for all pairs at once (numpy), so that only those are scored one by one. None when other rules need every
+    pair."""
+    if any(rule.match != "probabilistic" for rule in config.rules):
+        return None
+    found: set[tuple[int, int]] = set()
+    for rule in config.rules:
+        by_pair = levels.get(rule.name, {})
+        if not by_pair:
+            continue
+        chances = probabilities(models.get(rule.name) or default_model(rule), as_matrix(rule, by_pair))
+        found.update(pair for pair, chance in zip(by_pair, chances >= rule.threshold - 1e-9, strict=True) if chance)
+    return found
 
 
 def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> list[ScanReport]:
@@ -168,6 +208,7 @@ class ScanJob(ScheduleJob):
 
     def work(self, uow: UnitOfWork, name: str, now: datetime) -> None:
         report = scan_in(uow, self.bundle, self.configs[name].entity, now)
-        log.info("duplicate scan of %s: %d record(s), %d pair(s) found, %d new in %.1f s", report.entity,
-                 report.records, report.found, report.new, report.seconds)
+        log.info("duplicate scan of %s: %d record(s), %d pair(s) found, %d new, %d closed, trained %s in %.1f s",
+                 report.entity, report.records, report.found, report.new, report.closed,
+                 ", ".join(report.trained) or "none", report.seconds)
         self.reports.append(report)

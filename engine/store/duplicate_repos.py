@@ -9,17 +9,18 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from engine.store.models import RecordRow
-from engine.store.quality_models import DuplicatePairRow, MatchKeyRow
+from engine.store.quality_models import DuplicatePairRow, MatchKeyRow, MatchModelRow
 from engine.store.repositories import _Repository
 
 CHUNK = 500  # ids per IN (...) list: well below SQLite's parameter limit
 _KEYS = cast(Table, MatchKeyRow.__table__)  # Core inserts of many rows skip the ORM's per-row bookkeeping
 _PAIRS = cast(Table, DuplicatePairRow.__table__)
 OPEN = "open"
+CLOSED = "closed"  # open until a rescan no longer found it: no human decided it, so a later match reopens it
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -154,7 +155,8 @@ class DuplicateQueries(_Repository):
     def upsert_pair(self, entity: str, a_id: int, b_id: int, *, score: float, rule: str,
                     reasons: list[dict[str, Any]], found_by: str, now: datetime) -> tuple[DuplicatePairRow, bool]:
         """Record an open pair of two records (stored low id first); an open pair gets the new score and reasons,
-        a decided one (merged, dismissed, related) is left alone. Returns (pair, created)."""
+        a closed one (a rescan no longer found it) reopens, a decided one (merged, dismissed, related) is left
+        alone. Returns (pair, created)."""
         low, high = min(a_id, b_id), max(a_id, b_id)
         row = self.pair_between(low, high)
         if row is None:
@@ -163,6 +165,9 @@ class DuplicateQueries(_Repository):
             self.session.add(row)
             self.session.flush()
             return row, True
+        if row.status == CLOSED:  # closed by a rescan, not by a reviewer: matching again reopens it
+            row.status, row.found_by, row.found_at = OPEN, found_by[:20], now
+            row.decided_at = row.decided_by = None
         if row.status == OPEN and (row.score, row.rule, row.reasons) != (score, rule, reasons):
             row.score, row.rule, row.reasons = score, rule[:100], reasons
         return row, False
@@ -203,3 +208,46 @@ class DuplicateQueries(_Repository):
         if status is not None:
             stmt = stmt.where(DuplicatePairRow.status == status)
         return list(self.session.scalars(stmt.order_by(DuplicatePairRow.score.desc(), DuplicatePairRow.id)))
+
+    def model_params(self, entity: str) -> dict[str, dict[str, Any]]:
+        """The stored match model parameters of an entity's probabilistic rules, by rule name."""
+        stmt = select(MatchModelRow.rule, MatchModelRow.params).where(MatchModelRow.entity == entity)
+        return {rule: dict(params) for rule, params in self.session.execute(stmt)}
+
+    def model_rows(self, entity: str) -> list[MatchModelRow]:
+        """The match model rows of an entity, by rule name."""
+        stmt = select(MatchModelRow).where(MatchModelRow.entity == entity).order_by(MatchModelRow.rule)
+        return list(self.session.scalars(stmt))
+
+    def save_model(self, entity: str, rule: str, params: dict[str, Any], now: datetime) -> None:
+        """Store (or replace) the learned model of a probabilistic rule."""
+        row = self.session.scalar(select(MatchModelRow).where(MatchModelRow.entity == entity,
+                                                              MatchModelRow.rule == rule))
+        if row is None:
+            self.session.add(MatchModelRow(entity=entity, rule=rule[:100], params=params, trained_at=now))
+        else:
+            row.params, row.trained_at = params, now
+        self.session.flush()
+
+    def reviewed_pairs(self, entity: str) -> list[tuple[int, int, str, dict[str, Any], dict[str, Any]]]:
+        """Pairs a reviewer decided (merged, dismissed, related) with both records' current values, merged
+        records included: (a id, b id, status, a data, b data)."""
+        a, b = aliased(RecordRow), aliased(RecordRow)
+        stmt = (select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status, a.data,
+                       b.data)
+                .join(a, a.id == DuplicatePairRow.record_a_id).join(b, b.id == DuplicatePairRow.record_b_id)
+                .where(DuplicatePairRow.entity == entity,
+                       DuplicatePairRow.status.in_(("merged", "dismissed", "related")))
+                .order_by(DuplicatePairRow.id))
+        return [(x, y, status, dict(da), dict(db)) for x, y, status, da, db in self.session.execute(stmt)]
+
+    def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime) -> int:
+        """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many."""
+        stmt = select(DuplicatePairRow.id, DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id).where(
+            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN)
+        gone = [pair_id for pair_id, a, b in self.session.execute(stmt) if (a, b) not in keep]
+        for chunk in _chunks(gone):
+            self.session.execute(update(DuplicatePairRow).where(DuplicatePairRow.id.in_(chunk))
+                                 .values(status=CLOSED, decided_at=now, decided_by="scan")
+                                 .execution_options(synchronize_session=False))
+        return len(gone)

@@ -48,6 +48,20 @@ class DuplicatePairRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(80))
 
 
+class MatchModelRow(Base):
+    """The learned Fellegi-Sunter model of one probabilistic duplicate rule of an entity: prior, m and u per
+    comparison level (engine/quality/fellegi_sunter.py), when it was trained and on how many pairs/labels."""
+
+    __tablename__ = "match_model"
+    __table_args__ = (UniqueConstraint("entity", "rule", name="uq_match_model"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(JsonType)  # {prior, m, u, pairs, labels, iterations}
+    trained_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class MergeLogRow(Base):
     """One merge: what survived, what moved, and enough to undo it. Append only (undo sets undone_at)."""
 

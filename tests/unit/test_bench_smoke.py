@@ -59,6 +59,10 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     assert sqlite["data"]["open_tasks"] == 300
     assert "ix_task_assignee_state_due" in "\n".join(sqlite["plans"]["mine"]["plan"])
     assert sqlite["mine"]["list_tasks"]["n"] == sqlite["pool"]["list_tasks"]["n"] == 4
+    english = results["dedup_en"][0]["runs"][0]
+    assert (english["records"], english["trained"]) == (300, ["same_person"])
+    assert english["true_pairs"] > 0
+    assert english["f1"] > 0.9
     dedup = results["dedup"][0]["runs"][0]
     assert dedup["records"] == 300
     assert dedup["true_duplicate_pairs"] > 0

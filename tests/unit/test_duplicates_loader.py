@@ -127,3 +127,43 @@ def test_the_shipped_rules_load() -> None:
     duplicates = load_bundle(_shipped()).duplicates
     assert duplicates["Organization"].rules[0].name == "same_tax_id"
     assert all(rules.scan_every == timedelta(days=1) for rules in duplicates.values())
+
+
+PROBABILISTIC = """entity: Contact
+keys:
+  phone: {field: phone, normalize: phone}
+  names: {field: [first_name, last_name], normalize: name_sounds}
+rules:
+  - name: same_person
+    match: probabilistic
+    block: [phone, names]
+    compare:
+      - {field: [first_name, last_name], as: name}
+      - {field: phone, as: phone}
+      - {field: repeat_sale_for, as: date, days: 10}
+"""
+
+
+def test_a_probabilistic_rule_loads_with_the_default_probability_and_joined_fields() -> None:
+    rules = load_bundle({**_shipped(), CONTACT: PROBABILISTIC}).duplicates["Contact"]
+    assert rules.keys["names"].fields == ("first_name", "last_name")
+    rule = rules.rules[0]
+    assert (rule.match, rule.block, rule.threshold) == ("probabilistic", ("phone", "names"), 0.95)
+    assert [(c.name, c.compare) for c in rule.comparisons] == [
+        ("first_name+last_name", "name"), ("phone", "phone"), ("repeat_sale_for", "date")]
+    assert rule.comparisons[2].days == 10
+    assert {"first_name", "last_name", "phone", "repeat_sale_for"} <= rules.fields()
+
+
+def test_probabilistic_rule_problems_name_their_line() -> None:
+    text = PROBABILISTIC.replace("block: [phone, names]", "block: [phone, names]\n    threshold: 95\n    score: 80")
+    text = text.replace("as: phone}", "as: soundex}").replace("as: name}", "as: name, days: 3}")
+    text = text.replace("[first_name, last_name], as: name", "[first_name, surname], as: name")
+    found = problems_of(text)
+    assert (9, "threshold of a probabilistic rule is a match probability between 0 and 1 (exclusive), "
+                "like 0.95") in found
+    assert (10, "'score' does not apply to a probabilistic rule") in found
+    assert (12, "Contact has no field 'surname'; fields: " + ", ".join(
+        load_bundle(_shipped()).entities["Contact"].fields)) in found
+    assert (12, "days applies to a date comparison only") in found
+    assert (13, "as 'soundex' must be one of: exact, name, text, id, date, number, phone, email") in found

@@ -8,7 +8,7 @@ from web.openapi import _TIME, _TIME_OR_NULL, Schema, _body, _errors, _nullable,
 
 TAGS = ("duplicates",)
 
-_STATUS = {"enum": ["open", "merged", "dismissed", "related"]}
+_STATUS = {"enum": ["open", "merged", "dismissed", "related", "closed"]}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"},
            "description": "rows that belong to the record and would move with it: task, process_instance, "
                           "reminder, outbox, import_row_key, record_link"}
@@ -55,7 +55,8 @@ PARAMETERS: dict[str, Schema] = {
 
 _FILTERS = [
     _param("entity", "query", {"type": "string"}, "only pairs of this entity"),
-    _param("status", "query", {"enum": ["open", "decided", "merged", "dismissed", "related"], "default": "open"},
+    _param("status", "query", {"enum": ["open", "decided", "merged", "dismissed", "related", "closed"],
+                               "default": "open"},
            "open (by score, highest first), decided (any decision) or one decision (latest first)"),
 ]
 

@@ -3,6 +3,7 @@ not a duplicate, and undo of a merge (also offered on the survivor's card)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -21,6 +22,8 @@ from engine.quality.review import (
     mark_related,
     record_merges,
 )
+from engine.quality.tuning import tune, with_thresholds
+from engine.services.access import require_permission
 from engine.services.links import link_kinds
 from web import nav, now, uow
 from web.auth import actor, login_required
@@ -34,6 +37,70 @@ TABS = ("open", "decided")
 nav.add("duplicates.queue", "duplicates.nav", "head_of_sales", "admin", "auditor")
 
 
+@dataclass(frozen=True)
+class Bar:
+    """One step of a match-weight waterfall: where it starts and ends on the weight axis, drawn in SVG units."""
+
+    label: str
+    level: str
+    weight: float
+    x: float
+    width: float
+    y: int
+    positive: bool
+    total: bool = False
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """The waterfall of a probabilistic pair: the prior, each field's match weight, the total."""
+
+    bars: list[Bar]
+    zero: float  # x of weight 0
+    width: int
+    height: int
+    total: float
+    probability: float
+
+
+CHART_WIDTH, ROW, LABELS = 640, 24, 170  # SVG units: chart width, row height, room for the labels on the left
+
+
+def waterfall(reasons: list[dict[str, Any]]) -> Waterfall | None:
+    """The chart of a pair found by a probabilistic rule (reasons with a prior, per-field weights and a total);
+    None for the other rules' reasons. Geometry is computed here: the page's CSP forbids inline styles, so the
+    chart is SVG with plain attributes."""
+    steps = [r for r in reasons if r.get("how") not in ("prior", "total")]
+    prior = next((r for r in reasons if r.get("how") == "prior"), None)
+    total = next((r for r in reasons if r.get("how") == "total"), None)
+    if prior is None or total is None:
+        return None
+    points, running = [0.0], float(prior.get("weight", 0.0))
+    points.append(running)
+    for step in steps:
+        running += float(step.get("weight", 0.0))
+        points.append(running)
+    low, high = min(points), max(points)
+    span = (high - low) or 1.0
+    inner = CHART_WIDTH - LABELS - 60
+
+    def x_of(weight: float) -> float:
+        return round(LABELS + (weight - low) / span * inner, 1)
+
+    bars, start = [], 0.0
+    rows = [("", "prior", float(prior.get("weight", 0.0)))]
+    rows += [(str(s.get("field", "")), str(s.get("level", "")), float(s.get("weight", 0.0))) for s in steps]
+    for index, (label, level, weight) in enumerate(rows):
+        end = start + weight
+        left, right = sorted((x_of(start), x_of(end)))
+        bars.append(Bar(label, level, weight, left, max(right - left, 1.0), index * ROW, weight >= 0))
+        start = end
+    left, right = sorted((x_of(0.0), x_of(start)))
+    bars.append(Bar("", "total", start, left, max(right - left, 1.0), len(rows) * ROW, start >= 0, total=True))
+    return Waterfall(bars, x_of(0.0), CHART_WIDTH, (len(rows) + 1) * ROW, round(start, 2),
+                     float(total.get("score", 0.0)))
+
+
 def how_label(how: str) -> str:
     """How two values matched (exact, fuzzy) in the request's language."""
     text = t(f"duplicates.how_{how}")
@@ -41,10 +108,17 @@ def how_label(how: str) -> str:
 
 
 def why(pair: PairView) -> str:
-    """The reasons of a pair in one line, in the user's language: `Phone same 100 · Contact name similar 91`."""
+    """The reasons of a pair in one line, in the user's language: `Phone same 100 · Contact name similar 91`; for a
+    probabilistic rule the fields' levels and match weights: `Full name close +3.1 · Birth date exact +6.2`."""
     entity = bundle_of(uow()).entities.get(pair.entity)
     parts = []
     for reason in pair.reasons:
+        if reason.get("how") in ("prior", "total"):
+            continue
+        if "level" in reason:
+            name = field_label(entity, str(reason.get("field", "?")))
+            parts.append(f"{name} {reason['level']} {float(reason.get('weight', 0)):+.1f}")
+            continue
         score = reason.get("score")
         shown = f" {float(score):.0f}" if isinstance(score, int | float) else ""
         name = field_label(entity, str(reason.get("field", "?")))
@@ -83,7 +157,41 @@ def _compare(detail: PairDetail, bundle: Bundle, errors: list[str] | None = None
     return render_template("duplicates/compare.html", bundle=bundle, entity=entity, detail=detail, names=names,
                            picks=picks or detail.defaults, survivor=survivor, errors=errors or [],
                            link_kinds=link_kinds(bundle), why=why(detail.pair), how_label=how_label,
+                           chart=waterfall(detail.pair.reasons),
                            can_undo=actor().has(*MERGERS)), status
+
+
+@bp.get("/duplicates/tuning")
+@login_required
+def tuning() -> str:
+    """Score distribution, precision/recall against reviewed pairs and a dry run of other thresholds."""
+    who = actor()
+    require_permission(who, "duplicates.tune", action="tune duplicate rules")
+    bundle = bundle_of(uow())
+    if not bundle.duplicates:
+        raise NotFound("no entity has duplicate rules")
+    entity = request.args.get("entity") or sorted(bundle.duplicates)[0]
+    config = bundle.duplicates.get(entity)
+    if config is None:
+        raise NotFound(f"no duplicate rules for {entity!r}")
+    tried: dict[str, float] = {}
+    errors: list[str] = []
+    for rule in config.rules:
+        raw = request.args.get(f"threshold.{rule.name}", "").strip().replace(",", ".")
+        if raw:
+            try:
+                tried[rule.name] = float(raw)
+            except ValueError:
+                errors.append(t("duplicates.bad_threshold", rule=rule.name, value=raw))
+    try:
+        proposed = with_thresholds(config, tried)
+    except ValidationError as exc:
+        errors += _messages(exc)
+        proposed = config
+    report = tune(uow(), bundle, entity, proposed)
+    widest = max((count for _, _, count in report.histogram), default=0) or 1
+    return render_template("duplicates/tuning.html", bundle=bundle, entity=entity, config=config,
+                           proposed=proposed, tried=tried, report=report, widest=widest, errors=errors)
 
 
 @bp.get("/duplicates/<int:pair_id>")

@@ -18,6 +18,7 @@ from tests.web.matrix_parts import LOGIN, row
 ROWS = {
     ("GET", "/duplicates"): row(LOGIN, 200, 200, 403, 200, 200),
     ("GET", "/duplicates/<int:pair_id>"): row(LOGIN, 200, 200, 403, 200, 200),
+    ("GET", "/duplicates/tuning"): row(LOGIN, 403, 200, 200, 200, 403),  # reads every record: no sellers
     ("POST", "/duplicates/<int:pair_id>/merge"): row(LOGIN, 403, 409, 403, 409, 403),
     ("POST", "/duplicates/<int:pair_id>/related"): row(LOGIN, 409, 409, 403, 409, 403),
     ("POST", "/duplicates/<int:pair_id>/dismiss"): row(LOGIN, 409, 409, 403, 409, 403),

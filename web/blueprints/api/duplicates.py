@@ -20,7 +20,8 @@ def _int(value: object, name: str) -> int:
 
 @bp.get("/duplicates")
 def list_pairs() -> Response:
-    """One page of pairs: `status` open (default, by score), decided, merged, dismissed or related; `entity`."""
+    """One page of pairs: `status` open (default, by score), decided, merged, dismissed, related or closed (a
+    rescan no longer found it); `entity`."""
     limit, offset = page()
     items = review.list_pairs(uow(), actor(), entity=request.args.get("entity") or None,
                               status=request.args.get("status") or "open", limit=limit, offset=offset)
