@@ -28,8 +28,16 @@ from engine.config.automation_loader import (
     _STAGE_KEYS,
     SHARED_FINAL_KEYS,
 )
-from engine.config.duplicates_loader import _FIELD, _KEY, _RULE, _TOP, _UNLESS
-from engine.config.duplicates_model import COMPARE_AS, NORMALIZERS, ON_CREATE, SCORERS, SUGGESTIONS
+from engine.config.duplicates_loader import _COMPARE, _FIELD, _KEY, _RULE, _TOP, _UNLESS
+from engine.config.duplicates_model import (
+    COMPARE_AS,
+    COMPARISONS,
+    MATCH_KINDS,
+    NORMALIZERS,
+    ON_CREATE,
+    SCORERS,
+    SUGGESTIONS,
+)
 from engine.config.events_loader import _CORRELATE_KEYS, _START_KEYS
 from engine.config.form_loader import UI_WIDGETS
 from engine.config.import_loader import _KEYS as _IMPORT_KEYS
@@ -361,16 +369,24 @@ def duplicates_schema() -> dict[str, Any]:
                    "compare_as": _words(COMPARE_AS, "Normalize both values like this first."),
                    "below": {"type": "number", "description": "The rule does not apply when the score is below."}},
                   _UNLESS)
+    compare = _obj({"field": {"type": ["string", "array"], "items": {"type": "string"},
+                              "description": "The field compared, or a list of fields joined by spaces."},
+                    "as": _words(COMPARISONS, "The comparison and its levels (exact, Jaro-Winkler bands, id edits, "
+                                 "date swaps and typos, numeric distance, phone, e-mail)."),
+                    "days": {"type": "integer", "minimum": 1, "description": "date: the 'within N days' level."}},
+                   _COMPARE, required=("field",))
     rule = _obj({
         "name": _text("The rule's name.", pattern=SNAKE),
-        "match": _words(("exact", "fuzzy"), "exact: equal keys; fuzzy: field scores over a threshold."),
+        "match": _words(MATCH_KINDS, "exact: equal keys; fuzzy: field scores over a threshold; probabilistic: "
+                        "match weights learned by EM (docs/duplicates.md)."),
         "key": _text("exact: the key that must be equal."),
         "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "The pair's score (exact) or "
                   "cap (fuzzy)."},
         "block": _list_of({"type": "string"}, "fuzzy: keys that put candidates in one block."),
         "fields": _list_of(field, "fuzzy: the fields compared and their weights."),
         "threshold": {"type": "number", "minimum": 0, "maximum": 100, "description": "fuzzy: the lowest score "
-                      "that makes a pair."},
+                      "that makes a pair; probabilistic: the lowest match probability (0-1, default 0.95)."},
+        "compare": _list_of(compare, "probabilistic: the fields compared, each with its comparison."),
         "unless_fuzzy": unless,
         "suggest": _words(SUGGESTIONS, "What the review queue suggests for the pair."),
         "on_create": _words(ON_CREATE, "This rule's policy when a record is created or changed."),

@@ -88,7 +88,7 @@ def test_merge_through_the_form_then_undo_from_the_card(app, deployed, actors):
     card = hank.get(f"/records/{old}")
     body = text(card)
     assert re.search(rf"Merge #(\d+): #{new} Ivan Petrov into #{old}", body)
-    assert "on merged record #" in body  # the merged record's history, marked
+    assert "on merged record Ivan Petrov" in body  # the merged record's history, marked, the record by its title
     merge_id = re.search(r'/merges/(\d+)/undo', card.get_data(as_text=True)).group(1)
     merged_card = text(hank.get(f"/records/{new}"))
     assert f"This record was merged into #{old}" in merged_card
