@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.config.model import Bundle, Entity
+from engine.quality.matching import Candidate
 from engine.store.uow import UnitOfWork
 
 Key = tuple[str, str]  # (key name, normalized value)
@@ -55,8 +56,9 @@ class ExactDuplicates:
         for key in self.keys(data):
             self.written.setdefault(key, set()).add(record_id)
 
-    def __call__(self, uow: UnitOfWork, data: dict[str, Any]) -> int | None:
-        """The record `data` is by an exact rule suggesting a merge, best score first; None when none."""
+    def __call__(self, uow: UnitOfWork, data: dict[str, Any]) -> Candidate | None:
+        """The record `data` is by an exact rule suggesting a merge (best score first, then the lowest id), as a
+        candidate naming the rule and the shared values; None when none."""
         from engine.quality.matching import match_pair
 
         if self.config is None:
@@ -65,9 +67,10 @@ class ExactDuplicates:
         for key in self.keys(data):
             for record_id in self.stored.get(key, set()) | self.written.get(key, set()):
                 hits.setdefault(record_id, set()).add(key[0])
-        best: tuple[float, int] | None = None
+        best: tuple[float, int, Candidate] | None = None
         for record_id, (title, other) in (uow.quality.record_data(hits) if hits else {}).items():
             found = match_pair(self.config, hits[record_id], data, other, record_id, title)
-            if found is not None and found.suggest == "merge" and found.rule in self.exact:
-                best = min(best or (-found.score, record_id), (-found.score, record_id))
-        return best[1] if best is not None else None
+            if found is not None and found.suggest == "merge" and found.rule in self.exact and (
+                    best is None or (-found.score, record_id) < best[:2]):
+                best = (-found.score, record_id, found)
+        return best[2] if best is not None else None

@@ -1,4 +1,5 @@
-"""One row of an import: convert, find the record it is, validate, then create, update, fold in or skip it."""
+"""One row of an import: convert, find the record it is, validate, then create, update, fold in, skip it or queue
+it for review (on_match: a matched row never loses a value silently)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from engine.errors import FlowError, ValidationError
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
+from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups
 from engine.services.bulk_records import bulk_ready, insert_records
@@ -24,7 +26,8 @@ from engine.store.models import RecordRow
 from engine.store.quality_models import ImportRowKeyRow
 from engine.store.uow import UnitOfWork
 
-OUTCOMES = ("created", "updated", "merged", "skipped", "rejected")
+OUTCOMES = ("created", "updated", "merged", "skipped", "rejected", "review")
+REVIEW_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import queues
 Problems = list[dict[str, str]]  # [{column, reason}]
 
 
@@ -125,6 +128,8 @@ class Importer:
     job_id: int
     now: datetime
     finder: ExactDuplicates | None = None  # the entity's exact duplicate rules, when they are asked
+    on_match: str | None = None  # the job's choice over the settings' on_match (ON_MATCH)
+    date_formats: Mapping[str, str] = field(default_factory=dict)  # the job's date formats per field
     bulk: bool = True  # new records of a batch written together (engine/services/bulk_records.py)
     lookup: CachedLookup = field(default_factory=CachedLookup)
     index: dict[str, dict[str, int]] = field(default_factory=dict)  # match field -> key -> record id
@@ -135,7 +140,9 @@ class Importer:
     lookups: BatchLookups = field(default_factory=BatchLookups)
 
     def __post_init__(self) -> None:
-        self.converter = Converter(self.bundle, self.entity, self.lookup)
+        self.policy = self.on_match or self.settings.on_match
+        self.converter = Converter(self.bundle, self.entity, self.lookup,
+                                   {**self.settings.date_formats, **self.date_formats})
         self.columns = [(i, h, self.mapping.get(h, SKIP)) for i, h in enumerate(self.headers)]
         self.header_of = {f: h for _, h, f in self.columns if f != SKIP}
         self.bulk = self.bulk and bulk_ready(self.bundle, self.entity)
@@ -184,13 +191,19 @@ class Importer:
                 problems.append({"column": header, "reason": str(exc)})
         return data, problems
 
-    def find(self, uow: UnitOfWork, data: dict[str, Any]) -> int | None:
-        """The record a row is: by match_on keys (existing records and earlier rows), else by duplicate rules."""
+    def row_source(self, number: int) -> str:
+        """The field history source of a matched row's writes: the import and the row."""
+        return f"{self.source} row {number}"
+
+    def find(self, uow: UnitOfWork, data: dict[str, Any]) -> Candidate | None:
+        """The record a row is: by match_on keys (existing records and earlier rows), else by duplicate rules;
+        as a candidate naming how it matched (`match_on <field>` or the rule)."""
         region = self.bundle.settings.default_region
         for name, keys in self.index.items():
             key = match_key(self.entity.fields[name].type, data.get(name), region)
             if key is not None and key in keys:
-                return keys[key]
+                return Candidate(keys[key], 100.0, f"match_on {name}",
+                                 [{"field": name, "how": "exact", "b": data.get(name), "score": 100.0}])
         if self.finder is not None:
             return self.finder(uow, data)
         return None
@@ -295,7 +308,7 @@ class Importer:
                   for i, h, _ in self.columns}
         savepoint = uow.imports.savepoint()
         try:
-            outcome = self._process(uow, converted, width, known)
+            outcome = self._process(uow, number, converted, width, known)
         except RowRejected as exc:
             savepoint.rollback()
             order = {header: index for index, header in enumerate(self.headers)}
@@ -311,8 +324,8 @@ class Importer:
         self.counts[outcome] += 1
         return outcome
 
-    def _process(self, uow: UnitOfWork, converted: tuple[dict[str, Any], Problems], width: int | None,
-                 known: dict[str, ImportRowKeyRow]) -> str:
+    def _process(self, uow: UnitOfWork, number: int, converted: tuple[dict[str, Any], Problems],
+                 width: int | None, known: dict[str, ImportRowKeyRow]) -> str:
         data, problems = converted[0], list(converted[1])
         if width is not None:
             problems.append({"column": "", "reason": f"the row has {width} values but the header names "
@@ -326,11 +339,11 @@ class Importer:
             if earlier is not None and earlier.merged_into_id is None and _contains(earlier.data, data):
                 self.hashes[digest] = earlier.id
                 return "skipped"
-        record_id = self.find(uow, data)
-        if record_id is None:
+        match = self.find(uow, data)
+        if match is None:
             outcome, row = self._create(uow, data, problems)
         else:
-            outcome, row = self._update(uow, record_id, data, problems)
+            outcome, row = self._update(uow, number, match, data, problems)
         self._remember(row.id, row.data)
         if self.finder is not None:
             self.finder.remember(row.id, row.data)
@@ -342,35 +355,67 @@ class Importer:
                                             job_id=self.job_id))
         return outcome
 
-    def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems) -> tuple[str, RecordRow]:
+    def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems,
+                source: str | None = None) -> tuple[str, RecordRow]:
         clean = self.validate(data, problems, partial=False)
         owner = self.actor.id if self.settings.owner == "importer" else None
-        row = insert_record(uow, self.actor, self.entity, clean, self.now, owner_id=owner, source=self.source,
-                            start_processes=self.settings.start_processes)
+        row = insert_record(uow, self.actor, self.entity, clean, self.now, owner_id=owner,
+                            source=source or self.source, start_processes=self.settings.start_processes)
         if self.settings.actions:
             self._actions(uow, row)
         self.touched.add(row.id)
         return "created", row
 
-    def _update(self, uow: UnitOfWork, record_id: int, data: dict[str, Any],
+    def _differs(self, name: str, mine: Any, theirs: Any) -> bool:
+        """Whether a row's value says something else than the record's (phones, e-mails and text compared as
+        their match keys: "8 (912)…" is "+7 912…", case and spacing do not count)."""
+        if is_empty(mine) or mine == theirs:
+            return False
+        field_type = self.entity.fields[name].type
+        if field_type in ("string", "text", "email", "phone"):
+            region = self.bundle.settings.default_region
+            return match_key(field_type, mine, region) != match_key(field_type, theirs, region)
+        return True
+
+    def _update(self, uow: UnitOfWork, number: int, match: Candidate, data: dict[str, Any],
                 problems: Problems) -> tuple[str, RecordRow]:
+        """A row matching a record, by the import's on_match: update (the file's values), update_empty (empty
+        fields only; a row disagreeing with a filled field goes to review), skip, or review."""
         from engine.rules.dispatch import on_record_written
 
+        record_id = match.record_id
         row = uow.records.get(record_id)
         if row is None or not can_see(uow, self.actor, row):
             raise RowRejected([{"column": "", "reason": f"matches record #{record_id}, which you may not change"}])
         folded = record_id in self.touched
-        policy = self.settings.on_match
+        policy = self.policy
         if policy == "skip":
             return ("merged" if folded else "skipped"), row
-        wanted = {name: value for name, value in data.items()
-                  if policy == "overwrite" or is_empty(row.data.get(name))}
-        clean = self.validate(wanted, problems, partial=True)
-        changed = write_fields(uow, row, clean, actor=self.actor.username, source=self.source, now=self.now,
-                               entity=self.entity)
+        clean = self.validate(data, problems, partial=True)
+        conflicts = [name for name, value in clean.items()
+                     if not is_empty(row.data.get(name)) and self._differs(name, value, row.data.get(name))]
+        if policy == "review" or (policy == "update_empty" and conflicts):
+            return self._review(uow, number, match, data, conflicts, row)
+        wanted = {name: value for name, value in clean.items()
+                  if policy in ("update", "overwrite") or is_empty(row.data.get(name))}
+        changed = write_fields(uow, row, wanted, actor=self.actor.username, source=self.row_source(number),
+                               now=self.now, entity=self.entity)
         if changed:
             on_record_written(uow, row, changed, False, self.now)
             self.touched.add(row.id)
         if folded:
             return "merged", row
         return ("updated" if changed else "skipped"), row
+
+    def _review(self, uow: UnitOfWork, number: int, match: Candidate, data: dict[str, Any], conflicts: list[str],
+                existing: RecordRow) -> tuple[str, RecordRow]:
+        """The row as a record of its own and an open duplicate pair with the record it matched, for a reviewer
+        to merge (field by field, logged and undoable) or dismiss."""
+        from engine.quality.checks import record_pairs
+
+        _, row = self._create(uow, data, [], source=self.row_source(number))
+        reasons = [*match.reasons, *({"field": name, "how": "differs", "a": existing.data.get(name),
+                                      "b": row.data.get(name), "score": 0.0} for name in conflicts)]
+        found = Candidate(existing.id, match.score, match.rule, reasons, match.suggest, existing.title)
+        record_pairs(uow, self.entity.name, row.id, [found], found_by=REVIEW_FOUND_BY, now=self.now)
+        return "review", row
