@@ -58,6 +58,16 @@ class _New:
     digest: str
     keys: set[tuple[str, str]]  # its row hash, match_on keys and exact duplicate keys: a run shares none
     clean: dict[str, Any]
+    review: _Review | None = None  # it matched a record and goes to review: a new record and a pair
+
+
+@dataclass
+class _Review:
+    """Why a row matching a record becomes a record of its own: the match and the fields it disagrees on."""
+
+    match: Candidate
+    existing: RecordRow
+    conflicts: list[str]
 
 
 class CachedLookup:
@@ -138,6 +148,7 @@ class Importer:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rejects: list[Reject] = field(default_factory=list)
     lookups: BatchLookups = field(default_factory=BatchLookups)
+    new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
 
     def __post_init__(self) -> None:
         self.policy = self.on_match or self.settings.on_match
@@ -232,6 +243,9 @@ class Importer:
         reject, a repeat) first writes the run before it, then goes through process() alone."""
         run: list[_New] = []
         self.lookups = BatchLookups()  # territories and owners the rules' actions read: once per batch
+        # the session's identity map holds unchanged rows weakly: the importing user, read for every record it
+        # creates (ownership, rules), is kept here so that it is read once per batch, not once per row
+        importer = uow.users.get(self.actor.id) if self.actor.id is not None else None
         for (number, cells), row in zip(batch, converted, strict=True):
             width = widths.get(number)
             new = self._new(uow, number, cells, width, known, row, run)
@@ -242,6 +256,9 @@ class Importer:
             else:
                 run.append(new)
         self._write(uow, run, known)
+        uow.imports.add_row_keys(self.entity.name, self.job_id, self.new_keys)  # the batch's, in one statement
+        self.new_keys = []
+        del importer
 
     def _new(self, uow: UnitOfWork, number: int, cells: Sequence[Any], width: int | None,
              known: dict[str, ImportRowKeyRow], converted: tuple[dict[str, Any], Problems],
@@ -257,13 +274,37 @@ class Importer:
         keys.update(self.finder.keys(data) if self.finder is not None else ())
         if digest in self.hashes or digest in known or any(keys & other.keys for other in run):
             return None
-        if self.find(uow, data) is not None:
+        match = self.find(uow, data)  # a record in the database: the run's own records share no key with it
+        review = self._to_review(uow, match, data) if match is not None else None
+        if match is not None and review is None:
             return None
         try:
             clean = self.validate(data, [], partial=False)
         except RowRejected:
             return None
-        return _New(number, cells, converted, digest, keys, clean)
+        return _New(number, cells, converted, digest, keys, clean, review)
+
+    def _to_review(self, uow: UnitOfWork, match: Candidate, data: dict[str, Any]) -> _Review | None:
+        """How a matching row goes to review, when on_match sends it there and nothing refuses it (None: the
+        row goes alone)."""
+        if self.policy not in ("review", "update_empty"):
+            return None
+        existing = uow.records.get(match.record_id)
+        if existing is None or not can_see(uow, self.actor, existing):
+            return None
+        try:
+            clean = self.validate(data, [], partial=True)
+        except RowRejected:
+            return None
+        conflicts = self._conflicts(existing, clean)
+        if self.policy == "update_empty" and not conflicts:
+            return None
+        return _Review(match, existing, conflicts)
+
+    def _conflicts(self, existing: RecordRow, clean: dict[str, Any]) -> list[str]:
+        """The fields a row's values disagree on with a record's filled ones."""
+        return [name for name, value in clean.items()
+                if not is_empty(existing.data.get(name)) and self._differs(name, value, existing.data.get(name))]
 
     def _write(self, uow: UnitOfWork, run: list[_New], known: dict[str, ImportRowKeyRow]) -> None:
         """Create the run's records together; when anything refuses, the rows go one by one (per-row errors)."""
@@ -273,7 +314,8 @@ class Importer:
         savepoint = uow.imports.savepoint()
         try:
             rows = insert_records(uow, self.actor, self.entity, [new.clean for new in run], self.now,
-                                  owner_id=owner, source=self.source, start_processes=self.settings.start_processes)
+                                  owner_id=owner, source=self.source, start_processes=self.settings.start_processes,
+                                  lookups=self.lookups, sources=[self.row_source(new.number) for new in run])
             if self.settings.actions:
                 for row in rows:
                     self._actions(uow, row)
@@ -289,9 +331,12 @@ class Importer:
                 self.finder.remember(row.id, row.data)
             self.touched.add(row.id)
             self.hashes[new.digest] = row.id
-        uow.imports.add_row_keys(self.entity.name, self.job_id, [(new.digest, row.id)
-                                                                 for new, row in zip(run, rows, strict=True)])
-        self.counts["created"] += len(run)
+        self.new_keys.extend((new.digest, row.id) for new, row in zip(run, rows, strict=True))
+        reviewed = [(new.review, row) for new, row in zip(run, rows, strict=True) if new.review is not None]
+        uow.quality.add_pairs([self._pair(review.match, review.existing, review.conflicts, row)
+                               for review, row in reviewed])  # new records: no pair of theirs exists yet
+        self.counts["created"] += len(run) - len(reviewed)
+        self.counts["review"] += len(reviewed)
 
     def _actions(self, uow: UnitOfWork, row: RecordRow) -> None:
         """The import's own `actions` on a record it created."""
@@ -307,15 +352,18 @@ class Importer:
         values = {h: plain_text(cells[i]) if i < len(cells) and not is_blank(cells[i]) else ""
                   for i, h, _ in self.columns}
         savepoint = uow.imports.savepoint()
+        written = len(self.new_keys)
         try:
             outcome = self._process(uow, number, converted, width, known)
         except RowRejected as exc:
+            del self.new_keys[written:]
             savepoint.rollback()
             order = {header: index for index, header in enumerate(self.headers)}
             problems = sorted(exc.problems, key=lambda p: order.get(p["column"], len(order)))
             self.rejects.append(Reject(number, values, problems))
             outcome = "rejected"
         except FlowError as exc:  # a rule, an action or a concurrent change refused the write
+            del self.new_keys[written:]
             savepoint.rollback()
             self.rejects.append(Reject(number, values, [{"column": "", "reason": str(exc)}]))
             outcome = "rejected"
@@ -341,7 +389,7 @@ class Importer:
                 return "skipped"
         match = self.find(uow, data)
         if match is None:
-            outcome, row = self._create(uow, data, problems)
+            outcome, row = self._create(uow, data, problems, source=self.row_source(number))
         else:
             outcome, row = self._update(uow, number, match, data, problems)
         self._remember(row.id, row.data)
@@ -351,8 +399,7 @@ class Importer:
         if key is not None:
             key.record_id, key.job_id = row.id, self.job_id
         else:
-            uow.imports.add(ImportRowKeyRow(entity=self.entity.name, row_hash=digest, record_id=row.id,
-                                            job_id=self.job_id))
+            self.new_keys.append((digest, row.id))
         return outcome
 
     def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems,
@@ -392,8 +439,7 @@ class Importer:
         if policy == "skip":
             return ("merged" if folded else "skipped"), row
         clean = self.validate(data, problems, partial=True)
-        conflicts = [name for name, value in clean.items()
-                     if not is_empty(row.data.get(name)) and self._differs(name, value, row.data.get(name))]
+        conflicts = self._conflicts(row, clean)
         if policy == "review" or (policy == "update_empty" and conflicts):
             return self._review(uow, number, match, data, conflicts, row)
         wanted = {name: value for name, value in clean.items()
@@ -411,11 +457,15 @@ class Importer:
                 existing: RecordRow) -> tuple[str, RecordRow]:
         """The row as a record of its own and an open duplicate pair with the record it matched, for a reviewer
         to merge (field by field, logged and undoable) or dismiss."""
-        from engine.quality.checks import record_pairs
-
         _, row = self._create(uow, data, [], source=self.row_source(number))
+        uow.quality.add_pairs([self._pair(match, existing, conflicts, row)])  # a new record has no pair yet
+        return "review", row
+
+    def _pair(self, match: Candidate, existing: RecordRow, conflicts: list[str], row: RecordRow) -> dict[str, Any]:
+        """The open duplicate pair of a row's new record and the record it matched (columns of duplicate_pair)."""
         reasons = [*match.reasons, *({"field": name, "how": "differs", "a": existing.data.get(name),
                                       "b": row.data.get(name), "score": 0.0} for name in conflicts)]
-        found = Candidate(existing.id, match.score, match.rule, reasons, match.suggest, existing.title)
-        record_pairs(uow, self.entity.name, row.id, [found], found_by=REVIEW_FOUND_BY, now=self.now)
-        return "review", row
+        return {"entity": self.entity.name, "record_a_id": min(existing.id, row.id),
+                "record_b_id": max(existing.id, row.id), "score": match.score, "rule": match.rule[:100],
+                "reasons": reasons, "status": "open", "found_by": REVIEW_FOUND_BY, "found_at": self.now,
+                "decided_at": None, "decided_by": None}

@@ -79,11 +79,13 @@ def insert_records(
     source: str = "create",
     start_processes: bool = True,
     lookups: BatchLookups | None = None,
+    sources: Sequence[str] | None = None,
 ) -> list[RecordRow]:
     """Store new records from validated data inside the caller's transaction, as insert_record would one by one:
     history, reference links, match keys (and the duplicate policy), rules triggered by their creation, then
     processes that start on create (`lookups`: what the rules' actions look up, shared across batches of one
-    transaction). Check bulk_ready first."""
+    transaction; `sources`: each record's own field history source, like an import's row, beside `source`).
+    Check bulk_ready first."""
     from engine.rules.dispatch import on_records_created
     from engine.services.instances import start_for_new_record
 
@@ -116,18 +118,19 @@ def insert_records(
     for row, has_title in zip(rows, titled, strict=True):
         if not has_title:
             row.title = title_of(entity, row.data, row.id)
+    own = list(sources) if sources is not None else [source] * len(rows)
     uow.records.add_changes(
         [
             {
                 "record_id": row.id,
                 "at": now,
                 "actor": by,
-                "source": source,
+                "source": written_by[:200],
                 "field": name,
                 "old_value": None,
                 "new_value": value,
             }
-            for row in rows
+            for row, written_by in zip(rows, own, strict=True)
             for name, value in row.data.items()
         ]
     )

@@ -175,7 +175,7 @@ def test_configured_action_runs_for_every_created_record(deployed: Factory, acto
         started = [len(uow.instances.for_record(r.id)) for r in leads]
         sources = {c.source for r in leads for c in uow.records.changes(r.id)}
     assert started == [1, 1]
-    assert f"import #{job.id}" in sources
+    assert {f"import #{job.id} row 2", f"import #{job.id} row 3"} <= sources  # each value names its row
 
 
 def test_action_from_a_deployed_imports_yaml(deployed: Factory, actors: dict[str, Actor], tmp_path: Path,
