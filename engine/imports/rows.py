@@ -149,6 +149,7 @@ class Importer:
     rejects: list[Reject] = field(default_factory=list)
     lookups: BatchLookups = field(default_factory=BatchLookups)
     new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
+    held: dict[int, RecordRow] = field(default_factory=dict)  # records the batch's match_on keys point at
 
     def __post_init__(self) -> None:
         self.policy = self.on_match or self.settings.on_match
@@ -205,6 +206,16 @@ class Importer:
     def row_source(self, number: int) -> str:
         """The field history source of a matched row's writes: the import and the row."""
         return f"{self.source} row {number}"
+
+    def prefetch(self, uow: UnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
+        """Read what a batch of rows matches in a few queries: their exact duplicate keys, and the records their
+        match_on keys or those keys point at (held for the batch, so matching rows find them in the session)."""
+        if self.finder is not None:
+            self.finder.prefetch(uow, rows)
+        region = self.bundle.settings.default_region
+        self.held = uow.records.by_ids({keys[key] for data in rows for name, keys in self.index.items()
+                                        if (key := match_key(self.entity.fields[name].type, data.get(name), region))
+                                        is not None and key in keys})
 
     def find(self, uow: UnitOfWork, data: dict[str, Any]) -> Candidate | None:
         """The record a row is: by match_on keys (existing records and earlier rows), else by duplicate rules;
@@ -275,26 +286,23 @@ class Importer:
         if digest in self.hashes or digest in known or any(keys & other.keys for other in run):
             return None
         match = self.find(uow, data)  # a record in the database: the run's own records share no key with it
-        review = self._to_review(uow, match, data) if match is not None else None
-        if match is not None and review is None:
+        if match is not None and self.policy not in ("review", "update_empty"):
             return None
         try:
             clean = self.validate(data, [], partial=False)
         except RowRejected:
             return None
+        given = {name: value for name, value in clean.items() if name in data}  # not the defaults of a new record
+        review = self._to_review(uow, match, given) if match is not None else None
+        if match is not None and review is None:
+            return None
         return _New(number, cells, converted, digest, keys, clean, review)
 
-    def _to_review(self, uow: UnitOfWork, match: Candidate, data: dict[str, Any]) -> _Review | None:
-        """How a matching row goes to review, when on_match sends it there and nothing refuses it (None: the
-        row goes alone)."""
-        if self.policy not in ("review", "update_empty"):
-            return None
+    def _to_review(self, uow: UnitOfWork, match: Candidate, clean: dict[str, Any]) -> _Review | None:
+        """How a matching row (its validated values) goes to review, when on_match sends it there and nothing
+        refuses it (None: the row goes alone)."""
         existing = uow.records.get(match.record_id)
         if existing is None or not can_see(uow, self.actor, existing):
-            return None
-        try:
-            clean = self.validate(data, [], partial=True)
-        except RowRejected:
             return None
         conflicts = self._conflicts(existing, clean)
         if self.policy == "update_empty" and not conflicts:

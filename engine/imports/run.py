@@ -75,8 +75,7 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
     from engine.imports.rows import row_hash
 
     converted = [importer.convert(uow, cells) for _, cells in batch]
-    if importer.finder is not None:
-        importer.finder.prefetch(uow, (data for data, _ in converted))
+    importer.prefetch(uow, [data for data, _ in converted])
     known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
     uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them in memory
     importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys

@@ -54,7 +54,8 @@ def history(make_uow: Factory, record_id: int) -> list[tuple[str, str, Any]]:
 
 def existing_ivan(make_uow: Factory, sam: Actor) -> int:
     return create_record(make_uow(), sam, "Contact", {"full_name": "Ivan Ivanov", "email": "ivan@example.com",
-                                                      "position": "CTO"}, NOW, owner_id=sam.id).id
+                                                      "position": "CTO", "relationship": "client"}, NOW,
+                         owner_id=sam.id).id  # not the default relationship: a row without one does not disagree
 
 
 def _file(tmp_path: Path, text: str) -> Path:
