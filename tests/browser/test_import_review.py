@@ -52,4 +52,7 @@ def test_salesperson_sends_a_matching_row_to_duplicate_review(live_server: str, 
     assert len(ids) == 2
     assert pairs == [(seed, ids[1], "open")]
     page.goto(f"{live_server}/duplicates")
-    expect(page.locator("body")).to_contain_text("match_on email")
+    expect(page.locator("h1")).to_contain_text("Проверка дублей")
+    row = page.locator("tr", has_text=f"Ivan Ivanov #{ids[1]}")
+    expect(row).to_contain_text(f"Ivan Ivanov #{seed}")
+    expect(row).to_contain_text("position differs")  # the value the file disagreed on is named
