@@ -150,7 +150,10 @@ def insert_records(
         for row in _keyed(bundle, rows):
             refresh_keys(uow, bundle, row)
             apply_on_create(uow, bundle, row, now, found_by="create", actor=by)
+    lookups = lookups or BatchLookups()
+    lookups.unlinked.update(row.id for row in rows)  # just inserted: in no territory yet
     on_records_created(uow, bundle, rows, now, lookups)
+    lookups.unlinked.difference_update(row.id for row in rows)  # known only while their creation's rules run
     if start_processes:
         for row in rows:
             start_for_new_record(uow, actor, row, now)
