@@ -198,7 +198,7 @@ def _join_territory(run: _Run, args: Any) -> None:
         raise run.fail(f"join_territory: no {TERRITORY_ENTITY} record with code {args!r}")
     if not_in_any(run) or run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) is None:
         add_link(run.uow, run.record, territory, TERRITORY_LINK, actor=run.actor.username, source=run.source,
-                 now=run.now)
+                 now=run.now, flush=run.lookups is None)  # a batch's links are flushed together
         if run.lookups is not None:
             run.lookups.unlinked.discard(run.record.id)
     manager = territory.data.get(TERRITORY_MANAGER)
