@@ -253,19 +253,21 @@ class Importer:
         record sharing no key with the others is written together; any other row (an update, a merge, a
         reject, a repeat) first writes the run before it, then goes through process() alone."""
         run: list[_New] = []
+        taken: set[tuple[str, str]] = set()  # the keys of the run's rows (a row sharing one goes alone)
         self.lookups = BatchLookups()  # territories and owners the rules' actions read: once per batch
         # the session's identity map holds unchanged rows weakly: the importing user, read for every record it
         # creates (ownership, rules), is kept here so that it is read once per batch, not once per row
         importer = uow.users.get(self.actor.id) if self.actor.id is not None else None
         for (number, cells), row in zip(batch, converted, strict=True):
             width = widths.get(number)
-            new = self._new(uow, number, cells, width, known, row, run)
+            new = self._new(uow, number, cells, width, known, row, taken)
             if new is None:
                 self._write(uow, run, known)
-                run = []
+                run, taken = [], set()
                 self.process(uow, number, cells, width, known, row)
             else:
                 run.append(new)
+                taken |= new.keys
         self._write(uow, run, known)
         uow.imports.add_row_keys(self.entity.name, self.job_id, self.new_keys)  # the batch's, in one statement
         self.new_keys = []
@@ -273,7 +275,7 @@ class Importer:
 
     def _new(self, uow: UnitOfWork, number: int, cells: Sequence[Any], width: int | None,
              known: dict[str, ImportRowKeyRow], converted: tuple[dict[str, Any], Problems],
-             run: list[_New]) -> _New | None:
+             taken: set[tuple[str, str]]) -> _New | None:
         """The row as a new record for the run, or None when it must go alone."""
         data, problems = converted
         if not self.bulk or width is not None or problems:
@@ -283,7 +285,7 @@ class Importer:
         keys = {("#", digest), *((name, key) for name in self.index
                                  if (key := match_key(self.entity.fields[name].type, data.get(name), region)))}
         keys.update(self.finder.keys(data) if self.finder is not None else ())
-        if digest in self.hashes or digest in known or any(keys & other.keys for other in run):
+        if digest in self.hashes or digest in known or not keys.isdisjoint(taken):
             return None
         match = self.find(uow, data)  # a record in the database: the run's own records share no key with it
         if match is not None and self.policy not in ("review", "update_empty"):
