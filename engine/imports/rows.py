@@ -473,7 +473,9 @@ class Importer:
 
     def _pair(self, match: Candidate, existing: RecordRow, conflicts: list[str], row: RecordRow) -> dict[str, Any]:
         """The open duplicate pair of a row's new record and the record it matched (columns of duplicate_pair)."""
-        reasons = [*match.reasons, *({"field": name, "how": "differs", "a": existing.data.get(name),
+        shared = [reason if "a" in reason else {**reason, "a": existing.data.get(str(reason["field"]))}
+                  for reason in match.reasons]  # a match_on key names the row's value only
+        reasons = [*shared, *({"field": name, "how": "differs", "a": existing.data.get(name),
                                       "b": row.data.get(name), "score": 0.0} for name in conflicts)]
         return {"entity": self.entity.name, "record_a_id": min(existing.id, row.id),
                 "record_b_id": max(existing.id, row.id), "score": match.score, "rule": match.rule[:100],

@@ -124,6 +124,11 @@ def test_on_match_review_queues_even_an_agreeing_row(deployed: Factory, actors: 
     assert get_record(deployed(), sam, ivan).data.get("phone") is None
     (new,) = (r.id for r in contacts(deployed) if r.id != ivan)
     assert open_pairs(deployed) == [(ivan, new, "import", "match_on email")]
+    uow = deployed()
+    with uow:
+        (pair,) = uow.session.query(DuplicatePairRow).all()
+        assert pair.reasons == [{"field": "email", "how": "exact", "a": "ivan@example.com", "b": "ivan@example.com",
+                                 "score": 100.0}]
 
 
 def test_update_empty_fills_empty_fields_when_nothing_disagrees(deployed: Factory, actors: dict[str, Actor],
