@@ -24,6 +24,12 @@ from engine.errors import ValidationError
 @click.option("--dry-run", is_flag=True, help="run everything, write nothing, print the report")
 @click.option("--mode", type=click.Choice(["all-or-nothing", "valid-only"]), default="all-or-nothing",
               show_default=True)
+@click.option("--on-match", type=click.Choice(["update_empty", "update", "skip", "review"]), default=None,
+              help="a row matching an existing record: fill its empty fields (a disagreeing row goes to review) | "
+                   "take the file's values | leave the record | a record of its own with a duplicate pair to review "
+                   "(default: the entity's crm_model/imports.yaml)")
+@click.option("--date-format", "date_formats", multiple=True, metavar="COLUMN=FORMAT",
+              help="read a date column by a strptime format, e.g. Born=%Y%m%d (repeatable)")
 @click.option("--rejects", "rejects_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the rejected rows (with an errors column) to this CSV file")
 @click.option("--as", "username", default=None, help="importing user (default: the first admin)")
@@ -31,7 +37,8 @@ from engine.errors import ValidationError
 @_fail_cleanly
 def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None, pairs: tuple[str, ...],
                save_mapping: str | None, encoding: str | None, delimiter: str | None, sheet: str | None,
-               dry_run: bool, mode: str, rejects_out: Path | None, username: str | None) -> None:
+               dry_run: bool, mode: str, on_match: str | None, date_formats: tuple[str, ...],
+               rejects_out: Path | None, username: str | None) -> None:
     """Import records of an entity from a CSV or XLSX file."""
     import threading
 
@@ -43,7 +50,8 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
     who = _actor_as(factory, username, default_admin=True)
     job = create_job(factory(), who, entity, file.name, file.resolve(), _now(), encoding=encoding,
                      delimiter=delimiter, sheet=sheet, profile=profile, mapping=parse_pairs(pairs),
-                     mode=mode.replace("-", "_"), dry_run=dry_run)
+                     mode=mode.replace("-", "_"), dry_run=dry_run, on_match=on_match,
+                     date_formats=parse_pairs(date_formats, "date-format", "column=format like Born=%Y%m%d", ""))
     if save_mapping:
         save_profile(factory(), who, job.entity, save_mapping, job.mapping, _now())
         click.echo(f"mapping saved as {save_mapping!r}")

@@ -12,9 +12,13 @@ from engine.config.checking import Checker, Say
 from engine.config.yaml_lines import LineMap
 
 IMPORTS_FILE = "crm_model/imports.yaml"
-ON_MATCH = ("update_empty", "overwrite", "skip")
+# update_empty: fill the record's empty fields, and a row disagreeing with a filled one goes to review instead;
+# update (overwrite, its older name): take the file's values; skip: leave the record; review: the row becomes a
+# record of its own with an open duplicate pair to the one it matched. No choice drops a value silently.
+ON_MATCH = ("update_empty", "update", "overwrite", "skip", "review")
+DATE_TYPES = ("date", "datetime")
 OWNERS = ("importer", "none")
-_KEYS = ("aliases", "match_on", "on_match", "actions", "start_processes", "owner")
+_KEYS = ("aliases", "match_on", "on_match", "actions", "start_processes", "owner", "date_formats")
 _MATCHABLE = ("string", "email", "phone", "url", "integer", "user")
 
 
@@ -30,6 +34,39 @@ class ImportSettings:
     start_processes: bool = True  # start the entity's start-on-create processes for created records
     owner: str = "importer"  # one of OWNERS: who owns created records
     line: int | None = None
+    date_formats: Mapping[str, str] = field(default_factory=dict)  # date field -> strptime format of its cells
+
+
+def date_format_problem(fmt: object) -> str | None:
+    """Why `fmt` is not a usable strptime format of a date column (None when it is)."""
+    from datetime import datetime
+
+    if not isinstance(fmt, str) or "%" not in fmt:
+        return f"{fmt!r} is not a date format like %Y%m%d or %d.%m.%Y"
+    sample = datetime(2026, 3, 1, 13, 45, 30)
+    try:
+        datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError:
+        return f"{fmt!r} is not a date format like %Y%m%d or %d.%m.%Y (it cannot read its own output)"
+    return None
+
+
+def _date_formats(say: Say, spec: LineMap, fields: Mapping[str, object]) -> dict[str, str]:
+    raw = spec.get("date_formats")
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineMap):
+        say(spec.line_of("date_formats"), "date_formats must map a date field to a format, like birthday: '%Y%m%d'")
+        return {}
+    formats: dict[str, str] = {}
+    for name, fmt in raw.items():
+        if getattr(fields.get(name), "type", None) not in DATE_TYPES:
+            say(raw.line_of(name), f"date_formats: {name!r} is not a date or datetime field")
+        elif (problem := date_format_problem(fmt)) is not None:
+            say(raw.line_of(name), f"date_formats: {name}: {problem}")
+        else:
+            formats[name] = str(fmt)
+    return formats
 
 
 def _aliases(say: Say, spec: LineMap, fields: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
@@ -113,5 +150,6 @@ def load_imports(checker: Checker) -> dict[str, ImportSettings]:
         _process_problems(checker, say, name, actions)
         result[name] = ImportSettings(name, _aliases(say, spec, entity.fields), _match_on(say, spec, entity.fields),
                                       _choice(say, spec, "on_match", ON_MATCH), actions, start is not False,
-                                      _choice(say, spec, "owner", OWNERS), line)
+                                      _choice(say, spec, "owner", OWNERS), line,
+                                      _date_formats(say, spec, entity.fields))
     return result

@@ -104,6 +104,16 @@ def to_date(value: Any) -> str:
     raise BadValue(f"{text!r} is not a date (use dd.mm.yyyy or yyyy-mm-dd)")
 
 
+def by_format(value: Any, fmt: str) -> datetime:
+    """A cell read by a column's own date format (`19560409` by `%Y%m%d`); BadValue naming the format."""
+    text = plain_text(value)
+    try:
+        return datetime.strptime(text, fmt)
+    except ValueError:
+        sample = datetime(2026, 3, 1, 9, 30).strftime(fmt)
+        raise BadValue(f"{text!r} is not a date in the format {fmt} (like {sample})") from None
+
+
 def to_datetime(value: Any, zone: str) -> str:
     """An ISO datetime with offset; a time without offset is read in `zone`; a bare date is midnight there."""
     local = ZoneInfo(zone)
@@ -170,8 +180,10 @@ def to_code(catalog: Catalog, value: Any) -> str:
 class Converter:
     """Converts the cells of one row to field values of one entity."""
 
-    def __init__(self, bundle: Bundle, entity: Entity, lookup: Lookup) -> None:
+    def __init__(self, bundle: Bundle, entity: Entity, lookup: Lookup,
+                 date_formats: Mapping[str, str] | None = None) -> None:
         self.bundle, self.entity, self.lookup = bundle, entity, lookup
+        self.date_formats = dict(date_formats or {})  # date/datetime field -> the strptime format of its cells
         hours = bundle.settings.working_hours
         self.zone = hours.timezone if hours else "UTC"
         self._by_type: Mapping[str, Callable[[Field, Any], Any]] = {
@@ -185,6 +197,10 @@ class Converter:
 
     def value(self, field: Field, cell: Any) -> Any:
         """The field value of a non-blank cell; BadValue with the reason otherwise."""
+        fmt = self.date_formats.get(field.name)
+        if fmt is not None and not isinstance(cell, date):
+            moment = by_format(cell, fmt)
+            return moment.date().isoformat() if field.type == "date" else to_datetime(moment, self.zone)
         convert = self._by_type.get(field.type)
         return convert(field, cell) if convert is not None else plain_text(cell)
 

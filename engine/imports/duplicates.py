@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.config.model import Bundle, Entity
+from engine.quality.matching import Candidate
+from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
 Key = tuple[str, str]  # (key name, normalized value)
@@ -25,6 +27,9 @@ class ExactDuplicates:
         self.stored: dict[Key, set[int]] = {}  # keys of records in the database, for the current batch
         self.written: dict[Key, set[int]] = {}  # keys of records this import created or changed
         self.memo: dict[int, tuple[dict[str, Any], list[Key]]] = {}  # id(row values) -> (values, keys), per batch
+        # records the batch's rows may be, held for the batch: the session keeps unchanged rows weakly, and these
+        # are the live rows (an update by an earlier row of the batch shows)
+        self.records: dict[int, RecordRow] = {}
 
     def keys(self, data: dict[str, Any]) -> list[Key]:
         """The exact-rule keys of a row's values (those of the batch's file rows are computed once, by
@@ -49,14 +54,24 @@ class ExactDuplicates:
         self.stored = {}
         for record_id, name, value in uow.quality.key_matches(self.entity.name, wanted) if wanted else ():
             self.stored.setdefault((name, value), set()).add(record_id)
+        self.records = {}
+        self.hold(uow, {record_id for ids in self.stored.values() for record_id in ids} | {
+            record_id for _, keys in self.memo.values() for key in keys for record_id in self.written.get(key, ())})
+
+    def hold(self, uow: UnitOfWork, ids: Iterable[int]) -> None:
+        """Load the records of these ids not held yet (one query) and hold them for the batch."""
+        missing = set(ids) - set(self.records)
+        if missing:
+            self.records.update(uow.records.by_ids(missing))
 
     def remember(self, record_id: int, data: dict[str, Any]) -> None:
         """Note the keys of a record this import wrote (later rows of the file may be the same one)."""
         for key in self.keys(data):
             self.written.setdefault(key, set()).add(record_id)
 
-    def __call__(self, uow: UnitOfWork, data: dict[str, Any]) -> int | None:
-        """The record `data` is by an exact rule suggesting a merge, best score first; None when none."""
+    def __call__(self, uow: UnitOfWork, data: dict[str, Any]) -> Candidate | None:
+        """The record `data` is by an exact rule suggesting a merge (best score first, then the lowest id), as a
+        candidate naming the rule and the shared values; None when none."""
         from engine.quality.matching import match_pair
 
         if self.config is None:
@@ -65,9 +80,14 @@ class ExactDuplicates:
         for key in self.keys(data):
             for record_id in self.stored.get(key, set()) | self.written.get(key, set()):
                 hits.setdefault(record_id, set()).add(key[0])
-        best: tuple[float, int] | None = None
-        for record_id, (title, other) in (uow.quality.record_data(hits) if hits else {}).items():
-            found = match_pair(self.config, hits[record_id], data, other, record_id, title)
-            if found is not None and found.suggest == "merge" and found.rule in self.exact:
-                best = min(best or (-found.score, record_id), (-found.score, record_id))
-        return best[1] if best is not None else None
+        best: tuple[float, int, Candidate] | None = None
+        self.hold(uow, hits)
+        for record_id in sorted(hits):
+            record = self.records.get(record_id)
+            if record is None or record.merged_into_id is not None:
+                continue
+            found = match_pair(self.config, hits[record_id], data, dict(record.data), record_id, record.title)
+            if found is not None and found.suggest == "merge" and found.rule in self.exact and (
+                    best is None or (-found.score, record_id) < best[:2]):
+                best = (-found.score, record_id, found)
+        return best[2] if best is not None else None

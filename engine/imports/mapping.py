@@ -80,12 +80,14 @@ def check_mapping(entity: Entity, mapping: Mapping[str, str]) -> None:
         raise ValidationError(errors)
 
 
-def parse_pairs(pairs: Sequence[str]) -> dict[str, str]:
-    """`column=field` strings (a CLI's --map) as a mapping; ValidationError on a pair without '='."""
+def parse_pairs(pairs: Sequence[str], option: str = "map", shape: str = "column=field (or column=skip)",
+                empty: str = SKIP) -> dict[str, str]:
+    """`column=value` strings (a CLI's --map, --date-format) as a mapping; ValidationError naming the option on a
+    pair without '='."""
     result: dict[str, str] = {}
     for pair in pairs:
-        column, sep, field = pair.partition("=")
+        column, sep, value = pair.partition("=")
         if not sep or not column.strip():
-            raise ValidationError({"map": [f"{pair!r} must look like column=field (or column=skip)"]})
-        result[column.strip()] = field.strip() or SKIP
+            raise ValidationError({option: [f"{pair!r} must look like {shape}"]})
+        result[column.strip()] = value.strip() or empty
     return result

@@ -1,4 +1,5 @@
-"""One row of an import: convert, find the record it is, validate, then create, update, fold in or skip it."""
+"""One row of an import: convert, find the record it is, validate, then create, update, fold in, skip it or queue
+it for review (on_match: a matched row never loses a value silently)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from engine.errors import FlowError, ValidationError
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
+from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
 from engine.services.bulk_records import bulk_ready, insert_records
@@ -25,7 +27,8 @@ from engine.store.models import RecordRow
 from engine.store.quality_models import ImportRowKeyRow
 from engine.store.uow import UnitOfWork
 
-OUTCOMES = ("created", "updated", "merged", "skipped", "rejected")
+OUTCOMES = ("created", "updated", "merged", "skipped", "rejected", "review")
+REVIEW_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import queues
 Problems = list[dict[str, str]]  # [{column, reason}]
 
 
@@ -56,6 +59,16 @@ class _New:
     digest: str
     keys: set[tuple[str, str]]  # its row hash, match_on keys and exact duplicate keys: a run shares none
     clean: dict[str, Any]
+    review: _Review | None = None  # it matched a record and goes to review: a new record and a pair
+
+
+@dataclass
+class _Review:
+    """Why a row matching a record becomes a record of its own: the match and the fields it disagrees on."""
+
+    match: Candidate
+    existing: RecordRow
+    conflicts: list[str]
 
 
 class CachedLookup:
@@ -126,6 +139,8 @@ class Importer:
     job_id: int
     now: datetime
     finder: ExactDuplicates | None = None  # the entity's exact duplicate rules, when they are asked
+    on_match: str | None = None  # the job's choice over the settings' on_match (ON_MATCH)
+    date_formats: Mapping[str, str] = field(default_factory=dict)  # the job's date formats per field
     bulk: bool = True  # new records of a batch written together (engine/services/bulk_records.py)
     lookup: CachedLookup = field(default_factory=CachedLookup)
     index: dict[str, dict[str, int]] = field(default_factory=dict)  # match field -> key -> record id
@@ -134,9 +149,13 @@ class Importer:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rejects: list[Reject] = field(default_factory=list)
     lookups: BatchLookups = field(default_factory=BatchLookups)
+    new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
+    held: dict[int, RecordRow] = field(default_factory=dict)  # records the batch's match_on keys point at
 
     def __post_init__(self) -> None:
-        self.converter = Converter(self.bundle, self.entity, self.lookup)
+        self.policy = self.on_match or self.settings.on_match
+        self.converter = Converter(self.bundle, self.entity, self.lookup,
+                                   {**self.settings.date_formats, **self.date_formats})
         self.columns = [(i, h, self.mapping.get(h, SKIP)) for i, h in enumerate(self.headers)]
         self.header_of = {f: h for _, h, f in self.columns if f != SKIP}
         self.bulk = self.bulk and bulk_ready(self.bundle, self.entity)
@@ -185,13 +204,29 @@ class Importer:
                 problems.append({"column": header, "reason": str(exc)})
         return data, problems
 
-    def find(self, uow: UnitOfWork, data: dict[str, Any]) -> int | None:
-        """The record a row is: by match_on keys (existing records and earlier rows), else by duplicate rules."""
+    def row_source(self, number: int) -> str:
+        """The field history source of a matched row's writes: the import and the row."""
+        return f"{self.source} row {number}"
+
+    def prefetch(self, uow: UnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
+        """Read what a batch of rows matches in a few queries: their exact duplicate keys, and the records their
+        match_on keys or those keys point at (held for the batch, so matching rows find them in the session)."""
+        if self.finder is not None:
+            self.finder.prefetch(uow, rows)
+        region = self.bundle.settings.default_region
+        self.held = uow.records.by_ids({keys[key] for data in rows for name, keys in self.index.items()
+                                        if (key := match_key(self.entity.fields[name].type, data.get(name), region))
+                                        is not None and key in keys})
+
+    def find(self, uow: UnitOfWork, data: dict[str, Any]) -> Candidate | None:
+        """The record a row is: by match_on keys (existing records and earlier rows), else by duplicate rules;
+        as a candidate naming how it matched (`match_on <field>` or the rule)."""
         region = self.bundle.settings.default_region
         for name, keys in self.index.items():
             key = match_key(self.entity.fields[name].type, data.get(name), region)
             if key is not None and key in keys:
-                return keys[key]
+                return Candidate(keys[key], 100.0, f"match_on {name}",
+                                 [{"field": name, "how": "exact", "b": data.get(name), "score": 100.0}])
         if self.finder is not None:
             return self.finder(uow, data)
         return None
@@ -219,21 +254,29 @@ class Importer:
         record sharing no key with the others is written together; any other row (an update, a merge, a
         reject, a repeat) first writes the run before it, then goes through process() alone."""
         run: list[_New] = []
+        taken: set[tuple[str, str]] = set()  # the keys of the run's rows (a row sharing one goes alone)
         self.lookups = BatchLookups()  # territories and owners the rules' actions read: once per batch
+        # the session's identity map holds unchanged rows weakly: the importing user, read for every record it
+        # creates (ownership, rules), is kept here so that it is read once per batch, not once per row
+        importer = uow.users.get(self.actor.id) if self.actor.id is not None else None
         for (number, cells), row in zip(batch, converted, strict=True):
             width = widths.get(number)
-            new = self._new(uow, number, cells, width, known, row, run)
+            new = self._new(uow, number, cells, width, known, row, taken)
             if new is None:
                 self._write(uow, run, known)
-                run = []
+                run, taken = [], set()
                 self.process(uow, number, cells, width, known, row)
             else:
                 run.append(new)
+                taken |= new.keys
         self._write(uow, run, known)
+        uow.imports.add_row_keys(self.entity.name, self.job_id, self.new_keys)  # the batch's, in one statement
+        self.new_keys = []
+        del importer
 
     def _new(self, uow: UnitOfWork, number: int, cells: Sequence[Any], width: int | None,
              known: dict[str, ImportRowKeyRow], converted: tuple[dict[str, Any], Problems],
-             run: list[_New]) -> _New | None:
+             taken: set[tuple[str, str]]) -> _New | None:
         """The row as a new record for the run, or None when it must go alone."""
         data, problems = converted
         if not self.bulk or width is not None or problems:
@@ -243,15 +286,36 @@ class Importer:
         keys = {("#", digest), *((name, key) for name in self.index
                                  if (key := match_key(self.entity.fields[name].type, data.get(name), region)))}
         keys.update(self.finder.keys(data) if self.finder is not None else ())
-        if digest in self.hashes or digest in known or any(keys & other.keys for other in run):
+        if digest in self.hashes or digest in known or not keys.isdisjoint(taken):
             return None
-        if self.find(uow, data) is not None:
+        match = self.find(uow, data)  # a record in the database: the run's own records share no key with it
+        if match is not None and self.policy not in ("review", "update_empty"):
             return None
         try:
             clean = self.validate(data, [], partial=False)
         except RowRejected:
             return None
-        return _New(number, cells, converted, digest, keys, clean)
+        given = {name: value for name, value in clean.items() if name in data}  # not the defaults of a new record
+        review = self._to_review(uow, match, given) if match is not None else None
+        if match is not None and review is None:
+            return None
+        return _New(number, cells, converted, digest, keys, clean, review)
+
+    def _to_review(self, uow: UnitOfWork, match: Candidate, clean: dict[str, Any]) -> _Review | None:
+        """How a matching row (its validated values) goes to review, when on_match sends it there and nothing
+        refuses it (None: the row goes alone)."""
+        existing = uow.records.get(match.record_id)
+        if existing is None or not can_see(uow, self.actor, existing):
+            return None
+        conflicts = self._conflicts(existing, clean)
+        if self.policy == "update_empty" and not conflicts:
+            return None
+        return _Review(match, existing, conflicts)
+
+    def _conflicts(self, existing: RecordRow, clean: dict[str, Any]) -> list[str]:
+        """The fields a row's values disagree on with a record's filled ones."""
+        return [name for name, value in clean.items()
+                if not is_empty(existing.data.get(name)) and self._differs(name, value, existing.data.get(name))]
 
     def _write(self, uow: UnitOfWork, run: list[_New], known: dict[str, ImportRowKeyRow]) -> None:
         """Create the run's records together; when anything refuses, the rows go one by one (per-row errors)."""
@@ -261,7 +325,8 @@ class Importer:
         savepoint = uow.imports.savepoint()
         try:
             rows = insert_records(uow, self.actor, self.entity, [new.clean for new in run], self.now,
-                                  owner_id=owner, source=self.source, start_processes=self.settings.start_processes)
+                                  owner_id=owner, source=self.source, start_processes=self.settings.start_processes,
+                                  lookups=self.lookups, sources=[self.row_source(new.number) for new in run])
             if self.settings.actions:
                 for row in rows:
                     self._actions(uow, row)
@@ -277,9 +342,12 @@ class Importer:
                 self.finder.remember(row.id, row.data)
             self.touched.add(row.id)
             self.hashes[new.digest] = row.id
-        uow.imports.add_row_keys(self.entity.name, self.job_id, [(new.digest, row.id)
-                                                                 for new, row in zip(run, rows, strict=True)])
-        self.counts["created"] += len(run)
+        self.new_keys.extend((new.digest, row.id) for new, row in zip(run, rows, strict=True))
+        reviewed = [(new.review, row) for new, row in zip(run, rows, strict=True) if new.review is not None]
+        uow.quality.add_pairs([self._pair(review.match, review.existing, review.conflicts, row)
+                               for review, row in reviewed])  # new records: no pair of theirs exists yet
+        self.counts["created"] += len(run) - len(reviewed)
+        self.counts["review"] += len(reviewed)
 
     def _actions(self, uow: UnitOfWork, row: RecordRow) -> None:
         """The import's own `actions` on a record it created."""
@@ -293,15 +361,18 @@ class Importer:
         values = {h: plain_text(cells[i]) if i < len(cells) and not is_blank(cells[i]) else ""
                   for i, h, _ in self.columns}
         savepoint = uow.imports.savepoint()
+        written = len(self.new_keys)
         try:
-            outcome = self._process(uow, converted, width, known)
+            outcome = self._process(uow, number, converted, width, known)
         except RowRejected as exc:
+            del self.new_keys[written:]
             savepoint.rollback()
             order = {header: index for index, header in enumerate(self.headers)}
             problems = sorted(exc.problems, key=lambda p: order.get(p["column"], len(order)))
             self.rejects.append(Reject(number, values, problems))
             outcome = "rejected"
         except FlowError as exc:  # a rule, an action or a concurrent change refused the write
+            del self.new_keys[written:]
             savepoint.rollback()
             self.rejects.append(Reject(number, values, [{"column": "", "reason": str(exc)}]))
             outcome = "rejected"
@@ -310,8 +381,8 @@ class Importer:
         self.counts[outcome] += 1
         return outcome
 
-    def _process(self, uow: UnitOfWork, converted: tuple[dict[str, Any], Problems], width: int | None,
-                 known: dict[str, ImportRowKeyRow]) -> str:
+    def _process(self, uow: UnitOfWork, number: int, converted: tuple[dict[str, Any], Problems],
+                 width: int | None, known: dict[str, ImportRowKeyRow]) -> str:
         data, problems = converted[0], list(converted[1])
         if width is not None:
             problems.append({"column": "", "reason": f"the row has {width} values but the header names "
@@ -325,11 +396,11 @@ class Importer:
             if earlier is not None and earlier.merged_into_id is None and _contains(earlier.data, data):
                 self.hashes[digest] = earlier.id
                 return "skipped"
-        record_id = self.find(uow, data)
-        if record_id is None:
-            outcome, row = self._create(uow, data, problems)
+        match = self.find(uow, data)
+        if match is None:
+            outcome, row = self._create(uow, data, problems, source=self.row_source(number))
         else:
-            outcome, row = self._update(uow, record_id, data, problems)
+            outcome, row = self._update(uow, number, match, data, problems)
         self._remember(row.id, row.data)
         if self.finder is not None:
             self.finder.remember(row.id, row.data)
@@ -337,37 +408,73 @@ class Importer:
         if key is not None:
             key.record_id, key.job_id = row.id, self.job_id
         else:
-            uow.imports.add(ImportRowKeyRow(entity=self.entity.name, row_hash=digest, record_id=row.id,
-                                            job_id=self.job_id))
+            self.new_keys.append((digest, row.id))
         return outcome
 
-    def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems) -> tuple[str, RecordRow]:
+    def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems,
+                source: str | None = None) -> tuple[str, RecordRow]:
         clean = self.validate(data, problems, partial=False)
         owner = self.actor.id if self.settings.owner == "importer" else None
-        row = insert_record(uow, self.actor, self.entity, clean, self.now, owner_id=owner, source=self.source,
-                            start_processes=self.settings.start_processes)
+        row = insert_record(uow, self.actor, self.entity, clean, self.now, owner_id=owner,
+                            source=source or self.source, start_processes=self.settings.start_processes)
         if self.settings.actions:
             self._actions(uow, row)
         self.touched.add(row.id)
         return "created", row
 
-    def _update(self, uow: UnitOfWork, record_id: int, data: dict[str, Any],
+    def _differs(self, name: str, mine: Any, theirs: Any) -> bool:
+        """Whether a row's value says something else than the record's (phones, e-mails and text compared as
+        their match keys: "8 (912)…" is "+7 912…", case and spacing do not count)."""
+        if is_empty(mine) or mine == theirs:
+            return False
+        field_type = self.entity.fields[name].type
+        if field_type in ("string", "text", "email", "phone"):
+            region = self.bundle.settings.default_region
+            return match_key(field_type, mine, region) != match_key(field_type, theirs, region)
+        return True
+
+    def _update(self, uow: UnitOfWork, number: int, match: Candidate, data: dict[str, Any],
                 problems: Problems) -> tuple[str, RecordRow]:
+        """A row matching a record, by the import's on_match: update (the file's values), update_empty (empty
+        fields only; a row disagreeing with a filled field goes to review), skip, or review."""
+        record_id = match.record_id
         row = uow.records.get(record_id)
         if row is None or not can_see(uow, self.actor, row):
             raise RowRejected([{"column": "", "reason": f"matches record #{record_id}, which you may not change"}])
         folded = record_id in self.touched
-        policy = self.settings.on_match
+        policy = self.policy
         if policy == "skip":
             return ("merged" if folded else "skipped"), row
-        wanted = {name: value for name, value in data.items()
-                  if policy == "overwrite" or is_empty(row.data.get(name))}
-        clean = self.validate(wanted, problems, partial=True)
-        changed = write_fields(uow, row, clean, actor=self.actor.username, source=self.source, now=self.now,
-                               entity=self.entity)
+        clean = self.validate(data, problems, partial=True)
+        conflicts = self._conflicts(row, clean)
+        if policy == "review" or (policy == "update_empty" and conflicts):
+            return self._review(uow, number, match, data, conflicts, row)
+        wanted = {name: value for name, value in clean.items()
+                  if policy in ("update", "overwrite") or is_empty(row.data.get(name))}
+        changed = write_fields(uow, row, wanted, actor=self.actor.username, source=self.row_source(number),
+                               now=self.now, entity=self.entity)
         if changed:
             uow.publish(RecordChanged(row, changed, self.now))
             self.touched.add(row.id)
         if folded:
             return "merged", row
         return ("updated" if changed else "skipped"), row
+
+    def _review(self, uow: UnitOfWork, number: int, match: Candidate, data: dict[str, Any], conflicts: list[str],
+                existing: RecordRow) -> tuple[str, RecordRow]:
+        """The row as a record of its own and an open duplicate pair with the record it matched, for a reviewer
+        to merge (field by field, logged and undoable) or dismiss."""
+        _, row = self._create(uow, data, [], source=self.row_source(number))
+        uow.quality.add_pairs([self._pair(match, existing, conflicts, row)])  # a new record has no pair yet
+        return "review", row
+
+    def _pair(self, match: Candidate, existing: RecordRow, conflicts: list[str], row: RecordRow) -> dict[str, Any]:
+        """The open duplicate pair of a row's new record and the record it matched (columns of duplicate_pair)."""
+        shared = [reason if "a" in reason else {**reason, "a": existing.data.get(str(reason["field"]))}
+                  for reason in match.reasons]  # a match_on key names the row's value only
+        reasons = [*shared, *({"field": name, "how": "differs", "a": existing.data.get(name),
+                                      "b": row.data.get(name), "score": 0.0} for name in conflicts)]
+        return {"entity": self.entity.name, "record_a_id": min(existing.id, row.id),
+                "record_b_id": max(existing.id, row.id), "score": match.score, "rule": match.rule[:100],
+                "reasons": reasons, "status": "open", "found_by": REVIEW_FOUND_BY, "found_at": self.now,
+                "decided_at": None, "decided_by": None}

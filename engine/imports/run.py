@@ -51,6 +51,13 @@ def settings_for(bundle: Bundle, entity: str) -> ImportSettings:
     return bundle.imports.get(entity) or ImportSettings(entity)
 
 
+def field_formats(options: dict[str, Any]) -> dict[str, str]:
+    """The job's date formats (`options["date_formats"]`: column -> format) per field its mapping gives."""
+    mapping = dict(options.get("mapping") or {})
+    return {mapping[column]: str(fmt) for column, fmt in dict(options.get("date_formats") or {}).items()
+            if column in mapping}
+
+
 def load_table(job: ImportJobRow, keep: int | None = None) -> Table:
     """The job's file read with the job's options (only its first `keep` rows kept when given); ValidationError
     naming the file when it cannot be."""
@@ -68,8 +75,7 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
     from engine.imports.rows import row_hash
 
     converted = [importer.convert(uow, cells) for _, cells in batch]
-    if importer.finder is not None:
-        importer.finder.prefetch(uow, (data for data, _ in converted))
+    importer.prefetch(uow, [data for data, _ in converted])
     known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
     uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them in memory
     importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
@@ -238,7 +244,8 @@ def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int 
             uow.commit()
         importer = Importer(bundle, entity, settings_for(bundle, entity.name), table.headers,
                             dict(job.options.get("mapping") or {}), actor, job_id, clock(),
-                            finder=ExactDuplicates(bundle, entity), bulk=bulk)
+                            finder=ExactDuplicates(bundle, entity), bulk=bulk,
+                            on_match=job.options.get("on_match"), date_formats=field_formats(job.options))
         importer.counts.update(job.counts if done else {})
         with _Heartbeat(factory, job_id, clock, beat_every):
             if job.dry_run or job.mode == "all_or_nothing":

@@ -33,10 +33,11 @@ TERRITORY_MANAGER = "manager"  # the territory's `user` field whose user owns un
 @dataclass
 class BatchLookups:
     """What the actions of one batch of records (an import's transaction) look up once: territories by code,
-    owners' login names by user id."""
+    owners' login names by user id, and the new records known to be in no territory (no query to find out)."""
 
     territories: dict[str, RecordRow | None] = field(default_factory=dict)
     owners: dict[int, str | None] = field(default_factory=dict)
+    unlinked: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -194,9 +195,11 @@ def _join_territory(run: _Run, args: Any) -> None:
     territory = _territory(run, "join_territory", args)
     if territory is None:
         raise run.fail(f"join_territory: no {TERRITORY_ENTITY} record with code {args!r}")
-    if run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) is None:
+    if not_in_any(run) or run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) is None:
         add_link(run.uow, run.record, territory, TERRITORY_LINK, actor=run.actor.username, source=run.source,
-                 now=run.now)
+                 now=run.now, flush=run.lookups is None)  # a batch's links are flushed together
+        if run.lookups is not None:
+            run.lookups.unlinked.discard(run.record.id)
     manager = territory.data.get(TERRITORY_MANAGER)
     if run.record.owner_id is None and manager:
         run.record.owner_id = _user_id(run, "join_territory", str(manager))
@@ -208,9 +211,15 @@ def _join_territory(run: _Run, args: Any) -> None:
         run.changed.setdefault(OWNER, (None, manager))
 
 
+def not_in_any(run: _Run) -> bool:
+    """Whether the record is known to be in no territory: a new record of the batch no action has joined."""
+    return run.lookups is not None and run.record.id in run.lookups.unlinked
+
+
 def _leave_territory(run: _Run, args: Any) -> None:
     territory = _territory(run, "leave_territory", args)
-    link = run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) if territory is not None else None
+    link = run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) \
+        if territory is not None and not not_in_any(run) else None
     if link is not None:  # not a member (or no such territory): nothing to leave
         remove_link(run.uow, link, actor=run.actor.username, source=run.source, now=run.now)
 
@@ -265,4 +274,6 @@ def run_actions(uow: UnitOfWork, record: RecordRow, actions: Sequence[Action], *
             raise run.fail(f"unknown action {action.kind!r}")
         handler(run, action.args)
     if run.changed:  # the rules these changes trigger run one cascade level deeper
+        if lookups is not None:  # the cascade's actions run without the batch's lookups: it may join a territory
+            lookups.unlinked.discard(record.id)
         uow.publish(RecordChanged(record, run.changed, now, depth + 1, run.chain))

@@ -79,11 +79,13 @@ def insert_records(
     source: str = "create",
     start_processes: bool = True,
     lookups: BatchLookups | None = None,
+    sources: Sequence[str] | None = None,
 ) -> list[RecordRow]:
     """Store new records from validated data inside the caller's transaction, as insert_record would one by one:
     history, reference links, match keys (and the duplicate policy), rules triggered by their creation, then
     processes that start on create (`lookups`: what the rules' actions look up, shared across batches of one
-    transaction). Check bulk_ready first."""
+    transaction; `sources`: each record's own field history source, like an import's row, beside `source`).
+    Check bulk_ready first."""
     if not cleans:
         return []
     bundle, _ = active_bundle(uow)
@@ -113,18 +115,19 @@ def insert_records(
     for row, has_title in zip(rows, titled, strict=True):
         if not has_title:
             row.title = title_of(entity, row.data, row.id)
+    own = list(sources) if sources is not None else [source] * len(rows)
     uow.records.add_changes(
         [
             {
                 "record_id": row.id,
                 "at": now,
                 "actor": by,
-                "source": source,
+                "source": written_by[:200],
                 "field": name,
                 "old_value": None,
                 "new_value": value,
             }
-            for row in rows
+            for row, written_by in zip(rows, own, strict=True)
             for name, value in row.data.items()
         ]
     )
@@ -144,7 +147,10 @@ def insert_records(
         for row in _keyed(bundle, rows):
             refresh_keys(uow, bundle, row)
             apply_on_create(uow, bundle, row, now, found_by="create", actor=by)
+    lookups = lookups or BatchLookups()
+    lookups.unlinked.update(row.id for row in rows)  # just inserted: in no territory yet
     on_records_created(uow, bundle, rows, now, lookups)
+    lookups.unlinked.difference_update(row.id for row in rows)  # known only while their creation's rules run
     if start_processes:
         for row in rows:
             start_for_new_record(uow, actor, row, now)

@@ -8,19 +8,22 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.cells import csv_safe
+from engine.config.import_loader import DATE_TYPES, ON_MATCH, date_format_problem
+from engine.config.model import Entity
 from engine.errors import Forbidden, NotFound, ValidationError
 from engine.imports.limits import WorkerLimits
 from engine.imports.liveness import death_of
 from engine.imports.mapping import SKIP, check_mapping, merge_mapping
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
-from engine.imports.run import live_progress, load_table, settings_for
+from engine.imports.run import field_formats, live_progress, load_table
+from engine.imports.run import settings_for as settings_for  # the wizard shows the configured on_match
 from engine.services.access import IMPORT_READERS as IMPORT_READERS  # web names them from here
 from engine.services.access import IMPORTERS as IMPORTERS
 from engine.services.access import require_permission
@@ -31,6 +34,7 @@ from engine.store.quality_models import ImportJobRow, MappingProfileRow
 from engine.store.uow import UnitOfWork
 
 MODES = ("all_or_nothing", "valid_only")
+MATCH_POLICIES = ("update_empty", "update", "skip", "review")  # the choices offered (overwrite: update's older name)
 PREVIEW_ROWS = 10
 
 
@@ -53,6 +57,8 @@ class ImportJobView:
     finished_at: datetime | None
     headers: list[str]
     mapping: dict[str, str]
+    on_match: str | None = None  # the job's choice; None: the entity's crm_model/imports.yaml setting
+    date_formats: dict[str, str] = field(default_factory=dict)  # column -> strptime format
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,8 @@ def _view(job: ImportJobRow) -> ImportJobView:
                          live if live is not None else job.processed_rows,
                          {k: int(job.counts.get(k, 0)) for k in OUTCOMES}, job.message, job.created_by,
                          job.created_at, job.finished_at, list(job.options.get("headers") or []),
-                         dict(job.options.get("mapping") or {}))
+                         dict(job.options.get("mapping") or {}), job.options.get("on_match"),
+                         dict(job.options.get("date_formats") or {}))
 
 
 def _checked_alive(uow: UnitOfWork, job: ImportJobRow) -> ImportJobRow:
@@ -141,15 +148,40 @@ def can_change_job(uow: UnitOfWork, actor: Actor, job_id: int) -> bool:
         return True
 
 
+def _check_on_match(on_match: str | None) -> None:
+    if on_match is not None and on_match not in ON_MATCH:
+        raise ValidationError({"on_match": [f"must be one of {', '.join(ON_MATCH)}, not {on_match!r}"]})
+
+
+def _check_date_formats(entity: Entity, mapping: dict[str, str], formats: dict[str, str]) -> None:
+    """ValidationError naming each column whose date format cannot apply: no such column, a column not mapped to
+    a date or datetime field, or no usable format."""
+    errors: dict[str, list[str]] = {}
+    for column, fmt in formats.items():
+        field = entity.fields.get(mapping.get(column, SKIP))
+        if column not in mapping:
+            errors.setdefault(column, []).append(f"the file has no column {column!r}")
+        elif field is None or field.type not in DATE_TYPES:
+            errors.setdefault(column, []).append(f"a date format applies to a column mapped to a date field, and "
+                                                 f"{column!r} is mapped to {mapping[column]}")
+        elif (problem := date_format_problem(fmt)) is not None:
+            errors.setdefault(column, []).append(problem)
+    if errors:
+        raise ValidationError(errors)
+
+
 def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, path: Path, now: datetime, *,
                encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
                profile: str | None = None, mapping: dict[str, str] | None = None, mode: str = "all_or_nothing",
-               dry_run: bool = False) -> ImportJobView:
+               dry_run: bool = False, on_match: str | None = None,
+               date_formats: dict[str, str] | None = None) -> ImportJobView:
     """A pending import of a stored file: read (so an unreadable file is refused now), mapping guessed from
-    its headers, then a saved profile and explicit choices applied over the guess."""
+    its headers, then a saved profile and explicit choices applied over the guess. `on_match` overrides the
+    entity's import setting for this job; `date_formats` gives a date column's format (column -> strptime)."""
     require_permission(actor, "import.run", action="import records")
     if mode not in MODES:
         raise ValidationError({"mode": [f"must be one of {', '.join(MODES)}"]})
+    _check_on_match(on_match)
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)
     table = read_path(filename, path, keep=0, encoding=encoding, delimiter=delimiter, sheet=sheet)
@@ -158,9 +190,11 @@ def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, p
     with uow:
         layers = [_profile_columns(uow, entity.name, profile)] if profile else []
         chosen = merge_mapping(entity, settings_for(bundle, entity.name), table.headers, *layers, mapping or {})
+        _check_date_formats(entity, chosen, date_formats or {})
         options = {"path": str(path), "encoding": table.encoding,
                    "delimiter": table.delimiter, "sheet": table.sheet, "kind": table.kind,
-                   "headers": table.headers, "mapping": chosen, "profile": profile}
+                   "headers": table.headers, "mapping": chosen, "profile": profile, "on_match": on_match,
+                   "date_formats": dict(date_formats or {})}
         job = ImportJobRow(entity=entity.name, filename=filename[:500], file_hash=digest,
                            status="pending", dry_run=dry_run, mode=mode, options=options, total_rows=table.count,
                            processed_rows=0, counts=dict.fromkeys(OUTCOMES, 0), created_by=actor.username,
@@ -171,10 +205,12 @@ def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, p
 
 
 def configure_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, str], mode: str,
-                  dry_run: bool) -> ImportJobView:
-    """Set a pending (or dry-run) job's mapping, mode and whether the next run is a dry run."""
+                  dry_run: bool, *, on_match: str | None = None) -> ImportJobView:
+    """Set a pending (or dry-run) job's mapping, mode, whether the next run is a dry run and what a row matching
+    an existing record does (`on_match`; None: the entity's setting)."""
     if mode not in MODES:
         raise ValidationError({"mode": [f"must be one of {', '.join(MODES)}"]})
+    _check_on_match(on_match)
     bundle, _ = active_bundle(uow)
     with uow:
         job = _changeable(uow, actor, job_id)
@@ -183,8 +219,11 @@ def configure_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str,
         if unknown:
             raise ValidationError({"mapping": [f"the file has no column {', '.join(map(repr, unknown))}"]})
         chosen = {h: mapping.get(h) or SKIP for h in headers}
-        check_mapping(entity_of(bundle, job.entity), chosen)
-        job.options = {**job.options, "mapping": chosen}
+        entity = entity_of(bundle, job.entity)
+        check_mapping(entity, chosen)
+        formats = {c: f for c, f in dict(job.options.get("date_formats") or {}).items() if chosen.get(c) != SKIP}
+        _check_date_formats(entity, chosen, formats)
+        job.options = {**job.options, "mapping": chosen, "on_match": on_match, "date_formats": formats}
         job.mode, job.dry_run, job.status = mode, dry_run, "pending"
         uow.commit()
         return _view(job)
@@ -271,7 +310,8 @@ def preview_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, s
         owner = uow.users.by_username(job.created_by)
         who = get_actor(uow, owner.id) if owner is not None else actor
         importer = Importer(bundle, entity, settings_for(bundle, entity.name), table.headers, chosen, who, job.id,
-                            job.created_at, lookup=CachedLookup())
+                            job.created_at, lookup=CachedLookup(),
+                            date_formats=field_formats({**job.options, "mapping": chosen}))
         rows: list[PreviewRow] = []
         order = {header: index for index, header in enumerate(table.headers)}
         for number, cells in table.rows[:limit]:

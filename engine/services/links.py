@@ -46,12 +46,15 @@ def _log(uow: UnitOfWork, record_id: int, kind: str, old: int | None, new: int |
 
 
 def add_link(uow: UnitOfWork, origin: RecordRow, target: RecordRow, kind: str, *, actor: str, source: str,
-             now: datetime) -> RecordLinkRow:
-    """Link two records (no access check) and note it in both records' history as field `link:<kind>`."""
+             now: datetime, flush: bool = True) -> RecordLinkRow:
+    """Link two records (no access check) and note it in both records' history as field `link:<kind>`.
+    `flush=False` leaves the rows to the session's next flush (a batch writes its links together; the link's id
+    is not known until then)."""
     row = RecordLinkRow(from_record_id=origin.id, to_record_id=target.id, kind=kind, field=None, created_at=now,
                         created_by=actor[:80])
     uow.links.add(row)
-    uow.links.flush()
+    if flush:
+        uow.links.flush()
     _log(uow, origin.id, kind, None, target.id, actor=actor, source=source, now=now)
     _log(uow, target.id, kind, None, origin.id, actor=actor, source=source, now=now)
     return row

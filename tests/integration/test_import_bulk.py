@@ -162,3 +162,37 @@ def test_new_records_of_a_batch_are_written_in_a_bounded_number_of_statements(
     # row by row it takes several per record (record, history, keys, row key): 300 records, over 1,200
     assert (len(writes), tables) == (4, ["field_change", "import_row_key", "match_key", "record"])
     assert len(statements) <= 60, len(statements)
+
+
+def test_rows_going_to_review_are_written_with_the_batch_and_read_nothing_per_row(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    from sqlalchemy import event
+
+    from engine.store.quality_models import DuplicatePairRow
+
+    admin = actors["admin"]
+    first = distinct_contacts(tmp_path / "people.csv", 100)
+    run_import(deployed, create_job(deployed(), admin, "Contact", first.name, first, NOW).id, lambda: NOW)
+    again = tmp_path / "again.csv"  # the same people (same phone and e-mail), another position: each goes to review
+    again.write_text(first.read_text(encoding="utf-8").replace("siberia", "siberia,CFO").replace(
+        "region", "region,position", 1), encoding="utf-8")
+    job = create_job(deployed(), admin, "Contact", again.name, again, NOW, mode="valid_only", on_match="review")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = deployed.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run_import(deployed, job.id, lambda: NOW, batch_size=100)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert get_job(deployed(), admin, job.id).counts["review"] == 100
+    with deployed() as uow:
+        assert uow.session.query(DuplicatePairRow).filter(DuplicatePairRow.found_by == "import").count() == 100
+    writes = sorted({s.split()[2] for s in statements if s.lstrip().upper().startswith("INSERT")})
+    assert writes == ["duplicate_pair", "field_change", "import_row_key", "match_key", "record"]
+    # row by row: a record, its history, keys, a pair and two reads per row (over 600 statements)
+    assert len(statements) <= 60, len(statements)

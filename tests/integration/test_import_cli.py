@@ -69,3 +69,22 @@ def test_unknown_profile_and_unreadable_file_are_clean_errors(db_url: str, deplo
     result = flowcrm(db_url, "import", str(broken), "--entity", "Contact", "--as", "sam")
     assert result.exit_code == 1
     assert "broken.xlsx: not a readable XLSX workbook" in result.output
+
+
+def test_on_match_and_date_format_flags_choose_for_this_import(db_url: str, deployed: Callable[[], UnitOfWork],
+                                                               actors: dict[str, Actor], tmp_path: Path) -> None:
+    path = tmp_path / "again.csv"
+    path.write_text("Name,Email,Repeat sale offered for purchase of\nAnna,anna@example.com,19560409\n",
+                    encoding="utf-8")
+    first = flowcrm(db_url, "import", str(path), "--entity", "Contact", "--as", "sam",
+                    "--date-format", "Repeat sale offered for purchase of=%Y%m%d")
+    assert "done: 1 created" in first.output, first.output
+    path.write_text("Name,Email\nAnna,anna@example.com\n", encoding="utf-8")
+    again = flowcrm(db_url, "import", str(path), "--entity", "Contact", "--as", "sam", "--on-match", "review")
+    assert again.exit_code == 0, again.output
+    assert "0 rejected, 1 review" in again.output
+    found = list_records(deployed(), actors["sales"], "Contact")
+    assert sorted(r.data.get("repeat_sale_for") or "" for r in found) == ["", "1956-04-09"]
+    bad = flowcrm(db_url, "import", str(path), "--entity", "Contact", "--as", "sam", "--date-format", "Email")
+    assert bad.exit_code == 1
+    assert "'Email' must look like column=format like Born=%Y%m%d" in bad.output

@@ -236,6 +236,23 @@ def test_imports_yaml_problems_name_file_and_line(tmp_path: Path) -> None:
     assert ("crm_model/imports.yaml", 8, "unknown entity 'Ghost'") in found
 
 
+def test_imports_yaml_date_formats_apply_to_date_fields_with_a_usable_format() -> None:
+    files = read_bundle_dir(ROOT)
+    files["crm_model/imports.yaml"] = (
+        "entities:\n"
+        "  Contact:\n"
+        "    date_formats:\n"
+        "      email: '%Y%m%d'\n"
+        "      repeat_sale_for: 'yyyymmdd'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_bundle(files)
+    found = {(p.line, p.message) for p in caught.value.problems}
+    assert (4, "date_formats: 'email' is not a date or datetime field") in found
+    assert (5, "date_formats: repeat_sale_for: 'yyyymmdd' is not a date format like %Y%m%d or %d.%m.%Y") in found
+    files["crm_model/imports.yaml"] = "entities:\n  Contact:\n    date_formats: {repeat_sale_for: '%Y%m%d'}\n"
+    assert load_bundle(files).imports["Contact"].date_formats == {"repeat_sale_for": "%Y%m%d"}
+
+
 # Limits and hostile files (tests/bombs.py makes them; nothing big is committed)
 
 

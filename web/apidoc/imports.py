@@ -20,13 +20,19 @@ SCHEMAS: dict[str, Schema] = {
                                   "memory or CPU time: the message says which) — resume or rerun it"},
         "dry_run": {"type": "boolean"}, "mode": {"enum": ["all_or_nothing", "valid_only"]},
         "total_rows": _COUNT, "processed_rows": _COUNT,
-        "counts": _object({"created": _COUNT, "updated": _COUNT, "merged": _COUNT, "skipped": _COUNT,
-                           "rejected": _COUNT}),
+        "counts": {**_object({"created": _COUNT, "updated": _COUNT, "merged": _COUNT, "skipped": _COUNT,
+                              "rejected": _COUNT, "review": _COUNT}),
+                   "description": "review = rows that matched a record and became records of their own "
+                                      "with an open duplicate pair (on_match review, or update_empty and the row "
+                                      "disagreed with a filled field)"},
         "message": _nullable("string"), "created_by": {"type": "string"}, "created_at": _TIME,
         "finished_at": _nullable("string", format="date-time"),
         "headers": {"type": "array", "items": {"type": "string"}, "description": "the file's column names"},
         "mapping": {"type": "object", "additionalProperties": {"type": "string"},
-                    "description": "column -> field, or skip"}}),
+                    "description": "column -> field, or skip"},
+        "on_match": {**_nullable("string"), "description": "the job's on_match; null: the entity's setting"},
+        "date_formats": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "column -> strptime date format"}}),
     "ImportReject": _object({
         "row_number": {"type": "integer", "description": "the row as the file shows it (header = row 1)"},
         "values": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -42,6 +48,11 @@ SCHEMAS: dict[str, Schema] = {
         "columns": {"type": "string", "description": "JSON object column -> field (or skip) over the guess"},
         "mode": {"enum": ["all_or_nothing", "valid_only"], "default": "all_or_nothing"},
         "dry_run": {"enum": ["true", "false"], "default": "false"},
+        "on_match": {"enum": ["update_empty", "update", "overwrite", "skip", "review"],
+                     "description": "what a row matching an existing record does (default: the entity's "
+                                    "crm_model/imports.yaml setting); docs/imports.md"},
+        "date_formats": {"type": "string",
+                         "description": "JSON object column -> strptime date format, like {\"Born\": \"%Y%m%d\"}"},
         "encoding": {"type": "string"}, "delimiter": {"type": "string"}, "sheet": {"type": "string"}},
         required=["file", "entity"]),
 }

@@ -20,6 +20,7 @@ from engine.services.access import require
 from engine.services.imports import (
     IMPORT_READERS,
     IMPORTERS,
+    MATCH_POLICIES,
     MODES,
     can_change_job,
     configure_job,
@@ -32,6 +33,7 @@ from engine.services.imports import (
     rejects_csv,
     restart_job,
     save_profile,
+    settings_for,
 )
 from web import nav, now, uow
 from web.auth import actor, login_required
@@ -130,15 +132,16 @@ def mapping(job_id: int) -> Any:
     if not can_change_job(uow(), who, job_id):
         return redirect(url_for("imports.job", job_id=job_id))
     chosen, errors, status = dict(job.mapping), [], 200
-    mode, dry_run = job.mode, job.dry_run
+    mode, dry_run, on_match = job.mode, job.dry_run, job.on_match or ""
     if request.method == "POST":
         chosen = _posted_mapping(job.headers)
         mode, dry_run = request.form.get("mode", ""), request.form.get("dry_run") == "on"
+        on_match = request.form.get("on_match", "")
         try:
             if mode not in MODES:
                 raise ValidationError({"mode": [t("imports.choose_mode")]})
             if request.form.get("action") != "preview":
-                configure_job(uow(), who, job_id, chosen, mode, dry_run)
+                configure_job(uow(), who, job_id, chosen, mode, dry_run, on_match=on_match or None)
                 profile = request.form.get("profile_name", "").strip()
                 if profile:
                     save_profile(uow(), who, job.entity, profile, chosen, now())
@@ -155,7 +158,8 @@ def mapping(job_id: int) -> Any:
     bundle = bundle_of(uow())
     return render_template("imports/mapping.html", job=job, bundle=bundle, entity=bundle.entities.get(job.entity),
                            chosen=chosen, preview=preview, errors=errors, mode=mode, dry_run=dry_run,
-                           modes=MODES), status
+                           modes=MODES, on_match=on_match, policies=MATCH_POLICIES,
+                           setting=settings_for(bundle, job.entity).on_match), status
 
 
 @bp.get("/<int:job_id>")

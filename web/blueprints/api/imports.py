@@ -15,18 +15,19 @@ from web import now, uow
 from web.blueprints.api.base import actor, bp, reply
 from web.blueprints.imports import parse_upload, start_run, upload_dir
 
-_FIELDS = {"entity", "mapping", "columns", "mode", "dry_run", "encoding", "delimiter", "sheet"}
+_FIELDS = {"entity", "mapping", "columns", "mode", "dry_run", "encoding", "delimiter", "sheet", "on_match",
+           "date_formats"}
 
 
-def _columns(raw: str | None) -> dict[str, str]:
+def _columns(raw: str | None, name: str = "columns", what: str = "field name (or \"skip\")") -> dict[str, str]:
     if not raw:
         return {}
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise BadRequest(f"'columns' must be a JSON object of column -> field: {exc}") from exc
+        raise BadRequest(f"'{name}' must be a JSON object of column -> {what}: {exc}") from exc
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise BadRequest("'columns' must be a JSON object of column name -> field name (or \"skip\")")
+        raise BadRequest(f"'{name}' must be a JSON object of column name -> {what}")
     return value
 
 
@@ -56,7 +57,9 @@ def start_import() -> Response:
                          encoding=request.form.get("encoding") or None,
                          delimiter=request.form.get("delimiter") or None, sheet=request.form.get("sheet") or None,
                          profile=request.form.get("mapping") or None, mapping=_columns(request.form.get("columns")),
-                         mode=mode, dry_run=dry_run == "true")
+                         mode=mode, dry_run=dry_run == "true", on_match=request.form.get("on_match") or None,
+                         date_formats=_columns(request.form.get("date_formats"), "date_formats",
+                                               "date format like %Y%m%d"))
     except Exception:
         path.unlink(missing_ok=True)
         raise
