@@ -41,6 +41,7 @@ from engine.config.duplicates_model import (
 from engine.config.events_loader import _CORRELATE_KEYS, _START_KEYS
 from engine.config.form_loader import UI_WIDGETS
 from engine.config.import_loader import _KEYS as _IMPORT_KEYS
+from engine.config.import_loader import ON_MATCH
 from engine.config.model import FIELD_OPTIONS, FIELD_TYPES, OPTION_TYPES
 from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
 from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
@@ -408,7 +409,12 @@ def imports_schema() -> dict[str, Any]:
         "aliases": {"type": "object", "additionalProperties": _list_of({"type": ["string", "number"]}, "Words."),
                     "description": "Extra header words that mean a field."},
         "match_on": _list_of({"type": "string"}, "Fields whose equal value makes a row an existing record."),
-        "on_match": _text("What a row matching an existing record does (docs/imports.md)."),
+        "on_match": _words(ON_MATCH, "What a row matching an existing record does: update_empty fills empty fields "
+                           "(a row that disagrees goes to review), update (overwrite, its older name) takes the "
+                           "file's values, skip leaves the record, review keeps the row as a record of its own with "
+                           "an open pair in the duplicate queue (docs/imports.md)."),
+        "date_formats": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "A date field's format in files (strptime), e.g. {born: '%Y%m%d'}."},
         "actions": _actions("Rule actions run on every created record."),
         "start_processes": _flag("Start the entity's start-on-create processes for created records."),
         "owner": _text("importer (the importing user owns created records) or none."),
