@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
-    Integer,
     Select,
     Table,
     and_,
@@ -140,8 +140,8 @@ class TaskRepository(_Repository):
                 select(TaskRow)
                 .where(TaskRow.assignee_id.in_(bindparam("user_ids", expanding=True)), TaskRow.state == "open")
                 .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
-                .limit(bindparam("limit", type_=Integer))
-                .offset(bindparam("offset", type_=Integer))
+                .limit(bindparam("limit", type_=BigInteger))
+                .offset(bindparam("offset", type_=BigInteger))
             )
 
         return _shape(("assigned",), build), {"user_ids": list(user_ids), "limit": limit, "offset": offset}
@@ -233,8 +233,8 @@ class TaskRepository(_Repository):
                 select(TaskRow)
                 .where(TaskRow.state == "open")
                 .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
-                .limit(bindparam("limit", type_=Integer))
-                .offset(bindparam("offset", type_=Integer))
+                .limit(bindparam("limit", type_=BigInteger))
+                .offset(bindparam("offset", type_=BigInteger))
             )
 
         return _shape(("all_open",), build), {"limit": limit, "offset": offset}
@@ -280,7 +280,7 @@ def _pool_heads(groups: int, limit_key: str, *, due: bool) -> list[Select[Any]]:
             TaskCandidateRow.kind == kind, TaskCandidateRow.name == bindparam(key), TaskCandidateRow.pooled == true())
         if due:
             head = head.where(TaskCandidateRow.due_at < bindparam("now"))
-        sub = head.order_by(at, TaskCandidateRow.task_id).limit(bindparam(limit_key, type_=Integer)).subquery()
+        sub = head.order_by(at, TaskCandidateRow.task_id).limit(bindparam(limit_key, type_=BigInteger)).subquery()
         heads.append(select(sub.c.task_id, sub.c.sort_at))
     return heads
 
@@ -291,7 +291,7 @@ def _assigned_overdue_head(limit_key: str) -> Select[Any]:
         .where(TaskRow.assignee_id == bindparam("user_id"), TaskRow.state == "open",
                TaskRow.due_at < bindparam("now"))
         .order_by(TaskRow.due_at, TaskRow.id)
-        .limit(bindparam(limit_key, type_=Integer))
+        .limit(bindparam(limit_key, type_=BigInteger))
         .subquery()
     )
     return select(head.c.task_id, head.c.sort_at)
@@ -305,8 +305,8 @@ def _merged_page(heads: list[Select[Any]]) -> Select[tuple[TaskRow]]:
         select(merged.c.task_id, first.label("sort_at"))
         .group_by(merged.c.task_id)
         .order_by(first, merged.c.task_id)
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=BigInteger))
+        .offset(bindparam("offset", type_=BigInteger))
         .subquery()
     )
     return select(TaskRow).join(page, page.c.task_id == TaskRow.id).order_by(page.c.sort_at, TaskRow.id)
@@ -315,11 +315,11 @@ def _merged_page(heads: list[Select[Any]]) -> Select[tuple[TaskRow]]:
 def _count_columns(groups: int) -> list[Any]:
     def distinct_count(heads: list[Select[Any]]) -> Any:
         merged = union_all(*heads).subquery()
-        ids = select(merged.c.task_id).group_by(merged.c.task_id).limit(bindparam("cap1", type_=Integer)).subquery()
+        ids = select(merged.c.task_id).group_by(merged.c.task_id).limit(bindparam("cap1", type_=BigInteger)).subquery()
         return select(func.count()).select_from(ids).scalar_subquery()
 
     mine = (select(TaskRow.id).where(TaskRow.assignee_id == bindparam("user_id"), TaskRow.state == "open")
-            .limit(bindparam("cap1", type_=Integer)).subquery())
+            .limit(bindparam("cap1", type_=BigInteger)).subquery())
     return [
         select(func.count()).select_from(mine).scalar_subquery().label("count_mine"),
         distinct_count(_pool_heads(groups, "cap1", due=False)).label("count_pool"),

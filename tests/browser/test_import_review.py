@@ -55,4 +55,4 @@ def test_salesperson_sends_a_matching_row_to_duplicate_review(live_server: str, 
     expect(page.locator("h1")).to_contain_text("Проверка дублей")
     row = page.locator("tr", has_text=f"Ivan Ivanov #{ids[1]}")
     expect(row).to_contain_text(f"Ivan Ivanov #{seed}")
-    expect(row).to_contain_text("position differs")  # the value the file disagreed on is named
+    expect(row).to_contain_text("Должность отличается")  # the value the file disagreed on is named

@@ -200,9 +200,16 @@ def test_a_moment_outside_the_years_1_to_9999_in_utc_is_400_naming_it(api: dict[
 
 def test_html_pages_beyond_any_offset_are_400_and_a_huge_segment_id_is_ignored(app: Flask) -> None:
     browser = as_user(app, "ada")
-    for path in ["/records/Lead", "/tasks", "/duplicates", "/find/Lead"]:
+    for path in ["/tasks", "/duplicates", "/find/Lead"]:  # entity lists page by ?after= (tests/web/test_lists.py)
         response = browser.get(f"{path}?page=99999999999999999999")
         assert response.status_code == 400, path
         assert "query parameter &#39;page&#39; must be at most 1000000" in response.get_data(as_text=True), path
         assert browser.get(f"{path}?page=2").status_code == 200, path
     assert browser.get("/find/Lead?segment=99999999999999999999").status_code == 200
+
+
+def test_an_inbox_offset_beyond_a_32_bit_integer_is_an_empty_page_not_a_server_error(
+        api: dict[str, ApiUser]) -> None:
+    response = api["head"].get("/tasks", scope="team", offset=32593674158, limit=300)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["items"] == []

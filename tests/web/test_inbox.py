@@ -134,3 +134,4 @@ def test_tabs_show_counts_and_the_overdue_tab_lists_late_tasks(app, deployed, ac
     assert "Fresh lead" not in page
     assert 'class="overdue"' in page
     assert "Claim" in text(sam.get("/tasks?tab=overdue"))  # a claimable late task can be taken from here
+
