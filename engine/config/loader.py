@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from engine.config.boards import BOARDS_FOLDER, Board, load_board
 from engine.config.automation_loader import load_pipeline, load_rule, load_templates
 from engine.config.checking import CODE, SNAKE_NAME, Checker, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
@@ -48,8 +49,8 @@ _PATTERNS = (
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",
-                  REPORTS_FOLDER, DUPLICATES_FOLDER)
-_MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*,reports/*,duplicates/*}.yaml"
+                  REPORTS_FOLDER, DUPLICATES_FOLDER, BOARDS_FOLDER)
+_MODEL_FILES = "{settings,events,entities/*,catalogs/*,pipelines/*,rules/*,reports/*,duplicates/*,boards/*}.yaml"
 _ENTITY_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
 _SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -339,6 +340,10 @@ def load_bundle(files: dict[str, str]) -> Bundle:
     reports: dict[str, Report] = {}
     for path in paths_in(files, REPORTS_FOLDER, ".yaml"):
         load_report(checker, path, reports)
+    boards: dict[str, Board] = {}
+    for path in paths_in(files, BOARDS_FOLDER, ".yaml"):
+        load_board(checker, path, boards)
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.file, p.line or 0)))
-    return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates)
+    return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates,
+                   boards=boards)

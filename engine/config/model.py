@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from engine.config.duplicates_model import DuplicateRules
     from engine.config.import_loader import ImportSettings
     from engine.store.report_spec import Report
+    from engine.config.boards import Board
 
 Label = Mapping[str, str]
 
@@ -228,6 +229,7 @@ class Bundle:
     duplicates: Mapping[str, DuplicateRules] = field(default_factory=dict)  # crm_model/duplicates/*.yaml, by entity
     imports: Mapping[str, ImportSettings] = field(default_factory=dict)  # crm_model/imports.yaml, by entity
     reports: Mapping[str, Report] = field(default_factory=dict)  # crm_model/reports/*.yaml, by name
+    boards: Mapping[str, Board] = field(default_factory=dict)  # crm_model/boards/*.yaml, by name
 
     def _files_ending(self, suffix: str) -> dict[str, str]:
         return {
