@@ -90,7 +90,7 @@ class _BoardFile:
         if not isinstance(items, LineList) or not items:
             self.say(self.data.line_of("columns"), "columns must be a non-empty list of {code, via?, requires?}")
             return ()
-        finals, columns = self.finals(stage_field), []
+        finals, columns = self.finals(stage_field), list[BoardColumn]()
         for index, item in enumerate(items):
             line = items.line_at(index)
             code = item.get("code") if isinstance(item, LineMap) else None

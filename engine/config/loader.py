@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from engine.config.boards import BOARDS_FOLDER, Board, load_board
 from engine.config.automation_loader import load_pipeline, load_rule, load_templates
+from engine.config.boards import BOARDS_FOLDER, Board, load_board
 from engine.config.checking import CODE, SNAKE_NAME, Checker, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
 from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates

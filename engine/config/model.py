@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.config.automation import Pipeline, Rule, Template
+    from engine.config.boards import Board
     from engine.config.duplicates_model import DuplicateRules
     from engine.config.import_loader import ImportSettings
     from engine.store.report_spec import Report
-    from engine.config.boards import Board
 
 Label = Mapping[str, str]
 

@@ -154,7 +154,7 @@ def board_view(uow: UnitOfWork, actor: Actor, name: str, now: datetime, *, filte
         raise ValidationError({k: [f"is not a filter of board {name} (filters: {', '.join(board.filters) or 'none'})"]
                                for k in unknown})
     codes = [c.code for c in board.columns]
-    base = [{"field": board.stage_field, "op": "in", "value": codes},
+    base: list[dict[str, Any]] = [{"field": board.stage_field, "op": "in", "value": codes},
             *({"field": k, "op": "eq", "value": v} for k, v in chosen.items())]
     with uow:
         owner = _scope_condition(uow, actor, scope)
