@@ -11,6 +11,7 @@ from web.blueprints import (
     admin,
     api,
     audit,
+    boards,
     designer,
     duplicates,
     engine_rest,
@@ -27,7 +28,7 @@ from web.blueprints import (
 )
 
 HTML_AREAS: list[Any] = [auth, inbox, records, instances, designer, admin, schema, reminders, audit, find, segments,
-                         reports, duplicates, imports, incidents]
+                         reports, duplicates, imports, incidents, boards]
 
 
 def register_blueprints(app: Flask) -> None:

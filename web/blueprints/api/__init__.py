@@ -7,6 +7,7 @@ from flask import Response, jsonify
 from web.blueprints.api import (
     assignment,
     audit,
+    boards,
     duplicates,
     events,
     find,
@@ -36,5 +37,5 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
-__all__ = ["assignment", "audit", "bp", "duplicates", "events", "find", "imports", "incidents", "links", "processes",
-           "records", "reminders", "reports", "segments", "tasks"]
+__all__ = ["assignment", "audit", "boards", "bp", "duplicates", "events", "find", "imports", "incidents", "links",
+           "processes", "records", "reminders", "reports", "segments", "tasks"]
