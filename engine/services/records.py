@@ -148,7 +148,9 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
         row.title = title_of(entity, data, row.id)
         row.updated_at = now
         from engine.quality.checks import on_fields_written  # match keys, then the duplicate policy
+        from engine.search.index import refresh_record
 
+        refresh_record(uow, entity, row, changed, active_bundle(uow)[0].settings.default_region)
         on_fields_written(uow, row, changed, source=source, actor=actor, now=now)
     return changed
 

@@ -362,5 +362,8 @@ from engine.store import external_models as _external_models  # noqa: E402,F401 
 from engine.store import incident_models as _incident_models  # noqa: E402,F401  (issue 10: job incidents)
 from engine.store import quality_models as _quality_models  # noqa: E402,F401  (registers them on Base)
 
+# --- global search (issue 13): engine/store/search_models.py ---
+from engine.store import search_models as _search_models  # noqa: E402,F401  (registers them on Base)
+
 # --- sign-in protection (issue 10): engine/store/security_models.py ---
 from engine.store import security_models as _security_models  # noqa: E402,F401  (registers them on Base)
