@@ -391,7 +391,7 @@ DOCUMENT: dict[str, Any] = {
 
 # feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
 PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments", "incidents",
-                                 "engine_rest", "boards")
+                                 "engine_rest", "boards", "search")
 
 
 def openapi_document() -> dict[str, Any]:

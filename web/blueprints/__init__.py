@@ -24,11 +24,12 @@ from web.blueprints import (
     reminders,
     reports,
     schema,
+    search,
     segments,
 )
 
 HTML_AREAS: list[Any] = [auth, inbox, records, instances, designer, admin, schema, reminders, audit, find, segments,
-                         reports, duplicates, imports, incidents, boards]
+                         reports, duplicates, imports, incidents, boards, search]
 
 
 def register_blueprints(app: Flask) -> None:

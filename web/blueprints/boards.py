@@ -12,7 +12,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from engine.config.model import Entity
 from engine.errors import ConflictError, FlowError, ValidationError
 from engine.services import boards
-from engine.services.access import READ_ALL, RECORD_WRITERS, WORKERS
+from engine.services.access import READ_ALL, RECORD_WRITERS, WORKERS, require_permission
 from web import nav, now, uow
 from web.auth import actor, login_required
 from web.i18n import engine_message, get_locale, label, t
@@ -62,6 +62,7 @@ def board(name: str) -> Any:
 def move(name: str) -> Any:
     """Move a card: JSON `{record_id, to, revision?}` from the drag (answers JSON), or the move menu's form
     (answers with the board again, the outcome flashed)."""
+    require_permission(actor(), "record.write", action="move cards")
     wants_json = request.is_json
     posted = request.get_json(silent=True) if wants_json else request.form.to_dict()
     body: dict[str, Any] = posted if isinstance(posted, dict) else {}

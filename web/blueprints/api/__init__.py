@@ -18,6 +18,7 @@ from web.blueprints.api import (
     records,
     reminders,
     reports,
+    search,
     segments,
     tasks,
 )
@@ -38,4 +39,4 @@ def openapi() -> Response:
 
 
 __all__ = ["assignment", "audit", "boards", "bp", "duplicates", "events", "find", "imports", "incidents", "links",
-           "processes", "records", "reminders", "reports", "segments", "tasks"]
+           "processes", "records", "reminders", "reports", "search", "segments", "tasks"]

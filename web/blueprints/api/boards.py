@@ -42,3 +42,4 @@ def move_card(name: str) -> Response:
     if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool)):
         raise BadRequest("'expected_revision' must be an integer (the card's 'revision') or null")
     return reply(boards.move_card(uow(), actor(), name, record_id, to, now(), expected_revision=expected))
+
