@@ -1,16 +1,16 @@
 """Boards (kanban views) declared in crm_model/boards/<name>.yaml: one entity, its stage field as columns.
 
 ```yaml
-board: deals
-label: {en: Deals, ru: Сделки}
-entity: Deal
+board: orders
+label: {en: Orders, ru: Заказы}
+entity: Order
 stage_field: stage            # an enum field: its catalog gives the columns
 amount_field: amount          # optional money/decimal/integer field, summed per column
-filters: [product]            # optional enum fields offered as filters
-card_fields: [client]         # optional fields shown on each card
+filters: [region]             # optional enum fields offered as filters
+card_fields: [customer]       # optional fields shown on each card
 columns:                      # optional: the columns shown and their order (default: every catalog code)
-  - {code: lost, requires: [loss_reason]}       # fields that must be filled before a card enters it
-  - {code: won, via: convert_to_deal}           # entering it runs this final action of the record's pipeline
+  - {code: cancelled, requires: [cancel_reason]}  # fields that must be filled before a card enters it
+  - {code: done, via: close_order}                # entering it runs this final action of the record's pipeline
 ```"""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ MAX_KEYS = 40  # per record: a long title adds its first words only
 MAX_KEY = 200  # the key column's length
 MIN_QUERY = 2  # characters of the shortest word a query searches by
 _PHONE_TEXT = re.compile(r"[\d\s()+\-.]+")
-PREFIX_END = "\uffff"  # the upper bound of a prefix range: key >= p AND key < p + PREFIX_END
+_VOWEL_I = re.compile(r"(?<=[aeiou])i$")  # Sergei/Sergey, Nikolai/Nikolay: й after a vowel spelled i or y
 
 
 def word_keys(value: Any) -> list[str]:
@@ -27,7 +27,7 @@ def word_keys(value: Any) -> list[str]:
     folded = name_key(value)
     if folded is None:
         return []
-    return [latin_fold(word) for word in translit(folded).split() if word]
+    return [_VOWEL_I.sub("y", latin_fold(word)) for word in translit(folded).split() if word]
 
 
 def phone_keys(value: Any, region: str) -> list[str]:

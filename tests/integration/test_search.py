@@ -31,6 +31,7 @@ def test_keys_meet_across_scripts_spellings_and_phone_formats(bundle_files: dict
                                  "email": "P.Ivanov@Mail.ru"}, "RU")
     assert keys == ["ivanov", "petr", "+79123456789", "9123456789", "p.ivanov@mail.ru", "p"]
     assert query_keys("Iwanow", "RU").words == ("ivanov",)
+    assert query_keys("Sergei Nikolai", "RU").words == query_keys("Сергей Николай", "RU").words
     assert query_keys("8 912 345 67 89", "RU").exact == ("+79123456789",)
     assert query_keys("912-345", "RU").prefixes == ("912345", "+912345")
     assert query_keys("P.IVANOV@mail", "RU").prefixes == ("p.ivanov@mail",)
