@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from engine.config.automation import Pipeline
 from engine.config.boards import Board
 from engine.config.model import Bundle, label_text
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
@@ -215,6 +216,12 @@ def _pipeline_task(uow: UnitOfWork, bundle: Bundle, record_id: int) -> tuple[str
     return None
 
 
+def _choice_label(pipeline: Pipeline, code: str, locale: str) -> str:
+    stage, final = pipeline.stage(code), pipeline.final_action(code)
+    found = stage.label if stage is not None else final.label if final is not None else {}
+    return label_text(found, locale, code)
+
+
 def move_card(uow: UnitOfWork, actor: Actor, name: str, record_id: int, to: str, now: datetime, *,
               expected_revision: int | None = None) -> MoveView:
     """Move a card to the column `to` through the path a form would take (see the module docstring); a refused
@@ -245,6 +252,10 @@ def move_card(uow: UnitOfWork, actor: Actor, name: str, record_id: int, to: str,
         pipeline = pipeline_of(bundle, row)
         if pipeline is not None and pipeline.stage_field == board.stage_field:
             choice = column.via or to
+            allowed = pipeline.next_choices(row.data.get(board.stage_field))
+            if choice not in allowed:
+                shown = ", ".join(_choice_label(pipeline, code, actor.locale) for code in allowed) or "—"
+                raise ValidationError({board.stage_field: [f"the pipeline moves on only to: {shown}"]})
             task = _pipeline_task(uow, bundle, record_id)
             if task is None:
                 final, changed = apply_choice(uow, bundle, row, choice, field=board.stage_field, actor=actor,
@@ -263,7 +274,10 @@ def move_card(uow: UnitOfWork, actor: Actor, name: str, record_id: int, to: str,
         from engine.services.tasks import complete_task  # late: tasks build on the pipelines and records
 
         task_id, prop, values = task
-        complete_task(uow, actor, task_id, {**values, prop: choice}, now)
+        try:
+            complete_task(uow, actor, task_id, {**values, prop: choice}, now)
+        except ValidationError as exc:  # the choice is the board's column: name the stage field, not the form's
+            raise ValidationError({board.stage_field if k == prop else k: v for k, v in exc.errors.items()}) from exc
     else:
         update_record(uow, actor, record_id, {board.stage_field: to}, now, expected_revision=expected_revision)
     with uow:

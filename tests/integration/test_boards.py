@@ -81,7 +81,8 @@ def test_a_request_move_completes_the_pipeline_task_and_runs_the_stage(deployed:
     assert tasks.get_task(deployed(), sam, task_id).task.state == "completed"  # the process step, not a bypass
     with pytest.raises(ValidationError) as backwards:
         boards.move_card(deployed(), sam, "requests", lead_id, "new", NOW)
-    assert "next_step" in backwards.value.errors
+    assert backwards.value.errors == {"request_stage": [
+        "the pipeline moves on only to: Offer sent, Convert to a deal, Duplicate of another request, Disqualify"]}
     assert records.get_record(deployed(), sam, lead_id).data["request_stage"] == "qualified"
 
 

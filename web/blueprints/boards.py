@@ -9,11 +9,12 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from engine.config.model import Entity
-from engine.errors import ConflictError, FlowError, ValidationError
+from engine.config.boards import Board
+from engine.config.model import Bundle, Entity
+from engine.errors import FlowError, ValidationError
 from engine.services import boards
 from engine.services.access import READ_ALL, RECORD_WRITERS, WORKERS, require_permission
-from web import nav, now, uow
+from web import STATUS, nav, now, uow
 from web.auth import actor, login_required
 from web.i18n import engine_message, get_locale, label, t
 from web.present import bundle_of, field_label
@@ -67,7 +68,8 @@ def move(name: str) -> Any:
     posted = request.get_json(silent=True) if wants_json else request.form.to_dict()
     body: dict[str, Any] = posted if isinstance(posted, dict) else {}
     bundle = bundle_of(uow())
-    entity = bundle.entities.get(boards.board_of(bundle, name).entity)
+    found = boards.board_of(bundle, name)
+    entity = bundle.entities.get(found.entity)
     try:
         record_id = int(body.get("record_id", ""))
         revision_text = body.get("revision")
@@ -78,19 +80,17 @@ def move(name: str) -> Any:
     try:
         moved = boards.move_card(uow(), replace(actor(), locale=get_locale()), name, record_id, to, now(),
                                  expected_revision=revision)
-    except (ValidationError, ConflictError) as exc:
-        status = 409 if isinstance(exc, ConflictError) else 422
+    except FlowError as exc:  # refused: by a rule, a required field, the pipeline, a race, or the role
+        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 422)
         return _answer(wants_json, name, status, refusal(exc, entity), record_id)
-    message = t("boards.moved", title=moved.record.title, column=_column_label(bundle, entity, moved.column))
+    message = t("boards.moved", title=moved.record.title, column=_column_label(bundle, found, moved.column))
     return _answer(wants_json, name, 200, message, record_id, moved.column)
 
 
-def _column_label(bundle: Any, entity: Entity | None, code: str | None) -> str:
-    field = None
-    if entity is not None:
-        field = next((f for f in entity.fields.values() if f.catalog and code in bundle.catalogs[f.catalog].codes()),
-                     None)
-    catalog = bundle.catalogs.get(field.catalog) if field is not None and field.catalog else None
+def _column_label(bundle: Bundle, board: Board, code: str | None) -> str:
+    entity = bundle.entities.get(board.entity)
+    field = entity.fields.get(board.stage_field) if entity is not None else None
+    catalog = bundle.catalogs.get(field.catalog or "") if field is not None else None
     value = catalog.value(code) if catalog is not None and code else None
     return label(value.label, code or "") if value is not None else (code or "—")
 
