@@ -13,6 +13,7 @@ from engine.store.repo_base import _inbox_record_ids, _Repository
 from engine.store.search_models import SearchKeyRow
 
 PREFIX_END = "\uffff"
+MATCH_CAP = 5000  # newest matching records a search looks at before visibility (a bound on the cost)
 
 
 def _starts(prefix: str) -> ColumnElement[bool]:
@@ -46,23 +47,29 @@ class SearchRepository(_Repository):
         return bool(has_records) and not has_keys
 
     def find(self, words: Sequence[str], exact: Sequence[str], prefixes: Sequence[str], scope: FindScope, *,
-             entities: Sequence[str] | None = None, limit: int = 200) -> list[tuple[int, str, str]]:
+             limit: int = 200) -> list[tuple[int, str, str]]:
         """(record id, entity, title) of unmerged records the scope admits that have a key starting with every
-        word, or one of the exact keys, or a key starting with one of the prefixes; newest first."""
-        parts: list[Any] = []
+        word, or one of the exact keys, or a key starting with one of the prefixes; newest first, among the
+        MATCH_CAP newest matching records.
+
+        Two steps on purpose: the matching ids come from the key index alone, then their records are read by id.
+        In one statement PostgreSQL may walk the whole record table backwards by id to meet the LIMIT sooner."""
+        matching: Any
         if words:
             subs = [select(SearchKeyRow.record_id).where(_starts(w)) for w in words]
-            parts.append(RecordRow.id.in_(intersect(*subs) if len(subs) > 1 else subs[0]))
-        alternatives: list[ColumnElement[bool]] = [SearchKeyRow.key.in_(list(exact))] if exact else []
-        alternatives += [_starts(p) for p in prefixes]
-        if alternatives:
-            parts.append(RecordRow.id.in_(select(SearchKeyRow.record_id).where(or_(*alternatives))))
-        if not parts:
+            matching = intersect(*subs).subquery() if len(subs) > 1 else subs[0].distinct().subquery()
+        else:
+            alternatives: list[ColumnElement[bool]] = [SearchKeyRow.key.in_(list(exact))] if exact else []
+            alternatives += [_starts(p) for p in prefixes]
+            if not alternatives:
+                return []
+            matching = select(SearchKeyRow.record_id).where(or_(*alternatives)).distinct().subquery()
+        column = matching.c.record_id
+        ids = list(self.session.scalars(select(column).order_by(column.desc()).limit(MATCH_CAP)).all())
+        if not ids:
             return []
         stmt = select(RecordRow.id, RecordRow.entity, RecordRow.title).where(
-            *parts, RecordRow.merged_into_id.is_(None))
-        if entities is not None:
-            stmt = stmt.where(RecordRow.entity.in_(list(entities)))
+            RecordRow.id.in_(ids), RecordRow.merged_into_id.is_(None))
         inbox = _inbox_record_ids(*scope.inbox_of) if scope.inbox_of is not None else None
         visible = visible_to(scope.owner_ids, scope.include_unowned, inbox)
         if visible is not None:
