@@ -234,6 +234,10 @@ def render(results: dict[str, Any]) -> str:
         from bench import sandbox
 
         out += [*sandbox.render(results["sandbox"]), ""]
+    for run in results.get("search", []):
+        from bench import search
+
+        out += [*search.render(run), ""]
     for run in results.get("load", []):
         from bench import load
 

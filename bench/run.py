@@ -21,7 +21,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench import dedup, dedup_en, filters, import_rate, inbox, lead_flow, load, sandbox, timers
+from bench import dedup, dedup_en, filters, import_rate, inbox, lead_flow, load, sandbox, search, timers
 from bench.common import ROOT
 from bench.report import render
 
@@ -29,13 +29,15 @@ FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repea
         "dedup_sizes": [10_000, 100_000], "import_rows": 100_000, "filters_rows": 100_000,
         "filters_pg_rows": 1_000_000, "filters_warmup": 5, "filters_runs": 30, "filters_budget": 120.0,
         "dedup_max_pairs": 3_000_000, "sandbox_calls": 2000, "load_users": [20, 100], "load_seconds": 30,
-        "load_leads": 600, "import_repeats": 3, "import_row_by_row_rows": 5_000}
+        "load_leads": 600, "import_repeats": 3, "import_row_by_row_rows": 5_000,
+        "search_rows": 1_000_000, "search_runs": 20}
 QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20,
          "dedup_sizes": [2_000], "import_rows": 300, "filters_rows": 5_000,
          "filters_pg_rows": 5_000, "filters_warmup": 1, "filters_runs": 3, "filters_budget": 5.0,
          "dedup_max_pairs": 3_000_000, "sandbox_calls": 100, "load_users": [3], "load_seconds": 4, "load_leads": 20,
-         "import_repeats": 1, "import_row_by_row_rows": 300}
-PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox", "load")
+         "import_repeats": 1, "import_row_by_row_rows": 300,
+         "search_rows": 2_000, "search_runs": 3}
+PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox", "load", "search")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -77,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default 30; quick 4)")
     parser.add_argument("--load-leads", type=int, help="distinct leads waiting in the pool before the load runs "
                         "(default 600; quick 20)")
+    parser.add_argument("--search-rows", type=int, help="contacts of the global search part, on each database "
+                        "(default 1,000,000; quick 2,000)")
+    parser.add_argument("--search-runs", type=int, help="timed runs per search query (default 20; quick 3)")
     parser.add_argument("--only", choices=PARTS, help="run one part only")
     parser.add_argument(
         "--postgres",
@@ -243,6 +248,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if postgres:
             results["filters"].append(filters.run_postgres(postgres, args.filters_pg_rows, 3 * args.filters_pg_rows,
                                                            *timing, keep=args.keep_filters_data))
+    if args.only in (None, "search"):
+        results["search"] = [search.run_sqlite(workdir, args.search_rows, args.search_runs)]
+        if postgres:
+            results["search"].append(search.run_postgres(postgres, args.search_rows, args.search_runs))
     if args.only in (None, "sandbox"):
         results["sandbox"] = sandbox.run(args.sandbox_calls)
     if args.only in (None, "load"):

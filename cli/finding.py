@@ -258,3 +258,37 @@ def report_cmd(ctx: click.Context, name: str, date_from: str | None, date_to: st
         click.echo(csv_text(result).lstrip("\ufeff") if fmt == "csv" else table_text(result), nl=False)
     if output is not None:
         click.echo(f"{len(result.rows)} row(s) written to {output}")
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--as", "username", default=None, help="search as this user (default: the system, every record)")
+@click.pass_context
+@_fail_cleanly
+def search_cmd(ctx: click.Context, query: str, username: str | None) -> None:
+    """Search every entity's names, phones and e-mails (as the header search box does)."""
+    from engine.services.search import search
+
+    factory = _uow_factory(ctx)
+    result = search(factory(), _actor_as(factory, username), query)
+    if result.stale_index:
+        click.echo("warning: the search index is empty; run `flowcrm search-index`", err=True)
+    for group in result.groups:
+        click.echo(f"{group.entity}:")
+        for hit in group.hits:
+            click.echo(f"  #{hit.id} {hit.title}")
+        if group.more:
+            click.echo("  …")
+
+
+@main.command("search-index")
+@click.option("--entity", "entities", multiple=True, help="only this entity (repeatable; default: every entity)")
+@click.pass_context
+@_fail_cleanly
+def search_index_cmd(ctx: click.Context, entities: tuple[str, ...]) -> None:
+    """Rebuild the search keys of every record (after an upgrade, or when searchable fields changed)."""
+    from engine.services.search import rebuild_index
+
+    factory = _uow_factory(ctx)
+    count = rebuild_index(factory(), _actor_as(factory, None), list(entities) or None)
+    click.echo(f"search keys of {count} record(s) rebuilt")

@@ -394,7 +394,7 @@ DOCUMENT: dict[str, Any] = {
 
 # feature areas documented in web/apidoc/<name>.py: PATHS, SCHEMAS, PARAMETERS, TAGS
 PART_MODULES: tuple[str, ...] = ("audit", "reports", "imports", "duplicates", "find", "segments", "incidents",
-                                 "engine_rest", "cards")
+                                 "engine_rest", "cards", "boards", "search")
 
 
 def openapi_document() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from engine.config.automation_loader import (
     load_shared_final_action,
     load_templates,
 )
+from engine.config.boards import BOARDS_FOLDER, Board, load_board
 from engine.config.checking import CODE, Checker, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
 from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates
@@ -58,9 +59,9 @@ _PATTERNS = (
     "templates/*.txt",
 )
 _MODEL_FOLDERS = ("crm_model/entities", "crm_model/catalogs", "crm_model/pipelines", "crm_model/rules",
-                  REPORTS_FOLDER, DUPLICATES_FOLDER, SHARED_FINALS_FOLDER)
-_MODEL_FILES = ("{settings,events,entities/*,catalogs/*,pipelines/*,final_actions/*,rules/*,reports/*,duplicates/*}"
-                ".yaml")
+                  REPORTS_FOLDER, DUPLICATES_FOLDER, SHARED_FINALS_FOLDER, BOARDS_FOLDER)
+_MODEL_FILES = ("{settings,events,entities/*,catalogs/*,pipelines/*,final_actions/*,rules/*,reports/*,duplicates/*,"
+                "boards/*}.yaml")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -368,7 +369,10 @@ def load_bundle(files: dict[str, str]) -> Bundle:
         load_report(checker, path, reports)
     process_labels, label_problems = load_process_labels(files, checker.settings.locales)
     checker.problems.extend(label_problems)
+    boards: dict[str, Board] = {}
+    for path in paths_in(files, BOARDS_FOLDER, ".yaml"):
+        load_board(checker, path, boards)
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.file, p.line or 0)))
     return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates,
-                   process_labels=process_labels)
+                   process_labels=process_labels, boards=boards)

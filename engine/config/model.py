@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.config.automation import Pipeline, Rule, Template
+    from engine.config.boards import Board
     from engine.config.duplicates_model import DuplicateRules
     from engine.config.import_loader import ImportSettings
     from engine.store.report_spec import Report
@@ -264,6 +265,7 @@ class Bundle:
     imports: Mapping[str, ImportSettings] = field(default_factory=dict)  # crm_model/imports.yaml, by entity
     reports: Mapping[str, Report] = field(default_factory=dict)  # crm_model/reports/*.yaml, by name
     process_labels: Mapping[str, ProcessLabels] = field(default_factory=dict)  # processes/labels.yaml, by process
+    boards: Mapping[str, Board] = field(default_factory=dict)  # crm_model/boards/*.yaml, by name
 
     def _files_ending(self, suffix: str) -> dict[str, str]:
         return {

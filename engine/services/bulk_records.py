@@ -16,6 +16,7 @@ from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
 from engine.rules.actions import BatchLookups
 from engine.rules.dispatch import created_rules, linked_created_rules, on_records_created
+from engine.search.index import index_new
 from engine.services.deployments import active_bundle
 from engine.services.instances import start_for_new_record
 from engine.services.records import check_targets, refuse_merged_targets, title_of
@@ -131,6 +132,7 @@ def insert_records(
             for name, value in row.data.items()
         ]
     )
+    index_new(uow, entity, rows, bundle.settings.default_region)
     uow.links.add_references(
         [
             (row.id, name, value)

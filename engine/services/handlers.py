@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from engine.quality.checks import on_fields_changed
 from engine.rules.dispatch import on_record_changed, on_record_created, on_task_completed
+from engine.search.index import refresh_record
+from engine.services.deployments import active_bundle
 from engine.services.instances import start_on_create
 from engine.services.records import give_to_creator
 from engine.store.events import FieldsChanged, InstanceMoved, RecordChanged, RecordCreated, TaskCompleted
-from engine.store.uow import Handlers
+from engine.store.uow import Handlers, UnitOfWork
+
+
+def refresh_search_keys(uow: UnitOfWork, event: FieldsChanged) -> None:
+    """Handler: rewrite the record's search keys when a field the header search reads changed."""
+    bundle, _ = active_bundle(uow)
+    entity = bundle.entities.get(event.record.entity)
+    if entity is not None:
+        refresh_record(uow, entity, event.record, event.changes, bundle.settings.default_region)
+
 
 HANDLERS: Handlers = {
-    FieldsChanged: [on_fields_changed],  # match keys, then the entity's duplicate policy (warn, link, block)
+    FieldsChanged: [refresh_search_keys, on_fields_changed],  # search keys; match keys, then the entity's
+    # duplicate policy (warn, link, block)
     RecordCreated: [on_record_created, give_to_creator, start_on_create],  # rules on created / linked_created,
     # then (the rules may have named an owner) its creator's, then the processes that start on create
     RecordChanged: [on_record_changed],  # rules on changed / linked_changed (edits, rule actions, imports)

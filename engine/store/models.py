@@ -369,5 +369,8 @@ from engine.store import incident_models as _incident_models  # noqa: E402,F401 
 from engine.store import preference_models as _preference_models  # noqa: E402,F401  (registers them on Base)
 from engine.store import quality_models as _quality_models  # noqa: E402,F401  (registers them on Base)
 
+# --- global search (issue 13): engine/store/search_models.py ---
+from engine.store import search_models as _search_models  # noqa: E402,F401  (registers them on Base)
+
 # --- sign-in protection (issue 10): engine/store/security_models.py ---
 from engine.store import security_models as _security_models  # noqa: E402,F401  (registers them on Base)

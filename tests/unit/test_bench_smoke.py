@@ -37,6 +37,8 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
             "2",
             "--sandbox-calls",
             "20",
+            "--search-rows",
+            "300",
             "--no-postgres",
             "--workdir",
             str(tmp_path / "db"),
@@ -46,6 +48,9 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     )
 
     assert json.loads(out.read_text())["headline"] == results["headline"]
+    search = {case["case"]: case for case in results["search"][0]["cases"]}
+    assert search["phone_typed_differently"]["hits_seller"] == 1  # found by the seller who owns it
+    assert search["full_name_cyrillic"]["hits_admin"] >= 1
     flow = results["lead_flow"]
     assert set(flow["tiers"]) == {
         "spiff_in_memory",

@@ -11,6 +11,7 @@ from web.blueprints import (
     admin,
     api,
     audit,
+    boards,
     config_admin,
     designer,
     duplicates,
@@ -24,11 +25,12 @@ from web.blueprints import (
     reminders,
     reports,
     schema,
+    search,
     segments,
 )
 
 HTML_AREAS: list[Any] = [auth, inbox, records, instances, designer, admin, schema, reminders, audit, find, segments,
-                         reports, duplicates, imports, incidents, config_admin]
+                         reports, duplicates, imports, incidents, config_admin, boards, search]
 
 
 def register_blueprints(app: Flask) -> None:

@@ -7,6 +7,7 @@ from flask import Response, jsonify
 from web.blueprints.api import (
     assignment,
     audit,
+    boards,
     cards,
     duplicates,
     events,
@@ -18,6 +19,7 @@ from web.blueprints.api import (
     records,
     reminders,
     reports,
+    search,
     segments,
     tasks,
 )
@@ -37,5 +39,5 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
-__all__ = ["assignment", "audit", "bp", "cards", "duplicates", "events", "find", "imports", "incidents", "links",
-           "processes", "records", "reminders", "reports", "segments", "tasks"]
+__all__ = ["assignment", "audit", "boards", "bp", "cards", "duplicates", "events", "find", "imports", "incidents",
+           "links", "processes", "records", "reminders", "reports", "search", "segments", "tasks"]

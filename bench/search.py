@@ -1,0 +1,152 @@
+"""Global search speed: N contacts (Russian names, unique phones, e-mails) owned by 20 sellers, their search keys
+made by engine.search.keys (the function every write uses), then the header search's queries — a phone typed
+another way, a surname in Cyrillic, a name transliterated, an e-mail start — through engine.services.search, as
+an admin (sees all) and as one seller (sees 1/20). Baseline in the same run: the same words found the naive way,
+`lower(title) LIKE '%word%'` over the record table (no phone or transliteration matching at all)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from sqlalchemy import insert, text
+
+from bench.common import NOW, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
+from bench.names import RU_LAST, RU_MALE, transliterate
+from engine.bootstrap import UowFactory, prepare_database
+from engine.search.keys import record_keys
+from engine.services.deployments import active_bundle
+from engine.services.search import search
+from engine.services.users import create_user, get_actor
+from engine.services.views import SYSTEM
+from engine.store.models import RecordRow
+from engine.store.search_models import SearchKeyRow
+
+CHUNK = 20_000
+SELLERS = 20
+NAIVE_RUNS = 5
+
+
+def _person(n: int) -> dict[str, Any]:
+    last, first = RU_LAST[n % len(RU_LAST)], RU_MALE[(n // len(RU_LAST)) % len(RU_MALE)]
+    phone = f"{9_000_000_000 + n * 7:010d}"
+    return {"full_name": f"{last} {first}", "phone": f"+7 {phone[:3]} {phone[3:6]}-{phone[6:8]}-{phone[8:]}",
+            "email": f"{transliterate(last, 'passport').lower()}.{n}@example.ru"}
+
+
+def _load(factory: UowFactory, rows: int) -> dict[str, Any]:
+    """Insert `rows` contacts and their search keys in chunks; seconds spent and keys made."""
+    bundle, _ = active_bundle(factory())
+    entity = bundle.entities["Contact"]
+    owners = [create_user(factory(), f"seller{i}", "bench-password-1", ["sales"], NOW).id for i in range(SELLERS)]
+    keys_made, key_s, started = 0, 0.0, perf_counter()
+    with factory.engine.begin() as conn:
+        first = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM record")).scalar() or 0) + 1
+    for start in range(0, rows, CHUNK):
+        records, keys = [], []
+        for n in range(start, min(rows, start + CHUNK)):
+            data, record_id = _person(n), first + n
+            records.append({"id": record_id, "entity": "Contact", "title": data["full_name"], "data": data,
+                            "owner_id": owners[n % SELLERS], "created_at": NOW, "created_by": "bench",
+                            "updated_at": NOW, "revision": 1, "merged_into_id": None})
+            made = perf_counter()
+            keys += [{"record_id": record_id, "entity": "Contact", "key": k}
+                     for k in record_keys(entity, data, bundle.settings.default_region)]
+            key_s += perf_counter() - made
+        with factory.engine.begin() as conn:
+            conn.execute(insert(RecordRow), records)
+            conn.execute(insert(SearchKeyRow), keys)
+        keys_made += len(keys)
+    with factory.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return {"records": rows, "keys": keys_made, "load_s": round(perf_counter() - started, 1),
+            "keying_s": round(key_s, 1), "keys_per_s": round(keys_made / key_s) if key_s else None,
+            "seller_id": owners[0], "first_id": first}
+
+
+def _cases(rows: int) -> list[tuple[str, str, str]]:
+    """(name, search text, the naive baseline's word), all about contact n: its phone typed another way, its
+    surname in Cyrillic (shared by 1 contact in 190), its name in Latin letters, its e-mail's start, its full
+    name (shared by 1 in 5,700)."""
+    n = min(4320, rows - rows % SELLERS - SELLERS)  # a contact of seller0, the seller measured
+    person = _person(n)
+    digits = person["phone"].replace("+7", "").replace(" ", "").replace("-", "")
+    phone = f"8 ({digits[:3]}) {digits[3:6]} {digits[6:8]} {digits[8:]}"
+    last, first = person["full_name"].split()
+    latin = f"{transliterate(last, 'passport')} {transliterate(first, 'passport')}"
+    email = person["email"].split("@")[0] + "@"
+    return [("phone_typed_differently", phone, phone),
+            ("surname_cyrillic", last, last.lower()),
+            ("name_transliterated", latin, latin.split()[0].lower()),
+            ("email_start", email, email),
+            ("full_name_cyrillic", person["full_name"], person["full_name"].lower())]
+
+
+def _timed(call: Callable[[], Any], runs: int) -> tuple[Any, list[float]]:
+    call()  # warm-up
+    times, result = [], None
+    for _ in range(runs):
+        start = perf_counter()
+        result = call()
+        times.append(perf_counter() - start)
+    return result, times
+
+
+def _measure(factory: UowFactory, loaded: dict[str, Any], runs: int) -> list[dict[str, Any]]:
+    seller = get_actor(factory(), loaded["seller_id"])
+    results = []
+    for name, query, word in _cases(loaded["records"]):
+        admin_hits, admin_t = _timed(lambda q=query: search(factory(), SYSTEM, q), runs)
+        seller_hits, seller_t = _timed(lambda q=query: search(factory(), seller, q), runs)
+
+        def naive(w: str = word) -> int:
+            with factory.engine.connect() as conn:
+                return len(conn.execute(text(
+                    "SELECT id FROM record WHERE merged_into_id IS NULL AND lower(title) LIKE :p LIMIT 200"),
+                    {"p": f"%{w}%"}).all())
+
+        naive_hits, naive_t = _timed(naive, min(runs, NAIVE_RUNS))  # a full scan each: a few runs suffice
+        admin, seller_s, base = summary_ms(admin_t), summary_ms(seller_t), summary_ms(naive_t)
+        results.append({
+            "case": name, "query": query,
+            "hits_admin": sum(len(g.hits) for g in admin_hits.groups),
+            "hits_seller": sum(len(g.hits) for g in seller_hits.groups), "naive_hits": naive_hits,
+            "search_admin": admin, "search_seller": seller_s, "naive_like": base,
+            "naive_over_search_admin": round(base["median_ms"] / admin["median_ms"], 1)
+            if admin["median_ms"] else None})
+    return results
+
+
+def _run(url: str, backend: str, rows: int, runs: int) -> dict[str, Any]:
+    factory = deployed_factory(url)
+    try:
+        loaded = _load(factory, rows)
+        return {"backend": backend, **loaded, "cases": _measure(factory, loaded, runs)}
+    finally:
+        factory.dispose()
+
+
+def run_sqlite(workdir: Path, rows: int, runs: int) -> dict[str, Any]:
+    """The search part on a fresh SQLite file."""
+    return _run(fresh_sqlite(workdir / "search.sqlite"), "sqlite", rows, runs)
+
+
+def run_postgres(url: str, rows: int, runs: int) -> dict[str, Any]:
+    """The search part in a throw-away schema of the PostgreSQL server at `url`."""
+    with postgres_schema(url, "flowcrm_bench_search") as scoped:
+        prepare_database(scoped)
+        return _run(scoped, "postgresql", rows, runs)
+
+
+def render(run: dict[str, Any]) -> list[str]:
+    """The part as text: load figures, then one line per query (median ms; naive LIKE as the baseline)."""
+    lines = [f"search ({run['backend']}): {run['records']:,} contacts, {run['keys']:,} keys, loaded in "
+             f"{run['load_s']} s (keying {run['keying_s']} s)",
+             f"{'query':<26}{'hits':>6}{'admin ms':>10}{'seller ms':>11}{'naive LIKE ms':>15}{'naive/search':>14}"]
+    for case in run["cases"]:
+        lines.append(f"{case['case']:<26}{case['hits_admin']:>6}{case['search_admin']['median_ms']:>10}"
+                     f"{case['search_seller']['median_ms']:>11}{case['naive_like']['median_ms']:>15}"
+                     f"{case['naive_over_search_admin']!s:>14}")
+    return lines

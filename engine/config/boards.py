@@ -1,0 +1,154 @@
+"""Boards (kanban views) declared in crm_model/boards/<name>.yaml: one entity, its stage field as columns.
+
+```yaml
+board: orders
+label: {en: Orders, ru: Заказы}
+entity: Order
+stage_field: stage            # an enum field: its catalog gives the columns
+amount_field: amount          # optional money/decimal/integer field, summed per column
+filters: [region]             # optional enum fields offered as filters
+card_fields: [customer]       # optional fields shown on each card
+columns:                      # optional: the columns shown and their order (default: every catalog code)
+  - {code: cancelled, requires: [cancel_reason]}  # fields that must be filled before a card enters it
+  - {code: done, via: close_order}                # entering it runs this final action of the record's pipeline
+```"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.config.checking import SNAKE_NAME, Checker, Say, stem, text_or_none
+from engine.config.model import Entity, Label
+from engine.config.yaml_lines import LineList, LineMap
+
+BOARDS_FOLDER = "crm_model/boards"
+_TOP = ("board", "label", "entity", "stage_field", "amount_field", "filters", "card_fields", "columns")
+_COLUMN = ("code", "via", "requires")
+AMOUNT_TYPES = ("money", "decimal", "integer")
+FILTER_TYPES = ("enum",)
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One column: a code of the stage field; `via` a pipeline final action entering it runs instead of a plain
+    stage change; `requires` fields that must be filled before a card may enter it."""
+
+    code: str
+    via: str | None = None
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Board:
+    """A kanban view of one entity by its stage field."""
+
+    name: str
+    label: Label
+    entity: str
+    stage_field: str
+    columns: tuple[BoardColumn, ...]
+    amount_field: str | None = None
+    filters: tuple[str, ...] = ()
+    card_fields: tuple[str, ...] = ()
+    file: str = ""
+    line: int | None = field(default=None, compare=False)
+
+    def column(self, code: str) -> BoardColumn | None:
+        """The column of this stage code."""
+        return next((c for c in self.columns if c.code == code), None)
+
+
+def _names(say: Say, data: LineMap, key: str, entity: Entity, types: tuple[str, ...] | None) -> tuple[str, ...]:
+    """A list of field names of the entity (of `types` when given), reporting each wrong one."""
+    value = data.get(key, LineList(data.line))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        say(data.line_of(key), f"{key} must be a list of field names of {entity.name}")
+        return ()
+    for name in value:
+        found = entity.fields.get(name)
+        if found is None:
+            say(data.line_of(key), f"{entity.name} has no field {name!r}; fields: {', '.join(entity.fields)}")
+        elif types is not None and found.type not in types:
+            say(data.line_of(key), f"{key}: {name} is a {found.type} field; only {', '.join(types)} fields may be used")
+    return tuple(value)
+
+
+class _BoardFile:
+    def __init__(self, checker: Checker, path: str, data: LineMap, name: str, entity: Entity) -> None:
+        self.checker, self.path, self.data, self.name, self.entity = checker, path, data, name, entity
+        self.say = checker.sayer(path, name)
+
+    def finals(self, stage_field: str) -> set[str]:
+        """Final action codes of the pipelines of this entity that move this stage field."""
+        return {final.code for p in self.checker.pipelines.values()
+                if p.entity == self.entity.name and p.stage_field == stage_field for final in p.final_actions}
+
+    def columns(self, stage_field: str, codes: tuple[str, ...]) -> tuple[BoardColumn, ...]:
+        items = self.data.get("columns")
+        if items is None:
+            return tuple(BoardColumn(code) for code in codes)
+        if not isinstance(items, LineList) or not items:
+            self.say(self.data.line_of("columns"), "columns must be a non-empty list of {code, via?, requires?}")
+            return ()
+        finals, columns = self.finals(stage_field), list[BoardColumn]()
+        for index, item in enumerate(items):
+            line = items.line_at(index)
+            code = item.get("code") if isinstance(item, LineMap) else None
+            if not isinstance(item, LineMap) or not isinstance(code, str):
+                self.say(line, "a column must be a mapping like {code: won}")
+                continue
+            say = self.checker.sayer(self.path, f"{self.name}.columns.{code}")
+            for key in (k for k in item if k not in _COLUMN):
+                say(item.line_of(key), f"unknown key '{key}'; expected: {', '.join(_COLUMN)}")
+            if code not in codes:
+                say(line, f"'{code}' is not a value of {self.entity.name}.{stage_field}; values: {', '.join(codes)}")
+            if code in {c.code for c in columns}:
+                say(line, f"column '{code}' is listed twice")
+                continue
+            via = item.get("via")
+            if via is not None and via not in finals:
+                known = ", ".join(sorted(finals)) or "none"
+                say(item.line_of("via"), f"via: {via!r} is no final action of a {self.entity.name} pipeline on "
+                                         f"{stage_field}; final actions: {known}")
+            requires = _names(say, item, "requires", self.entity, None) if "requires" in item else ()
+            columns.append(BoardColumn(code, text_or_none(via), requires))
+        return tuple(columns)
+
+
+def load_board(checker: Checker, path: str, boards: dict[str, Board]) -> None:
+    """Check crm_model/boards/<name>.yaml into `boards`."""
+    data = checker.mapping(path, _TOP)
+    if data is None:
+        return
+    name, line = data.get("board"), data.line_of("board")
+    if not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
+        checker.sayer(path, None)(line, "board: <name> is required, in snake_case")
+        return
+    say = checker.sayer(path, name)
+    if name != stem(path, ".yaml"):
+        say(line, f"board '{name}' must be in {BOARDS_FOLDER}/{name}.yaml")
+    label = checker.label(say, data.line_of("label"), data.get("label"))
+    entity = checker.entities.get(text_or_none(data.get("entity")) or "")
+    if entity is None:
+        if data.get("entity") not in checker.unreadable:
+            say(data.line_of("entity"), f"entity {data.get('entity')!r} is unknown; entities: "
+                                        f"{', '.join(sorted(checker.entities))}")
+        return
+    stage_name = text_or_none(data.get("stage_field")) or ""
+    stage = entity.fields.get(stage_name)
+    catalog = checker.catalogs.get(stage.catalog or "") if stage is not None and stage.type == "enum" else None
+    if catalog is None:
+        say(data.line_of("stage_field"), f"stage_field {data.get('stage_field')!r} must name an enum field of "
+                                         f"{entity.name} (its catalog values are the columns)")
+        return
+    amount = data.get("amount_field")
+    amount_field = entity.fields.get(text_or_none(amount) or "")
+    if amount is not None and (amount_field is None or amount_field.type not in AMOUNT_TYPES):
+        say(data.line_of("amount_field"), f"amount_field {amount!r} must name a {', '.join(AMOUNT_TYPES)} field "
+                                          f"of {entity.name}")
+    board_file = _BoardFile(checker, path, data, name, entity)
+    columns = board_file.columns(stage_name, catalog.codes())
+    filters = _names(say, data, "filters", entity, FILTER_TYPES)
+    card_fields = _names(say, data, "card_fields", entity, None)
+    boards[name] = Board(name, label, entity.name, stage_name, columns, text_or_none(amount), filters, card_fields,
+                         path, data.line)

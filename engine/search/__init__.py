@@ -1,0 +1,1 @@
+"""Global search: normalized keys of records and queries (keys), keeping them stored (index)."""

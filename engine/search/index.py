@@ -1,0 +1,48 @@
+"""Keeping search keys current: after every write of a searched field, for batches of new records, and rebuilt
+for every record (after an upgrade, or when the configuration changes which fields are searched)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from engine.config.model import Bundle, Entity
+from engine.search.keys import record_keys, searched_fields
+from engine.store.models import RecordRow
+from engine.store.search_repos import SearchRepository
+from engine.store.uow import UnitOfWork
+
+BATCH = 2000  # records per transaction of a rebuild
+
+
+def refresh_record(uow: UnitOfWork, entity: Entity, row: RecordRow, changed: Mapping[str, Any], region: str) -> None:
+    """Rewrite a record's keys when a searched field changed (or it was merged: merged records are not found)."""
+    if set(changed) & set(searched_fields(entity)):
+        SearchRepository(uow.session).replace(row.id, row.entity, record_keys(entity, row.data, region))
+
+
+def index_new(uow: UnitOfWork, entity: Entity, rows: Sequence[RecordRow], region: str) -> None:
+    """Keys of records just inserted in bulk, in one statement."""
+    SearchRepository(uow.session).add_many([{"record_id": row.id, "entity": row.entity, "key": key}
+                                            for row in rows for key in record_keys(entity, row.data, region)])
+
+
+def rebuild(uow: UnitOfWork, bundle: Bundle, entities: Iterable[str] | None = None, *, batch: int = BATCH) -> int:
+    """Rebuild the keys of every record of these entities (default: all), one transaction per batch; how many
+    records were keyed."""
+    region, count = bundle.settings.default_region, 0
+    for name in sorted(entities if entities is not None else bundle.entities):
+        entity = bundle.entities[name]
+        after = 0
+        while True:
+            with uow:
+                rows = uow.records.batch(name, after, batch)
+                if not rows:
+                    break
+                repo = SearchRepository(uow.session)
+                repo.delete_of(row.id for row in rows)
+                index_new(uow, entity, rows, region)
+                after = rows[-1].id
+                uow.commit()
+            count += len(rows)
+    return count
