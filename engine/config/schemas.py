@@ -28,6 +28,8 @@ from engine.config.automation_loader import (
     _STAGE_KEYS,
     SHARED_FINAL_KEYS,
 )
+from engine.config.boards import _COLUMN as _BOARD_COLUMN
+from engine.config.boards import _TOP as _BOARD_TOP
 from engine.config.duplicates_loader import _COMPARE, _FIELD, _KEY, _RULE, _TOP, _UNLESS
 from engine.config.duplicates_model import (
     COMPARE_AS,
@@ -74,6 +76,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("crm_model/duplicates/*.yaml", "duplicates"),
     ("forms/*.ui.yaml", "form_hints"),
     ("processes/labels.yaml", "process_labels"),
+    ("crm_model/boards/*.yaml", "board"),
 )
 
 
@@ -450,6 +453,25 @@ def form_hints_schema() -> dict[str, Any]:
                 description="Field order and widgets of a task form: forms/<key>.ui.yaml beside forms/<key>.json.")
 
 
+def board_schema() -> dict[str, Any]:
+    column = _obj({"code": _text("A stage code (a value of the stage field's catalog).", pattern=CODE),
+                   "via": _text("The pipeline final action entering this column runs (e.g. convert_to_deal)."),
+                   "requires": _list_of({"type": "string"}, "Fields that must be filled before a card enters.")},
+                  _BOARD_COLUMN, required=("code",))
+    column["description"] = "One column, in order."
+    return _obj({
+        "board": _text("The board's name, the file's name.", pattern=SNAKE),
+        "label": LABEL,
+        "entity": _text("The entity whose records are the cards.", pattern=PASCAL),
+        "stage_field": _text("The enum field whose value is a card's column."),
+        "amount_field": _text("A money, decimal or integer field summed per column and shown on cards."),
+        "filters": _list_of({"type": "string"}, "Enum fields offered as filters above the board."),
+        "card_fields": _list_of({"type": "string"}, "More fields shown on each card."),
+        "columns": _list_of(column, "The columns (default: the stage field's catalog values)."),
+    }, _BOARD_TOP, required=("board", "entity", "stage_field"),
+        description="A pipeline board (kanban): crm_model/boards/<name>.yaml (docs/boards.md).")
+
+
 def process_labels_schema() -> dict[str, Any]:
     process = _obj({"label": LABEL,
                     "elements": {"type": "object", "additionalProperties": LABEL,
@@ -466,6 +488,7 @@ _BUILDERS = {
     "final_action": final_action_schema,
     "rule": rule_schema, "report": report_schema, "duplicates": duplicates_schema, "imports": imports_schema,
     "events": events_schema, "form_hints": form_hints_schema, "process_labels": process_labels_schema,
+    "board": board_schema,
 }
 
 
