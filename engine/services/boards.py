@@ -18,7 +18,7 @@ from engine.config.model import Bundle, label_text
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
 from engine.filters.model import FieldRef, Filter, parse_filter
 from engine.records.schema import is_empty
-from engine.services.access import RECORD_WRITERS, reads_everything, require
+from engine.services.access import reads_everything, require_permission
 from engine.services.deployments import active_bundle
 from engine.services.pipelines import apply_choice, pipeline_of, pipeline_property
 from engine.services.records import (
@@ -31,6 +31,7 @@ from engine.services.records import (
 )
 from engine.services.views import Actor, RecordView
 from engine.store.board_repos import BoardRepository
+from engine.store.events import RecordChanged
 from engine.store.filter_sql import FindScope
 from engine.store.uow import UnitOfWork
 
@@ -226,7 +227,7 @@ def move_card(uow: UnitOfWork, actor: Actor, name: str, record_id: int, to: str,
               expected_revision: int | None = None) -> MoveView:
     """Move a card to the column `to` through the path a form would take (see the module docstring); a refused
     move raises ValidationError (keyed by field) or ConflictError and changes nothing."""
-    require(actor, *RECORD_WRITERS, action="move cards")
+    require_permission(actor, "record.write", action="move cards")
     bundle, _ = active_bundle(uow)
     board = board_of(bundle, name)
     column = board.column(to)
@@ -260,9 +261,7 @@ def move_card(uow: UnitOfWork, actor: Actor, name: str, record_id: int, to: str,
             if task is None:
                 final, changed = apply_choice(uow, bundle, row, choice, field=board.stage_field, actor=actor,
                                               now=now)
-                from engine.rules.dispatch import on_record_written  # late: rules build on the services
-
-                on_record_written(uow, row, changed, False, now)
+                uow.publish(RecordChanged(row, changed, now))  # the rules the move triggers
                 uow.commit()
                 return MoveView(record_view(uow, row), row.data.get(board.stage_field), final)
         elif column.via is not None:

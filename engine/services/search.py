@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from engine.errors import Forbidden, NotFound
 from engine.search import index
 from engine.search.keys import query_keys
-from engine.services.access import DEPLOYERS, reads_everything, require
+from engine.services.access import reads_everything, require_permission
 from engine.services.deployments import active_bundle
 from engine.services.records import visibility
 from engine.services.views import Actor
@@ -73,7 +73,7 @@ def search(uow: UnitOfWork, actor: Actor, text: str) -> SearchResults:
 
 def rebuild_index(uow: UnitOfWork, actor: Actor, entities: list[str] | None = None) -> int:
     """Rebuild the search keys of every record (of these entities); how many records were keyed."""
-    require(actor, *DEPLOYERS, action="rebuild the search index")
+    require_permission(actor, "definition.deploy", action="rebuild the search index")
     bundle, _ = active_bundle(uow)
     unknown = [name for name in entities or [] if name not in bundle.entities]
     if unknown:

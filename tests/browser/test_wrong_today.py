@@ -49,7 +49,7 @@ def test_a_seller_creates_a_contact_and_lands_on_its_card(
     sign_in(page, live_server, "sam")
     page.goto(f"{live_server}/records/Contact/new")
     page.get_by_label("ФИО").fill("Петров Пётр")
-    page.get_by_label("Телефон").fill("+7 916 123-45-67")
+    page.get_by_label("Телефон", exact=True).fill("+7 916 123-45-67")
     page.get_by_role("button", name="Создать", exact=True).click()
     page.wait_for_url(re.compile(r".*/records/\d+$"))
     expect(page.locator("body")).to_contain_text("«Петров Пётр» создана.")

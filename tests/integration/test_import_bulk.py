@@ -193,6 +193,6 @@ def test_rows_going_to_review_are_written_with_the_batch_and_read_nothing_per_ro
     with deployed() as uow:
         assert uow.session.query(DuplicatePairRow).filter(DuplicatePairRow.found_by == "import").count() == 100
     writes = sorted({s.split()[2] for s in statements if s.lstrip().upper().startswith("INSERT")})
-    assert writes == ["duplicate_pair", "field_change", "import_row_key", "match_key", "record"]
+    assert writes == ["duplicate_pair", "field_change", "import_row_key", "match_key", "record", "search_key"]
     # row by row: a record, its history, keys, a pair and two reads per row (over 600 statements)
     assert len(statements) <= 60, len(statements)
