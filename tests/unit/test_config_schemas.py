@@ -17,26 +17,12 @@ from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text
 from engine.config.yaml_lines import load_yaml, plain
 from engine.errors import ConfigError
+from tests.unit.test_config_loader import CATALOG, ENTITY
 
 ROOT = Path(__file__).parents[2]
 BUNDLES = [ROOT, *sorted(path for path in (ROOT / "examples").iterdir() if (path / "crm_model").is_dir())]
 SCHEMAS = ROOT / "schemas"
 
-ENTITY = """\
-entity: Item
-label: {en: Item, ru: Предмет}
-title_field: name
-fields:
-  name: {type: string, required: true, label: {en: Name, ru: Название}}
-  color: {type: enum, catalog: color, default: red, label: {en: Color, ru: Цвет}}
-"""
-CATALOG = """\
-catalog: color
-label: {en: Color, ru: Цвет}
-values:
-  - {code: red, label: {en: Red, ru: Красный}}
-  - {code: blue, label: {en: Blue, ru: Синий}}
-"""
 E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
 TYPES = "string, text, integer, decimal, money, date, datetime, boolean, email, phone, url, enum, multi_enum, " \
         "reference, user"
