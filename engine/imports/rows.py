@@ -22,13 +22,14 @@ from engine.rules.actions import BatchLookups, run_actions
 from engine.services.bulk_records import bulk_ready, insert_records
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
+from engine.store.duplicate_repos import IMPORT_FOUND_BY
 from engine.store.events import RecordChanged
 from engine.store.models import RecordRow
 from engine.store.quality_models import ImportRowKeyRow
 from engine.store.uow import UnitOfWork
 
 OUTCOMES = ("created", "updated", "merged", "skipped", "rejected", "review")
-REVIEW_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import queues
+REVIEW_FOUND_BY = IMPORT_FOUND_BY  # duplicate_pair.found_by of the pairs an import queues
 Problems = list[dict[str, str]]  # [{column, reason}]
 
 

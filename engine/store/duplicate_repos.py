@@ -21,6 +21,7 @@ _KEYS = cast(Table, MatchKeyRow.__table__)  # Core inserts of many rows skip the
 _PAIRS = cast(Table, DuplicatePairRow.__table__)
 OPEN = "open"
 CLOSED = "closed"  # open until a rescan no longer found it: no human decided it, so a later match reopens it
+IMPORT_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import queues for review
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -242,9 +243,12 @@ class DuplicateQueries(_Repository):
         return [(x, y, status, dict(da), dict(db)) for x, y, status, da, db in self.session.execute(stmt)]
 
     def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime) -> int:
-        """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many."""
+        """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many. Pairs an import
+        queued for review stay open: a rescan cannot find them again (an import's match_on keys are not rules),
+        and they wait for a person's decision on the row."""
         stmt = select(DuplicatePairRow.id, DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id).where(
-            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN)
+            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN,
+            DuplicatePairRow.found_by != IMPORT_FOUND_BY)
         gone = [pair_id for pair_id, a, b in self.session.execute(stmt) if (a, b) not in keep]
         for chunk in _chunks(gone):
             self.session.execute(update(DuplicatePairRow).where(DuplicatePairRow.id.in_(chunk))

@@ -8,13 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.config.loader import load_bundle, read_bundle_dir
+from engine.quality.scan import scan
 from engine.services.imports import ImportJobView, create_job, get_job, job_rejects
 from engine.services.records import create_record, get_record
 from engine.services.views import Actor
 from engine.store.models import RecordRow
 from engine.store.quality_models import DuplicatePairRow
 from engine.store.uow import UnitOfWork
-from tests.conftest import NOW
+from tests.conftest import NOW, ROOT
 
 Factory = Callable[[], UnitOfWork]
 
@@ -179,3 +181,24 @@ def test_a_date_format_of_a_column_that_is_not_a_date_is_refused(deployed: Facto
         create_job(deployed(), actors["sales"], "Contact", path.name, path, NOW, date_formats={"Email": "%Y%m%d"})
     with pytest.raises(ValidationError, match="Nope"):
         create_job(deployed(), actors["sales"], "Contact", path.name, path, NOW, date_formats={"Nope": "%Y%m%d"})
+
+
+def test_a_rescan_leaves_open_the_pairs_an_import_queued_for_review(deployed: Factory, actors: dict[str, Actor],
+                                                                     tmp_path: Path) -> None:
+    sam = actors["sales"]
+    ivan = existing_ivan(deployed, sam)
+    job = run(deployed, sam, _file(tmp_path, "Name,Email\nIvan Ivanov,ivan@example.com\n"), on_match="review")
+    assert job.counts["review"] == 1
+    queued = open_pairs(deployed)
+    assert [(a, found_by) for a, _, found_by, _ in queued] == [(ivan, "import")]
+    # rules that cannot find this pair again (an import's match_on key is no rule): the scan must not close it
+    files = read_bundle_dir(ROOT)
+    files["crm_model/duplicates/contact.yaml"] = (
+        "entity: Contact\nkeys:\n  phone: {field: phone, normalize: phone}\n"
+        "rules:\n  - {name: same_phone, match: exact, key: phone, score: 95}\n")
+    uow = deployed()
+    with uow:
+        report = scan(uow, load_bundle(files), "Contact", NOW)
+        uow.commit()
+    assert report.closed == 0
+    assert open_pairs(deployed) == queued
