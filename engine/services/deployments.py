@@ -15,6 +15,7 @@ from engine.processes.crosscheck import cross_check
 from engine.processes.label_check import label_warnings
 from engine.processes.spiff import ProcessDefinition, parse_definitions
 from engine.rules.expressions import constant_problem
+from engine.search.keys import searched_fields
 from engine.services.access import require_permission
 from engine.services.views import Actor, DeployReport, ProcessVersionView
 from engine.store.models import ConfigVersionRow, ProcessVersionRow
@@ -79,6 +80,20 @@ def _version_view(row: ProcessVersionRow, running: int = 0) -> ProcessVersionVie
                               row.deployed_at, row.deployed_by, running)
 
 
+def _stale_search_keys(before: Bundle, after: Bundle) -> list[Problem]:
+    """Entities whose searched fields the new configuration widens: their records' search keys were built without
+    those fields, and the header search does not find records by them until `flowcrm search-index` runs."""
+    stale = []
+    for name, entity in after.entities.items():
+        old = before.entities.get(name)
+        added = [f for f in searched_fields(entity) if old is not None and f not in searched_fields(old)]
+        if added:
+            stale.append(Problem(entity.file, entity.line, name, f"search keys of existing {name} records do not "
+                                 f"hold {', '.join(added)} yet: run `flowcrm search-index --entity {name}` so the "
+                                 "search finds them by it"))
+    return stale
+
+
 def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: datetime, *,
                   warnings: list[Problem] | None = None, note: str | None = None) -> DeployReport:
     """Check a bundle and make it the active configuration; a process whose BPMN differs from its newest version
@@ -89,6 +104,8 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
     with uow:
         config = uow.config.latest()
         changed = config is None or config.content_hash != bundle.content_hash
+        if config is not None and changed and warnings is not None:
+            warnings.extend(_stale_search_keys(active_bundle(uow)[0], bundle))
         if config is None or changed:
             config = ConfigVersionRow(content_hash=bundle.content_hash, files=dict(files), deployed_at=now,
                                       deployed_by=actor.username, note=note)

@@ -8,9 +8,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import text
 
-from engine.errors import Forbidden
+from engine.errors import Forbidden, Problem
 from engine.search.keys import query_keys, record_keys
 from engine.services import records, search
+from engine.services.deployments import deploy_bundle
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
@@ -71,3 +72,17 @@ def test_keys_follow_edits_and_a_rebuild_restores_them(deployed: MakeUow, actors
     assert not search.search(deployed(), sam, "kuznetsov").stale_index
     with pytest.raises(Forbidden):
         search.rebuild_index(deployed(), sam)
+
+
+def test_a_deploy_that_makes_a_field_searchable_says_the_keys_need_a_rebuild(
+        deployed: MakeUow, actors: dict, bundle_files: dict[str, str]) -> None:
+    path = "crm_model/entities/contact.yaml"
+    line = next(x for x in bundle_files[path].splitlines() if x.lstrip().startswith("position:"))
+    assert "searchable" not in line
+    files = {**bundle_files, path: bundle_files[path].replace(line, line.replace("{type: string,",
+                                                                                  "{type: string, searchable: true,"))}
+    warnings: list[Problem] = []
+    deploy_bundle(deployed(), actors["designer"], files, NOW, warnings=warnings)
+    assert [(w.file, w.element, w.message) for w in warnings if "search keys" in w.message] == [
+        (path, "Contact", "search keys of existing Contact records do not hold position yet: run "
+                          "`flowcrm search-index --entity Contact` so the search finds them by it")]
