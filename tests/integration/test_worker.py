@@ -179,6 +179,10 @@ def test_worker_once_fires_a_backlog_of_more_than_a_hundred(ready: MakeUow, db_u
 
 
 def test_a_timer_that_loses_a_race_fires_on_the_next_tick(ready: MakeUow, monkeypatch: pytest.MonkeyPatch) -> None:
+    if ready.engine.url.get_backend_name() == "sqlite":
+        # SQLite has one writer at a time: nobody can commit while the tick's transaction writes, so the race
+        # below cannot happen there (the second writer waited out the busy timeout, 30 s, and only then failed)
+        pytest.skip("SQLite has one writer at a time: no concurrent commit can overtake a tick")
     now = datetime.now(UTC)
     instance_id = ping(ready, now + timedelta(hours=1))
     real_advance = timers.advance
