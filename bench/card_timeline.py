@@ -5,16 +5,12 @@ history page (50 changes); the picker's choices over 20,000 contacts against one
 
 from __future__ import annotations
 
-import argparse
-import json
-import tempfile
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from bench.common import NOW, deployed_factory, fresh_sqlite, postgres_schema, summary_ms, timed
-from engine.bootstrap import UowFactory, prepare_database
+from bench.common import NOW, run_on_both, summary_ms, timed
+from engine.bootstrap import UowFactory
 from engine.services import records
 from engine.services.timeline import record_timeline
 from engine.services.titles import reference_choices
@@ -76,22 +72,7 @@ def measure(factory: UowFactory, repeats: int) -> dict[str, Any]:
 
 def main() -> None:
     """Run on SQLite, and on PostgreSQL (a schema dropped afterwards) when --postgres is given."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--postgres", help="a PostgreSQL URL")
-    parser.add_argument("--repeats", type=int, default=30)
-    args = parser.parse_args()
-    factory = deployed_factory(fresh_sqlite(Path(tempfile.mkdtemp()) / "card_timeline.sqlite"))
-    results = {"sqlite": measure(factory, args.repeats)}
-    factory.dispose()
-    if args.postgres:
-        with postgres_schema(args.postgres, "flowcrm_bench_timeline") as url:
-            prepare_database(url)
-            factory = deployed_factory(url)
-            try:
-                results["postgresql"] = measure(factory, args.repeats)
-            finally:
-                factory.dispose()
-    print(json.dumps(results, indent=1))
+    run_on_both("card_timeline", __doc__ or "", measure)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,12 @@ request. `python -m bench.cards [--postgres URL] [--repeats N]`."""
 
 from __future__ import annotations
 
-import argparse
-import json
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from bench.common import NOW, deployed_factory, fresh_sqlite, postgres_schema
+from bench.common import NOW, run_on_both
 from bench.inbox import HttpTimer, inbox_app, signed_in
-from engine.bootstrap import UowFactory, prepare_database
+from engine.bootstrap import UowFactory
 from engine.services import records
 from engine.services.users import create_user, get_actor
 from engine.store.models import FieldChangeRow
@@ -58,22 +54,7 @@ def measure(factory: UowFactory, repeats: int) -> dict[str, Any]:
 
 def main() -> None:
     """Run on SQLite, and on PostgreSQL (a schema dropped afterwards) when --postgres is given."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--postgres", help="a PostgreSQL URL")
-    parser.add_argument("--repeats", type=int, default=30)
-    args = parser.parse_args()
-    factory = deployed_factory(fresh_sqlite(Path(tempfile.mkdtemp()) / "cards.sqlite"))
-    results = {"sqlite": measure(factory, args.repeats)}
-    factory.dispose()
-    if args.postgres:
-        with postgres_schema(args.postgres, "flowcrm_bench_cards") as url:
-            prepare_database(url)
-            factory = deployed_factory(url)
-            try:
-                results["postgresql"] = measure(factory, args.repeats)
-            finally:
-                factory.dispose()
-    print(json.dumps(results, indent=1))
+    run_on_both("cards", __doc__ or "", measure)
 
 
 if __name__ == "__main__":

@@ -108,3 +108,28 @@ def postgres_schema(url: str, prefix: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def run_on_both(name: str, description: str, measure: Callable[[UowFactory, int], dict[str, Any]]) -> None:
+    """The command line of a small bench part: `measure(factory, repeats)` on a fresh SQLite file, and on PostgreSQL
+    (a schema dropped afterwards) when --postgres is given; the results printed as JSON."""
+    import argparse
+    import json
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--postgres", help="a PostgreSQL URL")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    factory = deployed_factory(fresh_sqlite(Path(tempfile.mkdtemp()) / f"{name}.sqlite"))
+    results = {"sqlite": measure(factory, args.repeats)}
+    factory.dispose()
+    if args.postgres:
+        with postgres_schema(args.postgres, f"flowcrm_bench_{name}") as url:
+            prepare_database(url)
+            factory = deployed_factory(url)
+            try:
+                results["postgresql"] = measure(factory, args.repeats)
+            finally:
+                factory.dispose()
+    print(json.dumps(results, indent=1))
