@@ -36,7 +36,7 @@ browser-deps:
 	  echo "warning: chromium is not installed; browser tests will be skipped"
 
 test: install browser-deps
-	$(BIN)/pytest -q -rs -n $(TEST_WORKERS)
+	$(BIN)/pytest -q -rsfE -n $(TEST_WORKERS)
 
 # PNG screenshots of the main pages at 1280 and 375 px, with an index page: docs/screenshots/README.md.
 screenshots: install browser-deps
