@@ -68,9 +68,10 @@ def served(browser_db: UowFactory, **settings: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def page() -> Iterator[object]:
-    """A Chromium page (Debian's Chromium; Playwright cannot download its own here)."""
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """One Chromium per test process (Debian's Chromium; Playwright cannot download its own here): starting the
+    Playwright driver and the browser for every test cost about a second each and left more to shut down."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -78,7 +79,16 @@ def page() -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-            yield context.new_page()
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[object]:
+    """A page in a fresh browser context (its own cookies and storage), closed after the test."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
