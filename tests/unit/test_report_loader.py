@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config.loader import load_bundle, read_bundle_dir
-from engine.store.report_spec import Condition
+from engine.filters.model import FieldCondition, FieldRef
 from tests.unit.bundle_helpers import changed, only_problem, problems_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +31,7 @@ def test_shipped_reports_load_with_their_parts(shipped: dict[str, str]) -> None:
     conversion = reports["lead_conversion_by_campaign"]
     assert conversion.kind == "grouped"
     assert conversion.dimensions[0].path.type == "reference"
-    assert conversion.measures[1].where == Condition("field", field="request_stage", type="enum", op="eq",
-                                                     value="won")
+    assert conversion.measures[1].where == FieldCondition(FieldRef("request_stage", "enum"), "eq", "won")
     assert reports["demand_by_category"].dimensions[1].path.via == "product"
     economics = {m.name: m for m in reports["campaign_economics"].measures}
     assert economics["won_amount"].linked is not None
@@ -80,7 +79,7 @@ def test_a_good_probe_loads(shipped: dict[str, str]) -> None:
     ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N}, count: true}\n", 7,
      "label is missing ru"),
     ("kind: grouped\nentity: Deal\nwhere: {field: amount, op: contains, value: 1}\ngroup_by: [stage]\nmeasures:\n"
-     "  n: {label: {en: N, ru: N}, count: true}\n", 5, "unknown op 'contains'"),
+     "  n: {label: {en: N, ru: N}, count: true}\n", 5, "where.op: 'contains' is not an operator for amount (money)"),
 ])
 def test_mistakes_are_reported_at_their_line(shipped: dict[str, str], body: str, line: int, words: str) -> None:
     problem = only_problem(with_report(shipped, body))
