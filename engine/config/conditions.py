@@ -13,7 +13,7 @@ from engine.config.checking import Checker
 from engine.config.model import Bundle, Entity
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import Problem, ValidationError
-from engine.filters.model import Condition, parse_filter
+from engine.filters.model import AllOf, AnyOf, Condition, FieldCondition, NotOf, parse_filter
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
@@ -55,8 +55,9 @@ def load_condition(checker: Checker, file: str, element: str, entity: Entity, sp
     """The filter condition `spec` over `entity`'s records, found at JSON path `path` of `file`; None after
     reporting every problem of it at its line."""
     upgraded = _upgraded(checker, file, element, spec, path)
+    model = Bundle({}, checker.entities, checker.catalogs, settings=checker.settings)  # what the parser reads
     try:
-        parsed = parse_filter(Bundle({}, checker.entities, checker.catalogs, settings=checker.settings), {"entity": entity.name, "where": upgraded})
+        parsed = parse_filter(model, {"entity": entity.name, "where": upgraded})
     except ValidationError as exc:
         say = checker.sayer(file, element)
         for key, messages in exc.errors.items():
@@ -66,3 +67,14 @@ def load_condition(checker: Checker, file: str, element: str, entity: Entity, sp
                 say(line_at(spec, inner), f"{shown}: {message}")
         return None
     return parsed.where
+
+
+def filtered_fields(condition: Condition | None) -> set[str]:
+    """The fields of the record itself a condition tests (not those of linked records)."""
+    if isinstance(condition, AllOf | AnyOf):
+        return set().union(*(filtered_fields(item) for item in condition.items))
+    if isinstance(condition, NotOf):
+        return filtered_fields(condition.item)
+    if isinstance(condition, FieldCondition):
+        return {condition.field.name}
+    return set()
