@@ -10,6 +10,7 @@ from engine.config.model import Label
 
 if TYPE_CHECKING:
     from engine.config.model import Bundle
+    from engine.filters.model import Condition
 
 ACTION_KINDS: tuple[str, ...] = (
     "set", "compute", "start_process", "create_task", "send_email", "join_territory", "leave_territory",
@@ -67,6 +68,7 @@ class Rule:
     when: str | None = None
     actions: tuple[Action, ...] = ()
     otherwise: tuple[Action, ...] = ()       # YAML key `else`
+    where: Condition | None = None           # a filter condition over the record (with `when`: both must hold)
     file: str = ""
     line: int | None = None
 

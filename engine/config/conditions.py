@@ -19,7 +19,7 @@ _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
 def _steps(path: str) -> list[str | int]:
-    """"where.all[1].value" → ["where", "all", 1, "value"]."""
+    """ "where.all[1].value" → ["where", "all", 1, "value"]."""
     return [int(index) if index else name for name, index in _STEP.findall(path)]
 
 
@@ -45,13 +45,15 @@ def _upgraded(checker: Checker, file: str, element: str, spec: Any, path: str) -
     built = {key: _upgraded(checker, file, element, value, f"{path}.{key}") for key, value in spec.items()}
     if "field" in spec and "op" not in spec and "linked" not in spec:
         built["op"] = "eq"
-        checker.warnings.append(Problem(file, spec.line, element, f"{path}: a condition without op is deprecated "
-                                        "(read as op: eq); write op: eq"))
+        checker.warnings.append(
+            Problem(
+                file, spec.line, element, f"{path}: a condition without op is deprecated (read as op: eq); write op: eq"
+            )
+        )
     return built
 
 
-def load_condition(checker: Checker, file: str, element: str, entity: Entity, spec: Any, path: str) -> \
-        Condition | None:
+def load_condition(checker: Checker, file: str, element: str, entity: Entity, spec: Any, path: str) -> Condition | None:
     """The filter condition `spec` over `entity`'s records, found at JSON path `path` of `file`; None after
     reporting every problem of it at its line."""
     upgraded = _upgraded(checker, file, element, spec, path)

@@ -31,11 +31,19 @@ CASES: list[tuple[str, dict[str, Any], set[str] | None]] = [
 
 def probe_report(name: str, entity: str, condition: dict[str, Any]) -> str:
     """A grouped report of one row per record matching `condition` (its title, 1)."""
-    return yaml.safe_dump({
-        "report": name, "label": {"en": name, "ru": name}, "kind": "grouped", "entity": entity,
-        "where": condition, "group_by": ["id"],
-        "measures": {"records": {"label": {"en": "Records", "ru": "Записи"}, "count": True}},
-    }, allow_unicode=True, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "report": name,
+            "label": {"en": name, "ru": name},
+            "kind": "grouped",
+            "entity": entity,
+            "where": condition,
+            "group_by": ["id"],
+            "measures": {"records": {"label": {"en": "Records", "ru": "Записи"}, "count": True}},
+        },
+        allow_unicode=True,
+        sort_keys=False,
+    )
 
 
 @pytest.fixture
@@ -49,8 +57,9 @@ def probes(deployed: Uows, actors: dict[str, Actor], bundle_files: dict[str, str
     return ids
 
 
-def test_a_filter_selects_the_same_records_in_a_list_and_in_a_report(deployed: Uows, actors: dict[str, Actor],
-                                                                     probes: dict[str, int]) -> None:
+def test_a_filter_selects_the_same_records_in_a_list_and_in_a_report(
+    deployed: Uows, actors: dict[str, Actor], probes: dict[str, int]
+) -> None:
     admin = actors["admin"]
     nick_of = {get_record(deployed(), admin, record_id).title: nick for nick, record_id in probes.items()}
     by_id = {record_id: nick for nick, record_id in probes.items()}
