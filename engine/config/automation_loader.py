@@ -387,7 +387,7 @@ def _rule_where(checker: Checker, path: str, name: str, data: LineMap, entity: E
         say(data.line_of("where"), "where must be a filter condition such as {field: region, op: eq, value: "
             "moscow} or {all: [...]}; an expression goes in when:")
         return None
-    where = load_condition(checker, path, name, entity, spec, "where")
+    where = load_condition(checker, path, name, entity, spec, "where", data.line_of("where"))
     when = data.get("when")
     both = sorted(filtered_fields(where) & expression_names(when)) if where and isinstance(when, str) else []
     if both:

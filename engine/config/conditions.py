@@ -23,9 +23,10 @@ def _steps(path: str) -> list[str | int]:
     return [int(index) if index else name for name, index in _STEP.findall(path)]
 
 
-def line_at(node: Any, steps: list[str | int]) -> int | None:
-    """The line of the value at `steps` inside a loaded YAML node (the nearest enclosing one when it is missing)."""
-    line = getattr(node, "line", None)
+def line_at(node: Any, steps: list[str | int], line: int | None) -> int | None:
+    """The line of the value at `steps` inside a loaded YAML node (the nearest enclosing one when it is missing;
+    `line` for a scalar node, which does not know its own)."""
+    line = getattr(node, "line", line)
     for step in steps:
         if isinstance(node, LineMap) and isinstance(step, str) and step in node:
             line, node = node.line_of(step), node[step]
@@ -42,8 +43,12 @@ def _upgraded(checker: Checker, file: str, element: str, spec: Any, path: str) -
         return [_upgraded(checker, file, element, item, f"{path}[{i}]") for i, item in enumerate(spec)]
     if not isinstance(spec, LineMap):
         return plain(spec)
-    built = {key: _upgraded(checker, file, element, value, f"{path}.{key}") for key, value in spec.items()}
-    if "field" in spec and "op" not in spec and "linked" not in spec:
+    # old report conditions had no linked records: what is inside `linked` is read as written
+    built = {
+        key: plain(value) if key == "linked" else _upgraded(checker, file, element, value, f"{path}.{key}")
+        for key, value in spec.items()
+    }
+    if "field" in spec and "op" not in spec:
         built["op"] = "eq"
         checker.warnings.append(
             Problem(
@@ -53,9 +58,11 @@ def _upgraded(checker: Checker, file: str, element: str, spec: Any, path: str) -
     return built
 
 
-def load_condition(checker: Checker, file: str, element: str, entity: Entity, spec: Any, path: str) -> Condition | None:
-    """The filter condition `spec` over `entity`'s records, found at JSON path `path` of `file`; None after
-    reporting every problem of it at its line."""
+def load_condition(
+    checker: Checker, file: str, element: str, entity: Entity, spec: Any, path: str, line: int | None
+) -> Condition | None:
+    """The filter condition `spec` over `entity`'s records, found at JSON path `path` of `file` (its key on `line`);
+    None after reporting every problem of it at its line."""
     upgraded = _upgraded(checker, file, element, spec, path)
     model = Bundle({}, checker.entities, checker.catalogs, settings=checker.settings)  # what the parser reads
     try:
@@ -66,7 +73,7 @@ def load_condition(checker: Checker, file: str, element: str, entity: Entity, sp
             inner = _steps(key)[1:]  # the parser's paths start at its own "where"
             shown = path + key.removeprefix("where")
             for message in messages:
-                say(line_at(spec, inner), f"{shown}: {message}")
+                say(line_at(spec, inner, line), f"{shown}: {message}")
         return None
     return parsed.where
 

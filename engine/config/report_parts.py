@@ -58,7 +58,7 @@ class ReportParts:
             return None
         return FieldPath(value, head, found.type, None, found.catalog, found.entity)
 
-    def condition(self, entity: Entity, spec: Any, where: str) -> Condition | None:
-        """A `where` over `entity`'s records at JSON path `where`: a filter condition (docs/filters.md), checked by
-        the filter model's parser, every problem at its line."""
-        return load_condition(self.checker, self.path, self.name, entity, spec, where)
+    def condition(self, entity: Entity, spec: Any, where: str, line: int) -> Condition | None:
+        """A `where` over `entity`'s records at JSON path `where` (its key on `line`): a filter condition
+        (docs/filters.md), checked by the filter model's parser, every problem at its line."""
+        return load_condition(self.checker, self.path, self.name, entity, spec, where, line)

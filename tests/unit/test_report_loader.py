@@ -179,3 +179,16 @@ def test_flowcrm_check_prints_the_deprecation_warning_with_file_and_line(tmp_pat
     assert f"warning: {PATH}:7: [probe] measures.won.where: a condition without op is deprecated" in result.output
     strict = CliRunner().invoke(cli.main, ["check", "--strict", str(tmp_path)])
     assert strict.exit_code == 1
+
+
+@pytest.mark.parametrize(("where", "line", "message"), [
+    ("\"stage == 'won'\"", 5, "where: must be a condition object: all, any, not, field or linked"),
+    ("\n  linked: {via: product, aggregate: max, field: price}", 6,  # not old syntax: no op is not read as eq
+     "where.linked.op: is required with aggregate max"),
+])
+def test_report_where_that_is_no_condition_is_reported_at_its_key(shipped: dict[str, str], where: str, line: int,
+                                                                   message: str) -> None:
+    body = (f"kind: grouped\nentity: Deal\nwhere: {where}\ngroup_by: [stage]\nmeasures:\n"
+            "  n: {label: {en: N, ru: N}, count: true}\n")
+    problem = only_problem(with_report(shipped, body))
+    assert (problem.file, problem.line, problem.message) == (PATH, line, message)
