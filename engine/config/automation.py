@@ -54,6 +54,7 @@ class Aggregate:
     field: str | None = None                 # sum/min/max: the field aggregated (None for count)
     where: str | None = None                 # expression over the linked record's fields
     line: int | None = None
+    filter: Condition | None = None          # `where:` written as a filter condition over the linked records
 
 
 @dataclass(frozen=True)

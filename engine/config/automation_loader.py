@@ -340,12 +340,16 @@ def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: E
         ):
             allowed = ", ".join(_AGGREGATED_TYPES[function])
             say(spec.line_of(function), f"{function}: {field!r} must be a field of {linked.name} of type {allowed}")
-        where = spec.get("where")
-        if where is not None and linked is not None:
+        where, condition = spec.get("where"), None
+        if isinstance(where, LineMap):  # a filter condition over the linked records (docs/filters.md)
+            condition = load_condition(checker, file, f"{rule}.{name}", linked, where, f"let.{name}.where",
+                                       spec.line_of("where")) if linked is not None else None
+            where = None
+        elif where is not None and linked is not None:
             for problem in expression_problems(where, {*linked.fields, *COMMON_NAMES}):
                 say(spec.line_of("where"), f"where {where!r}: {problem}")
         of = spec.get("count" if function == "count" else "of")
-        aggregates.append(Aggregate(name, function, str(of), str(spec.get("via")), field, where, at))
+        aggregates.append(Aggregate(name, function, str(of), str(spec.get("via")), field, where, at, condition))
     return tuple(aggregates)
 
 

@@ -366,7 +366,11 @@ def rule_schema() -> dict[str, Any]:
     aggregate = {"type": "object", "description": f"One of {', '.join(AGGREGATES)} over linked records, "
                  "e.g. {count: Order, via: customer, where: \"state == 'paid'\"}.",
                  "properties": {**{name: {"type": "string"} for name in AGGREGATES}, "of": {"type": "string"},
-                                "via": {"type": "string"}, "where": EXPRESSION}, "additionalProperties": False}
+                                "via": {"type": "string"},
+                                "where": {"description": "Which linked records count: an expression over their "
+                                          "fields, or a filter condition (docs/filters.md).",
+                                          "anyOf": [EXPRESSION, {"$ref": CONDITION_REF}]}},
+                 "additionalProperties": False}
     schema = _obj({
         "rule": _text("The rule's name, the file's name.", pattern=SNAKE),
         "label": LABEL,
@@ -692,6 +696,8 @@ def _kind_of_value(schema: dict[str, Any]) -> str:
         return f"list of {_kind_of_value(schema.get('items', {}))}"
     if schema.get("$ref") == CONDITION_REF:
         return "filter condition (see the end of this page)"
+    if "anyOf" in schema and {"$ref": CONDITION_REF} in schema["anyOf"]:
+        return "string (expression) or filter condition"
     if "$ref" in schema:
         return "list (see below)"
     return str(kind or "any")

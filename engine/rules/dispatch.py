@@ -95,7 +95,7 @@ def evaluate_rule(uow: UnitOfWork, bundle: Bundle, rule: Rule, record: RecordRow
     if matched is None:
         matched = record.id in where_matches(uow, rule, [record.id], now)
     names = record_names(uow, entity, record)
-    names.update(compute_aggregates(uow, bundle, record, rule.let, rule=rule.name, today=now.date()))
+    names.update(compute_aggregates(uow, bundle, record, rule.let, rule=rule.name, now=now))
     linked_entity = bundle.entities.get(linked.entity) if linked is not None else None
     names["linked"] = record_names(uow, linked_entity, linked) if linked is not None and linked_entity else None
     holds = matched and is_true(rule.when, names, rule=rule.name, today=now.date())

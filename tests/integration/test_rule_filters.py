@@ -191,3 +191,35 @@ def test_a_scheduled_rule_with_a_filter_acts_on_matching_records_only(
     assert scores(make_uow, ada, ids) == [2, None, 2, 2, None, 2]
     expected = "skipped" if otherwise else None
     assert [status(make_uow, ada, i) for i in ids] == [None, expected, None, None, expected, None]
+
+
+def test_let_aggregates_may_count_linked_records_through_a_filter(make_uow: MakeUow, people: dict[str, Actor]) -> None:
+    ada = people["admin"]
+    won = {"field": "stage", "op": "eq", "value": "won"}
+    big_won = {"all": [won, {"field": "amount", "op": "gt", "value": 1}]}
+    deploy(
+        make_uow,
+        rule(
+            "by_won_deals",
+            "Contact",
+            [
+                {"linked_changed": {"entity": "Deal", "via": "client", "fields": ["stage"]}},
+                {"linked_created": {"entity": "Deal", "via": "client"}},
+            ],
+            [{"compute": {"status": "'many' if won >= 2 else 'one'", "revenue": "big"}}],
+            let={
+                "won": {"count": "Deal", "via": "client", "where": won},
+                "big": {"sum": "amount", "of": "Deal", "via": "client", "where": big_won},
+            },
+            when="won >= 1",
+        ),
+    )
+    ann = create(make_uow, ada, {"full_name": "Ann"})
+    create(make_uow, ada, {"title": "d1", "client": ann, "stage": "new", "amount": "5"}, "Deal")
+    assert status(make_uow, ada, ann) is None
+    create(make_uow, ada, {"title": "d2", "client": ann, "stage": "won", "amount": "0.50"}, "Deal")
+    data = records.get_record(make_uow(), ada, ann).data
+    assert (data["status"], data["revenue"]) == ("one", "0")
+    create(make_uow, ada, {"title": "d3", "client": ann, "stage": "won", "amount": "7.25"}, "Deal")
+    data = records.get_record(make_uow(), ada, ann).data
+    assert (data["status"], data["revenue"]) == ("many", "7.25")

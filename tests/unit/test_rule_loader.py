@@ -326,3 +326,34 @@ def test_rule_where_problems_name_file_line_and_path(lines: tuple[str, ...], lin
     problem = only_problem(files_with({path: text}))
     assert (problem.file, problem.line, problem.element) == (path, line, "r")
     assert words in problem.message
+
+
+def test_let_where_may_be_a_filter_over_the_linked_records() -> None:
+    from engine.filters.model import FieldCondition
+
+    path, text = rule_with(
+        "on: [created]",
+        "let:",
+        "  open_parts: {count: Part, via: item, where: {field: state, op: eq, value: open}}",
+        "when: open_parts > 0",
+        "actions: [{set: {status: busy}}]",
+    )
+    [open_parts] = load_bundle(files_with({path: text})).rules["r"].let
+    assert (open_parts.where, open_parts.filter) == (None, FieldCondition(open_parts.filter.field, "eq", "open"))
+    assert open_parts.filter.field.name == "state"
+
+
+def test_a_bad_let_filter_is_reported_at_its_line_with_its_path() -> None:
+    path, text = rule_with(
+        "on: [created]",
+        "let:",
+        "  open_parts:",
+        "    count: Part",
+        "    via: item",
+        "    where: {field: stat, op: eq, value: open}",
+        "when: open_parts > 0",
+        "actions: [{set: {status: busy}}]",
+    )
+    problem = only_problem(files_with({path: text}))
+    assert (problem.file, problem.line, problem.element) == (path, 9, "r.open_parts")
+    assert problem.message.startswith("let.open_parts.where.field: 'stat' is not a field of Part; known:")
