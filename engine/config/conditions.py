@@ -2,7 +2,8 @@
 
 One condition model: the parser of engine/filters/model.py validates it (the operators, system fields and linked
 conditions of entity lists and segments), and each problem is reported at its line with its JSON path in the file
-(`measures.won.where.all[1].value: ...`). The old report syntax without `op` still loads as `eq`, with a warning."""
+(`measures.won.where.all[1].value: ...`). The old report syntax without `op` still loads as `eq`, with a warning
+(reports only: rules never had it)."""
 
 from __future__ import annotations
 
@@ -59,11 +60,20 @@ def _upgraded(checker: Checker, file: str, element: str, spec: Any, path: str) -
 
 
 def load_condition(
-    checker: Checker, file: str, element: str, entity: Entity, spec: Any, path: str, line: int | None
+    checker: Checker,
+    file: str,
+    element: str,
+    entity: Entity,
+    spec: Any,
+    path: str,
+    line: int | None,
+    *,
+    old_syntax: bool = False,
 ) -> Condition | None:
     """The filter condition `spec` over `entity`'s records, found at JSON path `path` of `file` (its key on `line`);
-    None after reporting every problem of it at its line."""
-    upgraded = _upgraded(checker, file, element, spec, path)
+    None after reporting every problem of it at its line. `old_syntax`: a report's where, in which a condition
+    without op still means eq (with a warning); elsewhere op is required, as in every filter."""
+    upgraded = _upgraded(checker, file, element, spec, path) if old_syntax else plain(spec)
     model = Bundle({}, checker.entities, checker.catalogs, settings=checker.settings)  # what the parser reads
     try:
         parsed = parse_filter(model, {"entity": entity.name, "where": upgraded})

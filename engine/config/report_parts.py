@@ -61,4 +61,4 @@ class ReportParts:
     def condition(self, entity: Entity, spec: Any, where: str, line: int) -> Condition | None:
         """A `where` over `entity`'s records at JSON path `where` (its key on `line`): a filter condition
         (docs/filters.md), checked by the filter model's parser, every problem at its line."""
-        return load_condition(self.checker, self.path, self.name, entity, spec, where, line)
+        return load_condition(self.checker, self.path, self.name, entity, spec, where, line, old_syntax=True)

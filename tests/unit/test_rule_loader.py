@@ -319,6 +319,7 @@ def test_rule_where_is_a_filter_condition_of_the_filter_model() -> None:
             6,
             "budget tested in both when and where: test each field in one of them",
         ),
+        (("where: {field: name, value: x}",), 5, "where.op: is required"),  # no old syntax in rules: not read as eq
     ],
 )
 def test_rule_where_problems_name_file_line_and_path(lines: tuple[str, ...], line: int, words: str) -> None:
