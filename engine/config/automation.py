@@ -10,6 +10,7 @@ from engine.config.model import Label
 
 if TYPE_CHECKING:
     from engine.config.model import Bundle
+    from engine.filters.model import Condition
 
 ACTION_KINDS: tuple[str, ...] = (
     "set", "compute", "start_process", "create_task", "send_email", "join_territory", "leave_territory",
@@ -53,6 +54,7 @@ class Aggregate:
     field: str | None = None                 # sum/min/max: the field aggregated (None for count)
     where: str | None = None                 # expression over the linked record's fields
     line: int | None = None
+    filter: Condition | None = None          # `where:` written as a filter condition over the linked records
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Rule:
     when: str | None = None
     actions: tuple[Action, ...] = ()
     otherwise: tuple[Action, ...] = ()       # YAML key `else`
+    where: Condition | None = None           # a filter condition over the record (with `when`: both must hold)
     file: str = ""
     line: int | None = None
 

@@ -22,15 +22,18 @@ from engine.config.automation import (
     Trigger,
 )
 from engine.config.checking import CODE, SNAKE_NAME, Checker, Say, stem
+from engine.config.conditions import filtered_fields, load_condition
 from engine.config.expressions import (
     COMMON_NAMES,
     FUNCTION_NAMES,
     LINKED_NAME,
     duration_problem,
+    expression_names,
     expression_problems,
 )
 from engine.config.model import Catalog, Entity, Field
 from engine.config.yaml_lines import LineList, LineMap
+from engine.filters.model import Condition
 
 OWNER = "owner"  # not a field: the record's owner, which join_territory may set and `changed` may watch
 _PIPELINE_KEYS = ("pipeline", "label", "entity", "type_field", "stage_field", "stages", "final_actions")
@@ -38,7 +41,7 @@ _STAGE_KEYS = ("code", "label", "final", "on_enter")
 _FINAL_KEYS = ("code", "label", "requires", "actions")
 SHARED_FINALS_FOLDER = "crm_model/final_actions"
 SHARED_FINAL_KEYS = ("final_action", "label", "entity", "requires", "actions")
-_RULE_KEYS = ("rule", "label", "entity", "on", "let", "when", "actions", "else")
+_RULE_KEYS = ("rule", "label", "entity", "on", "let", "when", "where", "actions", "else")
 _LINKED_KEYS = {"linked_changed": ("entity", "via", "fields"), "linked_created": ("entity", "via")}
 _TRIGGER_HINT = (
     "created, changed: [fields], linked_changed: {entity, via, fields}, linked_created: {entity, via}, schedule: P1D"
@@ -337,12 +340,16 @@ def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: E
         ):
             allowed = ", ".join(_AGGREGATED_TYPES[function])
             say(spec.line_of(function), f"{function}: {field!r} must be a field of {linked.name} of type {allowed}")
-        where = spec.get("where")
-        if where is not None and linked is not None:
+        where, condition = spec.get("where"), None
+        if isinstance(where, LineMap):  # a filter condition over the linked records (docs/filters.md)
+            condition = load_condition(checker, file, f"{rule}.{name}", linked, where, f"let.{name}.where",
+                                       spec.line_of("where")) if linked is not None else None
+            where = None
+        elif where is not None and linked is not None:
             for problem in expression_problems(where, {*linked.fields, *COMMON_NAMES}):
                 say(spec.line_of("where"), f"where {where!r}: {problem}")
         of = spec.get("count" if function == "count" else "of")
-        aggregates.append(Aggregate(name, function, str(of), str(spec.get("via")), field, where, at))
+        aggregates.append(Aggregate(name, function, str(of), str(spec.get("via")), field, where, at, condition))
     return tuple(aggregates)
 
 
@@ -362,11 +369,33 @@ def load_rule(checker: Checker, path: str) -> None:
     if when is not None:
         for problem in expression_problems(when, names):
             say(data.line_of("when"), f"when {when!r}: {problem}")
+    where = _rule_where(checker, path, name, data, entity)
     if not data.get("actions") and not data.get("else"):
         say(data.line_of("actions"), "a rule needs actions: [...] (or else: [...])")
     scope = ActionScope(path, name, entity, names)
     actions = load_actions(checker, scope, data.get("actions"), data.line_of("actions"), "actions")
     otherwise = load_actions(checker, scope, data.get("else"), data.line_of("else"), "else")
     checker.rules[name] = Rule(
-        name, label, entity.name, triggers, let, when if isinstance(when, str) else None, actions, otherwise, path, line
+        name, label, entity.name, triggers, let, when if isinstance(when, str) else None, actions, otherwise,
+        where=where, file=path, line=line,
     )
+
+
+def _rule_where(checker: Checker, path: str, name: str, data: LineMap, entity: Entity) -> Condition | None:
+    """The rule's `where:` filter over its record (docs/filters.md), refused when it is an expression (that is
+    `when:`) or tests a field that `when` tests too (two places deciding one field: one of them is dead)."""
+    if "where" not in data:
+        return None
+    spec, say = data["where"], checker.sayer(path, name)
+    if not isinstance(spec, LineMap):
+        say(data.line_of("where"), "where must be a filter condition such as {field: region, op: eq, value: "
+            "moscow} or {all: [...]}; an expression goes in when:")
+        return None
+    where = load_condition(checker, path, name, entity, spec, "where", data.line_of("where"))
+    when = data.get("when")
+    both = sorted(filtered_fields(where) & expression_names(when)) if where and isinstance(when, str) else []
+    if both:
+        say(data.line_of("where"), f"{', '.join(both)} tested in both when and where: test each field in one "
+            "of them (when: an expression, where: a filter)")
+        return None
+    return where

@@ -44,6 +44,7 @@ class Checker:
     def __init__(self, files: dict[str, str]) -> None:
         self.files = files
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # what still loads but should be rewritten (deprecated syntax)
         self.settings = Settings()
         self.catalogs: dict[str, Catalog] = {}
         self.entities: dict[str, Entity] = {}

@@ -85,6 +85,15 @@ def _bound_names(tree: ast.AST) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
+def expression_names(expression: Any) -> set[str]:
+    """The names an expression reads (fields, let names, functions); empty when it does not parse."""
+    try:
+        tree = ast.parse(str(expression).strip(), mode="eval")
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
 def expression_problems(expression: Any, names: Collection[str]) -> list[str]:
     """Why `expression` cannot run: it does not parse, uses what simpleeval refuses or reads an unknown name."""
     if not isinstance(expression, str) or not expression.strip():

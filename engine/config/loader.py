@@ -338,8 +338,9 @@ class _BundleChecker(Checker):
                 say(None, "unexpected file; expected templates/<name>.<locale>.txt")
 
 
-def load_bundle(files: dict[str, str]) -> Bundle:
-    """Check every configuration file and build the Bundle; ConfigError lists every problem found."""
+def load_bundle(files: dict[str, str], warnings: list[Problem] | None = None) -> Bundle:
+    """Check every configuration file and build the Bundle; ConfigError lists every problem found. What loads but
+    is deprecated is appended to `warnings`, each at its file and line."""
     checker = _BundleChecker(files)
     checker.check_paths()
     if SETTINGS_FILE in files:
@@ -372,6 +373,8 @@ def load_bundle(files: dict[str, str]) -> Bundle:
     boards: dict[str, Board] = {}
     for path in paths_in(files, BOARDS_FOLDER, ".yaml"):
         load_board(checker, path, boards)
+    if warnings is not None:
+        warnings.extend(sorted(checker.warnings, key=lambda p: (p.file, p.line or 0)))
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.file, p.line or 0)))
     return replace(checker.bundle(), events=events, imports=imports, reports=reports, duplicates=duplicates,

@@ -119,7 +119,7 @@ class _ReportChecker(ReportParts):
             target = self.checker.entities.get(linked.entity) if linked else None
         if target is None:
             return None
-        where = self.condition(target, spec["where"], spec.line_of("where"), f"measures.{name}.where") \
+        where = self.condition(target, spec["where"], f"measures.{name}.where", spec.line_of("where")) \
             if "where" in spec else None
         if "where" in spec and where is None:
             return None
@@ -291,7 +291,7 @@ class _ReportChecker(ReportParts):
         if by not in ("owner", "created_by"):
             say(spec.line_of("by"), "by must be owner or created_by")
             return None
-        where = self.condition(entity, spec["where"], spec.line_of("where"), f"measures.{name}.where") \
+        where = self.condition(entity, spec["where"], f"measures.{name}.where", spec.line_of("where")) \
             if "where" in spec else None
         if "where" in spec and where is None:
             return None
@@ -334,7 +334,7 @@ def load_report(checker: Checker, path: str, reports: dict[str, Report]) -> None
                 this.say(data.line_of("period"), "period must be a date or datetime field of the entity")
                 period = None
         if "where" in data:
-            where = this.condition(entity, data["where"], data.line_of("where"), "where")
+            where = this.condition(entity, data["where"], "where", data.line_of("where"))
         report = this.grouped(entity) if kind == "grouped" else this.funnel(entity)
     if report is not None:
         reports[name] = replace(report, label=label, description=description, period=period, where=where,

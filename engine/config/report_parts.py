@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.config.checking import Checker, Say
+from engine.config.conditions import load_condition
 from engine.config.model import Entity
-from engine.config.yaml_lines import LineList, LineMap, plain
-from engine.store.report_spec import NUMERIC_TYPES, OPS, SYSTEM_FIELDS, TIME_TYPES, Condition, FieldPath
+from engine.config.yaml_lines import LineMap
+from engine.filters.model import Condition
+from engine.store.report_spec import SYSTEM_FIELDS, FieldPath
 
 
 class ReportParts:
@@ -56,66 +58,7 @@ class ReportParts:
             return None
         return FieldPath(value, head, found.type, None, found.catalog, found.entity)
 
-    def condition(self, entity: Entity, spec: Any, line: int, where: str) -> Condition | None:
-        """A where condition over `entity`'s fields (all/any/not/field-op-value)."""
-        say = self.at(where)
-        if not isinstance(spec, LineMap):
-            say(line, "a condition is {field, op, value}, {all: [...]}, {any: [...]} or {not: {...}}")
-            return None
-        line = spec.line
-        for group in ("all", "any"):
-            if group in spec:
-                items = spec[group]
-                if len(spec) != 1 or not isinstance(items, LineList) or not items:
-                    say(line, f"{group} must be the only key and hold a non-empty list of conditions")
-                    return None
-                parts = [self.condition(entity, item, items.line_at(i), where) for i, item in enumerate(items)]
-                return None if None in parts else Condition(group, tuple(p for p in parts if p is not None))
-        if "not" in spec:
-            inner = self.condition(entity, spec["not"], spec.line_of("not"), where) if len(spec) == 1 else None
-            if len(spec) != 1:
-                say(line, "not must be the only key")
-            return Condition("not", (inner,)) if inner is not None else None
-        extra = sorted(set(spec) - {"field", "op", "value"})
-        if extra:
-            say(line, f"unknown key(s) {', '.join(extra)}; expected field, op, value")
-        path = self.path_of(entity, spec.get("field"), spec.line_of("field"), say)
-        op = spec.get("op", "eq")
-        if op not in OPS:
-            say(spec.line_of("op"), f"unknown op {op!r}; ops: {', '.join(OPS)}")
-            return None
-        if path is None:
-            return None
-        if path.via is not None:
-            say(spec.line_of("field"), "a where condition names a field of the record itself")
-            return None
-        value = plain(spec.get("value"))
-        if not self.value_fits(path, op, value, "value" in spec, spec.line_of("value"), say):
-            return None
-        return Condition("field", field=path.field, type=path.type, op=op, value=value)
-
-    def value_fits(self, path: FieldPath, op: str, value: Any, given: bool, line: int, say: Say) -> bool:
-        """Whether `value` suits `op` on the field; reports why not."""
-        if op in ("is_empty", "is_not_empty"):
-            if given:
-                say(line, f"{op} takes no value")
-            return not given
-        values = value if op in ("in", "not_in") else [value]
-        if not isinstance(values, list) or not values:
-            say(line, f"{op} needs a non-empty list of values")
-            return False
-        if op in ("gt", "gte", "lt", "lte") and path.type not in (*NUMERIC_TYPES, *TIME_TYPES):
-            say(line, f"{op} applies to number and date fields, not to {path.field} ({path.type})")
-            return False
-        for item in values:
-            bad = item is None or isinstance(item, list | dict)
-            if path.type in NUMERIC_TYPES and (isinstance(item, bool) or not isinstance(item, int | float | str)):
-                bad = True
-            if bad:
-                say(line, f"{item!r} is not a value for {path.field} ({path.type})")
-                return False
-            catalog = self.checker.catalogs.get(path.catalog or "")
-            if catalog is not None and str(item) not in catalog.codes():
-                say(line, f"{item!r} is not a code of catalog {catalog.name}; codes: {', '.join(catalog.codes())}")
-                return False
-        return True
+    def condition(self, entity: Entity, spec: Any, where: str, line: int) -> Condition | None:
+        """A `where` over `entity`'s records at JSON path `where` (its key on `line`): a filter condition
+        (docs/filters.md), checked by the filter model's parser, every problem at its line."""
+        return load_condition(self.checker, self.path, self.name, entity, spec, where, line, old_syntax=True)

@@ -49,6 +49,11 @@ from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
 from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
 from engine.config.report_loader import _KEYS as _REPORT_KEYS
 from engine.config.yaml_lines import LineList, LineMap
+from engine.filters.model import _FIELD_KEYS as _FILTER_FIELD_KEYS
+from engine.filters.model import _LINKED_KEYS as _FILTER_LINKED_KEYS
+from engine.filters.model import AGGREGATES as FILTER_AGGREGATES
+from engine.filters.model import SYSTEM_FIELDS
+from engine.filters.values import EMPTINESS_OPS, EQUALITY_OPS, RANGE_OPS, RELATIVE_OPS, SET_OPS, TEXT_OPS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://flowcrm.example/schemas/"  # an identifier only; nothing is fetched from it
@@ -142,11 +147,60 @@ EXPRESSION = _text("An expression over the record's fields (docs/rules.md, \"Exp
 DURATION = _text("An ISO 8601 duration such as P1D or PT4H.")
 
 
-def _condition() -> dict[str, Any]:
+CONDITION_REF = "#/$defs/condition"
+FILTER_FIELD_KEYS = ("field", "op", "value", "descendants")  # the filter model's keys, in the order documented
+FILTER_LINKED_KEYS = ("entity", "via", "link_kind", "where", "aggregate", "field", "order_by", "op", "value")
+
+
+def _condition(description: str) -> dict[str, Any]:
+    """A `where`: a reference to the filter condition of the document's $defs."""
+    return {"$ref": CONDITION_REF, "description": description}
+
+
+def condition_schema() -> dict[str, Any]:
+    """The filter condition (engine/filters/model.py, docs/filters.md): all / any / not of conditions, a field
+    compared with a value, or a condition over linked records. Recursive through $defs.condition."""
+    if set(FILTER_FIELD_KEYS) != _FILTER_FIELD_KEYS or set(FILTER_LINKED_KEYS) != _FILTER_LINKED_KEYS:
+        raise ValueError("the condition schema's keys differ from the filter model's")
+    inner = {"$ref": CONDITION_REF}
+    ops = tuple(dict.fromkeys((*EQUALITY_OPS, *EMPTINESS_OPS, *RANGE_OPS, *RELATIVE_OPS, *TEXT_OPS, *SET_OPS)))
+    op = _words(ops, "The operator; which ones apply depends on the field's type (docs/filters.md). A condition "
+                "without op is read as eq, with a deprecation warning.")
+    value = {"description": "The value: a number, text, catalog code, date or date-time; a list for in, not_in, "
+                            "has_any, has_all and between [from, to]; a number of days for within_last_days and "
+                            "older_than_days; none for is_empty and is_not_empty."}
+    system = ", ".join(SYSTEM_FIELDS)
+    field = _obj({
+        "field": _text(f"A field of the record, or a system field: {system}."),
+        "op": op,
+        "value": value,
+        "descendants": _flag("eq, ne, in, not_in, has_any of a catalog field also match the codes below the given "
+                             "ones."),
+    }, FILTER_FIELD_KEYS, required=("field",))
+    linked = _obj({
+        "entity": _text("The entity of the linked records (required with link_kind).", pattern=PASCAL),
+        "via": _text("A reference field: of the linked entity pointing here (with entity), or of this record "
+                     "(without entity)."),
+        "link_kind": _text("A manual link kind of the link catalog (instead of via)."),
+        "where": {**inner, "description": "A condition the linked records must meet."},
+        "aggregate": _words(FILTER_AGGREGATES, "How the linked records are combined (default exists)."),
+        "field": _text("The field of the linked records that sum, min, max and last read."),
+        "order_by": _text("last: the field that orders the linked records."),
+        "op": {**op, "description": "Compares the aggregate (count, sum, min, max, last; not exists / none)."},
+        "value": value,
+    }, FILTER_LINKED_KEYS, description="A condition over linked records (docs/filters.md, \"Linked "
+                                               "records\").")
+    groups = [{"type": "object", "required": [key], "additionalProperties": False,
+               "properties": {key: _list_of(inner, f"Conditions of which {word} must hold.", minItems=1)}}
+              for key, word in (("all", "every one"), ("any", "at least one"))]
+    negated = {"type": "object", "required": ["not"], "additionalProperties": False,
+               "properties": {"not": {**inner, "description": "A condition that must not hold."}}}
     return {
-        "description": "A filter condition: {field, op, value}, {all: [...]}, {any: [...]} or {not: {...}} "
-                       "(docs/filters.md).",
-        "type": "object",
+        "description": "A filter condition, the model of entity lists and segments (docs/filters.md): "
+                       "{field, op, value}, {all: [...]}, {any: [...]}, {not: {...}} or {linked: {...}}.",
+        "anyOf": [field, *groups, negated,
+                  {"type": "object", "required": ["linked"], "additionalProperties": False,
+                   "properties": {"linked": linked}}],
     }
 
 
@@ -312,7 +366,11 @@ def rule_schema() -> dict[str, Any]:
     aggregate = {"type": "object", "description": f"One of {', '.join(AGGREGATES)} over linked records, "
                  "e.g. {count: Order, via: customer, where: \"state == 'paid'\"}.",
                  "properties": {**{name: {"type": "string"} for name in AGGREGATES}, "of": {"type": "string"},
-                                "via": {"type": "string"}, "where": EXPRESSION}, "additionalProperties": False}
+                                "via": {"type": "string"},
+                                "where": {"description": "Which linked records count: an expression over their "
+                                          "fields, or a filter condition (docs/filters.md).",
+                                          "anyOf": [EXPRESSION, {"$ref": CONDITION_REF}]}},
+                 "additionalProperties": False}
     schema = _obj({
         "rule": _text("The rule's name, the file's name.", pattern=SNAKE),
         "label": LABEL,
@@ -322,15 +380,19 @@ def rule_schema() -> dict[str, Any]:
         "let": {"type": "object", "additionalProperties": aggregate, "propertyNames": {"pattern": SNAKE},
                 "description": "Named aggregates of linked records the condition and actions may use."},
         "when": EXPRESSION,
+        "where": _condition("A filter condition over the record (docs/filters.md), evaluated by SQL as entity "
+                            "lists evaluate it; with when, both must hold. A field is tested in one of them."),
         "actions": _actions("Actions when the condition holds."),
         "else": _actions("Actions when it does not."),
     }, _RULE_KEYS, required=("rule", "entity", "on"), description="A rule: crm_model/rules/<name>.yaml.")
+    schema["$defs"] = {"condition": condition_schema()}
     return schema
 
 
 def report_schema() -> dict[str, Any]:
     keys = tuple(dict.fromkeys(key for kind in _REPORT_KEYS.values() for key in kind))
-    parts = {"label": LABEL, "where": _condition()}
+    parts = {"label": LABEL, "where": _condition("Which records the measure counts (of the linked entity with "
+                                                 "linked): a filter condition.")}
     measure = {"type": "object", "description": "A measure: one aggregate or arithmetic of other measures.",
                "properties": {key: parts.get(key, {}) for key in _MEASURE_KEYS}, "additionalProperties": False}
     activity = {"type": "object", "description": "An activity measure (kind: activity).",
@@ -344,7 +406,7 @@ def report_schema() -> dict[str, Any]:
         "chart": {"type": "object", "description": "{type: bar|line|pie, measures: [...]}."},
         "entity": _text("The entity counted.", pattern=PASCAL),
         "period": _text("The date field the period filter applies to."),
-        "where": _condition(),
+        "where": _condition("Which records count at all: a filter condition (docs/filters.md)."),
         "group_by": {"description": "Fields (or reference.field) to group by, with optional date buckets."},
         "measures": {"type": "object", "additionalProperties": {"anyOf": [measure, activity]}},
         "stage_field": _text("The stage field a funnel follows."),
@@ -356,6 +418,7 @@ def report_schema() -> dict[str, Any]:
                   description="A report: crm_model/reports/<name>.yaml (docs/reports.md).")
     schema["allOf"] = [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
                         "then": {"propertyNames": {"enum": list(allowed)}}} for kind, allowed in _REPORT_KEYS.items()]
+    schema["$defs"] = {"condition": condition_schema()}
     return schema
 
 
@@ -631,6 +694,10 @@ def _kind_of_value(schema: dict[str, Any]) -> str:
         return " or ".join(kind)
     if kind == "array":
         return f"list of {_kind_of_value(schema.get('items', {}))}"
+    if schema.get("$ref") == CONDITION_REF:
+        return "filter condition (see the end of this page)"
+    if "anyOf" in schema and {"$ref": CONDITION_REF} in schema["anyOf"]:
+        return "string (expression) or filter condition"
     if "$ref" in schema:
         return "list (see below)"
     return str(kind or "any")
@@ -672,4 +739,10 @@ def reference_markdown() -> str:
         schema = schema_of(kind)
         out += [f"## {kind}: `{pattern}`", "", str(schema.get("description", "")), "",
                 "| key | value | meaning |", "|---|---|---|", *_rows(schema, "", schema.get("$defs", {})), ""]
+    condition = condition_schema()
+    field, *_, linked = condition["anyOf"]
+    out += ["## filter condition (`where` of reports and rules)", "", str(condition["description"]), "",
+            "| key | value | meaning |", "|---|---|---|", *_rows(field, "", {}),
+            "| `all` / `any` | list of filter condition | Every one / at least one of the conditions holds. |",
+            "| `not` | filter condition | The condition does not hold. |", *_rows(linked, "", {}), ""]
     return "\n".join(out)

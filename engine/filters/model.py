@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Union
 
 from engine.config.model import FALLBACK_LINK_KIND, Bundle, Catalog, Entity
@@ -365,6 +367,40 @@ def parse_filter(bundle: Bundle, data: Any) -> Filter:
     if parser.errors:
         raise ValidationError(parser.errors)
     return Filter(entity.name, where, sort)
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain_value(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def condition_document(condition: Condition) -> dict[str, Any]:
+    """A parsed condition back in its JSON form (values as text where they were coerced; `descendants` already
+    expanded into the codes it stands for), for showing what a configuration's `where` means."""
+    if isinstance(condition, AllOf | AnyOf):
+        return {"all" if isinstance(condition, AllOf) else "any": [condition_document(c) for c in condition.items]}
+    if isinstance(condition, NotOf):
+        return {"not": condition_document(condition.item)}
+    if isinstance(condition, FieldCondition):
+        shown = {"field": condition.field.name, "op": condition.op}
+        return shown if condition.value is None else {**shown, "value": _plain_value(condition.value)}
+    linked: dict[str, Any] = {"entity": condition.entity}
+    linked.update({key: value for key, value in (("via", condition.via), ("link_kind", condition.link_kind))
+                   if value is not None})
+    if condition.where is not None:
+        linked["where"] = condition_document(condition.where)
+    linked["aggregate"] = condition.aggregate
+    for key, ref in (("field", condition.field), ("order_by", condition.order_by)):
+        if ref is not None:
+            linked[key] = ref.name
+    if condition.op is not None:
+        linked.update({"op": condition.op, "value": _plain_value(condition.value)})
+    return {"linked": linked}
 
 
 def linked_entities(condition: Condition | None) -> set[str]:

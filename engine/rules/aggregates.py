@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.config.automation import Aggregate
 from engine.config.model import Bundle, Entity
+from engine.filters.model import Filter
 from engine.rules.expressions import Amount, RuleError, amount, field_names, is_true
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
@@ -64,10 +65,12 @@ def aggregate(function: str, values: list[Any], field_type: str) -> Any:
 
 
 def compute_aggregates(uow: UnitOfWork, bundle: Bundle, record: RecordRow, aggregates: Sequence[Aggregate], *,
-                       rule: str, today: date) -> dict[str, Any]:
-    """The value of every `let:` name for one record, reading each (entity, via) set of records once."""
+                       rule: str, now: datetime) -> dict[str, Any]:
+    """The value of every `let:` name for one record, reading each (entity, via) set of records once. A `where`
+    expression is evaluated per linked record; a `where` filter by one SQL query over them (the list compiler)."""
     found: dict[tuple[str, str], list[RecordRow]] = {}
     result: dict[str, Any] = {}
+    today = now.date()
     for item in aggregates:
         entity = _entity(bundle, item.of, rule)
         key = (item.of, item.via)
@@ -76,6 +79,9 @@ def compute_aggregates(uow: UnitOfWork, bundle: Bundle, record: RecordRow, aggre
         rows = found[key]
         if item.where:
             rows = [r for r in rows if is_true(item.where, record_names(uow, entity, r), rule=rule, today=today)]
+        if item.filter is not None:
+            matching = uow.find.matching(Filter(item.of, item.filter), now, [r.id for r in rows])
+            rows = [r for r in rows if r.id in matching]
         if item.function == "count":
             result[item.name] = len(rows)
             continue

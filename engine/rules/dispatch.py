@@ -9,6 +9,7 @@ from typing import Any
 from engine.actors import Actor
 from engine.config.automation import Rule, Trigger
 from engine.config.model import Bundle
+from engine.filters.model import Filter
 from engine.records.writing import entity_of
 from engine.rules.actions import BatchLookups, only_leaving, run_actions
 from engine.rules.aggregates import compute_aggregates, record_names
@@ -75,15 +76,29 @@ def triggered(uow: UnitOfWork, bundle: Bundle, record: RecordRow, changes: Chang
     return hits
 
 
+def where_matches(uow: UnitOfWork, rule: Rule, ids: Sequence[int], now: datetime) -> set[int]:
+    """The records among `ids` that match the rule's `where` filter (all of them without one). One SQL query by
+    the compiler of entity lists and segments, so a rule's filter means exactly what the same filter means in a
+    list (linked conditions included); the records' pending writes are flushed first."""
+    if rule.where is None:
+        return set(ids)
+    return uow.find.matching(Filter(rule.entity, rule.where), now, ids)
+
+
 def evaluate_rule(uow: UnitOfWork, bundle: Bundle, rule: Rule, record: RecordRow, now: datetime, *,
-                  depth: int = 0, chain: tuple[str, ...] = (), linked: RecordRow | None = None) -> bool:
-    """Evaluate one rule on one record: its `let` names, `when`, then `actions` or `else`. Returns `when`."""
+                  depth: int = 0, chain: tuple[str, ...] = (), linked: RecordRow | None = None,
+                  matched: bool | None = None) -> bool:
+    """Evaluate one rule on one record: its `where` filter and `when` (both must hold), its `let` names, then
+    `actions` or `else`. Returns whether the condition held. `matched`: the `where` result when the caller
+    already computed it for a batch (see where_matches)."""
     entity = entity_of(bundle, rule.entity)
+    if matched is None:
+        matched = record.id in where_matches(uow, rule, [record.id], now)
     names = record_names(uow, entity, record)
-    names.update(compute_aggregates(uow, bundle, record, rule.let, rule=rule.name, today=now.date()))
+    names.update(compute_aggregates(uow, bundle, record, rule.let, rule=rule.name, now=now))
     linked_entity = bundle.entities.get(linked.entity) if linked is not None else None
     names["linked"] = record_names(uow, linked_entity, linked) if linked is not None and linked_entity else None
-    holds = is_true(rule.when, names, rule=rule.name, today=now.date())
+    holds = matched and is_true(rule.when, names, rule=rule.name, today=now.date())
     actions = rule.actions if holds else rule.otherwise
     if actions:
         trail = (*chain, f"rule {rule.name}")
@@ -137,15 +152,21 @@ def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[Record
     links = uow.links.kinds_from(record.id for record in records)  # one query: which links the records make
     acted: set[int] = set()  # records an action ran on: their links may have changed since
     lookups = lookups or BatchLookups()
+    ids = [record.id for record in records]
+    filtered = {rule.name: where_matches(uow, rule, ids, now) for rule in rules if rule.where is not None}
     for record in records:
         for rule in rules:
+            matched = record.id in filtered[rule.name] if rule.name in filtered else True
+            if rule.name in filtered and record.id in acted:  # an earlier rule's actions may have changed it
+                matched = bool(where_matches(uow, rule, [record.id], now))
             if rule.let:
                 acted.add(record.id)
-                evaluate_rule(uow, bundle, rule, record, now)
+                evaluate_rule(uow, bundle, rule, record, now, matched=matched)
                 continue
             names = record_names(uow, entity, record, lookups.owners)
             names["linked"] = None
-            actions = rule.actions if is_true(rule.when, names, rule=rule.name, today=now.date()) else rule.otherwise
+            holds = matched and is_true(rule.when, names, rule=rule.name, today=now.date())
+            actions = rule.actions if holds else rule.otherwise
             if actions and (record.id in acted or not only_leaving(actions, links.get(record.id, set()))):
                 acted.add(record.id)
                 run_actions(uow, record, actions, names=names, source=f"rule {rule.name}", actor=RULE_ACTOR,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.config.model import Bundle, Entity
+from engine.filters.model import linked_entities
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
 from engine.rules.actions import BatchLookups
@@ -27,9 +28,10 @@ from engine.store.uow import UnitOfWork
 
 def bulk_ready(bundle: Bundle, entity: Entity) -> bool:
     """Whether creating records of `entity` can take the batch path: the rules their creation triggers read
-    only the record itself (no `let` aggregates, no rule on a record they link to)."""
+    only the record itself (no `let` aggregates, no linked condition in `where`, no rule on a record they link
+    to)."""
     return not linked_created_rules(bundle, entity.name) and not any(
-        rule.let for rule in created_rules(bundle, entity.name)
+        rule.let or linked_entities(rule.where) for rule in created_rules(bundle, entity.name)
     )
 
 

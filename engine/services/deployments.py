@@ -32,7 +32,7 @@ def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
     problems: list[Problem] = []
     bundle: Bundle | None = None
     try:
-        bundle = load_bundle(files)
+        bundle = load_bundle(files, warnings)
     except ConfigError as exc:
         problems.extend(exc.problems)
     bpmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".bpmn")}

@@ -11,9 +11,11 @@ from engine.config.automation import Rule
 from engine.config.expressions import parse_duration
 from engine.config.model import Bundle
 from engine.errors import ConflictError, NotFound
-from engine.rules.dispatch import evaluate_rule
+from engine.filters.model import Filter
+from engine.rules.dispatch import evaluate_rule, where_matches
 from engine.services.deployments import active_bundle
 from engine.services.jobs import Concerns, Job, PartlyFailed, describe, run_due
+from engine.store.filter_sql import FindScope
 from engine.store.models import RuleScheduleRow
 from engine.store.uow import UnitOfWork
 
@@ -116,13 +118,25 @@ def _evaluate_one_by_one(uow: UnitOfWork, bundle: Bundle, rule: Rule, ids: list[
     return failures
 
 
+def _batch(uow: UnitOfWork, rule: Rule, after: int, now: datetime) -> tuple[list[int], set[int]]:
+    """The next BATCH record ids a scheduled run evaluates, and which of them match the rule's `where` (read by
+    SQL when the batch is read). A rule with a filter and no `else` reads only the matching records: the others
+    would do nothing."""
+    if rule.where is not None and not rule.otherwise:
+        ids = uow.find.id_batch(Filter(rule.entity, rule.where), now, FindScope(), after_id=after, limit=BATCH)
+        return ids, set(ids)
+    ids = [row.id for row in uow.records.batch(rule.entity, after, BATCH)]
+    return ids, where_matches(uow, rule, ids, now)
+
+
 def evaluate_for_all(uow: UnitOfWork, bundle: Bundle, rule: Rule, now: datetime) -> tuple[int, list[tuple[int, str]]]:
-    """Evaluate a rule on every record of its entity, BATCH records per savepoint of the caller's transaction;
-    how many were evaluated, and the records that failed with their errors."""
+    """Evaluate a rule on every record of its entity (only the matching ones when its `where` filter leaves
+    nothing for the others to do), BATCH records per savepoint of the caller's transaction; how many were
+    evaluated, and the records that failed with their errors."""
     after, total = 0, 0
     failures: list[tuple[int, str]] = []
     while True:
-        ids = [row.id for row in uow.records.batch(rule.entity, after, BATCH)]
+        ids, matching = _batch(uow, rule, after, now)
         if not ids:
             return total, failures
         try:
@@ -130,7 +144,7 @@ def evaluate_for_all(uow: UnitOfWork, bundle: Bundle, rule: Rule, now: datetime)
                 for record_id in ids:
                     record = uow.records.get(record_id)
                     assert record is not None  # noqa: S101 - read in this transaction
-                    evaluate_rule(uow, bundle, rule, record, now)
+                    evaluate_rule(uow, bundle, rule, record, now, matched=record_id in matching)
         except Exception as exc:
             if uow.lost_race(exc):
                 raise

@@ -430,6 +430,13 @@ class FindRepository(_Repository):
             stmt = stmt.where(compiler.after(flt, after_id))
         return list(self.session.scalars(stmt.order_by(*compiler.order(flt)).limit(limit)).all())
 
+    def matching(self, flt: Filter, now: datetime, ids: Sequence[int]) -> set[int]:
+        """Which of these records match the filter (one query; pending writes are flushed first)."""
+        if not ids:
+            return set()
+        stmt = id_select(self.compiler(now), flt, None).where(RecordRow.id.in_(list(ids)))
+        return set(self.session.scalars(stmt).all())
+
     def count(self, flt: Filter, now: datetime, scope: FindScope) -> int:
         """How many records match."""
         inner = self.statement(flt, now, scope).subquery()

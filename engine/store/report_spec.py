@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the filter model reads the configuration model, which reads this module
+    from engine.filters.model import Condition
 
 Label = Mapping[str, str]
 
@@ -19,21 +23,8 @@ SYSTEM_FIELDS: Mapping[str, str] = {
     "created_at": "datetime",
     "updated_at": "datetime",
 }
-OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_empty", "is_not_empty")
 NUMERIC_TYPES = ("integer", "decimal", "money")
 TIME_TYPES = ("date", "datetime")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A `where`: all/any/not of parts, or `field op value` (a subset of the filter model)."""
-
-    kind: str  # all | any | not | field
-    parts: tuple[Condition, ...] = ()
-    field: str | None = None
-    type: str = "string"  # the field's type (decides how the stored JSON value is compared)
-    op: str = "eq"
-    value: object = None
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, cast, false, func, not_, or_, select, true
+from sqlalchemy import Integer, String, and_, cast, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from engine.filters.model import Condition
+from engine.store.filter_sql import FilterCompiler
 from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow, TaskRow, UserRow
-from engine.store.report_spec import NUMERIC_TYPES, Condition, Dimension, FieldPath, Measure
+from engine.store.report_spec import NUMERIC_TYPES, Dimension, FieldPath, Measure
 
 Key = tuple[Any, ...]
 
@@ -46,7 +48,14 @@ class Scope:
     period: FieldPath | None = None
     date_from: date | None = None
     date_to: date | None = None
-    where: Condition | None = None
+    where: Condition | None = None  # a filter condition (engine/filters/model.py), compiled by filter_sql
+    now: datetime | None = None  # anchors within_last_days / older_than_days of `where`
+
+    def compiler(self, session: Session) -> FilterCompiler:
+        """The filter compiler of `where` for this session's database."""
+        if self.now is None:
+            raise ValueError(f"a report scope over {self.entity} needs now= to compile its where")
+        return FilterCompiler(session.get_bind().dialect.name, self.now)
 
 
 def _value(row: Any, field: str, kind: str) -> Any:
@@ -65,38 +74,6 @@ def _value(row: Any, field: str, kind: str) -> Any:
     if kind == "boolean":
         return item.as_boolean()
     return item.as_string()
-
-
-def _literal(value: Any, kind: str) -> Any:
-    if kind in NUMERIC_TYPES:
-        return float(value)
-    if kind == "reference":
-        return int(value)
-    return value if kind == "boolean" else str(value)
-
-
-def _condition(row: Any, cond: Condition) -> ColumnElement[bool]:
-    """The condition as SQL over `row` (bound parameters only)."""
-    if cond.kind in ("all", "any"):
-        parts = [_condition(row, part) for part in cond.parts]
-        return and_(true(), *parts) if cond.kind == "all" else or_(false(), *parts)
-    if cond.kind == "not":
-        return not_(_condition(row, cond.parts[0]))
-    expr = _value(row, cond.field or "", cond.type)
-    if cond.op == "is_empty":
-        return or_(expr.is_(None), cast(expr, String) == "")
-    if cond.op == "is_not_empty":
-        return and_(expr.is_not(None), cast(expr, String) != "")
-    if cond.op in ("in", "not_in"):
-        values = [_literal(v, cond.type) for v in cond.value] if isinstance(cond.value, list) else []
-        inside = expr.in_(values)
-        return inside if cond.op == "in" else or_(expr.is_(None), not_(inside))
-    value = _literal(cond.value, cond.type)
-    if cond.op == "ne":
-        return or_(expr.is_(None), expr != value)
-    compare = {"eq": expr.__eq__, "gt": expr.__gt__, "gte": expr.__ge__, "lt": expr.__lt__, "lte": expr.__le__}
-    result: ColumnElement[bool] = compare[cond.op](value)
-    return result
 
 
 def _period_filters(row: Any, scope: Scope) -> list[ColumnElement[bool]]:
@@ -120,13 +97,14 @@ def _period_filters(row: Any, scope: Scope) -> list[ColumnElement[bool]]:
     return filters
 
 
-def scope_filters(row: Any, scope: Scope) -> list[ColumnElement[bool]]:
-    """Entity, not merged away, visible to the reader, in the period, matching the where condition."""
+def scope_filters(session: Session, row: Any, scope: Scope) -> list[ColumnElement[bool]]:
+    """Entity, not merged away, visible to the reader, in the period, matching the where condition (compiled as
+    entity lists compile the same filter)."""
     filters = [row.entity == scope.entity, row.merged_into_id.is_(None), *_period_filters(row, scope)]
     if scope.owner_ids is not None:
         filters.append(row.owner_id.in_(scope.owner_ids))
     if scope.where is not None:
-        filters.append(_condition(row, scope.where))
+        filters.append(scope.compiler(session).condition(row, scope.where))
     return filters
 
 
@@ -191,7 +169,7 @@ def group_keys(session: Session, scope: Scope, dimensions: Sequence[Dimension], 
     """The groups of the report's records (their group_by column values)."""
     base = aliased(RecordRow)
     grouping = _Grouping(base, dimensions, bucket)
-    query = grouping.select(func.count(base.id)).where(*scope_filters(base, scope))
+    query = grouping.select(func.count(base.id)).where(*scope_filters(session, base, scope))
     return [tuple(row)[:-1] for row in session.execute(query)]
 
 
@@ -200,19 +178,19 @@ def measure_values(session: Session, scope: Scope, dimensions: Sequence[Dimensio
     """One aggregate measure per group: over the report's records, or over records linked to them."""
     base = aliased(RecordRow)
     grouping = _Grouping(base, dimensions, bucket)
-    filters = scope_filters(base, scope)
+    filters = scope_filters(session, base, scope)
     counted: Any = base
     if measure.linked is not None:
         counted, link = aliased(RecordRow), aliased(RecordLinkRow)
-        linked = Scope(measure.linked.entity, linked_owner_ids, where=measure.where)
+        linked = Scope(measure.linked.entity, linked_owner_ids, where=measure.where, now=scope.now)
         query = grouping.select(_aggregate(measure, counted)).join(
             link, and_(link.to_record_id == base.id, link.kind == "reference", link.field == measure.linked.via)
         ).join(counted, counted.id == link.from_record_id)
-        filters += scope_filters(counted, linked)
+        filters += scope_filters(session, counted, linked)
     else:
         query = grouping.select(_aggregate(measure, counted))
         if measure.where is not None:
-            filters.append(_condition(base, measure.where))
+            filters.append(scope.compiler(session).condition(base, measure.where))
     return {tuple(row)[:-1]: tuple(row)[-1] for row in session.execute(query.where(*filters))}
 
 
@@ -223,7 +201,7 @@ def stage_history(session: Session, scope: Scope, stage_field: str,
     split = row.data[split_field].as_string() if split_field else cast(None, String)
     query = (select(FieldChangeRow.record_id, split, FieldChangeRow.at, FieldChangeRow.new_value)
              .join(row, row.id == FieldChangeRow.record_id)
-             .where(FieldChangeRow.field == stage_field, *scope_filters(row, scope))
+             .where(FieldChangeRow.field == stage_field, *scope_filters(session, row, scope))
              .order_by(FieldChangeRow.record_id, FieldChangeRow.at, FieldChangeRow.id))
     return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
 
@@ -244,7 +222,7 @@ def records_per_user(session: Session, scope: Scope, by: str) -> dict[str, int]:
     else:
         key = row.created_by
         query = select(key, func.count(row.id)).select_from(row)
-    query = query.where(*scope_filters(row, scope)).group_by(key)
+    query = query.where(*scope_filters(session, row, scope)).group_by(key)
     return {r[0]: int(r[1]) for r in session.execute(query)}
 
 
@@ -254,11 +232,11 @@ def claims_per_user(session: Session, scope: Scope) -> dict[str, int]:
     at_scope = [FieldChangeRow.at >= datetime.combine(scope.date_from, time(), UTC)] if scope.date_from else []
     if scope.date_to is not None:
         at_scope.append(FieldChangeRow.at < datetime.combine(scope.date_to + timedelta(days=1), time(), UTC))
-    unbounded = Scope(scope.entity, scope.owner_ids, where=scope.where)
+    unbounded = Scope(scope.entity, scope.owner_ids, where=scope.where, now=scope.now)
     query = (select(FieldChangeRow.actor, func.count(func.distinct(FieldChangeRow.record_id)))
              .join(row, row.id == FieldChangeRow.record_id)
              .where(FieldChangeRow.field == "owner", FieldChangeRow.source == "claim", *at_scope,
-                    *scope_filters(row, unbounded))
+                    *scope_filters(session, row, unbounded))
              .group_by(FieldChangeRow.actor))
     return {r[0]: int(r[1]) for r in session.execute(query)}
 

@@ -86,13 +86,16 @@ def _yaml(data: dict[str, Any]) -> str:
 
 
 def rule(name: str, entity: str, on: list[Any], actions: list[Any] | None = None, *, when: str | None = None,
-         let: dict[str, Any] | None = None, otherwise: list[Any] | None = None) -> tuple[str, str]:
+         let: dict[str, Any] | None = None, otherwise: list[Any] | None = None,
+         where: dict[str, Any] | None = None) -> tuple[str, str]:
     """A rule file (path, YAML text)."""
     data: dict[str, Any] = {"rule": name, "label": _label(name), "entity": entity, "on": on}
     if let:
         data["let"] = let
     if when:
         data["when"] = when
+    if where:
+        data["where"] = where
     data["actions"] = actions or []
     if otherwise:
         data["else"] = otherwise

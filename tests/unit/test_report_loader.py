@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config.loader import load_bundle, read_bundle_dir
-from engine.store.report_spec import Condition
+from engine.filters.model import FieldCondition, FieldRef
 from tests.unit.bundle_helpers import changed, only_problem, problems_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +31,7 @@ def test_shipped_reports_load_with_their_parts(shipped: dict[str, str]) -> None:
     conversion = reports["lead_conversion_by_campaign"]
     assert conversion.kind == "grouped"
     assert conversion.dimensions[0].path.type == "reference"
-    assert conversion.measures[1].where == Condition("field", field="request_stage", type="enum", op="eq",
-                                                     value="won")
+    assert conversion.measures[1].where == FieldCondition(FieldRef("request_stage", "enum"), "eq", "won")
     assert reports["demand_by_category"].dimensions[1].path.via == "product"
     economics = {m.name: m for m in reports["campaign_economics"].measures}
     assert economics["won_amount"].linked is not None
@@ -80,7 +79,7 @@ def test_a_good_probe_loads(shipped: dict[str, str]) -> None:
     ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N}, count: true}\n", 7,
      "label is missing ru"),
     ("kind: grouped\nentity: Deal\nwhere: {field: amount, op: contains, value: 1}\ngroup_by: [stage]\nmeasures:\n"
-     "  n: {label: {en: N, ru: N}, count: true}\n", 5, "unknown op 'contains'"),
+     "  n: {label: {en: N, ru: N}, count: true}\n", 5, "where.op: 'contains' is not an operator for amount (money)"),
 ])
 def test_mistakes_are_reported_at_their_line(shipped: dict[str, str], body: str, line: int, words: str) -> None:
     problem = only_problem(with_report(shipped, body))
@@ -119,3 +118,77 @@ def test_flowcrm_check_prints_report_problems_with_file_and_line(tmp_path: Path)
     result = CliRunner().invoke(cli.main, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{PATH}:7: [probe.measures.r] ratio needs two measures defined above it" in result.output
+
+
+def test_report_where_takes_the_whole_filter_model(shipped: dict[str, str]) -> None:
+    from engine.filters.model import AllOf, FieldCondition, LinkedCondition
+
+    body = ("kind: grouped\nentity: Contact\nwhere:\n  all:\n"
+            "    - {field: created_at, op: within_last_days, value: 90}\n"
+            "    - {linked: {entity: Deal, via: client, aggregate: sum, field: amount, op: gt, value: 1000}}\n"
+            "group_by: [owner]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n")
+    where = load_bundle(with_report(shipped, body)).reports["probe"].where
+    assert isinstance(where, AllOf)
+    recent, spent = where.items
+    assert isinstance(recent, FieldCondition)
+    assert (recent.field.system, recent.field.type, recent.op, recent.value) == (True, "timestamp",
+                                                                                  "within_last_days", 90)
+    assert isinstance(spent, LinkedCondition)
+    assert (spent.direction, spent.aggregate, spent.field and spent.field.name) == ("incoming", "sum", "amount")
+
+
+def test_report_where_problems_carry_the_json_path_at_their_line(shipped: dict[str, str]) -> None:
+    body = ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n:\n    label: {en: N, ru: N}\n"
+            "    count: true\n    where:\n      any:\n        - {field: stage, op: eq, value: won}\n"
+            "        - {field: amount, op: between, value: [5]}\n")
+    problem = only_problem(with_report(shipped, body))
+    assert (problem.file, problem.line, problem.element) == (PATH, 13, "probe")
+    assert problem.message == "measures.n.where.any[1].value: must be a list of two values [from, to]"
+
+
+def test_a_condition_without_op_still_loads_as_eq_with_a_deprecation_warning(shipped: dict[str, str]) -> None:
+    from engine.errors import Problem
+    from engine.filters.model import FieldCondition, FieldRef
+
+    body = ("kind: grouped\nentity: Deal\nwhere: {field: stage, value: won}\ngroup_by: [stage]\nmeasures:\n"
+            "  n: {label: {en: N, ru: N}, count: true}\n")
+    warnings: list[Problem] = []
+    report = load_bundle(with_report(shipped, body), warnings).reports["probe"]
+    assert report.where == FieldCondition(FieldRef("stage", "enum"), "eq", "won")
+    assert [(w.file, w.line, w.element) for w in warnings] == [(PATH, 5, "probe")]
+    assert "where: a condition without op is deprecated (read as op: eq); write op: eq" in warnings[0].message
+    shipped_warnings: list[Problem] = []
+    load_bundle(shipped, shipped_warnings)
+    assert shipped_warnings == []  # the shipped reports are written in the current syntax
+
+
+def test_flowcrm_check_prints_the_deprecation_warning_with_file_and_line(tmp_path: Path) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    import cli
+
+    for part in ("crm_model", "forms", "processes", "templates"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    (tmp_path / PATH).write_text(HEAD + "kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n"
+                                 "  won: {label: {en: W, ru: W}, count: true, where: {field: stage, value: won}}\n",
+                                 encoding="utf-8")
+    result = CliRunner().invoke(cli.main, ["check", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {PATH}:7: [probe] measures.won.where: a condition without op is deprecated" in result.output
+    strict = CliRunner().invoke(cli.main, ["check", "--strict", str(tmp_path)])
+    assert strict.exit_code == 1
+
+
+@pytest.mark.parametrize(("where", "line", "message"), [
+    ("\"stage == 'won'\"", 5, "where: must be a condition object: all, any, not, field or linked"),
+    ("\n  linked: {via: product, aggregate: max, field: price}", 6,  # not old syntax: no op is not read as eq
+     "where.linked.op: is required with aggregate max"),
+])
+def test_report_where_that_is_no_condition_is_reported_at_its_key(shipped: dict[str, str], where: str, line: int,
+                                                                   message: str) -> None:
+    body = (f"kind: grouped\nentity: Deal\nwhere: {where}\ngroup_by: [stage]\nmeasures:\n"
+            "  n: {label: {en: N, ru: N}, count: true}\n")
+    problem = only_problem(with_report(shipped, body))
+    assert (problem.file, problem.line, problem.message) == (PATH, line, message)

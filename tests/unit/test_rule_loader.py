@@ -268,3 +268,93 @@ def test_expression_checks_accept_the_documented_language() -> None:
     assert expression_problems(5, names) == ['must be an expression in quotes, like "amount > 1000"']
     assert expression_problems("amount = 1", names)[0].startswith("does not parse")
     assert expression_problems("__import__('os')", names)[0].startswith("'__import__' is not a function")
+
+
+# --- where: a filter over the record ----------------------------------------------------------------------------
+
+
+def test_rule_where_is_a_filter_condition_of_the_filter_model() -> None:
+    from engine.filters.model import AllOf, FieldCondition, LinkedCondition
+
+    path, text = rule_with(
+        "on: [created]",
+        "where:",
+        "  all:",
+        "    - {field: budget, op: gt, value: 100}",
+        "    - {linked: {entity: Part, via: item, aggregate: count, op: gte, value: 2}}",
+        "when: \"name != 'x'\"",
+        "actions: [{set: {status: big}}]",
+    )
+    where = load_bundle(files_with({path: text})).rules["r"].where
+    assert isinstance(where, AllOf)
+    budget, parts = where.items
+    assert isinstance(budget, FieldCondition)
+    assert (budget.field.name, budget.op, str(budget.value)) == ("budget", "gt", "100")
+    assert isinstance(parts, LinkedCondition)
+    assert (parts.direction, parts.entity, parts.aggregate, parts.value) == ("incoming", "Part", "count", 2)
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "words"),
+    [
+        (("where: {field: budgt, op: gt, value: 1}",), 5, "where.field: 'budgt' is not a field of Item; known:"),
+        (
+            (
+                "where:",
+                "  any:",
+                "    - {field: name, op: eq, value: a}",
+                "    - {field: budget, op: contains, value: 1}",
+            ),
+            8,
+            "where.any[1].op: 'contains' is not an operator for budget (money)",
+        ),
+        (
+            ("where:", "  linked: {entity: Part, via: item, where: {field: stat, op: eq, value: open}}"),
+            6,
+            "where.linked.where.field: 'stat' is not a field of Part",
+        ),
+        (('where: "budget > 1"',), 5, "where must be a filter condition such as {field: region, op: eq"),
+        (
+            ('when: "budget > 1"', "where: {field: budget, op: lt, value: 5}"),
+            6,
+            "budget tested in both when and where: test each field in one of them",
+        ),
+        (("where: {field: name, value: x}",), 5, "where.op: is required"),  # no old syntax in rules: not read as eq
+    ],
+)
+def test_rule_where_problems_name_file_line_and_path(lines: tuple[str, ...], line: int, words: str) -> None:
+    path, text = rule_with("on: [created]", *lines, "actions: [{set: {status: big}}]")
+    problem = only_problem(files_with({path: text}))
+    assert (problem.file, problem.line, problem.element) == (path, line, "r")
+    assert words in problem.message
+
+
+def test_let_where_may_be_a_filter_over_the_linked_records() -> None:
+    from engine.filters.model import FieldCondition
+
+    path, text = rule_with(
+        "on: [created]",
+        "let:",
+        "  open_parts: {count: Part, via: item, where: {field: state, op: eq, value: open}}",
+        "when: open_parts > 0",
+        "actions: [{set: {status: busy}}]",
+    )
+    [open_parts] = load_bundle(files_with({path: text})).rules["r"].let
+    assert (open_parts.where, open_parts.filter) == (None, FieldCondition(open_parts.filter.field, "eq", "open"))
+    assert open_parts.filter.field.name == "state"
+
+
+def test_a_bad_let_filter_is_reported_at_its_line_with_its_path() -> None:
+    path, text = rule_with(
+        "on: [created]",
+        "let:",
+        "  open_parts:",
+        "    count: Part",
+        "    via: item",
+        "    where: {field: stat, op: eq, value: open}",
+        "when: open_parts > 0",
+        "actions: [{set: {status: busy}}]",
+    )
+    problem = only_problem(files_with({path: text}))
+    assert (problem.file, problem.line, problem.element) == (path, 9, "r.open_parts")
+    assert problem.message.startswith("let.open_parts.where.field: 'stat' is not a field of Part; known:")

@@ -9,6 +9,7 @@ from flask import Blueprint, render_template
 
 from engine.config.automation import Action, Trigger
 from engine.config.model import Catalog, CatalogValue
+from engine.filters.model import Condition, condition_document
 from engine.services.access import DEFINITION_READERS, require
 from web import uow
 from web.auth import actor, login_required
@@ -42,6 +43,11 @@ def trigger_text(trigger: Trigger) -> str:
     return f"{trigger.kind}: {inline(args)}"
 
 
+def condition_text(condition: Condition) -> str:
+    """A rule's `where` filter as it reads in the YAML (flow style)."""
+    return inline(condition_document(condition))
+
+
 def catalog_tree(catalog: Catalog, parent: str | None = None) -> list[tuple[CatalogValue, list[Any]]]:
     """The catalog's values as (value, children) pairs, nested."""
     return [(value, catalog_tree(catalog, value.code)) for value in catalog.children(parent)]
@@ -55,4 +61,5 @@ def index() -> str:
     bundle = bundle_of(uow())
     trees = {name: catalog_tree(catalog) for name, catalog in bundle.catalogs.items()}
     return render_template("admin/schema.html", bundle=bundle, trees=trees, action_text=action_text,
-                           trigger_text=trigger_text, inline=inline)
+                           trigger_text=trigger_text, inline=inline,
+                           condition_text=condition_text)
