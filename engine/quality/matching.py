@@ -96,14 +96,15 @@ def key_value(key: MatchKey, data: Mapping[str, Any]) -> Any:
     return " ".join(parts) or None
 
 
-def refresh_keys(uow: UnitOfWork, bundle: Bundle, row: RecordRow) -> None:
-    """Replace a record's match_key rows with the keys of its current values (none for a merged record)."""
+def refresh_keys(uow: UnitOfWork, bundle: Bundle, row: RecordRow, *, created: bool = False) -> None:
+    """Replace a record's match_key rows with the keys of its current values (none for a merged record); a record
+    `created` in this transaction has none to remove."""
     config = rules_of(bundle, row.entity)
     keys = record_keys(config, row.data, bundle.settings.default_region) if config is not None else {}
     if row.merged_into_id is not None:
         keys = {}
     uow.quality.replace_keys(row.id, row.entity, [(name, value) for name, values in keys.items()
-                                                  for value in sorted(values)])
+                                                  for value in sorted(values)], created=created)
 
 
 KeyCache = dict[tuple[str, str], str | None]  # (kind, value) -> key: a scan meets each value many times

@@ -41,9 +41,11 @@ def _key_filter(keys: Iterable[tuple[str, str]]) -> Any:
 class DuplicateQueries(_Repository):
     """Match keys and duplicate pairs (mixed into QualityRepository)."""
 
-    def replace_keys(self, record_id: int, entity: str, keys: list[tuple[str, str]]) -> None:
-        """Replace a record's match keys with `keys` [(key name, value)]."""
-        self.session.execute(delete(MatchKeyRow).where(MatchKeyRow.record_id == record_id))
+    def replace_keys(self, record_id: int, entity: str, keys: list[tuple[str, str]], *, created: bool = False) -> None:
+        """Replace a record's match keys with `keys` [(key name, value)]; a record `created` in this transaction
+        has none to delete first."""
+        if not created:
+            self.session.execute(delete(MatchKeyRow).where(MatchKeyRow.record_id == record_id))
         if keys:
             self.session.execute(insert(_KEYS), [
                 {"record_id": record_id, "entity": entity, "key": key, "value": value[:300]} for key, value in keys
