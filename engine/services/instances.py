@@ -92,7 +92,7 @@ def _resolve_user_id(uow: UnitOfWork, name: str | None) -> int | None:
 
 
 def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record: RecordRow | None,
-                now: datetime) -> None:
+                now: datetime, events: list[dict[str, Any]]) -> None:
     # the rows of the tasks that were ready when the workflow was saved (by id: the one being completed is in
     # this unit of work already, so usually nothing is read)
     known = (uow.tasks.get(task_id) for task_id in runtime.saved_ready)
@@ -115,7 +115,7 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
         users = resolve_names(meta.candidate_users, data, where + "candidateUsers ")
         assignee = resolve(meta.assignee, data, where + "assignee ") if meta.assignee else None
         assignee_id = _resolve_user_id(uow, None if assignee is None else str(assignee))
-        groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id)
+        groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id, events)
         due_at = None
         if meta.due_date:
             due_value = resolve(meta.due_date, data, where + "dueDate ")
@@ -213,13 +213,13 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     completed = runtime.is_completed() and instance.status == "running"
     if completed:
         events.append(_event(instance, now, "process", "instance_completed"))
-    # every event of the step in one statement, ahead of the task rows (and their routing events) it opens;
-    # it flushes nothing else, so the instance row is still written in one UPDATE at the end
-    uow.history.add_many(events)
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(uow, record))
-    _sync_tasks(uow, instance, runtime, record, now)
+    _sync_tasks(uow, instance, runtime, record, now, events)  # appends the routing decisions of the tasks it opens
+    # every event of the step in one statement, the routing of the tasks it opened last; it flushes nothing
+    # else, so the instance row is still written in one UPDATE at the end
+    uow.history.add_many(events)
     _sync_timers(uow, instance, runtime)
     _sync_messages(uow, instance, runtime)
     _sync_external_tasks(uow, instance, version, runtime, now)
