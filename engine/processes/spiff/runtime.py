@@ -21,12 +21,19 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, SandboxError, ValidationError
 from engine.processes.definitions import ElementMeta
-from engine.processes.spiff.cache import ParsedVersion, SpecCache, WorkflowCache
+from engine.processes.spiff.cache import CacheCounts, ParsedVersion, SpecCache, WorkflowCache
 from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION, ExternalTask
 from engine.processes.spiff.savable import element_kind, unsavable, unsavable_variable
 
 _SPECS = SpecCache()
 _WORKFLOWS: WorkflowCache[Runtime] = WorkflowCache()
+
+
+def cache_counts() -> dict[str, CacheCounts]:
+    """Hits and misses so far of this process's caches: parsed specs (`specs`) and hot workflows (`workflows`)."""
+    return {"specs": _SPECS.counts, "workflows": _WORKFLOWS.counts}
+
+
 _WORKFLOW_CONVERTER: Any = _REGISTRY.convert_from_dict[_REGISTRY.typenames[BpmnWorkflow]].args[0].__self__
 
 
