@@ -260,10 +260,11 @@ def _record_written(uow: UnitOfWork, task: TaskRow, record: RecordRow, changed: 
 
 
 def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
+    # a task leaves the pool when it gets an assignee (`_take` here, or its claim or assignment before), so its
+    # candidate rows need no write of their own now
     if row.assignee_id is None:
         _take(uow, actor, row, now)
     row.state, row.completed_at, row.completed_by = "completed", now, actor.username
-    uow.tasks.set_pooled(row.id, False)
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:

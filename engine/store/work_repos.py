@@ -90,7 +90,9 @@ class TaskRepository(_Repository):
 
     def set_pooled(self, task_id: str, pooled: bool) -> None:
         """Take a task out of (or put it back in) the claimable pool. Staged writes to other tables wait for the
-        next flush (batched with their like), unless candidate rows are staged: this statement must see them."""
+        next flush (batched with their like), unless candidate rows are staged: this statement must see them.
+        A task is pooled exactly while it is open without an assignee: whatever gives it an assignee, gives it
+        back or ends it calls this (completing a task relies on that)."""
         staged = any(isinstance(row, TaskCandidateRow) for row in self.session.new)
         self.session.execute(
             update(TaskCandidateRow).where(TaskCandidateRow.task_id == task_id).values(pooled=pooled),
