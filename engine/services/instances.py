@@ -39,6 +39,11 @@ def process_data(uow: UnitOfWork, record: RecordRow | None) -> dict[str, Any]:
     return {"record": dict(record.data), "record_id": record.id, "record_owner": owner.username if owner else None}
 
 
+def _named(instance: InstanceRow) -> str:
+    """How an error names an instance (one being started has no id yet)."""
+    return f"instance {instance.id}" if instance.id is not None else "the instance being started"
+
+
 def _event(instance: InstanceRow, now: datetime, actor: str, kind: str, step: Step | None = None,
            data: dict[str, Any] | None = None) -> dict[str, Any]:
     """An instance_event row's values (written in one statement with the others of the step)."""
@@ -53,7 +58,7 @@ def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVe
     if not meta.set_fields:
         return {}
     if record is None:
-        raise FlowError(f"{meta.id}: set.* needs a record, and instance {instance.id} has none")
+        raise FlowError(f"{meta.id}: set.* needs a record, and {_named(instance)} has none")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, record.entity)
     names = dict(step.data)
@@ -74,7 +79,7 @@ def _send_bound_email(uow: UnitOfWork, instance: InstanceRow, version: ProcessVe
         return
     where = f"{version.file} [{meta.id}]"
     if record is None:
-        raise FlowError(f"{where}: send_email needs a record, and instance {instance.id} has none")
+        raise FlowError(f"{where}: send_email needs a record, and {_named(instance)} has none")
     bundle, _ = active_bundle(uow)
     to_field = meta.properties[EMAIL_TO]
     try:
@@ -216,6 +221,14 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(uow, record))
+    # the workflow is final from here on (the rows below mirror it): an instance being started is inserted now,
+    # with its state, in one INSERT (rather than an INSERT to get an id and an UPDATE with the state)
+    state = runtime.dump()
+    if instance.id is None:
+        _save(instance, state, completed, now)
+        uow.instances.flush()
+    for row in events:  # an instance being started had no id when its first events were made
+        row["instance_id"] = instance.id
     _sync_tasks(uow, instance, runtime, record, now, events)  # appends the routing decisions of the tasks it opens
     # every event of the step in one statement, the routing of the tasks it opened last; it flushes nothing
     # else, so the instance row is still written in one UPDATE at the end
@@ -223,12 +236,8 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     _sync_timers(uow, instance, runtime)
     _sync_messages(uow, instance, runtime)
     _sync_external_tasks(uow, instance, version, runtime, now)
-    if completed:
-        instance.status = "completed"
-        instance.ended_at = now
-    state = instance.state_json = runtime.dump()
+    _save(instance, state, completed, now)
     runtime.mark_saved()
-    instance.serializer_version = SERIALIZER_VERSION
 
     def keep_hot() -> None:
         if instance.state_json is state and instance.status == "running":  # not saved again since
@@ -237,17 +246,26 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     uow.after_commit(keep_hot)
 
 
+def _save(instance: InstanceRow, state: str, completed: bool, now: datetime) -> None:
+    """Put the workflow's state (and its end, when it just completed) on the instance row."""
+    if completed:
+        instance.status = "completed"
+        instance.ended_at = now
+    instance.state_json = state
+    instance.serializer_version = SERIALIZER_VERSION
+
+
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
                   now: datetime, *, depth: int = 0, chain: tuple[str, ...] = (),
                   variables: dict[str, Any] | None = None) -> InstanceRow:
     """Start one instance of a process version inside the caller's transaction (`variables`: its start data,
     beside what it sees of its record)."""
     runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)})
+    # inserted by `advance` once the workflow reached its first wait (with that state: one INSERT)
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)
     uow.instances.add(instance)
-    uow.instances.flush()
     started = _event(instance, now, actor.username, "instance_started",
                      data={"process_id": version.process_id, "version": version.version})
     advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain, opening=[started])
