@@ -80,7 +80,10 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
     claimable ones past their due time (`overdue`, which needs `now`)."""
     with uow:
         query = _scope_select(uow, actor, scope, limit, offset, now)
-        return [] if query is None else task_views(uow, uow.tasks.run(query))
+        if query is None:
+            return []
+        rows, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
+        return [task_view(*row) for row in rows]
 
 
 COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
