@@ -274,7 +274,8 @@ def _shared(mine: Keys, theirs: Iterable[tuple[str, str]]) -> set[str]:
 def find_candidates(uow: UnitOfWork, bundle: Bundle, entity: str, data: Mapping[str, Any],
                     exclude_ids: Iterable[int] = (), models: Models | None = None) -> list[Candidate]:
     """Records of `entity` (merged ones ignored) that may duplicate `data`, an unsaved or saved record's values,
-    best first: one indexed lookup of the exact keys, one of the block keys, one load of the records found."""
+    best first: one statement of indexed lookups of the exact keys and of the block keys, one load of the records
+    found."""
     config = rules_of(bundle, entity)
     if config is None:
         return []
@@ -286,10 +287,8 @@ def find_candidates(uow: UnitOfWork, bundle: Bundle, entity: str, data: Mapping[
     block_names = {block for rule in config.rules if rule.match != "exact" for block in rule.block} - exact_names
     hits: dict[int, list[tuple[str, str]]] = {}
     exact = [(name, value) for name in exact_names for value in sorted(mine.get(name, ()))]
-    for record_id, key, value in uow.quality.key_matches(entity, exact, excluded):
-        hits.setdefault(record_id, []).append((key, value))
     blocks = [(name, value) for name in block_names for value in sorted(mine.get(name, ()))]
-    for record_id, key, value in uow.quality.block_matches(entity, blocks, excluded, CANDIDATE_LIMIT):
+    for record_id, key, value in uow.quality.candidate_matches(entity, exact, blocks, excluded, CANDIDATE_LIMIT):
         hits.setdefault(record_id, []).append((key, value))
     if not hits:
         return []
