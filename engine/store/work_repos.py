@@ -74,6 +74,9 @@ _TASK_WITH_CONTEXT = (
 )
 
 
+_NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built statement is shared per query
+
+
 class TaskRepository(_Repository):
     def get(self, task_id: str) -> TaskRow | None:
         """A task by its id."""
@@ -204,7 +207,7 @@ class TaskRepository(_Repository):
         """A page of tasks with each task's record title and assignee's username, and the `counts` columns, in
         one statement; the counts are read alone when the page is empty."""
         stmt, params = query
-        extra, extra_params = counts or ([], {})
+        extra, extra_params = counts or _NO_COUNTS
         def build() -> tuple[Any, Any, Select[Any]]:
             # scalar subqueries, not joins: PostgreSQL evaluates them for the page's rows only, after the sort and
             # limit (a join would first fetch a title for every open task of the user: 10.9 ms against 1.7 ms)
