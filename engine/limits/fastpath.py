@@ -85,5 +85,11 @@ def is_bounded(source: str, helpers: frozenset[str] = frozenset()) -> bool:
 def _is_get(node: ast.Call) -> bool:
     """`name.get(constant)` or `name.get(constant, constant)`: a dict lookup with a default."""
     func = node.func
-    return (isinstance(func, ast.Attribute) and func.attr == "get" and isinstance(func.value, ast.Name)
-            and not node.keywords and 1 <= len(node.args) <= 2 and all(isinstance(a, ast.Constant) for a in node.args))
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "get"
+        and isinstance(func.value, ast.Name)
+        and not node.keywords
+        and 1 <= len(node.args) <= 2
+        and all(isinstance(a, ast.Constant) for a in node.args)
+    )
