@@ -74,6 +74,8 @@ _TASK_WITH_CONTEXT = (
 )
 
 
+_TASK_INSERT = insert(cast(Table, TaskRow.__table__))
+_CANDIDATE_INSERT = insert(cast(Table, TaskCandidateRow.__table__))
 _NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built statement is shared per query
 
 
@@ -90,6 +92,18 @@ class TaskRepository(_Repository):
             for name in sorted(set(names)):
                 self.session.add(TaskCandidateRow(task_id=task.id, kind=kind, name=name, pooled=pooled,
                                                   sort_at=sort_at, due_at=task.due_at))
+
+    def insert_open(self, values: dict[str, Any], groups: Iterable[str], users: Iterable[str]) -> None:
+        """Insert a new open task (every column of `task` in `values`) and its candidate rows, as Core statements
+        sent now: no ORM flush of the unit of work's other changes, no object kept (a later `get` reads the row)."""
+        self.session.execute(_TASK_INSERT, values)
+        sort_at = values["due_at"] or values["created_at"]
+        pooled = values["assignee_id"] is None
+        candidates = [{"task_id": values["id"], "kind": kind, "name": name, "pooled": pooled, "sort_at": sort_at,
+                       "due_at": values["due_at"]}
+                      for kind, names in (("group", groups), ("user", users)) for name in sorted(set(names))]
+        if candidates:
+            self.session.execute(_CANDIDATE_INSERT, candidates)
 
     def set_pooled(self, task_id: str, pooled: bool) -> None:
         """Take a task out of (or put it back in) the claimable pool. Staged writes to other tables wait for the
