@@ -168,8 +168,8 @@ def _form_of(bundle: Bundle, row: TaskRow, record: RecordRow | None) -> Form | N
 def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
     """A task with its resolved form schema and the values to pre-fill."""
     with uow:
-        bundle, _ = active_bundle(uow)
-        context = uow.tasks.load_with_context(task_id)  # noqa: F841 - held: one read for the rows below
+        context = uow.tasks.load_with_context(task_id)  # held: one read for the rows below and the config key
+        bundle, _ = active_bundle(uow, uow.tasks.config_key(context))
         row = _load_task(uow, actor, task_id)
         version_name = NO_PROCESS
         instance = uow.instances.get(row.instance_id) if row.instance_id is not None else None
@@ -275,10 +275,11 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
     task just completes); one of two racers wins."""
     require_permission(actor, "task.work", action="complete tasks")
     with uow:
-        bundle, _ = active_bundle(uow)  # in the step's transaction: one transaction (and round trip) fewer
-        # one read for the task, its instance, version, record and owner; held, as the session keeps rows only
-        # while something refers to them. The permission checks come next, on these rows.
-        context = uow.tasks.load_with_context(task_id)  # noqa: F841
+        # one read for the task, its instance, version, record and owner, and the active configuration's key;
+        # held, as the session keeps rows only while something refers to them. The permission checks come next,
+        # on these rows.
+        context = uow.tasks.load_with_context(task_id)
+        bundle, _ = active_bundle(uow, uow.tasks.config_key(context))  # in the step's transaction
         row = _load_task(uow, actor, task_id)
         if row.state != "open":
             raise ConflictError(f"task {task_id} is already {row.state}")

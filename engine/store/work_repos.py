@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
+    ConfigVersionRow,
     InstanceEventRow,
     InstanceRow,
     ProcessVersionRow,
@@ -63,8 +64,12 @@ class InstanceRepository(_Repository):
 _ASSIGNEE = aliased(UserRow)
 # built once: an alias and a six-way join cost more to construct (and to key for the statement cache) than the
 # database takes to answer them
+_NEWEST_CONFIG = select(ConfigVersionRow).order_by(ConfigVersionRow.id.desc()).limit(1)
 _TASK_WITH_CONTEXT = (
-    select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, _ASSIGNEE)
+    select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, _ASSIGNEE,
+           # the active configuration's key, which a request asks anyway: in the same statement
+           _NEWEST_CONFIG.with_only_columns(ConfigVersionRow.id).scalar_subquery(),
+           _NEWEST_CONFIG.with_only_columns(ConfigVersionRow.content_hash).scalar_subquery())
     .outerjoin(_ASSIGNEE, _ASSIGNEE.id == TaskRow.assignee_id)
     .outerjoin(InstanceRow, InstanceRow.id == TaskRow.instance_id)
     .outerjoin(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
@@ -118,9 +123,18 @@ class TaskRepository(_Repository):
 
     def load_with_context(self, task_id: str) -> tuple[object, ...]:
         """A task with its instance, process version, record and record owner, in one query: while the caller
-        holds the result, `get`s of them in this unit of work are answered without reading again."""
+        holds the result, `get`s of them in this unit of work are answered without reading again. The active
+        configuration's key comes with it (`config_key`)."""
         found = self.session.execute(_TASK_WITH_CONTEXT, {"task_id": task_id}).first()
         return tuple(found) if found is not None else ()
+
+    @staticmethod
+    def config_key(context: tuple[object, ...]) -> tuple[int, str] | None:
+        """(id, content hash) of the active configuration as `load_with_context` read it; None when it read no
+        task or no configuration is deployed."""
+        if len(context) < 8 or context[6] is None:
+            return None
+        return int(cast(int, context[6])), str(context[7])
 
     def try_claim(self, task_id: str, user_id: int) -> bool:
         """Atomically assign an open, unassigned task; False if someone was first."""
