@@ -28,7 +28,7 @@ from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite
 from bench.names import EN_LAST, RU_LAST, RU_MALE
 from engine.bootstrap import UowFactory, prepare_database
 from engine.processes.calendar import working_hours
-from engine.processes.spiff import Runtime, parse_definitions
+from engine.processes.spiff import Runtime, cache_counts, parse_definitions
 from engine.services import records, tasks
 from engine.services.users import create_user, get_actor
 from engine.services.views import Actor
@@ -208,6 +208,9 @@ class PersistedFlow:
         self.recording = False
         self.trace: dict[str, list[str]] | None = None
         self.started = 0
+        # of the recorded leads: steps that found their workflow live in the hot cache, steps that deserialized
+        # it, spec blobs parsed
+        self.cache = {"hot_workflow_hits": 0, "hot_workflow_misses": 0, "spec_parses": 0}
 
     def _begun(self, _conn: object) -> None:
         self.begun += 1
@@ -242,6 +245,9 @@ class PersistedFlow:
             find("mine", "arrange_meeting"),
             lambda: tasks.complete_task(mk(), worker, task_id, ARRANGE, NOW),
         ]
+        counts = cache_counts()
+        hot, spec = counts["workflows"], counts["specs"]
+        hits, misses, parses = hot.hits, hot.misses, spec.misses
         for name, call in zip(STEPS, calls, strict=True):
             before, begun, kept, start = self.log.count, self.begun, len(self.log.kept), perf_counter()
             call()
@@ -251,6 +257,10 @@ class PersistedFlow:
                 self.transactions[name] += self.begun - begun
             if self.trace is not None:
                 self.trace[name] = [" ".join(sql.split())[:160] for sql, _ in self.log.kept[kept:]]
+        if self.recording:
+            self.cache["hot_workflow_hits"] += hot.hits - hits
+            self.cache["hot_workflow_misses"] += hot.misses - misses
+            self.cache["spec_parses"] += spec.misses - parses
 
     def verify(self) -> int:
         """Every lead started so far finished its process qualified with a meeting date; their count."""
@@ -271,6 +281,7 @@ class PersistedFlow:
             "instances_per_s_without_inbox_lookups": round(count / without, 1),
             "sql_statements_per_instance": round(sum(self.statements.values()) / count, 1),
             "transactions_per_instance": round(sum(self.transactions.values()) / count, 1),
+            **self.cache,
             "verified_completed_instances": self.verify(),
             "steps": {
                 name: {

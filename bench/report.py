@@ -65,6 +65,12 @@ def _flow(flow: dict[str, Any]) -> list[str]:
             f"{persisted['transactions_per_instance']} transactions per instance; "
             f"{persisted['verified_completed_instances']} instances verified completed"
         )
+        if "hot_workflow_hits" in persisted:  # results written before the caches were counted have none
+            steps = persisted["hot_workflow_hits"] + persisted["hot_workflow_misses"]
+            out.append(
+                f"    hot workflow cache: {persisted['hot_workflow_hits']} of {steps} steps found their workflow "
+                f"live (the others deserialized it); {persisted['spec_parses']} spec parses"
+            )
     for tier, steps in flow["persisted_steps"].items():
         out += ["", f"Persisted path ({TIER_NAMES[tier]}), per service call"]
         out += _table(

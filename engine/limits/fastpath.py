@@ -15,6 +15,10 @@ constants (`amount > 1000 and region in ("EU", "US")`, `"PT4H"`). Such an expres
   expression is at most (number of nodes) x (size of the data), and memory does not grow beyond a display.
 - The one call allowed is of a helper the caller names (engine code such as `working_hours(4)`, bounded by its
   own contract and documented there), with plain arguments of the kinds above: no keywords, no unpacking.
+- One method call is allowed: `name.get(constant)` or `name.get(constant, constant)` (a record field read with
+  a default, `record.get('request_type')`). Of the values task and record data can hold (JSON values, dates,
+  decimals: what the serializer stores and a worker can send back), only a dict has `get`, which hashes the
+  constant once; on anything else the attribute lookup raises at once.
 - Membership of a text in a text uses CPython's adaptive search (two-way when the plain one works too hard),
   linear in the text. Unary minus/plus/invert on a number is linear in its digits; on anything else it
   raises at once. Comparison nesting deeper than the interpreter's recursion limit raises RecursionError.
@@ -60,8 +64,14 @@ def is_bounded(source: str, helpers: frozenset[str] = frozenset()) -> bool:
         tree = ast.parse(source.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    for node in ast.walk(tree):
+    lookups: set[int] = set()  # the `name.get` of an allowed `name.get(constant)` call
+    for node in ast.walk(tree):  # breadth first: a call comes before its function
+        if id(node) in lookups:
+            continue  # its name and context are walked like the rest
         if isinstance(node, ast.Call):
+            if _is_get(node):
+                lookups.add(id(node.func))
+                continue
             if not (isinstance(node.func, ast.Name) and node.func.id in helpers) or node.keywords:
                 return False
             continue  # its arguments are walked like the rest; a starred one is refused (not in _ALLOWED)
@@ -70,3 +80,16 @@ def is_bounded(source: str, helpers: frozenset[str] = frozenset()) -> bool:
         if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Name | ast.Constant | ast.UnaryOp):
             return False  # one index or key, never a slice (a copy) or a computed one
     return True
+
+
+def _is_get(node: ast.Call) -> bool:
+    """`name.get(constant)` or `name.get(constant, constant)`: a dict lookup with a default."""
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "get"
+        and isinstance(func.value, ast.Name)
+        and not node.keywords
+        and 1 <= len(node.args) <= 2
+        and all(isinstance(a, ast.Constant) for a in node.args)
+    )

@@ -81,13 +81,15 @@ def _link(uow: UnitOfWork, row: RecordRow, other_id: int, *, actor: str, now: da
 
 def on_fields_changed(uow: UnitOfWork, event: FieldsChanged) -> None:
     """Handler: keep the changed record's match keys current and apply the duplicate policy."""
-    on_fields_written(uow, event.record, event.changes, source=event.source, actor=event.actor, now=event.now)
+    on_fields_written(uow, event.record, event.changes, source=event.source, actor=event.actor, now=event.now,
+                      created=event.created)
 
 
 def on_fields_written(uow: UnitOfWork, row: RecordRow, changed: Mapping[str, Any], *, source: str, actor: str,
-                      now: datetime) -> list[Candidate]:
-    """After a write: refresh the record's match keys when a field the duplicate rules read changed, then apply
-    on_create (found_by create for a record created at `now`, else update) unless the writer checks itself."""
+                      now: datetime, created: bool = False) -> list[Candidate]:
+    """After a write: refresh the record's match keys when a field the duplicate rules read changed (`created`:
+    the record was inserted in this transaction and has none yet), then apply on_create (found_by create for a
+    record created at `now`, else update) unless the writer checks itself."""
     if not changed:
         return []
     try:
@@ -97,7 +99,7 @@ def on_fields_written(uow: UnitOfWork, row: RecordRow, changed: Mapping[str, Any
     config = rules_of(bundle, row.entity)
     if config is None or not set(changed) & config.fields():
         return []
-    refresh_keys(uow, bundle, row)
+    refresh_keys(uow, bundle, row, created=created)
     if source.startswith(SELF_CHECKING_SOURCES) or row.merged_into_id is not None:
         return []
     found_by = "create" if row.created_at == now else "update"

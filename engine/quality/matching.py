@@ -96,14 +96,15 @@ def key_value(key: MatchKey, data: Mapping[str, Any]) -> Any:
     return " ".join(parts) or None
 
 
-def refresh_keys(uow: UnitOfWork, bundle: Bundle, row: RecordRow) -> None:
-    """Replace a record's match_key rows with the keys of its current values (none for a merged record)."""
+def refresh_keys(uow: UnitOfWork, bundle: Bundle, row: RecordRow, *, created: bool = False) -> None:
+    """Replace a record's match_key rows with the keys of its current values (none for a merged record); a record
+    `created` in this transaction has none to remove."""
     config = rules_of(bundle, row.entity)
     keys = record_keys(config, row.data, bundle.settings.default_region) if config is not None else {}
     if row.merged_into_id is not None:
         keys = {}
     uow.quality.replace_keys(row.id, row.entity, [(name, value) for name, values in keys.items()
-                                                  for value in sorted(values)])
+                                                  for value in sorted(values)], created=created)
 
 
 KeyCache = dict[tuple[str, str], str | None]  # (kind, value) -> key: a scan meets each value many times
@@ -273,7 +274,8 @@ def _shared(mine: Keys, theirs: Iterable[tuple[str, str]]) -> set[str]:
 def find_candidates(uow: UnitOfWork, bundle: Bundle, entity: str, data: Mapping[str, Any],
                     exclude_ids: Iterable[int] = (), models: Models | None = None) -> list[Candidate]:
     """Records of `entity` (merged ones ignored) that may duplicate `data`, an unsaved or saved record's values,
-    best first: one indexed lookup of the exact keys, one of the block keys, one load of the records found."""
+    best first: one statement of indexed lookups of the exact keys and of the block keys, one load of the records
+    found."""
     config = rules_of(bundle, entity)
     if config is None:
         return []
@@ -285,10 +287,8 @@ def find_candidates(uow: UnitOfWork, bundle: Bundle, entity: str, data: Mapping[
     block_names = {block for rule in config.rules if rule.match != "exact" for block in rule.block} - exact_names
     hits: dict[int, list[tuple[str, str]]] = {}
     exact = [(name, value) for name in exact_names for value in sorted(mine.get(name, ()))]
-    for record_id, key, value in uow.quality.key_matches(entity, exact, excluded):
-        hits.setdefault(record_id, []).append((key, value))
     blocks = [(name, value) for name in block_names for value in sorted(mine.get(name, ()))]
-    for record_id, key, value in uow.quality.block_matches(entity, blocks, excluded, CANDIDATE_LIMIT):
+    for record_id, key, value in uow.quality.candidate_matches(entity, exact, blocks, excluded, CANDIDATE_LIMIT):
         hits.setdefault(record_id, []).append((key, value))
     if not hits:
         return []

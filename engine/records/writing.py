@@ -66,6 +66,19 @@ def refuse_merged_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any
         raise ValidationError(errors)
 
 
+def _write_history(uow: UnitOfWork, row: RecordRow, changed: dict[str, tuple[Any, Any]], *, actor: str,
+                   source: str, now: datetime, entity: Entity) -> None:
+    """One history row per changed field (all in one statement) and the links of changed reference fields."""
+    history: list[dict[str, Any]] = []
+    for name, (old, new) in changed.items():
+        history.append({"record_id": row.id, "at": now, "actor": actor, "source": source, "field": name,
+                        "old_value": old, "new_value": new})
+        field = entity.fields.get(name)
+        if field is not None and field.type == "reference":
+            uow.links.set_reference(row.id, name, new, now, actor)
+    uow.records.add_changes(history)
+
+
 def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, actor: str, source: str,
                  now: datetime, entity: Entity) -> dict[str, tuple[Any, Any]]:
     """Apply validated values to a record, append one history row per changed field, keep reference links.
@@ -74,7 +87,6 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
     the duplicate policy); the caller publishes the logical change the rules react to."""
     check_targets(uow, entity, values)
     changed: dict[str, tuple[Any, Any]] = {}
-    history: list[dict[str, Any]] = []
     data = dict(row.data)
     for name, new in values.items():
         old = data.get(name)
@@ -85,12 +97,7 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
             data.pop(name, None)
         else:
             data[name] = new
-        history.append({"record_id": row.id, "at": now, "actor": actor, "source": source, "field": name,
-                        "old_value": old, "new_value": new})
-        field = entity.fields.get(name)
-        if field is not None and field.type == "reference":
-            uow.links.set_reference(row.id, name, new, now, actor)
-    uow.records.add_changes(history)
+    _write_history(uow, row, changed, actor=actor, source=source, now=now, entity=entity)
     if changed:
         row.data = data
         row.title = title_of(entity, data, row.id)
@@ -105,14 +112,24 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
     """Store a new record from validated data inside the caller's transaction: history, reference links, then
     RecordCreated, whose handlers run the rules its creation triggers, give it to its creator (`creator_owns`:
     when neither `owner_id` nor a rule gave an owner and the creator sees only records they own) and start the
-    processes that start on create (`start_processes`)."""
-    row = RecordRow(entity=entity.name, title="", data={}, owner_id=owner_id, created_at=now,
-                    created_by=actor.username[:80], updated_at=now)
+    processes that start on create (`start_processes`).
+
+    The row is inserted with its values (one INSERT, not an INSERT and an UPDATE); its history is that of a write
+    over an empty record, and FieldsChanged says `created` (no keys to replace yet)."""
     refuse_merged_targets(uow, entity, clean)
+    check_targets(uow, entity, clean)
+    changed = {name: (None, new) for name, new in clean.items() if new is not None}
+    data = {name: new for name, (_, new) in changed.items()}
+    row = RecordRow(entity=entity.name, title=title_of(entity, data), data=data, owner_id=owner_id, created_at=now,
+                    created_by=actor.username[:80], updated_at=now)
     uow.records.add(row)
     uow.records.flush()
-    changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
-    row.title = title_of(entity, row.data, row.id)
+    title = title_of(entity, data, row.id)
+    if title != row.title:  # a record without a title is called by its id, known once inserted
+        row.title = title
+    _write_history(uow, row, changed, actor=actor.username, source=source, now=now, entity=entity)
+    if changed:
+        uow.publish(FieldsChanged(row, changed, source, actor.username, now, created=True))
     uow.publish(RecordCreated(row, changed, now, depth, chain, actor=actor, source=source,
                               start_processes=start_processes, creator_owns=creator_owns))
     return row

@@ -15,10 +15,15 @@ from engine.store.uow import UnitOfWork
 BATCH = 2000  # records per transaction of a rebuild
 
 
-def refresh_record(uow: UnitOfWork, entity: Entity, row: RecordRow, changed: Mapping[str, Any], region: str) -> None:
-    """Rewrite a record's keys when a searched field changed (or it was merged: merged records are not found)."""
+def refresh_record(uow: UnitOfWork, entity: Entity, row: RecordRow, changed: Mapping[str, Any], region: str, *,
+                   created: bool = False) -> None:
+    """Rewrite a record's keys when a searched field changed (or it was merged: merged records are not found);
+    a record `created` in this transaction has none to remove."""
     if set(changed) & set(searched_fields(entity)):
-        SearchRepository(uow.session).replace(row.id, row.entity, record_keys(entity, row.data, region))
+        if created:
+            index_new(uow, entity, [row], region)
+        else:
+            SearchRepository(uow.session).replace(row.id, row.entity, record_keys(entity, row.data, region))
 
 
 def index_new(uow: UnitOfWork, entity: Entity, rows: Sequence[RecordRow], region: str) -> None:

@@ -86,11 +86,13 @@ def pick_member(uow: UnitOfWork, team: str, strategy: str, now: datetime) -> Use
 
 
 def route_task(uow: UnitOfWork, instance_id: int, task: ReadyTask, meta: ElementMeta, now: datetime,
-               groups: list[str], assignee_id: int | None) -> tuple[list[str], int | None]:
+               groups: list[str], assignee_id: int | None,
+               events: list[dict[str, Any]]) -> tuple[list[str], int | None]:
     """Candidate groups and assignee of a new user task after `flowcrm.routing` / `flowcrm.balance`.
 
     A task with an explicit assignee, or without routing, keeps what the BPMN says. The decision sees the
-    record's fields and the task data; no matching rule leaves the task in its BPMN pool."""
+    record's fields and the task data; no matching rule leaves the task in its BPMN pool. The decision is
+    appended to `events` (instance_event values, written by the caller with the step's others)."""
     decision_id = meta.properties.get(ROUTING)
     if not decision_id or assignee_id is not None:
         return groups, assignee_id
@@ -108,9 +110,9 @@ def route_task(uow: UnitOfWork, instance_id: int, task: ReadyTask, meta: Element
     data = {"team": team, "strategy": strategy, "user": chosen.username if chosen else None}
     if result.get("skill"):
         data["skill"] = result["skill"]
-    uow.history.add(InstanceEventRow(instance_id=instance_id, at=now, actor="process", kind="assigned",
-                                     task_id=task.task_id, element_id=task.element_id, element_name=task.title,
-                                     data=data))
+    events.append({"instance_id": instance_id, "at": now, "actor": "process", "kind": "assigned",
+                   "task_id": task.task_id, "element_id": task.element_id, "element_name": task.title,
+                   "element_type": None, "data": data})
     return [team], chosen.id if chosen else None
 
 

@@ -96,7 +96,8 @@ def insert_records(
     datas = [{name: value for name, value in clean.items() if value is not None} for clean in cleans]
     by = actor.username
     titled = [bool(entity.title_field) and data.get(entity.title_field or "") not in (None, "") for data in datas]
-    # insert_record inserts and then updates its record (revision 2); an untitled one is updated below instead
+    # insert_record inserts its record with its values (revision 1); an untitled one is then given its id as
+    # title (revision 2), as below
     ids = uow.records.insert_many(
         [
             {
@@ -107,7 +108,7 @@ def insert_records(
                 "created_at": now,
                 "created_by": by[:80],
                 "updated_at": now,
-                "revision": 2 if has_title else 1,
+                "revision": 1,
                 "merged_into_id": None,
             }
             for data, has_title in zip(datas, titled, strict=True)

@@ -139,19 +139,20 @@ def active_files(uow: UnitOfWork) -> dict[str, str]:
         return dict(row.files) if row is not None else {}
 
 
-def active_bundle(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]]:
-    """The deployed configuration, parsed once per content (keyed by hash: ids repeat across databases)."""
+def active_bundle(uow: UnitOfWork, key: tuple[int, str] | None = None) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+    """The deployed configuration, parsed once per content (keyed by hash: ids repeat across databases); `key`:
+    its (id, content hash) when the caller's transaction has just read it with something else."""
     memo = uow.memo.get("active_bundle")
     if memo is not None:
         return memo  # type: ignore[return-value]
-    result = _load_active(uow)
+    result = _load_active(uow, key)
     uow.memo["active_bundle"] = result
     return result
 
 
-def _load_active(uow: UnitOfWork) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+def _load_active(uow: UnitOfWork, known: tuple[int, str] | None) -> tuple[Bundle, dict[str, ProcessDefinition]]:
     with uow:
-        key = uow.config.latest_key()
+        key = known if known is not None else uow.config.latest_key()
         if key is None:
             raise NotFound("no configuration is deployed yet: run `flowcrm deploy DIR`")
         config_id, content_hash = key

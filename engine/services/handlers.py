@@ -22,7 +22,7 @@ def refresh_search_keys(uow: UnitOfWork, event: FieldsChanged) -> None:
     bundle, _ = active_bundle(uow)
     entity = bundle.entities.get(event.record.entity)
     if entity is not None:
-        refresh_record(uow, entity, event.record, event.changes, bundle.settings.default_region)
+        refresh_record(uow, entity, event.record, event.changes, bundle.settings.default_region, created=event.created)
 
 
 HANDLERS: Handlers = {

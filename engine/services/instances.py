@@ -25,7 +25,6 @@ from engine.store.models import (
     MessageWaitRow,
     ProcessVersionRow,
     RecordRow,
-    TaskRow,
     TimerRow,
 )
 from engine.store.uow import UnitOfWork
@@ -37,6 +36,11 @@ def process_data(uow: UnitOfWork, record: RecordRow | None) -> dict[str, Any]:
         return {}
     owner = uow.users.get(record.owner_id) if record.owner_id else None
     return {"record": dict(record.data), "record_id": record.id, "record_owner": owner.username if owner else None}
+
+
+def _named(instance: InstanceRow) -> str:
+    """How an error names an instance (one being started has no id yet)."""
+    return f"instance {instance.id}" if instance.id is not None else "the instance being started"
 
 
 def _event(instance: InstanceRow, now: datetime, actor: str, kind: str, step: Step | None = None,
@@ -53,7 +57,7 @@ def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVe
     if not meta.set_fields:
         return {}
     if record is None:
-        raise FlowError(f"{meta.id}: set.* needs a record, and instance {instance.id} has none")
+        raise FlowError(f"{meta.id}: set.* needs a record, and {_named(instance)} has none")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, record.entity)
     names = dict(step.data)
@@ -74,7 +78,7 @@ def _send_bound_email(uow: UnitOfWork, instance: InstanceRow, version: ProcessVe
         return
     where = f"{version.file} [{meta.id}]"
     if record is None:
-        raise FlowError(f"{where}: send_email needs a record, and instance {instance.id} has none")
+        raise FlowError(f"{where}: send_email needs a record, and {_named(instance)} has none")
     bundle, _ = active_bundle(uow)
     to_field = meta.properties[EMAIL_TO]
     try:
@@ -92,7 +96,8 @@ def _resolve_user_id(uow: UnitOfWork, name: str | None) -> int | None:
 
 
 def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record: RecordRow | None,
-                now: datetime) -> None:
+                now: datetime, events: list[dict[str, Any]]) -> frozenset[str]:
+    """Task rows mirror the workflow's ready user tasks; the ids of those tasks."""
     # the rows of the tasks that were ready when the workflow was saved (by id: the one being completed is in
     # this unit of work already, so usually nothing is read)
     known = (uow.tasks.get(task_id) for task_id in runtime.saved_ready)
@@ -115,7 +120,7 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
         users = resolve_names(meta.candidate_users, data, where + "candidateUsers ")
         assignee = resolve(meta.assignee, data, where + "assignee ") if meta.assignee else None
         assignee_id = _resolve_user_id(uow, None if assignee is None else str(assignee))
-        groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id)
+        groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id, events)
         due_at = None
         if meta.due_date:
             due_value = resolve(meta.due_date, data, where + "dueDate ")
@@ -125,22 +130,24 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
                     due_at = parse_duration(due_text, now)
                 except ValueError as exc:
                     raise FlowError(f"{meta.id}: camunda:dueDate: {exc}") from exc
-        row = TaskRow(id=task_id, instance_id=instance.id, record_id=record.id if record else None,
-                      spec_name=task.element_id, title=task.title, form_key=meta.form_key, lane=task.lane,
-                      candidate_groups=",".join(groups), candidate_users=",".join(users), assignee_id=assignee_id,
-                      state="open", due_at=due_at, created_at=now)
-        uow.tasks.add(row)
-        uow.tasks.flush()
-        uow.tasks.add_candidates(row, groups, users)
+        uow.tasks.insert_open({"id": task_id, "instance_id": instance.id, "record_id": record.id if record else None,
+                               "spec_name": task.element_id, "title": task.title, "form_key": meta.form_key,
+                               "lane": task.lane, "candidate_groups": ",".join(groups),
+                               "candidate_users": ",".join(users), "assignee_id": assignee_id, "state": "open",
+                               "due_at": due_at, "created_at": now, "completed_at": None, "completed_by": None},
+                              groups, users)
+    return frozenset(ready)
 
 
-def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
+def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> dict[str, datetime]:
     """Timer rows mirror the timers the workflow waits on. What they held is what the saved workflow waited on
-    (`Runtime.saved_timers`), so the step writes the difference without reading them first."""
+    (`Runtime.saved_timers`), so the step writes the difference without reading them first. The due time of
+    each awaited timer by task id."""
     pending = {t.task_id: t for t in runtime.pending_timers()}
     saved = runtime.saved_timers
+    awaited = {task_id: timer.due_at for task_id, timer in pending.items()}
     if not pending and not saved:
-        return  # none awaited before or now: no rows to read or write
+        return awaited  # none awaited before or now: no rows to read or write
     gone = sorted(task_id for task_id in saved if task_id not in pending)
     if gone:
         uow.timers.forget(instance.id, gone)
@@ -150,15 +157,16 @@ def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> No
                                     due_at=timer.due_at))
         elif saved[task_id] != timer.due_at:  # a cycle moved on
             uow.timers.move(instance.id, task_id, timer.due_at)
+    return awaited
 
 
-def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> None:
+def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> bool:
     """One message_wait row per waiting message catch; its business key is the record id (events.yaml may
-    correlate by another record field: that is read from the record when an event arrives)."""
+    correlate by another record field: that is read from the record when an event arrives). Whether any waits."""
     # keyed by task and message: an event-based gateway is one task waiting for several messages
     pending = {(t.task_id, t.message): t for t in runtime.pending_messages()}
     if not pending and not runtime.saved_waits_messages:
-        return  # none awaited before or now: no rows to read or write
+        return False  # none awaited before or now: no rows to read or write
     existing = {(t.task_id, t.message): t for t in uow.events.waits_for_instance(instance.id)}
     for wanted, row in existing.items():
         if wanted not in pending:
@@ -168,15 +176,16 @@ def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> 
         if (task_id, message) not in existing:
             uow.events.add(MessageWaitRow(instance_id=instance.id, task_id=task_id, message=message,
                                           business_key=key))
+    return bool(pending)
 
 
 def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
-                         now: datetime) -> None:
+                         now: datetime) -> bool:
     """One external_task row per external service task waiting for a worker (engine.services.external_tasks);
-    its business key is the record id, as for message correlation."""
+    its business key is the record id, as for message correlation. Whether any waits."""
     ready = {t.task_id: t for t in runtime.ready_external_tasks()}
     if not ready and not runtime.saved_external_tasks:
-        return  # none awaited before or now: no rows to read or write
+        return False  # none awaited before or now: no rows to read or write
     existing = {t.id: t for t in uow.external_tasks.for_instance(instance.id)}
     for task_id, row in existing.items():
         if task_id not in ready:  # completed, or interrupted by a boundary event
@@ -188,6 +197,7 @@ def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: Proces
                 id=task_id, topic=task.topic, instance_id=instance.id, process_id=version.process_id,
                 activity_id=task.element_id, business_key=key, priority=task.priority, variables=task.data,
                 created_at=now))
+    return bool(ready)
 
 
 def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
@@ -213,22 +223,26 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     completed = runtime.is_completed() and instance.status == "running"
     if completed:
         events.append(_event(instance, now, "process", "instance_completed"))
-    # every event of the step in one statement, ahead of the task rows (and their routing events) it opens;
-    # it flushes nothing else, so the instance row is still written in one UPDATE at the end
-    uow.history.add_many(events)
     if record is not None:
         for task in runtime.ready_user_tasks():
             runtime.set_task_data(task.task_id, process_data(uow, record))
-    _sync_tasks(uow, instance, runtime, record, now)
-    _sync_timers(uow, instance, runtime)
-    _sync_messages(uow, instance, runtime)
-    _sync_external_tasks(uow, instance, version, runtime, now)
-    if completed:
-        instance.status = "completed"
-        instance.ended_at = now
-    state = instance.state_json = runtime.dump()
-    runtime.mark_saved()
-    instance.serializer_version = SERIALIZER_VERSION
+    # the workflow is final from here on (the rows below mirror it): an instance being started is inserted now,
+    # with its state, in one INSERT (rather than an INSERT to get an id and an UPDATE with the state)
+    state = runtime.dump()
+    if instance.id is None:
+        _save(instance, state, completed, now)
+        uow.instances.flush()
+    for row in events:  # an instance being started had no id when its first events were made
+        row["instance_id"] = instance.id
+    ready = _sync_tasks(uow, instance, runtime, record, now, events)  # appends the routing of the tasks it opens
+    # every event of the step in one statement, the routing of the tasks it opened last; it flushes nothing
+    # else, so the instance row is still written in one UPDATE at the end
+    uow.history.add_many(events)
+    timers = _sync_timers(uow, instance, runtime)
+    waits_messages = _sync_messages(uow, instance, runtime)
+    external = _sync_external_tasks(uow, instance, version, runtime, now)
+    _save(instance, state, completed, now)
+    runtime.saved_as(ready, timers, waits_messages, external)  # what the rows now mirror, without walking again
 
     def keep_hot() -> None:
         if instance.state_json is state and instance.status == "running":  # not saved again since
@@ -237,17 +251,26 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     uow.after_commit(keep_hot)
 
 
+def _save(instance: InstanceRow, state: str, completed: bool, now: datetime) -> None:
+    """Put the workflow's state (and its end, when it just completed) on the instance row."""
+    if completed:
+        instance.status = "completed"
+        instance.ended_at = now
+    instance.state_json = state
+    instance.serializer_version = SERIALIZER_VERSION
+
+
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
                   now: datetime, *, depth: int = 0, chain: tuple[str, ...] = (),
                   variables: dict[str, Any] | None = None) -> InstanceRow:
     """Start one instance of a process version inside the caller's transaction (`variables`: its start data,
     beside what it sees of its record)."""
     runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)})
+    # inserted by `advance` once the workflow reached its first wait (with that state: one INSERT)
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)
     uow.instances.add(instance)
-    uow.instances.flush()
     started = _event(instance, now, actor.username, "instance_started",
                      data={"process_id": version.process_id, "version": version.version})
     advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain, opening=[started])

@@ -42,6 +42,11 @@ class Visibility:
     inbox_of: tuple[int, frozenset[str], str] | None
 
 
+def sees_unowned(actor: Actor) -> bool:
+    """Whether the actor reads records nobody owns (`visibility(...).include_unowned`, without reading a row)."""
+    return reads_everything(actor) or actor.has("head_of_sales")
+
+
 def visibility(uow: UnitOfWork, actor: Actor) -> Visibility:
     """The actor's record visibility under the role policy of docs/architecture.md."""
     if reads_everything(actor):
@@ -84,10 +89,10 @@ def create_record(uow: UnitOfWork, actor: Actor, entity_name: str, data: dict[st
     """Validate and store a new record, write its history, run its rules, start processes that start on create.
     Unless `owner_id` or a rule names an owner, a creator who sees only their own records owns it."""
     require_permission(actor, "record.write", action="create records")
-    bundle, _ = active_bundle(uow)
-    entity = entity_of(bundle, entity_name)
-    clean = validate_record(entity, bundle, data)
-    with uow:
+    with uow:  # the configuration is read in the write's transaction: one transaction per creation
+        bundle, _ = active_bundle(uow)
+        entity = entity_of(bundle, entity_name)
+        clean = validate_record(entity, bundle, data)
         row = insert_record(uow, actor, entity, clean, now, owner_id=owner_id, start_processes=start_processes,
                             creator_owns=creator_owns)
         uow.commit()
@@ -116,8 +121,8 @@ def update_record(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[s
 def _update_record_once(uow: UnitOfWork, actor: Actor, record_id: int, changes: dict[str, Any], now: datetime,
                         expected_revision: int | None) -> RecordView:
     require_permission(actor, "record.write", action="change records")
-    bundle, _ = active_bundle(uow)
-    with uow:
+    with uow:  # the configuration is read in the write's transaction
+        bundle, _ = active_bundle(uow)
         row = load_writable(uow, actor, record_id)
         if expected_revision is not None and expected_revision != row.revision:
             raise ConflictError(f"record {record_id} was changed by someone else (revision {row.revision}, "
@@ -206,8 +211,10 @@ def give_to_creator(uow: UnitOfWork, event: RecordCreated) -> None:
     actor, row = event.actor, event.record
     if not event.creator_owns or actor is None or actor.id is None or row.owner_id is not None:
         return
+    if sees_unowned(actor):  # decided by the roles alone: no read of the creator or their team
+        return
     creator = uow.users.get(actor.id)
-    if creator is not None and not visibility(uow, actor).include_unowned:
+    if creator is not None:
         give_record(uow, row, creator, {}, actor.username, event.now, event.source)
 
 

@@ -80,7 +80,10 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
     claimable ones past their due time (`overdue`, which needs `now`)."""
     with uow:
         query = _scope_select(uow, actor, scope, limit, offset, now)
-        return [] if query is None else task_views(uow, uow.tasks.run(query))
+        if query is None:
+            return []
+        rows, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
+        return [task_view(*row) for row in rows]
 
 
 COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
@@ -165,8 +168,8 @@ def _form_of(bundle: Bundle, row: TaskRow, record: RecordRow | None) -> Form | N
 def get_task(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskDetail:
     """A task with its resolved form schema and the values to pre-fill."""
     with uow:
-        bundle, _ = active_bundle(uow)
-        context = uow.tasks.load_with_context(task_id)  # noqa: F841 - held: one read for the rows below
+        context = uow.tasks.load_with_context(task_id)  # held: one read for the rows below and the config key
+        bundle, _ = active_bundle(uow, uow.tasks.config_key(context))
         row = _load_task(uow, actor, task_id)
         version_name = NO_PROCESS
         instance = uow.instances.get(row.instance_id) if row.instance_id is not None else None
@@ -260,10 +263,11 @@ def _record_written(uow: UnitOfWork, task: TaskRow, record: RecordRow, changed: 
 
 
 def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
+    # a task leaves the pool when it gets an assignee (`_take` here, or its claim or assignment before), so its
+    # candidate rows need no write of their own now
     if row.assignee_id is None:
         _take(uow, actor, row, now)
     row.state, row.completed_at, row.completed_by = "completed", now, actor.username
-    uow.tasks.set_pooled(row.id, False)
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:
@@ -271,10 +275,11 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
     task just completes); one of two racers wins."""
     require_permission(actor, "task.work", action="complete tasks")
     with uow:
-        bundle, _ = active_bundle(uow)  # in the step's transaction: one transaction (and round trip) fewer
-        # one read for the task, its instance, version, record and owner; held, as the session keeps rows only
-        # while something refers to them. The permission checks come next, on these rows.
-        context = uow.tasks.load_with_context(task_id)  # noqa: F841
+        # one read for the task, its instance, version, record and owner, and the active configuration's key;
+        # held, as the session keeps rows only while something refers to them. The permission checks come next,
+        # on these rows.
+        context = uow.tasks.load_with_context(task_id)
+        bundle, _ = active_bundle(uow, uow.tasks.config_key(context))  # in the step's transaction
         row = _load_task(uow, actor, task_id)
         if row.state != "open":
             raise ConflictError(f"task {task_id} is already {row.state}")

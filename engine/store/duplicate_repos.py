@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, Table, and_, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import aliased
 
 from engine.store.models import RecordRow
@@ -41,9 +41,11 @@ def _key_filter(keys: Iterable[tuple[str, str]]) -> Any:
 class DuplicateQueries(_Repository):
     """Match keys and duplicate pairs (mixed into QualityRepository)."""
 
-    def replace_keys(self, record_id: int, entity: str, keys: list[tuple[str, str]]) -> None:
-        """Replace a record's match keys with `keys` [(key name, value)]."""
-        self.session.execute(delete(MatchKeyRow).where(MatchKeyRow.record_id == record_id))
+    def replace_keys(self, record_id: int, entity: str, keys: list[tuple[str, str]], *, created: bool = False) -> None:
+        """Replace a record's match keys with `keys` [(key name, value)]; a record `created` in this transaction
+        has none to delete first."""
+        if not created:
+            self.session.execute(delete(MatchKeyRow).where(MatchKeyRow.record_id == record_id))
         if keys:
             self.session.execute(insert(_KEYS), [
                 {"record_id": record_id, "entity": entity, "key": key, "value": value[:300]} for key, value in keys
@@ -71,30 +73,23 @@ class DuplicateQueries(_Repository):
         """(record id, key, value) of unmerged records of an entity having one of these keys, in one query."""
         if not keys:
             return []
-        stmt = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
-                .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-                .where(MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)))
-        excluded = sorted(set(exclude_ids))
-        if excluded:
-            stmt = stmt.where(MatchKeyRow.record_id.not_in(excluded))
-        return [(r, k, v) for r, k, v in self.session.execute(stmt).all()]
+        return [(r, k, v) for r, k, v in self.session.execute(_key_select(entity, keys, exclude_ids)).all()]
 
     def block_matches(self, entity: str, keys: list[tuple[str, str]], exclude_ids: Iterable[int],
                       limit: int) -> list[tuple[int, str, str]]:
         """(record id, key, value) for the `limit` unmerged records sharing the most of these block keys."""
         if not keys:
             return []
-        where = [MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)]
-        excluded = sorted(set(exclude_ids))
-        if excluded:
-            where.append(MatchKeyRow.record_id.not_in(excluded))
-        shared = func.count().label("shared")
-        top = (select(MatchKeyRow.record_id, shared).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-               .where(*where).group_by(MatchKeyRow.record_id)
-               .order_by(shared.desc(), MatchKeyRow.record_id.desc()).limit(limit).subquery())
-        stmt = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
-                .join(top, top.c.record_id == MatchKeyRow.record_id)
-                .where(MatchKeyRow.entity == entity, _key_filter(keys)))
+        stmt = _block_select(entity, keys, exclude_ids, limit)
+        return [(r, k, v) for r, k, v in self.session.execute(stmt).all()]
+
+    def candidate_matches(self, entity: str, exact: list[tuple[str, str]], blocks: list[tuple[str, str]],
+                          exclude_ids: Iterable[int], limit: int) -> list[tuple[int, str, str]]:
+        """`key_matches` of the `exact` keys and `block_matches` of the `blocks`, in one statement."""
+        if not exact or not blocks:
+            return self.key_matches(entity, exact, exclude_ids) + self.block_matches(entity, blocks, exclude_ids,
+                                                                                     limit)
+        stmt = union_all(_key_select(entity, exact, exclude_ids), _block_select(entity, blocks, exclude_ids, limit))
         return [(r, k, v) for r, k, v in self.session.execute(stmt).all()]
 
     def record_data(self, ids: Iterable[int]) -> dict[int, tuple[str, dict[str, Any]]]:
@@ -255,3 +250,29 @@ class DuplicateQueries(_Repository):
                                  .values(status=CLOSED, decided_at=now, decided_by="scan")
                                  .execution_options(synchronize_session=False))
         return len(gone)
+
+
+def _key_select(entity: str, keys: list[tuple[str, str]], exclude_ids: Iterable[int]) -> Select[Any]:
+    """The statement of `QualityRepository.key_matches`."""
+    stmt = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
+            .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+            .where(MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)))
+    excluded = sorted(set(exclude_ids))
+    if excluded:
+        stmt = stmt.where(MatchKeyRow.record_id.not_in(excluded))
+    return stmt
+
+
+def _block_select(entity: str, keys: list[tuple[str, str]], exclude_ids: Iterable[int], limit: int) -> Select[Any]:
+    """The statement of `QualityRepository.block_matches`."""
+    where = [MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)]
+    excluded = sorted(set(exclude_ids))
+    if excluded:
+        where.append(MatchKeyRow.record_id.not_in(excluded))
+    shared = func.count().label("shared")
+    top = (select(MatchKeyRow.record_id, shared).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+           .where(*where).group_by(MatchKeyRow.record_id)
+           .order_by(shared.desc(), MatchKeyRow.record_id.desc()).limit(limit).subquery())
+    return (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
+            .join(top, top.c.record_id == MatchKeyRow.record_id)
+            .where(MatchKeyRow.entity == entity, _key_filter(keys)))

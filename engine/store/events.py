@@ -26,6 +26,7 @@ class FieldsChanged:
     source: str
     actor: str
     now: datetime
+    created: bool = False  # the record's first write, in the transaction that inserted it: it has no keys yet
 
 
 @dataclass(frozen=True)

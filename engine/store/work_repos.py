@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
+    ConfigVersionRow,
     InstanceEventRow,
     InstanceRow,
     ProcessVersionRow,
@@ -63,8 +64,12 @@ class InstanceRepository(_Repository):
 _ASSIGNEE = aliased(UserRow)
 # built once: an alias and a six-way join cost more to construct (and to key for the statement cache) than the
 # database takes to answer them
+_NEWEST_CONFIG = select(ConfigVersionRow).order_by(ConfigVersionRow.id.desc()).limit(1)
 _TASK_WITH_CONTEXT = (
-    select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, _ASSIGNEE)
+    select(TaskRow, InstanceRow, ProcessVersionRow, RecordRow, UserRow, _ASSIGNEE,
+           # the active configuration's key, which a request asks anyway: in the same statement
+           _NEWEST_CONFIG.with_only_columns(ConfigVersionRow.id).scalar_subquery(),
+           _NEWEST_CONFIG.with_only_columns(ConfigVersionRow.content_hash).scalar_subquery())
     .outerjoin(_ASSIGNEE, _ASSIGNEE.id == TaskRow.assignee_id)
     .outerjoin(InstanceRow, InstanceRow.id == TaskRow.instance_id)
     .outerjoin(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
@@ -72,6 +77,11 @@ _TASK_WITH_CONTEXT = (
     .outerjoin(UserRow, UserRow.id == RecordRow.owner_id)
     .where(TaskRow.id == bindparam("task_id"))
 )
+
+
+_TASK_INSERT = insert(cast(Table, TaskRow.__table__))
+_CANDIDATE_INSERT = insert(cast(Table, TaskCandidateRow.__table__))
+_NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built statement is shared per query
 
 
 class TaskRepository(_Repository):
@@ -88,9 +98,23 @@ class TaskRepository(_Repository):
                 self.session.add(TaskCandidateRow(task_id=task.id, kind=kind, name=name, pooled=pooled,
                                                   sort_at=sort_at, due_at=task.due_at))
 
+    def insert_open(self, values: dict[str, Any], groups: Iterable[str], users: Iterable[str]) -> None:
+        """Insert a new open task (every column of `task` in `values`) and its candidate rows, as Core statements
+        sent now: no ORM flush of the unit of work's other changes, no object kept (a later `get` reads the row)."""
+        self.session.execute(_TASK_INSERT, values)
+        sort_at = values["due_at"] or values["created_at"]
+        pooled = values["assignee_id"] is None
+        candidates = [{"task_id": values["id"], "kind": kind, "name": name, "pooled": pooled, "sort_at": sort_at,
+                       "due_at": values["due_at"]}
+                      for kind, names in (("group", groups), ("user", users)) for name in sorted(set(names))]
+        if candidates:
+            self.session.execute(_CANDIDATE_INSERT, candidates)
+
     def set_pooled(self, task_id: str, pooled: bool) -> None:
         """Take a task out of (or put it back in) the claimable pool. Staged writes to other tables wait for the
-        next flush (batched with their like), unless candidate rows are staged: this statement must see them."""
+        next flush (batched with their like), unless candidate rows are staged: this statement must see them.
+        A task is pooled exactly while it is open without an assignee: whatever gives it an assignee, gives it
+        back or ends it calls this (completing a task relies on that)."""
         staged = any(isinstance(row, TaskCandidateRow) for row in self.session.new)
         self.session.execute(
             update(TaskCandidateRow).where(TaskCandidateRow.task_id == task_id).values(pooled=pooled),
@@ -99,9 +123,18 @@ class TaskRepository(_Repository):
 
     def load_with_context(self, task_id: str) -> tuple[object, ...]:
         """A task with its instance, process version, record and record owner, in one query: while the caller
-        holds the result, `get`s of them in this unit of work are answered without reading again."""
+        holds the result, `get`s of them in this unit of work are answered without reading again. The active
+        configuration's key comes with it (`config_key`)."""
         found = self.session.execute(_TASK_WITH_CONTEXT, {"task_id": task_id}).first()
         return tuple(found) if found is not None else ()
+
+    @staticmethod
+    def config_key(context: tuple[object, ...]) -> tuple[int, str] | None:
+        """(id, content hash) of the active configuration as `load_with_context` read it; None when it read no
+        task or no configuration is deployed."""
+        if len(context) < 8 or context[6] is None:
+            return None
+        return int(cast(int, context[6])), str(context[7])
 
     def try_claim(self, task_id: str, user_id: int) -> bool:
         """Atomically assign an open, unassigned task; False if someone was first."""
@@ -202,7 +235,7 @@ class TaskRepository(_Repository):
         """A page of tasks with each task's record title and assignee's username, and the `counts` columns, in
         one statement; the counts are read alone when the page is empty."""
         stmt, params = query
-        extra, extra_params = counts or ([], {})
+        extra, extra_params = counts or _NO_COUNTS
         def build() -> tuple[Any, Any, Select[Any]]:
             # scalar subqueries, not joins: PostgreSQL evaluates them for the page's rows only, after the sort and
             # limit (a join would first fetch a title for every open task of the user: 10.9 ms against 1.7 ms)

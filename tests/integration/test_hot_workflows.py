@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.processes.spiff import Runtime
+from engine.processes.spiff import Runtime, cache_counts
 from engine.processes.spiff.cache import WorkflowCache
 from engine.services import instances, records, tasks
 from engine.services.views import Actor
@@ -49,6 +49,16 @@ def test_next_step_reuses_the_workflow_its_instance_was_saved_from(
     meeting = next(t for t in tasks.list_tasks(deployed(), actors["sales"], "mine"))
     tasks.complete_task(deployed(), actors["sales"], meeting.id, {"next_contact_on": "2026-03-10"}, NOW)
     assert restores == []
+
+
+def test_a_lead_s_steps_count_as_hot_workflow_hits_and_parse_no_spec(deployed: MakeUow, actors: dict) -> None:
+    _claimed_task(deployed, actors["head"], actors["sales"])  # first use of the spec in this process
+    counts = cache_counts()
+    before = (counts["workflows"].hits, counts["workflows"].misses, counts["specs"].misses)
+    _, task_id = _claimed_task(deployed, actors["head"], actors["sales"])
+    tasks.complete_task(deployed(), actors["sales"], task_id, {"outcome": "convert", "budget": "5000"}, NOW)
+    after = (counts["workflows"].hits, counts["workflows"].misses, counts["specs"].misses)
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 0, 0]  # one hit, no restore, no parse
 
 
 def test_a_revision_saved_elsewhere_is_restored_from_the_database(
@@ -95,6 +105,7 @@ def test_a_cached_workflow_is_handed_to_one_caller_only() -> None:
     cache.keep(7, 3, "{state}", workflow)
     assert cache.take(7, 3, "{state}") is workflow
     assert cache.take(7, 3, "{state}") is None  # the first caller owns it until it saves a new revision
+    assert (cache.counts.hits, cache.counts.misses) == (1, 1)
 
 
 @pytest.mark.parametrize(("revision", "state"), [(4, "{state}"), (3, "{other}")])

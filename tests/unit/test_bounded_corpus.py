@@ -91,10 +91,38 @@ def test_no_hostile_payload_takes_the_in_process_path() -> None:
         "status != 'lost' and -score < 0",
         "v >= 50",
         "'qualified' if outcome == 'convert' else ('nurturing' if outcome == 'nurture' else 'lost')",
+        "record.get('request_type') is not None",  # the lead process's gateway and routing table
+        "record.get('request_stage') or 'new'",
+        "record.get('region', 'moscow') == 'moscow'",
     ],
 )
 def test_conditions_and_constant_timer_values_take_the_in_process_path(expression: str) -> None:
     assert limits.is_bounded(expression)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "record.get(key)",  # a computed key
+        "record.get('a').get('b')",  # a method of what a call returned
+        "record.get('a', default=1)",
+        "record.get()",
+        "record.get('a', 'b', 'c')",
+        "record.pop('a')",
+        "record.items()",
+        "record.get('a', [0] * 10)",
+    ],
+)
+def test_other_method_calls_go_to_a_worker(expression: str) -> None:
+    assert not limits.is_bounded(expression)
+
+
+def test_a_get_over_the_largest_storable_data_stays_within_the_limit_and_refuses_what_has_no_get() -> None:
+    data = {"record": {f"field{n}": n for n in range(999_999)}, "items": [0] * 999_999}
+    seconds, error = elapsed(sandbox.evaluate, "record.get('field999998') == 999998", data)
+    assert (error, seconds < CPU) == (None, True)
+    with pytest.raises(SandboxError):
+        sandbox.evaluate("items.get('x')", data)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,14 @@ T = TypeVar("T")
 
 
 @dataclass
+class CacheCounts:
+    """How often a cache answered (hits) and how often the caller rebuilt what it asked for (misses)."""
+
+    hits: int = 0
+    misses: int = 0
+
+
+@dataclass
 class ParsedVersion:
     """A deployed version's spec blob, restored once: SpiffWorkflow specs are shared by its workflows read-only."""
 
@@ -69,6 +77,7 @@ class SpecCache:
 
     def __init__(self, size: int = 64) -> None:
         self._items: _Lru[ParsedVersion] = _Lru(size)
+        self.counts = CacheCounts()  # misses are parses of a spec blob
 
     def get(self, version_id: int, blob: str) -> ParsedVersion:
         """The parsed version; one process may use several databases whose version ids overlap, so the blob's
@@ -76,8 +85,11 @@ class SpecCache:
         key = (version_id, hash(blob))
         found = self._items.get(key)
         if found is None:
+            self.counts.misses += 1
             found = _parse(blob)
             self._items.put(key, found)
+        else:
+            self.counts.hits += 1
         return found
 
 
@@ -96,12 +108,15 @@ class WorkflowCache(Generic[T]):
 
     def __init__(self, size: int = 256) -> None:
         self._items: _Lru[_Hot[T]] = _Lru(size)
+        self.counts = CacheCounts()  # misses are deserializations of a saved state
 
     def take(self, instance_id: int, revision: int, state_json: str) -> T | None:
         """The cached workflow of this exact saved state, now owned by the caller; None on a miss."""
         hot = self._items.pop(instance_id)
         if hot is None or hot.revision != revision or hot.state_json != state_json:
+            self.counts.misses += 1
             return None
+        self.counts.hits += 1
         return hot.runtime
 
     def keep(self, instance_id: int, revision: int, state_json: str, runtime: T) -> None:

@@ -21,12 +21,19 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, SandboxError, ValidationError
 from engine.processes.definitions import ElementMeta
-from engine.processes.spiff.cache import ParsedVersion, SpecCache, WorkflowCache
+from engine.processes.spiff.cache import CacheCounts, ParsedVersion, SpecCache, WorkflowCache
 from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION, ExternalTask
 from engine.processes.spiff.savable import element_kind, unsavable, unsavable_variable
 
 _SPECS = SpecCache()
 _WORKFLOWS: WorkflowCache[Runtime] = WorkflowCache()
+
+
+def cache_counts() -> dict[str, CacheCounts]:
+    """Hits and misses so far of this process's caches: parsed specs (`specs`) and hot workflows (`workflows`)."""
+    return {"specs": _SPECS.counts, "workflows": _WORKFLOWS.counts}
+
+
 _WORKFLOW_CONVERTER: Any = _REGISTRY.convert_from_dict[_REGISTRY.typenames[BpmnWorkflow]].args[0].__self__
 
 
@@ -184,10 +191,16 @@ class Runtime:
 
     def mark_saved(self) -> None:
         """Note the ready user tasks, timers, message waits and external tasks as what the stored rows mirror."""
-        self.saved_ready = frozenset(t.task_id for t in self.ready_user_tasks())
-        self.saved_timers = {t.task_id: t.due_at for t in self.pending_timers()}
-        self.saved_waits_messages = bool(self.pending_messages())
-        self.saved_external_tasks = bool(self.ready_external_tasks())
+        self.saved_as(frozenset(t.task_id for t in self.ready_user_tasks()),
+                      {t.task_id: t.due_at for t in self.pending_timers()},
+                      bool(self.pending_messages()), bool(self.ready_external_tasks()))
+
+    def saved_as(self, ready: frozenset[str], timers: dict[str, datetime], waits_messages: bool,
+                 external_tasks: bool) -> None:
+        """`mark_saved` from what the caller just computed of this state (ready user task ids, due time per
+        awaited timer, whether a message or an external task is awaited)."""
+        self.saved_ready, self.saved_timers = ready, timers
+        self.saved_waits_messages, self.saved_external_tasks = waits_messages, external_tasks
 
     @classmethod
     def load_saved(cls, instance_id: int, revision: int, version_id: int, blob: str, state_json: str) -> Runtime:
