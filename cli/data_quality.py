@@ -131,7 +131,7 @@ def duplicates() -> None:
 def _duplicate_entities(make_uow: CommandUnits, entity: str | None) -> tuple[Any, list[str]]:
     """The deployed bundle and the entities to work on (all with duplicate rules, or the one named)."""
     from engine.errors import NotFound
-    from engine.services.deployments import active_bundle
+    from engine.processes.deployed import active_bundle
 
     bundle, _ = active_bundle(make_uow())
     if entity is not None and entity not in bundle.duplicates:

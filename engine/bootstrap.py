@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from engine.services.handlers import HANDLERS
@@ -18,21 +20,23 @@ def prepare_database(url: str) -> None:
 
 
 class UowFactory:
-    """Makes a fresh UnitOfWork per call on one shared connection pool."""
+    """Makes a fresh UnitOfWork per call on one shared connection pool; each unit reads time from `clock`
+    (the wall clock unless one is injected)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock
         self.engine = make_engine(url)
         self._sessions = make_session_factory(self.engine)
         notify_job_writes(self.engine, self._sessions)
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions, HANDLERS)
+        return UnitOfWork(self._sessions, HANDLERS, clock=self.clock)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
 
 
-def uow_factory(url: str) -> UowFactory:
+def uow_factory(url: str, clock: Callable[[], datetime] | None = None) -> UowFactory:
     """A callable that makes a fresh UnitOfWork on a shared engine."""
-    return UowFactory(url)
+    return UowFactory(url, clock)

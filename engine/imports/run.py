@@ -17,7 +17,7 @@ from engine.imports.limits import WorkerLimits
 from engine.imports.liveness import this_host
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, Importer
-from engine.services.deployments import active_bundle
+from engine.processes.deployed import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
 from engine.store.quality_models import ImportJobRow, ImportRejectRow

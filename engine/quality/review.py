@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.quality.merge import MERGERS
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.links import add_link, link_kinds
 from engine.services.records import load_visible, record_view, visibility
 from engine.services.views import Actor, RecordView

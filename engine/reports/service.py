@@ -7,12 +7,12 @@ from typing import Any
 
 from engine.config.model import Bundle, label_text
 from engine.errors import NotFound
+from engine.processes.deployed import active_bundle
 from engine.reports.activity import evaluate_activity
 from engine.reports.funnel import evaluate_funnel
 from engine.reports.grouped import evaluate_grouped
 from engine.reports.views import ChartView, Column, ReportInfo, ReportParams, ReportResult
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.views import Actor
 from engine.store import report_sql
 from engine.store.report_spec import Report

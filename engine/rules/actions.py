@@ -14,11 +14,11 @@ from engine.config.automation import TERRITORY_ENTITY, Action
 from engine.config.expressions import parse_duration
 from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
+from engine.processes.deployed import active_bundle
 from engine.records.schema import validate_record
 from engine.records.writing import entity_of, insert_record, write_fields
 from engine.rules.aggregates import OWNER, record_names
 from engine.rules.expressions import RuleError, evaluate, field_names, to_json
-from engine.services.deployments import active_bundle
 from engine.services.instances import start_version
 from engine.services.links import add_link, remove_link
 from engine.services.mail import queue_email

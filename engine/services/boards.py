@@ -17,9 +17,9 @@ from engine.config.boards import Board
 from engine.config.model import Bundle, label_text
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
 from engine.filters.model import FieldRef, Filter, parse_filter
+from engine.processes.deployed import active_bundle
 from engine.records.schema import is_empty
 from engine.services.access import reads_everything, require_permission
-from engine.services.deployments import active_bundle
 from engine.services.pipelines import apply_choice, pipeline_of, pipeline_property
 from engine.services.records import (
     entity_of,

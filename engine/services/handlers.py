@@ -7,10 +7,10 @@ stopped at engine.rules.dispatch.MAX_DEPTH with the same error as before."""
 
 from __future__ import annotations
 
+from engine.processes.deployed import active_bundle
 from engine.quality.checks import on_fields_changed
 from engine.rules.dispatch import on_record_changed, on_record_created, on_task_completed
 from engine.search.index import refresh_record
-from engine.services.deployments import active_bundle
 from engine.services.instances import start_on_create
 from engine.services.records import give_to_creator
 from engine.store.events import FieldsChanged, InstanceMoved, RecordChanged, RecordCreated, TaskCompleted

@@ -24,10 +24,10 @@ from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
 from engine.imports.run import field_formats, live_progress, load_table
 from engine.imports.run import settings_for as settings_for  # the wizard shows the configured on_match
+from engine.processes.deployed import active_bundle
 from engine.services.access import IMPORT_READERS as IMPORT_READERS  # web names them from here
 from engine.services.access import IMPORTERS as IMPORTERS
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
 from engine.store.quality_models import ImportJobRow, MappingProfileRow

@@ -8,13 +8,13 @@ from typing import Any
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes import sandbox
 from engine.processes.bindings import EMAIL_TEMPLATE, EMAIL_TO
-from engine.processes.camunda_timers import timer_text
+from engine.processes.camunda_timers import TimerTextIn
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
+from engine.processes.deployed import active_bundle, business_time
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
 from engine.records.schema import validate_record
 from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import route_task
-from engine.services.deployments import active_bundle
 from engine.services.mail import queue_email
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
@@ -119,7 +119,8 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
         due_at = None
         if meta.due_date:
             due_value = resolve(meta.due_date, data, where + "dueDate ")
-            due_text = "" if due_value is None else str(timer_text(due_value))  # a date without offset: bundle zone
+            zone = business_time(uow).zone  # a date without offset is read in the deployed calendar's zone
+            due_text = "" if due_value is None else str(TimerTextIn(zone)(due_value))
             if due_text:
                 try:
                     due_at = parse_duration(due_text, now)
@@ -242,7 +243,8 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
                   variables: dict[str, Any] | None = None) -> InstanceRow:
     """Start one instance of a process version inside the caller's transaction (`variables`: its start data,
     beside what it sees of its record)."""
-    runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)})
+    runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)},
+                                   time=business_time(uow))
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)
@@ -303,7 +305,8 @@ def load_runtime(uow: UnitOfWork, instance_id: int) -> tuple[InstanceRow, Proces
         raise ConflictError(f"process instance {instance_id} is {instance.status}")
     version = uow.config.process_version(instance.process_version_id)
     assert version is not None  # noqa: S101 - foreign key
-    runtime = Runtime.load_saved(instance.id, instance.revision, version.id, version.spec_json, instance.state_json)
+    runtime = Runtime.load_saved(instance.id, instance.revision, version.id, version.spec_json, instance.state_json,
+                                 time=business_time(uow))
     return instance, version, runtime
 
 

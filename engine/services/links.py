@@ -7,8 +7,8 @@ from datetime import datetime
 
 from engine.config.model import FALLBACK_LINK_KIND, Bundle
 from engine.errors import ConflictError, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.records import can_see, load_visible, load_writable, refuse_merged
 from engine.services.views import Actor
 from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow

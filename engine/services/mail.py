@@ -25,7 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.config.model import Bundle
 from engine.errors import ValidationError
-from engine.services.deployments import active_bundle
+from engine.processes.deployed import active_bundle
 from engine.services.jobs import Concerns, RetryPolicy, RowJob, run_due
 from engine.services.records import load_visible
 from engine.services.views import Actor

@@ -11,8 +11,8 @@ from engine.config.automation import Rule
 from engine.config.expressions import parse_duration
 from engine.config.model import Bundle
 from engine.errors import ConflictError, NotFound
+from engine.processes.deployed import active_bundle
 from engine.rules.dispatch import evaluate_rule
-from engine.services.deployments import active_bundle
 from engine.services.jobs import Concerns, Job, PartlyFailed, describe, run_due
 from engine.store.models import RuleScheduleRow
 from engine.store.uow import UnitOfWork

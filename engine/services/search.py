@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.errors import Forbidden, NotFound
+from engine.processes.deployed import active_bundle
 from engine.search import index
 from engine.search.keys import query_keys
 from engine.services.access import reads_everything, require_permission
-from engine.services.deployments import active_bundle
 from engine.services.records import visibility
 from engine.services.views import Actor
 from engine.store.filter_sql import FindScope

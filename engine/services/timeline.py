@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.config.model import Bundle
 from engine.errors import ValidationError
-from engine.services.deployments import active_bundle
+from engine.processes.deployed import active_bundle
 from engine.services.records import load_visible
 from engine.services.titles import visible_titles
 from engine.services.views import Actor

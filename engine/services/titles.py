@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from engine.errors import Forbidden
+from engine.processes.deployed import active_bundle
 from engine.services.access import reads_everything
-from engine.services.deployments import active_bundle
 from engine.services.records import entity_of, visibility
 from engine.services.views import Actor
 from engine.store.card_repos import CardRepository

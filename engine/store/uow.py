@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -37,6 +38,11 @@ from engine.store.repositories import (
     UserRepository,
 )
 from engine.store.security_repos import LoginRepository
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
 
 Handlers = Mapping[type, Sequence[Callable[["UnitOfWork", Any], None]]]  # event class -> its handlers, in order
 WROTE = "flowcrm.wrote"  # Session.info key: the session's transaction holds writes not yet committed
@@ -88,9 +94,11 @@ class UnitOfWork:
     external_tasks: ExternalTaskRepository
     list_settings: ListSettingRepository
 
-    def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None, *,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self._factory = session_factory
         self._handlers: Handlers = handlers or {}
+        self.clock: Callable[[], datetime] = clock or _wall_clock  # what "now" is for this unit's timer expressions
         self._depth = 0
         self._base = 0  # 1 while an edge holds the unit open: the depth the services' blocks return to
         self.memo: dict[str, object] = {}  # per unit of work (one request or job): values safe to reuse in it
