@@ -71,7 +71,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
         done = 0
         while runner.is_alive():
             runner.join(0.2)
-            now_done = live_progress(job.id) or done
+            now_done = live_progress(factory.fresh(), job.id) or done
             bar.update(now_done - done)
             done = now_done
         bar.update(max(job.total_rows, 1) - done)

@@ -166,6 +166,13 @@ class UnitOfWork:
             self._close()
 
     @property
+    def database(self) -> str:
+        """The database this unit works on (its URL, password hidden): the key of what a process keeps per
+        database, since one process may serve several whose ids overlap."""
+        bind = self._factory.kw.get("bind")
+        return bind.url.render_as_string(hide_password=True) if bind is not None else ""
+
+    @property
     def is_open(self) -> bool:
         """True inside `with uow:` or between `open_edge` and `close_edge`."""
         return self._depth > 0

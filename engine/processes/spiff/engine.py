@@ -41,6 +41,9 @@ _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
 DecisionTaskConverter(DecisionTask, _REGISTRY)
 register_cron_converter(_REGISTRY)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+# The registry is one object with a mode flag (`_encoder_mode`) a dump switches on and off: held while a thread
+# switches it or relies on it being off, so concurrent steps and parses never see each other's mode.
+_REGISTRY_MODE = threading.Lock()
 SERIALIZER_VERSION: str = _SERIALIZER.VERSION
 _VALIDATOR: BpmnValidator | None = None
 _VALIDATOR_LOCK = threading.Lock()

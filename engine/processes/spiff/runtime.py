@@ -23,7 +23,14 @@ from engine.errors import ConflictError, FlowError, NotFound, SandboxError, Vali
 from engine.processes.calendar import AROUND_THE_CLOCK, BusinessTime
 from engine.processes.definitions import ElementMeta
 from engine.processes.spiff.cache import ParsedVersion, SpecCache, WorkflowCache
-from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SERIALIZER_VERSION, ExternalTask, script_engine
+from engine.processes.spiff.engine import (
+    _REGISTRY,
+    _REGISTRY_MODE,
+    _SERIALIZER,
+    SERIALIZER_VERSION,
+    ExternalTask,
+    script_engine,
+)
 from engine.processes.spiff.savable import element_kind, unsavable, unsavable_variable
 
 _SPECS = SpecCache()
@@ -176,8 +183,9 @@ class Runtime:
             dct.pop(_SERIALIZER.VERSION_KEY)
             workflow = _restore(dct, parsed)
         else:  # an older format: let SpiffWorkflow migrate it, with the spec it expects inline
-            dct["spec"] = _REGISTRY.convert(parsed.spec)
-            dct["subprocess_specs"] = {k: _REGISTRY.convert(v) for k, v in parsed.subprocess_specs.items()}
+            with _REGISTRY_MODE:  # a full conversion: no other thread's dump may switch the registry meanwhile
+                dct["spec"] = _REGISTRY.convert(parsed.spec)
+                dct["subprocess_specs"] = {k: _REGISTRY.convert(v) for k, v in parsed.subprocess_specs.items()}
             _SERIALIZER.migrate(dct)
             workflow = _SERIALIZER.from_dict(dct)
         workflow.script_engine = script_engine(time)  # subprocesses (call activities) read the top workflow's
@@ -212,13 +220,14 @@ class Runtime:
 
     def dump(self) -> str:
         """Serialize the instance state without its spec (stored once per version)."""
-        _REGISTRY._encoder_mode = True
-        try:
-            dct = _state_dict(self.workflow)
-        finally:
-            _REGISTRY._encoder_mode = False
-        dct[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
-        return json.dumps(dct, cls=_SERIALIZER._encoder_cls)
+        with _REGISTRY_MODE:
+            _REGISTRY._encoder_mode = True
+            try:
+                dct = _state_dict(self.workflow)
+            finally:
+                _REGISTRY._encoder_mode = False
+            dct[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
+            return json.dumps(dct, cls=_SERIALIZER._encoder_cls)
 
     def _all_tasks(self) -> list[Any]:
         tasks = list(self.workflow.tasks.values())
