@@ -12,13 +12,13 @@ from engine.processes.camunda_timers import TimerTextIn
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.deployed import active_bundle, business_time
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
+from engine.records.outbox import queue_email
 from engine.records.schema import validate_record
 from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import route_task
-from engine.services.mail import queue_email
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
-from engine.store.events import InstanceMoved, RecordCreated
+from engine.store.events import InstanceMoved, ProcessStartRequested, RecordCreated
 from engine.store.external_models import ExternalTaskRow
 from engine.store.models import (
     InstanceRow,
@@ -261,6 +261,11 @@ def start_on_create(uow: UnitOfWork, event: RecordCreated) -> None:
     starts them itself)."""
     if event.start_processes and event.actor is not None:
         start_for_new_record(uow, event.actor, event.record, event.now, depth=event.depth, chain=event.chain)
+
+
+def start_requested(uow: UnitOfWork, event: ProcessStartRequested) -> None:
+    """Handler: start the process version a rule's `start_process` action asked for, on its record."""
+    start_version(uow, event.actor, event.version, event.record, event.now, depth=event.depth, chain=event.chain)
 
 
 def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: datetime, *, depth: int = 0,
