@@ -16,7 +16,7 @@ from engine.config.automation import Pipeline
 from engine.config.boards import Board
 from engine.config.model import Bundle, label_text
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
-from engine.filters.model import FieldRef, Filter, parse_filter
+from engine.filters.model import parse_filter
 from engine.processes.deployed import active_bundle
 from engine.records.schema import is_empty
 from engine.services.access import reads_everything, require_permission
@@ -32,6 +32,7 @@ from engine.services.records import (
 from engine.services.views import Actor, RecordView
 from engine.store.board_repos import BoardRepository
 from engine.store.events import RecordChanged
+from engine.store.filter_spec import FieldRef, Filter
 from engine.store.filter_sql import FindScope
 from engine.store.uow import UnitOfWork
 
