@@ -90,4 +90,4 @@ def report_teams(uow: UnitOfWork, actor: Actor) -> list[str]:
     """The teams of active users, for the team parameter."""
     require_permission(actor, "report.read", action="read reports")
     with uow:
-        return sorted({team for _, _, _, team, _ in report_sql.report_users(uow.session) if team})
+        return sorted({team for _, _, _, team, _ in uow.reports.report_users() if team})

@@ -15,6 +15,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.store.audit_repos import AuditRepository
+from engine.store.board_repos import BoardRepository
+from engine.store.card_repos import CardRepository
 from engine.store.events import Event
 from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
@@ -22,6 +24,7 @@ from engine.store.job_repos import IncidentRepository, JobRepository
 from engine.store.merge_repos import MergeRepository
 from engine.store.preference_repos import ListSettingRepository
 from engine.store.quality_repos import ImportRepository, QualityRepository, SegmentRepository
+from engine.store.report_sql import ReportRepository
 from engine.store.repositories import (
     AssignmentRepository,
     ConfigRepository,
@@ -37,6 +40,7 @@ from engine.store.repositories import (
     TimerRepository,
     UserRepository,
 )
+from engine.store.search_repos import SearchRepository
 from engine.store.security_repos import LoginRepository
 
 
@@ -93,6 +97,10 @@ class UnitOfWork:
     logins: LoginRepository
     external_tasks: ExternalTaskRepository
     list_settings: ListSettingRepository
+    reports: ReportRepository
+    search: SearchRepository
+    boards: BoardRepository
+    cards: CardRepository
 
     def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None, *,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -131,6 +139,10 @@ class UnitOfWork:
             self.logins = LoginRepository(self.session)
             self.external_tasks = ExternalTaskRepository(self.session)
             self.list_settings = ListSettingRepository(self.session)
+            self.reports = ReportRepository(self.session)
+            self.search = SearchRepository(self.session)
+            self.boards = BoardRepository(self.session)
+            self.cards = CardRepository(self.session)
         self._depth += 1
         return self
 
