@@ -10,19 +10,47 @@ from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow
 from engine.store.uow import UnitOfWork
 
 
-def _log(uow: UnitOfWork, record_id: int, kind: str, old: int | None, new: int | None, *, actor: str, source: str,
-         now: datetime) -> None:
-    uow.records.add(FieldChangeRow(record_id=record_id, at=now, actor=actor[:80], source=source[:200],
-                                   field=f"link:{kind}", old_value=old, new_value=new))
+def _log(
+    uow: UnitOfWork,
+    record_id: int,
+    kind: str,
+    old: int | None,
+    new: int | None,
+    *,
+    actor: str,
+    source: str,
+    now: datetime,
+) -> None:
+    uow.records.add(
+        FieldChangeRow(
+            record_id=record_id,
+            at=now,
+            actor=actor[:80],
+            source=source[:200],
+            field=f"link:{kind}",
+            old_value=old,
+            new_value=new,
+        )
+    )
 
 
-def add_link(uow: UnitOfWork, origin: RecordRow, target: RecordRow, kind: str, *, actor: str, source: str,
-             now: datetime, flush: bool = True) -> RecordLinkRow:
+def add_link(
+    uow: UnitOfWork,
+    origin: RecordRow,
+    target: RecordRow,
+    kind: str,
+    *,
+    actor: str,
+    source: str,
+    now: datetime,
+    flush: bool = True,
+) -> RecordLinkRow:
     """Link two records (no access check) and note it in both records' history as field `link:<kind>`.
     `flush=False` leaves the rows to the session's next flush (a batch writes its links together; the link's id
     is not known until then)."""
-    row = RecordLinkRow(from_record_id=origin.id, to_record_id=target.id, kind=kind, field=None, created_at=now,
-                        created_by=actor[:80])
+    row = RecordLinkRow(
+        from_record_id=origin.id, to_record_id=target.id, kind=kind, field=None, created_at=now, created_by=actor[:80]
+    )
     uow.links.add(row)
     if flush:
         uow.links.flush()

@@ -35,8 +35,9 @@ def render_template(bundle: Bundle, name: str, locale: str, context: Mapping[str
         raise ValidationError({"template": [f"unknown template {name!r}"]})
     source = template.bodies.get(locale) or template.bodies.get(bundle.settings.default_locale)
     if source is None:
-        raise ValidationError({"template": [f"template {name!r} has no text in {locale} or "
-                                            f"{bundle.settings.default_locale}"]})
+        raise ValidationError(
+            {"template": [f"template {name!r} has no text in {locale} or {bundle.settings.default_locale}"]}
+        )
     try:
         text = _TEMPLATES.from_string(source).render(**context)
     except TemplateError as exc:
@@ -57,8 +58,15 @@ def template_context(bundle: Bundle, record: RecordRow, now: datetime) -> dict[s
     return {**fields, "record": fields, "record_id": record.id, "today": now.date().isoformat()}
 
 
-def queue_email(uow: UnitOfWork, record: RecordRow, template_name: str, to_address: str | None, locale: str,
-                created_by: str, now: datetime) -> int:
+def queue_email(
+    uow: UnitOfWork,
+    record: RecordRow,
+    template_name: str,
+    to_address: str | None,
+    locale: str,
+    created_by: str,
+    now: datetime,
+) -> int:
     """Render a template for a record into the outbox (same transaction as the caller); the message id."""
     if not valid_address(to_address):
         raise ValidationError({"to": [f"{to_address or 'an empty value'} is not an e-mail address"]})
@@ -67,9 +75,19 @@ def queue_email(uow: UnitOfWork, record: RecordRow, template_name: str, to_addre
     subject, body = render_template(bundle, template_name, locale, template_context(bundle, record, now))
     used = locale if locale in bundle.templates[template_name].bodies else bundle.settings.default_locale
     with uow:
-        row = OutboxRow(record_id=record.id, template=template_name, locale=used, to_address=to_address.strip(),
-                        subject=subject, body=body, status="pending", attempts=0, created_at=now,
-                        created_by=created_by[:200], next_attempt_at=now)
+        row = OutboxRow(
+            record_id=record.id,
+            template=template_name,
+            locale=used,
+            to_address=to_address.strip(),
+            subject=subject,
+            body=body,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            created_by=created_by[:200],
+            next_attempt_at=now,
+        )
         uow.outbox.add(row)
         uow.outbox.flush()
         return row.id

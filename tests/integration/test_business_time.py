@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.bootstrap import UowFactory, uow_factory
+from engine.imports.run import _set_live, live_progress
 from engine.processes.deployed import business_time
 from engine.services import records
 from engine.services.deployments import deploy_bundle
@@ -100,3 +101,21 @@ def test_two_configurations_in_one_process_count_timers_in_their_own_calendars_c
     finally:
         moscow.dispose()
         new_york.dispose()
+
+
+def test_import_progress_of_one_database_never_shows_for_the_same_job_id_of_another(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    paths = [tmp_path / "a.sqlite", tmp_path / "b.sqlite"]
+    for path in paths:
+        shutil.copy(sqlite_template, path)
+    first, second = (uow_factory(f"sqlite:///{path}") for path in paths)
+    try:
+        _set_live(first, 1, 250)  # job 1 of the first database is running, 250 rows in
+        assert live_progress(first(), 1) == 250
+        assert live_progress(second(), 1) is None  # job 1 of the second database is another job
+        _set_live(first, 1, None)
+        assert live_progress(first(), 1) is None
+    finally:
+        first.dispose()
+        second.dispose()
