@@ -15,9 +15,9 @@ from bench.bundle import deployed
 from bench.common import NOW, fresh_sqlite, postgres_schema
 from bench.synthetic import VARIATIONS, Base, contact_base, record_rows
 from engine.bootstrap import UowFactory, prepare_database
+from engine.processes.deployed import active_bundle
 from engine.quality.matching import rule_named, rules_of
 from engine.quality.scan import rebuild_keys, scan
-from engine.services.deployments import active_bundle
 from engine.store.models import RecordRow
 from engine.store.quality_models import DuplicatePairRow, MatchKeyRow
 

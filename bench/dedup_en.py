@@ -18,8 +18,9 @@ from bench.bundle import shipped_files
 from bench.common import DEPLOYER, NOW, fresh_sqlite, postgres_schema
 from bench.synthetic_en import PersonBase, person_base
 from engine.bootstrap import UowFactory, prepare_database, uow_factory
+from engine.processes.deployed import active_bundle
 from engine.quality.scan import rebuild_keys, scan
-from engine.services.deployments import active_bundle, deploy_bundle
+from engine.services.deployments import deploy_bundle
 from engine.store.models import RecordRow
 from engine.store.quality_models import DuplicatePairRow
 

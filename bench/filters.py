@@ -17,7 +17,8 @@ from bench.filter_queries import Case, cases, page_sql
 from bench.filters_data import layout
 from bench.filters_setup import load_sqlite, postgres_dataset
 from engine.bootstrap import UowFactory, uow_factory
-from engine.services.deployments import active_bundle, deploy_bundle
+from engine.processes.deployed import active_bundle
+from engine.services.deployments import deploy_bundle
 from engine.services.finding import find_records, parse_filter
 from engine.services.views import Actor
 from engine.store.filter_sql import FindScope

@@ -27,7 +27,7 @@ from bench import floor
 from bench.common import NOW, ROOT, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from bench.names import EN_LAST, RU_LAST, RU_MALE
 from engine.bootstrap import UowFactory, prepare_database
-from engine.processes.calendar import working_hours
+from engine.processes.calendar import BusinessTime
 from engine.processes.spiff import Runtime, cache_counts, parse_definitions
 from engine.services import records, tasks
 from engine.services.users import create_user, get_actor
@@ -133,8 +133,12 @@ def _interleaved(
     return {name: _rate(count, seconds, cpu[name]) for name, seconds in spent.items()}
 
 
+def _working_hours(hours: float) -> str:
+    return BusinessTime().working_hours_from_now()(hours)  # the wall clock, every hour a working hour
+
+
 # The default engine, plus the one helper the process's timers call (the escalation's working_hours(4)).
-_BASELINE_ENGINE = PythonScriptEngine(environment=TaskDataEnvironment({"working_hours": working_hours}))
+_BASELINE_ENGINE = PythonScriptEngine(environment=TaskDataEnvironment({"working_hours": _working_hours}))
 
 
 class SpiffBaseline:

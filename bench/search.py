@@ -16,8 +16,8 @@ from sqlalchemy import insert, text
 from bench.common import NOW, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from bench.names import RU_LAST, RU_MALE, transliterate
 from engine.bootstrap import UowFactory, prepare_database
+from engine.processes.deployed import active_bundle
 from engine.search.keys import record_keys
-from engine.services.deployments import active_bundle
 from engine.services.search import search
 from engine.services.users import create_user, get_actor
 from engine.services.views import SYSTEM

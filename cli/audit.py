@@ -19,7 +19,7 @@ from engine.services.views import Actor
 @_fail_cleanly
 def backfill_links(ctx: click.Context, entities: tuple[str, ...], batch: int) -> None:
     """Make the links of reference fields match record data (after an upgrade; safe to run again)."""
-    from engine.services.deployments import active_bundle
+    from engine.processes.deployed import active_bundle
     from engine.services.maintenance import backfill_reference_links
 
     make_uow = _uow_factory(ctx)

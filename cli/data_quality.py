@@ -71,7 +71,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
         done = 0
         while runner.is_alive():
             runner.join(0.2)
-            now_done = live_progress(job.id) or done
+            now_done = live_progress(factory.fresh(), job.id) or done
             bar.update(now_done - done)
             done = now_done
         bar.update(max(job.total_rows, 1) - done)
@@ -131,7 +131,7 @@ def duplicates() -> None:
 def _duplicate_entities(make_uow: CommandUnits, entity: str | None) -> tuple[Any, list[str]]:
     """The deployed bundle and the entities to work on (all with duplicate rules, or the one named)."""
     from engine.errors import NotFound
-    from engine.services.deployments import active_bundle
+    from engine.processes.deployed import active_bundle
 
     bundle, _ = active_bundle(make_uow())
     if entity is not None and entity not in bundle.duplicates:

@@ -1,13 +1,13 @@
-"""Wiring: a database URL to a ready unit-of-work factory."""
+"""Wiring: a database URL to a migrated database and a ready unit-of-work factory."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.services.handlers import HANDLERS
-from engine.store.db import make_engine, make_session_factory, upgrade
-from engine.store.uow import UnitOfWork
-from engine.store.wakeup import notify_job_writes
+from engine.services.units import UowFactory, uow_factory
+from engine.store.db import upgrade
+
+__all__ = ["UowFactory", "prepare_database", "uow_factory"]
 
 
 def prepare_database(url: str) -> None:
@@ -15,24 +15,3 @@ def prepare_database(url: str) -> None:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     upgrade(url)
-
-
-class UowFactory:
-    """Makes a fresh UnitOfWork per call on one shared connection pool."""
-
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        self._sessions = make_session_factory(self.engine)
-        notify_job_writes(self.engine, self._sessions)
-
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions, HANDLERS)
-
-    def dispose(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
-
-
-def uow_factory(url: str) -> UowFactory:
-    """A callable that makes a fresh UnitOfWork on a shared engine."""
-    return UowFactory(url)

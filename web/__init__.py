@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request, session
@@ -98,8 +98,9 @@ def close_uow(_exc: BaseException | None = None) -> None:
 
 
 def now() -> datetime:
-    """The request's clock (UTC)."""
-    return datetime.now(UTC)
+    """The request's clock (UTC): its unit of work's, which the app's unit-of-work factory injects (the wall clock
+    unless one is given), so the moments the services record and the timers count from agree."""
+    return uow().clock()
 
 
 __all__ = ["create_app", "g", "now", "session", "uow"]

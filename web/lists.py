@@ -9,7 +9,8 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from engine.config.model import Bundle, Entity
-from engine.filters.values import CHOICE_TYPES, TEXT_TYPES
+from engine.filters.values import CHOICE_TYPES
+from engine.store.filter_spec import TEXT_TYPES
 from web.i18n import label, t
 from web.present import catalog_value_label
 

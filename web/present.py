@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from engine.config.model import Bundle, Catalog, Entity, ProcessLabels
 from engine.config.process_labels import label_in
 from engine.errors import FlowError
-from engine.services.deployments import active_bundle
+from engine.processes.deployed import active_bundle
 from engine.services.titles import visible_titles
 from engine.services.views import TaskView
 from engine.store.uow import UnitOfWork

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import g, has_request_context, request
 
 from engine.errors import FlowError
-from engine.services.deployments import active_bundle
+from engine.processes.deployed import active_bundle
 from web import uow
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what a datetime-local box shows and posts

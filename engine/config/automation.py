@@ -10,7 +10,7 @@ from engine.config.model import Label
 
 if TYPE_CHECKING:
     from engine.config.model import Bundle
-    from engine.filters.model import Condition
+    from engine.store.filter_spec import Condition
 
 ACTION_KINDS: tuple[str, ...] = (
     "set", "compute", "start_process", "create_task", "send_email", "join_territory", "leave_territory",

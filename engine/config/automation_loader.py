@@ -33,7 +33,7 @@ from engine.config.expressions import (
 )
 from engine.config.model import Catalog, Entity, Field
 from engine.config.yaml_lines import LineList, LineMap
-from engine.filters.model import Condition
+from engine.store.filter_spec import Condition
 
 OWNER = "owner"  # not a field: the record's owner, which join_territory may set and `changed` may watch
 _PIPELINE_KEYS = ("pipeline", "label", "entity", "type_field", "stage_field", "stages", "final_actions")

@@ -14,7 +14,8 @@ from engine.config.checking import Checker
 from engine.config.model import Bundle, Entity
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import Problem, ValidationError
-from engine.filters.model import AllOf, AnyOf, Condition, FieldCondition, NotOf, parse_filter
+from engine.filters.model import parse_filter
+from engine.store.filter_spec import AllOf, AnyOf, Condition, FieldCondition, NotOf
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 

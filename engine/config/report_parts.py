@@ -8,7 +8,7 @@ from engine.config.checking import Checker, Say
 from engine.config.conditions import load_condition
 from engine.config.model import Entity
 from engine.config.yaml_lines import LineMap
-from engine.filters.model import Condition
+from engine.store.filter_spec import Condition
 from engine.store.report_spec import SYSTEM_FIELDS, FieldPath
 
 

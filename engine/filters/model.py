@@ -7,23 +7,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
 from engine.config.model import FALLBACK_LINK_KIND, Bundle, Catalog, Entity
 from engine.errors import ValidationError
 from engine.filters.values import (
     CHOICE_TYPES,
     EQUALITY_OPS,
-    NUMERIC_TYPES,
     ORDERED_TYPES,
     SET_OPS,
     BadValue,
     coerce_operand,
     ops_for,
     with_descendants,
+)
+from engine.store.filter_spec import (
+    NUMERIC_TYPES,
+    AllOf,
+    AnyOf,
+    Condition,
+    FieldCondition,
+    FieldRef,
+    Filter,
+    LinkedCondition,
+    NotOf,
+    SortKey,
 )
 
 SYSTEM_FIELDS: Mapping[str, str] = {
@@ -43,82 +53,6 @@ MAX_SORT = 5
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FIELD_KEYS = {"field", "op", "value", "descendants"}
 _LINKED_KEYS = {"entity", "via", "link_kind", "where", "aggregate", "field", "order_by", "op", "value"}
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    """A field of an entity or a system field, with the value type the compiler extracts it as."""
-
-    name: str
-    type: str  # a field type, or for system fields: integer (id), string, owner, timestamp
-    system: bool = False
-
-
-@dataclass(frozen=True)
-class FieldCondition:
-    """`field op value`; value is coerced (Decimal, ISO date text, aware datetime, tuple for lists)."""
-
-    field: FieldRef
-    op: str
-    value: Any = None
-
-
-@dataclass(frozen=True)
-class AllOf:
-    """Every condition holds."""
-
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    """At least one condition holds."""
-
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class NotOf:
-    """The condition does not hold."""
-
-    item: Condition
-
-
-@dataclass(frozen=True)
-class LinkedCondition:
-    """A condition over linked records: by a reference field pointing here (incoming), by a reference field of
-    this record (outgoing), or by manual links of a kind in either direction (manual)."""
-
-    direction: str  # incoming | outgoing | manual
-    entity: str  # the entity of the linked records
-    via: str | None
-    link_kind: str | None
-    where: Condition | None
-    aggregate: str
-    field: FieldRef | None = None  # sum/min/max/last
-    order_by: FieldRef | None = None  # last
-    op: str | None = None  # compared with the aggregate (not for exists/none)
-    value: Any = None
-
-
-Condition = Union[FieldCondition, AllOf, AnyOf, NotOf, LinkedCondition]  # noqa: UP007 - used at run time
-
-
-@dataclass(frozen=True)
-class SortKey:
-    """One sort key; ties are broken by record id."""
-
-    field: FieldRef
-    descending: bool = False
-
-
-@dataclass(frozen=True)
-class Filter:
-    """A validated filter over the records of one entity."""
-
-    entity: str
-    where: Condition | None = None
-    sort: tuple[SortKey, ...] = ()
 
 
 class _Parser:

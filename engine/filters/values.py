@@ -8,9 +8,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.config.model import Catalog
+from engine.store.filter_spec import NUMERIC_TYPES, TEXT_TYPES
 
-TEXT_TYPES = ("string", "text", "email", "phone", "url", "user")
-NUMERIC_TYPES = ("integer", "decimal", "money")
 TIME_TYPES = ("date", "datetime", "timestamp")  # timestamp: the created_at / updated_at columns
 ORDERED_TYPES = (*NUMERIC_TYPES, *TIME_TYPES)
 CHOICE_TYPES = ("enum", "multi_enum")

@@ -17,7 +17,7 @@ from engine.imports.limits import WorkerLimits
 from engine.imports.liveness import this_host
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, Importer
-from engine.services.deployments import active_bundle
+from engine.processes.deployed import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
 from engine.store.quality_models import ImportJobRow, ImportRejectRow
@@ -27,23 +27,26 @@ BATCH_SIZE = 500
 UowMaker = Callable[[], UnitOfWork]
 Clock = Callable[[], datetime]
 
-_LIVE: dict[int, int] = {}  # job id -> rows processed so far, while a run of this process is busy
+# (database, job id) -> rows processed so far, while a run of this process is busy: job ids repeat across the
+# databases one process may serve. Entries live only while their run does (run_import removes its own).
+_LIVE: dict[tuple[str, int], int] = {}
 _LIVE_LOCK = threading.Lock()
 
 
-def live_progress(job_id: int) -> int | None:
-    """Rows processed so far by a run of this process (None when none runs): fresher than the job row while a
-    single-transaction run (all or nothing, dry run) cannot commit its progress."""
+def live_progress(uow: UnitOfWork, job_id: int) -> int | None:
+    """Rows processed so far by a run of this process on the unit's database (None when none runs): fresher than
+    the job row while a single-transaction run (all or nothing, dry run) cannot commit its progress."""
     with _LIVE_LOCK:
-        return _LIVE.get(job_id)
+        return _LIVE.get((uow.database, job_id))
 
 
-def _set_live(job_id: int, processed: int | None) -> None:
+def _set_live(factory: UowMaker, job_id: int, processed: int | None) -> None:
+    key = (factory().database, job_id)
     with _LIVE_LOCK:
         if processed is None:
-            _LIVE.pop(job_id, None)
+            _LIVE.pop(key, None)
         else:
-            _LIVE[job_id] = processed
+            _LIVE[key] = processed
 
 
 def settings_for(bundle: Bundle, entity: str) -> ImportSettings:
@@ -113,7 +116,7 @@ def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, tabl
         for batch in _batches(table.rows, batch_size):
             _rows(importer, uow, table, batch)
             processed += len(batch)
-            _set_live(job_id, processed)
+            _set_live(factory, job_id, processed)
             if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
                 with factory() as side:
                     side.imports.set_progress(job_id, processed)
@@ -159,7 +162,7 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
                 raise NotFound(f"import {job_id} not found")
             job.processed_rows, job.counts, job.heartbeat_at = processed, dict(importer.counts), clock()
             uow.commit()
-        _set_live(job_id, processed)
+        _set_live(factory, job_id, processed)
     with factory() as uow:
         job = uow.imports.job(job_id)
         assert job is not None  # noqa: S101 - jobs are never deleted
@@ -232,7 +235,7 @@ def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int 
     committed; otherwise every row runs again (rows imported before are skipped by their content hash).
     `bulk=False` writes every row alone (the path the batch path is checked against)."""
     job, actor, bundle, entity, done = _start(factory, job_id, clock, resume)
-    _set_live(job_id, done)
+    _set_live(factory, job_id, done)
     beat_every = heartbeat_seconds or WorkerLimits.from_env().stale_seconds / 4
     try:
         table = load_table(job)
@@ -258,7 +261,7 @@ def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int 
         fail_job(factory, job_id, f"the import stopped: {type(exc).__name__}: {exc}", clock())
         raise
     finally:
-        _set_live(job_id, None)
+        _set_live(factory, job_id, None)
 
 
 def fail_job(factory: UowMaker, job_id: int, message: str, now: datetime) -> None:

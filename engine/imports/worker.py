@@ -19,6 +19,8 @@ from types import FrameType
 from engine.errors import FlowError
 from engine.imports.limits import MB, WorkerLimits
 from engine.imports.liveness import death_of
+from engine.imports.run import fail_job, run_import
+from engine.services.units import uow_factory
 from engine.settings import ROOT
 from engine.store.uow import UnitOfWork
 
@@ -69,8 +71,6 @@ def work(
     clock: Callable[[], datetime] = _utcnow,
 ) -> int:
     """Run one job in this (limited) process; the exit status: 0 when the job ran to an outcome, 1 otherwise."""
-    from engine.imports.run import fail_job, run_import
-
     fail_dead_jobs(factory(), clock(), limits.stale_seconds)
     try:
         run_import(factory, job_id, clock, resume=resume)
@@ -100,8 +100,6 @@ def spawn(database_url: str, job_id: int, *, resume: bool = False) -> subprocess
 
 def main(argv: Sequence[str]) -> int:
     """Entry point of `python -m engine.imports.worker JOB_ID [--resume]`."""
-    from engine.bootstrap import uow_factory
-
     args = [a for a in argv if a != "--resume"]
     if len(args) != 1 or not args[0].isdigit():
         print("usage: python -m engine.imports.worker JOB_ID [--resume]", file=sys.stderr)

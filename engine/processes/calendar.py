@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -42,38 +42,6 @@ def _at(day: date, minute: int, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone).astimezone(UTC)
 
 
-class _Active:
-    """The calendar of the deployed configuration, for timer expressions (`working_hours(4)`).
-
-    Process-wide rather than per call: SpiffWorkflow evaluates timer expressions deep inside its own code with
-    only task data at hand, and one process serves one deployed configuration at a time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calendar: WorkingHours | None = None
-
-    def set(self, calendar: WorkingHours | None) -> None:
-        with self._lock:
-            self._calendar = calendar
-
-    def get(self) -> WorkingHours | None:
-        with self._lock:
-            return self._calendar
-
-
-_ACTIVE = _Active()
-
-
-def use_calendar(calendar: WorkingHours | None) -> None:
-    """Make this the calendar `working_hours(...)` counts in (called whenever the deployed bundle is read)."""
-    _ACTIVE.set(calendar)
-
-
-def active_calendar() -> WorkingHours | None:
-    """The calendar `working_hours(...)` counts in; None means 24/7."""
-    return _ACTIVE.get()
-
-
 @dataclass(frozen=True)
 class WorkingHoursFrom:
     """`working_hours(hours)` of timer expressions, fixed to a moment and a calendar: it can be sent to a sandbox
@@ -90,6 +58,29 @@ class WorkingHoursFrom:
         return add_working_hours(self.start, float(hours), self.calendar).isoformat()
 
 
-def working_hours(hours: float) -> str:
-    """ISO datetime with offset `hours` working hours from now: the value of a timer expression."""
-    return WorkingHoursFrom(datetime.now(UTC), active_calendar())(hours)
+def wall_clock() -> datetime:
+    """The current moment in UTC: the clock of a unit of work unless one is injected."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BusinessTime:
+    """The business calendar and the clock the timer expressions of one unit of work count in.
+
+    A value carried per call (the services build it from the unit of work's deployed configuration and clock),
+    never a process-wide setting: two configurations served by one process each count in their own calendar."""
+
+    calendar: WorkingHours | None = None  # None: every hour is a working hour
+    clock: Callable[[], datetime] = wall_clock
+
+    @property
+    def zone(self) -> str:
+        """The calendar's time zone (`working_hours.timezone`), UTC without a calendar."""
+        return self.calendar.timezone if self.calendar is not None else "UTC"
+
+    def working_hours_from_now(self) -> WorkingHoursFrom:
+        """`working_hours(n)` counted from this clock's current moment in this calendar."""
+        return WorkingHoursFrom(self.clock(), self.calendar)
+
+
+AROUND_THE_CLOCK = BusinessTime()  # no calendar, the wall clock: for runs without a deployed configuration (tests)

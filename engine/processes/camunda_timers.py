@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.processes.calendar import active_calendar
 from engine.processes.juel import compile_juel, is_juel
 
 _BARE_ISO = re.compile(r"^(?:R\d*/)?(?:P[\dT.]|\d{4}-)\S*$")
@@ -47,12 +46,6 @@ def looks_like_cron(text: str) -> bool:
 
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-
-
-def active_zone() -> str:
-    """The deployed bundle's time zone (`working_hours.timezone`), UTC when it names none."""
-    calendar = active_calendar()
-    return calendar.timezone if calendar is not None else "UTC"
 
 
 def with_offset(moment: str, zone: str) -> str:
@@ -101,11 +94,6 @@ class TimerTextIn:
         if isinstance(value, str) and _BARE_ISO.match(value):
             return _iso_with_offsets(value, self.zone)
         return value
-
-
-def timer_text(value: Any) -> Any:
-    """A JUEL timer value as SpiffWorkflow reads it, in the deployed bundle's time zone."""
-    return TimerTextIn(active_zone())(value)
 
 
 def _quartz_weekday(moment: datetime) -> int:

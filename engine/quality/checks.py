@@ -11,9 +11,9 @@ from typing import Any
 
 from engine.config.model import Bundle
 from engine.errors import NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.quality.matching import Candidate, find_candidates, refresh_keys, rule_named, rules_of
-from engine.services.deployments import active_bundle
-from engine.services.links import add_link
+from engine.records.linking import add_link
 from engine.store.events import FieldsChanged
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork

@@ -19,11 +19,11 @@ from typing import Any
 
 from engine.config.model import Entity
 from engine.errors import ConflictError, NotFound, ValidationError
+from engine.processes.deployed import active_bundle, business_time
 from engine.processes.spiff import Runtime
 from engine.quality.merge_keys import drop_keys, key_memo, refresh_survivor_keys, restore_keys
 from engine.services.access import MERGERS as MERGERS  # web names it from here
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.instances import process_data
 from engine.services.records import entity_of, load_visible, write_fields
 from engine.services.views import Actor
@@ -125,7 +125,7 @@ def _rebound_state(uow: UnitOfWork, instance: InstanceRow, live: dict[str, Any])
     version = uow.config.process_version(instance.process_version_id)
     if instance.status != "running" or version is None:
         return instance.state_json
-    runtime = Runtime.load(version.id, version.spec_json, instance.state_json)
+    runtime = Runtime.load(version.id, version.spec_json, instance.state_json, time=business_time(uow))
     return runtime.dump() if runtime.set_live_data(live) else instance.state_json
 
 

@@ -18,7 +18,7 @@ def key_memo(uow: UnitOfWork, record: RecordRow) -> list[dict[str, Any]]:
 def drop_keys(uow: UnitOfWork, memo: list[dict[str, Any]]) -> None:
     """Delete the match keys `key_memo` listed."""
     for saved in memo:
-        row = uow.session.get(MatchKeyRow, saved["id"])
+        row = uow.merges.match_key(saved["id"])
         if row is not None:
             uow.merges.delete(row)
 
@@ -26,7 +26,7 @@ def drop_keys(uow: UnitOfWork, memo: list[dict[str, Any]]) -> None:
 def restore_keys(uow: UnitOfWork, record: RecordRow, memo: list[dict[str, Any]]) -> None:
     """Put back the match keys `drop_keys` returned (under their old ids while those are free)."""
     for saved in memo:
-        taken = uow.session.get(MatchKeyRow, saved["id"]) is not None
+        taken = uow.merges.match_key(saved["id"]) is not None
         uow.merges.add(MatchKeyRow(id=None if taken else saved["id"], record_id=record.id, entity=saved["entity"],
                                    key=saved["key"], value=saved["value"]))
     uow.merges.flush()

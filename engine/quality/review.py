@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.quality.merge import MERGERS
+from engine.records.linking import add_link
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
-from engine.services.links import add_link, link_kinds
+from engine.services.links import link_kinds
 from engine.services.records import load_visible, record_view, visibility
 from engine.services.views import Actor, RecordView
 from engine.store.quality_models import DuplicatePairRow, MergeLogRow

@@ -12,10 +12,10 @@ from typing import Any
 from engine.config.duplicates_model import DuplicateRules
 from engine.config.model import Bundle
 from engine.errors import NotFound
+from engine.processes.deployed import active_bundle
 from engine.quality.fellegi_sunter import MatchModel, default_model, probabilities
 from engine.quality.learning import Levels, as_matrix, fresh_models, pair_levels
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
-from engine.services.deployments import active_bundle
 from engine.services.rules import ScheduleJob
 from engine.store.uow import UnitOfWork
 

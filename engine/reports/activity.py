@@ -16,17 +16,16 @@ WORKER_ROLES = ("sales", "head_of_sales")
 
 
 def _counts(uow: UnitOfWork, measure: ActivityMeasure, params: ReportParams, now: datetime) -> dict[str, int]:
-    session = uow.session
     if measure.source == "tasks_done":
-        return report_sql.tasks_done_per_user(session, params.date_from, params.date_to)
+        return uow.reports.tasks_done_per_user(params.date_from, params.date_to)
     if measure.source == "tasks_overdue":
-        return report_sql.tasks_overdue_per_user(session, now)
+        return uow.reports.tasks_overdue_per_user(now)
     created = FieldPath("created_at", "created_at", "datetime")
     scope = report_sql.Scope(measure.entity or "", None, created, params.date_from, params.date_to, measure.where,
                              now)
     if measure.source == "claims":
-        return report_sql.claims_per_user(session, scope)
-    return report_sql.records_per_user(session, scope, measure.by)
+        return uow.reports.claims_per_user(scope)
+    return uow.reports.records_per_user(scope, measure.by)
 
 
 def _ratio(measure: ActivityMeasure, values: dict[str, Any]) -> float | None:
@@ -39,7 +38,7 @@ def _ratio(measure: ActivityMeasure, values: dict[str, Any]) -> float | None:
 def evaluate_activity(uow: UnitOfWork, report: Report, params: ReportParams, now: datetime, locale: str,
                       only_user: str | None) -> tuple[tuple[Column, ...], list[list[Any]]]:
     """Columns and rows per active sales/head user (only `only_user` when given), or per team."""
-    users = [u for u in report_sql.report_users(uow.session)
+    users = [u for u in uow.reports.report_users()
              if set(u[4].split(",")) & set(WORKER_ROLES) and (params.team is None or u[3] == params.team)
              and (only_user is None or u[1] == only_user)]
     counted = {m.name: _counts(uow, m, params, now) for m in report.activity if m.source != "ratio"}

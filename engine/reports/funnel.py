@@ -61,7 +61,7 @@ def evaluate_funnel(uow: UnitOfWork, bundle: Bundle, report: Report, scope: repo
     spec = report.funnel
     if spec is None:
         raise ValueError(f"report {report.name} is not a funnel")
-    history = report_sql.stage_history(uow.session, scope, spec.stage_field, spec.split_by)
+    history = uow.reports.stage_history(scope, spec.stage_field, spec.split_by)
     splits, visited, stays = _walk(history)
     stage_catalog = bundle.catalogs.get(spec.stage_catalog or "")
     split_catalog = bundle.catalogs.get(spec.split_catalog or "")

@@ -76,16 +76,15 @@ def rounded(value: Any, fmt: str) -> Any:
 def evaluate_grouped(uow: UnitOfWork, bundle: Bundle, report: Report, scope: report_sql.Scope,
                      bucket: str, locale: str) -> tuple[tuple[Column, ...], list[list[Any]]]:
     """Columns and rows of a grouped report over the records of `scope`."""
-    session = uow.session
     dims = report.dimensions
-    keys = report_sql.group_keys(session, scope, dims, bucket)
+    keys = uow.reports.group_keys(scope, dims, bucket)
     values: dict[tuple[Any, ...], dict[str, Any]] = {key: {} for key in keys}
     for measure in report.measures:
         if measure.function in ("ratio", "difference"):
             for row in values.values():
                 row[measure.name] = _arithmetic(measure, row)
             continue
-        found = report_sql.measure_values(session, scope, dims, bucket, measure, scope.owner_ids)
+        found = uow.reports.measure_values(scope, dims, bucket, measure, scope.owner_ids)
         empty = None if measure.function == "avg" else 0
         for key, row in values.items():
             value = found.get(key)

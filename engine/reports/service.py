@@ -7,12 +7,12 @@ from typing import Any
 
 from engine.config.model import Bundle, label_text
 from engine.errors import NotFound
+from engine.processes.deployed import active_bundle
 from engine.reports.activity import evaluate_activity
 from engine.reports.funnel import evaluate_funnel
 from engine.reports.grouped import evaluate_grouped
 from engine.reports.views import ChartView, Column, ReportInfo, ReportParams, ReportResult
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.views import Actor
 from engine.store import report_sql
 from engine.store.report_spec import Report
@@ -90,4 +90,4 @@ def report_teams(uow: UnitOfWork, actor: Actor) -> list[str]:
     """The teams of active users, for the team parameter."""
     require_permission(actor, "report.read", action="read reports")
     with uow:
-        return sorted({team for _, _, _, team, _ in report_sql.report_users(uow.session) if team})
+        return sorted({team for _, _, _, team, _ in uow.reports.report_users() if team})

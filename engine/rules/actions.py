@@ -14,15 +14,14 @@ from engine.config.automation import TERRITORY_ENTITY, Action
 from engine.config.expressions import parse_duration
 from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
+from engine.processes.deployed import active_bundle
+from engine.records.linking import add_link, remove_link
+from engine.records.outbox import queue_email
 from engine.records.schema import validate_record
 from engine.records.writing import entity_of, insert_record, write_fields
 from engine.rules.aggregates import OWNER, record_names
 from engine.rules.expressions import RuleError, evaluate, field_names, to_json
-from engine.services.deployments import active_bundle
-from engine.services.instances import start_version
-from engine.services.links import add_link, remove_link
-from engine.services.mail import queue_email
-from engine.store.events import RecordChanged
+from engine.store.events import ProcessStartRequested, RecordChanged
 from engine.store.models import FieldChangeRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 
@@ -125,7 +124,8 @@ def _start_process(run: _Run, args: Any) -> None:
         raise run.fail(f"start_process: process {process_id!r} is not deployed")
     if version.entity and version.entity != run.record.entity:
         raise run.fail(f"start_process: {process_id} runs on {version.entity}, not on {run.record.entity}")
-    start_version(run.uow, run.actor, version, run.record, run.now, depth=run.depth + 1, chain=run.chain)
+    run.uow.publish(ProcessStartRequested(version, run.record, run.actor, run.now, depth=run.depth + 1,
+                                          chain=run.chain))  # engine.services.instances.start_requested
 
 
 def _user_id(run: _Run, kind: str, username: str) -> int:

@@ -9,8 +9,8 @@ from typing import Any
 
 from engine.config.automation import Aggregate
 from engine.config.model import Bundle, Entity
-from engine.filters.model import Filter
 from engine.rules.expressions import Amount, RuleError, amount, field_names, is_true
+from engine.store.filter_spec import Filter
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 

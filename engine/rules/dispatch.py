@@ -9,13 +9,13 @@ from typing import Any
 from engine.actors import Actor
 from engine.config.automation import Rule, Trigger
 from engine.config.model import Bundle
-from engine.filters.model import Filter
+from engine.processes.deployed import active_bundle
 from engine.records.writing import entity_of
 from engine.rules.actions import BatchLookups, only_leaving, run_actions
 from engine.rules.aggregates import compute_aggregates, record_names
 from engine.rules.expressions import RuleError, is_true
-from engine.services.deployments import active_bundle
 from engine.store.events import InstanceMoved, RecordChanged, RecordCreated, TaskCompleted
+from engine.store.filter_spec import Filter
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 

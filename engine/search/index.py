@@ -9,7 +9,6 @@ from typing import Any
 from engine.config.model import Bundle, Entity
 from engine.search.keys import record_keys, searched_fields
 from engine.store.models import RecordRow
-from engine.store.search_repos import SearchRepository
 from engine.store.uow import UnitOfWork
 
 BATCH = 2000  # records per transaction of a rebuild
@@ -23,12 +22,12 @@ def refresh_record(uow: UnitOfWork, entity: Entity, row: RecordRow, changed: Map
         if created:
             index_new(uow, entity, [row], region)
         else:
-            SearchRepository(uow.session).replace(row.id, row.entity, record_keys(entity, row.data, region))
+            uow.search.replace(row.id, row.entity, record_keys(entity, row.data, region))
 
 
 def index_new(uow: UnitOfWork, entity: Entity, rows: Sequence[RecordRow], region: str) -> None:
     """Keys of records just inserted in bulk, in one statement."""
-    SearchRepository(uow.session).add_many([{"record_id": row.id, "entity": row.entity, "key": key}
+    uow.search.add_many([{"record_id": row.id, "entity": row.entity, "key": key}
                                             for row in rows for key in record_keys(entity, row.data, region)])
 
 
@@ -44,7 +43,7 @@ def rebuild(uow: UnitOfWork, bundle: Bundle, entities: Iterable[str] | None = No
                 rows = uow.records.batch(name, after, batch)
                 if not rows:
                     break
-                repo = SearchRepository(uow.session)
+                repo = uow.search
                 repo.delete_of(row.id for row in rows)
                 index_new(uow, entity, rows, region)
                 after = rows[-1].id

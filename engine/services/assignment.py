@@ -10,11 +10,11 @@ from typing import Any
 
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes.definitions import ElementMeta
+from engine.processes.deployed import active_bundle
 from engine.processes.dmn import decide
 from engine.processes.spiff import ReadyTask
 from engine.records.writing import refuse_merged
 from engine.services.access import WORKERS, require_permission
-from engine.services.deployments import active_bundle
 from engine.services.views import Actor
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow, UserRow
 from engine.store.uow import UnitOfWork

@@ -10,9 +10,9 @@ from typing import Any
 
 from engine.errors import NotFound, ValidationError
 from engine.input_limits import integer_problem
+from engine.processes.deployed import active_bundle
 from engine.services.access import AUDIT_READERS as AUDIT_READERS  # web names it from here
 from engine.services.access import reads_everything, require_permission
-from engine.services.deployments import active_bundle
 from engine.services.instances import load_readable
 from engine.services.records import load_visible, visibility
 from engine.services.views import Actor

@@ -16,10 +16,10 @@ from engine.config.automation import Pipeline
 from engine.config.boards import Board
 from engine.config.model import Bundle, label_text
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
-from engine.filters.model import FieldRef, Filter, parse_filter
+from engine.filters.model import parse_filter
+from engine.processes.deployed import active_bundle
 from engine.records.schema import is_empty
 from engine.services.access import reads_everything, require_permission
-from engine.services.deployments import active_bundle
 from engine.services.pipelines import apply_choice, pipeline_of, pipeline_property
 from engine.services.records import (
     entity_of,
@@ -30,8 +30,8 @@ from engine.services.records import (
     visibility,
 )
 from engine.services.views import Actor, RecordView
-from engine.store.board_repos import BoardRepository
 from engine.store.events import RecordChanged
+from engine.store.filter_spec import FieldRef, Filter
 from engine.store.filter_sql import FindScope
 from engine.store.uow import UnitOfWork
 
@@ -164,7 +164,7 @@ def board_view(uow: UnitOfWork, actor: Actor, name: str, now: datetime, *, filte
             base.append(owner)
         seen = visibility(uow, actor)
         find_scope = FindScope(seen.owner_ids, seen.include_unowned, seen.inbox_of)
-        repo = BoardRepository(uow.session)
+        repo = uow.boards
         stage_ref = FieldRef(board.stage_field, "enum")
         amount_type = entity.fields[board.amount_field].type if board.amount_field else ""
         amount_ref = FieldRef(board.amount_field, amount_type) if board.amount_field else None
@@ -206,7 +206,7 @@ def board_view(uow: UnitOfWork, actor: Actor, name: str, now: datetime, *, filte
 def _pipeline_task(uow: UnitOfWork, bundle: Bundle, record_id: int) -> tuple[str, str, dict[str, Any]] | None:
     """(task id, pipeline property, the form's record values) of the record's open task whose form offers the
     pipeline's choices, if any."""
-    for task in BoardRepository(uow.session).open_tasks(record_id):
+    for task in uow.boards.open_tasks(record_id):
         form = bundle.forms.get(task.form_key or "")
         prop = pipeline_property(form.schema) if form is not None else None
         if form is not None and prop is not None:

@@ -13,12 +13,12 @@ from typing import Any
 
 from engine.config.model import Bundle, Entity
 from engine.filters.model import linked_entities
+from engine.processes.deployed import active_bundle
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
 from engine.rules.actions import BatchLookups
 from engine.rules.dispatch import created_rules, linked_created_rules, on_records_created
 from engine.search.index import index_new
-from engine.services.deployments import active_bundle
 from engine.services.instances import start_for_new_record
 from engine.services.records import check_targets, refuse_merged_targets, title_of
 from engine.services.views import Actor

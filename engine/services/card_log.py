@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from engine.config.model import Bundle, Entity, LogForm, label_text
 from engine.errors import NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.records.schema import validate_record
 from engine.rules.actions import add_standalone_task
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.records import entity_of, insert_record, load_writable, record_view
 from engine.services.views import Actor, RecordView
 from engine.store.uow import UnitOfWork

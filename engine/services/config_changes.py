@@ -14,8 +14,9 @@ from typing import Any
 from engine.config.edits import EditError, put_field, put_value
 from engine.config.model import FIELD_TYPES, OPTION_TYPES, Bundle
 from engine.errors import ConfigError, ConflictError, NotFound, Problem, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle, analyse, deploy_bundle
+from engine.services.deployments import analyse, deploy_bundle
 from engine.services.views import Actor, DeployReport
 from engine.store.uow import UnitOfWork
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from datetime import UTC, datetime
 
-from engine.config.loader import load_bundle
 from engine.config.model import Bundle
 from engine.errors import ConfigError, NotFound, Problem
 from engine.filters.model import searchable_fields
-from engine.processes.calendar import use_calendar
-from engine.processes.crosscheck import cross_check
+from engine.processes.deployed import MEMO_KEY, active_bundle, read_bundle
 from engine.processes.label_check import label_warnings
-from engine.processes.spiff import ProcessDefinition, parse_definitions
+from engine.processes.spiff import ProcessDefinition
 from engine.rules.expressions import constant_problem
 from engine.search.keys import searched_fields
 from engine.services.access import require_permission
@@ -21,31 +18,13 @@ from engine.services.views import Actor, DeployReport, ProcessVersionView
 from engine.store.models import ConfigVersionRow, ProcessVersionRow
 from engine.store.uow import UnitOfWork
 
-_ACTIVE: dict[str, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
-_ACTIVE_LOCK = threading.Lock()
-
 
 def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
             ) -> tuple[Bundle, dict[str, ProcessDefinition]]:
     """Load, parse and cross-check a bundle; ConfigError lists every problem. What the engine will not execute
     (listeners, priorities, ...) is appended to `warnings`."""
-    problems: list[Problem] = []
-    bundle: Bundle | None = None
-    try:
-        bundle = load_bundle(files, warnings)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-    bpmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".bpmn")}
-    dmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".dmn")}
-    calendar = bundle.settings.working_hours if bundle is not None else None
-    definitions: dict[str, ProcessDefinition] = {}
-    try:
-        definitions = parse_definitions(bpmn, dmn, timezone=calendar.timezone if calendar else "UTC",
-                                        resources=files, warnings=warnings)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
+    bundle, definitions, problems = read_bundle(files, warnings)
     if bundle is not None:
-        problems.extend(cross_check(bundle, definitions))
         problems.extend(_constant_rule_problems(bundle))
         if warnings is not None and not problems:
             warnings.extend(label_warnings(bundle, definitions))
@@ -128,7 +107,7 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
             report.new_versions.append(_version_view(row))
         uow.find.ensure_field_indexes(searchable_fields(bundle))  # docs/filters.md: searchable fields
         uow.commit()
-        uow.memo.pop("active_bundle", None)  # the rest of the request (or command) sees the new configuration
+        uow.memo.pop(MEMO_KEY, None)  # the rest of the request (or command) sees the new configuration
     return report
 
 
@@ -137,39 +116,6 @@ def active_files(uow: UnitOfWork) -> dict[str, str]:
     with uow:
         row = uow.config.latest()
         return dict(row.files) if row is not None else {}
-
-
-def active_bundle(uow: UnitOfWork, key: tuple[int, str] | None = None) -> tuple[Bundle, dict[str, ProcessDefinition]]:
-    """The deployed configuration, parsed once per content (keyed by hash: ids repeat across databases); `key`:
-    its (id, content hash) when the caller's transaction has just read it with something else."""
-    memo = uow.memo.get("active_bundle")
-    if memo is not None:
-        return memo  # type: ignore[return-value]
-    result = _load_active(uow, key)
-    uow.memo["active_bundle"] = result
-    return result
-
-
-def _load_active(uow: UnitOfWork, known: tuple[int, str] | None) -> tuple[Bundle, dict[str, ProcessDefinition]]:
-    with uow:
-        key = known if known is not None else uow.config.latest_key()
-        if key is None:
-            raise NotFound("no configuration is deployed yet: run `flowcrm deploy DIR`")
-        config_id, content_hash = key
-        with _ACTIVE_LOCK:
-            cached = _ACTIVE.get(content_hash)
-        if cached is not None:
-            use_calendar(cached[0].settings.working_hours)  # timer expressions count in the deployed calendar
-            return cached
-        row = uow.config.get_config(config_id)
-        assert row is not None  # noqa: S101 - the id was just read in this transaction
-        result = analyse(dict(row.files))
-        with _ACTIVE_LOCK:
-            if len(_ACTIVE) >= 8:
-                _ACTIVE.clear()
-            _ACTIVE[content_hash] = result
-        use_calendar(result[0].settings.working_hours)
-        return result
 
 
 def list_process_versions(uow: UnitOfWork, actor: Actor) -> list[ProcessVersionView]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.processes.deployed import business_time
 from engine.processes.spiff import Runtime
 from engine.services.instances import get_instance
 from engine.services.views import Actor
@@ -38,6 +39,7 @@ def instance_diagram(uow: UnitOfWork, actor: Actor, instance_id: int) -> Instanc
         assert version is not None  # noqa: S101 - foreign key
         current: list[str] = []
         if row.status == "running":
-            current = Runtime.load(version.id, version.spec_json, row.state_json).active_elements()
+            runtime = Runtime.load(version.id, version.spec_json, row.state_json, time=business_time(uow))
+            current = runtime.active_elements()
         return InstanceDiagram(instance_id, version.process_id, version.version, version.bpmn_xml, completed,
                                current)

@@ -10,9 +10,9 @@ from typing import Any
 from engine.config.events_loader import BUSINESS_KEY, RECORD_ID
 from engine.config.model import Bundle, InboundEvent
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.records.schema import validate_record
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.instances import advance, load_runtime, start_version
 from engine.services.records import entity_of, insert_record
 from engine.services.views import Actor

@@ -9,12 +9,12 @@ from typing import Any
 
 from engine.config.model import Bundle
 from engine.errors import Forbidden
-from engine.filters.model import Filter
 from engine.filters.model import parse_filter as _parse
+from engine.processes.deployed import active_bundle
 from engine.services.access import reads_everything
-from engine.services.deployments import active_bundle
 from engine.services.records import record_view, visibility
 from engine.services.views import Actor, RecordView
+from engine.store.filter_spec import Filter
 from engine.store.filter_sql import FindScope
 from engine.store.uow import UnitOfWork
 

@@ -7,13 +7,20 @@ stopped at engine.rules.dispatch.MAX_DEPTH with the same error as before."""
 
 from __future__ import annotations
 
+from engine.processes.deployed import active_bundle
 from engine.quality.checks import on_fields_changed
 from engine.rules.dispatch import on_record_changed, on_record_created, on_task_completed
 from engine.search.index import refresh_record
-from engine.services.deployments import active_bundle
-from engine.services.instances import start_on_create
+from engine.services.instances import start_on_create, start_requested
 from engine.services.records import give_to_creator
-from engine.store.events import FieldsChanged, InstanceMoved, RecordChanged, RecordCreated, TaskCompleted
+from engine.store.events import (
+    FieldsChanged,
+    InstanceMoved,
+    ProcessStartRequested,
+    RecordChanged,
+    RecordCreated,
+    TaskCompleted,
+)
 from engine.store.uow import Handlers, UnitOfWork
 
 
@@ -33,4 +40,5 @@ HANDLERS: Handlers = {
     RecordChanged: [on_record_changed],  # rules on changed / linked_changed (edits, rule actions, imports)
     TaskCompleted: [on_task_completed],  # rules on the fields a task form wrote
     InstanceMoved: [on_record_changed],  # rules on the fields a process step's set.* wrote
+    ProcessStartRequested: [start_requested],  # a rule's start_process action: the instance, in this transaction
 }

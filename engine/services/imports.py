@@ -24,10 +24,10 @@ from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
 from engine.imports.run import field_formats, live_progress, load_table
 from engine.imports.run import settings_for as settings_for  # the wizard shows the configured on_match
+from engine.processes.deployed import active_bundle
 from engine.services.access import IMPORT_READERS as IMPORT_READERS  # web names them from here
 from engine.services.access import IMPORTERS as IMPORTERS
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
 from engine.store.quality_models import ImportJobRow, MappingProfileRow
@@ -100,8 +100,8 @@ class MappingProfileView:
     updated_at: datetime
 
 
-def _view(job: ImportJobRow) -> ImportJobView:
-    live = live_progress(job.id) if job.status == "running" else None
+def _view(uow: UnitOfWork, job: ImportJobRow) -> ImportJobView:
+    live = live_progress(uow, job.id) if job.status == "running" else None
     return ImportJobView(job.id, job.entity, job.filename, job.status, job.dry_run, job.mode, job.total_rows,
                          live if live is not None else job.processed_rows,
                          {k: int(job.counts.get(k, 0)) for k in OUTCOMES}, job.message, job.created_by,
@@ -201,7 +201,7 @@ def create_job(uow: UnitOfWork, actor: Actor, entity_name: str, filename: str, p
                            created_at=now)
         uow.imports.add(job)
         uow.commit()
-        return _view(job)
+        return _view(uow, job)
 
 
 def configure_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, str], mode: str,
@@ -226,7 +226,7 @@ def configure_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str,
         job.options = {**job.options, "mapping": chosen, "on_match": on_match, "date_formats": formats}
         job.mode, job.dry_run, job.status = mode, dry_run, "pending"
         uow.commit()
-        return _view(job)
+        return _view(uow, job)
 
 
 def restart_job(uow: UnitOfWork, actor: Actor, job_id: int, *, resume: bool) -> ImportJobView:
@@ -236,13 +236,13 @@ def restart_job(uow: UnitOfWork, actor: Actor, job_id: int, *, resume: bool) -> 
         job = _changeable(uow, actor, job_id)
         if resume and job.status != "failed":
             raise ValidationError({"": [f"import {job_id} did not fail ({job.status}): only a failed import resumes"]})
-        return _view(job)
+        return _view(uow, job)
 
 
 def get_job(uow: UnitOfWork, actor: Actor, job_id: int) -> ImportJobView:
     """One import job the actor may see, with its live progress while it runs."""
     with uow:
-        return _view(_readable(uow, actor, job_id))
+        return _view(uow, _readable(uow, actor, job_id))
 
 
 def list_jobs(uow: UnitOfWork, actor: Actor, limit: int = 50) -> list[ImportJobView]:
@@ -251,7 +251,7 @@ def list_jobs(uow: UnitOfWork, actor: Actor, limit: int = 50) -> list[ImportJobV
     own = actor.has("sales") and not actor.has("head_of_sales", "admin", "auditor")
     with uow:
         jobs = uow.imports.jobs(actor.username if own else None, min(max(limit, 1), 500))
-        return [_view(_checked_alive(uow, job)) for job in jobs]
+        return [_view(uow, _checked_alive(uow, job)) for job in jobs]
 
 
 def job_rejects(uow: UnitOfWork, actor: Actor, job_id: int, limit: int | None = None) -> list[RejectView]:

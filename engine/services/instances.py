@@ -8,17 +8,17 @@ from typing import Any
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
 from engine.processes import sandbox
 from engine.processes.bindings import EMAIL_TEMPLATE, EMAIL_TO
-from engine.processes.camunda_timers import timer_text
+from engine.processes.camunda_timers import TimerTextIn
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
+from engine.processes.deployed import active_bundle, business_time
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
+from engine.records.outbox import queue_email
 from engine.records.schema import validate_record
 from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import route_task
-from engine.services.deployments import active_bundle
-from engine.services.mail import queue_email
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
 from engine.services.views import Actor, InstanceDetail, InstanceView, StepView
-from engine.store.events import InstanceMoved, RecordCreated
+from engine.store.events import InstanceMoved, ProcessStartRequested, RecordCreated
 from engine.store.external_models import ExternalTaskRow
 from engine.store.models import (
     InstanceRow,
@@ -124,7 +124,8 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
         due_at = None
         if meta.due_date:
             due_value = resolve(meta.due_date, data, where + "dueDate ")
-            due_text = "" if due_value is None else str(timer_text(due_value))  # a date without offset: bundle zone
+            zone = business_time(uow).zone  # a date without offset is read in the deployed calendar's zone
+            due_text = "" if due_value is None else str(TimerTextIn(zone)(due_value))
             if due_text:
                 try:
                     due_at = parse_duration(due_text, now)
@@ -265,7 +266,8 @@ def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, rec
                   variables: dict[str, Any] | None = None) -> InstanceRow:
     """Start one instance of a process version inside the caller's transaction (`variables`: its start data,
     beside what it sees of its record)."""
-    runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)})
+    runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)},
+                                   time=business_time(uow))
     # inserted by `advance` once the workflow reached its first wait (with that state: one INSERT)
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
@@ -282,6 +284,11 @@ def start_on_create(uow: UnitOfWork, event: RecordCreated) -> None:
     starts them itself)."""
     if event.start_processes and event.actor is not None:
         start_for_new_record(uow, event.actor, event.record, event.now, depth=event.depth, chain=event.chain)
+
+
+def start_requested(uow: UnitOfWork, event: ProcessStartRequested) -> None:
+    """Handler: start the process version a rule's `start_process` action asked for, on its record."""
+    start_version(uow, event.actor, event.version, event.record, event.now, depth=event.depth, chain=event.chain)
 
 
 def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: datetime, *, depth: int = 0,
@@ -326,7 +333,8 @@ def load_runtime(uow: UnitOfWork, instance_id: int) -> tuple[InstanceRow, Proces
         raise ConflictError(f"process instance {instance_id} is {instance.status}")
     version = uow.config.process_version(instance.process_version_id)
     assert version is not None  # noqa: S101 - foreign key
-    runtime = Runtime.load_saved(instance.id, instance.revision, version.id, version.spec_json, instance.state_json)
+    runtime = Runtime.load_saved(instance.id, instance.revision, version.id, version.spec_json, instance.state_json,
+                                 time=business_time(uow))
     return instance, version, runtime
 
 

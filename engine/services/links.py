@@ -7,11 +7,12 @@ from datetime import datetime
 
 from engine.config.model import FALLBACK_LINK_KIND, Bundle
 from engine.errors import ConflictError, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
+from engine.records.linking import add_link, remove_link
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.records import can_see, load_visible, load_writable, refuse_merged
 from engine.services.views import Actor
-from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow
+from engine.store.models import RecordLinkRow, RecordRow
 from engine.store.uow import UnitOfWork
 
 REFERENCE = "reference"  # kept by the engine for every reference field; changed by writing the field
@@ -37,34 +38,6 @@ class LinksView:
 
     outgoing: list[LinkView]
     incoming: list[LinkView]
-
-
-def _log(uow: UnitOfWork, record_id: int, kind: str, old: int | None, new: int | None, *, actor: str, source: str,
-         now: datetime) -> None:
-    uow.records.add(FieldChangeRow(record_id=record_id, at=now, actor=actor[:80], source=source[:200],
-                                   field=f"link:{kind}", old_value=old, new_value=new))
-
-
-def add_link(uow: UnitOfWork, origin: RecordRow, target: RecordRow, kind: str, *, actor: str, source: str,
-             now: datetime, flush: bool = True) -> RecordLinkRow:
-    """Link two records (no access check) and note it in both records' history as field `link:<kind>`.
-    `flush=False` leaves the rows to the session's next flush (a batch writes its links together; the link's id
-    is not known until then)."""
-    row = RecordLinkRow(from_record_id=origin.id, to_record_id=target.id, kind=kind, field=None, created_at=now,
-                        created_by=actor[:80])
-    uow.links.add(row)
-    if flush:
-        uow.links.flush()
-    _log(uow, origin.id, kind, None, target.id, actor=actor, source=source, now=now)
-    _log(uow, target.id, kind, None, origin.id, actor=actor, source=source, now=now)
-    return row
-
-
-def remove_link(uow: UnitOfWork, link: RecordLinkRow, *, actor: str, source: str, now: datetime) -> None:
-    """Remove a link (no access check) and note it in both records' history."""
-    _log(uow, link.from_record_id, link.kind, link.to_record_id, None, actor=actor, source=source, now=now)
-    _log(uow, link.to_record_id, link.kind, link.from_record_id, None, actor=actor, source=source, now=now)
-    uow.links.delete(link)
 
 
 def link_kinds(bundle: Bundle) -> tuple[str, ...]:

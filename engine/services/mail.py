@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import smtplib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,16 +19,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
-from engine.config.model import Bundle
-from engine.errors import ValidationError
-from engine.services.deployments import active_bundle
 from engine.services.jobs import Concerns, RetryPolicy, RowJob, run_due
 from engine.services.records import load_visible
 from engine.services.views import Actor
-from engine.store.models import OutboxRow, RecordRow
+from engine.store.models import OutboxRow
 from engine.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -37,9 +30,6 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
                 timedelta(hours=12))
 MAX_ATTEMPTS = 5  # the fifth failed attempt marks the message failed (so the 12 h step is the longest wait)
-_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:.]+$")
-_SUBJECT = re.compile(r"^Subject:[ \t]*(.*)$")
-_TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
@@ -81,58 +71,6 @@ class EmailView:
     created_at: datetime
     next_attempt_at: datetime
     sent_at: datetime | None
-
-
-def valid_address(address: Any) -> bool:
-    """A single plain address (no display name, no header tricks)."""
-    return isinstance(address, str) and len(address) <= 320 and bool(_ADDRESS.match(address.strip()))
-
-
-def render_template(bundle: Bundle, name: str, locale: str, context: Mapping[str, Any]) -> tuple[str, str]:
-    """(subject, body) of a bundle template in `locale`, else in the bundle's default locale."""
-    template = bundle.templates.get(name)
-    if template is None:
-        raise ValidationError({"template": [f"unknown template {name!r}"]})
-    source = template.bodies.get(locale) or template.bodies.get(bundle.settings.default_locale)
-    if source is None:
-        raise ValidationError({"template": [f"template {name!r} has no text in {locale} or "
-                                            f"{bundle.settings.default_locale}"]})
-    try:
-        text = _TEMPLATES.from_string(source).render(**context)
-    except TemplateError as exc:
-        raise ValidationError({"template": [f"template {name!r} cannot be rendered: {exc}"]}) from exc
-    first, _, body = text.partition("\n")
-    found = _SUBJECT.match(first.rstrip("\r"))
-    if found is None:
-        raise ValidationError({"template": [f"template {name!r} must start with a line 'Subject: ...'"]})
-    return found.group(1).strip()[:500], body.lstrip("\r\n")
-
-
-def template_context(bundle: Bundle, record: RecordRow, now: datetime) -> dict[str, Any]:
-    """What a template sees: every field of the record by name and as `record` (None when empty, so
-    `{% if phone %}` works under StrictUndefined), `record_id` and `today` (ISO date)."""
-    entity = bundle.entities.get(record.entity)
-    fields: dict[str, Any] = {name: None for name in (entity.fields if entity else {})}
-    fields.update(record.data)
-    return {**fields, "record": fields, "record_id": record.id, "today": now.date().isoformat()}
-
-
-def queue_email(uow: UnitOfWork, record: RecordRow, template_name: str, to_address: str | None, locale: str,
-                created_by: str, now: datetime) -> int:
-    """Render a template for a record into the outbox (same transaction as the caller); the message id."""
-    if not valid_address(to_address):
-        raise ValidationError({"to": [f"{to_address or 'an empty value'} is not an e-mail address"]})
-    assert to_address is not None  # noqa: S101 - checked above
-    bundle, _ = active_bundle(uow)
-    subject, body = render_template(bundle, template_name, locale, template_context(bundle, record, now))
-    used = locale if locale in bundle.templates[template_name].bodies else bundle.settings.default_locale
-    with uow:
-        row = OutboxRow(record_id=record.id, template=template_name, locale=used, to_address=to_address.strip(),
-                        subject=subject, body=body, status="pending", attempts=0, created_at=now,
-                        created_by=created_by[:200], next_attempt_at=now)
-        uow.outbox.add(row)
-        uow.outbox.flush()
-        return row.id
 
 
 def record_emails(uow: UnitOfWork, actor: Actor, record_id: int) -> list[EmailView]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import ConflictError, Forbidden, MergedRecord, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.records.schema import validate_record
 from engine.records.writing import (
     check_targets,
@@ -19,7 +20,6 @@ from engine.records.writing import (
 )
 from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import give_record
-from engine.services.deployments import active_bundle
 from engine.services.views import Actor, FieldChangeView, RecordView
 from engine.store.events import RecordChanged, RecordCreated
 from engine.store.models import FieldChangeRow, RecordRow

@@ -11,10 +11,10 @@ from engine.config.automation import Rule
 from engine.config.expressions import parse_duration
 from engine.config.model import Bundle
 from engine.errors import ConflictError, NotFound
-from engine.filters.model import Filter
+from engine.processes.deployed import active_bundle
 from engine.rules.dispatch import evaluate_rule, where_matches
-from engine.services.deployments import active_bundle
 from engine.services.jobs import Concerns, Job, PartlyFailed, describe, run_due
+from engine.store.filter_spec import Filter
 from engine.store.filter_sql import FindScope
 from engine.store.models import RuleScheduleRow
 from engine.store.uow import UnitOfWork

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.errors import Forbidden, NotFound
+from engine.processes.deployed import active_bundle
 from engine.search import index
 from engine.search.keys import query_keys
 from engine.services.access import reads_everything, require_permission
-from engine.services.deployments import active_bundle
 from engine.services.records import visibility
 from engine.services.views import Actor
 from engine.store.filter_sql import FindScope
-from engine.store.search_repos import SearchRepository
 from engine.store.uow import UnitOfWork
 
 PER_ENTITY = 8  # hits shown per entity
@@ -56,7 +55,7 @@ def search(uow: UnitOfWork, actor: Actor, text: str) -> SearchResults:
     bundle, _ = active_bundle(uow)
     keys = query_keys(text, bundle.settings.default_region)
     with uow:
-        repo = SearchRepository(uow.session)
+        repo = uow.search
         stale = repo.missing()
         if keys.empty():
             return SearchResults(text, [], stale)

@@ -9,10 +9,10 @@ from typing import Any
 from engine.config.model import Bundle, Entity
 from engine.errors import Forbidden, NotFound, ValidationError
 from engine.input_limits import MAX_ID
+from engine.processes.deployed import active_bundle
 from engine.services.access import SEGMENT_READERS as SEGMENT_READERS  # web names them from here
 from engine.services.access import SEGMENT_WRITERS as SEGMENT_WRITERS
 from engine.services.access import require_permission
-from engine.services.deployments import active_bundle
 from engine.services.finding import find_records, parse_filter
 from engine.services.records import entity_of
 from engine.services.views import Actor, RecordView

@@ -9,9 +9,9 @@ from typing import Any
 
 from engine.config.model import Bundle, Form
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.records.schema import resolve_form_schema, split_form_data, validate_form
 from engine.services.access import WORKERS, reads_everything, require_permission
-from engine.services.deployments import active_bundle
 from engine.services.instances import advance, load_runtime, process_data
 from engine.services.pipelines import (
     ADVANCE,

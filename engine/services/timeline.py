@@ -10,11 +10,11 @@ from typing import Any
 
 from engine.config.model import Bundle
 from engine.errors import ValidationError
-from engine.services.deployments import active_bundle
+from engine.processes.deployed import active_bundle
 from engine.services.records import load_visible
 from engine.services.titles import visible_titles
 from engine.services.views import Actor
-from engine.store.card_repos import RANK, CardRepository, Referencing, TimelineKey
+from engine.store.card_repos import RANK, Referencing, TimelineKey
 from engine.store.uow import UnitOfWork
 
 FIXED_KINDS: tuple[str, ...] = ("field", "step", "task", "email")  # the kinds every record's timeline has
@@ -143,7 +143,7 @@ def record_timeline(uow: UnitOfWork, actor: Actor, record_id: int, *, kinds: Seq
     limit = min(max(limit, 1), MAX_PAGE)
     with uow:
         card = load_visible(uow, actor, record_id)
-        repo = CardRepository(uow.session)
+        repo = uow.cards
         keyed: list[tuple[TimelineKey, TimelineEntry]] = []
         if "field" in wanted:
             for c in repo.field_changes([record_id, *uow.merges.absorbed(record_id)], key, limit + 1):

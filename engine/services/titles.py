@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from engine.errors import Forbidden
+from engine.processes.deployed import active_bundle
 from engine.services.access import reads_everything
-from engine.services.deployments import active_bundle
 from engine.services.records import entity_of, visibility
 from engine.services.views import Actor
-from engine.store.card_repos import CardRepository
 from engine.store.uow import UnitOfWork
 
 CHOICES = 20  # choices a reference picker shows at a time
@@ -48,7 +47,7 @@ def reference_choices(uow: UnitOfWork, actor: Actor, entity_name: str, text: str
         raise Forbidden(f"{actor.username} may not read records")
     with uow:
         seen = visibility(uow, actor)
-        return CardRepository(uow.session).choices(
+        return uow.cards.choices(
             entity.name, text.strip()[:MAX_QUERY], owner_ids=seen.owner_ids, include_unowned=seen.include_unowned,
             inbox_of=seen.inbox_of, limit=min(max(limit, 1), 100))
 
@@ -57,6 +56,6 @@ def records_made_with(uow: UnitOfWork, actor: Actor, record_id: int, at: datetim
     """(id, entity, title) of the records a step completed at `at` created from the record and linked to it (a
     conversion's new record), those the actor may see."""
     with uow:
-        rows = CardRepository(uow.session).made_with(record_id, at)
+        rows = uow.cards.made_with(record_id, at)
         titles = visible_titles(uow, actor, [r.id for r in rows])
         return [(r.id, r.entity, titles[r.id]) for r in rows if r.id in titles]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.filters.model import FieldRef, Filter
+from engine.store.filter_spec import FieldRef, Filter
 from engine.store.filter_sql import FindRepository, FindScope
 from engine.store.models import FieldChangeRow, RecordRow, TaskRow
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.actors import Actor
-from engine.store.models import InstanceRow, RecordRow, TaskRow
+from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskRow
 
 Changes = Mapping[str, tuple[Any, Any]]  # field -> (old, new)
 
@@ -80,4 +80,17 @@ class InstanceMoved:
     chain: tuple[str, ...] = ()
 
 
-Event = FieldsChanged | RecordCreated | RecordChanged | TaskCompleted | InstanceMoved
+@dataclass(frozen=True)
+class ProcessStartRequested:
+    """A rule's `start_process` action asks for an instance of this process version on the record, one cascade
+    level deeper (`depth`/`chain` as the rule's own run has them, plus one)."""
+
+    version: ProcessVersionRow
+    record: RecordRow
+    actor: Actor
+    now: datetime
+    depth: int = 0
+    chain: tuple[str, ...] = ()
+
+
+Event = FieldsChanged | RecordCreated | RecordChanged | TaskCompleted | InstanceMoved | ProcessStartRequested

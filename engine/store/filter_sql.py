@@ -36,7 +36,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 
-from engine.filters.model import (
+from engine.store.filter_spec import (
+    NUMERIC_TYPES,
+    TEXT_TYPES,
     AllOf,
     AnyOf,
     Condition,
@@ -46,7 +48,6 @@ from engine.filters.model import (
     LinkedCondition,
     NotOf,
 )
-from engine.filters.values import NUMERIC_TYPES, TEXT_TYPES
 from engine.store.json_fields import identifier, literal_name, numeric_value, raw_value
 from engine.store.models import RecordLinkRow, RecordRow, UserRow
 from engine.store.repo_base import _inbox_record_ids, _Repository

@@ -174,6 +174,10 @@ class MergeRepository(_Repository):
         stmt = select(MatchKeyRow).where(MatchKeyRow.record_id == record_id).order_by(MatchKeyRow.id)
         return list(self.session.scalars(stmt).all())
 
+    def match_key(self, key_id: int) -> MatchKeyRow | None:
+        """One match key by id (the merge log names the keys it dropped)."""
+        return self.session.get(MatchKeyRow, key_id)
+
     def delete(self, row: object) -> None:
         """Remove a row (a link, a match key) the merge log remembers."""
         self.session.delete(row)

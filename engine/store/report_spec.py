@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the filter model reads the configuration model, which reads this module
-    from engine.filters.model import Condition
+if TYPE_CHECKING:
+    from engine.store.filter_spec import Condition
 
 Label = Mapping[str, str]
 

@@ -14,9 +14,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from engine.filters.model import Condition
+from engine.store.filter_spec import Condition
 from engine.store.filter_sql import FilterCompiler
 from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow, TaskRow, UserRow
+from engine.store.repo_base import _Repository
 from engine.store.report_spec import NUMERIC_TYPES, Dimension, FieldPath, Measure
 
 Key = tuple[Any, ...]
@@ -165,95 +166,91 @@ def _aggregate(measure: Measure, row: Any) -> Any:
     return func.sum(expr) if measure.function == "sum" else func.avg(expr)
 
 
-def group_keys(session: Session, scope: Scope, dimensions: Sequence[Dimension], bucket: str) -> list[Key]:
-    """The groups of the report's records (their group_by column values)."""
-    base = aliased(RecordRow)
-    grouping = _Grouping(base, dimensions, bucket)
-    query = grouping.select(func.count(base.id)).where(*scope_filters(session, base, scope))
-    return [tuple(row)[:-1] for row in session.execute(query)]
+class ReportRepository(_Repository):
+    """The report queries (docs/reports.md): groups, measures, stage history and per-user activity."""
 
+    def group_keys(self, scope: Scope, dimensions: Sequence[Dimension], bucket: str) -> list[Key]:
+        """The groups of the report's records (their group_by column values)."""
+        base = aliased(RecordRow)
+        grouping = _Grouping(base, dimensions, bucket)
+        query = grouping.select(func.count(base.id)).where(*scope_filters(self.session, base, scope))
+        return [tuple(row)[:-1] for row in self.session.execute(query)]
 
-def measure_values(session: Session, scope: Scope, dimensions: Sequence[Dimension], bucket: str,
-                   measure: Measure, linked_owner_ids: tuple[int, ...] | None) -> dict[Key, Any]:
-    """One aggregate measure per group: over the report's records, or over records linked to them."""
-    base = aliased(RecordRow)
-    grouping = _Grouping(base, dimensions, bucket)
-    filters = scope_filters(session, base, scope)
-    counted: Any = base
-    if measure.linked is not None:
-        counted, link = aliased(RecordRow), aliased(RecordLinkRow)
-        linked = Scope(measure.linked.entity, linked_owner_ids, where=measure.where, now=scope.now)
-        query = grouping.select(_aggregate(measure, counted)).join(
-            link, and_(link.to_record_id == base.id, link.kind == "reference", link.field == measure.linked.via)
-        ).join(counted, counted.id == link.from_record_id)
-        filters += scope_filters(session, counted, linked)
-    else:
-        query = grouping.select(_aggregate(measure, counted))
-        if measure.where is not None:
-            filters.append(scope.compiler(session).condition(base, measure.where))
-    return {tuple(row)[:-1]: tuple(row)[-1] for row in session.execute(query.where(*filters))}
+    def measure_values(self, scope: Scope, dimensions: Sequence[Dimension], bucket: str,
+                       measure: Measure, linked_owner_ids: tuple[int, ...] | None) -> dict[Key, Any]:
+        """One aggregate measure per group: over the report's records, or over records linked to them."""
+        base = aliased(RecordRow)
+        grouping = _Grouping(base, dimensions, bucket)
+        filters = scope_filters(self.session, base, scope)
+        counted: Any = base
+        if measure.linked is not None:
+            counted, link = aliased(RecordRow), aliased(RecordLinkRow)
+            linked = Scope(measure.linked.entity, linked_owner_ids, where=measure.where, now=scope.now)
+            query = grouping.select(_aggregate(measure, counted)).join(
+                link, and_(link.to_record_id == base.id, link.kind == "reference", link.field == measure.linked.via)
+            ).join(counted, counted.id == link.from_record_id)
+            filters += scope_filters(self.session, counted, linked)
+        else:
+            query = grouping.select(_aggregate(measure, counted))
+            if measure.where is not None:
+                filters.append(scope.compiler(self.session).condition(base, measure.where))
+        return {tuple(row)[:-1]: tuple(row)[-1] for row in self.session.execute(query.where(*filters))}
 
+    def stage_history(self, scope: Scope, stage_field: str,
+                      split_field: str | None) -> list[tuple[int, str | None, datetime, Any]]:
+        """(record id, split value, at, new stage) of every change of the stage field, in order per record."""
+        row = aliased(RecordRow)
+        split = row.data[split_field].as_string() if split_field else cast(None, String)
+        query = (select(FieldChangeRow.record_id, split, FieldChangeRow.at, FieldChangeRow.new_value)
+                 .join(row, row.id == FieldChangeRow.record_id)
+                 .where(FieldChangeRow.field == stage_field, *scope_filters(self.session, row, scope))
+                 .order_by(FieldChangeRow.record_id, FieldChangeRow.at, FieldChangeRow.id))
+        return [(r[0], r[1], r[2], r[3]) for r in self.session.execute(query)]
 
-def stage_history(session: Session, scope: Scope, stage_field: str,
-                  split_field: str | None) -> list[tuple[int, str | None, datetime, Any]]:
-    """(record id, split value, at, new stage) of every change of the stage field, in order per record."""
-    row = aliased(RecordRow)
-    split = row.data[split_field].as_string() if split_field else cast(None, String)
-    query = (select(FieldChangeRow.record_id, split, FieldChangeRow.at, FieldChangeRow.new_value)
-             .join(row, row.id == FieldChangeRow.record_id)
-             .where(FieldChangeRow.field == stage_field, *scope_filters(session, row, scope))
-             .order_by(FieldChangeRow.record_id, FieldChangeRow.at, FieldChangeRow.id))
-    return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
+    def report_users(self) -> list[tuple[int, str, str, str | None, str]]:
+        """(id, username, display name, team, roles) of every active user."""
+        query = select(UserRow.id, UserRow.username, UserRow.display_name, UserRow.team, UserRow.roles).where(
+            UserRow.active.is_(True)).order_by(UserRow.username)
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in self.session.execute(query)]
 
+    def records_per_user(self, scope: Scope, by: str) -> dict[str, int]:
+        """Count of records per username of their owner or creator."""
+        row = aliased(RecordRow)
+        if by == "owner":
+            key: Any = UserRow.username
+            query = select(key, func.count(row.id)).select_from(row).join(UserRow, UserRow.id == row.owner_id)
+        else:
+            key = row.created_by
+            query = select(key, func.count(row.id)).select_from(row)
+        query = query.where(*scope_filters(self.session, row, scope)).group_by(key)
+        return {r[0]: int(r[1]) for r in self.session.execute(query)}
 
-def report_users(session: Session) -> list[tuple[int, str, str, str | None, str]]:
-    """(id, username, display name, team, roles) of every active user."""
-    query = select(UserRow.id, UserRow.username, UserRow.display_name, UserRow.team, UserRow.roles).where(
-        UserRow.active.is_(True)).order_by(UserRow.username)
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in session.execute(query)]
+    def claims_per_user(self, scope: Scope) -> dict[str, int]:
+        """Records taken by claiming a pooled task, per claimer (owner history rows written by a claim)."""
+        row = aliased(RecordRow)
+        at_scope = [FieldChangeRow.at >= datetime.combine(scope.date_from, time(), UTC)] if scope.date_from else []
+        if scope.date_to is not None:
+            at_scope.append(FieldChangeRow.at < datetime.combine(scope.date_to + timedelta(days=1), time(), UTC))
+        unbounded = Scope(scope.entity, scope.owner_ids, where=scope.where, now=scope.now)
+        query = (select(FieldChangeRow.actor, func.count(func.distinct(FieldChangeRow.record_id)))
+                 .join(row, row.id == FieldChangeRow.record_id)
+                 .where(FieldChangeRow.field == "owner", FieldChangeRow.source == "claim", *at_scope,
+                        *scope_filters(self.session, row, unbounded))
+                 .group_by(FieldChangeRow.actor))
+        return {r[0]: int(r[1]) for r in self.session.execute(query)}
 
+    def tasks_done_per_user(self, date_from: date | None, date_to: date | None) -> dict[str, int]:
+        """Completed tasks per username of who completed them, completed within the period."""
+        filters = [TaskRow.state == "completed", TaskRow.completed_by.is_not(None)]
+        if date_from is not None:
+            filters.append(TaskRow.completed_at >= datetime.combine(date_from, time(), UTC))
+        if date_to is not None:
+            filters.append(TaskRow.completed_at < datetime.combine(date_to + timedelta(days=1), time(), UTC))
+        query = select(TaskRow.completed_by, func.count(TaskRow.id)).where(*filters).group_by(TaskRow.completed_by)
+        return {r[0]: int(r[1]) for r in self.session.execute(query)}
 
-def records_per_user(session: Session, scope: Scope, by: str) -> dict[str, int]:
-    """Count of records per username of their owner or creator."""
-    row = aliased(RecordRow)
-    if by == "owner":
-        key: Any = UserRow.username
-        query = select(key, func.count(row.id)).select_from(row).join(UserRow, UserRow.id == row.owner_id)
-    else:
-        key = row.created_by
-        query = select(key, func.count(row.id)).select_from(row)
-    query = query.where(*scope_filters(session, row, scope)).group_by(key)
-    return {r[0]: int(r[1]) for r in session.execute(query)}
-
-
-def claims_per_user(session: Session, scope: Scope) -> dict[str, int]:
-    """Records taken by claiming a pooled task, per claimer (owner history rows written by a claim)."""
-    row = aliased(RecordRow)
-    at_scope = [FieldChangeRow.at >= datetime.combine(scope.date_from, time(), UTC)] if scope.date_from else []
-    if scope.date_to is not None:
-        at_scope.append(FieldChangeRow.at < datetime.combine(scope.date_to + timedelta(days=1), time(), UTC))
-    unbounded = Scope(scope.entity, scope.owner_ids, where=scope.where, now=scope.now)
-    query = (select(FieldChangeRow.actor, func.count(func.distinct(FieldChangeRow.record_id)))
-             .join(row, row.id == FieldChangeRow.record_id)
-             .where(FieldChangeRow.field == "owner", FieldChangeRow.source == "claim", *at_scope,
-                    *scope_filters(session, row, unbounded))
-             .group_by(FieldChangeRow.actor))
-    return {r[0]: int(r[1]) for r in session.execute(query)}
-
-
-def tasks_done_per_user(session: Session, date_from: date | None, date_to: date | None) -> dict[str, int]:
-    """Completed tasks per username of who completed them, completed within the period."""
-    filters = [TaskRow.state == "completed", TaskRow.completed_by.is_not(None)]
-    if date_from is not None:
-        filters.append(TaskRow.completed_at >= datetime.combine(date_from, time(), UTC))
-    if date_to is not None:
-        filters.append(TaskRow.completed_at < datetime.combine(date_to + timedelta(days=1), time(), UTC))
-    query = select(TaskRow.completed_by, func.count(TaskRow.id)).where(*filters).group_by(TaskRow.completed_by)
-    return {r[0]: int(r[1]) for r in session.execute(query)}
-
-
-def tasks_overdue_per_user(session: Session, now: datetime) -> dict[str, int]:
-    """Open tasks past their due time at `now`, per username of the assignee."""
-    query = (select(UserRow.username, func.count(TaskRow.id)).join(UserRow, UserRow.id == TaskRow.assignee_id)
-             .where(TaskRow.state == "open", TaskRow.due_at < now).group_by(UserRow.username))
-    return {r[0]: int(r[1]) for r in session.execute(query)}
+    def tasks_overdue_per_user(self, now: datetime) -> dict[str, int]:
+        """Open tasks past their due time at `now`, per username of the assignee."""
+        query = (select(UserRow.username, func.count(TaskRow.id)).join(UserRow, UserRow.id == TaskRow.assignee_id)
+                 .where(TaskRow.state == "open", TaskRow.due_at < now).group_by(UserRow.username))
+        return {r[0]: int(r[1]) for r in self.session.execute(query)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.store.audit_repos import AuditRepository
+from engine.store.board_repos import BoardRepository
+from engine.store.card_repos import CardRepository
 from engine.store.events import Event
 from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
@@ -21,6 +24,7 @@ from engine.store.job_repos import IncidentRepository, JobRepository
 from engine.store.merge_repos import MergeRepository
 from engine.store.preference_repos import ListSettingRepository
 from engine.store.quality_repos import ImportRepository, QualityRepository, SegmentRepository
+from engine.store.report_sql import ReportRepository
 from engine.store.repositories import (
     AssignmentRepository,
     ConfigRepository,
@@ -36,7 +40,13 @@ from engine.store.repositories import (
     TimerRepository,
     UserRepository,
 )
+from engine.store.search_repos import SearchRepository
 from engine.store.security_repos import LoginRepository
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
 
 Handlers = Mapping[type, Sequence[Callable[["UnitOfWork", Any], None]]]  # event class -> its handlers, in order
 WROTE = "flowcrm.wrote"  # Session.info key: the session's transaction holds writes not yet committed
@@ -87,10 +97,16 @@ class UnitOfWork:
     logins: LoginRepository
     external_tasks: ExternalTaskRepository
     list_settings: ListSettingRepository
+    reports: ReportRepository
+    search: SearchRepository
+    boards: BoardRepository
+    cards: CardRepository
 
-    def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None, *,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self._factory = session_factory
         self._handlers: Handlers = handlers or {}
+        self.clock: Callable[[], datetime] = clock or _wall_clock  # what "now" is for this unit's timer expressions
         self._depth = 0
         self._base = 0  # 1 while an edge holds the unit open: the depth the services' blocks return to
         self.memo: dict[str, object] = {}  # per unit of work (one request or job): values safe to reuse in it
@@ -123,6 +139,10 @@ class UnitOfWork:
             self.logins = LoginRepository(self.session)
             self.external_tasks = ExternalTaskRepository(self.session)
             self.list_settings = ListSettingRepository(self.session)
+            self.reports = ReportRepository(self.session)
+            self.search = SearchRepository(self.session)
+            self.boards = BoardRepository(self.session)
+            self.cards = CardRepository(self.session)
         self._depth += 1
         return self
 
@@ -156,6 +176,13 @@ class UnitOfWork:
         if self._depth:
             self._base = self._depth = 0
             self._close()
+
+    @property
+    def database(self) -> str:
+        """The database this unit works on (its URL, password hidden): the key of what a process keeps per
+        database, since one process may serve several whose ids overlap."""
+        bind = self._factory.kw.get("bind")
+        return bind.url.render_as_string(hide_password=True) if bind is not None else ""
 
     @property
     def is_open(self) -> bool:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from engine.bootstrap import UowFactory
+from engine.processes.deployed import active_bundle
 from engine.services import records
-from engine.services.deployments import active_bundle
 from engine.services.users import create_user, get_actor
 from tests.browser.test_csp import sign_in
 from tests.conftest import NOW, PASSWORD

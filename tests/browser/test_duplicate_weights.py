@@ -12,8 +12,9 @@ import pytest
 from bench.dedup_en import insert_people, person_files
 from bench.synthetic_en import person_base
 from engine.bootstrap import UowFactory
+from engine.processes.deployed import active_bundle
 from engine.quality.scan import rebuild_keys, scan
-from engine.services.deployments import active_bundle, deploy_bundle
+from engine.services.deployments import deploy_bundle
 from engine.services.users import create_user
 from engine.services.views import Actor
 from tests.browser.test_csp import sign_in

@@ -11,9 +11,9 @@ from sqlalchemy import delete, select
 
 import cli
 from engine.errors import NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.quality.merge import merge_records
 from engine.services import records
-from engine.services.deployments import active_bundle
 from engine.services.maintenance import BACKFILL_BY, BackfillCounts, backfill_reference_links
 from engine.services.views import Actor
 from engine.store.models import RecordLinkRow

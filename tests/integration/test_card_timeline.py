@@ -108,7 +108,7 @@ def test_timeline_pages_by_cursor_without_gaps_or_repeats(deployed: MakeUow, act
 
 
 def deployed_bundle(make_uow: MakeUow) -> object:
-    from engine.services.deployments import active_bundle
+    from engine.processes.deployed import active_bundle
 
     return active_bundle(make_uow())[0]
 

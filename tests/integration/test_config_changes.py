@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import cli
 from engine.config.loader import read_bundle_dir
 from engine.errors import ConfigError, ConflictError, Forbidden, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.services.config_changes import (
     apply_change,
     config_versions,
@@ -23,7 +24,7 @@ from engine.services.config_changes import (
     version_diff,
     version_files,
 )
-from engine.services.deployments import active_bundle, deploy_bundle
+from engine.services.deployments import deploy_bundle
 from engine.services.records import create_record, get_record
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork

@@ -10,10 +10,11 @@ import pytest
 
 from engine.config.loader import load_bundle
 from engine.errors import ValidationError
+from engine.processes.deployed import active_bundle
 from engine.quality.checks import DUPLICATE_LINK
 from engine.quality.matching import find_candidates
 from engine.quality.scan import rebuild_keys, run_scheduled_scans, scan
-from engine.services.deployments import active_bundle, deploy_bundle
+from engine.services.deployments import deploy_bundle
 from engine.services.records import create_record, update_record
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork

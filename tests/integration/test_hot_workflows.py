@@ -32,9 +32,9 @@ def restores(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = Runtime.load.__func__  # type: ignore[attr-defined]
 
-    def counting(cls: type[Runtime], version_id: int, blob: str, state_json: str) -> Runtime:
+    def counting(cls: type[Runtime], version_id: int, blob: str, state_json: str, **kwargs: Any) -> Runtime:
         seen.append(state_json)
-        return original(cls, version_id, blob, state_json)  # type: ignore[no-any-return]
+        return original(cls, version_id, blob, state_json, **kwargs)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(Runtime, "load", classmethod(counting))
     return seen

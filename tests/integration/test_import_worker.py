@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.imports import run
+from engine.imports import run, worker
 from engine.imports.limits import WorkerLimits
 from engine.imports.worker import CpuLimitExceeded, fail_dead_jobs, spawn, work
 from engine.services.imports import ImportJobView, create_job, get_job, list_jobs
@@ -153,7 +153,7 @@ def test_worker_over_its_memory_or_cpu_limit_fails_the_job_naming_the_limit(
     def exhausted(*args: object, **kwargs: object) -> None:  # what RLIMIT_AS / SIGXCPU raise mid-run
         raise failure
 
-    monkeypatch.setattr(run, "run_import", exhausted)
+    monkeypatch.setattr(worker, "run_import", exhausted)
     assert work(deployed, job.id, WorkerLimits(memory_mb=512, cpu_seconds=60), clock=lambda: NOW) == 1
     failed = get_job(deployed(), actors["sales"], job.id)
     assert (failed.status, failed.message) == ("failed", message)

@@ -16,9 +16,10 @@ from aiosmtpd.controller import Controller
 from engine.config.automation import Template
 from engine.config.model import Bundle, Settings
 from engine.errors import ValidationError
+from engine.records.outbox import queue_email, render_template
 from engine.scheduler import tick
 from engine.services import mail, records
-from engine.services.mail import SmtpSettings, deliver_outbox, queue_email, record_emails, render_template
+from engine.services.mail import SmtpSettings, deliver_outbox, record_emails
 from engine.services.views import Actor
 from engine.store.models import OutboxRow
 from engine.store.uow import UnitOfWork

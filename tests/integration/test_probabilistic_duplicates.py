@@ -17,12 +17,12 @@ import cli
 from bench.dedup_en import insert_people, person_files
 from bench.synthetic_en import person_base
 from engine.bootstrap import UowFactory
+from engine.processes.deployed import active_bundle
 from engine.quality.matching import load_models, rules_of
 from engine.quality.merge import merge_records
 from engine.quality.review import dismiss_pair
 from engine.quality.scan import rebuild_keys, scan
 from engine.quality.tuning import tune, with_thresholds
-from engine.services.deployments import active_bundle
 from engine.services.records import create_record, update_record
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork

@@ -92,3 +92,19 @@ def test_services_ask_named_permissions_of_the_one_policy_module() -> None:
     asked = {name for p in ENGINE for name in PERMISSION_CALL.findall(p.read_text(encoding="utf-8"))}
     assert asked, "the services ask named permissions"
     assert asked <= PERMISSIONS.keys(), f"unknown permissions: {asked - PERMISSIONS.keys()}"
+
+
+SESSION_USE = re.compile(r"\buow\.session\b")
+
+
+def test_only_the_store_reaches_into_the_session_of_a_unit_of_work() -> None:
+    sources = [*ENGINE, *sorted((ROOT / "web").rglob("*.py")), *sorted((ROOT / "cli").rglob("*.py"))]
+    reaching = {rel(p) for p in sources
+                if not rel(p).startswith("engine/store/") and SESSION_USE.search(p.read_text(encoding="utf-8"))}
+    assert not reaching, f"queries outside the repositories of engine/store: {sorted(reaching)}"
+
+
+def test_no_module_keeps_a_calendar_or_a_clock_for_the_whole_process() -> None:
+    setters = {rel(p) for p in ENGINE if re.search(r"\bdef (use_calendar|set_clock|active_calendar)\(",
+                                                  p.read_text(encoding="utf-8"))}
+    assert not setters, f"process-wide calendar or clock: {setters}"

@@ -10,14 +10,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-import time_machine
 
 from engine import limits
 from engine.config.model import WorkingHours
 from engine.errors import SandboxError
 from engine.limits import Limits, settings
 from engine.processes import sandbox
-from engine.processes.calendar import use_calendar
+from engine.processes.calendar import BusinessTime
 from engine.processes.spiff import SandboxEnvironment
 from engine.rules.expressions import RuleError, amount, is_true
 from tests.unit.payloads import RULES, SCRIPTS
@@ -192,10 +191,7 @@ def test_working_hours_counts_in_the_deployed_calendar_and_the_callers_clock_ins
     expression = "working_hours(4) if hours * 1 else ''"  # arithmetic: evaluated in a worker
     assert not limits.is_bounded(expression, frozenset({"working_hours"}))
     assert limits.is_bounded("working_hours(4)", frozenset({"working_hours"}))
-    use_calendar(WorkingHours(timezone="UTC", days=(0, 1, 2, 3, 4), start_minute=9 * 60, end_minute=18 * 60))
-    try:
-        with time_machine.travel(datetime(2026, 3, 6, 17, 0, tzinfo=UTC), tick=False):  # a Friday, 17:00
-            value = SandboxEnvironment().evaluate(expression, {"hours": 1})
-    finally:
-        use_calendar(None)
+    calendar = WorkingHours(timezone="UTC", days=(0, 1, 2, 3, 4), start_minute=9 * 60, end_minute=18 * 60)
+    friday_five_pm = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
+    value = SandboxEnvironment(BusinessTime(calendar, lambda: friday_five_pm)).evaluate(expression, {"hours": 1})
     assert value == "2026-03-09T12:00:00+00:00"  # one hour on Friday, three on Monday morning

@@ -10,7 +10,7 @@ import time_machine
 from engine.config.loader import load_bundle
 from engine.config.model import WorkingHours
 from engine.errors import ConfigError
-from engine.processes.calendar import active_calendar, add_working_hours, use_calendar, working_hours
+from engine.processes.calendar import BusinessTime, add_working_hours
 
 MOSCOW = WorkingHours("Europe/Moscow", (0, 1, 2, 3, 4), 9 * 60, 18 * 60)  # UTC+3, no DST
 
@@ -63,20 +63,21 @@ def test_bad_arguments_are_refused() -> None:
         add_working_hours(utc(2026, 3, 2, 9), 1, WorkingHours("UTC", (), 540, 1080))
 
 
-def test_timer_function_counts_from_now_in_the_active_calendar() -> None:
-    before = active_calendar()
-    try:
-        use_calendar(MOSCOW)
-        with time_machine.travel(utc(2026, 3, 6, 14), tick=False):
-            assert working_hours(4) == "2026-03-09T09:00:00+00:00"
-            assert datetime.fromisoformat(working_hours(0)) == utc(2026, 3, 6, 14)
-        use_calendar(None)
-        with time_machine.travel(utc(2026, 3, 6, 14), tick=False):
-            assert datetime.fromisoformat(working_hours(4)) == utc(2026, 3, 6, 14) + timedelta(hours=4)
-        with pytest.raises(ValueError, match="number of hours"):
-            working_hours("4")  # type: ignore[arg-type]
-    finally:
-        use_calendar(before)
+def test_timer_function_counts_from_its_clock_in_its_calendar() -> None:
+    friday_evening = utc(2026, 3, 6, 14)
+    moscow = BusinessTime(MOSCOW, clock=lambda: friday_evening)
+    assert moscow.working_hours_from_now()(4) == "2026-03-09T09:00:00+00:00"
+    assert datetime.fromisoformat(moscow.working_hours_from_now()(0)) == friday_evening
+    around_the_clock = BusinessTime(None, clock=lambda: friday_evening)
+    assert datetime.fromisoformat(around_the_clock.working_hours_from_now()(4)) == friday_evening + timedelta(hours=4)
+    assert (moscow.zone, around_the_clock.zone) == ("Europe/Moscow", "UTC")
+    with pytest.raises(ValueError, match="number of hours"):
+        moscow.working_hours_from_now()("4")  # type: ignore[arg-type]
+
+
+def test_the_default_clock_is_the_wall_clock() -> None:
+    with time_machine.travel(utc(2026, 3, 6, 14), tick=False):
+        assert BusinessTime(MOSCOW).working_hours_from_now()(4) == "2026-03-09T09:00:00+00:00"
 
 
 SETTINGS = "crm_model/settings.yaml"

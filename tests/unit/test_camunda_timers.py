@@ -8,14 +8,14 @@ import pytest
 import time_machine
 
 from engine.config.model import WorkingHours
-from engine.processes.calendar import use_calendar
+from engine.processes.calendar import BusinessTime
 from engine.processes.camunda_timers import (
     CronSchedule,
     LegacyCronCycleFrom,
+    TimerTextIn,
     TimerValueError,
     next_cron_fire,
     timer_expression,
-    timer_text,
 )
 from engine.processes.spiff import Runtime, parse_definitions
 from tests.conftest import ROOT
@@ -104,14 +104,11 @@ def test_a_cron_at_irregular_intervals_fires_at_each_of_its_times(cron: str, aft
 
 
 def test_a_juel_timer_value_gets_an_offset_when_it_has_none() -> None:
-    use_calendar(WorkingHours(timezone="Europe/Moscow"))
-    try:
-        assert timer_text(datetime(2026, 3, 1, 10, 0)) == "2026-03-01T10:00:00+03:00"
-        assert timer_text("2026-03-01T10:00:00") == "2026-03-01T10:00:00+03:00"
-        assert timer_text(datetime(2026, 3, 1, 10, 0, tzinfo=UTC)) == "2026-03-01T10:00:00+00:00"
-        assert timer_text("PT5M") == "PT5M"
-    finally:
-        use_calendar(None)
+    timer_text = TimerTextIn(BusinessTime(WorkingHours(timezone="Europe/Moscow")).zone)
+    assert timer_text(datetime(2026, 3, 1, 10, 0)) == "2026-03-01T10:00:00+03:00"
+    assert timer_text("2026-03-01T10:00:00") == "2026-03-01T10:00:00+03:00"
+    assert timer_text(datetime(2026, 3, 1, 10, 0, tzinfo=UTC)) == "2026-03-01T10:00:00+00:00"
+    assert timer_text("PT5M") == "PT5M"
 
 
 def test_a_cron_time_in_the_skipped_spring_hour_takes_the_offset_before_the_change() -> None:

@@ -12,19 +12,8 @@ import pytest
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.model import Bundle
 from engine.errors import ValidationError
-from engine.filters.model import (
-    MAX_CONDITIONS,
-    MAX_LINK_DEPTH,
-    AllOf,
-    AnyOf,
-    FieldCondition,
-    FieldRef,
-    LinkedCondition,
-    NotOf,
-    SortKey,
-    parse_filter,
-    searchable_fields,
-)
+from engine.filters.model import MAX_CONDITIONS, MAX_LINK_DEPTH, parse_filter, searchable_fields
+from engine.store.filter_spec import AllOf, AnyOf, FieldCondition, FieldRef, LinkedCondition, NotOf, SortKey
 from tests.integration.find_data import IDLE_ORGANIZATIONS, PHONE_BUYERS, PROBABLE_UNANSWERED
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from flask import Flask
 from bench.dedup_en import insert_people, person_files
 from bench.synthetic_en import person_base
 from engine.bootstrap import UowFactory
+from engine.processes.deployed import active_bundle
 from engine.quality.scan import rebuild_keys, scan
-from engine.services.deployments import active_bundle
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 from tests.web.conftest import as_user, text

@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from engine.errors import ConfigError, NotFound, Problem
+from engine.processes.deployed import active_bundle
 from engine.services.access import DEPLOYERS, require
-from engine.services.deployments import active_bundle, deploy_bundle, get_process_version, list_process_versions
+from engine.services.deployments import deploy_bundle, get_process_version, list_process_versions
 from web import now, uow
 from web.auth import actor, login_required
 from web.bundle_upload import uploaded_files

@@ -9,8 +9,9 @@ from flask import Blueprint, render_template
 
 from engine.config.automation import Action, Trigger
 from engine.config.model import Catalog, CatalogValue
-from engine.filters.model import Condition, condition_document
+from engine.filters.model import condition_document
 from engine.services.access import DEFINITION_READERS, require
+from engine.store.filter_spec import Condition
 from web import uow
 from web.auth import actor, login_required
 from web.present import bundle_of

@@ -1,6 +1,6 @@
 """The only package that imports SpiffWorkflow: parsing, the sandboxed script engine, runtime, serialization."""
 
-from engine.processes.spiff.engine import SCRIPT_ENGINE, SERIALIZER_VERSION, SandboxEnvironment
+from engine.processes.spiff.engine import SERIALIZER_VERSION, SandboxEnvironment
 from engine.processes.spiff.parsing import ProcessDefinition, parse_definitions
 from engine.processes.spiff.runtime import (
     PendingMessage,
@@ -14,7 +14,6 @@ from engine.processes.spiff.runtime import (
 from engine.processes.spiff.values import parse_duration, timer_value_problem
 
 __all__ = [
-    "SCRIPT_ENGINE",
     "SERIALIZER_VERSION",
     "PendingMessage",
     "PendingTimer",

@@ -4,7 +4,7 @@ that fires at irregular intervals (`0 0 9 ? * MON-FRI`, `0 30 8 1 * ?`) runs as 
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
@@ -32,7 +32,7 @@ class CronCycleTimerEventDefinition(CycleTimerEventDefinition):  # type: ignore[
 
     def cycle_complete(self, my_task: Any) -> bool:
         value = my_task._get_internal_data("event_value")
-        now = datetime.now(UTC)
+        now: datetime = my_task.workflow.script_engine.business_time.clock()  # the step's clock (script_engine)
         if value is None:
             value = {"cycles": -1, "next": next_cron_fire(self.cron, now, self.zone).isoformat()}
         due = datetime.fromisoformat(value["next"])

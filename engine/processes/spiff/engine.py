@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -30,8 +30,8 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 
 from engine.errors import FlowError
 from engine.processes import sandbox
-from engine.processes.calendar import WorkingHoursFrom, active_calendar
-from engine.processes.camunda_timers import LegacyCronCycleFrom, TimerTextIn, active_zone
+from engine.processes.calendar import BusinessTime
+from engine.processes.camunda_timers import LegacyCronCycleFrom, TimerTextIn
 from engine.processes.dialect import CAMUNDA_NS
 from engine.processes.juel_values import HELPERS
 from engine.processes.spiff.cron import CRON_PARSER_CLASSES, register_cron_converter
@@ -41,6 +41,9 @@ _REGISTRY = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
 DecisionTaskConverter(DecisionTask, _REGISTRY)
 register_cron_converter(_REGISTRY)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+# The registry is one object with a mode flag (`_encoder_mode`) a dump switches on and off: held while a thread
+# switches it or relies on it being off, so concurrent steps and parses never see each other's mode.
+_REGISTRY_MODE = threading.Lock()
 SERIALIZER_VERSION: str = _SERIALIZER.VERSION
 _VALIDATOR: BpmnValidator | None = None
 _VALIDATOR_LOCK = threading.Lock()
@@ -50,21 +53,26 @@ _VALIDATOR_LOCK = threading.Lock()
 _FUNCTIONS: dict[str, Any] = dict(HELPERS)
 
 
-def expression_helpers() -> dict[str, Any]:
-    """The functions timer and condition expressions may call, fixed to this moment and the deployed calendar (a
-    sandbox worker has neither); only working_hours is known bounded, so only it runs in this process."""
-    now, zone = datetime.now(UTC), active_zone()
-    return {**_FUNCTIONS, "working_hours": WorkingHoursFrom(now, active_calendar()),
+def expression_helpers(time: BusinessTime) -> dict[str, Any]:
+    """The functions timer and condition expressions may call, fixed to the clock's current moment and the
+    calendar (a sandbox worker has neither); only working_hours is known bounded, so only it runs in this process."""
+    now, zone = time.clock(), time.zone
+    return {**_FUNCTIONS, "working_hours": time.working_hours_from_now(),
             "cron_cycle": LegacyCronCycleFrom(now, zone), "timer_text": TimerTextIn(zone)}
 
 
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
-    """Routes every script, condition, timer expression and DMN cell through the restricted sandbox."""
+    """Routes every script, condition, timer expression and DMN cell through the restricted sandbox; timer
+    helpers count in the calendar and clock it was made with."""
+
+    def __init__(self, time: BusinessTime | None = None) -> None:
+        super().__init__()
+        self.time = time or BusinessTime()
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         names = dict(context)
         names.update(external_context or {})
-        names.update(expression_helpers())  # last: a task-data key cannot shadow a helper
+        names.update(expression_helpers(self.time))  # last: a task-data key cannot shadow a helper
         return sandbox.evaluate(expression, names, helpers=frozenset({"working_hours"}))
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
@@ -105,7 +113,12 @@ def timer_value_problem(kind: str, value: Any) -> str | None:
 
 class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """The script engine; a timer expression's value is checked before SpiffWorkflow parses it (it would fail with
-    an AttributeError on an int, or read a datetime without offset in the server's local time)."""
+    an AttributeError on an int, or read a datetime without offset in the server's local time). It carries the
+    calendar and clock of the step it runs (`business_time`), which the cron timers read too."""
+
+    def __init__(self, time: BusinessTime) -> None:
+        super().__init__(environment=SandboxEnvironment(time))
+        self.business_time = time
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         value = super().evaluate(task, expression, external_context)
@@ -119,7 +132,10 @@ class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         return value
 
 
-SCRIPT_ENGINE = _ScriptEngine(environment=SandboxEnvironment())
+def script_engine(time: BusinessTime) -> Any:
+    """The script engine of one workflow step, counting timers in `time`'s calendar and clock (set on the workflow
+    at every start and load: a cached workflow must not keep the calendar of the unit of work that saved it)."""
+    return _ScriptEngine(time)
 
 
 class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):  # type: ignore[misc]

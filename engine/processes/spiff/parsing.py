@@ -15,7 +15,14 @@ from engine.processes.bindings import load_bindings
 from engine.processes.definitions import ElementMeta, read_process_meta
 from engine.processes.dialect import Dialect, alias_activiti
 from engine.processes.dmn import read_decisions
-from engine.processes.spiff.engine import _REGISTRY, _Parser, _validator, dmn_validator, fix_loop_settings
+from engine.processes.spiff.engine import (
+    _REGISTRY,
+    _REGISTRY_MODE,
+    _Parser,
+    _validator,
+    dmn_validator,
+    fix_loop_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -155,9 +162,11 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
                 subs = parser.get_subprocess_specs(process_id)
                 for each in (spec, *subs.values()):
                     fix_loop_settings(each)
+                with _REGISTRY_MODE:  # a full conversion, not a concurrent dump's shallow one
+                    converted = _REGISTRY.convert(spec), {k: _REGISTRY.convert(v) for k, v in subs.items()}
                 blob = json.dumps({
-                    "spec": _REGISTRY.convert(spec),
-                    "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in subs.items()},
+                    "spec": converted[0],
+                    "subprocess_specs": converted[1],
                     "elements": {k: v.to_dict() for k, v in _with_called(meta, subs, metas).items()},
                 }, sort_keys=True)
             except (ValidationException, SpiffWorkflowException) as exc:

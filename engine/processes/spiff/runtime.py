@@ -20,9 +20,17 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, SandboxError, ValidationError
+from engine.processes.calendar import AROUND_THE_CLOCK, BusinessTime
 from engine.processes.definitions import ElementMeta
 from engine.processes.spiff.cache import CacheCounts, ParsedVersion, SpecCache, WorkflowCache
-from engine.processes.spiff.engine import _REGISTRY, _SERIALIZER, SCRIPT_ENGINE, SERIALIZER_VERSION, ExternalTask
+from engine.processes.spiff.engine import (
+    _REGISTRY,
+    _REGISTRY_MODE,
+    _SERIALIZER,
+    SERIALIZER_VERSION,
+    ExternalTask,
+    script_engine,
+)
 from engine.processes.spiff.savable import element_kind, unsavable, unsavable_variable
 
 _SPECS = SpecCache()
@@ -161,29 +169,33 @@ class Runtime:
     saved_external_tasks: bool = False
 
     @classmethod
-    def start(cls, version_id: int, blob: str, data: dict[str, Any]) -> tuple[Runtime, list[Step]]:
-        """Create an instance, put `data` on its start task and run it to its first wait state."""
+    def start(cls, version_id: int, blob: str, data: dict[str, Any], *,
+              time: BusinessTime = AROUND_THE_CLOCK) -> tuple[Runtime, list[Step]]:
+        """Create an instance, put `data` on its start task and run it to its first wait state; its timers count
+        in `time` (the calendar and clock of the caller's unit of work)."""
         parsed = _SPECS.get(version_id, blob)
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine(time))
         runtime = cls(workflow, parsed.elements)
         start = workflow.get_tasks(state=TaskState.READY)[0]
         start.data.update(data)
         return runtime, runtime.run_engine()
 
     @classmethod
-    def load(cls, version_id: int, blob: str, state_json: str) -> Runtime:
-        """Restore an instance saved by `dump`."""
+    def load(cls, version_id: int, blob: str, state_json: str, *,
+             time: BusinessTime = AROUND_THE_CLOCK) -> Runtime:
+        """Restore an instance saved by `dump`; its timers count in `time`."""
         parsed = _SPECS.get(version_id, blob)
         dct = json.loads(state_json)
         if dct.get(_SERIALIZER.VERSION_KEY) == SERIALIZER_VERSION:
             dct.pop(_SERIALIZER.VERSION_KEY)
             workflow = _restore(dct, parsed)
         else:  # an older format: let SpiffWorkflow migrate it, with the spec it expects inline
-            dct["spec"] = _REGISTRY.convert(parsed.spec)
-            dct["subprocess_specs"] = {k: _REGISTRY.convert(v) for k, v in parsed.subprocess_specs.items()}
+            with _REGISTRY_MODE:  # a full conversion: no other thread's dump may switch the registry meanwhile
+                dct["spec"] = _REGISTRY.convert(parsed.spec)
+                dct["subprocess_specs"] = {k: _REGISTRY.convert(v) for k, v in parsed.subprocess_specs.items()}
             _SERIALIZER.migrate(dct)
             workflow = _SERIALIZER.from_dict(dct)
-        workflow.script_engine = SCRIPT_ENGINE  # subprocesses (call activities) read the top workflow's
+        workflow.script_engine = script_engine(time)  # subprocesses (call activities) read the top workflow's
         runtime = cls(workflow, parsed.elements)
         runtime._completed = {t.id for t in runtime._all_tasks() if t.state == TaskState.COMPLETED}
         runtime.mark_saved()
@@ -203,11 +215,16 @@ class Runtime:
         self.saved_waits_messages, self.saved_external_tasks = waits_messages, external_tasks
 
     @classmethod
-    def load_saved(cls, instance_id: int, revision: int, version_id: int, blob: str, state_json: str) -> Runtime:
+    def load_saved(cls, instance_id: int, revision: int, version_id: int, blob: str, state_json: str, *,
+                   time: BusinessTime) -> Runtime:
         """The workflow of an instance as saved at `revision`: the cached live copy when this process saved exactly
-        that state (the caller then owns it), otherwise restored from `state_json`."""
+        that state (the caller then owns it), otherwise restored from `state_json`. Either way its timers count in
+        `time`, not in the calendar of the unit of work that saved it."""
         hot = _WORKFLOWS.take(instance_id, revision, state_json)
-        return hot if hot is not None else cls.load(version_id, blob, state_json)
+        if hot is None:
+            return cls.load(version_id, blob, state_json, time=time)
+        hot.workflow.script_engine = script_engine(time)
+        return hot
 
     def keep(self, instance_id: int, revision: int, state_json: str) -> None:
         """Offer this workflow for the instance's next step, once `state_json` (its `dump`) is committed as
@@ -216,13 +233,14 @@ class Runtime:
 
     def dump(self) -> str:
         """Serialize the instance state without its spec (stored once per version)."""
-        _REGISTRY._encoder_mode = True
-        try:
-            dct = _state_dict(self.workflow)
-        finally:
-            _REGISTRY._encoder_mode = False
-        dct[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
-        return json.dumps(dct, cls=_SERIALIZER._encoder_cls)
+        with _REGISTRY_MODE:
+            _REGISTRY._encoder_mode = True
+            try:
+                dct = _state_dict(self.workflow)
+            finally:
+                _REGISTRY._encoder_mode = False
+            dct[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
+            return json.dumps(dct, cls=_SERIALIZER._encoder_cls)
 
     def _all_tasks(self) -> list[Any]:
         tasks = list(self.workflow.tasks.values())

@@ -1,0 +1,85 @@
+"""The deployed configuration a unit of work runs on: parsed once per content, and the business time it counts in."""
+
+from __future__ import annotations
+
+import threading
+
+from engine.config.loader import load_bundle
+from engine.config.model import Bundle
+from engine.errors import ConfigError, NotFound, Problem
+from engine.processes.calendar import BusinessTime
+from engine.processes.crosscheck import cross_check
+from engine.processes.spiff import ProcessDefinition, parse_definitions
+from engine.store.uow import UnitOfWork
+
+MEMO_KEY = "active_bundle"  # uow.memo: the unit's deployed configuration, dropped when a deploy changes it
+_MAX_PARSED = 8
+# Parsed configurations by content hash: bounded, and keyed by content (ids repeat across databases), so two
+# databases served by one process never see each other's configuration.
+_PARSED: dict[str, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def read_bundle(
+    files: dict[str, str],
+    warnings: list[Problem] | None = None,
+) -> tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem]]:
+    """Load a bundle, parse its processes and cross-check them: the bundle (None when it does not load), its
+    process definitions and every problem found. What the engine will not execute is appended to `warnings`."""
+    problems: list[Problem] = []
+    bundle: Bundle | None = None
+    try:
+        bundle = load_bundle(files, warnings)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    bpmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".bpmn")}
+    dmn = {p: t for p, t in files.items() if p.startswith("processes/") and p.endswith(".dmn")}
+    calendar = bundle.settings.working_hours if bundle is not None else None
+    definitions: dict[str, ProcessDefinition] = {}
+    try:
+        definitions = parse_definitions(
+            bpmn, dmn, timezone=calendar.timezone if calendar else "UTC", resources=files, warnings=warnings
+        )
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if bundle is not None:
+        problems.extend(cross_check(bundle, definitions))
+    return bundle, definitions, problems
+
+
+def active_bundle(uow: UnitOfWork, key: tuple[int, str] | None = None) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+    """The deployed configuration, parsed once per content and remembered for the rest of the unit of work; `key`:
+    its (id, content hash) when the caller's transaction has just read it with something else."""
+    memo = uow.memo.get(MEMO_KEY)
+    if memo is not None:
+        return memo  # type: ignore[return-value]
+    result = _load_active(uow, key)
+    uow.memo[MEMO_KEY] = result
+    return result
+
+
+def business_time(uow: UnitOfWork) -> BusinessTime:
+    """The calendar (the deployed `settings.working_hours`) and the clock of this unit of work's timers."""
+    return BusinessTime(active_bundle(uow)[0].settings.working_hours, uow.clock)
+
+
+def _load_active(uow: UnitOfWork, known: tuple[int, str] | None) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+    with uow:
+        key = known if known is not None else uow.config.latest_key()
+        if key is None:
+            raise NotFound("no configuration is deployed yet: run `flowcrm deploy DIR`")
+        config_id, content_hash = key
+        with _PARSED_LOCK:
+            cached = _PARSED.get(content_hash)
+        if cached is not None:
+            return cached
+        row = uow.config.get_config(config_id)
+        assert row is not None  # noqa: S101 - the id was just read in this transaction
+        bundle, definitions, problems = read_bundle(dict(row.files))
+        if problems or bundle is None:  # it was checked at deploy: only a changed engine can refuse it now
+            raise ConfigError(problems)
+        with _PARSED_LOCK:
+            if len(_PARSED) >= _MAX_PARSED:
+                _PARSED.clear()
+            _PARSED[content_hash] = bundle, definitions
+        return bundle, definitions

@@ -1,0 +1,36 @@
+"""Units of work wired with the handler table: a database URL to a factory of ready units (one per request,
+command or job item). Beside the handler table it wires, so an edge inside the engine (the import worker
+process) can build one without importing the wiring layer above."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from engine.services.handlers import HANDLERS
+from engine.store.db import make_engine, make_session_factory
+from engine.store.uow import UnitOfWork
+from engine.store.wakeup import notify_job_writes
+
+
+class UowFactory:
+    """Makes a fresh UnitOfWork per call on one shared connection pool; each unit reads time from `clock`
+    (the wall clock unless one is injected)."""
+
+    def __init__(self, url: str, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock
+        self.engine = make_engine(url)
+        self._sessions = make_session_factory(self.engine)
+        notify_job_writes(self.engine, self._sessions)
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions, HANDLERS, clock=self.clock)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def uow_factory(url: str, clock: Callable[[], datetime] | None = None) -> UowFactory:
+    """A callable that makes a fresh UnitOfWork on a shared engine."""
+    return UowFactory(url, clock)
