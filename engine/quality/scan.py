@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from engine.config.duplicates_model import DuplicateRules
 from engine.config.model import Bundle
 from engine.errors import NotFound
+from engine.quality.candidates import CandidatePairs
 from engine.quality.fellegi_sunter import MatchModel, default_model, probabilities
-from engine.quality.learning import Levels, as_matrix, fresh_models, pair_levels
+from engine.quality.learning import Levels, fresh_models, pair_levels
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
 from engine.services.deployments import active_bundle
 from engine.services.rules import ScheduleJob
@@ -62,21 +65,12 @@ def rebuild_keys(uow: UnitOfWork, bundle: Bundle, entity: str) -> int:
         after, total = batch[-1][0], total + sum(1 for _, merged, _ in batch if merged is None)
 
 
-def _shared_keys(uow: UnitOfWork, config: DuplicateRules) -> dict[tuple[int, int], set[str]]:
+def _shared_keys(uow: UnitOfWork, config: DuplicateRules) -> CandidatePairs:
     """Pairs of records (low id first) sharing a key some rule reads, with the names of the keys they share."""
     names = {rule.key for rule in config.rules if rule.key} | {b for rule in config.rules for b in rule.block}
-    pairs: dict[tuple[int, int], set[str]] = {}
-    groups = (group for name in sorted(names)
-              for group in uow.quality.shared_keys(config.entity, [name], config.block_limit(name)))
-    for key, _, ids in groups:
-        for index, low in enumerate(ids):
-            for high in ids[index + 1:]:
-                shared = pairs.get((low, high))
-                if shared is None:
-                    pairs[(low, high)] = {key}
-                else:
-                    shared.add(key)
-    return pairs
+    groups = ((key, ids) for name in sorted(names)
+              for key, _, ids in uow.quality.shared_keys(config.entity, [name], config.block_limit(name)))
+    return CandidatePairs.from_groups(names, groups)
 
 
 def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) -> dict[int, dict[str, Any]]:
@@ -95,12 +89,12 @@ def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) ->
     return found
 
 
-def candidate_pairs(uow: UnitOfWork, config: DuplicateRules) -> tuple[dict[tuple[int, int], set[str]],
-                                                                         dict[int, dict[str, Any]]]:
+def candidate_pairs(uow: UnitOfWork, config: DuplicateRules) -> tuple[CandidatePairs, dict[int, dict[str, Any]]]:
     """The pairs of records sharing a key some rule reads (with the keys they share) and the values the rules
     read of those records."""
     pairs = _shared_keys(uow, config)
-    return pairs, _record_values(uow, config, {record_id for pair in pairs for record_id in pair})
+    wanted = set(np.unique(np.concatenate([pairs.lows, pairs.highs])).tolist())
+    return pairs, _record_values(uow, config, wanted)
 
 
 def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
@@ -132,8 +126,9 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
         known = uow.quality.pair_statuses(entity)
         cache: KeyCache = {}
         matched: set[tuple[int, int]] = set()
-        compared = sum(1 for low, high in pairs if low in values and high in values)
-        for low, high in sorted(hopeful if hopeful is not None else pairs):
+        known_ids = np.fromiter(values, dtype=np.int64, count=len(values))
+        compared = int((np.isin(pairs.lows, known_ids) & np.isin(pairs.highs, known_ids)).sum())
+        for low, high in sorted(hopeful) if hopeful is not None else pairs:
             a, b, shared = values.get(low), values.get(high), pairs[(low, high)]
             if a is None or b is None:
                 continue
@@ -171,11 +166,11 @@ def _hopeful(config: DuplicateRules, levels: dict[str, Levels],
         return None
     found: set[tuple[int, int]] = set()
     for rule in config.rules:
-        by_pair = levels.get(rule.name, {})
-        if not by_pair:
+        by_pair = levels.get(rule.name)
+        if by_pair is None or not len(by_pair):
             continue
-        chances = probabilities(models.get(rule.name) or default_model(rule), as_matrix(rule, by_pair))
-        found.update(pair for pair, chance in zip(by_pair, chances >= rule.threshold - 1e-9, strict=True) if chance)
+        chances = probabilities(models.get(rule.name) or default_model(rule), by_pair.matrix)
+        found.update(by_pair.pairs_where(chances >= rule.threshold - 1e-9))
     return found
 
 
