@@ -401,7 +401,14 @@ def duplicates_schema() -> dict[str, Any]:
         "keys": {"type": "object", "additionalProperties": key, "propertyNames": {"pattern": SNAKE},
                  "description": "Match keys by name."},
         "rules": _list_of(rule, "The rules, exact and fuzzy."),
-        "scan": {"type": "object", "description": "{every: 1d}: how often the worker re-checks every record."},
+        "scan": {"type": "object", "additionalProperties": False, "properties": {
+            "every": {"type": "string", "description": "How often the worker re-checks every record: 1d, 12h, 30m "
+                      "or P1D."},
+            "retrain_after": {"type": "integer", "minimum": 1, "description": "Reviewers' decisions (merged, "
+                              "dismissed, related pairs) since a probabilistic rule was trained after which the "
+                              "worker retrains it (default 20)."}},
+                 "description": "{every: 1d, retrain_after: 20}: the worker's scan period and when it retrains "
+                                "probabilistic rules on reviewers' decisions."},
         "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."},
     }, _TOP, required=("entity",), description="Duplicate rules: crm_model/duplicates/<entity>.yaml "
                                                "(docs/duplicates.md).")

@@ -94,15 +94,30 @@ def fresh_models(uow: UnitOfWork, config: DuplicateRules, levels: Mapping[str, L
 def train_models(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> dict[str, MatchModel]:
     """Retrain every probabilistic rule of an entity on its current records and reviewed pairs, and store the
     models (`flowcrm duplicates train`)."""
-    from engine.quality.scan import candidate_pairs
-
     config = rules_of(bundle, entity)
     if config is None:
         raise NotFound(f"no duplicate rules for {entity!r} (crm_model/duplicates/<entity>.yaml)")
     with uow:
-        pairs, values = candidate_pairs(uow, config)
-        levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
-                  if rule.match == "probabilistic"}
-        models, _ = fresh_models(uow, config, levels, now, force=True)
+        models = retrain_in(uow, config, now)
         uow.commit()
     return models
+
+
+def retrain_in(uow: UnitOfWork, config: DuplicateRules, now: datetime) -> dict[str, MatchModel]:
+    """`train_models`, inside the caller's transaction (which commits it)."""
+    from engine.quality.scan import candidate_pairs
+
+    pairs, values = candidate_pairs(uow, config)
+    levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules if rule.match == "probabilistic"}
+    models, _ = fresh_models(uow, config, levels, now, force=True)
+    return models
+
+
+def decisions_since_training(uow: UnitOfWork, config: DuplicateRules) -> int:
+    """How many reviewers' decisions the most outdated probabilistic rule of the entity has not learned from
+    (every decision, for a rule never trained); 0 without probabilistic rules."""
+    rules = [rule for rule in config.rules if rule.match == "probabilistic"]
+    if not rules:
+        return 0
+    decided, models = uow.quality.reviewed_count(config.entity), load_models(uow, config)
+    return max(decided - (models[rule.name].labels if rule.name in models else 0) for rule in rules)

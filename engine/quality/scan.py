@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from engine.config.model import Bundle
 from engine.errors import NotFound
 from engine.quality.candidates import CandidatePairs
 from engine.quality.fellegi_sunter import MatchModel, default_model, probabilities
-from engine.quality.learning import Levels, fresh_models, pair_levels
+from engine.quality.learning import Levels, decisions_since_training, fresh_models, pair_levels, retrain_in
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
 from engine.services.deployments import active_bundle
 from engine.services.rules import ScheduleJob
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000  # records per keyset page (and per transaction when rebuilding keys); new pairs per bulk insert
 SCHEDULE_PREFIX = "duplicates:"  # schedule row names: duplicates:<Entity>
+RETRAIN_PREFIX = "retrain:"  # schedule row names: retrain:<Entity>
+RETRAIN_CHECK = timedelta(minutes=5)  # how often the worker counts new decisions
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,9 @@ def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> li
     job = ScanJob(bundle)
     if job.periods:
         job.run_all(uow, now)
+    retrain = RetrainJob(bundle)
+    if retrain.periods:
+        retrain.run_all(uow, now)
     return job.reports
 
 
@@ -207,3 +212,27 @@ class ScanJob(ScheduleJob):
                  report.entity, report.records, report.found, report.new, report.closed,
                  ", ".join(report.trained) or "none", report.seconds)
         self.reports.append(report)
+
+
+class RetrainJob(ScheduleJob):
+    """Retraining on reviewers' decisions: every RETRAIN_CHECK one worker looks, per entity with probabilistic
+    rules (schedule row `retrain:<Entity>`), how many pairs were merged, dismissed or marked related since the
+    rules were trained, and retrains them when that reaches `scan: {retrain_after: N}` (default 20). The reviewer's
+    request only records the decision; the learning happens here, or at the next scan."""
+
+    kind = "scan"
+
+    def __init__(self, bundle: Bundle) -> None:
+        configs = {RETRAIN_PREFIX + name: config for name, config in bundle.duplicates.items()
+                   if any(rule.match == "probabilistic" for rule in config.rules)}
+        super().__init__(dict.fromkeys(configs, RETRAIN_CHECK))
+        self.configs, self.retrained = configs, list[str]()
+
+    def work(self, uow: UnitOfWork, name: str, now: datetime) -> None:
+        config = self.configs[name]
+        behind = decisions_since_training(uow, config)
+        if behind < config.retrain_after:
+            return
+        retrain_in(uow, config, now)
+        log.info("retrained the probabilistic duplicate rules of %s on %d new decision(s)", config.entity, behind)
+        self.retrained.append(config.entity)

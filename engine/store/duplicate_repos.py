@@ -244,6 +244,15 @@ class DuplicateQueries(_Repository):
                 .order_by(DuplicatePairRow.id))
         return [(x, y, status, dict(da), dict(db)) for x, y, status, da, db in self.session.execute(stmt)]
 
+    def reviewed_count(self, entity: str) -> int:
+        """How many pairs `reviewed_pairs` gives, without loading them (the worker asks often)."""
+        a, b = aliased(RecordRow), aliased(RecordRow)
+        stmt = (select(func.count()).select_from(DuplicatePairRow)
+                .join(a, a.id == DuplicatePairRow.record_a_id).join(b, b.id == DuplicatePairRow.record_b_id)
+                .where(DuplicatePairRow.entity == entity,
+                       DuplicatePairRow.status.in_(("merged", "dismissed", "related"))))
+        return int(self.session.scalar(stmt) or 0)
+
     def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime) -> int:
         """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many. Pairs an import
         queued for review stay open: a rescan cannot find them again (an import's match_on keys are not rules),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -20,7 +21,7 @@ from engine.bootstrap import UowFactory
 from engine.quality.matching import load_models, rules_of
 from engine.quality.merge import merge_records
 from engine.quality.review import dismiss_pair
-from engine.quality.scan import rebuild_keys, scan
+from engine.quality.scan import RETRAIN_CHECK, rebuild_keys, run_scheduled_scans, scan
 from engine.quality.tuning import tune, with_thresholds
 from engine.services.deployments import active_bundle
 from engine.services.records import create_record, update_record
@@ -215,3 +216,39 @@ def test_train_and_tune_commands(db_url: str, deployed: Factory, actors: dict[st
                                    "--threshold", "same_person=7"])
     assert bad.exit_code == 1
     assert "a probabilistic threshold is a match probability between 0 and 1, not 7.0" in bad.output
+
+
+
+def _retrain_after_two() -> dict[str, str]:
+    """The Person model with `scan: {retrain_after: 2}`."""
+    files = person_files()
+    path = "crm_model/duplicates/person.yaml"
+    files[path] = files[path].replace("on_create: warn\n", "on_create: warn\nscan: {retrain_after: 2}\n")
+    return files
+
+
+@pytest.mark.parametrize("bundle_files", [_retrain_after_two()], ids=["retrain_after_2"])
+def test_the_worker_retrains_after_enough_decisions_not_the_reviewer(deployed: Factory,
+                                                                    actors: dict[str, Actor]) -> None:
+    ids = _base(deployed, actors["admin"])
+    bundle, _ = active_bundle(deployed())
+    config = rules_of(bundle, "Person")
+    assert config is not None
+    assert config.retrain_after == 2
+
+    def labels() -> int:
+        with deployed() as uow:
+            return load_models(uow, config)["same_person"].labels
+
+    scan(deployed(), bundle, "Person", NOW)
+    hartwell = _pairs(deployed)[min(ids["hartwell"], ids["hartwell2"]), max(ids["hartwell"], ids["hartwell2"])]
+    dismiss_pair(deployed(), actors["admin"], hartwell.id, NOW)
+    assert labels() == 0  # the reviewer's request only records the decision
+    run_scheduled_scans(deployed, NOW)
+    assert labels() == 0  # one decision: fewer than retrain_after
+    walker = _pairs(deployed)[min(ids["walker"], ids["walker2"]), max(ids["walker"], ids["walker2"])]
+    merge_records(deployed(), actors["admin"], ids["walker"], ids["walker2"], {}, NOW, pair_id=walker.id)
+    run_scheduled_scans(deployed, NOW + timedelta(minutes=1))
+    assert labels() == 0  # the worker looks once per RETRAIN_CHECK
+    run_scheduled_scans(deployed, NOW + RETRAIN_CHECK)
+    assert labels() == 2  # two decisions: retrained, with them as labels

@@ -167,3 +167,13 @@ def test_probabilistic_rule_problems_name_their_line() -> None:
         load_bundle(_shipped()).entities["Contact"].fields)) in found
     assert (12, "days applies to a date comparison only") in found
     assert (13, "as 'soundex' must be one of: exact, name, text, id, date, number, phone, email") in found
+
+
+def test_retrain_after_must_count_decisions() -> None:
+    assert "every: 12h" in GOOD
+    assert problems_of(GOOD.replace("every: 12h", "every: 12h, retrain_after: 0")) == [
+        (3, "retrain_after 0 must be a whole number of reviewers' decisions, at least 1")]
+    assert (3, "scan must be {every: <period>, retrain_after: <decisions>}, like {every: 1d} or "
+               "{every: P1D, retrain_after: 20}") in problems_of(GOOD.replace("every: 12h", "each: 12h"))
+    rules = load_bundle({**_shipped(), CONTACT: GOOD.replace("every: 12h", "every: 12h, retrain_after: 5")})
+    assert rules.duplicates["Contact"].retrain_after == 5
