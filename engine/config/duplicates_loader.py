@@ -34,7 +34,7 @@ _KEY = ("field", "normalize", "max_block")
 _RULE = ("name", "match", "key", "score", "block", "fields", "threshold", "unless_fuzzy", "suggest", "on_create",
          "compare")
 _ONLY = {"exact": ("key", "unless_fuzzy"), "fuzzy": ("block", "fields", "threshold", "score"),
-         "probabilistic": ("block", "compare", "threshold")}
+         "probabilistic": ("block", "compare", "threshold", "score")}
 _COMPARE = ("field", "as", "days")
 _FIELD = ("field", "scorer", "weight", "compare_as", "required")
 _UNLESS = ("field", "scorer", "compare_as", "below")
@@ -207,9 +207,12 @@ class _DuplicatesFile:
                                          "{field: full_name, as: name}")
             specs = LineList(spec.line)
         compared = [self.comparison(say, item, specs.line_at(i)) for i, item in enumerate(specs)]
-        if threshold is None or None in compared:
+        cap = _number(spec.get("score", 100), 0, 100)
+        if cap is None:
+            say(spec.line_of("score"), "score (the most a pair of this rule scores) must be a number from 0 to 100")
+        if threshold is None or cap is None or None in compared:
             return None
-        return MatchRule(base.name, "probabilistic", 100.0, block=tuple(block), threshold=threshold,
+        return MatchRule(base.name, "probabilistic", cap, block=tuple(block), threshold=threshold,
                          comparisons=tuple(c for c in compared if c), suggest=base.suggest,
                          on_create=base.on_create, line=base.line)
 

@@ -385,7 +385,7 @@ def duplicates_schema() -> dict[str, Any]:
                         "match weights learned by EM (docs/duplicates.md)."),
         "key": _text("exact: the key that must be equal."),
         "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "The pair's score (exact) or "
-                  "cap (fuzzy)."},
+                  "cap (fuzzy, probabilistic: the most a pair of this rule scores, so that exact rules outrank it)."},
         "block": _list_of({"type": "string"}, "fuzzy: keys that put candidates in one block."),
         "fields": _list_of(field, "fuzzy: the fields compared and their weights."),
         "threshold": {"type": "number", "minimum": 0, "maximum": 100, "description": "fuzzy: the lowest score "

@@ -171,7 +171,9 @@ def test_tuning_shows_distribution_quality_and_a_dry_run(deployed: Factory, acto
     assert (now.reviewed, now.duplicates) == (2, 1)
     at_rules = now.quality[0]
     assert (at_rules.predicted, at_rules.true_positives, at_rules.precision, at_rules.recall) == (2, 1, 0.5, 1.0)
-    strict = tune(deployed(), bundle, "Person", with_thresholds(config, {"same_person": 0.999999999}))
+    # four pairs teach little: the model stays near the defaults, where the open pairs' evidence (ids, dates,
+    # addresses) is overwhelming; only a threshold this close to 1 closes the weaker one (a year typo, an id digit)
+    strict = tune(deployed(), bundle, "Person", with_thresholds(config, {"same_person": 0.99999999999}))
     assert strict.would_close >= 1
     assert strict.would_open == 0
     assert {(low, high) for low, high, _, _ in strict.closing} <= set(_pairs(deployed))
