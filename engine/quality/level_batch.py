@@ -20,7 +20,7 @@ from engine.config.duplicates_model import Comparison, MatchRule
 from engine.quality.comparisons import CLOSE, SIMILAR, WEAK, _aligned, prepare, value_of
 
 CHUNK = 100_000  # pairs per word alignment step
-MAX_WORDS = 4  # words per side the word alignment computes in arrays; longer values take the one-pair path
+MAX_WORDS = 3  # words per side the word alignment computes in arrays; longer values take the one-pair path
 Index = np.ndarray  # positions of prepared values, one per pair
 
 
