@@ -74,6 +74,22 @@ class CandidatePairs:
         mask = int(self.masks[row])
         return {name for n, name in enumerate(self.names) if mask >> n & 1}
 
+    def rows_of(self, pairs: Iterable[tuple[int, int]]) -> np.ndarray:
+        """The rows of pairs known to be among these (a binary search each)."""
+        found = [row_of(self.lows, self.highs, pair) for pair in pairs]
+        return np.asarray([row for row in found if row is not None], dtype=np.int64)
+
+    def rows_in(self, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+        """For each of these pairs, its row in the sorted pairs (lows, highs), a subset of these; -1 when absent."""
+        where = np.full(len(self.lows), -1, dtype=np.int64)
+        if not len(lows):
+            return where
+        scale = int(max(self.highs.max(), self.lows.max())) + 1
+        mine, theirs = self.lows * scale + self.highs, lows * scale + highs
+        at = np.searchsorted(mine, theirs)
+        where[at] = np.arange(len(lows))
+        return where
+
     def sharing(self, names: Iterable[str]) -> np.ndarray:
         """Which pairs share at least one of the keys named."""
         wanted = sum(1 << n for n, name in enumerate(self.names) if name in set(names))

@@ -130,12 +130,18 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
         matched: set[tuple[int, int]] = set()
         known_ids = np.fromiter(values, dtype=np.int64, count=len(values))
         compared = int((np.isin(pairs.lows, known_ids) & np.isin(pairs.highs, known_ids)).sum())
-        for low, high in sorted(hopeful) if hopeful is not None else pairs:
-            a, b, shared = values.get(low), values.get(high), pairs[(low, high)]
+        rows = np.arange(len(pairs)) if hopeful is None else pairs.rows_of(sorted(hopeful))
+        # each rule's level row of every candidate pair (-1: its blocks do not hold the pair), found at once
+        level_rows = {name: pairs.rows_in(found_levels.lows, found_levels.highs)
+                      for name, found_levels in levels.items()}
+        for row in rows.tolist():
+            low, high = int(pairs.lows[row]), int(pairs.highs[row])
+            a, b = values.get(low), values.get(high)
             if a is None or b is None:
                 continue
-            met = {name: found_levels[(low, high)] for name, found_levels in levels.items()
-                   if (low, high) in found_levels}
+            shared = pairs.shared(row)
+            met = {name: tuple(levels[name].matrix[at].tolist()) for name, at in
+                   ((name, int(where[row])) for name, where in level_rows.items()) if at >= 0}
             candidate = match_pair(config, shared, a, b, high, cache=cache, models=models, levels=met)
             if candidate is None:
                 continue
