@@ -171,7 +171,7 @@ def _fuzzy(rule: MatchRule, a: Mapping[str, Any], b: Mapping[str, Any], region: 
         if most and round((100 * most - lost) / most, 1) < rule.threshold:
             return None  # even perfect scores on the other fields would stay below the threshold
         reasons.append({"field": spec.field, "how": "exact" if spec.scorer == "exact" else "fuzzy",
-                        "a": a.get(spec.field), "b": b.get(spec.field), "score": score})
+                        "a": a.get(spec.field), "b": b.get(spec.field), "score": score, "weight": spec.weight})
     if not weights:
         return None
     score = round(total / weights, 1)
