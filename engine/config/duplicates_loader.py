@@ -15,6 +15,7 @@ from engine.config.duplicates_model import (
     MATCH_KINDS,
     NORMALIZERS,
     ON_CREATE,
+    RETRAIN_AFTER,
     SCORERS,
     SUGGESTIONS,
     Comparison,
@@ -33,7 +34,7 @@ _KEY = ("field", "normalize", "max_block")
 _RULE = ("name", "match", "key", "score", "block", "fields", "threshold", "unless_fuzzy", "suggest", "on_create",
          "compare")
 _ONLY = {"exact": ("key", "unless_fuzzy"), "fuzzy": ("block", "fields", "threshold", "score"),
-         "probabilistic": ("block", "compare", "threshold")}
+         "probabilistic": ("block", "compare", "threshold", "score")}
 _COMPARE = ("field", "as", "days")
 _FIELD = ("field", "scorer", "weight", "compare_as", "required")
 _UNLESS = ("field", "scorer", "compare_as", "below")
@@ -206,9 +207,12 @@ class _DuplicatesFile:
                                          "{field: full_name, as: name}")
             specs = LineList(spec.line)
         compared = [self.comparison(say, item, specs.line_at(i)) for i, item in enumerate(specs)]
-        if threshold is None or None in compared:
+        cap = _number(spec.get("score", 100), 0, 100)
+        if cap is None:
+            say(spec.line_of("score"), "score (the most a pair of this rule scores) must be a number from 0 to 100")
+        if threshold is None or cap is None or None in compared:
             return None
-        return MatchRule(base.name, "probabilistic", 100.0, block=tuple(block), threshold=threshold,
+        return MatchRule(base.name, "probabilistic", cap, block=tuple(block), threshold=threshold,
                          comparisons=tuple(c for c in compared if c), suggest=base.suggest,
                          on_create=base.on_create, line=base.line)
 
@@ -259,7 +263,7 @@ class _DuplicatesFile:
         if type(max_block) is not int or max_block < 2:
             say(data.line_of("max_block"), "max_block must be a whole number of at least 2")
             max_block = 200
-        every = self.scan()
+        every, retrain_after = self.scan()
         keys = self.keys()
         known = set(keys) | {name for name in (data.get("keys") or {}) if isinstance(name, str)}
         specs, rules, names = data.get("rules"), [], set()
@@ -274,20 +278,29 @@ class _DuplicatesFile:
                 names.add(rule.name)
                 rules.append(rule)
         return DuplicateRules(self.entity.name, str(on_create), keys, tuple(rules), every, max_block,
-                              self.checker.settings.default_region, self.path, data.line)
+                              self.checker.settings.default_region, self.path, data.line, retrain_after)
 
-    def scan(self) -> timedelta | None:
+    def scan(self) -> tuple[timedelta | None, int]:
+        """scan: {every: <period>, retrain_after: <decisions>}, both optional."""
         scan = self.data.get("scan")
         if scan is None:
-            return None
-        if not isinstance(scan, LineMap) or set(scan) != {"every"}:
-            self.say(self.data.line_of("scan"), "scan must be {every: <period>}, like {every: 1d} or {every: P1D}")
-            return None
-        every = _period(scan.get("every"))
-        if every is None:
-            self.say(scan.line_of("every"), f"every {scan.get('every')!r} must be a positive period like 1d, 12h, "
-                                            "30m or P1D")
-        return every
+            return None, RETRAIN_AFTER
+        if not isinstance(scan, LineMap) or not scan or not set(scan) <= {"every", "retrain_after"}:
+            self.say(self.data.line_of("scan"), "scan must be {every: <period>, retrain_after: <decisions>}, like "
+                                                "{every: 1d} or {every: P1D, retrain_after: 20}")
+            return None, RETRAIN_AFTER
+        every = None
+        if "every" in scan:
+            every = _period(scan.get("every"))
+            if every is None:
+                self.say(scan.line_of("every"), f"every {scan.get('every')!r} must be a positive period like 1d, "
+                                                "12h, 30m or P1D")
+        retrain_after = scan.get("retrain_after", RETRAIN_AFTER)
+        if type(retrain_after) is not int or retrain_after < 1:
+            self.say(scan.line_of("retrain_after"), f"retrain_after {retrain_after!r} must be a whole number of "
+                                                    "reviewers' decisions, at least 1")
+            retrain_after = RETRAIN_AFTER
+        return every, retrain_after
 
 
 def load_duplicates(checker: Checker) -> dict[str, DuplicateRules]:

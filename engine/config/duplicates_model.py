@@ -96,6 +96,9 @@ class MatchRule:
         return tuple(sorted(self.fields, key=lambda spec: not spec.cheap))
 
 
+RETRAIN_AFTER = 20  # default of scan.retrain_after
+
+
 @dataclass(frozen=True)
 class DuplicateRules:
     """How duplicates of one entity are found and what a matching create/update does."""
@@ -109,6 +112,7 @@ class DuplicateRules:
     region: str = "RU"  # settings.default_region: how phone numbers without a country code are read
     file: str = ""
     line: int | None = None
+    retrain_after: int = RETRAIN_AFTER  # reviewers' decisions since training that make the worker retrain
 
     def block_limit(self, key: str) -> int:
         """The most records sharing one value of `key` that a scan still compares."""

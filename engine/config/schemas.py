@@ -448,7 +448,7 @@ def duplicates_schema() -> dict[str, Any]:
                         "match weights learned by EM (docs/duplicates.md)."),
         "key": _text("exact: the key that must be equal."),
         "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "The pair's score (exact) or "
-                  "cap (fuzzy)."},
+                  "cap (fuzzy, probabilistic: the most a pair of this rule scores, so that exact rules outrank it)."},
         "block": _list_of({"type": "string"}, "fuzzy: keys that put candidates in one block."),
         "fields": _list_of(field, "fuzzy: the fields compared and their weights."),
         "threshold": {"type": "number", "minimum": 0, "maximum": 100, "description": "fuzzy: the lowest score "
@@ -464,7 +464,14 @@ def duplicates_schema() -> dict[str, Any]:
         "keys": {"type": "object", "additionalProperties": key, "propertyNames": {"pattern": SNAKE},
                  "description": "Match keys by name."},
         "rules": _list_of(rule, "The rules, exact and fuzzy."),
-        "scan": {"type": "object", "description": "{every: 1d}: how often the worker re-checks every record."},
+        "scan": {"type": "object", "additionalProperties": False, "properties": {
+            "every": {"type": "string", "description": "How often the worker re-checks every record: 1d, 12h, 30m "
+                      "or P1D."},
+            "retrain_after": {"type": "integer", "minimum": 1, "description": "Reviewers' decisions (merged, "
+                              "dismissed, related pairs) since a probabilistic rule was trained after which the "
+                              "worker retrains it (default 20)."}},
+                 "description": "{every: 1d, retrain_after: 20}: the worker's scan period and when it retrains "
+                                "probabilistic rules on reviewers' decisions."},
         "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."},
     }, _TOP, required=("entity",), description="Duplicate rules: crm_model/duplicates/<entity>.yaml "
                                                "(docs/duplicates.md).")

@@ -44,7 +44,11 @@ DEFAULT_U: dict[str, tuple[float, ...]] = {
 DEFAULT_PRIOR = 0.05
 MAX_ITERATIONS = 100
 TOLERANCE = 1e-6
-PSEUDO_COUNT = 0.5  # per level: a level no training pair met keeps a small probability, not zero
+# The defaults weigh as much as this many pairs of each class (a Dirichlet/Beta prior: EM finds the most probable
+# model, not the likeliest). On a million pairs that is nothing; on the handful of pairs a new database has, EM alone
+# would decide that every pair is a match (3 pairs, 3 matches: prior 1.0) — this keeps such a model near the
+# defaults until the data say otherwise. It also keeps a level no pair met from a probability of zero.
+PRIOR_PAIRS = 20.0
 FLOOR = 1e-6
 
 
@@ -164,6 +168,8 @@ def train(rule: MatchRule, vectors: np.ndarray, labelled: np.ndarray | None = No
     prior = begin.prior
     m = [np.asarray(x, dtype=float) for x in begin.m]
     u = [np.asarray(x, dtype=float) for x in begin.u]
+    base = default_model(rule)
+    m_prior, u_prior = _prior_counts(base.m), _prior_counts(base.u)
     iterations = 0
     for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is reported
         log_m = np.full(len(every), math.log(prior))
@@ -175,16 +181,16 @@ def train(rule: MatchRule, vectors: np.ndarray, labelled: np.ndarray | None = No
         share = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
         share = np.where(free, share, known)
         matched, unmatched = weight * share, weight * (1 - share)
-        new_prior = float(np.clip(matched[free].sum() / max(weight[free].sum(), 1e-12), 1e-6, 1 - 1e-6)) \
-            if free.any() else prior
+        new_prior = float(np.clip((matched[free].sum() + PRIOR_PAIRS * base.prior)
+                                  / (weight[free].sum() + PRIOR_PAIRS), 1e-6, 1 - 1e-6)) if free.any() else prior
         new_m, new_u = [], []
         for k, size in enumerate(sizes):
             column = every[:, k]
             m_counts = np.bincount(column, weights=matched, minlength=size)[:size]
             u_counts = np.bincount(column, weights=unmatched, minlength=size)[:size]
             m_counts[NULL] = u_counts[NULL] = 0.0
-            m_counts = m_counts.astype(float) + np.where(np.arange(size) > NULL, PSEUDO_COUNT, 0.0)
-            u_counts = u_counts.astype(float) + np.where(np.arange(size) > NULL, PSEUDO_COUNT, 0.0)
+            m_counts = m_counts.astype(float) + m_prior[k]
+            u_counts = u_counts.astype(float) + u_prior[k]
             m_level, u_level = m_counts / m_counts[1:].sum(), u_counts / u_counts[1:].sum()
             m_level[NULL] = u_level[NULL] = 1.0
             new_m.append(m_level)
@@ -196,6 +202,16 @@ def train(rule: MatchRule, vectors: np.ndarray, labelled: np.ndarray | None = No
             break
     return MatchModel(prior, tuple(tuple(float(v) for v in x) for x in m), tuple(tuple(float(v) for v in x) for x in u),
                       int(counts.sum()) + len(fixed), len(fixed), iterations)
+
+
+def _prior_counts(levels: tuple[tuple[float, ...], ...]) -> list[np.ndarray]:
+    """PRIOR_PAIRS pairs spread over each comparison's levels (null excluded) as the defaults share them."""
+    found = []
+    for shares in levels:
+        counts = np.asarray(shares, dtype=float)
+        counts[NULL] = 0.0
+        found.append(PRIOR_PAIRS * counts / counts.sum())
+    return found
 
 
 def _patterns(vectors: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -12,45 +12,53 @@ import numpy as np
 from engine.config.duplicates_model import DuplicateRules, MatchRule
 from engine.config.model import Bundle
 from engine.errors import NotFound
-from engine.quality.comparisons import NULL, comparer, prepare, value_of
+from engine.quality.candidates import CandidatePairs, row_of
 from engine.quality.fellegi_sunter import MatchModel, train
+from engine.quality.level_batch import level_matrix
 from engine.quality.matching import comparison_levels, load_models, rules_of
 from engine.store.uow import UnitOfWork
 
-Pairs = Mapping[tuple[int, int], set[str]]  # (low id, high id) -> the keys the two records share
 Values = Mapping[int, Mapping[str, Any]]  # record id -> the values the rules read
 
 
-Levels = dict[tuple[int, int], tuple[int, ...]]  # (low id, high id) -> the level of each comparison
+class Levels:
+    """The pairs a probabilistic rule's blocks put together, (low id, high id) sorted, and the level of each
+    comparison for each pair as a (pairs × comparisons) matrix."""
+
+    def __init__(self, lows: np.ndarray, highs: np.ndarray, matrix: np.ndarray) -> None:
+        self.lows, self.highs, self.matrix = lows, highs, matrix
+
+    def __len__(self) -> int:
+        return len(self.lows)
+
+    def __contains__(self, pair: object) -> bool:
+        return isinstance(pair, tuple) and row_of(self.lows, self.highs, pair) is not None
+
+    def __getitem__(self, pair: tuple[int, int]) -> tuple[int, ...]:
+        row = row_of(self.lows, self.highs, pair)
+        if row is None:
+            raise KeyError(pair)
+        return tuple(self.matrix[row].tolist())
+
+    def pairs_where(self, chosen: np.ndarray) -> list[tuple[int, int]]:
+        """The pairs of the rows `chosen` (a boolean mask) selects."""
+        return list(zip(self.lows[chosen].tolist(), self.highs[chosen].tolist(), strict=True))
 
 
-def pair_levels(rule: MatchRule, pairs: Pairs, values: Values) -> Levels:
-    """The comparison levels of every pair the rule's blocks put together; each record's values are prepared
-    (folded, parsed) once."""
-    blocks, comparisons = set(rule.block), rule.comparisons
-    prepared: dict[int, tuple[Any, ...]] = {}
-
-    def of(record_id: int) -> tuple[Any, ...]:
-        found = prepared.get(record_id)
-        if found is None:
-            data = values[record_id]
-            found = prepared[record_id] = tuple(prepare(c, value_of(c, data)) for c in comparisons)
-        return found
-
-    levels: Levels = {}
-    comparers = [(comparer(c), c) for c in comparisons]
-    for (low, high), shared in pairs.items():
-        if blocks.isdisjoint(shared) or low not in values or high not in values:
-            continue
-        a, b = of(low), of(high)
-        levels[(low, high)] = tuple(NULL if x is None or y is None else fn(c, x, y)
-                                    for (fn, c), x, y in zip(comparers, a, b, strict=True))
-    return levels
+def pair_levels(rule: MatchRule, pairs: CandidatePairs, values: Values) -> Levels:
+    """The comparison levels of every pair the rule's blocks put together, computed for all pairs at once
+    (engine/quality/level_batch.py)."""
+    known = np.fromiter(values, dtype=np.int64, count=len(values))
+    chosen = pairs.sharing(rule.block) & np.isin(pairs.lows, known) & np.isin(pairs.highs, known)
+    lows, highs = pairs.lows[chosen], pairs.highs[chosen]
+    return Levels(lows, highs, level_matrix(rule, lows, highs, values))
 
 
-def as_matrix(rule: MatchRule, levels: Levels) -> np.ndarray:
-    """Level vectors as a (pairs × comparisons) matrix."""
-    return np.asarray(list(levels.values()), dtype=np.int8).reshape(len(levels), len(rule.comparisons))
+def as_matrix(rule: MatchRule, levels: Levels | None) -> np.ndarray:
+    """Level vectors as a (pairs × comparisons) matrix (an empty one for no levels)."""
+    if levels is None:
+        return np.zeros((0, len(rule.comparisons)), dtype=np.int8)
+    return levels.matrix
 
 
 def labelled_vectors(uow: UnitOfWork, rule: MatchRule, entity: str) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +84,7 @@ def fresh_models(uow: UnitOfWork, config: DuplicateRules, levels: Mapping[str, L
         current = models.get(rule.name)
         if current is not None and not force and current.labels == len(labels):
             continue
-        model = train(rule, as_matrix(rule, levels.get(rule.name, {})), labelled, labels)
+        model = train(rule, as_matrix(rule, levels.get(rule.name)), labelled, labels)
         uow.quality.save_model(config.entity, rule.name, model.as_json(), now)
         models[rule.name] = model
         trained.append(rule.name)
@@ -86,15 +94,30 @@ def fresh_models(uow: UnitOfWork, config: DuplicateRules, levels: Mapping[str, L
 def train_models(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime) -> dict[str, MatchModel]:
     """Retrain every probabilistic rule of an entity on its current records and reviewed pairs, and store the
     models (`flowcrm duplicates train`)."""
-    from engine.quality.scan import candidate_pairs
-
     config = rules_of(bundle, entity)
     if config is None:
         raise NotFound(f"no duplicate rules for {entity!r} (crm_model/duplicates/<entity>.yaml)")
     with uow:
-        pairs, values = candidate_pairs(uow, config)
-        levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
-                  if rule.match == "probabilistic"}
-        models, _ = fresh_models(uow, config, levels, now, force=True)
+        models = retrain_in(uow, config, now)
         uow.commit()
     return models
+
+
+def retrain_in(uow: UnitOfWork, config: DuplicateRules, now: datetime) -> dict[str, MatchModel]:
+    """`train_models`, inside the caller's transaction (which commits it)."""
+    from engine.quality.scan import candidate_pairs
+
+    pairs, values = candidate_pairs(uow, config)
+    levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules if rule.match == "probabilistic"}
+    models, _ = fresh_models(uow, config, levels, now, force=True)
+    return models
+
+
+def decisions_since_training(uow: UnitOfWork, config: DuplicateRules) -> int:
+    """How many reviewers' decisions the most outdated probabilistic rule of the entity has not learned from
+    (every decision, for a rule never trained); 0 without probabilistic rules."""
+    rules = [rule for rule in config.rules if rule.match == "probabilistic"]
+    if not rules:
+        return 0
+    decided, models = uow.quality.reviewed_count(config.entity), load_models(uow, config)
+    return max(decided - (models[rule.name].labels if rule.name in models else 0) for rule in rules)

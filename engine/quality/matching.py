@@ -172,7 +172,7 @@ def _fuzzy(rule: MatchRule, a: Mapping[str, Any], b: Mapping[str, Any], region: 
         if most and round((100 * most - lost) / most, 1) < rule.threshold:
             return None  # even perfect scores on the other fields would stay below the threshold
         reasons.append({"field": spec.field, "how": "exact" if spec.scorer == "exact" else "fuzzy",
-                        "a": a.get(spec.field), "b": b.get(spec.field), "score": score})
+                        "a": a.get(spec.field), "b": b.get(spec.field), "score": score, "weight": spec.weight})
     if not weights:
         return None
     score = round(total / weights, 1)
@@ -234,6 +234,7 @@ def match_pair(config: DuplicateRules, shared: Shared, a: Mapping[str, Any], b: 
             if probability(model.total_weight(met)) < rule.threshold:
                 continue
             score, reasons = probabilistic_reasons(rule, model, a, b, met)
+            score = min(score, rule.score)  # a cap (score: 90) lets exact rules outrank it; reasons keep the total
         elif rule.match == "exact":
             exact = _exact(rule, config, shared, a, b)
             if exact is None:
@@ -256,10 +257,16 @@ def match_pair(config: DuplicateRules, shared: Shared, a: Mapping[str, Any], b: 
                 continue
             score, reasons = found
         matched.append((rule, Candidate(record_id, score, rule.name, reasons, rule.suggest, title)))
+    # a related rule's key (same phone, another person) excepts the merge rules resting on it: an exact rule on
+    # that key, a probabilistic rule blocking on it (the shared phone would otherwise outweigh the other name)
     excepted = {rule.key for rule, candidate in matched if candidate.suggest == "related"}
-    merges = [c for rule, c in matched if c.suggest == "merge" and (rule.key is None or rule.key not in excepted)]
+    merges = [c for rule, c in matched if c.suggest == "merge" and not excepted & _rests_on(rule)]
     pool = merges or [candidate for _, candidate in matched if candidate.suggest == "related"]
     return max(pool, key=lambda candidate: candidate.score, default=None)
+
+
+def _rests_on(rule: MatchRule) -> set[str | None]:
+    return set(rule.block) if rule.match == "probabilistic" else {rule.key} - {None}
 
 
 def rule_named(config: DuplicateRules, name: str) -> MatchRule | None:

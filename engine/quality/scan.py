@@ -6,15 +6,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from engine.config.duplicates_model import DuplicateRules
 from engine.config.model import Bundle
 from engine.errors import NotFound
 from engine.processes.deployed import active_bundle
+from engine.quality.candidates import CandidatePairs
 from engine.quality.fellegi_sunter import MatchModel, default_model, probabilities
-from engine.quality.learning import Levels, as_matrix, fresh_models, pair_levels
+from engine.quality.learning import Levels, decisions_since_training, fresh_models, pair_levels, retrain_in
 from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
 from engine.services.rules import ScheduleJob
 from engine.store.uow import UnitOfWork
@@ -23,6 +26,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000  # records per keyset page (and per transaction when rebuilding keys); new pairs per bulk insert
 SCHEDULE_PREFIX = "duplicates:"  # schedule row names: duplicates:<Entity>
+RETRAIN_PREFIX = "retrain:"  # schedule row names: retrain:<Entity>
+RETRAIN_CHECK = timedelta(minutes=5)  # how often the worker counts new decisions
 
 
 @dataclass(frozen=True)
@@ -62,21 +67,12 @@ def rebuild_keys(uow: UnitOfWork, bundle: Bundle, entity: str) -> int:
         after, total = batch[-1][0], total + sum(1 for _, merged, _ in batch if merged is None)
 
 
-def _shared_keys(uow: UnitOfWork, config: DuplicateRules) -> dict[tuple[int, int], set[str]]:
+def _shared_keys(uow: UnitOfWork, config: DuplicateRules) -> CandidatePairs:
     """Pairs of records (low id first) sharing a key some rule reads, with the names of the keys they share."""
     names = {rule.key for rule in config.rules if rule.key} | {b for rule in config.rules for b in rule.block}
-    pairs: dict[tuple[int, int], set[str]] = {}
-    groups = (group for name in sorted(names)
-              for group in uow.quality.shared_keys(config.entity, [name], config.block_limit(name)))
-    for key, _, ids in groups:
-        for index, low in enumerate(ids):
-            for high in ids[index + 1:]:
-                shared = pairs.get((low, high))
-                if shared is None:
-                    pairs[(low, high)] = {key}
-                else:
-                    shared.add(key)
-    return pairs
+    groups = ((key, ids) for name in sorted(names)
+              for key, _, ids in uow.quality.shared_keys(config.entity, [name], config.block_limit(name)))
+    return CandidatePairs.from_groups(names, groups)
 
 
 def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) -> dict[int, dict[str, Any]]:
@@ -95,12 +91,12 @@ def _record_values(uow: UnitOfWork, config: DuplicateRules, wanted: set[int]) ->
     return found
 
 
-def candidate_pairs(uow: UnitOfWork, config: DuplicateRules) -> tuple[dict[tuple[int, int], set[str]],
-                                                                         dict[int, dict[str, Any]]]:
+def candidate_pairs(uow: UnitOfWork, config: DuplicateRules) -> tuple[CandidatePairs, dict[int, dict[str, Any]]]:
     """The pairs of records sharing a key some rule reads (with the keys they share) and the values the rules
     read of those records."""
     pairs = _shared_keys(uow, config)
-    return pairs, _record_values(uow, config, {record_id for pair in pairs for record_id in pair})
+    wanted = set(np.unique(np.concatenate([pairs.lows, pairs.highs])).tolist())
+    return pairs, _record_values(uow, config, wanted)
 
 
 def scan(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, train: bool = False) -> ScanReport:
@@ -132,13 +128,20 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
         known = uow.quality.pair_statuses(entity)
         cache: KeyCache = {}
         matched: set[tuple[int, int]] = set()
-        compared = sum(1 for low, high in pairs if low in values and high in values)
-        for low, high in sorted(hopeful if hopeful is not None else pairs):
-            a, b, shared = values.get(low), values.get(high), pairs[(low, high)]
+        known_ids = np.fromiter(values, dtype=np.int64, count=len(values))
+        compared = int((np.isin(pairs.lows, known_ids) & np.isin(pairs.highs, known_ids)).sum())
+        rows = np.arange(len(pairs)) if hopeful is None else pairs.rows_of(sorted(hopeful))
+        # each rule's level row of every candidate pair (-1: its blocks do not hold the pair), found at once
+        level_rows = {name: pairs.rows_in(found_levels.lows, found_levels.highs)
+                      for name, found_levels in levels.items()}
+        for row in rows.tolist():
+            low, high = int(pairs.lows[row]), int(pairs.highs[row])
+            a, b = values.get(low), values.get(high)
             if a is None or b is None:
                 continue
-            met = {name: found_levels[(low, high)] for name, found_levels in levels.items()
-                   if (low, high) in found_levels}
+            shared = pairs.shared(row)
+            met = {name: tuple(levels[name].matrix[at].tolist()) for name, at in
+                   ((name, int(where[row])) for name, where in level_rows.items()) if at >= 0}
             candidate = match_pair(config, shared, a, b, high, cache=cache, models=models, levels=met)
             if candidate is None:
                 continue
@@ -171,11 +174,11 @@ def _hopeful(config: DuplicateRules, levels: dict[str, Levels],
         return None
     found: set[tuple[int, int]] = set()
     for rule in config.rules:
-        by_pair = levels.get(rule.name, {})
-        if not by_pair:
+        by_pair = levels.get(rule.name)
+        if by_pair is None or not len(by_pair):
             continue
-        chances = probabilities(models.get(rule.name) or default_model(rule), as_matrix(rule, by_pair))
-        found.update(pair for pair, chance in zip(by_pair, chances >= rule.threshold - 1e-9, strict=True) if chance)
+        chances = probabilities(models.get(rule.name) or default_model(rule), by_pair.matrix)
+        found.update(by_pair.pairs_where(chances >= rule.threshold - 1e-9))
     return found
 
 
@@ -191,6 +194,9 @@ def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> li
     job = ScanJob(bundle)
     if job.periods:
         job.run_all(uow, now)
+    retrain = RetrainJob(bundle)
+    if retrain.periods:
+        retrain.run_all(uow, now)
     return job.reports
 
 
@@ -212,3 +218,27 @@ class ScanJob(ScheduleJob):
                  report.entity, report.records, report.found, report.new, report.closed,
                  ", ".join(report.trained) or "none", report.seconds)
         self.reports.append(report)
+
+
+class RetrainJob(ScheduleJob):
+    """Retraining on reviewers' decisions: every RETRAIN_CHECK one worker looks, per entity with probabilistic
+    rules (schedule row `retrain:<Entity>`), how many pairs were merged, dismissed or marked related since the
+    rules were trained, and retrains them when that reaches `scan: {retrain_after: N}` (default 20). The reviewer's
+    request only records the decision; the learning happens here, or at the next scan."""
+
+    kind = "scan"
+
+    def __init__(self, bundle: Bundle) -> None:
+        configs = {RETRAIN_PREFIX + name: config for name, config in bundle.duplicates.items()
+                   if any(rule.match == "probabilistic" for rule in config.rules)}
+        super().__init__(dict.fromkeys(configs, RETRAIN_CHECK))
+        self.configs, self.retrained = configs, list[str]()
+
+    def work(self, uow: UnitOfWork, name: str, now: datetime) -> None:
+        config = self.configs[name]
+        behind = decisions_since_training(uow, config)
+        if behind < config.retrain_after:
+            return
+        retrain_in(uow, config, now)
+        log.info("retrained the probabilistic duplicate rules of %s on %d new decision(s)", config.entity, behind)
+        self.retrained.append(config.entity)

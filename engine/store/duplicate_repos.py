@@ -105,7 +105,9 @@ class DuplicateQueries(_Repository):
         """(id, merged_into_id, data) of the next `limit` records of an entity above `after_id` (keyset paging)."""
         stmt = (select(RecordRow.id, RecordRow.merged_into_id, RecordRow.data)
                 .where(RecordRow.entity == entity, RecordRow.id > after_id).order_by(RecordRow.id).limit(limit))
-        return [(r, m, dict(d)) for r, m, d in self.session.execute(stmt).all()]
+        # on the connection, not the ORM session: plain rows, without the ORM's per-row loading (a scan pages
+        # through every record of the entity)
+        return [(r, m, dict(d)) for r, m, d in self.session.connection().execute(stmt).all()]
 
     def count_records(self, entity: str) -> int:
         """How many unmerged records an entity has."""
@@ -126,7 +128,7 @@ class DuplicateQueries(_Repository):
                 .order_by(MatchKeyRow.key, MatchKeyRow.value))
         current: tuple[str, str] | None = None
         ids: set[int] = set()
-        for key, value, record_id in self.session.execute(stmt.execution_options(yield_per=10_000)):
+        for key, value, record_id in self.session.connection().execute(stmt.execution_options(yield_per=10_000)):
             if (key, value) != current:
                 if current is not None and 1 < len(ids) <= max_size:
                     yield current[0], current[1], sorted(ids)
@@ -146,7 +148,7 @@ class DuplicateQueries(_Repository):
         """Status of every known pair of an entity by (low id, high id), in one query."""
         stmt = select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status).where(
             DuplicatePairRow.entity == entity)
-        return {(a, b): status for a, b, status in self.session.execute(stmt)}
+        return {(a, b): status for a, b, status in self.session.connection().execute(stmt)}
 
     def upsert_pair(self, entity: str, a_id: int, b_id: int, *, score: float, rule: str,
                     reasons: list[dict[str, Any]], found_by: str, now: datetime) -> tuple[DuplicatePairRow, bool]:
@@ -236,6 +238,15 @@ class DuplicateQueries(_Repository):
                        DuplicatePairRow.status.in_(("merged", "dismissed", "related")))
                 .order_by(DuplicatePairRow.id))
         return [(x, y, status, dict(da), dict(db)) for x, y, status, da, db in self.session.execute(stmt)]
+
+    def reviewed_count(self, entity: str) -> int:
+        """How many pairs `reviewed_pairs` gives, without loading them (the worker asks often)."""
+        a, b = aliased(RecordRow), aliased(RecordRow)
+        stmt = (select(func.count()).select_from(DuplicatePairRow)
+                .join(a, a.id == DuplicatePairRow.record_a_id).join(b, b.id == DuplicatePairRow.record_b_id)
+                .where(DuplicatePairRow.entity == entity,
+                       DuplicatePairRow.status.in_(("merged", "dismissed", "related"))))
+        return int(self.session.scalar(stmt) or 0)
 
     def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime) -> int:
         """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many. Pairs an import

@@ -88,6 +88,19 @@ def test_namesakes_with_other_numbers_are_no_duplicates(deployed: Factory, actor
     assert _candidates(deployed, "Contact", {"full_name": "Ivan Petrov", "email": "ivan@two.ru"}) == []
 
 
+def test_the_learned_rule_finds_what_the_others_miss_and_they_outrank_it(deployed: Factory,
+                                                                       actors: dict[str, Actor]) -> None:
+    """crm_model's same_person (probabilistic, untrained defaults): a name typo and a phone with one digit
+    wrong is a pair no exact or fuzzy rule finds; where another rule matches, that rule's score wins."""
+    first = _contact(deployed, actors["head"], full_name="Ivan Petrov", phone="+79123456789")
+    found = _candidates(deployed, "Contact", {"full_name": "Iwan Petrow", "phone": "+79123456780"})
+    assert [(c.record_id, c.rule, c.score) for c in found] == [(first, "same_person", 85.0)]
+    levels = {r["field"]: r.get("level") for r in found[0].reasons}
+    assert (levels["full_name"], levels["phone"]) == ("exact", "one_digit")  # Iwan Petrow folds to Ivan Petrov
+    same = _candidates(deployed, "Contact", {"full_name": "Petrov Ivan", "phone": "89123456789"})
+    assert [(c.rule, c.score) for c in same] == [("same_phone", 95)]
+
+
 def test_same_phone_other_person_is_suggested_as_related(deployed: Factory, actors: dict[str, Actor]) -> None:
     husband = _contact(deployed, actors["head"], full_name="Ivan Petrov", phone="+79123456789")
     found = _candidates(deployed, "Contact", {"full_name": "Maria Kuznetsova", "phone": "89123456789"})

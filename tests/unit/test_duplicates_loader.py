@@ -156,14 +156,24 @@ def test_a_probabilistic_rule_loads_with_the_default_probability_and_joined_fiel
 
 
 def test_probabilistic_rule_problems_name_their_line() -> None:
-    text = PROBABILISTIC.replace("block: [phone, names]", "block: [phone, names]\n    threshold: 95\n    score: 80")
+    text = PROBABILISTIC.replace("block: [phone, names]", "block: [phone, names]\n    threshold: 95\n    score: 180")
     text = text.replace("as: phone}", "as: soundex}").replace("as: name}", "as: name, days: 3}")
     text = text.replace("[first_name, last_name], as: name", "[first_name, surname], as: name")
     found = problems_of(text)
     assert (9, "threshold of a probabilistic rule is a match probability between 0 and 1 (exclusive), "
                 "like 0.95") in found
-    assert (10, "'score' does not apply to a probabilistic rule") in found
+    assert (10, "score (the most a pair of this rule scores) must be a number from 0 to 100") in found
     assert (12, "Contact has no field 'surname'; fields: " + ", ".join(
         load_bundle(_shipped()).entities["Contact"].fields)) in found
     assert (12, "days applies to a date comparison only") in found
     assert (13, "as 'soundex' must be one of: exact, name, text, id, date, number, phone, email") in found
+
+
+def test_retrain_after_must_count_decisions() -> None:
+    assert "every: 12h" in GOOD
+    assert problems_of(GOOD.replace("every: 12h", "every: 12h, retrain_after: 0")) == [
+        (3, "retrain_after 0 must be a whole number of reviewers' decisions, at least 1")]
+    assert (3, "scan must be {every: <period>, retrain_after: <decisions>}, like {every: 1d} or "
+               "{every: P1D, retrain_after: 20}") in problems_of(GOOD.replace("every: 12h", "each: 12h"))
+    rules = load_bundle({**_shipped(), CONTACT: GOOD.replace("every: 12h", "every: 12h, retrain_after: 5")})
+    assert rules.duplicates["Contact"].retrain_after == 5
