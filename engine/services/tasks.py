@@ -24,9 +24,10 @@ from engine.services.pipelines import (
 from engine.services.records import can_see, entity_of, load_visible, write_fields
 from engine.services.views import Actor, TaskDetail, TaskView
 from engine.store.events import TaskCompleted
+from engine.store.inbox_query import SORTS
+from engine.store.inbox_query import TaskFilter as TaskFilter  # re-exported: the edges build one
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
-from engine.store.inbox_query import SORTS, TaskFilter
 from engine.store.work_repos import COUNTED, TaskQuery
 
 UNFILTERED = TaskFilter()

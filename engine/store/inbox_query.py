@@ -71,7 +71,7 @@ def process_name() -> Any:
 
 def _pooled(groups: int) -> Any:
     """Ids of tasks pooled for one of the reader's candidate names (cand_0.. groups, cand_user)."""
-    names = [bindparam(f"cand_{n}") for n in range(groups)]
+    names: list[Any] = [bindparam(f"cand_{n}") for n in range(groups)]
     named = [and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == bindparam("cand_user"))]
     if names:
         named.append(and_(TaskCandidateRow.kind == "group", TaskCandidateRow.name.in_(names)))

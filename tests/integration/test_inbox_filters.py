@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from engine.errors import ValidationError
 from engine.services import records, tasks
 from engine.services.tasks import TaskFilter
 from tests.conftest import NOW
+from tests.statements import selects_of
 
 
 def _lead(deployed, actors, title, created):
@@ -84,20 +84,8 @@ def test_a_sorted_filtered_page_with_counts_is_one_statement(deployed, actors, l
     sam = actors["sales"]
     flt = TaskFilter(sort="created", descending=True, record="а", due_from=NOW - timedelta(days=10))
     for scope in ("mine", "pool", "overdue"):
-        work = deployed()
-        with work:
-            bind = work.session.get_bind()
-            sent: list[str] = []
-
-            def log(conn, cursor, statement, *args, sent=sent):
-                sent.append(statement)
-
-            event.listen(bind, "before_cursor_execute", log)
-            try:
-                page = tasks.inbox_page(work, sam, scope, NOW, flt=flt)
-            finally:
-                event.remove(bind, "before_cursor_execute", log)
-        assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1, sent
+        page, sent = selects_of(deployed(), lambda work, scope=scope: tasks.inbox_page(work, sam, scope, NOW, flt=flt))
+        assert len(sent) == 1, sent
         assert page.tasks == tasks.list_tasks(deployed(), sam, scope, now=NOW, flt=flt)
         assert page.counts == {"mine": 1, "pool": 1, "overdue": 2}  # "а": Белова (sam's), белкина; not Орлов
 
