@@ -52,7 +52,7 @@ def _load(factory: UowFactory, rows: int) -> dict[str, Any]:
                             "owner_id": owners[n % SELLERS], "created_at": NOW, "created_by": "bench",
                             "updated_at": NOW, "revision": 1, "merged_into_id": None})
             made = perf_counter()
-            keys += [{"record_id": record_id, "entity": "Contact", "key": k}
+            keys += [{"record_id": record_id, "entity": "Contact", "key": k, "owner_id": owners[n % SELLERS]}
                      for k in record_keys(entity, data, bundle.settings.default_region)]
             key_s += perf_counter() - made
         with factory.engine.begin() as conn:

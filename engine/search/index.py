@@ -18,12 +18,13 @@ BATCH = 2000  # records per transaction of a rebuild
 def refresh_record(uow: UnitOfWork, entity: Entity, row: RecordRow, changed: Mapping[str, Any], region: str) -> None:
     """Rewrite a record's keys when a searched field changed (or it was merged: merged records are not found)."""
     if set(changed) & set(searched_fields(entity)):
-        SearchRepository(uow.session).replace(row.id, row.entity, record_keys(entity, row.data, region))
+        SearchRepository(uow.session).replace(row.id, row.entity, record_keys(entity, row.data, region), row.owner_id)
 
 
 def index_new(uow: UnitOfWork, entity: Entity, rows: Sequence[RecordRow], region: str) -> None:
     """Keys of records just inserted in bulk, in one statement."""
-    SearchRepository(uow.session).add_many([{"record_id": row.id, "entity": row.entity, "key": key}
+    SearchRepository(uow.session).add_many([{"record_id": row.id, "entity": row.entity, "key": key,
+                                             "owner_id": row.owner_id}
                                             for row in rows for key in record_keys(entity, row.data, region)])
 
 
