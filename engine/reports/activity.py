@@ -18,11 +18,12 @@ WORKER_ROLES = ("sales", "head_of_sales")
 def _counts(uow: UnitOfWork, measure: ActivityMeasure, params: ReportParams, now: datetime) -> dict[str, int]:
     session = uow.session
     if measure.source == "tasks_done":
-        return report_sql.tasks_done_per_user(session, params.date_from, params.date_to)
+        return report_sql.tasks_done_per_user(session, params.date_from, params.date_to, params.zone)
     if measure.source == "tasks_overdue":
         return report_sql.tasks_overdue_per_user(session, now)
     created = FieldPath("created_at", "created_at", "datetime")
-    scope = report_sql.Scope(measure.entity or "", None, created, params.date_from, params.date_to, measure.where)
+    scope = report_sql.Scope(measure.entity or "", None, created, params.date_from, params.date_to, measure.where,
+                             params.zone)
     if measure.source == "claims":
         return report_sql.claims_per_user(session, scope)
     return report_sql.records_per_user(session, scope, measure.by)

@@ -23,7 +23,7 @@ BEGIN
 END
 """
 POSTGRES_FUNCTION = """
-CREATE FUNCTION search_key_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION search_key_owner() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE search_key SET owner_id = NEW.owner_id WHERE record_id = NEW.id;
     RETURN NULL;
