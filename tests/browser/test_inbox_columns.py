@@ -60,7 +60,8 @@ def test_a_seller_sorts_and_filters_the_inbox_by_its_columns(live_server: str, s
     box.press("Enter")
     expect(page.locator('.tabs a[data-tab="pool"] .count')).to_have_text("2")
     assert _records(page) == ["Вера Белкина", "Анна Белова"]  # still sorted descending
-    assert re.search(r"f\.record=%D0%B1%D0%B5%D0%BB", page.url) and "sort=record" in page.url
+    assert re.search(r"f\.record=%D0%B1%D0%B5%D0%BB", page.url)
+    assert "sort=record" in page.url
     expect(page.get_by_label("Фильтр по полю «Запись»")).to_have_value("бел")
 
     page.get_by_label("Фильтр по полю «Задача»").fill("квалиф")  # the task's name as the seller reads it
