@@ -13,8 +13,8 @@ from engine.store.repo_base import _inbox_record_ids, _Repository
 from engine.store.search_models import SearchKeyRow
 
 PREFIX_END = "\uffff"
-MERGED_SLACK = 50  # extra ids read for a reader of everything, as some may be merged records
-MATCH_CAP = 5000  # newest matching records a search looks at before visibility (a bound on the cost)
+MERGED_SLACK = 50  # extra ids read, as some may be merged records
+MATCH_CAP = 5000  # the most matching ids one search reads from the keys (a bound on the cost)
 
 
 def _starts(prefix: str) -> ColumnElement[bool]:
@@ -35,7 +35,10 @@ def _matching(words: Sequence[str], exact: Sequence[str], prefixes: Sequence[str
         return intersect(*subs) if len(subs) > 1 else subs[0].distinct()
     alternatives: list[ColumnElement[bool]] = [SearchKeyRow.key.in_(list(exact))] if exact else []
     alternatives += [_starts(p) for p in prefixes]
-    return keys(or_(*alternatives)).distinct()
+    if part is None or len(alternatives) == 1:
+        return keys(or_(*alternatives)).distinct()
+    # one select per alternative: with OR between them the owner index would be walked over all the owner's keys
+    return union(*[select(keys(a).subquery().c.record_id) for a in alternatives])
 
 
 class SearchRepository(_Repository):
@@ -66,8 +69,8 @@ class SearchRepository(_Repository):
     def find(self, words: Sequence[str], exact: Sequence[str], prefixes: Sequence[str], scope: FindScope, *,
              limit: int = 200) -> list[tuple[int, str, str]]:
         """(record id, entity, title) of unmerged records the scope admits that have a key starting with every
-        word, or one of the exact keys, or a key starting with one of the prefixes; newest first, among the
-        MATCH_CAP newest matching records.
+        word, or one of the exact keys, or a key starting with one of the prefixes; the newest `limit` of them
+        (a few more ids are read, as some may be merged records).
 
         Two steps on purpose: the matching ids come from the key index alone, then their records are read by id.
         In one statement PostgreSQL may walk the whole record table backwards by id to meet the LIMIT sooner.
@@ -89,7 +92,9 @@ class SearchRepository(_Repository):
         matching = union(*[select(s.subquery().c.record_id) for s in selects]).subquery() if len(selects) > 1 \
             else selects[0].subquery()
         column = matching.c.record_id
-        wanted = min(MATCH_CAP, limit + MERGED_SLACK) if scope.owner_ids is None else MATCH_CAP
+        # the key rows already say who may see their record, so the newest `limit` matches are the answer for
+        # every reader (plus a few that may be merged records); the records are read again below all the same
+        wanted = min(MATCH_CAP, limit + MERGED_SLACK)
         ids = list(self.session.scalars(select(column).order_by(column.desc()).limit(wanted)).all())
         if not ids:
             return []
