@@ -65,8 +65,12 @@ def assignee_name() -> Any:
 
 def process_name() -> Any:
     """The name of a task's process version (None for a standalone task), as a scalar subquery."""
-    return (select(ProcessVersionRow.name).join(InstanceRow, InstanceRow.process_version_id == ProcessVersionRow.id)
-            .where(InstanceRow.id == TaskRow.instance_id).scalar_subquery())
+    return (
+        select(ProcessVersionRow.name)
+        .join(InstanceRow, InstanceRow.process_version_id == ProcessVersionRow.id)
+        .where(InstanceRow.id == TaskRow.instance_id)
+        .scalar_subquery()
+    )
 
 
 def _pooled(groups: int) -> Any:
@@ -86,8 +90,10 @@ def _tab(tab: str, groups: int, users_key: str) -> list[Any]:
     elif tab == "pool":
         where += [TaskRow.assignee_id.is_(None), TaskRow.id.in_(_pooled(groups))]
     elif tab == "overdue":
-        where += [TaskRow.due_at < bindparam("now"),
-                  or_(TaskRow.assignee_id == bindparam("user_id"), TaskRow.id.in_(_pooled(groups)))]
+        where += [
+            TaskRow.due_at < bindparam("now"),
+            or_(TaskRow.assignee_id == bindparam("user_id"), TaskRow.id.in_(_pooled(groups))),
+        ]
     return where
 
 
@@ -95,21 +101,36 @@ def _filters(given: tuple[str, ...]) -> list[Any]:
     """The conditions of the set filters, on bound parameters named f_<filter>."""
     where: list[Any] = []
     if "task" in given:
-        where.append(or_(text_like(TaskRow.title, bindparam("f_task", type_=String)),
-                         TaskRow.spec_name.in_(bindparam("f_task_elements", expanding=True))))
+        where.append(
+            or_(
+                text_like(TaskRow.title, bindparam("f_task", type_=String)),
+                TaskRow.spec_name.in_(bindparam("f_task_elements", expanding=True)),
+            )
+        )
     if "record" in given:
-        where.append(select(RecordRow.id).where(RecordRow.id == TaskRow.record_id,
-                                                text_like(RecordRow.title, bindparam("f_record", type_=String)))
-                     .exists())
+        where.append(
+            select(RecordRow.id)
+            .where(RecordRow.id == TaskRow.record_id, text_like(RecordRow.title, bindparam("f_record", type_=String)))
+            .exists()
+        )
     if "assignee" in given:
-        where.append(select(UserRow.id).where(UserRow.id == TaskRow.assignee_id,
-                                              text_like(UserRow.username, bindparam("f_assignee", type_=String)))
-                     .exists())
+        where.append(
+            select(UserRow.id)
+            .where(
+                UserRow.id == TaskRow.assignee_id, text_like(UserRow.username, bindparam("f_assignee", type_=String))
+            )
+            .exists()
+        )
     if "process" in given:
-        where.append(select(InstanceRow.id).join(ProcessVersionRow,
-                                                 ProcessVersionRow.id == InstanceRow.process_version_id)
-                     .where(InstanceRow.id == TaskRow.instance_id,
-                            ProcessVersionRow.process_id == bindparam("f_process", type_=String)).exists())
+        where.append(
+            select(InstanceRow.id)
+            .join(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
+            .where(
+                InstanceRow.id == TaskRow.instance_id,
+                ProcessVersionRow.process_id == bindparam("f_process", type_=String),
+            )
+            .exists()
+        )
     if "due_from" in given:
         where.append(TaskRow.due_at >= bindparam("f_due_from", type_=TaskRow.due_at.type))
     if "due_before" in given:
@@ -120,8 +141,13 @@ def _filters(given: tuple[str, ...]) -> list[Any]:
 def _order(sort: str | None, descending: bool) -> list[Any]:
     """Empty values last either way, ties by due time, creation and id (a stable page order)."""
     keys: dict[str, Callable[[], Any]] = {
-        "task": lambda: TaskRow.title, "record": record_title, "due": lambda: TaskRow.due_at,
-        "assignee": assignee_name, "process": process_name, "created": lambda: TaskRow.created_at}
+        "task": lambda: TaskRow.title,
+        "record": record_title,
+        "due": lambda: TaskRow.due_at,
+        "assignee": assignee_name,
+        "process": process_name,
+        "created": lambda: TaskRow.created_at,
+    }
     tie = [TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at, TaskRow.id]
     if sort is None:
         return tie
@@ -129,20 +155,30 @@ def _order(sort: str | None, descending: bool) -> list[Any]:
     return [expr.is_(None), expr.desc() if descending else expr.asc(), *tie]
 
 
-def page_select(tab: str, groups: int, sort: str | None, descending: bool,
-                given: tuple[str, ...]) -> Select[tuple[TaskRow]]:
+def page_select(
+    tab: str, groups: int, sort: str | None, descending: bool, given: tuple[str, ...]
+) -> Select[tuple[TaskRow]]:
     """A page (limit/offset) of a tab's open tasks in a column's order, narrowed by the set filters."""
-    return (select(TaskRow).where(*_tab(tab, groups, "user_ids"), *_filters(given))
-            .order_by(*_order(sort, descending))
-            .limit(bindparam("limit", type_=BigInteger)).offset(bindparam("offset", type_=BigInteger)))
+    return (
+        select(TaskRow)
+        .where(*_tab(tab, groups, "user_ids"), *_filters(given))
+        .order_by(*_order(sort, descending))
+        .limit(bindparam("limit", type_=BigInteger))
+        .offset(bindparam("offset", type_=BigInteger))
+    )
 
 
 def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
     """The mine / pool / overdue counts under the same filters, each stopped at cap1 rows, as uncorrelated scalar
     subqueries that ride along with the page (one statement)."""
+
     def counted(tab: str) -> Any:
-        ids = (select(TaskRow.id).where(*_tab(tab, groups, "count_user_ids"), *_filters(given))
-               .limit(bindparam("cap1", type_=BigInteger)).subquery())
+        ids = (
+            select(TaskRow.id)
+            .where(*_tab(tab, groups, "count_user_ids"), *_filters(given))
+            .limit(bindparam("cap1", type_=BigInteger))
+            .subquery()
+        )
         return select(func.count()).select_from(ids).scalar_subquery().label(f"count_{tab}")
 
     return [counted("mine"), counted("pool"), counted("overdue")]

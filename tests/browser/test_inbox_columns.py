@@ -30,8 +30,9 @@ def seed(browser_db: UowFactory) -> None:
     wait in the sales pool; one more came in at 22:30 UTC on 30 April 2026."""
     make_uow = browser_db
     create_user(make_uow(), "sam", PASSWORD, ["sales"], NOW, team="north", locale="ru")
-    hank = get_actor(make_uow(), create_user(make_uow(), "hank", PASSWORD, ["head_of_sales"], NOW, team="north",
-                                             locale="ru").id)
+    hank = get_actor(
+        make_uow(), create_user(make_uow(), "hank", PASSWORD, ["head_of_sales"], NOW, team="north", locale="ru").id
+    )
     now = NOW.now(NOW.tzinfo)
     for age, title in enumerate(LEADS):
         records.create_record(make_uow(), hank, "Lead", {"title": title}, now - timedelta(hours=age))

@@ -23,8 +23,10 @@ def _lead(deployed, actors, title, created):
 @pytest.fixture
 def leads(deployed, actors):
     """Four pooled qualify_lead tasks (due a day after creation), one claimed by sam and one by sue."""
-    made = {title: _lead(deployed, actors, title, NOW - timedelta(days=days))
-            for title, days in (("Борис Орлов", 5), ("Анна Белова", 3), ("вера белкина", 1), ("Глеб Исаев", 0))}
+    made = {
+        title: _lead(deployed, actors, title, NOW - timedelta(days=days))
+        for title, days in (("Борис Орлов", 5), ("Анна Белова", 3), ("вера белкина", 1), ("Глеб Исаев", 0))
+    }
     tasks.claim_task(deployed(), actors["sales"], made["Анна Белова"].id, NOW)
     tasks.claim_task(deployed(), actors["sales2"], made["Глеб Исаев"].id, NOW)
     return made
@@ -40,8 +42,9 @@ def test_pool_sorts_by_record_title_both_ways(deployed, actors, leads):
     assert _titles(up) == ["Борис Орлов", "вера белкина"]
     down = tasks.list_tasks(deployed(), sam, "pool", now=NOW, flt=TaskFilter(sort="record", descending=True))
     assert _titles(down) == ["вера белкина", "Борис Орлов"]
-    everything = tasks.list_tasks(deployed(), actors["admin"], "all", now=NOW,
-                                  flt=TaskFilter(sort="assignee", descending=True))
+    everything = tasks.list_tasks(
+        deployed(), actors["admin"], "all", now=NOW, flt=TaskFilter(sort="assignee", descending=True)
+    )
     # empty values last either way, ties by due time
     assert [t.assignee for t in everything] == ["sue", "sam", None, None]
     assert _titles(everything)[2:] == ["Борис Орлов", "вера белкина"]
@@ -63,8 +66,9 @@ def test_filters_narrow_the_page_and_the_tab_counts(deployed, actors, leads):
     assert tasks.inbox_page(deployed(), sam, "pool", NOW, flt=ranged).counts == {"mine": 0, "pool": 1, "overdue": 1}
     # process: every task here is of lead_qualification; none of the deal process
     assert len(tasks.list_tasks(deployed(), sam, "pool", flt=TaskFilter(process="lead_qualification"))) == 2
-    assert tasks.inbox_page(deployed(), sam, "pool", NOW, flt=TaskFilter(process="deal")) == \
-        tasks.InboxPage([], {"mine": 0, "pool": 0, "overdue": 0})
+    assert tasks.inbox_page(deployed(), sam, "pool", NOW, flt=TaskFilter(process="deal")) == tasks.InboxPage(
+        [], {"mine": 0, "pool": 0, "overdue": 0}
+    )
     # task: the stored name, or an element whose translated name matched (the web passes those ids)
     assert len(tasks.list_tasks(deployed(), sam, "pool", flt=TaskFilter(task="qualify"))) == 2
     assert tasks.list_tasks(deployed(), sam, "pool", flt=TaskFilter(task="квалиф")) == []

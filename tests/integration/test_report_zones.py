@@ -42,8 +42,7 @@ def test_month_buckets_are_the_readers_months(deployed, actors, leads) -> None:
     moscow = run(deployed, head, "lead_conversion_by_period", zone=MOSCOW)
     assert months(moscow) == {"2026-04": 1, "2026-05": 1, "2026-06": 1}
     assert moscow.columns[0].label.endswith(f"({MOSCOW})")
-    assert run(deployed, head, "lead_conversion_by_period", zone=MOSCOW, bucket="quarter").rows[0][:2] == \
-        ["2026 Q2", 3]
+    assert run(deployed, head, "lead_conversion_by_period", zone=MOSCOW, bucket="quarter").rows[0][:2] == ["2026 Q2", 3]
 
 
 def test_from_and_to_are_the_readers_days(deployed, actors, leads) -> None:
@@ -53,8 +52,9 @@ def test_from_and_to_are_the_readers_days(deployed, actors, leads) -> None:
     assert in_utc.rows == [["Advertising", 1, 0, 0.0]]  # the late may lead only
     in_moscow = run(deployed, head, "lead_conversion_by_channel", zone=MOSCOW, **may)
     assert in_moscow.rows == [["Website", 1, 0, 0.0]]  # the late april one (1 May there); late may is June there
-    april_30 = run(deployed, head, "lead_conversion_by_period", zone=MOSCOW, date_from=date(2026, 4, 30),
-                   date_to=date(2026, 4, 30))
+    april_30 = run(
+        deployed, head, "lead_conversion_by_period", zone=MOSCOW, date_from=date(2026, 4, 30), date_to=date(2026, 4, 30)
+    )
     assert months(april_30) == {"2026-04": 1}  # the evening lead only
     assert "(Europe/Moscow)" in csv_text(april_30).splitlines()[0]
 
@@ -73,8 +73,9 @@ def test_the_report_command_counts_in_the_bundles_zone_unless_told(db_url: str, 
     import cli
 
     def report(*args: str) -> list[str]:
-        done = CliRunner().invoke(cli.main, ["--database-url", db_url, "report", "lead_conversion_by_period",
-                                             "--format", "csv", *args])
+        done = CliRunner().invoke(
+            cli.main, ["--database-url", db_url, "report", "lead_conversion_by_period", "--format", "csv", *args]
+        )
         assert done.exit_code == 0, done.output
         return done.output.splitlines()
 
@@ -82,8 +83,9 @@ def test_the_report_command_counts_in_the_bundles_zone_unless_told(db_url: str, 
     assert bundle_zone[0].startswith("Period (Europe/Moscow),")
     assert [line.split(",")[:2] for line in bundle_zone[1:]] == [["2026-04", "1"], ["2026-05", "1"], ["2026-06", "1"]]
     assert [line.split(",")[:2] for line in report("--tz", "UTC")[1:]] == [["2026-04", "2"], ["2026-05", "1"]]
-    refused = CliRunner().invoke(cli.main, ["--database-url", db_url, "report", "lead_conversion_by_period",
-                                            "--tz", "Moscow"])
+    refused = CliRunner().invoke(
+        cli.main, ["--database-url", db_url, "report", "lead_conversion_by_period", "--tz", "Moscow"]
+    )
     assert refused.exit_code == 1
     assert "unknown time zone 'Moscow'" in refused.output
 
@@ -92,8 +94,9 @@ def test_list_exports_write_times_in_the_readers_zone_and_say_it(deployed, actor
     from engine.services.exports import csv_chunks, export_rows
 
     lead_filter = {"entity": "Lead", "where": {"field": "channel", "op": "eq", "value": "website"}}
-    columns, batches = export_rows(deployed(), actors["admin"], lead_filter, NOW, columns=["title", "created_at"],
-                                   zone=MOSCOW)
+    columns, batches = export_rows(
+        deployed(), actors["admin"], lead_filter, NOW, columns=["title", "created_at"], zone=MOSCOW
+    )
     lines = "".join(csv_chunks(columns, batches)).lstrip("\ufeff").splitlines()
     assert lines == ["Title,Created (Europe/Moscow)", "website,2026-05-01 01:30:00+03:00"]
     with pytest.raises(ValidationError) as refused:

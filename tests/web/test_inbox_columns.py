@@ -106,4 +106,5 @@ def test_the_tasks_api_sorts_and_filters_like_the_inbox(api) -> None:
     assert bad.status_code == 422
     assert "due_from" in bad.get_json()["fields"]
     assert sam.get("/tasks", scope="pool", sort="owner").get_json()["fields"] == {
-        "sort": ["must be one of: task, record, due, assignee, process, created"]}
+        "sort": ["must be one of: task, record, due, assignee, process, created"]
+    }
