@@ -6,12 +6,12 @@ an admin (sees all) and as one seller (sees 1/20). Baseline in the same run: the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, intersect, or_, select, text
 
 from bench.common import NOW, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from bench.names import RU_LAST, RU_MALE, transliterate
@@ -20,9 +20,12 @@ from engine.processes.deployed import active_bundle
 from engine.search.keys import record_keys
 from engine.services.search import search
 from engine.services.users import create_user, get_actor
-from engine.services.views import SYSTEM
+from engine.services.views import SYSTEM, Actor
+from engine.store.filter_sql import FindScope, visible_to
 from engine.store.models import RecordRow
+from engine.store.repo_base import _inbox_record_ids
 from engine.store.search_models import SearchKeyRow
+from engine.store.search_repos import MATCH_CAP, MERGED_SLACK, PREFIX_END, SearchRepository
 
 CHUNK = 20_000
 SELLERS = 20
@@ -52,7 +55,7 @@ def _load(factory: UowFactory, rows: int) -> dict[str, Any]:
                             "owner_id": owners[n % SELLERS], "created_at": NOW, "created_by": "bench",
                             "updated_at": NOW, "revision": 1, "merged_into_id": None})
             made = perf_counter()
-            keys += [{"record_id": record_id, "entity": "Contact", "key": k}
+            keys += [{"record_id": record_id, "entity": "Contact", "key": k, "owner_id": owners[n % SELLERS]}
                      for k in record_keys(entity, data, bundle.settings.default_region)]
             key_s += perf_counter() - made
         with factory.engine.begin() as conn:
@@ -94,12 +97,45 @@ def _timed(call: Callable[[], Any], runs: int) -> tuple[Any, list[float]]:
     return result, times
 
 
+def _previous_find(repo: SearchRepository, words: Sequence[str], exact: Sequence[str], prefixes: Sequence[str],
+                   scope: FindScope, *, limit: int = 200) -> list[tuple[int, str, str]]:
+    """SearchRepository.find as it was before migration 0017 (keys without their owner): the newest MATCH_CAP
+    matching ids of everyone's keys, then the visible records among them through an IN list. The baseline of
+    the owner-on-key lookup: the same search, data and run, only the lookup differs."""
+    subs = [select(SearchKeyRow.record_id).where(SearchKeyRow.key.between(w, w + PREFIX_END)) for w in words]
+    alternatives = [SearchKeyRow.key.in_(list(exact))] if exact else []
+    alternatives += [SearchKeyRow.key.between(p, p + PREFIX_END) for p in prefixes]
+    matching = (intersect(*subs) if len(subs) > 1 else subs[0].distinct()) if subs else \
+        select(SearchKeyRow.record_id).where(or_(*alternatives)).distinct()
+    column = matching.subquery().c.record_id
+    wanted = min(MATCH_CAP, limit + MERGED_SLACK) if scope.owner_ids is None else MATCH_CAP
+    ids = list(repo.session.scalars(select(column).order_by(column.desc()).limit(wanted)).all())
+    inbox = _inbox_record_ids(*scope.inbox_of) if scope.inbox_of is not None else None
+    visible = visible_to(scope.owner_ids, scope.include_unowned, inbox)
+    stmt = select(RecordRow.id, RecordRow.entity, RecordRow.title).where(
+        RecordRow.id.in_(ids), RecordRow.merged_into_id.is_(None))
+    stmt = stmt.where(visible) if visible is not None else stmt
+    rows = repo.session.execute(stmt.order_by(RecordRow.id.desc()).limit(limit)).all()
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def _previous_search(factory: UowFactory, who: Actor, text_: str) -> Any:
+    """The header search with the lookup of before migration 0017 (`_previous_find`)."""
+    current = SearchRepository.find
+    SearchRepository.find = _previous_find  # type: ignore[method-assign]
+    try:
+        return search(factory(), who, text_)
+    finally:
+        SearchRepository.find = current  # type: ignore[method-assign]
+
+
 def _measure(factory: UowFactory, loaded: dict[str, Any], runs: int) -> list[dict[str, Any]]:
     seller = get_actor(factory(), loaded["seller_id"])
     results = []
     for name, query, word in _cases(loaded["records"]):
         admin_hits, admin_t = _timed(lambda q=query: search(factory(), SYSTEM, q), runs)
         seller_hits, seller_t = _timed(lambda q=query: search(factory(), seller, q), runs)
+        _, previous_t = _timed(lambda q=query: _previous_search(factory, seller, q), runs)
 
         def naive(w: str = word) -> int:
             with factory.engine.connect() as conn:
@@ -114,6 +150,7 @@ def _measure(factory: UowFactory, loaded: dict[str, Any], runs: int) -> list[dic
             "hits_admin": sum(len(g.hits) for g in admin_hits.groups),
             "hits_seller": sum(len(g.hits) for g in seller_hits.groups), "naive_hits": naive_hits,
             "search_admin": admin, "search_seller": seller_s, "naive_like": base,
+            "previous_seller": summary_ms(previous_t),
             "naive_over_search_admin": round(base["median_ms"] / admin["median_ms"], 1)
             if admin["median_ms"] else None})
     return results
@@ -144,9 +181,10 @@ def render(run: dict[str, Any]) -> list[str]:
     """The part as text: load figures, then one line per query (median ms; naive LIKE as the baseline)."""
     lines = [f"search ({run['backend']}): {run['records']:,} contacts, {run['keys']:,} keys, loaded in "
              f"{run['load_s']} s (keying {run['keying_s']} s)",
-             f"{'query':<26}{'hits':>6}{'admin ms':>10}{'seller ms':>11}{'naive LIKE ms':>15}{'naive/search':>14}"]
+             f"{'query':<26}{'hits':>6}{'admin ms':>10}{'seller ms':>11}{'seller before 0017':>20}"
+             f"{'naive LIKE ms':>15}{'naive/search':>14}"]
     for case in run["cases"]:
         lines.append(f"{case['case']:<26}{case['hits_admin']:>6}{case['search_admin']['median_ms']:>10}"
-                     f"{case['search_seller']['median_ms']:>11}{case['naive_like']['median_ms']:>15}"
-                     f"{case['naive_over_search_admin']!s:>14}")
+                     f"{case['search_seller']['median_ms']:>11}{case['previous_seller']['median_ms']:>20}"
+                     f"{case['naive_like']['median_ms']:>15}{case['naive_over_search_admin']!s:>14}")
     return lines

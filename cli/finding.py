@@ -134,11 +134,14 @@ def segment_save(ctx: click.Context, name: str, entity: str, filter_text: str, d
 @click.option("--locale", type=click.Choice(["en", "ru"]), default="en", help="language of labels")
 @click.option("--entity", default=None, help="the entity, when two entities have a segment of that name")
 @click.option("--as", "username", default=None, help="export what this user sees (default: everything)")
+@click.option("--tz", "zone", default=None, help="write times in this IANA time zone (default: the bundle's "
+                                                 "`timezone` setting)")
 @click.pass_context
 @_fail_cleanly
 def segment_export(ctx: click.Context, segment: str, fmt: str, output: Path, columns: str | None, locale: str,
-                   entity: str | None, username: str | None) -> None:
+                   entity: str | None, username: str | None, zone: str | None) -> None:
     """Export a segment's records (by name or id) to a CSV (UTF-8 with BOM) or XLSX file."""
+    from engine.processes.deployed import active_bundle
     from engine.services.exports import csv_chunks, segment_rows, write_xlsx
     from engine.services.segments import find_segment
 
@@ -146,7 +149,8 @@ def segment_export(ctx: click.Context, segment: str, fmt: str, output: Path, col
     who = _actor_as(factory, username)
     found = find_segment(factory(), who, segment, entity)
     chosen = [c.strip() for c in columns.split(",")] if columns else None
-    cols, batches = segment_rows(factory(), who, found.id, _now(), columns=chosen, locale=locale)
+    zone = zone or active_bundle(factory())[0].settings.timezone
+    cols, batches = segment_rows(factory(), who, found.id, _now(), columns=chosen, locale=locale, zone=zone)
     count = 0
 
     def counted() -> Any:
@@ -229,11 +233,15 @@ def segment_action(ctx: click.Context, segment: str, assign_to: str | None, tag:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write to this file (required for xlsx)")
 @click.option("--as", "username", default=None, help="evaluate as this user (default: the system, every record)")
+@click.option("--tz", "zone", default=None, help="days and months in this IANA time zone (default: the bundle's "
+                                                 "`timezone` setting)")
 @click.pass_context
 @_fail_cleanly
 def report_cmd(ctx: click.Context, name: str, date_from: str | None, date_to: str | None, bucket: str,
-               team: str | None, per: str, locale: str, fmt: str, output: Path | None, username: str | None) -> None:
+               team: str | None, per: str, locale: str, fmt: str, output: Path | None, username: str | None,
+               zone: str | None) -> None:
     """Evaluate a configured report (crm_model/reports/NAME.yaml) and print or save it."""
+    from engine.processes.deployed import active_bundle
     from engine.reports.export import csv_text, table_text, xlsx_bytes
     from engine.reports.service import run_report
     from engine.reports.views import ReportParams
@@ -248,7 +256,8 @@ def report_cmd(ctx: click.Context, name: str, date_from: str | None, date_to: st
     who = _actor_as(factory, username)
     if fmt == "xlsx" and output is None:
         raise ValidationError({"-o": ["xlsx needs an output file: -o report.xlsx"]})
-    params = ReportParams(days["from"], days["to"], bucket, team, per)
+    zone = zone or active_bundle(factory())[0].settings.timezone
+    params = ReportParams(days["from"], days["to"], bucket, team, per, zone)
     result = run_report(factory(), who, name, params, _now(), locale)
     if fmt == "xlsx" and output is not None:
         output.write_bytes(xlsx_bytes(result))

@@ -13,6 +13,7 @@ from engine.services.exports import FORMATS, csv_chunks, export_rows, write_xlsx
 from web import now, uow
 from web.auth import actor
 from web.i18n import get_locale
+from web.zones import user_zone
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"  # a Content-Type, not a mimetype: Werkzeug would add a second charset
@@ -31,7 +32,8 @@ def export_response(fmt: str, data: Any, basename: str) -> Response:
     if fmt not in FORMATS:
         raise NotFound(f"no export format {fmt!r}; use {' or '.join(FORMATS)}")
     locale = get_locale()
-    columns, batches = export_rows(uow(), actor(), data, now(), columns=chosen_columns(), locale=locale)
+    columns, batches = export_rows(uow(), actor(), data, now(), columns=chosen_columns(), locale=locale,
+                                   zone=request.args.get("tz") or user_zone().key)
     disposition = f'attachment; filename="{basename}.{fmt}"'
     if fmt == "csv":
         delimiter = ";" if request.args.get("sep") == "semicolon" else ","

@@ -3,15 +3,19 @@ string into a filter document (docs/filters.md) that the filter compiler runs wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
 from engine.config.model import Bundle, Entity
-from engine.filters.values import CHOICE_TYPES
+from engine.filters.values import CHOICE_TYPES, BadValue, coerce_value
+from engine.services.tasks import TaskFilter
 from engine.store.filter_spec import TEXT_TYPES
-from web.i18n import label, t
+from web.i18n import engine_message, label, t
 from web.present import catalog_value_label
 
 OFFERED_TYPES = ("string", "text", "enum", "multi_enum", "money", "decimal", "integer", "date", "datetime", "phone",
@@ -30,10 +34,17 @@ class Column:
     label: str
     key: str  # the filter model's field name (an entity field or a system field)
     sortable: bool
-    filter_kind: str  # text | choice | none
+    filter_kind: str  # text | choice | range (two date boxes: f.<name>.from, f.<name>.to) | none
     options: list[tuple[str, str]] = field(default_factory=list)
     value: str = ""
+    value_to: str = ""  # a range's end
     errors: list[str] = field(default_factory=list)
+
+    def params(self) -> tuple[str, ...]:
+        """The query-string keys of this column's filter boxes."""
+        if self.filter_kind == "range":
+            return (f"f.{self.name}.from", f"f.{self.name}.to")
+        return (f"f.{self.name}",) if self.filter_kind != "none" else ()
 
 
 def offered_columns(entity: Entity) -> list[str]:
@@ -95,32 +106,53 @@ class ListQuery:
     problems: list[str]  # filters or a sort naming no column of this list: said, never silently dropped
 
 
-def read_query(entity: Entity, columns: list[Column], args: MultiDict[str, str]) -> ListQuery:
-    """`?sort=<column>&dir=asc|desc&f.<column>=<value>` as a filter document over the entity's records."""
-    conditions: list[Column] = []
-    where: list[dict[str, Any]] = []
+@dataclass
+class ColumnArgs:
+    """What the query string asks of any list's columns (entity lists, the inbox): the sort, the boxes filled in
+    (their values set on the columns), and what names no column of the list."""
+
+    sort: str | None
+    descending: bool
+    given: list[Column]
+    problems: list[str]
+
+
+def read_columns(columns: list[Column], args: MultiDict[str, str]) -> ColumnArgs:
+    """`?sort=<column>&dir=asc|desc&f.<column>=<value>` (a range: `f.<column>.from`, `f.<column>.to`) read into
+    the columns; a filter or sort naming no column of the list is said, never silently dropped."""
+    given: list[Column] = []
     for column in columns:
-        raw = args.get(f"f.{column.name}", "").strip()
-        column.value = raw
-        if raw and column.filter_kind != "none":
-            conditions.append(column)
-            where.append(_condition(column, entity, raw))
-    document: dict[str, Any] = {"entity": entity.name}
-    if where:
-        document["where"] = {"all": where}
-    by_name = {c.name: c for c in columns}
-    unknown = [key[2:] for key in args if key.startswith("f.") and key[2:] not in by_name and args.get(key)]
+        keys = column.params()
+        column.value = args.get(keys[0], "").strip() if keys else ""
+        column.value_to = args.get(keys[1], "").strip() if len(keys) > 1 else ""
+        if column.value or column.value_to:
+            given.append(column)
+    known = {key for column in columns for key in column.params()}
+    unknown = [key[2:] for key in args if key.startswith("f.") and key not in known and args.get(key)]
     problems = [t("lists.not_a_column", column=name) for name in unknown]
-    if args.get("page") and not args.get("after"):  # a link from before keyset paging: say where it lands
-        problems.append(t("lists.page_replaced", page=args.get("page")))
+    by_name = {c.name: c for c in columns}
     sort = args.get("sort") or None
     descending = args.get("dir", "asc") == "desc"
     if sort is not None and (sort not in by_name or not by_name[sort].sortable):
         problems.append(t("lists.not_sortable", column=sort))  # e.g. a link saved before the columns changed
         sort = None
-    if sort is not None:
-        document["sort"] = [{"field": by_name[sort].key, "dir": "desc" if descending else "asc"}]
-    return ListQuery(document, sort, descending, conditions, problems)
+    return ColumnArgs(sort, descending, given, problems)
+
+
+def read_query(entity: Entity, columns: list[Column], args: MultiDict[str, str]) -> ListQuery:
+    """`?sort=<column>&dir=asc|desc&f.<column>=<value>` as a filter document over the entity's records."""
+    read = read_columns(columns, args)
+    where = [_condition(column, entity, column.value) for column in read.given]
+    document: dict[str, Any] = {"entity": entity.name}
+    if where:
+        document["where"] = {"all": where}
+    problems = read.problems
+    if args.get("page") and not args.get("after"):  # a link from before keyset paging: say where it lands
+        problems.append(t("lists.page_replaced", page=args.get("page")))
+    if read.sort is not None:
+        key = next(c.key for c in columns if c.name == read.sort)
+        document["sort"] = [{"field": key, "dir": "desc" if read.descending else "asc"}]
+    return ListQuery(document, read.sort, read.descending, read.given, problems)
 
 
 def place_errors(query: ListQuery, errors: dict[str, list[str]]) -> list[str]:
@@ -136,3 +168,42 @@ def place_errors(query: ListQuery, errors: dict[str, list[str]]) -> list[str]:
         if not placed:
             rest.extend(messages)
     return rest
+
+
+def inbox_columns(processes: list[tuple[str, str]]) -> list[Column]:
+    """The inbox's columns: task, record, due (a date range), process (a choice of `processes`: id, name),
+    assignee, created."""
+    return [Column("task", t("inbox.task"), "task", True, "text"),
+            Column("record", t("inbox.record"), "record", True, "text"),
+            Column("due", t("inbox.due"), "due", True, "range"),
+            Column("process", t("inbox.process"), "process", True, "choice", processes),
+            Column("assignee", t("inbox.assignee"), "assignee", True, "text"),
+            Column("created", t("inbox.created"), "created", True, "none")]
+
+
+def _day_start(column: Column, raw: str, zone: ZoneInfo, later: int = 0) -> datetime | None:
+    """The UTC start of a day typed in a range box (in the reader's zone), `later` days on; errors on the column."""
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(coerce_value("date", raw))
+    except BadValue as exc:
+        column.errors.append(engine_message(str(exc)))
+        return None
+    return datetime.combine(day + timedelta(days=later), time(), zone).astimezone(UTC)
+
+
+def read_task_filter(columns: list[Column], args: MultiDict[str, str], zone: ZoneInfo,
+                     element_matches: Callable[[str], tuple[str, ...]]) -> tuple[TaskFilter, ColumnArgs]:
+    """The inbox's sort and column filters from the query string, the same way as an entity list's
+    (`read_columns`): due days are whole days in the reader's time zone; `element_matches(text)`: the process
+    elements whose name in the reader's language contains the text. Bad values are put on their columns."""
+    read = read_columns(columns, args)
+    by_name = {c.name: c for c in columns}
+    due, process, task = by_name["due"], by_name["process"], by_name["task"]
+    if process.value and process.value not in {code for code, _ in process.options}:
+        process.errors.append(engine_message(f"must be one of: {', '.join(c for c, _ in process.options)}"))
+    flt = TaskFilter(read.sort, read.descending, task.value, element_matches(task.value) if task.value else (),
+                     by_name["record"].value, by_name["assignee"].value, "" if process.errors else process.value,
+                     _day_start(due, due.value, zone), _day_start(due, due.value_to, zone, later=1))
+    return flt, read

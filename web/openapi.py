@@ -109,7 +109,9 @@ SCHEMAS: dict[str, Schema] = {
         "candidate_users": {"type": "array", "items": {"type": "string"}},
         "assignee": _nullable("string", description="login name"),
         "state": {"enum": ["open", "completed", "cancelled"]}, "due_at": _TIME_OR_NULL, "created_at": _TIME,
-        "completed_at": _TIME_OR_NULL, "completed_by": _nullable("string")}),
+        "completed_at": _TIME_OR_NULL, "completed_by": _nullable("string"),
+        "process": _nullable("string", description="the process's name; null for a standalone task, and in the "
+                                                   "task of a claim, unclaim or completion")}),
     "TaskDetail": _object({
         "task": _ref("Task"),
         "form_schema": _nullable("object", description="the form's JSON Schema (draft 2020-12) with entity "
@@ -238,13 +240,25 @@ _SCOPE = _param("scope", "query", {"enum": ["mine", "pool", "overdue", "team", "
                 "the due time; team = assigned to my team (head of sales, "
                 "admin, auditor); all = every open task (admin, auditor)")
 
+_TASK_FILTERS = [
+    _param("sort", "query", {"enum": ["task", "record", "due", "assignee", "process", "created"]},
+           "sort by this column (empty values last); default: soonest due first"),
+    _param("dir", "query", {"enum": ["asc", "desc"], "default": "asc"}, "the sort's direction"),
+    _param("task", "query", {"type": "string"}, "the task's name contains this (case-insensitive)"),
+    _param("record", "query", {"type": "string"}, "the record's title contains this (case-insensitive)"),
+    _param("assignee", "query", {"type": "string"}, "the assignee's login name contains this"),
+    _param("process", "query", {"type": "string"}, "a process id: only its tasks"),
+    _param("due_from", "query", _TIME, "due at or after this moment (with offset)"),
+    _param("due_before", "query", _TIME, "due before this moment (with offset)"),
+]
+
 PATHS: dict[str, Any] = {
     "/openapi.json": {"get": _op("This document", "getOpenapi", "meta", {"200": {
         "description": "OpenAPI 3.1 document", "content": _json({"type": "object"})}}, security=[])},
     "/me": {"get": _op("The token holder", "getMe", "meta", {**_ok("The user", _ref("Me")), **_errors()})},
     "/tasks": {"get": _op("Open tasks of a scope", "listTasks", "tasks",
                           {**_ok("Tasks, soonest due first", _ref("TaskList")), **_errors(400, 403, 422)},
-                          parameters=[_SCOPE, *_p("limit", "offset")])},
+                          parameters=[_SCOPE, *_TASK_FILTERS, *_p("limit", "offset")])},
     "/tasks/{task_id}": {"get": _op("A task with its form schema", "getTask", "tasks",
                                     {**_ok("The task", _ref("TaskDetail")), **_errors(404)},
                                     parameters=_p("task_id"))},

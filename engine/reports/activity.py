@@ -17,12 +17,12 @@ WORKER_ROLES = ("sales", "head_of_sales")
 
 def _counts(uow: UnitOfWork, measure: ActivityMeasure, params: ReportParams, now: datetime) -> dict[str, int]:
     if measure.source == "tasks_done":
-        return uow.reports.tasks_done_per_user(params.date_from, params.date_to)
+        return uow.reports.tasks_done_per_user(params.date_from, params.date_to, params.zone)
     if measure.source == "tasks_overdue":
         return uow.reports.tasks_overdue_per_user(now)
     created = FieldPath("created_at", "created_at", "datetime")
     scope = report_sql.Scope(measure.entity or "", None, created, params.date_from, params.date_to, measure.where,
-                             now)
+                             now, params.zone)
     if measure.source == "claims":
         return uow.reports.claims_per_user(scope)
     return uow.reports.records_per_user(scope, measure.by)

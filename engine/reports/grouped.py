@@ -73,6 +73,13 @@ def rounded(value: Any, fmt: str) -> Any:
     return int(number) if fmt == "number" and number.is_integer() else round(number, 2)
 
 
+def _dimension_label(dim: Dimension, locale: str, zone: str) -> str:
+    """A group column's label; a period column of moments (not of dates) says the time zone its months are in."""
+    text = label_text(dim.label, locale, dim.path.name)
+    moments = dim.path.field in ("created_at", "updated_at") or dim.path.type == "datetime"
+    return f"{text} ({zone})" if dim.bucket and moments else text
+
+
 def evaluate_grouped(uow: UnitOfWork, bundle: Bundle, report: Report, scope: report_sql.Scope,
                      bucket: str, locale: str) -> tuple[tuple[Column, ...], list[list[Any]]]:
     """Columns and rows of a grouped report over the records of `scope`."""
@@ -89,7 +96,7 @@ def evaluate_grouped(uow: UnitOfWork, bundle: Bundle, report: Report, scope: rep
         for key, row in values.items():
             value = found.get(key)
             row[measure.name] = empty if value is None else value
-    columns = [Column(f"dim{i}", label_text(d.label, locale, d.path.name), "text") for i, d in enumerate(dims)]
+    columns = [Column(f"dim{i}", _dimension_label(d, locale, scope.zone), "text") for i, d in enumerate(dims)]
     columns += [Column(m.name, label_text(m.label, locale, m.name), m.format) for m in report.measures]
     first = report.measures[0].name if report.measures else None
 

@@ -78,7 +78,7 @@ def run_report(uow: UnitOfWork, actor: Actor, name: str, params: ReportParams, n
         else:
             period = report.period or next((d.path for d in report.dimensions if d.bucket), None)
             scope = report_sql.Scope(report.entity or "", owners, period, params.date_from, params.date_to,
-                                     report.where, now)
+                                     report.where, now, params.zone)
             if report.kind == "funnel":
                 columns, rows = evaluate_funnel(uow, bundle, report, scope, locale)
             else:

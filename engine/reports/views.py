@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.errors import ValidationError
 from engine.store.report_spec import BUCKETS
+from engine.store.report_sql import zone_literal
 
 # Labels of the columns every funnel/activity report has (the configured parts carry their own labels).
 FIXED_LABELS: dict[str, dict[str, str]] = {
@@ -26,16 +27,22 @@ PER = ("user", "team")
 
 @dataclass(frozen=True)
 class ReportParams:
-    """Parameters of one evaluation: period (inclusive days), bucket size, a team, rows per user or team."""
+    """Parameters of one evaluation: period (inclusive days), bucket size, a team, rows per user or team, and the
+    time zone (IANA name) whose days and months the period and the period buckets are."""
 
     date_from: date | None = None
     date_to: date | None = None
     bucket: str = "month"
     team: str | None = None
     per: str = "user"
+    zone: str = "UTC"
 
     def __post_init__(self) -> None:
         errors: dict[str, list[str]] = {}
+        try:
+            zone_literal(self.zone)
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            errors["tz"] = [f"unknown time zone {self.zone!r}; use an IANA name like Europe/Moscow"]
         if self.bucket not in BUCKETS:
             errors["bucket"] = [f"must be one of: {', '.join(BUCKETS)}"]
         if self.per not in PER:

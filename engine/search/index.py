@@ -22,12 +22,12 @@ def refresh_record(uow: UnitOfWork, entity: Entity, row: RecordRow, changed: Map
         if created:
             index_new(uow, entity, [row], region)
         else:
-            uow.search.replace(row.id, row.entity, record_keys(entity, row.data, region))
+            uow.search.replace(row.id, row.entity, record_keys(entity, row.data, region), row.owner_id)
 
 
 def index_new(uow: UnitOfWork, entity: Entity, rows: Sequence[RecordRow], region: str) -> None:
     """Keys of records just inserted in bulk, in one statement."""
-    uow.search.add_many([{"record_id": row.id, "entity": row.entity, "key": key}
+    uow.search.add_many([{"record_id": row.id, "entity": row.entity, "key": key, "owner_id": row.owner_id}
                                             for row in rows for key in record_keys(entity, row.data, region)])
 
 

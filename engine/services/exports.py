@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from engine.cells import csv_safe, xlsx_cell
 from engine.config.model import Bundle, Entity, label_text
@@ -52,6 +53,14 @@ def default_columns(entity: Entity) -> list[str]:
     """id, title, every field but the title field, owner, created and updated time."""
     fields = [n for n in entity.fields if n != entity.title_field]
     return ["id", "title", *fields, "owner", "created_at", "updated_at"]
+
+
+MOMENT_TYPES = ("datetime", "created_at", "updated_at")  # columns of moments: written in the reader's time zone
+
+
+def _zoned(columns: list[Column], zone: str) -> list[Column]:
+    """The columns with each column of moments labelled with the time zone its values are written in."""
+    return [Column(c.key, f"{c.label} ({zone})", c.type) if c.type in MOMENT_TYPES else c for c in columns]
 
 
 def export_columns(entity: Entity, chosen: Iterable[str] | None, locale: str) -> list[Column]:
@@ -101,14 +110,23 @@ def _parsed(kind: str, value: Any) -> Any:
 class _Renderer:
     """Turns a batch of record rows into typed cells: labels for catalog codes, titles for references."""
 
-    def __init__(self, uow: UnitOfWork, bundle: Bundle, entity: Entity, columns: list[Column], locale: str):
+    def __init__(self, uow: UnitOfWork, bundle: Bundle, entity: Entity, columns: list[Column], locale: str,
+                 zone: ZoneInfo):
         self.uow, self.bundle, self.entity, self.columns, self.locale = uow, bundle, entity, columns, locale
+        self.zone = zone
 
     def rows(self, records: list[RecordRow]) -> list[list[Any]]:
         refs = {r.data.get(c.key) for r in records for c in self.columns if c.type == "reference"}
         titles = self.uow.records.titles(i for i in refs if isinstance(i, int))
         owners = {u.id: u.username for u in self.uow.users.by_ids(r.owner_id for r in records if r.owner_id).values()}
-        return [[self.cell(record, column, titles, owners) for column in self.columns] for record in records]
+        return [[self.local(self.cell(record, column, titles, owners)) for column in self.columns]
+                for record in records]
+
+    def local(self, value: Any) -> Any:
+        """A moment in the reader's time zone (a naive one is UTC, as stored); other values unchanged."""
+        if not isinstance(value, datetime):
+            return value
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(self.zone)
 
     def cell(self, record: RecordRow, column: Column, titles: dict[int, str], owners: dict[int, str]) -> Any:
         if column.type == "id":
@@ -134,37 +152,42 @@ class _Renderer:
 
 
 def export_rows(uow: UnitOfWork, actor: Actor, filter: Any, now: datetime, *, columns: Iterable[str] | None = None,
-                locale: str = "en", batch: int = BATCH) -> tuple[list[Column], Iterator[list[list[Any]]]]:
-    """The columns and, lazily, batches of typed rows of the records the filter finds for the actor (id order)."""
+                locale: str = "en", batch: int = BATCH,
+                zone: str = "UTC") -> tuple[list[Column], Iterator[list[list[Any]]]]:
+    """The columns and, lazily, batches of typed rows of the records the filter finds for the actor (id order);
+    moments in the time zone `zone`, which their columns' labels name."""
     require_permission(actor, "segment.read", action="export records")
+    try:
+        where = ZoneInfo(zone)
+    except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ValidationError({"tz": [f"unknown time zone {zone!r}; use an IANA name like Europe/Moscow"]}) from exc
     bundle, entity, clean = filter_target(uow, filter)
     chosen = export_columns(entity, columns, locale)
 
     def batches() -> Iterator[list[list[Any]]]:
-        renderer = _Renderer(uow, bundle, entity, chosen, locale)
+        renderer = _Renderer(uow, bundle, entity, chosen, locale, where)
         for ids in iter_record_ids(uow, actor, clean, now, batch=batch):
             with uow:
                 rows = renderer.rows(uow.segments.records_in_order(ids))
             yield rows  # unmodified rows are weakly held by the session: each batch is freed after it is written
 
-    return chosen, batches()
+    return _zoned(chosen, zone), batches()
 
 
 def segment_rows(uow: UnitOfWork, actor: Actor, segment_id: int, now: datetime, *,
-                 columns: Iterable[str] | None = None, locale: str = "en",
-                 batch: int = BATCH) -> tuple[list[Column], Iterator[list[list[Any]]]]:
+                 columns: Iterable[str] | None = None, locale: str = "en", batch: int = BATCH,
+                 zone: str = "UTC") -> tuple[list[Column], Iterator[list[list[Any]]]]:
     """export_rows over a segment's filter."""
     segment = get_segment(uow, actor, segment_id)
-    return export_rows(uow, actor, segment.filter, now, columns=columns, locale=locale, batch=batch)
+    return export_rows(uow, actor, segment.filter, now, columns=columns, locale=locale, batch=batch, zone=zone)
 
 
 def _csv_text(value: Any, locale: str) -> Any:
     if isinstance(value, bool):
         yes, no = _YES_NO.get(locale, _YES_NO["en"])
         return yes if value else no
-    if isinstance(value, datetime):
-        moment = value.astimezone(UTC) if value.tzinfo else value
-        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime):  # with its offset: the column's label names the zone, this the exact moment
+        return value.isoformat(sep=" ", timespec="seconds") if value.tzinfo else value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else value
@@ -185,8 +208,8 @@ def csv_chunks(columns: list[Column], batches: Iterable[list[list[Any]]], *, loc
 
 
 def _xlsx_value(value: Any, locale: str) -> Any:
-    if isinstance(value, datetime):  # Excel has no time zones: UTC wall time
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, datetime):  # Excel has no time zones: the wall time in the zone the column's label names
+        return value.replace(tzinfo=None)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return value

@@ -24,20 +24,25 @@ from engine.services.pipelines import (
 from engine.services.records import can_see, entity_of, load_visible, write_fields
 from engine.services.views import Actor, TaskDetail, TaskView
 from engine.store.events import TaskCompleted
+from engine.store.inbox_query import SORTS
+from engine.store.inbox_query import TaskFilter as TaskFilter  # re-exported: the edges build one
 from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 from engine.store.work_repos import COUNTED, TaskQuery
+
+UNFILTERED = TaskFilter()
 
 SCOPES = ("mine", "pool", "overdue", "team", "all")
 NO_PROCESS = "—"  # the process name shown for a standalone task (made by a rule, outside any process)
 
 
-def task_view(r: TaskRow, record_title: str | None, assignee: str | None) -> TaskView:
-    """One task row as a view, given its record's title and its assignee's username."""
+def task_view(r: TaskRow, record_title: str | None, assignee: str | None,
+              process: str | None = None) -> TaskView:
+    """One task row as a view, given its record's title, its assignee's username and its process's name."""
     return TaskView(r.id, r.instance_id, r.record_id, record_title, r.spec_name, r.title, r.form_key,
                     tuple(x for x in r.candidate_groups.split(",") if x),
                     tuple(x for x in r.candidate_users.split(",") if x), assignee, r.state, r.due_at,
-                    r.created_at, r.completed_at, r.completed_by)
+                    r.created_at, r.completed_at, r.completed_by, process)
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:
@@ -50,14 +55,29 @@ def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = N
                       names.get(r.assignee_id) if r.assignee_id else None) for r in rows]
 
 
+def check_filter(flt: TaskFilter) -> None:
+    """ValidationError keyed by column for a sort no column has or a due range that ends before it starts."""
+    errors: dict[str, list[str]] = {}
+    if flt.sort is not None and flt.sort not in SORTS:
+        errors["sort"] = [f"must be one of: {', '.join(SORTS)}"]
+    if flt.due_from is not None and flt.due_before is not None and flt.due_before <= flt.due_from:
+        errors["due"] = ["the end of the due range must not be before its start"]
+    if errors:
+        raise ValidationError(errors)
+
+
 def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int,
-                  now: datetime | None) -> TaskQuery | None:
-    """The select of a scope's page of open tasks (None: nothing to list), after the scope's permission check."""
+                  now: datetime | None, flt: TaskFilter = UNFILTERED) -> TaskQuery | None:
+    """The select of a scope's page of open tasks (None: nothing to list), after the scope's permission check;
+    sorted and filtered by `flt` (docs/lists.md), else by the tab's own bounded index scans."""
     if scope not in SCOPES:
         raise ValidationError({"scope": [f"must be one of: {', '.join(SCOPES)}"]})
     if scope == "overdue" and now is None:
         raise ValidationError({"now": ["the overdue tasks need the current time"]})
+    check_filter(flt)
     limit, offset = min(max(limit, 1), 500), max(offset, 0)
+    if not flt.plain():
+        return _filtered_select(uow, actor, scope, limit, offset, now, flt)
     if scope == "mine":
         return uow.tasks.assigned_query([actor.id], limit, offset) if actor.id else None
     if scope == "pool":
@@ -74,12 +94,27 @@ def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset:
     return uow.tasks.all_open_query(limit, offset)
 
 
+def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int, now: datetime | None,
+                     flt: TaskFilter) -> TaskQuery | None:
+    user_ids: list[int] = [actor.id] if actor.id else []
+    if scope == "team":
+        require_permission(actor, "task.read_team", action="see the team's tasks")
+        members = uow.users.team_member_ids(actor.team) if actor.team else []
+        user_ids = sorted({*members, actor.id or 0})
+    elif scope == "all" and not reads_everything(actor):
+        raise Forbidden(f"{actor.username} may not see every task")
+    if scope == "mine" and not user_ids:
+        return None
+    return uow.tasks.filtered_query(scope, user_ids, actor.groups, actor.username, now, flt, limit, offset,
+                                    user_id=actor.id or 0)
+
+
 def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int = 50,
-               offset: int = 0, now: datetime | None = None) -> list[TaskView]:
+               offset: int = 0, now: datetime | None = None, flt: TaskFilter = UNFILTERED) -> list[TaskView]:
     """Open tasks: assigned to me, claimable by me, of my team (head of sales), all (read-all roles), or mine and
-    claimable ones past their due time (`overdue`, which needs `now`)."""
+    claimable ones past their due time (`overdue`, which needs `now`); sorted and filtered by `flt`."""
     with uow:
-        query = _scope_select(uow, actor, scope, limit, offset, now)
+        query = _scope_select(uow, actor, scope, limit, offset, now, flt)
         if query is None:
             return []
         rows, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
@@ -105,16 +140,17 @@ class InboxPage:
 
 
 def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limit: int = 50, offset: int = 0,
-               cap: int = COUNT_CAP) -> InboxPage:
-    """`list_tasks` of a scope and, for workers, `inbox_counts` — read together in one statement (the page with
-    each task's record title and assignee, the counts as columns alongside)."""
+               cap: int = COUNT_CAP, flt: TaskFilter = UNFILTERED) -> InboxPage:
+    """`list_tasks` of a scope and, for workers, `inbox_counts` under the same column filters — read together in
+    one statement (the page with each task's record title, assignee and process, the counts as columns)."""
     with uow:
-        query = _scope_select(uow, actor, scope, limit, offset, now)
+        query = _scope_select(uow, actor, scope, limit, offset, now, flt)
         counted = actor.has(*WORKERS)
+        columns = uow.tasks.filtered_count_columns(actor.id or 0, actor.groups, actor.username, now, cap, flt) \
+            if counted else None
         if query is None:
-            values = uow.tasks.inbox_counts(actor.id or 0, actor.groups, actor.username, now, cap) if counted else {}
-            return InboxPage([], values)
-        columns = uow.tasks.count_columns(actor.id or 0, actor.groups, actor.username, now, cap) if counted else None
+            values = uow.tasks.named_counts(columns) if columns is not None else []
+            return InboxPage([], dict(zip(COUNTED, values, strict=True)) if counted else {})
         rows, counts = uow.tasks.named(query, columns)
         return InboxPage([task_view(*row) for row in rows], dict(zip(COUNTED, counts, strict=True)) if counted else {})
 

@@ -41,6 +41,7 @@ class TaskView:
     created_at: datetime
     completed_at: datetime | None
     completed_by: str | None
+    process: str | None = None  # the process version's name (None: a standalone task, or not read)
 
     def overdue(self, now: datetime) -> bool:
         """True if an open task is past its due date."""

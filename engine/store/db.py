@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
@@ -30,6 +32,32 @@ def _fold(method: Any) -> Any:
     return fold
 
 
+def _moment(value: Any) -> datetime | None:
+    """A stored moment: SQLite's naive UTC timestamp text, or ISO text with an offset; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _local_month(value: Any, zone: str) -> int | None:
+    """year * 100 + month of a stored moment in an IANA time zone."""
+    moment = _moment(value)
+    if moment is None:
+        return None
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.year * 100 + local.month
+
+
+def _utc_moment(value: Any) -> str | None:
+    """A stored moment as SQLite's UTC timestamp text (what a bound UTC datetime is compared as)."""
+    moment = _moment(value)
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an Engine; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalize_url(url)
@@ -47,6 +75,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # SQLite's lower()/upper() fold ASCII only; Python's fold every script (Cyrillic searches)
             dbapi_conn.create_function("lower", 1, _fold(str.lower), deterministic=True)
             dbapi_conn.create_function("upper", 1, _fold(str.upper), deterministic=True)
+            # what PostgreSQL's timestamptz and timezone() do for reports in a user's zone (engine/store/report_sql)
+            dbapi_conn.create_function("local_month", 2, _local_month, deterministic=True)
+            dbapi_conn.create_function("utc_moment", 1, _utc_moment, deterministic=True)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

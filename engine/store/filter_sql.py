@@ -115,9 +115,7 @@ class FilterCompiler:
         if op == "in":
             return expr.in_([self.bind(ref, v) for v in value])
         if op in ("contains", "starts_with"):
-            escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{escaped}%" if op == "contains" else f"{escaped}%"
-            return func.lower(expr).like(bindparam(None, pattern, type_=String), escape="\\")
+            return text_like(expr, bindparam(None, like_pattern(value, op), type_=String))
         if op == "between":
             return and_(expr >= self.bind(ref, value[0]), expr <= self.bind(ref, value[1]))
         if op in ("within_last_days", "older_than_days"):
@@ -363,6 +361,17 @@ class FilterCompiler:
             same = or_(mine == theirs, and_(mine.is_(None), theirs.is_(None)))
             tie = or_(later, and_(same, tie))
         return tie
+
+
+def like_pattern(value: str, op: str = "contains") -> str:
+    """The LIKE pattern of a case-insensitive `contains` / `starts_with` of `value` (wildcards escaped)."""
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if op == "contains" else f"{escaped}%"
+
+
+def text_like(expr: Any, pattern: Any) -> Expr:
+    """lower(expr) LIKE pattern (a `like_pattern`, bound), in every script: SQLite's lower() is Python's here."""
+    return func.lower(expr).like(pattern, escape="\\")
 
 
 def negate(condition: Expr) -> Expr:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, cast, func, select
+from sqlalchemy import Integer, String, and_, cast, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -16,11 +18,23 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from engine.store.filter_spec import Condition
 from engine.store.filter_sql import FilterCompiler
-from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow, TaskRow, UserRow
+from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow, TaskRow, UserRow, UtcDateTime
 from engine.store.repo_base import _Repository
 from engine.store.report_spec import NUMERIC_TYPES, Dimension, FieldPath, Measure
 
 Key = tuple[Any, ...]
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
+
+
+def _compiled(element: type[FunctionElement[Any]], sqlite: str, postgresql: str) -> None:
+    """Register an SQL function element's text per dialect: templates over its arguments ({0}, {1})."""
+    def render(template: str) -> Any:
+        def compile_(found: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+            return template.format(*(compiler.process(c, **kw) for c in found.clauses))
+        return compile_
+
+    compiles(element)(render(sqlite))
+    compiles(element, "postgresql")(render(postgresql))
 
 
 class _MonthKey(FunctionElement[int]):
@@ -30,14 +44,44 @@ class _MonthKey(FunctionElement[int]):
     inherit_cache = True
 
 
-@compiles(_MonthKey)
-def _month_key_sqlite(element: _MonthKey, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(strftime('%Y%m', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+class _LocalMonthKey(FunctionElement[int]):
+    """year * 100 + month of a moment (a timestamp column, or ISO text with an offset) in a time zone (its IANA
+    name as a literal: a bound name would differ between SELECT and GROUP BY on PostgreSQL): PostgreSQL's
+    timezone(); on SQLite the connection's `local_month` (engine/store/db.py)."""
+
+    type = Integer()
+    inherit_cache = True
 
 
-@compiles(_MonthKey, "postgresql")
-def _month_key_postgresql(element: _MonthKey, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYYMM') AS INTEGER)"
+class _Moment(FunctionElement[datetime]):
+    """ISO text with an offset (a JSON datetime field) as a UTC moment comparable with timestamp parameters."""
+
+    type = UtcDateTime()
+    inherit_cache = True
+
+
+_compiled(_MonthKey, "CAST(strftime('%Y%m', {0}) AS INTEGER)",
+          "CAST(to_char({0} AT TIME ZONE 'UTC', 'YYYYMM') AS INTEGER)")
+_compiled(_LocalMonthKey, "local_month({0}, {1})",
+          "CAST(to_char(timezone({1}, CAST({0} AS TIMESTAMP WITH TIME ZONE)), 'YYYYMM') AS INTEGER)")
+_compiled(_Moment, "utc_moment({0})", "CAST({0} AS TIMESTAMP WITH TIME ZONE)")
+
+
+def zone_literal(zone: str) -> Any:
+    """A time zone's IANA name as an SQL string literal, after checking it names a zone."""
+    if not _ZONE_NAME.fullmatch(zone):
+        raise ValueError(f"not a time zone name: {zone!r}")
+    ZoneInfo(zone)  # ZoneInfoNotFoundError for an unknown one
+    return literal_column(f"'{zone}'", String)
+
+
+def day_bounds(date_from: date | None, date_to: date | None, zone: str) -> tuple[datetime | None, datetime | None]:
+    """The UTC moments where the inclusive days from..to begin and end in a time zone."""
+    where = ZoneInfo(zone)
+    start = datetime.combine(date_from, time(), where).astimezone(UTC) if date_from is not None else None
+    end = datetime.combine(date_to + timedelta(days=1), time(), where).astimezone(UTC) if date_to is not None \
+        else None
+    return start, end
 
 
 @dataclass(frozen=True)
@@ -51,6 +95,7 @@ class Scope:
     date_to: date | None = None
     where: Condition | None = None  # a filter condition (engine/filters/model.py), compiled by filter_sql
     now: datetime | None = None  # anchors within_last_days / older_than_days of `where`
+    zone: str = "UTC"  # the IANA time zone whose days and months the period and buckets are
 
     def compiler(self, session: Session) -> FilterCompiler:
         """The filter compiler of `where` for this session's database."""
@@ -78,17 +123,19 @@ def _value(row: Any, field: str, kind: str) -> Any:
 
 
 def _period_filters(row: Any, scope: Scope) -> list[ColumnElement[bool]]:
-    """from/to (inclusive days, UTC) on the scope's period field."""
+    """from/to (inclusive days in the scope's time zone) on the scope's period field; a date field's days are
+    compared as they are (a date has no time zone)."""
     if scope.period is None or (scope.date_from is None and scope.date_to is None):
         return []
     field = scope.period.field
     filters: list[ColumnElement[bool]] = []
-    if field in ("created_at", "updated_at"):
-        column = getattr(row, field)
-        if scope.date_from is not None:
-            filters.append(column >= datetime.combine(scope.date_from, time(), UTC))
-        if scope.date_to is not None:
-            filters.append(column < datetime.combine(scope.date_to + timedelta(days=1), time(), UTC))
+    if field in ("created_at", "updated_at") or scope.period.type == "datetime":
+        column = getattr(row, field) if field in ("created_at", "updated_at") else _Moment(row.data[field].as_string())
+        start, end = day_bounds(scope.date_from, scope.date_to, scope.zone)
+        if start is not None:
+            filters.append(column >= start)
+        if end is not None:
+            filters.append(column < end)
         return filters
     day = func.substr(row.data[field].as_string(), 1, 10)
     if scope.date_from is not None:
@@ -109,17 +156,24 @@ def scope_filters(session: Session, row: Any, scope: Scope) -> list[ColumnElemen
     return filters
 
 
-def month_key(row: Any, field: str) -> Any:
-    """year * 100 + month of a date/datetime field (system or JSON ISO text)."""
+def month_key(row: Any, field: str, kind: str = "date", zone: str = "UTC") -> Any:
+    """year * 100 + month of a date/datetime field (system or JSON ISO text); moments (timestamps, datetime
+    fields) in the time zone `zone`, dates as they are."""
+    moment = field in ("created_at", "updated_at") or kind == "datetime"
+    if moment and zone != "UTC":
+        value = getattr(row, field) if field in ("created_at", "updated_at") else row.data[field].as_string()
+        return _LocalMonthKey(value, zone_literal(zone))
     if field in ("created_at", "updated_at"):
         return _MonthKey(getattr(row, field))
     text = row.data[field].as_string()
+    if moment:  # ISO text with an offset: its UTC month
+        return _LocalMonthKey(text, zone_literal("UTC"))
     return cast(func.substr(text, 1, 4), Integer) * 100 + cast(func.substr(text, 6, 2), Integer)
 
 
-def bucket_key(row: Any, field: str, bucket: str) -> Any:
+def bucket_key(row: Any, field: str, bucket: str, kind: str = "date", zone: str = "UTC") -> Any:
     """The period bucket as an integer: 202603 (month), 20261 (quarter) or 2026 (year)."""
-    key = month_key(row, field)
+    key = month_key(row, field, kind, zone)
     if bucket == "year":
         return key // 100
     if bucket == "quarter":
@@ -130,7 +184,7 @@ def bucket_key(row: Any, field: str, bucket: str) -> Any:
 class _Grouping:
     """The select columns and joins of the report's group_by over one base row alias."""
 
-    def __init__(self, base: Any, dimensions: Sequence[Dimension], bucket: str) -> None:
+    def __init__(self, base: Any, dimensions: Sequence[Dimension], bucket: str, zone: str = "UTC") -> None:
         self.base, self.columns, self.joins = base, [], []
         for dim in dimensions:
             row = base
@@ -139,7 +193,7 @@ class _Grouping:
                 self.joins.append((row, row.id == base.data[dim.path.via].as_integer()))
             path = dim.path
             if dim.bucket:
-                self.columns.append(bucket_key(row, path.field, bucket))
+                self.columns.append(bucket_key(row, path.field, bucket, path.type, zone))
             elif path.field == "id":
                 self.columns += [row.id, row.title]
             elif path.type == "reference":
@@ -172,7 +226,7 @@ class ReportRepository(_Repository):
     def group_keys(self, scope: Scope, dimensions: Sequence[Dimension], bucket: str) -> list[Key]:
         """The groups of the report's records (their group_by column values)."""
         base = aliased(RecordRow)
-        grouping = _Grouping(base, dimensions, bucket)
+        grouping = _Grouping(base, dimensions, bucket, scope.zone)
         query = grouping.select(func.count(base.id)).where(*scope_filters(self.session, base, scope))
         return [tuple(row)[:-1] for row in self.session.execute(query)]
 
@@ -180,7 +234,7 @@ class ReportRepository(_Repository):
                        measure: Measure, linked_owner_ids: tuple[int, ...] | None) -> dict[Key, Any]:
         """One aggregate measure per group: over the report's records, or over records linked to them."""
         base = aliased(RecordRow)
-        grouping = _Grouping(base, dimensions, bucket)
+        grouping = _Grouping(base, dimensions, bucket, scope.zone)
         filters = scope_filters(self.session, base, scope)
         counted: Any = base
         if measure.linked is not None:
@@ -228,9 +282,10 @@ class ReportRepository(_Repository):
     def claims_per_user(self, scope: Scope) -> dict[str, int]:
         """Records taken by claiming a pooled task, per claimer (owner history rows written by a claim)."""
         row = aliased(RecordRow)
-        at_scope = [FieldChangeRow.at >= datetime.combine(scope.date_from, time(), UTC)] if scope.date_from else []
-        if scope.date_to is not None:
-            at_scope.append(FieldChangeRow.at < datetime.combine(scope.date_to + timedelta(days=1), time(), UTC))
+        start, end = day_bounds(scope.date_from, scope.date_to, scope.zone)
+        at_scope = [FieldChangeRow.at >= start] if start is not None else []
+        if end is not None:
+            at_scope.append(FieldChangeRow.at < end)
         unbounded = Scope(scope.entity, scope.owner_ids, where=scope.where, now=scope.now)
         query = (select(FieldChangeRow.actor, func.count(func.distinct(FieldChangeRow.record_id)))
                  .join(row, row.id == FieldChangeRow.record_id)
@@ -239,13 +294,15 @@ class ReportRepository(_Repository):
                  .group_by(FieldChangeRow.actor))
         return {r[0]: int(r[1]) for r in self.session.execute(query)}
 
-    def tasks_done_per_user(self, date_from: date | None, date_to: date | None) -> dict[str, int]:
-        """Completed tasks per username of who completed them, completed within the period."""
+    def tasks_done_per_user(self, date_from: date | None, date_to: date | None,
+                            zone: str = "UTC") -> dict[str, int]:
+        """Completed tasks per username of who completed them, completed within the period (days in `zone`)."""
         filters = [TaskRow.state == "completed", TaskRow.completed_by.is_not(None)]
-        if date_from is not None:
-            filters.append(TaskRow.completed_at >= datetime.combine(date_from, time(), UTC))
-        if date_to is not None:
-            filters.append(TaskRow.completed_at < datetime.combine(date_to + timedelta(days=1), time(), UTC))
+        start, end = day_bounds(date_from, date_to, zone)
+        if start is not None:
+            filters.append(TaskRow.completed_at >= start)
+        if end is not None:
+            filters.append(TaskRow.completed_at < end)
         query = select(TaskRow.completed_by, func.count(TaskRow.id)).where(*filters).group_by(TaskRow.completed_by)
         return {r[0]: int(r[1]) for r in self.session.execute(query)}
 

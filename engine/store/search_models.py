@@ -16,9 +16,13 @@ class SearchKeyRow(Base):
     digits, or a lower-case e-mail. A search is an index range scan on `key` (prefix match)."""
 
     __tablename__ = "search_key"
-    __table_args__ = (Index("ix_search_key_key", "key", "entity", "record_id"),)
+    # (owner, key, record): a reader who sees some owners' records range-scans only their keys (migration 0017)
+    __table_args__ = (Index("ix_search_key_key", "key", "entity", "record_id"),
+                      Index("ix_search_key_owner_key", "owner_id", "key", "record_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
     entity: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(SEARCH_KEY_TYPE)
+    # the record's owner, copied; a trigger on record.owner_id keeps it current (migration 0017)
+    owner_id: Mapped[int | None] = mapped_column(Integer)

@@ -5,33 +5,112 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, insert, intersect, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    intersect,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 
-from engine.store.filter_sql import FindScope, visible_to
-from engine.store.models import RecordRow
-from engine.store.repo_base import _inbox_record_ids, _Repository
+from engine.store.filter_sql import FindScope
+from engine.store.models import RecordRow, TaskCandidateRow, TaskRow
+from engine.store.repo_base import _Repository
 from engine.store.search_models import SearchKeyRow
 
 PREFIX_END = "\uffff"
-MERGED_SLACK = 50  # extra ids read for a reader of everything, as some may be merged records
-MATCH_CAP = 5000  # newest matching records a search looks at before visibility (a bound on the cost)
+MERGED_SLACK = 50  # extra ids read, as some may be merged records
+MATCH_CAP = 5000  # the most matching ids one search reads from the keys (a bound on the cost)
 
 
-def _starts(prefix: str) -> ColumnElement[bool]:
-    """`key` starts with `prefix`, as an index range (LIKE would not use the index on every database)."""
-    return SearchKeyRow.key.between(prefix, prefix + PREFIX_END)
+def _starts(key: str) -> ColumnElement[bool]:
+    """`key` starts with the bound prefix `<key>` (parameters <key>_lo, <key>_hi), as an index range (LIKE would
+    not use the index on every database)."""
+    return SearchKeyRow.key.between(bindparam(f"{key}_lo"), bindparam(f"{key}_hi"))
+
+
+def _inbox_ids(groups: int) -> Any:
+    """Select of the ids of records with an open task assigned to (inbox_user) or claimable by (cand_0.. groups,
+    cand_user) the reader; bound parameters, as `_inbox_record_ids`."""
+    names = [and_(TaskCandidateRow.kind == "user", TaskCandidateRow.name == bindparam("cand_user"))]
+    if groups:
+        names.append(and_(TaskCandidateRow.kind == "group",
+                          TaskCandidateRow.name.in_([bindparam(f"cand_{n}") for n in range(groups)])))
+    pooled = (select(TaskRow.record_id).join(TaskCandidateRow, TaskCandidateRow.task_id == TaskRow.id)
+              .where(TaskCandidateRow.pooled == true(), or_(*names)))
+    mine = select(TaskRow.record_id).where(TaskRow.assignee_id == bindparam("inbox_user"), TaskRow.state == "open")
+    return union_all(pooled, mine)
+
+
+def _matching(words: int, exact: bool, prefixes: int, part: ColumnElement[bool] | None) -> Any:
+    """Select of the ids of records with a key starting with every word (w0..), or one of the exact keys, or a key
+    starting with one of the prefixes (p0..) — among the keys `part` admits (None: all)."""
+    def keys(condition: ColumnElement[bool]) -> Any:
+        stmt = select(SearchKeyRow.record_id).where(condition)
+        return stmt.where(part) if part is not None else stmt
+
+    if words:
+        subs = [keys(_starts(f"w{n}")) for n in range(words)]
+        return intersect(*subs) if len(subs) > 1 else subs[0].distinct()
+    alternatives: list[ColumnElement[bool]] = []
+    if exact:
+        alternatives.append(SearchKeyRow.key.in_(bindparam("exact", expanding=True)))
+    alternatives += [_starts(f"p{n}") for n in range(prefixes)]
+    if part is None or len(alternatives) == 1:
+        return keys(or_(*alternatives)).distinct()
+    # one select per alternative: with OR between them the owner index would be walked over all the owner's keys
+    return union(*[select(keys(a).subquery().c.record_id) for a in alternatives])
+
+
+def _statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The two statements of a search of one shape: (words, has exact keys, prefixes, sees all, has owners,
+    sees unowned, inbox candidate groups or None)."""
+    words, exact, prefixes, sees_all, owners, unowned, groups = shape
+    inbox = _inbox_ids(groups) if groups is not None else None
+    parts: list[ColumnElement[bool] | None] = [None] if sees_all else []
+    if not sees_all:
+        parts += [SearchKeyRow.owner_id.in_(bindparam("owners", expanding=True))] if owners else []
+        parts += [SearchKeyRow.owner_id.is_(None)] if unowned else []
+        parts += [SearchKeyRow.record_id.in_(inbox)] if inbox is not None else []
+    selects = [_matching(words, exact, prefixes, part) for part in parts]
+    # each part as its own subquery: SQLite takes no parenthesized compound (an INTERSECT) inside a UNION
+    matching = union(*[select(s.subquery().c.record_id) for s in selects]).subquery() if len(selects) > 1 \
+        else selects[0].subquery()
+    column = matching.c.record_id
+    ids = select(column).order_by(column.desc()).limit(bindparam("wanted", type_=BigInteger))
+    records = select(RecordRow.id, RecordRow.entity, RecordRow.title).where(
+        RecordRow.id.in_(bindparam("ids", expanding=True)), RecordRow.merged_into_id.is_(None))
+    if not sees_all:  # the record's own word on who sees it, again
+        visible = [RecordRow.owner_id.in_(bindparam("owners", expanding=True))] if owners else []
+        visible += [RecordRow.owner_id.is_(None)] if unowned else []
+        visible += [RecordRow.id.in_(inbox)] if inbox is not None else []
+        records = records.where(or_(*visible))
+    return ids, records.order_by(RecordRow.id.desc()).limit(bindparam("limit", type_=BigInteger))
+
+
+# built once per shape: constructing and hashing these unions per search cost more than running them
+_SHAPES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_MAX_SHAPES = 256
 
 
 class SearchRepository(_Repository):
-    def replace(self, record_id: int, entity: str, keys: Sequence[str]) -> None:
-        """Make a record's keys exactly `keys`."""
+    def replace(self, record_id: int, entity: str, keys: Sequence[str], owner_id: int | None) -> None:
+        """Make a record's keys exactly `keys` (with its owner: a trigger keeps that current afterwards)."""
         self.session.execute(delete(SearchKeyRow).where(SearchKeyRow.record_id == record_id))
         if keys:
-            self.session.execute(insert(SearchKeyRow),
-                                 [{"record_id": record_id, "entity": entity, "key": k} for k in keys])
+            self.session.execute(insert(SearchKeyRow), [{"record_id": record_id, "entity": entity, "key": k,
+                                                         "owner_id": owner_id} for k in keys])
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert keys of new records ({record_id, entity, key}) in one statement."""
+        """Insert keys of new records ({record_id, entity, key, owner_id}) in one statement."""
         if rows:
             self.session.execute(insert(SearchKeyRow), list(rows))
 
@@ -50,32 +129,41 @@ class SearchRepository(_Repository):
     def find(self, words: Sequence[str], exact: Sequence[str], prefixes: Sequence[str], scope: FindScope, *,
              limit: int = 200) -> list[tuple[int, str, str]]:
         """(record id, entity, title) of unmerged records the scope admits that have a key starting with every
-        word, or one of the exact keys, or a key starting with one of the prefixes; newest first, among the
-        MATCH_CAP newest matching records.
+        word, or one of the exact keys, or a key starting with one of the prefixes; the newest `limit` of them
+        (a few more ids are read, as some may be merged records).
 
         Two steps on purpose: the matching ids come from the key index alone, then their records are read by id.
-        In one statement PostgreSQL may walk the whole record table backwards by id to meet the LIMIT sooner."""
-        matching: Any
-        if words:
-            subs = [select(SearchKeyRow.record_id).where(_starts(w)) for w in words]
-            matching = intersect(*subs).subquery() if len(subs) > 1 else subs[0].distinct().subquery()
-        else:
-            alternatives: list[ColumnElement[bool]] = [SearchKeyRow.key.in_(list(exact))] if exact else []
-            alternatives += [_starts(p) for p in prefixes]
-            if not alternatives:
-                return []
-            matching = select(SearchKeyRow.record_id).where(or_(*alternatives)).distinct().subquery()
-        column = matching.c.record_id
-        sees_all = scope.owner_ids is None  # no visibility filter: the newest `limit` matches are the answer
-        wanted = min(MATCH_CAP, limit + MERGED_SLACK) if sees_all else MATCH_CAP
-        ids = list(self.session.scalars(select(column).order_by(column.desc()).limit(wanted)).all())
+        In one statement PostgreSQL may walk the whole record table backwards by id to meet the LIMIT sooner.
+        A reader who sees only some owners' records reads only their keys (the owner is on the key row: a range
+        scan of `ix_search_key_owner_key` per owner), plus the keys of the records in their inbox."""
+        if not words and not exact and not prefixes:
+            return []
+        sees_all = scope.owner_ids is None
+        owners = sorted(set(scope.owner_ids or ()))
+        inbox = scope.inbox_of if not sees_all else None
+        groups = sorted(set(inbox[1])) if inbox is not None else []
+        unowned = scope.include_unowned and not sees_all
+        if not sees_all and not owners and not unowned and inbox is None:
+            return []
+        shape = (len(words), bool(exact), len(prefixes), sees_all, bool(owners), unowned,
+                 len(groups) if inbox is not None else None)
+        found = _SHAPES.get(shape)
+        if found is None:
+            found = _statements(shape)
+            if len(_SHAPES) < _MAX_SHAPES:
+                found = _SHAPES.setdefault(shape, found)
+        ids_stmt, records_stmt = found
+        params: dict[str, Any] = {"owners": owners, "exact": list(exact)}
+        for name, values in (("w", words), ("p", prefixes)):
+            for n, value in enumerate(values):
+                params[f"{name}{n}_lo"], params[f"{name}{n}_hi"] = value, value + PREFIX_END
+        if inbox is not None:
+            params.update({f"cand_{n}": g for n, g in enumerate(groups)})
+            params.update({"cand_user": inbox[2], "inbox_user": inbox[0]})
+        # the key rows already say who may see their record, so the newest `limit` matches are the answer for
+        # every reader (plus a few that may be merged records); the records are read again all the same
+        ids = list(self.session.scalars(ids_stmt, {**params, "wanted": min(MATCH_CAP, limit + MERGED_SLACK)}).all())
         if not ids:
             return []
-        stmt = select(RecordRow.id, RecordRow.entity, RecordRow.title).where(
-            RecordRow.id.in_(ids), RecordRow.merged_into_id.is_(None))
-        inbox = _inbox_record_ids(*scope.inbox_of) if scope.inbox_of is not None else None
-        visible = visible_to(scope.owner_ids, scope.include_unowned, inbox)
-        if visible is not None:
-            stmt = stmt.where(visible)
-        rows = self.session.execute(stmt.order_by(RecordRow.id.desc()).limit(limit)).all()
+        rows = self.session.execute(records_stmt, {**params, "ids": ids, "limit": limit}).all()
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]

@@ -83,7 +83,7 @@ def test_xlsx_cells_are_typed(deployed: MakeUow, actors: dict[str, Actor], deals
         rows = list(book.active.iter_rows(values_only=True))
     finally:
         book.close()
-    assert rows[0] == ("ID", "Title", "Amount", "Close date", "Created", "Stage")
+    assert rows[0] == ("ID", "Title", "Amount", "Close date", "Created (UTC)", "Stage")  # the zone of its times
     ident, title, amount, close_date, created_at, stage = rows[1]
     assert (ident, title, stage) == (deals["big"], "Ноутбуки", "Won")
     assert isinstance(amount, float | int)

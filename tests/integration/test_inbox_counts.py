@@ -10,6 +10,7 @@ import pytest
 from engine.errors import ValidationError
 from engine.services import records, tasks
 from tests.conftest import NOW
+from tests.statements import selects_of
 
 
 def _lead(deployed, actors, title, created):
@@ -47,27 +48,13 @@ def test_overdue_scope_needs_the_time(deployed, actors):
 
 
 def test_inbox_page_reads_tasks_titles_assignees_and_counts_in_one_statement(deployed, actors):
-    from sqlalchemy import event
-
     sam = actors["sales"]
     _lead(deployed, actors, "late one", NOW - timedelta(days=3))
     claimed = _lead(deployed, actors, "mine", NOW)
     tasks.claim_task(deployed(), sam, claimed.id, NOW)
     for scope in ("mine", "pool", "overdue"):
-        work = deployed()
-        with work:
-            bind = work.session.get_bind()
-            sent: list[str] = []
-
-            def log(conn, cursor, statement, *args, sent=sent):
-                sent.append(statement)
-
-            event.listen(bind, "before_cursor_execute", log)
-            try:
-                page = tasks.inbox_page(work, sam, scope, NOW)
-            finally:
-                event.remove(bind, "before_cursor_execute", log)
-        assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1, sent
+        page, sent = selects_of(deployed(), lambda work, scope=scope: tasks.inbox_page(work, sam, scope, NOW))
+        assert len(sent) == 1, sent
         assert page.tasks == tasks.list_tasks(deployed(), sam, scope, now=NOW)
         assert page.counts == tasks.inbox_counts(deployed(), sam, NOW) == {"mine": 1, "pool": 1, "overdue": 1}
     assert tasks.list_tasks(deployed(), sam, "mine", now=NOW)[0].assignee == "sam"

@@ -56,6 +56,25 @@ def test_search_finds_names_phones_and_emails_grouped_within_visibility(deployed
         search.search(deployed(), dina, "ivanov")
 
 
+def test_a_reassigned_record_is_found_by_its_new_owner_only(deployed: MakeUow, actors: dict) -> None:
+    from engine.services.assignment import reassign_records
+
+    sam, sue, head = actors["sales"], actors["sales2"], actors["head"]
+    firm = records.create_record(deployed(), sam, "Organization", {"name": "Гаврилов Групп"}, NOW)
+    records.create_record(deployed(), head, "Organization", {"name": "Gavrilova Trade"}, NOW, owner_id=None)
+    assert found(deployed, sam, "гаврилов") == {"Organization": ["Гаврилов Групп"]}
+    assert found(deployed, sue, "гаврилов") == {}
+    assert found(deployed, head, "гаврилов") == {"Organization": ["Gavrilova Trade", "Гаврилов Групп"]}  # unowned
+    reassign_records(deployed(), head, [firm.id], "sue", NOW)  # the key rows' owner follows (a trigger)
+    assert found(deployed, sam, "гаврилов") == {}
+    assert found(deployed, sue, "gavrilov grupp") == {"Organization": ["Гаврилов Групп"]}
+    with deployed() as uow:  # an owner changed by SQL by hand is followed as well
+        uow.session.execute(text("UPDATE record SET owner_id = :sam WHERE id = :id"), {"sam": sam.id, "id": firm.id})
+        uow.commit()
+    assert found(deployed, sam, "групп") == {"Organization": ["Гаврилов Групп"]}
+    assert found(deployed, sue, "групп") == {}
+
+
 def test_keys_follow_edits_and_a_rebuild_restores_them(deployed: MakeUow, actors: dict) -> None:
     sam, admin = actors["sales"], actors["admin"]
     contact = records.create_record(deployed(), sam, "Contact", {"full_name": "Smirnov Oleg"}, NOW)

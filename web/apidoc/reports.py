@@ -19,7 +19,8 @@ SCHEMAS: dict[str, Schema] = {
     "ReportParams": _object({
         "date_from": _nullable("string", format="date"), "date_to": _nullable("string", format="date"),
         "bucket": {"enum": ["month", "quarter", "year"]}, "team": _nullable("string"),
-        "per": {"enum": ["user", "team"]}}),
+        "per": {"enum": ["user", "team"]},
+        "zone": {"type": "string", "description": "the IANA time zone whose days and months the period is"}}),
     "ReportColumn": _object({
         "key": {"type": "string"}, "label": {"type": "string"},
         "format": {"enum": ["text", "number", "money", "percent", "duration"],
@@ -44,6 +45,8 @@ _PARAMETERS: list[dict[str, Any]] = [
     _param("bucket", "query", {"enum": ["month", "quarter", "year"], "default": "month"}, "period column size"),
     _param("team", "query", {"type": "string"}, "only records owned by (activity: only users of) this team"),
     _param("per", "query", {"enum": ["user", "team"], "default": "user"}, "activity reports: rows per user or team"),
+    _param("tz", "query", {"type": "string", "default": "UTC"}, "days (from, to) and months in this IANA time zone, "
+                                                                "like Europe/Moscow"),
 ]
 
 PATHS: dict[str, Any] = {

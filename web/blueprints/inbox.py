@@ -9,12 +9,14 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from engine.errors import ConflictError, FlowError, Forbidden, NotFound, ValidationError
+from engine.processes.deployed import active_bundle
 from engine.services.access import DEPLOYERS, WORKERS, reads_everything
 from engine.services.assignment import assignable_users, reassign_tasks
 from engine.services.instances import get_instance
 from engine.services.records import get_record
 from engine.services.tasks import (
     COUNT_CAP,
+    InboxPage,
     claim_task,
     complete_task,
     get_task,
@@ -28,7 +30,9 @@ from web.auth import actor, login_required, safe_next
 from web.edge import page_number
 from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
-from web.present import bundle_of, entity_label, remember_titles
+from web.lists import Column, inbox_columns, read_task_filter
+from web.present import bundle_of, entity_label, process_label, remember_titles, step_label
+from web.zones import user_zone
 
 bp = Blueprint("inbox", __name__)
 PAGE = 50
@@ -54,21 +58,59 @@ def home() -> Response:
     return redirect(url_for("inbox.tasks"))
 
 
+def _processes() -> list[tuple[str, str]]:
+    """The deployed processes as (id, name in the request's language), by name."""
+    definitions = active_bundle(uow())[1].values()
+    return sorted(((d.process_id, process_label(d.process_id, d.name)) for d in definitions), key=lambda p: p[1])
+
+
+def _elements_named(text: str) -> tuple[str, ...]:
+    """Ids of the process elements whose name in the request's language contains `text` (the page shows
+    translated task names, so the task filter matches them too)."""
+    wanted = text.casefold()
+    return tuple(sorted({e.id for d in active_bundle(uow())[1].values() for e in d.elements.values()
+                         if wanted in step_label(d.process_id, e.id, e.name).casefold()}))
+
+
+def _place(columns: list[Column], errors: dict[str, list[str]]) -> list[str]:
+    """Put the engine's errors keyed by column next to their boxes; the rest are returned (translated)."""
+    by_name, rest = {c.name: c for c in columns}, []
+    for key, messages in errors.items():
+        translated = [engine_message(m) for m in messages]
+        if key in by_name:
+            by_name[key].errors.extend(translated)
+        else:
+            rest.extend(translated)
+    return rest
+
+
 def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
-    """The inbox page on one tab (also re-rendered, with a flash, after a lost claim race)."""
+    """The inbox page on one tab, sorted by a column and narrowed by column filters kept in the URL (also
+    re-rendered, with a flash, after a lost claim race)."""
     who = actor()
     tabs = tabs_for(who)
     tab = tab if tab in tabs else tabs[0]
     page = page_number()
     moment = now()
-    with uow() as work:  # the page's reads share one transaction (one connection checkout, not two)
-        # the tasks with their record titles and assignees, and the tab counts: one statement
-        listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, offset=(page - 1) * PAGE)
-        reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
-    rows, counts = listed.tasks, listed.counts
-    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=rows[:PAGE], page=page,
-                           has_next=len(rows) > PAGE, now=moment, reassign_to=reassign_to, counts=counts,
-                           count_cap=COUNT_CAP), status
+    columns = inbox_columns(_processes())
+    flt, read = read_task_filter(columns, request.args, user_zone(), _elements_named)
+    errors = list(read.problems)
+    listed, reassign_to = InboxPage([], {}), []
+    if not any(c.errors for c in columns):
+        try:
+            with uow() as work:  # the page's reads share one transaction (one connection checkout, not two)
+                # the tasks with their record titles, assignees and processes, and the tab counts: one statement
+                listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, offset=(page - 1) * PAGE, flt=flt)
+                reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
+        except ValidationError as exc:
+            errors += _place(columns, exc.errors)
+    if status == 200 and (errors or any(c.errors for c in columns)):
+        status = 422
+    kept = {k: v for k, v in request.args.items() if k not in ("tab", "page") and v}
+    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=listed.tasks[:PAGE], page=page,
+                           has_next=len(listed.tasks) > PAGE, now=moment, reassign_to=reassign_to,
+                           counts=listed.counts, count_cap=COUNT_CAP, columns=columns, read=read, kept=kept,
+                           errors=errors, filtered=bool(read.given)), status
 
 
 @bp.get("/tasks")

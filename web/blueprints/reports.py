@@ -18,6 +18,7 @@ from web.auth import actor, login_required
 from web.exports_http import CSV_TYPE
 from web.i18n import engine_message, get_locale
 from web.report_charts import chart_svg
+from web.zones import user_zone
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 nav.add("reports.index", "reports.nav", "sales", "head_of_sales", "admin", "auditor")
@@ -37,13 +38,14 @@ def _day(args: Mapping[str, str], name: str, errors: dict[str, list[str]]) -> da
 
 
 def params_from(args: Mapping[str, str]) -> ReportParams:
-    """Report parameters from a query string (from, to, bucket, team, per); ValidationError names bad ones."""
+    """Report parameters from a query string (from, to, bucket, team, per, tz); ValidationError names bad ones.
+    Days and months are the reader's (their time zone; the APIs' is UTC unless `tz` names another)."""
     errors: dict[str, list[str]] = {}
     date_from, date_to = _day(args, "from", errors), _day(args, "to", errors)
     if errors:
         raise ValidationError(errors)
     return ReportParams(date_from, date_to, args.get("bucket") or "month", args.get("team") or None,
-                        args.get("per") or "user")
+                        args.get("per") or "user", (args.get("tz") or "").strip() or user_zone().key)
 
 
 def evaluate(name: str) -> ReportResult:
@@ -67,8 +69,8 @@ def show(report: str) -> tuple[str, int]:
         result = evaluate(report)
     except ValidationError as exc:
         errors = [f"{field}: {engine_message(m)}" for field, ms in exc.errors.items() for m in ms]
-        result = run_report(uow(), actor(), report, ReportParams(), now(), get_locale())
-    query = {k: v for k, v in request.args.items() if k in ("from", "to", "bucket", "team", "per") and v}
+        result = run_report(uow(), actor(), report, ReportParams(zone=user_zone().key), now(), get_locale())
+    query = {k: v for k, v in request.args.items() if k in ("from", "to", "bucket", "team", "per", "tz") and v}
     return render_template("reports/show.html", result=result, chart=chart_svg(result, result.info.title),
                            errors=errors, args=request.args, query=query, buckets=BUCKETS, per_choices=PER,
                            teams=report_teams(uow(), actor())), 422 if errors else 200

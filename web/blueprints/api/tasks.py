@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Response, request
 
+from engine.errors import ValidationError
+from engine.filters.values import BadValue, coerce_value
 from engine.services import tasks
 from web import now, uow
 from web.blueprints.api.base import actor, bp, json_body, page, reply
 
 
+def _task_filter() -> tasks.TaskFilter:
+    """The sort and filters of the query string (the inbox page's columns); bad values are a 422 naming them."""
+    args = request.args
+    errors: dict[str, list[str]] = {}
+    moments: dict[str, datetime | None] = {}
+    for name in ("due_from", "due_before"):
+        try:
+            moments[name] = coerce_value("datetime", args[name]) if args.get(name) else None
+        except BadValue as exc:
+            errors[name] = [str(exc)]
+    direction = args.get("dir", "asc")
+    if direction not in ("asc", "desc"):
+        errors["dir"] = ["must be one of: asc, desc"]
+    if errors:
+        raise ValidationError(errors)
+    return tasks.TaskFilter(args.get("sort") or None, direction == "desc", args.get("task", ""), (),
+                            args.get("record", ""), args.get("assignee", ""), args.get("process", ""),
+                            moments["due_from"], moments["due_before"])
+
+
 @bp.get("/tasks")
 def list_tasks() -> Response:
-    """Open tasks of a scope: mine (default), pool, overdue, team, all."""
+    """Open tasks of a scope: mine (default), pool, overdue, team, all; sorted and filtered like the inbox."""
     limit, offset = page()
     scope = request.args.get("scope", "mine")
-    items = tasks.list_tasks(uow(), actor(), scope, limit=limit, offset=offset, now=now())
+    items = tasks.list_tasks(uow(), actor(), scope, limit=limit, offset=offset, now=now(), flt=_task_filter())
     return reply({"items": items, "scope": scope, "limit": limit, "offset": offset})
 
 

@@ -1,0 +1,27 @@
+"""Counting the SQL statements a call sends, for the tests that promise "one statement"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+
+from engine.store.uow import UnitOfWork
+
+
+def selects_of(work: UnitOfWork, call: Callable[[UnitOfWork], Any]) -> tuple[Any, list[str]]:
+    """What `call(work)` returns, inside the unit of work, and the SELECT statements it sent."""
+    sent: list[str] = []
+
+    def log(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    with work:
+        bind = work.session.get_bind()
+        event.listen(bind, "before_cursor_execute", log)
+        try:
+            result = call(work)
+        finally:
+            event.remove(bind, "before_cursor_execute", log)
+    return result, [s for s in sent if s.lstrip().upper().startswith("SELECT")]
