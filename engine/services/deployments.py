@@ -11,7 +11,7 @@ from engine.config.model import Bundle
 from engine.errors import ConfigError, NotFound, Problem
 from engine.filters.model import searchable_fields
 from engine.processes.calendar import use_calendar
-from engine.processes.crosscheck import cross_check
+from engine.processes.crosscheck import cross_check, set_warnings
 from engine.processes.label_check import label_warnings
 from engine.processes.spiff import ProcessDefinition, parse_definitions
 from engine.rules.expressions import constant_problem
@@ -48,7 +48,7 @@ def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
         problems.extend(cross_check(bundle, definitions))
         problems.extend(_constant_rule_problems(bundle))
         if warnings is not None and not problems:
-            warnings.extend(label_warnings(bundle, definitions))
+            warnings.extend(label_warnings(bundle, definitions) + set_warnings(bundle, definitions))
     if problems or bundle is None:
         raise ConfigError(problems)
     return bundle, definitions

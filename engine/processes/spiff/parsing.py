@@ -122,7 +122,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
                                         f"decision id already in {other}"))
             else:
                 parser.decision_documents[decision_id] = (path, text)
-    bindings, found = load_bindings(resources or {})
+    bindings, found = load_bindings(resources or {}, warnings)
     problems.extend(found)
     for path, text in sorted(bpmn.items()):
         text = alias_activiti(text)
@@ -143,7 +143,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
         except Exception as exc:  # SpiffWorkflow reports some BPMN mistakes as KeyError or TypeError
             problems.append(Problem(path, tree.sourceline, None, f"cannot read the BPMN: {exc!r}"))
             continue
-        for process_id, meta in read_process_meta(tree, path, problems).items():
+        for process_id, meta in read_process_meta(tree, path, problems, warnings).items():
             metas[process_id] = (path, meta)
     definitions: dict[str, ProcessDefinition] = {}
     if not problems:
