@@ -13,10 +13,10 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.processes.bindings import BINDINGS_FILE, BOUND_LINE, EMAIL_TEMPLATE, EMAIL_TO, Binding, example
-from engine.processes.field_settings import COMPUTE_PREFIX, SET_PREFIX
 from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
 from engine.processes.event_subprocess import REFUSED as EVENT_SUBPROCESS_REFUSED
 from engine.processes.event_subprocess import fold_event_subprocesses
+from engine.processes.field_settings import COMPUTE_PREFIX, SET_PREFIX
 from engine.processes.io_mapping import script_mapping
 from engine.processes.juel import JuelError, compile_condition, compile_juel, is_juel
 
@@ -346,7 +346,7 @@ class Dialect:
             return
         properties = {BOUND_LINE: str(binding.line)}
         properties.update({f"{SET_PREFIX}{field}": value for field, value in binding.set_fields.items()})
-        properties.update({f"{COMPUTE_PREFIX}{field}": expression for field, expression in binding.compute_fields.items()})
+        properties.update({f"{COMPUTE_PREFIX}{field}": text for field, text in binding.compute_fields.items()})
         if binding.email is not None:
             properties[EMAIL_TEMPLATE], properties[EMAIL_TO] = binding.email
         _add_properties(node, properties)

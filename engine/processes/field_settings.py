@@ -14,8 +14,21 @@ import re
 
 SET_PREFIX, COMPUTE_PREFIX = "set.", "compute."
 _LITERAL = re.compile(r"\s*[A-Za-z0-9+-][A-Za-z0-9_.:+-]*\s*")  # a word, number, date, time or code
-_EXPRESSION_ONLY = (ast.Call, ast.IfExp, ast.Compare, ast.BoolOp, ast.BinOp, ast.Subscript, ast.Attribute,
-                    ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Lambda, ast.JoinedStr)
+_EXPRESSION_ONLY = (
+    ast.Call,
+    ast.IfExp,
+    ast.Compare,
+    ast.BoolOp,
+    ast.BinOp,
+    ast.Subscript,
+    ast.Attribute,
+    ast.Dict,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Lambda,
+    ast.JoinedStr,
+)
 
 
 def old_expression(value: str) -> bool:
@@ -26,8 +39,10 @@ def old_expression(value: str) -> bool:
         tree = ast.parse(value.strip(), mode="eval")
     except SyntaxError:
         return False
-    return any(isinstance(node, _EXPRESSION_ONLY) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
-               for node in ast.walk(tree))
+    return any(
+        isinstance(node, _EXPRESSION_ONLY) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+        for node in ast.walk(tree)
+    )
 
 
 def replacement(field: str, expression: str, *, yaml: bool = False) -> str:
@@ -44,5 +59,7 @@ def replacement(field: str, expression: str, *, yaml: bool = False) -> str:
 
 def old_set_warning(field: str, expression: str, *, yaml: bool = False) -> str:
     """The warning of an old `set.<field>` expression, naming its replacement."""
-    return (f"{SET_PREFIX}{field} {expression!r} is an expression; set now holds literal values and compute "
-            f"expressions: write {replacement(field, expression, yaml=yaml)}")
+    return (
+        f"{SET_PREFIX}{field} {expression!r} is an expression; set now holds literal values and compute "
+        f"expressions: write {replacement(field, expression, yaml=yaml)}"
+    )

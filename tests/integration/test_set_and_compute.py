@@ -104,9 +104,12 @@ def test_a_set_literal_its_field_refuses_is_a_problem_at_check(bundle_files: dic
 
 
 def test_a_bare_word_naming_a_task_variable_warns_that_it_is_written_as_text(bundle_files: dict[str, str]) -> None:
-    files = {**bundle_files, PATH: BPMN.replace('value="qualified"', 'value="last_completed_by"').replace(
-        'name="set.status"', 'name="set.contact_name"').replace('<camunda:property name="set.contact_name" '
-                                                               "value=\"'Ivan'\" />", "")}
+    files = {
+        **bundle_files,
+        PATH: BPMN.replace('value="qualified"', 'value="last_completed_by"')
+        .replace('name="set.status"', 'name="set.contact_name"')
+        .replace('<camunda:property name="set.contact_name" value="\'Ivan\'" />', ""),
+    }
     warnings: list[Problem] = []
 
     analyse(files, warnings)

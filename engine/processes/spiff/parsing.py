@@ -190,7 +190,7 @@ def _missing_call(problem: Problem, tree: Any) -> Problem:
 def _with_called(meta: dict[str, Any], subs: dict[str, Any], metas: dict[str, tuple[str, dict[str, Any]]],
                  ) -> dict[str, ElementMeta]:
     """A process's elements plus those of the processes its call activities run (their user tasks need their
-    form keys, candidate groups and set.* properties too); the caller's own elements win a clash of ids."""
+    form keys, candidate groups and set.*/compute.* properties too); the caller's own elements win a clash of ids."""
     elements: dict[str, ElementMeta] = {}
     for called in subs:
         if called in metas:
