@@ -57,6 +57,8 @@ CODE = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 PASCAL = "^[A-Z][A-Za-z0-9]*$"
 SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours",
                  "timezone")
+EVENT_PATH = r"^(data(\.[A-Za-z_][A-Za-z0-9_]*)+|business_key)$"
+EVENTS_MESSAGE = "events must be a mapping of event name: {correlate: ...} or {start: ...}"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CATALOG_KEYS = ("catalog", "label", "values")
 VALUE_KEYS = ("code", "label", "children")
@@ -429,19 +431,38 @@ def imports_schema() -> dict[str, Any]:
 
 
 def events_schema() -> dict[str, Any]:
-    start = _obj({"entity": _text("The entity created.", pattern=PASCAL),
-                  "fields": {"type": "object", "additionalProperties": {"type": "string"},
-                             "description": "Field: path in the event's data, e.g. data.email."},
-                  "process": _text("A process to start on the new record.")}, _START_KEYS)
-    correlate = _obj({"message": _text("The BPMN message delivered."),
-                      "business_key": _text("The path in the event whose value names the instance.")},
-                     _CORRELATE_KEYS)
-    event = {"type": "object", "description": "One inbound event: start (create a record) or correlate "
-             "(deliver a BPMN message).", "properties": {"start": start, "correlate": correlate},
-             "additionalProperties": False, "minProperties": 1, "maxProperties": 1}
-    return _obj({"events": {"type": "object", "additionalProperties": event, "propertyNames": {"pattern": SNAKE},
-                            "description": "Events accepted at POST /api/v1/events/<name>."}},
-                description="Inbound events: crm_model/events.yaml.")
+    either = "an event is either {correlate: {message, business_key}} or {start: {entity, fields}}"
+    start = _obj({"entity": _text("The entity created."),
+                  "fields": {"type": "object", "minProperties": 1,
+                             "additionalProperties": {"type": "string", "pattern": EVENT_PATH,
+                                                      "x-message": "{key}: {value!r} must be a payload path like "
+                                                                   "data.subject, or business_key"},
+                             "description": "Field: path in the event's data, e.g. data.email (or business_key).",
+                             "x-message": "fields must map record fields to payload paths, like title: data.subject"},
+                  "process": _text("A process to start on the new record.", minLength=1,
+                                   **{"x-message": "process must be a process id"})}, _START_KEYS)
+    start["x-required"] = {"fields": "fields must map record fields to payload paths, like title: data.subject"}
+    start["required"] = ["fields"]
+    correlate = _obj({"message": _text("The BPMN message delivered.", minLength=1,
+                                       **{"x-message": "correlate needs message: <the name of a bpmn:message>"}),
+                      "business_key": _text("The path in the event whose value names the instance (default "
+                                            "record_id).", **{"x-message": "business_key {value!r} must be "
+                                                              "record_id or a field of an entity"})},
+                     _CORRELATE_KEYS, required=("message",))
+    correlate["x-required"] = {"message": "correlate needs message: <the name of a bpmn:message>"}
+    forms = [{"type": "object", "required": [kind], "maxProperties": 1, "x-message": either,
+              "x-required": {kind: either}, "properties": {kind: {**body, "x-message": f"{kind} must be a mapping"}}}
+             for kind, body in (("correlate", correlate), ("start", start))]
+    event = {"description": "One inbound event: start (create a record) or correlate (deliver a BPMN message).",
+             "anyOf": forms}
+    schema = _obj({"events": {"type": "object", "minProperties": 1, "additionalProperties": event,
+                              "propertyNames": {"pattern": SNAKE,
+                                                "x-message": "event names must be snake_case, like client_replied"},
+                              "description": "Events accepted at POST /api/v1/events/<name>.",
+                              "x-message": EVENTS_MESSAGE}},
+                  required=("events",), description="Inbound events: crm_model/events.yaml.")
+    schema["x-required"] = {"events": EVENTS_MESSAGE}
+    return schema
 
 
 def form_hints_schema() -> dict[str, Any]:
@@ -570,31 +591,43 @@ def _message(error: ValidationError, key: Any = None) -> str:
     return f"{where}: {error.message}" if where else error.message
 
 
+def _best_branch(error: ValidationError) -> list[ValidationError]:
+    """The errors of the anyOf/oneOf branch the value fits best: fewest errors about the value itself (its shape),
+    then fewest errors, then the one that got furthest into the value."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for each in error.context or ():
+        branches.setdefault(each.relative_schema_path[0] if each.relative_schema_path else 0, []).append(each)
+    depth = len(error.absolute_path)
+    return min(branches.values(), key=lambda errors: (sum(len(e.absolute_path) == depth for e in errors),
+                                                      len(errors), -max(len(e.absolute_path) for e in errors)))
+
+
+def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, list[Any], str]]:
+    path = list(error.absolute_path)
+    own = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(own.get("properties", {}))
+        template = str(own.get("x-unknown", "unknown key '{key}'; expected: {expected}"))
+        found: list[tuple[int | None, list[Any], str]] = []
+        for extra in (key for key in error.instance if key not in known):
+            instance = error.instance
+            at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
+            line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else _line(data, path)
+            found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
+        return found
+    if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
+        return [problem for each in _best_branch(error) for problem in _problems_of(each, data)]
+    schema_path = list(error.absolute_schema_path)
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+        container = _node(data, path)
+        line = container.line_of(error.instance) if isinstance(container, LineMap) else _line(data, path)
+        return [(line, [*path, error.instance], _message(error, error.instance))]
+    return [(_line(data, path), path, _message(error))]
+
+
 def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any], str]]:
     """(line, path, message) of every structural problem of a loaded file, in document order."""
-    found: list[tuple[int | None, list[Any], str]] = []
-    for error in _validator(kind).iter_errors(data):
-        path = list(error.absolute_path)
-        own = error.schema if isinstance(error.schema, dict) else {}
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = list(own.get("properties", {}))
-            template = str(own.get("x-unknown", "unknown key '{key}'; expected: {expected}"))
-            for extra in (key for key in error.instance if key not in known):
-                instance = error.instance
-                at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
-                line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else _line(data, path)
-                found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
-            continue
-        if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
-            error = max(error.context, key=lambda e: len(e.absolute_path))  # the branch that got furthest
-            path = list(error.absolute_path)
-        schema_path = list(error.absolute_schema_path)
-        if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
-            container = _node(data, path)
-            line = container.line_of(error.instance) if isinstance(container, LineMap) else _line(data, path)
-            found.append((line, [*path, error.instance], _message(error, error.instance)))
-            continue
-        found.append((_line(data, path), path, _message(error)))
+    found = [problem for error in _validator(kind).iter_errors(data) for problem in _problems_of(error, data)]
     return sorted(found, key=lambda item: (item[0] or 0, [str(step) for step in item[1]]))
 
 

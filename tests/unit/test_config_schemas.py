@@ -24,6 +24,8 @@ BUNDLES = [ROOT, *sorted(path for path in (ROOT / "examples").iterdir() if (path
 SCHEMAS = ROOT / "schemas"
 
 E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
+EV = "crm_model/events.yaml"
+EITHER = "an event is either {correlate: {message, business_key}} or {start: {entity, fields}}"
 TYPES = "string, text, integer, decimal, money, date, datetime, boolean, email, phone, url, enum, multi_enum, " \
         "reference, user"
 OPTIONS = "type, label, required, default, max_length, min, max, catalog, entity, leaf_only, searchable"
@@ -133,6 +135,28 @@ CASES = [
     (S, "default_locale: en\nworking_hours: 8\n", 2, "working_hours", HOURS),
     (S, "default_locale: en\nworking_hours:\n  hours: 8\n", 2, "working_hours", HOURS),
     (S, "- a\n- b\n", 1, None, f"expected a mapping with keys: {SETTINGS_KEYS}"),
+    (EV, "events: [a, b]\n", 1, None, "events must be a mapping of event name: {correlate: ...} or {start: ...}"),
+    (EV, "colour: 1\nevents: {a: {correlate: {message: m}}}\n", 1, "colour", "unknown key 'colour'; expected: events"),
+    (EV, "events:\n  Bad-Name:\n    correlate: {message: m}\n", 2, "Bad-Name",
+     "event names must be snake_case, like client_replied"),
+    (EV, "events:\n  c:\n    correlate: {message: m}\n    start: {entity: Item}\n", 2, "c", EITHER),
+    (EV, "events:\n  c:\n    answer: {message: m}\n", 2, "c", EITHER),
+    (EV, "events:\n  c: 5\n", 2, "c", EITHER),
+    (EV, "events:\n  d:\n    correlate: {business_key: record_id}\n", 3, "d",
+     "correlate needs message: <the name of a bpmn:message>"),
+    (EV, "events:\n  e:\n    correlate: {message: m, extra: 1}\n", 3, "e",
+     "unknown key 'extra'; expected: message, business_key"),
+    (EV, "events:\n  e:\n    correlate: {message: m, business_key: 5}\n", 3, "e",
+     "business_key 5 must be record_id or a field of an entity"),
+    (EV, "events:\n  f:\n    start: {entity: Item, fields: {name: subject}}\n", 3, "f",
+     "name: 'subject' must be a payload path like data.subject, or business_key"),
+    (EV, "events:\n  g:\n    start: nope\n", 3, "g", "start must be a mapping"),
+    (EV, "events:\n  h:\n    start: {entity: Item, fields: {name: data.n}, process: 5}\n", 3, "h",
+     "process must be a process id"),
+    (EV, "events:\n  i:\n    start: {entity: Item}\n", 3, "i",
+     "fields must map record fields to payload paths, like title: data.subject"),
+    (EV, "events:\n  i:\n    start: {entity: Item, fields: []}\n", 3, "i",
+     "fields must map record fields to payload paths, like title: data.subject"),
 ]
 
 
