@@ -66,7 +66,7 @@ def _start(checker: Checker, say: Say, name: str, spec: LineMap, facts: Processe
             known = ", ".join(sorted(checker.entities)) or "none"
             say(spec.line_of("entity"), f"start needs entity: <Name> of a known entity (known: {known})")
         return None
-    if ("fields",) in bad or ("process",) in bad:
+    if not isinstance(mapping, LineMap) or ("fields",) in bad or ("process",) in bad:
         return None
     fields: dict[str, str] = {}
     for field_name, source in mapping.items():

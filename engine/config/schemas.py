@@ -620,8 +620,9 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
     schema_path = list(error.absolute_schema_path)
     if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
         container = _node(data, path)
-        line = container.line_of(error.instance) if isinstance(container, LineMap) else _line(data, path)
-        return [(line, [*path, error.instance], _message(error, error.instance))]
+        key: Any = error.instance  # the property name
+        line = container.line_of(key) if isinstance(container, LineMap) else _line(data, path)
+        return [(line, [*path, key], _message(error, key))]
     return [(_line(data, path), path, _message(error))]
 
 
