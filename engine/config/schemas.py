@@ -43,7 +43,7 @@ from engine.config.duplicates_model import (
 from engine.config.events_loader import _CORRELATE_KEYS, _START_KEYS
 from engine.config.form_loader import UI_WIDGETS
 from engine.config.import_loader import _KEYS as _IMPORT_KEYS
-from engine.config.import_loader import ON_MATCH
+from engine.config.import_loader import ON_MATCH, OWNERS
 from engine.config.model import FIELD_OPTIONS, FIELD_TYPES, OPTION_TYPES
 from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
 from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
@@ -153,16 +153,14 @@ def _condition() -> dict[str, Any]:
 
 
 def _actions(description: str) -> dict[str, Any]:
-    one_of_each = {kind: {"type": "object", "required": [kind], "properties": {kind: {}},
-                          "additionalProperties": False} for kind in ACTION_KINDS}
-    return _list_of(
+    kinds = ", ".join(ACTION_KINDS)
+    return {**_list_of(
         {"type": "object", "minProperties": 1, "maxProperties": 1,
-         "propertyNames": {"enum": list(ACTION_KINDS)},
-         "anyOf": list(one_of_each.values()),
-         "description": f"One action, a mapping with one key: {', '.join(ACTION_KINDS)} (docs/rules.md, \"Actions\").",
-         "x-message": f"an action is a mapping with one key; actions: {', '.join(ACTION_KINDS)}"},
+         "propertyNames": {"enum": list(ACTION_KINDS), "x-message": f"unknown action {{value!r}}; actions: {kinds}"},
+         "description": f"One action, a mapping with one key: {kinds} (docs/rules.md, \"Actions\").",
+         "x-message": f"an action is a mapping with one key; actions: {kinds}"},
         description,
-    )
+    ), "x-message": "{key} must be a list of actions like [{set: {field: value}}]"}
 
 
 # --- the kinds ---------------------------------------------------------------------------------------------------
@@ -410,24 +408,40 @@ def duplicates_schema() -> dict[str, Any]:
 
 
 def imports_schema() -> dict[str, Any]:
+    entities_message = "entities must map an entity name to its import settings"
     spec = _obj({
-        "aliases": {"type": "object", "additionalProperties": _list_of({"type": ["string", "number"]}, "Words."),
-                    "description": "Extra header words that mean a field."},
-        "match_on": _list_of({"type": "string"}, "Fields whose equal value makes a row an existing record."),
+        "aliases": {"type": "object", "description": "Extra header words that mean a field.",
+                    "additionalProperties": _list_of({"type": "string", "pattern": "\\S"}, "Words.", minItems=1,
+                                                     **{"x-message": "aliases: {key} must be a non-empty list of "
+                                                                     "header words"}),
+                    "x-message": "aliases must map a field to a list of header words, like phone: [tel, mobile]"},
+        "match_on": _list_of({"type": "string"}, "Fields whose equal value makes a row an existing record.",
+                             **{"x-message": "match_on must be a list of field names, like [email, phone]"}),
         "on_match": _words(ON_MATCH, "What a row matching an existing record does: update_empty fills empty fields "
                            "(a row that disagrees goes to review), update (overwrite, its older name) takes the "
                            "file's values, skip leaves the record, review keeps the row as a record of its own with "
-                           "an open pair in the duplicate queue (docs/imports.md)."),
-        "date_formats": {"type": "object", "additionalProperties": {"type": "string"},
-                         "description": "A date field's format in files (strptime), e.g. {born: '%Y%m%d'}."},
+                           "an open pair in the duplicate queue (docs/imports.md).",
+                           f"on_match must be one of {', '.join(ON_MATCH)}, not {{value!r}}"),
+        "date_formats": {"type": "object", "description": "A date field's format in files (strptime), e.g. "
+                         "{born: '%Y%m%d'}.",
+                         "additionalProperties": {"type": "string", "pattern": "%",
+                                                  "x-message": "date_formats: {key}: {value!r} is not a date format "
+                                                               "like %Y%m%d or %d.%m.%Y"},
+                         "x-message": "date_formats must map a date field to a format, like birthday: '%Y%m%d'"},
         "actions": _actions("Rule actions run on every created record."),
-        "start_processes": _flag("Start the entity's start-on-create processes for created records."),
-        "owner": _text("importer (the importing user owns created records) or none."),
+        "start_processes": {**_flag("Start the entity's start-on-create processes for created records."),
+                            "x-message": "start_processes must be true or false"},
+        "owner": _words(OWNERS, "importer (the importing user owns created records) or none.",
+                        f"owner must be one of {', '.join(OWNERS)}, not {{value!r}}"),
     }, _IMPORT_KEYS)
     spec["description"] = "How files of one entity are imported."
-    return _obj({"entities": {"type": "object", "additionalProperties": spec, "propertyNames": {"pattern": PASCAL},
-                              "description": "Import settings per entity."}},
-                description="How files are imported: crm_model/imports.yaml (docs/imports.md).")
+    spec["x-message"] = f"the import settings of {{key}} must be a mapping with keys: {', '.join(_IMPORT_KEYS)}"
+    schema = _obj({"entities": {"type": "object", "minProperties": 1, "additionalProperties": spec,
+                                "description": "Import settings per entity.", "x-message": entities_message}},
+                  required=("entities",), description="How files are imported: crm_model/imports.yaml "
+                                                       "(docs/imports.md).")
+    schema["x-required"] = {"entities": entities_message}
+    return schema
 
 
 def events_schema() -> dict[str, Any]:
@@ -576,8 +590,8 @@ def _fill(template: str, **values: Any) -> str:
 def _message(error: ValidationError, key: Any = None) -> str:
     """The loader's wording of an error: x-message of the failing subschema, else a plain sentence."""
     schema = error.schema if isinstance(error.schema, dict) else {}
-    if key is None:
-        key = error.absolute_path[-1] if error.absolute_path else ""
+    if key is None:  # the name of the nearest mapping member (a list item's message names its list)
+        key = next((step for step in reversed(error.absolute_path) if isinstance(step, str)), "")
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         name = missing[0] if missing else ""

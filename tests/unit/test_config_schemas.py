@@ -24,7 +24,16 @@ BUNDLES = [ROOT, *sorted(path for path in (ROOT / "examples").iterdir() if (path
 SCHEMAS = ROOT / "schemas"
 
 E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
-EV = "crm_model/events.yaml"
+EV, IM = "crm_model/events.yaml", "crm_model/imports.yaml"
+IMPORT_KEYS = "aliases, match_on, on_match, actions, start_processes, owner, date_formats"
+ACTIONS = "set, compute, start_process, create_task, send_email, join_territory, leave_territory, create_record"
+
+
+def item(settings: str) -> str:
+    """imports.yaml with these import settings of Item."""
+    return f"entities:\n  Item: {{{settings}}}\n"
+
+
 EITHER = "an event is either {correlate: {message, business_key}} or {start: {entity, fields}}"
 TYPES = "string, text, integer, decimal, money, date, datetime, boolean, email, phone, url, enum, multi_enum, " \
         "reference, user"
@@ -157,6 +166,27 @@ CASES = [
      "fields must map record fields to payload paths, like title: data.subject"),
     (EV, "events:\n  i:\n    start: {entity: Item, fields: []}\n", 3, "i",
      "fields must map record fields to payload paths, like title: data.subject"),
+    (IM, "entities: []\n", 1, None, "entities must map an entity name to its import settings"),
+    (IM, "colour: 1\nentities: {Item: {}}\n", 1, "colour", "unknown key 'colour'; expected: entities"),
+    (IM, "entities:\n  Item: 5\n", 2, "Item",
+     f"the import settings of Item must be a mapping with keys: {IMPORT_KEYS}"),
+    (IM, item("colour: 1"), 2, "Item", f"unknown key 'colour'; expected: {IMPORT_KEYS}"),
+    (IM, item("start_processes: yes please"), 2, "Item", "start_processes must be true or false"),
+    (IM, item("on_match: maybe"), 2, "Item", "on_match must be one of update_empty, update, overwrite, skip, review, "
+     "not 'maybe'"),
+    (IM, item("owner: me"), 2, "Item", "owner must be one of importer, none, not 'me'"),
+    (IM, item("aliases: [a]"), 2, "Item",
+     "aliases must map a field to a list of header words, like phone: [tel, mobile]"),
+    (IM, item("aliases: {name: []}"), 2, "Item", "aliases: name must be a non-empty list of header words"),
+    (IM, item("aliases: {name: [' ']}"), 2, "Item", "aliases: name must be a non-empty list of header words"),
+    (IM, item("match_on: name"), 2, "Item", "match_on must be a list of field names, like [email, phone]"),
+    (IM, item("date_formats: ymd"), 2, "Item",
+     "date_formats must map a date field to a format, like birthday: '%Y%m%d'"),
+    (IM, item("actions: 5"), 2, "Item", "actions must be a list of actions like [{set: {field: value}}]"),
+    (IM, item("actions: [{colour: red}]"), 2, "Item", f"unknown action 'colour'; actions: {ACTIONS}"),
+    (IM, item("actions: [5]"), 2, "Item", f"an action is a mapping with one key; actions: {ACTIONS}"),
+    (IM, item("actions: [{set: {color: red}, compute: {name: x}}]"), 2, "Item",
+     f"an action is a mapping with one key; actions: {ACTIONS}"),
 ]
 
 
