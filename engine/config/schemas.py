@@ -489,22 +489,34 @@ def form_hints_schema() -> dict[str, Any]:
 
 
 def board_schema() -> dict[str, Any]:
-    column = _obj({"code": _text("A stage code (a value of the stage field's catalog).", pattern=CODE),
-                   "via": _text("The pipeline final action entering this column runs (e.g. convert_to_deal)."),
-                   "requires": _list_of({"type": "string"}, "Fields that must be filled before a card enters.")},
+    def names(description: str) -> dict[str, Any]:
+        return _list_of({"type": "string"}, description, **{"x-message": "{key} must be a list of field names of "
+                                                                          "{@entity}"})
+
+    column = _obj({"code": _text("A stage code (a value of the stage field's catalog).",
+                                 **{"x-message": "a column must be a mapping like {code: won}"}),
+                   "via": {"description": "The pipeline final action entering this column runs (e.g. "
+                                          "convert_to_deal)."},
+                   "requires": names("Fields that must be filled before a card enters.")},
                   _BOARD_COLUMN, required=("code",))
     column["description"] = "One column, in order."
-    return _obj({
-        "board": _text("The board's name, the file's name.", pattern=SNAKE),
+    column["x-message"] = "a column must be a mapping like {code: won}"
+    column["x-required"] = {"code": "a column must be a mapping like {code: won}"}
+    schema = _obj({
+        "board": _text("The board's name, the file's name.", pattern=SNAKE,
+                       **{"x-message": "board: <name> is required, in snake_case"}),
         "label": LABEL,
-        "entity": _text("The entity whose records are the cards.", pattern=PASCAL),
-        "stage_field": _text("The enum field whose value is a card's column."),
-        "amount_field": _text("A money, decimal or integer field summed per column and shown on cards."),
-        "filters": _list_of({"type": "string"}, "Enum fields offered as filters above the board."),
-        "card_fields": _list_of({"type": "string"}, "More fields shown on each card."),
-        "columns": _list_of(column, "The columns (default: the stage field's catalog values)."),
-    }, _BOARD_TOP, required=("board", "entity", "stage_field"),
+        "entity": {"description": "The entity whose records are the cards (PascalCase)."},
+        "stage_field": {"description": "The enum field whose value is a card's column."},
+        "amount_field": {"description": "A money, decimal or integer field summed per column and shown on cards."},
+        "filters": names("Enum fields offered as filters above the board."),
+        "card_fields": names("More fields shown on each card."),
+        "columns": _list_of(column, "The columns (default: the stage field's catalog values).", minItems=1,
+                            **{"x-message": "columns must be a non-empty list of {code, via?, requires?}"}),
+    }, _BOARD_TOP, required=("board",),
         description="A pipeline board (kanban): crm_model/boards/<name>.yaml (docs/boards.md).")
+    schema["x-required"] = {"board": "board: <name> is required, in snake_case"}
+    return schema
 
 
 def process_labels_schema() -> dict[str, Any]:
@@ -587,6 +599,13 @@ def _fill(template: str, **values: Any) -> str:
     return template
 
 
+def _top_values(template: str, data: Any) -> str:
+    """`template` with {@name} replaced by the file's top-level value of `name` (e.g. the entity a board shows)."""
+    for name in re.findall(r"\{@([a-z_]+)\}", template):
+        template = template.replace(f"{{@{name}}}", str(data.get(name) if isinstance(data, dict) else None))
+    return template
+
+
 def _message(error: ValidationError, key: Any = None) -> str:
     """The loader's wording of an error: x-message of the failing subschema, else a plain sentence."""
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -636,8 +655,8 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
         container = _node(data, path)
         key: Any = error.instance  # the property name
         line = container.line_of(key) if isinstance(container, LineMap) else _line(data, path)
-        return [(line, [*path, key], _message(error, key))]
-    return [(_line(data, path), path, _message(error))]
+        return [(line, [*path, key], _top_values(_message(error, key), data))]
+    return [(_line(data, path), path, _top_values(_message(error), data))]
 
 
 def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any], str]]:

@@ -25,6 +25,9 @@ SCHEMAS = ROOT / "schemas"
 
 E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
 EV, IM = "crm_model/events.yaml", "crm_model/imports.yaml"
+B = "crm_model/boards/items.yaml"
+BOARD = "board: items\nlabel: {en: Items, ru: Предметы}\nentity: Item\nstage_field: color\n"
+BOARD_KEYS = "board, label, entity, stage_field, amount_field, filters, card_fields, columns"
 IMPORT_KEYS = "aliases, match_on, on_match, actions, start_processes, owner, date_formats"
 ACTIONS = "set, compute, start_process, create_task, send_email, join_territory, leave_territory, create_record"
 
@@ -187,6 +190,19 @@ CASES = [
     (IM, item("actions: [5]"), 2, "Item", f"an action is a mapping with one key; actions: {ACTIONS}"),
     (IM, item("actions: [{set: {color: red}, compute: {name: x}}]"), 2, "Item",
      f"an action is a mapping with one key; actions: {ACTIONS}"),
+    (B, BOARD.replace("board: items", "board: Items"), 1, None, "board: <name> is required, in snake_case"),
+    (B, BOARD.replace("board: items\n", ""), 1, None, "board: <name> is required, in snake_case"),
+    (B, BOARD + "colour: 1\n", 5, "colour", f"unknown key 'colour'; expected: {BOARD_KEYS}"),
+    (B, BOARD + "filters: color\n", 5, "items", "filters must be a list of field names of Item"),
+    (B, BOARD + "card_fields: [1]\n", 5, "items", "card_fields must be a list of field names of Item"),
+    (B, BOARD + "columns: []\n", 5, "items", "columns must be a non-empty list of {code, via?, requires?}"),
+    (B, BOARD + "columns: [red]\n", 5, "items", "a column must be a mapping like {code: won}"),
+    (B, BOARD + "columns: [{via: x}]\n", 5, "items", "a column must be a mapping like {code: won}"),
+    (B, BOARD + "columns: [{code: 5}]\n", 5, "items", "a column must be a mapping like {code: won}"),
+    (B, BOARD + "columns: [{code: red, colour: 1}]\n", 5, "items.columns.red",
+     "unknown key 'colour'; expected: code, via, requires"),
+    (B, BOARD + "columns: [{code: red, requires: name}]\n", 5, "items.columns.red",
+     "requires must be a list of field names of Item"),
 ]
 
 
