@@ -480,11 +480,14 @@ def events_schema() -> dict[str, Any]:
 
 
 def form_hints_schema() -> dict[str, Any]:
-    hint = {"type": "object", "description": "How one form field is shown.",
-            "properties": {"widget": _words(UI_WIDGETS, "The input shown."),
+    message = f"hints must be a mapping; widget one of: {', '.join(UI_WIDGETS)}"
+    hint = {"type": "object", "description": "How one form field is shown.", "x-message": message,
+            "properties": {"widget": _words(UI_WIDGETS, "The input shown.", message),
                            "rows": {"type": "integer", "minimum": 1, "description": "Rows of a textarea."}}}
-    return _obj({"order": _list_of({"type": "string"}, "Form fields in the order shown."),
-                 "fields": {"type": "object", "additionalProperties": hint, "description": "Hints by field."}},
+    return _obj({"order": _list_of({"type": "string"}, "Form fields in the order shown.",
+                                   **{"x-message": "order must be a list of form field names"}),
+                 "fields": {"type": "object", "additionalProperties": hint, "description": "Hints by field.",
+                            "x-message": "fields must map names to {widget: ...}"}},
                 description="Field order and widgets of a task form: forms/<key>.ui.yaml beside forms/<key>.json.")
 
 

@@ -13,11 +13,12 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from cli import main
+from engine.config.form_loader import UI_WIDGETS
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text
 from engine.config.yaml_lines import load_yaml, plain
 from engine.errors import ConfigError
-from tests.unit.test_config_loader import CATALOG, ENTITY
+from tests.unit.test_config_loader import CATALOG, ENTITY, FORM
 
 ROOT = Path(__file__).parents[2]
 BUNDLES = [ROOT, *sorted(path for path in (ROOT / "examples").iterdir() if (path / "crm_model").is_dir())]
@@ -25,7 +26,8 @@ SCHEMAS = ROOT / "schemas"
 
 E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
 EV, IM = "crm_model/events.yaml", "crm_model/imports.yaml"
-B = "crm_model/boards/items.yaml"
+B, UI = "crm_model/boards/items.yaml", "forms/pick.ui.yaml"
+WIDGETS = ", ".join(UI_WIDGETS)
 BOARD = "board: items\nlabel: {en: Items, ru: Предметы}\nentity: Item\nstage_field: color\n"
 BOARD_KEYS = "board, label, entity, stage_field, amount_field, filters, card_fields, columns"
 IMPORT_KEYS = "aliases, match_on, on_match, actions, start_processes, owner, date_formats"
@@ -203,13 +205,19 @@ CASES = [
      "unknown key 'colour'; expected: code, via, requires"),
     (B, BOARD + "columns: [{code: red, requires: name}]\n", 5, "items.columns.red",
      "requires must be a list of field names of Item"),
+    (UI, "- a\n", 1, None, "expected a mapping with keys: order, fields"),
+    (UI, "colour: 1\n", 1, "colour", "unknown key 'colour'; expected: order, fields"),
+    (UI, "order: color\n", 1, "order", "order must be a list of form field names"),
+    (UI, "fields: [color]\n", 1, "fields", "fields must map names to {widget: ...}"),
+    (UI, "fields:\n  color: select\n", 2, "color", f"hints must be a mapping; widget one of: {WIDGETS}"),
+    (UI, "fields:\n  note: {widget: dial}\n", 2, "note", f"hints must be a mapping; widget one of: {WIDGETS}"),
 ]
 
 
 @pytest.mark.parametrize(("path", "text", "line", "element", "message"), CASES)
 def test_a_structure_problem_reads_as_before(path: str, text: str, line: int, element: str | None,
                                              message: str) -> None:
-    files = {C: CATALOG, E: ENTITY, path: text}
+    files = {C: CATALOG, E: ENTITY, "forms/pick.json": FORM, path: text}
     with pytest.raises(ConfigError) as caught:
         load_bundle(files)
     found = [(p.file, p.line, p.element, p.message) for p in caught.value.problems if p.file == path]
