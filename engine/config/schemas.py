@@ -523,11 +523,15 @@ def board_schema() -> dict[str, Any]:
 
 
 def process_labels_schema() -> dict[str, Any]:
-    process = _obj({"label": LABEL,
-                    "elements": {"type": "object", "additionalProperties": LABEL,
-                                 "description": "The name of each step (flow node) by its BPMN id, per locale."}},
+    # the texts are checked against the bundle's locales by engine/config/process_labels.py
+    label = {"description": "A text per locale of the bundle, e.g. {en: Order, ru: Заказ}."}
+    process = _obj({"label": {**label, "description": "The process's name per locale."},
+                    "elements": {"type": "object", "additionalProperties": label,
+                                 "description": "The name of each step (flow node) by its BPMN id, per locale.",
+                                 "x-message": "elements must map element ids to labels"}},
                    PROCESS_LABEL_KEYS)
     process["description"] = "One process: its name and its steps' names."
+    process["x-message"] = f"expected a mapping with keys: {', '.join(PROCESS_LABEL_KEYS)}"
     return {"type": "object", "additionalProperties": process,
             "description": "The names people see of each process (by BPMN process id) and its steps, in every "
                            "locale: processes/labels.yaml (docs/i18n.md)."}

@@ -26,7 +26,7 @@ SCHEMAS = ROOT / "schemas"
 
 E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
 EV, IM = "crm_model/events.yaml", "crm_model/imports.yaml"
-B, UI = "crm_model/boards/items.yaml", "forms/pick.ui.yaml"
+B, UI, PL = "crm_model/boards/items.yaml", "forms/pick.ui.yaml", "processes/labels.yaml"
 WIDGETS = ", ".join(UI_WIDGETS)
 BOARD = "board: items\nlabel: {en: Items, ru: Предметы}\nentity: Item\nstage_field: color\n"
 BOARD_KEYS = "board, label, entity, stage_field, amount_field, filters, card_fields, columns"
@@ -211,6 +211,11 @@ CASES = [
     (UI, "fields: [color]\n", 1, "fields", "fields must map names to {widget: ...}"),
     (UI, "fields:\n  color: select\n", 2, "color", f"hints must be a mapping; widget one of: {WIDGETS}"),
     (UI, "fields:\n  note: {widget: dial}\n", 2, "note", f"hints must be a mapping; widget one of: {WIDGETS}"),
+    (PL, "- a\n", 1, None, "expected a mapping of process ids to {label, elements}"),
+    (PL, "deal: 5\n", 1, "deal", "expected a mapping with keys: label, elements"),
+    (PL, "deal: {colour: 1}\n", 1, "deal", "unknown key 'colour'; expected: label, elements"),
+    (PL, "deal:\n  elements: [a]\n", 2, "deal", "elements must map element ids to labels"),
+    (PL, "deal:\n  label: Deal\n", 2, "deal", "a label must map locales to texts, like {en: ..., ru: ...}"),
 ]
 
 
