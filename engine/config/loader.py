@@ -109,10 +109,13 @@ def _catalog_element(data: Any, where: list[Any]) -> str | None:
 
 
 def _entity_element(data: Any, where: list[Any]) -> str | None:
-    """The element an entity problem names: None for the name, Entity.field for a field, else the entity."""
+    """The element an entity problem names: None for the name, Entity.field for a field, Entity.timeline(.log) in
+    the timeline section, else the entity."""
     name = data.get("entity") if isinstance(data, dict) else None
     if not where or where[0] == "entity" or not isinstance(name, str):
         return None
+    if where[0] == "timeline":
+        return f"{name}.timeline.log" if len(where) > 1 and where[1] == "log" else f"{name}.timeline"
     return f"{name}.{where[1]}" if where[0] == "fields" and len(where) > 1 else name
 
 
@@ -252,7 +255,8 @@ class _BundleChecker(Checker):
         title_field = data.get("title_field")
         if text_or_none(title_field) not in specs:
             say(data.line_of("title_field"), f"title_field {title_field!r} must name a field of {name}")
-        timeline = load_timeline(self, path, name, data.get("timeline"), fields)
+        timeline = load_timeline(self, path, name, data.get("timeline"), fields,
+                                 {where[1:] for where in bad if where[:1] == ("timeline",)})
         self.entities[name] = Entity(name, label, str(title_field), fields, path, data.line, timeline)
 
     def field(self, path: str, entity: str, name: str, spec: Any, line: int, names: set[str],

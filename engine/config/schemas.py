@@ -48,6 +48,7 @@ from engine.config.model import FIELD_OPTIONS, FIELD_TYPES, OPTION_TYPES
 from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
 from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
 from engine.config.report_loader import _KEYS as _REPORT_KEYS
+from engine.config.timeline_loader import LOG_KEYS, TASK_KEYS, TIMELINE_KEYS
 from engine.config.yaml_lines import LineList, LineMap
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -218,6 +219,34 @@ def catalog_schema() -> dict[str, Any]:
     return schema
 
 
+def timeline_schema() -> dict[str, Any]:
+    """The `timeline` section of an entity file (checked against the entity's fields by timeline_loader.py)."""
+    next_task = "next_task must be {title: <text field>, due: <date field>}: every entry ends with a next step"
+    task = _obj({"title": _text("A text field of the entry: the next step's title."),
+                 "due": _text("A date field of the entry: when the next step is due.")}, TASK_KEYS,
+                required=TASK_KEYS, unknown=next_task)
+    task.update({"x-message": next_task, "x-required": dict.fromkeys(TASK_KEYS, next_task),
+                 "description": "The next step every entry ends with.", "x-unknown-at": "mapping"})
+    log = _obj({"label": LABEL, "title": LABEL,
+                "set": {"type": "object", "description": "Literal values every logged record gets.",
+                        "x-message": "set must be a mapping of field: value"},
+                "fields": _list_of({"type": "string"}, "The fields asked in the form.",
+                                   **{"x-message": "fields must be a list of field names like [result, agreed]"}),
+                "next_task": task}, LOG_KEYS, required=("next_task",),
+               unknown="unknown key '{key}'; valid keys: {expected}")
+    log.update({"x-required": {"next_task": next_task},
+                "description": "The one-step log form on the referenced records' cards.",
+                "x-message": f"log must be a mapping of {', '.join(LOG_KEYS)}"})
+    timeline = _obj({"kind_field": _text("An enum field: the kind of entry (call, meeting, ...)."),
+                     "at": _text("A date or datetime field: when it happened."),
+                     "text": _text("A field shown as the entry's text."), "log": log}, TIMELINE_KEYS,
+                    unknown="unknown key '{key}'; valid keys: {expected}")
+    timeline.update({"description": "How this entity's records appear on the timeline of the records they reference, "
+                                    "and the one-step log form on those cards (docs/cards.md).",
+                     "x-message": f"timeline must be a mapping of {', '.join(TIMELINE_KEYS)}"})
+    return timeline
+
+
 def entity_schema() -> dict[str, Any]:
     options: dict[str, Any] = {
         "type": _words(FIELD_TYPES, "The field's type.", "unknown field type {value!r}; valid types: "
@@ -253,8 +282,7 @@ def entity_schema() -> dict[str, Any]:
                    "propertyNames": {"pattern": SNAKE, "x-message": "field names must be snake_case"},
                    "additionalProperties": field, "description": "The card's fields by snake_case name.",
                    "x-message": "fields must be a non-empty mapping of name: {type, label, ...}"},
-        "timeline": {"type": "object", "description": "How this entity's records appear on the timeline of the records "
-                     "they reference, and the one-step log form on those cards (docs/cards.md)."},
+        "timeline": timeline_schema(),
     }, ENTITY_KEYS, required=("entity", "fields"), description="An entity: crm_model/entities/<name>.yaml.")
     schema["x-required"] = {"entity": "entity: <Name> is required (PascalCase)",
                             "fields": "fields must be a non-empty mapping of name: {type, label, ...}"}

@@ -34,6 +34,14 @@ IMPORT_KEYS = "aliases, match_on, on_match, actions, start_processes, owner, dat
 ACTIONS = "set, compute, start_process, create_task, send_email, join_territory, leave_territory, create_record"
 
 
+NEXT_TASK = "next_task must be {title: <text field>, due: <date field>}: every entry ends with a next step"
+
+
+def log(form: str) -> str:
+    """The entity Item with a timeline log form."""
+    return ENTITY + f"timeline: {{log: {{{form}}}}}\n"
+
+
 def item(settings: str) -> str:
     """imports.yaml with these import settings of Item."""
     return f"entities:\n  Item: {{{settings}}}\n"
@@ -106,8 +114,9 @@ def test_files_no_schema_describes() -> None:
 
 
 # The structure problems the hand-written checks reported before the schemas checked structure, as they were
-# reported then. Two differences are deliberate: a code like 'bl ue' (text already) no longer gets the hint "put it
-# in quotes", and an unusable catalog name no longer makes every field using the catalog report it as unknown.
+# reported then. Three differences are deliberate: a code like 'bl ue' (text already) no longer gets the hint "put
+# it in quotes", an unusable catalog name no longer makes every field using the catalog report it as unknown, and a
+# timeline or log section that is no mapping is reported at its line (it had none).
 CASES = [
     (E, ENTITY.replace("required: true", "required: yes please"), 5, "Item.name", "required must be true or false"),
     (E, ENTITY.replace("type: string,", "type: strin,"), 5, "Item.name",
@@ -211,6 +220,20 @@ CASES = [
     (UI, "fields: [color]\n", 1, "fields", "fields must map names to {widget: ...}"),
     (UI, "fields:\n  color: select\n", 2, "color", f"hints must be a mapping; widget one of: {WIDGETS}"),
     (UI, "fields:\n  note: {widget: dial}\n", 2, "note", f"hints must be a mapping; widget one of: {WIDGETS}"),
+    (E, ENTITY + "timeline: 5\n", 7, "Item.timeline", "timeline must be a mapping of kind_field, at, text, log"),
+    (E, ENTITY + "timeline: {colour: 1}\n", 7, "Item.timeline",
+     "unknown key 'colour'; valid keys: kind_field, at, text, log"),
+    (E, ENTITY + "timeline: {log: 5}\n", 7, "Item.timeline.log",
+     "log must be a mapping of label, title, set, fields, next_task"),
+    (E, log("set: 5, next_task: {title: name, due: name}"), 7, "Item.timeline.log",
+     "set must be a mapping of field: value"),
+    (E, log("fields: name, next_task: {title: name, due: name}"), 7, "Item.timeline.log",
+     "fields must be a list of field names like [result, agreed]"),
+    (E, log("next_task: {title: name}"), 7, "Item.timeline.log", NEXT_TASK),
+    (E, log("next_task: {title: name, due: name, at: 1}"), 7, "Item.timeline.log", NEXT_TASK),
+    (E, log("label: {en: L, ru: L}"), 7, "Item.timeline.log", NEXT_TASK),
+    (E, log("colour: 1, next_task: {title: name, due: name}"), 7, "Item.timeline.log",
+     "unknown key 'colour'; valid keys: label, title, set, fields, next_task"),
     (PL, "- a\n", 1, None, "expected a mapping of process ids to {label, elements}"),
     (PL, "deal: 5\n", 1, "deal", "expected a mapping with keys: label, elements"),
     (PL, "deal: {colour: 1}\n", 1, "deal", "unknown key 'colour'; expected: label, elements"),
