@@ -30,7 +30,7 @@ from engine.config.automation_loader import (
 )
 from engine.config.boards import _COLUMN as _BOARD_COLUMN
 from engine.config.boards import _TOP as _BOARD_TOP
-from engine.config.duplicates_loader import _COMPARE, _FIELD, _KEY, _RULE, _TOP, _UNLESS
+from engine.config.duplicates_loader import _COMPARE, _FIELD, _KEY, _ONLY, _RULE, _TOP, _UNLESS
 from engine.config.duplicates_model import (
     COMPARE_AS,
     COMPARISONS,
@@ -387,52 +387,140 @@ def report_schema() -> dict[str, Any]:
     return schema
 
 
+def _one_of(words: tuple[str, ...], description: str, name: str) -> dict[str, Any]:
+    return _words(words, description, f"{name} {{value!r}} must be one of: {', '.join(words)}")
+
+
+def _between(low: float, high: float, message: str, description: str = "", **more: Any) -> dict[str, Any]:
+    return {"type": "number", "minimum": low, "maximum": high, "x-message": message, "description": description,
+            **more}
+
+
+def _joined_field(description: str) -> dict[str, Any]:
+    """`field:` naming one field (its existence is checked by the loader) or a non-empty list of fields."""
+    message = "field must name a field or be a non-empty list of fields, like [first_name, last_name]"
+    return {"description": description, "if": {"type": "array"},
+            "then": {"minItems": 1, "items": {"type": "string", "x-message": message}, "x-message": message}}
+
+
+def _fuzzy_field(keys: tuple[str, ...], description: str) -> dict[str, Any]:
+    options = {"field": {"description": "The field compared."},
+                  "scorer": _words(SCORERS, "How two values are scored (default token_align).",
+                                   f"unknown scorer {{value!r}}; use one of: {', '.join(SCORERS)}"),
+                  "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "Its share "
+                             "of the score.", "x-message": "weight {value!r} must be a positive number"},
+                  "compare_as": _one_of(COMPARE_AS, "Normalize both values like this first.", "compare_as"),
+                  "required": {**_flag("A pair with this field empty on either side does not match."),
+                               "x-message": "required must be true or false"},
+                  "below": _between(0, 100, "unless_fuzzy needs below: <a score from 0 to 100>", "The exact rule "
+                                    "does not apply when the score is below.")}
+    field = _obj({key: options[key] for key in keys}, keys)
+    field.update({"description": description, "x-message": "a fuzzy field must be a mapping like {field: full_name, "
+                  "scorer: token_align}"})
+    return field
+
+
+def _rule_kinds() -> list[dict[str, Any]]:
+    """What each kind of duplicate rule requires, and the keys that belong to the other kinds."""
+    block = _list_of({"type": "string"}, "Keys that put candidates in one block.", minItems=1,
+                     **{"x-message": "block must be a non-empty list of key names, like [name_initials]"})
+    unless = _fuzzy_field(_UNLESS, "exact: no pair when this fuzzy comparison scores below `below`.")
+    unless["required"] = ["below"]
+    unless["x-required"] = {"below": "unless_fuzzy needs below: <a score from 0 to 100>"}
+    compare = _obj({"field": _joined_field("The field compared, or a list of fields joined by spaces."),
+                    "as": _one_of(COMPARISONS, "The comparison.", "as"),
+                    "days": {"type": "integer", "minimum": 1, "description": "date: the 'within N days' level.",
+                             "x-message": "days must be a whole number of at least 1"}},
+                   _COMPARE, required=("as",))
+    compare.update({"x-message": "a comparison must be a mapping like {field: birth_date, as: date}",
+                    "x-required": {"as": "as None must be one of: " + ", ".join(COMPARISONS)},
+                    "allOf": [{"if": {"required": ["days"], "not": {"properties": {"as": {"const": "date"}}}},
+                               "then": {"properties": {"days": {"not": {}, "x-message": "days applies to a date "
+                                                                                        "comparison only"}}}}]})
+    fields_message = "fields must be a non-empty list of {field, scorer, weight}"
+    compare_message = "compare must be a non-empty list of {field, as}, like {field: full_name, as: name}"
+    score = "score must be a number from 0 to 100"
+    threshold = "threshold must be a number from 0 to 100"
+    probability = ("threshold of a probabilistic rule is a match probability between 0 and 1 (exclusive), like "
+                   "0.95")
+    then = {
+        "exact": {"required": ["score"], "x-required": {"score": score},
+                  "properties": {"score": _between(0, 100, score), "unless_fuzzy": unless}},
+        "fuzzy": {"required": ["block", "threshold", "fields"],
+                  "x-required": {"block": block["x-message"], "threshold": threshold, "fields": fields_message},
+                  "properties": {"block": block, "threshold": _between(0, 100, threshold),
+                                 "score": _between(0, 100, "score (the most a pair of this rule scores) must be a "
+                                                           "number from 0 to 100"),
+                                 "fields": _list_of(_fuzzy_field(_FIELD, "One field compared."), "", minItems=1,
+                                                    **{"x-message": fields_message})}},
+        "probabilistic": {"required": ["block", "compare"],
+                          "x-required": {"block": block["x-message"], "compare": compare_message},
+                          "properties": {"block": block,
+                                         "threshold": _between(0, 1, probability, exclusiveMinimum=0,
+                                                               exclusiveMaximum=1),
+                                         "compare": _list_of(compare, "", minItems=1,
+                                                             **{"x-message": compare_message})}},
+    }
+    others = {key for keys in _ONLY.values() for key in keys}
+    kinds = []
+    for kind, mine in _ONLY.items():
+        foreign = sorted(others - {*mine, *(("score",) if kind == "exact" else ())})
+        article = "an" if kind == "exact" else "a"
+        kinds.append({"if": {"properties": {"match": {"const": kind}}, "required": ["match"]},
+                      "then": {**then[kind], "propertyNames": {"not": {"enum": foreign},
+                                                               "x-message": f"'{{value}}' does not apply to "
+                                                                            f"{article} {kind} rule"}}})
+    return kinds
+
+
 def duplicates_schema() -> dict[str, Any]:
-    key = _obj({"field": _text("The field the key is built from."),
-                "normalize": _words(NORMALIZERS, "How the value is normalized into the key."),
-                "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."}},
-               _KEY, required=("field",))
-    field = _obj({"field": _text("The field compared."), "scorer": _words(SCORERS, "How two values are scored."),
-                  "weight": {"type": "number", "minimum": 0, "maximum": 1, "description": "Share of the score."},
-                  "compare_as": _words(COMPARE_AS, "Normalize both values like this first."),
-                  "required": _flag("A pair with this field empty on either side does not match.")}, _FIELD,
-                 required=("field",))
-    unless = _obj({"field": _text("The field compared."), "scorer": _words(SCORERS, "How the values are scored."),
-                   "compare_as": _words(COMPARE_AS, "Normalize both values like this first."),
-                   "below": {"type": "number", "description": "The rule does not apply when the score is below."}},
-                  _UNLESS)
-    compare = _obj({"field": {"type": ["string", "array"], "items": {"type": "string"},
-                              "description": "The field compared, or a list of fields joined by spaces."},
-                    "as": _words(COMPARISONS, "The comparison and its levels (exact, Jaro-Winkler bands, id edits, "
-                                 "date swaps and typos, numeric distance, phone, e-mail)."),
-                    "days": {"type": "integer", "minimum": 1, "description": "date: the 'within N days' level."}},
-                   _COMPARE, required=("field",))
+    rule_message = "a rule needs name: <snake_case> and match: exact | fuzzy"
+    keys_message = "keys must map key names to {field, normalize}, like phone: {field: phone, normalize: phone}"
+    key = _obj({"field": _joined_field("The field the key is built from, or a list of fields joined by spaces."),
+                "normalize": _words(NORMALIZERS, "How the value is normalized into the key.",
+                                    f"unknown normalize {{value!r}}; use one of: {', '.join(NORMALIZERS)}"),
+                "max_block": {"type": "integer", "minimum": 2, "description": "Largest block compared pairwise.",
+                              "x-message": "max_block must be a whole number of at least 2"}},
+               _KEY, required=("normalize",))
+    key.update({"x-message": "a key must be a mapping like {field: phone, normalize: phone}",
+                "x-required": {"normalize": f"unknown normalize None; use one of: {', '.join(NORMALIZERS)}"}})
     rule = _obj({
-        "name": _text("The rule's name.", pattern=SNAKE),
-        "match": _words(MATCH_KINDS, "exact: equal keys; fuzzy: field scores over a threshold; probabilistic: "
-                        "match weights learned by EM (docs/duplicates.md)."),
-        "key": _text("exact: the key that must be equal."),
-        "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "The pair's score (exact) or "
-                  "cap (fuzzy)."},
-        "block": _list_of({"type": "string"}, "fuzzy: keys that put candidates in one block."),
-        "fields": _list_of(field, "fuzzy: the fields compared and their weights."),
-        "threshold": {"type": "number", "minimum": 0, "maximum": 100, "description": "fuzzy: the lowest score "
-                      "that makes a pair; probabilistic: the lowest match probability (0-1, default 0.95)."},
-        "compare": _list_of(compare, "probabilistic: the fields compared, each with its comparison."),
-        "unless_fuzzy": unless,
-        "suggest": _words(SUGGESTIONS, "What the review queue suggests for the pair."),
-        "on_create": _words(ON_CREATE, "This rule's policy when a record is created or changed."),
+        "name": _text("The rule's name.", pattern=SNAKE, **{"x-message": rule_message}),
+        "match": _one_of(MATCH_KINDS, "exact: equal keys; fuzzy: field scores over a threshold; probabilistic: "
+                         "match weights learned by EM (docs/duplicates.md).", "match"),
+        "key": {"description": "exact: the key that must be equal."},
+        "score": {"description": "The pair's score (exact, required) or cap (fuzzy, default 100), 0-100."},
+        "block": {"description": "fuzzy, probabilistic: keys that put candidates in one block."},
+        "fields": {"description": "fuzzy: the fields compared and their weights."},
+        "threshold": {"description": "fuzzy: the lowest score that makes a pair (0-100); probabilistic: the lowest "
+                      "match probability (0-1, default 0.95)."},
+        "compare": {"description": "probabilistic: the fields compared, each with its comparison."},
+        "unless_fuzzy": {"description": "exact: no pair when a fuzzy comparison scores below `below`."},
+        "suggest": _one_of(SUGGESTIONS, "What the review queue suggests for the pair.", "suggest"),
+        "on_create": _one_of(ON_CREATE, "This rule's policy when a record is created or changed.", "on_create"),
     }, _RULE, required=("name", "match"))
-    return _obj({
-        "entity": _text("The entity whose duplicates are found.", pattern=PASCAL),
-        "on_create": _words(ON_CREATE, "What a matching create or update does."),
-        "keys": {"type": "object", "additionalProperties": key, "propertyNames": {"pattern": SNAKE},
-                 "description": "Match keys by name."},
-        "rules": _list_of(rule, "The rules, exact and fuzzy."),
-        "scan": {"type": "object", "description": "{every: 1d}: how often the worker re-checks every record."},
-        "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."},
-    }, _TOP, required=("entity",), description="Duplicate rules: crm_model/duplicates/<entity>.yaml "
-                                               "(docs/duplicates.md).")
+    rule.update({"x-message": rule_message, "allOf": _rule_kinds(),
+                 "x-required": {"name": rule_message, "match": f"match None must be one of: {', '.join(MATCH_KINDS)}"}})
+    scan_message = "scan must be {every: <period>}, like {every: 1d} or {every: P1D}"
+    scan = _obj({"every": {"description": "A positive period: 1d, 12h, 30m or an ISO 8601 duration (P1D)."}},
+                unknown=scan_message, required=("every",))
+    scan.update({"x-message": scan_message, "x-required": {"every": scan_message}, "x-unknown-at": "mapping",
+                 "description": "How often the worker re-checks every record."})
+    schema = _obj({
+        "entity": {"description": "The entity whose duplicates are found (PascalCase)."},
+        "on_create": _one_of(ON_CREATE, "What a matching create or update does.", "on_create"),
+        "keys": {"type": "object", "minProperties": 1, "additionalProperties": key,
+                 "propertyNames": {"pattern": SNAKE, "x-message": "key names must be snake_case"},
+                 "description": "Match keys by name.", "x-message": keys_message},
+        "rules": _list_of(rule, "The rules, exact and fuzzy.", minItems=1,
+                          **{"x-message": "rules must be a non-empty list of {name, match, ...}"}),
+        "scan": scan,
+        "max_block": {"type": "integer", "minimum": 2, "description": "Largest block compared pairwise.",
+                      "x-message": "max_block must be a whole number of at least 2"},
+    }, _TOP, required=("keys", "rules"), description="Duplicate rules: crm_model/duplicates/<entity>.yaml "
+                                                     "(docs/duplicates.md).")
+    schema["x-required"] = {"keys": keys_message, "rules": "rules must be a non-empty list of {name, match, ...}"}
+    return schema
 
 
 def imports_schema() -> dict[str, Any]:

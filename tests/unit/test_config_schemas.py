@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from cli import main
+from engine.config.duplicates_model import NORMALIZERS
+from engine.config.duplicates_model import SCORERS as SCORER_NAMES
 from engine.config.form_loader import UI_WIDGETS
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text
@@ -35,6 +37,29 @@ ACTIONS = "set, compute, start_process, create_task, send_email, join_territory,
 
 
 NEXT_TASK = "next_task must be {title: <text field>, due: <date field>}: every entry ends with a next step"
+
+
+D = "crm_model/duplicates/item.yaml"
+DUP = ("entity: Item\nkeys:\n  names: {field: name, normalize: name}\nrules:\n"
+       "  - {name: same, match: exact, key: names, score: 90}\n")
+NORMALIZE = ", ".join(NORMALIZERS)
+SCORERS = ", ".join(SCORER_NAMES)
+RULE_NAME = "a rule needs name: <snake_case> and match: exact | fuzzy"
+PROBABILITY = "threshold of a probabilistic rule is a match probability between 0 and 1 (exclusive), like 0.95"
+SCAN = "scan must be {every: <period>}, like {every: 1d} or {every: P1D}"
+
+
+def dup(rule: str) -> str:
+    """duplicates/item.yaml with this one rule (on line 5)."""
+    return DUP.split("rules:")[0] + f"rules:\n  - {rule}\n"
+
+
+def fuzzy(more: str) -> str:
+    return dup(f"{{name: close, match: fuzzy, block: [names], threshold: 90, {more}}}")
+
+
+def probabilistic(more: str) -> str:
+    return dup(f"{{name: odds, match: probabilistic, block: [names], {more}}}")
 
 
 def log(form: str) -> str:
@@ -239,6 +264,77 @@ CASES = [
     (PL, "deal: {colour: 1}\n", 1, "deal", "unknown key 'colour'; expected: label, elements"),
     (PL, "deal:\n  elements: [a]\n", 2, "deal", "elements must map element ids to labels"),
     (PL, "deal:\n  label: Deal\n", 2, "deal", "a label must map locales to texts, like {en: ..., ru: ...}"),
+    (D, DUP.replace("normalize: name}", "normalize: nam}"), 3, "Item.keys.names",
+     f"unknown normalize 'nam'; use one of: {NORMALIZE}"),
+    (D, DUP.replace(", normalize: name}", "}"), 3, "Item.keys.names",
+     f"unknown normalize None; use one of: {NORMALIZE}"),
+    (D, DUP.replace("normalize: name}", "normalize: name, colour: 1}"), 3, "Item.keys.names",
+     "unknown key 'colour'; expected: field, normalize, max_block"),
+    (D, DUP.replace("  names:", "  Names:").replace("key: names", "key: Names"), 3, "Item.keys.Names",
+     "key names must be snake_case"),
+    (D, DUP.replace("normalize: name}", "normalize: name, max_block: 1}"), 3, "Item.keys.names",
+     "max_block must be a whole number of at least 2"),
+    (D, DUP.replace("{field: name, normalize: name}", "5"), 3, "Item.keys.names",
+     "a key must be a mapping like {field: phone, normalize: phone}"),
+    (D, DUP.replace("field: name,", "field: [],"), 3, "Item.keys.names",
+     "field must name a field or be a non-empty list of fields, like [first_name, last_name]"),
+    (D, "entity: Item\nkeys: []\nrules:\n  - {name: a, match: fuzzy}\n", 2, "Item",
+     "keys must map key names to {field, normalize}, like phone: {field: phone, normalize: phone}"),
+    (D, DUP.split("rules:")[0] + "rules: []\n", 4, "Item", "rules must be a non-empty list of {name, match, ...}"),
+    (D, dup("5"), 5, "Item", RULE_NAME),
+    (D, dup("{match: exact, key: names, score: 90}"), 5, "Item", RULE_NAME),
+    (D, dup("{name: Same, match: exact, key: names, score: 90}"), 5, "Item", RULE_NAME),
+    (D, dup("{name: same, match: maybe}"), 5, "Item.same", "match 'maybe' must be one of: exact, fuzzy, probabilistic"),
+    (D, dup("{name: same, key: names}"), 5, "Item.same", "match None must be one of: exact, fuzzy, probabilistic"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, suggest: marry}"), 5, "Item.same",
+     "suggest 'marry' must be one of: merge, related"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, on_create: x}"), 5, "Item.same",
+     "on_create 'x' must be one of: warn, link, block"),
+    (D, dup("{name: same, match: exact, key: names, score: 120}"), 5, "Item.same",
+     "score must be a number from 0 to 100"),
+    (D, dup("{name: same, match: exact, key: names}"), 5, "Item.same", "score must be a number from 0 to 100"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, block: [names]}"), 5, "Item.same",
+     "'block' does not apply to an exact rule"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, colour: 1}"), 5, "Item.same",
+     "unknown key 'colour'; expected: name, match, key, score, block, fields, threshold, unless_fuzzy, suggest, "
+     "on_create, compare"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: {field: name}}"), 5, "Item.same",
+     "unless_fuzzy needs below: <a score from 0 to 100>"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: {field: name, below: 5, scorer: x}}"),
+     5, "Item.same", f"unknown scorer 'x'; use one of: {SCORERS}"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: 5}"), 5, "Item.same",
+     "a fuzzy field must be a mapping like {field: full_name, scorer: token_align}"),
+    (D, fuzzy("fields: [{field: name, weight: 0}]"), 5, "Item.close", "weight 0 must be a positive number"),
+    (D, fuzzy("fields: [{field: name, required: maybe}]"), 5, "Item.close", "required must be true or false"),
+    (D, fuzzy("fields: [{field: name, compare_as: x}]"), 5, "Item.close",
+     "compare_as 'x' must be one of: name, company, text"),
+    (D, fuzzy("fields: [5]"), 5, "Item.close",
+     "a fuzzy field must be a mapping like {field: full_name, scorer: token_align}"),
+    (D, fuzzy("fields: []"), 5, "Item.close", "fields must be a non-empty list of {field, scorer, weight}"),
+    (D, fuzzy("fields: [{field: name}]").replace("threshold: 90, ", ""), 5, "Item.close",
+     "threshold must be a number from 0 to 100"),
+    (D, fuzzy("fields: [{field: name}]").replace("block: [names]", "block: []"), 5, "Item.close",
+     "block must be a non-empty list of key names, like [name_initials]"),
+    (D, fuzzy("fields: [{field: name}], key: names"), 5, "Item.close", "'key' does not apply to a fuzzy rule"),
+    (D, fuzzy("fields: [{field: name}], score: 200"), 5, "Item.close",
+     "score (the most a pair of this rule scores) must be a number from 0 to 100"),
+    (D, probabilistic("compare: [{field: name, as: name}], threshold: 1"), 5, "Item.odds", PROBABILITY),
+    (D, probabilistic("compare: []"), 5, "Item.odds",
+     "compare must be a non-empty list of {field, as}, like {field: full_name, as: name}"),
+    (D, probabilistic("compare: [5]"), 5, "Item.odds",
+     "a comparison must be a mapping like {field: birth_date, as: date}"),
+    (D, probabilistic("compare: [{field: name}]"), 5, "Item.odds",
+     "as None must be one of: exact, name, text, id, date, number, phone, email"),
+    (D, probabilistic("compare: [{field: name, as: name, days: 3}]"), 5, "Item.odds",
+     "days applies to a date comparison only"),
+    (D, probabilistic("compare: [{field: name, as: date, days: 0}]"), 5, "Item.odds",
+     "days must be a whole number of at least 1"),
+    (D, DUP + "on_create: x\n", 6, "Item", "on_create 'x' must be one of: warn, link, block"),
+    (D, DUP + "max_block: 1\n", 6, "Item", "max_block must be a whole number of at least 2"),
+    (D, DUP + "scan: 5\n", 6, "Item", SCAN),
+    (D, DUP + "scan: {every: 1d, at: 3}\n", 6, "Item", SCAN),
+    (D, DUP + "colour: 1\n", 6, "colour", "unknown key 'colour'; expected: entity, on_create, keys, rules, scan, "
+     "max_block"),
 ]
 
 
