@@ -45,11 +45,11 @@ def _element(data: Any, where: list[Any]) -> str | None:
     """The element a duplicates problem names: Entity.keys.<key> in a key, Entity.<rule> in a rule with a usable
     name, else the entity (none for the entity's own key)."""
     entity = data.get("entity")
-    if not where or where[0] == "entity" or not isinstance(entity, str):
+    if where[:1] == ["entity"] or not isinstance(entity, str):
         return None
-    if where[0] == "keys" and len(where) > 1:
+    if len(where) > 1 and where[0] == "keys":
         return f"{entity}.keys.{where[1]}"
-    if where[0] == "rules" and len(where) > 1 and isinstance(where[1], int):
+    if len(where) > 1 and where[0] == "rules" and isinstance(where[1], int):
         rule = data["rules"][where[1]]
         name = rule.get("name") if isinstance(rule, dict) else None
         named = isinstance(name, str) and SNAKE_NAME.fullmatch(name) and where[2:3] != ["name"]

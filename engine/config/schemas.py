@@ -289,37 +289,66 @@ def entity_schema() -> dict[str, Any]:
     return schema
 
 
+def _final_actions_list(description: str) -> dict[str, Any]:
+    """A final action's actions: a non-empty list of actions."""
+    return {"allOf": [_actions(description), {"minItems": 1, "x-message": "a final action needs actions: [...]"}],
+            "description": description}
+
+
+def _coded_item(what: str, properties: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """A stage or an inline final action: a mapping with a text code."""
+    item = _obj({"code": _text(f"The {what}'s code.", pattern=CODE, **{"x-message": f"a {what} needs a text code"}),
+                 **properties}, keys, required=("code",))
+    item.update({"x-message": f"a {what} needs a text code", "x-required": {"code": f"a {what} needs a text code"}})
+    return item
+
+
 def pipeline_schema() -> dict[str, Any]:
-    stage = _obj({"code": _text("The stage's code (a value of the stage field's catalog).", pattern=CODE),
-                  "label": LABEL, "final": _flag("The pipeline ends here."),
-                  "on_enter": _actions("Actions run when a record enters the stage.")},
-                 _STAGE_KEYS, required=("code",))
-    final = _obj({"code": _text("The final action's code.", pattern=CODE), "label": LABEL,
-                  "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
-                  "actions": _actions("What the final action does.")}, _FINAL_KEYS, required=("code",))
-    shared = _text("The code of a shared final action: crm_model/final_actions/<code>.yaml.", pattern=CODE)
-    return _obj({
-        "pipeline": _text("The pipeline's code, the file's name.", pattern=CODE),
-        "label": LABEL,
-        "entity": _text("The entity the pipeline moves.", pattern=PASCAL),
-        "type_field": _text("The enum field whose value picks this pipeline (a request type)."),
-        "stage_field": _text("The enum field holding the stage."),
-        "stages": _list_of(stage, "The stages in order.", minItems=1),
-        "final_actions": _list_of({"anyOf": [shared, final]}, "Ways to end the pipeline, such as conversion or "
-                                  "disqualification: written here, or the code of a shared one."),
-    }, _PIPELINE_KEYS, required=("pipeline", "entity"), description="A pipeline: crm_model/pipelines/<code>.yaml.")
+    stage = _coded_item("stage", {"label": {"description": "The stage's name per locale."},
+                                  "final": {**_flag("The pipeline ends here."),
+                                            "x-message": "final must be true or false"},
+                                  "on_enter": _actions("Actions run when a record enters the stage.")}, _STAGE_KEYS)
+    stage["description"] = "One stage; its code is a value of the stage field's catalog."
+    final = _coded_item("final action", {"label": {"description": "The final action's name per locale."},
+                                         "requires": {"description": "Fields that must have a value first."},
+                                         "actions": _final_actions_list("What the final action does.")},
+                        _FINAL_KEYS)
+    final["required"] = ["code", "actions"]
+    final["x-required"]["actions"] = "a final action needs actions: [...]"
+    shared = {"type": "string", "description": "The code of a shared final action: "
+                                               "crm_model/final_actions/<code>.yaml."}
+    schema = _obj({
+        "pipeline": _text("The pipeline's code, the file's name.", pattern=CODE,
+                          **{"x-message": "pipeline: <code> is required"}),
+        "label": {"description": "The pipeline's name per locale."},
+        "entity": {"description": "The entity the pipeline moves (PascalCase)."},
+        "type_field": {"description": "The enum field whose value picks this pipeline (a request type)."},
+        "stage_field": {"description": "The enum (or string) field holding the stage."},
+        "stages": _list_of(stage, "The stages in order; at least one is final.", minItems=1,
+                           **{"x-message": "stages must be a non-empty list of {code, label, final?, on_enter?}"}),
+        "final_actions": {**_list_of({"if": {"type": "string"}, "then": shared, "else": final},
+                                     "Ways to end the pipeline, such as conversion or disqualification: written "
+                                     "here, or the code of a shared one."),
+                          "x-message": "final_actions must be a list"},
+    }, _PIPELINE_KEYS, required=("pipeline", "stages"), description="A pipeline: crm_model/pipelines/<code>.yaml.")
+    schema["x-required"] = {"pipeline": "pipeline: <code> is required",
+                            "stages": "stages must be a non-empty list of {code, label, final?, on_enter?}"}
+    return schema
 
 
 def final_action_schema() -> dict[str, Any]:
-    return _obj({
+    schema = _obj({
         "final_action": _text("The final action's code, the file's name; pipelines list it by this code.",
-                              pattern=CODE),
-        "label": LABEL,
-        "entity": _text("The entity of the pipelines that may use it.", pattern=PASCAL),
-        "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
-        "actions": _actions("What the final action does."),
-    }, SHARED_FINAL_KEYS, required=("final_action", "entity", "actions"),
+                              pattern=CODE, **{"x-message": "final_action: <code> is required"}),
+        "label": {"description": "The final action's name per locale."},
+        "entity": {"description": "The entity of the pipelines that may use it (PascalCase)."},
+        "requires": {"description": "Fields that must have a value first."},
+        "actions": _final_actions_list("What the final action does."),
+    }, SHARED_FINAL_KEYS, required=("final_action", "actions"),
         description="A final action shared by pipelines: crm_model/final_actions/<code>.yaml.")
+    schema["x-required"] = {"final_action": "final_action: <code> is required",
+                            "actions": "a final action needs actions: [...]"}
+    return schema
 
 
 def rule_schema() -> dict[str, Any]:

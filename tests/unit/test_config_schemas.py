@@ -49,6 +49,15 @@ PROBABILITY = "threshold of a probabilistic rule is a match probability between 
 SCAN = "scan must be {every: <period>}, like {every: 1d} or {every: P1D}"
 
 
+P, F = "crm_model/pipelines/items.yaml", "crm_model/final_actions/win.yaml"
+PIPELINE = ("pipeline: items\nlabel: {en: Items, ru: Предметы}\nentity: Item\nstage_field: color\nstages:\n"
+            "  - {code: red, label: {en: Red, ru: Красный}}\n"
+            "  - {code: blue, label: {en: Blue, ru: Синий}, final: true}\n")
+STAGES = "stages must be a non-empty list of {code, label, final?, on_enter?}"
+FINAL = ("final_action: win\nlabel: {en: Win, ru: Победа}\nentity: Item\n"
+         "actions: [{set: {color: blue}}]\n")
+
+
 def dup(rule: str) -> str:
     """duplicates/item.yaml with this one rule (on line 5)."""
     return DUP.split("rules:")[0] + f"rules:\n  - {rule}\n"
@@ -335,6 +344,37 @@ CASES = [
     (D, DUP + "scan: {every: 1d, at: 3}\n", 6, "Item", SCAN),
     (D, DUP + "colour: 1\n", 6, "colour", "unknown key 'colour'; expected: entity, on_create, keys, rules, scan, "
      "max_block"),
+    (P, PIPELINE.replace("pipeline: items", "pipeline: Bad Code"), 1, None, "pipeline: <code> is required"),
+    (P, PIPELINE.replace("pipeline: items\n", ""), 1, None, "pipeline: <code> is required"),
+    (P, PIPELINE + "colour: 1\n", 8, "colour", "unknown key 'colour'; expected: pipeline, label, entity, type_field, "
+     "stage_field, stages, final_actions"),
+    (P, PIPELINE.split("stages:")[0] + "stages: []\n", 5, "items", STAGES),
+    (P, PIPELINE.split("stages:")[0], 1, "items", STAGES),
+    (P, PIPELINE.replace("{code: red,", "{code: 'a b',"), 6, "items", "a stage needs a text code"),
+    (P, PIPELINE.replace("  - {code: red, label: {en: Red, ru: Красный}}", "  - 5"), 6, "items",
+     "a stage needs a text code"),
+    (P, PIPELINE.replace("{code: red,", "{code: red, colour: 1,"), 6, "items.red",
+     "unknown key 'colour'; expected: code, label, final, on_enter"),
+    (P, PIPELINE.replace("final: true", "final: yes please"), 7, "items.blue", "final must be true or false"),
+    (P, PIPELINE.replace("{code: red,", "{code: red, on_enter: 5,"), 6, "items.red",
+     "on_enter must be a list of actions like [{set: {field: value}}]"),
+    (P, PIPELINE.replace("{code: red,", "{code: red, on_enter: [{colour: 1}],"), 6, "items.red",
+     f"unknown action 'colour'; actions: {ACTIONS}"),
+    (P, PIPELINE + "final_actions: 5\n", 8, "items", "final_actions must be a list"),
+    (P, PIPELINE + "final_actions: [{label: {en: W, ru: W}}]\n", 8, "items", "a final action needs a text code"),
+    (P, PIPELINE + "final_actions: [{code: win}]\n", 8, "items.win", "a final action needs actions: [...]"),
+    (P, PIPELINE + "final_actions: [{code: win, actions: []}]\n", 8, "items.win",
+     "a final action needs actions: [...]"),
+    (P, PIPELINE + "final_actions: [{code: win, actions: [{set: {color: blue}}], colour: 1}]\n", 8, "items.win",
+     "unknown key 'colour'; expected: code, label, requires, actions"),
+    (F, FINAL.replace("final_action: win", "final_action: Bad Code"), 1, None, "final_action: <code> is required"),
+    (F, FINAL.replace("actions: [{set: {color: blue}}]\n", ""), 1, "win", "a final action needs actions: [...]"),
+    (F, FINAL.replace("actions: [{set: {color: blue}}]", "actions: []"), 4, "win",
+     "a final action needs actions: [...]"),
+    (F, FINAL + "colour: 1\n", 5, "colour",
+     "unknown key 'colour'; expected: final_action, label, entity, requires, actions"),
+    (D, DUP.split("keys:")[0] + "rules:\n  - {name: a, match: fuzzy}\n", 1, "Item",
+     "keys must map key names to {field, normalize}, like phone: {field: phone, normalize: phone}"),
 ]
 
 
