@@ -166,7 +166,7 @@ def _check_create_record(checker: Checker, scope: ActionScope, say: Say, line: i
     name = spec.get("entity")
     target = checker.entities.get(name) if isinstance(name, str) else None
     if target is None:
-        if name not in checker.unreadable:
+        if not isinstance(name, str) or name not in checker.unreadable:
             known = ", ".join(sorted(checker.entities))
             say(spec.line_of("entity"), f"create_record: unknown entity {name!r}; known entities: {known}")
         return

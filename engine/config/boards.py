@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config.checking import Checker, Path_, Say, stem, text_or_none
+from engine.config.checking import Checker, Path_, Say, broken, stem, text_or_none
 from engine.config.model import Entity, Label
 from engine.config.yaml_lines import LineList, LineMap
 
@@ -119,7 +119,7 @@ class _BoardFile:
                 known = ", ".join(sorted(finals)) or "none"
                 say(item.line_of("via"), f"via: {via!r} is no final action of a {self.entity.name} pipeline on "
                                          f"{stage_field}; final actions: {known}")
-            shaped = "requires" in item and ("columns", index, "requires") not in bad
+            shaped = "requires" in item and not broken(bad, "columns", index, "requires")
             requires = _names(say, item, "requires", self.entity, None) if shaped else ()
             columns.append(BoardColumn(code, text_or_none(via), requires))
         return tuple(columns)
@@ -137,7 +137,7 @@ def load_board(checker: Checker, path: str, boards: dict[str, Board]) -> None:
     label = checker.label(say, data.line_of("label"), data.get("label"))
     entity = checker.entities.get(text_or_none(data.get("entity")) or "")
     if entity is None:
-        if data.get("entity") not in checker.unreadable:
+        if not isinstance(data.get("entity"), str) or data["entity"] not in checker.unreadable:
             say(data.line_of("entity"), f"entity {data.get('entity')!r} is unknown; entities: "
                                         f"{', '.join(sorted(checker.entities))}")
         return
@@ -155,7 +155,7 @@ def load_board(checker: Checker, path: str, boards: dict[str, Board]) -> None:
                                           f"of {entity.name}")
     board_file = _BoardFile(checker, path, data, name, entity)
     columns = board_file.columns(stage_name, catalog.codes(), bad)
-    filters = () if ("filters",) in bad else _names(say, data, "filters", entity, FILTER_TYPES)
-    card_fields = () if ("card_fields",) in bad else _names(say, data, "card_fields", entity, None)
+    filters = () if broken(bad, "filters") else _names(say, data, "filters", entity, FILTER_TYPES)
+    card_fields = () if broken(bad, "card_fields") else _names(say, data, "card_fields", entity, None)
     boards[name] = Board(name, label, entity.name, stage_name, columns, text_or_none(amount), filters, card_fields,
                          path, data.line)

@@ -20,6 +20,11 @@ Path_ = tuple[Any, ...]  # a path into a loaded YAML document: keys and list ind
 Element = Callable[[Any, list[Any]], str | None]  # names the element a structure problem is about
 
 
+def broken(bad: set[Path_], *where: Any) -> bool:
+    """Whether a schema found a problem at `where` or inside it (`bad`: the paths it found wrong)."""
+    return any(path[:len(where)] == where for path in bad)
+
+
 def stem(path: str, suffix: str) -> str:
     """The file name of `path` without `suffix`."""
     return PurePosixPath(path).name.removesuffix(suffix)

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from engine.config.checking import SNAKE_NAME, Checker, Path_, Say, paths_in, stem
+from engine.config.checking import SNAKE_NAME, Checker, Path_, Say, broken, paths_in, stem
 from engine.config.duplicates_model import (
     DEFAULT_PROBABILITY,
     DEFAULT_SCORER,
@@ -67,7 +67,7 @@ class _DuplicatesFile:
 
     def broken(self, *where: Any) -> bool:
         """Whether the schema found a problem at or under `where`."""
-        return any(path[:len(where)] == where for path in self.bad)
+        return broken(self.bad, *where)
 
     def field(self, say: Say, line: int, name: Any) -> str | None:
         if not isinstance(name, str) or name not in self.entity.fields:
@@ -85,9 +85,9 @@ class _DuplicatesFile:
 
     def keys(self) -> dict[str, MatchKey]:
         keys: dict[str, MatchKey] = {}
-        specs = {} if self.broken("keys") and ("keys",) in self.bad else self.data.get("keys", {})
+        specs = {} if ("keys",) in self.bad else self.data.get("keys", {})
         for name, spec in specs.items():
-            if self.broken("keys", name) and not self.broken("keys", name, "max_block"):
+            if any(path[:2] == ("keys", name) and path != ("keys", name, "max_block") for path in self.bad):
                 continue
             say = self.checker.sayer(self.path, f"{self.entity.name}.keys.{name}")
             fields = self.joined_fields(say, spec.line_of("field"), spec.get("field"))
@@ -123,10 +123,10 @@ class _DuplicatesFile:
     def exact(self, say: Say, spec: LineMap, base: MatchRule, keys: dict[str, MatchKey], known_keys: set[str],
               whole: bool) -> MatchRule | None:
         key, unless = spec.get("key"), spec.get("unless_fuzzy")
-        if key not in known_keys:
+        if not isinstance(key, str) or key not in known_keys:
             say(spec.line_of("key"), f"key {key!r} must name one of the keys: {', '.join(sorted(known_keys))}")
         checked = self.fuzzy_field(say, unless) if isinstance(unless, LineMap) else None
-        if key not in keys or not whole:
+        if not isinstance(key, str) or key not in keys or not whole:
             return None
         below = float(unless["below"]) if isinstance(unless, LineMap) and "below" in unless else 0.0
         return MatchRule(base.name, "exact", float(spec["score"]), str(key), unless_fuzzy=checked, below=below,
@@ -136,7 +136,7 @@ class _DuplicatesFile:
         block = spec.get("block")
         block = block if isinstance(block, LineList) else LineList(spec.line)
         for index, name in enumerate(block):
-            if name not in known_keys:
+            if isinstance(name, str) and name not in known_keys:
                 say(block.line_at(index), f"block key {name!r} is not one of the keys: {', '.join(sorted(known_keys))}")
         return block
 
@@ -176,7 +176,8 @@ class _DuplicatesFile:
         max_block = 200 if self.broken("max_block") else data.get("max_block", 200)
         every = self.scan()
         keys = self.keys()
-        known = set(keys) | {name for name in (data.get("keys") or {}) if isinstance(name, str)}
+        written = data.get("keys")
+        known = set(keys) | {name for name in (written if isinstance(written, dict) else {}) if isinstance(name, str)}
         specs, rules, names = data.get("rules"), [], set()
         specs = specs if isinstance(specs, LineList) else LineList(data.line)
         for index, spec in enumerate(specs):
@@ -213,7 +214,7 @@ def load_duplicates(checker: Checker) -> dict[str, DuplicateRules]:
         name = data.get("entity")
         entity = checker.entities.get(name) if isinstance(name, str) else None
         if entity is None:
-            if name not in checker.unreadable:
+            if not isinstance(name, str) or name not in checker.unreadable:
                 known = ", ".join(sorted(checker.entities)) or "none"
                 checker.sayer(path, None)(data.line_of("entity"), f"entity: <Name> of a known entity (known: {known})")
             continue

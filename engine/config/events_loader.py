@@ -62,7 +62,7 @@ def _start(checker: Checker, say: Say, name: str, spec: LineMap, facts: Processe
     entity_name, mapping, process = spec.get("entity"), spec.get("fields"), spec.get("process")
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
     if entity is None:
-        if entity_name not in checker.unreadable:
+        if not isinstance(entity_name, str) or entity_name not in checker.unreadable:
             known = ", ".join(sorted(checker.entities)) or "none"
             say(spec.line_of("entity"), f"start needs entity: <Name> of a known entity (known: {known})")
         return None

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.config.action_loader import ActionScope, load_actions
 from engine.config.automation import Action
-from engine.config.checking import Checker, Path_, Say
+from engine.config.checking import Checker, Path_, Say, broken
 from engine.config.yaml_lines import LineMap
 
 IMPORTS_FILE = "crm_model/imports.yaml"
@@ -79,7 +79,7 @@ def _aliases(say: Say, spec: LineMap, fields: Mapping[str, object], bad: set[Pat
 
 
 def _match_on(say: Say, spec: LineMap, fields: Mapping[str, object], bad: set[Path_]) -> tuple[str, ...]:
-    raw = [] if ("match_on",) in bad else spec.get("match_on", [])
+    raw = [] if broken(bad, "match_on") else spec.get("match_on", [])
     usable = [name for name in raw if name in fields and getattr(fields[name], "type", "") in _MATCHABLE]
     for name in (name for name in raw if name not in usable):
         say(spec.line_of("match_on"), f"match_on: {name!r} must be a field of type {', '.join(_MATCHABLE)}")
