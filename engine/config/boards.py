@@ -115,7 +115,7 @@ class _BoardFile:
                 say(line, f"column '{code}' is listed twice")
                 continue
             via = item.get("via")
-            if via is not None and via not in finals:
+            if via is not None and (not isinstance(via, str) or via not in finals):
                 known = ", ".join(sorted(finals)) or "none"
                 say(item.line_of("via"), f"via: {via!r} is no final action of a {self.entity.name} pipeline on "
                                          f"{stage_field}; final actions: {known}")

@@ -96,9 +96,10 @@ class _DuplicatesFile:
                 keys[name] = MatchKey(name, fields[0], str(spec["normalize"]), limit, fields[1:])
         return keys
 
-    def fuzzy_field(self, say: Say, spec: LineMap) -> FuzzyField | None:
+    def fuzzy_field(self, say: Say, spec: LineMap, whole: bool) -> FuzzyField | None:
+        """A fuzzy field: its field checked; built only when its rule's shape is `whole`."""
         field = self.field(say, spec.line_of("field"), spec.get("field"))
-        if field is None:
+        if field is None or not whole:
             return None
         return FuzzyField(field, str(spec.get("scorer", DEFAULT_SCORER)), float(spec.get("weight", 1.0)),
                           str(spec.get("compare_as", "name")), spec.get("required") is True,
@@ -125,7 +126,7 @@ class _DuplicatesFile:
         key, unless = spec.get("key"), spec.get("unless_fuzzy")
         if not isinstance(key, str) or key not in known_keys:
             say(spec.line_of("key"), f"key {key!r} must name one of the keys: {', '.join(sorted(known_keys))}")
-        checked = self.fuzzy_field(say, unless) if isinstance(unless, LineMap) else None
+        checked = self.fuzzy_field(say, unless, whole) if isinstance(unless, LineMap) else None
         if not isinstance(key, str) or key not in keys or not whole:
             return None
         below = float(unless["below"]) if isinstance(unless, LineMap) and "below" in unless else 0.0
@@ -162,7 +163,7 @@ class _DuplicatesFile:
 
     def fuzzy(self, say: Say, spec: LineMap, base: MatchRule, known_keys: set[str], whole: bool) -> MatchRule | None:
         block, fields = self.blocks(say, spec, known_keys), spec.get("fields")
-        scored = [self.fuzzy_field(say, item) if isinstance(item, LineMap) else None
+        scored = [self.fuzzy_field(say, item, whole) if isinstance(item, LineMap) else None
                   for item in fields] if isinstance(fields, LineList) else [None]
         if None in scored or not whole:
             return None
