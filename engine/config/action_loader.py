@@ -32,8 +32,9 @@ class ActionScope:
     names: frozenset[str]
 
 
-def load_actions(checker: Checker, scope: ActionScope, items: Any, line: int, key: str, *,
-                 shaped: bool = False) -> tuple[Action, ...]:
+def load_actions(
+    checker: Checker, scope: ActionScope, items: Any, line: int, key: str, *, shaped: bool = False
+) -> tuple[Action, ...]:
     """The actions of a YAML list, every problem reported; `key` names the list in messages. `shaped`: the file's
     schema checked the list and the one-key shape of its items (and reported what was wrong): such items are left
     out here."""

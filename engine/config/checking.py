@@ -22,7 +22,7 @@ Element = Callable[[Any, list[Any]], str | None]  # names the element a structur
 
 def broken(bad: set[Path_], *where: Any) -> bool:
     """Whether a schema found a problem at `where` or inside it (`bad`: the paths it found wrong)."""
-    return any(path[:len(where)] == where for path in bad)
+    return any(path[: len(where)] == where for path in bad)
 
 
 def stem(path: str, suffix: str) -> str:

@@ -56,8 +56,9 @@ def _correlate(checker: Checker, say: Say, name: str, spec: LineMap, bad: set[Pa
     return InboundEvent(name, "correlate", message=message, business_key=key, file=EVENTS_FILE, line=spec.line)
 
 
-def _start(checker: Checker, say: Say, name: str, spec: LineMap, facts: Processes,
-           bad: set[Path_]) -> InboundEvent | None:
+def _start(
+    checker: Checker, say: Say, name: str, spec: LineMap, facts: Processes, bad: set[Path_]
+) -> InboundEvent | None:
     """A start event; `bad`: the paths in `spec` its schema found bad (reported already)."""
     entity_name, mapping, process = spec.get("entity"), spec.get("fields"), spec.get("process")
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
@@ -71,8 +72,10 @@ def _start(checker: Checker, say: Say, name: str, spec: LineMap, facts: Processe
     fields: dict[str, str] = {}
     for field_name, source in mapping.items():
         if field_name not in entity.fields:
-            say(mapping.line_of(field_name), f"{entity.name} has no field {field_name!r}; fields: "
-                f"{', '.join(entity.fields)}")
+            say(
+                mapping.line_of(field_name),
+                f"{entity.name} has no field {field_name!r}; fields: {', '.join(entity.fields)}",
+            )
         elif ("fields", field_name) not in bad:
             fields[field_name] = source
     for field in entity.fields.values():
@@ -83,8 +86,9 @@ def _start(checker: Checker, say: Say, name: str, spec: LineMap, facts: Processe
             say(spec.line_of("process"), f"unknown process {process!r} (known: {', '.join(sorted(facts))})")
         elif facts is not None and facts[process] not in (None, entity.name):
             say(spec.line_of("process"), f"process {process} runs on {facts[process]}, not on {entity.name}")
-    return InboundEvent(name, "start", entity=entity.name, fields=fields, process=process, file=EVENTS_FILE,
-                        line=spec.line)
+    return InboundEvent(
+        name, "start", entity=entity.name, fields=fields, process=process, file=EVENTS_FILE, line=spec.line
+    )
 
 
 def load_events(checker: Checker) -> dict[str, InboundEvent]:
@@ -100,8 +104,11 @@ def load_events(checker: Checker) -> dict[str, InboundEvent]:
             continue  # its shape is reported
         kind = next(iter(spec))
         say = checker.sayer(EVENTS_FILE, name)
-        event = _correlate(checker, say, name, spec[kind], mine) if kind == "correlate" else _start(
-            checker, say, name, spec[kind], facts, mine)
+        event = (
+            _correlate(checker, say, name, spec[kind], mine)
+            if kind == "correlate"
+            else _start(checker, say, name, spec[kind], facts, mine)
+        )
         if event is not None:
             events[name] = event
     return events

@@ -51,8 +51,11 @@ def load_form(checker: Checker, path: str) -> None:
         checker.sayer(path, prop)(line, message)
     entity_name = schema.get("x-entity")
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
-    if entity_name is not None and entity is None and (not isinstance(entity_name, str)
-                                                       or entity_name not in checker.unreadable):
+    if (
+        entity_name is not None
+        and entity is None
+        and (not isinstance(entity_name, str) or entity_name not in checker.unreadable)
+    ):
         known = ", ".join(sorted(checker.entities)) or "none"
         say = checker.sayer(path, "x-entity")
         say(json_key_line(text, "x-entity"), f"unknown entity {entity_name!r}; known entities: {known}")

@@ -39,8 +39,10 @@ def example(name: str) -> str:
     )
 
 
-def load_bindings(files: dict[str, str], warnings: list[Problem] | None = None,
-                  ) -> tuple[dict[str, Binding], list[Problem]]:
+def load_bindings(
+    files: dict[str, str],
+    warnings: list[Problem] | None = None,
+) -> tuple[dict[str, Binding], list[Problem]]:
     """The bindings of a bundle (none without the file); every problem names the file, line and entry. An old
     `set:` expression runs as `compute:` and is appended to `warnings`."""
     if BINDINGS_FILE not in files:
@@ -67,8 +69,9 @@ def load_bindings(files: dict[str, str], warnings: list[Problem] | None = None,
     return bindings, problems
 
 
-def _binding(name: str, spec: Any, line: int, problems: list[Problem],
-             warnings: list[Problem] | None) -> Binding | None:
+def _binding(
+    name: str, spec: Any, line: int, problems: list[Problem], warnings: list[Problem] | None
+) -> Binding | None:
     def say(at: int, message: str) -> None:
         problems.append(Problem(BINDINGS_FILE, at, name, message))
 
@@ -93,8 +96,14 @@ def _binding(name: str, spec: Any, line: int, problems: list[Problem],
     compute_fields = {**old, **(_compute_fields(spec, say) if "compute" in spec else {})}
     if len(problems) > before:
         return None
-    return Binding(name, line, topic=topic.strip() if isinstance(topic, str) else None, email=email,
-                   set_fields=set_fields, compute_fields=compute_fields)
+    return Binding(
+        name,
+        line,
+        topic=topic.strip() if isinstance(topic, str) else None,
+        email=email,
+        set_fields=set_fields,
+        compute_fields=compute_fields,
+    )
 
 
 def _email(spec: LineMap, say: Any) -> tuple[str, str] | None:
@@ -132,8 +141,12 @@ def _set_fields(spec: LineMap, say: Any, warn: Any) -> tuple[dict[str, str], dic
     return values, old
 
 
-def _compute_fields(spec: LineMap, say: Any, key: str = "compute", only: dict[str, str] | None = None,
-                    ) -> dict[str, str]:
+def _compute_fields(
+    spec: LineMap,
+    say: Any,
+    key: str = "compute",
+    only: dict[str, str] | None = None,
+) -> dict[str, str]:
     args = spec[key]
     if not isinstance(args, LineMap) or not args:
         say(spec.line_of(key), f"{key}: expected a mapping of record fields to expressions")
