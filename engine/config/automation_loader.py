@@ -274,7 +274,7 @@ def _field_list(
         say(line, f"{what} needs a list of fields of {entity.name}, like [{next(iter(entity.fields), 'field')}]")
         return ()
     known = {*entity.fields, *([OWNER] if owner else [])}
-    for name in (name for name in value if name not in known):
+    for name in (name for name in value if not isinstance(name, str) or name not in known):
         say(line, f"{what}: {name!r} is not a field of {entity.name}")
     return tuple(str(name) for name in value)
 

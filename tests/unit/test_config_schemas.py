@@ -389,3 +389,25 @@ def test_a_structure_problem_reads_as_before(path: str, text: str, line: int, el
     found = [(p.file, p.line, p.element, p.message) for p in caught.value.problems if p.file == path]
     assert (path, line, element, message) in found, found
     assert str(caught.value).count(message) == 1  # reported once: no second message from a hand-written check
+
+
+# Values the hand-written checks crashed on (a list or a mapping where a name belongs): each is now a problem of its
+# file. Found by replacing every value of the shipped files with such values, one at a time.
+ODD_VALUES = [
+    (B, BOARD.replace("entity: Item", "entity: [Item]")),
+    (B, BOARD + "columns: [{code: red, via: [x]}]\n"),
+    (D, DUP.replace("keys:\n  names: {field: name, normalize: name}\n", "keys: 5\n")),
+    (D, DUP.replace("key: names", "key: [names]")),
+    (D, DUP.replace("entity: Item", "entity: {a: 1}")),
+    (D, fuzzy("fields: [{field: name, weight: [1]}]")),
+    (F, FINAL + "requires: [{a: 1}]\n"),
+    (EV, "events:\n  f:\n    start: {entity: [Item], fields: {name: data.n}}\n"),
+]
+
+
+@pytest.mark.parametrize(("path", "text"), ODD_VALUES)
+def test_an_odd_value_is_a_problem_of_its_file_not_a_crash(path: str, text: str) -> None:
+    files = {C: CATALOG, E: ENTITY, "forms/pick.json": FORM, path: text}
+    with pytest.raises(ConfigError) as caught:
+        load_bundle(files)
+    assert [p for p in caught.value.problems if p.file == path]
