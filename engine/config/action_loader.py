@@ -32,18 +32,25 @@ class ActionScope:
     names: frozenset[str]
 
 
-def load_actions(checker: Checker, scope: ActionScope, items: Any, line: int, key: str) -> tuple[Action, ...]:
-    """The actions of a YAML list, every problem reported; `key` names the list in messages."""
+def load_actions(
+    checker: Checker, scope: ActionScope, items: Any, line: int, key: str, *, shaped: bool = False
+) -> tuple[Action, ...]:
+    """The actions of a YAML list, every problem reported; `key` names the list in messages. `shaped`: the file's
+    schema checked the list and the one-key shape of its items (and reported what was wrong): such items are left
+    out here."""
     say = checker.sayer(scope.file, scope.element)
     if items is None:
         return ()
     if not isinstance(items, LineList):
-        say(line, f"{key} must be a list of actions like [{{set: {{field: value}}}}]")
+        if not shaped:
+            say(line, f"{key} must be a list of actions like [{{set: {{field: value}}}}]")
         return ()
     actions: list[Action] = []
     for index, item in enumerate(items):
         at = items.line_at(index)
         if not isinstance(item, LineMap) or len(item) != 1 or (kind := next(iter(item))) not in ACTION_KINDS:
+            if shaped:
+                continue
             single = isinstance(item, LineMap) and len(item) == 1
             what = f"unknown action {next(iter(item))!r}" if single else "an action is a mapping with one key"
             say(at, f"{what}; actions: {', '.join(ACTION_KINDS)}")
@@ -160,7 +167,7 @@ def _check_create_record(checker: Checker, scope: ActionScope, say: Say, line: i
     name = spec.get("entity")
     target = checker.entities.get(name) if isinstance(name, str) else None
     if target is None:
-        if name not in checker.unreadable:
+        if not isinstance(name, str) or name not in checker.unreadable:
             known = ", ".join(sorted(checker.entities))
             say(spec.line_of("entity"), f"create_record: unknown entity {name!r}; known entities: {known}")
         return

@@ -21,7 +21,7 @@ from engine.config.automation import (
     Template,
     Trigger,
 )
-from engine.config.checking import CODE, SNAKE_NAME, Checker, Say, stem
+from engine.config.checking import CODE, SNAKE_NAME, Checker, Element, Path_, Say, stem
 from engine.config.conditions import filtered_fields, load_condition
 from engine.config.expressions import (
     COMMON_NAMES,
@@ -84,25 +84,60 @@ def _entity(checker: Checker, say: Say, line: int, name: Any) -> Entity | None:
     return entity
 
 
-def _coded(
-    checker: Checker, file: str, owner: str, items: LineList, keys: tuple[str, ...], what: str, taken: set[str]
-) -> Iterator[tuple[str, LineMap, int, str]]:
-    """(code, item, line, element) of each list item with a valid code not in `taken` (which grows)."""
+def _coded(checker: Checker, file: str, owner: str, items: LineList, bad: set[Path_], what: str,
+           taken: set[str]) -> Iterator[tuple[int, str, LineMap, int, str]]:
+    """(index, code, item, line, element) of each stage (`what`: the list's key) whose shape its schema found good
+    (`bad`: the paths it found wrong) and whose code is not in `taken` (which grows)."""
     for index, item in enumerate(items):
-        at = items.line_at(index)
-        code = item.get("code") if isinstance(item, LineMap) else None
-        if not isinstance(item, LineMap) or not isinstance(code, str) or not CODE.fullmatch(code):
-            checker.sayer(file, owner)(at, f"a {what} needs a text code")
+        if (what, index) in bad or (what, index, "code") in bad:
             continue
+        at, code = items.line_at(index), item["code"]
         element = f"{owner}.{code}"
-        say = checker.sayer(file, element)
-        for key in (key for key in item if key not in keys):
-            say(item.line_of(key), f"unknown key '{key}'; expected: {', '.join(keys)}")
         if code in taken:
-            say(at, f"duplicate code '{code}': stage and final action codes are unique in a pipeline")
+            checker.sayer(file, element)(at, f"duplicate code '{code}': stage and final action codes are unique in "
+                                             "a pipeline")
             continue
         taken.add(code)
-        yield code, item, at, element
+        yield index, code, item, at, element
+
+
+def _pipeline_element(data: Any, where: list[Any]) -> str | None:
+    """The element a pipeline problem names: none for its code; pipeline.<code> inside a stage or final action with
+    a usable code; else the pipeline."""
+    name = data.get("pipeline")
+    if where[:1] == ["pipeline"] or not isinstance(name, str) or not CODE.fullmatch(name):
+        return None
+    if len(where) > 1 and where[0] in ("stages", "final_actions") and isinstance(where[1], int):
+        item = data[where[0]][where[1]]
+        code = item.get("code") if isinstance(item, dict) else None
+        if isinstance(code, str) and CODE.fullmatch(code) and where[2:3] != ["code"]:
+            return f"{name}.{code}"
+    return name
+
+
+def _shared_final_element(data: Any, where: list[Any]) -> str | None:
+    """The element a shared final action problem names: none for its code, else the final action."""
+    name = data.get("final_action")
+    usable = isinstance(name, str) and CODE.fullmatch(name)
+    return str(name) if where[:1] != ["final_action"] and usable else None
+
+
+def _document_head(checker: Checker, path: str, kind: str, element: Element, seen: Mapping[str, object],
+                   ) -> tuple[LineMap, str, Say, int, Any, Entity, set[Path_]] | None:
+    """The head of a pipeline or shared final action file, its structure checked by its schema: its code (= file
+    stem), label and entity, and the paths the schema found bad; None if unusable."""
+    data, bad = checker.document(path, element)
+    if data is None or kind not in data or (kind,) in bad:
+        return None
+    name, line = data[kind], data.line_of(kind)
+    say = checker.sayer(path, name)
+    if name != stem(path, ".yaml") or name in seen:
+        say(line, f"{kind} '{name}' must be in crm_model/{kind}s/{name}.yaml")
+    label = checker.label(say, data.line_of("label"), data.get("label"))
+    entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
+    if entity is None:
+        return None
+    return data, name, say, line, label, entity, bad
 
 
 def _pipeline_field(say: Say, data: LineMap, entity: Entity, key: str, types: tuple[str, ...]) -> Field | None:
@@ -135,10 +170,10 @@ def _head(checker: Checker, path: str, keys: tuple[str, ...], kind: str, pattern
 
 def load_pipeline(checker: Checker, path: str) -> None:
     """Check crm_model/pipelines/<code>.yaml into `checker.pipelines`."""
-    head = _head(checker, path, _PIPELINE_KEYS, "pipeline", CODE, "pipeline: <code> is required", checker.pipelines)
+    head = _document_head(checker, path, "pipeline", _pipeline_element, checker.pipelines)
     if head is None:
         return
-    data, code, say, line, label, entity = head
+    data, code, say, line, label, entity, bad = head
     type_field = _pipeline_field(say, data, entity, "type_field", ("enum",))
     stage_field = _pipeline_field(say, data, entity, "stage_field", ("string", "enum"))
     types = checker.catalogs.get(type_field.catalog or "") if type_field else None
@@ -147,8 +182,8 @@ def load_pipeline(checker: Checker, path: str) -> None:
     stage_catalog = checker.catalogs.get(stage_field.catalog or "") if stage_field else None
     scope = ActionScope(path, code, entity, frozenset({*entity.fields, *COMMON_NAMES}))
     taken: set[str] = set()  # stage and final action codes share one namespace
-    stages = _stages(checker, scope, data, stage_catalog, taken)
-    finals = _final_actions(checker, scope, data, taken)
+    stages = _stages(checker, scope, data, stage_catalog, taken, bad)
+    finals = _final_actions(checker, scope, data, taken, bad)
     type_name, stage_name = str(data.get("type_field")), str(data.get("stage_field"))
     pipeline = Pipeline(code, label, entity.name, type_name, stage_name, stages, finals, path, data.line)
     codes = [stage.code for stage in stages]
@@ -159,25 +194,19 @@ def load_pipeline(checker: Checker, path: str) -> None:
     checker.pipelines[code] = pipeline
 
 
-def _stages(
-    checker: Checker, scope: ActionScope, data: LineMap, catalog: Catalog | None, taken: set[str]
-) -> tuple[Stage, ...]:
+def _stages(checker: Checker, scope: ActionScope, data: LineMap, catalog: Catalog | None, taken: set[str],
+            bad: set[Path_]) -> tuple[Stage, ...]:
     items = data.get("stages")
-    if not isinstance(items, LineList) or not items:
-        message = "stages must be a non-empty list of {code, label, final?, on_enter?}"
-        checker.sayer(scope.file, scope.element)(data.line_of("stages"), message)
+    if ("stages",) in bad or not isinstance(items, LineList):
         return ()
     stages: list[Stage] = []
-    for code, item, at, element in _coded(checker, scope.file, scope.element, items, _STAGE_KEYS, "stage", taken):
+    for index, code, item, at, element in _coded(checker, scope.file, scope.element, items, bad, "stages", taken):
         say = checker.sayer(scope.file, element)
         if catalog is not None and code not in catalog.codes():
             say(at, f"stage '{code}' is not a code of catalog {catalog.name}")
-        final = item.get("final", False)
-        if not isinstance(final, bool):
-            say(item.line_of("final"), "final must be true or false")
-        on_enter = load_actions(
-            checker, replace(scope, element=element), item.get("on_enter"), item.line_of("on_enter"), "on_enter"
-        )
+        final = False if ("stages", index, "final") in bad else item.get("final", False)
+        on_enter = load_actions(checker, replace(scope, element=element), item.get("on_enter"),
+                                item.line_of("on_enter"), "on_enter", shaped=True)
         stages.append(Stage(code, checker.label(say, at, item.get("label")), final is True, on_enter, at))
     if stages and not any(stage.final for stage in stages):
         checker.sayer(scope.file, scope.element)(data.line_of("stages"), "at least one stage must be final: true")
@@ -190,41 +219,41 @@ def _final_action(checker: Checker, scope: ActionScope, item: LineMap, code: str
     requires = _field_list(
         say, item.line_of("requires"), item.get("requires", []), scope.entity, "requires", allow_empty=True
     )
-    if not item.get("actions"):
-        say(item.line_of("actions"), "a final action needs actions: [...]")
-    actions = load_actions(checker, scope, item.get("actions"), item.line_of("actions"), "actions")
+    actions = load_actions(checker, scope, item.get("actions"), item.line_of("actions"), "actions", shaped=True)
     return FinalAction(code, checker.label(say, at, item.get("label")), requires, actions, at)
 
 
 def load_shared_final_action(checker: Checker, path: str) -> None:
     """Check crm_model/final_actions/<code>.yaml, a final action pipelines of its entity name by its code."""
-    head = _head(checker, path, SHARED_FINAL_KEYS, "final_action", CODE, "final_action: <code> is required",
-                 checker.final_actions)
+    head = _document_head(checker, path, "final_action", _shared_final_element, checker.final_actions)
     if head is None:
         return
-    data, code, _, line, _, entity = head
+    data, code, _, line, _, entity, _ = head
     scope = ActionScope(path, code, entity, frozenset({*entity.fields, *COMMON_NAMES}))
     shared = _final_action(checker, scope, data, code, line or data.line)
     checker.final_actions[code] = (entity.name, replace(shared, file=path))
 
 
-def _final_actions(checker: Checker, scope: ActionScope, data: LineMap, taken: set[str]) -> tuple[FinalAction, ...]:
+def _final_actions(checker: Checker, scope: ActionScope, data: LineMap, taken: set[str],
+                   bad: set[Path_]) -> tuple[FinalAction, ...]:
     """The pipeline's final actions: mappings written in the pipeline, and codes naming shared final actions."""
     items = data.get("final_actions", LineList(data.line))
-    if not isinstance(items, LineList):
-        checker.sayer(scope.file, scope.element)(data.line_of("final_actions"), "final_actions must be a list")
+    if ("final_actions",) in bad or not isinstance(items, LineList):
         return ()
     say = checker.sayer(scope.file, scope.element)
     finals: list[FinalAction] = []
     for index, item in enumerate(items):
         at = items.line_at(index)
-        if not isinstance(item, str):
-            one = LineList(at)
-            one.append(item)
-            one.item_lines.append(at)
-            for code, spec, line, element in _coded(checker, scope.file, scope.element, one, _FINAL_KEYS,
-                                                    "final action", taken):
-                finals.append(_final_action(checker, replace(scope, element=element), spec, code, line))
+        if not isinstance(item, str):  # written here; its shape was checked by the schema
+            if ("final_actions", index) in bad or ("final_actions", index, "code") in bad:
+                continue
+            element = f"{scope.element}.{item['code']}"
+            if item["code"] in taken:
+                checker.sayer(scope.file, element)(at, f"duplicate code '{item['code']}': stage and final action "
+                                                       "codes are unique in a pipeline")
+                continue
+            taken.add(item["code"])
+            finals.append(_final_action(checker, replace(scope, element=element), item, item["code"], at))
             continue
         shared = checker.final_actions.get(item)
         if shared is None:
@@ -248,7 +277,7 @@ def _field_list(
         say(line, f"{what} needs a list of fields of {entity.name}, like [{next(iter(entity.fields), 'field')}]")
         return ()
     known = {*entity.fields, *([OWNER] if owner else [])}
-    for name in (name for name in value if name not in known):
+    for name in (name for name in value if not isinstance(name, str) or name not in known):
         say(line, f"{what}: {name!r} is not a field of {entity.name}")
     return tuple(str(name) for name in value)
 

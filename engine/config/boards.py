@@ -16,8 +16,9 @@ columns:                      # optional: the columns shown and their order (def
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from engine.config.checking import SNAKE_NAME, Checker, Say, stem, text_or_none
+from engine.config.checking import Checker, Path_, Say, broken, stem, text_or_none
 from engine.config.model import Entity, Label
 from engine.config.yaml_lines import LineList, LineMap
 
@@ -59,11 +60,9 @@ class Board:
 
 
 def _names(say: Say, data: LineMap, key: str, entity: Entity, types: tuple[str, ...] | None) -> tuple[str, ...]:
-    """A list of field names of the entity (of `types` when given), reporting each wrong one."""
+    """A list of field names of the entity (of `types` when given), reporting each wrong one; its shape was checked
+    by the schema."""
     value = data.get(key, LineList(data.line))
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        say(data.line_of(key), f"{key} must be a list of field names of {entity.name}")
-        return ()
     for name in value:
         found = entity.fields.get(name)
         if found is None:
@@ -71,6 +70,19 @@ def _names(say: Say, data: LineMap, key: str, entity: Entity, types: tuple[str, 
         elif types is not None and found.type not in types:
             say(data.line_of(key), f"{key}: {name} is a {found.type} field; only {', '.join(types)} fields may be used")
     return tuple(value)
+
+
+def _board_element(data: Any, where: list[Any]) -> str | None:
+    """The element a board problem names: none for the name; board.columns.<code> inside a column with a code;
+    else the board."""
+    name = data.get("board")
+    if not where or where[0] == "board" or not isinstance(name, str):
+        return None
+    if where[0] == "columns" and len(where) > 2 and isinstance(where[1], int):
+        item = data["columns"][where[1]]
+        code = item.get("code") if isinstance(item, dict) else None
+        return f"{name}.columns.{code}" if isinstance(code, str) else name
+    return name
 
 
 class _BoardFile:
@@ -83,54 +95,49 @@ class _BoardFile:
         return {final.code for p in self.checker.pipelines.values()
                 if p.entity == self.entity.name and p.stage_field == stage_field for final in p.final_actions}
 
-    def columns(self, stage_field: str, codes: tuple[str, ...]) -> tuple[BoardColumn, ...]:
+    def columns(self, stage_field: str, codes: tuple[str, ...], bad: set[Path_]) -> tuple[BoardColumn, ...]:
+        """The columns; `bad`: the paths the schema found bad (reported already)."""
         items = self.data.get("columns")
         if items is None:
             return tuple(BoardColumn(code) for code in codes)
-        if not isinstance(items, LineList) or not items:
-            self.say(self.data.line_of("columns"), "columns must be a non-empty list of {code, via?, requires?}")
+        if ("columns",) in bad:
             return ()
         finals, columns = self.finals(stage_field), list[BoardColumn]()
         for index, item in enumerate(items):
             line = items.line_at(index)
-            code = item.get("code") if isinstance(item, LineMap) else None
-            if not isinstance(item, LineMap) or not isinstance(code, str):
-                self.say(line, "a column must be a mapping like {code: won}")
+            if ("columns", index) in bad or ("columns", index, "code") in bad:
                 continue
+            code = item["code"]
             say = self.checker.sayer(self.path, f"{self.name}.columns.{code}")
-            for key in (k for k in item if k not in _COLUMN):
-                say(item.line_of(key), f"unknown key '{key}'; expected: {', '.join(_COLUMN)}")
             if code not in codes:
                 say(line, f"'{code}' is not a value of {self.entity.name}.{stage_field}; values: {', '.join(codes)}")
             if code in {c.code for c in columns}:
                 say(line, f"column '{code}' is listed twice")
                 continue
             via = item.get("via")
-            if via is not None and via not in finals:
+            if via is not None and (not isinstance(via, str) or via not in finals):
                 known = ", ".join(sorted(finals)) or "none"
                 say(item.line_of("via"), f"via: {via!r} is no final action of a {self.entity.name} pipeline on "
                                          f"{stage_field}; final actions: {known}")
-            requires = _names(say, item, "requires", self.entity, None) if "requires" in item else ()
+            shaped = "requires" in item and not broken(bad, "columns", index, "requires")
+            requires = _names(say, item, "requires", self.entity, None) if shaped else ()
             columns.append(BoardColumn(code, text_or_none(via), requires))
         return tuple(columns)
 
 
 def load_board(checker: Checker, path: str, boards: dict[str, Board]) -> None:
     """Check crm_model/boards/<name>.yaml into `boards`."""
-    data = checker.mapping(path, _TOP)
-    if data is None:
+    data, bad = checker.document(path, _board_element)
+    if data is None or ("board",) in bad or "board" not in data:
         return
-    name, line = data.get("board"), data.line_of("board")
-    if not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
-        checker.sayer(path, None)(line, "board: <name> is required, in snake_case")
-        return
+    name, line = data["board"], data.line_of("board")
     say = checker.sayer(path, name)
     if name != stem(path, ".yaml"):
         say(line, f"board '{name}' must be in {BOARDS_FOLDER}/{name}.yaml")
     label = checker.label(say, data.line_of("label"), data.get("label"))
     entity = checker.entities.get(text_or_none(data.get("entity")) or "")
     if entity is None:
-        if data.get("entity") not in checker.unreadable:
+        if not isinstance(data.get("entity"), str) or data["entity"] not in checker.unreadable:
             say(data.line_of("entity"), f"entity {data.get('entity')!r} is unknown; entities: "
                                         f"{', '.join(sorted(checker.entities))}")
         return
@@ -147,8 +154,8 @@ def load_board(checker: Checker, path: str, boards: dict[str, Board]) -> None:
         say(data.line_of("amount_field"), f"amount_field {amount!r} must name a {', '.join(AMOUNT_TYPES)} field "
                                           f"of {entity.name}")
     board_file = _BoardFile(checker, path, data, name, entity)
-    columns = board_file.columns(stage_name, catalog.codes())
-    filters = _names(say, data, "filters", entity, FILTER_TYPES)
-    card_fields = _names(say, data, "card_fields", entity, None)
+    columns = board_file.columns(stage_name, catalog.codes(), bad)
+    filters = () if broken(bad, "filters") else _names(say, data, "filters", entity, FILTER_TYPES)
+    card_fields = () if broken(bad, "card_fields") else _names(say, data, "card_fields", entity, None)
     boards[name] = Board(name, label, entity.name, stage_name, columns, text_or_none(amount), filters, card_fields,
                          path, data.line)

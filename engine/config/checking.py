@@ -9,13 +9,20 @@ from typing import Any
 
 from engine.config.automation import FinalAction, Pipeline, Rule, Template
 from engine.config.model import Bundle, Catalog, Entity, Form, Label, Settings
-from engine.config.yaml_lines import LineMap, load_mapping
-from engine.errors import Problem
+from engine.config.yaml_lines import LineMap, load_mapping, load_yaml
+from engine.errors import ConfigError, Problem
 
 SNAKE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 Say = Callable[[int | None, str], None]
+Path_ = tuple[Any, ...]  # a path into a loaded YAML document: keys and list indexes
+Element = Callable[[Any, list[Any]], str | None]  # names the element a structure problem is about
+
+
+def broken(bad: set[Path_], *where: Any) -> bool:
+    """Whether a schema found a problem at `where` or inside it (`bad`: the paths it found wrong)."""
+    return any(path[: len(where)] == where for path in bad)
 
 
 def stem(path: str, suffix: str) -> str:
@@ -64,6 +71,32 @@ class Checker:
         data, problems = load_mapping(self.files[path], path, expected)
         self.problems.extend(problems)
         return data
+
+    def document(self, path: str, element: Element) -> tuple[LineMap | None, set[Path_]]:
+        """A file's top-level mapping with its structure checked against its kind's JSON Schema
+        (engine/config/schemas.py): each problem is reported at its line, named by `element(path)`. The paths found
+        bad come back too, so the checks of meaning that follow skip what was already reported."""
+        from engine.config.schemas import kind_of, schema_of, structure_problems  # late: schemas imports loaders
+
+        kind = kind_of(path)
+        if kind is None:
+            raise ValueError(f"no schema describes {path}")
+        try:
+            data = load_yaml(self.files[path], path)
+        except ConfigError as error:
+            self.problems.extend(error.problems)
+            return None, set()
+        if not isinstance(data, LineMap):
+            keys = ", ".join(schema_of(kind)["properties"])
+            self.problems.append(Problem(path, 1, None, f"expected a mapping with keys: {keys}"))
+            return None, set()
+        bad: set[Path_] = set()
+        known = schema_of(kind)["properties"]
+        for line, where, message in structure_problems(kind, data):
+            unknown_key = len(where) == 1 and where[0] not in known  # named by itself, as load_mapping did
+            self.problems.append(Problem(path, line, str(where[0]) if unknown_key else element(data, where), message))
+            bad.add(tuple(where))
+        return data, bad
 
     def label(self, say: Say, line: int | None, value: Any) -> Label:
         """A {locale: text} label; every configured locale is required."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
-from engine.config.checking import SNAKE_NAME, Checker, Say
+from engine.config.checking import Checker, Path_, Say
 from engine.config.model import InboundEvent
 from engine.config.yaml_lines import LineMap
 
@@ -13,7 +13,6 @@ RECORD_ID = "record_id"
 BUSINESS_KEY = "business_key"  # a payload path: the event's business_key
 _CORRELATE_KEYS = ("message", "business_key")
 _START_KEYS = ("entity", "fields", "process")
-_PATH = re.compile(r"data(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 Processes = dict[str, str | None] | None  # process id -> its entity; None when the BPMN could not be read
 
 
@@ -40,97 +39,76 @@ def _process_entities(checker: Checker) -> Processes:
     return processes
 
 
-def _keys(say: Say, spec: LineMap, allowed: tuple[str, ...]) -> None:
-    for key in spec:
-        if key not in allowed:
-            say(spec.line_of(key), f"unknown key '{key}'; expected: {', '.join(allowed)}")
+def _event_element(data: Any, where: list[Any]) -> str | None:
+    """The element an events.yaml problem names: the event, else none."""
+    return str(where[1]) if len(where) > 1 and where[0] == "events" else None
 
 
-def _correlate(checker: Checker, say: Say, name: str, spec: LineMap, facts: Processes) -> InboundEvent | None:
+def _correlate(checker: Checker, say: Say, name: str, spec: LineMap, bad: set[Path_]) -> InboundEvent | None:
     # a message nothing waits for yet is no mistake: processes may come later; such an event answers 409
-    _keys(say, spec, _CORRELATE_KEYS)
     message, key = spec.get("message"), spec.get("business_key", RECORD_ID)
-    if not isinstance(message, str) or not message:
-        say(spec.line_of("message"), "correlate needs message: <the name of a bpmn:message>")
-        return None
     fields = {f for entity in checker.entities.values() for f in entity.fields}
-    if not isinstance(key, str) or (key != RECORD_ID and key not in fields and not checker.unreadable):
+    if ("message",) in bad or ("business_key",) in bad:
+        return None
+    if key != RECORD_ID and key not in fields and not checker.unreadable:
         say(spec.line_of("business_key"), f"business_key {key!r} must be record_id or a field of an entity")
         return None
     return InboundEvent(name, "correlate", message=message, business_key=key, file=EVENTS_FILE, line=spec.line)
 
 
-def _start(checker: Checker, say: Say, name: str, spec: LineMap, facts: Processes) -> InboundEvent | None:
-    _keys(say, spec, _START_KEYS)
+def _start(
+    checker: Checker, say: Say, name: str, spec: LineMap, facts: Processes, bad: set[Path_]
+) -> InboundEvent | None:
+    """A start event; `bad`: the paths in `spec` its schema found bad (reported already)."""
     entity_name, mapping, process = spec.get("entity"), spec.get("fields"), spec.get("process")
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
     if entity is None:
-        if entity_name not in checker.unreadable:
+        if not isinstance(entity_name, str) or entity_name not in checker.unreadable:
             known = ", ".join(sorted(checker.entities)) or "none"
             say(spec.line_of("entity"), f"start needs entity: <Name> of a known entity (known: {known})")
         return None
-    if not isinstance(mapping, LineMap) or not mapping:
-        say(spec.line_of("fields"), "fields must map record fields to payload paths, like title: data.subject")
+    if not isinstance(mapping, LineMap) or ("fields",) in bad or ("process",) in bad:
         return None
     fields: dict[str, str] = {}
     for field_name, source in mapping.items():
-        line = mapping.line_of(field_name)
         if field_name not in entity.fields:
-            say(line, f"{entity.name} has no field {field_name!r}; fields: {', '.join(entity.fields)}")
-        elif not isinstance(source, str) or not (_PATH.fullmatch(source) or source == BUSINESS_KEY):
-            say(line, f"{field_name}: {source!r} must be a payload path like data.subject, or business_key")
-        else:
+            say(
+                mapping.line_of(field_name),
+                f"{entity.name} has no field {field_name!r}; fields: {', '.join(entity.fields)}",
+            )
+        elif ("fields", field_name) not in bad:
             fields[field_name] = source
     for field in entity.fields.values():
         if field.required and field.default is None and field.name not in mapping:
             say(spec.line_of("fields"), f"{entity.name}.{field.name} is required: map it from the payload")
     if process is not None:
-        if not isinstance(process, str) or not process:
-            say(spec.line_of("process"), "process must be a process id")
-        elif facts is not None and process not in facts:
+        if facts is not None and process not in facts:
             say(spec.line_of("process"), f"unknown process {process!r} (known: {', '.join(sorted(facts))})")
         elif facts is not None and facts[process] not in (None, entity.name):
             say(spec.line_of("process"), f"process {process} runs on {facts[process]}, not on {entity.name}")
     return InboundEvent(
-        name,
-        "start",
-        entity=entity.name,
-        fields=fields,
-        process=process if isinstance(process, str) else None,
-        file=EVENTS_FILE,
-        line=spec.line,
+        name, "start", entity=entity.name, fields=fields, process=process, file=EVENTS_FILE, line=spec.line
     )
 
 
 def load_events(checker: Checker) -> dict[str, InboundEvent]:
-    """Check crm_model/events.yaml against the entities and BPMN messages; problems go to the checker."""
-    data = checker.mapping(EVENTS_FILE, ("events",))
-    if data is None:
-        return {}
-    specs = data.get("events")
-    if not isinstance(specs, LineMap) or not specs:
-        checker.sayer(EVENTS_FILE, None)(
-            data.line_of("events") if "events" in data else data.line,
-            "events must be a mapping of event name: {correlate: ...} or {start: ...}",
-        )
+    """Check crm_model/events.yaml: its structure by its schema, then against the entities and BPMN processes."""
+    data, bad = checker.document(EVENTS_FILE, _event_element)
+    if data is None or any(where[:1] == ("events",) and len(where) < 2 for where in bad):
         return {}
     facts = _process_entities(checker)
     events: dict[str, InboundEvent] = {}
-    for name, spec in specs.items():
-        say, line = checker.sayer(EVENTS_FILE, name), specs.line_of(name)
-        if not SNAKE_NAME.fullmatch(name):
-            say(line, "event names must be snake_case, like client_replied")
-            continue
-        kinds = [k for k in ("correlate", "start") if isinstance(spec, LineMap) and k in spec]
-        if not isinstance(spec, LineMap) or len(kinds) != 1 or len(spec) != 1:
-            say(line, "an event is either {correlate: {message, business_key}} or {start: {entity, fields}}")
-            continue
-        body = spec[kinds[0]]
-        if not isinstance(body, LineMap):
-            say(spec.line_of(kinds[0]), f"{kinds[0]} must be a mapping")
-            continue
-        build = _correlate if kinds[0] == "correlate" else _start
-        event = build(checker, say, name, body, facts)
+    for name, spec in data.get("events", {}).items():
+        mine = {where[3:] for where in bad if where[:2] == ("events", name)}
+        if any(len(where) < 1 for where in mine):
+            continue  # its shape is reported
+        kind = next(iter(spec))
+        say = checker.sayer(EVENTS_FILE, name)
+        event = (
+            _correlate(checker, say, name, spec[kind], mine)
+            if kind == "correlate"
+            else _start(checker, say, name, spec[kind], facts, mine)
+        )
         if event is not None:
             events[name] = event
     return events

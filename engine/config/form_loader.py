@@ -51,7 +51,11 @@ def load_form(checker: Checker, path: str) -> None:
         checker.sayer(path, prop)(line, message)
     entity_name = schema.get("x-entity")
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
-    if entity_name is not None and entity is None and entity_name not in checker.unreadable:
+    if (
+        entity_name is not None
+        and entity is None
+        and (not isinstance(entity_name, str) or entity_name not in checker.unreadable)
+    ):
         known = ", ".join(sorted(checker.entities)) or "none"
         say = checker.sayer(path, "x-entity")
         say(json_key_line(text, "x-entity"), f"unknown entity {entity_name!r}; known entities: {known}")
@@ -92,30 +96,26 @@ def _check_property(checker: Checker, note: Note, name: str, prop: Any, entity: 
     note(f"form field '{name}' is not a field of {owner}; {_VARIABLE_HINT}")
 
 
+def _hint_element(data: Any, where: list[Any]) -> str | None:
+    """The element a UI hints problem names: order, fields, or the field hinted."""
+    return str(where[1]) if len(where) > 1 and where[0] == "fields" else str(where[0]) if where else None
+
+
 def load_ui(checker: Checker, path: str) -> None:
     """Check one UI hints file and attach the hints to its form."""
     key = stem(path, ".ui.yaml")
     if f"forms/{key}.json" not in checker.files:
         checker.sayer(path, key)(1, f"UI hints for a missing form: forms/{key}.json does not exist")
         return
-    data, form = checker.mapping(path, ("order", "fields")), checker.forms.get(key)
+    data, bad = checker.document(path, _hint_element)
+    form = checker.forms.get(key)
     if data is None or form is None:
         return
     properties = form.schema.get("properties", {})
-    order = data.get("order", [])
-    if not isinstance(order, list):
-        checker.sayer(path, "order")(data.line_of("order"), "order must be a list of form field names")
-        order = []
+    order = [] if any(where[:1] == ("order",) for where in bad) else data.get("order", [])
     for name in (name for name in order if name not in properties):
         checker.sayer(path, str(name))(data.line_of("order"), f"'{name}' is not a field of the form")
-    hints = data.get("fields", LineMap(data.line))
-    if not isinstance(hints, LineMap):
-        checker.sayer(path, "fields")(data.line_of("fields"), "fields must map names to {widget: ...}")
-        hints = LineMap(data.line)
-    for name, hint in hints.items():
-        say = checker.sayer(path, name)
-        if name not in properties:
-            say(hints.line_of(name), f"'{name}' is not a field of the form")
-        if not isinstance(hint, dict) or hint.get("widget", "text") not in UI_WIDGETS:
-            say(hints.line_of(name), f"hints must be a mapping; widget one of: {', '.join(UI_WIDGETS)}")
+    hints = LineMap(data.line) if ("fields",) in bad else data.get("fields", LineMap(data.line))
+    for name in (name for name in hints if name not in properties):
+        checker.sayer(path, name)(hints.line_of(name), f"'{name}' is not a field of the form")
     checker.forms[key] = replace(form, ui=plain(data))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.config.action_loader import ActionScope, load_actions
 from engine.config.automation import Action
-from engine.config.checking import Checker, Say
+from engine.config.checking import Checker, Path_, Say, broken
 from engine.config.yaml_lines import LineMap
 
 IMPORTS_FILE = "crm_model/imports.yaml"
@@ -51,17 +52,14 @@ def date_format_problem(fmt: object) -> str | None:
     return None
 
 
-def _date_formats(say: Say, spec: LineMap, fields: Mapping[str, object]) -> dict[str, str]:
-    raw = spec.get("date_formats")
-    if raw is None:
-        return {}
-    if not isinstance(raw, LineMap):
-        say(spec.line_of("date_formats"), "date_formats must map a date field to a format, like birthday: '%Y%m%d'")
-        return {}
+def _date_formats(say: Say, spec: LineMap, fields: Mapping[str, object], bad: set[Path_]) -> dict[str, str]:
+    raw = LineMap(spec.line) if ("date_formats",) in bad else spec.get("date_formats", LineMap(spec.line))
     formats: dict[str, str] = {}
     for name, fmt in raw.items():
         if getattr(fields.get(name), "type", None) not in DATE_TYPES:
             say(raw.line_of(name), f"date_formats: {name!r} is not a date or datetime field")
+        elif ("date_formats", name) in bad:
+            continue
         elif (problem := date_format_problem(fmt)) is not None:
             say(raw.line_of(name), f"date_formats: {name}: {problem}")
         else:
@@ -69,41 +67,23 @@ def _date_formats(say: Say, spec: LineMap, fields: Mapping[str, object]) -> dict
     return formats
 
 
-def _aliases(say: Say, spec: LineMap, fields: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
-    raw = spec.get("aliases")
-    if raw is None:
-        return {}
-    if not isinstance(raw, LineMap):
-        say(spec.line_of("aliases"), "aliases must map a field to a list of header words, like phone: [tel, mobile]")
-        return {}
+def _aliases(say: Say, spec: LineMap, fields: Mapping[str, object], bad: set[Path_]) -> dict[str, tuple[str, ...]]:
+    raw = LineMap(spec.line) if ("aliases",) in bad else spec.get("aliases", LineMap(spec.line))
     aliases: dict[str, tuple[str, ...]] = {}
     for name, words in raw.items():
         if name not in fields:
             say(raw.line_of(name), f"aliases: {name!r} is not a field; fields: {', '.join(fields)}")
-        elif not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
-            say(raw.line_of(name), f"aliases: {name} must be a non-empty list of header words")
-        else:
+        elif not any(where[:2] == ("aliases", name) for where in bad):
             aliases[name] = tuple(str(w) for w in words)
     return aliases
 
 
-def _match_on(say: Say, spec: LineMap, fields: Mapping[str, object]) -> tuple[str, ...]:
-    raw = spec.get("match_on", [])
-    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
-        say(spec.line_of("match_on"), "match_on must be a list of field names, like [email, phone]")
-        return ()
+def _match_on(say: Say, spec: LineMap, fields: Mapping[str, object], bad: set[Path_]) -> tuple[str, ...]:
+    raw = [] if broken(bad, "match_on") else spec.get("match_on", [])
     usable = [name for name in raw if name in fields and getattr(fields[name], "type", "") in _MATCHABLE]
     for name in (name for name in raw if name not in usable):
         say(spec.line_of("match_on"), f"match_on: {name!r} must be a field of type {', '.join(_MATCHABLE)}")
     return tuple(usable)
-
-
-def _choice(say: Say, spec: LineMap, key: str, choices: tuple[str, ...]) -> str:
-    value = spec.get(key, choices[0])
-    if value not in choices:
-        say(spec.line_of(key), f"{key} must be one of {', '.join(choices)}, not {value!r}")
-        return choices[0]
-    return str(value)
 
 
 def _process_problems(checker: Checker, say: Say, entity: str, actions: tuple[Action, ...]) -> None:
@@ -119,16 +99,17 @@ def _process_problems(checker: Checker, say: Say, entity: str, actions: tuple[Ac
             say(action.line, f"start_process: {action.args} runs on {facts[action.args]}, not on {entity}")
 
 
+def _entity_element(data: Any, where: list[Any]) -> str | None:
+    """The element an imports.yaml problem names: the entity, else none."""
+    return str(where[1]) if len(where) > 1 and where[0] == "entities" else None
+
+
 def load_imports(checker: Checker) -> dict[str, ImportSettings]:
-    """Check crm_model/imports.yaml against the entities; problems go to the checker."""
-    data = checker.mapping(IMPORTS_FILE, ("entities",))
-    if data is None:
+    """Check crm_model/imports.yaml: its structure by its schema, then against the entities and processes."""
+    data, bad = checker.document(IMPORTS_FILE, _entity_element)
+    if data is None or ("entities",) in bad:
         return {}
-    specs = data.get("entities")
-    if not isinstance(specs, LineMap) or not specs:
-        checker.sayer(IMPORTS_FILE, None)(data.line_of("entities"),
-                                          "entities must map an entity name to its import settings")
-        return {}
+    specs = data.get("entities", {})
     result: dict[str, ImportSettings] = {}
     for name, spec in specs.items():
         say, line = checker.sayer(IMPORTS_FILE, name), specs.line_of(name)
@@ -137,19 +118,16 @@ def load_imports(checker: Checker) -> dict[str, ImportSettings]:
             if name not in checker.unreadable:
                 say(line, f"unknown entity {name!r}; known entities: {', '.join(sorted(checker.entities))}")
             continue
-        if not isinstance(spec, LineMap):
-            say(line, f"the import settings of {name} must be a mapping with keys: {', '.join(_KEYS)}")
-            continue
-        for key in (key for key in spec if key not in _KEYS):
-            say(spec.line_of(key), f"unknown key '{key}'; expected: {', '.join(_KEYS)}")
-        start = spec.get("start_processes", True)
-        if not isinstance(start, bool):
-            say(spec.line_of("start_processes"), "start_processes must be true or false")
+        mine = {where[2:] for where in bad if where[:2] == ("entities", name)}
+        if () in mine:
+            continue  # not a mapping: reported
+        good = {key: spec[key] for key in spec if not any(where[:1] == (key,) for where in mine)}
         scope = ActionScope(IMPORTS_FILE, name, entity, frozenset(entity.fields))
-        actions = load_actions(checker, scope, spec.get("actions"), spec.line_of("actions"), "actions")
+        actions = load_actions(checker, scope, spec.get("actions"), spec.line_of("actions"), "actions", shaped=True)
         _process_problems(checker, say, name, actions)
-        result[name] = ImportSettings(name, _aliases(say, spec, entity.fields), _match_on(say, spec, entity.fields),
-                                      _choice(say, spec, "on_match", ON_MATCH), actions, start is not False,
-                                      _choice(say, spec, "owner", OWNERS), line,
-                                      _date_formats(say, spec, entity.fields))
+        result[name] = ImportSettings(name, _aliases(say, spec, entity.fields, mine),
+                                      _match_on(say, spec, entity.fields, mine), good.get("on_match", ON_MATCH[0]),
+                                      actions, good.get("start_processes", True) is not False,
+                                      good.get("owner", OWNERS[0]), line,
+                                      _date_formats(say, spec, entity.fields, mine))
     return result

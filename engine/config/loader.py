@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +19,7 @@ from engine.config.automation_loader import (
     load_templates,
 )
 from engine.config.boards import BOARDS_FOLDER, Board, load_board
-from engine.config.checking import CODE, Checker, folder, paths_in, stem, text_or_none
+from engine.config.checking import CODE, Checker, Path_, folder, paths_in, stem, text_or_none
 from engine.config.cycles import cycle_problems
 from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates
 from engine.config.events_loader import EVENTS_FILE, load_events
@@ -39,9 +38,8 @@ from engine.config.model import (
 )
 from engine.config.process_labels import load_process_labels
 from engine.config.report_loader import REPORTS_FOLDER, load_report
-from engine.config.schemas import kind_of, schema_of, structure_problems
 from engine.config.timeline_loader import load_timeline
-from engine.config.yaml_lines import LineList, LineMap, load_yaml, plain
+from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ConfigError, Problem
 from engine.records.schema import check_field_values, normalize_value
 from engine.store.report_spec import Report
@@ -91,8 +89,6 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-Path_ = tuple[Any, ...]  # a path into a loaded YAML document: keys and list indexes
-Element = Callable[[LineMap, list[Any]], str | None]  # names the element a structure problem is about
 
 
 def _catalog_element(data: Any, where: list[Any]) -> str | None:
@@ -113,39 +109,18 @@ def _catalog_element(data: Any, where: list[Any]) -> str | None:
 
 
 def _entity_element(data: Any, where: list[Any]) -> str | None:
-    """The element an entity problem names: None for the name, Entity.field for a field, else the entity."""
+    """The element an entity problem names: None for the name, Entity.field for a field, Entity.timeline(.log) in
+    the timeline section, else the entity."""
     name = data.get("entity") if isinstance(data, dict) else None
     if not where or where[0] == "entity" or not isinstance(name, str):
         return None
+    if where[0] == "timeline":
+        return f"{name}.timeline.log" if len(where) > 1 and where[1] == "log" else f"{name}.timeline"
     return f"{name}.{where[1]}" if where[0] == "fields" and len(where) > 1 else name
 
 
 class _BundleChecker(Checker):
     """Checks settings, catalogs, entities and file paths; other modules check the rest."""
-
-    def document(self, path: str, element: Element) -> tuple[LineMap | None, set[Path_]]:
-        """A file's top-level mapping with its structure checked against its kind's JSON Schema
-        (engine/config/schemas.py): each problem is reported at its line, named by `element(path)`. The paths found
-        bad come back too, so the checks of meaning that follow skip what was already reported."""
-        kind = kind_of(path)
-        if kind is None:
-            raise ValueError(f"no schema describes {path}")
-        try:
-            data = load_yaml(self.files[path], path)
-        except ConfigError as error:
-            self.problems.extend(error.problems)
-            return None, set()
-        if not isinstance(data, LineMap):
-            keys = ", ".join(schema_of(kind)["properties"])
-            self.problems.append(Problem(path, 1, None, f"expected a mapping with keys: {keys}"))
-            return None, set()
-        bad: set[Path_] = set()
-        known = schema_of(kind)["properties"]
-        for line, where, message in structure_problems(kind, data):
-            unknown_key = len(where) == 1 and where[0] not in known  # named by itself, as load_mapping did
-            self.problems.append(Problem(path, line, str(where[0]) if unknown_key else element(data, where), message))
-            bad.add(tuple(where))
-        return data, bad
 
     def load_settings(self) -> None:
         data, bad = self.document(SETTINGS_FILE, lambda _, where: str(where[0]) if where else None)
@@ -280,7 +255,8 @@ class _BundleChecker(Checker):
         title_field = data.get("title_field")
         if text_or_none(title_field) not in specs:
             say(data.line_of("title_field"), f"title_field {title_field!r} must name a field of {name}")
-        timeline = load_timeline(self, path, name, data.get("timeline"), fields)
+        timeline = load_timeline(self, path, name, data.get("timeline"), fields,
+                                 {where[1:] for where in bad if where[:1] == ("timeline",)})
         self.entities[name] = Entity(name, label, str(title_field), fields, path, data.line, timeline)
 
     def field(self, path: str, entity: str, name: str, spec: Any, line: int, names: set[str],

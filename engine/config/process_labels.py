@@ -47,29 +47,26 @@ def load_process_labels(files: Mapping[str, str], locales: tuple[str, ...],
         return {}, []
     if not isinstance(data, LineMap):
         return {}, [Problem(LABELS_FILE, 1, None, "expected a mapping of process ids to {label, elements}")]
+    from engine.config.schemas import structure_problems  # late: the schemas import this module's keys
+
     problems: list[Problem] = []
+    bad: set[tuple[Any, ...]] = set()
+    for line, where, message in structure_problems("process_labels", data):
+        problems.append(Problem(LABELS_FILE, line, str(where[0]) if where else None, message))
+        bad.add(tuple(where[:2]))
     result: dict[str, ProcessLabels] = {}
     for process_id, spec in data.items():
-        line = data.line_of(process_id)
-        if not isinstance(spec, LineMap):
-            problems.append(Problem(LABELS_FILE, line, str(process_id),
-                                    f"expected a mapping with keys: {', '.join(_KEYS)}"))
+        if (process_id,) in bad:
             continue
-        problems += [Problem(LABELS_FILE, spec.line_of(k), str(process_id), f"unknown key '{k}'; expected: "
-                             f"{', '.join(_KEYS)}") for k in spec if k not in _KEYS]
         label = _label(spec["label"], str(process_id), spec.line_of("label"), locales, problems) \
             if "label" in spec else {}
         elements: dict[str, Label] = {}
         lines: dict[str, int | None] = {}
-        raw = spec.get("elements")
-        if raw is not None and not isinstance(raw, LineMap):
-            problems.append(Problem(LABELS_FILE, spec.line_of("elements"), str(process_id),
-                                    "elements must map element ids to labels"))
-        raw = raw if isinstance(raw, LineMap) else LineMap(spec.line)
+        raw = LineMap(spec.line) if (process_id, "elements") in bad else spec.get("elements", LineMap(spec.line))
         for element_id, value in raw.items():
             lines[str(element_id)] = raw.line_of(element_id)
             elements[str(element_id)] = _label(value, str(element_id), raw.line_of(element_id), locales, problems)
-        result[str(process_id)] = ProcessLabels(label, elements, line, lines)
+        result[str(process_id)] = ProcessLabels(label, elements, data.line_of(process_id), lines)
     return result, problems
 
 

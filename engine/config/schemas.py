@@ -30,7 +30,7 @@ from engine.config.automation_loader import (
 )
 from engine.config.boards import _COLUMN as _BOARD_COLUMN
 from engine.config.boards import _TOP as _BOARD_TOP
-from engine.config.duplicates_loader import _COMPARE, _FIELD, _KEY, _RULE, _TOP, _UNLESS
+from engine.config.duplicates_loader import _COMPARE, _FIELD, _KEY, _ONLY, _RULE, _TOP, _UNLESS
 from engine.config.duplicates_model import (
     COMPARE_AS,
     COMPARISONS,
@@ -43,11 +43,12 @@ from engine.config.duplicates_model import (
 from engine.config.events_loader import _CORRELATE_KEYS, _START_KEYS
 from engine.config.form_loader import UI_WIDGETS
 from engine.config.import_loader import _KEYS as _IMPORT_KEYS
-from engine.config.import_loader import ON_MATCH
+from engine.config.import_loader import ON_MATCH, OWNERS
 from engine.config.model import FIELD_OPTIONS, FIELD_TYPES, OPTION_TYPES
 from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
 from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
 from engine.config.report_loader import _KEYS as _REPORT_KEYS
+from engine.config.timeline_loader import LOG_KEYS, TASK_KEYS, TIMELINE_KEYS
 from engine.config.yaml_lines import LineList, LineMap
 from engine.filters.model import _FIELD_KEYS as _FILTER_FIELD_KEYS
 from engine.filters.model import _LINKED_KEYS as _FILTER_LINKED_KEYS
@@ -62,6 +63,8 @@ CODE = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 PASCAL = "^[A-Z][A-Za-z0-9]*$"
 SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours",
                  "timezone")
+EVENT_PATH = r"^(data(\.[A-Za-z_][A-Za-z0-9_]*)+|business_key)$"
+EVENTS_MESSAGE = "events must be a mapping of event name: {correlate: ...} or {start: ...}"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CATALOG_KEYS = ("catalog", "label", "values")
 VALUE_KEYS = ("code", "label", "children")
@@ -205,16 +208,14 @@ def condition_schema() -> dict[str, Any]:
 
 
 def _actions(description: str) -> dict[str, Any]:
-    one_of_each = {kind: {"type": "object", "required": [kind], "properties": {kind: {}},
-                          "additionalProperties": False} for kind in ACTION_KINDS}
-    return _list_of(
+    kinds = ", ".join(ACTION_KINDS)
+    return {**_list_of(
         {"type": "object", "minProperties": 1, "maxProperties": 1,
-         "propertyNames": {"enum": list(ACTION_KINDS)},
-         "anyOf": list(one_of_each.values()),
-         "description": f"One action, a mapping with one key: {', '.join(ACTION_KINDS)} (docs/rules.md, \"Actions\").",
-         "x-message": f"an action is a mapping with one key; actions: {', '.join(ACTION_KINDS)}"},
+         "propertyNames": {"enum": list(ACTION_KINDS), "x-message": f"unknown action {{value!r}}; actions: {kinds}"},
+         "description": f"One action, a mapping with one key: {kinds} (docs/rules.md, \"Actions\").",
+         "x-message": f"an action is a mapping with one key; actions: {kinds}"},
         description,
-    )
+    ), "x-message": "{key} must be a list of actions like [{set: {field: value}}]"}
 
 
 # --- the kinds ---------------------------------------------------------------------------------------------------
@@ -272,6 +273,34 @@ def catalog_schema() -> dict[str, Any]:
     return schema
 
 
+def timeline_schema() -> dict[str, Any]:
+    """The `timeline` section of an entity file (checked against the entity's fields by timeline_loader.py)."""
+    next_task = "next_task must be {title: <text field>, due: <date field>}: every entry ends with a next step"
+    task = _obj({"title": _text("A text field of the entry: the next step's title."),
+                 "due": _text("A date field of the entry: when the next step is due.")}, TASK_KEYS,
+                required=TASK_KEYS, unknown=next_task)
+    task.update({"x-message": next_task, "x-required": dict.fromkeys(TASK_KEYS, next_task),
+                 "description": "The next step every entry ends with.", "x-unknown-at": "mapping"})
+    log = _obj({"label": LABEL, "title": LABEL,
+                "set": {"type": "object", "description": "Literal values every logged record gets.",
+                        "x-message": "set must be a mapping of field: value"},
+                "fields": _list_of({"type": "string"}, "The fields asked in the form.",
+                                   **{"x-message": "fields must be a list of field names like [result, agreed]"}),
+                "next_task": task}, LOG_KEYS, required=("next_task",),
+               unknown="unknown key '{key}'; valid keys: {expected}")
+    log.update({"x-required": {"next_task": next_task},
+                "description": "The one-step log form on the referenced records' cards.",
+                "x-message": f"log must be a mapping of {', '.join(LOG_KEYS)}"})
+    timeline = _obj({"kind_field": _text("An enum field: the kind of entry (call, meeting, ...)."),
+                     "at": _text("A date or datetime field: when it happened."),
+                     "text": _text("A field shown as the entry's text."), "log": log}, TIMELINE_KEYS,
+                    unknown="unknown key '{key}'; valid keys: {expected}")
+    timeline.update({"description": "How this entity's records appear on the timeline of the records they reference, "
+                                    "and the one-step log form on those cards (docs/cards.md).",
+                     "x-message": f"timeline must be a mapping of {', '.join(TIMELINE_KEYS)}"})
+    return timeline
+
+
 def entity_schema() -> dict[str, Any]:
     options: dict[str, Any] = {
         "type": _words(FIELD_TYPES, "The field's type.", "unknown field type {value!r}; valid types: "
@@ -307,45 +336,73 @@ def entity_schema() -> dict[str, Any]:
                    "propertyNames": {"pattern": SNAKE, "x-message": "field names must be snake_case"},
                    "additionalProperties": field, "description": "The card's fields by snake_case name.",
                    "x-message": "fields must be a non-empty mapping of name: {type, label, ...}"},
-        "timeline": {"type": "object", "description": "How this entity's records appear on the timeline of the records "
-                     "they reference, and the one-step log form on those cards (docs/cards.md)."},
+        "timeline": timeline_schema(),
     }, ENTITY_KEYS, required=("entity", "fields"), description="An entity: crm_model/entities/<name>.yaml.")
     schema["x-required"] = {"entity": "entity: <Name> is required (PascalCase)",
                             "fields": "fields must be a non-empty mapping of name: {type, label, ...}"}
     return schema
 
 
+def _final_actions_list(description: str) -> dict[str, Any]:
+    """A final action's actions: a non-empty list of actions."""
+    return {"allOf": [_actions(description), {"minItems": 1, "x-message": "a final action needs actions: [...]"}],
+            "description": description}
+
+
+def _coded_item(what: str, properties: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """A stage or an inline final action: a mapping with a text code."""
+    item = _obj({"code": _text(f"The {what}'s code.", pattern=CODE, **{"x-message": f"a {what} needs a text code"}),
+                 **properties}, keys, required=("code",))
+    item.update({"x-message": f"a {what} needs a text code", "x-required": {"code": f"a {what} needs a text code"}})
+    return item
+
+
 def pipeline_schema() -> dict[str, Any]:
-    stage = _obj({"code": _text("The stage's code (a value of the stage field's catalog).", pattern=CODE),
-                  "label": LABEL, "final": _flag("The pipeline ends here."),
-                  "on_enter": _actions("Actions run when a record enters the stage.")},
-                 _STAGE_KEYS, required=("code",))
-    final = _obj({"code": _text("The final action's code.", pattern=CODE), "label": LABEL,
-                  "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
-                  "actions": _actions("What the final action does.")}, _FINAL_KEYS, required=("code",))
-    shared = _text("The code of a shared final action: crm_model/final_actions/<code>.yaml.", pattern=CODE)
-    return _obj({
-        "pipeline": _text("The pipeline's code, the file's name.", pattern=CODE),
-        "label": LABEL,
-        "entity": _text("The entity the pipeline moves.", pattern=PASCAL),
-        "type_field": _text("The enum field whose value picks this pipeline (a request type)."),
-        "stage_field": _text("The enum field holding the stage."),
-        "stages": _list_of(stage, "The stages in order.", minItems=1),
-        "final_actions": _list_of({"anyOf": [shared, final]}, "Ways to end the pipeline, such as conversion or "
-                                  "disqualification: written here, or the code of a shared one."),
-    }, _PIPELINE_KEYS, required=("pipeline", "entity"), description="A pipeline: crm_model/pipelines/<code>.yaml.")
+    stage = _coded_item("stage", {"label": {"description": "The stage's name per locale."},
+                                  "final": {**_flag("The pipeline ends here."),
+                                            "x-message": "final must be true or false"},
+                                  "on_enter": _actions("Actions run when a record enters the stage.")}, _STAGE_KEYS)
+    stage["description"] = "One stage; its code is a value of the stage field's catalog."
+    final = _coded_item("final action", {"label": {"description": "The final action's name per locale."},
+                                         "requires": {"description": "Fields that must have a value first."},
+                                         "actions": _final_actions_list("What the final action does.")},
+                        _FINAL_KEYS)
+    final["required"] = ["code", "actions"]
+    final["x-required"]["actions"] = "a final action needs actions: [...]"
+    shared = {"type": "string", "description": "The code of a shared final action: "
+                                               "crm_model/final_actions/<code>.yaml."}
+    schema = _obj({
+        "pipeline": _text("The pipeline's code, the file's name.", pattern=CODE,
+                          **{"x-message": "pipeline: <code> is required"}),
+        "label": {"description": "The pipeline's name per locale."},
+        "entity": {"description": "The entity the pipeline moves (PascalCase)."},
+        "type_field": {"description": "The enum field whose value picks this pipeline (a request type)."},
+        "stage_field": {"description": "The enum (or string) field holding the stage."},
+        "stages": _list_of(stage, "The stages in order; at least one is final.", minItems=1,
+                           **{"x-message": "stages must be a non-empty list of {code, label, final?, on_enter?}"}),
+        "final_actions": {**_list_of({"if": {"type": "string"}, "then": shared, "else": final},
+                                     "Ways to end the pipeline, such as conversion or disqualification: written "
+                                     "here, or the code of a shared one."),
+                          "x-message": "final_actions must be a list"},
+    }, _PIPELINE_KEYS, required=("pipeline", "stages"), description="A pipeline: crm_model/pipelines/<code>.yaml.")
+    schema["x-required"] = {"pipeline": "pipeline: <code> is required",
+                            "stages": "stages must be a non-empty list of {code, label, final?, on_enter?}"}
+    return schema
 
 
 def final_action_schema() -> dict[str, Any]:
-    return _obj({
+    schema = _obj({
         "final_action": _text("The final action's code, the file's name; pipelines list it by this code.",
-                              pattern=CODE),
-        "label": LABEL,
-        "entity": _text("The entity of the pipelines that may use it.", pattern=PASCAL),
-        "requires": _list_of({"type": "string"}, "Fields that must have a value first."),
-        "actions": _actions("What the final action does."),
-    }, SHARED_FINAL_KEYS, required=("final_action", "entity", "actions"),
+                              pattern=CODE, **{"x-message": "final_action: <code> is required"}),
+        "label": {"description": "The final action's name per locale."},
+        "entity": {"description": "The entity of the pipelines that may use it (PascalCase)."},
+        "requires": {"description": "Fields that must have a value first."},
+        "actions": _final_actions_list("What the final action does."),
+    }, SHARED_FINAL_KEYS, required=("final_action", "actions"),
         description="A final action shared by pipelines: crm_model/final_actions/<code>.yaml.")
+    schema["x-required"] = {"final_action": "final_action: <code> is required",
+                            "actions": "a final action needs actions: [...]"}
+    return schema
 
 
 def rule_schema() -> dict[str, Any]:
@@ -422,132 +479,276 @@ def report_schema() -> dict[str, Any]:
     return schema
 
 
+def _one_of(words: tuple[str, ...], description: str, name: str) -> dict[str, Any]:
+    return _words(words, description, f"{name} {{value!r}} must be one of: {', '.join(words)}")
+
+
+def _between(low: float, high: float, message: str, description: str = "", **more: Any) -> dict[str, Any]:
+    return {"type": "number", "minimum": low, "maximum": high, "x-message": message, "description": description,
+            **more}
+
+
+def _joined_field(description: str) -> dict[str, Any]:
+    """`field:` naming one field (its existence is checked by the loader) or a non-empty list of fields."""
+    message = "field must name a field or be a non-empty list of fields, like [first_name, last_name]"
+    return {"description": description, "if": {"type": "array"},
+            "then": {"minItems": 1, "items": {"type": "string", "x-message": message}, "x-message": message}}
+
+
+def _fuzzy_field(keys: tuple[str, ...], description: str) -> dict[str, Any]:
+    options = {"field": {"description": "The field compared."},
+                  "scorer": _words(SCORERS, "How two values are scored (default token_align).",
+                                   f"unknown scorer {{value!r}}; use one of: {', '.join(SCORERS)}"),
+                  "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "Its share "
+                             "of the score.", "x-message": "weight {value!r} must be a positive number"},
+                  "compare_as": _one_of(COMPARE_AS, "Normalize both values like this first.", "compare_as"),
+                  "required": {**_flag("A pair with this field empty on either side does not match."),
+                               "x-message": "required must be true or false"},
+                  "below": _between(0, 100, "unless_fuzzy needs below: <a score from 0 to 100>", "The exact rule "
+                                    "does not apply when the score is below.")}
+    field = _obj({key: options[key] for key in keys}, keys)
+    field.update({"description": description, "x-message": "a fuzzy field must be a mapping like {field: full_name, "
+                  "scorer: token_align}"})
+    return field
+
+
+def _rule_kinds() -> list[dict[str, Any]]:
+    """What each kind of duplicate rule requires, and the keys that belong to the other kinds."""
+    block = _list_of({"type": "string"}, "Keys that put candidates in one block.", minItems=1,
+                     **{"x-message": "block must be a non-empty list of key names, like [name_initials]"})
+    unless = _fuzzy_field(_UNLESS, "exact: no pair when this fuzzy comparison scores below `below`.")
+    unless["required"] = ["below"]
+    unless["x-required"] = {"below": "unless_fuzzy needs below: <a score from 0 to 100>"}
+    compare = _obj({"field": _joined_field("The field compared, or a list of fields joined by spaces."),
+                    "as": _one_of(COMPARISONS, "The comparison.", "as"),
+                    "days": {"type": "integer", "minimum": 1, "description": "date: the 'within N days' level.",
+                             "x-message": "days must be a whole number of at least 1"}},
+                   _COMPARE, required=("as",))
+    compare.update({"x-message": "a comparison must be a mapping like {field: birth_date, as: date}",
+                    "x-required": {"as": "as None must be one of: " + ", ".join(COMPARISONS)},
+                    "allOf": [{"if": {"required": ["days"], "not": {"properties": {"as": {"const": "date"}}}},
+                               "then": {"properties": {"days": {"not": {}, "x-message": "days applies to a date "
+                                                                                        "comparison only"}}}}]})
+    fields_message = "fields must be a non-empty list of {field, scorer, weight}"
+    compare_message = "compare must be a non-empty list of {field, as}, like {field: full_name, as: name}"
+    score = "score must be a number from 0 to 100"
+    threshold = "threshold must be a number from 0 to 100"
+    probability = ("threshold of a probabilistic rule is a match probability between 0 and 1 (exclusive), like "
+                   "0.95")
+    then = {
+        "exact": {"required": ["score"], "x-required": {"score": score},
+                  "properties": {"score": _between(0, 100, score), "unless_fuzzy": unless}},
+        "fuzzy": {"required": ["block", "threshold", "fields"],
+                  "x-required": {"block": block["x-message"], "threshold": threshold, "fields": fields_message},
+                  "properties": {"block": block, "threshold": _between(0, 100, threshold),
+                                 "score": _between(0, 100, "score (the most a pair of this rule scores) must be a "
+                                                           "number from 0 to 100"),
+                                 "fields": _list_of(_fuzzy_field(_FIELD, "One field compared."), "", minItems=1,
+                                                    **{"x-message": fields_message})}},
+        "probabilistic": {"required": ["block", "compare"],
+                          "x-required": {"block": block["x-message"], "compare": compare_message},
+                          "properties": {"block": block,
+                                         "score": _between(0, 100, "score (the most a pair of this rule scores) "
+                                                                   "must be a number from 0 to 100"),
+                                         "threshold": _between(0, 1, probability, exclusiveMinimum=0,
+                                                               exclusiveMaximum=1),
+                                         "compare": _list_of(compare, "", minItems=1,
+                                                             **{"x-message": compare_message})}},
+    }
+    others = {key for keys in _ONLY.values() for key in keys}
+    kinds = []
+    for kind, mine in _ONLY.items():
+        foreign = sorted(others - {*mine, *(("score",) if kind == "exact" else ())})
+        article = "an" if kind == "exact" else "a"
+        kinds.append({"if": {"properties": {"match": {"const": kind}}, "required": ["match"]},
+                      "then": {**then[kind], "propertyNames": {"not": {"enum": foreign},
+                                                               "x-message": f"'{{value}}' does not apply to "
+                                                                            f"{article} {kind} rule"}}})
+    return kinds
+
+
 def duplicates_schema() -> dict[str, Any]:
-    key = _obj({"field": _text("The field the key is built from."),
-                "normalize": _words(NORMALIZERS, "How the value is normalized into the key."),
-                "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."}},
-               _KEY, required=("field",))
-    field = _obj({"field": _text("The field compared."), "scorer": _words(SCORERS, "How two values are scored."),
-                  "weight": {"type": "number", "minimum": 0, "maximum": 1, "description": "Share of the score."},
-                  "compare_as": _words(COMPARE_AS, "Normalize both values like this first."),
-                  "required": _flag("A pair with this field empty on either side does not match.")}, _FIELD,
-                 required=("field",))
-    unless = _obj({"field": _text("The field compared."), "scorer": _words(SCORERS, "How the values are scored."),
-                   "compare_as": _words(COMPARE_AS, "Normalize both values like this first."),
-                   "below": {"type": "number", "description": "The rule does not apply when the score is below."}},
-                  _UNLESS)
-    compare = _obj({"field": {"type": ["string", "array"], "items": {"type": "string"},
-                              "description": "The field compared, or a list of fields joined by spaces."},
-                    "as": _words(COMPARISONS, "The comparison and its levels (exact, Jaro-Winkler bands, id edits, "
-                                 "date swaps and typos, numeric distance, phone, e-mail)."),
-                    "days": {"type": "integer", "minimum": 1, "description": "date: the 'within N days' level."}},
-                   _COMPARE, required=("field",))
+    rule_message = "a rule needs name: <snake_case> and match: exact | fuzzy"
+    keys_message = "keys must map key names to {field, normalize}, like phone: {field: phone, normalize: phone}"
+    key = _obj({"field": _joined_field("The field the key is built from, or a list of fields joined by spaces."),
+                "normalize": _words(NORMALIZERS, "How the value is normalized into the key.",
+                                    f"unknown normalize {{value!r}}; use one of: {', '.join(NORMALIZERS)}"),
+                "max_block": {"type": "integer", "minimum": 2, "description": "Largest block compared pairwise.",
+                              "x-message": "max_block must be a whole number of at least 2"}},
+               _KEY, required=("normalize",))
+    key.update({"x-message": "a key must be a mapping like {field: phone, normalize: phone}",
+                "x-required": {"normalize": f"unknown normalize None; use one of: {', '.join(NORMALIZERS)}"}})
     rule = _obj({
-        "name": _text("The rule's name.", pattern=SNAKE),
-        "match": _words(MATCH_KINDS, "exact: equal keys; fuzzy: field scores over a threshold; probabilistic: "
-                        "match weights learned by EM (docs/duplicates.md)."),
-        "key": _text("exact: the key that must be equal."),
-        "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "The pair's score (exact) or "
-                  "cap (fuzzy, probabilistic: the most a pair of this rule scores, so that exact rules outrank it)."},
-        "block": _list_of({"type": "string"}, "fuzzy: keys that put candidates in one block."),
-        "fields": _list_of(field, "fuzzy: the fields compared and their weights."),
-        "threshold": {"type": "number", "minimum": 0, "maximum": 100, "description": "fuzzy: the lowest score "
-                      "that makes a pair; probabilistic: the lowest match probability (0-1, default 0.95)."},
-        "compare": _list_of(compare, "probabilistic: the fields compared, each with its comparison."),
-        "unless_fuzzy": unless,
-        "suggest": _words(SUGGESTIONS, "What the review queue suggests for the pair."),
-        "on_create": _words(ON_CREATE, "This rule's policy when a record is created or changed."),
+        "name": _text("The rule's name.", pattern=SNAKE, **{"x-message": rule_message}),
+        "match": _one_of(MATCH_KINDS, "exact: equal keys; fuzzy: field scores over a threshold; probabilistic: "
+                         "match weights learned by EM (docs/duplicates.md).", "match"),
+        "key": {"description": "exact: the key that must be equal."},
+        "score": {"description": "The pair's score (exact, required) or cap (fuzzy, probabilistic: the most a pair of "
+                  "this rule scores, so that exact rules outrank it; default 100), 0-100."},
+        "block": {"description": "fuzzy, probabilistic: keys that put candidates in one block."},
+        "fields": {"description": "fuzzy: the fields compared and their weights."},
+        "threshold": {"description": "fuzzy: the lowest score that makes a pair (0-100); probabilistic: the lowest "
+                      "match probability (0-1, default 0.95)."},
+        "compare": {"description": "probabilistic: the fields compared, each with its comparison."},
+        "unless_fuzzy": {"description": "exact: no pair when a fuzzy comparison scores below `below`."},
+        "suggest": _one_of(SUGGESTIONS, "What the review queue suggests for the pair.", "suggest"),
+        "on_create": _one_of(ON_CREATE, "This rule's policy when a record is created or changed.", "on_create"),
     }, _RULE, required=("name", "match"))
-    return _obj({
-        "entity": _text("The entity whose duplicates are found.", pattern=PASCAL),
-        "on_create": _words(ON_CREATE, "What a matching create or update does."),
-        "keys": {"type": "object", "additionalProperties": key, "propertyNames": {"pattern": SNAKE},
-                 "description": "Match keys by name."},
-        "rules": _list_of(rule, "The rules, exact and fuzzy."),
-        "scan": {"type": "object", "additionalProperties": False, "properties": {
-            "every": {"type": "string", "description": "How often the worker re-checks every record: 1d, 12h, 30m "
-                      "or P1D."},
-            "retrain_after": {"type": "integer", "minimum": 1, "description": "Reviewers' decisions (merged, "
-                              "dismissed, related pairs) since a probabilistic rule was trained after which the "
-                              "worker retrains it (default 20)."}},
-                 "description": "{every: 1d, retrain_after: 20}: the worker's scan period and when it retrains "
-                                "probabilistic rules on reviewers' decisions."},
-        "max_block": {"type": "integer", "minimum": 1, "description": "Largest block compared pairwise."},
-    }, _TOP, required=("entity",), description="Duplicate rules: crm_model/duplicates/<entity>.yaml "
-                                               "(docs/duplicates.md).")
+    rule.update({"x-message": rule_message, "allOf": _rule_kinds(),
+                 "x-required": {"name": rule_message, "match": f"match None must be one of: {', '.join(MATCH_KINDS)}"}})
+    scan_message = ("scan must be {every: <period>, retrain_after: <decisions>}, like {every: 1d} or "
+                    "{every: P1D, retrain_after: 20}")
+    scan = _obj({"every": {"description": "A positive period: 1d, 12h, 30m or an ISO 8601 duration (P1D)."},
+                 "retrain_after": {"type": "integer", "minimum": 1, "description": "Reviewers' decisions (merged, "
+                                   "dismissed, related pairs) since a probabilistic rule was trained after which the "
+                                   "worker retrains it (default 20).", "x-message": "retrain_after {value!r} must be "
+                                   "a whole number of reviewers' decisions, at least 1"}},
+                unknown=scan_message)
+    scan.update({"x-message": scan_message, "x-unknown-at": "mapping", "minProperties": 1,
+                 "description": "How often the worker re-checks every record, and when it retrains probabilistic "
+                                "rules on reviewers' decisions."})
+    schema = _obj({
+        "entity": {"description": "The entity whose duplicates are found (PascalCase)."},
+        "on_create": _one_of(ON_CREATE, "What a matching create or update does.", "on_create"),
+        "keys": {"type": "object", "minProperties": 1, "additionalProperties": key,
+                 "propertyNames": {"pattern": SNAKE, "x-message": "key names must be snake_case"},
+                 "description": "Match keys by name.", "x-message": keys_message},
+        "rules": _list_of(rule, "The rules, exact and fuzzy.", minItems=1,
+                          **{"x-message": "rules must be a non-empty list of {name, match, ...}"}),
+        "scan": scan,
+        "max_block": {"type": "integer", "minimum": 2, "description": "Largest block compared pairwise.",
+                      "x-message": "max_block must be a whole number of at least 2"},
+    }, _TOP, required=("keys", "rules"), description="Duplicate rules: crm_model/duplicates/<entity>.yaml "
+                                                     "(docs/duplicates.md).")
+    schema["x-required"] = {"keys": keys_message, "rules": "rules must be a non-empty list of {name, match, ...}"}
+    return schema
 
 
 def imports_schema() -> dict[str, Any]:
+    entities_message = "entities must map an entity name to its import settings"
     spec = _obj({
-        "aliases": {"type": "object", "additionalProperties": _list_of({"type": ["string", "number"]}, "Words."),
-                    "description": "Extra header words that mean a field."},
-        "match_on": _list_of({"type": "string"}, "Fields whose equal value makes a row an existing record."),
+        "aliases": {"type": "object", "description": "Extra header words that mean a field.",
+                    "additionalProperties": _list_of({"type": "string", "pattern": "\\S"}, "Words.", minItems=1,
+                                                     **{"x-message": "aliases: {key} must be a non-empty list of "
+                                                                     "header words"}),
+                    "x-message": "aliases must map a field to a list of header words, like phone: [tel, mobile]"},
+        "match_on": _list_of({"type": "string"}, "Fields whose equal value makes a row an existing record.",
+                             **{"x-message": "match_on must be a list of field names, like [email, phone]"}),
         "on_match": _words(ON_MATCH, "What a row matching an existing record does: update_empty fills empty fields "
                            "(a row that disagrees goes to review), update (overwrite, its older name) takes the "
                            "file's values, skip leaves the record, review keeps the row as a record of its own with "
-                           "an open pair in the duplicate queue (docs/imports.md)."),
-        "date_formats": {"type": "object", "additionalProperties": {"type": "string"},
-                         "description": "A date field's format in files (strptime), e.g. {born: '%Y%m%d'}."},
+                           "an open pair in the duplicate queue (docs/imports.md).",
+                           f"on_match must be one of {', '.join(ON_MATCH)}, not {{value!r}}"),
+        "date_formats": {"type": "object", "description": "A date field's format in files (strptime), e.g. "
+                         "{born: '%Y%m%d'}.",
+                         "additionalProperties": {"type": "string", "pattern": "%",
+                                                  "x-message": "date_formats: {key}: {value!r} is not a date format "
+                                                               "like %Y%m%d or %d.%m.%Y"},
+                         "x-message": "date_formats must map a date field to a format, like birthday: '%Y%m%d'"},
         "actions": _actions("Rule actions run on every created record."),
-        "start_processes": _flag("Start the entity's start-on-create processes for created records."),
-        "owner": _text("importer (the importing user owns created records) or none."),
+        "start_processes": {**_flag("Start the entity's start-on-create processes for created records."),
+                            "x-message": "start_processes must be true or false"},
+        "owner": _words(OWNERS, "importer (the importing user owns created records) or none.",
+                        f"owner must be one of {', '.join(OWNERS)}, not {{value!r}}"),
     }, _IMPORT_KEYS)
     spec["description"] = "How files of one entity are imported."
-    return _obj({"entities": {"type": "object", "additionalProperties": spec, "propertyNames": {"pattern": PASCAL},
-                              "description": "Import settings per entity."}},
-                description="How files are imported: crm_model/imports.yaml (docs/imports.md).")
+    spec["x-message"] = f"the import settings of {{key}} must be a mapping with keys: {', '.join(_IMPORT_KEYS)}"
+    schema = _obj({"entities": {"type": "object", "minProperties": 1, "additionalProperties": spec,
+                                "description": "Import settings per entity.", "x-message": entities_message}},
+                  required=("entities",), description="How files are imported: crm_model/imports.yaml "
+                                                       "(docs/imports.md).")
+    schema["x-required"] = {"entities": entities_message}
+    return schema
 
 
 def events_schema() -> dict[str, Any]:
-    start = _obj({"entity": _text("The entity created.", pattern=PASCAL),
-                  "fields": {"type": "object", "additionalProperties": {"type": "string"},
-                             "description": "Field: path in the event's data, e.g. data.email."},
-                  "process": _text("A process to start on the new record.")}, _START_KEYS)
-    correlate = _obj({"message": _text("The BPMN message delivered."),
-                      "business_key": _text("The path in the event whose value names the instance.")},
-                     _CORRELATE_KEYS)
-    event = {"type": "object", "description": "One inbound event: start (create a record) or correlate "
-             "(deliver a BPMN message).", "properties": {"start": start, "correlate": correlate},
-             "additionalProperties": False, "minProperties": 1, "maxProperties": 1}
-    return _obj({"events": {"type": "object", "additionalProperties": event, "propertyNames": {"pattern": SNAKE},
-                            "description": "Events accepted at POST /api/v1/events/<name>."}},
-                description="Inbound events: crm_model/events.yaml.")
+    either = "an event is either {correlate: {message, business_key}} or {start: {entity, fields}}"
+    start = _obj({"entity": _text("The entity created."),
+                  "fields": {"type": "object", "minProperties": 1,
+                             "additionalProperties": {"type": "string", "pattern": EVENT_PATH,
+                                                      "x-message": "{key}: {value!r} must be a payload path like "
+                                                                   "data.subject, or business_key"},
+                             "description": "Field: path in the event's data, e.g. data.email (or business_key).",
+                             "x-message": "fields must map record fields to payload paths, like title: data.subject"},
+                  "process": _text("A process to start on the new record.", minLength=1,
+                                   **{"x-message": "process must be a process id"})}, _START_KEYS)
+    start["x-required"] = {"fields": "fields must map record fields to payload paths, like title: data.subject"}
+    start["required"] = ["fields"]
+    correlate = _obj({"message": _text("The BPMN message delivered.", minLength=1,
+                                       **{"x-message": "correlate needs message: <the name of a bpmn:message>"}),
+                      "business_key": _text("The path in the event whose value names the instance (default "
+                                            "record_id).", **{"x-message": "business_key {value!r} must be "
+                                                              "record_id or a field of an entity"})},
+                     _CORRELATE_KEYS, required=("message",))
+    correlate["x-required"] = {"message": "correlate needs message: <the name of a bpmn:message>"}
+    forms = [{"type": "object", "required": [kind], "maxProperties": 1, "x-message": either,
+              "x-required": {kind: either}, "properties": {kind: {**body, "x-message": f"{kind} must be a mapping"}}}
+             for kind, body in (("correlate", correlate), ("start", start))]
+    event = {"description": "One inbound event: start (create a record) or correlate (deliver a BPMN message).",
+             "anyOf": forms}
+    schema = _obj({"events": {"type": "object", "minProperties": 1, "additionalProperties": event,
+                              "propertyNames": {"pattern": SNAKE,
+                                                "x-message": "event names must be snake_case, like client_replied"},
+                              "description": "Events accepted at POST /api/v1/events/<name>.",
+                              "x-message": EVENTS_MESSAGE}},
+                  required=("events",), description="Inbound events: crm_model/events.yaml.")
+    schema["x-required"] = {"events": EVENTS_MESSAGE}
+    return schema
 
 
 def form_hints_schema() -> dict[str, Any]:
-    hint = {"type": "object", "description": "How one form field is shown.",
-            "properties": {"widget": _words(UI_WIDGETS, "The input shown."),
+    message = f"hints must be a mapping; widget one of: {', '.join(UI_WIDGETS)}"
+    hint = {"type": "object", "description": "How one form field is shown.", "x-message": message,
+            "properties": {"widget": _words(UI_WIDGETS, "The input shown.", message),
                            "rows": {"type": "integer", "minimum": 1, "description": "Rows of a textarea."}}}
-    return _obj({"order": _list_of({"type": "string"}, "Form fields in the order shown."),
-                 "fields": {"type": "object", "additionalProperties": hint, "description": "Hints by field."}},
+    return _obj({"order": _list_of({"type": "string"}, "Form fields in the order shown.",
+                                   **{"x-message": "order must be a list of form field names"}),
+                 "fields": {"type": "object", "additionalProperties": hint, "description": "Hints by field.",
+                            "x-message": "fields must map names to {widget: ...}"}},
                 description="Field order and widgets of a task form: forms/<key>.ui.yaml beside forms/<key>.json.")
 
 
 def board_schema() -> dict[str, Any]:
-    column = _obj({"code": _text("A stage code (a value of the stage field's catalog).", pattern=CODE),
-                   "via": _text("The pipeline final action entering this column runs (e.g. convert_to_deal)."),
-                   "requires": _list_of({"type": "string"}, "Fields that must be filled before a card enters.")},
+    def names(description: str) -> dict[str, Any]:
+        return _list_of({"type": "string"}, description, **{"x-message": "{key} must be a list of field names of "
+                                                                          "{@entity}"})
+
+    column = _obj({"code": _text("A stage code (a value of the stage field's catalog).",
+                                 **{"x-message": "a column must be a mapping like {code: won}"}),
+                   "via": {"description": "The pipeline final action entering this column runs (e.g. "
+                                          "convert_to_deal)."},
+                   "requires": names("Fields that must be filled before a card enters.")},
                   _BOARD_COLUMN, required=("code",))
     column["description"] = "One column, in order."
-    return _obj({
-        "board": _text("The board's name, the file's name.", pattern=SNAKE),
+    column["x-message"] = "a column must be a mapping like {code: won}"
+    column["x-required"] = {"code": "a column must be a mapping like {code: won}"}
+    schema = _obj({
+        "board": _text("The board's name, the file's name.", pattern=SNAKE,
+                       **{"x-message": "board: <name> is required, in snake_case"}),
         "label": LABEL,
-        "entity": _text("The entity whose records are the cards.", pattern=PASCAL),
-        "stage_field": _text("The enum field whose value is a card's column."),
-        "amount_field": _text("A money, decimal or integer field summed per column and shown on cards."),
-        "filters": _list_of({"type": "string"}, "Enum fields offered as filters above the board."),
-        "card_fields": _list_of({"type": "string"}, "More fields shown on each card."),
-        "columns": _list_of(column, "The columns (default: the stage field's catalog values)."),
-    }, _BOARD_TOP, required=("board", "entity", "stage_field"),
+        "entity": {"description": "The entity whose records are the cards (PascalCase)."},
+        "stage_field": {"description": "The enum field whose value is a card's column."},
+        "amount_field": {"description": "A money, decimal or integer field summed per column and shown on cards."},
+        "filters": names("Enum fields offered as filters above the board."),
+        "card_fields": names("More fields shown on each card."),
+        "columns": _list_of(column, "The columns (default: the stage field's catalog values).", minItems=1,
+                            **{"x-message": "columns must be a non-empty list of {code, via?, requires?}"}),
+    }, _BOARD_TOP, required=("board",),
         description="A pipeline board (kanban): crm_model/boards/<name>.yaml (docs/boards.md).")
+    schema["x-required"] = {"board": "board: <name> is required, in snake_case"}
+    return schema
 
 
 def process_labels_schema() -> dict[str, Any]:
-    process = _obj({"label": LABEL,
-                    "elements": {"type": "object", "additionalProperties": LABEL,
-                                 "description": "The name of each step (flow node) by its BPMN id, per locale."}},
+    # the texts are checked against the bundle's locales by engine/config/process_labels.py
+    label = {"description": "A text per locale of the bundle, e.g. {en: Order, ru: Заказ}."}
+    process = _obj({"label": {**label, "description": "The process's name per locale."},
+                    "elements": {"type": "object", "additionalProperties": label,
+                                 "description": "The name of each step (flow node) by its BPMN id, per locale.",
+                                 "x-message": "elements must map element ids to labels"}},
                    PROCESS_LABEL_KEYS)
     process["description"] = "One process: its name and its steps' names."
+    process["x-message"] = f"expected a mapping with keys: {', '.join(PROCESS_LABEL_KEYS)}"
     return {"type": "object", "additionalProperties": process,
             "description": "The names people see of each process (by BPMN process id) and its steps, in every "
                            "locale: processes/labels.yaml (docs/i18n.md)."}
@@ -622,11 +823,18 @@ def _fill(template: str, **values: Any) -> str:
     return template
 
 
+def _top_values(template: str, data: Any) -> str:
+    """`template` with {@name} replaced by the file's top-level value of `name` (e.g. the entity a board shows)."""
+    for name in re.findall(r"\{@([a-z_]+)\}", template):
+        template = template.replace(f"{{@{name}}}", str(data.get(name) if isinstance(data, dict) else None))
+    return template
+
+
 def _message(error: ValidationError, key: Any = None) -> str:
     """The loader's wording of an error: x-message of the failing subschema, else a plain sentence."""
     schema = error.schema if isinstance(error.schema, dict) else {}
-    if key is None:
-        key = error.absolute_path[-1] if error.absolute_path else ""
+    if key is None:  # the name of the nearest mapping member (a list item's message names its list)
+        key = next((step for step in reversed(error.absolute_path) if isinstance(step, str)), "")
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         name = missing[0] if missing else ""
@@ -640,31 +848,44 @@ def _message(error: ValidationError, key: Any = None) -> str:
     return f"{where}: {error.message}" if where else error.message
 
 
+def _best_branch(error: ValidationError) -> list[ValidationError]:
+    """The errors of the anyOf/oneOf branch the value fits best: fewest errors about the value itself (its shape),
+    then fewest errors, then the one that got furthest into the value."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for each in error.context or ():
+        branches.setdefault(each.relative_schema_path[0] if each.relative_schema_path else 0, []).append(each)
+    depth = len(error.absolute_path)
+    return min(branches.values(), key=lambda errors: (sum(len(e.absolute_path) == depth for e in errors),
+                                                      len(errors), -max(len(e.absolute_path) for e in errors)))
+
+
+def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, list[Any], str]]:
+    path = list(error.absolute_path)
+    own = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(own.get("properties", {}))
+        template = str(own.get("x-unknown", "unknown key '{key}'; expected: {expected}"))
+        found: list[tuple[int | None, list[Any], str]] = []
+        for extra in (key for key in error.instance if key not in known):
+            instance = error.instance
+            at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
+            line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else _line(data, path)
+            found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
+        return found
+    if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
+        return [problem for each in _best_branch(error) for problem in _problems_of(each, data)]
+    schema_path = list(error.absolute_schema_path)
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+        container = _node(data, path)
+        key: Any = error.instance  # the property name
+        line = container.line_of(key) if isinstance(container, LineMap) else _line(data, path)
+        return [(line, [*path, key], _top_values(_message(error, key), data))]
+    return [(_line(data, path), path, _top_values(_message(error), data))]
+
+
 def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any], str]]:
     """(line, path, message) of every structural problem of a loaded file, in document order."""
-    found: list[tuple[int | None, list[Any], str]] = []
-    for error in _validator(kind).iter_errors(data):
-        path = list(error.absolute_path)
-        own = error.schema if isinstance(error.schema, dict) else {}
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = list(own.get("properties", {}))
-            template = str(own.get("x-unknown", "unknown key '{key}'; expected: {expected}"))
-            for extra in (key for key in error.instance if key not in known):
-                instance = error.instance
-                at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
-                line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else _line(data, path)
-                found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
-            continue
-        if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
-            error = max(error.context, key=lambda e: len(e.absolute_path))  # the branch that got furthest
-            path = list(error.absolute_path)
-        schema_path = list(error.absolute_schema_path)
-        if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
-            container = _node(data, path)
-            line = container.line_of(error.instance) if isinstance(container, LineMap) else _line(data, path)
-            found.append((line, [*path, error.instance], _message(error, error.instance)))
-            continue
-        found.append((_line(data, path), path, _message(error)))
+    found = [problem for error in _validator(kind).iter_errors(data) for problem in _problems_of(error, data)]
     return sorted(found, key=lambda item: (item[0] or 0, [str(step) for step in item[1]]))
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.config.checking import Checker, Say
+from engine.config.checking import Checker, Path_, Say
 from engine.config.model import Field, Label, LogForm, TimelineSource
-from engine.config.yaml_lines import LineList, LineMap, plain
+from engine.config.yaml_lines import LineMap, plain
 from engine.records.schema import check_field_values
 
 TIMELINE_KEYS = ("kind_field", "at", "text", "log")
@@ -33,59 +33,47 @@ def _field(say: Say, line: int | None, fields: Mapping[str, Field], key: str, va
     return field.name
 
 
-def load_timeline(checker: Checker, path: str, entity: str, value: Any,
-                  fields: Mapping[str, Field]) -> TimelineSource | None:
-    """The entity's timeline section, checked; problems name the file, line and `Entity.timeline...` key."""
-    if value is None:
+def load_timeline(checker: Checker, path: str, entity: str, value: Any, fields: Mapping[str, Field],
+                  bad: set[Path_] | None = None) -> TimelineSource | None:
+    """The entity's timeline section, checked against the fields; its structure was checked by the entity's schema,
+    whose bad paths in it are `bad`. Problems name the file, line and `Entity.timeline...` key."""
+    bad = bad or set()
+    if value is None or () in bad:
         return None
     say = checker.sayer(path, f"{entity}.timeline")
-    if not isinstance(value, LineMap):
-        say(None, f"timeline must be a mapping of {', '.join(TIMELINE_KEYS)}")
-        return None
-    for key in (k for k in value if k not in TIMELINE_KEYS):
-        say(value.line_of(key), f"unknown key {key!r}; valid keys: {', '.join(TIMELINE_KEYS)}")
     if not any(f.type == "reference" for f in fields.values()):
         say(value.line, f"{entity} has no reference field, so its records appear on no other record's timeline")
     kind = _field(say, value.line_of("kind_field"), fields, "kind_field", value.get("kind_field"), ("enum",))
     at = _field(say, value.line_of("at"), fields, "at", value.get("at"), _DATE_TYPES)
     text = _field(say, value.line_of("text"), fields, "text", value.get("text"), None)
-    log = _log(checker, path, entity, value.get("log"), fields) if "log" in value else None
+    log_bad = {where[1:] for where in bad if where[:1] == ("log",)}
+    log = _log(checker, path, entity, value.get("log"), fields, log_bad) if "log" in value else None
     return TimelineSource(kind, at, text, log)
 
 
-def _log(checker: Checker, path: str, entity: str, value: Any, fields: Mapping[str, Field]) -> LogForm | None:
+def _log(checker: Checker, path: str, entity: str, value: Any, fields: Mapping[str, Field],
+         bad: set[Path_]) -> LogForm | None:
     say = checker.sayer(path, f"{entity}.timeline.log")
-    if not isinstance(value, LineMap):
-        say(None, f"log must be a mapping of {', '.join(LOG_KEYS)}")
+    if () in bad:
         return None
     count = len(checker.problems)
-    for key in (k for k in value if k not in LOG_KEYS):
-        say(value.line_of(key), f"unknown key {key!r}; valid keys: {', '.join(LOG_KEYS)}")
     label: Label = checker.label(say, value.line_of("label"), value.get("label"))
     title: Label = checker.label(say, value.line_of("title"), value.get("title"))
-    preset = plain(value.get("set") or {})
-    if not isinstance(preset, dict):
-        say(value.line_of("set"), "set must be a mapping of field: value")
-        preset = {}
+    preset = {} if ("set",) in bad else plain(value.get("set") or {})
     for name in (n for n in preset if n not in fields):
         say(value.line_of("set"), f"set names {name!r}, which is no field of {entity}")
     problems = check_field_values(fields, {k: v for k, v in preset.items() if k in fields}, checker.catalogs,
                                   checker.settings)
     for name, messages in problems.items():
         say(value.line_of("set"), f"set.{name} {preset[name]!r} is not valid: {'; '.join(messages)}")
-    asked = value.get("fields", [])
-    if not isinstance(asked, LineList) or not all(isinstance(n, str) for n in asked):
-        say(value.line_of("fields"), "fields must be a list of field names like [result, agreed]")
-        asked = []
+    asked = [] if any(where[:1] == ("fields",) for where in bad) else value.get("fields", [])
     for name in asked:
         _field(say, value.line_of("fields"), fields, "fields:", name, None)
     task = value.get("next_task")
-    if not isinstance(task, LineMap) or set(task) != set(TASK_KEYS):
-        say(value.line_of("next_task"), "next_task must be {title: <text field>, due: <date field>}: every entry "
-                                        "ends with a next step")
+    if any(where[:1] == ("next_task",) for where in bad) or not isinstance(task, LineMap):
         return None
     task_title = _field(say, task.line_of("title"), fields, "next_task.title", task.get("title"), _TEXT_TYPES)
     task_due = _field(say, task.line_of("due"), fields, "next_task.due", task.get("due"), _DATE_TYPES)
-    if len(checker.problems) > count or task_title is None or task_due is None:
+    if len(checker.problems) > count or bad or task_title is None or task_due is None:
         return None
     return LogForm(label, title, preset, tuple(str(n) for n in asked), task_title, task_due)

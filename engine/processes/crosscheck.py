@@ -6,10 +6,11 @@ import ast
 from typing import Any
 
 from engine.config.automation import automation_references
-from engine.config.model import Bundle
+from engine.config.model import Bundle, Entity
 from engine.errors import Problem
 from engine.processes.bindings import BINDINGS_FILE, BOUND_LINE, EMAIL_TEMPLATE, EMAIL_TO
 from engine.processes.spiff import ProcessDefinition
+from engine.records.schema import check_field_values, value_from_text
 from engine.roles import ROLES
 
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
@@ -33,6 +34,14 @@ def _forms(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
     return problems
 
 
+def _literal_problems(bundle: Bundle, entity: Entity, values: dict[str, str]) -> list[str]:
+    """`<field> <value>: why` of each set.<field> literal its field refuses (a stage code not in the catalog)."""
+    fields = {name: entity.fields[name] for name in values if name in entity.fields}
+    typed = {name: value_from_text(field, bundle.catalogs, values[name]) for name, field in fields.items()}
+    errors = check_field_values(fields, typed, bundle.catalogs, bundle.settings)
+    return [f"{name} {values[name]!r}: {'; '.join(messages)}" for name, messages in errors.items()]
+
+
 def _set_fields(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
     problems = []
     entity = bundle.entities.get(d.entity or "")
@@ -41,17 +50,23 @@ def _set_fields(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
         # a task bound in processes/bindings.yaml: the problem is at the binding, named with the task using it
         file, line, prefix = (BINDINGS_FILE, int(bound), f"{d.file} [{element.id}]: ") if bound else (
             d.file, element.line, "")
-        # (field, the setting that names it): a set.<field> property, or the address field of a bound e-mail
+        # (field, the setting that names it): a set.<field> or compute.<field> property, or the address field of
+        # a bound e-mail
         fields = [(name, f"set.{name}") for name in element.set_fields]
+        fields += [(name, f"compute.{name}") for name in element.compute_fields]
         if EMAIL_TO in element.properties:
             fields.append((element.properties[EMAIL_TO], "send_email to"))
         if fields and not d.entity:
             problems.append(Problem(file, line, element.id,
-                                    f"{prefix}set.<field> and send_email need flowcrm.entity on the process"))
+                                    f"{prefix}set.<field>, compute.<field> and send_email need flowcrm.entity on "
+                                    "the process"))
         for name, setting in fields:
             if entity is not None and name not in entity.fields:
                 problems.append(Problem(file, line, element.id,
                                         f"{prefix}{setting}: {entity.name} has no field {name!r}"))
+        if entity is not None:
+            problems += [Problem(file, line, element.id, f"{prefix}set.{message}")
+                         for message in _literal_problems(bundle, entity, element.set_fields)]
         template = element.properties.get(EMAIL_TEMPLATE)
         if template is not None and template not in bundle.templates:
             problems.append(Problem(file, line, element.id, f"{prefix}send_email: no template {template!r} "
@@ -131,3 +146,22 @@ def cross_check(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> li
         problems += _forms(bundle, d) + _set_fields(bundle, d) + _groups(bundle, d) + _dmn_outputs(bundle, d)
     return problems + _rule_processes(bundle, definitions)
 
+
+
+def set_warnings(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> list[Problem]:
+    """A set.<field> literal that is the bare name of a variable the process fills (a task's `<id>_completed_by`,
+    a form field): before set meant a literal it copied that variable; now it writes the name as text."""
+    warnings = []
+    for d in definitions.values():
+        variables = {"last_completed_by", "record_owner", "record_id"}
+        for task in d.user_tasks():
+            variables.add(f"{task.id}_completed_by")
+            form = bundle.forms.get(task.form_key or "")
+            variables.update(form.schema.get("properties", {}) if form is not None else ())
+        for element in d.elements.values():
+            for name, value in element.set_fields.items():
+                if value.strip() in variables and BOUND_LINE not in element.properties:
+                    warnings.append(Problem(d.file, element.line, element.id, f"set.{name} {value!r} writes the text "
+                                            f"{value.strip()!r}; to copy the variable write compute.{name} = "
+                                            f"{value.strip()}"))
+    return warnings

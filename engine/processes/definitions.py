@@ -10,6 +10,8 @@ from typing import Any
 
 from engine.errors import FlowError, Problem, SandboxError
 from engine.processes import sandbox
+from engine.processes.bindings import BOUND_LINE
+from engine.processes.field_settings import COMPUTE_PREFIX, SET_PREFIX, old_expression, old_set_warning
 from engine.processes.juel import JuelError, compile_juel, is_juel
 from engine.processes.juel_values import HELPERS
 
@@ -41,7 +43,8 @@ class ElementMeta:
     due_date: str | None = None
     lane: str | None = None
     decision_ref: str | None = None
-    set_fields: dict[str, str] = field(default_factory=dict)
+    set_fields: dict[str, str] = field(default_factory=dict)  # set.<field>: literal text, typed by the field
+    compute_fields: dict[str, str] = field(default_factory=dict)  # compute.<field>: a Python expression
     properties: dict[str, str] = field(default_factory=dict)  # every camunda:property, by name
     scripts: tuple[tuple[int | None, str, str], ...] = ()  # (line, source, "eval" | "exec")
     message: str | None = None  # the BPMN message a catch event or receive task waits for
@@ -60,6 +63,8 @@ class ElementMeta:
         for key in ("candidate_groups", "candidate_users"):
             data[key] = tuple(data.get(key) or ())
         data["scripts"] = tuple(tuple(s) for s in data.get("scripts") or ())
+        if "compute_fields" not in data:  # stored before set.<field> meant a literal: its values are expressions
+            data["compute_fields"], data["set_fields"] = data.get("set_fields") or {}, {}
         return cls(**data)
 
 
@@ -127,7 +132,8 @@ def _check_timer(kind: str, source: str, path: str, line: int | None, element: s
         problems.append(Problem(path, line, element, f"bpmn:{kind}: {problem}"))
 
 
-def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem]) -> ElementMeta:
+def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem],
+             warnings: list[Problem] | None = None) -> ElementMeta:
     kind = _local(node.tag)
     element_id = node.get("id") or ""
 
@@ -136,16 +142,25 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         return value
 
     set_fields: dict[str, str] = {}
+    compute_fields: dict[str, str] = {}
     properties: dict[str, str] = {}
     scripts: list[tuple[int | None, str, str]] = []
+    bound = BOUND_LINE in {name for name, _, _ in _properties(node)}  # its binding was read as set or compute
     for name, value, line in _properties(node):
         properties[name] = value
-        if name.startswith("set."):
-            fieldname = name[4:]
-            if not fieldname:
-                problems.append(Problem(path, line, element_id, "property 'set.' names no field"))
+        prefix = next((p for p in (SET_PREFIX, COMPUTE_PREFIX) if name.startswith(p)), None)
+        if prefix is None:
+            continue
+        fieldname = name.removeprefix(prefix)
+        if not fieldname:
+            problems.append(Problem(path, line, element_id, f"property {prefix!r} names no field"))
+        if prefix == SET_PREFIX and (bound or not old_expression(value)):
             set_fields[fieldname] = value
-            scripts.append((line, value, "eval"))
+            continue
+        if prefix == SET_PREFIX and warnings is not None:
+            warnings.append(Problem(path, line, element_id, old_set_warning(fieldname, value)))
+        compute_fields[fieldname] = value
+        scripts.append((line, value, "eval"))
     for script in node.findall("./bpmn:script", NS):
         scripts.append((script.sourceline, script.text or "", "exec"))
     for timer in node.findall("./bpmn:timerEventDefinition/*", NS):
@@ -165,6 +180,7 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         form_key=attr("formKey"), candidate_groups=split_names(attr("candidateGroups")),
         candidate_users=split_names(attr("candidateUsers")), assignee=attr("assignee"), due_date=due_date,
         lane=lanes.get(element_id), decision_ref=attr("decisionRef"), set_fields=set_fields,
+        compute_fields=compute_fields,
         properties=properties,
         scripts=tuple(scripts),
         topic=attr("topic") if attr("type") == "external" else None,
@@ -172,8 +188,9 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
     )
 
 
-def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str, dict[str, Any]]:
-    """Read every process of one BPMN document; problems are appended, never raised."""
+def read_process_meta(tree: Any, path: str, problems: list[Problem],
+                      warnings: list[Problem] | None = None) -> dict[str, dict[str, Any]]:
+    """Read every process of one BPMN document; problems (and warnings) are appended, never raised."""
     result: dict[str, dict[str, Any]] = {}
     for process in tree.findall("./bpmn:process", NS):
         process_id = process.get("id") or ""
@@ -198,7 +215,7 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem]) -> dict[str
                 continue
             kind = _local(node.tag)
             if kind in _FLOW_NODES and node.get("id"):
-                elements[node.get("id")] = _element(node, path, lanes, problems)
+                elements[node.get("id")] = _element(node, path, lanes, problems, warnings)
             elif kind == "sequenceFlow":
                 for cond in node.findall("./bpmn:conditionExpression", NS):
                     _check_expression((cond.text or "").strip(), "eval", path, cond.sourceline,

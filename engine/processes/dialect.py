@@ -16,6 +16,7 @@ from engine.processes.bindings import BINDINGS_FILE, BOUND_LINE, EMAIL_TEMPLATE,
 from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
 from engine.processes.event_subprocess import REFUSED as EVENT_SUBPROCESS_REFUSED
 from engine.processes.event_subprocess import fold_event_subprocesses
+from engine.processes.field_settings import COMPUTE_PREFIX, SET_PREFIX
 from engine.processes.io_mapping import script_mapping
 from engine.processes.juel import JuelError, compile_condition, compile_juel, is_juel
 
@@ -344,7 +345,8 @@ class Dialect:
             self._external(node, kind)
             return
         properties = {BOUND_LINE: str(binding.line)}
-        properties.update({f"set.{field}": expression for field, expression in binding.set_fields.items()})
+        properties.update({f"{SET_PREFIX}{field}": value for field, value in binding.set_fields.items()})
+        properties.update({f"{COMPUTE_PREFIX}{field}": text for field, text in binding.compute_fields.items()})
         if binding.email is not None:
             properties[EMAIL_TEMPLATE], properties[EMAIL_TO] = binding.email
         _add_properties(node, properties)

@@ -376,6 +376,12 @@ def _coerce(raw: Any, prop: Mapping[str, Any]) -> Any:
     return raw
 
 
+def value_from_text(field: Field, catalogs: Mapping[str, Catalog], text: str) -> Any:
+    """The JSON value a literal text means for `field`, as a form posting it would (`100` for an integer field,
+    `true` for a boolean); validate_record checks it."""
+    return _coerce(text, field_schema(field, catalogs))
+
+
 def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[str, Any]:
     """Checked, normalized form data (record fields and process variables) or ValidationError."""
     if not isinstance(data, Mapping):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from engine.config.model import Bundle
 from engine.errors import ConfigError, NotFound, Problem
 from engine.filters.model import searchable_fields
+from engine.processes.crosscheck import set_warnings
 from engine.processes.deployed import MEMO_KEY, active_bundle, read_bundle
 from engine.processes.label_check import label_warnings
 from engine.processes.spiff import ProcessDefinition
@@ -27,7 +28,7 @@ def analyse(files: dict[str, str], warnings: list[Problem] | None = None,
     if bundle is not None:
         problems.extend(_constant_rule_problems(bundle))
         if warnings is not None and not problems:
-            warnings.extend(label_warnings(bundle, definitions))
+            warnings.extend(label_warnings(bundle, definitions) + set_warnings(bundle, definitions))
     if problems or bundle is None:
         raise ConfigError(problems)
     return bundle, definitions

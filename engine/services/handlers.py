@@ -39,6 +39,6 @@ HANDLERS: Handlers = {
     # then (the rules may have named an owner) its creator's, then the processes that start on create
     RecordChanged: [on_record_changed],  # rules on changed / linked_changed (edits, rule actions, imports)
     TaskCompleted: [on_task_completed],  # rules on the fields a task form wrote
-    InstanceMoved: [on_record_changed],  # rules on the fields a process step's set.* wrote
+    InstanceMoved: [on_record_changed],  # rules on the fields a process step's set.* or compute.* wrote
     ProcessStartRequested: [start_requested],  # a rule's start_process action: the instance, in this transaction
 }

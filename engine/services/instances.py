@@ -13,7 +13,7 @@ from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.deployed import active_bundle, business_time
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
 from engine.records.outbox import queue_email
-from engine.records.schema import validate_record
+from engine.records.schema import validate_record, value_from_text
 from engine.services.access import reads_everything, require_permission
 from engine.services.assignment import route_task
 from engine.services.records import can_see, entity_of, refuse_merged, write_fields
@@ -54,18 +54,21 @@ def _event(instance: InstanceRow, now: datetime, actor: str, kind: str, step: St
 
 def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, record: RecordRow | None,
                       step: Step, meta: ElementMeta, now: datetime) -> dict[str, tuple[Any, Any]]:
-    if not meta.set_fields:
+    """Write the step's set.<field> literal values and compute.<field> expressions to the instance's record."""
+    if not meta.set_fields and not meta.compute_fields:
         return {}
     if record is None:
-        raise FlowError(f"{meta.id}: set.* needs a record, and {_named(instance)} has none")
+        raise FlowError(f"{meta.id}: set.* and compute.* need a record, and {_named(instance)} has none")
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, record.entity)
+    values = {name: value_from_text(entity.fields[name], bundle.catalogs, text) if name in entity.fields else text
+              for name, text in meta.set_fields.items()}
     names = dict(step.data)
-    values = {name: sandbox.evaluate(expr, names) for name, expr in meta.set_fields.items()}
+    values.update({name: sandbox.evaluate(expr, names) for name, expr in meta.compute_fields.items()})
     try:
         clean = validate_record(entity, bundle, values, partial=True)
     except ValidationError as exc:
-        raise FlowError(f"{version.file} [{meta.id}]: set.* produced invalid values: {exc}") from exc
+        raise FlowError(f"{version.file} [{meta.id}]: set.* / compute.* produced invalid values: {exc}") from exc
     return write_fields(uow, record, clean, actor="process", now=now, entity=entity,
                         source=f"process {version.process_id} v{version.version} / {meta.id}")
 

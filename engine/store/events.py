@@ -70,7 +70,7 @@ class TaskCompleted:
 
 @dataclass(frozen=True)
 class InstanceMoved:
-    """A process instance passed a step whose `set.*` settings changed fields of its record."""
+    """A process instance passed a step whose `set.*` or `compute.*` settings changed fields of its record."""
 
     instance: InstanceRow
     record: RecordRow

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from engine.errors import ConfigError, FlowError
+from engine.errors import ConfigError, FlowError, Problem
 from engine.services import records
 from engine.services.deployments import analyse
 from engine.services.instances import start_process
@@ -37,7 +37,7 @@ BOUND_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 BINDINGS = """bindings:
   com.example.Qualify:
-    set:
+    compute:
       description: "'qualified: ' + record['title']"
   "${mailSender}":
     send_email: {template: offer_conditions, to: email}
@@ -128,8 +128,8 @@ def test_a_binding_with_neither_a_topic_nor_an_action_is_refused_at_its_line(bun
 
     messages = problems_of(files)
 
-    assert "processes/bindings.yaml:2: expected a mapping with one of: topic, send_email, set" in messages
-    assert "processes/bindings.yaml:4: unknown key 'send_mail'; expected: topic, send_email, set" in messages
+    assert "processes/bindings.yaml:2: expected a mapping with one of: topic, send_email, set, compute" in messages
+    assert "processes/bindings.yaml:4: unknown key 'send_mail'; expected: topic, send_email, set, compute" in messages
     assert (
         "processes/bindings.yaml:4: `topic` cannot be combined with actions: a worker or the engine runs the "
         "task, not both"
@@ -150,3 +150,29 @@ def test_a_bound_email_to_an_empty_address_fails_the_step_naming_the_task_and_wr
         assert record is not None
         assert "description" not in record.data
         assert uow.session.scalars(select(OutboxRow).where(OutboxRow.record_id == lead.id)).all() == []
+
+
+def test_a_bound_set_is_a_literal_and_an_old_set_expression_is_warned_with_its_compute_replacement(
+    bundle_files: dict[str, str],
+) -> None:
+    files = {
+        **bundle_files,
+        "processes/bindings.yaml": (
+            "bindings:\n"
+            "  com.example.Qualify:\n"
+            "    set: {status: qualified, description: \"'qualified: ' + record['title']\"}\n"
+            '  "${mailSender}": {topic: mail}\n'
+        ),
+    }
+    warnings: list[Problem] = []
+
+    _, definitions = analyse(files, warnings)
+
+    qualify = definitions["bound_actions"].elements["qualify"]
+    assert qualify.set_fields == {"status": "qualified"}
+    assert qualify.compute_fields == {"description": "'qualified: ' + record['title']"}
+    assert [str(w) for w in warnings if w.file == "processes/bindings.yaml"] == [
+        "processes/bindings.yaml:3: [com.example.Qualify] set.description \"'qualified: ' + record['title']\" is an "
+        "expression; set now holds literal values and compute expressions: write compute: {description: "
+        "\"'qualified: ' + record['title']\"}"
+    ]

@@ -102,8 +102,8 @@ def form_key_without_form(bundle: Path) -> Defect:
 
 
 def set_missing_field(bundle: Path) -> Defect:
-    edit(bundle, BPMN, 'name="set.status"', 'name="set.stage"')
-    return Defect(BPMN, 'id="qualify_lead"', "qualify_lead", "set.stage: Lead has no field 'stage'")
+    edit(bundle, BPMN, 'name="compute.status"', 'name="compute.stage"')
+    return Defect(BPMN, 'id="qualify_lead"', "qualify_lead", "compute.stage: Lead has no field 'stage'")
 
 
 def unknown_entity(bundle: Path) -> Defect:

@@ -13,17 +13,76 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from cli import main
+from engine.config.duplicates_model import NORMALIZERS
+from engine.config.duplicates_model import SCORERS as SCORER_NAMES
+from engine.config.form_loader import UI_WIDGETS
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text
 from engine.config.yaml_lines import load_yaml, plain
 from engine.errors import ConfigError
-from tests.unit.test_config_loader import CATALOG, ENTITY
+from tests.unit.test_config_loader import CATALOG, ENTITY, FORM
 
 ROOT = Path(__file__).parents[2]
 BUNDLES = [ROOT, *sorted(path for path in (ROOT / "examples").iterdir() if (path / "crm_model").is_dir())]
 SCHEMAS = ROOT / "schemas"
 
 E, C, S = "crm_model/entities/item.yaml", "crm_model/catalogs/color.yaml", "crm_model/settings.yaml"
+EV, IM = "crm_model/events.yaml", "crm_model/imports.yaml"
+B, UI, PL = "crm_model/boards/items.yaml", "forms/pick.ui.yaml", "processes/labels.yaml"
+WIDGETS = ", ".join(UI_WIDGETS)
+BOARD = "board: items\nlabel: {en: Items, ru: Предметы}\nentity: Item\nstage_field: color\n"
+BOARD_KEYS = "board, label, entity, stage_field, amount_field, filters, card_fields, columns"
+IMPORT_KEYS = "aliases, match_on, on_match, actions, start_processes, owner, date_formats"
+ACTIONS = "set, compute, start_process, create_task, send_email, join_territory, leave_territory, create_record"
+
+
+NEXT_TASK = "next_task must be {title: <text field>, due: <date field>}: every entry ends with a next step"
+
+
+D = "crm_model/duplicates/item.yaml"
+DUP = ("entity: Item\nkeys:\n  names: {field: name, normalize: name}\nrules:\n"
+       "  - {name: same, match: exact, key: names, score: 90}\n")
+NORMALIZE = ", ".join(NORMALIZERS)
+SCORERS = ", ".join(SCORER_NAMES)
+RULE_NAME = "a rule needs name: <snake_case> and match: exact | fuzzy"
+PROBABILITY = "threshold of a probabilistic rule is a match probability between 0 and 1 (exclusive), like 0.95"
+SCAN = ("scan must be {every: <period>, retrain_after: <decisions>}, like {every: 1d} or "
+        "{every: P1D, retrain_after: 20}")
+
+
+P, F = "crm_model/pipelines/items.yaml", "crm_model/final_actions/win.yaml"
+PIPELINE = ("pipeline: items\nlabel: {en: Items, ru: Предметы}\nentity: Item\nstage_field: color\nstages:\n"
+            "  - {code: red, label: {en: Red, ru: Красный}}\n"
+            "  - {code: blue, label: {en: Blue, ru: Синий}, final: true}\n")
+STAGES = "stages must be a non-empty list of {code, label, final?, on_enter?}"
+FINAL = ("final_action: win\nlabel: {en: Win, ru: Победа}\nentity: Item\n"
+         "actions: [{set: {color: blue}}]\n")
+
+
+def dup(rule: str) -> str:
+    """duplicates/item.yaml with this one rule (on line 5)."""
+    return DUP.split("rules:")[0] + f"rules:\n  - {rule}\n"
+
+
+def fuzzy(more: str) -> str:
+    return dup(f"{{name: close, match: fuzzy, block: [names], threshold: 90, {more}}}")
+
+
+def probabilistic(more: str) -> str:
+    return dup(f"{{name: odds, match: probabilistic, block: [names], {more}}}")
+
+
+def log(form: str) -> str:
+    """The entity Item with a timeline log form."""
+    return ENTITY + f"timeline: {{log: {{{form}}}}}\n"
+
+
+def item(settings: str) -> str:
+    """imports.yaml with these import settings of Item."""
+    return f"entities:\n  Item: {{{settings}}}\n"
+
+
+EITHER = "an event is either {correlate: {message, business_key}} or {start: {entity, fields}}"
 TYPES = "string, text, integer, decimal, money, date, datetime, boolean, email, phone, url, enum, multi_enum, " \
         "reference, user"
 OPTIONS = "type, label, required, default, max_length, min, max, catalog, entity, leaf_only, searchable"
@@ -90,8 +149,9 @@ def test_files_no_schema_describes() -> None:
 
 
 # The structure problems the hand-written checks reported before the schemas checked structure, as they were
-# reported then. Two differences are deliberate: a code like 'bl ue' (text already) no longer gets the hint "put it
-# in quotes", and an unusable catalog name no longer makes every field using the catalog report it as unknown.
+# reported then. Three differences are deliberate: a code like 'bl ue' (text already) no longer gets the hint "put
+# it in quotes", an unusable catalog name no longer makes every field using the catalog report it as unknown, and a
+# timeline or log section that is no mapping is reported at its line (it had none).
 CASES = [
     (E, ENTITY.replace("required: true", "required: yes please"), 5, "Item.name", "required must be true or false"),
     (E, ENTITY.replace("type: string,", "type: strin,"), 5, "Item.name",
@@ -133,15 +193,222 @@ CASES = [
     (S, "default_locale: en\nworking_hours: 8\n", 2, "working_hours", HOURS),
     (S, "default_locale: en\nworking_hours:\n  hours: 8\n", 2, "working_hours", HOURS),
     (S, "- a\n- b\n", 1, None, f"expected a mapping with keys: {SETTINGS_KEYS}"),
+    (EV, "events: [a, b]\n", 1, None, "events must be a mapping of event name: {correlate: ...} or {start: ...}"),
+    (EV, "colour: 1\nevents: {a: {correlate: {message: m}}}\n", 1, "colour", "unknown key 'colour'; expected: events"),
+    (EV, "events:\n  Bad-Name:\n    correlate: {message: m}\n", 2, "Bad-Name",
+     "event names must be snake_case, like client_replied"),
+    (EV, "events:\n  c:\n    correlate: {message: m}\n    start: {entity: Item}\n", 2, "c", EITHER),
+    (EV, "events:\n  c:\n    answer: {message: m}\n", 2, "c", EITHER),
+    (EV, "events:\n  c: 5\n", 2, "c", EITHER),
+    (EV, "events:\n  d:\n    correlate: {business_key: record_id}\n", 3, "d",
+     "correlate needs message: <the name of a bpmn:message>"),
+    (EV, "events:\n  e:\n    correlate: {message: m, extra: 1}\n", 3, "e",
+     "unknown key 'extra'; expected: message, business_key"),
+    (EV, "events:\n  e:\n    correlate: {message: m, business_key: 5}\n", 3, "e",
+     "business_key 5 must be record_id or a field of an entity"),
+    (EV, "events:\n  f:\n    start: {entity: Item, fields: {name: subject}}\n", 3, "f",
+     "name: 'subject' must be a payload path like data.subject, or business_key"),
+    (EV, "events:\n  g:\n    start: nope\n", 3, "g", "start must be a mapping"),
+    (EV, "events:\n  h:\n    start: {entity: Item, fields: {name: data.n}, process: 5}\n", 3, "h",
+     "process must be a process id"),
+    (EV, "events:\n  i:\n    start: {entity: Item}\n", 3, "i",
+     "fields must map record fields to payload paths, like title: data.subject"),
+    (EV, "events:\n  i:\n    start: {entity: Item, fields: []}\n", 3, "i",
+     "fields must map record fields to payload paths, like title: data.subject"),
+    (IM, "entities: []\n", 1, None, "entities must map an entity name to its import settings"),
+    (IM, "colour: 1\nentities: {Item: {}}\n", 1, "colour", "unknown key 'colour'; expected: entities"),
+    (IM, "entities:\n  Item: 5\n", 2, "Item",
+     f"the import settings of Item must be a mapping with keys: {IMPORT_KEYS}"),
+    (IM, item("colour: 1"), 2, "Item", f"unknown key 'colour'; expected: {IMPORT_KEYS}"),
+    (IM, item("start_processes: yes please"), 2, "Item", "start_processes must be true or false"),
+    (IM, item("on_match: maybe"), 2, "Item", "on_match must be one of update_empty, update, overwrite, skip, review, "
+     "not 'maybe'"),
+    (IM, item("owner: me"), 2, "Item", "owner must be one of importer, none, not 'me'"),
+    (IM, item("aliases: [a]"), 2, "Item",
+     "aliases must map a field to a list of header words, like phone: [tel, mobile]"),
+    (IM, item("aliases: {name: []}"), 2, "Item", "aliases: name must be a non-empty list of header words"),
+    (IM, item("aliases: {name: [' ']}"), 2, "Item", "aliases: name must be a non-empty list of header words"),
+    (IM, item("match_on: name"), 2, "Item", "match_on must be a list of field names, like [email, phone]"),
+    (IM, item("match_on: [{a: 1}]"), 2, "Item", "match_on must be a list of field names, like [email, phone]"),
+    (IM, item("date_formats: ymd"), 2, "Item",
+     "date_formats must map a date field to a format, like birthday: '%Y%m%d'"),
+    (IM, item("actions: 5"), 2, "Item", "actions must be a list of actions like [{set: {field: value}}]"),
+    (IM, item("actions: [{colour: red}]"), 2, "Item", f"unknown action 'colour'; actions: {ACTIONS}"),
+    (IM, item("actions: [5]"), 2, "Item", f"an action is a mapping with one key; actions: {ACTIONS}"),
+    (IM, item("actions: [{set: {color: red}, compute: {name: x}}]"), 2, "Item",
+     f"an action is a mapping with one key; actions: {ACTIONS}"),
+    (B, BOARD.replace("board: items", "board: Items"), 1, None, "board: <name> is required, in snake_case"),
+    (B, BOARD.replace("board: items\n", ""), 1, None, "board: <name> is required, in snake_case"),
+    (B, BOARD + "colour: 1\n", 5, "colour", f"unknown key 'colour'; expected: {BOARD_KEYS}"),
+    (B, BOARD + "filters: color\n", 5, "items", "filters must be a list of field names of Item"),
+    (B, BOARD + "card_fields: [1]\n", 5, "items", "card_fields must be a list of field names of Item"),
+    (B, BOARD + "card_fields: [{}]\n", 5, "items", "card_fields must be a list of field names of Item"),
+    (B, BOARD + "columns: []\n", 5, "items", "columns must be a non-empty list of {code, via?, requires?}"),
+    (B, BOARD + "columns: [red]\n", 5, "items", "a column must be a mapping like {code: won}"),
+    (B, BOARD + "columns: [{via: x}]\n", 5, "items", "a column must be a mapping like {code: won}"),
+    (B, BOARD + "columns: [{code: 5}]\n", 5, "items", "a column must be a mapping like {code: won}"),
+    (B, BOARD + "columns: [{code: red, colour: 1}]\n", 5, "items.columns.red",
+     "unknown key 'colour'; expected: code, via, requires"),
+    (B, BOARD + "columns: [{code: red, requires: name}]\n", 5, "items.columns.red",
+     "requires must be a list of field names of Item"),
+    (UI, "- a\n", 1, None, "expected a mapping with keys: order, fields"),
+    (UI, "colour: 1\n", 1, "colour", "unknown key 'colour'; expected: order, fields"),
+    (UI, "order: color\n", 1, "order", "order must be a list of form field names"),
+    (UI, "fields: [color]\n", 1, "fields", "fields must map names to {widget: ...}"),
+    (UI, "fields:\n  color: select\n", 2, "color", f"hints must be a mapping; widget one of: {WIDGETS}"),
+    (UI, "fields:\n  note: {widget: dial}\n", 2, "note", f"hints must be a mapping; widget one of: {WIDGETS}"),
+    (E, ENTITY + "timeline: 5\n", 7, "Item.timeline", "timeline must be a mapping of kind_field, at, text, log"),
+    (E, ENTITY + "timeline: {colour: 1}\n", 7, "Item.timeline",
+     "unknown key 'colour'; valid keys: kind_field, at, text, log"),
+    (E, ENTITY + "timeline: {log: 5}\n", 7, "Item.timeline.log",
+     "log must be a mapping of label, title, set, fields, next_task"),
+    (E, log("set: 5, next_task: {title: name, due: name}"), 7, "Item.timeline.log",
+     "set must be a mapping of field: value"),
+    (E, log("fields: name, next_task: {title: name, due: name}"), 7, "Item.timeline.log",
+     "fields must be a list of field names like [result, agreed]"),
+    (E, log("next_task: {title: name}"), 7, "Item.timeline.log", NEXT_TASK),
+    (E, log("next_task: {title: name, due: name, at: 1}"), 7, "Item.timeline.log", NEXT_TASK),
+    (E, log("label: {en: L, ru: L}"), 7, "Item.timeline.log", NEXT_TASK),
+    (E, log("colour: 1, next_task: {title: name, due: name}"), 7, "Item.timeline.log",
+     "unknown key 'colour'; valid keys: label, title, set, fields, next_task"),
+    (PL, "- a\n", 1, None, "expected a mapping of process ids to {label, elements}"),
+    (PL, "deal: 5\n", 1, "deal", "expected a mapping with keys: label, elements"),
+    (PL, "deal: {colour: 1}\n", 1, "deal", "unknown key 'colour'; expected: label, elements"),
+    (PL, "deal:\n  elements: [a]\n", 2, "deal", "elements must map element ids to labels"),
+    (PL, "deal:\n  label: Deal\n", 2, "deal", "a label must map locales to texts, like {en: ..., ru: ...}"),
+    (D, DUP.replace("normalize: name}", "normalize: nam}"), 3, "Item.keys.names",
+     f"unknown normalize 'nam'; use one of: {NORMALIZE}"),
+    (D, DUP.replace(", normalize: name}", "}"), 3, "Item.keys.names",
+     f"unknown normalize None; use one of: {NORMALIZE}"),
+    (D, DUP.replace("normalize: name}", "normalize: name, colour: 1}"), 3, "Item.keys.names",
+     "unknown key 'colour'; expected: field, normalize, max_block"),
+    (D, DUP.replace("  names:", "  Names:").replace("key: names", "key: Names"), 3, "Item.keys.Names",
+     "key names must be snake_case"),
+    (D, DUP.replace("normalize: name}", "normalize: name, max_block: 1}"), 3, "Item.keys.names",
+     "max_block must be a whole number of at least 2"),
+    (D, DUP.replace("{field: name, normalize: name}", "5"), 3, "Item.keys.names",
+     "a key must be a mapping like {field: phone, normalize: phone}"),
+    (D, DUP.replace("field: name,", "field: [],"), 3, "Item.keys.names",
+     "field must name a field or be a non-empty list of fields, like [first_name, last_name]"),
+    (D, "entity: Item\nkeys: []\nrules:\n  - {name: a, match: fuzzy}\n", 2, "Item",
+     "keys must map key names to {field, normalize}, like phone: {field: phone, normalize: phone}"),
+    (D, DUP.split("rules:")[0] + "rules: []\n", 4, "Item", "rules must be a non-empty list of {name, match, ...}"),
+    (D, dup("5"), 5, "Item", RULE_NAME),
+    (D, dup("{match: exact, key: names, score: 90}"), 5, "Item", RULE_NAME),
+    (D, dup("{name: Same, match: exact, key: names, score: 90}"), 5, "Item", RULE_NAME),
+    (D, dup("{name: same, match: maybe}"), 5, "Item.same", "match 'maybe' must be one of: exact, fuzzy, probabilistic"),
+    (D, dup("{name: same, key: names}"), 5, "Item.same", "match None must be one of: exact, fuzzy, probabilistic"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, suggest: marry}"), 5, "Item.same",
+     "suggest 'marry' must be one of: merge, related"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, on_create: x}"), 5, "Item.same",
+     "on_create 'x' must be one of: warn, link, block"),
+    (D, dup("{name: same, match: exact, key: names, score: 120}"), 5, "Item.same",
+     "score must be a number from 0 to 100"),
+    (D, dup("{name: same, match: exact, key: names}"), 5, "Item.same", "score must be a number from 0 to 100"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, block: [names]}"), 5, "Item.same",
+     "'block' does not apply to an exact rule"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, colour: 1}"), 5, "Item.same",
+     "unknown key 'colour'; expected: name, match, key, score, block, fields, threshold, unless_fuzzy, suggest, "
+     "on_create, compare"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: {field: name}}"), 5, "Item.same",
+     "unless_fuzzy needs below: <a score from 0 to 100>"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: {field: name, below: 5, scorer: x}}"),
+     5, "Item.same", f"unknown scorer 'x'; use one of: {SCORERS}"),
+    (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: 5}"), 5, "Item.same",
+     "a fuzzy field must be a mapping like {field: full_name, scorer: token_align}"),
+    (D, fuzzy("fields: [{field: name, weight: 0}]"), 5, "Item.close", "weight 0 must be a positive number"),
+    (D, fuzzy("fields: [{field: name, required: maybe}]"), 5, "Item.close", "required must be true or false"),
+    (D, fuzzy("fields: [{field: name, compare_as: x}]"), 5, "Item.close",
+     "compare_as 'x' must be one of: name, company, text"),
+    (D, fuzzy("fields: [5]"), 5, "Item.close",
+     "a fuzzy field must be a mapping like {field: full_name, scorer: token_align}"),
+    (D, fuzzy("fields: []"), 5, "Item.close", "fields must be a non-empty list of {field, scorer, weight}"),
+    (D, fuzzy("fields: [{field: name}]").replace("threshold: 90, ", ""), 5, "Item.close",
+     "threshold must be a number from 0 to 100"),
+    (D, fuzzy("fields: [{field: name}]").replace("block: [names]", "block: []"), 5, "Item.close",
+     "block must be a non-empty list of key names, like [name_initials]"),
+    (D, fuzzy("fields: [{field: name}], key: names"), 5, "Item.close", "'key' does not apply to a fuzzy rule"),
+    (D, fuzzy("fields: [{field: name}], score: 200"), 5, "Item.close",
+     "score (the most a pair of this rule scores) must be a number from 0 to 100"),
+    (D, probabilistic("compare: [{field: name, as: name}], threshold: 1"), 5, "Item.odds", PROBABILITY),
+    (D, probabilistic("compare: []"), 5, "Item.odds",
+     "compare must be a non-empty list of {field, as}, like {field: full_name, as: name}"),
+    (D, probabilistic("compare: [5]"), 5, "Item.odds",
+     "a comparison must be a mapping like {field: birth_date, as: date}"),
+    (D, probabilistic("compare: [{field: name}]"), 5, "Item.odds",
+     "as None must be one of: exact, name, text, id, date, number, phone, email"),
+    (D, probabilistic("compare: [{field: name, as: name, days: 3}]"), 5, "Item.odds",
+     "days applies to a date comparison only"),
+    (D, probabilistic("compare: [{field: name, as: date, days: 0}]"), 5, "Item.odds",
+     "days must be a whole number of at least 1"),
+    (D, DUP + "on_create: x\n", 6, "Item", "on_create 'x' must be one of: warn, link, block"),
+    (D, DUP + "max_block: 1\n", 6, "Item", "max_block must be a whole number of at least 2"),
+    (D, DUP + "scan: 5\n", 6, "Item", SCAN),
+    (D, DUP + "scan: {every: 1d, at: 3}\n", 6, "Item", SCAN),
+    (D, DUP + "colour: 1\n", 6, "colour", "unknown key 'colour'; expected: entity, on_create, keys, rules, scan, "
+     "max_block"),
+    (P, PIPELINE.replace("pipeline: items", "pipeline: Bad Code"), 1, None, "pipeline: <code> is required"),
+    (P, PIPELINE.replace("pipeline: items\n", ""), 1, None, "pipeline: <code> is required"),
+    (P, PIPELINE + "colour: 1\n", 8, "colour", "unknown key 'colour'; expected: pipeline, label, entity, type_field, "
+     "stage_field, stages, final_actions"),
+    (P, PIPELINE.split("stages:")[0] + "stages: []\n", 5, "items", STAGES),
+    (P, PIPELINE.split("stages:")[0], 1, "items", STAGES),
+    (P, PIPELINE.replace("{code: red,", "{code: 'a b',"), 6, "items", "a stage needs a text code"),
+    (P, PIPELINE.replace("  - {code: red, label: {en: Red, ru: Красный}}", "  - 5"), 6, "items",
+     "a stage needs a text code"),
+    (P, PIPELINE.replace("{code: red,", "{code: red, colour: 1,"), 6, "items.red",
+     "unknown key 'colour'; expected: code, label, final, on_enter"),
+    (P, PIPELINE.replace("final: true", "final: yes please"), 7, "items.blue", "final must be true or false"),
+    (P, PIPELINE.replace("{code: red,", "{code: red, on_enter: 5,"), 6, "items.red",
+     "on_enter must be a list of actions like [{set: {field: value}}]"),
+    (P, PIPELINE.replace("{code: red,", "{code: red, on_enter: [{colour: 1}],"), 6, "items.red",
+     f"unknown action 'colour'; actions: {ACTIONS}"),
+    (P, PIPELINE + "final_actions: 5\n", 8, "items", "final_actions must be a list"),
+    (P, PIPELINE + "final_actions: [{label: {en: W, ru: W}}]\n", 8, "items", "a final action needs a text code"),
+    (P, PIPELINE + "final_actions: [{code: win}]\n", 8, "items.win", "a final action needs actions: [...]"),
+    (P, PIPELINE + "final_actions: [{code: win, actions: []}]\n", 8, "items.win",
+     "a final action needs actions: [...]"),
+    (P, PIPELINE + "final_actions: [{code: win, actions: [{set: {color: blue}}], colour: 1}]\n", 8, "items.win",
+     "unknown key 'colour'; expected: code, label, requires, actions"),
+    (F, FINAL.replace("final_action: win", "final_action: Bad Code"), 1, None, "final_action: <code> is required"),
+    (F, FINAL.replace("actions: [{set: {color: blue}}]\n", ""), 1, "win", "a final action needs actions: [...]"),
+    (F, FINAL.replace("actions: [{set: {color: blue}}]", "actions: []"), 4, "win",
+     "a final action needs actions: [...]"),
+    (F, FINAL + "colour: 1\n", 5, "colour",
+     "unknown key 'colour'; expected: final_action, label, entity, requires, actions"),
+    (D, DUP.split("keys:")[0] + "rules:\n  - {name: a, match: fuzzy}\n", 1, "Item",
+     "keys must map key names to {field, normalize}, like phone: {field: phone, normalize: phone}"),
 ]
 
 
 @pytest.mark.parametrize(("path", "text", "line", "element", "message"), CASES)
 def test_a_structure_problem_reads_as_before(path: str, text: str, line: int, element: str | None,
                                              message: str) -> None:
-    files = {C: CATALOG, E: ENTITY, path: text}
+    files = {C: CATALOG, E: ENTITY, "forms/pick.json": FORM, path: text}
     with pytest.raises(ConfigError) as caught:
         load_bundle(files)
     found = [(p.file, p.line, p.element, p.message) for p in caught.value.problems if p.file == path]
     assert (path, line, element, message) in found, found
     assert str(caught.value).count(message) == 1  # reported once: no second message from a hand-written check
+
+
+# Values the hand-written checks crashed on (a list or a mapping where a name belongs): each is now a problem of its
+# file. Found by replacing every value of the shipped files with such values, one at a time.
+ODD_VALUES = [
+    (B, BOARD.replace("entity: Item", "entity: [Item]")),
+    (B, BOARD + "columns: [{code: red, via: [x]}]\n"),
+    (D, DUP.replace("keys:\n  names: {field: name, normalize: name}\n", "keys: 5\n")),
+    (D, DUP.replace("key: names", "key: [names]")),
+    (D, DUP.replace("entity: Item", "entity: {a: 1}")),
+    (D, fuzzy("fields: [{field: name, weight: [1]}]")),
+    (F, FINAL + "requires: [{a: 1}]\n"),
+    (EV, "events:\n  f:\n    start: {entity: [Item], fields: {name: data.n}}\n"),
+]
+
+
+@pytest.mark.parametrize(("path", "text"), ODD_VALUES)
+def test_an_odd_value_is_a_problem_of_its_file_not_a_crash(path: str, text: str) -> None:
+    files = {C: CATALOG, E: ENTITY, "forms/pick.json": FORM, path: text}
+    with pytest.raises(ConfigError) as caught:
+        load_bundle(files)
+    assert [p for p in caught.value.problems if p.file == path]

@@ -129,7 +129,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
                                         f"decision id already in {other}"))
             else:
                 parser.decision_documents[decision_id] = (path, text)
-    bindings, found = load_bindings(resources or {})
+    bindings, found = load_bindings(resources or {}, warnings)
     problems.extend(found)
     for path, text in sorted(bpmn.items()):
         text = alias_activiti(text)
@@ -150,7 +150,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
         except Exception as exc:  # SpiffWorkflow reports some BPMN mistakes as KeyError or TypeError
             problems.append(Problem(path, tree.sourceline, None, f"cannot read the BPMN: {exc!r}"))
             continue
-        for process_id, meta in read_process_meta(tree, path, problems).items():
+        for process_id, meta in read_process_meta(tree, path, problems, warnings).items():
             metas[process_id] = (path, meta)
     definitions: dict[str, ProcessDefinition] = {}
     if not problems:
@@ -199,7 +199,7 @@ def _missing_call(problem: Problem, tree: Any) -> Problem:
 def _with_called(meta: dict[str, Any], subs: dict[str, Any], metas: dict[str, tuple[str, dict[str, Any]]],
                  ) -> dict[str, ElementMeta]:
     """A process's elements plus those of the processes its call activities run (their user tasks need their
-    form keys, candidate groups and set.* properties too); the caller's own elements win a clash of ids."""
+    form keys, candidate groups and set.*/compute.* properties too); the caller's own elements win a clash of ids."""
     elements: dict[str, ElementMeta] = {}
     for called in subs:
         if called in metas:
