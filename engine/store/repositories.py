@@ -174,9 +174,10 @@ class RecordRepository(_Repository):
     def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append field history rows (column values) in one statement (executemany)."""
         if rows:
-            self.session.execute(
-                insert(FieldChangeRow), list(rows), execution_options=self._staged_first(RecordRow, FieldChangeRow)
-            )
+            if self._staged_first(RecordRow, FieldChangeRow)["autoflush"]:
+                self.session.flush()
+            # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects)
+            self.session.execute(insert(cast(Table, FieldChangeRow.__table__)), list(rows))
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, exists, insert, intersect, or_, select
+from sqlalchemy import ColumnElement, Table, delete, exists, insert, intersect, or_, select
 
 from engine.store.filter_sql import FindScope, visible_to
 from engine.store.models import RecordRow
@@ -33,7 +33,7 @@ class SearchRepository(_Repository):
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert keys of new records ({record_id, entity, key}) in one statement."""
         if rows:
-            self.session.execute(insert(SearchKeyRow), list(rows))
+            self.session.execute(insert(cast(Table, SearchKeyRow.__table__)), list(rows))
 
     def delete_of(self, record_ids: Iterable[int]) -> None:
         """Remove every key of these records."""
