@@ -177,6 +177,34 @@ _TYPE_CHECKS: dict[str, Check] = {
 }
 
 
+def _any_type(kinds: list[Check]) -> Check:
+    return lambda value: any(kind(value) for kind in kinds)
+
+
+def _max_length(most: int) -> Check:
+    return lambda value: not isinstance(value, str) or len(value) <= most
+
+
+def _pattern(pattern: re.Pattern[str]) -> Check:
+    return lambda value: not isinstance(value, str) or bool(pattern.search(value))
+
+
+def _one_of(codes: frozenset[str]) -> Check:
+    return lambda value: isinstance(value, str) and value in codes
+
+
+def _bound(bound: int, *, above: bool) -> Check:
+    return lambda value: type(value) is int and (value >= bound if above else value <= bound)
+
+
+def _unique(value: Any) -> bool:
+    return not isinstance(value, list) or (all(isinstance(v, str) for v in value) and len(set(value)) == len(value))
+
+
+def _each(item: Check) -> Check:
+    return lambda value: not isinstance(value, list) or all(item(v) for v in value)
+
+
 def _passes(schema: Mapping[str, Any]) -> Check | None:
     """A plain-Python check that admits only values the schema admits (it may refuse some the schema admits:
     those are then checked by jsonschema, which also words the messages); None for a keyword it cannot check.
@@ -189,25 +217,19 @@ def _passes(schema: Mapping[str, Any]) -> Check | None:
             names = [expected] if isinstance(expected, str) else list(expected)
             if not all(name in _TYPE_CHECKS for name in names):
                 return None
-            kinds = [_TYPE_CHECKS[name] for name in names]
-            checks.append(lambda value, kinds=kinds: any(kind(value) for kind in kinds))
+            checks.append(_any_type([_TYPE_CHECKS[name] for name in names]))
         elif keyword == "maxLength":
-            checks.append(lambda value, most=expected: not isinstance(value, str) or len(value) <= most)
+            checks.append(_max_length(expected))
         elif keyword == "pattern":
-            pattern = re.compile(expected)
-            checks.append(lambda value, pattern=pattern: not isinstance(value, str) or bool(pattern.search(value)))
+            checks.append(_pattern(re.compile(expected)))
         elif keyword == "enum" and all(isinstance(code, str) for code in expected):
-            codes = frozenset(expected)
-            checks.append(lambda value, codes=codes: isinstance(value, str) and value in codes)
+            checks.append(_one_of(frozenset(expected)))
         elif keyword in ("minimum", "maximum") and type(expected) is int:
-            above = keyword == "minimum"
-            checks.append(lambda value, bound=expected, above=above: type(value) is int
-                          and (value >= bound if above else value <= bound))
+            checks.append(_bound(expected, above=keyword == "minimum"))
         elif keyword == "uniqueItems" and expected is True:
-            checks.append(lambda value: not isinstance(value, list)
-                          or (all(isinstance(v, str) for v in value) and len(set(value)) == len(value)))
+            checks.append(_unique)
         elif keyword == "items" and isinstance(expected, Mapping) and (item := _passes(expected)) is not None:
-            checks.append(lambda value, item=item: not isinstance(value, list) or all(item(v) for v in value))
+            checks.append(_each(item))
         else:
             return None
     return lambda value: all(check(value) for check in checks)
