@@ -12,14 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from engine.config.model import Bundle, Entity
+from engine.errors import ValidationError
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
+from engine.records.schema import validate_record
 from engine.rules.actions import BatchLookups
 from engine.rules.dispatch import created_rules, linked_created_rules, on_records_created
 from engine.search.index import index_new
+from engine.services.access import require_permission
 from engine.services.deployments import active_bundle
 from engine.services.instances import start_for_new_record
-from engine.services.records import check_targets, refuse_merged_targets, title_of
+from engine.services.records import check_targets, entity_of, refuse_merged_targets, title_of
 from engine.services.views import Actor
 from engine.store.events import FieldsChanged, RecordChanged
 from engine.store.models import RecordRow, UserRow
@@ -158,6 +161,30 @@ def insert_records(
         for row in rows:
             start_for_new_record(uow, actor, row, now)
     return rows
+
+
+def create_records(uow: UnitOfWork, actor: Actor, entity_name: str, datas: Sequence[dict[str, Any]], now: datetime,
+                   *, owner_id: int | None = None, start_processes: bool = True) -> list[RecordRow]:
+    """Validate and store many new records of one entity in one transaction through the batch path (as
+    create_record would one by one with creator_owns=False): ValidationError naming the position and field of
+    every problem, nothing written. Entities whose creation rules are not bulk_ready are refused."""
+    require_permission(actor, "record.write", action="create records")
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)
+    if not bulk_ready(bundle, entity):
+        raise ValidationError({"": [f"{entity.name} records are created one by one (rules read linked records)"]})
+    cleans, errors = [], {}
+    for position, data in enumerate(datas, start=1):
+        try:
+            cleans.append(validate_record(entity, bundle, data))
+        except ValidationError as exc:
+            errors.update({f"[{position}] {name}".rstrip(): messages for name, messages in exc.errors.items()})
+    if errors:
+        raise ValidationError(errors)
+    with uow:
+        rows = insert_records(uow, actor, entity, cleans, now, owner_id=owner_id, start_processes=start_processes)
+        uow.commit()
+        return rows
 
 
 def rules_watch(bundle: Bundle, entity: Entity, name: str) -> bool:
