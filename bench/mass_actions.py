@@ -30,8 +30,11 @@ from engine.services.mass_actions import parse_action, run_action
 from engine.services.users import create_user, get_actor
 from engine.store.models import FieldChangeRow, RecordRow
 
-ACTIONS = ({"action": "tag", "code": "vip"}, {"action": "set", "field": "category", "value": "regular"},
-           {"action": "assign", "to": "seller"})
+ACTIONS = (
+    {"action": "tag", "code": "vip"},
+    {"action": "set", "field": "category", "value": "regular"},
+    {"action": "assign", "to": "seller"},
+)
 
 
 def make_database(path: Path, records: int) -> None:
@@ -42,8 +45,16 @@ def make_database(path: Path, records: int) -> None:
         admin = get_actor(factory(), create_user(factory(), "boss", "bench-password-1", ["admin"], NOW).id)
         create_user(factory(), "seller", "bench-password-2", ["sales"], NOW)
         for start in range(0, records, 1000):
-            create_records(factory(), admin, "Contact", [{"full_name": f"Person {i}", "email": f"p{i}@example.com"}
-                                                         for i in range(start, min(records, start + 1000))], NOW)
+            create_records(
+                factory(),
+                admin,
+                "Contact",
+                [
+                    {"full_name": f"Person {i}", "email": f"p{i}@example.com"}
+                    for i in range(start, min(records, start + 1000))
+                ],
+                NOW,
+            )
     finally:
         factory.dispose()
 
@@ -59,23 +70,48 @@ def floor(url: str) -> dict[str, Any]:
     factory = uow_factory(url)
     try:
         with factory() as uow:
-            rows = uow.session.execute(select(RecordRow.id, RecordRow.data, RecordRow.revision)
-                                       .where(RecordRow.entity == "Contact")).all()
+            rows = uow.session.execute(
+                select(RecordRow.id, RecordRow.data, RecordRow.revision).where(RecordRow.entity == "Contact")
+            ).all()
         count = _counted(factory)
         start, cpu = perf_counter(), process_time()
         with factory() as uow:
             table = RecordRow.__table__
             assert isinstance(table, Table)
-            stmt = table.update().where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_old")) \
+            stmt = (
+                table.update()
+                .where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_old"))
                 .values(data=bindparam("b_data"), revision=bindparam("b_new"), updated_at=bindparam("b_at"))
-            uow.session.execute(stmt, [{"b_id": i, "b_old": r, "b_new": r + 1, "b_at": NOW,
-                                        "b_data": {**data, "tags": ["vip"]}} for i, data, r in rows])
-            uow.session.execute(insert(FieldChangeRow.__table__), [  # type: ignore[arg-type]
-                {"record_id": i, "at": NOW, "actor": "boss", "source": "mass action", "field": "tags",
-                 "old_value": None, "new_value": ["vip"]} for i, _, _ in rows])
+            )
+            uow.session.execute(
+                stmt,
+                [
+                    {"b_id": i, "b_old": r, "b_new": r + 1, "b_at": NOW, "b_data": {**data, "tags": ["vip"]}}
+                    for i, data, r in rows
+                ],
+            )
+            uow.session.execute(
+                insert(FieldChangeRow.__table__),
+                [  # type: ignore[arg-type]
+                    {
+                        "record_id": i,
+                        "at": NOW,
+                        "actor": "boss",
+                        "source": "mass action",
+                        "field": "tags",
+                        "old_value": None,
+                        "new_value": ["vip"],
+                    }
+                    for i, _, _ in rows
+                ],
+            )
             uow.commit()
-        return {"records": len(rows), "seconds": round(perf_counter() - start, 3),
-                "cpu_s": round(process_time() - cpu, 3), "statements": count[0]}
+        return {
+            "records": len(rows),
+            "seconds": round(perf_counter() - start, 3),
+            "cpu_s": round(process_time() - cpu, 3),
+            "statements": count[0],
+        }
     finally:
         factory.dispose()
 
@@ -92,8 +128,13 @@ def act(url: str, action: dict[str, Any]) -> dict[str, Any]:
         count = _counted(factory)
         start, cpu = perf_counter(), process_time()
         summary = run_action(factory(), actor, {"entity": "Contact"}, parse_action(action), NOW)
-        return {"records": summary.records, "changed": summary.changed, "seconds": round(perf_counter() - start, 3),
-                "cpu_s": round(process_time() - cpu, 3), "statements": count[0]}
+        return {
+            "records": summary.records,
+            "changed": summary.changed,
+            "seconds": round(perf_counter() - start, 3),
+            "cpu_s": round(process_time() - cpu, 3),
+            "statements": count[0],
+        }
     finally:
         factory.dispose()
 
