@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
+from engine.quality.matching import rules_of
 from engine.records.schema import validate_record
 from engine.services.access import require_permission
 from engine.services.assignment import assignee_target
@@ -114,7 +115,8 @@ def _tag_field(entity: Entity, action: MassAction) -> str:
 
 def _field_step(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, now: datetime, source: str,
                 name: str, plan: Callable[[RecordRow], dict[str, Any] | None]) -> _Step:
-    """A step writing field `name`: validated per record by `plan`; written together unless a rule watches it."""
+    """A step writing field `name`: validated per record by `plan`; written together unless a rule watches it,
+    it is a reference or the entity's duplicate rules read it (what refuses one record's write must name it)."""
 
     def write(planned: Sequence[tuple[RecordRow, Any]]) -> None:
         if batched:
@@ -125,7 +127,9 @@ def _field_step(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, n
             changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
             uow.publish(RecordChanged(row, changed, now))
 
-    batched = not rules_watch(bundle, entity, name) and entity.fields[name].type != "reference"
+    duplicates = rules_of(bundle, entity.name)  # their policy (warn, link, block) may refuse one record's write
+    batched = (not rules_watch(bundle, entity, name) and entity.fields[name].type != "reference"
+               and (duplicates is None or name not in duplicates.fields()))
     return _Step(plan, write, batched)
 
 
