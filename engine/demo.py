@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from engine.errors import ConfigError, Problem
+from engine.processes.deployed import active_bundle
+from engine.services.bulk_records import bulk_ready, create_records
 from engine.services.records import create_record, update_record
 from engine.services.users import create_user, get_actor
 from engine.store.uow import UnitOfWork
@@ -28,8 +30,9 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
-def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> dict[str, int]:
-    """Create the seed's users (skipping existing ones) and, on first run only, its records."""
+def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime, *, bulk: bool = True) -> dict[str, int]:
+    """Create the seed's users (skipping existing ones) and, on first run only, its records (runs of alike
+    records through the batch path unless `bulk` is False: the same records either way)."""
     data = _load(path)
     created = {"users": 0, "records": 0}
     ids: dict[str, int] = {}
@@ -53,25 +56,69 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> dict[
         already = uow.records.list_any()
     if already:
         return created
-    for i, record in enumerate(data.get("records") or [], start=1):
+    records = list(enumerate(data.get("records") or [], start=1))
+    for i, record in records:
         creator = record.get("created_by")
         if creator not in ids:
             raise ConfigError([Problem(str(path), None, f"records[{i}]", f"created_by {creator!r} is not a seed user")])
-        owner = record.get("owner")
-        actor = get_actor(make_uow(), ids[creator])
-        made = create_record(make_uow(), actor, record["entity"], record["data"], _moment(path, i, record, now),
-                             owner_id=ids.get(owner) if owner else None,
-                             start_processes=record.get("processes", True) is not False,
-                             creator_owns=False)  # a seed record without `owner` is meant unowned (the pool)
         for step in record.get("changes") or []:
-            # a past edit with its own time, so field history (stage durations, reports) has something to show
-            by = step.get("by", creator)
-            if by not in ids:
-                raise ConfigError([Problem(str(path), None, f"records[{i}]", f"changes by {by!r}: not a seed user")])
-            update_record(make_uow(), get_actor(make_uow(), ids[by]), made.id, step["set"],
-                          _moment(path, i, step, now))
-        created["records"] += 1
+            if step.get("by", creator) not in ids:
+                raise ConfigError([Problem(str(path), None, f"records[{i}]",
+                                           f"changes by {step.get('by')!r}: not a seed user")])
+    for group in _runs(make_uow, path, records, now, bulk):
+        created["records"] += _create(make_uow, path, group, ids, now)
     return created
+
+
+def _runs(make_uow: Callable[[], UnitOfWork], path: Path, records: list[tuple[int, dict[str, Any]]],
+          now: datetime, bulk: bool) -> list[list[tuple[int, dict[str, Any]]]]:
+    """The records in file order, consecutive ones the batch path can create together grouped: same entity,
+    creator, owner, time and processes flag, no later `changes`, an entity whose creation rules read only the
+    record itself (bulk_ready)."""
+    with make_uow() as uow:
+        bundle, _ = active_bundle(uow)
+
+    def key(index: int, record: dict[str, Any]) -> tuple[Any, ...] | None:
+        entity = bundle.entities.get(record.get("entity", ""))
+        if not bulk or record.get("changes") or entity is None or not bulk_ready(bundle, entity):
+            return None
+        return (entity.name, record.get("created_by"), record.get("owner"), _moment(path, index, record, now),
+                record.get("processes", True) is not False)
+
+    runs: list[list[tuple[int, dict[str, Any]]]] = []
+    last: tuple[Any, ...] | None = None
+    for index, record in records:
+        mine = key(index, record)
+        if mine is not None and mine == last:
+            runs[-1].append((index, record))
+        else:
+            runs.append([(index, record)])
+        last = mine
+    return runs
+
+
+def _create(make_uow: Callable[[], UnitOfWork], path: Path, run: list[tuple[int, dict[str, Any]]],
+            ids: dict[str, int], now: datetime) -> int:
+    """Create a run of seed records: one alone through create_record (then its `changes`), several together
+    through the batch path (bulk_records.insert_records, one transaction)."""
+    i, first = run[0]
+    creator, owner = first["created_by"], first.get("owner")
+    actor = get_actor(make_uow(), ids[creator])
+    moment = _moment(path, i, first, now)
+    if len(run) > 1:
+        create_records(make_uow(), actor, first["entity"], [record["data"] for _, record in run], moment,
+                       owner_id=ids.get(owner) if owner else None,
+                       start_processes=first.get("processes", True) is not False)
+        return len(run)
+    made = create_record(make_uow(), actor, first["entity"], first["data"], moment,
+                         owner_id=ids.get(owner) if owner else None,
+                         start_processes=first.get("processes", True) is not False,
+                         creator_owns=False)  # a seed record without `owner` is meant unowned (the pool)
+    for step in first.get("changes") or []:
+        # a past edit with its own time, so field history (stage durations, reports) has something to show
+        by = step.get("by", creator)
+        update_record(make_uow(), get_actor(make_uow(), ids[by]), made.id, step["set"], _moment(path, i, step, now))
+    return 1
 
 
 def _moment(path: Path, index: int, item: dict[str, Any], now: datetime) -> datetime:

@@ -44,15 +44,23 @@ def phone_key(value: Any, region: str) -> str | None:
     return _phone(str(value), region)
 
 
-@lru_cache(maxsize=65536)  # parsing is the slow part of keying and comparing
 def _phone(value: str, region: str) -> str | None:
+    return read_phone(value, region)[0]
+
+
+@lru_cache(maxsize=131072)  # parsing is the slow part of keying, checking and comparing: once per number
+def read_phone(value: str, region: str) -> tuple[str | None, str | None, bool]:
+    """What one parse of a phone tells: its E.164 form and national digits (None unless it is a possible
+    number) and whether it is a valid number."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        return None
+        return None, None, False
+    valid = bool(phonenumbers.is_valid_number(number))
     if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None, None, valid
+    return (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), str(number.national_number),
+            valid)
 
 
 def email_key(value: Any) -> str | None:
@@ -201,7 +209,14 @@ NORMALIZERS: dict[str, Callable[[Any, str], list[str]]] = {
 
 def keys_of(kind: str, value: Any, region: str) -> list[str]:
     """The keys of one value under a normalizer kind (see NORMALIZERS); KeyError for an unknown kind."""
+    if isinstance(value, str):
+        return list(_text_keys(kind, value, region))
     return NORMALIZERS[kind](value, region)
+
+
+@lru_cache(maxsize=131072)  # an import keys each row for matching, for its match_key rows and for later rows
+def _text_keys(kind: str, value: str, region: str) -> tuple[str, ...]:
+    return tuple(NORMALIZERS[kind](value, region))
 
 
 _SPELLING_FOLDS = (("ph", "f"), ("kh", "h"), ("ck", "k"), ("w", "v"), ("j", "y"), ("yo", "e"), ("io", "e"),

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import phonenumbers
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaViolation
 
 from engine.config.model import Bundle, Catalog, Entity, Field, Form, Label, Settings
 from engine.errors import ValidationError
 from engine.input_limits import MAX_ID, MAX_INT, MIN_INT, decimal_problem, json_problems, text_problem
+from engine.quality.normalize import read_phone
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DECIMAL = r"^-?\d+(\.\d+)?$"
@@ -165,6 +165,94 @@ def _add(errors: dict[str, list[str]], key: str, messages: list[str]) -> None:
 
 
 _VALIDATORS: dict[tuple[int, int, tuple[str, ...]], tuple[object, object, Draft202012Validator]] = {}
+Check = Callable[[Any], bool]
+# keywords that never make a value invalid (annotations; formats are not asserted, as by the validator)
+_ANNOTATIONS = frozenset({"title", "description", "format", "$comment", "default", "examples"})
+_TYPE_CHECKS: dict[str, Check] = {
+    "string": lambda value: isinstance(value, str),
+    "integer": lambda value: type(value) is int,  # jsonschema also admits 2.0: such a value takes the slow path
+    "number": lambda value: type(value) in (int, float),
+    "boolean": lambda value: isinstance(value, bool),
+    "array": lambda value: isinstance(value, list),
+}
+
+
+def _any_type(kinds: list[Check]) -> Check:
+    return lambda value: any(kind(value) for kind in kinds)
+
+
+def _max_length(most: int) -> Check:
+    return lambda value: not isinstance(value, str) or len(value) <= most
+
+
+def _pattern(pattern: re.Pattern[str]) -> Check:
+    return lambda value: not isinstance(value, str) or bool(pattern.search(value))
+
+
+def _one_of(codes: frozenset[str]) -> Check:
+    return lambda value: isinstance(value, str) and value in codes
+
+
+def _bound(bound: int, *, above: bool) -> Check:
+    return lambda value: type(value) is int and (value >= bound if above else value <= bound)
+
+
+def _unique(value: Any) -> bool:
+    return not isinstance(value, list) or (all(isinstance(v, str) for v in value) and len(set(value)) == len(value))
+
+
+def _each(item: Check) -> Check:
+    return lambda value: not isinstance(value, list) or all(item(v) for v in value)
+
+
+def _passes(schema: Mapping[str, Any]) -> Check | None:
+    """A plain-Python check that admits only values the schema admits (it may refuse some the schema admits:
+    those are then checked by jsonschema, which also words the messages); None for a keyword it cannot check.
+    Validating a file's rows this way skips jsonschema's per-keyword dispatch for every valid value."""
+    checks: list[Check] = []
+    for keyword, expected in schema.items():
+        if keyword in _ANNOTATIONS or keyword.startswith("x-"):
+            continue
+        if keyword == "type":
+            names = [expected] if isinstance(expected, str) else list(expected)
+            if not all(name in _TYPE_CHECKS for name in names):
+                return None
+            checks.append(_any_type([_TYPE_CHECKS[name] for name in names]))
+        elif keyword == "maxLength":
+            checks.append(_max_length(expected))
+        elif keyword == "pattern":
+            checks.append(_pattern(re.compile(expected)))
+        elif keyword == "enum" and all(isinstance(code, str) for code in expected):
+            checks.append(_one_of(frozenset(expected)))
+        elif keyword in ("minimum", "maximum") and type(expected) is int:
+            checks.append(_bound(expected, above=keyword == "minimum"))
+        elif keyword == "uniqueItems" and expected is True:
+            checks.append(_unique)
+        elif keyword == "items" and isinstance(expected, Mapping) and (item := _passes(expected)) is not None:
+            checks.append(_each(item))
+        else:
+            return None
+    return lambda value: all(check(value) for check in checks)
+
+
+_FAST: dict[tuple[int, int], tuple[object, object, dict[str, Check | None]]] = {}
+
+
+def _fast_checks(fields: Mapping[str, Field], catalogs: Mapping[str, Catalog]) -> dict[str, Check | None]:
+    """The plain-Python check of every field's schema, built once per loaded bundle (see _passes)."""
+    key = (id(fields), id(catalogs))
+    found = _FAST.get(key)
+    if found is not None and found[0] is fields and found[1] is catalogs:
+        return found[2]
+    if len(_FAST) > 64:
+        _FAST.clear()
+    checks = {name: _passes(field_schema(field, catalogs)) for name, field in fields.items()}
+    _FAST[key] = (fields, catalogs, checks)
+    return checks
+
+
+def _valid_phone(value: str, region: str) -> bool:
+    return read_phone(value, region)[2]  # one cached parse serves the check, the match keys and the search keys
 
 
 def _validator(fields: Mapping[str, Field], catalogs: Mapping[str, Catalog],
@@ -199,11 +287,7 @@ def _extra_errors(field: Field, value: Any, settings: Settings) -> list[str]:
     if bad_text:
         return [bad_text]
     if field.type == "phone":
-        try:
-            phone = phonenumbers.parse(str(value), settings.default_region)
-        except phonenumbers.NumberParseException:
-            return ["is not a valid phone number"]
-        return [] if phonenumbers.is_valid_number(phone) else ["is not a valid phone number"]
+        return [] if _valid_phone(str(value), settings.default_region) else ["is not a valid phone number"]
     if field.type in ("date", "datetime"):
         parse = date.fromisoformat if field.type == "date" else datetime.fromisoformat
         try:
@@ -235,8 +319,13 @@ def check_field_values(
     settings: Settings,
 ) -> dict[str, list[str]]:
     """Messages per field for non-empty `values` of known `fields` (empty dict when all are valid)."""
-    errors = _schema_errors(_validator(fields, catalogs, tuple(name for name in values if name in fields)),
-                            dict(values))
+    fast = _fast_checks(fields, catalogs)
+    if all(name not in fields or ((check := fast[name]) is not None and check(value))
+           for name, value in values.items()):
+        errors: dict[str, list[str]] = {}  # every value passes its schema (see _passes)
+    else:
+        errors = _schema_errors(_validator(fields, catalogs, tuple(name for name in values if name in fields)),
+                                dict(values))
     for name, value in values.items():
         if name in fields and name not in errors:
             extra = _extra_errors(fields[name], value, settings)

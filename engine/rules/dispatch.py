@@ -149,7 +149,13 @@ def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[Record
     if not rules:
         return
     entity = entity_of(bundle, records[0].entity)
-    links = uow.links.kinds_from(record.id for record in records)  # one query: which links the records make
+    if all(record.id in lookups.unlinked for record in records) if lookups is not None else False:
+        # inserted by the caller's batch just now: the only links they make are their reference fields'
+        references = [name for name, spec in entity.fields.items() if spec.type == "reference"]
+        links = {record.id: {"reference"} for record in records
+                 if any(record.data.get(name) is not None for name in references)}
+    else:
+        links = uow.links.kinds_from(record.id for record in records)  # one query: which links they make
     acted: set[int] = set()  # records an action ran on: their links may have changed since
     lookups = lookups or BatchLookups()
     ids = [record.id for record in records]

@@ -7,6 +7,7 @@ proves it cheap (comparisons of fields and constants), when it runs here."""
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -118,10 +119,24 @@ def _parsed(expression: str) -> Any:
     return EvalWithCompoundTypes.parse(expression)
 
 
+_LOCAL = threading.local()  # one interpreter per thread and day: building one costs more than most evaluations
+
+
+def _interpreter(today: date) -> Any:
+    found: tuple[date, Any] | None = getattr(_LOCAL, "interpreter", None)
+    if found is None or found[0] != today:
+        found = _LOCAL.interpreter = (today, EvalWithCompoundTypes(names={}, functions=functions(today)))
+    return found[1]
+
+
 def evaluate_here(expression: str, names: Mapping[str, Any], today: date) -> Any:
     """The value of `expression` over `names`, in this process; raises what simpleeval or the expression raises."""
-    interpreter = EvalWithCompoundTypes(names={**names, "today": today.isoformat()}, functions=functions(today))
-    return interpreter.eval(expression, previously_parsed=_parsed(expression))
+    interpreter = _interpreter(today)
+    interpreter.names = {**names, "today": today.isoformat()}
+    try:
+        return interpreter.eval(expression, previously_parsed=_parsed(expression))
+    finally:
+        interpreter.names = {}  # the record's values are not kept alive by the thread
 
 
 def evaluate(expression: str, names: Mapping[str, Any], *, rule: str, today: date) -> Any:

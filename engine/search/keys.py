@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-import phonenumbers
-
 from engine.config.model import Entity
-from engine.quality.normalize import email_key, latin_fold, name_key, phone_key, translit
+from engine.quality.normalize import email_key, latin_fold, name_key, phone_key, read_phone, translit
 
 TEXT_TYPES = ("string", "email", "phone", "url")  # a title or searchable field of these types is searched
 MAX_KEYS = 40  # per record: a long title adds its first words only
@@ -24,10 +23,15 @@ _VOWEL_I = re.compile(r"(?<=[aeiou])i$")  # Sergei/Sergey, Nikolai/Nikolay: й a
 
 def word_keys(value: Any) -> list[str]:
     """The words of a text in one script: folded, transliterated to Latin, spelling variants folded."""
+    return list(_word_keys(value)) if isinstance(value, str) else []
+
+
+@lru_cache(maxsize=65536)  # names repeat across records, and a batch of new records keys each value once
+def _word_keys(value: str) -> tuple[str, ...]:
     folded = name_key(value)
     if folded is None:
-        return []
-    return [_VOWEL_I.sub("y", latin_fold(word)) for word in translit(folded).split() if word]
+        return ()
+    return tuple(_VOWEL_I.sub("y", latin_fold(word)) for word in translit(folded).split() if word)
 
 
 def phone_keys(value: Any, region: str) -> list[str]:
@@ -35,8 +39,7 @@ def phone_keys(value: Any, region: str) -> list[str]:
     e164 = phone_key(value, region)
     if e164 is None:
         return []
-    national = str(phonenumbers.parse(e164).national_number)
-    return [e164, national]
+    return [e164, str(read_phone(str(value), region)[1])]  # the parse phone_key made (cached)
 
 
 def searched_fields(entity: Entity) -> list[str]:

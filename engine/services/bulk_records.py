@@ -12,17 +12,21 @@ from datetime import datetime
 from typing import Any
 
 from engine.config.model import Bundle, Entity
+from engine.errors import ValidationError
 from engine.filters.model import linked_entities
 from engine.processes.deployed import active_bundle
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
+from engine.records.schema import validate_record
 from engine.rules.actions import BatchLookups
 from engine.rules.dispatch import created_rules, linked_created_rules, on_records_created
 from engine.search.index import index_new
+from engine.services.access import require_permission
 from engine.services.instances import start_for_new_record
-from engine.services.records import check_targets, refuse_merged_targets, title_of
+from engine.services.records import check_targets, entity_of, refuse_merged_targets, title_of
 from engine.services.views import Actor
-from engine.store.models import RecordRow
+from engine.store.events import FieldsChanged, RecordChanged
+from engine.store.models import RecordRow, UserRow
 from engine.store.uow import UnitOfWork
 
 
@@ -160,3 +164,96 @@ def insert_records(
         for row in rows:
             start_for_new_record(uow, actor, row, now)
     return rows
+
+
+def create_records(uow: UnitOfWork, actor: Actor, entity_name: str, datas: Sequence[dict[str, Any]], now: datetime,
+                   *, owner_id: int | None = None, start_processes: bool = True) -> list[RecordRow]:
+    """Validate and store many new records of one entity in one transaction through the batch path (as
+    create_record would one by one with creator_owns=False): ValidationError naming the position and field of
+    every problem, nothing written. Entities whose creation rules are not bulk_ready are refused."""
+    require_permission(actor, "record.write", action="create records")
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, entity_name)
+    if not bulk_ready(bundle, entity):
+        raise ValidationError({"": [f"{entity.name} records are created one by one (rules read linked records)"]})
+    cleans, errors = [], {}
+    for position, data in enumerate(datas, start=1):
+        try:
+            cleans.append(validate_record(entity, bundle, data))
+        except ValidationError as exc:
+            errors.update({f"[{position}] {name}".rstrip(): messages for name, messages in exc.errors.items()})
+    if errors:
+        raise ValidationError(errors)
+    with uow:
+        rows = insert_records(uow, actor, entity, cleans, now, owner_id=owner_id, start_processes=start_processes)
+        uow.commit()
+        return rows
+
+
+def rules_watch(bundle: Bundle, entity: Entity, name: str) -> bool:
+    """Whether a rule runs when field `name` of an `entity` record changes (its own `changed` trigger, or a
+    `linked_changed` one on a record it links to): then each record's write must run them before the next."""
+    for rule in bundle.rules.values():
+        for trigger in rule.triggers:
+            if trigger.kind == "changed" and rule.entity == entity.name and name in trigger.fields:
+                return True
+            if trigger.kind == "linked_changed" and trigger.entity == entity.name and (
+                    name in trigger.fields or name == trigger.via):
+                return True
+    return False
+
+
+def update_records(uow: UnitOfWork, rows: Sequence[RecordRow], values: Sequence[dict[str, Any]], *, actor: str,
+                   source: str, now: datetime, entity: Entity) -> list[dict[str, tuple[Any, Any]]]:
+    """Write validated values to many loaded records, as write_fields would one by one, in three statements:
+    one multi-row history INSERT, one executemany UPDATE (each row guarded by its revision), and the reference
+    links of the reference fields that changed; then FieldsChanged and RecordChanged for each changed record,
+    handled as a single write's (search keys, match keys, duplicate policy, rules). Only for fields no rule
+    watches (rules_watch): a rule's write on one record could change what the next one is written from.
+    Returns each record's {field: (old, new)} (empty when nothing changed)."""
+    checked: set[tuple[str, str]] = set()
+    for clean in values:  # a mass write gives many records the same values: each is checked once
+        targets = {name: value for name, value in clean.items() if (name, repr(value)) not in checked}
+        check_targets(uow, entity, targets)
+        checked.update((name, repr(value)) for name, value in targets.items())
+    changes: list[dict[str, tuple[Any, Any]]] = []
+    history: list[dict[str, Any]] = []
+    written: list[RecordRow] = []
+    columns: list[dict[str, Any]] = []
+    for row, clean in zip(rows, values, strict=True):
+        data, changed = dict(row.data), {}
+        for name, new in clean.items():
+            old = data.get(name)
+            if old == new:
+                continue
+            changed[name] = (old, new)
+            if new is None:
+                data.pop(name, None)
+            else:
+                data[name] = new
+            history.append({"record_id": row.id, "at": now, "actor": actor, "source": source, "field": name,
+                            "old_value": old, "new_value": new})
+            if (field := entity.fields.get(name)) is not None and field.type == "reference":
+                uow.links.set_reference(row.id, name, new, now, actor)
+        changes.append(changed)
+        if changed:
+            written.append(row)
+            columns.append({"data": data, "title": title_of(entity, data, row.id), "updated_at": now})
+    uow.records.add_changes(history)
+    uow.records.update_many(written, columns)
+    for row, changed in zip(rows, changes, strict=True):
+        if changed:
+            uow.publish(FieldsChanged(row, changed, source, actor, now))
+            uow.publish(RecordChanged(row, changed, now))
+    return changes
+
+
+def give_records(uow: UnitOfWork, rows: Sequence[RecordRow], to: UserRow, *, actor: str, source: str,
+                 now: datetime) -> None:
+    """Make `to` the owner of many loaded records, as give_record would one by one: one history row each (field
+    `owner`, the old and new owners' login names) in one INSERT, the owners in one executemany UPDATE."""
+    owners = uow.users.by_ids({row.owner_id for row in rows if row.owner_id is not None})
+    uow.records.add_changes([{"record_id": row.id, "at": now, "actor": actor, "source": source, "field": "owner",
+                              "old_value": owners[row.owner_id].username if row.owner_id in owners else None,
+                              "new_value": to.username} for row in rows])
+    uow.records.update_many(rows, [{"owner_id": to.id, "updated_at": now} for _ in rows])

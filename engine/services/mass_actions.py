@@ -3,19 +3,21 @@ start a process — each all or nothing, in one transaction, as ordinary record 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
+from engine.quality.matching import rules_of
 from engine.records.schema import validate_record
 from engine.services.access import require_permission
-from engine.services.assignment import assignee_target, give_record
+from engine.services.assignment import assignee_target
+from engine.services.bulk_records import give_records, rules_watch, update_records
 from engine.services.finding import count_records, iter_record_ids
 from engine.services.instances import start_version
-from engine.services.records import write_fields
+from engine.services.records import check_targets, write_fields
 from engine.services.segments import filter_target, get_segment
 from engine.services.views import Actor
 from engine.store.events import RecordChanged
@@ -24,6 +26,7 @@ from engine.store.uow import UnitOfWork
 
 MAX_RECORDS = 5000  # one transaction holds at most this many records
 MAX_ERRORS = 20  # a failing action stops collecting problems after this many
+WRITE_BATCH = 1000  # records per multi-row history INSERT and executemany UPDATE of a batched action
 KINDS = ("assign", "tag", "untag", "set", "start")
 TAG_FIELD = "tags"  # the multi_enum field tag/untag use when the action names none
 _KEYS = {"assign": {"to"}, "tag": {"code", "field"}, "untag": {"code", "field"}, "set": {"field", "value"},
@@ -89,7 +92,16 @@ def parse_action(data: Any) -> MassAction:
     return action
 
 
-Apply = Callable[[RecordRow], bool]  # True when the record changed; raises FlowError when it cannot
+@dataclass(frozen=True)
+class _Step:
+    """The per-record part of an action: `plan` says what to write to a record (None: nothing to change; a
+    FlowError: it cannot), `write` writes planned records. `batched`: the writes wait and go together (multi-row
+    statements) after every record is planned; otherwise each record is written right after its plan, since a
+    rule its write triggers may change what the next record's plan reads."""
+
+    plan: Callable[[RecordRow], Any]
+    write: Callable[[Sequence[tuple[RecordRow, Any]]], None]
+    batched: bool
 
 
 def _tag_field(entity: Entity, action: MassAction) -> str:
@@ -101,35 +113,44 @@ def _tag_field(entity: Entity, action: MassAction) -> str:
     return name
 
 
-def _field_writer(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, now: datetime,
-                  source: str) -> Callable[[RecordRow, dict[str, Any]], bool]:
-    def write(row: RecordRow, values: dict[str, Any]) -> bool:
-        clean = validate_record(entity, bundle, values, partial=True)
-        changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
-        uow.publish(RecordChanged(row, changed, now))
-        return bool(changed)
+def _field_step(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, now: datetime, source: str,
+                name: str, plan: Callable[[RecordRow], dict[str, Any] | None]) -> _Step:
+    """A step writing field `name`: validated per record by `plan`; written together unless a rule watches it,
+    it is a reference or the entity's duplicate rules read it (what refuses one record's write must name it)."""
 
-    return write
+    def write(planned: Sequence[tuple[RecordRow, Any]]) -> None:
+        if batched:
+            update_records(uow, [row for row, _ in planned], [clean for _, clean in planned],
+                           actor=actor.username, source=source, now=now, entity=entity)
+            return
+        for row, clean in planned:
+            changed = write_fields(uow, row, clean, actor=actor.username, source=source, now=now, entity=entity)
+            uow.publish(RecordChanged(row, changed, now))
+
+    duplicates = rules_of(bundle, entity.name)  # their policy (warn, link, block) may refuse one record's write
+    batched = (not rules_watch(bundle, entity, name) and entity.fields[name].type != "reference"
+               and (duplicates is None or name not in duplicates.fields()))
+    return _Step(plan, write, batched)
 
 
 def _applier(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, action: MassAction, now: datetime,
-             source: str, ids: list[int]) -> Apply:
+             source: str, ids: list[int]) -> _Step:
     """The per-record step of an action, after the checks that do not depend on the record."""
-    write = _field_writer(uow, actor, bundle, entity, now, source)
     if action.kind == "assign":
         to = assignee_target(uow, actor, str(action.value))
         team = set(uow.users.team_member_ids(actor.team)) if actor.team else set()
 
-        def assign(row: RecordRow) -> bool:
+        def assign(row: RecordRow) -> bool | None:
             if row.owner_id == to.id:
-                return False
+                return None
             if not (actor.has("admin") or "system" in actor.roles or row.owner_id is None or row.owner_id in team):
                 raise FlowError("not yours to reassign (owned outside your team)")
-            give_record(uow, row, to, uow.users.by_ids([row.owner_id] if row.owner_id else []), actor.username,
-                         now, source)
             return True
 
-        return assign
+        def give(planned: Sequence[tuple[RecordRow, Any]]) -> None:
+            give_records(uow, [row for row, _ in planned], to, actor=actor.username, source=source, now=now)
+
+        return _Step(assign, give, batched=True)
     if action.kind in ("tag", "untag"):
         name = _tag_field(entity, action)
         try:
@@ -137,14 +158,14 @@ def _applier(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, acti
         except ValidationError as exc:
             raise ValidationError({"code": exc.errors.get(name, ["is not valid"])}) from exc
 
-        def tag(row: RecordRow) -> bool:
+        def tag(row: RecordRow) -> dict[str, Any] | None:
             current = list(row.data.get(name) or [])
             if (action.value in current) == (action.kind == "tag"):
-                return False
+                return None
             new = [*current, action.value] if action.kind == "tag" else [c for c in current if c != action.value]
-            return write(row, {name: new})
+            return validate_record(entity, bundle, {name: new}, partial=True)
 
-        return tag
+        return _field_step(uow, actor, bundle, entity, now, source, name, tag)
     if action.kind == "set":
         name = str(action.field)
         if name not in entity.fields:
@@ -153,21 +174,31 @@ def _applier(uow: UnitOfWork, actor: Actor, bundle: Bundle, entity: Entity, acti
             value = validate_record(entity, bundle, {name: action.value}, partial=True)[name]
         except ValidationError as exc:
             raise ValidationError({"value": exc.errors.get(name, ["is not valid"])}) from exc
+        refused: list[ValidationError] = []
+        try:  # the same value for every record: its target (a user, a record) is looked up once
+            check_targets(uow, entity, {name: value})
+        except ValidationError as exc:
+            refused.append(exc)
 
-        def set_field(row: RecordRow) -> bool:
-            return row.data.get(name) != value and write(row, {name: value})
+        def set_field(row: RecordRow) -> dict[str, Any] | None:
+            if row.data.get(name) == value:
+                return None
+            if refused:
+                raise refused[0]
+            return {name: value}
 
-        return set_field
+        return _field_step(uow, actor, bundle, entity, now, source, name, set_field)
     version = _process(uow, entity, str(action.value))
     running = uow.segments.running_instance_records(version.process_id, ids)
 
-    def start(row: RecordRow) -> bool:
-        if row.id in running:
-            return False
-        start_version(uow, actor, version, row, now)
-        return True
+    def startable(row: RecordRow) -> bool | None:
+        return None if row.id in running else True
 
-    return start
+    def start(planned: Sequence[tuple[RecordRow, Any]]) -> None:
+        for row, _ in planned:
+            start_version(uow, actor, version, row, now)
+
+    return _Step(startable, start, batched=False)
 
 
 def _process(uow: UnitOfWork, entity: Entity, process_id: str) -> ProcessVersionRow:
@@ -201,17 +232,23 @@ def run_action(uow: UnitOfWork, actor: Actor, filter: Any, action: MassAction, n
             raise ValidationError({"": [f"the filter finds {total} records; a mass action takes at most {limit} "
                                         "at once: narrow the filter (or the segment) and repeat"]})
         ids = sorted({i for batch in iter_record_ids(uow, actor, clean, now) for i in batch})[:limit]
-        apply = _applier(uow, actor, bundle, entity, action, now, source[:200], ids)
+        step = _applier(uow, actor, bundle, entity, action, now, source[:200], ids)
         rows = uow.records.by_ids(ids)
         changed = skipped = 0
         errors: list[str] = []
+        pending: list[tuple[RecordRow, Any]] = []
         for record_id in ids:
             row = rows[record_id]
             try:
-                if apply(row):
-                    changed += 1
-                else:
+                planned = step.plan(row)
+                if planned is None:
                     skipped += 1
+                    continue
+                if step.batched:
+                    pending.append((row, planned))
+                else:
+                    step.write([(row, planned)])
+                changed += 1
             except ValidationError as exc:
                 errors.append(f"#{row.id} {row.title}: " + "; ".join(
                     f"{k}: {', '.join(v)}" if k else ", ".join(v) for k, v in exc.errors.items()))
@@ -220,6 +257,9 @@ def run_action(uow: UnitOfWork, actor: Actor, filter: Any, action: MassAction, n
             if len(errors) >= MAX_ERRORS:
                 errors.append(f"stopped after {MAX_ERRORS} problems")
                 break
+        if not errors:
+            for start in range(0, len(pending), WRITE_BATCH):
+                step.write(pending[start:start + WRITE_BATCH])
         summary = ActionSummary(action.kind, len(ids), changed, skipped, errors, dry_run)
         if errors and not dry_run:
             raise ValidationError({"records": [f"nothing was changed: {len(errors)} record(s) refused the "

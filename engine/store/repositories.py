@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
+from sqlalchemy.orm.attributes import set_committed_value
 
+from engine.errors import ConflictError
 from engine.store.automation_repos import (
     AssignmentRepository,
     EventRepository,
@@ -174,9 +176,10 @@ class RecordRepository(_Repository):
     def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append field history rows (column values) in one statement (executemany)."""
         if rows:
-            self.session.execute(
-                insert(FieldChangeRow), list(rows), execution_options=self._staged_first(RecordRow, FieldChangeRow)
-            )
+            if self._staged_first(RecordRow, FieldChangeRow)["autoflush"]:
+                self.session.flush()
+            # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects)
+            self.session.execute(insert(cast(Table, FieldChangeRow.__table__)), list(rows))
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""
@@ -261,6 +264,29 @@ class RecordRepository(_Repository):
                 raise RuntimeError(f"a record inserted with {row['data']!r} came back with other data")
             ids.append(same.pop(0))
         return ids
+
+    def update_many(self, rows: Sequence[RecordRow], values: Sequence[dict[str, Any]]) -> None:
+        """Write new column values (data, title, owner_id, updated_at: the same keys for every row) to loaded
+        records in one executemany UPDATE, each guarded by its revision as the ORM's own update is; the loaded
+        objects take the values as committed (the session has nothing left to flush for them). ConflictError
+        when another transaction changed one of them since it was read."""
+        if not rows:
+            return
+        if any(inspect(row).modified for row in rows):
+            self.session.flush()  # a change staged before (a rule's) goes first, and bumps its revision
+        table = cast(Table, RecordRow.__table__)
+        names = sorted(values[0])
+        stmt = (table.update().where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_old"))
+                .values({name: bindparam(f"b_{name}") for name in [*names, "revision"]}))
+        params = [{"b_id": row.id, "b_old": row.revision, "b_revision": row.revision + 1,
+                   **{f"b_{name}": value[name] for name in names}} for row, value in zip(rows, values, strict=True)]
+        result = self.session.execute(stmt, params)
+        if result.rowcount != len(rows):  # type: ignore[attr-defined]
+            raise ConflictError("someone else changed these records in the meantime; reload and try again")
+        for row, value in zip(rows, values, strict=True):
+            for name in names:
+                set_committed_value(row, name, value[name])
+            set_committed_value(row, "revision", row.revision + 1)
 
     def by_ids(self, ids: Iterable[int]) -> dict[int, RecordRow]:
         """Records by id, in one query."""

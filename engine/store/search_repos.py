@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Table,
     and_,
     bindparam,
     delete,
@@ -112,7 +113,7 @@ class SearchRepository(_Repository):
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert keys of new records ({record_id, entity, key, owner_id}) in one statement."""
         if rows:
-            self.session.execute(insert(SearchKeyRow), list(rows))
+            self.session.execute(insert(cast(Table, SearchKeyRow.__table__)), list(rows))
 
     def delete_of(self, record_ids: Iterable[int]) -> None:
         """Remove every key of these records."""

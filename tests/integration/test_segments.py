@@ -163,29 +163,45 @@ def test_bad_action_values_are_refused_before_anything_changes(deployed: MakeUow
             parse_action(data)
 
 
-def test_a_record_that_fails_leaves_every_record_unchanged(deployed: MakeUow, actors: dict[str, Actor],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_record_that_fails_leaves_every_record_unchanged(deployed: MakeUow, actors: dict[str, Actor]) -> None:
     ids = [contact(deployed, actors, f"C{i}", "sales").id for i in range(4)]
-    real = mass_actions.write_fields
-
-    def failing_on_third(uow: UnitOfWork, row: Any, values: dict[str, Any], **kwargs: Any) -> Any:
-        if row.id == ids[2]:
-            raise ValidationError({"tags": ["refused for this one"]})
-        return real(uow, row, values, **kwargs)
-
-    monkeypatch.setattr(mass_actions, "write_fields", failing_on_third)
+    with deployed() as uow:  # a tag code the catalog no longer has: this record's new tag list is refused
+        row = uow.records.get(ids[2])
+        assert row is not None
+        row.data = {**row.data, "tags": ["retired-code"]}
+        uow.commit()
     with pytest.raises(ValidationError) as exc:
         run_action(deployed(), actors["sales"], ALL_CONTACTS, parse_action({"action": "tag", "code": "vip"}), NOW)
     messages = exc.value.errors["records"]
     assert "nothing was changed" in messages[0]
-    assert any(f"#{ids[2]} C2" in m and "refused for this one" in m for m in messages)
+    assert any(f"#{ids[2]} C2" in m and "tags: must be one of" in m for m in messages), messages
     for record_id in ids:
-        assert "tags" not in get_record(deployed(), actors["sales"], record_id).data
+        assert "vip" not in get_record(deployed(), actors["sales"], record_id).data.get("tags", [])
         assert history(deployed, record_id, "tags") == []
     preview = run_action(deployed(), actors["sales"], ALL_CONTACTS, parse_action({"action": "tag", "code": "vip"}),
                          NOW, dry_run=True)
     assert (preview.records, preview.changed, len(preview.errors), preview.dry_run) == (4, 3, 1, True)
-    assert all("tags" not in get_record(deployed(), actors["sales"], i).data for i in ids)
+    assert all("vip" not in get_record(deployed(), actors["sales"], i).data.get("tags", []) for i in ids)
+
+
+def test_a_write_a_rule_refuses_mid_way_leaves_every_record_unchanged(deployed: MakeUow, actors: dict[str, Actor],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field rules watch is written record by record (a rule may change the next record's plan)."""
+    ids = [contact(deployed, actors, f"C{i}", "sales", phone=f"+7495123456{i}").id for i in range(4)]
+    real = mass_actions.write_fields
+
+    def failing_on_third(uow: UnitOfWork, row: Any, values: dict[str, Any], **kwargs: Any) -> Any:
+        if row.id == ids[2]:
+            raise ValidationError({"phone": ["refused for this one"]})
+        return real(uow, row, values, **kwargs)
+
+    monkeypatch.setattr(mass_actions, "write_fields", failing_on_third)
+    with pytest.raises(ValidationError) as exc:
+        run_action(deployed(), actors["sales"], ALL_CONTACTS,
+                   parse_action({"action": "set", "field": "phone", "value": "+74959999999"}), NOW)
+    assert any(f"#{ids[2]} C2" in m and "refused for this one" in m for m in exc.value.errors["records"])
+    for i, record_id in enumerate(ids):
+        assert get_record(deployed(), actors["sales"], record_id).data["phone"] == f"+7495123456{i}"
 
 
 def test_more_records_than_the_cap_asks_to_narrow_the_segment(deployed: MakeUow, actors: dict[str, Actor]) -> None:

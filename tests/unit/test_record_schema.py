@@ -324,3 +324,31 @@ def test_form_variables_with_unstorable_text_are_refused_naming_the_variable(bun
     form = bundle.forms["qualify_lead"]
     errors = errors_of(validate_form, form, bundle, {"outcome": "convert", "comment": "call\x00back"})
     assert errors == {"comment": ["contains a NUL character at position 5"]}
+
+
+PROBES: list[Any] = [
+    "", "x", "a" * 201, "a" * 10_001, "name@example.com", "name@", "https://example.com/a", "ftp://x",
+    "2024-05-01", "2024-5-1", "2024-05-01T10:00:00+03:00", "1200.50", "12,5", "j.smith", "J Smith", "vip", "VIP",
+    0, 1, -1, 2**63, 2.0, 2.5, True, False, None, ["vip"], ["vip", "vip"], ["nosuch"], [], [1], {"a": 1},
+]
+
+
+def test_the_plain_check_of_a_field_never_admits_a_value_its_schema_refuses(bundle: Bundle) -> None:
+    """The fast path of validation (engine.records.schema._passes) may only skip jsonschema for values it
+    admits too: for every field of every shipped entity and a spread of values, admitted means valid."""
+    from engine.records.schema import _passes, field_schema
+
+    code_values = {code for catalog in bundle.catalogs.values() for code in catalog.codes()}
+    probes = [*PROBES, *sorted(code_values)[:40], *([code] for code in sorted(code_values)[:20])]
+    checked = 0
+    for entity in bundle.entities.values():
+        for field in entity.fields.values():
+            schema = field_schema(field, bundle.catalogs)
+            check = _passes(schema)
+            assert check is not None, (entity.name, field.name, schema)  # every shipped field type is compiled
+            validator = Draft202012Validator(schema)
+            for value in probes:
+                if check(value):
+                    assert validator.is_valid(value), (entity.name, field.name, value)
+                    checked += 1
+    assert checked > 100  # the probes do reach the admitting side
