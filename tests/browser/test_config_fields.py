@@ -57,8 +57,14 @@ def test_admin_adds_a_field_uses_it_on_a_card_and_rolls_back(live_server: str, s
     expect(page.locator("dl")).to_contain_text("38")
 
     page.goto(f"{live_server}/admin/config")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    roll_back = page.get_by_role("button", name=f"Вернуть версию {first_version.removeprefix('#')}")
+    roll_back.click()  # asked first (script under the Content-Security-Policy); a "no" sends nothing
+    expect(page.locator("#versions tbody tr").first).to_contain_text("browser: field Contact.shoe_size added by ada")
+    assert asked == [f"Развернуть файлы версии {first_version.removeprefix('#')} снова, новой версией?"]
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name=f"Вернуть версию {first_version.removeprefix('#')}").click()
+    roll_back.click()
     expect(page.locator("body")).to_contain_text(f"Версия {first_version.removeprefix('#')} развёрнута снова")
     page.goto(f"{live_server}/records/{seed}")
     expect(page.locator("dl")).not_to_contain_text("Размер обуви")

@@ -18,3 +18,17 @@
     if (open.length) { open[0].querySelector("summary").focus(); }
   });
 }());
+
+// What the Content-Security-Policy keeps out of HTML attributes (no inline handlers): a
+// <select data-submit-on-change> sends its form when changed; a <form data-confirm="..."> asks first.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("select[data-submit-on-change]") && field.form) { field.form.requestSubmit(); }
+  });
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+}());
