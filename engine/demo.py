@@ -74,7 +74,7 @@ def _runs(make_uow: Callable[[], UnitOfWork], path: Path, records: list[tuple[in
           now: datetime, bulk: bool) -> list[list[tuple[int, dict[str, Any]]]]:
     """The records in file order, consecutive ones the batch path can create together grouped: same entity,
     creator, owner, time and processes flag, no later `changes`, an entity whose creation rules read only the
-    record itself (bulk_ready)."""
+    record itself (bulk_ready), and none after the first naming another record."""
     with make_uow() as uow:
         bundle, _ = active_bundle(uow)
 
@@ -85,11 +85,19 @@ def _runs(make_uow: Callable[[], UnitOfWork], path: Path, records: list[tuple[in
         return (entity.name, record.get("created_by"), record.get("owner"), _moment(path, index, record, now),
                 record.get("processes", True) is not False)
 
+    def refers(record: dict[str, Any]) -> bool:
+        """Whether the record names another record: it may be one of the run, not inserted yet, so it starts a
+        run of its own (what it names was committed before it)."""
+        entity = bundle.entities[record["entity"]]
+        data = record.get("data") or {}
+        return any(spec.type == "reference" and data.get(name) not in (None, "") for name, spec in
+                   entity.fields.items())
+
     runs: list[list[tuple[int, dict[str, Any]]]] = []
     last: tuple[Any, ...] | None = None
     for index, record in records:
         mine = key(index, record)
-        if mine is not None and mine == last:
+        if mine is not None and mine == last and not refers(record):
             runs[-1].append((index, record))
         else:
             runs.append([(index, record)])
