@@ -37,8 +37,10 @@ def backfill_links(ctx: click.Context, entities: tuple[str, ...], batch: int) ->
 @click.option("--record", "record_id", type=int, default=None, help="only entries about this record id")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["field", "step", "event", "merge"]),
               help="field, step, event or merge (repeatable; default all)")
-@click.option("--from", "since", default=None, help="from this date (YYYY-MM-DD) or ISO date-time, UTC")
+@click.option("--from", "since", default=None, help="from this date (YYYY-MM-DD) or ISO date-time, in --tz")
 @click.option("--to", "until", default=None, help="up to this date (inclusive) or ISO date-time (exclusive)")
+@click.option("--tz", "zone_name", default="UTC", show_default=True,
+              help="IANA time zone of --from/--to and of the exported times (Europe/Moscow)")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
 @click.option("--limit", type=int, default=50, help="table only: newest entries to show")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -46,26 +48,34 @@ def backfill_links(ctx: click.Context, entities: tuple[str, ...], batch: int) ->
 @click.pass_context
 @_fail_cleanly
 def audit_cmd(ctx: click.Context, user: str | None, entity: str | None, record_id: int | None,
-              kinds: tuple[str, ...], since: str | None, until: str | None, fmt: str, limit: int,
+              kinds: tuple[str, ...], since: str | None, until: str | None, zone_name: str, fmt: str, limit: int,
               output: Path | None) -> None:
     """The audit log (field changes, process steps, inbound events, merges), newest first."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from engine.services.audit import AuditQuery, audit_log, iter_audit, parse_moment
     from engine.services.audit_export import csv_chunks, write_xlsx
 
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem = f"unknown time zone {zone_name!r} (an IANA name like Europe/Moscow)"
+        raise ValidationError({"--tz": [problem]}) from None
     reader = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"auditor"}))
     query = AuditQuery(user=user, entity=entity, record_id=record_id, kinds=kinds,
-                       since=parse_moment(since, "--from"), until=parse_moment(until, "--to", end_of_day=True))
+                       since=parse_moment(since, "--from", zone=zone),
+                       until=parse_moment(until, "--to", end_of_day=True, zone=zone))
     factory = _uow_factory(ctx)
     audit_log(factory(), reader, query, limit=1)  # a bad filter fails before any file is written
     if fmt == "xlsx":
         if output is None:
             raise ValidationError({"--output": ["an XLSX file needs -o FILE"]})
         with output.open("wb") as target:
-            count = write_xlsx(iter_audit(factory(), reader, query), target)
+            count = write_xlsx(iter_audit(factory(), reader, query), target, zone)
         click.echo(f"{count} entries written to {output}")
         return
     if fmt == "csv":
-        chunks = csv_chunks(iter_audit(factory(), reader, query))
+        chunks = csv_chunks(iter_audit(factory(), reader, query), zone)
         if output is None:
             for chunk in chunks:
                 click.echo(chunk, nl=False)
@@ -75,7 +85,7 @@ def audit_cmd(ctx: click.Context, user: str | None, entity: str | None, record_i
         click.echo(f"written to {output}")
         return
     page = audit_log(factory(), reader, query, limit=limit)
-    text = "\n".join(_audit_line(e) for e in page.items) or "no entries"
+    text = "\n".join(_audit_line(e, zone) for e in page.items) or "no entries"
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
         click.echo(f"{len(page.items)} entries written to {output}")
@@ -85,11 +95,11 @@ def audit_cmd(ctx: click.Context, user: str | None, entity: str | None, record_i
         click.echo(f"(the newest {len(page.items)} shown; raise --limit or export with --format csv)", err=True)
 
 
-def _audit_line(entry: Any) -> str:
-    """One audit entry as a line of the table format."""
+def _audit_line(entry: Any, zone: Any) -> str:
+    """One audit entry as a line of the table format, its time in `zone`."""
     from engine.services.audit_export import cell
 
     record = (entry.entity or "-") + (f" #{entry.record_id}" if entry.record_id else "")
     change = f"{cell(entry.old_value)} -> {cell(entry.new_value)}" if entry.kind in ("field", "merge") else ""
-    return (f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.kind:<5}  {entry.actor:<12}  {record:<18}  {entry.subject}"
-            f"{': ' + change if change else ''}  [{entry.source}]")
+    return (f"{entry.at.astimezone(zone):%Y-%m-%d %H:%M:%S}  {entry.kind:<5}  {entry.actor:<12}  {record:<18}  "
+            f"{entry.subject}{': ' + change if change else ''}  [{entry.source}]")

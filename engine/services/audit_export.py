@@ -1,5 +1,6 @@
 """The audit log as files: CSV (UTF-8 with a byte order mark, so spreadsheet programs read it right) and XLSX,
-both written row by row from the batched log, so an export of millions of entries stays small in memory."""
+both written row by row from the batched log, so an export of millions of entries stays small in memory. Moments
+are written in the reader's time zone, with their offset, and the header names the zone."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import io
 import json
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import UTC
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
@@ -18,6 +21,7 @@ from engine.services.audit import AuditEntry
 COLUMNS = ("at", "kind", "actor", "entity", "record_id", "record_title", "instance_id", "subject", "old_value",
            "new_value", "source", "data")
 BOM = "\ufeff"
+UTC_ZONE = ZoneInfo("UTC")
 _CHUNK_ROWS = 500
 
 
@@ -28,22 +32,28 @@ def cell(value: Any) -> str | int | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def export_row(entry: AuditEntry) -> list[str | int | None]:
-    """An entry as one row in COLUMNS order."""
-    return [entry.at.isoformat(), entry.kind, entry.actor, entry.entity, entry.record_id, entry.record_title,
-            entry.instance_id, entry.subject, cell(entry.old_value), cell(entry.new_value), entry.source,
-            cell(entry.data)]
+def header(zone: ZoneInfo = UTC_ZONE) -> list[str]:
+    """COLUMNS, with the time zone of the `at` column named: `at (Europe/Moscow)`."""
+    return [f"at ({zone.key})", *COLUMNS[1:]]
 
 
-def csv_chunks(entries: Iterable[AuditEntry]) -> Iterator[str]:
+def export_row(entry: AuditEntry, zone: ZoneInfo = UTC_ZONE) -> list[str | int | None]:
+    """An entry as one row in COLUMNS order, its moment in `zone` (ISO 8601 with the offset)."""
+    moment = entry.at if entry.at.tzinfo is not None else entry.at.replace(tzinfo=UTC)
+    return [moment.astimezone(zone).isoformat(), entry.kind, entry.actor, entry.entity, entry.record_id,
+            entry.record_title, entry.instance_id, entry.subject, cell(entry.old_value), cell(entry.new_value),
+            entry.source, cell(entry.data)]
+
+
+def csv_chunks(entries: Iterable[AuditEntry], zone: ZoneInfo = UTC_ZONE) -> Iterator[str]:
     """The CSV text in pieces of a few hundred rows: the BOM and the header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(header(zone))
     yield BOM + _drain(buffer)
     pending = 0
     for entry in entries:
-        writer.writerow([csv_safe(value) for value in export_row(entry)])
+        writer.writerow([csv_safe(value) for value in export_row(entry, zone)])
         pending += 1
         if pending >= _CHUNK_ROWS:
             yield _drain(buffer)
@@ -59,23 +69,24 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def write_xlsx(entries: Iterable[AuditEntry], target: IO[bytes]) -> int:
+def write_xlsx(entries: Iterable[AuditEntry], target: IO[bytes], zone: ZoneInfo = UTC_ZONE) -> int:
     """Write the entries as an XLSX workbook (write-only mode: rows go out as they come); returns the count."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("audit")
-    sheet.append(list(COLUMNS))
+    sheet.append(header(zone))
     count = 0
     for entry in entries:
-        sheet.append([xlsx_cell(sheet, value) for value in export_row(entry)])
+        sheet.append([xlsx_cell(sheet, value) for value in export_row(entry, zone)])
         count += 1
     book.save(target)
     return count
 
 
-def xlsx_chunks(entries: Iterable[AuditEntry], chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+def xlsx_chunks(entries: Iterable[AuditEntry], chunk_size: int = 64 * 1024,
+                zone: ZoneInfo = UTC_ZONE) -> Iterator[bytes]:
     """The XLSX file in pieces: built in a temporary file (a zip is written whole), then read out."""
     with tempfile.TemporaryFile() as spool:
-        write_xlsx(entries, spool)
+        write_xlsx(entries, spool, zone)
         spool.seek(0)
         while True:
             piece = spool.read(chunk_size)

@@ -7,9 +7,10 @@ import ast
 import csv
 import io
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -27,7 +28,7 @@ from engine.services.audit import (
     parse_moment,
     record_as_of,
 )
-from engine.services.audit_export import BOM, COLUMNS, csv_chunks, write_xlsx
+from engine.services.audit_export import BOM, COLUMNS, csv_chunks, header, write_xlsx
 from engine.services.records import create_record, update_record
 from engine.services.users import create_user, get_actor
 from engine.services.views import Actor
@@ -215,7 +216,7 @@ def test_exports_hold_the_filtered_log(deployed: MakeUow, actors: dict[str, Acto
     text_out = "".join(csv_chunks(entries))
     assert text_out.startswith(BOM)
     table = list(csv.reader(io.StringIO(text_out[len(BOM):])))
-    assert tuple(table[0]) == COLUMNS
+    assert table[0] == header() == ["at (UTC)", *COLUMNS[1:]]
     assert len(table) == len(entries) + 1
     budget = next(r for r in table[1:] if r[1] == "field" and r[7] == "budget" and r[2] == "hank" and r[8])
     assert (budget[0], budget[4], budget[8], budget[9], budget[10]) == (T1.isoformat(), str(logged["north"]),
@@ -225,9 +226,21 @@ def test_exports_hold_the_filtered_log(deployed: MakeUow, actors: dict[str, Acto
     book = load_workbook(io.BytesIO(buffer.getvalue()), read_only=True)
     rows = list(book["audit"].iter_rows(values_only=True))
     book.close()
-    assert rows[0] == COLUMNS
+    assert rows[0] == tuple(header())
     assert len(rows) == len(entries) + 1
     assert rows[1][1] == "merge"
+
+    moscow = ZoneInfo("Europe/Moscow")  # a reader's zone: the same moments, with their offset, and the header says so
+    local = list(csv.reader(io.StringIO("".join(csv_chunks(entries, moscow))[len(BOM):])))
+    assert local[0][0] == "at (Europe/Moscow)"
+    assert [datetime.fromisoformat(r[0]) for r in local[1:]] == [datetime.fromisoformat(r[0]) for r in table[1:]]
+    assert {r[0][-6:] for r in local[1:]} == {"+03:00"}
+    buffer = io.BytesIO()
+    write_xlsx(entries, buffer, moscow)
+    book = load_workbook(io.BytesIO(buffer.getvalue()), read_only=True)
+    first = next(book["audit"].iter_rows(values_only=True))
+    book.close()
+    assert first[0] == "at (Europe/Moscow)"
 
 
 def test_moments_parse_as_utc() -> None:
@@ -363,6 +376,14 @@ def test_the_cli_prints_and_exports_the_filtered_log(db_url: str, deployed: Make
     made = runner.invoke(cli.main, [*base, "--kind", "event", "--format", "xlsx", "-o", str(book_path)])
     assert made.exit_code == 0, made.output
     assert "2 entries written" in made.output
+    local = runner.invoke(cli.main, [*base, "--user", "hank", "--kind", "field", "--from", "2026-03-02T12:30",
+                                     "--tz", "Europe/Moscow"])  # 09:30 UTC, and the time shown in Moscow
+    assert local.exit_code == 0, local.output
+    assert local.output.splitlines() == [f"2026-03-02 13:00:00  field  hank          Lead #{logged['north']:<12}"
+                                         "  budget: 10.00 -> 20.00  [edit]"]
+    unknown = runner.invoke(cli.main, [*base, "--tz", "Mars/Olympus"])
+    assert unknown.exit_code == 1
+    assert "--tz: unknown time zone 'Mars/Olympus'" in unknown.output
     refused = runner.invoke(cli.main, [*base, "--from", "last week"])
     assert refused.exit_code == 1
     assert "--from: 'last week' is not a date" in refused.output

@@ -79,7 +79,8 @@ def test_exports_stream_the_filtered_log(app: Flask, deployed: MakeUow, actors: 
     raw = response.get_data()
     assert raw.startswith("\ufeff".encode())
     table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert table[0][:3] == ["at", "kind", "actor"]
+    assert table[0][:3] == ["at (Europe/Moscow)", "kind", "actor"]  # otto's zone: the bundle's, he chose none
+    assert {row[0][-6:] for row in table[1:]} == {"+03:00"}
     assert tuple(table[1][i] for i in (1, 7, 8, 9)) == ("field", "budget", "100.00", "250.00")
     assert {r[4] for r in table[1:]} == {str(ids["north"])}
 
@@ -88,7 +89,7 @@ def test_exports_stream_the_filtered_log(app: Flask, deployed: MakeUow, actors: 
     book = load_workbook(io.BytesIO(book_response.get_data()), read_only=True)
     rows = list(book.active.iter_rows(values_only=True))
     book.close()
-    assert rows[0][:3] == ("at", "kind", "actor")
+    assert rows[0][:3] == ("at (Europe/Moscow)", "kind", "actor")
     assert {r[5] for r in rows[1:]} == {"North laptops", "South tablets"}
 
     refused = otto.get("/audit/export.csv", query_string={"kind": "gossip"})

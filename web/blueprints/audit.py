@@ -100,16 +100,16 @@ def _download(body: Iterator[Any], content_type: str, extension: str) -> Respons
 @bp.get("/audit/export.csv")
 @login_required
 def export_csv() -> Response:
-    """The filtered audit log as CSV (UTF-8 with BOM), streamed in batches."""
+    """The filtered audit log as CSV (UTF-8 with BOM), streamed in batches; times in the reader's zone."""
     entries = _entries()
-    return _download((chunk.encode("utf-8") for chunk in csv_chunks(entries)), CSV_TYPE, "csv")
+    return _download((chunk.encode("utf-8") for chunk in csv_chunks(entries, user_zone())), CSV_TYPE, "csv")
 
 
 @bp.get("/audit/export.xlsx")
 @login_required
 def export_xlsx() -> Response:
-    """The filtered audit log as an XLSX workbook, written row by row."""
-    return _download(xlsx_chunks(_entries()), XLSX, "xlsx")
+    """The filtered audit log as an XLSX workbook, written row by row; times in the reader's zone."""
+    return _download(xlsx_chunks(_entries(), zone=user_zone()), XLSX, "xlsx")
 
 
 @bp.get("/records/<int:record_id>/as-of")
