@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event
 
 from engine.errors import ConflictError
+from engine.processes.deployed import active_bundle
 from engine.services.bulk_records import rules_watch
-from engine.services.deployments import active_bundle
 from engine.services.mass_actions import parse_action, run_action
 from engine.services.records import create_record, get_record, record_history
 from engine.services.views import Actor
@@ -107,8 +107,12 @@ def test_a_mass_action_runs_as_many_statements_for_60_records_as_for_20(
 
 
 def test_a_record_changed_by_someone_else_meanwhile_stops_the_batch(
-    deployed: MakeUow, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+    db_url: str, deployed: MakeUow, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if db_url.startswith("sqlite"):
+        # SQLite has one writer at a time: nobody can commit while the action's transaction writes, so the race
+        # below cannot happen there (the second writer waited out the busy timeout, 30 s, and only then failed)
+        pytest.skip("SQLite has one writer at a time: no concurrent commit can overtake a mass action")
     ids = contacts(deployed, actors, 0, 3)
     from engine.store.repositories import RecordRepository
 
