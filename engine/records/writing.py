@@ -79,6 +79,22 @@ def _write_history(uow: UnitOfWork, row: RecordRow, changed: dict[str, tuple[Any
     uow.records.add_changes(history)
 
 
+def applied(data: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    """A record's data with `values` written over it (None removes a field), and {field: (old, new)} of the
+    fields that changed."""
+    written, changed = dict(data), {}
+    for name, new in values.items():
+        old = written.get(name)
+        if old == new:
+            continue
+        changed[name] = (old, new)
+        if new is None:
+            written.pop(name, None)
+        else:
+            written[name] = new
+    return written, changed
+
+
 def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, actor: str, source: str,
                  now: datetime, entity: Entity) -> dict[str, tuple[Any, Any]]:
     """Apply validated values to a record, append one history row per changed field, keep reference links.
@@ -86,17 +102,7 @@ def write_fields(uow: UnitOfWork, row: RecordRow, values: dict[str, Any], *, act
     Returns {field: (old, new)} of the fields that changed, and publishes them as FieldsChanged (match keys and
     the duplicate policy); the caller publishes the logical change the rules react to."""
     check_targets(uow, entity, values)
-    changed: dict[str, tuple[Any, Any]] = {}
-    data = dict(row.data)
-    for name, new in values.items():
-        old = data.get(name)
-        if old == new:
-            continue
-        changed[name] = (old, new)
-        if new is None:
-            data.pop(name, None)
-        else:
-            data[name] = new
+    data, changed = applied(row.data, values)
     _write_history(uow, row, changed, actor=actor, source=source, now=now, entity=entity)
     if changed:
         row.data = data

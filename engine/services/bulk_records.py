@@ -18,6 +18,7 @@ from engine.processes.deployed import active_bundle
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
 from engine.quality.matching import record_keys, refresh_keys, rules_of
 from engine.records.schema import validate_record
+from engine.records.writing import applied
 from engine.rules.actions import BatchLookups
 from engine.rules.dispatch import created_rules, linked_created_rules, on_records_created
 from engine.search.index import index_new
@@ -221,16 +222,8 @@ def update_records(uow: UnitOfWork, rows: Sequence[RecordRow], values: Sequence[
     written: list[RecordRow] = []
     columns: list[dict[str, Any]] = []
     for row, clean in zip(rows, values, strict=True):
-        data, changed = dict(row.data), {}
-        for name, new in clean.items():
-            old = data.get(name)
-            if old == new:
-                continue
-            changed[name] = (old, new)
-            if new is None:
-                data.pop(name, None)
-            else:
-                data[name] = new
+        data, changed = applied(row.data, clean)
+        for name, (old, new) in changed.items():
             history.append({"record_id": row.id, "at": now, "actor": actor, "source": source, "field": name,
                             "old_value": old, "new_value": new})
             if (field := entity.fields.get(name)) is not None and field.type == "reference":
