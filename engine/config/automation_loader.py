@@ -129,14 +129,11 @@ def _document_head(checker: Checker, path: str, kind: str, element: Element, see
     data, bad = checker.document(path, element)
     if data is None or kind not in data or (kind,) in bad:
         return None
-    name, line = data[kind], data.line_of(kind)
-    say = checker.sayer(path, name)
-    if name != stem(path, ".yaml") or name in seen:
-        say(line, f"{kind} '{name}' must be in crm_model/{kind}s/{name}.yaml")
-    label = checker.label(say, data.line_of("label"), data.get("label"))
-    entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
-    if entity is None:
+    name = data[kind]
+    named = _named(checker, path, data, kind, name, seen)
+    if named is None:
         return None
+    say, line, label, entity = named
     return data, name, say, line, label, entity, bad
 
 
@@ -158,14 +155,23 @@ def _head(checker: Checker, path: str, keys: tuple[str, ...], kind: str, pattern
         if data is not None:
             checker.sayer(path, None)(data.line_of(kind), missing)
         return None
+    named = _named(checker, path, data, kind, name, seen)
+    if named is None:
+        return None
+    say, line, label, entity = named
+    return data, name, say, line, label, entity
+
+
+def _named(checker: Checker, path: str, data: Any, kind: str, name: str, seen: Mapping[str, object],
+           ) -> tuple[Say, Any, Any, Entity] | None:
+    """What a pipeline, final action or rule file's head says beside its name: the name must be the file's stem
+    and unique; its label and entity (None when the entity is unknown, which is reported)."""
     say, line = checker.sayer(path, name), data.line_of(kind)
     if name != stem(path, ".yaml") or name in seen:
         say(line, f"{kind} '{name}' must be in crm_model/{kind}s/{name}.yaml")
     label = checker.label(say, data.line_of("label"), data.get("label"))
     entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
-    if entity is None:
-        return None
-    return data, name, say, line, label, entity
+    return None if entity is None else (say, line, label, entity)
 
 
 def load_pipeline(checker: Checker, path: str) -> None:

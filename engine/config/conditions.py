@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.config.checking import Checker
 from engine.config.model import Bundle, Entity
-from engine.config.yaml_lines import LineList, LineMap, plain
+from engine.config.yaml_lines import LineList, LineMap, line_of_path, plain
 from engine.errors import Problem, ValidationError
 from engine.filters.model import parse_filter
 from engine.store.filter_spec import AllOf, AnyOf, Condition, FieldCondition, NotOf
@@ -23,20 +23,6 @@ _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 def _steps(path: str) -> list[str | int]:
     """ "where.all[1].value" → ["where", "all", 1, "value"]."""
     return [int(index) if index else name for name, index in _STEP.findall(path)]
-
-
-def line_at(node: Any, steps: list[str | int], line: int | None) -> int | None:
-    """The line of the value at `steps` inside a loaded YAML node (the nearest enclosing one when it is missing;
-    `line` for a scalar node, which does not know its own)."""
-    line = getattr(node, "line", line)
-    for step in steps:
-        if isinstance(node, LineMap) and isinstance(step, str) and step in node:
-            line, node = node.line_of(step), node[step]
-        elif isinstance(node, LineList) and isinstance(step, int) and step < len(node):
-            line, node = node.line_at(step), node[step]
-        else:
-            break
-    return line
 
 
 def _upgraded(checker: Checker, file: str, element: str, spec: Any, path: str) -> Any:
@@ -84,7 +70,7 @@ def load_condition(
             inner = _steps(key)[1:]  # the parser's paths start at its own "where"
             shown = path + key.removeprefix("where")
             for message in messages:
-                say(line_at(spec, inner, line), f"{shown}: {message}")
+                say(line_of_path(spec, inner, line), f"{shown}: {message}")
         return None
     return parsed.where
 

@@ -49,7 +49,7 @@ from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
 from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
 from engine.config.report_loader import _KEYS as _REPORT_KEYS
 from engine.config.timeline_loader import LOG_KEYS, TASK_KEYS, TIMELINE_KEYS
-from engine.config.yaml_lines import LineList, LineMap
+from engine.config.yaml_lines import LineMap, line_of_path
 from engine.filters.model import _FIELD_KEYS as _FILTER_FIELD_KEYS
 from engine.filters.model import _LINKED_KEYS as _FILTER_LINKED_KEYS
 from engine.filters.model import AGGREGATES as FILTER_AGGREGATES
@@ -803,19 +803,6 @@ def _node(data: Any, path: list[Any]) -> Any:
     return node
 
 
-def _line(data: Any, path: list[Any]) -> int | None:
-    """The line of the value at `path`: a mapping member's key line, a list item's line."""
-    node, line = data, getattr(data, "line", None)
-    for step in path:
-        if isinstance(node, LineMap) and step in node:
-            line, node = node.line_of(step), node[step]
-        elif isinstance(node, LineList) and isinstance(step, int) and step < len(node):
-            line, node = node.line_at(step), node[step]
-        else:
-            break
-    return line
-
-
 def _fill(template: str, **values: Any) -> str:
     """`template` with {name} and {name!r} replaced; other braces (like {code, label}) stay as written."""
     for name, value in values.items():
@@ -869,7 +856,7 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
         for extra in (key for key in error.instance if key not in known):
             instance = error.instance
             at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
-            line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else _line(data, path)
+            line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else line_of_path(data, path)
             found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
         return found
     if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
@@ -878,9 +865,9 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
     if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
         container = _node(data, path)
         key: Any = error.instance  # the property name
-        line = container.line_of(key) if isinstance(container, LineMap) else _line(data, path)
+        line = container.line_of(key) if isinstance(container, LineMap) else line_of_path(data, path)
         return [(line, [*path, key], _top_values(_message(error, key), data))]
-    return [(_line(data, path), path, _top_values(_message(error), data))]
+    return [(line_of_path(data, path), path, _top_values(_message(error), data))]
 
 
 def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any], str]]:

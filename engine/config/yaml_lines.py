@@ -210,3 +210,17 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
+
+
+def line_of_path(node: Any, steps: list[Any], line: int | None = None) -> int | None:
+    """The line of the value at `steps` inside a loaded YAML node: a mapping member's key line, a list item's line
+    (the nearest enclosing one when a step is missing; `line` for a scalar node, which does not know its own)."""
+    line = getattr(node, "line", line)
+    for step in steps:
+        if isinstance(node, LineMap) and step in node:
+            line, node = node.line_of(step), node[step]
+        elif isinstance(node, LineList) and isinstance(step, int) and step < len(node):
+            line, node = node.line_at(step), node[step]
+        else:
+            break
+    return line
