@@ -50,7 +50,8 @@ def test_a_good_probe_loads(shipped: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("body", "line", "words"), [
-    ("kind: grouped\nentity: Nope\ngroup_by: [x]\nmeasures: {}\n", 4, "unknown entity 'Nope'"),
+    ("kind: grouped\nentity: Nope\ngroup_by: [x]\nmeasures: {n: {label: {en: N, ru: N}, count: true}}\n", 4,
+     "unknown entity 'Nope'"),
     ("kind: grouped\nentity: Deal\ngroup_by: [colour]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n",
      5, "Deal has no field 'colour'"),
     ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n"
@@ -192,3 +193,4 @@ def test_report_where_that_is_no_condition_is_reported_at_its_key(shipped: dict[
             "  n: {label: {en: N, ru: N}, count: true}\n")
     problem = only_problem(with_report(shipped, body))
     assert (problem.file, problem.line, problem.message) == (PATH, line, message)
+
