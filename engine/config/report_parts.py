@@ -8,8 +8,9 @@ from engine.config.checking import Checker, Path_, Say, broken
 from engine.config.conditions import load_condition
 from engine.config.model import Entity
 from engine.config.yaml_lines import LineMap
+from engine.filters.model import SYSTEM_FIELDS
 from engine.store.filter_spec import Condition
-from engine.store.report_spec import SYSTEM_FIELDS, FieldPath
+from engine.store.report_spec import FieldPath
 
 
 class ReportParts:
@@ -36,7 +37,8 @@ class ReportParts:
         return found
 
     def path_of(self, entity: Entity, value: Any, line: int, say: Say) -> FieldPath | None:
-        """A field of `entity`, a system field, or `reference.field` through a reference field."""
+        """A field of `entity`, a system field of the filter model (docs/filters.md), or `reference.field` through a
+        reference field."""
         if not isinstance(value, str) or not value:
             say(line, f"a field name is required, e.g. one of: {', '.join(entity.fields)}")
             return None
