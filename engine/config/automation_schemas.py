@@ -591,7 +591,8 @@ def report_schema() -> dict[str, Any]:
         if needed[kind]:
             then.update({"required": list(needed[kind]), "x-required": {key: messages[key] for key in needed[kind]}})
         if kind in measures:
-            then["properties"] = {"measures": {"additionalProperties": measures[kind]}}
+            then["properties"] = {"measures": {"additionalProperties": {"$ref": f"#/$defs/{kind}_measure"}}}
         schema["allOf"].append({"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}, "then": then})
-    schema["$defs"] = {"condition": condition_schema()}
+    measure_defs = {f"{kind}_measure": {**measure, "x-at": "measures.<name>"} for kind, measure in measures.items()}
+    schema["$defs"] = {"condition": condition_schema(), **measure_defs}
     return schema

@@ -648,7 +648,8 @@ def _kind_of_value(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return " \\| ".join(f"`{word}`" for word in schema["enum"])
     if "const" in schema:
-        return f"`{schema['const']}`"
+        const = schema["const"]
+        return f"`{const if isinstance(const, str) else json.dumps(const)}`"
     kind = schema.get("type")
     if isinstance(kind, list):
         return " or ".join(kind)
@@ -699,6 +700,9 @@ def reference_markdown() -> str:
         schema = schema_of(kind)
         out += [f"## {kind}: `{pattern}`", "", str(schema.get("description", "")), "",
                 "| key | value | meaning |", "|---|---|---|", *_rows(schema, "", schema.get("$defs", {})), ""]
+        for part in (part for part in schema.get("$defs", {}).values() if "x-at" in part):  # e.g. report measures
+            out += [f"### {part['description']}", "", "| key | value | meaning |", "|---|---|---|",
+                    *_rows(part, f"{part['x-at']}.", schema.get("$defs", {})), ""]
     condition = condition_schema()
     field, *_, linked = condition["anyOf"]
     out += ["## filter condition (`where` of reports and rules)", "", str(condition["description"]), "",
