@@ -53,6 +53,7 @@ from engine.config.schema_blocks import (
 )
 from engine.config.timeline_loader import LOG_KEYS, TASK_KEYS, TIMELINE_KEYS
 from engine.config.yaml_lines import LineMap, line_of_path
+from engine.processes.bindings import BINDING_KINDS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://flowcrm.example/schemas/"  # an identifier only; nothing is fetched from it
@@ -79,6 +80,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("crm_model/duplicates/*.yaml", "duplicates"),
     ("forms/*.ui.yaml", "form_hints"),
     ("processes/labels.yaml", "process_labels"),
+    ("processes/bindings.yaml", "bindings"),
     ("crm_model/boards/*.yaml", "board"),
 )
 
@@ -490,12 +492,57 @@ def process_labels_schema() -> dict[str, Any]:
                            "locale: processes/labels.yaml (docs/i18n.md)."}
 
 
+def bindings_schema() -> dict[str, Any]:
+    """processes/bindings.yaml (docs/camunda.md): what a Camunda service implementation runs as here."""
+    entry_message = f"expected a mapping with one of: {', '.join(BINDING_KINDS)}"
+    bindings_message = "expected `bindings:` with a mapping of implementation names to a binding"
+
+    def name(key: str, description: str) -> dict[str, Any]:
+        return _text(description, pattern="\\S", **{"x-message": f"send_email.{key}: expected a name, got {{value!r}}"})
+
+    email = _obj({"template": name("template", "The template: templates/<template>.<locale>.txt."),
+                  "to": name("to", "The record field holding the address.")}, required=("template", "to"),
+                 unknown="send_email: unknown key '{key}'; expected: {expected}",
+                 description="Send a templated e-mail to an address field of the instance's record.")
+    email.update({"x-message": "send_email: expected {template: <template>, to: <record field>}",
+                  "x-required": {key: f"send_email.{key}: expected a name, got None" for key in ("template", "to")}})
+    entry = _obj({
+        "topic": _text("An external task topic a worker fetches (on /engine-rest), not an expression.",
+                       pattern="^(?![\\s\\S]*[$#]\\{)[\\s\\S]*\\S",
+                       **{"x-message": "topic: expected a plain topic name, got {value!r}"}),
+        "send_email": email,
+        "set": {"type": "object", "minProperties": 1, "description": "Literal values of fields of the record.",
+                "additionalProperties": {"type": ["string", "number", "boolean"],
+                                         "x-message": "set.{key}: expected a value, got {value!r}"},
+                "x-message": "set: expected a mapping of record fields to values"},
+        "compute": {"type": "object", "minProperties": 1, "description": "Fields of the record computed by expressions "
+                    "(the engine's Python dialect, or JUEL ${...}).",
+                    "additionalProperties": {"type": "string", "pattern": "\\S",
+                                             "x-message": "compute.{key}: expected an expression in quotes, got "
+                                                          "{value!r}"},
+                    "x-message": "compute: expected a mapping of record fields to expressions"},
+    }, BINDING_KINDS)
+    entry.update({"minProperties": 1, "x-message": entry_message, "x-unknown-at": "key",
+                  "description": "One implementation name (a Java class, a delegate expression, an expression or a "
+                                 "connector id): a topic, or actions run when the task is reached.",
+                  "allOf": [{"if": {"required": ["topic"]},
+                             "then": {"maxProperties": 1, "x-line": "value",
+                                      "x-message": "`topic` cannot be combined with actions: a worker or the engine "
+                                                   "runs the task, not both"}}]})
+    schema = _obj({"bindings": {"type": "object", "additionalProperties": entry, "x-message": bindings_message,
+                                "description": "Bindings by implementation name."}},
+                  required=("bindings",), description="Service implementations bound to topics or actions: "
+                                                      "processes/bindings.yaml (docs/camunda.md).")
+    schema["x-required"] = {"bindings": bindings_message}
+    return schema
+
+
 _BUILDERS = {
     "settings": settings_schema, "catalog": catalog_schema, "entity": entity_schema, "pipeline": pipeline_schema,
     "final_action": final_action_schema,
     "rule": rule_schema, "report": report_schema, "duplicates": duplicates_schema, "imports": imports_schema,
     "events": events_schema, "form_hints": form_hints_schema, "process_labels": process_labels_schema,
-    "board": board_schema,
+    "board": board_schema, "bindings": bindings_schema,
 }
 
 
@@ -611,6 +658,9 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
     if error.validator == "required":  # the problem is the missing member: its path, at its mapping's line
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         return [(line_of_path(data, path), [*path, *missing[:1]], _top_values(_message(error), data))]
+    node = _node(data, path)
+    if own.get("x-line") == "value" and isinstance(node, LineMap):  # the line the mapping starts on, not its key's
+        return [(node.line, path, _top_values(_message(error), data))]
     return [(line_of_path(data, path), path, _top_values(_message(error), data))]
 
 

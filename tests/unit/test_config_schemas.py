@@ -19,7 +19,8 @@ from engine.config.form_loader import UI_WIDGETS
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text, structure_problems
 from engine.config.yaml_lines import load_yaml, plain
-from engine.errors import ConfigError
+from engine.errors import ConfigError, Problem
+from engine.processes.bindings import BINDINGS_FILE, load_bindings
 from tests.unit.test_config_loader import CATALOG, ENTITY, FORM
 
 ROOT = Path(__file__).parents[2]
@@ -553,6 +554,63 @@ def test_a_rule_report_or_action_structure_problem_comes_from_its_schema(path: s
     kind = kind_of(path)
     assert kind is not None
     assert (line, message) in [(at, said) for at, _, said in structure_problems(kind, load_yaml(text, path))]
+
+
+BIND = "bindings:\n  notify: {topic: mail}\n"
+ONE_OF = "expected a mapping with one of: topic, send_email, set, compute"
+BINDINGS_MESSAGE = "expected `bindings:` with a mapping of implementation names to a binding"
+# processes/bindings.yaml, since its schema checks its structure: each problem as the hand-written checks said it.
+BINDING_CASES = [
+    ("colour: 1\n" + BIND, 1, "colour", "unknown key 'colour'; expected: bindings"),
+    ("bindings: 5\n", 1, "bindings", BINDINGS_MESSAGE),
+    ("x: 1\n", 1, "bindings", BINDINGS_MESSAGE),
+    ("bindings:\n  notify: 5\n", 2, "notify", ONE_OF),
+    ("bindings:\n  notify: {}\n", 2, "notify", ONE_OF),
+    ("bindings:\n  notify: {topic: mail, colour: 1}\n", 2, "notify",
+     "unknown key 'colour'; expected: topic, send_email, set, compute"),
+    ("bindings:\n  notify: {topic: mail, set: {stage: won}}\n", 2, "notify",
+     "`topic` cannot be combined with actions: a worker or the engine runs the task, not both"),
+    ("bindings:\n  notify: {topic: 5}\n", 2, "notify", "topic: expected a plain topic name, got 5"),
+    ("bindings:\n  notify: {topic: ' '}\n", 2, "notify", "topic: expected a plain topic name, got ' '"),
+    ("bindings:\n  notify: {topic: '${x}'}\n", 2, "notify", "topic: expected a plain topic name, got '${x}'"),
+    ("bindings:\n  notify: {send_email: 5}\n", 2, "notify",
+     "send_email: expected {template: <template>, to: <record field>}"),
+    ("bindings:\n  notify: {send_email: {template: offer, to: email, cc: x}}\n", 2, "notify",
+     "send_email: unknown key 'cc'; expected: template, to"),
+    ("bindings:\n  notify: {send_email: {template: offer}}\n", 2, "notify", "send_email.to: expected a name, got None"),
+    ("bindings:\n  notify: {send_email: {template: 5, to: email}}\n", 2, "notify",
+     "send_email.template: expected a name, got 5"),
+    ("bindings:\n  notify: {set: 5}\n", 2, "notify", "set: expected a mapping of record fields to values"),
+    ("bindings:\n  notify: {set: {}}\n", 2, "notify", "set: expected a mapping of record fields to values"),
+    ("bindings:\n  notify: {set: {stage: [won]}}\n", 2, "notify", "set.stage: expected a value, got ['won']"),
+    ("bindings:\n  notify: {set: {stage: null}}\n", 2, "notify", "set.stage: expected a value, got None"),
+    ("bindings:\n  notify: {compute: 5}\n", 2, "notify", "compute: expected a mapping of record fields to expressions"),
+    ("bindings:\n  notify: {compute: {stage: 5}}\n", 2, "notify",
+     "compute.stage: expected an expression in quotes, got 5"),
+    ("bindings:\n  notify: {compute: {stage: ' '}}\n", 2, "notify",
+     "compute.stage: expected an expression in quotes, got ' '"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "element", "message"), BINDING_CASES)
+def test_a_bindings_structure_problem_reads_as_before_and_comes_from_its_schema(text: str, line: int, element: str,
+                                                                                 message: str) -> None:
+    bindings, problems = load_bindings({BINDINGS_FILE: text})
+    found = [(p.file, p.line, p.element, p.message) for p in problems]
+    assert (BINDINGS_FILE, line, element, message) in found, found
+    assert [p.message for p in problems].count(message) == 1
+    assert element != "notify" or "notify" not in bindings  # a refused binding is not built
+    assert (line, message) in [(at, said) for at, _, said in structure_problems("bindings", load_yaml(text, "b"))]
+
+
+def test_a_good_binding_still_loads_and_an_old_set_expression_is_only_warned_about() -> None:
+    text = "bindings:\n  notify: {send_email: {template: offer, to: email}, set: {stage: \"'a' if b else 'c'\"}}\n"
+    warnings: list[Problem] = []
+    bindings, problems = load_bindings({BINDINGS_FILE: text}, warnings)
+    assert problems == []
+    assert bindings["notify"].email == ("offer", "email")
+    assert bindings["notify"].compute_fields == {"stage": "'a' if b else 'c'"}
+    assert [w.line for w in warnings] == [2]
 
 
 # Values the hand-written checks crashed on (a list or a mapping where a name belongs): each is now a problem of its
