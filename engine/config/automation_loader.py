@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -12,7 +11,6 @@ import jinja2
 from engine.config.action_loader import ActionScope, load_actions
 from engine.config.automation import (
     AGGREGATES,
-    TRIGGER_KINDS,
     Aggregate,
     FinalAction,
     Pipeline,
@@ -21,7 +19,7 @@ from engine.config.automation import (
     Template,
     Trigger,
 )
-from engine.config.checking import CODE, SNAKE_NAME, Checker, Element, Path_, Say, stem
+from engine.config.checking import CODE, SNAKE_NAME, Checker, Element, Path_, Say, broken, stem
 from engine.config.conditions import filtered_fields, load_condition
 from engine.config.expressions import (
     COMMON_NAMES,
@@ -43,7 +41,7 @@ SHARED_FINALS_FOLDER = "crm_model/final_actions"
 SHARED_FINAL_KEYS = ("final_action", "label", "entity", "requires", "actions")
 _RULE_KEYS = ("rule", "label", "entity", "on", "let", "when", "where", "actions", "else")
 _LINKED_KEYS = {"linked_changed": ("entity", "via", "fields"), "linked_created": ("entity", "via")}
-_TRIGGER_HINT = (
+TRIGGER_HINT = (
     "created, changed: [fields], linked_changed: {entity, via, fields}, linked_created: {entity, via}, schedule: P1D"
 )
 _AGGREGATED_TYPES = {
@@ -146,22 +144,6 @@ def _pipeline_field(say: Say, data: LineMap, entity: Entity, key: str, types: tu
     return field
 
 
-def _head(checker: Checker, path: str, keys: tuple[str, ...], kind: str, pattern: re.Pattern[str], missing: str,
-          seen: Mapping[str, object]) -> tuple[Any, str, Any, int | None, Any, Entity] | None:
-    """The common head of a pipeline or rule file: its name (= file stem), label and entity; None if unusable."""
-    data = checker.mapping(path, keys)
-    name = data.get(kind) if data is not None else None
-    if data is None or not isinstance(name, str) or not pattern.fullmatch(name):
-        if data is not None:
-            checker.sayer(path, None)(data.line_of(kind), missing)
-        return None
-    named = _named(checker, path, data, kind, name, seen)
-    if named is None:
-        return None
-    say, line, label, entity = named
-    return data, name, say, line, label, entity
-
-
 def _named(checker: Checker, path: str, data: Any, kind: str, name: str, seen: Mapping[str, object],
            ) -> tuple[Say, Any, Any, Entity] | None:
     """What a pipeline, final action or rule file's head says beside its name: the name must be the file's stem
@@ -211,21 +193,23 @@ def _stages(checker: Checker, scope: ActionScope, data: LineMap, catalog: Catalo
         if catalog is not None and code not in catalog.codes():
             say(at, f"stage '{code}' is not a code of catalog {catalog.name}")
         final = False if ("stages", index, "final") in bad else item.get("final", False)
-        on_enter = load_actions(checker, replace(scope, element=element), item.get("on_enter"),
-                                item.line_of("on_enter"), "on_enter", shaped=True)
+        on_enter = load_actions(checker, replace(scope, element=element), item.get("on_enter"), bad,
+                                ("stages", index, "on_enter"))
         stages.append(Stage(code, checker.label(say, at, item.get("label")), final is True, on_enter, at))
     if stages and not any(stage.final for stage in stages):
         checker.sayer(scope.file, scope.element)(data.line_of("stages"), "at least one stage must be final: true")
     return tuple(stages)
 
 
-def _final_action(checker: Checker, scope: ActionScope, item: LineMap, code: str, at: int) -> FinalAction:
-    """One final action's requires and actions, checked in `scope` (its pipeline, or its shared file)."""
+def _final_action(checker: Checker, scope: ActionScope, item: LineMap, code: str, at: int, bad: set[Path_],
+                  where: Path_) -> FinalAction:
+    """One final action's requires and actions, checked in `scope` (its pipeline, or its shared file); `where`: its
+    path in the file."""
     say = checker.sayer(scope.file, scope.element)
     requires = _field_list(
         say, item.line_of("requires"), item.get("requires", []), scope.entity, "requires", allow_empty=True
     )
-    actions = load_actions(checker, scope, item.get("actions"), item.line_of("actions"), "actions", shaped=True)
+    actions = load_actions(checker, scope, item.get("actions"), bad, (*where, "actions"))
     return FinalAction(code, checker.label(say, at, item.get("label")), requires, actions, at)
 
 
@@ -234,9 +218,9 @@ def load_shared_final_action(checker: Checker, path: str) -> None:
     head = _document_head(checker, path, "final_action", _shared_final_element, checker.final_actions)
     if head is None:
         return
-    data, code, _, line, _, entity, _ = head
+    data, code, _, line, _, entity, bad = head
     scope = ActionScope(path, code, entity, frozenset({*entity.fields, *COMMON_NAMES}))
-    shared = _final_action(checker, scope, data, code, line or data.line)
+    shared = _final_action(checker, scope, data, code, line or data.line, bad, ())
     checker.final_actions[code] = (entity.name, replace(shared, file=path))
 
 
@@ -259,7 +243,8 @@ def _final_actions(checker: Checker, scope: ActionScope, data: LineMap, taken: s
                                                        "codes are unique in a pipeline")
                 continue
             taken.add(item["code"])
-            finals.append(_final_action(checker, replace(scope, element=element), item, item["code"], at))
+            finals.append(_final_action(checker, replace(scope, element=element), item, item["code"], at, bad,
+                                        ("final_actions", index)))
             continue
         shared = checker.final_actions.get(item)
         if shared is None:
@@ -306,13 +291,11 @@ def _linked(checker: Checker, say: Say, spec: LineMap, key: str, target: Entity)
     return linked
 
 
-def _trigger(checker: Checker, say: Say, item: Any, line: int, entity: Entity) -> Trigger | None:
+def _trigger(checker: Checker, say: Say, item: Any, line: int, entity: Entity) -> Trigger:
+    """One trigger whose shape the schema found good: created, or a mapping with one key."""
     if item == "created":
         return Trigger("created", line=line)
-    kind = next(iter(item)) if isinstance(item, LineMap) and len(item) == 1 else None
-    if kind not in TRIGGER_KINDS or kind == "created" or not isinstance(item, LineMap):
-        say(line, f"unknown trigger {item!r}; triggers: {_TRIGGER_HINT}")
-        return None
+    kind = next(iter(item))
     value = item[kind]
     if kind == "changed":
         return Trigger(kind, _field_list(say, line, value, entity, "changed", owner=True), line=line)
@@ -320,12 +303,6 @@ def _trigger(checker: Checker, say: Say, item: Any, line: int, entity: Entity) -
         if problem := duration_problem(value):
             say(line, f"schedule: {problem}")
         return Trigger(kind, every=str(value), line=line)
-    keys = _LINKED_KEYS[kind]
-    if not isinstance(value, LineMap):
-        say(line, f"{kind} needs a mapping with keys: {', '.join(keys)}")
-        return None
-    for key in (key for key in value if key not in keys):
-        say(value.line_of(key), f"{kind}: unknown key '{key}'; expected: {', '.join(keys)}")
     linked = _linked(checker, say, value, "entity", entity)
     fields: tuple[str, ...] = ()
     if kind == "linked_changed" and linked is not None:
@@ -333,38 +310,33 @@ def _trigger(checker: Checker, say: Say, item: Any, line: int, entity: Entity) -
     return Trigger(kind, fields, str(value.get("entity")), str(value.get("via")), line=line)
 
 
-def _triggers(checker: Checker, say: Say, data: LineMap, entity: Entity) -> tuple[Trigger, ...]:
+def _triggers(checker: Checker, say: Say, data: LineMap, entity: Entity, bad: set[Path_]) -> tuple[Trigger, ...]:
+    """The triggers of `on:` (one, or a list) whose shape the schema found good."""
     items = data.get("on")
-    if isinstance(items, str | LineMap):
-        single = LineList(data.line_of("on"))
-        single.append(items)
-        items = single
-    if not isinstance(items, LineList) or not items:
-        say(data.line_of("on"), f"on: needs a list of triggers: {_TRIGGER_HINT}")
-        return ()
-    found = (_trigger(checker, say, item, items.line_at(i), entity) for i, item in enumerate(items))
-    return tuple(trigger for trigger in found if trigger is not None)
+    found: list[tuple[Path_, Any, int]]
+    if isinstance(items, LineList):
+        found = [((index,), item, items.line_at(index)) for index, item in enumerate(items)]
+    else:
+        found = [((), items, data.line_of("on"))]
+    return tuple(_trigger(checker, say, item, line, entity) for steps, item, line in found
+                 if "on" in data and not broken(bad, "on", *steps))
 
 
-def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: Entity) -> tuple[Aggregate, ...]:
+def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: Entity,
+                bad: set[Path_]) -> tuple[Aggregate, ...]:
+    """The `let` aggregates whose shape the schema found good, checked against the linked entities."""
     specs = data.get("let", LineMap(data.line))
-    if not isinstance(specs, LineMap):
-        checker.sayer(file, rule)(data.line_of("let"), "let must map names to {count: Entity, via: field, ...}")
+    if ("let",) in bad:
         return ()
     aggregates: list[Aggregate] = []
     reserved = {*entity.fields, *COMMON_NAMES, LINKED_NAME, *FUNCTION_NAMES}
     for name, spec in specs.items():
         at, say = specs.line_of(name), checker.sayer(file, f"{rule}.{name}")
-        if not SNAKE_NAME.fullmatch(name) or name in reserved:
-            say(at, f"let name '{name}' must be snake_case and not a field of {entity.name} or a built-in name")
-        functions = [key for key in spec if key in AGGREGATES] if isinstance(spec, LineMap) else []
-        if not isinstance(spec, LineMap) or len(functions) != 1:
-            say(at, f"'{name}' needs exactly one of {', '.join(AGGREGATES)}, like {{count: Entity, via: field}}")
+        if broken(bad, "let", name):
             continue
-        function = functions[0]
-        keys = (function, "via", "where") if function == "count" else (function, "of", "via", "where")
-        for key in (key for key in spec if key not in keys):
-            say(spec.line_of(key), f"unknown key '{key}'; expected: {', '.join(keys)}")
+        if name in reserved:
+            say(at, f"let name '{name}' must be snake_case and not a field of {entity.name} or a built-in name")
+        function = next(key for key in spec if key in AGGREGATES)
         linked = _linked(checker, say, spec, "count" if function == "count" else "of", entity)
         field = None if function == "count" else spec.get(function)
         target = linked.fields.get(field) if linked is not None and isinstance(field, str) else None
@@ -388,28 +360,34 @@ def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: E
     return tuple(aggregates)
 
 
+def _rule_element(data: Any, where: list[Any]) -> str | None:
+    """The element a rule problem names: none for its name; rule.<let name> inside let; else the rule."""
+    name = data.get("rule")
+    if where[:1] == ["rule"] or not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
+        return None
+    return f"{name}.{where[1]}" if where[:1] == ["let"] and len(where) > 1 else name
+
+
 def load_rule(checker: Checker, path: str) -> None:
-    """Check crm_model/rules/<name>.yaml into `checker.rules`."""
-    head = _head(checker, path, _RULE_KEYS, "rule", SNAKE_NAME, "rule: <name> is required, in snake_case",
-                 checker.rules)
+    """Check crm_model/rules/<name>.yaml into `checker.rules`: its structure by its schema, then its entity, fields,
+    expressions and actions."""
+    head = _document_head(checker, path, "rule", _rule_element, checker.rules)
     if head is None:
         return
-    data, name, say, line, label, entity = head
-    triggers = _triggers(checker, say, data, entity)
-    let = _aggregates(checker, path, name, data, entity)
+    data, name, say, line, label, entity, bad = head
+    triggers = _triggers(checker, say, data, entity, bad)
+    let = _aggregates(checker, path, name, data, entity, bad)
     let_names = [str(key) for key in data.get("let", {})] if isinstance(data.get("let"), dict) else []
     linked = [LINKED_NAME] if any(t.kind.startswith("linked_") for t in triggers) else []
     names = frozenset({*entity.fields, *let_names, *COMMON_NAMES, *linked})  # a broken let is reported once
-    when = data.get("when")
+    when = data.get("when") if ("when",) not in bad else None
     if when is not None:
         for problem in expression_problems(when, names):
             say(data.line_of("when"), f"when {when!r}: {problem}")
-    where = _rule_where(checker, path, name, data, entity)
-    if not data.get("actions") and not data.get("else"):
-        say(data.line_of("actions"), "a rule needs actions: [...] (or else: [...])")
+    where = _rule_where(checker, path, name, data, entity) if ("where",) not in bad else None
     scope = ActionScope(path, name, entity, names)
-    actions = load_actions(checker, scope, data.get("actions"), data.line_of("actions"), "actions")
-    otherwise = load_actions(checker, scope, data.get("else"), data.line_of("else"), "else")
+    actions = load_actions(checker, scope, data.get("actions"), bad, ("actions",))
+    otherwise = load_actions(checker, scope, data.get("else"), bad, ("else",))
     checker.rules[name] = Rule(
         name, label, entity.name, triggers, let, when if isinstance(when, str) else None, actions, otherwise,
         where=where, file=path, line=line,
@@ -417,16 +395,12 @@ def load_rule(checker: Checker, path: str) -> None:
 
 
 def _rule_where(checker: Checker, path: str, name: str, data: LineMap, entity: Entity) -> Condition | None:
-    """The rule's `where:` filter over its record (docs/filters.md), refused when it is an expression (that is
-    `when:`) or tests a field that `when` tests too (two places deciding one field: one of them is dead)."""
+    """The rule's `where:` filter over its record (docs/filters.md), checked by the filter model's parser, refused
+    when it tests a field that `when` tests too (two places deciding one field: one of them is dead)."""
     if "where" not in data:
         return None
-    spec, say = data["where"], checker.sayer(path, name)
-    if not isinstance(spec, LineMap):
-        say(data.line_of("where"), "where must be a filter condition such as {field: region, op: eq, value: "
-            "moscow} or {all: [...]}; an expression goes in when:")
-        return None
-    where = load_condition(checker, path, name, entity, spec, "where", data.line_of("where"))
+    say = checker.sayer(path, name)
+    where = load_condition(checker, path, name, entity, data["where"], "where", data.line_of("where"))
     when = data.get("when")
     both = sorted(filtered_fields(where) & expression_names(when)) if where and isinstance(when, str) else []
     if both:

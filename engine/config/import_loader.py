@@ -123,7 +123,7 @@ def load_imports(checker: Checker) -> dict[str, ImportSettings]:
             continue  # not a mapping: reported
         good = {key: spec[key] for key in spec if not any(where[:1] == (key,) for where in mine)}
         scope = ActionScope(IMPORTS_FILE, name, entity, frozenset(entity.fields))
-        actions = load_actions(checker, scope, spec.get("actions"), spec.line_of("actions"), "actions", shaped=True)
+        actions = load_actions(checker, scope, spec.get("actions"), bad, ("entities", name, "actions"))
         _process_problems(checker, say, name, actions)
         result[name] = ImportSettings(name, _aliases(say, spec, entity.fields, mine),
                                       _match_on(say, spec, entity.fields, mine), good.get("on_match", ON_MATCH[0]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from engine.config.checking import SNAKE_NAME, Checker, Say, stem
@@ -9,8 +10,6 @@ from engine.config.model import Entity
 from engine.config.report_parts import ReportParts
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.store.report_spec import (
-    CHART_TYPES,
-    FORMATS,
     NUMERIC_TYPES,
     TIME_TYPES,
     ActivityMeasure,
@@ -25,16 +24,16 @@ from engine.store.report_spec import (
 
 REPORTS_FOLDER = "crm_model/reports"
 _COMMON = ("report", "label", "description", "kind", "chart")
-_KEYS = {
+REPORT_KEYS = {
     "grouped": (*_COMMON, "entity", "period", "where", "group_by", "measures"),
     "funnel": (*_COMMON, "entity", "period", "where", "stage_field", "split_by", "stages", "exclude"),
     "activity": (*_COMMON, "measures"),
 }
-_AGGREGATES = ("count", "count_distinct", "sum", "avg")
-_ARITHMETIC = ("ratio", "difference")
-_MEASURE_KEYS = ("label", "where", "linked", "format", *_AGGREGATES, *_ARITHMETIC)
-_ACTIVITY_SOURCES = ("records", "claims", "tasks", "ratio")
-_ACTIVITY_KEYS = ("label", "by", "where", "format", *_ACTIVITY_SOURCES)
+AGGREGATE_MEASURES = ("count", "count_distinct", "sum", "avg")
+ARITHMETIC = ("ratio", "difference")
+MEASURE_KEYS = ("label", "where", "linked", "format", *AGGREGATE_MEASURES, *ARITHMETIC)
+ACTIVITY_SOURCES = ("records", "claims", "tasks", "ratio")
+ACTIVITY_KEYS = ("label", "by", "where", "format", *ACTIVITY_SOURCES)
 _PERIOD_LABEL = {"en": "Period", "ru": "Период"}
 
 
@@ -46,76 +45,42 @@ class _ReportChecker(ReportParts):
         spec = self.data.get("chart")
         if spec is None:
             return Chart("bar", measures[:1]) if measures else None
-        say = self.at("chart")
-        if not isinstance(spec, LineMap) or set(spec) - {"type", "measures"}:
-            say(self.data.line_of("chart"), "chart must be {type: bar|stacked|line|funnel, measures: [...]}")
-            return None
-        kind = spec.get("type", "bar")
-        if kind not in CHART_TYPES:
-            say(spec.line_of("type"), f"unknown chart type {kind!r}; types: {', '.join(CHART_TYPES)}")
+        if self.broken("chart"):
             return None
         shown = spec.get("measures", list(measures[:1]))
-        if not isinstance(shown, list) or not shown or any(m not in measures for m in shown):
-            say(spec.line_of("measures"), f"chart measures must be a list of: {', '.join(measures)}")
+        if not shown or any(m not in measures for m in shown):
+            self.at("chart")(spec.line_of("measures"), f"chart measures must be a list of: {', '.join(measures)}")
             return None
-        return Chart(str(kind), tuple(shown))
-
-    def format_of(self, spec: LineMap, default: str, say: Say) -> str:
-        """The display format of a measure."""
-        value = spec.get("format", default)
-        if value not in FORMATS:
-            say(spec.line_of("format"), f"unknown format {value!r}; formats: {', '.join(FORMATS)}")
-            return default
-        return str(value)
+        return Chart(str(spec.get("type", "bar")), tuple(shown))
 
     def operands(self, spec: LineMap, key: str, earlier: list[str], say: Say) -> tuple[str, ...] | None:
         """The two measure names of a ratio/difference, each defined above it."""
-        value = spec.get(key)
-        if not isinstance(value, list) or len(value) != 2 or any(v not in earlier for v in value):
+        value = spec[key]
+        if len(value) != 2 or any(v not in earlier for v in value):
             say(spec.line_of(key), f"{key} needs two measures defined above it, e.g. [{', '.join(earlier[:2])}]")
             return None
         return (str(value[0]), str(value[1]))
 
-    def measures_map(self) -> LineMap | None:
-        """The `measures:` mapping, reporting when it is missing or empty."""
+    def measure_specs(self) -> list[tuple[str, LineMap]]:
+        """(name, spec) of each measure whose shape the schema found good."""
         specs = self.data.get("measures")
-        if not isinstance(specs, LineMap) or not specs:
-            self.say(self.data.line_of("measures"), "measures must be a non-empty mapping of name: {label, ...}")
-            return None
-        return specs
+        if self.broken("measures", top=True) or not isinstance(specs, LineMap):
+            return []
+        return [(name, spec) for name, spec in specs.items() if not self.broken("measures", name)]
 
-    def head_of_measure(self, specs: LineMap, name: str, keys: tuple[str, ...]) -> tuple[Say, LineMap] | None:
-        """The spec of one measure with unknown keys and a bad name reported."""
-        say, spec = self.at(f"measures.{name}"), specs[name]
-        if not SNAKE_NAME.fullmatch(name):
-            say(specs.line_of(name), "measure names must be snake_case")
-        if not isinstance(spec, LineMap):
-            say(specs.line_of(name), "a measure must be a mapping like {label: {...}, count: true}")
-            return None
-        for key in (k for k in spec if k not in keys):
-            say(spec.line_of(key), f"unknown key '{key}'; expected: {', '.join(keys)}")
-        return say, spec
-
-    def measure(self, entity: Entity, specs: LineMap, name: str, earlier: list[str]) -> Measure | None:
+    def measure(self, entity: Entity, spec: LineMap, name: str, earlier: list[str]) -> Measure | None:
         """One measure of a grouped report."""
-        head = self.head_of_measure(specs, name, _MEASURE_KEYS)
-        if head is None:
-            return None
-        say, spec = head
+        say = self.at(f"measures.{name}")
         label = self.checker.label(say, spec.line_of("label"), spec.get("label"))
-        kinds = [k for k in (*_AGGREGATES, *_ARITHMETIC) if k in spec]
-        if len(kinds) != 1:
-            say(spec.line, f"a measure needs exactly one of: {', '.join((*_AGGREGATES, *_ARITHMETIC))}")
-            return None
-        function = kinds[0]
-        if function in _ARITHMETIC:
+        function = next(k for k in (*AGGREGATE_MEASURES, *ARITHMETIC) if k in spec)
+        if function in ARITHMETIC:
             operands = self.operands(spec, function, earlier, say)
-            fmt = self.format_of(spec, "percent" if function == "ratio" else "number", say)
+            fmt = spec.get("format", "percent" if function == "ratio" else "number")
             return Measure(name, label, function, operands=operands, format=fmt) if operands else None
         target: Entity | None = entity
         linked = None
         if "linked" in spec:
-            linked = self.linked(entity, spec["linked"], spec.line_of("linked"), say)
+            linked = self.linked(entity, spec["linked"], say)
             target = self.checker.entities.get(linked.entity) if linked else None
         if target is None:
             return None
@@ -124,10 +89,7 @@ class _ReportChecker(ReportParts):
         if "where" in spec and where is None:
             return None
         field, field_type = None, "string"
-        if function == "count":
-            if spec["count"] is not True:
-                say(spec.line_of("count"), "write count: true")
-        else:
+        if function != "count":
             path = self.path_of(target, spec[function], spec.line_of(function), say)
             if path is None:
                 return None
@@ -138,14 +100,11 @@ class _ReportChecker(ReportParts):
                 say(spec.line_of(function), f"{function} needs a number field; {path.field} is {path.type}")
                 return None
             field, field_type = path.field, path.type
-        fmt = self.format_of(spec, "money" if field_type == "money" else "number", say)
+        fmt = spec.get("format", "money" if field_type == "money" else "number")
         return Measure(name, label, function, field, field_type, where, linked, (), fmt, spec.line)
 
-    def linked(self, entity: Entity, spec: Any, line: int, say: Say) -> Linked | None:
+    def linked(self, entity: Entity, spec: LineMap, say: Say) -> Linked | None:
         """{entity, via}: records of another entity whose reference field `via` points at the grouped record."""
-        if not isinstance(spec, LineMap) or set(spec) != {"entity", "via"}:
-            say(line, "linked must be {entity: <Name>, via: <its reference field naming this entity>}")
-            return None
         other = self.entity(spec.get("entity"), spec.line_of("entity"), say)
         if other is None:
             return None
@@ -159,10 +118,9 @@ class _ReportChecker(ReportParts):
     def grouped(self, entity: Entity) -> Report | None:
         """A grouped report: group_by dimensions and measures."""
         dimensions = self.dimensions(entity)
-        specs = self.measures_map()
         measures: list[Measure] = []
-        for name in specs or {}:
-            built = self.measure(entity, specs or LineMap(0), name, [m.name for m in measures])
+        for name, spec in self.measure_specs():
+            built = self.measure(entity, spec, name, [m.name for m in measures])
             if built is not None:
                 measures.append(built)
         chart = self.chart(tuple(m.name for m in measures))
@@ -172,16 +130,14 @@ class _ReportChecker(ReportParts):
     def dimensions(self, entity: Entity) -> tuple[Dimension, ...]:
         """The group_by list: field names or {field, bucket: true, label}."""
         items, say = self.data.get("group_by"), self.at("group_by")
-        if not isinstance(items, LineList) or not items:
-            say(self.data.line_of("group_by"), "group_by must be a non-empty list of fields")
+        if self.broken("group_by", top=True) or not isinstance(items, LineList):
             return ()
         built: list[Dimension] = []
         for index, item in enumerate(items):
+            if self.broken("group_by", index):
+                continue
             line = items.line_at(index)
             spec = item if isinstance(item, LineMap) else LineMap(line)
-            if isinstance(item, LineMap):
-                for key in (k for k in item if k not in ("field", "bucket", "label")):
-                    say(item.line_of(key), f"unknown key '{key}'; expected: field, bucket, label")
             name = item.get("field") if isinstance(item, LineMap) else item
             path = self.path_of(entity, name, line, say)
             if path is None:
@@ -242,8 +198,7 @@ class _ReportChecker(ReportParts):
         """A list of stage codes (`stages`, `exclude`), checked against the stage field's catalog."""
         value = plain(self.data.get(key, []))
         catalog = self.checker.catalogs.get(stage.catalog or "")
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.say(self.data.line_of(key), f"{key} must be a list of stage codes")
+        if self.broken(key):
             return ()
         unknown = [v for v in value if catalog is not None and v not in catalog.codes()]
         if unknown and catalog is not None:
@@ -252,74 +207,64 @@ class _ReportChecker(ReportParts):
 
     def activity(self) -> Report | None:
         """An activity report: per-user counts of records, claims and tasks, and ratios of them."""
-        specs = self.measures_map()
         built: list[ActivityMeasure] = []
-        for name in specs or {}:
-            measure = self.activity_measure(specs or LineMap(0), name, [m.name for m in built])
+        for name, spec in self.measure_specs():
+            measure = self.activity_measure(spec, name, [m.name for m in built])
             if measure is not None:
                 built.append(measure)
         chart = self.chart(tuple(m.name for m in built))
         return Report(self.name, {}, "activity", activity=tuple(built), chart=chart)
 
-    def activity_measure(self, specs: LineMap, name: str, earlier: list[str]) -> ActivityMeasure | None:
+    def activity_measure(self, spec: LineMap, name: str, earlier: list[str]) -> ActivityMeasure | None:
         """records: Entity (by owner/created_by, where) | claims: Entity | tasks: done/overdue | ratio: [a, b]."""
-        head = self.head_of_measure(specs, name, _ACTIVITY_KEYS)
-        if head is None:
-            return None
-        say, spec = head
+        say = self.at(f"measures.{name}")
         label = self.checker.label(say, spec.line_of("label"), spec.get("label"))
-        sources = [k for k in _ACTIVITY_SOURCES if k in spec]
-        if len(sources) != 1:
-            say(spec.line, f"a measure needs exactly one of: {', '.join(_ACTIVITY_SOURCES)}")
-            return None
-        source = sources[0]
+        source = next(k for k in ACTIVITY_SOURCES if k in spec)
         if source == "ratio":
             operands = self.operands(spec, "ratio", earlier, say)
-            fmt = self.format_of(spec, "percent", say)
+            fmt = spec.get("format", "percent")
             return ActivityMeasure(name, label, "ratio", operands=operands, format=fmt) if operands else None
         if source == "tasks":
-            if spec["tasks"] not in ("done", "overdue"):
-                say(spec.line_of("tasks"), "tasks must be done or overdue")
-                return None
             return ActivityMeasure(name, label, f"tasks_{spec['tasks']}")
         entity = self.entity(spec[source], spec.line_of(source), say)
         if entity is None:
             return None
         if source == "claims":
             return ActivityMeasure(name, label, "claims", entity.name)
-        by = spec.get("by", "owner")
-        if by not in ("owner", "created_by"):
-            say(spec.line_of("by"), "by must be owner or created_by")
-            return None
         where = self.condition(entity, spec["where"], f"measures.{name}.where", spec.line_of("where")) \
             if "where" in spec else None
         if "where" in spec and where is None:
             return None
-        return ActivityMeasure(name, label, "records", entity.name, str(by), where)
+        return ActivityMeasure(name, label, "records", entity.name, str(spec.get("by", "owner")), where)
+
+
+def _report_element(data: Any, where: list[Any]) -> str | None:
+    """The element a report problem names: none for its name; report.measures.<name>, report.group_by or
+    report.chart inside those; else the report."""
+    name = data.get("report")
+    if where[:1] == ["report"] or not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
+        return None
+    if where[:1] == ["measures"] and len(where) > 1:
+        return f"{name}.measures.{where[1]}"
+    return f"{name}.{where[0]}" if where[:1] in (["group_by"], ["chart"]) else name
 
 
 def load_report(checker: Checker, path: str, reports: dict[str, Report]) -> None:
-    """Check one report file into `reports`; problems go to the checker."""
-    from dataclasses import replace
-
-    data = checker.mapping(path, tuple(sorted({k for keys in _KEYS.values() for k in keys})))
-    name = data.get("report") if data is not None else None
-    if data is None or not isinstance(name, str) or not SNAKE_NAME.fullmatch(name):
-        if data is not None:
-            checker.sayer(path, None)(data.line_of("report"), "report: <name> is required, in snake_case")
+    """Check one report file into `reports`: its structure by its schema, then its entity, fields, conditions and
+    measures against the bundle; problems go to the checker."""
+    data, bad = checker.document(path, _report_element)
+    if data is None or "report" not in data or ("report",) in bad:
         return
-    this = _ReportChecker(checker, path, name, data)
+    name = data["report"]
+    this = _ReportChecker(checker, path, name, data, bad)
     if name != stem(path, ".yaml") or name in reports:
         this.say(data.line_of("report"), f"report '{name}' must be in {REPORTS_FOLDER}/{name}.yaml")
     label = checker.label(this.say, data.line_of("label"), data.get("label"))
     description = checker.label(this.say, data.line_of("description"), data["description"]) \
         if "description" in data else {}
-    kind = data.get("kind")
-    if kind not in _KEYS:
-        this.say(data.line_of("kind"), f"kind must be one of: {', '.join(_KEYS)}")
+    if "kind" not in data or ("kind",) in bad:
         return
-    for key in (k for k in data if k not in _KEYS[kind]):
-        this.say(data.line_of(key), f"'{key}' does not apply to a {kind} report; keys: {', '.join(_KEYS[kind])}")
+    kind = data["kind"]
     report: Report | None
     period = where = None
     if kind == "activity":

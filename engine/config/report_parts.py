@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.config.checking import Checker, Say
+from engine.config.checking import Checker, Path_, Say, broken
 from engine.config.conditions import load_condition
 from engine.config.model import Entity
 from engine.config.yaml_lines import LineMap
+from engine.filters.model import SYSTEM_FIELDS
 from engine.store.filter_spec import Condition
-from engine.store.report_spec import SYSTEM_FIELDS, FieldPath
+from engine.store.report_spec import FieldPath
 
 
 class ReportParts:
     """Checks of the parts every report kind uses; problems go to the bundle's checker."""
 
-    def __init__(self, checker: Checker, path: str, name: str, data: LineMap) -> None:
-        self.checker, self.path, self.name, self.data = checker, path, name, data
+    def __init__(self, checker: Checker, path: str, name: str, data: LineMap, bad: set[Path_]) -> None:
+        self.checker, self.path, self.name, self.data, self.bad = checker, path, name, data, bad
         self.say: Say = checker.sayer(path, name)
+
+    def broken(self, *where: Any, top: bool = False) -> bool:
+        """Whether the schema found the value at `where` wrong (`top`: the value itself, not something inside)."""
+        return where in self.bad if top else broken(self.bad, *where)
 
     def at(self, element: str) -> Say:
         """A reporter naming an element inside the report (`measures.rate`)."""
@@ -32,7 +37,8 @@ class ReportParts:
         return found
 
     def path_of(self, entity: Entity, value: Any, line: int, say: Say) -> FieldPath | None:
-        """A field of `entity`, a system field, or `reference.field` through a reference field."""
+        """A field of `entity`, a system field of the filter model (docs/filters.md), or `reference.field` through a
+        reference field."""
         if not isinstance(value, str) or not value:
             say(line, f"a field name is required, e.g. one of: {', '.join(entity.fields)}")
             return None

@@ -19,15 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from engine.config.automation import ACTION_KINDS, AGGREGATES, TRIGGER_KINDS
-from engine.config.automation_loader import (
-    _FINAL_KEYS,
-    _LINKED_KEYS,
-    _PIPELINE_KEYS,
-    _RULE_KEYS,
-    _STAGE_KEYS,
-    SHARED_FINAL_KEYS,
-)
+from engine.config.automation_schemas import _actions, final_action_schema, pipeline_schema, report_schema, rule_schema
 from engine.config.boards import _COLUMN as _BOARD_COLUMN
 from engine.config.boards import _TOP as _BOARD_TOP
 from engine.config.duplicates_loader import _COMPARE, _FIELD, _KEY, _ONLY, _RULE, _TOP, _UNLESS
@@ -46,21 +38,25 @@ from engine.config.import_loader import _KEYS as _IMPORT_KEYS
 from engine.config.import_loader import ON_MATCH, OWNERS
 from engine.config.model import FIELD_OPTIONS, FIELD_TYPES, OPTION_TYPES
 from engine.config.process_labels import _KEYS as PROCESS_LABEL_KEYS
-from engine.config.report_loader import _ACTIVITY_KEYS, _MEASURE_KEYS
-from engine.config.report_loader import _KEYS as _REPORT_KEYS
+from engine.config.schema_blocks import (
+    CODE,
+    CONDITION_REF,
+    LABEL,
+    PASCAL,
+    SNAKE,
+    _flag,
+    _list_of,
+    _obj,
+    _text,
+    _words,
+    condition_schema,
+)
 from engine.config.timeline_loader import LOG_KEYS, TASK_KEYS, TIMELINE_KEYS
 from engine.config.yaml_lines import LineMap, line_of_path
-from engine.filters.model import _FIELD_KEYS as _FILTER_FIELD_KEYS
-from engine.filters.model import _LINKED_KEYS as _FILTER_LINKED_KEYS
-from engine.filters.model import AGGREGATES as FILTER_AGGREGATES
-from engine.filters.model import SYSTEM_FIELDS
-from engine.filters.values import EMPTINESS_OPS, EQUALITY_OPS, RANGE_OPS, RELATIVE_OPS, SET_OPS, TEXT_OPS
+from engine.processes.bindings import BINDING_KINDS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://flowcrm.example/schemas/"  # an identifier only; nothing is fetched from it
-SNAKE = "^[a-z][a-z0-9_]*$"
-CODE = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-PASCAL = "^[A-Z][A-Za-z0-9]*$"
 SETTINGS_KEYS = ("default_region", "default_locale", "currency", "locales", "link_catalog", "teams", "working_hours",
                  "timezone")
 EVENT_PATH = r"^(data(\.[A-Za-z_][A-Za-z0-9_]*)+|business_key)$"
@@ -84,6 +80,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("crm_model/duplicates/*.yaml", "duplicates"),
     ("forms/*.ui.yaml", "form_hints"),
     ("processes/labels.yaml", "process_labels"),
+    ("processes/bindings.yaml", "bindings"),
     ("crm_model/boards/*.yaml", "board"),
 )
 
@@ -93,129 +90,6 @@ def kind_of(path: str) -> str | None:
     pure = PurePosixPath(path)
     return next((kind for pattern, kind in KINDS if pure.match(pattern) and len(pure.parts) == pattern.count("/") + 1),
                 None)
-
-
-# --- building blocks ---------------------------------------------------------------------------------------------
-
-def _obj(properties: dict[str, Any], keys: tuple[str, ...] | None = None, *, required: tuple[str, ...] = (),
-         description: str = "", unknown: str = "unknown key '{key}'; expected: {expected}") -> dict[str, Any]:
-    """A closed mapping: `keys` (default: the properties) in the loader's order, any other key refused."""
-    order = keys or tuple(properties)
-    missing = [key for key in properties if key not in order]
-    if missing:
-        raise ValueError(f"schema properties not known to the loader: {missing}")
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {key: properties.get(key, {"description": "(see the loader)"}) for key in order},
-        "additionalProperties": False,
-        "x-unknown": unknown,
-    }
-    if required:
-        schema["required"] = list(required)
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _text(description: str, **more: Any) -> dict[str, Any]:
-    return {"type": "string", "description": description, **more}
-
-
-def _flag(description: str) -> dict[str, Any]:
-    return {"type": "boolean", "description": description}
-
-
-def _list_of(item: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
-    """A list; an x-message of the list is also the message of a bad item unless the item has its own."""
-    if "x-message" in more and "x-message" not in item:
-        item = {**item, "x-message": more["x-message"]}
-    return {"type": "array", "items": item, "description": description, **more}
-
-
-def _words(words: tuple[str, ...], description: str, message: str | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"enum": list(words), "description": description}
-    if message:
-        schema["x-message"] = message
-    return schema
-
-
-LABEL: dict[str, Any] = {
-    "type": "object",
-    "description": "A text per locale of the bundle, e.g. {en: Order, ru: Заказ}; every locale in settings is "
-                   "required.",
-    "additionalProperties": {"type": "string"},
-    "x-message": "label must be a mapping like {en: ..., ru: ...}",
-}
-EXPRESSION = _text("An expression over the record's fields (docs/rules.md, \"Expressions\").")
-DURATION = _text("An ISO 8601 duration such as P1D or PT4H.")
-
-
-CONDITION_REF = "#/$defs/condition"
-FILTER_FIELD_KEYS = ("field", "op", "value", "descendants")  # the filter model's keys, in the order documented
-FILTER_LINKED_KEYS = ("entity", "via", "link_kind", "where", "aggregate", "field", "order_by", "op", "value")
-
-
-def _condition(description: str) -> dict[str, Any]:
-    """A `where`: a reference to the filter condition of the document's $defs."""
-    return {"$ref": CONDITION_REF, "description": description}
-
-
-def condition_schema() -> dict[str, Any]:
-    """The filter condition (engine/filters/model.py, docs/filters.md): all / any / not of conditions, a field
-    compared with a value, or a condition over linked records. Recursive through $defs.condition."""
-    if set(FILTER_FIELD_KEYS) != _FILTER_FIELD_KEYS or set(FILTER_LINKED_KEYS) != _FILTER_LINKED_KEYS:
-        raise ValueError("the condition schema's keys differ from the filter model's")
-    inner = {"$ref": CONDITION_REF}
-    ops = tuple(dict.fromkeys((*EQUALITY_OPS, *EMPTINESS_OPS, *RANGE_OPS, *RELATIVE_OPS, *TEXT_OPS, *SET_OPS)))
-    op = _words(ops, "The operator; which ones apply depends on the field's type (docs/filters.md). A condition "
-                "without op is read as eq, with a deprecation warning.")
-    value = {"description": "The value: a number, text, catalog code, date or date-time; a list for in, not_in, "
-                            "has_any, has_all and between [from, to]; a number of days for within_last_days and "
-                            "older_than_days; none for is_empty and is_not_empty."}
-    system = ", ".join(SYSTEM_FIELDS)
-    field = _obj({
-        "field": _text(f"A field of the record, or a system field: {system}."),
-        "op": op,
-        "value": value,
-        "descendants": _flag("eq, ne, in, not_in, has_any of a catalog field also match the codes below the given "
-                             "ones."),
-    }, FILTER_FIELD_KEYS, required=("field",))
-    linked = _obj({
-        "entity": _text("The entity of the linked records (required with link_kind).", pattern=PASCAL),
-        "via": _text("A reference field: of the linked entity pointing here (with entity), or of this record "
-                     "(without entity)."),
-        "link_kind": _text("A manual link kind of the link catalog (instead of via)."),
-        "where": {**inner, "description": "A condition the linked records must meet."},
-        "aggregate": _words(FILTER_AGGREGATES, "How the linked records are combined (default exists)."),
-        "field": _text("The field of the linked records that sum, min, max and last read."),
-        "order_by": _text("last: the field that orders the linked records."),
-        "op": {**op, "description": "Compares the aggregate (count, sum, min, max, last; not exists / none)."},
-        "value": value,
-    }, FILTER_LINKED_KEYS, description="A condition over linked records (docs/filters.md, \"Linked "
-                                               "records\").")
-    groups = [{"type": "object", "required": [key], "additionalProperties": False,
-               "properties": {key: _list_of(inner, f"Conditions of which {word} must hold.", minItems=1)}}
-              for key, word in (("all", "every one"), ("any", "at least one"))]
-    negated = {"type": "object", "required": ["not"], "additionalProperties": False,
-               "properties": {"not": {**inner, "description": "A condition that must not hold."}}}
-    return {
-        "description": "A filter condition, the model of entity lists and segments (docs/filters.md): "
-                       "{field, op, value}, {all: [...]}, {any: [...]}, {not: {...}} or {linked: {...}}.",
-        "anyOf": [field, *groups, negated,
-                  {"type": "object", "required": ["linked"], "additionalProperties": False,
-                   "properties": {"linked": linked}}],
-    }
-
-
-def _actions(description: str) -> dict[str, Any]:
-    kinds = ", ".join(ACTION_KINDS)
-    return {**_list_of(
-        {"type": "object", "minProperties": 1, "maxProperties": 1,
-         "propertyNames": {"enum": list(ACTION_KINDS), "x-message": f"unknown action {{value!r}}; actions: {kinds}"},
-         "description": f"One action, a mapping with one key: {kinds} (docs/rules.md, \"Actions\").",
-         "x-message": f"an action is a mapping with one key; actions: {kinds}"},
-        description,
-    ), "x-message": "{key} must be a list of actions like [{set: {field: value}}]"}
 
 
 # --- the kinds ---------------------------------------------------------------------------------------------------
@@ -340,142 +214,6 @@ def entity_schema() -> dict[str, Any]:
     }, ENTITY_KEYS, required=("entity", "fields"), description="An entity: crm_model/entities/<name>.yaml.")
     schema["x-required"] = {"entity": "entity: <Name> is required (PascalCase)",
                             "fields": "fields must be a non-empty mapping of name: {type, label, ...}"}
-    return schema
-
-
-def _final_actions_list(description: str) -> dict[str, Any]:
-    """A final action's actions: a non-empty list of actions."""
-    return {"allOf": [_actions(description), {"minItems": 1, "x-message": "a final action needs actions: [...]"}],
-            "description": description}
-
-
-def _coded_item(what: str, properties: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """A stage or an inline final action: a mapping with a text code."""
-    item = _obj({"code": _text(f"The {what}'s code.", pattern=CODE, **{"x-message": f"a {what} needs a text code"}),
-                 **properties}, keys, required=("code",))
-    item.update({"x-message": f"a {what} needs a text code", "x-required": {"code": f"a {what} needs a text code"}})
-    return item
-
-
-def pipeline_schema() -> dict[str, Any]:
-    stage = _coded_item("stage", {"label": {"description": "The stage's name per locale."},
-                                  "final": {**_flag("The pipeline ends here."),
-                                            "x-message": "final must be true or false"},
-                                  "on_enter": _actions("Actions run when a record enters the stage.")}, _STAGE_KEYS)
-    stage["description"] = "One stage; its code is a value of the stage field's catalog."
-    final = _coded_item("final action", {"label": {"description": "The final action's name per locale."},
-                                         "requires": {"description": "Fields that must have a value first."},
-                                         "actions": _final_actions_list("What the final action does.")},
-                        _FINAL_KEYS)
-    final["required"] = ["code", "actions"]
-    final["x-required"]["actions"] = "a final action needs actions: [...]"
-    shared = {"type": "string", "description": "The code of a shared final action: "
-                                               "crm_model/final_actions/<code>.yaml."}
-    schema = _obj({
-        "pipeline": _text("The pipeline's code, the file's name.", pattern=CODE,
-                          **{"x-message": "pipeline: <code> is required"}),
-        "label": {"description": "The pipeline's name per locale."},
-        "entity": {"description": "The entity the pipeline moves (PascalCase)."},
-        "type_field": {"description": "The enum field whose value picks this pipeline (a request type)."},
-        "stage_field": {"description": "The enum (or string) field holding the stage."},
-        "stages": _list_of(stage, "The stages in order; at least one is final.", minItems=1,
-                           **{"x-message": "stages must be a non-empty list of {code, label, final?, on_enter?}"}),
-        "final_actions": {**_list_of({"if": {"type": "string"}, "then": shared, "else": final},
-                                     "Ways to end the pipeline, such as conversion or disqualification: written "
-                                     "here, or the code of a shared one."),
-                          "x-message": "final_actions must be a list"},
-    }, _PIPELINE_KEYS, required=("pipeline", "stages"), description="A pipeline: crm_model/pipelines/<code>.yaml.")
-    schema["x-required"] = {"pipeline": "pipeline: <code> is required",
-                            "stages": "stages must be a non-empty list of {code, label, final?, on_enter?}"}
-    return schema
-
-
-def final_action_schema() -> dict[str, Any]:
-    schema = _obj({
-        "final_action": _text("The final action's code, the file's name; pipelines list it by this code.",
-                              pattern=CODE, **{"x-message": "final_action: <code> is required"}),
-        "label": {"description": "The final action's name per locale."},
-        "entity": {"description": "The entity of the pipelines that may use it (PascalCase)."},
-        "requires": {"description": "Fields that must have a value first."},
-        "actions": _final_actions_list("What the final action does."),
-    }, SHARED_FINAL_KEYS, required=("final_action", "actions"),
-        description="A final action shared by pipelines: crm_model/final_actions/<code>.yaml.")
-    schema["x-required"] = {"final_action": "final_action: <code> is required",
-                            "actions": "a final action needs actions: [...]"}
-    return schema
-
-
-def rule_schema() -> dict[str, Any]:
-    parts = {"entity": _text("The linked entity.", pattern=PASCAL),
-             "via": _text("Its reference field pointing here."),
-             "fields": _list_of({"type": "string"}, "Only changes of these fields count.")}
-    linked = {kind: _obj({key: parts[key] for key in keys}, keys, unknown=f"{kind}: unknown key '{{key}}'; "
-                         "expected: {expected}") for kind, keys in _LINKED_KEYS.items()}
-    forms = [{"const": "created"},
-             {"type": "object", "required": ["changed"], "additionalProperties": False,
-              "properties": {"changed": _list_of({"type": "string"}, "Fields (or owner) whose change counts.")}},
-             {"type": "object", "required": ["schedule"], "additionalProperties": False,
-              "properties": {"schedule": DURATION}},
-             *({"type": "object", "required": [kind], "additionalProperties": False, "properties": {kind: spec}}
-               for kind, spec in linked.items())]
-    trigger = {"description": f"A trigger: {', '.join(TRIGGER_KINDS)} (created is a word, the others a mapping "
-                              "with one key).", "anyOf": forms}
-    aggregate = {"type": "object", "description": f"One of {', '.join(AGGREGATES)} over linked records, "
-                 "e.g. {count: Order, via: customer, where: \"state == 'paid'\"}.",
-                 "properties": {**{name: {"type": "string"} for name in AGGREGATES}, "of": {"type": "string"},
-                                "via": {"type": "string"},
-                                "where": {"description": "Which linked records count: an expression over their "
-                                          "fields, or a filter condition (docs/filters.md).",
-                                          "anyOf": [EXPRESSION, {"$ref": CONDITION_REF}]}},
-                 "additionalProperties": False}
-    schema = _obj({
-        "rule": _text("The rule's name, the file's name.", pattern=SNAKE),
-        "label": LABEL,
-        "entity": _text("The entity whose records the rule watches.", pattern=PASCAL),
-        "on": {"description": "When the rule runs: one trigger or a list.",
-               "anyOf": [trigger, _list_of(trigger, "Triggers.", minItems=1)]},
-        "let": {"type": "object", "additionalProperties": aggregate, "propertyNames": {"pattern": SNAKE},
-                "description": "Named aggregates of linked records the condition and actions may use."},
-        "when": EXPRESSION,
-        "where": _condition("A filter condition over the record (docs/filters.md), evaluated by SQL as entity "
-                            "lists evaluate it; with when, both must hold. A field is tested in one of them."),
-        "actions": _actions("Actions when the condition holds."),
-        "else": _actions("Actions when it does not."),
-    }, _RULE_KEYS, required=("rule", "entity", "on"), description="A rule: crm_model/rules/<name>.yaml.")
-    schema["$defs"] = {"condition": condition_schema()}
-    return schema
-
-
-def report_schema() -> dict[str, Any]:
-    keys = tuple(dict.fromkeys(key for kind in _REPORT_KEYS.values() for key in kind))
-    parts = {"label": LABEL, "where": _condition("Which records the measure counts (of the linked entity with "
-                                                 "linked): a filter condition.")}
-    measure = {"type": "object", "description": "A measure: one aggregate or arithmetic of other measures.",
-               "properties": {key: parts.get(key, {}) for key in _MEASURE_KEYS}, "additionalProperties": False}
-    activity = {"type": "object", "description": "An activity measure (kind: activity).",
-                "properties": {key: parts.get(key, {}) for key in _ACTIVITY_KEYS}, "additionalProperties": False}
-    properties: dict[str, Any] = {
-        "report": _text("The report's name, the file's name.", pattern=SNAKE),
-        "label": LABEL,
-        "description": LABEL,
-        "kind": _words(tuple(_REPORT_KEYS), "grouped (measures by groups), funnel (stages reached) or activity "
-                       "(what people did)."),
-        "chart": {"type": "object", "description": "{type: bar|line|pie, measures: [...]}."},
-        "entity": _text("The entity counted.", pattern=PASCAL),
-        "period": _text("The date field the period filter applies to."),
-        "where": _condition("Which records count at all: a filter condition (docs/filters.md)."),
-        "group_by": {"description": "Fields (or reference.field) to group by, with optional date buckets."},
-        "measures": {"type": "object", "additionalProperties": {"anyOf": [measure, activity]}},
-        "stage_field": _text("The stage field a funnel follows."),
-        "split_by": _text("One funnel per value of this field."),
-        "stages": _list_of({"type": "string"}, "The stages shown, in order (default: the catalog's)."),
-        "exclude": _list_of({"type": "string"}, "Stages left out of the funnel."),
-    }
-    schema = _obj(properties, keys, required=("report", "kind"),
-                  description="A report: crm_model/reports/<name>.yaml (docs/reports.md).")
-    schema["allOf"] = [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                        "then": {"propertyNames": {"enum": list(allowed)}}} for kind, allowed in _REPORT_KEYS.items()]
-    schema["$defs"] = {"condition": condition_schema()}
     return schema
 
 
@@ -754,12 +492,57 @@ def process_labels_schema() -> dict[str, Any]:
                            "locale: processes/labels.yaml (docs/i18n.md)."}
 
 
+def bindings_schema() -> dict[str, Any]:
+    """processes/bindings.yaml (docs/camunda.md): what a Camunda service implementation runs as here."""
+    entry_message = f"expected a mapping with one of: {', '.join(BINDING_KINDS)}"
+    bindings_message = "expected `bindings:` with a mapping of implementation names to a binding"
+
+    def name(key: str, description: str) -> dict[str, Any]:
+        return _text(description, pattern="\\S", **{"x-message": f"send_email.{key}: expected a name, got {{value!r}}"})
+
+    email = _obj({"template": name("template", "The template: templates/<template>.<locale>.txt."),
+                  "to": name("to", "The record field holding the address.")}, required=("template", "to"),
+                 unknown="send_email: unknown key '{key}'; expected: {expected}",
+                 description="Send a templated e-mail to an address field of the instance's record.")
+    email.update({"x-message": "send_email: expected {template: <template>, to: <record field>}",
+                  "x-required": {key: f"send_email.{key}: expected a name, got None" for key in ("template", "to")}})
+    entry = _obj({
+        "topic": _text("An external task topic a worker fetches (on /engine-rest), not an expression.",
+                       pattern="^(?![\\s\\S]*[$#]\\{)[\\s\\S]*\\S",
+                       **{"x-message": "topic: expected a plain topic name, got {value!r}"}),
+        "send_email": email,
+        "set": {"type": "object", "minProperties": 1, "description": "Literal values of fields of the record.",
+                "additionalProperties": {"type": ["string", "number", "boolean"],
+                                         "x-message": "set.{key}: expected a value, got {value!r}"},
+                "x-message": "set: expected a mapping of record fields to values"},
+        "compute": {"type": "object", "minProperties": 1, "description": "Fields of the record computed by expressions "
+                    "(the engine's Python dialect, or JUEL ${...}).",
+                    "additionalProperties": {"type": "string", "pattern": "\\S",
+                                             "x-message": "compute.{key}: expected an expression in quotes, got "
+                                                          "{value!r}"},
+                    "x-message": "compute: expected a mapping of record fields to expressions"},
+    }, BINDING_KINDS)
+    entry.update({"minProperties": 1, "x-message": entry_message, "x-unknown-at": "key",
+                  "description": "One implementation name (a Java class, a delegate expression, an expression or a "
+                                 "connector id): a topic, or actions run when the task is reached.",
+                  "allOf": [{"if": {"required": ["topic"]},
+                             "then": {"maxProperties": 1, "x-line": "value",
+                                      "x-message": "`topic` cannot be combined with actions: a worker or the engine "
+                                                   "runs the task, not both"}}]})
+    schema = _obj({"bindings": {"type": "object", "additionalProperties": entry, "x-message": bindings_message,
+                                "description": "Bindings by implementation name."}},
+                  required=("bindings",), description="Service implementations bound to topics or actions: "
+                                                      "processes/bindings.yaml (docs/camunda.md).")
+    schema["x-required"] = {"bindings": bindings_message}
+    return schema
+
+
 _BUILDERS = {
     "settings": settings_schema, "catalog": catalog_schema, "entity": entity_schema, "pipeline": pipeline_schema,
     "final_action": final_action_schema,
     "rule": rule_schema, "report": report_schema, "duplicates": duplicates_schema, "imports": imports_schema,
     "events": events_schema, "form_hints": form_hints_schema, "process_labels": process_labels_schema,
-    "board": board_schema,
+    "board": board_schema, "bindings": bindings_schema,
 }
 
 
@@ -787,8 +570,13 @@ _VALIDATORS: dict[str, Draft202012Validator] = {}
 
 
 def _validator(kind: str) -> Draft202012Validator:
+    """The loader's validator of a kind: its schema with a `where` condition left to the filter model's parser,
+    which checks it as entity lists and segments are checked (one condition model, one wording)."""
     if kind not in _VALIDATORS:
-        _VALIDATORS[kind] = Draft202012Validator(schema_of(kind))
+        schema = schema_of(kind)
+        if "condition" in schema.get("$defs", {}):
+            schema = {**schema, "$defs": {**schema["$defs"], "condition": {}}}
+        _VALIDATORS[kind] = Draft202012Validator(schema)
     return _VALIDATORS[kind]
 
 
@@ -867,12 +655,19 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
         key: Any = error.instance  # the property name
         line = container.line_of(key) if isinstance(container, LineMap) else line_of_path(data, path)
         return [(line, [*path, key], _top_values(_message(error, key), data))]
+    if error.validator == "required":  # the problem is the missing member: its path, at its mapping's line
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        return [(line_of_path(data, path), [*path, *missing[:1]], _top_values(_message(error), data))]
+    node = _node(data, path)
+    if own.get("x-line") == "value" and isinstance(node, LineMap):  # the line the mapping starts on, not its key's
+        return [(node.line, path, _top_values(_message(error), data))]
     return [(line_of_path(data, path), path, _top_values(_message(error), data))]
 
 
 def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any], str]]:
     """(line, path, message) of every structural problem of a loaded file, in document order."""
     found = [problem for error in _validator(kind).iter_errors(data) for problem in _problems_of(error, data)]
+    found = list({(line, tuple(path), message): (line, path, message) for line, path, message in found}.values())
     return sorted(found, key=lambda item: (item[0] or 0, [str(step) for step in item[1]]))
 
 
@@ -903,7 +698,8 @@ def _kind_of_value(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return " \\| ".join(f"`{word}`" for word in schema["enum"])
     if "const" in schema:
-        return f"`{schema['const']}`"
+        const = schema["const"]
+        return f"`{const if isinstance(const, str) else json.dumps(const)}`"
     kind = schema.get("type")
     if isinstance(kind, list):
         return " or ".join(kind)
@@ -954,6 +750,9 @@ def reference_markdown() -> str:
         schema = schema_of(kind)
         out += [f"## {kind}: `{pattern}`", "", str(schema.get("description", "")), "",
                 "| key | value | meaning |", "|---|---|---|", *_rows(schema, "", schema.get("$defs", {})), ""]
+        for part in (part for part in schema.get("$defs", {}).values() if "x-at" in part):  # e.g. report measures
+            out += [f"### {part['description']}", "", "| key | value | meaning |", "|---|---|---|",
+                    *_rows(part, f"{part['x-at']}.", schema.get("$defs", {})), ""]
     condition = condition_schema()
     field, *_, linked = condition["anyOf"]
     out += ["## filter condition (`where` of reports and rules)", "", str(condition["description"]), "",

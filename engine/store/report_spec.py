@@ -16,15 +16,8 @@ BUCKETS = ("month", "quarter", "year")
 CHART_TYPES = ("bar", "stacked", "line", "funnel")
 FORMATS = ("number", "money", "percent", "duration")
 # System columns of every record, usable as a field name: name -> field type
-SYSTEM_FIELDS: Mapping[str, str] = {
-    "id": "integer",
-    "owner": "user",
-    "created_by": "user",
-    "created_at": "datetime",
-    "updated_at": "datetime",
-}
 NUMERIC_TYPES = ("integer", "decimal", "money")
-TIME_TYPES = ("date", "datetime")
+TIME_TYPES = ("date", "datetime", "timestamp")  # timestamp: created_at, updated_at (engine/filters/model.py)
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ class Scope:
 
 def _value(row: Any, field: str, kind: str) -> Any:
     """A field's value as an SQL expression: system columns directly, JSON fields cast by type."""
-    system = {"id": row.id, "created_at": row.created_at, "updated_at": row.updated_at,
+    system = {"id": row.id, "title": row.title, "created_at": row.created_at, "updated_at": row.updated_at,
               "created_by": row.created_by}
     if field in system:
         return system[field]

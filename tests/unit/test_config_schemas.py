@@ -17,9 +17,10 @@ from engine.config.duplicates_model import NORMALIZERS
 from engine.config.duplicates_model import SCORERS as SCORER_NAMES
 from engine.config.form_loader import UI_WIDGETS
 from engine.config.loader import load_bundle, read_bundle_dir
-from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text
+from engine.config.schemas import HEADER, KINDS, kind_of, reference_markdown, schema_text, structure_problems
 from engine.config.yaml_lines import load_yaml, plain
-from engine.errors import ConfigError
+from engine.errors import ConfigError, Problem
+from engine.processes.bindings import BINDINGS_FILE, load_bindings
 from tests.unit.test_config_loader import CATALOG, ENTITY, FORM
 
 ROOT = Path(__file__).parents[2]
@@ -381,6 +382,159 @@ CASES = [
 ]
 
 
+R, RP = "crm_model/rules/r.yaml", "crm_model/reports/probe.yaml"
+RULE = "rule: r\nlabel: {en: R, ru: П}\nentity: Item\non: [created]\nactions: [{set: {color: blue}}]\n"
+TRIGGERS = ("created, changed: [fields], linked_changed: {entity, via, fields}, linked_created: {entity, via}, "
+            "schedule: P1D")
+REPORT = ("report: probe\nlabel: {en: P, ru: П}\nkind: grouped\nentity: Item\ngroup_by: [color]\nmeasures:\n"
+          "  n: {label: {en: N, ru: N}, count: true}\n")
+ACTIVITY = ("report: probe\nlabel: {en: P, ru: П}\nkind: activity\nmeasures:\n"
+            "  t: {label: {en: T, ru: T}, tasks: done}\n")
+MEASURE_KEYS = "label, where, linked, format, count, count_distinct, sum, avg, ratio, difference"
+ACTIVITY_KEYS = "label, by, where, format, records, claims, tasks, ratio"
+REPORT_KEYS = ("chart, description, entity, exclude, group_by, kind, label, measures, period, report, split_by, "
+               "stage_field, stages, where")
+LINKED = "linked must be {entity: <Name>, via: <its reference field naming this entity>}"
+CHART = "chart must be {type: bar|stacked|line|funnel, measures: [...]}"
+
+
+def act(action: str) -> str:
+    """The rule r with this one action (on line 5)."""
+    return RULE.replace("[{set: {color: blue}}]", f"[{action}]")
+
+
+def measure(options: str) -> str:
+    """The report probe with its measure n written with these options (on line 7)."""
+    return REPORT.replace("count: true}", f"{options}}}")
+
+
+# Rules, reports and the actions of rules, pipelines and imports, since their structure is checked by their schemas:
+# each problem reads as the hand-written checks reported it. Deliberate differences: a part the schema refused is
+# not checked further against the bundle (the hand-written checks also reported, say, an unknown via inside a
+# trigger with an unknown key); an unknown report key is reported once (it was also "does not apply to a grouped
+# report"); a group_by `bucket` that is no boolean is reported (it was ignored); a group_by item that is neither a
+# field name nor a mapping reads "a group_by item is a field name or {field, bucket, label}" (it was "a field name
+# is required, e.g. one of: ...").
+AUTOMATION_CASES = [
+    (R, RULE.replace("rule: r", "rule: Bad Name"), 1, None, "rule: <name> is required, in snake_case"),
+    (R, RULE.replace("rule: r\n", ""), 1, None, "rule: <name> is required, in snake_case"),
+    (R, RULE + "colour: 1\n", 6, "colour",
+     "unknown key 'colour'; expected: rule, label, entity, on, let, when, where, actions, else"),
+    (R, RULE.replace("on: [created]", "on: creatd"), 4, "r", f"unknown trigger 'creatd'; triggers: {TRIGGERS}"),
+    (R, RULE.replace("on: [created]", "on: [creatd]"), 4, "r", f"unknown trigger 'creatd'; triggers: {TRIGGERS}"),
+    (R, RULE.replace("on: [created]", "on: 5"), 4, "r", f"on: needs a list of triggers: {TRIGGERS}"),
+    (R, RULE.replace("on: [created]", "on: []"), 4, "r", f"on: needs a list of triggers: {TRIGGERS}"),
+    (R, RULE.replace("on: [created]\n", ""), 1, "r", f"on: needs a list of triggers: {TRIGGERS}"),
+    (R, RULE.replace("on: [created]", "on: [{changed: [name], schedule: P1D}]"), 4, "r",
+     f"unknown trigger {{'changed': ['name'], 'schedule': 'P1D'}}; triggers: {TRIGGERS}"),
+    (R, RULE.replace("on: [created]", "on: [{linked_created: {entity: Item, via: x, colour: 1}}]"), 4, "r",
+     "linked_created: unknown key 'colour'; expected: entity, via"),
+    (R, RULE.replace("on: [created]", "on: [{linked_created: 5}]"), 4, "r",
+     "linked_created needs a mapping with keys: entity, via"),
+    (R, RULE + "let: 5\n", 6, "r", "let must map names to {count: Entity, via: field, ...}"),
+    (R, RULE + "let: {Bad: {count: Item, via: x}}\n", 6, "r.Bad",
+     "let name 'Bad' must be snake_case and not a field of Item or a built-in name"),
+    (R, RULE + "let: {n: 5}\n", 6, "r.n", "'n' needs exactly one of count, sum, min, max, like {count: Entity, "
+     "via: field}"),
+    (R, RULE + "let: {n: {count: Item, sum: name, via: x}}\n", 6, "r.n",
+     "'n' needs exactly one of count, sum, min, max, like {count: Entity, via: field}"),
+    (R, RULE + "let: {n: {count: Item, via: x, of: Item}}\n", 6, "r.n",
+     "unknown key 'of'; expected: count, via, where"),
+    (R, RULE + "when: 5\n", 6, "r", 'when 5: must be an expression in quotes, like "amount > 1000"'),
+    (R, RULE + "where: \"name == 'x'\"\n", 6, "r", "where must be a filter condition such as {field: region, op: eq, "
+     "value: moscow} or {all: [...]}; an expression goes in when:"),
+    (R, RULE.replace("[{set: {color: blue}}]", "[]"), 5, "r", "a rule needs actions: [...] (or else: [...])"),
+    (R, RULE.replace("actions: [{set: {color: blue}}]\n", ""), 1, "r", "a rule needs actions: [...] (or else: [...])"),
+    (R, RULE.replace("[{set: {color: blue}}]", "5"), 5, "r", "actions must be a list of actions like [{set: {field: "
+     "value}}]"),
+    (R, act("{colour: 1}"), 5, "r", f"unknown action 'colour'; actions: {ACTIONS}"),
+    (R, act("5"), 5, "r", f"an action is a mapping with one key; actions: {ACTIONS}"),
+    (R, act("{set: 5}"), 5, "r", "set needs a mapping of field: value"),
+    (R, act("{set: {}}"), 5, "r", "set needs a mapping of field: value"),
+    (R, act("{compute: 5}"), 5, "r", 'compute needs a mapping of field: "expression"'),
+    (R, act("{start_process: '1bad id'}"), 5, "r", "start_process needs a process id, not '1bad id'"),
+    (R, act("{create_task: 5}"), 5, "r", "create_task needs a mapping with keys: title, assignee, candidate_groups, "
+     "due"),
+    (R, act("{create_task: {title: T, assignee: owner, colour: 1}}"), 5, "r",
+     "create_task: unknown key 'colour'; expected: title, assignee, candidate_groups, due"),
+    (R, act("{create_task: {assignee: owner}}"), 5, "r", "create_task needs a title: text or {en: ..., ru: ...}"),
+    (R, act("{create_task: {title: 5, assignee: owner}}"), 5, "r",
+     "create_task needs a title: text or {en: ..., ru: ...}"),
+    (R, act("{create_task: {title: T}}"), 5, "r",
+     "create_task needs an assignee (owner or a username) or candidate_groups"),
+    (R, act("{create_task: {title: T, assignee: 'Bad Name'}}"), 5, "r",
+     "assignee must be owner or a username, not 'Bad Name'"),
+    (R, act("{create_task: {title: T, candidate_groups: []}}"), 5, "r",
+     "candidate_groups must be a non-empty list of group names"),
+    (R, act("{create_task: {title: T, candidate_groups: sales}}"), 5, "r",
+     "candidate_groups must be a non-empty list of group names"),
+    (R, act("{send_email: 5}"), 5, "r", "send_email needs a mapping with keys: template, to"),
+    (R, act("{join_territory: [north]}"), 5, "r", "a territory action needs a territory code, not ['north']"),
+    (R, act("{create_record: 5}"), 5, "r", "create_record needs a mapping with keys: entity, set, compute, link"),
+    (R, act("{create_record: {entity: Item, set: {name: x}, link: parent}}"), 5, "r",
+     "create_record: link must be origin, not 'parent'"),
+    (R, act("{create_record: {entity: Item, set: 5}}"), 5, "r", "create_record set needs a mapping of field: value"),
+    (R, act("{create_record: {entity: Item, set: {name: x}, colour: 1}}"), 5, "r",
+     "create_record: unknown key 'colour'; expected: entity, set, compute, link"),
+    (R, act("{create_record: {entity: Item, set: {name: x}, compute: 5}}"), 5, "r",
+     'compute needs a mapping of field: "expression"'),
+    (P, PIPELINE.replace("{code: red,", "{code: red, on_enter: [{start_process: [x]}],"), 6, "items.red",
+     "start_process needs a process id, not ['x']"),
+    (IM, item("actions: [{set: 5}]"), 2, "Item", "set needs a mapping of field: value"),
+    (RP, REPORT.replace("report: probe", "report: Bad"), 1, None, "report: <name> is required, in snake_case"),
+    (RP, REPORT.replace("report: probe\n", ""), 1, None, "report: <name> is required, in snake_case"),
+    (RP, REPORT + "colour: 1\n", 8, "colour", f"unknown key 'colour'; expected: {REPORT_KEYS}"),
+    (RP, REPORT.replace("kind: grouped", "kind: pivot"), 3, "probe", "kind must be one of: grouped, funnel, activity"),
+    (RP, REPORT.replace("kind: grouped", "kind: 5"), 3, "probe", "kind must be one of: grouped, funnel, activity"),
+    (RP, REPORT.replace("kind: grouped\n", ""), 1, "probe", "kind must be one of: grouped, funnel, activity"),
+    (RP, REPORT + "stage_field: color\n", 8, "probe", "'stage_field' does not apply to a grouped report; keys: "
+     "report, label, description, kind, chart, entity, period, where, group_by, measures"),
+    (RP, REPORT.split("measures:")[0] + "measures: {}\n", 6, "probe",
+     "measures must be a non-empty mapping of name: {label, ...}"),
+    (RP, REPORT.split("measures:")[0], 1, "probe", "measures must be a non-empty mapping of name: {label, ...}"),
+    (RP, REPORT.replace("  n: {", "  Bad: {"), 7, "probe.measures.Bad", "measure names must be snake_case"),
+    (RP, REPORT.replace("  n: {label: {en: N, ru: N}, count: true}", "  n: 5"), 7, "probe.measures.n",
+     "a measure must be a mapping like {label: {...}, count: true}"),
+    (RP, measure("count: true, colour: 1"), 7, "probe.measures.n", f"unknown key 'colour'; expected: {MEASURE_KEYS}"),
+    (RP, measure("format: number"), 7, "probe.measures.n", f"a measure needs exactly one of: {MEASURE_KEYS[30:]}"),
+    (RP, measure("count: true, sum: name"), 7, "probe.measures.n",
+     f"a measure needs exactly one of: {MEASURE_KEYS[30:]}"),
+    (RP, measure("count: 5"), 7, "probe.measures.n", "write count: true"),
+    (RP, measure("count: true, format: big"), 7, "probe.measures.n",
+     "unknown format 'big'; formats: number, money, percent, duration"),
+    (RP, REPORT + "  r: {label: {en: R, ru: R}, ratio: [n]}\n", 8, "probe.measures.r",
+     "ratio needs two measures defined above it, e.g. [n]"),
+    (RP, measure("count: true, linked: {entity: Item}"), 7, "probe.measures.n", LINKED),
+    (RP, measure("count: true, linked: 5"), 7, "probe.measures.n", LINKED),
+    (RP, REPORT + "chart: 5\n", 8, "probe.chart", CHART),
+    (RP, REPORT + "chart: {type: pie}\n", 8, "probe.chart", "unknown chart type 'pie'; types: bar, stacked, line, "
+     "funnel"),
+    (RP, REPORT + "chart: {type: bar, colour: 1}\n", 8, "probe.chart", CHART),
+    (RP, REPORT + "chart: {measures: []}\n", 8, "probe.chart", "chart measures must be a list of: n"),
+    (RP, REPORT.replace("group_by: [color]", "group_by: []"), 5, "probe.group_by",
+     "group_by must be a non-empty list of fields"),
+    (RP, REPORT.replace("group_by: [color]", "group_by: color"), 5, "probe.group_by",
+     "group_by must be a non-empty list of fields"),
+    (RP, REPORT.replace("group_by: [color]\n", ""), 1, "probe.group_by", "group_by must be a non-empty list of fields"),
+    (RP, REPORT.replace("group_by: [color]", "group_by: [{field: color, colour: 1}]"), 5, "probe.group_by",
+     "unknown key 'colour'; expected: field, bucket, label"),
+    (RP, REPORT.replace("group_by: [color]", "group_by: [{field: color, bucket: maybe}]"), 5, "probe.group_by",
+     "bucket must be true or false"),
+    (RP, REPORT.replace("group_by: [color]", "group_by: [5]"), 5, "probe.group_by",
+     "a group_by item is a field name or {field, bucket, label}"),
+    (RP, ACTIVITY.replace("tasks: done", "tasks: late"), 5, "probe.measures.t", "tasks must be done or overdue"),
+    (RP, ACTIVITY.replace("tasks: done", "records: Item, by: manager"), 5, "probe.measures.t",
+     "by must be owner or created_by"),
+    (RP, ACTIVITY.replace("tasks: done", "count: true"), 5, "probe.measures.t",
+     f"unknown key 'count'; expected: {ACTIVITY_KEYS}"),
+    (RP, ACTIVITY.replace("tasks: done", "count: true"), 5, "probe.measures.t",
+     "a measure needs exactly one of: records, claims, tasks, ratio"),
+    (RP, "report: probe\nlabel: {en: P, ru: П}\nkind: funnel\nentity: Item\nstage_field: color\nstages: red\n", 6,
+     "probe", "stages must be a list of stage codes"),
+]
+CASES += AUTOMATION_CASES
+
+
 @pytest.mark.parametrize(("path", "text", "line", "element", "message"), CASES)
 def test_a_structure_problem_reads_as_before(path: str, text: str, line: int, element: str | None,
                                              message: str) -> None:
@@ -390,6 +544,73 @@ def test_a_structure_problem_reads_as_before(path: str, text: str, line: int, el
     found = [(p.file, p.line, p.element, p.message) for p in caught.value.problems if p.file == path]
     assert (path, line, element, message) in found, found
     assert str(caught.value).count(message) == 1  # reported once: no second message from a hand-written check
+
+
+@pytest.mark.parametrize(("path", "text", "line", "message"),
+                         [(path, text, line, message) for path, text, line, _, message in AUTOMATION_CASES
+                          if "e.g." not in message and "a list of: " not in message])
+def test_a_rule_report_or_action_structure_problem_comes_from_its_schema(path: str, text: str, line: int,
+                                                                          message: str) -> None:
+    kind = kind_of(path)
+    assert kind is not None
+    assert (line, message) in [(at, said) for at, _, said in structure_problems(kind, load_yaml(text, path))]
+
+
+BIND = "bindings:\n  notify: {topic: mail}\n"
+ONE_OF = "expected a mapping with one of: topic, send_email, set, compute"
+BINDINGS_MESSAGE = "expected `bindings:` with a mapping of implementation names to a binding"
+# processes/bindings.yaml, since its schema checks its structure: each problem as the hand-written checks said it.
+BINDING_CASES = [
+    ("colour: 1\n" + BIND, 1, "colour", "unknown key 'colour'; expected: bindings"),
+    ("bindings: 5\n", 1, "bindings", BINDINGS_MESSAGE),
+    ("x: 1\n", 1, "bindings", BINDINGS_MESSAGE),
+    ("bindings:\n  notify: 5\n", 2, "notify", ONE_OF),
+    ("bindings:\n  notify: {}\n", 2, "notify", ONE_OF),
+    ("bindings:\n  notify: {topic: mail, colour: 1}\n", 2, "notify",
+     "unknown key 'colour'; expected: topic, send_email, set, compute"),
+    ("bindings:\n  notify: {topic: mail, set: {stage: won}}\n", 2, "notify",
+     "`topic` cannot be combined with actions: a worker or the engine runs the task, not both"),
+    ("bindings:\n  notify: {topic: 5}\n", 2, "notify", "topic: expected a plain topic name, got 5"),
+    ("bindings:\n  notify: {topic: ' '}\n", 2, "notify", "topic: expected a plain topic name, got ' '"),
+    ("bindings:\n  notify: {topic: '${x}'}\n", 2, "notify", "topic: expected a plain topic name, got '${x}'"),
+    ("bindings:\n  notify: {send_email: 5}\n", 2, "notify",
+     "send_email: expected {template: <template>, to: <record field>}"),
+    ("bindings:\n  notify: {send_email: {template: offer, to: email, cc: x}}\n", 2, "notify",
+     "send_email: unknown key 'cc'; expected: template, to"),
+    ("bindings:\n  notify: {send_email: {template: offer}}\n", 2, "notify", "send_email.to: expected a name, got None"),
+    ("bindings:\n  notify: {send_email: {template: 5, to: email}}\n", 2, "notify",
+     "send_email.template: expected a name, got 5"),
+    ("bindings:\n  notify: {set: 5}\n", 2, "notify", "set: expected a mapping of record fields to values"),
+    ("bindings:\n  notify: {set: {}}\n", 2, "notify", "set: expected a mapping of record fields to values"),
+    ("bindings:\n  notify: {set: {stage: [won]}}\n", 2, "notify", "set.stage: expected a value, got ['won']"),
+    ("bindings:\n  notify: {set: {stage: null}}\n", 2, "notify", "set.stage: expected a value, got None"),
+    ("bindings:\n  notify: {compute: 5}\n", 2, "notify", "compute: expected a mapping of record fields to expressions"),
+    ("bindings:\n  notify: {compute: {stage: 5}}\n", 2, "notify",
+     "compute.stage: expected an expression in quotes, got 5"),
+    ("bindings:\n  notify: {compute: {stage: ' '}}\n", 2, "notify",
+     "compute.stage: expected an expression in quotes, got ' '"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "element", "message"), BINDING_CASES)
+def test_a_bindings_structure_problem_reads_as_before_and_comes_from_its_schema(text: str, line: int, element: str,
+                                                                                 message: str) -> None:
+    bindings, problems = load_bindings({BINDINGS_FILE: text})
+    found = [(p.file, p.line, p.element, p.message) for p in problems]
+    assert (BINDINGS_FILE, line, element, message) in found, found
+    assert [p.message for p in problems].count(message) == 1
+    assert element != "notify" or "notify" not in bindings  # a refused binding is not built
+    assert (line, message) in [(at, said) for at, _, said in structure_problems("bindings", load_yaml(text, "b"))]
+
+
+def test_a_good_binding_still_loads_and_an_old_set_expression_is_only_warned_about() -> None:
+    text = "bindings:\n  notify: {send_email: {template: offer, to: email}, set: {stage: \"'a' if b else 'c'\"}}\n"
+    warnings: list[Problem] = []
+    bindings, problems = load_bindings({BINDINGS_FILE: text}, warnings)
+    assert problems == []
+    assert bindings["notify"].email == ("offer", "email")
+    assert bindings["notify"].compute_fields == {"stage": "'a' if b else 'c'"}
+    assert [w.line for w in warnings] == [2]
 
 
 # Values the hand-written checks crashed on (a list or a mapping where a name belongs): each is now a problem of its

@@ -50,7 +50,8 @@ def test_a_good_probe_loads(shipped: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("body", "line", "words"), [
-    ("kind: grouped\nentity: Nope\ngroup_by: [x]\nmeasures: {}\n", 4, "unknown entity 'Nope'"),
+    ("kind: grouped\nentity: Nope\ngroup_by: [x]\nmeasures: {n: {label: {en: N, ru: N}, count: true}}\n", 4,
+     "unknown entity 'Nope'"),
     ("kind: grouped\nentity: Deal\ngroup_by: [colour]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n",
      5, "Deal has no field 'colour'"),
     ("kind: grouped\nentity: Deal\ngroup_by: [stage]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n"
@@ -192,3 +193,18 @@ def test_report_where_that_is_no_condition_is_reported_at_its_key(shipped: dict[
             "  n: {label: {en: N, ru: N}, count: true}\n")
     problem = only_problem(with_report(shipped, body))
     assert (problem.file, problem.line, problem.message) == (PATH, line, message)
+
+
+def test_group_by_and_period_take_the_system_fields_of_the_filter_model(shipped: dict[str, str]) -> None:
+    from engine.filters.model import SYSTEM_FIELDS
+
+    body = ("kind: grouped\nentity: Contact\nperiod: updated_at\ngroup_by: [title, created_by, "
+            "{field: created_at, bucket: true}]\nmeasures:\n  n: {label: {en: N, ru: N}, count: true}\n")
+    report = load_bundle(with_report(shipped, body)).reports["probe"]
+    assert [(d.path.field, d.path.type) for d in report.dimensions] == [
+        ("title", SYSTEM_FIELDS["title"]), ("created_by", SYSTEM_FIELDS["created_by"]),
+        ("created_at", SYSTEM_FIELDS["created_at"])]
+    assert report.period is not None
+    assert (report.period.field, report.period.type) == ("updated_at", SYSTEM_FIELDS["updated_at"])
+    problem = only_problem(with_report(shipped, body.replace("[title,", "[titel,")))
+    assert problem.message.endswith(", ".join(SYSTEM_FIELDS))  # the list the filter model offers
