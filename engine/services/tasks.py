@@ -46,13 +46,15 @@ def task_view(r: TaskRow, record_title: str | None, assignee: str | None,
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:
-    """Task rows as views, with assignee names and record titles (`known`: a user whose name needs no read)."""
+    """Task rows as views, with assignee names, record titles and process names (`known`: a user whose name needs no read)."""
     names = {known.id: known.username} if known is not None and known.id is not None else {}
     users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id and r.assignee_id not in names)
     names.update({user_id: user.username for user_id, user in users.items()})
     titles = uow.records.titles(r.record_id for r in rows if r.record_id)
+    processes = uow.instances.process_names(r.instance_id for r in rows if r.instance_id is not None)
     return [task_view(r, titles.get(r.record_id) if r.record_id else None,
-                      names.get(r.assignee_id) if r.assignee_id else None) for r in rows]
+                      names.get(r.assignee_id) if r.assignee_id else None,
+                      processes.get(r.instance_id) if r.instance_id is not None else None) for r in rows]
 
 
 def check_filter(flt: TaskFilter) -> None:

@@ -57,6 +57,16 @@ class InstanceRepository(_Repository):
                 .order_by(InstanceRow.id))
         return list(self.session.scalars(stmt).all())
 
+    def process_names(self, instance_ids: Iterable[int]) -> dict[int, str]:
+        """The process version's name of each of these instances."""
+        wanted = sorted(set(instance_ids))
+        if not wanted:
+            return {}
+        stmt = (select(InstanceRow.id, ProcessVersionRow.name)
+                .join(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
+                .where(InstanceRow.id.in_(wanted)))
+        return {instance_id: name for instance_id, name in self.session.execute(stmt).all()}
+
     def for_record(self, record_id: int) -> list[InstanceRow]:
         """Instances running or run on a record."""
         stmt = select(InstanceRow).where(InstanceRow.record_id == record_id).order_by(InstanceRow.id)
