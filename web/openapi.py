@@ -122,7 +122,11 @@ SCHEMAS: dict[str, Schema] = {
         "can_complete": {"type": "boolean"}}),
     "TaskList": _object({"items": {"type": "array", "items": _ref("Task")},
                          "scope": {"enum": ["mine", "pool", "overdue", "team", "all"]}, "limit": {"type": "integer"},
-                         "offset": {"type": "integer"}}),
+                         "offset": {"type": "integer"}, "after": _nullable("string"), "before": _nullable("string"),
+                         "next_after": _nullable("string", description="the task id to pass as `after` for the "
+                                                                       "next page; null: this is the last page"),
+                         "prev_before": _nullable("string", description="the task id to pass as `before` for the "
+                                                                        "previous page; null: no page before")}),
     "Record": _object({
         "id": {"type": "integer"}, "entity": {"type": "string"}, "title": {"type": "string"},
         "data": {"type": "object", "description": "field name -> value, as the entity YAML defines them"},
@@ -250,6 +254,10 @@ _TASK_FILTERS = [
     _param("process", "query", {"type": "string"}, "a process id: only its tasks"),
     _param("due_from", "query", _TIME, "due at or after this moment (with offset)"),
     _param("due_before", "query", _TIME, "due before this moment (with offset)"),
+    _param("after", "query", {"type": "string"}, "keyset paging: the page after this task (a reply's "
+           "`next_after`), in the same sort and filters; stable while tasks come and go; not with `offset`"),
+    _param("before", "query", {"type": "string"}, "keyset paging: the page before this task (a reply's "
+           "`prev_before`); not with `after` or `offset`"),
 ]
 
 PATHS: dict[str, Any] = {

@@ -46,7 +46,8 @@ def task_view(r: TaskRow, record_title: str | None, assignee: str | None,
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:
-    """Task rows as views, with assignee names, record titles and process names (`known`: a user whose name needs no read)."""
+    """Task rows as views, with assignee names, record titles and process names (`known`: a user whose name
+    needs no read)."""
     names = {known.id: known.username} if known is not None and known.id is not None else {}
     users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id and r.assignee_id not in names)
     names.update({user_id: user.username for user_id, user in users.items()})
@@ -68,7 +69,40 @@ def check_filter(flt: TaskFilter) -> None:
         raise ValidationError(errors)
 
 
-def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int,
+@dataclass(frozen=True)
+class Paging:
+    """Where a page starts: `limit` tasks from `offset`, or keyset: after / before the task `cursor` in the
+    page's order (stable under inserts; a deep page costs what the first does)."""
+
+    limit: int = 50
+    offset: int = 0
+    after: str | None = None
+    before: str | None = None
+
+    def checked(self) -> Paging:
+        """The paging with its limit bounded (1..500), or ValidationError for a cursor with an offset or two."""
+        errors: dict[str, list[str]] = {}
+        if self.after and self.before:
+            errors["before"] = ["give either after or before, not both"]
+        if (self.after or self.before) and self.offset:
+            errors["offset"] = ["a page after or before a task starts there: give no offset with it"]
+        if errors:
+            raise ValidationError(errors)
+        # 501: a caller's page of 500 reads one row more to know whether a page lies beyond (`around`)
+        return Paging(min(max(self.limit, 1), 501), max(self.offset, 0), self.after or None, self.before or None)
+
+    @property
+    def direction(self) -> str | None:
+        """after, before, or None (from the start)."""
+        return "after" if self.after else "before" if self.before else None
+
+    @property
+    def cursor(self) -> str | None:
+        """The task the page starts after or ends before."""
+        return self.after or self.before
+
+
+def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, paging: Paging,
                   now: datetime | None, flt: TaskFilter = UNFILTERED) -> TaskQuery | None:
     """The select of a scope's page of open tasks (None: nothing to list), after the scope's permission check;
     sorted and filtered by `flt` (docs/lists.md), else by the tab's own bounded index scans."""
@@ -77,26 +111,27 @@ def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset:
     if scope == "overdue" and now is None:
         raise ValidationError({"now": ["the overdue tasks need the current time"]})
     check_filter(flt)
-    limit, offset = min(max(limit, 1), 500), max(offset, 0)
+    paging = paging.checked()
+    limit, offset, keyset = paging.limit, paging.offset, (paging.direction, paging.cursor)
     if not flt.plain():
-        return _filtered_select(uow, actor, scope, limit, offset, now, flt)
+        return _filtered_select(uow, actor, scope, paging, now, flt)
     if scope == "mine":
-        return uow.tasks.assigned_query([actor.id], limit, offset) if actor.id else None
+        return uow.tasks.assigned_query([actor.id], limit, offset, *keyset) if actor.id else None
     if scope == "pool":
-        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset)
+        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset, *keyset)
     if scope == "overdue":
         assert now is not None  # noqa: S101 - checked above
-        return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset)
+        return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset, *keyset)
     if scope == "team":
         require_permission(actor, "task.read_team", action="see the team's tasks")
         members = uow.users.team_member_ids(actor.team) if actor.team else []
-        return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset)
+        return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset, *keyset)
     if not reads_everything(actor):
         raise Forbidden(f"{actor.username} may not see every task")
-    return uow.tasks.all_open_query(limit, offset)
+    return uow.tasks.all_open_query(limit, offset, *keyset)
 
 
-def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int, now: datetime | None,
+def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, paging: Paging, now: datetime | None,
                      flt: TaskFilter) -> TaskQuery | None:
     user_ids: list[int] = [actor.id] if actor.id else []
     if scope == "team":
@@ -107,20 +142,48 @@ def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offs
         raise Forbidden(f"{actor.username} may not see every task")
     if scope == "mine" and not user_ids:
         return None
-    return uow.tasks.filtered_query(scope, user_ids, actor.groups, actor.username, now, flt, limit, offset,
-                                    user_id=actor.id or 0)
+    return uow.tasks.filtered_query(scope, user_ids, actor.groups, actor.username, now, flt, paging.limit,
+                                    paging.offset, user_id=actor.id or 0, paging=paging.direction,
+                                    cursor=paging.cursor)
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """A page of tasks and the cursors of the pages around it (None: no page there)."""
+
+    tasks: list[TaskView]
+    prev_before: str | None
+    next_after: str | None
+
+
+def around(views: list[TaskView], limit: int, after: str | None, before: str | None) -> KeysetPage:
+    """The page of `limit` tasks out of `limit` + 1 read after / before a cursor (the extra row says a page lies
+    beyond: before the first row when read backwards), with the cursors of the previous and the next page."""
+    more = len(views) > limit
+    shown = views[1:] if before and more else views[:limit]
+    prev_before = shown[0].id if shown and (after or (before and more)) else None
+    next_after = shown[-1].id if shown and (before or more) else None
+    return KeysetPage(shown, prev_before, next_after)
+
+
+def _in_order(views: list[TaskView], paging: Paging) -> list[TaskView]:
+    """A page read backwards (before a cursor) put back in the page's order."""
+    return views[::-1] if paging.before else views
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int = 50,
-               offset: int = 0, now: datetime | None = None, flt: TaskFilter = UNFILTERED) -> list[TaskView]:
+               offset: int = 0, now: datetime | None = None, flt: TaskFilter = UNFILTERED,
+               after: str | None = None, before: str | None = None) -> list[TaskView]:
     """Open tasks: assigned to me, claimable by me, of my team (head of sales), all (read-all roles), or mine and
-    claimable ones past their due time (`overdue`, which needs `now`); sorted and filtered by `flt`."""
+    claimable ones past their due time (`overdue`, which needs `now`); sorted and filtered by `flt`; from
+    `offset`, or the page after / before the task `after` / `before` (keyset)."""
+    paging = Paging(limit, offset, after, before)
     with uow:
-        query = _scope_select(uow, actor, scope, limit, offset, now, flt)
+        query = _scope_select(uow, actor, scope, paging, now, flt)
         if query is None:
             return []
         rows, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
-        return [task_view(*row) for row in rows]
+        return _in_order([task_view(*row) for row in rows], paging)
 
 
 COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
@@ -142,11 +205,13 @@ class InboxPage:
 
 
 def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limit: int = 50, offset: int = 0,
-               cap: int = COUNT_CAP, flt: TaskFilter = UNFILTERED) -> InboxPage:
+               cap: int = COUNT_CAP, flt: TaskFilter = UNFILTERED, after: str | None = None,
+               before: str | None = None) -> InboxPage:
     """`list_tasks` of a scope and, for workers, `inbox_counts` under the same column filters — read together in
     one statement (the page with each task's record title, assignee and process, the counts as columns)."""
+    paging = Paging(limit, offset, after, before)
     with uow:
-        query = _scope_select(uow, actor, scope, limit, offset, now, flt)
+        query = _scope_select(uow, actor, scope, paging, now, flt)
         counted = actor.has(*WORKERS)
         columns = uow.tasks.filtered_count_columns(actor.id or 0, actor.groups, actor.username, now, cap, flt) \
             if counted else None
@@ -154,7 +219,8 @@ def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limi
             values = uow.tasks.named_counts(columns) if columns is not None else []
             return InboxPage([], dict(zip(COUNTED, values, strict=True)) if counted else {})
         rows, counts = uow.tasks.named(query, columns)
-        return InboxPage([task_view(*row) for row in rows], dict(zip(COUNTED, counts, strict=True)) if counted else {})
+        return InboxPage(_in_order([task_view(*row) for row in rows], paging),
+                         dict(zip(COUNTED, counts, strict=True)) if counted else {})
 
 
 def _is_candidate(actor: Actor, row: TaskRow) -> bool:

@@ -19,3 +19,29 @@ def test_claim_unclaim_and_complete_replies_name_the_process(api: dict[str, ApiU
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["process"] == "Lead qualification"
     assert sam.get(f"/tasks/{task['id']}").get_json()["task"]["process"] == "Lead qualification"
+
+
+def test_tasks_page_by_cursor_forward_and_back_and_offset_still_works(api: dict[str, ApiUser]) -> None:
+    sam = api["sales"]
+    for n in range(5):
+        create_lead(sam, f"Lead {n}")
+    whole = [t["record_title"] for t in sam.get("/tasks", scope="pool", sort="record").get_json()["items"]]
+    assert whole == [f"Lead {n}" for n in range(5)]
+    first = sam.get("/tasks", scope="pool", sort="record", limit=2).get_json()
+    assert first["prev_before"] is None
+    second = sam.get("/tasks", scope="pool", sort="record", limit=2, after=first["next_after"]).get_json()
+    third = sam.get("/tasks", scope="pool", sort="record", limit=2, after=second["next_after"]).get_json()
+    assert [[t["record_title"] for t in p["items"]] for p in (first, second, third)] == [
+        whole[:2],
+        whole[2:4],
+        whole[4:],
+    ]
+    assert third["next_after"] is None
+    back = sam.get("/tasks", scope="pool", sort="record", limit=2, before=third["prev_before"]).get_json()
+    assert [t["record_title"] for t in back["items"]] == whole[2:4]
+    assert back["next_after"] == second["next_after"]
+    by_offset = sam.get("/tasks", scope="pool", sort="record", limit=2, offset=2).get_json()
+    assert [t["record_title"] for t in by_offset["items"]] == whole[2:4]
+    refused = sam.get("/tasks", scope="pool", limit=2, offset=2, after=first["next_after"])
+    assert refused.status_code == 422
+    assert "offset" in refused.get_json()["fields"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from engine.services.records import get_record
 from engine.services.tasks import (
     COUNT_CAP,
     InboxPage,
+    around,
     claim_task,
     complete_task,
     get_task,
@@ -27,7 +29,6 @@ from engine.services.titles import records_made_with
 from engine.services.views import Actor, TaskDetail
 from web import now, uow
 from web.auth import actor, login_required, safe_next
-from web.edge import page_number
 from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
 from web.lists import Column, inbox_columns, read_task_filter
@@ -72,6 +73,21 @@ def _elements_named(text: str) -> tuple[str, ...]:
                          if wanted in step_label(d.process_id, e.id, e.name).casefold()}))
 
 
+def _sort_labels() -> tuple[tuple[tuple[str, str | None, str], ...], tuple[tuple[str, str], ...]]:
+    """The task and process names in the request's language that differ from the BPMN ones, for the database to
+    sort by what the page shows: (element id, its BPMN name when another process has an element of that id,
+    label) and (process id, label)."""
+    definitions = list(active_bundle(uow())[1].values())
+    owners: dict[str, int] = {}
+    for d in definitions:
+        for e in d.elements.values():
+            owners[e.id] = owners.get(e.id, 0) + 1
+    steps = {(e.id, None if owners[e.id] == 1 else e.name, label) for d in definitions for e in d.elements.values()
+             if e.kind == "userTask" and e.name and (label := step_label(d.process_id, e.id, e.name)) != e.name}
+    processes = {(d.process_id, label) for d in definitions if (label := process_label(d.process_id, d.name)) != d.name}
+    return tuple(sorted(steps, key=lambda x: (x[0], x[1] or ""))), tuple(sorted(processes))
+
+
 def _place(columns: list[Column], errors: dict[str, list[str]]) -> list[str]:
     """Put the engine's errors keyed by column next to their boxes; the rest are returned (translated)."""
     by_name, rest = {c.name: c for c in columns}, []
@@ -90,27 +106,31 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     who = actor()
     tabs = tabs_for(who)
     tab = tab if tab in tabs else tabs[0]
-    page = page_number()
+    after, before = request.args.get("after") or None, request.args.get("before") or None
     moment = now()
     columns = inbox_columns(_processes())
     flt, read = read_task_filter(columns, request.args, user_zone(), _elements_named)
+    if flt.sort in ("task", "process"):  # sorted by the names the reader sees, in the database
+        task_labels, process_labels = _sort_labels()
+        flt = replace(flt, task_labels=task_labels, process_labels=process_labels)
     errors = list(read.problems)
     listed, reassign_to = InboxPage([], {}), []
     if not any(c.errors for c in columns):
         try:
             with uow() as work:  # the page's reads share one transaction (one connection checkout, not two)
                 # the tasks with their record titles, assignees and processes, and the tab counts: one statement
-                listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, offset=(page - 1) * PAGE, flt=flt)
+                listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, flt=flt, after=after, before=before)
                 reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
         except ValidationError as exc:
             errors += _place(columns, exc.errors)
     if status == 200 and (errors or any(c.errors for c in columns)):
         status = 422
-    kept = {k: v for k, v in request.args.items() if k not in ("tab", "page") and v}
-    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=listed.tasks[:PAGE], page=page,
-                           has_next=len(listed.tasks) > PAGE, now=moment, reassign_to=reassign_to,
-                           counts=listed.counts, count_cap=COUNT_CAP, columns=columns, read=read, kept=kept,
-                           errors=errors, filtered=bool(read.given)), status
+    shown = around(listed.tasks, PAGE, after, before)
+    kept = {k: v for k, v in request.args.items() if k not in ("tab", "page", "after", "before") and v}
+    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=shown.tasks, paged=bool(after or before),
+                           prev_before=shown.prev_before, next_after=shown.next_after, now=moment,
+                           reassign_to=reassign_to, counts=listed.counts, count_cap=COUNT_CAP, columns=columns,
+                           read=read, kept=kept, errors=errors, filtered=bool(read.given)), status
 
 
 @bp.get("/tasks")

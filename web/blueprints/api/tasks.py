@@ -35,11 +35,17 @@ def _task_filter() -> tasks.TaskFilter:
 
 @bp.get("/tasks")
 def list_tasks() -> Response:
-    """Open tasks of a scope: mine (default), pool, overdue, team, all; sorted and filtered like the inbox."""
+    """Open tasks of a scope: mine (default), pool, overdue, team, all; sorted and filtered like the inbox; paged
+    by keyset (`after` / `before` a task id: `next_after` and `prev_before` of a reply) or by offset."""
     limit, offset = page()
     scope = request.args.get("scope", "mine")
-    items = tasks.list_tasks(uow(), actor(), scope, limit=limit, offset=offset, now=now(), flt=_task_filter())
-    return reply({"items": items, "scope": scope, "limit": limit, "offset": offset})
+    after, before = request.args.get("after") or None, request.args.get("before") or None
+    # one row more than asked says whether a page lies beyond (before the first row, when read backwards)
+    items = tasks.list_tasks(uow(), actor(), scope, limit=limit + 1, offset=offset, now=now(), flt=_task_filter(),
+                             after=after, before=before)
+    listed = tasks.around(items, limit, after, before)
+    return reply({"items": listed.tasks, "scope": scope, "limit": limit, "offset": offset, "after": after,
+                  "before": before, "next_after": listed.next_after, "prev_before": listed.prev_before})
 
 
 @bp.get("/tasks/<task_id>")
