@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from engine.config.model import Bundle, Form
+from engine.config.process_labels import label_in
 from engine.errors import ConflictError, Forbidden, NotFound, ValidationError
 from engine.processes.deployed import active_bundle
 from engine.records.schema import resolve_form_schema, split_form_data, validate_form
@@ -164,6 +165,29 @@ def around(views: list[TaskView], limit: int, after: str | None, before: str | N
     prev_before = shown[0].id if shown and (after or (before and more)) else None
     next_after = shown[-1].id if shown and (before or more) else None
     return KeysetPage(shown, prev_before, next_after)
+
+
+def named_in(uow: UnitOfWork, flt: TaskFilter, locale: str) -> TaskFilter:
+    """`flt` sorting by the task and process names in `locale` (processes/labels.yaml) where they differ from the
+    BPMN names — the names a page shows — so the database sorts by them (docs/lists.md); other sorts as given."""
+    if flt.sort not in ("task", "process"):
+        return flt
+    bundle, definitions = active_bundle(uow)
+    labels = bundle.process_labels
+    owners: dict[str, int] = {}
+    for d in definitions.values():
+        for e in d.elements.values():
+            owners[e.id] = owners.get(e.id, 0) + 1
+    steps = {
+        (e.id, None if owners[e.id] == 1 else e.name, label)
+        for d in definitions.values()
+        for e in d.elements.values()
+        if e.kind == "userTask" and e.name and (label := label_in(labels, d.process_id, e.id, locale, e.name)) != e.name
+    }
+    processes = {(d.process_id, label) for d in definitions.values()
+                 if (label := label_in(labels, d.process_id, None, locale, d.name)) != d.name}
+    return replace(flt, task_labels=tuple(sorted(steps, key=lambda x: (x[0], x[1] or ""))),
+                   process_labels=tuple(sorted(processes)))
 
 
 def _in_order(views: list[TaskView], paging: Paging) -> list[TaskView]:

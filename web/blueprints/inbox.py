@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -23,6 +22,7 @@ from engine.services.tasks import (
     complete_task,
     get_task,
     inbox_page,
+    named_in,
     unclaim_task,
 )
 from engine.services.titles import records_made_with
@@ -73,21 +73,6 @@ def _elements_named(text: str) -> tuple[str, ...]:
                          if wanted in step_label(d.process_id, e.id, e.name).casefold()}))
 
 
-def _sort_labels() -> tuple[tuple[tuple[str, str | None, str], ...], tuple[tuple[str, str], ...]]:
-    """The task and process names in the request's language that differ from the BPMN ones, for the database to
-    sort by what the page shows: (element id, its BPMN name when another process has an element of that id,
-    label) and (process id, label)."""
-    definitions = list(active_bundle(uow())[1].values())
-    owners: dict[str, int] = {}
-    for d in definitions:
-        for e in d.elements.values():
-            owners[e.id] = owners.get(e.id, 0) + 1
-    steps = {(e.id, None if owners[e.id] == 1 else e.name, label) for d in definitions for e in d.elements.values()
-             if e.kind == "userTask" and e.name and (label := step_label(d.process_id, e.id, e.name)) != e.name}
-    processes = {(d.process_id, label) for d in definitions if (label := process_label(d.process_id, d.name)) != d.name}
-    return tuple(sorted(steps, key=lambda x: (x[0], x[1] or ""))), tuple(sorted(processes))
-
-
 def _place(columns: list[Column], errors: dict[str, list[str]]) -> list[str]:
     """Put the engine's errors keyed by column next to their boxes; the rest are returned (translated)."""
     by_name, rest = {c.name: c for c in columns}, []
@@ -110,9 +95,7 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     moment = now()
     columns = inbox_columns(_processes())
     flt, read = read_task_filter(columns, request.args, user_zone(), _elements_named)
-    if flt.sort in ("task", "process"):  # sorted by the names the reader sees, in the database
-        task_labels, process_labels = _sort_labels()
-        flt = replace(flt, task_labels=task_labels, process_labels=process_labels)
+    flt = named_in(uow(), flt, get_locale())  # sorted by the names the reader sees, in the database
     errors = list(read.problems)
     listed, reassign_to = InboxPage([], {}), []
     if not any(c.errors for c in columns):
