@@ -46,11 +46,8 @@ ERROR_RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404
                    405: "MethodNotAllowed", 409: "Conflict", 413: "TooLarge", 422: "Unprocessable"}
 
 
-def _list_of(name: str, paged: bool = False) -> Schema:
-    properties: dict[str, Schema] = {"items": {"type": "array", "items": _ref(name)}}
-    if paged:
-        properties |= {"limit": {"type": "integer"}, "offset": {"type": "integer"}}
-    return _object(properties)
+def _list_of(name: str) -> Schema:
+    return _object({"items": {"type": "array", "items": _ref(name)}})
 
 
 def _body(schema: Schema, description: str) -> dict[str, Any]:
@@ -286,8 +283,16 @@ PATHS: dict[str, Any] = {
                     "the other gets 409.")},
     "/records/{entity}": {
         "get": _op("Records of an entity", "listRecords", "records",
-                   {**_ok("Records, newest first", _list_of("Record", paged=True)), **_errors(400, 403, 404)},
-                   parameters=_p("entity", "limit", "offset")),
+                   {**_ok("Records, newest first", _object({
+                       "items": {"type": "array", "items": _ref("Record")}, "limit": {"type": "integer"},
+                       "offset": {"type": "integer"}, "after": _nullable("integer"),
+                       "next_after": _nullable("integer", description="the record id to pass as `after` for the "
+                                                                      "next page; null: this is the last page")})),
+                    **_errors(400, 403, 404, 422)},
+                   parameters=[*_p("entity", "limit", "offset"), _param(
+                       "after", "query", {"type": "integer", "minimum": 1},
+                       "keyset paging: the records older than this one (a reply's `next_after`); stable while "
+                       "records are added; not with `offset`")]),
         "post": _op("Create a record", "createRecord", "records",
                     {**_ok("The created record", _ref("Record"), "201", location=True),
                      **_errors(400, 403, 404, 422)},

@@ -1,4 +1,4 @@
-"""The API's task replies and pages: every reply names the task's process; keyset pages by cursor."""
+"""The API's task replies and pages: every reply names the task's process; tasks and records page by cursor."""
 
 from __future__ import annotations
 
@@ -43,5 +43,21 @@ def test_tasks_page_by_cursor_forward_and_back_and_offset_still_works(api: dict[
     by_offset = sam.get("/tasks", scope="pool", sort="record", limit=2, offset=2).get_json()
     assert [t["record_title"] for t in by_offset["items"]] == whole[2:4]
     refused = sam.get("/tasks", scope="pool", limit=2, offset=2, after=first["next_after"])
+    assert refused.status_code == 422
+    assert "offset" in refused.get_json()["fields"]
+
+
+def test_records_page_by_cursor_and_a_record_added_meanwhile_does_not_repeat_one(api: dict[str, ApiUser]) -> None:
+    sam, ada = api["sales"], api["admin"]
+    for title in ("One", "Two", "Three", "Four"):
+        create_lead(sam, title)
+    first = ada.get("/records/Lead", limit=2).get_json()
+    assert [r["title"] for r in first["items"]] == ["Four", "Three"]
+    create_lead(sam, "Five")  # newest first: it goes ahead of the cursor
+    rest = ada.get("/records/Lead", limit=2, after=first["next_after"]).get_json()
+    assert [r["title"] for r in rest["items"]] == ["Two", "One"]
+    assert rest["next_after"] is None
+    assert ada.get("/records/Lead", limit=2, offset=2).get_json()["items"][0]["title"] == "Three"  # offset repeats it
+    refused = ada.get("/records/Lead", limit=2, offset=2, after=first["next_after"])
     assert refused.status_code == 422
     assert "offset" in refused.get_json()["fields"]
