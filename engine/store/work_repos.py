@@ -348,10 +348,15 @@ def _open_page(where: Any, paging: str | None) -> Select[tuple[TaskRow]]:
 
 
 def _cursor_sort_at(due: bool) -> Any:
-    """The sort time of the task bound as `cursor` on the candidate rows (due time for the overdue tab)."""
-    cursor = aliased(TaskCandidateRow)
-    at = cursor.due_at if due else cursor.sort_at
-    return select(func.min(at)).where(cursor.task_id == bindparam("cursor")).scalar_subquery()
+    """The sort time of the task bound as `cursor`: on its candidate rows (the time the heads rank by; due time
+    for the overdue tab), else — a task assigned without candidates, on the overdue tab — on the task itself."""
+    candidate, task = aliased(TaskCandidateRow), aliased(TaskRow)
+    at = candidate.due_at if due else candidate.sort_at
+    own = task.due_at if due else func.coalesce(task.due_at, task.created_at)
+    return func.coalesce(
+        select(func.min(at)).where(candidate.task_id == bindparam("cursor")).scalar_subquery(),
+        select(own).where(task.id == bindparam("cursor")).scalar_subquery(),
+    )
 
 
 def _pool_heads(groups: int, limit_key: str, *, due: bool, paging: str | None = None) -> list[Select[Any]]:

@@ -21,12 +21,12 @@ def pooled(deployed, actors):
     return [_lead(deployed, actors, f"Lead {n}", NOW - timedelta(days=10 - n)) for n in range(7)]
 
 
-def _walk(deployed, who, scope, flt, size=2):
+def _walk(deployed, who, scope, flt, size=2, now=NOW):
     """Every page forward by `after`, then every page back by `before`: the titles of each page."""
     forward, after = [], None
     while True:
         page = tasks.around(
-            tasks.list_tasks(deployed(), who, scope, limit=size + 1, now=NOW, flt=flt, after=after), size, after, None
+            tasks.list_tasks(deployed(), who, scope, limit=size + 1, now=now, flt=flt, after=after), size, after, None
         )
         forward.append([t.record_title for t in page.tasks])
         if page.next_after is None:
@@ -35,7 +35,7 @@ def _walk(deployed, who, scope, flt, size=2):
     backward, before = [], page.prev_before
     while before is not None:
         page = tasks.around(
-            tasks.list_tasks(deployed(), who, scope, limit=size + 1, now=NOW, flt=flt, before=before),
+            tasks.list_tasks(deployed(), who, scope, limit=size + 1, now=now, flt=flt, before=before),
             size,
             None,
             before,
@@ -126,3 +126,15 @@ def test_the_task_sort_orders_by_the_labels_given_not_the_bpmn_names(deployed, a
         assert tasks.list_tasks(deployed(), ada, "all", limit=1, now=NOW, flt=shared)[0].title == first
     by_process = TaskFilter(sort="process", process_labels=(("lead_qualification", "Квалификация лида"),))
     assert len(tasks.list_tasks(deployed(), ada, "all", limit=500, now=NOW, flt=by_process)) == 7
+
+
+def test_the_overdue_tab_pages_across_tasks_assigned_without_candidates(deployed, actors, pooled):
+    sam, later = actors["sales"], NOW + timedelta(days=30)  # a month on, every open task is overdue
+    for task in pooled[:3]:
+        tasks.claim_task(deployed(), sam, task.id, NOW)
+        tasks.complete_task(deployed(), sam, task.id, {"outcome": "convert", "relationship": "potential_client"}, NOW)
+    whole = tasks.list_tasks(deployed(), sam, "overdue", limit=500, now=later)
+    assert [t.title for t in whole].count("Arrange first meeting") == 3  # assigned to sam by the process
+    forward, backward = _walk(deployed, sam, "overdue", TaskFilter(), size=2, now=later)
+    assert [title for page in forward for title in page] == [t.record_title for t in whole]
+    assert backward == forward[-2::-1]
