@@ -190,8 +190,13 @@ def named_in(uow: UnitOfWork, flt: TaskFilter, locale: str) -> TaskFilter:
                    process_labels=tuple(sorted(processes)))
 
 
-def _in_order(views: list[TaskView], paging: Paging) -> list[TaskView]:
-    """A page read backwards (before a cursor) put back in the page's order."""
+def _in_order(uow: UnitOfWork, views: list[TaskView], paging: Paging) -> list[TaskView]:
+    """A page read backwards (before a cursor) put back in the page's order. An empty page after / before a task
+    that does not exist is a ValidationError naming the cursor, not an empty tab (checked only then: a page with
+    rows needs no second statement). A task since completed still marks its place."""
+    if not views and paging.cursor is not None and uow.tasks.get(paging.cursor) is None:
+        name = "after" if paging.after else "before"
+        raise ValidationError({name: [f"no task {paging.cursor!r}: start again from the first page"]})
     return views[::-1] if paging.before else views
 
 
@@ -207,7 +212,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
         if query is None:
             return []
         rows, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
-        return _in_order([task_view(*row) for row in rows], paging)
+        return _in_order(uow, [task_view(*row) for row in rows], paging)
 
 
 COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
@@ -243,7 +248,7 @@ def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limi
             values = uow.tasks.named_counts(columns) if columns is not None else []
             return InboxPage([], dict(zip(COUNTED, values, strict=True)) if counted else {})
         rows, counts = uow.tasks.named(query, columns)
-        return InboxPage(_in_order([task_view(*row) for row in rows], paging),
+        return InboxPage(_in_order(uow, [task_view(*row) for row in rows], paging),
                          dict(zip(COUNTED, counts, strict=True)) if counted else {})
 
 

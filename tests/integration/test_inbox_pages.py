@@ -138,3 +138,16 @@ def test_the_overdue_tab_pages_across_tasks_assigned_without_candidates(deployed
     forward, backward = _walk(deployed, sam, "overdue", TaskFilter(), size=2, now=later)
     assert [title for page in forward for title in page] == [t.record_title for t in whole]
     assert backward == forward[-2::-1]
+
+
+def test_a_cursor_naming_no_task_is_refused_and_a_completed_one_still_marks_its_place(deployed, actors, pooled):
+    sam = actors["sales"]
+    with pytest.raises(ValidationError, match="no task 'gone'"):
+        tasks.list_tasks(deployed(), sam, "pool", after="gone")
+    with pytest.raises(ValidationError, match="no task 'gone'"):
+        tasks.inbox_page(deployed(), sam, "pool", NOW, before="gone")
+    done = pooled[2]
+    tasks.claim_task(deployed(), sam, done.id, NOW)
+    tasks.complete_task(deployed(), sam, done.id, {"outcome": "convert", "relationship": "potential_client"}, NOW)
+    after = tasks.list_tasks(deployed(), sam, "pool", limit=2, now=NOW, after=done.id)
+    assert [t.record_title for t in after] == ["Lead 3", "Lead 4"]

@@ -81,3 +81,12 @@ def test_the_task_column_sorts_by_the_names_in_the_readers_language(app: Flask, 
     down = ada.get("/tasks?tab=all&sort=task&dir=desc&lang=ru").get_data(as_text=True)
     assert _records(down)[0] == "Lead 1"
     assert ada.get("/tasks?tab=all&sort=process&dir=desc&lang=ru").status_code == 200
+
+
+def test_a_link_after_a_task_that_no_longer_exists_says_so(app: Flask, deployed, actors) -> None:
+    _leads(deployed, actors, 1)
+    response = as_user(app, "sam").get("/tasks?tab=pool&after=gone&lang=en")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "no task &#39;gone&#39;: start again from the first page" in page
+    assert _link(page, "first") is not None
