@@ -17,7 +17,8 @@ from sqlalchemy import Connection, insert, select, text
 
 from bench.common import NOW, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from engine.bootstrap import UowFactory, prepare_database
-from engine.services.tasks import TaskFilter, list_tasks, named_in
+from engine.services.task_pages import named_in
+from engine.services.tasks import TaskFilter, list_tasks
 from engine.services.users import get_actor
 from engine.services.views import Actor
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskCandidateRow, TaskRow, UserRow

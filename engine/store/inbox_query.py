@@ -16,7 +16,6 @@ from engine.store.filter_sql import like_pattern, text_like
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskCandidateRow, TaskRow, UserRow
 
 SORTS = ("task", "record", "due", "assignee", "process", "created")  # the inbox columns a reader may sort by
-PAGINGS = ("after", "before")  # keyset pages: the rows after (before) the task bound as `cursor`, in the page's order
 TEXT_FILTERS = ("task", "record", "assignee")  # matched as "contains", case-insensitive, in every script
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from engine.errors import ValidationError
 from engine.services import tasks
+from engine.services.task_pages import around
 from engine.services.tasks import TaskFilter
 from tests.conftest import NOW
 from tests.integration.test_inbox_filters import _lead
@@ -25,7 +26,7 @@ def _walk(deployed, who, scope, flt, size=2, now=NOW):
     """Every page forward by `after`, then every page back by `before`: the titles of each page."""
     forward, after = [], None
     while True:
-        page = tasks.around(
+        page = around(
             tasks.list_tasks(deployed(), who, scope, limit=size + 1, now=now, flt=flt, after=after), size, after, None
         )
         forward.append([t.record_title for t in page.tasks])
@@ -34,7 +35,7 @@ def _walk(deployed, who, scope, flt, size=2, now=NOW):
         after = page.next_after
     backward, before = [], page.prev_before
     while before is not None:
-        page = tasks.around(
+        page = around(
             tasks.list_tasks(deployed(), who, scope, limit=size + 1, now=now, flt=flt, before=before),
             size,
             None,

@@ -14,15 +14,14 @@ from engine.services.access import DEPLOYERS, WORKERS, reads_everything
 from engine.services.assignment import assignable_users, reassign_tasks
 from engine.services.instances import get_instance
 from engine.services.records import get_record
+from engine.services.task_pages import around, named_in
 from engine.services.tasks import (
     COUNT_CAP,
     InboxPage,
-    around,
     claim_task,
     complete_task,
     get_task,
     inbox_page,
-    named_in,
     unclaim_task,
 )
 from engine.services.titles import records_made_with

@@ -8,7 +8,7 @@ from flask import Response, request
 
 from engine.errors import ValidationError
 from engine.filters.values import BadValue, coerce_value
-from engine.services import tasks
+from engine.services import task_pages, tasks
 from web import now, uow
 from web.blueprints.api.base import actor, bp, json_body, page, reply
 
@@ -43,7 +43,7 @@ def list_tasks() -> Response:
     # one row more than asked says whether a page lies beyond (before the first row, when read backwards)
     items = tasks.list_tasks(uow(), actor(), scope, limit=limit + 1, offset=offset, now=now(), flt=_task_filter(),
                              after=after, before=before)
-    listed = tasks.around(items, limit, after, before)
+    listed = task_pages.around(items, limit, after, before)
     return reply({"items": listed.tasks, "scope": scope, "limit": limit, "offset": offset, "after": after,
                   "before": before, "next_after": listed.next_after, "prev_before": listed.prev_before})
 
