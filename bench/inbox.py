@@ -1,6 +1,7 @@
 """Inbox query time over many open tasks: synthetic rows bulk-inserted with SQLAlchemy core, then
-`engine.services.tasks.list_tasks` timed for "mine" and "pool", with the query plans, and the inbox page over
-HTTP (Flask test client) with its SQL statements per request."""
+`engine.services.tasks.list_tasks` timed for "mine" and "pool", with the query plans, a deep page by offset and
+by keyset (also sorted by the task's name in Russian), and the inbox page over HTTP (Flask test client) with its
+SQL statements per request."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from sqlalchemy import Connection, insert, select, text
 
 from bench.common import NOW, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
 from engine.bootstrap import UowFactory, prepare_database
-from engine.services.tasks import list_tasks
+from engine.services.task_pages import named_in
+from engine.services.tasks import TaskFilter, list_tasks
 from engine.services.users import get_actor
 from engine.services.views import Actor
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskCandidateRow, TaskRow, UserRow
@@ -224,6 +226,43 @@ def measure(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 
     return result
 
 
+DEEP_PAGE = 20  # the page timed deep in a tab: rows 951-1000
+
+
+def measure_pages(factory: UowFactory, people: list[Actor], repeats: int, seed: int = 17) -> dict[str, Any]:
+    """Page DEEP_PAGE of the pool by offset against the same page by keyset (after the last task of the page
+    before), unsorted (the candidate index's merged heads) and sorted by the task's name in Russian (the labels
+    mapped in the database); and the first page of that sort. Per call: `list_tasks` of 50 rows."""
+    rng = random.Random(seed)
+    offset = (DEEP_PAGE - 1) * PAGE
+    variants = {"pool": TaskFilter(), "pool by task name (ru)": named_in(factory(), TaskFilter(sort="task"), "ru")}
+    times: dict[str, list[float]] = {}
+    same = True
+    for _ in range(repeats):
+        actor = rng.choice(people)
+        for label, flt in variants.items():
+            # the cursor: the last task of the page before (what the previous page's "next" link carries)
+            before = list_tasks(factory(), actor, "pool", limit=PAGE, offset=offset - PAGE, flt=flt)
+            if len(before) < PAGE:
+                continue
+            timed = {
+                "offset": lambda a=actor, f=flt: list_tasks(factory(), a, "pool", limit=PAGE, offset=offset, flt=f),
+                "keyset": lambda a=actor, f=flt, c=before[-1].id: list_tasks(factory(), a, "pool", limit=PAGE,
+                                                                          flt=f, after=c),
+            }
+            pages = {}
+            for how, call in timed.items():
+                start = perf_counter()
+                pages[how] = call()
+                times.setdefault(f"{label}: page {DEEP_PAGE} by {how}", []).append(perf_counter() - start)
+            same = same and [t.id for t in pages["offset"]] == [t.id for t in pages["keyset"]]
+            start = perf_counter()
+            list_tasks(factory(), actor, "pool", limit=PAGE, flt=flt)
+            times.setdefault(f"{label}: first page", []).append(perf_counter() - start)
+    return {"pages": {label: summary_ms(values) for label, values in times.items()},
+            "keyset_equals_offset": same}
+
+
 def inbox_app(factory: UowFactory) -> Any:
     """The web app on the bench database (Flask test client: routing, session, the request's unit of work, the
     template; no network)."""
@@ -327,6 +366,7 @@ def run_sqlite(workdir: Path, count: int, repeats: int) -> dict[str, Any]:
             "backend": "sqlite",
             "data": data,
             **measure(factory, people, repeats),
+            **measure_pages(factory, people, repeats),
             "http": measure_http(factory, people, repeats),
         }
     finally:
@@ -349,6 +389,7 @@ def run_postgres(url: str, count: int, repeats: int) -> dict[str, Any]:
                 "backend": "postgresql",
                 "data": data,
                 **measure(factory, people, repeats),
+                **measure_pages(factory, people, repeats),
                 "http": measure_http(factory, people, repeats),
             }
         finally:

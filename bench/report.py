@@ -162,6 +162,13 @@ def _inbox(run: dict[str, Any]) -> list[str]:
             ]
         )
     out += _table(["", "median ms", "p95 ms", "calls", "SQL stmts"], rows)
+    if "pages" in run and not run["pages"]:
+        out += ["", "  pool pages: no user's pool reaches the deep page at this size (not measured)"]
+    elif "pages" in run:
+        out += ["", "  pool pages of 50: a deep page by offset and by keyset (`after` the page before's last task)"
+                f"{'' if run['keyset_equals_offset'] else ' -- KEYSET AND OFFSET PAGES DIFFER'}"]
+        out += _table(["", "median ms", "p95 ms", "calls"],
+                      [[label, s["median_ms"], s["p95_ms"], s["n"]] for label, s in run["pages"].items()])
     for name, plan in run["plans"].items():
         out += ["", f"  plan, {name} (user {plan['user']}, groups {', '.join(plan['groups'])}):"]
         out += [f"    {line}" for line in plan["plan"]]

@@ -46,11 +46,8 @@ ERROR_RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404
                    405: "MethodNotAllowed", 409: "Conflict", 413: "TooLarge", 422: "Unprocessable"}
 
 
-def _list_of(name: str, paged: bool = False) -> Schema:
-    properties: dict[str, Schema] = {"items": {"type": "array", "items": _ref(name)}}
-    if paged:
-        properties |= {"limit": {"type": "integer"}, "offset": {"type": "integer"}}
-    return _object(properties)
+def _list_of(name: str) -> Schema:
+    return _object({"items": {"type": "array", "items": _ref(name)}})
 
 
 def _body(schema: Schema, description: str) -> dict[str, Any]:
@@ -122,7 +119,11 @@ SCHEMAS: dict[str, Schema] = {
         "can_complete": {"type": "boolean"}}),
     "TaskList": _object({"items": {"type": "array", "items": _ref("Task")},
                          "scope": {"enum": ["mine", "pool", "overdue", "team", "all"]}, "limit": {"type": "integer"},
-                         "offset": {"type": "integer"}}),
+                         "offset": {"type": "integer"}, "after": _nullable("string"), "before": _nullable("string"),
+                         "next_after": _nullable("string", description="the task id to pass as `after` for the "
+                                                                       "next page; null: this is the last page"),
+                         "prev_before": _nullable("string", description="the task id to pass as `before` for the "
+                                                                        "previous page; null: no page before")}),
     "Record": _object({
         "id": {"type": "integer"}, "entity": {"type": "string"}, "title": {"type": "string"},
         "data": {"type": "object", "description": "field name -> value, as the entity YAML defines them"},
@@ -250,6 +251,10 @@ _TASK_FILTERS = [
     _param("process", "query", {"type": "string"}, "a process id: only its tasks"),
     _param("due_from", "query", _TIME, "due at or after this moment (with offset)"),
     _param("due_before", "query", _TIME, "due before this moment (with offset)"),
+    _param("after", "query", {"type": "string"}, "keyset paging: the page after this task (a reply's "
+           "`next_after`), in the same sort and filters; stable while tasks come and go; not with `offset`"),
+    _param("before", "query", {"type": "string"}, "keyset paging: the page before this task (a reply's "
+           "`prev_before`); not with `after` or `offset`"),
 ]
 
 PATHS: dict[str, Any] = {
@@ -278,8 +283,16 @@ PATHS: dict[str, Any] = {
                     "the other gets 409.")},
     "/records/{entity}": {
         "get": _op("Records of an entity", "listRecords", "records",
-                   {**_ok("Records, newest first", _list_of("Record", paged=True)), **_errors(400, 403, 404)},
-                   parameters=_p("entity", "limit", "offset")),
+                   {**_ok("Records, newest first", _object({
+                       "items": {"type": "array", "items": _ref("Record")}, "limit": {"type": "integer"},
+                       "offset": {"type": "integer"}, "after": _nullable("integer"),
+                       "next_after": _nullable("integer", description="the record id to pass as `after` for the "
+                                                                      "next page; null: this is the last page")})),
+                    **_errors(400, 403, 404, 422)},
+                   parameters=[*_p("entity", "limit", "offset"), _param(
+                       "after", "query", {"type": "integer", "minimum": 1},
+                       "keyset paging: the records older than this one (a reply's `next_after`); stable while "
+                       "records are added; not with `offset`")]),
         "post": _op("Create a record", "createRecord", "records",
                     {**_ok("The created record", _ref("Record"), "201", location=True),
                      **_errors(400, 403, 404, 422)},

@@ -146,17 +146,20 @@ def get_record(uow: UnitOfWork, actor: Actor, record_id: int) -> RecordView:
 
 
 def list_records(uow: UnitOfWork, actor: Actor, entity_name: str, *, limit: int = 50,
-                 offset: int = 0) -> list[RecordView]:
-    """Records of an entity the actor may see, newest first; an unknown entity is NotFound for everyone."""
+                 offset: int = 0, after: int | None = None) -> list[RecordView]:
+    """Records of an entity the actor may see, newest first (from `offset`, or those older than record `after`:
+    keyset pages, stable while records are added); an unknown entity is NotFound for everyone."""
     bundle, _ = active_bundle(uow)
     entity = entity_of(bundle, entity_name)  # first: /records/<not a number> is no entity, whoever asks
     if not (reads_everything(actor) or actor.has("sales", "head_of_sales")):
         raise Forbidden(f"{actor.username} may not read records")
+    if after is not None and offset:
+        raise ValidationError({"offset": ["a page after a record starts there: give no offset with it"]})
     with uow:
         seen = visibility(uow, actor)
         rows = uow.records.page(entity.name, owner_ids=seen.owner_ids, include_unowned=seen.include_unowned,
                                 inbox_of=seen.inbox_of,
-                                limit=min(max(limit, 1), 500), offset=max(offset, 0))
+                                limit=min(max(limit, 1), 501), offset=max(offset, 0), after=after)
         return [record_view(uow, r) for r in rows]
 
 

@@ -22,6 +22,7 @@ from engine.services.pipelines import (
     pipeline_property,
 )
 from engine.services.records import can_see, entity_of, load_visible, write_fields
+from engine.services.task_pages import Paging, in_order
 from engine.services.views import Actor, TaskDetail, TaskView
 from engine.store.events import TaskCompleted
 from engine.store.inbox_query import SORTS
@@ -46,13 +47,16 @@ def task_view(r: TaskRow, record_title: str | None, assignee: str | None,
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:
-    """Task rows as views, with assignee names and record titles (`known`: a user whose name needs no read)."""
+    """Task rows as views, with assignee names, record titles and process names (`known`: a user whose name
+    needs no read)."""
     names = {known.id: known.username} if known is not None and known.id is not None else {}
     users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id and r.assignee_id not in names)
     names.update({user_id: user.username for user_id, user in users.items()})
     titles = uow.records.titles(r.record_id for r in rows if r.record_id)
+    processes = uow.instances.process_names(r.instance_id for r in rows if r.instance_id is not None)
     return [task_view(r, titles.get(r.record_id) if r.record_id else None,
-                      names.get(r.assignee_id) if r.assignee_id else None) for r in rows]
+                      names.get(r.assignee_id) if r.assignee_id else None,
+                      processes.get(r.instance_id) if r.instance_id is not None else None) for r in rows]
 
 
 def check_filter(flt: TaskFilter) -> None:
@@ -66,7 +70,7 @@ def check_filter(flt: TaskFilter) -> None:
         raise ValidationError(errors)
 
 
-def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int,
+def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, paging: Paging,
                   now: datetime | None, flt: TaskFilter = UNFILTERED) -> TaskQuery | None:
     """The select of a scope's page of open tasks (None: nothing to list), after the scope's permission check;
     sorted and filtered by `flt` (docs/lists.md), else by the tab's own bounded index scans."""
@@ -75,26 +79,27 @@ def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset:
     if scope == "overdue" and now is None:
         raise ValidationError({"now": ["the overdue tasks need the current time"]})
     check_filter(flt)
-    limit, offset = min(max(limit, 1), 500), max(offset, 0)
+    paging = paging.checked()
+    limit, offset, keyset = paging.limit, paging.offset, (paging.direction, paging.cursor)
     if not flt.plain():
-        return _filtered_select(uow, actor, scope, limit, offset, now, flt)
+        return _filtered_select(uow, actor, scope, paging, now, flt)
     if scope == "mine":
-        return uow.tasks.assigned_query([actor.id], limit, offset) if actor.id else None
+        return uow.tasks.assigned_query([actor.id], limit, offset, *keyset) if actor.id else None
     if scope == "pool":
-        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset)
+        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset, *keyset)
     if scope == "overdue":
         assert now is not None  # noqa: S101 - checked above
-        return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset)
+        return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset, *keyset)
     if scope == "team":
         require_permission(actor, "task.read_team", action="see the team's tasks")
         members = uow.users.team_member_ids(actor.team) if actor.team else []
-        return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset)
+        return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset, *keyset)
     if not reads_everything(actor):
         raise Forbidden(f"{actor.username} may not see every task")
-    return uow.tasks.all_open_query(limit, offset)
+    return uow.tasks.all_open_query(limit, offset, *keyset)
 
 
-def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offset: int, now: datetime | None,
+def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, paging: Paging, now: datetime | None,
                      flt: TaskFilter) -> TaskQuery | None:
     user_ids: list[int] = [actor.id] if actor.id else []
     if scope == "team":
@@ -105,20 +110,24 @@ def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, limit: int, offs
         raise Forbidden(f"{actor.username} may not see every task")
     if scope == "mine" and not user_ids:
         return None
-    return uow.tasks.filtered_query(scope, user_ids, actor.groups, actor.username, now, flt, limit, offset,
-                                    user_id=actor.id or 0)
+    return uow.tasks.filtered_query(scope, user_ids, actor.groups, actor.username, now, flt, paging.limit,
+                                    paging.offset, user_id=actor.id or 0, paging=paging.direction,
+                                    cursor=paging.cursor)
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int = 50,
-               offset: int = 0, now: datetime | None = None, flt: TaskFilter = UNFILTERED) -> list[TaskView]:
+               offset: int = 0, now: datetime | None = None, flt: TaskFilter = UNFILTERED,
+               after: str | None = None, before: str | None = None) -> list[TaskView]:
     """Open tasks: assigned to me, claimable by me, of my team (head of sales), all (read-all roles), or mine and
-    claimable ones past their due time (`overdue`, which needs `now`); sorted and filtered by `flt`."""
+    claimable ones past their due time (`overdue`, which needs `now`); sorted and filtered by `flt`; from
+    `offset`, or the page after / before the task `after` / `before` (keyset)."""
+    paging = Paging(limit, offset, after, before)
     with uow:
-        query = _scope_select(uow, actor, scope, limit, offset, now, flt)
+        query = _scope_select(uow, actor, scope, paging, now, flt)
         if query is None:
             return []
         rows, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
-        return [task_view(*row) for row in rows]
+        return in_order(uow, [task_view(*row) for row in rows], paging)
 
 
 COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" (a badge, not a report)
@@ -140,11 +149,13 @@ class InboxPage:
 
 
 def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limit: int = 50, offset: int = 0,
-               cap: int = COUNT_CAP, flt: TaskFilter = UNFILTERED) -> InboxPage:
+               cap: int = COUNT_CAP, flt: TaskFilter = UNFILTERED, after: str | None = None,
+               before: str | None = None) -> InboxPage:
     """`list_tasks` of a scope and, for workers, `inbox_counts` under the same column filters — read together in
     one statement (the page with each task's record title, assignee and process, the counts as columns)."""
+    paging = Paging(limit, offset, after, before)
     with uow:
-        query = _scope_select(uow, actor, scope, limit, offset, now, flt)
+        query = _scope_select(uow, actor, scope, paging, now, flt)
         counted = actor.has(*WORKERS)
         columns = uow.tasks.filtered_count_columns(actor.id or 0, actor.groups, actor.username, now, cap, flt) \
             if counted else None
@@ -152,7 +163,8 @@ def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limi
             values = uow.tasks.named_counts(columns) if columns is not None else []
             return InboxPage([], dict(zip(COUNTED, values, strict=True)) if counted else {})
         rows, counts = uow.tasks.named(query, columns)
-        return InboxPage([task_view(*row) for row in rows], dict(zip(COUNTED, counts, strict=True)) if counted else {})
+        return InboxPage(in_order(uow, [task_view(*row) for row in rows], paging),
+                         dict(zip(COUNTED, counts, strict=True)) if counted else {})
 
 
 def _is_candidate(actor: Actor, row: TaskRow) -> bool:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, String, and_, bindparam, func, or_, select, true
+from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, func, or_, select, true
+from sqlalchemy.orm import aliased
 
 from engine.store.filter_sql import like_pattern, text_like
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskCandidateRow, TaskRow, UserRow
@@ -32,6 +33,10 @@ class TaskFilter:
     process: str = ""  # a process id
     due_from: datetime | None = None  # due at or after
     due_before: datetime | None = None  # due before
+    # the names the reader sees, for the task and process sorts (docs/lists.md): (element id, its BPMN name or
+    # None when no other process has an element of that id, label) and (process id, label)
+    task_labels: tuple[tuple[str, str | None, str], ...] = ()
+    process_labels: tuple[tuple[str, str], ...] = ()
 
     def given(self) -> tuple[str, ...]:
         """The names of the filters that are set (part of a statement's shape)."""
@@ -50,27 +55,80 @@ class TaskFilter:
             values[f"f_{name}"] = like_pattern(value) if name in TEXT_FILTERS else value
         if self.task:
             values["f_task_elements"] = list(self.task_elements)
+        for n, (element, bpmn_name, label) in enumerate(self._task_labels()):
+            values.update({f"tl_e_{n}": element, f"tl_l_{n}": label})
+            if bpmn_name is not None:
+                values[f"tl_n_{n}"] = bpmn_name
+        for n, (process, label) in enumerate(self.process_labels if self.sort == "process" else ()):
+            values.update({f"pl_p_{n}": process, f"pl_l_{n}": label})
         return values
 
+    def _task_labels(self) -> list[tuple[str, str | None, str]]:
+        """The task labels the sort uses, those of elements no other process shares first."""
+        return sorted(self.task_labels, key=lambda x: x[1] is not None) if self.sort == "task" else []
 
-def record_title() -> Any:
+    def label_shape(self) -> tuple[int, int, int]:
+        """How many task labels (unshared, shared elements) and process labels the sort binds (part of a shape)."""
+        shared = sum(1 for x in self._task_labels() if x[1] is not None)
+        processes = len(self.process_labels) if self.sort == "process" else 0
+        return len(self._task_labels()) - shared, shared, processes
+
+
+def record_title(task: Any = TaskRow) -> Any:
     """The title of a task's record, as a scalar subquery."""
-    return select(RecordRow.title).where(RecordRow.id == TaskRow.record_id).scalar_subquery()
+    return select(RecordRow.title).where(RecordRow.id == task.record_id).scalar_subquery()
 
 
-def assignee_name() -> Any:
+def assignee_name(task: Any = TaskRow) -> Any:
     """The username of a task's assignee, as a scalar subquery."""
-    return select(UserRow.username).where(UserRow.id == TaskRow.assignee_id).scalar_subquery()
+    return select(UserRow.username).where(UserRow.id == task.assignee_id).scalar_subquery()
 
 
-def process_name() -> Any:
-    """The name of a task's process version (None for a standalone task), as a scalar subquery."""
+def process_name(task: Any = TaskRow, labels: int = 0) -> Any:
+    """The name of a task's process version (None for a standalone task), as a scalar subquery; with `labels`,
+    the name in the reader's language of the processes bound as pl_p_<n> / pl_l_<n>."""
+    name: Any = ProcessVersionRow.name
+    if labels:
+        name = case(
+            *[
+                (
+                    ProcessVersionRow.process_id == bindparam(f"pl_p_{n}", type_=String),
+                    bindparam(f"pl_l_{n}", type_=String),
+                )
+                for n in range(labels)
+            ],
+            else_=name,
+        )
     return (
-        select(ProcessVersionRow.name)
+        select(name)
         .join(InstanceRow, InstanceRow.process_version_id == ProcessVersionRow.id)
-        .where(InstanceRow.id == TaskRow.instance_id)
+        .where(InstanceRow.id == task.instance_id)
         .scalar_subquery()
     )
+
+
+def task_name(task: Any, unshared: int, shared: int) -> Any:
+    """A task's name in the reader's language: the label bound for its element (tl_e_<n> → tl_l_<n>; an element
+    id several processes use also matches its BPMN name, tl_n_<n>), else its stored title (a standalone task's
+    title, or an element without a label)."""
+    whens = [
+        (
+            and_(task.spec_name == bindparam(f"tl_e_{n}", type_=String), task.instance_id.is_not(None)),
+            bindparam(f"tl_l_{n}", type_=String),
+        )
+        for n in range(unshared)
+    ]
+    whens += [
+        (
+            and_(
+                task.spec_name == bindparam(f"tl_e_{n}", type_=String),
+                task.title == bindparam(f"tl_n_{n}", type_=String),
+            ),
+            bindparam(f"tl_l_{n}", type_=String),
+        )
+        for n in range(unshared, unshared + shared)
+    ]
+    return case(*whens, else_=task.title) if whens else task.title
 
 
 def _pooled(groups: int) -> Any:
@@ -138,31 +196,83 @@ def _filters(given: tuple[str, ...]) -> list[Any]:
     return where
 
 
-def _order(sort: str | None, descending: bool) -> list[Any]:
-    """Empty values last either way, ties by due time, creation and id (a stable page order)."""
-    keys: dict[str, Callable[[], Any]] = {
-        "task": lambda: TaskRow.title,
+# a sort key: the value of a task table's row (TaskRow, or the cursor's alias) and whether it sorts descending
+SortKey = tuple[Callable[[Any], Any], bool]
+TIE: list[SortKey] = [
+    (lambda t: t.due_at.is_(None), False),
+    (lambda t: t.due_at, False),
+    (lambda t: t.created_at, False),
+    (lambda t: t.id, False),
+]
+
+
+def sort_keys(sort: str | None, descending: bool, labels: tuple[int, int, int] = (0, 0, 0)) -> list[SortKey]:
+    """Empty values last either way, ties by due time, creation and id (a total, stable page order)."""
+    keys: dict[str, Callable[[Any], Any]] = {
+        "task": lambda t: task_name(t, labels[0], labels[1]),
         "record": record_title,
-        "due": lambda: TaskRow.due_at,
+        "due": lambda t: t.due_at,
         "assignee": assignee_name,
-        "process": process_name,
-        "created": lambda: TaskRow.created_at,
+        "process": lambda t: process_name(t, labels[2]),
+        "created": lambda t: t.created_at,
     }
-    tie = [TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at, TaskRow.id]
     if sort is None:
-        return tie
-    expr = keys[sort]()
-    return [expr.is_(None), expr.desc() if descending else expr.asc(), *tie]
+        return TIE
+    value = keys[sort]
+    return [(lambda t: value(t).is_(None), False), (value, descending), *TIE]
+
+
+def order_by(keys: list[tuple[Any, bool]], backward: bool = False) -> list[Any]:
+    """ORDER BY clauses of (value, descending) keys; `backward` reverses every one (a page before a cursor)."""
+    return [value.desc() if descending != backward else value.asc() for value, descending in keys]
+
+
+def beyond(keys: list[tuple[Any, Any, bool]], backward: bool = False) -> Any:
+    """Rows past the cursor in the keys' order (before it, `backward`): (mine, the cursor's, descending) keys,
+    compared as a row — k1 beyond c1, or k1 the same as c1 (NULL the same as NULL) and the rest beyond."""
+    condition: Any = None
+    for mine, theirs, descending in reversed(keys):
+        past = mine < theirs if descending != backward else mine > theirs
+        condition = past if condition is None else or_(past, and_(mine.is_not_distinct_from(theirs), condition))
+    return condition
+
+
+def task_keyset(keys: list[SortKey], backward: bool) -> Any:
+    """The tasks past the one bound as `cursor` in `keys`' order: its sort values are read by uncorrelated
+    subqueries (computed once per statement), so the cursor is only a task id."""
+    cursor = aliased(TaskRow)
+    cursor_id = bindparam("cursor", type_=String)
+    return beyond(
+        [
+            (value(TaskRow), select(value(cursor)).where(cursor.id == cursor_id).scalar_subquery(), desc)
+            for value, desc in keys
+        ],
+        backward,
+    )
 
 
 def page_select(
-    tab: str, groups: int, sort: str | None, descending: bool, given: tuple[str, ...]
+    tab: str,
+    groups: int,
+    sort: str | None,
+    descending: bool,
+    given: tuple[str, ...],
+    labels: tuple[int, int, int] = (0, 0, 0),
+    paging: str | None = None,
 ) -> Select[tuple[TaskRow]]:
-    """A page (limit/offset) of a tab's open tasks in a column's order, narrowed by the set filters."""
+    """A page of a tab's open tasks in a column's order, narrowed by the set filters: from the start (limit,
+    offset) or after / before the task bound as `cursor` (keyset, `paging`)."""
+    stmt = select(TaskRow).where(*_tab(tab, groups, "user_ids"), *_filters(given))
+    return task_page(stmt, sort_keys(sort, descending, labels), paging)
+
+
+def task_page(stmt: Select[tuple[TaskRow]], keys: list[SortKey], paging: str | None) -> Select[tuple[TaskRow]]:
+    """A select of tasks as a page in `keys`' order: from the start (limit, offset), or the tasks after / before
+    the one bound as `cursor` (`paging`; a page before is read in reverse order)."""
+    if paging is not None:
+        stmt = stmt.where(task_keyset(keys, paging == "before"))
     return (
-        select(TaskRow)
-        .where(*_tab(tab, groups, "user_ids"), *_filters(given))
-        .order_by(*_order(sort, descending))
+        stmt.order_by(*order_by([(value(TaskRow), desc) for value, desc in keys], paging == "before"))
         .limit(bindparam("limit", type_=BigInteger))
         .offset(bindparam("offset", type_=BigInteger))
     )

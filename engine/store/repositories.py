@@ -188,10 +188,14 @@ class RecordRepository(_Repository):
     def page(
         self, entity: str, *, owner_ids: list[int] | None, include_unowned: bool = False,
         inbox_of: tuple[int, Iterable[str], str] | None = None, limit: int = 50, offset: int = 0,
+        after: int | None = None,
     ) -> list[RecordRow]:
-        """Records of an entity, newest first. `owner_ids=None` means no ownership filter; `inbox_of`
-        (user id, groups, username) also admits records with an open task in that user's inbox or pool."""
+        """Records of an entity, newest first (`after`: those older than that record — a keyset page). `owner_ids=None`
+        means no ownership filter; `inbox_of` (user id, groups, username) also admits records with an open task in
+        that user's inbox or pool."""
         stmt = select(RecordRow).where(RecordRow.entity == entity, RecordRow.merged_into_id.is_(None))
+        if after is not None:
+            stmt = stmt.where(RecordRow.id < after)
         if owner_ids is not None:
             visible = [RecordRow.owner_id.in_(owner_ids)]
             if include_unowned:

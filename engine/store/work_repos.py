@@ -22,7 +22,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from engine.store.inbox_query import TaskFilter, assignee_name, page_select, process_name, record_title
+from engine.store.inbox_query import (
+    TIE,
+    TaskFilter,
+    assignee_name,
+    beyond,
+    order_by,
+    page_select,
+    process_name,
+    record_title,
+    task_page,
+)
 from engine.store.inbox_query import count_columns as filtered_counts
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
@@ -56,6 +66,16 @@ class InstanceRepository(_Repository):
         stmt = (select(InstanceRow).where(InstanceRow.process_version_id.in_(wanted), InstanceRow.status == "running")
                 .order_by(InstanceRow.id))
         return list(self.session.scalars(stmt).all())
+
+    def process_names(self, instance_ids: Iterable[int]) -> dict[int, str]:
+        """The process version's name of each of these instances."""
+        wanted = sorted(set(instance_ids))
+        if not wanted:
+            return {}
+        stmt = (select(InstanceRow.id, ProcessVersionRow.name)
+                .join(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
+                .where(InstanceRow.id.in_(wanted)))
+        return {instance_id: name for instance_id, name in self.session.execute(stmt).all()}
 
     def for_record(self, record_id: int) -> list[InstanceRow]:
         """Instances running or run on a record."""
@@ -168,18 +188,12 @@ class TaskRepository(_Repository):
         return self._run(self.assigned_query(user_ids, limit, offset))
 
     @staticmethod
-    def assigned_query(user_ids: list[int], limit: int, offset: int) -> TaskQuery:
-        """The query of `assigned`."""
-        def build() -> Select[tuple[TaskRow]]:
-            return (
-                select(TaskRow)
-                .where(TaskRow.assignee_id.in_(bindparam("user_ids", expanding=True)), TaskRow.state == "open")
-                .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
-                .limit(bindparam("limit", type_=BigInteger))
-                .offset(bindparam("offset", type_=BigInteger))
-            )
-
-        return _shape(("assigned",), build), {"user_ids": list(user_ids), "limit": limit, "offset": offset}
+    def assigned_query(user_ids: list[int], limit: int, offset: int, paging: str | None = None,
+                       cursor: str | None = None) -> TaskQuery:
+        """The query of `assigned`; a keyset page after / before the task `cursor` with `paging`."""
+        stmt = _shape(("assigned", paging), lambda: _open_page(
+            TaskRow.assignee_id.in_(bindparam("user_ids", expanding=True)), paging))
+        return stmt, {"user_ids": list(user_ids), "limit": limit, "offset": offset, "cursor": cursor}
 
     def pool(self, groups: Iterable[str], username: str, limit: int, offset: int) -> list[TaskRow]:
         """Open unassigned tasks these groups (or this user by name) may claim, soonest due first.
@@ -190,12 +204,14 @@ class TaskRepository(_Repository):
         return self._run(self.pool_query(groups, username, limit, offset))
 
     @staticmethod
-    def pool_query(groups: Iterable[str], username: str, limit: int, offset: int) -> TaskQuery:
-        """The query of `pool`."""
+    def pool_query(groups: Iterable[str], username: str, limit: int, offset: int, paging: str | None = None,
+                   cursor: str | None = None) -> TaskQuery:
+        """The query of `pool`; a keyset page after / before the task `cursor` with `paging`."""
         names = _candidate_names(groups, username)
         groups_n = len(names) - 1
-        stmt = _shape(("pool", groups_n), lambda: _merged_page(_pool_heads(groups_n, "head_limit", due=False)))
-        return stmt, {**names, "limit": limit, "offset": offset, "head_limit": limit + offset}
+        stmt = _shape(("pool", groups_n, paging), lambda: _merged_page(
+            _pool_heads(groups_n, "head_limit", due=False, paging=paging), paging))
+        return stmt, {**names, "limit": limit, "offset": offset, "head_limit": limit + offset, "cursor": cursor}
 
     def overdue(self, user_id: int, groups: Iterable[str], username: str, now: datetime, limit: int,
                 offset: int) -> list[TaskRow]:
@@ -205,14 +221,15 @@ class TaskRepository(_Repository):
 
     @staticmethod
     def overdue_query(user_id: int, groups: Iterable[str], username: str, now: datetime, limit: int,
-                      offset: int) -> TaskQuery:
-        """The query of `overdue`."""
+                      offset: int, paging: str | None = None, cursor: str | None = None) -> TaskQuery:
+        """The query of `overdue`; a keyset page after / before the task `cursor` with `paging`."""
         names = _candidate_names(groups, username)
         groups_n = len(names) - 1
-        stmt = _shape(("overdue", groups_n), lambda: _merged_page(
-            [_assigned_overdue_head("head_limit"), *_pool_heads(groups_n, "head_limit", due=True)]))
+        stmt = _shape(("overdue", groups_n, paging), lambda: _merged_page(
+            [_assigned_overdue_head("head_limit", paging), *_pool_heads(groups_n, "head_limit", due=True,
+                                                                         paging=paging)], paging))
         return stmt, {**names, "user_id": user_id, "now": now, "limit": limit, "offset": offset,
-                      "head_limit": limit + offset}
+                      "head_limit": limit + offset, "cursor": cursor}
 
     def inbox_counts(self, user_id: int, groups: Iterable[str], username: str, now: datetime,
                      cap: int) -> dict[str, int]:
@@ -234,14 +251,16 @@ class TaskRepository(_Repository):
 
     @staticmethod
     def filtered_query(tab: str, user_ids: list[int], groups: Iterable[str], username: str, now: datetime | None,
-                       flt: TaskFilter, limit: int, offset: int, user_id: int = 0) -> TaskQuery:
-        """A page of a tab's open tasks sorted by a column and narrowed by column filters (docs/lists.md)."""
+                       flt: TaskFilter, limit: int, offset: int, user_id: int = 0, paging: str | None = None,
+                       cursor: str | None = None) -> TaskQuery:
+        """A page of a tab's open tasks sorted by a column and narrowed by column filters (docs/lists.md); a
+        keyset page after / before the task `cursor` with `paging`."""
         names = _candidate_names(groups, username)
         groups_n = len(names) - 1
-        shape = (tab, groups_n, flt.sort, flt.descending, flt.given())
+        shape = (tab, groups_n, flt.sort, flt.descending, flt.given(), flt.label_shape(), paging)
         stmt = _shape(("filtered", *shape), lambda: page_select(*shape))
         return stmt, {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
-                      "limit": limit, "offset": offset}
+                      "limit": limit, "offset": offset, "cursor": cursor}
 
     @staticmethod
     def filtered_count_columns(user_id: int, groups: Iterable[str], username: str, now: datetime, cap: int,
@@ -287,18 +306,10 @@ class TaskRepository(_Repository):
         return self._run(self.all_open_query(limit, offset))
 
     @staticmethod
-    def all_open_query(limit: int, offset: int) -> TaskQuery:
-        """The query of `all_open`."""
-        def build() -> Select[tuple[TaskRow]]:
-            return (
-                select(TaskRow)
-                .where(TaskRow.state == "open")
-                .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
-                .limit(bindparam("limit", type_=BigInteger))
-                .offset(bindparam("offset", type_=BigInteger))
-            )
-
-        return _shape(("all_open",), build), {"limit": limit, "offset": offset}
+    def all_open_query(limit: int, offset: int, paging: str | None = None, cursor: str | None = None) -> TaskQuery:
+        """The query of `all_open`; a keyset page after / before the task `cursor` with `paging`."""
+        stmt = _shape(("all_open", paging), lambda: _open_page(None, paging))
+        return stmt, {"limit": limit, "offset": offset, "cursor": cursor}
 
     def run(self, query: TaskQuery) -> list[TaskRow]:
         """The tasks of a query."""
@@ -330,47 +341,75 @@ def _candidate_names(groups: Iterable[str], username: str) -> dict[str, str]:
     return {**{f"cand_{n}": g for n, g in enumerate(sorted(set(groups)))}, "cand_user": username}
 
 
-def _pool_heads(groups: int, limit_key: str, *, due: bool) -> list[Select[Any]]:
+def _open_page(where: Any, paging: str | None) -> Select[tuple[TaskRow]]:
+    """A page of open tasks (narrowed by `where`), soonest due first, ties by creation and id."""
+    stmt = select(TaskRow).where(TaskRow.state == "open")
+    return task_page(stmt if where is None else stmt.where(where), TIE, paging)
+
+
+def _cursor_sort_at(due: bool) -> Any:
+    """The sort time of the task bound as `cursor`: on its candidate rows (the time the heads rank by; due time
+    for the overdue tab), else — a task assigned without candidates, on the overdue tab — on the task itself."""
+    candidate, task = aliased(TaskCandidateRow), aliased(TaskRow)
+    at = candidate.due_at if due else candidate.sort_at
+    own = task.due_at if due else func.coalesce(task.due_at, task.created_at)
+    return func.coalesce(
+        select(func.min(at)).where(candidate.task_id == bindparam("cursor")).scalar_subquery(),
+        select(own).where(task.id == bindparam("cursor")).scalar_subquery(),
+    )
+
+
+def _pool_heads(groups: int, limit_key: str, *, due: bool, paging: str | None = None) -> list[Select[Any]]:
     """Per candidate name: the first pooled task ids by sort time (due, else created), at most `limit_key`. With
-    `due`: the tasks due before `now`, by due time (an index range that holds no undated task)."""
+    `due`: the tasks due before `now`, by due time (an index range that holds no undated task). With `paging`:
+    those after / before the task bound as `cursor` (each head's index range starts at the cursor)."""
     at = TaskCandidateRow.due_at if due else TaskCandidateRow.sort_at
     wanted = [("group", f"cand_{n}") for n in range(groups)] + [("user", "cand_user")]
+    backward = paging == "before"
     heads = []
     for kind, key in wanted:
         head = select(TaskCandidateRow.task_id, at.label("sort_at")).where(
             TaskCandidateRow.kind == kind, TaskCandidateRow.name == bindparam(key), TaskCandidateRow.pooled == true())
         if due:
             head = head.where(TaskCandidateRow.due_at < bindparam("now"))
-        sub = head.order_by(at, TaskCandidateRow.task_id).limit(bindparam(limit_key, type_=BigInteger)).subquery()
+        if paging is not None:
+            head = head.where(beyond([(at, _cursor_sort_at(due), False),
+                                      (TaskCandidateRow.task_id, bindparam("cursor"), False)], backward))
+        sub = (head.order_by(*order_by([(at, False), (TaskCandidateRow.task_id, False)], backward))
+               .limit(bindparam(limit_key, type_=BigInteger)).subquery())
         heads.append(select(sub.c.task_id, sub.c.sort_at))
     return heads
 
 
-def _assigned_overdue_head(limit_key: str) -> Select[Any]:
-    head = (
-        select(TaskRow.id.label("task_id"), TaskRow.due_at.label("sort_at"))
-        .where(TaskRow.assignee_id == bindparam("user_id"), TaskRow.state == "open",
-               TaskRow.due_at < bindparam("now"))
-        .order_by(TaskRow.due_at, TaskRow.id)
-        .limit(bindparam(limit_key, type_=BigInteger))
-        .subquery()
-    )
-    return select(head.c.task_id, head.c.sort_at)
+def _assigned_overdue_head(limit_key: str, paging: str | None = None) -> Select[Any]:
+    backward = paging == "before"
+    head = select(TaskRow.id.label("task_id"), TaskRow.due_at.label("sort_at")).where(
+        TaskRow.assignee_id == bindparam("user_id"), TaskRow.state == "open", TaskRow.due_at < bindparam("now"))
+    if paging is not None:
+        cursor = aliased(TaskRow)
+        due = select(cursor.due_at).where(cursor.id == bindparam("cursor")).scalar_subquery()
+        head = head.where(beyond([(TaskRow.due_at, due, False), (TaskRow.id, bindparam("cursor"), False)], backward))
+    sub = (head.order_by(*order_by([(TaskRow.due_at, False), (TaskRow.id, False)], backward))
+           .limit(bindparam(limit_key, type_=BigInteger)).subquery())
+    return select(sub.c.task_id, sub.c.sort_at)
 
 
-def _merged_page(heads: list[Select[Any]]) -> Select[tuple[TaskRow]]:
-    """Merge per-name heads of (task_id, sort_at): each task ranked by its earliest row, one page of tasks."""
+def _merged_page(heads: list[Select[Any]], paging: str | None = None) -> Select[tuple[TaskRow]]:
+    """Merge per-name heads of (task_id, sort_at): each task ranked by its earliest row, one page of tasks (in
+    reverse order for a page before a cursor)."""
+    backward = paging == "before"
     merged = union_all(*heads).subquery()
     first = func.min(merged.c.sort_at)
     page = (
         select(merged.c.task_id, first.label("sort_at"))
         .group_by(merged.c.task_id)
-        .order_by(first, merged.c.task_id)
+        .order_by(*order_by([(first, False), (merged.c.task_id, False)], backward))
         .limit(bindparam("limit", type_=BigInteger))
         .offset(bindparam("offset", type_=BigInteger))
         .subquery()
     )
-    return select(TaskRow).join(page, page.c.task_id == TaskRow.id).order_by(page.c.sort_at, TaskRow.id)
+    return (select(TaskRow).join(page, page.c.task_id == TaskRow.id)
+            .order_by(*order_by([(page.c.sort_at, False), (TaskRow.id, False)], backward)))
 
 
 def _count_columns(groups: int) -> list[Any]:

@@ -14,6 +14,7 @@ from engine.services.access import DEPLOYERS, WORKERS, reads_everything
 from engine.services.assignment import assignable_users, reassign_tasks
 from engine.services.instances import get_instance
 from engine.services.records import get_record
+from engine.services.task_pages import around, named_in
 from engine.services.tasks import (
     COUNT_CAP,
     InboxPage,
@@ -27,7 +28,6 @@ from engine.services.titles import records_made_with
 from engine.services.views import Actor, TaskDetail
 from web import now, uow
 from web.auth import actor, login_required, safe_next
-from web.edge import page_number
 from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
 from web.lists import Column, inbox_columns, read_task_filter
@@ -90,27 +90,29 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     who = actor()
     tabs = tabs_for(who)
     tab = tab if tab in tabs else tabs[0]
-    page = page_number()
+    after, before = request.args.get("after") or None, request.args.get("before") or None
     moment = now()
     columns = inbox_columns(_processes())
     flt, read = read_task_filter(columns, request.args, user_zone(), _elements_named)
+    flt = named_in(uow(), flt, get_locale())  # sorted by the names the reader sees, in the database
     errors = list(read.problems)
     listed, reassign_to = InboxPage([], {}), []
     if not any(c.errors for c in columns):
         try:
             with uow() as work:  # the page's reads share one transaction (one connection checkout, not two)
                 # the tasks with their record titles, assignees and processes, and the tab counts: one statement
-                listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, offset=(page - 1) * PAGE, flt=flt)
+                listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, flt=flt, after=after, before=before)
                 reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
         except ValidationError as exc:
             errors += _place(columns, exc.errors)
     if status == 200 and (errors or any(c.errors for c in columns)):
         status = 422
-    kept = {k: v for k, v in request.args.items() if k not in ("tab", "page") and v}
-    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=listed.tasks[:PAGE], page=page,
-                           has_next=len(listed.tasks) > PAGE, now=moment, reassign_to=reassign_to,
-                           counts=listed.counts, count_cap=COUNT_CAP, columns=columns, read=read, kept=kept,
-                           errors=errors, filtered=bool(read.given)), status
+    shown = around(listed.tasks, PAGE, after, before)
+    kept = {k: v for k, v in request.args.items() if k not in ("tab", "page", "after", "before") and v}
+    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=shown.tasks, paged=bool(after or before),
+                           prev_before=shown.prev_before, next_after=shown.next_after, now=moment,
+                           reassign_to=reassign_to, counts=listed.counts, count_cap=COUNT_CAP, columns=columns,
+                           read=read, kept=kept, errors=errors, filtered=bool(read.given)), status
 
 
 @bp.get("/tasks")

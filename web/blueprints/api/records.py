@@ -6,6 +6,7 @@ from flask import Response, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from engine.errors import ValidationError
+from engine.input_limits import MAX_ID
 from engine.services import instances, records
 from web import now, uow
 from web.blueprints.api.base import MAX_LIMIT, actor, bp, int_arg, json_body, only_keys, page, reply
@@ -13,10 +14,14 @@ from web.blueprints.api.base import MAX_LIMIT, actor, bp, int_arg, json_body, on
 
 @bp.get("/records/<entity>")
 def list_records(entity: str) -> Response:
-    """Records of an entity the token holder may see, newest first."""
+    """Records of an entity the token holder may see, newest first; paged by keyset (`after` a record id: a
+    reply's `next_after`) or by offset."""
     limit, offset = page()
-    items = records.list_records(uow(), actor(), entity, limit=limit, offset=offset)
-    return reply({"items": items, "limit": limit, "offset": offset})
+    after = int_arg("after", 0, 1, MAX_ID) or None  # 400 naming it when not an id
+    # one row more than asked says whether a page lies beyond
+    items = records.list_records(uow(), actor(), entity, limit=limit + 1, offset=offset, after=after)
+    next_after = items[limit - 1].id if len(items) > limit else None
+    return reply({"items": items[:limit], "limit": limit, "offset": offset, "after": after, "next_after": next_after})
 
 
 @bp.post("/records/<entity>")

@@ -8,7 +8,7 @@ from flask import Response, request
 
 from engine.errors import ValidationError
 from engine.filters.values import BadValue, coerce_value
-from engine.services import tasks
+from engine.services import task_pages, tasks
 from web import now, uow
 from web.blueprints.api.base import actor, bp, json_body, page, reply
 
@@ -35,11 +35,17 @@ def _task_filter() -> tasks.TaskFilter:
 
 @bp.get("/tasks")
 def list_tasks() -> Response:
-    """Open tasks of a scope: mine (default), pool, overdue, team, all; sorted and filtered like the inbox."""
+    """Open tasks of a scope: mine (default), pool, overdue, team, all; sorted and filtered like the inbox; paged
+    by keyset (`after` / `before` a task id: `next_after` and `prev_before` of a reply) or by offset."""
     limit, offset = page()
     scope = request.args.get("scope", "mine")
-    items = tasks.list_tasks(uow(), actor(), scope, limit=limit, offset=offset, now=now(), flt=_task_filter())
-    return reply({"items": items, "scope": scope, "limit": limit, "offset": offset})
+    after, before = request.args.get("after") or None, request.args.get("before") or None
+    # one row more than asked says whether a page lies beyond (before the first row, when read backwards)
+    items = tasks.list_tasks(uow(), actor(), scope, limit=limit + 1, offset=offset, now=now(), flt=_task_filter(),
+                             after=after, before=before)
+    listed = task_pages.around(items, limit, after, before)
+    return reply({"items": listed.tasks, "scope": scope, "limit": limit, "offset": offset, "after": after,
+                  "before": before, "next_after": listed.next_after, "prev_before": listed.prev_before})
 
 
 @bp.get("/tasks/<task_id>")
