@@ -303,7 +303,7 @@ def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
     # candidate rows need no write of their own now
     if row.assignee_id is None:
         _take(uow, actor, row, now)
-    row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+    uow.tasks.finish(row, "completed", now, actor.username)
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:
