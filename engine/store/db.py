@@ -95,8 +95,9 @@ PING_AFTER_IDLE = 5.0  # seconds a pooled PostgreSQL connection may rest before 
 def ping_after_idle(engine: Engine, seconds: float) -> None:
     """Ping a pooled connection at checkout only when it rested `seconds` or more since its last use; a dead one is
     replaced before the caller gets it. SQLAlchemy's pool_pre_ping pings at every checkout: on PostgreSQL a round
-    trip per transaction, a sixth of a lead's waits for the server. A connection used moments ago is trusted; if
-    the server went away in between, its first statement fails and SQLAlchemy drops the pool's connections."""
+    trip per transaction, often a tenth of a request's waits for the server. A connection used moments ago is
+    trusted; if the server went away in between, its first statement fails and SQLAlchemy drops the pool's
+    connections."""
 
     @event.listens_for(engine, "checkin")
     def _rested_from(_dbapi_conn: Any, record: Any) -> None:
