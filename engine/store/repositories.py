@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.errors import ConflictError
@@ -173,10 +172,6 @@ def _data_key(data: Any) -> str:
     return json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
 
 
-_RECORD_COLUMNS = ("entity", "title", "data", "owner_id", "created_at", "created_by", "updated_at", "merged_into_id")
-_INSERT_RECORD = insert(cast(Table, RecordRow.__table__)).returning(RecordRow.id)
-
-
 class RecordRepository(_Repository):
     def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append field history rows (column values) in one statement (executemany)."""
@@ -250,17 +245,6 @@ class RecordRepository(_Repository):
                                   and_(FieldChangeRow.at == before.at, FieldChangeRow.id < before.id)))
         stmt = stmt.order_by(FieldChangeRow.at.desc(), FieldChangeRow.id.desc()).limit(limit)
         return list(self.session.scalars(stmt).all())
-
-    def insert(self, row: RecordRow) -> None:
-        """Insert a new record row now, by one prebuilt INSERT … RETURNING id rather than an ORM flush, and hold it
-        in this unit of work as a loaded row (revision 1): later changes to it are ORM updates checked by revision
-        as any loaded record's are."""
-        values = {column: getattr(row, column) for column in _RECORD_COLUMNS}
-        row.id = int(self.session.execute(_INSERT_RECORD, {**values, "revision": 1}).scalar_one())
-        for column, value in (*values.items(), ("revision", 1)):  # every column loaded: none is read back
-            setattr(row, column, value)
-        make_transient_to_detached(row)
-        self.session.add(row)
 
     def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert record rows (column values, `revision` included) in multi-row statements; their ids in order.
