@@ -262,6 +262,10 @@ class UnitOfWork:
                 self.session.flush()
         except BaseException:
             del self._after_commit[hooks:]  # what the block did is undone: so are its promises
+            # rows the block wrote by prebuilt statements took their values as stored (`set_committed_value`), so
+            # the ORM does not know to expire them with the savepoint: reload every row on its next use (what was
+            # staged before the savepoint was flushed when it began, so nothing unsaved is lost)
+            self.session.expire_all()
             raise
 
     def gone(self, row: object) -> bool:

@@ -96,3 +96,28 @@ def test_a_step_saves_its_instance_once_and_leaves_nothing_for_the_flush(deploye
         assert after.revision == revision + 1
         assert after.status == "running"
         assert after.state_json != state
+
+
+def test_a_save_in_a_savepoint_that_rolls_back_leaves_the_row_as_stored(deployed: MakeUow, actors: dict) -> None:
+    _, instance_id = _lead_instance(deployed, actors["head"], "13 keyboards")
+    with deployed() as uow:
+        row = uow.instances.get(instance_id)
+        assert row is not None
+        revision, state = row.revision, row.state_json
+
+        def save_then_fail() -> None:
+            with uow.savepoint():  # a job item whose step saved the instance, then failed
+                values = {"state_json": "{}", "serializer_version": row.serializer_version, "status": "running"}
+                uow.instances.save_state(row, {**values, "ended_at": None})
+                raise RuntimeError("the item failed after the save")
+
+        with pytest.raises(RuntimeError, match="after the save"):
+            save_then_fail()
+        # the row object says what the database holds, as after an ORM flush rolled back with the savepoint: the
+        # next item of the same unit of work saves over the right revision
+        assert (row.revision, row.state_json) == (revision, state)
+        uow.instances.save_state(
+            row,
+            {"state_json": state, "serializer_version": row.serializer_version, "status": "running", "ended_at": None},
+        )
+        assert row.revision == revision + 1
