@@ -233,7 +233,8 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     # the workflow is final from here on (the rows below mirror it): an instance being started is inserted now,
     # with its state, in one INSERT (rather than an INSERT to get an id and an UPDATE with the state)
     state = runtime.dump()
-    if instance.id is None:
+    inserted = instance.id is None
+    if inserted:
         _save(instance, state, completed, now)
         uow.instances.flush()
     for row in events:  # an instance being started had no id when its first events were made
@@ -245,7 +246,8 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     timers = _sync_timers(uow, instance, runtime)
     waits_messages = _sync_messages(uow, instance, runtime)
     external = _sync_external_tasks(uow, instance, version, runtime, now)
-    _save(instance, state, completed, now)
+    if not inserted:  # one prebuilt UPDATE checked by revision, not an ORM flush of the row
+        uow.instances.save_state(instance, _state_values(instance, state, completed, now))
     runtime.saved_as(ready, timers, waits_messages, external)  # what the rows now mirror, without walking again
 
     def keep_hot() -> None:
@@ -255,13 +257,17 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     uow.after_commit(keep_hot)
 
 
+def _state_values(instance: InstanceRow, state: str, completed: bool, now: datetime) -> dict[str, Any]:
+    """The instance row's state columns after a step: the workflow's state, and its end when it just completed."""
+    return {"state_json": state, "serializer_version": SERIALIZER_VERSION,
+            "status": "completed" if completed else instance.status,
+            "ended_at": now if completed else instance.ended_at}
+
+
 def _save(instance: InstanceRow, state: str, completed: bool, now: datetime) -> None:
-    """Put the workflow's state (and its end, when it just completed) on the instance row."""
-    if completed:
-        instance.status = "completed"
-        instance.ended_at = now
-    instance.state_json = state
-    instance.serializer_version = SERIALIZER_VERSION
+    """Put the workflow's state (and its end, when it just completed) on a new instance row before its INSERT."""
+    for name, value in _state_values(instance, state, completed, now).items():
+        setattr(instance, name, value)
 
 
 def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,

@@ -27,7 +27,7 @@ from engine.services.views import Actor, TaskDetail, TaskView
 from engine.store.events import TaskCompleted
 from engine.store.inbox_query import SORTS
 from engine.store.inbox_query import TaskFilter as TaskFilter  # re-exported: the edges build one
-from engine.store.models import FieldChangeRow, InstanceEventRow, RecordRow, TaskRow
+from engine.store.models import RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 from engine.store.work_repos import COUNTED, TaskQuery
 
@@ -247,8 +247,10 @@ def record_tasks(uow: UnitOfWork, actor: Actor, record_id: int) -> list[TaskView
 def _task_event(uow: UnitOfWork, row: TaskRow, now: datetime, actor: str, kind: str) -> None:
     """A claim or give-back in the instance's history (standalone tasks have no instance history)."""
     if row.instance_id is not None:
-        uow.history.add(InstanceEventRow(instance_id=row.instance_id, at=now, actor=actor, kind=kind,
-                                         task_id=row.id, element_id=row.spec_name, element_name=row.title))
+        # a Core insert (as a step's events are), not an ORM object flushed at the commit; no element type and
+        # no data: those columns stay SQL NULL, as before
+        uow.history.add_many([{"instance_id": row.instance_id, "at": now, "actor": actor, "kind": kind,
+                               "task_id": row.id, "element_id": row.spec_name, "element_name": row.title}])
 
 
 def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
@@ -261,8 +263,8 @@ def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
     if record is not None and record.owner_id is None:
         record.owner_id = actor.id
         record.updated_at = now
-        uow.records.add(FieldChangeRow(record_id=record.id, at=now, actor=actor.username, source="claim",
-                                       field="owner", old_value=None, new_value=actor.username))
+        uow.records.add_changes([{"record_id": record.id, "at": now, "actor": actor.username, "source": "claim",
+                                  "field": "owner", "old_value": None, "new_value": actor.username}])
 
 
 def claim_task(uow: UnitOfWork, actor: Actor, task_id: str, now: datetime) -> TaskView:
@@ -315,7 +317,7 @@ def _finish(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
     # candidate rows need no write of their own now
     if row.assignee_id is None:
         _take(uow, actor, row, now)
-    row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+    uow.tasks.finish(row, "completed", now, actor.username)
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, Any], now: datetime) -> TaskView:

@@ -7,9 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from engine.store.models import RecordRow
@@ -27,15 +42,6 @@ IMPORT_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import que
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-def _key_filter(keys: Iterable[tuple[str, str]]) -> Any:
-    """match_key rows having one of these (key, value) pairs, grouped per key name."""
-    by_key: dict[str, set[str]] = {}
-    for key, value in keys:
-        by_key.setdefault(key, set()).add(value)
-    return or_(*(and_(MatchKeyRow.key == key, MatchKeyRow.value.in_(sorted(values)))
-                 for key, values in sorted(by_key.items())))
 
 
 class DuplicateQueries(_Repository):
@@ -71,26 +77,25 @@ class DuplicateQueries(_Repository):
     def key_matches(self, entity: str, keys: list[tuple[str, str]],
                     exclude_ids: Iterable[int] = ()) -> list[tuple[int, str, str]]:
         """(record id, key, value) of unmerged records of an entity having one of these keys, in one query."""
-        if not keys:
-            return []
-        return [(r, k, v) for r, k, v in self.session.execute(_key_select(entity, keys, exclude_ids)).all()]
+        return self.candidate_matches(entity, keys, [], exclude_ids, 0)
 
     def block_matches(self, entity: str, keys: list[tuple[str, str]], exclude_ids: Iterable[int],
                       limit: int) -> list[tuple[int, str, str]]:
         """(record id, key, value) for the `limit` unmerged records sharing the most of these block keys."""
-        if not keys:
-            return []
-        stmt = _block_select(entity, keys, exclude_ids, limit)
-        return [(r, k, v) for r, k, v in self.session.execute(stmt).all()]
+        return self.candidate_matches(entity, [], keys, exclude_ids, limit)
 
     def candidate_matches(self, entity: str, exact: list[tuple[str, str]], blocks: list[tuple[str, str]],
                           exclude_ids: Iterable[int], limit: int) -> list[tuple[int, str, str]]:
         """`key_matches` of the `exact` keys and `block_matches` of the `blocks`, in one statement."""
-        if not exact or not blocks:
-            return self.key_matches(entity, exact, exclude_ids) + self.block_matches(entity, blocks, exclude_ids,
-                                                                                     limit)
-        stmt = union_all(_key_select(entity, exact, exclude_ids), _block_select(entity, blocks, exclude_ids, limit))
-        return [(r, k, v) for r, k, v in self.session.execute(stmt).all()]
+        exact_keys, block_keys = _grouped(exact), _grouped(blocks)
+        if not exact_keys and not block_keys:
+            return []
+        excluded = sorted(set(exclude_ids))
+        params: dict[str, Any] = {"entity": entity, "limit": limit, "excluded": excluded,
+                                  **_key_params("x", exact_keys), **_key_params("b", block_keys),
+                                  **_key_params("o", block_keys)}
+        stmt = _candidate_select(len(exact_keys), len(block_keys), bool(excluded))
+        return [(r, k, v) for r, k, v in self.session.execute(stmt, params).all()]
 
     def record_data(self, ids: Iterable[int]) -> dict[int, tuple[str, dict[str, Any]]]:
         """(title, data) of unmerged records by id, a chunk of ids per query."""
@@ -263,27 +268,48 @@ class DuplicateQueries(_Repository):
         return len(gone)
 
 
-def _key_select(entity: str, keys: list[tuple[str, str]], exclude_ids: Iterable[int]) -> Select[Any]:
-    """The statement of `QualityRepository.key_matches`."""
-    stmt = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
-            .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-            .where(MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)))
-    excluded = sorted(set(exclude_ids))
-    if excluded:
-        stmt = stmt.where(MatchKeyRow.record_id.not_in(excluded))
-    return stmt
+def _grouped(keys: Iterable[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """(key name, its sorted values) per key name, sorted by name."""
+    by_key: dict[str, set[str]] = {}
+    for key, value in keys:
+        by_key.setdefault(key, set()).add(value)
+    return [(key, sorted(values)) for key, values in sorted(by_key.items())]
 
 
-def _block_select(entity: str, keys: list[tuple[str, str]], exclude_ids: Iterable[int], limit: int) -> Select[Any]:
-    """The statement of `QualityRepository.block_matches`."""
-    where = [MatchKeyRow.entity == entity, _key_filter(keys), RecordRow.merged_into_id.is_(None)]
-    excluded = sorted(set(exclude_ids))
+def _key_params(prefix: str, keys: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """The bound values of `_bound_key_filter(prefix, len(keys))`."""
+    params: dict[str, Any] = {}
+    for n, (key, values) in enumerate(keys):
+        params[f"{prefix}k{n}"], params[f"{prefix}v{n}"] = key, values
+    return params
+
+
+def _bound_key_filter(prefix: str, count: int) -> Any:
+    """match_key rows having one of `count` key names, each with one of its values (expanding lists)."""
+    return or_(*(and_(MatchKeyRow.key == bindparam(f"{prefix}k{n}"),
+                      MatchKeyRow.value.in_(bindparam(f"{prefix}v{n}", expanding=True)))
+                 for n in range(count)))
+
+
+@lru_cache(maxsize=64)
+def _candidate_select(exact: int, blocks: int, excluded: bool) -> Select[Any] | CompoundSelect[Any]:
+    """The candidate lookup of `exact` exact-key names and `blocks` block-key names, built once per shape and
+    bound per call (entity, keys, values, excluded ids, limit): building it per call cost more than running it."""
+    parts: list[Select[Any]] = []
+    unmerged = [MatchKeyRow.entity == bindparam("entity"), RecordRow.merged_into_id.is_(None)]
     if excluded:
-        where.append(MatchKeyRow.record_id.not_in(excluded))
-    shared = func.count().label("shared")
-    top = (select(MatchKeyRow.record_id, shared).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-           .where(*where).group_by(MatchKeyRow.record_id)
-           .order_by(shared.desc(), MatchKeyRow.record_id.desc()).limit(limit).subquery())
-    return (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
-            .join(top, top.c.record_id == MatchKeyRow.record_id)
-            .where(MatchKeyRow.entity == entity, _key_filter(keys)))
+        unmerged.append(MatchKeyRow.record_id.not_in(bindparam("excluded", expanding=True)))
+    if exact:
+        parts.append(select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
+                     .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+                     .where(*unmerged, _bound_key_filter("x", exact)))
+    if blocks:
+        shared = func.count().label("shared")
+        top = (select(MatchKeyRow.record_id, shared).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+               .where(*unmerged, _bound_key_filter("b", blocks)).group_by(MatchKeyRow.record_id)
+               .order_by(shared.desc(), MatchKeyRow.record_id.desc())
+               .limit(bindparam("limit", type_=Integer)).subquery())
+        parts.append(select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
+                     .join(top, top.c.record_id == MatchKeyRow.record_id)
+                     .where(MatchKeyRow.entity == bindparam("entity"), _bound_key_filter("o", blocks)))
+    return parts[0] if len(parts) == 1 else union_all(*parts)

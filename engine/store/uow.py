@@ -48,6 +48,18 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+_REPOSITORIES: dict[str, Callable[[Session], Any]] = {
+    "users": UserRepository, "config": ConfigRepository, "records": RecordRepository,
+    "instances": InstanceRepository, "tasks": TaskRepository, "history": HistoryRepository,
+    "timers": TimerRepository, "links": LinkRepository, "outbox": OutboxRepository,
+    "schedules": RuleScheduleRepository, "assignment": AssignmentRepository, "reminders": ReminderRepository,
+    "events": EventRepository, "find": FindRepository, "quality": QualityRepository, "imports": ImportRepository,
+    "segments": SegmentRepository, "merges": MergeRepository, "audit": AuditRepository, "jobs": JobRepository,
+    "incidents": IncidentRepository, "logins": LoginRepository, "external_tasks": ExternalTaskRepository,
+    "list_settings": ListSettingRepository, "reports": ReportRepository, "search": SearchRepository,
+    "boards": BoardRepository, "cards": CardRepository,
+}  # UnitOfWork attribute -> repository class: made on first use per session
+
 Handlers = Mapping[type, Sequence[Callable[["UnitOfWork", Any], None]]]  # event class -> its handlers, in order
 WROTE = "flowcrm.wrote"  # Session.info key: the session's transaction holds writes not yet committed
 
@@ -111,38 +123,25 @@ class UnitOfWork:
         self._base = 0  # 1 while an edge holds the unit open: the depth the services' blocks return to
         self.memo: dict[str, object] = {}  # per unit of work (one request or job): values safe to reuse in it
         self._after_commit: list[Callable[[], None]] = []
+        self._made: list[str] = []  # repositories made for the current session (`__getattr__`)
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository on the current session, made on first use: a request uses a handful of the 29, and making
+        every one for every unit of work cost more than some of the statements it sent."""
+        kind = _REPOSITORIES.get(name)
+        if kind is None or "session" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        repository = kind(self.session)
+        setattr(self, name, repository)
+        self._made.append(name)
+        return repository
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
             self.session = self._factory()
-            self.users = UserRepository(self.session)
-            self.config = ConfigRepository(self.session)
-            self.records = RecordRepository(self.session)
-            self.instances = InstanceRepository(self.session)
-            self.tasks = TaskRepository(self.session)
-            self.history = HistoryRepository(self.session)
-            self.timers = TimerRepository(self.session)
-            self.links = LinkRepository(self.session)
-            self.outbox = OutboxRepository(self.session)
-            self.schedules = RuleScheduleRepository(self.session)
-            self.assignment = AssignmentRepository(self.session)
-            self.reminders = ReminderRepository(self.session)
-            self.events = EventRepository(self.session)
-            self.find = FindRepository(self.session)
-            self.quality = QualityRepository(self.session)
-            self.imports = ImportRepository(self.session)
-            self.segments = SegmentRepository(self.session)
-            self.merges = MergeRepository(self.session)
-            self.audit = AuditRepository(self.session)
-            self.jobs = JobRepository(self.session)
-            self.incidents = IncidentRepository(self.session)
-            self.logins = LoginRepository(self.session)
-            self.external_tasks = ExternalTaskRepository(self.session)
-            self.list_settings = ListSettingRepository(self.session)
-            self.reports = ReportRepository(self.session)
-            self.search = SearchRepository(self.session)
-            self.boards = BoardRepository(self.session)
-            self.cards = CardRepository(self.session)
+            for name in self._made:  # the repositories of the previous session
+                del self.__dict__[name]
+            self._made.clear()
         self._depth += 1
         return self
 
@@ -263,6 +262,10 @@ class UnitOfWork:
                 self.session.flush()
         except BaseException:
             del self._after_commit[hooks:]  # what the block did is undone: so are its promises
+            # rows the block wrote by prebuilt statements took their values as stored (`set_committed_value`), so
+            # the ORM does not know to expire them with the savepoint: reload every row on its next use (what was
+            # staged before the savepoint was flushed when it began, so nothing unsaved is lost)
+            self.session.expire_all()
             raise
 
     def gone(self, row: object) -> bool:

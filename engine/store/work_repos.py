@@ -20,7 +20,10 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.store.inbox_query import (
     TIE,
@@ -82,7 +85,43 @@ class InstanceRepository(_Repository):
         stmt = select(InstanceRow).where(InstanceRow.record_id == record_id).order_by(InstanceRow.id)
         return list(self.session.scalars(stmt).all())
 
+    def save_state(self, row: InstanceRow, values: dict[str, Any]) -> None:
+        """Write a stored instance's state columns (`values`: state_json, serializer_version, status, ended_at) in
+        one prebuilt UPDATE checked by its revision, as the ORM's flush would, without the flush: the row object
+        takes the values and the next revision as already stored. A revision someone else saved meanwhile raises
+        StaleDataError, as the flush would."""
+        old = row.revision
+        result = self.session.execute(_SAVE_INSTANCE, {**values, "row_id": row.id, "old_revision": old,
+                                                       "new_revision": old + 1})
+        if cast(CursorResult[Any], result).rowcount != 1:
+            # what the ORM's flush raises on a stale version: the unit of work turns it into ConflictError, and a
+            # worker sees a lost race to retry on its next tick (not a failure)
+            raise StaleDataError(f"process instance {row.id} was saved by someone else in the meantime (revision "
+                                 f"{old} is stale)")
+        for name, value in (*values.items(), ("revision", old + 1)):
+            set_committed_value(row, name, value)
 
+
+_INSTANCES = cast(Table, InstanceRow.__table__)
+_SAVE_INSTANCE = (
+    update(_INSTANCES)
+    .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
+    .values(state_json=bindparam("state_json"), serializer_version=bindparam("serializer_version"),
+            status=bindparam("status"), ended_at=bindparam("ended_at"), revision=bindparam("new_revision"))
+)
+_TASKS = cast(Table, TaskRow.__table__)
+# prebuilt: a claim and the end of a task are the hot path's task writes (an ORM-enabled UPDATE with its session
+# synchronization cost several times the statement)
+_CLAIM_TASK = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.state == "open", _TASKS.c.assignee_id.is_(None))
+    .values(assignee_id=bindparam("user_id"))
+)
+_FINISH_TASK = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id"))
+    .values(state=bindparam("state"), completed_at=bindparam("completed_at"), completed_by=bindparam("completed_by"))
+)
 _ASSIGNEE = aliased(UserRow)
 # built once: an alias and a six-way join cost more to construct (and to key for the statement cache) than the
 # database takes to answer them
@@ -159,14 +198,24 @@ class TaskRepository(_Repository):
         return int(cast(int, context[6])), str(context[7])
 
     def try_claim(self, task_id: str, user_id: int) -> bool:
-        """Atomically assign an open, unassigned task; False if someone was first."""
-        result = self.session.execute(
-            update(TaskRow)
-            .where(TaskRow.id == task_id, TaskRow.state == "open", TaskRow.assignee_id.is_(None))
-            .values(assignee_id=user_id)
-            .execution_options(synchronize_session="fetch")
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        """Atomically assign an open, unassigned task; False if someone was first. The task's row, when this unit
+        of work holds it, takes the assignee as stored."""
+        staged = any(isinstance(row, TaskRow) for row in self.session.new)  # a task made in this transaction
+        result = self.session.execute(_CLAIM_TASK, {"task_id": task_id, "user_id": user_id},
+                                      execution_options={"autoflush": staged})
+        claimed = cast(CursorResult[Any], result).rowcount == 1
+        held = self.session.identity_map.get(self.session.identity_key(TaskRow, task_id))
+        if claimed and held is not None:
+            set_committed_value(held, "assignee_id", user_id)
+        return claimed
+
+    def finish(self, row: TaskRow, state: str, now: datetime, by: str | None) -> None:
+        """End an open task (completed or cancelled) in one prebuilt UPDATE, not an ORM flush of its row; the row
+        takes the values as stored."""
+        values = {"state": state, "completed_at": now, "completed_by": by}
+        self.session.execute(_FINISH_TASK, {**values, "task_id": row.id}, execution_options={"autoflush": False})
+        for name, value in values.items():
+            set_committed_value(row, name, value)
 
     def open_for_instance(self, instance_id: int) -> list[TaskRow]:
         """Open tasks of an instance."""
@@ -448,6 +497,12 @@ class HistoryRepository(_Repository):
         return list(self.session.scalars(stmt.order_by(InstanceEventRow.id)).all())
 
 
+_TIMERS = cast(Table, TimerRow.__table__)
+_FORGET_TIMERS = delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("instance_id"),
+                                       _TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True)),
+                                       _TIMERS.c.fired_at.is_(None))
+
+
 class TimerRepository(_Repository):
     def pending_for_instance(self, instance_id: int) -> list[TimerRow]:
         """Timers of an instance that have not fired."""
@@ -457,11 +512,21 @@ class TimerRepository(_Repository):
     def forget(self, instance_id: int, task_ids: list[str]) -> None:
         """Delete the unfired timers of these tasks of an instance, in one statement; rows of them this unit of
         work holds count as deleted."""
-        self.session.execute(
-            delete(TimerRow)
-            .where(TimerRow.instance_id == instance_id, TimerRow.task_id.in_(task_ids), TimerRow.fired_at.is_(None))
-            .execution_options(synchronize_session="fetch")
-        )
+        # a timer row of the instance held here (one being fired; an expired one is not read to find out): the
+        # ORM's delete marks the rows it holds as deleted
+        held = any(isinstance(row, TimerRow) and row.__dict__.get("instance_id", instance_id) == instance_id
+                   for row in self.session.identity_map.values())
+        if held:
+            self.session.execute(
+                delete(TimerRow)
+                .where(TimerRow.instance_id == instance_id, TimerRow.task_id.in_(task_ids),
+                       TimerRow.fired_at.is_(None))
+                .execution_options(synchronize_session="fetch")
+            )
+            return
+        # none held (a user task completed before its deadline): a prebuilt Core DELETE, without the ORM's
+        # bulk-delete bookkeeping (a fetch of the deleted ids and a search of the session for them)
+        self.session.execute(_FORGET_TIMERS, {"instance_id": instance_id, "task_ids": sorted(set(task_ids))})
 
     def move(self, instance_id: int, task_id: str, due_at: datetime) -> None:
         """Give the unfired timer of a task a new due time (a cycle's next one)."""
