@@ -12,8 +12,8 @@ from engine.config.model import Bundle
 from engine.errors import NotFound, ValidationError
 from engine.quality.comparisons import LEVELS
 from engine.quality.fellegi_sunter import MatchModel, default_model
-from engine.quality.learning import pair_levels
 from engine.quality.matching import KeyCache, Models, load_models, match_pair, record_keys, rules_of
+from engine.quality.pair_scoring import pair_levels
 from engine.store.uow import UnitOfWork
 
 BUCKETS = 10  # histogram bars over scores 0..100

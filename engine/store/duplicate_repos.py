@@ -5,7 +5,7 @@ every lookup, block and queue."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -138,6 +138,39 @@ class DuplicateQueries(_Repository):
         if current is not None and 1 < len(ids) <= max_size:
             yield current[0], current[1], sorted(ids)
 
+    def groups_of(self, entity: str, record_ids: Iterable[int],
+                  limits: Mapping[str, int]) -> list[tuple[str, str, list[int]]]:
+        """`shared_keys` restricted to the key values these records hold: (key, value, record ids) of each value
+        of a key in `limits` shared by 2..limits[key] unmerged records, a few queries per 500 records."""
+        names = sorted(limits)
+        held: set[tuple[str, str]] = set()
+        for chunk in _chunks(sorted(set(record_ids))):
+            held.update((k, v) for k, v in self.session.execute(
+                select(MatchKeyRow.key, MatchKeyRow.value).distinct()
+                .where(MatchKeyRow.record_id.in_(chunk), MatchKeyRow.key.in_(names))))
+        kept: list[tuple[str, str]] = []
+        for chunk in _chunks(sorted(held)):  # counted first: a value shared by too many records is not read
+            stmt = (select(MatchKeyRow.key, MatchKeyRow.value, func.count())
+                    .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+                    .where(MatchKeyRow.entity == entity, _key_filter(chunk), RecordRow.merged_into_id.is_(None))
+                    .group_by(MatchKeyRow.key, MatchKeyRow.value))
+            kept.extend((k, v) for k, v, n in self.session.execute(stmt) if 1 < n <= limits[k])
+        groups: dict[tuple[str, str], list[int]] = {}
+        for chunk in _chunks(kept):
+            for record_id, key, value in self.session.execute(_key_select(entity, chunk, ())):
+                groups.setdefault((key, value), []).append(record_id)
+        return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items())]
+
+    def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+        """`pair_statuses` of the pairs naming one of these records."""
+        found: dict[tuple[int, int], str] = {}
+        for chunk in _chunks(sorted(set(record_ids))):
+            stmt = select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status).where(
+                DuplicatePairRow.entity == entity,
+                or_(DuplicatePairRow.record_a_id.in_(chunk), DuplicatePairRow.record_b_id.in_(chunk)))
+            found.update({(a, b): status for a, b, status in self.session.execute(stmt)})
+        return found
+
     def pair_between(self, a_id: int, b_id: int) -> DuplicatePairRow | None:
         """The pair of two records, whichever order they are given in."""
         low, high = min(a_id, b_id), max(a_id, b_id)
@@ -248,13 +281,15 @@ class DuplicateQueries(_Repository):
                        DuplicatePairRow.status.in_(("merged", "dismissed", "related"))))
         return int(self.session.scalar(stmt) or 0)
 
-    def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime) -> int:
-        """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many. Pairs an import
-        queued for review stay open: a rescan cannot find them again (an import's match_on keys are not rules),
-        and they wait for a person's decision on the row."""
+    def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime,
+                    import_rules: Iterable[str] = ()) -> int:
+        """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many. Pairs an import's
+        on_match queued for review stay open: a rescan cannot find them again (an import's match_on keys are not
+        rules), and they wait for a person's decision on the row; pairs an import opened by one of the
+        `import_rules` (fuzzy, probabilistic: what a scan would have opened) close like a scan's."""
         stmt = select(DuplicatePairRow.id, DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id).where(
             DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN,
-            DuplicatePairRow.found_by != IMPORT_FOUND_BY)
+            or_(DuplicatePairRow.found_by != IMPORT_FOUND_BY, DuplicatePairRow.rule.in_(sorted(set(import_rules)))))
         gone = [pair_id for pair_id, a, b in self.session.execute(stmt) if (a, b) not in keep]
         for chunk in _chunks(gone):
             self.session.execute(update(DuplicatePairRow).where(DuplicatePairRow.id.in_(chunk))
