@@ -58,6 +58,12 @@ def rule_key_names(config: DuplicateRules) -> set[str]:
     return {rule.key for rule in config.rules if rule.key} | {b for rule in config.rules for b in rule.block}
 
 
+def on_match_rules(config: DuplicateRules) -> list[str]:
+    """The rules an import's on_match pairs can name besides match_on (the exact merge rules): such a pair waits
+    for a person even when a rescan no longer finds it; the pairs an import opened by other rules close."""
+    return [rule.name for rule in config.rules if rule.match == "exact" and rule.suggest == "merge"]
+
+
 def rule_levels(config: DuplicateRules, pairs: CandidatePairs, values: Values) -> dict[str, Levels]:
     """The levels of the pairs each probabilistic rule of the entity compares, by rule name."""
     return {rule.name: pair_levels(rule, pairs, values) for rule in config.rules if rule.match == "probabilistic"}

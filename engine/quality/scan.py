@@ -18,7 +18,7 @@ from engine.processes.deployed import active_bundle
 from engine.quality.candidates import CandidatePairs
 from engine.quality.learning import decisions_since_training, fresh_models, retrain_in
 from engine.quality.matching import record_keys, rules_of
-from engine.quality.pair_scoring import pair_row, rule_key_names, rule_levels, scored_pairs
+from engine.quality.pair_scoring import on_match_rules, pair_row, rule_key_names, rule_levels, scored_pairs
 from engine.services.rules import ScheduleJob
 from engine.store.uow import UnitOfWork
 
@@ -141,10 +141,7 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
                 uow.quality.add_pairs(inserts)
                 inserts = []
         uow.quality.add_pairs(inserts)
-        # an import's on_match pairs (match_on, exact merge rules) wait for a person; pairs it opened by the other
-        # rules are what a scan opens, and close like them
-        closed = uow.quality.close_pairs(entity, matched, now, [rule.name for rule in config.rules
-                                                                if rule.match != "exact" or rule.suggest != "merge"])
+        closed = uow.quality.close_pairs(entity, matched, now, on_match_rules(config))
     return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3), closed,
                       tuple(trained))
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import Select, Table, and_, delete, func, insert, not_, or_, select, union_all, update
 from sqlalchemy.orm import aliased
 
 from engine.store.models import RecordRow
@@ -22,6 +22,7 @@ _PAIRS = cast(Table, DuplicatePairRow.__table__)
 OPEN = "open"
 CLOSED = "closed"  # open until a rescan no longer found it: no human decided it, so a later match reopens it
 IMPORT_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import queues for review
+MATCH_ON_RULE = "match_on "  # the rule of a pair an import's match_on key opened: match_on <field>
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -281,16 +282,23 @@ class DuplicateQueries(_Repository):
                        DuplicatePairRow.status.in_(("merged", "dismissed", "related"))))
         return int(self.session.scalar(stmt) or 0)
 
-    def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime,
-                    import_rules: Iterable[str] = ()) -> int:
-        """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many. Pairs an import's
-        on_match queued for review stay open: a rescan cannot find them again (an import's match_on keys are not
-        rules), and they wait for a person's decision on the row; pairs an import opened by one of the
-        `import_rules` (fuzzy, probabilistic: what a scan would have opened) close like a scan's."""
+    def closable_pairs(self, entity: str, on_match_rules: Iterable[str] = ()) -> list[tuple[int, int, int]]:
+        """(id, a id, b id) of the open pairs of an entity a rescan closes when it does not find them again. Pairs
+        an import's on_match queued for review (rule `match_on <field>` or one of the `on_match_rules`, the exact
+        merge rules) stay open: a rescan cannot find them again (an import's match_on keys are not rules), and
+        they wait for a person's decision on the row; the pairs an import opened by the other rules (fuzzy,
+        probabilistic: what a scan would have opened) close like a scan's."""
+        waiting = and_(DuplicatePairRow.found_by == IMPORT_FOUND_BY,
+                       or_(DuplicatePairRow.rule.startswith(MATCH_ON_RULE, autoescape=True),
+                           DuplicatePairRow.rule.in_(sorted(set(on_match_rules)))))
         stmt = select(DuplicatePairRow.id, DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id).where(
-            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN,
-            or_(DuplicatePairRow.found_by != IMPORT_FOUND_BY, DuplicatePairRow.rule.in_(sorted(set(import_rules)))))
-        gone = [pair_id for pair_id, a, b in self.session.execute(stmt) if (a, b) not in keep]
+            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN, not_(waiting))
+        return [(pair_id, a, b) for pair_id, a, b in self.session.execute(stmt)]
+
+    def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime,
+                    on_match_rules: Iterable[str] = ()) -> int:
+        """Close the `closable_pairs` of an entity a rescan did not find again (not in `keep`); how many."""
+        gone = [pair_id for pair_id, a, b in self.closable_pairs(entity, on_match_rules) if (a, b) not in keep]
         for chunk in _chunks(gone):
             self.session.execute(update(DuplicatePairRow).where(DuplicatePairRow.id.in_(chunk))
                                  .values(status=CLOSED, decided_at=now, decided_by="scan")

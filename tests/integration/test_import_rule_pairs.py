@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from engine.imports.run import run_import
 from engine.processes.deployed import active_bundle
 from engine.quality.learning import train_models
 from engine.quality.scan import scan
+from engine.quality.tuning import tune
 from engine.services.imports import ImportJobView, create_job, get_job
 from engine.services.records import create_record, get_record, update_record
 from engine.services.views import Actor
@@ -152,3 +154,22 @@ def test_an_import_opens_the_pairs_a_scan_would_open_for_its_records(
     assert report.trained == ()
     after = [p for p in pairs(deployed) if (p[0], p[1]) not in before]
     assert after == imported  # the scan finds no other pair of those records and scores each the same
+
+
+def test_tuning_counts_as_closing_only_the_import_pairs_a_rescan_would_close(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    sam = actors["sales"]
+    for name, email in (("Ivan Ivanov", "ivan@example.com"), ("Olga Smirnova", None)):
+        create_record(deployed(), sam, "Contact", {"full_name": name, "email": email}, NOW, owner_id=sam.id)
+    rows = [["Petr Sidorov", "", "", "", "ivan@example.com", ""], ["Olga Smirnowa", "", "", "", "", ""]]
+    job = run(deployed, sam, write_rows(tmp_path / "two.csv", rows), batch_size=10, on_match="review")
+    assert (job.counts["review"], job.counts["rule_pairs"]) == (1, 1)  # on_match's pair, a fuzzy rule's pair
+    bundle, _ = active_bundle(deployed())
+    config = bundle.duplicates["Contact"]
+    kept = ("household", "same_phone")  # without the e-mail, fuzzy and probabilistic rules neither pair is found
+    proposed = replace(config, rules=tuple(rule for rule in config.rules if rule.name in kept))
+    report = tune(deployed(), bundle, "Contact", proposed)
+    # the rescan keeps the row's on_match pair for a person to decide, and closes the fuzzy one
+    assert [(a, b) for a, b, _, _ in report.closing] == [p[:2] for p in pairs(deployed) if p[2] != "match_on email"]
+    assert report.would_close == 1
