@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, delete, func, insert, not_, or_, select, union_all, update
+from sqlalchemy import Select, Table, and_, delete, func, insert, not_, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import aliased
 
 from engine.store.models import RecordRow
@@ -142,24 +142,23 @@ class DuplicateQueries(_Repository):
     def groups_of(self, entity: str, record_ids: Iterable[int],
                   limits: Mapping[str, int]) -> list[tuple[str, str, list[int]]]:
         """`shared_keys` restricted to the key values these records hold: (key, value, record ids) of each value
-        of a key in `limits` shared by 2..limits[key] unmerged records, a few queries per 500 records."""
-        names = sorted(limits)
-        held: set[tuple[str, str]] = set()
+        of a key in `limits` shared by 2..limits[key] unmerged records, one query per 500 records (the size of
+        each group counted in the database: a value shared by too many records is not read)."""
+        names, most = sorted(limits), max(limits.values(), default=0)
+        groups: dict[tuple[str, str], set[int]] = {}
         for chunk in _chunks(sorted(set(record_ids))):
-            held.update((k, v) for k, v in self.session.execute(
-                select(MatchKeyRow.key, MatchKeyRow.value).distinct()
-                .where(MatchKeyRow.record_id.in_(chunk), MatchKeyRow.key.in_(names))))
-        kept: list[tuple[str, str]] = []
-        for chunk in _chunks(sorted(held)):  # counted first: a value shared by too many records is not read
-            stmt = (select(MatchKeyRow.key, MatchKeyRow.value, func.count())
-                    .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-                    .where(MatchKeyRow.entity == entity, _key_filter(chunk), RecordRow.merged_into_id.is_(None))
-                    .group_by(MatchKeyRow.key, MatchKeyRow.value))
-            kept.extend((k, v) for k, v, n in self.session.execute(stmt) if 1 < n <= limits[k])
-        groups: dict[tuple[str, str], list[int]] = {}
-        for chunk in _chunks(kept):
-            for record_id, key, value in self.session.execute(_key_select(entity, chunk, ())):
-                groups.setdefault((key, value), []).append(record_id)
+            held = select(MatchKeyRow.key, MatchKeyRow.value).where(MatchKeyRow.record_id.in_(chunk),
+                                                                     MatchKeyRow.key.in_(names))
+            size = func.count().over(partition_by=(MatchKeyRow.key, MatchKeyRow.value)).label("size")
+            sharing = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value, size)
+                       .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+                       .where(MatchKeyRow.entity == entity, RecordRow.merged_into_id.is_(None),
+                              tuple_(MatchKeyRow.key, MatchKeyRow.value).in_(held)).subquery())
+            stmt = select(sharing.c.record_id, sharing.c.key, sharing.c.value, sharing.c.size).where(
+                sharing.c.size > 1, sharing.c.size <= most)
+            for record_id, key, value, count in self.session.execute(stmt):
+                if count <= limits[key]:
+                    groups.setdefault((key, value), set()).add(record_id)
         return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items())]
 
     def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
