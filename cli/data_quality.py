@@ -79,8 +79,12 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
         raise failure[0]
     factory().forget_loaded()  # the import's own units wrote the job's status and counts
     result = get_job(factory(), who, job.id)
-    counts = ", ".join(f"{n} {name}" for name, n in result.counts.items())
+    counts = ", ".join(f"{n} {name}" for name, n in result.counts.items() if name != "rule_pairs")
     click.echo(f"import #{result.id} {result.status}{' (dry run)' if result.dry_run else ''}: {counts}")
+    if result.status == "done":
+        click.echo(f"{result.counts['rule_pairs']} duplicate pair(s) of a new record "
+                   f"{'would open' if result.dry_run else 'opened'} in the review queue by the duplicate rules "
+                   "(fuzzy, probabilistic; nothing merged)")
     if result.message:
         click.echo(result.message)
     for reject in job_rejects(factory(), who, job.id, limit=20):

@@ -152,6 +152,7 @@ class Importer:
     lookups: BatchLookups = field(default_factory=BatchLookups)
     new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
     held: dict[int, RecordRow] = field(default_factory=dict)  # records the batch's match_on keys point at
+    created: list[int] = field(default_factory=list)  # records created since the duplicate rules last looked
 
     def __post_init__(self) -> None:
         self.policy = self.on_match or self.settings.on_match
@@ -342,6 +343,7 @@ class Importer:
             if self.finder is not None:
                 self.finder.remember(row.id, row.data)
             self.touched.add(row.id)
+            self.created.append(row.id)
             self.hashes[new.digest] = row.id
         self.new_keys.extend((new.digest, row.id) for new, row in zip(run, rows, strict=True))
         reviewed = [(new.review, row) for new, row in zip(run, rows, strict=True) if new.review is not None]
@@ -421,6 +423,7 @@ class Importer:
         if self.settings.actions:
             self._actions(uow, row)
         self.touched.add(row.id)
+        self.created.append(row.id)
         return "created", row
 
     def _differs(self, name: str, mine: Any, theirs: Any) -> bool:

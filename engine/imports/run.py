@@ -17,6 +17,7 @@ from engine.imports.limits import WorkerLimits
 from engine.imports.liveness import this_host
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, Importer
+from engine.imports.rule_pairs import queue_rule_pairs
 from engine.processes.deployed import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
@@ -82,6 +83,7 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
     known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
     uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them in memory
     importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
+    queue_rule_pairs(uow, importer)  # fuzzy and probabilistic matches of the batch's new records: review pairs
 
 
 def _open_writes(uow: UnitOfWork, job_id: int, processed: int) -> None:

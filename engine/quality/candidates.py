@@ -90,6 +90,12 @@ class CandidatePairs:
         where[at] = np.arange(len(lows))
         return where
 
+    def involving(self, ids: Iterable[int]) -> CandidatePairs:
+        """The pairs naming at least one of these records (the records an import just wrote)."""
+        wanted = np.fromiter(set(ids), dtype=np.int64)
+        chosen = np.isin(self.lows, wanted) | np.isin(self.highs, wanted)
+        return CandidatePairs(self.names, self.lows[chosen], self.highs[chosen], self.masks[chosen])
+
     def sharing(self, names: Iterable[str]) -> np.ndarray:
         """Which pairs share at least one of the keys named."""
         wanted = sum(1 << n for n, name in enumerate(self.names) if name in set(names))

@@ -5,53 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
 from engine.config.duplicates_model import DuplicateRules, MatchRule
 from engine.config.model import Bundle
 from engine.errors import NotFound
-from engine.quality.candidates import CandidatePairs, row_of
 from engine.quality.fellegi_sunter import MatchModel, train
-from engine.quality.level_batch import level_matrix
 from engine.quality.matching import comparison_levels, load_models, rules_of
+from engine.quality.pair_scoring import Levels, pair_levels
 from engine.store.uow import UnitOfWork
-
-Values = Mapping[int, Mapping[str, Any]]  # record id -> the values the rules read
-
-
-class Levels:
-    """The pairs a probabilistic rule's blocks put together, (low id, high id) sorted, and the level of each
-    comparison for each pair as a (pairs × comparisons) matrix."""
-
-    def __init__(self, lows: np.ndarray, highs: np.ndarray, matrix: np.ndarray) -> None:
-        self.lows, self.highs, self.matrix = lows, highs, matrix
-
-    def __len__(self) -> int:
-        return len(self.lows)
-
-    def __contains__(self, pair: object) -> bool:
-        return isinstance(pair, tuple) and row_of(self.lows, self.highs, pair) is not None
-
-    def __getitem__(self, pair: tuple[int, int]) -> tuple[int, ...]:
-        row = row_of(self.lows, self.highs, pair)
-        if row is None:
-            raise KeyError(pair)
-        return tuple(self.matrix[row].tolist())
-
-    def pairs_where(self, chosen: np.ndarray) -> list[tuple[int, int]]:
-        """The pairs of the rows `chosen` (a boolean mask) selects."""
-        return list(zip(self.lows[chosen].tolist(), self.highs[chosen].tolist(), strict=True))
-
-
-def pair_levels(rule: MatchRule, pairs: CandidatePairs, values: Values) -> Levels:
-    """The comparison levels of every pair the rule's blocks put together, computed for all pairs at once
-    (engine/quality/level_batch.py)."""
-    known = np.fromiter(values, dtype=np.int64, count=len(values))
-    chosen = pairs.sharing(rule.block) & np.isin(pairs.lows, known) & np.isin(pairs.highs, known)
-    lows, highs = pairs.lows[chosen], pairs.highs[chosen]
-    return Levels(lows, highs, level_matrix(rule, lows, highs, values))
 
 
 def as_matrix(rule: MatchRule, levels: Levels | None) -> np.ndarray:

@@ -16,9 +16,9 @@ from engine.config.model import Bundle
 from engine.errors import NotFound
 from engine.processes.deployed import active_bundle
 from engine.quality.candidates import CandidatePairs
-from engine.quality.fellegi_sunter import MatchModel, default_model, probabilities
-from engine.quality.learning import Levels, decisions_since_training, fresh_models, pair_levels, retrain_in
-from engine.quality.matching import KeyCache, match_pair, record_keys, rules_of
+from engine.quality.learning import decisions_since_training, fresh_models, retrain_in
+from engine.quality.matching import record_keys, rules_of
+from engine.quality.pair_scoring import on_match_rules, pair_row, rule_key_names, rule_levels, scored_pairs
 from engine.services.rules import ScheduleJob
 from engine.store.uow import UnitOfWork
 
@@ -69,7 +69,7 @@ def rebuild_keys(uow: UnitOfWork, bundle: Bundle, entity: str) -> int:
 
 def _shared_keys(uow: UnitOfWork, config: DuplicateRules) -> CandidatePairs:
     """Pairs of records (low id first) sharing a key some rule reads, with the names of the keys they share."""
-    names = {rule.key for rule in config.rules if rule.key} | {b for rule in config.rules for b in rule.block}
+    names = rule_key_names(config)
     groups = ((key, ids) for name in sorted(names)
               for key, _, ids in uow.quality.shared_keys(config.entity, [name], config.block_limit(name)))
     return CandidatePairs.from_groups(names, groups)
@@ -121,38 +121,19 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
     with uow:
         records = uow.quality.count_records(entity)
         pairs, values = candidate_pairs(uow, config)
-        levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
-                  if rule.match == "probabilistic"}
+        levels = rule_levels(config, pairs, values)
         models, trained = fresh_models(uow, config, levels, now, force=train)
-        hopeful = _hopeful(config, levels, models)
         known = uow.quality.pair_statuses(entity)
-        cache: KeyCache = {}
         matched: set[tuple[int, int]] = set()
         known_ids = np.fromiter(values, dtype=np.int64, count=len(values))
         compared = int((np.isin(pairs.lows, known_ids) & np.isin(pairs.highs, known_ids)).sum())
-        rows = np.arange(len(pairs)) if hopeful is None else pairs.rows_of(sorted(hopeful))
-        # each rule's level row of every candidate pair (-1: its blocks do not hold the pair), found at once
-        level_rows = {name: pairs.rows_in(found_levels.lows, found_levels.highs)
-                      for name, found_levels in levels.items()}
-        for row in rows.tolist():
-            low, high = int(pairs.lows[row]), int(pairs.highs[row])
-            a, b = values.get(low), values.get(high)
-            if a is None or b is None:
-                continue
-            shared = pairs.shared(row)
-            met = {name: tuple(levels[name].matrix[at].tolist()) for name, at in
-                   ((name, int(where[row])) for name, where in level_rows.items()) if at >= 0}
-            candidate = match_pair(config, shared, a, b, high, cache=cache, models=models, levels=met)
-            if candidate is None:
-                continue
+        for low, high, candidate in scored_pairs(config, pairs, values, levels, models):
             found += 1
             matched.add((low, high))
             status = known.get((low, high))
             if status is None:
                 new += 1
-                inserts.append({"entity": entity, "record_a_id": low, "record_b_id": high, "score": candidate.score,
-                                "rule": candidate.rule[:100], "reasons": candidate.reasons, "status": "open",
-                                "found_by": "scan", "found_at": now, "decided_at": None, "decided_by": None})
+                inserts.append(pair_row(entity, low, high, candidate, "scan", now))
             elif status in ("open", "closed"):
                 uow.quality.upsert_pair(entity, low, high, score=candidate.score, rule=candidate.rule,
                                         reasons=candidate.reasons, found_by="scan", now=now)
@@ -160,26 +141,9 @@ def scan_in(uow: UnitOfWork, bundle: Bundle, entity: str, now: datetime, *, trai
                 uow.quality.add_pairs(inserts)
                 inserts = []
         uow.quality.add_pairs(inserts)
-        closed = uow.quality.close_pairs(entity, matched, now)
+        closed = uow.quality.close_pairs(entity, matched, now, on_match_rules(config))
     return ScanReport(entity, records, compared, found, new, round(time.perf_counter() - started, 3), closed,
                       tuple(trained))
-
-
-def _hopeful(config: DuplicateRules, levels: dict[str, Levels],
-             models: dict[str, MatchModel]) -> set[tuple[int, int]] | None:
-    """When every rule is probabilistic: the pairs some rule's probability reaches its threshold for, computed
-    for all pairs at once (numpy), so that only those are scored one by one. None when other rules need every
-    pair."""
-    if any(rule.match != "probabilistic" for rule in config.rules):
-        return None
-    found: set[tuple[int, int]] = set()
-    for rule in config.rules:
-        by_pair = levels.get(rule.name)
-        if by_pair is None or not len(by_pair):
-            continue
-        chances = probabilities(models.get(rule.name) or default_model(rule), by_pair.matrix)
-        found.update(by_pair.pairs_where(chances >= rule.threshold - 1e-9))
-    return found
 
 
 def run_scheduled_scans(make_uow: Callable[[], UnitOfWork], now: datetime) -> list[ScanReport]:

@@ -12,8 +12,8 @@ from engine.config.model import Bundle
 from engine.errors import NotFound, ValidationError
 from engine.quality.comparisons import LEVELS
 from engine.quality.fellegi_sunter import MatchModel, default_model
-from engine.quality.learning import pair_levels
 from engine.quality.matching import KeyCache, Models, load_models, match_pair, record_keys, rules_of
+from engine.quality.pair_scoring import on_match_rules, rule_levels
 from engine.store.uow import UnitOfWork
 
 BUCKETS = 10  # histogram bars over scores 0..100
@@ -107,9 +107,9 @@ def tune(uow: UnitOfWork, bundle: Bundle, entity: str, proposed: DuplicateRules 
     with uow:
         pairs, values = candidate_pairs(uow, config)
         models: Models = load_models(uow, config)
-        levels = {rule.name: pair_levels(rule, pairs, values) for rule in config.rules
-                  if rule.match == "probabilistic"}
+        levels = rule_levels(config, pairs, values)
         known = uow.quality.pair_statuses(entity)
+        closable = {(a, b) for _, a, b in uow.quality.closable_pairs(entity, on_match_rules(config))}
         reviewed = uow.quality.reviewed_pairs(entity)
     histogram = [0] * BUCKETS
     found: dict[tuple[int, int], tuple[float, str]] = {}
@@ -128,8 +128,8 @@ def tune(uow: UnitOfWork, bundle: Bundle, entity: str, proposed: DuplicateRules 
             found[(low, high)] = (matched.score, matched.rule)
     opening = sorted(((low, high, score, rule) for (low, high), (score, rule) in found.items()
                       if known.get((low, high)) in (None, "closed")), key=lambda p: (-p[2], p[0], p[1]))
-    closing = sorted(((low, high, 0.0, "") for (low, high), status in known.items()
-                      if status == "open" and (low, high) not in found), key=lambda p: (p[0], p[1]))
+    closing = sorted(((low, high, 0.0, "") for low, high in closable if (low, high) not in found),
+                     key=lambda p: (p[0], p[1]))
     region = bundle.settings.default_region
     labelled: list[tuple[float | None, bool]] = []
     strict: list[tuple[float | None, bool]] = []

@@ -22,6 +22,7 @@ from engine.imports.liveness import death_of
 from engine.imports.mapping import SKIP, check_mapping, merge_mapping
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, CachedLookup, Importer, RowRejected
+from engine.imports.rule_pairs import RULE_PAIRS
 from engine.imports.run import field_formats, live_progress, load_table
 from engine.imports.run import settings_for as settings_for  # the wizard shows the configured on_match
 from engine.processes.deployed import active_bundle
@@ -104,7 +105,7 @@ def _view(uow: UnitOfWork, job: ImportJobRow) -> ImportJobView:
     live = live_progress(uow, job.id) if job.status == "running" else None
     return ImportJobView(job.id, job.entity, job.filename, job.status, job.dry_run, job.mode, job.total_rows,
                          live if live is not None else job.processed_rows,
-                         {k: int(job.counts.get(k, 0)) for k in OUTCOMES}, job.message, job.created_by,
+                         {k: int(job.counts.get(k, 0)) for k in (*OUTCOMES, RULE_PAIRS)}, job.message, job.created_by,
                          job.created_at, job.finished_at, list(job.options.get("headers") or []),
                          dict(job.options.get("mapping") or {}), job.options.get("on_match"),
                          dict(job.options.get("date_formats") or {}))

@@ -5,7 +5,7 @@ every lookup, block and queue."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -20,8 +20,10 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    not_,
     or_,
     select,
+    tuple_,
     union_all,
     update,
 )
@@ -37,6 +39,7 @@ _PAIRS = cast(Table, DuplicatePairRow.__table__)
 OPEN = "open"
 CLOSED = "closed"  # open until a rescan no longer found it: no human decided it, so a later match reopens it
 IMPORT_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import queues for review
+MATCH_ON_RULE = "match_on "  # the rule of a pair an import's match_on key opened: match_on <field>
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -142,6 +145,38 @@ class DuplicateQueries(_Repository):
                 ids.add(record_id)
         if current is not None and 1 < len(ids) <= max_size:
             yield current[0], current[1], sorted(ids)
+
+    def groups_of(self, entity: str, record_ids: Iterable[int],
+                  limits: Mapping[str, int]) -> list[tuple[str, str, list[int]]]:
+        """`shared_keys` restricted to the key values these records hold: (key, value, record ids) of each value
+        of a key in `limits` shared by 2..limits[key] unmerged records, one query per 500 records (the size of
+        each group counted in the database: a value shared by too many records is not read)."""
+        names, most = sorted(limits), max(limits.values(), default=0)
+        groups: dict[tuple[str, str], set[int]] = {}
+        for chunk in _chunks(sorted(set(record_ids))):
+            held = select(MatchKeyRow.key, MatchKeyRow.value).where(MatchKeyRow.record_id.in_(chunk),
+                                                                     MatchKeyRow.key.in_(names))
+            size = func.count().over(partition_by=(MatchKeyRow.key, MatchKeyRow.value)).label("size")
+            sharing = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value, size)
+                       .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+                       .where(MatchKeyRow.entity == entity, RecordRow.merged_into_id.is_(None),
+                              tuple_(MatchKeyRow.key, MatchKeyRow.value).in_(held)).subquery())
+            stmt = select(sharing.c.record_id, sharing.c.key, sharing.c.value, sharing.c.size).where(
+                sharing.c.size > 1, sharing.c.size <= most)
+            for record_id, key, value, count in self.session.execute(stmt):
+                if count <= limits[key]:
+                    groups.setdefault((key, value), set()).add(record_id)
+        return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items())]
+
+    def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+        """`pair_statuses` of the pairs naming one of these records."""
+        found: dict[tuple[int, int], str] = {}
+        for chunk in _chunks(sorted(set(record_ids))):
+            stmt = select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status).where(
+                DuplicatePairRow.entity == entity,
+                or_(DuplicatePairRow.record_a_id.in_(chunk), DuplicatePairRow.record_b_id.in_(chunk)))
+            found.update({(a, b): status for a, b, status in self.session.execute(stmt)})
+        return found
 
     def pair_between(self, a_id: int, b_id: int) -> DuplicatePairRow | None:
         """The pair of two records, whichever order they are given in."""
@@ -253,14 +288,23 @@ class DuplicateQueries(_Repository):
                        DuplicatePairRow.status.in_(("merged", "dismissed", "related"))))
         return int(self.session.scalar(stmt) or 0)
 
-    def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime) -> int:
-        """Close the open pairs of an entity a rescan did not find again (not in `keep`); how many. Pairs an import
-        queued for review stay open: a rescan cannot find them again (an import's match_on keys are not rules),
-        and they wait for a person's decision on the row."""
+    def closable_pairs(self, entity: str, on_match_rules: Iterable[str] = ()) -> list[tuple[int, int, int]]:
+        """(id, a id, b id) of the open pairs of an entity a rescan closes when it does not find them again. Pairs
+        an import's on_match queued for review (rule `match_on <field>` or one of the `on_match_rules`, the exact
+        merge rules) stay open: a rescan cannot find them again (an import's match_on keys are not rules), and
+        they wait for a person's decision on the row; the pairs an import opened by the other rules (fuzzy,
+        probabilistic: what a scan would have opened) close like a scan's."""
+        waiting = and_(DuplicatePairRow.found_by == IMPORT_FOUND_BY,
+                       or_(DuplicatePairRow.rule.startswith(MATCH_ON_RULE, autoescape=True),
+                           DuplicatePairRow.rule.in_(sorted(set(on_match_rules)))))
         stmt = select(DuplicatePairRow.id, DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id).where(
-            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN,
-            DuplicatePairRow.found_by != IMPORT_FOUND_BY)
-        gone = [pair_id for pair_id, a, b in self.session.execute(stmt) if (a, b) not in keep]
+            DuplicatePairRow.entity == entity, DuplicatePairRow.status == OPEN, not_(waiting))
+        return [(pair_id, a, b) for pair_id, a, b in self.session.execute(stmt)]
+
+    def close_pairs(self, entity: str, keep: set[tuple[int, int]], now: datetime,
+                    on_match_rules: Iterable[str] = ()) -> int:
+        """Close the `closable_pairs` of an entity a rescan did not find again (not in `keep`); how many."""
+        gone = [pair_id for pair_id, a, b in self.closable_pairs(entity, on_match_rules) if (a, b) not in keep]
         for chunk in _chunks(gone):
             self.session.execute(update(DuplicatePairRow).where(DuplicatePairRow.id.in_(chunk))
                                  .values(status=CLOSED, decided_at=now, decided_by="scan")

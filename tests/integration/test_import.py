@@ -51,7 +51,8 @@ def test_dry_run_reports_everything_and_writes_nothing(deployed: Factory, actors
     records, history = count(deployed, RecordRow), count(deployed, FieldChangeRow)
     job = run(deployed, actors["sales"], MIXED, dry_run=True, mode="valid_only")
     assert (job.status, job.dry_run, job.message) == ("done", True, "dry run: nothing was written")
-    assert job.counts == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0}
+    assert job.counts == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0,
+                          "rule_pairs": 0}
     assert (count(deployed, RecordRow), count(deployed, FieldChangeRow)) == (records, history)
     (reject,) = job_rejects(deployed(), actors["sales"], job.id)
     assert reject.row_number == 4
@@ -62,7 +63,8 @@ def test_all_or_nothing_with_one_bad_row_writes_nothing(deployed: Factory, actor
     records = count(deployed, RecordRow)
     job = run(deployed, actors["sales"], MIXED, mode="all_or_nothing")
     assert job.status == "rejected"
-    assert job.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 0, "rejected": 1, "review": 0}
+    assert job.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 0, "rejected": 1, "review": 0,
+                          "rule_pairs": 0}
     assert "nothing was written" in (job.message or "")
     assert count(deployed, RecordRow) == records
     (reject,) = job_rejects(deployed(), actors["sales"], job.id)
@@ -75,7 +77,8 @@ def test_valid_only_imports_the_rest_and_rejects_download_as_csv(deployed: Facto
     sam = actors["sales"]
     job = run(deployed, sam, MIXED, mode="valid_only")
     assert job.status == "done"
-    assert job.counts == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0}
+    assert job.counts == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0,
+                          "rule_pairs": 0}
     found = contacts(deployed, sam)  # owned by the importer, so the salesperson sees them
     assert set(found) == {"Иванов Иван", "Петрова Анна", "Кузнецова Мария"}
     assert found["Иванов Иван"]["tags"] == ["vip"]
@@ -105,7 +108,8 @@ def test_reimporting_the_same_file_skips_every_row_and_writes_no_history(deploye
     assert first.counts["created"] == 3
     records, history = count(deployed, RecordRow), count(deployed, FieldChangeRow)
     second = run(deployed, actors["sales"], MIXED, mode="valid_only")
-    assert second.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 4, "rejected": 1, "review": 0}
+    assert second.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 4, "rejected": 1, "review": 0,
+                             "rule_pairs": 0}
     assert (count(deployed, RecordRow), count(deployed, FieldChangeRow)) == (records, history)
 
 
@@ -119,7 +123,8 @@ def test_a_row_matching_an_existing_record_by_email_fills_its_empty_fields(deplo
     path.write_text("Name,Email,Phone,Position\nivan  IVANOV,ivan@example.com,+7 912 345-67-89,CEO\n",
                     encoding="utf-8")
     job = run(deployed, sam, path, mode="valid_only")
-    assert job.counts == {"created": 0, "updated": 1, "merged": 0, "skipped": 0, "rejected": 0, "review": 0}
+    assert job.counts == {"created": 0, "updated": 1, "merged": 0, "skipped": 0, "rejected": 0, "review": 0,
+                          "rule_pairs": 0}
     record = get_record(deployed(), sam, existing.id)
     assert record.data["full_name"] == "Ivan Ivanov"  # the same name (case, spacing): nothing disagrees
     assert (record.data["phone"], record.data["position"]) == ("+7 912 345-67-89", "CEO")
@@ -144,7 +149,8 @@ def test_two_rows_of_one_person_become_one_record(deployed: Factory, actors: dic
                     "Анна Петрова,+7 495 123-45-67,,\n"
                     "Анна Петрова,8 (495) 123-45-67,anna@example.com,Бухгалтер\n", encoding="utf-8")
     job = run(deployed, actors["sales"], path, mode="all_or_nothing")
-    assert job.counts == {"created": 1, "updated": 0, "merged": 1, "skipped": 0, "rejected": 0, "review": 0}
+    assert job.counts == {"created": 1, "updated": 0, "merged": 1, "skipped": 0, "rejected": 0, "review": 0,
+                          "rule_pairs": 0}
     (anna,) = contacts(deployed, actors["sales"]).values()
     assert (anna["email"], anna["position"]) == ("anna@example.com", "Бухгалтер")
 
@@ -260,8 +266,11 @@ def test_duplicate_rules_match_phones_but_keep_a_household_apart(deployed: Facto
                     "Ivan Petrov,+7 912 345-67-89,CEO\n"  # the same person: same_phone rule, folded into the record
                     "Maria Sidorova,+79123456789,CFO\n", encoding="utf-8")  # same line, another person: household
     job = run(deployed, sam, path, mode="valid_only")
-    assert job.counts == {"created": 1, "updated": 1, "merged": 0, "skipped": 0, "rejected": 0, "review": 0}
+    assert job.counts == {"created": 1, "updated": 1, "merged": 0, "skipped": 0, "rejected": 0, "review": 0,
+                          "rule_pairs": 1}  # the household pair opens at import, as a scan would open it
     assert get_record(deployed(), sam, existing.id).data["position"] == "CEO"
+    with deployed() as uow:
+        assert [(p.rule, p.found_by) for p in uow.quality.pairs_of(existing.id)] == [("household", "import")]
     assert set(contacts(deployed, sam)) == {"Ivan Petrov", "Maria Sidorova"}
 
 

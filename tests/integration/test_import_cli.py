@@ -9,10 +9,10 @@ from click.testing import CliRunner, Result
 
 import cli
 from engine.services.imports import list_jobs
-from engine.services.records import list_records
+from engine.services.records import create_record, list_records
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
-from tests.conftest import ROOT
+from tests.conftest import NOW, ROOT
 
 MIXED = ROOT / "tests" / "fixtures" / "imports" / "contacts_mixed.csv"
 
@@ -88,3 +88,18 @@ def test_on_match_and_date_format_flags_choose_for_this_import(db_url: str, depl
     bad = flowcrm(db_url, "import", str(path), "--entity", "Contact", "--as", "sam", "--date-format", "Email")
     assert bad.exit_code == 1
     assert "'Email' must look like column=format like Born=%Y%m%d" in bad.output
+
+
+def test_import_says_how_many_pairs_the_duplicate_rules_queued(db_url: str, deployed: Callable[[], UnitOfWork],
+                                                               actors: dict[str, Actor], tmp_path: Path) -> None:
+    sam = actors["sales"]
+    create_record(deployed(), sam, "Contact", {"full_name": "Olga Smirnova"}, NOW, owner_id=sam.id)
+    path = tmp_path / "one.csv"
+    path.write_text("Name\nOlga Smirnowa\n", encoding="utf-8")  # a typo: only a fuzzy rule finds her
+    dry = flowcrm(db_url, "import", str(path), "--entity", "Contact", "--as", "sam", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "1 duplicate pair(s) of a new record would open in the review queue by the duplicate rules" in dry.output
+    done = flowcrm(db_url, "import", str(path), "--entity", "Contact", "--as", "sam")
+    assert done.exit_code == 0, done.output
+    assert "done: 1 created, 0 updated, 0 merged, 0 skipped, 0 rejected, 0 review\n" in done.output
+    assert "1 duplicate pair(s) of a new record opened in the review queue by the duplicate rules" in done.output

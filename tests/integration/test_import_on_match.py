@@ -76,7 +76,8 @@ def test_a_match_with_differing_values_goes_to_review_instead_of_losing_them(dep
                                                       "position": "CTO"}, NOW, owner_id=sam.id).id
     path = _file(tmp_path, "Name,Phone,Position\nIvan Ivanov,+7 912 345-67-89,CEO\n")
     job = run(deployed, sam, path, mode="valid_only")
-    assert job.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 0, "rejected": 0, "review": 1}
+    assert job.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 0, "rejected": 0, "review": 1,
+                          "rule_pairs": 0}
     records = contacts(deployed)
     assert [r.data.get("position") for r in records] == ["CTO", "CEO"]
     new = records[1].id
@@ -99,7 +100,8 @@ def test_on_match_update_takes_the_files_values_with_history_per_row(deployed: F
     ivan = existing_ivan(deployed, sam)
     path = _file(tmp_path, "Name,Email,Position\nNobody,nobody@example.com,\nIvan Ivanov,ivan@example.com,CEO\n")
     job = run(deployed, sam, path, on_match="update")
-    assert job.counts == {"created": 1, "updated": 1, "merged": 0, "skipped": 0, "rejected": 0, "review": 0}
+    assert job.counts == {"created": 1, "updated": 1, "merged": 0, "skipped": 0, "rejected": 0, "review": 0,
+                          "rule_pairs": 0}
     assert get_record(deployed(), sam, ivan).data["position"] == "CEO"
     assert (f"import #{job.id} row 3", "position", "CEO") in history(deployed, ivan)
     assert open_pairs(deployed) == []
@@ -111,7 +113,8 @@ def test_on_match_skip_leaves_the_record_and_counts_the_row(deployed: Factory, a
     ivan = existing_ivan(deployed, sam)
     path = _file(tmp_path, "Name,Email,Position\nIvan Ivanov,ivan@example.com,CEO\n")
     job = run(deployed, sam, path, on_match="skip")
-    assert job.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 1, "rejected": 0, "review": 0}
+    assert job.counts == {"created": 0, "updated": 0, "merged": 0, "skipped": 1, "rejected": 0, "review": 0,
+                          "rule_pairs": 0}
     assert get_record(deployed(), sam, ivan).data["position"] == "CTO"
     assert len(contacts(deployed)) == 1
 

@@ -79,7 +79,8 @@ def test_killed_worker_marks_the_import_failed_and_resume_completes_it_without_d
     assert resumed.wait(300) == 0
     done = get_job(deployed(), sam, job.id)
     assert (done.status, done.processed_rows, done.message) == ("done", ROWS, None)
-    assert done.counts == {"created": ROWS, "updated": 0, "merged": 0, "skipped": 0, "rejected": 0, "review": 0}
+    assert done.counts == {"created": ROWS, "updated": 0, "merged": 0, "skipped": 0, "rejected": 0, "review": 0,
+                           "rule_pairs": 0}
     assert contact_count(deployed) == ROWS
 
 

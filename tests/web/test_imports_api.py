@@ -50,7 +50,8 @@ def test_import_through_the_api(api_app: Flask, api: dict[str, ApiUser], uploads
     finish(api_app, job["id"])
     done = c.check(sam, "get", "/imports/{job_id}", 200, job_id=job["id"])
     assert done["status"] == "done"
-    assert done["counts"] == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0}
+    assert done["counts"] == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0,
+                              "rule_pairs": 0}
     rejects = c.check(sam, "get", "/imports/{job_id}/rejects", 200, job_id=job["id"])
     (row,) = rejects["items"]
     assert row["row_number"] == 4

@@ -88,7 +88,8 @@ def test_wizard_from_upload_to_rejects(importing_app: Flask, deployed: Callable[
     progress = sam.get(f"/imports/{job_id}/progress.json").get_json()
     assert progress["status"] == "done"
     assert (progress["processed_rows"], progress["total_rows"]) == (5, 5)
-    assert progress["counts"] == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0}
+    assert progress["counts"] == {"created": 3, "updated": 0, "merged": 1, "skipped": 0, "rejected": 1, "review": 0,
+                                  "rule_pairs": 0}
     report = text(sam.get(f"/imports/{job_id}?lang=ru"))
     assert "Импорт №" in report
     assert "Отклонённые строки" in report

@@ -21,10 +21,12 @@ SCHEMAS: dict[str, Schema] = {
         "dry_run": {"type": "boolean"}, "mode": {"enum": ["all_or_nothing", "valid_only"]},
         "total_rows": _COUNT, "processed_rows": _COUNT,
         "counts": {**_object({"created": _COUNT, "updated": _COUNT, "merged": _COUNT, "skipped": _COUNT,
-                              "rejected": _COUNT, "review": _COUNT}),
+                              "rejected": _COUNT, "review": _COUNT, "rule_pairs": _COUNT}),
                    "description": "review = rows that matched a record and became records of their own "
                                       "with an open duplicate pair (on_match review, or update_empty and the row "
-                                      "disagreed with a filled field)"},
+                                      "disagreed with a filled field); rule_pairs = duplicate pairs the entity's "
+                                      "rules (fuzzy, probabilistic, any a scan applies) opened in the review queue "
+                                      "for the records the import created (a dry run: would open)"},
         "message": _nullable("string"), "created_by": {"type": "string"}, "created_at": _TIME,
         "finished_at": _nullable("string", format="date-time"),
         "headers": {"type": "array", "items": {"type": "string"}, "description": "the file's column names"},
