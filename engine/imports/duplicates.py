@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.config.model import Bundle, Entity
-from engine.quality.matching import Candidate
+from engine.quality.matching import Candidate, key_value
+from engine.quality.normalize import keys_of
 from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
@@ -24,6 +25,9 @@ class ExactDuplicates:
         self.config = rules_of(bundle, entity.name)
         rules = self.config.rules if self.config is not None else ()
         self.exact = {rule.name: str(rule.key) for rule in rules if rule.match == "exact" and rule.key}
+        # only the keys the exact rules read: the block keys (names, sounds) are built once, for the match_key rows
+        self.exact_keys = [key for key in self.config.keys.values() if key.name in set(self.exact.values())] \
+            if self.config is not None else []
         self.stored: dict[Key, set[int]] = {}  # keys of records in the database, for the current batch
         self.written: dict[Key, set[int]] = {}  # keys of records this import created or changed
         self.memo: dict[int, tuple[dict[str, Any], list[Key]]] = {}  # id(row values) -> (values, keys), per batch
@@ -34,16 +38,14 @@ class ExactDuplicates:
     def keys(self, data: dict[str, Any]) -> list[Key]:
         """The exact-rule keys of a row's values (those of the batch's file rows are computed once, by
         prefetch)."""
-        from engine.quality.matching import record_keys
-
-        if self.config is None or not self.exact:
+        if not self.exact_keys:
             return []
         known = self.memo.get(id(data))
         if known is not None and known[0] is data:
             return known[1]
-        mine = record_keys(self.config, data, self.bundle.settings.default_region)
-        names = set(self.exact.values())
-        return sorted((name, value) for name, values in mine.items() if name in names for value in values)
+        region = self.bundle.settings.default_region
+        return sorted({(key.name, value) for key in self.exact_keys
+                       for value in keys_of(key.normalize, key_value(key, data), region)})
 
     def prefetch(self, uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
         """Look up the keys of a batch of rows in one query."""

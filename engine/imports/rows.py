@@ -19,7 +19,7 @@ from engine.imports.mapping import SKIP
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
-from engine.services.bulk_records import bulk_ready, insert_records
+from engine.services.bulk_records import bulk_ready, changes_ready, insert_records
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
 from engine.store.duplicate_repos import IMPORT_FOUND_BY
@@ -29,6 +29,7 @@ from engine.store.quality_models import ImportRowKeyRow
 from engine.store.uow import UnitOfWork
 
 OUTCOMES = ("created", "updated", "merged", "skipped", "rejected", "review")
+BESIDE = "beside"  # _new: the row creates no record and shares no key with the run: it goes alone, the run goes on
 REVIEW_FOUND_BY = IMPORT_FOUND_BY  # duplicate_pair.found_by of the pairs an import queues
 Problems = list[dict[str, str]]  # [{column, reason}]
 
@@ -161,6 +162,7 @@ class Importer:
         self.columns = [(i, h, self.mapping.get(h, SKIP)) for i, h in enumerate(self.headers)]
         self.header_of = {f: h for _, h, f in self.columns if f != SKIP}
         self.bulk = self.bulk and bulk_ready(self.bundle, self.entity)
+        self.changes_beside = changes_ready(self.bundle, self.entity)  # matched rows' updates beside a run
 
     @property
     def source(self) -> str:
@@ -254,23 +256,30 @@ class Importer:
                       converted: Sequence[tuple[dict[str, Any], Problems]]) -> None:
         """Import a batch of rows in the caller's transaction, in file order: a run of rows that each create a
         record sharing no key with the others is written together; any other row (an update, a merge, a
-        reject, a repeat) first writes the run before it, then goes through process() alone."""
+        reject, a repeat) goes through process() alone: beside the run when it creates no record and touches none
+        of the run's (an update, a merge, a skip or a repeat of another record), else after the run is written."""
         run: list[_New] = []
         taken: set[tuple[str, str]] = set()  # the keys of the run's rows (a row sharing one goes alone)
+        reviewed: set[int] = set()  # records the run's rows go to review with (their pairs show their values)
         self.lookups = BatchLookups()  # territories and owners the rules' actions read: once per batch
         # the session's identity map holds unchanged rows weakly: the importing user, read for every record it
         # creates (ownership, rules), is kept here so that it is read once per batch, not once per row
         importer = uow.users.get(self.actor.id) if self.actor.id is not None else None
         for (number, cells), row in zip(batch, converted, strict=True):
             width = widths.get(number)
-            new = self._new(uow, number, cells, width, known, row, taken)
-            if new is None:
+            new = self._new(uow, number, cells, width, known, row, taken, reviewed)
+            if new == BESIDE:
+                self.process(uow, number, cells, width, known, row)
+            elif new is None:
                 self._write(uow, run, known)
-                run, taken = [], set()
+                run, taken, reviewed = [], set(), set()
                 self.process(uow, number, cells, width, known, row)
             else:
+                assert isinstance(new, _New)  # noqa: S101 - the three cases above
                 run.append(new)
                 taken |= new.keys
+                if new.review is not None:
+                    reviewed.add(new.review.existing.id)
         self._write(uow, run, known)
         uow.imports.add_row_keys(self.entity.name, self.job_id, self.new_keys)  # the batch's, in one statement
         self.new_keys = []
@@ -278,8 +287,13 @@ class Importer:
 
     def _new(self, uow: UnitOfWork, number: int, cells: Sequence[Any], width: int | None,
              known: dict[str, ImportRowKeyRow], converted: tuple[dict[str, Any], Problems],
-             taken: set[tuple[str, str]]) -> _New | None:
-        """The row as a new record for the run, or None when it must go alone."""
+             taken: set[tuple[str, str]], reviewed: set[int]) -> _New | str | None:
+        """The row as a new record for the run; BESIDE when it goes alone without ending the run (it creates no
+        record and neither touches nor matches the run's records); None when the run must be written first.
+
+        Row by row, the run's records would have been written before it: it may go first only when nothing it
+        does can tell (its keys are none of the run's, its record is none a run row goes to review with, and the
+        rules its change triggers read and write that record only: changes_ready)."""
         data, problems = converted
         if not self.bulk or width is not None or problems:
             return None
@@ -288,11 +302,18 @@ class Importer:
         keys = {("#", digest), *((name, key) for name in self.index
                                  if (key := match_key(self.entity.fields[name].type, data.get(name), region)))}
         keys.update(self.finder.keys(data) if self.finder is not None else ())
-        if digest in self.hashes or digest in known or not keys.isdisjoint(taken):
+        if not keys.isdisjoint(taken):
             return None
+        if digest in self.hashes:  # a repeat of a row before the run: merged or skipped, nothing written
+            return BESIDE
+        if digest in known:
+            return BESIDE if self._imported_before(uow, known[digest], data) is not None else None
         match = self.find(uow, data)  # a record in the database: the run's own records share no key with it
+        # an update waits for the run when a run row goes to review with its record (the pair shows its values)
+        beside = BESIDE if match is not None and (self.policy == "skip" or (
+            self.changes_beside and match.record_id not in reviewed)) else None
         if match is not None and self.policy not in ("review", "update_empty"):
-            return None
+            return beside
         try:
             clean = self.validate(data, [], partial=False)
         except RowRejected:
@@ -300,7 +321,7 @@ class Importer:
         given = {name: value for name, value in clean.items() if name in data}  # not the defaults of a new record
         review = self._to_review(uow, match, given) if match is not None else None
         if match is not None and review is None:
-            return None
+            return beside
         return _New(number, cells, converted, digest, keys, clean, review)
 
     def _to_review(self, uow: UnitOfWork, match: Candidate, clean: dict[str, Any]) -> _Review | None:
@@ -395,8 +416,8 @@ class Importer:
             return "merged" if self.hashes[digest] in self.touched else "skipped"
         key = known.get(digest)
         if key is not None and not problems:
-            earlier = uow.records.get(key.record_id)
-            if earlier is not None and earlier.merged_into_id is None and _contains(earlier.data, data):
+            earlier = self._imported_before(uow, key, data)
+            if earlier is not None:
                 self.hashes[digest] = earlier.id
                 return "skipped"
         match = self.find(uow, data)
@@ -413,6 +434,14 @@ class Importer:
         else:
             self.new_keys.append((digest, row.id))
         return outcome
+
+    def _imported_before(self, uow: UnitOfWork, key: ImportRowKeyRow, data: dict[str, Any]) -> RecordRow | None:
+        """The record an earlier import wrote this row to, when it still has the row's values (the row is
+        skipped)."""
+        earlier = uow.records.get(key.record_id)
+        if earlier is not None and earlier.merged_into_id is None and _contains(earlier.data, data):
+            return earlier
+        return None
 
     def _create(self, uow: UnitOfWork, data: dict[str, Any], problems: Problems,
                 source: str | None = None) -> tuple[str, RecordRow]:

