@@ -7,7 +7,7 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,7 +76,7 @@ class RejectView:
 
     row_number: int
     values: dict[str, str]
-    errors: list[dict[str, str]]
+    errors: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class PreviewRow:
 
     row_number: int
     values: dict[str, Any]
-    errors: list[dict[str, str]]
+    errors: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -261,9 +261,13 @@ def job_rejects(uow: UnitOfWork, actor: Actor, job_id: int, limit: int | None = 
         return [RejectView(r.row_number, dict(r.values), list(r.errors)) for r in uow.imports.rejects(job_id, limit)]
 
 
-def _reason_text(errors: list[dict[str, str]], reason: Callable[[str], str]) -> str:
-    return "; ".join(f"{e['column']}: {reason(e['reason'])}" if e.get("column") else reason(e["reason"])
-                     for e in errors)
+def english_reason(problem: Mapping[str, Any]) -> str:
+    """A stored row problem's reason as the engine wrote it (English)."""
+    return str(problem["reason"])
+
+
+def _reason_text(errors: list[dict[str, Any]], reason: Callable[[Mapping[str, Any]], str]) -> str:
+    return "; ".join(f"{e['column']}: {reason(e)}" if e.get("column") else reason(e) for e in errors)
 
 
 def charset_name(encoding: str) -> str:
@@ -275,8 +279,8 @@ def charset_name(encoding: str) -> str:
 
 
 def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int, *, errors_header: str = "errors",
-                reason: Callable[[str], str] = str) -> RejectsFile:
-    """A job's rejected rows with an extra `errors_header` column (each reason passed through `reason`, for the
+                reason: Callable[[Mapping[str, Any]], str] = english_reason) -> RejectsFile:
+    """A job's rejected rows with an extra `errors_header` column (each problem written by `reason`, in the
     reader's language), in the source file's delimiter and encoding (UTF-8 with BOM for workbooks, so
     spreadsheet programs read it)."""
     with uow:
