@@ -13,8 +13,8 @@ import yaml
 from flask import Flask, g, request, session
 
 from engine.config.model import Label, label_text
-from engine.messages import Message, stored_text
-from engine.messages import render as render_message
+from engine.errors import Problem
+from engine.messages import Message, Templated, localized, stored_text
 
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
@@ -105,8 +105,8 @@ def _fill(template: str, slots: dict[str, str | None]) -> str:
 def engine_message(message: str, locale: str | None = None, section: str = ENGINE_MESSAGES) -> str:
     """An engine message in `locale` (default: the request's): a coded Message from the engine's catalogs, an
     older plain English text ("is required") by the patterns of this catalog, else as it is."""
-    if isinstance(message, Message):
-        return render_message(message.code, message.params, locale or get_locale())
+    if isinstance(message, Message | Templated):
+        return localized(message, locale or get_locale())
     for pattern, translated in engine_messages(locale or get_locale(), section):
         found = pattern.match(message)
         if found:
@@ -117,6 +117,11 @@ def engine_message(message: str, locale: str | None = None, section: str = ENGIN
 def problem_message(problem: Mapping[str, Any], locale: str | None = None) -> str:
     """A stored problem (`{reason, code?, params?}`: an import row's) in `locale` (default: the request's)."""
     return stored_text(problem, locale or get_locale()) or engine_message(str(problem["reason"]), locale)
+
+
+def problem_line(problem: Problem) -> str:
+    """A configuration problem as `file:line: [element] message`, the message in the request's language."""
+    return f"{problem.place()} {engine_message(problem.message)}"
 
 
 def label(value: Label | None, fallback: str = "") -> str:

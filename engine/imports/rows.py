@@ -16,7 +16,7 @@ from engine.errors import FlowError, ValidationError
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
-from engine.messages import Message
+from engine.messages import Message, coded
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
@@ -37,8 +37,7 @@ Problems = list[dict[str, Any]]  # [{column, reason, and code + params when the 
 def problem(column: str, reason: str) -> dict[str, Any]:
     """A row problem: its column, the reason in English, and the reason's code and parameters when it has them
     (so the job page and the rejects file show it in the reader's language)."""
-    coded = reason.as_dict() if isinstance(reason, Message) else {}
-    return {"column": column, "reason": str(reason), **coded}
+    return {"column": column, "reason": str(reason), **coded(reason)}
 
 
 class RowRejected(Exception):

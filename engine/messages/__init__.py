@@ -53,6 +53,11 @@ class Message(str):
         return {"code": self.code, "params": dict(self.params)}
 
 
+def coded(text: str) -> dict[str, Any]:
+    """`{code, params}` of a Message (to store or send beside its English text); {} for any other text."""
+    return text.as_dict() if isinstance(text, Message) else {}
+
+
 def _rebuild(code: str, params: dict[str, str]) -> Message:
     return Message(code, **params)
 
@@ -63,10 +68,50 @@ def render(code: str, params: Mapping[str, Any], locale: str | None) -> str:
     return template.format(**{name: str(value) for name, value in params.items()})
 
 
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """`template` with {name} and {name!r} replaced; other braces (like {code, label}) stay as written."""
+    for name, value in values.items():
+        template = template.replace(f"{{{name}!r}}", repr(value)).replace(f"{{{name}}}", str(value))
+    return template
+
+
+@cache
+def template_translations(locale: str) -> dict[str, str]:
+    """A locale's translations of the configuration schemas' English message templates (x-message, x-unknown,
+    x-required), keyed by the English template as gettext keys by msgid: engine/messages/<locale>_schemas.yaml."""
+    path = _HERE / f"{locale}_schemas.yaml"
+    if locale == ENGLISH or not path.exists():
+        return {}
+    return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items()}
+
+
+class Templated(str):
+    """A message whose English template is data (a schema's x-message) rather than a catalog code: the filled
+    English text as the string, the template and values to fill a translation of the template with."""
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, **values: Any) -> Templated:
+        """The template filled with `values`."""
+        self = super().__new__(cls, fill(template, values))
+        self.template, self.values = template, dict(values)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_templated, (self.template, self.values))
+
+
+def _templated(template: str, values: dict[str, Any]) -> Templated:
+    return Templated(template, **values)
+
+
 def localized(text: str, locale: str | None) -> str:
-    """`text` in `locale` when it is a Message; any other text as it is."""
+    """`text` in `locale` when it is a Message or a Templated; any other text as it is."""
     if isinstance(text, Message):
         return render(text.code, text.params, locale)
+    if isinstance(text, Templated):
+        return fill(template_translations(locale or ENGLISH).get(text.template, text.template), text.values)
     return text
 
 

@@ -8,8 +8,10 @@ import re
 
 import pytest
 
+from engine.config.schemas import message_templates, structure_problems
+from engine.config.yaml_lines import load_yaml
 from engine.imports.convert import BadValue, to_boolean, to_date
-from engine.messages import LOCALES, Message, localized, render, slots, stored_text, templates
+from engine.messages import LOCALES, Message, localized, render, slots, stored_text, template_translations, templates
 from tests.conftest import ROOT
 
 CODE = re.compile(r"""Message\(\s*["']([a-z_]+\.[a-z_]+)["']""")
@@ -59,3 +61,28 @@ def test_a_message_survives_the_trip_to_the_import_worker_process() -> None:
     message = pickle.loads(pickle.dumps(bad.value.messages[0]))  # noqa: S301 - our own bytes
     assert isinstance(message, Message)
     assert (message.code, message.params) == ("import.not_boolean", {"value": "может быть"})
+
+
+SLOT = re.compile(r"\{@?[a-z_]+(?:!r)?\}")
+
+
+@pytest.mark.parametrize("locale", [locale for locale in LOCALES if locale != "en"])
+def test_every_configuration_schema_message_has_a_translation_with_the_same_slots(locale: str) -> None:
+    translations = template_translations(locale)
+    wanted = message_templates()
+    assert len(wanted) > 100
+    assert sorted(wanted - set(translations)) == []
+    assert sorted(set(translations) - wanted) == []  # none left behind by a changed template
+    assert {en: sorted(SLOT.findall(translations[en])) for en in wanted} == {
+        en: sorted(SLOT.findall(en)) for en in wanted
+    }
+
+
+def test_a_configuration_problem_reads_in_russian_naming_the_file_line_and_value() -> None:
+    found = structure_problems("entity", load_yaml("entity: Deal\nfields:\n  amount: {type: monye}\n", "deal.yaml"))
+    ((line, _, message),) = found
+    assert line == 3
+    assert message.startswith("unknown field type 'monye'; valid types: string")  # English where no reader is
+    assert localized(message, "ru").startswith("неизвестный тип поля 'monye'; допустимые типы: string")
+    ((_, _, message),) = structure_problems("board", load_yaml("board: deals\nentity: Deal\ncolumns: []\n", "b.yaml"))
+    assert localized(message, "ru") == "columns — непустой список {code, via?, requires?}"
