@@ -88,3 +88,15 @@ def test_on_match_and_date_format_flags_choose_for_this_import(db_url: str, depl
     bad = flowcrm(db_url, "import", str(path), "--entity", "Contact", "--as", "sam", "--date-format", "Email")
     assert bad.exit_code == 1
     assert "'Email' must look like column=format like Born=%Y%m%d" in bad.output
+
+
+def test_import_with_lang_ru_gives_the_reasons_and_the_rejects_header_in_russian(
+        db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    out = tmp_path / "rejects.csv"
+    result = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam", "--mode", "valid-only",
+                     "--dry-run", "--rejects", str(out), "--lang", "ru")
+    assert result.exit_code == 0, result.output
+    assert 'row 4, column "Метки": «nope» нет в справочнике tag' in result.output
+    header, row = out.read_text(encoding="utf-8-sig").splitlines()
+    assert header == "ФИО,Телефон,Email,Метки,ошибки"
+    assert "Метки: «nope» нет в справочнике tag" in row
