@@ -162,3 +162,16 @@ def test_the_instance_page_shows_what_it_waits_for(app: Flask, deployed: MakeUow
     assert "lead_untouched" in waits
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d MSK", waits)  # the bundle's zone
     assert "Started" in text(page)
+
+
+def test_a_russian_auditor_reads_the_routing_step_and_the_engine_actor_in_russian(
+        app: Flask, deployed: MakeUow, actors: dict[str, Actor]) -> None:
+    new_lead(deployed, actors, "Ноутбуки")  # lead qualification routes its first task: a step by the process
+    otto = as_user(app, "otto")
+    otto.get("/tasks?lang=ru")
+    page = text(otto.get("/audit"))
+    assert "Назначено маршрутизацией Команда sales Способ назначения pool" in page
+    assert "процесс (автоматически) Шаг процесса" in page
+    assert "team sales strategy" not in page
+    english = text(otto.get("/audit?lang=en"))
+    assert "Assigned by routing Team sales Routing pool" in english
