@@ -95,9 +95,10 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
         click.echo(f"... and {result.counts['rejected'] - 20} more rejected row(s)")
     if rejects_out is not None and result.counts["rejected"]:
         header = render("import.errors_column", {}, lang)
-        rejects_out.write_bytes(rejects_csv(factory(), who, job.id, errors_header=header,
-                                            reason=lambda e: stored_text(e, lang) or str(e["reason"])).data)
-        click.echo(f"rejected rows written to {rejects_out}")
+        found = rejects_csv(factory(), who, job.id, errors_header=header,
+                            reason=lambda e: stored_text(e, lang) or str(e["reason"]))
+        rejects_out.write_bytes(found.data)
+        click.echo(f"rejected rows written to {rejects_out} ({found.charset})")
     if result.status == "failed" or (result.mode == "all_or_nothing" and result.counts["rejected"]):
         sys.exit(1)  # a dry run of an all-or-nothing import that would be refused fails too (scripts check files)
 

@@ -282,7 +282,8 @@ def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int, *, errors_header: st
                 reason: Callable[[Mapping[str, Any]], str] = english_reason) -> RejectsFile:
     """A job's rejected rows with an extra `errors_header` column (each problem written by `reason`, in the
     reader's language), in the source file's delimiter and encoding (UTF-8 with BOM for workbooks, so
-    spreadsheet programs read it)."""
+    spreadsheet programs read it). When that encoding cannot hold the text (Russian reasons for a Western
+    European file), the whole file is UTF-8 with BOM and labelled so, rather than losing characters to '?'."""
     with uow:
         job = _readable(uow, actor, job_id)
         headers = list(job.options.get("headers") or [])
@@ -295,8 +296,12 @@ def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int, *, errors_header: st
         for row in uow.imports.rejects(job_id):
             writer.writerow([csv_safe(v) for v in [*(row.values.get(h, "") for h in headers),
                                                    _reason_text(row.errors, reason)]])
-    return RejectsFile(out.getvalue().encode(encoding, errors="replace"), f"{name}-rejects.csv",
-                       charset_name(encoding))
+    try:
+        data = out.getvalue().encode(encoding)
+    except UnicodeEncodeError:
+        encoding = "utf-8-sig"
+        data = out.getvalue().encode(encoding)
+    return RejectsFile(data, f"{name}-rejects.csv", charset_name(encoding))
 
 
 def preview_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, str] | None = None,
