@@ -38,7 +38,7 @@ class Message(str):
     code: str
     params: dict[str, str]
 
-    def __new__(cls, code: str, **params: Any) -> Message:
+    def __new__(cls, code: str, /, **params: Any) -> Message:
         """The message `code` with its parameters (as text); a code missing from the English catalog is a bug."""
         text_params = {name: str(value) for name, value in params.items()}
         self = super().__new__(cls, templates(ENGLISH)[code].format(**text_params))
@@ -92,7 +92,7 @@ class Templated(str):
     template: str
     values: dict[str, Any]
 
-    def __new__(cls, template: str, **values: Any) -> Templated:
+    def __new__(cls, template: str, /, **values: Any) -> Templated:
         """The template filled with `values`."""
         self = super().__new__(cls, fill(template, values))
         self.template, self.values = template, dict(values)

@@ -129,6 +129,7 @@ def test_a_russian_designer_reads_the_check_problems_in_russian_with_file_and_li
     assert response.status_code == 422
     page = text(response)
     assert "crm_model/entities/widget.yaml:4 Widget.size неизвестный тип поля 'bigg'; допустимые типы: string" in page
+    assert "crm_model/entities/widget.yaml:1 Widget title_field None должен быть полем сущности Widget" in page
     assert "unknown field type" not in page
     unknown = dina.post("/designer", data={"files": [upload("notes.txt", "hello")]},
                         content_type="multipart/form-data")
