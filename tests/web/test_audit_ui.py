@@ -170,8 +170,10 @@ def test_a_russian_auditor_reads_the_routing_step_and_the_engine_actor_in_russia
     otto = as_user(app, "otto")
     otto.get("/tasks?lang=ru")
     page = text(otto.get("/audit"))
-    assert "Назначено маршрутизацией Команда sales Способ назначения pool" in page
+    routed = page[page.index("Назначено маршрутизацией"):][:200]  # the step's data, in the database's key order
+    assert "Команда sales" in routed
+    assert "Способ назначения pool" in routed
+    assert "strategy" not in routed
     assert "процесс (автоматически) Шаг процесса" in page
-    assert "team sales strategy" not in page
     english = text(otto.get("/audit?lang=en"))
-    assert "Assigned by routing Team sales Routing pool" in english
+    assert "Routing pool" in english[english.index("Assigned by routing"):][:200]
