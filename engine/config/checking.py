@@ -102,13 +102,13 @@ class Checker:
     def label(self, say: Say, line: int | None, value: Any) -> Label:
         """A {locale: text} label; every configured locale is required."""
         if not isinstance(value, dict):
-            say(line, f"label must be a mapping like {{{': ..., '.join(self.settings.locales)}: ...}}")
+            say(line, Message("config.label_mapping", example=": ..., ".join(self.settings.locales)))
             return {}
         missing = [locale for locale in self.settings.locales if not value.get(locale)]
         if missing:
-            say(line, f"label is missing {', '.join(missing)}")
+            say(line, Message("config.label_missing", locales=", ".join(missing)))
         if any(not isinstance(text, str) for text in value.values()):
-            say(line, "label texts must be text")
+            say(line, Message("config.label_not_text"))
         return {str(locale): str(text) for locale, text in value.items()}
 
     def bundle(self) -> Bundle:

@@ -8,8 +8,10 @@ import re
 
 import pytest
 
+from engine.config.loader import load_bundle
 from engine.config.schemas import message_templates, structure_problems
 from engine.config.yaml_lines import load_yaml
+from engine.errors import ConfigError
 from engine.imports.convert import BadValue, to_boolean, to_date
 from engine.messages import LOCALES, Message, localized, render, slots, stored_text, template_translations, templates
 from tests.conftest import ROOT
@@ -86,3 +88,13 @@ def test_a_configuration_problem_reads_in_russian_naming_the_file_line_and_value
     assert localized(message, "ru").startswith("неизвестный тип поля 'monye'; допустимые типы: string")
     ((_, _, message),) = structure_problems("board", load_yaml("board: deals\nentity: Deal\ncolumns: []\n", "b.yaml"))
     assert localized(message, "ru") == "columns — непустой список {code, via?, requires?}"
+
+
+def test_a_cross_check_of_an_entity_reads_in_russian(bundle_files: dict[str, str]) -> None:
+    path = "crm_model/entities/deal.yaml"
+    broken = bundle_files[path].replace("label: {en: Deal, ru: Сделка}", "label: {en: Deal}", 1)
+    assert broken != bundle_files[path]
+    with pytest.raises(ConfigError) as error:
+        load_bundle({**bundle_files, path: broken})
+    assert [(p.file, localized(p.message, "ru")) for p in error.value.problems] == [(path, "в label нет перевода: ru")]
+    assert [p.message for p in error.value.problems] == ["label is missing ru"]
