@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from cli.base import _fail_cleanly, _now, _uow_factory, main
 from engine.bootstrap import prepare_database
-from engine.errors import Problem
+from engine.errors import ConfigError, Problem
+from engine.messages import LOCALES as MESSAGE_LOCALES
+from engine.messages import localized
 from engine.services.views import Actor
 
 
@@ -25,8 +28,10 @@ def init_db(ctx: click.Context) -> None:
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True, help="Fail on warnings too (what the engine would not execute).")
+@click.option("--lang", type=click.Choice(MESSAGE_LOCALES), default="en", show_default=True,
+              help="language of the problems and warnings (file, line and element stay as they are)")
 @_fail_cleanly
-def check(directory: Path, strict: bool) -> None:
+def check(directory: Path, strict: bool, lang: str) -> None:
     """Validate a configuration bundle; print every problem with file and line, then every warning."""
     from engine.config.loader import read_bundle_dir
     from engine.services.deployments import analyse
@@ -34,9 +39,11 @@ def check(directory: Path, strict: bool) -> None:
     warnings: list[Problem] = []
     try:
         bundle, definitions = analyse(read_bundle_dir(directory), warnings)
+    except ConfigError as exc:
+        raise ConfigError([replace(p, message=localized(p.message, lang)) for p in exc.problems]) from exc
     finally:
         for warning in warnings:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(f"warning: {warning.place()} {localized(warning.message, lang)}", err=True)
     click.echo(f"{directory}: OK — {len(bundle.entities)} entities, {len(bundle.catalogs)} catalogs, "
                f"{len(bundle.forms)} forms, {len(definitions)} processes"
                + (f", {len(warnings)} warning(s)" if warnings else ""))

@@ -10,6 +10,8 @@ import click
 
 from cli.base import CommandUnits, _actor_as, _fail_cleanly, _now, _uow_factory, main
 from engine.errors import ValidationError
+from engine.messages import LOCALES as MESSAGE_LOCALES
+from engine.messages import render, stored_text
 
 
 @main.command("import")
@@ -33,12 +35,14 @@ from engine.errors import ValidationError
 @click.option("--rejects", "rejects_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the rejected rows (with an errors column) to this CSV file")
 @click.option("--as", "username", default=None, help="importing user (default: the first admin)")
+@click.option("--lang", type=click.Choice(MESSAGE_LOCALES), default="en", show_default=True,
+              help="language of the rejected rows' reasons, here and in the --rejects file")
 @click.pass_context
 @_fail_cleanly
 def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None, pairs: tuple[str, ...],
                save_mapping: str | None, encoding: str | None, delimiter: str | None, sheet: str | None,
                dry_run: bool, mode: str, on_match: str | None, date_formats: tuple[str, ...],
-               rejects_out: Path | None, username: str | None) -> None:
+               rejects_out: Path | None, username: str | None, lang: str) -> None:
     """Import records of an entity from a CSV or XLSX file."""
     import threading
 
@@ -90,12 +94,15 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
     for reject in job_rejects(factory(), who, job.id, limit=20):
         for error in reject.errors:
             where = f', column "{error["column"]}"' if error.get("column") else ""
-            click.echo(f"row {reject.row_number}{where}: {error['reason']}")
+            click.echo(f"row {reject.row_number}{where}: {stored_text(error, lang) or error['reason']}")
     if result.counts["rejected"] > 20:
         click.echo(f"... and {result.counts['rejected'] - 20} more rejected row(s)")
     if rejects_out is not None and result.counts["rejected"]:
-        rejects_out.write_bytes(rejects_csv(factory(), who, job.id).data)
-        click.echo(f"rejected rows written to {rejects_out}")
+        header = render("import.errors_column", {}, lang)
+        found = rejects_csv(factory(), who, job.id, errors_header=header,
+                            reason=lambda e: stored_text(e, lang) or str(e["reason"]))
+        rejects_out.write_bytes(found.data)
+        click.echo(f"rejected rows written to {rejects_out} ({found.charset})")
     if result.status == "failed" or (result.mode == "all_or_nothing" and result.counts["rejected"]):
         sys.exit(1)  # a dry run of an all-or-nothing import that would be refused fails too (scripts check files)
 

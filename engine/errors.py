@@ -18,10 +18,14 @@ class Problem:
     element: str | None
     message: str
 
-    def __str__(self) -> str:
+    def place(self) -> str:
+        """Where the problem is: `file:line: [element]`."""
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         element = f" [{self.element}]" if self.element else ""
-        return f"{where}:{element} {self.message}"
+        return f"{where}:{element}"
+
+    def __str__(self) -> str:
+        return f"{self.place()} {self.message}"
 
 
 class ConfigError(FlowError):

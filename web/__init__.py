@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.bootstrap import uow_factory
 from engine.errors import ConfigError, ConflictError, FlowError, Forbidden, NotFound, SandboxError, ValidationError
+from engine.messages import coded
 from engine.store.uow import UnitOfWork
 
 csrf = CSRFProtect()
@@ -65,7 +66,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
             if isinstance(exc, ValidationError):
                 body["fields"] = exc.errors
             if isinstance(exc, ConfigError):
-                body["problems"] = [vars(p) for p in exc.problems]
+                body["problems"] = [{**vars(p), **coded(p.message)} for p in exc.problems]  # English + code
             return jsonify(body), code
         return render_template("error.html", code=code, message=str(exc)), code
 

@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from engine.config.yaml_lines import load_yaml
 from engine.errors import ConfigError, Problem
+from engine.messages import Message
 
 FOLDERS = ("crm_model", "forms", "processes", "templates")
 # a single .yaml goes by its naming key; pipelines, rules and reports also name an `entity`, so they are tried first
@@ -24,7 +25,7 @@ def _decode(name: str, data: bytes, problems: list[Problem]) -> str | None:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(name, None, None, f"not UTF-8 text (bad byte at {exc.start})"))
+        problems.append(Problem(name, None, None, Message("upload.not_utf8", at=exc.start)))
         return None
 
 
@@ -55,11 +56,11 @@ def _zip_files(name: str, data: bytes, problems: list[Problem]) -> dict[str, str
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        problems.append(Problem(name, None, None, "not a valid .zip file"))
+        problems.append(Problem(name, None, None, Message("upload.not_zip")))
         return {}
     members = [m for m in archive.infolist() if not m.is_dir()]
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
-        problems.append(Problem(name, None, None, f"unpacks to more than {MAX_BUNDLE_BYTES // 2**20} MB"))
+        problems.append(Problem(name, None, None, Message("upload.too_large", mb=MAX_BUNDLE_BYTES // 2**20)))
         return {}
     paths = {m.filename: PurePosixPath(m.filename.replace("\\", "/")) for m in members}
     tops = {p.parts[0] for p in paths.values() if len(p.parts) > 1}
@@ -74,7 +75,8 @@ def _zip_files(name: str, data: bytes, problems: list[Problem]) -> dict[str, str
         if text is not None:
             files["/".join(parts)] = text
     if not files and not problems:
-        problems.append(Problem(name, None, None, f"has no {', '.join(f + '/' for f in FOLDERS)} files"))
+        problems.append(Problem(name, None, None, Message("upload.no_files",
+                                                          folders=", ".join(f + "/" for f in FOLDERS))))
     return files
 
 
@@ -93,9 +95,7 @@ def uploaded_files(uploads: list[FileStorage]) -> tuple[dict[str, str], list[Pro
             continue
         path = place_file(name, text)
         if path is None:
-            problems.append(Problem(name, None, None, "cannot tell where this file belongs: expected .zip, .bpmn, "
-                                    ".dmn, forms .json/.ui.yaml, an entity/catalog/pipeline/rule/settings .yaml "
-                                    "or an e-mail template .txt"))
+            problems.append(Problem(name, None, None, Message("upload.unknown_kind")))
         else:
             files[path] = text
     return files, problems

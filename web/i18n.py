@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import yaml
 from flask import Flask, g, request, session
 
 from engine.config.model import Label, label_text
+from engine.errors import Problem
+from engine.messages import Message, Templated, localized, stored_text
 
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
@@ -100,12 +103,25 @@ def _fill(template: str, slots: dict[str, str | None]) -> str:
 
 
 def engine_message(message: str, locale: str | None = None, section: str = ENGINE_MESSAGES) -> str:
-    """An engine validation message ("is required") in `locale` (default: the request's) when it is translated."""
+    """An engine message in `locale` (default: the request's): a coded Message from the engine's catalogs, an
+    older plain English text ("is required") by the patterns of this catalog, else as it is."""
+    if isinstance(message, Message | Templated):
+        return localized(message, locale or get_locale())
     for pattern, translated in engine_messages(locale or get_locale(), section):
         found = pattern.match(message)
         if found:
             return _fill(translated, found.groupdict())
     return message
+
+
+def problem_message(problem: Mapping[str, Any], locale: str | None = None) -> str:
+    """A stored problem (`{reason, code?, params?}`: an import row's) in `locale` (default: the request's)."""
+    return stored_text(problem, locale or get_locale()) or engine_message(str(problem["reason"]), locale)
+
+
+def problem_line(problem: Problem) -> str:
+    """A configuration problem as `file:line: [element] message`, the message in the request's language."""
+    return f"{problem.place()} {engine_message(problem.message)}"
 
 
 def label(value: Label | None, fallback: str = "") -> str:
@@ -130,4 +146,4 @@ def init_app(app: Flask) -> None:
     """Remember ?lang= and give templates `_`, `t`, `locale`, `label`, `lang_url`."""
     app.before_request(_remember_lang)
     app.jinja_env.globals.update(_=t, t=t, get_locale=get_locale, label=label, lang_url=lang_url, LOCALES=LOCALES,
-                                 engine_message=engine_message)
+                                 engine_message=engine_message, problem_message=problem_message)

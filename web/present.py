@@ -247,9 +247,17 @@ def role_label(role: str) -> str:
     return role if text == f"roles.{role}" else text
 
 
+ENGINE_ACTORS = ("process", "timer")  # who a change is by when no person made it (engine/services: actor="process")
+
+
+def actor_name(actor: str | None) -> str:
+    """Who made a change: a username as it is, the engine's own actors in the request's language."""
+    return t(f"audit.actor_{actor}") if actor in ENGINE_ACTORS else (actor or "")
+
+
 def init_app(app: Flask) -> None:
-    """Template filters for dates and roles."""
-    app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title)
+    """Template filters for dates, roles and actors."""
+    app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title, actor=actor_name)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
                                  link_kind_label=link_kind_label, record_link=record_link,
                                  process_label=process_label, step_label=step_label,

@@ -21,6 +21,7 @@ from typing import Any
 from engine.config.checking import Checker, Path_, Say, broken, stem, text_or_none
 from engine.config.model import Entity, Label
 from engine.config.yaml_lines import LineList, LineMap
+from engine.messages import Message
 
 BOARDS_FOLDER = "crm_model/boards"
 _TOP = ("board", "label", "entity", "stage_field", "amount_field", "filters", "card_fields", "columns")
@@ -66,9 +67,11 @@ def _names(say: Say, data: LineMap, key: str, entity: Entity, types: tuple[str, 
     for name in value:
         found = entity.fields.get(name)
         if found is None:
-            say(data.line_of(key), f"{entity.name} has no field {name!r}; fields: {', '.join(entity.fields)}")
+            say(data.line_of(key), Message("config.no_such_field", entity=entity.name, field=repr(name),
+                                           fields=", ".join(entity.fields)))
         elif types is not None and found.type not in types:
-            say(data.line_of(key), f"{key}: {name} is a {found.type} field; only {', '.join(types)} fields may be used")
+            say(data.line_of(key), Message("config.board_field_type", key=key, field=name, type=found.type,
+                                           types=", ".join(types)))
     return tuple(value)
 
 
@@ -110,15 +113,16 @@ class _BoardFile:
             code = item["code"]
             say = self.checker.sayer(self.path, f"{self.name}.columns.{code}")
             if code not in codes:
-                say(line, f"'{code}' is not a value of {self.entity.name}.{stage_field}; values: {', '.join(codes)}")
+                say(line, Message("config.board_column_unknown", code=code, entity=self.entity.name,
+                                  field=stage_field, values=", ".join(codes)))
             if code in {c.code for c in columns}:
-                say(line, f"column '{code}' is listed twice")
+                say(line, Message("config.board_column_twice", code=code))
                 continue
             via = item.get("via")
             if via is not None and (not isinstance(via, str) or via not in finals):
                 known = ", ".join(sorted(finals)) or "none"
-                say(item.line_of("via"), f"via: {via!r} is no final action of a {self.entity.name} pipeline on "
-                                         f"{stage_field}; final actions: {known}")
+                say(item.line_of("via"), Message("config.board_via_unknown", via=repr(via), entity=self.entity.name,
+                                                 field=stage_field, known=known))
             shaped = "requires" in item and not broken(bad, "columns", index, "requires")
             requires = _names(say, item, "requires", self.entity, None) if shaped else ()
             columns.append(BoardColumn(code, text_or_none(via), requires))
@@ -133,26 +137,26 @@ def load_board(checker: Checker, path: str, boards: dict[str, Board]) -> None:
     name, line = data["board"], data.line_of("board")
     say = checker.sayer(path, name)
     if name != stem(path, ".yaml"):
-        say(line, f"board '{name}' must be in {BOARDS_FOLDER}/{name}.yaml")
+        say(line, Message("config.board_file", name=name, folder=BOARDS_FOLDER))
     label = checker.label(say, data.line_of("label"), data.get("label"))
     entity = checker.entities.get(text_or_none(data.get("entity")) or "")
     if entity is None:
         if not isinstance(data.get("entity"), str) or data["entity"] not in checker.unreadable:
-            say(data.line_of("entity"), f"entity {data.get('entity')!r} is unknown; entities: "
-                                        f"{', '.join(sorted(checker.entities))}")
+            say(data.line_of("entity"), Message("config.board_entity_unknown", entity=repr(data.get("entity")),
+                                                known=", ".join(sorted(checker.entities))))
         return
     stage_name = text_or_none(data.get("stage_field")) or ""
     stage = entity.fields.get(stage_name)
     catalog = checker.catalogs.get(stage.catalog or "") if stage is not None and stage.type == "enum" else None
     if catalog is None:
-        say(data.line_of("stage_field"), f"stage_field {data.get('stage_field')!r} must name an enum field of "
-                                         f"{entity.name} (its catalog values are the columns)")
+        say(data.line_of("stage_field"), Message("config.board_stage_field", field=repr(data.get("stage_field")),
+                                                 entity=entity.name))
         return
     amount = data.get("amount_field")
     amount_field = entity.fields.get(text_or_none(amount) or "")
     if amount is not None and (amount_field is None or amount_field.type not in AMOUNT_TYPES):
-        say(data.line_of("amount_field"), f"amount_field {amount!r} must name a {', '.join(AMOUNT_TYPES)} field "
-                                          f"of {entity.name}")
+        say(data.line_of("amount_field"), Message("config.board_amount_field", field=repr(amount),
+                                                  types=", ".join(AMOUNT_TYPES), entity=entity.name))
     board_file = _BoardFile(checker, path, data, name, entity)
     columns = board_file.columns(stage_name, catalog.codes(), bad)
     filters = () if broken(bad, "filters") else _names(say, data, "filters", entity, FILTER_TYPES)

@@ -11,6 +11,7 @@ from engine.config.automation import FinalAction, Pipeline, Rule, Template
 from engine.config.model import Bundle, Catalog, Entity, Form, Label, Settings
 from engine.config.yaml_lines import LineMap, load_mapping, load_yaml
 from engine.errors import ConfigError, Problem
+from engine.messages import Message
 
 SNAKE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -88,7 +89,7 @@ class Checker:
             return None, set()
         if not isinstance(data, LineMap):
             keys = ", ".join(schema_of(kind)["properties"])
-            self.problems.append(Problem(path, 1, None, f"expected a mapping with keys: {keys}"))
+            self.problems.append(Problem(path, 1, None, Message("config.expected_mapping", keys=keys)))
             return None, set()
         bad: set[Path_] = set()
         known = schema_of(kind)["properties"]
@@ -101,13 +102,13 @@ class Checker:
     def label(self, say: Say, line: int | None, value: Any) -> Label:
         """A {locale: text} label; every configured locale is required."""
         if not isinstance(value, dict):
-            say(line, f"label must be a mapping like {{{': ..., '.join(self.settings.locales)}: ...}}")
+            say(line, Message("config.label_mapping", example=": ..., ".join(self.settings.locales)))
             return {}
         missing = [locale for locale in self.settings.locales if not value.get(locale)]
         if missing:
-            say(line, f"label is missing {', '.join(missing)}")
+            say(line, Message("config.label_missing", locales=", ".join(missing)))
         if any(not isinstance(text, str) for text in value.values()):
-            say(line, "label texts must be text")
+            say(line, Message("config.label_not_text"))
         return {str(locale): str(text) for locale, text in value.items()}
 
     def bundle(self) -> Bundle:

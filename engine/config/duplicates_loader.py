@@ -20,6 +20,7 @@ from engine.config.duplicates_model import (
 from engine.config.expressions import parse_duration
 from engine.config.model import Entity
 from engine.config.yaml_lines import LineList, LineMap
+from engine.messages import Message
 
 DUPLICATES_FOLDER = "crm_model/duplicates"
 _TOP = ("entity", "on_create", "keys", "rules", "scan", "max_block")
@@ -72,7 +73,8 @@ class _DuplicatesFile:
 
     def field(self, say: Say, line: int, name: Any) -> str | None:
         if not isinstance(name, str) or name not in self.entity.fields:
-            say(line, f"{self.entity.name} has no field {name!r}; fields: {', '.join(self.entity.fields)}")
+            say(line, Message("config.no_such_field", entity=self.entity.name, field=repr(name),
+                              fields=", ".join(self.entity.fields)))
             return None
         return name
 
@@ -126,7 +128,8 @@ class _DuplicatesFile:
               whole: bool) -> MatchRule | None:
         key, unless = spec.get("key"), spec.get("unless_fuzzy")
         if not isinstance(key, str) or key not in known_keys:
-            say(spec.line_of("key"), f"key {key!r} must name one of the keys: {', '.join(sorted(known_keys))}")
+            say(spec.line_of("key"), Message("config.dedup_key_unknown", key=repr(key),
+                                             keys=", ".join(sorted(known_keys))))
         checked = self.fuzzy_field(say, unless, whole) if isinstance(unless, LineMap) else None
         if not isinstance(key, str) or key not in keys or not whole:
             return None
@@ -139,7 +142,8 @@ class _DuplicatesFile:
         block = block if isinstance(block, LineList) else LineList(spec.line)
         for index, name in enumerate(block):
             if isinstance(name, str) and name not in known_keys:
-                say(block.line_at(index), f"block key {name!r} is not one of the keys: {', '.join(sorted(known_keys))}")
+                say(block.line_at(index), Message("config.dedup_block_key_unknown", key=repr(name),
+                                                  keys=", ".join(sorted(known_keys))))
         return block
 
     def probabilistic(self, say: Say, spec: LineMap, base: MatchRule, known_keys: set[str],
@@ -188,7 +192,7 @@ class _DuplicatesFile:
                 continue
             rule = self.rule(index, spec, specs.line_at(index), keys, known)
             if rule is not None and rule.name in names:
-                say(rule.line, f"duplicate rule name {rule.name!r}")
+                say(rule.line, Message("config.dedup_rule_twice", name=repr(rule.name)))
             elif rule is not None:
                 names.add(rule.name)
                 rules.append(rule)

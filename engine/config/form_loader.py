@@ -15,6 +15,7 @@ from engine.config.checking import Checker, stem, text_or_none
 from engine.config.model import Entity, Form
 from engine.config.yaml_lines import LineMap, plain
 from engine.input_limits import MAX_JSON_DEPTH, json_depth
+from engine.messages import Message
 from engine.records.schema import field_schema
 
 UI_WIDGETS = ("text", "textarea", "select", "radio", "checkboxes", "date", "hidden")
@@ -58,7 +59,7 @@ def load_form(checker: Checker, path: str) -> None:
     ):
         known = ", ".join(sorted(checker.entities)) or "none"
         say = checker.sayer(path, "x-entity")
-        say(json_key_line(text, "x-entity"), f"unknown entity {entity_name!r}; known entities: {known}")
+        say(json_key_line(text, "x-entity"), Message("config.unknown_entity", entity=repr(entity_name), known=known))
     properties = schema.get("properties", {})
     if schema.get("type", "object") != "object" or not isinstance(properties, dict):
         checker.sayer(path, None)(1, 'a form must be "type": "object" with "properties"')
@@ -70,7 +71,7 @@ def load_form(checker: Checker, path: str) -> None:
         required = part.get("required", []) if isinstance(part, dict) else []
         for name in (name for name in required if name not in properties):
             say = checker.sayer(path, str(name))
-            say(json_key_line(text, "required"), f"required field '{name}' is not in properties")
+            say(json_key_line(text, "required"), Message("config.form_required_unknown", field=name))
     key = stem(path, ".json")
     checker.forms[key] = Form(key, schema, {}, entity.name if entity else None, path)
 

@@ -11,6 +11,7 @@ from engine.config.action_loader import ActionScope, load_actions
 from engine.config.automation import Action
 from engine.config.checking import Checker, Path_, Say, broken
 from engine.config.yaml_lines import LineMap
+from engine.messages import Message
 
 IMPORTS_FILE = "crm_model/imports.yaml"
 # update_empty: fill the record's empty fields, and a row disagreeing with a filled one goes to review instead;
@@ -57,7 +58,7 @@ def _date_formats(say: Say, spec: LineMap, fields: Mapping[str, object], bad: se
     formats: dict[str, str] = {}
     for name, fmt in raw.items():
         if getattr(fields.get(name), "type", None) not in DATE_TYPES:
-            say(raw.line_of(name), f"date_formats: {name!r} is not a date or datetime field")
+            say(raw.line_of(name), Message("config.import_date_field", field=repr(name)))
         elif ("date_formats", name) in bad:
             continue
         elif (problem := date_format_problem(fmt)) is not None:
@@ -72,7 +73,7 @@ def _aliases(say: Say, spec: LineMap, fields: Mapping[str, object], bad: set[Pat
     aliases: dict[str, tuple[str, ...]] = {}
     for name, words in raw.items():
         if name not in fields:
-            say(raw.line_of(name), f"aliases: {name!r} is not a field; fields: {', '.join(fields)}")
+            say(raw.line_of(name), Message("config.import_alias_field", field=repr(name), fields=", ".join(fields)))
         elif not any(where[:2] == ("aliases", name) for where in bad):
             aliases[name] = tuple(str(w) for w in words)
     return aliases
@@ -82,7 +83,7 @@ def _match_on(say: Say, spec: LineMap, fields: Mapping[str, object], bad: set[Pa
     raw = [] if broken(bad, "match_on") else spec.get("match_on", [])
     usable = [name for name in raw if name in fields and getattr(fields[name], "type", "") in _MATCHABLE]
     for name in (name for name in raw if name not in usable):
-        say(spec.line_of("match_on"), f"match_on: {name!r} must be a field of type {', '.join(_MATCHABLE)}")
+        say(spec.line_of("match_on"), Message("config.import_match_on", field=repr(name), types=", ".join(_MATCHABLE)))
     return tuple(usable)
 
 
@@ -94,9 +95,11 @@ def _process_problems(checker: Checker, say: Say, entity: str, actions: tuple[Ac
         if action.kind != "start_process" or facts is None or not isinstance(action.args, str):
             continue
         if action.args not in facts:
-            say(action.line, f"start_process: unknown process {action.args!r} (known: {', '.join(sorted(facts))})")
+            say(action.line, Message("config.import_process_unknown", process=repr(action.args),
+                                     known=", ".join(sorted(facts))))
         elif facts[action.args] not in (None, entity) and facts[action.args] in checker.entities:
-            say(action.line, f"start_process: {action.args} runs on {facts[action.args]}, not on {entity}")
+            say(action.line, Message("config.import_process_entity", process=action.args,
+                                     runs_on=facts[action.args], entity=entity))
 
 
 def _entity_element(data: Any, where: list[Any]) -> str | None:
@@ -116,7 +119,8 @@ def load_imports(checker: Checker) -> dict[str, ImportSettings]:
         entity = checker.entities.get(name)
         if entity is None:
             if name not in checker.unreadable:
-                say(line, f"unknown entity {name!r}; known entities: {', '.join(sorted(checker.entities))}")
+                known = ", ".join(sorted(checker.entities))
+                say(line, Message("config.unknown_entity", entity=repr(name), known=known))
             continue
         mine = {where[2:] for where in bad if where[:2] == ("entities", name)}
         if () in mine:

@@ -41,6 +41,7 @@ from engine.config.report_loader import REPORTS_FOLDER, load_report
 from engine.config.timeline_loader import load_timeline
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ConfigError, Problem
+from engine.messages import Message
 from engine.records.schema import check_field_values, normalize_value
 from engine.store.report_spec import Report
 
@@ -135,11 +136,12 @@ class _BundleChecker(Checker):
         region = data.get("default_region", base.default_region)
         if text_or_none(region) not in phonenumbers.SUPPORTED_REGIONS:
             say = self.sayer(SETTINGS_FILE, "default_region")
-            say(data.line_of("default_region"), f"unknown region {region!r}; use a country code such as RU")
+            say(data.line_of("default_region"), Message("config.unknown_region", region=repr(region)))
         locale = data.get("default_locale", base.default_locale)
         if locale not in locales:
             say = self.sayer(SETTINGS_FILE, "default_locale")
-            say(data.line_of("default_locale"), f"{locale!r} is not one of the locales: {', '.join(locales)}")
+            say(data.line_of("default_locale"), Message("config.locale_not_listed", locale=repr(locale),
+                                                                  locales=", ".join(locales)))
         hours = self.working_hours(None if any(where[:1] == ("working_hours",) for where in bad)
                                    else data.get("working_hours"))
         self.settings = Settings(str(region), str(locale), str(data.get("currency", base.currency)), tuple(locales),
@@ -191,9 +193,9 @@ class _BundleChecker(Checker):
             return
         say, line = self.sayer(path, name), data.line_of("catalog")
         if name != stem(path, ".yaml"):
-            say(line, f"catalog '{name}' must be in crm_model/catalogs/{name}.yaml")
+            say(line, Message("config.catalog_file", name=name))
         if name in self.catalogs:
-            say(line, f"catalog '{name}' is already defined in {self.catalogs[name].file}")
+            say(line, Message("config.catalog_twice", name=name, file=self.catalogs[name].file))
             return
         label = self.label(say, data.line_of("label"), data.get("label"))
         values: list[CatalogValue] = []
@@ -212,7 +214,7 @@ class _BundleChecker(Checker):
                 continue
             say = self.sayer(path, f"{name}.{code}")
             if code in {value.code for value in values}:
-                say(item.line, f"duplicate code '{code}' in catalog {name} (codes are unique in the whole tree)")
+                say(item.line, Message("config.duplicate_code", code=code, name=name))
                 continue
             values.append(CatalogValue(code, self.label(say, item.line, item.get("label")), parent))
             children = item.get("children")
@@ -232,9 +234,9 @@ class _BundleChecker(Checker):
             say, file_stem, line = self.sayer(path, name), stem(path, ".yaml"), data.line_of("entity")
             if file_stem.replace("_", "") != name.lower():
                 snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-                say(line, f"entity {name} must be in crm_model/entities/{snake}.yaml, not {file_stem}.yaml")
+                say(line, Message("config.entity_file", name=name, snake=snake, stem=file_stem))
             if name in seen:
-                say(line, f"entity {name} is already defined in {seen[name]}")
+                say(line, Message("config.entity_twice", name=name, file=seen[name]))
                 continue
             seen[name] = path
             heads.append((name, path, data, bad))
@@ -254,7 +256,7 @@ class _BundleChecker(Checker):
                 fields[field_name] = built
         title_field = data.get("title_field")
         if text_or_none(title_field) not in specs:
-            say(data.line_of("title_field"), f"title_field {title_field!r} must name a field of {name}")
+            say(data.line_of("title_field"), Message("config.title_field", value=repr(title_field), entity=name))
         timeline = load_timeline(self, path, name, data.get("timeline"), fields,
                                  {where[1:] for where in bad if where[:1] == ("timeline",)})
         self.entities[name] = Entity(name, label, str(title_field), fields, path, data.line, timeline)
@@ -275,21 +277,23 @@ class _BundleChecker(Checker):
 
         for option, types in OPTION_TYPES.items():
             if option in spec and kind not in types:
-                say(option, f"option '{option}' applies only to {', '.join(types)} fields")
+                say(option, Message("config.option_not_for_type", option=option, types=", ".join(types)))
         max_length = None if ("max_length",) in bad else spec.get("max_length")
         low, high = _decimal(spec.get("min")), _decimal(spec.get("max"))
         for option, bound in (("min", low), ("max", high)):
             if option in spec and bound is None:
-                say(option, f"{option} must be a number")
+                say(option, Message("config.option_not_number", option=option))
         if low is not None and high is not None and low > high:
-            say("max", "max must not be less than min")
+            say("max", Message("config.max_below_min"))
         catalog, target = text_or_none(spec.get("catalog")), text_or_none(spec.get("entity"))
         if kind in OPTION_TYPES["catalog"] and catalog not in {*self.catalogs, *self.unreadable}:
-            what = f"unknown catalog {catalog!r}" if catalog else f"a {kind} field needs catalog: <name>"
-            say("catalog", f"{what}; known catalogs: {', '.join(sorted(self.catalogs)) or 'none'}")
+            known = ", ".join(sorted(self.catalogs)) or "none"
+            say("catalog", Message("config.unknown_catalog", catalog=repr(catalog), known=known) if catalog else
+                Message("config.catalog_needed", kind=kind, known=known))
         if kind == "reference" and target not in names and target not in self.unreadable:
-            what = f"unknown entity {target!r}" if target else "a reference field needs entity: <Name>"
-            say("entity", f"{what}; known entities: {', '.join(sorted(names))}")
+            known = ", ".join(sorted(names))
+            say("entity", Message("config.unknown_entity", entity=repr(target), known=known) if target else
+                Message("config.entity_needed", known=known))
         label = self.label(say_at, spec.line_of("label"), spec.get("label"))
         built = Field(name, kind, label, flag("required"), None, catalog, target, max_length, low, high)
         built = replace(built, file=path, line=line, leaf_only=flag("leaf_only"), searchable=flag("searchable"))

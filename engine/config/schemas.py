@@ -53,6 +53,7 @@ from engine.config.schema_blocks import (
 )
 from engine.config.timeline_loader import LOG_KEYS, TASK_KEYS, TIMELINE_KEYS
 from engine.config.yaml_lines import LineMap, line_of_path
+from engine.messages import Message, Templated
 from engine.processes.bindings import BINDING_KINDS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -591,21 +592,36 @@ def _node(data: Any, path: list[Any]) -> Any:
     return node
 
 
-def _fill(template: str, **values: Any) -> str:
-    """`template` with {name} and {name!r} replaced; other braces (like {code, label}) stay as written."""
-    for name, value in values.items():
-        template = template.replace(f"{{{name}!r}}", repr(value)).replace(f"{{{name}}}", str(value))
-    return template
+def message_templates() -> set[str]:
+    """Every English message template the schemas carry (x-message, x-unknown, x-required): what a translation of
+    the configuration messages covers."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("x-message", "x-unknown") and isinstance(value, str):
+                    found.add(value)
+                elif key == "x-required" and isinstance(value, dict):
+                    found.update(str(each) for each in value.values())
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for each in node:
+                walk(each)
+
+    walk(all_schemas())
+    return found
 
 
-def _top_values(template: str, data: Any) -> str:
-    """`template` with {@name} replaced by the file's top-level value of `name` (e.g. the entity a board shows)."""
-    for name in re.findall(r"\{@([a-z_]+)\}", template):
-        template = template.replace(f"{{@{name}}}", str(data.get(name) if isinstance(data, dict) else None))
-    return template
+def _top_values(template: str, data: Any) -> dict[str, str]:
+    """The values of `template`'s {@name} slots: the file's top-level value of `name` (e.g. the entity a board
+    shows)."""
+    return {f"@{name}": str(data.get(name) if isinstance(data, dict) else None)
+            for name in re.findall(r"\{@([a-z_]+)\}", template)}
 
 
-def _message(error: ValidationError, key: Any = None) -> str:
+def _message(error: ValidationError, data: Any, key: Any = None) -> str:
     """The loader's wording of an error: x-message of the failing subschema, else a plain sentence."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     if key is None:  # the name of the nearest mapping member (a list item's message names its list)
@@ -613,14 +629,39 @@ def _message(error: ValidationError, key: Any = None) -> str:
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         name = missing[0] if missing else ""
-        return str(schema.get("x-required", {}).get(name) or f"{name} is required")
+        required = schema.get("x-required", {}).get(name)
+        return Templated(str(required), **_top_values(str(required), data)) if required else Message(
+            "config.required", name=name)
     template = schema.get("x-message")
     if template:
         value = error.instance
         quote = "; put it in quotes" if value is not None and not isinstance(value, str | dict | list) else ""
-        return _fill(str(template), value=value, key=key, quote=quote)
+        return Templated(str(template), value=value, key=key, quote=quote, **_top_values(str(template), data))
+    return _plain_message(error)
+
+
+_PLAIN = {  # jsonschema's own wording by validator → a message code with the same English text
+    "type": ("config.not_of_type", "expected"), "enum": ("config.not_one_of", "expected"),
+    "pattern": ("config.no_match", "pattern"), "minimum": ("config.below_minimum", "limit"),
+    "maximum": ("config.above_maximum", "limit"),
+}
+
+
+def _plain_message(error: ValidationError) -> str:
+    """jsonschema's sentence for a subschema without x-message, prefixed with where it is; as a coded Message
+    (so it reads in the admin's language) when its English is exactly jsonschema's."""
     where = ".".join(str(step) for step in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
+    english = f"{where}: {error.message}" if where else error.message
+    code, name = _PLAIN.get(str(error.validator), ("", ""))
+    if not code:
+        return english
+    expected = error.validator_value
+    if error.validator == "type":
+        expected = ", ".join(repr(kind) for kind in (expected if isinstance(expected, list) else [expected]))
+    else:
+        expected = repr(expected)
+    coded = Message(code, where=f"{where}: " if where else "", value=repr(error.instance), **{name: expected})
+    return coded if coded == english else english
 
 
 def _best_branch(error: ValidationError) -> list[ValidationError]:
@@ -639,13 +680,15 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
     own = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(own.get("properties", {}))
-        template = str(own.get("x-unknown", "unknown key '{key}'; expected: {expected}"))
+        template = own.get("x-unknown")
         found: list[tuple[int | None, list[Any], str]] = []
         for extra in (key for key in error.instance if key not in known):
             instance = error.instance
             at_key = isinstance(instance, LineMap) and own.get("x-unknown-at") != "mapping"
             line = instance.line_of(extra) if isinstance(instance, LineMap) and at_key else line_of_path(data, path)
-            found.append((line, [*path, extra], _fill(template, key=extra, expected=", ".join(known))))
+            message = (Templated(str(template), key=extra, expected=", ".join(known)) if template else
+                       Message("config.unknown_key", key=extra, expected=", ".join(known)))
+            found.append((line, [*path, extra], message))
         return found
     if error.validator in ("anyOf", "oneOf") and error.context and not own.get("x-message"):
         return [problem for each in _best_branch(error) for problem in _problems_of(each, data)]
@@ -654,14 +697,14 @@ def _problems_of(error: ValidationError, data: Any) -> list[tuple[int | None, li
         container = _node(data, path)
         key: Any = error.instance  # the property name
         line = container.line_of(key) if isinstance(container, LineMap) else line_of_path(data, path)
-        return [(line, [*path, key], _top_values(_message(error, key), data))]
+        return [(line, [*path, key], _message(error, data, key))]
     if error.validator == "required":  # the problem is the missing member: its path, at its mapping's line
         missing = re.findall(r"'([^']+)' is a required property", error.message)
-        return [(line_of_path(data, path), [*path, *missing[:1]], _top_values(_message(error), data))]
+        return [(line_of_path(data, path), [*path, *missing[:1]], _message(error, data))]
     node = _node(data, path)
     if own.get("x-line") == "value" and isinstance(node, LineMap):  # the line the mapping starts on, not its key's
-        return [(node.line, path, _top_values(_message(error), data))]
-    return [(line_of_path(data, path), path, _top_values(_message(error), data))]
+        return [(node.line, path, _message(error, data))]
+    return [(line_of_path(data, path), path, _message(error, data))]
 
 
 def structure_problems(kind: str, data: Any) -> list[tuple[int | None, list[Any], str]]:

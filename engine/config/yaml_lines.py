@@ -9,6 +9,7 @@ import yaml
 
 from engine.errors import ConfigError, Problem
 from engine.input_limits import MAX_YAML_CHARS, MAX_YAML_DEPTH, MAX_YAML_NODES
+from engine.messages import Message
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -148,22 +149,22 @@ def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         parts = [part for part in (error.context, error.problem) if part]
-        prefix = "YAML value too large: " if isinstance(error, _TooLarge) else "YAML syntax error: "
-        message = prefix + ("; ".join(parts) or str(error))
+        code = "config.yaml_too_large" if isinstance(error, _TooLarge) else "config.yaml_syntax"
+        message = Message(code, detail="; ".join(parts) or str(error))  # the detail is PyYAML's (English)
         return Problem(file, mark.line + 1 if mark else None, None, message)
-    return Problem(file, None, None, f"YAML error: {error}")
+    return Problem(file, None, None, Message("config.yaml_error", detail=error))
 
 
 def _text_problems(text: str, file: str) -> list[Problem]:
     """A file too large, or holding characters YAML refuses (control characters, lone surrogates), by line."""
     if len(text) > MAX_YAML_CHARS:
-        return [Problem(file, None, None, f"the file is {len(text)} characters; at most {MAX_YAML_CHARS} are read")]
+        return [Problem(file, None, None, Message("config.file_too_long", size=len(text), limit=MAX_YAML_CHARS))]
     problems = []
     for found in _NOT_PRINTABLE.finditer(text):
         line = text.count("\n", 0, found.start()) + 1
         column = found.start() - text.rfind("\n", 0, found.start())
-        problems.append(Problem(file, line, None, f"control character U+{ord(found.group()):04X} at column "
-                                                  f"{column}: YAML files may hold only printable text"))
+        problems.append(Problem(file, line, None, Message("config.control_character",
+                                                          character=f"U+{ord(found.group()):04X}", column=column)))
         if len(problems) == 10:
             break
     return problems

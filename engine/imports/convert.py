@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.config.model import Bundle, Catalog, Entity, Field
+from engine.messages import Message
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 _EXCEL_MAX = 2958465  # 9999-12-31
@@ -36,7 +37,11 @@ class Lookup(Protocol):
 
 
 class BadValue(ValueError):
-    """A cell that cannot be read as its field's type; the message says why."""
+    """A cell that cannot be read as its field's type; its messages say why (one per unreadable part)."""
+
+    def __init__(self, *messages: Message) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = list(messages)
 
 
 def plain_text(value: Any) -> str:
@@ -57,7 +62,7 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _number(value: Any, what: str) -> Decimal:
+def _number(value: Any, code: str) -> Decimal:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return Decimal(str(value))
     text = _MONEY_NOISE.sub("", str(value)).strip()
@@ -68,23 +73,23 @@ def _number(value: Any, what: str) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation as exc:
-        raise BadValue(f"{plain_text(value)!r} is not {what}") from exc
+        raise BadValue(Message(code, value=plain_text(value))) from exc
     if not number.is_finite():
-        raise BadValue(f"{plain_text(value)!r} is not {what}")
+        raise BadValue(Message(code, value=plain_text(value)))
     return number
 
 
 def to_integer(value: Any) -> int:
     """A whole number; "1 200" and 1200.0 are accepted."""
-    number = _number(value, "a whole number")
+    number = _number(value, "import.not_whole_number")
     if number != number.to_integral_value():
-        raise BadValue(f"{plain_text(value)!r} is not a whole number")
+        raise BadValue(Message("import.not_whole_number", value=plain_text(value)))
     return int(number)
 
 
 def to_decimal(value: Any) -> str:
     """A decimal as canonical text: "1 200,50" and "1,200.50" both give "1200.50"."""
-    return format(_number(value, "a number like 1200.50"), "f")
+    return format(_number(value, "import.not_decimal"), "f")
 
 
 def to_date(value: Any) -> str:
@@ -101,7 +106,7 @@ def to_date(value: Any) -> str:
             return datetime.strptime(text, pattern).date().isoformat()
         except ValueError:
             continue
-    raise BadValue(f"{text!r} is not a date (use dd.mm.yyyy or yyyy-mm-dd)")
+    raise BadValue(Message("import.not_date", value=text))
 
 
 def by_format(value: Any, fmt: str) -> datetime:
@@ -111,7 +116,7 @@ def by_format(value: Any, fmt: str) -> datetime:
         return datetime.strptime(text, fmt)
     except ValueError:
         sample = datetime(2026, 3, 1, 9, 30).strftime(fmt)
-        raise BadValue(f"{text!r} is not a date in the format {fmt} (like {sample})") from None
+        raise BadValue(Message("import.not_date_in_format", value=text, format=fmt, sample=sample)) from None
 
 
 def to_datetime(value: Any, zone: str) -> str:
@@ -146,7 +151,7 @@ def to_boolean(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise BadValue(f"{plain_text(value)!r} is not yes or no (use yes/no, да/нет, 1/0)")
+    raise BadValue(Message("import.not_boolean", value=plain_text(value)))
 
 
 def to_phone(value: Any, region: str) -> str:
@@ -174,7 +179,7 @@ def to_code(catalog: Catalog, value: Any) -> str:
         if item.code.casefold() == wanted or any(label.casefold() == wanted for label in item.label.values()):
             return item.code
     shown = ", ".join(catalog.codes()[:12]) + (" …" if len(catalog.values) > 12 else "")
-    raise BadValue(f"{text!r} is not a value of {catalog.name} ({shown})")
+    raise BadValue(Message("import.not_in_catalog", value=text, catalog=catalog.name, values=shown))
 
 
 class Converter:
@@ -207,7 +212,7 @@ class Converter:
     def _catalog(self, field: Field) -> Catalog:
         catalog = self.bundle.catalogs.get(field.catalog or "")
         if catalog is None:
-            raise BadValue(f"the catalog {field.catalog!r} of {field.name} is not configured")
+            raise BadValue(Message("import.catalog_missing", catalog=field.catalog, field=field.name))
         return catalog
 
     def _enum(self, field: Field, cell: Any) -> str:
@@ -216,17 +221,17 @@ class Converter:
     def _multi_enum(self, field: Field, cell: Any) -> list[str]:
         catalog = self._catalog(field)
         codes: list[str] = []
-        problems: list[str] = []
+        problems: list[Message] = []
         for part in (p.strip() for p in _SPLIT.split(plain_text(cell)) if p.strip()):
             try:
                 code = to_code(catalog, part)
             except BadValue as exc:
-                problems.append(str(exc))
+                problems.extend(exc.messages)
                 continue
             if code not in codes:
                 codes.append(code)
         if problems:
-            raise BadValue("; ".join(problems))
+            raise BadValue(*problems)
         return codes
 
     def _reference(self, field: Field, cell: Any) -> int:
@@ -240,11 +245,11 @@ class Converter:
         if len(ids) == 1:
             return ids[0]
         if ids:
-            raise BadValue(f"{len(ids)} {target} records are titled {text!r}; give the record id instead")
-        raise BadValue(f"no {target} record with id or title {text!r}")
+            raise BadValue(Message("import.ambiguous_title", count=len(ids), entity=target, value=text))
+        raise BadValue(Message("import.no_record", entity=target, value=text))
 
     def _user(self, field: Field, cell: Any) -> str:
         username = plain_text(cell).lower()
         if not self.lookup.user_active(username):
-            raise BadValue(f"no active user {username!r}")
+            raise BadValue(Message("import.no_user", value=username))
         return username

@@ -16,6 +16,7 @@ from engine.errors import FlowError, ValidationError
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
+from engine.messages import Message, coded
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
@@ -31,7 +32,13 @@ from engine.store.uow import UnitOfWork
 OUTCOMES = ("created", "updated", "merged", "skipped", "rejected", "review")
 BESIDE = "beside"  # _new: the row creates no record and shares no key with the run: it goes alone, the run goes on
 REVIEW_FOUND_BY = IMPORT_FOUND_BY  # duplicate_pair.found_by of the pairs an import queues
-Problems = list[dict[str, str]]  # [{column, reason}]
+Problems = list[dict[str, Any]]  # [{column, reason, and code + params when the reason is a Message}]
+
+
+def problem(column: str, reason: str) -> dict[str, Any]:
+    """A row problem: its column, the reason in English, and the reason's code and parameters when it has them
+    (so the job page and the rejects file show it in the reader's language)."""
+    return {"column": column, "reason": str(reason), **coded(reason)}
 
 
 class RowRejected(Exception):
@@ -205,7 +212,7 @@ class Importer:
             try:
                 data[name] = self.converter.value(self.entity.fields[name], cell)
             except BadValue as exc:
-                problems.append({"column": header, "reason": str(exc)})
+                problems.extend(problem(header, message) for message in exc.messages)
         return data, problems
 
     def row_source(self, number: int) -> str:
@@ -245,7 +252,7 @@ class Importer:
                 column = self.column(name)
                 if column in failed and messages == ["is required"]:
                     continue  # the cell was there but unreadable: its own reason says so
-                problems.extend({"column": column, "reason": message} for message in messages)
+                problems.extend(problem(column, message) for message in messages)
             raise RowRejected(problems) from exc
         if problems:
             raise RowRejected(problems)
@@ -398,7 +405,7 @@ class Importer:
         except FlowError as exc:  # a rule, an action or a concurrent change refused the write
             del self.new_keys[written:]
             savepoint.rollback()
-            self.rejects.append(Reject(number, values, [{"column": "", "reason": str(exc)}]))
+            self.rejects.append(Reject(number, values, [problem("", str(exc))]))
             outcome = "rejected"
         else:
             savepoint.commit()
@@ -409,8 +416,7 @@ class Importer:
                  width: int | None, known: dict[str, ImportRowKeyRow]) -> str:
         data, problems = converted[0], list(converted[1])
         if width is not None:
-            problems.append({"column": "", "reason": f"the row has {width} values but the header names "
-                                                     f"{len(self.headers)} columns"})
+            problems.append(problem("", Message("import.row_width", values=width, columns=len(self.headers))))
         digest = row_hash(self.entity.name, data)
         if digest in self.hashes and not problems:  # the same row twice in one file: one record
             return "merged" if self.hashes[digest] in self.touched else "skipped"
@@ -473,7 +479,7 @@ class Importer:
         record_id = match.record_id
         row = uow.records.get(record_id)
         if row is None or not can_see(uow, self.actor, row):
-            raise RowRejected([{"column": "", "reason": f"matches record #{record_id}, which you may not change"}])
+            raise RowRejected([problem("", Message("import.record_forbidden", record=record_id))])
         folded = record_id in self.touched
         policy = self.policy
         if policy == "skip":

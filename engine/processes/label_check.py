@@ -7,6 +7,7 @@ from __future__ import annotations
 from engine.config.model import Bundle
 from engine.config.process_labels import LABELS_FILE
 from engine.errors import Problem
+from engine.messages import Message
 from engine.processes.spiff import ProcessDefinition
 
 
@@ -17,11 +18,11 @@ def _unused(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> list[P
         if definition is None:
             known = ", ".join(sorted(definitions)) or "none"
             found.append(Problem(LABELS_FILE, labels.line, process_id,
-                                 f"labels of no process: {process_id!r} is not in processes/*.bpmn (known: {known})"))
+                                 Message("config.labels_unknown_process", process=repr(process_id), known=known)))
             continue
         found += [Problem(LABELS_FILE, labels.element_lines.get(element_id), element_id,
-                          f"label of no element: process {process_id!r} has no element {element_id!r} "
-                          f"({definition.file})")
+                          Message("config.labels_unknown_element", process=repr(process_id),
+                                  element=repr(element_id), file=definition.file))
                   for element_id in labels.elements if element_id not in definition.elements]
     return found
 
@@ -33,8 +34,8 @@ def _missing(bundle: Bundle, definition: ProcessDefinition) -> list[Problem]:
     missing = [x for x in locales if labels is None or not labels.label.get(x)]
     if missing:
         found.append(Problem(definition.file, definition.line, definition.process_id,
-                             f"process {definition.name!r} has no {', '.join(missing)} label "
-                             f"(add it to {LABELS_FILE})"))
+                             Message("config.process_label_missing", name=repr(definition.name),
+                                     locales=", ".join(missing), file=LABELS_FILE)))
     for element in definition.elements.values():
         if not element.name:  # every named flow node, gateways too, shows in an instance's steps
             continue
@@ -42,8 +43,8 @@ def _missing(bundle: Bundle, definition: ProcessDefinition) -> list[Problem]:
         missing = [x for x in locales if not label.get(x)]
         if missing:
             found.append(Problem(definition.file, element.line, element.id,
-                                 f"{element.kind} {element.name!r} has no {', '.join(missing)} label "
-                                 f"(add it to {LABELS_FILE})"))
+                                 Message("config.element_label_missing", kind=element.kind,
+                                         name=repr(element.name), locales=", ".join(missing), file=LABELS_FILE)))
     return found
 
 
@@ -54,8 +55,8 @@ def label_warnings(bundle: Bundle, definitions: dict[str, ProcessDefinition]) ->
         if not definitions or len(bundle.settings.locales) < 2:
             return []
         return [Problem(LABELS_FILE, None, None,
-                        f"missing: the names of {len(definitions)} process(es) and their steps are shown "
-                        f"as the BPMN has them in every locale ({', '.join(bundle.settings.locales)})")]
+                        Message("config.labels_file_missing", count=len(definitions),
+                                locales=", ".join(bundle.settings.locales)))]
     warnings = _unused(bundle, definitions)
     for _, definition in sorted(definitions.items()):
         warnings += _missing(bundle, definition)

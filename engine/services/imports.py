@@ -7,7 +7,7 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +77,7 @@ class RejectView:
 
     row_number: int
     values: dict[str, str]
-    errors: list[dict[str, str]]
+    errors: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class PreviewRow:
 
     row_number: int
     values: dict[str, Any]
-    errors: list[dict[str, str]]
+    errors: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -262,9 +262,13 @@ def job_rejects(uow: UnitOfWork, actor: Actor, job_id: int, limit: int | None = 
         return [RejectView(r.row_number, dict(r.values), list(r.errors)) for r in uow.imports.rejects(job_id, limit)]
 
 
-def _reason_text(errors: list[dict[str, str]], reason: Callable[[str], str]) -> str:
-    return "; ".join(f"{e['column']}: {reason(e['reason'])}" if e.get("column") else reason(e["reason"])
-                     for e in errors)
+def english_reason(problem: Mapping[str, Any]) -> str:
+    """A stored row problem's reason as the engine wrote it (English)."""
+    return str(problem["reason"])
+
+
+def _reason_text(errors: list[dict[str, Any]], reason: Callable[[Mapping[str, Any]], str]) -> str:
+    return "; ".join(f"{e['column']}: {reason(e)}" if e.get("column") else reason(e) for e in errors)
 
 
 def charset_name(encoding: str) -> str:
@@ -276,10 +280,11 @@ def charset_name(encoding: str) -> str:
 
 
 def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int, *, errors_header: str = "errors",
-                reason: Callable[[str], str] = str) -> RejectsFile:
-    """A job's rejected rows with an extra `errors_header` column (each reason passed through `reason`, for the
+                reason: Callable[[Mapping[str, Any]], str] = english_reason) -> RejectsFile:
+    """A job's rejected rows with an extra `errors_header` column (each problem written by `reason`, in the
     reader's language), in the source file's delimiter and encoding (UTF-8 with BOM for workbooks, so
-    spreadsheet programs read it)."""
+    spreadsheet programs read it). When that encoding cannot hold the text (Russian reasons for a Western
+    European file), the whole file is UTF-8 with BOM and labelled so, rather than losing characters to '?'."""
     with uow:
         job = _readable(uow, actor, job_id)
         headers = list(job.options.get("headers") or [])
@@ -292,8 +297,12 @@ def rejects_csv(uow: UnitOfWork, actor: Actor, job_id: int, *, errors_header: st
         for row in uow.imports.rejects(job_id):
             writer.writerow([csv_safe(v) for v in [*(row.values.get(h, "") for h in headers),
                                                    _reason_text(row.errors, reason)]])
-    return RejectsFile(out.getvalue().encode(encoding, errors="replace"), f"{name}-rejects.csv",
-                       charset_name(encoding))
+    try:
+        data = out.getvalue().encode(encoding)
+    except UnicodeEncodeError:
+        encoding = "utf-8-sig"
+        data = out.getvalue().encode(encoding)
+    return RejectsFile(data, f"{name}-rejects.csv", charset_name(encoding))
 
 
 def preview_job(uow: UnitOfWork, actor: Actor, job_id: int, mapping: dict[str, str] | None = None,

@@ -258,3 +258,16 @@ def test_deploying_a_broken_bundle_changes_nothing(tmp_path: Path, db_url: str) 
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert count_versions(db_url) == deployed
+
+
+def test_check_in_russian_names_the_file_line_and_field_and_stays_english_by_default(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path)
+    edit(bundle, "crm_model/entities/deal.yaml", "amount:       {type: money,", "amount:       {type: monye,")
+
+    russian = run("check", str(bundle), "--lang", "ru")
+
+    assert russian.exit_code == 1, russian.output
+    assert ("crm_model/entities/deal.yaml:11: [Deal.amount] неизвестный тип поля 'monye'; допустимые типы: "
+            "string, text") in russian.output
+    english = run("check", str(bundle)).output
+    assert "crm_model/entities/deal.yaml:11: [Deal.amount] unknown field type 'monye'" in english

@@ -103,3 +103,30 @@ def test_import_says_how_many_pairs_the_duplicate_rules_queued(db_url: str, depl
     assert done.exit_code == 0, done.output
     assert "done: 1 created, 0 updated, 0 merged, 0 skipped, 0 rejected, 0 review\n" in done.output
     assert "1 duplicate pair(s) of a new record opened in the review queue by the duplicate rules" in done.output
+
+
+def test_import_with_lang_ru_gives_the_reasons_and_the_rejects_header_in_russian(
+        db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    out = tmp_path / "rejects.csv"
+    result = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam", "--mode", "valid-only",
+                     "--dry-run", "--rejects", str(out), "--lang", "ru")
+    assert result.exit_code == 0, result.output
+    assert 'row 4, column "Метки": «nope» нет в справочнике tag' in result.output
+    header, row = out.read_text(encoding="utf-8-sig").splitlines()
+    assert header == "ФИО,Телефон,Email,Метки,ошибки"
+    assert "Метки: «nope» нет в справочнике tag" in row
+
+
+def test_russian_reasons_for_a_western_european_file_come_back_whole_in_utf8(
+        db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path) -> None:
+    source, out = tmp_path / "clients.csv", tmp_path / "rejects.csv"
+    source.write_bytes("Full name;Tags\nJosé Müller;nope\n".encode("cp1252"))
+    result = flowcrm(db_url, "import", str(source), "--entity", "Contact", "--as", "sam", "--mode", "valid-only",
+                     "--encoding", "cp1252", "--rejects", str(out), "--lang", "ru")
+    assert result.exit_code == 0, result.output
+    assert f"rejected rows written to {out} (utf-8)" in result.output
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # cp1252 has no Cyrillic: UTF-8 with BOM instead of '?' for each letter
+    assert data.decode("utf-8-sig").splitlines() == ["Full name;Tags;ошибки",
+                                                     "José Müller;nope;Tags: «nope» нет в справочнике tag "
+                                                     "(vip, wholesale, retail, partner)"]

@@ -170,7 +170,9 @@ def test_a_date_column_reads_by_its_format_and_names_the_row_otherwise(deployed:
     (reject,) = job_rejects(deployed(), actors["sales"], job.id)
     assert reject.row_number == 3
     assert reject.errors == [{"column": "Repeat sale offered for purchase of",
-                              "reason": "'1956-04-09' is not a date in the format %Y%m%d (like 20260301)"}]
+                              "reason": "'1956-04-09' is not a date in the format %Y%m%d (like 20260301)",
+                              "code": "import.not_date_in_format",
+                              "params": {"value": "1956-04-09", "format": "%Y%m%d", "sample": "20260301"}}]
 
 
 def test_a_date_format_of_a_column_that_is_not_a_date_is_refused(deployed: Factory, actors: dict[str, Actor],

@@ -6,6 +6,7 @@ import pytest
 
 from engine.config.loader import load_bundle
 from engine.errors import ConfigError
+from engine.messages import localized
 
 BAD = """board: deals
 label: {en: Deals, ru: Сделки}
@@ -49,4 +50,18 @@ def test_columns_filters_and_via_are_checked(bundle_files: dict[str, str]) -> No
         "crm_model/boards/requests.yaml:10: unknown key 'colour'; expected: code, via, requires",
         "crm_model/boards/requests.yaml:10: Lead has no field 'nope'; fields: " + ", ".join(
             load_bundle(bundle_files).entities["Lead"].fields),
+    ]
+
+
+def test_a_boards_problems_read_in_russian_with_their_lines(bundle_files: dict[str, str]) -> None:
+    text = ("board: requests\nlabel: {en: R, ru: Р}\nentity: Lead\nstage_field: request_stage\n"
+            "amount_field: title\ncolumns:\n  - {code: new}\n  - {code: new}\n  - {code: gone}\n")
+    with pytest.raises(ConfigError) as error:
+        load_bundle({**bundle_files, "crm_model/boards/requests.yaml": text})
+    found = [f"{p.line}: {localized(p.message, 'ru')}" for p in error.value.problems]
+    assert found == [
+        "5: amount_field 'title' должен быть полем типа money, decimal, integer сущности Lead",
+        "8: столбец 'new' указан дважды",
+        "9: 'gone' — не значение Lead.request_stage; значения: new, callback_scheduled, partner_confirmed, qualified, "
+        "needs_identified, meeting_held, offer_sent, won, lost",
     ]

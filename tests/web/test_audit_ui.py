@@ -162,3 +162,18 @@ def test_the_instance_page_shows_what_it_waits_for(app: Flask, deployed: MakeUow
     assert "lead_untouched" in waits
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d MSK", waits)  # the bundle's zone
     assert "Started" in text(page)
+
+
+def test_a_russian_auditor_reads_the_routing_step_and_the_engine_actor_in_russian(
+        app: Flask, deployed: MakeUow, actors: dict[str, Actor]) -> None:
+    new_lead(deployed, actors, "Ноутбуки")  # lead qualification routes its first task: a step by the process
+    otto = as_user(app, "otto")
+    otto.get("/tasks?lang=ru")
+    page = text(otto.get("/audit"))
+    routed = page[page.index("Назначено маршрутизацией"):][:200]  # the step's data, in the database's key order
+    assert "Команда sales" in routed
+    assert "Способ назначения pool" in routed
+    assert "strategy" not in routed
+    assert "процесс (автоматически) Шаг процесса" in page
+    english = text(otto.get("/audit?lang=en"))
+    assert "Routing pool" in english[english.index("Assigned by routing"):][:200]

@@ -118,3 +118,19 @@ def test_deploying_lists_what_the_engine_does_not_execute_as_warnings(app, deplo
     page = text(dina.get("/designer"))
     assert "1 warning(s): these parts of the files are not executed" in page
     assert "[lead_qualification] camunda:jobPriority='10' on bpmn:process is ignored" in page
+
+
+def test_a_russian_designer_reads_the_check_problems_in_russian_with_file_and_line(app):
+    dina = as_user(app, "dina")
+    dina.get("/designer?lang=ru")
+    widget = "entity: Widget\nlabel: {en: Widget, ru: Виджет}\nfields:\n  size: {type: bigg, label: {en: S, ru: Р}}\n"
+    response = dina.post("/designer", data={"files": [upload("widget.yaml", widget)]},
+                         content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = text(response)
+    assert "crm_model/entities/widget.yaml:4 Widget.size неизвестный тип поля 'bigg'; допустимые типы: string" in page
+    assert "crm_model/entities/widget.yaml:1 Widget title_field None должен быть полем сущности Widget" in page
+    assert "unknown field type" not in page
+    unknown = dina.post("/designer", data={"files": [upload("notes.txt", "hello")]},
+                        content_type="multipart/form-data")
+    assert "notes.txt непонятно, куда положить этот файл" in text(unknown)

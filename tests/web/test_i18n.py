@@ -94,3 +94,27 @@ def test_error_pages_speak_the_users_language_with_every_variable_part_kept(app,
         assert i18n.engine_message(message, "ru") == \
             "запись 7 уже изменил кто-то другой (версия 3, вы правили 2); обновите страницу"
         assert i18n.engine_message("sam may not claim task 1-2", "ru") == "пользователь sam не может взять задачу 1-2"
+
+
+BAD_RECORDS = [  # (entity, data): each value breaks a different rule of the record schema
+    ("Deal", {"title": "", "client": "x", "stage": "nope", "amount": "-5", "close_date": "May", "loss_reason": 7,
+              "description": "d" * 10_001, "colour": "red"}),
+    ("Contact", {"full_name": 5, "email": "a@", "phone": "12", "status": "active", "tags": ["vip", "vip"],
+                 "website": "example.com"}),
+    ("Deal", {"title": "T", "amount": "lots", "client": 0}),
+]
+
+
+@pytest.mark.parametrize(("entity", "data"), BAD_RECORDS)
+def test_every_message_a_record_form_can_show_reads_in_russian(bundle_files, entity, data):
+    from engine.config.loader import load_bundle
+    from engine.errors import ValidationError
+    from engine.records.schema import validate_record
+
+    bundle = load_bundle(bundle_files)
+    with pytest.raises(ValidationError) as refused:
+        validate_record(bundle.entities[entity], bundle, data)
+    messages = [m for ms in refused.value.errors.values() for m in ms]
+    assert len(messages) >= 2
+    english = [m for m in messages if not re.search("[а-яё]", i18n.engine_message(m, "ru"))]
+    assert english == []

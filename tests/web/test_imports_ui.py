@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import subprocess
@@ -198,3 +199,34 @@ def test_upload_beyond_the_request_limit_is_refused_naming_it(importing_app: Fla
     assert response.status_code == 413
     assert ("Файл больше предела в 0.25 МБ на запрос (MAX_CONTENT_LENGTH): большие файлы импортируйте командой "
             "flowcrm import.") in text(response)
+
+
+def test_a_russian_users_import_report_and_rejects_file_give_the_reasons_in_russian(importing_app: Flask) -> None:
+    hank = as_user(importing_app, "hank")
+    hank.get("/tasks?lang=ru")
+    data = "ФИО;Телефон;Метки;Повторная продажа\nАнна;+7 495 123-45-67;VIP;01.03.2026\nБорис;нет;чай;вчера\n"
+    job_id = upload(hank, data.encode("cp1251"), "ru.csv")
+    preview = text(hank.get(f"/imports/{job_id}/mapping"))
+    assert "Метки: «чай» нет в справочнике tag" in preview
+    response = hank.post(f"/imports/{job_id}/mapping", data={
+        "action": "run", "mode": "valid_only", "map-0": "full_name", "map-1": "phone", "map-2": "tags",
+        "map-3": "repeat_sale_for"})
+    assert response.status_code == 302
+    finish(importing_app, job_id)
+    report = text(hank.get(f"/imports/{job_id}"))
+    assert "3 Метки «чай» нет в справочнике tag" in report  # row, column, reason: row 3 of the file
+    assert "3 Повторная продажа «вчера» — не дата (пишите дд.мм.гггг или гггг-мм-дд)" in report
+    assert "3 Телефон неверный номер телефона" in report
+    assert "is not" not in report
+
+    download = hank.get(f"/imports/{job_id}/rejects.csv")
+    assert download.headers["Content-Type"] == "text/csv; charset=windows-1251"  # labelled as it is encoded
+    header, row = csv.reader(io.StringIO(download.get_data().decode("cp1251")), delimiter=";")
+    assert header == ["ФИО", "Телефон", "Метки", "Повторная продажа", "ошибки"]
+    assert row == ["Борис", "нет", "чай", "вчера", "Телефон: неверный номер телефона; Метки: «чай» нет в справочнике "
+                   "tag (vip, wholesale, retail, partner); Повторная продажа: «вчера» — не дата (пишите дд.мм.гггг "
+                   "или гггг-мм-дд)"]
+
+    hank.get("/tasks?lang=en")  # the same stored rows, read in English
+    english = hank.get(f"/imports/{job_id}/rejects.csv").get_data().decode("cp1251").splitlines()[1]
+    assert "Метки: 'чай' is not a value of tag" in english

@@ -13,7 +13,7 @@ from engine.services.deployments import deploy_bundle, get_process_version, list
 from web import now, uow
 from web.auth import actor, login_required
 from web.bundle_upload import uploaded_files
-from web.i18n import t
+from web.i18n import problem_line, t
 from web.present import labelled_diagram
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -62,7 +62,7 @@ def deploy() -> Any:
     if warnings:
         flash(t("camunda.warnings", n=len(warnings)), "warning")
         for warning in warnings:
-            flash(str(warning), "warning")
+            flash(problem_line(warning), "warning")
     if report.new_versions:
         names = ", ".join(f"{v.name} v{v.version}" for v in report.new_versions)
         flash(t("designer.deployed", versions=names), "success")

@@ -37,7 +37,7 @@ from engine.services.imports import (
 )
 from web import nav, now, uow
 from web.auth import actor, login_required
-from web.i18n import engine_message, t
+from web.i18n import engine_message, problem_message, t
 from web.present import bundle_of
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -214,7 +214,7 @@ def progress(job_id: int) -> Response:
 def rejects(job_id: int) -> Response:
     """The rejected rows with an errors column in the user's language, in the source file's delimiter and
     encoding, labelled with that encoding."""
-    found = rejects_csv(uow(), actor(), job_id, errors_header=t("imports.errors_column"), reason=engine_message)
+    found = rejects_csv(uow(), actor(), job_id, errors_header=t("imports.errors_column"), reason=problem_message)
     response = Response(found.data, headers={"Content-Disposition":
                                              f"attachment; filename=\"{secure_filename(found.name)}\""})
     response.headers["Content-Type"] = f"text/csv; charset={found.charset}"
