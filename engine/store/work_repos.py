@@ -71,14 +71,27 @@ class InstanceRepository(_Repository):
         return list(self.session.scalars(stmt).all())
 
     def process_names(self, instance_ids: Iterable[int]) -> dict[int, str]:
-        """The process version's name of each of these instances."""
-        wanted = sorted(set(instance_ids))
-        if not wanted:
-            return {}
-        stmt = (select(InstanceRow.id, ProcessVersionRow.name)
-                .join(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
-                .where(InstanceRow.id.in_(wanted)))
-        return {instance_id: name for instance_id, name in self.session.execute(stmt).all()}
+        """The process version's name of each of these instances: from the rows this unit of work holds (a step
+        or claim read them with its task), the others in one query."""
+        names: dict[int, str] = {}
+        wanted: list[int] = []
+        for instance_id in sorted(set(instance_ids)):
+            # only loaded values count: reading an expired attribute would be a query of its own
+            instance = self.session.identity_map.get(self.session.identity_key(InstanceRow, instance_id))
+            version_id = vars(instance).get("process_version_id") if instance is not None else None
+            version = (self.session.identity_map.get(self.session.identity_key(ProcessVersionRow, version_id))
+                       if version_id is not None else None)
+            name = vars(version).get("name") if version is not None else None
+            if name is not None:
+                names[instance_id] = name
+            else:
+                wanted.append(instance_id)
+        if wanted:
+            stmt = (select(InstanceRow.id, ProcessVersionRow.name)
+                    .join(ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)
+                    .where(InstanceRow.id.in_(wanted)))
+            names.update({instance_id: name for instance_id, name in self.session.execute(stmt).all()})
+        return names
 
     def for_record(self, record_id: int) -> list[InstanceRow]:
         """Instances running or run on a record."""

@@ -257,6 +257,7 @@ def test_matched_rows_do_not_end_the_run_of_new_rows(
         "skipped": 0,
         "rejected": 0,
         "review": 0,
+        "rule_pairs": 0,
     }
     record_inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO RECORD ")]
     # the 200 new records in one statement: before, every updated row ended the run before it (101 statements)
