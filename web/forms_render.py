@@ -1,7 +1,8 @@
 """A resolved form JSON Schema (task forms, entity schemas) to HTML widgets, and HTML posts back to values.
 
 The widgets are plain data; templates/_form.html draws them. Labels follow the request's locale: `title` is
-English, `x-title` holds the other languages, enum labels come from `x-enum-labels`.
+`x-label` ({en: ..., ru: ...}, as a YAML `label`), else the old `title` (English) with `x-title` (the other
+languages); enum labels come from `x-enum-labels`.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ class Widget:
 
 
 def localized(node: Mapping[str, Any], locale: str, fallback: str = "") -> str:
-    """`title` (English) or `x-title[locale]` of a schema node."""
+    """The label of a schema node: `x-label[locale]`, `x-label.en`, then the old `x-title[locale]` / `title`."""
+    label = node.get("x-label")
+    if isinstance(label, Mapping) and (label.get(locale) or label.get("en")):
+        return str(label.get(locale) or label["en"])
     others = node.get("x-title") or {}
     if locale != "en" and isinstance(others, Mapping) and others.get(locale):
         return str(others[locale])

@@ -112,7 +112,7 @@ SCHEMAS: dict[str, Schema] = {
     "TaskDetail": _object({
         "task": _ref("Task"),
         "form_schema": _nullable("object", description="the form's JSON Schema (draft 2020-12) with entity "
-                                                        "field types, titles and enums filled in"),
+                                                        "field types, labels (x-label: {en, ru}) and enums filled in"),
         "form_ui": {"type": "object", "description": "UI hints (field order, widgets)"},
         "values": {"type": "object", "description": "current record values of the form's record fields"},
         "process_name": {"type": "string"}, "can_claim": {"type": "boolean"}, "can_unclaim": {"type": "boolean"},

@@ -19,6 +19,7 @@ from engine.services.titles import visible_titles
 from engine.services.views import TaskView
 from engine.store.uow import UnitOfWork
 from web import uow
+from web.forms_render import localized
 from web.i18n import get_locale, label, t
 from web.zones import local, user_zone
 
@@ -204,10 +205,9 @@ def data_key_label(bundle: Bundle, entity: Entity | None, process_id: str, key: 
         return field_label(entity, key)
     for form in bundle.forms.values():
         prop = (form.schema.get("properties") or {}).get(key)
-        if isinstance(prop, Mapping) and prop.get("title"):
-            titles = prop.get("x-title") or {}
-            return str(titles.get(get_locale()) if isinstance(titles, Mapping) and titles.get(get_locale())
-                       else prop["title"])
+        text = localized(prop, get_locale()) if isinstance(prop, Mapping) else ""
+        if text:
+            return text
     engine_key = t(f"instances.data_key.{key}")  # what the engine itself writes into steps (process_id, team, ...)
     if engine_key != f"instances.data_key.{key}":
         return engine_key

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from engine.config.checking import Checker, stem, text_or_none
 from engine.config.model import Entity, Form
 from engine.config.yaml_lines import LineMap, plain
+from engine.errors import Problem
 from engine.input_limits import MAX_JSON_DEPTH, json_depth
 from engine.messages import Message
 from engine.records.schema import field_schema
@@ -28,6 +29,35 @@ def json_key_line(text: str, key: str) -> int | None:
     """The line of the first `"key":` in a JSON text."""
     match = re.search('"' + re.escape(key) + r'"\s*:', text)
     return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _key_line_after(text: str, start: str | None, keys: tuple[str, ...]) -> int | None:
+    """The line of the first of `keys` after the key `start` (from the top when None)."""
+    begin = re.search('"' + re.escape(start) + r'"\s*:', text) if start else None
+    offset = begin.end() if begin else 0
+    found = [m.start() for key in keys if (m := re.compile('"' + re.escape(key) + r'"\s*:').search(text, offset))]
+    return text.count("\n", 0, min(found)) + 1 if found else None
+
+
+def _check_label(checker: Checker, path: str, name: str | None, node: dict[str, Any]) -> None:
+    """`x-label` is a {locale: text} label as in YAML; the old `title`/`x-title` still load, with a warning."""
+    text = checker.files[path]
+    pointer = "#/properties/" + name.replace("~", "~0").replace("/", "~1") if name else "#"  # RFC 6901
+    if "x-label" in node:
+        say = checker.sayer(path, name)
+        checker.label(say, _key_line_after(text, name, ("x-label",)), node["x-label"])
+    old = [key for key in ("title", "x-title") if key in node]
+    if not old:
+        return
+    written = " and ".join(f'"{key}"' for key in old)
+    if "x-label" in node:
+        advice = f"{written} ignored: x-label wins; remove {written}"
+    else:
+        title, others = node.get("title"), node.get("x-title")
+        label = {"en": title if isinstance(title, str) else name or "", **(others if isinstance(others, dict) else {})}
+        advice = f'{written} are deprecated; write "x-label": {json.dumps(label, ensure_ascii=False)}'
+    line = _key_line_after(text, name, ("title", "x-title"))
+    checker.warnings.append(Problem(path, line, name, f"{pointer}: {advice}"))
 
 
 def load_form(checker: Checker, path: str) -> None:
@@ -64,7 +94,10 @@ def load_form(checker: Checker, path: str) -> None:
     if schema.get("type", "object") != "object" or not isinstance(properties, dict):
         checker.sayer(path, None)(1, 'a form must be "type": "object" with "properties"')
         return
+    _check_label(checker, path, None, schema)
     for name, prop in properties.items():
+        if isinstance(prop, dict):
+            _check_label(checker, path, name, prop)
         note = partial(checker.sayer(path, name), json_key_line(text, name))
         _check_property(checker, note, name, prop, entity, entity_name is not None)
     for part in (schema, schema.get("then"), schema.get("else")):

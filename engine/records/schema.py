@@ -44,13 +44,13 @@ def _json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _title_keywords(label: Label, fallback: str) -> dict[str, Any]:
-    others = {locale: text for locale, text in label.items() if locale != "en"}
-    return {"title": label.get("en", fallback), "x-title": others}
+def _label_keyword(label: Label, fallback: str) -> dict[str, Any]:
+    """`x-label`, shaped as a YAML `label`: every language, English at least (the name when it has none)."""
+    return {"x-label": {"en": fallback, **label}}
 
 
 def field_schema(field: Field, catalogs: Mapping[str, Catalog]) -> dict[str, Any]:
-    """JSON Schema (2020-12) of one field's non-empty value, with title and catalog labels."""
+    """JSON Schema (2020-12) of one field's non-empty value, with its x-label and catalog labels."""
     catalog = catalogs.get(field.catalog) if field.catalog else None
     codes = list(catalog.codes()) if catalog else []
     choice: dict[str, Any] = {"type": "string", "enum": codes}
@@ -98,14 +98,14 @@ def field_schema(field: Field, catalogs: Mapping[str, Catalog]) -> dict[str, Any
     schema["x-field-type"] = field.type  # lets a renderer pick a widget (textarea, phone, money)
     if catalog is not None:
         schema["x-enum-labels"] = {value.code: dict(value.label) for value in catalog.values}
-    return {**_title_keywords(field.label, field.name), **schema}
+    return {**_label_keyword(field.label, field.name), **schema}
 
 
 def entity_json_schema(entity: Entity, bundle: Bundle) -> dict[str, Any]:
     """JSON Schema (2020-12) of a record of `entity`."""
     return {
         "$schema": JSON_SCHEMA_DIALECT,
-        **_title_keywords(entity.label, entity.name),
+        **_label_keyword(entity.label, entity.name),
         "x-entity": entity.name,
         "type": "object",
         "properties": {name: field_schema(f, bundle.catalogs) for name, f in entity.fields.items()},
@@ -427,8 +427,8 @@ def resolve_form_schema(form: Form, bundle: Bundle) -> dict[str, Any]:
         if field is None:
             continue
         completed = field_schema(field, bundle.catalogs)
-        if "title" in prop:  # the form's own title has its own translations
-            completed.pop("x-title")
+        if {"x-label", "title", "x-title"} & prop.keys():  # the form's own label wins over the field's
+            completed.pop("x-label")
         for key, value in completed.items():
             prop.setdefault(key, value)
     return schema

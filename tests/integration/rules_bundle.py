@@ -114,7 +114,7 @@ def bundle_files(*rules: tuple[str, str]) -> dict[str, str]:
         "templates/welcome.ru.txt": "Subject: Здравствуйте, {{ full_name }}\nДобрый день, {{ full_name }}!\n",
         "processes/follow_up.bpmn": FOLLOW_UP_BPMN,
         "forms/call_back.json": json.dumps({
-            "title": "Call back", "x-title": {"ru": "Перезвонить"}, "type": "object", "x-entity": "Contact",
+            "x-label": {"en": "Call back", "ru": "Перезвонить"}, "type": "object", "x-entity": "Contact",
             "properties": {"notes": {}, "region": {}}}),
     }
     for name, (title, fields) in ENTITIES.items():

@@ -198,7 +198,8 @@ def test_entity_json_schema_accepts_validated_records(bundle: Bundle) -> None:
     assert schema["required"] == ["title"]
     assert schema["properties"]["status"]["enum"][0] == "new"
     assert schema["properties"]["status"]["x-enum-labels"]["new"] == {"en": "New", "ru": "Новый"}
-    assert schema["properties"]["budget"]["x-title"] == {"ru": "Бюджет"}
+    assert schema["properties"]["budget"]["x-label"] == {"en": "Budget", "ru": "Бюджет"}
+    assert "title" not in schema["properties"]["budget"]  # one way to label a node: x-label
     assert list(Draft202012Validator(schema).iter_errors({"title": "t", "extra": 1}))
 
 
@@ -206,18 +207,15 @@ def test_form_schema_is_completed_from_the_entity(bundle: Bundle) -> None:
     schema = resolve_form_schema(bundle.forms["qualify_lead"], bundle)
     Draft202012Validator.check_schema(schema)
     props = schema["properties"]
-    assert props["budget"]["title"] == "Budget"
+    assert props["budget"]["x-label"] == {"en": "Budget", "ru": "Бюджет"}
     assert props["budget"]["x-field-type"] == "money"
     assert props["relationship"]["enum"] == RELATIONSHIPS.split(", ")
     assert props["relationship"]["x-enum-labels"]["client"]["ru"] == "Клиент"
     assert props["outcome"]["enum"] == ["convert", "nurture", "disqualify"]
     assert "x-field-type" not in props["comment"]
     meeting = resolve_form_schema(bundle.forms["arrange_meeting"], bundle)["properties"]["next_contact_on"]
-    assert (meeting["title"], meeting["x-title"], meeting["format"]) == (
-        "Meeting date",
-        {"ru": "Дата встречи"},
-        "date",
-    )
+    assert (meeting["x-label"], meeting["format"]) == ({"en": "Meeting date", "ru": "Дата встречи"}, "date")
+    assert "title" not in meeting
 
 
 def test_x_catalog_fills_enum_and_labels(bundle: Bundle) -> None:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
-from web.forms_render import build_widgets, field_kind, record_values, submitted_values, unplaced_errors
+from web.forms_render import (
+    build_widgets,
+    field_kind,
+    localized,
+    record_values,
+    submitted_values,
+    unplaced_errors,
+)
 
 SCHEMA = {
     "title": "Visit", "x-title": {"ru": "Визит"}, "type": "object", "required": ["outcome", "when"],
     "properties": {
-        "outcome": {"type": "string", "title": "Outcome", "x-title": {"ru": "Итог"}, "enum": ["won", "lost"],
+        "outcome": {"type": "string", "x-label": {"en": "Outcome", "ru": "Итог"}, "enum": ["won", "lost"],
                     "x-enum-labels": {"won": {"en": "Won", "ru": "Выиграна"}, "lost": {"en": "Lost"}}},
         "when": {"type": "string", "format": "date-time", "title": "When", "x-field-type": "datetime"},
         "budget": {"type": ["number", "string"], "title": "Budget", "x-field-type": "money"},
@@ -52,6 +59,19 @@ def test_labels_follow_the_locale_with_english_fallback():
     assert found["outcome"].label == "Итог"
     assert found["when"].label == "When"
     assert [(o.value, o.label) for o in found["outcome"].options] == [("won", "Выиграна"), ("lost", "Lost")]
+    assert widgets(locale="en")["outcome"].label == "Outcome"
+
+
+def test_x_label_wins_over_the_old_title_and_falls_back_to_english():
+    both = {"x-label": {"en": "Outcome", "ru": "Итог"}, "title": "Result", "x-title": {"ru": "Результат"}}
+    assert (localized(both, "ru"), localized(both, "en")) == ("Итог", "Outcome")
+    english_only = {"x-label": {"en": "Outcome"}, "x-title": {"ru": "Результат"}}
+    assert localized(english_only, "ru") == "Outcome"
+
+
+def test_an_old_style_title_and_x_title_still_label_the_form():
+    old = {"title": "Visit", "x-title": {"ru": "Визит"}}
+    assert (localized(old, "ru"), localized(old, "en"), localized({}, "ru", "visit")) == ("Визит", "Visit", "visit")
 
 
 def test_required_values_errors_and_references():

@@ -58,10 +58,15 @@ def test_task_form_labels_follow_the_language(app, deployed, actors):
     new_lead(deployed, actors)
     task = pool_task(deployed, actors["sales"])
     page = text(as_user(app, "sam").get(f"/tasks/{task.id}?lang=ru"))
-    assert "Квалификация лида" in page  # the form's x-title
+    assert "Квалификация лида" in page  # the form's x-label
+    assert "Решение" in page  # a form property's x-label
     assert "Перевести в сделку" in page  # x-enum-labels
     assert "Бюджет" in page  # a record field's label from the entity
     assert "Завершить" in page
+    english = text(as_user(app, "sam").get(f"/tasks/{task.id}?lang=en"))
+    assert "Qualify the lead" in english
+    assert "Outcome" in english
+    assert "Квалификация лида" not in english
 
 
 def test_validation_messages_are_translated(app, deployed, actors):
