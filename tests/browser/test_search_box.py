@@ -43,6 +43,7 @@ def test_search_by_a_phone_typed_differently_and_by_a_transliterated_name(live_s
     box.fill("petrov")
     box.press("Enter")
     expect(page.locator(".search-results h2")).to_have_text(["Contact", "Lead"])
+    page.wait_for_load_state("load")  # the keys are handled by a deferred script: parsed HTML is not enough
     page.locator("#search-page-q").focus()
     page.keyboard.press("ArrowDown")
     expect(page.locator(".search-hit").first).to_be_focused()
