@@ -18,12 +18,19 @@ _HERE = Path(__file__).parent
 
 @cache
 def templates(locale: str) -> dict[str, str]:
-    """The message templates of a locale by code (`import.not_number` → "{value} is not a number")."""
-    path = _HERE / f"{locale}.yaml"
-    if locale not in LOCALES or not path.exists():
+    """The message templates of a locale by code (`import.not_number` → "{value} is not a number"), from
+    `<locale>.yaml` and the area catalogs `<area>.<locale>.yaml` beside it; a code defined twice is a bug."""
+    if locale not in LOCALES:
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {str(code): str(text) for code, text in data.items()}
+    found: dict[str, str] = {}
+    for path in [_HERE / f"{locale}.yaml", *sorted(_HERE.glob(f"*.{locale}.yaml"))]:
+        if not path.exists():
+            continue
+        for code, text in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if str(code) in found:
+                raise ValueError(f"{path.name}: message code {code} is defined twice")
+            found[str(code)] = str(text)
+    return found
 
 
 def slots(template: str) -> set[str]:
