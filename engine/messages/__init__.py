@@ -46,8 +46,9 @@ class Message(str):
     params: dict[str, str]
 
     def __new__(cls, code: str, /, **params: Any) -> Message:
-        """The message `code` with its parameters (as text); a code missing from the English catalog is a bug."""
-        text_params = {name: str(value) for name, value in params.items()}
+        """The message `code` with its parameters (as text; a Message parameter, like the reason of a refused
+        expression, stays one so it reads in the same language); a code missing from the English catalog is a bug."""
+        text_params = {name: value if isinstance(value, Message) else str(value) for name, value in params.items()}
         self = super().__new__(cls, templates(ENGLISH)[code].format(**text_params))
         self.code, self.params = code, text_params
         return self
@@ -56,8 +57,18 @@ class Message(str):
         return (_rebuild, (self.code, self.params))
 
     def as_dict(self) -> dict[str, Any]:
-        """The code and parameters, for storing next to the English text (a JSON column)."""
-        return {"code": self.code, "params": dict(self.params)}
+        """The code and parameters, for storing next to the English text (a JSON column; a Message parameter is
+        stored as its English text)."""
+        return {"code": self.code, "params": {name: str(value) for name, value in self.params.items()}}
+
+
+class MessageError(ValueError):
+    """A refusal whose reason is a Message: `str(error)` is the English text, `message` reads in any language
+    (other text, like a library's reason, is kept as it is)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+        super().__init__(*(() if message is None else (message,)))
 
 
 def coded(text: str) -> dict[str, Any]:
@@ -72,7 +83,8 @@ def _rebuild(code: str, params: dict[str, str]) -> Message:
 def render(code: str, params: Mapping[str, Any], locale: str | None) -> str:
     """The message `code` in `locale` (English when the locale lacks it)."""
     template = templates(locale or ENGLISH).get(code) or templates(ENGLISH)[code]
-    return template.format(**{name: str(value) for name, value in params.items()})
+    return template.format(**{name: localized(value, locale) if isinstance(value, Message) else str(value)
+                              for name, value in params.items()})
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
