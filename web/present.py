@@ -264,7 +264,8 @@ def role_label(role: str) -> str:
     return role
 
 
-ENGINE_ACTORS = ("process", "timer")  # who a change is by when no person made it (engine/services: actor="process")
+ENGINE_ACTORS = ("process", "timer", "rule")  # who a change is by when no person made it (engine: actor="process";
+# a rule of crm_model/rules starts processes as engine.rules.dispatch.RULE_ACTOR)
 
 
 def actor_name(actor: str | None) -> str:
