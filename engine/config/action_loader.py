@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config.automation import TERRITORY_ENTITY, Action
-from engine.config.checking import Checker, Path_, Say, broken, names_or_none
+from engine.config.checking import Checker, Path_, Say, broken, names_or_none, value_problems
 from engine.config.expressions import duration_problem, expression_problems
 from engine.config.model import Entity
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ValidationError
-from engine.messages import Joined, Message
+from engine.messages import Message
 from engine.records.schema import validate_record
 
 USERNAME = re.compile(r"[a-z0-9_.-]{2,80}")
@@ -61,7 +61,7 @@ def _check_set(checker: Checker, entity: Entity, say: Say, args: LineMap, kind: 
         validate_record(entity, checker.bundle(), values, partial=True)
     except ValidationError as error:
         for name, messages in error.errors.items():
-            problems = Joined(", ", messages)
+            problems = value_problems(messages, ", ")
             say(args.line_of(name), Message("config.set_invalid", kind=kind, name=name, problems=problems))
 
 

@@ -42,7 +42,7 @@ from engine.config.expressions import (
 )
 from engine.config.model import Catalog, Entity, Field
 from engine.config.yaml_lines import LineList, LineMap
-from engine.messages import Message
+from engine.messages import Message, sentence
 from engine.store.filter_spec import Condition
 
 OWNER = "owner"  # not a field: the record's owner, which join_territory may set and `changed` may watch
@@ -83,7 +83,7 @@ def load_templates(checker: Checker, paths: list[str]) -> None:
         try:
             environment.parse(text)
         except jinja2.TemplateSyntaxError as error:
-            say(error.lineno, Message("config.template_syntax", detail=error.message))  # Jinja2's own words
+            say(error.lineno, Message("config.template_syntax", detail=sentence(error.message or "", "jinja")))
         bodies.setdefault(name, {})[locale] = text
     checker.templates = {name: Template(name, texts) for name, texts in sorted(bodies.items())}
 

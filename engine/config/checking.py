@@ -11,7 +11,7 @@ from engine.config.automation import FinalAction, Pipeline, Rule, Template
 from engine.config.model import Bundle, Catalog, Entity, Form, Label, Settings
 from engine.config.yaml_lines import LineMap, load_mapping, load_yaml
 from engine.errors import ConfigError, Problem
-from engine.messages import Joined, Message
+from engine.messages import Joined, Message, sentence
 
 SNAKE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -49,6 +49,12 @@ def names_or_none(names: Iterable[str]) -> str:
 def either(names: Iterable[str]) -> str:
     """`names` joined by " or " (in the reader's language): the types a field may have."""
     return Joined(Message("config.or"), names)
+
+
+def value_problems(messages: Iterable[str], separator: str) -> str:
+    """What the record schema or the filter model said of a value (English), joined by `separator`, each shown in
+    the reader's language where the catalog's `value.*` templates say it."""
+    return Joined(separator, [sentence(message, "value") for message in messages])
 
 
 def paths_in(files: dict[str, str], directory: str, suffix: str) -> list[str]:

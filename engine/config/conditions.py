@@ -15,7 +15,7 @@ from engine.config.model import Bundle, Entity
 from engine.config.yaml_lines import LineList, LineMap, line_of_path, plain
 from engine.errors import Problem, ValidationError
 from engine.filters.model import parse_filter
-from engine.messages import Message
+from engine.messages import Message, sentence
 from engine.store.filter_spec import AllOf, AnyOf, Condition, FieldCondition, NotOf
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -69,7 +69,8 @@ def load_condition(
             inner = _steps(key)[1:]  # the parser's paths start at its own "where"
             shown = path + key.removeprefix("where")
             for message in messages:
-                say(line_of_path(spec, inner, line), Message("config.condition_problem", path=shown, problem=message))
+                say(line_of_path(spec, inner, line), Message("config.condition_problem", path=shown,
+                                                                     problem=sentence(message, "value")))
         return None
     return parsed.where
 

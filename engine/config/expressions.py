@@ -10,7 +10,7 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes  # type: ignore[import-untyped,unused-ignore]
 
-from engine.messages import Message
+from engine.messages import Message, sentence
 
 FUNCTION_NAMES: tuple[str, ...] = ("len", "min", "max", "abs", "round", "lower", "upper", "days_since")
 # `today` and `owner` are seen by every expression; `linked` only by rules with a linked_* trigger.
@@ -102,7 +102,7 @@ def expression_problems(expression: Any, names: Collection[str]) -> list[Message
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as error:  # Python's own wording of the syntax error, in English
-        return [Message("config.expression_syntax", detail=error.msg)]
+        return [Message("config.expression_syntax", detail=sentence(error.msg, "python"))]
     problems = [problem for node in ast.walk(tree) if (problem := _node_problem(node))]
     if problems:  # names inside a refused construct would only repeat the problem
         return list(dict.fromkeys(problems))

@@ -16,7 +16,7 @@ from engine.config.model import Entity, Form
 from engine.config.yaml_lines import LineMap, plain
 from engine.errors import Problem
 from engine.input_limits import MAX_JSON_DEPTH, json_depth
-from engine.messages import Message
+from engine.messages import Message, sentence
 from engine.records.schema import field_schema
 
 UI_WIDGETS = ("text", "textarea", "select", "radio", "checkboxes", "date", "hidden")
@@ -69,7 +69,7 @@ def load_form(checker: Checker, path: str) -> None:
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as error:
-        checker.sayer(path, None)(error.lineno, Message("config.json_invalid", detail=error.msg))  # json's words
+        checker.sayer(path, None)(error.lineno, Message("config.json_invalid", detail=sentence(error.msg, "json")))
         return
     if not isinstance(schema, dict):
         checker.sayer(path, None)(1, Message("config.form_not_object"))
@@ -78,7 +78,8 @@ def load_form(checker: Checker, path: str) -> None:
         where = [str(part) for part in violation.absolute_path]
         prop = where[where.index("properties") + 1] if "properties" in where[:-1] else None
         line = json_key_line(text, prop or where[-1]) if where else 1
-        message = Message("config.form_json_schema", at="/".join(where), detail=violation.message)  # jsonschema's
+        detail = sentence(violation.message, "jsonschema")
+        message = Message("config.form_json_schema", at="/".join(where), detail=detail)
         checker.sayer(path, prop)(line, message)
     entity_name = schema.get("x-entity")
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None

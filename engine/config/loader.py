@@ -19,7 +19,17 @@ from engine.config.automation_loader import (
     load_templates,
 )
 from engine.config.boards import BOARDS_FOLDER, Board, load_board
-from engine.config.checking import CODE, Checker, Path_, folder, names_or_none, paths_in, stem, text_or_none
+from engine.config.checking import (
+    CODE,
+    Checker,
+    Path_,
+    folder,
+    names_or_none,
+    paths_in,
+    stem,
+    text_or_none,
+    value_problems,
+)
 from engine.config.cycles import cycle_problems
 from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates
 from engine.config.events_loader import EVENTS_FILE, load_events
@@ -41,7 +51,7 @@ from engine.config.report_loader import REPORTS_FOLDER, load_report
 from engine.config.timeline_loader import load_timeline
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ConfigError, Problem
-from engine.messages import Joined, Message
+from engine.messages import Message
 from engine.records.schema import check_field_values, normalize_value
 from engine.store.report_spec import Report
 
@@ -302,7 +312,8 @@ class _BundleChecker(Checker):
             return built
         errors = check_field_values({name: built}, {name: default}, self.catalogs, self.settings)
         if errors:
-            say("default", Message("config.default_invalid", value=repr(default), problems=Joined("; ", errors[name])))
+            problems = value_problems(errors[name], "; ")
+            say("default", Message("config.default_invalid", value=repr(default), problems=problems))
             return built
         return replace(built, default=normalize_value(built, default))
 

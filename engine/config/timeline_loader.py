@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.config.checking import Checker, Path_, Say, either
+from engine.config.checking import Checker, Path_, Say, either, value_problems
 from engine.config.model import Field, Label, LogForm, TimelineSource
 from engine.config.yaml_lines import LineMap, plain
-from engine.messages import Joined, Message
+from engine.messages import Message
 from engine.records.schema import check_field_values
 
 TIMELINE_KEYS = ("kind_field", "at", "text", "log")
@@ -68,7 +68,7 @@ def _log(checker: Checker, path: str, entity: str, value: Any, fields: Mapping[s
                                   checker.settings)
     for name, messages in problems.items():
         say(value.line_of("set"), Message("config.timeline_set_value", name=name, value=repr(preset[name]),
-                                          problems=Joined("; ", messages)))
+                                          problems=value_problems(messages, "; ")))
     asked = [] if any(where[:1] == ("fields",) for where in bad) else value.get("fields", [])
     for name in asked:
         _field(say, value.line_of("fields"), fields, "fields:", name, None)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from functools import cache
-from string import Formatter
 from typing import Any
 
 import yaml
 
 from engine.errors import ConfigError, Problem
 from engine.input_limits import MAX_YAML_CHARS, MAX_YAML_DEPTH, MAX_YAML_NODES
-from engine.messages import ENGLISH, Joined, Message, templates
+from engine.messages import Joined, Message, sentence
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -147,34 +145,10 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
-@cache
-def _pyyaml_sentences() -> list[tuple[re.Pattern[str], str]]:
-    """PyYAML's sentences as patterns, from the `pyyaml.*` templates of the English catalog, with their codes."""
-    found = []
-    for code, template in templates(ENGLISH).items():
-        if code.startswith("pyyaml."):
-            pattern = "".join(re.escape(literal) + (f"(?P<{name}>.+)" if name else "")
-                              for literal, name, _, _ in Formatter().parse(template))
-            found.append((re.compile(pattern), code))
-    return found
-
-
-def _sentence(text: str) -> str:
-    """One sentence of a PyYAML error as a Message (its wording kept in English), or as PyYAML wrote it when it is
-    not one of the catalog's."""
-    if isinstance(text, Message):
-        return text
-    for pattern, code in _pyyaml_sentences():
-        found = pattern.fullmatch(text)
-        if found:
-            return Message(code, **found.groupdict())
-    return text
-
-
 def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
-        parts = [_sentence(part) for part in (error.context, error.problem) if part]
+        parts = [sentence(part, "pyyaml") for part in (error.context, error.problem) if part]
         detail = Joined("; ", parts) if parts else str(error)
         if isinstance(error, _TooLarge):
             message = Message("config.yaml_too_large", detail=detail)

@@ -3,6 +3,7 @@ language where a reader is known (web, API, `--lang`). Catalogs: engine/messages
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -136,6 +137,30 @@ class Joined(str):
 
 def _translatable(value: Any) -> bool:
     return isinstance(value, Message | Templated | Joined)
+
+
+@cache
+def _sentences(area: str) -> list[tuple[re.Pattern[str], str]]:
+    """The English templates of the codes `<area>.*` as patterns of whole sentences, with their codes."""
+    found = []
+    for code, template in templates(ENGLISH).items():
+        if code.startswith(f"{area}."):
+            pattern = "".join(re.escape(literal) + (f"(?P<{name}>.+?)" if name else "")
+                              for literal, name, _, _ in Formatter().parse(template))
+            found.append((re.compile(pattern), code))
+    return found
+
+
+def sentence(text: str, area: str) -> str:
+    """English written by a library (PyYAML, Python's parser) or older engine code as a Message of `area` when one
+    of the area's templates says it (its English is the same text), else the text as it is."""
+    if isinstance(text, Message | Templated | Joined):
+        return text
+    for pattern, code in _sentences(area):
+        found = pattern.fullmatch(text)
+        if found:
+            return Message(code, **found.groupdict())
+    return text
 
 
 def localized(text: str, locale: str | None) -> str:
