@@ -94,3 +94,22 @@ def test_a_library_sentence_the_catalog_does_not_know_stays_as_the_library_wrote
     assert isinstance(matched, Message)
     assert (matched, localized(matched, "ru")) == (
         "could not find expected ':'", "не найдено ожидаемое двоеточие «:» после ключа")
+
+
+def test_the_configuration_editor_refuses_a_field_in_the_readers_language(bundle_files: dict[str, str]) -> None:
+    from engine.config.loader import load_bundle
+    from engine.errors import ValidationError
+    from engine.services.config_changes import field_spec
+
+    bundle = load_bundle(bundle_files)
+    with pytest.raises(ValidationError) as changed:
+        field_spec(bundle, "Contact", {"name": "phone", "type": "integer", "label": {"en": "Phone", "ru": "Телефон"}})
+    ((field, (message,)),) = changed.value.errors.items()
+    assert (field, message) == ("type", "Contact.phone is a phone field; changing the type of a field that may hold "
+                                        "data is done in the files, where its values can be converted")
+    assert localized(message, "ru") == ("Contact.phone — поле типа phone; тип поля, в котором уже могут быть данные, "
+                                        "меняют в файлах, где его значения можно преобразовать")
+    with pytest.raises(ValidationError) as named:
+        field_spec(bundle, "Contact", {"name": "Shoe Size", "type": "integer"})
+    assert [localized(m, "ru") for m in named.value.errors["name"]] == [
+        "имя поля пишется в snake_case, например delivery_date"]
