@@ -145,10 +145,18 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
+def _pyyaml_sentence(text: str) -> str:
+    """A sentence of PyYAML's as a Message where the catalog says it, the token it names ('<block end>') too."""
+    said = sentence(text, "pyyaml")
+    if isinstance(said, Message) and "token" in said.params:
+        return Message(said.code, **{**said.params, "token": sentence(said.params["token"], "yamltoken")})
+    return said
+
+
 def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
-        parts = [sentence(part, "pyyaml") for part in (error.context, error.problem) if part]
+        parts = [_pyyaml_sentence(part) for part in (error.context, error.problem) if part]
         detail = Joined("; ", parts) if parts else str(error)
         if isinstance(error, _TooLarge):
             message = Message("config.yaml_too_large", detail=detail)

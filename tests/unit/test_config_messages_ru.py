@@ -68,8 +68,8 @@ def test_a_yaml_syntax_error_reads_in_russian_with_its_line_and_column(bundle_fi
     assert wrong_indent.message == ("YAML syntax error: while parsing a block mapping; expected <block end>, but found "
                                     "'<block mapping start>'")
     assert localized(wrong_indent.message, "ru") == (
-        "ошибка синтаксиса YAML в столбце 2: в словаре; неверный отступ: ожидался конец блока, а найдено "
-        "'<block mapping start>'")
+        "ошибка синтаксиса YAML в столбце 2: в словаре; неверный отступ: ожидался конец блока, а найдено начало "
+        "словаря («ключ: значение»)")
     unclosed = problems["crm_model/pipelines/syntax_c.yaml"]
     assert localized(unclosed.message, "ru").endswith("в строке в кавычках; файл закончился раньше времени — не "
                                                       "закрыта кавычка")
