@@ -154,12 +154,13 @@ def _sentences(area: str) -> list[tuple[re.Pattern[str], str]]:
 def sentence(text: str, area: str) -> str:
     """English written by a library (PyYAML, Python's parser) or older engine code as a Message of `area` when one
     of the area's templates says it (its English is the same text), else the text as it is."""
-    if isinstance(text, Message | Templated | Joined):
+    if _translatable(text):
         return text
     for pattern, code in _sentences(area):
         found = pattern.fullmatch(text)
-        if found:
-            return Message(code, **found.groupdict())
+        said = Message(code, **found.groupdict()) if found else None
+        if said == text:  # the English stays exactly what was written
+            return said
     return text
 
 
