@@ -204,7 +204,7 @@ def apply_change(uow: UnitOfWork, actor: Actor, change: ConfigChange, now: datet
         raise ConfigError(change.problems)
     with uow:
         if uow.config.latest_id() != change.base_version_id:
-            raise ConflictError("the configuration was changed since this change was prepared; look at it again")
+            raise ConflictError(Message("config.changed_since_prepared"))
         return deploy_bundle(uow, actor, change.files, now, note=change.note)
 
 
@@ -214,12 +214,12 @@ def rollback(uow: UnitOfWork, actor: Actor, version_id: int, expected_active: in
     with uow:
         active = uow.config.latest_id()
         if active != expected_active:
-            raise ConflictError("the configuration was changed since you looked; look at the versions again")
+            raise ConflictError(Message("config.changed_since_looked"))
         row = uow.config.get_config(version_id)
         if row is None:
             raise NotFound(f"configuration version {version_id} not found")
         if row.id == active:
-            raise ConflictError(f"version {version_id} is the active configuration already")
+            raise ConflictError(Message("config.version_active", version=version_id))
         return deploy_bundle(uow, actor, dict(row.files), now,
                              note=f"rollback to version {version_id} by {actor.username}")
 
