@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config.automation import TERRITORY_ENTITY, Action
-from engine.config.checking import Checker, Path_, Say, broken
+from engine.config.checking import Checker, Path_, Say, broken, names_or_none, value_problems
 from engine.config.expressions import duration_problem, expression_problems
 from engine.config.model import Entity
 from engine.config.yaml_lines import LineList, LineMap, plain
 from engine.errors import ValidationError
+from engine.messages import Message
 from engine.records.schema import validate_record
 
 USERNAME = re.compile(r"[a-z0-9_.-]{2,80}")
@@ -60,7 +61,8 @@ def _check_set(checker: Checker, entity: Entity, say: Say, args: LineMap, kind: 
         validate_record(entity, checker.bundle(), values, partial=True)
     except ValidationError as error:
         for name, messages in error.errors.items():
-            say(args.line_of(name), f"{kind}: {name} {', '.join(messages)}")
+            problems = value_problems(messages, ", ")
+            say(args.line_of(name), Message("config.set_invalid", kind=kind, name=name, problems=problems))
 
 
 def _check_compute(
@@ -70,50 +72,49 @@ def _check_compute(
     for name, expression in args.items():
         at = args.line_of(name)
         if name not in entity.fields:
-            say(at, f"compute: {name} is not a field of {entity.name}")
+            say(at, Message("config.compute_not_field", name=name, entity=entity.name))
         for problem in expression_problems(expression, scope.names):
-            say(at, f"compute {name} {expression!r}: {problem}")
+            say(at, Message("config.compute_expression", name=name, expression=repr(expression), problem=problem))
 
 
 def _check_create_task(checker: Checker, scope: ActionScope, say: Say, line: int, task: LineMap) -> None:
     if isinstance(task.get("title"), dict):
         checker.label(say, task.line_of("title"), task["title"])
     if "due" in task and (problem := duration_problem(task["due"])):
-        say(task.line_of("due"), f"due: {problem}")
+        say(task.line_of("due"), Message("config.due_invalid", problem=problem))
 
 
 def _check_send_email(checker: Checker, scope: ActionScope, say: Say, line: int, email: LineMap) -> None:
     name = email.get("template")
     template = checker.templates.get(name) if isinstance(name, str) else None
     if template is None:
-        known = ", ".join(sorted(checker.templates)) or "none"
-        say(email.line_of("template"), f"unknown template {name!r}; known templates: {known}")
+        known = names_or_none(sorted(checker.templates))
+        say(email.line_of("template"), Message("config.template_unknown", name=repr(name), known=known))
     else:
         missing = [
             f"templates/{name}.{locale}.txt" for locale in checker.settings.locales if locale not in template.bodies
         ]
         if missing:
-            say(email.line_of("template"), f"template {name!r} is missing {', '.join(missing)}")
+            files = ", ".join(missing)
+            say(email.line_of("template"), Message("config.template_missing", name=repr(name), files=files))
     to = email.get("to")
     field = scope.entity.fields.get(to) if isinstance(to, str) else None
     if field is None or field.type != "email":
         emails = [f.name for f in scope.entity.fields.values() if f.type == "email"]
-        say(
-            email.line_of("to"),
-            f"to: {to!r} must be an email field of {scope.entity.name}; email fields: {', '.join(emails) or 'none'}",
-        )
+        say(email.line_of("to"), Message("config.email_to_field", to=repr(to), entity=scope.entity.name,
+                                         fields=names_or_none(emails)))
 
 
 def _check_territory(checker: Checker, scope: ActionScope, say: Say, line: int, args: Any) -> None:
     territory = checker.entities.get(TERRITORY_ENTITY)
     if territory is None:
-        say(line, f"territory actions need an entity {TERRITORY_ENTITY} with fields code and manager")
+        say(line, Message("config.territory_entity", entity=TERRITORY_ENTITY))
         return
     if "code" not in territory.fields:
-        say(line, f"entity {TERRITORY_ENTITY} needs a field code")
+        say(line, Message("config.territory_code", entity=TERRITORY_ENTITY))
     manager = territory.fields.get("manager")
     if manager is None or manager.type != "user":
-        say(line, f"entity {TERRITORY_ENTITY} needs a field manager of type user")
+        say(line, Message("config.territory_manager", entity=TERRITORY_ENTITY))
 
 
 def _check_create_record(checker: Checker, scope: ActionScope, say: Say, line: int, spec: LineMap) -> None:
@@ -122,7 +123,7 @@ def _check_create_record(checker: Checker, scope: ActionScope, say: Say, line: i
     if target is None:
         if not isinstance(name, str) or name not in checker.unreadable:
             known = ", ".join(sorted(checker.entities))
-            say(spec.line_of("entity"), f"create_record: unknown entity {name!r}; known entities: {known}")
+            say(spec.line_of("entity"), Message("config.create_record_entity", entity=repr(name), known=known))
         return
     if "set" in spec:
         _check_set(checker, target, say, spec["set"], "create_record set")
@@ -131,7 +132,7 @@ def _check_create_record(checker: Checker, scope: ActionScope, say: Say, line: i
     given = {*_keys(spec.get("set")), *_keys(spec.get("compute"))}
     missing = [f.name for f in target.fields.values() if f.required and f.default is None and f.name not in given]
     if missing:
-        say(line, f"create_record of {target.name} must set its required fields: {', '.join(missing)}")
+        say(line, Message("config.create_record_required", entity=target.name, fields=", ".join(missing)))
 
 
 def _keys(value: Any) -> list[str]:

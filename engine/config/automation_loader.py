@@ -19,7 +19,18 @@ from engine.config.automation import (
     Template,
     Trigger,
 )
-from engine.config.checking import CODE, SNAKE_NAME, Checker, Element, Path_, Say, broken, stem
+from engine.config.checking import (
+    CODE,
+    SNAKE_NAME,
+    Checker,
+    Element,
+    Path_,
+    Say,
+    broken,
+    either,
+    names_or_none,
+    stem,
+)
 from engine.config.conditions import filtered_fields, load_condition
 from engine.config.expressions import (
     COMMON_NAMES,
@@ -31,6 +42,7 @@ from engine.config.expressions import (
 )
 from engine.config.model import Catalog, Entity, Field
 from engine.config.yaml_lines import LineList, LineMap
+from engine.messages import Message, sentence
 from engine.store.filter_spec import Condition
 
 OWNER = "owner"  # not a field: the record's owner, which join_territory may set and `changed` may watch
@@ -60,17 +72,18 @@ def load_templates(checker: Checker, paths: list[str]) -> None:
         name, _, locale = stem(path, ".txt").rpartition(".")
         say = checker.sayer(path, name or None)
         if not SNAKE_NAME.fullmatch(name) or not locale:
-            say(None, "a template file is templates/<name>.<locale>.txt, like templates/offer.en.txt")
+            say(None, Message("config.template_file_name"))
             continue
         if locale not in checker.settings.locales:
-            say(None, f"locale {locale!r} is not one of the locales: {', '.join(checker.settings.locales)}")
+            locales = ", ".join(checker.settings.locales)
+            say(None, Message("config.template_locale", locale=repr(locale), locales=locales))
         text = checker.files[path]
         if not text.startswith(_SUBJECT) or not text.split("\n", 1)[0].removeprefix(_SUBJECT).strip():
-            say(1, "the first line must be the subject: Subject: ...")
+            say(1, Message("config.template_subject"))
         try:
             environment.parse(text)
         except jinja2.TemplateSyntaxError as error:
-            say(error.lineno, f"Jinja2 syntax error: {error.message}")
+            say(error.lineno, Message("config.template_syntax", detail=sentence(error.message or "", "jinja")))
         bodies.setdefault(name, {})[locale] = text
     checker.templates = {name: Template(name, texts) for name, texts in sorted(bodies.items())}
 
@@ -78,7 +91,7 @@ def load_templates(checker: Checker, paths: list[str]) -> None:
 def _entity(checker: Checker, say: Say, line: int, name: Any) -> Entity | None:
     entity = checker.entities.get(name) if isinstance(name, str) else None
     if entity is None and not (isinstance(name, str) and name in checker.unreadable):
-        say(line, f"unknown entity {name!r}; known entities: {', '.join(sorted(checker.entities)) or 'none'}")
+        say(line, Message("config.unknown_entity", entity=repr(name), known=names_or_none(sorted(checker.entities))))
     return entity
 
 
@@ -92,8 +105,7 @@ def _coded(checker: Checker, file: str, owner: str, items: LineList, bad: set[Pa
         at, code = items.line_at(index), item["code"]
         element = f"{owner}.{code}"
         if code in taken:
-            checker.sayer(file, element)(at, f"duplicate code '{code}': stage and final action codes are unique in "
-                                             "a pipeline")
+            checker.sayer(file, element)(at, Message("config.stage_code_twice", code=code))
             continue
         taken.add(code)
         yield index, code, item, at, element
@@ -139,7 +151,8 @@ def _pipeline_field(say: Say, data: LineMap, entity: Entity, key: str, types: tu
     name = data.get(key)
     field = entity.fields.get(name) if isinstance(name, str) else None
     if field is None or field.type not in types:
-        say(data.line_of(key), f"{key} {name!r} must be a field of {entity.name} of type {' or '.join(types)}")
+        say(data.line_of(key), Message("config.pipeline_field", key=key, name=repr(name), entity=entity.name,
+                                       types=either(types)))
         return None
     return field
 
@@ -150,7 +163,7 @@ def _named(checker: Checker, path: str, data: Any, kind: str, name: str, seen: M
     and unique; its label and entity (None when the entity is unknown, which is reported)."""
     say, line = checker.sayer(path, name), data.line_of(kind)
     if name != stem(path, ".yaml") or name in seen:
-        say(line, f"{kind} '{name}' must be in crm_model/{kind}s/{name}.yaml")
+        say(line, Message("config.file_of_name", kind=kind, name=name))
     label = checker.label(say, data.line_of("label"), data.get("label"))
     entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
     return None if entity is None else (say, line, label, entity)
@@ -166,7 +179,7 @@ def load_pipeline(checker: Checker, path: str) -> None:
     stage_field = _pipeline_field(say, data, entity, "stage_field", ("string", "enum"))
     types = checker.catalogs.get(type_field.catalog or "") if type_field else None
     if types is not None and code not in types.codes():
-        say(line, f"pipeline '{code}' must be a code of catalog {types.name}, the catalog of the type_field")
+        say(line, Message("config.pipeline_type_code", code=code, catalog=types.name))
     stage_catalog = checker.catalogs.get(stage_field.catalog or "") if stage_field else None
     scope = ActionScope(path, code, entity, frozenset({*entity.fields, *COMMON_NAMES}))
     taken: set[str] = set()  # stage and final action codes share one namespace
@@ -178,7 +191,8 @@ def load_pipeline(checker: Checker, path: str) -> None:
     for action in pipeline.all_actions():
         value = action.args.get(stage_name) if action.kind == "set" and isinstance(action.args, dict) else None
         if stage_field is not None and value is not None and value not in codes:
-            say(action.line, f"set: {value!r} is not a stage of pipeline {code}; stages: {', '.join(codes)}")
+            say(action.line, Message("config.pipeline_set_stage", value=repr(value), code=code,
+                                     stages=", ".join(codes)))
     checker.pipelines[code] = pipeline
 
 
@@ -191,13 +205,13 @@ def _stages(checker: Checker, scope: ActionScope, data: LineMap, catalog: Catalo
     for index, code, item, at, element in _coded(checker, scope.file, scope.element, items, bad, "stages", taken):
         say = checker.sayer(scope.file, element)
         if catalog is not None and code not in catalog.codes():
-            say(at, f"stage '{code}' is not a code of catalog {catalog.name}")
+            say(at, Message("config.stage_not_in_catalog", code=code, catalog=catalog.name))
         final = False if ("stages", index, "final") in bad else item.get("final", False)
         on_enter = load_actions(checker, replace(scope, element=element), item.get("on_enter"), bad,
                                 ("stages", index, "on_enter"))
         stages.append(Stage(code, checker.label(say, at, item.get("label")), final is True, on_enter, at))
     if stages and not any(stage.final for stage in stages):
-        checker.sayer(scope.file, scope.element)(data.line_of("stages"), "at least one stage must be final: true")
+        checker.sayer(scope.file, scope.element)(data.line_of("stages"), Message("config.no_final_stage"))
     return tuple(stages)
 
 
@@ -239,8 +253,7 @@ def _final_actions(checker: Checker, scope: ActionScope, data: LineMap, taken: s
                 continue
             element = f"{scope.element}.{item['code']}"
             if item["code"] in taken:
-                checker.sayer(scope.file, element)(at, f"duplicate code '{item['code']}': stage and final action "
-                                                       "codes are unique in a pipeline")
+                checker.sayer(scope.file, element)(at, Message("config.stage_code_twice", code=item["code"]))
                 continue
             taken.add(item["code"])
             finals.append(_final_action(checker, replace(scope, element=element), item, item["code"], at, bad,
@@ -249,12 +262,14 @@ def _final_actions(checker: Checker, scope: ActionScope, data: LineMap, taken: s
         shared = checker.final_actions.get(item)
         if shared is None:
             if item not in checker.unreadable:
-                known = ", ".join(sorted(checker.final_actions)) or "none"
-                say(at, f"unknown final action {item!r}: no {SHARED_FINALS_FOLDER}/{item}.yaml (shared: {known})")
+                known = names_or_none(sorted(checker.final_actions))
+                say(at, Message("config.final_action_unknown", item=repr(item), folder=SHARED_FINALS_FOLDER,
+                                name=item, known=known))
         elif shared[0] != scope.entity.name:
-            say(at, f"final action {item!r} is for {shared[0]}, not {scope.entity.name}")
+            say(at, Message("config.final_action_entity", item=repr(item), entity=shared[0],
+                            expected=scope.entity.name))
         elif item in taken:
-            say(at, f"duplicate code '{item}': stage and final action codes are unique in a pipeline")
+            say(at, Message("config.stage_code_twice", code=item))
         else:
             taken.add(item)
             finals.append(shared[1])
@@ -265,11 +280,12 @@ def _field_list(
     say: Say, line: int, value: Any, entity: Entity, what: str, *, allow_empty: bool = False, owner: bool = False
 ) -> tuple[str, ...]:
     if not isinstance(value, list) or not (value or allow_empty):
-        say(line, f"{what} needs a list of fields of {entity.name}, like [{next(iter(entity.fields), 'field')}]")
+        say(line, Message("config.field_list_needed", what=what, entity=entity.name,
+                          example=next(iter(entity.fields), "field")))
         return ()
     known = {*entity.fields, *([OWNER] if owner else [])}
     for name in (name for name in value if not isinstance(name, str) or name not in known):
-        say(line, f"{what}: {name!r} is not a field of {entity.name}")
+        say(line, Message("config.field_list_unknown", what=what, name=repr(name), entity=entity.name))
     return tuple(str(name) for name in value)
 
 
@@ -282,11 +298,8 @@ def _linked(checker: Checker, say: Say, spec: LineMap, key: str, target: Entity)
     field = linked.fields.get(via) if isinstance(via, str) else None
     if field is None or field.type != "reference" or field.entity != target.name:
         pointing = [f.name for f in linked.fields.values() if f.type == "reference" and f.entity == target.name]
-        say(
-            spec.line_of("via"),
-            f"via {via!r} must be a reference field of {linked.name} pointing at "
-            f"{target.name}; such fields: {', '.join(pointing) or 'none'}",
-        )
+        say(spec.line_of("via"), Message("config.via_reference_fields", via=repr(via), entity=linked.name,
+                                         target=target.name, fields=names_or_none(pointing)))
         return None
     return linked
 
@@ -301,7 +314,7 @@ def _trigger(checker: Checker, say: Say, item: Any, line: int, entity: Entity) -
         return Trigger(kind, _field_list(say, line, value, entity, "changed", owner=True), line=line)
     if kind == "schedule":
         if problem := duration_problem(value):
-            say(line, f"schedule: {problem}")
+            say(line, Message("config.schedule_invalid", problem=problem))
         return Trigger(kind, every=str(value), line=line)
     linked = _linked(checker, say, value, "entity", entity)
     fields: tuple[str, ...] = ()
@@ -335,7 +348,7 @@ def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: E
         if broken(bad, "let", name):
             continue
         if name in reserved:
-            say(at, f"let name '{name}' must be snake_case and not a field of {entity.name} or a built-in name")
+            say(at, Message("config.let_name", name=name, entity=entity.name))
         function = next(key for key in spec if key in AGGREGATES)
         linked = _linked(checker, say, spec, "count" if function == "count" else "of", entity)
         field = None if function == "count" else spec.get(function)
@@ -346,7 +359,8 @@ def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: E
             and (target is None or target.type not in _AGGREGATED_TYPES[function])
         ):
             allowed = ", ".join(_AGGREGATED_TYPES[function])
-            say(spec.line_of(function), f"{function}: {field!r} must be a field of {linked.name} of type {allowed}")
+            say(spec.line_of(function), Message("config.aggregate_field", function=function, field=repr(field),
+                                                entity=linked.name, types=allowed))
         where, condition = spec.get("where"), None
         if isinstance(where, LineMap):  # a filter condition over the linked records (docs/filters.md)
             condition = load_condition(checker, file, f"{rule}.{name}", linked, where, f"let.{name}.where",
@@ -354,7 +368,7 @@ def _aggregates(checker: Checker, file: str, rule: str, data: LineMap, entity: E
             where = None
         elif where is not None and linked is not None:
             for problem in expression_problems(where, {*linked.fields, *COMMON_NAMES}):
-                say(spec.line_of("where"), f"where {where!r}: {problem}")
+                say(spec.line_of("where"), Message("config.where_expression", where=repr(where), problem=problem))
         of = spec.get("count" if function == "count" else "of")
         aggregates.append(Aggregate(name, function, str(of), str(spec.get("via")), field, where, at, condition))
     return tuple(aggregates)
@@ -383,7 +397,7 @@ def load_rule(checker: Checker, path: str) -> None:
     when = data.get("when") if ("when",) not in bad else None
     if when is not None:
         for problem in expression_problems(when, names):
-            say(data.line_of("when"), f"when {when!r}: {problem}")
+            say(data.line_of("when"), Message("config.when_expression", when=repr(when), problem=problem))
     where = _rule_where(checker, path, name, data, entity) if ("where",) not in bad else None
     scope = ActionScope(path, name, entity, names)
     actions = load_actions(checker, scope, data.get("actions"), bad, ("actions",))
@@ -404,7 +418,6 @@ def _rule_where(checker: Checker, path: str, name: str, data: LineMap, entity: E
     when = data.get("when")
     both = sorted(filtered_fields(where) & expression_names(when)) if where and isinstance(when, str) else []
     if both:
-        say(data.line_of("where"), f"{', '.join(both)} tested in both when and where: test each field in one "
-            "of them (when: an expression, where: a filter)")
+        say(data.line_of("where"), Message("config.when_and_where", fields=", ".join(both)))
         return None
     return where

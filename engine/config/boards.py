@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config.checking import Checker, Path_, Say, broken, stem, text_or_none
+from engine.config.checking import Checker, Path_, Say, broken, names_or_none, stem, text_or_none
 from engine.config.model import Entity, Label
 from engine.config.yaml_lines import LineList, LineMap
 from engine.messages import Message
@@ -120,7 +120,7 @@ class _BoardFile:
                 continue
             via = item.get("via")
             if via is not None and (not isinstance(via, str) or via not in finals):
-                known = ", ".join(sorted(finals)) or "none"
+                known = names_or_none(sorted(finals))
                 say(item.line_of("via"), Message("config.board_via_unknown", via=repr(via), entity=self.entity.name,
                                                  field=stage_field, known=known))
             shaped = "requires" in item and not broken(bad, "columns", index, "requires")

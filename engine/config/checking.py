@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -11,7 +11,7 @@ from engine.config.automation import FinalAction, Pipeline, Rule, Template
 from engine.config.model import Bundle, Catalog, Entity, Form, Label, Settings
 from engine.config.yaml_lines import LineMap, load_mapping, load_yaml
 from engine.errors import ConfigError, Problem
-from engine.messages import Message
+from engine.messages import Joined, Message, sentence
 
 SNAKE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -39,6 +39,22 @@ def folder(path: str) -> str:
 def text_or_none(value: Any) -> str | None:
     """`value` when it is text, else None."""
     return value if isinstance(value, str) else None
+
+
+def names_or_none(names: Iterable[str]) -> str:
+    """`names` joined by commas, or "none" (in the reader's language) when there are none."""
+    return ", ".join(names) or Message("config.none")
+
+
+def either(names: Iterable[str]) -> str:
+    """`names` joined by " or " (in the reader's language): the types a field may have."""
+    return Joined(Message("config.or"), names)
+
+
+def value_problems(messages: Iterable[str], separator: str) -> str:
+    """What the record schema or the filter model said of a value (English), joined by `separator`, each shown in
+    the reader's language where the catalog's `value.*` templates say it."""
+    return Joined(separator, [sentence(message, "value") for message in messages])
 
 
 def paths_in(files: dict[str, str], directory: str, suffix: str) -> list[str]:

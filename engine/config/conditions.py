@@ -15,6 +15,7 @@ from engine.config.model import Bundle, Entity
 from engine.config.yaml_lines import LineList, LineMap, line_of_path, plain
 from engine.errors import Problem, ValidationError
 from engine.filters.model import parse_filter
+from engine.messages import Message, sentence
 from engine.store.filter_spec import AllOf, AnyOf, Condition, FieldCondition, NotOf
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -39,9 +40,7 @@ def _upgraded(checker: Checker, file: str, element: str, spec: Any, path: str) -
     if "field" in spec and "op" not in spec:
         built["op"] = "eq"
         checker.warnings.append(
-            Problem(
-                file, spec.line, element, f"{path}: a condition without op is deprecated (read as op: eq); write op: eq"
-            )
+            Problem(file, spec.line, element, Message("config.condition_without_op", path=path))
         )
     return built
 
@@ -70,7 +69,8 @@ def load_condition(
             inner = _steps(key)[1:]  # the parser's paths start at its own "where"
             shown = path + key.removeprefix("where")
             for message in messages:
-                say(line_of_path(spec, inner, line), f"{shown}: {message}")
+                say(line_of_path(spec, inner, line), Message("config.condition_problem", path=shown,
+                                                                     problem=sentence(message, "value")))
         return None
     return parsed.where
 

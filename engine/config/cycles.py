@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from engine.config.automation import Rule
 from engine.errors import Problem
+from engine.messages import Joined, Message
 
 _MAX_CYCLES = 50  # enough to fix a bundle; the count of cycles can grow exponentially with the rules
 
@@ -43,17 +44,17 @@ def _reason(writer: str, effects: _Effects, reader: Rule) -> str | None:
         if trigger.kind == "changed":
             written = sorted(f for f in trigger.fields if (reader.entity, f) in effects.writes)
             if written:
-                return f"{writer} writes {written[0]}, {reader.name} runs when {written[0]} changes"
+                return Message("config.cycle_writes", writer=writer, field=written[0], reader=reader.name)
         if trigger.kind == "linked_changed" and trigger.entity:
             written = sorted(f for f in trigger.fields if (trigger.entity, f) in effects.writes)
             if written:
                 where = f"{trigger.entity}.{written[0]}"
-                return f"{writer} writes {where}, {reader.name} runs when {where} changes"
+                return Message("config.cycle_writes", writer=writer, field=where, reader=reader.name)
         if trigger.kind == "created" and reader.entity in effects.creates:
-            return f"{writer} creates a {reader.entity}, {reader.name} runs when a {reader.entity} is created"
+            return Message("config.cycle_creates", writer=writer, entity=reader.entity, reader=reader.name)
         if trigger.kind == "linked_created" and trigger.via in effects.creates.get(trigger.entity or "", set()):
-            what = trigger.entity
-            return f"{writer} creates a {what} with {trigger.via}, {reader.name} runs when such a {what} is created"
+            return Message("config.cycle_creates_via", writer=writer, entity=trigger.entity, via=trigger.via,
+                           reader=reader.name)
     return None
 
 
@@ -94,7 +95,7 @@ def cycle_problems(rules: Mapping[str, Rule]) -> list[Problem]:
     problems: list[Problem] = []
     for cycle in _cycles(edges):
         first = rules[cycle[0]]
-        reasons = "; ".join(edges[a][b] for a, b in itertools.pairwise(cycle))
-        message = f"rules trigger each other forever: {' → '.join(cycle)} ({reasons})"
+        reasons = Joined("; ", (edges[a][b] for a, b in itertools.pairwise(cycle)))
+        message = Message("config.rule_cycle", cycle=" → ".join(cycle), reasons=reasons)
         problems.append(Problem(first.file, first.line, first.name, message))
     return problems

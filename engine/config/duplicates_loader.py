@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from engine.config.checking import SNAKE_NAME, Checker, Path_, Say, broken, paths_in, stem
+from engine.config.checking import SNAKE_NAME, Checker, Path_, Say, broken, names_or_none, paths_in, stem
 from engine.config.duplicates_model import (
     DEFAULT_PROBABILITY,
     DEFAULT_SCORER,
@@ -208,8 +208,7 @@ class _DuplicatesFile:
         if "every" in scan:
             every = _period(scan.get("every"))
             if every is None:
-                self.say(scan.line_of("every"), f"every {scan.get('every')!r} must be a positive period like 1d, "
-                                                "12h, 30m or P1D")
+                self.say(scan.line_of("every"), Message("config.dedup_every", value=repr(scan.get("every"))))
         retrain_after = RETRAIN_AFTER if self.broken("scan", "retrain_after") else scan.get("retrain_after",
                                                                                              RETRAIN_AFTER)
         return every, retrain_after
@@ -226,13 +225,13 @@ def load_duplicates(checker: Checker) -> dict[str, DuplicateRules]:
         entity = checker.entities.get(name) if isinstance(name, str) else None
         if entity is None:
             if not isinstance(name, str) or name not in checker.unreadable:
-                known = ", ".join(sorted(checker.entities)) or "none"
-                checker.sayer(path, None)(data.line_of("entity"), f"entity: <Name> of a known entity (known: {known})")
+                known = names_or_none(sorted(checker.entities))
+                checker.sayer(path, None)(data.line_of("entity"), Message("config.dedup_entity", known=known))
             continue
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", entity.name).lower()
         if stem(path, ".yaml") != snake:
-            checker.sayer(path, entity.name)(data.line_of("entity"), f"the rules of {entity.name} belong in "
-                                                                     f"{DUPLICATES_FOLDER}/{snake}.yaml")
+            checker.sayer(path, entity.name)(data.line_of("entity"), Message("config.dedup_file", entity=entity.name,
+                                                                             folder=DUPLICATES_FOLDER, snake=snake))
             continue
         found[entity.name] = _DuplicatesFile(checker, path, entity, data, bad).build()
     return found

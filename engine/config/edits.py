@@ -15,6 +15,7 @@ import yaml
 
 from engine.config.yaml_lines import LineList, LineMap, load_yaml, plain
 from engine.errors import ConfigError, ValidationError
+from engine.messages import Joined, Message
 
 _ITEM = re.compile(r"^(\s*)- ")
 
@@ -36,9 +37,10 @@ def _load(text: str, file: str) -> LineMap:
     try:
         data = load_yaml(text, file)
     except ConfigError as error:
-        raise EditError("", f"{file} does not read as YAML: {error}") from error
+        detail = Joined("\n", [Joined(" ", [problem.place(), problem.message]) for problem in error.problems])
+        raise EditError("", Message("config.edit_not_yaml", file=file, detail=detail)) from error
     if not isinstance(data, LineMap):
-        raise EditError("", f"{file} is not a mapping")
+        raise EditError("", Message("config.edit_not_mapping", file=file))
     return data
 
 
@@ -87,7 +89,7 @@ def put_field(text: str, file: str, name: str, spec: dict[str, Any]) -> str:
     data = _load(text, file)
     fields = data.get("fields")
     if not isinstance(fields, LineMap) or not fields:
-        raise EditError("name", f"{file} has no fields mapping to add to; edit the file")
+        raise EditError("name", Message("config.edit_no_fields", file=file))
     lines = text.split("\n")
     names = list(fields)
     first = lines[fields.line_of(names[0]) - 1]
@@ -111,7 +113,7 @@ def put_field(text: str, file: str, name: str, spec: dict[str, Any]) -> str:
     again = _load(new, file).get("fields")
     expected = {**plain(fields), name: spec}
     if not isinstance(again, LineMap) or plain(again) != expected:
-        raise EditError("name", f"the field could not be written into {file} safely; edit the file")
+        raise EditError("name", Message("config.edit_field_unsafe", file=file))
     return new
 
 
@@ -138,7 +140,7 @@ def put_value(text: str, file: str, code: str, label: dict[str, str], parent: st
     data = _load(text, file)
     values = data.get("values")
     if not isinstance(values, LineList) or not values:
-        raise EditError("code", f"{file} has no values list to add to; edit the file")
+        raise EditError("code", Message("config.edit_no_values", file=file))
     lines = text.split("\n")
     item = _find(values, code)
     if item is not None:
@@ -148,14 +150,14 @@ def put_value(text: str, file: str, code: str, label: dict[str, str], parent: st
     new = _join(lines)
     again = _load(new, file).get("values")
     if not isinstance(again, LineList):
-        raise EditError("code", f"the value could not be written into {file} safely; edit the file")
+        raise EditError("code", Message("config.edit_value_unsafe", file=file))
     found = _find(again, code)
     if found is None or plain(found.get("label")) != label:
-        raise EditError("code", f"the value could not be written into {file} safely; edit the file")
+        raise EditError("code", Message("config.edit_value_unsafe", file=file))
     owner = _find(again, parent) if parent is not None and item is None else None
     if parent is not None and item is None and (owner is None or not any(
             isinstance(child, dict) and child.get("code") == code for child in owner.get("children", []))):
-        raise EditError("parent", f"the value could not be put under {parent} in {file}; edit the file")
+        raise EditError("parent", Message("config.edit_parent_unsafe", parent=parent, file=file))
     return new
 
 
@@ -171,8 +173,7 @@ def _relabel(lines: list[str], item: LineMap, label: dict[str, str], file: str) 
         if key:
             lines[at - 1] = key[1] + flow(label)
             return
-    raise EditError("code", f"the label of this value in {file} is written in a way the browser does not edit; "
-                            "edit the file")
+    raise EditError("code", Message("config.edit_label_unsafe", file=file))
 
 
 def _add(lines: list[str], values: LineList, new: dict[str, Any], parent: str | None, file: str) -> None:
@@ -181,14 +182,14 @@ def _add(lines: list[str], values: LineList, new: dict[str, Any], parent: str | 
         return
     owner = _find(values, parent)
     if owner is None:
-        raise EditError("parent", f"no value {parent!r} in {file}")
+        raise EditError("parent", Message("config.edit_no_parent", parent=repr(parent), file=file))
     children = owner.get("children")
     if isinstance(children, LineList) and children:
         _append_item(lines, children, new)
         return
     dash = _ITEM.match(lines[owner.line - 1])
     if dash is None:
-        raise EditError("parent", f"the value {parent!r} in {file} is written in a way the browser does not edit")
+        raise EditError("parent", Message("config.edit_parent_written", parent=repr(parent), file=file))
     end = _item_end(lines, owner)
     keys = " " * len(dash[0])
     if end == owner.line:  # a one-line item {code, label}: written out as a block to hold its children

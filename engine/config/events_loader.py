@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.config.checking import Checker, Path_, Say
+from engine.config.checking import Checker, Path_, Say, names_or_none
 from engine.config.model import InboundEvent
 from engine.config.yaml_lines import LineMap
+from engine.messages import Message
 
 EVENTS_FILE = "crm_model/events.yaml"
 RECORD_ID = "record_id"
@@ -51,7 +52,7 @@ def _correlate(checker: Checker, say: Say, name: str, spec: LineMap, bad: set[Pa
     if ("message",) in bad or ("business_key",) in bad:
         return None
     if key != RECORD_ID and key not in fields and not checker.unreadable:
-        say(spec.line_of("business_key"), f"business_key {key!r} must be record_id or a field of an entity")
+        say(spec.line_of("business_key"), Message("config.business_key", key=repr(key)))
         return None
     return InboundEvent(name, "correlate", message=message, business_key=key, file=EVENTS_FILE, line=spec.line)
 
@@ -64,28 +65,28 @@ def _start(
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
     if entity is None:
         if not isinstance(entity_name, str) or entity_name not in checker.unreadable:
-            known = ", ".join(sorted(checker.entities)) or "none"
-            say(spec.line_of("entity"), f"start needs entity: <Name> of a known entity (known: {known})")
+            known = names_or_none(sorted(checker.entities))
+            say(spec.line_of("entity"), Message("config.event_entity", known=known))
         return None
     if not isinstance(mapping, LineMap) or ("fields",) in bad or ("process",) in bad:
         return None
     fields: dict[str, str] = {}
     for field_name, source in mapping.items():
         if field_name not in entity.fields:
-            say(
-                mapping.line_of(field_name),
-                f"{entity.name} has no field {field_name!r}; fields: {', '.join(entity.fields)}",
-            )
+            say(mapping.line_of(field_name), Message("config.no_such_field", entity=entity.name,
+                                                     field=repr(field_name), fields=", ".join(entity.fields)))
         elif ("fields", field_name) not in bad:
             fields[field_name] = source
     for field in entity.fields.values():
         if field.required and field.default is None and field.name not in mapping:
-            say(spec.line_of("fields"), f"{entity.name}.{field.name} is required: map it from the payload")
+            say(spec.line_of("fields"), Message("config.event_required_field", entity=entity.name, field=field.name))
     if process is not None:
         if facts is not None and process not in facts:
-            say(spec.line_of("process"), f"unknown process {process!r} (known: {', '.join(sorted(facts))})")
+            say(spec.line_of("process"), Message("config.process_unknown", process=repr(process),
+                                                 known=", ".join(sorted(facts))))
         elif facts is not None and facts[process] not in (None, entity.name):
-            say(spec.line_of("process"), f"process {process} runs on {facts[process]}, not on {entity.name}")
+            say(spec.line_of("process"), Message("config.process_entity", process=process, runs_on=facts[process],
+                                                 entity=entity.name))
     return InboundEvent(
         name, "start", entity=entity.name, fields=fields, process=process, file=EVENTS_FILE, line=spec.line
     )

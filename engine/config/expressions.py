@@ -10,6 +10,8 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes  # type: ignore[import-untyped,unused-ignore]
 
+from engine.messages import Message, sentence
+
 FUNCTION_NAMES: tuple[str, ...] = ("len", "min", "max", "abs", "round", "lower", "upper", "days_since")
 # `today` and `owner` are seen by every expression; `linked` only by rules with a linked_* trigger.
 COMMON_NAMES: tuple[str, ...] = ("today", "owner")
@@ -49,7 +51,6 @@ _DURATION = re.compile(
     r"P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)"
 )
-DURATION_HINT = "an ISO 8601 duration like P1D, PT4H, P2W or P1DT12H"
 
 
 def parse_duration(text: Any) -> timedelta | None:
@@ -61,23 +62,23 @@ def parse_duration(text: Any) -> timedelta | None:
     return timedelta(**parts)
 
 
-def duration_problem(text: Any) -> str | None:
+def duration_problem(text: Any) -> Message | None:
     """Why `text` is not a usable (positive) duration, or None."""
     length = parse_duration(text)
     if length is None:
-        return f"{text!r} is not {DURATION_HINT}"
-    return None if length > timedelta(0) else f"{text!r} must be longer than zero"
+        return Message("config.not_duration", value=repr(text))
+    return None if length > timedelta(0) else Message("config.duration_not_positive", value=repr(text))
 
 
-def _node_problem(node: ast.AST) -> str | None:
+def _node_problem(node: ast.AST) -> Message | None:
     if isinstance(node, _OPERATORS):
         ok = isinstance(node, _SUPPORTED_OPERATORS)
-        return None if ok else f"the operator {type(node).__name__} is not allowed"
+        return None if ok else Message("config.expression_operator", operator=type(node).__name__)
     if isinstance(node, (*_PLUMBING, *_SUPPORTED_NODES)):
         return None
     if isinstance(node, ast.Attribute):
-        return f"'.{node.attr}' is not allowed: call a function such as lower(x) instead"
-    return f"{type(node).__name__} is not allowed in an expression"
+        return Message("config.expression_attribute", attribute=node.attr)
+    return Message("config.expression_construct", construct=type(node).__name__)
 
 
 def _bound_names(tree: ast.AST) -> set[str]:
@@ -94,14 +95,14 @@ def expression_names(expression: Any) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
-def expression_problems(expression: Any, names: Collection[str]) -> list[str]:
+def expression_problems(expression: Any, names: Collection[str]) -> list[Message]:
     """Why `expression` cannot run: it does not parse, uses what simpleeval refuses or reads an unknown name."""
     if not isinstance(expression, str) or not expression.strip():
-        return ['must be an expression in quotes, like "amount > 1000"']
+        return [Message("config.expression_not_text")]
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError as error:
-        return [f"does not parse: {error.msg}"]
+    except SyntaxError as error:  # Python's own wording of the syntax error, in English
+        return [Message("config.expression_syntax", detail=sentence(error.msg, "python"))]
     problems = [problem for node in ast.walk(tree) if (problem := _node_problem(node))]
     if problems:  # names inside a refused construct would only repeat the problem
         return list(dict.fromkeys(problems))
@@ -110,7 +111,7 @@ def expression_problems(expression: Any, names: Collection[str]) -> list[str]:
     for call in calls:
         if not (isinstance(call.func, ast.Name) and call.func.id in FUNCTION_NAMES):
             what = call.func.id if isinstance(call.func, ast.Name) else ast.unparse(call.func)
-            problems.append(f"'{what}' is not a function; functions: {', '.join(FUNCTION_NAMES)}")
+            problems.append(Message("config.expression_function", name=what, functions=", ".join(FUNCTION_NAMES)))
     functions = {id(call.func) for call in calls}
     unknown = sorted(
         {
@@ -119,5 +120,5 @@ def expression_problems(expression: Any, names: Collection[str]) -> list[str]:
             if isinstance(node, ast.Name) and id(node) not in functions and node.id not in known
         }
     )
-    problems.extend(f"unknown name '{name}'; known names: {', '.join(sorted(names))}" for name in unknown)
+    problems.extend(Message("config.expression_name", name=name, known=", ".join(sorted(names))) for name in unknown)
     return list(dict.fromkeys(problems))

@@ -11,16 +11,15 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from engine.config.checking import Checker, stem, text_or_none
+from engine.config.checking import Checker, names_or_none, stem, text_or_none
 from engine.config.model import Entity, Form
 from engine.config.yaml_lines import LineMap, plain
 from engine.errors import Problem
 from engine.input_limits import MAX_JSON_DEPTH, json_depth
-from engine.messages import Message
+from engine.messages import Message, sentence
 from engine.records.schema import field_schema
 
 UI_WIDGETS = ("text", "textarea", "select", "radio", "checkboxes", "date", "hidden")
-_VARIABLE_HINT = 'mark it "x-variable": true if it is a process variable'
 
 Note = Callable[[str], None]
 
@@ -51,34 +50,36 @@ def _check_label(checker: Checker, path: str, name: str | None, node: dict[str, 
         return
     written = " and ".join(f'"{key}"' for key in old)
     if "x-label" in node:
-        advice = f"{written} ignored: x-label wins; remove {written}"
+        advice = Message("config.form_label_ignored", pointer=pointer, written=written)
     else:
         title, others = node.get("title"), node.get("x-title")
         label = {"en": title if isinstance(title, str) else name or "", **(others if isinstance(others, dict) else {})}
-        advice = f'{written} are deprecated; write "x-label": {json.dumps(label, ensure_ascii=False)}'
+        advice = Message("config.form_label_deprecated", pointer=pointer, written=written,
+                         label=json.dumps(label, ensure_ascii=False))
     line = _key_line_after(text, name, ("title", "x-title"))
-    checker.warnings.append(Problem(path, line, name, f"{pointer}: {advice}"))
+    checker.warnings.append(Problem(path, line, name, advice))
 
 
 def load_form(checker: Checker, path: str) -> None:
     """Check one form file and add it to `checker.forms`."""
     text = checker.files[path]
     if json_depth(text) > MAX_JSON_DEPTH:
-        checker.sayer(path, None)(1, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        checker.sayer(path, None)(1, Message("config.json_too_deep", limit=MAX_JSON_DEPTH))
         return
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as error:
-        checker.sayer(path, None)(error.lineno, f"invalid JSON: {error.msg}")
+        checker.sayer(path, None)(error.lineno, Message("config.json_invalid", detail=sentence(error.msg, "json")))
         return
     if not isinstance(schema, dict):
-        checker.sayer(path, None)(1, "a form must be a JSON object (a JSON Schema of type object)")
+        checker.sayer(path, None)(1, Message("config.form_not_object"))
         return
     for violation in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
         where = [str(part) for part in violation.absolute_path]
         prop = where[where.index("properties") + 1] if "properties" in where[:-1] else None
         line = json_key_line(text, prop or where[-1]) if where else 1
-        message = f"not a valid JSON Schema at /{'/'.join(where)}: {violation.message}"
+        detail = sentence(violation.message, "jsonschema")
+        message = Message("config.form_json_schema", at="/".join(where), detail=detail)
         checker.sayer(path, prop)(line, message)
     entity_name = schema.get("x-entity")
     entity = checker.entities.get(entity_name) if isinstance(entity_name, str) else None
@@ -87,12 +88,12 @@ def load_form(checker: Checker, path: str) -> None:
         and entity is None
         and (not isinstance(entity_name, str) or entity_name not in checker.unreadable)
     ):
-        known = ", ".join(sorted(checker.entities)) or "none"
+        known = names_or_none(sorted(checker.entities))
         say = checker.sayer(path, "x-entity")
         say(json_key_line(text, "x-entity"), Message("config.unknown_entity", entity=repr(entity_name), known=known))
     properties = schema.get("properties", {})
     if schema.get("type", "object") != "object" or not isinstance(properties, dict):
-        checker.sayer(path, None)(1, 'a form must be "type": "object" with "properties"')
+        checker.sayer(path, None)(1, Message("config.form_type_object"))
         return
     _check_label(checker, path, None, schema)
     for name, prop in properties.items():
@@ -111,23 +112,25 @@ def load_form(checker: Checker, path: str) -> None:
 
 def _check_property(checker: Checker, note: Note, name: str, prop: Any, entity: Entity | None, skip: bool) -> None:
     if not isinstance(prop, dict):
-        note("a form field must be a JSON object")
+        note(Message("config.form_field_object"))
         return
     marker = prop.get("x-variable")
     if marker is not None and not isinstance(marker, bool):
-        note('"x-variable" must be true or false')
+        note(Message("config.form_variable_flag"))
     catalog = prop.get("x-catalog")
     if catalog is not None and text_or_none(catalog) not in checker.catalogs:
-        note(f"unknown catalog {catalog!r} in x-catalog")
+        note(Message("config.form_catalog", catalog=repr(catalog)))
     if marker is True or (skip and entity is None):  # an unknown x-entity is reported once
         return
     if entity is not None and name in entity.fields:
         expected = field_schema(entity.fields[name], checker.catalogs)["type"]
         if prop.get("type", expected) != expected:
-            note(f"record field '{name}' takes its type from {entity.name}; remove \"type\"")
+            note(Message("config.form_field_type", name=name, entity=entity.name))
         return
-    owner = f"entity {entity.name}" if entity else "an entity (the form has no x-entity)"
-    note(f"form field '{name}' is not a field of {owner}; {_VARIABLE_HINT}")
+    if entity is not None:
+        note(Message("config.form_field_unknown", name=name, entity=entity.name))
+    else:
+        note(Message("config.form_field_no_entity", name=name))
 
 
 def _hint_element(data: Any, where: list[Any]) -> str | None:
@@ -139,7 +142,7 @@ def load_ui(checker: Checker, path: str) -> None:
     """Check one UI hints file and attach the hints to its form."""
     key = stem(path, ".ui.yaml")
     if f"forms/{key}.json" not in checker.files:
-        checker.sayer(path, key)(1, f"UI hints for a missing form: forms/{key}.json does not exist")
+        checker.sayer(path, key)(1, Message("config.ui_hints_no_form", key=key))
         return
     data, bad = checker.document(path, _hint_element)
     form = checker.forms.get(key)
@@ -148,8 +151,8 @@ def load_ui(checker: Checker, path: str) -> None:
     properties = form.schema.get("properties", {})
     order = [] if any(where[:1] == ("order",) for where in bad) else data.get("order", [])
     for name in (name for name in order if name not in properties):
-        checker.sayer(path, str(name))(data.line_of("order"), f"'{name}' is not a field of the form")
+        checker.sayer(path, str(name))(data.line_of("order"), Message("config.ui_hints_field", name=name))
     hints = LineMap(data.line) if ("fields",) in bad else data.get("fields", LineMap(data.line))
     for name in (name for name in hints if name not in properties):
-        checker.sayer(path, name)(hints.line_of(name), f"'{name}' is not a field of the form")
+        checker.sayer(path, name)(hints.line_of(name), Message("config.ui_hints_field", name=name))
     checker.forms[key] = replace(form, ui=plain(data))

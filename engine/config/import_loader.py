@@ -39,17 +39,17 @@ class ImportSettings:
     date_formats: Mapping[str, str] = field(default_factory=dict)  # date field -> strptime format of its cells
 
 
-def date_format_problem(fmt: object) -> str | None:
+def date_format_problem(fmt: object) -> Message | None:
     """Why `fmt` is not a usable strptime format of a date column (None when it is)."""
     from datetime import datetime
 
     if not isinstance(fmt, str) or "%" not in fmt:
-        return f"{fmt!r} is not a date format like %Y%m%d or %d.%m.%Y"
+        return Message("config.import_date_format", format=repr(fmt))
     sample = datetime(2026, 3, 1, 13, 45, 30)
     try:
         datetime.strptime(sample.strftime(fmt), fmt)
     except ValueError:
-        return f"{fmt!r} is not a date format like %Y%m%d or %d.%m.%Y (it cannot read its own output)"
+        return Message("config.import_date_format_unreadable", format=repr(fmt))
     return None
 
 
@@ -62,7 +62,7 @@ def _date_formats(say: Say, spec: LineMap, fields: Mapping[str, object], bad: se
         elif ("date_formats", name) in bad:
             continue
         elif (problem := date_format_problem(fmt)) is not None:
-            say(raw.line_of(name), f"date_formats: {name}: {problem}")
+            say(raw.line_of(name), Message("config.import_date_format_of", field=name, problem=problem))
         else:
             formats[name] = str(fmt)
     return formats

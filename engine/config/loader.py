@@ -19,7 +19,17 @@ from engine.config.automation_loader import (
     load_templates,
 )
 from engine.config.boards import BOARDS_FOLDER, Board, load_board
-from engine.config.checking import CODE, Checker, Path_, folder, paths_in, stem, text_or_none
+from engine.config.checking import (
+    CODE,
+    Checker,
+    Path_,
+    folder,
+    names_or_none,
+    paths_in,
+    stem,
+    text_or_none,
+    value_problems,
+)
 from engine.config.cycles import cycle_problems
 from engine.config.duplicates_loader import DUPLICATES_FOLDER, load_duplicates
 from engine.config.events_loader import EVENTS_FILE, load_events
@@ -74,7 +84,7 @@ def read_bundle_dir(root: Path) -> dict[str, str]:
             try:
                 files[relative] = path.read_bytes().decode("utf-8-sig")
             except UnicodeDecodeError as error:
-                problems.append(Problem(relative, None, None, f"not UTF-8 text (bad byte at {error.start})"))
+                problems.append(Problem(relative, None, None, Message("upload.not_utf8", at=error.start)))
     if problems:
         raise ConfigError(problems)
     return dict(sorted(files.items()))
@@ -155,7 +165,7 @@ class _BundleChecker(Checker):
             ZoneInfo(str(zone))
         except (ValueError, ZoneInfoNotFoundError):
             say = self.sayer(SETTINGS_FILE, "timezone")
-            say(data.line_of("timezone"), f"unknown time zone {zone!r}; use an IANA name such as Europe/Moscow")
+            say(data.line_of("timezone"), Message("config.time_zone", zone=repr(zone)))
             return "UTC"
         return str(zone)
 
@@ -169,7 +179,7 @@ class _BundleChecker(Checker):
         try:
             ZoneInfo(str(zone))
         except (ValueError, ZoneInfoNotFoundError):
-            say(value.line_of("timezone"), f"unknown time zone {zone!r}; use an IANA name such as Europe/Moscow")
+            say(value.line_of("timezone"), Message("config.time_zone", zone=repr(zone)))
         days = value.get("days", list(_DAYS[:5]))
         minutes = []
         for key, default in (("start", "09:00"), ("end", "18:00")):
@@ -177,10 +187,10 @@ class _BundleChecker(Checker):
             text = f"{raw // 60:02d}:{raw % 60:02d}" if isinstance(raw, int) and not isinstance(raw, bool) else str(raw)
             match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
             if match is None:
-                say(value.line_of(key), f"{key} {text!r} must be a time like 09:00")
+                say(value.line_of(key), Message("config.time_of_day", key=key, value=repr(text)))
             minutes.append(int(match[1]) * 60 + int(match[2]) if match else 0)
         if len(self.problems) == count and minutes[0] >= minutes[1]:
-            say(value.line_of("end"), "end must be later than start")
+            say(value.line_of("end"), Message("config.end_after_start"))
         if len(self.problems) > count:
             return None
         return WorkingHours(str(zone), tuple(_DAYS.index(d) for d in days), minutes[0], minutes[1])
@@ -287,7 +297,7 @@ class _BundleChecker(Checker):
             say("max", Message("config.max_below_min"))
         catalog, target = text_or_none(spec.get("catalog")), text_or_none(spec.get("entity"))
         if kind in OPTION_TYPES["catalog"] and catalog not in {*self.catalogs, *self.unreadable}:
-            known = ", ".join(sorted(self.catalogs)) or "none"
+            known = names_or_none(sorted(self.catalogs))
             say("catalog", Message("config.unknown_catalog", catalog=repr(catalog), known=known) if catalog else
                 Message("config.catalog_needed", kind=kind, known=known))
         if kind == "reference" and target not in names and target not in self.unreadable:
@@ -302,7 +312,8 @@ class _BundleChecker(Checker):
             return built
         errors = check_field_values({name: built}, {name: default}, self.catalogs, self.settings)
         if errors:
-            say("default", f"default {default!r} is not valid: {'; '.join(errors[name])}")
+            problems = value_problems(errors[name], "; ")
+            say("default", Message("config.default_invalid", value=repr(default), problems=problems))
             return built
         return replace(built, default=normalize_value(built, default))
 
@@ -311,11 +322,11 @@ class _BundleChecker(Checker):
             say, top, directory = self.sayer(path, None), path.split("/")[0], folder(path)
             model_file = directory in _MODEL_FOLDERS and path.endswith(".yaml")
             if top == "crm_model" and not (model_file or path in (SETTINGS_FILE, EVENTS_FILE, IMPORTS_FILE)):
-                say(None, f"unexpected file; expected crm_model/{_MODEL_FILES}")
+                say(None, Message("config.unexpected_model_file", files=_MODEL_FILES))
             if top == "forms" and (directory != "forms" or not path.endswith((".json", ".ui.yaml"))):
-                say(None, "unexpected file; expected forms/<key>.json or forms/<key>.ui.yaml")
+                say(None, Message("config.unexpected_form_file"))
             if top == "templates" and (directory != "templates" or not path.endswith(".txt")):
-                say(None, "unexpected file; expected templates/<name>.<locale>.txt")
+                say(None, Message("config.unexpected_template_file"))
 
 
 def load_bundle(files: dict[str, str], warnings: list[Problem] | None = None) -> Bundle:

@@ -17,6 +17,7 @@ from typing import Any
 from engine.config.model import Label, ProcessLabels
 from engine.config.yaml_lines import LineMap, load_yaml
 from engine.errors import ConfigError, Problem
+from engine.messages import Message
 
 LABELS_FILE = "processes/labels.yaml"
 _KEYS = ("label", "elements")
@@ -24,13 +25,14 @@ _KEYS = ("label", "elements")
 
 def _label(value: Any, where: str, line: int | None, locales: tuple[str, ...], problems: list[Problem]) -> Label:
     if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
-        problems.append(Problem(LABELS_FILE, line, where, "a label must map locales to texts, like "
-                                                          "{" + ", ".join(f"{x}: ..." for x in locales) + "}"))
+        example = "{" + ", ".join(f"{x}: ..." for x in locales) + "}"
+        problems.append(Problem(LABELS_FILE, line, where, Message("config.process_label_shape", example=example)))
         return {}
     unknown = sorted(set(value) - set(locales))
     if unknown:
-        problems.append(Problem(LABELS_FILE, line, where, f"unknown locale(s) {', '.join(map(str, unknown))}; "
-                                                          f"the bundle's locales are {', '.join(locales)}"))
+        problems.append(Problem(LABELS_FILE, line, where, Message("config.process_label_locales",
+                                                                  unknown=", ".join(map(str, unknown)),
+                                                                  locales=", ".join(locales))))
     return {str(k): str(v).strip() for k, v in value.items() if k in locales}
 
 
@@ -46,7 +48,7 @@ def load_process_labels(files: Mapping[str, str], locales: tuple[str, ...],
     if data is None:
         return {}, []
     if not isinstance(data, LineMap):
-        return {}, [Problem(LABELS_FILE, 1, None, "expected a mapping of process ids to {label, elements}")]
+        return {}, [Problem(LABELS_FILE, 1, None, Message("config.process_labels_mapping"))]
     from engine.config.schemas import structure_problems  # late: the schemas import this module's keys
 
     problems: list[Problem] = []

@@ -9,6 +9,7 @@ from engine.config.checking import SNAKE_NAME, Checker, Say, stem
 from engine.config.model import Entity
 from engine.config.report_parts import ReportParts
 from engine.config.yaml_lines import LineList, LineMap, plain
+from engine.messages import Message
 from engine.store.report_spec import (
     NUMERIC_TYPES,
     TIME_TYPES,
@@ -49,7 +50,7 @@ class _ReportChecker(ReportParts):
             return None
         shown = spec.get("measures", list(measures[:1]))
         if not shown or any(m not in measures for m in shown):
-            self.at("chart")(spec.line_of("measures"), f"chart measures must be a list of: {', '.join(measures)}")
+            self.at("chart")(spec.line_of("measures"), Message("config.chart_measures", measures=", ".join(measures)))
             return None
         return Chart(str(spec.get("type", "bar")), tuple(shown))
 
@@ -57,7 +58,7 @@ class _ReportChecker(ReportParts):
         """The two measure names of a ratio/difference, each defined above it."""
         value = spec[key]
         if len(value) != 2 or any(v not in earlier for v in value):
-            say(spec.line_of(key), f"{key} needs two measures defined above it, e.g. [{', '.join(earlier[:2])}]")
+            say(spec.line_of(key), Message("config.measures_needed", key=key, example=", ".join(earlier[:2])))
             return None
         return (str(value[0]), str(value[1]))
 
@@ -94,10 +95,11 @@ class _ReportChecker(ReportParts):
             if path is None:
                 return None
             if path.via is not None:
-                say(spec.line_of(function), f"{function} takes a field of the counted record itself")
+                say(spec.line_of(function), Message("config.measure_own_field", function=function))
                 return None
             if function in ("sum", "avg") and path.type not in NUMERIC_TYPES:
-                say(spec.line_of(function), f"{function} needs a number field; {path.field} is {path.type}")
+                say(spec.line_of(function), Message("config.measure_number", function=function, field=path.field,
+                                                    type=path.type))
                 return None
             field, field_type = path.field, path.type
         fmt = spec.get("format", "money" if field_type == "money" else "number")
@@ -110,8 +112,8 @@ class _ReportChecker(ReportParts):
             return None
         via = other.fields.get(str(spec.get("via")))
         if via is None or via.type != "reference" or via.entity != entity.name:
-            say(spec.line_of("via"), f"via {spec.get('via')!r} must be a reference field of {other.name} "
-                                     f"pointing at {entity.name}")
+            say(spec.line_of("via"), Message("config.via_reference", via=repr(spec.get("via")), entity=other.name,
+                                             target=entity.name))
             return None
         return Linked(other.name, via.name)
 
@@ -144,10 +146,10 @@ class _ReportChecker(ReportParts):
                 continue
             bucket = spec.get("bucket", False) is True
             if bucket and path.type not in TIME_TYPES:
-                say(line, f"bucket needs a date or datetime field; {path.name} is {path.type}")
+                say(line, Message("config.bucket_field", field=path.name, type=path.type))
                 continue
             if path.type == "multi_enum":
-                say(line, f"{path.name} holds several codes: group by a single-valued field")
+                say(line, Message("config.group_multi", field=path.name))
                 continue
             label = spec.get("label")
             if label is not None:
@@ -169,20 +171,20 @@ class _ReportChecker(ReportParts):
         say = self.say
         stage = self.path_of(entity, self.data.get("stage_field"), self.data.line_of("stage_field"), say)
         if stage is not None and (stage.via is not None or stage.type not in ("enum", "string")):
-            say(self.data.line_of("stage_field"), "stage_field must be an enum or string field of the entity")
+            say(self.data.line_of("stage_field"), Message("config.funnel_stage_field"))
             stage = None
         split = None
         if "split_by" in self.data:
             split = self.path_of(entity, self.data.get("split_by"), self.data.line_of("split_by"), say)
             if split is not None and (split.via is not None or split.type != "enum"):
-                say(self.data.line_of("split_by"), "split_by must be an enum field of the entity")
+                say(self.data.line_of("split_by"), Message("config.funnel_split_by"))
                 split = None
         if stage is None:
             return None
         codes = self.codes("stages", stage)
         exclude = self.codes("exclude", stage)
         if not codes and not self.pipelines_for(entity, stage, split):
-            say(self.data.line, "give stages: [...], or split_by the type field of pipelines on this stage field")
+            say(self.data.line, Message("config.funnel_stages"))
             return None
         spec = FunnelSpec(stage.field, split.field if split else None, codes, stage.catalog,
                           split.catalog if split else None, exclude)
@@ -202,7 +204,8 @@ class _ReportChecker(ReportParts):
             return ()
         unknown = [v for v in value if catalog is not None and v not in catalog.codes()]
         if unknown and catalog is not None:
-            self.say(self.data.line_of(key), f"{', '.join(unknown)}: not codes of catalog {catalog.name}")
+            self.say(self.data.line_of(key), Message("config.not_catalog_codes", codes=", ".join(unknown),
+                                                     catalog=catalog.name))
         return tuple(value)
 
     def activity(self) -> Report | None:
@@ -258,7 +261,7 @@ def load_report(checker: Checker, path: str, reports: dict[str, Report]) -> None
     name = data["report"]
     this = _ReportChecker(checker, path, name, data, bad)
     if name != stem(path, ".yaml") or name in reports:
-        this.say(data.line_of("report"), f"report '{name}' must be in {REPORTS_FOLDER}/{name}.yaml")
+        this.say(data.line_of("report"), Message("config.report_file", name=name, folder=REPORTS_FOLDER))
     label = checker.label(this.say, data.line_of("label"), data.get("label"))
     description = checker.label(this.say, data.line_of("description"), data["description"]) \
         if "description" in data else {}
@@ -276,7 +279,7 @@ def load_report(checker: Checker, path: str, reports: dict[str, Report]) -> None
         if "period" in data:
             period = this.path_of(entity, data["period"], data.line_of("period"), this.say)
             if period is not None and (period.via is not None or period.type not in TIME_TYPES):
-                this.say(data.line_of("period"), "period must be a date or datetime field of the entity")
+                this.say(data.line_of("period"), Message("config.report_period"))
                 period = None
         if "where" in data:
             where = this.condition(entity, data["where"], "where", data.line_of("where"))

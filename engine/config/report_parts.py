@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.config.checking import Checker, Path_, Say, broken
+from engine.config.checking import Checker, Path_, Say, broken, names_or_none
 from engine.config.conditions import load_condition
 from engine.config.model import Entity
 from engine.config.yaml_lines import LineMap
 from engine.filters.model import SYSTEM_FIELDS
+from engine.messages import Message
 from engine.store.filter_spec import Condition
 from engine.store.report_spec import FieldPath
 
@@ -32,27 +33,27 @@ class ReportParts:
         """The entity named `value`, or None after reporting it (quietly when its own file was unreadable)."""
         found = self.checker.entities.get(value) if isinstance(value, str) else None
         if found is None and value not in self.checker.unreadable:
-            known = ", ".join(sorted(self.checker.entities)) or "none"
-            say(line, f"unknown entity {value!r} (known: {known})")
+            known = names_or_none(sorted(self.checker.entities))
+            say(line, Message("config.entity_unknown", entity=repr(value), known=known))
         return found
 
     def path_of(self, entity: Entity, value: Any, line: int, say: Say) -> FieldPath | None:
         """A field of `entity`, a system field of the filter model (docs/filters.md), or `reference.field` through a
         reference field."""
         if not isinstance(value, str) or not value:
-            say(line, f"a field name is required, e.g. one of: {', '.join(entity.fields)}")
+            say(line, Message("config.field_name_needed", fields=", ".join(entity.fields)))
             return None
         head, _, tail = value.partition(".")
         if tail:
             via = entity.fields.get(head)
             target = self.checker.entities.get(via.entity or "") if via and via.type == "reference" else None
             if via is None or via.type != "reference" or target is None:
-                say(line, f"{value!r}: {head!r} must be a reference field of {entity.name}")
+                say(line, Message("config.path_reference", value=repr(value), head=repr(head), entity=entity.name))
                 return None
             inner = self.path_of(target, tail, line, say)
             if inner is None or inner.via is not None:
                 if inner is not None:
-                    say(line, f"{value!r}: only one reference step is supported")
+                    say(line, Message("config.path_one_step", value=repr(value)))
                 return None
             return FieldPath(value, inner.field, inner.type, head, inner.catalog, inner.entity)
         if head in SYSTEM_FIELDS:
@@ -60,7 +61,7 @@ class ReportParts:
         found = entity.fields.get(head)
         if found is None:
             fields = ", ".join([*entity.fields, *SYSTEM_FIELDS])
-            say(line, f"{entity.name} has no field {head!r}; fields: {fields}")
+            say(line, Message("config.no_such_field", entity=entity.name, field=repr(head), fields=fields))
             return None
         return FieldPath(value, head, found.type, None, found.catalog, found.entity)
 

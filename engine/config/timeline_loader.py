@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.config.checking import Checker, Path_, Say
+from engine.config.checking import Checker, Path_, Say, either, value_problems
 from engine.config.model import Field, Label, LogForm, TimelineSource
 from engine.config.yaml_lines import LineMap, plain
+from engine.messages import Message
 from engine.records.schema import check_field_values
 
 TIMELINE_KEYS = ("kind_field", "at", "text", "log")
@@ -25,10 +26,11 @@ def _field(say: Say, line: int | None, fields: Mapping[str, Field], key: str, va
         return None
     field = fields.get(value) if isinstance(value, str) else None
     if field is None:
-        say(line, f"{key} {value!r} must name a field of the entity ({', '.join(fields)})")
+        say(line, Message("config.timeline_field", key=key, value=repr(value), fields=", ".join(fields)))
         return None
     if types is not None and field.type not in types:
-        say(line, f"{key} {value!r} must be a field of type {' or '.join(types)}, not {field.type}")
+        say(line, Message("config.timeline_field_type", key=key, value=repr(value), types=either(types),
+                          type=field.type))
         return None
     return field.name
 
@@ -42,7 +44,7 @@ def load_timeline(checker: Checker, path: str, entity: str, value: Any, fields: 
         return None
     say = checker.sayer(path, f"{entity}.timeline")
     if not any(f.type == "reference" for f in fields.values()):
-        say(value.line, f"{entity} has no reference field, so its records appear on no other record's timeline")
+        say(value.line, Message("config.timeline_no_reference", entity=entity))
     kind = _field(say, value.line_of("kind_field"), fields, "kind_field", value.get("kind_field"), ("enum",))
     at = _field(say, value.line_of("at"), fields, "at", value.get("at"), _DATE_TYPES)
     text = _field(say, value.line_of("text"), fields, "text", value.get("text"), None)
@@ -61,11 +63,12 @@ def _log(checker: Checker, path: str, entity: str, value: Any, fields: Mapping[s
     title: Label = checker.label(say, value.line_of("title"), value.get("title"))
     preset = {} if ("set",) in bad else plain(value.get("set") or {})
     for name in (n for n in preset if n not in fields):
-        say(value.line_of("set"), f"set names {name!r}, which is no field of {entity}")
+        say(value.line_of("set"), Message("config.timeline_set_field", name=repr(name), entity=entity))
     problems = check_field_values(fields, {k: v for k, v in preset.items() if k in fields}, checker.catalogs,
                                   checker.settings)
     for name, messages in problems.items():
-        say(value.line_of("set"), f"set.{name} {preset[name]!r} is not valid: {'; '.join(messages)}")
+        say(value.line_of("set"), Message("config.timeline_set_value", name=name, value=repr(preset[name]),
+                                          problems=value_problems(messages, "; ")))
     asked = [] if any(where[:1] == ("fields",) for where in bad) else value.get("fields", [])
     for name in asked:
         _field(say, value.line_of("fields"), fields, "fields:", name, None)

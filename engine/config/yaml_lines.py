@@ -9,7 +9,7 @@ import yaml
 
 from engine.errors import ConfigError, Problem
 from engine.input_limits import MAX_YAML_CHARS, MAX_YAML_DEPTH, MAX_YAML_NODES
-from engine.messages import Message
+from engine.messages import Joined, Message, sentence
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -61,7 +61,7 @@ class _LineLoader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > MAX_YAML_DEPTH:
-                raise _TooLarge(problem=f"nested deeper than {MAX_YAML_DEPTH} levels",
+                raise _TooLarge(problem=Message("config.yaml_too_deep", limit=MAX_YAML_DEPTH),
                                 problem_mark=self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             return super().compose_node(parent, index)
         finally:
@@ -85,7 +85,7 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     elif isinstance(node, yaml.SequenceNode):
         size += sum(_expanded_size(child, sizes) for child in node.value)
     if size > MAX_YAML_NODES:
-        raise _TooLarge(problem=f"expands to more than {MAX_YAML_NODES} values (aliases count as copies)",
+        raise _TooLarge(problem=Message("config.yaml_too_many", limit=MAX_YAML_NODES),
                         problem_mark=node.start_mark)
     sizes[id(node)] = size
     return size
@@ -115,7 +115,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
         key = _key(loader, key_node)
         if not isinstance(key, str):
             loader.problems.append(
-                Problem(loader.file, line, None, f"key {key!r} must be text; put it in quotes")
+                Problem(loader.file, line, None, Message("config.key_not_text", key=repr(key)))
             )
             key = str(key)
         earlier = key_nodes.get(key)
@@ -125,7 +125,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
                     loader.file,
                     line,
                     key,
-                    f"duplicate key '{key}' (first defined on line {earlier.start_mark.line + 1})",
+                    Message("config.duplicate_key", key=key, line=earlier.start_mark.line + 1),
                 )
             )
         key_nodes[key] = key_node
@@ -145,12 +145,25 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
+def _pyyaml_sentence(text: str) -> str:
+    """A sentence of PyYAML's as a Message where the catalog says it, the token it names ('<block end>') too."""
+    said = sentence(text, "pyyaml")
+    if isinstance(said, Message) and "token" in said.params:
+        return Message(said.code, **{**said.params, "token": sentence(said.params["token"], "yamltoken")})
+    return said
+
+
 def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
-        parts = [part for part in (error.context, error.problem) if part]
-        code = "config.yaml_too_large" if isinstance(error, _TooLarge) else "config.yaml_syntax"
-        message = Message(code, detail="; ".join(parts) or str(error))  # the detail is PyYAML's (English)
+        parts = [_pyyaml_sentence(part) for part in (error.context, error.problem) if part]
+        detail = Joined("; ", parts) if parts else str(error)
+        if isinstance(error, _TooLarge):
+            message = Message("config.yaml_too_large", detail=detail)
+        elif mark is not None:  # the English stays PyYAML's wording; other languages name the column too
+            message = Message("config.yaml_syntax_at", detail=detail, column=mark.column + 1)
+        else:
+            message = Message("config.yaml_syntax", detail=detail)
         return Problem(file, mark.line + 1 if mark else None, None, message)
     return Problem(file, None, None, Message("config.yaml_error", detail=error))
 
@@ -195,9 +208,9 @@ def load_mapping(text: str, file: str, expected: tuple[str, ...]) -> tuple[LineM
     except ConfigError as error:
         return None, error.problems
     if not isinstance(data, LineMap):
-        return None, [Problem(file, 1, None, f"expected a mapping with keys: {', '.join(expected)}")]
+        return None, [Problem(file, 1, None, Message("config.expected_mapping", keys=", ".join(expected)))]
     problems = [
-        Problem(file, data.line_of(key), key, f"unknown key '{key}'; expected: {', '.join(expected)}")
+        Problem(file, data.line_of(key), key, Message("config.unknown_key", key=key, expected=", ".join(expected)))
         for key in data
         if key not in expected
     ]

@@ -178,23 +178,21 @@ class Importer:
 
     def load_index(self, uow: UnitOfWork) -> None:
         """Index the match_on keys of the entity's existing records (one read per import)."""
-        region = self.bundle.settings.default_region
         self.index = {name: {} for name in self.settings.match_on}
-        if not self.index:
-            return
-        types = {name: self.entity.fields[name].type for name in self.index}
-        for record_id, data in uow.imports.record_data(self.entity.name):
-            for name, keys in self.index.items():
-                key = match_key(types[name], data.get(name), region)
-                if key is not None:
-                    keys.setdefault(key, record_id)
+        if self.index:
+            for record_id, data in uow.imports.record_data(self.entity.name):
+                self._remember(record_id, data)
 
     def _remember(self, record_id: int, data: dict[str, Any]) -> None:
+        """Index a record's match_on keys. A key several records hold (a row sent to review left a second record
+        with the first one's e-mail) points at the oldest of them, the lowest id: the records come in whatever
+        order the database reads them (PostgreSQL: where a changed record's new version landed in the table;
+        SQLite: by the index on entity and owner), and the first one read would decide what a row is."""
         region = self.bundle.settings.default_region
         for name, keys in self.index.items():
             key = match_key(self.entity.fields[name].type, data.get(name), region)
-            if key is not None:
-                keys.setdefault(key, record_id)
+            if key is not None and (key not in keys or record_id < keys[key]):
+                keys[key] = record_id
 
     def column(self, name: str) -> str:
         """The file column of a field (the field name when no column maps to it)."""

@@ -3,7 +3,8 @@ language where a reader is known (web, API, `--lang`). Catalogs: engine/messages
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from string import Formatter
@@ -46,9 +47,9 @@ class Message(str):
     params: dict[str, str]
 
     def __new__(cls, code: str, /, **params: Any) -> Message:
-        """The message `code` with its parameters (as text; a Message parameter, like the reason of a refused
-        expression, stays one so it reads in the same language); a code missing from the English catalog is a bug."""
-        text_params = {name: value if isinstance(value, Message) else str(value) for name, value in params.items()}
+        """The message `code` with its parameters (as text; a message given as a parameter stays one, to be shown in
+        the reader's language too); a code missing from the English catalog is a bug."""
+        text_params = {name: value if _translatable(value) else str(value) for name, value in params.items()}
         self = super().__new__(cls, templates(ENGLISH)[code].format(**text_params))
         self.code, self.params = code, text_params
         return self
@@ -57,8 +58,7 @@ class Message(str):
         return (_rebuild, (self.code, self.params))
 
     def as_dict(self) -> dict[str, Any]:
-        """The code and parameters, for storing next to the English text (a JSON column; a Message parameter is
-        stored as its English text)."""
+        """The code and parameters, for storing next to the English text (a JSON column)."""
         return {"code": self.code, "params": {name: str(value) for name, value in self.params.items()}}
 
 
@@ -81,9 +81,10 @@ def _rebuild(code: str, params: dict[str, str]) -> Message:
 
 
 def render(code: str, params: Mapping[str, Any], locale: str | None) -> str:
-    """The message `code` in `locale` (English when the locale lacks it)."""
+    """The message `code` in `locale` (English when the locale lacks it); parameters that are messages too are
+    rendered in `locale` as well."""
     template = templates(locale or ENGLISH).get(code) or templates(ENGLISH)[code]
-    return template.format(**{name: localized(value, locale) if isinstance(value, Message) else str(value)
+    return template.format(**{name: localized(value, locale) if _translatable(value) else str(value)
                               for name, value in params.items()})
 
 
@@ -125,10 +126,59 @@ def _templated(template: str, values: dict[str, Any]) -> Templated:
     return Templated(template, **values)
 
 
+class Joined(str):
+    """Messages joined by a separator ("; ", ", ", or a Message such as " or "): their English texts joined as the
+    string, each part and the separator shown in the reader's language where they are messages."""
+
+    separator: str
+    parts: tuple[str, ...]
+
+    def __new__(cls, separator: str, parts: Iterable[str]) -> Joined:
+        """`parts` joined by `separator`."""
+        listed = tuple(parts)
+        self = super().__new__(cls, separator.join(listed))
+        self.separator, self.parts = separator, listed
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Joined, (self.separator, self.parts))
+
+
+def _translatable(value: Any) -> bool:
+    return isinstance(value, Message | Templated | Joined)
+
+
+@cache
+def _sentences(area: str) -> list[tuple[re.Pattern[str], str]]:
+    """The English templates of the codes `<area>.*` as patterns of whole sentences, with their codes."""
+    found = []
+    for code, template in templates(ENGLISH).items():
+        if code.startswith(f"{area}."):
+            pattern = "".join(re.escape(literal) + (f"(?P<{name}>.+?)" if name else "")
+                              for literal, name, _, _ in Formatter().parse(template))
+            found.append((re.compile(pattern), code))
+    return found
+
+
+def sentence(text: str, area: str) -> str:
+    """English written by a library (PyYAML, Python's parser) or older engine code as a Message of `area` when one
+    of the area's templates says it (its English is the same text), else the text as it is."""
+    if _translatable(text):
+        return text
+    for pattern, code in _sentences(area):
+        found = pattern.fullmatch(text)
+        said = Message(code, **found.groupdict()) if found else None
+        if said == text:  # the English stays exactly what was written
+            return said
+    return text
+
+
 def localized(text: str, locale: str | None) -> str:
-    """`text` in `locale` when it is a Message or a Templated; any other text as it is."""
+    """`text` in `locale` when it is a Message, a Templated or Joined ones; any other text as it is."""
     if isinstance(text, Message):
         return render(text.code, text.params, locale)
+    if isinstance(text, Joined):
+        return localized(text.separator, locale).join(localized(part, locale) for part in text.parts)
     if isinstance(text, Templated):
         return fill(template_translations(locale or ENGLISH).get(text.template, text.template), text.values)
     return text

@@ -6,6 +6,7 @@ import ast
 from typing import Any
 
 from engine.config.automation import automation_references
+from engine.config.checking import names_or_none, value_problems
 from engine.config.model import Bundle, Entity
 from engine.errors import Problem
 from engine.messages import Message
@@ -15,11 +16,6 @@ from engine.records.schema import check_field_values, value_from_text
 from engine.roles import ROLES
 
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
-
-
-def known_list(names: list[str]) -> str:
-    """Names listed after "known:", or "none" (in the reader's words) when there are none."""
-    return ", ".join(names) or Message("bpmn.none_known")
 
 
 def _forms(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
@@ -45,8 +41,8 @@ def _literal_problems(bundle: Bundle, entity: Entity, values: dict[str, str], pr
     fields = {name: entity.fields[name] for name in values if name in entity.fields}
     typed = {name: value_from_text(field, bundle.catalogs, values[name]) for name, field in fields.items()}
     errors = check_field_values(fields, typed, bundle.catalogs, bundle.settings)
-    return [Message("bpmn.set_refused", prefix=prefix, field=name, value=values[name], reasons="; ".join(messages))
-            for name, messages in errors.items()]
+    return [Message("bpmn.set_refused", prefix=prefix, field=name, value=values[name],
+                    reasons=value_problems(messages, "; ")) for name, messages in errors.items()]
 
 
 def _set_fields(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
@@ -137,7 +133,7 @@ def _rule_processes(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -
     for kind, file, line, value in automation_references(bundle):
         if kind == "process" and value not in definitions:
             problems.append(Problem(file, line, value, Message(
-                "bpmn.start_process_unknown", process=value, known=known_list(sorted(definitions)))))
+                "bpmn.start_process_unknown", process=value, known=names_or_none(sorted(definitions)))))
     return problems
 
 
@@ -147,7 +143,7 @@ def cross_check(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> li
     for d in definitions.values():
         if d.entity and d.entity not in bundle.entities:
             problems.append(Problem(d.file, d.line, d.process_id, Message(
-                "bpmn.entity_unknown", entity=d.entity, known=known_list(sorted(bundle.entities)))))
+                "bpmn.entity_unknown", entity=d.entity, known=names_or_none(sorted(bundle.entities)))))
         problems += _forms(bundle, d) + _set_fields(bundle, d) + _groups(bundle, d) + _dmn_outputs(bundle, d)
     return problems + _rule_processes(bundle, definitions)
 

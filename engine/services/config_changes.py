@@ -14,6 +14,7 @@ from typing import Any
 from engine.config.edits import EditError, put_field, put_value
 from engine.config.model import FIELD_TYPES, OPTION_TYPES, Bundle
 from engine.errors import ConfigError, ConflictError, NotFound, Problem, ValidationError
+from engine.messages import Message
 from engine.processes.deployed import active_bundle
 from engine.services.access import require_permission
 from engine.services.deployments import analyse, deploy_bundle
@@ -119,7 +120,7 @@ def _labels(bundle: Bundle, label: dict[str, str], key: str) -> dict[str, str]:
     clean = {locale: (label.get(locale) or "").strip() for locale in bundle.settings.locales}
     missing = [locale for locale, text in clean.items() if not text]
     if missing:
-        raise ValidationError({key: [f"a label is needed in every language: {', '.join(missing)}"]})
+        raise ValidationError({key: [Message("config.edit_label_needed", locales=", ".join(missing))]})
     return clean
 
 
@@ -127,32 +128,31 @@ def field_spec(bundle: Bundle, entity: str, values: dict[str, Any]) -> tuple[str
     """(name, YAML spec) of a field from the edit form's values; ValidationError names the form field."""
     name = str(values.get("name") or "").strip()
     if not _SNAKE.fullmatch(name):
-        raise ValidationError({"name": ["a field name is snake_case, like delivery_date"]})
+        raise ValidationError({"name": [Message("config.edit_field_name")]})
     kind = str(values.get("type") or "")
     if kind not in FIELD_TYPES:
-        raise ValidationError({"type": [f"choose a type: {', '.join(FIELD_TYPES)}"]})
+        raise ValidationError({"type": [Message("config.edit_choose_type", types=", ".join(FIELD_TYPES))]})
     existing = bundle.entities[entity].fields.get(name)
     if existing is not None and existing.type != kind:
-        raise ValidationError({"type": [
-            f"{entity}.{name} is a {existing.type} field; changing the type of a field that may hold data is done "
-            "in the files, where its values can be converted"]})
+        raise ValidationError({"type": [Message("config.edit_type_change", entity=entity, name=name,
+                                                type=existing.type)]})
     spec: dict[str, Any] = {"type": kind}
     if kind in OPTION_TYPES["catalog"]:
         catalog = str(values.get("catalog") or "")
         if catalog not in bundle.catalogs:
-            raise ValidationError({"catalog": [f"choose a catalog for a {kind} field"]})
+            raise ValidationError({"catalog": [Message("config.edit_choose_catalog", kind=kind)]})
         spec["catalog"] = catalog
     if kind == "reference":
         target = str(values.get("entity") or "")
         if target not in bundle.entities:
-            raise ValidationError({"entity": ["choose the entity the reference points to"]})
+            raise ValidationError({"entity": [Message("config.edit_choose_entity")]})
         spec["entity"] = target
     if values.get("required"):
         spec["required"] = True
     if kind in OPTION_TYPES["max_length"] and str(values.get("max_length") or "").strip():
         text = str(values["max_length"]).strip()
         if not text.isdigit() or int(text) < 1:
-            raise ValidationError({"max_length": ["max_length is a positive whole number"]})
+            raise ValidationError({"max_length": [Message("config.edit_max_length")]})
         spec["max_length"] = int(text)
     default = str(values.get("default") or "").strip()
     if default:
@@ -184,11 +184,11 @@ def propose_value(uow: UnitOfWork, actor: Actor, catalog: str, values: dict[str,
         raise NotFound(f"unknown catalog {catalog!r}")
     code = str(values.get("code") or "").strip()
     if not _CODE.fullmatch(code):
-        raise ValidationError({"code": ["a code is letters, digits, _ . - (like key_account)"]})
+        raise ValidationError({"code": [Message("config.edit_code")]})
     parent = str(values.get("parent") or "").strip() or None
     known = {value.code for value in bundle.catalogs[catalog].values}
     if parent is not None and parent not in known:
-        raise ValidationError({"parent": [f"no value {parent!r} in {catalog}"]})
+        raise ValidationError({"parent": [Message("config.edit_no_parent", parent=repr(parent), file=catalog)]})
     label = _labels(bundle, values.get("label") or {}, "label")
     path = bundle.catalogs[catalog].file
     verb = "relabelled" if code in known else "added"
@@ -204,7 +204,7 @@ def apply_change(uow: UnitOfWork, actor: Actor, change: ConfigChange, now: datet
         raise ConfigError(change.problems)
     with uow:
         if uow.config.latest_id() != change.base_version_id:
-            raise ConflictError("the configuration was changed since this change was prepared; look at it again")
+            raise ConflictError(Message("config.changed_since_prepared"))
         return deploy_bundle(uow, actor, change.files, now, note=change.note)
 
 
@@ -214,12 +214,12 @@ def rollback(uow: UnitOfWork, actor: Actor, version_id: int, expected_active: in
     with uow:
         active = uow.config.latest_id()
         if active != expected_active:
-            raise ConflictError("the configuration was changed since you looked; look at the versions again")
+            raise ConflictError(Message("config.changed_since_looked"))
         row = uow.config.get_config(version_id)
         if row is None:
             raise NotFound(f"configuration version {version_id} not found")
         if row.id == active:
-            raise ConflictError(f"version {version_id} is the active configuration already")
+            raise ConflictError(Message("config.version_active", version=version_id))
         return deploy_bundle(uow, actor, dict(row.files), now,
                              note=f"rollback to version {version_id} by {actor.username}")
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from engine.config.model import Bundle
 from engine.errors import ConfigError, NotFound, Problem
 from engine.filters.model import searchable_fields
+from engine.messages import Message
 from engine.processes.crosscheck import set_warnings
 from engine.processes.deployed import MEMO_KEY, active_bundle, read_bundle
 from engine.processes.label_check import label_warnings
@@ -42,7 +43,8 @@ def _constant_rule_problems(bundle: Bundle) -> list[Problem]:
     for rule in bundle.rules.values():
         message = rule.when and constant_problem(rule.when, rule=rule.name, today=today)
         if message:
-            found.append(Problem(rule.file, rule.line, rule.name, f"when {rule.when!r}: {message}"))
+            fails = Message("config.when_expression", when=repr(rule.when), problem=message)
+            found.append(Problem(rule.file, rule.line, rule.name, fails))
     return found
 
 
@@ -68,9 +70,8 @@ def _stale_search_keys(before: Bundle, after: Bundle) -> list[Problem]:
         old = before.entities.get(name)
         added = [f for f in searched_fields(entity) if old is not None and f not in searched_fields(old)]
         if added:
-            stale.append(Problem(entity.file, entity.line, name, f"search keys of existing {name} records do not "
-                                 f"hold {', '.join(added)} yet: run `flowcrm search-index --entity {name}` so the "
-                                 "search finds them by it"))
+            stale.append(Problem(entity.file, entity.line, name, Message("config.search_keys_stale", entity=name,
+                                                                         fields=", ".join(added))))
     return stale
 
 

@@ -106,7 +106,8 @@ class ImportRepository(_Repository):
                 for digest, record_id in keys])
 
     def record_data(self, entity: str) -> list[tuple[int, dict[str, Any]]]:
-        """(id, data) of every record of an entity that was not merged away."""
+        """(id, data) of every record of an entity that was not merged away, in no particular order (not sorted:
+        the whole entity is read at once; PostgreSQL and SQLite return it in different orders)."""
         stmt = select(RecordRow.id, RecordRow.data).where(RecordRow.entity == entity,
                                                           RecordRow.merged_into_id.is_(None))
         return [(record_id, data) for record_id, data in self.session.execute(stmt)]

@@ -271,3 +271,29 @@ def test_check_in_russian_names_the_file_line_and_field_and_stays_english_by_def
             "string, text") in russian.output
     english = run("check", str(bundle)).output
     assert "crm_model/entities/deal.yaml:11: [Deal.amount] unknown field type 'monye'" in english
+
+
+def test_check_in_russian_prints_every_problem_of_a_broken_bundle_in_russian_at_its_place(tmp_path: Path) -> None:
+    from engine.config.loader import read_bundle_dir
+    from engine.messages import localized
+    from tests.unit.test_config_messages_ru import BROKEN, english_left, problems_of
+
+    bundle = copy_bundle(tmp_path)
+    for case in ("rules", "yaml"):
+        shutil.copytree(BROKEN / case, bundle, dirs_exist_ok=True)
+    problems = problems_of(read_bundle_dir(bundle))
+    assert len(problems) > 30
+
+    russian = run("check", str(bundle), "--lang", "ru")
+
+    assert russian.exit_code == 1, russian.output
+    assert russian.output.splitlines() == [
+        *(f"{p.place()} {localized(p.message, 'ru')}" for p in problems), f"{len(problems)} problem(s) found"]
+    assert [line for line in russian.output.splitlines() if english_left(line.split("] ", 1)[-1])] == []
+    assert ("crm_model/rules/syntax_a.yaml:4: ошибка синтаксиса YAML в столбце 12: здесь не может быть «ключ: "
+            "значение»") in russian.output
+    assert ("crm_model/rules/broken_when.yaml:13: [broken_when] create_record set: поле amount — должно быть "
+            "числом, например 1200.50") in russian.output
+    english = run("check", str(bundle)).output.splitlines()
+    assert english == [*(str(p) for p in problems), f"{len(problems)} problem(s) found"]
+    assert "crm_model/rules/syntax_a.yaml:4: YAML syntax error: mapping values are not allowed here" in english

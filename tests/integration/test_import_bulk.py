@@ -205,10 +205,6 @@ def test_matched_rows_in_a_batch_leave_what_the_row_by_row_path_leaves(
     on_match: str,
     dry_run: bool,
 ) -> None:
-    if dry_run and not db_url.startswith("sqlite:"):
-        # found by this test, also at 3ff883e (before matched rows went beside the run): on PostgreSQL a dry run
-        # (one transaction) of the changes file reports one row as review on the batch path, skipped row by row
-        pytest.xfail("known divergence of the batch path in a PostgreSQL dry run (one row: review vs skipped)")
     path = write_file(tmp_path / "contacts.csv", 150)
     changes = changed_file(tmp_path / "changes.csv", 150)
     admin = actors["admin"]

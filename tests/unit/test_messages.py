@@ -34,11 +34,18 @@ def test_the_source_uses_coded_messages_and_each_is_in_the_english_catalog() -> 
     assert sorted(used - set(templates("en"))) == []
 
 
+# Parameters a translation shows that the English text leaves out: a YAML syntax error's English stays PyYAML's
+# wording as it always was (the line is in file:line), a translation names the column too.
+SHOWN_ONLY_IN_TRANSLATIONS = {"config.yaml_syntax_at": {"column"}}
+
+
 @pytest.mark.parametrize("locale", [locale for locale in LOCALES if locale != "en"])
 def test_every_message_code_has_a_text_in_every_language_with_the_same_parameters(locale: str) -> None:
     english, other = templates("en"), templates(locale)
     assert sorted(set(english) ^ set(other)) == []
-    assert {code: slots(text) for code, text in other.items()} == {code: slots(text) for code, text in english.items()}
+    assert {code: slots(text) for code, text in other.items()} == {
+        code: slots(text) | SHOWN_ONLY_IN_TRANSLATIONS.get(code, set()) for code, text in english.items()
+    }
     assert [code for code, text in other.items() if text == english[code]] == []  # none left in English
 
 

@@ -63,3 +63,16 @@ def test_a_bad_form_names_the_field(app: Flask) -> None:
     bad = browser.post("/admin/config/catalogs/tag", data={"code": "a b", "label_en": "X", "label_ru": "Х"})
     assert bad.status_code == 422
     assert "a code is letters, digits" in text(bad)
+
+
+def test_a_refused_roll_back_reads_in_the_admins_language(app: Flask, deployed: Callable[[], UnitOfWork],
+                                                        actors: dict[str, Actor]) -> None:
+    browser = as_user(app, "ada")
+    browser.get("/admin/config?lang=ru")
+    active = config_versions(deployed(), actors["admin"])[0].id
+    again = browser.post(f"/admin/config/versions/{active}/rollback", data={"expected_active": active},
+                         follow_redirects=True)
+    assert f"версия {active} уже активна" in text(again)
+    stale = browser.post(f"/admin/config/versions/{active}/rollback", data={"expected_active": active + 1},
+                         follow_redirects=True)
+    assert "конфигурация изменилась, пока вы смотрели; посмотрите версии ещё раз" in text(stale)

@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.config.model import FIELD_TYPES
 from engine.errors import ConfigError, ConflictError, ValidationError
+from engine.messages import Message
 from engine.services.access import DEFINITION_READERS, can, require_permission
 from engine.services.config_changes import (
     ConfigChange,
@@ -36,6 +37,12 @@ def _values(form: Any, locales: tuple[str, ...], keys: tuple[str, ...]) -> dict[
     values.update({flag: form.get(flag) == "on" for flag in _FLAGS if flag in keys})
     values["label"] = {locale: form.get(f"label_{locale}", "").strip() for locale in locales}
     return values
+
+
+def _said(exc: Exception) -> str:
+    """What an error says: its coded message when it was raised with one (to be shown in the reader's language)."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Message) else str(exc)
 
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
@@ -67,7 +74,7 @@ def roll_back(version_id: int) -> Any:
     try:
         report = rollback(uow(), actor(), version_id, int(request.form.get("expected_active", "0") or 0), now())
     except ConflictError as exc:
-        flash(engine_message(str(exc)), "error")
+        flash(engine_message(_said(exc)), "error")
         return redirect(url_for("config_admin.index"))
     flash(t("config.rolled_back", version=version_id, new=report.config_version_id), "success")
     return redirect(url_for("config_admin.index"))
@@ -163,7 +170,7 @@ def _preview_or_apply(change: ConfigChange, preview: Any) -> Any:
     try:
         report = apply_change(uow(), actor(), change, now())
     except (ConflictError, ConfigError) as exc:
-        flash(engine_message(str(exc)), "error")
+        flash(engine_message(_said(exc)), "error")
         return preview()
     flash(t("config.deployed", version=report.config_version_id), "success")
     return redirect(url_for("config_admin.index"))

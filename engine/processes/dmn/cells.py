@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from engine.messages import Message, MessageError
+from engine.messages import Joined, Message, MessageError
 from engine.processes import sandbox
 from engine.processes.dmn.feel import FeelSyntaxError, Test, Value, Variables, simple_value, unary_tests
 from engine.processes.dmn.values import DecisionFailure
@@ -62,8 +62,8 @@ class CellRefused(MessageError):
 
 
 def _joined(reasons: list[str]) -> str:
-    """Reasons separated by "; " (one reason stays a Message: it reads in the reader's language)."""
-    return reasons[0] if len(reasons) == 1 else "; ".join(reasons)
+    """Reasons separated by "; ", each in the reader's language where it is a message."""
+    return Joined("; ", reasons)
 
 
 def language(name: str | None) -> str | None:

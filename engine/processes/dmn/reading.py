@@ -64,7 +64,7 @@ class _Reader:
     def decision(self) -> Decision | None:
         logic = [child for child in self.node if isinstance(child.tag, str) and _local(child) in _LOGIC]
         if len(logic) != 1 or _local(logic[0]) not in ("decisionTable", "literalExpression"):
-            kinds = ", ".join(_local(n) for n in logic) or Message("bpmn.none_known")
+            kinds = ", ".join(_local(n) for n in logic) or Message("config.none")
             self.refuse(self.node, Message("dmn.decision_logic", decision=self.id, kinds=kinds))
             return None
         body = self.table(logic[0]) if _local(logic[0]) == "decisionTable" else self.literal(logic[0])

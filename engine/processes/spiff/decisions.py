@@ -87,7 +87,7 @@ class DecisionTaskParser(CamundaTaskParser):  # type: ignore[misc]
         if problem:
             self.raise_validation_exception(problem)
         if ref not in documents:
-            known = ", ".join(sorted(documents)) or Message("bpmn.none_known")
+            known = ", ".join(sorted(documents)) or Message("config.none")
             self.raise_validation_exception(Message("bpmn.decision_unknown", ref=ref, known=known))
         result_variable = _camunda(self.node, "resultVariable") or None
         mapping = _camunda(self.node, "mapDecisionResult") or None
