@@ -64,6 +64,11 @@ CASES = {
     "DMN hit policy, aggregation, FEEL cell": ({}, {DMN: HEAD + table(
         policy="FIRST", aggregation=' aggregation="SUM"', cell="&gt; &gt; 5",
         entry_language=' expressionLanguage="feel"') + "</definitions>"}),
+    "the BPMN schema: a flow without its target": ({"processes/p.bpmn": bpmn(
+        '<bpmn:endEvent id="end" /><bpmn:sequenceFlow id="f0" sourceRef="start" />')}, {}),
+    "the DMN schema: a hit policy of no DMN": ({}, {DMN: HEAD + table(policy="SOMETIMES") + "</definitions>"}),
+    "SpiffWorkflow: a process without a start event": ({"processes/p.bpmn": bpmn("").replace(
+        '<bpmn:startEvent id="start" />', '<bpmn:userTask id="alone" />')}, {}),
     "DMN typeRef and empty table": ({}, {DMN: HEAD + table(type_ref="money", output="contains(x)") + "</definitions>"}),
 }
 

@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
-from engine.messages import Message
+from engine.messages import Message, sentence
 from engine.processes.bindings import load_bindings
 from engine.processes.definitions import ElementMeta, read_process_meta
 from engine.processes.dialect import Dialect, alias_activiti
@@ -85,6 +85,8 @@ def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str, 
     else:  # SpiffWorkflow's own words (English)
         message = "; ".join([str(said), *getattr(exc, "notes", [])])
         message = _NAMESPACE.sub(lambda m: m.group(1).lower() + ":", message.split(". Error is:")[0])
+        schema = sentence(message, "xsd")  # the XML schema's sentence (lxml), else SpiffWorkflow's, else as written
+        message = schema if isinstance(schema, Message) else sentence(message, "spiff")
     line, element = _locate(tree, int(line) if line else None, element)
     return Problem(getattr(exc, "file_name", None) or file, line, element, message)
 
