@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.bootstrap import uow_factory
 from engine.errors import ConfigError, ConflictError, FlowError, Forbidden, NotFound, SandboxError, ValidationError
-from engine.messages import coded
+from engine.messages import coded, localized
 from engine.store.uow import UnitOfWork
 
 csrf = CSRFProtect()
@@ -63,8 +63,10 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         code = next((c for cls, c in STATUS.items() if isinstance(exc, cls)), 422)  # rules, processes: unprocessable
         if request.path.startswith("/api/"):
             body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
-            if isinstance(exc, ValidationError):
-                body["fields"] = exc.errors
+            if isinstance(exc, ValidationError):  # coded messages in the reader's language (others as they are)
+                locale = i18n.get_locale()
+                body["fields"] = {name: [localized(m, locale) for m in said] for name, said in exc.errors.items()}
+                body["message"] = str(ValidationError(body["fields"]))
             if isinstance(exc, ConfigError):
                 body["problems"] = [{**vars(p), **coded(p.message)} for p in exc.problems]  # English + code
             return jsonify(body), code

@@ -77,13 +77,17 @@ def _best_accepted() -> str | None:
 
 
 def get_locale() -> str:
-    """?lang= (remembered in the session), else the user's locale, else Accept-Language, else English."""
+    """?lang= (remembered in the session), else the user's locale, else Accept-Language, else English. An API
+    client's Accept-Language comes before its user's locale: a browser always sends one, a program only on purpose."""
     if "locale" in g:
         return str(g.locale)
     chosen = session.get("lang")
     actor = g.get("actor")
+    asked = _best_accepted() if request.path.startswith("/api/") and "Accept-Language" in request.headers else None
     if chosen in LOCALES:
         locale = str(chosen)
+    elif asked is not None:
+        locale = asked
     elif actor is not None and actor.locale in LOCALES:
         locale = actor.locale
     else:

@@ -71,7 +71,7 @@ def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) 
         return escape(EMPTY)
     field = entity.fields.get(name) if entity is not None else None
     if field is None:
-        return escape(_plain(value))
+        return escape(step_value(name, value))
     catalog = bundle.catalogs.get(field.catalog or "")
     if field.type == "enum" and catalog is not None:
         return escape(catalog_value_label(catalog, str(value)))
@@ -141,6 +141,19 @@ def link_kind_label(bundle: Bundle, kind: str) -> str:
 def _entity_name(bundle: Bundle, name: str | None) -> str:
     entity = bundle.entities.get(name or "")
     return entity_label(entity) if entity is not None else (name or "")
+
+
+def step_value(key: str, value: Any) -> str:
+    """A value the engine writes into a step's data in the request's language: a routing decision's team (or
+    pool) and strategy, the process; any other value as it is."""
+    if isinstance(value, str) and key in ("team", "pool"):
+        return role_label(value)
+    if isinstance(value, str) and key == "strategy":
+        text = t(f"instances.strategy_value.{value}")
+        return value if text == f"instances.strategy_value.{value}" else text
+    if isinstance(value, str) and key == "process_id":
+        return process_label(value, value)
+    return _plain(value)
 
 
 def _plain(value: Any) -> str:
@@ -242,12 +255,17 @@ def labelled_diagram(xml: str, process_id: str) -> str:
 
 
 def role_label(role: str) -> str:
-    """A role or candidate group in the request's language (groups without a translation stay as they are)."""
-    text = t(f"roles.{role}")
-    return role if text == f"roles.{role}" else text
+    """A role or candidate group (a team of the bundle's settings) in the request's language; groups without a
+    translation stay as they are."""
+    for key in (f"roles.{role}", f"teams.{role}"):
+        text = t(key)
+        if text != key:
+            return text
+    return role
 
 
-ENGINE_ACTORS = ("process", "timer")  # who a change is by when no person made it (engine/services: actor="process")
+ENGINE_ACTORS = ("process", "timer", "rule")  # who a change is by when no person made it (engine: actor="process";
+# a rule of crm_model/rules starts processes as engine.rules.dispatch.RULE_ACTOR)
 
 
 def actor_name(actor: str | None) -> str:

@@ -62,6 +62,15 @@ class Message(str):
         return {"code": self.code, "params": {name: str(value) for name, value in self.params.items()}}
 
 
+class MessageError(ValueError):
+    """A refusal whose reason is a Message: `str(error)` is the English text, `message` reads in any language
+    (other text, like a library's reason, is kept as it is)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+        super().__init__(*(() if message is None else (message,)))
+
+
 def coded(text: str) -> dict[str, Any]:
     """`{code, params}` of a Message (to store or send beside its English text); {} for any other text."""
     return text.as_dict() if isinstance(text, Message) else {}

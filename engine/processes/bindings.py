@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.config.yaml_lines import LineMap, load_yaml
 from engine.errors import ConfigError, Problem
+from engine.messages import Message
 from engine.processes.field_settings import old_expression, old_set_warning
 from engine.processes.juel import JuelError, compile_juel, is_juel
 
@@ -30,13 +31,9 @@ class Binding:
     compute_fields: dict[str, str] = field(default_factory=dict)  # field -> Python expression text
 
 
-def example(name: str) -> str:
+def example(name: str) -> Message:
     """The YAML a designer adds to bind `name` (quoted: `${...}` and dots are safe in a quoted key)."""
-    return (
-        f'add to {BINDINGS_FILE} under `bindings:` the entry "{name}": {{topic: <topic>}} '
-        "(or {send_email: {template: <template>, to: <record field>}}, {set: {<field>: <value>}} or "
-        "{compute: {<field>: <expression>}})"
-    )
+    return Message("bpmn.binding_example", file=BINDINGS_FILE, name=name)
 
 
 def load_bindings(
@@ -54,7 +51,7 @@ def load_bindings(
     except ConfigError as error:
         return {}, error.problems
     if not isinstance(data, LineMap):
-        return {}, [Problem(BINDINGS_FILE, 1, None, "expected a mapping with keys: bindings")]
+        return {}, [Problem(BINDINGS_FILE, 1, None, Message("config.expected_mapping", keys="bindings"))]
     problems, bad = [], set()
     for line, where, message in structure_problems("bindings", data):  # the file's shape, by its schema
         named = str(where[1]) if len(where) > 1 and where[0] == "bindings" else str(where[0])
@@ -79,10 +76,10 @@ def _binding(
     """A binding whose shape the schema found good: its old `set:` expressions warned about and computed, its
     compute expressions compiled."""
 
-    def say(at: int, message: str) -> None:
+    def say(at: int, message: Message) -> None:
         problems.append(Problem(BINDINGS_FILE, at, name, message))
 
-    def warn(at: int, message: str) -> None:
+    def warn(at: int, message: Message) -> None:
         if warnings is not None:
             warnings.append(Problem(BINDINGS_FILE, at, name, message))
 
@@ -130,5 +127,6 @@ def _compute_fields(
         try:  # JUEL as in the Modeler, or the engine's Python expressions as in compute.<field> properties
             found[str(name)] = compile_juel(expression) if is_juel(expression) else expression
         except JuelError as exc:
-            say(args.line_of(name), f"{key}.{name}: {expression!r} cannot run: {exc}")
+            say(args.line_of(name), Message("bpmn.binding_expression_refused", key=key, name=name,
+                                            expression=repr(expression), reason=exc.message))
     return found

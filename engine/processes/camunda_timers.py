@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.messages import Message
 from engine.processes.juel import compile_juel, is_juel
 
 _BARE_ISO = re.compile(r"^(?:R\d*/)?(?:P[\dT.]|\d{4}-)\S*$")
@@ -34,8 +35,20 @@ _MONTHS = {
 _DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}  # Quartz: 1 = Sunday
 
 
+_FIELD_NAMES = {  # a cron field's name in the reader's words (engine/messages/bpmn.<locale>.yaml)
+    "second": "timer.field_second", "minute": "timer.field_minute", "hour": "timer.field_hour",
+    "day of month": "timer.field_day_of_month", "month": "timer.field_month", "day of week": "timer.field_day_of_week",
+    "year": "timer.field_year",
+}
+
+
 class TimerValueError(ValueError):
-    """A timer value that is neither ISO 8601, cron, JUEL nor a Python expression the engine can schedule."""
+    """A timer value that is neither ISO 8601, cron, JUEL nor a Python expression the engine can schedule;
+    `message` says why (a Message)."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        super().__init__(str(message))
 
 
 def looks_like_cron(text: str) -> bool:
@@ -64,7 +77,7 @@ def _iso_with_offsets(text: str, zone: str) -> str:
             try:
                 parts[index] = with_offset(part, zone)
             except ValueError as exc:
-                raise TimerValueError(f"{part!r} is not an ISO 8601 date and time") from exc
+                raise TimerValueError(Message("timer.not_iso_datetime", value=part)) from exc
     return "/".join(parts)
 
 
@@ -120,7 +133,7 @@ class CronSchedule:
     def __init__(self, text: str) -> None:
         fields = text.split()
         if len(fields) not in (6, 7):
-            raise TimerValueError(f"cron {text!r} needs 6 or 7 fields (sec min hour day month weekday [year])")
+            raise TimerValueError(Message("timer.cron_fields", cron=text))
         if len(fields) == 6:
             fields.append("*")
         self.text = text
@@ -132,7 +145,7 @@ class CronSchedule:
             fields[5] = "*"
         self.sets = [self._field(value, *spec) for value, spec in zip(fields, _FIELDS, strict=True)]
         if (day == "?") == (weekday == "?"):
-            raise TimerValueError(f"cron {text!r}: exactly one of day-of-month and day-of-week must be '?'")
+            raise TimerValueError(Message("timer.cron_question_mark", cron=text))
         self.any_day, self.any_weekday = day in ("?", "*"), weekday in ("?", "*")
 
     def _day_rule(self, value: str) -> Callable[[datetime], bool] | None:
@@ -141,14 +154,16 @@ class CronSchedule:
         if (found := re.fullmatch(r"L(?:-(\d+))?", value)) is not None:
             before = int(found.group(1) or 0)
             if before > 30:
-                raise TimerValueError(f"cron {self.text!r}: day of month {value!r} is outside L-0..L-30")
+                raise TimerValueError(Message("timer.cron_outside", cron=self.text, field=_field_name("day of month"),
+                                              value=value, low="L-0", high="L-30", sep=".."))
             return lambda at: at.day == _last_day(at) - before
         if value == "LW":
             return lambda at: at.day == _nearest_weekday(at, _last_day(at))
         if (found := re.fullmatch(r"(\d+)W", value)) is not None:
             day = int(found.group(1))
             if not 1 <= day <= 31:
-                raise TimerValueError(f"cron {self.text!r}: day of month {value!r} is outside 1-31")
+                raise TimerValueError(Message("timer.cron_outside", cron=self.text, field=_field_name("day of month"),
+                                              value=value, low=1, high=31, sep="-"))
             return lambda at: at.day == _nearest_weekday(at, min(day, _last_day(at)))
         return None
 
@@ -158,7 +173,8 @@ class CronSchedule:
             return None
         weekday = self._number(found.group(1), _DAYS, "day of week")
         if not 1 <= weekday <= 7:
-            raise TimerValueError(f"cron {self.text!r}: day of week {value!r} is outside 1-7")
+            raise TimerValueError(Message("timer.cron_outside", cron=self.text, field=_field_name("day of week"),
+                                          value=value, low=1, high=7, sep="-"))
         nth = found.group(3)
         if nth is None:
             return lambda at: _quartz_weekday(at) == weekday and at.day + 7 > _last_day(at)
@@ -168,10 +184,8 @@ class CronSchedule:
         if value == "L" and name == "day of week":
             value = "7"  # Quartz: L alone in day of week is Saturday
         if any(c in value for c in "LW#"):
-            raise TimerValueError(
-                f"cron {self.text!r}: {name} {value!r}: L, W and # are supported only alone in their day field "
-                "(L, L-3, LW, 15W in day of month; 6L, 6#3 in day of week)"
-            )
+            raise TimerValueError(Message("timer.cron_special_alone", cron=self.text, field=_field_name(name),
+                                          value=value))
         names = _MONTHS if name == "month" else _DAYS if name == "day of week" else {}
         found: set[int] = set()
         for part in value.split(","):
@@ -184,7 +198,8 @@ class CronSchedule:
                 end = self._number(last, names, name) if last else (high if step_text else start)
             step = self._number(step_text, {}, name) if step_text else 1
             if not (low <= start <= high and low <= end <= high) or step < 1 or start > end:
-                raise TimerValueError(f"cron {self.text!r}: {name} {part!r} is outside {low}-{high}")
+                raise TimerValueError(Message("timer.cron_outside", cron=self.text, field=_field_name(name), value=part,
+                                              low=low, high=high, sep="-"))
             found.update(range(start, end + 1, step))
         return found
 
@@ -192,7 +207,8 @@ class CronSchedule:
         if text.upper() in names:
             return names[text.upper()]
         if not text.isdigit():
-            raise TimerValueError(f"cron {self.text!r}: {field} {text!r} is not a number")
+            raise TimerValueError(Message("timer.cron_not_number", cron=self.text, field=_field_name(field),
+                                          value=text))
         return int(text)
 
     def _day_matches(self, moment: datetime) -> bool:
@@ -219,7 +235,11 @@ class CronSchedule:
                 at += timedelta(seconds=1)
                 continue
             return at
-        raise TimerValueError(f"cron {self.text!r} never fires")
+        raise TimerValueError(Message("timer.cron_never", cron=self.text))
+
+
+def _field_name(name: str) -> Message:
+    return Message(_FIELD_NAMES[name])
 
 
 def check_cron(text: str) -> None:

@@ -6,8 +6,10 @@ import ast
 from typing import Any
 
 from engine.config.automation import automation_references
+from engine.config.checking import names_or_none, value_problems
 from engine.config.model import Bundle, Entity
 from engine.errors import Problem
+from engine.messages import Message
 from engine.processes.bindings import BINDINGS_FILE, BOUND_LINE, EMAIL_TEMPLATE, EMAIL_TO
 from engine.processes.spiff import ProcessDefinition
 from engine.records.schema import check_field_values, value_from_text
@@ -23,23 +25,24 @@ def _forms(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
             continue
         form = bundle.forms.get(task.form_key)
         if form is None:
-            problems.append(Problem(d.file, task.line, task.id, f"camunda:formKey {task.form_key!r} has no "
-                                    f"form: expected forms/{task.form_key}.json"))
+            problems.append(Problem(d.file, task.line, task.id, Message("bpmn.form_missing", form=task.form_key)))
         elif form.entity and d.entity and form.entity != d.entity:
-            problems.append(Problem(d.file, task.line, task.id, f"form {task.form_key!r} edits {form.entity} "
-                                    f"but the process runs on {d.entity}"))
+            problems.append(Problem(d.file, task.line, task.id, Message(
+                "bpmn.form_other_entity", form=task.form_key, entity=form.entity, process_entity=d.entity)))
         elif form.entity and not d.entity:
-            problems.append(Problem(d.file, task.line, task.id, f"form {task.form_key!r} edits {form.entity} "
-                                    "but the process declares no flowcrm.entity"))
+            problems.append(Problem(d.file, task.line, task.id, Message(
+                "bpmn.form_entity_undeclared", form=task.form_key, entity=form.entity)))
     return problems
 
 
-def _literal_problems(bundle: Bundle, entity: Entity, values: dict[str, str]) -> list[str]:
-    """`<field> <value>: why` of each set.<field> literal its field refuses (a stage code not in the catalog)."""
+def _literal_problems(bundle: Bundle, entity: Entity, values: dict[str, str], prefix: str) -> list[Message]:
+    """`<prefix>set.<field> <value>: why` of each set.<field> literal its field refuses (a stage code not in the
+    catalog)."""
     fields = {name: entity.fields[name] for name in values if name in entity.fields}
     typed = {name: value_from_text(field, bundle.catalogs, values[name]) for name, field in fields.items()}
     errors = check_field_values(fields, typed, bundle.catalogs, bundle.settings)
-    return [f"{name} {values[name]!r}: {'; '.join(messages)}" for name, messages in errors.items()]
+    return [Message("bpmn.set_refused", prefix=prefix, field=name, value=values[name],
+                    reasons=value_problems(messages, "; ")) for name, messages in errors.items()]
 
 
 def _set_fields(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
@@ -57,20 +60,18 @@ def _set_fields(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
         if EMAIL_TO in element.properties:
             fields.append((element.properties[EMAIL_TO], "send_email to"))
         if fields and not d.entity:
-            problems.append(Problem(file, line, element.id,
-                                    f"{prefix}set.<field>, compute.<field> and send_email need flowcrm.entity on "
-                                    "the process"))
+            problems.append(Problem(file, line, element.id, Message("bpmn.settings_need_entity", prefix=prefix)))
         for name, setting in fields:
             if entity is not None and name not in entity.fields:
-                problems.append(Problem(file, line, element.id,
-                                        f"{prefix}{setting}: {entity.name} has no field {name!r}"))
+                problems.append(Problem(file, line, element.id, Message(
+                    "bpmn.setting_no_field", prefix=prefix, setting=setting, entity=entity.name, field=name)))
         if entity is not None:
-            problems += [Problem(file, line, element.id, f"{prefix}set.{message}")
-                         for message in _literal_problems(bundle, entity, element.set_fields)]
+            problems += [Problem(file, line, element.id, message)
+                         for message in _literal_problems(bundle, entity, element.set_fields, prefix)]
         template = element.properties.get(EMAIL_TEMPLATE)
         if template is not None and template not in bundle.templates:
-            problems.append(Problem(file, line, element.id, f"{prefix}send_email: no template {template!r} "
-                                    f"(expected templates/{template}.<locale>.txt)"))
+            problems.append(Problem(file, line, element.id, Message(
+                "bpmn.email_template_missing", prefix=prefix, template=template)))
     return problems
 
 
@@ -84,9 +85,9 @@ def _groups(bundle: Bundle, d: ProcessDefinition) -> list[Problem]:
             named.append((task.lane, "lane"))
         for group, where in named:
             if group not in known:
-                problems.append(Problem(d.file, task.line, task.id, f"{where} {group!r} is neither a role "
-                                        f"({', '.join(ROLES)}) nor a team in crm_model/settings.yaml teams: "
-                                        f"({', '.join(bundle.settings.teams) or 'none declared'})"))
+                teams = ", ".join(bundle.settings.teams) or Message("bpmn.none_declared")
+                problems.append(Problem(d.file, task.line, task.id, Message(
+                    "bpmn.group_unknown", where=where, group=group, roles=", ".join(ROLES), teams=teams)))
     return problems
 
 
@@ -123,16 +124,16 @@ def _output_problem(bundle: Bundle, field: Any, path: str, entry: Any, name: str
     codes = bundle.catalogs[field.catalog].codes()
     if value in codes:
         return []
-    return [Problem(path, entry.sourceline, name, f"output {name!r} gives {value!r}, which is not a code of "
-                    f"catalog {field.catalog} ({', '.join(codes)})")]
+    return [Problem(path, entry.sourceline, name, Message(
+        "bpmn.output_not_code", name=name, value=repr(value), catalog=field.catalog, codes=", ".join(codes)))]
 
 
 def _rule_processes(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> list[Problem]:
     problems = []
     for kind, file, line, value in automation_references(bundle):
         if kind == "process" and value not in definitions:
-            problems.append(Problem(file, line, value, f"start_process {value!r}: no such process in processes/ "
-                                    f"(known: {', '.join(sorted(definitions)) or 'none'})"))
+            problems.append(Problem(file, line, value, Message(
+                "bpmn.start_process_unknown", process=value, known=names_or_none(sorted(definitions)))))
     return problems
 
 
@@ -141,8 +142,8 @@ def cross_check(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> li
     problems: list[Problem] = []
     for d in definitions.values():
         if d.entity and d.entity not in bundle.entities:
-            problems.append(Problem(d.file, d.line, d.process_id, f"flowcrm.entity {d.entity!r} is not an entity "
-                                    f"of this bundle (known: {', '.join(sorted(bundle.entities)) or 'none'})"))
+            problems.append(Problem(d.file, d.line, d.process_id, Message(
+                "bpmn.entity_unknown", entity=d.entity, known=names_or_none(sorted(bundle.entities)))))
         problems += _forms(bundle, d) + _set_fields(bundle, d) + _groups(bundle, d) + _dmn_outputs(bundle, d)
     return problems + _rule_processes(bundle, definitions)
 
@@ -161,7 +162,6 @@ def set_warnings(bundle: Bundle, definitions: dict[str, ProcessDefinition]) -> l
         for element in d.elements.values():
             for name, value in element.set_fields.items():
                 if value.strip() in variables and BOUND_LINE not in element.properties:
-                    warnings.append(Problem(d.file, element.line, element.id, f"set.{name} {value!r} writes the text "
-                                            f"{value.strip()!r}; to copy the variable write compute.{name} = "
-                                            f"{value.strip()}"))
+                    warnings.append(Problem(d.file, element.line, element.id, Message(
+                        "bpmn.set_writes_text", name=name, value=value, text=value.strip())))
     return warnings

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.errors import FlowError, Problem, SandboxError
+from engine.messages import Message
 from engine.processes import sandbox
 from engine.processes.bindings import BOUND_LINE
 from engine.processes.field_settings import COMPUTE_PREFIX, SET_PREFIX, old_expression, old_set_warning
@@ -111,7 +112,7 @@ def _check_expression(source: str, mode: str, path: str, line: int | None, eleme
         where, at = _SANDBOX_LINE.match(message), line
         if where and line is not None:  # the source starts on the element's line
             at, message = line + int(where.group(1)) - 1, message[where.end():]
-        problems.append(Problem(path, at, element, f"script refused: {message}"))
+        problems.append(Problem(path, at, element, Message("bpmn.script_refused", reason=message)))
 
 
 def _check_timer(kind: str, source: str, path: str, line: int | None, element: str,
@@ -125,11 +126,11 @@ def _check_timer(kind: str, source: str, path: str, line: int | None, element: s
            for node in ast.walk(ast.parse(source, mode="eval"))):
         return  # it reads task data or calls a helper: only the running timer can tell
     try:  # a constant, evaluated under the sandbox's CPU, memory and time limits like the running timer
-        problem = timer_value_problem(kind, sandbox.evaluate(source, {}))
+        problem: str | None = timer_value_problem(kind, sandbox.evaluate(source, {}))
     except SandboxError as exc:
-        problem = str(exc)
+        problem = str(exc)  # the sandbox's own words
     if problem:
-        problems.append(Problem(path, line, element, f"bpmn:{kind}: {problem}"))
+        problems.append(Problem(path, line, element, Message("bpmn.timer_refused", kind=kind, reason=problem)))
 
 
 def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem],
@@ -153,7 +154,7 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
             continue
         fieldname = name.removeprefix(prefix)
         if not fieldname:
-            problems.append(Problem(path, line, element_id, f"property {prefix!r} names no field"))
+            problems.append(Problem(path, line, element_id, Message("bpmn.property_no_field", prefix=prefix)))
         if prefix == SET_PREFIX and (bound or not old_expression(value)):
             set_fields[fieldname] = value
             continue
@@ -174,7 +175,8 @@ def _element(node: Any, path: str, lanes: dict[str, str], problems: list[Problem
         try:
             parse_duration(due_date, datetime.now(UTC))
         except ValueError as exc:
-            problems.append(Problem(path, node.sourceline, element_id, f"camunda:dueDate: {exc}"))
+            problems.append(Problem(path, node.sourceline, element_id,
+                                    Message("bpmn.due_date_refused", reason=exc.args[0])))
     return ElementMeta(
         id=element_id, kind=kind, name=node.get("name"), line=node.sourceline,
         form_key=attr("formKey"), candidate_groups=split_names(attr("candidateGroups")),
@@ -198,14 +200,15 @@ def read_process_meta(tree: Any, path: str, problems: list[Problem],
         for name, value, line in _properties(process):
             if name.startswith("flowcrm.") and name not in PROCESS_PROPERTIES:
                 known = ", ".join(sorted(PROCESS_PROPERTIES))
-                problems.append(Problem(path, line, process_id, f"unknown property {name!r} (known: {known})"))
+                problems.append(Problem(path, line, process_id,
+                                        Message("bpmn.unknown_property", name=name, known=known)))
             props[name] = value
         start_on = props.get("flowcrm.startOn") or None
         if start_on and start_on not in START_ON:
-            problems.append(Problem(path, process.sourceline, process_id,
-                                    f"flowcrm.startOn {start_on!r} is not one of: {', '.join(sorted(START_ON))}"))
+            problems.append(Problem(path, process.sourceline, process_id, Message(
+                "bpmn.start_on_unknown", value=start_on, known=", ".join(sorted(START_ON)))))
         if start_on and not props.get("flowcrm.entity"):
-            problems.append(Problem(path, process.sourceline, process_id, "flowcrm.startOn needs flowcrm.entity"))
+            problems.append(Problem(path, process.sourceline, process_id, Message("bpmn.start_on_needs_entity")))
         lanes = {ref.text.strip(): lane.get("name") or lane.get("id")
                  for lane in process.iter(f"{{{BPMN_NS}}}lane")
                  for ref in lane.findall("./bpmn:flowNodeRef", NS) if ref.text}

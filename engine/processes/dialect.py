@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from engine.errors import Problem
+from engine.messages import Message
 from engine.processes.bindings import BINDINGS_FILE, BOUND_LINE, EMAIL_TEMPLATE, EMAIL_TO, Binding, example
 from engine.processes.camunda_timers import TimerValueError, timer_expression, with_offset
 from engine.processes.event_subprocess import REFUSED as EVENT_SUBPROCESS_REFUSED
@@ -26,59 +27,49 @@ ACTIVITI_NS = "http://activiti.org/bpmn"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 PYTHON_SCRIPTS = {"python", "py", "text/x-python", "python3"}
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate")
-UNIMPLEMENTED = (f'give it camunda:type="external" and a camunda:topic, or a camunda:class bound in {BINDINGS_FILE}, '
-                 "or draw a scriptTask")
-THROW_BOUND = "draw a bpmn:serviceTask with that implementation (it can be bound in processes/bindings.yaml) before it"
 THROW_EVENTS = ("intermediateThrowEvent", "endEvent")
+# what each unsupported or ignored Camunda setting is, as a message code (engine/messages/bpmn.<locale>.yaml)
 _IMPLEMENTATIONS = {
-    "class": "a Java class",
-    "delegateExpression": "a delegate expression",
-    "expression": "an expression",
-    "type": "an implementation type",
+    "class": "bpmn.impl_class",
+    "delegateExpression": "bpmn.impl_delegate_expression",
+    "expression": "bpmn.impl_expression",
+    "type": "bpmn.impl_type",
 }
 _IGNORED_ATTRIBUTES = {
-    "priority": "the task priority",
-    "taskPriority": "the task priority",
-    "jobPriority": "the job priority",
-    "initiator": "the initiator variable",
-    "asyncBefore": "asynchronous continuation",
-    "asyncAfter": "asynchronous continuation",
-    "followUpDate": "the follow-up date",
-    "resultVariable": "the result variable",
-    "failedJobRetryTimeCycle": "job retries",
-    "candidateStarterGroups": "who may start the process",
-    "candidateStarterUsers": "who may start the process",
-    "errorCodeVariable": "the error code variable",
-    "errorMessageVariable": "the error message variable",
+    "priority": "bpmn.what_task_priority",
+    "taskPriority": "bpmn.what_task_priority",
+    "jobPriority": "bpmn.what_job_priority",
+    "initiator": "bpmn.what_initiator",
+    "asyncBefore": "bpmn.what_async",
+    "asyncAfter": "bpmn.what_async",
+    "followUpDate": "bpmn.what_follow_up_date",
+    "resultVariable": "bpmn.what_result_variable",
+    "failedJobRetryTimeCycle": "bpmn.what_job_retries",
+    "candidateStarterGroups": "bpmn.what_starters",
+    "candidateStarterUsers": "bpmn.what_starters",
+    "errorCodeVariable": "bpmn.what_error_code_variable",
+    "errorMessageVariable": "bpmn.what_error_message_variable",
 }
 _IGNORED_EXTENSIONS = {
-    "executionListener": "execution listener",
-    "taskListener": "task listener",
-    "inputOutput": "input/output mapping",
-    "formData": "generated form (flowcrm forms are forms/<formKey>.json)",
+    "executionListener": "bpmn.ext_execution_listener",
+    "taskListener": "bpmn.ext_task_listener",
+    "inputOutput": "bpmn.ext_input_output",
+    "formData": "bpmn.ext_form_data",
     "in": "",  # call activity variable mappings: _call_mapping
     "out": "",
-    "failedJobRetryTimeCycle": "job retries",
+    "failedJobRetryTimeCycle": "bpmn.ext_job_retries",
 }
-_REFUSED = {
-    "linkEventDefinition": "a link event cannot run here: SpiffWorkflow 3.2 does not join link throw and catch "
-    "events; draw a sequence flow from where the link is thrown to where it is caught",
-    "compensateEventDefinition": "compensation cannot run here: SpiffWorkflow 3.2 has no compensation; model the "
-    "undo step explicitly (an error boundary event or a gateway leading to the compensating task)",
-}
+_REFUSED = {"linkEventDefinition": "bpmn.link_refused", "compensateEventDefinition": "bpmn.compensation_refused"}
 _MI_VARIABLES = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")
-_IGNORED_ELEMENTS = {"dataStoreReference": "data store", "dataStore": "data store"}
+_IGNORED_ELEMENTS = {"dataStoreReference": "bpmn.what_data_store", "dataStore": "bpmn.what_data_store"}
 
 
-def decision_ref_problem(ref: str) -> str | None:
+def decision_ref_problem(ref: str) -> Message | None:
     """What is wrong with a businessRuleTask's camunda:decisionRef before the decisions are known, or None."""
     if not ref:
-        return "bpmn:businessRuleTask needs camunda:decisionRef, the id of a decision in processes/*.dmn"
+        return Message("bpmn.decision_ref_missing")
     if ref.startswith(("${", "#{")):
-        return (
-            f"camunda:decisionRef {ref!r}: an expression cannot be resolved before the process runs; "
-            "name the decision id"
-        )
+        return Message("bpmn.decision_ref_expression", ref=ref)
     return None
 
 
@@ -127,10 +118,10 @@ class Dialect:
         self.problems, self.warnings = problems, warnings
         self.bindings = bindings or {}
 
-    def error(self, node: Any, message: str) -> None:
+    def error(self, node: Any, message: Message) -> None:
         self.problems.append(Problem(self.path, node.sourceline, _owner(node), message))
 
-    def warn(self, node: Any, message: str) -> None:
+    def warn(self, node: Any, message: Message) -> None:
         self.warnings.append(Problem(self.path, node.sourceline, _owner(node), message))
 
     def prepare(self, tree: Any) -> None:
@@ -147,22 +138,17 @@ class Dialect:
             ):
                 self._condition(node)
             elif kind in ("message", "signal", "error", "escalation") and not node.get("id"):
-                self.error(
-                    node, f"bpmn:{kind} {node.get('name')!r} has no id: give it one (events name it in {kind}Ref)"
-                )
+                self.error(node, Message("bpmn.ref_without_id", kind=kind, name=repr(node.get("name"))))
             elif kind == "eventBasedGateway":
                 self._gateway_timers(node)
             elif kind in ("subProcess", "transaction") and node.get("triggeredByEvent") == "true":
                 if _local(node.getparent().tag) != "process":  # those of a process were folded or refused
-                    self.error(node, EVENT_SUBPROCESS_REFUSED.format(why="inside a subprocess"))
+                    self.error(node, Message(EVENT_SUBPROCESS_REFUSED, why=Message("bpmn.why_inside_subprocess")))
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and node.get("isForCompensation") == "true":
-                self.error(node, f"isForCompensation on bpmn:{kind}: {_REFUSED['compensateEventDefinition']}")
+                self.error(node, Message("bpmn.for_compensation", kind=kind,
+                                         reason=Message(_REFUSED["compensateEventDefinition"])))
             elif kind == "callActivity" and is_juel(node.get("calledElement") or ""):
-                self.error(
-                    node,
-                    f"calledElement {node.get('calledElement')!r} must name a process id: "
-                    "an expression cannot choose the process here",
-                )
+                self.error(node, Message("bpmn.called_element_expression", called=node.get("calledElement")))
             elif kind in ("timeDuration", "timeDate", "timeCycle"):
                 self._timer(node, kind)
             elif kind in ("loopCardinality", "completionCondition"):
@@ -170,27 +156,16 @@ class Dialect:
             elif kind == "multiInstanceLoopCharacteristics":
                 self._collection(node)
             elif kind == "standardLoopCharacteristics" and node.find("./bpmn:loopCondition", NS) is None:
-                self.warn(
-                    node,
-                    "bpmn:standardLoopCharacteristics without a loopCondition is not executed: the activity runs once",
-                )
+                self.warn(node, Message("bpmn.standard_loop_ignored"))
                 node.getparent().remove(node)  # as Camunda 7, which has no standard loops
             elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
                 self._implementation(node, kind)
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _REFUSED:
                 self._refused(node, kind)
             elif kind == "timerEventDefinition" and _local(node.getparent().tag) == "startEvent":
-                self.warn(
-                    node.getparent(),
-                    "a timer start event does not start instances by itself here: an instance started by a user, "
-                    "a rule or an event waits at it until the timer fires (Camunda starts a new instance then)",
-                )
+                self.warn(node.getparent(), Message("bpmn.timer_start_event"))
             elif kind == "signalEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
-                self.warn(
-                    node.getparent(),
-                    f"bpmn:signalEventDefinition on bpmn:{_local(node.getparent().tag)} reaches only the catch "
-                    "events of its own instance: other instances do not receive the signal (Camunda sends it to all)",
-                )
+                self.warn(node.getparent(), Message("bpmn.signal_throw_local", kind=_local(node.getparent().tag)))
             elif kind == "messageEventDefinition" and _local(node.getparent().tag) in THROW_EVENTS:
                 self._message_throw(node)
             elif kind == "scriptTask":
@@ -202,7 +177,7 @@ class Dialect:
             if node.tag.startswith(f"{{{CAMUNDA_NS}}}") and kind in _IGNORED_EXTENSIONS:
                 self._ignored_extension(node, kind)
             elif node.tag.startswith(f"{{{BPMN_NS}}}") and kind in _IGNORED_ELEMENTS:
-                self.warn(node, f"bpmn:{kind} is ignored: a {_IGNORED_ELEMENTS[kind]} is not executed here")
+                self.warn(node, Message("bpmn.element_ignored", kind=kind, what=Message(_IGNORED_ELEMENTS[kind])))
             self._ignored_attributes(node, kind)
 
     def _flow_ids(self, tree: Any) -> None:
@@ -218,29 +193,26 @@ class Dialect:
                 name = f"{base}_{number}"
             taken.add(name)
             flow.set("id", name)
-            self.warn(
-                flow,
-                f"bpmn:sequenceFlow from {flow.get('sourceRef')!r} to {flow.get('targetRef')!r} has "
-                f"no id: it is named {name!r}",
-            )
+            self.warn(flow, Message("bpmn.flow_named", source=repr(flow.get("sourceRef")),
+                                    target=repr(flow.get("targetRef")), name=name))
 
     def _juel_refused(self, node: Any, what: str, source: str, exc: JuelError) -> None:
-        self.error(node, f"{what} {source!r} cannot run: {exc}")
+        self.error(node, Message("bpmn.juel_refused", what=what, source=source, reason=exc.message))
 
     def _condition(self, node: Any) -> None:
         source = (node.text or "").strip()
         language = node.get("language")
         if language and language.lower() not in PYTHON_SCRIPTS:
-            self.error(node, f"a condition in {language!r} cannot run: conditions are JUEL ${{...}} or Python")
+            self.error(node, Message("bpmn.condition_language", language=language))
             return
         if node.get(f"{{{CAMUNDA_NS}}}resource"):
-            self.error(node, "a condition loaded from camunda:resource is not supported: write it inline")
+            self.error(node, Message("bpmn.condition_resource"))
             return
         if is_juel(source):
             try:
                 node.text = compile_condition(source)
             except JuelError as exc:
-                self._juel_refused(node, "condition", source, exc)
+                self._juel_refused(node, Message("bpmn.what_condition"), source, exc)
 
     def _juel_text(self, node: Any, what: str) -> None:
         source = (node.text or "").strip()
@@ -254,11 +226,7 @@ class Dialect:
         source = (node.text or "").strip()
         found = _MI_VARIABLES.search(source) if is_juel(source) else None
         if found:
-            self.error(
-                node,
-                f"bpmn:{kind} {source!r} reads {found.group()}, a Camunda multi-instance variable "
-                "this engine does not provide: write it over task data (e.g. ${approved})",
-            )
+            self.error(node, Message("bpmn.multi_instance_variable", kind=kind, source=source, variable=found.group()))
         elif kind == "completionCondition" and is_juel(source):
             try:
                 node.text = compile_condition(source)
@@ -274,7 +242,7 @@ class Dialect:
         except JuelError as exc:
             self._juel_refused(node, f"bpmn:{kind}", source, exc)
         except TimerValueError as exc:
-            self.error(node, f"bpmn:{kind}: {exc}")
+            self.error(node, Message("bpmn.timer_refused", kind=kind, reason=exc.message))
 
     def _collection(self, node: Any) -> None:
         """camunda:collection names the list variable; `${items}` is the same name."""
@@ -288,11 +256,7 @@ class Dialect:
             self._juel_refused(node, "camunda:collection", value, exc)
             return
         if not compiled.isidentifier():
-            self.error(
-                node,
-                f"camunda:collection {value!r} must name a variable holding the list (${{items}}): "
-                "compute the list into a variable first",
-            )
+            self.error(node, Message("bpmn.collection_not_variable", value=value))
             return
         node.set(attribute, compiled)
 
@@ -314,25 +278,23 @@ class Dialect:
         if not found and kind == "sendTask":
             return  # a message it throws, as SpiffWorkflow runs it
         if not found:
-            self.error(node, f"bpmn:{kind} has no implementation the engine can run: {UNIMPLEMENTED}")
+            self.error(node, Message("bpmn.no_implementation", kind=kind, bindings=BINDINGS_FILE))
             return
         name, value = found[0]
         if value in self.bindings and len(found) == 1:
             self._bind(node, kind, name, self.bindings[value])
             return
         what = "connector" if name == "connector" else f"camunda:{name}"
-        self.error(
-            node,
-            f"bpmn:{kind} is not supported: {what}={value!r} ({_IMPLEMENTATIONS.get(name, 'a connector')}"
-            f") cannot run here; {example(value)}",
-        )
+        self.error(node, Message("bpmn.implementation_refused", kind=kind, what=what, value=value,
+                                 description=Message(_IMPLEMENTATIONS.get(name, "bpmn.impl_connector")),
+                                 hint=example(value)))
 
     def _bind(self, node: Any, kind: str, name: str, binding: Binding) -> None:
         """Rewrite a bound implementation (processes/bindings.yaml): an external task with the binding's topic,
         or a task the engine completes at once after running the bound actions (engine.services.instances)."""
         if kind != "serviceTask":
-            self.error(node, f"bpmn:{kind}: the binding of {binding.name!r} ({BINDINGS_FILE}:{binding.line}) "
-                             "applies to bpmn:serviceTask only: draw a service task")
+            self.error(node, Message("bpmn.binding_service_task_only", kind=kind, name=binding.name,
+                                     file=BINDINGS_FILE, line=binding.line))
             return
         if name == "connector":
             extensions = node.find("./bpmn:extensionElements", NS)
@@ -365,14 +327,11 @@ class Dialect:
             if e.get("id") in targets and e.find("bpmn:timerEventDefinition", NS) is not None
         )
         if len(timers) > 1:
-            self.error(
-                node,
-                f"bpmn:eventBasedGateway is followed by {len(timers)} timer events ({', '.join(timers)}): only one "
-                "timer can follow an event-based gateway here; keep the earliest and move the others after it",
-            )
+            self.error(node, Message("bpmn.gateway_timers", count=len(timers), timers=", ".join(timers)))
 
     def _refused(self, node: Any, kind: str) -> None:
-        self.error(node.getparent(), f"bpmn:{kind} on bpmn:{_local(node.getparent().tag)}: {_REFUSED[kind]}")
+        self.error(node.getparent(), Message("bpmn.definition_refused", kind=kind,
+                                             parent=_local(node.getparent().tag), reason=Message(_REFUSED[kind])))
 
     def _message_throw(self, node: Any) -> None:
         """A message throw event runs like a service task in Camunda 7; without an implementation it does
@@ -382,35 +341,27 @@ class Dialect:
         found = [(name, value) for name, value in found if value]
         if found:
             name, value = found[0]
-            self.error(
-                event,
-                f"bpmn:{_local(event.tag)} sending a message is not supported: camunda:{name}={value!r} "
-                f"({_IMPLEMENTATIONS[name]}) cannot run here; {THROW_BOUND}",
-            )
+            self.error(event, Message("bpmn.message_throw_refused", kind=_local(event.tag), name=name, value=value,
+                                      description=Message(_IMPLEMENTATIONS[name])))
             return
         event.remove(node)
 
     def _external(self, node: Any, kind: str) -> None:
         """An external task (docs/external-tasks.md): a worker fetches it by topic over /engine-rest."""
         if kind != "serviceTask":
-            self.error(
-                node,
-                f'camunda:type="external" on bpmn:{kind} is not supported: external tasks run on bpmn:serviceTask '
-                "only (draw a service task with the same topic)",
-            )
+            self.error(node, Message("bpmn.external_not_service_task", kind=kind))
         elif not (node.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
-            self.error(node, 'camunda:type="external" needs camunda:topic: the topic workers fetch this task by')
+            self.error(node, Message("bpmn.external_needs_topic"))
         elif is_juel(node.get(f"{{{CAMUNDA_NS}}}topic") or ""):
-            self.error(node, f"camunda:topic {node.get(f'{{{CAMUNDA_NS}}}topic')!r} must be a plain name, "
-                             "not an expression")
+            self.error(node, Message("bpmn.topic_expression", topic=node.get(f"{{{CAMUNDA_NS}}}topic")))
         priority = (node.get(f"{{{CAMUNDA_NS}}}taskPriority") or "").strip()
         if priority and not priority.lstrip("-").isdigit():
-            self.error(node, f"camunda:taskPriority {priority!r} must be a whole number for an external task")
+            self.error(node, Message("bpmn.external_priority", priority=priority))
 
     def _script(self, node: Any) -> None:
         language = node.get("scriptFormat") or "python"
         if language.lower() not in PYTHON_SCRIPTS:
-            self.error(node, f'scriptFormat {language!r} cannot run: scripts are Python (scriptFormat="python")')
+            self.error(node, Message("bpmn.script_format", language=language))
             return
         resource = node.get(f"{{{CAMUNDA_NS}}}resource")
         if resource:
@@ -421,7 +372,8 @@ class Dialect:
             return
         before, after, refused = script_mapping(io_node)
         for param, reason in refused:
-            self.warn(param, f"camunda:{_local(param.tag)} {param.get('name')!r} is ignored: {reason}")
+            self.warn(param, Message("bpmn.io_parameter_ignored", kind=_local(param.tag), name=repr(param.get("name")),
+                                     reason=reason))
         script.text = "\n".join(part for part in (before, script.text or "", after) if part)
         io_node.getparent().remove(io_node)  # mapped: not listed as ignored
 
@@ -430,11 +382,8 @@ class Dialect:
         folder = self.path.rsplit("/", 1)[0] if "/" in self.path else ""
         text = self.resources.get(f"{folder}/{name}" if folder else name, self.resources.get(name))
         if text is None:
-            self.error(
-                node,
-                f"camunda:resource {resource!r}: no such file in the bundle (looked for "
-                f"{folder + '/' if folder else ''}{name} and {name})",
-            )
+            self.error(node, Message("bpmn.script_resource_missing", resource=resource,
+                                     path=f"{folder + '/' if folder else ''}{name}", name=name))
             return
         script = node.find("./bpmn:script", NS)
         if script is None:
@@ -460,9 +409,10 @@ class Dialect:
         if kind in ("in", "out"):
             self._call_mapping(node, kind)
             return
-        what = _IGNORED_EXTENSIONS[kind]
-        event = f" on {node.get('event')!r}" if node.get("event") else ""
-        self.warn(node, f"camunda:{kind}{event} is ignored: the {what} is not executed here")
+        what = Message(_IGNORED_EXTENSIONS[kind])
+        event = node.get("event")
+        self.warn(node, Message("bpmn.listener_ignored", kind=kind, event=event, what=what) if event else
+                  Message("bpmn.extension_ignored", kind=kind, what=what))
         if kind == "formData":  # SpiffWorkflow's form reader fails on some of it; flowcrm forms are JSON files
             node.getparent().remove(node)
 
@@ -472,11 +422,8 @@ class Dialect:
         if node.get("variables") == "all" and not node.get("local"):
             return
         shown = " ".join(f"{name}={value!r}" for name, value in node.attrib.items())
-        direction = "receives every variable of the caller" if kind == "in" else "returns every variable it holds"
-        self.warn(
-            node,
-            f'camunda:{kind} {shown} is ignored: the called process {direction} (as camunda:{kind} variables="all")',
-        )
+        direction = Message("bpmn.call_receives_all" if kind == "in" else "bpmn.call_returns_all")
+        self.warn(node, Message("bpmn.call_mapping_ignored", kind=kind, shown=shown, direction=direction))
 
     def _ignored_attributes(self, node: Any, kind: str) -> None:
         external = node.get(f"{{{CAMUNDA_NS}}}type") == "external"
@@ -485,4 +432,5 @@ class Dialect:
                 continue  # the external task's priority (fetchAndLock usePriority)
             value = node.get(f"{{{CAMUNDA_NS}}}{name}")
             if value and not (name.startswith("async") and value == "false"):
-                self.warn(node, f"camunda:{name}={value!r} on bpmn:{kind} is ignored: {what} is not executed here")
+                self.warn(node, Message("bpmn.attribute_ignored", name=name, value=value, kind=kind,
+                                        what=Message(what)))

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.messages import Message
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _STAY = {  # what stays at process level: not flow, or not movable into a subprocess
     "laneSet",
@@ -28,13 +30,9 @@ _STAY = {  # what stays at process level: not flow, or not movable into a subpro
     "correlationSubscription",
 }
 _TRIGGERS = ("timer", "message", "signal", "error", "escalation", "conditional")
-REFUSED = (
-    'bpmn:subProcess triggeredByEvent="true" (an event subprocess) cannot run here {why}: draw the activities it '
-    "watches inside a bpmn:subProcess and attach a boundary event with the same trigger to it instead "
-    '(cancelActivity="false" for a non-interrupting one)'
-)
+REFUSED = "bpmn.event_subprocess_refused"  # the message code, with `why` (a Message)
 
-Report = Callable[[Any, str], None]
+Report = Callable[[Any, Message], None]
 
 
 def _local(node: Any) -> str:
@@ -54,22 +52,23 @@ def _flow(process: Any, flow_id: str, source: str, target: str) -> None:
     _bpmn(process, "sequenceFlow", process.sourceline, id=flow_id, sourceRef=source, targetRef=target)
 
 
-def _problem(process: Any, events: list[Any]) -> str | None:
+def _problem(process: Any, events: list[Any]) -> Message | None:
     """Why the event subprocesses of `process` cannot be folded (None when they can)."""
     if process.find(f"{{{BPMN_NS}}}laneSet") is not None:
-        return "in a process with lanes (the lanes would lose their tasks)"
+        return Message("bpmn.why_lanes")
     for start in process.iterfind(f"{{{BPMN_NS}}}startEvent"):
         if any(_local(child).endswith("EventDefinition") for child in start):
-            return f"beside the start event {start.get('id')!r} that waits for an event (use a none start event)"
+            return Message("bpmn.why_waiting_start", start=repr(start.get("id")))
     for event in events:
         starts = event.findall(f"{{{BPMN_NS}}}startEvent")
         if not event.get("id") or any(not start.get("id") for start in starts):
-            return "without an id on it or its start event (give both an id)"
+            return Message("bpmn.why_no_id")
         if len(starts) != 1:
-            return f"with {len(starts)} start events (give it exactly one)"
+            return Message("bpmn.why_start_count", count=len(starts))
         kinds = [_local(c)[: -len("EventDefinition")] for c in starts[0] if _local(c).endswith("EventDefinition")]
         if len(kinds) != 1 or kinds[0] not in _TRIGGERS:
-            return f"started by {' and '.join(kinds) or 'no event'} (one of {', '.join(_TRIGGERS)} can start it)"
+            started = " and ".join(kinds) or Message("bpmn.why_no_event")
+            return Message("bpmn.why_trigger", started=started, triggers=", ".join(_TRIGGERS))
     return None
 
 
@@ -85,7 +84,7 @@ def fold_event_subprocesses(process: Any, error: Report, warn: Report) -> None:
     why = _problem(process, events)
     if why:
         for event in events:
-            error(event, REFUSED.format(why=why))
+            error(event, Message(REFUSED, why=why))
         return
     pid = process.get("id") or "process"
     body = _bpmn(process, "subProcess", process.sourceline, id=f"{pid}_body", name=process.get("name") or pid)
@@ -107,11 +106,7 @@ def _fold(process: Any, body_id: str, event: Any, warn: Report) -> None:
     interrupting = start.get("isInterrupting") != "false"
     if not interrupting:
         trigger = _local(definition)[: -len("EventDefinition")]
-        warn(
-            start,
-            f"the non-interrupting event subprocess {event_id!r} starts once here: a second {trigger} "
-            "does not start it again",
-        )
+        warn(start, Message("bpmn.non_interrupting_once", event=repr(event_id), trigger=trigger))
     inner_id = f"{trigger_id}_started"
     for flow in event.iterfind(f"{{{BPMN_NS}}}sequenceFlow"):
         if flow.get("sourceRef") == trigger_id:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import re
 
+from engine.messages import Message
+
 SET_PREFIX, COMPUTE_PREFIX = "set.", "compute."
 _LITERAL = re.compile(r"\s*[A-Za-z0-9+-][A-Za-z0-9_.:+-]*\s*")  # a word, number, date, time or code
 _EXPRESSION_ONLY = (
@@ -57,9 +59,7 @@ def replacement(field: str, expression: str, *, yaml: bool = False) -> str:
     return f"compute: {{{field}: {expression!r}}}" if yaml else f"{COMPUTE_PREFIX}{field} = {expression}"
 
 
-def old_set_warning(field: str, expression: str, *, yaml: bool = False) -> str:
+def old_set_warning(field: str, expression: str, *, yaml: bool = False) -> Message:
     """The warning of an old `set.<field>` expression, naming its replacement."""
-    return (
-        f"{SET_PREFIX}{field} {expression!r} is an expression; set now holds literal values and compute "
-        f"expressions: write {replacement(field, expression, yaml=yaml)}"
-    )
+    return Message("bpmn.old_set_expression", prefix=SET_PREFIX, field=field, expression=expression,
+                   replacement=replacement(field, expression, yaml=yaml))

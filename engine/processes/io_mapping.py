@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.messages import Message
 from engine.processes.juel import JuelError, compile_juel, is_juel
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -19,7 +20,7 @@ def _local(tag: Any) -> str:
 
 
 def _value(node: Any) -> str:
-    """Python expression text of a parameter value; ValueError when it cannot be mapped."""
+    """Python expression text of a parameter value; ValueError (holding why, a Message) when it cannot be mapped."""
     children = [c for c in node if isinstance(c.tag, str)]
     if not children:
         text = (node.text or "").strip()
@@ -27,34 +28,37 @@ def _value(node: Any) -> str:
             return "None"
         return compile_juel(text) if is_juel(text) else repr(text)
     if len(children) != 1:
-        raise ValueError("a parameter holds one value")
+        raise ValueError(Message("bpmn.parameter_one_value"))
     child, kind = children[0], _local(children[0].tag)
     if kind == "list":
         return "[" + ", ".join(_value(item) for item in child if isinstance(item.tag, str)) + "]"
     if kind == "map":
         entries = [(e.get("key") or "", _value(e)) for e in child if isinstance(e.tag, str)]
         return "{" + ", ".join(f"{key!r}: {value}" for key, value in entries) + "}"
-    raise ValueError(f"camunda:{kind} values are not mapped (only text, ${{...}}, camunda:list and camunda:map)")
+    raise ValueError(Message("bpmn.parameter_kind", kind=kind))
 
 
-def script_mapping(io_node: Any) -> tuple[str, str, list[tuple[Any, str]]]:
+def script_mapping(io_node: Any) -> tuple[str, str, list[tuple[Any, Message]]]:
     """(statements before the script, statements after it, [(parameter node, why it is not mapped)])."""
     before: list[str] = []
     after: list[str] = []
     inputs: list[str] = []
-    refused: list[tuple[Any, str]] = []
+    refused: list[tuple[Any, Message]] = []
     for param in io_node:
         kind = _local(param.tag) if isinstance(param.tag, str) else ""
         if kind not in ("inputParameter", "outputParameter"):
             continue
         name = param.get("name") or ""
         if not name.isidentifier() or name.startswith("_"):
-            refused.append((param, f"parameter name {name!r} is not a variable name"))
+            refused.append((param, Message("bpmn.parameter_name", name=name)))
             continue
         try:
             value = _value(param)
-        except (ValueError, JuelError) as exc:
-            refused.append((param, str(exc)))
+        except JuelError as exc:
+            refused.append((param, exc.message))
+            continue
+        except ValueError as exc:
+            refused.append((param, exc.args[0]))
             continue
         (before if kind == "inputParameter" else after).append(f"{name} = {value}")
         if kind == "inputParameter":

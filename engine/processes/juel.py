@@ -13,15 +13,19 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from engine.messages import Message
 from engine.processes.juel_values import HELPERS
 
 
 class JuelError(ValueError):
-    """An expression that is not JUEL, or JUEL this engine cannot translate; `position` is 0-based in the text."""
+    """An expression that is not JUEL, or JUEL this engine cannot translate; `position` is 0-based in the text;
+    `message` says what and where (a Message: the reader's language where one is known)."""
 
-    def __init__(self, message: str, position: int, hint: str = "") -> None:
+    def __init__(self, what: Message, position: int, hint: Message | None = None) -> None:
         self.position, self.hint = position, hint
-        super().__init__(f"{message} at position {position + 1}" + (f" ({hint})" if hint else ""))
+        self.message = (Message("juel.at_position_hint", what=what, position=position + 1, hint=hint) if hint
+                        else Message("juel.at_position", what=what, position=position + 1))
+        super().__init__(str(self.message))
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ _OPERATORS = (
 _NUMBER = re.compile(r"\d+(\.\d*)?([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _PYTHON_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_CALL_HINT = "method and bean calls do not run here; put the value in a process variable"
+_CALL_HINT = "juel.call_hint"
 
 
 def _tokens(text: str, offset: int) -> list[_Token]:
@@ -109,8 +113,8 @@ def _tokens(text: str, offset: int) -> list[_Token]:
             continue
         operator = next((op for op in _OPERATORS if text.startswith(op, i)), None)
         if operator is None:
-            hint = "assignment is not JUEL: compare with ==" if char == "=" else ""
-            raise JuelError(f"unexpected character {char!r}", at, hint)
+            hint = Message("juel.assignment_hint") if char == "=" else None
+            raise JuelError(Message("juel.unexpected_character", char=char), at, hint)
         tokens.append(_Token("op", operator, at))
         i += len(operator)
     tokens.append(_Token("end", "", offset + len(text)))
@@ -129,7 +133,7 @@ def _string(text: str, start: int, offset: int) -> tuple[str, int]:
             return "".join(out), i + 1
         out.append(char)
         i += 1
-    raise JuelError("unterminated string", offset + start)
+    raise JuelError(Message("juel.unterminated_string"), offset + start)
 
 
 class _Parser:
@@ -151,8 +155,7 @@ class _Parser:
 
     def expect(self, text: str) -> None:
         if not self.take(text):
-            found = self.token.text or "end of expression"
-            raise JuelError(f"expected {text!r}, found {found!r}", self.token.position)
+            raise JuelError(Message("juel.expected", text=text, found=_found(self.token)), self.token.position)
 
     def expression(self) -> str:
         condition = self.or_()
@@ -188,7 +191,7 @@ class _Parser:
         while (token := self.take(*names)) is not None:
             left = f"juel_{names[token.text]}({left}, {self.additive()})"
         if self.token.text == "instanceof":
-            raise JuelError("instanceof is not supported", self.token.position, "test a variable's value instead")
+            raise JuelError(Message("juel.instanceof"), self.token.position, Message("juel.instanceof_hint"))
         return left
 
     def additive(self) -> str:
@@ -222,17 +225,17 @@ class _Parser:
             if self.take("."):
                 name = self.token
                 if name.kind != "name":
-                    raise JuelError("expected a property name after '.'", name.position)
+                    raise JuelError(Message("juel.property_expected"), name.position)
                 self.i += 1
                 if self.token.text == "(":
-                    raise JuelError(f"method call {name.text}(...) is not supported", name.position, _CALL_HINT)
+                    raise JuelError(Message("juel.method_call", name=name.text), name.position, Message(_CALL_HINT))
                 result = f"juel_prop({result}, {name.text!r})"
             elif self.take("["):
                 index = self.expression()
                 self.expect("]")
                 result = f"juel_prop({result}, {index})"
             elif self.token.text == "(":
-                raise JuelError("a call is not supported", self.token.position, _CALL_HINT)
+                raise JuelError(Message("juel.a_call"), self.token.position, Message(_CALL_HINT))
             else:
                 return result
 
@@ -248,9 +251,7 @@ class _Parser:
                 self.i += 1
                 self.expect(")")
                 return _variable(name.value, name.position)
-        raise JuelError(
-            'only execution.getVariable("name") is supported', start, "write the variable name itself: ${name}"
-        )
+        raise JuelError(Message("juel.execution_only_get_variable"), start, Message("juel.execution_hint"))
 
     def primary(self) -> str:
         token = self.token
@@ -265,41 +266,34 @@ class _Parser:
             return f"({inner})"
         if token.kind == "name":
             if self.token.text == ":" and self.tokens[self.i + 1].kind == "name":
-                raise JuelError(
-                    f"function {token.text}:{self.tokens[self.i + 1].text} is not supported",
-                    token.position,
-                    "EL functions are not available here",
-                )
+                raise JuelError(Message("juel.function", name=f"{token.text}:{self.tokens[self.i + 1].text}"),
+                                token.position, Message("juel.function_hint"))
             if token.text == "S" and self.token.text == "(":
-                raise JuelError(
-                    "Spin S(...) is not supported",
-                    token.position,
-                    "store JSON as a process variable and read its properties: ${order.total}",
-                )
+                raise JuelError(Message("juel.spin"), token.position, Message("juel.spin_hint"))
             if self.token.text == "(":
-                raise JuelError(f"call {token.text}(...) is not supported", token.position, _CALL_HINT)
+                raise JuelError(Message("juel.call", name=token.text), token.position, Message(_CALL_HINT))
             return _variable(token.text, token.position)
-        found = token.text or "end of expression"
-        raise JuelError(f"unexpected {found!r}", token.position)
+        raise JuelError(Message("juel.unexpected", found=_found(token)), token.position)
 
 
 def _variable(name: str, position: int) -> str:
     if not _PYTHON_NAME.fullmatch(name) or keyword.iskeyword(name) or name in HELPERS:
-        raise JuelError(
-            f"variable name {name!r} cannot be used here",
-            position,
-            "name process variables with letters, digits and _ (not a Python keyword or juel_*)",
-        )
+        raise JuelError(Message("juel.variable_name", name=name), position, Message("juel.variable_name_hint"))
     return name
+
+
+def _found(token: _Token) -> str:
+    """What the parser found, quoted, or the end of the expression (in the reader's words)."""
+    return repr(token.text) if token.text else Message("juel.end")
 
 
 def _compile_one(text: str, offset: int) -> str:
     parser = _Parser(_tokens(text, offset))
     if parser.token.kind == "end":
-        raise JuelError("empty expression", offset)
+        raise JuelError(Message("juel.empty"), offset)
     result = parser.expression()
     if parser.token.kind != "end":
-        raise JuelError(f"unexpected {parser.token.text!r}", parser.token.position)
+        raise JuelError(Message("juel.unexpected", found=repr(parser.token.text)), parser.token.position)
     return result
 
 
@@ -327,7 +321,7 @@ def _parts(text: str) -> list[tuple[bool, str, int]]:
                     quote = "" if quote == text[j] else (quote or text[j])
                 j += 1
             if j >= len(text):
-                raise JuelError("'${' without its closing '}'", i)
+                raise JuelError(Message("juel.unclosed"), i)
             parts.append((True, text[i + 2 : j], i + 2))
             i = literal_start = j + 1
             continue
@@ -354,5 +348,5 @@ def compile_condition(text: str) -> str:
     """Python expression text for a JUEL condition: a boolean, or an error naming what it got (as Camunda)."""
     parts = _parts(text.strip())
     if len(parts) != 1 or not parts[0][0]:
-        raise JuelError("a condition must be one ${...} expression", 0)
+        raise JuelError(Message("juel.condition_one_expression"), 0)
     return f"juel_condition({_compile_one(parts[0][1], parts[0][2])})"

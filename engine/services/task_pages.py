@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from engine.config.process_labels import label_in
 from engine.errors import ValidationError
+from engine.messages import Message
 from engine.processes.deployed import active_bundle
 from engine.services.views import TaskView
 from engine.store.inbox_query import TaskFilter
@@ -27,9 +28,9 @@ class Paging:
         """The paging with its limit bounded (1..500), or ValidationError for a cursor with an offset or two."""
         errors: dict[str, list[str]] = {}
         if self.after and self.before:
-            errors["before"] = ["give either after or before, not both"]
+            errors["before"] = [Message("inbox.after_and_before")]
         if (self.after or self.before) and self.offset:
-            errors["offset"] = ["a page after or before a task starts there: give no offset with it"]
+            errors["offset"] = [Message("inbox.cursor_with_offset")]
         if errors:
             raise ValidationError(errors)
         # 501: a caller's page of 500 reads one row more to know whether a page lies beyond (`around`)
@@ -98,5 +99,5 @@ def in_order(uow: UnitOfWork, views: list[TaskView], paging: Paging) -> list[Tas
     rows needs no second statement). A task since completed still marks its place."""
     if not views and paging.cursor is not None and uow.tasks.get(paging.cursor) is None:
         name = "after" if paging.after else "before"
-        raise ValidationError({name: [f"no task {paging.cursor!r}: start again from the first page"]})
+        raise ValidationError({name: [Message("inbox.cursor_unknown", task=paging.cursor)]})
     return views[::-1] if paging.before else views

@@ -171,8 +171,8 @@ def test_a_russian_auditor_reads_the_routing_step_and_the_engine_actor_in_russia
     otto.get("/tasks?lang=ru")
     page = text(otto.get("/audit"))
     routed = page[page.index("Назначено маршрутизацией"):][:200]  # the step's data, in the database's key order
-    assert "Команда sales" in routed
-    assert "Способ назначения pool" in routed
+    assert "Команда Продажи" in routed  # the candidate group the lead routing decision chose, by its name
+    assert "Способ назначения общий пул команды" in routed
     assert "strategy" not in routed
     assert "процесс (автоматически) Шаг процесса" in page
     english = text(otto.get("/audit?lang=en"))

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from engine.messages import Joined, Message, MessageError
 from engine.processes import sandbox
 from engine.processes.dmn.feel import FeelSyntaxError, Test, Value, Variables, simple_value, unary_tests
 from engine.processes.dmn.values import DecisionFailure
@@ -56,8 +57,13 @@ _FEEL = {
 }
 
 
-class CellRefused(ValueError):
+class CellRefused(MessageError):
     """Why a cell cannot be evaluated."""
+
+
+def _joined(reasons: list[str]) -> str:
+    """Reasons separated by "; ", each in the reader's language where it is a message."""
+    return Joined("; ", reasons)
 
 
 def language(name: str | None) -> str | None:
@@ -69,7 +75,12 @@ def language(name: str | None) -> str | None:
         return "feel"
     if lowered in ("juel", "python"):
         return lowered
-    raise CellRefused(f"expressionLanguage {name!r} is not supported (use FEEL, JUEL `${{variable}}` or python)")
+    raise CellRefused(Message("dmn.language_unsupported", name=name))
+
+
+def _reason(exc: object) -> str:
+    """The reason of a refusal: its Message, or its text."""
+    return exc.message if isinstance(exc, MessageError) and exc.message is not None else str(exc)
 
 
 def _python(source: str) -> Value:
@@ -90,32 +101,26 @@ def _refusals(source: str) -> list[str]:
         for node in ast.walk(ast.parse(source.strip(), mode="eval"))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
-    return [
-        f"{name}() is neither a FEEL function this engine reads nor a Python builtin"
-        for name in sorted(calls - _BUILTINS)
-    ]
+    return [Message("dmn.unknown_function", name=name) for name in sorted(calls - _BUILTINS)]
 
 
 def _juel(text: str) -> Value:
     match = _JUEL.match(text)
     if match is None:
-        raise CellRefused("not a JUEL expression")
+        raise CellRefused(Message("dmn.not_juel"))
     try:
         return simple_value(match.group(1).strip())
     except FeelSyntaxError as exc:
-        raise CellRefused(
-            f"JUEL {text!r} is more than a variable or a dotted path; write a variable, a FEEL "
-            f"literal or a Python expression"
-        ) from exc
+        raise CellRefused(Message("dmn.juel_too_complex", text=text)) from exc
 
 
-def _feel(compile_feel: Callable[[str], _T], text: str, lang: str | None, what: str) -> _T | FeelSyntaxError:
+def _feel(compile_feel: Callable[[str], _T], text: str, lang: str | None, what: Message) -> _T | FeelSyntaxError:
     """The cell compiled as FEEL; when no language was declared, the FEEL error to name if Python fails too."""
     try:
         return compile_feel(text)
     except FeelSyntaxError as exc:
         if lang is not None:
-            raise CellRefused(f"not {what} this engine reads: {exc}") from exc
+            raise CellRefused(Message("dmn.not_readable", what=what, reason=_reason(exc))) from exc
         return exc
 
 
@@ -125,13 +130,13 @@ def value(text: str, lang: str | None) -> Value:
         return _juel(text)
     feel: Value | FeelSyntaxError = FeelSyntaxError()  # the compiled cell, or why FEEL refused it
     if lang in (None, "feel", "juel"):
-        feel = _feel(simple_value, text, lang, f"a {(lang or 'feel').upper()} value")
+        feel = _feel(simple_value, text, lang, Message("dmn.what_value", language=(lang or "feel").upper()))
         if not isinstance(feel, FeelSyntaxError):
             return feel
     refusals = _refusals(text)
     if refusals:
-        hint = f"not FEEL ({feel}) nor Python ({'; '.join(refusals)})" if lang is None else "; ".join(refusals)
-        raise CellRefused(hint)
+        raise CellRefused(Message("dmn.neither_feel_nor_python", feel=_reason(feel), python=_joined(refusals))
+                          if lang is None else _joined(refusals))
     return _python(text)
 
 
@@ -151,7 +156,7 @@ def _python_test(source: str) -> Test:
     def test(given: Any, variables: Variables) -> bool:
         result = sandbox.evaluate(source, {**variables, INPUT: given})
         if not isinstance(result, bool):
-            raise DecisionFailure(f"the Python cell gave {result!r}, not true or false")
+            raise DecisionFailure(f"the Python cell gave {result!r}, not true or false")  # at run time: English
         return result
 
     return test
@@ -161,16 +166,13 @@ def test(text: str, lang: str | None, input_text: str) -> Test:
     """An input entry: FEEL unary tests, or a Python test of the input (`? > 5`, `in (...)`, `"a"`)."""
     feel: Test | FeelSyntaxError = FeelSyntaxError()  # the compiled cell, or why FEEL refused it
     if lang in (None, "feel"):
-        feel = _feel(unary_tests, text, lang, "FEEL unary tests")
+        feel = _feel(unary_tests, text, lang, Message("dmn.what_unary_tests"))
         if not isinstance(feel, FeelSyntaxError):
             return feel
     if lang == "juel":
-        raise CellRefused('JUEL input entries are not supported: write FEEL unary tests (`< 10`, `"a","b"`)')
+        raise CellRefused(Message("dmn.juel_input_entry"))
     if input_text and _repeats_input(input_text, text):
-        raise CellRefused(
-            f"it repeats the input expression {input_text!r}, but an input entry tests the input "
-            f"value: write the test alone, e.g. '> 1000'"
-        )
+        raise CellRefused(Message("dmn.repeats_input", input=input_text))
     if _QUESTION.search(text) or re.search(rf"\b{INPUT}\b", text):  # the cell names the input itself
         candidates = [_QUESTION.sub(INPUT, text)]
     else:  # a value compared with ==, or a test missing its left side (`> 1000`, `in ("a", "b")`)
@@ -178,7 +180,7 @@ def test(text: str, lang: str | None, input_text: str) -> Test:
     for source in candidates:
         if not _refusals(source):
             return _python_test(source)
-    why = "; ".join(_refusals(candidates[0]))
+    why = _joined(_refusals(candidates[0]))
     if lang is None:
-        raise CellRefused(f"not FEEL ({feel}) nor a Python test ({why})")
+        raise CellRefused(Message("dmn.neither_feel_nor_python_test", feel=_reason(feel), python=why))
     raise CellRefused(why)

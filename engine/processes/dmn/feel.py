@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from engine.messages import Message, MessageError
 from engine.processes.dmn.values import DecisionFailure, compare, equal, parse_duration, parse_temporal, shown
 
 Variables = Mapping[str, Any]
@@ -37,7 +38,7 @@ _COMPARISONS: dict[str, Callable[[int], bool]] = {
 }
 
 
-class FeelSyntaxError(ValueError):
+class FeelSyntaxError(MessageError):
     """Text that is not a FEEL construct this engine reads; the message says what was expected where."""
 
 
@@ -55,7 +56,7 @@ def _tokens(text: str) -> list[_Token]:
         if match is None or match.end() == at:
             if text[at:].strip() == "":
                 break
-            raise FeelSyntaxError(f"unexpected {text[at:].strip()[:20]!r} at position {at + 1}")
+            raise FeelSyntaxError(Message("feel.unexpected", text=text[at:].strip()[:20], position=at + 1))
         kind = match.lastgroup or "op"
         found.append(_Token(kind, match.group(kind), match.start(kind)))
         at = match.end()
@@ -112,19 +113,19 @@ class _Reader:
             return self.tokens[self.index - 1]
         return None
 
-    def expect(self, *texts: str) -> _Token:
+    def expect(self, *texts: str, wanted: str = "") -> _Token:
         token = self.take(*texts)
         if token is None:
-            raise self.error(" or ".join(repr(t) for t in texts))
+            raise self.error(wanted or " or ".join(repr(t) for t in texts))
         return token
 
     def error(self, wanted: str) -> FeelSyntaxError:
-        got = repr(self.token.text) if self.token.kind != "end" else "the end"
-        return FeelSyntaxError(f"expected {wanted} at position {self.token.at + 1}, found {got}")
+        got = repr(self.token.text) if self.token.kind != "end" else Message("feel.the_end")
+        return FeelSyntaxError(Message("feel.expected", wanted=wanted, position=self.token.at + 1, found=got))
 
     def done(self) -> None:
         if self.token.kind != "end":
-            raise self.error("the end")
+            raise self.error(Message("feel.the_end"))
 
     def value(self) -> Value:
         """A literal, a temporal literal or a (dotted) variable name."""
@@ -138,7 +139,7 @@ class _Reader:
             self.index += 1
             return self.constant(sign * (float(number) if "." in number else int(number)))
         if token.kind != "name":
-            raise self.error("a value (text in quotes, a number, true, false, null, date(...) or a variable)")
+            raise self.error(Message("feel.a_value"))
         self.index += 1
         if token.text in ("true", "false"):
             return self.constant(token.text == "true")
@@ -154,20 +155,18 @@ class _Reader:
         parts = [token.text]
         while self.take("."):
             if self.token.kind != "name":
-                raise self.error("a property name after '.'")
+                raise self.error(Message("feel.a_property"))
             parts.append(self.token.text)
             self.index += 1
         if self.token.text == "(":
-            raise FeelSyntaxError(
-                f"function {'.'.join(parts)}() is not supported (only date, time, date and time, duration)"
-            )
+            raise FeelSyntaxError(Message("feel.function", name=".".join(parts)))
         return _path(tuple(parts))
 
     def _temporal(self, function: str) -> Any:
         self.expect("(")
         token = self.token
         if token.kind != "string":
-            raise self.error(f"a text in quotes inside {function}(...)")
+            raise self.error(Message("feel.a_quoted_text", function=function))
         self.index += 1
         self.expect(")")
         try:
@@ -175,7 +174,8 @@ class _Reader:
                 return parse_duration(_unquote(token.text))
             return parse_temporal(_TEMPORAL[function], _unquote(token.text))
         except ValueError as exc:
-            raise FeelSyntaxError(f"{function}({token.text}): {exc}") from exc
+            raise FeelSyntaxError(Message("feel.temporal", function=function, text=token.text,
+                                          reason=str(exc))) from exc
 
     def positive_test(self) -> Test:
         if op := self.take("<", "<=", ">", ">="):
@@ -189,7 +189,7 @@ class _Reader:
             low = self.value()
             self.expect("..")
             high = self.value()
-            closing = self.expect("]", "[", ")")
+            closing = self.expect("]", "[", ")", wanted=Message("feel.range_end"))
             return _interval(low, opening.text == "[", high, closing.text == "]")
         return _equality(self.value())
 
@@ -277,7 +277,7 @@ def literal_list(text: str) -> list[Any]:
     try:
         return [value({}) for value in values]
     except DecisionFailure as exc:
-        raise FeelSyntaxError(f"only literals may be listed: {exc}") from exc
+        raise FeelSyntaxError(Message("feel.only_literals", reason=str(exc))) from exc
 
 
 __all__ = [

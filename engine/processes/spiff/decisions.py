@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 
 from engine.errors import FlowError
+from engine.messages import Message
 from engine.processes.dialect import decision_ref_problem
 from engine.processes.dmn import MAPPINGS, decide
 
@@ -86,20 +87,15 @@ class DecisionTaskParser(CamundaTaskParser):  # type: ignore[misc]
         if problem:
             self.raise_validation_exception(problem)
         if ref not in documents:
-            known = ", ".join(sorted(documents)) or "none"
-            self.raise_validation_exception(
-                f"camunda:decisionRef {ref!r}: no such decision in processes/*.dmn (known: {known})"
-            )
+            known = ", ".join(sorted(documents)) or Message("config.none")
+            self.raise_validation_exception(Message("bpmn.decision_unknown", ref=ref, known=known))
         result_variable = _camunda(self.node, "resultVariable") or None
         mapping = _camunda(self.node, "mapDecisionResult") or None
         if mapping and mapping not in MAPPINGS:
-            self.raise_validation_exception(
-                f"camunda:mapDecisionResult {mapping!r} is not one of {', '.join(MAPPINGS)}"
-            )
+            self.raise_validation_exception(Message("bpmn.map_decision_result", mapping=mapping,
+                                                    known=", ".join(MAPPINGS)))
         if mapping and not result_variable:
-            self.raise_validation_exception(
-                f"camunda:mapDecisionResult {mapping!r} needs camunda:resultVariable to store the result in"
-            )
+            self.raise_validation_exception(Message("bpmn.map_needs_result_variable", mapping=mapping))
         path, text = documents[ref]
         return DecisionTask(
             self.spec,

@@ -29,6 +29,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstance
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 
 from engine.errors import FlowError
+from engine.messages import Message
 from engine.processes import sandbox
 from engine.processes.calendar import BusinessTime
 from engine.processes.camunda_timers import LegacyCronCycleFrom, TimerTextIn
@@ -92,22 +93,22 @@ _TIMER_KINDS = {TimeDateEventDefinition: "timeDate", DurationTimerEventDefinitio
                 CycleTimerEventDefinition: "timeCycle"}
 
 
-def timer_value_problem(kind: str, value: Any) -> str | None:
+def timer_value_problem(kind: str, value: Any) -> Message | None:
     """Why SpiffWorkflow could not schedule a timer (timeDuration, timeDate, timeCycle) with this value."""
     if not isinstance(value, str):
-        return f"must be ISO 8601 text, not {type(value).__name__} {value!r}"
+        return Message("timer.not_text", type=type(value).__name__, value=repr(value))
     try:
         if kind == "timeDuration":
             if not value.startswith("P") or not TimerEventDefinition.parse_iso_duration(value):
                 raise ValueError(value)
         elif kind == "timeDate":
             if datetime.fromisoformat(value).tzinfo is None:
-                return f"{value!r} has no UTC offset: it would be read in the server's local time"
+                return Message("timer.local_time", value=value)
         elif kind == "timeCycle":
             TimerEventDefinition.parse_iso_recurring_interval(value)
     except Exception:  # SpiffWorkflow's parsers raise bare Exception, ValueError, AttributeError...
-        what = {"timeDuration": "duration (PT4H)", "timeDate": "datetime with offset", "timeCycle": "cycle (R3/PT1H)"}
-        return f"{value!r} is not an ISO 8601 {what.get(kind, 'time')}"
+        what = {"timeDuration": "timer.iso_duration", "timeDate": "timer.iso_datetime", "timeCycle": "timer.iso_cycle"}
+        return Message("timer.not_iso", value=value, what=Message(what.get(kind, "timer.iso_time")))
     return None
 
 

@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
+from engine.messages import Message, sentence
 from engine.processes.bindings import load_bindings
 from engine.processes.definitions import ElementMeta, read_process_meta
 from engine.processes.dialect import Dialect, alias_activiti
@@ -72,14 +73,20 @@ def _syntax_problem(path: str, text: str, exc: Any) -> Problem:
     except etree.XMLSyntaxError:
         recovered = None
     _, element = _locate(recovered, exc.lineno, None)
-    return Problem(path, exc.lineno, element, f"not well-formed XML: {exc.msg}")
+    return Problem(path, exc.lineno, element, Message("bpmn.xml_not_well_formed", detail=exc.msg))
 
 
 def _problem_from(exc: ValidationException | SpiffWorkflowException, file: str, tree: Any = None) -> Problem:
     line = getattr(exc, "line_number", None)
     element = getattr(exc, "id", None) or None
-    message = "; ".join([str(exc.args[0] if exc.args else type(exc).__name__), *getattr(exc, "notes", [])])
-    message = _NAMESPACE.sub(lambda m: m.group(1).lower() + ":", message.split(". Error is:")[0])
+    said = exc.args[0] if exc.args else type(exc).__name__
+    if isinstance(said, Message) and not getattr(exc, "notes", []):  # raised by our own task parsers
+        message: str = said
+    else:  # SpiffWorkflow's own words (English)
+        message = "; ".join([str(said), *getattr(exc, "notes", [])])
+        message = _NAMESPACE.sub(lambda m: m.group(1).lower() + ":", message.split(". Error is:")[0])
+        schema = sentence(message, "xsd")  # the XML schema's sentence (lxml), else SpiffWorkflow's, else as written
+        message = schema if isinstance(schema, Message) else sentence(message, "spiff")
     line, element = _locate(tree, int(line) if line else None, element)
     return Problem(getattr(exc, "file_name", None) or file, line, element, message)
 
@@ -126,7 +133,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
             if decision_id in parser.decision_documents:
                 other = parser.decision_documents[decision_id][0]
                 problems.append(Problem(path, decisions[decision_id].line, decision_id,
-                                        f"decision id already in {other}"))
+                                        Message("dmn.decision_id_taken", file=other)))
             else:
                 parser.decision_documents[decision_id] = (path, text)
     bindings, found = load_bindings(resources or {}, warnings)
@@ -148,7 +155,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
             problems.append(_problem_from(exc, path, tree))
             continue
         except Exception as exc:  # SpiffWorkflow reports some BPMN mistakes as KeyError or TypeError
-            problems.append(Problem(path, tree.sourceline, None, f"cannot read the BPMN: {exc!r}"))
+            problems.append(Problem(path, tree.sourceline, None, Message("bpmn.unreadable", detail=repr(exc))))
             continue
         for process_id, meta in read_process_meta(tree, path, problems, warnings).items():
             metas[process_id] = (path, meta)
@@ -174,7 +181,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
                 problems.append(_missing_call(problem, trees[path]) if problem.line is None else problem)
                 continue
             except Exception as exc:  # a library bug must read as a problem of this process, not a traceback
-                problems.append(Problem(path, meta["line"], process_id, f"cannot build the process: {exc!r}"))
+                problems.append(Problem(path, meta["line"], process_id, Message("bpmn.unbuildable", detail=repr(exc))))
                 continue
             definitions[process_id] = ProcessDefinition(
                 process_id=process_id, name=meta["name"], file=path, line=meta["line"],
@@ -185,6 +192,7 @@ def parse_definitions(bpmn: dict[str, str], dmn: dict[str, str], *, timezone: st
 
 
 _NOT_FOUND = re.compile(r"The process '([^']*)' was not found")
+_SPIFF_NOT_FOUND = re.compile(r"The process '([^']*)' was not found\. Did you mean one of the following: (.*)\?")
 
 
 def _missing_call(problem: Problem, tree: Any) -> Problem:
@@ -193,7 +201,10 @@ def _missing_call(problem: Problem, tree: Any) -> Problem:
     calls = [n for n in tree.iter("{*}callActivity") if missing and n.get("calledElement") == missing.group(1)]
     if not calls:
         return problem
-    return Problem(problem.file, calls[0].sourceline, calls[0].get("id"), f"calledElement: {problem.message}")
+    said = _SPIFF_NOT_FOUND.fullmatch(problem.message)
+    message = (Message("bpmn.called_process_missing", process=said.group(1), known=said.group(2)) if said
+               else Message("bpmn.called_element", detail=problem.message))
+    return Problem(problem.file, calls[0].sourceline, calls[0].get("id"), message)
 
 
 def _with_called(meta: dict[str, Any], subs: dict[str, Any], metas: dict[str, tuple[str, dict[str, Any]]],

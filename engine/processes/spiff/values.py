@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.messages import Message
 from engine.processes.spiff.engine import timer_value_problem
 
 __all__ = ["parse_duration", "timer_value_problem"]
 
 
 def parse_duration(text: str, start: datetime) -> datetime:
-    """Resolve an ISO 8601 duration (`PT4H`) from `start`, or an ISO datetime with offset, to a UTC datetime."""
+    """Resolve an ISO 8601 duration (`PT4H`) from `start`, or an ISO datetime with offset, to a UTC datetime;
+    ValueError holding why (a Message) when it is neither."""
     text = text.strip()
     try:
         if text.startswith("P"):
@@ -21,7 +23,7 @@ def parse_duration(text: str, start: datetime) -> datetime:
             return due
         moment = datetime.fromisoformat(text)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{text!r} is neither an ISO 8601 duration nor a datetime") from exc
+        raise ValueError(Message("timer.not_duration_nor_datetime", value=text)) from exc
     if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset")
+        raise ValueError(Message("timer.no_offset", value=text))
     return moment.astimezone(UTC)
