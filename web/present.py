@@ -255,13 +255,16 @@ def labelled_diagram(xml: str, process_id: str) -> str:
 
 
 def role_label(role: str) -> str:
-    """A role or candidate group (a team of the bundle's settings) in the request's language; groups without a
-    translation stay as they are."""
-    for key in (f"roles.{role}", f"teams.{role}"):
-        text = t(key)
-        if text != key:
-            return text
-    return role
+    """A role or candidate group in the request's language: a team by its label in the bundle's settings
+    (`teams: [{name, label}]`), a role by the UI's catalog; a group with neither stays as it is."""
+    text = t(f"roles.{role}")
+    if text != f"roles.{role}":
+        return text
+    try:
+        team = bundle_of(uow()).settings.team_labels.get(role)
+    except FlowError:  # nothing deployed
+        team = None
+    return label(team, role) if team else role
 
 
 ENGINE_ACTORS = ("process", "timer", "rule")  # who a change is by when no person made it (engine: actor="process";

@@ -43,6 +43,7 @@ from engine.config.model import (
     CatalogValue,
     Entity,
     Field,
+    Label,
     Settings,
     WorkingHours,
 )
@@ -154,9 +155,29 @@ class _BundleChecker(Checker):
                                                                   locales=", ".join(locales)))
         hours = self.working_hours(None if any(where[:1] == ("working_hours",) for where in bad)
                                    else data.get("working_hours"))
+        teams, team_labels = self.teams(good("teams", []), tuple(locales))
         self.settings = Settings(str(region), str(locale), str(data.get("currency", base.currency)), tuple(locales),
-                                 str(good("link_catalog", base.link_catalog)), tuple(good("teams", [])),
-                                 hours, self.time_zone(data, hours))
+                                 str(good("link_catalog", base.link_catalog)), teams,
+                                 hours, self.time_zone(data, hours), team_labels)
+
+    def teams(self, items: list[Any], locales: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, Label]]:
+        """The team names, and the labels of teams written as {name, label} (each configured locale required)."""
+        names: list[str] = []
+        labels: dict[str, Label] = {}
+        say = self.sayer(SETTINGS_FILE, "teams")
+        for item in items:
+            if not isinstance(item, dict):
+                names.append(str(item))
+                continue
+            name = str(item["name"])
+            names.append(name)
+            if "label" in item:
+                missing = [locale for locale in locales if not item["label"].get(locale)]
+                if missing:
+                    say(item.line_of("label") if isinstance(item, LineMap) else None,
+                        Message("config.label_missing", locales=", ".join(missing)))
+                labels[name] = {str(locale): str(text) for locale, text in item["label"].items()}
+        return tuple(names), labels
 
     def time_zone(self, data: LineMap, hours: WorkingHours | None) -> str:
         """The zone people see dates in: `timezone`, else the business calendar's, else UTC."""

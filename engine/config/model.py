@@ -221,6 +221,7 @@ class Settings:
     teams: tuple[str, ...] = ()  # teams that BPMN candidate groups and lanes may name, besides the roles
     working_hours: WorkingHours | None = None  # None: the clock runs 24/7
     timezone: str = "UTC"  # the zone dates are shown and entered in, unless a user chose their own
+    team_labels: Mapping[str, Label] = field(default_factory=dict, hash=False)  # a team's label per locale, where given
 
 
 @dataclass(frozen=True)

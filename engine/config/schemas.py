@@ -105,9 +105,13 @@ def settings_schema() -> dict[str, Any]:
                             minItems=1, **{"x-message": "locales must be a list like [en, ru]"}),
         "link_catalog": _text("The catalog whose values name the types of links between records.", pattern=SNAKE,
                               **{"x-message": "link_catalog {value!r} must be a catalog name in snake_case"}),
-        "teams": _list_of({"type": "string", "pattern": SNAKE}, "Team names BPMN candidate groups and lanes may "
-                          "name besides the roles.", **{"x-message": "teams must be a list of snake_case team names "
-                                                         "like [north, call_center]"}),
+        "teams": _list_of({"oneOf": [{"type": "string", "pattern": SNAKE},
+                                     _obj({"name": {"type": "string", "pattern": SNAKE}, "label": LABEL},
+                                          required=("name",))]},
+                          "Team names BPMN candidate groups and lanes may name besides the roles; a team may be "
+                          "written as {name, label} to be shown by its label.",
+                          **{"x-message": "teams must be a list of snake_case team names like [north, call_center] "
+                                          "or {name: north, label: {en: ..., ru: ...}}"}),
         "working_hours": {
             **_obj({
                 "timezone": _text("IANA time zone of the business calendar, e.g. Europe/Moscow (default UTC)."),

@@ -186,7 +186,8 @@ CASES = [
      "children must be a non-empty list of {code, label}"),
     (S, "currency: rub\n", 1, "currency", "currency 'rub' must be an ISO 4217 code such as RUB"),
     (S, "locales: en\n", 1, "locales", "locales must be a list like [en, ru]"),
-    (S, "teams: [North]\n", 1, "teams", "teams must be a list of snake_case team names like [north, call_center]"),
+    (S, "teams: [North]\n", 1, "teams", "teams must be a list of snake_case team names like [north, call_center] "
+     "or {name: north, label: {en: ..., ru: ...}}"),
     (S, "link_catalog: Bad Name\n", 1, "link_catalog", "link_catalog 'Bad Name' must be a catalog name in snake_case"),
     (S, "colour: red\n", 1, "colour", f"unknown key 'colour'; expected: {SETTINGS_KEYS}"),
     (S, "default_locale: en\nworking_hours:\n  days: [mon, funday]\n", 3, "working_hours",
