@@ -233,6 +233,8 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit; a lost race (stale revision, duplicate key, lock timeout) becomes ConflictError."""
         try:
+            if self.session.dirty:  # changed records in prebuilt UPDATEs, rather than by the commit's flush
+                self.records.save_changed()
             self.session.commit()
             self.session.info.pop(WROTE, None)
         except StaleDataError as exc:
