@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
+from engine.store import history_buffer
 from engine.store.automation_repos import (
     AssignmentRepository,
     EventRepository,
@@ -169,7 +170,6 @@ class ConfigRepository(_Repository):
         return [(row, int(n)) for row, n in self.session.execute(stmt).all()]
 
 
-_CHANGES_INSERT = insert(cast(Table, FieldChangeRow.__table__))
 _RECORDS = cast(Table, RecordRow.__table__)
 # the columns a write of a stored record changes; a row changed in any other is left to the ORM's flush
 _WRITTEN_COLUMNS = frozenset({"title", "data", "owner_id", "updated_at", "merged_into_id"})
@@ -193,12 +193,12 @@ def _data_key(data: Any) -> str:
 class RecordRepository(_Repository):
     def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append field history rows (column values) in one statement (executemany)."""
-        if rows:
+        if rows and not history_buffer.hold(self.session, rows):  # a step's rows, buffered: one INSERT for all
             if self._staged_first(RecordRow, FieldChangeRow)["autoflush"]:
                 self.session.flush()
             # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects);
             # prebuilt, so its cache key is made once
-            self.session.execute(_CHANGES_INSERT, list(rows))
+            self.session.execute(history_buffer.INSERT, list(rows))
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""
