@@ -3,13 +3,13 @@ its process step's `set.*` fields, each with history rows; inside `buffering` th
 
 The rows are sent before anything could miss them or trip over them: before a statement through the session that
 is not an INSERT or UPDATE of another table (a read, a DELETE, raw SQL), before an ORM flush, when a savepoint
-begins or ends (`UnitOfWork.savepoint`), and at the end of the block. Rows buffered in a savepoint that rolls back
-are dropped with it; a block that fails drops its rows (its transaction rolls back)."""
+begins or ends (`UnitOfWork.savepoint`), and at the end of the block, even one that fails (as they would have gone
+unbuffered). Rows buffered in a savepoint that rolls back are dropped with it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert
@@ -32,6 +32,13 @@ def buffering(session: Session) -> Iterator[None]:
     session.info[BUFFER] = []
     try:
         yield
+    except BaseException:
+        # sent as they would have been unbuffered, in case the caller goes on and commits what the block wrote;
+        # a transaction the error broke cannot take them, and the caller's error is the one to see
+        with suppress(Exception):
+            write(session)
+        raise
+    else:
         write(session)
     finally:
         session.info.pop(BUFFER, None)

@@ -75,7 +75,7 @@ def test_a_savepoint_that_rolls_back_drops_what_it_buffered_and_keeps_what_came_
     assert _history(deployed, lead_id) == [("before", "kept"), ("next", "kept"), ("after", "kept")]
 
 
-def test_a_block_that_fails_leaves_no_history(deployed: MakeUow, actors: dict) -> None:
+def test_the_history_of_a_block_that_fails_goes_with_its_transaction(deployed: MakeUow, actors: dict) -> None:
     lead_id = _lead(deployed, actors, "2 sofas")
     uow = deployed()
 
@@ -86,7 +86,13 @@ def test_a_block_that_fails_leaves_no_history(deployed: MakeUow, actors: dict) -
 
     with pytest.raises(RuntimeError, match="step failed"):
         fail()
-    with uow:  # the same unit of work, used again: nothing of the failed block is left to send
-        uow.records.add_changes([_change(lead_id, "b", "2")])
-        uow.commit()
+    assert _history(deployed, lead_id) == []  # rolled back with the unit of work
+    with uow:
+        try:
+            with uow.one_history_insert():
+                uow.records.add_changes([_change(lead_id, "b", "2")])
+                raise LookupError("an error the caller handles")
+        except LookupError:
+            pass
+        uow.commit()  # the caller commits what the block wrote: its history with it, as unbuffered
     assert _history(deployed, lead_id) == [("b", "2")]
