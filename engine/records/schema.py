@@ -165,6 +165,7 @@ def _add(errors: dict[str, list[str]], key: str, messages: list[str]) -> None:
 
 
 _VALIDATORS: dict[tuple[int, int, tuple[str, ...]], tuple[object, object, Draft202012Validator]] = {}
+_FORMS: dict[tuple[int, int], tuple[object, object, dict[str, Any], Draft202012Validator]] = {}  # _checked_form
 Check = Callable[[Any], bool]
 # keywords that never make a value invalid (annotations; formats are not asserted, as by the validator)
 _ANNOTATIONS = frozenset({"title", "description", "format", "$comment", "default", "examples"})
@@ -471,11 +472,30 @@ def value_from_text(field: Field, catalogs: Mapping[str, Catalog], text: str) ->
     return _coerce(text, field_schema(field, catalogs))
 
 
+def _checked_form(form: Form, bundle: Bundle) -> tuple[dict[str, Any], Draft202012Validator]:
+    """The resolved schema of a form of a loaded bundle and its validator, built once per form (not per
+    submission: the deep copy and the validator cost more than checking the values). Only the bundle's own forms
+    are kept: a form with run-time choices (a pipeline's next stages) is made for one record."""
+    if bundle.forms.get(form.key) is not form:
+        schema = resolve_form_schema(form, bundle)
+        return schema, Draft202012Validator(schema)
+    key = (id(form), id(bundle))
+    found = _FORMS.get(key)
+    if found is not None and found[0] is form and found[1] is bundle:  # not a new object at a reused id
+        return found[2], found[3]
+    if len(_FORMS) > 256:
+        _FORMS.clear()
+    schema = resolve_form_schema(form, bundle)
+    validator = Draft202012Validator(schema)
+    _FORMS[key] = (form, bundle, schema, validator)
+    return schema, validator
+
+
 def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[str, Any]:
     """Checked, normalized form data (record fields and process variables) or ValidationError."""
     if not isinstance(data, Mapping):
         raise ValidationError({"": ["must be an object"]})
-    schema = resolve_form_schema(form, bundle)
+    schema, validator = _checked_form(form, bundle)
     properties: dict[str, Any] = schema.get("properties", {})
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
@@ -487,7 +507,7 @@ def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[s
         value = _coerce(raw, prop)
         if not is_empty(value):
             values[name] = value
-    for key, messages in _schema_errors(schema, values).items():
+    for key, messages in _schema_errors(validator, values).items():
         _add(errors, key, messages)
     fields = form_record_fields(form, bundle)
     for name, value in values.items():

@@ -11,7 +11,7 @@ from engine.processes.bindings import EMAIL_TEMPLATE, EMAIL_TO
 from engine.processes.camunda_timers import TimerTextIn
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.deployed import active_bundle, business_time
-from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, parse_duration
+from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, Waits, parse_duration
 from engine.records.outbox import queue_email
 from engine.records.schema import validate_record, value_from_text
 from engine.services.access import reads_everything, require_permission
@@ -99,13 +99,13 @@ def _resolve_user_id(uow: UnitOfWork, name: str | None) -> int | None:
 
 
 def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record: RecordRow | None,
-                now: datetime, events: list[dict[str, Any]]) -> frozenset[str]:
-    """Task rows mirror the workflow's ready user tasks; the ids of those tasks."""
+                now: datetime, events: list[dict[str, Any]], waits: Waits) -> frozenset[str]:
+    """Task rows mirror the workflow's ready user tasks (`waits.users`); the ids of those tasks."""
     # the rows of the tasks that were ready when the workflow was saved (by id: the one being completed is in
     # this unit of work already, so usually nothing is read)
     known = (uow.tasks.get(task_id) for task_id in runtime.saved_ready)
     open_rows = {t.id: t for t in known if t is not None and t.state == "open"}
-    ready = {t.task_id: t for t in runtime.ready_user_tasks()}
+    ready = {t.task_id: t for t in waits.users}
     for task_id, row in open_rows.items():
         if task_id not in ready:  # interrupted by a boundary event or the instance ended
             row.state = "cancelled"
@@ -143,11 +143,11 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
     return frozenset(ready)
 
 
-def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> dict[str, datetime]:
-    """Timer rows mirror the timers the workflow waits on. What they held is what the saved workflow waited on
-    (`Runtime.saved_timers`), so the step writes the difference without reading them first. The due time of
-    each awaited timer by task id."""
-    pending = {t.task_id: t for t in runtime.pending_timers()}
+def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, waits: Waits) -> dict[str, datetime]:
+    """Timer rows mirror the timers the workflow waits on (`waits.timers`). What they held is what the saved workflow
+    waited on (`Runtime.saved_timers`), so the step writes the difference without reading them first. The due time
+    of each awaited timer by task id."""
+    pending = {t.task_id: t for t in waits.timers}
     saved = runtime.saved_timers
     awaited = {task_id: timer.due_at for task_id, timer in pending.items()}
     if not pending and not saved:
@@ -164,11 +164,11 @@ def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> di
     return awaited
 
 
-def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> bool:
+def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, waits: Waits) -> bool:
     """One message_wait row per waiting message catch; its business key is the record id (events.yaml may
     correlate by another record field: that is read from the record when an event arrives). Whether any waits."""
     # keyed by task and message: an event-based gateway is one task waiting for several messages
-    pending = {(t.task_id, t.message): t for t in runtime.pending_messages()}
+    pending = {(t.task_id, t.message): t for t in waits.messages}
     if not pending and not runtime.saved_waits_messages:
         return False  # none awaited before or now: no rows to read or write
     existing = {(t.task_id, t.message): t for t in uow.events.waits_for_instance(instance.id)}
@@ -184,10 +184,10 @@ def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime) -> 
 
 
 def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
-                         now: datetime) -> bool:
+                         now: datetime, waits: Waits) -> bool:
     """One external_task row per external service task waiting for a worker (engine.services.external_tasks);
     its business key is the record id, as for message correlation. Whether any waits."""
-    ready = {t.task_id: t for t in runtime.ready_external_tasks()}
+    ready = {t.task_id: t for t in waits.external}
     if not ready and not runtime.saved_external_tasks:
         return False  # none awaited before or now: no rows to read or write
     existing = {t.id: t for t in uow.external_tasks.for_instance(instance.id)}
@@ -227,9 +227,13 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
     completed = runtime.is_completed() and instance.status == "running"
     if completed:
         events.append(_event(instance, now, "process", "instance_completed"))
+    # what the workflow waits on, read once for the rows below (the workflow does not move after this)
+    waits = runtime.waits()
     if record is not None:
-        for task in runtime.ready_user_tasks():
-            runtime.set_task_data(task.task_id, process_data(uow, record))
+        for task in waits.users:
+            values = process_data(uow, record)
+            runtime.set_task_data(task.task_id, values)
+            task.data.update(values)  # the task's copy, as a fresh read of its data would be
     # the workflow is final from here on (the rows below mirror it): an instance being started is inserted now,
     # with its state, in one INSERT (rather than an INSERT to get an id and an UPDATE with the state)
     state = runtime.dump()
@@ -239,16 +243,16 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, 
         uow.instances.flush()
     for row in events:  # an instance being started had no id when its first events were made
         row["instance_id"] = instance.id
-    ready = _sync_tasks(uow, instance, runtime, record, now, events)  # appends the routing of the tasks it opens
+    ready = _sync_tasks(uow, instance, runtime, record, now, events, waits)  # appends the routing of tasks it opens
     # every event of the step in one statement, the routing of the tasks it opened last; it flushes nothing
     # else, so the instance row is still written in one UPDATE at the end
     uow.history.add_many(events)
-    timers = _sync_timers(uow, instance, runtime)
-    waits_messages = _sync_messages(uow, instance, runtime)
-    external = _sync_external_tasks(uow, instance, version, runtime, now)
+    timers = _sync_timers(uow, instance, runtime, waits)
+    waits_messages = _sync_messages(uow, instance, runtime, waits)
+    has_external = _sync_external_tasks(uow, instance, version, runtime, now, waits)
     if not inserted:  # one prebuilt UPDATE checked by revision, not an ORM flush of the row
         uow.instances.save_state(instance, _state_values(instance, state, completed, now))
-    runtime.saved_as(ready, timers, waits_messages, external)  # what the rows now mirror, without walking again
+    runtime.saved_as(ready, timers, waits_messages, has_external)  # what the rows now mirror, without walking again
 
     def keep_hot() -> None:
         if instance.state_json is state and instance.status == "running":  # not saved again since

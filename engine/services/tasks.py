@@ -342,8 +342,9 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: dict[str, A
         record_values, variables = split_form_data(form, bundle, clean) if form is not None else ({}, {})
         if row.instance_id is None:
             _complete_standalone(uow, actor, row, record, record_values, now, bundle)
-        else:
-            _complete_in_process(uow, actor, row, form, clean, (record_values, variables), now, bundle)
+        else:  # the form's field history and its step's (set.*) in one INSERT
+            with uow.one_history_insert():
+                _complete_in_process(uow, actor, row, form, clean, (record_values, variables), now, bundle)
         view = task_views(uow, [row], known=actor)[0]
         uow.commit()
         return view

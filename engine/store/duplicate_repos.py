@@ -36,6 +36,7 @@ from engine.store.repositories import _Repository
 CHUNK = 500  # ids per IN (...) list: well below SQLite's parameter limit
 _KEYS = cast(Table, MatchKeyRow.__table__)  # Core inserts of many rows skip the ORM's per-row bookkeeping
 _PAIRS = cast(Table, DuplicatePairRow.__table__)
+_KEYS_INSERT = insert(_KEYS)  # prebuilt: its cache key is made once
 OPEN = "open"
 CLOSED = "closed"  # open until a rescan no longer found it: no human decided it, so a later match reopens it
 IMPORT_FOUND_BY = "import"  # duplicate_pair.found_by of the pairs an import queues for review
@@ -56,7 +57,7 @@ class DuplicateQueries(_Repository):
         if not created:
             self.session.execute(delete(MatchKeyRow).where(MatchKeyRow.record_id == record_id))
         if keys:
-            self.session.execute(insert(_KEYS), [
+            self.session.execute(_KEYS_INSERT, [
                 {"record_id": record_id, "entity": entity, "key": key, "value": value[:300]} for key, value in keys
             ])
 
@@ -67,7 +68,7 @@ class DuplicateQueries(_Repository):
     def add_keys(self, rows: list[tuple[int, str, str, str]]) -> None:
         """Insert match keys in bulk: (record id, entity, key name, value)."""
         if rows:
-            self.session.execute(insert(_KEYS), [
+            self.session.execute(_KEYS_INSERT, [
                 {"record_id": r, "entity": e, "key": k, "value": v[:300]} for r, e, k, v in rows
             ])
 

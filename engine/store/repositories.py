@@ -10,8 +10,10 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
+from engine.store import history_buffer
 from engine.store.automation_repos import (
     AssignmentRepository,
     EventRepository,
@@ -168,6 +170,22 @@ class ConfigRepository(_Repository):
         return [(row, int(n)) for row, n in self.session.execute(stmt).all()]
 
 
+_RECORDS = cast(Table, RecordRow.__table__)
+# the columns a write of a stored record changes; a row changed in any other is left to the ORM's flush
+_WRITTEN_COLUMNS = frozenset({"title", "data", "owner_id", "updated_at", "merged_into_id"})
+_RECORD_UPDATES: dict[tuple[str, ...], Any] = {}  # prebuilt UPDATE per set of changed columns (at most 31)
+
+
+def _record_update(names: tuple[str, ...]) -> Any:
+    stmt = _RECORD_UPDATES.get(names)
+    if stmt is None:
+        stmt = _RECORD_UPDATES[names] = (
+            _RECORDS.update()
+            .where(_RECORDS.c.id == bindparam("row_id"), _RECORDS.c.revision == bindparam("old_revision"))
+            .values({**{name: bindparam(f"new_{name}") for name in names}, "revision": bindparam("new_revision")}))
+    return stmt
+
+
 def _data_key(data: Any) -> str:
     return json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
 
@@ -175,15 +193,44 @@ def _data_key(data: Any) -> str:
 class RecordRepository(_Repository):
     def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append field history rows (column values) in one statement (executemany)."""
-        if rows:
+        if rows and not history_buffer.hold(self.session, rows):  # a step's rows, buffered: one INSERT for all
             if self._staged_first(RecordRow, FieldChangeRow)["autoflush"]:
                 self.session.flush()
-            # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects)
-            self.session.execute(insert(cast(Table, FieldChangeRow.__table__)), list(rows))
+            # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects);
+            # prebuilt, so its cache key is made once
+            self.session.execute(history_buffer.INSERT, list(rows))
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""
         return self.session.get(RecordRow, record_id)
+
+    def save_changed(self) -> None:
+        """Write the changed columns of loaded records in prebuilt UPDATEs checked by revision, as the ORM's flush
+        would, without the flush's bookkeeping: the rows take the values and the next revision as stored. Only
+        when nothing else is staged (no new or deleted row a write could depend on, or that must come first);
+        otherwise, and for a row changed beyond its written columns, the flush does it. A revision saved
+        elsewhere meanwhile raises StaleDataError, as the flush would."""
+        session = self.session
+        if session.new or session.deleted:
+            return
+        for row in [row for row in session.dirty if type(row) is RecordRow]:
+            state: Any = inspect(row)
+            touched = state.committed_state.keys()
+            if not touched or not touched <= _WRITTEN_COLUMNS:
+                continue
+            names = tuple(sorted(name for name in touched if state.attrs[name].history.has_changes()))
+            if not names:
+                continue
+            values = {name: getattr(row, name) for name in names}
+            old = row.revision
+            result = session.execute(_record_update(names), {
+                **{f"new_{name}": value for name, value in values.items()},
+                "row_id": row.id, "old_revision": old, "new_revision": old + 1})
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise StaleDataError(f"record {row.id} was saved by someone else in the meantime (revision {old} "
+                                     "is stale)")
+            for name, value in (*values.items(), ("revision", old + 1)):
+                set_committed_value(row, name, value)
 
     def page(
         self, entity: str, *, owner_ids: list[int] | None, include_unowned: bool = False,

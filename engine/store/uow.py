@@ -14,6 +14,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmake
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
+from engine.store import history_buffer
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
 from engine.store.card_repos import CardRepository
@@ -199,6 +200,7 @@ class UnitOfWork:
 
     def _rollback(self) -> None:
         self._after_commit.clear()
+        history_buffer.drop_after(self.session, 0)
         self.session.info.pop(WROTE, None)
         self.session.rollback()
 
@@ -233,6 +235,9 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit; a lost race (stale revision, duplicate key, lock timeout) becomes ConflictError."""
         try:
+            history_buffer.write(self.session)
+            if self.session.dirty:  # changed records in prebuilt UPDATEs, rather than by the commit's flush
+                self.records.save_changed()
             self.session.commit()
             self.session.info.pop(WROTE, None)
         except StaleDataError as exc:
@@ -256,17 +261,26 @@ class UnitOfWork:
         """Run a block in a savepoint, flushed at its end: an exception rolls back the block only, and the
         transaction (with its row locks) goes on."""
         hooks = len(self._after_commit)
+        history_buffer.write(self.session)  # buffered history of before the savepoint is not its to undo
         try:
             with self.session.begin_nested():
                 yield
+                history_buffer.write(self.session)
                 self.session.flush()
         except BaseException:
+            history_buffer.drop_after(self.session, 0)  # rows the block buffered and did not send
             del self._after_commit[hooks:]  # what the block did is undone: so are its promises
             # rows the block wrote by prebuilt statements took their values as stored (`set_committed_value`), so
             # the ORM does not know to expire them with the savepoint: reload every row on its next use (what was
             # staged before the savepoint was flushed when it began, so nothing unsaved is lost)
             self.session.expire_all()
             raise
+
+    @contextmanager
+    def one_history_insert(self) -> Iterator[None]:
+        """The field history the block writes goes to the database in one INSERT (engine.store.history_buffer)."""
+        with history_buffer.buffering(self.session):
+            yield
 
     def gone(self, row: object) -> bool:
         """True when a row was deleted in this transaction."""

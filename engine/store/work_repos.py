@@ -154,7 +154,12 @@ _TASK_WITH_CONTEXT = (
 
 
 _TASK_INSERT = insert(cast(Table, TaskRow.__table__))
-_CANDIDATE_INSERT = insert(cast(Table, TaskCandidateRow.__table__))
+_CANDIDATES = cast(Table, TaskCandidateRow.__table__)
+_CANDIDATE_INSERT = insert(_CANDIDATES)
+# prebuilt Core UPDATE: the ORM-enabled one, built per call, synchronized the session's candidate objects (there are
+# none on the hot path) and cost several times the statement
+_SET_POOLED = update(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("of_task")).values(
+    pooled=bindparam("to_pooled"))
 _NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built statement is shared per query
 
 
@@ -190,10 +195,14 @@ class TaskRepository(_Repository):
         A task is pooled exactly while it is open without an assignee: whatever gives it an assignee, gives it
         back or ends it calls this (completing a task relies on that)."""
         staged = any(isinstance(row, TaskCandidateRow) for row in self.session.new)
-        self.session.execute(
-            update(TaskCandidateRow).where(TaskCandidateRow.task_id == task_id).values(pooled=pooled),
-            execution_options={"autoflush": staged},
-        )
+        if staged or any(isinstance(row, TaskCandidateRow) for row in self.session.identity_map.values()):
+            # candidate objects made in this unit of work (`add_candidates`): flushed first, and kept in step
+            self.session.execute(
+                update(TaskCandidateRow).where(TaskCandidateRow.task_id == task_id).values(pooled=pooled),
+                execution_options={"autoflush": staged},
+            )
+            return
+        self.session.execute(_SET_POOLED, {"of_task": task_id, "to_pooled": pooled})
 
     def load_with_context(self, task_id: str) -> tuple[object, ...]:
         """A task with its instance, process version, record and record owner, in one query: while the caller

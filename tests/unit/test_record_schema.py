@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from jsonschema import Draft202012Validator
 from engine.config.loader import load_bundle, read_bundle_dir
 from engine.config.model import Bundle, Catalog, CatalogValue, Entity, Field, Form
 from engine.errors import ValidationError
+from engine.records import schema as schema_module
 from engine.records.schema import (
     entity_json_schema,
     resolve_form_schema,
@@ -236,6 +238,30 @@ def test_disqualifying_requires_a_reason(bundle: Bundle) -> None:
     clean = validate_form(form, bundle, {"outcome": "disqualify", "disqualify_reason": "spam"})
     assert clean == {"outcome": "disqualify", "disqualify_reason": "spam"}
     assert validate_form(form, bundle, {"outcome": "nurture"}) == {"outcome": "nurture"}
+
+
+def test_a_form_of_a_loaded_bundle_is_resolved_once_for_every_submission(
+    bundle: Bundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    form = bundle.forms["arrange_meeting"]
+    resolved: list[str] = []
+    resolve = schema_module.resolve_form_schema
+
+    def counted(form: Form, bundle: Bundle) -> dict[str, Any]:
+        resolved.append(form.key)
+        return resolve(form, bundle)
+
+    monkeypatch.setattr(schema_module, "resolve_form_schema", counted)
+    for _ in range(3):
+        assert validate_form(form, bundle, {"next_contact_on": "2026-03-10"}) == {"next_contact_on": "2026-03-10"}
+        assert errors_of(validate_form, form, bundle, {"next_contact_on": "2026-02-30"}) == {
+            "next_contact_on": ["must be a date YYYY-MM-DD"]
+        }
+    assert len(resolved) <= 1, resolved
+    changed = dataclasses.replace(form, schema={**form.schema, "required": ["meeting_notes"]})
+    assert errors_of(validate_form, changed, bundle, {"next_contact_on": "2026-03-10"}) == {  # not the bundle's
+        "meeting_notes": ["is required"]
+    }
 
 
 def test_form_errors_are_all_reported_at_once(bundle: Bundle) -> None:

@@ -9,6 +9,7 @@ from engine.processes.spiff.runtime import (
     ReadyTask,
     Runtime,
     Step,
+    Waits,
     cache_counts,
 )
 from engine.processes.spiff.values import parse_duration, timer_value_problem
@@ -23,6 +24,7 @@ __all__ = [
     "Runtime",
     "SandboxEnvironment",
     "Step",
+    "Waits",
     "cache_counts",
     "parse_definitions",
     "parse_duration",

@@ -133,6 +133,17 @@ class PendingMessage:
     message: str
 
 
+@dataclass
+class Waits:
+    """What a workflow waits on, read in one walk of it for a step's rows: user and external tasks, timers and
+    messages."""
+
+    users: list[ReadyTask]
+    external: list[ReadyExternalTask]
+    timers: list[PendingTimer]
+    messages: list[PendingMessage]
+
+
 def _waits(task: Any) -> list[tuple[str, Any]]:
     """(element id, event definition) pairs a waiting task catches. An event-based gateway holds the definitions
     of the events after it (SpiffWorkflow moves them onto the gateway): each is named by its own catch event."""
@@ -203,9 +214,13 @@ class Runtime:
 
     def mark_saved(self) -> None:
         """Note the ready user tasks, timers, message waits and external tasks as what the stored rows mirror."""
-        self.saved_as(frozenset(t.task_id for t in self.ready_user_tasks()),
-                      {t.task_id: t.due_at for t in self.pending_timers()},
-                      bool(self.pending_messages()), bool(self.ready_external_tasks()))
+        waits = self.waits()
+        self.saved_as(frozenset(t.task_id for t in waits.users), {t.task_id: t.due_at for t in waits.timers},
+                      bool(waits.messages), bool(waits.external))
+
+    def waits(self) -> Waits:
+        """Everything the workflow waits on, in two walks of it instead of one per kind."""
+        return Waits(*self.ready_manual_tasks(), *self.pending_events())
 
     def saved_as(self, ready: frozenset[str], timers: dict[str, datetime], waits_messages: bool,
                  external_tasks: bool) -> None:
@@ -296,26 +311,26 @@ class Runtime:
 
     def ready_user_tasks(self) -> list[ReadyTask]:
         """User tasks waiting for a person."""
-        ready = []
-        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
-            spec = task.task_spec
-            if isinstance(spec, ExternalTask):  # an external task: a worker takes it, not a person
-                continue
-            meta = self.elements.get(spec.bpmn_id)
-            ready.append(ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
-                                   spec.lane, dict(task.data), meta))
-        return ready
+        return self.ready_manual_tasks()[0]
 
     def ready_external_tasks(self) -> list[ReadyExternalTask]:
         """External service tasks waiting for a worker, with their topics."""
-        ready = []
+        return self.ready_manual_tasks()[1]
+
+    def ready_manual_tasks(self) -> tuple[list[ReadyTask], list[ReadyExternalTask]]:
+        """`ready_user_tasks` and `ready_external_tasks` from one walk of the workflow (a step needs both)."""
+        users: list[ReadyTask] = []
+        external: list[ReadyExternalTask] = []
         for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
             meta = self.elements.get(spec.bpmn_id)
-            if isinstance(spec, ExternalTask) and meta is not None and meta.topic:
-                ready.append(ReadyExternalTask(str(task.id), spec.bpmn_id, meta.topic, meta.priority,
-                                               dict(task.data)))
-        return ready
+            if not isinstance(spec, ExternalTask):
+                users.append(ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
+                                       spec.lane, dict(task.data), meta))
+            elif meta is not None and meta.topic:  # an external task: a worker takes it, not a person
+                external.append(ReadyExternalTask(str(task.id), spec.bpmn_id, meta.topic, meta.priority,
+                                                  dict(task.data)))
+        return users, external
 
     def complete_external(self, task_id: str, data: dict[str, Any]) -> list[Step]:
         """Complete a waiting external task with the worker's variables and run on."""
@@ -378,9 +393,16 @@ class Runtime:
 
     def pending_timers(self) -> list[PendingTimer]:
         """Timer events the instance waits on, with their due times."""
-        timers = []
+        return self.pending_events()[0]
+
+    def pending_events(self) -> tuple[list[PendingTimer], list[PendingMessage]]:
+        """`pending_timers` and `pending_messages` from one walk of the workflow (a step needs both)."""
+        timers: list[PendingTimer] = []
+        messages: list[PendingMessage] = []
         for task in self._all_tasks():
             for element_id, definition in _waits(task):
+                if isinstance(definition, MessageEventDefinition):
+                    messages.append(PendingMessage(str(task.id), element_id, definition.name))
                 if not isinstance(definition, TimerEventDefinition):
                     continue
                 value = task._get_internal_data("event_value")
@@ -391,7 +413,7 @@ class Runtime:
                 due = TimerEventDefinition.get_datetime(value)
                 due = due if due.tzinfo else due.replace(tzinfo=UTC)
                 timers.append(PendingTimer(str(task.id), element_id, due.astimezone(UTC)))
-        return timers
+        return timers, messages
 
     def active_elements(self) -> list[str]:
         """Elements of the top process the instance is at: waiting user tasks and events, and call activities
@@ -407,9 +429,7 @@ class Runtime:
 
     def pending_messages(self) -> list[PendingMessage]:
         """Message catch events and receive tasks the instance waits on."""
-        return [PendingMessage(str(task.id), element_id, definition.name)
-                for task in self._all_tasks() for element_id, definition in _waits(task)
-                if isinstance(definition, MessageEventDefinition)]
+        return self.pending_events()[1]
 
     def task_data(self, task_id: str) -> dict[str, Any]:
         """The data a task of this instance holds (a waiting message catch: what correlation keys compare)."""
