@@ -219,15 +219,17 @@ def _factory(url: str) -> UowFactory:
 
 
 def measure(urls: list[str], repeats: int) -> dict[str, Any]:
-    """The census on databases of growing size (same routes, same rows asked for), interleaved route by route."""
+    """The census on databases of growing size (same routes, the same rows asked for: task ids differ between
+    databases seeded apart, so each database names its own), interleaved route by route."""
     factories = [_factory(url) for url in urls]
     try:
         censuses = [Census(f) for f in factories]
-        values = targets(factories[0])
-        chosen, left = routes(censuses[0].app, values)
+        found = [routes(census.app, targets(census.factory)) for census in censuses]
+        chosen, left = found[0]
+        paths = [{route.rule: route for route in mine} for mine, _ in found]
         rows = []
         for route in chosen:
-            costs = [census.cost(route, repeats) for census in censuses]
+            costs = [census.cost(mine[route.rule], repeats) for census, mine in zip(censuses, paths, strict=True)]
             rows.append({"route": route.rule, "path": route.path, "role": route.role,
                          "status": [c.status for c in costs], "statements": [c.statements for c in costs],
                          "transactions": [c.transactions for c in costs], "units": [c.units for c in costs],
