@@ -251,6 +251,11 @@ def render(results: dict[str, Any]) -> str:
         from bench import search
 
         out += [*search.render(run), ""]
+    for run in results.get("routes", []):
+        from bench import route_cost
+
+        out += [f"route census on {run['database']}: statements, transactions and median ms per GET request",
+                route_cost.table(run), ""]
     for run in results.get("load", []):
         from bench import load
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench import dedup, dedup_en, filters, import_rate, inbox, lead_flow, load, sandbox, search, timers
+from bench import dedup, dedup_en, filters, import_rate, inbox, lead_flow, load, route_cost, sandbox, search, timers
 from bench.common import ROOT
 from bench.report import render
 
@@ -30,14 +30,14 @@ FULL = {"leads": 300, "warmup": 5, "profile_leads": 50, "tasks": 100_000, "repea
         "filters_pg_rows": 1_000_000, "filters_warmup": 5, "filters_runs": 30, "filters_budget": 120.0,
         "dedup_max_pairs": 3_000_000, "sandbox_calls": 2000, "load_users": [20, 100], "load_seconds": 30,
         "load_leads": 600, "import_repeats": 3, "import_row_by_row_rows": 5_000,
-        "search_rows": 1_000_000, "search_runs": 20}
+        "search_rows": 1_000_000, "search_runs": 20, "route_copies": 4, "route_repeats": 5}
 QUICK = {"leads": 20, "warmup": 2, "profile_leads": 10, "tasks": 2_000, "repeats": 20,
          "dedup_sizes": [2_000], "import_rows": 300, "filters_rows": 5_000,
          "filters_pg_rows": 5_000, "filters_warmup": 1, "filters_runs": 3, "filters_budget": 5.0,
          "dedup_max_pairs": 3_000_000, "sandbox_calls": 100, "load_users": [3], "load_seconds": 4, "load_leads": 20,
          "import_repeats": 1, "import_row_by_row_rows": 300,
-         "search_rows": 2_000, "search_runs": 3}
-PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox", "load", "search")
+         "search_rows": 2_000, "search_runs": 3, "route_copies": 1, "route_repeats": 1}
+PARTS = ("flow", "inbox", "timers", "dedup", "import", "filters", "sandbox", "load", "search", "routes")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,6 +82,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--search-rows", type=int, help="contacts of the global search part, on each database "
                         "(default 1,000,000; quick 2,000)")
     parser.add_argument("--search-runs", type=int, help="timed runs per search query (default 20; quick 3)")
+    parser.add_argument("--route-copies", type=int, help="copies of the demo data added for the larger database of "
+                        "the route census (default 4: 1x and 5x; quick 1)")
+    parser.add_argument("--route-repeats", type=int, help="timed requests per route and size of the route census "
+                        "(default 5; quick 1)")
     parser.add_argument("--only", choices=PARTS, help="run one part only")
     parser.add_argument(
         "--postgres",
@@ -252,6 +256,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         results["search"] = [search.run_sqlite(workdir, args.search_rows, args.search_runs)]
         if postgres:
             results["search"].append(search.run_postgres(postgres, args.search_rows, args.search_runs))
+    if args.only in (None, "routes"):
+        results["routes"] = [route_cost.run_sqlite(workdir, args.route_copies, args.route_repeats)]
+        if postgres:
+            results["routes"].append(route_cost.run_postgres(postgres, args.route_copies, args.route_repeats))
     if args.only in (None, "sandbox"):
         results["sandbox"] = sandbox.run(args.sandbox_calls)
     if args.only in (None, "load"):

@@ -17,7 +17,8 @@ from engine.services.users import create_user, get_actor
 from engine.store.uow import UnitOfWork
 
 
-def _load(path: Path) -> dict[str, Any]:
+def read_seed(path: Path) -> dict[str, Any]:
+    """The seed file as a mapping; ConfigError naming the file (and line) when it is missing or not YAML."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
@@ -33,7 +34,7 @@ def _load(path: Path) -> dict[str, Any]:
 def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime, *, bulk: bool = True) -> dict[str, int]:
     """Create the seed's users (skipping existing ones) and, on first run only, its records (runs of alike
     records through the batch path unless `bulk` is False: the same records either way)."""
-    data = _load(path)
+    data = read_seed(path)
     created = {"users": 0, "records": 0}
     ids: dict[str, int] = {}
     for i, user in enumerate(data.get("users") or [], start=1):
@@ -65,13 +66,13 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime, *, bulk:
             if step.get("by", creator) not in ids:
                 raise ConfigError([Problem(str(path), None, f"records[{i}]",
                                            f"changes by {step.get('by')!r}: not a seed user")])
-    for group in _runs(make_uow, path, records, now, bulk):
+    for group in seed_runs(make_uow, path, records, now, bulk):
         created["records"] += _create(make_uow, path, group, ids, now)
     return created
 
 
-def _runs(make_uow: Callable[[], UnitOfWork], path: Path, records: list[tuple[int, dict[str, Any]]],
-          now: datetime, bulk: bool) -> list[list[tuple[int, dict[str, Any]]]]:
+def seed_runs(make_uow: Callable[[], UnitOfWork], path: Path, records: list[tuple[int, dict[str, Any]]],
+              now: datetime, bulk: bool) -> list[list[tuple[int, dict[str, Any]]]]:
     """The records in file order, consecutive ones the batch path can create together grouped: same entity,
     creator, owner, time and processes flag, no later `changes`, an entity whose creation rules read only the
     record itself (bulk_ready), and none after the first naming another record."""

@@ -111,6 +111,12 @@ def remember_titles(ids: Iterable[Any] | Mapping[int, str]) -> dict[int, str]:
     return {i: t for i, t in known.items() if t is not None}
 
 
+def reference_values(entity: Entity, values: Mapping[str, Any]) -> list[int]:
+    """The record ids the reference fields of `values` name (to look their titles up in one query)."""
+    return [int(v) for n, v in values.items() if (isinstance(v, int) or (isinstance(v, str) and v.isdigit()))
+            and (f := entity.fields.get(n)) is not None and f.type == "reference"]
+
+
 def names_records(bundle: Bundle, entity_name: str | None, field_name: str) -> bool:
     """Whether a field change's values are record ids: a reference field, or a link (`link:<kind>`)."""
     entity = bundle.entities.get(entity_name or "")

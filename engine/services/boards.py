@@ -178,8 +178,8 @@ def board_view(uow: UnitOfWork, actor: Actor, name: str, now: datetime, *, filte
         rows = {row.id: row for row in repo.rows(all_ids)}
         tasks = repo.next_tasks(all_ids)
         entered = repo.entered(all_ids, board.stage_field)
-        owners = {u.id: u.username for i in {r.owner_id for r in rows.values() if r.owner_id}
-                  if (u := uow.users.get(i)) is not None}
+        owners = {i: u.username for i, u in uow.users.by_ids({r.owner_id for r in rows.values() if r.owner_id})
+                  .items()}
         columns = []
         for column in board.columns:
             cards = []

@@ -12,7 +12,7 @@ from engine.errors import Forbidden
 from engine.filters.model import parse_filter as _parse
 from engine.processes.deployed import active_bundle
 from engine.services.access import reads_everything
-from engine.services.records import record_view, visibility
+from engine.services.records import record_views, visibility
 from engine.services.views import Actor, RecordView
 from engine.store.filter_spec import Filter
 from engine.store.filter_sql import FindScope
@@ -54,7 +54,7 @@ def find_records(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter,
     with uow:
         ids = uow.find.ids(flt, now, scope, limit=min(max(limit, 1), MAX_LIMIT), offset=max(offset, 0))
         total, exact = uow.find.count_upto(flt, now, scope, COUNT_CAP)
-        return FoundPage([record_view(uow, row) for row in uow.find.rows(ids)], total, exact)
+        return FoundPage(record_views(uow, uow.find.rows(ids)), total, exact)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def find_after(uow: UnitOfWork, actor: Actor, filter: dict[str, Any] | Filter, n
     with uow:
         ids = uow.find.ids_after(flt, now, scope, after_id=after, limit=size + 1)
         total, exact = uow.find.count_upto(flt, now, scope, COUNT_CAP)
-        items = [record_view(uow, row) for row in uow.find.rows(ids[:size])]
+        items = record_views(uow, uow.find.rows(ids[:size]))
         return KeysetPage(items, total, exact, ids[size - 1] if len(ids) > size else None)
 
 

@@ -92,3 +92,6 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     assert load["requests"] > 0
     assert load["errors"] == 0, load["failures"]
     assert results["load"][0]["server_errors_logged"] == 0
+    routes = {row["route"]: row for row in results["routes"][0]["rows"]}
+    assert routes["/records/<entity>"]["statements"][0] == routes["/records/<entity>"]["statements"][1] > 0
+    assert routes["/api/v1/tasks"]["status"] == [200, 200]

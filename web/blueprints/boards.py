@@ -17,7 +17,7 @@ from engine.services.access import READ_ALL, RECORD_WRITERS, WORKERS, require_pe
 from web import STATUS, nav, now, uow
 from web.auth import actor, login_required
 from web.i18n import engine_message, get_locale, label, t
-from web.present import bundle_of, field_label
+from web.present import bundle_of, field_label, reference_values, remember_titles
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 nav.add("boards.index", "nav.boards", *WORKERS, *READ_ALL)
@@ -53,6 +53,8 @@ def board(name: str) -> Any:
     entity = bundle.entities[found.entity]
     catalogs = {f: bundle.catalogs[entity.fields[f].catalog or ""] for f in found.filters}
     filter_options = {f: [(v.code, label(v.label, v.code)) for v in c.values] for f, c in catalogs.items()}
+    remember_titles([i for column in view.columns for card in column.cards
+                     for i in reference_values(entity, card.fields)])  # the cards' reference fields, one query
     return render_template("boards/board.html", board=view, entity=entity, bundle=bundle,
                            filter_options=filter_options, can_move=actor().has(*RECORD_WRITERS),
                            scopes=boards.SCOPES, boards=boards.list_boards(uow(), actor()))

@@ -27,7 +27,7 @@ from web.edge import id_arg
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
 from web.lists import build_columns, default_columns, offered_columns, place_errors, read_query
-from web.present import bundle_of, catalog_value_label, field_label, remember_titles
+from web.present import bundle_of, catalog_value_label, field_label, reference_values, remember_titles
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 PAGE = 25
@@ -45,17 +45,11 @@ def list_columns(entity: Entity) -> list[str]:
     return default_columns(entity)
 
 
-def _reference_values(entity: Entity, values: dict[str, Any]) -> list[int]:
-    """The record ids the reference fields of `values` name (to look their titles up in one query)."""
-    return [int(v) for n, v in values.items() if (isinstance(v, int) or (isinstance(v, str) and v.isdigit()))
-            and (f := entity.fields.get(n)) is not None and f.type == "reference"]
-
-
 def _widgets(bundle: Bundle, entity: Entity, values: dict[str, Any],
              errors: dict[str, list[str]]) -> tuple[list[Widget], list[str]]:
     schema = entity_json_schema(entity, bundle)
     widgets = build_widgets(schema, {}, values, errors, locale=get_locale(), currency=bundle.settings.currency,
-                            titles=remember_titles(_reference_values(entity, values)))
+                            titles=remember_titles(reference_values(entity, values)))
     for widget in widgets:  # values of a catalog tree read as paths: "Active › Periodic"
         catalog = bundle.catalogs.get(entity.fields[widget.name].catalog or "")
         if catalog is not None and any(v.parent for v in catalog.values):
@@ -164,7 +158,7 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
     who = actor()
     bundle = bundle_of(uow())
     entity = _entity(bundle, record.entity)
-    remember_titles(_reference_values(entity, record.data))
+    remember_titles(reference_values(entity, record.data))
     can_edit = who.has(*RECORD_WRITERS) and record.merged_into_id is None  # a merged record is read-only
     widgets, form_errors = _widgets(bundle, entity, values if values is not None else record.data, errors or {}) \
         if can_edit else ([], [])

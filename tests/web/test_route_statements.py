@@ -1,0 +1,91 @@
+"""What every GET page and API call costs (issue 12, "Count the work"): on the demo data and on three times it,
+each route, asked by the role that uses it, stays within its statement budget, runs in one unit of work and one
+transaction, and sends as many statements at 3x as at 1x (a route whose count grows with the rows is an N+1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.route_cost import build_sqlite, measure
+
+COPIES = 2  # the larger database holds the demo data three times
+# rule -> statements per request (the census of bench/route_cost.py; lower a budget when a route gets cheaper)
+BUDGETS = {
+    "/": 1, "/admin/config": 3, "/admin/config/catalogs/<catalog>": 2, "/admin/config/entities/<entity>": 2,
+    "/admin/config/versions/<int:version_id>": 6, "/admin/incidents": 4, "/admin/schema": 2, "/admin/users": 3,
+    "/admin/users/<username>/redistribute": 6, "/api/v1/audit": 4, "/api/v1/boards": 3, "/api/v1/boards/<name>": 13,
+    "/api/v1/duplicates": 5, "/api/v1/duplicates/<int:pair_id>": 24, "/api/v1/imports/<int:job_id>": 3,
+    "/api/v1/imports/<int:job_id>/rejects": 4, "/api/v1/incidents": 4, "/api/v1/instances/<int:instance_id>": 7,
+    "/api/v1/me": 2, "/api/v1/openapi.json": 2, "/api/v1/process-versions": 3, "/api/v1/records/<entity>": 5,
+    "/api/v1/records/<entity>/choices": 4, "/api/v1/records/<int:record_id>": 4,
+    "/api/v1/records/<int:record_id>/as-of": 6, "/api/v1/records/<int:record_id>/history": 5,
+    "/api/v1/records/<int:record_id>/instances": 4, "/api/v1/records/<int:record_id>/links": 8,
+    "/api/v1/records/<int:record_id>/reminders": 4, "/api/v1/records/<int:record_id>/timeline": 13,
+    "/api/v1/reports": 3, "/api/v1/reports/<name>": 7, "/api/v1/search": 7, "/api/v1/segments": 3,
+    "/api/v1/segments/<int:segment_id>": 3, "/api/v1/segments/<int:segment_id>/export": 9,
+    "/api/v1/segments/<int:segment_id>/records": 9, "/api/v1/tasks": 3, "/api/v1/tasks/<task_id>": 3, "/audit": 5,
+    "/audit/export.csv": 7, "/audit/export.xlsx": 7, "/boards": 2, "/boards/<name>": 14, "/designer": 3,
+    "/designer/versions/<int:version_id>": 4, "/designer/versions/<int:version_id>.bpmn": 2,
+    "/designer/versions/<int:version_id>/diagram.json": 3, "/duplicates": 5, "/duplicates/<int:pair_id>": 26,
+    "/duplicates/tuning": 15, "/engine-rest/external-task": 5, "/engine-rest/external-task/count": 5,
+    "/find/<entity>": 6, "/find/<entity>/export.<fmt>": 6, "/imports": 3, "/imports/<int:job_id>": 6,
+    "/imports/<int:job_id>/mapping": 6, "/imports/<int:job_id>/progress.json": 2,
+    "/imports/<int:job_id>/rejects.csv": 3, "/imports/new": 3, "/instances/<int:instance_id>": 22,
+    "/instances/<int:instance_id>/diagram.json": 9, "/login": 0, "/profile": 2, "/records/<entity>": 7,
+    "/records/<entity>/choices": 3, "/records/<entity>/new": 2, "/records/<int:record_id>": 36,
+    "/records/<int:record_id>/as-of": 9, "/reports": 2, "/reports/<report>": 7, "/reports/<report>.csv": 6,
+    "/reports/<report>.xlsx": 6, "/search": 6, "/segments": 3, "/segments/<int:segment_id>": 11,
+    "/segments/<int:segment_id>/export.<fmt>": 8, "/tasks": 3, "/tasks/<task_id>": 4,
+}
+# downloads read their rows in batches, each batch in a transaction of its own (the session lets go of a written
+# batch, so an export of a million rows stays small in memory): one unit of work, 1 + batches transactions
+BATCHED = {"/audit/export.csv", "/audit/export.xlsx", "/find/<entity>/export.<fmt>",
+           "/segments/<int:segment_id>/export.<fmt>", "/api/v1/segments/<int:segment_id>/export"}
+NOT_OK = {"/": 302}  # the home page redirects to the inbox
+LEFT_OUT = {"/engine-rest/external-task/<id>"}  # the demo bundle has no external tasks
+
+
+@pytest.fixture(scope="module")
+def census(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The census rows by rule, on the demo data (1x) and on three times it (SQLite)."""
+    small, large = build_sqlite(Path(tmp_path_factory.mktemp("routes")), COPIES)
+    found = measure([small, large], repeats=0)
+    assert {item["route"] for item in found["left_out"]} == LEFT_OUT
+    return {row["route"]: row for row in found["rows"]}
+
+
+def test_every_get_route_is_in_the_census_with_a_budget(census: dict[str, dict[str, Any]]) -> None:
+    assert set(census) == BUDGETS.keys()
+
+
+def test_each_route_answers_its_role_in_one_unit_of_work_and_one_transaction(
+        census: dict[str, dict[str, Any]]) -> None:
+    wrong = {rule: (row["role"], row["status"], row["units"], row["transactions"]) for rule, row in census.items()
+             if set(row["status"]) != {NOT_OK.get(rule, 200)}
+             or (rule != "/login" and row["units"] != [1, 1])
+             or (rule not in BATCHED and rule != "/login" and row["transactions"] != [1, 1])}
+    assert not wrong, wrong
+
+
+def test_each_route_stays_within_its_statement_budget(census: dict[str, dict[str, Any]]) -> None:
+    over = {rule: row["statements"] for rule, row in census.items()
+            if row["statements"][0 if rule in BATCHED else 1] > BUDGETS[rule]}
+    assert not over, over
+
+
+def test_no_route_sends_more_statements_when_it_shows_more_rows(census: dict[str, dict[str, Any]]) -> None:
+    growing = {rule: row["statements"] for rule, row in census.items()
+               if rule not in BATCHED and row["statements"][0] != row["statements"][1]}
+    assert not growing, growing
+
+
+def test_a_download_of_more_rows_costs_more_batches_not_more_statements_per_row(
+        census: dict[str, dict[str, Any]]) -> None:
+    for rule in BATCHED:
+        row = census[rule]
+        more_statements = row["statements"][1] - row["statements"][0]
+        more_batches = row["transactions"][1] - row["transactions"][0]
+        assert more_statements <= 2 * more_batches, (rule, row["statements"], row["transactions"])
