@@ -181,7 +181,9 @@ class TaskRow(Base):
 
     __tablename__ = "task"
     __table_args__ = (
-        Index("ix_task_assignee_state_due", "assignee_id", "state", "due_at"),
+        # the sorted inbox tabs' range scans (engine/store/inbox_segments.py)
+        Index("ix_task_assignee_state_due", "assignee_id", "state", "due_at", "created_at"),
+        Index("ix_task_assignee_state_created", "assignee_id", "state", "created_at"),
         Index("ix_task_instance_state", "instance_id", "state"),
     )
 

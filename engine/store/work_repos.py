@@ -37,6 +37,7 @@ from engine.store.inbox_query import (
     task_page,
 )
 from engine.store.inbox_query import count_columns as filtered_counts
+from engine.store.inbox_segments import bounds, segmented, segmented_page
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
     ConfigVersionRow,
@@ -328,10 +329,15 @@ class TaskRepository(_Repository):
         keyset page after / before the task `cursor` with `paging`."""
         names = _candidate_names(groups, username)
         groups_n = len(names) - 1
+        params = {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
+                  "limit": limit, "offset": offset, "cursor": cursor}
+        if flt.sort is not None and segmented(tab, flt.given(), flt.sort):
+            # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py)
+            key = (tab, groups_n, flt.sort, flt.descending, paging)
+            stmt = _shape(("segmented", *key), lambda: segmented_page(*key))
+            return stmt, {**params, **bounds(), "head_limit": limit + offset}
         shape = (tab, groups_n, flt.sort, flt.descending, flt.given(), flt.label_shape(), paging)
-        stmt = _shape(("filtered", *shape), lambda: page_select(*shape))
-        return stmt, {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
-                      "limit": limit, "offset": offset, "cursor": cursor}
+        return _shape(("filtered", *shape), lambda: page_select(*shape)), params
 
     @staticmethod
     def filtered_count_columns(user_id: int, groups: Iterable[str], username: str, now: datetime, cap: int,
@@ -452,7 +458,8 @@ def _pool_heads(groups: int, limit_key: str, *, due: bool, paging: str | None = 
     return heads
 
 
-def _assigned_overdue_head(limit_key: str, paging: str | None = None) -> Select[Any]:
+def _assigned_overdue_head(limit_key: str, paging: str | None = None, counted: bool = False) -> Select[Any]:
+    """The reader's own tasks due before `now`, by due time (`counted`: any of them, in the index's order)."""
     backward = paging == "before"
     head = select(TaskRow.id.label("task_id"), TaskRow.due_at.label("sort_at")).where(
         TaskRow.assignee_id == bindparam("user_id"), TaskRow.state == "open", TaskRow.due_at < bindparam("now"))
@@ -460,8 +467,11 @@ def _assigned_overdue_head(limit_key: str, paging: str | None = None) -> Select[
         cursor = aliased(TaskRow)
         due = select(cursor.due_at).where(cursor.id == bindparam("cursor")).scalar_subquery()
         head = head.where(beyond([(TaskRow.due_at, due, False), (TaskRow.id, bindparam("cursor"), False)], backward))
-    sub = (head.order_by(*order_by([(TaskRow.due_at, False), (TaskRow.id, False)], backward))
-           .limit(bindparam(limit_key, type_=BigInteger)).subquery())
+    # a count needs no order, but says the index's: PostgreSQL then reads the index up to the cap, where a bitmap
+    # scan would read every one of the reader's overdue tasks first
+    ordered = order_by([(TaskRow.due_at, False), (TaskRow.id, False)], backward) if not counted else \
+        [TaskRow.assignee_id, TaskRow.state, TaskRow.due_at]
+    sub = head.order_by(*ordered).limit(bindparam(limit_key, type_=BigInteger)).subquery()
     return select(sub.c.task_id, sub.c.sort_at)
 
 
@@ -490,11 +500,12 @@ def _count_columns(groups: int) -> list[Any]:
         return select(func.count()).select_from(ids).scalar_subquery()
 
     mine = (select(TaskRow.id).where(TaskRow.assignee_id == bindparam("user_id"), TaskRow.state == "open")
+            .order_by(TaskRow.assignee_id, TaskRow.state, TaskRow.created_at)  # read up to the cap: see above
             .limit(bindparam("cap1", type_=BigInteger)).subquery())
     return [
         select(func.count()).select_from(mine).scalar_subquery().label("count_mine"),
         distinct_count(_pool_heads(groups, "cap1", due=False)).label("count_pool"),
-        distinct_count([_assigned_overdue_head("cap1"), *_pool_heads(groups, "cap1", due=True)])
+        distinct_count([_assigned_overdue_head("cap1", counted=True), *_pool_heads(groups, "cap1", due=True)])
         .label("count_overdue"),
     ]
 
