@@ -22,7 +22,7 @@ from engine.services.titles import reference_choices
 from engine.services.views import RecordView
 from web import now, uow
 from web.auth import actor, login_required
-from web.card_parts import kind_label, log_panels, log_schema, timeline_part
+from web.card_parts import entry_title, kind_label, log_panels, log_schema, timeline_part
 from web.edge import id_arg
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
@@ -177,7 +177,7 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
     can_log = who.has(*RECORD_WRITERS) and record.merged_into_id is None
     return render_template("records/card.html", record=record, entity=entity, bundle=bundle, widgets=widgets,
                            log_panels=log_panels(bundle, record, refused_log) if can_log else [],
-                           **timeline_part(bundle, record), timeline_kind_label=kind_label,
+                           **timeline_part(bundle, record), timeline_kind_label=kind_label, timeline_title=entry_title,
                            form_errors=form_errors, can_edit=can_edit, history=history.items,
                            history_older=history.older, history_paged=request.args.get("history_before") is not None,
                            instances=instances_for_record(uow(), who, record.id),
