@@ -250,11 +250,13 @@ def edit(record_id: int) -> Any:
 @bp.post("/<int:record_id>/links")
 @login_required
 def add_link(record_id: int) -> Any:
-    """Link this record to another one by its number; mistakes come back next to the link form."""
+    """Link this record to another one, chosen in the picker (or by its number); mistakes come back next to the link
+    form."""
     who = actor()
     record = get_record(uow(), who, record_id)
-    form = {"to_record_id": request.form.get("to_record_id", "").strip().lstrip("#"),
-            "kind": request.form.get("kind", "")}
+    typed = request.form.get("to_record_text", "").strip()  # the picker's text: a "#42" typed without scripts
+    form = {"to_record_id": (request.form.get("to_record_id", "").strip() or typed).lstrip("#"),
+            "to_record_text": typed, "kind": request.form.get("kind", "")}
     if not form["to_record_id"].isdigit():
         require(who, *RECORD_WRITERS, action="link records")
         return render_card(record, link_errors=[t("links.bad_number")], link_form=form, status=422)
