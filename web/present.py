@@ -231,6 +231,17 @@ def task_process_label(task: TaskView, fallback: str) -> str:
     return fallback if process_id is None else process_label(process_id, fallback)
 
 
+def data_value(bundle: Bundle, entity: Entity | None, key: str, value: Any) -> str:
+    """A process data value in the request's language: a process by its name, a routing strategy by its label, else
+    as a field's value."""
+    if key == "process_id" and isinstance(value, str):
+        return process_label(value, value)
+    strategy = t(f"instances.strategy.{value}") if key == "strategy" and isinstance(value, str) else ""
+    if strategy and strategy != f"instances.strategy.{value}":
+        return strategy
+    return display_value(bundle, entity, key, value)
+
+
 def data_key_label(bundle: Bundle, entity: Entity | None, process_id: str, key: str) -> str:
     """A process data key in the request's language: a field of the record's entity, a titled property of one of
     the bundle's forms, a key the engine writes, `<step>_completed_by`; else the key itself."""
@@ -296,5 +307,5 @@ def init_app(app: Flask) -> None:
                                  link_kind_label=link_kind_label, record_link=record_link,
                                  process_label=process_label, step_label=step_label,
                                  task_process_label=task_process_label, data_key_label=data_key_label,
-                                 element_title=element_title,
+                                 element_title=element_title, data_value=data_value,
                                  user_zone_name=lambda: user_zone().key)

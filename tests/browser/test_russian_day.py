@@ -78,7 +78,7 @@ def test_the_head_of_sales_reads_the_next_tasks_on_the_deal_board_in_russian(
     expect(card).to_contain_text("Подготовить коммерческое предложение")  # not "Prepare the offer"
 
 
-def test_the_auditor_reads_which_process_started_in_russian(
+def test_the_auditor_reads_which_process_started_and_how_its_task_was_routed_in_russian(
     live_server: str, seed: dict[str, int], page: Page
 ) -> None:
     from playwright.sync_api import expect
@@ -87,3 +87,6 @@ def test_the_auditor_reads_which_process_started_in_russian(
     page.goto(f"{live_server}/audit")
     started = page.locator("tr", has_text="Заявка: 20 ноутбуков").filter(has_text="Запуск")
     expect(started.locator("td").last).to_have_text("Квалификация лида v1")  # not "lead_qualification v1"
+    expect(started.locator("dd").first).to_have_text("Квалификация лида")  # the step's data: not "lead_qualification"
+    routed = page.locator("tr", has_text="Заявка: 20 ноутбуков").filter(has_text="Назначено маршрутизацией")
+    expect(routed.locator("dt", has_text="Способ назначения").locator("+ dd")).to_have_text("в общий пул команды")
