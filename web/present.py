@@ -232,10 +232,12 @@ def task_process_label(task: TaskView, fallback: str) -> str:
 
 
 def data_value(bundle: Bundle, entity: Entity | None, key: str, value: Any) -> str:
-    """A process data value in the request's language: a process by its name, a routing strategy by its label, else
-    as a field's value."""
+    """A process data value in the request's language: a process by its name, a team named after a role by the
+    role's, a routing strategy by its label, else as a field's value."""
     if key == "process_id" and isinstance(value, str):
         return process_label(value, value)
+    if key == "team" and isinstance(value, str):  # a team named after a role (sales) reads as the role
+        return role_label(value)
     strategy = t(f"instances.strategy.{value}") if key == "strategy" and isinstance(value, str) else ""
     if strategy and strategy != f"instances.strategy.{value}":
         return strategy

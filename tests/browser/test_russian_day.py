@@ -1,6 +1,7 @@
 """A Russian-speaking sales team's day in Chromium (Europe/Moscow, the bundle's zone), as issue 13's new user looked
 at it: a seller reads a card's timeline and the tasks robots gave her in her language, the head of sales reads the
-next tasks on the deal board in Russian, and the auditor reads where each process step came from.
+next tasks on the deal board, the duplicates queue and a segment's processes in Russian, and the auditor reads
+where each process step came from and how its task was routed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 
 from engine.bootstrap import UowFactory
 from engine.services.records import create_record
+from engine.services.segments import create_segment
 from engine.services.users import create_user, get_actor
 from tests.browser.test_csp import sign_in
 from tests.conftest import NOW, PASSWORD
@@ -38,7 +40,11 @@ def seed(browser_db: UowFactory) -> dict[str, int]:
     lead = create_record(make_uow(), hank, "Lead", {"title": "Заявка: 20 ноутбуков", "company": "ООО Ромашка"}, NOW)
     deal = create_record(make_uow(), hank, "Deal", {"title": "Ноутбуки для «Ромашки»", "amount": "1560000"}, NOW,
                          owner_id=anna.id)
-    return {"contact": contact.id, "lead": lead.id, "deal": deal.id}
+    for name in ("Пётр Петров", "Петров Пётр"):  # the same e-mail twice: a pair found on create
+        create_record(make_uow(), hank, "Contact", {"full_name": name, "email": "petrov@example.ru"}, NOW)
+    clients = create_segment(make_uow(), hank, "Contact", "Клиенты", {"where": {"field": "status", "op": "eq",
+                                                                                  "value": "periodic"}}, NOW)
+    return {"contact": contact.id, "lead": lead.id, "deal": deal.id, "segment": clients.id}
 
 
 def test_a_seller_reads_the_timeline_and_a_robots_task_in_her_language(
@@ -67,7 +73,7 @@ def test_a_seller_reads_the_timeline_and_a_robots_task_in_her_language(
     expect(page.locator("main")).to_contain_text("Add a phone or e-mail")
 
 
-def test_the_head_of_sales_reads_the_next_tasks_on_the_deal_board_in_russian(
+def test_the_head_of_sales_reads_the_board_the_duplicates_and_a_segment_in_russian(
     live_server: str, seed: dict[str, int], page: Page
 ) -> None:
     from playwright.sync_api import expect
@@ -76,6 +82,11 @@ def test_the_head_of_sales_reads_the_next_tasks_on_the_deal_board_in_russian(
     page.goto(f"{live_server}/boards/deals")
     card = page.locator(f".board-card[data-record-id='{seed['deal']}']")
     expect(card).to_contain_text("Подготовить коммерческое предложение")  # not "Prepare the offer"
+
+    page.goto(f"{live_server}/duplicates")
+    expect(page.locator("tr", has_text="Пётр Петров").first).to_contain_text("создание")  # found on create
+    page.goto(f"{live_server}/segments/{seed['segment']}")
+    expect(page.locator("#start-process option")).to_contain_text(["Работа с клиентом: повторная продажа"])
 
 
 def test_the_auditor_reads_which_process_started_and_how_its_task_was_routed_in_russian(
@@ -90,3 +101,4 @@ def test_the_auditor_reads_which_process_started_and_how_its_task_was_routed_in_
     expect(started.locator("dd").first).to_have_text("Квалификация лида")  # the step's data: not "lead_qualification"
     routed = page.locator("tr", has_text="Заявка: 20 ноутбуков").filter(has_text="Назначено маршрутизацией")
     expect(routed.locator("dt", has_text="Способ назначения").locator("+ dd")).to_have_text("в общий пул команды")
+    expect(routed.locator("dt", has_text="Команда").locator("+ dd")).to_have_text("Продажи")  # not "sales"

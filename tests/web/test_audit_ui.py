@@ -171,7 +171,7 @@ def test_a_russian_auditor_reads_the_routing_step_and_the_engine_actor_in_russia
     otto.get("/tasks?lang=ru")
     page = text(otto.get("/audit"))
     routed = page[page.index("Назначено маршрутизацией"):][:200]  # the step's data, in the database's key order
-    assert "Команда sales" in routed
+    assert "Команда Продажи" in routed  # a team named after a role reads as the role
     assert "Способ назначения в общий пул команды" in routed  # the strategy in words, not "pool"
     assert "strategy" not in routed
     assert "процесс (автоматически) Шаг процесса" in page
