@@ -12,13 +12,13 @@ from engine.config.model import Bundle, Entity
 from engine.errors import ValidationError
 from engine.records.schema import entity_json_schema
 from engine.services.card_log import log_fields, log_forms
-from engine.services.timeline import FIXED_KINDS, record_timeline, timeline_kinds
+from engine.services.timeline import FIXED_KINDS, TimelineEntry, record_timeline, timeline_kinds
 from engine.services.views import RecordView
 from web import uow
 from web.auth import actor
 from web.forms_render import Widget, build_widgets, unplaced_errors
 from web.i18n import get_locale, label, t
-from web.present import remember_titles
+from web.present import element_title, process_label, remember_titles
 
 KIND_PARAM = "kind"
 AFTER_PARAM = "timeline_after"
@@ -48,6 +48,17 @@ def kind_label(bundle: Bundle, kind: str) -> str:
         if catalog is not None and catalog.value(kind) is not None:
             return catalog.label_of(kind, get_locale())
     return t(f"timeline.kind_{kind}") if kind in FIXED_KINDS else kind
+
+
+def entry_title(entry: TimelineEntry) -> str:
+    """A step's or a task's name in the user's language; a process's own events (started, completed) are named by
+    the process; every other entry by its stored title."""
+    if entry.kind not in ("step", "task"):
+        return entry.title
+    process_id = entry.source.rsplit(" v", 1)[0] if entry.kind == "step" and entry.source else None
+    if entry.element is None:
+        return process_label(process_id, process_id) if process_id else entry.title
+    return element_title(entry.element, entry.title, process_id)
 
 
 def timeline_part(bundle: Bundle, record: RecordView) -> dict[str, Any]:

@@ -154,9 +154,9 @@ def step_value(key: str, value: Any) -> str:
     pool) and strategy, the process; any other value as it is."""
     if isinstance(value, str) and key in ("team", "pool"):
         return role_label(value)
-    if isinstance(value, str) and key == "strategy":
-        text = t(f"instances.strategy_value.{value}")
-        return value if text == f"instances.strategy_value.{value}" else text
+    if isinstance(value, str) and key == "strategy":  # engine/services/assignment.py STRATEGIES
+        text = t(f"instances.strategy.{value}")
+        return value if text == f"instances.strategy.{value}" else text
     if isinstance(value, str) and key == "process_id":
         return process_label(value, value)
     return _plain(value)
@@ -194,19 +194,52 @@ def step_label(process_id: str, element_id: str | None, fallback: str | None) ->
     return label_in(process_labels(), process_id, element_id, get_locale(), fallback or element_id)
 
 
-def _task_process(task: TaskView) -> str | None:
-    """The process a task's element belongs to, by its id (the one whose label matches the stored BPMN name
-    when two processes use the same id); None for a standalone task."""
-    if task.instance_id is None:
-        return None
-    owners = [pid for pid, labels in process_labels().items() if task.element_id in labels.elements]
-    named = [pid for pid in owners if task.title in process_labels()[pid].elements[task.element_id].values()]
+def _element_process(element_id: str, title: str) -> str | None:
+    """The process an element belongs to, by its id (the one whose label matches the stored BPMN name when two
+    processes use the same id)."""
+    owners = [pid for pid, labels in process_labels().items() if element_id in labels.elements]
+    named = [pid for pid in owners if title in process_labels()[pid].elements[element_id].values()]
     found = named or owners
     return found[0] if found else None
 
 
+def _task_process(task: TaskView) -> str | None:
+    """The process a task's element belongs to; None for a standalone task."""
+    return None if task.instance_id is None else _element_process(task.element_id, task.title)
+
+
+RULE_TASK = "rule "  # a rule's standalone task is named "rule <name>" (engine/rules/actions.py: its source)
+
+
+def _rule_task_title(element_id: str, title: str) -> str:
+    """A rule's task in the request's language: the title its create_task gives in it, when it gives one per
+    language (the task stores the title in the bundle's default language)."""
+    try:
+        rule = bundle_of(uow()).rules.get(element_id.removeprefix(RULE_TASK))
+    except FlowError:  # nothing deployed
+        return title
+    for action in rule.all_actions() if rule is not None else ():
+        given = action.args.get("title") if action.kind == "create_task" and isinstance(action.args, Mapping) \
+            else None
+        if isinstance(given, Mapping) and title in given.values():
+            return label(given, title)
+    return title
+
+
+def element_title(element_id: str | None, title: str, process_id: str | None = None) -> str:
+    """A process step's or a task's stored name in the request's language: by its element in `process_id` or in
+    the process whose labels name that element, a rule's task by its rule; else as stored."""
+    if element_id and element_id.startswith(RULE_TASK):
+        return _rule_task_title(element_id, title)
+    owner = process_id or (_element_process(element_id, title) if element_id else None)
+    return title if owner is None else step_label(owner, element_id, title)
+
+
 def task_title(task: TaskView) -> str:
-    """A task's name in the request's language (a standalone task keeps the title its rule gave it)."""
+    """A task's name in the request's language: its process step's label, or its rule's title in that language
+    (other standalone tasks keep the title they were given)."""
+    if task.instance_id is None:
+        return element_title(task.element_id, task.title) if task.element_id.startswith(RULE_TASK) else task.title
     process_id = _task_process(task)
     return task.title if process_id is None else step_label(process_id, task.element_id, task.title)
 
@@ -215,6 +248,14 @@ def task_process_label(task: TaskView, fallback: str) -> str:
     """The name of the process a task belongs to, in the request's language."""
     process_id = _task_process(task)
     return fallback if process_id is None else process_label(process_id, fallback)
+
+
+def data_value(bundle: Bundle, entity: Entity | None, key: str, value: Any) -> str:
+    """A process data value in the request's language: a process by its name, a team named after a role by the
+    role's, a routing strategy by its label, else as a field's value."""
+    if key in ("process_id", "team", "pool", "strategy") and isinstance(value, str):
+        return step_value(key, value)  # a team named after a role (sales) reads as the role
+    return display_value(bundle, entity, key, value)
 
 
 def data_key_label(bundle: Bundle, entity: Entity | None, process_id: str, key: str) -> str:
@@ -273,8 +314,8 @@ def role_label(role: str) -> str:
     return label(team, role) if team else role
 
 
-ENGINE_ACTORS = ("process", "timer", "rule")  # who a change is by when no person made it (engine: actor="process";
-# a rule of crm_model/rules starts processes as engine.rules.dispatch.RULE_ACTOR)
+# who a change is by when no person made it (engine/services: actor="process"; engine/rules: RULE_ACTOR)
+ENGINE_ACTORS = ("process", "timer", "rule")
 
 
 def actor_name(actor: str | None) -> str:
@@ -289,4 +330,5 @@ def init_app(app: Flask) -> None:
                                  link_kind_label=link_kind_label, record_link=record_link,
                                  process_label=process_label, step_label=step_label,
                                  task_process_label=task_process_label, data_key_label=data_key_label,
+                                 element_title=element_title, data_value=data_value,
                                  user_zone_name=lambda: user_zone().key)

@@ -39,6 +39,7 @@ class TimelineEntry:
     old_value: Any = None
     new_value: Any = None
     source: str | None = None  # a field change's source, a step's process ("process_id vN"), an e-mail's status
+    element: str | None = None  # a step's BPMN element id, a task's (or its rule's "rule <name>"): to translate it
     cursor: str = ""
 
 
@@ -154,12 +155,13 @@ def record_timeline(uow: UnitOfWork, actor: Actor, record_id: int, *, kinds: Seq
             for s, process_id, version in repo.steps(record_id, key, limit + 1):
                 keyed.append((TimelineKey(_aware(s.at), RANK["step"], str(s.id)), TimelineEntry(
                     "step", s.at, s.actor, s.element_name or s.element_id or s.kind, text=s.kind,
-                    source=f"{process_id} v{version}")))
+                    source=f"{process_id} v{version}", element=s.element_id)))
         if "task" in wanted:
             for t in repo.tasks_done(record_id, key, limit + 1):
                 assert t.completed_at is not None  # noqa: S101 - the query asks for completed tasks
                 keyed.append((TimelineKey(_aware(t.completed_at), RANK["task"], t.id), TimelineEntry(
-                    "task", t.completed_at, t.completed_by, t.title)))
+                    "task", t.completed_at, t.completed_by, t.title,
+                    element=t.spec_name)))
         if "email" in wanted:
             for m in repo.emails(record_id, key, limit + 1):
                 keyed.append((TimelineKey(_aware(m.created_at), RANK["email"], str(m.id)), TimelineEntry(

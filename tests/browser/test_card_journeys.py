@@ -1,5 +1,6 @@
 """In Chromium, in Russian, as a seller: log a call on a contact's card with its next task (the call shows on the
-timeline, the task in the inbox); pick a contact's organization by typing part of its name."""
+timeline, the task in the inbox); pick a contact's organization by typing part of its name; link the contact to
+a record of any entity picked by name in the card's link form (it used to ask for a record number)."""
 
 from __future__ import annotations
 
@@ -30,10 +31,10 @@ def seed(browser_db: UowFactory) -> dict[str, int]:
     sue = get_actor(make_uow(), create_user(make_uow(), "sue", PASSWORD, ["sales"], NOW, team="north").id)
     contact = records.create_record(make_uow(), sam, "Contact", {"full_name": "Ольга Смирнова",
                                                                  "phone": "+7 916 000-11-22"}, NOW)
-    records.create_record(make_uow(), sam, "Organization", {"name": "ООО Ромашка"}, NOW)
+    company = records.create_record(make_uow(), sam, "Organization", {"name": "ООО Ромашка"}, NOW)
     records.create_record(make_uow(), sam, "Organization", {"name": "АО Василёк"}, NOW)
     records.create_record(make_uow(), sue, "Organization", {"name": "ООО Ромашка-Юг"}, NOW)  # not sam's
-    return {"contact": contact.id, "sam": sam.id or 0}
+    return {"contact": contact.id, "sam": sam.id or 0, "company": company.id}
 
 
 def test_a_seller_logs_a_call_with_the_next_task(live_server: str, seed: dict[str, int], page: Page,
@@ -85,3 +86,24 @@ def test_a_seller_picks_an_organization_by_typing(live_server: str, seed: dict[s
     page.wait_for_url(re.compile(r".*/records/\d+$"))
     expect(page.locator("dl.facts")).to_contain_text("ООО Ромашка")
     expect(page.locator("dl.facts a", has_text="ООО Ромашка")).to_have_count(1)
+
+
+def test_a_seller_links_a_contact_to_a_record_picked_by_name(live_server: str, seed: dict[str, int],
+                                                             page: Page) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, live_server, "sam")
+    page.goto(f"{live_server}/records/{seed['contact']}")
+    page.wait_for_load_state("load")  # the picker is a deferred script
+    links = page.locator("#links")
+    picker = links.get_by_role("combobox", name="Запись")
+    picker.fill("ромашка")
+    expect(links.get_by_role("listbox").get_by_role("option")).to_have_text(
+        [f"ООО Ромашка Организация #{seed['company']}"])  # sue's ООО Ромашка-Юг is not his to see
+    picker.press("ArrowDown")
+    picker.press("Enter")
+    expect(picker).to_have_value("ООО Ромашка")
+    links.get_by_label("Тип связи").select_option(label="Коллега")
+    links.get_by_role("button", name="Добавить связь").click()
+    expect(page.locator(".flash-success")).to_have_text("Связь добавлена.")
+    expect(page.locator("#links")).to_contain_text("ООО Ромашка")

@@ -302,7 +302,8 @@ def test_contact_nobody_can_reach_gets_a_task_for_its_owner(deployed: MakeUow, a
     sam, head = actors["sales"], actors["head"]
     unreachable = create(deployed, head, "Contact", full_name="Светлана Кузьмина", position="Бухгалтер")
     [task] = pooled(deployed, sam, unreachable)
-    assert (task.title, task.instance_id, task.candidate_groups) == ("Add a phone or e-mail", None, ("sales",))
+    # stored in the bundle's default language (ru); shown in the reader's (web.present.task_title)
+    assert (task.title, task.instance_id, task.candidate_groups) == ("Добавить телефон или e-mail", None, ("sales",))
     assert task.due_at is not None
 
     reachable = create(deployed, head, "Contact", full_name="Иван", phone="+7 912 345-67-89")
@@ -311,10 +312,10 @@ def test_contact_nobody_can_reach_gets_a_task_for_its_owner(deployed: MakeUow, a
     create(deployed, head, "Territory", code="MSK", name="Москва", region="moscow", manager="sam")
     owned = create(deployed, head, "Contact", full_name="Пётр", region="moscow")  # MSK makes sam the owner
     assert [(t.title, t.assignee) for t in tasks.list_tasks(deployed(), sam, "mine") if t.record_id == owned] == [
-        ("Add a phone or e-mail", "sam")]
+        ("Добавить телефон или e-mail", "sam")]
 
     update(deployed, head, reachable, phone=None)  # cleared: the robot asks again
-    assert [t.title for t in pooled(deployed, sam, reachable)] == ["Add a phone or e-mail"]
+    assert [t.title for t in pooled(deployed, sam, reachable)] == ["Добавить телефон или e-mail"]
 
 
 # --- the demo seed ----------------------------------------------------------------------------------------
@@ -333,7 +334,7 @@ def test_demo_seed_builds_territories_statuses_and_requests(deployed: MakeUow, a
     assert by_title["ООО «Ромашка»"].data["status"] == "periodic"
     assert territory_codes(deployed, actors, by_title["Vega Soft LLC"].id) == {"NW", "IT"}
     assert [t.title for t in tasks.list_tasks(deployed(), admin, "all", limit=500)
-            if t.record_id == by_title["Светлана Кузьмина"].id] == ["Add a phone or e-mail"]
+            if t.record_id == by_title["Светлана Кузьмина"].id] == ["Добавить телефон или e-mail"]
     lead_types = {r.data["request_type"] for r in records.list_records(deployed(), admin, "Lead", limit=500)}
     assert lead_types == {"partner_referral", "phone_call", "web_inquiry"}
 

@@ -135,7 +135,7 @@ def test_batch_path_writes_what_the_row_by_row_path_writes(
         first = alone[0][1]
         assert (first["created"] > 100, first["merged"] > 0, first["rejected"]) == (True, True, 2)
         assert (len(expected["match_key"]) > 300, len(expected["record_link"]) > 10) == (True, True)
-        assert any("Add a phone or e-mail" in str(row) for row in expected["task"])
+        assert any("Добавить телефон или e-mail" in str(row) for row in expected["task"])
 
 
 CHANGED_COLUMNS = (*CSV_COLUMNS, "position", "notes")

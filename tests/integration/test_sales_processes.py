@@ -173,7 +173,7 @@ def test_interested_client_gets_a_new_deal_task(deployed: MakeUow, actors: Actor
     assert the_task(deployed, sam, client, "open_new_deal").assignee == "sam"
 
 
-REVIEW = "Review a duplicate lead"
+REVIEW = "Проверить лид-дубль"  # the rule's title in the bundle's default language
 
 
 def reviews(make_uow: MakeUow, actor: Actor, record_id: int) -> list[TaskView]:

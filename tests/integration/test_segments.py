@@ -140,7 +140,7 @@ def test_setting_a_field_runs_the_rules_as_an_ordinary_edit(deployed: MakeUow, a
                          parse_action({"action": "set", "field": "phone", "value": None}), NOW)
     assert (summary.records, summary.changed) == (3, 3)
     with deployed() as uow:  # the contact_without_phone_or_email rule gave each one a task
-        tasks = {t.record_id for t in uow.session.query(TaskRow).all() if t.title == "Add a phone or e-mail"}
+        tasks = {t.record_id for t in uow.session.query(TaskRow).all() if t.title == "Добавить телефон или e-mail"}
     assert set(ids) <= tasks - before
     assert history(deployed, ids[0], "phone")[-1].new_value is None
 

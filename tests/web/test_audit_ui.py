@@ -171,9 +171,9 @@ def test_a_russian_auditor_reads_the_routing_step_and_the_engine_actor_in_russia
     otto.get("/tasks?lang=ru")
     page = text(otto.get("/audit"))
     routed = page[page.index("Назначено маршрутизацией"):][:200]  # the step's data, in the database's key order
-    assert "Команда Продажи" in routed  # the candidate group the lead routing decision chose, by its name
-    assert "Способ назначения общий пул команды" in routed
+    assert "Команда Продажи" in routed  # a team named after a role reads as the role
+    assert "Способ назначения в общий пул команды" in routed  # the strategy in words, not "pool"
     assert "strategy" not in routed
     assert "процесс (автоматически) Шаг процесса" in page
     english = text(otto.get("/audit?lang=en"))
-    assert "Routing pool" in english[english.index("Assigned by routing"):][:200]
+    assert "Routing the team's pool" in english[english.index("Assigned by routing"):][:200]

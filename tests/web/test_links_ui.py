@@ -64,7 +64,7 @@ def test_a_link_is_added_by_number_and_kind_and_removed_again(app, deployed, act
 
 
 @pytest.mark.parametrize(("form", "status", "message"), [
-    ({"to_record_id": "", "kind": "spouse"}, 422, "Enter the number of the record to link"),
+    ({"to_record_id": "", "kind": "spouse"}, 422, "Choose the record to link"),
     ({"to_record_id": "999999", "kind": "spouse"}, 422, "There is no record #999999 that you can see."),
     ({"to_record_id": "SELF", "kind": "spouse"}, 422, "a record cannot be linked to itself"),
     ({"to_record_id": "OTHER", "kind": "enemy"}, 422, "must be one of: related"),

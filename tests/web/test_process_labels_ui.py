@@ -45,9 +45,9 @@ def test_change_sources_and_step_data_keys_are_shown_in_russian(app, deployed, a
     audit = text(hank.get(f"/audit?record_id={lead.id}"))
     assert "Квалификация лида v1 / Квалифицировать лид" in audit
     steps = text(hank.get(f"/instances/{task.instance_id}"))
-    assert "Процесс lead_qualification" in steps  # the keys the engine writes into a step's data
+    assert "Процесс Квалификация лида" in steps  # the keys the engine writes into a step's data, the process by name
     assert "Версия 1" in steps
-    assert "Способ назначения pool" in steps
+    assert "Способ назначения в общий пул команды" in steps
     assert "process_id" not in steps
     assert "Итог convert" in steps  # the record's fields, by their labels (PostgreSQL orders JSON keys its way)
     assert "Бюджет 100 RUB" in steps

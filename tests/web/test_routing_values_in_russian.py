@@ -30,11 +30,11 @@ def test_a_routing_decision_reads_in_the_readers_language_on_the_instance_and_au
     audit = facts(ada.get(f"/audit?record_id={lead.id}&lang=ru").get_data(as_text=True))
     english = facts(hank.get(f"/instances/{instance.id}?lang=en").get_data(as_text=True))
 
-    routed = {"Команда": "Московская команда", "Способ назначения": "общий пул команды", "Пользователь": "—"}
+    routed = {"Команда": "Московская команда", "Способ назначения": "в общий пул команды", "Пользователь": "—"}
     assert routed in russian
     assert routed in audit
     assert {"Процесс": "Квалификация лида", "Версия": "1"} in russian
-    assert {"Team": "Moscow team", "Routing": "pool", "User": "—"} in english
+    assert {"Team": "Moscow team", "Routing": "the team's pool", "User": "—"} in english
     assert not any(code in value for fact in russian + audit for value in fact.values()
                    for code in ("moscow", "pool", "lead_qualification"))
 
@@ -43,9 +43,9 @@ def test_a_process_a_rule_started_and_a_team_are_named_in_the_readers_language(a
     from web.present import actor_name, role_label
 
     with app.test_request_context("/", headers={"Accept-Language": "ru"}):
-        assert actor_name("rule") == "правило (автоматически)"  # engine.rules.dispatch.RULE_ACTOR started it
+        assert actor_name("rule") == "автоматически"  # engine.rules.dispatch.RULE_ACTOR started it
         assert role_label("moscow") == "Московская команда"
         assert role_label("north") == "north"  # a team without a translation keeps its code
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
-        assert actor_name("rule") == "rule"
+        assert actor_name("rule") == "automatic"
         assert role_label("moscow") == "Moscow team"

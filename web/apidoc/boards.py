@@ -18,6 +18,7 @@ SCHEMAS: dict[str, Schema] = {
         "owner": _nullable("string"), "amount": _AMOUNT,
         "fields": {"type": "object", "description": "the board's card fields that are filled in"},
         "due_task": _nullable("string", description="the record's open task due first"),
+        "due_task_element": _nullable("string", description="that task's BPMN element id, or \"rule <name>\""),
         "due_at": _TIME_OR_NULL, "overdue": {"type": "boolean"},
         "age_days": {"type": "integer", "description": "whole days since the card entered its column"},
         "revision": {"type": "integer", "description": "send back as expected_revision when moving it"}}),

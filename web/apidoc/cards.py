@@ -24,6 +24,8 @@ SCHEMAS: dict[str, Schema] = {
         "field": _nullable("string", description="field changes: the field (link:<kind> for links)"),
         "old_value": _ANY, "new_value": _ANY,
         "source": _nullable("string", description="a change's source, a step's process, an e-mail's status"),
+        "element": _nullable("string", description="a step's or a task's BPMN element id, or a rule's task's "
+                                                  "\"rule <name>\""),
         "cursor": {"type": "string", "description": "pass as `after` to continue after this entry"}}),
     "TimelinePage": _object({
         "items": {"type": "array", "items": _ref("TimelineEntry")}, "limit": {"type": "integer"},

@@ -22,7 +22,7 @@ from engine.services.titles import reference_choices
 from engine.services.views import RecordView
 from web import now, uow
 from web.auth import actor, login_required
-from web.card_parts import kind_label, log_panels, log_schema, timeline_part
+from web.card_parts import entry_title, kind_label, log_panels, log_schema, timeline_part
 from web.edge import id_arg
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
@@ -171,7 +171,7 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
     can_log = who.has(*RECORD_WRITERS) and record.merged_into_id is None
     return render_template("records/card.html", record=record, entity=entity, bundle=bundle, widgets=widgets,
                            log_panels=log_panels(bundle, record, refused_log) if can_log else [],
-                           **timeline_part(bundle, record), timeline_kind_label=kind_label,
+                           **timeline_part(bundle, record), timeline_kind_label=kind_label, timeline_title=entry_title,
                            form_errors=form_errors, can_edit=can_edit, history=history.items,
                            history_older=history.older, history_paged=request.args.get("history_before") is not None,
                            instances=instances_for_record(uow(), who, record.id),
@@ -244,11 +244,13 @@ def edit(record_id: int) -> Any:
 @bp.post("/<int:record_id>/links")
 @login_required
 def add_link(record_id: int) -> Any:
-    """Link this record to another one by its number; mistakes come back next to the link form."""
+    """Link this record to another one, chosen in the picker (or by its number); mistakes come back next to the link
+    form."""
     who = actor()
     record = get_record(uow(), who, record_id)
-    form = {"to_record_id": request.form.get("to_record_id", "").strip().lstrip("#"),
-            "kind": request.form.get("kind", "")}
+    typed = request.form.get("to_record_text", "").strip()  # the picker's text: a "#42" typed without scripts
+    form = {"to_record_id": (request.form.get("to_record_id", "").strip() or typed).lstrip("#"),
+            "to_record_text": typed, "kind": request.form.get("kind", "")}
     if not form["to_record_id"].isdigit():
         require(who, *RECORD_WRITERS, action="link records")
         return render_card(record, link_errors=[t("links.bad_number")], link_form=form, status=422)

@@ -51,7 +51,7 @@
         li.textContent = item.title;
         var number = document.createElement("small");
         number.className = "muted";
-        number.textContent = " #" + item.id;
+        number.textContent = " " + (item.entity ? item.entity + " " : "") + "#" + item.id;  // a picker over every entity names it
         li.appendChild(number);
         li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(li); });
         list.appendChild(li);

@@ -1,5 +1,5 @@
-"""Boards and the global search: readers of records see them, writers move cards, designers see neither.
-Every request leaves the data as it is (a move without a record)."""
+"""Boards and the global search (its page, the link picker's choices): readers of records see them, writers move
+cards, designers see neither. Every request leaves the data as it is (a move without a record)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ ROWS = {
     ("GET", "/boards/<name>"): row(LOGIN, 200, 200, 403, 200, 200),
     ("POST", "/boards/<name>/move"): row(LOGIN, 302, 302, 403, 302, 403),  # no record named: back, with why
     ("GET", "/search"): row(LOGIN, 200, 200, 403, 200, 200),
+    ("GET", "/search/choices"): row(LOGIN, 200, 200, 403, 200, 200),  # the link form's picker: as the search
 }
 
 
