@@ -232,12 +232,11 @@ def test_matched_rows_in_a_batch_leave_what_the_row_by_row_path_leaves(
         assert alone[2][1]["created"] == 0, alone[2]  # the second time: no new person
 
 
-def test_matched_rows_do_not_end_the_run_of_new_rows(
-    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
-) -> None:
-    admin = actors["admin"]
+def known_between_new(make_uow: Factory, admin: Actor, tmp_path: Path) -> tuple[int, list[str]]:
+    """100 people imported, then a job (on_match update) of a file with each of them again, now with a position,
+    between two new people, run in one batch: the job's id and the SQL statements it sent (its counts checked)."""
     first = distinct_contacts(tmp_path / "people.csv", 100)
-    run_import(deployed, create_job(deployed(), admin, "Contact", first.name, first, NOW).id, lambda: NOW)
+    run_import(make_uow, create_job(make_uow(), admin, "Contact", first.name, first, NOW).id, lambda: NOW)
     mixed = tmp_path / "mixed.csv"  # each known person (now with a position) between two new ones
     known = first.read_text(encoding="utf-8").splitlines()[1:]
     lines = ["full_name,first_name,last_name,phone,email,region,position"]
@@ -248,9 +247,9 @@ def test_matched_rows_do_not_end_the_run_of_new_rows(
             f"Newer{n:04d} Person,,,+7 914 {n:03d}-00-00,newer{n}@example.com,siberia,",
         ]
     mixed.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    job = create_job(deployed(), admin, "Contact", mixed.name, mixed, NOW, mode="valid_only", on_match="update")
-    statements = run_counted(deployed, job.id, batch_size=300)
-    assert get_job(deployed(), admin, job.id).counts == {
+    job = create_job(make_uow(), admin, "Contact", mixed.name, mixed, NOW, mode="valid_only", on_match="update")
+    statements = run_counted(make_uow, job.id, batch_size=300)
+    assert get_job(make_uow(), admin, job.id).counts == {
         "created": 200,
         "updated": 100,
         "merged": 0,
@@ -259,9 +258,39 @@ def test_matched_rows_do_not_end_the_run_of_new_rows(
         "review": 0,
         "rule_pairs": 0,
     }
+    return job.id, statements
+
+
+def test_matched_rows_do_not_end_the_run_of_new_rows(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    _, statements = known_between_new(deployed, actors["admin"], tmp_path)
     record_inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO RECORD ")]
     # the 200 new records in one statement: before, every updated row ended the run before it (101 statements)
     assert len(record_inserts) == 1, len(record_inserts)
+
+
+def test_updated_rows_of_a_batch_are_written_together(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    job_id, statements = known_between_new(deployed, actors["admin"], tmp_path)
+    with deployed() as uow:
+        cfo = [row for row in uow.records.batch("Contact", 0, 1000) if row.data.get("position") == "CFO"]
+        assert sorted(row.revision for row in cfo) == [2] * 100
+        history = [
+            change
+            for change in uow.records.changes_page([row.id for row in cfo], None, 1000)
+            if change.source.startswith(f"import #{job_id} ")
+        ]
+        assert sorted((c.field, c.old_value, c.new_value) for c in history) == [("position", None, "CFO")] * 100
+        assert {c.source for c in history} == {f"import #{job_id} row {n}" for n in range(3, 301, 3)}
+    said = [s.lstrip().upper() for s in statements]
+    # the 100 changes in one history INSERT and one UPDATE (each row guarded by its revision), beside the new
+    # records' INSERTs; row by row: a savepoint, a history INSERT and an UPDATE per row (over 400 statements)
+    assert sum(s.startswith("UPDATE RECORD ") for s in said) == 1
+    assert sum(s.startswith("INSERT INTO FIELD_CHANGE ") for s in said) == 2
+    assert sum(s.startswith("SAVEPOINT") for s in said) <= 3
+    assert len(statements) <= 60, len(statements)
 
 
 def run_counted(make_uow: Factory, job_id: int, *, batch_size: int) -> list[str]:
