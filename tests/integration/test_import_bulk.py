@@ -274,7 +274,20 @@ def test_updated_rows_of_a_batch_are_written_together(
     deployed: Factory, actors: dict[str, Actor], tmp_path: Path
 ) -> None:
     job_id, statements = known_between_new(deployed, actors["admin"], tmp_path)
-    with deployed() as uow:
+    positions_written(deployed, job_id)
+    said = [s.lstrip().upper() for s in statements]
+    # the 100 changes in one history INSERT and one UPDATE (each row guarded by its revision), beside the new
+    # records' INSERTs; row by row: a savepoint, a history INSERT and an UPDATE per row (over 400 statements)
+    assert sum(s.startswith("UPDATE RECORD ") for s in said) == 1
+    assert sum(s.startswith("INSERT INTO FIELD_CHANGE ") for s in said) == 2
+    assert sum(s.startswith("SAVEPOINT") for s in said) <= 3
+    assert len(statements) <= 60, len(statements)
+
+
+def positions_written(make_uow: Factory, job_id: int) -> None:
+    """The 100 known people of known_between_new have the file's position, each with one history row of its own
+    row (revision 2)."""
+    with make_uow() as uow:
         cfo = [row for row in uow.records.batch("Contact", 0, 1000) if row.data.get("position") == "CFO"]
         assert sorted(row.revision for row in cfo) == [2] * 100
         history = [
@@ -284,13 +297,28 @@ def test_updated_rows_of_a_batch_are_written_together(
         ]
         assert sorted((c.field, c.old_value, c.new_value) for c in history) == [("position", None, "CFO")] * 100
         assert {c.source for c in history} == {f"import #{job_id} row {n}" for n in range(3, 301, 3)}
-    said = [s.lstrip().upper() for s in statements]
-    # the 100 changes in one history INSERT and one UPDATE (each row guarded by its revision), beside the new
-    # records' INSERTs; row by row: a savepoint, a history INSERT and an UPDATE per row (over 400 statements)
-    assert sum(s.startswith("UPDATE RECORD ") for s in said) == 1
-    assert sum(s.startswith("INSERT INTO FIELD_CHANGE ") for s in said) == 2
-    assert sum(s.startswith("SAVEPOINT") for s in said) <= 3
-    assert len(statements) <= 60, len(statements)
+
+
+def test_updated_rows_whose_joint_write_is_refused_go_one_by_one(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.errors import ConflictError
+    from engine.imports import changes
+
+    real = changes.write_changes
+    refused: list[int] = []
+
+    def refuse_once(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)  # written, then refused: the savepoint takes it all back
+        if not refused:
+            refused.append(len(args[1]))
+            raise ConflictError("someone else changed these records in the meantime")
+
+    monkeypatch.setattr(changes, "write_changes", refuse_once)
+    job_id, statements = known_between_new(deployed, actors["admin"], tmp_path)
+    assert refused == [100]
+    positions_written(deployed, job_id)  # the same counts, records and history as written together
+    assert sum(s.lstrip().upper().startswith("UPDATE RECORD ") for s in statements) == 1 + 100
 
 
 def run_counted(make_uow: Factory, job_id: int, *, batch_size: int) -> list[str]:
