@@ -281,7 +281,7 @@ def test_updated_rows_of_a_batch_are_written_together(
     assert sum(s.startswith("UPDATE RECORD ") for s in said) == 1
     assert sum(s.startswith("INSERT INTO FIELD_CHANGE ") for s in said) == 2
     assert sum(s.startswith("SAVEPOINT") for s in said) <= 3
-    assert len(statements) <= 60, len(statements)
+    assert len(statements) <= 40, len(statements)
 
 
 def positions_written(make_uow: Factory, job_id: int) -> None:
