@@ -13,6 +13,7 @@ from typing import Any
 from engine.config.import_loader import ImportSettings
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
+from engine.imports.changes import Change, defer, flush
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
@@ -20,7 +21,7 @@ from engine.messages import Message, coded
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
-from engine.services.bulk_records import bulk_ready, changes_ready, insert_records
+from engine.services.bulk_records import bulk_ready, changes_ready, insert_records, rules_watch
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
 from engine.store.duplicate_repos import IMPORT_FOUND_BY
@@ -161,6 +162,8 @@ class Importer:
     new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
     held: dict[int, RecordRow] = field(default_factory=dict)  # records the batch's match_on keys point at
     created: list[int] = field(default_factory=list)  # records created since the duplicate rules last looked
+    pending: list[Change] = field(default_factory=list)  # matched rows applied in memory, not written yet
+    waiting: set[int] = field(default_factory=set)  # the records their changes wait for (engine/imports/changes.py)
 
     def __post_init__(self) -> None:
         self.policy = self.on_match or self.settings.on_match
@@ -170,6 +173,7 @@ class Importer:
         self.header_of = {f: h for _, h, f in self.columns if f != SKIP}
         self.bulk = self.bulk and bulk_ready(self.bundle, self.entity)
         self.changes_beside = changes_ready(self.bundle, self.entity)  # matched rows' updates beside a run
+        self.watched = {name for name in self.entity.fields if rules_watch(self.bundle, self.entity, name)}
 
     @property
     def source(self) -> str:
@@ -182,6 +186,12 @@ class Importer:
         if self.index:
             for record_id, data in uow.imports.record_data(self.entity.name):
                 self._remember(record_id, data)
+
+    def remember(self, row: RecordRow) -> None:
+        """Note a record this run wrote or matched by its current values: later rows of the file may be it."""
+        self._remember(row.id, row.data)
+        if self.finder is not None:
+            self.finder.remember(row.id, row.data)
 
     def _remember(self, record_id: int, data: dict[str, Any]) -> None:
         """Index a record's match_on keys. A key several records hold (a row sent to review left a second record
@@ -260,9 +270,11 @@ class Importer:
                       widths: Mapping[int, int], known: dict[str, ImportRowKeyRow],
                       converted: Sequence[tuple[dict[str, Any], Problems]]) -> None:
         """Import a batch of rows in the caller's transaction, in file order: a run of rows that each create a
-        record sharing no key with the others is written together; any other row (an update, a merge, a
-        reject, a repeat) goes through process() alone: beside the run when it creates no record and touches none
-        of the run's (an update, a merge, a skip or a repeat of another record), else after the run is written."""
+        record sharing no key with the others is written together; a row sharing a key with the run ends it (the
+        run is written) and is looked at again, as the first row of the next run or beside it. A row matching a
+        record beside the run (an update, a merge, a skip) is applied in memory and written with the other such
+        rows before the next write (engine/imports/changes.py); any other row (a reject, a repeat, a change a rule
+        watches) goes through process() alone, after what waits before it is written."""
         run: list[_New] = []
         taken: set[tuple[str, str]] = set()  # the keys of the run's rows (a row sharing one goes alone)
         reviewed: set[int] = set()  # records the run's rows go to review with (their pairs show their values)
@@ -273,11 +285,17 @@ class Importer:
         for (number, cells), row in zip(batch, converted, strict=True):
             width = widths.get(number)
             new = self._new(uow, number, cells, width, known, row, taken, reviewed)
-            if new == BESIDE:
-                self.process(uow, number, cells, width, known, row)
-            elif new is None:
+            if new is None and run:  # it may only need the run written first (it shares a key with a row of it)
                 self._write(uow, run, known)
                 run, taken, reviewed = [], set(), set()
+                new = self._new(uow, number, cells, width, known, row, taken, reviewed)
+            if new == BESIDE:
+                if not defer(self, uow, number, cells, row, known):  # a matched row's write waits for the next
+                    flush(self, uow, known)  # it may only need the record's waiting change written first
+                    if not defer(self, uow, number, cells, row, known):
+                        self.process(uow, number, cells, width, known, row)
+            elif new is None:
+                self._write(uow, run, known)  # nothing waits but the matched rows' changes
                 self.process(uow, number, cells, width, known, row)
             else:
                 assert isinstance(new, _New)  # noqa: S101 - the three cases above
@@ -346,7 +364,9 @@ class Importer:
                 if not is_empty(existing.data.get(name)) and self._differs(name, value, existing.data.get(name))]
 
     def _write(self, uow: UnitOfWork, run: list[_New], known: dict[str, ImportRowKeyRow]) -> None:
-        """Create the run's records together; when anything refuses, the rows go one by one (per-row errors)."""
+        """Create the run's records together; when anything refuses, the rows go one by one (per-row errors).
+        The matched rows waiting before them are written first."""
+        flush(self, uow, known)
         if not run:
             return
         owner = self.actor.id if self.settings.owner == "importer" else None
@@ -365,9 +385,7 @@ class Importer:
             return
         savepoint.commit()
         for new, row in zip(run, rows, strict=True):
-            self._remember(row.id, row.data)
-            if self.finder is not None:
-                self.finder.remember(row.id, row.data)
+            self.remember(row)
             self.touched.add(row.id)
             self.created.append(row.id)
             self.hashes[new.digest] = row.id
@@ -429,9 +447,7 @@ class Importer:
             outcome, row = self._create(uow, data, problems, source=self.row_source(number))
         else:
             outcome, row = self._update(uow, number, match, data, problems)
-        self._remember(row.id, row.data)
-        if self.finder is not None:
-            self.finder.remember(row.id, row.data)
+        self.remember(row)
         self.hashes[digest] = row.id
         if key is not None:
             key.record_id, key.job_id = row.id, self.job_id

@@ -238,28 +238,36 @@ def update_records(uow: UnitOfWork, rows: Sequence[RecordRow], values: Sequence[
         targets = {name: value for name, value in clean.items() if (name, repr(value)) not in checked}
         check_targets(uow, entity, targets)
         checked.update((name, repr(value)) for name, value in targets.items())
-    changes: list[dict[str, tuple[Any, Any]]] = []
+    applies = [applied(row.data, clean) for row, clean in zip(rows, values, strict=True)]
+    write_changes(uow, rows, applies, actor=actor, sources=[source] * len(rows), now=now, entity=entity)
+    return [changed for _, changed in applies]
+
+
+def write_changes(uow: UnitOfWork, rows: Sequence[RecordRow],
+                  applies: Sequence[tuple[dict[str, Any], dict[str, tuple[Any, Any]]]], *, actor: str,
+                  sources: Sequence[str], now: datetime, entity: Entity) -> None:
+    """Store what `applied` made of each loaded record's values (its new data and {field: (old, new)}, computed
+    from the record's data as loaded, each record once), with the field history source of each: one multi-row
+    history INSERT, one executemany UPDATE guarded by the revisions, the reference links of the reference
+    fields that changed, then FieldsChanged and RecordChanged per changed record, in order (update_records)."""
     history: list[dict[str, Any]] = []
     written: list[RecordRow] = []
     columns: list[dict[str, Any]] = []
-    for row, clean in zip(rows, values, strict=True):
-        data, changed = applied(row.data, clean)
+    for row, (data, changed), source in zip(rows, applies, sources, strict=True):
         for name, (old, new) in changed.items():
             history.append({"record_id": row.id, "at": now, "actor": actor, "source": source, "field": name,
                             "old_value": old, "new_value": new})
             if (field := entity.fields.get(name)) is not None and field.type == "reference":
                 uow.links.set_reference(row.id, name, new, now, actor)
-        changes.append(changed)
         if changed:
             written.append(row)
             columns.append({"data": data, "title": title_of(entity, data, row.id), "updated_at": now})
     uow.records.add_changes(history)
     uow.records.update_many(written, columns)
-    for row, changed in zip(rows, changes, strict=True):
+    for row, (_, changed), source in zip(rows, applies, sources, strict=True):
         if changed:
             uow.publish(FieldsChanged(row, changed, source, actor, now))
             uow.publish(RecordChanged(row, changed, now))
-    return changes
 
 
 def give_records(uow: UnitOfWork, rows: Sequence[RecordRow], to: UserRow, *, actor: str, source: str,

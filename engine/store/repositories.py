@@ -339,6 +339,17 @@ class RecordRepository(_Repository):
                 set_committed_value(row, name, value[name])
             set_committed_value(row, "revision", row.revision + 1)
 
+    def stage(self, row: RecordRow, values: dict[str, Any]) -> None:
+        """Give a loaded record new column values in memory only, to be written later by update_many (which guards
+        the write by the revision the record was read with); nothing is flushed for them meanwhile."""
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+
+    def reload(self, rows: Iterable[RecordRow]) -> None:
+        """Forget what these loaded records hold (staged values included): their next use reads them again."""
+        for row in rows:
+            self.session.expire(row)
+
     def by_ids(self, ids: Iterable[int]) -> dict[int, RecordRow]:
         """Records by id, in one query."""
         wanted = set(ids)

@@ -228,12 +228,11 @@ def test_matched_rows_in_a_batch_leave_what_the_row_by_row_path_leaves(
         assert alone[2][1]["created"] == 0, alone[2]  # the second time: no new person
 
 
-def test_matched_rows_do_not_end_the_run_of_new_rows(
-    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
-) -> None:
-    admin = actors["admin"]
+def known_between_new(make_uow: Factory, admin: Actor, tmp_path: Path) -> tuple[int, list[str]]:
+    """100 people imported, then a job (on_match update) of a file with each of them again, now with a position,
+    between two new people, run in one batch: the job's id and the SQL statements it sent (its counts checked)."""
     first = distinct_contacts(tmp_path / "people.csv", 100)
-    run_import(deployed, create_job(deployed(), admin, "Contact", first.name, first, NOW).id, lambda: NOW)
+    run_import(make_uow, create_job(make_uow(), admin, "Contact", first.name, first, NOW).id, lambda: NOW)
     mixed = tmp_path / "mixed.csv"  # each known person (now with a position) between two new ones
     known = first.read_text(encoding="utf-8").splitlines()[1:]
     lines = ["full_name,first_name,last_name,phone,email,region,position"]
@@ -244,9 +243,9 @@ def test_matched_rows_do_not_end_the_run_of_new_rows(
             f"Newer{n:04d} Person,,,+7 914 {n:03d}-00-00,newer{n}@example.com,siberia,",
         ]
     mixed.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    job = create_job(deployed(), admin, "Contact", mixed.name, mixed, NOW, mode="valid_only", on_match="update")
-    statements = run_counted(deployed, job.id, batch_size=300)
-    assert get_job(deployed(), admin, job.id).counts == {
+    job = create_job(make_uow(), admin, "Contact", mixed.name, mixed, NOW, mode="valid_only", on_match="update")
+    statements = run_counted(make_uow, job.id, batch_size=300)
+    assert get_job(make_uow(), admin, job.id).counts == {
         "created": 200,
         "updated": 100,
         "merged": 0,
@@ -255,9 +254,67 @@ def test_matched_rows_do_not_end_the_run_of_new_rows(
         "review": 0,
         "rule_pairs": 0,
     }
+    return job.id, statements
+
+
+def test_matched_rows_do_not_end_the_run_of_new_rows(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    _, statements = known_between_new(deployed, actors["admin"], tmp_path)
     record_inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO RECORD ")]
     # the 200 new records in one statement: before, every updated row ended the run before it (101 statements)
     assert len(record_inserts) == 1, len(record_inserts)
+
+
+def test_updated_rows_of_a_batch_are_written_together(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    job_id, statements = known_between_new(deployed, actors["admin"], tmp_path)
+    positions_written(deployed, job_id)
+    said = [s.lstrip().upper() for s in statements]
+    # the 100 changes in one history INSERT and one UPDATE (each row guarded by its revision), beside the new
+    # records' INSERTs; row by row: a savepoint, a history INSERT and an UPDATE per row (over 400 statements)
+    assert sum(s.startswith("UPDATE RECORD ") for s in said) == 1
+    assert sum(s.startswith("INSERT INTO FIELD_CHANGE ") for s in said) == 2
+    assert sum(s.startswith("SAVEPOINT") for s in said) <= 3
+    assert len(statements) <= 40, len(statements)
+
+
+def positions_written(make_uow: Factory, job_id: int) -> None:
+    """The 100 known people of known_between_new have the file's position, each with one history row of its own
+    row (revision 2)."""
+    with make_uow() as uow:
+        cfo = [row for row in uow.records.batch("Contact", 0, 1000) if row.data.get("position") == "CFO"]
+        assert sorted(row.revision for row in cfo) == [2] * 100
+        history = [
+            change
+            for change in uow.records.changes_page([row.id for row in cfo], None, 1000)
+            if change.source.startswith(f"import #{job_id} ")
+        ]
+        assert sorted((c.field, c.old_value, c.new_value) for c in history) == [("position", None, "CFO")] * 100
+        assert {c.source for c in history} == {f"import #{job_id} row {n}" for n in range(3, 301, 3)}
+
+
+def test_updated_rows_whose_joint_write_is_refused_go_one_by_one(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.errors import ConflictError
+    from engine.imports import changes
+
+    real = changes.write_changes
+    refused: list[int] = []
+
+    def refuse_once(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)  # written, then refused: the savepoint takes it all back
+        if not refused:
+            refused.append(len(args[1]))
+            raise ConflictError("someone else changed these records in the meantime")
+
+    monkeypatch.setattr(changes, "write_changes", refuse_once)
+    job_id, statements = known_between_new(deployed, actors["admin"], tmp_path)
+    assert refused == [100]
+    positions_written(deployed, job_id)  # the same counts, records and history as written together
+    assert sum(s.lstrip().upper().startswith("UPDATE RECORD ") for s in statements) == 1 + 100
 
 
 def run_counted(make_uow: Factory, job_id: int, *, batch_size: int) -> list[str]:
