@@ -151,9 +151,12 @@ def run(ctx: click.Context, host: str, port: int, bind: tuple[str, ...], workers
     from web.serving import THREADS, TIMEOUT_S, ServeOptions, behind_proxies, serve
 
     settings = ctx.obj["settings"]
+    # a connection kept per serving thread: with fewer, the threads beyond the pool's size open and close a
+    # connection of their own on every request (SQLAlchemy's overflow), a new server backend each time
     app = behind_proxies(
         create_app({"DATABASE_URL": ctx.obj["url"], "DEMO": settings.demo if demo is None else demo,
-                    "DEMO_SEED": settings.config_dir / "demo" / "seed.yaml"}), proxy_hops)
+                    "DEMO_SEED": settings.config_dir / "demo" / "seed.yaml",
+                    "DB_POOL_SIZE": None if debug else threads or THREADS}), proxy_hops)
     if debug:
         app.run(host=host, port=port, threaded=True, debug=True)
         return
