@@ -151,9 +151,13 @@ def run(ctx: click.Context, host: str, port: int, bind: tuple[str, ...], workers
     from web.serving import THREADS, TIMEOUT_S, ServeOptions, behind_proxies, serve
 
     settings = ctx.obj["settings"]
+    # a connection kept per serving thread, never fewer than SQLAlchemy's default 5 (a pool of exactly 4 for 4
+    # threads served SQLite ~15% slower in the load test): with fewer than the threads, those beyond the pool's
+    # size open and close a connection of their own on every request (overflow), a new server backend each time
     app = behind_proxies(
         create_app({"DATABASE_URL": ctx.obj["url"], "DEMO": settings.demo if demo is None else demo,
-                    "DEMO_SEED": settings.config_dir / "demo" / "seed.yaml"}), proxy_hops)
+                    "DEMO_SEED": settings.config_dir / "demo" / "seed.yaml",
+                    "DB_POOL_SIZE": None if debug else max(threads or THREADS, 5)}), proxy_hops)
     if debug:
         app.run(host=host, port=port, threaded=True, debug=True)
         return

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from engine.bootstrap import uow_factory
 from engine.errors import ConfigError, ConflictError, FlowError, Forbidden, NotFound, SandboxError, ValidationError
 from engine.messages import coded, localized
+from engine.store.db import hold_loaded_rows
 from engine.store.uow import UnitOfWork
 
 csrf = CSRFProtect()
@@ -24,7 +25,8 @@ STATUS = {ValidationError: 422, ConfigError: 422, SandboxError: 422, ConflictErr
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
     """Build the app; `settings` overrides DATABASE_URL, SECRET_KEY, DEMO, TESTING, WTF_CSRF_ENABLED,
-    SESSION_COOKIE_SECURE (else FLOWCRM_COOKIE_SECURE, on by default outside demo mode)."""
+    SESSION_COOKIE_SECURE (else FLOWCRM_COOKIE_SECURE, on by default outside demo mode), DB_POOL_SIZE (database
+    connections kept per process: one per serving thread)."""
     app = Flask(__name__, instance_relative_config=True)
     from engine.settings import Settings
 
@@ -43,7 +45,8 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         from web.security import cookie_secure
 
         app.config["SESSION_COOKIE_SECURE"] = cookie_secure(bool(app.config["DEMO"]))
-    make_uow = app.config.get("UOW_FACTORY") or uow_factory(app.config["DATABASE_URL"])
+    make_uow = app.config.get("UOW_FACTORY") or uow_factory(app.config["DATABASE_URL"],
+                                                             pool_size=app.config.get("DB_POOL_SIZE"))
     app.extensions["flowcrm.uow"] = make_uow
     app.teardown_appcontext(close_uow)
     csrf.init_app(app)
@@ -89,6 +92,7 @@ def uow() -> UnitOfWork:
         from flask import current_app
 
         unit = current_app.extensions["flowcrm.uow"]().open_edge()
+        hold_loaded_rows(unit.session)  # its services look up the same rows: read each once per request
         g.uow = unit
     return unit
 

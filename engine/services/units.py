@@ -17,9 +17,9 @@ class UowFactory:
     """Makes a fresh UnitOfWork per call on one shared connection pool; each unit reads time from `clock`
     (the wall clock unless one is injected)."""
 
-    def __init__(self, url: str, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, url: str, clock: Callable[[], datetime] | None = None, pool_size: int | None = None) -> None:
         self.clock = clock
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, **({"pool_size": pool_size} if pool_size else {}))
         self._sessions = make_session_factory(self.engine)
         notify_job_writes(self.engine, self._sessions)
 
@@ -31,6 +31,7 @@ class UowFactory:
         self.engine.dispose()
 
 
-def uow_factory(url: str, clock: Callable[[], datetime] | None = None) -> UowFactory:
-    """A callable that makes a fresh UnitOfWork on a shared engine."""
-    return UowFactory(url, clock)
+def uow_factory(url: str, clock: Callable[[], datetime] | None = None, pool_size: int | None = None) -> UowFactory:
+    """A callable that makes a fresh UnitOfWork on a shared engine; `pool_size`: connections the pool keeps (one
+    per server thread; SQLAlchemy's default, 5, otherwise)."""
+    return UowFactory(url, clock, pool_size)

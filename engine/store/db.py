@@ -117,6 +117,24 @@ def ping_after_idle(engine: Engine, seconds: float) -> None:
 _RESTING_SINCE = "flowcrm.resting_since"
 
 
+def hold_loaded_rows(session: Session) -> None:
+    """Keep every row `session` loads or stores referenced until the session is dropped. SQLAlchemy's identity
+    map holds rows weakly: a row nobody refers to any more is forgotten, and the next `get` of it reads it again.
+    A web request's services each look up the same record, user and task, and a card view read its record nine
+    times (31 statements; a round trip each, which on a loaded machine costs a scheduling wait). For sessions of
+    bounded work only (a request): a long batch job lets its rows go to keep its memory bounded."""
+    held: list[object] = session.info.setdefault(_HELD, [])
+
+    def hold(_session: Session, row: object) -> None:
+        held.append(row)
+
+    for name in ("loaded_as_persistent", "pending_to_persistent", "detached_to_persistent"):
+        event.listen(session, name, hold)
+
+
+_HELD = "flowcrm.held_rows"
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)

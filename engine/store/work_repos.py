@@ -126,11 +126,16 @@ _SAVE_INSTANCE = (
 _TASKS = cast(Table, TaskRow.__table__)
 # prebuilt: a claim and the end of a task are the hot path's task writes (an ORM-enabled UPDATE with its session
 # synchronization cost several times the statement)
-_CLAIM_TASK = (
-    update(_TASKS)
+# the task row, when it is still claimable and no other transaction holds it: on PostgreSQL a claim that meets a
+# task another one is claiming (or writing) loses at once (409) instead of queueing on the row lock until that
+# transaction ends, however slow it is; SQLite has no row locks and renders no FOR UPDATE
+_CLAIMABLE = (
+    select(_TASKS.c.id)
     .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.state == "open", _TASKS.c.assignee_id.is_(None))
-    .values(assignee_id=bindparam("user_id"))
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
 )
+_CLAIM_TASK = update(_TASKS).where(_TASKS.c.id == _CLAIMABLE).values(assignee_id=bindparam("user_id"))
 _FINISH_TASK = (
     update(_TASKS)
     .where(_TASKS.c.id == bindparam("task_id"))

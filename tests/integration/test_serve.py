@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from flask import request
+from click.testing import CliRunner
+from flask import Flask, request
+from gunicorn.app.base import BaseApplication
 
+import cli
 from bench.live import live_server, sign_in
+from engine.processes.deployed import active_bundle
 from engine.services.records import create_record
 from engine.services.users import issue_api_token
 from engine.services.views import Actor
@@ -18,7 +22,14 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import NOW, PASSWORD
 from tests.integration.http_api import Api, open_task
 from web import create_app
-from web.serving import ServeOptions, behind_proxies, default_workers, forget_parent_connections
+from web.serving import (
+    THREADS,
+    ServeOptions,
+    behind_proxies,
+    default_workers,
+    forget_parent_connections,
+    serve,
+)
 
 
 def test_run_serves_through_gunicorn_workers_that_all_read_the_session_signed_by_one(
@@ -55,6 +66,41 @@ def test_debug_serves_through_werkzeug(db_url: str, deployed: Callable[[], UnitO
     with live_server(db_url, tmp_path / "run.log", "--debug") as base:
         answer = requests.get(f"{base}/login", timeout=10)
     assert answer.headers["Server"].startswith("Werkzeug/")
+
+
+@pytest.mark.parametrize("threads", [None, 9, 12])
+def test_each_serving_thread_has_a_pooled_database_connection(
+    db_url: str, deployed: Callable[[], UnitOfWork], monkeypatch: pytest.MonkeyPatch, threads: int | None
+) -> None:
+    served: list[tuple[Flask, ServeOptions]] = []
+    monkeypatch.setattr("web.serving.serve", lambda app, options: served.append((app, options)))
+    extra = ["--threads", str(threads)] if threads else []
+    done = CliRunner().invoke(cli.main, ["--database-url", db_url, "run", *extra])
+    assert done.exit_code == 0, done.output
+    ((app, options),) = served
+    pool = app.extensions["flowcrm.uow"].engine.pool
+    # more threads than pooled connections: the extra ones would open and close a connection per request
+    assert options.threads == (threads or THREADS)
+    assert pool.size() == max(options.threads, 5)
+    app.extensions["flowcrm.uow"].dispose()
+
+
+def test_the_workers_inherit_the_configuration_parsed_before_the_fork(
+    db_url: str, deployed: Callable[[], UnitOfWork], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "x"})
+    factory = app.extensions["flowcrm.uow"]
+    monkeypatch.setattr("engine.processes.deployed._PARSED", {})  # as a process that never parsed it
+
+    def fork_and_serve(_gunicorn: object) -> None:  # what a worker sees at its first request
+        assert factory.engine.pool.checkedin() == 0  # the master keeps no connection to hand down
+        monkeypatch.setattr("engine.processes.deployed.read_bundle", lambda _files: pytest.fail("parsed again"))
+        bundle, _ = active_bundle(factory())
+        assert "Lead" in bundle.entities
+
+    monkeypatch.setattr(BaseApplication, "run", fork_and_serve)
+    serve(app, ServeOptions())
+    factory.dispose()
 
 
 def test_a_worker_drops_the_connections_it_inherited_and_leaves_them_open_for_its_parent(
