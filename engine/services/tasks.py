@@ -256,7 +256,7 @@ def _task_event(uow: UnitOfWork, row: TaskRow, now: datetime, actor: str, kind: 
 def _take(uow: UnitOfWork, actor: Actor, row: TaskRow, now: datetime) -> None:
     """Assign a pooled task race-safely; whoever takes the first task on an unowned record owns it."""
     if actor.id is None or not uow.tasks.try_claim(row.id, actor.id):
-        raise ConflictError(f"task {row.id} was claimed by someone else a moment ago")
+        raise ConflictError(f"task {row.id} was claimed or changed by someone else a moment ago; try again")
     uow.tasks.set_pooled(row.id, False)
     _task_event(uow, row, now, actor.username, "claimed")
     record = uow.records.get(row.record_id) if row.record_id else None
