@@ -26,6 +26,7 @@ from engine.store.quality_models import ImportJobRow, ImportRejectRow
 from engine.store.uow import UnitOfWork
 
 BATCH_SIZE = 500
+ANALYZE_FROM = 1_000  # records an import has created when it first refreshes PostgreSQL's statistics
 UowMaker = Callable[[], UnitOfWork]
 Clock = Callable[[], datetime]
 
@@ -76,13 +77,32 @@ def _batches(rows: Sequence[tuple[int, list[Any]]], size: int) -> Iterator[Seque
         yield rows[start:start + size]
 
 
-def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tuple[int, list[Any]]]) -> None:
+class _Statistics:
+    """When an import refreshes the statistics of the tables it grows (PostgreSQL; `analyze_grown_tables`): once
+    it has created ANALYZE_FROM records, then each time that count doubles — 7 times in a 100,000-row file.
+    Autovacuum analyzes a table only after a tenth of its rows changed and its nap ended; an import grows the
+    tables from a few rows to 100,000s faster than that, and meanwhile the planner plans each batch's lookups
+    for the tables it last saw, empty: the row-hash lookup then read every row key of the entity per batch."""
+
+    def __init__(self) -> None:
+        self.next = ANALYZE_FROM
+
+    def refresh(self, uow: UnitOfWork, created: int) -> None:
+        """Analyze before the batch's reads when the created records reached the next mark."""
+        if created >= self.next:
+            uow.imports.analyze_grown_tables()
+            self.next = 2 * created
+
+
+def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tuple[int, list[Any]]],
+          statistics: _Statistics) -> None:
     from engine.imports.rows import row_hash
 
     # what lives across batches (the file, the match index, the row hashes, the key caches) grows with the file;
     # the cycle collector would walk all of it again and again (about a tenth of a 100k import's CPU): moved out
     # of its sight for this run (run_import gives it back); memory is still freed by reference counting
     gc.freeze()
+    statistics.refresh(uow, importer.counts.get("created", 0))
     converted = [importer.convert(uow, cells) for _, cells in batch]
     importer.prefetch(uow, [data for data, _ in converted])
     known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
@@ -120,8 +140,9 @@ def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, tabl
         if not side_writes:  # elsewhere the job row stays unlocked for the progress written beside this transaction
             _open_writes(uow, job_id, 0)
         importer.load_index(uow)
+        statistics = _Statistics()
         for batch in _batches(table.rows, batch_size):
-            _rows(importer, uow, table, batch)
+            _rows(importer, uow, table, batch, statistics)
             processed += len(batch)
             _set_live(factory, job_id, processed)
             if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
@@ -155,13 +176,13 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
     the first `done` rows were committed by an earlier run that died (a resumed job)."""
     with factory() as uow:
         importer.load_index(uow)
-    processed = done
+    processed, statistics = done, _Statistics()
     for batch in _batches(table.rows[done:], batch_size):
         before = len(importer.rejects)
         uow = factory()
         with uow:
             _open_writes(uow, job_id, processed)
-            _rows(importer, uow, table, batch)
+            _rows(importer, uow, table, batch, statistics)
             _store_rejects(uow, job_id, importer, before)
             processed += len(batch)
             job = uow.imports.job(job_id)

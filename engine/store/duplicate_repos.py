@@ -23,7 +23,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    tuple_,
     union_all,
     update,
 )
@@ -150,23 +149,28 @@ class DuplicateQueries(_Repository):
     def groups_of(self, entity: str, record_ids: Iterable[int],
                   limits: Mapping[str, int]) -> list[tuple[str, str, list[int]]]:
         """`shared_keys` restricted to the key values these records hold: (key, value, record ids) of each value
-        of a key in `limits` shared by 2..limits[key] unmerged records, one query per 500 records (the size of
-        each group counted in the database: a value shared by too many records is not read)."""
+        of a key in `limits` shared by 2..limits[key] unmerged records, per 500 records (the size of each group
+        counted in the database: a value shared by too many records is not read)."""
         names, most = sorted(limits), max(limits.values(), default=0)
         groups: dict[tuple[str, str], set[int]] = {}
         for chunk in _chunks(sorted(set(record_ids))):
-            held = select(MatchKeyRow.key, MatchKeyRow.value).where(MatchKeyRow.record_id.in_(chunk),
-                                                                     MatchKeyRow.key.in_(names))
-            size = func.count().over(partition_by=(MatchKeyRow.key, MatchKeyRow.value)).label("size")
-            sharing = (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value, size)
-                       .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-                       .where(MatchKeyRow.entity == entity, RecordRow.merged_into_id.is_(None),
-                              tuple_(MatchKeyRow.key, MatchKeyRow.value).in_(held)).subquery())
-            stmt = select(sharing.c.record_id, sharing.c.key, sharing.c.value, sharing.c.size).where(
-                sharing.c.size > 1, sharing.c.size <= most)
-            for record_id, key, value, count in self.session.execute(stmt):
-                if count <= limits[key]:
-                    groups.setdefault((key, value), set()).add(record_id)
+            # three plain steps rather than one statement joining match_key to itself on (key, value): each
+            # step names entity, key and value, so its plan is an index lookup whatever the table's statistics
+            # say (an import grows match_key from empty faster than autovacuum analyzes it, and PostgreSQL then
+            # ran that self-join as a full scan of the (entity, key, value) index per row: tens of seconds a batch)
+            held = _grouped(self.session.execute(
+                select(MatchKeyRow.key, MatchKeyRow.value).where(MatchKeyRow.record_id.in_(chunk),
+                                                                 MatchKeyRow.key.in_(names))).tuples())
+            if not held:
+                continue
+            params = {"entity": entity, "most": most, **_key_params("g", held)}
+            sized = self.session.execute(_group_sizes(len(held)), params).tuples()
+            shared = _grouped((key, value) for key, value, size in sized if size <= limits[key])
+            if not shared:
+                continue
+            params = {"entity": entity, **_key_params("g", shared)}
+            for record_id, key, value in self.session.execute(_group_members(len(shared)), params).tuples():
+                groups.setdefault((key, value), set()).add(record_id)
         return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items())]
 
     def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
@@ -329,11 +333,18 @@ def _key_params(prefix: str, keys: list[tuple[str, list[str]]]) -> dict[str, Any
     return params
 
 
+def _key_lookup(prefix: str, n: int) -> Any:
+    """match_key rows of the bound entity with the `n`th bound key name and one of its values: a lookup of the
+    (entity, key, value) index per value."""
+    return and_(MatchKeyRow.entity == bindparam("entity"), MatchKeyRow.key == bindparam(f"{prefix}k{n}"),
+                MatchKeyRow.value.in_(bindparam(f"{prefix}v{n}", expanding=True)))
+
+
 def _bound_key_filter(prefix: str, count: int) -> Any:
-    """match_key rows having one of `count` key names, each with one of its values (expanding lists)."""
-    return or_(*(and_(MatchKeyRow.key == bindparam(f"{prefix}k{n}"),
-                      MatchKeyRow.value.in_(bindparam(f"{prefix}v{n}", expanding=True)))
-                 for n in range(count)))
+    """match_key rows of the bound entity having one of `count` key names, each with one of its values
+    (expanding lists): the entity inside each term, so that SQLite too reads each term through the index rather
+    than every key of the entity."""
+    return or_(*(_key_lookup(prefix, n) for n in range(count)))
 
 
 @lru_cache(maxsize=64)
@@ -341,7 +352,7 @@ def _candidate_select(exact: int, blocks: int, excluded: bool) -> Select[Any] | 
     """The candidate lookup of `exact` exact-key names and `blocks` block-key names, built once per shape and
     bound per call (entity, keys, values, excluded ids, limit): building it per call cost more than running it."""
     parts: list[Select[Any]] = []
-    unmerged = [MatchKeyRow.entity == bindparam("entity"), RecordRow.merged_into_id.is_(None)]
+    unmerged = [RecordRow.merged_into_id.is_(None)]
     if excluded:
         unmerged.append(MatchKeyRow.record_id.not_in(bindparam("excluded", expanding=True)))
     if exact:
@@ -356,5 +367,24 @@ def _candidate_select(exact: int, blocks: int, excluded: bool) -> Select[Any] | 
                .limit(bindparam("limit", type_=Integer)).subquery())
         parts.append(select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
                      .join(top, top.c.record_id == MatchKeyRow.record_id)
-                     .where(MatchKeyRow.entity == bindparam("entity"), _bound_key_filter("o", blocks)))
+                     .where(_bound_key_filter("o", blocks)))
     return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+@lru_cache(maxsize=64)
+def _group_sizes(keys: int) -> Select[Any]:
+    """(key, value, unmerged records holding it) of the bound key values (`_key_params("g", …)` of `keys` key
+    names) held by 2..`most` unmerged records: a grouped count through the (entity, key, value) index."""
+    size = func.count()
+    return (select(MatchKeyRow.key, MatchKeyRow.value, size).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+            .where(_bound_key_filter("g", keys), RecordRow.merged_into_id.is_(None))
+            .group_by(MatchKeyRow.key, MatchKeyRow.value)
+            .having(size.between(2, bindparam("most", type_=Integer))))
+
+
+@lru_cache(maxsize=64)
+def _group_members(keys: int) -> Select[Any]:
+    """(record id, key, value) of the unmerged records holding one of the bound key values."""
+    return (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
+            .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
+            .where(_bound_key_filter("g", keys), RecordRow.merged_into_id.is_(None)))
