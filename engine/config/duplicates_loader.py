@@ -26,7 +26,7 @@ DUPLICATES_FOLDER = "crm_model/duplicates"
 _TOP = ("entity", "on_create", "keys", "rules", "scan", "max_block")
 _KEY = ("field", "normalize", "max_block")
 _RULE = ("name", "match", "key", "score", "block", "fields", "threshold", "unless_fuzzy", "suggest", "on_create",
-         "compare")
+         "compare", "label")
 _ONLY = {"exact": ("key", "unless_fuzzy"), "fuzzy": ("block", "fields", "threshold", "score"),
          "probabilistic": ("block", "compare", "threshold", "score")}
 _COMPARE = ("field", "as", "days")
@@ -113,8 +113,10 @@ class _DuplicatesFile:
         name, match = spec["name"], spec["match"]
         say = self.checker.sayer(self.path, f"{self.entity.name}.{name}")
         count = len(self.checker.problems)
+        labelled = "label" in spec and not self.broken("rules", index, "label")  # else the schema said what is wrong
+        label = self.checker.label(say, spec.line_of("label"), spec["label"]) if labelled else {}
         base = MatchRule(name, str(match), suggest=str(spec.get("suggest", "merge")), on_create=spec.get("on_create"),
-                         line=line)
+                         line=line, label=label)
         whole = not self.broken("rules", index)  # else only the names in it are checked
         if match == "exact":
             built = self.exact(say, spec, base, keys, known_keys, whole)
@@ -135,7 +137,7 @@ class _DuplicatesFile:
             return None
         below = float(unless["below"]) if isinstance(unless, LineMap) and "below" in unless else 0.0
         return MatchRule(base.name, "exact", float(spec["score"]), str(key), unless_fuzzy=checked, below=below,
-                         suggest=base.suggest, on_create=base.on_create, line=base.line)
+                         suggest=base.suggest, on_create=base.on_create, line=base.line, label=base.label)
 
     def blocks(self, say: Say, spec: LineMap, known_keys: set[str]) -> LineList:
         block = spec.get("block")
@@ -155,7 +157,7 @@ class _DuplicatesFile:
         return MatchRule(base.name, "probabilistic", float(spec.get("score", 100)), block=tuple(block),
                          threshold=float(spec.get("threshold", DEFAULT_PROBABILITY)),
                          comparisons=tuple(c for c in compared if c), suggest=base.suggest,
-                         on_create=base.on_create, line=base.line)
+                         on_create=base.on_create, line=base.line, label=base.label)
 
     def comparison(self, say: Say, spec: Any) -> Comparison | None:
         if not isinstance(spec, LineMap):
@@ -174,7 +176,7 @@ class _DuplicatesFile:
             return None
         return MatchRule(base.name, "fuzzy", float(spec.get("score", 100)), block=tuple(block),
                          fields=tuple(f for f in scored if f), threshold=float(spec["threshold"]),
-                         suggest=base.suggest, on_create=base.on_create, line=base.line)
+                         suggest=base.suggest, on_create=base.on_create, line=base.line, label=base.label)
 
     def build(self) -> DuplicateRules:
         data, say = self.data, self.say

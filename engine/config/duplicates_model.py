@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
@@ -89,6 +90,7 @@ class MatchRule:
     suggest: str = "merge"  # merge | related
     on_create: str | None = None  # overrides the entity's on_create for this rule
     line: int | None = None
+    label: Mapping[str, str] = field(default_factory=dict, hash=False)  # {locale: text}; none: shown by its name
 
     @cached_property
     def cheap_first(self) -> tuple[FuzzyField, ...]:

@@ -336,6 +336,7 @@ def duplicates_schema() -> dict[str, Any]:
         "unless_fuzzy": {"description": "exact: no pair when a fuzzy comparison scores below `below`."},
         "suggest": _one_of(SUGGESTIONS, "What the review queue suggests for the pair.", "suggest"),
         "on_create": _one_of(ON_CREATE, "This rule's policy when a record is created or changed.", "on_create"),
+        "label": {**LABEL, "description": "The rule's name per locale, shown to reviewers (default: its name)."},
     }, _RULE, required=("name", "match"))
     rule.update({"x-message": rule_message, "allOf": _rule_kinds(),
                  "x-required": {"name": rule_message, "match": f"match None must be one of: {', '.join(MATCH_KINDS)}"}})

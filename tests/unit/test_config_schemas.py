@@ -311,7 +311,7 @@ CASES = [
      "'block' does not apply to an exact rule"),
     (D, dup("{name: same, match: exact, key: names, score: 90, colour: 1}"), 5, "Item.same",
      "unknown key 'colour'; expected: name, match, key, score, block, fields, threshold, unless_fuzzy, suggest, "
-     "on_create, compare"),
+     "on_create, compare, label"),
     (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: {field: name}}"), 5, "Item.same",
      "unless_fuzzy needs below: <a score from 0 to 100>"),
     (D, dup("{name: same, match: exact, key: names, score: 90, unless_fuzzy: {field: name, below: 5, scorer: x}}"),

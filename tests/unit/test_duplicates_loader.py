@@ -177,3 +177,13 @@ def test_retrain_after_must_count_decisions() -> None:
                "{every: P1D, retrain_after: 20}") in problems_of(GOOD.replace("every: 12h", "each: 12h"))
     rules = load_bundle({**_shipped(), CONTACT: GOOD.replace("every: 12h", "every: 12h, retrain_after: 5")})
     assert rules.duplicates["Contact"].retrain_after == 5
+
+
+def test_a_rule_label_needs_every_locale_at_its_line() -> None:
+    named = "  - name: close_name\n"
+    labelled = GOOD.replace(named, named + "    label: {en: Close name, ru: Похожее имя}\n")
+    rules = load_bundle({**_shipped(), CONTACT: labelled}).duplicates["Contact"].rules
+    assert [r.label for r in rules] == [{}, {"en": "Close name", "ru": "Похожее имя"}, {}]
+    assert problems_of(labelled.replace(", ru: Похожее имя}", "}")) == [(11, "label is missing ru")]
+    assert problems_of(labelled.replace("label: {en: Close name, ru: Похожее имя}", "label: Close name")) == [
+        (11, "label must be a mapping like {en: ..., ru: ...}")]

@@ -51,7 +51,7 @@ def test_tuning_page_shows_the_distribution_quality_and_a_dry_run(app: Flask, de
     assert "Pairs that would open: 0, close: 0" in text(page)  # the deployed threshold, just scanned
     learned = re.search(r'<section class="card" id="weights-same_person">(.*?)</section>', html, re.S)
     assert learned is not None
-    assert "Learned weights of rule same_person" in learned[1]
+    assert "Learned weights of rule “same_person”" in learned[1]  # no label in the Person model: its name
     assert re.search(r"trained on \d+ pairs, 0 of them reviewed", learned[1])
     assert learned[1].count("<tr>") == 1 + 6 + 5 + 4 + 4 + 4  # header, then the levels of the five comparisons
     tried = hank.get("/duplicates/tuning?entity=Person&threshold.same_person=0.9999999")

@@ -29,6 +29,7 @@ from web import nav, now, uow
 from web.auth import actor, login_required
 from web.edge import page_number
 from web.i18n import engine_message, t
+from web.i18n import label as label_in
 from web.present import bundle_of, field_label
 
 bp = Blueprint("duplicates", __name__)
@@ -101,10 +102,29 @@ def waterfall(reasons: list[dict[str, Any]]) -> Waterfall | None:
                      float(total.get("score", 0.0)))
 
 
+def _word(kind: str, code: str) -> str:
+    """duplicates.<kind>_<code> in the request's language; the code itself when there is no such text."""
+    text = t(f"duplicates.{kind}_{code}")
+    return code if text == f"duplicates.{kind}_{code}" else text
+
+
 def how_label(how: str) -> str:
     """How two values matched (exact, fuzzy) in the request's language."""
-    text = t(f"duplicates.how_{how}")
-    return how if text == f"duplicates.how_{how}" else text
+    return _word("how", how)
+
+
+@bp.app_template_global()
+def rule_label(entity: str, name: str) -> str:
+    """A duplicate rule of `entity` by its label in the request's language (its name when it has none)."""
+    config = bundle_of(uow()).duplicates.get(entity)
+    rule = next((r for r in config.rules if r.name == name), None) if config is not None else None
+    return label_in(rule.label, name) if rule is not None else name
+
+
+@bp.app_template_global()
+def match_kind_label(match: str) -> str:
+    """A kind of duplicate rule (exact, fuzzy, probabilistic) in the request's language."""
+    return _word("kind", match)
 
 
 def why(pair: PairView) -> str:
@@ -123,7 +143,7 @@ def why(pair: PairView) -> str:
         shown = f" {float(score):.0f}" if isinstance(score, int | float) else ""
         name = field_label(entity, str(reason.get("field", "?")))
         parts.append(f"{name} {how_label(str(reason.get('how', '')))}{shown}".strip())
-    return " · ".join(parts) or pair.rule
+    return " · ".join(parts) or rule_label(pair.entity, pair.rule)
 
 
 @bp.app_template_global()
@@ -182,7 +202,7 @@ def tuning() -> str:
             try:
                 tried[rule.name] = float(raw)
             except ValueError:
-                errors.append(t("duplicates.bad_threshold", rule=rule.name, value=raw))
+                errors.append(t("duplicates.bad_threshold", rule=label_in(rule.label, rule.name), value=raw))
     try:
         proposed = with_thresholds(config, tried)
     except ValidationError as exc:
