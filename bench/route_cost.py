@@ -37,7 +37,7 @@ ROLES = {"admin.": "admin", "config_admin.": "admin", "incidents.": "admin", "sc
          "api.list_pairs": "head", "api.get_pair": "head", "api.import": "head", "api.list_segments": "head",
          "api.get_segment": "head", "api.export_segment": "head", "api.segment_records": "head"}
 SKIPPED = {"static"}  # files, no database
-QUERIES = {"search.results": "?q=Соколов", "api.search_records": "?q=Соколов",
+QUERIES = {"search.results": "?q=Соколов", "search.choices": "?q=Соколов", "api.search_records": "?q=Соколов",
            "api.record_as_of": "?at=2026-12-31T00:00:00Z"}
 
 
