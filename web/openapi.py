@@ -76,7 +76,11 @@ SCHEMAS: dict[str, Schema] = {
     "NewReminder": _object({"due_at": {**_TIME, "description": "when to remind, with a UTC offset; in the future"},
                             "note": {"type": "string", "maxLength": 1000, "default": ""}}, required=["due_at"]),
     "Problem": _object({"file": {"type": "string"}, "line": _nullable("integer"), "element": _nullable("string"),
-                        "message": {"type": "string"}}),
+                        "message": {"type": "string"},
+                        "code": {"type": "string", "description": "the message's code in engine/messages (render it "
+                                                                  "in any catalog language with params)"},
+                        "params": {"type": "object", "additionalProperties": {"type": "string"}}},
+                       required=["file", "line", "element", "message"]),
     "ConfigErrorBody": _object({"error": {"const": "ConfigError"}, "message": {"type": "string"},
                                 "problems": {"type": "array", "items": _ref("Problem")}}),
     "NewEvent": _object({

@@ -69,7 +69,7 @@ class UserRepository(_Repository):
 
     def team_member_ids(self, team: str) -> list[int]:
         """Ids of the active users of a team; read once per session until it writes (every visibility check of
-        a team lead's request asks: eight times for one card)."""
+        a head of sales's request asks: eight times for one card)."""
         known: dict[str, list[int]] | None = self.session.info.get(_TEAMS)
         if known is None:
             known = self.session.info[_TEAMS] = {}

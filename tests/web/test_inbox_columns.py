@@ -30,7 +30,7 @@ def _leads(deployed, actors, *titles):
 
 
 def _records(html: str) -> list[str]:
-    return re.findall(r'<td><a href="/records/\d+">([^<]+)</a></td>', html)
+    return re.findall(r'<td class="name"><a href="/records/\d+">([^<]+)</a></td>', html)
 
 
 def _counts(html: str) -> dict[str, str]:

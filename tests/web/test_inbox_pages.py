@@ -29,7 +29,7 @@ def _leads(deployed, actors, count):
 
 
 def _records(page: str) -> list[str]:
-    return re.findall(r'<td><a href="/records/\d+">([^<]+)</a></td>', page)
+    return re.findall(r'<td class="name"><a href="/records/\d+">([^<]+)</a></td>', page)
 
 
 def _link(page: str, which: str) -> str | None:
