@@ -121,18 +121,21 @@ def hold_loaded_rows(session: Session) -> None:
     """Keep every row `session` loads or stores referenced until the session is dropped. SQLAlchemy's identity
     map holds rows weakly: a row nobody refers to any more is forgotten, and the next `get` of it reads it again.
     A web request's services each look up the same record, user and task, and a card view read its record nine
-    times (31 statements; a round trip each, which on a loaded machine costs a scheduling wait). For sessions of
-    bounded work only (a request): a long batch job lets its rows go to keep its memory bounded."""
+    times (31 statements; a round trip each, which on a loaded machine costs a scheduling wait). Only the first
+    HOLD_LIMIT rows are held: a request that reads more is a batched one (an export of any size), whose batches
+    must be freed once written, as they are in a session without this."""
     held: list[object] = session.info.setdefault(_HELD, [])
 
     def hold(_session: Session, row: object) -> None:
-        held.append(row)
+        if len(held) < HOLD_LIMIT:
+            held.append(row)
 
     for name in ("loaded_as_persistent", "pending_to_persistent", "detached_to_persistent"):
         event.listen(session, name, hold)
 
 
 _HELD = "flowcrm.held_rows"
+HOLD_LIMIT = 2000  # rows a request keeps for re-use: far above a page (a card holds ~40), far below an export
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
