@@ -14,7 +14,8 @@ from flask import Flask, g, request, session
 
 from engine.config.model import Label, label_text
 from engine.errors import Problem
-from engine.messages import Message, Templated, localized, stored_text
+from engine.messages import Message, Templated, localized, render, stored_text
+from engine.messages.reading import read_back
 
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
@@ -118,6 +119,25 @@ def engine_message(message: str, locale: str | None = None, section: str = ENGIN
     return message
 
 
+_CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
+
+
+def error_message(message: str, locale: str | None = None) -> str:
+    """An error as a page, a flash or the API shows it, in `locale` (default: the request's): a coded message or
+    English the engine wrote (read back into its code, its technical detail kept), and any other English (a
+    library's) behind a lead sentence in the reader's language ("The server said: …")."""
+    locale = locale or get_locale()
+    shown = engine_message(message, locale)
+    if shown != message or locale == DEFAULT_LOCALE or isinstance(message, Message | Templated):
+        return shown
+    said = read_back(message)
+    if said is not message:
+        return localized(said, locale)
+    if _CYRILLIC.search(message):  # a configuration's own Russian text (a rule's message): nothing to lead
+        return message
+    return render("runtime.server_said", {"detail": message}, locale)
+
+
 def problem_message(problem: Mapping[str, Any], locale: str | None = None) -> str:
     """A stored problem (`{reason, code?, params?}`: an import row's) in `locale` (default: the request's)."""
     return stored_text(problem, locale or get_locale()) or engine_message(str(problem["reason"]), locale)
@@ -150,4 +170,5 @@ def init_app(app: Flask) -> None:
     """Remember ?lang= and give templates `_`, `t`, `locale`, `label`, `lang_url`."""
     app.before_request(_remember_lang)
     app.jinja_env.globals.update(_=t, t=t, get_locale=get_locale, label=label, lang_url=lang_url, LOCALES=LOCALES,
-                                 engine_message=engine_message, problem_message=problem_message)
+                                 engine_message=engine_message, problem_message=problem_message,
+                                 error_message=error_message)

@@ -1,0 +1,85 @@
+"""Reading English the engine wrote earlier (an incident's error, an exception's text) back into coded messages,
+so a page shows it in its reader's language: the runtime catalog's sentences, nested, with the technical detail
+(exception text, element id, line) kept as it is."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from string import Formatter
+
+from engine.messages import Joined, Message, Templated, templates
+
+AREAS = ("runtime.",)
+NESTED = ("detail", "problem")  # parameters that are sentences themselves
+_SLOT = {  # what a parameter can be, so a sentence splits where its English does
+    "error": r"[A-Z][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)",
+    "line": r"\d+",
+    "number": r"\d+",
+    "count": r"\d+",
+    "seconds": r"[\d.]+",
+    "element": r"[A-Za-z_][\w.-]*",
+    "kind": r"[a-z]+(?: [a-z]+)*",
+}
+_AT_ELEMENT = re.compile(r"(?P<element>[A-Za-z_][\w.-]*): (?P<detail>.+)", re.DOTALL)  # a decision task's prefix
+_ERROR_NAME = re.compile(_SLOT["error"])
+
+
+@cache
+def _patterns() -> list[tuple[re.Pattern[str], str, int]]:
+    """Each reading code's English template as a whole-text pattern, its code and how much literal text it has
+    (the more, the surer a match: `{error}: {detail}` fits many texts, `refused at line {line}: …` few)."""
+    found = []
+    for code, template in templates("en").items():
+        if code.startswith(AREAS) and not code.startswith("runtime.kind_"):
+            parts = list(Formatter().parse(template))
+            pattern = "".join(
+                re.escape(literal) + (f"(?P<{name}>{_SLOT.get(name, '.+?')})" if name else "")
+                for literal, name, _, _ in parts
+            )
+            found.append((re.compile(pattern, re.DOTALL), code, sum(len(literal) for literal, *_ in parts)))
+    return found
+
+
+def _kind(words: str) -> Message | None:
+    code = "runtime.kind_" + words.replace(" ", "_")
+    return Message(code) if code in templates("en") else None
+
+
+def read_back(text: str) -> str:
+    """`text` as the coded message whose English it is (parameters that are sentences read back too), else as it
+    is; the result's English is `text` exactly."""
+    return _reading(text)[1]
+
+
+def _reading(text: str) -> tuple[int, str]:
+    """The surest reading of `text` and how sure it is (literal text matched, nested readings included)."""
+    if isinstance(text, Message | Templated | Joined):
+        return len(text), text
+    best: tuple[int, str] = (0, text)
+    for pattern, code, weight in _patterns():
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        params: dict[str, str] = {}
+        for name, value in found.groupdict().items():
+            kind = _kind(value) if name == "kind" else None
+            if name == "kind" and kind is None:
+                break  # not an element kind this catalog names: another reading, or none
+            inner, params[name] = _reading(value) if name in NESTED else (0, kind or value)
+            weight += inner
+        else:
+            said = Message(code, **params)
+            if said == text and weight > best[0]:
+                best = (weight, said)
+    prefixed = _AT_ELEMENT.fullmatch(text)
+    if prefixed and not _ERROR_NAME.fullmatch(prefixed["element"]):
+        inner, detail = _reading(prefixed["detail"])
+        if inner and inner + 2 > best[0]:
+            best = (inner + 2, Joined(": ", [prefixed["element"], detail]))
+    return best
+
+
+def understood(text: str) -> bool:
+    """True when `text` is a coded message (or was read back into one): a page can show it in any language."""
+    return isinstance(read_back(text), Message | Templated | Joined)

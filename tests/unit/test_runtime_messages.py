@@ -1,0 +1,87 @@
+"""A failing step's English (scripts, sandbox refusals, time limits, timer values, decisions, job errors) reads back
+into coded messages, so it is shown in Russian with its technical detail kept; other English stays as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from engine.errors import FlowError
+from engine.messages import Joined, Message, localized
+from engine.messages.reading import read_back, understood
+from engine.processes import sandbox
+from engine.processes.spiff import Runtime
+from engine.services.jobs import describe
+from tests.unit.test_camunda7_dmn import run_to_end
+from tests.unit.test_savable_data import blob
+
+
+def failure(run: Callable[[], object]) -> str:
+    with pytest.raises(FlowError) as failed:
+        run()
+    return str(failed.value)
+
+
+CASES = [
+    (  # a script task's error
+        lambda: Runtime.start(1, blob("score = 1 / 0"), {}),
+        "script task score_task: ZeroDivisionError at line 1: division by zero",
+        "задача-скрипт score_task — ошибка ZeroDivisionError в строке 1: division by zero",
+    ),
+    (  # a sandbox refusal at run time
+        lambda: Runtime.start(1, blob("score = sum([[1]], [])"), {}),
+        "script task score_task: refused at line 1: sum() adds numbers (or timedeltas) only",
+        "задача-скрипт score_task — запрещено (строка 1): sum() складывает только числа (или интервалы времени)",
+    ),
+    (  # a script running too long
+        lambda: sandbox.execute("while True:\n    pass", {}, time_limit=0.2),
+        "ran longer than 0.2 s",
+        "выполнялся дольше 0.2 с",
+    ),
+    (  # a decision that cannot read its input
+        lambda: run_to_end("dish.dmn", "dish", {"season": "Spring", "guestCount": "many"}),
+        "the process failed: Activity_decide: decision 'dish' (processes/dish.dmn): input 2 'How many guests' "
+        "(guestCount): 'many' (text) is not a valid integer",
+        "процесс остановился с ошибкой: Activity_decide: решение 'dish' (processes/dish.dmn): вход 2 "
+        "'How many guests' (guestCount): 'many' (text) — недопустимое значение типа integer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("run", "english", "russian"), CASES)
+def test_a_runtime_failure_reads_back_into_russian_keeping_its_detail(
+    run: Callable[[], object], english: str, russian: str
+) -> None:
+    said = failure(run)
+    assert said == english  # logs, the CLI and stored incidents keep the English
+    assert understood(said)
+    assert localized(read_back(said), "ru") == russian
+    assert localized(read_back(said), "en") == english
+
+
+def test_a_job_error_of_a_library_names_its_type_in_russian() -> None:
+    said = describe(TypeError("Object of type ValueError is not JSON serializable"))
+    assert said == "TypeError: Object of type ValueError is not JSON serializable"
+    assert localized(read_back(said), "ru") == "ошибка TypeError: Object of type ValueError is not JSON serializable"
+
+
+def test_a_decision_tasks_element_prefix_is_kept_and_its_reason_translated() -> None:
+    said = read_back("Activity_1: hit policy UNIQUE allows one matching rule, 2 match: rule 1, rule 2")
+    assert isinstance(said, Joined)
+    assert localized(said, "ru") == (
+        "Activity_1: политика UNIQUE допускает одно подходящее правило, подошло 2: rule 1, rule 2"
+    )
+
+
+@pytest.mark.parametrize("text", ["hello: world", "the record is locked", "Some words: and more", "ValueError"])
+def test_english_no_template_says_stays_as_it_is(text: str) -> None:
+    assert read_back(text) is text
+    assert not understood(text)
+
+
+def test_a_read_back_message_pickles_and_keeps_its_english() -> None:
+    said = read_back("script task score_task: ran longer than 5 s")
+    assert isinstance(said, Message)
+    assert said.code == "runtime.in_element"
+    assert said == "script task score_task: ran longer than 5 s"
