@@ -14,8 +14,8 @@ from flask import Flask, g, request, session
 
 from engine.config.model import Label, label_text
 from engine.errors import Problem
-from engine.messages import Message, Templated, localized, render, stored_text
-from engine.messages.reading import read_back
+from engine.messages import Joined, Message, Templated, localized, render, stored_text
+from engine.messages.reading import RUNTIME, read_back, understood
 
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
@@ -24,6 +24,7 @@ ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language
 AUDIT_SOURCES = "audit_sources"  # where a change came from ("rule {x}") → this language, `{x}` as above
 PATTERN_SECTIONS = (ENGINE_MESSAGES, AUDIT_SOURCES)
 _SLOTS = ("x", "y", "z")
+SHOWN_AREAS = (*RUNTIME, "value.", "config.time_zone")  # coded English the web reads back (field values, runs)
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -108,10 +109,12 @@ def _fill(template: str, slots: dict[str, str | None]) -> str:
 
 
 def engine_message(message: str, locale: str | None = None, section: str = ENGINE_MESSAGES) -> str:
-    """An engine message in `locale` (default: the request's): a coded Message from the engine's catalogs, an
-    older plain English text ("is required") by the patterns of this catalog, else as it is."""
-    if isinstance(message, Message | Templated):
-        return localized(message, locale or get_locale())
+    """An engine message in `locale` (default: the request's): a coded Message from the engine's catalogs, plain
+    English a coded message says ("is required", a failing script's) read back into its code, older English by
+    the patterns of this catalog, else as it is."""
+    said = read_back(message, SHOWN_AREAS) if section == ENGINE_MESSAGES else message
+    if isinstance(said, Message | Templated | Joined):
+        return localized(said, locale or get_locale())
     for pattern, translated in engine_messages(locale or get_locale(), section):
         found = pattern.match(message)
         if found:
@@ -128,11 +131,8 @@ def error_message(message: str, locale: str | None = None) -> str:
     library's) behind a lead sentence in the reader's language ("The server said: …")."""
     locale = locale or get_locale()
     shown = engine_message(message, locale)
-    if shown != message or locale == DEFAULT_LOCALE or isinstance(message, Message | Templated):
+    if shown != message or locale == DEFAULT_LOCALE or understood(message, SHOWN_AREAS):
         return shown
-    said = read_back(message)
-    if said is not message:
-        return localized(said, locale)
     if _CYRILLIC.search(message):  # a configuration's own Russian text (a rule's message): nothing to lead
         return message
     return render("runtime.server_said", {"detail": message}, locale)

@@ -10,7 +10,7 @@ from string import Formatter
 
 from engine.messages import Joined, Message, Templated, templates
 
-AREAS = ("runtime.",)
+RUNTIME = ("runtime.",)  # codes whose English a failing step writes
 NESTED = ("detail", "problem")  # parameters that are sentences themselves
 _SLOT = {  # what a parameter can be, so a sentence splits where its English does
     "error": r"[A-Z][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)",
@@ -26,12 +26,12 @@ _ERROR_NAME = re.compile(_SLOT["error"])
 
 
 @cache
-def _patterns() -> list[tuple[re.Pattern[str], str, int]]:
+def _patterns(areas: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, int]]:
     """Each reading code's English template as a whole-text pattern, its code and how much literal text it has
     (the more, the surer a match: `{error}: {detail}` fits many texts, `refused at line {line}: …` few)."""
     found = []
     for code, template in templates("en").items():
-        if code.startswith(AREAS) and not code.startswith("runtime.kind_"):
+        if code.startswith(areas) and not code.startswith("runtime.kind_"):
             parts = list(Formatter().parse(template))
             pattern = "".join(
                 re.escape(literal) + (f"(?P<{name}>{_SLOT.get(name, '.+?')})" if name else "")
@@ -46,18 +46,18 @@ def _kind(words: str) -> Message | None:
     return Message(code) if code in templates("en") else None
 
 
-def read_back(text: str) -> str:
-    """`text` as the coded message whose English it is (parameters that are sentences read back too), else as it
-    is; the result's English is `text` exactly."""
-    return _reading(text)[1]
+def read_back(text: str, areas: tuple[str, ...] = RUNTIME) -> str:
+    """`text` as the coded message of `areas` (code prefixes) whose English it is (parameters that are sentences
+    read back too), else as it is; the result's English is `text` exactly."""
+    return _reading(text, areas)[1]
 
 
-def _reading(text: str) -> tuple[int, str]:
+def _reading(text: str, areas: tuple[str, ...]) -> tuple[int, str]:
     """The surest reading of `text` and how sure it is (literal text matched, nested readings included)."""
     if isinstance(text, Message | Templated | Joined):
         return len(text), text
     best: tuple[int, str] = (0, text)
-    for pattern, code, weight in _patterns():
+    for pattern, code, weight in _patterns(areas):
         found = pattern.fullmatch(text)
         if found is None:
             continue
@@ -66,7 +66,7 @@ def _reading(text: str) -> tuple[int, str]:
             kind = _kind(value) if name == "kind" else None
             if name == "kind" and kind is None:
                 break  # not an element kind this catalog names: another reading, or none
-            inner, params[name] = _reading(value) if name in NESTED else (0, kind or value)
+            inner, params[name] = _reading(value, areas) if name in NESTED else (0, kind or value)
             weight += inner
         else:
             said = Message(code, **params)
@@ -74,12 +74,12 @@ def _reading(text: str) -> tuple[int, str]:
                 best = (weight, said)
     prefixed = _AT_ELEMENT.fullmatch(text)
     if prefixed and not _ERROR_NAME.fullmatch(prefixed["element"]):
-        inner, detail = _reading(prefixed["detail"])
+        inner, detail = _reading(prefixed["detail"], areas)
         if inner and inner + 2 > best[0]:
             best = (inner + 2, Joined(": ", [prefixed["element"], detail]))
     return best
 
 
-def understood(text: str) -> bool:
+def understood(text: str, areas: tuple[str, ...] = RUNTIME) -> bool:
     """True when `text` is a coded message (or was read back into one): a page can show it in any language."""
-    return isinstance(read_back(text), Message | Templated | Joined)
+    return isinstance(read_back(text, areas), Message | Templated | Joined)
