@@ -37,7 +37,9 @@ def _patterns(areas: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, int]]:
                 re.escape(literal) + (f"(?P<{name}>{_SLOT.get(name, '.+?')})" if name else "")
                 for literal, name, _, _ in parts
             )
-            found.append((re.compile(pattern, re.DOTALL), code, sum(len(literal) for literal, *_ in parts)))
+            weight = sum(len(literal) for literal, *_ in parts)
+            if weight:  # a template that is its parameter alone (a library's text as it is) reads nothing back
+                found.append((re.compile(pattern, re.DOTALL), code, weight))
     return found
 
 

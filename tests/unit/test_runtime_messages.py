@@ -85,3 +85,25 @@ def test_a_read_back_message_pickles_and_keeps_its_english() -> None:
     assert isinstance(said, Message)
     assert said.code == "runtime.in_element"
     assert said == "script task score_task: ran longer than 5 s"
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "english", "russian"),
+    [
+        ({"multipleOf": 5}, 7, "7 is not a multiple of 5", "сервер сообщил: 7 is not a multiple of 5"),
+        (
+            {"anyOf": [{"type": "integer"}, {"type": "boolean"}]},
+            "x",
+            "'x' is not valid under any of the given schemas",
+            "'x' не подходит ни под одну из допустимых схем",
+        ),
+    ],
+)
+def test_a_form_rule_jsonschema_words_is_coded_or_shown_behind_a_translated_lead(
+    keyword: dict[str, object], value: object, english: str, russian: str
+) -> None:
+    from engine.records.schema import _schema_errors
+
+    (said,) = _schema_errors({"type": "object", "properties": {"n": keyword}}, {"n": value})["n"]
+    assert said == english
+    assert localized(said, "ru") == russian
