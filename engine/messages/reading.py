@@ -11,7 +11,8 @@ from string import Formatter
 from engine.messages import Joined, Message, Templated, templates
 
 RUNTIME = ("runtime.",)  # codes whose English a failing step writes
-NESTED = ("detail", "problem")  # parameters that are sentences themselves
+NESTED = ("detail", "problem", "where")  # parameters that are sentences themselves
+PLACES = ("where",)  # nested parameters that must read back (a generic `{where}: {detail}` fits any text else)
 _SLOT = {  # what a parameter can be, so a sentence splits where its English does
     "error": r"[A-Z][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)",
     "line": r"\d+",
@@ -69,6 +70,8 @@ def _reading(text: str, areas: tuple[str, ...]) -> tuple[int, str]:
             if name == "kind" and kind is None:
                 break  # not an element kind this catalog names: another reading, or none
             inner, params[name] = _reading(value, areas) if name in NESTED else (0, kind or value)
+            if name in PLACES and not inner:
+                break
             weight += inner
         else:
             said = Message(code, **params)

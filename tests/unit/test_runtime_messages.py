@@ -4,6 +4,7 @@ into coded messages, so it is shown in Russian with its technical detail kept; o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 
@@ -12,9 +13,14 @@ from engine.messages import Joined, Message, localized
 from engine.messages.reading import read_back, understood
 from engine.processes import sandbox
 from engine.processes.spiff import Runtime
+from engine.rules.expressions import RuleError, evaluate
 from engine.services.jobs import describe
 from tests.unit.test_camunda7_dmn import run_to_end
 from tests.unit.test_savable_data import blob
+
+
+def _raise(error: Exception) -> None:
+    raise error
 
 
 def failure(run: Callable[[], object]) -> str:
@@ -38,6 +44,18 @@ CASES = [
         lambda: sandbox.execute("while True:\n    pass", {}, time_limit=0.2),
         "ran longer than 0.2 s",
         "выполнялся дольше 0.2 с",
+    ),
+    (  # a rule's expression failing at run time
+        lambda: evaluate("score / 0", {"score": 1}, rule="r1", today=date(2026, 1, 1)),
+        "rule r1 in 'score / 0': ZeroDivisionError: division by zero",
+        "правило r1, выражение 'score / 0' — ошибка ZeroDivisionError: division by zero",
+    ),
+    (  # a pipeline's final action failing
+        lambda: _raise(
+            RuleError("won", Message("runtime.no_template", template="'offer'"), label="pipeline web / final won")
+        ),
+        "pipeline web / final won: send_email: no template 'offer'",
+        "воронка web / итог won — send_email: нет шаблона письма 'offer'",
     ),
     (  # a decision that cannot read its input
         lambda: run_to_end("dish.dmn", "dish", {"season": "Spring", "guestCount": "many"}),
