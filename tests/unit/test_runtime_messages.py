@@ -125,3 +125,20 @@ def test_a_form_rule_jsonschema_words_is_coded_or_shown_behind_a_translated_lead
     (said,) = _schema_errors({"type": "object", "properties": {"n": keyword}}, {"n": value})["n"]
     assert said == english
     assert localized(said, "ru") == russian
+
+
+@pytest.mark.parametrize(
+    ("english", "russian"),
+    [
+        (
+            "someone else changed this in the meantime; reload and try again",
+            "за это время данные изменил кто-то другой; обновите страницу и повторите",
+        ),
+        (
+            "the change conflicts with existing data: UNIQUE constraint failed: app_user.username",
+            "изменение противоречит уже сохранённым данным: UNIQUE constraint failed: app_user.username",
+        ),
+    ],
+)
+def test_a_lost_race_the_database_reports_reads_in_russian_with_the_databases_words(english: str, russian: str) -> None:
+    assert localized(read_back(english), "ru") == russian
