@@ -5,7 +5,7 @@ so a page shows it in its reader's language: the runtime catalog's sentences, ne
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from string import Formatter
 
 from engine.messages import Joined, Message, Templated, templates
@@ -27,7 +27,7 @@ _ERROR_NAME = re.compile(_SLOT["error"])
 
 
 @cache
-def _patterns(areas: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, int]]:
+def _patterns(areas: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, int, str, str, tuple[str, ...]]]:
     """Each reading code's English template as a whole-text pattern, its code and how much literal text it has
     (the more, the surer a match: `{error}: {detail}` fits many texts, `refused at line {line}: …` few)."""
     found = []
@@ -40,7 +40,10 @@ def _patterns(areas: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, int]]:
             )
             weight = sum(len(literal) for literal, *_ in parts)
             if weight:  # a template that is its parameter alone (a library's text as it is) reads nothing back
-                found.append((re.compile(pattern, re.DOTALL), code, weight))
+                literals = tuple(literal for literal, *_ in parts if literal)
+                head = parts[0][0]  # "" when the template starts with a parameter
+                tail = parts[-1][0] if parts[-1][1] is None else ""
+                found.append((re.compile(pattern, re.DOTALL), code, weight, head, tail, literals))
     return found
 
 
@@ -59,8 +62,16 @@ def _reading(text: str, areas: tuple[str, ...]) -> tuple[int, str]:
     """The surest reading of `text` and how sure it is (literal text matched, nested readings included)."""
     if isinstance(text, Message | Templated | Joined):
         return len(text), text
+    weight, said = _plain_reading(str(text), areas)
+    return (weight, said) if weight else (0, text)
+
+
+@lru_cache(maxsize=4096)  # a page lists the same errors again and again (one failing script, many incidents)
+def _plain_reading(text: str, areas: tuple[str, ...]) -> tuple[int, str]:
     best: tuple[int, str] = (0, text)
-    for pattern, code, weight in _patterns(areas):
+    for pattern, code, weight, head, tail, literals in _patterns(areas):
+        if not (text.startswith(head) and text.endswith(tail) and all(literal in text for literal in literals)):
+            continue  # cheaper than the pattern, which tries every split of its parameters
         found = pattern.fullmatch(text)
         if found is None:
             continue
