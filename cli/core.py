@@ -193,4 +193,4 @@ def worker(ctx: click.Context, interval: float | None, once: bool) -> None:
     if once:
         say("cli.timers_fired", count=tick(make_uow.fresh))
         return
-    run_worker(make_uow.fresh, interval)
+    run_worker(make_uow.fresh, interval, command_locale())

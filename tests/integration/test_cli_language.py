@@ -60,3 +60,30 @@ def test_deploy_seed_and_scan_summaries_and_errors_in_russian(
     assert seeded.output.startswith("демо: создано пользователей ")
     unknown = runner.invoke(cli.main, [*base, "create-token", "nobody"])
     assert (unknown.exit_code, unknown.output) == (1, "ошибка: user 'nobody' not found\n")
+
+
+def test_the_workers_log_lines_are_in_its_language(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from engine.messages import LocalizedLog, Message
+
+    handler = logging.StreamHandler()
+    records: list[str] = []
+    handler.emit = lambda record: records.append(handler.format(record))  # type: ignore[method-assign]
+    log = logging.getLogger("engine.scheduler")
+    log.addHandler(handler)
+    try:
+        for locale in ("ru", "en"):
+            speaking = LocalizedLog(locale)
+            handler.addFilter(speaking)
+            log.warning(Message("cli.worker_timers_failed", failed=2, parked=1))
+            log.warning("plain %s", "text")
+            handler.removeFilter(speaking)
+    finally:
+        log.removeHandler(handler)
+    assert records == [
+        "не удалось таймеров: 2, из них отложено как инциденты: 1",
+        "plain text",
+        "2 timer(s) failed, 1 of them parked as incidents",
+        "plain text",
+    ]
