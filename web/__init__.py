@@ -67,7 +67,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         code = next((c for cls, c in STATUS.items() if isinstance(exc, cls)), 422)  # rules, processes: unprocessable
         if request.path.startswith("/api/"):
             said = read_back(str(exc))  # the engine's English read back into its code, to show in any language
-            body: dict[str, Any] = {"error": type(exc).__name__, "message": i18n.error_message(said), **coded(said)}
+            body: dict[str, Any] = {"error": type(exc).__name__, "message": _shown(exc), **coded(said)}
             if isinstance(exc, ValidationError):  # coded messages in the reader's language (others as they are)
                 locale = i18n.get_locale()
                 body["fields"] = {name: [localized(m, locale) for m in said] for name, said in exc.errors.items()}
@@ -75,7 +75,13 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
             if isinstance(exc, ConfigError):
                 body["problems"] = [{**vars(p), **coded(p.message)} for p in exc.problems]  # English + code
             return jsonify(body), code
-        return render_template("error.html", code=code, message=str(exc)), code
+        return render_template("error.html", code=code, message=_shown(exc)), code
+
+    def _shown(exc: FlowError) -> str:
+        """The error in the reader's language: a broken configuration as its problems, each at its place."""
+        if isinstance(exc, ConfigError):
+            return "\n".join(i18n.problem_line(problem) for problem in exc.problems)
+        return i18n.error_message(str(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -4,6 +4,7 @@ task form and the API problem; English a library wrote behind a translated lead 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,3 +124,18 @@ def test_the_api_problem_of_a_failing_script_is_in_the_asked_language_with_its_c
         "score_task",
         "script task",
     )
+
+
+def test_a_broken_configurations_api_problem_reads_each_problem_in_the_asked_language(
+    api: dict, bundle_files: dict[str, str]
+) -> None:
+    bpmn = "processes/lead_qualification.bpmn"
+    broken = bundle_files[bpmn].replace('camunda:formKey="qualify_lead"', 'camunda:formKey="no_such_form"')
+    designer = api["designer"]
+    designer.headers["Accept-Language"] = "ru"
+    body = designer.post("/deployments", {"files": {bpmn: broken}}).get_json()
+    (line,) = [line for line in body["message"].splitlines() if "no_such_form" in line]
+    assert line.startswith(f"{bpmn}:")
+    assert "[qualify_lead]" in line
+    assert "Сервер сообщил" not in body["message"]
+    assert re.search("[а-я]", line.split("] ", 1)[1])  # the problem in Russian, at its place
