@@ -304,7 +304,8 @@ def start_worker(url: str, log_path: Path, interval: float,
                  env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """A `flowcrm worker` process on `url` scanning every `interval` seconds, its output in `log_path`."""
     with log_path.open("wb") as log_file:  # the worker keeps its own copy of the handle
-        return subprocess.Popen([worker_command(), "--database-url", url, "worker", "--interval", str(interval)],
+        return subprocess.Popen([worker_command(), "--lang", "en", "--database-url", url, "worker", "--interval",
+                                 str(interval)],  # English: the counts are read back from its log lines
                                 stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
 
 

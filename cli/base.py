@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,6 +13,9 @@ import click
 
 from engine.bootstrap import UowFactory, uow_factory
 from engine.errors import ConfigError, FlowError, ValidationError
+from engine.messages import ENGLISH, localized, render, templates
+from engine.messages import LOCALES as MESSAGE_LOCALES
+from engine.messages.reading import read_back
 from engine.services.views import Actor
 from engine.settings import Settings
 from engine.store.uow import UnitOfWork
@@ -23,8 +27,45 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def cli_locale(given: str | None = None) -> str:
+    """The language commands print in: `given` (--lang), else FLOWCRM_LANG, else LANG (`ru_RU.UTF-8`: ru), else
+    English; a FLOWCRM_LANG no catalog has is refused by name."""
+    if given:
+        return given
+    chosen = os.environ.get("FLOWCRM_LANG")
+    if chosen:
+        if chosen not in MESSAGE_LOCALES:
+            raise click.BadParameter(f"FLOWCRM_LANG={chosen!r}: use one of {', '.join(MESSAGE_LOCALES)}")
+        return chosen
+    system = os.environ.get("LANG", "").split(".")[0].split("_")[0].lower()
+    return system if system in MESSAGE_LOCALES else ENGLISH
+
+
+def command_locale() -> str:
+    """The running command's language: its own --lang, else the group's (see cli_locale)."""
+    context = click.get_current_context(silent=True)
+    own = context.params.get("lang") if context is not None else None
+    root = context.find_root().obj if context is not None else None
+    return str(own or (root or {}).get("lang") or cli_locale())
+
+
+def say(code: str, /, *, err: bool = False, **params: Any) -> None:
+    """Print the message `code` in the command's language."""
+    click.echo(render(code, params, command_locale()), err=err)
+
+
+def said(code: str, otherwise: str, /, **params: Any) -> str:
+    """The message `code` in the command's language; `otherwise` for a code no catalog has (a new job status)."""
+    return render(code, params, command_locale()) if code in templates(ENGLISH) else otherwise
+
+
+def shown(text: str) -> str:
+    """An engine message (or English the engine wrote, read back into its code) in the command's language."""
+    return localized(read_back(text), command_locale())
+
+
 def _fail_cleanly(func: F) -> F:
-    """Print engine errors as messages, exit 1, never a traceback."""
+    """Print engine errors as messages in the command's language, exit 1, never a traceback."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,15 +73,20 @@ def _fail_cleanly(func: F) -> F:
             return func(*args, **kwargs)
         except ConfigError as exc:
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            click.echo(f"{len(exc.problems)} problem(s) found", err=True)
+                click.echo(f"{problem.place()} {shown(problem.message)}", err=True)
+            say("cli.problems_found", count=len(exc.problems), err=True)
             sys.exit(1)
         except ValidationError as exc:
             for name, messages in exc.errors.items():
-                click.echo(f"{name or 'error'}: {'; '.join(messages)}", err=True)
+                detail = "; ".join(shown(m) for m in messages)
+                if name:
+                    say("cli.field_error", name=name, detail=detail, err=True)
+                else:
+                    say("cli.error", detail=detail, err=True)
             sys.exit(1)
         except FlowError as exc:
-            click.echo(f"error: {exc}", err=True)
+            say("cli.error", detail=shown(exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)),
+                err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -99,9 +145,11 @@ def _actor_as(factory: CommandUnits, username: str | None, *, default_admin: boo
 
 @click.group()
 @click.option("--database-url", envvar="DATABASE_URL", default=None, help="SQLAlchemy URL (default: SQLite file)")
+@click.option("--lang", type=click.Choice(MESSAGE_LOCALES), default=None,
+              help="language of what commands print (default: FLOWCRM_LANG, else LANG, else en)")
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None) -> None:
+def main(ctx: click.Context, database_url: str | None, lang: str | None) -> None:
     """flowcrm: a configurable BPM engine on which a CRM is configuration."""
     settings = Settings()
-    ctx.obj = {"url": database_url or settings.database_url, "settings": settings}
+    ctx.obj = {"url": database_url or settings.database_url, "settings": settings, "lang": cli_locale(lang)}
 

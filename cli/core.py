@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from cli.base import _fail_cleanly, _now, _uow_factory, main
+from cli.base import _fail_cleanly, _now, _uow_factory, command_locale, main, say
 from engine.bootstrap import prepare_database
 from engine.errors import ConfigError, Problem
 from engine.messages import LOCALES as MESSAGE_LOCALES
@@ -22,20 +23,22 @@ from engine.services.views import Actor
 def init_db(ctx: click.Context) -> None:
     """Create or upgrade the database schema."""
     prepare_database(ctx.obj["url"])
-    click.echo("database ready")
+    say("cli.database_ready")
 
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True, help="Fail on warnings too (what the engine would not execute).")
-@click.option("--lang", type=click.Choice(MESSAGE_LOCALES), default="en", show_default=True,
-              help="language of the problems and warnings (file, line and element stay as they are)")
+@click.option("--lang", type=click.Choice(MESSAGE_LOCALES), default=None,
+              help="language of the problems and warnings (file, line and element stay as they are); default: "
+                   "flowcrm --lang, FLOWCRM_LANG, LANG, else en")
 @_fail_cleanly
-def check(directory: Path, strict: bool, lang: str) -> None:
+def check(directory: Path, strict: bool, lang: str | None) -> None:
     """Validate a configuration bundle; print every problem with file and line, then every warning."""
     from engine.config.loader import read_bundle_dir
     from engine.services.deployments import analyse
 
+    lang = command_locale()
     warnings: list[Problem] = []
     try:
         bundle, definitions = analyse(read_bundle_dir(directory), warnings)
@@ -43,12 +46,16 @@ def check(directory: Path, strict: bool, lang: str) -> None:
         raise ConfigError([replace(p, message=localized(p.message, lang)) for p in exc.problems]) from exc
     finally:
         for warning in warnings:
-            click.echo(f"warning: {warning.place()} {localized(warning.message, lang)}", err=True)
-    click.echo(f"{directory}: OK — {len(bundle.entities)} entities, {len(bundle.catalogs)} catalogs, "
-               f"{len(bundle.forms)} forms, {len(definitions)} processes"
-               + (f", {len(warnings)} warning(s)" if warnings else ""))
+            say("cli.warning", detail=f"{warning.place()} {localized(warning.message, lang)}", err=True)
+    counts: dict[str, Any] = {"directory": directory, "entities": len(bundle.entities),
+                              "catalogs": len(bundle.catalogs), "forms": len(bundle.forms),
+                              "processes": len(definitions)}
+    if warnings:
+        say("cli.check_ok_warnings", warnings=len(warnings), **counts)
+    else:
+        say("cli.check_ok", **counts)
     if strict and warnings:
-        click.echo(f"--strict: {len(warnings)} warning(s) fail the check", err=True)
+        say("cli.strict_fails", count=len(warnings), err=True)
         sys.exit(1)
 
 
@@ -69,12 +76,12 @@ def deploy(ctx: click.Context, directory: Path) -> None:
                                note=f"files: flowcrm deploy {directory}")
     finally:
         for warning in warnings:
-            click.echo(f"warning: {warning}", err=True)
-    click.echo(f"configuration {report.config_version_id} " + ("deployed" if report.config_changed else "unchanged"))
+            say("cli.warning", detail=f"{warning.place()} {localized(warning.message, command_locale())}", err=True)
+    say("cli.deployed" if report.config_changed else "cli.deploy_unchanged", number=report.config_version_id)
     for v in report.new_versions:
-        click.echo(f"  {v.process_id}: new version {v.version}")
+        say("cli.new_version", process=v.process_id, version=v.version)
     for name in report.unchanged:
-        click.echo(f"  {name}: unchanged")
+        say("cli.unchanged", name=name)
 
 
 @main.command("create-user")
@@ -93,7 +100,7 @@ def create_user_cmd(ctx: click.Context, username: str, roles: tuple[str, ...], t
 
     user = create_user(_uow_factory(ctx)(), username, password, list(roles), _now(), team=team,
                        display_name=display_name, locale=locale)
-    click.echo(f"user {user.username} created with roles {', '.join(user.roles)}")
+    say("cli.user_created", username=user.username, roles=", ".join(user.roles))
 
 
 @main.command("create-token")
@@ -123,7 +130,7 @@ def seed_demo(ctx: click.Context, directory: Path) -> None:
     from engine.demo import seed
 
     created = seed(_uow_factory(ctx), directory / "demo" / "seed.yaml", _now())
-    click.echo(f"demo: {created['users']} users, {created['records']} records created")
+    say("cli.demo_seeded", users=created["users"], records=created["records"])
 
 
 @main.command()
@@ -184,6 +191,6 @@ def worker(ctx: click.Context, interval: float | None, once: bool) -> None:
     RetryPolicy.from_env()  # a mistyped setting stops the worker at start, naming the variable
     make_uow = _uow_factory(ctx)
     if once:
-        click.echo(f"{tick(make_uow.fresh)} timer(s) fired")
+        say("cli.timers_fired", count=tick(make_uow.fresh))
         return
-    run_worker(make_uow.fresh, interval)
+    run_worker(make_uow.fresh, interval, command_locale())

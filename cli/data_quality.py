@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.base import CommandUnits, _actor_as, _fail_cleanly, _now, _uow_factory, main
+from cli.base import CommandUnits, _actor_as, _fail_cleanly, _now, _uow_factory, command_locale, main, said, say
 from engine.errors import ValidationError
 from engine.messages import LOCALES as MESSAGE_LOCALES
 from engine.messages import render, stored_text
@@ -35,14 +35,15 @@ from engine.messages import render, stored_text
 @click.option("--rejects", "rejects_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the rejected rows (with an errors column) to this CSV file")
 @click.option("--as", "username", default=None, help="importing user (default: the first admin)")
-@click.option("--lang", type=click.Choice(MESSAGE_LOCALES), default="en", show_default=True,
-              help="language of the rejected rows' reasons, here and in the --rejects file")
+@click.option("--lang", type=click.Choice(MESSAGE_LOCALES), default=None,
+              help="language of the summary and the rejected rows' reasons, here and in the --rejects file; "
+                   "default: flowcrm --lang, FLOWCRM_LANG, LANG, else en")
 @click.pass_context
 @_fail_cleanly
 def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None, pairs: tuple[str, ...],
                save_mapping: str | None, encoding: str | None, delimiter: str | None, sheet: str | None,
                dry_run: bool, mode: str, on_match: str | None, date_formats: tuple[str, ...],
-               rejects_out: Path | None, username: str | None, lang: str) -> None:
+               rejects_out: Path | None, username: str | None, lang: str | None) -> None:
     """Import records of an entity from a CSV or XLSX file."""
     import threading
 
@@ -50,6 +51,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
     from engine.imports.run import live_progress, run_import
     from engine.services.imports import create_job, get_job, job_rejects, rejects_csv, save_profile
 
+    lang = command_locale()
     factory = _uow_factory(ctx)
     who = _actor_as(factory, username, default_admin=True)
     job = create_job(factory(), who, entity, file.name, file.resolve(), _now(), encoding=encoding,
@@ -58,7 +60,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
                      date_formats=parse_pairs(date_formats, "date-format", "column=format like Born=%Y%m%d", ""))
     if save_mapping:
         save_profile(factory(), who, job.entity, save_mapping, job.mapping, _now())
-        click.echo(f"mapping saved as {save_mapping!r}")
+        say("cli.mapping_saved", name=repr(save_mapping))
     for header, field in job.mapping.items():
         click.echo(f"  {header} -> {field}")
     failure: list[BaseException] = []
@@ -83,26 +85,30 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
         raise failure[0]
     factory().forget_loaded()  # the import's own units wrote the job's status and counts
     result = get_job(factory(), who, job.id)
-    counts = ", ".join(f"{n} {name}" for name, n in result.counts.items() if name != "rule_pairs")
-    click.echo(f"import #{result.id} {result.status}{' (dry run)' if result.dry_run else ''}: {counts}")
+    counts = ", ".join(said(f"cli.outcome_{name}", f"{n} {name}", count=n) for name, n in result.counts.items()
+                       if name != "rule_pairs")
+    say("cli.import_result_dry" if result.dry_run else "cli.import_result", job=result.id,
+        status=said(f"cli.status_{result.status}", result.status), counts=counts)
     if result.status == "done":
-        click.echo(f"{result.counts['rule_pairs']} duplicate pair(s) of a new record "
-                   f"{'would open' if result.dry_run else 'opened'} in the review queue by the duplicate rules "
-                   "(fuzzy, probabilistic; nothing merged)")
+        say("cli.import_pairs_would_open" if result.dry_run else "cli.import_pairs_opened",
+            count=result.counts["rule_pairs"])
     if result.message:
         click.echo(result.message)
     for reject in job_rejects(factory(), who, job.id, limit=20):
         for error in reject.errors:
-            where = f', column "{error["column"]}"' if error.get("column") else ""
-            click.echo(f"row {reject.row_number}{where}: {stored_text(error, lang) or error['reason']}")
+            reason = stored_text(error, lang) or error["reason"]
+            if error.get("column"):
+                say("cli.import_row_column", row=reject.row_number, column=error["column"], reason=reason)
+            else:
+                say("cli.import_row", row=reject.row_number, reason=reason)
     if result.counts["rejected"] > 20:
-        click.echo(f"... and {result.counts['rejected'] - 20} more rejected row(s)")
+        say("cli.import_more_rejected", count=result.counts["rejected"] - 20)
     if rejects_out is not None and result.counts["rejected"]:
         header = render("import.errors_column", {}, lang)
         found = rejects_csv(factory(), who, job.id, errors_header=header,
                             reason=lambda e: stored_text(e, lang) or str(e["reason"]))
         rejects_out.write_bytes(found.data)
-        click.echo(f"rejected rows written to {rejects_out} ({found.charset})")
+        say("cli.rejects_written", path=rejects_out, charset=found.charset)
     if result.status == "failed" or (result.mode == "all_or_nothing" and result.counts["rejected"]):
         sys.exit(1)  # a dry run of an all-or-nothing import that would be refused fails too (scripts check files)
 
@@ -166,9 +172,13 @@ def duplicates_scan(ctx: click.Context, entity: str | None, train: bool) -> None
     bundle, entities = _duplicate_entities(make_uow, entity)
     for name in entities:
         report = scan(make_uow(), bundle, name, _now(), train=train)
-        trained = f", trained {', '.join(report.trained)}" if report.trained else ""
-        click.echo(f"{name}: {report.records} record(s), {report.compared} pair(s) compared, {report.found} "
-                   f"found, {report.new} new, {report.closed} closed{trained}, {report.seconds:.1f} s")
+        counts: dict[str, Any] = {"entity": name, "records": report.records, "compared": report.compared,
+                                  "found": report.found, "new": report.new, "closed": report.closed,
+                                  "seconds": f"{report.seconds:.1f}"}
+        if report.trained:
+            say("cli.scan_result_trained", trained=", ".join(report.trained), **counts)
+        else:
+            say("cli.scan_result", **counts)
 
 
 @duplicates.command("rebuild-keys")
@@ -182,7 +192,7 @@ def duplicates_rebuild_keys(ctx: click.Context, entity: str | None) -> None:
     make_uow = _uow_factory(ctx)
     bundle, entities = _duplicate_entities(make_uow, entity)
     for name in entities:
-        click.echo(f"{name}: keys of {rebuild_keys(make_uow(), bundle, name)} record(s) rebuilt")
+        say("cli.keys_rebuilt", entity=name, count=rebuild_keys(make_uow(), bundle, name))
 
 
 @duplicates.command("train")
@@ -199,11 +209,11 @@ def duplicates_train(ctx: click.Context, entity: str | None) -> None:
     for name in entities:
         if not any(rule.match == "probabilistic" for rule in bundle.duplicates[name].rules):
             if entity is not None:
-                click.echo(f"{name}: no probabilistic rule to train")
+                say("cli.nothing_to_train", entity=name)
             continue
         for rule, model in train_models(make_uow(), bundle, name, _now()).items():
-            click.echo(f"{name}.{rule}: trained on {model.pairs} pair(s) ({model.labels} reviewed) in "
-                       f"{model.iterations} iteration(s); prior match share {model.prior:.4f}")
+            say("cli.trained", entity=name, rule=rule, pairs=model.pairs, labels=model.labels,
+                iterations=model.iterations, prior=f"{model.prior:.4f}")
 
 
 def _ratio(value: float | None) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from engine.bootstrap import UowFactory
+from engine.messages import ENGLISH, Joined, LocalizedLog, Message
 from engine.quality.scan import run_scheduled_scans
 from engine.services.mail import SmtpSettings, deliver_outbox
 from engine.services.reminders import fire_due_reminders
@@ -28,18 +29,18 @@ def tick(make_uow: Callable[[], UnitOfWork]) -> int:
     fails is retried with backoff and then parked as an incident, and never keeps the others from running."""
     ran = run_scheduled_rules(make_uow, datetime.now(UTC))
     if ran:
-        log.info("ran %d scheduled rule(s)", ran)
+        log.info(Message("cli.worker_rules", count=ran))
     run_scheduled_scans(make_uow, datetime.now(UTC))  # duplicate scans with `scan: {every: ...}`, logged there
     if os.environ.get("FLOWCRM_SMTP_HOST"):
         send_mail(make_uow)
     reminded = fire_due_reminders(make_uow, datetime.now(UTC))
     if reminded:
-        log.info("fired %d reminder(s)", reminded)
+        log.info(Message("cli.worker_reminders", count=reminded))
     timers = fire_timers(make_uow(), datetime.now(UTC))
     if timers.done:
-        log.info("fired %d timer(s)", timers.done)
+        log.info(Message("cli.worker_timers", count=timers.done))
     if timers.failed:
-        log.warning("%d timer(s) failed, %d of them parked as incidents", timers.failed, timers.parked)
+        log.warning(Message("cli.worker_timers_failed", failed=timers.failed, parked=timers.parked))
     return timers.done
 
 
@@ -51,7 +52,7 @@ def send_mail(make_uow: Callable[[], UnitOfWork]) -> None:
         log.exception("e-mail delivery failed; the outbox is retried on the next tick")
         return
     if sent or failed:
-        log.info("sent %d e-mail(s), %d attempt(s) failed", sent, failed)
+        log.info(Message("cli.worker_mail", sent=sent, failed=failed))
 
 
 MAX_SLEEP_S = 30.0  # the longest the worker sleeps without a look: heals clock jumps and lost notifications
@@ -114,17 +115,24 @@ class Worker:
                 return
 
 
-def run_worker(make_uow: UowFactory, poll: float | None) -> None:
+def run_worker(make_uow: UowFactory, poll: float | None, locale: str = ENGLISH) -> None:
     """Block, firing each job item when it falls due (see Worker); `poll`: seconds between looks for new job rows
-    where writes cannot wake the worker (default 0.5 on SQLite; on PostgreSQL NOTIFY wakes it)."""
+    where writes cannot wake the worker (default 0.5 on SQLite; on PostgreSQL NOTIFY wakes it). The worker's own
+    log lines are in `locale`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    speaking = LocalizedLog(locale)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(speaking)
     waiter = waiter_for(make_uow.engine, poll)
-    looks = [f"a look every {waiter.poll:.1f} s"] if waiter.poll is not None else []
-    how = " and ".join((["woken by NOTIFY"] if isinstance(waiter, Listener) else []) + looks)
-    log.info("worker started; runs each job when it falls due (%s, at most %.0f s asleep)", how, MAX_SLEEP_S)
+    looks = [Message("cli.worker_poll", seconds=f"{waiter.poll:.1f}")] if waiter.poll is not None else []
+    woken = [Message("cli.worker_notify")] if isinstance(waiter, Listener) else []
+    how = Joined(Message("cli.worker_and"), woken + looks)
+    log.info(Message("cli.worker_started", how=how, seconds=f"{MAX_SLEEP_S:.0f}"))
     try:
         Worker(make_uow, waiter).serve()
     except (KeyboardInterrupt, SystemExit):
-        log.info("worker stopped")
+        log.info(Message("cli.worker_stopped"))
     finally:
         waiter.close()
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(speaking)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from engine.bootstrap import uow_factory
 from engine.errors import ConfigError, ConflictError, FlowError, Forbidden, NotFound, SandboxError, ValidationError
 from engine.messages import coded, localized
+from engine.messages.reading import read_back
 from engine.store.db import hold_loaded_rows
 from engine.store.uow import UnitOfWork
 
@@ -65,7 +66,8 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     def _flow_error(exc: FlowError) -> Any:
         code = next((c for cls, c in STATUS.items() if isinstance(exc, cls)), 422)  # rules, processes: unprocessable
         if request.path.startswith("/api/"):
-            body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+            said = read_back(str(exc))  # the engine's English read back into its code, to show in any language
+            body: dict[str, Any] = {"error": type(exc).__name__, "message": _shown(exc), **coded(said)}
             if isinstance(exc, ValidationError):  # coded messages in the reader's language (others as they are)
                 locale = i18n.get_locale()
                 body["fields"] = {name: [localized(m, locale) for m in said] for name, said in exc.errors.items()}
@@ -73,7 +75,13 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
             if isinstance(exc, ConfigError):
                 body["problems"] = [{**vars(p), **coded(p.message)} for p in exc.problems]  # English + code
             return jsonify(body), code
-        return render_template("error.html", code=code, message=str(exc)), code
+        return render_template("error.html", code=code, message=_shown(exc)), code
+
+    def _shown(exc: FlowError) -> str:
+        """The error in the reader's language: a broken configuration as its problems, each at its place."""
+        if isinstance(exc, ConfigError):
+            return "\n".join(i18n.problem_line(problem) for problem in exc.problems)
+        return i18n.error_message(str(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from web.i18n import engine_message
+from web.i18n import engine_message, error_message
 from web.zones import input_value, read_input
 
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
@@ -162,7 +162,7 @@ def build_widgets(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapp
 def unplaced_errors(errors: Mapping[str, list[str]], widgets: list[Widget], locale: str) -> list[str]:
     """Messages that belong to no visible input (the whole form, or a field it does not show)."""
     shown = {w.name for w in widgets if w.kind != "hidden"}
-    return [f"{name}: {engine_message(m, locale)}" if name else engine_message(m, locale)
+    return [f"{name}: {engine_message(m, locale)}" if name else error_message(m, locale)
             for name, messages in errors.items() if name not in shown for m in messages]
 
 

@@ -14,7 +14,8 @@ from flask import Flask, g, request, session
 
 from engine.config.model import Label, label_text
 from engine.errors import Problem
-from engine.messages import Message, Templated, localized, stored_text
+from engine.messages import Joined, Message, Templated, localized, render, stored_text
+from engine.messages.reading import RUNTIME, read_back, understood
 
 LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
@@ -23,6 +24,7 @@ ENGINE_MESSAGES = "engine_messages"  # English engine messages → this language
 AUDIT_SOURCES = "audit_sources"  # where a change came from ("rule {x}") → this language, `{x}` as above
 PATTERN_SECTIONS = (ENGINE_MESSAGES, AUDIT_SOURCES)
 _SLOTS = ("x", "y", "z")
+SHOWN_AREAS = (*RUNTIME, "value.", "config.time_zone")  # coded English the web reads back (field values, runs)
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -107,15 +109,33 @@ def _fill(template: str, slots: dict[str, str | None]) -> str:
 
 
 def engine_message(message: str, locale: str | None = None, section: str = ENGINE_MESSAGES) -> str:
-    """An engine message in `locale` (default: the request's): a coded Message from the engine's catalogs, an
-    older plain English text ("is required") by the patterns of this catalog, else as it is."""
-    if isinstance(message, Message | Templated):
-        return localized(message, locale or get_locale())
+    """An engine message in `locale` (default: the request's): a coded Message from the engine's catalogs, plain
+    English a coded message says ("is required", a failing script's) read back into its code, older English by
+    the patterns of this catalog, else as it is."""
+    said = read_back(message, SHOWN_AREAS) if section == ENGINE_MESSAGES else message
+    if isinstance(said, Message | Templated | Joined):
+        return localized(said, locale or get_locale())
     for pattern, translated in engine_messages(locale or get_locale(), section):
         found = pattern.match(message)
         if found:
             return _fill(translated, found.groupdict())
     return message
+
+
+_CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
+
+
+def error_message(message: str, locale: str | None = None) -> str:
+    """An error as a page, a flash or the API shows it, in `locale` (default: the request's): a coded message or
+    English the engine wrote (read back into its code, its technical detail kept), and any other English (a
+    library's) behind a lead sentence in the reader's language ("The server said: …")."""
+    locale = locale or get_locale()
+    shown = engine_message(message, locale)
+    if shown != message or locale == DEFAULT_LOCALE or understood(message, SHOWN_AREAS):
+        return shown
+    if _CYRILLIC.search(message):  # a configuration's own Russian text (a rule's message): nothing to lead
+        return message
+    return render("runtime.server_said", {"detail": message}, locale)
 
 
 def problem_message(problem: Mapping[str, Any], locale: str | None = None) -> str:
@@ -150,4 +170,5 @@ def init_app(app: Flask) -> None:
     """Remember ?lang= and give templates `_`, `t`, `locale`, `label`, `lang_url`."""
     app.before_request(_remember_lang)
     app.jinja_env.globals.update(_=t, t=t, get_locale=get_locale, label=label, lang_url=lang_url, LOCALES=LOCALES,
-                                 engine_message=engine_message, problem_message=problem_message)
+                                 engine_message=engine_message, problem_message=problem_message,
+                                 error_message=error_message)

@@ -62,10 +62,19 @@ _TIME = {"type": "string", "format": "date-time"}
 _TIME_OR_NULL = _nullable("string", format="date-time")
 _ANY: Schema = {}
 
+_CODED: dict[str, Schema] = {  # a message the engine coded: its code and parameters beside the rendered text
+    "code": {"type": "string", "description": "the message's code in engine/messages (render it in any catalog "
+                                              "language with params)"},
+    "params": {"type": "object", "additionalProperties": {"type": "string"}},
+}
+
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object({"error": {"type": "string"}, "message": {"type": "string"}}),
+    "Error": _object({"error": {"type": "string"},
+                      "message": {"type": "string", "description": "in the language of Accept-Language, else the "
+                                                                   "token holder's"}, **_CODED},
+                     required=["error", "message"]),
     "ValidationErrorBody": _object({
-        "error": {"const": "ValidationError"}, "message": {"type": "string"},
+        "error": {"const": "ValidationError"}, "message": {"type": "string"}, **_CODED,
         "fields": {"type": "object", "description": "field name ('' = the whole object) -> messages",
                    "additionalProperties": {"type": "array", "items": {"type": "string"}}}}, required=["fields"],
         closed=False),
@@ -76,13 +85,11 @@ SCHEMAS: dict[str, Schema] = {
     "NewReminder": _object({"due_at": {**_TIME, "description": "when to remind, with a UTC offset; in the future"},
                             "note": {"type": "string", "maxLength": 1000, "default": ""}}, required=["due_at"]),
     "Problem": _object({"file": {"type": "string"}, "line": _nullable("integer"), "element": _nullable("string"),
-                        "message": {"type": "string"},
-                        "code": {"type": "string", "description": "the message's code in engine/messages (render it "
-                                                                  "in any catalog language with params)"},
-                        "params": {"type": "object", "additionalProperties": {"type": "string"}}},
+                        "message": {"type": "string"}, **_CODED},
                        required=["file", "line", "element", "message"]),
-    "ConfigErrorBody": _object({"error": {"const": "ConfigError"}, "message": {"type": "string"},
-                                "problems": {"type": "array", "items": _ref("Problem")}}),
+    "ConfigErrorBody": _object({"error": {"const": "ConfigError"}, "message": {"type": "string"}, **_CODED,
+                                "problems": {"type": "array", "items": _ref("Problem")}},
+                               required=["error", "message", "problems"]),
     "NewEvent": _object({
         "business_key": _nullable("string", description="correlate events: the record id or the value of the "
                                                         "record field events.yaml names (a number is read as text)"),

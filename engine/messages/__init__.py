@@ -3,6 +3,7 @@ language where a reader is known (web, API, `--lang`). Catalogs: engine/messages
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -190,3 +191,18 @@ def stored_text(entry: Mapping[str, Any], locale: str | None, key: str = "reason
     if not isinstance(code, str) or code not in templates(ENGLISH):
         return None
     return render(code, entry.get("params") or {}, locale)
+
+
+class LocalizedLog(logging.Filter):
+    """A log handler's filter that writes a record whose message is a Message in `locale` (a worker run from the
+    command line speaks its user's language; other records pass as they are)."""
+
+    def __init__(self, locale: str) -> None:
+        super().__init__()
+        self.locale = locale
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render a coded record in the locale; never drops a record."""
+        if _translatable(record.msg) and not record.args:
+            record.msg = localized(record.msg, self.locale)
+        return True

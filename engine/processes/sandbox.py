@@ -13,6 +13,7 @@ from typing import Any
 
 from engine import limits
 from engine.errors import SandboxError
+from engine.messages import Message
 from engine.processes import sandbox_policy
 
 limits.preload(sandbox_policy.__name__)
@@ -22,7 +23,7 @@ BUILTIN_NAMES = frozenset(sandbox_policy.BUILTINS)  # names an expression may us
 def _time_limit(source: str, mode: str, time_limit: float | None) -> float:
     code, errors = sandbox_policy.compile_source(source, mode)
     if code is None:  # refused without a round trip to a worker
-        raise SandboxError("refused: " + "; ".join(errors))
+        raise SandboxError(Message("runtime.refused", detail="; ".join(errors)))
     return time_limit or limits.current_limits().cpu_seconds
 
 

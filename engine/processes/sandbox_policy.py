@@ -27,6 +27,7 @@ from RestrictedPython.Guards import full_write_guard, guarded_unpack_sequence, r
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
 from engine.errors import SandboxError
+from engine.messages import Message
 
 MAX_ITEMS: Final = 1_000_000  # elements of a collection, characters of a string, built in one step
 MAX_EXPONENT: Final = 10_000
@@ -227,7 +228,7 @@ class _HugeRange:
         self._values = values
 
     def __iter__(self) -> Iterator[int]:
-        raise _RefusedError(f"{self._values} is too long to collect; loop over it instead")
+        raise _RefusedError(Message("runtime.too_long_to_collect", values=self._values))
 
 
 def _range(*args: int) -> range | _HugeRange:
@@ -307,13 +308,13 @@ def _guarded_method(name: str, owner: Any, method: Callable[..., Any]) -> Callab
 
 def _getattr(owner: Any, name: str) -> Any:
     if name in _DENIED_ATTRIBUTES:
-        raise _RefusedError(f'"{name}" is not allowed')
+        raise _RefusedError(Message("runtime.not_allowed", name=name))
     value = _safer_getattr(owner, name, raise_)
     if name in _BULK_METHODS:
         if isinstance(owner, _GUARDED_TYPES):
             return _guarded_method(name, owner, value)
         if isinstance(owner, type) and issubclass(owner, _GUARDED_TYPES):
-            raise _RefusedError(f"call .{name}() on a value, not on the type")
+            raise _RefusedError(Message("runtime.method_on_type", name=name))
     return value
 
 
@@ -324,7 +325,7 @@ def _round(value: Any, ndigits: int | None = None) -> Any:
 
 def _sum(values: Iterable[Any], start: Any = 0) -> Any:
     if not isinstance(start, int | float | Decimal | timedelta):  # sum(lists, []) would build a huge list in C
-        raise _RefusedError("sum() adds numbers (or timedeltas) only")
+        raise _RefusedError(Message("runtime.sum_of_numbers"))
     return sum(values, start)
 
 
@@ -348,16 +349,23 @@ _GUARDS: Final[dict[str, Any]] = {
 
 def _failure(exc: BaseException) -> SandboxError:
     lines = [line for frame, line in traceback.walk_tb(exc.__traceback__) if frame.f_code.co_filename == _FILENAME]
-    where = f" at line {lines[-1]}" if lines else ""
-    text = str(exc) if _text_size(exc.args) <= MAX_ITEMS else "(message too long to show)"
-    kind = "refused" if isinstance(exc, _RefusedError) else type(exc).__name__
-    return SandboxError(f"{kind}{where}: {text}")
+    text = str(exc) if _text_size(exc.args) <= MAX_ITEMS else Message("runtime.message_too_long")
+    if isinstance(exc, _RefusedError):
+        refused = Message("runtime.refused_at_line", line=lines[-1], detail=text) if lines else _refused(text)
+        return SandboxError(refused)
+    error = type(exc).__name__
+    return SandboxError(Message("runtime.error_at_line", error=error, line=lines[-1], detail=text) if lines
+                        else Message("runtime.error", error=error, detail=text))
+
+
+def _refused(detail: str) -> Message:
+    return Message("runtime.refused", detail=detail)
 
 
 def _run(source: str, mode: str, env: dict[str, Any], time_limit: float) -> Any:
     code, errors = compile_source(source, mode)
     if code is None:
-        raise SandboxError("refused: " + "; ".join(errors))
+        raise SandboxError(_refused("; ".join(errors)))
     outer = getattr(_deadline, "at", _NEVER)
     _deadline.at = time.monotonic() + time_limit
     try:
@@ -366,7 +374,7 @@ def _run(source: str, mode: str, env: dict[str, Any], time_limit: float) -> Any:
             # Safe: compiled by RestrictedPython under _Policy; only BUILTINS and _GUARDS are reachable.
             return eval(code, env)  # noqa: S307
     except _TimeUp:
-        raise SandboxError(f"ran longer than {time_limit} s") from None
+        raise SandboxError(Message("runtime.time_limit", seconds=time_limit)) from None
     except MemoryError:
         raise  # the worker reports its memory limit and is replaced
     except Exception as exc:
@@ -387,7 +395,7 @@ def execute_here(script: str, names: dict[str, Any], time_limit: float) -> dict[
     # Like SpiffWorkflow, functions the script defined stay behind: task data must stay serializable.
     results = {k: v for k, v in env.items() if not k.startswith("_") and not isinstance(v, FunctionType)}
     if _text_size([v for k, v in results.items() if names.get(k) is not v]) > MAX_ITEMS:
-        raise SandboxError("refused: the variables the script set would be too large to store")
+        raise SandboxError(_refused(Message("runtime.variables_too_large")))
     for key in [key for key in names if key not in env and not key.startswith("_")]:
         del names[key]
     names.update(results)

@@ -15,6 +15,7 @@ from jsonschema import ValidationError as SchemaViolation
 from engine.config.model import Bundle, Catalog, Entity, Field, Form, Label, Settings
 from engine.errors import ValidationError
 from engine.input_limits import MAX_ID, MAX_INT, MIN_INT, decimal_problem, json_problems, text_problem
+from engine.messages import Message, sentence
 from engine.quality.normalize import read_phone
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -144,8 +145,9 @@ def _message(error: SchemaViolation) -> str:
             return f"must have at most {expected} value" + ("" if expected == 1 else "s")
         case "pattern":
             return f"must match the pattern {expected}"
-        case _:
-            return str(error.message)
+        case _:  # jsonschema's English: coded when a template says it, else shown after a translated "the server said"
+            said = sentence(str(error.message), "jsonschema")
+            return said if isinstance(said, Message) else Message("runtime.library_said", detail=said)
 
 
 def _describe(error: SchemaViolation) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from engine.config.automation import TERRITORY_ENTITY, Action
 from engine.config.expressions import parse_duration
 from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
+from engine.messages import Message
 from engine.processes.deployed import active_bundle
 from engine.records.linking import add_link, remove_link
 from engine.records.outbox import queue_email
@@ -102,7 +103,8 @@ def _write(run: _Run, kind: str, values: Mapping[str, Any]) -> None:
         changed = write_fields(run.uow, run.record, clean, actor=run.actor.username, source=run.source,
                                now=run.now, entity=run.entity)
     except ValidationError as exc:
-        raise run.fail(f"{kind} gave {run.entity.name} invalid values: {exc}") from exc
+        raise run.fail(Message("runtime.action_invalid_values", action=kind, entity=run.entity.name,
+                                detail=str(exc))) from exc
     for name, (old, new) in changed.items():
         first_old = run.changed[name][0] if name in run.changed else old
         run.changed[name] = (first_old, new)
@@ -121,9 +123,10 @@ def _start_process(run: _Run, args: Any) -> None:
     process_id = _text(run, "start_process", args)
     version = run.uow.config.latest_process(process_id)
     if version is None:
-        raise run.fail(f"start_process: process {process_id!r} is not deployed")
+        raise run.fail(Message("runtime.process_not_deployed", process=repr(process_id)))
     if version.entity and version.entity != run.record.entity:
-        raise run.fail(f"start_process: {process_id} runs on {version.entity}, not on {run.record.entity}")
+        raise run.fail(Message("runtime.process_other_entity", process=process_id, runs_on=version.entity,
+                                entity=run.record.entity))
     run.uow.publish(ProcessStartRequested(version, run.record, run.actor, run.now, depth=run.depth + 1,
                                           chain=run.chain))  # engine.services.instances.start_requested
 
@@ -131,7 +134,7 @@ def _start_process(run: _Run, args: Any) -> None:
 def _user_id(run: _Run, kind: str, username: str) -> int:
     user = run.uow.users.by_username(username)
     if user is None or not user.active:
-        raise run.fail(f"{kind}: no such user {username!r}")
+        raise run.fail(Message("runtime.action_no_user", action=kind, user=repr(username)))
     return user.id
 
 
@@ -173,13 +176,13 @@ def _send_email(run: _Run, args: Any) -> None:
     spec = _mapping(run, "send_email", args)
     template, to_field = str(spec.get("template") or ""), str(spec.get("to") or "")
     if template not in run.bundle.templates:
-        raise run.fail(f"send_email: no template {template!r}")
+        raise run.fail(Message("runtime.no_template", template=repr(template)))
     address = run.record.data.get(to_field)
     try:
         queue_email(run.uow, run.record, template, address, run.bundle.settings.default_locale, run.source,
                     run.now)
     except ValidationError as exc:
-        raise run.fail(f"send_email to the field {to_field!r}: {exc}") from exc
+        raise run.fail(Message("runtime.email_to_field", field=repr(to_field), detail=str(exc))) from exc
 
 
 def _territory(run: _Run, kind: str, args: Any) -> RecordRow | None:
@@ -242,7 +245,7 @@ def _create_record(run: _Run, args: Any) -> None:
         created = insert_record(run.uow, run.actor, entity, clean, run.now, owner_id=run.record.owner_id,
                                 source=run.source, depth=run.depth + 1, chain=run.chain)
     except ValidationError as exc:
-        raise run.fail(f"create_record: invalid {entity.name}: {exc}") from exc
+        raise run.fail(Message("runtime.create_record_invalid", entity=entity.name, detail=str(exc))) from exc
     if spec.get("link"):
         add_link(run.uow, created, run.record, str(spec["link"]), actor=run.actor.username, source=run.source,
                  now=run.now)

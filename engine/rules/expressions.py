@@ -19,6 +19,7 @@ from simpleeval import EvalWithCompoundTypes  # type: ignore[import-untyped,unus
 from engine import limits
 from engine.config.model import Entity
 from engine.errors import FlowError, SandboxError
+from engine.messages import Message
 
 _NUMBER_TYPES = ("decimal", "money")
 limits.preload(__name__)
@@ -33,8 +34,9 @@ class RuleError(FlowError):
         self.rule = rule
         self.expression = expression
         self.message = message
-        where = f" in {expression!r}" if expression is not None else ""
-        super().__init__(f"{label or f'rule {rule}'}{where}: {message}")
+        where = label or Message("runtime.where_rule", rule=rule)
+        super().__init__(Message("runtime.rule_failed_in", where=where, expression=repr(expression), detail=message)
+                         if expression is not None else Message("runtime.rule_failed", where=where, detail=message))
 
 
 class Amount(Decimal):

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.errors import FlowError, NotFound, ValidationError
+from engine.messages import Message
 from engine.services.access import require_permission
 from engine.services.instances import advance, load_runtime
 from engine.services.jobs import ERROR_LENGTH, Concerns, Job
@@ -201,7 +202,7 @@ def report_failure(
             uow, row, actor, now, "external_task_failed", {"worker_id": worker_id, "error": message, "retries": retries}
         )
         if retries == 0:
-            _open_incident(uow, row, message or f"external task {row.activity_id} failed without a message", now)
+            _open_incident(uow, row, message or Message("runtime.external_no_message", element=row.activity_id), now)
         uow.commit()
 
 

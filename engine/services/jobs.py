@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from engine.errors import FlowError, ValidationError
+from engine.messages import Message
 from engine.store.incident_models import IncidentRow
 from engine.store.uow import UnitOfWork
 
@@ -102,7 +103,8 @@ class Outcome:
 
 def describe(error: BaseException) -> str:
     """An error as its row and incident keep it: the engine's own messages as they are, others with their type."""
-    text = str(error) if isinstance(error, FlowError) else f"{type(error).__name__}: {error}"
+    text = str(error) if isinstance(error, FlowError) else Message("runtime.error", error=type(error).__name__,
+                                                                     detail=str(error))
     return text[:ERROR_LENGTH]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmake
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
+from engine.messages import Message
 from engine.store import history_buffer
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
@@ -158,9 +159,9 @@ class UnitOfWork:
         elif self._depth == self._base and (exc is not None or self._uncommitted()):
             self._rollback()  # as leaving a unit of its own would: nothing of the failed or dry block stays
         if isinstance(exc, StaleDataError):  # an autoflush lost an optimistic-lock race
-            raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
+            raise ConflictError(Message("runtime.changed_meanwhile")) from exc
         if isinstance(exc, IntegrityError):  # an autoflush met a row a concurrent transaction just wrote
-            raise ConflictError(f"the change conflicts with a concurrent one: {exc.orig}") from exc
+            raise ConflictError(Message("runtime.conflicts_concurrent", detail=str(exc.orig))) from exc
 
     def open_edge(self) -> UnitOfWork:
         """Open the unit for an edge (web request, CLI command): the services called in it share its session
@@ -230,7 +231,7 @@ class UnitOfWork:
             self.session.flush()
         except StaleDataError as exc:
             self._rollback()
-            raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
+            raise ConflictError(Message("runtime.changed_meanwhile")) from exc
 
     def commit(self) -> None:
         """Commit; a lost race (stale revision, duplicate key, lock timeout) becomes ConflictError."""
@@ -242,14 +243,14 @@ class UnitOfWork:
             self.session.info.pop(WROTE, None)
         except StaleDataError as exc:
             self._rollback()
-            raise ConflictError("someone else changed this in the meantime; reload and try again") from exc
+            raise ConflictError(Message("runtime.changed_meanwhile")) from exc
         except IntegrityError as exc:
             self._rollback()
-            raise ConflictError(f"the change conflicts with existing data: {exc.orig}") from exc
+            raise ConflictError(Message("runtime.conflicts_existing", detail=str(exc.orig))) from exc
         except OperationalError as exc:
             self._rollback()
             if "locked" in str(exc.orig).lower():
-                raise ConflictError("the database is busy with a concurrent change; try again") from exc
+                raise ConflictError(Message("runtime.database_busy")) from exc
             raise
         finally:
             hooks, self._after_commit = self._after_commit, []

@@ -288,7 +288,7 @@ def test_check_in_russian_prints_every_problem_of_a_broken_bundle_in_russian_at_
 
     assert russian.exit_code == 1, russian.output
     assert russian.output.splitlines() == [
-        *(f"{p.place()} {localized(p.message, 'ru')}" for p in problems), f"{len(problems)} problem(s) found"]
+        *(f"{p.place()} {localized(p.message, 'ru')}" for p in problems), f"найдено проблем: {len(problems)}"]
     assert [line for line in russian.output.splitlines() if english_left(line.split("] ", 1)[-1])] == []
     assert ("crm_model/rules/syntax_a.yaml:4: ошибка синтаксиса YAML в столбце 12: здесь не может быть «ключ: "
             "значение»") in russian.output

@@ -111,7 +111,9 @@ def test_import_with_lang_ru_gives_the_reasons_and_the_rejects_header_in_russian
     result = flowcrm(db_url, "import", str(MIXED), "--entity", "Contact", "--as", "sam", "--mode", "valid-only",
                      "--dry-run", "--rejects", str(out), "--lang", "ru")
     assert result.exit_code == 0, result.output
-    assert 'row 4, column "Метки": «nope» нет в справочнике tag' in result.output
+    assert "строка 4, столбец «Метки»: «nope» нет в справочнике tag" in result.output
+    assert "импорт #1 — завершён (пробный прогон): создано 3, обновлено 0, объединено 1, пропущено 0, отклонено 1" in (
+        result.output)
     header, row = out.read_text(encoding="utf-8-sig").splitlines()
     assert header == "ФИО,Телефон,Email,Метки,ошибки"
     assert "Метки: «nope» нет в справочнике tag" in row
@@ -124,7 +126,7 @@ def test_russian_reasons_for_a_western_european_file_come_back_whole_in_utf8(
     result = flowcrm(db_url, "import", str(source), "--entity", "Contact", "--as", "sam", "--mode", "valid-only",
                      "--encoding", "cp1252", "--rejects", str(out), "--lang", "ru")
     assert result.exit_code == 0, result.output
-    assert f"rejected rows written to {out} (utf-8)" in result.output
+    assert f"отклонённые строки записаны в {out} (utf-8)" in result.output
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # cp1252 has no Cyrillic: UTF-8 with BOM instead of '?' for each letter
     assert data.decode("utf-8-sig").splitlines() == ["Full name;Tags;ошибки",

@@ -16,7 +16,7 @@ from engine.services import boards
 from engine.services.access import READ_ALL, RECORD_WRITERS, WORKERS, require_permission
 from web import STATUS, nav, now, uow
 from web.auth import actor, login_required
-from web.i18n import engine_message, get_locale, label, t
+from web.i18n import engine_message, error_message, get_locale, label, t
 from web.present import bundle_of, field_label, reference_values, remember_titles
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
@@ -28,7 +28,7 @@ def refusal(exc: FlowError, entity: Entity | None) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{field_label(entity, name)}: {engine_message(m)}" if name else engine_message(m)
                          for name, messages in exc.errors.items() for m in messages)
-    return engine_message(str(exc))
+    return error_message(str(exc))
 
 
 @bp.get("")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import FlowError
+from engine.messages import Message
 from engine.processes.dmn.model import Decision, Literal, Rule, Table
 from engine.processes.dmn.values import DecisionFailure, compare, convert, equal, stored
 
@@ -35,7 +36,8 @@ def _evaluate(
             return [{decision.logic.name: stored(value)}]
         return _table(decision, decision.logic, context)
     except DecisionFailure as exc:
-        raise DecisionFailure(f"decision {decision.id!r} ({decision.file}): {exc}") from exc
+        raise DecisionFailure(Message("runtime.decision", decision=repr(decision.id), file=decision.file,
+                                      detail=str(exc))) from exc
 
 
 def _as_variables(decision: Decision, result: Result) -> dict[str, Any]:
@@ -50,7 +52,11 @@ def _as_variables(decision: Decision, result: Result) -> dict[str, Any]:
 
 
 def _where(rule: Rule) -> str:
-    return f"rule {rule.index}" + (f" ({rule.id})" if rule.id else "")
+    return f"rule {_rule(rule)}"
+
+
+def _rule(rule: Rule) -> str:
+    return f"{rule.index}" + (f" ({rule.id})" if rule.id else "")
 
 
 def _matches(table: Table, context: dict[str, Any]) -> list[Rule]:
@@ -59,7 +65,8 @@ def _matches(table: Table, context: dict[str, Any]) -> list[Rule]:
         try:
             values.append(convert(clause.type_ref, clause.read(context)))
         except FlowError as exc:
-            raise DecisionFailure(f"input {number} {clause.label!r} ({clause.text}): {exc}") from exc
+            raise DecisionFailure(Message("runtime.decision_input", number=number, label=repr(clause.label),
+                                          text=clause.text, detail=str(exc))) from exc
     matched = []
     for rule in table.rules:
         for number, (test, given) in enumerate(zip(rule.tests, values, strict=True), 1):
@@ -67,9 +74,8 @@ def _matches(table: Table, context: dict[str, Any]) -> list[Rule]:
                 if not test(given, context):
                     break
             except FlowError as exc:
-                raise DecisionFailure(
-                    f"{_where(rule)}, input {number} {table.inputs[number - 1].label!r}: {exc}"
-                ) from exc
+                raise DecisionFailure(Message("runtime.rule_input", rule=_rule(rule), number=number,
+                                              label=repr(table.inputs[number - 1].label), detail=str(exc))) from exc
         else:
             matched.append(rule)
             if table.hit_policy == "FIRST":
@@ -85,7 +91,8 @@ def _outputs(table: Table, rule: Rule, context: dict[str, Any]) -> dict[str, Any
         try:
             out[clause.name] = stored(convert(clause.type_ref, value(context)))
         except FlowError as exc:
-            raise DecisionFailure(f"{_where(rule)}, output {clause.name!r}: {exc}") from exc
+            raise DecisionFailure(Message("runtime.rule_output", rule=_rule(rule), name=repr(clause.name),
+                                          detail=str(exc))) from exc
     return out
 
 
@@ -104,9 +111,9 @@ def _table(decision: Decision, table: Table, context: dict[str, Any]) -> Result:
     results = [_outputs(table, rule, context) for rule in matched]
     rules = ", ".join(_where(rule) for rule in matched)
     if table.hit_policy == "UNIQUE" and len(matched) > 1:
-        raise DecisionFailure(f"hit policy UNIQUE allows one matching rule, {len(matched)} match: {rules}")
+        raise DecisionFailure(Message("runtime.unique_many", count=len(matched), rules=rules))
     if table.hit_policy == "ANY" and any(r != results[0] for r in results[1:]):
-        raise DecisionFailure(f"hit policy ANY needs the matching rules to give equal outputs, they differ: {rules}")
+        raise DecisionFailure(Message("runtime.any_differ", rules=rules))
     if table.hit_policy in ("ANY", "UNIQUE", "FIRST"):
         return results[:1]
     if table.hit_policy in ("PRIORITY", "OUTPUT ORDER"):

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.errors import FlowError
+from engine.messages import Message
 
 TYPE_REFS = (
     "string",
@@ -123,7 +124,7 @@ def compare(given: Any, other: Any) -> int:
     """-1, 0 or 1; values FEEL cannot order (text against a number) fail with both values named."""
     pair = _comparable(given, other)
     if pair is None or isinstance(pair[0], bool):
-        raise DecisionFailure(f"cannot compare {shown(given)} with {shown(other)}")
+        raise DecisionFailure(Message("runtime.cannot_compare", given=shown(given), other=shown(other)))
     left, right = pair
     return int(left > right) - int(left < right)
 
@@ -135,7 +136,7 @@ def convert(type_ref: str | None, value: Any) -> Any:
     try:
         return _CONVERTERS[type_ref](value)
     except (ValueError, TypeError, InvalidOperation, OverflowError) as exc:
-        raise DecisionFailure(f"{shown(value)} is not a valid {type_ref}") from exc
+        raise DecisionFailure(Message("runtime.not_valid", value=shown(value), type=type_ref)) from exc
 
 
 def _integer(value: Any) -> int:

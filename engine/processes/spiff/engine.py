@@ -129,7 +129,8 @@ class _ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             problem = timer_value_problem(kind, value)
             if problem:
                 element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
-                raise FlowError(f"timer {element}: the value of bpmn:{kind} {expression!r} {problem}")
+                raise FlowError(Message("runtime.timer_value", element=element, kind=kind, expression=repr(expression),
+                                            problem=problem))
         return value
 
 

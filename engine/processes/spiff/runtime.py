@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError, FlowError, NotFound, SandboxError, ValidationError
+from engine.messages import Message
 from engine.processes.calendar import AROUND_THE_CLOCK, BusinessTime
 from engine.processes.definitions import ElementMeta
 from engine.processes.spiff.cache import CacheCounts, ParsedVersion, SpecCache, WorkflowCache
@@ -156,12 +157,17 @@ def _waits(task: Any) -> list[tuple[str, Any]]:
     return [(task.task_spec.bpmn_id, definition)] if definition is not None else []
 
 
-def _element(spec: Any) -> str:
-    """`script task Activity_1` from a task spec: the kind in words and the BPMN id, for error messages."""
+def _said(exc: WorkflowException) -> str:
+    """SpiffWorkflow's message and notes, without the ". " its str() ends with when there are none."""
+    return ". ".join([str(exc.args[0]) if exc.args else type(exc).__name__, *getattr(exc, "notes", [])])
+
+
+def _in_element(spec: Any, detail: str) -> Message:
+    """`script task Activity_1: …` from a task spec: the kind in words and the BPMN id, for error messages."""
     if spec is None:
-        return "the process"
+        return Message("runtime.in_process", detail=detail)
     kind = re.sub(r"(?<!^)(?=[A-Z])", " ", type(spec).__name__).lower()
-    return f"{kind} {getattr(spec, 'bpmn_id', None) or spec.name}"
+    return Message("runtime.in_element", kind=kind, element=getattr(spec, "bpmn_id", None) or spec.name, detail=detail)
 
 
 @dataclass
@@ -272,8 +278,8 @@ class Runtime:
         except WorkflowException as exc:
             cause = exc.__cause__ or exc.__context__
             if isinstance(cause, SandboxError):
-                raise SandboxError(f"{_element(exc.task_spec)}: {cause}") from exc
-            raise FlowError(f"the process failed: {exc}") from exc
+                raise SandboxError(_in_element(exc.task_spec, str(cause))) from exc
+            raise FlowError(Message("runtime.process_failed", detail=_said(exc))) from exc
         steps = self._new_steps()
         self._check_savable(steps)
         return steps
@@ -377,7 +383,7 @@ class Runtime:
         try:
             task.run()
         except WorkflowException as exc:
-            raise FlowError(f"the task failed: {exc}") from exc
+            raise FlowError(Message("runtime.task_failed", detail=_said(exc))) from exc
         return self.run_engine()
 
     def _ready_task(self, task_id: str) -> Any:
