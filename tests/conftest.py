@@ -21,6 +21,10 @@ from engine.store.db import make_engine, normalize_url, upgrade
 from engine.store.models import Base
 from engine.store.uow import UnitOfWork
 
+# the CLI speaks the shell's language (LANG=ru_RU… prints Russian); the suite's English assertions must not depend
+# on the machine's locale, so every command the tests run, in-process or as a subprocess, speaks English unless told
+os.environ["FLOWCRM_LANG"] = "en"
+
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-1"

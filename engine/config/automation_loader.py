@@ -163,7 +163,7 @@ def _named(checker: Checker, path: str, data: Any, kind: str, name: str, seen: M
     and unique; its label and entity (None when the entity is unknown, which is reported)."""
     say, line = checker.sayer(path, name), data.line_of(kind)
     if name != stem(path, ".yaml") or name in seen:
-        say(line, Message("config.file_of_name", kind=kind, name=name))
+        say(line, Message("config.file_of_name", kind=kind, name=name, noun=Message(f"config.noun_{kind}")))
     label = checker.label(say, data.line_of("label"), data.get("label"))
     entity = _entity(checker, say, data.line_of("entity"), data.get("entity"))
     return None if entity is None else (say, line, label, entity)
