@@ -20,3 +20,10 @@ def test_the_committed_index_lists_every_page_in_every_language_at_every_width()
     assert "## In Russian, as a user in Europe/Moscow" in index
     assert '<img src="inbox-ru-375.png" alt="Входящие продавца (Борис): пул задач, 375 px"' in index
     assert OUT == ROOT / "docs" / "screenshots"
+
+
+def test_the_screenshots_show_the_board_and_the_header_search_of_the_sales_day() -> None:
+    names = {shot.name: shot for shot in SHOTS}
+
+    assert {"board", "search"} <= set(names)  # issue 13's pipeline board and search, not only the older pages
+    assert (names["board"].user, names["search"].user) == ("helen", "anna")  # the roles that use them
