@@ -70,7 +70,7 @@ def timeline_part(bundle: Bundle, record: RecordView) -> dict[str, Any]:
     except ValidationError as exc:  # the service names its arguments; the card's links name them so
         raise ValidationError({KIND_PARAM if k == "kind" else AFTER_PARAM: v for k, v in exc.errors.items()}) \
             from exc
-    remember_titles(page.titles)
+    remember_titles(page.names)
     return {"timeline": page, "timeline_kinds": timeline_kinds(bundle), "timeline_kind": chosen,
             "timeline_paged": bool(request.args.get(AFTER_PARAM))}
 
