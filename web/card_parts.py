@@ -58,7 +58,7 @@ def entry_title(entry: TimelineEntry) -> str:
     process_id = entry.source.rsplit(" v", 1)[0] if entry.kind == "step" and entry.source else None
     if entry.element is None:
         return process_label(process_id, process_id) if process_id else entry.title
-    return element_title(entry.element, entry.title, process_id)
+    return element_title(entry.element, entry.title, process_id, entry.labels)
 
 
 def timeline_part(bundle: Bundle, record: RecordView) -> dict[str, Any]:

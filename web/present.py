@@ -246,9 +246,13 @@ def _rule_task_title(element_id: str, title: str) -> str:
     return title
 
 
-def element_title(element_id: str | None, title: str, process_id: str | None = None) -> str:
-    """A process step's or a task's stored name in the request's language: by its element in `process_id` or in
-    the process whose labels name that element, a rule's task by its rule; else as stored."""
+def element_title(element_id: str | None, title: str, process_id: str | None = None,
+                  labels: Mapping[str, str] | None = None) -> str:
+    """A process step's or a task's stored name in the request's language: a task's own title in that language
+    (`labels`, stored when its maker gave several), by its element in `process_id` or in the process whose labels
+    name that element, a rule's task by its rule (older tasks stored no labels); else as stored."""
+    if labels and labels.get(get_locale()):
+        return labels[get_locale()]
     if element_id and element_id.startswith(RULE_TASK):
         return _rule_task_title(element_id, title)
     owner = process_id or (_element_process(element_id, title) if element_id else None)
@@ -258,6 +262,8 @@ def element_title(element_id: str | None, title: str, process_id: str | None = N
 def task_title(task: TaskView) -> str:
     """A task's name in the request's language: its process step's label, or its rule's title in that language
     (other standalone tasks keep the title they were given)."""
+    if task.title_labels and task.title_labels.get(get_locale()):
+        return task.title_labels[get_locale()]
     if task.instance_id is None:
         return element_title(task.element_id, task.title) if task.element_id.startswith(RULE_TASK) else task.title
     process_id = _task_process(task)

@@ -40,6 +40,7 @@ class TimelineEntry:
     new_value: Any = None
     source: str | None = None  # a field change's source, a step's process ("process_id vN"), an e-mail's status
     element: str | None = None  # a step's BPMN element id, a task's (or its rule's "rule <name>"): to translate it
+    labels: dict[str, str] | None = None  # a task's title per locale, when its maker gave several
     cursor: str = ""
 
 
@@ -166,7 +167,7 @@ def record_timeline(uow: UnitOfWork, actor: Actor, record_id: int, *, kinds: Seq
                 assert t.completed_at is not None  # noqa: S101 - the query asks for completed tasks
                 keyed.append((TimelineKey(_aware(t.completed_at), RANK["task"], t.id), TimelineEntry(
                     "task", t.completed_at, t.completed_by, t.title,
-                    element=t.spec_name)))
+                    element=t.spec_name, labels=t.title_labels)))
         if "email" in wanted:
             for m in repo.emails(record_id, key, limit + 1):
                 keyed.append((TimelineKey(_aware(m.created_at), RANK["email"], str(m.id)), TimelineEntry(
