@@ -31,7 +31,8 @@ SCHEMAS: dict[str, Schema] = {
         "items": {"type": "array", "items": _ref("TimelineEntry")}, "limit": {"type": "integer"},
         "next": _nullable("string", description="cursor of the next (older) page; null on the last one"),
         "titles": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "record id -> title of the records the changes name, those you may see"}}),
+                   "description": "record id -> title of the records the changes name (that still exist), opened or "
+                                  "not: a reference reads as its record's title"}}),
     "LoggedEntry": _object({
         "record": _ref("Record"), "task_id": {"type": "string"}, "task_title": {"type": "string"},
         "task_due_at": _TIME}),
