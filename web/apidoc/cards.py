@@ -26,6 +26,8 @@ SCHEMAS: dict[str, Schema] = {
         "source": _nullable("string", description="a change's source, a step's process, an e-mail's status"),
         "element": _nullable("string", description="a step's or a task's BPMN element id, or a rule's task's "
                                                   "\"rule <name>\""),
+        "labels": _nullable("object", description="a task's title per locale ({en, ru}) when its maker (a rule, a "
+                                                  "reminder) gave several"),
         "cursor": {"type": "string", "description": "pass as `after` to continue after this entry"}}),
     "TimelinePage": _object({
         "items": {"type": "array", "items": _ref("TimelineEntry")}, "limit": {"type": "integer"},
