@@ -90,7 +90,7 @@ def unlink_records(uow: UnitOfWork, actor: Actor, link_id: int, now: datetime) -
 
 def record_links(uow: UnitOfWork, actor: Actor, record_id: int) -> LinksView:
     """Both directions of a record's links, oldest first; a record at the other end the actor may not open is named
-    by its title all the same (as a CRM lookup does), marked not `openable`."""
+    by its title all the same (as a lookup field does), marked not `openable`."""
     with uow:
         load_visible(uow, actor, record_id)
         outgoing, incoming = uow.links.outgoing(record_id), uow.links.incoming(record_id)

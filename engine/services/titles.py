@@ -22,7 +22,7 @@ MERGE_HOPS = 5  # a survivor merged again is followed this far
 
 @dataclass(frozen=True)
 class RecordName:
-    """How a page names a record it refers to. As a CRM lookup does, a record the actor may not open is still named
+    """How a page names a record it refers to. As a lookup field does, a record the actor may not open is still named
     by its title (shown without a link); `title` None: no such record (gone); `merged_into`: the survivor a merged
     record went into, when the actor may open it."""
 
