@@ -58,7 +58,7 @@ def entry_title(entry: TimelineEntry) -> str:
     process_id = entry.source.rsplit(" v", 1)[0] if entry.kind == "step" and entry.source else None
     if entry.element is None:
         return process_label(process_id, process_id) if process_id else entry.title
-    return element_title(entry.element, entry.title, process_id)
+    return element_title(entry.element, entry.title, process_id, entry.labels)
 
 
 def timeline_part(bundle: Bundle, record: RecordView) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def timeline_part(bundle: Bundle, record: RecordView) -> dict[str, Any]:
     except ValidationError as exc:  # the service names its arguments; the card's links name them so
         raise ValidationError({KIND_PARAM if k == "kind" else AFTER_PARAM: v for k, v in exc.errors.items()}) \
             from exc
-    remember_titles(page.titles)
+    remember_titles(page.names)
     return {"timeline": page, "timeline_kinds": timeline_kinds(bundle), "timeline_kind": chosen,
             "timeline_paged": bool(request.args.get(AFTER_PARAM))}
 

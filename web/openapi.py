@@ -112,14 +112,17 @@ SCHEMAS: dict[str, Schema] = {
         "instance_id": _nullable("integer", description="null for a standalone task (made by a rule, no process)"),
         "record_id": _nullable("integer"),
         "record_title": _nullable("string"), "element_id": {"type": "string", "description": "BPMN element id"},
-        "title": {"type": "string"}, "form_key": _nullable("string"),
+        "title": {"type": "string", "description": "in the reader's language (Accept-Language, else their locale)"},
+        "form_key": _nullable("string"),
         "candidate_groups": {"type": "array", "items": {"type": "string"}},
         "candidate_users": {"type": "array", "items": {"type": "string"}},
         "assignee": _nullable("string", description="login name"),
         "state": {"enum": ["open", "completed", "cancelled"]}, "due_at": _TIME_OR_NULL, "created_at": _TIME,
         "completed_at": _TIME_OR_NULL, "completed_by": _nullable("string"),
         "process": _nullable("string", description="the process's name; null for a standalone task, and in the "
-                                                   "task of a claim, unclaim or completion")}),
+                                                   "task of a claim, unclaim or completion"),
+        "title_labels": _nullable("object", description="a standalone task's title per locale ({en, ru}) when "
+                                                        "its maker gave several (a rule's task, a reminder)")}),
     "TaskDetail": _object({
         "task": _ref("Task"),
         "form_schema": _nullable("object", description="the form's JSON Schema (draft 2020-12) with entity "
@@ -160,7 +163,9 @@ SCHEMAS: dict[str, Schema] = {
         "kind": {"type": "string", "description": "reference (kept for a reference field) or a code of the link "
                                                   "catalog (settings.link_catalog)"},
         "field": _nullable("string", description="the reference field, for kind reference"),
-        "created_at": _TIME, "created_by": {"type": "string"}}),
+        "created_at": _TIME, "created_by": {"type": "string"},
+        "openable": {"type": "boolean", "description": "false: the caller may not read the record at the other end "
+                                                       "(named by its title all the same)"}}),
     "Links": _object({"outgoing": {"type": "array", "items": _ref("Link")},
                       "incoming": {"type": "array", "items": _ref("Link")}}),
     "NewLink": _object({"to_record_id": {"type": "integer"},

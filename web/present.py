@@ -15,7 +15,7 @@ from engine.config.model import Bundle, Catalog, Entity, ProcessLabels
 from engine.config.process_labels import label_in
 from engine.errors import FlowError
 from engine.processes.deployed import active_bundle
-from engine.services.titles import visible_titles
+from engine.services.titles import GONE, RecordName, record_names
 from engine.services.views import TaskView
 from engine.store.uow import UnitOfWork
 from web import uow
@@ -94,21 +94,21 @@ def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) 
     return escape(_plain(value))
 
 
-def remember_titles(ids: Iterable[Any] | Mapping[int, str]) -> dict[int, str]:
-    """Look up, in one query, the titles of the records a page names that the user may see (or take a mapping of
-    titles already looked up); later `record_link`/`display_value` calls in the same request read them here."""
+def remember_titles(ids: Iterable[Any] | Mapping[int, RecordName]) -> dict[int, str]:
+    """Look up, in one query, how the records a page names read for the user (or take names a service already
+    looked up); later `record_link`/`display_value` calls in the same request read them here. Returns the titles of
+    those that exist, opened or not (a reference picker shows its current value by it)."""
     from web import uow  # late: web imports this module while it is being built
     from web.auth import actor
 
-    known: dict[int, str | None] = g.setdefault("record_titles", {})
-    if isinstance(ids, Mapping):  # titles a service already looked up with the same visibility
+    known: dict[int, RecordName] = g.setdefault("record_names", {})
+    if isinstance(ids, Mapping):
         known.update(ids)
-        return {i: t for i, t in known.items() if t is not None}
-    wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and i not in known}
-    if wanted and g.get("actor") is not None:
-        found = visible_titles(uow(), actor(), wanted)
-        known.update({i: found.get(i) for i in wanted})
-    return {i: t for i, t in known.items() if t is not None}
+    else:
+        wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and i not in known}
+        if wanted and g.get("actor") is not None:
+            known.update(record_names(uow(), actor(), wanted))
+    return {i: n.title for i, n in known.items() if n.title is not None}
 
 
 def reference_values(entity: Entity, values: Mapping[str, Any]) -> list[int]:
@@ -125,12 +125,32 @@ def names_records(bundle: Bundle, entity_name: str | None, field_name: str) -> b
 
 
 def record_link(record_id: Any, entity_name: str = "") -> Markup:
-    """A link to a record by its title; a record the user may not see (or that is gone) reads as "#12"."""
+    """A record by its title: a link when the user may open it, else the title as text with a hint that it cannot be
+    opened; a merged one says so (linking its survivor the user may open), one that is gone says so."""
     if not isinstance(record_id, int) or isinstance(record_id, bool):
         return escape(_plain(record_id)) if record_id not in (None, "") else escape(EMPTY)
-    title = remember_titles([record_id]).get(record_id)
-    text = title if title is not None else " ".join(x for x in (entity_name, f"#{record_id}") if x)
-    return Markup('<a href="{}">{}</a>').format(url_for("records.card", record_id=record_id), text)
+    remember_titles([record_id])
+    name = g.get("record_names", {}).get(record_id, GONE)
+    if name.title is None:
+        return Markup('<span class="ref-gone" title="{}">{}</span>').format(
+            " ".join(x for x in (entity_name, f"#{record_id}") if x), t("reference.gone"))
+    shown = titled_record(record_id, name.title, name.openable)
+    if not name.merged:
+        return shown
+    if name.merged_into is None:
+        return Markup('{} <small class="muted">({})</small>').format(shown, t("reference.merged"))
+    survivor = titled_record(name.merged_into, name.merged_into_title or "", True)
+    merged_into = escape(t("reference.merged_into", link="{link}")).format(link=survivor)
+    return Markup('{} <small class="muted">({})</small>').format(shown, merged_into)
+
+
+def titled_record(record_id: int, title: str, openable: bool) -> Markup:
+    """A title linking its card, or (a record the user may not open) plain text with an accessible hint."""
+    if openable:
+        return Markup('<a href="{}">{}</a>').format(url_for("records.card", record_id=record_id), title)
+    hint = t("reference.closed")
+    return Markup('<span class="ref-closed" title="{0}">{1}<span class="visually-hidden"> ({0})</span></span>'
+                  ).format(hint, title)
 
 
 def catalog_value_label(catalog: Catalog, code: str) -> str:
@@ -226,9 +246,13 @@ def _rule_task_title(element_id: str, title: str) -> str:
     return title
 
 
-def element_title(element_id: str | None, title: str, process_id: str | None = None) -> str:
-    """A process step's or a task's stored name in the request's language: by its element in `process_id` or in
-    the process whose labels name that element, a rule's task by its rule; else as stored."""
+def element_title(element_id: str | None, title: str, process_id: str | None = None,
+                  labels: Mapping[str, str] | None = None) -> str:
+    """A process step's or a task's stored name in the request's language: a task's own title in that language
+    (`labels`, stored when its maker gave several), by its element in `process_id` or in the process whose labels
+    name that element, a rule's task by its rule (older tasks stored no labels); else as stored."""
+    if labels and labels.get(get_locale()):
+        return labels[get_locale()]
     if element_id and element_id.startswith(RULE_TASK):
         return _rule_task_title(element_id, title)
     owner = process_id or (_element_process(element_id, title) if element_id else None)
@@ -238,6 +262,8 @@ def element_title(element_id: str | None, title: str, process_id: str | None = N
 def task_title(task: TaskView) -> str:
     """A task's name in the request's language: its process step's label, or its rule's title in that language
     (other standalone tasks keep the title they were given)."""
+    if task.title_labels and task.title_labels.get(get_locale()):
+        return task.title_labels[get_locale()]
     if task.instance_id is None:
         return element_title(task.element_id, task.title) if task.element_id.startswith(RULE_TASK) else task.title
     process_id = _task_process(task)
@@ -327,7 +353,7 @@ def init_app(app: Flask) -> None:
     """Template filters for dates, roles and actors."""
     app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title, actor=actor_name)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
-                                 link_kind_label=link_kind_label, record_link=record_link,
+                                 link_kind_label=link_kind_label, record_link=record_link, titled_record=titled_record,
                                  process_label=process_label, step_label=step_label,
                                  task_process_label=task_process_label, data_key_label=data_key_label,
                                  element_title=element_title, data_value=data_value,

@@ -143,6 +143,8 @@ def _create_task(run: _Run, args: Any) -> None:
     raw_title = spec.get("title") or "Task"
     title = label_text(raw_title, run.bundle.settings.default_locale, "Task") if isinstance(raw_title, Mapping) \
         else str(raw_title)
+    # a title given per language is kept in each, so every reader sees it in theirs
+    labels = {str(k): str(v)[:300] for k, v in raw_title.items() if v} if isinstance(raw_title, Mapping) else None
     existing = run.uow.tasks.for_record(run.record.id)
     if any(t.instance_id is None and t.state == "open" and t.spec_name == run.source[:200] and t.title == title
            for t in existing):
@@ -157,15 +159,19 @@ def _create_task(run: _Run, args: Any) -> None:
         if length is None:
             raise run.fail(f"create_task: due {spec['due']!r} is not an ISO 8601 duration like P2D")
         due_at = run.now + length
-    add_standalone_task(run.uow, run.record.id, run.source, title, assignee_id, groups, due_at, run.now)
+    add_standalone_task(run.uow, run.record.id, run.source, title, assignee_id, groups, due_at, run.now,
+                        title_labels=labels)
 
 
 def add_standalone_task(uow: UnitOfWork, record_id: int, source: str, title: str, assignee_id: int | None,
-                        groups: Sequence[str], due_at: datetime | None, now: datetime) -> TaskRow:
-    """Create an open task outside any process (by a rule, a reminder...), indexed for the inbox and the pool."""
+                        groups: Sequence[str], due_at: datetime | None, now: datetime, *,
+                        title_labels: Mapping[str, str] | None = None) -> TaskRow:
+    """Create an open task outside any process (by a rule, a reminder...), indexed for the inbox and the pool;
+    `title_labels`: its title per locale, when its maker gives more than one language."""
     row = TaskRow(id=str(uuid.uuid4()), instance_id=None, record_id=record_id, spec_name=source[:200],
                   title=title[:300], form_key=None, lane=None, candidate_groups=",".join(groups), candidate_users="",
-                  assignee_id=assignee_id, state="open", due_at=due_at, created_at=now)
+                  assignee_id=assignee_id, state="open", due_at=due_at, created_at=now,
+                  title_labels=dict(title_labels) if title_labels else None)
     uow.tasks.add(row)
     uow.tasks.flush()
     uow.tasks.add_candidates(row, groups, [])

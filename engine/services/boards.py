@@ -54,6 +54,7 @@ class CardView:
     age_days: int
     revision: int
     due_task_element: str | None = None  # that task's BPMN element id (or "rule <name>"): to name it in a language
+    due_task_labels: dict[str, str] | None = None  # that task's title per locale, when its maker gave several
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def board_view(uow: UnitOfWork, actor: Actor, name: str, now: datetime, *, filte
                     {f: row.data.get(f) for f in board.card_fields if not is_empty(row.data.get(f))},
                     task.title if task else None, task.due_at if task else None,
                     bool(task and task.due_at and task.due_at < now), max(0, (now - since).days), row.revision,
-                    task.spec_name if task else None))
+                    task.spec_name if task else None, task.title_labels if task else None))
             count, amount = totals.get(column.code, (0, None))
             catalog = bundle.catalogs.get(entity.fields[board.stage_field].catalog or "")
             value = catalog.value(column.code) if catalog is not None else None

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from engine.cells import csv_safe, xlsx_cell
 from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
+from engine.messages import render
 from engine.services.access import require_permission
 from engine.services.finding import iter_record_ids
 from engine.services.segments import filter_target, get_segment
@@ -147,7 +148,8 @@ class _Renderer:
         if catalog is not None and field.type == "multi_enum" and isinstance(value, list):
             return ", ".join(catalog.path_label(str(v), self.locale) for v in value)
         if field.type == "reference":
-            return titles.get(value, f"#{value}") if isinstance(value, int) else str(value)
+            gone = render("export.record_gone", {}, self.locale)  # a record gone reads so in words, not as "#11"
+            return titles.get(value, gone) if isinstance(value, int) else str(value)
         return _parsed(field.type, value)
 
 

@@ -30,6 +30,7 @@ class LinkView:
     field: str | None
     created_at: datetime
     created_by: str
+    openable: bool = True  # False: the actor may not open the other record, so it is named but not linked
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ def link_kinds(bundle: Bundle) -> tuple[str, ...]:
     return tuple(code for code in codes if code != REFERENCE)
 
 
-def _view(link: RecordLinkRow, other: RecordRow) -> LinkView:
+def _view(link: RecordLinkRow, other: RecordRow, openable: bool = True) -> LinkView:
     return LinkView(link.id, other.id, other.entity, other.title, link.kind, link.field, link.created_at,
-                    link.created_by)
+                    link.created_by, openable)
 
 
 def link_records(uow: UnitOfWork, actor: Actor, from_id: int, to_id: int, kind: str, now: datetime) -> LinkView:
@@ -88,14 +89,16 @@ def unlink_records(uow: UnitOfWork, actor: Actor, link_id: int, now: datetime) -
 
 
 def record_links(uow: UnitOfWork, actor: Actor, record_id: int) -> LinksView:
-    """Both directions of a record's links, oldest first; links to records the actor cannot see are left out."""
+    """Both directions of a record's links, oldest first; a record at the other end the actor may not open is named
+    by its title all the same (as a lookup field does), marked not `openable`."""
     with uow:
         load_visible(uow, actor, record_id)
         outgoing, incoming = uow.links.outgoing(record_id), uow.links.incoming(record_id)
         others = uow.records.by_ids([link.to_record_id for link in outgoing] +
                                     [link.from_record_id for link in incoming])
-        visible = {rid: row for rid, row in others.items() if can_see(uow, actor, row)}
+        opens = {rid: can_see(uow, actor, row) for rid, row in others.items()}
         return LinksView(
-            outgoing=[_view(link, visible[link.to_record_id]) for link in outgoing if link.to_record_id in visible],
-            incoming=[_view(link, visible[link.from_record_id]) for link in incoming
-                      if link.from_record_id in visible])
+            outgoing=[_view(link, others[link.to_record_id], opens[link.to_record_id]) for link in outgoing
+                      if link.to_record_id in others],
+            incoming=[_view(link, others[link.from_record_id], opens[link.from_record_id]) for link in incoming
+                      if link.from_record_id in others])

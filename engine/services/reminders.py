@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.errors import ConflictError, NotFound, ValidationError
+from engine.messages import ENGLISH, LOCALES, render
 from engine.rules.actions import add_standalone_task
 from engine.services.access import require_permission
 from engine.services.jobs import Concerns, RowJob, run_due
@@ -18,7 +19,6 @@ from engine.store.uow import UnitOfWork
 
 NOTE_LENGTH = 1000
 SOURCE = "reminder"  # spec_name of the tasks reminders become
-TITLE = "Reminder"
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,10 @@ class ReminderJob(RowJob[ReminderRow]):
     def run(self, uow: UnitOfWork, row: ReminderRow, now: datetime) -> bool:
         if not uow.reminders.claim(row.id, now):
             return False  # another worker fired it between our read and our write
-        title = f"{TITLE}: {row.note}" if row.note else TITLE
-        task = add_standalone_task(uow, row.record_id, SOURCE, title, row.user_id, [], row.due_at, now)
+        code, params = ("reminder.title_with_note", {"note": row.note}) if row.note else ("reminder.title", {})
+        labels = {locale: render(code, params, locale)[:300] for locale in LOCALES}  # each reader's language
+        task = add_standalone_task(uow, row.record_id, SOURCE, labels[ENGLISH], row.user_id, [], row.due_at, now,
+                                   title_labels=labels)
         row.task_id = task.id
         return True
 

@@ -43,7 +43,7 @@ def task_view(r: TaskRow, record_title: str | None, assignee: str | None,
     return TaskView(r.id, r.instance_id, r.record_id, record_title, r.spec_name, r.title, r.form_key,
                     tuple(x for x in r.candidate_groups.split(",") if x),
                     tuple(x for x in r.candidate_users.split(",") if x), assignee, r.state, r.due_at,
-                    r.created_at, r.completed_at, r.completed_by, process)
+                    r.created_at, r.completed_at, r.completed_by, process, r.title_labels)
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:

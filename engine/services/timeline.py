@@ -12,7 +12,7 @@ from engine.config.model import Bundle
 from engine.errors import ValidationError
 from engine.processes.deployed import active_bundle
 from engine.services.records import load_visible
-from engine.services.titles import visible_titles
+from engine.services.titles import RecordName, record_names
 from engine.services.views import Actor
 from engine.store.card_repos import RANK, Referencing, TimelineKey
 from engine.store.uow import UnitOfWork
@@ -40,17 +40,23 @@ class TimelineEntry:
     new_value: Any = None
     source: str | None = None  # a field change's source, a step's process ("process_id vN"), an e-mail's status
     element: str | None = None  # a step's BPMN element id, a task's (or its rule's "rule <name>"): to translate it
+    labels: dict[str, str] | None = None  # a task's title per locale, when its maker gave several
     cursor: str = ""
 
 
 @dataclass(frozen=True)
 class TimelinePage:
-    """One page of the timeline; `next_cursor` None on the last page. `titles`: record titles the entries name
-    (references changed, links made) that the actor may see."""
+    """One page of the timeline; `next_cursor` None on the last page. `names`: the records the entries name
+    (references changed, links made), by title, whether the actor may open them and where a merged one went."""
 
     items: list[TimelineEntry]
     next_cursor: str | None
-    titles: dict[int, str] = field(default_factory=dict)
+    names: dict[int, RecordName] = field(default_factory=dict)
+
+    @property
+    def titles(self) -> dict[int, str]:
+        """Titles of the records the entries name that still exist (opened or not: a reference reads as a title)."""
+        return {i: n.title for i, n in self.names.items() if n.title is not None}
 
 
 def timeline_kinds(bundle: Bundle) -> tuple[str, ...]:
@@ -161,7 +167,7 @@ def record_timeline(uow: UnitOfWork, actor: Actor, record_id: int, *, kinds: Seq
                 assert t.completed_at is not None  # noqa: S101 - the query asks for completed tasks
                 keyed.append((TimelineKey(_aware(t.completed_at), RANK["task"], t.id), TimelineEntry(
                     "task", t.completed_at, t.completed_by, t.title,
-                    element=t.spec_name)))
+                    element=t.spec_name, labels=t.title_labels)))
         if "email" in wanted:
             for m in repo.emails(record_id, key, limit + 1):
                 keyed.append((TimelineKey(_aware(m.created_at), RANK["email"], str(m.id)), TimelineEntry(
@@ -171,8 +177,8 @@ def record_timeline(uow: UnitOfWork, actor: Actor, record_id: int, *, kinds: Seq
         keyed.sort(key=lambda pair: pair[0], reverse=True)
         page = [(k, e) for k, e in keyed[:limit]]
         items = [TimelineEntry(**{**e.__dict__, "cursor": _cursor(k)}) for k, e in page]
-        titles = visible_titles(uow, actor, _reference_ids(bundle, card.entity, items))
-        return TimelinePage(items, items[-1].cursor if len(keyed) > limit else None, titles)
+        names = record_names(uow, actor, _reference_ids(bundle, card.entity, items))
+        return TimelinePage(items, items[-1].cursor if len(keyed) > limit else None, names)
 
 
 def _record_entry(bundle: Bundle, row: Any) -> TimelineEntry:

@@ -42,6 +42,7 @@ class TaskView:
     completed_at: datetime | None
     completed_by: str | None
     process: str | None = None  # the process version's name (None: a standalone task, or not read)
+    title_labels: dict[str, str] | None = None  # a standalone task's title per locale, when its maker gave several
 
     def overdue(self, now: datetime) -> bool:
         """True if an open task is past its due date."""

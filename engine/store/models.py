@@ -202,6 +202,8 @@ class TaskRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(80))
+    # a standalone task's title per locale ({"en": ..., "ru": ...}) when its maker gave more than one language
+    title_labels: Mapped[dict[str, str] | None] = mapped_column(JsonType, nullable=True)
 
 
 class TaskCandidateRow(Base):

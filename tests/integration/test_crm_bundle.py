@@ -330,9 +330,9 @@ def test_demo_seed_builds_territories_statuses_and_requests(deployed: MakeUow, a
     ivan = by_title["Иван Соколов"]
     assert ivan.data["status"] == "periodic"  # two won deals
     assert ivan.owner == "anna"  # Moscow territory manager
-    assert by_title["Peter Novikov"].data["status"] == "interested"  # he called in
+    assert by_title["Пётр Новиков"].data["status"] == "interested"  # he called in
     assert by_title["ООО «Ромашка»"].data["status"] == "periodic"
-    assert territory_codes(deployed, actors, by_title["Vega Soft LLC"].id) == {"NW", "IT"}
+    assert territory_codes(deployed, actors, by_title["ООО «Вега Софт»"].id) == {"NW", "IT"}
     assert [t.title for t in tasks.list_tasks(deployed(), admin, "all", limit=500)
             if t.record_id == by_title["Светлана Кузьмина"].id] == ["Добавить телефон или e-mail"]
     lead_types = {r.data["request_type"] for r in records.list_records(deployed(), admin, "Lead", limit=500)}

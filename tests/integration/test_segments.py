@@ -293,9 +293,9 @@ def test_demo_seed_ships_example_segments_once(deployed: MakeUow, actors: dict[s
     assert seed(deployed, ROOT / "demo" / "seed.yaml", NOW)["segments"] == 3
     assert seed(deployed, ROOT / "demo" / "seed.yaml", NOW)["segments"] == 0
     by_name = {s.name: s for s in list_segments(deployed(), AUDITOR)}
-    assert set(by_name) == {"Clients with a won deal", "Contacts without a phone or e-mail",
-                            "Open deals over 100 000"}
-    buyers = run_segment(deployed(), AUDITOR, by_name["Clients with a won deal"].id, NOW, limit=100)
+    assert set(by_name) == {"Клиенты с выигранной сделкой", "Контакты без телефона и e-mail",
+                            "Открытые сделки больше 100 000"}
+    buyers = run_segment(deployed(), AUDITOR, by_name["Клиенты с выигранной сделкой"].id, NOW, limit=100)
     assert "Иван Соколов" in [r.title for r in buyers.items]
-    unreachable = run_segment(deployed(), AUDITOR, by_name["Contacts without a phone or e-mail"].id, NOW)
+    unreachable = run_segment(deployed(), AUDITOR, by_name["Контакты без телефона и e-mail"].id, NOW)
     assert "Светлана Кузьмина" in [r.title for r in unreachable.items]

@@ -26,7 +26,7 @@ BUDGETS = {
     "/api/v1/records/<int:record_id>/reminders": 4, "/api/v1/records/<int:record_id>/timeline": 13,
     "/api/v1/reports": 3, "/api/v1/reports/<name>": 7, "/api/v1/search": 7, "/api/v1/segments": 3,
     "/api/v1/segments/<int:segment_id>": 3, "/api/v1/segments/<int:segment_id>/export": 9,
-    "/api/v1/segments/<int:segment_id>/records": 9, "/api/v1/tasks": 3, "/api/v1/tasks/<task_id>": 3, "/audit": 5,
+    "/api/v1/segments/<int:segment_id>/records": 9, "/api/v1/tasks": 4, "/api/v1/tasks/<task_id>": 3, "/audit": 5,
     "/audit/export.csv": 7, "/audit/export.xlsx": 7, "/boards": 2, "/boards/<name>": 13, "/designer": 3,
     "/designer/versions/<int:version_id>": 4, "/designer/versions/<int:version_id>.bpmn": 2,
     "/designer/versions/<int:version_id>/diagram.json": 3, "/duplicates": 5, "/duplicates/<int:pair_id>": 23,

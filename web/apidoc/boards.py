@@ -19,6 +19,8 @@ SCHEMAS: dict[str, Schema] = {
         "fields": {"type": "object", "description": "the board's card fields that are filled in"},
         "due_task": _nullable("string", description="the record's open task due first"),
         "due_task_element": _nullable("string", description="that task's BPMN element id, or \"rule <name>\""),
+        "due_task_labels": _nullable("object", description="that task's title per locale ({en, ru}) when its maker "
+                                                           "gave several"),
         "due_at": _TIME_OR_NULL, "overdue": {"type": "boolean"},
         "age_days": {"type": "integer", "description": "whole days since the card entered its column"},
         "revision": {"type": "integer", "description": "send back as expected_revision when moving it"}}),

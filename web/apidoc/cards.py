@@ -26,12 +26,15 @@ SCHEMAS: dict[str, Schema] = {
         "source": _nullable("string", description="a change's source, a step's process, an e-mail's status"),
         "element": _nullable("string", description="a step's or a task's BPMN element id, or a rule's task's "
                                                   "\"rule <name>\""),
+        "labels": _nullable("object", description="a task's title per locale ({en, ru}) when its maker (a rule, a "
+                                                  "reminder) gave several"),
         "cursor": {"type": "string", "description": "pass as `after` to continue after this entry"}}),
     "TimelinePage": _object({
         "items": {"type": "array", "items": _ref("TimelineEntry")}, "limit": {"type": "integer"},
         "next": _nullable("string", description="cursor of the next (older) page; null on the last one"),
         "titles": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "record id -> title of the records the changes name, those you may see"}}),
+                   "description": "record id -> title of the records the changes name (that still exist), opened or "
+                                  "not: a reference reads as its record's title"}}),
     "LoggedEntry": _object({
         "record": _ref("Record"), "task_id": {"type": "string"}, "task_title": {"type": "string"},
         "task_due_at": _TIME}),
