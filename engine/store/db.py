@@ -62,7 +62,8 @@ def _utc_moment(value: Any) -> str | None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an Engine; SQLite gets WAL, foreign keys and a busy timeout, PostgreSQL a ping of pooled connections
-    that rested (`ping_after_idle`); both note which transactions sent only reads (`sent_only_reads`)."""
+    that rested (`ping_after_idle`) and multi-row INSERTs; both note which transactions sent only reads
+    (`sent_only_reads`)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
@@ -86,6 +87,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     engine = create_engine(url, **kwargs)
     _note_writes(engine)
+    if engine.dialect.driver == "psycopg":
+        # INSERT many rows as one multi-row statement (SQLAlchemy's "insertmanyvalues", pages of 1,000 rows), as
+        # SQLAlchemy does for psycopg2 by default: psycopg 3's executemany sends each row in a pipeline and waits for
+        # the server twice (the rows, then the pipeline's end); one INSERT waits once. A step's events, a record's
+        # keys and field history are such inserts: seven a lead
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+        # rows per statement: SQLAlchemy's 1,000 split an import batch's field history (300 records × 7 fields)
+        # into three; its cap of 32,700 bound parameters per statement still holds
+        engine.dialect.insertmanyvalues_page_size = kwargs.get("insertmanyvalues_page_size", ROWS_PER_INSERT)
     if not kwargs.get("pool_pre_ping"):
         ping_after_idle(engine, PING_AFTER_IDLE)
     return engine
@@ -124,6 +134,7 @@ def sent_only_reads(conn: Connection) -> bool:
 
 
 _SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction sent a statement other than a read
+ROWS_PER_INSERT = 5000  # PostgreSQL: rows of one multi-row INSERT at most (fewer when they need > 32,700 parameters)
 PING_AFTER_IDLE = 5.0  # seconds a pooled PostgreSQL connection may rest before its next checkout pings it
 
 
