@@ -109,7 +109,8 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
 
 
 class UnitOfWork:
-    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without commit rolls back.
+    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without commit rolls back (a
+    transaction that only read ends with COMMIT instead: the same for reads, and psycopg keeps its prepared statements).
 
     An edge (a web request, a CLI command) opens one unit with `open_edge()` and passes it down: the services'
     own `with uow:` blocks then nest in it and share its session, so the reads and the write of one request run
