@@ -13,6 +13,7 @@ from time import perf_counter
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.engine.interfaces import ExecuteStyle
 
 from engine.store.db import make_engine
 
@@ -27,9 +28,12 @@ class Recorder:
         event.listen(engine, "commit", self._end("commit"))
         event.listen(engine, "rollback", self._end("rollback"))
 
-    def _statement(self, _conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
+    def _statement(self, _conn: Any, _cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
         if self.on:
-            self.ops.append(("many" if many else "one", sql, params))
+            # an executemany INSERT that SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues", PostgreSQL) is
+            # one execute per page of rows
+            one = not many or context.execute_style is ExecuteStyle.INSERTMANYVALUES
+            self.ops.append(("one" if one else "many", sql, params))
 
     def _end(self, kind: str) -> Callable[[Any], None]:
         def seen(_conn: Any) -> None:

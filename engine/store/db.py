@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,11 +62,13 @@ def _utc_moment(value: Any) -> str | None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an Engine; SQLite gets WAL, foreign keys and a busy timeout, PostgreSQL a ping of pooled connections
-    that rested (`ping_after_idle`)."""
+    that rested (`ping_after_idle`) and multi-row INSERTs; both note which transactions sent only reads
+    (`sent_only_reads`)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
+        _note_writes(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -84,11 +86,55 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     engine = create_engine(url, **kwargs)
+    _note_writes(engine)
+    if engine.dialect.driver == "psycopg":
+        # INSERT many rows as one multi-row statement (SQLAlchemy's "insertmanyvalues", pages of 1,000 rows), as
+        # SQLAlchemy does for psycopg2 by default: psycopg 3's executemany sends each row in a pipeline and waits for
+        # the server twice (the rows, then the pipeline's end); one INSERT waits once. A step's events, a record's
+        # keys and field history are such inserts: seven a lead
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+        # rows per statement: SQLAlchemy's 1,000 split an import batch's field history (300 records × 7 fields)
+        # into three; its cap of 32,700 bound parameters per statement still holds
+        engine.dialect.insertmanyvalues_page_size = kwargs.get("insertmanyvalues_page_size", ROWS_PER_INSERT)
     if not kwargs.get("pool_pre_ping"):
         ping_after_idle(engine, PING_AFTER_IDLE)
     return engine
 
 
+def _note_writes(engine: Engine) -> None:
+    """Mark a connection's transaction as written to by any statement that is not a compiled SELECT (text and
+    driver SQL count as writes: a NOTIFY is one)."""
+
+    @event.listens_for(engine, "begin")
+    def _begun(conn: Connection) -> None:
+        conn.info[_SENT_WRITES] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _sent(conn: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+        if not _is_read(context):
+            conn.info[_SENT_WRITES] = True
+
+
+def _is_read(context: Any) -> bool:
+    return bool(
+        context is not None
+        and context.compiled is not None
+        and not context.is_text
+        and not (context.isinsert or context.isupdate or context.isdelete or context.isddl)
+    )
+
+
+def sent_only_reads(conn: Connection) -> bool:
+    """True when the connection's current transaction sent compiled SELECTs only, so ending it with COMMIT
+    changes nothing a ROLLBACK would not (a SELECT of a function with effects, such as pg_notify or setval, must
+    go as text to count as a write). On PostgreSQL that matters: psycopg forgets every prepared statement of the
+    connection at a ROLLBACK and sends DEALLOCATE ALL, so each read-only request that rolled back cost a round
+    trip and made the next statements be prepared again."""
+    return conn.info.get(_SENT_WRITES) is False
+
+
+_SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction sent a statement other than a read
+ROWS_PER_INSERT = 5000  # PostgreSQL: rows of one multi-row INSERT at most (fewer when they need > 32,700 parameters)
 PING_AFTER_IDLE = 5.0  # seconds a pooled PostgreSQL connection may rest before its next checkout pings it
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
@@ -19,6 +19,7 @@ from engine.store import history_buffer
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
 from engine.store.card_repos import CardRepository
+from engine.store.db import sent_only_reads
 from engine.store.events import Event
 from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
@@ -51,19 +52,39 @@ def _wall_clock() -> datetime:
 
 
 _REPOSITORIES: dict[str, Callable[[Session], Any]] = {
-    "users": UserRepository, "config": ConfigRepository, "records": RecordRepository,
-    "instances": InstanceRepository, "tasks": TaskRepository, "history": HistoryRepository,
-    "timers": TimerRepository, "links": LinkRepository, "outbox": OutboxRepository,
-    "schedules": RuleScheduleRepository, "assignment": AssignmentRepository, "reminders": ReminderRepository,
-    "events": EventRepository, "find": FindRepository, "quality": QualityRepository, "imports": ImportRepository,
-    "segments": SegmentRepository, "merges": MergeRepository, "audit": AuditRepository, "jobs": JobRepository,
-    "incidents": IncidentRepository, "logins": LoginRepository, "external_tasks": ExternalTaskRepository,
-    "list_settings": ListSettingRepository, "reports": ReportRepository, "search": SearchRepository,
-    "boards": BoardRepository, "cards": CardRepository,
+    "users": UserRepository,
+    "config": ConfigRepository,
+    "records": RecordRepository,
+    "instances": InstanceRepository,
+    "tasks": TaskRepository,
+    "history": HistoryRepository,
+    "timers": TimerRepository,
+    "links": LinkRepository,
+    "outbox": OutboxRepository,
+    "schedules": RuleScheduleRepository,
+    "assignment": AssignmentRepository,
+    "reminders": ReminderRepository,
+    "events": EventRepository,
+    "find": FindRepository,
+    "quality": QualityRepository,
+    "imports": ImportRepository,
+    "segments": SegmentRepository,
+    "merges": MergeRepository,
+    "audit": AuditRepository,
+    "jobs": JobRepository,
+    "incidents": IncidentRepository,
+    "logins": LoginRepository,
+    "external_tasks": ExternalTaskRepository,
+    "list_settings": ListSettingRepository,
+    "reports": ReportRepository,
+    "search": SearchRepository,
+    "boards": BoardRepository,
+    "cards": CardRepository,
 }  # UnitOfWork attribute -> repository class: made on first use per session
 
 Handlers = Mapping[type, Sequence[Callable[["UnitOfWork", Any], None]]]  # event class -> its handlers, in order
 WROTE = "flowcrm.wrote"  # Session.info key: the session's transaction holds writes not yet committed
+CONNECTED = "flowcrm.connected"  # Session.info key: the connection of the session's transaction, once it has one
 
 
 @event.listens_for(Session, "after_flush")
@@ -77,8 +98,20 @@ def _executed(state: ORMExecuteState) -> None:
         state.session.info[WROTE] = True
 
 
+@event.listens_for(Session, "after_begin")
+def _connected(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    session.info[CONNECTED] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(CONNECTED, None)
+
+
 class UnitOfWork:
-    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without commit rolls back.
+    """`with uow:` opens a transaction; `uow.commit()` makes it durable; leaving without commit rolls back (a
+    transaction that only read ends with COMMIT instead: the same for reads, and psycopg keeps its prepared statements).
 
     An edge (a web request, a CLI command) opens one unit with `open_edge()` and passes it down: the services'
     own `with uow:` blocks then nest in it and share its session, so the reads and the write of one request run
@@ -116,8 +149,13 @@ class UnitOfWork:
     boards: BoardRepository
     cards: CardRepository
 
-    def __init__(self, session_factory: sessionmaker[Session], handlers: Handlers | None = None, *,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        handlers: Handlers | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._factory = session_factory
         self._handlers: Handlers = handlers or {}
         self.clock: Callable[[], datetime] = clock or _wall_clock  # what "now" is for this unit's timer expressions
@@ -155,7 +193,7 @@ class UnitOfWork:
     ) -> None:
         self._depth -= 1
         if self._depth == 0:
-            self._close()
+            self._close(failed=exc is not None)
         elif self._depth == self._base and (exc is not None or self._uncommitted()):
             self._rollback()  # as leaving a unit of its own would: nothing of the failed or dry block stays
         if isinstance(exc, StaleDataError):  # an autoflush lost an optimistic-lock race
@@ -176,7 +214,7 @@ class UnitOfWork:
         """End the edge's unit: what was not committed rolls back, the session closes."""
         if self._depth:
             self._base = self._depth = 0
-            self._close()
+            self._close(failed=False)
 
     @property
     def database(self) -> str:
@@ -205,19 +243,36 @@ class UnitOfWork:
         self.session.info.pop(WROTE, None)
         self.session.rollback()
 
-    def _close(self) -> None:
+    def _close(self, failed: bool) -> None:
         try:
-            self._rollback()
+            if not failed and self._only_read():
+                self._after_commit.clear()  # promises of writes: a unit that only read has none to keep
+                self.session.commit()  # the same as a rollback here, and keeps psycopg's prepared statements
+            else:
+                self._rollback()
         finally:
             self.session.close()
+
+    def _only_read(self) -> bool:
+        """True when the open transaction sent statements, all of them SELECTs, and holds nothing unsent."""
+        session = self.session
+        connection: Connection | None = session.info.get(CONNECTED)
+        transaction = session.get_transaction()
+        if connection is None or transaction is None or not transaction.is_active:
+            return False  # nothing sent (a rollback sends nothing either), or a transaction an error broke
+        if self._uncommitted() or history_buffer.mark(session):
+            return False
+        return sent_only_reads(connection)
 
     def publish(self, event: Event) -> None:
         """Hand a domain event to its handlers now, in this transaction: a handler's own writes publish more
         events, handled before it returns (a cascade runs depth first, as the writes happened)."""
         handlers = self._handlers.get(type(event))
         if handlers is None:  # an event nobody handles would be a write whose consequences silently never ran
-            raise LookupError(f"no handlers are registered for {type(event).__name__}; the unit of work was made "
-                              "without the handler table (engine.bootstrap wires it)")
+            raise LookupError(
+                f"no handlers are registered for {type(event).__name__}; the unit of work was made "
+                "without the handler table (engine.bootstrap wires it)"
+            )
         for handler in handlers:
             handler(self, event)
 
