@@ -91,7 +91,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # INSERT many rows as one multi-row statement (SQLAlchemy's "insertmanyvalues", pages of 1,000 rows), as
         # SQLAlchemy does for psycopg2 by default: psycopg 3's executemany sends each row in a pipeline and waits for
         # the server twice (the rows, then the pipeline's end); one INSERT waits once. A step's events, a record's
-        # keys and field history are such inserts: seven a lead
+        # keys and field history are such inserts: seven for one record moved through a short process
         engine.dialect.use_insertmanyvalues_wo_returning = True
         # rows per statement: SQLAlchemy's 1,000 split an import batch's field history (300 records × 7 fields)
         # into three; its cap of 32,700 bound parameters per statement still holds
