@@ -21,9 +21,15 @@ from bench.synthetic import contact_base, write_csv
 from engine.bootstrap import prepare_database
 
 AREAS = (  # the first area whose marker is in a function's file name gets its own time
-    ("phone parsing", "phonenumbers"), ("rapidfuzz", "rapidfuzz"), ("SQLite driver", "sqlite3"),
-    ("psycopg", "psycopg"), ("SQLAlchemy", "sqlalchemy"), ("duplicate matching", "engine/quality"),
-    ("imports", "engine/imports"), ("records, rules, services", "engine/"), ("JSON", "json"),
+    ("phone parsing", "phonenumbers"),
+    ("rapidfuzz", "rapidfuzz"),
+    ("SQLite driver", "sqlite3"),
+    ("psycopg", "psycopg"),
+    ("SQLAlchemy", "sqlalchemy"),
+    ("duplicate matching", "engine/quality"),
+    ("imports", "engine/imports"),
+    ("records, rules, services", "engine/"),
+    ("JSON", "json"),
 )
 
 
@@ -78,16 +84,22 @@ def main() -> None:
         base = contact_base(args.rows, args.seed)
         csv_path = workdir / "contacts.csv"
         write_csv(base.rows, csv_path)
-        scope: AbstractContextManager[Any] = (postgres_schema(args.postgres, "flowcrm_import_profile")
-                                              if args.postgres else nullcontext(fresh_sqlite(workdir / "p.sqlite")))
+        scope: AbstractContextManager[Any] = (
+            postgres_schema(args.postgres, "flowcrm_import_profile")
+            if args.postgres
+            else nullcontext(fresh_sqlite(workdir / "p.sqlite"))
+        )
         with scope as url:
             if args.postgres:
                 prepare_database(url)
             factory = _Factory(url)
             clock = StatementClock(factory.engine)
             if args.sqlite_cache_mb:
-                event.listen(factory.engine, "connect", lambda conn, _: conn.execute(
-                    f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}"))
+                event.listen(
+                    factory.engine,
+                    "connect",
+                    lambda conn, _: conn.execute(f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}"),
+                )
             profiler = cProfile.Profile()
             start, cpu = perf_counter(), process_time()
             if not args.no_profile:
