@@ -76,7 +76,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             # a bulk write (an import's batch) touches index pages all over tables of 100,000s of rows: with the
             # default 2 MB cache it read many of them again and spilled dirty ones mid-transaction (an import of
-            # 30,000 contacts: 28 → 18 s in the driver, 33 → 28 s CPU); pages are allocated only as they are used
+            # 30,000 rows: 28 → 18 s in the driver, 33 → 28 s CPU); pages are allocated only as they are used
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
             cursor.close()
             # SQLite's lower()/upper() fold ASCII only; Python's fold every script (Cyrillic searches)
