@@ -25,3 +25,13 @@ def selects_of(work: UnitOfWork, call: Callable[[UnitOfWork], Any]) -> tuple[Any
         finally:
             event.remove(bind, "before_cursor_execute", log)
     return result, [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+
+
+def as_insert(statement: str) -> str:
+    """A statement as the tests that count writes name it: a COPY of rows into a table (engine/store/bulk_insert.py,
+    on PostgreSQL) is the multi-row INSERT it stands for."""
+    text = statement.lstrip()
+    if text.upper().startswith("COPY "):
+        table, _, rest = text[5:].partition(" ")
+        return f"INSERT INTO {table} {rest.removesuffix(' FROM STDIN')}"
+    return statement

@@ -113,8 +113,10 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
 
 def _open_writes(uow: UnitOfWork, job_id: int, processed: int) -> None:
     """Write first, then take row savepoints: SQLite's driver opens its transaction at the first write, and a
-    savepoint taken before it would commit on release."""
-    uow.imports.set_progress(job_id, processed)
+    savepoint taken before it would commit on release. Not elsewhere: that write would lock the job's row for the
+    whole batch, and the heartbeat's UPDATE of the row (its own short transaction) would wait behind it."""
+    if not uow.imports.side_writes_allowed():
+        uow.imports.set_progress(job_id, processed)
 
 
 def _store_rejects(uow: UnitOfWork, job_id: int, importer: Importer, start: int) -> None:

@@ -76,6 +76,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # a bulk write (an import's batch) touches index pages all over tables of 100,000s of rows: with the
+            # default 2 MB cache it read many of them again and spilled dirty ones mid-transaction (an import of
+            # 30,000 rows: 28 → 18 s in the driver, 33 → 28 s CPU); pages are allocated only as they are used
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
             cursor.close()
             # SQLite's lower()/upper() fold ASCII only; Python's fold every script (Cyrillic searches)
             dbapi_conn.create_function("lower", 1, _fold(str.lower), deterministic=True)
@@ -135,6 +139,7 @@ def sent_only_reads(conn: Connection) -> bool:
 
 _SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction sent a statement other than a read
 ROWS_PER_INSERT = 5000  # PostgreSQL: rows of one multi-row INSERT at most (fewer when they need > 32,700 parameters)
+SQLITE_CACHE_KB = 65_536  # page cache per SQLite connection (PRAGMA cache_size)
 PING_AFTER_IDLE = 5.0  # seconds a pooled PostgreSQL connection may rest before its next checkout pings it
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from engine.store.bulk_insert import insert_rows
 from engine.store.models import RecordRow
 from engine.store.quality_models import DuplicatePairRow, MatchKeyRow, MatchModelRow
 from engine.store.repositories import _Repository
@@ -67,7 +68,7 @@ class DuplicateQueries(_Repository):
     def add_keys(self, rows: list[tuple[int, str, str, str]]) -> None:
         """Insert match keys in bulk: (record id, entity, key name, value)."""
         if rows:
-            self.session.execute(_KEYS_INSERT, [
+            insert_rows(self.session, _KEYS, [
                 {"record_id": r, "entity": e, "key": k, "value": v[:300]} for r, e, k, v in rows
             ])
 
@@ -218,7 +219,7 @@ class DuplicateQueries(_Repository):
     def add_pairs(self, rows: list[dict[str, Any]]) -> None:
         """Insert new open pairs in bulk (column values; the caller checked that none exists yet)."""
         if rows:
-            self.session.execute(insert(_PAIRS), rows)
+            insert_rows(self.session, _PAIRS, rows)
 
     def _queue(self, entity: str | None, status: str | None) -> Any:
         a, b = aliased(RecordRow), aliased(RecordRow)

@@ -12,14 +12,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Table, event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from engine.store.bulk_insert import insert_rows
 from engine.store.models import FieldChangeRow, RecordRow
 
 BUFFER = "flowcrm.history_buffer"  # Session.info key: field_change rows waiting for their INSERT (while buffering)
 _TABLE = cast(Table, FieldChangeRow.__table__)
-INSERT = insert(_TABLE)  # prebuilt: its cache key is made once
 
 
 @contextmanager
@@ -63,7 +63,7 @@ def write(session: Session) -> None:
     if held:
         rows = list(held)
         held.clear()
-        session.execute(INSERT, rows)
+        insert_rows(session, _TABLE, rows)
 
 
 def mark(session: Session) -> int:

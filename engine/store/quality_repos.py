@@ -9,9 +9,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, text, update
+from sqlalchemy import Table, and_, delete, or_, select, text, update
 from sqlalchemy.orm import SessionTransaction
 
+from engine.store.bulk_insert import insert_rows
 from engine.store.duplicate_repos import DuplicateQueries
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow
 from engine.store.quality_models import (
@@ -104,7 +105,7 @@ class ImportRepository(_Repository):
     def add_row_keys(self, entity: str, job_id: int, keys: Sequence[tuple[str, int]]) -> None:
         """Row keys (row hash, record id) of new rows of an import, in multi-row statements."""
         if keys:
-            self.session.execute(insert(cast(Table, ImportRowKeyRow.__table__)), [
+            insert_rows(self.session, cast(Table, ImportRowKeyRow.__table__), [
                 {"entity": entity, "row_hash": digest, "record_id": record_id, "job_id": job_id}
                 for digest, record_id in keys])
 

@@ -22,6 +22,7 @@ from engine.store.automation_repos import (
     ReminderRepository,
     RuleScheduleRepository,
 )
+from engine.store.bulk_insert import insert_rows
 from engine.store.models import (
     ApiTokenRow,
     ConfigVersionRow,
@@ -207,7 +208,7 @@ class RecordRepository(_Repository):
                 self.session.flush()
             # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects);
             # prebuilt, so its cache key is made once
-            self.session.execute(history_buffer.INSERT, list(rows))
+            insert_rows(self.session, cast(Table, FieldChangeRow.__table__), rows)
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""

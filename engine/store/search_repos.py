@@ -22,6 +22,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from engine.store.bulk_insert import insert_rows
 from engine.store.filter_sql import FindScope
 from engine.store.models import RecordRow, TaskCandidateRow, TaskRow
 from engine.store.repo_base import _Repository
@@ -97,7 +98,6 @@ def _statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
     return ids, records.order_by(RecordRow.id.desc()).limit(bindparam("limit", type_=BigInteger))
 
 
-_KEYS_INSERT = insert(cast(Table, SearchKeyRow.__table__))  # prebuilt: its cache key is made once
 # built once per shape: constructing and hashing these unions per search cost more than running them
 _SHAPES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 _MAX_SHAPES = 256
@@ -114,7 +114,7 @@ class SearchRepository(_Repository):
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert keys of new records ({record_id, entity, key, owner_id}) in one statement."""
         if rows:
-            self.session.execute(_KEYS_INSERT, list(rows))
+            insert_rows(self.session, cast(Table, SearchKeyRow.__table__), rows)
 
     def delete_of(self, record_ids: Iterable[int]) -> None:
         """Remove every key of these records."""

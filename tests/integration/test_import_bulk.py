@@ -20,6 +20,7 @@ from engine.services.views import Actor
 from engine.store.models import Base
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW, DeployedSnapshots
+from tests.statements import as_insert
 
 Factory = Callable[[], UnitOfWork]
 # written per run, not per row: the job's own bookkeeping (pid, host, heartbeat) and the tables' surrogate ids
@@ -322,7 +323,7 @@ def run_counted(make_uow: Factory, job_id: int, *, batch_size: int) -> list[str]
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+        statements.append(as_insert(statement))
 
     engine = make_uow.engine  # type: ignore[attr-defined]
     event.listen(engine, "before_cursor_execute", count)

@@ -19,6 +19,7 @@ from engine.services.records import create_record, get_record, record_history
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
+from tests.statements import as_insert
 
 MakeUow = Callable[[], UnitOfWork]
 ALL_CONTACTS = {"entity": "Contact"}
@@ -31,7 +32,7 @@ def counted(make_uow: MakeUow) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(" ".join(statement.split()))
+        statements.append(" ".join(as_insert(statement).split()))
 
     engine = make_uow.engine  # type: ignore[attr-defined]
     event.listen(engine, "before_cursor_execute", count)

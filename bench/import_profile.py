@@ -1,0 +1,123 @@
+"""Profile one import of synthetic contacts with duplicate matching (cProfile), to see where its time goes:
+`python -m bench.import_profile --rows 10000 [--postgres URL] [--out FILE]` prints the functions with the most
+cumulative and own time and, per area (driver, SQLAlchemy, phone parsing, matching, ...), the share of own time."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from time import perf_counter, process_time
+from typing import Any
+
+from sqlalchemy import event
+
+from bench.common import fresh_sqlite, postgres_schema
+from bench.import_rate import _engine_import, _Factory
+from bench.synthetic import contact_base, write_csv
+from engine.bootstrap import prepare_database
+
+AREAS = (  # the first area whose marker is in a function's file name gets its own time
+    ("phone parsing", "phonenumbers"),
+    ("rapidfuzz", "rapidfuzz"),
+    ("SQLite driver", "sqlite3"),
+    ("psycopg", "psycopg"),
+    ("SQLAlchemy", "sqlalchemy"),
+    ("duplicate matching", "engine/quality"),
+    ("imports", "engine/imports"),
+    ("records, rules, services", "engine/"),
+    ("JSON", "json"),
+)
+
+
+def areas(stats: pstats.Stats) -> dict[str, float]:
+    """Share of the profiled own time per area, largest first."""
+    own: dict[str, float] = {}
+    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        area = next((name for name, marker in AREAS if marker in filename), "other")
+        own[area] = own.get(area, 0.0) + tottime
+    total = sum(own.values()) or 1.0
+    return {name: round(100 * seconds / total, 1) for name, seconds in sorted(own.items(), key=lambda i: -i[1])}
+
+
+class StatementClock:
+    """Wall time spent inside the driver per kind of statement (its first words): on PostgreSQL, the server's
+    time and the round trips an import waits for, which the client's CPU profile does not show."""
+
+    def __init__(self, engine: Any) -> None:
+        self.seconds: dict[str, list[float]] = {}
+        self.started: list[float] = []
+        event.listen(engine, "before_cursor_execute", self.before)
+        event.listen(engine, "after_cursor_execute", self.after)
+
+    def before(self, *_: Any) -> None:
+        self.started.append(perf_counter())
+
+    def after(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        kind = " ".join(statement.split()[:6])[:70]
+        entry = self.seconds.setdefault(kind, [0, 0.0])
+        entry[0] += 1
+        entry[1] += perf_counter() - self.started.pop()
+
+    def report(self, top: int) -> None:
+        total = sum(seconds for _, seconds in self.seconds.values())
+        print(f"in the driver: {total:.2f} s over {sum(n for n, _ in self.seconds.values())} statements")
+        for kind, (count, seconds) in sorted(self.seconds.items(), key=lambda item: -item[1][1])[:top]:
+            print(f"{seconds:8.2f} s {count:7d}  {kind}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (a throw-away schema in it) instead of SQLite")
+    parser.add_argument("--out", type=Path, help="also write the pstats dump here")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sqlite-cache-mb", type=int, help="SQLite: this page cache per connection (experiment)")
+    parser.add_argument("--no-profile", action="store_true", help="only time the import (and its statements)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        base = contact_base(args.rows, args.seed)
+        csv_path = workdir / "contacts.csv"
+        write_csv(base.rows, csv_path)
+        scope: AbstractContextManager[Any] = (
+            postgres_schema(args.postgres, "flowcrm_import_profile")
+            if args.postgres
+            else nullcontext(fresh_sqlite(workdir / "p.sqlite"))
+        )
+        with scope as url:
+            if args.postgres:
+                prepare_database(url)
+            factory = _Factory(url)
+            clock = StatementClock(factory.engine)
+            if args.sqlite_cache_mb:
+                event.listen(
+                    factory.engine,
+                    "connect",
+                    lambda conn, _: conn.execute(f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}"),
+                )
+            profiler = cProfile.Profile()
+            start, cpu = perf_counter(), process_time()
+            if not args.no_profile:
+                profiler.enable()
+            result = _engine_import(factory, csv_path, dedup=True)
+            profiler.disable()
+            print(f"wall {perf_counter() - start:.2f} s, cpu {process_time() - cpu:.2f} s", result)
+            factory.dispose()
+    clock.report(25)
+    if args.no_profile:
+        return
+    stats = pstats.Stats(profiler)
+    if args.out:
+        stats.dump_stats(str(args.out))
+    print("own time per area (%):", areas(stats))
+    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

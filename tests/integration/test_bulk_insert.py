@@ -1,0 +1,89 @@
+"""Rows written by insert_rows (engine/store/bulk_insert.py: COPY on PostgreSQL) are stored exactly as the INSERT
+they replace stores them: JSON values (JSON null, nested, text with tabs, newlines, backslashes and quotes),
+timestamps given in another zone, Cyrillic text; and the statement listeners see the COPY."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
+
+from sqlalchemy import Table, event, func, insert, select
+
+from engine.store.bulk_insert import COPY_FROM, insert_rows
+from engine.store.models import FieldChangeRow, RecordRow
+from engine.store.uow import UnitOfWork
+
+TABLE = cast(Table, FieldChangeRow.__table__)
+VALUES: list[Any] = [
+    None,
+    "plain",
+    'tab\there, new\nline, back\\slash, "quotes", \\N and \\.',
+    "Ёжик в тумане",
+    {"nested": {"list": [1, 2.5, None, True], "text": "a\tb"}},
+    [],
+    0,
+    -3.25,
+    False,
+]
+
+
+def _rows(record_id: int, source: str) -> list[dict[str, Any]]:
+    zone = timezone(timedelta(hours=3))
+    return [
+        {
+            "record_id": record_id,
+            "at": datetime(2026, 3, 1, 12, i % 60, tzinfo=zone),
+            "actor": "importer",
+            "source": source,
+            "field": f"field_{i}",
+            "old_value": VALUES[i % len(VALUES)],
+            "new_value": VALUES[(i + 1) % len(VALUES)],
+        }
+        for i in range(2 * COPY_FROM)
+    ]
+
+
+def _stored(uow: UnitOfWork, source: str) -> list[tuple[Any, ...]]:
+    columns = [TABLE.c.record_id, TABLE.c.at, TABLE.c.actor, TABLE.c.field, TABLE.c.old_value, TABLE.c.new_value]
+    stmt = select(*columns, TABLE.c.old_value.is_(None)).where(TABLE.c.source == source).order_by(TABLE.c.id)
+    return [tuple(row) for row in uow.session.execute(stmt)]
+
+
+def test_rows_written_by_insert_rows_are_stored_as_the_insert_stores_them(make_uow: Callable[[], UnitOfWork]) -> None:
+    seen: list[str] = []
+    with make_uow() as uow:
+        now = datetime(2026, 3, 1, tzinfo=UTC)
+        record_id = uow.session.execute(
+            insert(RecordRow).returning(RecordRow.id),
+            {
+                "entity": "Contact",
+                "title": "t",
+                "data": {},
+                "owner_id": None,
+                "created_at": now,
+                "created_by": "importer",
+                "updated_at": now,
+                "revision": 1,
+                "merged_into_id": None,
+            },
+        ).scalar_one()
+        uow.session.execute(insert(TABLE), _rows(record_id, "insert"))
+        engine = uow.session.get_bind()
+        listener = lambda _conn, _cursor, statement, *_: seen.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            insert_rows(uow.session, TABLE, _rows(record_id, "bulk"))
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        uow.commit()
+    with make_uow() as uow:
+        inserted, bulk = _stored(uow, "insert"), _stored(uow, "bulk")
+        assert len(bulk) == 2 * COPY_FROM
+        assert bulk == inserted
+        assert bulk[0][1] == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+        count = uow.session.scalar(select(func.count()).select_from(TABLE))
+        assert count == 4 * COPY_FROM
+    assert len(seen) == 1, seen
+    expected = "COPY field_change" if make_uow().database.startswith("postgresql") else "INSERT INTO field_change"
+    assert " ".join(seen[0].split()).startswith(expected), seen
