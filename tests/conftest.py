@@ -20,6 +20,7 @@ from engine.services.views import Actor
 from engine.store.db import make_engine, normalize_url, upgrade
 from engine.store.models import Base
 from engine.store.uow import UnitOfWork
+from tests import postgres_reset
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -65,10 +66,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """The PostgreSQL test database, migrated once per session."""
+    """The PostgreSQL test database, migrated once per session (the snapshots of earlier sessions dropped)."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         pytest.skip("TEST_DATABASE_URL is not set")
+    postgres_reset.for_url(url).drop_snapshots()
     engine = make_engine(url)
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -87,11 +89,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    engine.dispose()
+    postgres_reset.for_url(url).restore()
     return url
 
 
@@ -113,13 +111,13 @@ class DeployedSnapshots:
     """Databases with a bundle deployed (and the role users created), built once per test session and bundle and
     restored for each test: deploying and hashing six passwords per test was most of the suite's time.
 
-    SQLite restores by copying a template file; PostgreSQL by truncating and re-inserting the snapshot's rows."""
+    SQLite restores by copying a template file; PostgreSQL by emptying the tables and copying the snapshot's rows
+    back from a schema of the same database (tests/postgres_reset.py)."""
 
     def __init__(self, folder: Path, sqlite_template: Path) -> None:
         self._folder = folder
         self._empty = sqlite_template
         self._files: dict[tuple[str, bool], Path] = {}
-        self._rows: dict[tuple[str, bool], dict[str, list[dict[str, object]]]] = {}
         self.user_ids: dict[tuple[str, bool], dict[str, int]] = {}
 
     @staticmethod
@@ -150,39 +148,15 @@ class DeployedSnapshots:
         shutil.copy(self._files[key], path)
 
     def restore_postgres(self, url: str, files: dict[str, str], with_actors: bool) -> None:
-        from sqlalchemy import insert, select, text
-
         key = self.key(files, with_actors)
-        tables = Base.metadata.sorted_tables
-        if key not in self._rows:
-            self._build(url, files, key)
-            engine = make_engine(url)
-            with engine.connect() as conn:
-                self._rows[key] = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables}
-            engine.dispose()
-            return  # the database already holds exactly this state
-        engine = make_engine(url)
-        try:
-            with engine.begin() as conn:
-                names = ", ".join(quoted(t.name) for t in tables)
-                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-                for table in tables:
-                    rows = self._rows[key][table.name]
-                    if not rows:
-                        continue
-                    conn.execute(insert(table), rows)
-                    for column in table.primary_key.columns:
-                        if isinstance(rows[0][column.name], int):  # move the id sequence past the restored rows
-                            top = max(int(r[column.name]) for r in rows)  # type: ignore[call-overload]
-                            conn.execute(text("SELECT setval(pg_get_serial_sequence(:t, :c), :v)"),
-                                         {"t": table.name, "c": column.name, "v": top})
-        finally:
-            engine.dispose()
-
-
-def quoted(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+        name = f"{key[0][:16]}_{int(with_actors)}"
+        reset = postgres_reset.for_url(url)
+        if reset.has(name):
+            reset.restore(name)
+            return
+        reset.restore()
+        self._build(url, files, key)
+        reset.take(name)
 
 
 @pytest.fixture(scope="session")
@@ -192,8 +166,13 @@ def deployed_snapshots(tmp_path_factory: pytest.TempPathFactory, sqlite_template
 
 
 @pytest.fixture
-def deployed(request: pytest.FixtureRequest, db_url: str, make_uow: Callable[[], UnitOfWork],
-             bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots) -> Callable[[], UnitOfWork]:
+def deployed(
+    request: pytest.FixtureRequest,
+    db_url: str,
+    make_uow: Callable[[], UnitOfWork],
+    bundle_files: dict[str, str],
+    deployed_snapshots: DeployedSnapshots,
+) -> Callable[[], UnitOfWork]:
     """The test database with the bundle of `bundle_files` deployed (and the role users, when the test asks for
     `actors`)."""
     with_actors = "actors" in request.fixturenames
@@ -206,8 +185,9 @@ def deployed(request: pytest.FixtureRequest, db_url: str, make_uow: Callable[[],
 
 
 @pytest.fixture
-def actors(deployed: Callable[[], UnitOfWork], bundle_files: dict[str, str],
-           deployed_snapshots: DeployedSnapshots) -> dict[str, Actor]:
+def actors(
+    deployed: Callable[[], UnitOfWork], bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots
+) -> dict[str, Actor]:
     """One user per role (plus a second salesperson), as actors, by key of ROLE_USERS."""
     ids = deployed_snapshots.user_ids[DeployedSnapshots.key(bundle_files, with_actors=True)]
     return {key: get_actor(deployed(), user_id) for key, user_id in ids.items()}
