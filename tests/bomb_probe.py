@@ -1,7 +1,11 @@
-"""Send one file to import through the web wizard or the REST API, in a process of its own, so that a test can
-measure the peak memory of the process doing the work (os.wait4 on it). Prints {"status", "body"} as JSON.
+"""Send files to import through `flowcrm import`, the web wizard or the REST API, in a process of its own, so that
+a test can measure the peak memory of the process doing the work (os.wait4 on it). Prints one JSON line per file,
+{"file", "status", "body"} (for the command line: its exit code and output).
 
-    python -m tests.bomb_probe web|api DATABASE_URL UPLOAD_DIR FILE        (logs in as the salesperson "sam")
+    python -m tests.bomb_probe cli|web|api DATABASE_URL UPLOAD_DIR FILE...     (as the salesperson "sam")
+
+One process sends every file: starting Python and the app per file was most of the bomb test's time, and the
+peak of one process over all the files bounds the peak of each.
 """
 
 from __future__ import annotations
@@ -12,14 +16,29 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from click.testing import CliRunner
+
+import cli
 from engine.bootstrap import uow_factory
 from engine.services.users import get_actor, issue_api_token
 from tests.conftest import PASSWORD
 from web import create_app
 
 
-def main(how: str, url: str, uploads: str, path: str) -> None:
-    """Upload `path` as a Contact import the way `how` says, print the answer."""
+def command_line(url: str, path: str) -> tuple[int, str]:
+    """(exit code, output) of `flowcrm import FILE --entity Contact --as sam`."""
+    arguments = ["--database-url", url, "import", path, "--entity", "Contact", "--as", "sam"]
+    done = CliRunner().invoke(cli.main, arguments, catch_exceptions=False)  # a crash fails the probe itself
+    return done.exit_code, done.output
+
+
+def main(how: str, url: str, uploads: str, *paths: str) -> None:
+    """Upload each of `paths` as a Contact import the way `how` says, print the answers."""
+    if how == "cli":
+        for path in paths:
+            code, output = command_line(url, path)
+            print(json.dumps({"file": path, "status": code, "body": output}))
+        return
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -30,10 +49,9 @@ def main(how: str, url: str, uploads: str, path: str) -> None:
         }
     )
     client = app.test_client()
-    upload = {"entity": "Contact", "file": (io.BytesIO(Path(path).read_bytes()), Path(path).name)}
+    headers = {}
     if how == "web":
         client.post("/login", data={"username": "sam", "password": PASSWORD})
-        response = client.post("/imports/new", data=upload, content_type="multipart/form-data")
     else:
         factory = uow_factory(url)
         with factory() as uow:
@@ -42,13 +60,12 @@ def main(how: str, url: str, uploads: str, path: str) -> None:
             user_id = user.id
         token = issue_api_token(factory(), get_actor(factory(), user_id), datetime.now(UTC))
         factory.dispose()
-        response = client.post(
-            "/api/v1/imports",
-            headers={"Authorization": f"Bearer {token}"},
-            data=upload,
-            content_type="multipart/form-data",
-        )
-    print(json.dumps({"status": response.status_code, "body": response.get_data(as_text=True)}))
+        headers = {"Authorization": f"Bearer {token}"}
+    for path in paths:
+        upload = {"entity": "Contact", "file": (io.BytesIO(Path(path).read_bytes()), Path(path).name)}
+        target = "/imports/new" if how == "web" else "/api/v1/imports"
+        response = client.post(target, headers=headers, data=upload, content_type="multipart/form-data")
+        print(json.dumps({"file": path, "status": response.status_code, "body": response.get_data(as_text=True)}))
     app.extensions["flowcrm.uow"].dispose()
 
 

@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from engine.bootstrap import uow_factory
 from engine.config.loader import read_bundle_dir
@@ -20,6 +23,7 @@ from engine.services.views import Actor
 from engine.store.db import make_engine, normalize_url, upgrade
 from engine.store.models import Base
 from engine.store.uow import UnitOfWork
+from tests import postgres_reset
 
 # the CLI speaks the shell's language (LANG=ru_RU… prints Russian); the suite's English assertions must not depend
 # on the machine's locale, so every command the tests run, in-process or as a subprocess, speaks English unless told
@@ -39,9 +43,27 @@ ROLE_USERS = {
 BACKENDS = ["sqlite", "postgres"]
 
 
+class SharedTemplateCode(BytecodeCache):
+    """Compiled templates shared by every Flask app the test process builds. Each test builds an app of its own,
+    whose Jinja environment compiled every template it rendered again (20-100 ms of CPU per page); a template
+    whose source changed has another checksum and is compiled afresh."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist each worker gets a PostgreSQL database of its own (`<name>_gw0`, ...), made on demand,
-    and TEST_DATABASE_URL points at it for everything the worker runs (subprocesses included)."""
+    """Every app shares the compiled templates (SharedTemplateCode). Under pytest-xdist each worker gets a
+    PostgreSQL database of its own (`<name>_gw0`, ...), made on demand, and TEST_DATABASE_URL points at it for
+    everything the worker runs (subprocesses included)."""
+    Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCode()}
     worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("TEST_DATABASE_URL")
     if not (worker and url):
         return
@@ -69,10 +91,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """The PostgreSQL test database, migrated once per session."""
+    """The PostgreSQL test database, migrated once per session (the snapshots of earlier sessions dropped)."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         pytest.skip("TEST_DATABASE_URL is not set")
+    postgres_reset.for_url(url).drop_snapshots()
     engine = make_engine(url)
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -91,11 +114,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    engine.dispose()
+    postgres_reset.for_url(url).restore()
     return url
 
 
@@ -117,13 +136,13 @@ class DeployedSnapshots:
     """Databases with a bundle deployed (and the role users created), built once per test session and bundle and
     restored for each test: deploying and hashing six passwords per test was most of the suite's time.
 
-    SQLite restores by copying a template file; PostgreSQL by truncating and re-inserting the snapshot's rows."""
+    SQLite restores by copying a template file; PostgreSQL by emptying the tables and copying the snapshot's rows
+    back from a schema of the same database (tests/postgres_reset.py)."""
 
     def __init__(self, folder: Path, sqlite_template: Path) -> None:
         self._folder = folder
         self._empty = sqlite_template
         self._files: dict[tuple[str, bool], Path] = {}
-        self._rows: dict[tuple[str, bool], dict[str, list[dict[str, object]]]] = {}
         self.user_ids: dict[tuple[str, bool], dict[str, int]] = {}
 
     @staticmethod
@@ -154,39 +173,15 @@ class DeployedSnapshots:
         shutil.copy(self._files[key], path)
 
     def restore_postgres(self, url: str, files: dict[str, str], with_actors: bool) -> None:
-        from sqlalchemy import insert, select, text
-
         key = self.key(files, with_actors)
-        tables = Base.metadata.sorted_tables
-        if key not in self._rows:
-            self._build(url, files, key)
-            engine = make_engine(url)
-            with engine.connect() as conn:
-                self._rows[key] = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables}
-            engine.dispose()
-            return  # the database already holds exactly this state
-        engine = make_engine(url)
-        try:
-            with engine.begin() as conn:
-                names = ", ".join(quoted(t.name) for t in tables)
-                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-                for table in tables:
-                    rows = self._rows[key][table.name]
-                    if not rows:
-                        continue
-                    conn.execute(insert(table), rows)
-                    for column in table.primary_key.columns:
-                        if isinstance(rows[0][column.name], int):  # move the id sequence past the restored rows
-                            top = max(int(r[column.name]) for r in rows)  # type: ignore[call-overload]
-                            conn.execute(text("SELECT setval(pg_get_serial_sequence(:t, :c), :v)"),
-                                         {"t": table.name, "c": column.name, "v": top})
-        finally:
-            engine.dispose()
-
-
-def quoted(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+        name = f"{key[0][:16]}_{int(with_actors)}"
+        reset = postgres_reset.for_url(url)
+        if reset.has(name):
+            reset.restore(name)
+            return
+        reset.restore()
+        self._build(url, files, key)
+        reset.take(name)
 
 
 @pytest.fixture(scope="session")
@@ -196,8 +191,13 @@ def deployed_snapshots(tmp_path_factory: pytest.TempPathFactory, sqlite_template
 
 
 @pytest.fixture
-def deployed(request: pytest.FixtureRequest, db_url: str, make_uow: Callable[[], UnitOfWork],
-             bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots) -> Callable[[], UnitOfWork]:
+def deployed(
+    request: pytest.FixtureRequest,
+    db_url: str,
+    make_uow: Callable[[], UnitOfWork],
+    bundle_files: dict[str, str],
+    deployed_snapshots: DeployedSnapshots,
+) -> Callable[[], UnitOfWork]:
     """The test database with the bundle of `bundle_files` deployed (and the role users, when the test asks for
     `actors`)."""
     with_actors = "actors" in request.fixturenames
@@ -210,8 +210,9 @@ def deployed(request: pytest.FixtureRequest, db_url: str, make_uow: Callable[[],
 
 
 @pytest.fixture
-def actors(deployed: Callable[[], UnitOfWork], bundle_files: dict[str, str],
-           deployed_snapshots: DeployedSnapshots) -> dict[str, Actor]:
+def actors(
+    deployed: Callable[[], UnitOfWork], bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots
+) -> dict[str, Actor]:
     """One user per role (plus a second salesperson), as actors, by key of ROLE_USERS."""
     ids = deployed_snapshots.user_ids[DeployedSnapshots.key(bundle_files, with_actors=True)]
     return {key: get_actor(deployed(), user_id) for key, user_id in ids.items()}

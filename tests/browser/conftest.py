@@ -5,7 +5,6 @@ A test module creates its data by overriding the `seed` fixture (it gets `browse
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,10 +14,7 @@ from typing import Any
 import pytest
 
 from engine.bootstrap import UowFactory, uow_factory
-from engine.config.loader import read_bundle_dir
-from engine.services.deployments import deploy_bundle
-from engine.services.views import Actor
-from tests.conftest import NOW, ROOT
+from tests.conftest import DeployedSnapshots
 from web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,13 +22,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def browser_db(tmp_path: Path, sqlite_template: Path) -> Iterator[UowFactory]:
-    """A migrated SQLite file with the shipped bundle deployed; its unit-of-work factory (disposed after)."""
+def browser_db(
+    tmp_path: Path, bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots
+) -> Iterator[UowFactory]:
+    """A migrated SQLite file with the shipped bundle deployed (a copy of the session's deployed snapshot, without
+    the role users: each module seeds its own); its unit-of-work factory (disposed after)."""
     path = tmp_path / "browser.sqlite"
-    shutil.copy(sqlite_template, path)
+    deployed_snapshots.restore_sqlite(path, bundle_files, with_actors=False)
     make_uow = uow_factory(f"sqlite:///{path}")
     try:
-        deploy_bundle(make_uow(), Actor(None, "setup", "setup", frozenset({"designer"})), read_bundle_dir(ROOT), NOW)
         yield make_uow
     finally:
         make_uow.dispose()
