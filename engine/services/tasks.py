@@ -81,8 +81,12 @@ def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, paging: Paging,
     check_filter(flt)
     paging = paging.checked()
     limit, offset, keyset = paging.limit, paging.offset, (paging.direction, paging.cursor)
-    if not flt.plain() or scope in ("team", "all"):  # team and all: read by the tab's index range scans
+    if not flt.plain() or scope == "all":  # all: read by its index range scans (engine/store/inbox_segments.py)
         return _filtered_select(uow, actor, scope, paging, now, flt)
+    if scope == "team":
+        require_permission(actor, "task.read_team", action="see the team's tasks")
+        members = uow.users.team_member_ids(actor.team) if actor.team else []
+        return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset, *keyset)
     if scope == "mine":
         return uow.tasks.assigned_query([actor.id], limit, offset, *keyset) if actor.id else None
     if scope == "pool":

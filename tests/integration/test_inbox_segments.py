@@ -156,8 +156,6 @@ def _reads_about_a_page(deployed, actors, reader, tab, flt):
 @pytest.mark.parametrize(
     ("who", "tab", "flt"),
     [
-        ("head", "team", TaskFilter()),
-        ("head", "team", TaskFilter(sort="assignee", descending=True)),
         ("admin", "all", TaskFilter()),
         ("admin", "all", TaskFilter(sort="created", descending=True)),
         ("admin", "all", TaskFilter(sort="due", due_from=NOW - timedelta(days=2), due_before=NOW + timedelta(days=3))),
@@ -165,7 +163,7 @@ def _reads_about_a_page(deployed, actors, reader, tab, flt):
         ("sales", "mine", TaskFilter(sort="created", descending=True, task="t")),
         ("sales", "overdue", TaskFilter(due_from=NOW - timedelta(days=4))),
     ],
-    ids=["team", "team by assignee", "all", "all by created", "all in a due range", "pool by task name",
+    ids=["all", "all by created", "all in a due range", "pool by task name",
          "mine by task name", "overdue in a due range"],
 )
 def test_team_all_and_filtered_pages_read_about_a_page_however_big_the_tab(deployed, actors, who, tab, flt):
