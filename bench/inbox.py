@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text
 
 from bench.common import NOW, StatementLog, deployed_factory, fresh_sqlite, postgres_schema, summary_ms
+from bench.inbox_http import measure_matrix
 from engine.bootstrap import UowFactory, prepare_database
 from engine.services.task_pages import named_in
 from engine.services.tasks import TaskFilter, list_tasks
@@ -379,6 +380,7 @@ def run_sqlite(workdir: Path, count: int, repeats: int) -> dict[str, Any]:
             **measure(factory, people, repeats),
             **measure_pages(factory, people, repeats),
             "http": measure_http(factory, people, repeats),
+            "http_matrix": measure_matrix(factory, people, max(repeats // 4, 1), inbox_app(factory), signed_in),
         }
     finally:
         factory.dispose()
@@ -402,6 +404,8 @@ def run_postgres(url: str, count: int, repeats: int) -> dict[str, Any]:
                 **measure(factory, people, repeats),
                 **measure_pages(factory, people, repeats),
                 "http": measure_http(factory, people, repeats),
+                "http_matrix": measure_matrix(factory, people, max(repeats // 4, 1), inbox_app(factory),
+                                              signed_in),
             }
         finally:
             factory.dispose()

@@ -81,22 +81,18 @@ def _scope_select(uow: UnitOfWork, actor: Actor, scope: str, paging: Paging,
     check_filter(flt)
     paging = paging.checked()
     limit, offset, keyset = paging.limit, paging.offset, (paging.direction, paging.cursor)
-    if not flt.plain():
+    if not flt.plain() or scope == "all":  # all: read by its index range scans (engine/store/inbox_segments.py)
         return _filtered_select(uow, actor, scope, paging, now, flt)
-    if scope == "mine":
-        return uow.tasks.assigned_query([actor.id], limit, offset, *keyset) if actor.id else None
-    if scope == "pool":
-        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset, *keyset)
-    if scope == "overdue":
-        assert now is not None  # noqa: S101 - checked above
-        return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset, *keyset)
     if scope == "team":
         require_permission(actor, "task.read_team", action="see the team's tasks")
         members = uow.users.team_member_ids(actor.team) if actor.team else []
         return uow.tasks.assigned_query(sorted({*members, actor.id or 0}), limit, offset, *keyset)
-    if not reads_everything(actor):
-        raise Forbidden(f"{actor.username} may not see every task")
-    return uow.tasks.all_open_query(limit, offset, *keyset)
+    if scope == "mine":
+        return uow.tasks.assigned_query([actor.id], limit, offset, *keyset) if actor.id else None
+    if scope == "pool":
+        return uow.tasks.pool_query(actor.groups, actor.username, limit, offset, *keyset)
+    assert now is not None  # noqa: S101 - the overdue tab, checked above
+    return uow.tasks.overdue_query(actor.id or 0, actor.groups, actor.username, now, limit, offset, *keyset)
 
 
 def _filtered_select(uow: UnitOfWork, actor: Actor, scope: str, paging: Paging, now: datetime | None,

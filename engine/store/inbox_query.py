@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, func, or_, select, true
+from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, or_, select, true
 from sqlalchemy.orm import aliased
 
 from engine.store.filter_sql import like_pattern, text_like
@@ -155,7 +155,7 @@ def _tab(tab: str, groups: int, users_key: str) -> list[Any]:
     return where
 
 
-def _filters(given: tuple[str, ...]) -> list[Any]:
+def filter_conditions(given: tuple[str, ...]) -> list[Any]:
     """The conditions of the set filters, on bound parameters named f_<filter>."""
     where: list[Any] = []
     if "task" in given:
@@ -262,7 +262,7 @@ def page_select(
 ) -> Select[tuple[TaskRow]]:
     """A page of a tab's open tasks in a column's order, narrowed by the set filters: from the start (limit,
     offset) or after / before the task bound as `cursor` (keyset, `paging`)."""
-    stmt = select(TaskRow).where(*_tab(tab, groups, "user_ids"), *_filters(given))
+    stmt = select(TaskRow).where(*_tab(tab, groups, "user_ids"), *filter_conditions(given))
     return task_page(stmt, sort_keys(sort, descending, labels), paging)
 
 
@@ -276,19 +276,3 @@ def task_page(stmt: Select[tuple[TaskRow]], keys: list[SortKey], paging: str | N
         .limit(bindparam("limit", type_=BigInteger))
         .offset(bindparam("offset", type_=BigInteger))
     )
-
-
-def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
-    """The mine / pool / overdue counts under the same filters, each stopped at cap1 rows, as uncorrelated scalar
-    subqueries that ride along with the page (one statement)."""
-
-    def counted(tab: str) -> Any:
-        ids = (
-            select(TaskRow.id)
-            .where(*_tab(tab, groups, "count_user_ids"), *_filters(given))
-            .limit(bindparam("cap1", type_=BigInteger))
-            .subquery()
-        )
-        return select(func.count()).select_from(ids).scalar_subquery().label(f"count_{tab}")
-
-    return [counted("mine"), counted("pool"), counted("overdue")]

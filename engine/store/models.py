@@ -184,6 +184,8 @@ class TaskRow(Base):
         # the sorted inbox tabs' range scans (engine/store/inbox_segments.py)
         Index("ix_task_assignee_state_due", "assignee_id", "state", "due_at", "created_at"),
         Index("ix_task_assignee_state_created", "assignee_id", "state", "created_at"),
+        Index("ix_task_state_due", "state", "due_at", "created_at"),  # the All tab's (migration 0019)
+        Index("ix_task_state_created", "state", "created_at"),
         Index("ix_task_instance_state", "instance_id", "state"),
     )
 

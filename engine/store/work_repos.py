@@ -36,8 +36,8 @@ from engine.store.inbox_query import (
     record_title,
     task_page,
 )
-from engine.store.inbox_query import count_columns as filtered_counts
 from engine.store.inbox_segments import bounds, segmented, segmented_page
+from engine.store.inbox_segments import count_columns as filtered_counts
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
     ConfigVersionRow,
@@ -336,11 +336,13 @@ class TaskRepository(_Repository):
         groups_n = len(names) - 1
         params = {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
                   "limit": limit, "offset": offset, "cursor": cursor}
-        if flt.sort is not None and segmented(tab, flt.given(), flt.sort):
-            # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py)
-            key = (tab, groups_n, flt.sort, flt.descending, paging)
+        if segmented(tab, flt.sort):
+            # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py); the team's
+            # members one prefix each
+            members = {f"member_{n}": m for n, m in enumerate(user_ids)} if tab == "team" else {}
+            key = (tab, groups_n, flt.sort, flt.descending, flt.given(), len(members), paging)
             stmt = _shape(("segmented", *key), lambda: segmented_page(*key))
-            return stmt, {**params, **bounds(), "head_limit": limit + offset}
+            return stmt, {**params, **members, **bounds(), "head_limit": limit + offset}
         shape = (tab, groups_n, flt.sort, flt.descending, flt.given(), flt.label_shape(), paging)
         return _shape(("filtered", *shape), lambda: page_select(*shape)), params
 
@@ -353,7 +355,7 @@ class TaskRepository(_Repository):
         names = _candidate_names(groups, username)
         groups_n = len(names) - 1
         columns = _shape(("filtered_counts", groups_n, flt.given()), lambda: filtered_counts(groups_n, flt.given()))
-        return columns, {**names, **flt.params(), "user_id": user_id, "count_user_ids": [user_id], "now": now,
+        return columns, {**names, **flt.params(), "user_id": user_id, "now": now,
                          "cap1": cap + 1}
 
     def named_counts(self, counts: tuple[list[Any], dict[str, Any]]) -> list[int]:
@@ -382,16 +384,6 @@ class TaskRepository(_Repository):
         if rows:
             return [(r[0], r[1], r[2], r[3]) for r in rows], [int(v) for v in rows[0][4:]]
         return [], [int(v) for v in self.session.execute(select(*extra), extra_params).one()]
-
-    def all_open(self, limit: int, offset: int) -> list[TaskRow]:
-        """Every open task, soonest due first."""
-        return self._run(self.all_open_query(limit, offset))
-
-    @staticmethod
-    def all_open_query(limit: int, offset: int, paging: str | None = None, cursor: str | None = None) -> TaskQuery:
-        """The query of `all_open`; a keyset page after / before the task `cursor` with `paging`."""
-        stmt = _shape(("all_open", paging), lambda: _open_page(None, paging))
-        return stmt, {"limit": limit, "offset": offset, "cursor": cursor}
 
     def run(self, query: TaskQuery) -> list[TaskRow]:
         """The tasks of a query."""

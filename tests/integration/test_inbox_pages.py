@@ -22,14 +22,15 @@ def pooled(deployed, actors):
     return [_lead(deployed, actors, f"Lead {n}", NOW - timedelta(days=10 - n)) for n in range(7)]
 
 
-def _walk(deployed, who, scope, flt, size=2, now=NOW):
-    """Every page forward by `after`, then every page back by `before`: the titles of each page."""
+def _walk(deployed, who, scope, flt, size=2, now=NOW, shown=lambda t: t.record_title):
+    """Every page forward by `after`, then every page back by `before`: what each page shows (`shown` of each
+    task: its record's title)."""
     forward, after = [], None
     while True:
         page = around(
             tasks.list_tasks(deployed(), who, scope, limit=size + 1, now=now, flt=flt, after=after), size, after, None
         )
-        forward.append([t.record_title for t in page.tasks])
+        forward.append([shown(t) for t in page.tasks])
         if page.next_after is None:
             break
         after = page.next_after
@@ -41,7 +42,7 @@ def _walk(deployed, who, scope, flt, size=2, now=NOW):
             None,
             before,
         )
-        backward.append([t.record_title for t in page.tasks])
+        backward.append([shown(t) for t in page.tasks])
         before = page.prev_before
     return forward, backward
 

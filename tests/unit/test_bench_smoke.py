@@ -65,6 +65,9 @@ def test_quick_bench_measures_every_tier_and_writes_json(tmp_path: Path) -> None
     # a range of the reader's open tasks on either (assignee, state, ...) index (migration 0018): the planner picks
     assert "USING INDEX ix_task_assignee_state_" in "\n".join(sqlite["plans"]["mine"]["plan"])
     assert sqlite["mine"]["list_tasks"]["n"] == sqlite["pool"]["list_tasks"]["n"] == 4
+    # every tab, sort and a few filters over HTTP, one statement for the page and its counts
+    assert sqlite["http_matrix"]["all due desc"]["http_get"]["n"] == 1
+    assert sqlite["http_matrix"]["team [record] due"]["rows_read_by_page_statement"] > 0
     english = results["dedup_en"][0]["runs"][0]
     assert (english["records"], english["trained"]) == (300, ["same_person"])
     assert english["true_pairs"] > 0

@@ -1,0 +1,140 @@
+"""The inbox over HTTP on every tab, sort, direction and a set of column filters: p50/p95 per page, the SQL
+statements each request sends, and the rows the page statement reads (PostgreSQL: EXPLAIN ANALYZE, rows filtered
+out included; SQLite: virtual machine steps in hundreds), which do not depend on the machine's load."""
+
+from __future__ import annotations
+
+import random
+from time import perf_counter
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from bench.common import NOW, StatementLog, summary_ms
+from engine.bootstrap import UowFactory
+from engine.services.users import get_actor
+from engine.services.views import Actor
+from engine.store.models import UserRow
+
+TABS = ("mine", "pool", "overdue", "team", "all")
+SORTS = ("", "due", "created", "assignee", "task", "record", "process")  # "": the tab's own order
+# column filters as query strings: a record title, an assignee, a process, a week of due dates
+FILTERS = {
+    "record": "f.record=Lead+1",
+    "assignee": "f.assignee=user0",
+    "process": "f.process=lead_qualification",
+    "due week": "f.due.from=2026-03-02&f.due.to=2026-03-08",
+}
+FILTERED_SORTS = ("", "due", "record")
+
+
+def pages() -> list[tuple[str, str, str]]:
+    """(label, tab, query string) of every page timed."""
+    out = []
+    for tab in TABS:
+        for sort in SORTS:
+            for direction in ("asc", "desc") if sort else ("",):
+                query = f"sort={sort}&dir={direction}" if sort else ""
+                out.append((f"{tab} {sort or 'plain'} {direction}".strip(), tab, query))
+        for name, condition in FILTERS.items():
+            for sort in FILTERED_SORTS:
+                query = f"{condition}&sort={sort}" if sort else condition
+                out.append((f"{tab} [{name}] {sort or 'plain'}", tab, query))
+    return out
+
+
+def rows_read(engine: Engine, statement: str, params: Any, planned_at_scale: bool = False) -> int:
+    """How much the database does for one statement: on PostgreSQL the rows its plan reads from the task tables
+    (EXPLAIN ANALYZE, rows removed by a filter included, times loops), on SQLite its virtual machine steps in
+    hundreds (SQLite counts no rows). `planned_at_scale`: PostgreSQL plans without sequential scans (a small
+    table would be read whole where a large one is read through its indexes)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            steps = [0]
+
+            def step() -> int:
+                steps[0] += 1
+                return 0
+
+            raw: Any = conn.connection.dbapi_connection
+            raw.set_progress_handler(step, 100)
+            conn.exec_driver_sql(statement, params).all()
+            raw.set_progress_handler(None, 100)
+            return steps[0]
+        if planned_at_scale:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params).scalar()
+        conn.rollback()
+
+    def read(node: dict[str, Any]) -> int:
+        own = 0
+        if node.get("Relation Name") in ("task", "task_candidate"):
+            own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+        return int(own) + sum(read(child) for child in node.get("Plans", []))
+
+    return read(plan["Plan"])
+
+
+def _admin(factory: UowFactory) -> int:
+    """An admin user (the All tab), added once."""
+    with factory.engine.begin() as conn:
+        result = conn.execute(
+            insert(UserRow).returning(UserRow.id),
+            [
+                {
+                    "username": "bench_admin",
+                    "display_name": "Admin",
+                    "password_hash": "!",
+                    "roles": "admin",
+                    "team": None,
+                    "locale": "en",
+                    "active": True,
+                    "created_at": NOW,
+                }
+            ],
+        )
+        return int(result.scalar_one())
+
+
+def measure_matrix(
+    factory: UowFactory, people: list[Actor], repeats: int, app: Any, signed_in: Any, seed: int = 19
+) -> dict[str, Any]:
+    """Every page of `pages()` `repeats` times, each by a random user of the tab's role (a head of sales for
+    Team, an admin for All), in rounds over the pages; with statements and rows read of one request each."""
+    rng = random.Random(seed)
+    heads = [a for a in people if a.has("head_of_sales")]
+    admin = get_actor(factory(), _admin(factory))
+    clients = {a.id: signed_in(app, a) for a in [*people, admin]}
+    log = StatementLog(factory.engine)
+    times: dict[str, list[float]] = {}
+    statements: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    matrix = pages()
+
+    def who(tab: str) -> Actor:
+        return admin if tab == "all" else rng.choice(heads if tab == "team" else people)
+
+    for label, tab, query in matrix:  # warm every shape once; the rows read of one request
+        with log.capture() as sent:
+            response = clients[who(tab).id].get(f"/tasks?tab={tab}&{query}")
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /tasks?tab={tab}&{query} answered {response.status_code}")
+        page = next(((s, p) for s, p in sent if "FROM task" in s), None)
+        rows[label] = rows_read(factory.engine, *page) if page else 0
+    for _ in range(repeats):
+        for label, tab, query in matrix:
+            client = clients[who(tab).id]
+            before, start = log.count, perf_counter()
+            response = client.get(f"/tasks?tab={tab}&{query}")
+            times.setdefault(label, []).append(perf_counter() - start)
+            statements[label] = statements.get(label, 0) + log.count - before
+            if response.status_code != 200:
+                raise RuntimeError(f"GET /tasks?tab={tab}&{query} answered {response.status_code}")
+    return {
+        label: {
+            "http_get": summary_ms(times[label]),
+            "sql_statements_per_request": round(statements[label] / repeats, 1),
+            "rows_read_by_page_statement": rows[label],
+        }
+        for label, _, _ in matrix
+    }
