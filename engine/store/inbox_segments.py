@@ -205,10 +205,13 @@ def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, gi
     return task_page(select(TaskRow).join(ids, ids.c.id == TaskRow.id), keys, paging)
 
 
-def segmented(tab: str, sort: str | None) -> bool:
+def segmented(tab: str, sort: str | None, given: tuple[str, ...] = ()) -> bool:
     """Whether `segmented_page` answers this page (the others read the tab through `inbox_query.page_select`):
-    every tab but Team in its own order or by due, creation or assignee, with any filters (but All by assignee)."""
-    return tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
+    every tab but Team in its own order or by due, creation or assignee, with any filters but the record's title
+    (and not All by assignee). A record-title filter probes each task's record in index order, which on PostgreSQL
+    at 100,000 tasks took 2-4x the whole-tab hash join (p50 263-364 -> 600-1,270 ms, bench/inbox_http.py)."""
+    return (tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
+            and "record" not in given)
 
 
 def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:

@@ -336,7 +336,7 @@ class TaskRepository(_Repository):
         groups_n = len(names) - 1
         params = {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
                   "limit": limit, "offset": offset, "cursor": cursor}
-        if segmented(tab, flt.sort):
+        if segmented(tab, flt.sort, flt.given()):
             # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py); the team's
             # members one prefix each
             members = {f"member_{n}": m for n, m in enumerate(user_ids)} if tab == "team" else {}

@@ -1,8 +1,8 @@
 """a standalone task's title in every language its maker gave (a rule's create_task title per locale, a
 reminder's), so each reader sees it in their own; older rows keep only their stored title
 
-Revision ID: 0022
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 20:00:00
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0022"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
