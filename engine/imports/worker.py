@@ -44,6 +44,10 @@ def limit_resources(limits: WorkerLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 10))
 
     def over_cpu(signum: int, frame: FrameType | None) -> None:
+        # the kernel repeats SIGXCPU each CPU second past the soft limit, and one arriving while the interpreter
+        # exits (its handlers reset) kills the process before it has said why: past the first, only the hard
+        # limit's kill remains, 10 s away, time enough to record the failure
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds + 10, limits.cpu_seconds + 10))
         raise CpuLimitExceeded(f"over its CPU limit of {limits.cpu_seconds} s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)")
 
     signal.signal(signal.SIGXCPU, over_cpu)

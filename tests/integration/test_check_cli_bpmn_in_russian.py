@@ -43,7 +43,7 @@ DMN = """<?xml version="1.0" encoding="UTF-8"?>
   </decision>
 </definitions>
 """
-PLACE = re.compile(r"^(?:warning: )?(processes/[\w.]+:\d+: \[\w+\]) (.*)$")
+PLACE = re.compile(r"^(?:warning: |предупреждение: )?(processes/[\w.]+:\d+: \[\w+\]) (.*)$")
 
 
 def reported(output: str) -> dict[str, list[str]]:

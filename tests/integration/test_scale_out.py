@@ -24,6 +24,7 @@ from engine.store.models import InstanceRow, ProcessVersionRow
 from tests.conftest import NOW
 from tests.integration.http_api import Api, open_task
 
+LABELS = "processes/labels.yaml"
 LEAD_BPMN = "processes/lead_qualification.bpmn"
 PINGS = 24
 BOUND_S = 30.0
@@ -58,6 +59,9 @@ def test_a_deploy_through_one_server_is_served_by_the_other_and_three_workers_fi
 
         files = {path: text for path, text in timer_bundle().items() if path != "crm_model/settings.yaml"}
         files[LEAD_BPMN] = bundle_files[LEAD_BPMN].replace('name="Qualify lead"', 'name="Qualify the lead"')
+        # a step's English label wins over its BPMN name (processes/labels.yaml): the deploy renames both
+        files[LABELS] = bundle_files[LABELS].replace("{en: Qualify lead,", "{en: Qualify the lead,")
+        assert files[LABELS] != bundle_files[LABELS]
         report = Api(base_a, tokens["designer"]).post("/deployments", {"files": files})
         assert sorted((v["process_id"], v["version"]) for v in report["new_versions"]) == [
             ("lead_qualification", 2),
