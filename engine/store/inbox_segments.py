@@ -80,7 +80,7 @@ def _segments(tab: str, groups: int, sort: str) -> list[Segment]:
             late = [func.coalesce(TaskRow.due_at, bindparam("latest", type_=TaskRow.due_at.type)) < bindparam("now")]
             out.append(Segment((*where, *(late if tab == "overdue" else [])), (literal(False),)))
         else:  # assignee: one name per part (the reader's, or none in the pool); then due, created, id
-            name = select(UserRow.username).where(UserRow.id == bindparam("user_id")).scalar_subquery()
+            name = select(UserRow.display_name).where(UserRow.id == bindparam("user_id")).scalar_subquery()
             head = (literal(False), name) if assigned else (literal(True), null())
             out.append(Segment(tuple(where), (*head, literal(False)), tuple(dated)))
             if undated:
