@@ -32,6 +32,12 @@ def display_names(uow: UnitOfWork, usernames: Iterable[str]) -> dict[str, str]:
         return uow.users.display_names(usernames)
 
 
+def logins_matching(uow: UnitOfWork, text: str) -> list[str]:
+    """Logins of the people whose display name or login contains `text` (any case, any script)."""
+    with uow:
+        return uow.users.logins_matching(text)
+
+
 def _view(row: UserRow) -> UserView:
     return UserView(row.id, row.username, row.display_name, tuple(r for r in row.roles.split(",") if r),
                     row.team, row.locale, row.active, row.timezone)

@@ -22,6 +22,7 @@ from engine.store.automation_repos import (
     ReminderRepository,
     RuleScheduleRepository,
 )
+from engine.store.filter_sql import like_pattern, text_like
 from engine.store.models import (
     ApiTokenRow,
     ConfigVersionRow,
@@ -68,6 +69,14 @@ class UserRepository(_Repository):
             query = select(UserRow.username, UserRow.display_name).where(UserRow.username.in_(sorted(missing)))
             found.update({username: name for username, name in self.session.execute(query)})
         return found
+
+    def logins_matching(self, text: str) -> list[str]:
+        """Logins of the users whose display name or login contains `text` (any case, any script)."""
+        pattern = like_pattern(text)
+        query = select(UserRow.username).where(
+            or_(text_like(UserRow.display_name, pattern), text_like(UserRow.username, pattern))
+        ).order_by(UserRow.username)
+        return list(self.session.scalars(query))
 
     def all(self) -> Sequence[UserRow]:
         """Every user, by login name."""

@@ -103,3 +103,18 @@ def test_the_tasks_api_keeps_the_login_and_adds_the_name(
     assert [(t["record_title"], t["assignee"], t["assignee_name"]) for t in items] == [
         ("Сервер для склада", "vera", VERA)
     ]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_a_record_list_names_owners_and_its_owner_box_takes_a_name_or_a_login(
+    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], vera: Actor, lang: str
+) -> None:
+    create_record(deployed(), vera, "Contact", {"full_name": "Олег Тихонов"}, NOW)
+    create_record(deployed(), actors["sales"], "Contact", {"full_name": "Пётр Сёмин"}, NOW)
+    head = as_user(app, "hank")
+    listed = head.get(f"/records/Contact?lang={lang}").get_data(as_text=True)
+    _shown_by_name(listed)
+    for typed in ("лебедев", "ВЕРА", "vera"):
+        found = text(head.get(f"/records/Contact?lang={lang}&f.owner={typed}"))
+        assert "Олег Тихонов" in found, typed
+        assert "Пётр Сёмин" not in found, typed
