@@ -118,3 +118,15 @@ def test_a_record_list_names_owners_and_its_owner_box_takes_a_name_or_a_login(
         found = text(head.get(f"/records/Contact?lang={lang}&f.owner={typed}"))
         assert "Олег Тихонов" in found, typed
         assert "Пётр Сёмин" not in found, typed
+
+
+def test_a_display_name_is_text_not_markup(
+    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    from engine.services.users import create_user
+
+    made = create_user(deployed(), "eve", PASSWORD, ["sales"], NOW, team="north", display_name='<i>Ева</i> "Р"')
+    contact = create_record(deployed(), get_actor(deployed(), made.id), "Contact", {"full_name": "Ян Ким"}, NOW)
+    html = as_user(app, "hank").get(f"/records/{contact.id}").get_data(as_text=True)
+    assert '<span class="person" title="eve">&lt;i&gt;Ева&lt;/i&gt; &#34;Р&#34;</span>' in html
+    assert "<i>Ева</i>" not in html
