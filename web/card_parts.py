@@ -18,6 +18,7 @@ from web import uow
 from web.auth import actor
 from web.forms_render import Widget, build_widgets, unplaced_errors
 from web.i18n import get_locale, label, t
+from web.people import expect_changes
 from web.present import element_title, process_label, remember_titles
 
 KIND_PARAM = "kind"
@@ -71,6 +72,7 @@ def timeline_part(bundle: Bundle, record: RecordView) -> dict[str, Any]:
         raise ValidationError({KIND_PARAM if k == "kind" else AFTER_PARAM: v for k, v in exc.errors.items()}) \
             from exc
     remember_titles(page.names)
+    expect_changes(page.items)
     return {"timeline": page, "timeline_kinds": timeline_kinds(bundle), "timeline_kind": chosen,
             "timeline_paged": bool(request.args.get(AFTER_PARAM))}
 

@@ -14,7 +14,9 @@ from werkzeug.datastructures import MultiDict
 from engine.config.model import Bundle, Entity
 from engine.filters.values import CHOICE_TYPES, BadValue, coerce_value
 from engine.services.tasks import TaskFilter
+from engine.services.users import logins_matching
 from engine.store.filter_spec import TEXT_TYPES
+from web import uow
 from web.i18n import engine_message, label, t
 from web.present import catalog_value_label
 
@@ -90,6 +92,10 @@ def _condition(column: Column, entity: Entity, raw: str) -> dict[str, Any]:
         return {"field": column.key, "op": "has_any", "value": [raw]}
     if kind == "boolean":
         return {"field": column.key, "op": "eq", "value": raw == "true"}
+    if kind == "owner":  # the column shows names: a box takes part of a name or of a login, as the inbox's does
+        logins = logins_matching(uow(), raw)
+        if logins:
+            return {"field": column.key, "op": "in", "value": logins}
     if kind in TEXT_TYPES and kind != "user":
         return {"field": column.key, "op": "contains", "value": raw}
     return {"field": column.key, "op": "eq", "value": raw}

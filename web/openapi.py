@@ -122,7 +122,9 @@ SCHEMAS: dict[str, Schema] = {
         "process": _nullable("string", description="the process's name; null for a standalone task, and in the "
                                                    "task of a claim, unclaim or completion"),
         "title_labels": _nullable("object", description="a standalone task's title per locale ({en, ru}) when "
-                                                        "its maker gave several (a rule's task, a reminder)")}),
+                                                        "its maker gave several (a rule's task, a reminder)"),
+        "assignee_name": _nullable("string", description="the assignee's display name, as pages show them "
+                                                         "(`assignee` stays the login name)")}),
     "TaskDetail": _object({
         "task": _ref("Task"),
         "form_schema": _nullable("object", description="the form's JSON Schema (draft 2020-12) with entity "
@@ -259,11 +261,12 @@ _SCOPE = _param("scope", "query", {"enum": ["mine", "pool", "overdue", "team", "
 
 _TASK_FILTERS = [
     _param("sort", "query", {"enum": ["task", "record", "due", "assignee", "process", "created"]},
-           "sort by this column (empty values last); default: soonest due first"),
+           "sort by this column (empty values last; assignee: by display name); default: soonest due first"),
     _param("dir", "query", {"enum": ["asc", "desc"], "default": "asc"}, "the sort's direction"),
     _param("task", "query", {"type": "string"}, "the task's name contains this (case-insensitive)"),
     _param("record", "query", {"type": "string"}, "the record's title contains this (case-insensitive)"),
-    _param("assignee", "query", {"type": "string"}, "the assignee's login name contains this"),
+    _param("assignee", "query", {"type": "string"}, "the assignee's display name or login name contains this "
+           "(case-insensitive, any script)"),
     _param("process", "query", {"type": "string"}, "a process id: only its tasks"),
     _param("due_from", "query", _TIME, "due at or after this moment (with offset)"),
     _param("due_before", "query", _TIME, "due before this moment (with offset)"),

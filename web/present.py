@@ -21,6 +21,7 @@ from engine.store.uow import UnitOfWork
 from web import uow
 from web.forms_render import localized
 from web.i18n import get_locale, label, t
+from web.people import person, person_name
 from web.zones import local, user_zone
 
 EMPTY = "—"
@@ -69,6 +70,8 @@ def display_value(bundle: Bundle, entity: Entity | None, name: str, value: Any) 
     """A stored field value as safe HTML: catalog labels, yes/no, money with currency, links to references."""
     if value is None or value == "" or value == []:
         return escape(EMPTY)
+    if name == "owner" and isinstance(value, str):  # the record's owner, stored as a login
+        return person(value)
     field = entity.fields.get(name) if entity is not None else None
     if field is None:
         return escape(step_value(name, value))
@@ -340,21 +343,12 @@ def role_label(role: str) -> str:
     return label(team, role) if team else role
 
 
-# who a change is by when no person made it (engine/services: actor="process"; engine/rules: RULE_ACTOR)
-ENGINE_ACTORS = ("process", "timer", "rule")
-
-
-def actor_name(actor: str | None) -> str:
-    """Who made a change: a username as it is, the engine's own actors in the request's language."""
-    return t(f"audit.actor_{actor}") if actor in ENGINE_ACTORS else (actor or "")
-
-
 def init_app(app: Flask) -> None:
-    """Template filters for dates, roles and actors."""
-    app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title, actor=actor_name)
+    """Template filters for dates, roles and people."""
+    app.jinja_env.filters.update(dt=format_datetime, role=role_label, task_title=task_title, actor=person)
     app.jinja_env.globals.update(display_value=display_value, field_label=field_label, entity_label=entity_label,
                                  link_kind_label=link_kind_label, record_link=record_link, titled_record=titled_record,
                                  process_label=process_label, step_label=step_label,
                                  task_process_label=task_process_label, data_key_label=data_key_label,
-                                 element_title=element_title, data_value=data_value,
+                                 element_title=element_title, data_value=data_value, person_name=person_name,
                                  user_zone_name=lambda: user_zone().key)

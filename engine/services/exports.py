@@ -22,7 +22,7 @@ from engine.services.access import require_permission
 from engine.services.finding import iter_record_ids
 from engine.services.segments import filter_target, get_segment
 from engine.services.views import Actor
-from engine.store.models import RecordRow
+from engine.store.models import RecordRow, UserRow
 from engine.store.uow import UnitOfWork
 
 BATCH = 1000
@@ -32,6 +32,7 @@ SYSTEM_COLUMNS: dict[str, dict[str, str]] = {
     "id": {"en": "ID", "ru": "ID"},
     "title": {"en": "Title", "ru": "Название"},
     "owner": {"en": "Owner", "ru": "Ответственный"},
+    "owner_name": {"en": "Owner's name", "ru": "Имя ответственного"},  # beside the login, as pages show them
     "created_at": {"en": "Created", "ru": "Создано"},
     "updated_at": {"en": "Updated", "ru": "Изменено"},
 }
@@ -51,9 +52,9 @@ class Column:
 
 
 def default_columns(entity: Entity) -> list[str]:
-    """id, title, every field but the title field, owner, created and updated time."""
+    """id, title, every field but the title field, owner (login and name), created and updated time."""
     fields = [n for n in entity.fields if n != entity.title_field]
-    return ["id", "title", *fields, "owner", "created_at", "updated_at"]
+    return ["id", "title", *fields, "owner", "owner_name", "created_at", "updated_at"]
 
 
 MOMENT_TYPES = ("datetime", "created_at", "updated_at")  # columns of moments: written in the reader's time zone
@@ -119,7 +120,7 @@ class _Renderer:
     def rows(self, records: list[RecordRow]) -> list[list[Any]]:
         refs = {r.data.get(c.key) for r in records for c in self.columns if c.type == "reference"}
         titles = self.uow.records.titles(i for i in refs if isinstance(i, int))
-        owners = {u.id: u.username for u in self.uow.users.by_ids(r.owner_id for r in records if r.owner_id).values()}
+        owners = self.uow.users.by_ids(r.owner_id for r in records if r.owner_id)
         return [[self.local(self.cell(record, column, titles, owners)) for column in self.columns]
                 for record in records]
 
@@ -129,13 +130,14 @@ class _Renderer:
             return value
         return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(self.zone)
 
-    def cell(self, record: RecordRow, column: Column, titles: dict[int, str], owners: dict[int, str]) -> Any:
+    def cell(self, record: RecordRow, column: Column, titles: dict[int, str], owners: dict[int, UserRow]) -> Any:
         if column.type == "id":
             return record.id
         if column.type == "title":
             return record.title
-        if column.type == "owner":
-            return owners.get(record.owner_id) if record.owner_id else None
+        if column.type in ("owner", "owner_name"):
+            owner = owners.get(record.owner_id) if record.owner_id else None
+            return None if owner is None else owner.username if column.type == "owner" else owner.display_name
         if column.type in ("created_at", "updated_at"):
             return getattr(record, column.type)
         value = record.data.get(column.key)

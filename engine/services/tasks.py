@@ -38,25 +38,28 @@ NO_PROCESS = "—"  # the process name shown for a standalone task (made by a ru
 
 
 def task_view(r: TaskRow, record_title: str | None, assignee: str | None,
-              process: str | None = None) -> TaskView:
-    """One task row as a view, given its record's title, its assignee's username and its process's name."""
+              process: str | None = None, assignee_name: str | None = None) -> TaskView:
+    """One task row as a view, given its record's title, its assignee's username, its process's name and its
+    assignee's display name."""
     return TaskView(r.id, r.instance_id, r.record_id, record_title, r.spec_name, r.title, r.form_key,
                     tuple(x for x in r.candidate_groups.split(",") if x),
                     tuple(x for x in r.candidate_users.split(",") if x), assignee, r.state, r.due_at,
-                    r.created_at, r.completed_at, r.completed_by, process, r.title_labels)
+                    r.created_at, r.completed_at, r.completed_by, process, r.title_labels, assignee_name)
 
 
 def task_views(uow: UnitOfWork, rows: Sequence[TaskRow], known: Actor | None = None) -> list[TaskView]:
     """Task rows as views, with assignee names, record titles and process names (`known`: a user whose name
     needs no read)."""
-    names = {known.id: known.username} if known is not None and known.id is not None else {}
+    names = {known.id: (known.username, known.display_name)} if known is not None and known.id is not None else {}
     users = uow.users.by_ids(r.assignee_id for r in rows if r.assignee_id and r.assignee_id not in names)
-    names.update({user_id: user.username for user_id, user in users.items()})
+    names.update({user_id: (user.username, user.display_name) for user_id, user in users.items()})
     titles = uow.records.titles(r.record_id for r in rows if r.record_id)
     processes = uow.instances.process_names(r.instance_id for r in rows if r.instance_id is not None)
+    nobody = (None, None)
     return [task_view(r, titles.get(r.record_id) if r.record_id else None,
-                      names.get(r.assignee_id) if r.assignee_id else None,
-                      processes.get(r.instance_id) if r.instance_id is not None else None) for r in rows]
+                      names.get(r.assignee_id or 0, nobody)[0],
+                      processes.get(r.instance_id) if r.instance_id is not None else None,
+                      names.get(r.assignee_id or 0, nobody)[1]) for r in rows]
 
 
 def check_filter(flt: TaskFilter) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -23,6 +24,18 @@ def _actor(row: UserRow) -> Actor:
     return Actor(id=row.id, username=row.username, display_name=row.display_name,
                  roles=frozenset(r for r in row.roles.split(",") if r), team=row.team, locale=row.locale,
                  timezone=row.timezone)
+
+
+def display_names(uow: UnitOfWork, usernames: Iterable[str]) -> dict[str, str]:
+    """People's display names by login name (unknown logins are left out), read in at most one statement."""
+    with uow:
+        return uow.users.display_names(usernames)
+
+
+def logins_matching(uow: UnitOfWork, text: str) -> list[str]:
+    """Logins of the people whose display name or login contains `text` (any case, any script)."""
+    with uow:
+        return uow.users.logins_matching(text)
 
 
 def _view(row: UserRow) -> UserView:

@@ -43,6 +43,7 @@ class TaskView:
     completed_by: str | None
     process: str | None = None  # the process version's name (None: a standalone task, or not read)
     title_labels: dict[str, str] | None = None  # a standalone task's title per locale, when its maker gave several
+    assignee_name: str | None = None  # the assignee's display name (pages show it; `assignee` is the login)
 
     def overdue(self, now: datetime) -> bool:
         """True if an open task is past its due date."""

@@ -84,6 +84,11 @@ def assignee_name(task: Any = TaskRow) -> Any:
     return select(UserRow.username).where(UserRow.id == task.assignee_id).scalar_subquery()
 
 
+def assignee_display_name(task: Any = TaskRow) -> Any:
+    """The display name of a task's assignee, as a scalar subquery."""
+    return select(UserRow.display_name).where(UserRow.id == task.assignee_id).scalar_subquery()
+
+
 def process_name(task: Any = TaskRow, labels: int = 0) -> Any:
     """The name of a task's process version (None for a standalone task), as a scalar subquery; with `labels`,
     the name in the reader's language of the processes bound as pl_p_<n> / pl_l_<n>."""
@@ -175,7 +180,11 @@ def filter_conditions(given: tuple[str, ...]) -> list[Any]:
         where.append(
             select(UserRow.id)
             .where(
-                UserRow.id == TaskRow.assignee_id, text_like(UserRow.username, bindparam("f_assignee", type_=String))
+                UserRow.id == TaskRow.assignee_id,
+                or_(  # the name the page shows, or the login an admin types
+                    text_like(UserRow.display_name, bindparam("f_assignee", type_=String)),
+                    text_like(UserRow.username, bindparam("f_assignee", type_=String)),
+                ),
             )
             .exists()
         )
@@ -212,7 +221,7 @@ def sort_keys(sort: str | None, descending: bool, labels: tuple[int, int, int] =
         "task": lambda t: task_name(t, labels[0], labels[1]),
         "record": record_title,
         "due": lambda t: t.due_at,
-        "assignee": assignee_name,
+        "assignee": assignee_display_name,  # the name the page shows
         "process": lambda t: process_name(t, labels[2]),
         "created": lambda t: t.created_at,
     }

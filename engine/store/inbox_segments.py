@@ -58,7 +58,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Part:
-    """Tasks of a tab that one index prefix holds: `where` fixes the index columns `prefix`; `name`: the username
+    """Tasks of a tab that one index prefix holds: `where` fixes the index columns `prefix`; `name`: the display name
     of their one assignee (None: unassigned)."""
 
     where: list[Any]
@@ -81,7 +81,7 @@ def _pooled_exists(groups: int) -> Any:
 
 def _assigned_to(key: str) -> Part:
     """The open tasks of the user bound as `key`."""
-    name = select(UserRow.username).where(UserRow.id == bindparam(key)).scalar_subquery()
+    name = select(UserRow.display_name).where(UserRow.id == bindparam(key)).scalar_subquery()
     return Part([TaskRow.assignee_id == bindparam(key), TaskRow.state == "open"], name)
 
 

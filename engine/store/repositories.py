@@ -23,6 +23,7 @@ from engine.store.automation_repos import (
     RuleScheduleRepository,
 )
 from engine.store.bulk_insert import insert_rows
+from engine.store.filter_sql import like_pattern, text_like
 from engine.store.models import (
     ApiTokenRow,
     ConfigVersionRow,
@@ -56,6 +57,27 @@ class UserRepository(_Repository):
             if isinstance(row, UserRow) and not inspect(row).expired_attributes and row.username == username:
                 return row
         return self.session.scalar(select(UserRow).where(UserRow.username == username))
+
+    def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Display names by login name, in one statement for those this unit of work does not hold already."""
+        wanted = {u for u in usernames if u}
+        found: dict[str, str] = {}
+        for row in self.session.identity_map.values():
+            if isinstance(row, UserRow) and not inspect(row).expired_attributes and row.username in wanted:
+                found[row.username] = row.display_name
+        missing = wanted - found.keys()
+        if missing:
+            query = select(UserRow.username, UserRow.display_name).where(UserRow.username.in_(sorted(missing)))
+            found.update({username: name for username, name in self.session.execute(query)})
+        return found
+
+    def logins_matching(self, text: str) -> list[str]:
+        """Logins of the users whose display name or login contains `text` (any case, any script)."""
+        pattern = like_pattern(text)
+        query = select(UserRow.username).where(
+            or_(text_like(UserRow.display_name, pattern), text_like(UserRow.username, pattern))
+        ).order_by(UserRow.username)
+        return list(self.session.scalars(query))
 
     def all(self) -> Sequence[UserRow]:
         """Every user, by login name."""

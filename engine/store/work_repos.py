@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.store.inbox_query import (
     TIE,
     TaskFilter,
+    assignee_display_name,
     assignee_name,
     beyond,
     order_by,
@@ -364,15 +365,17 @@ class TaskRepository(_Repository):
         return [int(v) for v in self.session.execute(select(*columns), params).one()]
 
     def named(self, query: TaskQuery, counts: tuple[list[Any], dict[str, Any]] | None = None,
-              ) -> tuple[list[tuple[TaskRow, str | None, str | None, str | None]], list[int]]:
-        """A page of tasks with each task's record title, assignee's username and process name, and the `counts`
+              ) -> tuple[list[tuple[TaskRow, str | None, str | None, str | None, str | None]], list[int]]:
+        """A page of tasks with each task's record title, assignee's username, process name and assignee's display
+        name, and the `counts`
         columns, in one statement; the counts are read alone when the page is empty."""
         stmt, params = query
         extra, extra_params = counts or _NO_COUNTS
         def build() -> tuple[Any, Any, Select[Any]]:
             # scalar subqueries, not joins: PostgreSQL evaluates them for the page's rows only, after the sort and
             # limit (a join would first fetch a title for every open task of the user: 10.9 ms against 1.7 ms)
-            return stmt, extra, stmt.add_columns(record_title(), assignee_name(), process_name(), *extra)
+            shown = (record_title(), assignee_name(), process_name(), assignee_display_name())
+            return stmt, extra, stmt.add_columns(*shown, *extra)
 
         made = _shape(("named", id(stmt), id(extra)), build)
         if made[0] is not stmt or made[1] is not extra:  # an id reused by a statement that was never shared
@@ -380,9 +383,9 @@ class TaskRepository(_Repository):
         named = made[2]
         rows = self.session.execute(named, {**params, **extra_params}).all()
         if not extra:
-            return [(r[0], r[1], r[2], r[3]) for r in rows], []
+            return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], []
         if rows:
-            return [(r[0], r[1], r[2], r[3]) for r in rows], [int(v) for v in rows[0][4:]]
+            return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], [int(v) for v in rows[0][5:]]
         return [], [int(v) for v in self.session.execute(select(*extra), extra_params).one()]
 
     def run(self, query: TaskQuery) -> list[TaskRow]:

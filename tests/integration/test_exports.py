@@ -15,6 +15,7 @@ from engine.errors import Forbidden, ValidationError
 from engine.services.exports import csv_chunks, export_rows, segment_rows, write_xlsx
 from engine.services.records import create_record
 from engine.services.segments import create_segment
+from engine.services.users import create_user
 from engine.services.views import Actor
 from engine.store.quality_repos import SegmentRepository
 from engine.store.uow import UnitOfWork
@@ -120,3 +121,11 @@ def test_a_large_export_is_read_in_id_batches(deployed: MakeUow, actors: dict[st
     assert loaded == [10, 10, 3]
     assert len(rest) == 2
     assert rest[-1].splitlines()[-1] == "Person 22"
+
+
+def test_an_export_gives_the_owners_name_beside_the_login(deployed: MakeUow, actors: dict[str, Actor]) -> None:
+    vera = create_user(deployed(), "vera", "correct-horse-1", ["sales"], NOW, display_name="Вера Лебедева")
+    create_record(deployed(), actors["head"], "Deal", {"title": "Кресла", "amount": "5000"}, NOW, owner_id=vera.id)
+    text = csv_text(deployed, actors["admin"], DEALS, locale="ru")
+    header, row = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert (row[header.index("Ответственный")], row[header.index("Имя ответственного")]) == ("vera", "Вера Лебедева")

@@ -40,12 +40,13 @@ def test_a_routing_decision_reads_in_the_readers_language_on_the_instance_and_au
 
 
 def test_a_process_a_rule_started_and_a_team_are_named_in_the_readers_language(app: Flask) -> None:
-    from web.present import actor_name, role_label
+    from web.people import person_name
+    from web.present import role_label
 
     with app.test_request_context("/", headers={"Accept-Language": "ru"}):
-        assert actor_name("rule") == "автоматически"  # engine.rules.dispatch.RULE_ACTOR started it
+        assert person_name("rule") == "автоматически"  # engine.rules.dispatch.RULE_ACTOR started it
         assert role_label("moscow") == "Московская команда"
         assert role_label("north") == "north"  # a team without a translation keeps its code
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
-        assert actor_name("rule") == "automatic"
+        assert person_name("rule") == "automatic"
         assert role_label("moscow") == "Moscow team"

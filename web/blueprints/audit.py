@@ -25,6 +25,7 @@ from web import nav, now, uow
 from web.auth import actor, login_required
 from web.exports_http import CSV_TYPE
 from web.i18n import engine_message
+from web.people import expect_changes, expect_people
 from web.present import bundle_of, names_records, remember_titles
 from web.sources import source_text
 from web.zones import input_value, user_zone
@@ -77,6 +78,7 @@ def index() -> tuple[str, int]:
     if page is not None:  # the records the entries name, by title, in one query
         remember_titles(v for e in page.items if e.kind == "merge" or (e.kind == "field" and names_records(
             bundle, e.entity, e.subject)) for v in (e.old_value, e.new_value))
+        expect_changes(page.items)  # who, and the owners an owner change names: one statement
     return render_template("audit/index.html", page=page, errors=errors, kinds=KINDS, bundle=bundle,
                            entities=sorted(bundle.entities.values(), key=lambda e: e.name),
                            args=request.args, chosen_kinds=request.args.getlist("kind"),
@@ -130,6 +132,9 @@ def record_as_of_page(record_id: int) -> tuple[str, int]:
         message, status = str(exc), 404
     except ValidationError as exc:
         message, status = "; ".join(engine_message(m) for ms in exc.errors.values() for m in ms), 422
+    if snapshot is not None:
+        expect_changes([snapshot.owner, *snapshot.values])
+        expect_people([snapshot.created_by])
     return render_template("audit/as_of.html", record=record, entity=entity, bundle=bundle, snapshot=snapshot,
                            message=message, at_value=raw or input_value(now()),
                            card_url=url_for("records.card", record_id=record_id)), status

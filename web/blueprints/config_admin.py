@@ -25,6 +25,7 @@ from engine.services.config_changes import (
 from web import nav, now, uow
 from web.auth import actor, login_required
 from web.i18n import engine_message, t
+from web.people import expect_people
 from web.present import bundle_of
 
 bp = Blueprint("config_admin", __name__, url_prefix="/admin/config")
@@ -54,7 +55,9 @@ def _errors(exc: ValidationError) -> dict[str, list[str]]:
 def index() -> str:
     """The configuration versions, newest first, and what can be changed here."""
     bundle = bundle_of(uow())
-    return render_template("admin/config.html", versions=config_versions(uow(), actor()), bundle=bundle,
+    versions = config_versions(uow(), actor())
+    expect_people(v.deployed_by for v in versions)  # named in one statement
+    return render_template("admin/config.html", versions=versions, bundle=bundle,
                            can_edit=can(actor(), "config.edit"), can_roll_back=can(actor(), "definition.deploy"))
 
 

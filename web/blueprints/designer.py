@@ -14,6 +14,7 @@ from web import now, uow
 from web.auth import actor, login_required
 from web.bundle_upload import uploaded_files
 from web.i18n import problem_line, t
+from web.people import expect_people
 from web.present import labelled_diagram
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -30,6 +31,7 @@ def render_designer(problems: list[Problem] | None = None, status: int = 200) ->
     """Versions with running counts; the upload form for those who may deploy; the last deploy's problems."""
     who = actor()
     versions = list_process_versions(uow(), who)
+    expect_people(v.deployed_by for v in versions)  # named in one statement
     return render_template("designer/index.html", versions=versions, problems=problems or [],
                            can_deploy=who.has(*DEPLOYERS), files=sorted(_active_files())), status
 

@@ -30,6 +30,7 @@ from web.auth import actor, login_required
 from web.edge import page_number
 from web.i18n import engine_message, t
 from web.i18n import label as label_in
+from web.people import expect_people
 from web.present import bundle_of, field_label
 
 bp = Blueprint("duplicates", __name__)
@@ -149,7 +150,10 @@ def why(pair: PairView) -> str:
 @bp.app_template_global()
 def record_merge_facts(record_id: int) -> RecordMerges:
     """What the record card shows of merges: "merged into #N", and the merges this record survived."""
-    return record_merges(uow(), actor(), record_id)
+    facts = record_merges(uow(), actor(), record_id)
+    merges = [*facts.merges, *([facts.merged_by] if facts.merged_by else [])]
+    expect_people(n for m in merges for n in (m.by, m.undone_by))  # named together, with the next name asked
+    return facts
 
 
 @bp.get("/duplicates")
@@ -174,6 +178,8 @@ def _compare(detail: PairDetail, bundle: Bundle, errors: list[str] | None = None
              picks: dict[str, str] | None = None, survivor: str = "a") -> tuple[str, int]:
     entity = bundle.entities.get(detail.pair.entity)
     names = list(entity.fields) if entity else sorted(set(detail.a.data) | set(detail.b.data))
+    expect_people([detail.pair.decided_by, detail.a.owner, detail.b.owner,
+                   *(n for m in detail.merges for n in (m.by, m.undone_by))])  # named in one statement
     return render_template("duplicates/compare.html", bundle=bundle, entity=entity, detail=detail, names=names,
                            picks=picks or detail.defaults, survivor=survivor, errors=errors or [],
                            link_kinds=link_kinds(bundle), why=why(detail.pair), how_label=how_label,

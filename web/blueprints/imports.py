@@ -38,6 +38,7 @@ from engine.services.imports import (
 from web import nav, now, uow
 from web.auth import actor, login_required
 from web.i18n import engine_message, problem_message, t
+from web.people import expect_people
 from web.present import bundle_of
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -81,7 +82,9 @@ def _messages(exc: ValidationError) -> list[str]:
 def index() -> Any:
     """Import jobs the user may see, newest first."""
     who = actor()
-    return render_template("imports/index.html", jobs=list_jobs(uow(), who),
+    jobs = list_jobs(uow(), who)
+    expect_people(j.created_by for j in jobs)  # named in one statement
+    return render_template("imports/index.html", jobs=jobs,
                            can_import=who.has(*IMPORTERS))
 
 

@@ -14,6 +14,7 @@ from engine.services.instances import get_instance
 from engine.services.records import get_record
 from web import uow
 from web.auth import actor, login_required
+from web.people import expect_people
 from web.present import bundle_of, labelled_diagram
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
@@ -33,6 +34,8 @@ def detail(instance_id: int) -> str:
             entity = bundle.entities.get(record.entity)
         except FlowError:  # e.g. a designer reads the instance but not the record
             record = None
+    tasks = [n for x in found.tasks for n in (x.completed_by, x.assignee)]
+    expect_people([found.instance.started_by, *(s.actor for s in found.steps), *tasks])  # in one statement
     return render_template("instances/detail.html", detail=found, instance=found.instance, record=record,
                            entity=entity, bundle=bundle, diagram=diagram,
                            waits=instance_waits(uow(), actor(), instance_id),

@@ -27,6 +27,7 @@ from web.edge import id_arg
 from web.forms_render import Widget, build_widgets, record_values, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
 from web.lists import build_columns, default_columns, offered_columns, place_errors, read_query
+from web.people import expect_changes, expect_people
 from web.present import bundle_of, catalog_value_label, field_label, reference_values, remember_titles
 
 bp = Blueprint("records", __name__, url_prefix="/records")
@@ -169,13 +170,16 @@ def render_card(record: RecordView, values: dict[str, Any] | None = None,
     remember_titles([i for c in history.items if c.field.startswith("link:") for i in (c.old_value, c.new_value)]
                     + [c.origin_id for c in history.items])
     can_log = who.has(*RECORD_WRITERS) and record.merged_into_id is None
+    instances, tasks = instances_for_record(uow(), who, record.id), record_tasks(uow(), who, record.id)
+    expect_changes(history.items)  # the page's people named in one statement
+    expect_people([*(i.started_by for i in instances), *(n for x in tasks for n in (x.assignee, x.completed_by))])
     return render_template("records/card.html", record=record, entity=entity, bundle=bundle, widgets=widgets,
                            log_panels=log_panels(bundle, record, refused_log) if can_log else [],
                            **timeline_part(bundle, record), timeline_kind_label=kind_label, timeline_title=entry_title,
                            form_errors=form_errors, can_edit=can_edit, history=history.items,
                            history_older=history.older, history_paged=request.args.get("history_before") is not None,
-                           instances=instances_for_record(uow(), who, record.id),
-                           tasks=record_tasks(uow(), who, record.id), open_edit=bool(errors),
+                           instances=instances,
+                           tasks=tasks, open_edit=bool(errors),
                            links=record_links(uow(), who, record.id), link_kinds=link_kinds(bundle),
                            link_errors=link_errors or [], link_form=link_form or {},
                            emails=record_emails(uow(), who, record.id)), status

@@ -33,6 +33,7 @@ from web.edge import page_number
 from web.exports_http import export_response
 from web.forms_render import record_values
 from web.i18n import t
+from web.people import expect_people
 from web.present import bundle_of
 
 bp = Blueprint("segments", __name__, url_prefix="/segments")
@@ -44,6 +45,7 @@ nav.add("segments.index", "segments.nav", *SEGMENT_READERS)
 def index() -> str:
     """Every segment, by entity and name."""
     segments = list_segments(uow(), actor())
+    expect_people(s.created_by for s in segments)  # named in one statement
     return render_template("segments/list.html", segments=segments, bundle=bundle_of(uow()),
                            can_save=actor().has(*SEGMENT_WRITERS))
 
