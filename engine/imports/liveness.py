@@ -7,9 +7,8 @@ import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from engine.messages import Message
 from engine.store.quality_models import ImportJobRow
-
-RESUME_HINT = "resume it (rows already imported are kept) or run it again"
 
 
 def this_host() -> str:
@@ -38,17 +37,13 @@ def death_of(job: ImportJobRow, now: datetime, stale_seconds: int) -> str | None
         return None
     pid, host = job.worker_pid, job.worker_host
     if pid is None:
-        return f"the import was left running by a process that is gone; {RESUME_HINT}"
+        return Message("runtime.import_left_running")
     if host == this_host():
         if pid_alive(pid):
             return None
-        return (
-            f"the import's worker process (pid {pid}) died: killed, out of memory or over its CPU limit; {RESUME_HINT}"
-        )
+        return Message("runtime.import_worker_died", pid=pid)
     last = job.heartbeat_at
     if last is not None and now - last > timedelta(seconds=stale_seconds):
-        return (
-            f"the import's worker process (pid {pid} on {host}) gave no sign of life since "
-            f"{last:%Y-%m-%d %H:%M:%S} UTC (more than {stale_seconds} s); {RESUME_HINT}"
-        )
+        return Message("runtime.import_worker_silent", pid=pid, host=host, last=f"{last:%Y-%m-%d %H:%M:%S}",
+                       seconds=stale_seconds)
     return None

@@ -19,6 +19,7 @@ from engine.imports.liveness import this_host
 from engine.imports.reading import Table, read_path
 from engine.imports.rows import OUTCOMES, Importer
 from engine.imports.rule_pairs import queue_rule_pairs
+from engine.messages import Message
 from engine.processes.deployed import active_bundle
 from engine.services.records import entity_of
 from engine.services.views import Actor
@@ -288,7 +289,7 @@ def run_import(factory: UowMaker, job_id: int, clock: Clock, *, batch_size: int 
     except FlowError as exc:
         fail_job(factory, job_id, str(exc), clock())
     except Exception as exc:
-        fail_job(factory, job_id, f"the import stopped: {type(exc).__name__}: {exc}", clock())
+        fail_job(factory, job_id, Message("runtime.import_stopped", detail=f"{type(exc).__name__}: {exc}"), clock())
         raise
     finally:
         gc.unfreeze()

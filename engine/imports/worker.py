@@ -20,6 +20,7 @@ from engine.errors import FlowError
 from engine.imports.limits import MB, WorkerLimits
 from engine.imports.liveness import death_of
 from engine.imports.run import fail_job, run_import
+from engine.messages import Message
 from engine.services.units import uow_factory
 from engine.settings import ROOT
 from engine.store.uow import UnitOfWork
@@ -48,7 +49,7 @@ def limit_resources(limits: WorkerLimits) -> None:
         # exits (its handlers reset) kills the process before it has said why: past the first, only the hard
         # limit's kill remains, 10 s away, time enough to record the failure
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds + 10, limits.cpu_seconds + 10))
-        raise CpuLimitExceeded(f"over its CPU limit of {limits.cpu_seconds} s (FLOWCRM_IMPORT_WORKER_CPU_SECONDS)")
+        raise CpuLimitExceeded(Message("runtime.import_cpu_limit", seconds=limits.cpu_seconds))
 
     signal.signal(signal.SIGXCPU, over_cpu)
 
@@ -85,12 +86,12 @@ def work(
         fail_job(
             factory,
             job_id,
-            f"the import ran out of memory: its worker may use {limits.memory_mb} MB (FLOWCRM_IMPORT_WORKER_MEMORY_MB)",
+            Message("runtime.import_out_of_memory", megabytes=limits.memory_mb),
             clock(),
         )
         return 1
     except CpuLimitExceeded as exc:
-        fail_job(factory, job_id, f"the import stopped: {exc}", clock())
+        fail_job(factory, job_id, Message("runtime.import_stopped", detail=exc.args[0] if exc.args else exc), clock())
         return 1
     return 0
 

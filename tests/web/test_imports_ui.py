@@ -170,6 +170,12 @@ def test_import_whose_worker_died_shows_failed_and_resumes_or_reruns_from_the_wi
     assert f"the import's worker process (pid {pid}) died: killed, out of memory or over its CPU limit" in page
     assert "Resume" in page
     assert "Run again" in page
+    reader = as_user(importing_app, "sam")
+    reader.get("/tasks?lang=ru")
+    in_russian = text(reader.get(f"/imports/{job_id}"))  # the stored reason read back into its code
+    assert (f"процесс импорта (pid {pid}) завершился аварийно: его остановили, ему не хватило памяти или он превысил "
+            "лимит процессорного времени; продолжите его (уже загруженные строки сохранятся)") in in_russian
+    assert "died" not in in_russian
 
     resumed = sam.post(f"/imports/{job_id}/resume")
     assert resumed.headers["Location"] == f"/imports/{job_id}"
