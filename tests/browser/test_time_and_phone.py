@@ -115,6 +115,9 @@ def test_a_seller_on_a_phone_uses_the_menus_the_inbox_and_a_form(live_server, se
     expect(nav.locator("details.menu.active > summary")).to_have_text("Records")
 
     page.get_by_role("link", name="New Contact").click()
+    # measured once the page's stylesheets apply: a box read as the new page commits can be unstyled (CI read the
+    # first field at the body's default 8 px margin beside an unstyled fieldset)
+    page.wait_for_load_state("load")
     fields = page.locator("form .field")
     first, second = fields.nth(0).bounding_box(), fields.nth(1).bounding_box()
     assert first is not None
