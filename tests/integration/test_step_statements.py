@@ -30,8 +30,9 @@ def transactions(make_uow: MakeUow) -> Iterator[list[str]]:
     checkout, a BEGIN and a COMMIT or ROLLBACK: round trips PostgreSQL pays on top of the statements)."""
     begun: list[str] = []
 
-    def record(_conn: Any) -> None:
-        begun.append("begin")
+    def record(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # a read of its own: no BEGIN
+            begun.append("begin")
 
     engine = make_uow.engine  # type: ignore[attr-defined]  # the fixture is a UowFactory
     event.listen(engine, "begin", record)
@@ -124,7 +125,8 @@ def test_claiming_a_lead_task_is_one_transaction_of_at_most_six_statements(deplo
     assert len(seen) <= CLAIM_TASK_BUDGET, "\n".join(seen)
 
 
-def test_completing_a_task_reads_the_configuration_in_its_own_transaction(deployed: MakeUow, actors: dict) -> None:
+def test_completing_a_task_reads_the_configuration_in_its_own_transaction(deployed: MakeUow, actors: dict,
+                                                                         db_url: str) -> None:
     sam, head = actors["sales"], actors["head"]
     _claimed_qualify_task(deployed, head, sam, "warm-up lead")
     task_id = _claimed_qualify_task(deployed, head, sam, "30 monitors")
@@ -133,7 +135,9 @@ def test_completing_a_task_reads_the_configuration_in_its_own_transaction(deploy
         tasks.get_task(deployed(), sam, next(t.id for t in tasks.list_tasks(deployed(), sam, "mine")
                                                if t.record_id == view.record_id))
     assert (view.state, view.assignee, view.completed_by) == ("completed", "sam", "sam")
-    assert len(begun) == 3  # the completion, the inbox list, the next task's page: one each
+    # the completion, the next task's page: one each; the inbox list too on SQLite, none on PostgreSQL (a read
+    # of one statement on a unit of its own runs in autocommit: engine.store.uow `reading`)
+    assert len(begun) == (2 if db_url.startswith("postgresql") else 3)
 
 
 def test_a_started_instance_records_its_start_then_its_steps_then_the_routing_of_its_task(
