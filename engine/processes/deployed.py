@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import cast
 
 from engine.config.loader import load_bundle
 from engine.config.model import Bundle
@@ -13,6 +15,7 @@ from engine.processes.spiff import ProcessDefinition, parse_definitions
 from engine.store.uow import UnitOfWork
 
 MEMO_KEY = "active_bundle"  # uow.memo: the unit's deployed configuration, dropped when a deploy changes it
+KEY_MEMO = "active_bundle_key"  # uow.memo: (id, content hash) of that configuration, read with it
 _MAX_PARSED = 8
 # Parsed configurations by content hash: bounded, and keyed by content (ids repeat across databases), so two
 # databases served by one process never see each other's configuration.
@@ -53,9 +56,56 @@ def active_bundle(uow: UnitOfWork, key: tuple[int, str] | None = None) -> tuple[
     memo = uow.memo.get(MEMO_KEY)
     if memo is not None:
         return memo  # type: ignore[return-value]
-    result = _load_active(uow, key)
+    result, uow.memo[KEY_MEMO] = _load_active(uow, key)
     uow.memo[MEMO_KEY] = result
     return result
+
+
+@dataclass(frozen=True)
+class StartingVersion:
+    """What starting an instance needs of a process version row: plain values, shared by units of work."""
+
+    id: int
+    process_id: str
+    version: int
+    file: str  # the BPMN file, named by errors
+    spec_json: str
+
+
+_MAX_STARTING = 64
+# The newest versions that start on an event for an entity, by database, configuration (id, content hash), entity
+# and event: a new record read them (every version row carries its BPMN and spec) in every creation. Process versions
+# are written by a deploy only, and a deploy of changed files makes a new configuration id, so the key moves on in
+# every process. A deploy of the same files can still write a new version when a newer engine parses them otherwise:
+# the deploying process forgets what it remembered (`forget_starting_versions`); a process still running the older
+# engine keeps starting the version its engine made until it restarts.
+_STARTING: dict[tuple[str, int, str, str, str], tuple[StartingVersion, ...]] = {}
+
+
+def versions_starting_on(uow: UnitOfWork, entity: str, start_on: str) -> tuple[StartingVersion, ...]:
+    """The newest process versions that start on `start_on` (e.g. "create") for records of `entity`, read once
+    per deployed configuration."""
+    active_bundle(uow)  # the unit's configuration key, read with it (memoized)
+    config_id, content_hash = cast(tuple[int, str], uow.memo[KEY_MEMO])
+    key = (uow.database, config_id, content_hash, entity, start_on)
+    with _PARSED_LOCK:
+        found = _STARTING.get(key)
+    if found is not None:
+        return found
+    with uow:
+        rows = uow.config.latest_starting_on(entity, start_on)
+        found = tuple(StartingVersion(r.id, r.process_id, r.version, r.file, r.spec_json) for r in rows)
+    with _PARSED_LOCK:
+        if len(_STARTING) >= _MAX_STARTING:
+            _STARTING.clear()
+        _STARTING[key] = found
+    return found
+
+
+def forget_starting_versions() -> None:
+    """Drop the remembered starting versions (a deploy in this process wrote new process versions)."""
+    with _PARSED_LOCK:
+        _STARTING.clear()
 
 
 def business_time(uow: UnitOfWork) -> BusinessTime:
@@ -63,7 +113,9 @@ def business_time(uow: UnitOfWork) -> BusinessTime:
     return BusinessTime(active_bundle(uow)[0].settings.working_hours, uow.clock)
 
 
-def _load_active(uow: UnitOfWork, known: tuple[int, str] | None) -> tuple[Bundle, dict[str, ProcessDefinition]]:
+def _load_active(
+    uow: UnitOfWork, known: tuple[int, str] | None
+) -> tuple[tuple[Bundle, dict[str, ProcessDefinition]], tuple[int, str]]:
     with uow:
         key = known if known is not None else uow.config.latest_key()
         if key is None:
@@ -72,7 +124,7 @@ def _load_active(uow: UnitOfWork, known: tuple[int, str] | None) -> tuple[Bundle
         with _PARSED_LOCK:
             cached = _PARSED.get(content_hash)
         if cached is not None:
-            return cached
+            return cached, key
         row = uow.config.get_config(config_id)
         assert row is not None  # noqa: S101 - the id was just read in this transaction
         bundle, definitions, problems = read_bundle(dict(row.files))
@@ -82,4 +134,4 @@ def _load_active(uow: UnitOfWork, known: tuple[int, str] | None) -> tuple[Bundle
             if len(_PARSED) >= _MAX_PARSED:
                 _PARSED.clear()
             _PARSED[content_hash] = bundle, definitions
-        return bundle, definitions
+        return (bundle, definitions), key

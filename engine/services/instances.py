@@ -10,7 +10,7 @@ from engine.processes import sandbox
 from engine.processes.bindings import EMAIL_TEMPLATE, EMAIL_TO
 from engine.processes.camunda_timers import TimerTextIn
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
-from engine.processes.deployed import active_bundle, business_time
+from engine.processes.deployed import StartingVersion, active_bundle, business_time, versions_starting_on
 from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, Waits, parse_duration
 from engine.records.outbox import queue_email
 from engine.records.schema import validate_record, value_from_text
@@ -29,6 +29,7 @@ from engine.store.models import (
 )
 from engine.store.uow import UnitOfWork
 
+Version = ProcessVersionRow | StartingVersion  # a version row, or what starting an instance needs of one
 
 def process_data(uow: UnitOfWork, record: RecordRow | None) -> dict[str, Any]:
     """What every step of an instance sees of its record (and its owner's username, for assignee expressions)."""
@@ -52,7 +53,7 @@ def _event(instance: InstanceRow, now: datetime, actor: str, kind: str, step: St
             "element_type": step.element_type if step else None, "data": data}
 
 
-def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, record: RecordRow | None,
+def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: Version, record: RecordRow | None,
                       step: Step, meta: ElementMeta, now: datetime) -> dict[str, tuple[Any, Any]]:
     """Write the step's set.<field> literal values and compute.<field> expressions to the instance's record."""
     if not meta.set_fields and not meta.compute_fields:
@@ -73,7 +74,7 @@ def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: ProcessVe
                         source=f"process {version.process_id} v{version.version} / {meta.id}")
 
 
-def _send_bound_email(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, record: RecordRow | None,
+def _send_bound_email(uow: UnitOfWork, instance: InstanceRow, version: Version, record: RecordRow | None,
                       meta: ElementMeta, now: datetime) -> None:
     """A service task bound to send_email (processes/bindings.yaml): queue the e-mail in the step's transaction."""
     template = meta.properties.get(EMAIL_TEMPLATE)
@@ -183,7 +184,7 @@ def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, wai
     return bool(pending)
 
 
-def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
+def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: Version, runtime: Runtime,
                          now: datetime, waits: Waits) -> bool:
     """One external_task row per external service task waiting for a worker (engine.services.external_tasks);
     its business key is the record id, as for message correlation. Whether any waits."""
@@ -204,7 +205,7 @@ def _sync_external_tasks(uow: UnitOfWork, instance: InstanceRow, version: Proces
     return bool(ready)
 
 
-def advance(uow: UnitOfWork, instance: InstanceRow, version: ProcessVersionRow, runtime: Runtime,
+def advance(uow: UnitOfWork, instance: InstanceRow, version: Version, runtime: Runtime,
             steps: list[Step], actor: str, now: datetime, submitted: dict[str, Any] | None = None, *,
             depth: int = 0, chain: tuple[str, ...] = (), opening: list[dict[str, Any]] | None = None) -> None:
     """Record what the instance just did and bring tasks, timers, record and status in line.
@@ -274,7 +275,7 @@ def _save(instance: InstanceRow, state: str, completed: bool, now: datetime) -> 
         setattr(instance, name, value)
 
 
-def start_version(uow: UnitOfWork, actor: Actor, version: ProcessVersionRow, record: RecordRow | None,
+def start_version(uow: UnitOfWork, actor: Actor, version: Version, record: RecordRow | None,
                   now: datetime, *, depth: int = 0, chain: tuple[str, ...] = (),
                   variables: dict[str, Any] | None = None) -> InstanceRow:
     """Start one instance of a process version inside the caller's transaction (`variables`: its start data,
@@ -308,7 +309,7 @@ def start_for_new_record(uow: UnitOfWork, actor: Actor, record: RecordRow, now: 
                          chain: tuple[str, ...] = ()) -> list[int]:
     """Start every process whose newest version says flowcrm.startOn=create for this entity."""
     started = []
-    for version in uow.config.latest_starting_on(record.entity, "create"):
+    for version in versions_starting_on(uow, record.entity, "create"):
         started.append(start_version(uow, actor, version, record, now, depth=depth, chain=chain).id)
     return started
 

@@ -121,7 +121,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
     claimable ones past their due time (`overdue`, which needs `now`); sorted and filtered by `flt`; from
     `offset`, or the page after / before the task `after` / `before` (keyset)."""
     paging = Paging(limit, offset, after, before)
-    with uow:
+    with uow.reading():  # on its own: one statement, no transaction around it (the task page)
         query = _scope_select(uow, actor, scope, paging, now, flt)
         if query is None:
             return []
@@ -135,7 +135,7 @@ COUNT_CAP = 99  # tab counts are exact up to this; beyond it the tab says "99+" 
 def inbox_counts(uow: UnitOfWork, actor: Actor, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:
     """How many tasks the actor has on the mine, pool and overdue tabs, each exact up to `cap` (a value above
     `cap` means "more than cap"), read by one statement."""
-    with uow:
+    with uow.reading():
         return uow.tasks.inbox_counts(actor.id or 0, actor.groups, actor.username, now, cap)
 
 
@@ -153,7 +153,7 @@ def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limi
     """`list_tasks` of a scope and, for workers, `inbox_counts` under the same column filters — read together in
     one statement (the page with each task's record title, assignee and process, the counts as columns)."""
     paging = Paging(limit, offset, after, before)
-    with uow:
+    with uow.reading():  # on its own: one statement, no transaction around it (the task page)
         query = _scope_select(uow, actor, scope, paging, now, flt)
         counted = actor.has(*WORKERS)
         columns = uow.tasks.filtered_count_columns(actor.id or 0, actor.groups, actor.username, now, cap, flt) \

@@ -114,8 +114,10 @@ def _note_writes(engine: Engine) -> None:
         conn.info[_SENT_WRITES] = False
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _sent(conn: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+    def _sent(conn: Connection, _cursor: Any, sql: str, _params: Any, context: Any, _many: bool) -> None:
         if not _is_read(context):
+            if conn.get_execution_options().get(READS_ONLY):  # autocommit: it would be durable at once
+                raise RuntimeError(f"a unit of work opened to read only sent a write: {' '.join(sql.split())[:200]}")
             conn.info[_SENT_WRITES] = True
 
 
@@ -137,6 +139,7 @@ def sent_only_reads(conn: Connection) -> bool:
     return conn.info.get(_SENT_WRITES) is False
 
 
+READS_ONLY = "flowcrm_reads_only"  # execution option: the connection of a read-only unit (UnitOfWork.reading)
 _SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction sent a statement other than a read
 ROWS_PER_INSERT = 5000  # PostgreSQL: rows of one multi-row INSERT at most (fewer when they need > 32,700 parameters)
 SQLITE_CACHE_KB = 65_536  # page cache per SQLite connection (PRAGMA cache_size)

@@ -6,12 +6,15 @@ commit, or failed, still rolls back (engine/store/uow.py `_only_read`, engine/st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select, text
 
 from engine.bootstrap import UowFactory, uow_factory
 from engine.errors import ValidationError
+from engine.services import records, tasks
+from engine.services.views import Actor
 from engine.store.models import UserRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
@@ -112,3 +115,72 @@ def test_prepared_statements_outlive_a_read_only_unit(postgres_url: str) -> None
         assert prepared >= 1
     finally:
         factory.dispose()
+
+
+@pytest.fixture
+def server_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The transaction commands (BEGIN, COMMIT, ROLLBACK...) psycopg sends to the server, each a round trip."""
+    from psycopg._connection_base import BaseConnection
+
+    sent: list[str] = []
+    real = BaseConnection._exec_command
+
+    def recorded(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(command.decode() if isinstance(command, bytes) else str(command))
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(BaseConnection, "_exec_command", recorded)
+    return sent
+
+
+def test_an_inbox_list_of_its_own_sends_no_begin_or_commit(
+    deployed: UowFactory, actors: dict[str, Actor], db_url: str, server_commands: list[str]
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's driver begins no transaction for a SELECT")
+    sam, head = actors["sales"], actors["head"]
+    lead_id = records.create_record(deployed(), head, "Lead", {"title": "5 chairs"}, NOW).id
+    server_commands.clear()
+    pool = tasks.list_tasks(deployed(), sam, "pool")
+    counts = tasks.inbox_counts(deployed(), sam, NOW)
+    assert lead_id in {t.record_id for t in pool}
+    assert counts["pool"] >= 1
+    assert server_commands == []  # one round trip each: the SELECT alone (BEGIN, SELECT, COMMIT before)
+
+
+def _read_then_write(uow: UnitOfWork) -> None:
+    with uow.reading():
+        uow.users.all()
+        uow.session.add(_user("sneaky"))
+        uow.flush()
+
+
+def test_a_write_in_a_read_only_unit_is_refused_before_it_is_sent(deployed: UowFactory) -> None:
+    with pytest.raises(RuntimeError, match="read only"):
+        _read_then_write(deployed())
+    assert "sneaky" not in _usernames(deployed)  # PostgreSQL: never sent; SQLite: rolled back with the unit
+
+
+def test_a_connection_that_read_without_a_transaction_goes_back_to_transactions(db_url: str) -> None:
+    factory = uow_factory(db_url, pool_size=1)  # every unit on the same pooled connection
+    try:
+        with factory().reading() as uow:
+            uow.users.all()
+        with factory() as uow:  # a dry run on the connection the read used: its write must roll back
+            uow.session.add(_user("dry"))
+            uow.flush()
+        assert "dry" not in _usernames(factory)
+    finally:
+        factory.dispose()
+
+
+def test_a_read_only_block_inside_an_open_unit_joins_its_transaction(make_uow: UowFactory) -> None:
+    edge = make_uow().open_edge()
+    try:
+        edge.session.add(_user("edge"))
+        edge.flush()
+        with edge.reading():  # sees the edge's flushed write: the same transaction
+            assert "edge" in {u.username for u in edge.users.all()}
+    finally:
+        edge.close_edge()
+    assert "edge" not in _usernames(make_uow)
