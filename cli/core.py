@@ -169,7 +169,7 @@ def run(ctx: click.Context, host: str, port: int, bind: tuple[str, ...], workers
         app.run(host=host, port=port, threaded=True, debug=True)
         return
     if not settings.secret_key:
-        click.echo("warning: FLOWCRM_SECRET_KEY is not set: sessions end when the server restarts", err=True)
+        say("cli.no_secret_key", err=True)
     serve(app, ServeOptions(bind=bind or (f"{host}:{port}",), workers=workers or 0, threads=threads or THREADS,
                             timeout=timeout or TIMEOUT_S))
 
