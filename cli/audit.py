@@ -67,15 +67,19 @@ def audit_cmd(ctx: click.Context, user: str | None, entity: str | None, record_i
                        until=parse_moment(until, "--to", end_of_day=True, zone=zone))
     factory = _uow_factory(ctx)
     audit_log(factory(), reader, query, limit=1)  # a bad filter fails before any file is written
+    names: dict[str, str] = {}  # every user's display name, read once with the first batch
+
+    def name_of(login: str) -> str:
+        return names.get(login, login)
     if fmt == "xlsx":
         if output is None:
             raise ValidationError({"--output": [Message("cli.xlsx_needs_output")]})
         with output.open("wb") as target:
-            count = write_xlsx(iter_audit(factory(), reader, query), target, zone)
+            count = write_xlsx(iter_audit(factory(), reader, query, names=names), target, zone, name_of)
         say("cli.entries_written", count=count, path=output)
         return
     if fmt == "csv":
-        chunks = csv_chunks(iter_audit(factory(), reader, query), zone)
+        chunks = csv_chunks(iter_audit(factory(), reader, query, names=names), zone, name_of)
         if output is None:
             for chunk in chunks:
                 click.echo(chunk, nl=False)
