@@ -152,8 +152,8 @@ def _duplicate_entities(make_uow: CommandUnits, entity: str | None) -> tuple[Any
 
     bundle, _ = active_bundle(make_uow())
     if entity is not None and entity not in bundle.duplicates:
-        known = ", ".join(sorted(bundle.duplicates)) or "none"
-        raise NotFound(f"no duplicate rules for {entity!r} (entities with rules: {known})")
+        known = ", ".join(sorted(bundle.duplicates)) or Message("cli.shown_none")
+        raise NotFound(Message("cli.no_duplicate_rules", entity=entity, known=known))
     return bundle, [entity] if entity else sorted(bundle.duplicates)
 
 
@@ -227,7 +227,7 @@ def _thresholds(pairs: tuple[str, ...]) -> dict[str, float]:
         try:
             found[name.strip()] = float(value)
         except ValueError:
-            raise ValidationError({"--threshold": [f"{pair!r} must be RULE=NUMBER, like same_person=0.9"]}) from None
+            raise ValidationError({"--threshold": [Message("cli.threshold_format", pair=pair)]}) from None
     return found
 
 
@@ -254,7 +254,7 @@ def duplicates_tune(ctx: click.Context, entity: str, thresholds: tuple[str, ...]
     if directory is not None:
         proposed = load_bundle(read_bundle_dir(directory)).duplicates.get(entity)
         if proposed is None:
-            raise NotFound(f"{directory} has no duplicate rules for {entity!r}")
+            raise NotFound(Message("cli.no_duplicate_rules_in", directory=directory, entity=entity))
         config = proposed
     report = tune(make_uow(), bundle, entity, with_thresholds(config, _thresholds(thresholds)))
     say("cli.tune_compared", entity=entity, compared=report.compared, found=report.found)

@@ -82,3 +82,7 @@ def test_the_rarer_commands_speak_russian_with_lang_ru(
     _russian(tuned, "пробный прогон: откроется пар: ")
     assert "сравнено пар: " in tuned.output
     _russian(flowcrm("export-config", str(tmp_path / "bundle")), "файлов записано: ")
+    _russian(flowcrm("duplicates", "tune", "--entity", "Nope"), "для «Nope» нет правил дублей")
+    _russian(flowcrm("duplicates", "tune", "--entity", "Contact", "--threshold", "x"), "«x» — нужно ПРАВИЛО=ЧИСЛО")
+    _russian(flowcrm("find", "--filter", contacts, "--as", "nobody"), "--as — пользователя «nobody» нет")
+    _russian(flowcrm("create-token", "nobody"), "ошибка: пользователь «nobody» не найден")
