@@ -1,11 +1,13 @@
 """Global search speed: N contacts (Russian names, unique phones, e-mails) owned by 20 sellers, their search keys
 made by engine.search.keys (the function every write uses), then the header search's queries — a phone typed
 another way, a surname in Cyrillic, a name transliterated, an e-mail start — through engine.services.search, as
-an admin (sees all) and as one seller (sees 1/20). Baseline in the same run: the same words found the naive way,
-`lower(title) LIKE '%word%'` over the record table (no phone or transliteration matching at all)."""
+an admin (sees all) and as one seller (sees 1/20), and the start of a phone typed three ways. Baselines in the same
+run: the same words found the naive way, `lower(title) LIKE '%word%'` over the record table (no phone or
+transliteration matching at all), and a partial phone read as before (`_previous_query_keys`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import perf_counter
@@ -17,7 +19,8 @@ from bench.common import NOW, deployed_factory, fresh_sqlite, postgres_schema, s
 from bench.names import RU_LAST, RU_MALE, transliterate
 from engine.bootstrap import UowFactory, prepare_database
 from engine.processes.deployed import active_bundle
-from engine.search.keys import record_keys
+from engine.search.keys import QueryKeys, phone_keys, query_keys, record_keys
+from engine.services import search as search_service
 from engine.services.search import search
 from engine.services.users import create_user, get_actor
 from engine.services.views import SYSTEM, Actor
@@ -72,7 +75,9 @@ def _load(factory: UowFactory, rows: int) -> dict[str, Any]:
 def _cases(rows: int) -> list[tuple[str, str, str]]:
     """(name, search text, the naive baseline's word), all about contact n: its phone typed another way, its
     surname in Cyrillic (shared by 1 contact in 190), its name in Latin letters, its e-mail's start, its full
-    name (shared by 1 in 5,700)."""
+    name (shared by 1 in 5,700); then starts of its phone: six national digits after the trunk prefix 8 and as
+    E.164 digits (1 contact in 700 at 1M), eight national digits (1 in 70,000), and "+7 900", which every
+    contact's phone starts with (the worst case)."""
     n = min(4320, rows - rows % SELLERS - SELLERS)  # a contact of seller0, the seller measured
     person = _person(n)
     digits = person["phone"].replace("+7", "").replace(" ", "").replace("-", "")
@@ -84,7 +89,11 @@ def _cases(rows: int) -> list[tuple[str, str, str]]:
             ("surname_cyrillic", last, last.lower()),
             ("name_transliterated", latin, latin.split()[0].lower()),
             ("email_start", email, email),
-            ("full_name_cyrillic", person["full_name"], person["full_name"].lower())]
+            ("full_name_cyrillic", person["full_name"], person["full_name"].lower()),
+            ("phone_start_trunk_8", f"8 {digits[:3]} {digits[3:6]}", digits[3:6]),
+            ("phone_start_e164", f"+7{digits[:6]}", digits[3:6]),
+            ("phone_start_national", f"{digits[:3]}-{digits[3:6]}-{digits[6:8]}", digits[6:8]),
+            ("phone_start_every_contact", "+7 900", "900")]
 
 
 def _timed(call: Callable[[], Any], runs: int) -> tuple[Any, list[float]]:
@@ -129,13 +138,46 @@ def _previous_search(factory: UowFactory, who: Actor, text_: str) -> Any:
         SearchRepository.find = current  # type: ignore[method-assign]
 
 
+def _previous_query_keys(text_: str, region: str) -> QueryKeys:
+    """engine.search.keys.query_keys as it read a phone before partial numbers: a text phonenumbers reads as a
+    possible number (a local one too: "8 900 003" is +78900003) looked up exactly, else its digits and +digits as
+    prefixes (no trunk prefix dropped, no local number read as a start). Other texts as today."""
+    text_ = text_.strip()
+    digits = "".join(ch for ch in text_ if ch.isdigit())
+    if not re.fullmatch(r"[\d\s()+\-.]+", text_) or len(digits) < 4:
+        return query_keys(text_, region)
+    exact = tuple(phone_keys(text_, region)[:1])
+    return QueryKeys(exact=exact, prefixes=(digits, f"+{digits}") if not exact else ())
+
+
+def _previous_keys_search(factory: UowFactory, who: Actor, text_: str) -> Any:
+    """The header search with a partial phone read as before (`_previous_query_keys`)."""
+    current = search_service.query_keys
+    search_service.query_keys = _previous_query_keys
+    try:
+        return search(factory(), who, text_)
+    finally:
+        search_service.query_keys = current
+
+
 def _measure(factory: UowFactory, loaded: dict[str, Any], runs: int) -> list[dict[str, Any]]:
     seller = get_actor(factory(), loaded["seller_id"])
     results = []
     for name, query, word in _cases(loaded["records"]):
         admin_hits, admin_t = _timed(lambda q=query: search(factory(), SYSTEM, q), runs)
         seller_hits, seller_t = _timed(lambda q=query: search(factory(), seller, q), runs)
-        _, previous_t = _timed(lambda q=query: _previous_search(factory, seller, q), runs)
+        partial = name.startswith("phone_start")
+        before: dict[str, Any] = {}
+        if partial:  # the same partial phone read as before: what it found then and how fast
+            hits, times = _timed(lambda q=query: _previous_keys_search(factory, SYSTEM, q), runs)
+            before["hits_admin_before"] = sum(len(g.hits) for g in hits.groups)
+            before["search_admin_before"] = summary_ms(times)
+            hits, times = _timed(lambda q=query: _previous_keys_search(factory, seller, q), runs)
+            before["hits_seller_before"] = sum(len(g.hits) for g in hits.groups)
+            before["search_seller_before"] = summary_ms(times)
+        else:  # the lookup of before migration 0017
+            _, previous_t = _timed(lambda q=query: _previous_search(factory, seller, q), runs)
+            before["previous_seller"] = summary_ms(previous_t)
 
         def naive(w: str = word) -> int:
             with factory.engine.connect() as conn:
@@ -149,8 +191,7 @@ def _measure(factory: UowFactory, loaded: dict[str, Any], runs: int) -> list[dic
             "case": name, "query": query,
             "hits_admin": sum(len(g.hits) for g in admin_hits.groups),
             "hits_seller": sum(len(g.hits) for g in seller_hits.groups), "naive_hits": naive_hits,
-            "search_admin": admin, "search_seller": seller_s, "naive_like": base,
-            "previous_seller": summary_ms(previous_t),
+            "search_admin": admin, "search_seller": seller_s, "naive_like": base, **before,
             "naive_over_search_admin": round(base["median_ms"] / admin["median_ms"], 1)
             if admin["median_ms"] else None})
     return results
@@ -178,13 +219,26 @@ def run_postgres(url: str, rows: int, runs: int) -> dict[str, Any]:
 
 
 def render(run: dict[str, Any]) -> list[str]:
-    """The part as text: load figures, then one line per query (median ms; naive LIKE as the baseline)."""
+    """The part as text: load figures, then one line per query (median ms; naive LIKE as the baseline), then
+    the partial phones against their reading before (hits admin/seller, median ms admin/seller)."""
     lines = [f"search ({run['backend']}): {run['records']:,} contacts, {run['keys']:,} keys, loaded in "
              f"{run['load_s']} s (keying {run['keying_s']} s)",
              f"{'query':<26}{'hits':>6}{'admin ms':>10}{'seller ms':>11}{'seller before 0017':>20}"
              f"{'naive LIKE ms':>15}{'naive/search':>14}"]
+    partial = [case for case in run["cases"] if "search_admin_before" in case]
     for case in run["cases"]:
+        if case in partial:
+            continue
         lines.append(f"{case['case']:<26}{case['hits_admin']:>6}{case['search_admin']['median_ms']:>10}"
                      f"{case['search_seller']['median_ms']:>11}{case['previous_seller']['median_ms']:>20}"
                      f"{case['naive_like']['median_ms']:>15}{case['naive_over_search_admin']!s:>14}")
+    if partial:
+        lines.append(f"{'partial phone':<26}{'query':>12}{'hits now':>12}{'hits before':>13}{'ms now':>16}"
+                     f"{'ms before':>16}")
+    for case in partial:
+        hits = f"{case['hits_admin']}/{case['hits_seller']}"
+        hits_before = f"{case['hits_admin_before']}/{case['hits_seller_before']}"
+        now = f"{case['search_admin']['median_ms']}/{case['search_seller']['median_ms']}"
+        before = f"{case['search_admin_before']['median_ms']}/{case['search_seller_before']['median_ms']}"
+        lines.append(f"{case['case']:<26}{case['query']:>12}{hits:>12}{hits_before:>13}{now:>16}{before:>16}")
     return lines

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from cli.base import _fail_cleanly, _now, _uow_factory, main
+from cli.base import _fail_cleanly, _now, _uow_factory, main, said, say
 from engine.errors import ValidationError
+from engine.messages import Message
 from engine.services.views import Actor
 
 
@@ -25,8 +26,8 @@ def backfill_links(ctx: click.Context, entities: tuple[str, ...], batch: int) ->
     make_uow = _uow_factory(ctx)
     bundle, _ = active_bundle(make_uow())
     counts = backfill_reference_links(make_uow(), bundle, _now(), batch=batch, entities=list(entities) or None)
-    click.echo(f"{counts.records} record(s) in {counts.batches} batch(es): {counts.created} link(s) created, "
-               f"{counts.removed} stale link(s) removed, {counts.kept} already right")
+    say("cli.links_backfilled", records=counts.records, batches=counts.batches, created=counts.created,
+        removed=counts.removed, kept=counts.kept)
 
 
 
@@ -59,40 +60,43 @@ def audit_cmd(ctx: click.Context, user: str | None, entity: str | None, record_i
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        problem = f"unknown time zone {zone_name!r} (an IANA name like Europe/Moscow)"
-        raise ValidationError({"--tz": [problem]}) from None
+        raise ValidationError({"--tz": [Message("cli.unknown_zone", zone=zone_name)]}) from None
     reader = Actor(id=None, username="cli", display_name="CLI", roles=frozenset({"auditor"}))
     query = AuditQuery(user=user, entity=entity, record_id=record_id, kinds=kinds,
                        since=parse_moment(since, "--from", zone=zone),
                        until=parse_moment(until, "--to", end_of_day=True, zone=zone))
     factory = _uow_factory(ctx)
     audit_log(factory(), reader, query, limit=1)  # a bad filter fails before any file is written
+    names: dict[str, str] = {}  # every user's display name, read once with the first batch
+
+    def name_of(login: str) -> str:
+        return names.get(login, login)
     if fmt == "xlsx":
         if output is None:
-            raise ValidationError({"--output": ["an XLSX file needs -o FILE"]})
+            raise ValidationError({"--output": [Message("cli.xlsx_needs_output")]})
         with output.open("wb") as target:
-            count = write_xlsx(iter_audit(factory(), reader, query), target, zone)
-        click.echo(f"{count} entries written to {output}")
+            count = write_xlsx(iter_audit(factory(), reader, query, names=names), target, zone, name_of)
+        say("cli.entries_written", count=count, path=output)
         return
     if fmt == "csv":
-        chunks = csv_chunks(iter_audit(factory(), reader, query), zone)
+        chunks = csv_chunks(iter_audit(factory(), reader, query, names=names), zone, name_of)
         if output is None:
             for chunk in chunks:
                 click.echo(chunk, nl=False)
             return
         with output.open("w", encoding="utf-8", newline="") as handle:
             handle.writelines(chunks)
-        click.echo(f"written to {output}")
+        say("cli.written_to", path=output)
         return
     page = audit_log(factory(), reader, query, limit=limit)
-    text = "\n".join(_audit_line(e, zone) for e in page.items) or "no entries"
+    text = "\n".join(_audit_line(e, zone) for e in page.items) or said("cli.no_entries", "")
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"{len(page.items)} entries written to {output}")
+        say("cli.entries_written", count=len(page.items), path=output)
     else:
         click.echo(text)
     if page.next_cursor:
-        click.echo(f"(the newest {len(page.items)} shown; raise --limit or export with --format csv)", err=True)
+        say("cli.newest_shown", count=len(page.items), err=True)
 
 
 def _audit_line(entry: Any, zone: Any) -> str:

@@ -13,7 +13,7 @@ import click
 
 from engine.bootstrap import UowFactory, uow_factory
 from engine.errors import ConfigError, FlowError, ValidationError
-from engine.messages import ENGLISH, localized, render, templates
+from engine.messages import ENGLISH, Message, localized, render, templates
 from engine.messages import LOCALES as MESSAGE_LOCALES
 from engine.messages.reading import read_back
 from engine.services.views import Actor
@@ -137,9 +137,9 @@ def _actor_as(factory: CommandUnits, username: str | None, *, default_admin: boo
             user = next((u for u in uow.users.all() if u.active and "admin" in u.roles.split(",")), None)
         user_id = user.id if user is not None and user.active else None
     if user_id is None:
-        raise ValidationError({"--as": [f"no active user {username!r}" if user is not None else
-                                        f"no user {username!r}" if username is not None else
-                                        "no active admin: name the acting user with --as USERNAME"]})
+        raise ValidationError({"--as": [Message("cli.user_inactive", username=username) if user is not None else
+                                        Message("cli.user_unknown", username=username) if username is not None else
+                                        Message("cli.no_active_admin")]})
     return get_actor(factory(), user_id)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.base import _fail_cleanly, _uow_factory, main
+from cli.base import _fail_cleanly, _uow_factory, main, say
 
 
 @main.group()
@@ -55,7 +55,7 @@ def link(bundle: Path, schemas_dir: Path) -> None:
         if new != text:
             file.write_text(new, encoding="utf-8")
             changed += 1
-    click.echo(f"{changed} file(s) now name their schema")
+    say("cli.schemas_linked", count=changed)
 
 
 @main.command("export-config")
@@ -81,6 +81,6 @@ def export_config(ctx: click.Context, directory: Path, version_id: int | None) -
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         written += 1
-    click.echo(f"configuration {number}: {written} file(s) written, {len(files) - written} unchanged, in {directory}")
+    say("cli.config_exported", number=number, written=written, unchanged=len(files) - written, directory=directory)
     for path in sorted(set(existing) - set(files)):
-        click.echo(f"not in configuration {number} (left as it is): {path}", err=True)
+        say("cli.config_not_in", number=number, path=path, err=True)

@@ -13,7 +13,7 @@ from cli.base import _fail_cleanly, _now, _uow_factory, command_locale, main, sa
 from engine.bootstrap import prepare_database
 from engine.errors import ConfigError, Problem
 from engine.messages import LOCALES as MESSAGE_LOCALES
-from engine.messages import localized
+from engine.messages import Message, localized
 from engine.services.views import Actor
 
 
@@ -116,7 +116,7 @@ def create_token(ctx: click.Context, username: str) -> None:
     with uow() as u:
         row = u.users.by_username(username)
         if row is None:
-            raise NotFound(f"user {username!r} not found")
+            raise NotFound(Message("cli.user_not_found", username=username))
         user_id = row.id
     click.echo(issue_api_token(uow(), get_actor(uow(), user_id), _now()))
 
@@ -169,7 +169,7 @@ def run(ctx: click.Context, host: str, port: int, bind: tuple[str, ...], workers
         app.run(host=host, port=port, threaded=True, debug=True)
         return
     if not settings.secret_key:
-        click.echo("warning: FLOWCRM_SECRET_KEY is not set: sessions end when the server restarts", err=True)
+        say("cli.no_secret_key", err=True)
     serve(app, ServeOptions(bind=bind or (f"{host}:{port}",), workers=workers or 0, threads=threads or THREADS,
                             timeout=timeout or TIMEOUT_S))
 

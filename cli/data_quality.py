@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from cli.base import CommandUnits, _actor_as, _fail_cleanly, _now, _uow_factory, command_locale, main, said, say
+from cli.base import CommandUnits, _actor_as, _fail_cleanly, _now, _uow_factory, command_locale, main, said, say, shown
 from engine.errors import ValidationError
 from engine.messages import LOCALES as MESSAGE_LOCALES
-from engine.messages import render, stored_text
+from engine.messages import Message, render, stored_text
 
 
 @main.command("import")
@@ -93,7 +93,7 @@ def import_cmd(ctx: click.Context, file: Path, entity: str, profile: str | None,
         say("cli.import_pairs_would_open" if result.dry_run else "cli.import_pairs_opened",
             count=result.counts["rule_pairs"])
     if result.message:
-        click.echo(result.message)
+        click.echo(shown(result.message))
     for reject in job_rejects(factory(), who, job.id, limit=20):
         for error in reject.errors:
             reason = stored_text(error, lang) or error["reason"]
@@ -127,17 +127,17 @@ def import_mappings(ctx: click.Context, entity: str | None, delete: str | None, 
     who = _actor_as(factory, username, default_admin=True)
     if delete is not None:
         if entity is None:
-            raise ValidationError({"entity": ["--delete needs --entity"]})
+            raise ValidationError({"entity": [Message("cli.delete_needs_entity")]})
         delete_profile(factory(), who, entity, delete)
-        click.echo(f"mapping profile {entity} / {delete} deleted")
+        say("cli.profile_deleted", entity=entity, name=delete)
         return
     profiles = list_profiles(factory(), who, entity)
     if not profiles:
-        click.echo("no mapping profiles")
+        say("cli.no_profiles")
     for profile in profiles:
         columns = ", ".join(f"{h}={f}" for h, f in profile.columns.items())
-        click.echo(f"{profile.entity} / {profile.name} (by {profile.created_by}, {profile.updated_at:%Y-%m-%d}): "
-                   f"{columns}")
+        say("cli.profile_line", entity=profile.entity, name=profile.name, author=profile.created_by,
+            date=f"{profile.updated_at:%Y-%m-%d}", columns=columns)
 
 
 @main.group()
@@ -152,8 +152,8 @@ def _duplicate_entities(make_uow: CommandUnits, entity: str | None) -> tuple[Any
 
     bundle, _ = active_bundle(make_uow())
     if entity is not None and entity not in bundle.duplicates:
-        known = ", ".join(sorted(bundle.duplicates)) or "none"
-        raise NotFound(f"no duplicate rules for {entity!r} (entities with rules: {known})")
+        known = ", ".join(sorted(bundle.duplicates)) or Message("cli.shown_none")
+        raise NotFound(Message("cli.no_duplicate_rules", entity=entity, known=known))
     return bundle, [entity] if entity else sorted(bundle.duplicates)
 
 
@@ -227,7 +227,7 @@ def _thresholds(pairs: tuple[str, ...]) -> dict[str, float]:
         try:
             found[name.strip()] = float(value)
         except ValueError:
-            raise ValidationError({"--threshold": [f"{pair!r} must be RULE=NUMBER, like same_person=0.9"]}) from None
+            raise ValidationError({"--threshold": [Message("cli.threshold_format", pair=pair)]}) from None
     return found
 
 
@@ -254,26 +254,28 @@ def duplicates_tune(ctx: click.Context, entity: str, thresholds: tuple[str, ...]
     if directory is not None:
         proposed = load_bundle(read_bundle_dir(directory)).duplicates.get(entity)
         if proposed is None:
-            raise NotFound(f"{directory} has no duplicate rules for {entity!r}")
+            raise NotFound(Message("cli.no_duplicate_rules_in", directory=directory, entity=entity))
         config = proposed
     report = tune(make_uow(), bundle, entity, with_thresholds(config, _thresholds(thresholds)))
-    click.echo(f"{entity}: {report.compared} pair(s) compared, {report.found} would match")
+    say("cli.tune_compared", entity=entity, compared=report.compared, found=report.found)
     widest = max((count for _, _, count in report.histogram), default=0) or 1
     for low, high, count in report.histogram:
         click.echo(f"  {low:3d}-{high:<3d} {count:8d} {'#' * round(40 * count / widest)}")
-    click.echo(f"reviewed pairs: {report.reviewed} ({report.duplicates} merged)")
+    say("cli.tune_reviewed", reviewed=report.reviewed, merged=report.duplicates)
     for quality in report.quality:
-        where = "at the rules' thresholds" if quality.cutoff == 0 else f"at score >= {quality.cutoff:g}"
-        click.echo(f"  {where}: {quality.predicted} suggested, precision {_ratio(quality.precision)}, "
-                   f"recall {_ratio(quality.recall)}")
+        where = Message("cli.tune_at_rules") if quality.cutoff == 0 else Message("cli.tune_at_score",
+                                                                                  score=f"{quality.cutoff:g}")
+        say("cli.tune_quality", where=where, predicted=quality.predicted, precision=_ratio(quality.precision),
+            recall=_ratio(quality.recall))
     for learned in report.weights:
-        state = (f"trained on {learned.pairs} pair(s), {learned.labels} reviewed" if learned.trained
-                 else "not trained yet: the defaults")
-        click.echo(f"rule {learned.rule}: {state}; prior share of matches {learned.prior:.4f}")
+        state = (Message("cli.tune_trained", pairs=learned.pairs, labels=learned.labels) if learned.trained
+                 else Message("cli.tune_untrained"))
+        say("cli.tune_rule", rule=learned.rule, state=state, prior=f"{learned.prior:.4f}")
         for name, level, m, u, weight in learned.levels:
-            click.echo(f"  {name:30} {level:18} m {m:.4f}  u {u:.4f}  weight {weight:+.2f}")
-    click.echo(f"dry run: {report.would_open} pair(s) would open, {report.would_close} would close")
+            say("cli.tune_level", name=f"{name:30}", level=f"{level:18}", m=f"{m:.4f}", u=f"{u:.4f}",
+                weight=f"{weight:+.2f}")
+    say("cli.tune_dry_run", opening=report.would_open, closing=report.would_close)
     for low, high, score, rule in report.opening[:show]:
-        click.echo(f"  open  #{low} #{high} {score:.1f} {rule}")
+        say("cli.tune_open", low=low, high=high, score=f"{score:.1f}", rule=rule)
     for low, high, _, _ in report.closing[:show]:
-        click.echo(f"  close #{low} #{high}")
+        say("cli.tune_close", low=low, high=high)

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from cli.base import _actor_as, _fail_cleanly, _now, _uow_factory, main
+from cli.base import _actor_as, _fail_cleanly, _now, _uow_factory, main, said, say
 from engine.errors import ValidationError
+from engine.messages import Message, sentence
 
 
 def _filter_json(filter_text: str) -> Any:
@@ -21,11 +22,14 @@ def _filter_json(filter_text: str) -> Any:
         try:
             text = Path(filter_text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ValidationError({"--filter": [f"cannot read {filter_text[1:]}: {exc.strerror}"]}) from exc
+            problem = Message("cli.filter_unreadable", path=filter_text[1:], reason=exc.strerror)
+            raise ValidationError({"--filter": [problem]}) from exc
     try:
         return json.loads(text)
-    except ValueError as exc:
-        raise ValidationError({"--filter": [f"not valid JSON: {exc}"]}) from exc
+    except json.JSONDecodeError as exc:  # the parser's words read back into their codes (json.* templates)
+        problem = Message("cli.filter_not_json", detail=sentence(exc.msg, "json"), line=exc.lineno,
+                          column=exc.colno, char=exc.pos)
+        raise ValidationError({"--filter": [problem]}) from exc
 
 
 @main.command("find")
@@ -84,8 +88,8 @@ def find_cmd(ctx: click.Context, filter_text: str, limit: int, offset: int, coun
     width = max([len(str(row["id"])) for row in rows] + [2])
     for row in rows:
         click.echo(f"{row['id']:>{width}}  {row['title'][:60]:<60}  {row['owner'] or '-'}")
-    shown = f"{offset + 1}-{offset + len(rows)}" if rows else "none"
-    click.echo(f"{page.total} record(s) match; shown: {shown}")
+    shown = f"{offset + 1}-{offset + len(rows)}" if rows else said("cli.shown_none", "-")
+    say("cli.records_match", total=page.total, shown=shown)
 
 
 @main.group("segment")
@@ -123,7 +127,7 @@ def segment_save(ctx: click.Context, name: str, entity: str, filter_text: str, d
     factory = _uow_factory(ctx)
     saved = create_segment(factory(), _actor_as(factory, username), entity, name, data, _now(),
                            description=description)
-    click.echo(f"segment {saved.id} saved: {saved.entity} / {saved.name}")
+    say("cli.segment_saved", id=saved.id, entity=saved.entity, name=saved.name)
 
 
 @segment_group.command("export")
@@ -166,7 +170,7 @@ def segment_export(ctx: click.Context, segment: str, fmt: str, output: Path, col
     else:
         with output.open("wb") as binary:
             write_xlsx(cols, counted(), binary, locale=locale, sheet=found.name)
-    click.echo(f"{count} record(s) written to {output}")
+    say("cli.records_written", count=count, path=output)
 
 
 @segment_group.command("action")
@@ -194,7 +198,7 @@ def segment_action(ctx: click.Context, segment: str, assign_to: str | None, tag:
     chosen = [k for k, v in (("--assign", assign_to), ("--tag", tag), ("--untag", untag), ("--set", set_value),
                              ("--start", process)) if v is not None]
     if len(chosen) != 1:
-        raise ValidationError({"action": ["give exactly one of --assign, --tag, --untag, --set, --start"]})
+        raise ValidationError({"action": [Message("cli.one_action")]})
     data: dict[str, Any]
     if assign_to is not None:
         data = {"action": "assign", "to": assign_to}
@@ -203,7 +207,7 @@ def segment_action(ctx: click.Context, segment: str, assign_to: str | None, tag:
     elif set_value is not None:
         name, sep, raw = set_value.partition("=")
         if not sep:
-            raise ValidationError({"--set": ["expected FIELD=VALUE"]})
+            raise ValidationError({"--set": [Message("cli.field_value_expected")]})
         try:
             value = json.loads(raw) if raw else None
         except ValueError:
@@ -215,8 +219,8 @@ def segment_action(ctx: click.Context, segment: str, assign_to: str | None, tag:
     who = _actor_as(factory, username)
     found = find_segment(factory(), who, segment, entity)
     summary = run_segment_action(factory(), who, found.id, parse_action(data), _now(), dry_run=dry_run)
-    prefix = "dry run: " if dry_run else ""
-    click.echo(f"{prefix}{summary.records} record(s), {summary.changed} changed, {summary.skipped} unchanged")
+    say("cli.action_summary_dry" if dry_run else "cli.action_summary", records=summary.records,
+        changed=summary.changed, skipped=summary.skipped)
     for problem in summary.errors:
         click.echo(f"  {problem}", err=True)
 
@@ -252,10 +256,10 @@ def report_cmd(ctx: click.Context, name: str, date_from: str | None, date_to: st
         try:
             days[key] = datetime.strptime(raw, "%Y-%m-%d").date() if raw else None
         except ValueError as exc:
-            raise ValidationError({key: [f"{raw!r} is not a date like 2026-03-31"]}) from exc
+            raise ValidationError({key: [Message("cli.not_a_date", value=raw)]}) from exc
     who = _actor_as(factory, username)
     if fmt == "xlsx" and output is None:
-        raise ValidationError({"-o": ["xlsx needs an output file: -o report.xlsx"]})
+        raise ValidationError({"-o": [Message("cli.report_xlsx_needs_output")]})
     zone = zone or active_bundle(factory())[0].settings.timezone
     params = ReportParams(days["from"], days["to"], bucket, team, per, zone)
     result = run_report(factory(), who, name, params, _now(), locale)
@@ -266,7 +270,7 @@ def report_cmd(ctx: click.Context, name: str, date_from: str | None, date_to: st
     else:
         click.echo(csv_text(result).lstrip("\ufeff") if fmt == "csv" else table_text(result), nl=False)
     if output is not None:
-        click.echo(f"{len(result.rows)} row(s) written to {output}")
+        say("cli.rows_written", count=len(result.rows), path=output)
 
 
 @main.command("search")
@@ -281,7 +285,7 @@ def search_cmd(ctx: click.Context, query: str, username: str | None) -> None:
     factory = _uow_factory(ctx)
     result = search(factory(), _actor_as(factory, username), query)
     if result.stale_index:
-        click.echo("warning: the search index is empty; run `flowcrm search-index`", err=True)
+        say("cli.search_index_empty", err=True)
     for group in result.groups:
         click.echo(f"{group.entity}:")
         for hit in group.hits:
@@ -300,4 +304,4 @@ def search_index_cmd(ctx: click.Context, entities: tuple[str, ...]) -> None:
 
     factory = _uow_factory(ctx)
     count = rebuild_index(factory(), _actor_as(factory, None), list(entities) or None)
-    click.echo(f"search keys of {count} record(s) rebuilt")
+    say("cli.search_keys_rebuilt", count=count)

@@ -164,11 +164,10 @@ def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, tabl
         job = uow.imports.job(job_id)
         assert job is not None  # noqa: S101 - it was there a moment ago and jobs are never deleted
         if job.dry_run:
-            _finish(job, "done", dict(importer.counts), processed, "dry run: nothing was written", clock())
+            _finish(job, "done", dict(importer.counts), processed, Message("runtime.import_dry_run"), clock())
         else:
             counts = {**dict.fromkeys(OUTCOMES, 0), "rejected": rejected}
-            _finish(job, "rejected", counts, processed,
-                    f"{rejected} row(s) rejected: nothing was written (all or nothing)", clock())
+            _finish(job, "rejected", counts, processed, Message("runtime.import_rejected", count=rejected), clock())
         _store_rejects(uow, job_id, importer, 0)
         uow.commit()
 

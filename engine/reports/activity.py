@@ -58,6 +58,9 @@ def evaluate_activity(uow: UnitOfWork, report: Report, params: ReportParams, now
     fixed = ["user", "team"] if params.per == "user" else ["team"]
     columns = [Column(k, label_text(FIXED_LABELS[k], locale), "text") for k in fixed]
     columns += [Column(m.name, label_text(m.label, locale, m.name), m.format) for m in report.activity]
-    rows = [[*labels[key], *(rounded(groups[key][m.name], m.format) for m in report.activity)]
-            for key in sorted(groups)]
+    by_user = params.per == "user"
+    if by_user:  # the user's login last, for programs (exports, the API); the page leaves it out
+        columns.append(Column("login", label_text(FIXED_LABELS["login"], locale), "login"))
+    rows = [[*labels[key], *(rounded(groups[key][m.name], m.format) for m in report.activity),
+             *([key] if by_user else [])] for key in sorted(groups)]
     return tuple(columns), rows

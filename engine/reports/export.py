@@ -47,7 +47,7 @@ def table_text(result: ReportResult) -> str:
     cells = [[c.label for c in result.columns]]
     cells += [["" if v is None else str(v) for v in row] for row in result.rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(result.columns))]
-    numeric = [c.format != "text" for c in result.columns]
+    numeric = [c.format not in ("text", "login") for c in result.columns]
     lines = []
     for number, row in enumerate(cells):
         parts = [v.rjust(w) if numeric[i] and number else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.config.model import Bundle, label_text
-from engine.reports.views import FIXED_LABELS, Column
+from engine.reports.views import FIXED_LABELS, PEOPLE, Column
 from engine.store import report_sql
 from engine.store.report_spec import Dimension, Measure, Report
 from engine.store.uow import UnitOfWork
@@ -28,14 +28,30 @@ def _width(dim: Dimension) -> int:
     return 2 if not dim.bucket and (dim.path.field == "id" or dim.path.type == "reference") else 1
 
 
+def _person(dim: Dimension) -> bool:
+    return not dim.bucket and dim.path.field in PEOPLE
+
+
+def _logins(dims: tuple[Dimension, ...], key: tuple[Any, ...]) -> list[str | None]:
+    """The logins a group's key holds, one per person column (owner, created_by), in column order."""
+    found, at = [], 0
+    for dim in dims:
+        if _person(dim):
+            found.append(key[at] or None)
+        at += _width(dim)
+    return found
+
+
 def _labels(bundle: Bundle, dims: tuple[Dimension, ...], key: tuple[Any, ...], bucket: str,
-            locale: str) -> list[str]:
+            locale: str, names: dict[str, str]) -> list[str]:
     labels: list[str] = []
     at = 0
     none = label_text(FIXED_LABELS["none"], locale)
     for dim in dims:
         value = key[at]
-        if dim.bucket:
+        if _person(dim) and value:
+            labels.append(names.get(str(value), str(value)))
+        elif dim.bucket:
             labels.append(bucket_label(value, bucket))
         elif _width(dim) == 2:
             labels.append(str(key[at + 1]) if value is not None else none)
@@ -98,6 +114,11 @@ def evaluate_grouped(uow: UnitOfWork, bundle: Bundle, report: Report, scope: rep
             row[measure.name] = empty if value is None else value
     columns = [Column(f"dim{i}", _dimension_label(d, locale, scope.zone), "text") for i, d in enumerate(dims)]
     columns += [Column(m.name, label_text(m.label, locale, m.name), m.format) for m in report.measures]
+    login = label_text(FIXED_LABELS["login"], locale)
+    columns += [Column(f"dim{i}_login", f"{_dimension_label(d, locale, scope.zone)} ({login})", "login")
+                for i, d in enumerate(dims) if _person(d)]  # last: the columns before keep their places
+    people = {name for key in keys for name in _logins(dims, key) if name}
+    names = uow.users.display_names(people) if people else {}
     first = report.measures[0].name if report.measures else None
 
     def order(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -106,6 +127,7 @@ def evaluate_grouped(uow: UnitOfWork, bundle: Bundle, report: Report, scope: rep
             return parts
         return (-(_number(values[key].get(first or "")) or 0), parts)
 
-    rows = [[*_labels(bundle, dims, key, bucket, locale),
-             *(rounded(values[key][m.name], m.format) for m in report.measures)] for key in sorted(keys, key=order)]
+    rows = [[*_labels(bundle, dims, key, bucket, locale, names),
+             *(rounded(values[key][m.name], m.format) for m in report.measures), *_logins(dims, key)]
+            for key in sorted(keys, key=order)]
     return tuple(columns), rows

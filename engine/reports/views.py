@@ -21,7 +21,9 @@ FIXED_LABELS: dict[str, dict[str, str]] = {
     "user": {"en": "User", "ru": "Пользователь"},
     "team": {"en": "Team", "ru": "Команда"},
     "none": {"en": "(none)", "ru": "(не указано)"},
+    "login": {"en": "login", "ru": "логин"},
 }
+PEOPLE = ("owner", "created_by")  # system fields whose values are logins: shown by display name, login beside
 PER = ("user", "team")
 
 
@@ -55,7 +57,8 @@ class ReportParams:
 
 @dataclass(frozen=True)
 class Column:
-    """A result column: `format` is text (a group label), number, money, percent or duration (hours)."""
+    """A result column: `format` is text (a group label), number, money, percent, duration (hours), or login (a
+    person's login beside their display name, for programs: exports and the API; the page leaves it out)."""
 
     key: str
     label: str

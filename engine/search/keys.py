@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import phonenumbers
+
 from engine.config.model import Entity
 from engine.quality.normalize import email_key, latin_fold, name_key, phone_key, read_phone, translit
 
@@ -17,6 +19,7 @@ TEXT_TYPES = ("string", "email", "phone", "url")  # a title or searchable field 
 MAX_KEYS = 40  # per record: a long title adds its first words only
 MAX_KEY = 200  # the key column's length
 MIN_QUERY = 2  # characters of the shortest word a query searches by
+MIN_PHONE_DIGITS = 3  # digits of the shortest national number start a partial phone searches by
 _PHONE_TEXT = re.compile(r"[\d\s()+\-.]+")
 _VOWEL_I = re.compile(r"(?<=[aeiou])i$")  # Sergei/Sergey, Nikolai/Nikolay: й after a vowel spelled i or y
 
@@ -88,8 +91,38 @@ def query_keys(text: str, region: str) -> QueryKeys:
         return QueryKeys(prefixes=(address,)) if len(address) >= MIN_QUERY else QueryKeys()
     digits = "".join(ch for ch in text if ch.isdigit())
     if _PHONE_TEXT.fullmatch(text) and len(digits) >= 4:
-        exact = tuple(phone_keys(text, region)[:1])
-        prefixes = (digits, f"+{digits}") if not exact else ()
-        return QueryKeys(exact=exact, prefixes=prefixes)
+        whole = _whole_number(text, region)
+        return QueryKeys(exact=(whole,)) if whole else QueryKeys(prefixes=phone_starts(text, digits, region))
     words = tuple(dict.fromkeys(w for w in word_keys(text) if len(w) >= MIN_QUERY))
     return QueryKeys(words=words[:5])
+
+
+def _whole_number(text: str, region: str) -> str | None:
+    """The E.164 form of a typed phone that is a whole number; None for the start of one (a number that is only
+    possible as a local number without its area code, like "8 912 345", is read as a start)."""
+    e164 = phone_key(text, region)
+    if e164 is None:
+        return None
+    number = phonenumbers.parse(text, region)  # phone_key read it, so it parses
+    whole = phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+    return e164 if whole else None
+
+
+def phone_starts(text: str, digits: str, region: str) -> tuple[str, ...]:
+    """The key starts a partial phone matches: typed with "+" the start of the E.164 form ("+7912"); else the
+    start of the national digits ("912-34"), the same without the region's trunk prefix ("8 912 345" in RU,
+    "030 12" in DE) and the E.164 digits typed without "+" ("7912")."""
+    if text.lstrip().startswith("+"):
+        return (f"+{digits}",)
+    starts = [digits, f"+{digits}"]
+    trunk = _trunk_prefix(region)
+    if trunk and digits.startswith(trunk) and len(digits) - len(trunk) >= MIN_PHONE_DIGITS:
+        starts.append(digits[len(trunk) :])
+    return tuple(starts)
+
+
+@lru_cache(maxsize=64)
+def _trunk_prefix(region: str) -> str:
+    """The digit(s) a region's numbers are dialled with inside the country ("8" in RU, "0" in DE), else ""."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    return (metadata.national_prefix or "") if metadata is not None else ""

@@ -219,10 +219,15 @@ def audit_log(uow: UnitOfWork, actor: Actor, query: AuditQuery, *, limit: int = 
     return AuditPage(items, items[-1].cursor if more and items else None)
 
 
-def iter_audit(uow: UnitOfWork, actor: Actor, query: AuditQuery, *, batch: int = EXPORT_BATCH) -> Iterator[AuditEntry]:
-    """Every entry of the filtered log, newest first, read in keyset batches (for exports of any size)."""
+def iter_audit(uow: UnitOfWork, actor: Actor, query: AuditQuery, *, batch: int = EXPORT_BATCH,
+               names: dict[str, str] | None = None) -> Iterator[AuditEntry]:
+    """Every entry of the filtered log, newest first, read in keyset batches (for exports of any size); with
+    `names`, every user's display name by login is put in it first (one statement however many batches follow:
+    people are few, log entries many)."""
     with uow:
         wanted = _filter(uow, actor, query)
+        if names is not None:
+            names.update({user.username: user.display_name for user in uow.users.all()})
     after: AuditKey | None = None
     while True:
         with uow:

@@ -1,6 +1,7 @@
 """The audit log as files: CSV (UTF-8 with a byte order mark, so spreadsheet programs read it right) and XLSX,
 both written row by row from the batched log, so an export of millions of entries stays small in memory. Moments
-are written in the reader's time zone, with their offset, and the header names the zone."""
+are written in the reader's time zone, with their offset, and the header names the zone; who made a change is
+named by display name (`name_of`), the login kept in the last column, `actor_login`, for programs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,8 @@ from engine.cells import csv_safe, xlsx_cell
 from engine.services.audit import AuditEntry
 
 COLUMNS = ("at", "kind", "actor", "entity", "record_id", "record_title", "instance_id", "subject", "old_value",
-           "new_value", "source", "data")
+           "new_value", "source", "data", "actor_login")
+NameOf = Callable[[str], str]  # a login -> the name to show (a display name; the engine's actors in a language)
 BOM = "\ufeff"
 UTC_ZONE = ZoneInfo("UTC")
 _CHUNK_ROWS = 500
@@ -37,15 +39,18 @@ def header(zone: ZoneInfo = UTC_ZONE) -> list[str]:
     return [f"at ({zone.key})", *COLUMNS[1:]]
 
 
-def export_row(entry: AuditEntry, zone: ZoneInfo = UTC_ZONE) -> list[str | int | None]:
-    """An entry as one row in COLUMNS order, its moment in `zone` (ISO 8601 with the offset)."""
+def export_row(entry: AuditEntry, zone: ZoneInfo = UTC_ZONE, name_of: NameOf | None = None) -> list[str | int | None]:
+    """An entry as one row in COLUMNS order, its moment in `zone` (ISO 8601 with the offset), its actor by
+    `name_of` (else the login) and by login."""
     moment = entry.at if entry.at.tzinfo is not None else entry.at.replace(tzinfo=UTC)
-    return [moment.astimezone(zone).isoformat(), entry.kind, entry.actor, entry.entity, entry.record_id,
+    actor = name_of(entry.actor) if name_of is not None else entry.actor
+    return [moment.astimezone(zone).isoformat(), entry.kind, actor, entry.entity, entry.record_id,
             entry.record_title, entry.instance_id, entry.subject, cell(entry.old_value), cell(entry.new_value),
-            entry.source, cell(entry.data)]
+            entry.source, cell(entry.data), entry.actor]
 
 
-def csv_chunks(entries: Iterable[AuditEntry], zone: ZoneInfo = UTC_ZONE) -> Iterator[str]:
+def csv_chunks(entries: Iterable[AuditEntry], zone: ZoneInfo = UTC_ZONE,
+               name_of: NameOf | None = None) -> Iterator[str]:
     """The CSV text in pieces of a few hundred rows: the BOM and the header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -53,7 +58,7 @@ def csv_chunks(entries: Iterable[AuditEntry], zone: ZoneInfo = UTC_ZONE) -> Iter
     yield BOM + _drain(buffer)
     pending = 0
     for entry in entries:
-        writer.writerow([csv_safe(value) for value in export_row(entry, zone)])
+        writer.writerow([csv_safe(value) for value in export_row(entry, zone, name_of)])
         pending += 1
         if pending >= _CHUNK_ROWS:
             yield _drain(buffer)
@@ -69,24 +74,25 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def write_xlsx(entries: Iterable[AuditEntry], target: IO[bytes], zone: ZoneInfo = UTC_ZONE) -> int:
+def write_xlsx(entries: Iterable[AuditEntry], target: IO[bytes], zone: ZoneInfo = UTC_ZONE,
+               name_of: NameOf | None = None) -> int:
     """Write the entries as an XLSX workbook (write-only mode: rows go out as they come); returns the count."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("audit")
     sheet.append(header(zone))
     count = 0
     for entry in entries:
-        sheet.append([xlsx_cell(sheet, value) for value in export_row(entry, zone)])
+        sheet.append([xlsx_cell(sheet, value) for value in export_row(entry, zone, name_of)])
         count += 1
     book.save(target)
     return count
 
 
 def xlsx_chunks(entries: Iterable[AuditEntry], chunk_size: int = 64 * 1024,
-                zone: ZoneInfo = UTC_ZONE) -> Iterator[bytes]:
+                zone: ZoneInfo = UTC_ZONE, name_of: NameOf | None = None) -> Iterator[bytes]:
     """The XLSX file in pieces: built in a temporary file (a zip is written whole), then read out."""
     with tempfile.TemporaryFile() as spool:
-        write_xlsx(entries, spool, zone)
+        write_xlsx(entries, spool, zone, name_of)
         spool.seek(0)
         while True:
             piece = spool.read(chunk_size)

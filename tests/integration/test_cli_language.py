@@ -59,7 +59,7 @@ def test_deploy_seed_and_scan_summaries_and_errors_in_russian(
     assert seeded.exit_code == 0, seeded.output
     assert seeded.output.startswith("демо: создано пользователей ")
     unknown = runner.invoke(cli.main, [*base, "create-token", "nobody"])
-    assert (unknown.exit_code, unknown.output) == (1, "ошибка: user 'nobody' not found\n")
+    assert (unknown.exit_code, unknown.output) == (1, "ошибка: пользователь «nobody» не найден\n")
 
 
 def test_the_workers_log_lines_are_in_its_language(caplog: pytest.LogCaptureFixture) -> None:

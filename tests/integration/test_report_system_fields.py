@@ -33,7 +33,7 @@ def test_a_report_groups_by_the_record_title_and_its_creator(deployed: MakeUow, 
     build_dataset(deployed, actors)
     head = actors["head"]
     result = run_report(deployed(), head, "contacts_by_title", ReportParams(), NOW, "en")
-    assert ["Ivan", head.username, 1] in result.rows
-    assert ["Maria", head.username, 1] in result.rows
+    assert ["Ivan", head.display_name, 1, head.username] in result.rows  # the creator by name, then by login
+    assert ["Maria", head.display_name, 1, head.username] in result.rows
     later = run_report(deployed(), head, "contacts_by_title", ReportParams(date_from=date(2026, 12, 1)), NOW, "en")
     assert later.rows == []

@@ -93,17 +93,18 @@ def test_seller_activity_per_user_and_team(deployed: MakeUow, actors: dict[str, 
                                            dataset: dict[str, int]) -> None:
     result = run(deployed, actors["head"], "seller_activity")
     assert [c.key for c in result.columns] == ["user", "team", "calls", "meetings", "leads_taken", "leads_owned",
-                                               "converted", "conversion", "tasks_done", "tasks_overdue"]
+                                               "converted", "conversion", "tasks_done", "tasks_overdue", "login"]
     assert table(result) == [
-        ["hank", "north", 0, 0, 0, 0, 0, None, 0, 0],
-        ["sam", "north", 2, 1, 2, 3, 1, 33.33, 1, 1],
-        ["sue", "north", 1, 0, 0, 1, 0, 0.0, 0, 0],
+        ["hank", "north", 0, 0, 0, 0, 0, None, 0, 0, "hank"],
+        ["sam", "north", 2, 1, 2, 3, 1, 33.33, 1, 1, "sam"],
+        ["sue", "north", 1, 0, 0, 1, 0, 0.0, 0, 0, "sue"],
     ]
     assert table(run(deployed, actors["head"], "seller_activity", per="team")) == [
         ["north", 3, 1, 2, 4, 1, 25.0, 1, 1]]
-    assert table(run(deployed, actors["sales"], "seller_activity")) == [["sam", "north", 2, 1, 2, 3, 1, 33.33, 1, 1]]
+    assert table(run(deployed, actors["sales"], "seller_activity")) == [
+        ["sam", "north", 2, 1, 2, 3, 1, 33.33, 1, 1, "sam"]]
     later = run(deployed, actors["head"], "seller_activity", date_from=date(2026, 3, 1))
-    assert table(later)[1] == ["sam", "north", 0, 0, 0, 0, 0, None, 0, 1]
+    assert table(later)[1] == ["sam", "north", 0, 0, 0, 0, 0, None, 0, 1, "sam"]
 
 
 def test_demand_by_category_and_month(deployed: MakeUow, actors: dict[str, Actor], dataset: dict[str, int]) -> None:

@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from engine.services.records import list_records
+from engine.services.users import set_preferences
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import ROOT
@@ -110,3 +111,28 @@ def test_dry_run_through_the_api_writes_no_record(api_app: Flask, api: dict[str,
     assert list_records(deployed(), actors["head"], "Contact") == []
     bad = uploader.send("post", "/imports", {"file": (b"a\n", "a.csv"), "entity": "Contact", "dry_run": "maybe"})
     assert bad.status_code == 400
+
+
+def test_a_jobs_message_reads_in_the_clients_language_with_its_code(
+        api_app: Flask, api: dict[str, ApiUser], uploads: Path, deployed: Callable[[], UnitOfWork],
+        actors: dict[str, Actor]) -> None:
+    """The job's `message` in the language of Accept-Language, else the token holder's, with `code` and `params`
+    beside it (English stays the default)."""
+    sam = api["sales"]
+    uploader = Uploader(api_app, sam.token, sam.username)
+    job = uploader.send("post", "/imports", {"file": (MIXED.read_bytes(), "c.csv"), "entity": "Contact"}).get_json()
+    finish(api_app, job["id"])
+    rejected = sam.client.get(f"{API}/imports/{job['id']}", headers={**sam.headers, "Accept-Language": "ru"})
+    assert rejected.get_json()["status"] == "rejected"
+    assert rejected.get_json()["message"] == "отклонено строк: 1 — ничего не записано (всё или ничего)"
+    assert (rejected.get_json()["code"], rejected.get_json()["params"]) == ("runtime.import_rejected", {"count": "1"})
+    pid = die_while_running(deployed, job["id"])
+    english = sam.get(f"/imports/{job['id']}").get_json()
+    assert english["message"].startswith(f"the import's worker process (pid {pid}) died")
+    assert (english["code"], english["params"]) == ("runtime.import_worker_died", {"pid": str(pid)})
+    set_preferences(deployed(), actors["sales"], locale="ru", timezone=None)
+    russian = sam.get(f"/imports/{job['id']}").get_json()  # no Accept-Language: the token holder's language
+    assert russian["message"].startswith(f"процесс импорта (pid {pid}) завершился аварийно")
+    assert russian["code"] == "runtime.import_worker_died"
+    resumed = Conformance().check(sam, "post", "/imports/{job_id}/rerun", 202, job_id=job["id"])
+    assert resumed["message"].startswith("процесс импорта")

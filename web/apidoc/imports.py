@@ -11,6 +11,10 @@ TAGS = ("imports",)
 _COUNT = {"type": "integer", "minimum": 0}
 _TIME = {"type": "string", "format": "date-time"}
 
+_JOB_REQUIRED = ["id", "entity", "filename", "status", "dry_run", "mode", "total_rows", "processed_rows", "counts",
+                 "message", "created_by", "created_at", "finished_at", "headers", "mapping", "on_match",
+                 "date_formats"]  # code and params only beside a coded message
+
 SCHEMAS: dict[str, Schema] = {
     "ImportJob": _object({
         "id": {"type": "integer"}, "entity": {"type": "string"}, "filename": {"type": "string"},
@@ -27,14 +31,19 @@ SCHEMAS: dict[str, Schema] = {
                                       "disagreed with a filled field); rule_pairs = duplicate pairs the entity's "
                                       "rules (fuzzy, probabilistic, any a scan applies) opened in the review queue "
                                       "for the records the import created (a dry run: would open)"},
-        "message": _nullable("string"), "created_by": {"type": "string"}, "created_at": _TIME,
+        "message": {**_nullable("string"), "description": "why the job failed or wrote nothing, in the language of "
+                                                          "Accept-Language, else the token holder's"},
+        "code": {"type": "string", "description": "the message's code in engine/messages (render it in any "
+                                                  "catalog language with params); absent for an uncoded message"},
+        "params": {"type": "object", "additionalProperties": {"type": "string"}},
+        "created_by": {"type": "string"}, "created_at": _TIME,
         "finished_at": _nullable("string", format="date-time"),
         "headers": {"type": "array", "items": {"type": "string"}, "description": "the file's column names"},
         "mapping": {"type": "object", "additionalProperties": {"type": "string"},
                     "description": "column -> field, or skip"},
         "on_match": {**_nullable("string"), "description": "the job's on_match; null: the entity's setting"},
         "date_formats": {"type": "object", "additionalProperties": {"type": "string"},
-                         "description": "column -> strptime date format"}}),
+                         "description": "column -> strptime date format"}}, required=_JOB_REQUIRED),
     "ImportReject": _object({
         "row_number": {"type": "integer", "description": "the row as the file shows it (header = row 1)"},
         "values": {"type": "object", "additionalProperties": {"type": "string"}},

@@ -23,8 +23,9 @@ SCHEMAS: dict[str, Schema] = {
         "zone": {"type": "string", "description": "the IANA time zone whose days and months the period is"}}),
     "ReportColumn": _object({
         "key": {"type": "string"}, "label": {"type": "string"},
-        "format": {"enum": ["text", "number", "money", "percent", "duration"],
-                   "description": "text = a group label; percent = 0..100; duration = hours"}}),
+        "format": {"enum": ["text", "number", "money", "percent", "duration", "login"],
+                   "description": "text = a group label (a person by display name); percent = 0..100; duration = "
+                                  "hours; login = the login of the person a text column names (last columns)"}}),
     "ReportChart": _object({
         "type": {"enum": ["bar", "stacked", "line", "funnel"]},
         "label_columns": {"type": "array", "items": {"type": "integer"},

@@ -18,14 +18,14 @@ from engine.services.audit import (
     record_as_of,
     require_audit_reader,
 )
-from engine.services.audit_export import csv_chunks, xlsx_chunks
+from engine.services.audit_export import NameOf, csv_chunks, xlsx_chunks
 from engine.services.records import get_record
 from engine.store.audit_repos import KINDS
 from web import nav, now, uow
 from web.auth import actor, login_required
 from web.exports_http import CSV_TYPE
-from web.i18n import engine_message
-from web.people import expect_changes, expect_people
+from web.i18n import engine_message, t
+from web.people import ENGINE_ACTORS, expect_changes, expect_people
 from web.present import bundle_of, names_records, remember_titles
 from web.sources import source_text
 from web.zones import input_value, user_zone
@@ -85,12 +85,18 @@ def index() -> tuple[str, int]:
                            filter_args=_filter_args()), 422 if errors else 200
 
 
-def _entries() -> Iterator[Any]:
-    """The filtered log for an export, checked (access, filters) before the response starts."""
+def _entries() -> tuple[Iterator[Any], NameOf]:
+    """The filtered log for an export, checked (access, filters) before the response starts, and how to name who
+    made each change: by display name (every user's, read once), the engine's own actors in the reader's language."""
     require_audit_reader(actor())
     query = _request_query()
     audit_log(uow(), actor(), query, limit=1)  # a bad filter is a 422 before the download starts
-    return iter_audit(uow(), actor(), query)
+    names: dict[str, str] = {}
+
+    def name_of(login: str) -> str:
+        return t(f"audit.actor_{login}") if login in ENGINE_ACTORS else names.get(login, login)
+
+    return iter_audit(uow(), actor(), query, names=names), name_of
 
 
 def _download(body: Iterator[Any], content_type: str, extension: str) -> Response:
@@ -103,15 +109,17 @@ def _download(body: Iterator[Any], content_type: str, extension: str) -> Respons
 @login_required
 def export_csv() -> Response:
     """The filtered audit log as CSV (UTF-8 with BOM), streamed in batches; times in the reader's zone."""
-    entries = _entries()
-    return _download((chunk.encode("utf-8") for chunk in csv_chunks(entries, user_zone())), CSV_TYPE, "csv")
+    entries, name_of = _entries()
+    chunks = csv_chunks(entries, user_zone(), name_of)
+    return _download((chunk.encode("utf-8") for chunk in chunks), CSV_TYPE, "csv")
 
 
 @bp.get("/audit/export.xlsx")
 @login_required
 def export_xlsx() -> Response:
     """The filtered audit log as an XLSX workbook, written row by row; times in the reader's zone."""
-    return _download(xlsx_chunks(_entries(), zone=user_zone()), XLSX, "xlsx")
+    entries, name_of = _entries()
+    return _download(xlsx_chunks(entries, zone=user_zone(), name_of=name_of), XLSX, "xlsx")
 
 
 @bp.get("/records/<int:record_id>/as-of")

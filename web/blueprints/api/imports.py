@@ -10,10 +10,13 @@ from flask import Response, request, url_for
 from werkzeug.exceptions import BadRequest
 from werkzeug.utils import secure_filename
 
-from engine.services.imports import MODES, create_job, get_job, job_rejects, restart_job
+from engine.messages import coded
+from engine.messages.reading import read_back
+from engine.services.imports import MODES, ImportJobView, create_job, get_job, job_rejects, restart_job
 from web import now, uow
-from web.blueprints.api.base import actor, bp, reply
+from web.blueprints.api.base import actor, bp, reply, to_json
 from web.blueprints.imports import parse_upload, start_run, upload_dir
+from web.i18n import SHOWN_AREAS, error_message
 
 _FIELDS = {"entity", "mapping", "columns", "mode", "dry_run", "encoding", "delimiter", "sheet", "on_match",
            "date_formats"}
@@ -29,6 +32,16 @@ def _columns(raw: str | None, name: str = "columns", what: str = "field name (or
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise BadRequest(f"'{name}' must be a JSON object of column name -> {what}")
     return value
+
+
+def _job(job: ImportJobView, status: int = 200, location: str | None = None) -> Response:
+    """A job as JSON: its `message` in the reader's language (Accept-Language, else the token holder's), with the
+    message's `code` and `params` beside it when the engine coded it (as other API problems do)."""
+    body = to_json(job)
+    if job.message:
+        body["message"] = error_message(job.message)
+        body.update(coded(read_back(job.message, SHOWN_AREAS)))
+    return reply(body, status, location)
 
 
 @bp.post("/imports")
@@ -64,13 +77,13 @@ def start_import() -> Response:
         path.unlink(missing_ok=True)
         raise
     start_run(job.id)
-    return reply(job, 202, location=url_for("api.import_status", job_id=job.id))
+    return _job(job, 202, location=url_for("api.import_status", job_id=job.id))
 
 
 @bp.get("/imports/<int:job_id>")
 def import_status(job_id: int) -> Response:
     """An import job: status, progress and outcome counts."""
-    return reply(get_job(uow(), actor(), job_id))
+    return _job(get_job(uow(), actor(), job_id))
 
 
 @bp.get("/imports/<int:job_id>/rejects")
@@ -84,7 +97,7 @@ def resume_import(job_id: int) -> Response:
     """Resume a failed import in a new worker (valid_only: after the rows its dead run committed): 202."""
     job = restart_job(uow(), actor(), job_id, resume=True)
     start_run(job_id, resume=True)
-    return reply(job, 202, location=url_for("api.import_status", job_id=job_id))
+    return _job(job, 202, location=url_for("api.import_status", job_id=job_id))
 
 
 @bp.post("/imports/<int:job_id>/rerun")
@@ -92,4 +105,4 @@ def rerun_import(job_id: int) -> Response:
     """Run an import again over every row in a new worker (rows imported before are skipped): 202."""
     job = restart_job(uow(), actor(), job_id, resume=False)
     start_run(job_id)
-    return reply(job, 202, location=url_for("api.import_status", job_id=job_id))
+    return _job(job, 202, location=url_for("api.import_status", job_id=job_id))
