@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bench.route_cost import build_sqlite, measure
+from tests.run_once import once_per_run
 
 COPIES = 2  # the larger database holds the demo data three times
 # rule -> statements per request (the census of bench/route_cost.py; lower a budget when a route gets cheaper);
@@ -54,9 +55,13 @@ LEFT_OUT = {"/engine-rest/external-task/<id>"}  # the demo bundle has no externa
 
 @pytest.fixture(scope="module")
 def census(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """The census rows by rule, on the demo data (1x) and on three times it (SQLite)."""
-    small, large = build_sqlite(Path(tmp_path_factory.mktemp("routes")), COPIES)
-    found = measure([small, large], repeats=0)
+    """The census rows by rule, on the demo data (1x) and on three times it (SQLite), taken once per test run."""
+
+    def take() -> dict[str, Any]:
+        small, large = build_sqlite(Path(tmp_path_factory.mktemp("routes")), COPIES)
+        return measure([small, large], repeats=0)
+
+    found = once_per_run(tmp_path_factory, "route_census", take)
     assert {item["route"] for item in found["left_out"]} == LEFT_OUT
     return {row["route"]: row for row in found["rows"]}
 
