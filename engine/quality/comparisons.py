@@ -123,7 +123,12 @@ def _aligned(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> float:
 
 
 def _name_prepared(_: Comparison, value: Any) -> Any:
-    words = _name_words(str(value))
+    return _name_forms(str(value))
+
+
+@lru_cache(maxsize=131072)  # an import's batches meet the same older records again and again
+def _name_forms(value: str) -> Any:
+    words = _name_words(value)
     if words is None:
         return None
     return tuple(zip(words, (tuple(sorted(form)) for form in words), (_longest_first(form) for form in words),

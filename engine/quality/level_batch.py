@@ -22,6 +22,13 @@ from engine.quality.comparisons import CLOSE, SIMILAR, WEAK, _aligned, prepare, 
 CHUNK = 100_000  # pairs per word alignment step
 MAX_WORDS = 3  # words per side the word alignment computes in arrays; longer values take the one-pair path
 Index = np.ndarray  # positions of prepared values, one per pair
+PARALLEL = 20_000  # string pairs from which cpdist runs on every core: below, starting its threads costs more
+# (about a millisecond a call, and an import's batch makes dozens of small calls)
+
+
+def workers(pairs: int) -> int:
+    """cpdist's `workers` for this many string pairs."""
+    return -1 if pairs >= PARALLEL else 1
 
 
 def level_matrix(rule: MatchRule, lows: np.ndarray, highs: np.ndarray,
@@ -56,7 +63,8 @@ def _similarity(left: list[str], right: list[str]) -> np.ndarray:
     """Jaro-Winkler of each pair of strings, as float64 (cpdist's default float32 would round the bands)."""
     if not left:
         return np.zeros(0)
-    found: np.ndarray = cpdist(left, right, scorer=JaroWinkler.normalized_similarity, dtype=np.float64, workers=-1)
+    found: np.ndarray = cpdist(left, right, scorer=JaroWinkler.normalized_similarity, dtype=np.float64,
+                                 workers=workers(len(left)))
     return found
 
 
@@ -75,7 +83,8 @@ def _coded_similarity(vocabulary: np.ndarray, left: np.ndarray, right: np.ndarra
 def _distance(scorer: Callable[..., Any], left: list[str], right: list[str], cutoff: int) -> np.ndarray:
     if not left:
         return np.zeros(0, dtype=np.int64)
-    found: np.ndarray = cpdist(left, right, scorer=scorer, score_cutoff=cutoff, dtype=np.int64, workers=-1)
+    found: np.ndarray = cpdist(left, right, scorer=scorer, score_cutoff=cutoff, dtype=np.int64,
+                                 workers=workers(len(left)))
     return found
 
 

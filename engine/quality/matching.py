@@ -22,7 +22,7 @@ from engine.store.models import RecordRow
 from engine.store.uow import UnitOfWork
 
 CANDIDATE_LIMIT = 200  # records sharing the most block keys that one lookup compares
-_TEXT_TYPES = ("string", "text", "email", "phone", "url")
+TEXT_TYPES = ("string", "text", "email", "phone", "url")
 
 Keys = dict[str, set[str]]  # key name -> normalized values
 Shared = Collection[str]  # names of the keys two records share
@@ -110,7 +110,8 @@ def refresh_keys(uow: UnitOfWork, bundle: Bundle, row: RecordRow, *, created: bo
 KeyCache = dict[tuple[str, str], str | None]  # (kind, value) -> key: a scan meets each value many times
 
 
-def _key(kind: str, value: Any, region: str, cache: KeyCache | None) -> str | None:
+def cached_key(kind: str, value: Any, region: str, cache: KeyCache | None) -> str | None:
+    """The phone or e-mail key of a value (None when it has none), kept in `cache` when given."""
     if cache is None or not isinstance(value, str):
         return next(iter(keys_of(kind, value, region)), None)
     found = cache.get((kind, value), "")
@@ -127,9 +128,9 @@ def score_field(spec: FuzzyField, a: Any, b: Any, region: str = "RU", cache: Key
         return None
     kind = spec.kind
     if kind in ("phone", "email"):
-        key_a, key_b = _key(kind, a, region, cache), _key(kind, b, region, cache)
+        key_a, key_b = cached_key(kind, a, region, cache), cached_key(kind, b, region, cache)
         return (100.0 if key_a == key_b else 0.0) if key_a and key_b else None
-    if kind not in _TEXT_TYPES:
+    if kind not in TEXT_TYPES:
         return 100.0 if a == b else 0.0
     forms_a, forms_b = comparable_forms(a, spec.compare_as), comparable_forms(b, spec.compare_as)
     if not forms_a or not forms_b:
@@ -215,16 +216,21 @@ def probabilistic_reasons(rule: MatchRule, model: MatchModel, a: Mapping[str, An
     return round(found.probability * 100, 2), reasons
 
 
+FieldScores = Mapping[tuple[str, str, str], float | None]  # (field, scorer, compare_as) -> score_field's result
+
+
 def match_pair(config: DuplicateRules, shared: Shared, a: Mapping[str, Any], b: Mapping[str, Any], record_id: int,
                title: str = "", cache: KeyCache | None = None, models: Models | None = None,
-               levels: Mapping[str, tuple[int, ...]] | None = None) -> Candidate | None:
+               levels: Mapping[str, tuple[int, ...]] | None = None,
+               scores: FieldScores | None = None) -> Candidate | None:
     """The best rule matching two records' data, given the keys they share. A matching `suggest: related` rule
     (same phone, clearly another person) is the exception to the merge rules on its key: it outranks them, but
     not a merge rule on other evidence (the same e-mail too, a similar name). `cache` keeps phone and e-mail keys
     across calls (a scan); `models` are the learned models of probabilistic rules (defaults when absent),
-    `levels` their comparison levels for this pair when already computed (a scan), by rule name."""
+    `levels` their comparison levels for this pair when already computed (a scan), by rule name, `scores` the
+    fields' scores (`score_field`) when already computed for many pairs at once (engine/quality/field_batch.py)."""
     matched: list[tuple[MatchRule, Candidate]] = []
-    memo: dict[tuple[str, str, str], float | None] = {}
+    memo: dict[tuple[str, str, str], float | None] = dict(scores or {})
     for rule in config.rules:
         if rule.match == "probabilistic":
             if not any(block in shared for block in rule.block):
@@ -241,8 +247,10 @@ def match_pair(config: DuplicateRules, shared: Shared, a: Mapping[str, Any], b: 
                 continue
             score, reasons = rule.score, exact
             if rule.unless_fuzzy is not None:
-                other = score_field(rule.unless_fuzzy, a.get(rule.unless_fuzzy.field),
-                                    b.get(rule.unless_fuzzy.field), config.region, cache)
+                spec = rule.unless_fuzzy
+                other = memo.get((spec.field, spec.scorer, spec.compare_as), -1.0)
+                if other == -1.0:
+                    other = score_field(spec, a.get(spec.field), b.get(spec.field), config.region, cache)
                 if other is None or other >= rule.below:
                     continue
                 reasons.append({"field": rule.unless_fuzzy.field,
