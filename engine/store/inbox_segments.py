@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 from engine.store.inbox_query import SortKey, beyond, filter_conditions, sort_keys, task_page
 from engine.store.models import TaskCandidateRow, TaskRow, UserRow
 
-SEGMENTED_SORTS = (None, "due", "created", "assignee")  # the orders these scans answer (None: the tab's own)
+SEGMENTED_SORTS = (None, "due", "created", "assignee", "record")  # the orders these scans answer (None: the tab's own)
 # not Team: one prefix per member read ~the whole task table on PostgreSQL at 100,000 tasks (102,685 rows against
 # 5,336 for the IN list; bench/inbox_http.py), so its segments are built but not used until that plan is understood
 SEGMENTED_TABS = ("mine", "pool", "overdue", "all")
@@ -54,6 +54,7 @@ class Segment:
     fixed: tuple[Any, ...]
     on_c: tuple[Any, ...] = ()  # ranges of the ordered column: the scan's bounds, implied for the tasks tied on it
     prefix: tuple[Any, ...] = BY_ASSIGNEE  # the index columns its `where` fixes
+    scope: tuple[Any, ...] = ()  # a text-ordered segment: its rows unfiltered, for the first value of its scan
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,11 @@ def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...], m
         dated.append(TaskRow.due_at < bindparam("now"))
     ranged = any(name in DUE_FILTERS for name in given)  # a due range: no undated task either
     undated = [TaskRow.due_at.is_(None)] if tab != "overdue" and not ranged else None
-    narrowed = filter_conditions(tuple(name for name in given if name not in DUE_FILTERS))
+    narrowed = filter_conditions(tuple(name for name in given if name not in DUE_FILTERS), copied=True)
+    # a scan by another column than due time: the overdue bound and a due range in a form the planner takes for
+    # no range to scan by (it would read and sort the whole range instead of reading the index in order)
+    late = [func.coalesce(TaskRow.due_at, bindparam("latest", type_=TaskRow.due_at.type)) < bindparam("now")]
+    ranged_by_due = [*(late if tab == "overdue" else []), *_due_range(given, opaque=True)]
     out: list[Segment] = []
     for part in _parts(tab, groups, members, given):
         where = (*part.where, *narrowed)
@@ -136,10 +141,19 @@ def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...], m
                 empty = (literal(True), null()) * (2 if sort else 1)
                 out.append(Segment((*where, *undated), empty, (), no_due))
         elif sort == "created":  # keys: created empty, created, due empty, due, created, id
-            # overdue: a due bound the planner cannot take for a range to scan by (the scan goes by creation)
-            late = [func.coalesce(TaskRow.due_at, bindparam("latest", type_=TaskRow.due_at.type)) < bindparam("now")]
-            ranged_by_due = [*(late if tab == "overdue" else []), *_due_range(given, opaque=True)]
             out.append(Segment((*where, *ranged_by_due), (literal(False),), (), part.prefix))
+        elif sort == "record":  # keys: title empty, title (the task's copy), due empty, due, created, id
+            titled = TaskRow.record_title.is_not(None)
+            out.append(Segment((*where, titled, *ranged_by_due), (literal(False),), (), part.prefix,
+                               (*part.where, titled)))
+            if "record" in given:
+                continue  # no task without a record matches a record-title filter: no segment of them to read
+            untitled = (*where, TaskRow.record_title.is_(None))  # no record: by due, then the undated by creation
+            by_title = (*part.prefix, TaskRow.record_title)
+            out.append(Segment(untitled, (literal(True), null(), literal(False)), tuple(dated), by_title))
+            if undated:
+                out.append(Segment((*untitled, *undated), (literal(True), null(), literal(True), null()), (),
+                                   (*by_title, TaskRow.due_at)))
         else:  # assignee: one name per part (the assignee's, or none); then due, created, id
             head = (literal(False), part.name) if part.name is not None else (literal(True), null())
             out.append(Segment(where, (*head, literal(False)), tuple(dated), part.prefix))
@@ -167,10 +181,11 @@ def _scan(keys: list[SortKey], segment: Segment, paging: str | None, cursor_valu
     bounds: list[Any] = list(segment.on_c)
     if paging is not None:
         same = and_(*[segment.fixed[i].is_not_distinct_from(cursor_values[i]) for i in range(n)])
-        start: Any = func.coalesce(
-            select(cursor_values[n]).where(same).scalar_subquery(),
-            bindparam("latest" if downward else "earliest", type_=TaskRow.due_at.type),
-        )
+        # the cursor's value when it is in this segment, else the segment's first value in the scan's order
+        edge: Any = bindparam("latest" if downward else "earliest", type_=TaskRow.due_at.type)
+        if isinstance(c.type, String):  # a text has no constant bound below or above every value: look it up
+            edge = select(func.max(c) if downward else func.min(c)).where(*segment.scope).scalar_subquery()
+        start: Any = func.coalesce(select(cursor_values[n]).where(same).scalar_subquery(), edge)
         where += [_at_or_beyond(keys, segment.fixed, cursor_values, paging == "before"), past_cursor]
         bounds.append(c <= start if downward else c >= start)
     # the equality prefix (assignee, state) in the ORDER BY too: PostgreSQL takes `assignee_id IS NULL` for no
@@ -190,7 +205,7 @@ def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, gi
     """A page of a tab's open tasks in `sort`'s order narrowed by the filters `given`, read by bounded index range
     scans: from the start (limit, offset; head_limit = limit + offset) or after / before the task bound as
     `cursor` (keyset, `paging`). The team tab's members are bound as member_0 .. member_<members - 1>."""
-    keys = sort_keys(sort, descending)
+    keys = sort_keys(sort, descending, copied=True)
     cursor = aliased(TaskRow)
     cursor_id = bindparam("cursor", type_=String)
     cursor_values = [select(value(cursor)).where(cursor.id == cursor_id).scalar_subquery() for value, _ in keys]
@@ -207,11 +222,9 @@ def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, gi
 
 def segmented(tab: str, sort: str | None, given: tuple[str, ...] = ()) -> bool:
     """Whether `segmented_page` answers this page (the others read the tab through `inbox_query.page_select`):
-    every tab but Team in its own order or by due, creation or assignee, with any filters but the record's title
-    (and not All by assignee). A record-title filter probes each task's record in index order, which on PostgreSQL
-    at 100,000 tasks took 2-4x the whole-tab hash join (p50 263-364 -> 600-1,270 ms, bench/inbox_http.py)."""
-    return (tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
-            and "record" not in given)
+    every tab but Team in its own order or by due, creation, assignee or record title (the task's copy of it),
+    with any filters (and not All by assignee)."""
+    return tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
 
 
 def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
@@ -222,7 +235,7 @@ def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
     def counted(tab: str) -> Any:
         reads = []
         for part in _parts(tab, groups, 0, given):
-            where = [*part.where, *filter_conditions(given)]
+            where = [*part.where, *filter_conditions(given, copied=True)]
             ranged = tab == "overdue" or any(name in DUE_FILTERS for name in given)
             time = TaskRow.due_at if ranged else TaskRow.created_at  # a due range is read as a range of its index
             if tab == "overdue":
