@@ -2,16 +2,18 @@
 index range scans, each LIMITed, merged and cut to the page in one statement — never a read of the whole tab.
 
 The page order is a list of sort keys (`inbox_query.sort_keys`). A *segment* is the tab's tasks whose leading keys
-are the same constants (due date set or not; one assignee), ordered within by one indexed time column `c`
-(due or creation time, in the page's direction for that key). A segment's scan reads the index from the cursor
-(or its start) and stops at the page size: its L-th value of `c` is found first, then every task up to that value
-is taken (ties on `c` included), which is a superset of the segment's first L tasks in the full order, whatever
-direction the later keys have. The merge sorts those few rows by the full keys."""
+are the same constants (due date set or not; one assignee; a record or none), ordered within by one indexed column
+`c` (due or creation time, or the record's title copied onto the task, in the page's direction for that key). A
+segment's scan reads the index from the cursor (or its start) and stops at the page size: its L-th value of `c` is
+found first, then every task up to that value is taken (ties on `c` included), which is a superset of the
+segment's first L tasks in the full order, whatever direction the later keys have. The merge sorts those few rows
+by the full keys (on the columns the scans carry) and joins the page's tasks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -32,17 +34,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from engine.store.inbox_query import SortKey, beyond, filter_conditions, sort_keys, task_page
+from engine.store.inbox_query import SortKey, beyond, filter_conditions, order_by, sort_keys, task_page
 from engine.store.models import TaskCandidateRow, TaskRow, UserRow
 
-SEGMENTED_SORTS = (None, "due", "created", "assignee", "record")  # the orders these scans answer (None: the tab's own)
-# not Team: one prefix per member read ~the whole task table on PostgreSQL at 100,000 tasks (102,685 rows against
-# 5,336 for the IN list; bench/inbox_http.py), so its segments are built but not used until that plan is understood
-SEGMENTED_TABS = ("mine", "pool", "overdue", "all")
+SEGMENTED_SORTS = (None, "due", "created", "assignee", "record")  # the orders these scans answer (None: the tab's)
+SEGMENTED_TABS = ("mine", "pool", "overdue", "team", "all")
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the bound of a scan that starts at its segment's first row
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 DUE_FILTERS = ("due_from", "due_before")
 BY_ASSIGNEE = (TaskRow.assignee_id, TaskRow.state)  # the equality prefix of a part of one assignee (or none)
+# the task columns the sort keys of these pages read (inbox_query.sort_keys, copied record title)
+CARRIED = (TaskRow.id, TaskRow.due_at, TaskRow.created_at, TaskRow.assignee_id, TaskRow.record_title)
 
 
 @dataclass(frozen=True)
@@ -191,13 +193,13 @@ def _scan(keys: list[SortKey], segment: Segment, paging: str | None, cursor_valu
     # the equality prefix (assignee, state) in the ORDER BY too: PostgreSQL takes `assignee_id IS NULL` for no
     # constant, and would sort the whole part instead of reading the index in order
     order = [*segment.prefix, c]
-    firsts = (select(TaskRow.id, c.label("c")).where(*where, *bounds)
+    firsts = (select(*CARRIED, c.label("c")).where(*where, *bounds)
               .order_by(*[x.desc() if downward else x.asc() for x in order])
               .limit(bindparam("head_limit", type_=BigInteger)).subquery())
     last = select(func.min(firsts.c.c) if downward else func.max(firsts.c.c)).scalar_subquery()
     # the first tasks, and those tied with the last of them on `c`: an equality, looked up in the index (the
     # scan's bounds on `c` left out, as the last value meets them: SQLite would range-scan by them instead)
-    return [select(firsts.c.id), select(TaskRow.id).where(*where, c == last)]
+    return [select(*[firsts.c[x.key] for x in CARRIED]), select(*CARRIED).where(*where, c == last)]
 
 
 def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, given: tuple[str, ...] = (),
@@ -215,15 +217,22 @@ def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, gi
     scans = [scan for s in segments for scan in _scan(keys, s, paging, cursor_values, past)]
     if not scans:  # no part of the tab can hold a task under these filters
         return task_page(select(TaskRow).where(false()), keys, paging)
-    # UNION, not UNION ALL: a tie may come twice; then a join on the task's key, a few rows
-    ids = union(*scans).subquery()
-    return task_page(select(TaskRow).join(ids, ids.c.id == TaskRow.id), keys, paging)
+    # UNION, not UNION ALL: a tie may come twice. The rows carry the columns the keys read, so the page is cut
+    # from them before the join to the task: a page of key lookups, where a join of every scanned row made
+    # PostgreSQL hash the whole task table once the scans were many (Team: one part per member)
+    read = union(*scans).subquery()
+    carried = SimpleNamespace(**{x.key: read.c[x.key] for x in CARRIED})
+    backward = paging == "before"
+    page = (select(read.c.id).order_by(*order_by([(value(carried), desc) for value, desc in keys], backward))
+            .limit(bindparam("limit", type_=BigInteger)).offset(bindparam("offset", type_=BigInteger)).subquery())
+    return (select(TaskRow).join(page, page.c.id == TaskRow.id)
+            .order_by(*order_by([(value(TaskRow), desc) for value, desc in keys], backward)))
 
 
 def segmented(tab: str, sort: str | None, given: tuple[str, ...] = ()) -> bool:
     """Whether `segmented_page` answers this page (the others read the tab through `inbox_query.page_select`):
-    every tab but Team in its own order or by due, creation, assignee or record title (the task's copy of it),
-    with any filters (and not All by assignee)."""
+    every tab in its own order or by due, creation, assignee or record title (the task's copy of it), with any
+    filters (and not All by assignee)."""
     return tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
 
 
