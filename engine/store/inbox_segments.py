@@ -38,7 +38,10 @@ from engine.store.inbox_query import SortKey, beyond, filter_conditions, order_b
 from engine.store.models import TaskCandidateRow, TaskRow, UserRow
 
 SEGMENTED_SORTS = (None, "due", "created", "assignee", "record")  # the orders these scans answer (None: the tab's)
-SEGMENTED_TABS = ("mine", "pool", "overdue", "team", "all")
+# not Team (its IN-list select): one part per member, tried and removed, read 2-3x fewer rows at 100,000 tasks, but
+# PostgreSQL planned its statement for 13 members (~80 scans) in ~55 ms per request and it ran slower on both
+# databases under load (bench/inbox_http.py)
+SEGMENTED_TABS = ("mine", "pool", "overdue", "all")
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the bound of a scan that starts at its segment's first row
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 DUE_FILTERS = ("due_from", "due_before")
@@ -88,7 +91,7 @@ def _assigned_to(key: str) -> Part:
     return Part([TaskRow.assignee_id == bindparam(key), TaskRow.state == "open"], name)
 
 
-def _parts(tab: str, groups: int, members: int, given: tuple[str, ...]) -> list[Part]:
+def _parts(tab: str, groups: int, given: tuple[str, ...]) -> list[Part]:
     """The tab as disjoint parts, each one equality prefix of the task's (assignee, state, …) or (state, …)
     indexes; the pooled tasks none under an assignee filter (no assignee matches it: not a part to read through).
     The overdue tab's due bound is added by `_segments`."""
@@ -100,8 +103,6 @@ def _parts(tab: str, groups: int, members: int, given: tuple[str, ...]) -> list[
         return pool
     if tab == "overdue":
         return [_assigned_to("user_id"), *pool]
-    if tab == "team":  # one part per member: an IN list would be read whole and sorted
-        return [_assigned_to(f"member_{n}") for n in range(members)]
     return [Part([TaskRow.state == "open"], None, (TaskRow.state,))]  # all: by the (state, …) indexes
 
 
@@ -120,7 +121,7 @@ def _due_range(given: tuple[str, ...], opaque: bool) -> list[Any]:
     return out
 
 
-def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...], members: int) -> list[Segment]:
+def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...]) -> list[Segment]:
     """The segments of a tab's page in `sort`'s order (see the module's docstring), narrowed by the set filters
     (each segment's scan stops once it has a page of matching tasks)."""
     dated: list[Any] = [TaskRow.due_at.is_not(None), *_due_range(given, opaque=False)]
@@ -134,7 +135,7 @@ def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...], m
     late = [func.coalesce(TaskRow.due_at, bindparam("latest", type_=TaskRow.due_at.type)) < bindparam("now")]
     ranged_by_due = [*(late if tab == "overdue" else []), *_due_range(given, opaque=True)]
     out: list[Segment] = []
-    for part in _parts(tab, groups, members, given):
+    for part in _parts(tab, groups, given):
         where = (*part.where, *narrowed)
         no_due = (*part.prefix, TaskRow.due_at)  # undated: by creation, after the due time
         if sort in (None, "due"):  # keys: due empty, due, (due: due empty, due,) created, id
@@ -203,23 +204,23 @@ def _scan(keys: list[SortKey], segment: Segment, paging: str | None, cursor_valu
 
 
 def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, given: tuple[str, ...] = (),
-                   members: int = 0, paging: str | None = None) -> Select[tuple[TaskRow]]:
+                   paging: str | None = None) -> Select[tuple[TaskRow]]:
     """A page of a tab's open tasks in `sort`'s order narrowed by the filters `given`, read by bounded index range
     scans: from the start (limit, offset; head_limit = limit + offset) or after / before the task bound as
-    `cursor` (keyset, `paging`). The team tab's members are bound as member_0 .. member_<members - 1>."""
+    `cursor` (keyset, `paging`)."""
     keys = sort_keys(sort, descending, copied=True)
     cursor = aliased(TaskRow)
     cursor_id = bindparam("cursor", type_=String)
     cursor_values = [select(value(cursor)).where(cursor.id == cursor_id).scalar_subquery() for value, _ in keys]
     past = beyond([(value(TaskRow), cursor_values[n], desc) for n, (value, desc) in enumerate(keys)],
                   paging == "before")
-    segments = _segments(tab, groups, sort, given, members)
+    segments = _segments(tab, groups, sort, given)
     scans = [scan for s in segments for scan in _scan(keys, s, paging, cursor_values, past)]
     if not scans:  # no part of the tab can hold a task under these filters
         return task_page(select(TaskRow).where(false()), keys, paging)
     # UNION, not UNION ALL: a tie may come twice. The rows carry the columns the keys read, so the page is cut
     # from them before the join to the task: a page of key lookups, where a join of every scanned row made
-    # PostgreSQL hash the whole task table once the scans were many (Team: one part per member)
+    # PostgreSQL hash the whole task table once the scans were many (one part per member of a team: 100,000 rows)
     read = union(*scans).subquery()
     carried = SimpleNamespace(**{x.key: read.c[x.key] for x in CARRIED})
     backward = paging == "before"
@@ -231,8 +232,8 @@ def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, gi
 
 def segmented(tab: str, sort: str | None, given: tuple[str, ...] = ()) -> bool:
     """Whether `segmented_page` answers this page (the others read the tab through `inbox_query.page_select`):
-    every tab in its own order or by due, creation, assignee or record title (the task's copy of it), with any
-    filters (and not All by assignee)."""
+    every tab but Team in its own order or by due, creation, assignee or record title (the task's copy of it),
+    with any filters (and not All by assignee)."""
     return tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
 
 
@@ -243,7 +244,7 @@ def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
 
     def counted(tab: str) -> Any:
         reads = []
-        for part in _parts(tab, groups, 0, given):
+        for part in _parts(tab, groups, given):
             where = [*part.where, *filter_conditions(given, copied=True)]
             ranged = tab == "overdue" or any(name in DUE_FILTERS for name in given)
             time = TaskRow.due_at if ranged else TaskRow.created_at  # a due range is read as a range of its index

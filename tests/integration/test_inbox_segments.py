@@ -141,17 +141,6 @@ def _rows_read(deployed, call):
     return rows_read(bind, statement, params, planned_at_scale=True)
 
 
-@pytest.mark.parametrize(
-    "flt",
-    [TaskFilter(sort="due", descending=True), TaskFilter(sort="created"), TaskFilter(sort="assignee"),
-     TaskFilter(sort="record", descending=True), TaskFilter(record="lead")],
-    ids=["by due", "by created", "by assignee", "by record", "record filter"],
-)
-def test_a_team_page_reads_about_a_page_however_big_the_team_tab(deployed, actors, flt):
-    # the head's team: sam's tasks and the head's own, one index range scan per member (the page alone, as above)
-    _reads_about_a_page(deployed, actors, actors["head"], "team", flt, counted=False)
-
-
 @pytest.mark.parametrize("tab", ["mine", "pool", "overdue", "all"])
 @pytest.mark.parametrize(("sort", "descending"), [("record", False), ("record", True)])
 def test_a_page_by_record_title_reads_about_a_page_however_big_the_tab(deployed, actors, tab, sort, descending):
