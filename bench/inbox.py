@@ -117,6 +117,7 @@ def populate(factory: UowFactory, count: int, seed: int = 7) -> dict[str, Any]:
                     "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                     "instance_id": n // TASKS_PER_INSTANCE + 1,
                     "record_id": n + 1,
+                    "record_title": f"Lead {n + 1}",
                     "spec_name": "arrange_meeting" if arrange else "qualify_lead",
                     "title": "Arrange first meeting" if arrange else "Qualify lead",
                     "form_key": "arrange_meeting" if arrange else "qualify_lead",

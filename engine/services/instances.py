@@ -136,9 +136,10 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
                 except ValueError as exc:
                     raise FlowError(f"{meta.id}: camunda:dueDate: {exc}") from exc
         uow.tasks.insert_open({"id": task_id, "instance_id": instance.id, "record_id": record.id if record else None,
-                               "spec_name": task.element_id, "title": task.title, "form_key": meta.form_key,
-                               "lane": task.lane, "candidate_groups": ",".join(groups),
-                               "candidate_users": ",".join(users), "assignee_id": assignee_id, "state": "open",
+                               "record_title": record.title if record else None, "spec_name": task.element_id,
+                               "title": task.title, "form_key": meta.form_key, "lane": task.lane,
+                               "candidate_groups": ",".join(groups), "candidate_users": ",".join(users),
+                               "assignee_id": assignee_id, "state": "open",
                                "due_at": due_at, "created_at": now, "completed_at": None, "completed_by": None},
                               groups, users)
     return frozenset(ready)

@@ -2,16 +2,18 @@
 index range scans, each LIMITed, merged and cut to the page in one statement — never a read of the whole tab.
 
 The page order is a list of sort keys (`inbox_query.sort_keys`). A *segment* is the tab's tasks whose leading keys
-are the same constants (due date set or not; one assignee), ordered within by one indexed time column `c`
-(due or creation time, in the page's direction for that key). A segment's scan reads the index from the cursor
-(or its start) and stops at the page size: its L-th value of `c` is found first, then every task up to that value
-is taken (ties on `c` included), which is a superset of the segment's first L tasks in the full order, whatever
-direction the later keys have. The merge sorts those few rows by the full keys."""
+are the same constants (due date set or not; one assignee; a record or none), ordered within by one indexed column
+`c` (due or creation time, or the record's title copied onto the task, in the page's direction for that key). A
+segment's scan reads the index from the cursor (or its start) and stops at the page size: its L-th value of `c` is
+found first, then every task up to that value is taken (ties on `c` included), which is a superset of the
+segment's first L tasks in the full order, whatever direction the later keys have. The merge sorts those few rows
+by the full keys (on the columns the scans carry) and joins the page's tasks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -32,17 +34,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from engine.store.inbox_query import SortKey, beyond, filter_conditions, sort_keys, task_page
+from engine.store.inbox_query import SortKey, beyond, filter_conditions, order_by, sort_keys, task_page
 from engine.store.models import TaskCandidateRow, TaskRow, UserRow
 
-SEGMENTED_SORTS = (None, "due", "created", "assignee")  # the orders these scans answer (None: the tab's own)
-# not Team: one prefix per member read ~the whole task table on PostgreSQL at 100,000 tasks (102,685 rows against
-# 5,336 for the IN list; bench/inbox_http.py), so its segments are built but not used until that plan is understood
+SEGMENTED_SORTS = (None, "due", "created", "assignee", "record")  # the orders these scans answer (None: the tab's)
+# not Team (its IN-list select): one part per member, tried and removed, read 2-3x fewer rows at 100,000 tasks, but
+# PostgreSQL planned its statement for 13 members (~80 scans) in ~55 ms per request and it ran slower on both
+# databases under load (bench/inbox_http.py)
 SEGMENTED_TABS = ("mine", "pool", "overdue", "all")
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the bound of a scan that starts at its segment's first row
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 DUE_FILTERS = ("due_from", "due_before")
 BY_ASSIGNEE = (TaskRow.assignee_id, TaskRow.state)  # the equality prefix of a part of one assignee (or none)
+# the task columns the sort keys of these pages read (inbox_query.sort_keys, copied record title)
+CARRIED = (TaskRow.id, TaskRow.due_at, TaskRow.created_at, TaskRow.assignee_id, TaskRow.record_title)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Segment:
     fixed: tuple[Any, ...]
     on_c: tuple[Any, ...] = ()  # ranges of the ordered column: the scan's bounds, implied for the tasks tied on it
     prefix: tuple[Any, ...] = BY_ASSIGNEE  # the index columns its `where` fixes
+    scope: tuple[Any, ...] = ()  # a text-ordered segment: its rows unfiltered, for the first value of its scan
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def _assigned_to(key: str) -> Part:
     return Part([TaskRow.assignee_id == bindparam(key), TaskRow.state == "open"], name)
 
 
-def _parts(tab: str, groups: int, members: int, given: tuple[str, ...]) -> list[Part]:
+def _parts(tab: str, groups: int, given: tuple[str, ...]) -> list[Part]:
     """The tab as disjoint parts, each one equality prefix of the task's (assignee, state, …) or (state, …)
     indexes; the pooled tasks none under an assignee filter (no assignee matches it: not a part to read through).
     The overdue tab's due bound is added by `_segments`."""
@@ -97,8 +103,6 @@ def _parts(tab: str, groups: int, members: int, given: tuple[str, ...]) -> list[
         return pool
     if tab == "overdue":
         return [_assigned_to("user_id"), *pool]
-    if tab == "team":  # one part per member: an IN list would be read whole and sorted
-        return [_assigned_to(f"member_{n}") for n in range(members)]
     return [Part([TaskRow.state == "open"], None, (TaskRow.state,))]  # all: by the (state, …) indexes
 
 
@@ -117,7 +121,7 @@ def _due_range(given: tuple[str, ...], opaque: bool) -> list[Any]:
     return out
 
 
-def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...], members: int) -> list[Segment]:
+def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...]) -> list[Segment]:
     """The segments of a tab's page in `sort`'s order (see the module's docstring), narrowed by the set filters
     (each segment's scan stops once it has a page of matching tasks)."""
     dated: list[Any] = [TaskRow.due_at.is_not(None), *_due_range(given, opaque=False)]
@@ -125,9 +129,13 @@ def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...], m
         dated.append(TaskRow.due_at < bindparam("now"))
     ranged = any(name in DUE_FILTERS for name in given)  # a due range: no undated task either
     undated = [TaskRow.due_at.is_(None)] if tab != "overdue" and not ranged else None
-    narrowed = filter_conditions(tuple(name for name in given if name not in DUE_FILTERS))
+    narrowed = filter_conditions(tuple(name for name in given if name not in DUE_FILTERS), copied=True)
+    # a scan by another column than due time: the overdue bound and a due range in a form the planner takes for
+    # no range to scan by (it would read and sort the whole range instead of reading the index in order)
+    late = [func.coalesce(TaskRow.due_at, bindparam("latest", type_=TaskRow.due_at.type)) < bindparam("now")]
+    ranged_by_due = [*(late if tab == "overdue" else []), *_due_range(given, opaque=True)]
     out: list[Segment] = []
-    for part in _parts(tab, groups, members, given):
+    for part in _parts(tab, groups, given):
         where = (*part.where, *narrowed)
         no_due = (*part.prefix, TaskRow.due_at)  # undated: by creation, after the due time
         if sort in (None, "due"):  # keys: due empty, due, (due: due empty, due,) created, id
@@ -136,10 +144,19 @@ def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...], m
                 empty = (literal(True), null()) * (2 if sort else 1)
                 out.append(Segment((*where, *undated), empty, (), no_due))
         elif sort == "created":  # keys: created empty, created, due empty, due, created, id
-            # overdue: a due bound the planner cannot take for a range to scan by (the scan goes by creation)
-            late = [func.coalesce(TaskRow.due_at, bindparam("latest", type_=TaskRow.due_at.type)) < bindparam("now")]
-            ranged_by_due = [*(late if tab == "overdue" else []), *_due_range(given, opaque=True)]
             out.append(Segment((*where, *ranged_by_due), (literal(False),), (), part.prefix))
+        elif sort == "record":  # keys: title empty, title (the task's copy), due empty, due, created, id
+            titled = TaskRow.record_title.is_not(None)
+            out.append(Segment((*where, titled, *ranged_by_due), (literal(False),), (), part.prefix,
+                               (*part.where, titled)))
+            if "record" in given:
+                continue  # no task without a record matches a record-title filter: no segment of them to read
+            untitled = (*where, TaskRow.record_title.is_(None))  # no record: by due, then the undated by creation
+            by_title = (*part.prefix, TaskRow.record_title)
+            out.append(Segment(untitled, (literal(True), null(), literal(False)), tuple(dated), by_title))
+            if undated:
+                out.append(Segment((*untitled, *undated), (literal(True), null(), literal(True), null()), (),
+                                   (*by_title, TaskRow.due_at)))
         else:  # assignee: one name per part (the assignee's, or none); then due, created, id
             head = (literal(False), part.name) if part.name is not None else (literal(True), null())
             out.append(Segment(where, (*head, literal(False)), tuple(dated), part.prefix))
@@ -167,51 +184,57 @@ def _scan(keys: list[SortKey], segment: Segment, paging: str | None, cursor_valu
     bounds: list[Any] = list(segment.on_c)
     if paging is not None:
         same = and_(*[segment.fixed[i].is_not_distinct_from(cursor_values[i]) for i in range(n)])
-        start: Any = func.coalesce(
-            select(cursor_values[n]).where(same).scalar_subquery(),
-            bindparam("latest" if downward else "earliest", type_=TaskRow.due_at.type),
-        )
+        # the cursor's value when it is in this segment, else the segment's first value in the scan's order
+        edge: Any = bindparam("latest" if downward else "earliest", type_=TaskRow.due_at.type)
+        if isinstance(c.type, String):  # a text has no constant bound below or above every value: look it up
+            edge = select(func.max(c) if downward else func.min(c)).where(*segment.scope).scalar_subquery()
+        start: Any = func.coalesce(select(cursor_values[n]).where(same).scalar_subquery(), edge)
         where += [_at_or_beyond(keys, segment.fixed, cursor_values, paging == "before"), past_cursor]
         bounds.append(c <= start if downward else c >= start)
     # the equality prefix (assignee, state) in the ORDER BY too: PostgreSQL takes `assignee_id IS NULL` for no
     # constant, and would sort the whole part instead of reading the index in order
     order = [*segment.prefix, c]
-    firsts = (select(TaskRow.id, c.label("c")).where(*where, *bounds)
+    firsts = (select(*CARRIED, c.label("c")).where(*where, *bounds)
               .order_by(*[x.desc() if downward else x.asc() for x in order])
               .limit(bindparam("head_limit", type_=BigInteger)).subquery())
     last = select(func.min(firsts.c.c) if downward else func.max(firsts.c.c)).scalar_subquery()
     # the first tasks, and those tied with the last of them on `c`: an equality, looked up in the index (the
     # scan's bounds on `c` left out, as the last value meets them: SQLite would range-scan by them instead)
-    return [select(firsts.c.id), select(TaskRow.id).where(*where, c == last)]
+    return [select(*[firsts.c[x.key] for x in CARRIED]), select(*CARRIED).where(*where, c == last)]
 
 
 def segmented_page(tab: str, groups: int, sort: str | None, descending: bool, given: tuple[str, ...] = (),
-                   members: int = 0, paging: str | None = None) -> Select[tuple[TaskRow]]:
+                   paging: str | None = None) -> Select[tuple[TaskRow]]:
     """A page of a tab's open tasks in `sort`'s order narrowed by the filters `given`, read by bounded index range
     scans: from the start (limit, offset; head_limit = limit + offset) or after / before the task bound as
-    `cursor` (keyset, `paging`). The team tab's members are bound as member_0 .. member_<members - 1>."""
-    keys = sort_keys(sort, descending)
+    `cursor` (keyset, `paging`)."""
+    keys = sort_keys(sort, descending, copied=True)
     cursor = aliased(TaskRow)
     cursor_id = bindparam("cursor", type_=String)
     cursor_values = [select(value(cursor)).where(cursor.id == cursor_id).scalar_subquery() for value, _ in keys]
     past = beyond([(value(TaskRow), cursor_values[n], desc) for n, (value, desc) in enumerate(keys)],
                   paging == "before")
-    segments = _segments(tab, groups, sort, given, members)
+    segments = _segments(tab, groups, sort, given)
     scans = [scan for s in segments for scan in _scan(keys, s, paging, cursor_values, past)]
     if not scans:  # no part of the tab can hold a task under these filters
         return task_page(select(TaskRow).where(false()), keys, paging)
-    # UNION, not UNION ALL: a tie may come twice; then a join on the task's key, a few rows
-    ids = union(*scans).subquery()
-    return task_page(select(TaskRow).join(ids, ids.c.id == TaskRow.id), keys, paging)
+    # UNION, not UNION ALL: a tie may come twice. The rows carry the columns the keys read, so the page is cut
+    # from them before the join to the task: a page of key lookups, where a join of every scanned row made
+    # PostgreSQL hash the whole task table once the scans were many (one part per member of a team: 100,000 rows)
+    read = union(*scans).subquery()
+    carried = SimpleNamespace(**{x.key: read.c[x.key] for x in CARRIED})
+    backward = paging == "before"
+    page = (select(read.c.id).order_by(*order_by([(value(carried), desc) for value, desc in keys], backward))
+            .limit(bindparam("limit", type_=BigInteger)).offset(bindparam("offset", type_=BigInteger)).subquery())
+    return (select(TaskRow).join(page, page.c.id == TaskRow.id)
+            .order_by(*order_by([(value(TaskRow), desc) for value, desc in keys], backward)))
 
 
 def segmented(tab: str, sort: str | None, given: tuple[str, ...] = ()) -> bool:
     """Whether `segmented_page` answers this page (the others read the tab through `inbox_query.page_select`):
-    every tab but Team in its own order or by due, creation or assignee, with any filters but the record's title
-    (and not All by assignee). A record-title filter probes each task's record in index order, which on PostgreSQL
-    at 100,000 tasks took 2-4x the whole-tab hash join (p50 263-364 -> 600-1,270 ms, bench/inbox_http.py)."""
-    return (tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
-            and "record" not in given)
+    every tab but Team in its own order or by due, creation, assignee or record title (the task's copy of it),
+    with any filters (and not All by assignee)."""
+    return tab in SEGMENTED_TABS and sort in SEGMENTED_SORTS and not (tab == "all" and sort == "assignee")
 
 
 def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
@@ -221,8 +244,8 @@ def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
 
     def counted(tab: str) -> Any:
         reads = []
-        for part in _parts(tab, groups, 0, given):
-            where = [*part.where, *filter_conditions(given)]
+        for part in _parts(tab, groups, given):
+            where = [*part.where, *filter_conditions(given, copied=True)]
             ranged = tab == "overdue" or any(name in DUE_FILTERS for name in given)
             time = TaskRow.due_at if ranged else TaskRow.created_at  # a due range is read as a range of its index
             if tab == "overdue":

@@ -186,6 +186,10 @@ class TaskRow(Base):
         Index("ix_task_assignee_state_created", "assignee_id", "state", "created_at"),
         Index("ix_task_state_due", "state", "due_at", "created_at"),  # the All tab's (migration 0019)
         Index("ix_task_state_created", "state", "created_at"),
+        # sorted by the record's title (its copy on the task): range scans per assignee and of every open task,
+        # and of the tasks without a record by due then creation time (migration 0021)
+        Index("ix_task_assignee_state_record", "assignee_id", "state", "record_title", "due_at", "created_at"),
+        Index("ix_task_state_record", "state", "record_title", "due_at", "created_at"),
         Index("ix_task_instance_state", "instance_id", "state"),
     )
 
@@ -206,6 +210,9 @@ class TaskRow(Base):
     completed_by: Mapped[str | None] = mapped_column(String(80))
     # a standalone task's title per locale ({"en": ..., "ru": ...}) when its maker gave more than one language
     title_labels: Mapped[dict[str, str] | None] = mapped_column(JsonType, nullable=True)
+    # its record's title, copied so the inbox sorts and filters by it through the task's indexes: kept current in
+    # the transaction that changes the title or the task's record (engine/store/task_titles.py)
+    record_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
 class TaskCandidateRow(Base):

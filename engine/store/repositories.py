@@ -37,6 +37,7 @@ from engine.store.models import (
     UserRow,
 )
 from engine.store.repo_base import _candidate, _inbox_record_ids, _Repository
+from engine.store.task_titles import retitle_tasks
 from engine.store.work_repos import HistoryRepository, InstanceRepository, TaskRepository, TimerRepository
 
 _TEAMS = "flowcrm.team_member_ids"
@@ -203,6 +204,7 @@ class ConfigRepository(_Repository):
 
 
 _RECORDS = cast(Table, RecordRow.__table__)
+RETITLED = "flowcrm.retitled"  # Session.info key: records whose title was staged (their tasks' copies follow)
 # the columns a write of a stored record changes; a row changed in any other is left to the ORM's flush
 _WRITTEN_COLUMNS = frozenset({"title", "data", "owner_id", "updated_at", "merged_into_id"})
 _RECORD_UPDATES: dict[tuple[str, ...], Any] = {}  # prebuilt UPDATE per set of changed columns (at most 31)
@@ -363,9 +365,13 @@ class RecordRepository(_Repository):
                 .values({name: bindparam(f"b_{name}") for name in [*names, "revision"]}))
         params = [{"b_id": row.id, "b_old": row.revision, "b_revision": row.revision + 1,
                    **{f"b_{name}": value[name] for name in names}} for row, value in zip(rows, values, strict=True)]
+        staged = self.session.info.pop(RETITLED, set())
+        retitled = [(row.id, value["title"]) for row, value in zip(rows, values, strict=True)
+                    if "title" in value and (row.id in staged or value["title"] != row.title)]
         result = self.session.execute(stmt, params)
         if result.rowcount != len(rows):  # type: ignore[attr-defined]
             raise ConflictError("someone else changed these records in the meantime; reload and try again")
+        retitle_tasks(self.session, retitled)  # the tasks' copies of the titles, in the same transaction
         for row, value in zip(rows, values, strict=True):
             for name in names:
                 set_committed_value(row, name, value[name])
@@ -374,6 +380,8 @@ class RecordRepository(_Repository):
     def stage(self, row: RecordRow, values: dict[str, Any]) -> None:
         """Give a loaded record new column values in memory only, to be written later by update_many (which guards
         the write by the revision the record was read with); nothing is flushed for them meanwhile."""
+        if "title" in values and values["title"] != row.title:  # its tasks' copies: by update_many
+            self.session.info.setdefault(RETITLED, set()).add(row.id)
         for name, value in values.items():
             set_committed_value(row, name, value)
 

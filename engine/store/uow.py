@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.errors import ConflictError
 from engine.messages import Message
 from engine.store import history_buffer
+from engine.store import task_titles as task_titles  # its flush hook keeps a task's record title current
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
 from engine.store.card_repos import CardRepository

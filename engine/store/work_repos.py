@@ -338,12 +338,10 @@ class TaskRepository(_Repository):
         params = {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
                   "limit": limit, "offset": offset, "cursor": cursor}
         if segmented(tab, flt.sort, flt.given()):
-            # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py); the team's
-            # members one prefix each
-            members = {f"member_{n}": m for n, m in enumerate(user_ids)} if tab == "team" else {}
-            key = (tab, groups_n, flt.sort, flt.descending, flt.given(), len(members), paging)
+            # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py)
+            key = (tab, groups_n, flt.sort, flt.descending, flt.given(), paging)
             stmt = _shape(("segmented", *key), lambda: segmented_page(*key))
-            return stmt, {**params, **members, **bounds(), "head_limit": limit + offset}
+            return stmt, {**params, **bounds(), "head_limit": limit + offset}
         shape = (tab, groups_n, flt.sort, flt.descending, flt.given(), flt.label_shape(), paging)
         return _shape(("filtered", *shape), lambda: page_select(*shape)), params
 

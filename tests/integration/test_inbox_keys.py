@@ -77,11 +77,13 @@ def crowd(deployed, actors):
             due = None if rng.random() < 0.2 else NOW + timedelta(hours=rng.randint(-6, 6))
             task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             closed = n % 10 == 0
+            record = rng.choice(records) if rng.random() < 0.9 else None
             rows.append(
                 TaskRow(
                     id=task_id,
                     instance_id=instance.id if instance else None,
-                    record_id=rng.choice(records).id if rng.random() < 0.9 else None,
+                    record_id=record.id if record else None,
+                    record_title=record.title if record else None,
                     spec_name=step,
                     title=title if instance else f"{title} {n % 3}",
                     form_key=None,
