@@ -138,3 +138,78 @@ def measure_matrix(
         }
         for label, _, _ in matrix
     }
+
+
+def compare_databases(apps: dict[str, tuple[Any, dict[int, Any], Actor, list[Actor]]], labels: list[str],
+                      repeats: int, seed: int = 3) -> dict[str, Any]:
+    """The pages `labels` of `pages()` on two (or more) copies of one database — e.g. the schema before and after
+    a migration — request by request in random order, so every side sees the same load; p50/p95 each and the
+    ratio of the second side to the first. `apps`: side → (app, clients by user id, admin, readers)."""
+    rng = random.Random(seed)
+    shown = {label: (tab, query) for label, tab, query in pages()}
+    times: dict[tuple[str, str], list[float]] = {}
+
+    def get(side: str, label: str, who: int, timed: bool = True) -> None:
+        _, clients, admin, readers = apps[side]
+        tab, query = shown[label]
+        reader = admin if tab == "all" else readers[who % len(readers)]
+        start = perf_counter()
+        response = clients[reader.id].get(f"/tasks?tab={tab}&{query}")
+        if timed:
+            times.setdefault((side, label), []).append(perf_counter() - start)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /tasks?tab={tab}&{query} on {side} answered {response.status_code}")
+
+    for label in labels:  # warm each side's pool, plans and templates
+        for side in apps:
+            for who in range(3):
+                get(side, label, who, timed=False)
+    for _ in range(repeats):
+        who = rng.randrange(1000)
+        for label in labels:
+            for side in rng.sample(list(apps), len(apps)):
+                get(side, label, who)
+    first, second = list(apps)[:2]
+    out: dict[str, Any] = {}
+    for label in labels:
+        a, b = summary_ms(times[(first, label)]), summary_ms(times[(second, label)])
+        out[label] = {first: a, second: b, f"{second}/{first}_p50": round(b["median_ms"] / a["median_ms"], 2),
+                      f"{second}/{first}_p95": round(b["p95_ms"] / a["p95_ms"], 2)}
+    return out
+
+
+def main() -> None:
+    """`python -m bench.inbox_http URL_A URL_B --pages "pool [record] plain,..."`: two copies of a populated inbox
+    database (bench/inbox.py `populate`, with a user `bench_admin`) compared page by page, interleaved."""
+    import argparse
+    import json
+    from datetime import datetime
+
+    from bench.inbox import actors, inbox_app, signed_in
+    from engine.bootstrap import uow_factory
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("first")
+    parser.add_argument("second")
+    parser.add_argument("--pages", required=True, help="labels of pages(), comma-separated")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    apps = {}
+    for side, url in (("first", args.first), ("second", args.second)):
+        factory = uow_factory(url)
+        people = actors(factory)
+        admin = next(a for a in people if a.username == "bench_admin")
+        readers = [a for a in people if a.has("sales") and not a.has("head_of_sales")]
+        app = inbox_app(factory)
+        apps[side] = (app, {a.id: signed_in(app, a) for a in people}, admin, readers)
+    with open("/proc/loadavg") as load:
+        before = load.read().split()[:3]
+    result = compare_databases(apps, args.pages.split(","), args.repeats)
+    with open("/proc/loadavg") as load:
+        after = load.read().split()[:3]
+    print(json.dumps({"at": datetime.now().isoformat(timespec="seconds"), "load_before": before,
+                      "load_after": after, "pages": result}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
