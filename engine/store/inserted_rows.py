@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Insert, Table, event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient, make_transient_to_detached
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 _INSERTED = "flowcrm.inserted_rows"  # Session.info key of `Noted`
 # the transaction the rows were inserted under, and each row with the transaction or savepoint it was inserted in
@@ -28,8 +29,9 @@ Noted = tuple[SessionTransaction | None, list[tuple[object, SessionTransaction |
 
 def insert_held(session: Session, row: Any, statement: Insert) -> None:
     """INSERT `row` (a new, transient mapped object) by `statement` (a prebuilt `insert(table)`), sent now; the row
-    then takes its primary key and revision 1 and is held by the session as a loaded, unmodified row. Every
-    column of the table must be set on the row (None included): one left unset would be read back by a SELECT."""
+    then takes its primary key and revision 1 and is held by the session as a loaded, unmodified row. A column
+    left unset takes its constant default (or NULL), so nothing is read back; one whose default is computed (by a
+    function or the server) must be set (ValueError)."""
     table = cast(Table, inspect(type(row)).local_table)
     mapper = inspect(type(row))
     version = mapper.version_id_col
@@ -41,7 +43,13 @@ def insert_held(session: Session, row: Any, statement: Insert) -> None:
         if version is not None and column is version:
             setattr(row, key, 1)  # what the ORM's version counter starts at
         elif key not in row.__dict__:
-            setattr(row, key, None)  # say what a default would have been: nothing is left to load afterwards
+            default = cast(ScalarElementColumnDefault | None, column.default)
+            if column.server_default is not None or (default is not None and not default.is_scalar):
+                # the value the database or a function would give is not known here without reading it back
+                raise ValueError(f"{type(row).__name__}.{key} must be set before a prebuilt insert (its default "
+                                 "is computed)")
+            # the column's constant default or NULL: nothing is left to load afterwards
+            setattr(row, key, default.arg if default is not None else None)
         values[column.key] = getattr(row, key)
     result = cast(CursorResult[Any], session.execute(statement, values, execution_options={"autoflush": False}))
     (key_value,) = result.inserted_primary_key or (None,)

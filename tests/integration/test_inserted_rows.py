@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Table, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.processes.deployed import active_bundle
@@ -19,6 +19,7 @@ from engine.records.schema import validate_record
 from engine.records.writing import insert_record
 from engine.services import records, tasks
 from engine.services.records import entity_of
+from engine.store.inserted_rows import insert_held
 from engine.store.models import InstanceRow, RecordRow, TimerRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
@@ -170,3 +171,10 @@ def test_rows_inserted_in_a_transaction_that_rolls_back_are_forgotten(deployed: 
         assert record not in session
         assert record.id == record_id  # transient with its values, as a row the ORM inserted would be
         assert uow.records.get(record_id) is None
+
+
+def test_a_prebuilt_insert_refuses_a_row_whose_unset_column_has_a_computed_default(deployed: MakeUow) -> None:
+    timer = TimerRow(instance_id=1, task_id="t", element_id="e", due_at=NOW, fired_at=None, next_attempt_at=None,
+                     last_error=None, parked_at=None)  # attempts left out: the server's default would give it
+    with deployed() as uow, pytest.raises(ValueError, match=r"TimerRow\.attempts must be set"):
+        insert_held(uow.session, timer, insert(cast(Table, TimerRow.__table__)))
