@@ -128,8 +128,7 @@ def insert_record(uow: UnitOfWork, actor: Actor, entity: Entity, clean: dict[str
     data = {name: new for name, (_, new) in changed.items()}
     row = RecordRow(entity=entity.name, title=title_of(entity, data), data=data, owner_id=owner_id, created_at=now,
                     created_by=actor.username[:80], updated_at=now)
-    uow.records.add(row)
-    uow.records.flush()
+    uow.records.insert_new(row)  # sent now: its id names its history, keys and links
     title = title_of(entity, data, row.id)
     if title != row.title:  # a record without a title is called by its id, known once inserted
         row.title = title

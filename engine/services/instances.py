@@ -25,7 +25,6 @@ from engine.store.models import (
     MessageWaitRow,
     ProcessVersionRow,
     RecordRow,
-    TimerRow,
 )
 from engine.store.uow import UnitOfWork
 
@@ -157,12 +156,14 @@ def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, waits
     gone = sorted(task_id for task_id in saved if task_id not in pending)
     if gone:
         uow.timers.forget(instance.id, gone)
+    new = []
     for task_id, timer in pending.items():
         if task_id not in saved:
-            uow.timers.add(TimerRow(instance_id=instance.id, task_id=task_id, element_id=timer.element_id,
-                                    due_at=timer.due_at))
+            new.append({"instance_id": instance.id, "task_id": task_id, "element_id": timer.element_id,
+                        "due_at": timer.due_at})
         elif saved[task_id] != timer.due_at:  # a cycle moved on
             uow.timers.move(instance.id, task_id, timer.due_at)
+    uow.timers.insert_awaited(new)
     return awaited
 
 
@@ -242,7 +243,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: Version, runtime: R
     inserted = instance.id is None
     if inserted:
         _save(instance, state, completed, now)
-        uow.instances.flush()
+        uow.instances.insert_new(instance)
     for row in events:  # an instance being started had no id when its first events were made
         row["instance_id"] = instance.id
     ready = _sync_tasks(uow, instance, runtime, record, now, events, waits)  # appends the routing of tasks it opens
@@ -284,10 +285,10 @@ def start_version(uow: UnitOfWork, actor: Actor, version: Version, record: Recor
     runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)},
                                    time=business_time(uow))
     # inserted by `advance` once the workflow reached its first wait (with that state: one INSERT)
+    # (not staged in the session meanwhile: nothing flushes it early with an empty state)
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)
-    uow.instances.add(instance)
     started = _event(instance, now, actor.username, "instance_started",
                      data={"process_id": version.process_id, "version": version.version})
     advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain, opening=[started])

@@ -24,6 +24,7 @@ from engine.store.automation_repos import (
 )
 from engine.store.bulk_insert import insert_rows
 from engine.store.filter_sql import like_pattern, text_like
+from engine.store.inserted_rows import insert_held, settle
 from engine.store.models import (
     ApiTokenRow,
     ConfigVersionRow,
@@ -224,7 +225,15 @@ def _data_key(data: Any) -> str:
     return json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
 
 
+_RECORD_INSERT = insert(_RECORDS)
+
+
 class RecordRepository(_Repository):
+    def insert_new(self, row: RecordRow) -> None:
+        """Insert a new record row (every column set on it) by a prebuilt statement, sent now, and hold it as a
+        loaded row (engine.store.inserted_rows): no ORM flush of it or of the unit of work's other staged rows."""
+        insert_held(self.session, row, _RECORD_INSERT)
+
     def add_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append field history rows (column values) in one statement (executemany)."""
         if rows and not history_buffer.hold(self.session, rows):  # a step's rows, buffered: one INSERT for all
@@ -253,7 +262,8 @@ class RecordRepository(_Repository):
             if not touched or not touched <= _WRITTEN_COLUMNS:
                 continue
             names = tuple(sorted(name for name in touched if state.attrs[name].history.has_changes()))
-            if not names:
+            if not names:  # given the values it had: nothing to store
+                settle(session, row)
                 continue
             values = {name: getattr(row, name) for name in names}
             old = row.revision
@@ -265,6 +275,7 @@ class RecordRepository(_Repository):
                                      "is stale)")
             for name, value in (*values.items(), ("revision", old + 1)):
                 set_committed_value(row, name, value)
+            settle(session, row)  # stored: the commit's flush has nothing of it left to look at
 
     def page(
         self, entity: str, *, owner_ids: list[int] | None, include_unowned: bool = False,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.store.models import OutboxRow, ReminderRow, RuleScheduleRow, TimerRow
 
 CHANNEL = "flowcrm_jobs"
+NOTIFIES = "flowcrm.notifies"  # Session.info key: the session's job-row writes NOTIFY the worker
 # the columns that say when a job row is next due: a row written with a new one may be due sooner than the
 # worker's planned wake-up
 DUE_COLUMNS: dict[type, tuple[str, ...]] = {
@@ -38,10 +39,18 @@ def _notify_on_job_writes(session: Session, _context: object) -> None:
         session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
+def notify_inserted_jobs(session: Session) -> None:
+    """NOTIFY for job rows a Core statement just inserted (the ORM's flush hook does not see them): on sessions
+    made to notify (`notify_job_writes`), delivered when the transaction commits."""
+    if session.info.get(NOTIFIES):
+        session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
+
+
 def notify_job_writes(engine: Engine, sessions: sessionmaker[Session]) -> None:
     """Make sessions of `sessions` notify the worker of job rows they write (PostgreSQL only)."""
     if engine.dialect.name == "postgresql":
         event.listen(sessions, "after_flush", _notify_on_job_writes)
+        sessions.configure(info={**sessions.kw.get("info", {}), NOTIFIES: True})
 
 
 class Sleeper:

@@ -39,6 +39,7 @@ from engine.store.inbox_query import (
 )
 from engine.store.inbox_segments import bounds, segmented, segmented_page
 from engine.store.inbox_segments import count_columns as filtered_counts
+from engine.store.inserted_rows import insert_held
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
     ConfigVersionRow,
@@ -52,6 +53,7 @@ from engine.store.models import (
     UserRow,
 )
 from engine.store.repo_base import _Repository
+from engine.store.wakeup import notify_inserted_jobs
 
 # a page of tasks before it is run: the shared statement and its parameter values (services pass it back to `named`)
 TaskQuery = tuple[Select[tuple[TaskRow]], dict[str, Any]]
@@ -59,6 +61,11 @@ COUNTED = ("mine", "pool", "overdue")  # the inbox tabs `TaskRepository.inbox_co
 
 
 class InstanceRepository(_Repository):
+    def insert_new(self, row: InstanceRow) -> None:
+        """Insert a new instance row (every column set on it) by a prebuilt statement, sent now, and hold it as a
+        loaded row (engine.store.inserted_rows): no ORM flush of it or of the unit of work's other staged rows."""
+        insert_held(self.session, row, _INSERT_INSTANCE)
+
     def get(self, instance_id: int) -> InstanceRow | None:
         """An instance by id."""
         return self.session.get(InstanceRow, instance_id)
@@ -118,6 +125,7 @@ class InstanceRepository(_Repository):
 
 
 _INSTANCES = cast(Table, InstanceRow.__table__)
+_INSERT_INSTANCE = insert(_INSTANCES)
 _SAVE_INSTANCE = (
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
@@ -529,12 +537,25 @@ class HistoryRepository(_Repository):
 
 
 _TIMERS = cast(Table, TimerRow.__table__)
+_TIMER_INSERT = insert(_TIMERS)  # prebuilt: a step's new timer rows, sent at once (no ORM object, no flush)
 _FORGET_TIMERS = delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("instance_id"),
                                        _TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True)),
                                        _TIMERS.c.fired_at.is_(None))
 
 
 class TimerRepository(_Repository):
+    def insert_awaited(self, rows: list[dict[str, Any]]) -> None:
+        """Insert new timer rows (instance_id, task_id, element_id, due_at each) in one prebuilt Core statement
+        sent now, not ORM objects flushed at the commit: nothing of the unit of work is flushed first and no
+        object is kept (a later read finds the rows in the database; a savepoint or transaction that rolls back
+        takes them with it). On PostgreSQL the worker is woken as for a job row flushed by the ORM
+        (engine.store.wakeup)."""
+        if not rows:
+            return
+        self.session.execute(_TIMER_INSERT, [{**row, "fired_at": None} for row in rows],
+                             execution_options={"autoflush": False})
+        notify_inserted_jobs(self.session)
+
     def pending_for_instance(self, instance_id: int) -> list[TimerRow]:
         """Timers of an instance that have not fired."""
         stmt = select(TimerRow).where(TimerRow.instance_id == instance_id, TimerRow.fired_at.is_(None))

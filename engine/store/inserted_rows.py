@@ -1,0 +1,115 @@
+"""New rows inserted by a prebuilt Core INSERT and then held by the session as loaded rows.
+
+The ORM's flush of one new object (unit-of-work sort, mapper bookkeeping, post-fetch of the key) cost several
+times its INSERT on the hot path: a new record and a new process instance each took one. Here the row is
+inserted by a prebuilt statement, takes its key and the first revision of its version counter, and joins the
+session as if it had just been read: later `get`s in the unit of work answer from it, later changes to it are
+UPDATEs checked by revision, as for any loaded row.
+
+What the ORM does for rows it inserted itself, and does not know to do for these: a savepoint or transaction that
+rolls back takes their INSERT with it, so it must also forget the objects (SQLite hands the rolled-back id to the
+next INSERT, and the session must not answer a `get` of that id with the object of the undone insert). Every held
+row is noted with the transaction or savepoint it was inserted in; a rollback forgets those inserted in the one
+that rolled back or in one nested in it (`_forget_rolled_back`), whoever rolled it back (a unit of work's
+savepoint, an import's own `begin_nested`, a failed flush, `Session.rollback`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Insert, Table, event, inspect
+from sqlalchemy.orm import Session, SessionTransaction, make_transient, make_transient_to_detached
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
+
+_INSERTED = "flowcrm.inserted_rows"  # Session.info key of `Noted`
+# the transaction the rows were inserted under, and each row with the transaction or savepoint it was inserted in
+Noted = tuple[SessionTransaction | None, list[tuple[object, SessionTransaction | None]]]
+
+
+def insert_held(session: Session, row: Any, statement: Insert) -> None:
+    """INSERT `row` (a new, transient mapped object) by `statement` (a prebuilt `insert(table)`), sent now; the row
+    then takes its primary key and revision 1 and is held by the session as a loaded, unmodified row. A column
+    left unset takes its constant default (or NULL), so nothing is read back; one whose default is computed (by a
+    function or the server) must be set (ValueError)."""
+    table = cast(Table, inspect(type(row)).local_table)
+    mapper = inspect(type(row))
+    version = mapper.version_id_col
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.primary_key:
+            continue
+        key = mapper.get_property_by_column(column).key
+        if version is not None and column is version:
+            setattr(row, key, 1)  # what the ORM's version counter starts at
+        elif key not in row.__dict__:
+            default = cast(ScalarElementColumnDefault | None, column.default)
+            if column.server_default is not None or (default is not None and not default.is_scalar):
+                # the value the database or a function would give is not known here without reading it back
+                raise ValueError(f"{type(row).__name__}.{key} must be set before a prebuilt insert (its default "
+                                 "is computed)")
+            # the column's constant default or NULL: nothing is left to load afterwards
+            setattr(row, key, default.arg if default is not None else None)
+        values[column.key] = getattr(row, key)
+    result = cast(CursorResult[Any], session.execute(statement, values, execution_options={"autoflush": False}))
+    (key_value,) = result.inserted_primary_key or (None,)
+    if key_value is None:
+        raise RuntimeError(f"the INSERT of a {type(row).__name__} returned no primary key")
+    (primary,) = mapper.primary_key
+    setattr(row, mapper.get_property_by_column(primary).key, key_value)
+    make_transient_to_detached(row)  # as if read from the database: no pending INSERT, no changes to flush
+    session.add(row)
+    _note(session, row)
+
+
+def settle(session: Session, row: object) -> None:
+    """Let the session hold `row` as loaded and unchanged again: for a row whose every change a prebuilt statement
+    has just stored (its values set as stored). Without this the row keeps the ORM's modified flag, and the commit
+    runs a flush that finds nothing to write (a few hundred microseconds of bookkeeping). The same object stays
+    held (and in the hands of whoever has it); attributes that were not loaded are loaded on next use, as before."""
+    session.expunge(row)
+    make_transient(row)
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+def _note(session: Session, row: object) -> None:
+    root = session.get_transaction()
+    current = session.get_nested_transaction() or root
+    noted: Noted | None = session.info.get(_INSERTED)
+    if noted is None or noted[0] is not root:  # rows of an earlier transaction are committed (or long forgotten)
+        noted = (root, [])
+        session.info[_INSERTED] = noted
+    noted[1].append((row, current))
+
+
+def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    """Forget the rows inserted in the transaction or savepoint whose rollback the database just did (or in one
+    nested in it), before the session expires what it holds: as the ORM does with rows it inserted, they leave the
+    session and become transient with their values."""
+    noted = session.info.get(_INSERTED)
+    if not noted:
+        return
+    # the database rolled back the innermost savepoint, or the transaction when none is open (a savepoint nested
+    # in the one rolled back was closed before this)
+    rolled_back = session.get_nested_transaction() or session.get_transaction()
+    if rolled_back is None:
+        return
+    kept = []
+    for row, transaction in noted[1]:
+        if _inside(transaction, rolled_back):
+            if row in session:
+                session.expunge(row)
+            make_transient(row)
+        else:
+            kept.append((row, transaction))
+    noted[1][:] = kept
