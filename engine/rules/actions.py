@@ -16,7 +16,7 @@ from engine.config.model import Bundle, Entity, label_text
 from engine.errors import ValidationError
 from engine.messages import Message
 from engine.processes.deployed import active_bundle
-from engine.records.linking import add_link, remove_link
+from engine.records.linking import add_link, link_values, remove_link
 from engine.records.outbox import queue_email
 from engine.records.schema import validate_record
 from engine.records.writing import entity_of, insert_record, write_fields
@@ -33,11 +33,26 @@ TERRITORY_MANAGER = "manager"  # the territory's `user` field whose user owns un
 @dataclass
 class BatchLookups:
     """What the actions of one batch of records (an import's transaction) look up once: territories by code,
-    owners' login names by user id, and the new records known to be in no territory (no query to find out)."""
+    owners' login names by user id, and the new records known to be in no territory (no query to find out);
+    and the territory links those records join, with their history, written together (write_joined)."""
 
     territories: dict[str, RecordRow | None] = field(default_factory=dict)
     owners: dict[int, str | None] = field(default_factory=dict)
     unlinked: set[int] = field(default_factory=set)
+    links: list[dict[str, Any]] = field(default_factory=list)  # record_link rows not yet written
+    history: list[dict[str, Any]] = field(default_factory=list)  # their field_change rows (and owners given)
+
+    def write_joined(self, uow: UnitOfWork) -> None:
+        """Write the links and history the batch's actions left waiting: one statement each, whatever their
+        number (one INSERT per link on SQLite when the ORM flushes them, whose ids it must read back)."""
+        links, history = self.links, self.history
+        self.links, self.history = [], []
+        uow.links.add_rows(links)
+        uow.records.add_changes(history)
+
+    def drop_joined(self) -> None:
+        """Forget what waits (the batch's savepoint rolled back)."""
+        self.links, self.history = [], []
 
 
 @dataclass
@@ -204,20 +219,36 @@ def _join_territory(run: _Run, args: Any) -> None:
     territory = _territory(run, "join_territory", args)
     if territory is None:
         raise run.fail(f"join_territory: no {TERRITORY_ENTITY} record with code {args!r}")
-    if not_in_any(run) or run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) is None:
+    if not_in_any(run):  # a new record of a batch: its link and history wait for the batch's (write_joined)
+        assert run.lookups is not None  # noqa: S101 - not_in_any is true only in a batch
+        link, notes = link_values(run.record.id, territory.id, TERRITORY_LINK, actor=run.actor.username,
+                                  source=run.source, now=run.now)
+        run.lookups.links.append(link)
+        run.lookups.history.extend(notes)
+        run.lookups.unlinked.discard(run.record.id)
+    elif _settled(run).links.find(run.record.id, territory.id, TERRITORY_LINK) is None:
         add_link(run.uow, run.record, territory, TERRITORY_LINK, actor=run.actor.username, source=run.source,
-                 now=run.now, flush=run.lookups is None)  # a batch's links are flushed together
-        if run.lookups is not None:
-            run.lookups.unlinked.discard(run.record.id)
+                 now=run.now)
     manager = territory.data.get(TERRITORY_MANAGER)
     if run.record.owner_id is None and manager:
         run.record.owner_id = _user_id(run, "join_territory", str(manager))
         run.record.updated_at = run.now
-        run.uow.records.add(FieldChangeRow(record_id=run.record.id, at=run.now, actor=run.actor.username,
-                                           source=run.source[:200], field="owner", old_value=None,
-                                           new_value=manager))
+        note = {"record_id": run.record.id, "at": run.now, "actor": run.actor.username, "source": run.source[:200],
+                "field": "owner", "old_value": None, "new_value": manager}
+        if run.lookups is not None:
+            run.lookups.history.append(note)  # after its link's history, as it would be written
+        else:
+            run.uow.records.add(FieldChangeRow(**note))
         run.names[OWNER] = manager
         run.changed.setdefault(OWNER, (None, manager))
+
+
+def _settled(run: _Run) -> UnitOfWork:
+    """The unit of work, once the links and history a batch's actions left waiting are written (a read or a
+    write of anything else may depend on them)."""
+    if run.lookups is not None and (run.lookups.links or run.lookups.history):
+        run.lookups.write_joined(run.uow)
+    return run.uow
 
 
 def not_in_any(run: _Run) -> bool:
@@ -227,7 +258,7 @@ def not_in_any(run: _Run) -> bool:
 
 def _leave_territory(run: _Run, args: Any) -> None:
     territory = _territory(run, "leave_territory", args)
-    link = run.uow.links.find(run.record.id, territory.id, TERRITORY_LINK) \
+    link = _settled(run).links.find(run.record.id, territory.id, TERRITORY_LINK) \
         if territory is not None and not not_in_any(run) else None
     if link is not None:  # not a member (or no such territory): nothing to leave
         remove_link(run.uow, link, actor=run.actor.username, source=run.source, now=run.now)
@@ -257,6 +288,9 @@ def _create_record(run: _Run, args: Any) -> None:
                  now=run.now)
 
 
+# actions that read no link nor history another record's action of the batch left waiting (the others, and the
+# rules a change triggers, run once it is written)
+_WAITING_ACTIONS = frozenset({"join_territory", "leave_territory"})
 _HANDLERS: dict[str, Callable[[_Run, Any], None]] = {
     "set": _set, "compute": _compute, "start_process": _start_process, "create_task": _create_task,
     "send_email": _send_email, "join_territory": _join_territory, "leave_territory": _leave_territory,
@@ -281,8 +315,11 @@ def run_actions(uow: UnitOfWork, record: RecordRow, actions: Sequence[Action], *
         handler = _HANDLERS.get(action.kind)
         if handler is None:
             raise run.fail(f"unknown action {action.kind!r}")
+        if action.kind not in _WAITING_ACTIONS:
+            _settled(run)
         handler(run, action.args)
     if run.changed:  # the rules these changes trigger run one cascade level deeper
         if lookups is not None:  # the cascade's actions run without the batch's lookups: it may join a territory
             lookups.unlinked.discard(record.id)
+            _settled(run)
         uow.publish(RecordChanged(record, run.changed, now, depth + 1, run.chain))

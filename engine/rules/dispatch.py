@@ -8,7 +8,8 @@ from typing import Any
 
 from engine.actors import Actor
 from engine.config.automation import Rule, Trigger
-from engine.config.model import Bundle
+from engine.config.model import Bundle, Entity
+from engine.filters.model import linked_entities
 from engine.processes.deployed import active_bundle
 from engine.records.writing import entity_of
 from engine.rules.actions import BatchLookups, only_leaving, run_actions
@@ -156,13 +157,26 @@ def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[Record
                  if any(record.data.get(name) is not None for name in references)}
     else:
         links = uow.links.kinds_from(record.id for record in records)  # one query: which links they make
-    acted: set[int] = set()  # records an action ran on: their links may have changed since
     lookups = lookups or BatchLookups()
     ids = [record.id for record in records]
     filtered = {rule.name: where_matches(uow, rule, ids, now) for rule in rules if rule.where is not None}
+    try:
+        _run_created(uow, bundle, entity, rules, records, now, lookups, links, filtered)
+    except BaseException:
+        lookups.drop_joined()  # the caller rolls the batch back: what waited is undone with it
+        raise
+    lookups.write_joined(uow)
+
+
+def _run_created(uow: UnitOfWork, bundle: Bundle, entity: Entity, rules: Sequence[Rule],
+                 records: Sequence[RecordRow], now: datetime, lookups: BatchLookups, links: dict[int, set[str]],
+                 filtered: dict[str, Any]) -> None:
+    acted: set[int] = set()  # records an action ran on: their links may have changed since
     for record in records:
         for rule in rules:
             matched = record.id in filtered[rule.name] if rule.name in filtered else True
+            if rule.let or (rule.where is not None and linked_entities(rule.where)):
+                lookups.write_joined(uow)  # what they read of links must include the links waiting
             if rule.name in filtered and record.id in acted:  # an earlier rule's actions may have changed it
                 matched = bool(where_matches(uow, rule, [record.id], now))
             if rule.let:

@@ -391,3 +391,33 @@ def test_rows_going_to_review_are_written_with_the_batch_and_read_nothing_per_ro
     assert writes == ["duplicate_pair", "field_change", "import_row_key", "match_key", "record", "search_key"]
     # row by row: a record, its history, keys, a pair and two reads per row (over 600 statements)
     assert len(statements) <= 60, len(statements)
+
+
+def test_territory_links_of_a_batch_and_their_history_are_written_in_one_statement_each(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    from engine.store.models import FieldChangeRow, RecordLinkRow, RecordRow
+
+    admin = actors["admin"]
+    territory = create_record(deployed(), admin, "Territory", {"code": "MSK", "name": "MSK", "region": "moscow"}, NOW)
+    path = tmp_path / "moscow.csv"
+    path.write_text(distinct_contacts(tmp_path / "people.csv", 120).read_text(encoding="utf-8")
+                    .replace("siberia", "moscow"), encoding="utf-8")
+    job = create_job(deployed(), admin, "Contact", path.name, path, NOW, mode="valid_only")
+    statements = run_counted(deployed, job.id, batch_size=120)
+    assert get_job(deployed(), admin, job.id).counts["created"] == 120
+    inserts = [s.split()[2] for s in statements if s.lstrip().upper().startswith("INSERT")]
+    # the ORM's flush wrote one INSERT per link and two per link's history on SQLite (360 statements here)
+    assert (inserts.count("record_link"), inserts.count("field_change")) == (1, 2)
+    with deployed() as uow:
+        contacts = uow.session.scalars(select(RecordRow.id).where(RecordRow.entity == "Contact")).all()
+        links = uow.session.execute(select(RecordLinkRow.from_record_id, RecordLinkRow.to_record_id,
+                                           RecordLinkRow.kind, RecordLinkRow.field)).all()
+        notes = uow.session.execute(select(
+            FieldChangeRow.record_id, FieldChangeRow.actor, FieldChangeRow.source, FieldChangeRow.old_value,
+            FieldChangeRow.new_value).where(FieldChangeRow.field == "link:territory")).all()
+    assert sorted(links) == sorted((contact, territory.id, "territory", None) for contact in contacts)
+    source = "rule contact_territory_moscow"
+    expected = [(contact, "rule", source, None, territory.id) for contact in contacts] + [
+        (territory.id, "rule", source, None, contact) for contact in contacts]
+    assert sorted(notes, key=repr) == sorted(expected, key=repr)
