@@ -133,3 +133,29 @@ def pool_task_of(deployed: Callable[[], UnitOfWork], who: Actor, record_id: int)
     from engine.services.tasks import list_tasks
 
     return next(t.id for t in list_tasks(deployed(), who, "pool", limit=500) if t.record_id == record_id)
+
+
+def test_the_header_is_built_once_per_roles_and_language(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from web import nav
+
+    monkeypatch.setattr(nav, "_LAYOUTS", {})  # nothing remembered from earlier tests in this process
+    sam = as_user(app, "sam")
+    first = _page(sam, "/tasks?tab=pool")
+    built = [0]
+    real = nav.url_for
+
+    def counted(*args: Any, **kwargs: Any) -> str:
+        built[0] += 1
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(nav, "url_for", counted)
+        again = _page(sam, "/tasks?tab=pool")
+        assert built[0] == 0  # the English header's links came from the first request
+        russian = _page(sam, "/tasks?tab=pool&lang=ru")
+        assert built[0] > 0  # the Russian one is made once
+        made = built[0]
+        assert _page(sam, "/tasks?tab=pool&lang=ru") == russian
+        assert built[0] == made
+    assert again == first
+    assert 'aria-current="page"' in russian
