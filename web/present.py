@@ -53,6 +53,9 @@ def format_datetime(value: datetime | str | None) -> str:
         except ValueError:
             return str(value)
     moment = local(value)
+    if moment.year >= 1000:  # the text strftime makes (%Y pads nothing), made without it: a third of the call
+        return (f"{moment.year}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d} "
+                f"{moment.tzname()}")
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 

@@ -159,3 +159,24 @@ def test_the_header_is_built_once_per_roles_and_language(app: Flask, monkeypatch
         assert built[0] == made
     assert again == first
     assert 'aria-current="page"' in russian
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/New_York", "Europe/Moscow"])
+def test_a_date_reads_as_strftime_writes_it_in_the_readers_zone(zone: str) -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from flask import g
+
+    start = datetime(2026, 3, 7, tzinfo=UTC)  # across New York's and (none in) Moscow's clock changes
+    moments = [start + timedelta(minutes=37 * n) for n in range(20_000)]
+    moments += [datetime(999, 12, 31, 23, 59, tzinfo=UTC), datetime(1000, 1, 1, 12, tzinfo=UTC)]
+    with Flask(__name__).test_request_context("/tasks"):
+        g.zone = ZoneInfo(zone)
+        for moment in moments:
+            there = moment.astimezone(ZoneInfo(zone))
+            assert present.format_datetime(moment) == f"{there:%Y-%m-%d %H:%M} {there.tzname()}", moment
+        naive = datetime(2026, 11, 1, 6, 30)  # stored UTC without an offset
+        there = naive.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+        assert present.format_datetime(naive) == present.format_datetime(naive.isoformat()) \
+            == f"{there:%Y-%m-%d %H:%M} {there.tzname()}"
