@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 from flask import g, request, url_for
 
+from engine.config.model import Bundle
 from engine.errors import FlowError
 from engine.services.access import DEFINITION_READERS, READ_ALL, WORKERS
 from web import uow
-from web.i18n import t
+from web.i18n import get_locale, t
 from web.present import bundle_of, entity_label
 
 MENUS = ("records", "work", "admin")  # header menus in order; their titles are the messages nav.menu_<name>
@@ -41,34 +42,56 @@ def _is_active(url: str) -> bool:
     return path == url or (url != "/" and path.startswith(url + "/"))
 
 
+_MAX_LAYOUTS = 256  # (roles, language, configuration, mount point) combinations remembered
+# The header's links per (roles, language, deployed configuration, script root), kept with the configuration they were
+# made from so its id is not reused: every page built them again (a url_for and a message per link).
+_LAYOUTS: dict[tuple[object, ...], tuple[object, list[tuple[str, str, str, list[tuple[str, str]]]]]] = {}
+
+
+def _layout(roles: frozenset[str]) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
+    """The header for these roles in the request's language: (label, url, menu key, [(label, url)]) per entry."""
+    actor = g.actor
+    try:
+        bundle: object | None = bundle_of(uow()) if actor.has(*WORKERS, *READ_ALL) else None
+    except FlowError:  # nothing deployed yet
+        bundle = None
+    key = (roles, get_locale(), id(bundle), request.script_root)
+    held = _LAYOUTS.get(key)
+    if held is not None and held[0] is bundle:
+        return held[1]
+    top: list[tuple[str, str, str, list[tuple[str, str]]]] = []
+    menus: dict[str, list[tuple[str, str]]] = {name: [] for name in MENUS}
+    if actor.has(*WORKERS, *READ_ALL):
+        top.append((t("nav.tasks"), url_for("inbox.tasks"), "", []))
+        entities = list(bundle.entities.values()) if isinstance(bundle, Bundle) else []
+        menus["records"] += [(entity_label(e), url_for("records.index", entity=e.name)) for e in entities]
+    for endpoint, label_key, allowed, menu in FEATURES:
+        if actor.has(*allowed):
+            menus[menu].append((t(label_key), url_for(endpoint)))
+    if actor.has(*DEFINITION_READERS):
+        menus["admin"].append((t("nav.processes"), url_for("designer.index")))
+        menus["admin"].append((t("nav.schema"), url_for("schema.index")))
+    if actor.has("admin"):
+        menus["admin"].append((t("nav.users"), url_for("admin.users")))
+    for name in MENUS:
+        items = menus[name]
+        if len(items) == 1:
+            top.append((*items[0], "", []))
+        elif items:
+            top.append((t(f"nav.menu_{name}"), "", name, items))
+    if len(_LAYOUTS) >= _MAX_LAYOUTS:
+        _LAYOUTS.pop(next(iter(_LAYOUTS)))
+    _LAYOUTS[key] = (bundle, top)
+    return top
+
+
 def navigation() -> dict[str, list[NavItem]]:
     """Template context: `nav`, the header's links and menus for the logged-in actor (a menu of one is a link)."""
     actor = g.get("actor")
     if actor is None:
         return {"nav": []}
-    top: list[NavItem] = []
-    menus: dict[str, list[NavItem]] = {name: [] for name in MENUS}
-    if actor.has(*WORKERS, *READ_ALL):
-        top.append(NavItem(t("nav.tasks"), url_for("inbox.tasks")))
-        try:
-            entities = list(bundle_of(uow()).entities.values())
-        except FlowError:  # nothing deployed yet
-            entities = []
-        menus["records"] += [NavItem(entity_label(e), url_for("records.index", entity=e.name)) for e in entities]
-    for endpoint, key, roles, menu in FEATURES:
-        if actor.has(*roles):
-            menus[menu].append(NavItem(t(key), url_for(endpoint)))
-    if actor.has(*DEFINITION_READERS):
-        menus["admin"].append(NavItem(t("nav.processes"), url_for("designer.index")))
-        menus["admin"].append(NavItem(t("nav.schema"), url_for("schema.index")))
-    if actor.has("admin"):
-        menus["admin"].append(NavItem(t("nav.users"), url_for("admin.users")))
-    for name in MENUS:
-        items = menus[name]
-        if len(items) == 1:
-            top.append(items[0])
-        elif items:
-            top.append(NavItem(t(f"nav.menu_{name}"), items=items, key=name))
+    top = [NavItem(label, url, key=key, items=[NavItem(sub, link) for sub, link in items])
+           for label, url, key, items in _layout(actor.roles)]
     for item in top:
         item.active = _is_active(item.url) if item.url else False
         for sub in item.items:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -53,6 +53,9 @@ def format_datetime(value: datetime | str | None) -> str:
         except ValueError:
             return str(value)
     moment = local(value)
+    if moment.year >= 1000:  # the text strftime makes (%Y pads nothing), made without it: a third of the call
+        return (f"{moment.year}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d} "
+                f"{moment.tzname()}")
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
@@ -217,13 +220,47 @@ def step_label(process_id: str, element_id: str | None, fallback: str | None) ->
     return label_in(process_labels(), process_id, element_id, get_locale(), fallback or element_id)
 
 
+_MAX_LABEL_SETS = 8  # configurations whose element owners are remembered (as engine.processes.deployed parses)
+_MAX_NAMES = 4096  # names remembered per configuration: far above its processes' steps x languages
+# Per deployed configuration's process labels (the parsed bundle's own mapping, kept alive beside its memo so its id
+# is not reused): the names a page shows per row, worked out once per configuration, not once or twice per row.
+_BY_LABELS: dict[int, tuple[Mapping[str, ProcessLabels], dict[tuple[str | None, ...], str | None]]] = {}
+
+
+def _names_of(labels: Mapping[str, ProcessLabels]) -> dict[tuple[str | None, ...], str | None]:
+    """The memo of names for one configuration's process labels."""
+    held = _BY_LABELS.get(id(labels))
+    if held is not None and held[0] is labels:
+        return held[1]
+    if len(_BY_LABELS) >= _MAX_LABEL_SETS:
+        _BY_LABELS.pop(next(iter(_BY_LABELS)))
+    memo: dict[tuple[str | None, ...], str | None] = {}
+    _BY_LABELS[id(labels)] = (labels, memo)
+    return memo
+
+
+def _remembered(memo: dict[tuple[str | None, ...], str | None], key: tuple[str | None, ...],
+                work: Callable[[], str | None]) -> str | None:
+    if key in memo:
+        return memo[key]
+    found = work()
+    if len(memo) < _MAX_NAMES:
+        memo[key] = found
+    return found
+
+
+def _owner_in(labels: Mapping[str, ProcessLabels], element_id: str, title: str) -> str | None:
+    owners = [pid for pid, found in labels.items() if element_id in found.elements]
+    named = [pid for pid in owners if title in labels[pid].elements[element_id].values()]
+    found = named or owners
+    return found[0] if found else None
+
+
 def _element_process(element_id: str, title: str) -> str | None:
     """The process an element belongs to, by its id (the one whose label matches the stored BPMN name when two
     processes use the same id)."""
-    owners = [pid for pid, labels in process_labels().items() if element_id in labels.elements]
-    named = [pid for pid in owners if title in process_labels()[pid].elements[element_id].values()]
-    found = named or owners
-    return found[0] if found else None
+    labels = process_labels()
+    return _remembered(_names_of(labels), ("owner", element_id, title), lambda: _owner_in(labels, element_id, title))
 
 
 def _task_process(task: TaskView) -> str | None:
@@ -265,18 +302,33 @@ def element_title(element_id: str | None, title: str, process_id: str | None = N
 def task_title(task: TaskView) -> str:
     """A task's name in the request's language: its process step's label, or its rule's title in that language
     (other standalone tasks keep the title they were given)."""
-    if task.title_labels and task.title_labels.get(get_locale()):
-        return task.title_labels[get_locale()]
+    locale = get_locale()
+    if task.title_labels and task.title_labels.get(locale):
+        return task.title_labels[locale]
     if task.instance_id is None:
         return element_title(task.element_id, task.title) if task.element_id.startswith(RULE_TASK) else task.title
-    process_id = _task_process(task)
-    return task.title if process_id is None else step_label(process_id, task.element_id, task.title)
+    labels, element_id, title = process_labels(), task.element_id, task.title
+
+    def work() -> str:
+        process_id = _owner_in(labels, element_id, title)
+        if process_id is None:
+            return title
+        return label_in(labels, process_id, element_id, locale, title or element_id) if element_id else title
+
+    return _remembered(_names_of(labels), ("title", element_id, title, locale), work) or ""
 
 
 def task_process_label(task: TaskView, fallback: str) -> str:
     """The name of the process a task belongs to, in the request's language."""
-    process_id = _task_process(task)
-    return fallback if process_id is None else process_label(process_id, fallback)
+    if task.instance_id is None:
+        return fallback
+    labels, element_id, title, locale = process_labels(), task.element_id, task.title, get_locale()
+
+    def work() -> str:
+        process_id = _owner_in(labels, element_id, title)
+        return fallback if process_id is None else label_in(labels, process_id, None, locale, fallback)
+
+    return _remembered(_names_of(labels), ("process", element_id, title, locale, fallback), work) or ""
 
 
 def data_value(bundle: Bundle, entity: Entity | None, key: str, value: Any) -> str:

@@ -14,6 +14,7 @@ from web import uow
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what a datetime-local box shows and posts
 API_PATHS = ("/api/", "/engine-rest/")
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def default_zone_name() -> str:
@@ -26,13 +27,17 @@ def default_zone_name() -> str:
 
 def user_zone() -> ZoneInfo:
     """The zone of the request's user: their own choice, else the bundle's; UTC outside a request and for the
-    APIs (programs get UTC, whoever holds the token)."""
-    if not has_request_context() or request.path.startswith(API_PATHS):
-        return ZoneInfo("UTC")
-    if "zone" not in g:
-        actor = g.get("actor")
-        g.zone = ZoneInfo(actor.timezone if actor is not None and actor.timezone else default_zone_name())
-    zone: ZoneInfo = g.zone
+    APIs (programs get UTC, whoever holds the token). Worked out once per request (a page asks it per date)."""
+    if not has_request_context():
+        return UTC_ZONE
+    zone: ZoneInfo | None = g.get("zone")
+    if zone is None:
+        if request.path.startswith(API_PATHS):
+            zone = UTC_ZONE
+        else:
+            actor = g.get("actor")
+            zone = ZoneInfo(actor.timezone if actor is not None and actor.timezone else default_zone_name())
+        g.zone = zone
     return zone
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic
@@ -112,6 +113,7 @@ def _note_writes(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begun(conn: Connection) -> None:
         conn.info[_SENT_WRITES] = False
+        conn.info.pop(_READ_MEMO, None)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _sent(conn: Connection, _cursor: Any, sql: str, _params: Any, context: Any, _many: bool) -> None:
@@ -139,8 +141,23 @@ def sent_only_reads(conn: Connection) -> bool:
     return conn.info.get(_SENT_WRITES) is False
 
 
+def read_memo(session: Session) -> dict[Hashable, Any] | None:
+    """Where to remember the answers of reads for the rest of the session's transaction, while that transaction
+    has sent reads only and holds no unsent changes; None otherwise (then ask the database). A card asked nine
+    services whether its reader may see the record, each with the same statement: the answer cannot change until
+    the transaction writes, and a new transaction starts with an empty memo."""
+    if session.new or session.dirty or session.deleted:
+        return None
+    conn = session.connection()
+    if conn.info.get(_SENT_WRITES) is not False:  # a write was sent (or the engine does not note them)
+        return None
+    memo: dict[Hashable, Any] = conn.info.setdefault(_READ_MEMO, {})
+    return memo
+
+
 READS_ONLY = "flowcrm_reads_only"  # execution option: the connection of a read-only unit (UnitOfWork.reading)
 _SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction sent a statement other than a read
+_READ_MEMO = "flowcrm.read_memo"  # Connection.info: answers of reads in the current transaction (`read_memo`)
 ROWS_PER_INSERT = 5000  # PostgreSQL: rows of one multi-row INSERT at most (fewer when they need > 32,700 parameters)
 SQLITE_CACHE_KB = 65_536  # page cache per SQLite connection (PRAGMA cache_size)
 PING_AFTER_IDLE = 5.0  # seconds a pooled PostgreSQL connection may rest before its next checkout pings it

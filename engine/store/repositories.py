@@ -23,6 +23,7 @@ from engine.store.automation_repos import (
     RuleScheduleRepository,
 )
 from engine.store.bulk_insert import insert_rows
+from engine.store.db import read_memo
 from engine.store.filter_sql import like_pattern, text_like
 from engine.store.inserted_rows import insert_held, settle
 from engine.store.models import (
@@ -300,6 +301,11 @@ class RecordRepository(_Repository):
 
     def in_inbox_of(self, record_id: int, user_id: int, groups: Iterable[str], username: str) -> bool:
         """True if the record has an open task assigned to, or claimable by, this user."""
+        groups = frozenset(groups)
+        memo = read_memo(self.session)  # asked once per service a card calls: once per transaction that only read
+        key = ("in_inbox_of", record_id, user_id, groups, username)
+        if memo is not None and key in memo:
+            return bool(memo[key])
         pooled = (
             select(TaskRow.id)
             .join(TaskCandidateRow, TaskCandidateRow.task_id == TaskRow.id)
@@ -307,7 +313,10 @@ class RecordRepository(_Repository):
         )
         mine = select(TaskRow.id).where(TaskRow.record_id == record_id, TaskRow.assignee_id == user_id,
                                         TaskRow.state == "open")
-        return bool(self.session.scalar(select(exists(pooled) | exists(mine))))
+        found = bool(self.session.scalar(select(exists(pooled) | exists(mine))))
+        if memo is not None:
+            memo[key] = found
+        return found
 
     def list_any(self) -> bool:
         """True if any record exists."""

@@ -1,0 +1,182 @@
+"""The Python floor every page pays (issue 12 item 4): what does not change per row or per request is worked out
+once — a task's step and process names once per configuration, whether a card's record is in its reader's inbox
+once per request — and the pages read the same as when everything is worked out afresh, in English and Russian
+and in a zone other than UTC."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.config import process_labels
+from engine.services.tasks import claim_task
+from engine.services.views import Actor
+from engine.store import repositories
+from engine.store.uow import UnitOfWork
+from tests.conftest import NOW
+from tests.integration.test_step_statements import statements
+from tests.web.conftest import as_user, new_lead, pool_task
+from web import present
+
+IN_INBOX = "SELECT (EXISTS (SELECT task.id"  # RecordRepository.in_inbox_of
+
+
+def _label_lookups(client: FlaskClient, path: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many times a page asks for a process or step name in a language."""
+    calls = [0]
+    real = process_labels.label_in
+
+    def counted(*args: Any) -> str:
+        calls[0] += 1
+        return real(*args)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(present, "label_in", counted)
+        assert client.get(path).status_code == 200
+    return calls[0]
+
+
+def test_inbox_rows_are_named_without_name_lookups_per_row(
+    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sam = as_user(app, "sam")
+    for n in range(2):
+        new_lead(deployed, actors, f"lead {n}")
+    assert sam.get("/tasks?tab=pool").status_code == 200  # the names of this configuration worked out
+    few = _label_lookups(sam, "/tasks?tab=pool", monkeypatch)
+    for n in range(2, 8):
+        new_lead(deployed, actors, f"lead {n}")
+    many = _label_lookups(sam, "/tasks?tab=pool", monkeypatch)
+    page = sam.get("/tasks?tab=pool").get_data(as_text=True)
+    assert page.count('action="/tasks/') >= 8  # eight claimable rows shown
+    assert many == few  # what grows with the rows was asked once per step, not once or twice per row
+
+
+def test_a_card_asks_once_whether_its_record_is_in_the_readers_inbox(
+    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    sam = as_user(app, "sam")  # a salesperson sees the head's lead through the pool task it is waiting in
+    warm = new_lead(deployed, actors, "warm-up lead")
+    assert sam.get(f"/records/{warm.id}").status_code == 200
+    lead = new_lead(deployed, actors)
+    with statements(deployed) as seen:
+        assert sam.get(f"/records/{lead.id}").status_code == 200
+    asked = [s for s in seen if s.startswith(IN_INBOX)]
+    assert len(asked) == 1, "\n".join(seen)  # nine services of the card asked it; the answer holds until a write
+
+
+def test_an_answer_is_asked_again_after_the_transaction_wrote(
+    deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    sam = actors["sales"]
+    lead = new_lead(deployed, actors)
+    task = pool_task(deployed, sam)
+    uow = deployed()
+    with uow:
+        assert uow.records.in_inbox_of(lead.id, sam.id or 0, sam.groups, sam.username)
+        other = actors["sales2"]
+        assert uow.records.in_inbox_of(lead.id, other.id or 0, other.groups, other.username)
+        claim_task(uow, other, task.id, NOW)  # the task leaves the pool for sue's own list: sam no longer sees it
+        with statements(deployed) as seen:
+            assert not uow.records.in_inbox_of(lead.id, sam.id or 0, sam.groups, sam.username)
+        assert any(s.startswith(IN_INBOX) for s in seen)
+
+
+@contextmanager
+def _nothing_remembered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every name and every visibility answer worked out afresh: the reference rendering."""
+    with monkeypatch.context() as patched:
+        patched.setattr(present, "_remembered", lambda _memo, _key, work: work())
+        patched.setattr(repositories, "read_memo", lambda _session: None)
+        present._BY_LABELS.clear()
+        yield
+    present._BY_LABELS.clear()
+
+
+def _page(client: FlaskClient, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    # the CSRF token is signed with the second it was made in: the only part allowed to differ
+    return re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value=""', response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(("locale", "zone"), [("en", ""), ("ru", ""), ("en", "Asia/Tokyo"), ("ru", "America/New_York")])
+def test_inbox_and_card_read_the_same_as_when_nothing_is_remembered(
+    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch,
+    locale: str, zone: str,
+) -> None:
+    sam = as_user(app, "sam")
+    assert sam.post("/profile", data={"locale": locale, "timezone": zone}).status_code == 302
+    assert sam.get("/profile").status_code == 200  # shows (and drops) the "saved" message
+    leads = [new_lead(deployed, actors, f"lead {n}") for n in range(3)]
+    claim_task(deployed(), actors["sales"], pool_task_of(deployed, actors["sales"], leads[0].id), NOW)
+    paths = ["/tasks?tab=pool", "/tasks?tab=mine", "/tasks?tab=overdue", f"/records/{leads[0].id}",
+             f"/records/{leads[1].id}", "/tasks?tab=pool&sort=task", "/tasks?tab=pool&sort=process&dir=desc"]
+    present._BY_LABELS.clear()
+    cold, warm = [_page(sam, p) for p in paths], [_page(sam, p) for p in paths]  # then from the memos
+    with _nothing_remembered(monkeypatch):
+        fresh = [_page(sam, p) for p in paths]
+    for path, first, second, reference in zip(paths, cold, warm, fresh, strict=True):
+        assert first == reference, path
+        assert second == reference, path
+    assert "lead 1" in fresh[0]
+
+
+def pool_task_of(deployed: Callable[[], UnitOfWork], who: Actor, record_id: int) -> str:
+    """The id of the pool task waiting on one record."""
+    from engine.services.tasks import list_tasks
+
+    return next(t.id for t in list_tasks(deployed(), who, "pool", limit=500) if t.record_id == record_id)
+
+
+def test_the_header_is_built_once_per_roles_and_language(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from web import nav
+
+    monkeypatch.setattr(nav, "_LAYOUTS", {})  # nothing remembered from earlier tests in this process
+    sam = as_user(app, "sam")
+    first = _page(sam, "/tasks?tab=pool")
+    built = [0]
+    real = nav.url_for
+
+    def counted(*args: Any, **kwargs: Any) -> str:
+        built[0] += 1
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(nav, "url_for", counted)
+        again = _page(sam, "/tasks?tab=pool")
+        assert built[0] == 0  # the English header's links came from the first request
+        russian = _page(sam, "/tasks?tab=pool&lang=ru")
+        assert built[0] > 0  # the Russian one is made once
+        made = built[0]
+        assert _page(sam, "/tasks?tab=pool&lang=ru") == russian
+        assert built[0] == made
+    assert again == first
+    assert 'aria-current="page"' in russian
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/New_York", "Europe/Moscow"])
+def test_a_date_reads_as_strftime_writes_it_in_the_readers_zone(zone: str) -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from flask import g
+
+    start = datetime(2026, 3, 7, tzinfo=UTC)  # across New York's and (none in) Moscow's clock changes
+    moments = [start + timedelta(minutes=37 * n) for n in range(20_000)]
+    moments += [datetime(999, 12, 31, 23, 59, tzinfo=UTC), datetime(1000, 1, 1, 12, tzinfo=UTC)]
+    with Flask(__name__).test_request_context("/tasks"):
+        g.zone = ZoneInfo(zone)
+        for moment in moments:
+            there = moment.astimezone(ZoneInfo(zone))
+            assert present.format_datetime(moment) == f"{there:%Y-%m-%d %H:%M} {there.tzname()}", moment
+        naive = datetime(2026, 11, 1, 6, 30)  # stored UTC without an offset
+        there = naive.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+        assert present.format_datetime(naive) == present.format_datetime(naive.isoformat()) \
+            == f"{there:%Y-%m-%d %H:%M} {there.tzname()}"
