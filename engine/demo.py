@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from engine.config.yaml_lines import safe_load
 from engine.errors import ConfigError, Problem
 from engine.processes.deployed import active_bundle
 from engine.services.bulk_records import bulk_ready, create_records
@@ -20,7 +21,7 @@ from engine.store.uow import UnitOfWork
 def read_seed(path: Path) -> dict[str, Any]:
     """The seed file as a mapping; ConfigError naming the file (and line) when it is missing or not YAML."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
         raise ConfigError([Problem(str(path), None, None, "no demo seed file")]) from exc
     except yaml.YAMLError as exc:

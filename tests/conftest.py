@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +15,9 @@ import pytest
 from flask import Flask
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
+from sqlalchemy import Connection
 
-from engine.bootstrap import uow_factory
+from engine.bootstrap import UowFactory, uow_factory
 from engine.config.loader import read_bundle_dir
 from engine.services.deployments import deploy_bundle
 from engine.services.users import create_user, get_actor
@@ -207,6 +209,80 @@ def deployed(
     else:
         deployed_snapshots.restore_postgres(db_url, bundle_files, with_actors)
     return make_uow
+
+
+class SeededDatabases:
+    """Databases a test seeds the same way on every run and then only reads (a cost test grows thousands of rows,
+    the same rows for each of its parameter cases): seeded once per session and name in the test's own database,
+    then kept as a database of their own, which the cases read through a factory of their own. Nothing is
+    restored per case: SQLite keeps a copy of the file; PostgreSQL a database made from the seeded one as its
+    template (`<test database>_<name>`, dropped at the end of the session). A name stands for its seeding from
+    a given state: the test puts its database in that state before asking for it."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._factories: dict[tuple[str, str], UowFactory] = {}
+        self._databases: list[tuple[str, str]] = []
+
+    def get(self, factory: Callable[[], UnitOfWork], url: str, name: str, seed: Callable[[], None]) -> UowFactory:
+        """A factory on the database `name`: seeded now by `seed()` on the database at `url` as it stands (whose
+        pooled connections `factory` holds) when this session has not seen it yet."""
+        # each test has a SQLite file of its own, on one PostgreSQL database per process
+        key = ("sqlite" if url.startswith("sqlite:///") else url, name)
+        if key in self._factories:
+            return self._factories[key]
+        seed()
+        getattr(factory, "dispose", lambda: None)()  # SQLite: the WAL checkpointed; PostgreSQL: a free template
+        if url.startswith("sqlite:///"):
+            copy = self._folder / f"{name}.sqlite"
+            shutil.copy(url.removeprefix("sqlite:///"), copy)
+            seeded = f"sqlite:///{copy}"
+        else:
+            from sqlalchemy import make_url
+
+            base = make_url(url)
+            database = f"{base.database}_{name}"
+            self._drop(url, database)
+            with self._server(url) as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{database}" TEMPLATE "{base.database}"')
+            self._databases.append((url, database))
+            seeded = base.set(database=database).render_as_string(hide_password=False)
+        self._factories[key] = uow_factory(seeded)
+        return self._factories[key]
+
+    @staticmethod
+    @contextmanager
+    def _server(url: str) -> Iterator[Connection]:
+        """A connection to the server's maintenance database, outside any transaction."""
+        from sqlalchemy import make_url
+
+        engine = make_engine(
+            make_url(url).set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+    def _drop(self, url: str, database: str) -> None:
+        with self._server(url) as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        """Dispose of the factories and drop the PostgreSQL databases."""
+        for seeded in self._factories.values():
+            seeded.dispose()
+        for url, database in self._databases:
+            self._drop(url, database)
+
+
+@pytest.fixture(scope="session")
+def seeded_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededDatabases]:
+    """Seeded databases, built once per session and name."""
+    databases = SeededDatabases(tmp_path_factory.mktemp("seeded"))
+    yield databases
+    databases.close()
 
 
 @pytest.fixture
