@@ -1,0 +1,152 @@
+"""Inbox tabs sorted by task name read through indexes (docs/lists.md). The name a reader sees depends on the
+reader's language (a label per process element, else the task's stored title), so no column holds the order; but a
+task's name is fixed by its (element id, title, whether it has a process), and the tab holds few such groups.
+
+A page is two statements: the tab's tasks counted per group, the groups in the order of their names (the database
+sorts these few rows by the same expression and collation as the select over the whole tab, so the order is the
+same); then, for the groups the page spans (found from the counts), bounded range scans of the (…, spec_name,
+title, due_at, created_at) indexes (migration 0024), merged and cut to the page as in inbox_segments. Within one
+name the order is the tab's ties (due empty, due, creation, id), groups of one name merged by them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    bindparam,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union,
+    union_all,
+)
+
+from engine.store.inbox_query import TIE, SortKey, filter_conditions, order_by, task_name, task_page
+from engine.store.inbox_segments import CARRIED, SEGMENTED_TABS, Segment, _parts, _scan, due_split
+from engine.store.models import TaskRow
+
+MAX_SPANNED = 12  # a page across more name groups (standalone tasks' free-text titles) reads the whole tab
+
+
+@dataclass(frozen=True)
+class NameGroup:
+    """Open tasks of a tab with one element id and title, in a process or not: one name in any language."""
+
+    spec_name: str
+    title: str
+    in_process: bool
+    count: int
+
+
+def name_ordered(tab: str, sort: str | None, paging: str | None) -> bool:
+    """Whether a page is read by name groups: a tab but Team sorted by task name, from an offset (a keyset page
+    reads the whole tab)."""
+    return tab in SEGMENTED_TABS and sort == "task" and paging is None
+
+
+def name_counts(tab: str, groups: int, given: tuple[str, ...], labels: tuple[int, int, int],
+                descending: bool) -> Select[Any]:
+    """The tab's open tasks under the filters `given` counted per name group: (name, spec_name, title, in_process,
+    count) rows in the page's order of names (empty names last either way)."""
+    counted = []
+    in_process = TaskRow.instance_id.is_not(None)
+    for part in _parts(tab, groups, given):
+        where = [*part.where, *filter_conditions(given, copied=True)]
+        if tab == "overdue":
+            where.append(TaskRow.due_at < bindparam("now"))
+        counted.append(
+            select(TaskRow.spec_name, TaskRow.title, in_process.label("in_process"), func.count().label("n"))
+            .where(*where)
+            .group_by(TaskRow.spec_name, TaskRow.title, in_process)
+        )
+    if not counted:  # no part of the tab can hold a task under these filters
+        counted.append(select(literal("", String).label("spec_name"), literal("", String).label("title"),
+                              literal(True).label("in_process"), literal(0, BigInteger).label("n")).where(false()))
+    rows = union_all(*counted).subquery()
+    name = task_name(SimpleNamespace(spec_name=rows.c.spec_name, title=rows.c.title), labels[0], labels[1],
+                     in_process=rows.c.in_process)
+    return (
+        select(name.label("name"), rows.c.spec_name, rows.c.title, rows.c.in_process, func.sum(rows.c.n))
+        .group_by(rows.c.spec_name, rows.c.title, rows.c.in_process)
+        .order_by(name.is_(None), name.desc() if descending else name.asc())
+    )
+
+
+def page_span(rows: Sequence[Any], offset: int, limit: int) -> tuple[list[tuple[int, NameGroup]], int]:
+    """The name groups a page from `offset` spans, each with the rank of its name in the page's order (groups of
+    one name share it), and the page's offset within the first of them."""
+    spanned: list[tuple[int, NameGroup]] = []
+    before, rank, last_name, within = 0, -1, object(), 0
+    names: list[tuple[Any, list[NameGroup]]] = []
+    for name, spec_name, title, in_process, count in rows:
+        if not names or name != last_name:
+            names.append((name, []))
+            last_name = name
+        names[-1][1].append(NameGroup(spec_name, title, bool(in_process), int(count)))
+    for _, members in names:
+        size = sum(g.count for g in members)
+        if before + size <= offset:
+            before += size
+            continue
+        if not spanned:
+            within = offset - before
+        rank += 1
+        spanned += [(rank, g) for g in members]
+        before += size
+        if before >= offset + limit:
+            break
+    return spanned, within
+
+
+def span_shape(spanned: list[tuple[int, NameGroup]]) -> tuple[tuple[int, bool], ...]:
+    """The part of a page statement's shape its span fixes: each group's rank and whether it is in a process."""
+    return tuple((rank, g.in_process) for rank, g in spanned)
+
+
+def span_params(spanned: list[tuple[int, NameGroup]]) -> dict[str, str]:
+    """The bound element ids and titles of the spanned groups."""
+    values: dict[str, str] = {}
+    for n, (_, g) in enumerate(spanned):
+        values.update({f"g_s_{n}": g.spec_name, f"g_t_{n}": g.title})
+    return values
+
+
+def name_page(tab: str, groups: int, given: tuple[str, ...], shape: tuple[tuple[int, bool], ...],
+              ) -> Select[tuple[TaskRow]]:
+    """A page of the tasks of the spanned name groups `shape` (bound as g_s_<n>, g_t_<n>), from the offset within
+    the first: per group and part of the tab, its dated tasks by due time and its undated ones by creation, each
+    scan stopped at head_limit rows (with the ties of its last), merged by (rank, ties)."""
+    keys: list[SortKey] = [(lambda t: t.due_at, False), *TIE]  # the first: the name's rank, fixed per segment
+    dated, undated, narrowed = due_split(tab, given)
+    scans: list[Select[Any]] = []
+    for n, (rank, in_process) in enumerate(shape):
+        process = TaskRow.instance_id.is_not(None) if in_process else TaskRow.instance_id.is_(None)
+        named = (TaskRow.spec_name == bindparam(f"g_s_{n}", type_=String),
+                 TaskRow.title == bindparam(f"g_t_{n}", type_=String), process)
+        rk: Any = literal_column(str(rank)).label("rk")
+        for part in _parts(tab, groups, given):
+            where = (*part.where, *narrowed, *named)
+            prefix = (*part.prefix, TaskRow.spec_name, TaskRow.title)
+            segments = [Segment(where, (literal(rank), literal(False)), tuple(dated), prefix)]
+            if undated:
+                segments.append(Segment((*where, *undated), (literal(rank), literal(True), null()), (),
+                                        (*prefix, TaskRow.due_at)))
+            scans += [scan.add_columns(rk) for s in segments for scan in _scan(keys, s, None, [], None)]
+    if not scans:
+        return task_page(select(TaskRow).where(false()), TIE, None)
+    read = union(*scans).subquery()
+    carried = SimpleNamespace(**{x.key: read.c[x.key] for x in CARRIED})
+    page = (select(read.c.id, read.c.rk)
+            .order_by(read.c.rk, *order_by([(value(carried), desc) for value, desc in TIE]))
+            .limit(bindparam("limit", type_=BigInteger)).offset(bindparam("offset", type_=BigInteger)).subquery())
+    return (select(TaskRow).join(page, page.c.id == TaskRow.id)
+            .order_by(page.c.rk, *order_by([(value(TaskRow), desc) for value, desc in TIE])))
