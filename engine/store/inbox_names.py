@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    tuple_,
     union,
     union_all,
 )
@@ -53,32 +54,50 @@ def name_ordered(tab: str, sort: str | None, paging: str | None) -> bool:
     return tab in SEGMENTED_TABS and sort == "task" and paging is None
 
 
+def _open_groups() -> Any:
+    """The (spec_name, title) pairs of the open tasks, walked in the (state, spec_name, title, …) index's order one
+    pair after the other (a loose index scan: a probe per pair, not a read of every task)."""
+
+    def first(column: Any, after: Any = None) -> Any:
+        where = [TaskRow.state == "open"]
+        if after is not None:
+            where.append(tuple_(TaskRow.spec_name, TaskRow.title) > tuple_(*after))
+        return (select(column).where(*where).order_by(TaskRow.spec_name, TaskRow.title).limit(1)
+                .scalar_subquery())
+
+    seed = select(first(TaskRow.spec_name).label("spec_name"), first(TaskRow.title).label("title"))
+    walk = seed.cte("name_group", recursive=True)
+    after = (walk.c.spec_name, walk.c.title)
+    return walk.union_all(
+        select(first(TaskRow.spec_name, after), first(TaskRow.title, after)).where(walk.c.spec_name.is_not(None))
+    )
+
+
 def name_counts(tab: str, groups: int, given: tuple[str, ...], labels: tuple[int, int, int],
                 descending: bool) -> Select[Any]:
-    """The tab's open tasks under the filters `given` counted per name group: (name, spec_name, title, in_process,
-    count) rows in the page's order of names (empty names last either way)."""
+    """The tab's open tasks under the filters `given` counted per name group, each count stopped at cap rows per
+    part of the tab (enough to place a page that ends at cap): (name, spec_name, title, in_process, count) rows in
+    the page's order of names (empty names last either way)."""
+    walk = _open_groups()
     counted = []
-    in_process = TaskRow.instance_id.is_not(None)
-    for part in _parts(tab, groups, given):
-        where = [*part.where, *filter_conditions(given, copied=True)]
-        if tab == "overdue":
-            where.append(TaskRow.due_at < bindparam("now"))
-        counted.append(
-            select(TaskRow.spec_name, TaskRow.title, in_process.label("in_process"), func.count().label("n"))
-            .where(*where)
-            .group_by(TaskRow.spec_name, TaskRow.title, in_process)
-        )
-    if not counted:  # no part of the tab can hold a task under these filters
-        counted.append(select(literal("", String).label("spec_name"), literal("", String).label("title"),
-                              literal(True).label("in_process"), literal(0, BigInteger).label("n")).where(false()))
+    for in_process in (True, False):
+        process = TaskRow.instance_id.is_not(None) if in_process else TaskRow.instance_id.is_(None)
+        parts = []
+        for part in _parts(tab, groups, given):
+            where = [*part.where, *filter_conditions(given, copied=True), process,
+                     TaskRow.spec_name == walk.c.spec_name, TaskRow.title == walk.c.title]
+            if tab == "overdue":
+                where.append(TaskRow.due_at < bindparam("now"))
+            read = (select(TaskRow.id).where(*where).correlate(walk)
+                    .limit(bindparam("cap", type_=BigInteger)).subquery())
+            parts.append(select(func.count()).select_from(read).scalar_subquery())
+        count: Any = sum(parts[1:], parts[0]) if parts else literal(0, BigInteger)
+        name = task_name(walk.c, labels[0], labels[1], in_process=literal(in_process))
+        counted.append(select(name.label("name"), walk.c.spec_name, walk.c.title,
+                              literal(in_process).label("in_process"), count.label("n"))
+                       .where(walk.c.spec_name.is_not(None)))
     rows = union_all(*counted).subquery()
-    name = task_name(SimpleNamespace(spec_name=rows.c.spec_name, title=rows.c.title), labels[0], labels[1],
-                     in_process=rows.c.in_process)
-    return (
-        select(name.label("name"), rows.c.spec_name, rows.c.title, rows.c.in_process, func.sum(rows.c.n))
-        .group_by(rows.c.spec_name, rows.c.title, rows.c.in_process)
-        .order_by(name.is_(None), name.desc() if descending else name.asc())
-    )
+    return select(rows).order_by(rows.c.name.is_(None), rows.c.name.desc() if descending else rows.c.name.asc())
 
 
 def page_span(rows: Sequence[Any], offset: int, limit: int) -> tuple[list[tuple[int, NameGroup]], int]:
@@ -88,6 +107,8 @@ def page_span(rows: Sequence[Any], offset: int, limit: int) -> tuple[list[tuple[
     before, rank, last_name, within = 0, -1, object(), 0
     names: list[tuple[Any, list[NameGroup]]] = []
     for name, spec_name, title, in_process, count in rows:
+        if not count:  # none in the tab: no scan to read it (it would check its whole range to find none)
+            continue
         if not names or name != last_name:
             names.append((name, []))
             last_name = name

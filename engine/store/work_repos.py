@@ -349,7 +349,8 @@ class TaskRepository(_Repository):
         if name_ordered(tab, flt.sort, paging):
             count_key = (tab, groups_n, flt.given(), flt.label_shape(), flt.descending)
             counts = _shape(("name_counts", *count_key), lambda: name_counts(*count_key))
-            spanned, within = page_span(self.session.execute(counts, params).all(), offset, limit)
+            rows = self.session.execute(counts, {**params, "cap": offset + limit}).all()
+            spanned, within = page_span(rows, offset, limit)
             if len(spanned) <= MAX_SPANNED:
                 page_key = (tab, groups_n, flt.given(), span_shape(spanned))
                 stmt = _shape(("names", *page_key), lambda: name_page(*page_key))
