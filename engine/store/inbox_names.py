@@ -30,28 +30,29 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
 from engine.store.inbox_query import TIE, SortKey, filter_conditions, order_by, task_name, task_page
-from engine.store.inbox_segments import CARRIED, SEGMENTED_TABS, Segment, _parts, _scan, due_split
-from engine.store.models import TaskRow
+from engine.store.inbox_segments import BY_ASSIGNEE, CARRIED, SEGMENTED_TABS, Segment, _parts, _scan, due_split
+from engine.store.models import TaskRow, UserRow
 
 MAX_SPANNED = 12  # a page across more name groups (standalone tasks' free-text titles) reads the whole tab
 
 
 @dataclass(frozen=True)
-class NameGroup:
-    """Open tasks of a tab with one element id and title, in a process or not: one name in any language."""
+class Group:
+    """Open tasks of a tab that share one name in any language: (spec_name, title, in a process) for the task
+    name, (assignee id,) for the assignee's; `count` stopped at the page's end."""
 
-    spec_name: str
-    title: str
-    in_process: bool
+    key: tuple[Any, ...]
     count: int
 
 
 def name_ordered(tab: str, sort: str | None, paging: str | None) -> bool:
-    """Whether a page is read by name groups: a tab but Team sorted by task name, from an offset (a keyset page
-    reads the whole tab)."""
-    return tab in SEGMENTED_TABS and sort == "task" and paging is None
+    """Whether a page is read by name groups: a tab but Team sorted by task name, or All by assignee, from an
+    offset (a keyset page reads the whole tab)."""
+    by_name = (tab in SEGMENTED_TABS and sort == "task") or (tab == "all" and sort == "assignee")
+    return by_name and paging is None
 
 
 def _open_groups() -> Any:
@@ -100,19 +101,38 @@ def name_counts(tab: str, groups: int, given: tuple[str, ...], labels: tuple[int
     return select(rows).order_by(rows.c.name.is_(None), rows.c.name.desc() if descending else rows.c.name.asc())
 
 
-def page_span(rows: Sequence[Any], offset: int, limit: int) -> tuple[list[tuple[int, NameGroup]], int]:
-    """The name groups a page from `offset` spans, each with the rank of its name in the page's order (groups of
-    one name share it), and the page's offset within the first of them."""
-    spanned: list[tuple[int, NameGroup]] = []
+def assignee_counts(given: tuple[str, ...], descending: bool) -> Select[Any]:
+    """The All tab's open tasks under the filters `given` counted per assignee (each user, and none), each count
+    stopped at cap: (display name, assignee id, count) rows in the page's order (the unassigned last)."""
+    user = aliased(UserRow)  # the list's own: the assignee filter's subquery correlates to the task's user
+
+    def capped(assignee: Any) -> Any:
+        where = [assignee, TaskRow.state == "open", *filter_conditions(given, copied=True)]
+        read = (select(TaskRow.id).where(*where).correlate(user)
+                .limit(bindparam("cap", type_=BigInteger)).subquery())
+        return select(func.count()).select_from(read).scalar_subquery()
+
+    users = select(user.display_name.label("name"), user.id.label("assignee"),
+                   capped(TaskRow.assignee_id == user.id).label("n"))
+    nobody = select(null().label("name"), null().label("assignee"), capped(TaskRow.assignee_id.is_(None)))
+    rows = union_all(users, nobody).subquery()
+    return select(rows).order_by(rows.c.name.is_(None), rows.c.name.desc() if descending else rows.c.name.asc())
+
+
+def page_span(rows: Sequence[Any], offset: int, limit: int) -> tuple[list[tuple[int, Group]], int]:
+    """The groups a page from `offset` spans (`rows`: name, key columns…, count, in the page's order), each with
+    the rank of its name in the page's order (groups of one name share it), and the page's offset within the
+    first of them."""
+    spanned: list[tuple[int, Group]] = []
     before, rank, last_name, within = 0, -1, object(), 0
-    names: list[tuple[Any, list[NameGroup]]] = []
-    for name, spec_name, title, in_process, count in rows:
+    names: list[tuple[Any, list[Group]]] = []
+    for name, *key, count in rows:
         if not count:  # none in the tab: no scan to read it (it would check its whole range to find none)
             continue
         if not names or name != last_name:
             names.append((name, []))
             last_name = name
-        names[-1][1].append(NameGroup(spec_name, title, bool(in_process), int(count)))
+        names[-1][1].append(Group(tuple(key), int(count)))
     for _, members in names:
         size = sum(g.count for g in members)
         if before + size <= offset:
@@ -128,35 +148,49 @@ def page_span(rows: Sequence[Any], offset: int, limit: int) -> tuple[list[tuple[
     return spanned, within
 
 
-def span_shape(spanned: list[tuple[int, NameGroup]]) -> tuple[tuple[int, bool], ...]:
-    """The part of a page statement's shape its span fixes: each group's rank and whether it is in a process."""
-    return tuple((rank, g.in_process) for rank, g in spanned)
+def span_shape(spanned: list[tuple[int, Group]]) -> tuple[tuple[int, bool], ...]:
+    """The part of a page statement's shape its span fixes: each group's rank, and whether it is in a process
+    (task name) or has nobody (assignee)."""
+    return tuple((rank, bool(g.key[2]) if len(g.key) == 3 else g.key[0] is None) for rank, g in spanned)
 
 
-def span_params(spanned: list[tuple[int, NameGroup]]) -> dict[str, str]:
-    """The bound element ids and titles of the spanned groups."""
-    values: dict[str, str] = {}
+def span_params(spanned: list[tuple[int, Group]]) -> dict[str, Any]:
+    """The bound element ids and titles, or assignees, of the spanned groups."""
+    values: dict[str, Any] = {}
     for n, (_, g) in enumerate(spanned):
-        values.update({f"g_s_{n}": g.spec_name, f"g_t_{n}": g.title})
+        if len(g.key) == 3:
+            values.update({f"g_s_{n}": g.key[0], f"g_t_{n}": g.key[1]})
+        else:
+            values[f"g_a_{n}"] = g.key[0]
     return values
 
 
+def _group_parts(tab: str, groups: int, given: tuple[str, ...], sort: str, n: int,
+                 flag: bool) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """The conditions and index prefix of each part of the tab that group n holds: a task name's (bound as g_s_<n>,
+    g_t_<n>; `flag`: in a process) in each part of the tab, or one assignee's (g_a_<n>; `flag`: nobody)."""
+    if sort == "assignee":
+        assignee = TaskRow.assignee_id.is_(None) if flag else TaskRow.assignee_id == bindparam(f"g_a_{n}")
+        return [((assignee, TaskRow.state == "open"), BY_ASSIGNEE)]
+    process = TaskRow.instance_id.is_not(None) if flag else TaskRow.instance_id.is_(None)
+    named = (TaskRow.spec_name == bindparam(f"g_s_{n}", type_=String),
+             TaskRow.title == bindparam(f"g_t_{n}", type_=String), process)
+    return [((*part.where, *named), (*part.prefix, TaskRow.spec_name, TaskRow.title))
+            for part in _parts(tab, groups, given)]
+
+
 def name_page(tab: str, groups: int, given: tuple[str, ...], shape: tuple[tuple[int, bool], ...],
-              ) -> Select[tuple[TaskRow]]:
-    """A page of the tasks of the spanned name groups `shape` (bound as g_s_<n>, g_t_<n>), from the offset within
-    the first: per group and part of the tab, its dated tasks by due time and its undated ones by creation, each
-    scan stopped at head_limit rows (with the ties of its last), merged by (rank, ties)."""
+              sort: str = "task") -> Select[tuple[TaskRow]]:
+    """A page of the tasks of the spanned groups `shape` (see `_group_parts`), from the offset within the first:
+    per group and part of the tab, its dated tasks by due time and its undated ones by creation, each scan stopped
+    at head_limit rows (with the ties of its last), merged by (rank, ties)."""
     keys: list[SortKey] = [(lambda t: t.due_at, False), *TIE]  # the first: the name's rank, fixed per segment
     dated, undated, narrowed = due_split(tab, given)
     scans: list[Select[Any]] = []
-    for n, (rank, in_process) in enumerate(shape):
-        process = TaskRow.instance_id.is_not(None) if in_process else TaskRow.instance_id.is_(None)
-        named = (TaskRow.spec_name == bindparam(f"g_s_{n}", type_=String),
-                 TaskRow.title == bindparam(f"g_t_{n}", type_=String), process)
+    for n, (rank, flag) in enumerate(shape):
         rk: Any = literal_column(str(rank)).label("rk")
-        for part in _parts(tab, groups, given):
-            where = (*part.where, *narrowed, *named)
-            prefix = (*part.prefix, TaskRow.spec_name, TaskRow.title)
+        for conditions, prefix in _group_parts(tab, groups, given, sort, n, flag):
+            where = (*conditions, *narrowed)
             segments = [Segment(where, (literal(rank), literal(False)), tuple(dated), prefix)]
             if undated:
                 segments.append(Segment((*where, *undated), (literal(rank), literal(True), null()), (),

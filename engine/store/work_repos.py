@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.store.inbox_names import (
     MAX_SPANNED,
+    assignee_counts,
     name_counts,
     name_ordered,
     name_page,
@@ -347,12 +348,16 @@ class TaskRepository(_Repository):
         params = {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
                   "limit": limit, "offset": offset, "cursor": cursor}
         if name_ordered(tab, flt.sort, paging):
-            count_key = (tab, groups_n, flt.given(), flt.label_shape(), flt.descending)
-            counts = _shape(("name_counts", *count_key), lambda: name_counts(*count_key))
+            if flt.sort == "assignee":
+                counts = _shape(("assignee_counts", flt.given(), flt.descending),
+                                lambda: assignee_counts(flt.given(), flt.descending))
+            else:
+                count_key = (tab, groups_n, flt.given(), flt.label_shape(), flt.descending)
+                counts = _shape(("name_counts", *count_key), lambda: name_counts(*count_key))
             rows = self.session.execute(counts, {**params, "cap": offset + limit}).all()
             spanned, within = page_span(rows, offset, limit)
             if len(spanned) <= MAX_SPANNED:
-                page_key = (tab, groups_n, flt.given(), span_shape(spanned))
+                page_key = (tab, groups_n, flt.given(), span_shape(spanned), flt.sort or "task")
                 stmt = _shape(("names", *page_key), lambda: name_page(*page_key))
                 return stmt, {**params, **span_params(spanned), **bounds(), "offset": within,
                               "head_limit": limit + within}

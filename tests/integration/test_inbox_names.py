@@ -137,3 +137,38 @@ def test_a_page_by_task_name_reads_about_a_page_however_big_the_tab(deployed, ac
     # the whole tab read and sorted (the select it replaces) grows with the tab: five times the tasks, ~five times
     # the work; a page by name groups reads their first rows, and ties a little more often in a bigger tab
     assert big < 2 * small, (small, big)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+@pytest.mark.parametrize("given", list(FILTERS), ids=list(FILTERS))
+def test_all_by_assignee_pages_match_the_whole_tab_select(deployed, actors, crowd, descending, given):
+    # the tab's users, who each have tasks (sam, sue) or none; the unassigned last either way
+    admin = actors["admin"]
+    task_filter = {**FILTERS[given], "task_elements": ("call",) if given == "task name" else ()}
+    flt = TaskFilter(sort="assignee", descending=descending, **task_filter)
+    whole = _whole_tab(deployed, admin, "all", flt)
+    assert len(whole) > 3
+    assert [t.id for t in tasks.list_tasks(deployed(), admin, "all", limit=500, now=NOW, flt=flt)] == whole
+    for size in (4, 7):  # pages across the boundaries of assignees, and one past the end
+        pages = [t.id for o in range(0, len(whole) + size, size)
+                 for t in tasks.list_tasks(deployed(), admin, "all", limit=size, offset=o, now=NOW, flt=flt)]
+        assert pages == whole
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+def test_a_page_of_all_by_assignee_reads_about_a_page_however_big_the_tab(deployed, actors, instances, descending):
+    admin, flt = actors["admin"], TaskFilter(sort="assignee", descending=descending)
+
+    def page(work):
+        return tasks.list_tasks(work, admin, "all", limit=10, offset=20, now=NOW, flt=flt)
+
+    def reads():  # the page, after the counts per assignee
+        return _rows_read(deployed, page, last=True, no_bitmaps=True)
+
+    rng = random.Random(9)  # noqa: S311 - test data, not secrets
+    _tasks(deployed, actors, 1000, instances, rng, 90_000)
+    small = reads()
+    _tasks(deployed, actors, 4000, instances, rng, 90_000)
+    big = reads()
+    assert len(page(deployed())) == 10
+    assert big < 2 * small, (small, big)
