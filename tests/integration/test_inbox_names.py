@@ -118,12 +118,17 @@ def test_a_tab_without_tasks_of_the_filter_is_an_empty_page(deployed, actors, cr
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 def test_a_page_by_task_name_reads_about_a_page_however_big_the_tab(deployed, actors, instances, tab, descending):
     reader = actors["admin" if tab == "all" else "sales"]
-    flt = TaskFilter(sort="task", descending=descending, task_labels=RUSSIAN)
+    _reads_about_a_page(deployed, actors, instances, reader, tab, TaskFilter(sort="task", descending=descending,
+                                                                             task_labels=RUSSIAN))
+
+
+def _reads_about_a_page(deployed, actors, instances, reader, tab, flt):
+    """The page from offset 20 of ten costs less than twice as much at 5,000 tasks as at 1,000 (and has ten)."""
 
     def page(work):
         return tasks.list_tasks(work, reader, tab, limit=10, offset=20, now=NOW, flt=flt)
 
-    def reads():  # the page, after the counts per name; each name's range holds a few hundred tasks here:
+    def reads():  # the page, after the counts per group; each group's range holds a few hundred tasks here:
         # PostgreSQL would read it whole by a bitmap and sort it, where at 100,000 it reads the index in order
         return _rows_read(deployed, page, last=True, no_bitmaps=True)
 
@@ -135,7 +140,7 @@ def test_a_page_by_task_name_reads_about_a_page_however_big_the_tab(deployed, ac
     big = reads()
     assert len(page(deployed())) == 10
     # the whole tab read and sorted (the select it replaces) grows with the tab: five times the tasks, ~five times
-    # the work; a page by name groups reads their first rows, and ties a little more often in a bigger tab
+    # the work; a page by groups reads their first rows, and ties a little more often in a bigger tab
     assert big < 2 * small, (small, big)
 
 
@@ -157,18 +162,5 @@ def test_all_by_assignee_pages_match_the_whole_tab_select(deployed, actors, crow
 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 def test_a_page_of_all_by_assignee_reads_about_a_page_however_big_the_tab(deployed, actors, instances, descending):
-    admin, flt = actors["admin"], TaskFilter(sort="assignee", descending=descending)
-
-    def page(work):
-        return tasks.list_tasks(work, admin, "all", limit=10, offset=20, now=NOW, flt=flt)
-
-    def reads():  # the page, after the counts per assignee
-        return _rows_read(deployed, page, last=True, no_bitmaps=True)
-
-    rng = random.Random(9)  # noqa: S311 - test data, not secrets
-    _tasks(deployed, actors, 1000, instances, rng, 90_000)
-    small = reads()
-    _tasks(deployed, actors, 4000, instances, rng, 90_000)
-    big = reads()
-    assert len(page(deployed())) == 10
-    assert big < 2 * small, (small, big)
+    _reads_about_a_page(deployed, actors, instances, actors["admin"], "all",
+                        TaskFilter(sort="assignee", descending=descending))
