@@ -43,11 +43,13 @@ def pages() -> list[tuple[str, str, str]]:
     return out
 
 
-def rows_read(engine: Engine, statement: str, params: Any, planned_at_scale: bool = False) -> int:
+def rows_read(engine: Engine, statement: str, params: Any, planned_at_scale: bool = False,
+              no_bitmaps: bool = False) -> int:
     """How much the database does for one statement: on PostgreSQL the rows its plan reads from the task tables
     (EXPLAIN ANALYZE, rows removed by a filter included, times loops), on SQLite its virtual machine steps in
     hundreds (SQLite counts no rows). `planned_at_scale`: PostgreSQL plans without sequential scans (a small
-    table would be read whole where a large one is read through its indexes)."""
+    table would be read whole where a large one is read through its indexes); `no_bitmaps`: nor bitmap scans (a
+    range of a few hundred rows is read whole and sorted, where one of thousands is read in order)."""
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             steps = [0]
@@ -63,6 +65,8 @@ def rows_read(engine: Engine, statement: str, params: Any, planned_at_scale: boo
             return steps[0]
         if planned_at_scale:
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        if no_bitmaps:
+            conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
         (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params).scalar()
         conn.rollback()
 

@@ -112,13 +112,15 @@ def process_name(task: Any = TaskRow, labels: int = 0) -> Any:
     )
 
 
-def task_name(task: Any, unshared: int, shared: int) -> Any:
+def task_name(task: Any, unshared: int, shared: int, in_process: Any = None) -> Any:
     """A task's name in the reader's language: the label bound for its element (tl_e_<n> → tl_l_<n>; an element
     id several processes use also matches its BPMN name, tl_n_<n>), else its stored title (a standalone task's
-    title, or an element without a label)."""
+    title, or an element without a label). `in_process`: whether the task has a process instance, where `task`
+    has no instance_id (a row of tasks grouped by name)."""
+    has_process = task.instance_id.is_not(None) if in_process is None else in_process
     whens = [
         (
-            and_(task.spec_name == bindparam(f"tl_e_{n}", type_=String), task.instance_id.is_not(None)),
+            and_(task.spec_name == bindparam(f"tl_e_{n}", type_=String), has_process),
             bindparam(f"tl_l_{n}", type_=String),
         )
         for n in range(unshared)

@@ -121,15 +121,22 @@ def _due_range(given: tuple[str, ...], opaque: bool) -> list[Any]:
     return out
 
 
-def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...]) -> list[Segment]:
-    """The segments of a tab's page in `sort`'s order (see the module's docstring), narrowed by the set filters
-    (each segment's scan stops once it has a page of matching tasks)."""
+def due_split(tab: str, given: tuple[str, ...]) -> tuple[list[Any], list[Any] | None, list[Any]]:
+    """The conditions of a tab's dated tasks (the bounds of a scan by due time), of its undated ones (None: the tab
+    or a due range has none), and the filters other than the due range."""
     dated: list[Any] = [TaskRow.due_at.is_not(None), *_due_range(given, opaque=False)]
     if tab == "overdue":  # only tasks with a due time, so no segment of undated ones
         dated.append(TaskRow.due_at < bindparam("now"))
     ranged = any(name in DUE_FILTERS for name in given)  # a due range: no undated task either
     undated = [TaskRow.due_at.is_(None)] if tab != "overdue" and not ranged else None
     narrowed = filter_conditions(tuple(name for name in given if name not in DUE_FILTERS), copied=True)
+    return dated, undated, narrowed
+
+
+def _segments(tab: str, groups: int, sort: str | None, given: tuple[str, ...]) -> list[Segment]:
+    """The segments of a tab's page in `sort`'s order (see the module's docstring), narrowed by the set filters
+    (each segment's scan stops once it has a page of matching tasks)."""
+    dated, undated, narrowed = due_split(tab, given)
     # a scan by another column than due time: the overdue bound and a due range in a form the planner takes for
     # no range to scan by (it would read and sort the whole range instead of reading the index in order)
     late = [func.coalesce(TaskRow.due_at, bindparam("latest", type_=TaskRow.due_at.type)) < bindparam("now")]

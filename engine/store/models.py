@@ -198,6 +198,12 @@ class TaskRow(Base):
               postgresql_include=["id"]),
         Index("ix_task_state_record", "state", "record_title", "due_at", "created_at",
               postgresql_include=["id", "assignee_id"]),
+        # sorted by task name: range scans per name group (element id, title) of an assignee's or every open task,
+        # by due then creation time (migration 0023; engine/store/inbox_names.py)
+        Index("ix_task_assignee_state_name", "assignee_id", "state", "spec_name", "title", "due_at", "created_at",
+              postgresql_include=["id", "instance_id", "record_title"]),
+        Index("ix_task_state_name", "state", "spec_name", "title", "due_at", "created_at",
+              postgresql_include=["id", "instance_id", "assignee_id", "record_title"]),
         Index("ix_task_instance_state", "instance_id", "state"),
     )
 

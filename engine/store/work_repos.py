@@ -25,6 +25,16 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.store.inbox_names import (
+    MAX_SPANNED,
+    assignee_counts,
+    name_counts,
+    name_ordered,
+    name_page,
+    page_span,
+    span_params,
+    span_shape,
+)
 from engine.store.inbox_query import (
     TIE,
     TaskFilter,
@@ -335,16 +345,30 @@ class TaskRepository(_Repository):
         columns = _shape(("counts", groups_n), lambda: _count_columns(groups_n))
         return columns, {**names, "user_id": user_id, "now": now, "cap1": cap + 1}
 
-    @staticmethod
-    def filtered_query(tab: str, user_ids: list[int], groups: Iterable[str], username: str, now: datetime | None,
-                       flt: TaskFilter, limit: int, offset: int, user_id: int = 0, paging: str | None = None,
-                       cursor: str | None = None) -> TaskQuery:
+    def filtered_query(self, tab: str, user_ids: list[int], groups: Iterable[str], username: str,
+                       now: datetime | None, flt: TaskFilter, limit: int, offset: int, user_id: int = 0,
+                       paging: str | None = None, cursor: str | None = None) -> TaskQuery:
         """A page of a tab's open tasks sorted by a column and narrowed by column filters (docs/lists.md); a
-        keyset page after / before the task `cursor` with `paging`."""
+        keyset page after / before the task `cursor` with `paging`. A page by task name counts the tab's tasks
+        per name first (a statement of its own, engine/store/inbox_names.py)."""
         names = _candidate_names(groups, username)
         groups_n = len(names) - 1
         params = {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
                   "limit": limit, "offset": offset, "cursor": cursor}
+        if name_ordered(tab, flt.sort, paging):
+            if flt.sort == "assignee":
+                counts = _shape(("assignee_counts", flt.given(), flt.descending),
+                                lambda: assignee_counts(flt.given(), flt.descending))
+            else:
+                count_key = (tab, groups_n, flt.given(), flt.label_shape(), flt.descending)
+                counts = _shape(("name_counts", *count_key), lambda: name_counts(*count_key))
+            rows = self.session.execute(counts, {**params, "cap": offset + limit}).all()
+            spanned, within = page_span(rows, offset, limit)
+            if len(spanned) <= MAX_SPANNED:
+                page_key = (tab, groups_n, flt.given(), span_shape(spanned), flt.sort or "task")
+                stmt = _shape(("names", *page_key), lambda: name_page(*page_key))
+                return stmt, {**params, **span_params(spanned), **bounds(), "offset": within,
+                              "head_limit": limit + within}
         if segmented(tab, flt.sort, flt.given()):
             # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py)
             key = (tab, groups_n, flt.sort, flt.descending, flt.given(), paging)
