@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import g, request, url_for
 
@@ -11,6 +13,7 @@ from engine.errors import FlowError
 from engine.services.access import DEFINITION_READERS, READ_ALL, WORKERS
 from web import uow
 from web.i18n import get_locale, t
+from web.memo import held_for
 from web.present import bundle_of, entity_label
 
 MENUS = ("records", "work", "admin")  # header menus in order; their titles are the messages nav.menu_<name>
@@ -45,7 +48,7 @@ def _is_active(url: str) -> bool:
 _MAX_LAYOUTS = 256  # (roles, language, configuration, mount point) combinations remembered
 # The header's links per (roles, language, deployed configuration, script root), kept with the configuration they were
 # made from so its id is not reused: every page built them again (a url_for and a message per link).
-_LAYOUTS: dict[tuple[object, ...], tuple[object, list[tuple[str, str, str, list[tuple[str, str]]]]]] = {}
+_LAYOUTS: dict[Hashable, tuple[object, Any]] = {}
 
 
 def _layout(roles: frozenset[str]) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
@@ -56,9 +59,13 @@ def _layout(roles: frozenset[str]) -> list[tuple[str, str, str, list[tuple[str, 
     except FlowError:  # nothing deployed yet
         bundle = None
     key = (roles, get_locale(), id(bundle), request.script_root)
-    held = _LAYOUTS.get(key)
-    if held is not None and held[0] is bundle:
-        return held[1]
+    layout: list[tuple[str, str, str, list[tuple[str, str]]]] = held_for(
+        _LAYOUTS, key, bundle, lambda: _build_layout(actor, bundle), _MAX_LAYOUTS)
+    return layout
+
+
+def _build_layout(actor: Any, bundle: object | None) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
+    """The header's entries for this actor's roles in the request's language (what `_layout` remembers)."""
     top: list[tuple[str, str, str, list[tuple[str, str]]]] = []
     menus: dict[str, list[tuple[str, str]]] = {name: [] for name in MENUS}
     if actor.has(*WORKERS, *READ_ALL):
@@ -79,9 +86,6 @@ def _layout(roles: frozenset[str]) -> list[tuple[str, str, str, list[tuple[str, 
             top.append((*items[0], "", []))
         elif items:
             top.append((t(f"nav.menu_{name}"), "", name, items))
-    if len(_LAYOUTS) >= _MAX_LAYOUTS:
-        _LAYOUTS.pop(next(iter(_LAYOUTS)))
-    _LAYOUTS[key] = (bundle, top)
     return top
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +21,7 @@ from engine.store.uow import UnitOfWork
 from web import uow
 from web.forms_render import localized
 from web.i18n import get_locale, label, t
+from web.memo import held_for
 from web.people import person, person_name
 from web.zones import local, user_zone
 
@@ -224,18 +225,12 @@ _MAX_LABEL_SETS = 8  # configurations whose element owners are remembered (as en
 _MAX_NAMES = 4096  # names remembered per configuration: far above its processes' steps x languages
 # Per deployed configuration's process labels (the parsed bundle's own mapping, kept alive beside its memo so its id
 # is not reused): the names a page shows per row, worked out once per configuration, not once or twice per row.
-_BY_LABELS: dict[int, tuple[Mapping[str, ProcessLabels], dict[tuple[str | None, ...], str | None]]] = {}
+_BY_LABELS: dict[Hashable, tuple[object, Any]] = {}
 
 
 def _names_of(labels: Mapping[str, ProcessLabels]) -> dict[tuple[str | None, ...], str | None]:
     """The memo of names for one configuration's process labels."""
-    held = _BY_LABELS.get(id(labels))
-    if held is not None and held[0] is labels:
-        return held[1]
-    if len(_BY_LABELS) >= _MAX_LABEL_SETS:
-        _BY_LABELS.pop(next(iter(_BY_LABELS)))
-    memo: dict[tuple[str | None, ...], str | None] = {}
-    _BY_LABELS[id(labels)] = (labels, memo)
+    memo: dict[tuple[str | None, ...], str | None] = held_for(_BY_LABELS, id(labels), labels, dict, _MAX_LABEL_SETS)
     return memo
 
 
