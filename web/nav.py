@@ -10,10 +10,10 @@ from flask import g, request, url_for
 
 from engine.config.model import Bundle
 from engine.errors import FlowError
+from engine.memo import held_for
 from engine.services.access import DEFINITION_READERS, READ_ALL, WORKERS
 from web import uow
 from web.i18n import get_locale, t
-from web.memo import held_for
 from web.present import bundle_of, entity_label
 
 MENUS = ("records", "work", "admin")  # header menus in order; their titles are the messages nav.menu_<name>
@@ -48,7 +48,7 @@ def _is_active(url: str) -> bool:
 _MAX_LAYOUTS = 256  # (roles, language, configuration, mount point) combinations remembered
 # The header's links per (roles, language, deployed configuration, script root), kept with the configuration they were
 # made from so its id is not reused: every page built them again (a url_for and a message per link).
-_LAYOUTS: dict[Hashable, tuple[object, Any]] = {}
+_LAYOUTS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}
 
 
 def _layout(roles: frozenset[str]) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
@@ -60,7 +60,7 @@ def _layout(roles: frozenset[str]) -> list[tuple[str, str, str, list[tuple[str, 
         bundle = None
     key = (roles, get_locale(), id(bundle), request.script_root)
     layout: list[tuple[str, str, str, list[tuple[str, str]]]] = held_for(
-        _LAYOUTS, key, bundle, lambda: _build_layout(actor, bundle), _MAX_LAYOUTS)
+        _LAYOUTS, key, (bundle,), lambda: _build_layout(actor, bundle), _MAX_LAYOUTS)
     return layout
 
 

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from engine.config.model import Bundle, Catalog, Entity, ProcessLabels
 from engine.config.process_labels import label_in
 from engine.errors import FlowError
+from engine.memo import held_for
 from engine.processes.deployed import active_bundle
 from engine.services.titles import GONE, RecordName, record_names
 from engine.services.views import TaskView
@@ -21,7 +22,6 @@ from engine.store.uow import UnitOfWork
 from web import uow
 from web.forms_render import localized
 from web.i18n import get_locale, label, t
-from web.memo import held_for
 from web.people import person, person_name
 from web.zones import local, user_zone
 
@@ -216,21 +216,27 @@ def process_label(process_id: str, fallback: str) -> str:
 
 def step_label(process_id: str, element_id: str | None, fallback: str | None) -> str:
     """A process element's name in the request's language, else `fallback` (its BPMN name), else its id."""
+    return _step_label_in(process_labels(), process_id, element_id, get_locale(), fallback)
+
+
+def _step_label_in(labels: Mapping[str, ProcessLabels], process_id: str, element_id: str | None, locale: str,
+                   fallback: str | None) -> str:
+    """`step_label` for given labels and language (what `task_title` remembers per configuration)."""
     if not element_id:
         return fallback or ""
-    return label_in(process_labels(), process_id, element_id, get_locale(), fallback or element_id)
+    return label_in(labels, process_id, element_id, locale, fallback or element_id)
 
 
 _MAX_LABEL_SETS = 8  # configurations whose element owners are remembered (as engine.processes.deployed parses)
 _MAX_NAMES = 4096  # names remembered per configuration: far above its processes' steps x languages
 # Per deployed configuration's process labels (the parsed bundle's own mapping, kept alive beside its memo so its id
 # is not reused): the names a page shows per row, worked out once per configuration, not once or twice per row.
-_BY_LABELS: dict[Hashable, tuple[object, Any]] = {}
+_BY_LABELS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}
 
 
 def _names_of(labels: Mapping[str, ProcessLabels]) -> dict[tuple[str | None, ...], str | None]:
     """The memo of names for one configuration's process labels."""
-    memo: dict[tuple[str | None, ...], str | None] = held_for(_BY_LABELS, id(labels), labels, dict, _MAX_LABEL_SETS)
+    memo: dict[tuple[str | None, ...], str | None] = held_for(_BY_LABELS, id(labels), (labels,), dict, _MAX_LABEL_SETS)
     return memo
 
 
@@ -306,9 +312,7 @@ def task_title(task: TaskView) -> str:
 
     def work() -> str:
         process_id = _owner_in(labels, element_id, title)
-        if process_id is None:
-            return title
-        return label_in(labels, process_id, element_id, locale, title or element_id) if element_id else title
+        return title if process_id is None else _step_label_in(labels, process_id, element_id, locale, title)
 
     return _remembered(_names_of(labels), ("title", element_id, title, locale), work) or ""
 

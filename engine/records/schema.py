@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,6 +15,7 @@ from jsonschema import ValidationError as SchemaViolation
 from engine.config.model import Bundle, Catalog, Entity, Field, Form, Label, Settings
 from engine.errors import ValidationError
 from engine.input_limits import MAX_ID, MAX_INT, MIN_INT, decimal_problem, json_problems, text_problem
+from engine.memo import held_for
 from engine.messages import Message, sentence
 from engine.quality.normalize import read_phone
 
@@ -166,8 +167,9 @@ def _add(errors: dict[str, list[str]], key: str, messages: list[str]) -> None:
     known.extend(message for message in messages if message not in known)
 
 
-_VALIDATORS: dict[tuple[int, int, tuple[str, ...]], tuple[object, object, Draft202012Validator]] = {}
-_FORMS: dict[tuple[int, int], tuple[object, object, dict[str, Any], Draft202012Validator]] = {}  # _checked_form
+# Built once per loaded bundle's objects (engine.memo.held_for keeps each beside its value, so an id is not reused).
+_VALIDATORS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}  # _validator
+_FORMS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}  # _checked_form
 Check = Callable[[Any], bool]
 # keywords that never make a value invalid (annotations; formats are not asserted, as by the validator)
 _ANNOTATIONS = frozenset({"title", "description", "format", "$comment", "default", "examples"})
@@ -238,19 +240,14 @@ def _passes(schema: Mapping[str, Any]) -> Check | None:
     return lambda value: all(check(value) for check in checks)
 
 
-_FAST: dict[tuple[int, int], tuple[object, object, dict[str, Check | None]]] = {}
+_FAST: dict[Hashable, tuple[tuple[object, ...], Any]] = {}
 
 
 def _fast_checks(fields: Mapping[str, Field], catalogs: Mapping[str, Catalog]) -> dict[str, Check | None]:
     """The plain-Python check of every field's schema, built once per loaded bundle (see _passes)."""
-    key = (id(fields), id(catalogs))
-    found = _FAST.get(key)
-    if found is not None and found[0] is fields and found[1] is catalogs:
-        return found[2]
-    if len(_FAST) > 64:
-        _FAST.clear()
-    checks = {name: _passes(field_schema(field, catalogs)) for name, field in fields.items()}
-    _FAST[key] = (fields, catalogs, checks)
+    checks: dict[str, Check | None] = held_for(
+        _FAST, (id(fields), id(catalogs)), (fields, catalogs),
+        lambda: {name: _passes(field_schema(field, catalogs)) for name, field in fields.items()}, 64)
     return checks
 
 
@@ -262,15 +259,12 @@ def _validator(fields: Mapping[str, Field], catalogs: Mapping[str, Catalog],
                names: tuple[str, ...]) -> Draft202012Validator:
     """The validator of these fields' values, built once per set of fields of a loaded bundle (an import checks
     the same fields on every row)."""
-    key = (id(fields), id(catalogs), names)
-    found = _VALIDATORS.get(key)
-    if found is not None and found[0] is fields and found[1] is catalogs:  # not a new mapping at a reused id
-        return found[2]
-    if len(_VALIDATORS) > 256:
-        _VALIDATORS.clear()
-    schema = {"type": "object", "properties": {name: field_schema(fields[name], catalogs) for name in names}}
-    validator = Draft202012Validator(schema)
-    _VALIDATORS[key] = (fields, catalogs, validator)
+    def build() -> Draft202012Validator:
+        return Draft202012Validator(
+            {"type": "object", "properties": {name: field_schema(fields[name], catalogs) for name in names}})
+
+    validator: Draft202012Validator = held_for(
+        _VALIDATORS, (id(fields), id(catalogs), names), (fields, catalogs), build, 256)
     return validator
 
 
@@ -481,16 +475,13 @@ def _checked_form(form: Form, bundle: Bundle) -> tuple[dict[str, Any], Draft2020
     if bundle.forms.get(form.key) is not form:
         schema = resolve_form_schema(form, bundle)
         return schema, Draft202012Validator(schema)
-    key = (id(form), id(bundle))
-    found = _FORMS.get(key)
-    if found is not None and found[0] is form and found[1] is bundle:  # not a new object at a reused id
-        return found[2], found[3]
-    if len(_FORMS) > 256:
-        _FORMS.clear()
-    schema = resolve_form_schema(form, bundle)
-    validator = Draft202012Validator(schema)
-    _FORMS[key] = (form, bundle, schema, validator)
-    return schema, validator
+    def build() -> tuple[dict[str, Any], Draft202012Validator]:
+        schema = resolve_form_schema(form, bundle)
+        return schema, Draft202012Validator(schema)
+
+    checked: tuple[dict[str, Any], Draft202012Validator] = held_for(
+        _FORMS, (id(form), id(bundle)), (form, bundle), build, 256)
+    return checked
 
 
 def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[str, Any]:
