@@ -92,6 +92,50 @@ def test_an_answer_is_asked_again_after_the_transaction_wrote(
         assert any(s.startswith(IN_INBOX) for s in seen)
 
 
+def _steps_of_inbox_check(deployed: Callable[[], UnitOfWork], sam: Actor, record_id: int) -> int:
+    """SQLite virtual machine steps (in hundreds) of asking whether a record is in sam's inbox."""
+    uow = deployed()
+    with uow:
+        raw: Any = uow.session.connection().connection.dbapi_connection
+        steps = [0]
+
+        def step() -> int:
+            steps[0] += 1
+            return 0
+
+        raw.set_progress_handler(step, 100)
+        assert uow.records.in_inbox_of(record_id, sam.id or 0, sam.groups, sam.username)
+        raw.set_progress_handler(None, 100)
+    return steps[0]
+
+
+def _pooled_elsewhere(deployed: Callable[[], UnitOfWork], count: int) -> None:
+    """`count` open tasks of no record, pooled to the sales group."""
+    with deployed() as uow:
+        for n in range(count):
+            task = TaskRow(id=str(uuid.uuid4()), instance_id=None, record_id=None, record_title=None,
+                           spec_name="other", title=f"other {n}", form_key=None, lane=None, candidate_groups="sales",
+                           candidate_users="", assignee_id=None, state="open", due_at=None, created_at=NOW)
+            uow.tasks.add(task)
+            uow.tasks.flush()
+            uow.tasks.add_candidates(task, ["sales"], [])
+        uow.commit()
+
+
+def test_whether_a_card_is_in_the_inbox_is_read_from_the_records_tasks_not_the_whole_pool(
+    db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's plan: the question counts its virtual machine steps")
+    sam = actors["sales"]
+    lead = new_lead(deployed, actors)  # its one task waits in the sales pool
+    _pooled_elsewhere(deployed, 200)
+    few = _steps_of_inbox_check(deployed, sam, lead.id)
+    _pooled_elsewhere(deployed, 800)
+    many = _steps_of_inbox_check(deployed, sam, lead.id)
+    assert many <= few + 1, (few, many)  # five times the pool, the same reads (it walked the pool: 4-5 times more)
+
+
 @contextmanager
 def _nothing_remembered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every name and every visibility answer worked out afresh: the reference rendering."""
