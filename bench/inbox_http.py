@@ -5,7 +5,7 @@ out included; SQLite: virtual machine steps in hundreds), which do not depend on
 from __future__ import annotations
 
 import random
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -148,19 +148,22 @@ def compare_databases(apps: dict[str, tuple[Any, dict[int, Any], Actor, list[Act
                       repeats: int, seed: int = 3) -> dict[str, Any]:
     """The pages `labels` of `pages()` on two (or more) copies of one database — e.g. the schema before and after
     a migration — request by request in random order, so every side sees the same load; p50/p95 each and the
-    ratio of the second side to the first. `apps`: side → (app, clients by user id, admin, readers)."""
+    ratio of the second side to the first (one side: its p50/p95 and CPU per request, to compare code by running
+    two checkouts on one database). `apps`: side → (app, clients by user id, admin, readers)."""
     rng = random.Random(seed)
     shown = {label: (tab, query) for label, tab, query in pages()}
     times: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], float] = {}
 
     def get(side: str, label: str, who: int, timed: bool = True) -> None:
         _, clients, admin, readers = apps[side]
         tab, query = shown[label]
         reader = admin if tab == "all" else readers[who % len(readers)]
-        start = perf_counter()
+        start, used = perf_counter(), process_time()
         response = clients[reader.id].get(f"/tasks?tab={tab}&{query}")
         if timed:
             times.setdefault((side, label), []).append(perf_counter() - start)
+            cpu[(side, label)] = cpu.get((side, label), 0.0) + process_time() - used
         if response.status_code != 200:
             raise RuntimeError(f"GET /tasks?tab={tab}&{query} on {side} answered {response.status_code}")
 
@@ -173,8 +176,12 @@ def compare_databases(apps: dict[str, tuple[Any, dict[int, Any], Actor, list[Act
         for label in labels:
             for side in rng.sample(list(apps), len(apps)):
                 get(side, label, who)
-    first, second = list(apps)[:2]
     out: dict[str, Any] = {}
+    if len(apps) == 1:  # one database: this checkout's code timed alone
+        (side,) = apps
+        return {label: {**summary_ms(times[(side, label)]),
+                        "cpu_ms_per_request": round(cpu[(side, label)] / repeats * 1000, 2)} for label in labels}
+    first, second = list(apps)[:2]
     for label in labels:
         a, b = summary_ms(times[(first, label)]), summary_ms(times[(second, label)])
         out[label] = {first: a, second: b, f"{second}/{first}_p50": round(b["median_ms"] / a["median_ms"], 2),
@@ -183,8 +190,9 @@ def compare_databases(apps: dict[str, tuple[Any, dict[int, Any], Actor, list[Act
 
 
 def main() -> None:
-    """`python -m bench.inbox_http URL_A URL_B --pages "pool [record] plain,..."`: two copies of a populated inbox
-    database (bench/inbox.py `populate`, with a user `bench_admin`) compared page by page, interleaved."""
+    """`python -m bench.inbox_http URL_A [URL_B] --pages "pool [record] plain,..."`: two copies of a populated inbox
+    database (bench/inbox.py `populate`, with a user `bench_admin`) compared page by page, interleaved; or one
+    database timed with this checkout's code (run it from another checkout to compare code)."""
     import argparse
     import json
     from datetime import datetime
@@ -194,12 +202,12 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("first")
-    parser.add_argument("second")
+    parser.add_argument("second", nargs="?")
     parser.add_argument("--pages", required=True, help="labels of pages(), comma-separated")
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
     apps = {}
-    for side, url in (("first", args.first), ("second", args.second)):
+    for side, url in (("first", args.first), ("second", args.second)) if args.second else (("first", args.first),):
         factory = uow_factory(url)
         people = actors(factory)
         admin = next(a for a in people if a.username == "bench_admin")

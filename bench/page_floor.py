@@ -1,7 +1,8 @@
 """What a page costs in Python beyond its SQL: the inbox tabs and a record card through the Flask app (routing,
 session, the request's unit of work, the template; no network) on a populated inbox database (bench/inbox.py
-`populate`), p50/p95 and requests per second, and the Python function calls per request (cProfile), which do
-not depend on the machine's load. Run it from two checkouts at once on one database to compare code:
+`populate`), p50/p95, requests per second and this process's CPU per request (the app's Python: the database
+server's work is not in it on PostgreSQL), and the Python function calls per request (cProfile), which do not
+depend on the machine's load. Run it from two checkouts at once on one database to compare code:
 `python -m bench.page_floor URL` in each (both processes share the machine's load)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import cProfile
 import json
 import pstats
 from datetime import datetime
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 from sqlalchemy import text
@@ -49,12 +50,14 @@ def measure(url: str, repeats: int, warm: int = 20) -> dict[str, Any]:
         for _ in range(warm):
             get(path)
     times: dict[str, list[float]] = {page: [] for page in PAGES}
+    cpu = dict.fromkeys(PAGES, 0.0)
     before = _load()
     for _ in range(repeats):
         for page, path in paths.items():
-            start = perf_counter()
+            start, used = perf_counter(), process_time()
             get(path)
             times[page].append(perf_counter() - start)
+            cpu[page] += process_time() - used
     after = _load()
     calls = {}
     for page, path in paths.items():
@@ -68,6 +71,7 @@ def measure(url: str, repeats: int, warm: int = 20) -> dict[str, Any]:
     return {
         "at": datetime.now().isoformat(timespec="seconds"), "load_before": before, "load_after": after,
         "pages": {page: {**summary_ms(times[page]), "requests_per_s": round(len(times[page]) / sum(times[page]), 1),
+                         "cpu_ms_per_request": round(cpu[page] / repeats * 1000, 2),
                          "python_calls_per_request": calls[page], "path": paths[page]} for page in PAGES},
     }
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, url_for
 from lxml import etree
@@ -44,8 +45,9 @@ def field_label(entity: Entity | None, name: str) -> str:
     return label(field.label, name) if field is not None else name
 
 
-def format_datetime(value: datetime | str | None) -> str:
-    """A stored (UTC) timestamp in the user's time zone: `2026-03-02 12:00 MSK`."""
+def format_datetime(value: datetime | str | None, zone: ZoneInfo | None = None) -> str:
+    """A stored (UTC) timestamp in the user's time zone (`zone`, when the caller has it at hand):
+    `2026-03-02 12:00 MSK`."""
     if value is None or value == "":
         return EMPTY
     if isinstance(value, str):
@@ -53,7 +55,7 @@ def format_datetime(value: datetime | str | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return str(value)
-    moment = local(value)
+    moment = local(value, zone)
     if moment.year >= 1000:  # the text strftime makes (%Y pads nothing), made without it: a third of the call
         return (f"{moment.year}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d} "
                 f"{moment.tzname()}")
@@ -300,15 +302,17 @@ def element_title(element_id: str | None, title: str, process_id: str | None = N
     return title if owner is None else step_label(owner, element_id, title)
 
 
-def task_title(task: TaskView) -> str:
+def task_title(task: TaskView, labels: Mapping[str, ProcessLabels] | None = None, locale: str | None = None) -> str:
     """A task's name in the request's language: its process step's label, or its rule's title in that language
-    (other standalone tasks keep the title they were given)."""
-    locale = get_locale()
+    (other standalone tasks keep the title they were given). `labels`, `locale`: the configuration's process
+    labels and the request's language, when a page naming many tasks has looked them up once."""
+    locale = locale or get_locale()
     if task.title_labels and task.title_labels.get(locale):
         return task.title_labels[locale]
     if task.instance_id is None:
         return element_title(task.element_id, task.title) if task.element_id.startswith(RULE_TASK) else task.title
-    labels, element_id, title = process_labels(), task.element_id, task.title
+    labels = process_labels() if labels is None else labels
+    element_id, title = task.element_id, task.title
 
     def work() -> str:
         process_id = _owner_in(labels, element_id, title)
@@ -317,11 +321,13 @@ def task_title(task: TaskView) -> str:
     return _remembered(_names_of(labels), ("title", element_id, title, locale), work) or ""
 
 
-def task_process_label(task: TaskView, fallback: str) -> str:
-    """The name of the process a task belongs to, in the request's language."""
+def task_process_label(task: TaskView, fallback: str, labels: Mapping[str, ProcessLabels] | None = None,
+                       locale: str | None = None) -> str:
+    """The name of the process a task belongs to, in the request's language (`labels`, `locale`: as task_title)."""
     if task.instance_id is None:
         return fallback
-    labels, element_id, title, locale = process_labels(), task.element_id, task.title, get_locale()
+    labels = process_labels() if labels is None else labels
+    element_id, title, locale = task.element_id, task.title, locale or get_locale()
 
     def work() -> str:
         process_id = _owner_in(labels, element_id, title)

@@ -41,10 +41,11 @@ def user_zone() -> ZoneInfo:
     return zone
 
 
-def local(moment: datetime) -> datetime:
-    """A stored moment in the user's zone (a naive one is UTC: the store keeps UTC)."""
+def local(moment: datetime, zone: ZoneInfo | None = None) -> datetime:
+    """A stored moment in the user's zone (`zone`, when the caller has it at hand; a naive moment is UTC: the
+    store keeps UTC)."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(user_zone())
+    return aware.astimezone(zone or user_zone())
 
 
 def input_value(value: datetime | str) -> str:

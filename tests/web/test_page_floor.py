@@ -6,20 +6,24 @@ and in a zone other than UTC."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
 from engine.config import process_labels
 from engine.services.tasks import claim_task
 from engine.services.views import Actor
 from engine.store import repositories
+from engine.store.models import TaskRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
+from tests.integration.test_standalone_tasks import rule_task
 from tests.integration.test_step_statements import statements
 from tests.web.conftest import as_user, new_lead, pool_task
 from web import present
@@ -88,6 +92,50 @@ def test_an_answer_is_asked_again_after_the_transaction_wrote(
         assert any(s.startswith(IN_INBOX) for s in seen)
 
 
+def _steps_of_inbox_check(deployed: Callable[[], UnitOfWork], sam: Actor, record_id: int) -> int:
+    """SQLite virtual machine steps (in hundreds) of asking whether a record is in sam's inbox."""
+    uow = deployed()
+    with uow:
+        raw: Any = uow.session.connection().connection.dbapi_connection
+        steps = [0]
+
+        def step() -> int:
+            steps[0] += 1
+            return 0
+
+        raw.set_progress_handler(step, 100)
+        assert uow.records.in_inbox_of(record_id, sam.id or 0, sam.groups, sam.username)
+        raw.set_progress_handler(None, 100)
+    return steps[0]
+
+
+def _pooled_elsewhere(deployed: Callable[[], UnitOfWork], count: int) -> None:
+    """`count` open tasks of no record, pooled to the sales group."""
+    with deployed() as uow:
+        for n in range(count):
+            task = TaskRow(id=str(uuid.uuid4()), instance_id=None, record_id=None, record_title=None,
+                           spec_name="other", title=f"other {n}", form_key=None, lane=None, candidate_groups="sales",
+                           candidate_users="", assignee_id=None, state="open", due_at=None, created_at=NOW)
+            uow.tasks.add(task)
+            uow.tasks.flush()
+            uow.tasks.add_candidates(task, ["sales"], [])
+        uow.commit()
+
+
+def test_whether_a_card_is_in_the_inbox_is_read_from_the_records_tasks_not_the_whole_pool(
+    db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's plan: the question counts its virtual machine steps")
+    sam = actors["sales"]
+    lead = new_lead(deployed, actors)  # its one task waits in the sales pool
+    _pooled_elsewhere(deployed, 200)
+    few = _steps_of_inbox_check(deployed, sam, lead.id)
+    _pooled_elsewhere(deployed, 800)
+    many = _steps_of_inbox_check(deployed, sam, lead.id)
+    assert many <= few + 1, (few, many)  # five times the pool, the same reads (it walked the pool: 4-5 times more)
+
+
 @contextmanager
 def _nothing_remembered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every name and every visibility answer worked out afresh: the reference rendering."""
@@ -106,26 +154,123 @@ def _page(client: FlaskClient, path: str) -> str:
     return re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value=""', response.get_data(as_text=True))
 
 
-@pytest.mark.parametrize(("locale", "zone"), [("en", ""), ("ru", ""), ("en", "Asia/Tokyo"), ("ru", "America/New_York")])
-def test_inbox_and_card_read_the_same_as_when_nothing_is_remembered(
-    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch,
-    locale: str, zone: str,
-) -> None:
-    sam = as_user(app, "sam")
-    assert sam.post("/profile", data={"locale": locale, "timezone": zone}).status_code == 302
-    assert sam.get("/profile").status_code == 200  # shows (and drops) the "saved" message
+REFERENCE_ROWS = Path(__file__).parent / "reference" / "inbox_rows_per_cell.html"
+READERS = {"sam": ("mine", "pool", "overdue"), "sue": ("mine", "pool"), "hank": ("mine", "pool", "overdue", "team"),
+           "ada": ("all",)}
+
+
+@contextmanager
+def _rows_per_cell(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The inbox table's body rendered as before web/inbox_rows.py (every cell looked up in the template), put in
+    the page in place of the one the page rendered: the reference for the table's bytes."""
+    from web.blueprints import inbox
+
+    seen: dict[str, Any] = {}
+    real_rows, real_render = inbox.inbox_rows, inbox.render_template
+
+    def rows(tasks: Any, tab: str, now: Any) -> Any:
+        seen.update(tasks=list(tasks), now=now)
+        return real_rows(seen["tasks"], tab, now)
+
+    def render(name: str, **context: Any) -> str:
+        page = real_render(name, **context)
+        if name != "inbox/list.html":
+            return page
+        body = render_template_string(REFERENCE_ROWS.read_text(encoding="utf-8"), **context, **seen)
+        return page[: page.index("<tbody>")] + body[body.index("<tbody>") : body.index("</tbody>")] \
+            + page[page.index("</tbody>") :]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(inbox, "inbox_rows", rows)
+        patched.setattr(inbox, "render_template", render)
+        yield
+
+
+def _varied_tasks(deployed: Callable[[], UnitOfWork], actors: dict[str, Actor]) -> list[int]:
+    """Leads in the pool (one claimed by sam), a rule's tasks (sam's own, due in ten years; one pooled to sales),
+    and a task of no record, process or due date offered to the sales group and to sue by name: the ids of the
+    leads, the claimed one first."""
     leads = [new_lead(deployed, actors, f"lead {n}") for n in range(3)]
     claim_task(deployed(), actors["sales"], pool_task_of(deployed, actors["sales"], leads[0].id), NOW)
-    paths = ["/tasks?tab=pool", "/tasks?tab=mine", "/tasks?tab=overdue", f"/records/{leads[0].id}",
-             f"/records/{leads[1].id}", "/tasks?tab=pool&sort=task", "/tasks?tab=pool&sort=process&dir=desc"]
-    present._BY_LABELS.clear()
-    cold, warm = [_page(sam, p) for p in paths], [_page(sam, p) for p in paths]  # then from the memos
-    with _nothing_remembered(monkeypatch):
-        fresh = [_page(sam, p) for p in paths]
-    for path, first, second, reference in zip(paths, cold, warm, fresh, strict=True):
-        assert first == reference, path
-        assert second == reference, path
-    assert "lead 1" in fresh[0]
+    rule_task(deployed, actors["sales"], leads[1].id, assignee="owner", due="P3650D")
+    rule_task(deployed, actors["sales"], leads[2].id, candidate_groups=["sales"],
+              title={"en": 'Check <the> "deal" & call', "ru": "Проверить <сделку> и позвонить"})
+    with deployed() as uow:
+        loose = TaskRow(id=str(uuid.uuid4()), instance_id=None, record_id=None, record_title=None, spec_name="loose",
+                        title="A loose <task>", form_key=None, lane=None, candidate_groups="sales,north",
+                        candidate_users="sue", assignee_id=None, state="open", due_at=None, created_at=NOW)
+        uow.tasks.add(loose)
+        uow.tasks.flush()
+        uow.tasks.add_candidates(loose, ["sales", "north"], ["sue"])
+        uow.commit()
+    return [lead.id for lead in leads]
+
+
+@pytest.mark.parametrize("zone", ["", "UTC", "Asia/Tokyo", "America/New_York"])
+@pytest.mark.parametrize("reader", list(READERS))
+def test_inbox_and_card_read_the_same_as_when_nothing_is_remembered_and_every_cell_is_looked_up(
+    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch,
+    reader: str, zone: str,
+) -> None:
+    cards = _varied_tasks(deployed, actors)
+    cards = cards[1:] if reader == "sue" else cards  # sam's claimed lead is not in sue's inbox: not hers to read
+    client = as_user(app, reader)
+    paths = [f"/records/{record_id}" for record_id in cards]
+    for tab in READERS[reader]:
+        paths += [f"/tasks?tab={tab}", f"/tasks?tab={tab}&sort=task&dir=desc", f"/tasks?tab={tab}&f.record=lead"]
+    paths.append(f"/tasks?tab={READERS[reader][-1]}&sort=process")
+    for locale in ("en", "ru"):
+        assert client.post("/profile", data={"locale": locale, "timezone": zone}).status_code == 302
+        assert client.get("/profile").status_code == 200  # shows (and drops) the "saved" message
+        present._BY_LABELS.clear()
+        cold, warm = [_page(client, p) for p in paths], [_page(client, p) for p in paths]  # then from the memos
+        with _nothing_remembered(monkeypatch), _rows_per_cell(monkeypatch):
+            reference = [_page(client, p) for p in paths]
+        for path, first, second, expected in zip(paths, cold, warm, reference, strict=True):
+            assert first == expected, (locale, path)
+            assert second == expected, (locale, path)
+    shown = "".join(reference)
+    assert shown.count('<tr class="') > len(paths)  # the tabs are not empty
+    assert "lead 1" in shown
+
+
+def _template_lookups(app: Flask, client: FlaskClient, path: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many functions and filters a page's templates call and how many attributes they look up."""
+    from jinja2 import Environment
+    from jinja2.runtime import Context
+
+    calls = [0]
+
+    def counted(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1
+            return real(*args, **kwargs)
+
+        return call
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Context, "call", counted(Context.call))
+        patched.setattr(Environment, "getattr", counted(Environment.getattr))
+        for name, real in list(app.jinja_env.filters.items()):
+            patched.setitem(app.jinja_env.filters, name, counted(real))
+        assert client.get(path).status_code == 200
+    return calls[0]
+
+
+def test_the_inbox_table_calls_nothing_in_the_template_per_row(
+    app: Flask, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sam = as_user(app, "sam")
+    for n in range(2):
+        new_lead(deployed, actors, f"lead {n}")
+    assert sam.get("/tasks?tab=pool").status_code == 200
+    few = _template_lookups(app, sam, "/tasks?tab=pool", monkeypatch)
+    for n in range(2, 8):
+        new_lead(deployed, actors, f"lead {n}")
+    many = _template_lookups(app, sam, "/tasks?tab=pool", monkeypatch)
+    assert sam.get("/tasks?tab=pool").get_data(as_text=True).count('action="/tasks/') >= 8
+    # a row's names, dates, links and candidates come made: no filter, function or attribute lookup per row
+    assert many == few
 
 
 def pool_task_of(deployed: Callable[[], UnitOfWork], who: Actor, record_id: int) -> str:

@@ -30,6 +30,7 @@ from web import now, uow
 from web.auth import actor, login_required, safe_next
 from web.forms_render import build_widgets, localized, submitted_values, unplaced_errors
 from web.i18n import engine_message, get_locale, t
+from web.inbox_rows import inbox_rows
 from web.lists import Column, inbox_columns, read_task_filter
 from web.people import expect_people
 from web.present import bundle_of, entity_label, process_label, remember_titles, step_label
@@ -111,8 +112,8 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     shown = around(listed.tasks, PAGE, after, before)
     expect_people(u for task in shown.tasks for u in task.candidate_users)  # named together, with the first asked
     kept = {k: v for k, v in request.args.items() if k not in ("tab", "page", "after", "before") and v}
-    return render_template("inbox/list.html", tabs=tabs, tab=tab, tasks=shown.tasks, paged=bool(after or before),
-                           prev_before=shown.prev_before, next_after=shown.next_after, now=moment,
+    return render_template("inbox/list.html", tabs=tabs, tab=tab, rows=inbox_rows(shown.tasks, tab, moment),
+                           paged=bool(after or before), prev_before=shown.prev_before, next_after=shown.next_after,
                            reassign_to=reassign_to, counts=listed.counts, count_cap=COUNT_CAP, columns=columns,
                            read=read, kept=kept, errors=errors, filtered=bool(read.given)), status
 
