@@ -105,11 +105,14 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
     gc.freeze()
     statistics.refresh(uow, importer.counts.get("created", 0))
     converted = [importer.convert(uow, cells) for _, cells in batch]
-    importer.prefetch(uow, [data for data, _ in converted])
-    known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
-    uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them in memory
-    importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
-    queue_rule_pairs(uow, importer)  # fuzzy and probabilistic matches of the batch's new records: review pairs
+    # the search and match keys of the batch's new records go in one sorted INSERT per table at its end (match
+    # keys earlier when the pairs below read them); in one transaction for the whole file, the search keys once
+    with uow.keys_together():
+        importer.prefetch(uow, [data for data, _ in converted])
+        known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
+        uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them here
+        importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
+        queue_rule_pairs(uow, importer)  # fuzzy and probabilistic matches of the batch's new records: review pairs
 
 
 def _open_writes(uow: UnitOfWork, job_id: int, processed: int) -> None:
@@ -144,14 +147,15 @@ def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, tabl
             _open_writes(uow, job_id, 0)
         importer.load_index(uow)
         statistics = _Statistics()
-        for batch in _batches(table.rows, batch_size):
-            _rows(importer, uow, table, batch, statistics)
-            processed += len(batch)
-            _set_live(factory, job_id, processed)
-            if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
-                with factory() as side:
-                    side.imports.set_progress(job_id, processed)
-                    side.commit()
+        with uow.keys_together():  # the whole file's search keys in one sorted INSERT (nothing reads them here)
+            for batch in _batches(table.rows, batch_size):
+                _rows(importer, uow, table, batch, statistics)
+                processed += len(batch)
+                _set_live(factory, job_id, processed)
+                if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
+                    with factory() as side:
+                        side.imports.set_progress(job_id, processed)
+                        side.commit()
         job_row = uow.imports.job(job_id)
         if job_row is None:
             raise NotFound(f"import {job_id} not found")
