@@ -27,6 +27,7 @@ from engine.store.quality_models import ImportJobRow, ImportRejectRow
 from engine.store.uow import UnitOfWork
 
 BATCH_SIZE = 500
+WAL_PAGES = 25_000  # SQLite: write-ahead log pages (about 100 MB) between checkpoints while batches commit
 ANALYZE_FROM = 1_000  # records an import has created when it first refreshes PostgreSQL's statistics
 UowMaker = Callable[[], UnitOfWork]
 Clock = Callable[[], datetime]
@@ -187,6 +188,7 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
         before = len(importer.rejects)
         uow = factory()
         with uow:
+            uow.imports.spread_checkpoints(WAL_PAGES)  # on this batch's connection (a pool may hand out another)
             _open_writes(uow, job_id, processed)
             _rows(importer, uow, table, batch, statistics)
             _store_rejects(uow, job_id, importer, before)
@@ -198,6 +200,7 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
             uow.commit()
         _set_live(factory, job_id, processed)
     with factory() as uow:
+        uow.imports.spread_checkpoints(None)  # this commit checkpoints the log the batches left
         job = uow.imports.job(job_id)
         assert job is not None  # noqa: S101 - jobs are never deleted
         rejected = importer.counts["rejected"]
