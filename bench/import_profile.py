@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the pstats dump here")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sqlite-cache-mb", type=int, help="SQLite: this page cache per connection (experiment)")
+    parser.add_argument("--wal-autocheckpoint", type=int, help="SQLite: WAL pages before a checkpoint (experiment)")
     parser.add_argument("--no-profile", action="store_true", help="only time the import (and its statements)")
     parser.add_argument("--batch-size", type=int, help="rows per batch (experiment; the default is run_import's)")
     args = parser.parse_args()
@@ -133,6 +134,12 @@ def main() -> None:
                     factory.engine,
                     "connect",
                     lambda conn, _: conn.execute(f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}"),
+                )
+            if args.wal_autocheckpoint:
+                event.listen(
+                    factory.engine,
+                    "connect",
+                    lambda conn, _: conn.execute(f"PRAGMA wal_autocheckpoint={args.wal_autocheckpoint}"),
                 )
             profiler = cProfile.Profile()
             threads, io = _thread_clocks(), _io()
