@@ -66,7 +66,8 @@ def where_the_wall_went(wall: float, before: tuple[float, float], io_before: dic
     io = {k: v - io_before.get(k, 0) for k, v in _io().items()}
     return (f"(process since start: user {times.user:.2f} s, system {times.system:.2f} s) "
             f"on a CPU {ran:.2f} s, waiting for a CPU {waited:.2f} s, blocked {wall - ran - waited:.2f} s; "
-            f"storage read {io.get('read_bytes', 0) / 2**20:.0f} MiB, written {io.get('write_bytes', 0) / 2**20:.0f} MiB")
+            f"storage read {io.get('read_bytes', 0) / 2**20:.0f} MiB, "
+            f"written {io.get('write_bytes', 0) / 2**20:.0f} MiB")
 
 
 def _io() -> dict[str, int]:

@@ -16,8 +16,8 @@ table's keys wait (memory stays bounded in an import of a whole file in one tran
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -28,6 +28,7 @@ from engine.store.bulk_insert import insert_rows
 from engine.store.models import RecordRow
 from engine.store.quality_models import MatchKeyRow
 from engine.store.search_models import SearchKeyRow
+from engine.store.session_blocks import holding, inside
 
 _HELD = "flowcrm.waiting_keys"  # Session.info key of `_Held`, while a block holds keys
 SEARCH, MATCH = "search_key", "match_key"
@@ -57,26 +58,10 @@ class _Held:
     sent: list[tuple[str, SessionTransaction, list[_Key]]] = field(default_factory=list)
 
 
-@contextmanager
-def together(session: Session) -> Iterator[None]:
+def together(session: Session) -> AbstractContextManager[None]:
     """Hold the search and match keys of the records created in the block; send them at its end (nested blocks
     share the outer one's)."""
-    if _HELD in session.info:
-        yield
-        return
-    session.info[_HELD] = _Held()
-    try:
-        yield
-    except BaseException:
-        # sent as they would have been unheld, in case the caller goes on and commits what the block wrote; a
-        # transaction the error broke cannot take them, and the caller's error is the one to see
-        with suppress(Exception):
-            write(session)
-        raise
-    else:
-        write(session)
-    finally:
-        session.info.pop(_HELD, None)
+    return holding(session, _HELD, _Held, write)
 
 
 def hold_search(session: Session, rows: Iterable[tuple[RecordRow, str]]) -> bool:
@@ -160,8 +145,11 @@ def write(session: Session, table: str | None = None) -> None:
         nested = session.get_nested_transaction()
         if nested is not None and waiting:
             held.sent.append((name, nested, waiting))
-        rows = [key.values if key.record is None else {**key.values, "owner_id": key.record.owner_id}
-                for key in waiting if key.dropped_in is None]
+        rows = [
+            key.values if key.record is None else {**key.values, "owner_id": key.record.owner_id}
+            for key in waiting
+            if key.dropped_in is None
+        ]
         held.dropped -= len(waiting) - len(rows)
         if name == SEARCH:
             rows.sort(key=lambda row: (row["key"], row["entity"], row["record_id"]))
@@ -180,14 +168,6 @@ def _current(session: Session) -> SessionTransaction | None:
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ended:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
     """A rollback takes the keys held in the savepoint or transaction it undid (or in one nested in it) and gives
@@ -198,8 +178,8 @@ def _forget_rolled_back(session: Session) -> None:
     rolled_back = session.get_nested_transaction() or session.get_transaction()
     if rolled_back is None:
         return
-    sent = [entry for entry in held.sent if _inside(entry[1], rolled_back)]
-    held.sent = [entry for entry in held.sent if not _inside(entry[1], rolled_back)]
+    sent = [entry for entry in held.sent if inside(entry[1], rolled_back)]
+    held.sent = [entry for entry in held.sent if not inside(entry[1], rolled_back)]
     for name, _, keys in reversed(sent):  # the database forgot them: they wait again, in their order
         back = [key for key in keys if key.dropped_in is None]
         held.keys[name][:0] = back
@@ -207,10 +187,10 @@ def _forget_rolled_back(session: Session) -> None:
     for name, keys in held.keys.items():
         kept = []
         for key in keys:
-            if _inside(key.held_in, rolled_back):
+            if inside(key.held_in, rolled_back):
                 held.dropped -= key.dropped_in is not None
                 continue
-            if key.dropped_in is not None and _inside(key.dropped_in, rolled_back):
+            if key.dropped_in is not None and inside(key.dropped_in, rolled_back):
                 key.dropped_in = None
                 held.dropped -= 1
             kept.append(key)

@@ -4,6 +4,7 @@ history, match keys, links, duplicate pairs, tasks of the rules, row keys, count
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -459,6 +460,6 @@ def test_keys_of_a_batch_go_in_one_sorted_insert_per_index(
                                    .order_by(SearchKeyRow.id)).scalars().all()
         assert len(keys) > 1000
         assert len(uow.session.execute(select(MatchKeyRow.id)).all()) > 500
-    descents = sum(1 for a, b in zip(keys, keys[1:], strict=False) if b < a)
+    descents = sum(1 for a, b in itertools.pairwise(keys) if b < a)
     # one at each new INSERT and within a replaced record's few keys (in record order about every other key)
     assert descents <= search_inserts - 1 + 10 * replaced.count("search_key") < len(keys) // 50
