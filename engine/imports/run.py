@@ -188,7 +188,8 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
         before = len(importer.rejects)
         uow = factory()
         with uow:
-            uow.imports.spread_checkpoints(WAL_PAGES)  # on this batch's connection (a pool may hand out another)
+            if processed > done:  # from the second batch on (a one-batch import commits once), on this batch's
+                uow.imports.spread_checkpoints(WAL_PAGES)  # connection (a pool may hand out another)
             _open_writes(uow, job_id, processed)
             _rows(importer, uow, table, batch, statistics)
             _store_rejects(uow, job_id, importer, before)
