@@ -177,15 +177,26 @@ class DuplicateQueries(_Repository):
                                                                  MatchKeyRow.key.in_(names))).tuples())
             if not held:
                 continue
-            params = {"entity": entity, "most": most, **_key_params("g", held)}
-            sized = self.session.execute(_group_sizes(len(held)), params).tuples()
-            shared = _grouped((key, value) for key, value, size in sized if size <= limits[key])
+            # counted on the (entity, key, value) index alone, merged records' keys included: never fewer than
+            # the unmerged records holding the value, so a value within its limit here is within it unmerged too
+            # (SQLite: 2.5 times faster than counting with each key's record, which reads both tables per key)
+            counted = self.session.execute(_key_counts(len(held)), {"entity": entity, **_key_params("g", held)})
+            wanted: list[tuple[str, str]] = []
+            over: list[tuple[str, str]] = []
+            for key, value, size in counted.tuples():
+                (wanted if size <= limits[key] else over).append((key, value))
+            if over:  # a block beyond its limit with merged records in it: counted again, unmerged only
+                params = {"entity": entity, "most": most, **_key_params("g", _grouped(over))}
+                sized = self.session.execute(_group_sizes(len(_grouped(over))), params).tuples()
+                wanted += [(key, value) for key, value, size in sized if size <= limits[key]]
+            shared = _grouped(wanted)
             if not shared:
                 continue
             params = {"entity": entity, **_key_params("g", shared)}
             for record_id, key, value in self.session.execute(_group_members(len(shared)), params).tuples():
                 groups.setdefault((key, value), set()).add(record_id)
-        return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items())]
+        # a value two records hold, one of them merged, is no group (it was counted with the merged one above)
+        return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items()) if len(ids) > 1]
 
     def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
         """`pair_statuses` of the pairs naming one of these records."""
@@ -394,6 +405,15 @@ def _group_sizes(keys: int) -> Select[Any]:
             .where(_bound_key_filter("g", keys), RecordRow.merged_into_id.is_(None))
             .group_by(MatchKeyRow.key, MatchKeyRow.value)
             .having(size.between(2, bindparam("most", type_=Integer))))
+
+
+@lru_cache(maxsize=64)
+def _key_counts(keys: int) -> Select[Any]:
+    """(key, value, match_key rows holding it) of the bound key values held by two or more rows: a grouped count
+    read from the (entity, key, value) index alone (merged records' keys counted too)."""
+    size = func.count()
+    return (select(MatchKeyRow.key, MatchKeyRow.value, size).where(_bound_key_filter("g", keys))
+            .group_by(MatchKeyRow.key, MatchKeyRow.value).having(size >= 2))
 
 
 @lru_cache(maxsize=64)
