@@ -51,7 +51,6 @@ class _Key:
 @dataclass
 class _Held:
     keys: dict[str, list[_Key]] = field(default_factory=lambda: {SEARCH: [], MATCH: []})
-    dropped: int = 0  # how many of them a replace took (they are skipped when sent)
     # records none of whose keys of a table went to the database yet: a replace of theirs waits too
     fresh: dict[str, set[int]] = field(default_factory=lambda: {SEARCH: set(), MATCH: set()})
     # keys sent inside a savepoint, with it: when it rolls back, the keys held before it wait again
@@ -107,7 +106,6 @@ def drop(session: Session, table: str, record_ids: Iterable[int]) -> list[_Key]:
         if key.dropped_in is None and key.record_id in wanted:
             key.dropped_in = here
             taken.append(key)
-    held.dropped += len(taken)
     return taken
 
 
@@ -150,7 +148,6 @@ def write(session: Session, table: str | None = None) -> None:
             for key in waiting
             if key.dropped_in is None
         ]
-        held.dropped -= len(waiting) - len(rows)
         if name == SEARCH:
             rows.sort(key=lambda row: (row["key"], row["entity"], row["record_id"]))
         else:
@@ -161,7 +158,7 @@ def write(session: Session, table: str | None = None) -> None:
 def waiting(session: Session) -> int:
     """How many keys wait (not taken by a replace)."""
     held: _Held | None = session.info.get(_HELD)
-    return 0 if held is None else sum(map(len, held.keys.values())) - held.dropped
+    return 0 if held is None else sum(key.dropped_in is None for keys in held.keys.values() for key in keys)
 
 
 def _current(session: Session) -> SessionTransaction | None:
@@ -180,18 +177,17 @@ def _forget_rolled_back(session: Session) -> None:
         return
     sent = [entry for entry in held.sent if inside(entry[1], rolled_back)]
     held.sent = [entry for entry in held.sent if not inside(entry[1], rolled_back)]
-    for name, _, keys in reversed(sent):  # the database forgot them: they wait again, in their order
-        back = [key for key in keys if key.dropped_in is None]
+    for name, _, keys in reversed(sent):  # the database forgot them: they wait again, in their order (with
+        # those a replace took in the savepoint, which it gives back below)
+        back = [key for key in keys if key.dropped_in is None or inside(key.dropped_in, rolled_back)]
         held.keys[name][:0] = back
         held.fresh[name].update(key.record_id for key in back)
     for name, keys in held.keys.items():
         kept = []
         for key in keys:
             if inside(key.held_in, rolled_back):
-                held.dropped -= key.dropped_in is not None
                 continue
             if key.dropped_in is not None and inside(key.dropped_in, rolled_back):
                 key.dropped_in = None
-                held.dropped -= 1
             kept.append(key)
         held.keys[name] = kept

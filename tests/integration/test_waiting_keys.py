@@ -95,3 +95,24 @@ def test_keys_sent_in_a_savepoint_that_rolls_back_wait_again(deployed: MakeUow, 
             savepoint.rollback()  # the database forgot both; the first waits again
         uow.commit()
     assert _keys(deployed, lead_id)[1] == [("phone", "+79121111111")]
+
+
+def test_keys_a_replace_took_before_a_send_in_a_rolled_back_savepoint_come_back(
+    deployed: MakeUow, actors: dict
+) -> None:
+    lead_id = _fresh(deployed, actors, "Taken, sent, undone")
+    other_id = _fresh(deployed, actors, "Sent, undone")
+    uow = deployed()
+    with uow:
+        with uow.keys_together():
+            uow.quality.add_keys([(lead_id, "Lead", "email", "kept@example.com")])
+            uow.quality.add_keys([(other_id, "Lead", "email", "other@example.com")])
+            savepoint = uow.imports.savepoint()
+            uow.quality.replace_keys(lead_id, "Lead", [])  # takes the lead's waiting key
+            uow.quality.key_matches("Lead", [("email", "other@example.com")])  # sends the other's, here
+            savepoint.rollback()  # both undone: the lead's key and the other's wait again
+        uow.commit()
+    assert (_keys(deployed, lead_id)[1], _keys(deployed, other_id)[1]) == (
+        [("email", "kept@example.com")],
+        [("email", "other@example.com")],
+    )
