@@ -5,11 +5,13 @@ owner as it is when sent."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import select
 
 from engine.services import records
+from engine.store.models import RecordRow
 from engine.store.quality_models import MatchKeyRow
 from engine.store.search_models import SearchKeyRow
 from engine.store.uow import UnitOfWork
@@ -40,21 +42,29 @@ def _fresh(make_uow: MakeUow, actors: dict, title: str) -> int:
     return lead_id
 
 
-def test_keys_wait_for_the_end_of_the_block_and_reads_in_it_see_them(deployed: MakeUow, actors: dict) -> None:
-    lead_id = _fresh(deployed, actors, "Waiting keys")
-    uow = deployed()
+@contextmanager
+def _holding(make_uow: MakeUow, actors: dict, title: str) -> Iterator[tuple[UnitOfWork, RecordRow]]:
+    """A fresh lead, loaded in a unit of work whose block holds keys; committed after the block."""
+    lead_id = _fresh(make_uow, actors, title)
+    uow = make_uow()
     with uow:
         row = uow.records.get(lead_id)
         assert row is not None
         with uow.keys_together():
-            uow.search.add_many([row], [["zeta", "alpha"]])
-            uow.quality.add_keys([(lead_id, "Lead", "phone", "+79120000000")])
-            assert uow.session.execute(select(SearchKeyRow.id).where(SearchKeyRow.record_id == lead_id)).all() == []
-            # a lookup of match keys sends them first
-            assert uow.quality.key_matches("Lead", [("phone", "+79120000000")]) == [(lead_id, "phone", "+79120000000")]
-            row.owner_id = actors["sales"].id  # a rule gave the record another owner after its keys were made
-            uow.flush()
+            yield uow, row
         uow.commit()
+
+
+def test_keys_wait_for_the_end_of_the_block_and_reads_in_it_see_them(deployed: MakeUow, actors: dict) -> None:
+    with _holding(deployed, actors, "Waiting keys") as (uow, row):
+        lead_id = row.id
+        uow.search.add_many([row], [["zeta", "alpha"]])
+        uow.quality.add_keys([(lead_id, "Lead", "phone", "+79120000000")])
+        assert uow.session.execute(select(SearchKeyRow.id).where(SearchKeyRow.record_id == lead_id)).all() == []
+        # a lookup of match keys sends them first
+        assert uow.quality.key_matches("Lead", [("phone", "+79120000000")]) == [(lead_id, "phone", "+79120000000")]
+        row.owner_id = actors["sales"].id  # a rule gave the record another owner after its keys were made
+        uow.flush()
     owner = actors["sales"].id
     assert _keys(deployed, lead_id) == ([("alpha", owner), ("zeta", owner)], [("phone", "+79120000000")])
 
@@ -62,56 +72,43 @@ def test_keys_wait_for_the_end_of_the_block_and_reads_in_it_see_them(deployed: M
 def test_a_replace_takes_the_waiting_keys_and_a_rolled_back_savepoint_gives_them_back(
     deployed: MakeUow, actors: dict
 ) -> None:
-    lead_id = _fresh(deployed, actors, "Replaced keys")
-    uow = deployed()
-    with uow:
-        row = uow.records.get(lead_id)
-        assert row is not None
-        with uow.keys_together():
-            uow.search.add_many([row], [["first"]])
-            uow.quality.add_keys([(lead_id, "Lead", "email", "a@example.com")])
-            savepoint = uow.imports.savepoint()
-            uow.search.replace(lead_id, "Lead", ["undone"], row.owner_id)
-            uow.quality.replace_keys(lead_id, "Lead", [("email", "undone@example.com")])
-            uow.search.add_many([row], [["also-undone"]])
-            savepoint.rollback()
-            uow.search.replace(lead_id, "Lead", ["second", "third"], row.owner_id)
-        uow.commit()
+    with _holding(deployed, actors, "Replaced keys") as (uow, row):
+        lead_id = row.id
+        uow.search.add_many([row], [["first"]])
+        uow.quality.add_keys([(lead_id, "Lead", "email", "a@example.com")])
+        savepoint = uow.imports.savepoint()
+        uow.search.replace(lead_id, "Lead", ["undone"], row.owner_id)
+        uow.quality.replace_keys(lead_id, "Lead", [("email", "undone@example.com")])
+        uow.search.add_many([row], [["also-undone"]])
+        savepoint.rollback()
+        uow.search.replace(lead_id, "Lead", ["second", "third"], row.owner_id)
     owner = row.owner_id
     assert _keys(deployed, lead_id) == ([("second", owner), ("third", owner)], [("email", "a@example.com")])
 
 
 def test_keys_sent_in_a_savepoint_that_rolls_back_wait_again(deployed: MakeUow, actors: dict) -> None:
-    lead_id = _fresh(deployed, actors, "Sent and undone")
-    uow = deployed()
-    with uow:
-        row = uow.records.get(lead_id)
-        assert row is not None
-        with uow.keys_together():
-            uow.quality.add_keys([(lead_id, "Lead", "phone", "+79121111111")])
-            savepoint = uow.imports.savepoint()
-            uow.quality.add_keys([(lead_id, "Lead", "phone", "+79122222222")])
-            assert len(uow.quality.key_matches("Lead", [("phone", "+79121111111")])) == 1  # sent here
-            savepoint.rollback()  # the database forgot both; the first waits again
-        uow.commit()
+    with _holding(deployed, actors, "Sent and undone") as (uow, row):
+        lead_id = row.id
+        uow.quality.add_keys([(lead_id, "Lead", "phone", "+79121111111")])
+        savepoint = uow.imports.savepoint()
+        uow.quality.add_keys([(lead_id, "Lead", "phone", "+79122222222")])
+        assert len(uow.quality.key_matches("Lead", [("phone", "+79121111111")])) == 1  # sent here
+        savepoint.rollback()  # the database forgot both; the first waits again
     assert _keys(deployed, lead_id)[1] == [("phone", "+79121111111")]
 
 
 def test_keys_a_replace_took_before_a_send_in_a_rolled_back_savepoint_come_back(
     deployed: MakeUow, actors: dict
 ) -> None:
-    lead_id = _fresh(deployed, actors, "Taken, sent, undone")
     other_id = _fresh(deployed, actors, "Sent, undone")
-    uow = deployed()
-    with uow:
-        with uow.keys_together():
-            uow.quality.add_keys([(lead_id, "Lead", "email", "kept@example.com")])
-            uow.quality.add_keys([(other_id, "Lead", "email", "other@example.com")])
-            savepoint = uow.imports.savepoint()
-            uow.quality.replace_keys(lead_id, "Lead", [])  # takes the lead's waiting key
-            uow.quality.key_matches("Lead", [("email", "other@example.com")])  # sends the other's, here
-            savepoint.rollback()  # both undone: the lead's key and the other's wait again
-        uow.commit()
+    with _holding(deployed, actors, "Taken, sent, undone") as (uow, row):
+        lead_id = row.id
+        uow.quality.add_keys([(lead_id, "Lead", "email", "kept@example.com")])
+        uow.quality.add_keys([(other_id, "Lead", "email", "other@example.com")])
+        savepoint = uow.imports.savepoint()
+        uow.quality.replace_keys(lead_id, "Lead", [])  # takes the lead's waiting key
+        uow.quality.key_matches("Lead", [("email", "other@example.com")])  # sends the other's, here
+        savepoint.rollback()  # both undone: the lead's key and the other's wait again
     assert (_keys(deployed, lead_id)[1], _keys(deployed, other_id)[1]) == (
         [("email", "kept@example.com")],
         [("email", "other@example.com")],
