@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import tempfile
 from contextlib import AbstractContextManager, nullcontext
@@ -43,6 +44,39 @@ def areas(stats: pstats.Stats) -> dict[str, float]:
     return {name: round(100 * seconds / total, 1) for name, seconds in sorted(own.items(), key=lambda i: -i[1])}
 
 
+def _thread_clocks() -> tuple[float, float]:
+    """Seconds this process's threads ran on a CPU and waited in the run queue for one (/proc schedstat)."""
+    ran = waited = 0.0
+    for stat in Path("/proc/self/task").glob("*/schedstat"):
+        try:
+            fields = stat.read_text().split()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        ran, waited = ran + int(fields[0]) / 1e9, waited + int(fields[1]) / 1e9
+    return ran, waited
+
+
+def where_the_wall_went(wall: float, before: tuple[float, float], io_before: dict[str, int]) -> str:
+    """The wall time split into running, waiting for a CPU (other processes' load) and the rest (blocked: disk
+    reads, fsync, locks), with the bytes read and written to storage (Linux only; empty elsewhere)."""
+    if not Path("/proc/self/schedstat").exists():
+        return ""
+    ran, waited = (after - start for after, start in zip(_thread_clocks(), before, strict=True))
+    times = os.times()
+    io = {k: v - io_before.get(k, 0) for k, v in _io().items()}
+    return (f"(process since start: user {times.user:.2f} s, system {times.system:.2f} s) "
+            f"on a CPU {ran:.2f} s, waiting for a CPU {waited:.2f} s, blocked {wall - ran - waited:.2f} s; "
+            f"storage read {io.get('read_bytes', 0) / 2**20:.0f} MiB, "
+            f"written {io.get('write_bytes', 0) / 2**20:.0f} MiB")
+
+
+def _io() -> dict[str, int]:
+    try:
+        return {k: int(v) for k, v in (line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())}
+    except OSError:
+        return {}
+
+
 class StatementClock:
     """Wall time spent inside the driver per kind of statement (its first words): on PostgreSQL, the server's
     time and the round trips an import waits for, which the client's CPU profile does not show."""
@@ -77,7 +111,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the pstats dump here")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sqlite-cache-mb", type=int, help="SQLite: this page cache per connection (experiment)")
+    parser.add_argument("--wal-autocheckpoint", type=int, help="SQLite: WAL pages before a checkpoint (experiment)")
     parser.add_argument("--no-profile", action="store_true", help="only time the import (and its statements)")
+    parser.add_argument("--batch-size", type=int, help="rows per batch (experiment; the default is run_import's)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -100,13 +136,22 @@ def main() -> None:
                     "connect",
                     lambda conn, _: conn.execute(f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}"),
                 )
+            if args.wal_autocheckpoint:
+                event.listen(
+                    factory.engine,
+                    "connect",
+                    lambda conn, _: conn.execute(f"PRAGMA wal_autocheckpoint={args.wal_autocheckpoint}"),
+                )
             profiler = cProfile.Profile()
+            threads, io = _thread_clocks(), _io()
             start, cpu = perf_counter(), process_time()
             if not args.no_profile:
                 profiler.enable()
-            result = _engine_import(factory, csv_path, dedup=True)
+            result = _engine_import(factory, csv_path, dedup=True, batch_size=args.batch_size)
             profiler.disable()
-            print(f"wall {perf_counter() - start:.2f} s, cpu {process_time() - cpu:.2f} s", result)
+            wall = perf_counter() - start
+            print(f"wall {wall:.2f} s, cpu {process_time() - cpu:.2f} s", result)
+            print(where_the_wall_went(wall, threads, io))
             factory.dispose()
     clock.report(25)
     if args.no_profile:

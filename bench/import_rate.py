@@ -48,7 +48,8 @@ def bundle_files(dedup: bool) -> dict[str, str]:
     return files
 
 
-def _engine_import(factory: UowFactory, csv_path: Path, dedup: bool, bulk: bool = True) -> dict[str, Any]:
+def _engine_import(factory: UowFactory, csv_path: Path, dedup: bool, bulk: bool = True,
+                   batch_size: int | None = None) -> dict[str, Any]:
     from engine.imports.run import run_import
 
     deploy_bundle(factory(), DEPLOYER, bundle_files(dedup), NOW)
@@ -60,7 +61,7 @@ def _engine_import(factory: UowFactory, csv_path: Path, dedup: bool, bulk: bool 
     start, cpu = perf_counter(), process_time()
     job = create_job(factory(), actor, ENTITY, csv_path.name, csv_path, NOW, mode=MODE)
     prepared = perf_counter() - start
-    run_import(factory, job.id, lambda: NOW, bulk=bulk)
+    run_import(factory, job.id, lambda: NOW, bulk=bulk, **({"batch_size": batch_size} if batch_size else {}))
     seconds, cpu = perf_counter() - start, process_time() - cpu
     done = get_job(factory(), actor, job.id)
     if done.status != "done":

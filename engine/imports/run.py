@@ -27,6 +27,7 @@ from engine.store.quality_models import ImportJobRow, ImportRejectRow
 from engine.store.uow import UnitOfWork
 
 BATCH_SIZE = 500
+WAL_PAGES = 25_000  # SQLite: write-ahead log pages (about 100 MB) between checkpoints while batches commit
 ANALYZE_FROM = 1_000  # records an import has created when it first refreshes PostgreSQL's statistics
 UowMaker = Callable[[], UnitOfWork]
 Clock = Callable[[], datetime]
@@ -105,11 +106,14 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
     gc.freeze()
     statistics.refresh(uow, importer.counts.get("created", 0))
     converted = [importer.convert(uow, cells) for _, cells in batch]
-    importer.prefetch(uow, [data for data, _ in converted])
-    known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
-    uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them in memory
-    importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
-    queue_rule_pairs(uow, importer)  # fuzzy and probabilistic matches of the batch's new records: review pairs
+    # the search and match keys of the batch's new records go in one sorted INSERT per table at its end (match
+    # keys earlier when the pairs below read them); in one transaction for the whole file, the search keys once
+    with uow.keys_together():
+        importer.prefetch(uow, [data for data, _ in converted])
+        known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
+        uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them here
+        importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
+        queue_rule_pairs(uow, importer)  # fuzzy and probabilistic matches of the batch's new records: review pairs
 
 
 def _open_writes(uow: UnitOfWork, job_id: int, processed: int) -> None:
@@ -144,14 +148,15 @@ def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, tabl
             _open_writes(uow, job_id, 0)
         importer.load_index(uow)
         statistics = _Statistics()
-        for batch in _batches(table.rows, batch_size):
-            _rows(importer, uow, table, batch, statistics)
-            processed += len(batch)
-            _set_live(factory, job_id, processed)
-            if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
-                with factory() as side:
-                    side.imports.set_progress(job_id, processed)
-                    side.commit()
+        with uow.keys_together():  # the whole file's search keys in one sorted INSERT (nothing reads them here)
+            for batch in _batches(table.rows, batch_size):
+                _rows(importer, uow, table, batch, statistics)
+                processed += len(batch)
+                _set_live(factory, job_id, processed)
+                if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
+                    with factory() as side:
+                        side.imports.set_progress(job_id, processed)
+                        side.commit()
         job_row = uow.imports.job(job_id)
         if job_row is None:
             raise NotFound(f"import {job_id} not found")
@@ -183,6 +188,8 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
         before = len(importer.rejects)
         uow = factory()
         with uow:
+            if processed > done:  # from the second batch on (a one-batch import commits once), on this batch's
+                uow.imports.spread_checkpoints(WAL_PAGES)  # connection (a pool may hand out another)
             _open_writes(uow, job_id, processed)
             _rows(importer, uow, table, batch, statistics)
             _store_rejects(uow, job_id, importer, before)
@@ -194,6 +201,7 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
             uow.commit()
         _set_live(factory, job_id, processed)
     with factory() as uow:
+        uow.imports.spread_checkpoints(None)  # this commit checkpoints the log the batches left
         job = uow.imports.job(job_id)
         assert job is not None  # noqa: S101 - jobs are never deleted
         rejected = importer.counts["rejected"]

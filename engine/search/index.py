@@ -27,8 +27,7 @@ def refresh_record(uow: UnitOfWork, entity: Entity, row: RecordRow, changed: Map
 
 def index_new(uow: UnitOfWork, entity: Entity, rows: Sequence[RecordRow], region: str) -> None:
     """Keys of records just inserted in bulk, in one statement."""
-    uow.search.add_many([{"record_id": row.id, "entity": row.entity, "key": key, "owner_id": row.owner_id}
-                                            for row in rows for key in record_keys(entity, row.data, region)])
+    uow.search.add_many(rows, [record_keys(entity, row.data, region) for row in rows])
 
 
 def rebuild(uow: UnitOfWork, bundle: Bundle, entities: Iterable[str] | None = None, *, batch: int = BATCH) -> int:

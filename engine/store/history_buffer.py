@@ -8,8 +8,8 @@ unbuffered). Rows buffered in a savepoint that rolls back are dropped with it.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, cast
 
 from sqlalchemy import Table, event
@@ -17,31 +17,16 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from engine.store.bulk_insert import insert_rows
 from engine.store.models import FieldChangeRow, RecordRow
+from engine.store.session_blocks import holding
 
 BUFFER = "flowcrm.history_buffer"  # Session.info key: field_change rows waiting for their INSERT (while buffering)
 _TABLE = cast(Table, FieldChangeRow.__table__)
 
 
-@contextmanager
-def buffering(session: Session) -> Iterator[None]:
+def buffering(session: Session) -> AbstractContextManager[None]:
     """Hold the field history written in the block and send it in one INSERT at its end (nested blocks share
-    the outer one's buffer)."""
-    if BUFFER in session.info:
-        yield
-        return
-    session.info[BUFFER] = []
-    try:
-        yield
-    except BaseException:
-        # sent as they would have been unbuffered, in case the caller goes on and commits what the block wrote;
-        # a transaction the error broke cannot take them, and the caller's error is the one to see
-        with suppress(Exception):
-            write(session)
-        raise
-    else:
-        write(session)
-    finally:
-        session.info.pop(BUFFER, None)
+    the outer one's)."""
+    return holding(session, BUFFER, list, write)
 
 
 def hold(session: Session, rows: Sequence[dict[str, Any]]) -> bool:

@@ -22,6 +22,8 @@ from sqlalchemy import CursorResult, Insert, Table, event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient, make_transient_to_detached
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from engine.store.session_blocks import inside
+
 _INSERTED = "flowcrm.inserted_rows"  # Session.info key of `Noted`
 # the transaction the rows were inserted under, and each row with the transaction or savepoint it was inserted in
 Noted = tuple[SessionTransaction | None, list[tuple[object, SessionTransaction | None]]]
@@ -83,14 +85,6 @@ def _note(session: Session, row: object) -> None:
     noted[1].append((row, current))
 
 
-def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ended:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
     """Forget the rows inserted in the transaction or savepoint whose rollback the database just did (or in one
@@ -106,7 +100,7 @@ def _forget_rolled_back(session: Session) -> None:
         return
     kept = []
     for row, transaction in noted[1]:
-        if _inside(transaction, rolled_back):
+        if inside(transaction, rolled_back):
             if row in session:
                 session.expunge(row)
             make_transient(row)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from engine.store import waiting_keys
 from engine.store.models import (
     FieldChangeRow,
     InstanceRow,
@@ -171,11 +172,13 @@ class MergeRepository(_Repository):
 
     def keys_of(self, record_id: int) -> list[MatchKeyRow]:
         """The match keys of a record."""
+        waiting_keys.write(self.session, waiting_keys.MATCH)
         stmt = select(MatchKeyRow).where(MatchKeyRow.record_id == record_id).order_by(MatchKeyRow.id)
         return list(self.session.scalars(stmt).all())
 
     def match_key(self, key_id: int) -> MatchKeyRow | None:
         """One match key by id (the merge log names the keys it dropped)."""
+        waiting_keys.write(self.session, waiting_keys.MATCH)
         return self.session.get(MatchKeyRow, key_id)
 
     def delete(self, row: object) -> None:

@@ -38,6 +38,7 @@ class QualityRepository(DuplicateQueries):
         """A merge log entry by id."""
         return self.session.get(MergeLogRow, merge_id)
 
+_WAL_PAGES = "flowcrm.wal_autocheckpoint"  # Connection.info: the pages a connection's log grows to (SQLite)
 GROWN_BY_IMPORT = ("record", "field_change", "match_key", "search_key", "import_row_key", "duplicate_pair",
                    "record_link")
 
@@ -140,6 +141,21 @@ class ImportRepository(_Repository):
         at most 30,000 rows of each); nothing on SQLite, whose planner keeps no statistics unless asked."""
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text(f"ANALYZE {', '.join(GROWN_BY_IMPORT)}"))
+
+    def spread_checkpoints(self, pages: int | None) -> None:
+        """SQLite: let this connection's write-ahead log grow to `pages` pages before a commit copies it into the
+        database file (None: back to SQLite's 1,000). An import's batch dirties pages all over the key indexes;
+        at SQLite's default every batch's commit copied them all and synced the file, so a page changed by ten
+        batches was written ten times over. The transactions and their durability are the same; nothing on
+        PostgreSQL. Sent only when the connection's setting changes (the pool keeps connections, and this note
+        on each)."""
+        if self.session.get_bind().dialect.name != "sqlite":
+            return
+        connection = self.session.connection()
+        wanted = int(pages or 1000)
+        if connection.info.get(_WAL_PAGES, 1000) != wanted:
+            connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={wanted}")
+            connection.info[_WAL_PAGES] = wanted
 
     def side_writes_allowed(self) -> bool:
         """Whether another connection may write while this one holds a write transaction (not on SQLite)."""

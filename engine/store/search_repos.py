@@ -22,6 +22,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from engine.store import waiting_keys
 from engine.store.bulk_insert import insert_rows
 from engine.store.filter_sql import FindScope
 from engine.store.models import RecordRow, TaskCandidateRow, TaskRow
@@ -106,24 +107,33 @@ _MAX_SHAPES = 256
 class SearchRepository(_Repository):
     def replace(self, record_id: int, entity: str, keys: Sequence[str], owner_id: int | None) -> None:
         """Make a record's keys exactly `keys` (with its owner: a trigger keeps that current afterwards)."""
+        if waiting_keys.replace_search(self.session, record_id, keys):  # none sent yet: the new ones wait too
+            return
+        waiting_keys.drop(self.session, waiting_keys.SEARCH, [record_id])  # its waiting keys are replaced too
         self.session.execute(delete(SearchKeyRow).where(SearchKeyRow.record_id == record_id))
         if keys:
             self.session.execute(insert(SearchKeyRow), [{"record_id": record_id, "entity": entity, "key": k,
                                                          "owner_id": owner_id} for k in keys])
 
-    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert keys of new records ({record_id, entity, key, owner_id}) in one statement."""
-        if rows:
-            insert_rows(self.session, cast(Table, SearchKeyRow.__table__), rows)
+    def add_many(self, rows: Sequence[RecordRow], keys: Sequence[Sequence[str]]) -> None:
+        """Insert the keys of new records (`keys[n]` those of `rows[n]`) in one statement; held for one sorted
+        INSERT while a block holds keys (engine.store.waiting_keys)."""
+        pairs = [(row, key) for row, its in zip(rows, keys, strict=True) for key in its]
+        if pairs and not waiting_keys.hold_search(self.session, pairs):
+            insert_rows(self.session, cast(Table, SearchKeyRow.__table__), [
+                {"record_id": row.id, "entity": row.entity, "key": key, "owner_id": row.owner_id}
+                for row, key in pairs])
 
     def delete_of(self, record_ids: Iterable[int]) -> None:
         """Remove every key of these records."""
         wanted = sorted(set(record_ids))
+        waiting_keys.drop(self.session, waiting_keys.SEARCH, wanted)
         if wanted:
             self.session.execute(delete(SearchKeyRow).where(SearchKeyRow.record_id.in_(wanted)))
 
     def missing(self) -> bool:
         """Whether records exist but no key does (the index was never built, e.g. after an upgrade)."""
+        waiting_keys.write(self.session, waiting_keys.SEARCH)
         has_records = self.session.scalar(select(exists().where(RecordRow.merged_into_id.is_(None))))
         has_keys = self.session.scalar(select(exists().where(SearchKeyRow.id.is_not(None))))
         return bool(has_records) and not has_keys
@@ -155,6 +165,7 @@ class SearchRepository(_Repository):
             if len(_SHAPES) < _MAX_SHAPES:
                 found = _SHAPES.setdefault(shape, found)
         ids_stmt, records_stmt = found
+        waiting_keys.write(self.session, waiting_keys.SEARCH)
         params: dict[str, Any] = {"owners": owners, "exact": list(exact)}
         for name, values in (("w", words), ("p", prefixes)):
             for n, value in enumerate(values):

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.messages import Message
-from engine.store import history_buffer
+from engine.store import history_buffer, waiting_keys
 from engine.store import task_titles as task_titles  # its flush hook keeps a task's record title current
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
@@ -289,7 +289,7 @@ class UnitOfWork:
         transaction = session.get_transaction()
         if connection is None or transaction is None or not transaction.is_active:
             return False  # nothing sent (a rollback sends nothing either), or a transaction an error broke
-        if self._uncommitted() or history_buffer.mark(session):
+        if self._uncommitted() or history_buffer.mark(session) or waiting_keys.waiting(session):
             return False
         return sent_only_reads(connection)
 
@@ -321,6 +321,7 @@ class UnitOfWork:
         """Commit; a lost race (stale revision, duplicate key, lock timeout) becomes ConflictError."""
         try:
             history_buffer.write(self.session)
+            waiting_keys.write(self.session)
             if self.session.dirty:  # changed records in prebuilt UPDATEs, rather than by the commit's flush
                 self.records.save_changed()
             self.session.commit()
@@ -365,6 +366,13 @@ class UnitOfWork:
     def one_history_insert(self) -> Iterator[None]:
         """The field history the block writes goes to the database in one INSERT (engine.store.history_buffer)."""
         with history_buffer.buffering(self.session):
+            yield
+
+    @contextmanager
+    def keys_together(self) -> Iterator[None]:
+        """The search and match keys of the records created in the block go to the database together at its end,
+        one sorted INSERT per table (engine.store.waiting_keys); earlier only where something reads them."""
+        with waiting_keys.together(self.session):
             yield
 
     def gone(self, row: object) -> bool:

@@ -4,6 +4,7 @@ history, match keys, links, duplicate pairs, tasks of the rules, row keys, count
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -421,3 +422,44 @@ def test_territory_links_of_a_batch_and_their_history_are_written_in_one_stateme
     expected = [(contact, "rule", source, None, territory.id) for contact in contacts] + [
         (territory.id, "rule", source, None, contact) for contact in contacts]
     assert sorted(notes, key=repr) == sorted(expected, key=repr)
+
+
+@pytest.mark.parametrize("mode", ["valid_only", "all_or_nothing"])
+def test_keys_of_a_batch_go_in_one_sorted_insert_per_index(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path, mode: str
+) -> None:
+    from engine.store.quality_models import MatchKeyRow
+    from engine.store.search_models import SearchKeyRow
+
+    path = tmp_path / "contacts.csv"
+    base = contact_base(200, seed=7)  # duplicates and namesakes: a batch's rows are written in many runs
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows([row.data.get(c, "") for c in CSV_COLUMNS] for row in base.rows)
+    admin = actors["admin"]
+    for code, region in (("MSK", "moscow"), ("NW", "northwest")):  # the territory rules' targets
+        create_record(deployed(), admin, "Territory", {"code": code, "name": code, "region": region}, NOW)
+    job = create_job(deployed(), admin, "Contact", path.name, path, NOW, mode=mode)
+    statements = run_counted(deployed, job.id, batch_size=50)
+    done = get_job(deployed(), admin, job.id)
+    assert (done.status, done.counts["created"] > 100, done.counts["merged"] > 0) == ("done", True, True)
+    inserts = [s.split()[2] for s in statements if s.lstrip().upper().startswith("INSERT")]
+    batches = -(-len(base.rows) // 50)
+    search_inserts = batches if mode == "valid_only" else 1  # once per transaction
+    # a record written by an earlier batch that a row changes has its keys replaced: a DELETE and an INSERT each
+    replaced = [next(t for t in ("search_key", "match_key") if t in s) for s in statements
+                if s.lstrip().upper().startswith("DELETE FROM") and "_key" in s.split()[2]]
+    # before: one INSERT per run of new rows and per row written alone (12 each here); now the search keys once
+    # per transaction and the match keys once per batch (the duplicate pairs of the batch read them)
+    assert (inserts.count("search_key") - replaced.count("search_key"),
+            inserts.count("match_key") - replaced.count("match_key")) == (search_inserts, batches)
+    assert len(replaced) <= 4, replaced
+    with deployed() as uow:  # sorted by the lookup index, as written: in the key's order within each batch
+        keys = uow.session.execute(select(SearchKeyRow.key).where(SearchKeyRow.entity == "Contact")
+                                   .order_by(SearchKeyRow.id)).scalars().all()
+        assert len(keys) > 1000
+        assert len(uow.session.execute(select(MatchKeyRow.id)).all()) > 500
+    descents = sum(1 for a, b in itertools.pairwise(keys) if b < a)
+    # one at each new INSERT and within a replaced record's few keys (in record order about every other key)
+    assert descents <= search_inserts - 1 + 10 * replaced.count("search_key") < len(keys) // 50

@@ -1,0 +1,193 @@
+"""Search and match keys of new records, held back and written together: one INSERT per table, sorted by its
+lookup index, for all the records a block (an import's batch of rows) creates, rather than one per run of rows.
+
+Each key row goes into several B-trees (search_key: the row, `record_id`, (`key`, `entity`, `record_id`),
+(`owner_id`, `key`, `record_id`); match_key: the row, `record_id`, (`entity`, `key`, `value`)); written in key
+order, one statement walks each index once.
+
+The keys wait only where nothing can tell: the repositories send them before any read of their table (a lookup,
+a group, a search) and before a DELETE of a whole entity's keys, and a record's own replace or delete takes its
+waiting keys instead (`drop`), as the database would have. A search key's owner is read from its record when the
+key is sent (a trigger copies `record.owner_id` into the keys of a record whose owner changes: a rule's action may
+give the record another owner after its keys were made). A savepoint that rolls back takes with it the keys held
+in it and gives back those dropped in it, as it would rows written to the database (`_forget_rolled_back`); the
+rest go at the block's end, even one that fails (as they would have gone unheld), or when MOST_WAITING of a
+table's keys wait (memory stays bounded in an import of a whole file in one transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Table, event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from engine.store.bulk_insert import insert_rows
+from engine.store.models import RecordRow
+from engine.store.quality_models import MatchKeyRow
+from engine.store.search_models import SearchKeyRow
+from engine.store.session_blocks import holding, inside
+
+_HELD = "flowcrm.waiting_keys"  # Session.info key of `_Held`, while a block holds keys
+SEARCH, MATCH = "search_key", "match_key"
+MOST_WAITING = 50_000  # keys of one table held at most (an import in one transaction: about 5,000 records' worth)
+_TABLES = {SEARCH: cast(Table, SearchKeyRow.__table__), MATCH: cast(Table, MatchKeyRow.__table__)}
+
+
+@dataclass(slots=True)
+class _Key:
+    """One waiting key row: its record, the row's values, the savepoint or transaction it was held in, and the
+    one its record's replace took it in (None while it waits)."""
+
+    record_id: int
+    values: dict[str, Any]
+    held_in: SessionTransaction | None
+    record: RecordRow | None = None  # a search key's record: its owner is read when the key is sent
+    dropped_in: SessionTransaction | None = None
+
+
+@dataclass
+class _Held:
+    keys: dict[str, list[_Key]] = field(default_factory=lambda: {SEARCH: [], MATCH: []})
+    # records none of whose keys of a table went to the database yet: a replace of theirs waits too
+    fresh: dict[str, set[int]] = field(default_factory=lambda: {SEARCH: set(), MATCH: set()})
+    # keys sent inside a savepoint, with it: when it rolls back, the keys held before it wait again
+    sent: list[tuple[str, SessionTransaction, list[_Key]]] = field(default_factory=list)
+
+
+def together(session: Session) -> AbstractContextManager[None]:
+    """Hold the search and match keys of the records created in the block; send them at its end (nested blocks
+    share the outer one's)."""
+    return holding(session, _HELD, _Held, write)
+
+
+def hold_search(session: Session, rows: Iterable[tuple[RecordRow, str]]) -> bool:
+    """Hold the search keys (record, key) of new records while a block holds keys; False when the caller must
+    insert them now."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None:
+        return False
+    here = _current(session)
+    added = [_Key(row.id, {"record_id": row.id, "entity": row.entity, "key": key}, here, row) for row, key in rows]
+    held.keys[SEARCH].extend(added)
+    held.fresh[SEARCH].update(key.record_id for key in added)
+    if len(held.keys[SEARCH]) >= MOST_WAITING:
+        write(session, SEARCH)
+    return True
+
+
+def hold_match(session: Session, rows: Iterable[tuple[int, str, str, str]]) -> bool:
+    """Hold the match keys (record id, entity, key name, value) of new records while a block holds keys; False
+    when the caller must insert them now."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None:
+        return False
+    here = _current(session)
+    added = [_Key(r, {"record_id": r, "entity": e, "key": k, "value": v[:300]}, here) for r, e, k, v in rows]
+    held.keys[MATCH].extend(added)
+    held.fresh[MATCH].update(key.record_id for key in added)
+    if len(held.keys[MATCH]) >= MOST_WAITING:
+        write(session, MATCH)
+    return True
+
+
+def drop(session: Session, table: str, record_ids: Iterable[int]) -> list[_Key]:
+    """The waiting keys of these records leave with the records' stored ones (a replace or a delete of them);
+    the keys taken."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None or not held.keys[table]:
+        return []
+    wanted = set(record_ids)
+    here = _current(session)
+    taken = []
+    for key in held.keys[table]:
+        if key.dropped_in is None and key.record_id in wanted:
+            key.dropped_in = here
+            taken.append(key)
+    return taken
+
+
+def replace_search(session: Session, record_id: int, keys: Iterable[str]) -> bool:
+    """Make the waiting search keys of a record none of whose keys were sent yet exactly `keys` (they keep
+    waiting); False when the caller must replace the stored ones."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None or record_id not in held.fresh[SEARCH]:
+        return False
+    taken = drop(session, SEARCH, [record_id])
+    if not taken or taken[0].record is None:
+        return False  # not one of the held ones after all (its keys were written meanwhile): replaced stored
+    record = taken[0].record
+    return hold_search(session, [(record, key) for key in keys])
+
+
+def replace_match(session: Session, record_id: int, rows: Iterable[tuple[int, str, str, str]]) -> bool:
+    """The same for match keys (record id, entity, key name, value)."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None or record_id not in held.fresh[MATCH]:
+        return False
+    drop(session, MATCH, [record_id])
+    return hold_match(session, rows)
+
+
+def write(session: Session, table: str | None = None) -> None:
+    """Send the waiting keys (of one table, or both) now: one INSERT per table, in the order of its lookup
+    index; the block goes on holding."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None:
+        return
+    for name in (table,) if table is not None else (SEARCH, MATCH):
+        waiting, held.keys[name] = held.keys[name], []
+        held.fresh[name].clear()
+        nested = session.get_nested_transaction()
+        if nested is not None and waiting:
+            held.sent.append((name, nested, waiting))
+        rows = [
+            key.values if key.record is None else {**key.values, "owner_id": key.record.owner_id}
+            for key in waiting
+            if key.dropped_in is None
+        ]
+        if name == SEARCH:
+            rows.sort(key=lambda row: (row["key"], row["entity"], row["record_id"]))
+        else:
+            rows.sort(key=lambda row: (row["entity"], row["key"], row["value"], row["record_id"]))
+        insert_rows(session, _TABLES[name], rows)
+
+
+def waiting(session: Session) -> int:
+    """How many keys wait (not taken by a replace)."""
+    held: _Held | None = session.info.get(_HELD)
+    return 0 if held is None else sum(key.dropped_in is None for keys in held.keys.values() for key in keys)
+
+
+def _current(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    """A rollback takes the keys held in the savepoint or transaction it undid (or in one nested in it) and gives
+    back the keys a replace took in it."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None:
+        return
+    rolled_back = session.get_nested_transaction() or session.get_transaction()
+    if rolled_back is None:
+        return
+    sent = [entry for entry in held.sent if inside(entry[1], rolled_back)]
+    held.sent = [entry for entry in held.sent if not inside(entry[1], rolled_back)]
+    for name, _, keys in reversed(sent):  # the database forgot them: they wait again, in their order (with
+        # those a replace took in the savepoint, which it gives back below)
+        back = [key for key in keys if key.dropped_in is None or inside(key.dropped_in, rolled_back)]
+        held.keys[name][:0] = back
+        held.fresh[name].update(key.record_id for key in back)
+    for name, keys in held.keys.items():
+        kept = []
+        for key in keys:
+            if inside(key.held_in, rolled_back):
+                continue
+            if key.dropped_in is not None and inside(key.dropped_in, rolled_back):
+                key.dropped_in = None
+            kept.append(key)
+        held.keys[name] = kept

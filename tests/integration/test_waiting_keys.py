@@ -1,0 +1,115 @@
+"""Search and match keys held for one sorted INSERT (engine/store/waiting_keys.py, `UnitOfWork.keys_together`):
+the database ends as if each key had been written at once — reads in the block see them, a record's replace takes
+its waiting keys, a savepoint that rolls back undoes what it held, replaced or sent, and a key takes its record's
+owner as it is when sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import select
+
+from engine.services import records
+from engine.store.models import RecordRow
+from engine.store.quality_models import MatchKeyRow
+from engine.store.search_models import SearchKeyRow
+from engine.store.uow import UnitOfWork
+from tests.conftest import NOW
+
+MakeUow = Callable[[], UnitOfWork]
+
+
+def _keys(make_uow: MakeUow, record_id: int) -> tuple[list[tuple[str, int | None]], list[tuple[str, str]]]:
+    """A record's search keys (key, owner) and match keys (name, value), sorted."""
+    with make_uow() as uow:
+        search = uow.session.execute(
+            select(SearchKeyRow.key, SearchKeyRow.owner_id).where(SearchKeyRow.record_id == record_id)
+        ).all()
+        match = uow.session.execute(
+            select(MatchKeyRow.key, MatchKeyRow.value).where(MatchKeyRow.record_id == record_id)
+        ).all()
+    return sorted((k, o) for k, o in search), sorted((k, v) for k, v in match)
+
+
+def _fresh(make_uow: MakeUow, actors: dict, title: str) -> int:
+    """A lead whose keys are removed, to be given test keys."""
+    lead_id = records.create_record(make_uow(), actors["head"], "Lead", {"title": title}, NOW).id
+    with make_uow() as uow:
+        uow.search.delete_of([lead_id])
+        uow.quality.replace_keys(lead_id, "Lead", [])
+        uow.commit()
+    return lead_id
+
+
+@contextmanager
+def _holding(make_uow: MakeUow, actors: dict, title: str) -> Iterator[tuple[UnitOfWork, RecordRow]]:
+    """A fresh lead, loaded in a unit of work whose block holds keys; committed after the block."""
+    lead_id = _fresh(make_uow, actors, title)
+    uow = make_uow()
+    with uow:
+        row = uow.records.get(lead_id)
+        assert row is not None
+        with uow.keys_together():
+            yield uow, row
+        uow.commit()
+
+
+def test_keys_wait_for_the_end_of_the_block_and_reads_in_it_see_them(deployed: MakeUow, actors: dict) -> None:
+    with _holding(deployed, actors, "Waiting keys") as (uow, row):
+        lead_id = row.id
+        uow.search.add_many([row], [["zeta", "alpha"]])
+        uow.quality.add_keys([(lead_id, "Lead", "phone", "+79120000000")])
+        assert uow.session.execute(select(SearchKeyRow.id).where(SearchKeyRow.record_id == lead_id)).all() == []
+        # a lookup of match keys sends them first
+        assert uow.quality.key_matches("Lead", [("phone", "+79120000000")]) == [(lead_id, "phone", "+79120000000")]
+        row.owner_id = actors["sales"].id  # a rule gave the record another owner after its keys were made
+        uow.flush()
+    owner = actors["sales"].id
+    assert _keys(deployed, lead_id) == ([("alpha", owner), ("zeta", owner)], [("phone", "+79120000000")])
+
+
+def test_a_replace_takes_the_waiting_keys_and_a_rolled_back_savepoint_gives_them_back(
+    deployed: MakeUow, actors: dict
+) -> None:
+    with _holding(deployed, actors, "Replaced keys") as (uow, row):
+        lead_id = row.id
+        uow.search.add_many([row], [["first"]])
+        uow.quality.add_keys([(lead_id, "Lead", "email", "a@example.com")])
+        savepoint = uow.imports.savepoint()
+        uow.search.replace(lead_id, "Lead", ["undone"], row.owner_id)
+        uow.quality.replace_keys(lead_id, "Lead", [("email", "undone@example.com")])
+        uow.search.add_many([row], [["also-undone"]])
+        savepoint.rollback()
+        uow.search.replace(lead_id, "Lead", ["second", "third"], row.owner_id)
+    owner = row.owner_id
+    assert _keys(deployed, lead_id) == ([("second", owner), ("third", owner)], [("email", "a@example.com")])
+
+
+def test_keys_sent_in_a_savepoint_that_rolls_back_wait_again(deployed: MakeUow, actors: dict) -> None:
+    with _holding(deployed, actors, "Sent and undone") as (uow, row):
+        lead_id = row.id
+        uow.quality.add_keys([(lead_id, "Lead", "phone", "+79121111111")])
+        savepoint = uow.imports.savepoint()
+        uow.quality.add_keys([(lead_id, "Lead", "phone", "+79122222222")])
+        assert len(uow.quality.key_matches("Lead", [("phone", "+79121111111")])) == 1  # sent here
+        savepoint.rollback()  # the database forgot both; the first waits again
+    assert _keys(deployed, lead_id)[1] == [("phone", "+79121111111")]
+
+
+def test_keys_a_replace_took_before_a_send_in_a_rolled_back_savepoint_come_back(
+    deployed: MakeUow, actors: dict
+) -> None:
+    other_id = _fresh(deployed, actors, "Sent, undone")
+    with _holding(deployed, actors, "Taken, sent, undone") as (uow, row):
+        lead_id = row.id
+        uow.quality.add_keys([(lead_id, "Lead", "email", "kept@example.com")])
+        uow.quality.add_keys([(other_id, "Lead", "email", "other@example.com")])
+        savepoint = uow.imports.savepoint()
+        uow.quality.replace_keys(lead_id, "Lead", [])  # takes the lead's waiting key
+        uow.quality.key_matches("Lead", [("email", "other@example.com")])  # sends the other's, here
+        savepoint.rollback()  # both undone: the lead's key and the other's wait again
+    assert (_keys(deployed, lead_id)[1], _keys(deployed, other_id)[1]) == (
+        [("email", "kept@example.com")],
+        [("email", "other@example.com")],
+    )
