@@ -204,7 +204,10 @@ class TaskRepository(_Repository):
 
     def insert_open(self, values: dict[str, Any], groups: Iterable[str], users: Iterable[str]) -> None:
         """Insert a new open task (every column of `task` in `values`) and its candidate rows, as Core statements
-        sent now: no ORM flush of the unit of work's other changes, no object kept (a later `get` reads the row)."""
+        sent now: no ORM flush of the unit of work's other changes, no object kept (a later `get` reads the row).
+        A task of an instance carries the instance's process version (the inbox's sort by process reads it)."""
+        if values.get("instance_id") is not None and values.get("process_version_id") is None:
+            raise ValueError(f"task {values.get('id')}: a task of an instance needs its process_version_id")
         self.session.execute(_TASK_INSERT, values)
         sort_at = values["due_at"] or values["created_at"]
         pooled = values["assignee_id"] is None
