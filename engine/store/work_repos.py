@@ -28,10 +28,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.store.inbox_names import (
     MAX_SPANNED,
     assignee_counts,
+    keyset_span,
     name_counts,
     name_ordered,
     name_page,
     page_span,
+    process_counts,
     span_params,
     span_shape,
 )
@@ -358,19 +360,20 @@ class TaskRepository(_Repository):
         groups_n = len(names) - 1
         params = {**names, **flt.params(), "user_ids": list(user_ids), "user_id": user_id, "now": now,
                   "limit": limit, "offset": offset, "cursor": cursor}
-        if name_ordered(tab, flt.sort, paging):
-            if flt.sort == "assignee":
-                counts = _shape(("assignee_counts", flt.given(), flt.descending),
-                                lambda: assignee_counts(flt.given(), flt.descending))
-            else:
-                count_key = (tab, groups_n, flt.given(), flt.label_shape(), flt.descending)
-                counts = _shape(("name_counts", *count_key), lambda: name_counts(*count_key))
+        if name_ordered(tab, flt.sort):
+            sort, keyed = flt.sort or "task", paging is not None
+            counts = _group_counts(tab, groups_n, flt, keyed)
             rows = self.session.execute(counts, {**params, "cap": offset + limit}).all()
-            spanned, within = page_span(rows, offset, limit)
-            if len(spanned) <= MAX_SPANNED:
-                page_key = (tab, groups_n, flt.given(), span_shape(spanned), flt.sort or "task")
+            spanned: list[Any] | None
+            if keyed:  # the groups from the cursor's on (None: no group holds it, the whole tab is read)
+                keyset = keyset_span(rows, limit, paging == "before")
+                spanned, within, cursor_rank = (keyset[0], 0, keyset[1]) if keyset else (None, 0, 0)
+            else:
+                (spanned, within), cursor_rank = page_span(rows, offset, limit), 0
+            if spanned is not None and len(spanned) <= MAX_SPANNED:
+                page_key = (tab, groups_n, flt.given(), span_shape(spanned), sort, paging, cursor_rank)
                 stmt = _shape(("names", *page_key), lambda: name_page(*page_key))
-                return stmt, {**params, **span_params(spanned), **bounds(), "offset": within,
+                return stmt, {**params, **span_params(spanned, sort), **bounds(), "offset": within,
                               "head_limit": limit + within}
         if segmented(tab, flt.sort, flt.given()):
             # bounded index range scans, not a read of the whole tab (engine/store/inbox_segments.py)
@@ -443,6 +446,19 @@ def _shape(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if len(_SHAPES) < _MAX_SHAPES:
             found = _SHAPES.setdefault(key, found)
     return found
+
+
+def _group_counts(tab: str, groups: int, flt: TaskFilter, keyed: bool) -> Select[Any]:
+    """The count statement of a page read by name groups (engine/store/inbox_names.py); `keyed`: a keyset page's,
+    which marks the cursor task's group."""
+    if flt.sort == "assignee":
+        key: tuple[Any, ...] = (flt.given(), flt.descending, keyed)
+        return cast(Select[Any], _shape(("assignee_counts", *key), lambda: assignee_counts(*key)))
+    if flt.sort == "process":
+        key = (tab, groups, flt.given(), flt.label_shape()[2], flt.descending, keyed)
+        return cast(Select[Any], _shape(("process_counts", *key), lambda: process_counts(*key)))
+    key = (tab, groups, flt.given(), flt.label_shape(), flt.descending, keyed)
+    return cast(Select[Any], _shape(("name_counts", *key), lambda: name_counts(*key)))
 
 
 def _candidate_names(groups: Iterable[str], username: str) -> dict[str, str]:
