@@ -26,13 +26,13 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     false,
     func,
     literal,
     literal_column,
     null,
     select,
-    tuple_,
     union,
     union_all,
 )
@@ -69,15 +69,19 @@ def name_ordered(tab: str, sort: str | None) -> bool:
     return (tab in SEGMENTED_TABS and sort in ("task", "process")) or (tab == "all" and sort == "assignee")
 
 
-def _capped(tab: str, groups: int, given: tuple[str, ...], match: Any, outer: Any) -> Any:
+def _capped(tab: str, groups: int, given: tuple[str, ...], match: Any, outer: Any, key: tuple[Any, ...]) -> Any:
     """The tab's open tasks under the filters `given` that `match` one group (a condition on the row `outer` of
-    the groups), counted up to cap rows per part of the tab (enough to place a page that ends at cap)."""
+    the groups: the task columns `key` fixed), counted up to cap rows per part of the tab (enough to place a page
+    that ends at cap)."""
     parts = []
     for part in _parts(tab, groups, given):
         where = [*part.where, *filter_conditions(given, copied=True), match]
         if tab == "overdue":
             where.append(TaskRow.due_at < bindparam("now"))
-        read = (select(TaskRow.id).where(*where).correlate(outer)
+        # in the order of the index the group's columns lead (a count needs none): SQLite took the state for no
+        # filter worth an index and scanned the whole table for a group without tasks (All by process at 100,000
+        # tasks: 155 ms for the standalone ones, none)
+        read = (select(TaskRow.id).where(*where).correlate(outer).order_by(*part.prefix, *key)
                 .limit(bindparam("cap", type_=BigInteger)).subquery())
         parts.append(select(func.count()).select_from(read).scalar_subquery())
     return sum(parts[1:], parts[0]) if parts else literal(0, BigInteger)
@@ -97,20 +101,22 @@ def _ordered(counted: list[Select[Any]], descending: bool) -> Select[Any]:
 
 def _open_groups() -> Any:
     """The (spec_name, title) pairs of the open tasks, walked in the (state, spec_name, title, …) index's order one
-    pair after the other (a loose index scan: a probe per pair, not a read of every task)."""
+    pair after the other (a loose index scan: a few probes per pair, not a read of every task). The next pair is
+    the next title of the same element id, else the first of the next element id: SQLite ranges an index by the
+    first column of a row comparison only, so `(spec_name, title) > (s, t)` read every task of the element id s
+    (All by task name at 100,000 tasks: 30-40 ms of the count statement)."""
 
-    def first(column: Any, after: Any = None) -> Any:
-        where = [TaskRow.state == "open"]
-        if after is not None:
-            where.append(tuple_(TaskRow.spec_name, TaskRow.title) > tuple_(*after))
-        return (select(column).where(*where).order_by(TaskRow.spec_name, TaskRow.title).limit(1)
-                .scalar_subquery())
+    def first(column: Any, *where: Any) -> Any:
+        return (select(column).where(TaskRow.state == "open", *where).order_by(TaskRow.spec_name, TaskRow.title)
+                .limit(1).scalar_subquery())
 
     seed = select(first(TaskRow.spec_name).label("spec_name"), first(TaskRow.title).label("title"))
     walk = seed.cte("name_group", recursive=True)
-    after = (walk.c.spec_name, walk.c.title)
+    same = first(TaskRow.title, TaskRow.spec_name == walk.c.spec_name, TaskRow.title > walk.c.title)
+    later = TaskRow.spec_name > walk.c.spec_name
     return walk.union_all(
-        select(first(TaskRow.spec_name, after), first(TaskRow.title, after)).where(walk.c.spec_name.is_not(None))
+        select(case((same.is_not(None), walk.c.spec_name), else_=first(TaskRow.spec_name, later)),
+               func.coalesce(same, first(TaskRow.title, later))).where(walk.c.spec_name.is_not(None))
     )
 
 
@@ -125,7 +131,7 @@ def name_counts(tab: str, groups: int, given: tuple[str, ...], labels: tuple[int
         match = (process, TaskRow.spec_name == walk.c.spec_name, TaskRow.title == walk.c.title)
         name = task_name(walk.c, labels[0], labels[1], in_process=literal(in_process))
         columns = [name.label("name"), walk.c.spec_name, walk.c.title, literal(in_process).label("in_process"),
-                   _capped(tab, groups, given, and_(*match), walk).label("n")]
+                   _capped(tab, groups, given, and_(*match), walk, (TaskRow.spec_name, TaskRow.title)).label("n")]
         if keyed:
             columns.append(_holds_cursor(*match).label("cur"))
         counted.append(select(*columns).where(walk.c.spec_name.is_not(None)))
@@ -140,7 +146,8 @@ def assignee_counts(given: tuple[str, ...], descending: bool, keyed: bool = Fals
     counted = []
     for name, key, match in ((user.display_name, user.id, TaskRow.assignee_id == user.id),
                              (null(), null(), TaskRow.assignee_id.is_(None))):
-        columns = [name.label("name"), key.label("assignee"), _capped("all", 0, given, match, user).label("n")]
+        columns = [name.label("name"), key.label("assignee"),
+                   _capped("all", 0, given, match, user, (TaskRow.assignee_id,)).label("n")]
         if keyed:
             columns.append(_holds_cursor(match).label("cur"))
         counted.append(select(*columns))
@@ -156,7 +163,8 @@ def process_counts(tab: str, groups: int, given: tuple[str, ...], labels: int, d
     counted = []
     for name, key, match in ((process_label(version, labels), version.id, TaskRow.process_version_id == version.id),
                              (null(), null(), TaskRow.process_version_id.is_(None))):
-        columns = [name.label("name"), key.label("version"), _capped(tab, groups, given, match, version).label("n")]
+        columns = [name.label("name"), key.label("version"),
+                   _capped(tab, groups, given, match, version, (TaskRow.process_version_id,)).label("n")]
         if keyed:
             columns.append(_holds_cursor(match).label("cur"))
         counted.append(select(*columns))

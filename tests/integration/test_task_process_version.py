@@ -4,15 +4,12 @@ without it; the migration fills it for existing tasks and its downgrade takes it
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from alembic import command
 from sqlalchemy import MetaData, Table, insert, inspect, select
 
-from bench.common import postgres_schema
 from engine.services.views import Actor
 from engine.store.db import alembic_config, make_engine
 from engine.store.models import InstanceRow, TaskRow
@@ -52,19 +49,6 @@ def test_a_task_of_an_instance_is_not_inserted_without_its_version(deployed: Mak
     with deployed() as uow, pytest.raises(ValueError, match="process_version_id"):
         uow.tasks.insert_open({"id": "t-new", "instance_id": task.instance_id, "spec_name": "s", "title": "T",
                                "assignee_id": None, "due_at": None, "created_at": NOW}, [], [])
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a schema of its own on the PostgreSQL test server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite'}"
-        return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    with postgres_schema(url, "migration_0024") as scoped:
-        yield scoped
 
 
 def _old_rows(url: str) -> None:

@@ -4,16 +4,13 @@ mass action or an import, tasks moved by a merge and its undo; and the migration
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import MetaData, Table, event, insert, select
 
-from bench.common import postgres_schema
 from engine.imports.run import run_import
 from engine.quality.merge import merge_records, undo_merge
 from engine.services import records
@@ -133,19 +130,6 @@ def test_a_merge_gives_the_moved_tasks_the_survivors_title_and_its_undo_takes_it
     undo_merge(deployed(), actors["head"], merge_id, LATER + timedelta(minutes=1))
     titled(deployed, world.new, "Ivan Petrov")
     titled(deployed, world.old, "Ivan, 20 laptops")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a schema of its own on the PostgreSQL test server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite'}"
-        return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    with postgres_schema(url, "migration_0021") as scoped:
-        yield scoped
 
 
 def test_the_migration_copies_the_titles_of_existing_tasks(empty_url: str) -> None:
