@@ -51,6 +51,10 @@ from engine.store.inbox_query import (
 from engine.store.inbox_segments import BY_ASSIGNEE, CARRIED, SEGMENTED_TABS, Segment, _parts, _scan, due_split
 from engine.store.models import ProcessVersionRow, TaskRow, UserRow
 
+# a process version's tasks counted in the (…, version, due) indexes' order: with the version alone PostgreSQL took
+# the order for given (an equality) and scanned the whole table for each version without open tasks (All by process
+# at 100,000 tasks: 125 ms)
+VERSION_ORDER = (TaskRow.process_version_id, TaskRow.due_at)
 MAX_SPANNED = 12  # a page across more name groups (standalone tasks' free-text titles) reads the whole tab
 
 
@@ -164,7 +168,7 @@ def process_counts(tab: str, groups: int, given: tuple[str, ...], labels: int, d
     for name, key, match in ((process_label(version, labels), version.id, TaskRow.process_version_id == version.id),
                              (null(), null(), TaskRow.process_version_id.is_(None))):
         columns = [name.label("name"), key.label("version"),
-                   _capped(tab, groups, given, match, version, (TaskRow.process_version_id,)).label("n")]
+                   _capped(tab, groups, given, match, version, VERSION_ORDER).label("n")]
         if keyed:
             columns.append(_holds_cursor(match).label("cur"))
         counted.append(select(*columns))
