@@ -43,14 +43,38 @@ def processes(deployed, actors):
         lead = s.scalar(select(InstanceRow.process_version_id).where(InstanceRow.id == instances[0]))
         row = dict(s.execute(select(ProcessVersionRow.__table__).where(ProcessVersionRow.id == lead)).mappings().one())
         del row["id"]
-        versions = [s.execute(insert(ProcessVersionRow).values(**{**row, "version": 999})
-                              .returning(ProcessVersionRow.id)).scalar_one()]
-        versions += [s.scalar(select(ProcessVersionRow.id).where(ProcessVersionRow.process_id == pid)
-                              .order_by(ProcessVersionRow.id.desc()).limit(1)) for pid in ("deal", "document_approval")]
-        made = [s.execute(insert(InstanceRow).values(
-            process_version_id=v, record_id=None, status="running", state_json="{}", serializer_version="t",
-            started_at=NOW, started_by="t", ended_at=None, revision=1).returning(InstanceRow.id)).scalar_one()
-            for v in versions]
+        versions = [
+            s.execute(
+                insert(ProcessVersionRow).values(**{**row, "version": 999}).returning(ProcessVersionRow.id)
+            ).scalar_one()
+        ]
+        versions += [
+            s.scalar(
+                select(ProcessVersionRow.id)
+                .where(ProcessVersionRow.process_id == pid)
+                .order_by(ProcessVersionRow.id.desc())
+                .limit(1)
+            )
+            for pid in ("deal", "document_approval")
+        ]
+        made = [
+            s.execute(
+                insert(InstanceRow)
+                .values(
+                    process_version_id=v,
+                    record_id=None,
+                    status="running",
+                    state_json="{}",
+                    serializer_version="t",
+                    started_at=NOW,
+                    started_by="t",
+                    ended_at=None,
+                    revision=1,
+                )
+                .returning(InstanceRow.id)
+            ).scalar_one()
+            for v in versions
+        ]
         uow.commit()
     return [*instances, *made]
 
@@ -68,8 +92,11 @@ def _offset_pages(deployed, who, tab, flt, whole):
     """The whole list, one page; and pages of 4 and 7 across group boundaries and past the end."""
     assert [t.id for t in tasks.list_tasks(deployed(), who, tab, limit=500, now=NOW, flt=flt)] == whole
     for size in (4, 7):
-        pages = [t.id for o in range(0, len(whole) + size, size)
-                 for t in tasks.list_tasks(deployed(), who, tab, limit=size, offset=o, now=NOW, flt=flt)]
+        pages = [
+            t.id
+            for o in range(0, len(whole) + size, size)
+            for t in tasks.list_tasks(deployed(), who, tab, limit=size, offset=o, now=NOW, flt=flt)
+        ]
         assert pages == whole
 
 
@@ -88,13 +115,13 @@ def test_process_pages_match_the_whole_tab_select(deployed, actors, crowd, tab, 
         keyset_pages(deployed, who, tab, flt, whole, 4)
 
 
-@pytest.mark.parametrize(("tab", "sort"), [("mine", "task"), ("pool", "task"), ("overdue", "task"), ("all", "task"),
-                                           ("all", "assignee")])
+@pytest.mark.parametrize(
+    ("tab", "sort"), [("mine", "task"), ("pool", "task"), ("overdue", "task"), ("all", "task"), ("all", "assignee")]
+)
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("labels", [(), RUSSIAN], ids=["en", "ru"])
 @pytest.mark.parametrize("given", ["none", "due range"])
-def test_keyset_pages_by_name_match_the_whole_tab_select(deployed, actors, crowd, tab, sort, descending, labels,
-                                                         given):
+def test_keyset_pages_by_name_match_the_whole_tab_select(deployed, actors, crowd, tab, sort, descending, labels, given):
     who = _reader(actors, tab)
     flt = TaskFilter(sort=sort, descending=descending, task_labels=labels, **FILTERS[given])
     whole = _whole_tab(deployed, who, tab, flt)
@@ -103,8 +130,7 @@ def test_keyset_pages_by_name_match_the_whole_tab_select(deployed, actors, crowd
 
 
 @pytest.mark.parametrize("sort", ["task", "process"])
-def test_a_page_after_a_task_since_closed_starts_at_its_place_and_after_none_is_an_error(deployed, actors, crowd,
-                                                                                        sort):
+def test_a_page_after_a_task_since_closed_starts_at_its_place_and_after_none_is_an_error(deployed, actors, crowd, sort):
     sam, flt = actors["sales"], TaskFilter(sort=sort)
     whole = _whole_tab(deployed, sam, "pool", flt)
     with deployed() as uow:
@@ -121,8 +147,14 @@ def test_a_page_after_a_task_since_closed_starts_at_its_place_and_after_none_is_
 @pytest.mark.parametrize("tab", ["mine", "pool", "all"])
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 def test_a_page_by_process_reads_about_a_page_however_big_the_tab(deployed, actors, processes, tab, descending):
-    _reads_about_a_page(deployed, actors, processes, _reader(actors, tab), tab,
-                        TaskFilter(sort="process", descending=descending, process_labels=PROCESS_RU))
+    _reads_about_a_page(
+        deployed,
+        actors,
+        processes,
+        _reader(actors, tab),
+        tab,
+        TaskFilter(sort="process", descending=descending, process_labels=PROCESS_RU),
+    )
 
 
 def _reads_about_a_keyset_page(deployed, db_url, actors, processes, reader, tab, flt):
@@ -136,8 +168,12 @@ def _reads_about_a_keyset_page(deployed, db_url, actors, processes, reader, tab,
 
     def reads():
         cursor = tasks.list_tasks(deployed(), reader, tab, limit=1, offset=19, now=NOW, flt=flt)[0].id
-        return _rows_read(deployed, lambda work: tasks.list_tasks(work, reader, tab, limit=10, now=NOW, flt=flt,
-                                                                  after=cursor), last=True, no_bitmaps=True)
+        return _rows_read(
+            deployed,
+            lambda work: tasks.list_tasks(work, reader, tab, limit=10, now=NOW, flt=flt, after=cursor),
+            last=True,
+            no_bitmaps=True,
+        )
 
     rng = random.Random(8)  # noqa: S311 - test data, not secrets
     _tasks(deployed, actors, 1000, processes, rng, 90_000)
@@ -147,12 +183,13 @@ def _reads_about_a_keyset_page(deployed, db_url, actors, processes, reader, tab,
     assert big < 2 * small, (small, big)
 
 
-@pytest.mark.parametrize(("tab", "sort"), [("pool", "task"), ("all", "task"), ("all", "assignee"),
-                                           ("pool", "process"), ("all", "process")])
-def test_a_keyset_page_by_name_reads_about_a_page_however_big_the_tab(deployed, db_url, actors, processes, tab,
-                                                                      sort):
-    flt = TaskFilter(sort=sort, task_labels=RUSSIAN if sort == "task" else (),
-                     process_labels=PROCESS_RU if sort == "process" else ())
+@pytest.mark.parametrize(
+    ("tab", "sort"), [("pool", "task"), ("all", "task"), ("all", "assignee"), ("pool", "process"), ("all", "process")]
+)
+def test_a_keyset_page_by_name_reads_about_a_page_however_big_the_tab(deployed, db_url, actors, processes, tab, sort):
+    flt = TaskFilter(
+        sort=sort, task_labels=RUSSIAN if sort == "task" else (), process_labels=PROCESS_RU if sort == "process" else ()
+    )
     _reads_about_a_keyset_page(deployed, db_url, actors, processes, _reader(actors, tab), tab, flt)
 
 

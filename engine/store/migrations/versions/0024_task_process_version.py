@@ -19,10 +19,14 @@ depends_on = None
 
 # name: (key columns, columns held beside them on PostgreSQL)
 INDEXES = {
-    "ix_task_assignee_state_process": (["assignee_id", "state", "process_version_id", "due_at", "created_at"],
-                                       ["id", "record_title"]),
-    "ix_task_state_process": (["state", "process_version_id", "due_at", "created_at"],
-                              ["id", "assignee_id", "record_title"]),
+    "ix_task_assignee_state_process": (
+        ["assignee_id", "state", "process_version_id", "due_at", "created_at"],
+        ["id", "record_title"],
+    ),
+    "ix_task_state_process": (
+        ["state", "process_version_id", "due_at", "created_at"],
+        ["id", "assignee_id", "record_title"],
+    ),
 }
 
 
@@ -32,8 +36,9 @@ def upgrade() -> None:
         # to a SQLite table but by such a copy)
         op.execute("ALTER TABLE task ADD COLUMN process_version_id INTEGER REFERENCES process_version (id)")
     else:
-        op.add_column("task", sa.Column("process_version_id", sa.Integer(), sa.ForeignKey("process_version.id"),
-                                        nullable=True))
+        op.add_column(
+            "task", sa.Column("process_version_id", sa.Integer(), sa.ForeignKey("process_version.id"), nullable=True)
+        )
     op.execute(
         "UPDATE task SET process_version_id = (SELECT process_instance.process_version_id FROM process_instance "
         "WHERE process_instance.id = task.instance_id) WHERE instance_id IS NOT NULL"
