@@ -17,6 +17,7 @@ from engine.services.tasks import TaskFilter
 from engine.store.db import make_engine
 from engine.store.models import InstanceRow, ProcessVersionRow, TaskRow
 from tests.conftest import NOW
+from tests.integration.conftest import running_instance
 from tests.integration.test_inbox_names import (
     FILTERS,
     RUSSIAN,
@@ -58,21 +59,7 @@ def processes(deployed, actors):
             for pid in ("deal", "document_approval")
         ]
         made = [
-            s.execute(
-                insert(InstanceRow)
-                .values(
-                    process_version_id=v,
-                    record_id=None,
-                    status="running",
-                    state_json="{}",
-                    serializer_version="t",
-                    started_at=NOW,
-                    started_by="t",
-                    ended_at=None,
-                    revision=1,
-                )
-                .returning(InstanceRow.id)
-            ).scalar_one()
+            s.execute(insert(InstanceRow).values(**running_instance(v)).returning(InstanceRow.id)).scalar_one()
             for v in versions
         ]
         uow.commit()

@@ -15,6 +15,7 @@ from engine.store.db import alembic_config, make_engine
 from engine.store.models import InstanceRow, TaskRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
+from tests.integration.conftest import bare_task
 from tests.integration.test_inbox_filters import _lead
 from tests.integration.test_standalone_tasks import rule_task
 
@@ -119,21 +120,7 @@ def _old_rows(url: str) -> None:
             conn.execute(
                 insert(table["task"]),
                 [
-                    {
-                        "id": task_id,
-                        "instance_id": instance,
-                        "record_id": None,
-                        "spec_name": "s",
-                        "title": "T",
-                        "form_key": None,
-                        "lane": None,
-                        "candidate_groups": "",
-                        "candidate_users": "",
-                        "assignee_id": None,
-                        "state": state,
-                        "due_at": None,
-                        "created_at": NOW,
-                    }
+                    bare_task(task_id, instance_id=instance, state=state)
                     for task_id, instance, state in (("a", 1, "open"), ("b", 2, "completed"), ("c", None, "open"))
                 ],
             )

@@ -21,6 +21,7 @@ from engine.store.db import alembic_config, make_engine
 from engine.store.models import RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
+from tests.integration.conftest import bare_task
 from tests.integration.test_merge import LATER, build
 from tests.integration.test_standalone_tasks import rule_task
 
@@ -158,24 +159,7 @@ def test_the_migration_copies_the_titles_of_existing_tasks(empty_url: str) -> No
             )
             conn.execute(
                 insert(task),
-                [
-                    {
-                        "id": f"t{n}",
-                        "instance_id": None,
-                        "record_id": r,
-                        "spec_name": "s",
-                        "title": "T",
-                        "form_key": None,
-                        "lane": None,
-                        "candidate_groups": "",
-                        "candidate_users": "",
-                        "assignee_id": None,
-                        "state": "open",
-                        "due_at": None,
-                        "created_at": NOW,
-                    }
-                    for n, r in ((1, 1), (2, 2), (3, 2), (4, None))
-                ],
+                [bare_task(f"t{n}", record_id=r) for n, r in ((1, 1), (2, 2), (3, 2), (4, None))],
             )
         command.upgrade(alembic_config(empty_url), "head")
         with engine.connect() as conn:
