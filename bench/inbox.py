@@ -116,6 +116,7 @@ def populate(factory: UowFactory, count: int, seed: int = 7) -> dict[str, Any]:
                 {
                     "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                     "instance_id": n // TASKS_PER_INSTANCE + 1,
+                    "process_version_id": version_id,
                     "record_id": n + 1,
                     "record_title": f"Lead {n + 1}",
                     "spec_name": "arrange_meeting" if arrange else "qualify_lead",

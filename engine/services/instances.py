@@ -134,7 +134,9 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
                     due_at = parse_duration(due_text, now)
                 except ValueError as exc:
                     raise FlowError(f"{meta.id}: camunda:dueDate: {exc}") from exc
-        uow.tasks.insert_open({"id": task_id, "instance_id": instance.id, "record_id": record.id if record else None,
+        uow.tasks.insert_open({"id": task_id, "instance_id": instance.id,
+                               "process_version_id": instance.process_version_id,
+                               "record_id": record.id if record else None,
                                "record_title": record.title if record else None, "spec_name": task.element_id,
                                "title": task.title, "form_key": meta.form_key, "lane": task.lane,
                                "candidate_groups": ",".join(groups), "candidate_users": ",".join(users),

@@ -92,24 +92,22 @@ def assignee_display_name(task: Any = TaskRow) -> Any:
 def process_name(task: Any = TaskRow, labels: int = 0) -> Any:
     """The name of a task's process version (None for a standalone task), as a scalar subquery; with `labels`,
     the name in the reader's language of the processes bound as pl_p_<n> / pl_l_<n>."""
-    name: Any = ProcessVersionRow.name
-    if labels:
-        name = case(
-            *[
-                (
-                    ProcessVersionRow.process_id == bindparam(f"pl_p_{n}", type_=String),
-                    bindparam(f"pl_l_{n}", type_=String),
-                )
-                for n in range(labels)
-            ],
-            else_=name,
-        )
     return (
-        select(name)
+        select(process_label(ProcessVersionRow, labels))
         .join(InstanceRow, InstanceRow.process_version_id == ProcessVersionRow.id)
         .where(InstanceRow.id == task.instance_id)
         .scalar_subquery()
     )
+
+
+def process_label(version: Any, labels: int) -> Any:
+    """The name of a process version (ProcessVersionRow or an alias of it) in the reader's language: the label
+    bound for its process (pl_p_<n> → pl_l_<n>, `labels` of them), else its BPMN name."""
+    if not labels:
+        return version.name
+    whens = [(version.process_id == bindparam(f"pl_p_{n}", type_=String), bindparam(f"pl_l_{n}", type_=String))
+             for n in range(labels)]
+    return case(*whens, else_=version.name)
 
 
 def task_name(task: Any, unshared: int, shared: int, in_process: Any = None) -> Any:

@@ -204,6 +204,12 @@ class TaskRow(Base):
               postgresql_include=["id", "instance_id", "record_title"]),
         Index("ix_task_state_name", "state", "spec_name", "title", "due_at", "created_at",
               postgresql_include=["id", "instance_id", "assignee_id", "record_title"]),
+        # sorted by process: range scans per process version of an assignee's or every open task, by due then
+        # creation time (migration 0024; engine/store/inbox_names.py)
+        Index("ix_task_assignee_state_process", "assignee_id", "state", "process_version_id", "due_at", "created_at",
+              postgresql_include=["id", "record_title"]),
+        Index("ix_task_state_process", "state", "process_version_id", "due_at", "created_at",
+              postgresql_include=["id", "assignee_id", "record_title"]),
         Index("ix_task_instance_state", "instance_id", "state"),
     )
 
@@ -227,6 +233,9 @@ class TaskRow(Base):
     # its record's title, copied so the inbox sorts and filters by it through the task's indexes: kept current in
     # the transaction that changes the title or the task's record (engine/store/task_titles.py)
     record_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # its instance's process version (None: a standalone task), copied so the inbox sorts by process through the
+    # task's indexes; an instance keeps its version, so the copy is written once, with the task
+    process_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"), nullable=True)
 
 
 class TaskCandidateRow(Base):

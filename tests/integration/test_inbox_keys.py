@@ -82,6 +82,7 @@ def crowd(deployed, actors):
                 TaskRow(
                     id=task_id,
                     instance_id=instance.id if instance else None,
+                    process_version_id=instance.process_version_id if instance else None,  # as a step writes it
                     record_id=record.id if record else None,
                     record_title=record.title if record else None,
                     spec_name=step,

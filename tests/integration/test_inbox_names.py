@@ -9,12 +9,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from engine.services import tasks
 from engine.services.tasks import TaskFilter
 from engine.store.inbox_query import page_select
-from engine.store.models import TaskCandidateRow, TaskRow
+from engine.store.models import InstanceRow, TaskCandidateRow, TaskRow
 from tests.conftest import NOW
 from tests.integration.test_inbox_filters import _lead
 from tests.integration.test_inbox_segments import _rows_read
@@ -32,6 +32,8 @@ def _tasks(deployed, actors, count, instance_ids, rng, steps=6):
     assigned to sam, to sue or pooled for sales; due and creation times on one of `steps` minutes a side of now and
     of ten hours ago (few: many ties), a fifth without a due date."""
     who = [actors["sales"].id, actors["sales2"].id, None, None]
+    with deployed() as uow:  # each task carries its instance's process version, as a process step writes it
+        versions = dict(uow.session.execute(select(InstanceRow.id, InstanceRow.process_version_id)).all())
     rows, candidates = [], []
     for _ in range(count):
         task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -41,7 +43,8 @@ def _tasks(deployed, actors, count, instance_ids, rng, steps=6):
             (spec_name, title), instance = rng.choice(ELEMENTS), rng.choice(instance_ids)
         assignee = rng.choice(who)
         due = None if rng.random() < 0.2 else NOW + timedelta(minutes=rng.randint(-steps, steps))
-        rows.append({"id": task_id, "instance_id": instance, "record_id": None, "record_title": None,
+        rows.append({"id": task_id, "instance_id": instance, "process_version_id": versions.get(instance),
+                     "record_id": None, "record_title": None,
                      "spec_name": spec_name, "title": title, "form_key": None, "lane": None,
                      "candidate_groups": "sales", "candidate_users": "", "assignee_id": assignee, "state": "open",
                      "due_at": due, "created_at": NOW - timedelta(hours=10, minutes=rng.randint(0, steps)),
@@ -62,6 +65,11 @@ def _tasks(deployed, actors, count, instance_ids, rng, steps=6):
 @pytest.fixture
 def instances(deployed, actors):
     """The instance ids of two lead processes (their own qualify_lead tasks pooled too)."""
+    return lead_instances(deployed, actors)
+
+
+def lead_instances(deployed, actors):
+    """Start two lead processes; their instance ids."""
     made = [_lead(deployed, actors, f"Lead {n}", NOW - timedelta(days=n)) for n in range(2)]
     return [t.instance_id for t in made]
 

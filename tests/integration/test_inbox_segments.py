@@ -67,9 +67,15 @@ def test_sorted_tab_pages_match_the_whole_tab_select(deployed, actors, crowd, ta
     offset_pages = [t.id for o in range(0, len(whole), 4)
                     for t in tasks.list_tasks(deployed(), sam, tab, limit=4, offset=o, now=NOW, flt=flt)]
     assert offset_pages == whole
+    keyset_pages(deployed, sam, tab, flt, whole, 3)
+
+
+def keyset_pages(deployed, who, tab, flt, whole, size):
+    """Pages of `size` by "Next →" to the end, then by "← Previous" back to the first: the whole list in order."""
     forward, after = [], None
     while True:
-        page = around(tasks.list_tasks(deployed(), sam, tab, limit=4, now=NOW, flt=flt, after=after), 3, after, None)
+        page = around(tasks.list_tasks(deployed(), who, tab, limit=size + 1, now=NOW, flt=flt, after=after), size,
+                      after, None)
         forward.append([t.id for t in page.tasks])
         if page.next_after is None:
             break
@@ -77,12 +83,11 @@ def test_sorted_tab_pages_match_the_whole_tab_select(deployed, actors, crowd, ta
     assert [i for p in forward for i in p] == whole
     backward, before = [], page.prev_before
     while before is not None:
-        page = around(tasks.list_tasks(deployed(), sam, tab, limit=4, now=NOW, flt=flt, before=before), 3, None,
-                      before)
+        page = around(tasks.list_tasks(deployed(), who, tab, limit=size + 1, now=NOW, flt=flt, before=before),
+                      size, None, before)
         backward.append([t.id for t in page.tasks])
         before = page.prev_before
     assert backward == forward[-2::-1]
-
 
 def _more_tasks(deployed, actors, count, start):
     """`count` more open tasks pooled for sales, every tenth assigned to sam, two of three on a record of their own
@@ -136,10 +141,8 @@ def grown(deployed, actors, seeded_databases, db_url):
     return grow
 
 
-def _rows_read(deployed, call, last=False, no_bitmaps=False):
-    """How much the database does for the page statement `call` sends (the first reading the task table, or the
-    `last`): on PostgreSQL the rows its plan reads from the task tables (EXPLAIN ANALYZE, rows filtered out
-    included), on SQLite its virtual machine steps (hundreds); `no_bitmaps`: see bench.inbox_http.rows_read."""
+def task_statements(deployed, call):
+    """The database `call` (given a unit of work) talks to, and the statements reading the task table it sent."""
     sent: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -153,7 +156,15 @@ def _rows_read(deployed, call, last=False, no_bitmaps=False):
             call(work)
         finally:
             event.remove(bind, "before_cursor_execute", keep)
-    statement, params = [(s, p) for s, p in sent if "FROM task" in s][-1 if last else 0]
+    return bind, [(s, p) for s, p in sent if "FROM task" in s]
+
+
+def _rows_read(deployed, call, last=False, no_bitmaps=False):
+    """How much the database does for the page statement `call` sends (the first reading the task table, or the
+    `last`): on PostgreSQL the rows its plan reads from the task tables (EXPLAIN ANALYZE, rows filtered out
+    included), on SQLite its virtual machine steps (hundreds); `no_bitmaps`: see bench.inbox_http.rows_read."""
+    bind, sent = task_statements(deployed, call)
+    statement, params = sent[-1 if last else 0]
     # a few thousand tasks fit a handful of pages: the planner would read them whole, where at 100,000 it takes
     # the indexes; without sequential scans it plans as it does at scale (the whole-tab select it replaces still
     # reads every task of the tab, through an index)

@@ -4,16 +4,13 @@ mass action or an import, tasks moved by a merge and its undo; and the migration
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import MetaData, Table, event, insert, select
 
-from bench.common import postgres_schema
 from engine.imports.run import run_import
 from engine.quality.merge import merge_records, undo_merge
 from engine.services import records
@@ -24,6 +21,7 @@ from engine.store.db import alembic_config, make_engine
 from engine.store.models import RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
+from tests.integration.conftest import bare_task
 from tests.integration.test_merge import LATER, build
 from tests.integration.test_standalone_tasks import rule_task
 
@@ -135,19 +133,6 @@ def test_a_merge_gives_the_moved_tasks_the_survivors_title_and_its_undo_takes_it
     titled(deployed, world.old, "Ivan, 20 laptops")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a schema of its own on the PostgreSQL test server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite'}"
-        return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    with postgres_schema(url, "migration_0021") as scoped:
-        yield scoped
-
-
 def test_the_migration_copies_the_titles_of_existing_tasks(empty_url: str) -> None:
     command.upgrade(alembic_config(empty_url), "0020")
     engine = make_engine(empty_url)
@@ -174,24 +159,7 @@ def test_the_migration_copies_the_titles_of_existing_tasks(empty_url: str) -> No
             )
             conn.execute(
                 insert(task),
-                [
-                    {
-                        "id": f"t{n}",
-                        "instance_id": None,
-                        "record_id": r,
-                        "spec_name": "s",
-                        "title": "T",
-                        "form_key": None,
-                        "lane": None,
-                        "candidate_groups": "",
-                        "candidate_users": "",
-                        "assignee_id": None,
-                        "state": "open",
-                        "due_at": None,
-                        "created_at": NOW,
-                    }
-                    for n, r in ((1, 1), (2, 2), (3, 2), (4, None))
-                ],
+                [bare_task(f"t{n}", record_id=r) for n, r in ((1, 1), (2, 2), (3, 2), (4, None))],
             )
         command.upgrade(alembic_config(empty_url), "head")
         with engine.connect() as conn:

@@ -1,0 +1,63 @@
+"""Fixtures of the integration tests beside the shared ones (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.common import postgres_schema
+from tests.conftest import NOW
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, for a migration to build step by step: a SQLite file, or a schema of its own on the
+    PostgreSQL test server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite'}"
+        return
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    with postgres_schema(url, "migration") as scoped:
+        yield scoped
+
+
+def bare_task(task_id: str, **values: Any) -> dict[str, Any]:
+    """The columns of an open task row as every schema since 0020 has them (Core inserts into a migration's tables),
+    `values` set over them."""
+    return {
+        "id": task_id,
+        "instance_id": None,
+        "record_id": None,
+        "spec_name": "s",
+        "title": "T",
+        "form_key": None,
+        "lane": None,
+        "candidate_groups": "",
+        "candidate_users": "",
+        "assignee_id": None,
+        "state": "open",
+        "due_at": None,
+        "created_at": NOW,
+        **values,
+    }
+
+
+def running_instance(version_id: int) -> dict[str, Any]:
+    """The columns of a running instance of a process version (its workflow state left empty)."""
+    return {
+        "process_version_id": version_id,
+        "record_id": None,
+        "status": "running",
+        "state_json": "{}",
+        "serializer_version": "test",
+        "started_at": NOW,
+        "started_by": "test",
+        "ended_at": None,
+        "revision": 1,
+    }
