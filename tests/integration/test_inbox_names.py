@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -62,12 +63,6 @@ def _tasks(deployed, actors, count, instance_ids, rng, steps=6):
             uow.commit()
 
 
-@pytest.fixture
-def instances(deployed, actors):
-    """The instance ids of two lead processes (their own qualify_lead tasks pooled too)."""
-    return lead_instances(deployed, actors)
-
-
 def lead_instances(deployed, actors):
     """Start two lead processes; their instance ids."""
     made = [_lead(deployed, actors, f"Lead {n}", NOW - timedelta(days=n)) for n in range(2)]
@@ -75,8 +70,32 @@ def lead_instances(deployed, actors):
 
 
 @pytest.fixture
-def crowd(deployed, actors, instances):
-    _tasks(deployed, actors, 90, instances, random.Random(5))  # noqa: S311 - test data, not secrets
+def crowd(deployed, actors, seeded_databases, db_url):
+    """A unit-of-work factory on the deployed database with two lead processes and 90 tasks, the same rows for every
+    case (which only reads them): seeded once per session."""
+
+    def seed():
+        _tasks(deployed, actors, 90, lead_instances(deployed, actors), random.Random(5))  # noqa: S311 - test data
+
+    return seeded_databases.get(deployed, db_url, "inbox_names_crowd", seed)
+
+
+@pytest.fixture
+def grown(deployed, actors, seeded_databases, db_url):
+    """Unit-of-work factories on the deployed database with two lead processes and the first 1,000 and 5,000 tasks
+    of one random sequence, times spread over weeks (a page's ties are a few tasks, not a share of the tab); every
+    case only reads them: seeded once per session, 1,000 and then 4,000 more."""
+    rng = random.Random(8)  # noqa: S311 - test data, not secrets
+    instances = []
+
+    def seed(count):
+        instances[:] = instances or lead_instances(deployed, actors)
+        _tasks(deployed, actors, count, instances, rng, 90_000)
+
+    small = seeded_databases.get(deployed, db_url, "inbox_names_1000", partial(seed, 1000))
+    # the test database holds the first 1,000 when the 5,000 are seeded: both are seeded in the first case
+    big = seeded_databases.get(deployed, db_url, "inbox_names_5000", partial(seed, 4000))
+    return small, big
 
 
 def _whole_tab(deployed, who, tab, flt):
@@ -100,75 +119,87 @@ FILTERS = {
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("labels", [(), RUSSIAN], ids=["en", "ru"])
 @pytest.mark.parametrize("given", list(FILTERS), ids=list(FILTERS))
-def test_task_name_pages_match_the_whole_tab_select(deployed, actors, crowd, tab, descending, labels, given):
+def test_task_name_pages_match_the_whole_tab_select(actors, crowd, tab, descending, labels, given):
     who = actors["admin" if tab == "all" else "sales"]
     task_filter = {**FILTERS[given], "task_elements": ("call",) if given == "task name" else ()}
     flt = TaskFilter(sort="task", descending=descending, task_labels=labels, **task_filter)
-    whole = _whole_tab(deployed, who, tab, flt)
+    whole = _whole_tab(crowd, who, tab, flt)
     assert len(whole) > 3 or (tab == "pool" and given == "assignee")  # no pooled task has an assignee
-    assert [t.id for t in tasks.list_tasks(deployed(), who, tab, limit=500, now=NOW, flt=flt)] == whole
+    assert [t.id for t in tasks.list_tasks(crowd(), who, tab, limit=500, now=NOW, flt=flt)] == whole
     for size in (4, 7):  # pages across the boundaries of names, and one past the end
         pages = [t.id for o in range(0, len(whole) + size, size)
-                 for t in tasks.list_tasks(deployed(), who, tab, limit=size, offset=o, now=NOW, flt=flt)]
+                 for t in tasks.list_tasks(crowd(), who, tab, limit=size, offset=o, now=NOW, flt=flt)]
         assert pages == whole
-    last = tasks.list_tasks(deployed(), who, tab, limit=3, offset=max(len(whole) - 1, 0), now=NOW, flt=flt)
+    last = tasks.list_tasks(crowd(), who, tab, limit=3, offset=max(len(whole) - 1, 0), now=NOW, flt=flt)
     assert [t.id for t in last] == whole[-1:]
 
 
-def test_a_tab_without_tasks_of_the_filter_is_an_empty_page(deployed, actors, crowd):
+def test_a_tab_without_tasks_of_the_filter_is_an_empty_page(actors, crowd):
     flt = TaskFilter(sort="task", task="no such task")
-    assert tasks.list_tasks(deployed(), actors["sales"], "pool", limit=10, now=NOW, flt=flt) == []
+    assert tasks.list_tasks(crowd(), actors["sales"], "pool", limit=10, now=NOW, flt=flt) == []
 
 
 # not Overdue: at 5,000 tasks PostgreSQL reads its pooled names' overdue ranges through the (state, name) index and
 # sorts them (a few hundred rows), where it reads the assignee's index in order at 100,000 (bench/inbox_http.py)
 @pytest.mark.parametrize("tab", ["mine", "pool", "all"])
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
-def test_a_page_by_task_name_reads_about_a_page_however_big_the_tab(deployed, actors, instances, tab, descending):
+def test_a_page_by_task_name_reads_about_a_page_however_big_the_tab(actors, grown, tab, descending):
     reader = actors["admin" if tab == "all" else "sales"]
-    _reads_about_a_page(deployed, actors, instances, reader, tab, TaskFilter(sort="task", descending=descending,
-                                                                             task_labels=RUSSIAN))
+    _seeded_reads_about_a_page(grown, reader, tab, TaskFilter(sort="task", descending=descending, task_labels=RUSSIAN))
 
 
-def _reads_about_a_page(deployed, actors, instances, reader, tab, flt):
-    """The page from offset 20 of ten costs less than twice as much at 5,000 tasks as at 1,000 (and has ten)."""
+def _page_reads(units, reader, tab, flt):
+    """What the database does for the page from offset 20 of ten, after the counts per group; each group's range
+    holds a few hundred tasks here: PostgreSQL would read it whole by a bitmap and sort it, where at 100,000 it
+    reads the index in order."""
+    return _rows_read(units, partial(_page, reader=reader, tab=tab, flt=flt), last=True, no_bitmaps=True)
 
-    def page(work):
-        return tasks.list_tasks(work, reader, tab, limit=10, offset=20, now=NOW, flt=flt)
 
-    def reads():  # the page, after the counts per group; each group's range holds a few hundred tasks here:
-        # PostgreSQL would read it whole by a bitmap and sort it, where at 100,000 it reads the index in order
-        return _rows_read(deployed, page, last=True, no_bitmaps=True)
+def _page(work, reader, tab, flt):
+    return tasks.list_tasks(work, reader, tab, limit=10, offset=20, now=NOW, flt=flt)
 
-    rng = random.Random(8)  # noqa: S311 - test data, not secrets
-    # times spread over weeks: a page's ties are a few tasks, not a share of the tab
-    _tasks(deployed, actors, 1000, instances, rng, 90_000)
-    small = reads()
-    _tasks(deployed, actors, 4000, instances, rng, 90_000)
-    big = reads()
-    assert len(page(deployed())) == 10
+
+def _about_a_page(small, big_units, reader, tab, flt):
+    """The page costs less than twice as much at 5,000 tasks (`big_units`) as `small` at 1,000, and has ten."""
+    big = _page_reads(big_units, reader, tab, flt)
+    assert len(_page(big_units(), reader, tab, flt)) == 10
     # the whole tab read and sorted (the select it replaces) grows with the tab: five times the tasks, ~five times
     # the work; a page by groups reads their first rows, and ties a little more often in a bigger tab
     assert big < 2 * small, (small, big)
 
 
+def _seeded_reads_about_a_page(grown, reader, tab, flt):
+    """_about_a_page on the session's databases of 1,000 and 5,000 tasks (`grown`)."""
+    small_units, big_units = grown
+    _about_a_page(_page_reads(small_units, reader, tab, flt), big_units, reader, tab, flt)
+
+
+def _reads_about_a_page(deployed, actors, instances, reader, tab, flt):
+    """_about_a_page on the test's own database, grown from tasks of `instances` to 1,000 and then 5,000 (times
+    spread over weeks: a page's ties are a few tasks, not a share of the tab)."""
+    rng = random.Random(8)  # noqa: S311 - test data, not secrets
+    _tasks(deployed, actors, 1000, instances, rng, 90_000)
+    small = _page_reads(deployed, reader, tab, flt)
+    _tasks(deployed, actors, 4000, instances, rng, 90_000)
+    _about_a_page(small, deployed, reader, tab, flt)
+
+
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("given", list(FILTERS), ids=list(FILTERS))
-def test_all_by_assignee_pages_match_the_whole_tab_select(deployed, actors, crowd, descending, given):
+def test_all_by_assignee_pages_match_the_whole_tab_select(actors, crowd, descending, given):
     # the tab's users, who each have tasks (sam, sue) or none; the unassigned last either way
     admin = actors["admin"]
     task_filter = {**FILTERS[given], "task_elements": ("call",) if given == "task name" else ()}
     flt = TaskFilter(sort="assignee", descending=descending, **task_filter)
-    whole = _whole_tab(deployed, admin, "all", flt)
+    whole = _whole_tab(crowd, admin, "all", flt)
     assert len(whole) > 3
-    assert [t.id for t in tasks.list_tasks(deployed(), admin, "all", limit=500, now=NOW, flt=flt)] == whole
+    assert [t.id for t in tasks.list_tasks(crowd(), admin, "all", limit=500, now=NOW, flt=flt)] == whole
     for size in (4, 7):  # pages across the boundaries of assignees, and one past the end
         pages = [t.id for o in range(0, len(whole) + size, size)
-                 for t in tasks.list_tasks(deployed(), admin, "all", limit=size, offset=o, now=NOW, flt=flt)]
+                 for t in tasks.list_tasks(crowd(), admin, "all", limit=size, offset=o, now=NOW, flt=flt)]
         assert pages == whole
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
-def test_a_page_of_all_by_assignee_reads_about_a_page_however_big_the_tab(deployed, actors, instances, descending):
-    _reads_about_a_page(deployed, actors, instances, actors["admin"], "all",
-                        TaskFilter(sort="assignee", descending=descending))
+def test_a_page_of_all_by_assignee_reads_about_a_page_however_big_the_tab(actors, grown, descending):
+    _seeded_reads_about_a_page(grown, actors["admin"], "all", TaskFilter(sort="assignee", descending=descending))
