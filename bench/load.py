@@ -137,6 +137,11 @@ def run_locust(base: str, users: int, seconds: int, accounts: dict[str, int], ou
     }
 
 
+def _tracebacks(log: str) -> list[str]:
+    """The server log's tracebacks, each up to 3,000 characters (its last lines name the error)."""
+    return [("Traceback" + part)[-3000:] for part in log.split("Traceback")[1:]]
+
+
 def measure(
     url: str, backend: str, users: list[int], seconds: int, leads: int, workdir: Path, server_args: tuple[str, ...] = ()
 ) -> dict[str, Any]:
@@ -154,6 +159,7 @@ def measure(
         "server_args": list(server_args),
         "server_workers": server_log.count("Booting worker with pid"),
         "server_errors_logged": server_log.count("Traceback"),
+        "server_error_samples": _tracebacks(server_log)[:3],  # what a failed request raised, for the report
         "runs": runs,
         "load_average": [load_before, round(os.getloadavg()[0], 2)],
     }

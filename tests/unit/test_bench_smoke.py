@@ -122,8 +122,8 @@ def check_sandbox(results: dict[str, Any]) -> None:
 def check_load(results: dict[str, Any]) -> None:
     (load,) = results["load"][0]["runs"]
     assert load["requests"] > 0
-    assert load["errors"] == 0, load["error_samples"]
-    assert results["load"][0]["server_errors_logged"] == 0
+    assert load["errors"] == 0, (load["error_samples"], results["load"][0]["server_error_samples"])
+    assert results["load"][0]["server_errors_logged"] == 0, results["load"][0]["server_error_samples"]
 
 
 def check_search(results: dict[str, Any]) -> None:
