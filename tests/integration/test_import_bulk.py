@@ -216,10 +216,10 @@ def import_changes(
     ]
 
 
-def run_job(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, **options: Any) -> Any:
-    """One import of the file in batches of 120 rows: the job's status, counts and rejects."""
+def run_job(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, batch_size: int = 120, **options: Any) -> Any:
+    """One import of the file in batches of `batch_size` rows: the job's status, counts and rejects."""
     job = create_job(make_uow(), actor, "Contact", path.name, path, NOW, **options)
-    run_import(make_uow, job.id, lambda: NOW, batch_size=120, bulk=bulk)
+    run_import(make_uow, job.id, lambda: NOW, batch_size=batch_size, bulk=bulk)
     done = get_job(make_uow(), actor, job.id)
     rejects = [(r.row_number, r.errors) for r in job_rejects(make_uow(), actor, job.id)]
     return done.status, done.counts, done.message, rejects

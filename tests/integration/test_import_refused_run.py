@@ -4,34 +4,36 @@ the refused run of new records is rolled back to its savepoint and its records l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.errors import FlowError
-from engine.imports.run import run_import
 from engine.processes.deployed import active_bundle
 from engine.rules.expressions import RuleError
 from engine.services.bulk_records import insert_records
-from engine.services.imports import create_job, get_job, job_rejects
 from engine.services.records import create_record, list_records
 from engine.services.views import Actor
 from engine.store.models import RecordRow
 from tests.conftest import NOW, DeployedSnapshots
-from tests.integration.test_import_bulk import Factory, both_paths, changed_file, write_file
+from tests.integration.test_import_bulk import Factory, both_paths, changed_file, run_job, write_file
 from tests.integration.test_import_cli import flowcrm
 
 REFUSED = "join_territory: no Territory record with code 'MSK'"
 
 
-def import_file(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, **options: Any) -> Any:
-    """One import of the file in batches of 50 rows: the job's status, counts and rejects."""
-    job = create_job(make_uow(), actor, "Contact", path.name, path, NOW, **options)
-    run_import(make_uow, job.id, lambda: NOW, batch_size=50, bulk=bulk)
-    done = get_job(make_uow(), actor, job.id)
-    rejects = [(r.row_number, r.errors) for r in job_rejects(make_uow(), actor, job.id)]
-    return done.status, done.counts, done.message, rejects
+Compare = Callable[[Callable[[bool], list[Any]]], tuple[list[Any], dict[str, list[tuple[Any, ...]]]]]
+
+
+@pytest.fixture
+def compare(
+    deployed: Factory, db_url: str, bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots
+) -> Compare:
+    """Imports run row by row and through the batch path compared (both_paths; record ids by rank on
+    PostgreSQL)."""
+    return lambda imports: both_paths(deployed, db_url, deployed_snapshots, bundle_files, imports, ids_by_rank=True)
 
 
 def northwest_only(make_uow: Factory, actor: Actor) -> None:
@@ -53,23 +55,16 @@ def moscow_rows(path: Path) -> list[int]:
 
 @pytest.mark.parametrize(("mode", "dry_run"), [("valid_only", False), ("all_or_nothing", False), ("valid_only", True)])
 def test_rows_a_rule_refuses_in_a_run_are_rejected_alone_and_the_rest_written(
-    deployed: Factory,
-    actors: dict[str, Actor],
-    db_url: str,
-    bundle_files: dict[str, str],
-    deployed_snapshots: DeployedSnapshots,
-    tmp_path: Path,
-    mode: str,
-    dry_run: bool,
+    deployed: Factory, actors: dict[str, Actor], compare: Compare, tmp_path: Path, mode: str, dry_run: bool
 ) -> None:
     path = write_file(tmp_path / "contacts.csv", 200)
     admin = actors["admin"]
 
     def imports(bulk: bool) -> list[Any]:
         northwest_only(deployed, admin)
-        return [import_file(deployed, admin, path, bulk=bulk, mode=mode, dry_run=dry_run)]
+        return [run_job(deployed, admin, path, bulk=bulk, batch_size=50, mode=mode, dry_run=dry_run)]
 
-    jobs, tables = both_paths(deployed, db_url, deployed_snapshots, bundle_files, imports, ids_by_rank=True)
+    jobs, tables = compare(imports)
     status, counts, _, rejects = jobs[0]
     refused = {number for number, errors in rejects if any(REFUSED in e["reason"] for e in errors)}
     moscow = set(moscow_rows(path))
@@ -91,13 +86,7 @@ def test_rows_a_rule_refuses_in_a_run_are_rejected_alone_and_the_rest_written(
 
 @pytest.mark.parametrize("on_match", ["update", "review"])
 def test_matched_rows_and_new_rows_a_rule_refuses_leave_what_row_by_row_leaves(
-    deployed: Factory,
-    actors: dict[str, Actor],
-    db_url: str,
-    bundle_files: dict[str, str],
-    deployed_snapshots: DeployedSnapshots,
-    tmp_path: Path,
-    on_match: str,
+    deployed: Factory, actors: dict[str, Actor], compare: Compare, tmp_path: Path, on_match: str
 ) -> None:
     path = write_file(tmp_path / "contacts.csv", 120)
     changes = changed_file(tmp_path / "changes.csv", 120)
@@ -106,11 +95,11 @@ def test_matched_rows_and_new_rows_a_rule_refuses_leave_what_row_by_row_leaves(
     def imports(bulk: bool) -> list[Any]:
         northwest_only(deployed, admin)
         return [
-            import_file(deployed, admin, file, bulk=bulk, mode="valid_only", on_match=on_match)
+            run_job(deployed, admin, file, bulk=bulk, batch_size=50, mode="valid_only", on_match=on_match)
             for file in (path, changes)
         ]
 
-    jobs, tables = both_paths(deployed, db_url, deployed_snapshots, bundle_files, imports, ids_by_rank=True)
+    jobs, tables = compare(imports)
     _, counts, _, rejects = jobs[1]
     refused = [number for number, errors in rejects if any(REFUSED in e["reason"] for e in errors)]
     assert (len(refused) > 10, counts["created"] > 10) == (True, True), (refused, counts)
