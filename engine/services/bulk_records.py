@@ -180,8 +180,10 @@ def insert_records(
             apply_on_create(uow, bundle, row, now, found_by="create", actor=by)
     lookups = lookups or BatchLookups()
     lookups.unlinked.update(row.id for row in rows)  # just inserted: in no territory yet
-    on_records_created(uow, bundle, rows, now, lookups)
-    lookups.unlinked.difference_update(row.id for row in rows)  # known only while their creation's rules run
+    try:
+        on_records_created(uow, bundle, rows, now, lookups)
+    finally:  # known only while their creation's rules run (a refused batch is rolled back: its ids come again)
+        lookups.unlinked.difference_update(row.id for row in rows)
     if start_processes:
         for row in rows:
             start_for_new_record(uow, actor, row, now)

@@ -12,20 +12,27 @@ next INSERT, and the session must not answer a `get` of that id with the object 
 row is noted with the transaction or savepoint it was inserted in; a rollback forgets those inserted in the one
 that rolled back or in one nested in it (`_forget_rolled_back`), whoever rolled it back (a unit of work's
 savepoint, an import's own `begin_nested`, a failed flush, `Session.rollback`).
+
+Rows a multi-row INSERT wrote (`note_inserted`: their ids, before or after the session loads them) are forgotten
+the same way: whatever object the session holds for such an id when the savepoint that inserted it rolls back
+leaves the session, so the row-by-row write that follows a refused batch can take the id again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Insert, Table, event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from engine.store.session_blocks import inside
 
 _INSERTED = "flowcrm.inserted_rows"  # Session.info key of `Noted`
-# the transaction the rows were inserted under, and each row with the transaction or savepoint it was inserted in
+# the transaction the rows were inserted under, and each row (the object, or the identity key of a row the session
+# may load later) with the transaction or savepoint it was inserted in
 Noted = tuple[SessionTransaction | None, list[tuple[object, SessionTransaction | None]]]
 
 
@@ -75,14 +82,20 @@ def settle(session: Session, row: object) -> None:
     session.add(row)
 
 
-def _note(session: Session, row: object) -> None:
+def note_inserted(session: Session, model: type[Any], ids: Iterable[int]) -> None:
+    """Note rows of `model` just written by a multi-row INSERT in the current savepoint or transaction: when it
+    rolls back, the objects the session then holds for them leave it (made transient)."""
+    _note(session, *(identity_key(model, record_id) for record_id in ids))
+
+
+def _note(session: Session, *rows: object) -> None:
     root = session.get_transaction()
     current = session.get_nested_transaction() or root
     noted: Noted | None = session.info.get(_INSERTED)
     if noted is None or noted[0] is not root:  # rows of an earlier transaction are committed (or long forgotten)
         noted = (root, [])
         session.info[_INSERTED] = noted
-    noted[1].append((row, current))
+    noted[1].extend((row, current) for row in rows)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -100,10 +113,13 @@ def _forget_rolled_back(session: Session) -> None:
         return
     kept = []
     for row, transaction in noted[1]:
-        if inside(transaction, rolled_back):
-            if row in session:
-                session.expunge(row)
-            make_transient(row)
-        else:
+        if not inside(transaction, rolled_back):
             kept.append((row, transaction))
+            continue
+        held = session.identity_map.get(row) if isinstance(row, tuple) else row  # an id noted, or the object
+        if held is None:
+            continue  # never loaded, or let go of
+        if held in session:
+            session.expunge(held)
+        make_transient(held)
     noted[1][:] = kept

@@ -25,7 +25,7 @@ from engine.store.automation_repos import (
 from engine.store.bulk_insert import insert_rows
 from engine.store.db import read_memo
 from engine.store.filter_sql import like_pattern, text_like
-from engine.store.inserted_rows import insert_held, settle
+from engine.store.inserted_rows import insert_held, note_inserted, settle
 from engine.store.models import (
     ApiTokenRow,
     ConfigVersionRow,
@@ -369,6 +369,7 @@ class RecordRepository(_Repository):
             if not same:
                 raise RuntimeError(f"a record inserted with {row['data']!r} came back with other data")
             ids.append(same.pop(0))
+        note_inserted(self.session, RecordRow, ids)  # a savepoint rolling them back takes them out of the session
         return ids
 
     def update_many(self, rows: Sequence[RecordRow], values: Sequence[dict[str, Any]]) -> None:

@@ -93,21 +93,53 @@ def restore(db_url: str, make_uow: Factory, snapshots: DeployedSnapshots, files:
         snapshots.restore_postgres(db_url, files, True)
 
 
+def record_positions() -> dict[str, list[int]]:
+    """Per table, the positions (in state()'s rows) of the columns holding a record id."""
+    found: dict[str, list[int]] = {}
+    for table in Base.metadata.sorted_tables:
+        kept = [c for c in table.columns if c.name != "id" or table.name == "record"]
+        for index, column in enumerate(kept):
+            if (table.name, column.name) == ("record", "id") or any(
+                key.column.table.name == "record" and key.column.name == "id" for key in column.foreign_keys
+            ):
+                found.setdefault(table.name, []).append(index)
+    return found
+
+
+def renumbered(tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The tables with each record id replaced by its rank: PostgreSQL's sequence does not give back the ids of
+    a rolled-back INSERT (a row a rule refuses burns its id on both paths; a refused run of new rows burns the
+    run's), so where rows are refused only the order of the ids can be compared there."""
+    rank = {row[0]: str(n) for n, row in enumerate(sorted(tables["record"], key=lambda r: int(r[0])))}
+    positions = record_positions()
+    return {
+        name: sorted(
+            tuple(rank.get(v, v) if i in positions.get(name, []) else v for i, v in enumerate(row)) for row in rows
+        )
+        for name, rows in tables.items()
+    }
+
+
 def both_paths(
     make_uow: Factory,
     db_url: str,
     snapshots: DeployedSnapshots,
     files: dict[str, str],
     imports: Callable[[bool], list[Any]],
+    *,
+    ids_by_rank: bool = False,
 ) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:
     """`imports` row by row, then (in the database as deployed again) through the batch path: both report the
-    same jobs and leave the same tables; (the jobs, the tables)."""
+    same jobs and leave the same tables (`ids_by_rank`: record ids compared by rank on PostgreSQL); (the jobs,
+    the tables)."""
     alone = imports(False)
     expected = state(make_uow)
     restore(db_url, make_uow, snapshots, files)
     together = imports(True)
     assert together == alone
     got = state(make_uow)
+    if ids_by_rank and not db_url.startswith("sqlite"):
+        expected, got = renumbered(expected), renumbered(got)
     assert {name: len(rows) for name, rows in got.items()} == {name: len(rows) for name, rows in expected.items()}
     for name, rows in expected.items():
         assert got[name] == rows, name
@@ -184,10 +216,10 @@ def import_changes(
     ]
 
 
-def run_job(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, **options: Any) -> Any:
-    """One import of the file in batches of 120 rows: the job's status, counts and rejects."""
+def run_job(make_uow: Factory, actor: Actor, path: Path, *, bulk: bool, batch_size: int = 120, **options: Any) -> Any:
+    """One import of the file in batches of `batch_size` rows: the job's status, counts and rejects."""
     job = create_job(make_uow(), actor, "Contact", path.name, path, NOW, **options)
-    run_import(make_uow, job.id, lambda: NOW, batch_size=120, bulk=bulk)
+    run_import(make_uow, job.id, lambda: NOW, batch_size=batch_size, bulk=bulk)
     done = get_job(make_uow(), actor, job.id)
     rejects = [(r.row_number, r.errors) for r in job_rejects(make_uow(), actor, job.id)]
     return done.status, done.counts, done.message, rejects
