@@ -82,7 +82,7 @@ def _capped(tab: str, groups: int, given: tuple[str, ...], match: Any, outer: An
         where = [*part.where, *filter_conditions(given, copied=True), match]
         if tab == "overdue":
             where.append(TaskRow.due_at < bindparam("now"))
-        # in the order of the index the group's columns lead (a count needs none): SQLite took the state for no
+        # in the order of the index the group's columns come first in (a count needs none): SQLite took the state for no
         # filter worth an index and scanned the whole table for a group without tasks (All by process at 100,000
         # tasks: 155 ms for the standalone ones, none)
         read = (select(TaskRow.id).where(*where).correlate(outer).order_by(*part.prefix, *key)
