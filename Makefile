@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_WORKERS ?= 3  # pytest-xdist workers (3 on 2 CPUs: 9 min 20 s against 10 min 14 s for 2, the tests wait on PostgreSQL and Chromium; 2026-12-07, 5,578 tests: 10 min 11 s, and 10 min 30 s with --dist worksteal, so the default load distribution stays); 0 runs the suite in one process
+TEST_WORKERS ?= 3  # pytest-xdist workers (3 on 2 CPUs: 9 min 20 s against 10 min 14 s for 2, the tests wait on PostgreSQL and Chromium; 2026-12-07, 5,578 tests: 10 min 11 s, and 10 min 30 s with --dist worksteal, so the default load distribution stays; later the same day 5,916 tests: 11 min 24 s); 0 runs the suite in one process
 CONFIG ?= .
 PORT ?= 5000
 # one SQLite file per configuration bundle, so `make run CONFIG=examples/real_estate` starts clean beside the CRM
