@@ -191,3 +191,20 @@ def _forget_rolled_back(session: Session) -> None:
                 key.dropped_in = None
             kept.append(key)
         held.keys[name] = kept
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _let_go_of_released(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint released into another one: the keys sent in it are undone by that one's rollback, so they are
+    kept with it; released into the transaction itself, nothing can give them back and the block lets go of them
+    (with their records: an import of a whole file in one transaction would otherwise keep every key it sent). A
+    savepoint that rolled back was dealt with by `_forget_rolled_back`, which runs first."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None or not held.sent or not transaction.nested:
+        return
+    parent = transaction.parent
+    kept = [entry for entry in held.sent if entry[1] is not transaction]
+    if parent is not None and parent.nested:
+        kept += [(name, parent, keys) for name, savepoint, keys in held.sent if savepoint is transaction]
+    held.sent = kept
+

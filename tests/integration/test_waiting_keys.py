@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from sqlalchemy import select
 
 from engine.services import records
+from engine.store import waiting_keys
 from engine.store.models import RecordRow
 from engine.store.quality_models import MatchKeyRow
 from engine.store.search_models import SearchKeyRow
@@ -113,3 +114,24 @@ def test_keys_a_replace_took_before_a_send_in_a_rolled_back_savepoint_come_back(
         [("email", "kept@example.com")],
         [("email", "other@example.com")],
     )
+
+
+def test_keys_sent_in_a_released_savepoint_are_let_go_or_undone_with_the_savepoint_around_it(
+    deployed: MakeUow, actors: dict
+) -> None:
+    with _holding(deployed, actors, "Sent and released") as (uow, row):
+        lead_id = row.id
+        uow.quality.add_keys([(lead_id, "Lead", "phone", "+79123333333")])
+        outer = uow.imports.savepoint()
+        inner = uow.imports.savepoint()
+        uow.quality.key_matches("Lead", [("phone", "+79123333333")])  # sent in the inner savepoint
+        inner.commit()
+        outer.rollback()  # undoes what the inner one sent: the key waits again
+        uow.quality.key_matches("Lead", [("phone", "+79123333333")])  # sent again, in the transaction itself
+        released = uow.imports.savepoint()
+        uow.quality.add_keys([(lead_id, "Lead", "email", "released@example.com")])
+        uow.quality.key_matches("Lead", [("email", "released@example.com")])  # sent in a savepoint
+        released.commit()
+        # nothing can undo those but the transaction: the block keeps none of the keys it sent (nor their records)
+        assert uow.session.info[waiting_keys._HELD].sent == []
+    assert _keys(deployed, lead_id)[1] == [("email", "released@example.com"), ("phone", "+79123333333")]
