@@ -36,16 +36,22 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime, *, bulk:
     """Create the seed's users (skipping existing ones) and, on first run only, its records (runs of alike
     records through the batch path unless `bulk` is False: the same records either way)."""
     data = read_seed(path)
+
+    def at_now() -> UnitOfWork:  # the seed's timers count from its `now`, as its records are created at it
+        uow = make_uow()
+        uow.clock = lambda: now
+        return uow
+
     created = {"users": 0, "records": 0}
     ids: dict[str, int] = {}
     for i, user in enumerate(data.get("users") or [], start=1):
-        with make_uow() as uow:
+        with at_now() as uow:
             existing = uow.users.by_username(user["username"])
             if existing is not None:
                 ids[existing.username] = existing.id
                 continue
         try:
-            view = create_user(make_uow(), user["username"], user["password"], user["roles"], now,
+            view = create_user(at_now(), user["username"], user["password"], user["roles"], now,
                                team=user.get("team"), display_name=user.get("name"), locale=user.get("locale", "en"))
         except KeyError as exc:
             raise ConfigError([Problem(str(path), None, f"users[{i}]", f"missing key {exc}")]) from exc
@@ -53,8 +59,8 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime, *, bulk:
         created["users"] += 1
     from engine.demo_segments import seed_segments
 
-    created["segments"] = seed_segments(make_uow, path.parent / "segments.yaml", ids, now)
-    with make_uow() as uow:
+    created["segments"] = seed_segments(at_now, path.parent / "segments.yaml", ids, now)
+    with at_now() as uow:
         already = uow.records.list_any()
     if already:
         return created
@@ -67,8 +73,8 @@ def seed(make_uow: Callable[[], UnitOfWork], path: Path, now: datetime, *, bulk:
             if step.get("by", creator) not in ids:
                 raise ConfigError([Problem(str(path), None, f"records[{i}]",
                                            f"changes by {step.get('by')!r}: not a seed user")])
-    for group in seed_runs(make_uow, path, records, now, bulk):
-        created["records"] += _create(make_uow, path, group, ids, now)
+    for group in seed_runs(at_now, path, records, now, bulk):
+        created["records"] += _create(at_now, path, group, ids, now)
     return created
 
 
