@@ -70,6 +70,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
         _note_writes(engine)
+        _checkpoint_at_default_when_returned(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -104,6 +105,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if not kwargs.get("pool_pre_ping"):
         ping_after_idle(engine, PING_AFTER_IDLE)
     return engine
+
+
+def _checkpoint_at_default_when_returned(engine: Engine) -> None:
+    """SQLite: a connection whose write-ahead log was let grow (`spread_checkpoints`, an import's batches) goes back
+    to SQLite's 1,000 pages when it returns to the pool, however its unit of work ended: an import that failed midway
+    would otherwise leave a pooled connection delaying its checkpoints for whoever got it next."""
+
+    @event.listens_for(engine, "checkin")
+    def _back_to_default(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is not None and record.info.get(WAL_PAGES_NOTE, WAL_PAGES_DEFAULT) != WAL_PAGES_DEFAULT:
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES_DEFAULT}")
+            record.info[WAL_PAGES_NOTE] = WAL_PAGES_DEFAULT
 
 
 def _note_writes(engine: Engine) -> None:
@@ -155,6 +168,8 @@ def read_memo(session: Session) -> dict[Hashable, Any] | None:
     return memo
 
 
+WAL_PAGES_NOTE = "flowcrm.wal_autocheckpoint"  # Connection.info: the pages a connection's log grows to (SQLite)
+WAL_PAGES_DEFAULT = 1000  # SQLite's own wal_autocheckpoint
 READS_ONLY = "flowcrm_reads_only"  # execution option: the connection of a read-only unit (UnitOfWork.reading)
 _SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction sent a statement other than a read
 _READ_MEMO = "flowcrm.read_memo"  # Connection.info: answers of reads in the current transaction (`read_memo`)

@@ -13,6 +13,7 @@ from sqlalchemy import Table, and_, delete, or_, select, text, update
 from sqlalchemy.orm import SessionTransaction
 
 from engine.store.bulk_insert import insert_rows
+from engine.store.db import WAL_PAGES_DEFAULT, WAL_PAGES_NOTE
 from engine.store.duplicate_repos import DuplicateQueries
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow
 from engine.store.quality_models import (
@@ -38,7 +39,6 @@ class QualityRepository(DuplicateQueries):
         """A merge log entry by id."""
         return self.session.get(MergeLogRow, merge_id)
 
-_WAL_PAGES = "flowcrm.wal_autocheckpoint"  # Connection.info: the pages a connection's log grows to (SQLite)
 GROWN_BY_IMPORT = ("record", "field_change", "match_key", "search_key", "import_row_key", "duplicate_pair",
                    "record_link")
 
@@ -148,14 +148,14 @@ class ImportRepository(_Repository):
         at SQLite's default every batch's commit copied them all and synced the file, so a page changed by ten
         batches was written ten times over. The transactions and their durability are the same; nothing on
         PostgreSQL. Sent only when the connection's setting changes (the pool keeps connections, and this note
-        on each)."""
+        on each); a connection goes back to 1,000 when it returns to the pool (engine/store/db.py)."""
         if self.session.get_bind().dialect.name != "sqlite":
             return
         connection = self.session.connection()
-        wanted = int(pages or 1000)
-        if connection.info.get(_WAL_PAGES, 1000) != wanted:
+        wanted = int(pages or WAL_PAGES_DEFAULT)
+        if connection.info.get(WAL_PAGES_NOTE, WAL_PAGES_DEFAULT) != wanted:
             connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={wanted}")
-            connection.info[_WAL_PAGES] = wanted
+            connection.info[WAL_PAGES_NOTE] = wanted
 
     def side_writes_allowed(self) -> bool:
         """Whether another connection may write while this one holds a write transaction (not on SQLite)."""
