@@ -11,6 +11,7 @@ listeners see the COPY as the statement it is (the tests and benchmarks that cou
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session
 COPY_FROM = 20  # fewer rows go as an INSERT: COPY's own set-up costs about one statement
 _PROCESSORS: dict[tuple[str, str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
 _INSERTS: dict[str, Any] = {}
+_NOTHING = object()
+# equal values of these types are bound alike by every processor (True == 1 is told apart by the type in the key)
+_BY_VALUE = frozenset({str, int, bool, type(None)})
 # SQLite: the INSERT text and its parameters' order, per table and columns
 _SQL: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
 
@@ -59,10 +63,47 @@ def _executemany(connection: Connection, table: Table, names: tuple[str, ...],
         compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(names))
         found = _SQL[(table.name, names)] = (str(compiled), tuple(compiled.positiontup or ()))
     statement, order = found
-    processing = dict(zip(names, _processors(connection, table, names), strict=True))
-    pairs = [(name, processing[name]) for name in order]
-    connection.exec_driver_sql(statement, [tuple(process(row[name]) if process else row[name]
-                                                  for name, process in pairs) for row in rows])
+    connection.exec_driver_sql(statement, _bound(rows, order, _processors(connection, table, order)))
+
+
+def _bound(rows: Sequence[dict[str, Any]], names: Sequence[str],
+           processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
+    """Each row's values of `names` as a tuple, through the columns' processors; a value seen before in this
+    statement (the same time, source, null or code on every history row) is not processed again."""
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    steps = [(index, _once_per_value(process)) for index, process in enumerate(processors) if process is not None]
+    if not steps:
+        return [take(row) for row in rows]
+    bound = []
+    for row in rows:
+        values = list(take(row))
+        for index, process in steps:
+            values[index] = process(values[index])
+        bound.append(tuple(values))
+    return bound
+
+
+def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process` remembering what it made of each text, number, flag and null (and of the last other value, an
+    immutable time most often) for one statement's rows."""
+    made: dict[tuple[type, Any], Any] = {}
+    last: list[Any] = [_NOTHING, None]
+
+    def run(value: Any) -> Any:
+        kind = type(value)
+        if kind in _BY_VALUE:
+            key = (kind, value)
+            result = made.get(key, _NOTHING)
+            if result is _NOTHING:
+                result = made[key] = process(value)
+            return result
+        if value is last[0]:
+            return last[1]
+        result = process(value)
+        last[0], last[1] = value, result
+        return result
+
+    return run
 
 
 def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
@@ -72,7 +113,6 @@ def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
 
 
 def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
-    pairs = list(zip(names, _processors(connection, table, names), strict=True))
     quote = connection.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     raw = connection.connection.driver_connection
@@ -81,7 +121,7 @@ def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Se
         for listener in connection.dispatch.before_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
         with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([process(row[name]) if process else row[name] for name, process in pairs])
+            for values in _bound(rows, names, _processors(connection, table, names)):
+                copy.write_row(values)
         for listener in connection.dispatch.after_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
