@@ -21,6 +21,7 @@ COPY_FROM = 20  # fewer rows go as an INSERT: COPY's own set-up costs about one 
 _PROCESSORS: dict[tuple[str, str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
 _INSERTS: dict[str, Any] = {}
 _NOTHING = object()
+_SQLITE_PAGE, _SQLITE_PARAMETERS = 1000, 32700  # rows and parameters of one statement, as SQLAlchemy's pages
 # equal values of these types are bound alike by every processor (True == 1 is told apart by the type in the key)
 _BY_VALUE = frozenset({str, int, bool, type(None)})
 # SQLite: the INSERT text and its parameters' order, per table and columns
@@ -104,6 +105,41 @@ def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return result
 
     return run
+
+
+def inserted_ids_sqlite(session: Session, table: Table, rows: Sequence[dict[str, Any]], match: str) -> list[int] | None:
+    """SQLite: insert rows (the same columns in each) in multi-row `INSERT … RETURNING` statements of at most
+    SQLAlchemy's own page (1,000 rows, 32,700 parameters) and give each row's new id, matched back by the stored
+    text of its column `match` (rows with the same text are equal in every column, so either id fits; the lowest
+    goes to the first). None on other databases (the caller inserts them). The values go through the columns'
+    processors once each (_bound) and come back as stored: no parameter dictionary per row, no JSON read back."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    names = tuple(rows[0])
+    bound = _bound(rows, names, _processors(connection, table, names))
+    quote = connection.dialect.identifier_preparer.quote
+    (key,) = table.primary_key.columns
+    # identifiers quoted by the dialect from the mapped table; every value is a bound parameter
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) VALUES "  # noqa: S608
+    marks = f"({', '.join('?' for _ in names)})"
+    tail = f" RETURNING {quote(key.name)}, {quote(match)}"
+    page = max(1, min(_SQLITE_PAGE, _SQLITE_PARAMETERS // len(names)))
+    found: dict[Any, list[int]] = {}
+    for start in range(0, len(bound), page):
+        chunk = bound[start:start + page]
+        result = connection.exec_driver_sql(head + ", ".join([marks] * len(chunk)) + tail,
+                                            tuple(value for values in chunk for value in values))
+        for record_id, stored in sorted(result.fetchall(), key=lambda r: int(r[0])):
+            found.setdefault(stored, []).append(int(record_id))
+    at = names.index(match)
+    ids = []
+    for values in bound:
+        same = found.get(values[at])
+        if not same:
+            raise RuntimeError(f"a row inserted with {values[at]!r} came back with another {match}")
+        ids.append(same.pop(0))
+    return ids
 
 
 def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
