@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
+import json
 import os
 import pstats
+import re
 import tempfile
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from time import perf_counter, process_time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bench.common import fresh_sqlite, postgres_schema
 from bench.import_rate import _engine_import, _Factory
 from bench.synthetic import contact_base, write_csv
 from engine.bootstrap import prepare_database
+from engine.store.db import make_engine
+from engine.store.models import Base
 
 AREAS = (  # the first area whose marker is in a function's file name gets its own time
     ("phone parsing", "phonenumbers"),
@@ -77,6 +82,27 @@ def _io() -> dict[str, int]:
         return {}
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # task ids are random
+
+
+def table_digests(url: str) -> dict[str, list[Any]]:
+    """Per table, its row count and a SHA-256 of its rows sorted (surrogate ids left out but record ids; the
+    import job's own row, with its pid and times, and the users' salted password hashes left out), to compare
+    two versions' imports of one file."""
+    engine = make_engine(url)
+    found: dict[str, list[Any]] = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name in ("import_job", "alembic_version"):
+                continue
+            columns = [c for c in table.columns if (c.name != "id" or table.name == "record")
+                       and c.name != "password_hash"]  # salted: another each run
+            rows = sorted(_UUID.sub("<uuid>", repr(tuple(row))) for row in connection.execute(select(*columns)))
+            found[table.name] = [len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]]
+    engine.dispose()
+    return found
+
+
 class StatementClock:
     """Wall time spent inside the driver per kind of statement (its first words): on PostgreSQL, the server's
     time and the round trips an import waits for, which the client's CPU profile does not show."""
@@ -113,7 +139,10 @@ def main() -> None:
     parser.add_argument("--sqlite-cache-mb", type=int, help="SQLite: this page cache per connection (experiment)")
     parser.add_argument("--wal-autocheckpoint", type=int, help="SQLite: WAL pages before a checkpoint (experiment)")
     parser.add_argument("--no-profile", action="store_true", help="only time the import (and its statements)")
+    parser.add_argument("--cpu-clock", action="store_true",
+                        help="profile by this process's CPU time instead of the wall clock (waits not counted)")
     parser.add_argument("--batch-size", type=int, help="rows per batch (experiment; the default is run_import's)")
+    parser.add_argument("--dump", type=Path, help="write every table's row count and digest here (JSON)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -142,7 +171,7 @@ def main() -> None:
                     "connect",
                     lambda conn, _: conn.execute(f"PRAGMA wal_autocheckpoint={args.wal_autocheckpoint}"),
                 )
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(process_time) if args.cpu_clock else cProfile.Profile()
             threads, io = _thread_clocks(), _io()
             start, cpu = perf_counter(), process_time()
             if not args.no_profile:
@@ -153,6 +182,8 @@ def main() -> None:
             print(f"wall {wall:.2f} s, cpu {process_time() - cpu:.2f} s", result)
             print(where_the_wall_went(wall, threads, io))
             factory.dispose()
+            if args.dump:
+                args.dump.write_text(json.dumps({"result": result["counts"], "tables": table_digests(url)}, indent=1))
     clock.report(25)
     if args.no_profile:
         return

@@ -51,9 +51,9 @@ def defer(
     data, problems = converted
     if problems or importer.policy not in ("update", "update_empty", "overwrite", "skip"):
         return False
-    from engine.imports.rows import RowRejected, row_hash
+    from engine.imports.rows import RowRejected
 
-    digest = row_hash(importer.entity.name, data)
+    digest = importer.digest(data)
     if digest in importer.hashes and importer.hashes[digest] not in importer.waiting:
         # the same row twice in one file: one record, nothing written (as process() says)
         importer.counts["merged" if importer.hashes[digest] in importer.touched else "skipped"] += 1

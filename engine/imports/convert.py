@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from engine.config.model import Bundle, Catalog, Entity, Field
 from engine.messages import Message
+from engine.quality.normalize import read_phone
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 _EXCEL_MAX = 2958465  # 9999-12-31
@@ -157,29 +158,34 @@ def to_boolean(value: Any) -> bool:
 def to_phone(value: Any, region: str) -> str:
     """The phone as written; bare digits that are no number of `region` but one with a leading + (a spreadsheet
     drops the +: 14155552671) get the +."""
-    import phonenumbers
-
     text = plain_text(value)
     if not text.isdigit():
         return text
-    for candidate, where in ((text, region), ("+" + text, None)):
-        try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(candidate, where)):
-                return candidate
-        except phonenumbers.NumberParseException:
-            continue
+    for candidate in (text, "+" + text):  # with its "+" a number is read without the region
+        if read_phone(candidate, region)[2]:  # the parse the validation and the keys of the value read again
+            return candidate
     return text
 
 
-def to_code(catalog: Catalog, value: Any) -> str:
-    """The catalog code a cell names: the code itself, or a label in any locale (case-insensitive)."""
+def to_code(catalog: Catalog, value: Any, names: Mapping[str, str] | None = None) -> str:
+    """The catalog code a cell names: the code itself, or a label in any locale (case-insensitive); `names`:
+    catalog_names(catalog), made once for the cells of a file."""
     text = " ".join(plain_text(value).split())
-    wanted = text.casefold()
-    for item in catalog.values:
-        if item.code.casefold() == wanted or any(label.casefold() == wanted for label in item.label.values()):
-            return item.code
+    code = (names if names is not None else catalog_names(catalog)).get(text.casefold())
+    if code is not None:
+        return code
     shown = ", ".join(catalog.codes()[:12]) + (" …" if len(catalog.values) > 12 else "")
     raise BadValue(Message("import.not_in_catalog", value=text, catalog=catalog.name, values=shown))
+
+
+def catalog_names(catalog: Catalog) -> dict[str, str]:
+    """Each code and label of a catalog, case-folded, to the code of the first value (in catalog order) it
+    names."""
+    names: dict[str, str] = {}
+    for item in catalog.values:
+        for name in (item.code, *item.label.values()):
+            names.setdefault(name.casefold(), item.code)
+    return names
 
 
 class Converter:
@@ -189,6 +195,7 @@ class Converter:
                  date_formats: Mapping[str, str] | None = None) -> None:
         self.bundle, self.entity, self.lookup = bundle, entity, lookup
         self.date_formats = dict(date_formats or {})  # date/datetime field -> the strptime format of its cells
+        self._catalog_names: dict[str, dict[str, str]] = {}  # catalog -> its folded codes and labels (catalog_names)
         hours = bundle.settings.working_hours
         self.zone = hours.timezone if hours else "UTC"
         self._by_type: Mapping[str, Callable[[Field, Any], Any]] = {
@@ -215,8 +222,15 @@ class Converter:
             raise BadValue(Message("import.catalog_missing", catalog=field.catalog, field=field.name))
         return catalog
 
+    def _names(self, catalog: Catalog) -> dict[str, str]:
+        names = self._catalog_names.get(catalog.name)
+        if names is None:
+            names = self._catalog_names[catalog.name] = catalog_names(catalog)
+        return names
+
     def _enum(self, field: Field, cell: Any) -> str:
-        return to_code(self._catalog(field), cell)
+        catalog = self._catalog(field)
+        return to_code(catalog, cell, self._names(catalog))
 
     def _multi_enum(self, field: Field, cell: Any) -> list[str]:
         catalog = self._catalog(field)
@@ -224,7 +238,7 @@ class Converter:
         problems: list[Message] = []
         for part in (p.strip() for p in _SPLIT.split(plain_text(cell)) if p.strip()):
             try:
-                code = to_code(catalog, part)
+                code = to_code(catalog, part, self._names(catalog))
             except BadValue as exc:
                 problems.extend(exc.messages)
                 continue

@@ -164,6 +164,9 @@ class Importer:
     created: list[int] = field(default_factory=list)  # records created since the duplicate rules last looked
     pending: list[Change] = field(default_factory=list)  # matched rows applied in memory, not written yet
     waiting: set[int] = field(default_factory=set)  # the records their changes wait for (engine/imports/changes.py)
+    # id(a batch row's converted values) -> (the values, their content hash, their match_on keys): each is asked
+    # for by the batch's lookups, the run, the matched rows and the rows written alone, and computed once
+    facts: dict[int, tuple[dict[str, Any], str, list[tuple[str, str]]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.policy = self.on_match or self.settings.on_match
@@ -204,6 +207,29 @@ class Importer:
             if key is not None and (key not in keys or record_id < keys[key]):
                 keys[key] = record_id
 
+    def read_batch(self, rows: Sequence[dict[str, Any]]) -> list[str]:
+        """The content hashes of a batch's converted rows; their hashes and match_on keys are kept for the batch."""
+        self.facts = {}
+        return [self._facts(data)[1] for data in rows]
+
+    def _facts(self, data: dict[str, Any]) -> tuple[dict[str, Any], str, list[tuple[str, str]]]:
+        found = self.facts.get(id(data))
+        if found is not None and found[0] is data:  # held here, so no other dict has its id meanwhile
+            return found
+        region = self.bundle.settings.default_region
+        keys = [(name, key) for name in self.index
+                if (key := match_key(self.entity.fields[name].type, data.get(name), region)) is not None]
+        found = self.facts[id(data)] = (data, row_hash(self.entity.name, data), keys)
+        return found
+
+    def digest(self, data: dict[str, Any]) -> str:
+        """The content hash of a row's converted values (row_hash), once per row of the batch."""
+        return self._facts(data)[1]
+
+    def match_keys(self, data: dict[str, Any]) -> list[tuple[str, str]]:
+        """A row's (match_on field, key) pairs, in the order of match_on, once per row of the batch."""
+        return self._facts(data)[2]
+
     def column(self, name: str) -> str:
         """The file column of a field (the field name when no column maps to it)."""
         return self.header_of.get(name, name)
@@ -232,18 +258,15 @@ class Importer:
         match_on keys or those keys point at (held for the batch, so matching rows find them in the session)."""
         if self.finder is not None:
             self.finder.prefetch(uow, rows)
-        region = self.bundle.settings.default_region
-        self.held = uow.records.by_ids({keys[key] for data in rows for name, keys in self.index.items()
-                                        if (key := match_key(self.entity.fields[name].type, data.get(name), region))
-                                        is not None and key in keys})
+        self.held = uow.records.by_ids({self.index[name][key] for data in rows
+                                        for name, key in self.match_keys(data) if key in self.index[name]})
 
     def find(self, uow: UnitOfWork, data: dict[str, Any]) -> Candidate | None:
         """The record a row is: by match_on keys (existing records and earlier rows), else by duplicate rules;
         as a candidate naming how it matched (`match_on <field>` or the rule)."""
-        region = self.bundle.settings.default_region
-        for name, keys in self.index.items():
-            key = match_key(self.entity.fields[name].type, data.get(name), region)
-            if key is not None and key in keys:
+        for name, key in self.match_keys(data):
+            keys = self.index[name]
+            if key in keys:
                 return Candidate(keys[key], 100.0, f"match_on {name}",
                                  [{"field": name, "how": "exact", "b": data.get(name), "score": 100.0}])
         if self.finder is not None:
@@ -320,10 +343,8 @@ class Importer:
         data, problems = converted
         if not self.bulk or width is not None or problems:
             return None
-        digest = row_hash(self.entity.name, data)
-        region = self.bundle.settings.default_region
-        keys = {("#", digest), *((name, key) for name in self.index
-                                 if (key := match_key(self.entity.fields[name].type, data.get(name), region)))}
+        digest = self.digest(data)
+        keys = {("#", digest), *self.match_keys(data)}
         keys.update(self.finder.keys(data) if self.finder is not None else ())
         if not keys.isdisjoint(taken):
             return None
@@ -433,7 +454,7 @@ class Importer:
         data, problems = converted[0], list(converted[1])
         if width is not None:
             problems.append(problem("", Message("import.row_width", values=width, columns=len(self.headers))))
-        digest = row_hash(self.entity.name, data)
+        digest = self.digest(data)
         if digest in self.hashes and not problems:  # the same row twice in one file: one record
             return "merged" if self.hashes[digest] in self.touched else "skipped"
         key = known.get(digest)

@@ -98,19 +98,18 @@ class _Statistics:
 
 def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tuple[int, list[Any]]],
           statistics: _Statistics) -> None:
-    from engine.imports.rows import row_hash
-
     # what lives across batches (the file, the match index, the row hashes, the key caches) grows with the file;
     # the cycle collector would walk all of it again and again (about a tenth of a 100k import's CPU): moved out
     # of its sight for this run (run_import gives it back); memory is still freed by reference counting
     gc.freeze()
     statistics.refresh(uow, importer.counts.get("created", 0))
     converted = [importer.convert(uow, cells) for _, cells in batch]
+    hashes = importer.read_batch([data for data, _ in converted])  # each row's content hash and keys, once
     # the search and match keys of the batch's new records go in one sorted INSERT per table at its end (match
     # keys earlier when the pairs below read them); in one transaction for the whole file, the search keys once
     with uow.keys_together():
         importer.prefetch(uow, [data for data, _ in converted])
-        known = uow.imports.row_keys(importer.entity.name, [row_hash(importer.entity.name, c[0]) for c in converted])
+        known = uow.imports.row_keys(importer.entity.name, hashes)
         uow.records.by_ids(key.record_id for key in known.values())  # loaded once: the rows below find them here
         importer.process_batch(uow, batch, table.widths, known, converted)  # one query above for earlier row keys
         queue_rule_pairs(uow, importer)  # fuzzy and probabilistic matches of the batch's new records: review pairs

@@ -75,6 +75,11 @@ def name_key(value: Any) -> str | None:
     """A name folded for comparison: trimmed, case-folded, ё→е, accents and punctuation dropped, single spaces."""
     if not isinstance(value, str):
         return None
+    return _folded_name(value)
+
+
+@lru_cache(maxsize=65536)  # the search words, the name tokens and the compared forms of one value all fold it
+def _folded_name(value: str) -> str | None:
     text = unicodedata.normalize("NFKD", value.casefold().replace("ё", "е").replace("й", "\0"))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("\0", "й")
     text = _NOT_WORD.sub(" ", _APOSTROPHES.sub("", text))

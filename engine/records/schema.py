@@ -354,6 +354,18 @@ def is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
+_PLANS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}
+
+
+def _plan(fields: Mapping[str, Field]) -> tuple[tuple[str, Any, bool], ...]:
+    """Each field's name, default and whether it is required, in order: read once per loaded bundle, not for
+    every field of every record validated (an import validates each of its rows)."""
+    plan: tuple[tuple[str, Any, bool], ...] = held_for(
+        _PLANS, id(fields), (fields,),
+        lambda: tuple((name, field.default, field.required) for name, field in fields.items()), 64)
+    return plan
+
+
 def validate_record(
     entity: Entity, bundle: Bundle, data: Mapping[str, Any], *, partial: bool = False
 ) -> dict[str, Any]:
@@ -362,15 +374,17 @@ def validate_record(
         raise ValidationError({"": ["must be an object"]})
     errors = {str(name): [f"is not a field of {entity.name}"] for name in data if name not in entity.fields}
     values: dict[str, Any] = {}
-    for name, field in entity.fields.items():
+    for name, default, required in _plan(entity.fields):
         if partial and name not in data:
             continue
         value = data.get(name)
-        if is_empty(value) and not partial and field.default is not None:
-            value = copy.deepcopy(field.default)
-        if not is_empty(value):
+        empty = value is None or (isinstance(value, str) and not value.strip()) or value == []  # is_empty, inline
+        if empty and not partial and default is not None:
+            value = copy.deepcopy(default)
+            empty = is_empty(value)
+        if not empty:
             values[name] = value
-        elif field.required:
+        elif required:
             errors[name] = ["is required"]
         elif partial:
             values[name] = None

@@ -173,6 +173,7 @@ def _run_created(uow: UnitOfWork, bundle: Bundle, entity: Entity, rules: Sequenc
                  filtered: dict[str, Any]) -> None:
     acted: set[int] = set()  # records an action ran on: their links may have changed since
     for record in records:
+        seen: dict[str, Any] | None = None  # what the record's expressions see, until an action runs on it
         for rule in rules:
             matched = record.id in filtered[rule.name] if rule.name in filtered else True
             if rule.let or (rule.where is not None and linked_entities(rule.where)):
@@ -183,8 +184,10 @@ def _run_created(uow: UnitOfWork, bundle: Bundle, entity: Entity, rules: Sequenc
                 acted.add(record.id)
                 evaluate_rule(uow, bundle, rule, record, now, matched=matched)
                 continue
-            names = record_names(uow, entity, record, lookups.owners)
-            names["linked"] = None
+            if seen is None or record.id in acted:
+                seen = record_names(uow, entity, record, lookups.owners)
+                seen["linked"] = None
+            names = dict(seen)  # the actions may change their copy (a territory's manager as the owner)
             holds = matched and is_true(rule.when, names, rule=rule.name, today=now.date())
             actions = rule.actions if holds else rule.otherwise
             if actions and (record.id in acted or not only_leaving(actions, links.get(record.id, set()))):

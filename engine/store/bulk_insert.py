@@ -11,6 +11,7 @@ listeners see the COPY as the statement it is (the tests and benchmarks that cou
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -19,6 +20,10 @@ from sqlalchemy.orm import Session
 COPY_FROM = 20  # fewer rows go as an INSERT: COPY's own set-up costs about one statement
 _PROCESSORS: dict[tuple[str, str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
 _INSERTS: dict[str, Any] = {}
+_NOTHING = object()
+_SQLITE_PAGE, _SQLITE_PARAMETERS = 1000, 32700  # rows and parameters of one statement, as SQLAlchemy's pages
+# equal values of these types are bound alike by every processor (True == 1 is told apart by the type in the key)
+_BY_VALUE = frozenset({str, int, bool, type(None)})
 # SQLite: the INSERT text and its parameters' order, per table and columns
 _SQL: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
 
@@ -59,10 +64,82 @@ def _executemany(connection: Connection, table: Table, names: tuple[str, ...],
         compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(names))
         found = _SQL[(table.name, names)] = (str(compiled), tuple(compiled.positiontup or ()))
     statement, order = found
-    processing = dict(zip(names, _processors(connection, table, names), strict=True))
-    pairs = [(name, processing[name]) for name in order]
-    connection.exec_driver_sql(statement, [tuple(process(row[name]) if process else row[name]
-                                                  for name, process in pairs) for row in rows])
+    connection.exec_driver_sql(statement, _bound(rows, order, _processors(connection, table, order)))
+
+
+def _bound(rows: Sequence[dict[str, Any]], names: Sequence[str],
+           processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
+    """Each row's values of `names` as a tuple, through the columns' processors; a value seen before in this
+    statement (the same time, source, null or code on every history row) is not processed again."""
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    steps = [(index, _once_per_value(process)) for index, process in enumerate(processors) if process is not None]
+    if not steps:
+        return [take(row) for row in rows]
+    bound = []
+    for row in rows:
+        values = list(take(row))
+        for index, process in steps:
+            values[index] = process(values[index])
+        bound.append(tuple(values))
+    return bound
+
+
+def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process` remembering what it made of each text, number, flag and null (and of the last other value, an
+    immutable time most often) for one statement's rows."""
+    made: dict[tuple[type, Any], Any] = {}
+    last: list[Any] = [_NOTHING, None]
+
+    def run(value: Any) -> Any:
+        kind = type(value)
+        if kind in _BY_VALUE:
+            key = (kind, value)
+            result = made.get(key, _NOTHING)
+            if result is _NOTHING:
+                result = made[key] = process(value)
+            return result
+        if value is last[0]:
+            return last[1]
+        result = process(value)
+        last[0], last[1] = value, result
+        return result
+
+    return run
+
+
+def inserted_ids_sqlite(session: Session, table: Table, rows: Sequence[dict[str, Any]], match: str) -> list[int] | None:
+    """SQLite: insert rows (the same columns in each) in multi-row `INSERT … RETURNING` statements of at most
+    SQLAlchemy's own page (1,000 rows, 32,700 parameters) and give each row's new id, matched back by the stored
+    text of its column `match` (rows with the same text are equal in every column, so either id fits; the lowest
+    goes to the first). None on other databases (the caller inserts them). The values go through the columns'
+    processors once each (_bound) and come back as stored: no parameter dictionary per row, no JSON read back."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    names = tuple(rows[0])
+    bound = _bound(rows, names, _processors(connection, table, names))
+    quote = connection.dialect.identifier_preparer.quote
+    (key,) = table.primary_key.columns
+    # identifiers quoted by the dialect from the mapped table; every value is a bound parameter
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) VALUES "  # noqa: S608
+    marks = f"({', '.join('?' for _ in names)})"
+    tail = f" RETURNING {quote(key.name)}, {quote(match)}"
+    page = max(1, min(_SQLITE_PAGE, _SQLITE_PARAMETERS // len(names)))
+    found: dict[Any, list[int]] = {}
+    for start in range(0, len(bound), page):
+        chunk = bound[start:start + page]
+        result = connection.exec_driver_sql(head + ", ".join([marks] * len(chunk)) + tail,
+                                            tuple(value for values in chunk for value in values))
+        for record_id, stored in sorted(result.fetchall(), key=lambda r: int(r[0])):
+            found.setdefault(stored, []).append(int(record_id))
+    at = names.index(match)
+    ids = []
+    for values in bound:
+        same = found.get(values[at])
+        if not same:
+            raise RuntimeError(f"a row inserted with {values[at]!r} came back with another {match}")
+        ids.append(same.pop(0))
+    return ids
 
 
 def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
@@ -72,7 +149,6 @@ def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
 
 
 def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
-    pairs = list(zip(names, _processors(connection, table, names), strict=True))
     quote = connection.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     raw = connection.connection.driver_connection
@@ -81,7 +157,7 @@ def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Se
         for listener in connection.dispatch.before_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
         with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([process(row[name]) if process else row[name] for name, process in pairs])
+            for values in _bound(rows, names, _processors(connection, table, names)):
+                copy.write_row(values)
         for listener in connection.dispatch.after_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)

@@ -22,7 +22,7 @@ from engine.store.automation_repos import (
     ReminderRepository,
     RuleScheduleRepository,
 )
-from engine.store.bulk_insert import insert_rows
+from engine.store.bulk_insert import insert_rows, inserted_ids_sqlite
 from engine.store.db import read_memo
 from engine.store.filter_sql import like_pattern, text_like
 from engine.store.inserted_rows import insert_held, note_inserted, settle
@@ -356,9 +356,13 @@ class RecordRepository(_Repository):
         """Insert record rows (column values, `revision` included) in multi-row statements; their ids in order.
 
         RETURNING in parameter order would make SQLite insert one row per statement; the ids are matched back
-        by the rows' data instead (rows with equal data are equal in every column, so either id fits)."""
+        by the rows' data instead (rows with equal data are equal in every column, so either id fits). On SQLite
+        by the stored JSON text (bulk_insert.inserted_ids_sqlite), elsewhere by the data read back."""
         if not rows:
             return []
+        if (fast := inserted_ids_sqlite(self.session, _RECORDS, rows, "data")) is not None:
+            note_inserted(self.session, RecordRow, fast)  # a savepoint rolling them back takes them out
+            return fast
         stmt = insert(cast(Table, RecordRow.__table__)).returning(RecordRow.id, RecordRow.data)
         found: dict[str, list[int]] = {}
         for record_id, data in sorted(self.session.execute(stmt, list(rows)).all(), key=lambda r: int(r[0])):

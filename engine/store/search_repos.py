@@ -13,7 +13,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
-    insert,
     intersect,
     or_,
     select,
@@ -99,6 +98,9 @@ def _statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
     return ids, records.order_by(RecordRow.id.desc()).limit(bindparam("limit", type_=BigInteger))
 
 
+_SEARCH_KEYS = cast(Table, SearchKeyRow.__table__)
+_DELETE_KEYS = delete(_SEARCH_KEYS).where(_SEARCH_KEYS.c.record_id == bindparam("record_id"))
+
 # built once per shape: constructing and hashing these unions per search cost more than running them
 _SHAPES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 _MAX_SHAPES = 256
@@ -110,10 +112,11 @@ class SearchRepository(_Repository):
         if waiting_keys.replace_search(self.session, record_id, keys):  # none sent yet: the new ones wait too
             return
         waiting_keys.drop(self.session, waiting_keys.SEARCH, [record_id])  # its waiting keys are replaced too
-        self.session.execute(delete(SearchKeyRow).where(SearchKeyRow.record_id == record_id))
-        if keys:
-            self.session.execute(insert(SearchKeyRow), [{"record_id": record_id, "entity": entity, "key": k,
-                                                         "owner_id": owner_id} for k in keys])
+        # Core statements of the table: no key is ever loaded as an object, and the ORM's DELETE walked every
+        # object the session holds for one to update (an import's batch holds thousands of records)
+        self.session.execute(_DELETE_KEYS, {"record_id": record_id})
+        insert_rows(self.session, _SEARCH_KEYS, [{"record_id": record_id, "entity": entity, "key": k,
+                                                  "owner_id": owner_id} for k in keys])
 
     def add_many(self, rows: Sequence[RecordRow], keys: Sequence[Sequence[str]]) -> None:
         """Insert the keys of new records (`keys[n]` those of `rows[n]`) in one statement; held for one sorted

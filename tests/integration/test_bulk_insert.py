@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import Table, event, func, insert, select
 
 from engine.store.bulk_insert import COPY_FROM, insert_rows
@@ -87,3 +88,39 @@ def test_rows_written_by_insert_rows_are_stored_as_the_insert_stores_them(make_u
     assert len(seen) == 1, seen
     expected = "COPY field_change" if make_uow().database.startswith("postgresql") else "INSERT INTO field_change"
     assert " ".join(seen[0].split()).startswith(expected), seen
+
+
+def test_each_distinct_value_of_a_column_is_bound_once_per_statement(
+    make_uow: Callable[[], UnitOfWork], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.store.bulk_insert as bulk_insert
+
+    calls: dict[str, list[Any]] = {}
+    processors = bulk_insert._processors
+
+    def counted(connection: Any, table: Table, names: tuple[str, ...]) -> list[Callable[[Any], Any] | None]:
+        def counting(name: str, process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+            if process is None:
+                return None
+            return lambda value: (calls.setdefault(name, []).append(value), process(value))[1]
+
+        return [counting(name, process) for name, process in zip(names, processors(connection, table, names),
+                                                                 strict=True)]
+
+    monkeypatch.setattr(bulk_insert, "_processors", counted)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    codes = ["moscow", "siberia", 0, False, None]  # 0 and False are told apart: JSON 0 and false
+    rows = [{"record_id": 1, "at": now, "actor": "importer", "source": "bulk", "field": "region",
+             "old_value": None, "new_value": codes[i % len(codes)]} for i in range(10 * COPY_FROM)]
+    with make_uow() as uow:
+        uow.session.execute(insert(RecordRow), {"id": 1, "entity": "Contact", "title": "t", "data": {},
+                                                "owner_id": None, "created_at": now, "created_by": "importer",
+                                                "updated_at": now, "revision": 1, "merged_into_id": None})
+        insert_rows(uow.session, TABLE, rows)
+        stored = uow.session.execute(select(TABLE.c.at, TABLE.c.new_value).order_by(TABLE.c.id)).all()
+    # each row's values went through a processor before (200 rows: 200 times per column)
+    assert sorted(calls["new_value"], key=repr) == sorted(codes, key=repr)
+    assert calls["old_value"] == [None]
+    assert len(calls.get("at", [])) <= 1  # SQLite formats the time; PostgreSQL's driver takes it as it is
+    assert [value for _, value in stored] == [codes[i % len(codes)] for i in range(10 * COPY_FROM)]
+    assert {at for at, _ in stored} == {now}

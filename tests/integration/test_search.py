@@ -105,3 +105,30 @@ def test_a_deploy_that_makes_a_field_searchable_says_the_keys_need_a_rebuild(
     assert [(w.file, w.element, w.message) for w in warnings if "search keys" in w.message] == [
         (path, "Contact", "search keys of existing Contact records do not hold position yet: run "
                           "`flowcrm search-index --entity Contact` so the search finds them by it")]
+
+
+def test_an_edit_replaces_its_keys_by_core_statements_not_the_orms(deployed: MakeUow, actors: dict) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import ORMExecuteState, Session
+
+    from engine.store.search_models import SearchKeyRow
+
+    sam = actors["sales"]
+    contact = records.create_record(deployed(), sam, "Contact", {"full_name": "Smirnov Oleg"}, NOW)
+    orm_writes: list[str] = []
+
+    def note(state: ORMExecuteState) -> None:
+        mapper = state.bind_mapper
+        if (state.is_delete or state.is_insert) and mapper is not None and mapper.class_ is SearchKeyRow:
+            orm_writes.append("DELETE" if state.is_delete else "INSERT")
+
+    # the ORM's DELETE of an entity's rows walks every object the session holds to find those it deletes (an
+    # import's batch holds thousands of records); no search key is ever loaded as an object
+    event.listen(Session, "do_orm_execute", note)
+    try:
+        records.update_record(deployed(), sam, contact.id, {"full_name": "Kuznetsov Oleg"}, NOW)
+    finally:
+        event.remove(Session, "do_orm_execute", note)
+    assert orm_writes == []
+    assert found(deployed, sam, "smirnov") == {}
+    assert found(deployed, sam, "кузнецов") == {"Contact": ["Kuznetsov Oleg"]}

@@ -102,3 +102,30 @@ def test_name_pairs_meet_without_the_middle_name() -> None:
 
 def test_configuration_names_every_normalizer() -> None:
     assert set(CONFIGURABLE) == set(NORMALIZERS)
+
+
+def test_a_name_is_folded_once_for_its_search_words_tokens_and_compared_forms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import unicodedata
+
+    import engine.quality.normalize as normalize
+    from engine.search.keys import word_keys
+
+    folded: list[str] = []
+
+    class Counting:
+        combining = staticmethod(unicodedata.combining)
+
+        @staticmethod
+        def normalize(form: str, text: str) -> str:
+            folded.append(text)
+            return unicodedata.normalize(form, text)
+
+    monkeypatch.setattr(normalize, "unicodedata", Counting)
+    value = "Ёлкина-Петрова Анна Сергеевна (test-fold)"  # a value no other test folds: no cache holds it
+    assert word_keys(value) == ["elkina", "petrova", "anna", "sergeevna", "test", "fold"]
+    assert normalize.name_tokens(value) == sorted(["elkina", "petrova", "anna", "sergeevna", "test", "fold"])
+    assert normalize.comparable_forms(value, "name")[1] == "elkina petrova anna sergeevna test fold"
+    assert keys_of("name", value, "RU") == ["elkina petrova anna sergeevna test fold"]
+    assert len(folded) == 1  # before: once for each of the four (the search words, tokens, forms and name key)
