@@ -80,7 +80,7 @@ class InstanceRepository(_Repository):
 
     def get(self, instance_id: int) -> InstanceRow | None:
         """An instance by id."""
-        return self.session.get(InstanceRow, instance_id)
+        return self._get(InstanceRow, instance_id)
 
     def running_of_versions(self, version_ids: Iterable[int]) -> list[InstanceRow]:
         """Running instances of these process versions, oldest first."""
@@ -193,7 +193,7 @@ _NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built
 class TaskRepository(_Repository):
     def get(self, task_id: str) -> TaskRow | None:
         """A task by its id."""
-        return self.session.get(TaskRow, task_id)
+        return self._get(TaskRow, task_id)
 
     def add_candidates(self, task: TaskRow, groups: Iterable[str], users: Iterable[str]) -> None:
         """Index who may claim a task."""
