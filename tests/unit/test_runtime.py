@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -165,3 +166,22 @@ def test_ready_tasks_of_parallel_branches_come_in_the_task_trees_order(monkeypat
     )
     assert [t.element_id for t in runtime.ready_user_tasks()] == ["finance_review"]  # one left: a scan finds it
     assert walks == []
+
+
+def test_starting_an_instance_finds_its_start_task_without_walking_the_task_tree(
+    blob: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow_class = type(Runtime.start(VERSION_ID, blob, dict(START_DATA))[0].workflow)
+    get_tasks = workflow_class.get_tasks
+    walks: list[object] = []
+
+    def counted(self: object, *args: object, **kwargs: object) -> object:
+        if "/engine/" in sys._getframe(1).f_code.co_filename:  # the adapter's own walks, not SpiffWorkflow's
+            walks.append(kwargs)
+        return get_tasks(self, *args, **kwargs)
+
+    monkeypatch.setattr(workflow_class, "get_tasks", counted)
+    runtime, steps = Runtime.start(VERSION_ID, blob, dict(START_DATA))
+    assert ids(steps) == ["lead_received"]
+    assert_waits_on_qualification(runtime)
+    assert walks == []  # the start task and the ready user task from scans of the task dicts (2 walks before)

@@ -194,7 +194,7 @@ class Runtime:
         parsed = _SPECS.get(version_id, blob)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine(time))
         runtime = cls(workflow, parsed.elements)
-        start = workflow.get_tasks(state=TaskState.READY)[0]
+        start = runtime._ready()[0]
         start.data.update(data)
         return runtime, runtime.run_engine()
 
@@ -328,7 +328,7 @@ class Runtime:
         """`ready_user_tasks` and `ready_external_tasks` from one walk of the workflow (a step needs both)."""
         users: list[ReadyTask] = []
         external: list[ReadyExternalTask] = []
-        for task in self._ready_manual():
+        for task in self._ready(manual=True):
             spec = task.task_spec
             meta = self.elements.get(spec.bpmn_id)
             if not isinstance(spec, ExternalTask):
@@ -339,17 +339,18 @@ class Runtime:
                                                   dict(task.data)))
         return users, external
 
-    def _ready_manual(self) -> list[Any]:
-        """`get_tasks(state=READY, manual=True)`, cheaper: SpiffWorkflow's iterator walks the whole task tree depth
+    def _ready(self, *, manual: bool | None = None) -> list[Any]:
+        """`get_tasks(state=READY, manual=manual)`, cheaper: SpiffWorkflow's iterator walks the whole task tree depth
         first (a couple of hundred calls for a small process, at each step), while a scan of the task dicts finds the
         same tasks. Its order (tree order) matters only when several are ready: then the iterator gives it. The
         iterator stops at depth 1000, which a tree of fewer tasks cannot reach; a larger one is left to it too."""
         tasks = self._all_tasks()
         if len(tasks) < _ITERATOR_DEPTH:
-            ready = [task for task in tasks if task.state == TaskState.READY and task.task_spec.manual]
+            ready = [task for task in tasks if task.state == TaskState.READY
+                     and (manual is None or task.task_spec.manual == manual)]
             if len(ready) <= 1:
                 return ready
-        in_order: list[Any] = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        in_order: list[Any] = self.workflow.get_tasks(state=TaskState.READY, manual=manual)
         return in_order
 
     def complete_external(self, task_id: str, data: dict[str, Any]) -> list[Step]:
