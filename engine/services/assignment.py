@@ -3,12 +3,14 @@ redistributing a leaver's work."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.config.model import Bundle
 from engine.errors import ConflictError, FlowError, NotFound, ValidationError
+from engine.memo import held_for
 from engine.processes.definitions import ElementMeta
 from engine.processes.deployed import active_bundle
 from engine.processes.dmn import decide
@@ -34,11 +36,22 @@ class ReassignView:
     record_ids: tuple[int, ...]
 
 
+# the file of each routing decision, per loaded bundle (engine.memo.held_for keeps the bundle beside it): finding it
+# sorted and scanned every file of the bundle for every routed task
+_DECISION_FILES: dict[Hashable, tuple[tuple[object, ...], Any]] = {}
+
+
 def _decision_file(uow: UnitOfWork, decision_id: str) -> tuple[str, str]:
-    marker = f'id="{decision_id}"'
     # the parsed active bundle holds every file's text and is read once per unit of work (by content hash):
     # a routed task does not read the whole configuration row again
     bundle, _ = active_bundle(uow)
+    found: tuple[str, str] = held_for(_DECISION_FILES, (id(bundle), decision_id), (bundle,),
+                                      lambda: _find_decision_file(bundle, decision_id), 64)
+    return found
+
+
+def _find_decision_file(bundle: Bundle, decision_id: str) -> tuple[str, str]:
+    marker = f'id="{decision_id}"'
     for path, text in bundle.dmn_files().items():
         if marker in text:
             return path, text

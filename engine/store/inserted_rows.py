@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Insert, Table, event, inspect
-from sqlalchemy.orm import Session, SessionTransaction, make_transient, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -41,34 +41,57 @@ def insert_held(session: Session, row: Any, statement: Insert) -> None:
     then takes its primary key and revision 1 and is held by the session as a loaded, unmodified row. A column
     left unset takes its constant default (or NULL), so nothing is read back; one whose default is computed (by a
     function or the server) must be set (ValueError)."""
-    table = cast(Table, inspect(type(row)).local_table)
-    mapper = inspect(type(row))
-    version = mapper.version_id_col
+    columns, primary = _plan(type(row))
     values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.primary_key:
-            continue
-        key = mapper.get_property_by_column(column).key
-        if version is not None and column is version:
+    state = row.__dict__
+    for name, key, kind, default in columns:
+        if kind is _VERSION:
             setattr(row, key, 1)  # what the ORM's version counter starts at
-        elif key not in row.__dict__:
-            default = cast(ScalarElementColumnDefault | None, column.default)
-            if column.server_default is not None or (default is not None and not default.is_scalar):
+        elif key not in state:
+            if kind is _COMPUTED:
                 # the value the database or a function would give is not known here without reading it back
-                raise ValueError(f"{type(row).__name__}.{key} must be set before a prebuilt insert (its default "
-                                 "is computed)")
-            # the column's constant default or NULL: nothing is left to load afterwards
-            setattr(row, key, default.arg if default is not None else None)
-        values[column.key] = getattr(row, key)
+                raise ValueError(
+                    f"{type(row).__name__}.{key} must be set before a prebuilt insert (its default is computed)"
+                )
+            setattr(row, key, default)  # the column's constant default or NULL: nothing is left to load afterwards
+        values[name] = getattr(row, key)
     result = cast(CursorResult[Any], session.execute(statement, values, execution_options={"autoflush": False}))
     (key_value,) = result.inserted_primary_key or (None,)
     if key_value is None:
         raise RuntimeError(f"the INSERT of a {type(row).__name__} returned no primary key")
-    (primary,) = mapper.primary_key
-    setattr(row, mapper.get_property_by_column(primary).key, key_value)
+    setattr(row, primary, key_value)
     make_transient_to_detached(row)  # as if read from the database: no pending INSERT, no changes to flush
     session.add(row)
     _note(session, row)
+
+
+_VERSION, _COMPUTED, _CONSTANT = "version", "computed", "constant"
+# per mapped class: (column name, attribute, kind, constant default) of each column but the key, and the key's
+# attribute — what `insert_held` asks of the mapper, which does not change while the process runs (it was a tenth
+# of the inserts' Python calls to ask it again for each row)
+_PLANS: dict[type, tuple[tuple[tuple[str, str, str, Any], ...], str]] = {}
+
+
+def _plan(model: type) -> tuple[tuple[tuple[str, str, str, Any], ...], str]:
+    found = _PLANS.get(model)
+    if found is None:
+        mapper: Mapper[Any] = inspect(model)
+        version = mapper.version_id_col
+        columns: list[tuple[str, str, str, Any]] = []
+        for column in cast(Table, mapper.local_table).columns:
+            if column.primary_key:
+                continue
+            key = mapper.get_property_by_column(column).key
+            default = cast(ScalarElementColumnDefault | None, column.default)
+            if version is not None and column is version:
+                columns.append((column.key, key, _VERSION, 1))
+            elif column.server_default is not None or (default is not None and not default.is_scalar):
+                columns.append((column.key, key, _COMPUTED, None))
+            else:
+                columns.append((column.key, key, _CONSTANT, default.arg if default is not None else None))
+        (primary,) = mapper.primary_key
+        found = _PLANS[model] = (tuple(columns), mapper.get_property_by_column(primary).key)
+    return found
 
 
 def settle(session: Session, row: object) -> None:

@@ -1,11 +1,12 @@
 """Repository base and the task-candidate predicates several repositories share."""
 
-
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, inspect, or_, select, true, union_all
+from sqlalchemy import and_, or_, select, true, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.util import identity_key
 
 from engine.store.models import (
     TaskCandidateRow,
@@ -32,9 +33,31 @@ def _inbox_record_ids(user_id: int, groups: Iterable[str], username: str) -> Any
     return union_all(pooled, mine)
 
 
+T = TypeVar("T")
+# per mapped class, the class its identity keys name (a subclass's rows are keyed by its base's)
+_IDENTITY_CLASS: dict[type[Any], type[Any]] = {}
+
+
 class _Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _get(self, cls: type[T], key: Any) -> T | None:
+        """`session.get(cls, key)`, answered from the identity map when the unit of work holds the row loaded (as
+        `session.get` would answer it, without a query): a process step asks for rows it holds several times, and
+        `session.get` took some thirty calls to find each. Anything else (not held, expired) goes to `session.get`."""
+        row = self._in_map(cls, key)
+        if row is not None and not instance_state(row).expired_attributes:
+            return cast(T, row)
+        return self.session.get(cls, key)
+
+    def _in_map(self, cls: type[Any], key: Any) -> Any:
+        """The object the session's identity map holds for a row of `cls` by primary key (loaded or not), or None;
+        the identity key built without `Session.identity_key`'s walk through the mapper for every lookup."""
+        identity_class = _IDENTITY_CLASS.get(cls)
+        if identity_class is None:
+            identity_class = _IDENTITY_CLASS[cls] = identity_key(cls, 0)[0]
+        return self.session.identity_map.get((identity_class, (key,), None))
 
     def _staged_first(self, *kinds: type[Any]) -> dict[str, Any]:
         """Execution options of a multi-row history INSERT: other staged writes wait for the next flush (so a row
@@ -49,8 +72,8 @@ class _Repository:
         found: dict[Any, Any] = {}
         missing: set[Any] = set()
         for key in set(ids):
-            row = self.session.identity_map.get(self.session.identity_key(cls, key))
-            if row is not None and not inspect(row).expired_attributes:
+            row = self._in_map(cls, key)
+            if row is not None and not instance_state(row).expired_attributes:
                 found[key] = row
             else:
                 missing.add(key)

@@ -52,7 +52,7 @@ __all__ = ["AssignmentRepository", "ConfigRepository", "EventRepository", "Histo
 class UserRepository(_Repository):
     def get(self, user_id: int) -> UserRow | None:
         """A user by id."""
-        return self.session.get(UserRow, user_id)
+        return self._get(UserRow, user_id)
 
     def by_username(self, username: str) -> UserRow | None:
         """A user by login name (one this unit of work holds already is not read again)."""
@@ -152,11 +152,11 @@ class ConfigRepository(_Repository):
 
     def get_config(self, config_id: int) -> ConfigVersionRow | None:
         """A deployed configuration by id."""
-        return self.session.get(ConfigVersionRow, config_id)
+        return self._get(ConfigVersionRow, config_id)
 
     def process_version(self, version_id: int) -> ProcessVersionRow | None:
         """A process version by id."""
-        return self.session.get(ProcessVersionRow, version_id)
+        return self._get(ProcessVersionRow, version_id)
 
     def latest_process(self, process_id: str) -> ProcessVersionRow | None:
         """The newest version of a process."""
@@ -246,7 +246,7 @@ class RecordRepository(_Repository):
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""
-        return self.session.get(RecordRow, record_id)
+        return self._get(RecordRow, record_id)
 
     def save_changed(self) -> None:
         """Write the changed columns of loaded records in prebuilt UPDATEs checked by revision, as the ORM's flush

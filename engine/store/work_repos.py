@@ -80,7 +80,7 @@ class InstanceRepository(_Repository):
 
     def get(self, instance_id: int) -> InstanceRow | None:
         """An instance by id."""
-        return self.session.get(InstanceRow, instance_id)
+        return self._get(InstanceRow, instance_id)
 
     def running_of_versions(self, version_ids: Iterable[int]) -> list[InstanceRow]:
         """Running instances of these process versions, oldest first."""
@@ -98,9 +98,9 @@ class InstanceRepository(_Repository):
         wanted: list[int] = []
         for instance_id in sorted(set(instance_ids)):
             # only loaded values count: reading an expired attribute would be a query of its own
-            instance = self.session.identity_map.get(self.session.identity_key(InstanceRow, instance_id))
+            instance = self._in_map(InstanceRow, instance_id)
             version_id = vars(instance).get("process_version_id") if instance is not None else None
-            version = (self.session.identity_map.get(self.session.identity_key(ProcessVersionRow, version_id))
+            version = (self._in_map(ProcessVersionRow, version_id)
                        if version_id is not None else None)
             name = vars(version).get("name") if version is not None else None
             if name is not None:
@@ -193,7 +193,7 @@ _NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built
 class TaskRepository(_Repository):
     def get(self, task_id: str) -> TaskRow | None:
         """A task by its id."""
-        return self.session.get(TaskRow, task_id)
+        return self._get(TaskRow, task_id)
 
     def add_candidates(self, task: TaskRow, groups: Iterable[str], users: Iterable[str]) -> None:
         """Index who may claim a task."""
@@ -256,7 +256,7 @@ class TaskRepository(_Repository):
         result = self.session.execute(_CLAIM_TASK, {"task_id": task_id, "user_id": user_id},
                                       execution_options={"autoflush": staged})
         claimed = cast(CursorResult[Any], result).rowcount == 1
-        held = self.session.identity_map.get(self.session.identity_key(TaskRow, task_id))
+        held = self._in_map(TaskRow, task_id)
         if claimed and held is not None:
             set_committed_value(held, "assignee_id", user_id)
         return claimed

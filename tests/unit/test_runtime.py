@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
+from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ConflictError
 from engine.processes.spiff import Runtime, Step, parse_definitions
@@ -145,3 +147,41 @@ def test_completed_task_cannot_be_completed_again_after_restore(blob: str) -> No
 
     with pytest.raises(ConflictError, match="no longer waiting"):
         runtime.complete(task.task_id, {"outcome": "convert"})
+
+
+PARALLEL = "tests/fixtures/camunda7/processes/parallel_split_join.bpmn"
+
+
+def test_ready_tasks_of_parallel_branches_come_in_the_task_trees_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    parallel = parse_definitions({PARALLEL: (ROOT / PARALLEL).read_text(encoding="utf-8")}, {})
+    runtime, _ = Runtime.start(VERSION_ID + 1, parallel["parallel_split_join"].blob, {})
+    in_order = runtime.workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert [t.element_id for t in runtime.ready_user_tasks()] == ["legal_review", "finance_review"]
+    assert [t.task_id for t in runtime.ready_user_tasks()] == [str(t.id) for t in in_order]
+    runtime.complete(runtime.ready_user_tasks()[0].task_id, {})
+    walks: list[object] = []
+    get_tasks = type(runtime.workflow).get_tasks
+    monkeypatch.setattr(
+        type(runtime.workflow), "get_tasks", lambda self, *a, **k: walks.append(k) or get_tasks(self, *a, **k)
+    )
+    assert [t.element_id for t in runtime.ready_user_tasks()] == ["finance_review"]  # one left: a scan finds it
+    assert walks == []
+
+
+def test_starting_an_instance_finds_its_start_task_without_walking_the_task_tree(
+    blob: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow_class = type(Runtime.start(VERSION_ID, blob, dict(START_DATA))[0].workflow)
+    get_tasks = workflow_class.get_tasks
+    walks: list[object] = []
+
+    def counted(self: object, *args: object, **kwargs: object) -> object:
+        if "/engine/" in sys._getframe(1).f_code.co_filename:  # the adapter's own walks, not SpiffWorkflow's
+            walks.append(kwargs)
+        return get_tasks(self, *args, **kwargs)
+
+    monkeypatch.setattr(workflow_class, "get_tasks", counted)
+    runtime, steps = Runtime.start(VERSION_ID, blob, dict(START_DATA))
+    assert ids(steps) == ["lead_received"]
+    assert_waits_on_qualification(runtime)
+    assert walks == []  # the start task and the ready user task from scans of the task dicts (2 walks before)

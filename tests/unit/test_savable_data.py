@@ -109,3 +109,24 @@ def test_a_message_payload_that_cannot_be_saved_is_refused_naming_the_field() ->
         "receipt": ["message 'paid' payload field 'receipt' holds a bytes, which cannot be saved"]
     }
     assert runtime.pending_messages() == [wait]  # nothing was delivered
+
+
+def test_plain_values_of_task_data_are_checked_without_a_call_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.processes.spiff import savable
+
+    calls: list[object] = []
+    checked = savable.unsavable
+
+    def counted(value: object, path: str = "", depth: int = 0) -> object:
+        calls.append(path)
+        return checked(value, path, depth)
+
+    monkeypatch.setattr(savable, "unsavable", counted)
+    record = {"title": "ACME", "budget": 5000, "rate": 0.5, "vip": False, "owner": None, "tags": ["a", "b"]}
+    assert savable.unsavable_variable({"record": record, "record_id": 7, "status": "new"}) is None
+    assert calls == ["record", "record['tags']"]  # the containers only: one call per value before (eleven)
+    # what is refused is found as before, at any depth
+    found = savable.unsavable_variable({"record": {**record, "tags": ["a", ("b", 1j)]}})
+    assert found == "variable \"record\" holding a complex at record['tags'][1][1]"
+    found = savable.unsavable_variable({"record": {"when": object()}})
+    assert found == "variable \"record\" holding a object at record['when']"

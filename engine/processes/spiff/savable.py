@@ -9,6 +9,9 @@ from typing import Any
 from engine.processes.spiff.engine import _REGISTRY
 
 _PLAIN = (str, int, float, bool, type(None))
+# the exact plain types, tested by the loops before they recurse: nearly every value of task data is one, and a
+# call of `unsavable` per value was most of a step's check (a subclass still goes through `unsavable`)
+_PLAIN_TYPES = frozenset(_PLAIN)
 _KEYS = (str, int, float, bool, type(None))
 _CONTAINERS = (list, tuple, set, frozenset)
 _MAX_DEPTH = 200  # deeper than any form or record; a self-containing value stops here
@@ -24,12 +27,16 @@ def unsavable(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] | N
         for key, item in value.items():
             if not isinstance(key, _KEYS):
                 return f"{path}[{key!r}]", f"{type(key).__name__} (as a key)"
+            if type(item) in _PLAIN_TYPES:
+                continue
             found = unsavable(item, f"{path}[{key!r}]", depth + 1)
             if found:
                 return found
         return None
     if isinstance(value, _CONTAINERS):
         for index, item in enumerate(value):
+            if type(item) in _PLAIN_TYPES:
+                continue
             found = unsavable(item, f"{path}[{index}]", depth + 1)
             if found:
                 return found
@@ -40,6 +47,8 @@ def unsavable(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] | N
 def unsavable_variable(data: Mapping[str, Any]) -> str | None:
     """`variable "x" of type T` for the first variable of task data that cannot be stored, or None."""
     for name, value in data.items():
+        if type(value) in _PLAIN_TYPES:
+            continue
         found = unsavable(value, str(name))
         if found is not None:
             where, type_name = found
