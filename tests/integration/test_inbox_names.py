@@ -227,3 +227,16 @@ def test_the_counts_per_task_name_read_about_their_caps_however_big_the_tab(acto
     # 1.8-2.9x here (PostgreSQL's rows 3.4-7.5x), this 1.0-1.5x (1.0-1.7x)
     assert big < (1.6 if sqlite else 2) * small, (small, big)
 
+
+@pytest.mark.parametrize("tab", ["mine", "team"])
+def test_a_page_of_assigned_tasks_reads_about_a_page_however_many_the_assignees_have(actors, grown, tab):
+    # Mine and Team cut each part of the order (dated, undated) at the assignees' L-th tasks first
+    # (engine/store/inbox_assigned.py); the select it replaces read every open task of the assignees and sorted it
+    reader = actors["head" if tab == "team" else "sales"]
+
+    def page(work):
+        return tasks.list_tasks(work, reader, tab, limit=10, offset=20, now=NOW)
+
+    small, big = (_rows_read(units, page, last=True, no_bitmaps=True) for units in grown)
+    assert len(page(grown[1]())) == 10
+    assert big < 2 * small, (small, big)
