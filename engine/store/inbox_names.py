@@ -103,19 +103,27 @@ def _ordered(counted: list[Select[Any]], descending: bool) -> Select[Any]:
     return select(rows).order_by(rows.c.name.is_(None), rows.c.name.desc() if descending else rows.c.name.asc())
 
 
-def _open_groups() -> Any:
-    """The (spec_name, title) pairs of the open tasks, walked in the (state, spec_name, title, …) index's order one
-    pair after the other (a loose index scan: a few probes per pair, not a read of every task). The next pair is
-    the next title of the same element id, else the first of the next element id: SQLite ranges an index by the
-    first column of a row comparison only, so `(spec_name, title) > (s, t)` read every task of the element id s
-    (All by task name at 100,000 tasks: 30-40 ms of the count statement)."""
+def _in_process(in_process: bool) -> Any:
+    """Whether a task has a process instance, in the form the name indexes' WHERE has (each holds one kind: a
+    planner takes a partial index only for a query that says its condition)."""
+    return TaskRow.instance_id.is_not(None) if in_process else TaskRow.instance_id.is_(None)
+
+
+def _open_groups(in_process: bool) -> Any:
+    """The (spec_name, title) pairs of the open tasks of a process (`in_process`) or the standalone ones, walked in
+    their (state, spec_name, title, …) index's order one pair after the other (a loose index scan: a few probes per
+    pair, not a read of every task). The next pair is the next title of the same element id, else the first of the
+    next element id: SQLite ranges an index by the first column of a row comparison only, so
+    `(spec_name, title) > (s, t)` read every task of the element id s (All by task name at 100,000 tasks: 30-40 ms
+    of the count statement). A pair of one kind only is no group of the other (each kind has its own index,
+    migration 0025): counting a process element's standalone tasks read every task of the element."""
 
     def first(column: Any, *where: Any) -> Any:
-        return (select(column).where(TaskRow.state == "open", *where).order_by(TaskRow.spec_name, TaskRow.title)
-                .limit(1).scalar_subquery())
+        return (select(column).where(TaskRow.state == "open", _in_process(in_process), *where)
+                .order_by(TaskRow.spec_name, TaskRow.title).limit(1).scalar_subquery())
 
     seed = select(first(TaskRow.spec_name).label("spec_name"), first(TaskRow.title).label("title"))
-    walk = seed.cte("name_group", recursive=True)
+    walk = seed.cte("name_group" if in_process else "standalone_group", recursive=True)
     same = first(TaskRow.title, TaskRow.spec_name == walk.c.spec_name, TaskRow.title > walk.c.title)
     later = TaskRow.spec_name > walk.c.spec_name
     return walk.union_all(
@@ -128,11 +136,10 @@ def name_counts(tab: str, groups: int, given: tuple[str, ...], labels: tuple[int
                 keyed: bool = False) -> Select[Any]:
     """The tab's open tasks under the filters `given` counted per name group (`_capped`): (name, spec_name, title,
     in_process, count) rows in the page's order of names; `keyed`: and whether the cursor task is of the group."""
-    walk = _open_groups()
     counted = []
     for in_process in (True, False):
-        process = TaskRow.instance_id.is_not(None) if in_process else TaskRow.instance_id.is_(None)
-        match = (process, TaskRow.spec_name == walk.c.spec_name, TaskRow.title == walk.c.title)
+        walk = _open_groups(in_process)
+        match = (_in_process(in_process), TaskRow.spec_name == walk.c.spec_name, TaskRow.title == walk.c.title)
         name = task_name(walk.c, labels[0], labels[1], in_process=literal(in_process))
         columns = [name.label("name"), walk.c.spec_name, walk.c.title, literal(in_process).label("in_process"),
                    _capped(tab, groups, given, and_(*match), walk, (TaskRow.spec_name, TaskRow.title)).label("n")]
@@ -260,9 +267,8 @@ def _group_parts(tab: str, groups: int, given: tuple[str, ...], sort: str, n: in
         version = TaskRow.process_version_id
         of = version.is_(None) if flag else version == bindparam(f"g_p_{n}")
         return [((*part.where, of), (*part.prefix, version)) for part in _parts(tab, groups, given)]
-    process = TaskRow.instance_id.is_not(None) if flag else TaskRow.instance_id.is_(None)
     named = (TaskRow.spec_name == bindparam(f"g_s_{n}", type_=String),
-             TaskRow.title == bindparam(f"g_t_{n}", type_=String), process)
+             TaskRow.title == bindparam(f"g_t_{n}", type_=String), _in_process(flag))
     return [((*part.where, *named), (*part.prefix, TaskRow.spec_name, TaskRow.title))
             for part in _parts(tab, groups, given)]
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -176,6 +177,16 @@ class InstanceRow(Base):
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
 
+def _name_indexes(where: str, infix: str) -> tuple[Index, Index]:
+    """The task-name sort's two indexes (an assignee's open tasks, every open task) of the tasks `where` holds."""
+    return (Index(f"ix_task_assignee_state_{infix}name", "assignee_id", "state", "spec_name", "title", "due_at",
+                  "created_at", postgresql_include=["id", "instance_id", "record_title"],
+                  sqlite_where=text(where), postgresql_where=text(where)),
+            Index(f"ix_task_state_{infix}name", "state", "spec_name", "title", "due_at", "created_at",
+                  postgresql_include=["id", "instance_id", "assignee_id", "record_title"],
+                  sqlite_where=text(where), postgresql_where=text(where)))
+
+
 class TaskRow(Base):
     """Denormalized user task, so inbox queries never deserialize a workflow."""
 
@@ -198,12 +209,12 @@ class TaskRow(Base):
               postgresql_include=["id"]),
         Index("ix_task_state_record", "state", "record_title", "due_at", "created_at",
               postgresql_include=["id", "assignee_id"]),
-        # sorted by task name: range scans per name group (element id, title) of an assignee's or every open task,
-        # by due then creation time (migration 0023; engine/store/inbox_names.py)
-        Index("ix_task_assignee_state_name", "assignee_id", "state", "spec_name", "title", "due_at", "created_at",
-              postgresql_include=["id", "instance_id", "record_title"]),
-        Index("ix_task_state_name", "state", "spec_name", "title", "due_at", "created_at",
-              postgresql_include=["id", "instance_id", "assignee_id", "record_title"]),
+        # sorted by task name: range scans per name group (element id, title, in a process or not) of an assignee's
+        # or every open task, by due then creation time (migration 0023; engine/store/inbox_names.py). The tasks of
+        # a process and the standalone ones in indexes of their own (partial, migration 0025): a group is a range
+        # of one, where in one index of both a group without tasks was every task of its element id checked
+        *_name_indexes("instance_id IS NOT NULL", ""),
+        *_name_indexes("instance_id IS NULL", "standalone_"),
         # sorted by process: range scans per process version of an assignee's or every open task, by due then
         # creation time (migration 0024; engine/store/inbox_names.py)
         Index("ix_task_assignee_state_process", "assignee_id", "state", "process_version_id", "due_at", "created_at",
