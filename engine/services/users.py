@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.errors import ConflictError, NotFound, ValidationError
+from engine.processes.deployed import note_active_key, wants_active_key
 from engine.services.access import require_permission
 from engine.services.passwords import decoy_hash, hash_password, needs_rehash, verify_password
 from engine.services.views import ROLES, Actor, UserView
@@ -90,9 +91,14 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
 
 
 def get_actor(uow: UnitOfWork, user_id: int) -> Actor:
-    """The actor for a session's user id."""
+    """The actor for a session's user id; the unit's first read of it also reads which configuration is deployed,
+    which the request asks next (one round trip instead of two)."""
     with uow:
-        row = uow.users.get(user_id)
+        if wants_active_key(uow):
+            row, key = uow.users.with_config_key(user_id)
+            note_active_key(uow, key)
+        else:
+            row = uow.users.get(user_id)
         if row is None or not row.active:
             raise NotFound(f"user {user_id} not found")
         return _actor(row)

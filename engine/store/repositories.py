@@ -54,6 +54,16 @@ class UserRepository(_Repository):
         """A user by id."""
         return self.session.get(UserRow, user_id)
 
+    def with_config_key(self, user_id: int) -> tuple[UserRow | None, tuple[int, str] | None]:
+        """A user by id and the (id, content hash) of the deployed configuration, in one statement: a request
+        reads its session's user first and asks which configuration is deployed next (the key is None when no
+        configuration is deployed or the user is unknown)."""
+        row = self.session.execute(_USER_WITH_CONFIG_KEY, {"user_id": user_id}).first()
+        if row is None:
+            return None, None
+        user, config_id, content_hash = row
+        return user, (config_id, content_hash) if config_id is not None else None
+
     def by_username(self, username: str) -> UserRow | None:
         """A user by login name (one this unit of work holds already is not read again)."""
         for row in self.session.identity_map.values():
@@ -134,6 +144,13 @@ _LATEST_PROCESSES = (
 _LATEST_STARTING_ON = _LATEST_PROCESSES.where(
     ProcessVersionRow.entity == bindparam("entity"), ProcessVersionRow.start_on == bindparam("start_on")
 )
+
+
+_USER_WITH_CONFIG_KEY = select(
+    UserRow,
+    _LATEST_CONFIG_KEY.with_only_columns(ConfigVersionRow.id).scalar_subquery(),
+    _LATEST_CONFIG_KEY.with_only_columns(ConfigVersionRow.content_hash).scalar_subquery(),
+).where(UserRow.id == bindparam("user_id"))
 
 
 class ConfigRepository(_Repository):
