@@ -103,6 +103,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # rows per statement: SQLAlchemy's 1,000 split an import batch's field history (300 records × 7 fields)
         # into three; its cap of 32,700 bound parameters per statement still holds
         engine.dialect.insertmanyvalues_page_size = kwargs.get("insertmanyvalues_page_size", ROWS_PER_INSERT)
+
+        @event.listens_for(engine, "connect")
+        def _keep_prepared(dbapi_conn: Any, _record: Any) -> None:
+            # psycopg prepares a statement on its 5th run and keeps the last 100 it saw: the inbox alone has 125
+            # page shapes, so a process serving them all in turn kept none of its page statements prepared and the
+            # server planned each again (~1 ms for a page of tasks); as many as SQLAlchemy keeps compiled
+            dbapi_conn.prepared_max = PREPARED_MAX
     if not kwargs.get("pool_pre_ping"):
         ping_after_idle(engine, PING_AFTER_IDLE)
     if engine.dialect.driver == "psycopg":
@@ -209,6 +216,7 @@ _SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction
 _READ_MEMO = "flowcrm.read_memo"  # Connection.info: answers of reads in the current transaction (`read_memo`)
 ROWS_PER_INSERT = 5000  # PostgreSQL: rows of one multi-row INSERT at most (fewer when they need > 32,700 parameters)
 SQLITE_CACHE_KB = 65_536  # page cache per SQLite connection (PRAGMA cache_size)
+PREPARED_MAX = 500  # statements psycopg keeps prepared per connection (SQLAlchemy's compiled cache holds 500)
 PING_AFTER_IDLE = 5.0  # seconds a pooled PostgreSQL connection may rest before its next checkout pings it
 
 
