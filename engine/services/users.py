@@ -120,14 +120,16 @@ def issue_api_token(uow: UnitOfWork, actor: Actor, now: datetime) -> str:
 
 
 def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
-    """The actor holding an API token; NotFound when unknown or revoked."""
+    """The actor holding an API token; NotFound when unknown or revoked. The token, its user and which
+    configuration is deployed come in one statement."""
     with uow:
-        row = uow.users.token(_token_hash(token))
+        row, user, key = uow.users.token_with_config_key(_token_hash(token))
         if row is None or row.revoked_at is not None:
             raise NotFound("unknown or revoked API token")
-        user = uow.users.get(row.user_id)
         if user is None or not user.active:
             raise NotFound("unknown or revoked API token")
+        if wants_active_key(uow):  # read with the token: the request asks it next
+            note_active_key(uow, key)
         return _actor(user)
 
 
