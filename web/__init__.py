@@ -99,7 +99,7 @@ def uow() -> UnitOfWork:
     if unit is None:
         from flask import current_app
 
-        unit = current_app.extensions["flowcrm.uow"]().open_edge()
+        unit = current_app.extensions["flowcrm.uow"]().open_edge(begin_late=True)
         hold_loaded_rows(unit.session)  # its services look up the same rows: read each once per request
         g.uow = unit
     return unit

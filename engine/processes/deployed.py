@@ -16,6 +16,7 @@ from engine.store.uow import UnitOfWork
 
 MEMO_KEY = "active_bundle"  # uow.memo: the unit's deployed configuration, dropped when a deploy changes it
 KEY_MEMO = "active_bundle_key"  # uow.memo: (id, content hash) of that configuration, read with it
+NOTED_MEMO = "active_bundle_noted_key"  # uow.memo: that key, read by the unit's first statement before it is needed
 _MAX_PARSED = 8
 # Parsed configurations by content hash: bounded, and keyed by content (ids repeat across databases), so two
 # databases served by one process never see each other's configuration.
@@ -56,9 +57,30 @@ def active_bundle(uow: UnitOfWork, key: tuple[int, str] | None = None) -> tuple[
     memo = uow.memo.get(MEMO_KEY)
     if memo is not None:
         return memo  # type: ignore[return-value]
+    if key is None:
+        key = cast(tuple[int, str] | None, uow.memo.get(NOTED_MEMO))
     result, uow.memo[KEY_MEMO] = _load_active(uow, key)
     uow.memo[MEMO_KEY] = result
     return result
+
+
+def wants_active_key(uow: UnitOfWork) -> bool:
+    """True while the unit has neither the deployed configuration nor its key: a statement it sends anyway may
+    read the key with its own rows (`note_active_key`) and spare the request a round trip."""
+    return MEMO_KEY not in uow.memo and NOTED_MEMO not in uow.memo
+
+
+def note_active_key(uow: UnitOfWork, key: tuple[int, str] | None) -> None:
+    """Remember the deployed configuration's (id, content hash), read with another statement of this unit, for the
+    unit's first `active_bundle` (nothing deployed: nothing noted, and `active_bundle` says so when asked)."""
+    if key is not None:
+        uow.memo[NOTED_MEMO] = key
+
+
+def forget_active(uow: UnitOfWork) -> None:
+    """Let the rest of the unit read the deployed configuration afresh (this unit just deployed one)."""
+    uow.memo.pop(MEMO_KEY, None)
+    uow.memo.pop(NOTED_MEMO, None)
 
 
 @dataclass(frozen=True)

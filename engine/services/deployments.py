@@ -10,7 +10,7 @@ from engine.errors import ConfigError, NotFound, Problem
 from engine.filters.model import searchable_fields
 from engine.messages import Message
 from engine.processes.crosscheck import set_warnings
-from engine.processes.deployed import MEMO_KEY, active_bundle, forget_starting_versions, read_bundle
+from engine.processes.deployed import active_bundle, forget_active, forget_starting_versions, read_bundle
 from engine.processes.label_check import label_warnings
 from engine.processes.spiff import ProcessDefinition
 from engine.rules.expressions import constant_problem
@@ -109,7 +109,7 @@ def deploy_bundle(uow: UnitOfWork, actor: Actor, files: dict[str, str], now: dat
             report.new_versions.append(_version_view(row))
         uow.find.ensure_field_indexes(searchable_fields(bundle))  # docs/filters.md: searchable fields
         uow.commit()
-        uow.memo.pop(MEMO_KEY, None)  # the rest of the request (or command) sees the new configuration
+        forget_active(uow)  # the rest of the request (or command) sees the new configuration
         if report.new_versions:
             forget_starting_versions()  # new process versions under the same configuration key (an engine upgrade)
     return report

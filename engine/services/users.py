@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.errors import ConflictError, NotFound, ValidationError
+from engine.processes.deployed import note_active_key, wants_active_key
 from engine.services.access import require_permission
 from engine.services.passwords import decoy_hash, hash_password, needs_rehash, verify_password
 from engine.services.views import ROLES, Actor, UserView
@@ -90,9 +91,14 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
 
 
 def get_actor(uow: UnitOfWork, user_id: int) -> Actor:
-    """The actor for a session's user id."""
+    """The actor for a session's user id; the unit's first read of it also reads which configuration is deployed,
+    which the request asks next (one round trip instead of two)."""
     with uow:
-        row = uow.users.get(user_id)
+        if wants_active_key(uow):
+            row, key = uow.users.with_config_key(user_id)
+            note_active_key(uow, key)
+        else:
+            row = uow.users.get(user_id)
         if row is None or not row.active:
             raise NotFound(f"user {user_id} not found")
         return _actor(row)
@@ -114,14 +120,16 @@ def issue_api_token(uow: UnitOfWork, actor: Actor, now: datetime) -> str:
 
 
 def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
-    """The actor holding an API token; NotFound when unknown or revoked."""
+    """The actor holding an API token; NotFound when unknown or revoked. The token, its user and which
+    configuration is deployed come in one statement."""
     with uow:
-        row = uow.users.token(_token_hash(token))
+        row, user, key = uow.users.token_with_config_key(_token_hash(token))
         if row is None or row.revoked_at is not None:
             raise NotFound("unknown or revoked API token")
-        user = uow.users.get(row.user_id)
         if user is None or not user.active:
             raise NotFound("unknown or revoked API token")
+        if wants_active_key(uow):  # read with the token: the request asks it next
+            note_active_key(uow, key)
         return _actor(user)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,8 +103,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # rows per statement: SQLAlchemy's 1,000 split an import batch's field history (300 records × 7 fields)
         # into three; its cap of 32,700 bound parameters per statement still holds
         engine.dialect.insertmanyvalues_page_size = kwargs.get("insertmanyvalues_page_size", ROWS_PER_INSERT)
+
+        @event.listens_for(engine, "connect")
+        def _keep_prepared(dbapi_conn: Any, _record: Any) -> None:
+            # psycopg prepares a statement on its 5th run and keeps the last 100 it saw: the inbox alone has 125
+            # page shapes, so a process serving them all in turn kept none of its page statements prepared and the
+            # server planned each again (~1 ms for a page of tasks); as many as SQLAlchemy keeps compiled
+            dbapi_conn.prepared_max = PREPARED_MAX
     if not kwargs.get("pool_pre_ping"):
         ping_after_idle(engine, PING_AFTER_IDLE)
+    if engine.dialect.driver == "psycopg":
+        _begin_at_first_write(engine)
     return engine
 
 
@@ -117,6 +127,36 @@ def _checkpoint_at_default_when_returned(engine: Engine) -> None:
         if dbapi_conn is not None and record.info.get(WAL_PAGES_NOTE, WAL_PAGES_DEFAULT) != WAL_PAGES_DEFAULT:
             dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES_DEFAULT}")
             record.info[WAL_PAGES_NOTE] = WAL_PAGES_DEFAULT
+
+
+def _begin_at_first_write(engine: Engine) -> None:
+    """On a connection opened with `BEGIN_LATE` (and AUTOCOMMIT): reads run without a transaction until the first
+    statement that needs one — a write, a row lock, a cursor kept on the server, any text — which psycopg then
+    precedes with BEGIN; the commit or rollback ends it. Under READ COMMITTED every statement reads a snapshot of
+    its own, in a transaction or not, so the reads before it see what they saw before; a request that only reads
+    is spared the BEGIN and the COMMIT, two of the six round trips of an inbox page."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_if_needed(conn: Connection, cursor: Any, sql: str, _params: Any, context: Any, _many: bool) -> None:
+        if not conn.get_execution_options().get(BEGIN_LATE) or _reads_alone(context, sql):
+            return
+        raw = cursor.connection
+        if raw.autocommit and raw.info.transaction_status == _IDLE:
+            raw.autocommit = False  # psycopg sends BEGIN before this statement; the connection's return resets it
+
+
+def _reads_alone(context: Any, sql: str) -> bool:
+    """A compiled SELECT that locks no row and keeps no cursor on the server: it may run outside a transaction."""
+    return bool(
+        _is_read(context)
+        and context.compiled.statement.is_select
+        and not context.execution_options.get("stream_results")
+        and not _LOCKS.search(sql)
+    )
+
+
+_LOCKS = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
 
 
 def _note_writes(engine: Engine) -> None:
@@ -170,11 +210,13 @@ def read_memo(session: Session) -> dict[Hashable, Any] | None:
 
 WAL_PAGES_NOTE = "flowcrm.wal_autocheckpoint"  # Connection.info: the pages a connection's log grows to (SQLite)
 WAL_PAGES_DEFAULT = 1000  # SQLite's own wal_autocheckpoint
+BEGIN_LATE = "flowcrm_begin_late"  # execution option: PostgreSQL begins at the first write (UnitOfWork.open_edge)
 READS_ONLY = "flowcrm_reads_only"  # execution option: the connection of a read-only unit (UnitOfWork.reading)
 _SENT_WRITES = "flowcrm.sent_writes"  # Connection.info: the current transaction sent a statement other than a read
 _READ_MEMO = "flowcrm.read_memo"  # Connection.info: answers of reads in the current transaction (`read_memo`)
 ROWS_PER_INSERT = 5000  # PostgreSQL: rows of one multi-row INSERT at most (fewer when they need > 32,700 parameters)
 SQLITE_CACHE_KB = 65_536  # page cache per SQLite connection (PRAGMA cache_size)
+PREPARED_MAX = 500  # statements psycopg keeps prepared per connection (SQLAlchemy's compiled cache holds 500)
 PING_AFTER_IDLE = 5.0  # seconds a pooled PostgreSQL connection may rest before its next checkout pings it
 
 

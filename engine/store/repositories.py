@@ -54,6 +54,16 @@ class UserRepository(_Repository):
         """A user by id."""
         return self._get(UserRow, user_id)
 
+    def with_config_key(self, user_id: int) -> tuple[UserRow | None, tuple[int, str] | None]:
+        """A user by id and the (id, content hash) of the deployed configuration, in one statement: a request
+        reads its session's user first and asks which configuration is deployed next (the key is None when no
+        configuration is deployed or the user is unknown)."""
+        row = self.session.execute(_USER_WITH_CONFIG_KEY, {"user_id": user_id}).first()
+        if row is None:
+            return None, None
+        user, config_id, content_hash = row
+        return user, (config_id, content_hash) if config_id is not None else None
+
     def by_username(self, username: str) -> UserRow | None:
         """A user by login name (one this unit of work holds already is not read again)."""
         for row in self.session.identity_map.values():
@@ -105,9 +115,16 @@ class UserRepository(_Repository):
             known[team] = list(self.session.scalars(stmt).all())
         return list(known[team])
 
-    def token(self, token_hash: str) -> ApiTokenRow | None:
-        """An API token by its hash."""
-        return self.session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
+    def token_with_config_key(
+        self, token_hash: str
+    ) -> tuple[ApiTokenRow | None, UserRow | None, tuple[int, str] | None]:
+        """An API token by its hash, its user and the deployed configuration's (id, content hash), in one statement
+        (an API request reads all three, one after the other)."""
+        row = self.session.execute(_TOKEN_WITH_CONFIG_KEY, {"token_hash": token_hash}).first()
+        if row is None:
+            return None, None, None
+        token, user, config_id, content_hash = row
+        return token, user, (config_id, content_hash) if config_id is not None else None
 
 
 # built once: both are asked on every record creation and task completion, and building a statement (a subquery
@@ -133,6 +150,25 @@ _LATEST_PROCESSES = (
 )
 _LATEST_STARTING_ON = _LATEST_PROCESSES.where(
     ProcessVersionRow.entity == bindparam("entity"), ProcessVersionRow.start_on == bindparam("start_on")
+)
+
+
+_USER_WITH_CONFIG_KEY = select(
+    UserRow,
+    _LATEST_CONFIG_KEY.with_only_columns(ConfigVersionRow.id).scalar_subquery(),
+    _LATEST_CONFIG_KEY.with_only_columns(ConfigVersionRow.content_hash).scalar_subquery(),
+).where(UserRow.id == bindparam("user_id"))
+
+
+_TOKEN_WITH_CONFIG_KEY = (
+    select(
+        ApiTokenRow,
+        UserRow,
+        _LATEST_CONFIG_KEY.with_only_columns(ConfigVersionRow.id).scalar_subquery(),
+        _LATEST_CONFIG_KEY.with_only_columns(ConfigVersionRow.content_hash).scalar_subquery(),
+    )
+    .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+    .where(ApiTokenRow.token_hash == bindparam("token_hash"))
 )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect
+from sqlalchemy import Connection, Engine, event, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,7 +20,7 @@ from engine.store import task_titles as task_titles  # its flush hook keeps a ta
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
 from engine.store.card_repos import CardRepository
-from engine.store.db import READS_ONLY, sent_only_reads
+from engine.store.db import BEGIN_LATE, READS_ONLY, sent_only_reads
 from engine.store.events import Event
 from engine.store.external_repos import ExternalTaskRepository
 from engine.store.filter_sql import FindRepository
@@ -85,6 +85,7 @@ _REPOSITORIES: dict[str, Callable[[Session], Any]] = {
 
 _READS = {READS_ONLY: True}
 _AUTOCOMMIT_READS = {"isolation_level": "AUTOCOMMIT", READS_ONLY: True}
+_BEGIN_LATE = {"isolation_level": "AUTOCOMMIT", BEGIN_LATE: True}
 Handlers = Mapping[type, Sequence[Callable[["UnitOfWork", Any], None]]]  # event class -> its handlers, in order
 WROTE = "flowcrm.wrote"  # Session.info key: the session's transaction holds writes not yet committed
 CONNECTED = "flowcrm.connected"  # Session.info key: the connection of the session's transaction, once it has one
@@ -230,13 +231,19 @@ class UnitOfWork:
         if isinstance(exc, IntegrityError):  # an autoflush met a row a concurrent transaction just wrote
             raise ConflictError(Message("runtime.conflicts_concurrent", detail=str(exc.orig))) from exc
 
-    def open_edge(self) -> UnitOfWork:
+    def open_edge(self, begin_late: bool = False) -> UnitOfWork:
         """Open the unit for an edge (web request, CLI command): the services called in it share its session
-        until `close_edge`."""
+        until `close_edge`. `begin_late`: on PostgreSQL the transaction begins at the unit's first write (engine.
+        store.db `BEGIN_LATE`), so an edge that only reads sends neither BEGIN nor COMMIT; a later transaction of
+        the unit (after a commit) begins as usual."""
         if self._depth:
             raise RuntimeError("the unit of work is already open")
         self.__enter__()
         self._base = 1
+        if begin_late:
+            bind = self._factory.kw.get("bind")
+            if isinstance(bind, Engine) and bind.dialect.driver == "psycopg":
+                self.session.connection(execution_options=_BEGIN_LATE)
         return self
 
     def close_edge(self) -> None:

@@ -29,10 +29,16 @@ def _usernames(make_uow: Callable[[], UnitOfWork]) -> set[str]:
         return {u.username for u in fresh.users.all()}
 
 
+@pytest.fixture(params=[False, True], ids=["begin-at-once", "begin-late"])
+def begin_late(request: pytest.FixtureRequest) -> bool:
+    """An edge whose transaction begins with its first statement (CLI) or at its first write (web, PostgreSQL)."""
+    return bool(request.param)
+
+
 def test_a_block_that_fails_or_does_not_commit_rolls_back_and_a_later_commit_keeps_only_its_own(
-    make_uow: Callable[[], UnitOfWork],
+    make_uow: Callable[[], UnitOfWork], begin_late: bool
 ) -> None:
-    edge = make_uow().open_edge()
+    edge = make_uow().open_edge(begin_late)
     try:
         with pytest.raises(ValidationError):
             _write_then_fail(edge)
@@ -48,8 +54,10 @@ def test_a_block_that_fails_or_does_not_commit_rolls_back_and_a_later_commit_kee
     assert "kept" in _usernames(make_uow)
 
 
-def test_blocks_in_one_edge_share_one_session_until_it_closes(make_uow: Callable[[], UnitOfWork]) -> None:
-    edge = make_uow().open_edge()
+def test_blocks_in_one_edge_share_one_session_until_it_closes(
+    make_uow: Callable[[], UnitOfWork], begin_late: bool
+) -> None:
+    edge = make_uow().open_edge(begin_late)
     with edge:
         first = edge.session
         assert edge.users.all() is not None
