@@ -6,10 +6,12 @@ one SECRET_KEY (a random one when FLOWCRM_SECRET_KEY is unset: a session signed 
 another) and a mistake found while building the app stops the start at once instead of a loop of failing workers.
 What must not cross a fork is recreated in each worker: the database pool is dropped after the fork (a
 connection shared by two processes interleaves their statements), and the sandbox pool (engine/limits) starts
-its worker processes lazily in the process that first evaluates code."""
+its worker processes lazily in the process that first evaluates code. What the master built (modules, the app,
+the parsed configuration) is frozen out of the garbage collector's reach before the fork (`freeze_before_fork`)."""
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -96,11 +98,22 @@ def parse_configuration(app: Flask) -> None:
         factory.engine.dispose()
 
 
+def freeze_before_fork() -> None:
+    """Move every object the master holds now into the garbage collector's permanent generation, as Python's docs
+    advise before a fork: a worker's full collection then walks only what the worker made. After the app and the
+    configuration are built, a full collection walked ~158,000 objects, 67–83 ms of CPU (measured at load 8; under
+    ~0.01 ms frozen) — a request that set one off waited that long (about once per 300 requests of the inbox bench,
+    ~0.2 s at its load). Collecting the frozen objects' pages also touched them, which undid the fork's shared
+    copy-on-write memory."""
+    gc.freeze()
+
+
 def serve(app: Flask, options: ServeOptions) -> None:
     """Serve `app` with gunicorn until it is stopped (SIGINT/SIGTERM: graceful, SIGQUIT: at once)."""
     from gunicorn.app.base import BaseApplication
 
     parse_configuration(app)
+    freeze_before_fork()
 
     def after_fork(_server: Any, _worker: Any) -> None:
         forget_parent_connections(app)  # the worker opens connections of its own

@@ -3,6 +3,7 @@ database connections inherited through fork, and uses Werkzeug only with --debug
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,12 +95,19 @@ def test_the_workers_inherit_the_configuration_parsed_before_the_fork(
 
     def fork_and_serve(_gunicorn: object) -> None:  # what a worker sees at its first request
         assert factory.engine.pool.checkedin() == 0  # the master keeps no connection to hand down
+        # the app and the parsed configuration are out of the collector's reach: a worker's full collection
+        # walks only what the worker makes
+        assert gc.get_freeze_count() > 0
+        assert all(obj is not app.extensions for obj in gc.get_objects())
         monkeypatch.setattr("engine.processes.deployed.read_bundle", lambda _files: pytest.fail("parsed again"))
         bundle, _ = active_bundle(factory())
         assert "Lead" in bundle.entities
 
     monkeypatch.setattr(BaseApplication, "run", fork_and_serve)
-    serve(app, ServeOptions())
+    try:
+        serve(app, ServeOptions())
+    finally:
+        gc.unfreeze()  # the test process goes on collecting as before
     factory.dispose()
 
 
