@@ -289,10 +289,12 @@ class RecordRepository(_Repository):
         would, without the flush's bookkeeping: the rows take the values and the next revision as stored. Only
         when nothing else is staged (no new or deleted row a write could depend on, or that must come first);
         otherwise, and for a row changed beyond its written columns, the flush does it. A revision saved
-        elsewhere meanwhile raises StaleDataError, as the flush would."""
+        elsewhere meanwhile raises StaleDataError, as the flush would. A new title goes to the record's tasks' copies,
+        as the flush hook would send it."""
         session = self.session
         if session.new or session.deleted:
             return
+        retitled: list[tuple[int, str]] = []
         for row in [row for row in session.dirty if type(row) is RecordRow]:
             state: Any = inspect(row)
             touched = state.committed_state.keys()
@@ -313,6 +315,10 @@ class RecordRepository(_Repository):
             for name, value in (*values.items(), ("revision", old + 1)):
                 set_committed_value(row, name, value)
             settle(session, row)  # stored: the commit's flush has nothing of it left to look at
+            if "title" in values:
+                retitled.append((row.id, row.title))
+        # what the flush hook (engine/store/task_titles.py) does for a title the flush writes: the tasks' copies
+        retitle_tasks(session, retitled)
 
     def page(
         self, entity: str, *, owner_ids: list[int] | None, include_unowned: bool = False,
