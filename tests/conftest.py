@@ -141,16 +141,54 @@ class SharedUrlBuilders:
         return builder
 
 
+class SharedPasswordHashes:
+    """Password hashes shared by every user the test process makes, and verified matches remembered. An argon2id
+    hash at the OWASP parameters costs ~36 ms of CPU and so does checking one; the suite creates thousands of users
+    with the same password (fixtures and tests) and signs them in thousands of times. A hash made for a password at
+    the hasher's parameters is given again for that password (salt and all) to the next user; a stored hash that
+    matched a password once matches it again without the work. A password that does not match is checked in full
+    every time, so a wrong password, a broken check or a hash of other parameters fails as it would."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[tuple[str, str | bytes], str] = {}
+        self._matches: set[tuple[str | bytes, str | bytes]] = set()
+
+    def share_with(self, hasher: type[Any]) -> None:
+        """Make argon2's PasswordHasher class (`hasher`) hash and verify through this store."""
+        make, check = hasher.hash, hasher.verify
+
+        def hash_once(self_: Any, password: str | bytes, *, salt: bytes | None = None) -> str:
+            if salt is not None:  # a salt of the caller's: its own hash
+                return str(make(self_, password, salt=salt))
+            key = (repr(self_._parameters), password)  # a dataclass of the parameters, not hashable
+            if key not in self._hashes:
+                self._hashes[key] = make(self_, password)
+            return self._hashes[key]
+
+        def verify_once(self_: Any, stored: str | bytes, password: str | bytes) -> Any:
+            if (stored, password) in self._matches:
+                return True
+            matched = check(self_, stored, password)  # raises on a mismatch: nothing remembered
+            self._matches.add((stored, password))
+            return matched
+
+        hasher.hash = hash_once
+        hasher.verify = verify_once
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Every app shares the compiled templates (SharedTemplateCode) and URL builders (SharedUrlBuilders), and every
-    engine the compiled SQL (SharedCompiledSql). Under pytest-xdist each worker gets a PostgreSQL database of its
-    own (`<name>_gw0`, ...), made on demand, and TEST_DATABASE_URL points at it for everything the worker runs
-    (subprocesses included)."""
+    """Every app shares the compiled templates (SharedTemplateCode) and URL builders (SharedUrlBuilders), every
+    engine the compiled SQL (SharedCompiledSql), and every user the password hashes (SharedPasswordHashes). Under
+    pytest-xdist each worker gets a PostgreSQL database of its own (`<name>_gw0`, ...), made on demand, and
+    TEST_DATABASE_URL points at it for everything the worker runs (subprocesses included)."""
     Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCode()}
     Rule._compile_builder = SharedUrlBuilders().share_with(Rule._compile_builder)  # type: ignore[method-assign]
     from engine.store import db
 
     db.create_engine = SharedCompiledSql().share_with(db.create_engine)  # type: ignore[assignment]
+    from argon2 import PasswordHasher
+
+    SharedPasswordHashes().share_with(PasswordHasher)
     worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("TEST_DATABASE_URL")
     if not (worker and url):
         return
