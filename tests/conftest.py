@@ -325,13 +325,26 @@ def deployed(
 ) -> Callable[[], UnitOfWork]:
     """The test database with the bundle of `bundle_files` deployed (and the role users, when the test asks for
     `actors`)."""
-    with_actors = "actors" in request.fixturenames
+    # a test reading a seeded database asks for the deployed one (and the role users) only while seeding it
+    with_actors = "actors" in request.fixturenames or "seeded_databases" in request.fixturenames
     if db_url.startswith("sqlite:///"):
         getattr(make_uow, "dispose", lambda: None)()
         deployed_snapshots.restore_sqlite(Path(db_url.removeprefix("sqlite:///")), bundle_files, with_actors)
     else:
         deployed_snapshots.restore_postgres(db_url, bundle_files, with_actors)
     return make_uow
+
+
+class Seeded:
+    """A seeded database a test reads (`seeded()` is a unit of work on it) and the role users in it, by key of
+    ROLE_USERS."""
+
+    def __init__(self, units: UowFactory, actors: dict[str, Actor]) -> None:
+        self.units = units
+        self.actors = actors
+
+    def __call__(self) -> UnitOfWork:
+        return self.units()
 
 
 class SeededDatabases:
@@ -345,13 +358,13 @@ class SeededDatabases:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._factories: dict[tuple[str, str], UowFactory] = {}
+        self._actors: dict[tuple[str, str], dict[str, Actor]] = {}
         self._databases: list[tuple[str, str]] = []
 
     def get(self, factory: Callable[[], UnitOfWork], url: str, name: str, seed: Callable[[], None]) -> UowFactory:
         """A factory on the database `name`: seeded now by `seed()` on the database at `url` as it stands (whose
         pooled connections `factory` holds) when this session has not seen it yet."""
-        # each test has a SQLite file of its own, on one PostgreSQL database per process
-        key = ("sqlite" if url.startswith("sqlite:///") else url, name)
+        key = self._key(url, name)
         if key in self._factories:
             return self._factories[key]
         seed()
@@ -372,6 +385,29 @@ class SeededDatabases:
             seeded = base.set(database=database).render_as_string(hide_password=False)
         self._factories[key] = uow_factory(seeded)
         return self._factories[key]
+
+    def for_test(
+        self,
+        request: pytest.FixtureRequest,
+        url: str,
+        name: str,
+        seed: Callable[[Callable[[], UnitOfWork], dict[str, Actor]], None],
+    ) -> Seeded:
+        """The database `name` with the role users, for a test that only reads it: seeded by `seed(deployed, actors)`
+        on the test's deployed database the first time; later tests neither deploy nor restore anything but read the
+        seeded database and the actors it was seeded with (users read back from the same rows)."""
+        key = self._key(url, name)
+        if key not in self._factories:
+            deployed = request.getfixturevalue("deployed")
+            actors: dict[str, Actor] = request.getfixturevalue("actors")
+            self.get(deployed, url, name, lambda: seed(deployed, actors))
+            self._actors[key] = dict(actors)
+        return Seeded(self._factories[key], self._actors[key])
+
+    @staticmethod
+    def _key(url: str, name: str) -> tuple[str, str]:
+        # each test has a SQLite file of its own, on one PostgreSQL database per process
+        return ("sqlite" if url.startswith("sqlite:///") else url, name)
 
     @staticmethod
     @contextmanager
