@@ -141,16 +141,54 @@ class SharedUrlBuilders:
         return builder
 
 
+class SharedPasswordHashes:
+    """Password hashes shared by every user the test process makes, and verified matches remembered. An argon2id
+    hash at the OWASP parameters costs ~36 ms of CPU and so does checking one; the suite creates thousands of users
+    with the same password (fixtures and tests) and signs them in thousands of times. A hash made for a password at
+    the hasher's parameters is given again for that password (salt and all) to the next user; a stored hash that
+    matched a password once matches it again without the work. A password that does not match is checked in full
+    every time, so a wrong password, a broken check or a hash of other parameters fails as it would."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[tuple[str, str | bytes], str] = {}
+        self._matches: set[tuple[str | bytes, str | bytes]] = set()
+
+    def share_with(self, hasher: type[Any]) -> None:
+        """Make argon2's PasswordHasher class (`hasher`) hash and verify through this store."""
+        make, check = hasher.hash, hasher.verify
+
+        def hash_once(self_: Any, password: str | bytes, *, salt: bytes | None = None) -> str:
+            if salt is not None:  # a salt of the caller's: its own hash
+                return str(make(self_, password, salt=salt))
+            key = (repr(self_._parameters), password)  # a dataclass of the parameters, not hashable
+            if key not in self._hashes:
+                self._hashes[key] = make(self_, password)
+            return self._hashes[key]
+
+        def verify_once(self_: Any, stored: str | bytes, password: str | bytes) -> Any:
+            if (stored, password) in self._matches:
+                return True
+            matched = check(self_, stored, password)  # raises on a mismatch: nothing remembered
+            self._matches.add((stored, password))
+            return matched
+
+        hasher.hash = hash_once
+        hasher.verify = verify_once
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Every app shares the compiled templates (SharedTemplateCode) and URL builders (SharedUrlBuilders), and every
-    engine the compiled SQL (SharedCompiledSql). Under pytest-xdist each worker gets a PostgreSQL database of its
-    own (`<name>_gw0`, ...), made on demand, and TEST_DATABASE_URL points at it for everything the worker runs
-    (subprocesses included)."""
+    """Every app shares the compiled templates (SharedTemplateCode) and URL builders (SharedUrlBuilders), every
+    engine the compiled SQL (SharedCompiledSql), and every user the password hashes (SharedPasswordHashes). Under
+    pytest-xdist each worker gets a PostgreSQL database of its own (`<name>_gw0`, ...), made on demand, and
+    TEST_DATABASE_URL points at it for everything the worker runs (subprocesses included)."""
     Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCode()}
     Rule._compile_builder = SharedUrlBuilders().share_with(Rule._compile_builder)  # type: ignore[method-assign]
     from engine.store import db
 
     db.create_engine = SharedCompiledSql().share_with(db.create_engine)  # type: ignore[assignment]
+    from argon2 import PasswordHasher
+
+    SharedPasswordHashes().share_with(PasswordHasher)
     worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("TEST_DATABASE_URL")
     if not (worker and url):
         return
@@ -287,13 +325,26 @@ def deployed(
 ) -> Callable[[], UnitOfWork]:
     """The test database with the bundle of `bundle_files` deployed (and the role users, when the test asks for
     `actors`)."""
-    with_actors = "actors" in request.fixturenames
+    # a test reading a seeded database asks for the deployed one (and the role users) only while seeding it
+    with_actors = "actors" in request.fixturenames or "seeded_databases" in request.fixturenames
     if db_url.startswith("sqlite:///"):
         getattr(make_uow, "dispose", lambda: None)()
         deployed_snapshots.restore_sqlite(Path(db_url.removeprefix("sqlite:///")), bundle_files, with_actors)
     else:
         deployed_snapshots.restore_postgres(db_url, bundle_files, with_actors)
     return make_uow
+
+
+class Seeded:
+    """A seeded database a test reads (`seeded()` is a unit of work on it) and the role users in it, by key of
+    ROLE_USERS."""
+
+    def __init__(self, units: UowFactory, actors: dict[str, Actor]) -> None:
+        self.units = units
+        self.actors = actors
+
+    def __call__(self) -> UnitOfWork:
+        return self.units()
 
 
 class SeededDatabases:
@@ -307,13 +358,13 @@ class SeededDatabases:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._factories: dict[tuple[str, str], UowFactory] = {}
+        self._actors: dict[tuple[str, str], dict[str, Actor]] = {}
         self._databases: list[tuple[str, str]] = []
 
     def get(self, factory: Callable[[], UnitOfWork], url: str, name: str, seed: Callable[[], None]) -> UowFactory:
         """A factory on the database `name`: seeded now by `seed()` on the database at `url` as it stands (whose
         pooled connections `factory` holds) when this session has not seen it yet."""
-        # each test has a SQLite file of its own, on one PostgreSQL database per process
-        key = ("sqlite" if url.startswith("sqlite:///") else url, name)
+        key = self._key(url, name)
         if key in self._factories:
             return self._factories[key]
         seed()
@@ -334,6 +385,29 @@ class SeededDatabases:
             seeded = base.set(database=database).render_as_string(hide_password=False)
         self._factories[key] = uow_factory(seeded)
         return self._factories[key]
+
+    def for_test(
+        self,
+        request: pytest.FixtureRequest,
+        url: str,
+        name: str,
+        seed: Callable[[Callable[[], UnitOfWork], dict[str, Actor]], None],
+    ) -> Seeded:
+        """The database `name` with the role users, for a test that only reads it: seeded by `seed(deployed, actors)`
+        on the test's deployed database the first time; later tests neither deploy nor restore anything but read the
+        seeded database and the actors it was seeded with (users read back from the same rows)."""
+        key = self._key(url, name)
+        if key not in self._factories:
+            deployed = request.getfixturevalue("deployed")
+            actors: dict[str, Actor] = request.getfixturevalue("actors")
+            self.get(deployed, url, name, lambda: seed(deployed, actors))
+            self._actors[key] = dict(actors)
+        return Seeded(self._factories[key], self._actors[key])
+
+    @staticmethod
+    def _key(url: str, name: str) -> tuple[str, str]:
+        # each test has a SQLite file of its own, on one PostgreSQL database per process
+        return ("sqlite" if url.startswith("sqlite:///") else url, name)
 
     @staticmethod
     @contextmanager

@@ -38,6 +38,10 @@ PROCESS_FILTERS = {**FILTERS, "process": {"process": "lead_qualification"}}
 def processes(deployed, actors):
     """Instances of four process versions: the two leads' (Lead qualification), a second version of that process
     under the same name, Deal and Document approval (rows as a deploy and a start write them)."""
+    return _processes(deployed, actors)
+
+
+def _processes(deployed, actors):
     instances = lead_instances(deployed, actors)
     with deployed() as uow:
         s = uow.session
@@ -68,7 +72,18 @@ def processes(deployed, actors):
 
 @pytest.fixture
 def crowd(deployed, actors, processes):
+    """90 tasks over the instances of `processes`, in the test's own database (for a test that writes)."""
     _tasks(deployed, actors, 90, processes, random.Random(5))  # noqa: S311 - test data, not secrets
+
+
+@pytest.fixture
+def seen(request, seeded_databases, db_url):
+    """The rows of `crowd`, for the cases that only read them: seeded once per session."""
+
+    def seed(deployed, actors):
+        _tasks(deployed, actors, 90, _processes(deployed, actors), random.Random(5))  # noqa: S311 - test data
+
+    return seeded_databases.for_test(request, db_url, "inbox_groups_crowd", seed)
 
 
 def _reader(actors, tab):
@@ -91,15 +106,15 @@ def _offset_pages(deployed, who, tab, flt, whole):
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("labels", [(), PROCESS_RU], ids=["en", "ru"])
 @pytest.mark.parametrize("given", list(PROCESS_FILTERS), ids=list(PROCESS_FILTERS))
-def test_process_pages_match_the_whole_tab_select(deployed, actors, crowd, tab, descending, labels, given):
-    who = _reader(actors, tab)
+def test_process_pages_match_the_whole_tab_select(seen, tab, descending, labels, given):
+    who = _reader(seen.actors, tab)
     task_filter = {**PROCESS_FILTERS[given], "task_elements": ("call",) if given == "task name" else ()}
     flt = TaskFilter(sort="process", descending=descending, process_labels=labels, **task_filter)
-    whole = _whole_tab(deployed, who, tab, flt)
+    whole = _whole_tab(seen, who, tab, flt)
     assert len(whole) > 3 or (tab == "pool" and given == "assignee")  # no pooled task has an assignee
-    _offset_pages(deployed, who, tab, flt, whole)
+    _offset_pages(seen, who, tab, flt, whole)
     if given in ("none", "process"):
-        keyset_pages(deployed, who, tab, flt, whole, 4)
+        keyset_pages(seen, who, tab, flt, whole, 4)
 
 
 @pytest.mark.parametrize(
@@ -108,12 +123,12 @@ def test_process_pages_match_the_whole_tab_select(deployed, actors, crowd, tab, 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("labels", [(), RUSSIAN], ids=["en", "ru"])
 @pytest.mark.parametrize("given", ["none", "due range"])
-def test_keyset_pages_by_name_match_the_whole_tab_select(deployed, actors, crowd, tab, sort, descending, labels, given):
-    who = _reader(actors, tab)
+def test_keyset_pages_by_name_match_the_whole_tab_select(seen, tab, sort, descending, labels, given):
+    who = _reader(seen.actors, tab)
     flt = TaskFilter(sort=sort, descending=descending, task_labels=labels, **FILTERS[given])
-    whole = _whole_tab(deployed, who, tab, flt)
+    whole = _whole_tab(seen, who, tab, flt)
     assert len(whole) > 3
-    keyset_pages(deployed, who, tab, flt, whole, 4)
+    keyset_pages(seen, who, tab, flt, whole, 4)
 
 
 @pytest.mark.parametrize("sort", ["task", "process"])

@@ -70,14 +70,14 @@ def lead_instances(deployed, actors):
 
 
 @pytest.fixture
-def crowd(deployed, actors, seeded_databases, db_url):
+def crowd(request, seeded_databases, db_url):
     """A unit-of-work factory on the deployed database with two lead processes and 90 tasks, the same rows for every
-    case (which only reads them): seeded once per session."""
+    case (which only reads them): seeded once per session; its `actors` are the role users."""
 
-    def seed():
+    def seed(deployed, actors):
         _tasks(deployed, actors, 90, lead_instances(deployed, actors), random.Random(5))  # noqa: S311 - test data
 
-    return seeded_databases.get(deployed, db_url, "inbox_names_crowd", seed)
+    return seeded_databases.for_test(request, db_url, "inbox_names_crowd", seed)
 
 
 @pytest.fixture
@@ -119,8 +119,8 @@ FILTERS = {
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("labels", [(), RUSSIAN], ids=["en", "ru"])
 @pytest.mark.parametrize("given", list(FILTERS), ids=list(FILTERS))
-def test_task_name_pages_match_the_whole_tab_select(actors, crowd, tab, descending, labels, given):
-    who = actors["admin" if tab == "all" else "sales"]
+def test_task_name_pages_match_the_whole_tab_select(crowd, tab, descending, labels, given):
+    who = crowd.actors["admin" if tab == "all" else "sales"]
     task_filter = {**FILTERS[given], "task_elements": ("call",) if given == "task name" else ()}
     flt = TaskFilter(sort="task", descending=descending, task_labels=labels, **task_filter)
     whole = _whole_tab(crowd, who, tab, flt)
@@ -134,9 +134,9 @@ def test_task_name_pages_match_the_whole_tab_select(actors, crowd, tab, descendi
     assert [t.id for t in last] == whole[-1:]
 
 
-def test_a_tab_without_tasks_of_the_filter_is_an_empty_page(actors, crowd):
+def test_a_tab_without_tasks_of_the_filter_is_an_empty_page(crowd):
     flt = TaskFilter(sort="task", task="no such task")
-    assert tasks.list_tasks(crowd(), actors["sales"], "pool", limit=10, now=NOW, flt=flt) == []
+    assert tasks.list_tasks(crowd(), crowd.actors["sales"], "pool", limit=10, now=NOW, flt=flt) == []
 
 
 # not Overdue: at 5,000 tasks PostgreSQL reads its pooled names' overdue ranges through the (state, name) index and
@@ -187,9 +187,9 @@ def _reads_about_a_page(deployed, actors, instances, reader, tab, flt):
 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("given", list(FILTERS), ids=list(FILTERS))
-def test_all_by_assignee_pages_match_the_whole_tab_select(actors, crowd, descending, given):
+def test_all_by_assignee_pages_match_the_whole_tab_select(crowd, descending, given):
     # the tab's users, who each have tasks (sam, sue) or none; the unassigned last either way
-    admin = actors["admin"]
+    admin = crowd.actors["admin"]
     task_filter = {**FILTERS[given], "task_elements": ("call",) if given == "task name" else ()}
     flt = TaskFilter(sort="assignee", descending=descending, **task_filter)
     whole = _whole_tab(crowd, admin, "all", flt)
