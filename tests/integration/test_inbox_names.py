@@ -165,7 +165,6 @@ def _about_a_page(small, big_units, reader, tab, flt):
     assert len(_page(big_units(), reader, tab, flt)) == 10
     # the whole tab read and sorted (the select it replaces) grows with the tab: five times the tasks, ~five times
     # the work; a page by groups reads their first rows, and ties a little more often in a bigger tab
-    print('READS', tab, small, big)
     assert big < 2 * small, (small, big)
 
 
@@ -173,16 +172,6 @@ def _seeded_reads_about_a_page(grown, reader, tab, flt):
     """_about_a_page on the session's databases of 1,000 and 5,000 tasks (`grown`)."""
     small_units, big_units = grown
     _about_a_page(_page_reads(small_units, reader, tab, flt), big_units, reader, tab, flt)
-
-
-def _reads_about_a_page(deployed, actors, instances, reader, tab, flt):
-    """_about_a_page on the test's own database, grown from tasks of `instances` to 1,000 and then 5,000 (times
-    spread over weeks: a page's ties are a few tasks, not a share of the tab)."""
-    rng = random.Random(8)  # noqa: S311 - test data, not secrets
-    _tasks(deployed, actors, 1000, instances, rng, 90_000)
-    small = _page_reads(deployed, reader, tab, flt)
-    _tasks(deployed, actors, 4000, instances, rng, 90_000)
-    _about_a_page(small, deployed, reader, tab, flt)
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
