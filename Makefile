@@ -35,8 +35,10 @@ browser-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "warning: chromium is not installed; browser tests will be skipped"
 
+# PYTHONDONTWRITEBYTECODE emptied: where the environment sets it (this machine does), every server, CLI, sandbox and
+# import worker process a test starts compiled the project's sources anew (docs/performance.md, "Bytecode")
 test: install browser-deps
-	$(BIN)/pytest -q -rsfE -n $(TEST_WORKERS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -rsfE -n $(TEST_WORKERS)
 
 # PNG screenshots of the main pages at 1280 and 375 px, with an index page: docs/screenshots/README.md.
 screenshots: install browser-deps
