@@ -2,17 +2,17 @@
 
 A prebuilt Core INSERT, UPDATE or DELETE through `Session.execute` took about 120 Python calls on SQLite (180 on
 PostgreSQL) before the driver saw it: the session's dispatch and its statement listeners, then Core's cache key,
-cached compilation lookup and parameter construction — for a statement whose text never changes. Here the
-statement is compiled once per dialect (a multi-row INSERT on PostgreSQL once per row count) and sent by
-`Connection.exec_driver_sql` with its parameters bound as the compiled statement would bind them (each bind's own
-processor: JSON to text, UTC timestamps, flags). What stays the same: the statement runs on the session's
-connection in its transaction or savepoint, the engine's `before_cursor_execute` listeners see it (statement
-counts, write tracking, PostgreSQL's BEGIN at the first write), driver errors come wrapped as SQLAlchemy's
-(`IntegrityError`, `OperationalError`), and what the unit of work's `do_orm_execute` listeners do for a statement
-sent through the session is done for it by the hooks registered here (`before_send`: the transaction is noted as
-written, buffered field history goes first). An UPDATE or DELETE of an append-only audit table is refused when the
-statement is built (engine.store.audit_guard). Core statements of a table never autoflushed the session; these do
-not either."""
+cached compilation lookup, parameter construction, execution context and result object — for a statement whose
+text never changes. Here the statement is compiled once per dialect (a multi-row INSERT on PostgreSQL once per row
+count), its parameters are bound as the compiled statement binds them (each bind's own processor: JSON to text, UTC
+timestamps, flags), and it is executed on a cursor of the session's connection (`_send`). What stays the same: it
+runs in the session's transaction or savepoint; the engine's `before_cursor_execute` and `after_cursor_execute`
+listeners see it (statement counts, write tracking, PostgreSQL's BEGIN at the first write); a driver error comes
+out as SQLAlchemy's (`IntegrityError`, `OperationalError`), a lost connection is invalidated; and what the unit of
+work's `do_orm_execute` listeners do for a statement sent through the session is done by the hooks registered here
+(`before_send`: the transaction is noted as written, buffered field history goes first). An UPDATE or DELETE of an
+append-only audit table is refused when the statement is built (engine.store.audit_guard). Core statements of a
+table never autoflushed the session; these do not either."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Column, CursorResult, Delete, Insert, Table, Update, bindparam, insert
+from sqlalchemy import Column, Connection, CursorResult, Delete, Insert, Table, Update, bindparam, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -62,15 +63,15 @@ class Prebuilt:
         self.returning = returning  # an INSERT's key column to give back (`insert_row`)
         self._forms: dict[tuple[Any, ...], _Form | None] = {}
 
-    def run(self, session: Session, params: dict[str, Any]) -> CursorResult[Any]:
-        """Send the statement with one set of parameters; its result (rowcount)."""
+    def run(self, session: Session, params: dict[str, Any]) -> int:
+        """Send the statement with one set of parameters; the number of rows it matched."""
         connection = session.connection()
         form = self._form(connection.dialect, tuple(params) if self.kind == "insert" else (), 1)
         if form is None:  # a shape these texts do not cover: as before, through the session
-            return cast(CursorResult[Any], session.execute(self.statement, params))
+            return int(cast(CursorResult[Any], session.execute(self.statement, params)).rowcount)
         for hook in _HOOKS:
             hook(session, self)
-        return connection.exec_driver_sql(form.sql, _bound(form, params))
+        return int(_send(connection, form.sql, _bound(form, params), False, _rowcount))
 
     def insert_row(self, session: Session, values: dict[str, Any]) -> Any:
         """INSERT one row and give back its `returning` column (the key the database assigned)."""
@@ -83,8 +84,8 @@ class Prebuilt:
             return key
         for hook in _HOOKS:
             hook(session, self)
-        result = connection.exec_driver_sql(form.sql, _bound(form, values))
-        return result.lastrowid if dialect.name == "sqlite" else result.scalar()
+        return _send(connection, form.sql, _bound(form, values), False,
+                     _last_row_id if dialect.name == "sqlite" else _returned)
 
     def insert_rows(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         """INSERT rows (the same columns in each) in one statement: an executemany on SQLite, one multi-row
@@ -103,11 +104,11 @@ class Prebuilt:
             hook(session, self)
         if many:
             params = {f"{name}__{n}": value for n, row in enumerate(rows) for name, value in row.items()}
-            connection.exec_driver_sql(form.sql, _bound(form, params))
+            _send(connection, form.sql, _bound(form, params), False, _nothing)
         elif len(rows) == 1:
-            connection.exec_driver_sql(form.sql, _bound(form, rows[0]))
+            _send(connection, form.sql, _bound(form, rows[0]), False, _nothing)
         else:
-            connection.exec_driver_sql(form.sql, [_bound(form, row) for row in rows])
+            _send(connection, form.sql, [_bound(form, row) for row in rows], True, _nothing)
 
     def _form(self, dialect: Dialect, names: tuple[str, ...], count: int) -> _Form | None:
         key = (dialect.name, names, count)
@@ -173,3 +174,49 @@ def _bound(form: _Form, params: dict[str, Any]) -> Any:
     if form.order is None:
         return values
     return tuple([values[name] for name in form.order])
+
+
+def _send(connection: Connection, sql: str, params: Any, many: bool, read: Callable[[Any], Any]) -> Any:
+    """Execute on a cursor of the connection's driver connection what `Connection.exec_driver_sql` would, with its
+    engine's `before_cursor_execute` and `after_cursor_execute` listeners around it, and give what `read` takes
+    from the cursor. A driver error comes out as SQLAlchemy's (`IntegrityError`, `OperationalError`...); a lost
+    connection is invalidated and the pool's other connections dropped, as SQLAlchemy does."""
+    dialect = connection.dialect
+    cursor = connection.connection.cursor()
+    try:
+        for before in connection.dispatch.before_cursor_execute:
+            sql, params = before(connection, cursor, sql, params, None, many)
+        try:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(exc)
+                connection.engine.dispose(close=False)
+            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost,
+                                      dialect=dialect, ismulti=many) from exc
+        for after in connection.dispatch.after_cursor_execute:
+            after(connection, cursor, sql, params, None, many)
+        return read(cursor)
+    finally:
+        cursor.close()
+
+
+def _rowcount(cursor: Any) -> Any:
+    return cursor.rowcount
+
+
+def _last_row_id(cursor: Any) -> Any:
+    return cursor.lastrowid
+
+
+def _returned(cursor: Any) -> Any:
+    row = cursor.fetchone()
+    return row[0] if row is not None else None
+
+
+def _nothing(_cursor: Any) -> None:
+    return None

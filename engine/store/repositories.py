@@ -308,10 +308,10 @@ class RecordRepository(_Repository):
                 continue
             values = {name: getattr(row, name) for name in names}
             old = row.revision
-            result = _record_update(names).run(session, {
+            matched = _record_update(names).run(session, {
                 **{f"new_{name}": value for name, value in values.items()},
                 "row_id": row.id, "old_revision": old, "new_revision": old + 1})
-            if result.rowcount != 1:
+            if matched != 1:
                 raise StaleDataError(f"record {row.id} was saved by someone else in the meantime (revision {old} "
                                      "is stale)")
             for name, value in (*values.items(), ("revision", old + 1)):

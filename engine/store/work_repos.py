@@ -126,9 +126,9 @@ class InstanceRepository(_Repository):
         takes the values and the next revision as already stored. A revision someone else saved meanwhile raises
         StaleDataError, as the flush would."""
         old = row.revision
-        result = _SAVE_INSTANCE.run(self.session, {**values, "row_id": row.id, "old_revision": old,
-                                                   "new_revision": old + 1})
-        if result.rowcount != 1:
+        matched = _SAVE_INSTANCE.run(self.session, {**values, "row_id": row.id, "old_revision": old,
+                                                    "new_revision": old + 1})
+        if matched != 1:
             # what the ORM's flush raises on a stale version: the unit of work turns it into ConflictError, and a
             # worker sees a lost race to retry on its next tick (not a failure)
             raise StaleDataError(f"process instance {row.id} was saved by someone else in the meantime (revision "
@@ -255,7 +255,7 @@ class TaskRepository(_Repository):
         staged = any(isinstance(row, TaskRow) for row in self.session.new)  # a task made in this transaction
         if staged:  # this statement must see it
             self.session.flush()
-        claimed = _CLAIM_TASK.run(self.session, {"task_id": task_id, "user_id": user_id}).rowcount == 1
+        claimed = _CLAIM_TASK.run(self.session, {"task_id": task_id, "user_id": user_id}) == 1
         held = self._in_map(TaskRow, task_id)
         if claimed and held is not None:
             set_committed_value(held, "assignee_id", user_id)

@@ -12,10 +12,11 @@ from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, event, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from engine.services import records, tasks
+from engine.store.db import make_engine
 from engine.store.direct import Prebuilt
 from engine.store.models import FieldChangeRow, InstanceRow, TaskCandidateRow, TaskRow, TimerRow
 from engine.store.uow import UnitOfWork
@@ -169,3 +170,26 @@ def test_a_prebuilt_insert_that_breaks_a_key_raises_sqlalchemys_integrity_error(
                                                  started_at=NOW, started_by="sam", ended_at=None))
     with deployed() as uow:
         assert uow.session.scalar(select(text("count(*)")).select_from(InstanceRow)) == 1
+
+
+def test_a_connection_lost_before_a_prebuilt_write_is_invalidated_and_the_next_unit_gets_a_live_one(
+    deployed: MakeUow, actors: dict, db_url: str
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a server connection to lose is PostgreSQL's")
+    _, task_id = _lead(deployed, actors, "6 cabinets")
+    uow = deployed()
+    with uow:
+        pid = uow.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        killer = make_engine(db_url)
+        try:
+            with killer.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            killer.dispose()
+        with pytest.raises(OperationalError) as lost:
+            uow.tasks.set_pooled(task_id, False)
+        assert lost.value.connection_invalidated
+    with deployed() as again:  # a live connection, and nothing of the lost unit was written
+        assert again.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+        assert again.session.scalar(select(TaskCandidateRow.pooled).where(TaskCandidateRow.task_id == task_id))
