@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from engine.services import records, tasks
-from engine.store.db import make_engine
 from engine.store.direct import Prebuilt
 from engine.store.models import FieldChangeRow, InstanceRow, TaskCandidateRow, TaskRow, TimerRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
+from tests.integration.test_pool_ping import terminate_backend
 from tests.integration.test_step_statements import statements
 
 MakeUow = Callable[[], UnitOfWork]
@@ -181,12 +181,7 @@ def test_a_connection_lost_before_a_prebuilt_write_is_invalidated_and_the_next_u
     uow = deployed()
     with uow:
         pid = uow.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-        killer = make_engine(db_url)
-        try:
-            with killer.begin() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        finally:
-            killer.dispose()
+        terminate_backend(db_url, pid)
         with pytest.raises(OperationalError) as lost:
             uow.tasks.set_pooled(task_id, False)
         assert lost.value.connection_invalidated
