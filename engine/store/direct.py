@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import BindParameter
 from engine.store.audit_guard import APPEND_ONLY
 
 ROWS_PER_STATEMENT = 100  # PostgreSQL: more rows than this go through the session (SQLAlchemy's pages of them)
+_DRIVERS = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})  # the drivers whose cursors `_send` knows
 Hook = Callable[[Session, "Prebuilt"], None]
 _HOOKS: list[Hook] = []
 
@@ -111,7 +112,7 @@ class Prebuilt:
             _send(connection, form.sql, [_bound(form, row) for row in rows], True, _nothing)
 
     def _form(self, dialect: Dialect, names: tuple[str, ...], count: int) -> _Form | None:
-        key = (dialect.name, names, count)
+        key = (dialect.name, dialect.driver, names, count)  # the text and its parameter style are the driver's
         try:
             return self._forms[key]
         except KeyError:
@@ -120,8 +121,9 @@ class Prebuilt:
 
     def _compile(self, dialect: Dialect, names: tuple[str, ...], count: int) -> _Form | None:
         """The statement's text for `dialect` (an INSERT of the columns `names`, `count` rows), or None when the
-        session must send it: a column default computed in Python, an expanding parameter, too many rows."""
-        if dialect.name not in ("sqlite", "postgresql") or count > ROWS_PER_STATEMENT:
+        session must send it: a column default computed in Python, an expanding parameter, too many rows, a
+        driver `_send` does not know."""
+        if (dialect.name, dialect.driver) not in _DRIVERS or count > ROWS_PER_STATEMENT:
             return None
         fixed: dict[str, Any] = {}
         statement: Any = self.statement
