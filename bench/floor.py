@@ -31,8 +31,9 @@ class Recorder:
     def _statement(self, _conn: Any, _cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
         if self.on:
             # an executemany INSERT that SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues", PostgreSQL) is
-            # one execute per page of rows
-            one = not many or context.execute_style is ExecuteStyle.INSERTMANYVALUES
+            # one execute per page of rows; a statement sent on the driver's cursor (engine.store.direct, COPY) has
+            # no execution context, and its `many` says what it is
+            one = not many or (context is not None and context.execute_style is ExecuteStyle.INSERTMANYVALUES)
             self.ops.append(("one" if one else "many", sql, params))
 
     def _end(self, kind: str) -> Callable[[Any], None]:

@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
+from engine.store.direct import Prebuilt
+
 COPY_FROM = 20  # fewer rows go as an INSERT: COPY's own set-up costs about one statement
 _PROCESSORS: dict[tuple[str, str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
-_INSERTS: dict[str, Any] = {}
+_INSERTS: dict[str, Prebuilt] = {}
 _NOTHING = object()
 _SQLITE_PAGE, _SQLITE_PARAMETERS = 1000, 32700  # rows and parameters of one statement, as SQLAlchemy's pages
 # equal values of these types are bound alike by every processor (True == 1 is told apart by the type in the key)
@@ -36,7 +38,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     names = tuple(rows[0])
     dialect = connection.dialect
     if len(rows) < COPY_FROM or _python_defaults(table, names) or dialect.name not in ("postgresql", "sqlite"):
-        session.execute(_INSERTS.setdefault(table.name, insert(table)), list(rows))
+        prebuilt = _INSERTS.get(table.name)
+        if prebuilt is None:
+            prebuilt = _INSERTS[table.name] = Prebuilt(insert(table))
+        prebuilt.insert_rows(session, rows)
     elif dialect.name == "postgresql":
         _copy(connection, table, names, rows)
     else:

@@ -110,7 +110,8 @@ class DuplicateQueries(_Repository):
                                   **_key_params("x", exact_keys), **_key_params("b", block_keys),
                                   **_key_params("o", block_keys)}
         stmt = _candidate_select(len(exact_keys), len(block_keys), bool(excluded))
-        return [(r, k, v) for r, k, v in self.session.execute(stmt, params).all()]
+        # on the connection: plain values of tables the session's buffers do not hold (keys were written above)
+        return [(r, k, v) for r, k, v in self.session.connection().execute(stmt, params).all()]
 
     def record_data(self, ids: Iterable[int]) -> dict[int, tuple[str, dict[str, Any]]]:
         """(title, data) of unmerged records by id, a chunk of ids per query."""

@@ -16,6 +16,7 @@ from sqlalchemy import Table, event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from engine.store.bulk_insert import insert_rows
+from engine.store.direct import Prebuilt, before_send
 from engine.store.models import FieldChangeRow, RecordRow
 from engine.store.session_blocks import holding
 
@@ -71,6 +72,12 @@ def _before_statement(state: ORMExecuteState) -> None:
     if (state.is_insert or state.is_update) and table != _TABLE.name:
         return  # a write of another table cannot read the rows nor depend on them
     write(state.session)
+
+
+@before_send
+def _before_prebuilt(session: Session, statement: Prebuilt) -> None:
+    if session.info.get(BUFFER) and (statement.kind == "delete" or statement.table.name == _TABLE.name):
+        write(session)  # as `_before_statement` for the same statement sent through the session
 
 
 @event.listens_for(Session, "before_flush")

@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, Table, event, inspect
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from engine.store.direct import Prebuilt
 from engine.store.session_blocks import inside
 
 _INSERTED = "flowcrm.inserted_rows"  # Session.info key of `Noted`
@@ -36,8 +37,9 @@ _INSERTED = "flowcrm.inserted_rows"  # Session.info key of `Noted`
 Noted = tuple[SessionTransaction | None, list[tuple[object, SessionTransaction | None]]]
 
 
-def insert_held(session: Session, row: Any, statement: Insert) -> None:
-    """INSERT `row` (a new, transient mapped object) by `statement` (a prebuilt `insert(table)`), sent now; the row
+def insert_held(session: Session, row: Any, statement: Prebuilt) -> None:
+    """INSERT `row` (a new, transient mapped object) by `statement` (a prebuilt `insert(table)` giving back its key
+    column), sent now; the row
     then takes its primary key and revision 1 and is held by the session as a loaded, unmodified row. A column
     left unset takes its constant default (or NULL), so nothing is read back; one whose default is computed (by a
     function or the server) must be set (ValueError)."""
@@ -55,8 +57,7 @@ def insert_held(session: Session, row: Any, statement: Insert) -> None:
                 )
             setattr(row, key, default)  # the column's constant default or NULL: nothing is left to load afterwards
         values[name] = getattr(row, key)
-    result = cast(CursorResult[Any], session.execute(statement, values, execution_options={"autoflush": False}))
-    (key_value,) = result.inserted_primary_key or (None,)
+    key_value = statement.insert_row(session, values)
     if key_value is None:
         raise RuntimeError(f"the INSERT of a {type(row).__name__} returned no primary key")
     setattr(row, primary, key_value)

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.messages import Message
-from engine.store import history_buffer, waiting_keys
+from engine.store import direct, history_buffer, waiting_keys
 from engine.store import task_titles as task_titles  # its flush hook keeps a task's record title current
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
@@ -100,6 +100,11 @@ def _flushed(session: Session, _flush: UOWTransaction) -> None:
 def _executed(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
+
+
+@direct.before_send
+def _sent(session: Session, _statement: direct.Prebuilt) -> None:
+    session.info[WROTE] = True  # every prebuilt statement writes
 
 
 @event.listens_for(Session, "after_begin")

@@ -20,11 +20,11 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.store.direct import Prebuilt
 from engine.store.inbox_assigned import assigned_page, assigned_params
 from engine.store.inbox_names import (
     MAX_SPANNED,
@@ -126,9 +126,9 @@ class InstanceRepository(_Repository):
         takes the values and the next revision as already stored. A revision someone else saved meanwhile raises
         StaleDataError, as the flush would."""
         old = row.revision
-        result = self.session.execute(_SAVE_INSTANCE, {**values, "row_id": row.id, "old_revision": old,
-                                                       "new_revision": old + 1})
-        if cast(CursorResult[Any], result).rowcount != 1:
+        matched = _SAVE_INSTANCE.run(self.session, {**values, "row_id": row.id, "old_revision": old,
+                                                    "new_revision": old + 1})
+        if matched != 1:
             # what the ORM's flush raises on a stale version: the unit of work turns it into ConflictError, and a
             # worker sees a lost race to retry on its next tick (not a failure)
             raise StaleDataError(f"process instance {row.id} was saved by someone else in the meantime (revision "
@@ -138,8 +138,8 @@ class InstanceRepository(_Repository):
 
 
 _INSTANCES = cast(Table, InstanceRow.__table__)
-_INSERT_INSTANCE = insert(_INSTANCES)
-_SAVE_INSTANCE = (
+_INSERT_INSTANCE = Prebuilt(insert(_INSTANCES), returning="id")
+_SAVE_INSTANCE = Prebuilt(
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
     .values(state_json=bindparam("state_json"), serializer_version=bindparam("serializer_version"),
@@ -157,8 +157,8 @@ _CLAIMABLE = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-_CLAIM_TASK = update(_TASKS).where(_TASKS.c.id == _CLAIMABLE).values(assignee_id=bindparam("user_id"))
-_FINISH_TASK = (
+_CLAIM_TASK = Prebuilt(update(_TASKS).where(_TASKS.c.id == _CLAIMABLE).values(assignee_id=bindparam("user_id")))
+_FINISH_TASK = Prebuilt(
     update(_TASKS)
     .where(_TASKS.c.id == bindparam("task_id"))
     .values(state=bindparam("state"), completed_at=bindparam("completed_at"), completed_by=bindparam("completed_by"))
@@ -181,13 +181,13 @@ _TASK_WITH_CONTEXT = (
 )
 
 
-_TASK_INSERT = insert(cast(Table, TaskRow.__table__))
+_TASK_INSERT = Prebuilt(insert(cast(Table, TaskRow.__table__)))
 _CANDIDATES = cast(Table, TaskCandidateRow.__table__)
-_CANDIDATE_INSERT = insert(_CANDIDATES)
+_CANDIDATE_INSERT = Prebuilt(insert(_CANDIDATES))
 # prebuilt Core UPDATE: the ORM-enabled one, built per call, synchronized the session's candidate objects (there are
 # none on the hot path) and cost several times the statement
-_SET_POOLED = update(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("of_task")).values(
-    pooled=bindparam("to_pooled"))
+_SET_POOLED = Prebuilt(update(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("of_task")).values(
+    pooled=bindparam("to_pooled")))
 _NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built statement is shared per query
 
 
@@ -211,14 +211,13 @@ class TaskRepository(_Repository):
         A task of an instance carries the instance's process version (the inbox's sort by process reads it)."""
         if values.get("instance_id") is not None and values.get("process_version_id") is None:
             raise ValueError(f"task {values.get('id')}: a task of an instance needs its process_version_id")
-        self.session.execute(_TASK_INSERT, values)
+        _TASK_INSERT.run(self.session, values)
         sort_at = values["due_at"] or values["created_at"]
         pooled = values["assignee_id"] is None
         candidates = [{"task_id": values["id"], "kind": kind, "name": name, "pooled": pooled, "sort_at": sort_at,
                        "due_at": values["due_at"]}
                       for kind, names in (("group", groups), ("user", users)) for name in sorted(set(names))]
-        if candidates:
-            self.session.execute(_CANDIDATE_INSERT, candidates)
+        _CANDIDATE_INSERT.insert_rows(self.session, candidates)
 
     def set_pooled(self, task_id: str, pooled: bool) -> None:
         """Take a task out of (or put it back in) the claimable pool. Staged writes to other tables wait for the
@@ -233,7 +232,7 @@ class TaskRepository(_Repository):
                 execution_options={"autoflush": staged},
             )
             return
-        self.session.execute(_SET_POOLED, {"of_task": task_id, "to_pooled": pooled})
+        _SET_POOLED.run(self.session, {"of_task": task_id, "to_pooled": pooled})
 
     def load_with_context(self, task_id: str) -> tuple[object, ...]:
         """A task with its instance, process version, record and record owner, in one query: while the caller
@@ -254,9 +253,9 @@ class TaskRepository(_Repository):
         """Atomically assign an open, unassigned task; False if someone was first. The task's row, when this unit
         of work holds it, takes the assignee as stored."""
         staged = any(isinstance(row, TaskRow) for row in self.session.new)  # a task made in this transaction
-        result = self.session.execute(_CLAIM_TASK, {"task_id": task_id, "user_id": user_id},
-                                      execution_options={"autoflush": staged})
-        claimed = cast(CursorResult[Any], result).rowcount == 1
+        if staged:  # this statement must see it
+            self.session.flush()
+        claimed = _CLAIM_TASK.run(self.session, {"task_id": task_id, "user_id": user_id}) == 1
         held = self._in_map(TaskRow, task_id)
         if claimed and held is not None:
             set_committed_value(held, "assignee_id", user_id)
@@ -266,7 +265,7 @@ class TaskRepository(_Repository):
         """End an open task (completed or cancelled) in one prebuilt UPDATE, not an ORM flush of its row; the row
         takes the values as stored."""
         values = {"state": state, "completed_at": now, "completed_by": by}
-        self.session.execute(_FINISH_TASK, {**values, "task_id": row.id}, execution_options={"autoflush": False})
+        _FINISH_TASK.run(self.session, {**values, "task_id": row.id})
         for name, value in values.items():
             set_committed_value(row, name, value)
 
@@ -569,7 +568,7 @@ def _count_columns(groups: int) -> list[Any]:
     ]
 
 
-_EVENTS_INSERT = insert(cast(Table, InstanceEventRow.__table__))
+_EVENTS_INSERT = Prebuilt(insert(cast(Table, InstanceEventRow.__table__)))
 
 
 class HistoryRepository(_Repository):
@@ -581,7 +580,7 @@ class HistoryRepository(_Repository):
             self.session.flush()
         # a Core insert of the table: the ORM's bulk path costs as much again as the statement itself, for nothing
         # it adds here (no defaults to fetch, no objects to keep)
-        self.session.execute(_EVENTS_INSERT, rows)
+        _EVENTS_INSERT.insert_rows(self.session, rows)
 
     def events(self, instance_id: int) -> list[InstanceEventRow]:
         """Every step of an instance, in order."""
@@ -590,10 +589,13 @@ class HistoryRepository(_Repository):
 
 
 _TIMERS = cast(Table, TimerRow.__table__)
-_TIMER_INSERT = insert(_TIMERS)  # prebuilt: a step's new timer rows, sent at once (no ORM object, no flush)
+_TIMER_INSERT = Prebuilt(insert(_TIMERS))  # prebuilt: a step's new timer rows, sent at once (no ORM object, no flush)
 _FORGET_TIMERS = delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("instance_id"),
                                        _TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True)),
                                        _TIMERS.c.fired_at.is_(None))
+_FORGET_TIMER = Prebuilt(delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("instance_id"),
+                                               _TIMERS.c.task_id == bindparam("task_id"),
+                                               _TIMERS.c.fired_at.is_(None)))  # one task's (a step's usual case)
 
 
 class TimerRepository(_Repository):
@@ -605,8 +607,7 @@ class TimerRepository(_Repository):
         (engine.store.wakeup)."""
         if not rows:
             return
-        self.session.execute(_TIMER_INSERT, [{**row, "fired_at": None} for row in rows],
-                             execution_options={"autoflush": False})
+        _TIMER_INSERT.insert_rows(self.session, [{**row, "fired_at": None} for row in rows])
         notify_inserted_jobs(self.session)
 
     def pending_for_instance(self, instance_id: int) -> list[TimerRow]:
@@ -631,7 +632,11 @@ class TimerRepository(_Repository):
             return
         # none held (a user task completed before its deadline): a prebuilt Core DELETE, without the ORM's
         # bulk-delete bookkeeping (a fetch of the deleted ids and a search of the session for them)
-        self.session.execute(_FORGET_TIMERS, {"instance_id": instance_id, "task_ids": sorted(set(task_ids))})
+        wanted = sorted(set(task_ids))
+        if len(wanted) == 1:
+            _FORGET_TIMER.run(self.session, {"instance_id": instance_id, "task_id": wanted[0]})
+        else:
+            self.session.execute(_FORGET_TIMERS, {"instance_id": instance_id, "task_ids": wanted})
 
     def move(self, instance_id: int, task_id: str, due_at: datetime) -> None:
         """Give the unfired timer of a task a new due time (a cycle's next one)."""

@@ -31,6 +31,16 @@ def engine_and_pings(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iter
         engine.dispose()
 
 
+def terminate_backend(url: str, pid: int) -> None:
+    """End the server process of a connection, from a connection of another engine (the connection dies)."""
+    killer = make_engine(url)
+    try:
+        with killer.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        killer.dispose()
+
+
 def _backend_pid(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
@@ -48,12 +58,7 @@ def test_a_connection_that_died_while_resting_is_replaced_at_checkout(
 ) -> None:
     engine, pings = engine_and_pings
     first = _backend_pid(engine)
-    killer = make_engine(postgres_url)
-    try:
-        with killer.begin() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-    finally:
-        killer.dispose()
+    terminate_backend(postgres_url, first)
     monkeypatch.setattr("engine.store.db.monotonic", lambda: 10.0**9)  # as if it rested for a long time
     assert _backend_pid(engine) != first  # pinged, found dead, replaced: the caller never saw the dead one
     assert pings == [1]

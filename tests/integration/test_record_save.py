@@ -4,13 +4,14 @@ hold as it did."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, event, select, update
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError
 from engine.services import records, tasks
@@ -24,20 +25,33 @@ RECORDS = cast(Table, RecordRow.__table__)
 
 
 @contextmanager
-def session_updates() -> Iterator[list[str]]:
-    """Tables of the UPDATE statements run through a session inside the block (the ORM's flush sends its own
-    statements on the connection, not through the session)."""
+def session_updates(make_uow: MakeUow) -> Iterator[list[str]]:
+    """Tables of the UPDATE statements sent inside the block other than by the ORM's flush: prebuilt ones, whether
+    through the session or as driver SQL on its connection (engine.store.direct)."""
     seen: list[str] = []
+    flushing = [False]
 
-    def record(state: ORMExecuteState) -> None:
-        if state.is_update:
-            seen.append(str(getattr(getattr(state.statement, "table", None), "name", "")))
+    def began(*_args: object) -> None:
+        flushing[0] = True
 
-    event.listen(Session, "do_orm_execute", record)
+    def ended(*_args: object) -> None:
+        flushing[0] = False
+
+    def sent(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        found = re.match(r'\s*UPDATE\s+"?(\w+)', sql, re.IGNORECASE)
+        if found and not flushing[0]:
+            seen.append(found.group(1))
+
+    engine = make_uow.engine  # type: ignore[attr-defined]  # the fixture is a UowFactory
+    event.listen(Session, "before_flush", began)
+    event.listen(Session, "after_flush", ended)
+    event.listen(engine, "before_cursor_execute", sent)
     try:
         yield seen
     finally:
-        event.remove(Session, "do_orm_execute", record)
+        event.remove(engine, "before_cursor_execute", sent)
+        event.remove(Session, "after_flush", ended)
+        event.remove(Session, "before_flush", began)
 
 
 def _stored(make_uow: MakeUow, record_id: int) -> tuple[Any, ...]:
@@ -55,13 +69,13 @@ def test_a_claim_and_a_completion_write_their_record_by_a_prebuilt_update_once(
     lead_id = records.create_record(deployed(), head, "Lead", {"title": "3 printers"}, NOW).id
     revision = _stored(deployed, lead_id)[0]
     task_id = next(t.id for t in tasks.list_tasks(deployed(), sam, "pool") if t.record_id == lead_id)
-    with session_updates() as claimed, statements(deployed) as claim_sql:
+    with session_updates(deployed) as claimed, statements(deployed) as claim_sql:
         tasks.claim_task(deployed(), sam, task_id, NOW)
     assert claimed.count("record") == 1, claimed
     assert len([s for s in claim_sql if s.startswith("UPDATE record")]) == 1
     assert _stored(deployed, lead_id)[0] == revision + 1
     assert _stored(deployed, lead_id)[2] == sam.id
-    with session_updates() as completed, statements(deployed) as complete_sql:
+    with session_updates(deployed) as completed, statements(deployed) as complete_sql:
         tasks.complete_task(deployed(), sam, task_id, {"outcome": "convert", "budget": "700"}, NOW)
     assert completed.count("record") == 1, completed
     assert len([s for s in complete_sql if s.startswith("UPDATE record")]) == 1
@@ -97,7 +111,7 @@ def test_a_record_changed_beside_a_new_row_is_written_by_the_flush_after_it(depl
         assert row is not None
         row.data = {**row.data, "title": "8 desks, changed"}
         uow.timers.add(TimerRow(instance_id=instance.id, task_id="t-1", element_id="e", due_at=NOW))
-        with session_updates() as seen:
+        with session_updates(deployed) as seen:
             uow.commit()
     assert "record" not in seen  # the flush kept the order of what was staged
     stored_revision, data, _ = _stored(deployed, lead_id)
