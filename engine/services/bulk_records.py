@@ -124,7 +124,7 @@ def insert_records(
     titled = [bool(entity.title_field) and data.get(entity.title_field or "") not in (None, "") for data in datas]
     # insert_record inserts its record with its values (revision 1); an untitled one is then given its id as
     # title (revision 2), as below
-    ids = uow.records.insert_many(
+    rows = uow.records.insert_held_many(
         [
             {
                 "entity": entity.name,
@@ -140,8 +140,6 @@ def insert_records(
             for data, has_title in zip(datas, titled, strict=True)
         ]
     )
-    found = uow.records.by_ids(ids)
-    rows = [found[record_id] for record_id in ids]
     for row, has_title in zip(rows, titled, strict=True):
         if not has_title:
             row.title = title_of(entity, row.data, row.id)

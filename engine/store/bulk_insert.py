@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 COPY_FROM = 20  # fewer rows go as an INSERT: COPY's own set-up costs about one statement
@@ -140,6 +140,34 @@ def inserted_ids_sqlite(session: Session, table: Table, rows: Sequence[dict[str,
             raise RuntimeError(f"a row inserted with {values[at]!r} came back with another {match}")
         ids.append(same.pop(0))
     return ids
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int] | None:
+    """PostgreSQL: `count` new values of the sequence behind `table`'s key, in one statement and in the order the
+    sequence gave them (ascending), so rows can go through COPY with their ids known (no RETURNING to read them
+    back). None on other databases."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or count <= 0:
+        return None
+    (key,) = table.primary_key.columns
+    sequence = func.pg_get_serial_sequence(table.name, key.name)
+    stmt = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+    return sorted(int(value) for value in session.execute(stmt).scalars())
+
+
+def jsonb_order(value: Any) -> Any:
+    """`value` with the keys of every object in the order PostgreSQL's JSONB stores them (shorter keys first,
+    keys of one length bytewise), as a value read back from a JSONB column has them."""
+    if isinstance(value, dict):
+        return {key: jsonb_order(value[key]) for key in sorted(value, key=_jsonb_key)}
+    if isinstance(value, list):
+        return [jsonb_order(item) for item in value]
+    return value
+
+
+def _jsonb_key(key: str) -> tuple[int, bytes]:
+    encoded = key.encode()
+    return len(encoded), encoded
 
 
 def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:

@@ -20,7 +20,7 @@ leaves the session, so the row-by-row write that follows a refused batch can tak
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Insert, Table, event, inspect
@@ -103,6 +103,21 @@ def settle(session: Session, row: object) -> None:
     make_transient(row)
     make_transient_to_detached(row)
     session.add(row)
+
+
+def hold_inserted(session: Session, model: type[Any], ids: Sequence[int],
+                  rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """Objects of `model` for rows a multi-row INSERT just wrote (`rows`: every column's value but the key, as
+    stored; `ids`: their keys in order), held by the session as loaded and unchanged, as if a query had read them:
+    the INSERT's values are what a read would give back, so none is sent."""
+    primary = _plan(model)[1]
+    held = []
+    for row_id, values in zip(ids, rows, strict=True):
+        row = model(**{primary: row_id}, **values)
+        make_transient_to_detached(row)
+        session.add(row)
+        held.append(row)
+    return held
 
 
 def note_inserted(session: Session, model: type[Any], ids: Iterable[int]) -> None:
