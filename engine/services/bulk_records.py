@@ -144,17 +144,9 @@ def insert_records(
         if not has_title:
             row.title = title_of(entity, row.data, row.id)
     own = list(sources) if sources is not None else [source] * len(rows)
-    uow.records.add_changes(
+    uow.records.add_history(  # (record_id, at, actor, source, field, old_value, new_value)
         [
-            {
-                "record_id": row.id,
-                "at": now,
-                "actor": by,
-                "source": written_by[:200],
-                "field": name,
-                "old_value": None,
-                "new_value": value,
-            }
+            (row.id, now, by, written_by[:200], name, None, value)
             for row, written_by in zip(rows, own, strict=True)
             for name, value in row.data.items()
         ]

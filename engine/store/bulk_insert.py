@@ -32,11 +32,23 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     """Insert rows (column values, the same columns in each) into `table` inside the session's transaction."""
     if not rows:
         return
-    connection = session.connection()
     names = tuple(rows[0])
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    insert_tuples(session, table, names, [take(row) for row in rows], rows)
+
+
+def insert_tuples(session: Session, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]],
+                  dicts: Sequence[dict[str, Any]] | None = None) -> None:
+    """Insert rows given as tuples of the values of the columns `names` into `table` inside the session's
+    transaction: the bulk paths take them as they are, without a dictionary per row (`dicts`: the same rows as
+    dictionaries, when the caller has them)."""
+    if not rows:
+        return
+    connection = session.connection()
     dialect = connection.dialect
     if len(rows) < COPY_FROM or _python_defaults(table, names) or dialect.name not in ("postgresql", "sqlite"):
-        session.execute(_INSERTS.setdefault(table.name, insert(table)), list(rows))
+        params = list(dicts) if dicts is not None else [dict(zip(names, row, strict=True)) for row in rows]
+        session.execute(_INSERTS.setdefault(table.name, insert(table)), params)
     elif dialect.name == "postgresql":
         _copy(connection, table, names, rows)
     else:
@@ -55,7 +67,7 @@ def _processors(connection: Connection, table: Table, names: tuple[str, ...]) ->
 
 
 def _executemany(connection: Connection, table: Table, names: tuple[str, ...],
-                 rows: Sequence[dict[str, Any]]) -> None:
+                 rows: Sequence[tuple[Any, ...]]) -> None:
     """SQLite: the INSERT text once, each row's values through the column processors into the driver's
     executemany; SQLAlchemy's own executemany builds and checks a parameter dictionary per row first, a quarter
     of a 10,000-row import's CPU (cProfile: `_init_compiled`, `construct_params`)."""
@@ -64,20 +76,22 @@ def _executemany(connection: Connection, table: Table, names: tuple[str, ...],
         compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(names))
         found = _SQL[(table.name, names)] = (str(compiled), tuple(compiled.positiontup or ()))
     statement, order = found
-    connection.exec_driver_sql(statement, _bound(rows, order, _processors(connection, table, order)))
+    if order != names:  # the compiled statement's parameter order (the columns' own so far: kept for safety)
+        place = itemgetter(*(names.index(name) for name in order)) if len(order) > 1 else (lambda row: (row[0],))
+        rows = [place(row) for row in rows]
+    connection.exec_driver_sql(statement, _bound(rows, _processors(connection, table, order)))
 
 
-def _bound(rows: Sequence[dict[str, Any]], names: Sequence[str],
-           processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
-    """Each row's values of `names` as a tuple, through the columns' processors; a value seen before in this
-    statement (the same time, source, null or code on every history row) is not processed again."""
-    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+def _bound(rows: Sequence[tuple[Any, ...]],
+           processors: Sequence[Callable[[Any], Any] | None]) -> Sequence[tuple[Any, ...]]:
+    """Each row's values through the columns' processors; a value seen before in this statement (the same time,
+    source, null or code on every history row) is not processed again."""
     steps = [(index, _once_per_value(process)) for index, process in enumerate(processors) if process is not None]
     if not steps:
-        return [take(row) for row in rows]
+        return rows
     bound = []
     for row in rows:
-        values = list(take(row))
+        values = list(row)
         for index, process in steps:
             values[index] = process(values[index])
         bound.append(tuple(values))
@@ -117,7 +131,8 @@ def inserted_ids_sqlite(session: Session, table: Table, rows: Sequence[dict[str,
     if connection.dialect.name != "sqlite":
         return None
     names = tuple(rows[0])
-    bound = _bound(rows, names, _processors(connection, table, names))
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    bound = _bound([take(row) for row in rows], _processors(connection, table, names))
     quote = connection.dialect.identifier_preparer.quote
     (key,) = table.primary_key.columns
     # identifiers quoted by the dialect from the mapped table; every value is a bound parameter
@@ -176,7 +191,7 @@ def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
     return any(column.default is not None for column in table.columns if column.name not in given)
 
 
-def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
+def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
     quote = connection.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     raw = connection.connection.driver_connection
@@ -185,7 +200,7 @@ def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Se
         for listener in connection.dispatch.before_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
         with cursor.copy(statement) as copy:
-            for values in _bound(rows, names, _processors(connection, table, names)):
+            for values in _bound(rows, _processors(connection, table, names)):
                 copy.write_row(values)
         for listener in connection.dispatch.after_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)

@@ -22,7 +22,7 @@ from engine.store.automation_repos import (
     ReminderRepository,
     RuleScheduleRepository,
 )
-from engine.store.bulk_insert import insert_rows, inserted_ids_sqlite, jsonb_order, reserve_ids
+from engine.store.bulk_insert import insert_rows, insert_tuples, inserted_ids_sqlite, jsonb_order, reserve_ids
 from engine.store.db import read_memo
 from engine.store.filter_sql import like_pattern, text_like
 from engine.store.inserted_rows import hold_inserted, insert_held, note_inserted, settle
@@ -263,6 +263,8 @@ def _data_key(data: Any) -> str:
 
 
 _RECORD_INSERT = insert(_RECORDS)
+# the columns of a field history row given as a tuple (RecordRepository.add_history)
+HISTORY = ("record_id", "at", "actor", "source", "field", "old_value", "new_value")
 
 
 class RecordRepository(_Repository):
@@ -279,6 +281,17 @@ class RecordRepository(_Repository):
             # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects);
             # prebuilt, so its cache key is made once
             insert_rows(self.session, cast(Table, FieldChangeRow.__table__), rows)
+
+    def add_history(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """add_changes for rows given as tuples of HISTORY's columns (a batch's history: no dictionary per row)."""
+        if not rows:
+            return
+        if history_buffer.buffering_now(self.session):
+            self.add_changes([dict(zip(HISTORY, row, strict=True)) for row in rows])
+            return
+        if self._staged_first(RecordRow, FieldChangeRow)["autoflush"]:
+            self.session.flush()
+        insert_tuples(self.session, cast(Table, FieldChangeRow.__table__), HISTORY, rows)
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""

@@ -24,7 +24,7 @@ from typing import Any, cast
 from sqlalchemy import Table, event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from engine.store.bulk_insert import insert_rows
+from engine.store.bulk_insert import insert_tuples
 from engine.store.models import RecordRow
 from engine.store.quality_models import MatchKeyRow
 from engine.store.search_models import SearchKeyRow
@@ -34,6 +34,8 @@ _HELD = "flowcrm.waiting_keys"  # Session.info key of `_Held`, while a block hol
 SEARCH, MATCH = "search_key", "match_key"
 MOST_WAITING = 50_000  # keys of one table held at most (an import in one transaction: about 5,000 records' worth)
 _TABLES = {SEARCH: cast(Table, SearchKeyRow.__table__), MATCH: cast(Table, MatchKeyRow.__table__)}
+# a waiting key's values (and a search key's owner), in the order of its table's lookup index
+_COLUMNS = {SEARCH: ("key", "entity", "record_id", "owner_id"), MATCH: ("entity", "key", "value", "record_id")}
 
 
 @dataclass(slots=True)
@@ -42,7 +44,7 @@ class _Key:
     one its record's replace took it in (None while it waits)."""
 
     record_id: int
-    values: dict[str, Any]
+    values: tuple[Any, ...]  # search: (key, entity, record id); match: (entity, key, value, record id)
     held_in: SessionTransaction | None
     record: RecordRow | None = None  # a search key's record: its owner is read when the key is sent
     dropped_in: SessionTransaction | None = None
@@ -70,7 +72,7 @@ def hold_search(session: Session, rows: Iterable[tuple[RecordRow, str]]) -> bool
     if held is None:
         return False
     here = _current(session)
-    added = [_Key(row.id, {"record_id": row.id, "entity": row.entity, "key": key}, here, row) for row, key in rows]
+    added = [_Key(row.id, (key, row.entity, row.id), here, row) for row, key in rows]
     held.keys[SEARCH].extend(added)
     held.fresh[SEARCH].update(key.record_id for key in added)
     if len(held.keys[SEARCH]) >= MOST_WAITING:
@@ -85,7 +87,7 @@ def hold_match(session: Session, rows: Iterable[tuple[int, str, str, str]]) -> b
     if held is None:
         return False
     here = _current(session)
-    added = [_Key(r, {"record_id": r, "entity": e, "key": k, "value": v[:300]}, here) for r, e, k, v in rows]
+    added = [_Key(r, (e, k, v[:300], r), here) for r, e, k, v in rows]
     held.keys[MATCH].extend(added)
     held.fresh[MATCH].update(key.record_id for key in added)
     if len(held.keys[MATCH]) >= MOST_WAITING:
@@ -143,16 +145,13 @@ def write(session: Session, table: str | None = None) -> None:
         nested = session.get_nested_transaction()
         if nested is not None and waiting:
             held.sent.append((name, nested, waiting))
-        rows = [
-            key.values if key.record is None else {**key.values, "owner_id": key.record.owner_id}
-            for key in waiting
-            if key.dropped_in is None
-        ]
+        # tuples in the order of the table's lookup index, sorted as they are
         if name == SEARCH:
-            rows.sort(key=lambda row: (row["key"], row["entity"], row["record_id"]))
+            rows = [(*key.values, cast(RecordRow, key.record).owner_id) for key in waiting if key.dropped_in is None]
         else:
-            rows.sort(key=lambda row: (row["entity"], row["key"], row["value"], row["record_id"]))
-        insert_rows(session, _TABLES[name], rows)
+            rows = [key.values for key in waiting if key.dropped_in is None]
+        rows.sort()
+        insert_tuples(session, _TABLES[name], _COLUMNS[name], rows)
 
 
 def waiting(session: Session) -> int:
