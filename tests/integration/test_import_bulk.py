@@ -486,7 +486,8 @@ def test_keys_of_a_batch_go_in_one_sorted_insert_per_index(
     # before: one INSERT per run of new rows and per row written alone (12 each here); now the search keys once
     # per transaction and the match keys once per batch (the duplicate pairs of the batch read them)
     assert (inserts.count("search_key"), inserts.count("match_key")) == (search_inserts, batches)
-    assert replaced.count("search_key") <= search_inserts and 0 < replaced.count("match_key") <= batches
+    assert replaced.count("search_key") <= search_inserts
+    assert 0 < replaced.count("match_key") <= batches
     with deployed() as uow:  # sorted by the lookup index, as written: in the key's order within each batch
         keys = uow.session.execute(select(SearchKeyRow.key).where(SearchKeyRow.entity == "Contact")
                                    .order_by(SearchKeyRow.id)).scalars().all()
