@@ -412,7 +412,8 @@ class RecordRepository(_Repository):
 
         RETURNING in parameter order would make SQLite insert one row per statement; the ids are matched back
         by the rows' data instead (rows with equal data are equal in every column, so either id fits). On SQLite
-        by the stored JSON text (bulk_insert.inserted_ids_sqlite), elsewhere by the data read back."""
+        by the stored JSON text (bulk_insert.inserted_ids_sqlite); on PostgreSQL the ids are taken from the
+        sequence first (one statement) and the rows go through COPY; elsewhere by the data read back."""
         if not rows:
             return []
         if (fast := inserted_ids_sqlite(self.session, _RECORDS, rows, "data")) is not None:
