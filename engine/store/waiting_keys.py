@@ -177,7 +177,8 @@ def write(session: Session, table: str | None = None) -> None:
             session.execute(_DELETES[name], {"ids": gone[start:start + _DELETED_AT_ONCE]})
         # tuples in the order of the table's lookup index, sorted as they are
         if name == SEARCH:
-            rows = [(*key.values, cast(RecordRow, key.record).owner_id) for key in waiting if key.dropped_in is None]
+            rows = [(*key.values, key.record.owner_id if key.record is not None else None)
+                    for key in waiting if key.dropped_in is None]
         else:
             rows = [key.values for key in waiting if key.dropped_in is None]
         rows.sort()
