@@ -124,7 +124,7 @@ def insert_records(
     titled = [bool(entity.title_field) and data.get(entity.title_field or "") not in (None, "") for data in datas]
     # insert_record inserts its record with its values (revision 1); an untitled one is then given its id as
     # title (revision 2), as below
-    ids = uow.records.insert_many(
+    rows = uow.records.insert_held_many(
         [
             {
                 "entity": entity.name,
@@ -140,23 +140,13 @@ def insert_records(
             for data, has_title in zip(datas, titled, strict=True)
         ]
     )
-    found = uow.records.by_ids(ids)
-    rows = [found[record_id] for record_id in ids]
     for row, has_title in zip(rows, titled, strict=True):
         if not has_title:
             row.title = title_of(entity, row.data, row.id)
     own = list(sources) if sources is not None else [source] * len(rows)
-    uow.records.add_changes(
+    uow.records.add_history(  # (record_id, at, actor, source, field, old_value, new_value)
         [
-            {
-                "record_id": row.id,
-                "at": now,
-                "actor": by,
-                "source": written_by[:200],
-                "field": name,
-                "old_value": None,
-                "new_value": value,
-            }
+            (row.id, now, by, written_by[:200], name, None, value)
             for row, written_by in zip(rows, own, strict=True)
             for name, value in row.data.items()
         ]

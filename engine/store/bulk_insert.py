@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.store.direct import Prebuilt
@@ -34,14 +34,26 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     """Insert rows (column values, the same columns in each) into `table` inside the session's transaction."""
     if not rows:
         return
-    connection = session.connection()
     names = tuple(rows[0])
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    insert_tuples(session, table, names, [take(row) for row in rows], rows)
+
+
+def insert_tuples(session: Session, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]],
+                  dicts: Sequence[dict[str, Any]] | None = None) -> None:
+    """Insert rows given as tuples of the values of the columns `names` into `table` inside the session's
+    transaction: the bulk paths take them as they are, without a dictionary per row (`dicts`: the same rows as
+    dictionaries, when the caller has them)."""
+    if not rows:
+        return
+    connection = session.connection()
     dialect = connection.dialect
     if len(rows) < COPY_FROM or _python_defaults(table, names) or dialect.name not in ("postgresql", "sqlite"):
         prebuilt = _INSERTS.get(table.name)
         if prebuilt is None:
             prebuilt = _INSERTS[table.name] = Prebuilt(insert(table))
-        prebuilt.insert_rows(session, rows)
+        prebuilt.insert_rows(session, list(dicts) if dicts is not None else
+                             [dict(zip(names, row, strict=True)) for row in rows])
     elif dialect.name == "postgresql":
         _copy(connection, table, names, rows)
     else:
@@ -60,7 +72,7 @@ def _processors(connection: Connection, table: Table, names: tuple[str, ...]) ->
 
 
 def _executemany(connection: Connection, table: Table, names: tuple[str, ...],
-                 rows: Sequence[dict[str, Any]]) -> None:
+                 rows: Sequence[tuple[Any, ...]]) -> None:
     """SQLite: the INSERT text once, each row's values through the column processors into the driver's
     executemany; SQLAlchemy's own executemany builds and checks a parameter dictionary per row first, a quarter
     of a 10,000-row import's CPU (cProfile: `_init_compiled`, `construct_params`)."""
@@ -69,20 +81,22 @@ def _executemany(connection: Connection, table: Table, names: tuple[str, ...],
         compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(names))
         found = _SQL[(table.name, names)] = (str(compiled), tuple(compiled.positiontup or ()))
     statement, order = found
-    connection.exec_driver_sql(statement, _bound(rows, order, _processors(connection, table, order)))
+    if order != names:  # the compiled statement's parameter order (the columns' own so far: kept for safety)
+        place = itemgetter(*(names.index(name) for name in order)) if len(order) > 1 else (lambda row: (row[0],))
+        rows = [place(row) for row in rows]
+    connection.exec_driver_sql(statement, _bound(rows, _processors(connection, table, order)))
 
 
-def _bound(rows: Sequence[dict[str, Any]], names: Sequence[str],
-           processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
-    """Each row's values of `names` as a tuple, through the columns' processors; a value seen before in this
-    statement (the same time, source, null or code on every history row) is not processed again."""
-    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+def _bound(rows: Sequence[tuple[Any, ...]],
+           processors: Sequence[Callable[[Any], Any] | None]) -> Sequence[tuple[Any, ...]]:
+    """Each row's values through the columns' processors; a value seen before in this statement (the same time,
+    source, null or code on every history row) is not processed again."""
     steps = [(index, _once_per_value(process)) for index, process in enumerate(processors) if process is not None]
     if not steps:
-        return [take(row) for row in rows]
+        return rows
     bound = []
     for row in rows:
-        values = list(take(row))
+        values = list(row)
         for index, process in steps:
             values[index] = process(values[index])
         bound.append(tuple(values))
@@ -122,7 +136,8 @@ def inserted_ids_sqlite(session: Session, table: Table, rows: Sequence[dict[str,
     if connection.dialect.name != "sqlite":
         return None
     names = tuple(rows[0])
-    bound = _bound(rows, names, _processors(connection, table, names))
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    bound = _bound([take(row) for row in rows], _processors(connection, table, names))
     quote = connection.dialect.identifier_preparer.quote
     (key,) = table.primary_key.columns
     # identifiers quoted by the dialect from the mapped table; every value is a bound parameter
@@ -147,13 +162,41 @@ def inserted_ids_sqlite(session: Session, table: Table, rows: Sequence[dict[str,
     return ids
 
 
+def reserve_ids(session: Session, table: Table, count: int) -> list[int] | None:
+    """PostgreSQL: `count` new values of the sequence behind `table`'s key, in one statement and in the order the
+    sequence gave them (ascending), so rows can go through COPY with their ids known (no RETURNING to read them
+    back). None on other databases."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or count <= 0:
+        return None
+    (key,) = table.primary_key.columns
+    sequence = func.pg_get_serial_sequence(table.name, key.name)
+    stmt = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+    return sorted(int(value) for value in session.execute(stmt).scalars())
+
+
+def jsonb_order(value: Any) -> Any:
+    """`value` with the keys of every object in the order PostgreSQL's JSONB stores them (shorter keys first,
+    keys of one length bytewise), as a value read back from a JSONB column has them."""
+    if isinstance(value, dict):
+        return {key: jsonb_order(value[key]) for key in sorted(value, key=_jsonb_key)}
+    if isinstance(value, list):
+        return [jsonb_order(item) for item in value]
+    return value
+
+
+def _jsonb_key(key: str) -> tuple[int, bytes]:
+    encoded = key.encode()
+    return len(encoded), encoded
+
+
 def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
     """Whether a column left out has a default computed by SQLAlchemy (COPY would leave it to the server)."""
     given = set(names)
     return any(column.default is not None for column in table.columns if column.name not in given)
 
 
-def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
+def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
     quote = connection.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     raw = connection.connection.driver_connection
@@ -162,7 +205,7 @@ def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Se
         for listener in connection.dispatch.before_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
         with cursor.copy(statement) as copy:
-            for values in _bound(rows, names, _processors(connection, table, names)):
+            for values in _bound(rows, _processors(connection, table, names)):
                 copy.write_row(values)
         for listener in connection.dispatch.after_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)

@@ -43,6 +43,11 @@ def hold(session: Session, rows: Sequence[dict[str, Any]]) -> bool:
     return True
 
 
+def buffering_now(session: Session) -> bool:
+    """Whether a block buffers the history written in it."""
+    return session.info.get(BUFFER) is not None
+
+
 def write(session: Session) -> None:
     """Send the buffered rows now (one statement), keeping the buffer open."""
     held: list[dict[str, Any]] | None = session.info.get(BUFFER)

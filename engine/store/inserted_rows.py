@@ -20,11 +20,19 @@ leaves the session, so the row-by-row write that follows a refused batch can tak
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, event, inspect
-from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient, make_transient_to_detached
+from sqlalchemy.orm import (
+    Mapper,
+    Session,
+    SessionTransaction,
+    configure_mappers,
+    make_transient,
+    make_transient_to_detached,
+)
+from sqlalchemy.orm.attributes import manager_of_class
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -104,6 +112,27 @@ def settle(session: Session, row: object) -> None:
     make_transient(row)
     make_transient_to_detached(row)
     session.add(row)
+
+
+def hold_inserted(session: Session, model: type[Any], ids: Sequence[int],
+                  rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """Objects of `model` for rows a multi-row INSERT just wrote (`rows`: every column's value but the key, as
+    stored; `ids`: their keys in order), held by the session as loaded and unchanged, as if a query had read them:
+    the INSERT's values are what a read would give back, so none is sent."""
+    configure_mappers()  # at once when done (a row is made without the constructor, which would see to it)
+    primary = _plan(model)[1]
+    manager = manager_of_class(model)
+    held = []
+    for row_id, values in zip(ids, rows, strict=True):
+        # as the ORM's loading makes a row: the values straight into its state (the constructor's attribute
+        # events, undone by make_transient_to_detached, took longer than reading the rows back)
+        row = manager.new_instance()
+        row.__dict__.update(values)
+        row.__dict__[primary] = row_id
+        make_transient_to_detached(row)
+        session.add(row)
+        held.append(row)
+    return held
 
 
 def note_inserted(session: Session, model: type[Any], ids: Iterable[int]) -> None:

@@ -22,11 +22,11 @@ from engine.store.automation_repos import (
     ReminderRepository,
     RuleScheduleRepository,
 )
-from engine.store.bulk_insert import insert_rows, inserted_ids_sqlite
+from engine.store.bulk_insert import insert_rows, insert_tuples, inserted_ids_sqlite, jsonb_order, reserve_ids
 from engine.store.db import read_memo
 from engine.store.direct import Prebuilt
 from engine.store.filter_sql import like_pattern, text_like
-from engine.store.inserted_rows import insert_held, note_inserted, settle
+from engine.store.inserted_rows import hold_inserted, insert_held, note_inserted, settle
 from engine.store.models import (
     ApiTokenRow,
     ConfigVersionRow,
@@ -265,6 +265,8 @@ def _data_key(data: Any) -> str:
 
 
 _RECORD_INSERT = Prebuilt(insert(_RECORDS), returning="id")
+# the columns of a field history row given as a tuple (RecordRepository.add_history)
+HISTORY = ("record_id", "at", "actor", "source", "field", "old_value", "new_value")
 
 
 class RecordRepository(_Repository):
@@ -281,6 +283,17 @@ class RecordRepository(_Repository):
             # a Core INSERT of the table: the ORM's bulk path would inspect every row for nothing (no objects);
             # prebuilt, so its cache key is made once
             insert_rows(self.session, cast(Table, FieldChangeRow.__table__), rows)
+
+    def add_history(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """add_changes for rows given as tuples of HISTORY's columns (a batch's history: no dictionary per row)."""
+        if not rows:
+            return
+        if history_buffer.buffering_now(self.session):
+            self.add_changes([dict(zip(HISTORY, row, strict=True)) for row in rows])
+            return
+        if self._staged_first(RecordRow, FieldChangeRow)["autoflush"]:
+            self.session.flush()
+        insert_tuples(self.session, cast(Table, FieldChangeRow.__table__), HISTORY, rows)
 
     def get(self, record_id: int) -> RecordRow | None:
         """A record by id."""
@@ -401,12 +414,20 @@ class RecordRepository(_Repository):
 
         RETURNING in parameter order would make SQLite insert one row per statement; the ids are matched back
         by the rows' data instead (rows with equal data are equal in every column, so either id fits). On SQLite
-        by the stored JSON text (bulk_insert.inserted_ids_sqlite), elsewhere by the data read back."""
+        by the stored JSON text (bulk_insert.inserted_ids_sqlite); on PostgreSQL the ids are taken from the
+        sequence first (one statement) and the rows go through COPY; elsewhere by the data read back."""
         if not rows:
             return []
         if (fast := inserted_ids_sqlite(self.session, _RECORDS, rows, "data")) is not None:
             note_inserted(self.session, RecordRow, fast)  # a savepoint rolling them back takes them out
             return fast
+        if (reserved := reserve_ids(self.session, _RECORDS, len(rows))) is not None:
+            # PostgreSQL: the ids from the sequence, in the rows' order as a multi-row INSERT would give them, and
+            # the rows through COPY (bulk_insert), so nothing is read back
+            insert_rows(self.session, _RECORDS, [{"id": record_id, **row}
+                                                 for record_id, row in zip(reserved, rows, strict=True)])
+            note_inserted(self.session, RecordRow, reserved)
+            return reserved
         stmt = insert(cast(Table, RecordRow.__table__)).returning(RecordRow.id, RecordRow.data)
         found: dict[str, list[int]] = {}
         for record_id, data in sorted(self.session.execute(stmt, list(rows)).all(), key=lambda r: int(r[0])):
@@ -419,6 +440,15 @@ class RecordRepository(_Repository):
             ids.append(same.pop(0))
         note_inserted(self.session, RecordRow, ids)  # a savepoint rolling them back takes them out of the session
         return ids
+
+    def insert_held_many(self, rows: Sequence[dict[str, Any]]) -> list[RecordRow]:
+        """Insert record rows as insert_many does and hold each as a loaded, unchanged record built from the
+        values in hand (no SELECT, no ORM loading); on PostgreSQL its data has the keys in JSONB's order, as a
+        record read back has them."""
+        ids = self.insert_many(rows)
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = [{**row, "data": jsonb_order(row["data"])} for row in rows]
+        return hold_inserted(self.session, RecordRow, ids, rows)
 
     def update_many(self, rows: Sequence[RecordRow], values: Sequence[dict[str, Any]]) -> None:
         """Write new column values (data, title, owner_id, updated_at: the same keys for every row) to loaded

@@ -21,10 +21,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table, bindparam, event
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.util import identity_key
 
-from engine.store.bulk_insert import insert_rows
+from engine.store.bulk_insert import insert_tuples
 from engine.store.models import RecordRow
 from engine.store.quality_models import MatchKeyRow
 from engine.store.search_models import SearchKeyRow
@@ -34,6 +35,11 @@ _HELD = "flowcrm.waiting_keys"  # Session.info key of `_Held`, while a block hol
 SEARCH, MATCH = "search_key", "match_key"
 MOST_WAITING = 50_000  # keys of one table held at most (an import in one transaction: about 5,000 records' worth)
 _TABLES = {SEARCH: cast(Table, SearchKeyRow.__table__), MATCH: cast(Table, MatchKeyRow.__table__)}
+_DELETED_AT_ONCE = 1000  # record ids in one DELETE of stored keys
+_DELETES = {name: table.delete().where(table.c.record_id.in_(bindparam("ids", expanding=True)))
+            for name, table in _TABLES.items()}
+# a waiting key's values (and a search key's owner), in the order of its table's lookup index
+_COLUMNS = {SEARCH: ("key", "entity", "record_id", "owner_id"), MATCH: ("entity", "key", "value", "record_id")}
 
 
 @dataclass(slots=True)
@@ -42,10 +48,15 @@ class _Key:
     one its record's replace took it in (None while it waits)."""
 
     record_id: int
-    values: dict[str, Any]
+    values: tuple[Any, ...]  # search: (key, entity, record id); match: (entity, key, value, record id)
     held_in: SessionTransaction | None
     record: RecordRow | None = None  # a search key's record: its owner is read when the key is sent
     dropped_in: SessionTransaction | None = None
+
+
+# a record whose stored keys of a table go (one DELETE for all such records) before the waiting keys are sent: the
+# record id and the savepoint or transaction its replace was in
+_Stale = tuple[int, SessionTransaction | None]
 
 
 @dataclass
@@ -53,8 +64,10 @@ class _Held:
     keys: dict[str, list[_Key]] = field(default_factory=lambda: {SEARCH: [], MATCH: []})
     # records none of whose keys of a table went to the database yet: a replace of theirs waits too
     fresh: dict[str, set[int]] = field(default_factory=lambda: {SEARCH: set(), MATCH: set()})
-    # keys sent inside a savepoint, with it: when it rolls back, the keys held before it wait again
-    sent: list[tuple[str, SessionTransaction, list[_Key]]] = field(default_factory=list)
+    # records whose stored keys a replace removed: deleted together when the waiting keys are sent
+    stale: dict[str, list[_Stale]] = field(default_factory=lambda: {SEARCH: [], MATCH: []})
+    # keys sent (and stored keys deleted) inside a savepoint, with it: when it rolls back, they wait again
+    sent: list[tuple[str, SessionTransaction, list[_Key], list[_Stale]]] = field(default_factory=list)
 
 
 def together(session: Session) -> AbstractContextManager[None]:
@@ -70,7 +83,7 @@ def hold_search(session: Session, rows: Iterable[tuple[RecordRow, str]]) -> bool
     if held is None:
         return False
     here = _current(session)
-    added = [_Key(row.id, {"record_id": row.id, "entity": row.entity, "key": key}, here, row) for row, key in rows]
+    added = [_Key(row.id, (key, row.entity, row.id), here, row) for row, key in rows]
     held.keys[SEARCH].extend(added)
     held.fresh[SEARCH].update(key.record_id for key in added)
     if len(held.keys[SEARCH]) >= MOST_WAITING:
@@ -85,7 +98,7 @@ def hold_match(session: Session, rows: Iterable[tuple[int, str, str, str]]) -> b
     if held is None:
         return False
     here = _current(session)
-    added = [_Key(r, {"record_id": r, "entity": e, "key": k, "value": v[:300]}, here) for r, e, k, v in rows]
+    added = [_Key(r, (e, k, v[:300], r), here) for r, e, k, v in rows]
     held.keys[MATCH].extend(added)
     held.fresh[MATCH].update(key.record_id for key in added)
     if len(held.keys[MATCH]) >= MOST_WAITING:
@@ -110,25 +123,40 @@ def drop(session: Session, table: str, record_ids: Iterable[int]) -> list[_Key]:
 
 
 def replace_search(session: Session, record_id: int, keys: Iterable[str]) -> bool:
-    """Make the waiting search keys of a record none of whose keys were sent yet exactly `keys` (they keep
-    waiting); False when the caller must replace the stored ones."""
+    """Make a record's search keys exactly `keys` while a block holds keys: they wait, and its stored keys (when
+    some were sent) wait to be deleted just before them; False when the caller must replace the stored ones now
+    (no block, or its record is not loaded in the session: a key takes its record's owner when sent)."""
     held: _Held | None = session.info.get(_HELD)
-    if held is None or record_id not in held.fresh[SEARCH]:
+    if held is None:
         return False
     taken = drop(session, SEARCH, [record_id])
-    if not taken or taken[0].record is None:
-        return False  # not one of the held ones after all (its keys were written meanwhile): replaced stored
-    record = taken[0].record
+    record = taken[0].record if taken and taken[0].record is not None else session.identity_map.get(
+        identity_key(RecordRow, record_id))
+    if not isinstance(record, RecordRow):
+        return False
+    if record_id not in held.fresh[SEARCH]:
+        _stale(session, held, SEARCH, record_id)
     return hold_search(session, [(record, key) for key in keys])
 
 
 def replace_match(session: Session, record_id: int, rows: Iterable[tuple[int, str, str, str]]) -> bool:
     """The same for match keys (record id, entity, key name, value)."""
     held: _Held | None = session.info.get(_HELD)
-    if held is None or record_id not in held.fresh[MATCH]:
+    if held is None:
         return False
     drop(session, MATCH, [record_id])
+    if record_id not in held.fresh[MATCH]:
+        _stale(session, held, MATCH, record_id)
     return hold_match(session, rows)
+
+
+def _stale(session: Session, held: _Held, table: str, record_id: int) -> None:
+    """Note that the stored keys of a record go before the waiting ones are sent; its later replaces in the
+    block only take its waiting keys (it counts as fresh)."""
+    held.stale[table].append((record_id, _current(session)))
+    held.fresh[table].add(record_id)
+    if len(held.stale[table]) >= MOST_WAITING:
+        write(session, table)
 
 
 def write(session: Session, table: str | None = None) -> None:
@@ -139,20 +167,22 @@ def write(session: Session, table: str | None = None) -> None:
         return
     for name in (table,) if table is not None else (SEARCH, MATCH):
         waiting, held.keys[name] = held.keys[name], []
+        stale, held.stale[name] = held.stale[name], []
         held.fresh[name].clear()
         nested = session.get_nested_transaction()
-        if nested is not None and waiting:
-            held.sent.append((name, nested, waiting))
-        rows = [
-            key.values if key.record is None else {**key.values, "owner_id": key.record.owner_id}
-            for key in waiting
-            if key.dropped_in is None
-        ]
+        if nested is not None and (waiting or stale):
+            held.sent.append((name, nested, waiting, stale))
+        gone = sorted({record_id for record_id, _ in stale})
+        for start in range(0, len(gone), _DELETED_AT_ONCE):  # Core: no key is ever loaded as an object
+            session.execute(_DELETES[name], {"ids": gone[start:start + _DELETED_AT_ONCE]})
+        # tuples in the order of the table's lookup index, sorted as they are
         if name == SEARCH:
-            rows.sort(key=lambda row: (row["key"], row["entity"], row["record_id"]))
+            rows = [(*key.values, key.record.owner_id if key.record is not None else None)
+                    for key in waiting if key.dropped_in is None]
         else:
-            rows.sort(key=lambda row: (row["entity"], row["key"], row["value"], row["record_id"]))
-        insert_rows(session, _TABLES[name], rows)
+            rows = [key.values for key in waiting if key.dropped_in is None]
+        rows.sort()
+        insert_tuples(session, _TABLES[name], _COLUMNS[name], rows)
 
 
 def waiting(session: Session) -> int:
@@ -177,11 +207,18 @@ def _forget_rolled_back(session: Session) -> None:
         return
     sent = [entry for entry in held.sent if inside(entry[1], rolled_back)]
     held.sent = [entry for entry in held.sent if not inside(entry[1], rolled_back)]
-    for name, _, keys in reversed(sent):  # the database forgot them: they wait again, in their order (with
-        # those a replace took in the savepoint, which it gives back below)
+    for name, _, keys, stale in reversed(sent):  # the database forgot them: they wait again, in their order
+        # (with those a replace took in the savepoint, which it gives back below), and so do the deletes
         back = [key for key in keys if key.dropped_in is None or inside(key.dropped_in, rolled_back)]
         held.keys[name][:0] = back
+        held.stale[name][:0] = stale
         held.fresh[name].update(key.record_id for key in back)
+    for name, stale in held.stale.items():  # a replace undone: its record's stored keys stay, and its next
+        # replace deletes them (it is fresh again only by a note left, never by doubt: a record taken for fresh
+        # would keep its stored keys beside the new ones)
+        held.stale[name] = [entry for entry in stale if not inside(entry[1], rolled_back)]
+        held.fresh[name].difference_update(record_id for record_id, at in stale if inside(at, rolled_back))
+        held.fresh[name].update(record_id for record_id, _ in held.stale[name])
     for name, keys in held.keys.items():
         kept = []
         for key in keys:
@@ -205,6 +242,6 @@ def _let_go_of_released(session: Session, transaction: SessionTransaction) -> No
     parent = transaction.parent
     kept = [entry for entry in held.sent if entry[1] is not transaction]
     if parent is not None and parent.nested:
-        kept += [(name, parent, keys) for name, savepoint, keys in held.sent if savepoint is transaction]
+        kept += [(name, parent, keys, stale) for name, savepoint, keys, stale in held.sent if savepoint is transaction]
     held.sent = kept
 

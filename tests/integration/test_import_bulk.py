@@ -479,14 +479,15 @@ def test_keys_of_a_batch_go_in_one_sorted_insert_per_index(
     inserts = [s.split()[2] for s in statements if s.lstrip().upper().startswith("INSERT")]
     batches = -(-len(base.rows) // 50)
     search_inserts = batches if mode == "valid_only" else 1  # once per transaction
-    # a record written by an earlier batch that a row changes has its keys replaced: a DELETE and an INSERT each
+    # a record written by an earlier batch that a row changes has its keys replaced: its stored keys go in one
+    # DELETE for all such records, just before the waiting keys are sent (it was a DELETE and an INSERT each)
     replaced = [next(t for t in ("search_key", "match_key") if t in s) for s in statements
                 if s.lstrip().upper().startswith("DELETE FROM") and "_key" in s.split()[2]]
     # before: one INSERT per run of new rows and per row written alone (12 each here); now the search keys once
     # per transaction and the match keys once per batch (the duplicate pairs of the batch read them)
-    assert (inserts.count("search_key") - replaced.count("search_key"),
-            inserts.count("match_key") - replaced.count("match_key")) == (search_inserts, batches)
-    assert len(replaced) <= 4, replaced
+    assert (inserts.count("search_key"), inserts.count("match_key")) == (search_inserts, batches)
+    assert replaced.count("search_key") <= search_inserts
+    assert 0 < replaced.count("match_key") <= batches
     with deployed() as uow:  # sorted by the lookup index, as written: in the key's order within each batch
         keys = uow.session.execute(select(SearchKeyRow.key).where(SearchKeyRow.entity == "Contact")
                                    .order_by(SearchKeyRow.id)).scalars().all()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine.services import records
 from engine.store import waiting_keys
@@ -135,3 +135,70 @@ def test_keys_sent_in_a_released_savepoint_are_let_go_or_undone_with_the_savepoi
         # nothing can undo those but the transaction: the block keeps none of the keys it sent (nor their records)
         assert uow.session.info[waiting_keys._HELD].sent == []
     assert _keys(deployed, lead_id)[1] == [("email", "released@example.com"), ("phone", "+79123333333")]
+
+
+def _stored(make_uow: MakeUow, actors: dict, title: str, phone: str) -> int:
+    """A fresh lead with a stored search key and match key (written before any block)."""
+    lead_id = _fresh(make_uow, actors, title)
+    with make_uow() as uow:
+        row = uow.records.get(lead_id)
+        assert row is not None
+        uow.search.replace(lead_id, "Lead", ["stored"], row.owner_id)
+        uow.quality.replace_keys(lead_id, "Lead", [("phone", phone)])
+        uow.commit()
+    return lead_id
+
+
+def test_stored_keys_a_replace_removes_go_in_one_delete_per_table_just_before_the_waiting_keys(
+    deployed: MakeUow, actors: dict
+) -> None:
+    first = _stored(deployed, actors, "Stored one", "+79124444441")
+    second = _stored(deployed, actors, "Stored two", "+79124444442")
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    uow = deployed()
+    with uow:
+        bind = uow.session.get_bind()
+        event.listen(bind, "before_cursor_execute", note)
+        try:
+            rows = uow.records.by_ids([first, second])
+            with uow.keys_together():
+                for lead_id, phone in ((first, "+79125555551"), (second, "+79125555552")):
+                    uow.search.replace(lead_id, "Lead", ["new", "newer"], rows[lead_id].owner_id)
+                    uow.quality.replace_keys(lead_id, "Lead", [("phone", phone)])
+                assert not [s for s in sent if s.lstrip().upper().startswith(("DELETE", "INSERT"))]
+                # a read of match keys sends the waiting ones: the stored keys of both records go first
+                assert uow.quality.key_matches("Lead", [("phone", "+79124444441"), ("phone", "+79125555551")]) == [
+                    (first, "phone", "+79125555551")]
+            uow.commit()
+        finally:
+            event.remove(bind, "before_cursor_execute", note)
+    writes = [" ".join(s.split()[:3]) for s in sent if s.lstrip().upper().startswith(("DELETE", "INSERT"))]
+    assert writes == ["DELETE FROM match_key", "INSERT INTO match_key", "DELETE FROM search_key",
+                      "INSERT INTO search_key"]
+    owner = rows[first].owner_id
+    assert _keys(deployed, first) == ([("new", owner), ("newer", owner)], [("phone", "+79125555551")])
+    assert _keys(deployed, second)[1] == [("phone", "+79125555552")]
+
+
+def test_a_replace_of_stored_keys_undone_by_a_savepoint_leaves_them_and_the_next_replace_deletes_them(
+    deployed: MakeUow, actors: dict
+) -> None:
+    lead_id = _stored(deployed, actors, "Stored, undone", "+79126666661")
+    with deployed() as uow:
+        row = uow.records.get(lead_id)
+        assert row is not None
+        with uow.keys_together():
+            savepoint = uow.imports.savepoint()
+            uow.search.replace(lead_id, "Lead", ["undone"], row.owner_id)
+            uow.quality.replace_keys(lead_id, "Lead", [("phone", "+79126666662")])
+            savepoint.rollback()
+            assert uow.quality.keys_of(lead_id) == [("phone", "+79126666661")]
+            uow.search.replace(lead_id, "Lead", ["after"], row.owner_id)
+            uow.quality.replace_keys(lead_id, "Lead", [("phone", "+79126666663")])
+        uow.commit()
+    owner = row.owner_id
+    assert _keys(deployed, lead_id) == ([("after", owner)], [("phone", "+79126666663")])
