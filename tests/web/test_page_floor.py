@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, render_template_string
+from flask import Flask, current_app, render_template
 from flask.testing import FlaskClient
+from jinja2 import Template
 
 from engine.config import process_labels
 from engine.services.tasks import claim_task
@@ -167,6 +168,7 @@ def _rows_per_cell(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     seen: dict[str, Any] = {}
     real_rows, real_render = inbox.inbox_rows, inbox.render_template
+    compiled: list[Template] = []  # the reference compiled once (from a string, no template cache keeps it)
 
     def rows(tasks: Any, tab: str, now: Any) -> Any:
         seen.update(tasks=list(tasks), now=now)
@@ -176,7 +178,9 @@ def _rows_per_cell(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         page = real_render(name, **context)
         if name != "inbox/list.html":
             return page
-        body = render_template_string(REFERENCE_ROWS.read_text(encoding="utf-8"), **context, **seen)
+        if not compiled:
+            compiled.append(current_app.jinja_env.from_string(REFERENCE_ROWS.read_text(encoding="utf-8")))
+        body = render_template(compiled[0], **context, **seen)
         return page[: page.index("<tbody>")] + body[body.index("<tbody>") : body.index("</tbody>")] \
             + page[page.index("</tbody>") :]
 
