@@ -251,10 +251,19 @@ def make_uow(db_url: str) -> Iterator[Callable[[], UnitOfWork]]:
     factory.dispose()
 
 
-@pytest.fixture
-def bundle_files() -> dict[str, str]:
-    """The shipped CRM configuration bundle (repository root)."""
+@pytest.fixture(scope="session")
+def _shipped_bundle() -> dict[str, str]:
     return read_bundle_dir(ROOT)
+
+
+@pytest.fixture
+def bundle_files(_shipped_bundle: dict[str, str]) -> dict[str, str]:
+    """The shipped CRM configuration bundle (repository root), read once per session; each test gets its own
+    dictionary (a test may change its files)."""
+    return dict(_shipped_bundle)
+
+
+_DIGESTS: dict[tuple[tuple[str, str], ...], str] = {}  # DeployedSnapshots.key's, of the bundles a process saw
 
 
 class DeployedSnapshots:
@@ -272,7 +281,13 @@ class DeployedSnapshots:
 
     @staticmethod
     def key(files: dict[str, str], with_actors: bool) -> tuple[str, bool]:
-        digest = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
+        # asked two or three times per test: the digest of the same files (equal names and texts) is kept
+        items = tuple(sorted(files.items()))
+        digest = _DIGESTS.get(items)
+        if digest is None:
+            if len(_DIGESTS) > 32:  # tests that change a file make bundles of their own: keep a few texts only
+                _DIGESTS.clear()
+            digest = _DIGESTS[items] = hashlib.sha256(json.dumps(items).encode()).hexdigest()
         return digest, with_actors
 
     def _build(self, url: str, files: dict[str, str], key: tuple[str, bool]) -> None:
