@@ -52,6 +52,7 @@ from engine.store.inbox_query import (
 )
 from engine.store.inbox_segments import bounds, segmented, segmented_page
 from engine.store.inbox_segments import count_columns as filtered_counts
+from engine.store.inbox_team import team_page
 from engine.store.inserted_rows import insert_held
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
@@ -386,6 +387,9 @@ class TaskRepository(_Repository):
             stmt = _shape(("segmented", *key), lambda: segmented_page(*key))
             return stmt, {**params, **bounds(), "head_limit": limit + offset}
         shape = (tab, groups_n, flt.sort, flt.descending, flt.given(), flt.label_shape(), paging)
+        if tab == "team":  # the page's ids cut from narrow rows first (engine/store/inbox_team.py)
+            team = (groups_n, flt.sort, flt.descending, flt.given(), flt.label_shape(), paging)
+            return _shape(("team", *team), lambda: team_page(*team)), params
         return _shape(("filtered", *shape), lambda: page_select(*shape)), params
 
     @staticmethod
