@@ -254,7 +254,7 @@ def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
         for part in _parts(tab, groups, given):
             where = [*part.where, *filter_conditions(given, copied=True)]
             ranged = tab == "overdue" or any(name in DUE_FILTERS for name in given)
-            time = TaskRow.due_at if ranged else TaskRow.created_at  # a due range is read as a range of its index
+            time: Any = TaskRow.due_at if ranged else TaskRow.created_at  # a due range: a range of its index
             if tab == "overdue":
                 where.append(TaskRow.due_at < bindparam("now"))
             elif "record" in given and not ranged:
