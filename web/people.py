@@ -23,6 +23,11 @@ def expect_people(usernames: Iterable[str | None]) -> None:
     wanted.update(u for u in usernames if u and u not in ENGINE_ACTORS)
 
 
+def know_people(names: dict[str, str]) -> None:
+    """Display names a view has already read (by login), so naming those people reads nothing more."""
+    g.setdefault("people", {}).update(names)
+
+
 def expect_changes(changes: Iterable[object]) -> None:
     """Announce who made each change (history, timeline, audit entries) and the owners an owner change names."""
     names: list[str | None] = []

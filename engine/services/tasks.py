@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -125,7 +125,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, scope: str = "mine", *, limit: int
         query = _scope_select(uow, actor, scope, paging, now, flt)
         if query is None:
             return []
-        rows, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
+        rows, _, _ = uow.tasks.named(query)  # with each task's record title and assignee: one statement
         return in_order(uow, [task_view(*row) for row in rows], paging)
 
 
@@ -145,6 +145,7 @@ class InboxPage:
 
     tasks: list[TaskView]
     counts: dict[str, int]
+    people: dict[str, str] = field(default_factory=dict)  # display names of the candidate users, by login
 
 
 def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limit: int = 50, offset: int = 0,
@@ -161,9 +162,9 @@ def inbox_page(uow: UnitOfWork, actor: Actor, scope: str, now: datetime, *, limi
         if query is None:
             values = uow.tasks.named_counts(columns) if columns is not None else []
             return InboxPage([], dict(zip(COUNTED, values, strict=True)) if counted else {})
-        rows, counts = uow.tasks.named(query, columns)
+        rows, counts, people = uow.tasks.named(query, columns, people=True)
         return InboxPage(in_order(uow, [task_view(*row) for row in rows], paging),
-                         dict(zip(COUNTED, counts, strict=True)) if counted else {})
+                         dict(zip(COUNTED, counts, strict=True)) if counted else {}, people)
 
 
 def _is_candidate(actor: Actor, row: TaskRow) -> bool:

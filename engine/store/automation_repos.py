@@ -22,7 +22,7 @@ from engine.store.models import (
     TaskRow,
     UserRow,
 )
-from engine.store.repo_base import _Repository
+from engine.store.repo_base import _Repository, team_memo
 
 
 class LinkRepository(_Repository):
@@ -200,10 +200,13 @@ class AssignmentRepository(_Repository):
         return row
 
     def team_members(self, team: str, roles: Iterable[str]) -> list[UserRow]:
-        """Active users of a team with one of these roles, by id."""
+        """Active users of a team with one of these roles, by id (the team's ids are remembered for
+        UserRepository.team_member_ids: the Team tab asks for both)."""
         stmt = select(UserRow).where(UserRow.team == team, UserRow.active == true()).order_by(UserRow.id)
+        members = self.session.scalars(stmt).all()
+        team_memo(self.session).setdefault(team, [u.id for u in members])
         wanted = set(roles)
-        return [u for u in self.session.scalars(stmt).all() if wanted & set(u.roles.split(","))]
+        return [u for u in members if wanted & set(u.roles.split(","))]
 
     def open_counts(self, user_ids: Iterable[int]) -> dict[int, int]:
         """Open tasks per user (users without any are left out)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, false, func, or_, select, true
+from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, false, func, null, or_, select, true
 from sqlalchemy.orm import aliased
 
 from engine.store.filter_sql import like_pattern, text_like
@@ -87,6 +87,25 @@ def assignee_name(task: Any = TaskRow) -> Any:
 def assignee_display_name(task: Any = TaskRow) -> Any:
     """The display name of a task's assignee, as a scalar subquery."""
     return select(UserRow.display_name).where(UserRow.id == task.assignee_id).scalar_subquery()
+
+
+PERSON_SEP, PEOPLE_SEP = "\x1f", "\x1e"  # between a login and its name, and between two people (in no name)
+
+
+def candidate_people(task: Any = TaskRow) -> Any:
+    """The login and display name of every user a task names as a candidate (the login for one no user has), as
+    one text (login PERSON_SEP name, joined by PEOPLE_SEP; None when it names nobody), as a scalar subquery: from
+    the task's candidate rows (its key) to each user by login, and only for a task whose candidate users are not
+    empty."""
+    name = func.coalesce(UserRow.display_name, TaskCandidateRow.name)
+    people = (
+        select(func.aggregate_strings(TaskCandidateRow.name + PERSON_SEP + name, PEOPLE_SEP))
+        .select_from(TaskCandidateRow)
+        .outerjoin(UserRow, UserRow.username == TaskCandidateRow.name)
+        .where(TaskCandidateRow.task_id == task.id, TaskCandidateRow.kind == "user")
+        .scalar_subquery()
+    )
+    return case((task.candidate_users != "", people), else_=null())
 
 
 def process_name(task: Any = TaskRow, labels: int = 0) -> Any:

@@ -254,9 +254,14 @@ def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
         for part in _parts(tab, groups, given):
             where = [*part.where, *filter_conditions(given, copied=True)]
             ranged = tab == "overdue" or any(name in DUE_FILTERS for name in given)
-            time = TaskRow.due_at if ranged else TaskRow.created_at  # a due range is read as a range of its index
+            time: Any = TaskRow.due_at if ranged else TaskRow.created_at  # a due range: a range of its index
             if tab == "overdue":
                 where.append(TaskRow.due_at < bindparam("now"))
+            elif "record" in given and not ranged:
+                # by the record's title (no task without one matches): SQLite checks the title in that index and
+                # reads the task only for those that match, where the creation index made it read every task
+                where.append(TaskRow.record_title.is_not(None))
+                time = TaskRow.record_title
             # the index's order, though a count needs none: PostgreSQL then reads the index up to the cap (a
             # bitmap scan, or an IN list of every pooled task, would read them all first)
             read = (select(TaskRow.id).where(*where).order_by(*part.prefix, time)

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, or_, select, true, union_all
+from sqlalchemy import and_, event, or_, select, true, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
@@ -12,6 +12,18 @@ from engine.store.models import (
     TaskCandidateRow,
     TaskRow,
 )
+
+_TEAMS = "flowcrm.team_member_ids"
+
+
+def team_memo(session: Session) -> dict[str, list[int]]:
+    """The ids of each team's active users this session has read, forgotten at its next flush (a write may change
+    who is in a team)."""
+    known: dict[str, list[int]] | None = session.info.get(_TEAMS)
+    if known is None:
+        known = session.info[_TEAMS] = {}
+        event.listen(session, "after_flush", lambda flushed, _context: flushed.info[_TEAMS].clear())
+    return known
 
 
 def _candidate(groups: Iterable[str], username: str) -> Any:

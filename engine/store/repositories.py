@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, event, exists, func, insert, inspect, or_, select, true
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,11 +39,9 @@ from engine.store.models import (
     TaskRow,
     UserRow,
 )
-from engine.store.repo_base import _candidate, _inbox_record_ids, _Repository
+from engine.store.repo_base import _candidate, _inbox_record_ids, _Repository, team_memo
 from engine.store.task_titles import retitle_tasks
 from engine.store.work_repos import HistoryRepository, InstanceRepository, TaskRepository, TimerRepository
-
-_TEAMS = "flowcrm.team_member_ids"
 
 __all__ = ["AssignmentRepository", "ConfigRepository", "EventRepository", "HistoryRepository", "InstanceRepository",
            "LinkRepository", "OutboxRepository", "RecordRepository", "ReminderRepository", "RuleScheduleRepository",
@@ -107,10 +105,7 @@ class UserRepository(_Repository):
     def team_member_ids(self, team: str) -> list[int]:
         """Ids of the active users of a team; read once per session until it writes (every visibility check of
         a head of sales's request asks: eight times for one card)."""
-        known: dict[str, list[int]] | None = self.session.info.get(_TEAMS)
-        if known is None:
-            known = self.session.info[_TEAMS] = {}
-            event.listen(self.session, "after_flush", lambda session, _context: session.info[_TEAMS].clear())
+        known = team_memo(self.session)
         if team not in known:
             stmt = select(UserRow.id).where(UserRow.team == team, UserRow.active.is_(True))
             known[team] = list(self.session.scalars(stmt).all())

@@ -32,7 +32,7 @@ from web.forms_render import build_widgets, localized, submitted_values, unplace
 from web.i18n import engine_message, get_locale, t
 from web.inbox_rows import inbox_rows
 from web.lists import Column, inbox_columns, read_task_filter
-from web.people import expect_people
+from web.people import expect_people, know_people
 from web.present import bundle_of, entity_label, process_label, remember_titles, step_label
 from web.zones import user_zone
 
@@ -102,14 +102,16 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     if not any(c.errors for c in columns):
         try:
             with uow() as work:  # the page's reads share one transaction (one connection checkout, not two)
+                # first whom a head of sales may give work to: the same read tells the page who is in the team
+                reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
                 # the tasks with their record titles, assignees and processes, and the tab counts: one statement
                 listed = inbox_page(work, who, tab, moment, limit=PAGE + 1, flt=flt, after=after, before=before)
-                reassign_to = assignable_users(work, who) if tab == "team" and who.has("head_of_sales") else []
         except ValidationError as exc:
             errors += _place(columns, exc.errors)
     if status == 200 and (errors or any(c.errors for c in columns)):
         status = 422
     shown = around(listed.tasks, PAGE, after, before)
+    know_people(listed.people)  # the candidate users' names came with the page
     expect_people(u for task in shown.tasks for u in task.candidate_users)  # named together, with the first asked
     kept = {k: v for k, v in request.args.items() if k not in ("tab", "page", "after", "before") and v}
     return render_template("inbox/list.html", tabs=tabs, tab=tab, rows=inbox_rows(shown.tasks, tab, moment),
