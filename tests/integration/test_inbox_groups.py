@@ -6,7 +6,6 @@ filters, ties across groups and pages across name boundaries; a page reads about
 from __future__ import annotations
 
 import random
-from functools import partial
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from tests.integration.test_inbox_names import (
     _seeded_reads_about_a_page,
     _tasks,
     _whole_tab,
+    grown_databases,
     lead_instances,
 )
 from tests.integration.test_inbox_segments import _rows_read, keyset_pages, task_statements
@@ -89,20 +89,9 @@ def seen(request, seeded_databases, db_url):
 
 @pytest.fixture
 def grown(deployed, actors, seeded_databases, db_url):
-    """Unit-of-work factories on the deployed database with the instances of `processes` and the first 1,000 and
-    5,000 tasks of one random sequence over them, times spread over weeks (a page's ties are a few tasks, not a
-    share of the tab); the page-cost cases only read them: seeded once per session, 1,000 and then 4,000 more."""
-    rng = random.Random(8)  # noqa: S311 - test data, not secrets
-    instances = []
-
-    def seed(count):
-        instances[:] = instances or _processes(deployed, actors)
-        _tasks(deployed, actors, count, instances, rng, 90_000)
-
-    small = seeded_databases.get(deployed, db_url, "inbox_groups_1000", partial(seed, 1000))
-    # the test database holds the first 1,000 when the 5,000 are seeded: both are seeded in the first case
-    big = seeded_databases.get(deployed, db_url, "inbox_groups_5000", partial(seed, 4000))
-    return small, big
+    """The databases of 1,000 and 5,000 tasks over the instances of `processes` (grown_databases), for the page-cost
+    cases, which only read them."""
+    return grown_databases(deployed, actors, seeded_databases, db_url, "inbox_groups", _processes)
 
 
 def _reader(actors, tab):

@@ -85,16 +85,22 @@ def grown(deployed, actors, seeded_databases, db_url):
     """Unit-of-work factories on the deployed database with two lead processes and the first 1,000 and 5,000 tasks
     of one random sequence, times spread over weeks (a page's ties are a few tasks, not a share of the tab); every
     case only reads them: seeded once per session, 1,000 and then 4,000 more."""
+    return grown_databases(deployed, actors, seeded_databases, db_url, "inbox_names", lead_instances)
+
+
+def grown_databases(deployed, actors, seeded_databases, db_url, name, make_instances):
+    """The databases of 1,000 and 5,000 tasks over the instances `make_instances(deployed, actors)` starts, seeded
+    once per session under `name`_1000 and `name`_5000."""
     rng = random.Random(8)  # noqa: S311 - test data, not secrets
     instances = []
 
     def seed(count):
-        instances[:] = instances or lead_instances(deployed, actors)
+        instances[:] = instances or make_instances(deployed, actors)
         _tasks(deployed, actors, count, instances, rng, 90_000)
 
-    small = seeded_databases.get(deployed, db_url, "inbox_names_1000", partial(seed, 1000))
+    small = seeded_databases.get(deployed, db_url, f"{name}_1000", partial(seed, 1000))
     # the test database holds the first 1,000 when the 5,000 are seeded: both are seeded in the first case
-    big = seeded_databases.get(deployed, db_url, "inbox_names_5000", partial(seed, 4000))
+    big = seeded_databases.get(deployed, db_url, f"{name}_5000", partial(seed, 4000))
     return small, big
 
 
