@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_WORKERS ?= 4  # pytest-xdist workers on 2 CPUs (the tests wait on PostgreSQL and Chromium as often as they compute). 2026-12-07, 5,968 tests, the CI command on a quiet machine, same code: 3 workers 11 min 42 s (17 min 30 s user CPU), 4 workers 10 min 29 s (15 min 36 s) and, on the next commit, 11 min 14 s (16 min 50 s); earlier, 5,578 tests: 2 workers 10 min 14 s, 3 workers 9 min 20 s, --dist worksteal slower; 0 runs the suite in one process
+TEST_WORKERS ?= 4  # pytest-xdist workers on 2 CPUs (the tests wait on PostgreSQL and Chromium as often as they compute). 2026-12-07, the CI command on a quiet machine: 6,017 tests in 9 min 14 s (13 min 5 s user CPU; docs/performance.md, third pass); before it, 5,968 tests: 3 workers 11 min 42 s, 4 workers 10 min 29 s and 11 min 14 s; earlier, --dist worksteal slower; 0 runs the suite in one process
 CONFIG ?= .
 PORT ?= 5000
 # one SQLite file per configuration bundle, so `make run CONFIG=examples/real_estate` starts clean beside the CRM
