@@ -35,26 +35,42 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     names = tuple(rows[0])
+    if _as_insert(session, table, names, len(rows)):  # the hot path's few rows: as they are, no tuples made
+        _prebuilt_insert(table).insert_rows(session, list(rows))
+        return
     take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    insert_tuples(session, table, names, [take(row) for row in rows], rows)
+    _bulk(session, table, names, [take(row) for row in rows])
 
 
-def insert_tuples(session: Session, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]],
-                  dicts: Sequence[dict[str, Any]] | None = None) -> None:
+def insert_tuples(session: Session, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert rows given as tuples of the values of the columns `names` into `table` inside the session's
-    transaction: the bulk paths take them as they are, without a dictionary per row (`dicts`: the same rows as
-    dictionaries, when the caller has them)."""
+    transaction: the bulk paths take them as they are, without a dictionary per row."""
     if not rows:
         return
+    if _as_insert(session, table, names, len(rows)):
+        _prebuilt_insert(table).insert_rows(session, [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    _bulk(session, table, names, rows)
+
+
+def _as_insert(session: Session, table: Table, names: tuple[str, ...], count: int) -> bool:
+    """Whether the rows go as a prebuilt INSERT: few of them, a default SQLAlchemy computes, or a database
+    without the bulk paths."""
+    return (count < COPY_FROM or _python_defaults(table, names)
+            or session.connection().dialect.name not in ("postgresql", "sqlite"))
+
+
+def _prebuilt_insert(table: Table) -> Prebuilt:
+    prebuilt = _INSERTS.get(table.name)
+    if prebuilt is None:
+        prebuilt = _INSERTS[table.name] = Prebuilt(insert(table))
+    return prebuilt
+
+
+def _bulk(session: Session, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
+    """COPY on PostgreSQL, the driver's executemany on SQLite."""
     connection = session.connection()
-    dialect = connection.dialect
-    if len(rows) < COPY_FROM or _python_defaults(table, names) or dialect.name not in ("postgresql", "sqlite"):
-        prebuilt = _INSERTS.get(table.name)
-        if prebuilt is None:
-            prebuilt = _INSERTS[table.name] = Prebuilt(insert(table))
-        prebuilt.insert_rows(session, list(dicts) if dicts is not None else
-                             [dict(zip(names, row, strict=True)) for row in rows])
-    elif dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         _copy(connection, table, names, rows)
     else:
         _executemany(connection, table, names, rows)
