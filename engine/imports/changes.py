@@ -3,7 +3,12 @@ overwrite) or leaves it as it is (skip, or nothing new) is applied to the loaded
 rows after it see the record as row by row; its history, its UPDATE and the events of its change wait and go with
 the other such rows in one history INSERT and one revision-checked executemany UPDATE (write_changes), before any
 other write of the batch (a run of new records, a row written alone, the batch's end), so the writes keep the
-file's order. A row whose change a rule watches, or that touches a record already waiting, goes alone as before."""
+file's order. A row whose change a rule watches waits too when those rules write no field of a record
+(watched_changes_ready: territories, owners, tasks): they run for the waiting rows in one pass after their write
+(on_records_changed), so a row after it reads the record's fields as row by row, and a row reading the record
+itself finds it waiting and writes it first. Otherwise it goes alone, as a row touching a waiting record does.
+When the joint write or its rules refuse, the savepoint takes back all of it and the rows go one by one (each
+with its own savepoint and outcome: a refused row is rejected with its number and the rule's reason)."""
 
 from __future__ import annotations
 
@@ -86,7 +91,7 @@ def defer(
         except FlowError:
             return False
     new_data, changed = applied(row.data, wanted)
-    if set(changed) & importer.watched:
+    if set(changed) & importer.watched and not importer.watched_together:
         return False  # a rule runs on this change and may write the record: before the next row reads it
     touched = bool(changed) and not folded
     if changed:
@@ -120,6 +125,7 @@ def flush(importer: Importer, uow: UnitOfWork, known: dict[str, ImportRowKeyRow]
             sources=[importer.row_source(c.number) for c in writes],
             now=importer.now,
             entity=importer.entity,
+            lookups=importer.lookups if importer.watched_together else None,
         )
     except FlowError:
         savepoint.rollback()

@@ -21,7 +21,13 @@ from engine.messages import Message, coded
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
-from engine.services.bulk_records import bulk_ready, changes_ready, insert_records, rules_watch
+from engine.services.bulk_records import (
+    bulk_ready,
+    changes_ready,
+    insert_records,
+    rules_watch,
+    watched_changes_ready,
+)
 from engine.services.records import can_see, insert_record, write_fields
 from engine.services.views import Actor
 from engine.store.duplicate_repos import IMPORT_FOUND_BY
@@ -177,6 +183,8 @@ class Importer:
         self.bulk = self.bulk and bulk_ready(self.bundle, self.entity)
         self.changes_beside = changes_ready(self.bundle, self.entity)  # matched rows' updates beside a run
         self.watched = {name for name in self.entity.fields if rules_watch(self.bundle, self.entity, name)}
+        # the changes of watched fields wait with the others and their rules run for them together
+        self.watched_together = self.changes_beside and watched_changes_ready(self.bundle, self.entity)
 
     @property
     def source(self) -> str:

@@ -88,14 +88,14 @@ def where_matches(uow: UnitOfWork, rule: Rule, ids: Sequence[int], now: datetime
 
 def evaluate_rule(uow: UnitOfWork, bundle: Bundle, rule: Rule, record: RecordRow, now: datetime, *,
                   depth: int = 0, chain: tuple[str, ...] = (), linked: RecordRow | None = None,
-                  matched: bool | None = None) -> bool:
+                  matched: bool | None = None, lookups: BatchLookups | None = None) -> bool:
     """Evaluate one rule on one record: its `where` filter and `when` (both must hold), its `let` names, then
     `actions` or `else`. Returns whether the condition held. `matched`: the `where` result when the caller
-    already computed it for a batch (see where_matches)."""
+    already computed it for a batch (see where_matches); `lookups`: what the actions of a batch look up once."""
     entity = entity_of(bundle, rule.entity)
     if matched is None:
         matched = record.id in where_matches(uow, rule, [record.id], now)
-    names = record_names(uow, entity, record)
+    names = record_names(uow, entity, record, lookups.owners if lookups is not None else None)
     names.update(compute_aggregates(uow, bundle, record, rule.let, rule=rule.name, now=now))
     linked_entity = bundle.entities.get(linked.entity) if linked is not None else None
     names["linked"] = record_names(uow, linked_entity, linked) if linked is not None and linked_entity else None
@@ -106,7 +106,7 @@ def evaluate_rule(uow: UnitOfWork, bundle: Bundle, rule: Rule, record: RecordRow
         if depth >= MAX_DEPTH:
             raise RuleError(rule.name, f"stopped a cascade of more than {MAX_DEPTH} rules: {' → '.join(trail)}")
         run_actions(uow, record, actions, names=names, source=f"rule {rule.name}", actor=RULE_ACTOR, now=now,
-                    depth=depth, chain=trail)
+                    depth=depth, chain=trail, lookups=lookups)
     return holds
 
 
@@ -125,6 +125,36 @@ def on_record_written(uow: UnitOfWork, record: RecordRow, changed_fields: Iterab
         return
     for rule, target, linked in triggered(uow, bundle, record, changes, created):
         evaluate_rule(uow, bundle, rule, target, now, depth=depth, chain=chain, linked=linked)
+
+
+def on_records_changed(uow: UnitOfWork, bundle: Bundle,
+                       changes: Sequence[tuple[RecordRow, Mapping[str, tuple[Any, Any]]]], now: datetime,
+                       lookups: BatchLookups) -> None:
+    """The rules the field changes of many records trigger, in one pass, as a RecordChanged of each record in
+    turn runs them: each rule's `where` evaluated once for all the records it runs on (again for a record an
+    earlier rule acted on), territories and owners looked up once (`lookups`), the links and history the actions
+    leave waiting written at the end. For changes whose rules write no field of any record but their own
+    (engine.services.bulk_records.watched_changes_ready); RuleError as on_record_written raises it, after which
+    the caller rolls the batch back."""
+    if not bundle.rules or not changes:
+        return
+    hits = [hit for record, changed in changes for hit in triggered(uow, bundle, record, _changes(changed), False)]
+    targets: dict[str, tuple[Rule, list[int]]] = {}
+    for rule, target, _ in hits:
+        if rule.where is not None:
+            targets.setdefault(rule.name, (rule, []))[1].append(target.id)
+    filtered = {name: where_matches(uow, rule, ids, now) for name, (rule, ids) in targets.items()}
+    acted: set[int] = set()  # records a rule's actions ran on: their `where` is evaluated again
+    try:
+        for rule, target, linked in hits:
+            matched = target.id in filtered[rule.name] if rule.name in filtered and target.id not in acted else None
+            if rule.actions or rule.otherwise:
+                acted.add(target.id)
+            evaluate_rule(uow, bundle, rule, target, now, linked=linked, matched=matched, lookups=lookups)
+    except BaseException:
+        lookups.drop_joined()  # the caller rolls the batch back: what waited is undone with it
+        raise
+    lookups.write_joined(uow)
 
 
 def created_rules(bundle: Bundle, entity: str) -> list[Rule]:

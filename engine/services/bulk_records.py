@@ -20,7 +20,7 @@ from engine.quality.matching import record_keys, refresh_keys, rules_of
 from engine.records.schema import validate_record
 from engine.records.writing import applied
 from engine.rules.actions import BatchLookups
-from engine.rules.dispatch import created_rules, linked_created_rules, on_records_created
+from engine.rules.dispatch import created_rules, linked_created_rules, on_records_changed, on_records_created
 from engine.search.index import index_new
 from engine.services.access import require_permission
 from engine.services.instances import start_for_new_record
@@ -59,6 +59,23 @@ def changes_ready(bundle: Bundle, entity: Entity) -> bool:
                     or any(action.kind not in _OWN_RECORD_ACTIONS for action in rule.all_actions())):
                 return False
     return True
+
+
+# actions that write no field of the record they run on (its territory links, an owner a territory's manager gives,
+# its tasks): a later row that reads the record's fields reads what it would have read had they run at once
+_FIELDLESS_ACTIONS = frozenset({"join_territory", "leave_territory", "create_task"})
+
+
+def watched_changes_ready(bundle: Bundle, entity: Entity) -> bool:
+    """Whether the changes of many `entity` records may be written together with the rules they trigger run for
+    the batch after them (an import's matched rows whose change a rule watches): changes_ready, and every rule a
+    change of the entity triggers writes no field of the record (only territory links, owners and tasks)."""
+    return changes_ready(bundle, entity) and all(
+        action.kind in _FIELDLESS_ACTIONS
+        for rule in bundle.rules.values()
+        if rule.entity == entity.name and any(trigger.kind == "changed" for trigger in rule.triggers)
+        for action in rule.all_actions()
+    )
 
 
 def _check(uow: UnitOfWork, entity: Entity, cleans: Sequence[dict[str, Any]]) -> None:
@@ -237,11 +254,13 @@ def update_records(uow: UnitOfWork, rows: Sequence[RecordRow], values: Sequence[
 
 def write_changes(uow: UnitOfWork, rows: Sequence[RecordRow],
                   applies: Sequence[tuple[dict[str, Any], dict[str, tuple[Any, Any]]]], *, actor: str,
-                  sources: Sequence[str], now: datetime, entity: Entity) -> None:
+                  sources: Sequence[str], now: datetime, entity: Entity, lookups: BatchLookups | None = None) -> None:
     """Store what `applied` made of each loaded record's values (its new data and {field: (old, new)}, computed
     from the record's data as loaded, each record once), with the field history source of each: one multi-row
     history INSERT, one executemany UPDATE guarded by the revisions, the reference links of the reference
-    fields that changed, then FieldsChanged and RecordChanged per changed record, in order (update_records)."""
+    fields that changed, then FieldsChanged and RecordChanged per changed record, in order (update_records).
+    `lookups` (the rules of the changes are watched_changes_ready): instead of a RecordChanged each, the rules
+    the changes trigger run in one pass over the records (on_records_changed) with the batch's lookups."""
     history: list[dict[str, Any]] = []
     written: list[RecordRow] = []
     columns: list[dict[str, Any]] = []
@@ -259,7 +278,12 @@ def write_changes(uow: UnitOfWork, rows: Sequence[RecordRow],
     for row, (_, changed), source in zip(rows, applies, sources, strict=True):
         if changed:
             uow.publish(FieldsChanged(row, changed, source, actor, now))
-            uow.publish(RecordChanged(row, changed, now))
+            if lookups is None:
+                uow.publish(RecordChanged(row, changed, now))
+    if lookups is not None:
+        bundle, _ = active_bundle(uow)
+        on_records_changed(uow, bundle, [(row, changed) for row, (_, changed) in zip(rows, applies, strict=True)
+                                         if changed], now, lookups)
 
 
 def give_records(uow: UnitOfWork, rows: Sequence[RecordRow], to: UserRow, *, actor: str, source: str,
