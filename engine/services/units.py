@@ -10,7 +10,6 @@ from datetime import datetime
 from engine.services.handlers import HANDLERS
 from engine.store.db import make_engine, make_session_factory
 from engine.store.uow import UnitOfWork
-from engine.store.wakeup import notify_job_writes
 
 
 class UowFactory:
@@ -29,7 +28,6 @@ class UowFactory:
         self.begin_late = begin_late
         self.engine = make_engine(url, **({"pool_size": pool_size} if pool_size else {}))
         self._sessions = make_session_factory(self.engine)
-        notify_job_writes(self.engine, self._sessions)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._sessions, HANDLERS, clock=self.clock, begin_late=self.begin_late)

@@ -70,7 +70,6 @@ from engine.store.models import (
     UserRow,
 )
 from engine.store.repo_base import _Repository
-from engine.store.wakeup import notify_inserted_jobs
 
 # a page of tasks before it is run: the shared statement and its parameter values (services pass it back to `named`)
 TaskQuery = tuple[Select[tuple[TaskRow]], dict[str, Any]]
@@ -658,12 +657,10 @@ class TimerRepository(_Repository):
         """Insert new timer rows (instance_id, task_id, element_id, due_at each) in one prebuilt Core statement
         sent now, not ORM objects flushed at the commit: nothing of the unit of work is flushed first and no
         object is kept (a later read finds the rows in the database; a savepoint or transaction that rolls back
-        takes them with it). On PostgreSQL the worker is woken as for a job row flushed by the ORM
-        (engine.store.wakeup)."""
+        takes them with it). On PostgreSQL the table's trigger wakes the worker at the commit (engine.store.wakeup)."""
         if not rows:
             return
         _TIMER_INSERT.insert_rows(self.session, [{**row, "fired_at": None} for row in rows])
-        notify_inserted_jobs(self.session)
 
     def pending_for_instance(self, instance_id: int) -> list[TimerRow]:
         """Timers of an instance that have not fired."""
