@@ -117,8 +117,10 @@ class CommandUnits:
 
 
 def _uow_factory(ctx: click.Context) -> CommandUnits:
-    """The command's unit of work (one per command); it and the pooled connections close when the command ends."""
-    units = CommandUnits(uow_factory(ctx.obj["url"]))
+    """The command's unit of work (one per command); it and the pooled connections close when the command ends.
+    Its units, and those of the worker's jobs and an import's batches, begin their transactions at the first
+    write on PostgreSQL, as a web request's: a command or a job item that only reads sends no BEGIN and COMMIT."""
+    units = CommandUnits(uow_factory(ctx.obj["url"], begin_late=True))
     ctx.call_on_close(units.close)
     return units
 

@@ -29,7 +29,7 @@ from engine.store.inbox_query import SORTS
 from engine.store.inbox_query import TaskFilter as TaskFilter  # re-exported: the edges build one
 from engine.store.models import RecordRow, TaskRow
 from engine.store.uow import UnitOfWork
-from engine.store.work_repos import COUNTED, TaskQuery
+from engine.store.work_repos import COUNTED, TaskFields, TaskQuery
 
 UNFILTERED = TaskFilter()
 
@@ -37,7 +37,7 @@ SCOPES = ("mine", "pool", "overdue", "team", "all")
 NO_PROCESS = "—"  # the process name shown for a standalone task (made by a rule, outside any process)
 
 
-def task_view(r: TaskRow, record_title: str | None, assignee: str | None,
+def task_view(r: TaskRow | TaskFields, record_title: str | None, assignee: str | None,
               process: str | None = None, assignee_name: str | None = None) -> TaskView:
     """One task row as a view, given its record's title, its assignee's username, its process's name and its
     assignee's display name."""

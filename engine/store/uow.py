@@ -164,8 +164,12 @@ class UnitOfWork:
         handlers: Handlers | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        begin_late: bool = False,
     ) -> None:
         self._factory = session_factory
+        # every transaction of the unit begins at its first write on PostgreSQL (`open_edge`'s `begin_late`, for
+        # each opening): a CLI command's or a worker job's unit that only reads sends neither BEGIN nor COMMIT
+        self._begin_late = begin_late
         self._handlers: Handlers = handlers or {}
         self.clock: Callable[[], datetime] = clock or _wall_clock  # what "now" is for this unit's timer expressions
         self._depth = 0
@@ -195,6 +199,8 @@ class UnitOfWork:
             if self._reads_only:
                 self._reads_only = False
                 self._open_without_transaction()
+            elif self._begin_late:
+                self._open_begin_late()
         self._depth += 1
         return self
 
@@ -245,11 +251,14 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is already open")
         self.__enter__()
         self._base = 1
-        if begin_late:
-            bind = self._factory.kw.get("bind")
-            if isinstance(bind, Engine) and bind.dialect.driver == "psycopg":
-                self.session.connection(execution_options=_BEGIN_LATE)
+        if begin_late and not self._begin_late:  # a unit made to begin late began so in `__enter__`
+            self._open_begin_late()
         return self
+
+    def _open_begin_late(self) -> None:
+        bind = self._factory.kw.get("bind")
+        if isinstance(bind, Engine) and bind.dialect.driver == "psycopg":
+            self.session.connection(execution_options=_BEGIN_LATE)
 
     def close_edge(self) -> None:
         """End the edge's unit: what was not committed rolls back, the session closes."""

@@ -1,5 +1,6 @@
-"""Waking the worker: a PostgreSQL NOTIFY in the transaction that writes a job row, and the waits the worker
-sleeps in until the next due time or until such a notification arrives (a short poll where there is none)."""
+"""Waking the worker: a PostgreSQL NOTIFY in the transaction that writes a job row (a trigger of the job tables,
+migration 0026), and the waits the worker sleeps in until the next due time or until such a notification arrives
+(a short poll where there is none)."""
 
 from __future__ import annotations
 
@@ -7,50 +8,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, event, inspect
-from sqlalchemy.orm import Session, sessionmaker
-
-from engine.store.models import OutboxRow, ReminderRow, RuleScheduleRow, TimerRow
+from sqlalchemy import Engine
 
 CHANNEL = "flowcrm_jobs"
-NOTIFIES = "flowcrm.notifies"  # Session.info key: the session's job-row writes NOTIFY the worker
-# the columns that say when a job row is next due: a row written with a new one may be due sooner than the
-# worker's planned wake-up
-DUE_COLUMNS: dict[type, tuple[str, ...]] = {
-    TimerRow: ("due_at", "next_attempt_at", "parked_at"),
-    ReminderRow: ("due_at", "next_attempt_at", "parked_at"),
-    OutboxRow: ("next_attempt_at", "status"),
-    RuleScheduleRow: ("next_run_at", "next_attempt_at", "parked_at"),
-}
-
-
-def _due_changed(row: object) -> bool:
-    columns = DUE_COLUMNS.get(type(row))
-    if columns is None:
-        return False
-    state: Any = inspect(row)
-    return any(state.attrs[name].history.has_changes() for name in columns)
-
-
-def _notify_on_job_writes(session: Session, _context: object) -> None:
-    """After a flush that inserted a job row or moved one's due time: NOTIFY, delivered when (and only if) the
-    transaction commits. PostgreSQL folds repeated notifications of one transaction into one."""
-    if any(type(row) in DUE_COLUMNS for row in session.new) or any(_due_changed(row) for row in session.dirty):
-        session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
-
-
-def notify_inserted_jobs(session: Session) -> None:
-    """NOTIFY for job rows a Core statement just inserted (the ORM's flush hook does not see them): on sessions
-    made to notify (`notify_job_writes`), delivered when the transaction commits."""
-    if session.info.get(NOTIFIES):
-        session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
-
-
-def notify_job_writes(engine: Engine, sessions: sessionmaker[Session]) -> None:
-    """Make sessions of `sessions` notify the worker of job rows they write (PostgreSQL only)."""
-    if engine.dialect.name == "postgresql":
-        event.listen(sessions, "after_flush", _notify_on_job_writes)
-        sessions.configure(info={**sessions.kw.get("info", {}), NOTIFIES: True})
+# a job row written (a new timer, reminder, e-mail or rule schedule, or one whose due time moved) NOTIFYs CHANNEL
+# from a trigger in the writing transaction (migration 0026, PostgreSQL): delivered at commit, one per transaction,
+# whichever statement or client wrote it, and no statement of the engine's own
 
 
 class Sleeper:

@@ -3,7 +3,7 @@
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -70,10 +70,32 @@ from engine.store.models import (
     UserRow,
 )
 from engine.store.repo_base import _Repository
-from engine.store.wakeup import notify_inserted_jobs
 
 # a page of tasks before it is run: the shared statement and its parameter values (services pass it back to `named`)
 TaskQuery = tuple[Select[tuple[TaskRow]], dict[str, Any]]
+
+
+class TaskFields(Protocol):
+    """What an inbox page reads of each task (`TaskRepository.named`): the columns a task view shows."""
+
+    id: str
+    instance_id: int | None
+    record_id: int | None
+    spec_name: str
+    title: str
+    form_key: str | None
+    candidate_groups: str
+    candidate_users: str
+    state: str
+    due_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    completed_by: str | None
+    title_labels: dict[str, str] | None
+
+
+_TASK_TABLE = cast(Table, TaskRow.__table__)
+_SHOWN_COLUMNS = tuple(_TASK_TABLE.c[name] for name in TaskFields.__annotations__)
 COUNTED = ("mine", "pool", "overdue")  # the inbox tabs `TaskRepository.inbox_counts` counts, in column order
 
 
@@ -409,15 +431,16 @@ class TaskRepository(_Repository):
     def named_counts(self, counts: tuple[list[Any], dict[str, Any]]) -> list[int]:
         """The values of `count_columns` alone (a tab with nothing to list)."""
         columns, params = counts
-        return [int(v) for v in self.session.execute(select(*columns), params).one()]
+        return [int(v) for v in self._plain_rows(select(*columns), params)[0]]
 
     def named(self, query: TaskQuery, counts: tuple[list[Any], dict[str, Any]] | None = None, people: bool = False,
-              ) -> tuple[list[tuple[TaskRow, str | None, str | None, str | None, str | None]], list[int],
+              ) -> tuple[list[tuple[TaskFields, str | None, str | None, str | None, str | None]], list[int],
                          dict[str, str]]:
         """A page of tasks with each task's record title, assignee's username, process name and assignee's display
         name, and the `counts` columns, in one statement; the counts are read alone when the page is empty.
         `people`: also the display names of the users the page's tasks name as candidates, by login (the page
-        shows them; a separate statement read them after the page)."""
+        shows them; a separate statement read them after the page). The tasks come as plain rows of the columns a
+        task view shows (`TaskFields`), not as rows the session holds: a page is shown, never written back."""
         stmt, params = query
         extra, extra_params = counts or _NO_COUNTS
 
@@ -425,26 +448,39 @@ class TaskRepository(_Repository):
             # scalar subqueries, not joins: PostgreSQL evaluates them for the page's rows only, after the sort and
             # limit (a join would first fetch a title for every open task of the user: 10.9 ms against 1.7 ms)
             shown = (record_title(), assignee_name(), process_name(), assignee_display_name())
-            return stmt, extra, stmt.add_columns(*shown, *([candidate_people()] if people else []), *extra)
+            return stmt, extra, stmt.with_only_columns(
+                *_SHOWN_COLUMNS, *shown, *([candidate_people()] if people else []), *extra)
 
         made = _shape(("named", id(stmt), id(extra), people), build)
         if made[0] is not stmt or made[1] is not extra:  # an id reused by a statement that was never shared
             made = build()
         named = made[2]
-        rows = self.session.execute(named, {**params, **extra_params}).all()
-        first = 6 if people else 5  # where the counts begin
+        rows = self._plain_rows(named, {**params, **extra_params})  # a row's task columns read by name, as a task's
+        first_shown = len(_SHOWN_COLUMNS)
+        page = [(cast(TaskFields, r), r[first_shown], r[first_shown + 1], r[first_shown + 2], r[first_shown + 3])
+                for r in rows]
+        first = first_shown + (5 if people else 4)  # where the counts begin
         named_people: dict[str, str] = {}
         for row in rows if people else ():
-            for pair in (row[5] or "").split(PEOPLE_SEP):
+            for pair in (row[first_shown + 4] or "").split(PEOPLE_SEP):
                 if pair:
                     login, _, name = pair.partition(PERSON_SEP)
                     named_people[login] = name
-        page = [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         if not extra:
             return page, [], named_people
         if rows:
             return page, [int(v) for v in rows[0][first:]], named_people
-        return [], [int(v) for v in self.session.execute(select(*extra), extra_params).one()], named_people
+        return [], [int(v) for v in self._plain_rows(select(*extra), extra_params)[0]], named_people
+
+    def _plain_rows(self, stmt: Select[Any], params: dict[str, Any]) -> list[Any]:
+        """The rows of a select of plain values, run on the session's connection: what the session's own execute
+        adds (its statement hooks, the ORM's compile and result set-up) was half the Python calls of an inbox page,
+        and nothing of it applies to rows the session does not hold. Staged changes are flushed first, as the
+        session's autoflush would, so the page sees this unit's own writes."""
+        session = self.session
+        if session.autoflush:
+            session.flush()  # nothing to do (a check of three collections) when nothing is staged
+        return list(session.connection().execute(stmt, params).all())
 
     def run(self, query: TaskQuery) -> list[TaskRow]:
         """The tasks of a query."""
@@ -621,12 +657,10 @@ class TimerRepository(_Repository):
         """Insert new timer rows (instance_id, task_id, element_id, due_at each) in one prebuilt Core statement
         sent now, not ORM objects flushed at the commit: nothing of the unit of work is flushed first and no
         object is kept (a later read finds the rows in the database; a savepoint or transaction that rolls back
-        takes them with it). On PostgreSQL the worker is woken as for a job row flushed by the ORM
-        (engine.store.wakeup)."""
+        takes them with it). On PostgreSQL the table's trigger wakes the worker at the commit (engine.store.wakeup)."""
         if not rows:
             return
         _TIMER_INSERT.insert_rows(self.session, [{**row, "fired_at": None} for row in rows])
-        notify_inserted_jobs(self.session)
 
     def pending_for_instance(self, instance_id: int) -> list[TimerRow]:
         """Timers of an instance that have not fired."""

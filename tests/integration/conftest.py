@@ -61,3 +61,20 @@ def running_instance(version_id: int) -> dict[str, Any]:
         "ended_at": None,
         "revision": 1,
     }
+
+
+@pytest.fixture
+def server_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The transaction commands (BEGIN, COMMIT, ROLLBACK...) psycopg sends to the server, each a round trip
+    (tests/integration/test_read_only_units.py, test_cli_begin_late.py)."""
+    from psycopg._connection_base import BaseConnection
+
+    sent: list[str] = []
+    real = BaseConnection._exec_command
+
+    def recorded(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(command.decode() if isinstance(command, bytes) else str(command))
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(BaseConnection, "_exec_command", recorded)
+    return sent

@@ -88,3 +88,52 @@ def test_a_new_record_and_instance_are_inserted_without_asking_the_mapper_per_co
         assert record.data["title"] == "second lead"
         assert instance.revision == 1
         assert instance.status == "running"
+
+
+def test_an_inbox_page_reads_its_tasks_as_plain_rows_without_the_session(
+    deployed: MakeUow, actors: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sam, head = actors["sales"], actors["head"]
+    lead_id = records.create_record(deployed(), head, "Lead", {"title": "40 chairs"}, NOW).id
+    uow = deployed()
+    with calls_of(monkeypatch, Session, "execute") as executed:
+        pool = tasks.list_tasks(uow, sam, "pool")
+        page = tasks.inbox_page(deployed(), sam, "pool", NOW)
+    # the page and its counts in one statement on the connection: no ORM compile, no rows for the session to hold
+    # (one `Session.execute` per page before, which loaded the page's task rows into the unit of work)
+    assert executed == []
+    task = next(t for t in pool if t.record_id == lead_id)
+    assert (task.record_title, task.element_id, task.state, task.assignee) == (
+        "40 chairs",
+        "qualify_lead",
+        "open",
+        None,
+    )
+    assert task.candidate_groups
+    assert task.created_at.tzinfo is not None
+    assert task.id in {t.id for t in page.tasks}
+    assert page.counts["pool"] >= 1
+    with deployed() as fresh:
+        row = fresh.tasks.get(task.id)
+        assert row is not None
+        assert (row.title, row.candidate_groups, row.due_at) == (
+            task.title,
+            ",".join(task.candidate_groups),
+            task.due_at,
+        )
+
+
+def test_an_inbox_page_sees_rows_its_unit_staged_and_did_not_send(deployed: MakeUow, actors: dict) -> None:
+    sam, head = actors["sales"], actors["head"]
+    lead_id = records.create_record(deployed(), head, "Lead", {"title": "50 chairs"}, NOW).id
+    edge = deployed().open_edge()
+    try:
+        with edge:
+            task_id = next(t.id for t in tasks.list_tasks(edge, sam, "pool") if t.record_id == lead_id)
+            row = edge.tasks.get(task_id)
+            assert row is not None
+            row.title = "Qualify the 50 chairs"  # staged, not flushed: the page flushes it first, as a query would
+            retitled = next(t for t in tasks.list_tasks(edge, sam, "pool") if t.id == task_id)
+        assert retitled.title == "Qualify the 50 chairs"
+    finally:
+        edge.close_edge()

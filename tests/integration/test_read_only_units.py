@@ -6,7 +6,6 @@ commit, or failed, still rolls back (engine/store/uow.py `_only_read`, engine/st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select, text
@@ -115,22 +114,6 @@ def test_prepared_statements_outlive_a_read_only_unit(postgres_url: str) -> None
         assert prepared >= 1
     finally:
         factory.dispose()
-
-
-@pytest.fixture
-def server_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The transaction commands (BEGIN, COMMIT, ROLLBACK...) psycopg sends to the server, each a round trip."""
-    from psycopg._connection_base import BaseConnection
-
-    sent: list[str] = []
-    real = BaseConnection._exec_command
-
-    def recorded(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(command.decode() if isinstance(command, bytes) else str(command))
-        return real(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(BaseConnection, "_exec_command", recorded)
-    return sent
 
 
 def test_an_inbox_list_of_its_own_sends_no_begin_or_commit(

@@ -9,14 +9,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from engine.bootstrap import UowFactory
 from engine.scheduler import Worker
+from engine.services import records
 from engine.services.deployments import deploy_bundle
-from engine.store.models import OutboxRow, TimerRow
+from engine.services.views import Actor
+from engine.store.models import OutboxRow, RuleScheduleRow, TimerRow
 from engine.store.uow import UnitOfWork
 from engine.store.wakeup import CHANNEL, Listener
+from tests.conftest import NOW
 from tests.integration.test_worker import DEPLOYER, bundle, ping
 
 MakeUow = Callable[[], UnitOfWork]
@@ -161,3 +164,42 @@ def test_worker_asleep_on_postgresql_is_woken_by_a_write_long_before_its_next_lo
         with make_uow.engine.begin() as conn:  # wake the worker should the hook have failed to
             conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
         thread.join(timeout=10)
+
+
+def test_a_timer_a_new_lead_waits_on_wakes_the_worker_at_commit_without_a_statement_of_its_own(
+    deployed: UowFactory, actors: dict[str, Actor], listener: Listener
+) -> None:
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        sent.append(sql)
+
+    assert listener.wait(0) is False
+    event.listen(deployed.engine, "before_cursor_execute", note)
+    try:
+        records.create_record(deployed(), actors["head"], "Lead", {"title": "timer woken"}, NOW)
+    finally:
+        event.remove(deployed.engine, "before_cursor_execute", note)
+    assert any(sql.startswith("INSERT INTO timer") for sql in sent)  # the escalation timer of its first task
+    assert not [sql for sql in sent if "NOTIFY" in sql.upper()]  # the table's trigger notifies (migration 0026)
+    started = time.monotonic()
+    assert listener.wait(5) is True
+    assert time.monotonic() - started < 1
+
+
+def test_a_moved_due_time_wakes_the_worker_and_an_unchanged_one_does_not(
+    make_uow: UowFactory, listener: Listener
+) -> None:
+    now = datetime.now(UTC)
+    schedule(make_uow, "moved", now + timedelta(hours=2))
+    assert listener.wait(5) is True  # the new row
+    with make_uow() as uow:
+        uow.session.execute(update(RuleScheduleRow).where(RuleScheduleRow.rule == "moved").values(attempts=1))
+        uow.commit()
+    assert listener.wait(0.3) is False  # its due time stayed: nothing for the worker to plan again
+    with make_uow() as uow:  # a prebuilt-style Core UPDATE, which no ORM flush hook saw
+        uow.session.execute(
+            update(RuleScheduleRow).where(RuleScheduleRow.rule == "moved").values(next_run_at=now + timedelta(hours=1))
+        )
+        uow.commit()
+    assert listener.wait(5) is True
