@@ -472,11 +472,15 @@ def _shape(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
 
 
 def _per_run(tab: str, flt: TaskFilter, stmt: Any) -> Any:
-    """A sorted or filtered page's statement, planned by PostgreSQL for the values of each request (db.PLANNED_PER_RUN):
-    the plan it kept for any values read over 1.2 times the rows of the plan for the values on 56 of the 125 pages
-    of bench/inbox_http.py at 100,000 tasks (up to 289 times), and planning for the values (~1.8 ms at load 12) was
-    what most of them paid anyway. The All tab unfiltered keeps its prepared plan (as good on every sort)."""
-    return stmt if tab == "all" and not flt.given() else stmt.execution_options(**{PLANNED_PER_RUN: True})
+    """A sorted or filtered page's statement, planned by PostgreSQL for the values of each request (db.PLANNED_PER_RUN)
+    where the plan it would keep for any values reads more: the Pool, Overdue and Team tabs (their candidate and
+    member parts), and any tab filtered by record title or process (a pattern, a process: the generic plan guesses
+    how many match). At 100,000 tasks those plans read 1.2-289 times the buffers of the plans for the values on 56 of
+    the 125 pages of bench/inbox_http.py; Mine and All otherwise plan the same either way and keep their prepared
+    plan (planning a page for its values: ~1-2 ms)."""
+    if tab in ("mine", "all") and not {"record", "process"} & set(flt.given()):
+        return stmt
+    return stmt.execution_options(**{PLANNED_PER_RUN: True})
 
 
 def _group_counts(tab: str, groups: int, flt: TaskFilter, keyed: bool) -> Select[Any]:
