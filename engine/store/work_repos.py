@@ -472,15 +472,15 @@ def _shape(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
 
 
 def _per_run(tab: str, flt: TaskFilter, stmt: Any) -> Any:
-    """A sorted or filtered page's statement, planned by PostgreSQL for the values of each request (db.PLANNED_PER_RUN)
-    where the plan it would keep for any values reads more: the Pool, Overdue and Team tabs (their candidate and
-    member parts), and any tab filtered by record title or process (a pattern, a process: the generic plan guesses
-    how many match). At 100,000 tasks those plans read 1.2-289 times the buffers of the plans for the values on 56 of
-    the 125 pages of bench/inbox_http.py; Mine and All otherwise plan the same either way and keep their prepared
-    plan (planning a page for its values: ~1-2 ms)."""
-    if tab in ("mine", "all") and not {"record", "process"} & set(flt.given()):
-        return stmt
-    return stmt.execution_options(**{PLANNED_PER_RUN: True})
+    """A page's statement, planned by PostgreSQL for the values of each request (db.PLANNED_PER_RUN) where the plan it
+    would keep for any values reads several times more: pages filtered by record title or process (a pattern, a
+    process: the kept plan guesses how many tasks match; up to 289 times the buffers at 100,000 tasks) and the Team
+    tab sorted or filtered (3.4 times). Elsewhere the kept plan reads the same or up to twice as much, and keeping it
+    saves planning the page each time (~1-2 ms): per-request plans made the sorted Pool and Overdue pages 1.06 times
+    slower at p50 (interleaved, load 1.3)."""
+    if tab == "team" or {"record", "process"} & set(flt.given()):
+        return stmt.execution_options(**{PLANNED_PER_RUN: True})
+    return stmt
 
 
 def _group_counts(tab: str, groups: int, flt: TaskFilter, keyed: bool) -> Select[Any]:
