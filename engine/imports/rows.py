@@ -17,6 +17,7 @@ from engine.imports.changes import Change, defer, flush
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
+from engine.imports.rule_pairs import changes_paired_fields, paired_fields, queue_rule_pairs
 from engine.messages import Message, coded
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
@@ -185,6 +186,7 @@ class Importer:
         self.watched = {name for name in self.entity.fields if rules_watch(self.bundle, self.entity, name)}
         # the changes of watched fields wait with the others and their rules run for them together
         self.watched_together = self.changes_beside and watched_changes_ready(self.bundle, self.entity)
+        self.paired = paired_fields(self)  # a row changing one opens the pairs of the records before it first
 
     @property
     def source(self) -> str:
@@ -321,6 +323,10 @@ class Importer:
                 run, taken, reviewed = [], set(), set()
                 new = self._new(uow, number, cells, width, known, row, taken, reviewed)
             if new == BESIDE:
+                if (run or self.created) and changes_paired_fields(uow, self, row[0]):
+                    self._write(uow, run, known)  # the records before it meet the duplicate rules first
+                    run, taken, reviewed = [], set(), set()
+                    queue_rule_pairs(uow, self)
                 if not defer(self, uow, number, cells, row, known):  # a matched row's write waits for the next
                     flush(self, uow, known)  # it may only need the record's waiting change written first
                     if not defer(self, uow, number, cells, row, known):
@@ -436,6 +442,8 @@ class Importer:
         outcome (rejects are collected)."""
         values = {h: plain_text(cells[i]) if i < len(cells) and not is_blank(cells[i]) else ""
                   for i, h, _ in self.columns}
+        if self.created and changes_paired_fields(uow, self, converted[0]):
+            queue_rule_pairs(uow, self)  # the records before it meet the duplicate rules first (not rolled back)
         savepoint = uow.imports.savepoint()
         written = len(self.new_keys)
         try:

@@ -1,15 +1,23 @@
 """The duplicate pairs an import's new records open by the entity's rules (crm_model/duplicates/<entity>.yaml):
-after each batch of rows, the pairs a scan would open for the records the batch created — with existing records,
-records earlier batches wrote and each other — go to the review queue (found_by `import`). Fuzzy and
-probabilistic rules only queue: a row is folded into a record or updates one only by match_on and the exact rules
-(engine/imports/duplicates.py, on_match)."""
+the pairs a scan would open for the records the import created — with existing records, records earlier rows
+wrote and each other — go to the review queue (found_by `import`). Fuzzy and probabilistic rules only queue: a row
+is folded into a record or updates one only by match_on and the exact rules (engine/imports/duplicates.py,
+on_match).
+
+Each new record meets the rules as the database was when its row was written, as importing the file one row at a
+time leaves it, whatever the batch size: the pairs are opened after each batch, and also before a row changes a
+field the rules read of a record (on_match update, update_empty: a phone filled in) while records written before
+it still wait for theirs — so those are compared with the record as it was, and a record the change brings into a
+key group is not paired with them (a change opens no pair of its own). Key groups beyond their `max_block` are
+cut in the order the records were written (engine/store/duplicate_repos.py, groups_of)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.quality.matching import rules_of
 from engine.quality.new_pairs import new_record_pairs
+from engine.records.schema import is_empty
 from engine.store.duplicate_repos import IMPORT_FOUND_BY
 from engine.store.uow import UnitOfWork
 
@@ -30,3 +38,29 @@ def queue_rule_pairs(uow: UnitOfWork, importer: Importer) -> int:
     uow.quality.add_pairs(rows)
     importer.counts[RULE_PAIRS] = importer.counts.get(RULE_PAIRS, 0) + len(rows)
     return len(rows)
+
+
+def paired_fields(importer: Importer) -> frozenset[str]:
+    """The fields the entity's duplicate rules read (none without rules)."""
+    config = rules_of(importer.bundle, importer.entity.name)
+    return frozenset(config.fields()) if config is not None else frozenset()
+
+
+def changes_paired_fields(uow: UnitOfWork, importer: Importer, data: dict[str, Any]) -> bool:
+    """Whether a row (its converted values) may change a field the duplicate rules read of a record it matches,
+    by the import's on_match. Erring on yes only costs an earlier look at the pairs; a rule on change that may
+    write fields (not `watched_together`) makes any change of the record count."""
+    if importer.policy in ("skip", "review") or not importer.paired:
+        return False
+    fields = list(data) if not importer.watched_together else importer.paired.intersection(data)
+    if not fields:
+        return False
+    match = importer.find(uow, data)
+    record = uow.records.get(match.record_id) if match is not None else None
+    if record is None:
+        return False
+    current = record.data
+    return any(
+        data[name] != current.get(name) and (importer.policy != "update_empty" or is_empty(current.get(name)))
+        for name in fields
+    )
