@@ -17,7 +17,7 @@ from engine.imports.changes import Change, defer, flush
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
-from engine.imports.rule_pairs import changes_paired_fields, paired_fields, queue_rule_pairs
+from engine.imports.rule_pairs import changes_paired_fields, note_new, paired_fields, queue_rule_pairs
 from engine.messages import Message, coded
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
@@ -169,6 +169,7 @@ class Importer:
     new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
     held: dict[int, RecordRow] = field(default_factory=dict)  # records the batch's match_on keys point at
     created: list[int] = field(default_factory=list)  # records created since the duplicate rules last looked
+    fresh_keys: set[tuple[str, str]] = field(default_factory=set)  # their key values, and the run's (rule_pairs)
     pending: list[Change] = field(default_factory=list)  # matched rows applied in memory, not written yet
     waiting: set[int] = field(default_factory=set)  # the records their changes wait for (engine/imports/changes.py)
     # id(a batch row's converted values) -> (the values, their content hash, their match_on keys): each is asked
@@ -323,7 +324,7 @@ class Importer:
                 run, taken, reviewed = [], set(), set()
                 new = self._new(uow, number, cells, width, known, row, taken, reviewed)
             if new == BESIDE:
-                if (run or self.created) and changes_paired_fields(uow, self, row[0]):
+                if changes_paired_fields(uow, self, row[0]):
                     self._write(uow, run, known)  # the records before it meet the duplicate rules first
                     run, taken, reviewed = [], set(), set()
                     queue_rule_pairs(uow, self)
@@ -337,6 +338,7 @@ class Importer:
             else:
                 assert isinstance(new, _New)  # noqa: S101 - the three cases above
                 run.append(new)
+                note_new(self, new.clean)
                 taken |= new.keys
                 if new.review is not None:
                     reviewed.add(new.review.existing.id)
@@ -442,7 +444,7 @@ class Importer:
         outcome (rejects are collected)."""
         values = {h: plain_text(cells[i]) if i < len(cells) and not is_blank(cells[i]) else ""
                   for i, h, _ in self.columns}
-        if self.created and changes_paired_fields(uow, self, converted[0]):
+        if changes_paired_fields(uow, self, converted[0]):
             queue_rule_pairs(uow, self)  # the records before it meet the duplicate rules first (not rolled back)
         savepoint = uow.imports.savepoint()
         written = len(self.new_keys)
@@ -510,6 +512,7 @@ class Importer:
             self._actions(uow, row)
         self.touched.add(row.id)
         self.created.append(row.id)
+        note_new(self, row.data)
         return "created", row
 
     def _differs(self, name: str, mine: Any, theirs: Any) -> bool:

@@ -13,9 +13,10 @@ cut in the order the records were written (engine/store/duplicate_repos.py, grou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.quality.matching import rules_of
+from engine.quality.matching import record_keys, rules_of
 from engine.quality.new_pairs import new_record_pairs
 from engine.records.schema import is_empty
 from engine.store.duplicate_repos import IMPORT_FOUND_BY
@@ -31,6 +32,7 @@ def queue_rule_pairs(uow: UnitOfWork, importer: Importer) -> int:
     """Open the pairs the duplicate rules find for the records the importer created since the last call, in the
     caller's transaction (a dry run counts them and rolls back); counted on the job; how many."""
     created, importer.created = importer.created, []
+    importer.fresh_keys = set()
     config = rules_of(importer.bundle, importer.entity.name)
     if config is None or not created:
         return 0
@@ -46,11 +48,26 @@ def paired_fields(importer: Importer) -> frozenset[str]:
     return frozenset(config.fields()) if config is not None else frozenset()
 
 
+def _keys(importer: Importer, data: Mapping[str, Any]) -> set[tuple[str, str]]:
+    config = rules_of(importer.bundle, importer.entity.name)
+    if config is None:
+        return set()
+    found = record_keys(config, data, importer.bundle.settings.default_region)
+    return {(name, value) for name, values in found.items() for value in values}
+
+
+def note_new(importer: Importer, data: Mapping[str, Any]) -> None:
+    """Note the key values of a record the import creates, until its pairs are opened."""
+    if importer.paired:
+        importer.fresh_keys |= _keys(importer, data)
+
+
 def changes_paired_fields(uow: UnitOfWork, importer: Importer, data: dict[str, Any]) -> bool:
-    """Whether a row (its converted values) may change a field the duplicate rules read of a record it matches,
-    by the import's on_match. Erring on yes only costs an earlier look at the pairs; a rule on change that may
-    write fields (not `watched_together`) makes any change of the record count."""
-    if importer.policy in ("skip", "review") or not importer.paired:
+    """Whether a row (its converted values) may change, by the import's on_match, a field the duplicate rules
+    read of a record that shares a key value — before or after the change — with a record created since the
+    pairs were last opened (only then could it change one of their pairs). Erring on yes only costs an earlier
+    look at the pairs; a rule on change that may write fields (not `watched_together`) makes any change count."""
+    if importer.policy in ("skip", "review") or not importer.fresh_keys:
         return False
     fields = list(data) if not importer.watched_together else importer.paired.intersection(data)
     if not fields:
@@ -60,7 +77,16 @@ def changes_paired_fields(uow: UnitOfWork, importer: Importer, data: dict[str, A
     if record is None:
         return False
     current = record.data
-    return any(
-        data[name] != current.get(name) and (importer.policy != "update_empty" or is_empty(current.get(name)))
+    if importer.policy == "update_empty" and importer._conflicts(record, data):
+        return False  # it goes to review: a record of its own, the matched one unchanged
+    changed = {
+        name: data[name]
         for name in fields
-    )
+        if data[name] != current.get(name) and (importer.policy != "update_empty" or is_empty(current.get(name)))
+    }
+    if not changed:
+        return False
+    if not importer.watched_together:
+        return True
+    touched = _keys(importer, current) | _keys(importer, {**current, **changed})
+    return not touched.isdisjoint(importer.fresh_keys)
