@@ -17,6 +17,7 @@ from engine.imports.changes import Change, defer, flush
 from engine.imports.convert import BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
+from engine.imports.rule_pairs import changes_paired_fields, note_new, paired_fields, queue_rule_pairs
 from engine.messages import Message, coded
 from engine.quality.matching import Candidate
 from engine.records.schema import is_empty, validate_record
@@ -168,6 +169,7 @@ class Importer:
     new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
     held: dict[int, RecordRow] = field(default_factory=dict)  # records the batch's match_on keys point at
     created: list[int] = field(default_factory=list)  # records created since the duplicate rules last looked
+    fresh_keys: set[tuple[str, str]] = field(default_factory=set)  # their key values, and the run's (rule_pairs)
     pending: list[Change] = field(default_factory=list)  # matched rows applied in memory, not written yet
     waiting: set[int] = field(default_factory=set)  # the records their changes wait for (engine/imports/changes.py)
     # id(a batch row's converted values) -> (the values, their content hash, their match_on keys): each is asked
@@ -185,6 +187,7 @@ class Importer:
         self.watched = {name for name in self.entity.fields if rules_watch(self.bundle, self.entity, name)}
         # the changes of watched fields wait with the others and their rules run for them together
         self.watched_together = self.changes_beside and watched_changes_ready(self.bundle, self.entity)
+        self.paired = paired_fields(self)  # a row changing one opens the pairs of the records before it first
 
     @property
     def source(self) -> str:
@@ -321,6 +324,10 @@ class Importer:
                 run, taken, reviewed = [], set(), set()
                 new = self._new(uow, number, cells, width, known, row, taken, reviewed)
             if new == BESIDE:
+                if changes_paired_fields(uow, self, row[0]):
+                    self._write(uow, run, known)  # the records before it meet the duplicate rules first
+                    run, taken, reviewed = [], set(), set()
+                    queue_rule_pairs(uow, self)
                 if not defer(self, uow, number, cells, row, known):  # a matched row's write waits for the next
                     flush(self, uow, known)  # it may only need the record's waiting change written first
                     if not defer(self, uow, number, cells, row, known):
@@ -331,6 +338,7 @@ class Importer:
             else:
                 assert isinstance(new, _New)  # noqa: S101 - the three cases above
                 run.append(new)
+                note_new(self, new.clean)
                 taken |= new.keys
                 if new.review is not None:
                     reviewed.add(new.review.existing.id)
@@ -436,6 +444,8 @@ class Importer:
         outcome (rejects are collected)."""
         values = {h: plain_text(cells[i]) if i < len(cells) and not is_blank(cells[i]) else ""
                   for i, h, _ in self.columns}
+        if changes_paired_fields(uow, self, converted[0]):
+            queue_rule_pairs(uow, self)  # the records before it meet the duplicate rules first (not rolled back)
         savepoint = uow.imports.savepoint()
         written = len(self.new_keys)
         try:
@@ -502,6 +512,7 @@ class Importer:
             self._actions(uow, row)
         self.touched.add(row.id)
         self.created.append(row.id)
+        note_new(self, row.data)
         return "created", row
 
     def _differs(self, name: str, mine: Any, theirs: Any) -> bool:

@@ -25,7 +25,11 @@ def new_record_pairs(
     if not ids:
         return []
     names = rule_key_names(config)
-    groups = uow.quality.groups_of(config.entity, ids, {name: config.block_limit(name) for name in names})
+    # the records were written in the order of their ids, after the others: a key value they pushed beyond its
+    # limit keeps those that joined it within the limit (as one by one)
+    groups = uow.quality.groups_of(
+        config.entity, ids, {name: config.block_limit(name) for name in names}, in_order=True
+    )
     pairs = CandidatePairs.from_groups(names, ((key, members) for key, _, members in groups)).involving(ids)
     if not len(pairs):
         return []

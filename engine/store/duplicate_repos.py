@@ -35,6 +35,7 @@ from engine.store.quality_models import DuplicatePairRow, MatchKeyRow, MatchMode
 from engine.store.repositories import _Repository
 
 CHUNK = 500  # ids per IN (...) list: well below SQLite's parameter limit
+_ANY_SIZE = 2**31 - 1  # groups_of: every size of a group counted again
 _KEYS = cast(Table, MatchKeyRow.__table__)  # Core inserts of many rows skip the ORM's per-row bookkeeping
 _PAIRS = cast(Table, DuplicatePairRow.__table__)
 _KEYS_INSERT = insert(_KEYS)  # prebuilt: its cache key is made once
@@ -161,23 +162,33 @@ class DuplicateQueries(_Repository):
             yield current[0], current[1], sorted(ids)
 
     def groups_of(self, entity: str, record_ids: Iterable[int],
-                  limits: Mapping[str, int]) -> list[tuple[str, str, list[int]]]:
+                  limits: Mapping[str, int], *, in_order: bool = False) -> list[tuple[str, str, list[int]]]:
         """`shared_keys` restricted to the key values these records hold: (key, value, record ids) of each value
         of a key in `limits` shared by 2..limits[key] unmerged records, per 500 records (the size of each group
-        counted in the database: a value shared by too many records is not read)."""
+        counted in the database: a value shared by too many records is not read). `in_order`: these records were
+        written after the others, one by one in the order of their ids — a value beyond its limit keeps the
+        other records and as many of these as were within the limit when each was written."""
         waiting_keys.write(self.session, waiting_keys.MATCH)
         names, most = sorted(limits), max(limits.values(), default=0)
         groups: dict[tuple[str, str], set[int]] = {}
-        for chunk in _chunks(sorted(set(record_ids))):
+        new = sorted(set(record_ids))
+        held_by: dict[int, list[tuple[str, str]]] = {}  # per chunk of ids: the key values its records hold
+        for n, chunk in enumerate(_chunks(new)):
+            held_by[n] = list(self.session.execute(select(MatchKeyRow.key, MatchKeyRow.value).where(
+                MatchKeyRow.record_id.in_(chunk), MatchKeyRow.key.in_(names))).tuples())
+        newcomers: dict[tuple[str, str], int] = {}  # how many of these records hold each value
+        for pairs in held_by.values():
+            for pair in pairs:
+                newcomers[pair] = newcomers.get(pair, 0) + 1
+        cut: set[tuple[str, str]] = set()  # values beyond their limit that some of these records joined in time
+        for pairs in held_by.values():
+            held = _grouped(pairs)
+            if not held:
+                continue
             # three plain steps rather than one statement joining match_key to itself on (key, value): each
             # step names entity, key and value, so its plan is an index lookup whatever the table's statistics
             # say (an import grows match_key from empty faster than autovacuum analyzes it, and PostgreSQL then
             # ran that self-join as a full scan of the (entity, key, value) index per row: tens of seconds a batch)
-            held = _grouped(self.session.execute(
-                select(MatchKeyRow.key, MatchKeyRow.value).where(MatchKeyRow.record_id.in_(chunk),
-                                                                 MatchKeyRow.key.in_(names))).tuples())
-            if not held:
-                continue
             # counted on the (entity, key, value) index alone, merged records' keys included: never fewer than
             # the unmerged records holding the value, so a value within its limit here is within it unmerged too
             # (SQLite: 2.5 times faster than counting with each key's record, which reads both tables per key)
@@ -187,15 +198,26 @@ class DuplicateQueries(_Repository):
             for key, value, size in counted.tuples():
                 (wanted if size <= limits[key] else over).append((key, value))
             if over:  # a block beyond its limit with merged records in it: counted again, unmerged only
-                params = {"entity": entity, "most": most, **_key_params("g", _grouped(over))}
+                params = {"entity": entity, "most": _ANY_SIZE if in_order else most,
+                          **_key_params("g", _grouped(over))}
                 sized = self.session.execute(_group_sizes(len(_grouped(over))), params).tuples()
-                wanted += [(key, value) for key, value, size in sized if size <= limits[key]]
+                for key, value, size in sized:
+                    if size <= limits[key]:
+                        wanted.append((key, value))
+                    elif in_order and size - newcomers[key, value] < limits[key]:
+                        wanted.append((key, value))
+                        cut.add((key, value))
             shared = _grouped(wanted)
             if not shared:
                 continue
             params = {"entity": entity, **_key_params("g", shared)}
             for record_id, key, value in self.session.execute(_group_members(len(shared)), params).tuples():
                 groups.setdefault((key, value), set()).add(record_id)
+        fresh = set(new)
+        for key, value in cut:  # the others first, then these in the order they were written
+            members = groups[key, value]
+            others = sorted(members - fresh)
+            groups[key, value] = {*others, *sorted(members & fresh)[:limits[key] - len(others)]}
         # a value two records hold, one of them merged, is no group (it was counted with the merged one above)
         return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items()) if len(ids) > 1]
 

@@ -53,13 +53,14 @@ def test_killed_worker_marks_the_import_failed_and_resume_completes_it_without_d
     db_url: str, deployed: Callable[[], UnitOfWork], actors: dict[str, Actor], tmp_path: Path
 ) -> None:
     sam = actors["sales"]
-    job = create_job(deployed(), sam, "Contact", "many.csv", contacts(tmp_path), NOW, mode="valid_only")
+    rows = 3 * run.BATCH_SIZE  # three batches of the worker's size: the kill lands after the first
+    job = create_job(deployed(), sam, "Contact", "many.csv", contacts(tmp_path, rows), NOW, mode="valid_only")
     worker = spawn(db_url, job.id)
 
     def first_batch_committed() -> bool:
         with deployed() as uow:
             found = uow.imports.job(job.id)
-            return found is not None and found.processed_rows >= 500
+            return found is not None and found.processed_rows >= run.BATCH_SIZE
 
     wait_until(first_batch_committed, worker)
     assert get_job(deployed(), sam, job.id).status == "running"  # alive: viewing it changes nothing
@@ -72,16 +73,16 @@ def test_killed_worker_marks_the_import_failed_and_resume_completes_it_without_d
         "its CPU limit; resume it (rows already imported are kept) or run it again"
     )
     committed = failed.processed_rows
-    assert 500 <= committed < ROWS
+    assert run.BATCH_SIZE <= committed < rows
     assert contact_count(deployed) == committed == failed.counts["created"]
 
     resumed = spawn(db_url, job.id, resume=True)
     assert resumed.wait(300) == 0
     done = get_job(deployed(), sam, job.id)
-    assert (done.status, done.processed_rows, done.message) == ("done", ROWS, None)
-    assert done.counts == {"created": ROWS, "updated": 0, "merged": 0, "skipped": 0, "rejected": 0, "review": 0,
+    assert (done.status, done.processed_rows, done.message) == ("done", rows, None)
+    assert done.counts == {"created": rows, "updated": 0, "merged": 0, "skipped": 0, "rejected": 0, "review": 0,
                            "rule_pairs": 0}
-    assert contact_count(deployed) == ROWS
+    assert contact_count(deployed) == rows
 
 
 def test_killed_all_or_nothing_import_wrote_nothing_and_runs_again_to_completion(
