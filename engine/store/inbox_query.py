@@ -9,25 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    ColumnElement,
-    Select,
-    String,
-    and_,
-    bindparam,
-    case,
-    false,
-    func,
-    null,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, false, func, null, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean
 
 from engine.store.filter_sql import like_pattern, text_like
 from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskCandidateRow, TaskRow, UserRow
