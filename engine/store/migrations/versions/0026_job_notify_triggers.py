@@ -1,8 +1,9 @@
 """PostgreSQL: a job row written (a new timer, reminder, e-mail or rule schedule, or one whose due time moved)
 NOTIFYs the worker from a trigger, in the writing transaction, instead of a NOTIFY statement the engine sent after
-the write: one round trip less for every step that waits on a timer (a lead: 34.1 → 33.1 statements), and the rows
-written by prebuilt statements (a cycle's moved due time) or by any other client notify too. Delivered at commit,
-folded into one per transaction, as the statement was. SQLite has no NOTIFY (its workers look every 0.5 s).
+the write: one round trip less for every step that waits on a timer (the bench's process: 34.1 → 33.1 statements),
+and the rows written by prebuilt statements (a cycle's moved due time) or by any other client notify too. Delivered
+at commit, folded into one per transaction, as the statement was. SQLite has no NOTIFY (its workers look every
+0.5 s).
 
 Revision ID: 0026
 Revises: 0025
