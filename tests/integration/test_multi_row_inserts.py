@@ -20,19 +20,25 @@ pytestmark = pytest.mark.postgres
 USERS: Table = UserRow.__table__  # type: ignore[assignment]
 
 
+PREFIX = "multi-row-insert-"  # this test's users: the worker's database may hold other tests' users and their rows
+
+
 @pytest.fixture
 def engine(postgres_url: str) -> Iterator[Engine]:
     made = make_engine(postgres_url)
+    mine = USERS.delete().where(USERS.c.username.startswith(PREFIX))
     with made.begin() as conn:
-        conn.execute(USERS.delete())
+        conn.execute(mine)
     yield made
+    with made.begin() as conn:
+        conn.execute(mine)
     made.dispose()
 
 
 def _rows(count: int) -> list[dict[str, Any]]:
     return [
         {
-            "username": f"u{n}",
+            "username": f"{PREFIX}{n}",
             "display_name": f"U {n}",
             "password_hash": "x",
             "roles": "sales",
@@ -60,4 +66,5 @@ def test_an_insert_of_many_rows_waits_for_the_server_once(engine: Engine, monkey
         session.commit()
     assert len(waits) == 1
     with engine.connect() as conn:
-        assert sorted(conn.scalars(select(USERS.c.username))) == [f"u{n}" for n in range(5)]
+        names = conn.scalars(select(USERS.c.username).where(USERS.c.username.startswith(PREFIX)))
+        assert sorted(names) == [f"{PREFIX}{n}" for n in range(5)]
