@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_WORKERS ?= 4  # pytest-xdist workers on 2 CPUs (the tests wait on PostgreSQL and Chromium as often as they compute). 2026-12-07, the CI command on a quiet machine: 6,017 tests in 9 min 14 s (13 min 5 s user CPU; docs/performance.md, third pass); before it, 5,968 tests: 3 workers 11 min 42 s, 4 workers 10 min 29 s and 11 min 14 s; earlier, --dist worksteal slower; 0 runs the suite in one process
+TEST_WORKERS ?= 4  # pytest-xdist workers on 2 CPUs (the tests wait on PostgreSQL and Chromium as often as they compute). 2026-12-07, the CI command on a quiet machine: 6,126 tests in 9 min 54 s (14 min 26 s user CPU; earlier, on another machine, 6,017 tests in 9 min 14 s; docs/performance.md, third pass); before it, 5,968 tests: 3 workers 11 min 42 s, 4 workers 10 min 29 s and 11 min 14 s; earlier, --dist worksteal slower; 0 runs the suite in one process
 CONFIG ?= .
 PORT ?= 5000
 # one SQLite file per configuration bundle, so `make run CONFIG=examples/real_estate` starts clean beside the CRM
