@@ -170,9 +170,9 @@ def _rows_per_cell(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real_rows, real_render = inbox.inbox_rows, inbox.render_template
     compiled: list[Template] = []  # the reference compiled once (from a string, no template cache keeps it)
 
-    def rows(tasks: Any, tab: str, now: Any) -> Any:
+    def rows(tasks: Any, tab: str, now: Any, **options: Any) -> Any:
         seen.update(tasks=list(tasks), now=now)
-        return real_rows(seen["tasks"], tab, now)
+        return real_rows(seen["tasks"], tab, now, **options)
 
     def render(name: str, **context: Any) -> str:
         page = real_render(name, **context)
