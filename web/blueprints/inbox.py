@@ -114,7 +114,8 @@ def render_inbox(tab: str | None, status: int = 200) -> tuple[str, int]:
     know_people(listed.people)  # the candidate users' names came with the page
     expect_people(u for task in shown.tasks for u in task.candidate_users)  # named together, with the first asked
     kept = {k: v for k, v in request.args.items() if k not in ("tab", "page", "after", "before") and v}
-    return render_template("inbox/list.html", tabs=tabs, tab=tab, rows=inbox_rows(shown.tasks, tab, moment),
+    rows = inbox_rows(shown.tasks, tab, moment, select=bool(reassign_to))
+    return render_template("inbox/list.html", tabs=tabs, tab=tab, rows=rows,
                            paged=bool(after or before), prev_before=shown.prev_before, next_after=shown.next_after,
                            reassign_to=reassign_to, counts=listed.counts, count_cap=COUNT_CAP, columns=columns,
                            read=read, kept=kept, errors=errors, filtered=bool(read.given)), status
