@@ -16,8 +16,13 @@ from engine.store.uow import UnitOfWork
 
 
 def new_record_pairs(
-    uow: UnitOfWork, config: DuplicateRules, ids: Collection[int], found_by: str, now: datetime,
-    *, held: Collection[int] = (),
+    uow: UnitOfWork,
+    config: DuplicateRules,
+    ids: Collection[int],
+    found_by: str,
+    now: datetime,
+    *,
+    held: Collection[int] = (),
 ) -> list[dict[str, Any]]:
     """The open pairs (columns of duplicate_pair) a scan would add for these records, whose match keys are
     written: every pair naming one of them that a rule matches and that is not known yet (a pair a person
