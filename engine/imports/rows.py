@@ -168,7 +168,8 @@ class Importer:
     lookups: BatchLookups = field(default_factory=BatchLookups)
     new_keys: list[tuple[str, int]] = field(default_factory=list)  # row keys (hash, record id) not yet written
     held: dict[int, RecordRow] = field(default_factory=dict)  # records the batch's match_on keys point at
-    created: list[int] = field(default_factory=list)  # records created since the duplicate rules last looked
+    # records created since the duplicate rules last looked (held, so the session keeps them loaded for the pairs)
+    created: list[RecordRow] = field(default_factory=list)
     fresh_keys: set[tuple[str, str]] = field(default_factory=set)  # their key values, and the run's (rule_pairs)
     pending: list[Change] = field(default_factory=list)  # matched rows applied in memory, not written yet
     waiting: set[int] = field(default_factory=set)  # the records their changes wait for (engine/imports/changes.py)
@@ -424,7 +425,7 @@ class Importer:
         for new, row in zip(run, rows, strict=True):
             self.remember(row)
             self.touched.add(row.id)
-            self.created.append(row.id)
+            self.created.append(row)
             self.hashes[new.digest] = row.id
         self.new_keys.extend((new.digest, row.id) for new, row in zip(run, rows, strict=True))
         reviewed = [(new.review, row) for new, row in zip(run, rows, strict=True) if new.review is not None]
@@ -511,7 +512,7 @@ class Importer:
         if self.settings.actions:
             self._actions(uow, row)
         self.touched.add(row.id)
-        self.created.append(row.id)
+        self.created.append(row)
         note_new(self, row.data)
         return "created", row
 

@@ -36,7 +36,9 @@ def queue_rule_pairs(uow: UnitOfWork, importer: Importer) -> int:
     config = rules_of(importer.bundle, importer.entity.name)
     if config is None or not created:
         return 0
-    rows = new_record_pairs(uow, config, created, IMPORT_FOUND_BY, importer.now)
+    ids = [row.id for row in created]
+    # the batch's new records, held here and with nothing staged for them, are read from their rows
+    rows = new_record_pairs(uow, config, ids, IMPORT_FOUND_BY, importer.now, held=() if importer.pending else ids)
     uow.quality.add_pairs(rows)
     importer.counts[RULE_PAIRS] = importer.counts.get(RULE_PAIRS, 0) + len(rows)
     return len(rows)

@@ -16,12 +16,19 @@ from engine.store.uow import UnitOfWork
 
 
 def new_record_pairs(
-    uow: UnitOfWork, config: DuplicateRules, ids: Collection[int], found_by: str, now: datetime
+    uow: UnitOfWork,
+    config: DuplicateRules,
+    ids: Collection[int],
+    found_by: str,
+    now: datetime,
+    *,
+    held: Collection[int] = (),
 ) -> list[dict[str, Any]]:
     """The open pairs (columns of duplicate_pair) a scan would add for these records, whose match keys are
     written: every pair naming one of them that a rule matches and that is not known yet (a pair a person
     decided, or that an import's on_match opened, is left as it is). Probabilistic rules score by their stored
-    models (the defaults before the first scan trains them)."""
+    models (the defaults before the first scan trains them). `held`: records of this transaction whose rows the
+    session holds loaded with their values written (an import's own), read from there."""
     if not ids:
         return []
     names = rule_key_names(config)
@@ -37,7 +44,7 @@ def new_record_pairs(
     fields = config.fields()
     values = {
         record_id: {name: data[name] for name in fields if name in data}
-        for record_id, (_, data) in uow.quality.record_data(wanted).items()
+        for record_id, (_, data) in sorted(uow.quality.record_data(wanted, loaded=held).items())
     }
     known = uow.quality.statuses_of(config.entity, ids)
     levels = rule_levels(config, pairs, values)

@@ -5,7 +5,7 @@ every lookup, block and queue."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -114,13 +114,23 @@ class DuplicateQueries(_Repository):
         # on the connection: plain values of tables the session's buffers do not hold (keys were written above)
         return [(r, k, v) for r, k, v in self.session.connection().execute(stmt, params).all()]
 
-    def record_data(self, ids: Iterable[int]) -> dict[int, tuple[str, dict[str, Any]]]:
-        """(title, data) of unmerged records by id, a chunk of ids per query."""
+    def record_data(self, ids: Iterable[int], *, loaded: Collection[int] = ()) -> dict[int, tuple[str, dict[str, Any]]]:
+        """(title, data) of unmerged records by id, a chunk of ids per query. Those of `loaded` (records this
+        transaction created, whose staged values are written) the session holds loaded are answered from their
+        rows, as the query would answer after the flush it does first: an import's pairs name mostly records of
+        its own batch."""
         found: dict[int, tuple[str, dict[str, Any]]] = {}
-        for chunk in _chunks(sorted(set(ids))):
+        wanted = set(ids)
+        if loaded:
+            if self.session.autoflush:
+                self.session.flush()  # the rows as the query would read them
+            held, _ = self._loaded(RecordRow, wanted.intersection(loaded))
+            wanted.difference_update(held)
+            found.update({r: (row.title, dict(row.data)) for r, row in held.items() if row.merged_into_id is None})
+        for chunk in _chunks(sorted(wanted)):
             stmt = select(RecordRow.id, RecordRow.title, RecordRow.data).where(
                 RecordRow.id.in_(chunk), RecordRow.merged_into_id.is_(None))
-            found.update({r: (t, dict(d)) for r, t, d in self.session.execute(stmt).all()})
+            found.update({r: (t, dict(d)) for r, t, d in self._plain_rows(stmt)})
         return found
 
     def record_batch(self, entity: str, after_id: int, limit: int) -> list[tuple[int, int | None, dict[str, Any]]]:
@@ -174,8 +184,8 @@ class DuplicateQueries(_Repository):
         new = sorted(set(record_ids))
         held_by: dict[int, list[tuple[str, str]]] = {}  # per chunk of ids: the key values its records hold
         for n, chunk in enumerate(_chunks(new)):
-            held_by[n] = list(self.session.execute(select(MatchKeyRow.key, MatchKeyRow.value).where(
-                MatchKeyRow.record_id.in_(chunk), MatchKeyRow.key.in_(names))).tuples())
+            held_by[n] = self._plain_rows(select(MatchKeyRow.key, MatchKeyRow.value).where(
+                MatchKeyRow.record_id.in_(chunk), MatchKeyRow.key.in_(names)))
         newcomers: dict[tuple[str, str], int] = {}  # how many of these records hold each value
         for pairs in held_by.values():
             for pair in pairs:
@@ -192,15 +202,15 @@ class DuplicateQueries(_Repository):
             # counted on the (entity, key, value) index alone, merged records' keys included: never fewer than
             # the unmerged records holding the value, so a value within its limit here is within it unmerged too
             # (SQLite: 2.5 times faster than counting with each key's record, which reads both tables per key)
-            counted = self.session.execute(_key_counts(len(held)), {"entity": entity, **_key_params("g", held)})
+            counted = self._plain_rows(_key_counts(len(held)), {"entity": entity, **_key_params("g", held)})
             wanted: list[tuple[str, str]] = []
             over: list[tuple[str, str]] = []
-            for key, value, size in counted.tuples():
+            for key, value, size in counted:
                 (wanted if size <= limits[key] else over).append((key, value))
             if over:  # a block beyond its limit with merged records in it: counted again, unmerged only
                 params = {"entity": entity, "most": _ANY_SIZE if in_order else most,
                           **_key_params("g", _grouped(over))}
-                sized = self.session.execute(_group_sizes(len(_grouped(over))), params).tuples()
+                sized = self._plain_rows(_group_sizes(len(_grouped(over))), params)
                 for key, value, size in sized:
                     if size <= limits[key]:
                         wanted.append((key, value))
@@ -211,7 +221,7 @@ class DuplicateQueries(_Repository):
             if not shared:
                 continue
             params = {"entity": entity, **_key_params("g", shared)}
-            for record_id, key, value in self.session.execute(_group_members(len(shared)), params).tuples():
+            for record_id, key, value in self._plain_rows(_group_members(len(shared)), params):
                 groups.setdefault((key, value), set()).add(record_id)
         fresh = set(new)
         for key, value in cut:  # the others first, then these in the order they were written
@@ -228,7 +238,7 @@ class DuplicateQueries(_Repository):
             stmt = select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status).where(
                 DuplicatePairRow.entity == entity,
                 or_(DuplicatePairRow.record_a_id.in_(chunk), DuplicatePairRow.record_b_id.in_(chunk)))
-            found.update({(a, b): status for a, b, status in self.session.execute(stmt)})
+            found.update({(a, b): status for a, b, status in self._plain_rows(stmt)})
         return found
 
     def pair_between(self, a_id: int, b_id: int) -> DuplicatePairRow | None:

@@ -473,16 +473,6 @@ class TaskRepository(_Repository):
             return page, [int(v) for v in rows[0][first:]], named_people
         return [], [int(v) for v in self._plain_rows(select(*extra), extra_params)[0]], named_people
 
-    def _plain_rows(self, stmt: Select[Any], params: dict[str, Any]) -> list[Any]:
-        """The rows of a select of plain values, run on the session's connection: what the session's own execute
-        adds (its statement hooks, the ORM's compile and result set-up) was half the Python calls of an inbox page,
-        and nothing of it applies to rows the session does not hold. Staged changes are flushed first, as the
-        session's autoflush would, so the page sees this unit's own writes."""
-        session = self.session
-        if session.autoflush:
-            session.flush()  # nothing to do (a check of three collections) when nothing is staged
-        return list(session.connection().execute(stmt, params).all())
-
     def run(self, query: TaskQuery) -> list[TaskRow]:
         """The tasks of a query."""
         return self._run(query)
