@@ -190,6 +190,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The connections kept for restoring PostgreSQL databases are closed with the session."""
+    postgres_reset.close_all()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Every app shares the compiled templates (SharedTemplateCode) and URL builders (SharedUrlBuilders), every
     engine the compiled SQL (SharedCompiledSql), and every user the password hashes (SharedPasswordHashes). Under
@@ -254,7 +259,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    postgres_reset.for_url(url).restore()
+    if "deployed" not in request.fixturenames:  # `deployed` empties the database itself before it restores a snapshot
+        postgres_reset.for_url(url).restore()
     return url
 
 
@@ -417,6 +423,7 @@ class SeededDatabases:
             base = make_url(url)
             database = f"{base.database}_{name}"
             self._drop(url, database)
+            postgres_reset.for_url(url).close()  # a TEMPLATE database must have no other sessions
             with self._server(url) as conn:
                 conn.exec_driver_sql(f'CREATE DATABASE "{database}" TEMPLATE "{base.database}"')
             self._databases.append((url, database))
