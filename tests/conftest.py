@@ -190,6 +190,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The connections kept for restoring PostgreSQL databases are closed with the session."""
+    postgres_reset.close_all()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Every app shares the compiled templates (SharedTemplateCode) and URL builders (SharedUrlBuilders), every
     engine the compiled SQL (SharedCompiledSql), and every user the password hashes (SharedPasswordHashes). Under
@@ -254,7 +259,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    postgres_reset.for_url(url).restore()
+    if "deployed" not in request.fixturenames:  # `deployed` empties the database itself before it restores a snapshot
+        postgres_reset.for_url(url).restore()
     return url
 
 
@@ -293,6 +299,13 @@ class DeployedSnapshots:
         self._empty = sqlite_template
         self._files: dict[tuple[str, bool], Path] = {}
         self.user_ids: dict[tuple[str, bool], dict[str, int]] = {}
+        # the role users as actors, by kind of database (DeployedSnapshots.kind) and key
+        self.actors: dict[tuple[str, tuple[str, bool]], dict[str, Actor]] = {}
+
+    @staticmethod
+    def kind(url: str) -> str:
+        """The kind of database a URL names (sqlite, postgresql...)."""
+        return url.split(":", 1)[0].split("+", 1)[0]
 
     @staticmethod
     def key(files: dict[str, str], with_actors: bool) -> tuple[str, bool]:
@@ -315,6 +328,7 @@ class DeployedSnapshots:
                 for name, (username, roles, team) in ROLE_USERS.items():
                     ids[name] = create_user(factory(), username, PASSWORD, roles, NOW, team=team).id
             self.user_ids[key] = ids
+            self.actors[(self.kind(url), key)] = {name: get_actor(factory(), user_id) for name, user_id in ids.items()}
         finally:
             factory.dispose()
 
@@ -409,6 +423,7 @@ class SeededDatabases:
             base = make_url(url)
             database = f"{base.database}_{name}"
             self._drop(url, database)
+            postgres_reset.for_url(url).close()  # a TEMPLATE database must have no other sessions
             with self._server(url) as conn:
                 conn.exec_driver_sql(f'CREATE DATABASE "{database}" TEMPLATE "{base.database}"')
             self._databases.append((url, database))
@@ -476,8 +491,17 @@ def seeded_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seede
 
 @pytest.fixture
 def actors(
-    deployed: Callable[[], UnitOfWork], bundle_files: dict[str, str], deployed_snapshots: DeployedSnapshots
+    db_url: str,
+    deployed: Callable[[], UnitOfWork],
+    bundle_files: dict[str, str],
+    deployed_snapshots: DeployedSnapshots,
 ) -> dict[str, Actor]:
-    """One user per role (plus a second salesperson), as actors, by key of ROLE_USERS."""
-    ids = deployed_snapshots.user_ids[DeployedSnapshots.key(bundle_files, with_actors=True)]
-    return {key: get_actor(deployed(), user_id) for key, user_id in ids.items()}
+    """One user per role (plus a second salesperson), as actors, by key of ROLE_USERS: read back when the snapshot
+    was built (`DeployedSnapshots._build`) and given again, since every restore writes the same user rows and an
+    Actor is frozen; reading them per test was six queries of every test's set-up."""
+    key = DeployedSnapshots.key(bundle_files, with_actors=True)
+    built = deployed_snapshots.actors.get((DeployedSnapshots.kind(db_url), key))
+    if built is None:  # a snapshot this process did not build
+        ids = deployed_snapshots.user_ids[key]
+        return {name: get_actor(deployed(), user_id) for name, user_id in ids.items()}
+    return dict(built)

@@ -19,7 +19,12 @@ from web import create_app
 CPU = 0.5
 # it reads a field, so `flowcrm check` cannot evaluate it ahead (a constant one is refused at deploy)
 HOSTILE = "round(1, -10**9) == 0 or full_name == ''"
-MARGIN = 8.0  # seconds above the 5 s wall-clock limit: the machine is shared and loaded
+MARGIN = 8.0  # seconds above 5 s: the machine is shared and loaded
+# The case names the CPU limit. At a 5 s wall-clock limit a loaded machine (the whole suite beside two benchmarks,
+# load 8-17 on 2 CPUs) gave the sandbox worker under a tenth of a CPU and the wall-clock limit fired first ("exceeded
+# the 5.0 s time limit"); as in tests/integration/test_bounded_check.py the wall-clock limit is wider than the case
+# waits, so the CPU limit is what stops the condition, and the request must still answer within 5 s + MARGIN.
+WALL = 30.0
 
 
 @pytest.fixture
@@ -30,7 +35,7 @@ def hostile_app(make_uow: MakeUow, db_url: str) -> Iterator[Flask]:
     )
     make_people(make_uow)
     saved = list(settings._CURRENT)
-    settings._CURRENT[:] = [Limits(cpu_seconds=CPU, memory_mb=256, wall_seconds=5.0, workers=2)]
+    settings._CURRENT[:] = [Limits(cpu_seconds=CPU, memory_mb=256, wall_seconds=WALL, workers=2)]
     limits.stop_workers()
     yield create_app(app_settings(db_url, UOW_FACTORY=make_uow))
     settings._CURRENT[:] = saved
