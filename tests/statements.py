@@ -24,7 +24,8 @@ def selects_of(work: UnitOfWork, call: Callable[[UnitOfWork], Any]) -> tuple[Any
             result = call(work)
         finally:
             event.remove(bind, "before_cursor_execute", log)
-    return result, [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    # a read may open with its common table expressions (WITH …)
+    return result, [s for s in sent if s.lstrip().upper().startswith(("SELECT", "WITH"))]
 
 
 def as_insert(statement: str) -> str:

@@ -203,7 +203,7 @@ def _scan(keys: list[SortKey], segment: Segment, paging: str | None, cursor_valu
     order = [*segment.prefix, c]
     firsts = (select(*CARRIED, c.label("c")).where(*where, *bounds)
               .order_by(*[x.desc() if downward else x.asc() for x in order])
-              .limit(bindparam("head_limit", type_=BigInteger)).subquery())
+              .limit(bindparam("head_limit", type_=BigInteger)).cte())
     last = select(func.min(firsts.c.c) if downward else func.max(firsts.c.c)).scalar_subquery()
     # the first tasks, and those tied with the last of them on `c`: an equality, looked up in the index (the
     # scan's bounds on `c` left out, as the last value meets them: SQLite would range-scan by them instead)

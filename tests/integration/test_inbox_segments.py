@@ -284,3 +284,27 @@ def test_record_filtered_tab_counts_check_the_title_in_the_title_index(deployed,
     read_by_title = [d for d in plan if "ix_task_assignee_state_record" in d and "record_title>?" in d]
     assert len(read_by_title) >= 2, plan  # the mine count and the pool count (overdue's is read by due time)
     assert not [d for d in plan if "ix_task_assignee_state_created" in d], plan
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("tab", "sort", "given", "paging"),
+    [
+        ("pool", None, ("record",), None),
+        ("pool", "record", (), None),
+        ("overdue", "due", (), "after"),
+        ("mine", "assignee", ("record",), "before"),
+    ],
+)
+def test_each_segment_scan_is_written_once(dialect, tab, sort, given, paging):
+    # a segment's first tasks and the ties of the last of them: the ties are looked up from the rows the scan read,
+    # not by a second copy of the scan (PostgreSQL ran it twice: a third of the buffers of a Pool page)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from engine.store.inbox_segments import _segments, segmented_page
+
+    stmt = segmented_page(tab, 2, sort, False, given, paging)
+    compiled = stmt.compile(dialect=sqlite.dialect() if dialect == "sqlite" else postgresql.dialect())
+    names = list(compiled.positiontup or []) if dialect == "sqlite" else compiled.string.split("%(")[1:]
+    scans = sum(1 for name in names if name.startswith("head_limit"))
+    assert scans == len(_segments(tab, 2, sort, given)), compiled.string

@@ -155,5 +155,5 @@ def test_a_sorted_or_filtered_page_is_planned_for_its_values_each_time(deployed,
             tasks.inbox_page(work, actors["sales"], "mine", NOW, flt=flt)
             tasks.inbox_page(work, actors["sales"], "mine", NOW)
         prepared = work.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
-    pages = [s for s in prepared if s.startswith("SELECT task.id")]
+    pages = [s for s in prepared if s.startswith(("SELECT task.id", "WITH"))]  # a page may open with its scans
     assert len(pages) == 1, "the plain Mine page stays prepared, Mine filtered by record is not"
