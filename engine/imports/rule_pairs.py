@@ -65,7 +65,7 @@ def _pairs_of(found: Keys) -> set[tuple[str, str]]:
 
 def note_new(importer: Importer, data: Mapping[str, Any]) -> Keys | None:
     """Note the key values of a record the import creates, until its pairs are opened; its keys by name (for its
-    match_key rows: computed once), None when the rules read none of its fields."""
+    match_key rows: computed once), None when the entity has no duplicate rules reading a field."""
     if not importer.paired:
         return None
     found = _by_name(importer, data)
