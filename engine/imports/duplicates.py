@@ -62,7 +62,8 @@ class ExactDuplicates:
 
     def hold(self, uow: UnitOfWork, ids: Iterable[int]) -> None:
         """Load the records of these ids not held yet (one query) and hold them for the batch."""
-        missing = set(ids) - set(self.records)
+        held = self.records  # asked for every row: no set of all the held ids made each time
+        missing = {record_id for record_id in ids if record_id not in held}
         if missing:
             self.records.update(uow.records.by_ids(missing))
 

@@ -19,7 +19,7 @@ from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
 from engine.imports.rule_pairs import changes_paired_fields, note_new, paired_fields, queue_rule_pairs
 from engine.messages import Message, coded
-from engine.quality.matching import Candidate
+from engine.quality.matching import Candidate, Keys
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
 from engine.services.bulk_records import (
@@ -77,6 +77,7 @@ class _New:
     keys: set[tuple[str, str]]  # its row hash, match_on keys and exact duplicate keys: a run shares none
     clean: dict[str, Any]
     review: _Review | None = None  # it matched a record and goes to review: a new record and a pair
+    match_keys: Keys | None = None  # its duplicate rules' keys by name, once noted (note_new), for its match_key rows
 
 
 @dataclass
@@ -339,7 +340,7 @@ class Importer:
             else:
                 assert isinstance(new, _New)  # noqa: S101 - the three cases above
                 run.append(new)
-                note_new(self, new.clean)
+                new.match_keys = note_new(self, new.clean)
                 taken |= new.keys
                 if new.review is not None:
                     reviewed.add(new.review.existing.id)
@@ -412,7 +413,8 @@ class Importer:
         try:
             rows = insert_records(uow, self.actor, self.entity, [new.clean for new in run], self.now,
                                   owner_id=owner, source=self.source, start_processes=self.settings.start_processes,
-                                  lookups=self.lookups, sources=[self.row_source(new.number) for new in run])
+                                  lookups=self.lookups, sources=[self.row_source(new.number) for new in run],
+                                  match_keys=[new.match_keys for new in run])
             if self.settings.actions:
                 for row in rows:
                     self._actions(uow, row)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.quality.matching import record_keys, rules_of
+from engine.quality.matching import Keys, record_keys, rules_of
 from engine.quality.new_pairs import new_record_pairs
 from engine.records.schema import is_empty
 from engine.store.duplicate_repos import IMPORT_FOUND_BY
@@ -51,17 +51,26 @@ def paired_fields(importer: Importer) -> frozenset[str]:
 
 
 def _keys(importer: Importer, data: Mapping[str, Any]) -> set[tuple[str, str]]:
+    return _pairs_of(_by_name(importer, data))
+
+
+def _by_name(importer: Importer, data: Mapping[str, Any]) -> Keys:
     config = rules_of(importer.bundle, importer.entity.name)
-    if config is None:
-        return set()
-    found = record_keys(config, data, importer.bundle.settings.default_region)
+    return record_keys(config, data, importer.bundle.settings.default_region) if config is not None else {}
+
+
+def _pairs_of(found: Keys) -> set[tuple[str, str]]:
     return {(name, value) for name, values in found.items() for value in values}
 
 
-def note_new(importer: Importer, data: Mapping[str, Any]) -> None:
-    """Note the key values of a record the import creates, until its pairs are opened."""
-    if importer.paired:
-        importer.fresh_keys |= _keys(importer, data)
+def note_new(importer: Importer, data: Mapping[str, Any]) -> Keys | None:
+    """Note the key values of a record the import creates, until its pairs are opened; its keys by name (for its
+    match_key rows: computed once), None when the entity has no duplicate rules reading a field."""
+    if not importer.paired:
+        return None
+    found = _by_name(importer, data)
+    importer.fresh_keys |= _pairs_of(found)
+    return found
 
 
 def changes_paired_fields(uow: UnitOfWork, importer: Importer, data: dict[str, Any]) -> bool:

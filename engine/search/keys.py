@@ -34,7 +34,12 @@ def _word_keys(value: str) -> tuple[str, ...]:
     folded = name_key(value)
     if folded is None:
         return ()
-    return tuple(_VOWEL_I.sub("y", latin_fold(word)) for word in translit(folded).split() if word)
+    return tuple(_latin_word(word) for word in translit(folded).split() if word)
+
+
+@lru_cache(maxsize=65536)  # first names and surnames repeat across values far more than whole names do
+def _latin_word(word: str) -> str:
+    return _VOWEL_I.sub("y", latin_fold(word))
 
 
 def phone_keys(value: Any, region: str) -> list[str]:

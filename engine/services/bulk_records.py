@@ -16,7 +16,7 @@ from engine.errors import ValidationError
 from engine.filters.model import linked_entities
 from engine.processes.deployed import active_bundle
 from engine.quality.checks import SELF_CHECKING_SOURCES, apply_on_create
-from engine.quality.matching import record_keys, refresh_keys, rules_of
+from engine.quality.matching import Keys, record_keys, refresh_keys, rules_of
 from engine.records.schema import validate_record
 from engine.records.writing import applied
 from engine.rules.actions import BatchLookups
@@ -98,17 +98,19 @@ def _keyed(bundle: Bundle, rows: Sequence[RecordRow]) -> list[RecordRow]:
     return [row for row in rows if set(row.data) & wanted]
 
 
-def _keys(uow: UnitOfWork, bundle: Bundle, rows: Sequence[RecordRow]) -> None:
-    """Match keys of new records, in one statement."""
+def _keys(uow: UnitOfWork, bundle: Bundle, rows: Sequence[RecordRow], known: Sequence[Keys | None]) -> None:
+    """Match keys of new records, in one statement; `known`: each record's keys when the caller computed them from
+    its values already (None: computed here)."""
     config = rules_of(bundle, rows[0].entity)
     if config is None:
         return
     region = bundle.settings.default_region
+    given = {id(row): keys for row, keys in zip(rows, known, strict=True) if keys is not None}
     uow.quality.add_keys(
         [
             (row.id, row.entity, name, value)
             for row in _keyed(bundle, rows)
-            for name, values in record_keys(config, row.data, region).items()
+            for name, values in (given[id(row)] if id(row) in given else record_keys(config, row.data, region)).items()
             for value in sorted(values)
         ]
     )
@@ -126,11 +128,13 @@ def insert_records(
     start_processes: bool = True,
     lookups: BatchLookups | None = None,
     sources: Sequence[str] | None = None,
+    match_keys: Sequence[Keys | None] | None = None,
 ) -> list[RecordRow]:
     """Store new records from validated data inside the caller's transaction, as insert_record would one by one:
     history, reference links, match keys (and the duplicate policy), rules triggered by their creation, then
     processes that start on create (`lookups`: what the rules' actions look up, shared across batches of one
-    transaction; `sources`: each record's own field history source, like an import's row, beside `source`).
+    transaction; `sources`: each record's own field history source, like an import's row, beside `source`;
+    `match_keys`: each record's duplicate keys by name when the caller computed them from its values already).
     Check bulk_ready first."""
     if not cleans:
         return []
@@ -180,7 +184,7 @@ def insert_records(
         by,
     )
     if source.startswith(SELF_CHECKING_SOURCES):
-        _keys(uow, bundle, rows)
+        _keys(uow, bundle, rows, match_keys or [None] * len(rows))
     else:  # each record is checked against those before it only, as one by one: keys written in turn
         for row in _keyed(bundle, rows):
             refresh_keys(uow, bundle, row)

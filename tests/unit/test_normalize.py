@@ -129,3 +129,24 @@ def test_a_name_is_folded_once_for_its_search_words_tokens_and_compared_forms(
     assert normalize.comparable_forms(value, "name")[1] == "elkina petrova anna sergeevna test fold"
     assert keys_of("name", value, "RU") == ["elkina petrova anna sergeevna test fold"]
     assert len(folded) == 1  # before: once for each of the four (the search words, tokens, forms and name key)
+
+
+def test_search_words_fold_each_distinct_word_once_however_many_names_repeat_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.search.keys as search_keys
+
+    folded: list[str] = []
+
+    def counting(text: str) -> str:
+        folded.append(text)
+        return normalize_latin_fold(text)
+
+    normalize_latin_fold = search_keys.latin_fold
+    monkeypatch.setattr(search_keys, "latin_fold", counting)
+    # names no other test folds, sharing first names and surnames as an import's rows do
+    names = [f"{last} {first}" for last in ("Qwertyakov", "Zxcvbinin", "Asdfghin") for first in ("Iuvenaliy", "Kjell")]
+    keys = [search_keys.word_keys(name) for name in names]
+    assert keys[0] == ["qvertyakov", "yuvenaly"]
+    assert keys[-1] == ["asdfghin", "kyell"]
+    assert sorted(folded) == sorted(["qwertyakov", "zxcvbinin", "asdfghin", "iuvenaliy", "kjell"])  # before: 12
