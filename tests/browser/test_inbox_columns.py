@@ -40,6 +40,7 @@ def seed(browser_db: UowFactory) -> None:
 
 
 def _records(page: Page) -> list[str]:
+    page.wait_for_load_state("load")  # a click returns once the next page starts loading, maybe unparsed
     return page.locator("table.inbox-table tbody td:nth-child(2) a").all_inner_texts()
 
 

@@ -40,6 +40,7 @@ def seed(browser_db: UowFactory) -> None:
 
 
 def _rows(page: Page) -> list[tuple[str, str]]:
+    page.wait_for_load_state("load")  # a click returns once the next page starts loading, maybe unparsed
     names = page.locator("table.inbox-table tbody td:nth-child(1) a").all_inner_texts()
     leads = page.locator("table.inbox-table tbody td:nth-child(2) a").all_inner_texts()
     return list(zip(names, leads, strict=True))

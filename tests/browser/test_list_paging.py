@@ -32,6 +32,7 @@ def seed(browser_db: UowFactory) -> None:
 
 
 def _names(page: Page) -> list[str]:
+    page.wait_for_load_state("load")  # a click returns once the next page starts loading, maybe unparsed
     return page.locator("table.list-table tbody td:first-child a").all_inner_texts()
 
 
