@@ -21,7 +21,7 @@ from engine.imports.limits import MB, WorkerLimits
 from engine.imports.liveness import death_of
 from engine.imports.run import fail_job, run_import
 from engine.messages import Message
-from engine.services.units import uow_factory
+from engine.services.units import UowFactory, uow_factory
 from engine.settings import ROOT
 from engine.store.uow import UnitOfWork
 
@@ -52,6 +52,13 @@ def limit_resources(limits: WorkerLimits) -> None:
         raise CpuLimitExceeded(Message("runtime.import_cpu_limit", seconds=limits.cpu_seconds))
 
     signal.signal(signal.SIGXCPU, over_cpu)
+
+
+def job_factory(url: str) -> UowFactory:
+    """The worker's units of work: on PostgreSQL each transaction begins at its first write, as the CLI's and the
+    web's do, so the job's reads (the look for dead jobs, the configuration, the rows a batch checks) send no BEGIN
+    and COMMIT of their own."""
+    return uow_factory(url, begin_late=True)
 
 
 def fail_dead_jobs(uow: UnitOfWork, now: datetime, stale_seconds: int) -> list[int]:
@@ -115,7 +122,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     limits = WorkerLimits.from_env()
     limit_resources(limits)
-    factory = uow_factory(url)
+    factory = job_factory(url)
     try:
         return work(factory, int(args[0]), limits, resume="--resume" in argv)
     finally:

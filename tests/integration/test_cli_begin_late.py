@@ -1,11 +1,13 @@
-"""The CLI's commands and the worker's jobs begin their transactions late on PostgreSQL, as a web request does
-(issue 12, item 1): a command or a job item that only reads sends neither BEGIN nor COMMIT, one that writes still
-writes in one transaction that commits (engine/services/units.py `begin_late`, cli/base.py)."""
+"""The CLI's commands, the worker's jobs and the import worker's job begin their transactions late on PostgreSQL,
+as a web request does (issue 12, item 1): a command or a job item that only reads sends neither BEGIN nor COMMIT,
+one that writes still writes in one transaction that commits (engine/services/units.py `begin_late`, cli/base.py,
+engine/imports/worker.py `job_factory`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,11 +15,15 @@ from sqlalchemy import Engine, event
 
 import cli
 from engine.bootstrap import uow_factory
+from engine.imports import worker
+from engine.imports.limits import WorkerLimits
 from engine.services import records
+from engine.services.imports import create_job, get_job
 from engine.services.views import Actor
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 from tests.integration.find_data import build
+from tests.integration.test_import_worker import contacts
 
 
 @pytest.fixture
@@ -92,3 +98,23 @@ def test_a_unit_made_to_begin_late_writes_in_one_transaction_that_commits(
             assert uow.records.get(lead.id) is not None
     finally:
         factory.dispose()
+
+
+def test_the_import_workers_units_begin_late_and_its_job_still_writes_every_row(
+    db_url: str,
+    deployed: Callable[[], UnitOfWork],
+    actors: dict[str, Actor],
+    server_commands: list[str],
+    tmp_path: Path,
+) -> None:
+    job = create_job(deployed(), actors["sales"], "Contact", "few.csv", contacts(tmp_path, 5), NOW)
+    factory = worker.job_factory(db_url)  # what `python -m engine.imports.worker` runs the job with
+    try:
+        server_commands.clear()
+        assert worker.fail_dead_jobs(factory(), NOW, 120) == []  # a look that finds no dead job only reads
+        assert _after_set_up(server_commands) == []  # BEGIN and COMMIT before
+        assert worker.work(factory, job.id, WorkerLimits(memory_mb=512, cpu_seconds=60), clock=lambda: NOW) == 0
+    finally:
+        factory.dispose()
+    done = get_job(deployed(), actors["sales"], job.id)
+    assert (done.status, done.counts["created"]) == ("done", 5)
