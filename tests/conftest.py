@@ -190,6 +190,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a module that sets `DATABASES_IN_TURN`, each case runs on SQLite and right after on PostgreSQL (pytest
+    collects every SQLite case of a test function before its PostgreSQL ones): the inbox statements a case builds
+    are the same objects for both databases (engine/store/work_repos.py keeps the 512 shapes used last), so the
+    second run reuses them instead of building them again a thousand shapes later. xdist hands out consecutive
+    tests, so the pair usually runs in one process. Only the order changes: every case still runs on both."""
+    chosen = [n for n, item in enumerate(items) if getattr(getattr(item, "module", None), "DATABASES_IN_TURN", False)]
+    cases: dict[tuple[Any, ...], list[pytest.Item]] = {}
+    for n in chosen:
+        item = items[n]
+        spec = getattr(item, "callspec", None)
+        values = sorted((k, repr(v)) for k, v in (spec.params if spec else {}).items() if k != "db_url")
+        key = (item.nodeid.split("::")[0], getattr(item, "originalname", item.name), *values)
+        cases.setdefault(key, []).append(item)
+    for n, item in zip(chosen, [item for pair in cases.values() for item in pair], strict=True):
+        items[n] = item
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The connections kept for restoring PostgreSQL databases are closed with the session."""
     postgres_reset.close_all()

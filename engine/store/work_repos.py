@@ -1,8 +1,10 @@
 """Repositories of process execution: instances, tasks and their candidates, step history, timers."""
 
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from threading import Lock
 from typing import Any, Protocol, cast
 
 from sqlalchemy import (
@@ -483,17 +485,26 @@ class TaskRepository(_Repository):
 
 
 # The inbox queries are built once per shape (which query, how many candidate names) with bound parameters and
-# shared: building and hashing these unions of index scans per request cost more than running them.
-_SHAPES: dict[tuple[Any, ...], Any] = {}
+# shared: building and hashing these unions of index scans per request cost more than running them. The shapes
+# used last are kept: a tab's pages by name, labels and cursor are many shapes, and a cache that kept only the first
+# 512 built every shape after them on every request (2-20 ms each, and its cache key hashed again).
+_SHAPES: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _MAX_SHAPES = 512
+_SHAPES_LOCK = Lock()
 
 
 def _shape(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    found = _SHAPES.get(key)
-    if found is None:
-        found = build()
-        if len(_SHAPES) < _MAX_SHAPES:
-            found = _SHAPES.setdefault(key, found)
+    with _SHAPES_LOCK:
+        found = _SHAPES.get(key)
+        if found is not None:
+            _SHAPES.move_to_end(key)
+            return found
+    found = build()  # outside the lock: two threads may build one shape, the first kept
+    with _SHAPES_LOCK:
+        found = _SHAPES.setdefault(key, found)
+        _SHAPES.move_to_end(key)
+        while len(_SHAPES) > _MAX_SHAPES:
+            _SHAPES.popitem(last=False)
     return found
 
 

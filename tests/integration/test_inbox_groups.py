@@ -29,6 +29,8 @@ from tests.integration.test_inbox_names import (
 )
 from tests.integration.test_inbox_segments import _rows_read, keyset_pages, task_statements
 
+DATABASES_IN_TURN = True  # each case on SQLite, then on PostgreSQL: the statements built are shared
+
 # in Russian Deal takes Lead qualification's name (one name over three versions of two processes) and Document
 # approval a Cyrillic one
 PROCESS_RU = (("deal", "Lead qualification"), ("document_approval", "Согласование"))

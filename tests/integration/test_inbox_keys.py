@@ -19,6 +19,8 @@ from engine.store.models import InstanceRow, ProcessVersionRow, RecordRow, TaskC
 from tests.conftest import NOW
 from tests.integration.test_inbox_pages import _walk
 
+DATABASES_IN_TURN = True  # each case on SQLite, then on PostgreSQL: the statements built are shared
+
 TITLES = ("Анна Белова", "анна белова", "Борис Орлов", "Lead 1", "Lead 10", "Lead 2", "Glen")  # ties by case
 STEPS = (("qualify_lead", "Qualify lead"), ("arrange_meeting", "Arrange first meeting"), ("call", "Call back"))
 FILTERS = {

@@ -20,6 +20,8 @@ from tests.conftest import NOW
 from tests.integration.test_inbox_filters import _lead
 from tests.integration.test_inbox_segments import _rows_read
 
+DATABASES_IN_TURN = True  # each case on SQLite, then on PostgreSQL: the statements built are shared
+
 # (element id, stored title): two elements share an id under different BPMN names; "call" sorts with a standalone
 # task's title in Russian ("T1"), so one name holds tasks of two groups
 ELEMENTS = [("qualify_lead", "Qualify lead"), ("arrange_meeting", "Arrange first meeting"),

@@ -20,6 +20,8 @@ from engine.store.inbox_query import page_select
 from engine.store.models import RecordRow, TaskCandidateRow, TaskRow
 from tests.conftest import NOW
 
+DATABASES_IN_TURN = True  # each case on SQLite, then on PostgreSQL: the statements built are shared
+
 
 @pytest.fixture
 def crowd(deployed, actors):
