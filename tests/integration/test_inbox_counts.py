@@ -98,10 +98,11 @@ def shared_pool(deployed, actors):
                          "completed_at": None, "completed_by": None})
             candidates.append({"task_id": task_id, "kind": "group", "name": group, "pooled": True,
                                "sort_at": due, "due_at": due})
-        for model, values in ((TaskRow, rows), (TaskCandidateRow, candidates)):
-            uow.session.execute(insert(model), values)
-            if uow.session.get_bind().dialect.name == "postgresql":  # what autovacuum does by the time anyone looks
-                uow.session.execute(text(f"ANALYZE {model.__tablename__}"))
+        uow.session.execute(insert(TaskRow), rows)
+        uow.session.execute(insert(TaskCandidateRow), candidates)
+        if uow.session.get_bind().dialect.name == "postgresql":  # what autovacuum does by the time anyone looks
+            uow.session.execute(text("ANALYZE task"))
+            uow.session.execute(text("ANALYZE task_candidate"))
         uow.commit()
 
 
