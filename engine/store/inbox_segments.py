@@ -252,9 +252,6 @@ def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
     def counted(tab: str) -> Any:
         reads = []
         for part in _parts(tab, groups, given):
-            if given == ("process",) and part.prefix == BY_ASSIGNEE and part.name is None:
-                reads.append(_pooled_in_process(groups, overdue=tab == "overdue"))
-                continue
             where = [*part.where, *filter_conditions(given, copied=True)]
             ranged = tab == "overdue" or any(name in DUE_FILTERS for name in given)
             time: Any = TaskRow.due_at if ranged else TaskRow.created_at  # a due range: a range of its index
@@ -277,30 +274,6 @@ def count_columns(groups: int, given: tuple[str, ...]) -> list[Any]:
         return select(func.count()).select_from(capped).scalar_subquery().label(f"count_{tab}")
 
     return [counted("mine"), counted("pool"), counted("overdue")]
-
-
-def _pooled_in_process(groups: int, overdue: bool) -> Select[Any]:
-    """The ids of the reader's pooled tasks (`overdue`: due before `now`) of the process bound as f_process, up to
-    cap1, read from the reader's candidate rows (per name, in the pool index's order) with a look at each one's task
-    — not from the pooled tasks with a probe of each one's candidates: the pool holds every reader's tasks, so the
-    task-first count probed the candidates of five tasks or more for each of the reader's (Team by process at
-    100,000 tasks: 564 tasks and 2,834 buffers for a count of 100), where a process filter leaves most of a reader's
-    candidate rows in (a record title, which leaves few, keeps the task-first read by title)."""
-    at = TaskCandidateRow.due_at if overdue else TaskCandidateRow.sort_at
-    names = [("group", f"cand_{n}") for n in range(groups)] + [("user", "cand_user")]
-    heads = []
-    for kind, key in names:
-        head = (select(TaskCandidateRow.task_id)
-                .join(TaskRow, TaskRow.id == TaskCandidateRow.task_id)
-                .where(TaskCandidateRow.kind == kind, TaskCandidateRow.name == bindparam(key),
-                       TaskCandidateRow.pooled == true(), *filter_conditions(("process",), copied=True)))
-        if overdue:
-            head = head.where(TaskCandidateRow.due_at < bindparam("now"))
-        head = head.order_by(TaskCandidateRow.kind, TaskCandidateRow.name, TaskCandidateRow.pooled, at)
-        heads.append(select(head.limit(bindparam("cap1", type_=BigInteger)).subquery().c.task_id))
-    merged = union(*heads).subquery()  # a task pooled to two of the reader's names counts once
-    capped = select(merged.c.task_id.label("id")).limit(bindparam("cap1", type_=BigInteger)).subquery()
-    return select(capped.c.id)  # SQLite: a LIMITed select in a UNION must be a subquery
 
 
 def bounds() -> dict[str, datetime]:
