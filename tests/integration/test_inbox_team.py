@@ -5,6 +5,7 @@ copies, so the records, instances, process versions and users of the team's task
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from dataclasses import replace
 from datetime import timedelta
@@ -157,3 +158,28 @@ def test_a_sorted_or_filtered_page_is_planned_for_its_values_each_time(deployed,
         prepared = work.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     pages = [s for s in prepared if s.startswith(("SELECT task.id", "WITH"))]  # a page may open with its scans
     assert len(pages) == 1, "the plain Mine page stays prepared, Mine filtered by record is not"
+
+
+_READS_TABLE = re.compile(r"\b(?:FROM|JOIN)\s+(record|process_instance)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("who", "tab", "sort"), [("sales", "mine", None), ("sales", "overdue", "due"),
+                                                  ("head", "team", None), ("head", "team", "record")])
+def test_a_page_shows_its_record_titles_and_processes_from_the_tasks_own_copies(deployed, actors, team_tasks, who,
+                                                                                tab, sort):
+    # the record's title and the process version are copied onto the task (migrations 0021, 0024): the page
+    # statement looked up each row's record and instance besides (~6 buffers a row at 100,000 tasks)
+    flt = named_in(deployed(), TaskFilter(sort=sort), "en")
+    _bind, sent = task_statements(deployed, lambda work: tasks.inbox_page(work, actors[who], tab, NOW, flt=flt))
+    (statement, _params), *_ = sent
+    assert _READS_TABLE.findall(statement) == []
+    page = tasks.inbox_page(deployed(), actors[who], tab, NOW, flt=flt).tasks
+    assert len(page) == 50
+    with deployed() as uow:
+        titles = dict(uow.session.execute(select(RecordRow.id, RecordRow.title).where(
+            RecordRow.id.in_([t.record_id for t in page]))).tuples().all())
+        versions = dict(uow.session.execute(select(InstanceRow.id, ProcessVersionRow.name).join(
+            ProcessVersionRow, ProcessVersionRow.id == InstanceRow.process_version_id)).tuples().all())
+    assert [(t.record_title, t.process) for t in page] == [
+        (titles[t.record_id], versions.get(t.instance_id) if t.instance_id else None) for t in page]
+    assert {t.process for t in page} == {None, "Lead qualification"}  # standalone tasks and the process's
