@@ -7,7 +7,6 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
 import yaml
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -15,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from engine.errors import FlowError, ValidationError
 from engine.services.sign_in import SignInLocked, sign_in
-from engine.services.users import actor_for_token, get_actor, set_preferences
+from engine.services.users import actor_for_token, get_actor, set_preferences, time_zone_names
 from engine.services.views import Actor
 from engine.settings import ROOT
 from web import now, uow
@@ -156,5 +155,5 @@ def profile() -> Any:
             g.actor = updated
             flash(t("profile.saved"), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", errors=errors, zones=sorted(available_timezones()),
+    return render_template("auth/profile.html", errors=errors, zones=time_zone_names(),
                            default_zone=default_zone_name(), locales=LOCALES), status

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.errors import ConflictError, NotFound, ValidationError
@@ -154,9 +155,23 @@ def set_password(uow: UnitOfWork, actor: Actor, user_id: int, password: str) -> 
         uow.commit()
 
 
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """The IANA time zone names of the installed time zone database, sorted; read once per process.
+    `available_timezones()` walks the database and opens every file in it (~600) on each call: 20-40 ms of CPU that
+    every profile page and every time zone saved spent again. A database updated under a running process is seen
+    after its restart, as its ZoneInfo cache already behaves."""
+    return tuple(sorted(available_timezones()))
+
+
+@cache
+def _time_zone_set() -> frozenset[str]:
+    return frozenset(time_zone_names())
+
+
 def is_time_zone(name: str) -> bool:
     """True for an IANA time zone name such as Europe/Moscow."""
-    if not name or name not in available_timezones():
+    if not name or name not in _time_zone_set():
         return False
     try:
         ZoneInfo(name)
