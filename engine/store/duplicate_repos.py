@@ -220,9 +220,15 @@ class DuplicateQueries(_Repository):
             shared = _grouped(wanted)
             if not shared:
                 continue
-            params = {"entity": entity, **_key_params("g", shared)}
-            for record_id, key, value in self._plain_rows(_group_members(len(shared)), params):
-                groups.setdefault((key, value), set()).add(record_id)
+            # the members in two steps whose plans do not depend on the tables' statistics either: the key rows
+            # from the (entity, key, value) index, then which of their records are unmerged by primary key (one
+            # statement joining the two, driven by ix_record_merged_into_id per key row when the statistics said
+            # the tables were empty, read ten times the buffers)
+            key_rows = self._plain_rows(_group_keys(len(shared)), {"entity": entity, **_key_params("g", shared)})
+            unmerged = self._unmerged({record_id for record_id, _, _ in key_rows})
+            for record_id, key, value in key_rows:
+                if record_id in unmerged:
+                    groups.setdefault((key, value), set()).add(record_id)
         fresh = set(new)
         for key, value in cut:  # the others first, then these in the order they were written
             members = groups[key, value]
@@ -230,6 +236,14 @@ class DuplicateQueries(_Repository):
             groups[key, value] = {*others, *sorted(members & fresh)[:limits[key] - len(others)]}
         # a value two records hold, one of them merged, is no group (it was counted with the merged one above)
         return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items()) if len(ids) > 1]
+
+    def _unmerged(self, record_ids: Collection[int]) -> set[int]:
+        """Which of these records are not merged into another: looked up by primary key, a chunk of ids a query."""
+        found: set[int] = set()
+        for chunk in _chunks(sorted(record_ids)):
+            rows = self._plain_rows(_MERGED_INTO, {"ids": chunk})
+            found.update(record_id for record_id, merged_into in rows if merged_into is None)
+        return found
 
     def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
         """`pair_statuses` of the pairs naming one of these records."""
@@ -450,8 +464,12 @@ def _key_counts(keys: int) -> Select[Any]:
 
 
 @lru_cache(maxsize=64)
-def _group_members(keys: int) -> Select[Any]:
-    """(record id, key, value) of the unmerged records holding one of the bound key values."""
-    return (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
-            .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-            .where(_bound_key_filter("g", keys), RecordRow.merged_into_id.is_(None)))
+def _group_keys(keys: int) -> Select[Any]:
+    """(record id, key, value) of the match_key rows holding one of the bound key values, merged records' included:
+    read through the (entity, key, value) index."""
+    return select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value).where(_bound_key_filter("g", keys))
+
+
+# by primary key alone, merged records sorted out by the caller: with `merged_into_id IS NULL` in the statement and
+# no column statistics, PostgreSQL read ix_record_merged_into_id (every unmerged record) rather than the ids
+_MERGED_INTO = select(RecordRow.id, RecordRow.merged_into_id).where(RecordRow.id.in_(bindparam("ids", expanding=True)))
