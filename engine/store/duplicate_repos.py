@@ -35,6 +35,9 @@ from engine.store.quality_models import DuplicatePairRow, MatchKeyRow, MatchMode
 from engine.store.repositories import _Repository
 
 CHUNK = 500  # ids per IN (...) list: well below SQLite's parameter limit
+# ids per primary-key read of the key groups' members: one statement for most looks at the pairs, and still far
+# below the parameters SQLite (32,766) and psycopg (65,535) take in one statement
+MEMBER_CHUNK = 5_000
 _ANY_SIZE = 2**31 - 1  # groups_of: every size of a group counted again
 _KEYS = cast(Table, MatchKeyRow.__table__)  # Core inserts of many rows skip the ORM's per-row bookkeeping
 _PAIRS = cast(Table, DuplicatePairRow.__table__)
@@ -191,6 +194,7 @@ class DuplicateQueries(_Repository):
             for pair in pairs:
                 newcomers[pair] = newcomers.get(pair, 0) + 1
         cut: set[tuple[str, str]] = set()  # values beyond their limit that some of these records joined in time
+        key_rows: list[tuple[int, str, str]] = []  # (record id, key, value) of the groups' members, merged or not
         for pairs in held_by.values():
             held = _grouped(pairs)
             if not held:
@@ -221,14 +225,14 @@ class DuplicateQueries(_Repository):
             if not shared:
                 continue
             # the members in two steps whose plans do not depend on the tables' statistics either: the key rows
-            # from the (entity, key, value) index, then which of their records are unmerged by primary key (one
-            # statement joining the two, driven by ix_record_merged_into_id per key row when the statistics said
-            # the tables were empty, read ten times the buffers)
-            key_rows = self._plain_rows(_group_keys(len(shared)), {"entity": entity, **_key_params("g", shared)})
-            unmerged = self._unmerged({record_id for record_id, _, _ in key_rows})
-            for record_id, key, value in key_rows:
-                if record_id in unmerged:
-                    groups.setdefault((key, value), set()).add(record_id)
+            # from the (entity, key, value) index here, then which of their records are unmerged by primary key,
+            # once for all the chunks (one statement joining the two, driven by ix_record_merged_into_id per key
+            # row when the statistics said the tables were empty, read ten times the buffers)
+            key_rows.extend(self._plain_rows(_group_keys(len(shared)), {"entity": entity, **_key_params("g", shared)}))
+        unmerged = self._unmerged({record_id for record_id, _, _ in key_rows})
+        for record_id, key, value in key_rows:
+            if record_id in unmerged:
+                groups.setdefault((key, value), set()).add(record_id)
         fresh = set(new)
         for key, value in cut:  # the others first, then these in the order they were written
             members = groups[key, value]
@@ -240,7 +244,7 @@ class DuplicateQueries(_Repository):
     def _unmerged(self, record_ids: Collection[int]) -> set[int]:
         """Which of these records are not merged into another: looked up by primary key, a chunk of ids a query."""
         found: set[int] = set()
-        for chunk in _chunks(sorted(record_ids)):
+        for chunk in _chunks(sorted(record_ids), MEMBER_CHUNK):
             rows = self._plain_rows(_MERGED_INTO, {"ids": chunk})
             found.update(record_id for record_id, merged_into in rows if merged_into is None)
         return found

@@ -184,3 +184,25 @@ def test_merged_records_and_groups_over_the_limit_are_left_out(make_uow: Factory
             ("email", "email-1", [3, 4, 5]),
             ("phone", "phone-1", [3, 4, 5]),
         ]
+
+
+def test_members_of_every_chunk_are_sorted_out_by_one_primary_key_read(make_uow: Factory) -> None:
+    _add_contacts(make_uow, 1, 1_500)
+    sent: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    with make_uow() as uow:
+        bind = uow.session.get_bind()
+        event.listen(bind, "before_cursor_execute", keep)
+        try:
+            groups = uow.quality.groups_of("Contact", range(1, 1_501), LIMITS)  # three chunks of 500 records
+        finally:
+            event.remove(bind, "before_cursor_execute", keep)
+    assert len(groups) == len(KEYS) * 500
+    assert groups[0] == ("email", "email-0", [1, 2])
+    # one read of the members' records for the three chunks, by primary key alone
+    reads = [s for s in sent if s.startswith("SELECT record.id, record.merged_into_id FROM record")]
+    assert len(reads) == 1, sent
+    assert "merged_into_id IS NULL" not in reads[0]
