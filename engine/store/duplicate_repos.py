@@ -26,6 +26,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from engine.store import waiting_keys
@@ -244,8 +245,13 @@ class DuplicateQueries(_Repository):
     def _unmerged(self, record_ids: Collection[int]) -> set[int]:
         """Which of these records are not merged into another: looked up by primary key, a chunk of ids a query."""
         found: set[int] = set()
-        for chunk in _chunks(sorted(record_ids), MEMBER_CHUNK):
-            rows = self._plain_rows(_MERGED_INTO, {"ids": chunk})
+        ids = sorted(record_ids)
+        if ids and self.session.connection().dialect.name == "postgresql":
+            chunks = [(_MERGED_INTO_ARRAY, ids)]  # one array parameter: a list of thousands of ids cost 8×
+        else:
+            chunks = [(_MERGED_INTO, chunk) for chunk in _chunks(ids, MEMBER_CHUNK)]
+        for stmt, chunk in chunks:
+            rows = self._plain_rows(stmt, {"ids": chunk})
             found.update(record_id for record_id, merged_into in rows if merged_into is None)
         return found
 
@@ -477,3 +483,7 @@ def _group_keys(keys: int) -> Select[Any]:
 # by primary key alone, merged records sorted out by the caller: with `merged_into_id IS NULL` in the statement and
 # no column statistics, PostgreSQL read ix_record_merged_into_id (every unmerged record) rather than the ids
 _MERGED_INTO = select(RecordRow.id, RecordRow.merged_into_id).where(RecordRow.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: the ids as one array (`= ANY(%s)`): SQLAlchemy and psycopg spent 20 ms of client CPU expanding and
+# converting a list of 4,000 ids into as many parameters, 2.5 ms binding the array (the plan is the same lookup)
+_MERGED_INTO_ARRAY = select(RecordRow.id, RecordRow.merged_into_id).where(
+    RecordRow.id == func.any(bindparam("ids", type_=ARRAY(Integer))))

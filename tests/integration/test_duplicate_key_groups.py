@@ -189,9 +189,11 @@ def test_merged_records_and_groups_over_the_limit_are_left_out(make_uow: Factory
 def test_members_of_every_chunk_are_sorted_out_by_one_primary_key_read(make_uow: Factory) -> None:
     _add_contacts(make_uow, 1, 1_500)
     sent: list[str] = []
+    bound: list[Any] = []
 
-    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         sent.append(" ".join(statement.split()))
+        bound.append(parameters)
 
     with make_uow() as uow:
         bind = uow.session.get_bind()
@@ -203,6 +205,8 @@ def test_members_of_every_chunk_are_sorted_out_by_one_primary_key_read(make_uow:
     assert len(groups) == len(KEYS) * 500
     assert groups[0] == ("email", "email-0", [1, 2])
     # one read of the members' records for the three chunks, by primary key alone
-    reads = [s for s in sent if s.startswith("SELECT record.id, record.merged_into_id FROM record")]
+    reads = [n for n, s in enumerate(sent) if s.startswith("SELECT record.id, record.merged_into_id FROM record")]
     assert len(reads) == 1, sent
-    assert "merged_into_id IS NULL" not in reads[0]
+    assert "merged_into_id IS NULL" not in sent[reads[0]]
+    if bind.dialect.name == "postgresql":  # the ids as one array, not a parameter each (8× the client's CPU)
+        assert len(bound[reads[0]]) == 1
