@@ -26,6 +26,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from engine.store import waiting_keys
@@ -35,6 +36,9 @@ from engine.store.quality_models import DuplicatePairRow, MatchKeyRow, MatchMode
 from engine.store.repositories import _Repository
 
 CHUNK = 500  # ids per IN (...) list: well below SQLite's parameter limit
+# ids per primary-key read of the key groups' members: one statement for most looks at the pairs, and still far
+# below the parameters SQLite (32,766) and psycopg (65,535) take in one statement
+MEMBER_CHUNK = 5_000
 _ANY_SIZE = 2**31 - 1  # groups_of: every size of a group counted again
 _KEYS = cast(Table, MatchKeyRow.__table__)  # Core inserts of many rows skip the ORM's per-row bookkeeping
 _PAIRS = cast(Table, DuplicatePairRow.__table__)
@@ -191,6 +195,7 @@ class DuplicateQueries(_Repository):
             for pair in pairs:
                 newcomers[pair] = newcomers.get(pair, 0) + 1
         cut: set[tuple[str, str]] = set()  # values beyond their limit that some of these records joined in time
+        key_rows: list[tuple[int, str, str]] = []  # (record id, key, value) of the groups' members, merged or not
         for pairs in held_by.values():
             held = _grouped(pairs)
             if not held:
@@ -220,8 +225,14 @@ class DuplicateQueries(_Repository):
             shared = _grouped(wanted)
             if not shared:
                 continue
-            params = {"entity": entity, **_key_params("g", shared)}
-            for record_id, key, value in self._plain_rows(_group_members(len(shared)), params):
+            # the members in two steps whose plans do not depend on the tables' statistics either: the key rows
+            # from the (entity, key, value) index here, then which of their records are unmerged by primary key,
+            # once for all the chunks (one statement joining the two, driven by ix_record_merged_into_id per key
+            # row when the statistics said the tables were empty, read ten times the buffers)
+            key_rows.extend(self._plain_rows(_group_keys(len(shared)), {"entity": entity, **_key_params("g", shared)}))
+        unmerged = self._unmerged({record_id for record_id, _, _ in key_rows})
+        for record_id, key, value in key_rows:
+            if record_id in unmerged:
                 groups.setdefault((key, value), set()).add(record_id)
         fresh = set(new)
         for key, value in cut:  # the others first, then these in the order they were written
@@ -230,6 +241,19 @@ class DuplicateQueries(_Repository):
             groups[key, value] = {*others, *sorted(members & fresh)[:limits[key] - len(others)]}
         # a value two records hold, one of them merged, is no group (it was counted with the merged one above)
         return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items()) if len(ids) > 1]
+
+    def _unmerged(self, record_ids: Collection[int]) -> set[int]:
+        """Which of these records are not merged into another: looked up by primary key, a chunk of ids a query."""
+        found: set[int] = set()
+        ids = sorted(record_ids)
+        if ids and self.session.connection().dialect.name == "postgresql":
+            chunks = [(_MERGED_INTO_ARRAY, ids)]  # one array parameter: a list of thousands of ids cost 8×
+        else:
+            chunks = [(_MERGED_INTO, chunk) for chunk in _chunks(ids, MEMBER_CHUNK)]
+        for stmt, chunk in chunks:
+            rows = self._plain_rows(stmt, {"ids": chunk})
+            found.update(record_id for record_id, merged_into in rows if merged_into is None)
+        return found
 
     def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
         """`pair_statuses` of the pairs naming one of these records."""
@@ -450,8 +474,16 @@ def _key_counts(keys: int) -> Select[Any]:
 
 
 @lru_cache(maxsize=64)
-def _group_members(keys: int) -> Select[Any]:
-    """(record id, key, value) of the unmerged records holding one of the bound key values."""
-    return (select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
-            .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-            .where(_bound_key_filter("g", keys), RecordRow.merged_into_id.is_(None)))
+def _group_keys(keys: int) -> Select[Any]:
+    """(record id, key, value) of the match_key rows holding one of the bound key values, merged records' included:
+    read through the (entity, key, value) index."""
+    return select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value).where(_bound_key_filter("g", keys))
+
+
+# by primary key alone, merged records sorted out by the caller: with `merged_into_id IS NULL` in the statement and
+# no column statistics, PostgreSQL read ix_record_merged_into_id (every unmerged record) rather than the ids
+_MERGED_INTO = select(RecordRow.id, RecordRow.merged_into_id).where(RecordRow.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: the ids as one array (`= ANY(%s)`): SQLAlchemy and psycopg spent 20 ms of client CPU expanding and
+# converting a list of 4,000 ids into as many parameters, 2.5 ms binding the array (the plan is the same lookup)
+_MERGED_INTO_ARRAY = select(RecordRow.id, RecordRow.merged_into_id).where(
+    RecordRow.id == func.any(bindparam("ids", type_=ARRAY(Integer))))

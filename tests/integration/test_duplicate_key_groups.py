@@ -68,10 +68,18 @@ def _work(make_uow: Factory, record_ids: list[int]) -> tuple[int, list[tuple[str
                                                params).scalar()
                 total += plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"]
                 PLANS.append(_shape(plan["Plan"]))
+                NODES.extend(_nodes(plan["Plan"]))
     return total, groups
 
 
 PLANS: list[str] = []  # the plans measured on PostgreSQL, in order: named when the cost assertion fails
+NODES: list[dict[str, Any]] = []  # every node of those plans
+
+
+def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
 
 
 def _shape(node: dict[str, Any], depth: int = 0) -> str:
@@ -93,6 +101,11 @@ def no_autovacuum(make_uow: Factory) -> Iterator[None]:
             if uow.session.get_bind().dialect.name == "postgresql":
                 if not on:
                     uow.session.execute(text("TRUNCATE match_key, record CASCADE"))
+                    # and no column statistics either: ANALYZE of an empty table keeps those an earlier test's
+                    # ANALYZE left (test_inbox_segments analyzes record), and they decided the plans measured here
+                    # by which tests had run on the worker before (a superuser's delete: the suite's user)
+                    uow.session.execute(text("DELETE FROM pg_statistic WHERE starelid IN "
+                                             "('record'::regclass, 'match_key'::regclass)"))
                 for table in ("record", "match_key"):
                     uow.session.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = {str(on).lower()})"))
                 uow.commit()
@@ -102,14 +115,23 @@ def no_autovacuum(make_uow: Factory) -> Iterator[None]:
     autovacuum(True)
 
 
+def _empty_statistics(make_uow: Factory) -> bool:
+    """On PostgreSQL, the statistics of the tables an import grows: analyzed empty (the fixture cleared the columns'
+    statistics), then filled without ANALYZE. Whether the database is PostgreSQL."""
+    with make_uow() as uow:
+        if uow.session.get_bind().dialect.name != "postgresql":
+            return False
+        uow.session.execute(text("ANALYZE record"))
+        uow.session.execute(text("ANALYZE match_key"))
+        uow.commit()
+    PLANS.clear()
+    NODES.clear()
+    return True
+
+
 @pytest.mark.usefixtures("no_autovacuum")
 def test_key_groups_of_a_batch_cost_the_same_however_many_records_exist(make_uow: Factory) -> None:
-    with make_uow() as uow:
-        if uow.session.get_bind().dialect.name == "postgresql":  # the statistics of the tables an import grows
-            uow.session.execute(text("ANALYZE record"))
-            uow.session.execute(text("ANALYZE match_key"))
-            uow.commit()
-    PLANS.clear()
+    postgres = _empty_statistics(make_uow)
     _add_contacts(make_uow, 1, 1_000 + BATCH)
     small, found = _work(make_uow, list(range(1_001, 1_001 + BATCH)))
     _add_contacts(make_uow, 10_001, 5_000)
@@ -118,9 +140,29 @@ def test_key_groups_of_a_batch_cost_the_same_however_many_records_exist(make_uow
     assert again == found
     assert len(found) == len(KEYS) * (BATCH // 3 + 1)
     assert found[0] == ("email", "email-333", [999, 1000, 1001])
-    # six times the records, about the same work (a plan scanning the entity's keys per key would be 6-36×)
-    if not big < 1.5 * small:  # the plans in full (an assertion message is shortened): they have differed by run
-        pytest.fail(f"{big} buffers or steps against {small}; the plans measured:\n" + "\n\n".join(PLANS))
+    if not postgres:  # six times the records, about the same work (a plan scanning the entity's keys per key: 6-36×)
+        assert big < 1.5 * small, f"{big} steps against {small}"
+        return
+    # PostgreSQL without statistics scans tables this small whole (a cheaper plan than 200 index look-ups at this
+    # size, chosen on the sizes it reads from the files), so its work may grow with the table, never faster: no
+    # node runs once per row of another (a per-row scan of every unmerged record read 11,244 buffers against 134)
+    looped = [n for n in NODES if n.get("Actual Loops", 1) > 1]
+    if looped or not big < 7 * small:  # the plans in full (an assertion message is shortened)
+        pytest.fail(f"{big} buffers against {small}, {len(looped)} nodes run per row; the plans measured:\n"
+                    + "\n\n".join(PLANS))
+
+
+@pytest.mark.usefixtures("no_autovacuum")
+def test_key_group_members_are_read_by_primary_key_whatever_the_statistics_say(make_uow: Factory) -> None:
+    if not _empty_statistics(make_uow):
+        pytest.skip("SQLite's planner keeps no statistics unless asked")
+    _add_contacts(make_uow, 1, 1_000 + BATCH)
+    _, found = _work(make_uow, list(range(1_001, 1_001 + BATCH)))
+    assert len(found) == len(KEYS) * (BATCH // 3 + 1)
+    # without statistics PostgreSQL takes `merged_into_id IS NULL` for rare (0.5 %): a join of match_key to record
+    # on it was driven through that index once per key row, reading every unmerged record each time
+    used = sorted({n["Index Name"] for n in NODES if "Index Name" in n})
+    assert "ix_record_merged_into_id" not in used, "\n\n".join(PLANS)
 
 
 def test_merged_records_and_groups_over_the_limit_are_left_out(make_uow: Factory) -> None:
@@ -142,3 +184,29 @@ def test_merged_records_and_groups_over_the_limit_are_left_out(make_uow: Factory
             ("email", "email-1", [3, 4, 5]),
             ("phone", "phone-1", [3, 4, 5]),
         ]
+
+
+def test_members_of_every_chunk_are_sorted_out_by_one_primary_key_read(make_uow: Factory) -> None:
+    _add_contacts(make_uow, 1, 1_500)
+    sent: list[str] = []
+    bound: list[Any] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append(" ".join(statement.split()))
+        bound.append(parameters)
+
+    with make_uow() as uow:
+        bind = uow.session.get_bind()
+        event.listen(bind, "before_cursor_execute", keep)
+        try:
+            groups = uow.quality.groups_of("Contact", range(1, 1_501), LIMITS)  # three chunks of 500 records
+        finally:
+            event.remove(bind, "before_cursor_execute", keep)
+    assert len(groups) == len(KEYS) * 500
+    assert groups[0] == ("email", "email-0", [1, 2])
+    # one read of the members' records for the three chunks, by primary key alone
+    reads = [n for n, s in enumerate(sent) if s.startswith("SELECT record.id, record.merged_into_id FROM record")]
+    assert len(reads) == 1, sent
+    assert "merged_into_id IS NULL" not in sent[reads[0]]
+    if bind.dialect.name == "postgresql":  # the ids as one array, not a parameter each (8× the client's CPU)
+        assert len(bound[reads[0]]) == 1
