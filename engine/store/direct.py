@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from engine.store import pipeline
 from engine.store.audit_guard import APPEND_ONLY
 
 ROWS_PER_STATEMENT = 100  # PostgreSQL: more rows than this go through the session (SQLAlchemy's pages of them)
@@ -74,6 +75,22 @@ class Prebuilt:
             hook(session, self)
         return int(_send(connection, form.sql, _bound(form, params), False, _rowcount))
 
+    def send(self, session: Session, params: dict[str, Any], check: pipeline.Check | None = None) -> None:
+        """Send the statement with one set of parameters, its row count to `check` (which raises when it is not
+        what the caller expected): on PostgreSQL it waits with the connection's other held writes for the next
+        statement whose answer is read, or the commit (engine.store.pipeline), so a check may raise then."""
+        connection = session.connection()
+        form = self._form(connection.dialect, tuple(params) if self.kind == "insert" else (), 1)
+        if form is None:
+            matched = int(cast(CursorResult[Any], session.execute(self.statement, params)).rowcount)
+        else:
+            for hook in _HOOKS:
+                hook(session, self)
+            _send(connection, form.sql, _bound(form, params), False, _rowcount, check=check or _unchecked)
+            return
+        if check is not None:
+            check(matched)
+
     def insert_row(self, session: Session, values: dict[str, Any]) -> Any:
         """INSERT one row and give back its `returning` column (the key the database assigned)."""
         connection = session.connection()
@@ -105,9 +122,9 @@ class Prebuilt:
             hook(session, self)
         if many:
             params = {f"{name}__{n}": value for n, row in enumerate(rows) for name, value in row.items()}
-            _send(connection, form.sql, _bound(form, params), False, _nothing)
+            _send(connection, form.sql, _bound(form, params), False, _nothing, check=_unchecked)
         elif len(rows) == 1:
-            _send(connection, form.sql, _bound(form, rows[0]), False, _nothing)
+            _send(connection, form.sql, _bound(form, rows[0]), False, _nothing, check=_unchecked)
         else:
             _send(connection, form.sql, [_bound(form, row) for row in rows], True, _nothing)
 
@@ -178,33 +195,49 @@ def _bound(form: _Form, params: dict[str, Any]) -> Any:
     return tuple([values[name] for name in form.order])
 
 
-def _send(connection: Connection, sql: str, params: Any, many: bool, read: Callable[[Any], Any]) -> Any:
+def _send(connection: Connection, sql: str, params: Any, many: bool, read: Callable[[Any], Any], *,
+          check: pipeline.Check | None = None) -> Any:
     """Execute on a cursor of the connection's driver connection what `Connection.exec_driver_sql` would, with its
     engine's `before_cursor_execute` and `after_cursor_execute` listeners around it, and give what `read` takes
     from the cursor. A driver error comes out as SQLAlchemy's (`IntegrityError`, `OperationalError`...); a lost
-    connection is invalidated and the pool's other connections dropped, as SQLAlchemy does."""
+    connection is invalidated and the pool's other connections dropped, as SQLAlchemy does. With a `check`, the
+    caller reads no answer but the row count, which goes to `check`: on PostgreSQL the statement is then held
+    (engine.store.pipeline) and sent with the next one whose answer is read; otherwise held writes go before it, in
+    the same pipeline."""
     dialect = connection.dialect
-    cursor = connection.connection.cursor()
+    cursor: Any = connection.connection.cursor()
+    held = dialect.driver == "psycopg"
     try:
         for before in connection.dispatch.before_cursor_execute:
             sql, params = before(connection, cursor, sql, params, None, many)
-        try:
-            if many:
-                cursor.executemany(sql, params)
-            else:
-                cursor.execute(sql, params)
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(exc)
-                connection.engine.dispose(close=False)
-            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost,
-                                      dialect=dialect, ismulti=many) from exc
+        if held and check is not None and not many:
+            pipeline.hold(connection, cursor, sql, params, check)
+            cursor = None  # the queue closes it once sent
+            return None
+        if held and not many:  # with the held writes before it, in one pipeline
+            pipeline.send_held(connection, lambda: cursor.execute(sql, params), also_sent=(sql, params))
+        else:
+            try:
+                if many:
+                    cursor.executemany(sql, params)
+                else:
+                    cursor.execute(sql, params)
+            except dialect.loaded_dbapi.Error as exc:
+                lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+                if lost:
+                    connection.invalidate(exc)
+                    connection.engine.dispose(close=False)
+                raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost,
+                                          dialect=dialect, ismulti=many) from exc
         for after in connection.dispatch.after_cursor_execute:
             after(connection, cursor, sql, params, None, many)
-        return read(cursor)
+        answer = read(cursor)
+        if check is not None:
+            check(cursor.rowcount)
+        return answer
     finally:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
 
 
 def _rowcount(cursor: Any) -> Any:
@@ -221,4 +254,8 @@ def _returned(cursor: Any) -> Any:
 
 
 def _nothing(_cursor: Any) -> None:
+    return None
+
+
+def _unchecked(_rowcount: int) -> None:
     return None
