@@ -214,7 +214,7 @@ def _send(connection: Connection, sql: str, params: Any, many: bool, read: Calla
             pipeline.hold(connection, cursor, sql, params, check)
             cursor = None  # the queue closes it once sent
             return None
-        if held and not many:  # with the held writes before it, in one pipeline
+        if held and not many and connection.info.get(pipeline.PENDING):  # behind the held writes, in one pipeline
             pipeline.send_held(connection, lambda: cursor.execute(sql, params), also_sent=(sql, params))
         else:
             try:

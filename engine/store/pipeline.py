@@ -87,6 +87,8 @@ def send_held(connection: Connection, also: Callable[[], Any] | None = None, *, 
 
 def drop_held(connection: Connection) -> None:
     """Forget the held writes (a rollback undoes them anyway: nothing of them was sent)."""
+    if connection.invalidated:  # lost: its `info` went with it, and asking for it would reconnect
+        return
     _close(connection.info.pop(PENDING, None) or [])
 
 

@@ -182,8 +182,10 @@ def test_a_connection_lost_before_a_prebuilt_write_is_invalidated_and_the_next_u
     with uow:
         pid = uow.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         terminate_backend(db_url, pid)
-        with pytest.raises(OperationalError) as lost:
+        with pytest.raises(OperationalError) as lost:  # noqa: PT012 - the write, then what sends it
+            # on PostgreSQL the write is held until the unit's next statement or its commit (engine.store.pipeline)
             uow.tasks.set_pooled(task_id, False)
+            uow.commit()
         assert lost.value.connection_invalidated
     with deployed() as again:  # a live connection, and nothing of the lost unit was written
         assert again.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
