@@ -17,6 +17,7 @@ then rolls back. A rollback (of the transaction or to a savepoint) drops what is
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,20 @@ class _Held:
     sql: str
     params: Any
     check: Check | None
+    guarded: bool  # the server fails the statement when it matched no row (`guard`)
+
+
+def guard(update_sql: str) -> str:
+    """An UPDATE of one row that the server itself fails when it matched none (a revision saved elsewhere
+    meanwhile): the count of updated rows divides 1, so 0 is the error division_by_zero (22012), which aborts the
+    transaction — and a COMMIT sent behind it in the same pipeline with it — and which `send_held` raises as the
+    write's check would (StaleDataError). The check of the row count moves to the server so that the COMMIT need
+    not wait for it."""
+    return f"{_GUARD} ({update_sql} RETURNING 1) SELECT 1 / count(*) FROM guarded"  # noqa: S608 - compiled SQL
+
+
+_GUARD = "WITH guarded AS"
+_DIVISION_BY_ZERO = "22012"
 
 
 def hold(connection: Connection, cursor: Any, sql: str, params: Any, check: Check | None) -> None:
@@ -40,7 +55,7 @@ def hold(connection: Connection, cursor: Any, sql: str, params: Any, check: Chec
     held: list[_Held] | None = connection.info.get(PENDING)
     if held is None:
         held = connection.info[PENDING] = []
-    held.append(_Held(cursor, sql, params, check))
+    held.append(_Held(cursor, sql, params, check, sql.startswith(_GUARD)))
 
 
 def send_held(connection: Connection, also: Callable[[], Any] | None = None, *, raw_errors: bool = False,
@@ -64,6 +79,13 @@ def send_held(connection: Connection, also: Callable[[], Any] | None = None, *, 
                 answer = also()
     except dialect.loaded_dbapi.Error as exc:
         _close(held)
+        if getattr(exc, "sqlstate", None) == _DIVISION_BY_ZERO:
+            for write in held:
+                if write.guarded and write.check is not None:
+                    try:
+                        write.check(0)  # its own StaleDataError (which row, which revision)
+                    except Exception as stale:
+                        raise stale from exc
         if raw_errors:
             raise
         lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
@@ -83,6 +105,29 @@ def send_held(connection: Connection, also: Callable[[], Any] | None = None, *, 
     finally:
         _close(held)
     return answer
+
+
+def _commit_with_held(connection: Connection) -> None:
+    """The held writes and the COMMIT in one pipeline, when the server checks every row count they need (`guard`):
+    a failed write aborts the transaction and the COMMIT with it, and the driver's transaction is rolled back
+    before the error is raised (SQLAlchemy's COMMIT that follows is a no-op of psycopg's, either way). Otherwise the
+    writes are sent and checked first, and the COMMIT follows."""
+    if connection.invalidated or not connection.info.get(PENDING):
+        return
+    held: list[_Held] = connection.info[PENDING]
+    if any(write.check is not None and not write.guarded for write in held):
+        send_held(connection)
+        return
+    driver: Any = connection.connection.driver_connection
+    try:
+        # the COMMIT as a statement: psycopg's `commit()` in a pipeline syncs, and leaving the pipeline syncs again
+        # (a second round trip); psycopg reads the transaction's end from the server's answer
+        send_held(connection, lambda: driver.execute(b"COMMIT"))
+    except BaseException:
+        if not connection.invalidated:
+            with suppress(connection.dialect.loaded_dbapi.Error):
+                driver.rollback()
+        raise
 
 
 def drop_held(connection: Connection) -> None:
@@ -137,7 +182,7 @@ def send_held_first(engine: Engine, planned_per_run: str) -> None:
     event.listen(engine, "do_execute", execute, insert=True)
     event.listen(engine, "do_executemany", execute_many, insert=True)
     event.listen(engine, "do_execute_no_params", execute_no_params, insert=True)
-    event.listen(engine, "commit", send_held)  # the unit of work sends them itself before; this is the safety net
+    event.listen(engine, "commit", _commit_with_held)
     event.listen(engine, "rollback", drop_held)
     event.listen(engine, "rollback_savepoint", lambda connection, _name, _context: drop_held(connection))
     event.listen(engine, "checkin", lambda _dbapi, record: _close(record.info.pop(PENDING, None) or []))

@@ -251,7 +251,8 @@ def _record_update(names: tuple[str, ...]) -> Prebuilt:
         stmt = _RECORD_UPDATES[names] = Prebuilt(
             _RECORDS.update()
             .where(_RECORDS.c.id == bindparam("row_id"), _RECORDS.c.revision == bindparam("old_revision"))
-            .values({**{name: bindparam(f"new_{name}") for name in names}, "revision": bindparam("new_revision")}))
+            .values({**{name: bindparam(f"new_{name}") for name in names}, "revision": bindparam("new_revision")}),
+            guarded=True)
     return stmt
 
 

@@ -350,8 +350,7 @@ class UnitOfWork:
             waiting_keys.write(self.session)
             if self.session.dirty:  # changed records in prebuilt UPDATEs, rather than by the commit's flush
                 self.records.save_changed()
-            self._send_held()  # PostgreSQL: the held writes and their revision checks, before the COMMIT
-            self.session.commit()
+            self.session.commit()  # PostgreSQL: the held writes go with the COMMIT (engine.store.pipeline)
             self.session.info.pop(WROTE, None)
         except StaleDataError as exc:
             self._rollback()

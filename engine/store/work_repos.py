@@ -175,7 +175,8 @@ _SAVE_INSTANCE = Prebuilt(
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
     .values(state_json=bindparam("state_json"), serializer_version=bindparam("serializer_version"),
-            status=bindparam("status"), ended_at=bindparam("ended_at"), revision=bindparam("new_revision"))
+            status=bindparam("status"), ended_at=bindparam("ended_at"), revision=bindparam("new_revision")),
+    guarded=True,
 )
 _TASKS = cast(Table, TaskRow.__table__)
 # prebuilt: a claim and the end of a task are the hot path's task writes (an ORM-enabled UPDATE with its session

@@ -22,6 +22,7 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 from tests.integration.test_pool_ping import terminate_backend
 from tests.integration.test_step_statements import statements
+from tests.statements import as_sent
 
 MakeUow = Callable[[], UnitOfWork]
 FIELD_CHANGES = cast(Table, FieldChangeRow.__table__)
@@ -62,7 +63,7 @@ def test_a_lead_is_written_by_driver_sql_without_a_write_through_the_session(
     # the record, instance, task, candidate, event, history, key and timer rows, the claim, the step's saves: all
     # sent, none of them through `Session.execute` (27 of them were)
     assert written == []
-    assert sum(1 for sql in sent if sql.split()[0] in ("INSERT", "UPDATE", "DELETE")) >= 20
+    assert sum(1 for sql in sent if as_sent(sql).split()[0] in ("INSERT", "UPDATE", "DELETE")) >= 20
     with deployed() as uow:
         record = uow.records.get(lead_id)
         assert record is not None

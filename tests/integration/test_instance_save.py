@@ -17,6 +17,7 @@ from engine.store.models import InstanceRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 from tests.integration.test_step_statements import statements
+from tests.statements import as_sent
 
 MakeUow = Callable[[], UnitOfWork]
 INSTANCES = cast(Table, InstanceRow.__table__)
@@ -90,7 +91,7 @@ def test_a_step_saves_its_instance_once_and_leaves_nothing_for_the_flush(deploye
         revision, state = before.revision, before.state_json
     with statements(deployed) as seen:
         tasks.complete_task(deployed(), sam, task_id, {"outcome": "convert", "budget": "700"}, NOW)
-    saves = [s for s in seen if s.startswith("UPDATE process_instance")]
+    saves = [s for s in seen if as_sent(s).startswith("UPDATE process_instance")]
     assert len(saves) == 1, seen
     with deployed() as uow:
         after = uow.instances.get(instance_id)
