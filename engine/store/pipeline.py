@@ -1,18 +1,20 @@
 """PostgreSQL: prebuilt writes nobody waits on are held and sent together, in one psycopg pipeline.
 
 A step of a process sends 6-11 prebuilt writes (engine/store/direct.py) and waited for the server after each: on
-PostgreSQL every statement was a round trip, and the round trips were most of a lead's time (the lead's statements
-replayed by the raw driver alone took 12.5 times SpiffWorkflow in memory). Most of those writes give back nothing
-the caller reads (an INSERT of rows, an UPDATE whose row count only guards a revision), so here they wait in the
-connection's queue (`hold`) and go to the server when something must be answered: the next statement through
-SQLAlchemy (a read — sent in the same pipeline, behind them), a prebuilt write whose answer is read (a claim, an
-INSERT … RETURNING), a COPY, the commit. psycopg's pipeline mode sends them all and waits once (the pipeline's
-sync); then each held write's row count goes to its check, which raises what the caller would have raised (a stale
-revision: StaleDataError) before the transaction commits. What stays the same: the statements, their order and
-parameters; the engine's `before_cursor_execute` listeners see each when it is held (statement counts, write
-tracking, BEGIN at the first write), the `after_cursor_execute` ones when it was sent; a driver error is SQLAlchemy's
-(`IntegrityError`…), raised by the statement that sent the queue, in the same transaction, which the unit of work
-then rolls back. A rollback (of the transaction or to a savepoint) drops what is held: nothing of it was sent."""
+PostgreSQL every statement was a round trip, and the round trips were most of a process's time (the statements of
+the benchmark's process replayed by the raw driver alone took 12.5 times SpiffWorkflow in memory). Most of those
+writes give back nothing the caller reads (an INSERT of rows, an UPDATE whose row count only guards a revision), so
+here they wait in the connection's queue (`hold`) and go to the server when something must be answered: the next
+statement through SQLAlchemy (a read, sent in the same pipeline behind them), a prebuilt write whose answer is read
+(a claim, an INSERT … RETURNING), a COPY, or the COMMIT, which goes in the same pipeline: psycopg's pipeline mode
+sends them all and waits once. An UPDATE checked by its revision is sent so that the server fails it when it
+matched no row (`guard`): the error aborts the transaction and the COMMIT behind it, and comes out as the check
+would have raised it (StaleDataError, which the unit of work turns into ConflictError). What stays the same: the
+statements, their order and parameters; the engine's `before_cursor_execute` listeners see each when it is held
+(statement counts, write tracking, BEGIN at the first write), the `after_cursor_execute` ones when it was sent; a
+driver error is SQLAlchemy's (`IntegrityError`…), raised by whatever sent the queue, in the same transaction, which
+the unit of work then rolls back. A rollback (of the transaction or to a savepoint) drops what is held: nothing of
+it was sent."""
 
 from __future__ import annotations
 

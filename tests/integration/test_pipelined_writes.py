@@ -67,6 +67,7 @@ def test_a_lead_created_claimed_and_completed_waits_for_the_server_at_most_16_ti
     # claim's UPDATE are still waited on, each with the writes held before it
     _postgres_only(db_url)
     sam = actors["sales"]
+    _lead(deployed, actors, "22 tables")  # the pool's connection made and its statements prepared beforehand
     with round_trips(deployed.engine) as waited:  # type: ignore[attr-defined]
         _, task_id, _ = _lead(deployed, actors, "22 chairs")
         tasks.claim_task(deployed(), sam, task_id, NOW)
