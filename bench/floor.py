@@ -23,8 +23,11 @@ class Recorder:
 
     def __init__(self, engine: Engine) -> None:
         self.ops: list[tuple[str, str, Any]] = []
+        self.held: set[int] = set()  # indexes of ops sent later, in a pipeline (engine/store/pipeline.py)
+        self._seen: dict[int, int] = {}  # cursor id -> index of its op, until the driver executed it
         self.on = False
         event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "after_cursor_execute", self._sent)
         event.listen(engine, "commit", self._end("commit"))
         event.listen(engine, "rollback", self._end("rollback"))
 
@@ -34,7 +37,13 @@ class Recorder:
             # one execute per page of rows; a statement sent on the driver's cursor (engine.store.direct, COPY) has
             # no execution context, and its `many` says what it is
             one = not many or (context is not None and context.execute_style is ExecuteStyle.INSERTMANYVALUES)
+            self._seen[id(_cursor)] = len(self.ops)
             self.ops.append(("one" if one else "many", sql, params))
+
+    def _sent(self, _conn: Any, cursor: Any, *_args: Any) -> None:
+        index = self._seen.pop(id(cursor), None)
+        if self.on and index is not None and index != len(self.ops) - 1:  # others were recorded before it was sent
+            self.held.add(index)
 
     def _end(self, kind: str) -> Callable[[Any], None]:
         def seen(_conn: Any) -> None:
@@ -46,7 +55,7 @@ class Recorder:
     @contextmanager
     def recording(self) -> Iterator[list[tuple[str, str, Any]]]:
         """Record what is sent inside the block."""
-        self.ops, self.on = [], True
+        self.ops, self.held, self.on = [], set(), True
         try:
             yield self.ops
         finally:
@@ -83,7 +92,56 @@ def _replay(conn: Any, ops: list[tuple[str, str, Any]]) -> tuple[float, float]:
     return seconds, ending
 
 
-def replay_floor(engine: Engine, run_leads: Callable[[], int], replica: Engine) -> dict[str, Any]:
+def _replay_pipelined(conn: Any, ops: list[tuple[str, str, Any]], held: set[int]) -> tuple[float, float]:
+    """`_replay` as the services send the operations on PostgreSQL (engine/store/pipeline.py): the writes they held
+    go in one pipeline with the next statement whose answer is read, or with the COMMIT; (seconds in all, seconds
+    in commits and rollbacks)."""
+    queue: list[tuple[str, Any]] = []
+    ending = 0.0
+    start = perf_counter()
+
+    def pipelined(last: Callable[[], Any]) -> None:
+        cursors = []
+        with conn.pipeline():
+            for sql, params in queue:
+                cursor = conn.cursor()
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+            last()
+        for cursor in cursors:
+            cursor.close()
+        queue.clear()
+
+    cursor = conn.cursor()
+    for index, (kind, sql, params) in enumerate(ops):
+        if index in held:
+            queue.append((sql, params))
+        elif kind in ("one", "many"):
+            run = cursor.executemany if kind == "many" else cursor.execute
+            if queue:
+                pipelined(lambda run=run, sql=sql, params=params: run(sql, params))
+            else:
+                run(sql, params)
+            if kind == "one" and cursor.description is not None:
+                cursor.fetchall()
+        else:
+            began = perf_counter()
+            if kind == "commit" and queue:
+                pipelined(lambda: conn.execute(b"COMMIT"))
+            elif kind == "commit":
+                conn.commit()
+            else:
+                queue.clear()
+                conn.rollback()
+            ending += perf_counter() - began
+    seconds = perf_counter() - start
+    cursor.close()
+    return seconds, ending
+
+
+def replay_floor(
+    engine: Engine, run_leads: Callable[[], int], replica: Engine, pipelined_replica: Engine | None = None
+) -> dict[str, Any]:
     """Run `run_leads` (it returns how many leads it ran) on `engine` while recording, then replay the recording
     with the raw driver on `replica`, a database in the state `engine`'s was in before those leads (same ids)."""
     recorder = Recorder(engine)
@@ -97,6 +155,18 @@ def replay_floor(engine: Engine, run_leads: Callable[[], int], replica: Engine) 
     finally:
         raw.close()
     statements, transactions = recorder.counts()
+    pipelined = {}
+    if pipelined_replica is not None:  # the same operations, the held writes pipelined as the services send them
+        raw = pipelined_replica.raw_connection()
+        try:
+            piped, piped_ending = _replay_pipelined(raw.driver_connection, ops, recorder.held)
+        finally:
+            raw.close()
+        pipelined = {
+            "pipelined_ms_per_instance": round(piped * 1000 / leads, 3),
+            "pipelined_of_which_commit_ms_per_instance": round(piped_ending * 1000 / leads, 3),
+            "held_statements_per_instance": round(len(recorder.held) / leads, 1),
+        }
     return {
         "leads": leads,
         "statements_per_instance": round(statements / leads, 1),
@@ -104,6 +174,7 @@ def replay_floor(engine: Engine, run_leads: Callable[[], int], replica: Engine) 
         "ms_per_instance": round(seconds * 1000 / leads, 3),
         "of_which_commit_ms_per_instance": round(ending * 1000 / leads, 3),
         "services_same_leads_ms_per_instance": round(services * 1000 / leads, 3),
+        **pipelined,
     }
 
 

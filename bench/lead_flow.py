@@ -436,10 +436,12 @@ def run(
         if postgres:
             flows["persisted_postgres"] = PersistedFlow(_postgres_url(stack, postgres))
 
-            def replica(url: str = postgres) -> tuple[PersistedFlow, PersistedFlow]:
-                """Two schemas set up alike, so rows get the same ids in both."""
-                recorded, replayed = (PersistedFlow(_postgres_url(stack, url, f"bench_floor_{n}")) for n in "ab")
-                return recorded, replayed
+            def replica(url: str = postgres) -> tuple[PersistedFlow, PersistedFlow, PersistedFlow]:
+                """Three schemas set up alike, so rows get the same ids in each: recorded, replayed one statement at
+                a time, replayed pipelined."""
+                recorded, replayed, piped = (PersistedFlow(_postgres_url(stack, url, f"bench_floor_{n}"))
+                                             for n in "abc")
+                return recorded, replayed, piped
 
         try:
             return _run(flows, leads, warmup, profile_leads, rounds, replica)
@@ -453,23 +455,27 @@ def _floors(
     tiers: dict[str, dict[str, float]],
     count: int,
     base: float,
-    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow]] | None,
+    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow, PersistedFlow]] | None,
 ) -> dict[str, Any]:
     """What the database alone costs per lead (bench/floor.py) beside what the services cost, as ratios to
     SpiffWorkflow in memory of this run."""
     sqlite = flows["persisted_sqlite_file"]
     found = {"persisted_sqlite_file": floor.sqlite_floor(sqlite.factory.engine, sqlite.leads(3 * 10**6, count))}
     if postgres_replica is not None:
-        recorded, replica = postgres_replica()
+        recorded, replica, piped = postgres_replica()
         try:
             found["persisted_postgres"] = floor.replay_floor(
-                recorded.factory.engine, recorded.leads(3 * 10**6, count), replica.factory.engine
+                recorded.factory.engine, recorded.leads(3 * 10**6, count), replica.factory.engine,
+                piped.factory.engine,
             )
         finally:
             recorded.factory.dispose()
             replica.factory.dispose()
+            piped.factory.dispose()
     for tier, measured in found.items():
         measured["floor_ratio_to_in_memory"] = round(measured["ms_per_instance"] / base, 2)
+        if "pipelined_ms_per_instance" in measured:
+            measured["pipelined_floor_ratio_to_in_memory"] = round(measured["pipelined_ms_per_instance"] / base, 2)
         measured["services_ratio_to_in_memory"] = round(tiers[tier]["ms_per_instance"] / base, 2)
     return found
 
@@ -480,7 +486,7 @@ def _run(
     warmup: int,
     profile_leads: int,
     rounds: int,
-    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow]] | None = None,
+    postgres_replica: Callable[[], tuple[PersistedFlow, PersistedFlow, PersistedFlow]] | None = None,
 ) -> dict[str, Any]:
     tiers = _interleaved(
         {

@@ -95,6 +95,12 @@ def _flow(flow: dict[str, Any]) -> list[str]:
             f"memory; commits {floor['of_which_commit_ms_per_instance']} ms) against "
             f"{floor['services_same_leads_ms_per_instance']} ms through the services"
         )
+        if "pipelined_ms_per_instance" in floor:
+            out.append(
+                f"  database floor, {TIER_NAMES[tier]}, pipelined as the services send them "
+                f"({floor['held_statements_per_instance']} held writes a lead): {floor['pipelined_ms_per_instance']} "
+                f"ms/instance ({floor['pipelined_floor_ratio_to_in_memory']:.2f}x in memory)"
+            )
     for key, tier in (("profile", "persisted_sqlite_file"), ("profile_postgres", "persisted_postgres")):
         if flow.get(key):
             out += _profile(flow[key], TIER_NAMES[tier])

@@ -36,3 +36,11 @@ def as_insert(statement: str) -> str:
         table, _, rest = text[5:].partition(" ")
         return f"INSERT INTO {table} {rest.removesuffix(' FROM STDIN')}"
     return statement
+
+
+def as_sent(statement: str) -> str:
+    """A statement as the tests that count writes name it: an UPDATE the server checks by its row count
+    (engine/store/pipeline.guard, PostgreSQL: `WITH guarded AS (UPDATE …) SELECT …`) is the UPDATE it wraps."""
+    text = statement.lstrip()
+    prefix = "WITH guarded AS ("
+    return text[len(prefix):] if text.startswith(prefix) else statement

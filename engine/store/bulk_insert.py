@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from engine.store import pipeline
 from engine.store.direct import Prebuilt
 
 COPY_FROM = 20  # fewer rows go as an INSERT: COPY's own set-up costs about one statement
@@ -217,6 +218,7 @@ def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Se
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     raw = connection.connection.driver_connection
     assert raw is not None  # noqa: S101 - a checked-out connection has its driver connection
+    pipeline.send_held(connection)  # held prebuilt writes go before the COPY (which no pipeline may hold)
     with raw.cursor() as cursor:
         for listener in connection.dispatch.before_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)

@@ -14,6 +14,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store import pipeline
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -111,6 +113,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # page shapes, so a process serving them all in turn kept none of its page statements prepared and the
             # server planned each again (~1 ms for a page of tasks); as many as SQLAlchemy keeps compiled
             dbapi_conn.prepared_max = PREPARED_MAX
+
+        # prebuilt writes held for one pipeline go first, before any other statement (engine.store.pipeline)
+        pipeline.send_held_first(engine, PLANNED_PER_RUN)
 
         @event.listens_for(engine, "do_execute")
         def _planned_per_run(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:

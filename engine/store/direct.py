@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from engine.store import pipeline
 from engine.store.audit_guard import APPEND_ONLY
 
 ROWS_PER_STATEMENT = 100  # PostgreSQL: more rows than this go through the session (SQLAlchemy's pages of them)
@@ -55,13 +56,17 @@ class _Form:
 class Prebuilt:
     """A Core INSERT, UPDATE or DELETE of one table, built once at import, sent by `run` / `insert_rows`."""
 
-    def __init__(self, statement: Insert | Update | Delete, *, returning: str | None = None) -> None:
+    def __init__(self, statement: Insert | Update | Delete, *, returning: str | None = None,
+                 guarded: bool = False) -> None:
         table = cast(Table, statement.table)
         kind = "insert" if isinstance(statement, Insert) else "update" if isinstance(statement, Update) else "delete"
         if kind != "insert" and table.name in APPEND_ONLY:
             raise ValueError(f"the audit trail is append only: no prebuilt {kind} of {table.name}")
         self.statement, self.table, self.kind = statement, table, kind
         self.returning = returning  # an INSERT's key column to give back (`insert_row`)
+        # an UPDATE of one row checked by its row count: on PostgreSQL the server fails it when it matched none
+        # (engine.store.pipeline.guard), so the COMMIT can go with it without waiting for its answer
+        self.guarded = guarded
         self._forms: dict[tuple[Any, ...], _Form | None] = {}
 
     def run(self, session: Session, params: dict[str, Any]) -> int:
@@ -73,6 +78,22 @@ class Prebuilt:
         for hook in _HOOKS:
             hook(session, self)
         return int(_send(connection, form.sql, _bound(form, params), False, _rowcount))
+
+    def send(self, session: Session, params: dict[str, Any], check: pipeline.Check | None = None) -> None:
+        """Send the statement with one set of parameters, its row count to `check` (which raises when it is not
+        what the caller expected): on PostgreSQL it waits with the connection's other held writes for the next
+        statement whose answer is read, or the commit (engine.store.pipeline), so a check may raise then."""
+        connection = session.connection()
+        form = self._form(connection.dialect, tuple(params) if self.kind == "insert" else (), 1)
+        if form is None:
+            matched = int(cast(CursorResult[Any], session.execute(self.statement, params)).rowcount)
+        else:
+            for hook in _HOOKS:
+                hook(session, self)
+            _send(connection, form.sql, _bound(form, params), False, _rowcount, check=check, defer=True)
+            return
+        if check is not None:
+            check(matched)
 
     def insert_row(self, session: Session, values: dict[str, Any]) -> Any:
         """INSERT one row and give back its `returning` column (the key the database assigned)."""
@@ -105,9 +126,9 @@ class Prebuilt:
             hook(session, self)
         if many:
             params = {f"{name}__{n}": value for n, row in enumerate(rows) for name, value in row.items()}
-            _send(connection, form.sql, _bound(form, params), False, _nothing)
+            _send(connection, form.sql, _bound(form, params), False, _nothing, defer=True)
         elif len(rows) == 1:
-            _send(connection, form.sql, _bound(form, rows[0]), False, _nothing)
+            _send(connection, form.sql, _bound(form, rows[0]), False, _nothing, defer=True)
         else:
             _send(connection, form.sql, [_bound(form, row) for row in rows], True, _nothing)
 
@@ -164,7 +185,8 @@ class Prebuilt:
             if process is not None:
                 processors.append((name, process))
         order = tuple(compiled.positiontup) if compiled.positional else None
-        return _Form(str(compiled), order, fixed, tuple(processors))
+        sql = pipeline.guard(str(compiled)) if self.guarded and dialect.name == "postgresql" else str(compiled)
+        return _Form(sql, order, fixed, tuple(processors))
 
 
 def _bound(form: _Form, params: dict[str, Any]) -> Any:
@@ -178,33 +200,49 @@ def _bound(form: _Form, params: dict[str, Any]) -> Any:
     return tuple([values[name] for name in form.order])
 
 
-def _send(connection: Connection, sql: str, params: Any, many: bool, read: Callable[[Any], Any]) -> Any:
+def _send(connection: Connection, sql: str, params: Any, many: bool, read: Callable[[Any], Any], *,
+          check: pipeline.Check | None = None, defer: bool = False) -> Any:
     """Execute on a cursor of the connection's driver connection what `Connection.exec_driver_sql` would, with its
     engine's `before_cursor_execute` and `after_cursor_execute` listeners around it, and give what `read` takes
     from the cursor. A driver error comes out as SQLAlchemy's (`IntegrityError`, `OperationalError`...); a lost
-    connection is invalidated and the pool's other connections dropped, as SQLAlchemy does."""
+    connection is invalidated and the pool's other connections dropped, as SQLAlchemy does; the row count goes to
+    `check`. `defer`: the caller reads no answer (but the row count's check): on PostgreSQL the statement is then
+    held (engine.store.pipeline) and sent with the next one whose answer is read or the commit; otherwise held
+    writes go before it, in the same pipeline."""
     dialect = connection.dialect
-    cursor = connection.connection.cursor()
+    cursor: Any = connection.connection.cursor()
+    held = dialect.driver == "psycopg"
     try:
         for before in connection.dispatch.before_cursor_execute:
             sql, params = before(connection, cursor, sql, params, None, many)
-        try:
-            if many:
-                cursor.executemany(sql, params)
-            else:
-                cursor.execute(sql, params)
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(exc)
-                connection.engine.dispose(close=False)
-            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost,
-                                      dialect=dialect, ismulti=many) from exc
+        if held and defer and not many:
+            pipeline.hold(connection, cursor, sql, params, check)
+            cursor = None  # the queue closes it once sent
+            return None
+        if held and not many and connection.info.get(pipeline.PENDING):  # behind the held writes, in one pipeline
+            pipeline.send_held(connection, lambda: cursor.execute(sql, params), also_sent=(sql, params))
+        else:
+            try:
+                if many:
+                    cursor.executemany(sql, params)
+                else:
+                    cursor.execute(sql, params)
+            except dialect.loaded_dbapi.Error as exc:
+                lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+                if lost:
+                    connection.invalidate(exc)
+                    connection.engine.dispose(close=False)
+                raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost,
+                                          dialect=dialect, ismulti=many) from exc
         for after in connection.dispatch.after_cursor_execute:
             after(connection, cursor, sql, params, None, many)
-        return read(cursor)
+        answer = read(cursor)
+        if check is not None:
+            check(cursor.rowcount)
+        return answer
     finally:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
 
 
 def _rowcount(cursor: Any) -> Any:
@@ -222,3 +260,4 @@ def _returned(cursor: Any) -> Any:
 
 def _nothing(_cursor: Any) -> None:
     return None
+

@@ -4,7 +4,7 @@ Users, configuration and records live here; process execution in work_repos, aut
 
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -251,12 +251,24 @@ def _record_update(names: tuple[str, ...]) -> Prebuilt:
         stmt = _RECORD_UPDATES[names] = Prebuilt(
             _RECORDS.update()
             .where(_RECORDS.c.id == bindparam("row_id"), _RECORDS.c.revision == bindparam("old_revision"))
-            .values({**{name: bindparam(f"new_{name}") for name in names}, "revision": bindparam("new_revision")}))
+            .values({**{name: bindparam(f"new_{name}") for name in names}, "revision": bindparam("new_revision")}),
+            guarded=True)
     return stmt
 
 
 def _data_key(data: Any) -> str:
     return json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def _stale_record(record_id: int, old: int) -> Callable[[int], None]:
+    """The check of a record's revision-checked UPDATE: a revision saved elsewhere meanwhile is StaleDataError."""
+
+    def check(matched: int) -> None:
+        if matched != 1:
+            raise StaleDataError(f"record {record_id} was saved by someone else in the meantime (revision {old} "
+                                 "is stale)")
+
+    return check
 
 
 _RECORD_INSERT = Prebuilt(insert(_RECORDS), returning="id")
@@ -316,12 +328,10 @@ class RecordRepository(_Repository):
                 continue
             values = {name: getattr(row, name) for name in names}
             old = row.revision
-            matched = _record_update(names).run(session, {
+            # on PostgreSQL the UPDATE is held (engine.store.pipeline): a stale revision raises when it is sent
+            _record_update(names).send(session, {
                 **{f"new_{name}": value for name, value in values.items()},
-                "row_id": row.id, "old_revision": old, "new_revision": old + 1})
-            if matched != 1:
-                raise StaleDataError(f"record {row.id} was saved by someone else in the meantime (revision {old} "
-                                     "is stale)")
+                "row_id": row.id, "old_revision": old, "new_revision": old + 1}, _stale_record(row.id, old))
             for name, value in (*values.items(), ("revision", old + 1)):
                 set_committed_value(row, name, value)
             settle(session, row)  # stored: the commit's flush has nothing of it left to look at

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import ConflictError
 from engine.messages import Message
-from engine.store import direct, history_buffer, waiting_keys
+from engine.store import direct, history_buffer, pipeline, waiting_keys
 from engine.store import task_titles as task_titles  # its flush hook keeps a task's record title current
 from engine.store.audit_repos import AuditRepository
 from engine.store.board_repos import BoardRepository
@@ -330,6 +330,11 @@ class UnitOfWork:
         """Call `hook` once the transaction's writes are durable (dropped if it rolls back)."""
         self._after_commit.append(hook)
 
+    def _send_held(self) -> None:
+        connection: Connection | None = self.session.info.get(CONNECTED)
+        if connection is not None:
+            pipeline.send_held(connection)
+
     def flush(self) -> None:
         """Send pending writes now; a lost optimistic-lock race becomes ConflictError."""
         try:
@@ -345,7 +350,7 @@ class UnitOfWork:
             waiting_keys.write(self.session)
             if self.session.dirty:  # changed records in prebuilt UPDATEs, rather than by the commit's flush
                 self.records.save_changed()
-            self.session.commit()
+            self.session.commit()  # PostgreSQL: the held writes go with the COMMIT (engine.store.pipeline)
             self.session.info.pop(WROTE, None)
         except StaleDataError as exc:
             self._rollback()
@@ -374,6 +379,7 @@ class UnitOfWork:
                 yield
                 history_buffer.write(self.session)
                 self.session.flush()
+                self._send_held()  # a held write's error is the block's, rolled back with it
         except BaseException:
             history_buffer.drop_after(self.session, 0)  # rows the block buffered and did not send
             del self._after_commit[hooks:]  # what the block did is undone: so are its promises

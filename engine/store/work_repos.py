@@ -154,13 +154,17 @@ class InstanceRepository(_Repository):
         takes the values and the next revision as already stored. A revision someone else saved meanwhile raises
         StaleDataError, as the flush would."""
         old = row.revision
-        matched = _SAVE_INSTANCE.run(self.session, {**values, "row_id": row.id, "old_revision": old,
-                                                    "new_revision": old + 1})
-        if matched != 1:
-            # what the ORM's flush raises on a stale version: the unit of work turns it into ConflictError, and a
-            # worker sees a lost race to retry on its next tick (not a failure)
-            raise StaleDataError(f"process instance {row.id} was saved by someone else in the meantime (revision "
-                                 f"{old} is stale)")
+
+        def check(matched: int) -> None:
+            if matched != 1:
+                # what the ORM's flush raises on a stale version: the unit of work turns it into ConflictError, and
+                # a worker sees a lost race to retry on its next tick (not a failure); on PostgreSQL raised when
+                # the held write is sent (at the latest before the commit), so nothing of the unit is stored
+                raise StaleDataError(f"process instance {row.id} was saved by someone else in the meantime "
+                                     f"(revision {old} is stale)")
+
+        _SAVE_INSTANCE.send(self.session, {**values, "row_id": row.id, "old_revision": old, "new_revision": old + 1},
+                            check)
         for name, value in (*values.items(), ("revision", old + 1)):
             set_committed_value(row, name, value)
 
@@ -171,7 +175,8 @@ _SAVE_INSTANCE = Prebuilt(
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.revision == bindparam("old_revision"))
     .values(state_json=bindparam("state_json"), serializer_version=bindparam("serializer_version"),
-            status=bindparam("status"), ended_at=bindparam("ended_at"), revision=bindparam("new_revision"))
+            status=bindparam("status"), ended_at=bindparam("ended_at"), revision=bindparam("new_revision")),
+    guarded=True,
 )
 _TASKS = cast(Table, TaskRow.__table__)
 # prebuilt: a claim and the end of a task are the hot path's task writes (an ORM-enabled UPDATE with its session
@@ -239,7 +244,7 @@ class TaskRepository(_Repository):
         A task of an instance carries the instance's process version (the inbox's sort by process reads it)."""
         if values.get("instance_id") is not None and values.get("process_version_id") is None:
             raise ValueError(f"task {values.get('id')}: a task of an instance needs its process_version_id")
-        _TASK_INSERT.run(self.session, values)
+        _TASK_INSERT.send(self.session, values)
         sort_at = values["due_at"] or values["created_at"]
         pooled = values["assignee_id"] is None
         candidates = [{"task_id": values["id"], "kind": kind, "name": name, "pooled": pooled, "sort_at": sort_at,
@@ -260,7 +265,7 @@ class TaskRepository(_Repository):
                 execution_options={"autoflush": staged},
             )
             return
-        _SET_POOLED.run(self.session, {"of_task": task_id, "to_pooled": pooled})
+        _SET_POOLED.send(self.session, {"of_task": task_id, "to_pooled": pooled})
 
     def load_with_context(self, task_id: str) -> tuple[object, ...]:
         """A task with its instance, process version, record and record owner, in one query: while the caller
@@ -293,7 +298,7 @@ class TaskRepository(_Repository):
         """End an open task (completed or cancelled) in one prebuilt UPDATE, not an ORM flush of its row; the row
         takes the values as stored."""
         values = {"state": state, "completed_at": now, "completed_by": by}
-        _FINISH_TASK.run(self.session, {**values, "task_id": row.id})
+        _FINISH_TASK.send(self.session, {**values, "task_id": row.id})
         for name, value in values.items():
             set_committed_value(row, name, value)
 
@@ -703,7 +708,7 @@ class TimerRepository(_Repository):
         # bulk-delete bookkeeping (a fetch of the deleted ids and a search of the session for them)
         wanted = sorted(set(task_ids))
         if len(wanted) == 1:
-            _FORGET_TIMER.run(self.session, {"instance_id": instance_id, "task_id": wanted[0]})
+            _FORGET_TIMER.send(self.session, {"instance_id": instance_id, "task_id": wanted[0]})
         else:
             self.session.execute(_FORGET_TIMERS, {"instance_id": instance_id, "task_ids": wanted})
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from bench.common import postgres_schema
@@ -77,4 +78,12 @@ def server_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(self, command, *args, **kwargs)
 
     monkeypatch.setattr(BaseConnection, "_exec_command", recorded)
+    real_execute = psycopg.Connection.execute
+
+    def executed(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if query in (b"COMMIT", "COMMIT"):  # the COMMIT sent in a pipeline behind held writes (engine.store.pipeline)
+            sent.append("COMMIT")
+        return real_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", executed)
     return sent

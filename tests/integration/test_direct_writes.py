@@ -22,6 +22,7 @@ from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 from tests.integration.test_pool_ping import terminate_backend
 from tests.integration.test_step_statements import statements
+from tests.statements import as_sent
 
 MakeUow = Callable[[], UnitOfWork]
 FIELD_CHANGES = cast(Table, FieldChangeRow.__table__)
@@ -62,7 +63,7 @@ def test_a_lead_is_written_by_driver_sql_without_a_write_through_the_session(
     # the record, instance, task, candidate, event, history, key and timer rows, the claim, the step's saves: all
     # sent, none of them through `Session.execute` (27 of them were)
     assert written == []
-    assert sum(1 for sql in sent if sql.split()[0] in ("INSERT", "UPDATE", "DELETE")) >= 20
+    assert sum(1 for sql in sent if as_sent(sql).split()[0] in ("INSERT", "UPDATE", "DELETE")) >= 20
     with deployed() as uow:
         record = uow.records.get(lead_id)
         assert record is not None
@@ -182,8 +183,10 @@ def test_a_connection_lost_before_a_prebuilt_write_is_invalidated_and_the_next_u
     with uow:
         pid = uow.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         terminate_backend(db_url, pid)
-        with pytest.raises(OperationalError) as lost:
+        with pytest.raises(OperationalError) as lost:  # noqa: PT012 - the write, then what sends it
+            # on PostgreSQL the write is held until the unit's next statement or its commit (engine.store.pipeline)
             uow.tasks.set_pooled(task_id, False)
+            uow.commit()
         assert lost.value.connection_invalidated
     with deployed() as again:  # a live connection, and nothing of the lost unit was written
         assert again.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid

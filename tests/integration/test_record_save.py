@@ -19,6 +19,7 @@ from engine.store.models import RecordRow, TimerRow
 from engine.store.uow import UnitOfWork
 from tests.conftest import NOW
 from tests.integration.test_step_statements import statements
+from tests.statements import as_sent
 
 MakeUow = Callable[[], UnitOfWork]
 RECORDS = cast(Table, RecordRow.__table__)
@@ -38,7 +39,7 @@ def session_updates(make_uow: MakeUow) -> Iterator[list[str]]:
         flushing[0] = False
 
     def sent(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        found = re.match(r'\s*UPDATE\s+"?(\w+)', sql, re.IGNORECASE)
+        found = re.match(r'\s*UPDATE\s+"?(\w+)', as_sent(sql), re.IGNORECASE)
         if found and not flushing[0]:
             seen.append(found.group(1))
 
@@ -72,13 +73,13 @@ def test_a_claim_and_a_completion_write_their_record_by_a_prebuilt_update_once(
     with session_updates(deployed) as claimed, statements(deployed) as claim_sql:
         tasks.claim_task(deployed(), sam, task_id, NOW)
     assert claimed.count("record") == 1, claimed
-    assert len([s for s in claim_sql if s.startswith("UPDATE record")]) == 1
+    assert len([s for s in claim_sql if as_sent(s).startswith("UPDATE record")]) == 1
     assert _stored(deployed, lead_id)[0] == revision + 1
     assert _stored(deployed, lead_id)[2] == sam.id
     with session_updates(deployed) as completed, statements(deployed) as complete_sql:
         tasks.complete_task(deployed(), sam, task_id, {"outcome": "convert", "budget": "700"}, NOW)
     assert completed.count("record") == 1, completed
-    assert len([s for s in complete_sql if s.startswith("UPDATE record")]) == 1
+    assert len([s for s in complete_sql if as_sent(s).startswith("UPDATE record")]) == 1
     stored_revision, data, _ = _stored(deployed, lead_id)
     assert stored_revision == revision + 2
     assert (data["budget"], data["status"]) == ("700", "qualified")
