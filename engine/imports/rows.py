@@ -22,11 +22,11 @@ from engine.messages import Message, coded
 from engine.quality.matching import Candidate, Keys
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
+from engine.rules.dispatch import rules_watch
 from engine.services.bulk_records import (
     bulk_ready,
     changes_ready,
     insert_records,
-    rules_watch,
     watched_changes_ready,
 )
 from engine.services.records import can_see, insert_record, write_fields
