@@ -87,9 +87,10 @@ def _check(uow: UnitOfWork, entity: Entity, cleans: Sequence[dict[str, Any]]) ->
         for name, value in clean.items()
         if isinstance(value, int) and (field := entity.fields.get(name)) is not None and field.type == "reference"
     ]
-    uow.records.by_ids(references)  # one query: the checks below find the targets in the session
+    # one query; held here, so the checks below find the targets in the session (it keeps unchanged rows weakly)
+    found = uow.records.by_ids(references)
     for clean in cleans:
-        refuse_merged_targets(uow, entity, clean)
+        refuse_merged_targets(uow, entity, clean, found)
         check_targets(uow, entity, clean)
 
 
