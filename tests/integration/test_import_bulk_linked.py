@@ -84,10 +84,18 @@ def deals(path: Path, people: list[int], companies: list[int]) -> Path:
 
 
 def job(
-    make_uow: Factory, actor: Actor, entity: str, path: Path, *, bulk: bool, batch_size: int, **options: Any
+    make_uow: Factory,
+    actor: Actor,
+    entity: str,
+    path: Path,
+    *,
+    bulk: bool,
+    batch_size: int,
+    mode: str = "valid_only",
+    **options: Any,
 ) -> Any:
     """One import: its status, counts, message and rejects."""
-    created = create_job(make_uow(), actor, entity, path.name, path, NOW, mode="valid_only", **options)
+    created = create_job(make_uow(), actor, entity, path.name, path, NOW, mode=mode, **options)
     run_import(make_uow, created.id, lambda: NOW, batch_size=batch_size, bulk=bulk)
     done = get_job(make_uow(), actor, created.id)
     rejects = [(r.row_number, r.errors) for r in job_rejects(make_uow(), actor, created.id)]
