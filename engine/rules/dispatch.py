@@ -184,8 +184,8 @@ def rules_watch(bundle: Bundle, entity: Entity, name: str) -> bool:
 
 def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[RecordRow], now: datetime,
                        lookups: BatchLookups | None = None) -> None:
-    """The rules the creation of these records (one entity, none linked to by a `linked_created` rule) trigger,
-    as on_record_written would run them record by record: conditions are evaluated for every record, and only
+    """The rules of their own entity the creation of these records (one entity) trigger, as on_record_written
+    would run them record by record (those on the records they link to: engine.rules.linked_batch): conditions are evaluated for every record, and only
     the actions that can change something run (leaving a territory the new record never joined does not)."""
     if not records:
         return

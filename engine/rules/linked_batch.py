@@ -125,9 +125,7 @@ def run_linked_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[Record
     """Run the `linked_created` rules new records (of one entity, in file order; linked_batch_ready) trigger on
     the records they link to, as on_record_written would run them after each record's insert: RuleError (or
     ConflictError from the write) as one by one, after which the caller rolls the batch back."""
-    if not records:
-        return
-    rules = linked_created_rules(bundle, records[0].entity)
+    rules = linked_created_rules(bundle, records[0].entity) if records else []
     if not rules:
         return
     entity = entity_of(bundle, records[0].entity)

@@ -7,6 +7,7 @@ one_time -> periodic -> permanent), rejected rows, a dry run and a re-import."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from engine.imports.run import run_import
 from engine.services.imports import create_job, get_job, job_rejects
 from engine.services.records import create_record
 from engine.services.views import Actor
-from tests.conftest import NOW, DeployedSnapshots
-from tests.integration.test_import_bulk import Factory, both_paths, run_counted
+from tests.conftest import NOW
+from tests.integration.test_import_bulk import Factory, run_counted
+
+Compare = Callable[..., tuple[list[Any], dict[str, list[tuple[Any, ...]]]]]  # the compare_paths fixture
 
 STAGES = ("won", "new", "won", "lost", "won")  # a contact's deals in file order: one_time, periodic, permanent
 
@@ -118,22 +121,10 @@ def import_linked(make_uow: Factory, actor: Actor, tmp_path: Path, entity: str, 
 
 @pytest.mark.parametrize("entity", ["Activity", "Deal"])
 def test_linked_rules_of_a_batch_leave_what_the_row_by_row_path_leaves(
-    deployed: Factory,
-    actors: dict[str, Actor],
-    db_url: str,
-    bundle_files: dict[str, str],
-    deployed_snapshots: DeployedSnapshots,
-    tmp_path: Path,
-    entity: str,
+    deployed: Factory, actors: dict[str, Actor], compare_paths: Compare, tmp_path: Path, entity: str
 ) -> None:
     admin = actors["admin"]
-    alone, expected = both_paths(
-        deployed,
-        db_url,
-        deployed_snapshots,
-        bundle_files,
-        lambda bulk: import_linked(deployed, admin, tmp_path, entity, bulk=bulk),
-    )
+    alone, expected = compare_paths(lambda bulk: import_linked(deployed, admin, tmp_path, entity, bulk=bulk))
     counts = [outcome[1] for outcome in alone]
     rows = 25 if entity == "Activity" else 30
     assert [(c["created"], c["rejected"], c["skipped"]) for c in counts] == [

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from engine.services.views import Actor
-from tests.conftest import DeployedSnapshots
-from tests.integration.test_import_bulk import Factory, both_paths
-from tests.integration.test_import_bulk_linked import job, targets, write_rows
+from tests.integration.test_import_bulk import Factory
+from tests.integration.test_import_bulk_linked import Compare, job, targets, write_rows
 
 CALLS_RULE = """\
 rule: calls_in
@@ -42,13 +41,7 @@ def bundle_files(bundle_files: dict[str, str]) -> dict[str, str]:
 
 @pytest.mark.parametrize("mode", ["valid_only", "all_or_nothing"])
 def test_a_rule_refusing_a_row_of_the_batch_rejects_that_row_as_row_by_row(
-    deployed: Factory,
-    actors: dict[str, Actor],
-    db_url: str,
-    bundle_files: dict[str, str],
-    deployed_snapshots: DeployedSnapshots,
-    tmp_path: Path,
-    mode: str,
+    deployed: Factory, actors: dict[str, Actor], compare_paths: Compare, tmp_path: Path, mode: str
 ) -> None:
     from engine.processes.deployed import active_bundle
     from engine.services.bulk_records import bulk_ready
@@ -74,7 +67,7 @@ def test_a_rule_refusing_a_row_of_the_batch_rejects_that_row_as_row_by_row(
         path = write_rows(tmp_path / "calls.csv", ["subject", "kind", "direction", "contact", "happened_at"], rows)
         return [job(deployed, admin, "Activity", path, bulk=bulk, batch_size=50, mode=mode)]
 
-    alone, expected = both_paths(deployed, db_url, deployed_snapshots, bundle_files, imports, ids_by_rank=True)
+    alone, expected = compare_paths(imports, ids_by_rank=True)
     status, counts, _, rejects = alone[0]
     if mode == "valid_only":
         assert (status, counts["created"], [number for number, _ in rejects]) == ("done", 24, [15])
