@@ -185,8 +185,9 @@ def rules_watch(bundle: Bundle, entity: Entity, name: str) -> bool:
 def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[RecordRow], now: datetime,
                        lookups: BatchLookups | None = None) -> None:
     """The rules of their own entity the creation of these records (one entity) trigger, as on_record_written
-    would run them record by record (those on the records they link to: engine.rules.linked_batch): conditions are evaluated for every record, and only
-    the actions that can change something run (leaving a territory the new record never joined does not)."""
+    would run them record by record (those on the records they link to: engine.rules.linked_batch): conditions
+    are evaluated for every record, and only the actions that can change something run (leaving a territory the
+    new record never joined does not)."""
     if not records:
         return
     rules = created_rules(bundle, records[0].entity)

@@ -21,7 +21,7 @@ from engine.quality.matching import Keys, record_keys, refresh_keys, rules_of
 from engine.records.schema import validate_record
 from engine.records.writing import applied
 from engine.rules.actions import BatchLookups
-from engine.rules.dispatch import created_rules, on_records_changed, on_records_created
+from engine.rules.dispatch import created_rules, linked_created_rules, on_records_changed, on_records_created
 from engine.rules.linked_batch import linked_batch_ready, run_linked_created
 from engine.search.index import index_new
 from engine.services.access import require_permission
@@ -51,7 +51,10 @@ def changes_ready(bundle: Bundle, entity: Entity) -> bool:
     """Whether a change of an `entity` record may be written before records created earlier in the same batch
     (an import's matched row, while the run of new rows before it waits): the rules the change triggers read and
     write only the record itself (no `let` aggregates, no linked condition, no rule on a record linking to it,
-    only actions on the record)."""
+    only actions on the record), and no rule the batch's new records trigger on the records they link to
+    aggregates records of the entity (they would see the change before its row)."""
+    if any(item.of == entity.name for rule in linked_created_rules(bundle, entity.name) for item in rule.let):
+        return False
     for rule in bundle.rules.values():
         for trigger in rule.triggers:
             if trigger.kind == "linked_changed" and trigger.entity == entity.name:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from engine.services.views import Actor
 from tests.integration.test_import_bulk import Factory
@@ -36,7 +37,13 @@ def bundle_files(bundle_files: dict[str, str]) -> dict[str, str]:
     """The shipped bundle with a rule on Contact counting inbound calls (`let` count with a `where`, a `max`,
     `else`) in place of probable_client_calls_in, refusing a call named Boom (no such status)."""
     files = {name: text for name, text in bundle_files.items() if "probable_client_calls_in" not in name}
-    return {**files, "crm_model/rules/calls_in.yaml": CALLS_RULE}
+    imports = yaml.safe_load(files["crm_model/imports.yaml"])
+    imports["entities"]["Activity"] = {"match_on": ["subject"], "on_match": "update"}  # a call again: its update
+    return {
+        **files,
+        "crm_model/rules/calls_in.yaml": CALLS_RULE,
+        "crm_model/imports.yaml": yaml.safe_dump(imports, allow_unicode=True, sort_keys=False),
+    }
 
 
 @pytest.mark.parametrize("mode", ["valid_only", "all_or_nothing"])
@@ -76,3 +83,35 @@ def test_a_rule_refusing_a_row_of_the_batch_rejects_that_row_as_row_by_row(
         assert len(notes) == 5  # the latest call moved on five times
     else:
         assert (counts["created"], [number for number, _ in rejects]) == (0, [15]), alone
+
+
+def test_an_update_of_a_linked_record_waits_for_the_new_rows_before_it(
+    deployed: Factory, actors: dict[str, Actor], compare_paths: Compare, tmp_path: Path
+) -> None:
+    """A matched row updating a call (its direction and time, which the rule's `let` reads) is written after the
+    new calls before it in the file, not beside them: they see the call as it was."""
+    admin = actors["admin"]
+    header = ["subject", "kind", "direction", "contact", "happened_at"]
+
+    def imports(bulk: bool) -> list[Any]:
+        people, _ = targets(deployed, admin, contacts=3)
+        calls = [
+            [f"Call {n}", "call", "outbound", f"#{people[n % 3]}", f"2026-01-0{n + 1}T10:00:00+00:00"] for n in range(6)
+        ]
+        first = write_rows(tmp_path / "first.csv", header, calls)
+        rows = []
+        for n in range(6):  # a new inbound call, then an earlier call turned inbound (and later)
+            rows += [
+                [f"New {n}", "call", "inbound", f"#{people[n % 3]}", f"2026-02-0{n + 1}T10:00:00+00:00"],
+                [f"Call {n}", "call", "inbound", "", f"2026-03-0{n + 1}T10:00:00+00:00"],
+            ]
+        second = write_rows(tmp_path / "second.csv", header, rows)
+        return [job(deployed, admin, "Activity", path, bulk=bulk, batch_size=50) for path in (first, second)]
+
+    alone, expected = compare_paths(imports)
+    assert [(c["created"], c["updated"]) for _, c, _, _ in alone] == [(6, 0), (6, 6)]
+    notes = sorted(
+        row[-1] for row in expected["field_change"] if "'rule calls_in'" in str(row) and "'notes'" in str(row)
+    )
+    # each contact's fourth call (New 3, 4, 5) sees its first updated call only, as row by row
+    assert notes == [f"'2026-03-0{n}T10:00:00+00:00'" for n in (1, 2, 3)], notes
