@@ -13,6 +13,8 @@ from engine.config.model import Bundle, Catalog, Entity, Field
 from engine.messages import Message
 from engine.quality.normalize import read_phone
 
+RECORD_ID = re.compile(r"#?\d+")  # a reference cell naming a record by its id
+
 _EXCEL_EPOCH = date(1899, 12, 30)
 _EXCEL_MAX = 2958465  # 9999-12-31
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d %B %Y", "%d %b %Y",
@@ -251,7 +253,7 @@ class Converter:
     def _reference(self, field: Field, cell: Any) -> int:
         target = field.entity or ""
         text = plain_text(cell)
-        if re.fullmatch(r"#?\d+", text):
+        if RECORD_ID.fullmatch(text):
             record_id = int(text.lstrip("#"))
             if self.lookup.record_entity(record_id) == target:
                 return record_id

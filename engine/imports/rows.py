@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from engine.config.import_loader import ImportSettings
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
 from engine.imports.changes import Change, defer, flush
-from engine.imports.convert import BadValue, Converter, is_blank, plain_text
+from engine.imports.convert import RECORD_ID, BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.mapping import SKIP
 from engine.imports.rule_pairs import changes_paired_fields, note_new, paired_fields, queue_rule_pairs
@@ -22,11 +22,11 @@ from engine.messages import Message, coded
 from engine.quality.matching import Candidate, Keys
 from engine.records.schema import is_empty, validate_record
 from engine.rules.actions import BatchLookups, run_actions
+from engine.rules.dispatch import rules_watch
 from engine.services.bulk_records import (
     bulk_ready,
     changes_ready,
     insert_records,
-    rules_watch,
     watched_changes_ready,
 )
 from engine.services.records import can_see, insert_record, write_fields
@@ -107,6 +107,13 @@ class CachedLookup:
         if record_id not in self._entities:
             self._entities[record_id] = self._open().imports.record_entity(record_id)
         return self._entities[record_id]
+
+    def read_entities(self, record_ids: Iterable[int]) -> None:
+        """Learn the entities of many records at once (a batch's reference cells naming ids): one query."""
+        wanted = {record_id for record_id in record_ids if record_id not in self._entities}
+        if wanted:
+            found = self._open().imports.record_entities(wanted)
+            self._entities.update({record_id: found.get(record_id) for record_id in wanted})
 
     def ids_by_title(self, entity: str, title: str) -> list[int]:
         """Ids of the records of `entity` with this title."""
@@ -246,6 +253,15 @@ class Importer:
     def column(self, name: str) -> str:
         """The file column of a field (the field name when no column maps to it)."""
         return self.header_of.get(name, name)
+
+    def read_references(self, uow: UnitOfWork, batch: Sequence[Sequence[Any]]) -> None:
+        """The entities of the records a batch's reference cells name by id, in one query (convert asks)."""
+        self.lookup.uow = uow
+        columns = [index for index, _, name in self.columns
+                   if name != SKIP and self.entity.fields[name].type == "reference"]
+        self.lookup.read_entities(int(text.lstrip("#")) for cells in batch for index in columns
+                                  if index < len(cells) and not is_blank(cells[index])
+                                  and RECORD_ID.fullmatch(text := plain_text(cells[index])))
 
     def convert(self, uow: UnitOfWork, cells: Sequence[Any]) -> tuple[dict[str, Any], Problems]:
         """Field values of a row's non-blank mapped cells, and a problem per cell that could not be read."""

@@ -103,6 +103,7 @@ def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tup
     # of its sight for this run (run_import gives it back); memory is still freed by reference counting
     gc.freeze()
     statistics.refresh(uow, importer.counts.get("created", 0))
+    importer.read_references(uow, [cells for _, cells in batch])
     converted = [importer.convert(uow, cells) for _, cells in batch]
     hashes = importer.read_batch([data for data, _ in converted])  # each row's content hash and keys, once
     # the search and match keys of the batch's new records go in one sorted INSERT per table at its end (match

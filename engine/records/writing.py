@@ -4,6 +4,7 @@ happened as domain events (engine.store.events). It calls no rule, duplicate che
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -54,11 +55,13 @@ def check_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> No
         raise ValidationError(errors)
 
 
-def refuse_merged_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any]) -> None:
-    """A reference field a user writes may not point at a merged record: its survivor is the one to name."""
+def refuse_merged_targets(uow: UnitOfWork, entity: Entity, values: dict[str, Any],
+                          found: Mapping[int, RecordRow] | None = None) -> None:
+    """A reference field a user writes may not point at a merged record: its survivor is the one to name
+    (`found`: the records the values name, when the caller read them already)."""
     wanted = {name: value for name, value in values.items() if isinstance(value, int)
               and (field := entity.fields.get(name)) is not None and field.type == "reference"}
-    found = uow.records.by_ids(wanted.values())
+    found = found if found is not None else uow.records.by_ids(wanted.values())
     errors = {name: [f"record #{value} was merged into #{found[value].merged_into_id}; use #"
                      f"{found[value].merged_into_id}"]
               for name, value in wanted.items() if value in found and found[value].merged_into_id is not None}

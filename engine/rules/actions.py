@@ -19,7 +19,7 @@ from engine.processes.deployed import active_bundle
 from engine.records.linking import add_link, link_values, remove_link
 from engine.records.outbox import queue_email
 from engine.records.schema import validate_record
-from engine.records.writing import entity_of, insert_record, write_fields
+from engine.records.writing import applied, check_targets, entity_of, insert_record, write_fields
 from engine.rules.aggregates import OWNER, record_names
 from engine.rules.expressions import RuleError, evaluate, field_names, to_json
 from engine.store.events import ProcessStartRequested, RecordChanged
@@ -108,18 +108,26 @@ def _computed(run: _Run, entity: Entity, expressions: Mapping[str, Any]) -> dict
     return values
 
 
+def _clean(run: _Run, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values validated against the record's entity (a required field may not be emptied); ValidationError."""
+    clean = validate_record(run.entity, run.bundle, dict(values), partial=True)
+    emptied = [n for n, f in run.entity.fields.items() if f.required and n in clean and clean[n] is None]
+    if emptied:
+        raise ValidationError({n: ["is required"] for n in emptied})
+    return clean
+
+
+def _invalid(run: _Run, kind: str, exc: ValidationError) -> RuleError:
+    return run.fail(Message("runtime.action_invalid_values", action=kind, entity=run.entity.name, detail=str(exc)))
+
+
 def _write(run: _Run, kind: str, values: Mapping[str, Any]) -> None:
     """Validate values against the record's entity and write them with history under the run's source."""
     try:
-        clean = validate_record(run.entity, run.bundle, dict(values), partial=True)
-        emptied = [n for n, f in run.entity.fields.items() if f.required and n in clean and clean[n] is None]
-        if emptied:
-            raise ValidationError({n: ["is required"] for n in emptied})
-        changed = write_fields(run.uow, run.record, clean, actor=run.actor.username, source=run.source,
-                               now=run.now, entity=run.entity)
+        changed = write_fields(run.uow, run.record, _clean(run, values), actor=run.actor.username,
+                               source=run.source, now=run.now, entity=run.entity)
     except ValidationError as exc:
-        raise run.fail(Message("runtime.action_invalid_values", action=kind, entity=run.entity.name,
-                                detail=str(exc))) from exc
+        raise _invalid(run, kind, exc) from exc
     for name, (old, new) in changed.items():
         first_old = run.changed[name][0] if name in run.changed else old
         run.changed[name] = (first_old, new)
@@ -286,6 +294,36 @@ def _create_record(run: _Run, args: Any) -> None:
     if spec.get("link"):
         add_link(run.uow, created, run.record, str(spec["link"]), actor=run.actor.username, source=run.source,
                  now=run.now)
+
+
+HELD_ACTIONS = frozenset({"set", "compute"})  # what apply_held runs
+
+
+def apply_held(uow: UnitOfWork, record: RecordRow, data: dict[str, Any], actions: Sequence[Action], *,
+               names: Mapping[str, Any], source: str, actor: Actor, now: datetime
+               ) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
+    """Run `set` and `compute` actions (HELD_ACTIONS) on values of a record held apart from it (`data`: what the
+    record holds by now), as run_actions would write them: each action's values validated and checked as
+    write_fields checks them, the names the next action sees updated. Writes nothing: returns the new values and
+    each change (field, old, new) in order. RuleError as run_actions raises it."""
+    bundle, _ = active_bundle(uow)
+    entity = entity_of(bundle, record.entity)
+    run = _Run(uow, bundle, record, entity, dict(names), source, actor, now, 0, (source,))
+    changes: list[tuple[str, Any, Any]] = []
+    for action in actions:
+        if action.kind not in HELD_ACTIONS:
+            raise run.fail(f"{action.kind} cannot run on held values")
+        args = _mapping(run, action.kind, action.args)
+        values = _computed(run, entity, args) if action.kind == "compute" else args
+        try:
+            clean = _clean(run, values)
+            check_targets(uow, entity, clean)
+        except ValidationError as exc:
+            raise _invalid(run, action.kind, exc) from exc
+        data, changed = applied(data, clean)
+        changes.extend((name, old, new) for name, (old, new) in changed.items())
+        run.names.update(field_names(entity, data))
+    return data, changes
 
 
 # actions that read no link nor history another record's action of the batch left waiting (the others, and the

@@ -21,15 +21,20 @@ def record_names(uow: UnitOfWork, entity: Entity, record: RecordRow,
                  owners: dict[int, str | None] | None = None) -> dict[str, Any]:
     """What an expression about a record sees: its fields (None when empty) and `owner` (`owners`: login names
     by user id, filled as they are read, for a batch of records)."""
-    name = None
+    return {**field_names(entity, record.data), OWNER: owner_name(uow, record, owners)}
+
+
+def owner_name(uow: UnitOfWork, record: RecordRow, owners: dict[int, str | None] | None = None) -> str | None:
+    """The login name of a record's owner (None without one); `owners` as record_names takes it."""
     if record.owner_id and owners is not None and record.owner_id in owners:
-        name = owners[record.owner_id]
-    elif record.owner_id:
-        owner = uow.users.get(record.owner_id)
-        name = owner.username if owner else None
-        if owners is not None:
-            owners[record.owner_id] = name
-    return {**field_names(entity, record.data), OWNER: name}
+        return owners[record.owner_id]
+    if not record.owner_id:
+        return None
+    owner = uow.users.get(record.owner_id)
+    name = owner.username if owner else None
+    if owners is not None:
+        owners[record.owner_id] = name
+    return name
 
 
 def _entity(bundle: Bundle, name: str, rule: str) -> Entity:
@@ -82,14 +87,19 @@ def compute_aggregates(uow: UnitOfWork, bundle: Bundle, record: RecordRow, aggre
         if item.filter is not None:
             matching = uow.find.matching(Filter(item.of, item.filter), now, [r.id for r in rows])
             rows = [r for r in rows if r.id in matching]
-        if item.function == "count":
-            result[item.name] = len(rows)
-            continue
-        if item.field is None or item.field not in entity.fields:
-            raise RuleError(rule, f"let {item.name}: {item.function} needs a field of {item.of}")
-        field_type = entity.fields[item.field].type
-        try:
-            result[item.name] = aggregate(item.function, _values(rows, item.field, field_type), field_type)
-        except (TypeError, ValueError) as exc:
-            raise RuleError(rule, f"let {item.name}: {item.function} of {item.of}.{item.field}: {exc}") from exc
+        result[item.name] = aggregate_of(bundle, item, rows, rule=rule)
     return result
+
+
+def aggregate_of(bundle: Bundle, item: Aggregate, rows: Sequence[RecordRow], *, rule: str) -> Any:
+    """The value of a `let` name over the linked records that pass its `where`."""
+    if item.function == "count":
+        return len(rows)
+    entity = _entity(bundle, item.of, rule)
+    if item.field is None or item.field not in entity.fields:
+        raise RuleError(rule, f"let {item.name}: {item.function} needs a field of {item.of}")
+    field_type = entity.fields[item.field].type
+    try:
+        return aggregate(item.function, _values(rows, item.field, field_type), field_type)
+    except (TypeError, ValueError) as exc:
+        raise RuleError(rule, f"let {item.name}: {item.function} of {item.of}.{item.field}: {exc}") from exc

@@ -169,11 +169,25 @@ def linked_created_rules(bundle: Bundle, entity: str) -> list[Rule]:
             if any(t.kind == "linked_created" and t.entity == entity for t in rule.triggers)]
 
 
+def rules_watch(bundle: Bundle, entity: Entity, name: str) -> bool:
+    """Whether a rule runs when field `name` of an `entity` record changes (its own `changed` trigger, or a
+    `linked_changed` one on a record it links to): then each record's write must run them before the next."""
+    for rule in bundle.rules.values():
+        for trigger in rule.triggers:
+            if trigger.kind == "changed" and rule.entity == entity.name and name in trigger.fields:
+                return True
+            if trigger.kind == "linked_changed" and trigger.entity == entity.name and (
+                    name in trigger.fields or name == trigger.via):
+                return True
+    return False
+
+
 def on_records_created(uow: UnitOfWork, bundle: Bundle, records: Sequence[RecordRow], now: datetime,
                        lookups: BatchLookups | None = None) -> None:
-    """The rules the creation of these records (one entity, none linked to by a `linked_created` rule) trigger,
-    as on_record_written would run them record by record: conditions are evaluated for every record, and only
-    the actions that can change something run (leaving a territory the new record never joined does not)."""
+    """The rules of their own entity the creation of these records (one entity) trigger, as on_record_written
+    would run them record by record (those on the records they link to: engine.rules.linked_batch): conditions
+    are evaluated for every record, and only the actions that can change something run (leaving a territory the
+    new record never joined does not)."""
     if not records:
         return
     rules = created_rules(bundle, records[0].entity)

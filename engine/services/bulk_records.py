@@ -1,7 +1,8 @@
 """Many new records at once: the state insert_record leaves one record at a time, written with multi-row inserts.
 
 Records, field history, reference links and match keys go in one multi-row statement each; the rules triggered by
-creation run once per batch (engine.rules.dispatch.on_records_created). An error raised here is one insert_record
+creation run once per batch (engine.rules.dispatch.on_records_created), and so do those it triggers on the records
+they link to (engine.rules.linked_batch.run_linked_created). An error raised here is one insert_record
 would raise for one of the records: the caller rolls the batch back and writes its records one by one to find out
 which (that is how an import keeps its per-row errors)."""
 
@@ -21,6 +22,7 @@ from engine.records.schema import validate_record
 from engine.records.writing import applied
 from engine.rules.actions import BatchLookups
 from engine.rules.dispatch import created_rules, linked_created_rules, on_records_changed, on_records_created
+from engine.rules.linked_batch import linked_batch_ready, run_linked_created
 from engine.search.index import index_new
 from engine.services.access import require_permission
 from engine.services.instances import start_for_new_record
@@ -33,9 +35,9 @@ from engine.store.uow import UnitOfWork
 
 def bulk_ready(bundle: Bundle, entity: Entity) -> bool:
     """Whether creating records of `entity` can take the batch path: the rules their creation triggers read
-    only the record itself (no `let` aggregates, no linked condition in `where`, no rule on a record they link
-    to)."""
-    return not linked_created_rules(bundle, entity.name) and not any(
+    only the record itself (no `let` aggregates, no linked condition in `where`), and the rules it triggers on
+    the records they link to run for a batch as one by one (engine.rules.linked_batch.linked_batch_ready)."""
+    return linked_batch_ready(bundle, entity.name) and not any(
         rule.let or linked_entities(rule.where) for rule in created_rules(bundle, entity.name)
     )
 
@@ -49,7 +51,10 @@ def changes_ready(bundle: Bundle, entity: Entity) -> bool:
     """Whether a change of an `entity` record may be written before records created earlier in the same batch
     (an import's matched row, while the run of new rows before it waits): the rules the change triggers read and
     write only the record itself (no `let` aggregates, no linked condition, no rule on a record linking to it,
-    only actions on the record)."""
+    only actions on the record), and no rule the batch's new records trigger on the records they link to
+    aggregates records of the entity (they would see the change before its row)."""
+    if any(item.of == entity.name for rule in linked_created_rules(bundle, entity.name) for item in rule.let):
+        return False
     for rule in bundle.rules.values():
         for trigger in rule.triggers:
             if trigger.kind == "linked_changed" and trigger.entity == entity.name:
@@ -85,9 +90,10 @@ def _check(uow: UnitOfWork, entity: Entity, cleans: Sequence[dict[str, Any]]) ->
         for name, value in clean.items()
         if isinstance(value, int) and (field := entity.fields.get(name)) is not None and field.type == "reference"
     ]
-    uow.records.by_ids(references)  # one query: the checks below find the targets in the session
+    # one query; held here, so the checks below find the targets in the session (it keeps unchanged rows weakly)
+    found = uow.records.by_ids(references)
     for clean in cleans:
-        refuse_merged_targets(uow, entity, clean)
+        refuse_merged_targets(uow, entity, clean, found)
         check_targets(uow, entity, clean)
 
 
@@ -193,6 +199,7 @@ def insert_records(
     lookups.unlinked.update(row.id for row in rows)  # just inserted: in no territory yet
     try:
         on_records_created(uow, bundle, rows, now, lookups)
+        run_linked_created(uow, bundle, rows, now, lookups)
     finally:  # known only while their creation's rules run (a refused batch is rolled back: its ids come again)
         lookups.unlinked.difference_update(row.id for row in rows)
     if start_processes:
@@ -223,19 +230,6 @@ def create_records(uow: UnitOfWork, actor: Actor, entity_name: str, datas: Seque
         rows = insert_records(uow, actor, entity, cleans, now, owner_id=owner_id, start_processes=start_processes)
         uow.commit()
         return rows
-
-
-def rules_watch(bundle: Bundle, entity: Entity, name: str) -> bool:
-    """Whether a rule runs when field `name` of an `entity` record changes (its own `changed` trigger, or a
-    `linked_changed` one on a record it links to): then each record's write must run them before the next."""
-    for rule in bundle.rules.values():
-        for trigger in rule.triggers:
-            if trigger.kind == "changed" and rule.entity == entity.name and name in trigger.fields:
-                return True
-            if trigger.kind == "linked_changed" and trigger.entity == entity.name and (
-                    name in trigger.fields or name == trigger.via):
-                return True
-    return False
 
 
 def update_records(uow: UnitOfWork, rows: Sequence[RecordRow], values: Sequence[dict[str, Any]], *, actor: str,

@@ -12,9 +12,10 @@ from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
 from engine.quality.matching import rules_of
 from engine.records.schema import validate_record
+from engine.rules.dispatch import rules_watch
 from engine.services.access import require_permission
 from engine.services.assignment import assignee_target
-from engine.services.bulk_records import give_records, rules_watch, update_records
+from engine.services.bulk_records import give_records, update_records
 from engine.services.finding import count_records, iter_record_ids
 from engine.services.instances import start_version
 from engine.services.records import check_targets, write_fields

@@ -123,6 +123,15 @@ class ImportRepository(_Repository):
                                           RecordRow.merged_into_id.is_(None)).order_by(RecordRow.id).limit(5)
         return list(self.session.scalars(stmt))
 
+    def record_entities(self, record_ids: Iterable[int]) -> dict[int, str]:
+        """record_entity of many records in one query: the entity of each that exists and was not merged away."""
+        wanted = sorted(set(record_ids))
+        if not wanted:
+            return {}
+        stmt = select(RecordRow.id, RecordRow.entity).where(RecordRow.id.in_(wanted),
+                                                            RecordRow.merged_into_id.is_(None))
+        return {int(record_id): entity for record_id, entity in self.session.execute(stmt).all()}
+
     def record_entity(self, record_id: int) -> str | None:
         """The entity of a record, None when it does not exist or was merged away."""
         stmt = select(RecordRow.entity).where(RecordRow.id == record_id, RecordRow.merged_into_id.is_(None))

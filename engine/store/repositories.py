@@ -455,21 +455,25 @@ class RecordRepository(_Repository):
             rows = [{**row, "data": jsonb_order(row["data"])} for row in rows]
         return hold_inserted(self.session, RecordRow, ids, rows)
 
-    def update_many(self, rows: Sequence[RecordRow], values: Sequence[dict[str, Any]]) -> None:
+    def update_many(self, rows: Sequence[RecordRow], values: Sequence[dict[str, Any]],
+                    steps: Sequence[int] | None = None) -> None:
         """Write new column values (data, title, owner_id, updated_at: the same keys for every row) to loaded
         records in one executemany UPDATE, each guarded by its revision as the ORM's own update is; the loaded
         objects take the values as committed (the session has nothing left to flush for them). ConflictError
-        when another transaction changed one of them since it was read."""
+        when another transaction changed one of them since it was read. `steps`: how many writes each row's new
+        values stand for (its revision moves on by that many; 1 each without it)."""
         if not rows:
             return
+        steps = steps if steps is not None else [1] * len(rows)
         if any(inspect(row).modified for row in rows):
             self.session.flush()  # a change staged before (a rule's) goes first, and bumps its revision
         table = cast(Table, RecordRow.__table__)
         names = sorted(values[0])
         stmt = (table.update().where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_old"))
                 .values({name: bindparam(f"b_{name}") for name in [*names, "revision"]}))
-        params = [{"b_id": row.id, "b_old": row.revision, "b_revision": row.revision + 1,
-                   **{f"b_{name}": value[name] for name in names}} for row, value in zip(rows, values, strict=True)]
+        params = [{"b_id": row.id, "b_old": row.revision, "b_revision": row.revision + step,
+                   **{f"b_{name}": value[name] for name in names}}
+                  for row, value, step in zip(rows, values, steps, strict=True)]
         staged = self.session.info.pop(RETITLED, set())
         retitled = [(row.id, value["title"]) for row, value in zip(rows, values, strict=True)
                     if "title" in value and (row.id in staged or value["title"] != row.title)]
@@ -477,10 +481,10 @@ class RecordRepository(_Repository):
         if result.rowcount != len(rows):  # type: ignore[attr-defined]
             raise ConflictError("someone else changed these records in the meantime; reload and try again")
         retitle_tasks(self.session, retitled)  # the tasks' copies of the titles, in the same transaction
-        for row, value in zip(rows, values, strict=True):
+        for row, value, step in zip(rows, values, steps, strict=True):
             for name in names:
                 set_committed_value(row, name, value[name])
-            set_committed_value(row, "revision", row.revision + 1)
+            set_committed_value(row, "revision", row.revision + step)
 
     def stage(self, row: RecordRow, values: dict[str, Any]) -> None:
         """Give a loaded record new column values in memory only, to be written later by update_many (which guards
@@ -512,6 +516,24 @@ class RecordRepository(_Repository):
             .order_by(RecordRow.id)
         )
         return list(self.session.scalars(stmt).all())
+
+    def referencing_many(self, record_ids: Iterable[int], entity: str, via: str) -> dict[int, list[RecordRow]]:
+        """referencing for many records in one query: per record id, the records of `entity` whose reference field
+        `via` points at it, oldest first."""
+        wanted = sorted(set(record_ids))
+        found: dict[int, list[RecordRow]] = {record_id: [] for record_id in wanted}
+        if not wanted:
+            return found
+        stmt = (
+            select(RecordLinkRow.to_record_id, RecordRow)
+            .join(RecordLinkRow, RecordLinkRow.from_record_id == RecordRow.id)
+            .where(RecordLinkRow.to_record_id.in_(wanted), RecordLinkRow.kind == "reference",
+                   RecordLinkRow.field == via, RecordRow.entity == entity)
+            .order_by(RecordRow.id)
+        )
+        for target_id, row in self.session.execute(stmt).all():
+            found[int(target_id)].append(row)
+        return found
 
     def by_field(self, entity: str, field: str, value: str) -> RecordRow | None:
         """The first record of an entity whose text field `field` equals `value`."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,14 @@ def server_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(psycopg.Connection, "execute", executed)
     return sent
+
+
+@pytest.fixture
+def compare_paths(
+    deployed: Callable[[], Any], db_url: str, bundle_files: dict[str, str], deployed_snapshots: Any
+) -> Callable[..., Any]:
+    """both_paths (tests/integration/test_import_bulk.py) on this test's database and bundle: call it with the
+    imports to run on each path (and ids_by_rank)."""
+    from tests.integration.test_import_bulk import both_paths
+
+    return functools.partial(both_paths, deployed, db_url, deployed_snapshots, bundle_files)

@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from engine.errors import ConflictError
 from engine.processes.deployed import active_bundle
-from engine.services.bulk_records import rules_watch
+from engine.rules.dispatch import rules_watch
 from engine.services.mass_actions import parse_action, run_action
 from engine.services.records import create_record, get_record, record_history
 from engine.services.views import Actor
