@@ -38,14 +38,8 @@ def _reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 @pytest.mark.parametrize("mode", ["valid_only", "all_or_nothing"])
 def test_rows_read_ahead_on_a_thread_leave_what_rows_read_in_line_leave(
-    deployed: Factory,
-    actors: dict[str, Actor],
-    db_url: str,
-    bundle_files: dict[str, str],
-    deployed_snapshots: DeployedSnapshots,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    mode: str,
+    deployed: Factory, actors: dict[str, Actor], db_url: str, bundle_files: dict[str, str],
+    deployed_snapshots: DeployedSnapshots, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     path = write_file(tmp_path / "contacts.csv", 200)  # 203 rows: duplicates, a repeat, two rejected rows
     on_main = _reads(monkeypatch)
