@@ -3,6 +3,7 @@ jobs, counts, rejects (with their row numbers) and tables as reading every batch
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -102,3 +103,25 @@ def test_rows_with_a_reference_field_are_read_in_line_with_the_batch_lookups(
     with deployed() as uow:
         linked = [r for r in uow.records.batch("Contact", 0, 100) if r.data.get("organization") == vektor.id]
     assert len(linked) == 10
+
+
+def test_the_gil_is_handed_back_sooner_only_while_rows_are_read_ahead(
+    deployed: Factory, actors: dict[str, Actor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_file(tmp_path / "contacts.csv", 100)
+    intervals: list[float] = []
+    read_cells = Importer.read_cells
+
+    def spy(self: Importer, cells: Any) -> Any:
+        intervals.append(sys.getswitchinterval())
+        return read_cells(self, cells)
+
+    monkeypatch.setattr(Importer, "read_cells", spy)
+    before = sys.getswitchinterval()
+    admin = actors["admin"]
+    job = create_job(deployed(), admin, "Contact", path.name, path, NOW, mode="valid_only")
+    run_import(deployed, job.id, lambda: NOW, batch_size=50)
+    assert get_job(deployed(), admin, job.id).status == "done"
+    # the import's thread waited up to the default 5 ms for the GIL after each statement while the helper computed
+    assert set(intervals) == {ahead_module.SWITCH_SECONDS}
+    assert sys.getswitchinterval() == before
