@@ -143,7 +143,13 @@ def main() -> None:
                         help="profile by this process's CPU time instead of the wall clock (waits not counted)")
     parser.add_argument("--batch-size", type=int, help="rows per batch (experiment; the default is run_import's)")
     parser.add_argument("--dump", type=Path, help="write every table's row count and digest here (JSON)")
+    parser.add_argument("--in-line", action="store_true",
+                        help="read every batch's rows on the import's thread, none ahead (experiment)")
     args = parser.parse_args()
+    if args.in_line:
+        from engine.imports import ahead
+
+        ahead.readable_alone = lambda _importer: False  # type: ignore[assignment]  # the switch of the experiment
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         base = contact_base(args.rows, args.seed)

@@ -3,7 +3,7 @@ one match-key query per batch of rows, and the records this import wrote remembe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.config.model import Bundle, Entity
@@ -43,15 +43,23 @@ class ExactDuplicates:
         known = self.memo.get(id(data))
         if known is not None and known[0] is data:
             return known[1]
+        return self.compute_keys(data)
+
+    def compute_keys(self, data: dict[str, Any]) -> list[Key]:
+        """The exact-rule keys of a row's values, computed (of the values alone: ahead of the batch too)."""
+        if not self.exact_keys:
+            return []
         region = self.bundle.settings.default_region
         return sorted({(key.name, value) for key in self.exact_keys
                        for value in keys_of(key.normalize, key_value(key, data), region)})
 
-    def prefetch(self, uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
-        """Look up the keys of a batch of rows in one query."""
+    def prefetch(self, uow: UnitOfWork, rows: Iterable[dict[str, Any]],
+                 ahead: Mapping[int, tuple[dict[str, Any], list[Key]]] | None = None) -> None:
+        """Look up the keys of a batch of rows in one query (those `ahead` computed for the same rows taken)."""
         self.memo = {}  # the batch's converted rows stay unchanged (and alive) while it runs
         for data in rows:
-            self.memo[id(data)] = (data, self.keys(data))
+            known = ahead.get(id(data)) if ahead is not None else None
+            self.memo[id(data)] = known if known is not None and known[0] is data else (data, self.compute_keys(data))
         wanted = sorted({key for _, keys in self.memo.values() for key in keys})
         self.stored = {}
         for record_id, name, value in uow.quality.key_matches(self.entity.name, wanted) if wanted else ():

@@ -13,6 +13,7 @@ from typing import Any
 from engine.config.import_loader import ImportSettings
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, ValidationError
+from engine.imports.ahead import Prepared
 from engine.imports.changes import Change, defer, flush
 from engine.imports.convert import RECORD_ID, BadValue, Converter, is_blank, plain_text
 from engine.imports.duplicates import ExactDuplicates
@@ -184,6 +185,7 @@ class Importer:
     # id(a batch row's converted values) -> (the values, their content hash, their match_on keys): each is asked
     # for by the batch's lookups, the run, the matched rows and the rows written alone, and computed once
     facts: dict[int, tuple[dict[str, Any], str, list[tuple[str, str]]]] = field(default_factory=dict)
+    prepared: Prepared | None = None  # the batch's rows read ahead, with their pure facts (engine/imports/ahead.py)
 
     def __post_init__(self) -> None:
         self.policy = self.on_match or self.settings.on_match
@@ -227,20 +229,26 @@ class Importer:
             if key is not None and (key not in keys or record_id < keys[key]):
                 keys[key] = record_id
 
-    def read_batch(self, rows: Sequence[dict[str, Any]]) -> list[str]:
-        """The content hashes of a batch's converted rows; their hashes and match_on keys are kept for the batch."""
-        self.facts = {}
+    def read_batch(self, rows: Sequence[dict[str, Any]], prepared: Prepared | None = None) -> list[str]:
+        """The content hashes of a batch's converted rows; their hashes and match_on keys are kept for the batch
+        (those `prepared` computed, taken as they are: the same values give the same facts)."""
+        self.facts = dict(prepared.facts) if prepared is not None else {}
+        self.prepared = prepared
         return [self._facts(data)[1] for data in rows]
 
     def _facts(self, data: dict[str, Any]) -> tuple[dict[str, Any], str, list[tuple[str, str]]]:
         found = self.facts.get(id(data))
         if found is not None and found[0] is data:  # held here, so no other dict has its id meanwhile
             return found
-        region = self.bundle.settings.default_region
-        keys = [(name, key) for name in self.index
-                if (key := match_key(self.entity.fields[name].type, data.get(name), region)) is not None]
-        found = self.facts[id(data)] = (data, row_hash(self.entity.name, data), keys)
+        found = self.facts[id(data)] = self.compute_facts(data)
         return found
+
+    def compute_facts(self, data: dict[str, Any]) -> tuple[dict[str, Any], str, list[tuple[str, str]]]:
+        """(the values, their content hash, their match_on keys): of the values alone (ahead of the batch too)."""
+        region = self.bundle.settings.default_region
+        keys = [(name, key) for name in self.index  # its keys are set once per run (load_index), before any batch
+                if (key := match_key(self.entity.fields[name].type, data.get(name), region)) is not None]
+        return data, row_hash(self.entity.name, data), keys
 
     def digest(self, data: dict[str, Any]) -> str:
         """The content hash of a row's converted values (row_hash), once per row of the batch."""
@@ -266,6 +274,10 @@ class Importer:
     def convert(self, uow: UnitOfWork, cells: Sequence[Any]) -> tuple[dict[str, Any], Problems]:
         """Field values of a row's non-blank mapped cells, and a problem per cell that could not be read."""
         self.lookup.uow = uow
+        return self.read_cells(cells)
+
+    def read_cells(self, cells: Sequence[Any]) -> tuple[dict[str, Any], Problems]:
+        """`convert` without binding the unit of work: enough for rows with no reference or user field."""
         data: dict[str, Any] = {}
         problems: Problems = []
         for index, header, name in self.columns:
@@ -286,7 +298,7 @@ class Importer:
         """Read what a batch of rows matches in a few queries: their exact duplicate keys, and the records their
         match_on keys or those keys point at (held for the batch, so matching rows find them in the session)."""
         if self.finder is not None:
-            self.finder.prefetch(uow, rows)
+            self.finder.prefetch(uow, rows, self.prepared.exact if self.prepared is not None else None)
         self.held = uow.records.by_ids({self.index[name][key] for data in rows
                                         for name, key in self.match_keys(data) if key in self.index[name]})
 
@@ -306,7 +318,9 @@ class Importer:
         """Checked values of a row; RowRejected with `problems` plus every validation message per column."""
         failed = {p["column"] for p in problems}
         try:
-            clean = validate_record(self.entity, self.bundle, data, partial=partial)
+            clean = self._checked(data) if not partial else None
+            if clean is None:
+                clean = validate_record(self.entity, self.bundle, data, partial=partial)
         except ValidationError as exc:
             for name, messages in exc.errors.items():
                 column = self.column(name)
@@ -317,6 +331,17 @@ class Importer:
         if problems:
             raise RowRejected(problems)
         return clean
+
+    def _checked(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The validated values of a new record the batch's preparation computed for these values (once: a second
+        validation gets a dictionary of its own, as before), None when it did not; its ValidationError raised."""
+        prepared = self.prepared
+        found = prepared.checked.pop(id(data), None) if prepared is not None else None
+        if found is None or found[0] is not data or found[1] != data:
+            return None
+        if isinstance(found[2], ValidationError):
+            raise found[2]
+        return found[2]
 
     def process_batch(self, uow: UnitOfWork, batch: Sequence[tuple[int, Sequence[Any]]],
                       widths: Mapping[int, int], known: dict[str, ImportRowKeyRow],
@@ -356,7 +381,7 @@ class Importer:
             else:
                 assert isinstance(new, _New)  # noqa: S101 - the three cases above
                 run.append(new)
-                new.match_keys = note_new(self, new.clean)
+                new.match_keys = note_new(self, new.clean, self.prepared)
                 taken |= new.keys
                 if new.review is not None:
                     reviewed.add(new.review.existing.id)

@@ -23,6 +23,7 @@ from engine.store.duplicate_repos import IMPORT_FOUND_BY
 from engine.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
+    from engine.imports.ahead import Prepared
     from engine.imports.rows import Importer
 
 RULE_PAIRS = "rule_pairs"  # the job's count of the pairs its new records opened by the duplicate rules
@@ -54,6 +55,11 @@ def _keys(importer: Importer, data: Mapping[str, Any]) -> set[tuple[str, str]]:
     return _pairs_of(_by_name(importer, data))
 
 
+def rule_keys(importer: Importer, data: Mapping[str, Any]) -> Keys:
+    """The duplicate rules' keys of a record's values by key name (none without rules)."""
+    return _by_name(importer, data)
+
+
 def _by_name(importer: Importer, data: Mapping[str, Any]) -> Keys:
     config = rules_of(importer.bundle, importer.entity.name)
     return record_keys(config, data, importer.bundle.settings.default_region) if config is not None else {}
@@ -63,12 +69,15 @@ def _pairs_of(found: Keys) -> set[tuple[str, str]]:
     return {(name, value) for name, values in found.items() for value in values}
 
 
-def note_new(importer: Importer, data: Mapping[str, Any]) -> Keys | None:
+def note_new(importer: Importer, data: Mapping[str, Any], prepared: Prepared | None = None) -> Keys | None:
     """Note the key values of a record the import creates, until its pairs are opened; its keys by name (for its
-    match_key rows: computed once), None when the entity has no duplicate rules reading a field."""
+    match_key rows: computed once; taken from `prepared` when it computed them for these very values), None when
+    the entity has no duplicate rules reading a field."""
     if not importer.paired:
         return None
-    found = _by_name(importer, data)
+    ahead = prepared.keyed.pop(id(data), None) if prepared is not None else None
+    found = ahead[2] if ahead is not None and ahead[0] is data and ahead[1] == data and ahead[2] is not None \
+        else _by_name(importer, data)
     importer.fresh_keys |= _pairs_of(found)
     return found
 

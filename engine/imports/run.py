@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from engine.config.import_loader import ImportSettings
 from engine.config.model import Bundle, Entity
 from engine.errors import FlowError, NotFound, ValidationError
+from engine.imports.ahead import Ahead, Prepared
 from engine.imports.duplicates import ExactDuplicates
 from engine.imports.limits import WorkerLimits
 from engine.imports.liveness import this_host
@@ -74,9 +75,8 @@ def load_table(job: ImportJobRow, keep: int | None = None) -> Table:
                      delimiter=options.get("delimiter"), sheet=options.get("sheet"))
 
 
-def _batches(rows: Sequence[tuple[int, list[Any]]], size: int) -> Iterator[Sequence[tuple[int, list[Any]]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+def _batches(rows: Sequence[tuple[int, list[Any]]], size: int) -> list[Sequence[tuple[int, list[Any]]]]:
+    return [rows[start:start + size] for start in range(0, len(rows), size)]
 
 
 class _Statistics:
@@ -97,15 +97,14 @@ class _Statistics:
 
 
 def _rows(importer: Importer, uow: UnitOfWork, table: Table, batch: Sequence[tuple[int, list[Any]]],
-          statistics: _Statistics) -> None:
+          statistics: _Statistics, prepared: Prepared) -> None:
     # what lives across batches (the file, the match index, the row hashes, the key caches) grows with the file;
     # the cycle collector would walk all of it again and again (about a tenth of a 100k import's CPU): moved out
     # of its sight for this run (run_import gives it back); memory is still freed by reference counting
     gc.freeze()
     statistics.refresh(uow, importer.counts.get("created", 0))
-    importer.read_references(uow, [cells for _, cells in batch])
-    converted = [importer.convert(uow, cells) for _, cells in batch]
-    hashes = importer.read_batch([data for data, _ in converted])  # each row's content hash and keys, once
+    converted = prepared.converted
+    hashes = importer.read_batch([data for data, _ in converted], prepared)  # each row's content hash and keys, once
     # the search and match keys of the batch's new records go in one sorted INSERT per table at its end (match
     # keys earlier when the pairs below read them); in one transaction for the whole file, the search keys once
     with uow.keys_together():
@@ -148,9 +147,11 @@ def _single_transaction(factory: UowMaker, job_id: int, importer: Importer, tabl
             _open_writes(uow, job_id, 0)
         importer.load_index(uow)
         statistics = _Statistics()
-        with uow.keys_together():  # the whole file's search keys in one sorted INSERT (nothing reads them here)
-            for batch in _batches(table.rows, batch_size):
-                _rows(importer, uow, table, batch, statistics)
+        batches = _batches(table.rows, batch_size)
+        # the whole file's search keys in one sorted INSERT (nothing reads them here)
+        with uow.keys_together(), Ahead(importer, batches) as ahead:
+            for n, batch in enumerate(batches):
+                _rows(importer, uow, table, batch, statistics, ahead.take(n, uow))
                 processed += len(batch)
                 _set_live(factory, job_id, processed)
                 if side_writes:  # other processes see the progress too; SQLite would wait for this transaction
@@ -184,22 +185,24 @@ def _in_batches(factory: UowMaker, job_id: int, importer: Importer, table: Table
     with factory() as uow:
         importer.load_index(uow)
     processed, statistics = done, _Statistics()
-    for batch in _batches(table.rows[done:], batch_size):
-        before = len(importer.rejects)
-        uow = factory()
-        with uow:
-            if processed > done:  # from the second batch on (a one-batch import commits once), on this batch's
-                uow.imports.spread_checkpoints(WAL_PAGES)  # connection (a pool may hand out another)
-            _open_writes(uow, job_id, processed)
-            _rows(importer, uow, table, batch, statistics)
-            _store_rejects(uow, job_id, importer, before)
-            processed += len(batch)
-            job = uow.imports.job(job_id)
-            if job is None:
-                raise NotFound(f"import {job_id} not found")
-            job.processed_rows, job.counts, job.heartbeat_at = processed, dict(importer.counts), clock()
-            uow.commit()
-        _set_live(factory, job_id, processed)
+    batches = _batches(table.rows[done:], batch_size)
+    with Ahead(importer, batches) as ahead:
+        for n, batch in enumerate(batches):
+            before = len(importer.rejects)
+            uow = factory()
+            with uow:
+                if processed > done:  # from the second batch on (a one-batch import commits once), on this batch's
+                    uow.imports.spread_checkpoints(WAL_PAGES)  # connection (a pool may hand out another)
+                _open_writes(uow, job_id, processed)
+                _rows(importer, uow, table, batch, statistics, ahead.take(n, uow))
+                _store_rejects(uow, job_id, importer, before)
+                processed += len(batch)
+                job = uow.imports.job(job_id)
+                if job is None:
+                    raise NotFound(f"import {job_id} not found")
+                job.processed_rows, job.counts, job.heartbeat_at = processed, dict(importer.counts), clock()
+                uow.commit()
+            _set_live(factory, job_id, processed)
     with factory() as uow:
         uow.imports.spread_checkpoints(None)  # this commit checkpoints the log the batches left
         job = uow.imports.job(job_id)

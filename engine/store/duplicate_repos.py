@@ -14,6 +14,7 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
+    String,
     Table,
     and_,
     bindparam,
@@ -33,9 +34,11 @@ from engine.store import waiting_keys
 from engine.store.bulk_insert import insert_rows
 from engine.store.models import RecordRow
 from engine.store.quality_models import DuplicatePairRow, MatchKeyRow, MatchModelRow
+from engine.store.repo_base import one_of
 from engine.store.repositories import _Repository
 
 CHUNK = 500  # ids per IN (...) list: well below SQLite's parameter limit
+_ALL = 2**62  # a chunk of every id: PostgreSQL takes a list as one array parameter, whatever its length
 # ids per primary-key read of the key groups' members: one statement for most looks at the pairs, and still far
 # below the parameters SQLite (32,766) and psycopg (65,535) take in one statement
 MEMBER_CHUNK = 5_000
@@ -114,7 +117,7 @@ class DuplicateQueries(_Repository):
         params: dict[str, Any] = {"entity": entity, "limit": limit, "excluded": excluded,
                                   **_key_params("x", exact_keys), **_key_params("b", block_keys),
                                   **_key_params("o", block_keys)}
-        stmt = _candidate_select(len(exact_keys), len(block_keys), bool(excluded))
+        stmt = _candidate_select(len(exact_keys), len(block_keys), bool(excluded), self._arrays())
         # on the connection: plain values of tables the session's buffers do not hold (keys were written above)
         return [(r, k, v) for r, k, v in self.session.connection().execute(stmt, params).all()]
 
@@ -131,10 +134,9 @@ class DuplicateQueries(_Repository):
             held, _ = self._loaded(RecordRow, wanted.intersection(loaded))
             wanted.difference_update(held)
             found.update({r: (row.title, dict(row.data)) for r, row in held.items() if row.merged_into_id is None})
-        for chunk in _chunks(sorted(wanted)):
-            stmt = select(RecordRow.id, RecordRow.title, RecordRow.data).where(
-                RecordRow.id.in_(chunk), RecordRow.merged_into_id.is_(None))
-            found.update({r: (t, dict(d)) for r, t, d in self._plain_rows(stmt)})
+        arrays = self._arrays()
+        for chunk in _chunks(sorted(wanted), _ALL if arrays else CHUNK):
+            found.update({r: (t, dict(d)) for r, t, d in self._plain_rows(_record_data(arrays), {"ids": chunk})})
         return found
 
     def record_batch(self, entity: str, after_id: int, limit: int) -> list[tuple[int, int | None, dict[str, Any]]]:
@@ -186,10 +188,13 @@ class DuplicateQueries(_Repository):
         names, most = sorted(limits), max(limits.values(), default=0)
         groups: dict[tuple[str, str], set[int]] = {}
         new = sorted(set(record_ids))
-        held_by: dict[int, list[tuple[str, str]]] = {}  # per chunk of ids: the key values its records hold
-        for n, chunk in enumerate(_chunks(new)):
-            held_by[n] = self._plain_rows(select(MatchKeyRow.key, MatchKeyRow.value).where(
-                MatchKeyRow.record_id.in_(chunk), MatchKeyRow.key.in_(names)))
+        # per chunk of ids: the key values its records hold. PostgreSQL: one chunk, every list one array parameter
+        # (a value's count and members do not depend on the chunk that asks: one statement each instead of one per
+        # 500 records, and no statement text with thousands of parameters to build and parse)
+        arrays = self._arrays()
+        held_by: dict[int, list[tuple[str, str]]] = {}
+        for n, chunk in enumerate(_chunks(new, _ALL if arrays else CHUNK)):
+            held_by[n] = self._plain_rows(_held_keys(arrays), {"ids": chunk, "names": names})
         newcomers: dict[tuple[str, str], int] = {}  # how many of these records hold each value
         for pairs in held_by.values():
             for pair in pairs:
@@ -207,7 +212,7 @@ class DuplicateQueries(_Repository):
             # counted on the (entity, key, value) index alone, merged records' keys included: never fewer than
             # the unmerged records holding the value, so a value within its limit here is within it unmerged too
             # (SQLite: 2.5 times faster than counting with each key's record, which reads both tables per key)
-            counted = self._plain_rows(_key_counts(len(held)), {"entity": entity, **_key_params("g", held)})
+            counted = self._plain_rows(_key_counts(len(held), arrays), {"entity": entity, **_key_params("g", held)})
             wanted: list[tuple[str, str]] = []
             over: list[tuple[str, str]] = []
             for key, value, size in counted:
@@ -215,7 +220,7 @@ class DuplicateQueries(_Repository):
             if over:  # a block beyond its limit with merged records in it: counted again, unmerged only
                 params = {"entity": entity, "most": _ANY_SIZE if in_order else most,
                           **_key_params("g", _grouped(over))}
-                sized = self._plain_rows(_group_sizes(len(_grouped(over))), params)
+                sized = self._plain_rows(_group_sizes(len(_grouped(over)), arrays), params)
                 for key, value, size in sized:
                     if size <= limits[key]:
                         wanted.append((key, value))
@@ -229,7 +234,8 @@ class DuplicateQueries(_Repository):
             # from the (entity, key, value) index here, then which of their records are unmerged by primary key,
             # once for all the chunks (one statement joining the two, driven by ix_record_merged_into_id per key
             # row when the statistics said the tables were empty, read ten times the buffers)
-            key_rows.extend(self._plain_rows(_group_keys(len(shared)), {"entity": entity, **_key_params("g", shared)}))
+            key_rows.extend(self._plain_rows(_group_keys(len(shared), arrays),
+                                             {"entity": entity, **_key_params("g", shared)}))
         unmerged = self._unmerged({record_id for record_id, _, _ in key_rows})
         for record_id, key, value in key_rows:
             if record_id in unmerged:
@@ -241,6 +247,10 @@ class DuplicateQueries(_Repository):
             groups[key, value] = {*others, *sorted(members & fresh)[:limits[key] - len(others)]}
         # a value two records hold, one of them merged, is no group (it was counted with the merged one above)
         return [(key, value, sorted(ids)) for (key, value), ids in sorted(groups.items()) if len(ids) > 1]
+
+    def _arrays(self) -> bool:
+        """Whether lists of values go as one array parameter each (PostgreSQL) rather than a parameter per value."""
+        return bool(self.session.get_bind().dialect.name == "postgresql")
 
     def _unmerged(self, record_ids: Collection[int]) -> set[int]:
         """Which of these records are not merged into another: looked up by primary key, a chunk of ids a query."""
@@ -258,11 +268,10 @@ class DuplicateQueries(_Repository):
     def statuses_of(self, entity: str, record_ids: Iterable[int]) -> dict[tuple[int, int], str]:
         """`pair_statuses` of the pairs naming one of these records."""
         found: dict[tuple[int, int], str] = {}
-        for chunk in _chunks(sorted(set(record_ids))):
-            stmt = select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status).where(
-                DuplicatePairRow.entity == entity,
-                or_(DuplicatePairRow.record_a_id.in_(chunk), DuplicatePairRow.record_b_id.in_(chunk)))
-            found.update({(a, b): status for a, b, status in self._plain_rows(stmt)})
+        arrays = self._arrays()
+        for chunk in _chunks(sorted(set(record_ids)), _ALL if arrays else CHUNK):
+            rows = self._plain_rows(_statuses(arrays), {"entity": entity, "ids": chunk, "ids_b": chunk})
+            found.update({(a, b): status for a, b, status in rows})
         return found
 
     def pair_between(self, a_id: int, b_id: int) -> DuplicatePairRow | None:
@@ -415,69 +424,94 @@ def _key_params(prefix: str, keys: list[tuple[str, list[str]]]) -> dict[str, Any
     return params
 
 
-def _key_lookup(prefix: str, n: int) -> Any:
+def _key_lookup(prefix: str, n: int, arrays: bool) -> Any:
     """match_key rows of the bound entity with the `n`th bound key name and one of its values: a lookup of the
     (entity, key, value) index per value."""
     return and_(MatchKeyRow.entity == bindparam("entity"), MatchKeyRow.key == bindparam(f"{prefix}k{n}"),
-                MatchKeyRow.value.in_(bindparam(f"{prefix}v{n}", expanding=True)))
+                one_of(MatchKeyRow.value, f"{prefix}v{n}", String, arrays))
 
 
-def _bound_key_filter(prefix: str, count: int) -> Any:
+def _bound_key_filter(prefix: str, count: int, arrays: bool) -> Any:
     """match_key rows of the bound entity having one of `count` key names, each with one of its values
-    (expanding lists): the entity inside each term, so that SQLite too reads each term through the index rather
-    than every key of the entity."""
-    return or_(*(_key_lookup(prefix, n) for n in range(count)))
+    (expanding lists, or one array each where `arrays`): the entity inside each term, so that SQLite too reads
+    each term through the index rather than every key of the entity."""
+    return or_(*(_key_lookup(prefix, n, arrays) for n in range(count)))
 
 
 @lru_cache(maxsize=64)
-def _candidate_select(exact: int, blocks: int, excluded: bool) -> Select[Any] | CompoundSelect[Any]:
+def _candidate_select(exact: int, blocks: int, excluded: bool, arrays: bool) -> Select[Any] | CompoundSelect[Any]:
     """The candidate lookup of `exact` exact-key names and `blocks` block-key names, built once per shape and
     bound per call (entity, keys, values, excluded ids, limit): building it per call cost more than running it."""
     parts: list[Select[Any]] = []
     unmerged = [RecordRow.merged_into_id.is_(None)]
     if excluded:
-        unmerged.append(MatchKeyRow.record_id.not_in(bindparam("excluded", expanding=True)))
+        unmerged.append(one_of(MatchKeyRow.record_id, "excluded", Integer, arrays, negate=True))
     if exact:
         parts.append(select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
                      .join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-                     .where(*unmerged, _bound_key_filter("x", exact)))
+                     .where(*unmerged, _bound_key_filter("x", exact, arrays)))
     if blocks:
         shared = func.count().label("shared")
         top = (select(MatchKeyRow.record_id, shared).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-               .where(*unmerged, _bound_key_filter("b", blocks)).group_by(MatchKeyRow.record_id)
+               .where(*unmerged, _bound_key_filter("b", blocks, arrays)).group_by(MatchKeyRow.record_id)
                .order_by(shared.desc(), MatchKeyRow.record_id.desc())
                .limit(bindparam("limit", type_=Integer)).subquery())
         parts.append(select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value)
                      .join(top, top.c.record_id == MatchKeyRow.record_id)
-                     .where(_bound_key_filter("o", blocks)))
+                     .where(_bound_key_filter("o", blocks, arrays)))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 @lru_cache(maxsize=64)
-def _group_sizes(keys: int) -> Select[Any]:
+def _group_sizes(keys: int, arrays: bool) -> Select[Any]:
     """(key, value, unmerged records holding it) of the bound key values (`_key_params("g", …)` of `keys` key
     names) held by 2..`most` unmerged records: a grouped count through the (entity, key, value) index."""
     size = func.count()
     return (select(MatchKeyRow.key, MatchKeyRow.value, size).join(RecordRow, RecordRow.id == MatchKeyRow.record_id)
-            .where(_bound_key_filter("g", keys), RecordRow.merged_into_id.is_(None))
+            .where(_bound_key_filter("g", keys, arrays), RecordRow.merged_into_id.is_(None))
             .group_by(MatchKeyRow.key, MatchKeyRow.value)
             .having(size.between(2, bindparam("most", type_=Integer))))
 
 
 @lru_cache(maxsize=64)
-def _key_counts(keys: int) -> Select[Any]:
+def _key_counts(keys: int, arrays: bool) -> Select[Any]:
     """(key, value, match_key rows holding it) of the bound key values held by two or more rows: a grouped count
     read from the (entity, key, value) index alone (merged records' keys counted too)."""
     size = func.count()
-    return (select(MatchKeyRow.key, MatchKeyRow.value, size).where(_bound_key_filter("g", keys))
+    return (select(MatchKeyRow.key, MatchKeyRow.value, size).where(_bound_key_filter("g", keys, arrays))
             .group_by(MatchKeyRow.key, MatchKeyRow.value).having(size >= 2))
 
 
 @lru_cache(maxsize=64)
-def _group_keys(keys: int) -> Select[Any]:
+def _group_keys(keys: int, arrays: bool) -> Select[Any]:
     """(record id, key, value) of the match_key rows holding one of the bound key values, merged records' included:
     read through the (entity, key, value) index."""
-    return select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value).where(_bound_key_filter("g", keys))
+    return select(MatchKeyRow.record_id, MatchKeyRow.key, MatchKeyRow.value).where(
+        _bound_key_filter("g", keys, arrays))
+
+
+@lru_cache(maxsize=4)
+def _held_keys(arrays: bool) -> Select[Any]:
+    """(key, value) of the match keys of the bound record ids with one of the bound key names."""
+    return select(MatchKeyRow.key, MatchKeyRow.value).where(one_of(MatchKeyRow.record_id, "ids", Integer, arrays),
+                                                            one_of(MatchKeyRow.key, "names", String, arrays))
+
+
+@lru_cache(maxsize=4)
+def _record_data(arrays: bool) -> Select[Any]:
+    """(id, title, data) of the bound record ids not merged into another."""
+    return select(RecordRow.id, RecordRow.title, RecordRow.data).where(
+        one_of(RecordRow.id, "ids", Integer, arrays), RecordRow.merged_into_id.is_(None))
+
+
+@lru_cache(maxsize=4)
+def _statuses(arrays: bool) -> Select[Any]:
+    """(a id, b id, status) of the bound entity's pairs naming one of the bound record ids (`ids` and `ids_b`, the
+    same list: SQLite expands each bound list once)."""
+    return select(DuplicatePairRow.record_a_id, DuplicatePairRow.record_b_id, DuplicatePairRow.status).where(
+        DuplicatePairRow.entity == bindparam("entity"),
+        or_(one_of(DuplicatePairRow.record_a_id, "ids", Integer, arrays),
+            one_of(DuplicatePairRow.record_b_id, "ids_b", Integer, arrays)))
 
 
 # by primary key alone, merged records sorted out by the caller: with `merged_into_id IS NULL` in the statement and

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, or_, select, text, update
+from sqlalchemy import String, Table, and_, delete, or_, select, text, update
 from sqlalchemy.orm import SessionTransaction
 
 from engine.store.bulk_insert import insert_rows
@@ -25,6 +25,7 @@ from engine.store.quality_models import (
     MergeLogRow,
     SegmentRow,
 )
+from engine.store.repo_base import one_of
 from engine.store.repositories import _Repository
 
 
@@ -100,8 +101,10 @@ class ImportRepository(_Repository):
         wanted = sorted(set(hashes))
         if not wanted:
             return {}
-        stmt = select(ImportRowKeyRow).where(ImportRowKeyRow.entity == entity, ImportRowKeyRow.row_hash.in_(wanted))
-        return {row.row_hash: row for row in self.session.scalars(stmt)}
+        arrays = self.session.get_bind().dialect.name == "postgresql"  # one array parameter, not one per hash
+        stmt = select(ImportRowKeyRow).where(ImportRowKeyRow.entity == entity,
+                                             one_of(ImportRowKeyRow.row_hash, "hashes", String, arrays))
+        return {row.row_hash: row for row in self.session.scalars(stmt, {"hashes": wanted})}
 
     def add_row_keys(self, entity: str, job_id: int, keys: Sequence[tuple[str, int]]) -> None:
         """Row keys (row hash, record id) of new rows of an import, in multi-row statements."""

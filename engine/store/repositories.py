@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
+from sqlalchemy import ARRAY, Integer, Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -239,6 +239,8 @@ class ConfigRepository(_Repository):
 
 
 _RECORDS = cast(Table, RecordRow.__table__)
+_BY_IDS = select(RecordRow).where(RecordRow.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS_ARRAY = select(RecordRow).where(RecordRow.id == func.any(bindparam("ids", type_=ARRAY(Integer))))
 RETITLED = "flowcrm.retitled"  # Session.info key: records whose title was staged (their tasks' copies follow)
 # the columns a write of a stored record changes; a row changed in any other is left to the ORM's flush
 _WRITTEN_COLUMNS = frozenset({"title", "data", "owner_id", "updated_at", "merged_into_id"})
@@ -504,7 +506,9 @@ class RecordRepository(_Repository):
         wanted = set(ids)
         if not wanted:
             return {}
-        return {r.id: r for r in self.session.scalars(select(RecordRow).where(RecordRow.id.in_(wanted))).all()}
+        arrays = self.session.get_bind().dialect.name == "postgresql"  # one array parameter, not one per id
+        stmt = _BY_IDS_ARRAY if arrays else _BY_IDS
+        return {r.id: r for r in self.session.scalars(stmt, {"ids": sorted(wanted)}).all()}
 
     def referencing(self, record_id: int, entity: str, via: str) -> list[RecordRow]:
         """Records of `entity` whose reference field `via` points at a record (through record_link), oldest first."""

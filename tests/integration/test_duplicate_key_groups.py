@@ -210,3 +210,35 @@ def test_members_of_every_chunk_are_sorted_out_by_one_primary_key_read(make_uow:
     assert "merged_into_id IS NULL" not in sent[reads[0]]
     if bind.dialect.name == "postgresql":  # the ids as one array, not a parameter each (8× the client's CPU)
         assert len(bound[reads[0]]) == 1
+
+
+def test_lists_of_a_look_at_the_pairs_go_as_one_parameter_each_on_postgresql(make_uow: Factory) -> None:
+    _add_contacts(make_uow, 1, 1_500)
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((" ".join(statement.replace('"', "").split()), parameters))  # SQLite quotes "key"
+
+    with make_uow() as uow:
+        bind = uow.session.get_bind()
+        event.listen(bind, "before_cursor_execute", keep)
+        try:
+            groups = uow.quality.groups_of("Contact", range(1, 1_501), LIMITS)  # three chunks of 500 records
+            statuses = uow.quality.statuses_of("Contact", range(1, 1_501))
+            data = uow.quality.record_data(range(1, 1_501))
+        finally:
+            event.remove(bind, "before_cursor_execute", keep)
+    assert (len(groups), statuses, len(data)) == (len(KEYS) * 500, {}, 1_500)
+    kinds = {"held keys": "SELECT match_key.key, match_key.value FROM match_key WHERE match_key.record_id",
+             "counts": "SELECT match_key.key, match_key.value, count(*)",
+             "members": "SELECT match_key.record_id, match_key.key, match_key.value FROM match_key",
+             "pairs": "SELECT duplicate_pair.record_a_id", "records": "SELECT record.id, record.title"}
+    found = {kind: [parameters for statement, parameters in sent if statement.startswith(prefix)]
+             for kind, prefix in kinds.items()}
+    if bind.dialect.name == "postgresql":
+        # one statement of each per look, every list one array parameter: a statement with thousands of
+        # placeholders cost more client CPU to build (SQLAlchemy) and parse (psycopg) than the query
+        assert {kind: len(found[kind]) for kind in kinds} == dict.fromkeys(kinds, 1)
+        assert max(len(parameters[0]) for parameters in found.values()) <= 2 * len(KEYS) + 2  # entity, HAVING
+    else:  # SQLite: a chunk of 500 records a statement, a parameter per value, as before
+        assert {kind: len(found[kind]) for kind in kinds} == dict.fromkeys(kinds, 3)

@@ -517,7 +517,9 @@ def test_keys_of_a_batch_go_in_one_sorted_insert_per_index(
     # before: one INSERT per run of new rows and per row written alone (12 each here); now the search keys once
     # per transaction and the match keys once per look at the new records' duplicate pairs, which read them: once
     # per batch, and before a row that changes a field the duplicate rules read while new records wait for theirs
-    held = re.compile(r'SELECT match_key\."?key"?, match_key\.value\s+FROM match_key\s+WHERE match_key\.record_id IN')
+    # (PostgreSQL: the ids as one array, `= any(...)`)
+    held = re.compile(r'SELECT match_key\."?key"?, match_key\.value\s+FROM match_key\s+WHERE match_key\.record_id'
+                      r'( IN| = any\()')
     looks = sum(1 for s in statements if held.match(s))  # the new records' keys read, once per look
     assert (inserts.count("search_key"), inserts.count("match_key")) == (search_inserts, looks)
     assert batches <= looks <= batches + 2
