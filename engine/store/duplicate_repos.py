@@ -27,7 +27,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from engine.store import waiting_keys
@@ -253,15 +252,12 @@ class DuplicateQueries(_Repository):
         return bool(self.session.get_bind().dialect.name == "postgresql")
 
     def _unmerged(self, record_ids: Collection[int]) -> set[int]:
-        """Which of these records are not merged into another: looked up by primary key, a chunk of ids a query."""
+        """Which of these records are not merged into another: looked up by primary key, a chunk of ids a query
+        (on PostgreSQL one array parameter: a list of thousands of ids cost 8×)."""
         found: set[int] = set()
-        ids = sorted(record_ids)
-        if ids and self.session.connection().dialect.name == "postgresql":
-            chunks = [(_MERGED_INTO_ARRAY, ids)]  # one array parameter: a list of thousands of ids cost 8×
-        else:
-            chunks = [(_MERGED_INTO, chunk) for chunk in _chunks(ids, MEMBER_CHUNK)]
-        for stmt, chunk in chunks:
-            rows = self._plain_rows(stmt, {"ids": chunk})
+        arrays = self._arrays()
+        for chunk in _chunks(sorted(record_ids), _ALL if arrays else MEMBER_CHUNK):
+            rows = self._plain_rows(_merged_into(arrays), {"ids": chunk})
             found.update(record_id for record_id, merged_into in rows if merged_into is None)
         return found
 
@@ -516,8 +512,9 @@ def _statuses(arrays: bool) -> Select[Any]:
 
 # by primary key alone, merged records sorted out by the caller: with `merged_into_id IS NULL` in the statement and
 # no column statistics, PostgreSQL read ix_record_merged_into_id (every unmerged record) rather than the ids
-_MERGED_INTO = select(RecordRow.id, RecordRow.merged_into_id).where(RecordRow.id.in_(bindparam("ids", expanding=True)))
-# PostgreSQL: the ids as one array (`= ANY(%s)`): SQLAlchemy and psycopg spent 20 ms of client CPU expanding and
-# converting a list of 4,000 ids into as many parameters, 2.5 ms binding the array (the plan is the same lookup)
-_MERGED_INTO_ARRAY = select(RecordRow.id, RecordRow.merged_into_id).where(
-    RecordRow.id == func.any(bindparam("ids", type_=ARRAY(Integer))))
+@lru_cache(maxsize=4)
+def _merged_into(arrays: bool) -> Select[Any]:
+    """(id, merged_into_id) of the bound record ids (engine.store.repo_base.one_of: one array parameter on
+    PostgreSQL, where SQLAlchemy and psycopg spent 20 ms of client CPU expanding 4,000 ids into as many parameters
+    against 2.5 ms binding the array; the plan is the same lookup)."""
+    return select(RecordRow.id, RecordRow.merged_into_id).where(one_of(RecordRow.id, "ids", Integer, arrays))
