@@ -121,12 +121,17 @@ class DuplicateRules:
         spec = self.keys.get(key)
         return spec.max_block if spec is not None and spec.max_block is not None else self.max_block
 
-    def fields(self) -> set[str]:
+    def fields(self) -> frozenset[str]:
         """Every record field the keys and rules read: writing another field needs no new check."""
+        return self._fields
+
+    @cached_property
+    def _fields(self) -> frozenset[str]:
+        # asked at every record write: worked out once per loaded configuration's rules (they never change)
         used = {name for key in self.keys.values() for name in key.fields}
         for rule in self.rules:
             used.update(f.field for f in rule.fields)
             used.update(name for c in rule.comparisons for name in (c.field, *c.also))
             if rule.unless_fuzzy is not None:
                 used.add(rule.unless_fuzzy.field)
-        return used
+        return frozenset(used)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,6 +18,7 @@ from engine.input_limits import MAX_ID, MAX_INT, MIN_INT, decimal_problem, json_
 from engine.memo import held_for
 from engine.messages import Message, sentence
 from engine.quality.normalize import read_phone
+from engine.records.plain_checks import Check, form_check, passes
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DECIMAL = r"^-?\d+(\.\d+)?$"
@@ -170,84 +171,14 @@ def _add(errors: dict[str, list[str]], key: str, messages: list[str]) -> None:
 # Built once per loaded bundle's objects (engine.memo.held_for keeps each beside its value, so an id is not reused).
 _VALIDATORS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}  # _validator
 _FORMS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}  # _checked_form
-Check = Callable[[Any], bool]
-# keywords that never make a value invalid (annotations; formats are not asserted, as by the validator)
-_ANNOTATIONS = frozenset({"title", "description", "format", "$comment", "default", "examples"})
-_TYPE_CHECKS: dict[str, Check] = {
-    "string": lambda value: isinstance(value, str),
-    "integer": lambda value: type(value) is int,  # jsonschema also admits 2.0: such a value takes the slow path
-    "number": lambda value: type(value) in (int, float),
-    "boolean": lambda value: isinstance(value, bool),
-    "array": lambda value: isinstance(value, list),
-}
-
-
-def _any_type(kinds: list[Check]) -> Check:
-    return lambda value: any(kind(value) for kind in kinds)
-
-
-def _max_length(most: int) -> Check:
-    return lambda value: not isinstance(value, str) or len(value) <= most
-
-
-def _pattern(pattern: re.Pattern[str]) -> Check:
-    return lambda value: not isinstance(value, str) or bool(pattern.search(value))
-
-
-def _one_of(codes: frozenset[str]) -> Check:
-    return lambda value: isinstance(value, str) and value in codes
-
-
-def _bound(bound: int, *, above: bool) -> Check:
-    return lambda value: type(value) is int and (value >= bound if above else value <= bound)
-
-
-def _unique(value: Any) -> bool:
-    return not isinstance(value, list) or (all(isinstance(v, str) for v in value) and len(set(value)) == len(value))
-
-
-def _each(item: Check) -> Check:
-    return lambda value: not isinstance(value, list) or all(item(v) for v in value)
-
-
-def _passes(schema: Mapping[str, Any]) -> Check | None:
-    """A plain-Python check that admits only values the schema admits (it may refuse some the schema admits:
-    those are then checked by jsonschema, which also words the messages); None for a keyword it cannot check.
-    Validating a file's rows this way skips jsonschema's per-keyword dispatch for every valid value."""
-    checks: list[Check] = []
-    for keyword, expected in schema.items():
-        if keyword in _ANNOTATIONS or keyword.startswith("x-"):
-            continue
-        if keyword == "type":
-            names = [expected] if isinstance(expected, str) else list(expected)
-            if not all(name in _TYPE_CHECKS for name in names):
-                return None
-            checks.append(_any_type([_TYPE_CHECKS[name] for name in names]))
-        elif keyword == "maxLength":
-            checks.append(_max_length(expected))
-        elif keyword == "pattern":
-            checks.append(_pattern(re.compile(expected)))
-        elif keyword == "enum" and all(isinstance(code, str) for code in expected):
-            checks.append(_one_of(frozenset(expected)))
-        elif keyword in ("minimum", "maximum") and type(expected) is int:
-            checks.append(_bound(expected, above=keyword == "minimum"))
-        elif keyword == "uniqueItems" and expected is True:
-            checks.append(_unique)
-        elif keyword == "items" and isinstance(expected, Mapping) and (item := _passes(expected)) is not None:
-            checks.append(_each(item))
-        else:
-            return None
-    return lambda value: all(check(value) for check in checks)
-
-
 _FAST: dict[Hashable, tuple[tuple[object, ...], Any]] = {}
 
 
 def _fast_checks(fields: Mapping[str, Field], catalogs: Mapping[str, Catalog]) -> dict[str, Check | None]:
-    """The plain-Python check of every field's schema, built once per loaded bundle (see _passes)."""
+    """The plain-Python check of every field's schema, built once per loaded bundle (engine.records.plain_checks)."""
     checks: dict[str, Check | None] = held_for(
         _FAST, (id(fields), id(catalogs)), (fields, catalogs),
-        lambda: {name: _passes(field_schema(field, catalogs)) for name, field in fields.items()}, 64)
+        lambda: {name: passes(field_schema(field, catalogs)) for name, field in fields.items()}, 64)
     return checks
 
 
@@ -319,7 +250,7 @@ def check_field_values(
     fast = _fast_checks(fields, catalogs)
     if all(name not in fields or ((check := fast[name]) is not None and check(value))
            for name, value in values.items()):
-        errors: dict[str, list[str]] = {}  # every value passes its schema (see _passes)
+        errors: dict[str, list[str]] = {}  # every value passes its schema (engine.records.plain_checks)
     else:
         errors = _schema_errors(_validator(fields, catalogs, tuple(name for name in values if name in fields)),
                                 dict(values))
@@ -482,18 +413,20 @@ def value_from_text(field: Field, catalogs: Mapping[str, Catalog], text: str) ->
     return _coerce(text, field_schema(field, catalogs))
 
 
-def _checked_form(form: Form, bundle: Bundle) -> tuple[dict[str, Any], Draft202012Validator]:
-    """The resolved schema of a form of a loaded bundle and its validator, built once per form (not per
-    submission: the deep copy and the validator cost more than checking the values). Only the bundle's own forms
-    are kept: a form with run-time choices (a pipeline's next stages) is made for one record."""
+def _checked_form(form: Form, bundle: Bundle) -> tuple[dict[str, Any], Draft202012Validator, Check | None]:
+    """The resolved schema of a form of a loaded bundle, its validator and its plain check (engine.records.
+    plain_checks: None when the schema needs the validator), built once per form (not per submission: the deep
+    copy and the validator cost more than checking the values). Only the bundle's own forms are kept: a form with
+    run-time choices (a pipeline's next stages) is made for one record, and checked by the validator alone."""
     if bundle.forms.get(form.key) is not form:
         schema = resolve_form_schema(form, bundle)
-        return schema, Draft202012Validator(schema)
-    def build() -> tuple[dict[str, Any], Draft202012Validator]:
-        schema = resolve_form_schema(form, bundle)
-        return schema, Draft202012Validator(schema)
+        return schema, Draft202012Validator(schema), None
 
-    checked: tuple[dict[str, Any], Draft202012Validator] = held_for(
+    def build() -> tuple[dict[str, Any], Draft202012Validator, Check | None]:
+        schema = resolve_form_schema(form, bundle)
+        return schema, Draft202012Validator(schema), form_check(schema)
+
+    checked: tuple[dict[str, Any], Draft202012Validator, Check | None] = held_for(
         _FORMS, (id(form), id(bundle)), (form, bundle), build, 256)
     return checked
 
@@ -502,7 +435,7 @@ def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[s
     """Checked, normalized form data (record fields and process variables) or ValidationError."""
     if not isinstance(data, Mapping):
         raise ValidationError({"": ["must be an object"]})
-    schema, validator = _checked_form(form, bundle)
+    schema, validator, plain = _checked_form(form, bundle)
     properties: dict[str, Any] = schema.get("properties", {})
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
@@ -514,8 +447,9 @@ def validate_form(form: Form, bundle: Bundle, data: Mapping[str, Any]) -> dict[s
         value = _coerce(raw, prop)
         if not is_empty(value):
             values[name] = value
-    for key, messages in _schema_errors(validator, values).items():
-        _add(errors, key, messages)
+    if plain is None or not plain(values):  # values a plain check admits, the validator admits too
+        for key, messages in _schema_errors(validator, values).items():
+            _add(errors, key, messages)
     fields = form_record_fields(form, bundle)
     for name, value in values.items():
         if name in fields and name not in errors:

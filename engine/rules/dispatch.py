@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from engine.actors import Actor
 from engine.config.automation import Rule, Trigger
 from engine.config.model import Bundle, Entity
 from engine.filters.model import linked_entities
+from engine.memo import held_for
 from engine.processes.deployed import active_bundle
 from engine.records.writing import entity_of
 from engine.rules.actions import BatchLookups, only_leaving, run_actions
@@ -51,6 +52,22 @@ def _linked_target_ids(uow: UnitOfWork, trigger: Trigger, record: RecordRow, cha
     return list(dict.fromkeys(ids))
 
 
+_TRIGGERS: dict[Hashable, tuple[tuple[object, ...], Any]] = {}  # _triggers_on, per loaded bundle
+
+
+def _triggers_on(bundle: Bundle, entity: str) -> tuple[tuple[Rule, Trigger], ...]:
+    """(rule, trigger) of every trigger a write of an `entity` record can fire, in the bundle's order: its own
+    `created`/`changed` triggers and the `linked_*` triggers watching it. Worked out once per loaded bundle and
+    entity (engine.memo.held_for), not by a walk over every rule of the bundle at each write."""
+    def build() -> tuple[tuple[Rule, Trigger], ...]:
+        return tuple((rule, trigger) for rule in bundle.rules.values() for trigger in rule.triggers
+                     if (trigger.kind in ("created", "changed") and rule.entity == entity)
+                     or (trigger.kind in ("linked_changed", "linked_created") and trigger.entity == entity))
+
+    found: tuple[tuple[Rule, Trigger], ...] = held_for(_TRIGGERS, (id(bundle), entity), (bundle,), build, 256)
+    return found
+
+
 def triggered(uow: UnitOfWork, bundle: Bundle, record: RecordRow, changes: Changes,
               created: bool) -> list[tuple[Rule, RecordRow, RecordRow | None]]:
     """(rule, record it runs on, linked record or None) for every rule this write triggers, each pair once."""
@@ -62,18 +79,17 @@ def triggered(uow: UnitOfWork, bundle: Bundle, record: RecordRow, changes: Chang
             seen.add((rule.name, target.id))
             hits.append((rule, target, linked))
 
-    for rule in bundle.rules.values():
-        for trigger in rule.triggers:
-            own = created if trigger.kind == "created" else (
-                trigger.kind == "changed" and not created and bool(set(trigger.fields) & changes.keys()))
-            if own:
-                hit(rule, record, None)
-            elif trigger.kind in ("linked_changed", "linked_created") and trigger.entity == record.entity:
-                ids = _linked_target_ids(uow, trigger, record, changes, created)
-                targets = uow.records.by_ids(ids)
-                for target_id in ids:
-                    if target_id in targets:
-                        hit(rule, targets[target_id], record)
+    for rule, trigger in _triggers_on(bundle, record.entity):
+        own = created if trigger.kind == "created" else (
+            trigger.kind == "changed" and not created and bool(set(trigger.fields) & changes.keys()))
+        if own:
+            hit(rule, record, None)
+        elif trigger.kind in ("linked_changed", "linked_created") and trigger.entity == record.entity:
+            ids = _linked_target_ids(uow, trigger, record, changes, created)
+            targets = uow.records.by_ids(ids)
+            for target_id in ids:
+                if target_id in targets:
+                    hit(rule, targets[target_id], record)
     return hits
 
 

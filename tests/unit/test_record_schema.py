@@ -358,9 +358,10 @@ PROBES: list[Any] = [
 
 
 def test_the_plain_check_of_a_field_never_admits_a_value_its_schema_refuses(bundle: Bundle) -> None:
-    """The fast path of validation (engine.records.schema._passes) may only skip jsonschema for values it
+    """The fast path of validation (engine.records.plain_checks.passes) may only skip jsonschema for values it
     admits too: for every field of every shipped entity and a spread of values, admitted means valid."""
-    from engine.records.schema import _passes, field_schema
+    from engine.records.plain_checks import passes
+    from engine.records.schema import field_schema
 
     code_values = {code for catalog in bundle.catalogs.values() for code in catalog.codes()}
     probes = [*PROBES, *sorted(code_values)[:40], *([code] for code in sorted(code_values)[:20])]
@@ -368,7 +369,7 @@ def test_the_plain_check_of_a_field_never_admits_a_value_its_schema_refuses(bund
     for entity in bundle.entities.values():
         for field in entity.fields.values():
             schema = field_schema(field, bundle.catalogs)
-            check = _passes(schema)
+            check = passes(schema)
             assert check is not None, (entity.name, field.name, schema)  # every shipped field type is compiled
             validator = Draft202012Validator(schema)
             for value in probes:
