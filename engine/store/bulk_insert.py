@@ -18,9 +18,11 @@ from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.store import pipeline
+from engine.store.copy_text import ColumnsText
 from engine.store.direct import Prebuilt
 
 COPY_FROM = 20  # fewer rows go as an INSERT: COPY's own set-up costs about one statement
+_COPY_CHUNK = 5_000  # rows made into COPY text at a time (engine/store/copy_text.py)
 _PROCESSORS: dict[tuple[str, str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
 _INSERTS: dict[str, Prebuilt] = {}
 _NOTHING = object()
@@ -223,7 +225,16 @@ def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Se
         for listener in connection.dispatch.before_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
         with cursor.copy(statement) as copy:
-            for values in _bound(rows, _processors(connection, table, names)):
+            processors = _processors(connection, table, names)
+            text = ColumnsText(raw, processors, [table.c[name].type.dialect_impl(connection.dialect)
+                                                 for name in names])
+            start = 0
+            while start < len(rows) and (encoded := text.rows_as_text(rows[start:start + _COPY_CHUNK])) is not None:
+                copy.write(encoded)
+                start += _COPY_CHUNK
+            # from a chunk with a value only psycopg makes as it should, row by row to the end (write_row buffers
+            # its rows: a later write() would overtake them, and the rows' ids follow their order)
+            for values in _bound(rows[start:], processors):
                 copy.write_row(values)
         for listener in connection.dispatch.after_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
