@@ -25,6 +25,7 @@ from sqlalchemy import JSON
 _ESCAPES = (("\\", "\\\\"), ("\b", "\\b"), ("\t", "\\t"), ("\n", "\\n"), ("\v", "\\v"), ("\f", "\\f"), ("\r", "\\r"))
 _NULL = "\\N"
 _APART = "\x00"  # joins a column's texts to escape them at once: no text holds it (checked)
+_JSON_NATIVE = frozenset({str, int, float, bool, dict, list})  # what json.dumps takes as it is
 _BY_VALUE = frozenset({str, type(None)})  # equal values of these types are one value (no other is equal)
 
 
@@ -77,11 +78,14 @@ class ColumnsText:
         return self._processed(index, values)
 
     def _json(self, index: int, values: tuple[Any, ...]) -> list[str]:
-        """A JSON column: texts by json's own string encoder (what `json.dumps` gives for a text), the rest by
-        the processor and psycopg's JSON dumper; then escaped together."""
+        """A JSON column: texts by json's own string encoder (what `json.dumps` gives for a text), other JSON
+        values by `json.dumps` (what psycopg's JSON dumper calls), anything else (a null) by the processor and
+        psycopg's dumper; then escaped together."""
         kinds = set(map(type, values))
         if kinds == {str}:
             return _escaped(list(map(encode_basestring_ascii, values)))
+        if kinds <= _JSON_NATIVE:  # no null (SQLAlchemy may make it SQL NULL) nor a value the processor changes
+            return _escaped(list(map(json.dumps, values)))
         return self._processed(index, values)
 
     def _processed(self, index: int, values: tuple[Any, ...]) -> list[str]:

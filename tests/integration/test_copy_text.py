@@ -87,6 +87,7 @@ NAMES = ("record_id", "at", "actor", "source", "field", "old_value", "new_value"
     [
         pytest.param(TEXTS, id="texts"),
         pytest.param(JSON_VALUES, id="every JSON kind"),
+        pytest.param([value for value in JSON_VALUES if value is not None], id="every JSON kind but null"),
         pytest.param([None] * 5, id="JSON nulls"),
         pytest.param([0, 1, 2, 10**20], id="integers"),
         pytest.param([True, False, True], id="flags"),
