@@ -12,6 +12,7 @@ import os
 import pstats
 import re
 import tempfile
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from time import perf_counter, process_time
@@ -111,7 +112,7 @@ class StatementClock:
 
     def __init__(self, engine: Any) -> None:
         self.seconds: dict[str, list[float]] = {}
-        self.started: list[tuple[float, float]] = []
+        self.started = threading.local()  # per thread (the heartbeat's statements run on a thread of their own)
         self.backends: dict[int, Path] = {}  # a DB-API connection's id -> its backend's /proc stat file
         event.listen(engine, "before_cursor_execute", self.before)
         event.listen(engine, "after_cursor_execute", self.after)
@@ -133,13 +134,19 @@ class StatementClock:
             return 0.0
         return (int(fields[11]) + int(fields[12])) / _TICKS
 
+    def _stack(self) -> list[tuple[float, float]]:
+        stack: list[tuple[float, float]] | None = getattr(self.started, "stack", None)
+        if stack is None:
+            stack = self.started.stack = []
+        return stack
+
     def before(self, conn: Any, *_: Any) -> None:
-        self.started.append((perf_counter(), self._server_cpu(conn)))
+        self._stack().append((perf_counter(), self._server_cpu(conn)))
 
     def after(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         kind = " ".join(statement.split()[:6])[:70]
         entry = self.seconds.setdefault(kind, [0, 0.0, 0.0])
-        wall, server = self.started.pop()
+        wall, server = self._stack().pop()
         entry[0] += 1
         entry[1] += perf_counter() - wall
         entry[2] += self._server_cpu(conn) - server
