@@ -20,6 +20,7 @@ VALUES: list[Any] = [
     None,
     "plain",
     'tab\there, new\nline, back\\slash, "quotes", \\N and \\.',
+    "\b bell \v \f and\r carriage",
     "Ёжик в тумане",
     {"nested": {"list": [1, 2.5, None, True], "text": "a\tb"}},
     [],
@@ -124,3 +125,30 @@ def test_each_distinct_value_of_a_column_is_bound_once_per_statement(
     assert len(calls.get("at", [])) <= 1  # SQLite formats the time; PostgreSQL's driver takes it as it is
     assert [value for _, value in stored] == [codes[i % len(codes)] for i in range(10 * COPY_FROM)]
     assert {at for at, _ in stored} == {now}
+
+
+def test_copy_rows_go_as_text_in_their_order_none_through_write_row(
+    make_uow: Callable[[], UnitOfWork], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a COPY's rows are sent as text made column by column (engine/store/copy_text.py), in chunks,
+    not one by one through psycopg's write_row; the rows keep their order (their ids) and are stored as the
+    INSERT stores them."""
+    from psycopg import Copy
+
+    rows_written: list[Any] = []
+    write_row = Copy.write_row
+    monkeypatch.setattr(Copy, "write_row", lambda self, row: (rows_written.append(row), write_row(self, row))[1])
+    count = 12_007  # more than two chunks of text
+    with make_uow() as uow:
+        now = datetime(2026, 3, 1, tzinfo=UTC)
+        record_id = uow.session.execute(insert(RecordRow).returning(RecordRow.id), {
+            "entity": "Contact", "title": "t", "data": {}, "owner_id": None, "created_at": now,
+            "created_by": "importer", "updated_at": now, "revision": 1, "merged_into_id": None}).scalar_one()
+        base = _rows(record_id, "copy")
+        rows = [{**base[i % len(base)], "field": f"field_{i}"} for i in range(count)]
+        uow.session.execute(insert(TABLE), [{**row, "source": "insert"} for row in rows[:60]])
+        insert_rows(uow.session, TABLE, rows)
+        stored = {source: _stored(uow, source) for source in ("insert", "copy")}
+    assert [row[3] for row in stored["copy"]] == [row["field"] for row in rows]  # ids in the rows' order
+    assert stored["copy"][:60] == stored["insert"]
+    assert rows_written == []  # SQLite has no COPY; PostgreSQL's went as text, no row through write_row
