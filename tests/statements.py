@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from engine.store.uow import UnitOfWork
@@ -44,3 +45,17 @@ def as_sent(statement: str) -> str:
     text = statement.lstrip()
     prefix = "WITH guarded AS ("
     return text[len(prefix):] if text.startswith(prefix) else statement
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple[Any, ...]]:
+    """Count the calls of `owner.name` (a module's function or a class's method) for the rest of the test: the
+    list gets the arguments of each call."""
+    real = getattr(owner, name)
+    calls: list[tuple[Any, ...]] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls

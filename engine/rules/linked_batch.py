@@ -4,7 +4,8 @@ file order with the outcome of running them record by record (on_record_written 
 - the records the batch links to are read once, and each rule's `let` aggregates once per batch (one query per
   (entity, via) for all the targets); while the batch's records are taken in order, the record at position i sees
   the linked records that existed before the batch and the batch's records up to and including itself, as it
-  would have one by one;
+  would have one by one — each target's aggregate carried from one of its records to the next, each linking
+  record added once (engine.rules.aggregates.RunningLet: the fold the row-by-row path computes too);
 - `set` and `compute` run on each target's values held in memory (engine.rules.actions.apply_held): the next
   record's rule sees what the previous one wrote;
 - at the end, the targets' field history goes in one INSERT (one row per change, in the order they happened), and
@@ -16,6 +17,7 @@ with any other `linked_created` rule keeps the row-by-row path."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,12 +29,12 @@ from engine.filters.model import linked_entities
 from engine.quality.matching import rules_of
 from engine.records.writing import entity_of, title_of
 from engine.rules.actions import HELD_ACTIONS, BatchLookups, apply_held
-from engine.rules.aggregates import OWNER, aggregate_of, owner_name, record_names
+from engine.rules.aggregates import OWNER, RunningLet, aggregate_of, owner_name, record_names
 from engine.rules.dispatch import RULE_ACTOR, created_rules, linked_created_rules, rules_watch
 from engine.rules.expressions import field_names, is_true
 from engine.store.events import FieldsChanged
 from engine.store.filter_spec import Filter
-from engine.store.models import RecordRow
+from engine.store.models import LinkedRecord, RecordRow
 from engine.store.uow import UnitOfWork
 
 
@@ -80,25 +82,58 @@ class _Held:
 
 
 @dataclass
-class _Aggregates:
-    """One rule's `let` over the batch: per (entity, via) the records linking to each target, read once."""
+class _Taken:
+    """One `let` name for one target while the batch's records are taken in order: its running value over the
+    first `taken` records linking to the target (those before the batch, then the batch's up to the last one
+    looked at)."""
 
-    linking: dict[tuple[str, str], dict[int, list[RecordRow]]]
+    running: RunningLet
+    rows: list[LinkedRecord]
+    taken: int = 0
+    in_order: bool = True  # the records' positions in the batch rise with their ids (a prefix is what one sees)
+
+
+@dataclass
+class _Aggregates:
+    """One rule's `let` over the batch: per (entity, via) the records linking to each target, read once; each
+    target's aggregate carried from one record of the batch to the next (each linking record added once, so a
+    batch with n records on one target costs n additions, not n²/2)."""
+
+    linking: dict[tuple[str, str], dict[int, list[LinkedRecord]]]
     position: dict[int, int]  # id of a record of the batch -> its position
     passes: dict[tuple[str, int], bool] = field(default_factory=dict)  # (let name, record id) -> its `where`
     filtered: dict[str, set[int]] = field(default_factory=dict)  # let name -> the ids its filter matches
+    taken: dict[tuple[str, int], _Taken] = field(default_factory=dict)  # (let name, target id) -> its running value
 
     def values(self, uow: UnitOfWork, bundle: Bundle, rule: Rule, target: int, at: int,
                now: datetime) -> dict[str, Any]:
-        """The `let` names of the rule for `target` as the batch's record at position `at` sees them."""
+        """The `let` names of the rule for `target` as the batch's record at position `at` sees them (`at` rises
+        from one call to the next for a target)."""
         result: dict[str, Any] = {}
         for item in rule.let:
-            rows = [row for row in self.linking[(item.of, item.via)][target] if self.position.get(row.id, -1) <= at]
-            rows = [row for row in rows if self._passes(uow, bundle, rule, item, row, now)]
-            result[item.name] = aggregate_of(bundle, item, rows, rule=rule.name)
+            state = self.taken.get((item.name, target))
+            if state is None:
+                rows = self.linking[(item.of, item.via)][target]
+                positions = [self.position.get(row.id, -1) for row in rows]
+                state = _Taken(RunningLet(bundle, item, rule=rule.name), rows,
+                               in_order=all(a <= b for a, b in itertools.pairwise(positions)))
+                self.taken[(item.name, target)] = state
+            if not state.in_order:  # the records seen are not the first ones by id: taken again each time
+                seen = [row for row in state.rows if self.position.get(row.id, -1) <= at]
+                result[item.name] = aggregate_of(
+                    bundle, item, [row for row in seen if self._passes(uow, bundle, rule, item, row, now)],
+                    rule=rule.name)
+                continue
+            rows = state.rows
+            while state.taken < len(rows) and self.position.get(rows[state.taken].id, -1) <= at:
+                row = rows[state.taken]
+                state.taken += 1
+                if self._passes(uow, bundle, rule, item, row, now):
+                    state.running.add(row)
+            result[item.name] = state.running.value()
         return result
 
-    def _passes(self, uow: UnitOfWork, bundle: Bundle, rule: Rule, item: Aggregate, row: RecordRow,
+    def _passes(self, uow: UnitOfWork, bundle: Bundle, rule: Rule, item: Aggregate, row: LinkedRecord,
                 now: datetime) -> bool:
         key = (item.name, row.id)
         if key not in self.passes:

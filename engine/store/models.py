@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,6 +137,16 @@ class RecordRow(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)  # set by a merge
 
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+@dataclass(frozen=True)
+class LinkedRecord:
+    """What an aggregate reads of a record linking to another (RecordRepository.referencing_many): its id, fields
+    and owner, without an ORM object for the session to hold."""
+
+    id: int
+    data: dict[str, Any]
+    owner_id: int | None
 
 
 class FieldChangeRow(Base):

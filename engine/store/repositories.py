@@ -32,6 +32,7 @@ from engine.store.models import (
     ConfigVersionRow,
     FieldChangeRow,
     InstanceRow,
+    LinkedRecord,
     ProcessVersionRow,
     RecordLinkRow,
     RecordRow,
@@ -65,10 +66,26 @@ class UserRepository(_Repository):
 
     def by_username(self, username: str) -> UserRow | None:
         """A user by login name (one this unit of work holds already is not read again)."""
+        # a name found once is found again without a look through all the unit holds: that grows with a batch of
+        # records (an import's batch looked at 20,000 objects for each new task's assignee)
+        named: dict[str, UserRow] = self.__dict__.setdefault("_named", {})
+        found = named.get(username)
+        if found is not None and self._held(found, username):
+            return found
         for row in self.session.identity_map.values():
-            if isinstance(row, UserRow) and not inspect(row).expired_attributes and row.username == username:
+            if isinstance(row, UserRow) and self._held(row, username):
+                named[username] = row
                 return row
-        return self.session.scalar(select(UserRow).where(UserRow.username == username))
+        found = self.session.scalar(select(UserRow).where(UserRow.username == username))
+        if found is not None:
+            named[username] = found
+        return found
+
+    def _held(self, row: UserRow, username: str) -> bool:
+        """Whether this unit of work holds the user loaded (not expired, not deleted) under that name."""
+        state = inspect(row)
+        return (state.persistent and state.session is self.session and not state.expired_attributes
+                and row.username == username)
 
     def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
         """Display names by login name, in one statement for those this unit of work does not hold already."""
@@ -521,22 +538,27 @@ class RecordRepository(_Repository):
         )
         return list(self.session.scalars(stmt).all())
 
-    def referencing_many(self, record_ids: Iterable[int], entity: str, via: str) -> dict[int, list[RecordRow]]:
+    def referencing_many(self, record_ids: Iterable[int], entity: str, via: str) -> dict[int, list[LinkedRecord]]:
         """referencing for many records in one query: per record id, the records of `entity` whose reference field
-        `via` points at it, oldest first."""
+        `via` points at it, oldest first — as LinkedRecord values, not ORM objects: the rows of earlier batches
+        grow with the table, and as objects they cost their loading and swelled the session every other look
+        walks (a record this unit of work holds loaded is taken as it holds it)."""
         wanted = sorted(set(record_ids))
-        found: dict[int, list[RecordRow]] = {record_id: [] for record_id in wanted}
+        found: dict[int, list[LinkedRecord]] = {record_id: [] for record_id in wanted}
         if not wanted:
             return found
         stmt = (
-            select(RecordLinkRow.to_record_id, RecordRow)
+            select(RecordLinkRow.to_record_id, RecordRow.id, RecordRow.data, RecordRow.owner_id)
             .join(RecordLinkRow, RecordLinkRow.from_record_id == RecordRow.id)
             .where(RecordLinkRow.to_record_id.in_(wanted), RecordLinkRow.kind == "reference",
                    RecordLinkRow.field == via, RecordRow.entity == entity)
             .order_by(RecordRow.id)
         )
-        for target_id, row in self.session.execute(stmt).all():
-            found[int(target_id)].append(row)
+        for target_id, record_id, data, owner_id in self._plain_rows(stmt):
+            held = self._in_map(RecordRow, record_id)
+            if held is not None and not inspect(held).expired_attributes:
+                data, owner_id = held.data, held.owner_id
+            found[int(target_id)].append(LinkedRecord(int(record_id), data, owner_id))
         return found
 
     def by_field(self, entity: str, field: str, value: str) -> RecordRow | None:

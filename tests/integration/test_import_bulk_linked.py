@@ -49,6 +49,16 @@ def targets(make_uow: Factory, actor: Actor, contacts: int = 6) -> tuple[list[in
     return people, companies
 
 
+def batch_path_taken(make_uow: Factory, entity: str) -> bool:
+    """Whether imports of `entity` take the batch path with the deployed bundle (its rules are ones it runs)."""
+    from engine.processes.deployed import active_bundle
+    from engine.services.bulk_records import bulk_ready
+
+    with make_uow() as uow:
+        bundle, _ = active_bundle(uow)
+        return bulk_ready(bundle, bundle.entities[entity])
+
+
 def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

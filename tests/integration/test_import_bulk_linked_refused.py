@@ -13,7 +13,7 @@ import yaml
 
 from engine.services.views import Actor
 from tests.integration.test_import_bulk import Factory
-from tests.integration.test_import_bulk_linked import Compare, job, targets, write_rows
+from tests.integration.test_import_bulk_linked import Compare, batch_path_taken, job, targets, write_rows
 
 CALLS_RULE = """\
 rule: calls_in
@@ -50,13 +50,8 @@ def bundle_files(bundle_files: dict[str, str]) -> dict[str, str]:
 def test_a_rule_refusing_a_row_of_the_batch_rejects_that_row_as_row_by_row(
     deployed: Factory, actors: dict[str, Actor], compare_paths: Compare, tmp_path: Path, mode: str
 ) -> None:
-    from engine.processes.deployed import active_bundle
-    from engine.services.bulk_records import bulk_ready
-
     admin = actors["admin"]
-    with deployed() as uow:
-        bundle, _ = active_bundle(uow)
-        assert bulk_ready(bundle, bundle.entities["Activity"])  # the rule is one the batch path runs
+    assert batch_path_taken(deployed, "Activity")  # the rule is one the batch path runs
 
     def imports(bulk: bool) -> list[Any]:
         people, _ = targets(deployed, admin, contacts=4)
