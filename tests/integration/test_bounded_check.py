@@ -49,7 +49,9 @@ def test_check_stops_a_hostile_constant_timer_at_its_limit_and_names_it(
     assert time.monotonic() - started < WALL + MARGIN
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    [reported] = [line for line in result.output.splitlines() if message in line]
+    reported = [line for line in result.output.splitlines() if message in line]
+    assert len(reported) == 1, result.output  # the output says which limit fired instead, if another did
+    [reported] = reported
     marker = value[:20]
     assert any(
         reported.startswith(f"{BPMN}:{n}: [nurture_wait] bpmn:timeDuration: ") for n in lines_of(bundle, BPMN, marker)
