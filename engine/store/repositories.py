@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ARRAY, Integer, Table, and_, bindparam, exists, func, insert, inspect, or_, select, true
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -50,6 +51,10 @@ __all__ = ["AssignmentRepository", "ConfigRepository", "EventRepository", "Histo
 
 
 class UserRepository(_Repository):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._named: dict[str, UserRow] = {}  # by_username: names found in this unit of work
+
     def get(self, user_id: int) -> UserRow | None:
         """A user by id."""
         return self._get(UserRow, user_id)
@@ -68,7 +73,7 @@ class UserRepository(_Repository):
         """A user by login name (one this unit of work holds already is not read again)."""
         # a name found once is found again without a look through all the unit holds: that grows with a batch of
         # records (an import's batch looked at 20,000 objects for each new task's assignee)
-        named: dict[str, UserRow] = self.__dict__.setdefault("_named", {})
+        named = self._named
         found = named.get(username)
         if found is not None and self._held(found, username):
             return found
