@@ -2,16 +2,16 @@
 
 A COPY streams its rows while the client makes them; at its end psycopg sent the end message and waited for the
 server to finish inserting the last rows it had (their foreign keys checked, every index kept) before the client
-could go on with its Python. Measured on the 100k contact import (2026-12-08, docs/imports.md): 1,471 COPYs waited
-54 s for their ends, while the client then ran up to 32 s of its own work before its next statement. So the end
-is sent (and flushed) here and its answer is left on the connection (`DeferredEnd`); whatever uses the connection
-next reads it first (`collect`): a statement through SQLAlchemy or a prebuilt one (every path calls the engine's
-`before_cursor_execute` listeners first, this one ahead of them), a COPY, a savepoint's end, the COMMIT. A COPY the
-server refused raises its own driver error there (the same exception psycopg raised at the COPY's end), before
-the next statement is sent, so that statement never runs in an aborted transaction; a commit or a savepoint's
-release raises it in their place and the transaction (or the savepoint) is rolled back as it was for the COPY's
-error. A rollback (the transaction's or a savepoint's, or the pool's reset) reads the answer and drops it: it
-undoes the COPY anyway. Nothing else changes: the statements, their order and rows."""
+could go on with its Python. Measured on the bench's 100,000-row import (2026-12-08, docs/imports.md): 1,471
+COPYs waited 54 s for their ends, while the client then ran up to 32 s of its own work before its next statement.
+So the end is sent (and flushed) here and its answer is left on the connection (`DeferredEnd`); whatever uses the
+connection next reads it first (`collect`): a statement through SQLAlchemy or a prebuilt one (every path calls
+the engine's `before_cursor_execute` listeners first, this one ahead of them), a COPY, a savepoint's end, the
+COMMIT. A COPY the server refused raises its own driver error there (the same exception psycopg raised at the
+COPY's end), before the next statement is sent, so that statement never runs in an aborted transaction; a commit
+or a savepoint's end raises it in their place and the transaction (or the savepoint) is rolled back as it was
+for the COPY's error. A rollback (the transaction's or a savepoint's, or the pool's reset) reads the answer and
+drops it: it undoes the COPY anyway. Nothing else changes: the statements, their order and rows."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ from psycopg.pq import ExecStatus
 from psycopg.waiting import Wait
 from sqlalchemy import Connection, Engine, event
 
-from engine.store.pipeline import COPY_ENDING as ENDING  # Connection.info: the driver connection with an answer due
+from engine.store import pipeline
 
+ENDING = pipeline.COPY_ENDING  # Connection.info (the pooled connection's): the driver connection with an answer due
 ENABLED = True  # off: every COPY waits for its end as psycopg does (tests compare both, bench --plain-copy-end)
 
 
