@@ -111,6 +111,7 @@ def collect_first(engine: Engine) -> None:
     event.listen(engine, "commit", before, insert=True)
     event.listen(engine, "rollback", rolled_back, insert=True)
     event.listen(engine, "rollback_savepoint", rolled_back, insert=True)
+
     def reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
         _dropped(record.info)
 
