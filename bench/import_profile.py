@@ -116,8 +116,35 @@ class StatementClock:
         self.backends: dict[int, Path] = {}  # a DB-API connection's id -> its backend's /proc stat file
         event.listen(engine, "before_cursor_execute", self.before)
         event.listen(engine, "after_cursor_execute", self.after)
+        self.endings = [0, 0.0, 0.0]  # COPY answers read after their COPY: count, wall seconds, server CPU seconds
         if engine.dialect.name == "postgresql":
             event.listen(engine, "connect", self.connected)
+            self._time_copy_answers()
+
+    def _time_copy_answers(self) -> None:
+        """Time the reads of COPY answers left on the connection (engine/store/copy_end.py), when there is such
+        a thing (not in the code before the twentieth pass)."""
+        try:
+            from engine.store import copy_end
+        except ImportError:
+            return
+        collect = copy_end.collect
+
+        def timed(info: dict[str, Any]) -> None:
+            driver = info.get(copy_end.ENDING)
+            if driver is None:
+                collect(info)
+                return
+            stat = self.backends.get(id(driver))
+            wall, server = perf_counter(), self._stat_cpu(stat)
+            try:
+                collect(info)
+            finally:
+                self.endings[0] += 1
+                self.endings[1] += perf_counter() - wall
+                self.endings[2] += self._stat_cpu(stat) - server
+
+        copy_end.collect = timed  # the bench's own clock around it
 
     def connected(self, dbapi_conn: Any, _record: Any) -> None:
         stat = Path(f"/proc/{dbapi_conn.info.backend_pid}/stat")
@@ -125,7 +152,10 @@ class StatementClock:
             self.backends[id(dbapi_conn)] = stat
 
     def _server_cpu(self, conn: Any) -> float:
-        stat = self.backends.get(id(conn.connection.dbapi_connection))
+        return self._stat_cpu(self.backends.get(id(conn.connection.dbapi_connection)))
+
+    @staticmethod
+    def _stat_cpu(stat: Path | None) -> float:
         if stat is None:
             return 0.0
         try:
@@ -156,6 +186,10 @@ class StatementClock:
         server = sum(cpu for _, _, cpu in self.seconds.values())
         print(f"in the driver: {total:.2f} s over {sum(n for n, _, _ in self.seconds.values())} statements"
               + (f"; the server's backend on a CPU meanwhile: {server:.2f} s" if self.backends else ""))
+        if self.endings[0]:
+            print(f"COPY answers read later (engine/store/copy_end.py, outside the statements above): "
+                  f"{self.endings[0]} in {self.endings[1]:.2f} s, the server's backend on a CPU "
+                  f"meanwhile {self.endings[2]:.2f} s")
         for kind, (count, seconds, cpu) in sorted(self.seconds.items(), key=lambda item: -item[1][1])[:top]:
             print(f"{seconds:8.2f} s {count:7d}  " + (f"server CPU {cpu:6.2f} s  " if self.backends else "") + kind)
 
@@ -179,7 +213,13 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help="write every table's row count and digest here (JSON)")
     parser.add_argument("--in-line", action="store_true",
                         help="read every batch's rows on the import's thread, none ahead (experiment)")
+    parser.add_argument("--plain-copy-end", action="store_true",
+                        help="PostgreSQL: wait for each COPY's end, as before the twentieth pass (experiment)")
     args = parser.parse_args()
+    if args.plain_copy_end:
+        from engine.store import copy_end
+
+        copy_end.ENABLED = False
     if args.in_line:
         from engine.imports import ahead
 

@@ -217,7 +217,8 @@ def _python_defaults(table: Table, names: tuple[str, ...]) -> bool:
 
 
 def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
-    from engine.store.copy_text import ColumnsText  # psycopg's adapters: imported where PostgreSQL is used
+    from engine.store import copy_end  # psycopg's own modules: imported where PostgreSQL is used
+    from engine.store.copy_text import ColumnsText
 
     quote = connection.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
@@ -227,7 +228,8 @@ def _copy(connection: Connection, table: Table, names: tuple[str, ...], rows: Se
     with raw.cursor() as cursor:
         for listener in connection.dispatch.before_cursor_execute:
             listener(connection, cursor, statement, rows, None, True)
-        with cursor.copy(statement) as copy:
+        # the COPY's end is sent and its answer read when the connection is next used (engine/store/copy_end.py)
+        with cursor.copy(statement, writer=copy_end.writer(cursor, connection)) as copy:
             processors = _processors(connection, table, names)
             text = ColumnsText(raw, processors, [table.c[name].type.dialect_impl(connection.dialect)
                                                  for name in names])

@@ -116,6 +116,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         # prebuilt writes held for one pipeline go first, before any other statement (engine.store.pipeline)
         pipeline.send_held_first(engine, PLANNED_PER_RUN)
+        # a COPY's answer is read before anything else uses its connection, even the held writes
+        from engine.store import copy_end  # psycopg's own modules: imported where psycopg is the driver
+
+        copy_end.collect_first(engine)
 
         @event.listens_for(engine, "do_execute")
         def _planned_per_run(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:

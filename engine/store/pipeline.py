@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
 PENDING = "flowcrm.pending_writes"  # Connection.info (the pooled connection's): writes held, in order
+COPY_ENDING = "flowcrm.copy_ending"  # Connection.info: a COPY's answer not read yet (engine/store/copy_end.py)
 Check = Callable[[int], None]  # called with a held write's row count once the server answered
 
 

@@ -334,6 +334,10 @@ class UnitOfWork:
         connection: Connection | None = self.session.info.get(CONNECTED)
         if connection is not None:
             pipeline.send_held(connection)
+            if connection.info.get(pipeline.COPY_ENDING) is not None:  # a COPY's answer, also the block's
+                from engine.store.copy_end import collect  # psycopg's own modules: only where a COPY ran
+
+                collect(connection.info)
 
     def flush(self) -> None:
         """Send pending writes now; a lost optimistic-lock race becomes ConflictError."""
