@@ -7,8 +7,9 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,49 @@ class SharedUrlBuilders:
         return builder
 
 
+class SharedRuleParts:
+    """The parsed parts of URL rules shared by every Flask app the test process builds. Werkzeug parses each of an
+    app's ~150 rule strings into regex parts, argument names and converters at every create_app: about 60 % of its
+    CPU once the URL builders were shared (SharedUrlBuilders). What a rule string parses to depends on the string and
+    the map's converter classes alone; the converters themselves belong to the rule's map, so they are made anew for
+    each rule with the arguments the first parse gave them. A rule string not seen yet is parsed by Werkzeug."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[Hashable, tuple[list[Any], list[tuple[bool, str]], list[tuple[Any, ...]]]] = {}
+
+    def share_with(self, parse: Callable[[Rule, str], Iterable[Any]]) -> Callable[[Rule, str], Iterable[Any]]:
+        """`parse` (werkzeug's Rule._parse_rule) giving again what it gave for the same rule string."""
+
+        def parse_rule(rule: Rule, text: str) -> Iterable[Any]:
+            key = (text, tuple(sorted(rule.map.converters.items())))
+            found = self._parsed.get(key)
+            if found is None:
+                made: list[tuple[Any, ...]] = []  # get_converter's arguments, in order
+                get_converter = rule.get_converter
+
+                def recorded(*args: Any) -> Any:
+                    made.append(args)
+                    return get_converter(*args)
+
+                traced = len(rule._trace)
+                rule.get_converter = recorded  # type: ignore[method-assign]
+                try:
+                    parts = list(parse(rule, text))
+                finally:
+                    del rule.get_converter
+                found = self._parsed[key] = (parts, rule._trace[traced:], made)
+                return [replace(part) for part in parts]
+            parts, trace, made = found
+            for args in made:  # what werkzeug's parse does for each variable of the rule
+                rule._converters[args[0]] = rule.get_converter(*args)
+                rule.arguments.add(args[0])
+            rule._trace.extend(trace)
+            return [replace(part) for part in parts]
+
+        parse_rule.__wrapped__ = parse  # type: ignore[attr-defined]
+        return parse_rule
+
+
 class SharedPasswordHashes:
     """Password hashes shared by every user the test process makes, and verified matches remembered. An argon2id
     hash at the OWASP parameters costs ~36 ms of CPU and so does checking one; the suite creates thousands of users
@@ -215,13 +259,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Every app shares the compiled templates (SharedTemplateCode) and URL builders (SharedUrlBuilders), every
-    engine the compiled SQL (SharedCompiledSql), and every user the password hashes (SharedPasswordHashes). Under
+    """Every app shares the compiled templates (SharedTemplateCode), URL builders (SharedUrlBuilders) and parsed URL
+    rules (SharedRuleParts), every engine the compiled SQL (SharedCompiledSql), and every user the password hashes
+    (SharedPasswordHashes). Under
     pytest-xdist each worker gets a PostgreSQL database of its own (`<name>_gw0`, ...), made on demand, and
     TEST_DATABASE_URL points at it for everything the worker runs (subprocesses included)."""
     gc.set_threshold(*GC_THRESHOLDS)
     Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCode()}
     Rule._compile_builder = SharedUrlBuilders().share_with(Rule._compile_builder)  # type: ignore[method-assign]
+    Rule._parse_rule = SharedRuleParts().share_with(Rule._parse_rule)  # type: ignore[method-assign]
     from engine.store import db
 
     db.create_engine = SharedCompiledSql().share_with(db.create_engine)  # type: ignore[assignment]

@@ -249,6 +249,17 @@ class ProcessLabels:
     element_lines: Mapping[str, int | None] = field(default_factory=dict)
 
 
+def files_hash(files: Mapping[str, str]) -> str:
+    """SHA-256 over every file's path and text, independent of dict order (a bundle's content hash)."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        for part in (path, files[path]):
+            data = part.encode("utf-8")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A checked configuration bundle: every file's text plus the parsed model."""
@@ -286,10 +297,4 @@ class Bundle:
     @cached_property
     def content_hash(self) -> str:
         """SHA-256 over every file's path and text, independent of dict order."""
-        digest = hashlib.sha256()
-        for path in sorted(self.files):
-            for part in (path, self.files[path]):
-                data = part.encode("utf-8")
-                digest.update(len(data).to_bytes(8, "big"))
-                digest.update(data)
-        return digest.hexdigest()
+        return files_hash(self.files)

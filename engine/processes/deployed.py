@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import cast
 
 from engine.config.loader import load_bundle
-from engine.config.model import Bundle
+from engine.config.model import Bundle, files_hash
 from engine.errors import ConfigError, NotFound, Problem
 from engine.processes.calendar import BusinessTime
 from engine.processes.crosscheck import cross_check
@@ -22,6 +23,14 @@ _MAX_PARSED = 8
 # databases served by one process never see each other's configuration.
 _PARSED: dict[str, tuple[Bundle, dict[str, ProcessDefinition]]] = {}
 _PARSED_LOCK = threading.Lock()
+_MAX_READ = 8
+# What read_bundle made of a content (the bundle, its definitions, its problems and warnings), by content hash: a
+# deploy, `flowcrm check` and the first unit after a deploy read the same files again (a test process deploys the
+# same bundle to each of its databases); the model and definitions are not changed by their readers (the parsed
+# configuration above is shared by every unit of work the same way). The used last are kept.
+_READ: OrderedDict[str, tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem], list[Problem]]] = (
+    OrderedDict()
+)
 
 
 def read_bundle(
@@ -29,7 +38,30 @@ def read_bundle(
     warnings: list[Problem] | None = None,
 ) -> tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem]]:
     """Load a bundle, parse its processes and cross-check them: the bundle (None when it does not load), its
-    process definitions and every problem found. What the engine will not execute is appended to `warnings`."""
+    process definitions and every problem found. What the engine will not execute is appended to `warnings`. The
+    same content read again in this process gives what it gave the first time (its lists and mapping copied)."""
+    key = files_hash(files)
+    with _PARSED_LOCK:
+        found = _READ.get(key)
+        if found is not None:
+            _READ.move_to_end(key)
+    if found is None:
+        found = _read_bundle(files)
+        with _PARSED_LOCK:
+            _READ[key] = found
+            if len(_READ) > _MAX_READ:
+                _READ.popitem(last=False)
+    bundle, definitions, problems, read_warnings = found
+    if warnings is not None:
+        warnings.extend(read_warnings)
+    return bundle, dict(definitions), list(problems)
+
+
+def _read_bundle(
+    files: dict[str, str],
+) -> tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem], list[Problem]]:
+    """read_bundle's work: the bundle, its definitions, its problems and its warnings."""
+    warnings: list[Problem] = []
     problems: list[Problem] = []
     bundle: Bundle | None = None
     try:
@@ -48,7 +80,7 @@ def read_bundle(
         problems.extend(exc.problems)
     if bundle is not None:
         problems.extend(cross_check(bundle, definitions))
-    return bundle, definitions, problems
+    return bundle, definitions, problems, warnings
 
 
 def active_bundle(uow: UnitOfWork, key: tuple[int, str] | None = None) -> tuple[Bundle, dict[str, ProcessDefinition]]:

@@ -36,6 +36,18 @@ CASES = {
 
 @pytest.fixture
 def team_tasks(deployed, actors):
+    """The team's tasks (_fill_team) in the test's own database, for the test whose unit's connection must be new."""
+    _fill_team(deployed, actors)
+
+
+@pytest.fixture
+def team(request, seeded_databases, db_url):
+    """The team's tasks (_fill_team) for the cases that only read them: seeded once per session (and database) and
+    read through a factory of their own; `team.actors` are the role users it was seeded with."""
+    return seeded_databases.for_test(request, db_url, "inbox_team", _fill_team)
+
+
+def _fill_team(deployed, actors):
     """600 open tasks of the north team (sam, sue, hank), each on a record of its own and in one of 20 instances of
     Lead qualification, a tenth of them standalone, and as many pooled ones (Core inserts: this is about size)."""
     rng = random.Random(12)  # noqa: S311 - test data, not secrets
@@ -91,7 +103,8 @@ def _looked_up(node: dict[str, Any]) -> int:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_sorted_or_filtered_team_page_looks_up_the_rows_of_its_page_only(deployed, actors, team_tasks, case):
+def test_a_sorted_or_filtered_team_page_looks_up_the_rows_of_its_page_only(team, case):
+    deployed, actors = team, team.actors  # the seeded database, read only
     bind, statement, params = _page(deployed, actors, CASES[case])
     if bind.dialect.name != "postgresql":
         pytest.skip("rows read per table: PostgreSQL's plan (SQLite: the steps test below)")
@@ -105,7 +118,8 @@ def test_a_sorted_or_filtered_team_page_looks_up_the_rows_of_its_page_only(deplo
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_sorted_or_filtered_team_page_costs_about_what_one_by_due_time_does(deployed, actors, team_tasks, case):
+def test_a_sorted_or_filtered_team_page_costs_about_what_one_by_due_time_does(team, case):
+    deployed, actors = team, team.actors  # the seeded database, read only
     # both read the team's 600 tasks from an index; a page whose keys were looked up per task cost 2-4x more
     bind, statement, params = _page(deployed, actors, CASES[case])
     plain = _page(deployed, actors, TaskFilter(sort="due"))
@@ -124,7 +138,8 @@ def _instances_read(node: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize(("who", "tab", "sort"), [("sales", "mine", "record"), ("sales", "mine", None),
                                                   ("sales", "overdue", "due"), ("head", "team", "record")])
-def test_a_process_filtered_page_and_its_counts_read_no_instance(deployed, actors, team_tasks, who, tab, sort):
+def test_a_process_filtered_page_and_its_counts_read_no_instance(team, who, tab, sort):
+    deployed, actors = team, team.actors  # the seeded database, read only
     # PostgreSQL: the task's copy of its version among the process's versions (read once), not an EXISTS through
     # each task's instance and version, which it estimated at one task in five and sorted a whole tab for
     # (engine/store/inbox_query.InProcess)
@@ -165,8 +180,8 @@ _READS_TABLE = re.compile(r"\b(?:FROM|JOIN)\s+(record|process_instance)\b", re.I
 
 @pytest.mark.parametrize(("who", "tab", "sort"), [("sales", "mine", None), ("sales", "overdue", "due"),
                                                   ("head", "team", None), ("head", "team", "record")])
-def test_a_page_shows_its_record_titles_and_processes_from_the_tasks_own_copies(deployed, actors, team_tasks, who,
-                                                                                tab, sort):
+def test_a_page_shows_its_record_titles_and_processes_from_the_tasks_own_copies(team, who, tab, sort):
+    deployed, actors = team, team.actors  # the seeded database, read only
     # the record's title and the process version are copied onto the task (migrations 0021, 0024): the page
     # statement looked up each row's record and instance besides (~6 buffers a row at 100,000 tasks)
     flt = named_in(deployed(), TaskFilter(sort=sort), "en")
