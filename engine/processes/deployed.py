@@ -10,6 +10,7 @@ from typing import cast
 from engine.config.loader import load_bundle
 from engine.config.model import Bundle, files_hash
 from engine.errors import ConfigError, NotFound, Problem
+from engine.limits import Limits, current_limits
 from engine.processes.calendar import BusinessTime
 from engine.processes.crosscheck import cross_check
 from engine.processes.spiff import ProcessDefinition, parse_definitions
@@ -27,10 +28,11 @@ _MAX_READ = 8
 # What read_bundle made of a content (the bundle, its definitions, its problems and warnings), by content hash: a
 # deploy, `flowcrm check` and the first unit after a deploy read the same files again (a test process deploys the
 # same bundle to each of its databases); the model and definitions are not changed by their readers (the parsed
-# configuration above is shared by every unit of work the same way). The used last are kept.
-_READ: OrderedDict[str, tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem], list[Problem]]] = (
-    OrderedDict()
-)
+# configuration above is shared by every unit of work the same way). The used last are kept. A content with problems
+# is not kept: a constant timer is evaluated under the sandbox's limits (engine.processes.definitions), and a limit
+# a loaded machine hit once must not refuse the same files again; the limits are part of the key for the same reason.
+_Read = tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem], list[Problem]]
+_READ: OrderedDict[tuple[str, Limits], _Read] = OrderedDict()
 
 
 def read_bundle(
@@ -39,18 +41,20 @@ def read_bundle(
 ) -> tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem]]:
     """Load a bundle, parse its processes and cross-check them: the bundle (None when it does not load), its
     process definitions and every problem found. What the engine will not execute is appended to `warnings`. The
-    same content read again in this process gives what it gave the first time (its lists and mapping copied)."""
-    key = files_hash(files)
+    same content without problems read again in this process, under the same sandbox limits, gives what it gave the
+    first time (its lists and mapping copied)."""
+    key = (files_hash(files), current_limits())
     with _PARSED_LOCK:
         found = _READ.get(key)
         if found is not None:
             _READ.move_to_end(key)
     if found is None:
         found = _read_bundle(files)
-        with _PARSED_LOCK:
-            _READ[key] = found
-            if len(_READ) > _MAX_READ:
-                _READ.popitem(last=False)
+        if not found[2]:  # problems are found again by each read (above)
+            with _PARSED_LOCK:
+                _READ[key] = found
+                if len(_READ) > _MAX_READ:
+                    _READ.popitem(last=False)
     bundle, definitions, problems, read_warnings = found
     if warnings is not None:
         warnings.extend(read_warnings)
@@ -59,7 +63,7 @@ def read_bundle(
 
 def _read_bundle(
     files: dict[str, str],
-) -> tuple[Bundle | None, dict[str, ProcessDefinition], list[Problem], list[Problem]]:
+) -> _Read:
     """read_bundle's work: the bundle, its definitions, its problems and its warnings."""
     warnings: list[Problem] = []
     problems: list[Problem] = []

@@ -5,6 +5,7 @@ read the same files again (a test process deploys the same bundle to each of its
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def test_the_same_files_are_read_once_and_give_the_same_bundle_definitions_and_w
     assert len(loads) == 1
 
 
-def test_a_bundle_with_problems_gives_the_same_problems_again_in_a_list_of_the_callers_own(
+def test_a_bundle_with_problems_is_read_again_and_gives_the_same_problems_in_a_list_of_the_callers_own(
     shipped: dict[str, str], loads: list[int]
 ) -> None:
     files = changed(shipped, {"crm_model/settings.yaml": "locales: [en, ru\n"})  # not YAML
@@ -73,7 +74,17 @@ def test_a_bundle_with_problems_gives_the_same_problems_again_in_a_list_of_the_c
     bundle_again, _, problems_again = deployed.read_bundle(dict(files))
     assert bundle_again is None
     assert problems_again == problems[:-1]
-    assert len(loads) == 1
+    assert len(loads) == 2  # not kept: a problem may be a sandbox limit a loaded machine hit once
+
+
+def test_other_sandbox_limits_read_the_same_files_again(
+    shipped: dict[str, str], loads: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = deployed.read_bundle(dict(shipped))[0]
+    tighter = replace(deployed.current_limits(), cpu_seconds=0.5)
+    monkeypatch.setattr(deployed, "current_limits", lambda: tighter)
+    assert deployed.read_bundle(dict(shipped))[0] is not bundle  # a constant timer may now hit a limit
+    assert len(loads) == 2
 
 
 def test_changed_files_are_read_anew_and_the_contents_used_last_are_kept(
