@@ -10,7 +10,7 @@ A start whose first steps write more than these rows is written as start_version
 turn: the starts kept before it are written first, so every row and id comes in the same order. That is a start
 whose steps set or compute record fields (rules may run on them), send an e-mail, or that waits for a message or
 an external task, or opens a task its routing gives to the team member with the fewest open tasks (the count must
-see the tasks of the starts before it). See `alone_reason`."""
+see the tasks of the starts before it). See `written_alone`."""
 
 from __future__ import annotations
 
@@ -40,26 +40,21 @@ from engine.store.models import InstanceRow, RecordRow
 from engine.store.uow import UnitOfWork
 
 
-def alone_reason(runtime: Runtime, steps: Sequence[Step], waits: Waits) -> str | None:
-    """Why a new instance that took `steps` and waits on `waits` must be written on its own (advance), or None
-    when its rows are only its instance, events, tasks, candidates and timers."""
+def written_alone(runtime: Runtime, steps: Sequence[Step], waits: Waits) -> bool:
+    """Whether a new instance that took `steps` and waits on `waits` must be written on its own (advance): its
+    rows are more than its instance, events, tasks, candidates and timers, or its routing reads what the starts
+    before it wrote."""
     for step in steps:
         meta = runtime.elements.get(step.element_id)
-        if meta is None:
-            continue
-        if meta.set_fields or meta.compute_fields:
-            return f"{step.element_id} writes record fields"
-        if meta.properties.get(EMAIL_TEMPLATE) is not None:
-            return f"{step.element_id} sends an e-mail"
-    if waits.messages:
-        return "it waits for a message"
-    if waits.external:
-        return "it waits for an external task"
-    for task in waits.users:
-        if task.meta is not None and task.meta.properties.get(ROUTING) and (
-                task.meta.properties.get(BALANCE) == "fewest_open"):
-            return f"{task.element_id} goes to the member with the fewest open tasks"
-    return None
+        # record fields written (and the rules they trigger), or an e-mail queued
+        if meta is not None and (meta.set_fields or meta.compute_fields
+                                 or meta.properties.get(EMAIL_TEMPLATE) is not None):
+            return True
+    if waits.messages or waits.external:  # message_wait and external_task rows
+        return True
+    # the team member with the fewest open tasks: the count must see the tasks of the starts before it
+    return any(task.meta is not None and bool(task.meta.properties.get(ROUTING))
+               and task.meta.properties.get(BALANCE) == "fewest_open" for task in waits.users)
 
 
 @dataclass
@@ -109,7 +104,7 @@ def start_for_new_records(uow: UnitOfWork, actor: Actor, records: Sequence[Recor
             runtime, steps = Runtime.start(version.id, version.spec_json, process_data(uow, record), time=time)
             instance, started = new_instance(version, record, actor, now)
             waits = runtime.waits()
-            if alone_reason(runtime, steps, waits) is not None:
+            if written_alone(runtime, steps, waits):
                 kept.write(uow)  # the starts before it first, as one by one
                 advance(uow, instance, version, runtime, steps, actor.username, now, opening=[started])
                 continue

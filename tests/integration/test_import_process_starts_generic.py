@@ -16,20 +16,24 @@ from tests.integration.test_import_bulk import Factory
 from tests.integration.test_import_bulk_linked import job, write_rows
 from tests.integration.test_import_process_starts import Compare, counted, inserts
 
-ITEM_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs_{id}" targetNamespace="http://example.com/flowcrm">
-  <bpmn:process id="{id}" name="{id}" isExecutable="true">
-    <bpmn:extensionElements>
-      <camunda:properties>
-        <camunda:property name="flowcrm.entity" value="Item" />
-        <camunda:property name="flowcrm.startOn" value="create" />
-      </camunda:properties>
-    </bpmn:extensionElements>
-    {body}
-  </bpmn:process>
-</bpmn:definitions>
-"""
+NAMESPACES = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+              'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace="http://example.com/flowcrm"')
+
+
+def properties(values: dict[str, str]) -> str:
+    """An element's camunda:properties."""
+    inner = "".join(f'<camunda:property name="{name}" value="{value}" />' for name, value in values.items())
+    return f"<bpmn:extensionElements><camunda:properties>{inner}</camunda:properties></bpmn:extensionElements>"
+
+
+def process(process_id: str, body: str) -> str:
+    """A BPMN file of one process on Items that starts when an Item is created."""
+    head = properties({"flowcrm.entity": "Item", "flowcrm.startOn": "create"})
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NAMESPACES} id="defs_{process_id}">'
+            f'<bpmn:process id="{process_id}" name="{process_id}" isExecutable="true">{head}{body}'
+            "</bpmn:process></bpmn:definitions>\n")
+
+
 # by the item's kind: a review task for its owner (due in two days), done at once, a script whose result is
 # written to the item (set and compute: on its own), or a script that fails (the row is refused)
 REVIEW = """
@@ -44,12 +48,7 @@ REVIEW = """
       <bpmn:incoming>f_review</bpmn:incoming><bpmn:outgoing>f_end</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:scriptTask id="note" name="Note" scriptFormat="python">
-      <bpmn:extensionElements>
-        <camunda:properties>
-          <camunda:property name="set.stage" value="noted" />
-          <camunda:property name="compute.note" value="noted_as" />
-        </camunda:properties>
-      </bpmn:extensionElements>
+      """ + properties({"set.stage": "noted", "compute.note": "noted_as"}) + """
       <bpmn:incoming>f_noted</bpmn:incoming><bpmn:outgoing>f_after_note</bpmn:outgoing>
       <bpmn:script>noted_as = 'seen ' + record.get('title')</bpmn:script>
     </bpmn:scriptTask>
@@ -109,8 +108,8 @@ def bundle_files() -> dict[str, str]:
         "crm_model/settings.yaml": _yaml({"default_region": "RU", "default_locale": "en", "locales": ["en", "ru"]}),
         "crm_model/entities/item.yaml": _yaml({"entity": "Item", "label": _label("Item"), "title_field": "title",
                                                "fields": fields}),
-        "processes/item_review.bpmn": ITEM_BPMN.replace("{id}", "item_review").replace("{body}", REVIEW),
-        "processes/item_wait.bpmn": ITEM_BPMN.replace("{id}", "item_wait").replace("{body}", WAIT),
+        "processes/item_review.bpmn": process("item_review", REVIEW),
+        "processes/item_wait.bpmn": process("item_wait", WAIT),
     }
 
 
