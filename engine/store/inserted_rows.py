@@ -52,7 +52,8 @@ def insert_held(session: Session, row: Any, statement: Prebuilt) -> None:
     then takes its primary key and revision 1 and is held by the session as a loaded, unmodified row. A column
     left unset takes its constant default (or NULL), so nothing is read back; one whose default is computed (by a
     function or the server) must be set (ValueError)."""
-    key_value = statement.insert_row(session, _insert_values(row))
+    values = _insert_values(row)  # refuses a row it cannot insert before anything is sent
+    key_value = statement.insert_row(session, values)
     if key_value is None:
         raise RuntimeError(f"the INSERT of a {type(row).__name__} returned no primary key")
     _hold(session, row, key_value)
