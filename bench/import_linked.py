@@ -42,7 +42,8 @@ DEAL_COLUMNS = ["title", "stage", "amount", "client", "organization"]
 STAGES = ("won", "new", "won", "lost", "won", "offer")  # one contact's deals: its status climbs within a batch
 SKIPPED = {"import_job", "alembic_version"}  # the job's own bookkeeping (pid, host, heartbeat)
 MASKED = ((re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),  # task ids
-          (re.compile(r'"last_state_change": [0-9.e+-]+'), '"last_state_change": 0'))  # a step's wall clock
+          (re.compile(r'last_state_change(\\*)": [0-9.e+-]+'), r'last_state_change\1": 0'),  # a step's wall clock
+          (re.compile(r"\$argon2id\$[^'\"]+"), "<password hash>"))  # salted: a new one per run
 
 
 def write_activities(path: Path, rows: int, contacts: list[int]) -> Path:
