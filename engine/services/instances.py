@@ -44,7 +44,7 @@ def _named(instance: InstanceRow) -> str:
 
 
 def event_values(instance: InstanceRow, now: datetime, actor: str, kind: str, step: Step | None = None,
-           data: dict[str, Any] | None = None) -> dict[str, Any]:
+                 data: dict[str, Any] | None = None) -> dict[str, Any]:
     """An instance_event row's values (written in one statement with the others of the step)."""
     return {"instance_id": instance.id, "at": now, "actor": actor, "kind": kind,
             "task_id": step.task_id if step else None, "element_id": step.element_id if step else None,
@@ -55,8 +55,8 @@ def event_values(instance: InstanceRow, now: datetime, actor: str, kind: str, st
 def step_event(instance: InstanceRow, step: Step, actor: str, now: datetime,
                submitted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The instance_event values of a step the workflow took (a person's, with what they submitted, or its own)."""
-    return event_values(instance, now, actor if step.manual else "process", "task_completed" if step.manual else "step",
-                  step, submitted if step.manual else None)
+    return event_values(instance, now, actor if step.manual else "process",
+                        "task_completed" if step.manual else "step", step, submitted if step.manual else None)
 
 
 def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: Version, record: RecordRow | None,
