@@ -4,16 +4,22 @@ organization_status_by_deals: a `let` count of won deals, `compute` and `set`), 
 existing Contacts (and Organizations), several rows per target, with the batch path on and off.
 
     python -m bench.import_linked --rows 20000 [--entity Activity|Deal|both] [--postgres URL] [--path batch|rows|both]
+        [--dump DIR]
 
 Each variant runs once untimed on a small file (warm-up), then timed in a fresh database; it reports seconds, rows
-per second, this process's CPU seconds and the SQL statements the import sent."""
+per second, this process's CPU seconds and the SQL statements the import sent. `--dump DIR` writes every table's rows
+after each timed import (DIR/<database>_<entity>_<path>/<table>.jsonl, ids included; random task ids and the
+workflows' clock readings masked) and a digest per table, to compare two runs (two versions of the code, or the
+batch and row paths) with `diff -r`."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -28,11 +34,16 @@ from engine.services.bulk_records import create_records
 from engine.services.deployments import deploy_bundle
 from engine.services.imports import create_job, get_job
 from engine.services.users import create_user, get_actor
+from engine.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIVITY_COLUMNS = ["subject", "kind", "direction", "contact"]
 DEAL_COLUMNS = ["title", "stage", "amount", "client", "organization"]
 STAGES = ("won", "new", "won", "lost", "won", "offer")  # one contact's deals: its status climbs within a batch
+SKIPPED = {"import_job", "alembic_version"}  # the job's own bookkeeping (pid, host, heartbeat)
+MASKED = ((re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),  # task ids
+          (re.compile(r'last_state_change(\\*)": [0-9.e+-]+'), r'last_state_change\1": 0'),  # a step's wall clock
+          (re.compile(r"\$argon2id\$[^'\"]+"), "<password hash>"))  # salted: a new one per run
 
 
 def write_activities(path: Path, rows: int, contacts: list[int]) -> Path:
@@ -72,8 +83,33 @@ def prepare(factory: UowFactory, contacts: int) -> tuple[Any, list[int], list[in
     return actor, contact_ids, organization_ids
 
 
-def run_once(url: str, workdir: Path, entity: str, rows: int, bulk: bool) -> dict[str, Any]:
-    """One import of `rows` rows of `entity` into a prepared database at `url`: seconds, rate, CPU, statements."""
+def dump_tables(factory: UowFactory, folder: Path) -> None:
+    """Every table's rows in id order (or all columns' order), masked (MASKED), one JSON line each, and digests."""
+    from sqlalchemy import select
+
+    folder.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    with factory() as uow:
+        for table in Base.metadata.sorted_tables:
+            if table.name in SKIPPED:
+                continue
+            lines = []
+            for row in uow.session.execute(select(table)).all():
+                text = json.dumps([repr(value) for value in row])
+                for pattern, mask in MASKED:
+                    text = pattern.sub(mask, text)
+                lines.append(text)
+            lines.sort()
+            body = "".join(line + "\n" for line in lines)
+            (folder / f"{table.name}.jsonl").write_text(body, encoding="utf-8")
+            digests[table.name] = [len(lines), hashlib.sha256(body.encode()).hexdigest()]
+    (folder / "digests.json").write_text(json.dumps(digests, indent=1, sort_keys=True), encoding="utf-8")
+
+
+def run_once(url: str, workdir: Path, entity: str, rows: int, bulk: bool,
+             dump: Path | None = None) -> dict[str, Any]:
+    """One import of `rows` rows of `entity` into a prepared database at `url`: seconds, rate, CPU, statements
+    (`dump`: a folder to write the tables into afterwards, dump_tables)."""
     from engine.imports.run import run_import
 
     factory = uow_factory(url)
@@ -98,19 +134,23 @@ def run_once(url: str, workdir: Path, entity: str, rows: int, bulk: bool) -> dic
                 "cpu_s": round(cpu, 2), "statements": log.count,
                 "statements_per_row": round(log.count / rows, 2)}
     finally:
+        if dump is not None:
+            dump_tables(factory, dump)
         factory.dispose()
 
 
 def measure(databases: Callable[[str], AbstractContextManager[str]], workdir: Path, entities: list[str], rows: int,
-            paths: list[str], warmup_rows: int = 200) -> dict[str, Any]:
-    """Each (entity, path) once on `warmup_rows` rows untimed, then on `rows` rows, each in a database of its own."""
+            paths: list[str], warmup_rows: int = 200, dump: Path | None = None) -> dict[str, Any]:
+    """Each (entity, path) once on `warmup_rows` rows untimed, then on `rows` rows, each in a database of its own
+    (`dump`: where to write the tables of each timed import, in a folder per database, entity and path)."""
     found: dict[str, Any] = {}
     for entity in entities:
         for path in paths:
             with databases(f"{entity}_{path}_warmup".lower()) as url:
                 run_once(url, workdir, entity, min(rows, warmup_rows), path == "batch")
             with databases(f"{entity}_{path}".lower()) as url:
-                found[f"{entity}_{path}"] = run_once(url, workdir, entity, rows, path == "batch")
+                where = dump / f"{url.split(':', 1)[0].split('+', 1)[0]}_{entity}_{path}" if dump else None
+                found[f"{entity}_{path}"] = run_once(url, workdir, entity, rows, path == "batch", where)
         if "batch" in paths and "rows" in paths:
             found[f"{entity}_batch_to_rows"] = round(
                 found[f"{entity}_batch"]["rows_per_s"] / found[f"{entity}_rows"]["rows_per_s"], 2)
@@ -125,6 +165,7 @@ def main() -> None:
                         help="batch: the import's batch path; rows: bulk=False (every row alone)")
     parser.add_argument("--postgres", help="a PostgreSQL URL (a throw-away schema is made and dropped)")
     parser.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--dump", type=Path, help="write every table after each timed import here (dump_tables)")
     args = parser.parse_args()
     entities = ["Activity", "Deal"] if args.entity == "both" else [args.entity]
     paths = ["batch", "rows"] if args.path == "both" else [args.path]
@@ -142,9 +183,9 @@ def main() -> None:
             yield scoped
 
     if args.sqlite:
-        results["sqlite"] = measure(sqlite, workdir, entities, args.rows, paths)
+        results["sqlite"] = measure(sqlite, workdir, entities, args.rows, paths, dump=args.dump)
     if args.postgres:
-        results["postgresql"] = measure(postgres, workdir, entities, args.rows, paths)
+        results["postgresql"] = measure(postgres, workdir, entities, args.rows, paths, dump=args.dump)
     results["load_after"] = os.getloadavg()
     print(json.dumps(results, indent=1))
 

@@ -25,7 +25,7 @@ from engine.rules.dispatch import created_rules, linked_created_rules, on_record
 from engine.rules.linked_batch import linked_batch_ready, run_linked_created
 from engine.search.index import index_new
 from engine.services.access import require_permission
-from engine.services.instances import start_for_new_record
+from engine.services.instance_starts import start_for_new_records
 from engine.services.records import check_targets, entity_of, refuse_merged_targets, title_of
 from engine.services.views import Actor
 from engine.store.events import FieldsChanged, RecordChanged
@@ -203,8 +203,7 @@ def insert_records(
     finally:  # known only while their creation's rules run (a refused batch is rolled back: its ids come again)
         lookups.unlinked.difference_update(row.id for row in rows)
     if start_processes:
-        for row in rows:
-            start_for_new_record(uow, actor, row, now)
+        start_for_new_records(uow, actor, rows, now)
     return rows
 
 

@@ -11,7 +11,7 @@ from engine.processes.bindings import EMAIL_TEMPLATE, EMAIL_TO
 from engine.processes.camunda_timers import TimerTextIn
 from engine.processes.definitions import ElementMeta, resolve, resolve_names
 from engine.processes.deployed import StartingVersion, active_bundle, business_time, versions_starting_on
-from engine.processes.spiff import SERIALIZER_VERSION, Runtime, Step, Waits, parse_duration
+from engine.processes.spiff import SERIALIZER_VERSION, PendingTimer, ReadyTask, Runtime, Step, Waits, parse_duration
 from engine.records.outbox import queue_email
 from engine.records.schema import validate_record, value_from_text
 from engine.services.access import reads_everything, require_permission
@@ -43,13 +43,20 @@ def _named(instance: InstanceRow) -> str:
     return f"instance {instance.id}" if instance.id is not None else "the instance being started"
 
 
-def _event(instance: InstanceRow, now: datetime, actor: str, kind: str, step: Step | None = None,
-           data: dict[str, Any] | None = None) -> dict[str, Any]:
+def event_values(instance: InstanceRow, now: datetime, actor: str, kind: str, step: Step | None = None,
+                 data: dict[str, Any] | None = None) -> dict[str, Any]:
     """An instance_event row's values (written in one statement with the others of the step)."""
     return {"instance_id": instance.id, "at": now, "actor": actor, "kind": kind,
             "task_id": step.task_id if step else None, "element_id": step.element_id if step else None,
             "element_name": step.element_name if step else None,
             "element_type": step.element_type if step else None, "data": data}
+
+
+def step_event(instance: InstanceRow, step: Step, actor: str, now: datetime,
+               submitted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The instance_event values of a step the workflow took (a person's, with what they submitted, or its own)."""
+    return event_values(instance, now, actor if step.manual else "process",
+                        "task_completed" if step.manual else "step", step, submitted if step.manual else None)
 
 
 def _apply_set_fields(uow: UnitOfWork, instance: InstanceRow, version: Version, record: RecordRow | None,
@@ -112,38 +119,44 @@ def _sync_tasks(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, record
             row.completed_at = now
             uow.tasks.set_pooled(task_id, False)
     for task_id, task in ready.items():
-        if task_id in open_rows:
-            continue
-        meta = task.meta or ElementMeta(id=task.element_id, kind="userTask", name=task.title, line=None)
-        data = task.data
-        where = f"{meta.id}: camunda:"
-        groups = resolve_names(meta.candidate_groups, data, where + "candidateGroups ")
-        if not groups and not meta.candidate_users and not meta.assignee and task.lane:
-            groups = [task.lane]
-        users = resolve_names(meta.candidate_users, data, where + "candidateUsers ")
-        assignee = resolve(meta.assignee, data, where + "assignee ") if meta.assignee else None
-        assignee_id = _resolve_user_id(uow, None if assignee is None else str(assignee))
-        groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id, events)
-        due_at = None
-        if meta.due_date:
-            due_value = resolve(meta.due_date, data, where + "dueDate ")
-            zone = business_time(uow).zone  # a date without offset is read in the deployed calendar's zone
-            due_text = "" if due_value is None else str(TimerTextIn(zone)(due_value))
-            if due_text:
-                try:
-                    due_at = parse_duration(due_text, now)
-                except ValueError as exc:
-                    raise FlowError(f"{meta.id}: camunda:dueDate: {exc}") from exc
-        uow.tasks.insert_open({"id": task_id, "instance_id": instance.id,
-                               "process_version_id": instance.process_version_id,
-                               "record_id": record.id if record else None,
-                               "record_title": record.title if record else None, "spec_name": task.element_id,
-                               "title": task.title, "form_key": meta.form_key, "lane": task.lane,
-                               "candidate_groups": ",".join(groups), "candidate_users": ",".join(users),
-                               "assignee_id": assignee_id, "state": "open",
-                               "due_at": due_at, "created_at": now, "completed_at": None, "completed_by": None},
-                              groups, users)
+        if task_id not in open_rows:
+            uow.tasks.insert_open(*new_task_row(uow, instance, record, now, events, task))
     return frozenset(ready)
+
+
+def new_task_row(uow: UnitOfWork, instance: InstanceRow, record: RecordRow | None, now: datetime,
+                 events: list[dict[str, Any]], task: ReadyTask) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The row of a user task the step opens (its candidate groups and users beside it), routed and assigned;
+    the routing's event appended to `events`."""
+    meta = task.meta or ElementMeta(id=task.element_id, kind="userTask", name=task.title, line=None)
+    data = task.data
+    where = f"{meta.id}: camunda:"
+    groups = resolve_names(meta.candidate_groups, data, where + "candidateGroups ")
+    if not groups and not meta.candidate_users and not meta.assignee and task.lane:
+        groups = [task.lane]
+    users = resolve_names(meta.candidate_users, data, where + "candidateUsers ")
+    assignee = resolve(meta.assignee, data, where + "assignee ") if meta.assignee else None
+    assignee_id = _resolve_user_id(uow, None if assignee is None else str(assignee))
+    groups, assignee_id = route_task(uow, instance.id, task, meta, now, groups, assignee_id, events)
+    due_at = None
+    if meta.due_date:
+        due_value = resolve(meta.due_date, data, where + "dueDate ")
+        zone = business_time(uow).zone  # a date without offset is read in the deployed calendar's zone
+        due_text = "" if due_value is None else str(TimerTextIn(zone)(due_value))
+        if due_text:
+            try:
+                due_at = parse_duration(due_text, now)
+            except ValueError as exc:
+                raise FlowError(f"{meta.id}: camunda:dueDate: {exc}") from exc
+    return ({"id": task.task_id, "instance_id": instance.id,
+             "process_version_id": instance.process_version_id,
+             "record_id": record.id if record else None,
+             "record_title": record.title if record else None, "spec_name": task.element_id,
+             "title": task.title, "form_key": meta.form_key, "lane": task.lane,
+             "candidate_groups": ",".join(groups), "candidate_users": ",".join(users),
+             "assignee_id": assignee_id, "state": "open",
+             "due_at": due_at, "created_at": now, "completed_at": None, "completed_by": None},
+            groups, users)
 
 
 def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, waits: Waits) -> dict[str, datetime]:
@@ -161,12 +174,17 @@ def _sync_timers(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, waits
     new = []
     for task_id, timer in pending.items():
         if task_id not in saved:
-            new.append({"instance_id": instance.id, "task_id": task_id, "element_id": timer.element_id,
-                        "due_at": timer.due_at})
+            new.append(timer_row(instance, timer))
         elif saved[task_id] != timer.due_at:  # a cycle moved on
             uow.timers.move(instance.id, task_id, timer.due_at)
     uow.timers.insert_awaited(new)
     return awaited
+
+
+def timer_row(instance: InstanceRow, timer: PendingTimer) -> dict[str, Any]:
+    """The timer row of a timer the instance starts to wait on."""
+    return {"instance_id": instance.id, "task_id": timer.task_id, "element_id": timer.element_id,
+            "due_at": timer.due_at}
 
 
 def _sync_messages(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, waits: Waits) -> bool:
@@ -220,9 +238,7 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: Version, runtime: R
     record = uow.records.get(instance.record_id) if instance.record_id else None
     events = list(opening or ())
     for step in steps:
-        data = submitted if step.manual else None
-        events.append(_event(instance, now, actor if step.manual else "process",
-                             "task_completed" if step.manual else "step", step, data))
+        events.append(step_event(instance, step, actor, now, submitted))
         meta = runtime.elements.get(step.element_id)
         if meta is not None:
             changed = _apply_set_fields(uow, instance, version, record, step, meta, now)
@@ -231,20 +247,16 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: Version, runtime: R
                 uow.publish(InstanceMoved(instance, record, changed, now, depth, chain))
     completed = runtime.is_completed() and instance.status == "running"
     if completed:
-        events.append(_event(instance, now, "process", "instance_completed"))
+        events.append(event_values(instance, now, "process", "instance_completed"))
     # what the workflow waits on, read once for the rows below (the workflow does not move after this)
     waits = runtime.waits()
-    if record is not None:
-        for task in waits.users:
-            values = process_data(uow, record)
-            runtime.set_task_data(task.task_id, values)
-            task.data.update(values)  # the task's copy, as a fresh read of its data would be
+    give_record(uow, runtime, record, waits)
     # the workflow is final from here on (the rows below mirror it): an instance being started is inserted now,
     # with its state, in one INSERT (rather than an INSERT to get an id and an UPDATE with the state)
     state = runtime.dump()
     inserted = instance.id is None
     if inserted:
-        _save(instance, state, completed, now)
+        save_new(instance, state, completed, now)
         uow.instances.insert_new(instance)
     for row in events:  # an instance being started had no id when its first events were made
         row["instance_id"] = instance.id
@@ -258,12 +270,26 @@ def advance(uow: UnitOfWork, instance: InstanceRow, version: Version, runtime: R
     if not inserted:  # one prebuilt UPDATE checked by revision, not an ORM flush of the row
         uow.instances.save_state(instance, _state_values(instance, state, completed, now))
     runtime.saved_as(ready, timers, waits_messages, has_external)  # what the rows now mirror, without walking again
+    keep_hot(uow, instance, runtime, state)
 
-    def keep_hot() -> None:
+
+def give_record(uow: UnitOfWork, runtime: Runtime, record: RecordRow | None, waits: Waits) -> None:
+    """Put what a step sees of its record on each ready user task (and on the task's copy in `waits`)."""
+    if record is not None:
+        for task in waits.users:
+            values = process_data(uow, record)
+            runtime.set_task_data(task.task_id, values)
+            task.data.update(values)  # the task's copy, as a fresh read of its data would be
+
+
+def keep_hot(uow: UnitOfWork, instance: InstanceRow, runtime: Runtime, state: str) -> None:
+    """Offer the workflow for the instance's next step once the commit stored `state` (Runtime.keep)."""
+
+    def kept() -> None:
         if instance.state_json is state and instance.status == "running":  # not saved again since
             runtime.keep(instance.id, instance.revision, state)
 
-    uow.after_commit(keep_hot)
+    uow.after_commit(kept)
 
 
 def _state_values(instance: InstanceRow, state: str, completed: bool, now: datetime) -> dict[str, Any]:
@@ -273,7 +299,7 @@ def _state_values(instance: InstanceRow, state: str, completed: bool, now: datet
             "ended_at": now if completed else instance.ended_at}
 
 
-def _save(instance: InstanceRow, state: str, completed: bool, now: datetime) -> None:
+def save_new(instance: InstanceRow, state: str, completed: bool, now: datetime) -> None:
     """Put the workflow's state (and its end, when it just completed) on a new instance row before its INSERT."""
     for name, value in _state_values(instance, state, completed, now).items():
         setattr(instance, name, value)
@@ -286,15 +312,21 @@ def start_version(uow: UnitOfWork, actor: Actor, version: Version, record: Recor
     beside what it sees of its record)."""
     runtime, steps = Runtime.start(version.id, version.spec_json, {**(variables or {}), **process_data(uow, record)},
                                    time=business_time(uow))
-    # inserted by `advance` once the workflow reached its first wait (with that state: one INSERT)
+    instance, started = new_instance(version, record, actor, now)
+    advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain, opening=[started])
+    return instance
+
+
+def new_instance(version: Version, record: RecordRow | None, actor: Actor,
+                 now: datetime) -> tuple[InstanceRow, dict[str, Any]]:
+    """A new instance row of `version` (not inserted yet) and its instance_started event's values."""
+    # inserted once the workflow reached its first wait (with that state: one INSERT)
     # (not staged in the session meanwhile: nothing flushes it early with an empty state)
     instance = InstanceRow(process_version_id=version.id, record_id=record.id if record else None,
                            status="running", state_json="{}", serializer_version=SERIALIZER_VERSION,
                            started_at=now, started_by=actor.username)
-    started = _event(instance, now, actor.username, "instance_started",
-                     data={"process_id": version.process_id, "version": version.version})
-    advance(uow, instance, version, runtime, steps, actor.username, now, depth=depth, chain=chain, opening=[started])
-    return instance
+    return instance, event_values(instance, now, actor.username, "instance_started",
+                            data={"process_id": version.process_id, "version": version.version})
 
 
 def start_on_create(uow: UnitOfWork, event: RecordCreated) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy.orm.attributes import manager_of_class
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from engine.store.bulk_insert import insert_rows, inserted_ids_sqlite, reserve_ids
 from engine.store.direct import Prebuilt
 from engine.store.session_blocks import inside
 
@@ -51,7 +52,50 @@ def insert_held(session: Session, row: Any, statement: Prebuilt) -> None:
     then takes its primary key and revision 1 and is held by the session as a loaded, unmodified row. A column
     left unset takes its constant default (or NULL), so nothing is read back; one whose default is computed (by a
     function or the server) must be set (ValueError)."""
-    columns, primary = _plan(type(row))
+    values = _insert_values(row)  # refuses a row it cannot insert before anything is sent
+    key_value = statement.insert_row(session, values)
+    if key_value is None:
+        raise RuntimeError(f"the INSERT of a {type(row).__name__} returned no primary key")
+    _hold(session, row, key_value)
+    _note(session, row)
+
+
+def insert_held_many(session: Session, rows: Sequence[Any], match: str, statement: Prebuilt) -> None:
+    """insert_held for many new rows of one mapped class, in multi-row statements (insert_noted: `match` is a
+    column whose stored text tells the rows apart); on a database without those, one by one by `statement`."""
+    if not rows:
+        return
+    values = [_insert_values(row) for row in rows]
+    ids = insert_noted(session, cast(Table, type(rows[0]).__table__), type(rows[0]), values, match)
+    if ids is None:
+        for row in rows:
+            insert_held(session, row, statement)
+        return
+    for row, key_value in zip(rows, ids, strict=True):
+        _hold(session, row, key_value)
+
+
+def insert_noted(session: Session, table: Table, model: type[Any], rows: Sequence[dict[str, Any]],
+                 match: str) -> list[int] | None:
+    """Insert rows of `model` (column values but the key, the same columns in each) in multi-row statements and
+    note them (note_inserted); their new ids in order. On SQLite matched back by the stored text of the column
+    `match` (bulk_insert.inserted_ids_sqlite); on PostgreSQL the ids are taken from the sequence first (one
+    statement) and the rows go through COPY (bulk_insert.insert_rows), so nothing is read back. None on other
+    databases (nothing inserted: the caller inserts them)."""
+    if (ids := inserted_ids_sqlite(session, table, rows, match)) is None:
+        ids = reserve_ids(session, table, len(rows))
+        if ids is None:
+            return None
+        (key,) = table.primary_key.columns
+        insert_rows(session, table, [{key.name: row_id, **row} for row_id, row in zip(ids, rows, strict=True)])
+    note_inserted(session, model, ids)  # a savepoint rolling them back takes them out of the session
+    return ids
+
+
+def _insert_values(row: Any) -> dict[str, Any]:
+    """The column values a prebuilt INSERT of a new row sends: its own, revision 1, constant defaults; a column
+    whose default is computed must be set (ValueError)."""
+    columns, _ = _plan(type(row))
     values: dict[str, Any] = {}
     state = row.__dict__
     for name, key, kind, default in columns:
@@ -65,13 +109,14 @@ def insert_held(session: Session, row: Any, statement: Prebuilt) -> None:
                 )
             setattr(row, key, default)  # the column's constant default or NULL: nothing is left to load afterwards
         values[name] = getattr(row, key)
-    key_value = statement.insert_row(session, values)
-    if key_value is None:
-        raise RuntimeError(f"the INSERT of a {type(row).__name__} returned no primary key")
-    setattr(row, primary, key_value)
+    return values
+
+
+def _hold(session: Session, row: Any, key_value: Any) -> None:
+    """A row just inserted with the key `key_value`, held by the session as loaded and unchanged."""
+    setattr(row, _plan(type(row))[1], key_value)
     make_transient_to_detached(row)  # as if read from the database: no pending INSERT, no changes to flush
     session.add(row)
-    _note(session, row)
 
 
 _VERSION, _COMPUTED, _CONSTANT = "version", "computed", "constant"

@@ -23,11 +23,11 @@ from engine.store.automation_repos import (
     ReminderRepository,
     RuleScheduleRepository,
 )
-from engine.store.bulk_insert import insert_rows, insert_tuples, inserted_ids_sqlite, jsonb_order, reserve_ids
+from engine.store.bulk_insert import insert_rows, insert_tuples, jsonb_order
 from engine.store.db import read_memo
 from engine.store.direct import Prebuilt
 from engine.store.filter_sql import like_pattern, text_like
-from engine.store.inserted_rows import hold_inserted, insert_held, note_inserted, settle
+from engine.store.inserted_rows import hold_inserted, insert_held, insert_noted, note_inserted, settle
 from engine.store.models import (
     ApiTokenRow,
     ConfigVersionRow,
@@ -447,16 +447,8 @@ class RecordRepository(_Repository):
         sequence first (one statement) and the rows go through COPY; elsewhere by the data read back."""
         if not rows:
             return []
-        if (fast := inserted_ids_sqlite(self.session, _RECORDS, rows, "data")) is not None:
-            note_inserted(self.session, RecordRow, fast)  # a savepoint rolling them back takes them out
+        if (fast := insert_noted(self.session, _RECORDS, RecordRow, rows, "data")) is not None:
             return fast
-        if (reserved := reserve_ids(self.session, _RECORDS, len(rows))) is not None:
-            # PostgreSQL: the ids from the sequence, in the rows' order as a multi-row INSERT would give them, and
-            # the rows through COPY (bulk_insert), so nothing is read back
-            insert_rows(self.session, _RECORDS, [{"id": record_id, **row}
-                                                 for record_id, row in zip(reserved, rows, strict=True)])
-            note_inserted(self.session, RecordRow, reserved)
-            return reserved
         stmt = insert(cast(Table, RecordRow.__table__)).returning(RecordRow.id, RecordRow.data)
         found: dict[str, list[int]] = {}
         for record_id, data in sorted(self.session.execute(stmt, list(rows)).all(), key=lambda r: int(r[0])):

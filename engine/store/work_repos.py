@@ -2,7 +2,7 @@
 
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from threading import Lock
 from typing import Any, Protocol, cast
@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.store.bulk_insert import insert_rows
 from engine.store.db import PLANNED_PER_RUN
 from engine.store.direct import Prebuilt
 from engine.store.inbox_assigned import assigned_page, assigned_params
@@ -58,7 +59,7 @@ from engine.store.inbox_query import (
 from engine.store.inbox_segments import bounds, segmented, segmented_page
 from engine.store.inbox_segments import count_columns as filtered_counts
 from engine.store.inbox_team import team_page
-from engine.store.inserted_rows import insert_held
+from engine.store.inserted_rows import insert_held, insert_held_many
 from engine.store.job_repos import not_in, retry_due
 from engine.store.models import (
     ConfigVersionRow,
@@ -106,6 +107,11 @@ class InstanceRepository(_Repository):
         """Insert a new instance row (every column set on it) by a prebuilt statement, sent now, and hold it as a
         loaded row (engine.store.inserted_rows): no ORM flush of it or of the unit of work's other staged rows."""
         insert_held(self.session, row, _INSERT_INSTANCE)
+
+    def insert_new_many(self, rows: Sequence[InstanceRow]) -> None:
+        """insert_new for many new instance rows, in multi-row statements (their workflow states tell them apart:
+        each holds its own task ids); each takes its id in order."""
+        insert_held_many(self.session, rows, "state_json", _INSERT_INSTANCE)
 
     def get(self, instance_id: int) -> InstanceRow | None:
         """An instance by id."""
@@ -214,7 +220,8 @@ _TASK_WITH_CONTEXT = (
 )
 
 
-_TASK_INSERT = Prebuilt(insert(cast(Table, TaskRow.__table__)))
+_TASKS = cast(Table, TaskRow.__table__)
+_TASK_INSERT = Prebuilt(insert(_TASKS))
 _CANDIDATES = cast(Table, TaskCandidateRow.__table__)
 _CANDIDATE_INSERT = Prebuilt(insert(_CANDIDATES))
 # prebuilt Core UPDATE: the ORM-enabled one, built per call, synchronized the session's candidate objects (there are
@@ -222,6 +229,15 @@ _CANDIDATE_INSERT = Prebuilt(insert(_CANDIDATES))
 _SET_POOLED = Prebuilt(update(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("of_task")).values(
     pooled=bindparam("to_pooled")))
 _NO_COUNTS: tuple[list[Any], dict[str, Any]] = ([], {})  # one object: the built statement is shared per query
+
+
+def _candidates(values: dict[str, Any], groups: Iterable[str], users: Iterable[str]) -> list[dict[str, Any]]:
+    """The candidate rows of a new open task (its columns in `values`): its groups, then its users, each sorted."""
+    sort_at = values["due_at"] or values["created_at"]
+    pooled = values["assignee_id"] is None
+    return [{"task_id": values["id"], "kind": kind, "name": name, "pooled": pooled, "sort_at": sort_at,
+             "due_at": values["due_at"]}
+            for kind, names in (("group", groups), ("user", users)) for name in sorted(set(names))]
 
 
 class TaskRepository(_Repository):
@@ -245,12 +261,20 @@ class TaskRepository(_Repository):
         if values.get("instance_id") is not None and values.get("process_version_id") is None:
             raise ValueError(f"task {values.get('id')}: a task of an instance needs its process_version_id")
         _TASK_INSERT.send(self.session, values)
-        sort_at = values["due_at"] or values["created_at"]
-        pooled = values["assignee_id"] is None
-        candidates = [{"task_id": values["id"], "kind": kind, "name": name, "pooled": pooled, "sort_at": sort_at,
-                       "due_at": values["due_at"]}
-                      for kind, names in (("group", groups), ("user", users)) for name in sorted(set(names))]
-        _CANDIDATE_INSERT.insert_rows(self.session, candidates)
+        _CANDIDATE_INSERT.insert_rows(self.session, _candidates(values, groups, users))
+
+    def insert_open_many(self, tasks: Sequence[tuple[dict[str, Any], Iterable[str], Iterable[str]]]) -> None:
+        """insert_open for many new open tasks (values, groups, users of each): the tasks in one statement, then
+        all their candidate rows in one (COPY on PostgreSQL from a few dozen rows, engine.store.bulk_insert), in
+        the order insert_open would write them one task after another."""
+        if not tasks:
+            return
+        for values, _, _ in tasks:
+            if values.get("instance_id") is not None and values.get("process_version_id") is None:
+                raise ValueError(f"task {values.get('id')}: a task of an instance needs its process_version_id")
+        insert_rows(self.session, _TASKS, [values for values, _, _ in tasks])
+        insert_rows(self.session, _CANDIDATES, [candidate for values, groups, users in tasks
+                                                for candidate in _candidates(values, groups, users)])
 
     def set_pooled(self, task_id: str, pooled: bool) -> None:
         """Take a task out of (or put it back in) the claimable pool. Staged writes to other tables wait for the
@@ -657,6 +681,13 @@ class HistoryRepository(_Repository):
         # a Core insert of the table: the ORM's bulk path costs as much again as the statement itself, for nothing
         # it adds here (no defaults to fetch, no objects to keep)
         _EVENTS_INSERT.insert_rows(self.session, rows)
+
+    def add_batch(self, rows: list[dict[str, Any]]) -> None:
+        """add_many for the events of many instances (a batch of starts): through COPY on PostgreSQL from a few
+        dozen rows (one multi-row INSERT would pass the driver's limit of parameters), an executemany on SQLite."""
+        if rows and self._staged_first(InstanceRow, InstanceEventRow)["autoflush"]:
+            self.session.flush()
+        insert_rows(self.session, cast(Table, InstanceEventRow.__table__), rows)
 
     def events(self, instance_id: int) -> list[InstanceEventRow]:
         """Every step of an instance, in order."""
