@@ -60,10 +60,21 @@ def state(make_uow: Factory) -> dict[str, list[tuple[Any, ...]]]:
             columns = [c for c in table.columns if c.name != "id" or table.name in KEPT_IDS]
             rows = uow.session.execute(select(*columns)).all()
             found[table.name] = sorted(
-                tuple(as_json(CLOCK.sub('"last_state_change": 0', UUID.sub("<uuid>", repr(v)))) for v in row)
+                tuple(as_json(CLOCK.sub('"last_state_change": 0', UUID.sub("<uuid>", repr(sorted_keys(v)))))
+                      for v in row)
                 for row in rows
             )
     return found
+
+
+def sorted_keys(value: Any) -> Any:
+    """A JSON column's value with its objects' members sorted (a record's data copied into it comes in JSONB's order
+    on PostgreSQL when the record was read back, as in as_json); other values as they are."""
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(item) for item in value]
+    return value
 
 
 def as_json(text: str) -> str:

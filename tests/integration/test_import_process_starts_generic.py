@@ -100,8 +100,9 @@ def _label(text: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def bundle_files() -> dict[str, str]:
-    """A generic bundle: Items, each starting a review process and a waiting one."""
+def bundle_files(request: pytest.FixtureRequest) -> dict[str, str]:
+    """A generic bundle: Items, each starting a review process and a waiting one (parametrized "await": and a
+    process waiting for a worker or a message)."""
     fields = {name: {"type": "string", "label": _label(name)} for name in ("title", "kind", "stage", "note")}
     fields["title"]["required"] = True
     return {
@@ -110,6 +111,9 @@ def bundle_files() -> dict[str, str]:
                                                "fields": fields}),
         "processes/item_review.bpmn": process("item_review", REVIEW),
         "processes/item_wait.bpmn": process("item_wait", WAIT),
+        **({"processes/item_await.bpmn": process("item_await", AWAIT).replace(
+            "<bpmn:process ", '<bpmn:message id="msg_reply" name="reply" /><bpmn:process ')}
+           if getattr(request, "param", None) == "await" else {}),
     }
 
 
@@ -159,3 +163,56 @@ def test_generic_starts_of_a_batch_leave_what_row_by_row_leaves(
         # last run)
         assert inserts(sent[True])["process_instance"] == 9
         assert inserts(sent[True])["timer"] == 5
+
+
+# by the item's kind: an external task for a worker, a wait for a message, or the end at once
+AWAIT = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="kind" default="f_end">
+      <bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f_end</bpmn:outgoing><bpmn:outgoing>f_ext</bpmn:outgoing><bpmn:outgoing>f_msg</bpmn:outgoing>
+    </bpmn:exclusiveGateway>
+    <bpmn:serviceTask id="charge" name="Charge" camunda:type="external" camunda:topic="charge">
+      <bpmn:incoming>f_ext</bpmn:incoming><bpmn:outgoing>f_charged</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:receiveTask id="reply" name="Reply" messageRef="msg_reply">
+      <bpmn:incoming>f_msg</bpmn:incoming><bpmn:outgoing>f_replied</bpmn:outgoing>
+    </bpmn:receiveTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f_end</bpmn:incoming><bpmn:incoming>f_charged</bpmn:incoming>
+      <bpmn:incoming>f_replied</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="kind" />
+    <bpmn:sequenceFlow id="f_end" sourceRef="kind" targetRef="end" />
+    <bpmn:sequenceFlow id="f_ext" sourceRef="kind" targetRef="charge">
+      <bpmn:conditionExpression>record.get('kind') == 'ext'</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_msg" sourceRef="kind" targetRef="reply">
+      <bpmn:conditionExpression>record.get('kind') == 'msg'</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_charged" sourceRef="charge" targetRef="end" />
+    <bpmn:sequenceFlow id="f_replied" sourceRef="reply" targetRef="end" />
+"""
+AWAIT_KINDS = ("plain", "ext", "plain", "plain", "msg", "plain", "ext", "plain")
+
+
+@pytest.mark.parametrize("bundle_files", ["await"], indirect=True)
+def test_starts_that_wait_for_a_worker_or_a_message_are_written_alone_and_leave_what_row_by_row_leaves(
+    deployed: Factory, actors: dict[str, Any], compare_paths: Compare, tmp_path: Path
+) -> None:
+    admin = actors["admin"]
+    lines = [[f"Item {n}", AWAIT_KINDS[n % len(AWAIT_KINDS)]] for n in range(24)]
+    path = write_rows(tmp_path / "items.csv", ["title", "kind"], lines)
+    sent: dict[bool, list[str]] = {True: [], False: []}
+
+    def imports(bulk: bool) -> list[Any]:
+        return [counted(deployed, sent[bulk], lambda: job(deployed, admin, "Item", path, bulk=bulk,
+                                                          batch_size=100))]
+
+    alone, expected = compare_paths(imports)
+    assert [outcome[1]["created"] for outcome in alone] == [24]
+    assert len(expected["external_task"]) == 6  # kind ext: 2 in 8
+    assert len(expected["message_wait"]) == 3  # kind msg: 1 in 8
+    assert len(expected["process_instance"]) == 3 * 24
+    # row by row: an INSERT per instance; the batch path writes the 9 waiting starts alone and the runs between
+    # them together, so fewer statements but more than one
+    assert inserts(sent[False])["process_instance"] == 3 * 24
+    assert 9 < inserts(sent[True])["process_instance"] < 3 * 24
