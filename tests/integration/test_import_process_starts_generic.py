@@ -180,17 +180,13 @@ AWAIT = """
     </bpmn:receiveTask>
     <bpmn:endEvent id="end"><bpmn:incoming>f_end</bpmn:incoming><bpmn:incoming>f_charged</bpmn:incoming>
       <bpmn:incoming>f_replied</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="kind" />
-    <bpmn:sequenceFlow id="f_end" sourceRef="kind" targetRef="end" />
-    <bpmn:sequenceFlow id="f_ext" sourceRef="kind" targetRef="charge">
-      <bpmn:conditionExpression>record.get('kind') == 'ext'</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f_msg" sourceRef="kind" targetRef="reply">
-      <bpmn:conditionExpression>record.get('kind') == 'msg'</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f_charged" sourceRef="charge" targetRef="end" />
-    <bpmn:sequenceFlow id="f_replied" sourceRef="reply" targetRef="end" />
-"""
+""" + "".join(
+    f'<bpmn:sequenceFlow id="{flow}" sourceRef="{source}" targetRef="{target}">'
+    + (f"<bpmn:conditionExpression>record.get('kind') == '{kind}'</bpmn:conditionExpression>" if kind else "")
+    + "</bpmn:sequenceFlow>"
+    for flow, source, target, kind in (("f0", "start", "kind", None), ("f_end", "kind", "end", None),
+                                       ("f_ext", "kind", "charge", "ext"), ("f_msg", "kind", "reply", "msg"),
+                                       ("f_charged", "charge", "end", None), ("f_replied", "reply", "end", None)))
 AWAIT_KINDS = ("plain", "ext", "plain", "plain", "msg", "plain", "ext", "plain")
 
 
